@@ -1,0 +1,3 @@
+"""Kavka: Apache Kafka, rebuilt in Python."""
+
+__version__ = "0.1.0"
