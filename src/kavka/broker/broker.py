@@ -1,0 +1,230 @@
+"""The broker: wires storage, the metadata quorum, the controller and the replica manager together.
+
+Combined mode on one node (KRaft): the controller decides (create/delete topics), the decision is a
+list of metadata records committed to ``__cluster_metadata``, and the broker reacts to the new image
+(:meth:`_publish`): it opens logs for partitions that appeared and deletes logs of topics that went.
+At startup the same path runs once over the replayed image, so a topic deleted while its log was
+half-removed is cleaned up, and a log dir missing a partition gets an empty log.
+
+Everything here runs on the event loop thread; nothing takes a lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from kavka.broker import handlers  # noqa: F401  (registers every API)
+from kavka.broker.replica_manager import Partition, ReplicaManager
+from kavka.controller.controller import QuorumController
+from kavka.controller.topics import CreatableTopic
+from kavka.metadata.config import BrokerConfig
+from kavka.protocol.api import ErrorCode
+from kavka.raft.local import LocalMetadataQuorum
+from kavka.raft.log_store import PartitionLogStore
+from kavka.storage.checkpoints import read_meta_properties, write_meta_properties
+from kavka.storage.config import LogConfig
+from kavka.storage.fs import OsFileSystem
+from kavka.storage.manager import LogManager
+
+log = logging.getLogger(__name__)
+
+METADATA_TOPIC = "__cluster_metadata"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+def _new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig, *, fs=None, clock_ms=None):
+        self.config = config
+        self.fs = fs or OsFileSystem()
+        self.clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self.node_id: int = config.node_id
+        self.cluster_id: str = ""
+        self.controller_id: int = self.node_id
+        self.replica_manager = ReplicaManager(self.clock_ms)
+        self._endpoints: list[BrokerEndpoint] = []
+        self.housekeeping_interval_ms = 1000
+        self.log_manager: LogManager | None = None
+        self.quorum: LocalMetadataQuorum | None = None
+        self.controller: QuorumController | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def startup(self) -> None:
+        cfg = self.config
+        log_dirs = [os.path.abspath(d) for d in cfg.log_dirs]
+        self.cluster_id = self._check_meta_properties(log_dirs)
+        self.log_manager = lm = LogManager(self.fs, log_dirs, self._broker_log_config(), self.clock_ms)
+        lm.startup()
+        metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
+        self.quorum = LocalMetadataQuorum(PartitionLogStore(metadata_log, self.clock_ms), self.cluster_id)
+        self.controller = QuorumController(self.quorum, cfg, self.clock_ms)
+        self.controller.startup(self.node_id, self._advertised_for_registration())
+        self._publish()
+
+    def _check_meta_properties(self, log_dirs: list[str]) -> str:
+        """Each log dir carries meta.properties (cluster.id, node.id, directory.id); all must agree."""
+        cluster_id = self.config.get("cluster.id") or None
+        for d in log_dirs:
+            self.fs.makedirs(d)
+            props = read_meta_properties(self.fs, d)
+            if props is None:
+                continue
+            found_node = int(props.get("node.id", self.node_id))
+            if found_node != self.node_id:
+                raise RuntimeError(f"{d}/meta.properties says node.id {found_node}, but this broker is "
+                                   f"node.id {self.node_id}")
+            found = props.get("cluster.id")
+            if cluster_id is not None and found and found != cluster_id:
+                raise RuntimeError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
+            cluster_id = found or cluster_id
+        cluster_id = cluster_id or _new_cluster_id()
+        for d in log_dirs:
+            if read_meta_properties(self.fs, d) is None:
+                write_meta_properties(self.fs, d, cluster_id=cluster_id, node_id=self.node_id,
+                                      directory_id=_new_cluster_id())
+        return cluster_id
+
+    def set_bound_listeners(self, bound: list[tuple[str, str, int]]) -> None:
+        """Advertise what the server actually bound (listener port 0 → the chosen port)."""
+        advertised = {l.name: l for l in self.config.advertised_listeners}
+        endpoints = []
+        for name, host, port in bound:
+            adv = advertised.get(name)
+            if adv is not None and adv.host:
+                host, port = adv.host, adv.port or port
+            elif host in ("0.0.0.0", "", "::"):
+                host = "127.0.0.1"
+            endpoints.append(BrokerEndpoint(self.node_id, host, port))
+        self._endpoints = endpoints
+
+    def tick(self) -> None:
+        self.log_manager.tick()
+
+    def shutdown(self) -> None:
+        if self.log_manager is not None:
+            self.log_manager.shutdown()
+            self.log_manager = None
+
+    # --- metadata views used by handlers -----------------------------------------------------
+
+    @property
+    def image(self):
+        return self.quorum.image
+
+    def live_brokers(self) -> list[BrokerEndpoint]:
+        return self._endpoints[:1]
+
+    def topics(self):
+        return list(self.image.topics_by_name.values())
+
+    def topic(self, name: str):
+        return self.image.topics_by_name.get(name)
+
+    def topic_by_id(self, topic_id):
+        return self.image.topics_by_id.get(topic_id)
+
+    def _advertised_for_registration(self):
+        return [(l.name, l.host, l.port) for l in (self.config.advertised_listeners or self.config.listeners)]
+
+    def _broker_log_config(self) -> LogConfig:
+        return LogConfig.from_dict(self.config.effective_topic_config({}))
+
+    def topic_log_config(self, topic) -> LogConfig:
+        return LogConfig.from_dict(self.config.effective_topic_config(topic.configs))
+
+    # --- controller operations ---------------------------------------------------------------
+
+    def create_topics(self, specs: list[dict], validate_only: bool) -> list[dict]:
+        creatable = [
+            CreatableTopic(
+                name=s["name"], num_partitions=s["num_partitions"], replication_factor=s["replication_factor"],
+                assignments=s.get("assignments") or {}, configs=s.get("configs") or {},
+            )
+            for s in specs
+        ]
+        results = self.controller.create_topics(creatable, validate_only=validate_only)
+        self._publish()
+        out = []
+        for r in results:
+            out.append({
+                "name": r.name, "topic_id": r.topic_id, "error_code": r.error_code,
+                "error_message": r.error_message,
+                "num_partitions": r.num_partitions if r.error_code == 0 else -1,
+                "replication_factor": r.replication_factor if r.error_code == 0 else -1,
+                "configs": [
+                    {"name": c.name, "value": c.value, "read_only": c.read_only,
+                     "config_source": c.source, "is_sensitive": c.is_sensitive}
+                    for c in (r.configs or [])
+                ] if r.error_code == 0 else None,
+            })
+        return out
+
+    def auto_create_topic(self, name: str):
+        """Create ``name`` with the broker defaults if `auto.create.topics.enable`; (error, topic)."""
+        if not self.config["auto.create.topics.enable"]:
+            return ErrorCode.unknown_topic_or_partition, None
+        [r] = self.controller.create_topics(
+            [CreatableTopic(name=name, num_partitions=-1, replication_factor=-1)], validate_only=False
+        )
+        self._publish()
+        if r.error_code not in (0, ErrorCode.topic_already_exists):
+            return r.error_code, None
+        return 0, self.topic(name)
+
+    def delete_topics(self, targets: list[tuple[str | None, object]]) -> list[dict]:
+        results = self.controller.delete_topics(targets)
+        self._publish()
+        return [
+            {"name": r.name, "topic_id": r.topic_id, "error_code": r.error_code, "error_message": r.error_message}
+            for r in results
+        ]
+
+    def next_producer_id(self) -> int:
+        return self.controller.allocate_producer_id()
+
+    # --- reacting to the metadata image ------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Bring logs and partitions in line with the current image."""
+        image = self.image
+        rm = self.replica_manager
+        lm = self.log_manager
+        live = set()
+        for topic in image.topics_by_name.values():
+            config = None
+            for index, pimg in topic.partitions.items():
+                live.add((topic.name, index))
+                p = rm.get(topic.name, index)
+                if p is not None and p.leader_epoch == pimg.leader_epoch:
+                    continue
+                if config is None:
+                    config = self.topic_log_config(topic)
+                plog = lm.get_or_create_log(topic.name, index, topic.topic_id, config)
+                rm.add(Partition(
+                    topic=topic.name, index=index, topic_id=topic.topic_id, log=plog,
+                    leader_epoch=pimg.leader_epoch, replicas=tuple(pimg.replicas), isr=tuple(pimg.isr),
+                    min_insync_replicas=config.min_insync_replicas,
+                ))
+                if plog.high_watermark < plog.log_end_offset:
+                    plog.update_high_watermark(plog.log_end_offset)
+        for key in [k for k in rm.partitions if k not in live]:
+            rm.remove_topic(key[0])
+        for plog in list(lm.all_logs()):
+            if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
+                lm.delete_log(plog.topic, plog.partition)

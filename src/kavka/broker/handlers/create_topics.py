@@ -1,0 +1,25 @@
+"""CreateTopics (key 19), v2–7.
+
+Partitions, replication factor or explicit assignments, per-topic configs and validate_only, with
+Kafka's errors and messages (decided by the controller). v5+ echoes the resulting partition count,
+replication factor and configs; v7+ the topic id.
+"""
+
+from kavka.broker.registry import handles
+from kavka.protocol.api import ApiKey
+
+
+@handles(ApiKey.CREATE_TOPICS, 2, 7)
+def handle_create_topics(ctx, req):
+    specs = [
+        {
+            "name": t.name,
+            "num_partitions": t.num_partitions,
+            "replication_factor": t.replication_factor,
+            "assignments": {a.partition_index: list(a.broker_ids) for a in t.assignments},
+            "configs": {c.name: c.value for c in t.configs},
+        }
+        for t in req.topics
+    ]
+    results = ctx.broker.create_topics(specs, validate_only=bool(getattr(req, "validate_only", False)))
+    return {"throttle_time": 0, "topics": results}

@@ -1,0 +1,74 @@
+"""Metadata (key 3), v0–12.
+
+Brokers, cluster id and controller, and for each requested topic its id and partitions (leader,
+leader epoch, replicas, ISR). A null topic list (an empty one in v0) means every topic. Unknown topics
+are auto-created when both the request (v4+; always before) and `auto.create.topics.enable` allow it;
+creation here is synchronous, so the new topic is answered in full at once. v10+ may name a topic by
+id only.
+"""
+
+from kavka.broker.registry import handles
+from kavka.protocol.api import ApiKey, ErrorCode
+
+
+def _topic_entry(broker, topic) -> dict:
+    return {
+        "error_code": 0,
+        "name": topic.name,
+        "topic_id": topic.topic_id,
+        "is_internal": topic.name.startswith("__"),
+        "partitions": [
+            {
+                "error_code": 0,
+                "partition_index": index,
+                "leader_id": p.leader,
+                "leader_epoch": p.leader_epoch,
+                "replica_nodes": list(p.replicas),
+                "isr_nodes": list(p.isr),
+                "offline_replicas": [],
+            }
+            for index, p in sorted(topic.partitions.items())
+        ],
+    }
+
+
+@handles(ApiKey.METADATA, 0, 12)
+def handle_metadata(ctx, req):
+    broker = ctx.broker
+    requested = req.topics
+    if requested is None or (ctx.version == 0 and not requested):
+        topics = [_topic_entry(broker, t) for t in broker.topics() if not t.name.startswith("__")]
+    else:
+        allow_auto = getattr(req, "allow_auto_topic_creation", True)
+        topics = []
+        for rt in requested:
+            name = getattr(rt, "name", None)
+            topic_id = getattr(rt, "topic_id", None)
+            if name is None and topic_id is not None:
+                topic = broker.topic_by_id(topic_id)
+                if topic is None:
+                    topics.append({"error_code": ErrorCode.unknown_topic_id, "name": None,
+                                   "topic_id": topic_id, "partitions": []})
+                    continue
+            else:
+                topic = broker.topic(name)
+                if topic is None:
+                    if allow_auto:
+                        error, topic = broker.auto_create_topic(name)
+                    else:
+                        error = ErrorCode.unknown_topic_or_partition
+                    if topic is None:
+                        topics.append({"error_code": error, "name": name, "partitions": []})
+                        continue
+            topics.append(_topic_entry(broker, topic))
+    return {
+        "throttle_time": 0,
+        "brokers": [
+            {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
+            for b in broker.live_brokers()
+        ],
+        "cluster_id": broker.cluster_id,
+        "controller_id": broker.controller_id,
+        "topics": topics,
+        "cluster_authorized_operations": -2147483648,
+    }

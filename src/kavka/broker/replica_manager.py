@@ -1,0 +1,153 @@
+"""ReplicaManager: routes produce and fetch to partition logs, and wakes long polls.
+
+Owns one :class:`Partition` per hosted topic-partition: its log, topic id, leader epoch, replicas and
+ISR, and the topic's config. On a single node this broker leads every partition, the ISR is itself,
+and the high watermark follows the log end offset right after each append (an append is "in the log
+of the whole ISR" the moment it is in ours). Replication (a later issue) changes only how the high
+watermark advances.
+
+Long polls: a Fetch that finds fewer than ``min_bytes`` parks a future on each partition it reads
+(:meth:`wait_for_data`); an append that moves a partition's high watermark resolves them at once, so
+consumers see new records without waiting out ``max_wait_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from kavka.protocol import batch as batchmod
+from kavka.protocol.api import ErrorCode
+from kavka.protocol.fetch import FetchPartitionResponse
+from kavka.protocol.produce import PartitionResponse
+from kavka.storage.errors import OffsetOutOfRangeError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Partition:
+    topic: str
+    index: int
+    topic_id: object
+    log: object  # kavka.storage.log.PartitionLog
+    leader_epoch: int = 0
+    replicas: tuple = ()
+    isr: tuple = ()
+    min_insync_replicas: int = 1
+    waiters: list = field(default_factory=list)
+
+
+def _error_code_of(exc: Exception) -> int:
+    if isinstance(exc, batchmod.CorruptRecordError):
+        return ErrorCode.corrupt_message
+    if isinstance(exc, batchmod.InvalidRecordError):
+        return ErrorCode.invalid_record
+    code = getattr(exc, "error_code", None)
+    if code is None:
+        raise exc
+    return int(code)
+
+
+class ReplicaManager:
+    def __init__(self, clock_ms):
+        self._clock_ms = clock_ms
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.messages_in = 0
+
+    def add(self, partition: Partition) -> None:
+        self.partitions[(partition.topic, partition.index)] = partition
+
+    def remove_topic(self, topic: str) -> list[Partition]:
+        removed = [p for key, p in self.partitions.items() if key[0] == topic]
+        for p in removed:
+            del self.partitions[(topic, p.index)]
+            self._wake(p)
+        return removed
+
+    def get(self, topic: str, index: int) -> Partition | None:
+        return self.partitions.get((topic, index))
+
+    # --- produce -----------------------------------------------------------------------------
+
+    def append(self, topic: str, index: int, records, acks: int) -> PartitionResponse:
+        """Append one partition's record set as leader; never raises for a client's bad input."""
+        p = self.partitions.get((topic, index))
+        if p is None:
+            return PartitionResponse(index, ErrorCode.unknown_topic_or_partition)
+        if records is None or len(records) == 0:
+            return PartitionResponse(index, ErrorCode.corrupt_message, error_message="empty record set")
+        if acks == -1 and len(p.isr) < p.min_insync_replicas:
+            return PartitionResponse(
+                index, ErrorCode.not_enough_replicas,
+                error_message=f"The size of the current ISR {len(p.isr)} is insufficient to satisfy "
+                              f"the min.isr requirement of {p.min_insync_replicas} for partition "
+                              f"{topic}-{index}",
+            )
+        plog = p.log
+        try:
+            result = plog.append_as_leader(records, leader_epoch=p.leader_epoch, now_ms=self._clock_ms())
+        except Exception as e:  # noqa: BLE001 - mapped to a Kafka error code, re-raised if unknown
+            code = _error_code_of(e)
+            log.debug("append to %s-%d refused: %s", topic, index, e)
+            return PartitionResponse(index, code, log_start_offset=plog.log_start_offset, error_message=str(e))
+        if not result.duplicate:
+            self.bytes_in += len(records)
+            self.messages_in += result.num_records
+            plog.update_high_watermark(plog.log_end_offset)
+            self._wake(p)
+        return PartitionResponse(
+            index, 0, result.base_offset, result.log_append_time, result.log_start_offset
+        )
+
+    # --- fetch -------------------------------------------------------------------------------
+
+    def read(self, topic: str, index: int, offset: int, max_bytes: int, *, read_committed: bool,
+             min_one_batch: bool) -> FetchPartitionResponse:
+        p = self.partitions.get((topic, index))
+        if p is None:
+            return FetchPartitionResponse(index, ErrorCode.unknown_topic_or_partition, -1, -1, -1)
+        plog = p.log
+        hw = plog.high_watermark
+        lso = plog.last_stable_offset
+        upper = lso if read_committed else hw
+        try:
+            if offset >= upper and offset <= plog.log_end_offset and offset >= plog.log_start_offset:
+                chunks, size = [], 0
+            else:
+                res = plog.read(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
+                chunks, size = res.chunks, res.size
+        except OffsetOutOfRangeError:
+            return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset)
+        self.bytes_out += size
+        return FetchPartitionResponse(
+            index, 0, hw, lso, plog.log_start_offset,
+            aborted_transactions=[] if read_committed else None,
+            records=chunks, records_size=size,
+        )
+
+    def wait_for_data(self, keys, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
+        """A future resolved at the next append to any of ``keys`` (topic, partition)."""
+        fut = loop.create_future()
+        for key in keys:
+            p = self.partitions.get(key)
+            if p is not None:
+                p.waiters.append(fut)
+        return fut
+
+    @staticmethod
+    def _wake(p: Partition) -> None:
+        if p.waiters:
+            waiters, p.waiters = p.waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def forget_waiter(self, keys, fut) -> None:
+        for key in keys:
+            p = self.partitions.get(key)
+            if p is not None and fut in p.waiters:
+                p.waiters.remove(fut)

@@ -1,0 +1,65 @@
+"""``kavka serve``: read the config, start the server, run until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from kavka import __version__
+from kavka.metadata.config import BrokerConfig, ConfigError, parse_properties
+
+
+def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
+    """Defaults for `kavka serve`, then the file, then each --override. Raises ConfigError."""
+    props = dict(BrokerConfig.serve_defaults())
+    if config_file is not None:
+        try:
+            with open(config_file, encoding="utf-8") as f:
+                props.update(parse_properties(f.read()))
+        except OSError as e:
+            raise ConfigError(f"cannot read {config_file}: {e.strerror}") from None
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--override needs KEY=VALUE, got {item!r}")
+        props[key.strip()] = value
+    return BrokerConfig.from_properties(props)
+
+
+def run(config_file: str | None, overrides: list[str], *, console: bool, log_level: str) -> int:
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(config_file, overrides)
+    except ConfigError as e:
+        print(f"kavka: {e}", file=sys.stderr)
+        return 2
+    for key in config.unknown_keys:
+        print(f"kavka: warning: unknown config {key} ignored", file=sys.stderr)
+    return asyncio.run(_serve(config))
+
+
+async def _serve(config: BrokerConfig) -> int:
+    from kavka.server.app import KavkaServer
+
+    server = KavkaServer(config)
+    try:
+        await server.start()
+    except OSError as e:
+        print(f"kavka: cannot listen: {e.strerror or e}", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    broker = server.broker
+    addresses = ", ".join(f"{host}:{port}" for _, host, port in server.bound)
+    dirs = ", ".join(os.path.abspath(d) for d in config.log_dirs)
+    print(f"Kavka {__version__} (KRaft combined mode, node.id {broker.node_id}, cluster id "
+          f"{broker.cluster_id}) listening on {addresses}; data in {dirs}", flush=True)
+    await stop.wait()
+    print("Kavka shutting down", flush=True)
+    await server.stop()
+    return 0

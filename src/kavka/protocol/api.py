@@ -1,0 +1,305 @@
+"""Request headers, request bodies and low-volume responses, with kio underneath.
+
+This module is the only place that imports kio. Everything above it sees plain Python: decoded requests
+are kio's frozen dataclasses (read by attribute), and responses are built from plain dicts and lists by
+:func:`encode_response`, which fills the fields a version lacks with zero values and drops the keys it
+does not have, so one handler serves every version of its API.
+
+Request header layout (Kafka's RequestHeader v1 / v2)::
+
+    int16  request_api_key
+    int16  request_api_version
+    int32  correlation_id
+    int16  client_id length (-1 = null), then that many bytes   # a legacy string even in v2
+    [v2 only] tagged fields: uvarint count, then (uvarint tag, uvarint size, bytes) each
+
+Header v2 is used exactly when the request's API version is flexible (KIP-482). The response header
+is v0 (correlation id) or, for flexible responses, v1 (correlation id + an empty tagged-field section);
+ApiVersions always answers with header v0 so a client can read the reply before it knows our versions.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import functools
+import io
+import struct
+import typing
+import uuid
+from dataclasses import MISSING, fields, is_dataclass
+from typing import Any, NamedTuple
+
+from kio.index import load_request_schema, load_response_schema
+from kio.schema.errors import ErrorCode
+from kio.serial import entity_reader, entity_writer
+
+from kavka.protocol.primitives import ProtocolDecodeError
+
+__all__ = [
+    "ApiKey",
+    "ErrorCode",
+    "RequestHeader",
+    "ProtocolDecodeError",
+    "parse_request_header",
+    "is_flexible",
+    "decode_request",
+    "encode_response",
+    "response_header",
+]
+
+
+class ApiKey(enum.IntEnum):
+    PRODUCE = 0
+    FETCH = 1
+    LIST_OFFSETS = 2
+    METADATA = 3
+    OFFSET_COMMIT = 8
+    OFFSET_FETCH = 9
+    FIND_COORDINATOR = 10
+    JOIN_GROUP = 11
+    HEARTBEAT = 12
+    LEAVE_GROUP = 13
+    SYNC_GROUP = 14
+    DESCRIBE_GROUPS = 15
+    LIST_GROUPS = 16
+    SASL_HANDSHAKE = 17
+    API_VERSIONS = 18
+    CREATE_TOPICS = 19
+    DELETE_TOPICS = 20
+    DELETE_RECORDS = 21
+    INIT_PRODUCER_ID = 22
+    OFFSET_FOR_LEADER_EPOCH = 23
+    ADD_PARTITIONS_TO_TXN = 24
+    ADD_OFFSETS_TO_TXN = 25
+    END_TXN = 26
+    TXN_OFFSET_COMMIT = 28
+    DESCRIBE_ACLS = 29
+    CREATE_ACLS = 30
+    DELETE_ACLS = 31
+    DESCRIBE_CONFIGS = 32
+    ALTER_CONFIGS = 33
+    DESCRIBE_LOG_DIRS = 35
+    SASL_AUTHENTICATE = 36
+    CREATE_PARTITIONS = 37
+    DELETE_GROUPS = 42
+    ELECT_LEADERS = 43
+    INCREMENTAL_ALTER_CONFIGS = 44
+    OFFSET_DELETE = 47
+    DESCRIBE_CLUSTER = 60
+    DESCRIBE_PRODUCERS = 61
+    DESCRIBE_TRANSACTIONS = 65
+    LIST_TRANSACTIONS = 66
+    CONSUMER_GROUP_HEARTBEAT = 68
+    CONSUMER_GROUP_DESCRIBE = 69
+
+
+class RequestHeader(NamedTuple):
+    api_key: int
+    api_version: int
+    correlation_id: int
+    client_id: str | None
+
+
+_HDR = struct.Struct(">hhih")
+_I32 = struct.Struct(">i")
+
+
+@functools.cache
+def is_flexible(api_key: int, api_version: int) -> bool:
+    """Whether this request version uses compact encodings and tagged fields (header v2)."""
+    try:
+        return bool(load_request_schema(api_key, api_version).__flexible__)
+    except Exception:
+        return False
+
+
+def _skip_uvarint(buf, pos: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= end:
+            raise ProtocolDecodeError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 28:
+            raise ProtocolDecodeError("varint too long")
+
+
+def parse_request_header(buf, flexible: bool | None = None) -> tuple[RequestHeader, int]:
+    """Parse the request header at the start of ``buf``; return it and the offset of the body.
+
+    ``flexible`` defaults to what the API version says. Raises ProtocolDecodeError for short input.
+    """
+    end = len(buf)
+    if end < 10:
+        raise ProtocolDecodeError("request header shorter than 10 bytes")
+    api_key, api_version, correlation_id, n = _HDR.unpack_from(buf, 0)
+    pos = 10
+    client_id = None
+    if n >= 0:
+        if pos + n > end:
+            raise ProtocolDecodeError("client id runs past the frame")
+        try:
+            client_id = bytes(buf[pos : pos + n]).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProtocolDecodeError("client id is not UTF-8") from e
+        pos += n
+    elif n != -1:
+        raise ProtocolDecodeError(f"bad client id length {n}")
+    if flexible is None:
+        flexible = is_flexible(api_key, api_version)
+    if flexible:
+        count, pos = _skip_uvarint(buf, pos, end)
+        for _ in range(count):
+            _, pos = _skip_uvarint(buf, pos, end)
+            size, pos = _skip_uvarint(buf, pos, end)
+            pos += size
+            if pos > end:
+                raise ProtocolDecodeError("tagged field runs past the frame")
+    return RequestHeader(api_key, api_version, correlation_id, client_id), pos
+
+
+@functools.cache
+def _reader(api_key: int, api_version: int):
+    return entity_reader(load_request_schema(api_key, api_version))
+
+
+def decode_request(api_key: int, api_version: int, buf, offset: int) -> Any:
+    """Decode a request body with kio. Raises ProtocolDecodeError for anything malformed."""
+    try:
+        obj, _ = _reader(api_key, api_version)(buf, offset)
+    except Exception as e:  # kio raises a variety of errors for bad bytes; all mean the same here
+        raise ProtocolDecodeError(f"cannot decode {ApiKey(api_key).name} v{api_version}: {e}") from e
+    return obj
+
+
+def response_header(correlation_id: int, flexible: bool) -> bytes:
+    """Response header v0 (correlation id) or v1 (plus an empty tagged-field section)."""
+    return _I32.pack(correlation_id) + (b"\x00" if flexible else b"")
+
+
+# --- dict -> kio entity conversion -------------------------------------------------------------
+
+
+_UTC = datetime.timezone.utc
+
+
+def _convert_scalar(kafka_type: str, value):
+    if kafka_type == "timedelta_i32" or kafka_type == "timedelta_i64":
+        return value if isinstance(value, datetime.timedelta) else datetime.timedelta(milliseconds=value)
+    if kafka_type == "error_code":
+        return value if isinstance(value, ErrorCode) else ErrorCode(int(value))
+    if kafka_type == "datetime_i64":
+        if value is None or isinstance(value, datetime.datetime):
+            return value
+        if value < 0:
+            return None
+        return datetime.datetime.fromtimestamp(value / 1000, _UTC)
+    if kafka_type == "uuid":
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        return uuid.UUID(bytes=value) if isinstance(value, bytes) else uuid.UUID(str(value))
+    return value
+
+
+def _zero(kafka_type: str | None, optional: bool):
+    if optional:
+        return None
+    return {
+        "bool": False,
+        "string": "",
+        "bytes": b"",
+        "records": None,
+        "uuid": None,
+        "error_code": ErrorCode.none,
+        "timedelta_i32": datetime.timedelta(0),
+        "timedelta_i64": datetime.timedelta(0),
+        "datetime_i64": None,
+        "float64": 0.0,
+    }.get(kafka_type or "", 0)
+
+
+def _entity_of(tp) -> tuple[type | None, bool]:
+    """(entity class, is_sequence) for a field annotation, or (None, is_sequence) for primitives."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is tuple:
+        inner = args[0]
+        inner_origin = typing.get_origin(inner)
+        if inner_origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            inner = next(a for a in typing.get_args(inner) if a is not type(None))
+        return (inner if is_dataclass(inner) else None), True
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for a in args:
+            if a is not type(None):
+                ent, seq = _entity_of(a)
+                return ent, seq
+    return (tp if is_dataclass(tp) else None), False
+
+
+@functools.cache
+def _plan(cls: type) -> list[tuple]:
+    hints = typing.get_type_hints(cls)
+    plan = []
+    for f in fields(cls):
+        tp = hints[f.name]
+        entity, seq = _entity_of(tp)
+        optional = type(None) in typing.get_args(tp)
+        default = f.default if f.default is not MISSING else MISSING
+        if default is MISSING and f.default_factory is not MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        plan.append((f.name, f.metadata.get("kafka_type"), entity, seq, optional, default))
+    return plan
+
+
+def build_entity(cls: type, data: dict) -> Any:
+    """Build a kio entity of ``cls`` from a dict; unknown keys are dropped, missing fields zeroed."""
+    kwargs = {}
+    for name, kafka_type, entity, seq, optional, default in _plan(cls):
+        if name in data:
+            value = data[name]
+            if entity is not None:
+                if seq:
+                    value = None if value is None else tuple(
+                        v if isinstance(v, entity) else build_entity(entity, v) for v in value
+                    )
+                elif value is not None and not isinstance(value, entity):
+                    value = build_entity(entity, value)
+            elif seq:
+                value = None if value is None else tuple(_convert_scalar(kafka_type, v) for v in value)
+            else:
+                value = _convert_scalar(kafka_type, value)
+        elif default is not MISSING:
+            continue
+        elif seq:
+            value = None if optional else ()
+        elif entity is not None:
+            value = None if optional else build_entity(entity, {})
+        else:
+            value = _zero(kafka_type, optional)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+@functools.cache
+def _response_codec(api_key: int, api_version: int):
+    cls = load_response_schema(api_key, api_version)
+    return cls, entity_writer(cls), bool(cls.__flexible__)
+
+
+def response_class(api_key: int, api_version: int) -> type:
+    return _response_codec(api_key, api_version)[0]
+
+
+def encode_response(api_key: int, api_version: int, correlation_id: int, data: dict | Any) -> bytes:
+    """Header + body of a response (without the 4-byte size prefix) from a dict or kio entity."""
+    cls, writer, flexible = _response_codec(api_key, api_version)
+    entity = data if isinstance(data, cls) else build_entity(cls, data)
+    out = io.BytesIO()
+    out.write(response_header(correlation_id, flexible and api_key != ApiKey.API_VERSIONS))
+    writer(out, entity)
+    return out.getvalue()
