@@ -34,7 +34,7 @@ from kio.index import load_request_schema, load_response_schema
 from kio.schema.errors import ErrorCode
 from kio.serial import entity_reader, entity_writer
 
-from kavka.protocol.primitives import ProtocolDecodeError
+from kavka.protocol.primitives import ProtocolDecodeError, response_header
 
 __all__ = [
     "ApiKey",
@@ -175,11 +175,6 @@ def decode_request(api_key: int, api_version: int, buf, offset: int) -> Any:
     except Exception as e:  # kio raises a variety of errors for bad bytes; all mean the same here
         raise ProtocolDecodeError(f"cannot decode {ApiKey(api_key).name} v{api_version}: {e}") from e
     return obj
-
-
-def response_header(correlation_id: int, flexible: bool) -> bytes:
-    """Response header v0 (correlation id) or v1 (plus an empty tagged-field section)."""
-    return _I32.pack(correlation_id) + (b"\x00" if flexible else b"")
 
 
 # --- dict -> kio entity conversion -------------------------------------------------------------
