@@ -79,3 +79,42 @@ def test_build_entity_drops_unknown_and_zeroes_missing():
     cls = response_class(3, 0)
     entity = build_entity(cls, {"brokers": [], "topics": [], "cluster_id": "dropped-in-v0"})
     assert entity.brokers == () and entity.topics == ()
+
+
+def _encode_request(entity) -> bytes:
+    buf = io.BytesIO()
+    entity_writer(type(entity))(buf, entity)
+    return buf.getvalue()
+
+
+def test_unknown_tagged_fields_in_a_request_body_are_skipped():
+    from kio.schema.api_versions.v3.request import ApiVersionsRequest
+
+    from kavka.protocol.api import decode_request
+
+    plain = _encode_request(ApiVersionsRequest(client_software_name="c", client_software_version="1"))
+    assert plain[-1] == 0  # the empty tagged-field section
+    with_tags = plain[:-1] + b"\x02" + b"\x05\x02ab" + b"\x21\x00"
+    req = decode_request(18, 3, with_tags, 0)
+    assert req.client_software_name == "c" and req.client_software_version == "1"
+
+
+def test_unknown_tagged_fields_nested_in_fetch_topics_are_skipped():
+    from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopic
+    import datetime
+
+    from kavka.protocol.api import decode_request
+
+    req = FetchRequest(max_wait=datetime.timedelta(milliseconds=500), min_bytes=i32(1),
+                       topics=(FetchTopic(topic="t", partitions=(FetchPartition(
+                           partition=i32(0), fetch_offset=5, partition_max_bytes=i32(1024)),)),),
+                       forgotten_topics_data=())
+    raw = bytearray(_encode_request(req))
+    # the partition struct ends with an empty tagged-field section right before the topic's own;
+    # give the partition an unknown tag 9.
+    decoded_plain = decode_request(1, 12, bytes(raw), 0)
+    marker = raw.rindex(b"\x00\x00\x04\x00")  # partition_max_bytes = 1024
+    patched = bytes(raw[: marker + 4]) + b"\x01\x09\x01z" + bytes(raw[marker + 5 :])
+    decoded = decode_request(1, 12, patched, 0)
+    assert decoded == decoded_plain
+    assert decoded.topics[0].partitions[0].fetch_offset == 5

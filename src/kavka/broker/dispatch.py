@@ -82,9 +82,8 @@ class Dispatcher:
                     "api_keys": api_versions_entries(),
                 })
                 return [_SIZE.pack(len(body)), body]
-            name = ApiKey(header.api_key).name if header.api_key in ApiKey._value2member_map_ else "unknown"
             raise CloseConnection(
-                f"unsupported request: api key {header.api_key} ({name}) version {header.api_version}"
+                f"unsupported request: api key {header.api_key} version {header.api_version}"
             )
         self.request_counts[header.api_key] = self.request_counts.get(header.api_key, 0) + 1
         if handler.raw:
