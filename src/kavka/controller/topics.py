@@ -1,0 +1,439 @@
+"""Topic decisions: create, delete and grow topics (Kafka's ``ReplicationControlManager``).
+
+Each function reads an immutable ``MetadataImage`` and returns ``(results, records)``; nothing changes
+until the caller appends the records (``QuorumController`` does). Rules and messages are Kafka 4's:
+
+- Names (``Topic.validate``): non-empty, not ``.``/``..``, at most 249 chars, only ``[a-zA-Z0-9._-]``
+  -> INVALID_TOPIC_EXCEPTION (17), e.g. ``Topic name is invalid: '.' is not allowed``.
+  A name that equals an existing one after mapping ``.`` to ``_`` -> 17,
+  ``Topic 'a.b' collides with existing topic: a_b`` (Kavka also checks earlier topics of the same
+  request; Kafka checks existing topics only). ``__cluster_metadata`` and duplicate names in one
+  request -> INVALID_REQUEST (42).
+- TOPIC_ALREADY_EXISTS (36): ``Topic 'x' already exists.``
+- Null config values or bad/unknown configs -> INVALID_CONFIG (40) with the config error's text.
+- Manual assignments need partitions and RF of -1 (INVALID_REQUEST), consecutive partition ids,
+  one replication factor, registered brokers, no duplicates (INVALID_REPLICA_ASSIGNMENT, 39).
+- RF 0 or < -1 -> INVALID_REPLICATION_FACTOR (38); partitions 0 or < -1 -> INVALID_PARTITIONS (37);
+  RF above the registered brokers -> 38, ``Unable to replicate the partition 3 time(s): The target
+  replication factor of 3 cannot be reached because only 1 broker(s) are registered.``
+- Placement: round-robin over registered brokers (unfenced first, by id) from a random start, like
+  Kafka's striped placer without racks; leader = first replica, ISR = unfenced replicas.
+- validate_only computes the same results and returns no records.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kavka.metadata.config import BrokerConfig, ConfigEntry, validate_topic_configs
+from kavka.metadata.configtypes import ConfigError
+from kavka.metadata.ids import random_uuid
+from kavka.metadata.image import BrokerRegistration, MetadataImage
+from kavka.metadata.records import (
+    ConfigRecord,
+    ConfigResourceType,
+    MetadataRecord,
+    PartitionRecord,
+    RemoveTopicRecord,
+    TopicRecord,
+)
+
+from .errors import NONE, ApiError, ErrorCode
+
+__all__ = [
+    "CreatableTopic",
+    "CreateTopicResult",
+    "DeleteTopicResult",
+    "CreatePartitionsTopic",
+    "CreatePartitionsResult",
+    "MAX_TOPIC_NAME_LENGTH",
+    "CLUSTER_METADATA_TOPIC",
+    "INTERNAL_TOPICS",
+    "ZERO_UUID",
+    "topic_name_error",
+    "is_internal_topic",
+    "create_topics",
+    "delete_topics",
+    "create_partitions",
+    "place_replicas",
+]
+
+MAX_TOPIC_NAME_LENGTH = 249
+CLUSTER_METADATA_TOPIC = "__cluster_metadata"
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
+ZERO_UUID = uuid.UUID(int=0)
+_LEGAL = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class CreatableTopic:
+    """One topic of a CreateTopics request. ``assignments`` maps partition -> broker ids."""
+
+    name: str
+    num_partitions: int = -1
+    replication_factor: int = -1
+    assignments: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    configs: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreateTopicResult:
+    name: str
+    error_code: int
+    error_message: str | None
+    topic_id: uuid.UUID = ZERO_UUID
+    num_partitions: int = -1
+    replication_factor: int = -1
+    configs: list[ConfigEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeleteTopicResult:
+    name: str | None
+    topic_id: uuid.UUID
+    error_code: int
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class CreatePartitionsTopic:
+    name: str
+    count: int
+    assignments: Sequence[Sequence[int]] | None = None
+
+
+@dataclass(frozen=True)
+class CreatePartitionsResult:
+    name: str
+    error_code: int
+    error_message: str | None
+
+
+class _Reject(Exception):
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _reject(code: ErrorCode, message: str | None = None) -> _Reject:
+    return _Reject(ApiError.of(code, message))
+
+
+def topic_name_error(name: str) -> str | None:
+    """Kafka's ``Topic.validate`` message for an illegal name, ``None`` if the name is legal."""
+    if not name:
+        reason = "the empty string is not allowed"
+    elif name == ".":
+        reason = "'.' is not allowed"
+    elif name == "..":
+        reason = "'..' is not allowed"
+    elif len(name) > MAX_TOPIC_NAME_LENGTH:
+        reason = f"the length of '{name}' is longer than the max allowed length {MAX_TOPIC_NAME_LENGTH}"
+    elif not _LEGAL.fullmatch(name):
+        reason = f"'{name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'"
+    else:
+        return None
+    return "Topic name is invalid: " + reason
+
+
+def is_internal_topic(name: str) -> bool:
+    return name in INTERNAL_TOPICS
+
+
+def _unify(name: str) -> str:
+    return name.replace(".", "_")
+
+
+# ---------------------------------------------------------------------------------------------
+# placement
+
+
+def place_replicas(
+    image: MetadataImage, num_partitions: int, replication_factor: int, rng: random.Random,
+    start_partition: int = 0,
+) -> list[list[int]]:
+    """Replica lists for ``num_partitions`` new partitions; raises ``_Reject`` (38) if impossible."""
+    if replication_factor <= 0:
+        raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
+                      f"Invalid replication factor {replication_factor}: the replication factor must be positive.")
+    brokers: list[BrokerRegistration] = sorted(image.brokers.values(), key=lambda b: (b.fenced, b.broker_id))
+    if replication_factor > len(brokers):
+        raise _reject(
+            ErrorCode.INVALID_REPLICATION_FACTOR,
+            f"Unable to replicate the partition {replication_factor} time(s): The target replication factor "
+            f"of {replication_factor} cannot be reached because only {len(brokers)} broker(s) are registered.",
+        )
+    if all(b.fenced for b in brokers):
+        raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
+                      f"Unable to replicate the partition {replication_factor} time(s): "
+                      "All brokers are currently fenced.")
+    ids = [b.broker_id for b in brokers]
+    unfenced = [b.broker_id for b in brokers if not b.fenced]
+    start = rng.randrange(len(unfenced))
+    result = []
+    for p in range(num_partitions):
+        first = unfenced[(start + start_partition + p) % len(unfenced)]
+        rest = [i for i in ids if i != first]
+        offset = (start + start_partition + p) % max(len(rest), 1)
+        rest = rest[offset:] + rest[:offset]
+        result.append([first] + rest[: replication_factor - 1])
+    return result
+
+
+def _partition_records(
+    image: MetadataImage, topic_id: uuid.UUID, replica_lists: Iterable[Sequence[int]], first_id: int
+) -> list[PartitionRecord]:
+    records = []
+    for offset, replicas in enumerate(replica_lists):
+        isr = tuple(r for r in replicas if r in image.brokers and not image.brokers[r].fenced)
+        if not isr:
+            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                          f"All brokers specified in the manual partition assignment for partition "
+                          f"{first_id + offset} are fenced or in controlled shutdown.")
+        records.append(PartitionRecord(first_id + offset, topic_id, tuple(replicas), isr, isr[0], 0, 0))
+    return records
+
+
+def _check_manual_assignment(image: MetadataImage, partition: int, replicas: Sequence[int],
+                             expected_rf: int | None) -> None:
+    if not replicas:
+        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                      "The manual partition assignment includes an empty replica list.")
+    if len(set(replicas)) != len(replicas):
+        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                      f"The manual partition assignment includes the broker {_first_dup(replicas)} more than once.")
+    for broker in replicas:
+        if broker not in image.brokers:
+            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                          f"The manual partition assignment includes broker {broker}, but no such broker is registered.")
+    if expected_rf is not None and len(replicas) != expected_rf:
+        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                      f"The manual partition assignment includes a partition with {len(replicas)} replica(s), "
+                      f"but this is not consistent with previous partitions, which have {expected_rf} replica(s).")
+
+
+def _first_dup(values: Sequence[int]) -> int:
+    seen = set()
+    for v in values:
+        if v in seen:
+            return v
+        seen.add(v)
+    raise AssertionError
+
+
+# ---------------------------------------------------------------------------------------------
+# create
+
+
+def create_topics(
+    image: MetadataImage,
+    config: BrokerConfig,
+    topics: Sequence[CreatableTopic],
+    validate_only: bool = False,
+    rng: random.Random | None = None,
+) -> tuple[list[CreateTopicResult], list[MetadataRecord]]:
+    """Results in request order, and the records to append (none if ``validate_only``).
+
+    Per topic, records are: TopicRecord, then its ConfigRecords, then PartitionRecords (Kafka's order).
+    """
+    rng = rng or random.Random()
+    counts: dict[str, int] = {}
+    for t in topics:
+        counts[t.name] = counts.get(t.name, 0) + 1
+    existing_unified: dict[str, str] = {}
+    for name in image.topics_by_name:
+        existing_unified.setdefault(_unify(name), name)
+
+    results: list[CreateTopicResult] = []
+    records: list[MetadataRecord] = []
+    for topic in topics:
+        try:
+            if counts[topic.name] > 1:
+                raise _reject(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+            result, topic_records = _create_one(image, config, topic, existing_unified, rng)
+        except _Reject as e:
+            results.append(CreateTopicResult(topic.name, int(e.error.code), e.error.message))
+            continue
+        existing_unified.setdefault(_unify(topic.name), topic.name)
+        results.append(result)
+        records.extend(topic_records)
+    return results, ([] if validate_only else records)
+
+
+def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
+    name = topic.name
+    if name == CLUSTER_METADATA_TOPIC:
+        raise _reject(ErrorCode.INVALID_REQUEST, f"Creation of internal topic {CLUSTER_METADATA_TOPIC} is prohibited.")
+    name_error = topic_name_error(name)
+    if name_error:
+        raise _reject(ErrorCode.INVALID_TOPIC_EXCEPTION, name_error)
+    if name in image.topics_by_name:
+        raise _reject(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+    colliding = existing_unified.get(_unify(name))
+    if colliding is not None and ("." in name or "_" in name):
+        raise _reject(ErrorCode.INVALID_TOPIC_EXCEPTION, f"Topic '{name}' collides with existing topic: {colliding}")
+    try:
+        validate_topic_configs(topic.configs, config)
+    except ConfigError as e:
+        raise _reject(ErrorCode.INVALID_CONFIG, str(e)) from None
+
+    topic_id = random_uuid()
+    if topic.assignments:
+        if topic.replication_factor != -1:
+            raise _reject(ErrorCode.INVALID_REQUEST,
+                          "A manual partition assignment was specified, but replication factor was not set to -1.")
+        if topic.num_partitions != -1:
+            raise _reject(ErrorCode.INVALID_REQUEST,
+                          "A manual partition assignment was specified, but numPartitions was not set to -1.")
+        rf = None
+        for partition in sorted(topic.assignments):
+            _check_manual_assignment(image, partition, topic.assignments[partition], rf)
+            rf = len(topic.assignments[partition])
+        if sorted(topic.assignments) != list(range(len(topic.assignments))):
+            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                          "partitions should be a consecutive 0-based integer sequence")
+        replica_lists = [list(topic.assignments[p]) for p in range(len(topic.assignments))]
+    elif topic.replication_factor < -1 or topic.replication_factor == 0:
+        raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
+                      "Replication factor must be larger than 0, or -1 to use the default value.")
+    elif topic.num_partitions < -1 or topic.num_partitions == 0:
+        raise _reject(ErrorCode.INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value.")
+    else:
+        num_partitions = config["num.partitions"] if topic.num_partitions == -1 else topic.num_partitions
+        rf = config["default.replication.factor"] if topic.replication_factor == -1 else topic.replication_factor
+        replica_lists = place_replicas(image, num_partitions, rf, rng)
+
+    partition_records = _partition_records(image, topic_id, replica_lists, 0)
+    overrides = {k: v for k, v in topic.configs.items() if v is not None}
+    records: list[MetadataRecord] = [TopicRecord(name, topic_id)]
+    records += [ConfigRecord(ConfigResourceType.TOPIC, name, k, v) for k, v in sorted(overrides.items())]
+    records += partition_records
+    result = CreateTopicResult(
+        name, int(ErrorCode.NONE), None, topic_id, len(replica_lists), len(replica_lists[0]),
+        config.describe_topic(overrides, dynamic_default=image.broker_configs(None),
+                              dynamic_broker=image.broker_configs(config.node_id)),
+    )
+    return result, records
+
+
+# ---------------------------------------------------------------------------------------------
+# delete
+
+
+def delete_topics(
+    image: MetadataImage,
+    config: BrokerConfig,
+    names: Sequence[str] = (),
+    topic_ids: Sequence[uuid.UUID] = (),
+) -> tuple[list[DeleteTopicResult], list[MetadataRecord]]:
+    """Delete by name and/or id (DeleteTopics v6 may mix). One RemoveTopicRecord per topic.
+
+    Unknown name -> UNKNOWN_TOPIC_OR_PARTITION (3); unknown id -> UNKNOWN_TOPIC_ID (100); duplicates
+    -> INVALID_REQUEST (42); ``delete.topic.enable=false`` -> TOPIC_DELETION_DISABLED (73) for all.
+    """
+    results: list[DeleteTopicResult] = []
+    if not config["delete.topic.enable"]:
+        err = ApiError.of(ErrorCode.TOPIC_DELETION_DISABLED)
+        for name in names:
+            results.append(DeleteTopicResult(name, ZERO_UUID, int(err.code), err.message))
+        for tid in topic_ids:
+            results.append(DeleteTopicResult(None, tid, int(err.code), err.message))
+        return results, []
+
+    def fail(name, tid, code, message=None):
+        err = ApiError.of(code, message)
+        results.append(DeleteTopicResult(name, tid, int(err.code), err.message))
+
+    name_counts: dict[str, int] = {}
+    for n in names:
+        name_counts[n] = name_counts.get(n, 0) + 1
+    id_counts: dict[uuid.UUID, int] = {}
+    for t in topic_ids:
+        id_counts[t] = id_counts.get(t, 0) + 1
+
+    to_delete: dict[uuid.UUID, str] = {}
+    for tid, count in id_counts.items():
+        if count > 1:
+            fail(None, tid, ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
+        elif tid == ZERO_UUID:
+            fail(None, tid, ErrorCode.INVALID_REQUEST, "Neither topic name nor id were specified.")
+        elif (topic := image.topic_by_id(tid)) is None:
+            fail(None, tid, ErrorCode.UNKNOWN_TOPIC_ID)
+        else:
+            to_delete[tid] = topic.name
+    for name, count in name_counts.items():
+        if count > 1:
+            fail(name, ZERO_UUID, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+        elif (topic := image.topic(name)) is None:
+            fail(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        elif topic.topic_id in to_delete or id_counts.get(topic.topic_id, 0) > 1:
+            to_delete.pop(topic.topic_id, None)
+            fail(name, topic.topic_id, ErrorCode.INVALID_REQUEST,
+                 "The provided topic name maps to an ID that was already supplied.")
+        else:
+            to_delete[topic.topic_id] = name
+
+    records: list[MetadataRecord] = []
+    for tid, name in to_delete.items():
+        records.append(RemoveTopicRecord(tid))
+        results.append(DeleteTopicResult(name, tid, int(ErrorCode.NONE), None))
+    return results, records
+
+
+# ---------------------------------------------------------------------------------------------
+# create partitions
+
+
+def create_partitions(
+    image: MetadataImage,
+    topics: Sequence[CreatePartitionsTopic],
+    validate_only: bool = False,
+    rng: random.Random | None = None,
+) -> tuple[list[CreatePartitionsResult], list[MetadataRecord]]:
+    """Grow topics to ``count`` partitions (Kafka's ``createPartitions`` rules and messages)."""
+    rng = rng or random.Random()
+    counts: dict[str, int] = {}
+    for t in topics:
+        counts[t.name] = counts.get(t.name, 0) + 1
+    results: list[CreatePartitionsResult] = []
+    records: list[MetadataRecord] = []
+    for request in topics:
+        try:
+            if counts[request.name] > 1:
+                raise _reject(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+            records.extend(_grow(image, request, rng))
+            error = NONE
+        except _Reject as e:
+            error = e.error
+        results.append(CreatePartitionsResult(request.name, int(error.code), error.message))
+    return results, ([] if validate_only else records)
+
+
+def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random) -> list[MetadataRecord]:
+    topic = image.topic(request.name)
+    if topic is None:
+        raise _reject(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    current = topic.num_partitions
+    if request.count == current:
+        raise _reject(ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partition(s).")
+    if request.count < current:
+        raise _reject(ErrorCode.INVALID_PARTITIONS,
+                      f"The topic {request.name} currently has {current} partition(s); "
+                      f"{request.count} would not be an increase.")
+    additional = request.count - current
+    rf = topic.replication_factor
+    if request.assignments is not None:
+        if len(request.assignments) != additional:
+            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                          f"Attempted to add {additional} additional partition(s), but only "
+                          f"{len(request.assignments)} assignment(s) were specified.")
+        for i, replicas in enumerate(request.assignments):
+            _check_manual_assignment(image, current + i, replicas, rf)
+        replica_lists = [list(r) for r in request.assignments]
+    else:
+        replica_lists = place_replicas(image, additional, rf, rng, start_partition=current)
+    return list(_partition_records(image, topic.topic_id, replica_lists, current))

@@ -1,0 +1,448 @@
+"""``BrokerConfig``: the typed broker configuration, effective topic configs, and DescribeConfigs entries.
+
+A ``BrokerConfig`` is built once from ``server.properties`` (static configs). Dynamic configs live in
+the metadata image (``ConfigRecord``s) and are passed in where they matter:
+
+- the value of a topic config is, in order: the topic's override (``DYNAMIC_TOPIC_CONFIG``), else the
+  first broker synonym that is set (per-broker dynamic, then cluster-default dynamic, then
+  ``server.properties``), converted to the topic unit (``log.retention.hours`` * 3 600 000), else the
+  topic config's own default (``DEFAULT_CONFIG``) -- Kafka's ``ServerTopicConfigSynonyms`` order;
+- DescribeConfigs shows the winning value and its source, and with ``include_synonyms`` every layer
+  that has a value, highest priority first, ending with the broker synonyms' defaults
+  (``DEFAULT_CONFIG:log.retention.hours=168``), as Kafka's ``kafka-configs --describe --all`` does.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
+from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
+from .properties import parse_properties
+from .topicconfigs import topic_config_def
+
+__all__ = [
+    "BrokerConfig",
+    "ConfigEntry",
+    "ConfigSource",
+    "ConfigSynonym",
+    "Listener",
+    "parse_listeners",
+    "parse_properties",
+    "validate_topic_configs",
+]
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+# Kafka's EndPoint uriParseExp: NAME://host:port, host may be empty or a bracketed IPv6 literal.
+_LISTENER = re.compile(r"^(.*)://\[?([0-9a-zA-Z\-%._:]*)\]?:(-?[0-9]+)$")
+
+
+class ConfigSource(enum.IntEnum):
+    """DescribeConfigs ``config_source`` (Kafka's ``DescribeConfigsResponse.ConfigSource`` ids)."""
+
+    UNKNOWN = 0
+    DYNAMIC_TOPIC_CONFIG = 1
+    DYNAMIC_BROKER_CONFIG = 2
+    DYNAMIC_DEFAULT_BROKER_CONFIG = 3
+    STATIC_BROKER_CONFIG = 4
+    DEFAULT_CONFIG = 5
+    DYNAMIC_BROKER_LOGGER_CONFIG = 6
+    CLIENT_METRICS_CONFIG = 7
+    GROUP_CONFIG = 8
+
+
+class ConfigSynonym(NamedTuple):
+    name: str
+    value: str | None
+    source: ConfigSource
+
+
+class ConfigEntry(NamedTuple):
+    """One DescribeConfigs result entry. ``value`` is ``None`` for sensitive configs and unset ones."""
+
+    name: str
+    value: str | None
+    source: ConfigSource
+    is_sensitive: bool
+    read_only: bool
+    synonyms: list[ConfigSynonym]
+    type: ConfigType
+    documentation: str | None
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One ``NAME://host:port`` endpoint. ``host == ""`` means all interfaces / the machine's hostname."""
+
+    name: str
+    host: str
+    port: int
+    security_protocol: str = "PLAINTEXT"
+
+    @property
+    def bind_host(self) -> str:
+        return self.host or "0.0.0.0"
+
+    def advertised(self, hostname: str) -> Listener:
+        """This endpoint as published to clients: an empty host becomes ``hostname``."""
+        if self.host:
+            return self
+        return Listener(self.name, hostname, self.port, self.security_protocol)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.name}://{host}:{self.port}"
+
+
+def parse_listeners(
+    value: str | None, protocol_map: Mapping[str, str] | None = None, config_name: str = "listeners"
+) -> list[Listener]:
+    """Parse a listeners string. Names are upper-cased (Kafka's ``ListenerName.normalised``)."""
+    if not value or not value.strip():
+        return []
+    protocol_map = protocol_map or {}
+    result: list[Listener] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        m = _LISTENER.match(part)
+        if not m:
+            raise ConfigError(f"Unable to parse {part} to a broker endpoint", config_name)
+        name = m.group(1).upper()
+        port = int(m.group(3))
+        if not 0 <= port <= 65535:
+            raise ConfigError.invalid(config_name, value, f"Invalid port in {part}")
+        protocol = protocol_map.get(name, name if name in SECURITY_PROTOCOLS else None)
+        if protocol is None:
+            raise ConfigError(
+                f"No security protocol defined for listener {name}", "listener.security.protocol.map"
+            )
+        result.append(Listener(name, m.group(2), port, protocol))
+    names = [lst.name for lst in result]
+    if len(set(names)) != len(names):
+        raise ConfigError.invalid(config_name, value, "Each listener must have a different name")
+    return result
+
+
+def _parse_protocol_map(value: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in (p.strip() for p in value.split(",")):
+        if not item:
+            continue
+        name, sep, proto = item.partition(":")
+        proto = proto.strip().upper()
+        if not sep or proto not in SECURITY_PROTOCOLS:
+            raise ConfigError.invalid("listener.security.protocol.map", value,
+                                      f"Invalid security protocol in {item}")
+        result[name.strip().upper()] = proto
+    return result
+
+
+def validate_topic_configs(
+    overrides: Mapping[str, str | None], broker: BrokerConfig | None = None
+) -> dict[str, Any]:
+    """Validate topic config overrides (names, values, cross-checks) and return them typed.
+
+    Raises ``ConfigError``: ``Unknown topic config name: foo``, a value error in Kafka's wording, or
+    ``conflict topic config setting min.compaction.lag.ms (x) > max.compaction.lag.ms (y)``.
+    A ``None`` value is rejected (``Null value not supported for topic configs: a,b``).
+    """
+    nulls = [k for k, v in overrides.items() if v is None]
+    if nulls:
+        raise ConfigError("Null value not supported for topic configs: " + ",".join(nulls))
+    for name in overrides:
+        topic_config_def(name)
+    typed = {name: TOPIC_CONFIGS[name].parse(value) for name, value in overrides.items()}
+    effective = (broker or BrokerConfig.from_properties({})).effective_topic_config(
+        {k: v for k, v in overrides.items() if v is not None}
+    )
+    lo, hi = effective["min.compaction.lag.ms"], effective["max.compaction.lag.ms"]
+    if lo > hi:
+        raise ConfigError(
+            f"conflict topic config setting min.compaction.lag.ms ({lo}) > max.compaction.lag.ms ({hi})"
+        )
+    return typed
+
+
+class BrokerConfig:
+    """Typed, validated static broker configuration.
+
+    ``cfg["num.partitions"]`` is the typed value (the explicit one, else the default). ``originals``
+    holds the raw strings that were set; ``unknown_keys`` the keys Kavka does not know (log a warning:
+    Kafka itself only warns for them).
+    """
+
+    def __init__(self, originals: Mapping[str, str], values: Mapping[str, Any], unknown_keys: list[str]):
+        self.originals: dict[str, str] = dict(originals)
+        self._values: dict[str, Any] = dict(values)
+        self.unknown_keys: list[str] = list(unknown_keys)
+
+    # ---- construction ----
+
+    @classmethod
+    def from_properties(cls, props: Mapping[str, str]) -> BrokerConfig:
+        values: dict[str, Any] = {}
+        known: dict[str, str] = {}
+        unknown: list[str] = []
+        for key, raw in props.items():
+            definition = BROKER_CONFIGS.get(key)
+            if definition is None:
+                unknown.append(key)
+                continue
+            known[key] = raw
+            values[key] = definition.parse(raw)
+        for name, definition in BROKER_CONFIGS.items():
+            values.setdefault(name, definition.default)
+        cfg = cls(known, values, unknown)
+        cfg._validate()
+        return cfg
+
+    @classmethod
+    def from_text(cls, text: str) -> BrokerConfig:
+        return cls.from_properties(parse_properties(text))
+
+    @staticmethod
+    def serve_defaults() -> dict[str, str]:
+        """The properties ``kavka serve`` starts from; user properties override them."""
+        return {
+            "node.id": "1",
+            "process.roles": "broker,controller",
+            "listeners": "PLAINTEXT://127.0.0.1:9092",
+            "log.dirs": "./kavka-data",
+        }
+
+    @classmethod
+    def for_serve(cls, props: Mapping[str, str] | None = None) -> BrokerConfig:
+        return cls.from_properties({**cls.serve_defaults(), **(props or {})})
+
+    def _validate(self) -> None:
+        node_id, broker_id = self._values["node.id"], self._values["broker.id"]
+        if node_id >= 0 and broker_id >= 0 and node_id != broker_id:
+            raise ConfigError("You must set `node.id` to the same value as `broker.id`.", "node.id")
+        self.listeners  # noqa: B018 -- parse now so errors surface at startup
+        self.advertised_listeners  # noqa: B018
+        lo = self._values["group.min.session.timeout.ms"]
+        if lo > self._values["group.max.session.timeout.ms"]:
+            raise ConfigError(
+                "group.max.session.timeout.ms must be greater than or equal to group.min.session.timeout.ms",
+                "group.max.session.timeout.ms",
+            )
+
+    # ---- typed access ----
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise KeyError(f"Unknown broker config name: {name}") from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+    def is_set(self, name: str) -> bool:
+        return name in self.originals
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __repr__(self) -> str:
+        shown = {k: ("[hidden]" if BROKER_CONFIGS[k].sensitive else v) for k, v in self.originals.items()}
+        return f"BrokerConfig({shown!r})"
+
+    # ---- convenience properties ----
+
+    @property
+    def node_id(self) -> int:
+        """``node.id``, else ``broker.id``; -1 if neither is set (``for_serve`` sets 1)."""
+        node_id = self._values["node.id"]
+        return node_id if node_id >= 0 else self._values["broker.id"]
+
+    @property
+    def process_roles(self) -> list[str]:
+        return list(self._values["process.roles"])
+
+    @property
+    def cluster_id(self) -> str | None:
+        return self._values["cluster.id"]
+
+    @property
+    def log_dirs(self) -> list[str]:
+        dirs = self._values["log.dirs"]
+        if dirs:
+            return [d.strip() for d in dirs.split(",") if d.strip()]
+        return [self._values["log.dir"]]
+
+    @property
+    def metadata_log_dir(self) -> str:
+        return self._values["metadata.log.dir"] or self.log_dirs[0]
+
+    @property
+    def protocol_map(self) -> dict[str, str]:
+        mapping = _parse_protocol_map(self._values["listener.security.protocol.map"])
+        # Kafka 3.x+: a controller listener missing from the map is PLAINTEXT.
+        for name in self.controller_listener_names:
+            mapping.setdefault(name, "PLAINTEXT")
+        return mapping
+
+    @property
+    def controller_listener_names(self) -> list[str]:
+        value = self._values["controller.listener.names"] or ""
+        return [n.strip().upper() for n in value.split(",") if n.strip()]
+
+    @property
+    def listeners(self) -> list[Listener]:
+        return parse_listeners(self._values["listeners"], self.protocol_map, "listeners")
+
+    @property
+    def advertised_listeners(self) -> list[Listener]:
+        """``advertised.listeners``, else ``listeners`` minus controller listeners. Hosts may be ``""``:
+        the server substitutes the machine's hostname (``Listener.advertised``)."""
+        value = self._values["advertised.listeners"]
+        if value:
+            return parse_listeners(value, self.protocol_map, "advertised.listeners")
+        controllers = set(self.controller_listener_names)
+        return [lst for lst in self.listeners if lst.name not in controllers]
+
+    @property
+    def inter_broker_listener_name(self) -> str:
+        name = self._values["inter.broker.listener.name"]
+        if name:
+            return name.upper()
+        brokers = self.advertised_listeners
+        return brokers[0].name if brokers else "PLAINTEXT"
+
+    # ---- topic configs ----
+
+    def _broker_layers(
+        self, dynamic_broker: Mapping[str, str] | None, dynamic_default: Mapping[str, str] | None
+    ) -> list[tuple[ConfigSource, Mapping[str, str]]]:
+        return [
+            (ConfigSource.DYNAMIC_BROKER_CONFIG, dynamic_broker or {}),
+            (ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, dynamic_default or {}),
+            (ConfigSource.STATIC_BROKER_CONFIG, self.originals),
+        ]
+
+    def _topic_value(self, name: str, overrides, layers) -> tuple[Any, ConfigSource]:
+        definition = TOPIC_CONFIGS[name]
+        if name in overrides and overrides[name] is not None:
+            return definition.parse(overrides[name]), ConfigSource.DYNAMIC_TOPIC_CONFIG
+        for broker_name, factor in TOPIC_CONFIG_SYNONYMS.get(name, ()):
+            for source, layer in layers:
+                if broker_name in layer:
+                    value = BROKER_CONFIGS[broker_name].parse(layer[broker_name])
+                    if value is None:
+                        continue
+                    return (value * factor if factor != 1 else value), source
+        return definition.default, ConfigSource.DEFAULT_CONFIG
+
+    def effective_topic_config(
+        self,
+        topic_overrides: Mapping[str, str] | None = None,
+        *,
+        dynamic_broker: Mapping[str, str] | None = None,
+        dynamic_default: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Every topic config, typed: overrides over broker synonyms over defaults.
+
+        Unknown override names raise ``ConfigError('Unknown topic config name: x')``.
+        """
+        overrides = dict(topic_overrides or {})
+        for name in overrides:
+            topic_config_def(name)
+        layers = self._broker_layers(dynamic_broker, dynamic_default)
+        return {name: self._topic_value(name, overrides, layers)[0] for name in TOPIC_CONFIGS}
+
+    def describe_topic(
+        self,
+        topic_overrides: Mapping[str, str] | None = None,
+        names: Iterable[str] | None = None,
+        *,
+        include_synonyms: bool = False,
+        include_documentation: bool = False,
+        dynamic_broker: Mapping[str, str] | None = None,
+        dynamic_default: Mapping[str, str] | None = None,
+    ) -> list[ConfigEntry]:
+        """DescribeConfigs entries for a topic (all configs when ``names`` is None), sorted by name.
+
+        Names that are not topic configs are skipped, as Kafka does.
+        """
+        overrides = {k: v for k, v in (topic_overrides or {}).items() if k in TOPIC_CONFIGS}
+        layers = self._broker_layers(dynamic_broker, dynamic_default)
+        wanted = sorted(TOPIC_CONFIGS if names is None else (n for n in set(names) if n in TOPIC_CONFIGS))
+        entries = []
+        for name in wanted:
+            definition = TOPIC_CONFIGS[name]
+            value, source = self._topic_value(name, overrides, layers)
+            synonyms: list[ConfigSynonym] = []
+            if include_synonyms:
+                if name in overrides:
+                    synonyms.append(ConfigSynonym(name, _show(definition, value), ConfigSource.DYNAMIC_TOPIC_CONFIG))
+                broker_names = [b for b, _ in TOPIC_CONFIG_SYNONYMS.get(name, ())]
+                synonyms += self._broker_synonyms(broker_names, layers)
+            entries.append(
+                ConfigEntry(name, _show(definition, value), source, definition.sensitive, False,
+                            synonyms, definition.type, definition.doc if include_documentation else None)
+            )
+        return entries
+
+    def _broker_synonyms(self, broker_names: list[str], layers) -> list[ConfigSynonym]:
+        result = []
+        for broker_name in broker_names:
+            definition = BROKER_CONFIGS[broker_name]
+            for source, layer in layers:
+                if broker_name in layer:
+                    result.append(
+                        ConfigSynonym(broker_name, _show(definition, definition.parse(layer[broker_name])), source)
+                    )
+        for broker_name in broker_names:
+            definition = BROKER_CONFIGS[broker_name]
+            if definition.default is not None:
+                result.append(ConfigSynonym(broker_name, _show(definition, definition.default),
+                                            ConfigSource.DEFAULT_CONFIG))
+        return result
+
+    def describe_broker(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        include_synonyms: bool = False,
+        include_documentation: bool = False,
+        dynamic_broker: Mapping[str, str] | None = None,
+        dynamic_default: Mapping[str, str] | None = None,
+    ) -> list[ConfigEntry]:
+        """DescribeConfigs entries for this broker (resource type BROKER), sorted by name.
+
+        A broker config that is one of several synonyms (``log.retention.ms``) lists the lower-priority
+        ones (``log.retention.minutes``, ``log.retention.hours``) as synonyms, like Kafka.
+        """
+        layers = self._broker_layers(dynamic_broker, dynamic_default)
+        wanted = sorted(BROKER_CONFIGS if names is None else (n for n in set(names) if n in BROKER_CONFIGS))
+        entries = []
+        for name in wanted:
+            definition = BROKER_CONFIGS[name]
+            chain = [name]
+            topic = BROKER_SYNONYMS.get(name)
+            if topic is not None:
+                all_names = [b for b, _ in TOPIC_CONFIG_SYNONYMS[topic]]
+                chain = all_names[all_names.index(name):]
+            value, source = definition.default, ConfigSource.DEFAULT_CONFIG
+            for source_, layer in layers:
+                if name in layer:
+                    value, source = definition.parse(layer[name]), source_
+                    break
+            synonyms = self._broker_synonyms(chain, layers) if include_synonyms else []
+            entries.append(
+                ConfigEntry(name, _show(definition, value), source, definition.sensitive, definition.read_only,
+                            synonyms, definition.type, definition.doc if include_documentation else None)
+            )
+        return entries
+
+
+def _show(definition: ConfigDef, value: Any) -> str | None:
+    if definition.sensitive:
+        return None
+    return to_string(value, definition.type)
