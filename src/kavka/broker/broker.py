@@ -22,10 +22,11 @@ from kavka.broker import handlers  # noqa: F401  (registers every API)
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
-from kavka.metadata.config import BrokerConfig
+from kavka.metadata.config import BrokerConfig, Listener
 from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import iter_headers
 from kavka.raft.local import LocalMetadataQuorum
-from kavka.raft.log_store import PartitionLogStore
+from kavka.raft.log_store import BatchMetadataLogStore
 from kavka.storage.checkpoints import read_meta_properties, write_meta_properties
 from kavka.storage.config import LogConfig
 from kavka.storage.fs import OsFileSystem
@@ -62,6 +63,8 @@ class Broker:
         self.log_manager: LogManager | None = None
         self.quorum: LocalMetadataQuorum | None = None
         self.controller: QuorumController | None = None
+        self._broker_epoch = -1
+        self._producer_ids = iter(())
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -72,10 +75,20 @@ class Broker:
         self.log_manager = lm = LogManager(self.fs, log_dirs, self._broker_log_config(), self.clock_ms)
         lm.startup()
         metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
-        self.quorum = LocalMetadataQuorum(PartitionLogStore(metadata_log, self.clock_ms), self.cluster_id)
-        self.controller = QuorumController(self.quorum, cfg, self.clock_ms)
-        self.controller.startup(self.node_id, self._advertised_for_registration())
+        store = BatchMetadataLogStore(
+            lambda batch: self._append_metadata(metadata_log, batch),
+            lambda: _read_whole_log(metadata_log),
+            self.clock_ms,
+        )
+        self.quorum = LocalMetadataQuorum(store, self.cluster_id)
+        self.controller = QuorumController(self.quorum, cfg)
+        self.controller.bootstrap()
         self._publish()
+
+    def _append_metadata(self, metadata_log, batch: bytes) -> None:
+        metadata_log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=self.clock_ms())
+        metadata_log.update_high_watermark(metadata_log.log_end_offset)
+        metadata_log.flush()
 
     def _check_meta_properties(self, log_dirs: list[str]) -> str:
         """Each log dir carries meta.properties (cluster.id, node.id, directory.id); all must agree."""
@@ -101,8 +114,10 @@ class Broker:
         return cluster_id
 
     def set_bound_listeners(self, bound: list[tuple[str, str, int]]) -> None:
-        """Advertise what the server actually bound (listener port 0 → the chosen port)."""
+        """Register this broker with what the server actually bound (listener port 0 → the chosen
+        port), advertised as `advertised.listeners` says where it says anything."""
         advertised = {l.name: l for l in self.config.advertised_listeners}
+        protocols = {l.name: l.security_protocol for l in self.config.listeners}
         endpoints = []
         for name, host, port in bound:
             adv = advertised.get(name)
@@ -110,8 +125,9 @@ class Broker:
                 host, port = adv.host, adv.port or port
             elif host in ("0.0.0.0", "", "::"):
                 host = "127.0.0.1"
-            endpoints.append(BrokerEndpoint(self.node_id, host, port))
-        self._endpoints = endpoints
+            endpoints.append(Listener(name, host, port, protocols.get(name, "PLAINTEXT")))
+        self._endpoints = [BrokerEndpoint(self.node_id, e.host, e.port) for e in endpoints]
+        self._broker_epoch, _ = self.controller.register_broker(self.node_id, endpoints)
 
     def tick(self) -> None:
         self.log_manager.tick()
@@ -128,7 +144,7 @@ class Broker:
         return self.quorum.image
 
     def live_brokers(self) -> list[BrokerEndpoint]:
-        return self._endpoints[:1]
+        return self._endpoints
 
     def topics(self):
         return list(self.image.topics_by_name.values())
@@ -138,9 +154,6 @@ class Broker:
 
     def topic_by_id(self, topic_id):
         return self.image.topics_by_id.get(topic_id)
-
-    def _advertised_for_registration(self):
-        return [(l.name, l.host, l.port) for l in (self.config.advertised_listeners or self.config.listeners)]
 
     def _broker_log_config(self) -> LogConfig:
         return LogConfig.from_dict(self.config.effective_topic_config({}))
@@ -158,45 +171,54 @@ class Broker:
             )
             for s in specs
         ]
-        results = self.controller.create_topics(creatable, validate_only=validate_only)
+        results, _ = self.controller.create_topics(creatable, validate_only=validate_only)
         self._publish()
-        out = []
-        for r in results:
-            out.append({
+        return [
+            {
                 "name": r.name, "topic_id": r.topic_id, "error_code": r.error_code,
                 "error_message": r.error_message,
-                "num_partitions": r.num_partitions if r.error_code == 0 else -1,
-                "replication_factor": r.replication_factor if r.error_code == 0 else -1,
+                "num_partitions": r.num_partitions, "replication_factor": r.replication_factor,
                 "configs": [
                     {"name": c.name, "value": c.value, "read_only": c.read_only,
-                     "config_source": c.source, "is_sensitive": c.is_sensitive}
-                    for c in (r.configs or [])
+                     "config_source": int(c.source), "is_sensitive": c.is_sensitive}
+                    for c in r.configs
                 ] if r.error_code == 0 else None,
-            })
-        return out
+            }
+            for r in results
+        ]
 
     def auto_create_topic(self, name: str):
         """Create ``name`` with the broker defaults if `auto.create.topics.enable`; (error, topic)."""
         if not self.config["auto.create.topics.enable"]:
             return ErrorCode.unknown_topic_or_partition, None
-        [r] = self.controller.create_topics(
-            [CreatableTopic(name=name, num_partitions=-1, replication_factor=-1)], validate_only=False
-        )
+        [r], _ = self.controller.create_topics([CreatableTopic(name=name)], validate_only=False)
         self._publish()
         if r.error_code not in (0, ErrorCode.topic_already_exists):
             return r.error_code, None
         return 0, self.topic(name)
 
-    def delete_topics(self, targets: list[tuple[str | None, object]]) -> list[dict]:
-        results = self.controller.delete_topics(targets)
+    def delete_topics(self, targets: list[tuple[str | None, object]], version: int) -> list[dict]:
+        names = [n for n, _ in targets if n]
+        ids = [i for n, i in targets if not n]
+        results, _ = self.controller.delete_topics(names=names, topic_ids=ids)
         self._publish()
-        return [
-            {"name": r.name, "topic_id": r.topic_id, "error_code": r.error_code, "error_message": r.error_message}
-            for r in results
-        ]
+        out = []
+        for r in results:
+            code = r.error_code
+            if code == ErrorCode.topic_deletion_disabled and version < 3:
+                code = ErrorCode.invalid_request  # Kafka: older clients do not know error 73
+            out.append({"name": r.name, "topic_id": r.topic_id, "error_code": code,
+                        "error_message": r.error_message})
+        return out
 
     def next_producer_id(self) -> int:
-        return self.controller.allocate_producer_id()
+        """The next id of this broker's block, reserving a new block through the controller first."""
+        pid = next(self._producer_ids, None)
+        if pid is None:
+            first, size, _ = self.controller.allocate_producer_ids(self.node_id, self._broker_epoch)
+            self._producer_ids = iter(range(first, first + size))
+            pid = next(self._producer_ids)
+        return pid
 
     # --- reacting to the metadata image ------------------------------------------------------
 
@@ -228,3 +250,18 @@ class Broker:
         for plog in list(lm.all_logs()):
             if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
                 lm.delete_log(plog.topic, plog.partition)
+
+
+def _read_whole_log(plog):
+    """Yield the log's bytes from its start, in chunks of whole batches (metadata replay)."""
+    offset = plog.log_start_offset
+    end = plog.log_end_offset
+    while offset < end:
+        data = b"".join(plog.read(offset, 1 << 20, max_offset=end).chunks)
+        last = None
+        for _, header in iter_headers(data):
+            last = header
+        if last is None:
+            return
+        yield data
+        offset = last.next_offset

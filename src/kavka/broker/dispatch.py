@@ -90,7 +90,8 @@ class Dispatcher:
             request = memoryview(frame)[body_offset:]
         else:
             try:
-                request = decode_request(header.api_key, header.api_version, frame, body_offset)
+                # kio reads only immutable buffers; these requests are small, so the copy is cheap.
+                request = decode_request(header.api_key, header.api_version, bytes(frame), body_offset)
             except ProtocolDecodeError as e:
                 raise CloseConnection(str(e)) from None
         ctx = RequestContext(header, conn, self.broker)

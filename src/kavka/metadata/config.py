@@ -213,6 +213,11 @@ class BrokerConfig:
             "process.roles": "broker,controller",
             "listeners": "PLAINTEXT://127.0.0.1:9092",
             "log.dirs": "./kavka-data",
+            # One node: the internal topics cannot have Kafka's default three replicas (Kafka's own
+            # single-node server.properties sets the same).
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
         }
 
     @classmethod

@@ -10,4 +10,4 @@ def handle_delete_topics(ctx, req):
         targets = [(t.name, t.topic_id) for t in req.topics]
     else:
         targets = [(name, None) for name in req.topic_names]
-    return {"throttle_time": 0, "responses": ctx.broker.delete_topics(targets)}
+    return {"throttle_time": 0, "responses": ctx.broker.delete_topics(targets, ctx.version)}
