@@ -1,0 +1,32 @@
+"""The log: Kafka's on-disk layout, synchronous, with the file system injected (see DESIGN.md §4)."""
+
+from kavka.storage.config import LogConfig
+from kavka.storage.errors import (
+    InvalidProducerEpochError,
+    InvalidTimestampError,
+    KafkaStorageError,
+    OffsetOutOfRangeError,
+    OutOfOrderSequenceError,
+    RecordTooLargeError,
+    StorageError,
+)
+from kavka.storage.fs import FileSystem, OsFileSystem
+from kavka.storage.log import AppendResult, PartitionLog, ReadResult
+from kavka.storage.manager import LogManager
+
+__all__ = [
+    "AppendResult",
+    "FileSystem",
+    "InvalidProducerEpochError",
+    "InvalidTimestampError",
+    "KafkaStorageError",
+    "LogConfig",
+    "LogManager",
+    "OffsetOutOfRangeError",
+    "OsFileSystem",
+    "OutOfOrderSequenceError",
+    "PartitionLog",
+    "ReadResult",
+    "RecordTooLargeError",
+    "StorageError",
+]

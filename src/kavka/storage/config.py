@@ -1,0 +1,85 @@
+"""Typed view of a topic's log configuration, with Kafka's topic-level config names and defaults.
+
+The full definitions (validation, documentation, broker-level ``log.*`` fallbacks) live in
+``kavka.metadata``; storage only needs the values. ``LogConfig.from_dict`` accepts Kafka's names
+(``segment.bytes``, ``flush.messages``, ...) with already-typed values (or strings that parse as them);
+unknown names are ignored so the caller may pass a topic's whole config map.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+__all__ = ["LogConfig", "LONG_MAX", "CONFIG_NAMES"]
+
+LONG_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    segment_bytes: int = 1073741824
+    segment_ms: int = 604800000
+    segment_index_bytes: int = 10485760
+    index_interval_bytes: int = 4096
+    max_message_bytes: int = 1048588
+    message_timestamp_type: str = "CreateTime"
+    # Kafka 4.0 (KIP-1030) changed after.max.ms's default to one hour; before.max.ms stays Long.MAX.
+    message_timestamp_before_max_ms: int = LONG_MAX
+    message_timestamp_after_max_ms: int = 3600000
+    flush_messages: int = LONG_MAX
+    flush_ms: int = LONG_MAX
+    retention_ms: int = 604800000
+    retention_bytes: int = -1
+    cleanup_policy: str = "delete"
+    file_delete_delay_ms: int = 60000
+    min_insync_replicas: int = 1
+    compression_type: str = "producer"
+
+    @property
+    def log_append_time(self) -> bool:
+        return self.message_timestamp_type == "LogAppendTime"
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: "LogConfig | None" = None) -> "LogConfig":
+        """Build from Kafka topic config names; names not given keep ``base``'s (default: Kafka's) values."""
+        base = base or cls()
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            field = CONFIG_NAMES.get(name)
+            if field is None or value is None:
+                continue
+            current = getattr(base, field)
+            if isinstance(value, (list, tuple)):
+                value = ",".join(str(v) for v in value)
+            if isinstance(current, int) and not isinstance(value, int):
+                value = int(value)
+            elif isinstance(current, str):
+                value = str(value)
+            changes[field] = value
+        return dataclasses.replace(base, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Kafka config name -> value."""
+        return {name: getattr(self, field) for name, field in CONFIG_NAMES.items()}
+
+
+CONFIG_NAMES: dict[str, str] = {
+    "segment.bytes": "segment_bytes",
+    "segment.ms": "segment_ms",
+    "segment.index.bytes": "segment_index_bytes",
+    "index.interval.bytes": "index_interval_bytes",
+    "max.message.bytes": "max_message_bytes",
+    "message.timestamp.type": "message_timestamp_type",
+    "message.timestamp.before.max.ms": "message_timestamp_before_max_ms",
+    "message.timestamp.after.max.ms": "message_timestamp_after_max_ms",
+    "flush.messages": "flush_messages",
+    "flush.ms": "flush_ms",
+    "retention.ms": "retention_ms",
+    "retention.bytes": "retention_bytes",
+    "cleanup.policy": "cleanup_policy",
+    "file.delete.delay.ms": "file_delete_delay_ms",
+    "min.insync.replicas": "min_insync_replicas",
+    "compression.type": "compression_type",
+}

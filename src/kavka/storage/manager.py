@@ -1,0 +1,242 @@
+"""Every partition log under ``log.dirs`` (Kafka's ``LogManager``).
+
+Layout of each log directory::
+
+    <log dir>/
+        meta.properties                     (kavka.storage.checkpoints; written by the broker)
+        recovery-point-offset-checkpoint    <topic> <partition> <offset> per log (offset checkpoint)
+        log-start-offset-checkpoint         same format
+        .kafka_cleanshutdown                present only between a clean shutdown and the next startup
+        <topic>-<partition>/                one PartitionLog each (kavka.storage.log)
+        <topic>-<partition>.<uuid hex>-delete/   a deleted log not yet removed
+
+``startup`` reads the checkpoints, notes whether the marker is there (clean shutdown), opens every
+partition directory (``-delete`` directories are removed, ``-future`` ones skipped), then removes the
+marker durably before any append can happen, so a crash from then on is recovered next time.
+``shutdown`` flushes and closes every log (producer snapshots at the log end), writes both checkpoints
+and the marker. Every directory name is treated alike; ``__cluster_metadata-0`` is just another log.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Callable, Iterator
+
+from kavka.storage.checkpoints import (
+    LOG_START_OFFSET_CHECKPOINT,
+    RECOVERY_POINT_CHECKPOINT,
+    CheckpointError,
+    read_offset_checkpoint,
+    read_partition_metadata,
+    topic_id_to_str,
+    write_offset_checkpoint,
+    write_partition_metadata,
+)
+from kavka.storage.config import LogConfig
+from kavka.storage.fs import FileSystem
+from kavka.storage.log import PartitionLog, parse_partition_dir_name
+
+__all__ = ["LogManager", "CLEAN_SHUTDOWN_MARKER"]
+
+CLEAN_SHUTDOWN_MARKER = ".kafka_cleanshutdown"
+DELETE_SUFFIX = "-delete"
+FUTURE_SUFFIX = "-future"
+
+
+class LogManager:
+    def __init__(self, fs: FileSystem, log_dirs: list[str], default_config: LogConfig,
+                 clock_ms: Callable[[], int]) -> None:
+        if not log_dirs:
+            raise ValueError("at least one log directory is needed")
+        self.fs = fs
+        self.log_dirs = [d.rstrip("/") or "/" for d in log_dirs]
+        self.default_config = default_config
+        self.clock_ms = clock_ms
+        self._logs: dict[tuple[str, int], PartitionLog] = {}
+        self._log_dir_of: dict[tuple[str, int], str] = {}
+        self._topic_configs: dict[str, LogConfig] = {}
+        self.had_clean_shutdown: dict[str, bool] = {}
+        self._started = False
+        # Kafka's log.flush.offset.checkpoint.interval.ms, log.flush.start.offset.checkpoint.interval.ms,
+        # log.retention.check.interval.ms and log.flush.scheduler.interval.ms (there Long.MAX; here the
+        # scheduler only acts on logs whose flush.ms elapsed, so checking each tick is cheap).
+        self.checkpoint_interval_ms = 60000
+        self.retention_check_interval_ms = 300000
+        self._last_checkpoint_ms = clock_ms()
+        self._last_retention_ms = self._last_checkpoint_ms
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def startup(self, topic_configs: dict[str, LogConfig] | None = None) -> None:
+        """Open every partition directory found. ``topic_configs`` overrides the default per topic."""
+        if topic_configs:
+            self._topic_configs.update(topic_configs)
+        fs = self.fs
+        now = self.clock_ms()
+        for log_dir in self.log_dirs:
+            fs.makedirs(log_dir)
+            marker = f"{log_dir}/{CLEAN_SHUTDOWN_MARKER}"
+            clean = fs.exists(marker)
+            self.had_clean_shutdown[log_dir] = clean
+            recovery_points = self._read_checkpoint(f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}")
+            start_offsets = self._read_checkpoint(f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}")
+            if recovery_points is None:  # unreadable: recover everything
+                recovery_points, clean = {}, False
+            for name in sorted(fs.listdir(log_dir)):
+                path = f"{log_dir}/{name}"
+                if not fs.isdir(path):
+                    continue
+                if name.endswith(DELETE_SUFFIX):
+                    fs.rmtree(path)
+                    continue
+                if name.endswith(FUTURE_SUFFIX):
+                    continue
+                try:
+                    topic, partition = parse_partition_dir_name(name)
+                except ValueError:
+                    continue
+                key = (topic, partition)
+                topic_id = None
+                try:
+                    topic_id = read_partition_metadata(fs, path)
+                except CheckpointError:
+                    pass
+                log = PartitionLog(fs, path, self.config_for(topic), now_ms=now,
+                                   recovery_point=recovery_points.get(key, 0),
+                                   log_start_offset=(start_offsets or {}).get(key, 0),
+                                   clean_shutdown=clean, topic_id=topic_id)
+                self._logs[key] = log
+                self._log_dir_of[key] = log_dir
+            if fs.exists(marker):
+                fs.remove(marker)  # durable before the first append
+        self._started = True
+
+    def _read_checkpoint(self, path: str) -> dict[tuple[str, int], int] | None:
+        try:
+            return read_offset_checkpoint(self.fs, path)
+        except CheckpointError:
+            return None
+
+    def shutdown(self) -> None:
+        """Flush and close every log, write checkpoints, then the clean-shutdown marker in each dir."""
+        for log in self._logs.values():
+            log.close()
+        self.checkpoint_recovery_points()
+        self.checkpoint_log_start_offsets()
+        body = json.dumps({"version": 0, "brokerEpoch": -1}).encode()
+        for log_dir in self.log_dirs:
+            self.fs.write_atomic(f"{log_dir}/{CLEAN_SHUTDOWN_MARKER}", body)
+        self._logs.clear()
+        self._log_dir_of.clear()
+        self._started = False
+
+    # -- logs -----------------------------------------------------------------------------------------
+
+    def config_for(self, topic: str) -> LogConfig:
+        return self._topic_configs.get(topic, self.default_config)
+
+    def get_log(self, topic: str, partition: int) -> PartitionLog | None:
+        return self._logs.get((topic, partition))
+
+    def all_logs(self) -> list[PartitionLog]:
+        return list(self._logs.values())
+
+    def __iter__(self) -> Iterator[PartitionLog]:
+        return iter(list(self._logs.values()))
+
+    def _pick_log_dir(self) -> str:
+        counts = {d: 0 for d in self.log_dirs}
+        for d in self._log_dir_of.values():
+            counts[d] += 1
+        return min(self.log_dirs, key=lambda d: (counts[d], self.log_dirs.index(d)))
+
+    def get_or_create_log(self, topic: str, partition: int, topic_id: bytes | str | None = None,
+                          config: LogConfig | None = None) -> PartitionLog:
+        """The log of ``topic-partition``, created in the log dir holding the fewest partitions if new."""
+        key = (topic, partition)
+        if config is not None:
+            self._topic_configs[topic] = config
+        log = self._logs.get(key)
+        if log is not None:
+            if config is not None:
+                log.update_config(config)
+            if topic_id is not None and log.topic_id is None:
+                write_partition_metadata(self.fs, log.dir, topic_id)
+                log.topic_id = topic_id_to_str(topic_id)
+            return log
+        log_dir = self._pick_log_dir()
+        path = f"{log_dir}/{topic}-{partition}"
+        self.fs.makedirs(path)
+        tid = None
+        if topic_id is not None:
+            write_partition_metadata(self.fs, path, topic_id)
+            tid = topic_id_to_str(topic_id)
+        log = PartitionLog(self.fs, path, config or self.config_for(topic), now_ms=self.clock_ms(),
+                           clean_shutdown=True, topic_id=tid)
+        self._logs[key] = log
+        self._log_dir_of[key] = log_dir
+        return log
+
+    def delete_log(self, topic: str, partition: int) -> bool:
+        """Rename the directory to ``<topic>-<partition>.<uuid hex>-delete`` and remove it at once."""
+        key = (topic, partition)
+        log = self._logs.pop(key, None)
+        log_dir = self._log_dir_of.pop(key, None)
+        if log is None or log_dir is None:
+            return False
+        log.close_handles()
+        doomed = f"{log_dir}/{topic}-{partition}.{uuid.uuid4().hex}{DELETE_SUFFIX}"
+        self.fs.rename(log.dir, doomed)
+        self.fs.rmtree(doomed)
+        return True
+
+    def update_config(self, topic: str, config: LogConfig) -> None:
+        self._topic_configs[topic] = config
+        for (t, _p), log in self._logs.items():
+            if t == topic:
+                log.update_config(config)
+
+    # -- periodic work --------------------------------------------------------------------------------
+
+    def flush_all(self) -> None:
+        now = self.clock_ms()
+        for log in self._logs.values():
+            log.flush(now)
+
+    def tick(self) -> None:
+        """Periodic housekeeping; call about once a second: flush.ms flushes, checkpoints, retention."""
+        if not self._started:
+            return
+        now = self.clock_ms()
+        self.flush_dirty()
+        if now - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
+            self._last_checkpoint_ms = now
+            self.checkpoint_recovery_points()
+            self.checkpoint_log_start_offsets()
+        if now - self._last_retention_ms >= self.retention_check_interval_ms:
+            self._last_retention_ms = now
+            self.enforce_retention()
+
+    def flush_dirty(self) -> int:
+        """Flush logs whose ``flush.ms`` has elapsed; returns how many were flushed."""
+        now = self.clock_ms()
+        return sum(1 for log in self._logs.values() if log.maybe_flush(now))
+
+    def enforce_retention(self) -> int:
+        now = self.clock_ms()
+        return sum(log.enforce_retention(now) for log in self._logs.values())
+
+    def _per_dir(self, value: Callable[[PartitionLog], int]) -> dict[str, dict[tuple[str, int], int]]:
+        out: dict[str, dict[tuple[str, int], int]] = {d: {} for d in self.log_dirs}
+        for key, log in self._logs.items():
+            out[self._log_dir_of[key]][key] = value(log)
+        return out
+
+    def checkpoint_recovery_points(self) -> None:
+        for log_dir, entries in self._per_dir(lambda log: log.recovery_point).items():
+            write_offset_checkpoint(self.fs, f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}", entries)
+
+    def checkpoint_log_start_offsets(self) -> None:
+        for log_dir, entries in self._per_dir(lambda log: log.log_start_offset).items():
+            write_offset_checkpoint(self.fs, f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}", entries)

@@ -1,0 +1,411 @@
+"""One log segment (Kafka's ``LogSegment``): a ``.log`` of whole batches plus its sparse indexes.
+
+Files in the partition directory, named by the segment's base offset (the first offset it may hold)::
+
+    00000000000000000000.log        batches, back to back, exactly as served (RecordBatch v2, see
+                                    kavka.protocol.batch for the layout); offsets already assigned
+    00000000000000000000.index      OffsetIndex (kavka.storage.index)
+    00000000000000000000.timeindex  TimeIndex (kavka.storage.index)
+    00000000000000000000.txnindex   aborted transactions (not written yet; created lazily by txn support)
+
+Contract:
+
+- ``append`` takes bytes of whole batches whose offsets the caller already patched, and writes them at
+  the end with one write. An index entry ``(last offset of the appended set, its position)`` is added
+  when more than ``index.interval.bytes`` were appended since the previous entry (checked before adding
+  this append, as Kafka does); the time index gets ``(max timestamp so far, its batch's last offset)``
+  at the same moments, if the max grew.
+- ``read`` finds the first batch whose last offset >= the start offset (index lookup, then a forward
+  scan of batch headers, never of records) and returns whole batches from there in one ``pread``.
+- ``recover`` scans every batch from position 0 checking length, magic, CRC32C and increasing offsets,
+  truncates the first invalid byte onward (a torn write), rebuilds both indexes, and fsyncs.
+- ``load_tail`` (clean start) trusts the indexes and reads only the batch headers after the last offset
+  index entry, to learn the next offset and max timestamp of the active segment.
+
+After a crash, only segments at or past the recovery point are untrusted; the loader recovers them.
+Positions and relative offsets are int32, as in Kafka (segment.bytes <= 2 GiB). Not thread-safe.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Iterator
+
+from kavka.protocol.batch import (
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    MAGIC,
+    BatchHeader,
+    compute_crc,
+    parse_header,
+)
+from kavka.storage.fs import FileSystem
+from kavka.storage.index import CorruptIndexError, OffsetIndex, TimeIndex
+
+__all__ = ["LogSegment", "segment_file_name", "LOG_SUFFIX", "INDEX_SUFFIX", "TIME_INDEX_SUFFIX", "TXN_INDEX_SUFFIX"]
+
+LOG_SUFFIX = ".log"
+INDEX_SUFFIX = ".index"
+TIME_INDEX_SUFFIX = ".timeindex"
+TXN_INDEX_SUFFIX = ".txnindex"
+INT32_MAX = 2**31 - 1
+
+_OFFSET_LENGTH_DELTA = struct.Struct(">qi11xi")  # baseOffset, batchLength, lastOffsetDelta (27 bytes)
+_SCAN_CHUNK = 16 * 1024
+_RECOVER_CHUNK = 1 << 20
+
+
+def segment_file_name(base_offset: int, suffix: str) -> str:
+    return f"{base_offset:020d}{suffix}"
+
+
+class LogSegment:
+    def __init__(
+        self,
+        fs: FileSystem,
+        dir_path: str,
+        base_offset: int,
+        *,
+        index_interval_bytes: int = 4096,
+        max_index_size: int = 10485760,
+        created_ms: int = 0,
+    ) -> None:
+        self.fs = fs
+        self.dir = dir_path
+        self.base_offset = base_offset
+        self.index_interval_bytes = index_interval_bytes
+        self.created_ms = created_ms
+        self.log_path = f"{dir_path}/{segment_file_name(base_offset, LOG_SUFFIX)}"
+        self.log = fs.open(self.log_path)
+        self.offset_index = OffsetIndex(
+            fs, f"{dir_path}/{segment_file_name(base_offset, INDEX_SUFFIX)}", base_offset, max_index_size
+        )
+        self.time_index = TimeIndex(
+            fs, f"{dir_path}/{segment_file_name(base_offset, TIME_INDEX_SUFFIX)}", base_offset, max_index_size
+        )
+        self._max_ts: int | None = None  # None: not known yet, read from the time index on demand
+        self._offset_of_max_ts = base_offset
+        self._bytes_since_index = 0
+        self._rolling_ts: int | None = None
+        self._rolling_ts_known = False
+        self.next_offset = base_offset  # valid after create/append/recover/load_tail
+
+    # -- construction ---------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, fs: FileSystem, dir_path: str, base_offset: int, **kw) -> "LogSegment":
+        """A new, empty segment: creates the .log, .index and .timeindex files."""
+        seg = cls(fs, dir_path, base_offset, **kw)
+        if seg.log.size():
+            seg.log.truncate(0)
+        seg.offset_index.reset()
+        seg.time_index.reset()
+        seg._max_ts = -1
+        seg._rolling_ts_known = True
+        return seg
+
+    # -- properties -----------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        return self.log.size()
+
+    @property
+    def largest_timestamp(self) -> int:
+        """Max batch timestamp in the segment (-1 if none known)."""
+        if self._max_ts is None:
+            self._load_max_ts()
+        return self._max_ts  # type: ignore[return-value]
+
+    @property
+    def offset_of_largest_timestamp(self) -> int:
+        if self._max_ts is None:
+            self._load_max_ts()
+        return self._offset_of_max_ts
+
+    def _load_max_ts(self) -> None:
+        try:
+            self._max_ts, self._offset_of_max_ts = self.time_index.last_entry()
+        except CorruptIndexError:
+            self.recover()
+
+    def check_indexes(self) -> bool:
+        """Load and sanity-check both indexes; False if one is missing or corrupt."""
+        try:
+            self.offset_index.load()
+            self.time_index.load()
+        except CorruptIndexError:
+            return False
+        return True
+
+    def indexes_exist(self) -> bool:
+        return self.fs.exists(self.offset_index.path) and self.fs.exists(self.time_index.path)
+
+    # -- append ---------------------------------------------------------------------------------------
+
+    def append(
+        self,
+        data,
+        *,
+        last_offset: int,
+        max_timestamp: int,
+        offset_of_max_timestamp: int,
+        first_batch_max_timestamp: int,
+    ) -> int:
+        """Append whole, offset-assigned batches; returns the position they were written at."""
+        if last_offset - self.base_offset > INT32_MAX:
+            raise ValueError(f"offset {last_offset} does not fit segment {self.base_offset}")
+        position = self.log.append(data)
+        if position == 0:
+            self._rolling_ts = first_batch_max_timestamp
+            self._rolling_ts_known = True
+        self.next_offset = last_offset + 1
+        if max_timestamp > self.largest_timestamp:
+            self._max_ts = max_timestamp
+            self._offset_of_max_ts = offset_of_max_timestamp
+        if self._bytes_since_index > self.index_interval_bytes:
+            self.offset_index.append(last_offset, position)
+            self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)  # type: ignore[arg-type]
+            self._bytes_since_index = 0
+        self._bytes_since_index += len(data)
+        return position
+
+    # -- scanning -------------------------------------------------------------------------------------
+
+    def iter_headers(self, position: int = 0, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
+        """Yield ``(position, header)`` of each batch from ``position``; reads headers only, in chunks."""
+        end = self.log.size() if end is None else end
+        buf = b""
+        buf_start = position
+        pos = position
+        while end - pos >= HEADER_SIZE:
+            off = pos - buf_start
+            if off < 0 or len(buf) - off < HEADER_SIZE:
+                buf = self.log.pread(pos, min(_SCAN_CHUNK, end - pos))
+                buf_start, off = pos, 0
+                if len(buf) < HEADER_SIZE:
+                    return
+            header = parse_header(buf, off)
+            if header.batch_length < HEADER_SIZE - LOG_OVERHEAD:
+                return  # not a batch: trusted data ends here
+            yield pos, header
+            pos += header.batch_length + LOG_OVERHEAD
+
+    def find_batch(self, offset: int, end: int | None = None) -> tuple[int, BatchHeader] | None:
+        """The first batch whose last offset >= ``offset``, as ``(position, header)``."""
+        _, position = self.offset_index.lookup(offset)
+        for pos, header in self.iter_headers(position, end):
+            if header.base_offset + header.last_offset_delta >= offset:
+                return pos, header
+        return None
+
+    # -- read -----------------------------------------------------------------------------------------
+
+    def read(
+        self,
+        start_offset: int,
+        max_bytes: int,
+        *,
+        max_position: int | None = None,
+        max_offset: int | None = None,
+        min_one_batch: bool = True,
+    ) -> tuple[int, memoryview, int] | None:
+        """Whole batches from the one holding ``start_offset``: ``(position, bytes, first batch base offset)``.
+
+        Stops before ``max_position`` (bytes) and before any batch whose last offset >= ``max_offset``;
+        returns at most ``max_bytes`` unless the first batch alone is larger and ``min_one_batch``.
+        ``None`` if no batch at or after ``start_offset`` is in this segment (below ``max_position``);
+        empty bytes if the first such batch is beyond ``max_offset`` or too large for ``max_bytes``.
+        """
+        end = self.log.size() if max_position is None else min(max_position, self.log.size())
+        found = self.find_batch(start_offset, end)
+        if found is None:
+            return None
+        pos, header = found
+        first_size = header.batch_length + LOG_OVERHEAD
+        if (max_offset is not None and header.base_offset + header.last_offset_delta >= max_offset) or (
+            first_size > max_bytes and not min_one_batch
+        ):
+            return pos, memoryview(b""), header.base_offset
+        limit = min(end - pos, max(max_bytes, first_size))
+        data = self.log.pread(pos, limit)
+        view = memoryview(data)
+        if limit == end - pos and max_offset is None:
+            return pos, view, header.base_offset  # everything to the end: whole batches by construction
+        cut = first_size
+        n = len(data)
+        unpack = _OFFSET_LENGTH_DELTA.unpack_from
+        while cut + 27 <= n:
+            base, length, delta = unpack(data, cut)
+            size = length + LOG_OVERHEAD
+            if cut + size > n or (max_offset is not None and base + delta >= max_offset):
+                break
+            cut += size
+        return pos, view[:cut], header.base_offset
+
+    # -- time -----------------------------------------------------------------------------------------
+
+    def find_offset_by_timestamp(self, timestamp: int, start_offset: int = 0) -> tuple[int, BatchHeader] | None:
+        """First batch with max timestamp >= ``timestamp`` and last offset >= ``start_offset``."""
+        _, ts_offset = self.time_index.lookup(timestamp)
+        _, position = self.offset_index.lookup(max(ts_offset, start_offset))
+        for pos, header in self.iter_headers(position):
+            if header.max_timestamp >= timestamp and header.base_offset + header.last_offset_delta >= start_offset:
+                return pos, header
+        return None
+
+    def _rolling_timestamp(self) -> int | None:
+        if not self._rolling_ts_known:
+            self._rolling_ts_known = True
+            if self.log.size() >= HEADER_SIZE:
+                self._rolling_ts = parse_header(self.log.pread(0, HEADER_SIZE)).max_timestamp
+        return self._rolling_ts
+
+    def time_waited_for_roll(self, now_ms: int, message_timestamp: int) -> int:
+        """Kafka's rule: from the first batch's max timestamp if there is one, else from creation."""
+        ts = self._rolling_timestamp()
+        if ts is not None and ts >= 0:
+            return message_timestamp - ts
+        return now_ms - self.created_ms
+
+    def should_roll(
+        self, *, messages_size: int, max_timestamp: int, max_offset: int, now_ms: int, segment_bytes: int, segment_ms: int
+    ) -> bool:
+        size = self.log.size()
+        return (
+            size > segment_bytes - messages_size
+            or (size > 0 and self.time_waited_for_roll(now_ms, max_timestamp) > segment_ms)
+            or self.offset_index.is_full()
+            or self.time_index.is_full()
+            or max_offset - self.base_offset > INT32_MAX
+        )
+
+    # -- recovery -------------------------------------------------------------------------------------
+
+    def recover(self) -> tuple[int, int]:
+        """Validate every batch, truncate an invalid tail, rebuild indexes, fsync.
+
+        Returns ``(bytes truncated, next offset)``; the next offset is the base offset if no batch is valid.
+        """
+        size = self.log.size()
+        pos = 0
+        next_offset = self.base_offset
+        max_ts, offset_of_max = -1, self.base_offset
+        index_entries: list[tuple[int, int]] = []
+        time_entries: list[tuple[int, int]] = []
+        last_index_pos = 0
+        buf = b""
+        buf_start = 0
+        while size - pos >= HEADER_SIZE:
+            off = pos - buf_start
+            if len(buf) - off < HEADER_SIZE:
+                buf = self.log.pread(pos, min(_RECOVER_CHUNK, size - pos))
+                buf_start, off = pos, 0
+            header = parse_header(buf, off)
+            batch_size = header.batch_length + LOG_OVERHEAD
+            last_offset = header.base_offset + header.last_offset_delta
+            if (
+                header.magic != MAGIC
+                or header.batch_length < HEADER_SIZE - LOG_OVERHEAD
+                or pos + batch_size > size
+                or header.base_offset < next_offset
+                or header.last_offset_delta < 0
+                or last_offset - self.base_offset > INT32_MAX
+            ):
+                break
+            if len(buf) - off < batch_size:
+                buf = self.log.pread(pos, max(batch_size, min(_RECOVER_CHUNK, size - pos)))
+                buf_start, off = pos, 0
+            if compute_crc(buf, off, batch_size) != header.crc:
+                break
+            if header.max_timestamp > max_ts:
+                max_ts, offset_of_max = header.max_timestamp, last_offset
+            if pos - last_index_pos > self.index_interval_bytes:
+                index_entries.append((last_offset, pos))
+                if not time_entries or max_ts > time_entries[-1][0]:
+                    time_entries.append((max_ts, offset_of_max))
+                last_index_pos = pos
+            next_offset = last_offset + 1
+            pos += batch_size
+        truncated = size - pos
+        if truncated:
+            self.log.truncate(pos)
+        self.offset_index.reset(index_entries)
+        self.time_index.reset(time_entries)
+        self._max_ts, self._offset_of_max_ts = max_ts, offset_of_max
+        self._bytes_since_index = pos - last_index_pos
+        self._rolling_ts_known = False
+        self.next_offset = next_offset
+        self.flush()
+        return truncated, next_offset
+
+    def load_tail(self) -> int:
+        """Clean start of the active segment: next offset, from the last index entry onward (no CRC)."""
+        try:
+            _, position = self.offset_index.last_entry()
+            max_ts, offset_of_max = self.time_index.last_entry()
+        except CorruptIndexError:
+            return self.recover()[1]
+        next_offset = self.base_offset
+        for _pos, header in self.iter_headers(position):
+            next_offset = header.base_offset + header.last_offset_delta + 1
+            if header.max_timestamp > max_ts:
+                max_ts, offset_of_max = header.max_timestamp, next_offset - 1
+        self._max_ts, self._offset_of_max_ts = max_ts, offset_of_max
+        self._bytes_since_index = self.log.size() - position
+        self.next_offset = next_offset
+        return next_offset
+
+    def truncate_to(self, offset: int) -> int:
+        """Remove the batch holding ``offset`` and everything after; returns the bytes removed."""
+        found = self.find_batch(offset)
+        if found is None:
+            return 0
+        pos, _ = found
+        size = self.log.size()
+        self.offset_index.truncate_to(offset)
+        self.time_index.truncate_to(offset)
+        self.log.truncate(pos)
+        if pos == 0:
+            self._rolling_ts, self._rolling_ts_known = None, True
+        self.load_tail()
+        return size - pos
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def on_become_inactive(self) -> None:
+        """Rolled away from: record the final max timestamp in the time index (Kafka does the same), durably."""
+        if self.time_index.maybe_append(self.largest_timestamp, self._offset_of_max_ts, skip_full_check=True):
+            self.time_index.flush()
+
+    def flush(self) -> None:
+        self.log.fsync()
+        self.offset_index.flush()
+        self.time_index.flush()
+
+    def close(self) -> None:
+        """Clean close: the final time index entry (fsynced), then close the files."""
+        if self._max_ts is not None and self._max_ts >= 0:
+            self.on_become_inactive()
+        self.log.close()
+        self.offset_index.close()
+        self.time_index.close()
+
+    def close_handles(self) -> None:
+        """Close files without writing anything (after a failure or crash)."""
+        for closer in (self.log.close, self.offset_index.close, self.time_index.close):
+            try:
+                closer()
+            except OSError:
+                pass
+
+    def delete(self) -> None:
+        self.close_handles()
+        for path in (self.log_path, self.offset_index.path, self.time_index.path, self.txn_index_path):
+            self.fs.remove(path)
+
+    @property
+    def txn_index_path(self) -> str:
+        return f"{self.dir}/{segment_file_name(self.base_offset, TXN_INDEX_SUFFIX)}"
+
+    def __repr__(self) -> str:
+        return f"LogSegment(base_offset={self.base_offset}, size={self.log.size()})"
