@@ -65,6 +65,8 @@ class Broker:
         self.controller: QuorumController | None = None
         self._broker_epoch = -1
         self._producer_ids = iter(())
+        self._seen_topic_configs: dict[str, object] = {}
+        self._seen_broker_configs: tuple = ()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -155,11 +157,20 @@ class Broker:
     def topic_by_id(self, topic_id):
         return self.image.topics_by_id.get(topic_id)
 
+    def effective_topic_config(self, overrides) -> dict:
+        """Typed topic configs: topic overrides, then dynamic broker configs, then static, then defaults."""
+        image = self.quorum.image if self.quorum is not None else None
+        return self.config.effective_topic_config(
+            overrides,
+            dynamic_broker=image.broker_configs(self.node_id) if image else None,
+            dynamic_default=image.broker_configs(None) if image else None,
+        )
+
     def _broker_log_config(self) -> LogConfig:
-        return LogConfig.from_dict(self.config.effective_topic_config({}))
+        return LogConfig.from_dict(self.effective_topic_config({}))
 
     def topic_log_config(self, topic) -> LogConfig:
-        return LogConfig.from_dict(self.config.effective_topic_config(topic.configs))
+        return LogConfig.from_dict(self.effective_topic_config(topic.configs))
 
     # --- controller operations ---------------------------------------------------------------
 
@@ -223,13 +234,25 @@ class Broker:
     # --- reacting to the metadata image ------------------------------------------------------
 
     def _publish(self) -> None:
-        """Bring logs and partitions in line with the current image."""
+        """Bring logs and partitions in line with the current image: open logs for new partitions,
+        apply changed topic (or dynamic broker) configs live, delete logs of deleted topics."""
         image = self.image
         rm = self.replica_manager
         lm = self.log_manager
+        broker_layers = (image.broker_configs(self.node_id), image.broker_configs(None))
+        broker_changed = broker_layers != self._seen_broker_configs
+        self._seen_broker_configs = broker_layers
         live = set()
         for topic in image.topics_by_name.values():
             config = None
+            if broker_changed or self._seen_topic_configs.get(topic.name) is not topic.configs:
+                config = self.topic_log_config(topic)
+                self._seen_topic_configs[topic.name] = topic.configs
+                lm.update_config(topic.name, config)
+                for index in topic.partitions:
+                    p = rm.get(topic.name, index)
+                    if p is not None:
+                        p.min_insync_replicas = config.min_insync_replicas
             for index, pimg in topic.partitions.items():
                 live.add((topic.name, index))
                 p = rm.get(topic.name, index)
@@ -245,12 +268,13 @@ class Broker:
                 ))
                 if plog.high_watermark < plog.log_end_offset:
                     plog.update_high_watermark(plog.log_end_offset)
+        for name in [n for n in self._seen_topic_configs if n not in image.topics_by_name]:
+            del self._seen_topic_configs[name]
         for key in [k for k in rm.partitions if k not in live]:
             rm.remove_topic(key[0])
         for plog in list(lm.all_logs()):
             if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
                 lm.delete_log(plog.topic, plog.partition)
-
 
 def _read_whole_log(plog):
     """Yield the log's bytes from its start, in chunks of whole batches (metadata replay)."""
