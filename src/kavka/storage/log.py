@@ -153,8 +153,12 @@ class PartitionLog:
     # -- append ---------------------------------------------------------------------------------------
 
     def append_as_leader(self, records: bytearray, *, leader_epoch: int, now_ms: int) -> AppendResult:
-        """Validate, assign offsets to and append one produce request's record set (patched in place)."""
-        if not isinstance(records, bytearray):
+        """Validate, assign offsets to and append one produce request's record set (patched in place).
+
+        ``records`` is a bytearray or a writable memoryview (a slice of the request frame); anything
+        read-only is copied once so it can be patched.
+        """
+        if not isinstance(records, bytearray) and (not isinstance(records, memoryview) or records.readonly):
             records = bytearray(records)
         cfg = self.config
         headers = validate_batches(records)

@@ -40,7 +40,7 @@ def _read_all(ctx, req):
 def handle_fetch(ctx, req):
     topics, total = _read_all(ctx, req)
     wait_ms = req.max_wait.total_seconds() * 1000
-    if total >= req.min_bytes or wait_ms <= 0 or total > 0 and req.min_bytes <= 1:
+    if total >= req.min_bytes or wait_ms <= 0:
         return [*encode_fetch_response(ctx.version, topics=topics)]
     return _long_poll(ctx, req, wait_ms)
 
