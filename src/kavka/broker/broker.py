@@ -74,7 +74,14 @@ class Broker:
         cfg = self.config
         log_dirs = [os.path.abspath(d) for d in cfg.log_dirs]
         self.cluster_id = self._check_meta_properties(log_dirs)
-        self.log_manager = lm = LogManager(self.fs, log_dirs, self._broker_log_config(), self.clock_ms)
+        self.log_manager = lm = LogManager(
+            self.fs, log_dirs, self._broker_log_config(), self.clock_ms,
+            retention_check_interval_ms=cfg["log.retention.check.interval.ms"],
+            cleaner_enable=cfg["log.cleaner.enable"],
+            cleaner_dedupe_buffer_size=cfg["log.cleaner.dedupe.buffer.size"],
+            cleaner_io_buffer_size=cfg["log.cleaner.io.buffer.size"],
+            cleaner_backoff_ms=cfg["log.cleaner.backoff.ms"],
+        )
         lm.startup()
         metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
         store = BatchMetadataLogStore(

@@ -1,5 +1,6 @@
 """The log: Kafka's on-disk layout, synchronous, with the file system injected (see DESIGN.md §4)."""
 
+from kavka.storage.cleaner import CleanerStats, LogCleaner
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import (
     InvalidProducerEpochError,
@@ -16,10 +17,12 @@ from kavka.storage.manager import LogManager
 
 __all__ = [
     "AppendResult",
+    "CleanerStats",
     "FileSystem",
     "InvalidProducerEpochError",
     "InvalidTimestampError",
     "KafkaStorageError",
+    "LogCleaner",
     "LogConfig",
     "LogManager",
     "OffsetOutOfRangeError",

@@ -36,10 +36,36 @@ class LogConfig:
     file_delete_delay_ms: int = 60000
     min_insync_replicas: int = 1
     compression_type: str = "producer"
+    delete_retention_ms: int = 86400000
+    min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = LONG_MAX
+    min_cleanable_dirty_ratio: float = 0.5
 
     @property
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
+
+    @property
+    def policies(self) -> frozenset[str]:
+        """``cleanup.policy`` as a set (``"compact,delete"`` -> {"compact", "delete"})."""
+        return frozenset(p.strip() for p in self.cleanup_policy.replace("[", "").replace("]", "").split(",")
+                         if p.strip())
+
+    @property
+    def compact(self) -> bool:
+        return "compact" in self.policies
+
+    @property
+    def delete(self) -> bool:
+        return "delete" in self.policies
+
+    @property
+    def max_segment_ms(self) -> int:
+        """Kafka's ``LogConfig.maxSegmentMs``: a compacted log also rolls by ``max.compaction.lag.ms``
+        (KIP-354), so a record can become cleanable within that lag."""
+        if self.compact and self.max_compaction_lag_ms > 0:
+            return min(self.max_compaction_lag_ms, self.segment_ms)
+        return self.segment_ms
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], base: "LogConfig | None" = None) -> "LogConfig":
@@ -53,7 +79,9 @@ class LogConfig:
             current = getattr(base, field)
             if isinstance(value, (list, tuple)):
                 value = ",".join(str(v) for v in value)
-            if isinstance(current, int) and not isinstance(value, int):
+            if isinstance(current, float):
+                value = float(value)
+            elif isinstance(current, int) and not isinstance(value, int):
                 value = int(value)
             elif isinstance(current, str):
                 value = str(value)
@@ -82,4 +110,8 @@ CONFIG_NAMES: dict[str, str] = {
     "file.delete.delay.ms": "file_delete_delay_ms",
     "min.insync.replicas": "min_insync_replicas",
     "compression.type": "compression_type",
+    "delete.retention.ms": "delete_retention_ms",
+    "min.compaction.lag.ms": "min_compaction_lag_ms",
+    "max.compaction.lag.ms": "max_compaction_lag_ms",
+    "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
 }

@@ -2,10 +2,15 @@
 
 Steps, in order:
 
-1. Leftovers of interrupted operations: ``*.deleted``, ``*.cleaned`` and ``*.tmp`` files are removed;
-   ``<base>.log.swap`` (a finished compaction swap) is renamed to ``<base>.log`` and that segment's
-   indexes are dropped so they are rebuilt; other ``*.swap`` files and index files without a ``.log``
-   are removed. (Kafka also deletes the old segments a swap replaced; Kavka has no cleaner yet.)
+1. Leftovers of interrupted operations (Kafka's rules): ``*.deleted`` and ``*.tmp`` files are removed;
+   ``*.cleaned`` files (a cleaning that had not committed) are removed, and so is every ``*.swap`` file
+   whose base offset is at or above the lowest ``.cleaned`` one (a swap cut short before its commit:
+   rolled back). A remaining ``<base>.log.swap`` is a committed swap (kavka.storage.log
+   ``replace_segments``): it is recovered (CRC-checked, indexes rebuilt), the old segment files whose
+   base offset lies in [lowest swap base, highest swap next offset) are removed -- the segments it
+   replaced, exactly, because the cleaner keeps the last batch of every group it rewrites -- and the
+   swap files are renamed to their live names. Other ``*.swap`` files and index files without a
+   ``.log`` are removed.
 2. Every ``<20-digit base offset>.log`` becomes a ``LogSegment``; a segment whose index files are
    missing is recovered (its indexes rebuilt).
 3. Clean shutdown: indexes are trusted, nothing is scanned except the batch headers after the active
@@ -30,7 +35,16 @@ from dataclasses import dataclass, field
 from kavka.storage.config import LogConfig
 from kavka.storage.fs import FileSystem
 from kavka.storage.producer_state import ProducerStateManager
-from kavka.storage.segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, LogSegment
+from kavka.storage.segment import (
+    CLEANED_SUFFIX,
+    DELETED_SUFFIX,
+    INDEX_SUFFIX,
+    LOG_SUFFIX,
+    SWAP_SUFFIX,
+    TIME_INDEX_SUFFIX,
+    TXN_INDEX_SUFFIX,
+    LogSegment,
+)
 
 __all__ = ["LogLoader", "LoadedLog", "parse_segment_name"]
 
@@ -99,21 +113,27 @@ class LogLoader:
 
     def _clean_leftovers(self, names: list[str], deleted: list[str]) -> set[str]:
         fs, d = self.fs, self.dir
+        min_cleaned = None
         for name in names:
-            if name.endswith((".deleted", ".cleaned", ".tmp")):
+            if name.endswith(CLEANED_SUFFIX):
+                parsed = parse_segment_name(name[: -len(CLEANED_SUFFIX)])
+                if parsed is not None:
+                    min_cleaned = parsed[0] if min_cleaned is None else min(min_cleaned, parsed[0])
+            if name.endswith((DELETED_SUFFIX, CLEANED_SUFFIX, ".tmp")):
                 fs.remove(f"{d}/{name}")
                 deleted.append(name)
+        swap_bases = set()
         for name in names:
-            if name.endswith(".swap") and fs.exists(f"{d}/{name}"):
-                parsed = parse_segment_name(name[: -len(".swap")])
-                if parsed and parsed[1] == LOG_SUFFIX:
-                    target = name[: -len(".swap")]
-                    fs.rename(f"{d}/{name}", f"{d}/{target}")
-                    for suffix in _INDEX_SUFFIXES[:2]:
-                        fs.remove(f"{d}/{parsed[0]:020d}{suffix}")
-                else:
-                    fs.remove(f"{d}/{name}")
-                    deleted.append(name)
+            if not name.endswith(SWAP_SUFFIX):
+                continue
+            parsed = parse_segment_name(name[: -len(SWAP_SUFFIX)])
+            if parsed is None or (min_cleaned is not None and parsed[0] >= min_cleaned):
+                fs.remove(f"{d}/{name}")  # part of a swap that never committed
+                deleted.append(name)
+            elif parsed[1] == LOG_SUFFIX:
+                swap_bases.add(parsed[0])
+        if swap_bases:
+            self._complete_swaps(swap_bases, deleted)
         present = set(fs.listdir(d))
         logs = {parse_segment_name(n)[0] for n in present if (p := parse_segment_name(n)) and p[1] == LOG_SUFFIX}
         for name in list(present):
@@ -123,6 +143,32 @@ class LogLoader:
                 deleted.append(name)
                 present.discard(name)
         return present
+
+    def _complete_swaps(self, swap_bases: set[int], deleted: list[str]) -> None:
+        """Roll committed swaps forward: drop the segments they replaced, give them their live names."""
+        fs, d = self.fs, self.dir
+        lo = min(swap_bases)
+        hi = lo + 1
+        for base in swap_bases:
+            seg = LogSegment(fs, d, base, index_interval_bytes=self.config.index_interval_bytes,
+                             max_index_size=self.config.segment_index_bytes, created_ms=self.now_ms,
+                             file_suffix=SWAP_SUFFIX)
+            _truncated, next_offset = seg.recover()  # rebuilds its indexes under the .swap names
+            seg.close_handles()
+            hi = max(hi, next_offset)
+        for name in fs.listdir(d):
+            parsed = parse_segment_name(name)
+            if parsed is not None and parsed[1] in (LOG_SUFFIX,) + _INDEX_SUFFIXES and lo <= parsed[0] < hi:
+                fs.remove(f"{d}/{name}")  # replaced by the swap
+                deleted.append(name)
+        for name in fs.listdir(d):
+            if name.endswith(SWAP_SUFFIX):
+                parsed = parse_segment_name(name[: -len(SWAP_SUFFIX)])
+                if parsed is not None and parsed[0] in swap_bases and parsed[1] in (LOG_SUFFIX,) + _INDEX_SUFFIXES:
+                    fs.rename(f"{d}/{name}", f"{d}/{name[: -len(SWAP_SUFFIX)]}")
+                else:
+                    fs.remove(f"{d}/{name}")
+                    deleted.append(name)
 
     def load(self) -> LoadedLog:
         fs = self.fs

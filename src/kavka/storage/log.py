@@ -12,6 +12,19 @@ Offsets, distinct from day one even on one node:
 - ``last_stable_offset``: == high watermark until transactions exist.
 - ``recovery_point``: everything below it is fsynced; a crash recovers from there.
 
+Removing segments (retention, DeleteRecords, truncation, a cleaner swap) is Kafka's asynchronous delete:
+the segment leaves the log at once, its files are renamed ``<name>.deleted`` and removed by
+``delete_expired_files`` (the manager's tick) ``file.delete.delay.ms`` later; the loader removes any
+``.deleted`` file left by a restart. Retention (``enforce_retention``) is Kafka's ``deleteOldSegments``:
+oldest first, while a segment's largest timestamp is older than ``retention.ms`` or the log is above
+``retention.bytes`` by at least the segment's size, only below the high watermark; if every segment is
+deletable, the active one is rolled first so the log keeps an (empty) active segment.
+
+Compacted topics (``cleanup.policy`` with ``compact``): appends are refused with INVALID_RECORD when a
+record has no key (this decompresses those batches: Kafka does the same), the active segment also rolls
+by ``max.compaction.lag.ms``, and the cleaner (kavka.storage.cleaner) swaps cleaned segments in through
+``replace_segments``.
+
 Append path (``append_as_leader``): validate headers and CRC (``validate_batches``), per-batch checks
 (size, control batches, record count, timestamps), producer-id/sequence checks, roll if needed, patch
 offsets and leader epoch in place (and LogAppendTime, recomputing that batch's CRC), one write. Work is
@@ -47,7 +60,7 @@ from kavka.storage.errors import (
 )
 from kavka.storage.fs import FileSystem
 from kavka.storage.loader import LogLoader
-from kavka.storage.segment import LogSegment
+from kavka.storage.segment import CLEANED_SUFFIX, SWAP_SUFFIX, LogSegment
 
 __all__ = ["PartitionLog", "AppendResult", "ReadResult", "parse_partition_dir_name"]
 
@@ -103,6 +116,9 @@ class PartitionLog:
         self._unflushed_messages = 0
         self._last_flush_ms = now_ms
         self._closed = False
+        # segments removed from the log, files renamed *.deleted: [due time (None: set at the next
+        # delete_expired_files call), file.delete.delay.ms when scheduled, paths]
+        self._pending_deletes: list[list] = []
 
     # -- offsets --------------------------------------------------------------------------------------
 
@@ -139,6 +155,19 @@ class PartitionLog:
         return list(self._segments)
 
     @property
+    def active_segment(self) -> LogSegment:
+        return self._segments[-1]
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def last_records_of_active_producers(self) -> dict[int, tuple[int, int]]:
+        """``{producer id: (last data offset or -1, epoch)}`` (Kafka's ``lastRecordsOfActiveProducers``):
+        the cleaner keeps each producer's last batch so its sequence and epoch survive compaction."""
+        return {pid: (e.last_offset, e.epoch) for pid, e in self._producers.producers.items()}
+
+    @property
     def producer_state(self):
         return self._producers
 
@@ -162,6 +191,8 @@ class PartitionLog:
             records = bytearray(records)
         cfg = self.config
         headers = validate_batches(records)
+        if cfg.compact:
+            self._check_keys(records, headers)
         if len(records) > cfg.segment_bytes:
             raise RecordTooLargeError(f"record set of {len(records)} bytes exceeds segment.bytes {cfg.segment_bytes}")
         log_append = cfg.log_append_time
@@ -204,7 +235,7 @@ class PartitionLog:
             self.leader_epoch_cache.assign(leader_epoch, base_offset)
         segment = self._segments[-1]
         if segment.should_roll(messages_size=len(records), max_timestamp=max_ts, max_offset=next_offset - 1,
-                               now_ms=now_ms, segment_bytes=cfg.segment_bytes, segment_ms=cfg.segment_ms):
+                               now_ms=now_ms, segment_bytes=cfg.segment_bytes, segment_ms=cfg.max_segment_ms):
             segment = self.roll(now_ms)
         pos = 0
         for h, offset, _ts in plan:
@@ -226,6 +257,19 @@ class PartitionLog:
             self.flush(now_ms)
         return AppendResult(base_offset, next_offset - 1, now_ms if log_append else -1, self._log_start,
                             num_records, False)
+
+    def _check_keys(self, records, headers) -> None:
+        """Compacted topics refuse records without a key (Kafka's LogValidator), which needs the records."""
+        pos = 0
+        for h in headers:
+            if not h.is_control:
+                _h, recs = decode_batch(records, pos, check_crc=False)
+                for r in recs:
+                    if r.key is None:
+                        raise InvalidRecordError(
+                            f"Compacted topic cannot accept message without key in topic partition "
+                            f"{self.topic}-{self.partition}.")
+            pos += h.batch_length + LOG_OVERHEAD
 
     def maybe_flush(self, now_ms: int) -> bool:
         """Flush if ``flush.ms`` elapsed with unflushed data (the manager calls this periodically)."""
@@ -348,12 +392,60 @@ class PartitionLog:
         if now_ms is not None:
             self._last_flush_ms = now_ms
 
-    def _delete_segments(self, doomed: list[LogSegment]) -> None:
-        for seg in doomed:
-            seg.delete()
+    def _delete_segments(self, doomed: list[LogSegment], now_ms: int | None = None) -> None:
+        """Remove segments from the log now; their files become ``*.deleted``, removed after
+        ``file.delete.delay.ms`` by ``delete_expired_files`` (Kafka's asynchronous delete)."""
         gone = {id(s) for s in doomed}
         self._segments = [s for s in self._segments if id(s) not in gone]
         self._bases = [s.base_offset for s in self._segments]
+        delay = self.config.file_delete_delay_ms
+        for seg in doomed:
+            paths = seg.mark_deleted()
+            if paths:
+                self._pending_deletes.append([None if now_ms is None else now_ms + delay, delay, paths])
+        if now_ms is not None:
+            self.delete_expired_files(now_ms)
+
+    def delete_expired_files(self, now_ms: int) -> int:
+        """Remove ``*.deleted`` files whose delay has passed; returns how many files were removed.
+        Entries scheduled without a time (no clock at hand) start their delay now."""
+        if not self._pending_deletes:
+            return 0
+        removed = 0
+        keep = []
+        for entry in self._pending_deletes:
+            if entry[0] is None:
+                entry[0] = now_ms + entry[1]
+            if entry[0] <= now_ms:
+                for path in entry[2]:
+                    self.fs.remove(path)
+                    removed += 1
+            else:
+                keep.append(entry)
+        self._pending_deletes = keep
+        return removed
+
+    @property
+    def pending_deletes(self) -> int:
+        """Segments waiting in ``*.deleted`` files for their removal."""
+        return len(self._pending_deletes)
+
+    def replace_segments(self, new: LogSegment, old: list[LogSegment], now_ms: int | None = None) -> None:
+        """Swap ``new`` (a cleaned segment, files suffixed ``.cleaned`` and fsynced) in for ``old``.
+
+        Kafka's protocol, crash-safe with the loader's help: rename ``new`` to ``.swap`` (from here a
+        restart completes the swap), remove ``old`` (renamed ``.deleted``), rename ``new`` to its live
+        name. Segments of ``old`` already gone from the log (retention) are skipped.
+        """
+        if any(s is self._segments[-1] for s in old):
+            raise ValueError("the active segment cannot be replaced")
+        present = [s for s in old if any(s is x for x in self._segments)]
+        new.change_file_suffixes(CLEANED_SUFFIX, SWAP_SUFFIX)
+        self._delete_segments(present, now_ms)
+        new.change_file_suffixes(SWAP_SUFFIX, "")
+        i = bisect.bisect_left(self._bases, new.base_offset)
+        self._segments.insert(i, new)
+        self._bases.insert(i, new.base_offset)
 
     def truncate_to(self, offset: int) -> None:
         """Remove every batch at or after ``offset`` (a batch holding it goes entirely); for replication."""
@@ -393,7 +485,7 @@ class PartitionLog:
                         psm.replay(header)
         psm.map_end_offset = self._leo
 
-    def advance_log_start_offset(self, offset: int) -> bool:
+    def advance_log_start_offset(self, offset: int, now_ms: int | None = None) -> bool:
         """Raise the log start offset (DeleteRecords); deletes segments wholly below it. False if no change."""
         if offset <= self._log_start:
             return False
@@ -401,32 +493,60 @@ class PartitionLog:
             raise OffsetOutOfRangeError(f"log start offset {offset} above the high watermark {self._hw}")
         self._log_start = offset
         doomed = [s for s, nxt in zip(self._segments, self._bases[1:]) if nxt <= offset]
-        self._delete_segments(doomed)
+        self._delete_segments(doomed, now_ms)
         self.leader_epoch_cache.truncate_from_start(offset)
         return True
 
-    def enforce_retention(self, now_ms: int) -> int:
-        """Delete old segments by ``retention.ms`` / ``retention.bytes`` (never the active one, and only
-        below the high watermark); returns the number deleted. Only for ``cleanup.policy`` with delete."""
-        cfg = self.config
-        if "delete" not in cfg.cleanup_policy:
+    def _maybe_increment_log_start(self, offset: int) -> None:
+        if offset > self._log_start:
+            self._log_start = offset
+            self.leader_epoch_cache.truncate_from_start(offset)
+
+    def _delete_old_segments(self, predicate, now_ms: int) -> int:
+        """Kafka's ``deleteOldSegments``: the oldest segments for which ``predicate(segment, next)`` holds,
+        each wholly below the high watermark; an empty active segment is never deleted, a non-empty one
+        only after rolling a new active segment."""
+        deletable: list[LogSegment] = []
+        segs = self._segments
+        for i, seg in enumerate(segs):
+            nxt = segs[i + 1] if i + 1 < len(segs) else None
+            upper = nxt.base_offset if nxt is not None else self._leo
+            last_and_empty = nxt is None and seg.size() == 0
+            if self._hw >= upper and not last_and_empty and predicate(seg, nxt):
+                deletable.append(seg)
+            else:
+                break
+        if not deletable:
             return 0
-        doomed: list[LogSegment] = []
-        size = self.size_in_bytes
-        for seg, nxt in zip(self._segments, self._bases[1:]):
-            if nxt > self._hw:
-                break
-            expired = cfg.retention_ms >= 0 and now_ms - seg.largest_timestamp > cfg.retention_ms
-            too_big = cfg.retention_bytes >= 0 and size - seg.size() >= cfg.retention_bytes
-            if not (expired or too_big):
-                break
-            doomed.append(seg)
-            size -= seg.size()
-        if doomed:
-            self._log_start = max(self._log_start, self._bases[len(doomed)])
-            self._delete_segments(doomed)
-            self.leader_epoch_cache.truncate_from_start(self._log_start)
-        return len(doomed)
+        if len(deletable) == len(segs):
+            self.roll(now_ms)
+        self._delete_segments(deletable, now_ms)
+        self._maybe_increment_log_start(self._segments[0].base_offset)
+        return len(deletable)
+
+    def enforce_retention(self, now_ms: int) -> int:
+        """Kafka's retention: with ``delete`` in ``cleanup.policy``, segments whose largest timestamp is
+        more than ``retention.ms`` old, then the oldest segments while the log exceeds ``retention.bytes``
+        by at least their size; for every policy, segments wholly below the log start offset. The log
+        start offset advances to the first remaining segment. Returns the number of segments deleted."""
+        cfg = self.config
+        deleted = 0
+        if cfg.delete:
+            if cfg.retention_ms >= 0:
+                deleted += self._delete_old_segments(
+                    lambda seg, _nxt: now_ms - seg.largest_timestamp_for_retention > cfg.retention_ms, now_ms)
+            if cfg.retention_bytes >= 0:
+                excess = [self.size_in_bytes - cfg.retention_bytes]
+                if excess[0] > 0:
+                    def too_big(seg, _nxt):
+                        if excess[0] - seg.size() >= 0:
+                            excess[0] -= seg.size()
+                            return True
+                        return False
+                    deleted += self._delete_old_segments(too_big, now_ms)
+        start = self._log_start
+        deleted += self._delete_old_segments(lambda _seg, nxt: nxt is not None and nxt.base_offset <= start, now_ms)
+        return deleted
 
     # -- lifecycle ------------------------------------------------------------------------------------
 

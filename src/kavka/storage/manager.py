@@ -6,6 +6,7 @@ Layout of each log directory::
         meta.properties                     (kavka.storage.checkpoints; written by the broker)
         recovery-point-offset-checkpoint    <topic> <partition> <offset> per log (offset checkpoint)
         log-start-offset-checkpoint         same format
+        cleaner-offset-checkpoint           same format: where each compacted log's dirty part begins
         .kafka_cleanshutdown                present only between a clean shutdown and the next startup
         <topic>-<partition>/                one PartitionLog each (kavka.storage.log)
         <topic>-<partition>.<uuid hex>-delete/   a deleted log not yet removed
@@ -15,6 +16,13 @@ partition directory (``-delete`` directories are removed, ``-future`` ones skipp
 marker durably before any append can happen, so a crash from then on is recovered next time.
 ``shutdown`` flushes and closes every log (producer snapshots at the log end), writes both checkpoints
 and the marker. Every directory name is treated alike; ``__cluster_metadata-0`` is just another log.
+
+``tick()`` (the broker calls it about once a second) does the periodic work: ``flush.ms`` flushes,
+removal of ``*.deleted`` segment files whose ``file.delete.delay.ms`` passed, checkpoints every
+``checkpoint_interval_ms``, retention every ``log.retention.check.interval.ms`` (the log-start-offset
+checkpoint is rewritten when retention moved a log start), and a bounded slice of log cleaning
+(kavka.storage.cleaner; ``log.cleaner.enable``). The cleaner handles every log whose topic config says
+``cleanup.policy=compact`` -- ``__consumer_offsets`` and ``__transaction_state`` included.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import json
 import uuid
 from typing import Callable, Iterator
 
+from kavka.storage.cleaner import LogCleaner
 from kavka.storage.checkpoints import (
     LOG_START_OFFSET_CHECKPOINT,
     RECOVERY_POINT_CHECKPOINT,
@@ -46,7 +55,13 @@ FUTURE_SUFFIX = "-future"
 
 class LogManager:
     def __init__(self, fs: FileSystem, log_dirs: list[str], default_config: LogConfig,
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int], *, retention_check_interval_ms: int = 300000,
+                 cleaner_enable: bool = True, cleaner_dedupe_buffer_size: int = 128 * 1024 * 1024,
+                 cleaner_io_buffer_size: int = 512 * 1024, cleaner_backoff_ms: int = 15000,
+                 cleaner_max_ms_per_tick: float | None = 100.0) -> None:
+        """Broker configs, by Kafka name: ``log.retention.check.interval.ms``, ``log.cleaner.enable``,
+        ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size``, ``log.cleaner.backoff.ms``.
+        ``cleaner_max_ms_per_tick`` bounds the time one tick spends cleaning (None: no bound)."""
         if not log_dirs:
             raise ValueError("at least one log directory is needed")
         self.fs = fs
@@ -62,9 +77,14 @@ class LogManager:
         # log.retention.check.interval.ms and log.flush.scheduler.interval.ms (there Long.MAX; here the
         # scheduler only acts on logs whose flush.ms elapsed, so checking each tick is cheap).
         self.checkpoint_interval_ms = 60000
-        self.retention_check_interval_ms = 300000
+        self.retention_check_interval_ms = retention_check_interval_ms
         self._last_checkpoint_ms = clock_ms()
         self._last_retention_ms = self._last_checkpoint_ms
+        self.cleaner: LogCleaner | None = None
+        if cleaner_enable:
+            self.cleaner = LogCleaner(fs, clock_ms, dedupe_buffer_size=cleaner_dedupe_buffer_size,
+                                      io_buffer_size=cleaner_io_buffer_size, backoff_ms=cleaner_backoff_ms,
+                                      max_ms_per_run=cleaner_max_ms_per_tick)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -110,6 +130,8 @@ class LogManager:
                 self._log_dir_of[key] = log_dir
             if fs.exists(marker):
                 fs.remove(marker)  # durable before the first append
+        if self.cleaner is not None:
+            self.cleaner.load_checkpoints(self.log_dirs)
         self._started = True
 
     def _read_checkpoint(self, path: str) -> dict[tuple[str, int], int] | None:
@@ -120,6 +142,8 @@ class LogManager:
 
     def shutdown(self) -> None:
         """Flush and close every log, write checkpoints, then the clean-shutdown marker in each dir."""
+        if self.cleaner is not None:
+            self.cleaner.shutdown()  # an unfinished round's .cleaned files go; its work is redone later
         for log in self._logs.values():
             log.close()
         self.checkpoint_recovery_points()
@@ -185,6 +209,8 @@ class LogManager:
         log_dir = self._log_dir_of.pop(key, None)
         if log is None or log_dir is None:
             return False
+        if self.cleaner is not None:
+            self.cleaner.forget(log_dir, log)
         log.close_handles()
         doomed = f"{log_dir}/{topic}-{partition}.{uuid.uuid4().hex}{DELETE_SUFFIX}"
         self.fs.rename(log.dir, doomed)
@@ -210,6 +236,7 @@ class LogManager:
             return
         now = self.clock_ms()
         self.flush_dirty()
+        self.delete_expired_files()
         if now - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
             self._last_checkpoint_ms = now
             self.checkpoint_recovery_points()
@@ -217,6 +244,21 @@ class LogManager:
         if now - self._last_retention_ms >= self.retention_check_interval_ms:
             self._last_retention_ms = now
             self.enforce_retention()
+        self.run_cleaner()
+
+    def run_cleaner(self, **budget) -> int:
+        """One bounded slice of log cleaning (see kavka.storage.cleaner); bytes processed."""
+        if self.cleaner is None:
+            return 0
+        return self.cleaner.run_once(self.logs_with_dirs(), **budget)
+
+    def logs_with_dirs(self) -> list[tuple[str, PartitionLog]]:
+        return [(self._log_dir_of[key], log) for key, log in self._logs.items()]
+
+    def delete_expired_files(self) -> int:
+        """Remove ``*.deleted`` segment files whose ``file.delete.delay.ms`` has passed."""
+        now = self.clock_ms()
+        return sum(log.delete_expired_files(now) for log in self._logs.values())
 
     def flush_dirty(self) -> int:
         """Flush logs whose ``flush.ms`` has elapsed; returns how many were flushed."""
@@ -224,8 +266,17 @@ class LogManager:
         return sum(1 for log in self._logs.values() if log.maybe_flush(now))
 
     def enforce_retention(self) -> int:
+        """Retention on every log now; the log-start-offset checkpoint is rewritten if a start moved."""
         now = self.clock_ms()
-        return sum(log.enforce_retention(now) for log in self._logs.values())
+        deleted = 0
+        moved = False
+        for log in self._logs.values():
+            before = log.log_start_offset
+            deleted += log.enforce_retention(now)
+            moved = moved or log.log_start_offset != before
+        if moved:
+            self.checkpoint_log_start_offsets()
+        return deleted
 
     def _per_dir(self, value: Callable[[PartitionLog], int]) -> dict[str, dict[tuple[str, int], int]]:
         out: dict[str, dict[tuple[str, int], int]] = {d: {} for d in self.log_dirs}

@@ -22,6 +22,11 @@ Contract:
 - ``load_tail`` (clean start) trusts the indexes and reads only the batch headers after the last offset
   index entry, to learn the next offset and max timestamp of the active segment.
 
+File suffixes (Kafka's): a segment may live under ``<name>.cleaned`` (being written by the cleaner),
+``<name>.swap`` (a cleaned segment committed to replace others, see kavka.storage.loader) or
+``<name>.deleted`` (removed from the log, waiting for ``file.delete.delay.ms``); ``file_suffix`` says
+which, and ``change_file_suffixes`` renames every file of the segment (indexes first, ``.log`` last).
+
 After a crash, only segments at or past the recovery point are untrusted; the loader recovers them.
 Positions and relative offsets are int32, as in Kafka (segment.bytes <= 2 GiB). Not thread-safe.
 """
@@ -42,12 +47,18 @@ from kavka.protocol.batch import (
 from kavka.storage.fs import FileSystem
 from kavka.storage.index import CorruptIndexError, OffsetIndex, TimeIndex
 
-__all__ = ["LogSegment", "segment_file_name", "LOG_SUFFIX", "INDEX_SUFFIX", "TIME_INDEX_SUFFIX", "TXN_INDEX_SUFFIX"]
+__all__ = [
+    "LogSegment", "segment_file_name", "LOG_SUFFIX", "INDEX_SUFFIX", "TIME_INDEX_SUFFIX", "TXN_INDEX_SUFFIX",
+    "CLEANED_SUFFIX", "SWAP_SUFFIX", "DELETED_SUFFIX",
+]
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
 TXN_INDEX_SUFFIX = ".txnindex"
+CLEANED_SUFFIX = ".cleaned"
+SWAP_SUFFIX = ".swap"
+DELETED_SUFFIX = ".deleted"
 INT32_MAX = 2**31 - 1
 
 _OFFSET_LENGTH_DELTA = struct.Struct(">qi11xi")  # baseOffset, batchLength, lastOffsetDelta (27 bytes)
@@ -69,19 +80,22 @@ class LogSegment:
         index_interval_bytes: int = 4096,
         max_index_size: int = 10485760,
         created_ms: int = 0,
+        file_suffix: str = "",
     ) -> None:
         self.fs = fs
         self.dir = dir_path
         self.base_offset = base_offset
         self.index_interval_bytes = index_interval_bytes
         self.created_ms = created_ms
-        self.log_path = f"{dir_path}/{segment_file_name(base_offset, LOG_SUFFIX)}"
+        self.file_suffix = file_suffix
+        self.log_path = f"{dir_path}/{segment_file_name(base_offset, LOG_SUFFIX)}{file_suffix}"
         self.log = fs.open(self.log_path)
         self.offset_index = OffsetIndex(
-            fs, f"{dir_path}/{segment_file_name(base_offset, INDEX_SUFFIX)}", base_offset, max_index_size
+            fs, f"{dir_path}/{segment_file_name(base_offset, INDEX_SUFFIX)}{file_suffix}", base_offset, max_index_size
         )
         self.time_index = TimeIndex(
-            fs, f"{dir_path}/{segment_file_name(base_offset, TIME_INDEX_SUFFIX)}", base_offset, max_index_size
+            fs, f"{dir_path}/{segment_file_name(base_offset, TIME_INDEX_SUFFIX)}{file_suffix}", base_offset,
+            max_index_size,
         )
         self._max_ts: int | None = None  # None: not known yet, read from the time index on demand
         self._offset_of_max_ts = base_offset
@@ -115,6 +129,19 @@ class LogSegment:
         if self._max_ts is None:
             self._load_max_ts()
         return self._max_ts  # type: ignore[return-value]
+
+    @property
+    def largest_timestamp_for_retention(self) -> int:
+        """Kafka's ``LogSegment.largestTimestamp``: the max batch timestamp, or (no timestamps at all) the
+        file's age; Kavka has no mtime through ``FileSystem``, so it uses when this process first saw it."""
+        ts = self.largest_timestamp
+        return ts if ts >= 0 else self.created_ms
+
+    @property
+    def first_batch_timestamp(self) -> int:
+        """Max timestamp of the first batch (Kafka's ``getFirstBatchTimestamp``), -1 if none."""
+        ts = self._rolling_timestamp()
+        return -1 if ts is None else ts
 
     @property
     def offset_of_largest_timestamp(self) -> int:
@@ -403,9 +430,39 @@ class LogSegment:
         for path in (self.log_path, self.offset_index.path, self.time_index.path, self.txn_index_path):
             self.fs.remove(path)
 
+    def change_file_suffixes(self, old: str, new: str) -> None:
+        """Rename every file of the segment from suffix ``old`` to ``new`` (``""`` is the live name).
+
+        Indexes go first and the ``.log`` last: the loader decides by the ``.log`` file, and leftover
+        index files of either suffix are removed or rebuilt there. Each rename is durable on return.
+        """
+        if self.file_suffix != old:
+            raise ValueError(f"{self.log_path} has suffix {self.file_suffix!r}, not {old!r}")
+        txn_old = self.txn_index_path
+        for index in (self.offset_index, self.time_index):
+            index.rename(index.path[: len(index.path) - len(old)] + new)
+        if self.fs.exists(txn_old):
+            self.fs.rename(txn_old, txn_old[: len(txn_old) - len(old)] + new)
+        new_log_path = self.log_path[: len(self.log_path) - len(old)] + new
+        self.log.close()
+        self.fs.rename(self.log_path, new_log_path)
+        self.log_path = new_log_path
+        self.file_suffix = new
+        self.log = self.fs.open(new_log_path)
+
+    def mark_deleted(self) -> list[str]:
+        """Close the files and rename each to ``<name>.deleted``; returns the new paths (to remove later)."""
+        self.close_handles()
+        out = []
+        for path in (self.offset_index.path, self.time_index.path, self.txn_index_path, self.log_path):
+            if self.fs.exists(path):
+                self.fs.rename(path, path + DELETED_SUFFIX)
+                out.append(path + DELETED_SUFFIX)
+        return out
+
     @property
     def txn_index_path(self) -> str:
-        return f"{self.dir}/{segment_file_name(self.base_offset, TXN_INDEX_SUFFIX)}"
+        return f"{self.dir}/{segment_file_name(self.base_offset, TXN_INDEX_SUFFIX)}{self.file_suffix}"
 
     def __repr__(self) -> str:
         return f"LogSegment(base_offset={self.base_offset}, size={self.log.size()})"
