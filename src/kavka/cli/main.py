@@ -3,15 +3,58 @@ starts fast (no confluent-kafka, rich or aiohttp on its path)."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from kavka import __version__
 
+# Subcommands loaded on first use: "name": ("module", "attribute"). Their modules import only click at
+# the top, and confluent-kafka / rich inside the commands.
+_LAZY = {
+    "topics": ("kavka.cli.topics", "topics"),
+    "configs": ("kavka.cli.configs", "configs"),
+    "produce": ("kavka.cli.produce", "produce"),
+    "consume": ("kavka.cli.consume", "consume"),
+    "groups": ("kavka.cli.groups", "groups"),
+    "offsets": ("kavka.cli.offsets", "offsets"),
+    "delete-records": ("kavka.cli.offsets", "delete_records"),
+    "bench": ("kavka.cli.bench", "bench"),
+    "dump-log": ("kavka.cli.dumplog", "dump_log"),
+    "completion": ("kavka.cli.completion", "completion"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """A click group whose subcommands (other than those defined here) are imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_LAZY))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _LAZY:
+            module, attr = _LAZY[cmd_name]
+            command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kavka")
 def main() -> None:
-    """Kavka: Apache Kafka, rebuilt in Python."""
+    """Kavka: Apache Kafka, rebuilt in Python.
+
+    `kavka serve` runs a broker; the other commands are Kafka's tools (kafka-topics.sh,
+    kafka-configs.sh, the console producer and consumer, ...) talking to any Kafka-compatible
+    cluster at --bootstrap-server (default localhost:9092).
+
+    \b
+    Examples:
+      kavka serve
+      kavka topics create orders --partitions 3
+      echo 'k1:hello' | kavka produce orders --property parse.key=true --property key.separator=:
+      kavka consume orders --from-beginning --property print.key=true
+    """
 
 
 @main.command()
