@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
+from kavka.broker.group_service import GroupService
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
@@ -63,6 +64,7 @@ class Broker:
         self.log_manager: LogManager | None = None
         self.quorum: LocalMetadataQuorum | None = None
         self.controller: QuorumController | None = None
+        self.group_service: GroupService | None = None
         self._broker_epoch = -1
         self._producer_ids = iter(())
         self._seen_topic_configs: dict[str, object] = {}
@@ -93,6 +95,8 @@ class Broker:
         self.controller = QuorumController(self.quorum, cfg)
         self.controller.bootstrap()
         self._publish()
+        self.group_service = GroupService(self)
+        self.group_service.startup()
 
     def _append_metadata(self, metadata_log, batch: bytes) -> None:
         metadata_log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=self.clock_ms())
@@ -140,8 +144,13 @@ class Broker:
 
     def tick(self) -> None:
         self.log_manager.tick()
+        if self.group_service is not None:
+            self.group_service.tick()
 
     def shutdown(self) -> None:
+        if self.group_service is not None:
+            self.group_service.shutdown()
+            self.group_service = None
         if self.log_manager is not None:
             self.log_manager.shutdown()
             self.log_manager = None

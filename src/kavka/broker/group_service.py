@@ -1,0 +1,289 @@
+"""The group coordinator inside the broker: ``__consumer_offsets`` logs, asyncio futures and timers.
+
+:class:`kavka.coordinator.group.GroupCoordinator` is a synchronous state machine; this module gives it
+what it needs from the broker and nothing else:
+
+- **The log.** ``__consumer_offsets`` is an ordinary compacted topic in the metadata image, created
+  through the controller the first time a client looks for a group coordinator (as Kafka does), with
+  ``offsets.topic.num.partitions`` partitions. The coordinator's records go into the partition logs
+  through the replica manager (so the high watermark moves and fetchers wake), one uncompressed (or
+  ``offsets.topic.compression.codec``) RecordBatch per operation. An append the log refuses raises
+  :class:`AppendError`, which the coordinator turns into the client's error.
+- **Loading.** Every partition of ``__consumer_offsets`` this broker leads is replayed from its log
+  at startup (and right after the topic is created), before any request reaches it.
+- **Futures.** Handlers call the coordinator with a ``respond`` callback; :meth:`GroupService.call`
+  returns the response at once when the coordinator answered synchronously, else an asyncio future
+  resolved when it answers (a parked JoinGroup or SyncGroup).
+- **Timers.** A task on the event loop calls :meth:`GroupCoordinator.tick` when the next timer is
+  due (heartbeat expiry, rebalance and sync timeouts, the retention check), at least every 100 ms;
+  ``Broker.tick`` calls :meth:`tick` too, so timers fire even without the task.
+
+Everything here runs on the event loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from kavka.coordinator.group import GroupConfig, GroupCoordinator
+from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import CONTROL_BIT, iter_headers
+from kavka.protocol.records import Record, build_batch, iter_records
+
+__all__ = ["GroupService", "AppendError", "OFFSETS_TOPIC", "service_of", "client_host", "millis",
+           "decode_consumer_assignment"]
+
+log = logging.getLogger(__name__)
+
+OFFSETS_TOPIC = "__consumer_offsets"
+_TIMER_POLL_S = 0.1
+
+
+class AppendError(Exception):
+    """The ``__consumer_offsets`` log refused an append; ``error_code`` is the produce error."""
+
+    def __init__(self, error_code: int, message: str | None = None):
+        super().__init__(message or ErrorCode(error_code).name)
+        self.error_code = error_code
+
+
+class GroupService:
+    def __init__(self, broker):
+        self.broker = broker
+        self.config = GroupConfig.from_broker_config(broker.config)
+        self.coordinator = GroupCoordinator(self.config, self._append, broker.clock_ms)
+        self._compression = int(broker.config.get("offsets.topic.compression.codec", 0) or 0)
+        self._timer_task: asyncio.Task | None = None
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def startup(self) -> None:
+        """Load the partitions of ``__consumer_offsets`` this broker leads (if the topic exists)."""
+        self._load_led_partitions()
+
+    def shutdown(self) -> None:
+        self._closed = True
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            self._timer_task = None
+        for partition in self.coordinator.runtime.owned_partitions():
+            self.coordinator.unload(partition)
+
+    def tick(self) -> None:
+        if not self._closed:
+            self.coordinator.tick()
+
+    def _ensure_timer_task(self) -> None:
+        if self._timer_task is None and not self._closed:
+            self._timer_task = asyncio.get_running_loop().create_task(self._run_timers())
+
+    async def _run_timers(self) -> None:
+        clock = self.broker.clock_ms
+        while not self._closed:
+            try:
+                deadline = self.coordinator.tick()
+            except Exception:  # a bug in one timer must not stop the others for good
+                log.exception("group coordinator timers failed")
+                deadline = None
+            delay = _TIMER_POLL_S if deadline is None else min(_TIMER_POLL_S, max(0, deadline - clock()) / 1000)
+            await asyncio.sleep(max(delay, 0.001))
+
+    # --- the offsets topic -------------------------------------------------------------------
+
+    def partition_for(self, group_id: str) -> int:
+        return self.coordinator.partition_for(group_id)
+
+    def ensure_offsets_topic(self) -> int:
+        """Create ``__consumer_offsets`` if missing and load its partitions; NONE or an error code."""
+        if self.broker.topic(OFFSETS_TOPIC) is None:
+            rf = int(self.broker.config.get("offsets.topic.replication.factor", 3) or 3)
+            live = max(1, len(self.broker.live_brokers()))
+            spec = {
+                "name": OFFSETS_TOPIC,
+                "num_partitions": self.config.offsets_topic_num_partitions,
+                # Kafka refuses to create the topic until the cluster has that many brokers; a
+                # single-node Kavka would never get a coordinator, so the factor is capped instead
+                "replication_factor": min(rf, live),
+                "configs": {
+                    "cleanup.policy": "compact",
+                    "compression.type": "producer",
+                    "segment.bytes": str(self.broker.config.get("offsets.topic.segment.bytes", 104857600)),
+                },
+            }
+            [result] = self.broker.create_topics([spec], validate_only=False)
+            code = int(result["error_code"])
+            if code not in (0, ErrorCode.topic_already_exists):
+                log.warning("cannot create %s: %s", OFFSETS_TOPIC, result.get("error_message"))
+                return ErrorCode.coordinator_not_available
+        self._load_led_partitions()
+        return ErrorCode.none
+
+    def _load_led_partitions(self) -> None:
+        topic = self.broker.topic(OFFSETS_TOPIC)
+        if topic is None:
+            return
+        owned = set(self.coordinator.runtime.owned_partitions())
+        for index, pimg in sorted(topic.partitions.items()):
+            if index in owned or pimg.leader != self.broker.node_id:
+                continue
+            p = self.broker.replica_manager.get(OFFSETS_TOPIC, index)
+            if p is None:
+                continue
+            self.coordinator.begin_load(index)
+            n = 0
+            for key, value in _read_records(p.log):
+                self.coordinator.replay(index, key, value)
+                n += 1
+            self.coordinator.complete_load(index)
+            if n:
+                log.info("loaded %d records of %s-%d", n, OFFSETS_TOPIC, index)
+
+    def _append(self, partition: int, records: list[tuple[bytes, bytes | None]]) -> None:
+        now = self.broker.clock_ms()
+        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
+                            compression=self._compression)
+        result = self.broker.replica_manager.append(OFFSETS_TOPIC, partition, bytearray(batch), acks=-1)
+        if result.error_code:
+            raise AppendError(result.error_code, result.error_message)
+
+    # --- asyncio adaptation ------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., None], **kwargs) -> Any:
+        """Run ``fn(respond=..., **kwargs)``; its response, or a future of it if it is parked."""
+        self._ensure_timer_task()
+        answers: list = []
+        fut: asyncio.Future | None = None
+
+        def respond(response) -> None:
+            if fut is None:
+                answers.append(response)
+            elif not fut.done():  # the client may have gone (the future was cancelled)
+                fut.set_result(response)
+
+        fn(respond=respond, **kwargs)
+        if answers:
+            return answers[0]
+        fut = asyncio.get_running_loop().create_future()
+        return fut
+
+    # --- views for the console and tools ------------------------------------------------------
+
+    def list_groups(self) -> list[dict]:
+        return [
+            {"group_id": g["group_id"], "state": g["group_state"], "protocol_type": g["protocol_type"],
+             "protocol": self._protocol_of(g["group_id"])}
+            for g in self.coordinator.list_groups()["groups"]
+        ]
+
+    def _protocol_of(self, group_id: str) -> str | None:
+        try:
+            group = self.coordinator.shard_of(group_id).groups.get(group_id)
+        except Exception:
+            return None
+        return None if group is None else group.protocol_name
+
+    def describe_group(self, group_id: str) -> dict | None:
+        """The group with members and their assignments decoded, or None if there is no such group."""
+        [d] = self.coordinator.describe_groups([group_id])
+        if d["error_code"] or d["group_state"] == "Dead":
+            return None
+        return {
+            "group_id": group_id, "state": d["group_state"], "protocol_type": d["protocol_type"],
+            "protocol": d["protocol_data"] or self._protocol_of(group_id),
+            "members": [
+                {"member_id": m["member_id"], "group_instance_id": m["group_instance_id"],
+                 "client_id": m["client_id"], "client_host": m["client_host"],
+                 "assignment": decode_consumer_assignment(m["member_assignment"])}
+                for m in d["members"]
+            ],
+        }
+
+    def reset_offsets(self, group_id: str, offsets: dict[tuple[str, int], int]) -> None:
+        """Commit ``offsets`` as an administrator would (generation -1, no member): accepted only
+        while the group has no members; raises RuntimeError naming the Kafka error otherwise."""
+        topics: dict[str, list] = {}
+        for (topic, partition), offset in offsets.items():
+            topics.setdefault(topic, []).append((partition, offset, -1, ""))
+        answers: list[dict] = []
+        self.coordinator.commit_offsets(group_id=group_id, generation_id=-1, member_id="",
+                                        topics=list(topics.items()), respond=answers.append)
+        errors = {int(p["error_code"]) for t in answers[0]["topics"] for p in t["partitions"]} - {0}
+        if errors:
+            raise RuntimeError(f"cannot reset offsets of group {group_id}: "
+                               + ", ".join(ErrorCode(e).name.upper() for e in sorted(errors)))
+
+    def committed_offsets(self, group_id: str) -> dict[str, dict[int, int]]:
+        res = self.coordinator.fetch_offsets(group_id, None)
+        return {t["name"]: {p["partition_index"]: p["committed_offset"] for p in t["partitions"]}
+                for t in res["topics"]}
+
+
+def _read_records(plog):
+    """(key, value) of every record of a partition log, oldest first; control batches skipped."""
+    offset = plog.log_start_offset
+    end = plog.log_end_offset
+    while offset < end:
+        data = b"".join(bytes(c) for c in plog.read(offset, 1 << 20, max_offset=end).chunks)
+        last = None
+        for _, header in iter_headers(data):
+            last = header
+        if last is None:
+            return
+        for header, record in iter_records(data):
+            if header.attributes & CONTROL_BIT or record.key is None:
+                continue
+            if record.offset >= offset:
+                yield bytes(record.key), None if record.value is None else bytes(record.value)
+        offset = last.next_offset
+
+
+def decode_consumer_assignment(data: bytes) -> dict[str, list[int]]:
+    """Topics and partitions of a ConsumerProtocolAssignment (version INT16, then
+    [topic STRING, partitions [INT32]]); {} when it is empty or not a consumer assignment."""
+    try:
+        pos = 2
+        (count,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+        out: dict[str, list[int]] = {}
+        for _ in range(max(count, 0)):
+            (n,) = struct.unpack_from(">h", data, pos)
+            pos += 2
+            topic = bytes(data[pos:pos + n]).decode()
+            pos += n
+            (k,) = struct.unpack_from(">i", data, pos)
+            pos += 4
+            out[topic] = list(struct.unpack_from(f">{k}i", data, pos)) if k > 0 else []
+            pos += 4 * max(k, 0)
+        return out
+    except (struct.error, UnicodeDecodeError):
+        return {}
+
+
+# --- what the group handlers share ------------------------------------------------------------------
+
+
+def service_of(ctx) -> GroupService | None:
+    """The broker's group service, or None while the broker has none (handlers answer
+    COORDINATOR_NOT_AVAILABLE then)."""
+    return getattr(ctx.broker, "group_service", None)
+
+
+def client_host(ctx) -> str:
+    """The client's address as Kafka shows it (``InetAddress.toString()``: ``/127.0.0.1``)."""
+    peer = getattr(ctx.conn, "peer", None)
+    if isinstance(peer, (tuple, list)) and peer:
+        return f"/{peer[0]}"
+    return f"/{peer}" if peer else ""
+
+
+def millis(value) -> int:
+    """Milliseconds of a kio duration field (a timedelta) or a plain int."""
+    if isinstance(value, datetime.timedelta):
+        return value // datetime.timedelta(milliseconds=1)
+    return int(value)

@@ -1,0 +1,33 @@
+"""CreatePartitions (key 37), v0–3.
+
+Grow a topic to ``count`` partitions, placed by the controller or as ``assignments`` say (one broker
+list per new partition). Only an increase: the same count is INVALID_PARTITIONS ``Topic already has 3
+partition(s).``, a lower one ``The topic t currently has 3 partition(s); 2 would not be an increase.``
+(Kafka 4's controller messages). ``validate_only`` answers without committing; committed partitions get
+their logs at once, so producers see them on their next metadata refresh.
+"""
+
+from kavka.broker.admin import apply_metadata
+from kavka.broker.registry import handles
+from kavka.controller.topics import CreatePartitionsTopic
+from kavka.protocol.api import ApiKey
+
+
+@handles(ApiKey.CREATE_PARTITIONS, 0, 3)
+def handle_create_partitions(ctx, req):
+    topics = [
+        CreatePartitionsTopic(
+            name=t.name, count=t.count,
+            assignments=None if t.assignments is None else [list(a.broker_ids) for a in t.assignments],
+        )
+        for t in req.topics
+    ]
+    validate_only = bool(req.validate_only)
+    results, records = ctx.broker.controller.create_partitions(topics, validate_only=validate_only)
+    if records and not validate_only:
+        apply_metadata(ctx.broker)
+    return {
+        "throttle_time": 0,
+        "results": [{"name": r.name, "error_code": r.error_code, "error_message": r.error_message}
+                    for r in results],
+    }

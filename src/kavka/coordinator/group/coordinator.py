@@ -1,0 +1,267 @@
+"""The group coordinator: routes each group to its ``__consumer_offsets`` shard and shapes the answers.
+
+A group lives on partition ``abs(hashCode(group_id)) % offsets.topic.num.partitions`` (Java's
+String.hashCode and Kafka's Utils.abs, where Integer.MIN_VALUE maps to 0). Operations on a partition
+this coordinator does not own are answered NOT_COORDINATOR; on one that is still loading,
+COORDINATOR_LOAD_IN_PROGRESS (except Heartbeat, which Kafka answers NONE while loading, so members
+do not rejoin for nothing).
+
+Writes (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetDelete, DeleteGroups) take
+a ``respond`` callback that is called exactly once with the response dict (kio field names), after
+the records the operation produced are in the log; JoinGroup and SyncGroup may call it much later
+(from :meth:`tick` or another member's request). Reads (OffsetFetch, DescribeGroups, ListGroups)
+return their result.
+
+Request-level checks that come before any shard, as in Kafka's GroupCoordinatorService: an empty
+group id is INVALID_GROUP_ID; a JoinGroup session timeout outside
+``group.min/max.session.timeout.ms`` is INVALID_SESSION_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kavka.coordinator.group.config import GroupConfig
+from kavka.coordinator.group.offsets import CommitPartition
+from kavka.coordinator.group.responses import join_error, sync_error
+from kavka.coordinator.group.shard import GroupShard
+from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record
+from kavka.protocol.api import ErrorCode
+from kavka.protocol.murmur2 import java_abs, java_string_hashcode
+
+__all__ = ["GroupCoordinator", "partition_for"]
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[[Any], None]
+
+
+def partition_for(group_id: str, num_partitions: int) -> int:
+    """The ``__consumer_offsets`` partition of ``group_id`` (Kafka's partitionFor)."""
+    return java_abs(java_string_hashcode(group_id)) % num_partitions
+
+
+class GroupCoordinator:
+    """All group coordinator shards of one broker.
+
+    ``append(partition, records)`` writes records to ``__consumer_offsets-<partition>`` or raises;
+    ``time_ms()`` is the clock. ``new_member_id(prefix)`` may be given to make member ids
+    predictable in tests.
+    """
+
+    def __init__(self, config: GroupConfig, append: Callable[[int, list[Record]], None],
+                 time_ms: Callable[[], int], new_member_id: Callable[[str], str] | None = None):
+        self.config = config
+        self.runtime = CoordinatorRuntime(
+            lambda p: GroupShard(p, config, time_ms, new_member_id), append, time_ms)
+
+    # --- ownership ----------------------------------------------------------------------------
+
+    def partition_for(self, group_id: str) -> int:
+        return partition_for(group_id, self.config.offsets_topic_num_partitions)
+
+    def load(self, partition: int, records: Iterable[Record]) -> None:
+        """Rebuild ``partition``'s groups and offsets from its records (oldest first) and own it."""
+        self.runtime.load(partition, records)
+
+    def begin_load(self, partition: int) -> None:
+        self.runtime.begin_load(partition)
+
+    def replay(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self.runtime.replay(partition, key, value)
+
+    def complete_load(self, partition: int) -> None:
+        self.runtime.complete_load(partition)
+
+    def unload(self, partition: int) -> None:
+        self.runtime.unload(partition)
+
+    def tick(self) -> int | None:
+        """Fire due timers (session, rebalance, sync, retention); the next deadline, if any."""
+        return self.runtime.tick()
+
+    def next_deadline(self) -> int | None:
+        return self.runtime.next_deadline()
+
+    def shard_of(self, group_id: str) -> GroupShard:
+        """The active shard that owns ``group_id`` (CoordinatorError otherwise); for tools and tests."""
+        return self.runtime.shard(self.partition_for(group_id))
+
+    def _write(self, group_id: str, op, respond: Respond, on_error: Callable[[int], Any]) -> None:
+        try:
+            self.runtime.write(self.partition_for(group_id), op)
+        except CoordinatorError as e:
+            respond(on_error(e.error_code))
+
+    # --- classic membership -------------------------------------------------------------------
+
+    def join_group(self, *, group_id: str, member_id: str, protocol_type: str,
+                   protocols: Iterable[tuple[str, bytes]], session_timeout_ms: int, rebalance_timeout_ms: int,
+                   respond: Respond, group_instance_id: str | None = None, client_id: str = "",
+                   client_host: str = "", api_version: int = 9, reason: str | None = None) -> None:
+        """JoinGroup. ``rebalance_timeout_ms`` -1 (v0) means the session timeout."""
+        if not group_id:
+            respond(join_error(ErrorCode.invalid_group_id, member_id))
+            return
+        if not self.config.min_session_timeout_ms <= session_timeout_ms <= self.config.max_session_timeout_ms:
+            respond(join_error(ErrorCode.invalid_session_timeout, member_id))
+            return
+        if rebalance_timeout_ms is None or rebalance_timeout_ms < 0:
+            rebalance_timeout_ms = session_timeout_ms
+        protocols = tuple((name, bytes(meta)) for name, meta in protocols)
+        if reason:
+            log.debug("group %s: join of %r, reason: %s", group_id, member_id, reason)
+
+        def op(shard: GroupShard, batch) -> None:
+            shard.membership.join(
+                batch, group_id=group_id, member_id=member_id, group_instance_id=group_instance_id,
+                protocol_type=protocol_type, protocols=protocols, session_timeout_ms=session_timeout_ms,
+                rebalance_timeout_ms=rebalance_timeout_ms, client_id=client_id, client_host=client_host,
+                api_version=api_version, respond=respond)
+
+        self._write(group_id, op, respond, lambda code: join_error(code, member_id))
+
+    def sync_group(self, *, group_id: str, generation_id: int, member_id: str,
+                   assignments: Iterable[tuple[str, bytes]], respond: Respond,
+                   group_instance_id: str | None = None, protocol_type: str | None = None,
+                   protocol_name: str | None = None) -> None:
+        if not group_id:
+            respond(sync_error(ErrorCode.invalid_group_id))
+            return
+        assignments = list(assignments)
+        self._write(group_id, lambda shard, batch: shard.membership.sync(
+            batch, group_id=group_id, generation_id=generation_id, member_id=member_id,
+            group_instance_id=group_instance_id, protocol_type=protocol_type, protocol_name=protocol_name,
+            assignments=assignments, respond=respond), respond, sync_error)
+
+    def heartbeat(self, *, group_id: str, generation_id: int, member_id: str, respond: Respond,
+                  group_instance_id: str | None = None) -> None:
+        if not group_id:
+            respond({"error_code": ErrorCode.invalid_group_id})
+            return
+
+        def op(shard: GroupShard, batch) -> None:
+            code = shard.membership.heartbeat(group_id, generation_id, member_id, group_instance_id)
+            batch.respond(respond, {"error_code": code})
+
+        def on_error(code: int) -> dict:
+            # Kafka answers a heartbeat to a loading coordinator with NONE: the member stays put
+            return {"error_code": ErrorCode.none if code == ErrorCode.coordinator_load_in_progress else code}
+
+        self._write(group_id, op, respond, on_error)
+
+    def leave_group(self, *, group_id: str, members: Iterable[tuple[str, str | None]], respond: Respond) -> None:
+        """LeaveGroup of (member id, group instance id) pairs; response ``{error_code, members}``."""
+        members = list(members)
+        if not group_id:
+            respond({"error_code": ErrorCode.invalid_group_id, "members": []})
+            return
+        self._write(group_id, lambda shard, batch: shard.membership.leave(batch, group_id, members, respond),
+                    respond, lambda code: {"error_code": code, "members": []})
+
+    # --- offsets ------------------------------------------------------------------------------
+
+    def commit_offsets(self, *, group_id: str, generation_id: int, member_id: str,
+                       topics: Iterable[tuple[str, Iterable[CommitPartition]]], respond: Respond,
+                       group_instance_id: str | None = None, retention_ms: int = -1,
+                       api_version: int = 9) -> None:
+        """OffsetCommit; ``topics`` is [(topic, [(partition, offset, leader_epoch, metadata)])].
+
+        The response is ``{"topics": [{name, partitions: [{partition_index, error_code}]}]}``; a
+        request-level refusal puts its error on every partition.
+        """
+        topics = [(name, list(parts)) for name, parts in topics]
+
+        def on_error(code: int) -> dict:
+            return {"topics": [
+                {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
+                for name, parts in topics
+            ]}
+
+        if group_id is None:
+            respond(on_error(ErrorCode.invalid_group_id))
+            return
+        self._write(group_id, lambda shard, batch: shard.offsets.commit(
+            batch, group_id, member_id, group_instance_id, generation_id, topics, retention_ms, api_version,
+            respond), respond, on_error)
+
+    def fetch_offsets(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
+                      require_stable: bool = False) -> dict:
+        """OffsetFetch of one group: ``{group_id, error_code, topics}``; ``topics`` None = all."""
+        if group_id is None:
+            return {"group_id": group_id, "error_code": ErrorCode.invalid_group_id, "topics": []}
+        topics = None if topics is None else [(name, list(parts)) for name, parts in topics]
+        try:
+            return self.runtime.read(self.partition_for(group_id), lambda s: s.offsets.fetch(group_id, topics))
+        except CoordinatorError as e:
+            return {"group_id": group_id, "error_code": e.error_code, "topics": []}
+
+    def delete_offsets(self, *, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
+                       respond: Respond) -> None:
+        """OffsetDelete: ``{error_code, topics: [{name, partitions: [{partition_index, error_code}]}]}``."""
+        topics = [(name, list(parts)) for name, parts in topics]
+        if not group_id:
+            respond({"error_code": ErrorCode.invalid_group_id, "topics": []})
+            return
+        self._write(group_id, lambda shard, batch: shard.offsets.delete(batch, group_id, topics, respond),
+                    respond, lambda code: {"error_code": code, "topics": []})
+
+    # --- groups -------------------------------------------------------------------------------
+
+    def describe_groups(self, group_ids: Iterable[str]) -> list[dict]:
+        out = []
+        for group_id in group_ids:
+            try:
+                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))
+            except CoordinatorError as e:
+                out.append({"error_code": e.error_code, "group_id": group_id, "group_state": "",
+                            "protocol_type": "", "protocol_data": "", "members": [],
+                            "authorized_operations": -2147483648})
+        return out
+
+    def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> dict:
+        """ListGroups over every partition this coordinator owns: ``{error_code, groups}``."""
+        states, types = list(states), list(types)
+        groups: list[dict] = []
+        error = ErrorCode.none
+        for partition in self.runtime.owned_partitions():
+            code = self.runtime.partition_error(partition)
+            if code:
+                error = code
+                continue
+            groups += self.runtime.read(partition, lambda s: s.list(states, types))
+        return {"error_code": error, "groups": groups}
+
+    def delete_groups(self, group_ids: Iterable[str], respond: Respond) -> None:
+        """DeleteGroups; ``respond`` gets ``[{group_id, error_code}]`` once every shard answered."""
+        group_ids = list(group_ids)
+        by_partition: dict[int, list[str]] = {}
+        results: dict[str, dict] = {}
+        for gid in group_ids:
+            if not gid:
+                results[gid] = {"group_id": gid, "error_code": ErrorCode.invalid_group_id}
+            else:
+                by_partition.setdefault(self.partition_for(gid), []).append(gid)
+        pending = [len(by_partition)]
+
+        def finish() -> None:
+            respond([results.get(gid, {"group_id": gid, "error_code": ErrorCode.unknown_server_error})
+                     for gid in group_ids])
+
+        def collect(entries: list[dict]) -> None:
+            for entry in entries:
+                results[entry["group_id"]] = entry
+            pending[0] -= 1
+            if pending[0] == 0:
+                finish()
+
+        if not by_partition:
+            finish()
+            return
+        for partition, gids in by_partition.items():
+            try:
+                self.runtime.write(partition, lambda shard, batch, gids=gids: shard.delete_groups(batch, gids, collect))
+            except CoordinatorError as e:
+                collect([{"group_id": gid, "error_code": e.error_code} for gid in gids])

@@ -1,0 +1,283 @@
+"""Committed offsets of one coordinator shard: OffsetCommit, OffsetFetch, OffsetDelete and expiry.
+
+Rules (Kafka's OffsetMetadataManager):
+
+- The store changes only by replaying OffsetCommit records: a commit appends records and the store
+  sees them after the append succeeded (write first, apply after). The latest record of a
+  (group, topic, partition) wins; a tombstone deletes it.
+- A commit from a member of a classic group must carry the group's generation and a member id the
+  group knows (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID otherwise); during
+  CompletingRebalance it is told REBALANCE_IN_PROGRESS. A commit with generation -1, no member id
+  and no instance id (a "simple" consumer, or an admin resetting offsets) is accepted while the group
+  is Empty, and creates an empty group without a protocol type if there is none.
+- Metadata longer than ``offset.metadata.max.bytes`` (in characters, as Kafka counts) is refused per
+  partition with OFFSET_METADATA_TOO_LARGE; a null metadata is stored as "".
+- Offsets expire ``offsets.retention.minutes`` after the group became Empty (or after the commit, for
+  groups without a protocol type or commits that carried their own retention); offsets of topics a
+  Stable consumer group subscribes to never expire. Expiry writes tombstones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kavka.coordinator.group.classic import ClassicGroup, GroupState
+from kavka.coordinator.group.records import (
+    OffsetCommitValue,
+    offset_commit_record,
+    offset_commit_tombstone,
+)
+from kavka.coordinator.runtime import Batch, CoordinatorError
+from kavka.protocol.api import ErrorCode
+
+if TYPE_CHECKING:
+    from kavka.coordinator.group.shard import GroupShard
+
+__all__ = ["OffsetAndMetadata", "OffsetStore", "OffsetManager", "CommitPartition"]
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetAndMetadata:
+    offset: int
+    leader_epoch: int  # -1: none
+    metadata: str
+    commit_timestamp: int
+    expire_timestamp: int  # -1: none (the group's retention applies)
+
+    @classmethod
+    def from_value(cls, v: OffsetCommitValue) -> OffsetAndMetadata:
+        return cls(v.offset, v.leader_epoch, v.metadata, v.commit_timestamp, v.expire_timestamp)
+
+    def to_value(self) -> OffsetCommitValue:
+        return OffsetCommitValue(self.offset, self.metadata, self.commit_timestamp, self.leader_epoch,
+                                 self.expire_timestamp)
+
+
+class OffsetStore:
+    """group -> topic -> partition -> OffsetAndMetadata; empty maps are dropped."""
+
+    def __init__(self) -> None:
+        self.by_group: dict[str, dict[str, dict[int, OffsetAndMetadata]]] = {}
+
+    def put(self, group: str, topic: str, partition: int, value: OffsetAndMetadata) -> None:
+        self.by_group.setdefault(group, {}).setdefault(topic, {})[partition] = value
+
+    def get(self, group: str, topic: str, partition: int) -> OffsetAndMetadata | None:
+        return self.by_group.get(group, {}).get(topic, {}).get(partition)
+
+    def remove(self, group: str, topic: str, partition: int) -> None:
+        topics = self.by_group.get(group)
+        if topics is None:
+            return
+        partitions = topics.get(topic)
+        if partitions is None:
+            return
+        partitions.pop(partition, None)
+        if not partitions:
+            del topics[topic]
+        if not topics:
+            del self.by_group[group]
+
+    def group_offsets(self, group: str) -> dict[str, dict[int, OffsetAndMetadata]]:
+        return self.by_group.get(group, {})
+
+    def has_group(self, group: str) -> bool:
+        return group in self.by_group
+
+
+CommitPartition = tuple[int, int, int, str | None]
+"""(partition index, committed offset, committed leader epoch or -1, metadata or None)."""
+
+
+class OffsetManager:
+    """The offset operations of one shard; ``shard`` holds the groups and the clock."""
+
+    def __init__(self, shard: GroupShard):
+        self.shard = shard
+        self.store = OffsetStore()
+
+    # --- replay -------------------------------------------------------------------------------
+
+    def replay(self, group_id: str, topic: str, partition: int, value: OffsetCommitValue | None) -> None:
+        if value is None:
+            self.store.remove(group_id, topic, partition)
+            return
+        # Offsets without a group belong to a "simple" group: an empty group with no protocol type.
+        self.shard.get_or_create_group(group_id)
+        self.store.put(group_id, topic, partition, OffsetAndMetadata.from_value(value))
+
+    # --- OffsetCommit -------------------------------------------------------------------------
+
+    def validate_commit(self, group_id: str, member_id: str, instance_id: str | None,
+                        generation_id: int, api_version: int) -> ClassicGroup:
+        group = self.shard.groups.get(group_id)
+        if group is None:
+            if generation_id < 0:
+                return self.shard.get_or_create_group(group_id)
+            # v9 introduced GROUP_ID_NOT_FOUND; older clients expect ILLEGAL_GENERATION
+            raise CoordinatorError(ErrorCode.group_id_not_found if api_version >= 9
+                                   else ErrorCode.illegal_generation)
+        if group.state == GroupState.DEAD:
+            raise CoordinatorError(ErrorCode.coordinator_not_available)
+        if generation_id < 0 and group.state == GroupState.EMPTY:
+            return group
+        if generation_id >= 0 or member_id or instance_id is not None:
+            self.shard.membership.validate_member(group, member_id, instance_id)
+            if generation_id != group.generation_id:
+                raise CoordinatorError(ErrorCode.illegal_generation)
+        elif group.state != GroupState.EMPTY:
+            # no member id and no generation: only an Empty group takes such commits
+            raise CoordinatorError(ErrorCode.unknown_member_id)
+        if group.state == GroupState.COMPLETING_REBALANCE:
+            # the member has its new generation but not its assignment yet: let it finish first
+            raise CoordinatorError(ErrorCode.rebalance_in_progress)
+        return group
+
+    def commit(self, batch: Batch, group_id: str, member_id: str, instance_id: str | None,
+               generation_id: int, topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+               retention_ms: int, api_version: int, respond: Callable[[dict], None]) -> None:
+        """Validate, append one record per accepted partition, reply once they are in the log."""
+        topics = [(name, list(parts)) for name, parts in topics]
+        group = self.validate_commit(group_id, member_id, instance_id, generation_id, api_version)
+        if group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE) and member_id in group.members:
+            # a commit keeps a classic member's session alive, as a heartbeat does
+            self.shard.membership.reschedule_heartbeat(group, group.members[member_id])
+        now = self.shard.time_ms()
+        expire = -1 if retention_ms is None or retention_ms < 0 else now + retention_ms
+        max_meta = self.shard.config.offset_metadata_max_bytes
+        results: list[tuple[str, list[list]]] = []
+        for name, parts in topics:
+            entries = []
+            for index, offset, leader_epoch, metadata in parts:
+                if metadata is not None and len(metadata) > max_meta:
+                    entries.append([index, ErrorCode.offset_metadata_too_large])
+                    continue
+                value = OffsetCommitValue(offset, metadata or "", now,
+                                          -1 if leader_epoch is None else leader_epoch, expire)
+                batch.append(offset_commit_record(group_id, name, index, value))
+                entries.append([index, ErrorCode.none])
+            results.append((name, entries))
+
+        def response(error: int | None) -> dict:
+            return {"topics": [
+                {"name": name, "partitions": [
+                    {"partition_index": index, "error_code": code if error is None or code else error}
+                    for index, code in entries
+                ]}
+                for name, entries in results
+            ]}
+
+        batch.on_success(lambda _follow: batch.respond(respond, response(None)))
+        batch.on_failure(lambda _follow, error: batch.respond(respond, response(error)))
+
+    # --- OffsetFetch --------------------------------------------------------------------------
+
+    def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None) -> dict:
+        """An OffsetFetch group result: offsets of the named partitions (-1 where none), or of every
+        committed partition when ``topics`` is None."""
+        group = self.shard.groups.get(group_id)
+        known = group is not None and group.state != GroupState.DEAD
+        offsets = self.store.group_offsets(group_id) if known else {}
+        out_topics = []
+        if topics is None:
+            for name, parts in offsets.items():
+                out_topics.append({"name": name, "partitions": [
+                    _fetched(index, om) for index, om in sorted(parts.items())
+                ]})
+        else:
+            for name, indexes in topics:
+                parts = offsets.get(name, {})
+                out_topics.append({"name": name, "partitions": [
+                    _fetched(index, parts.get(index)) for index in indexes
+                ]})
+        return {"group_id": group_id, "error_code": ErrorCode.none, "topics": out_topics}
+
+    # --- OffsetDelete -------------------------------------------------------------------------
+
+    def delete(self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
+               respond: Callable[[dict], None]) -> None:
+        group = self.shard.groups.get(group_id)
+        if group is None or group.state == GroupState.DEAD:
+            raise CoordinatorError(ErrorCode.group_id_not_found)
+        if group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE) \
+                and not group.uses_consumer_protocol():
+            # members of a non-consumer group own their offsets in ways the broker cannot see
+            raise CoordinatorError(ErrorCode.non_empty_group)
+        out = []
+        for name, indexes in topics:
+            indexes = list(indexes)
+            if group.is_subscribed_to(name) and group.state != GroupState.EMPTY:
+                code = ErrorCode.group_subscribed_to_topic
+            else:
+                code = ErrorCode.none
+                for index in indexes:
+                    if self.store.get(group_id, name, index) is not None:
+                        batch.append(offset_commit_tombstone(group_id, name, index))
+            out.append({"name": name, "partitions": [
+                {"partition_index": index, "error_code": code} for index in indexes
+            ]})
+        batch.on_success(lambda _f: batch.respond(respond, {"error_code": ErrorCode.none, "topics": out}))
+        batch.on_failure(lambda _f, error: batch.respond(respond, {"error_code": error, "topics": []}))
+
+    def delete_all(self, batch: Batch, group_id: str) -> int:
+        """Tombstones for every offset of ``group_id``; how many."""
+        n = 0
+        for topic, parts in self.store.group_offsets(group_id).items():
+            for index in parts:
+                batch.append(offset_commit_tombstone(group_id, topic, index))
+                n += 1
+        return n
+
+    # --- expiry -------------------------------------------------------------------------------
+
+    def expire(self, batch: Batch, group: ClassicGroup, now_ms: int) -> bool:
+        """Tombstones for the group's expired offsets; True when every offset of it expired.
+
+        The base of an offset's age is when the group became Empty (a group with a protocol type),
+        or the commit itself (a group without one, or an old group record without a state
+        timestamp); an offset that carried its own expiry expires then (OffsetCommit v2-v4).
+        Consumer groups that are Stable and know their subscriptions expire offsets of topics
+        nobody subscribes to; other non-empty groups expire nothing.
+        """
+        offsets = self.store.group_offsets(group.group_id)
+        if not offsets:
+            return True
+        retention = self.shard.config.offsets_retention_ms
+        if group.protocol_type:
+            if group.state == GroupState.EMPTY:
+                def base(om: OffsetAndMetadata) -> int:
+                    return group.state_timestamp if group.state_timestamp is not None else om.commit_timestamp
+            elif (group.uses_consumer_protocol() and group.subscribed_topics is not None
+                  and group.state == GroupState.STABLE):
+                def base(om: OffsetAndMetadata) -> int:
+                    return om.commit_timestamp
+            else:
+                return False
+        else:
+            def base(om: OffsetAndMetadata) -> int:
+                return om.commit_timestamp
+        all_expired = True
+        for topic, parts in offsets.items():
+            if group.state != GroupState.EMPTY and group.is_subscribed_to(topic):
+                all_expired = False
+                continue
+            for index, om in parts.items():
+                if om.expire_timestamp >= 0:
+                    expired = now_ms >= om.expire_timestamp
+                else:
+                    expired = now_ms - base(om) >= retention
+                if expired:
+                    batch.append(offset_commit_tombstone(group.group_id, topic, index))
+                else:
+                    all_expired = False
+        return all_expired
+
+
+def _fetched(index: int, om: OffsetAndMetadata | None) -> dict:
+    if om is None:
+        return {"partition_index": index, "committed_offset": -1, "committed_leader_epoch": -1,
+                "metadata": "", "error_code": ErrorCode.none}
+    return {"partition_index": index, "committed_offset": om.offset, "committed_leader_epoch": om.leader_epoch,
+            "metadata": om.metadata, "error_code": ErrorCode.none}

@@ -1,0 +1,374 @@
+"""The transaction coordinator: routes each transactional id to its ``__transaction_state`` shard.
+
+A transactional id lives on partition ``abs(hashCode(transactional_id)) %
+transaction.state.log.num.partitions`` (Java's String.hashCode, Kafka's Utils.abs). Operations on a
+partition this coordinator does not own are answered NOT_COORDINATOR; while it loads,
+COORDINATOR_LOAD_IN_PROGRESS.
+
+Writes take a ``respond`` callback, called exactly once after the operation's record is in the log
+(or at once, for an answer that needs no record):
+
+- ``init_producer_id(...)`` -> ``{"error_code", "producer_id", "producer_epoch"}``
+- ``add_partitions_to_txn(...)``, ``add_offsets_to_txn(...)``, ``end_txn(...)`` -> an error code
+
+Reads (``describe_transactions``, ``list_transactions``) return their result.
+
+Markers are not written here: :meth:`take_marker_jobs` hands out what must be written, and the writer
+reports with :meth:`markers_written`. Error rules are Kafka's for transaction version 0 (what
+librdkafka, kafka-python and aiokafka use): see each method.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record
+from kavka.coordinator.txn.config import TxnConfig
+from kavka.coordinator.txn.metadata import (
+    NO_PRODUCER_EPOCH,
+    NO_PRODUCER_ID,
+    TxnMetadata,
+    TxnState,
+    is_epoch_exhausted,
+)
+from kavka.coordinator.txn.shard import MarkerJob, TxnShard
+from kavka.protocol.api import ErrorCode
+from kavka.protocol.murmur2 import java_abs, java_string_hashcode
+
+__all__ = ["TransactionCoordinator", "partition_for", "OFFSETS_TOPIC"]
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[[Any], None]
+OFFSETS_TOPIC = "__consumer_offsets"
+
+
+def partition_for(transactional_id: str, num_partitions: int) -> int:
+    """The ``__transaction_state`` partition of ``transactional_id`` (Kafka's partitionFor)."""
+    return java_abs(java_string_hashcode(transactional_id)) % num_partitions
+
+
+def _init_error(code: int) -> dict:
+    return {"error_code": ErrorCode(code), "producer_id": NO_PRODUCER_ID, "producer_epoch": NO_PRODUCER_EPOCH}
+
+
+class TransactionCoordinator:
+    """All transaction coordinator shards of one broker.
+
+    ``append(partition, records)`` writes to ``__transaction_state-<partition>`` or raises;
+    ``allocate_producer_id()`` returns a fresh producer id (or raises a CoordinatorError).
+    """
+
+    def __init__(self, config: TxnConfig, append: Callable[[int, list[Record]], None], time_ms: Callable[[], int],
+                 allocate_producer_id: Callable[[], int]):
+        self.config = config
+        self.time_ms = time_ms
+        self._allocate = allocate_producer_id
+        self._epochs: dict[int, int] = {}
+        self._outbox: list[MarkerJob] = []
+        self.runtime = CoordinatorRuntime(
+            lambda p: TxnShard(p, config, time_ms, self._epochs.get(p, 0), self._outbox), append, time_ms)
+
+    # --- ownership ----------------------------------------------------------------------------
+
+    def partition_for(self, transactional_id: str) -> int:
+        return partition_for(transactional_id, self.config.transaction_state_log_num_partitions)
+
+    def load(self, partition: int, records: Iterable[Record], coordinator_epoch: int = 0) -> None:
+        self.begin_load(partition, coordinator_epoch)
+        for key, value in records:
+            self.replay(partition, key, value)
+        self.complete_load(partition)
+
+    def begin_load(self, partition: int, coordinator_epoch: int = 0) -> None:
+        """Start owning ``partition``; ``coordinator_epoch`` (its leader epoch) goes into every marker."""
+        self._epochs[partition] = coordinator_epoch
+        self.runtime.begin_load(partition)
+
+    def replay(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self.runtime.replay(partition, key, value)
+
+    def complete_load(self, partition: int) -> None:
+        self.runtime.complete_load(partition)
+
+    def unload(self, partition: int) -> None:
+        self.runtime.unload(partition)
+
+    def tick(self) -> int | None:
+        """Fire due timers (timeouts, expiration, marker retries); the next deadline, if any."""
+        return self.runtime.tick()
+
+    def next_deadline(self) -> int | None:
+        return self.runtime.next_deadline()
+
+    def shard_of(self, transactional_id: str) -> TxnShard:
+        return self.runtime.shard(self.partition_for(transactional_id))  # type: ignore[return-value]
+
+    def _write(self, transactional_id: str, op, respond: Respond, on_error: Callable[[int], Any]) -> None:
+        try:
+            self.runtime.write(self.partition_for(transactional_id), op)
+        except CoordinatorError as e:
+            respond(on_error(e.error_code))
+
+    def validate_timeout(self, timeout_ms: int) -> bool:
+        return 0 < timeout_ms <= self.config.transaction_max_timeout_ms
+
+    # --- InitProducerId -----------------------------------------------------------------------
+
+    def init_producer_id(self, *, transactional_id: str, transaction_timeout_ms: int, respond: Respond,
+                         producer_id: int = NO_PRODUCER_ID, producer_epoch: int = NO_PRODUCER_EPOCH) -> None:
+        """InitProducerId with a transactional id (Kafka's handleInitProducerId).
+
+        A new id gets a fresh producer id at epoch 0; a known one in Empty/Complete* gets its epoch
+        bumped (a new producer id once the epoch is exhausted), which fences older producers. With
+        ``producer_id``/``producer_epoch`` (v3+, KIP-360) the caller must be the current producer (or
+        a retry of the last bump), else PRODUCER_FENCED. Ongoing: the transaction is fenced and aborted
+        (PrepareAbort at epoch + 1) and the caller told CONCURRENT_TRANSACTIONS, to retry; Prepare*:
+        CONCURRENT_TRANSACTIONS. Timeout outside (0, transaction.max.timeout.ms]: INVALID_TRANSACTION_TIMEOUT.
+        """
+        if not transactional_id:
+            respond(_init_error(ErrorCode.invalid_request))
+            return
+        if not self.validate_timeout(transaction_timeout_ms):
+            respond(_init_error(ErrorCode.invalid_transaction_timeout))
+            return
+        expected = None if producer_id == NO_PRODUCER_ID and producer_epoch == NO_PRODUCER_EPOCH \
+            else (producer_id, producer_epoch)
+
+        def op(shard: TxnShard, batch) -> None:
+            now = self.time_ms()
+            meta = shard.txns.get(transactional_id)
+            if meta is None:
+                meta = TxnMetadata(transactional_id, self._allocate(), NO_PRODUCER_EPOCH, transaction_timeout_ms,
+                                   TxnState.EMPTY, txn_last_update_ms=now)
+            if expected is not None and not (
+                    meta.producer_epoch == NO_PRODUCER_EPOCH or expected[0] == meta.producer_id
+                    or (expected[0] == meta.previous_producer_id and is_epoch_exhausted(expected[1]))):
+                respond(_init_error(ErrorCode.producer_fenced))
+                return
+            state = meta.state
+            if state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+                respond(_init_error(ErrorCode.concurrent_transactions))
+                return
+            if state == TxnState.ONGOING:
+                shard.fence_and_abort(batch, meta, lambda err: respond(_init_error(
+                    ErrorCode.concurrent_transactions if err == 0 else err)))
+                return
+            if state not in (TxnState.EMPTY, TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT):
+                respond(_init_error(ErrorCode.unknown_server_error))
+                return
+            if is_epoch_exhausted(meta.producer_epoch) and (expected is None or expected[1] == meta.producer_epoch):
+                new = meta.transition(TxnState.EMPTY, producer_id=self._allocate(), producer_epoch=0,
+                                      previous_producer_id=meta.producer_id,
+                                      last_producer_epoch=meta.producer_epoch if expected else NO_PRODUCER_EPOCH,
+                                      txn_timeout_ms=transaction_timeout_ms, partitions=set(), txn_start_ms=-1,
+                                      txn_last_update_ms=now)
+            else:
+                bumped = meta.producer_epoch + 1
+                if expected is None:
+                    epochs = (bumped, NO_PRODUCER_EPOCH)
+                elif meta.producer_epoch == NO_PRODUCER_EPOCH or expected[1] == meta.producer_epoch:
+                    epochs = (bumped, meta.producer_epoch)
+                elif expected[1] == meta.last_producer_epoch:
+                    epochs = (meta.producer_epoch, meta.last_producer_epoch)  # a retry of the last bump
+                else:
+                    respond(_init_error(ErrorCode.producer_fenced))
+                    return
+                new = meta.transition(TxnState.EMPTY, producer_epoch=epochs[0], last_producer_epoch=epochs[1],
+                                      txn_timeout_ms=transaction_timeout_ms, partitions=set(), txn_start_ms=-1,
+                                      txn_last_update_ms=now)
+            result = {"error_code": ErrorCode.none, "producer_id": new.producer_id, "producer_epoch": new.producer_epoch}
+            shard.write(batch, new, lambda err: respond(result if err == 0 else _init_error(err)))
+
+        self._write(transactional_id, op, respond, _init_error)
+
+    # --- AddPartitionsToTxn / AddOffsetsToTxn ---------------------------------------------------
+
+    def _check_producer(self, meta: TxnMetadata | None, producer_id: int, producer_epoch: int) -> int:
+        if meta is None or meta.producer_id != producer_id:
+            return ErrorCode.invalid_producer_id_mapping
+        if meta.producer_epoch != producer_epoch:
+            return ErrorCode.producer_fenced
+        return ErrorCode.none
+
+    def add_partitions_to_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int,
+                              partitions: Iterable[tuple[str, int]], respond: Respond) -> None:
+        """AddPartitionsToTxn v0-3: one error for the whole request (Kafka's rules: unknown id or other
+        producer id INVALID_PRODUCER_ID_MAPPING, other epoch PRODUCER_FENCED, Prepare*
+        CONCURRENT_TRANSACTIONS; partitions already in the Ongoing transaction: NONE, nothing written)."""
+        if not transactional_id:
+            respond(ErrorCode.invalid_request)
+            return
+        wanted = {(str(t), int(p)) for t, p in partitions}
+
+        def op(shard: TxnShard, batch) -> None:
+            meta = shard.txns.get(transactional_id)
+            error = self._check_producer(meta, producer_id, producer_epoch)
+            if error:
+                respond(error)
+                return
+            if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+                respond(ErrorCode.concurrent_transactions)
+                return
+            if meta.state == TxnState.ONGOING and wanted <= meta.partitions:
+                respond(ErrorCode.none)
+                return
+            if meta.state not in (TxnState.EMPTY, TxnState.ONGOING, TxnState.COMPLETE_COMMIT,
+                                  TxnState.COMPLETE_ABORT):
+                respond(ErrorCode.invalid_txn_state)
+                return
+            now = self.time_ms()
+            start = meta.txn_start_ms if meta.state == TxnState.ONGOING else now
+            new = meta.transition(TxnState.ONGOING, partitions=meta.partitions | wanted, txn_start_ms=start,
+                                  txn_last_update_ms=now)
+            shard.write(batch, new, respond)
+
+        self._write(transactional_id, op, respond, lambda code: code)
+
+    def offsets_partition(self, group_id: str) -> tuple[str, int]:
+        """The ``__consumer_offsets`` partition of ``group_id`` (what AddOffsetsToTxn adds)."""
+        return OFFSETS_TOPIC, partition_for(group_id, self.config.offsets_topic_num_partitions)
+
+    def add_offsets_to_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str,
+                           respond: Respond) -> None:
+        """AddOffsetsToTxn: adds the group's ``__consumer_offsets`` partition to the transaction."""
+        if not group_id:
+            respond(ErrorCode.invalid_group_id)
+            return
+        self.add_partitions_to_txn(transactional_id=transactional_id, producer_id=producer_id,
+                                   producer_epoch=producer_epoch, partitions=[self.offsets_partition(group_id)],
+                                   respond=respond)
+
+    # --- EndTxn -----------------------------------------------------------------------------------
+
+    def end_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool,
+                respond: Respond) -> None:
+        """EndTxn (Kafka's endTransaction, from a client, transaction version 0).
+
+        Ongoing -> PrepareCommit/PrepareAbort, answered once that record is written (markers follow).
+        A retry after completion (CompleteCommit + commit, CompleteAbort + abort): NONE. While the same
+        outcome is being prepared: CONCURRENT_TRANSACTIONS. Anything else (Empty, the opposite
+        outcome): INVALID_TXN_STATE. Other producer id: INVALID_PRODUCER_ID_MAPPING; other epoch:
+        PRODUCER_FENCED.
+        """
+        if not transactional_id:
+            respond(ErrorCode.invalid_request)
+            return
+
+        def op(shard: TxnShard, batch) -> None:
+            meta = shard.txns.get(transactional_id)
+            error = self._check_producer(meta, producer_id, producer_epoch)
+            if error:
+                respond(error)
+                return
+            state = meta.state
+            if state == TxnState.ONGOING:
+                new = meta.transition(TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT,
+                                      txn_last_update_ms=self.time_ms())
+                shard.write(batch, new, respond)
+            elif (state == TxnState.COMPLETE_COMMIT and commit) or (state == TxnState.COMPLETE_ABORT and not commit):
+                respond(ErrorCode.none)
+            elif (state == TxnState.PREPARE_COMMIT and commit) or (state == TxnState.PREPARE_ABORT and not commit):
+                respond(ErrorCode.concurrent_transactions)
+            else:
+                log.debug("%s: EndTxn(%s) in state %s", transactional_id, "commit" if commit else "abort",
+                          state.display)
+                respond(ErrorCode.invalid_txn_state)
+
+        self._write(transactional_id, op, respond, lambda code: code)
+
+    # --- markers ----------------------------------------------------------------------------------
+
+    def take_marker_jobs(self) -> list[MarkerJob]:
+        """The marker jobs due now (each once); the caller writes them and calls :meth:`markers_written`."""
+        jobs, self._outbox[:] = list(self._outbox), []
+        return jobs
+
+    def has_marker_jobs(self) -> bool:
+        return bool(self._outbox)
+
+    def markers_written(self, job: MarkerJob, failed: Iterable[tuple[str, int]] = (), fenced: bool = False) -> None:
+        """Report on ``job``: ``failed`` partitions are retried after a backoff; once none is left the
+        transaction completes. ``fenced`` (a partition saw a newer coordinator or producer epoch) stops
+        the job, as Kafka does."""
+        failed = set(failed)
+        if fenced:
+            log.warning("markers of %s fenced; giving up on them", job.transactional_id)
+            return
+        if not self.runtime.is_active(job.txn_partition):
+            return
+        shard = self.runtime.shard(job.txn_partition)
+        if shard.coordinator_epoch != job.coordinator_epoch:  # type: ignore[attr-defined]
+            return
+        if failed:
+            shard.retry_markers(job, failed)  # type: ignore[attr-defined]
+            return
+        try:
+            self.runtime.write(job.txn_partition, lambda s, batch: s.complete(batch, job))
+        except CoordinatorError:
+            pass
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def describe_transactions(self, transactional_ids: Iterable[str]) -> list[dict]:
+        """DescribeTransactions: per id, its state or NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS /
+        TRANSACTIONAL_ID_NOT_FOUND."""
+        out = []
+        for txn_id in transactional_ids:
+            entry = {"error_code": ErrorCode.none, "transactional_id": txn_id, "transaction_state": "",
+                     "transaction_timeout": 0, "transaction_start_time": -1, "producer_id": -1,
+                     "producer_epoch": -1, "topics": []}
+            error = self.runtime.partition_error(self.partition_for(txn_id)) if txn_id else \
+                ErrorCode.transactional_id_not_found
+            meta = None
+            if not error:
+                meta = self.shard_of(txn_id).txns.get(txn_id)
+                if meta is None or meta.state == TxnState.DEAD:
+                    error = ErrorCode.transactional_id_not_found
+            entry["error_code"] = error
+            if meta is not None and not error:
+                topics: dict[str, list[int]] = {}
+                for t, p in meta.partitions:
+                    topics.setdefault(t, []).append(p)
+                entry.update(transaction_state=meta.state.display, transaction_timeout=meta.txn_timeout_ms,
+                             transaction_start_time=meta.txn_start_ms, producer_id=meta.producer_id,
+                             producer_epoch=meta.producer_epoch,
+                             topics=[{"topic": t, "partitions": sorted(ps)} for t, ps in sorted(topics.items())])
+            out.append(entry)
+        return out
+
+    def list_transactions(self, state_filters: Iterable[str] = (), producer_id_filters: Iterable[int] = (),
+                          duration_filter_ms: int = -1) -> dict:
+        """ListTransactions over every shard this coordinator owns (Kafka's filters: state names,
+        producer ids, and running longer than ``duration_filter_ms``)."""
+        states, unknown = set(), []
+        for name in state_filters:
+            s = TxnState.from_display(name)
+            if s is None:
+                unknown.append(name)
+            else:
+                states.add(s)
+        pids = set(producer_id_filters)
+        error = ErrorCode.none
+        for p in self.runtime.owned_partitions():
+            if not self.runtime.is_active(p):
+                error = ErrorCode.coordinator_load_in_progress
+        now = self.time_ms()
+        found = []
+        if not error:
+            for _p, shard in self.runtime.active_shards():
+                for meta in shard.txns.values():  # type: ignore[attr-defined]
+                    if meta.state == TxnState.DEAD:
+                        continue
+                    if pids and meta.producer_id not in pids:
+                        continue
+                    if state_filters and meta.state not in states:
+                        continue
+                    if duration_filter_ms >= 0 and now - meta.txn_start_ms <= duration_filter_ms:
+                        continue
+                    found.append({"transactional_id": meta.transactional_id, "producer_id": meta.producer_id,
+                                  "transaction_state": meta.state.display})
+        return {"error_code": error, "unknown_state_filters": unknown,
+                "transaction_states": sorted(found, key=lambda d: d["transactional_id"])}
