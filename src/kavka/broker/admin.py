@@ -41,6 +41,8 @@ from kavka.metadata.records import ConfigResourceType
 from kavka.protocol.api import ErrorCode
 
 __all__ = [
+    "AdminError",
+    "INVALID_REQUEST_MESSAGE",
     "RESOURCE_TYPE_NAMES",
     "apply_metadata",
     "describe_resource",
@@ -74,11 +76,8 @@ class AdminError(Exception):
 
 def apply_metadata(broker) -> None:
     """Bring logs and partitions in line with the committed metadata image after a controller change:
-    new partitions get logs, changed topic or dynamic broker configs are re-applied live.
-
-    ``Broker._publish`` does the work; this is the one place outside broker.py that calls it.
-    """
-    broker._publish()
+    new partitions get logs, changed topic or dynamic broker configs are re-applied live."""
+    broker.apply_metadata()
 
 
 def _scala_set(names: Iterable[str]) -> str:
@@ -139,7 +138,6 @@ def describe_resource(broker, resource_type: int, name: str, keys: Sequence[str]
                 syns = [s for s in e.synonyms if s.source == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG]
                 out.append(_entry_dict(e._replace(source=ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
                                                   synonyms=syns)))
-            # Kafka also lists dynamic defaults it does not know; Kavka's controller refuses those.
             return out
         if _broker_id(name, "Broker id must be an integer, but it is: {name}") != broker.node_id:
             raise AdminError(ErrorCode.invalid_request,

@@ -249,6 +249,11 @@ class Broker:
 
     # --- reacting to the metadata image ------------------------------------------------------
 
+    def apply_metadata(self) -> None:
+        """Apply the committed image to logs and partitions after a controller change made by a
+        handler (config changes, CreatePartitions)."""
+        self._publish()
+
     def _publish(self) -> None:
         """Bring logs and partitions in line with the current image: open logs for new partitions,
         apply changed topic (or dynamic broker) configs live, delete logs of deleted topics."""

@@ -39,6 +39,15 @@ class Partition:
     waiters: list = field(default_factory=list)
 
 
+def _end_of(chunks, offset: int) -> int:
+    """The offset after the last batch of ``chunks`` (whole batches), or ``offset`` if none."""
+    end = offset
+    for chunk in chunks:
+        for _pos, header in batchmod.iter_headers(chunk):
+            end = header.next_offset
+    return end
+
+
 def _error_code_of(exc: Exception) -> int:
     if isinstance(exc, batchmod.CorruptRecordError):
         return ErrorCode.corrupt_message
@@ -123,9 +132,13 @@ class ReplicaManager:
         except OffsetOutOfRangeError:
             return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset)
         self.bytes_out += size
+        aborted = None
+        if read_committed:
+            # Kafka's upper bound: the offset after the data returned (else where the read stopped)
+            aborted = plog.collect_aborted_transactions(offset, _end_of(chunks, offset)) if size else []
         return FetchPartitionResponse(
             index, 0, hw, lso, plog.log_start_offset,
-            aborted_transactions=[] if read_committed else None,
+            aborted_transactions=aborted,
             records=chunks, records_size=size,
         )
 

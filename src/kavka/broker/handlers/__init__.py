@@ -30,3 +30,11 @@ from kavka.broker.handlers import (  # noqa: F401
     produce,
     sync_group,
 )
+from kavka.broker.handlers import (  # noqa: F401  (transactions)
+    add_offsets_to_txn,
+    add_partitions_to_txn,
+    describe_transactions,
+    end_txn,
+    list_transactions,
+    txn_offset_commit,
+)

@@ -3,11 +3,13 @@
 Which broker coordinates a group: the leader of the group's ``__consumer_offsets`` partition
 (``abs(hashCode(group)) % offsets.topic.num.partitions``). The first lookup creates the topic, as
 Kafka does. v0 has no key type (always a group); v4 batches keys (``coordinator_keys``) and answers
-one entry per key. Key type 1 (transactional id) is not served yet: COORDINATOR_NOT_AVAILABLE.
+one entry per key. Key type 1 (transactional id): the leader of the id's ``__transaction_state``
+partition (kavka.broker.txn_service), created on first lookup too.
 """
 
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
+from kavka.broker.txn_service import txn_service_of
 from kavka.protocol.api import ApiKey, ErrorCode
 
 _GROUP, _TRANSACTION = 0, 1
@@ -17,17 +19,20 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
     error = {"error_code": ErrorCode.coordinator_not_available, "error_message": None,
              "node_id": -1, "host": "", "port": -1}
     if key_type == _TRANSACTION:
-        return error
-    if key_type != _GROUP:
+        service = txn_service_of(ctx)
+        topic_name, ensure = "__transaction_state", "ensure_txn_topic"
+    elif key_type == _GROUP:
+        service = service_of(ctx)
+        topic_name, ensure = "__consumer_offsets", "ensure_offsets_topic"
+    else:
         return dict(error, error_code=ErrorCode.invalid_request, error_message=f"Unknown key type {key_type}")
-    service = service_of(ctx)
     if service is None:
         return error
-    code = service.ensure_offsets_topic()
+    code = getattr(service, ensure)()
     if code:
         return dict(error, error_code=code)
     broker = ctx.broker
-    topic = broker.topic("__consumer_offsets")
+    topic = broker.topic(topic_name)
     pimg = topic.partitions.get(service.partition_for(key)) if topic is not None else None
     if pimg is None or pimg.leader < 0:
         return error

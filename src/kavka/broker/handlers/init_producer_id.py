@@ -1,19 +1,30 @@
-"""InitProducerId (key 22), v0–5, for idempotent producers.
+"""InitProducerId (key 22), v0–5.
 
 Without a transactional id every call gets a fresh producer id at epoch 0, as Kafka's
 TransactionCoordinator does (a producer that asks to bump its epoch, KIP-360, also gets a new id).
 Producer ids come from blocks the controller hands out through the metadata log, so an id is never
-reused across restarts. Transactional ids belong to the transaction coordinator (not served yet).
+reused across restarts. With a transactional id the transaction coordinator answers
+(kavka.coordinator.txn): a new producer id or an epoch bump that fences older producers; v3+ carry
+the caller's producer id and epoch (KIP-360).
 """
 
+from kavka.broker.group_service import millis
 from kavka.broker.registry import handles
+from kavka.broker.txn_service import txn_service_of
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
 @handles(ApiKey.INIT_PRODUCER_ID, 0, 5)
 def handle_init_producer_id(ctx, req):
     if req.transactional_id is not None:
-        return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available,
-                "producer_id": -1, "producer_epoch": -1}
+        service = txn_service_of(ctx)
+        if service is None:
+            return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available,
+                    "producer_id": -1, "producer_epoch": -1}
+        result = service.call(
+            service.coordinator.init_producer_id, transactional_id=req.transactional_id,
+            transaction_timeout_ms=millis(req.transaction_timeout),
+            producer_id=int(getattr(req, "producer_id", -1)), producer_epoch=int(getattr(req, "producer_epoch", -1)))
+        return dict(result, throttle_time=0)
     producer_id = ctx.broker.next_producer_id()
     return {"throttle_time": 0, "error_code": 0, "producer_id": producer_id, "producer_epoch": 0}

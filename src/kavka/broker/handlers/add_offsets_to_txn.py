@@ -1,0 +1,23 @@
+"""AddOffsetsToTxn (key 25), v0–3.
+
+Adds the group's ``__consumer_offsets`` partition to the transaction, so offsets the producer then
+sends with TxnOffsetCommit are committed (or dropped) with it.
+"""
+
+from kavka.broker.registry import handles
+from kavka.broker.txn_service import txn_service_of
+from kavka.protocol.api import ApiKey, ErrorCode
+
+
+@handles(ApiKey.ADD_OFFSETS_TO_TXN, 0, 3)
+def handle_add_offsets_to_txn(ctx, req):
+    service = txn_service_of(ctx)
+    if service is None:
+        return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available}
+    gs = getattr(ctx.broker, "group_service", None)
+    if gs is not None:
+        gs.ensure_offsets_topic()
+    code = service.call(service.coordinator.add_offsets_to_txn, transactional_id=req.transactional_id,
+                        producer_id=int(req.producer_id), producer_epoch=int(req.producer_epoch),
+                        group_id=req.group_id)
+    return {"throttle_time": 0, "error_code": code}

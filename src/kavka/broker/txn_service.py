@@ -1,0 +1,270 @@
+"""The transaction coordinator inside the broker: ``__transaction_state`` logs, markers, timers.
+
+:class:`kavka.coordinator.txn.TransactionCoordinator` is a synchronous state machine; this module gives
+it what it needs from the broker:
+
+- **The log.** ``__transaction_state`` is an ordinary compacted topic, created through the controller
+  the first time a client looks for a transaction coordinator (FindCoordinator key type 1), with
+  ``transaction.state.log.num.partitions`` partitions (replication factor capped by the live brokers,
+  as the group service does for ``__consumer_offsets``). Records go in through the replica manager.
+- **Loading.** Every partition of it this broker leads is replayed at startup (and right after the
+  topic is created); the partition's leader epoch is the coordinator epoch written into markers.
+- **Markers.** After every coordinator call and timer tick, the marker jobs are written here: for each
+  partition of the transaction, ``PartitionLog.append_control_marker`` on the local replica (Kafka's
+  WriteTxnMarkers, in process), then the high watermark moves and fetchers wake. For
+  ``__consumer_offsets`` partitions the group side is told too (:meth:`on_offsets_marker`), so offsets
+  committed in the transaction (TxnOffsetCommit) become visible only on commit. A partition of a
+  deleted topic counts as done (Kafka skips it too); a partition that refuses is retried.
+- **Producer ids** come from the broker's blocks (``Broker.next_producer_id``).
+
+Everything here runs on the event loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kavka.coordinator.group.records import OffsetCommitValue, offset_commit_record
+from kavka.coordinator.runtime import CoordinatorError
+from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
+from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import CONTROL_BIT, iter_headers
+from kavka.protocol.records import Record, build_batch, iter_records
+
+__all__ = ["TxnService", "TXN_TOPIC", "txn_service_of"]
+
+log = logging.getLogger(__name__)
+
+TXN_TOPIC = "__transaction_state"
+OFFSETS_TOPIC = "__consumer_offsets"
+_TIMER_POLL_S = 0.1
+
+
+class AppendError(Exception):
+    def __init__(self, error_code: int, message: str | None = None):
+        super().__init__(message or ErrorCode(error_code).name)
+        self.error_code = error_code
+
+
+class TxnService:
+    def __init__(self, broker):
+        self.broker = broker
+        self.config = TxnConfig.from_broker_config(broker.config)
+        self.coordinator = TransactionCoordinator(self.config, self._append, broker.clock_ms, self._allocate)
+        self._timer_task: asyncio.Task | None = None
+        self._closed = False
+        # TxnOffsetCommit offsets waiting for their transaction's marker:
+        # (producer id, group) -> {(topic, partition): (offset, leader epoch, metadata)}
+        self.pending_offsets: dict[tuple[int, str], dict[tuple[str, int], tuple[int, int, str]]] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def startup(self) -> None:
+        self._load_led_partitions()
+
+    def shutdown(self) -> None:
+        self._closed = True
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            self._timer_task = None
+        for partition in self.coordinator.runtime.owned_partitions():
+            self.coordinator.unload(partition)
+
+    def tick(self) -> int | None:
+        if self._closed:
+            return None
+        deadline = self.coordinator.tick()
+        self.write_markers()
+        return deadline
+
+    def _ensure_timer_task(self) -> None:
+        if self._timer_task is None and not self._closed:
+            try:
+                self._timer_task = asyncio.get_running_loop().create_task(self._run_timers())
+            except RuntimeError:  # no loop (tests driving the broker synchronously)
+                pass
+
+    async def _run_timers(self) -> None:
+        clock = self.broker.clock_ms
+        while not self._closed:
+            try:
+                deadline = self.tick()
+            except Exception:  # a bug in one timer must not stop the others for good
+                log.exception("transaction coordinator timers failed")
+                deadline = None
+            delay = _TIMER_POLL_S if deadline is None else min(_TIMER_POLL_S, max(0, deadline - clock()) / 1000)
+            await asyncio.sleep(max(delay, 0.001))
+
+    # --- the transaction state topic ---------------------------------------------------------
+
+    def _allocate(self) -> int:
+        try:
+            return self.broker.next_producer_id()
+        except Exception as e:  # the controller could not hand out a block
+            raise CoordinatorError(ErrorCode.coordinator_not_available, str(e)) from e
+
+    def partition_for(self, transactional_id: str) -> int:
+        return self.coordinator.partition_for(transactional_id)
+
+    def ensure_txn_topic(self) -> int:
+        """Create ``__transaction_state`` if missing and load its partitions; NONE or an error code."""
+        if self.broker.topic(TXN_TOPIC) is None:
+            cfg = self.broker.config
+            rf = int(cfg.get("transaction.state.log.replication.factor", 3) or 3)
+            live = max(1, len(self.broker.live_brokers()))
+            spec = {
+                "name": TXN_TOPIC,
+                "num_partitions": self.config.transaction_state_log_num_partitions,
+                "replication_factor": min(rf, live),
+                "configs": {
+                    "cleanup.policy": "compact",
+                    "compression.type": "uncompressed",
+                    "min.insync.replicas": str(min(int(cfg.get("transaction.state.log.min.isr", 2) or 2), live)),
+                    "segment.bytes": str(cfg.get("transaction.state.log.segment.bytes", 104857600)),
+                },
+            }
+            [result] = self.broker.create_topics([spec], validate_only=False)
+            code = int(result["error_code"])
+            if code not in (0, ErrorCode.topic_already_exists):
+                log.warning("cannot create %s: %s", TXN_TOPIC, result.get("error_message"))
+                return ErrorCode.coordinator_not_available
+        self._load_led_partitions()
+        return ErrorCode.none
+
+    def _load_led_partitions(self) -> None:
+        topic = self.broker.topic(TXN_TOPIC)
+        if topic is None:
+            return
+        owned = set(self.coordinator.runtime.owned_partitions())
+        for index, pimg in sorted(topic.partitions.items()):
+            if index in owned or pimg.leader != self.broker.node_id:
+                continue
+            p = self.broker.replica_manager.get(TXN_TOPIC, index)
+            if p is None:
+                continue
+            self.coordinator.begin_load(index, coordinator_epoch=int(getattr(p, "leader_epoch", 0)))
+            n = 0
+            for key, value in _read_records(p.log):
+                self.coordinator.replay(index, key, value)
+                n += 1
+            self.coordinator.complete_load(index)
+            if n:
+                log.info("loaded %d records of %s-%d", n, TXN_TOPIC, index)
+        self.write_markers()
+
+    def _append(self, partition: int, records: list[tuple[bytes, bytes | None]]) -> None:
+        now = self.broker.clock_ms()
+        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)])
+        result = self.broker.replica_manager.append(TXN_TOPIC, partition, bytearray(batch), acks=-1)
+        if result.error_code:
+            raise AppendError(result.error_code, result.error_message)
+
+    # --- markers -----------------------------------------------------------------------------
+
+    def write_markers(self) -> None:
+        """Write every marker job the coordinator has, and report each back."""
+        for _ in range(100):
+            jobs = self.coordinator.take_marker_jobs()
+            if not jobs:
+                return
+            for job in jobs:
+                failed, fenced = set(), False
+                for topic, index in sorted(job.partitions):
+                    code = self._write_marker(topic, index, job)
+                    if code in (ErrorCode.invalid_producer_epoch, ErrorCode.transaction_coordinator_fenced):
+                        log.warning("marker for %s on %s-%d refused: %s", job.transactional_id, topic, index,
+                                    ErrorCode(code).name)
+                        fenced = True
+                    elif code:
+                        failed.add((topic, index))
+                self.coordinator.markers_written(job, failed, fenced)
+
+    def _write_marker(self, topic: str, index: int, job) -> int:
+        rm = self.broker.replica_manager
+        p = rm.get(topic, index)
+        if p is None:
+            if self.broker.topic(topic) is None:
+                return ErrorCode.none  # deleted topic: nothing to mark
+            return ErrorCode.not_leader_or_follower
+        if topic == OFFSETS_TOPIC:
+            self.on_offsets_marker(index, job.producer_id, job.commit)
+        try:
+            p.log.append_control_marker(job.producer_id, job.producer_epoch, job.commit, job.coordinator_epoch,
+                                        self.broker.clock_ms(), leader_epoch=p.leader_epoch)
+        except Exception as e:  # noqa: BLE001 - mapped to Kafka's error code
+            code = int(getattr(e, "error_code", ErrorCode.unknown_server_error))
+            log.debug("marker on %s-%d refused: %s", topic, index, e)
+            return code
+        p.log.update_high_watermark(p.log.log_end_offset)
+        rm._wake(p)
+        return ErrorCode.none
+
+    # --- transactional offsets ---------------------------------------------------------------
+
+    def on_offsets_marker(self, offsets_partition: int, producer_id: int, commit: bool) -> None:
+        """The transaction of ``producer_id`` ended on ``__consumer_offsets-<offsets_partition>``:
+        commit its pending offsets of groups on that partition through the group coordinator, or drop them."""
+        gs = getattr(self.broker, "group_service", None)
+        for (pid, group_id) in [k for k in self.pending_offsets if k[0] == producer_id]:
+            if gs is not None and gs.partition_for(group_id) != offsets_partition:
+                continue
+            offsets = self.pending_offsets.pop((pid, group_id))
+            if not commit or gs is None:
+                continue
+            now = self.broker.clock_ms()
+            records = [offset_commit_record(group_id, topic, partition,
+                                            OffsetCommitValue(offset, metadata or "", now, leader_epoch))
+                       for (topic, partition), (offset, leader_epoch, metadata) in sorted(offsets.items())]
+
+            def op(_shard, batch, records=records) -> None:
+                for record in records:
+                    batch.append(record)
+
+            try:  # the group's validation happened at TxnOffsetCommit; the commit just writes them
+                gs.coordinator.runtime.write(offsets_partition, op)
+            except CoordinatorError as e:
+                log.warning("transactional offsets of %s lost: %s", group_id, e)
+
+    # --- asyncio adaptation ------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., None], **kwargs) -> Any:
+        """Run ``fn(respond=..., **kwargs)``, write the markers it asked for, return its answer."""
+        self._ensure_timer_task()
+        answers: list = []
+        fn(respond=answers.append, **kwargs)
+        self.write_markers()
+        return answers[0]
+
+
+def _read_records(plog):
+    """(key, value) of every record of a partition log, oldest first; control batches skipped."""
+    offset = plog.log_start_offset
+    end = plog.log_end_offset
+    while offset < end:
+        data = b"".join(bytes(c) for c in plog.read(offset, 1 << 20, max_offset=end).chunks)
+        last = None
+        for _, header in iter_headers(data):
+            last = header
+        if last is None:
+            return
+        for header, record in iter_records(data):
+            if header.attributes & CONTROL_BIT or record.key is None:
+                continue
+            if record.offset >= offset:
+                yield bytes(record.key), None if record.value is None else bytes(record.value)
+        offset = last.next_offset
+
+
+def txn_service_of(ctx) -> TxnService | None:
+    """The broker's transaction service. A broker that did not start one (``Broker.startup`` is where
+    it belongs) gets one on the first transactional request, so the handlers work either way."""
+    broker = ctx.broker
+    service = getattr(broker, "txn_service", None)
+    if service is None and getattr(broker, "replica_manager", None) is not None:
+        service = TxnService(broker)
+        service.startup()
+        broker.txn_service = service
+    return service
