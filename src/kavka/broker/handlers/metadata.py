@@ -10,13 +10,15 @@ id only.
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+
 
 def _topic_entry(broker, topic) -> dict:
     return {
         "error_code": 0,
         "name": topic.name,
         "topic_id": topic.topic_id,
-        "is_internal": topic.name.startswith("__"),
+        "is_internal": topic.name in INTERNAL_TOPICS,
         "partitions": [
             {
                 "error_code": 0,
@@ -37,7 +39,7 @@ def handle_metadata(ctx, req):
     broker = ctx.broker
     requested = req.topics
     if requested is None or (ctx.version == 0 and not requested):
-        topics = [_topic_entry(broker, t) for t in broker.topics() if not t.name.startswith("__")]
+        topics = [_topic_entry(broker, t) for t in broker.topics()]
     else:
         allow_auto = getattr(req, "allow_auto_topic_creation", True)
         topics = []

@@ -7,6 +7,7 @@ acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no respon
 """
 
 from kavka.broker.dispatch import CloseConnection
+from kavka.broker.handlers.metadata import INTERNAL_TOPICS
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.primitives import ProtocolDecodeError
@@ -28,13 +29,13 @@ def handle_produce(ctx, body):
     else:
         rm = broker.replica_manager
         for name, parts in req.topics:
-            if broker.topic(name) is None:
-                broker.auto_create_topic(name)
-            if name.startswith("__"):
+            if name in INTERNAL_TOPICS:
                 results = [PartitionResponse(i, ErrorCode.invalid_topic_exception,
                                              error_message=f"Cannot append to internal topic {name}")
                            for i, _ in parts]
             else:
+                if broker.topic(name) is None:
+                    broker.auto_create_topic(name)
                 results = [rm.append(name, index, records, acks) for index, records in parts]
             responses.append((name, results))
     if acks == 0:
