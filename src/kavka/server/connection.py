@@ -99,6 +99,12 @@ class KafkaConnection(asyncio.Protocol):
             log.info("closing %s: %s", self.info, e)
             self.close()
             return
+        except Exception:
+            # A bug in a handler: this connection cannot get an answer in order any more, so it is
+            # closed (the client retries elsewhere); the broker and other connections go on.
+            log.exception("request failed on %s; closing the connection", self.info)
+            self.close()
+            return
         if result is None:
             return
         if isinstance(result, list):
