@@ -17,6 +17,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from kavka.broker.metrics import BrokerTopicMetrics
 from kavka.protocol import batch as batchmod
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.fetch import FetchPartitionResponse
@@ -66,6 +67,7 @@ class ReplicaManager:
         self.bytes_in = 0
         self.bytes_out = 0
         self.messages_in = 0
+        self.topic_metrics = BrokerTopicMetrics()
 
     def add(self, partition: Partition) -> None:
         self.partitions[(partition.topic, partition.index)] = partition
@@ -75,6 +77,7 @@ class ReplicaManager:
         for p in removed:
             del self.partitions[(topic, p.index)]
             self._wake(p)
+        self.topic_metrics.remove_topic(topic)
         return removed
 
     def get(self, topic: str, index: int) -> Partition | None:
@@ -102,10 +105,12 @@ class ReplicaManager:
         except Exception as e:  # noqa: BLE001 - mapped to a Kafka error code, re-raised if unknown
             code = _error_code_of(e)
             log.debug("append to %s-%d refused: %s", topic, index, e)
+            self.topic_metrics.record_failed_produce(topic)
             return PartitionResponse(index, code, log_start_offset=plog.log_start_offset, error_message=str(e))
         if not result.duplicate:
             self.bytes_in += len(records)
             self.messages_in += result.num_records
+            self.topic_metrics.record_produce(topic, len(records), result.num_records)
             plog.update_high_watermark(plog.log_end_offset)
             self._wake(p)
         return PartitionResponse(
@@ -132,6 +137,7 @@ class ReplicaManager:
         except OffsetOutOfRangeError:
             return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset)
         self.bytes_out += size
+        self.topic_metrics.record_fetch(topic, size)
         aborted = None
         if read_committed:
             # Kafka's upper bound: the offset after the data returned (else where the read stopped)

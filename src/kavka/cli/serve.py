@@ -38,10 +38,18 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         return 2
     for key in config.unknown_keys:
         print(f"kavka: warning: unknown config {key} ignored", file=sys.stderr)
-    return asyncio.run(_serve(config))
+    if console:
+        from kavka.console.listener import ConsoleConfigError, check_console_config  # no aiohttp import
+
+        try:
+            console = check_console_config(config) is not None
+        except ConsoleConfigError as e:
+            print(f"kavka: {e}", file=sys.stderr)
+            return 2
+    return asyncio.run(_serve(config, console=console))
 
 
-async def _serve(config: BrokerConfig) -> int:
+async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
     from kavka.server.app import KavkaServer
 
     server = KavkaServer(config)
@@ -50,6 +58,17 @@ async def _serve(config: BrokerConfig) -> int:
     except OSError as e:
         print(f"kavka: cannot listen: {e.strerror or e}", file=sys.stderr)
         return 1
+    console_runner = None
+    if console:
+        from kavka.console.app import start_console
+
+        try:
+            console_runner = await start_console(server, config)
+        except OSError as e:
+            print(f"kavka: cannot serve the console on {config['console.listener']}: {e.strerror or e} "
+                  "(set console.listener, or --no-console)", file=sys.stderr)
+            await server.stop()
+            return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,7 +78,11 @@ async def _serve(config: BrokerConfig) -> int:
     dirs = ", ".join(os.path.abspath(d) for d in config.log_dirs)
     print(f"Kavka {__version__} (KRaft combined mode, node.id {broker.node_id}, cluster id "
           f"{broker.cluster_id}) listening on {addresses}; data in {dirs}", flush=True)
+    if console_runner is not None:
+        print(f"Kavka console on {console_runner.url}", flush=True)
     await stop.wait()
     print("Kavka shutting down", flush=True)
+    if console_runner is not None:
+        await console_runner.stop()
     await server.stop()
     return 0

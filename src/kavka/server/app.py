@@ -27,6 +27,7 @@ class KavkaServer:
         self._fs = fs
         self._clock_ms = clock_ms
         self.broker: Broker | None = None
+        self.dispatcher: Dispatcher | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._connections: set[KafkaConnection] = set()
         self._tasks: list[asyncio.Task] = []
@@ -43,7 +44,7 @@ class KavkaServer:
         loop = asyncio.get_running_loop()
         self.broker = broker = Broker(self.config, fs=self._fs, clock_ms=self._clock_ms)
         broker.startup()
-        dispatcher = Dispatcher(broker)
+        self.dispatcher = dispatcher = Dispatcher(broker)
         max_request = self.config["socket.request.max.bytes"]
 
         def factory():

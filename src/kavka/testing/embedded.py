@@ -14,16 +14,24 @@ from kavka.server.app import KavkaServer
 
 
 class EmbeddedBroker:
-    def __init__(self, data_dir: str, overrides: dict[str, str] | None = None, port: int = 0):
+    def __init__(self, data_dir: str, overrides: dict[str, str] | None = None, port: int = 0, *,
+                 console: bool = False):
         props = dict(BrokerConfig.serve_defaults())
         props["listeners"] = f"PLAINTEXT://127.0.0.1:{port}"
         props["log.dirs"] = str(data_dir)
+        props["console.listener"] = "http://127.0.0.1:0"  # a free port; overrides may say otherwise
         props.update(overrides or {})
         self.config = BrokerConfig.from_properties(props)
         self.data_dir = str(data_dir)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.server: KavkaServer | None = None
+        self.console = console
+        self.console_runner = None
+
+    @property
+    def console_url(self) -> str | None:
+        return self.console_runner.url if self.console_runner is not None else None
 
     @property
     def bootstrap(self) -> str:
@@ -40,13 +48,21 @@ class EmbeddedBroker:
             self.server = KavkaServer(self.config)
             try:
                 loop.run_until_complete(self.server.start())
+                if self.console:
+                    from kavka.console.app import start_console
+
+                    self.console_runner = loop.run_until_complete(start_console(self.server, self.config))
             except BaseException as e:  # reported to the starting thread
                 error.append(e)
+                if self.server.started_at is not None:
+                    loop.run_until_complete(self.server.stop())
                 started.set()
                 loop.close()
                 return
             started.set()
             loop.run_forever()
+            if self.console_runner is not None:
+                loop.run_until_complete(self.console_runner.stop())
             loop.run_until_complete(self.server.stop())
             loop.close()
 

@@ -1,0 +1,385 @@
+"""The console's JSON API (``/api/...``), its live streams and ``/metrics``.
+
+Every handler answers JSON; a refusal is ``{"error": message}`` with a 4xx status (see
+:class:`kavka.console.state.ConsoleError`). Handlers run on the broker's event loop and do bounded
+work; anything that may block (simulated clients stopping, AdminClient calls) runs in a thread.
+
+========  =================================================  =======================================
+method    path                                               what
+========  =================================================  =======================================
+GET       /api/overview                                      cluster, health, rates, log dirs
+GET/POST  /api/topics                                        list / create {name, partitions, ...}
+GET/DEL   /api/topics/{topic}                                partitions and configs / delete
+PATCH     /api/topics/{topic}/configs                        {"set": {k: v}, "delete": [k]}
+GET/POST  /api/topics/{topic}/messages                       browse / produce one record
+GET       /api/topics/{topic}/partitions/{p}/tail            SSE: new records as they arrive
+GET       /api/topics/{topic}/explorer                       recent records of every partition
+GET       /api/partitioner?key=&partitions=|topic=           murmur2(key) % partitions
+GET       /api/groups, /api/groups/{group}                   consumer groups, lag
+POST      /api/groups/{group}/reset                          {topic, to, value, partitions}
+GET       /api/simulator                                     simulated clients and partitions
+POST      /api/simulator/producers|consumers                 start one
+DELETE    /api/simulator/clients/{id}, /api/simulator        stop one / all
+GET       /api/events?channels=overview,sim,topic:T,group:G  SSE ticks (see kavka.console.live)
+GET       /metrics                                           Prometheus text format
+========  =================================================  =======================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from kavka.console import browse, state
+from kavka.console.app import CONSOLE_KEY, Console
+from kavka.console.live import Subscriber
+from kavka.console.state import ConsoleError
+
+__all__ = ["add_routes"]
+
+routes = web.RouteTableDef()
+_KEEPALIVE_S = 15.0
+
+
+def _console(request: web.Request) -> Console:
+    return request.app[CONSOLE_KEY]
+
+
+async def _body(request: web.Request) -> dict:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ConsoleError(400, "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ConsoleError(400, "The request body must be a JSON object.")
+    return data
+
+
+def _int(value, name: str, *, default=None, minimum=None):
+    if value in (None, ""):
+        if default is not None or minimum is None:
+            return default
+        raise ConsoleError(400, f"{name} is required.")
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ConsoleError(400, f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and n < minimum:
+        raise ConsoleError(400, f"{name} must be at least {minimum}.")
+    return n
+
+
+# --- overview and topics -------------------------------------------------------------------------
+
+@routes.get("/api/overview")
+async def overview(request):
+    console = _console(request)
+    data = state.overview(console.server)
+    data["rates"] = console.sampler.latest.get("rates", {})
+    data["requests_rate"] = {k: v["rate"] for k, v in console.sampler.latest.get("requests", {}).items()}
+    data["history"] = list(console.sampler.history)[-120:]
+    data["groups_note"] = console.groups.note()
+    return web.json_response(data)
+
+
+@routes.get("/api/topics")
+async def topics(request):
+    internal = request.query.get("internal", "1") not in ("0", "false")
+    return web.json_response({"topics": state.topics_list(_console(request).broker, include_internal=internal)})
+
+
+@routes.post("/api/topics")
+async def create_topic(request):
+    body = await _body(request)
+    configs = body.get("configs") or {}
+    if not isinstance(configs, dict):
+        raise ConsoleError(400, "configs must be an object of name: value.")
+    created = state.create_topic(
+        _console(request).broker, body.get("name", ""),
+        _int(body.get("partitions"), "partitions", minimum=1) if body.get("partitions") not in (None, "") else None,
+        _int(body.get("replication_factor"), "replication_factor", minimum=1)
+        if body.get("replication_factor") not in (None, "") else None,
+        configs,
+    )
+    return web.json_response(created, status=201)
+
+
+@routes.get("/api/topics/{topic}")
+async def topic(request):
+    return web.json_response(state.topic_detail(_console(request).broker, request.match_info["topic"]))
+
+
+@routes.delete("/api/topics/{topic}")
+async def delete_topic(request):
+    return web.json_response(state.delete_topic(_console(request).broker, request.match_info["topic"]))
+
+
+@routes.patch("/api/topics/{topic}/configs")
+async def alter_configs(request):
+    body = await _body(request)
+    set_, delete = body.get("set") or {}, body.get("delete") or []
+    if not isinstance(set_, dict) or not isinstance(delete, list):
+        raise ConsoleError(400, 'Send {"set": {name: value}, "delete": [name]}.')
+    return web.json_response(state.alter_topic_configs(_console(request).broker, request.match_info["topic"],
+                                                       set_, delete))
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+@routes.get("/api/topics/{topic}/messages")
+async def messages(request):
+    q = request.query
+    ts = q.get("timestamp")
+    result = browse.browse(
+        _console(request).broker, request.match_info["topic"], _int(q.get("partition"), "partition", default=0),
+        offset=_int(q.get("offset"), "offset"), timestamp=_int(ts, "timestamp") if ts else None,
+        newest_first=q.get("order", "oldest") == "newest", limit=_int(q.get("limit"), "limit", default=50),
+    )
+    return web.json_response(result)
+
+
+@routes.post("/api/topics/{topic}/messages")
+async def produce(request):
+    body = await _body(request)
+    partition = body.get("partition")
+    result = browse.produce(
+        _console(request).broker, request.match_info["topic"], key=body.get("key"), value=body.get("value"),
+        headers=body.get("headers") or [],
+        partition=None if partition in (None, "", -1) else _int(partition, "partition", minimum=0),
+    )
+    return web.json_response(result, status=201)
+
+
+async def _sse_start(request) -> web.StreamResponse:
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                       "X-Accel-Buffering": "no"})
+    await resp.prepare(request)
+    return resp
+
+
+async def _sse_send(resp, data, event: str | None = None) -> None:
+    head = f"event: {event}\n" if event else ""
+    await resp.write(f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n".encode())
+
+
+@routes.get("/api/topics/{topic}/partitions/{partition}/tail")
+async def tail(request):
+    """SSE: each new record of one partition, from ``from`` (default: the high watermark)."""
+    console = _console(request)
+    broker = console.broker
+    name = request.match_info["topic"]
+    index = _int(request.match_info["partition"], "partition", minimum=0)
+    part = broker.replica_manager.get(name, index)
+    if part is None:
+        raise ConsoleError(404, f"Partition {name}-{index} does not exist.")
+    offset = _int(request.query.get("from"), "from", default=part.log.high_watermark)
+    resp = await _sse_start(request)
+    stop = asyncio.Event()
+    console.streams.add(stop)
+    loop = asyncio.get_running_loop()
+    rm = broker.replica_manager
+    keys = [(name, index)]
+    try:
+        await _sse_send(resp, {"from": offset}, "start")
+        while not stop.is_set():
+            part = rm.get(name, index)
+            if part is None:
+                await _sse_send(resp, {"error": f"Partition {name}-{index} is gone."}, "error")
+                break
+            plog = part.log
+            if offset < plog.log_start_offset:
+                offset = plog.log_start_offset
+            if offset < plog.high_watermark:
+                records, offset = browse.read_range(plog, index, offset, plog.high_watermark, 100)
+                for r in records:
+                    await _sse_send(resp, r, "record")
+                continue
+            fut = rm.wait_for_data(keys, loop)
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                done, _ = await asyncio.wait({fut, stopper}, timeout=_KEEPALIVE_S,
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopper.cancel()
+                if not fut.done():
+                    rm.forget_waiter(keys, fut)
+                    fut.cancel()
+            if not done:
+                await resp.write(b": keepalive\n\n")
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        console.streams.discard(stop)
+    return resp
+
+
+@routes.get("/api/topics/{topic}/explorer")
+async def explorer(request):
+    per = _int(request.query.get("per_partition"), "per_partition", default=60)
+    return web.json_response(browse.explore(_console(request).broker, request.match_info["topic"], per))
+
+
+@routes.get("/api/partitioner")
+async def partitioner(request):
+    q = request.query
+    if "key" not in q:
+        raise ConsoleError(400, "Give a key.")
+    n = q.get("partitions")
+    if n in (None, ""):
+        topic = q.get("topic")
+        count = _console(request).num_partitions(topic) if topic else 0
+        if not count:
+            raise ConsoleError(400, "Give partitions=N or an existing topic.")
+    else:
+        count = _int(n, "partitions", minimum=1)
+    result = browse.partition_for_key(q["key"].encode("utf-8"), count)
+    result["key"] = q["key"]
+    return web.json_response(result)
+
+
+# --- groups --------------------------------------------------------------------------------------
+
+@routes.get("/api/groups")
+async def groups(request):
+    view = _console(request).groups
+    return web.json_response({"groups": await view.list(), "source": view.source(), "note": view.note()})
+
+
+@routes.get("/api/groups/{group}")
+async def group(request):
+    return web.json_response(await _console(request).groups.describe(request.match_info["group"]))
+
+
+@routes.post("/api/groups/{group}/reset")
+async def reset_group(request):
+    body = await _body(request)
+    if not body.get("topic"):
+        raise ConsoleError(400, "Choose the topic whose offsets to reset.")
+    partitions = body.get("partitions") or None
+    if partitions is not None and not isinstance(partitions, list):
+        raise ConsoleError(400, "partitions must be a list of partition numbers.")
+    result = await _console(request).groups.reset(request.match_info["group"], body["topic"], partitions,
+                                                  body.get("to", "earliest"), body.get("value"))
+    return web.json_response(result)
+
+
+# --- simulator -----------------------------------------------------------------------------------
+
+@routes.get("/api/simulator")
+async def simulator(request):
+    return web.json_response(_console(request).sim_snapshot())
+
+
+def _sim_topic(console: Console, body: dict) -> str:
+    topic = body.get("topic") or ""
+    if not console.num_partitions(topic):
+        raise ConsoleError(404, f"Topic {topic!r} does not exist; create it first.")
+    return topic
+
+
+@routes.post("/api/simulator/producers")
+async def sim_producer(request):
+    console = _console(request)
+    body = await _body(request)
+    topic = _sim_topic(console, body)
+    keys = body.get("keys") or []
+    if isinstance(keys, str):
+        keys = [k.strip() for k in keys.split(",") if k.strip()]
+    try:
+        created = console.ensure_simulator().add_producer(topic, body.get("rate") or 5, [str(k) for k in keys])
+    except (ValueError, TypeError) as e:
+        raise ConsoleError(400, str(e)) from None
+    return web.json_response(created, status=201)
+
+
+@routes.post("/api/simulator/consumers")
+async def sim_consumer(request):
+    console = _console(request)
+    body = await _body(request)
+    topic = _sim_topic(console, body)
+    rate = body.get("rate")
+    try:
+        created = console.ensure_simulator().add_consumer(
+            topic, str(body.get("group") or "simulator"), 0 if rate in (None, "") else rate,
+            console.num_partitions(topic))
+    except (ValueError, TypeError) as e:
+        raise ConsoleError(400, str(e)) from None
+    return web.json_response(created, status=201)
+
+
+async def _join(console: Console, clients) -> None:
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(None, c.thread.join, 10) for c in clients))
+    if console.simulator is not None:
+        console.simulator.forget_stopped()
+
+
+@routes.delete("/api/simulator/clients/{id}")
+async def sim_stop(request):
+    console = _console(request)
+    cid = _int(request.match_info["id"], "id", minimum=1)
+    if console.simulator is None:
+        raise ConsoleError(404, f"No simulated client {cid}.")
+    try:
+        client = console.simulator.stop_client(cid, console.num_partitions)
+    except KeyError:
+        raise ConsoleError(404, f"No simulated client {cid}.") from None
+    await _join(console, [client])
+    return web.json_response(console.sim_snapshot())
+
+
+@routes.delete("/api/simulator")
+async def sim_stop_all(request):
+    console = _console(request)
+    if console.simulator is not None:
+        await _join(console, console.simulator.stop_all())
+        console.simulator.event("stop", "all simulated clients stopped")
+    return web.json_response(console.sim_snapshot())
+
+
+# --- live stream and metrics ---------------------------------------------------------------------
+
+@routes.get("/api/events")
+async def events(request):
+    console = _console(request)
+    channels = {c for c in request.query.get("channels", "overview").split(",") if c}
+    if len(channels) > 8:
+        raise ConsoleError(400, "At most 8 channels per stream.")
+    sub = Subscriber(channels)
+    if "sim" in channels and console.simulator is not None:
+        sub.sim_seq = max(0, console.simulator.state()["last_event"] - 50)
+    sampler = console.sampler
+    resp = await _sse_start(request)
+    sampler.subscribers.add(sub)
+    try:
+        await resp.write(b"retry: 2000\n\n")
+        while True:
+            try:
+                tick = await asyncio.wait_for(sub.queue.get(), _KEEPALIVE_S)
+            except asyncio.TimeoutError:
+                await resp.write(b": keepalive\n\n")
+                continue
+            if tick is None:
+                break
+            await _sse_send(resp, tick, "tick")
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        sampler.subscribers.discard(sub)
+    return resp
+
+
+@routes.get("/metrics")
+async def metrics(request):
+    console = _console(request)
+    groups = await console.groups.snapshot() if console.groups.source() != "unavailable" else []
+    body = console.metrics().render(groups)
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.add_routes(routes)

@@ -1,0 +1,176 @@
+"""``GET /metrics``: the broker's state in Prometheus text format, with Kafka-derived names.
+
+Names follow what Prometheus' JMX exporter makes of Kafka's MBeans (``kafka.server:type=
+BrokerTopicMetrics,name=BytesInPerSec,topic=T`` → ``kafka_server_brokertopicmetrics_bytesin_total
+{topic="T"}``), so dashboards written for Kafka read Kavka. Consumer-group series use kafka_exporter's
+names (``kafka_consumergroup_lag``), since Kafka brokers do not export lag themselves.
+
+Counters (``*_total``) come in two shapes, as in Kafka: per topic (``topic`` label) and for all
+topics (no ``topic`` label: select it with ``{topic=""}``). Every value is read at scrape time from
+the broker's in-process state; this module keeps nothing.
+"""
+
+from __future__ import annotations
+
+from kavka.broker.metrics import topic_metrics
+from kavka.console.state import connection_count, health, request_counts
+
+__all__ = ["KafkaCollector", "render"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class KafkaCollector:
+    """A prometheus_client collector over one server; ``groups`` is the last consumer-group snapshot."""
+
+    def __init__(self, server):
+        self.server = server
+        self.groups: list[dict] = []
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        server = self.server
+        broker = server.broker
+        rm = broker.replica_manager
+        metrics, exact = topic_metrics(broker)
+
+        def counter(name, doc, labels=("topic",)):
+            return CounterMetricFamily(name, doc, labels=list(labels))
+
+        def gauge(name, doc, labels=()):
+            return GaugeMetricFamily(name, doc, labels=list(labels))
+
+        # --- BrokerTopicMetrics -----------------------------------------------------------------
+        b_in = counter("kafka_server_brokertopicmetrics_bytesin", "Bytes appended by producers (BytesInPerSec).")
+        b_out = counter("kafka_server_brokertopicmetrics_bytesout", "Bytes sent to fetchers (BytesOutPerSec).")
+        m_in = counter("kafka_server_brokertopicmetrics_messagesin", "Records appended (MessagesInPerSec).")
+        b_in.add_metric([], rm.bytes_in)
+        b_out.add_metric([], rm.bytes_out)
+        m_in.add_metric([], rm.messages_in)
+        for topic, c in sorted(metrics.topics.items()):
+            b_in.add_metric([topic], c.bytes_in)
+            m_in.add_metric([topic], c.messages_in)
+            if exact:
+                b_out.add_metric([topic], c.bytes_out)
+        yield b_in
+        yield b_out
+        yield m_in
+        if exact:
+            for attr, name, doc in (
+                ("total_produce_requests", "totalproducerequests", "Partition appends (TotalProduceRequestsPerSec)."),
+                ("failed_produce_requests", "failedproducerequests", "Refused appends (FailedProduceRequestsPerSec)."),
+                ("total_fetch_requests", "totalfetchrequests", "Partition reads (TotalFetchRequestsPerSec)."),
+            ):
+                fam = counter(f"kafka_server_brokertopicmetrics_{name}", doc)
+                fam.add_metric([], getattr(metrics.all_topics, attr))
+                for topic, c in sorted(metrics.topics.items()):
+                    fam.add_metric([topic], getattr(c, attr))
+                yield fam
+        derived = gauge("kavka_console_topic_metrics_derived",
+                        "1 while per-topic BrokerTopicMetrics are derived from log growth (bytes out per topic "
+                        "missing), 0 when the broker counts them.")
+        derived.add_metric([], 0 if exact else 1)
+        yield derived
+
+        # --- health ----------------------------------------------------------------------------
+        h = health(broker)
+        for name, key, doc in (
+            ("kafka_server_replicamanager_underreplicatedpartitions", "UnderReplicatedPartitions",
+             "Partitions led here whose ISR is smaller than their replica set."),
+            ("kafka_server_replicamanager_partitioncount", "PartitionCount", "Partitions on this broker."),
+            ("kafka_server_replicamanager_leadercount", "LeaderCount", "Partitions this broker leads."),
+            ("kafka_controller_kafkacontroller_activecontrollercount", "ActiveControllerCount",
+             "1 on the active controller."),
+            ("kafka_controller_kafkacontroller_offlinepartitionscount", "OfflinePartitionsCount",
+             "Partitions without a live leader."),
+            ("kafka_controller_kafkacontroller_globaltopiccount", "GlobalTopicCount", "Topics in the cluster."),
+        ):
+            fam = gauge(name, doc)
+            fam.add_metric([], h[key])
+            yield fam
+        fam = gauge("kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster.")
+        fam.add_metric([], h["PartitionCount"])
+        yield fam
+        state = gauge("kafka_server_kafkaserver_brokerstate", "Broker state (3 = RUNNING).")
+        state.add_metric([], 3)
+        yield state
+        conns = gauge("kafka_server_socketservermetrics_connectioncount", "Open client connections.")
+        conns.add_metric([], connection_count(server))
+        yield conns
+        if server.started_at:
+            import time
+
+            up = gauge("kavka_server_uptime_seconds", "Seconds since the broker started.")
+            up.add_metric([], time.time() - server.started_at)
+            yield up
+
+        # --- RequestMetrics --------------------------------------------------------------------
+        req = counter("kafka_network_requestmetrics_requests", "Requests received, per API (RequestsPerSec).",
+                      labels=("request",))
+        for name, count in request_counts(server).items():
+            req.add_metric([name], count)
+        yield req
+
+        # --- per-partition log gauges ----------------------------------------------------------
+        lp = ("topic", "partition")
+        leo = gauge("kafka_log_log_logendoffset", "Log end offset.", lp)
+        lso = gauge("kafka_log_log_logstartoffset", "Log start offset.", lp)
+        size = gauge("kafka_log_log_size", "Bytes of the partition's segments on disk.", lp)
+        segs = gauge("kafka_log_log_numlogsegments", "Segments of the partition's log.", lp)
+        cur = gauge("kafka_topic_partition_current_offset", "High watermark (what consumers can read up to).", lp)
+        old = gauge("kafka_topic_partition_oldest_offset", "Log start offset (kafka_exporter name).", lp)
+        urp = gauge("kafka_cluster_partition_underreplicated", "1 if the partition is under-replicated.", lp)
+        for (topic, index), p in sorted(rm.partitions.items()):
+            plog = p.log
+            labels = [topic, str(index)]
+            leo.add_metric(labels, plog.log_end_offset)
+            lso.add_metric(labels, plog.log_start_offset)
+            size.add_metric(labels, plog.size_in_bytes)
+            segs.add_metric(labels, plog.num_segments)
+            cur.add_metric(labels, plog.high_watermark)
+            old.add_metric(labels, plog.log_start_offset)
+            urp.add_metric(labels, 1 if len(p.isr) < len(p.replicas) else 0)
+        yield from (leo, lso, size, segs, cur, old, urp)
+
+        # --- consumer groups (kafka_exporter names) --------------------------------------------
+        gl = ("consumergroup", "topic", "partition")
+        g_off = gauge("kafka_consumergroup_current_offset", "Committed offset of the group.", gl)
+        g_lag = gauge("kafka_consumergroup_lag", "High watermark minus committed offset.", gl)
+        g_sum = gauge("kafka_consumergroup_lag_sum", "Total lag of the group on a topic.", ("consumergroup", "topic"))
+        g_mem = gauge("kafka_consumergroup_members", "Members of the group.", ("consumergroup",))
+        for g in self.groups:
+            gid = g["group_id"]
+            if g.get("members") is not None:
+                g_mem.add_metric([gid], g["members"])
+            sums: dict[str, int] = {}
+            for o in g.get("offsets") or []:
+                labels = [gid, o["topic"], str(o["partition"])]
+                if o["committed"] is not None:
+                    g_off.add_metric(labels, o["committed"])
+                if o["lag"] is not None:
+                    g_lag.add_metric(labels, o["lag"])
+                    sums[o["topic"]] = sums.get(o["topic"], 0) + o["lag"]
+            for topic, total in sorted(sums.items()):
+                g_sum.add_metric([gid, topic], total)
+        yield from (g_off, g_lag, g_sum, g_mem)
+
+
+class MetricsEndpoint:
+    def __init__(self, server):
+        from prometheus_client import CollectorRegistry
+
+        self.collector = KafkaCollector(server)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self.collector)
+
+    def render(self, groups: list[dict]) -> bytes:
+        from prometheus_client import generate_latest
+
+        self.collector.groups = groups
+        return generate_latest(self.registry)
+
+
+def render(server, groups: list[dict] | None = None) -> bytes:
+    """One-off rendering (tests, tools)."""
+    return MetricsEndpoint(server).render(groups or [])

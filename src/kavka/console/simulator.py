@@ -1,0 +1,329 @@
+"""The live simulator: real Kafka clients (confluent-kafka, one thread each) against this broker.
+
+Producers send at a chosen rate, keyed from a key set (murmur2 placement, as Java clients do:
+``partitioner=murmur2_random``) or unkeyed. Consumers read one topic in one group at a chosen pace,
+so lag can rise and fall.
+
+How consumers share partitions:
+
+- **group** mode, when the broker serves the classic group protocol (FindCoordinator, JoinGroup,
+  SyncGroup, Heartbeat, OffsetCommit/Fetch): each consumer ``subscribe``s; the broker's coordinator
+  rebalances, and the assignments come from librdkafka's callbacks;
+- **assign** mode otherwise: the simulator itself plays the coordinator, splitting the topic's
+  partitions into ranges over the group's live consumers whenever one is added or stopped, and each
+  consumer ``assign``s with the position the previous owner reached. The page says which mode runs.
+
+Threads talk to the event loop only through :class:`Simulator`'s lock-protected state and event log;
+the console reads them on each tick. Nothing here touches the broker's objects.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import logging
+import random
+import threading
+import time
+
+__all__ = ["Simulator", "MAX_CLIENTS", "MAX_RATE"]
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENTS = 8
+MAX_RATE = 1000.0
+_EVENTS = 500
+_PRODUCE_LOG_EVERY_S = 0.5
+
+
+class _Client:
+    kind = "client"
+
+    def __init__(self, sim: Simulator, cid: int, topic: str, rate: float):
+        self.sim = sim
+        self.id = cid
+        self.topic = topic
+        self.rate = rate
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run_safely, name=f"kavka-sim-{self.kind}-{cid}",
+                                       daemon=True)
+        self.error: str | None = None
+        self.started_at = time.time()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run_safely(self) -> None:
+        try:
+            self.run()
+        except Exception as e:  # noqa: BLE001 - shown on the page
+            self.error = str(e)
+            self.sim.event("error", f"{self.kind} {self.id} failed: {e}")
+            log.exception("simulated %s %d failed", self.kind, self.id)
+
+    def run(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class SimProducer(_Client):
+    kind = "producer"
+
+    def __init__(self, sim, cid, topic, rate, keys: list[str] | None):
+        super().__init__(sim, cid, topic, rate)
+        self.keys = keys or []
+        self.sent = 0
+        self.acked = 0
+        self.errors = 0
+        self.per_partition: dict[int, int] = {}
+        self._last_logged = 0.0
+
+    def run(self) -> None:
+        from confluent_kafka import Producer
+
+        p = Producer({
+            "bootstrap.servers": self.sim.bootstrap, "client.id": f"kavka-sim-producer-{self.id}",
+            "partitioner": "murmur2_random", "linger.ms": 5, "log_level": 3,
+        })
+        rng = random.Random(self.id)
+        interval = 1.0 / self.rate
+        next_at = time.monotonic()
+        seq = 0
+        try:
+            while not self.stop_event.is_set():
+                now = time.monotonic()
+                if now < next_at:
+                    p.poll(min(next_at - now, 0.2))
+                    continue
+                next_at = max(next_at + interval, now - 1.0)  # catch up at most one second
+                key = rng.choice(self.keys) if self.keys else None
+                value = json.dumps({"producer": self.id, "seq": seq, "ts": int(time.time() * 1000)})
+                try:
+                    p.produce(self.topic, value=value, key=key, on_delivery=self._delivered)
+                    seq += 1
+                    with self.sim.lock:
+                        self.sent += 1
+                except BufferError:
+                    p.poll(0.1)
+                p.poll(0)
+        finally:
+            p.flush(5)
+
+    def _delivered(self, err, msg) -> None:
+        with self.sim.lock:
+            if err is not None:
+                self.errors += 1
+            else:
+                self.acked += 1
+                self.per_partition[msg.partition()] = self.per_partition.get(msg.partition(), 0) + 1
+        if err is not None:
+            self.sim.event("error", f"producer {self.id}: {err.str()}")
+        elif time.monotonic() - self._last_logged >= _PRODUCE_LOG_EVERY_S:  # the log stays readable at any rate
+            self._last_logged = time.monotonic()
+            key = msg.key().decode() if msg.key() else "-"
+            self.sim.event("produce", f"producer {self.id} → {msg.topic()}/{msg.partition()} @ {msg.offset()}"
+                                      f" (key {key})", partition=msg.partition())
+
+    def state(self) -> dict:
+        return {"id": self.id, "topic": self.topic, "rate": self.rate, "keys": self.keys, "sent": self.sent,
+                "acked": self.acked, "errors": self.errors, "error": self.error,
+                "per_partition": dict(sorted(self.per_partition.items())), "running": self.thread.is_alive()}
+
+
+class SimConsumer(_Client):
+    kind = "consumer"
+
+    def __init__(self, sim, cid, topic, rate, group: str, mode: str):
+        super().__init__(sim, cid, topic, rate)
+        self.group = group
+        self.mode = mode
+        self.assigned: list[int] = []
+        self.positions: dict[int, int] = {}
+        self.consumed = 0
+        self._pending: list[int] | None = None  # assign mode: the next assignment to apply
+
+    def set_assignment(self, partitions: list[int]) -> None:
+        with self.sim.lock:
+            self._pending = list(partitions)
+
+    def run(self) -> None:
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        conf = {
+            "bootstrap.servers": self.sim.bootstrap, "client.id": f"kavka-sim-consumer-{self.id}",
+            "group.id": self.group, "auto.offset.reset": "earliest", "log_level": 3,
+            "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+        }
+        if self.mode == "assign":
+            conf["enable.auto.commit"] = False
+        c = Consumer(conf)
+        if self.mode == "group":
+            c.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        interval = 1.0 / self.rate if self.rate > 0 else 0.0
+        try:
+            while not self.stop_event.is_set():
+                if self.mode == "assign":
+                    with self.sim.lock:
+                        pending, self._pending = self._pending, None
+                    if pending is not None:
+                        tps = [TopicPartition(self.topic, p, self.sim.committed(self.group, self.topic, p,
+                                                                                 OFFSET_BEGINNING))
+                               for p in pending]
+                        c.assign(tps)
+                        with self.sim.lock:
+                            self.assigned = list(pending)
+                            self.positions = {p: pos for p, pos in self.positions.items() if p in pending}
+                        self.sim.event("assign", f"consumer {self.id} assigned {pending}")
+                msg = c.poll(0.2)
+                if msg is None:
+                    continue
+                if msg.error():
+                    if not msg.error().retriable() and msg.error().fatal():
+                        raise RuntimeError(msg.error().str())
+                    continue
+                pos = msg.offset() + 1
+                with self.sim.lock:
+                    self.consumed += 1
+                    self.positions[msg.partition()] = pos
+                self.sim.commit(self.group, self.topic, msg.partition(), pos)
+                if interval:
+                    self.stop_event.wait(interval)
+        finally:
+            c.close()  # group mode: LeaveGroup, so the others rebalance at once
+
+    def _on_assign(self, consumer, partitions) -> None:
+        ps = sorted(tp.partition for tp in partitions)
+        with self.sim.lock:
+            self.assigned = ps
+        self.sim.event("assign", f"consumer {self.id} assigned {ps}")
+
+    def _on_revoke(self, consumer, partitions) -> None:
+        ps = sorted(tp.partition for tp in partitions)
+        with self.sim.lock:
+            self.assigned = []
+        if ps:
+            self.sim.event("revoke", f"consumer {self.id} revoked {ps}")
+
+    def state(self) -> dict:
+        return {"id": self.id, "topic": self.topic, "group": self.group, "rate": self.rate, "mode": self.mode,
+                "assigned": list(self.assigned), "positions": dict(sorted(self.positions.items())),
+                "consumed": self.consumed, "error": self.error, "running": self.thread.is_alive()}
+
+
+class Simulator:
+    """Start and stop simulated clients; keep their state and an event log. Thread-safe."""
+
+    def __init__(self, bootstrap: str, *, group_protocol: bool):
+        self.bootstrap = bootstrap
+        self.mode = "group" if group_protocol else "assign"
+        self.lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.producers: dict[int, SimProducer] = {}
+        self.consumers: dict[int, SimConsumer] = {}
+        self._committed: dict[tuple[str, str, int], int] = {}
+        self._events: collections.deque = collections.deque(maxlen=_EVENTS)
+        self._seq = 0
+
+    # --- event log ----------------------------------------------------------------------------
+
+    def event(self, kind: str, text: str, **extra) -> None:
+        with self.lock:
+            self._seq += 1
+            self._events.append({"seq": self._seq, "t": time.time(), "kind": kind, "text": text, **extra})
+
+    def events_since(self, seq: int, limit: int = 100) -> list[dict]:
+        with self.lock:
+            new = [e for e in self._events if e["seq"] > seq]
+        return new[-limit:]
+
+    # --- assign-mode bookkeeping --------------------------------------------------------------
+
+    def committed(self, group: str, topic: str, partition: int, default: int) -> int:
+        with self.lock:
+            return self._committed.get((group, topic, partition), default)
+
+    def commit(self, group: str, topic: str, partition: int, offset: int) -> None:
+        with self.lock:
+            self._committed[(group, topic, partition)] = offset
+
+    def _rebalance(self, group: str, topic: str, num_partitions: int) -> None:
+        """Assign mode: range-assign the topic's partitions over the group's running consumers."""
+        members = sorted((c for c in self.consumers.values()
+                          if c.group == group and c.topic == topic and not c.stop_event.is_set()),
+                         key=lambda c: c.id)
+        if not members:
+            return
+        per, extra = divmod(num_partitions, len(members))
+        start = 0
+        plan = []
+        for i, c in enumerate(members):
+            n = per + (1 if i < extra else 0)
+            plan.append((c, list(range(start, start + n))))
+            start += n
+        self.event("rebalance", f"group {group}: rebalance over consumers "
+                                f"{[c.id for c in members]} (assigned by the simulator)")
+        for c, parts in plan:
+            c.set_assignment(parts)
+
+    # --- clients ------------------------------------------------------------------------------
+
+    def add_producer(self, topic: str, rate: float, keys: list[str] | None) -> dict:
+        if len([p for p in self.producers.values() if p.thread.is_alive()]) >= MAX_CLIENTS:
+            raise ValueError(f"At most {MAX_CLIENTS} simulated producers run at once.")
+        rate = float(rate)
+        if not 0 < rate <= MAX_RATE:
+            raise ValueError(f"The rate must be between 0 and {MAX_RATE:g} records per second.")
+        p = SimProducer(self, next(self._ids), topic, rate, [k for k in (keys or []) if k])
+        self.producers[p.id] = p
+        p.start()
+        self.event("start", f"producer {p.id} started on {topic} at {rate:g}/s"
+                            + (f", keys {p.keys}" if p.keys else ", no keys"))
+        return p.state()
+
+    def add_consumer(self, topic: str, group: str, rate: float, num_partitions: int) -> dict:
+        if len([c for c in self.consumers.values() if c.thread.is_alive()]) >= MAX_CLIENTS:
+            raise ValueError(f"At most {MAX_CLIENTS} simulated consumers run at once.")
+        rate = float(rate)
+        if not 0 <= rate <= MAX_RATE:
+            raise ValueError(f"The rate must be between 0 (unlimited) and {MAX_RATE:g} records per second.")
+        if not group:
+            raise ValueError("A consumer needs a group id.")
+        c = SimConsumer(self, next(self._ids), topic, rate, group, self.mode)
+        self.consumers[c.id] = c
+        self.event("start", f"consumer {c.id} joined group {group} on {topic}"
+                            + (f" at {rate:g}/s" if rate else ""))
+        if self.mode == "assign":
+            self._rebalance(group, topic, num_partitions)
+        c.start()
+        return c.state()
+
+    def stop_client(self, cid: int, num_partitions_of) -> _Client:
+        """Signal client ``cid`` to stop (returns it; join it off the event loop)."""
+        client = self.producers.get(cid) or self.consumers.get(cid)
+        if client is None:
+            raise KeyError(cid)
+        client.stop_event.set()
+        self.event("stop", f"{client.kind} {cid} stopped")
+        if isinstance(client, SimConsumer) and self.mode == "assign":
+            self._rebalance(client.group, client.topic, num_partitions_of(client.topic))
+        return client
+
+    def stop_all(self) -> list[_Client]:
+        clients = [*self.producers.values(), *self.consumers.values()]
+        for c in clients:
+            c.stop_event.set()
+        return clients
+
+    def forget_stopped(self) -> None:
+        for table in (self.producers, self.consumers):
+            for cid in [i for i, c in table.items() if c.stop_event.is_set() and not c.thread.is_alive()]:
+                del table[cid]
+
+    def state(self) -> dict:
+        with self.lock:
+            return {
+                "mode": self.mode,
+                "producers": [p.state() for p in self.producers.values()],
+                "consumers": [c.state() for c in self.consumers.values()],
+                "last_event": self._seq,
+            }

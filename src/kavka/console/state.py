@@ -1,0 +1,322 @@
+"""Read (and a few writes of) the broker's in-process state, as JSON-ready dicts for the console.
+
+Everything here runs on the broker's event loop thread and returns quickly: it walks the metadata
+image and the replica manager's partitions, never reads record data (that is :mod:`.browse`). Writes
+(create/delete topics, topic configs) go through the broker's controller, as the Kafka APIs do.
+
+No aiohttp here; :class:`ConsoleError` carries an HTTP status that the web layer turns into a JSON
+error message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from kavka import __version__
+from kavka.broker.metrics import topic_metrics
+from kavka.protocol.api import ApiKey, ErrorCode
+
+__all__ = [
+    "ConsoleError",
+    "api_name",
+    "request_counts",
+    "connection_count",
+    "health",
+    "overview",
+    "topics_list",
+    "topic_detail",
+    "create_topic",
+    "delete_topic",
+    "alter_topic_configs",
+    "partition_offsets",
+]
+
+INTERNAL_TOPICS = ("__consumer_offsets", "__transaction_state")
+
+
+class ConsoleError(Exception):
+    """A request the console refuses, with the HTTP status to answer and a message for the page."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error_name(code: int) -> str:
+    try:
+        return ErrorCode(code).name.upper()
+    except ValueError:
+        return f"ERROR_{code}"
+
+
+def api_name(key: int) -> str:
+    """Kafka's request name for an API key, as in its RequestMetrics (``ListOffsets``)."""
+    try:
+        return "".join(part.capitalize() for part in ApiKey(key).name.split("_"))
+    except ValueError:
+        return f"Api{key}"
+
+
+# --- server-level figures ----------------------------------------------------------------------
+
+def _dispatcher(server):
+    """The server's Dispatcher. KavkaServer does not keep it (yet); every connection holds the one
+    instance, so the first connection seen gives it and it is remembered."""
+    d = getattr(server, "dispatcher", None)
+    if d is not None:
+        return d
+    d = getattr(server, "_kavka_console_dispatcher", None)
+    if d is None:
+        for conn in list(getattr(server, "_connections", ())):
+            d = getattr(conn, "_dispatcher", None)
+            if d is not None:
+                server._kavka_console_dispatcher = d
+                break
+    return d
+
+
+def request_counts(server) -> dict[str, int]:
+    """``{request name: requests served since start}``, from Dispatcher.request_counts."""
+    d = _dispatcher(server)
+    counts = dict(getattr(d, "request_counts", {}) or {}) if d is not None else {}
+    return {api_name(k): v for k, v in sorted(counts.items())}
+
+
+def connection_count(server) -> int:
+    return len(getattr(server, "_connections", ()) or ())
+
+
+def _is_controller(broker) -> bool:
+    return "controller" in broker.config.process_roles and broker.controller_id == broker.node_id
+
+
+def health(broker) -> dict:
+    """Kafka's health gauges over the current image."""
+    under = offline = partitions = leaders = 0
+    live = {b.node_id for b in broker.live_brokers()} or {broker.node_id}
+    for topic in broker.image.topics_by_name.values():
+        for p in topic.partitions.values():
+            partitions += 1
+            if p.leader < 0 or p.leader not in live:
+                offline += 1
+            if p.leader == broker.node_id:
+                leaders += 1
+                if len(p.isr) < len(p.replicas):
+                    under += 1
+    return {
+        "UnderReplicatedPartitions": under,
+        "OfflinePartitionsCount": offline,
+        "ActiveControllerCount": 1 if _is_controller(broker) else 0,
+        "PartitionCount": partitions,
+        "LeaderCount": leaders,
+        "GlobalTopicCount": len(broker.image.topics_by_name),
+    }
+
+
+def _log_dirs(broker) -> list[dict]:
+    lm = broker.log_manager
+    used: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    dirs = list(lm.log_dirs) if lm is not None else [os.path.abspath(d) for d in broker.config.log_dirs]
+    if lm is not None:
+        for plog in lm.all_logs():
+            parent = os.path.dirname(plog.dir)
+            used[parent] = used.get(parent, 0) + plog.size_in_bytes
+            counts[parent] = counts.get(parent, 0) + 1
+    out = []
+    for d in dirs:
+        entry = {"path": d, "log_bytes": used.get(d, 0), "partitions": counts.get(d, 0)}
+        try:
+            du = shutil.disk_usage(d)
+            entry.update(disk_total=du.total, disk_free=du.free)
+        except OSError:
+            entry.update(disk_total=None, disk_free=None)
+        out.append(entry)
+    return out
+
+
+def overview(server) -> dict:
+    broker = server.broker
+    cfg = broker.config
+    metrics, exact = topic_metrics(broker)
+    rm = broker.replica_manager
+    started = server.started_at
+    return {
+        "cluster_id": broker.cluster_id,
+        "node_id": broker.node_id,
+        "roles": cfg.process_roles,
+        "kraft": True,
+        "mode": "KRaft combined" if set(cfg.process_roles) >= {"broker", "controller"} else "KRaft",
+        "controller_id": broker.controller_id,
+        "version": __version__,
+        "started_at": started,
+        "uptime_s": round(time.time() - started, 1) if started else None,
+        "listeners": [{"name": n, "host": h, "port": p} for n, h, p in server.bound],
+        "log_dirs": _log_dirs(broker),
+        "health": health(broker),
+        "totals": {
+            "BytesIn": rm.bytes_in,
+            "BytesOut": rm.bytes_out,
+            "MessagesIn": rm.messages_in,
+            "per_topic_exact": exact,
+        },
+        "requests": request_counts(server),
+        "connections": connection_count(server),
+        "topics": len(broker.image.topics_by_name),
+        "partitions": sum(len(t.partitions) for t in broker.image.topics_by_name.values()),
+    }
+
+
+# --- topics ------------------------------------------------------------------------------------
+
+def _topic_configs(broker, topic) -> dict:
+    return broker.effective_topic_config(topic.configs)
+
+
+def _partition_row(broker, topic, index, pimg) -> dict:
+    p = broker.replica_manager.get(topic.name, index)
+    row = {
+        "partition": index,
+        "leader": pimg.leader,
+        "leader_epoch": pimg.leader_epoch,
+        "replicas": list(pimg.replicas),
+        "isr": list(pimg.isr),
+        "under_replicated": len(pimg.isr) < len(pimg.replicas),
+    }
+    if p is not None:
+        plog = p.log
+        row.update(
+            log_start_offset=plog.log_start_offset,
+            high_watermark=plog.high_watermark,
+            log_end_offset=plog.log_end_offset,
+            last_stable_offset=plog.last_stable_offset,
+            size_bytes=plog.size_in_bytes,
+            segments=plog.num_segments,
+        )
+    else:
+        row.update(log_start_offset=None, high_watermark=None, log_end_offset=None,
+                   last_stable_offset=None, size_bytes=None, segments=None)
+    return row
+
+
+def topics_list(broker, *, include_internal: bool = True) -> list[dict]:
+    out = []
+    metrics, exact = topic_metrics(broker)
+    for name in sorted(broker.image.topics_by_name):
+        topic = broker.image.topics_by_name[name]
+        if not include_internal and name.startswith("__"):
+            continue
+        size = records = 0
+        for index in topic.partitions:
+            p = broker.replica_manager.get(name, index)
+            if p is not None:
+                size += p.log.size_in_bytes
+                records += max(0, p.log.high_watermark - p.log.log_start_offset)
+        rf = max((len(p.replicas) for p in topic.partitions.values()), default=0)
+        policy = topic.configs.get("cleanup.policy")
+        if policy is None:
+            policy = ",".join(_topic_configs(broker, topic).get("cleanup.policy") or [])
+        counters = metrics.topics.get(name)
+        out.append({
+            "name": name,
+            "topic_id": str(topic.topic_id),
+            "internal": name in INTERNAL_TOPICS or name.startswith("__"),
+            "partitions": len(topic.partitions),
+            "replication_factor": rf,
+            "size_bytes": size,
+            "records": records,
+            "cleanup_policy": policy,
+            "messages_in": counters.messages_in if counters else 0,
+            "bytes_in": counters.bytes_in if counters else 0,
+        })
+    return out
+
+
+def _require_topic(broker, name: str):
+    topic = broker.image.topics_by_name.get(name)
+    if topic is None:
+        raise ConsoleError(404, f"Topic {name!r} does not exist.")
+    return topic
+
+
+def topic_detail(broker, name: str) -> dict:
+    topic = _require_topic(broker, name)
+    image = broker.image
+    entries = broker.config.describe_topic(
+        topic.configs, include_documentation=True,
+        dynamic_broker=image.broker_configs(broker.node_id), dynamic_default=image.broker_configs(None),
+    )
+    configs = [
+        {"name": e.name, "value": None if e.is_sensitive else e.value, "source": e.source.name,
+         "override": e.name in topic.configs, "sensitive": e.is_sensitive, "read_only": e.read_only,
+         "type": e.type.name, "doc": e.documentation}
+        for e in entries
+    ]
+    return {
+        "name": name,
+        "topic_id": str(topic.topic_id),
+        "partitions": [_partition_row(broker, topic, i, p) for i, p in sorted(topic.partitions.items())],
+        "configs": configs,
+    }
+
+
+def partition_offsets(broker, name: str) -> dict[int, dict]:
+    topic = _require_topic(broker, name)
+    out = {}
+    for index in sorted(topic.partitions):
+        p = broker.replica_manager.get(name, index)
+        if p is not None:
+            out[index] = {"log_start_offset": p.log.log_start_offset, "high_watermark": p.log.high_watermark,
+                          "log_end_offset": p.log.log_end_offset}
+    return out
+
+
+def create_topic(broker, name: str, partitions: int | None, replication_factor: int | None,
+                 configs: dict[str, str] | None) -> dict:
+    if not isinstance(name, str) or not name:
+        raise ConsoleError(400, "A topic needs a name.")
+    spec = {
+        "name": name,
+        "num_partitions": -1 if partitions in (None, "") else int(partitions),
+        "replication_factor": -1 if replication_factor in (None, "") else int(replication_factor),
+        "configs": {str(k): (None if v is None else str(v)) for k, v in (configs or {}).items()},
+    }
+    [result] = broker.create_topics([spec], validate_only=False)
+    if result["error_code"]:
+        status = 409 if result["error_code"] == ErrorCode.topic_already_exists else 400
+        raise ConsoleError(status, f"{_error_name(result['error_code'])}: "
+                                   f"{result['error_message'] or 'topic not created'}")
+    return {"name": name, "topic_id": str(result["topic_id"]), "partitions": result["num_partitions"],
+            "replication_factor": result["replication_factor"]}
+
+
+def delete_topic(broker, name: str) -> dict:
+    _require_topic(broker, name)
+    [result] = broker.delete_topics([(name, None)], version=6)
+    if result["error_code"]:
+        raise ConsoleError(400, f"{_error_name(result['error_code'])}: "
+                                f"{result['error_message'] or 'topic not deleted'}")
+    return {"name": name, "deleted": True}
+
+
+def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: list[str] | None) -> dict:
+    """IncrementalAlterConfigs for one topic: SET each of ``set_``, DELETE each of ``delete``."""
+    from kavka.controller.configs import AlterableConfig, AlterConfigOp, AlterConfigsResource
+    from kavka.metadata.records import ConfigResourceType
+
+    _require_topic(broker, name)
+    ops = [AlterableConfig(str(k), AlterConfigOp.SET, str(v)) for k, v in (set_ or {}).items()]
+    ops += [AlterableConfig(str(k), AlterConfigOp.DELETE, None) for k in (delete or [])]
+    if not ops:
+        raise ConsoleError(400, "No config change given.")
+    resource = AlterConfigsResource(ConfigResourceType.TOPIC, name, ops)
+    [result], _ = broker.controller.incremental_alter_configs([resource], validate_only=False)
+    broker.apply_metadata()  # the new image reaches the live logs, as after the AlterConfigs handlers
+    code, message = result.error_code, result.error_message
+    if code:
+        raise ConsoleError(400, f"{_error_name(code)}: {message or 'config not changed'}")
+    return topic_detail(broker, name)
+

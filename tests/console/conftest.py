@@ -1,0 +1,31 @@
+"""Fixtures for the console tests: an in-process broker with the console on a free loopback port.
+
+``console_env`` (one per test module) is a ``consolelib.ConsoleEnv``: ``url``, ``bootstrap``, the
+``EmbeddedBroker``, ``get``/``send`` over real HTTP, ``on_loop(fn)`` and ``create_topic``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# Make ``import consolelib`` work whatever pytest's import mode is.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from consolelib import ConsoleEnv, start_console_for  # noqa: E402
+
+from kavka.testing.embedded import EmbeddedBroker  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def console_env(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("kavka-console")
+    with EmbeddedBroker(str(data_dir)) as broker:
+        runner = start_console_for(broker)
+        env = ConsoleEnv(broker, runner)
+        try:
+            yield env
+        finally:
+            env.run(runner.stop())
