@@ -123,7 +123,9 @@ class ReplicaManager:
              min_one_batch: bool) -> FetchPartitionResponse:
         p = self.partitions.get((topic, index))
         if p is None:
-            return FetchPartitionResponse(index, ErrorCode.unknown_topic_or_partition, -1, -1, -1)
+            # Kafka sends empty (never null) records with an error: librdkafka rejects null.
+            return FetchPartitionResponse(index, ErrorCode.unknown_topic_or_partition, -1, -1, -1,
+                                          records=(), records_size=0)
         plog = p.log
         hw = plog.high_watermark
         lso = plog.last_stable_offset
@@ -135,7 +137,8 @@ class ReplicaManager:
                 res = plog.read(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
                 chunks, size = res.chunks, res.size
         except OffsetOutOfRangeError:
-            return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset)
+            return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset,
+                                          records=(), records_size=0)
         self.bytes_out += size
         self.topic_metrics.record_fetch(topic, size)
         aborted = None

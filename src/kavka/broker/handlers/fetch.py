@@ -16,12 +16,14 @@ from kavka.protocol.fetch import encode_fetch_response
 
 
 def _read_all(ctx, req):
+    """Read every requested partition: (topics, bytes found, whether any partition has an error)."""
     rm = ctx.broker.replica_manager
     read_committed = getattr(req, "isolation_level", 0) == 1
     remaining = getattr(req, "max_bytes", 0x7FFFFFFF)
     if remaining <= 0:
         remaining = 1
     total = 0
+    errors = False
     topics = []
     for t in req.topics:
         parts = []
@@ -31,16 +33,18 @@ def _read_all(ctx, req):
                         read_committed=read_committed, min_one_batch=(total == 0))
             remaining -= r.records_size
             total += r.records_size
+            errors = errors or r.error_code != 0
             parts.append(r)
         topics.append((t.topic, parts))
-    return topics, total
+    return topics, total, errors
 
 
 @handles(ApiKey.FETCH, 4, 12)
 def handle_fetch(ctx, req):
-    topics, total = _read_all(ctx, req)
+    topics, total, errors = _read_all(ctx, req)
     wait_ms = req.max_wait.total_seconds() * 1000
-    if total >= req.min_bytes or wait_ms <= 0:
+    # Like Kafka's DelayedFetch, a partition error is worth telling the client at once.
+    if total >= req.min_bytes or wait_ms <= 0 or errors:
         return [*encode_fetch_response(ctx.version, topics=topics)]
     return _long_poll(ctx, req, wait_ms)
 
@@ -56,6 +60,6 @@ async def _long_poll(ctx, req, wait_ms):
             await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
             rm.forget_waiter(keys, fut)
-        topics, total = _read_all(ctx, req)
-        if total >= req.min_bytes or loop.time() >= deadline:
+        topics, total, errors = _read_all(ctx, req)
+        if total >= req.min_bytes or errors or loop.time() >= deadline:
             return [*encode_fetch_response(ctx.version, topics=topics)]
