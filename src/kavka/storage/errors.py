@@ -19,6 +19,8 @@ __all__ = [
     "InvalidTimestampError",
     "OutOfOrderSequenceError",
     "InvalidProducerEpochError",
+    "InvalidTxnStateError",
+    "TransactionCoordinatorFencedError",
     "KafkaStorageError",
     "error_code_of",
 ]
@@ -60,6 +62,19 @@ class InvalidProducerEpochError(StorageError):
     """An idempotent producer's epoch is older than the one the partition has seen (a fenced zombie)."""
 
     error_code = 47
+
+
+class InvalidTxnStateError(StorageError):
+    """A producer with an open transaction wrote a non-transactional batch (INVALID_TXN_STATE)."""
+
+    error_code = 48
+
+
+class TransactionCoordinatorFencedError(StorageError):
+    """An end-transaction marker carries a coordinator epoch older than one already seen
+    (TRANSACTION_COORDINATOR_FENCED)."""
+
+    error_code = 52
 
 
 class KafkaStorageError(StorageError):

@@ -22,7 +22,13 @@ Steps, in order:
    checkpointed one and the first segment's base. A log start above the end empties the log there.
 5. Producer state: the newest snapshot at or below the log end is loaded, and batch headers from its
    offset to the end are replayed (nothing to replay after a clean shutdown, which writes a snapshot at
-   the log end).
+   the log end). Transactional data batches reopen their producer's transaction; end-transaction
+   markers (whose control record is read, a few dozen bytes each) close it, so transactions left open
+   by a crash are open again (the coordinator aborts them later) and the LSO is right.
+6. Aborted-transaction indexes (``.txnindex``): trusted after a clean shutdown and below the recovery
+   point. After a crash, the index of every recovered segment is emptied and refilled while replaying
+   the producer state, which then starts from a snapshot at or below the first recovered segment
+   (Kafka rebuilds it the same way: an abort's entry needs the transactions open at its marker).
 
 The loader writes only what recovery requires (truncations, rebuilt indexes, deleted leftovers).
 """
@@ -35,6 +41,7 @@ from dataclasses import dataclass, field
 from kavka.storage.config import LogConfig
 from kavka.storage.fs import FileSystem
 from kavka.storage.producer_state import ProducerStateManager
+from kavka.storage.txn_index import AbortedTxn
 from kavka.storage.segment import (
     CLEANED_SUFFIX,
     DELETED_SUFFIX,
@@ -46,7 +53,7 @@ from kavka.storage.segment import (
     LogSegment,
 )
 
-__all__ = ["LogLoader", "LoadedLog", "parse_segment_name"]
+__all__ = ["LogLoader", "LoadedLog", "parse_segment_name", "replay_producer_state"]
 
 _INDEX_SUFFIXES = (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)
 
@@ -57,6 +64,28 @@ def parse_segment_name(name: str) -> tuple[int, str] | None:
     if not dot or len(stem) != 20 or not stem.isdigit():
         return None
     return int(stem), "." + rest
+
+
+def replay_producer_state(producer_state: ProducerStateManager, segments: list[LogSegment], start: int,
+                          index_from: int | None = None) -> None:
+    """Replay batch headers of ``segments`` from offset ``start`` to their end into ``producer_state``;
+    with ``index_from``, append each abort whose marker is at or after it to its segment's ``.txnindex``."""
+    seg_bases = [s.base_offset for s in segments]
+    i = max(0, bisect.bisect_right(seg_bases, start) - 1)
+    for seg in segments[i:]:
+        found = seg.find_batch(start)
+        if found is None:
+            continue
+        for pos, header in seg.iter_headers(found[0]):
+            if header.is_control and header.is_transactional and header.producer_id >= 0:
+                done = producer_state.replay(header, seg.end_txn_marker_type(pos, header))
+                if done is not None and index_from is not None and done[0].is_aborted \
+                        and header.base_offset >= index_from:
+                    completed, lso = done
+                    seg.txn_index.append(AbortedTxn(completed.producer_id, completed.first_offset,
+                                                    completed.last_offset, lso))
+            else:
+                producer_state.replay(header)
 
 
 @dataclass
@@ -179,6 +208,7 @@ class LogLoader:
         segments = [self._segment(b) for b in bases]
         truncated_total = 0
         recovered = 0
+        index_from: int | None = None  # base of the first segment whose .txnindex is rebuilt
 
         def indexes_present(seg: LogSegment) -> bool:
             return (
@@ -204,6 +234,9 @@ class LogLoader:
                 if seg.base_offset < next_offset:  # overlaps what came before: cannot be trusted
                     break
                 truncated, next_offset = seg.recover()
+                seg.txn_index.reset()
+                if index_from is None:
+                    index_from = seg.base_offset
                 recovered += 1
                 truncated_total += truncated
                 i += 1
@@ -229,17 +262,14 @@ class LogLoader:
             log_end = log_start
 
         producer_state = ProducerStateManager(fs, self.dir)
-        replay_from = producer_state.load(log_start, log_end)
+        replay_from = producer_state.load(log_start, log_end, max_offset=index_from)
         if replay_from < log_end:
-            seg_bases = [s.base_offset for s in segments]
-            i = max(0, bisect.bisect_right(seg_bases, replay_from) - 1)
-            for seg in segments[i:]:
-                found = seg.find_batch(replay_from)
-                if found is None:
-                    continue
-                for _pos, header in seg.iter_headers(found[0]):
-                    producer_state.replay(header)
-            producer_state.map_end_offset = log_end
+            replay_producer_state(producer_state, segments, replay_from, index_from)
+        if index_from is not None:
+            for seg in segments:
+                if seg.base_offset >= index_from:
+                    seg.txn_index.flush()  # rebuilt: as durable as the segment it indexes
+        producer_state.map_end_offset = log_end
         return LoadedLog(
             segments=segments,
             log_start_offset=log_start,

@@ -9,7 +9,9 @@ Offsets, distinct from day one even on one node:
 - ``log_end_offset`` (LEO): offset the next appended record gets.
 - ``high_watermark``: offsets below it are committed (replicated); the broker sets it
   (single node: = LEO after each append). Consumers read below it.
-- ``last_stable_offset``: == high watermark until transactions exist.
+- ``last_stable_offset`` (LSO): ``min(high watermark, first unstable offset)``, where the first unstable
+  offset is the first offset of the earliest transaction still open, or closed by a marker not yet
+  below the high watermark (never below the log start). ``read_committed`` consumers read below it.
 - ``recovery_point``: everything below it is fsynced; a crash recovers from there.
 
 Removing segments (retention, DeleteRecords, truncation, a cleaner swap) is Kafka's asynchronous delete:
@@ -32,6 +34,12 @@ per batch, never per record. All batches of one request land in one segment with
 see all or none. Read path (``read``): whole batches from the one holding the offset, from one segment,
 one ``pread`` (the only copy); chunks are memoryviews over it.
 
+Transactions: transactional data batches open a transaction per producer (kavka.storage.producer_state);
+``append_control_marker`` writes the coordinator's COMMIT/ABORT control batch (Kafka's WriteTxnMarkers
+effect on one partition) and closes it; an abort is recorded in the ``.txnindex`` of the segment that
+holds the marker (kavka.storage.txn_index), which ``collect_aborted_transactions`` reads for Fetch at
+``read_committed``.
+
 Not thread-safe: the broker owns a PartitionLog from one thread (its event loop).
 """
 
@@ -49,7 +57,7 @@ from kavka.protocol.batch import (
     stamp_log_append_time,
     validate_batches,
 )
-from kavka.protocol.records import decode_batch
+from kavka.protocol.records import build_control_batch, decode_batch
 from kavka.storage.config import LogConfig
 from kavka.storage.epoch_cache import LeaderEpochCache
 from kavka.storage.errors import (
@@ -59,8 +67,11 @@ from kavka.storage.errors import (
     RecordTooLargeError,
 )
 from kavka.storage.fs import FileSystem
-from kavka.storage.loader import LogLoader
+from kavka.storage.index import CorruptIndexError
+from kavka.storage.loader import LogLoader, replay_producer_state
+from kavka.storage.producer_state import ProducerStateManager
 from kavka.storage.segment import CLEANED_SUFFIX, SWAP_SUFFIX, LogSegment
+from kavka.storage.txn_index import AbortedTxn
 
 __all__ = ["PartitionLog", "AppendResult", "ReadResult", "parse_partition_dir_name"]
 
@@ -110,6 +121,7 @@ class PartitionLog:
         self._hw = self._leo
         self._recovery_point = loaded.recovery_point
         self._producers = loaded.producer_state
+        self._producers.on_high_watermark_updated(self._hw)
         self.leader_epoch_cache = LeaderEpochCache(fs, self.dir)
         self.leader_epoch_cache.truncate_from_end(self._leo)
         self.leader_epoch_cache.truncate_from_start(self._log_start)
@@ -136,7 +148,19 @@ class PartitionLog:
 
     @property
     def last_stable_offset(self) -> int:
-        return self._hw
+        first = self._producers.first_unstable_offset()
+        if first is None or first >= self._hw:
+            return self._hw
+        return max(first, self._log_start)
+
+    @property
+    def first_undecided_offset(self) -> int | None:
+        """First offset of the earliest open transaction (None if none), regardless of replication."""
+        return self._producers.first_undecided_offset()
+
+    def ongoing_transactions(self) -> list[tuple[int, int]]:
+        """``[(producer id, first offset)]`` of the transactions open in this partition, oldest first."""
+        return self._producers.ongoing_transactions()
 
     @property
     def recovery_point(self) -> int:
@@ -174,6 +198,7 @@ class PartitionLog:
     def update_high_watermark(self, offset: int) -> int:
         """Set the high watermark, clamped to [log_start_offset, log_end_offset]; returns the value set."""
         self._hw = max(self._log_start, min(offset, self._leo))
+        self._producers.on_high_watermark_updated(self._hw)
         return self._hw
 
     def update_config(self, config: LogConfig) -> None:
@@ -270,6 +295,78 @@ class PartitionLog:
                             f"Compacted topic cannot accept message without key in topic partition "
                             f"{self.topic}-{self.partition}.")
             pos += h.batch_length + LOG_OVERHEAD
+
+    def append_control_marker(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
+                              now_ms: int, *, leader_epoch: int | None = None) -> AppendResult:
+        """Write an end-transaction marker (a one-record COMMIT or ABORT control batch) for ``producer_id``
+        and close its transaction here: what a WriteTxnMarkers request does to one partition.
+
+        Raises InvalidProducerEpochError for an epoch below the producer's (a marker from before a
+        fence), TransactionCoordinatorFencedError for a coordinator epoch below the last one seen. A
+        marker for a producer with no open transaction here is written all the same (Kafka does).
+        An abort with data gets its ``.txnindex`` entry in the segment the marker lands in.
+        """
+        if leader_epoch is None:
+            leader_epoch = max(self.leader_epoch_cache.latest_epoch, 0)
+        offset = self._leo
+        entry, completed = self._producers.stage_marker(producer_id, producer_epoch, coordinator_epoch, offset,
+                                                        not commit)
+        ts = now_ms
+        records = bytearray(build_control_batch(commit, producer_id, producer_epoch, coordinator_epoch, ts,
+                                                base_offset=offset, partition_leader_epoch=leader_epoch))
+        if self.config.log_append_time:
+            stamp_log_append_time(records, 0, len(records), now_ms)
+        if leader_epoch > self.leader_epoch_cache.latest_epoch:
+            self.leader_epoch_cache.assign(leader_epoch, offset)
+        segment = self._segments[-1]
+        if segment.should_roll(messages_size=len(records), max_timestamp=ts, max_offset=offset, now_ms=now_ms,
+                               segment_bytes=self.config.segment_bytes, segment_ms=self.config.max_segment_ms):
+            segment = self.roll(now_ms)
+        try:
+            segment.append(records, last_offset=offset, max_timestamp=ts, offset_of_max_timestamp=offset,
+                           first_batch_max_timestamp=ts)
+            if completed is not None and completed.is_aborted:
+                lso = self._producers.last_stable_offset_after(completed)
+                segment.txn_index.append(AbortedTxn(producer_id, completed.first_offset, offset, lso))
+        except OSError as e:
+            raise KafkaStorageError(f"append to {self.dir} failed: {e}") from e
+        self._producers.complete_marker(entry, completed, offset + 1, self._hw)
+        self._leo = offset + 1
+        self._unflushed_messages += 1
+        if self._unflushed_messages >= self.config.flush_messages or now_ms - self._last_flush_ms >= self.config.flush_ms:
+            self.flush(now_ms)
+        return AppendResult(offset, offset, now_ms if self.config.log_append_time else -1, self._log_start, 1, False)
+
+    def collect_aborted_transactions(self, start_offset: int, upper_offset: int) -> list[tuple[int, int]]:
+        """``[(producer id, first offset)]`` of the aborted transactions overlapping
+        ``[start_offset, upper_offset)`` (Kafka's ``collectAbortedTransactions``), for Fetch at
+        ``read_committed``: from the segment holding ``start_offset`` on, until an index says no
+        transaction open in the range can end later."""
+        out: list[tuple[int, int]] = []
+        if upper_offset <= start_offset:
+            return out
+        i = max(0, bisect.bisect_right(self._bases, start_offset) - 1)
+        for seg in self._segments[i:]:
+            try:
+                found, complete = seg.txn_index.collect(start_offset, upper_offset)
+            except CorruptIndexError:
+                self.rebuild_txn_indexes()
+                return self.collect_aborted_transactions(start_offset, upper_offset)
+            out.extend((t.producer_id, t.first_offset) for t in found)
+            if complete:
+                break
+        return out
+
+    def rebuild_txn_indexes(self) -> None:
+        """Refill every segment's ``.txnindex`` from the log (one found corrupt): a headers-only replay
+        from the log start with a scratch producer state; the live producer state is left alone."""
+        scratch = ProducerStateManager(self.fs, self.dir)
+        scratch.map_end_offset = self._log_start
+        for seg in self._segments:
+            seg.txn_index.reset()
+        replay_producer_state(scratch, self._segments, self._log_start, index_from=self._log_start)
+        for seg in self._segments:
+            seg.txn_index.flush()
 
     def maybe_flush(self, now_ms: int) -> bool:
         """Flush if ``flush.ms`` elapsed with unflushed data (the manager calls this periodically)."""
@@ -462,6 +559,7 @@ class PartitionLog:
         self._recovery_point = min(self._recovery_point, self._leo)
         self.leader_epoch_cache.truncate_from_end(self._leo)
         self._reload_producer_state()
+        self._producers.on_high_watermark_updated(self._hw)
 
     def truncate_fully_and_start_at(self, offset: int, now_ms: int = 0) -> None:
         self._delete_segments(list(self._segments))
@@ -469,20 +567,14 @@ class PartitionLog:
         seg = self._new_segment(offset, now_ms)
         self._segments, self._bases = [seg], [offset]
         self._log_start = self._leo = self._hw = self._recovery_point = offset
-        self._producers.producers = {}
-        self._producers.map_end_offset = offset
+        self._producers.clear(offset)
         self.leader_epoch_cache.clear()
 
     def _reload_producer_state(self) -> None:
         psm = self._producers
         start = psm.load(self._log_start, self._leo)
         if start < self._leo:
-            i = max(0, bisect.bisect_right(self._bases, start) - 1)
-            for seg in self._segments[i:]:
-                found = seg.find_batch(start)
-                if found is not None:
-                    for _pos, header in seg.iter_headers(found[0]):
-                        psm.replay(header)
+            replay_producer_state(psm, self._segments, start)
         psm.map_end_offset = self._leo
 
     def advance_log_start_offset(self, offset: int, now_ms: int | None = None) -> bool:

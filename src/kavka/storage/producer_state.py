@@ -19,6 +19,23 @@ Rules applied to a leader append, batch by batch (Kafka 3.x/4.x, ``ProducerAppen
 Batches of one request are checked against the state left by the earlier batches of that request, and
 the state changes only when the append succeeds (``stage`` then ``commit``).
 
+Transactions (Kafka's ``ProducerAppendInfo`` / ``ProducerStateManager``):
+
+- A transactional data batch of a producer with no open transaction *starts* one: the producer's
+  ``current_txn_first_offset`` becomes the batch's base offset and the transaction joins
+  ``ongoing`` (first offset -> producer id, in offset order). A non-transactional batch from a producer
+  with an open transaction is ``InvalidTxnStateError``.
+- An end-transaction marker (``stage_marker`` then ``complete_marker``; COMMIT or ABORT control batch
+  written by the coordinator) closes it: epoch below the producer's is ``InvalidProducerEpochError``,
+  a coordinator epoch below the last one seen is ``TransactionCoordinatorFencedError``; a higher epoch
+  is adopted (and the cached batches dropped). A marker of a producer with data returns the
+  ``CompletedTxn``; the transaction moves from ``ongoing`` to ``unreplicated`` until the high watermark
+  passes its marker.
+- ``first_unstable_offset`` is the smallest first offset of an ongoing or unreplicated transaction:
+  the log's last stable offset is ``min(high watermark, it)``.
+- ``last_stable_offset_after(completed)`` is what the ``.txnindex`` records for an abort: the first
+  offset of the earliest open transaction of another producer, else the marker offset + 1.
+
 Snapshot files ``<20-digit offset>.snapshot`` in the partition directory hold the state of every producer
 after all batches below ``offset``. Written at segment roll and clean close, atomically (tmp + fsync +
 rename); the newest 2 are kept. Layout (Kafka's, big-endian)::
@@ -33,13 +50,13 @@ rename); the newest 2 are kept. Layout (Kafka's, big-endian)::
         int64  lastOffset            -1 if the producer has no data batch
         int32  offsetDelta           lastOffset - firstOffset of its last batch
         int64  timestamp             max timestamp of its last batch
-        int32  coordinatorEpoch      -1 (no transactions yet)
+        int32  coordinatorEpoch      of the last marker, -1 if none
         int64  currentTxnFirstOffset -1 if no ongoing transaction
     }
 
 As in Kafka a snapshot keeps only each producer's last batch; at open the log replays batch headers from
-the snapshot's offset to the log end, which restores the rest. A corrupt snapshot is deleted and the
-next older one (or the log start) is used.
+the snapshot's offset to the log end, which restores the rest (ongoing transactions come back from
+``currentTxnFirstOffset``). A corrupt snapshot is deleted and the next older one (or the log start) is used.
 """
 
 from __future__ import annotations
@@ -51,10 +68,16 @@ from typing import Iterable, NamedTuple
 from crc32c import crc32c
 
 from kavka.protocol.batch import BatchHeader
-from kavka.storage.errors import InvalidProducerEpochError, OutOfOrderSequenceError
+from kavka.storage.errors import (
+    InvalidProducerEpochError,
+    InvalidTxnStateError,
+    OutOfOrderSequenceError,
+    TransactionCoordinatorFencedError,
+)
 from kavka.storage.fs import FileSystem
 
-__all__ = ["BatchMetadata", "ProducerStateEntry", "ProducerStateManager", "SNAPSHOT_SUFFIX", "CorruptSnapshotError"]
+__all__ = ["BatchMetadata", "CompletedTxn", "ProducerStateEntry", "ProducerStateManager", "SNAPSHOT_SUFFIX",
+           "CorruptSnapshotError"]
 
 SNAPSHOT_SUFFIX = ".snapshot"
 SNAPSHOT_VERSION = 1
@@ -77,6 +100,15 @@ class BatchMetadata(NamedTuple):
     first_offset: int
     last_offset: int
     timestamp: int
+
+
+class CompletedTxn(NamedTuple):
+    """A transaction closed by a marker: its producer, first data offset, marker offset, outcome."""
+
+    producer_id: int
+    first_offset: int
+    last_offset: int
+    is_aborted: bool
 
 
 def _in_sequence(last_seq: int, next_seq: int) -> bool:
@@ -136,6 +168,10 @@ class ProducerStateManager:
         self.producers: dict[int, ProducerStateEntry] = {}
         self.map_end_offset = 0  # every batch below this offset has been applied
         self.last_snapshot_offset = -1
+        # open transactions, first offset -> producer id, kept in increasing offset order
+        self.ongoing: dict[int, int] = {}
+        # completed transactions whose marker is not yet below the high watermark: first -> marker offset
+        self.unreplicated: dict[int, int] = {}
 
     # -- leader append --------------------------------------------------------------------------------
 
@@ -175,21 +211,126 @@ class ProducerStateManager:
                     f"producer {pid} epoch {epoch}: sequence {first_seq} does not follow {entry.last_seq}"
                 )
             entry.add(epoch, first_seq, last_seq, base_offset, base_offset + header.last_offset_delta, timestamp)
+            if header.is_transactional:
+                if entry.current_txn_first_offset < 0:
+                    entry.current_txn_first_offset = base_offset
+            elif entry.current_txn_first_offset >= 0:
+                raise InvalidTxnStateError(
+                    f"producer {pid}: non-transactional batch while its transaction from offset "
+                    f"{entry.current_txn_first_offset} is open")
             staged[pid] = entry
         return None, staged
 
     def commit(self, staged: dict[int, ProducerStateEntry], end_offset: int) -> None:
         if staged:
+            for pid, entry in staged.items():
+                first = entry.current_txn_first_offset
+                if first >= 0:
+                    old = self.producers.get(pid)
+                    if old is None or old.current_txn_first_offset != first:
+                        self.ongoing[first] = pid
             self.producers.update(staged)
         self.map_end_offset = end_offset
 
+    # -- transactions ---------------------------------------------------------------------------------
+
+    def stage_marker(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, offset: int,
+                     aborted: bool, *, validate: bool = True) -> tuple[ProducerStateEntry, CompletedTxn | None]:
+        """Check an end-transaction marker about to be written at ``offset``; returns the producer's new
+        entry and the transaction it completes (None for a producer with no open transaction here).
+        Nothing changes until :meth:`complete_marker`."""
+        current = self.producers.get(producer_id)
+        entry = current.copy() if current is not None else ProducerStateEntry(producer_id)
+        if validate:
+            if producer_epoch < entry.epoch:
+                raise InvalidProducerEpochError(
+                    f"producer {producer_id}: marker epoch {producer_epoch} is older than {entry.epoch}")
+            if entry.coordinator_epoch > coordinator_epoch:
+                raise TransactionCoordinatorFencedError(
+                    f"producer {producer_id}: coordinator epoch {coordinator_epoch} is older than "
+                    f"{entry.coordinator_epoch}")
+        completed = None
+        if entry.current_txn_first_offset >= 0:
+            completed = CompletedTxn(producer_id, entry.current_txn_first_offset, offset, aborted)
+        if producer_epoch != entry.epoch:
+            entry.epoch = producer_epoch
+            entry.batches.clear()
+        entry.coordinator_epoch = coordinator_epoch
+        entry.current_txn_first_offset = -1
+        return entry, completed
+
+    def last_stable_offset_after(self, completed: CompletedTxn) -> int:
+        """The LSO once ``completed`` is done (Kafka's ``lastStableOffset(completedTxn)``), for the index."""
+        for first, pid in self.ongoing.items():
+            if pid != completed.producer_id:
+                return first
+        return completed.last_offset + 1
+
+    def complete_marker(self, entry: ProducerStateEntry, completed: CompletedTxn | None, end_offset: int,
+                        high_watermark: int | None = None) -> None:
+        """Apply a marker written (or replayed) below ``end_offset``."""
+        self.producers[entry.producer_id] = entry
+        if completed is not None:
+            self.ongoing.pop(completed.first_offset, None)
+            if high_watermark is None or completed.last_offset >= high_watermark:
+                self.unreplicated[completed.first_offset] = completed.last_offset
+        if end_offset > self.map_end_offset:
+            self.map_end_offset = end_offset
+
+    def first_unstable_offset(self) -> int | None:
+        """First offset of the earliest transaction not yet decided, or decided above the high watermark."""
+        first = next(iter(self.ongoing), None)
+        if self.unreplicated:
+            u = min(self.unreplicated)
+            if first is None or u < first:
+                return u
+        return first
+
+    def first_undecided_offset(self) -> int | None:
+        return next(iter(self.ongoing), None)
+
+    def on_high_watermark_updated(self, high_watermark: int) -> None:
+        if self.unreplicated:
+            self.unreplicated = {f: last for f, last in self.unreplicated.items() if last >= high_watermark}
+
+    def ongoing_transactions(self) -> list[tuple[int, int]]:
+        """``[(producer id, first offset)]`` of the open transactions, oldest first."""
+        return [(pid, first) for first, pid in self.ongoing.items()]
+
+    def _rebuild_ongoing(self) -> None:
+        pairs = sorted((e.current_txn_first_offset, pid) for pid, e in self.producers.items()
+                       if e.current_txn_first_offset >= 0)
+        self.ongoing = {first: pid for first, pid in pairs}
+        self.unreplicated = {}
+
+    def clear(self, offset: int) -> None:
+        """Forget every producer and transaction (the log restarts at ``offset``)."""
+        self.producers = {}
+        self.ongoing = {}
+        self.unreplicated = {}
+        self.map_end_offset = offset
+
     # -- replay from the log --------------------------------------------------------------------------
 
-    def replay(self, header: BatchHeader) -> None:
-        """Apply a batch read back from the log, without validation (Kafka's ValidationType.None)."""
+    def replay(self, header: BatchHeader, marker: int | None = None,
+               coordinator_epoch: int = -1) -> tuple[CompletedTxn, int] | None:
+        """Apply a batch read back from the log, without validation (Kafka's ValidationType.None).
+
+        For a transactional control batch, ``marker`` is its ControlType (ABORT 0, COMMIT 1); the
+        transaction it completes is returned with the last stable offset right after it (what the
+        ``.txnindex`` records for an abort), or None if the producer had no open transaction.
+        """
         end = header.base_offset + header.last_offset_delta + 1
         pid = header.producer_id
+        result = None
         if pid >= 0:
+            if header.is_control and header.is_transactional and marker is not None:
+                entry, completed = self.stage_marker(pid, header.producer_epoch, coordinator_epoch,
+                                                     header.base_offset, marker == 0, validate=False)
+                if completed is not None:
+                    result = (completed, self.last_stable_offset_after(completed))
+                self.complete_marker(entry, completed, end)
+                return result
             entry = self.producers.get(pid)
             if entry is None:
                 entry = self.producers[pid] = ProducerStateEntry(pid)
@@ -202,8 +343,12 @@ class ProducerStateManager:
                     header.producer_epoch, header.base_sequence, header.last_sequence,
                     header.base_offset, end - 1, header.max_timestamp,
                 )
+                if header.is_transactional and entry.current_txn_first_offset < 0:
+                    entry.current_txn_first_offset = header.base_offset
+                    self.ongoing[header.base_offset] = pid
         if end > self.map_end_offset:
             self.map_end_offset = end
+        return result
 
     # -- snapshots ------------------------------------------------------------------------------------
 
@@ -267,8 +412,9 @@ class ProducerStateManager:
         for old in self.snapshot_offsets()[:-SNAPSHOTS_TO_KEEP]:
             self.fs.remove(self.snapshot_path(old))
 
-    def load(self, log_start_offset: int, log_end_offset: int) -> int:
-        """Load the newest usable snapshot at or below ``log_end_offset``; returns the offset to replay from.
+    def load(self, log_start_offset: int, log_end_offset: int, max_offset: int | None = None) -> int:
+        """Load the newest usable snapshot at or below ``log_end_offset`` (and ``max_offset`` if given);
+        returns the offset to replay from.
 
         Snapshots above the log end (left by a log that lost its tail) are deleted, as are corrupt ones.
         """
@@ -276,17 +422,20 @@ class ProducerStateManager:
         offsets = self.snapshot_offsets()
         for offset in [o for o in offsets if o > log_end_offset]:
             self.fs.remove(self.snapshot_path(offset))
-        for offset in reversed([o for o in offsets if o <= log_end_offset]):
+        bound = log_end_offset if max_offset is None else min(max_offset, log_end_offset)
+        for offset in reversed([o for o in offsets if o <= bound]):
             try:
                 entries = self.decode(self.fs.read_bytes(self.snapshot_path(offset)))
             except (CorruptSnapshotError, struct.error, OSError):
                 self.fs.remove(self.snapshot_path(offset))
                 continue
             self.producers = {e.producer_id: e for e in entries}
+            self._rebuild_ongoing()
             start = max(offset, log_start_offset)
             self.map_end_offset = start
             self.last_snapshot_offset = offset
             return start
+        self._rebuild_ongoing()
         self.map_end_offset = log_start_offset
         self.last_snapshot_offset = -1
         return log_start_offset

@@ -6,7 +6,8 @@ Files in the partition directory, named by the segment's base offset (the first 
                                     kavka.protocol.batch for the layout); offsets already assigned
     00000000000000000000.index      OffsetIndex (kavka.storage.index)
     00000000000000000000.timeindex  TimeIndex (kavka.storage.index)
-    00000000000000000000.txnindex   aborted transactions (not written yet; created lazily by txn support)
+    00000000000000000000.txnindex   aborted transactions whose ABORT marker is in this segment
+                                    (kavka.storage.txn_index); created on its first entry
 
 Contract:
 
@@ -28,6 +29,8 @@ File suffixes (Kafka's): a segment may live under ``<name>.cleaned`` (being writ
 which, and ``change_file_suffixes`` renames every file of the segment (indexes first, ``.log`` last).
 
 After a crash, only segments at or past the recovery point are untrusted; the loader recovers them.
+``recover`` does not touch the ``.txnindex``: rebuilding it needs the producer state of the earlier
+segments, so the loader resets and refills it (kavka.storage.loader).
 Positions and relative offsets are int32, as in Kafka (segment.bytes <= 2 GiB). Not thread-safe.
 """
 
@@ -44,8 +47,10 @@ from kavka.protocol.batch import (
     compute_crc,
     parse_header,
 )
+from kavka.protocol.records import ControlType, control_record_type, decode_batch
 from kavka.storage.fs import FileSystem
 from kavka.storage.index import CorruptIndexError, OffsetIndex, TimeIndex
+from kavka.storage.txn_index import TransactionIndex
 
 __all__ = [
     "LogSegment", "segment_file_name", "LOG_SUFFIX", "INDEX_SUFFIX", "TIME_INDEX_SUFFIX", "TXN_INDEX_SUFFIX",
@@ -97,6 +102,8 @@ class LogSegment:
             fs, f"{dir_path}/{segment_file_name(base_offset, TIME_INDEX_SUFFIX)}{file_suffix}", base_offset,
             max_index_size,
         )
+        self.txn_index = TransactionIndex(
+            fs, f"{dir_path}/{segment_file_name(base_offset, TXN_INDEX_SUFFIX)}{file_suffix}", base_offset)
         self._max_ts: int | None = None  # None: not known yet, read from the time index on demand
         self._offset_of_max_ts = base_offset
         self._bytes_since_index = 0
@@ -114,6 +121,7 @@ class LogSegment:
             seg.log.truncate(0)
         seg.offset_index.reset()
         seg.time_index.reset()
+        seg.txn_index.reset()
         seg._max_ts = -1
         seg._rolling_ts_known = True
         return seg
@@ -223,6 +231,20 @@ class LogSegment:
         for pos, header in self.iter_headers(position, end):
             if header.base_offset + header.last_offset_delta >= offset:
                 return pos, header
+        return None
+
+    def end_txn_marker_type(self, position: int, header: BatchHeader) -> int | None:
+        """ControlType (ABORT 0 / COMMIT 1) of the control batch at ``position``; None if the batch is not
+        an end-transaction marker (or cannot be read)."""
+        try:
+            _h, recs = decode_batch(self.log.pread(position, header.batch_length + LOG_OVERHEAD), 0,
+                                    check_crc=False)
+            if recs:
+                _version, ctype = control_record_type(recs[0])
+                if ctype in (ControlType.ABORT, ControlType.COMMIT):
+                    return ctype
+        except (ValueError, struct.error):
+            pass
         return None
 
     # -- read -----------------------------------------------------------------------------------------
@@ -391,6 +413,7 @@ class LogSegment:
         size = self.log.size()
         self.offset_index.truncate_to(offset)
         self.time_index.truncate_to(offset)
+        self.txn_index.truncate_to(offset)
         self.log.truncate(pos)
         if pos == 0:
             self._rolling_ts, self._rolling_ts_known = None, True
@@ -408,6 +431,7 @@ class LogSegment:
         self.log.fsync()
         self.offset_index.flush()
         self.time_index.flush()
+        self.txn_index.flush()
 
     def close(self) -> None:
         """Clean close: the final time index entry (fsynced), then close the files."""
@@ -416,10 +440,11 @@ class LogSegment:
         self.log.close()
         self.offset_index.close()
         self.time_index.close()
+        self.txn_index.close()
 
     def close_handles(self) -> None:
         """Close files without writing anything (after a failure or crash)."""
-        for closer in (self.log.close, self.offset_index.close, self.time_index.close):
+        for closer in (self.log.close, self.offset_index.close, self.time_index.close, self.txn_index.close):
             try:
                 closer()
             except OSError:
@@ -438,11 +463,8 @@ class LogSegment:
         """
         if self.file_suffix != old:
             raise ValueError(f"{self.log_path} has suffix {self.file_suffix!r}, not {old!r}")
-        txn_old = self.txn_index_path
-        for index in (self.offset_index, self.time_index):
+        for index in (self.offset_index, self.time_index, self.txn_index):
             index.rename(index.path[: len(index.path) - len(old)] + new)
-        if self.fs.exists(txn_old):
-            self.fs.rename(txn_old, txn_old[: len(txn_old) - len(old)] + new)
         new_log_path = self.log_path[: len(self.log_path) - len(old)] + new
         self.log.close()
         self.fs.rename(self.log_path, new_log_path)
@@ -462,7 +484,7 @@ class LogSegment:
 
     @property
     def txn_index_path(self) -> str:
-        return f"{self.dir}/{segment_file_name(self.base_offset, TXN_INDEX_SUFFIX)}{self.file_suffix}"
+        return self.txn_index.path
 
     def __repr__(self) -> str:
         return f"LogSegment(base_offset={self.base_offset}, size={self.log.size()})"

@@ -76,6 +76,8 @@ class TxnShard:
         old = self.txns.get(txn_id)
         if old is not None and old.producer_id == new.producer_id:
             new.last_producer_epoch = old.last_producer_epoch
+            if new.previous_producer_id == -1:
+                new.previous_producer_id = old.previous_producer_id
         self.txns[txn_id] = new
 
     def on_loaded(self, batch: Batch) -> None:
@@ -93,12 +95,13 @@ class TxnShard:
     def write(self, batch: Batch, new: TxnMetadata, on_done: Callable[[int], None] | None = None) -> None:
         """Append ``new`` as a record; ``on_done(error code)`` after the append (0 when it is applied)."""
         batch.append(txn_record(new.transactional_id, new.to_value()))
-        last_epoch = new.last_producer_epoch
+        last_epoch, previous_pid = new.last_producer_epoch, new.previous_producer_id
 
         def success(_follow: Batch) -> None:
             meta = self.txns.get(new.transactional_id)
-            if meta is not None:
+            if meta is not None:  # what a v0 record does not hold stays in memory, as in Kafka
                 meta.last_producer_epoch = last_epoch
+                meta.previous_producer_id = previous_pid
             if new.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT) and meta is not None:
                 self.send_markers(meta)
             if on_done is not None:
