@@ -63,10 +63,21 @@ def main() -> None:
 @click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Set one config, as Kafka's start script does (repeatable).")
 @click.option("--no-console", is_flag=True, help="Do not serve the web console.")
+@click.option("--console-host", default=None, metavar="HOST",
+              help="Interface for the web console (default 127.0.0.1; others need console.auth).")
+@click.option("--console-port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
+              help="Port for the web console (default 8080).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(config_file, overrides, no_console, log_level):
-    """Run a broker (KRaft combined mode): 127.0.0.1:9092, data in ./kavka-data by default."""
+def serve(config_file, overrides, no_console, console_host, console_port, log_level):
+    """Run a broker (KRaft combined mode): 127.0.0.1:9092, data in ./kavka-data by default,
+    with the web console on http://127.0.0.1:8080."""
     from kavka.cli.serve import run
 
-    raise SystemExit(run(config_file, list(overrides), console=not no_console, log_level=log_level))
+    overrides = list(overrides)
+    if console_host is not None or console_port is not None:
+        host = console_host or "127.0.0.1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        overrides.append(f"console.listener=http://{host}:{8080 if console_port is None else console_port}")
+    raise SystemExit(run(config_file, overrides, console=not no_console, log_level=log_level))
