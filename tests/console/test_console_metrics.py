@@ -158,3 +158,19 @@ def test_grafana_dashboard_charts_series_that_exist(console_env):
     declared = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
     for name in names:
         assert name in declared or name.removesuffix("_total") in declared, name
+
+
+
+def test_request_latency_histogram_per_api(console_env):
+    """TotalTimeMs is exported as a histogram per API; its +Inf bucket counts every request timed."""
+    topic = console_env.create_topic(partitions=1)
+    p = Producer({"bootstrap.servers": console_env.bootstrap})
+    p.produce(topic, b"x")
+    assert p.flush(20) == 0
+    m = scrape(console_env)
+    for api in ("Produce", "Metadata"):
+        label = (("request", api),)
+        count = m[("kafka_network_requestmetrics_totaltimems_count", label)]
+        assert count >= 1
+        assert m[("kafka_network_requestmetrics_totaltimems_bucket", (("le", "+Inf"), ("request", api)))] == count
+        assert m[("kafka_network_requestmetrics_totaltimems_sum", label)] >= 0

@@ -63,10 +63,36 @@ def api_versions_entries() -> list[dict]:
     ]
 
 
+# Upper bounds (ms) of the request-time histogram buckets; the last bucket is +Inf.
+TIME_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000)
+
+
+class RequestTimes:
+    """Kafka's RequestMetrics TotalTimeMs for one API: count, sum and cumulative-bucket histogram."""
+
+    __slots__ = ("count", "sum_ms", "buckets")
+
+    def __init__(self):
+        self.count = 0
+        self.sum_ms = 0.0
+        self.buckets = [0] * (len(TIME_BUCKETS_MS) + 1)
+
+    def observe(self, ms: float) -> None:
+        self.count += 1
+        self.sum_ms += ms
+        i = 0
+        for bound in TIME_BUCKETS_MS:
+            if ms <= bound:
+                break
+            i += 1
+        self.buckets[i] += 1
+
+
 class Dispatcher:
     def __init__(self, broker):
         self.broker = broker
         self.request_counts: dict[int, int] = {}
+        self.request_times: dict[int, RequestTimes] = {}
 
     def dispatch(self, conn: ConnectionInfo, frame: bytearray):
         try:
@@ -98,10 +124,21 @@ class Dispatcher:
         result = handler.func(ctx, request)
         if inspect.isawaitable(result):
             return self._finish(ctx, result)
-        return self._encode(ctx, result)
+        out = self._encode(ctx, result)
+        self._observe(ctx)
+        return out
 
     async def _finish(self, ctx: RequestContext, awaitable):
-        return self._encode(ctx, await awaitable)
+        out = self._encode(ctx, await awaitable)
+        self._observe(ctx)
+        return out
+
+    def _observe(self, ctx: RequestContext) -> None:
+        key = ctx.header.api_key
+        times = self.request_times.get(key)
+        if times is None:
+            times = self.request_times[key] = RequestTimes()
+        times.observe((time.monotonic_ns() - ctx.received_ns) / 1e6)
 
     @staticmethod
     def _encode(ctx: RequestContext, result):

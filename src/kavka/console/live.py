@@ -20,7 +20,7 @@ import logging
 import time
 
 from kavka.broker.metrics import topic_metrics
-from kavka.console.state import ConsoleError, connection_count, health, request_counts
+from kavka.console.state import ConsoleError, connection_count, health, request_counts, request_times
 
 __all__ = ["Sampler", "Subscriber"]
 
@@ -84,6 +84,7 @@ class Sampler:
         now = time.monotonic()
         counts = (rm.bytes_in, rm.bytes_out, rm.messages_in)
         reqs = request_counts(server)
+        times = request_times(server)
         topics = {t: (c.bytes_in, c.messages_in, c.bytes_out) for t, c in metrics.topics.items()}
         rates = {"BytesInPerSec": 0.0, "BytesOutPerSec": 0.0, "MessagesInPerSec": 0.0}
         req_rates: dict[str, float] = {}
@@ -104,7 +105,10 @@ class Sampler:
             "t": time.time(),
             "rates": rates,
             "totals": {"BytesIn": counts[0], "BytesOut": counts[1], "MessagesIn": counts[2]},
-            "requests": {k: {"count": v, "rate": req_rates.get(k, 0.0)} for k, v in reqs.items()},
+            "requests": {k: {"count": v, "rate": req_rates.get(k, 0.0),
+                             "avg_ms": round(times[k].sum_ms / times[k].count, 2)
+                             if k in times and times[k].count else None}
+                         for k, v in reqs.items()},
             "topic_rates": topic_rates,
             "per_topic_exact": exact,
             "health": health(broker),

@@ -13,7 +13,8 @@ the broker's in-process state; this module keeps nothing.
 from __future__ import annotations
 
 from kavka.broker.metrics import topic_metrics
-from kavka.console.state import connection_count, health, request_counts
+from kavka.broker.dispatch import TIME_BUCKETS_MS
+from kavka.console.state import connection_count, health, request_counts, request_times
 
 __all__ = ["KafkaCollector", "render"]
 
@@ -28,7 +29,7 @@ class KafkaCollector:
         self.groups: list[dict] = []
 
     def collect(self):
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
         server = self.server
         broker = server.broker
@@ -111,6 +112,17 @@ class KafkaCollector:
         for name, count in request_counts(server).items():
             req.add_metric([name], count)
         yield req
+        hist = HistogramMetricFamily(
+            "kafka_network_requestmetrics_totaltimems",
+            "Time from a request's arrival to its response being ready, per API (TotalTimeMs).",
+            labels=("request",))
+        for name, t in request_times(server).items():
+            cumulative, buckets = 0, []
+            for bound, n in zip((*TIME_BUCKETS_MS, float("inf")), t.buckets):
+                cumulative += n
+                buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+            hist.add_metric([name], buckets, t.sum_ms)
+        yield hist
 
         # --- per-partition log gauges ----------------------------------------------------------
         lp = ("topic", "partition")

@@ -107,9 +107,9 @@ OVERVIEW = """
 <section aria-labelledby="h-req">
 <h2 id="h-req">Requests per API</h2>
 <table id="requests"><caption class="sr">Requests served per Kafka API since start</caption>
-<thead><tr><th scope="col">API</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Per second</th><th scope="col" class="num">Latency</th></tr></thead>
+<thead><tr><th scope="col">API</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Per second</th><th scope="col" class="num">Mean latency</th></tr></thead>
 <tbody></tbody></table>
-<p class="hint">Latency per API is not measured yet.</p>
+<p class="hint">Latency: mean time from a request's arrival to its response, per API.</p>
 </section>
 <section aria-labelledby="h-dirs">
 <h2 id="h-dirs">Log directories</h2>

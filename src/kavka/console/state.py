@@ -22,6 +22,7 @@ __all__ = [
     "ConsoleError",
     "api_name",
     "request_counts",
+    "request_times",
     "connection_count",
     "health",
     "overview",
@@ -83,6 +84,13 @@ def request_counts(server) -> dict[str, int]:
     d = _dispatcher(server)
     counts = dict(getattr(d, "request_counts", {}) or {}) if d is not None else {}
     return {api_name(k): v for k, v in sorted(counts.items())}
+
+
+def request_times(server) -> dict:
+    """``{request name: RequestTimes}`` (count, sum_ms, cumulative buckets), from the dispatcher."""
+    d = _dispatcher(server)
+    times = dict(getattr(d, "request_times", {}) or {}) if d is not None else {}
+    return {api_name(k): v for k, v in sorted(times.items())}
 
 
 def connection_count(server) -> int:

@@ -30,7 +30,7 @@
     set("uptime", duration(ov.uptime_s));
     const reqs = Object.entries(ov.requests).sort((a, b) => b[1].count - a[1].count);
     fill($("#requests tbody"), reqs, ([name, r]) => el("tr", {}, td(name), td(num(r.count), "num"),
-      td(perSec(r.rate), "num"), td("n/a", "num")), "No requests yet.");
+      td(perSec(r.rate), "num"), td(r.avg_ms == null ? "n/a" : `${r.avg_ms} ms`, "num")), "No requests yet.");
     if (history) {
       chart($("#throughput"), [
         { values: history.map((h) => h.BytesInPerSec), color: "--a" },
