@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
 from kavka.broker.group_service import GroupService
+from kavka.broker.txn_service import TxnService
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
@@ -65,6 +66,7 @@ class Broker:
         self.quorum: LocalMetadataQuorum | None = None
         self.controller: QuorumController | None = None
         self.group_service: GroupService | None = None
+        self.txn_service: TxnService | None = None
         self._broker_epoch = -1
         self._producer_ids = iter(())
         self._seen_topic_configs: dict[str, object] = {}
@@ -97,6 +99,8 @@ class Broker:
         self._publish()
         self.group_service = GroupService(self)
         self.group_service.startup()
+        self.txn_service = TxnService(self)
+        self.txn_service.startup()
 
     def _append_metadata(self, metadata_log, batch: bytes) -> None:
         metadata_log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=self.clock_ms())
@@ -146,8 +150,13 @@ class Broker:
         self.log_manager.tick()
         if self.group_service is not None:
             self.group_service.tick()
+        if self.txn_service is not None:
+            self.txn_service.tick()
 
     def shutdown(self) -> None:
+        if self.txn_service is not None:
+            self.txn_service.shutdown()
+            self.txn_service = None
         if self.group_service is not None:
             self.group_service.shutdown()
             self.group_service = None

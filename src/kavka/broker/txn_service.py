@@ -259,12 +259,5 @@ def _read_records(plog):
 
 
 def txn_service_of(ctx) -> TxnService | None:
-    """The broker's transaction service. A broker that did not start one (``Broker.startup`` is where
-    it belongs) gets one on the first transactional request, so the handlers work either way."""
-    broker = ctx.broker
-    service = getattr(broker, "txn_service", None)
-    if service is None and getattr(broker, "replica_manager", None) is not None:
-        service = TxnService(broker)
-        service.startup()
-        broker.txn_service = service
-    return service
+    """The broker's transaction service (started in ``Broker.startup``)."""
+    return ctx.broker.txn_service
