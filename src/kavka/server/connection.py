@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 _SIZE = struct.Struct(">i")
 _MAX_PENDING = 64
+# Buffers at least this big go to the transport on their own; smaller neighbours are joined first.
+_BIG = 64 * 1024
 
 
 class KafkaConnection(asyncio.Protocol):
@@ -109,7 +111,7 @@ class KafkaConnection(asyncio.Protocol):
             return
         if isinstance(result, list):
             if not self._pending:
-                self._transport.writelines(result)
+                self._write(result)
                 return
             self._pending.append(result)
         else:
@@ -139,11 +141,35 @@ class KafkaConnection(asyncio.Protocol):
                     return
                 buffers = head.result()
                 if buffers is not None:
-                    self._transport.writelines(buffers)
+                    self._write(buffers)
             else:
                 pending.popleft()
-                self._transport.writelines(head)
+                self._write(head)
         self._update_reading()
+
+    def _write(self, buffers):
+        """Hand one response's buffers to the transport without joining the big ones.
+
+        ``transport.writelines`` (Python < 3.12) joins every buffer into one new bytes object: a whole
+        copy of a Fetch response's record bytes. Here the small pieces (headers, structure) are joined
+        and each big piece (a log slice) is written as it is: the socket takes what it can straight
+        from the log's buffer and only the rest is copied into the transport's buffer.
+        """
+        write = self._transport.write
+        if len(buffers) == 1:
+            write(buffers[0])
+            return
+        small = []
+        for b in buffers:
+            if len(b) >= _BIG:
+                if small:
+                    write(b"".join(small))
+                    small = []
+                write(b)
+            else:
+                small.append(b)
+        if small:
+            write(b"".join(small))
 
     def _update_reading(self):
         if self._closed or self._transport is None:
