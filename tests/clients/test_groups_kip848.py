@@ -45,6 +45,7 @@ class Member:
         self.consumer = consumer(bootstrap, group, **conf)
         self.assigned: set[tuple[str, int]] = set()
         self.records: list = []
+        self.revoked: list[set[tuple[str, int]]] = []
         self.closed = False
         self.consumer.subscribe(list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
@@ -54,7 +55,10 @@ class Member:
         self.assigned |= {(p.topic, p.partition) for p in partitions}
 
     def _on_revoke(self, consumer, partitions):
-        self.assigned -= {(p.topic, p.partition) for p in partitions}
+        gone = {(p.topic, p.partition) for p in partitions}
+        if gone:
+            self.revoked.append(gone)
+        self.assigned -= gone
 
     def poll(self, timeout: float = 0.02) -> None:
         if self.closed:
@@ -148,6 +152,28 @@ def test_three_members_share_six_partitions_one_leaves_commit_and_resume(kip848_
     listed = client.list_consumer_groups(request_timeout=10).result()
     [entry] = [g for g in listed.valid if g.group_id == group]
     assert str(entry.type).endswith("CONSUMER")
+
+
+def test_a_joining_member_takes_partitions_only_from_the_others_surplus(kip848_broker):
+    bootstrap = kip848_broker.bootstrap
+    topic = admin_create_topic(bootstrap, f"j848-{uuid.uuid4().hex[:8]}", 6, None, 1)
+    group = gid()
+    first = [Member(bootstrap, group, [topic]) for _ in range(2)]
+    members = list(first)
+    try:
+        poll_until(members, lambda: exact_cover(members, topic, 6)
+                   and all(len(m.partitions(topic)) == 3 for m in members), message="3 partitions each")
+        before = [set(m.assigned) for m in first]
+        for m in first:
+            m.revoked.clear()
+        members.append(Member(bootstrap, group, [topic]))
+        poll_until(members, lambda: exact_cover(members, topic, 6)
+                   and all(len(m.partitions(topic)) == 2 for m in members), message="2 partitions each")
+        for m, had in zip(first, before):
+            # incremental: each keeps two of its three partitions and gives up exactly one
+            assert m.assigned < had and sum(len(r) for r in m.revoked) == 1
+    finally:
+        close_all(members)
 
 
 def test_range_assignor(kip848_broker):

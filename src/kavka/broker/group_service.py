@@ -10,10 +10,20 @@ what it needs from the broker and nothing else:
   ``offsets.topic.compression.codec``) RecordBatch per operation. An append the log refuses raises
   :class:`AppendError`, which the coordinator turns into the client's error.
 - **Loading.** Every partition of ``__consumer_offsets`` this broker leads is replayed from its log
-  at startup (and right after the topic is created), before any request reaches it.
+  at startup (and right after the topic is created), before any request reaches it. Records of
+  transactional batches (TxnOffsetCommit) are replayed with their producer id and COMMIT/ABORT
+  markers as such, so a transaction's offsets count only once its commit marker is in the log.
+- **Transactional offsets.** TxnOffsetCommit records go in as a transactional batch of the producer
+  (its id and epoch, the next sequence of that producer on the partition), so a crash before the
+  marker keeps them, pending; the transaction service reports the marker
+  (:meth:`GroupCoordinator.complete_transaction`).
 - **Futures.** Handlers call the coordinator with a ``respond`` callback; :meth:`GroupService.call`
   returns the response at once when the coordinator answered synchronously, else an asyncio future
   resolved when it answers (a parked JoinGroup or SyncGroup).
+- **Topics.** Consumer groups (KIP-848) assign partitions themselves, so the coordinator reads the
+  topics of the metadata image through :meth:`topics_image`: a new
+  :class:`~kavka.coordinator.group.consumer.TopicsImage` whenever the image changed, which tells the
+  groups to look again at the partitions of what they subscribe to on their next heartbeat.
 - **Timers.** A task on the event loop calls :meth:`GroupCoordinator.tick` when the next timer is
   due (heartbeat expiry, rebalance and sync timeouts, the retention check), at least every 100 ms;
   ``Broker.tick`` calls :meth:`tick` too, so timers fire even without the task.
@@ -31,9 +41,10 @@ from collections.abc import Callable
 from typing import Any
 
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
+from kavka.coordinator.group.consumer import TopicInfo, TopicsImage
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.batch import CONTROL_BIT, iter_headers
-from kavka.protocol.records import Record, build_batch, iter_records
+from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError, iter_headers
+from kavka.protocol.records import EndTxnMarker, Record, build_batch, iter_records, parse_end_txn_marker
 
 __all__ = ["GroupService", "AppendError", "OFFSETS_TOPIC", "service_of", "client_host", "millis",
            "decode_consumer_assignment"]
@@ -56,7 +67,10 @@ class GroupService:
     def __init__(self, broker):
         self.broker = broker
         self.config = GroupConfig.from_broker_config(broker.config)
-        self.coordinator = GroupCoordinator(self.config, self._append, broker.clock_ms)
+        self._seen_image = None
+        self._topics = TopicsImage()
+        self.coordinator = GroupCoordinator(self.config, self._append, broker.clock_ms, topics=self.topics_image,
+                                            append_transactional=self._append_transactional)
         self._compression = int(broker.config.get("offsets.topic.compression.codec", 0) or 0)
         self._timer_task: asyncio.Task | None = None
         self._closed = False
@@ -93,6 +107,15 @@ class GroupService:
                 deadline = None
             delay = _TIMER_POLL_S if deadline is None else min(_TIMER_POLL_S, max(0, deadline - clock()) / 1000)
             await asyncio.sleep(max(delay, 0.001))
+
+    def topics_image(self) -> TopicsImage:
+        """The topics of the current metadata image (one object per image)."""
+        image = self.broker.image
+        if image is not self._seen_image:
+            self._topics = TopicsImage({
+                t.name: TopicInfo(t.topic_id, t.num_partitions) for t in image.topics_by_name.values()})
+            self._seen_image = image
+        return self._topics
 
     # --- the offsets topic -------------------------------------------------------------------
 
@@ -137,8 +160,15 @@ class GroupService:
                 continue
             self.coordinator.begin_load(index)
             n = 0
-            for key, value in _read_records(p.log):
-                self.coordinator.replay(index, key, value)
+            for header, record in _read_records(p.log):
+                if header.is_control:
+                    marker = _end_txn_marker(record)
+                    if marker is not None:
+                        self.coordinator.replay_end_transaction(index, header.producer_id, marker.commit)
+                    continue
+                self.coordinator.replay(index, bytes(record.key),
+                                        None if record.value is None else bytes(record.value),
+                                        header.producer_id if header.is_transactional else NO_PRODUCER_ID)
                 n += 1
             self.coordinator.complete_load(index)
             if n:
@@ -149,6 +179,25 @@ class GroupService:
         batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
                             compression=self._compression)
         result = self.broker.replica_manager.append(OFFSETS_TOPIC, partition, bytearray(batch), acks=-1)
+        if result.error_code:
+            raise AppendError(result.error_code, result.error_message)
+
+    def _append_transactional(self, partition: int, producer_id: int, producer_epoch: int,
+                              records: list[tuple[bytes, bytes | None]]) -> None:
+        """Append ``records`` in a transactional batch of the producer. Its sequence follows the
+        producer's last one on this partition (0 for a new epoch), as the log checks it; an older
+        epoch is refused by the log (INVALID_PRODUCER_EPOCH)."""
+        rm = self.broker.replica_manager
+        p = rm.get(OFFSETS_TOPIC, partition)
+        entry = None if p is None else p.log.producer_state.producers.get(producer_id)
+        sequence = 0
+        if entry is not None and entry.epoch == producer_epoch:
+            sequence = (entry.last_seq + 1) & 0x7FFFFFFF
+        now = self.broker.clock_ms()
+        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
+                            compression=self._compression, producer_id=producer_id,
+                            producer_epoch=producer_epoch, base_sequence=sequence, transactional=True)
+        result = rm.append(OFFSETS_TOPIC, partition, bytearray(batch), acks=-1)
         if result.error_code:
             raise AppendError(result.error_code, result.error_message)
 
@@ -225,7 +274,8 @@ class GroupService:
 
 
 def _read_records(plog):
-    """(key, value) of every record of a partition log, oldest first; control batches skipped."""
+    """(batch header, record) of every record of a partition log, oldest first: control records (the
+    transaction markers) included, records without a key skipped."""
     offset = plog.log_start_offset
     end = plog.log_end_offset
     while offset < end:
@@ -236,11 +286,19 @@ def _read_records(plog):
         if last is None:
             return
         for header, record in iter_records(data):
-            if header.attributes & CONTROL_BIT or record.key is None:
+            if record.key is None:
                 continue
             if record.offset >= offset:
-                yield bytes(record.key), None if record.value is None else bytes(record.value)
+                yield header, record
         offset = last.next_offset
+
+
+def _end_txn_marker(record) -> EndTxnMarker | None:
+    """The COMMIT/ABORT marker of a control record; None for other control records."""
+    try:
+        return parse_end_txn_marker(record)
+    except CorruptRecordError:
+        return None
 
 
 def decode_consumer_assignment(data: bytes) -> dict[str, list[int]]:

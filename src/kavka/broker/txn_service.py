@@ -12,9 +12,10 @@ it what it needs from the broker:
 - **Markers.** After every coordinator call and timer tick, the marker jobs are written here: for each
   partition of the transaction, ``PartitionLog.append_control_marker`` on the local replica (Kafka's
   WriteTxnMarkers, in process), then the high watermark moves and fetchers wake. For
-  ``__consumer_offsets`` partitions the group side is told too (:meth:`on_offsets_marker`), so offsets
-  committed in the transaction (TxnOffsetCommit) become visible only on commit. A partition of a
-  deleted topic counts as done (Kafka skips it too); a partition that refuses is retried.
+  ``__consumer_offsets`` partitions the group coordinator is told once the marker is in the log
+  (:meth:`on_offsets_marker`): the offsets the transaction wrote there (TxnOffsetCommit, a
+  transactional batch of the producer) become visible on commit and are dropped on abort. A partition
+  of a deleted topic counts as done (Kafka skips it too); a partition that refuses is retried.
 - **Producer ids** come from the broker's blocks (``Broker.next_producer_id``).
 
 Everything here runs on the event loop thread.
@@ -27,7 +28,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from kavka.coordinator.group.records import OffsetCommitValue, offset_commit_record
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.protocol.api import ErrorCode
@@ -56,9 +56,6 @@ class TxnService:
         self.coordinator = TransactionCoordinator(self.config, self._append, broker.clock_ms, self._allocate)
         self._timer_task: asyncio.Task | None = None
         self._closed = False
-        # TxnOffsetCommit offsets waiting for their transaction's marker:
-        # (producer id, group) -> {(topic, partition): (offset, leader epoch, metadata)}
-        self.pending_offsets: dict[tuple[int, str], dict[tuple[str, int], tuple[int, int, str]]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -189,8 +186,6 @@ class TxnService:
             if self.broker.topic(topic) is None:
                 return ErrorCode.none  # deleted topic: nothing to mark
             return ErrorCode.not_leader_or_follower
-        if topic == OFFSETS_TOPIC:
-            self.on_offsets_marker(index, job.producer_id, job.commit)
         try:
             p.log.append_control_marker(job.producer_id, job.producer_epoch, job.commit, job.coordinator_epoch,
                                         self.broker.clock_ms(), leader_epoch=p.leader_epoch)
@@ -198,6 +193,8 @@ class TxnService:
             code = int(getattr(e, "error_code", ErrorCode.unknown_server_error))
             log.debug("marker on %s-%d refused: %s", topic, index, e)
             return code
+        if topic == OFFSETS_TOPIC:
+            self.on_offsets_marker(index, job.producer_id, job.commit)
         p.log.update_high_watermark(p.log.log_end_offset)
         rm._wake(p)
         return ErrorCode.none
@@ -205,28 +202,11 @@ class TxnService:
     # --- transactional offsets ---------------------------------------------------------------
 
     def on_offsets_marker(self, offsets_partition: int, producer_id: int, commit: bool) -> None:
-        """The transaction of ``producer_id`` ended on ``__consumer_offsets-<offsets_partition>``:
-        commit its pending offsets of groups on that partition through the group coordinator, or drop them."""
+        """The marker of ``producer_id`` is in ``__consumer_offsets-<offsets_partition>``: the group
+        coordinator applies (commit) or drops (abort) the offsets that producer has pending there."""
         gs = getattr(self.broker, "group_service", None)
-        for (pid, group_id) in [k for k in self.pending_offsets if k[0] == producer_id]:
-            if gs is not None and gs.partition_for(group_id) != offsets_partition:
-                continue
-            offsets = self.pending_offsets.pop((pid, group_id))
-            if not commit or gs is None:
-                continue
-            now = self.broker.clock_ms()
-            records = [offset_commit_record(group_id, topic, partition,
-                                            OffsetCommitValue(offset, metadata or "", now, leader_epoch))
-                       for (topic, partition), (offset, leader_epoch, metadata) in sorted(offsets.items())]
-
-            def op(_shard, batch, records=records) -> None:
-                for record in records:
-                    batch.append(record)
-
-            try:  # the group's validation happened at TxnOffsetCommit; the commit just writes them
-                gs.coordinator.runtime.write(offsets_partition, op)
-            except CoordinatorError as e:
-                log.warning("transactional offsets of %s lost: %s", group_id, e)
+        if gs is not None:
+            gs.coordinator.complete_transaction(offsets_partition, producer_id, commit)
 
     # --- asyncio adaptation ------------------------------------------------------------------
 

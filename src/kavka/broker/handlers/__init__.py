@@ -38,3 +38,7 @@ from kavka.broker.handlers import (  # noqa: F401  (transactions)
     list_transactions,
     txn_offset_commit,
 )
+from kavka.broker.handlers import (  # noqa: F401  (KIP-848 consumer groups)
+    consumer_group_describe,
+    consumer_group_heartbeat,
+)

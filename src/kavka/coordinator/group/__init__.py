@@ -1,6 +1,9 @@
-"""Kafka's group coordinator: classic groups (JoinGroup/SyncGroup) and committed offsets.
+"""Kafka's group coordinator: classic groups (JoinGroup/SyncGroup), consumer groups (KIP-848,
+ConsumerGroupHeartbeat) and committed offsets.
 
-:class:`GroupCoordinator` is the entry point; :mod:`.records` holds the ``__consumer_offsets`` codecs.
+:class:`GroupCoordinator` is the entry point; :mod:`.records` and :mod:`.consumer_records` hold the
+``__consumer_offsets`` codecs; :mod:`.membership` runs classic groups, :mod:`.consumer_membership`
+consumer groups (model in :mod:`.consumer`, assignors in :mod:`.assignors`).
 """
 
 from kavka.coordinator.group.classic import ClassicGroup, ClassicMember, GroupState

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kavka.coordinator.group.assignors import assignor_name
+
 __all__ = ["GroupConfig"]
+
+_DEFAULT_ASSIGNORS = ("uniform", "range")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,11 @@ class GroupConfig:
     # Kafka's internal group.classic.new.member.join.timeout.ms: a JoinGroup of a new member that is
     # parked this long is answered UNKNOWN_MEMBER_ID, so defunct retries do not pile up (KIP-394).
     new_member_join_timeout_ms: int = 300_000
+    # consumer groups (KIP-848)
+    consumer_session_timeout_ms: int = 45_000           # group.consumer.session.timeout.ms
+    consumer_heartbeat_interval_ms: int = 5_000         # group.consumer.heartbeat.interval.ms
+    consumer_max_size: int = 2**31 - 1                  # group.consumer.max.size
+    consumer_assignors: tuple[str, ...] = _DEFAULT_ASSIGNORS  # group.consumer.assignors (first: default)
 
     @classmethod
     def from_broker_config(cls, config) -> GroupConfig:
@@ -42,4 +51,17 @@ class GroupConfig:
             offsets_retention_check_interval_ms=int(
                 get("offsets.retention.check.interval.ms", d.offsets_retention_check_interval_ms)),
             offset_metadata_max_bytes=int(get("offset.metadata.max.bytes", d.offset_metadata_max_bytes)),
+            consumer_session_timeout_ms=int(get("group.consumer.session.timeout.ms", d.consumer_session_timeout_ms)),
+            consumer_heartbeat_interval_ms=int(
+                get("group.consumer.heartbeat.interval.ms", d.consumer_heartbeat_interval_ms)),
+            consumer_max_size=int(get("group.consumer.max.size", d.consumer_max_size)),
+            consumer_assignors=_assignors(get("group.consumer.assignors", d.consumer_assignors)),
         )
+
+
+def _assignors(value) -> tuple[str, ...]:
+    """Short names of ``group.consumer.assignors`` (a list or a comma-separated string; Kafka's class
+    names are accepted); unknown names raise ValueError."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = tuple(dict.fromkeys(assignor_name(str(v)) for v in items if str(v).strip()))
+    return names or _DEFAULT_ASSIGNORS

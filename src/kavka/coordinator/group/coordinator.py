@@ -6,15 +6,22 @@ this coordinator does not own are answered NOT_COORDINATOR; on one that is still
 COORDINATOR_LOAD_IN_PROGRESS (except Heartbeat, which Kafka answers NONE while loading, so members
 do not rejoin for nothing).
 
-Writes (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetDelete, DeleteGroups) take
-a ``respond`` callback that is called exactly once with the response dict (kio field names), after
-the records the operation produced are in the log; JoinGroup and SyncGroup may call it much later
-(from :meth:`tick` or another member's request). Reads (OffsetFetch, DescribeGroups, ListGroups)
-return their result.
+Writes (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, TxnOffsetCommit, OffsetDelete,
+DeleteGroups) take a ``respond`` callback that is called exactly once with the response dict (kio
+field names), after the records the operation produced are in the log; JoinGroup and SyncGroup may
+call it much later (from :meth:`tick` or another member's request). Reads (OffsetFetch,
+DescribeGroups, ListGroups) return their result. Transactional offsets stay pending until the
+transaction's marker is in the log (:meth:`complete_transaction`, or a replayed marker at load).
 
 Request-level checks that come before any shard, as in Kafka's GroupCoordinatorService: an empty
 group id is INVALID_GROUP_ID; a JoinGroup session timeout outside
-``group.min/max.session.timeout.ms`` is INVALID_SESSION_TIMEOUT.
+``group.min/max.session.timeout.ms`` is INVALID_SESSION_TIMEOUT; a malformed ConsumerGroupHeartbeat
+is INVALID_REQUEST (or UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION).
+
+Consumer groups (KIP-848) need the cluster's topics: ``topics()`` returns a
+:class:`~kavka.coordinator.group.consumer.TopicsImage`, a new object whenever the metadata changed.
+A JoinGroup for an empty consumer group replaces it with a classic group (Kafka does the same);
+for one with members it is INCONSISTENT_GROUP_PROTOCOL.
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kavka.coordinator.group.config import GroupConfig
+from kavka.coordinator.group.consumer import TopicsImage
+from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
 from kavka.coordinator.group.offsets import CommitPartition
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
-from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record
+from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record, append_error_to_response_error
 from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import NO_PRODUCER_ID
 from kavka.protocol.murmur2 import java_abs, java_string_hashcode
 
 __all__ = ["GroupCoordinator", "partition_for"]
@@ -47,15 +57,24 @@ class GroupCoordinator:
     """All group coordinator shards of one broker.
 
     ``append(partition, records)`` writes records to ``__consumer_offsets-<partition>`` or raises;
-    ``time_ms()`` is the clock. ``new_member_id(prefix)`` may be given to make member ids
-    predictable in tests.
+    ``append_transactional(partition, producer_id, producer_epoch, records)`` does the same in a
+    transactional batch of that producer (TxnOffsetCommit). ``time_ms()`` is the clock.
+    ``new_member_id(prefix)`` may be given to make member ids predictable in tests.
     """
 
     def __init__(self, config: GroupConfig, append: Callable[[int, list[Record]], None],
-                 time_ms: Callable[[], int], new_member_id: Callable[[str], str] | None = None):
+                 time_ms: Callable[[], int], new_member_id: Callable[[str], str] | None = None,
+                 topics: Callable[[], TopicsImage] | None = None,
+                 append_transactional: Callable[[int, int, int, list[Record]], None] | None = None):
         self.config = config
-        self.runtime = CoordinatorRuntime(
-            lambda p: GroupShard(p, config, time_ms, new_member_id), append, time_ms)
+        self._append_transactional = append_transactional
+        self._shards: dict[int, GroupShard] = {}  # the last shard made per partition (loading or active)
+
+        def new_shard(p: int) -> GroupShard:
+            shard = self._shards[p] = GroupShard(p, config, time_ms, new_member_id, topics)
+            return shard
+
+        self.runtime = CoordinatorRuntime(new_shard, append, time_ms)
 
     # --- ownership ----------------------------------------------------------------------------
 
@@ -69,14 +88,28 @@ class GroupCoordinator:
     def begin_load(self, partition: int) -> None:
         self.runtime.begin_load(partition)
 
-    def replay(self, partition: int, key: bytes, value: bytes | None) -> None:
-        self.runtime.replay(partition, key, value)
+    def replay(self, partition: int, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
+        """Apply one record of a loading partition; ``producer_id`` for a record of a transactional batch."""
+        if producer_id == NO_PRODUCER_ID:
+            self.runtime.replay(partition, key, value)
+        else:
+            self._loading_shard(partition).replay(key, value, producer_id)
+
+    def replay_end_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
+        """Apply a COMMIT/ABORT marker of a loading partition's log."""
+        self._loading_shard(partition).replay_end_transaction(producer_id, commit)
+
+    def _loading_shard(self, partition: int) -> GroupShard:
+        if self.runtime.partition_error(partition) != ErrorCode.coordinator_load_in_progress:
+            raise RuntimeError(f"partition {partition} is not loading")
+        return self._shards[partition]
 
     def complete_load(self, partition: int) -> None:
         self.runtime.complete_load(partition)
 
     def unload(self, partition: int) -> None:
         self.runtime.unload(partition)
+        self._shards.pop(partition, None)
 
     def tick(self) -> int | None:
         """Fire due timers (session, rebalance, sync, retention); the next deadline, if any."""
@@ -115,6 +148,16 @@ class GroupCoordinator:
             log.debug("group %s: join of %r, reason: %s", group_id, member_id, reason)
 
         def op(shard: GroupShard, batch) -> None:
+            cgroup = shard.consumer_groups.get(group_id)
+            if cgroup is not None:
+                if not cgroup.is_empty():
+                    batch.respond(respond, join_error(ErrorCode.inconsistent_group_protocol, member_id))
+                    return
+                # an empty consumer group gives way to the classic group (its offsets stay)
+                for record in shard.consumer.group_tombstones(cgroup):
+                    batch.append(record, replay=False)
+                del shard.consumer_groups[group_id]
+                cgroup.deleted = True
             shard.membership.join(
                 batch, group_id=group_id, member_id=member_id, group_instance_id=group_instance_id,
                 protocol_type=protocol_type, protocols=protocols, session_timeout_ms=session_timeout_ms,
@@ -161,6 +204,47 @@ class GroupCoordinator:
         self._write(group_id, lambda shard, batch: shard.membership.leave(batch, group_id, members, respond),
                     respond, lambda code: {"error_code": code, "members": []})
 
+    # --- consumer groups (KIP-848) ---------------------------------------------------------------
+
+    def consumer_group_heartbeat(self, *, group_id: str, member_id: str, member_epoch: int, respond: Respond,
+                                 instance_id: str | None = None, rack_id: str | None = None,
+                                 rebalance_timeout_ms: int = -1,
+                                 subscribed_topic_names: Iterable[str] | None = None,
+                                 subscribed_topic_regex: str | None = None, server_assignor: str | None = None,
+                                 topic_partitions: Iterable[tuple[Any, Iterable[int]]] | None = None,
+                                 client_id: str = "", client_host: str = "", api_version: int = 1) -> None:
+        """ConsumerGroupHeartbeat; ``respond`` gets ``{error_code, error_message, member_id,
+        member_epoch, heartbeat_interval, assignment}`` (kio's field names; interval in ms)."""
+        req = HeartbeatRequest(
+            group_id=group_id, member_id=member_id or "", member_epoch=member_epoch, instance_id=instance_id,
+            rack_id=rack_id, rebalance_timeout_ms=rebalance_timeout_ms,
+            subscribed_topic_names=None if subscribed_topic_names is None else tuple(subscribed_topic_names),
+            subscribed_topic_regex=subscribed_topic_regex, server_assignor=server_assignor,
+            owned=None if topic_partitions is None else tuple((t, tuple(ps)) for t, ps in topic_partitions),
+            client_id=client_id, client_host=client_host, api_version=api_version)
+        refused = validate_heartbeat(req, self.config.consumer_assignors)
+        if refused is not None:
+            respond(heartbeat_error(*refused))
+            return
+        try:
+            self.runtime.write(self.partition_for(group_id),
+                               lambda shard, batch: shard.consumer.heartbeat(batch, req, respond))
+        except CoordinatorError as e:
+            message = str(e) if str(e) != e.error_code.name else None
+            respond(heartbeat_error(e.error_code, message))
+
+    def consumer_group_describe(self, group_ids: Iterable[str]) -> list[dict]:
+        """ConsumerGroupDescribe group entries (GROUP_ID_NOT_FOUND for ids that are not consumer groups)."""
+        out = []
+        for group_id in group_ids:
+            try:
+                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.consumer.describe(group_id)))
+            except CoordinatorError as e:
+                out.append({"error_code": e.error_code, "error_message": None, "group_id": group_id,
+                            "group_state": "", "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "",
+                            "members": [], "authorized_operations": -2147483648})
+        return out
+
     # --- offsets ------------------------------------------------------------------------------
 
     def commit_offsets(self, *, group_id: str, generation_id: int, member_id: str,
@@ -189,14 +273,68 @@ class GroupCoordinator:
 
     def fetch_offsets(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
                       require_stable: bool = False) -> dict:
-        """OffsetFetch of one group: ``{group_id, error_code, topics}``; ``topics`` None = all."""
+        """OffsetFetch of one group: ``{group_id, error_code, topics}``; ``topics`` None = all.
+        ``require_stable``: UNSTABLE_OFFSET_COMMIT for partitions with transactional offsets pending."""
         if group_id is None:
             return {"group_id": group_id, "error_code": ErrorCode.invalid_group_id, "topics": []}
         topics = None if topics is None else [(name, list(parts)) for name, parts in topics]
         try:
-            return self.runtime.read(self.partition_for(group_id), lambda s: s.offsets.fetch(group_id, topics))
+            return self.runtime.read(self.partition_for(group_id),
+                                     lambda s: s.offsets.fetch(group_id, topics, require_stable))
         except CoordinatorError as e:
             return {"group_id": group_id, "error_code": e.error_code, "topics": []}
+
+    def commit_transactional_offsets(self, *, group_id: str, producer_id: int, producer_epoch: int,
+                                     generation_id: int, member_id: str,
+                                     topics: Iterable[tuple[str, Iterable[CommitPartition]]], respond: Respond,
+                                     group_instance_id: str | None = None) -> None:
+        """TxnOffsetCommit: the offsets go to the group's partition in a transactional batch of the
+        producer and stay pending until its transaction's marker (:meth:`complete_transaction`).
+
+        Written first, applied after, as :meth:`CoordinatorRuntime.write` does; the runtime only
+        knows plain batches, so the transactional append is made here. The response is
+        ``{"topics": [{name, partitions: [{partition_index, error_code}]}]}``.
+        """
+        topics = [(name, list(parts)) for name, parts in topics]
+
+        def on_error(code: int) -> dict:
+            return {"topics": [
+                {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
+                for name, parts in topics
+            ]}
+
+        if not group_id:
+            respond(on_error(ErrorCode.invalid_group_id))
+            return
+        partition = self.partition_for(group_id)
+        try:
+            shard = self.runtime.shard(partition)
+            records, response = shard.offsets.transactional_commit(group_id, member_id, group_instance_id,
+                                                                   generation_id, topics)
+        except CoordinatorError as e:
+            # TxnOffsetCommit has no GROUP_ID_NOT_FOUND: clients know ILLEGAL_GENERATION
+            respond(on_error(ErrorCode.illegal_generation if e.error_code == ErrorCode.group_id_not_found
+                             else e.error_code))
+            return
+        if records:
+            if self._append_transactional is None:
+                respond(on_error(ErrorCode.coordinator_not_available))
+                return
+            try:
+                self._append_transactional(partition, producer_id, producer_epoch, records)
+            except Exception as e:  # the log refused (a fenced epoch among others): nothing is applied
+                log.debug("transactional offsets of %s refused: %r", group_id, e)
+                respond(on_error(append_error_to_response_error(e)))
+                return
+            for key, value in records:
+                shard.replay(key, value, producer_id)
+        respond(response)
+
+    def complete_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
+        """The COMMIT/ABORT marker of ``producer_id`` is now in ``partition``'s log: apply it. A
+        partition not active here will read the marker from the log when it loads."""
+        if self.runtime.is_active(partition):
+            self.runtime.shard(partition).replay_end_transaction(producer_id, commit)
 
     def delete_offsets(self, *, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
                        respond: Respond) -> None:

@@ -15,15 +15,29 @@ Rules (Kafka's OffsetMetadataManager):
 - Offsets expire ``offsets.retention.minutes`` after the group became Empty (or after the commit, for
   groups without a protocol type or commits that carried their own retention); offsets of topics a
   Stable consumer group subscribes to never expire. Expiry writes tombstones.
+- Consumer groups (KIP-848) take commits from their members with the member epoch as the
+  generation (OffsetCommit v9+; STALE_MEMBER_EPOCH for another epoch), and from anyone with epoch -1
+  while they have no members. Their offsets expire ``offsets.retention.minutes`` after the commit,
+  except for topics a member subscribes to.
+- Transactional offsets (TxnOffsetCommit) are OffsetCommit records in a *transactional* batch of the
+  producer. Replayed, they are held pending per producer id, invisible to OffsetFetch; the COMMIT
+  marker of that producer applies them (unless a record written later in the log already set that
+  offset: the latest record in log order wins, as in Kafka's OffsetMetadataManager), the ABORT marker
+  drops them, and a tombstone drops the pending offsets of its partition. Pending offsets without a
+  marker stay pending: the transaction coordinator resolves them. OffsetFetch with ``require_stable``
+  answers UNSTABLE_OFFSET_COMMIT for a partition with pending offsets. A transactional commit skips
+  the generation checks when it carries no member information, and is taken during CompletingRebalance.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kavka.coordinator.group.classic import ClassicGroup, GroupState
+from kavka.coordinator.group.consumer import ConsumerGroup
 from kavka.coordinator.group.records import (
     OffsetCommitValue,
     offset_commit_record,
@@ -31,6 +45,7 @@ from kavka.coordinator.group.records import (
 )
 from kavka.coordinator.runtime import Batch, CoordinatorError
 from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import NO_PRODUCER_ID
 
 if TYPE_CHECKING:
     from kavka.coordinator.group.shard import GroupShard
@@ -97,21 +112,83 @@ class OffsetManager:
     def __init__(self, shard: GroupShard):
         self.shard = shard
         self.store = OffsetStore()
+        # Position of each record in the log as replayed (a counter: replay follows log order), so a
+        # committed transaction does not overwrite an offset written after its records.
+        self._replayed = itertools.count()
+        self._written_at: dict[tuple[str, str, int], int] = {}
+        # producer id -> (group, topic, partition) -> (replay position, offset) of its open transaction
+        self.pending: dict[int, dict[tuple[str, str, int], tuple[int, OffsetAndMetadata]]] = {}
+        self._open_by_group: dict[str, set[int]] = {}  # group -> producer ids with pending offsets
 
     # --- replay -------------------------------------------------------------------------------
 
-    def replay(self, group_id: str, topic: str, partition: int, value: OffsetCommitValue | None) -> None:
+    def replay(self, group_id: str, topic: str, partition: int, value: OffsetCommitValue | None,
+               producer_id: int = NO_PRODUCER_ID) -> None:
+        """Apply one OffsetCommit record; ``producer_id`` is the producer of a transactional batch."""
+        key = (group_id, topic, partition)
+        position = next(self._replayed)
         if value is None:
             self.store.remove(group_id, topic, partition)
+            self._written_at.pop(key, None)
+            for pid in list(self._open_by_group.get(group_id, ())):
+                self.pending[pid].pop(key, None)
             return
         # Offsets without a group belong to a "simple" group: an empty group with no protocol type.
-        self.shard.get_or_create_group(group_id)
+        if group_id not in self.shard.consumer_groups:
+            self.shard.get_or_create_group(group_id)
+        if producer_id != NO_PRODUCER_ID:
+            self.pending.setdefault(producer_id, {})[key] = (position, OffsetAndMetadata.from_value(value))
+            self._open_by_group.setdefault(group_id, set()).add(producer_id)
+            return
         self.store.put(group_id, topic, partition, OffsetAndMetadata.from_value(value))
+        self._written_at[key] = position
+
+    def replay_end_transaction(self, producer_id: int, commit: bool) -> None:
+        """The COMMIT or ABORT marker of ``producer_id`` is in the log: apply or drop its pending offsets."""
+        offsets = self.pending.pop(producer_id, None)
+        if offsets is None:
+            return
+        for group_id, _topic, _partition in offsets:
+            producers = self._open_by_group.get(group_id)
+            if producers is not None:
+                producers.discard(producer_id)
+                if not producers:
+                    del self._open_by_group[group_id]
+        if not commit:
+            return
+        for key, (position, om) in offsets.items():
+            group_id, topic, partition = key
+            if self.store.get(group_id, topic, partition) is not None and self._written_at.get(key, -1) > position:
+                continue  # a later record set this offset: it wins
+            if group_id not in self.shard.consumer_groups:
+                self.shard.get_or_create_group(group_id)
+            self.store.put(group_id, topic, partition, om)
+            self._written_at[key] = position
+
+    def has_pending(self, group_id: str, topic: str, partition: int) -> bool:
+        """True while a transaction holds an offset of (group, topic, partition) not yet committed."""
+        return any((group_id, topic, partition) in self.pending[pid] for pid in self._open_by_group.get(group_id, ()))
 
     # --- OffsetCommit -------------------------------------------------------------------------
 
     def validate_commit(self, group_id: str, member_id: str, instance_id: str | None,
-                        generation_id: int, api_version: int) -> ClassicGroup:
+                        generation_id: int, api_version: int,
+                        transactional: bool = False) -> ClassicGroup | ConsumerGroup:
+        cgroup = self.shard.consumer_groups.get(group_id)
+        if cgroup is not None:
+            if transactional:
+                # TxnOffsetCommit need not name a member; a stale epoch reads as ILLEGAL_GENERATION
+                if generation_id < 0 and not member_id and instance_id is None:
+                    return cgroup
+                try:
+                    self.shard.consumer.validate_commit(cgroup, member_id, generation_id, 9)
+                except CoordinatorError as e:
+                    if e.error_code == ErrorCode.stale_member_epoch:
+                        raise CoordinatorError(ErrorCode.illegal_generation) from None
+                    raise
+                return cgroup
+            self.shard.consumer.validate_commit(cgroup, member_id, generation_id, api_version)
+            return cgroup
         group = self.shard.groups.get(group_id)
         if group is None:
             if generation_id < 0:
@@ -127,10 +204,10 @@ class OffsetManager:
             self.shard.membership.validate_member(group, member_id, instance_id)
             if generation_id != group.generation_id:
                 raise CoordinatorError(ErrorCode.illegal_generation)
-        elif group.state != GroupState.EMPTY:
+        elif group.state != GroupState.EMPTY and not transactional:
             # no member id and no generation: only an Empty group takes such commits
             raise CoordinatorError(ErrorCode.unknown_member_id)
-        if group.state == GroupState.COMPLETING_REBALANCE:
+        if group.state == GroupState.COMPLETING_REBALANCE and not transactional:
             # the member has its new generation but not its assignment yet: let it finish first
             raise CoordinatorError(ErrorCode.rebalance_in_progress)
         return group
@@ -141,7 +218,8 @@ class OffsetManager:
         """Validate, append one record per accepted partition, reply once they are in the log."""
         topics = [(name, list(parts)) for name, parts in topics]
         group = self.validate_commit(group_id, member_id, instance_id, generation_id, api_version)
-        if group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE) and member_id in group.members:
+        if isinstance(group, ClassicGroup) and group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE) \
+                and member_id in group.members:
             # a commit keeps a classic member's session alive, as a heartbeat does
             self.shard.membership.reschedule_heartbeat(group, group.members[member_id])
         now = self.shard.time_ms()
@@ -172,25 +250,54 @@ class OffsetManager:
         batch.on_success(lambda _follow: batch.respond(respond, response(None)))
         batch.on_failure(lambda _follow, error: batch.respond(respond, response(error)))
 
+    # --- TxnOffsetCommit -----------------------------------------------------------------------
+
+    def transactional_commit(self, group_id: str, member_id: str, instance_id: str | None, generation_id: int,
+                             topics: Iterable[tuple[str, Iterable[CommitPartition]]]) -> tuple[list, dict]:
+        """Validate a TxnOffsetCommit; ``(records, response)``: the OffsetCommit records to append in
+        the producer's transactional batch (replayed as pending once they are in the log) and the
+        answer to give then. Raises CoordinatorError for a refusal of the whole request."""
+        self.validate_commit(group_id, member_id, instance_id, generation_id, 9, transactional=True)
+        now = self.shard.time_ms()
+        max_meta = self.shard.config.offset_metadata_max_bytes
+        records, out = [], []
+        for name, parts in topics:
+            entries = []
+            for index, offset, leader_epoch, metadata in parts:
+                if metadata is not None and len(metadata) > max_meta:
+                    entries.append({"partition_index": index, "error_code": ErrorCode.offset_metadata_too_large})
+                    continue
+                value = OffsetCommitValue(offset, metadata or "", now, -1 if leader_epoch is None else leader_epoch)
+                records.append(offset_commit_record(group_id, name, index, value))
+                entries.append({"partition_index": index, "error_code": ErrorCode.none})
+            out.append({"name": name, "partitions": entries})
+        return records, {"topics": out}
+
     # --- OffsetFetch --------------------------------------------------------------------------
 
-    def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None) -> dict:
+    def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
+              require_stable: bool = False) -> dict:
         """An OffsetFetch group result: offsets of the named partitions (-1 where none), or of every
-        committed partition when ``topics`` is None."""
+        committed partition when ``topics`` is None. With ``require_stable`` a partition a transaction
+        holds a pending offset for is UNSTABLE_OFFSET_COMMIT (the client retries)."""
         group = self.shard.groups.get(group_id)
-        known = group is not None and group.state != GroupState.DEAD
+        known = (group is not None and group.state != GroupState.DEAD) or group_id in self.shard.consumer_groups
         offsets = self.store.group_offsets(group_id) if known else {}
+        unstable = (lambda name, index: self.has_pending(group_id, name, index)) \
+            if require_stable and group_id in self._open_by_group else (lambda _name, _index: False)
         out_topics = []
         if topics is None:
             for name, parts in offsets.items():
                 out_topics.append({"name": name, "partitions": [
-                    _fetched(index, om) for index, om in sorted(parts.items())
+                    _unstable(index) if unstable(name, index) else _fetched(index, om)
+                    for index, om in sorted(parts.items())
                 ]})
         else:
             for name, indexes in topics:
                 parts = offsets.get(name, {})
                 out_topics.append({"name": name, "partitions": [
-                    _fetched(index, parts.get(index)) for index in indexes
+                    _unstable(index) if unstable(name, index) else _fetched(index, parts.get(index))
+                    for index in indexes
                 ]})
         return {"group_id": group_id, "error_code": ErrorCode.none, "topics": out_topics}
 
@@ -198,6 +305,10 @@ class OffsetManager:
 
     def delete(self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
                respond: Callable[[dict], None]) -> None:
+        cgroup = self.shard.consumer_groups.get(group_id)
+        if cgroup is not None:
+            self._delete(batch, group_id, topics, respond, cgroup.is_subscribed_to)
+            return
         group = self.shard.groups.get(group_id)
         if group is None or group.state == GroupState.DEAD:
             raise CoordinatorError(ErrorCode.group_id_not_found)
@@ -205,10 +316,15 @@ class OffsetManager:
                 and not group.uses_consumer_protocol():
             # members of a non-consumer group own their offsets in ways the broker cannot see
             raise CoordinatorError(ErrorCode.non_empty_group)
+        self._delete(batch, group_id, topics, respond,
+                     lambda name: group.is_subscribed_to(name) and group.state != GroupState.EMPTY)
+
+    def _delete(self, batch: Batch, group_id: str, topics, respond: Callable[[dict], None],
+                subscribed: Callable[[str], bool]) -> None:
         out = []
         for name, indexes in topics:
             indexes = list(indexes)
-            if group.is_subscribed_to(name) and group.state != GroupState.EMPTY:
+            if subscribed(name):
                 code = ErrorCode.group_subscribed_to_topic
             else:
                 code = ErrorCode.none
@@ -273,6 +389,36 @@ class OffsetManager:
                 else:
                     all_expired = False
         return all_expired
+
+
+    def expire_consumer(self, batch: Batch, group: ConsumerGroup, now_ms: int) -> bool:
+        """Tombstones for a consumer group's expired offsets; True when every offset of it expired.
+
+        An offset expires ``offsets.retention.minutes`` after its commit (or at its own expiry),
+        unless a member subscribes to its topic (Kafka's ConsumerGroup offsetExpirationCondition).
+        """
+        offsets = self.store.group_offsets(group.group_id)
+        retention = self.shard.config.offsets_retention_ms
+        all_expired = True
+        for topic, parts in offsets.items():
+            if group.is_subscribed_to(topic):
+                all_expired = False
+                continue
+            for index, om in parts.items():
+                if om.expire_timestamp >= 0:
+                    expired = now_ms >= om.expire_timestamp
+                else:
+                    expired = now_ms - om.commit_timestamp >= retention
+                if expired:
+                    batch.append(offset_commit_tombstone(group.group_id, topic, index))
+                else:
+                    all_expired = False
+        return all_expired
+
+
+def _unstable(index: int) -> dict:
+    return {"partition_index": index, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
+            "error_code": ErrorCode.unstable_offset_commit}
 
 
 def _fetched(index: int, om: OffsetAndMetadata | None) -> dict:

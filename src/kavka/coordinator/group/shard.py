@@ -6,7 +6,13 @@ The shard's durable state is exactly what replaying its partition gives (:meth:`
   offset of a group with no GroupMetadata record makes an Empty group without a protocol type;
 - a GroupMetadata record (re)creates the group as it was written: Empty when it has no members,
   else Stable with the written generation, protocol, leader, members and assignments; a tombstone
-  removes the group.
+  removes the group;
+- an OffsetCommit record of a transactional batch is pending for its producer until that producer's
+  COMMIT marker applies it or its ABORT marker drops it (:meth:`replay_end_transaction`).
+
+- consumer group records (KIP-848, key versions 3-8) build the shard's consumer groups
+  (:meth:`.consumer_membership.ConsumerMembership.replay`). A group id names either a classic group
+  (``groups``) or a consumer group (``consumer_groups``), never both.
 
 On top of that the shard keeps soft state: parked JoinGroup/SyncGroup requests and timers. After a
 load, every loaded member must heartbeat within its session timeout, and the retention check runs
@@ -21,18 +27,23 @@ from collections.abc import Callable, Iterable
 
 from kavka.coordinator.group.classic import ClassicGroup, ClassicMember, GroupState, describe_member
 from kavka.coordinator.group.config import GroupConfig
+from kavka.coordinator.group.consumer import EMPTY_TOPICS, ConsumerGroup, TopicsImage
+from kavka.coordinator.group.consumer_membership import ConsumerMembership
+from kavka.coordinator.group.consumer_records import CONSUMER_KEY_VERSIONS
 from kavka.coordinator.group.membership import ClassicMembership
 from kavka.coordinator.group.offsets import OffsetManager
 from kavka.coordinator.group.records import (
     GroupMetadataKey,
     GroupMetadataValue,
     OffsetCommitKey,
+    decode_key,
     decode_record,
     group_metadata_tombstone,
 )
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.runtime import Batch, Timer
 from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import NO_PRODUCER_ID
 
 __all__ = ["GroupShard"]
 
@@ -43,14 +54,18 @@ _CLEANUP_KEY = ("cleanup",)
 
 class GroupShard:
     def __init__(self, partition: int, config: GroupConfig, time_ms: Callable[[], int],
-                 new_member_id: Callable[[str], str] | None = None):
+                 new_member_id: Callable[[str], str] | None = None,
+                 topics: Callable[[], TopicsImage] | None = None):
         self.partition = partition
         self.config = config
         self.time_ms = time_ms
+        self.topics = topics or (lambda: EMPTY_TOPICS)
         self.timer = Timer(time_ms)
         self.groups: dict[str, ClassicGroup] = {}
+        self.consumer_groups: dict[str, ConsumerGroup] = {}
         self._new_member_id = new_member_id or (lambda prefix: f"{prefix}-{uuid.uuid4()}")
         self.membership = ClassicMembership(self)
+        self.consumer = ConsumerMembership(self)
         self.offsets = OffsetManager(self)
 
     def new_member_id(self, prefix: str) -> str:
@@ -66,15 +81,26 @@ class GroupShard:
 
     # --- replay -------------------------------------------------------------------------------
 
-    def replay(self, key: bytes, value: bytes | None) -> None:
+    def replay(self, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
+        """Apply one record; ``producer_id`` is the producer of a transactional batch (offsets of a
+        transaction stay pending until :meth:`replay_end_transaction`)."""
+        version = decode_key(key)
+        if isinstance(version, int):
+            if version in CONSUMER_KEY_VERSIONS:
+                self.consumer.replay(key, value)
+            return
         k, v = decode_record(key, value)
         if isinstance(k, OffsetCommitKey):
-            self.offsets.replay(k.group, k.topic, k.partition, v)
+            self.offsets.replay(k.group, k.topic, k.partition, v, producer_id)
         elif isinstance(k, GroupMetadataKey):
             if v is None:
                 self._remove_group(k.group)
             else:
                 self._load_group(k.group, v)
+
+    def replay_end_transaction(self, producer_id: int, commit: bool) -> None:
+        """A COMMIT or ABORT marker of ``producer_id`` in this partition."""
+        self.offsets.replay_end_transaction(producer_id, commit)
 
     def _remove_group(self, group_id: str) -> None:
         group = self.groups.pop(group_id, None)
@@ -119,8 +145,10 @@ class GroupShard:
             for m in group.members.values():
                 self.membership.reschedule_heartbeat(group, m)
             self.membership.rebalance_if_oversized(batch, group)
+        self.consumer.on_loaded()
         self._schedule_cleanup()
-        log.info("group coordinator partition %d loaded: %d groups", self.partition, len(self.groups))
+        log.info("group coordinator partition %d loaded: %d classic groups, %d consumer groups", self.partition,
+                 len(self.groups), len(self.consumer_groups))
 
     def on_unloaded(self) -> None:
         """Parked JoinGroup/SyncGroup requests are answered NOT_COORDINATOR: the clients look for
@@ -134,6 +162,9 @@ class GroupShard:
                     sync_cb(sync_error(ErrorCode.not_coordinator))
             group.state = GroupState.DEAD
         self.groups.clear()
+        for cgroup in self.consumer_groups.values():
+            cgroup.deleted = True
+        self.consumer_groups.clear()
 
     # --- expiry -------------------------------------------------------------------------------
 
@@ -147,11 +178,18 @@ class GroupShard:
             all_expired = self.offsets.expire(batch, group, now)
             if all_expired and group.state == GroupState.EMPTY and not group.pending_join_members:
                 batch.append(group_metadata_tombstone(group_id))
+        for cgroup in list(self.consumer_groups.values()):
+            if self.offsets.expire_consumer(batch, cgroup, now) and cgroup.is_empty():
+                for record in self.consumer.group_tombstones(cgroup):
+                    batch.append(record)
         self._schedule_cleanup()
 
     # --- groups -------------------------------------------------------------------------------
 
     def describe(self, group_id: str) -> dict:
+        cgroup = self.consumer_groups.get(group_id)
+        if cgroup is not None:
+            return self.consumer.describe_classic(cgroup)
         group = self.groups.get(group_id)
         if group is None or group.state == GroupState.DEAD:
             return {"error_code": ErrorCode.none, "group_id": group_id, "group_state": GroupState.DEAD.value,
@@ -171,23 +209,42 @@ class GroupShard:
         }
 
     def list(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> list[dict]:
-        """ListGroups entries; filters are case-insensitive and empty means all. Every group here is
-        of type "classic"."""
+        """ListGroups entries; filters are case-insensitive and empty means all. Groups are of type
+        "classic" or "consumer" (KIP-848; protocol type "consumer")."""
         states = {s.strip().lower() for s in states}
         types = {t.strip().lower() for t in types}
-        if types and "classic" not in types:
-            return []
-        return [
-            {"group_id": g.group_id, "protocol_type": g.protocol_type or "", "group_state": g.state.value,
-             "group_type": "classic"}
-            for g in self.groups.values()
-            if not states or g.state.value.lower() in states
-        ]
+        out = []
+        if not types or "classic" in types:
+            out += [
+                {"group_id": g.group_id, "protocol_type": g.protocol_type or "", "group_state": g.state.value,
+                 "group_type": "classic"}
+                for g in self.groups.values()
+                if not states or g.state.value.lower() in states
+            ]
+        if not types or "consumer" in types:
+            out += [
+                {"group_id": g.group_id, "protocol_type": "consumer", "group_state": g.state.value,
+                 "group_type": "consumer"}
+                for g in self.consumer_groups.values()
+                if not states or g.state.value.lower() in states
+            ]
+        return out
 
     def delete_groups(self, batch: Batch, group_ids: list[str], respond: Callable[[list[dict]], None]) -> None:
         """Delete Empty groups with all their offsets; NON_EMPTY_GROUP / GROUP_ID_NOT_FOUND otherwise."""
         results = []
         for group_id in group_ids:
+            cgroup = self.consumer_groups.get(group_id)
+            if cgroup is not None:
+                if not cgroup.is_empty():
+                    code = ErrorCode.non_empty_group
+                else:
+                    code = ErrorCode.none
+                    self.offsets.delete_all(batch, group_id)
+                    for record in self.consumer.group_tombstones(cgroup):
+                        batch.append(record)
+                results.append([group_id, code])
+                continue
             group = self.groups.get(group_id)
             if group is None or group.state == GroupState.DEAD:
                 code = ErrorCode.group_id_not_found

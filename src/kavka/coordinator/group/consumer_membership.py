@@ -1,0 +1,676 @@
+"""The consumer group protocol (KIP-848) of one shard: ConsumerGroupHeartbeat, its timers, and replay.
+
+This is the consumer-group half of Kafka's GroupMetadataManager. Every change is a record that is
+appended first and applied by :meth:`ConsumerMembership.replay` after (``replay=True``), so a group
+after a restart is exactly what the log says. One heartbeat does, in order:
+
+1. **Member.** Epoch 0 joins (a new member, or a member that was fenced rejoining with its id, or a
+   static member taking over an instance that left with epoch -2 — else UNRELEASED_INSTANCE_ID); any
+   other epoch must be the member's epoch, or its previous epoch with owned partitions that are a
+   subset of its assignment (a lost response), else FENCED_MEMBER_EPOCH. Unknown ids are
+   UNKNOWN_MEMBER_ID; a static instance id held by another member id is FENCED_INSTANCE_ID. A new
+   member beyond ``group.consumer.max.size`` is GROUP_MAX_SIZE_REACHED. Changed member metadata is a
+   ConsumerGroupMemberMetadata record.
+2. **Group epoch.** A changed subscription, or topics metadata that changed since the group last
+   looked (new partitions, a topic created that a regex matches, a topic deleted), recomputes the
+   subscribed topics' metadata (a ConsumerGroupPartitionMetadata record when it differs) and bumps
+   the group epoch (ConsumerGroupMetadata record).
+3. **Target assignment.** When the group epoch is ahead of the assignment epoch, the assignor the
+   members prefer (else the first of ``group.consumer.assignors``) computes a new target; members
+   whose target changed get a ConsumerGroupTargetAssignmentMember record, then the epoch a
+   ConsumerGroupTargetAssignmentMetadata record.
+4. **Reconciliation** (:func:`.consumer.reconcile`): a ConsumerGroupCurrentMemberAssignment record
+   when the member's epoch, state or partitions moved. A member with partitions to revoke has
+   ``rebalance_timeout_ms`` to do so, or is fenced.
+
+A member leaves with epoch -1 (its three member records are tombstoned and the group epoch bumps),
+or, if static, pauses with epoch -2 (it keeps its partitions until its instance rejoins or its
+session expires). A member that does not heartbeat within ``group.consumer.session.timeout.ms`` is
+removed as if it left.
+
+A group id is either a classic group or a consumer group: a heartbeat for an id held by a classic
+group with members is GROUP_ID_NOT_FOUND; an empty classic group (e.g. one only holding offsets) is
+replaced, its offsets kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from kavka.coordinator.group.assignors import ASSIGNORS, MemberSpec
+from kavka.coordinator.group.classic import GroupState
+from kavka.coordinator.group.consumer import (
+    LEAVE_GROUP_MEMBER_EPOCH,
+    LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+    ConsumerGroup,
+    ConsumerMember,
+    MemberState,
+    TopicInfo,
+    TopicsImage,
+    assignment_equal,
+    compile_regex,
+    reconcile,
+)
+from kavka.coordinator.group.consumer_records import (
+    Assignment,
+    ConsumerGroupCurrentMemberAssignmentKey,
+    ConsumerGroupCurrentMemberAssignmentValue,
+    ConsumerGroupMemberMetadataKey,
+    ConsumerGroupMemberMetadataValue,
+    ConsumerGroupMetadataKey,
+    ConsumerGroupMetadataValue,
+    ConsumerGroupPartitionMetadataKey,
+    ConsumerGroupPartitionMetadataValue,
+    ConsumerGroupTargetAssignmentMemberKey,
+    ConsumerGroupTargetAssignmentMemberValue,
+    ConsumerGroupTargetAssignmentMetadataKey,
+    ConsumerGroupTargetAssignmentMetadataValue,
+    TopicMetadata,
+    decode_consumer_record,
+    encode_consumer_record,
+)
+from kavka.coordinator.group.records import Record, group_metadata_tombstone
+from kavka.coordinator.runtime import Batch, CoordinatorError
+from kavka.protocol.api import ErrorCode
+
+if TYPE_CHECKING:
+    from kavka.coordinator.group.shard import GroupShard
+
+__all__ = ["ConsumerMembership", "HeartbeatRequest", "validate_heartbeat", "heartbeat_error",
+           "encode_consumer_assignment"]
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[[dict], None]
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatRequest:
+    group_id: str
+    member_id: str
+    member_epoch: int
+    instance_id: str | None = None
+    rack_id: str | None = None
+    rebalance_timeout_ms: int = -1
+    subscribed_topic_names: tuple[str, ...] | None = None
+    subscribed_topic_regex: str | None = None
+    server_assignor: str | None = None
+    owned: tuple[tuple[uuid.UUID, tuple[int, ...]], ...] | None = None
+    client_id: str = ""
+    client_host: str = ""
+    api_version: int = 1
+
+
+def validate_heartbeat(req: HeartbeatRequest, assignors: Iterable[str]) -> tuple[int, str] | None:
+    """(error code, message) for a request Kafka refuses before looking at any group, else None."""
+    def invalid(message: str) -> tuple[int, str]:
+        return ErrorCode.invalid_request, message
+
+    if req.api_version >= 1 and not req.member_id:
+        return invalid("MemberId can't be empty.")
+    if not req.group_id:
+        return invalid("GroupId can't be empty.")
+    if req.instance_id == "":
+        return invalid("InstanceId can't be empty.")
+    if req.rack_id == "":
+        return invalid("RackId can't be empty.")
+    epoch = req.member_epoch
+    if epoch > 0 or epoch == LEAVE_GROUP_MEMBER_EPOCH:
+        if not req.member_id:
+            return invalid("MemberId can't be empty.")
+    elif epoch == 0:
+        if req.rebalance_timeout_ms == -1:
+            return invalid("RebalanceTimeoutMs must be provided in first request.")
+        if req.owned is None or len(req.owned) > 0:
+            return invalid("TopicPartitions must be empty when (re-)joining.")
+        if req.subscribed_topic_names is None and req.subscribed_topic_regex is None:
+            return invalid("Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.")
+    elif epoch == LEAVE_GROUP_STATIC_MEMBER_EPOCH:
+        if not req.member_id:
+            return invalid("MemberId can't be empty.")
+        if req.instance_id is None:
+            return invalid("InstanceId can't be null.")
+    else:
+        return invalid("MemberEpoch is invalid.")
+    if req.subscribed_topic_regex:
+        try:
+            compile_regex(req.subscribed_topic_regex)
+        except re.error as e:
+            return (ErrorCode.invalid_regular_expression,
+                    f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: {e}.")
+    if req.server_assignor is not None and req.server_assignor not in set(assignors):
+        return (ErrorCode.unsupported_assignor,
+                f"ServerAssignor {req.server_assignor} is not supported. Supported assignors: "
+                + ", ".join(assignors) + ".")
+    return None
+
+
+def heartbeat_error(code: int, message: str | None = None) -> dict:
+    return {"error_code": code, "error_message": message, "member_id": None, "member_epoch": 0,
+            "heartbeat_interval": 0, "assignment": None}
+
+
+def _new_member_id() -> str:
+    # Kafka's Uuid.randomUuid().toString(): URL-safe base64 of 16 random bytes, no padding
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _topic_partitions(assignment: Assignment) -> list[dict]:
+    return [{"topic_id": t, "partitions": sorted(ps)}
+            for t, ps in sorted(assignment.items(), key=lambda kv: str(kv[0])) if ps]
+
+
+def encode_consumer_assignment(assignment: dict[str, list[int]]) -> bytes:
+    """A ConsumerProtocolAssignment v0 (version INT16, [topic STRING, [partition INT32]], user data
+    NULLABLE_BYTES): how DescribeGroups shows a consumer group member's partitions."""
+    import struct
+
+    parts = [struct.pack(">hi", 0, len(assignment))]
+    for topic in sorted(assignment):
+        raw = topic.encode()
+        partitions = sorted(assignment[topic])
+        parts.append(struct.pack(">h", len(raw)) + raw
+                     + struct.pack(f">i{len(partitions)}i", len(partitions), *partitions))
+    parts.append(struct.pack(">i", -1))
+    return b"".join(parts)
+
+
+class ConsumerMembership:
+    def __init__(self, shard: GroupShard):
+        self.shard = shard
+        self.timer = shard.timer
+        self.config = shard.config
+
+    @property
+    def groups(self) -> dict[str, ConsumerGroup]:
+        return self.shard.consumer_groups
+
+    def _topics(self) -> TopicsImage:
+        return self.shard.topics()
+
+    @staticmethod
+    def _session_key(group_id: str, member_id: str):
+        return ("cg-session", group_id, member_id)
+
+    @staticmethod
+    def _rebalance_key(group_id: str, member_id: str):
+        return ("cg-rebalance", group_id, member_id)
+
+    # --- records --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _member_record(group_id: str, m: ConsumerMember) -> Record:
+        return encode_consumer_record(
+            ConsumerGroupMemberMetadataKey(group_id, m.member_id),
+            ConsumerGroupMemberMetadataValue(m.instance_id, m.rack_id, m.client_id, m.client_host,
+                                             m.subscribed_topic_names, m.subscribed_topic_regex,
+                                             m.rebalance_timeout_ms, m.server_assignor))
+
+    @staticmethod
+    def _current_record(group_id: str, m: ConsumerMember) -> Record:
+        return encode_consumer_record(
+            ConsumerGroupCurrentMemberAssignmentKey(group_id, m.member_id),
+            ConsumerGroupCurrentMemberAssignmentValue(m.member_epoch, m.previous_member_epoch, int(m.state),
+                                                      m.assigned, m.pending_revocation))
+
+    @staticmethod
+    def _target_record(group_id: str, member_id: str, assignment: Assignment) -> Record:
+        return encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id),
+                                      ConsumerGroupTargetAssignmentMemberValue(dict(assignment)))
+
+    @staticmethod
+    def _epoch_record(group_id: str, epoch: int) -> Record:
+        return encode_consumer_record(ConsumerGroupMetadataKey(group_id), ConsumerGroupMetadataValue(epoch))
+
+    @staticmethod
+    def _metadata_record(group_id: str, metadata: dict[str, TopicInfo]) -> Record:
+        topics = tuple(TopicMetadata(info.topic_id, name, info.num_partitions)
+                       for name, info in sorted(metadata.items()))
+        return encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id),
+                                      ConsumerGroupPartitionMetadataValue(topics))
+
+    @staticmethod
+    def _member_tombstones(group_id: str, member_id: str) -> list[Record]:
+        return [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, member_id)),
+                encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id)),
+                encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, member_id))]
+
+    @staticmethod
+    def group_tombstones(group: ConsumerGroup) -> list[Record]:
+        """Records deleting the group (Kafka's createGroupTombstoneRecords)."""
+        out: list[Record] = []
+        for mid in group.members:
+            out += ConsumerMembership._member_tombstones(group.group_id, mid)
+        out += [encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group.group_id)),
+                encode_consumer_record(ConsumerGroupPartitionMetadataKey(group.group_id)),
+                encode_consumer_record(ConsumerGroupMetadataKey(group.group_id))]
+        return out
+
+    # --- replay ---------------------------------------------------------------------------------
+
+    def _get_or_create(self, group_id: str) -> ConsumerGroup:
+        group = self.groups.get(group_id)
+        if group is None:
+            # a group id names one group: an empty classic group it replaces is gone (its offsets stay)
+            self.shard.groups.pop(group_id, None)
+            group = ConsumerGroup(group_id)
+            self.groups[group_id] = group
+        return group
+
+    def replay(self, key: bytes, value: bytes | None) -> None:
+        k, v = decode_consumer_record(key, value)
+        if k is None:
+            return
+        gid = k.group
+        if isinstance(k, ConsumerGroupMetadataKey):
+            if v is None:
+                group = self.groups.pop(gid, None)
+                if group is not None:
+                    group.deleted = True
+                    for mid in group.members:
+                        self._cancel_timers(gid, mid)
+            else:
+                self._get_or_create(gid).group_epoch = v.epoch
+            return
+        if v is None:
+            group = self.groups.get(gid)
+            if group is None:
+                return
+        else:
+            group = self._get_or_create(gid)
+        if isinstance(k, ConsumerGroupPartitionMetadataKey):
+            group.subscription_metadata = {} if v is None else {
+                t.topic_name: TopicInfo(t.topic_id, t.num_partitions) for t in v.topics}
+            group.checked_image = None
+        elif isinstance(k, ConsumerGroupTargetAssignmentMetadataKey):
+            if v is not None:
+                group.assignment_epoch = v.assignment_epoch
+        elif isinstance(k, ConsumerGroupTargetAssignmentMemberKey):
+            if v is None:
+                group.target_assignment.pop(k.member_id, None)
+            else:
+                group.target_assignment[k.member_id] = dict(v.partitions)
+        elif isinstance(k, ConsumerGroupMemberMetadataKey):
+            if v is None:
+                old = group.members.pop(k.member_id, None)
+                if old is not None and old.instance_id is not None \
+                        and group.static_members.get(old.instance_id) == k.member_id:
+                    del group.static_members[old.instance_id]
+            else:
+                old = group.members.get(k.member_id) or ConsumerMember(k.member_id)
+                group.members[k.member_id] = replace(
+                    old, instance_id=v.instance_id, rack_id=v.rack_id, client_id=v.client_id,
+                    client_host=v.client_host, subscribed_topic_names=tuple(v.subscribed_topic_names),
+                    subscribed_topic_regex=v.subscribed_topic_regex, rebalance_timeout_ms=v.rebalance_timeout_ms,
+                    server_assignor=v.server_assignor)
+                if v.instance_id is not None:
+                    group.static_members[v.instance_id] = k.member_id
+        elif isinstance(k, ConsumerGroupCurrentMemberAssignmentKey):
+            old = group.members.get(k.member_id)
+            if v is None:
+                if old is not None:
+                    group.members[k.member_id] = replace(
+                        old, member_epoch=LEAVE_GROUP_MEMBER_EPOCH, previous_member_epoch=LEAVE_GROUP_MEMBER_EPOCH,
+                        assigned={}, pending_revocation={})
+            else:
+                try:
+                    state = MemberState(v.state)
+                except ValueError:
+                    state = MemberState.UNKNOWN
+                group.members[k.member_id] = replace(
+                    old or ConsumerMember(k.member_id), member_epoch=v.member_epoch,
+                    previous_member_epoch=v.previous_member_epoch, state=state, assigned=dict(v.assigned),
+                    pending_revocation=dict(v.pending_revocation))
+
+    def on_loaded(self) -> None:
+        """Every loaded member must heartbeat within the session timeout; members revoking have
+        their rebalance timeout again."""
+        for group in self.groups.values():
+            for m in group.members.values():
+                self._schedule_session(group.group_id, m.member_id)
+                if m.state == MemberState.UNREVOKED_PARTITIONS:
+                    self._schedule_rebalance(group.group_id, m)
+
+    # --- timers ---------------------------------------------------------------------------------
+
+    def _schedule_session(self, group_id: str, member_id: str) -> None:
+        self.timer.schedule(self._session_key(group_id, member_id), self.config.consumer_session_timeout_ms,
+                            lambda b: self._fence_due(b, group_id, member_id, None, "its session expired"))
+
+    def _schedule_rebalance(self, group_id: str, m: ConsumerMember) -> None:
+        epoch, mid = m.member_epoch, m.member_id
+        timeout = m.rebalance_timeout_ms if m.rebalance_timeout_ms > 0 else self.config.consumer_session_timeout_ms
+        self.timer.schedule(self._rebalance_key(group_id, mid), timeout,
+                            lambda b: self._fence_due(b, group_id, mid, epoch,
+                                                      f"it did not revoke its partitions of epoch {epoch} in time"))
+
+    def _cancel_timers(self, group_id: str, member_id: str) -> None:
+        self.timer.cancel(self._session_key(group_id, member_id))
+        self.timer.cancel(self._rebalance_key(group_id, member_id))
+
+    def _fence_due(self, batch: Batch, group_id: str, member_id: str, epoch: int | None, reason: str) -> None:
+        group = self.groups.get(group_id)
+        member = None if group is None else group.members.get(member_id)
+        if member is None or (epoch is not None and member.member_epoch != epoch):
+            return
+        log.info("consumer group %s: member %s fenced because %s", group_id, member_id, reason)
+        for record in self._fence_records(group, member):
+            batch.append(record)
+
+    def _fence_records(self, group: ConsumerGroup, member: ConsumerMember) -> list[Record]:
+        """Remove ``member`` and bump the group epoch (Kafka's consumerGroupFenceMember)."""
+        gid = group.group_id
+        records = self._member_tombstones(gid, member.member_id)
+        image = self._topics()
+        metadata = self._subscription_metadata(group, image, {member.member_id: None})
+        if metadata != group.subscription_metadata:
+            records.append(self._metadata_record(gid, metadata))
+        records.append(self._epoch_record(gid, group.group_epoch + 1))
+        self._cancel_timers(gid, member.member_id)
+        return records
+
+    @staticmethod
+    def _subscription_metadata(group: ConsumerGroup, image: TopicsImage, replacing) -> dict[str, TopicInfo]:
+        names = group.subscribed_topic_names(image.by_name, replacing)
+        return {n: image.by_name[n] for n in sorted(names) if n in image.by_name}
+
+    # --- ConsumerGroupHeartbeat -------------------------------------------------------------------
+
+    def heartbeat(self, batch: Batch, req: HeartbeatRequest, respond: Respond) -> None:
+        """Validate, write the records, answer once they are in the log. CoordinatorError for a refusal."""
+        if req.member_epoch in (LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH):
+            self._leave(batch, req, respond)
+            return
+        gid = req.group_id
+        joining = req.member_epoch == 0
+        records: list[Record] = []
+        group = self.groups.get(gid)
+        if group is None:
+            classic = self.shard.groups.get(gid)
+            if classic is not None and (classic.members or classic.pending_join_members
+                                        or classic.state != GroupState.EMPTY):
+                raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} is not a consumer group.")
+            if not joining:
+                raise CoordinatorError(ErrorCode.group_id_not_found, f"Consumer group {gid} not found.")
+            if classic is not None:
+                records.append(group_metadata_tombstone(gid))
+            group = ConsumerGroup(gid)
+        if len(group.members) >= self.config.consumer_max_size and req.member_id not in group.members:
+            raise CoordinatorError(ErrorCode.group_max_size_reached,
+                                   f"The consumer group has reached its maximum capacity of "
+                                   f"{self.config.consumer_max_size} members.")
+        member_id = req.member_id or _new_member_id()
+        member, replaced = self._member_of(group, member_id, req)
+
+        # 1. the member
+        names = member.subscribed_topic_names if req.subscribed_topic_names is None \
+            else tuple(sorted(set(req.subscribed_topic_names)))
+        regex = member.subscribed_topic_regex if req.subscribed_topic_regex is None \
+            else (req.subscribed_topic_regex or None)
+        updated = replace(
+            member,
+            instance_id=member.instance_id if req.instance_id is None else req.instance_id,
+            rack_id=member.rack_id if req.rack_id is None else req.rack_id,
+            rebalance_timeout_ms=member.rebalance_timeout_ms if req.rebalance_timeout_ms == -1
+            else req.rebalance_timeout_ms,
+            server_assignor=member.server_assignor if req.server_assignor is None else req.server_assignor,
+            subscribed_topic_names=names, subscribed_topic_regex=regex,
+            client_id=req.client_id, client_host=req.client_host,
+        )
+        replacing: dict[str, ConsumerMember | None] = {member_id: updated}
+        old_targets = dict(group.target_assignment)
+        if replaced is not None:
+            replacing[replaced.member_id] = None
+            old_targets[member_id] = old_targets.pop(replaced.member_id, {})
+            records += self._member_tombstones(gid, replaced.member_id)
+            records += [self._member_record(gid, member), self._target_record(gid, member_id, old_targets[member_id]),
+                        self._current_record(gid, member)]
+        bump = False
+        if updated != member:
+            records.append(self._member_record(gid, updated))
+            bump = (updated.subscribed_topic_names != member.subscribed_topic_names
+                    or updated.subscribed_topic_regex != member.subscribed_topic_regex)
+
+        # 2. the group epoch
+        group_epoch = group.group_epoch
+        metadata = group.subscription_metadata
+        image = self._topics()
+        if bump or group.checked_image is not image:
+            metadata = self._subscription_metadata(group, image, replacing)
+            if metadata != group.subscription_metadata:
+                records.append(self._metadata_record(gid, metadata))
+                bump = True
+            if bump:
+                group_epoch += 1
+                records.append(self._epoch_record(gid, group_epoch))
+                log.info("consumer group %s: group epoch %d", gid, group_epoch)
+
+        # 3. the target assignment
+        if group_epoch > group.assignment_epoch:
+            members = {**group.members, **replacing}
+            members = {mid: m for mid, m in members.items() if m is not None}
+            assignor = group.preferred_assignor(self.config.consumer_assignors[0], replacing)
+            topics = {info.topic_id: info.num_partitions for info in metadata.values()}
+            specs = {
+                mid: MemberSpec(frozenset(metadata[n].topic_id for n in m.subscribed_topics(metadata) if n in metadata),
+                                old_targets.get(mid, {}))
+                for mid, m in members.items()
+            }
+            targets = ASSIGNORS[assignor](specs, topics)
+            for mid in sorted(targets):
+                if mid not in old_targets or not assignment_equal(targets[mid], old_targets[mid]):
+                    records.append(self._target_record(gid, mid, targets[mid]))
+            records.append(encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(gid),
+                                                  ConsumerGroupTargetAssignmentMetadataValue(group_epoch)))
+            log.info("consumer group %s: target assignment of epoch %d computed by %s", gid, group_epoch, assignor)
+            target_epoch, target = group_epoch, targets.get(member_id, {})
+        else:
+            target_epoch, target = group.assignment_epoch, old_targets.get(member_id, {})
+
+        # 4. reconciliation
+        reconciled = updated
+        if not updated.is_reconciled_to(target_epoch):
+            owners = group.partition_owners()
+            if replaced is not None:
+                # the replacing member holds the old one's partitions itself
+                for t, ps in replaced.assigned.items():
+                    for p in ps:
+                        owners.pop((t, p), None)
+            reconciled = reconcile(updated, target_epoch, target, lambda t, p: owners.get((t, p)), req.owned)
+            if reconciled != updated:
+                records.append(self._current_record(gid, reconciled))
+                if reconciled.state == MemberState.UNREVOKED_PARTITIONS:
+                    self._schedule_rebalance(gid, reconciled)
+                else:
+                    self.timer.cancel(self._rebalance_key(gid, member_id))
+        self._schedule_session(gid, member_id)
+
+        full = joining or (req.rebalance_timeout_ms != -1 and req.owned is not None
+                           and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None))
+        response = {
+            "error_code": ErrorCode.none, "error_message": None, "member_id": reconciled.member_id,
+            "member_epoch": reconciled.member_epoch, "heartbeat_interval": self.config.consumer_heartbeat_interval_ms,
+            "assignment": ({"topic_partitions": _topic_partitions(reconciled.assigned)}
+                           if full or not assignment_equal(member.assigned, reconciled.assigned) else None),
+        }
+        for record in records:
+            batch.append(record)
+
+        def ok(_follow: Batch) -> None:
+            live = self.groups.get(gid)
+            if live is not None:
+                live.checked_image = image
+            batch.respond(respond, response)
+
+        batch.on_success(ok)
+        batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
+
+    def _member_of(self, group: ConsumerGroup, member_id: str,
+                   req: HeartbeatRequest) -> tuple[ConsumerMember, ConsumerMember | None]:
+        """(the member the request speaks for, the static member it replaces or None)."""
+        joining = req.member_epoch == 0
+        if req.instance_id is None:
+            member = group.members.get(member_id)
+            if member is None:
+                if not joining:
+                    raise CoordinatorError(ErrorCode.unknown_member_id,
+                                           f"Member {member_id} is not a member of group {group.group_id}.")
+                return ConsumerMember(member_id), None
+            self._check_epoch(member, req)
+            return member, None
+        existing = group.static_member(req.instance_id)
+        if joining:
+            if existing is None or existing.member_id == member_id:
+                return group.members.get(member_id) or ConsumerMember(member_id), None
+            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH:
+                raise CoordinatorError(ErrorCode.unreleased_instance_id,
+                                       f"Static member {existing.member_id} with instance id {req.instance_id} "
+                                       "cannot be replaced because it has not left the group.")
+            log.info("consumer group %s: static member %s replaces %s (instance %s)", group.group_id, member_id,
+                     existing.member_id, req.instance_id)
+            return replace(existing, member_id=member_id, member_epoch=0, previous_member_epoch=0), existing
+        if existing is None:
+            raise CoordinatorError(ErrorCode.unknown_member_id, f"Instance id {req.instance_id} is unknown.")
+        if existing.member_id != member_id:
+            raise CoordinatorError(ErrorCode.fenced_instance_id,
+                                   f"Static member {member_id} with instance id {req.instance_id} was fenced by "
+                                   f"member {existing.member_id}.")
+        self._check_epoch(existing, req)
+        return existing, None
+
+    @staticmethod
+    def _check_epoch(member: ConsumerMember, req: HeartbeatRequest) -> None:
+        epoch = req.member_epoch
+        if epoch == 0:
+            return  # a fenced member rejoins with its id (KIP-848; KAFKA-19233)
+        if epoch > member.member_epoch:
+            raise CoordinatorError(ErrorCode.fenced_member_epoch,
+                                   f"The consumer group member has a greater member epoch ({epoch}) than the one "
+                                   f"known by the group coordinator ({member.member_epoch}).")
+        if epoch < member.member_epoch:
+            # the response that bumped the epoch may have been lost: the previous epoch is accepted
+            # while the member owns nothing it should not
+            subset = req.owned is not None and all(
+                p in member.assigned.get(t, ()) for t, ps in req.owned for p in ps)
+            if epoch != member.previous_member_epoch or not subset:
+                raise CoordinatorError(ErrorCode.fenced_member_epoch,
+                                       f"The consumer group member has a smaller member epoch ({epoch}) than the "
+                                       f"one known by the group coordinator ({member.member_epoch}).")
+
+    def _leave(self, batch: Batch, req: HeartbeatRequest, respond: Respond) -> None:
+        gid = req.group_id
+        group = self.groups.get(gid)
+        if group is None:
+            raise CoordinatorError(ErrorCode.group_id_not_found, f"Consumer group {gid} not found.")
+        if req.instance_id is None:
+            member = group.members.get(req.member_id)
+            if member is None:
+                raise CoordinatorError(ErrorCode.unknown_member_id,
+                                       f"Member {req.member_id} is not a member of group {gid}.")
+        else:
+            member = group.static_member(req.instance_id)
+            if member is None:
+                raise CoordinatorError(ErrorCode.unknown_member_id, f"Instance id {req.instance_id} is unknown.")
+            if member.member_id != req.member_id:
+                raise CoordinatorError(ErrorCode.fenced_instance_id,
+                                       f"Static member {req.member_id} with instance id {req.instance_id} was "
+                                       f"fenced by member {member.member_id}.")
+        response = {"error_code": ErrorCode.none, "error_message": None, "member_id": member.member_id,
+                    "member_epoch": req.member_epoch, "heartbeat_interval": 0, "assignment": None}
+        if req.member_epoch == LEAVE_GROUP_STATIC_MEMBER_EPOCH:
+            # the instance pauses: it keeps its partitions until it rejoins or its session expires
+            log.info("consumer group %s: static member %s (instance %s) left temporarily", gid, member.member_id,
+                     req.instance_id)
+            batch.append(self._current_record(gid, replace(member, member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+                                                           pending_revocation={})))
+            self.timer.cancel(self._rebalance_key(gid, member.member_id))
+        else:
+            log.info("consumer group %s: member %s left", gid, member.member_id)
+            for record in self._fence_records(group, member):
+                batch.append(record)
+        batch.on_success(lambda _f: batch.respond(respond, response))
+        batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
+
+    # --- offsets ----------------------------------------------------------------------------------
+
+    def validate_commit(self, group: ConsumerGroup, member_id: str, member_epoch: int, api_version: int) -> None:
+        """Kafka's ConsumerGroup.validateOffsetCommit: epoch -1 (admin, ``assign()`` users) only
+        while the group is empty; members must use OffsetCommit v9+ with their current epoch."""
+        if member_epoch < 0 and group.is_empty():
+            return
+        member = group.members.get(member_id)
+        if member is None:
+            raise CoordinatorError(ErrorCode.unknown_member_id)
+        if api_version < 9:
+            raise CoordinatorError(ErrorCode.unsupported_version)
+        if member_epoch != member.member_epoch:
+            raise CoordinatorError(ErrorCode.stale_member_epoch)
+
+    # --- views ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _named(group: ConsumerGroup, assignment: Assignment,
+               image: TopicsImage) -> list[tuple[uuid.UUID, str, list[int]]]:
+        by_id = {info.topic_id: name for name, info in group.subscription_metadata.items()}
+        out = []
+        for topic_id, partitions in sorted(assignment.items(), key=lambda kv: str(kv[0])):
+            name = image.name_of(topic_id) or by_id.get(topic_id)
+            if name is not None and partitions:
+                out.append((topic_id, name, sorted(partitions)))
+        return out
+
+    def describe(self, group_id: str) -> dict:
+        """A ConsumerGroupDescribe group entry; GROUP_ID_NOT_FOUND unless it is a consumer group."""
+        group = self.groups.get(group_id)
+        if group is None:
+            message = (f"Group {group_id} is not a consumer group." if group_id in self.shard.groups
+                       else f"Group {group_id} not found.")
+            return {"error_code": ErrorCode.group_id_not_found, "error_message": message, "group_id": group_id,
+                    "group_state": "", "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "",
+                    "members": [], "authorized_operations": -2147483648}
+        image = self._topics()
+
+        def assignment(a: Assignment) -> dict:
+            return {"topic_partitions": [{"topic_id": t, "topic_name": n, "partitions": ps}
+                                         for t, n, ps in self._named(group, a, image)]}
+
+        return {
+            "error_code": ErrorCode.none, "error_message": None, "group_id": group_id,
+            "group_state": group.state.value, "group_epoch": group.group_epoch,
+            "assignment_epoch": group.assignment_epoch,
+            "assignor_name": group.preferred_assignor(self.config.consumer_assignors[0]),
+            "members": [
+                {"member_id": m.member_id, "instance_id": m.instance_id, "rack_id": m.rack_id,
+                 "member_epoch": m.member_epoch, "client_id": m.client_id, "client_host": m.client_host,
+                 "subscribed_topic_names": list(m.subscribed_topic_names),
+                 "subscribed_topic_regex": m.subscribed_topic_regex,
+                 "assignment": assignment(m.assigned),
+                 "target_assignment": assignment(group.target_assignment.get(m.member_id, {}))}
+                for m in group.members.values()
+            ],
+            "authorized_operations": -2147483648,
+        }
+
+    def describe_classic(self, group: ConsumerGroup) -> dict:
+        """A DescribeGroups entry for a consumer group: protocol type "consumer", the assignor as
+        the protocol, each member's partitions as a ConsumerProtocolAssignment."""
+        image = self._topics()
+        return {
+            "error_code": ErrorCode.none, "group_id": group.group_id, "group_state": group.state.value,
+            "protocol_type": "consumer",
+            "protocol_data": group.preferred_assignor(self.config.consumer_assignors[0]),
+            "members": [
+                {"member_id": m.member_id, "group_instance_id": m.instance_id, "client_id": m.client_id,
+                 "client_host": m.client_host, "member_metadata": b"",
+                 "member_assignment": encode_consumer_assignment(
+                     {n: ps for _, n, ps in self._named(group, m.assigned, image)})}
+                for m in group.members.values()
+            ],
+            "authorized_operations": -2147483648,
+        }

@@ -1,0 +1,337 @@
+"""``__consumer_offsets`` records of consumer groups (KIP-848), in Kafka's schemas.
+
+Keys are not flexible: ``version INT16`` (which is also the record type), then the fields as STRING::
+
+    3  ConsumerGroupMetadataKey                 groupId
+    4  ConsumerGroupPartitionMetadataKey        groupId
+    5  ConsumerGroupMemberMetadataKey           groupId, memberId
+    6  ConsumerGroupTargetAssignmentMetadataKey groupId
+    7  ConsumerGroupTargetAssignmentMemberKey   groupId, memberId
+    8  ConsumerGroupCurrentMemberAssignmentKey  groupId, memberId
+
+Values are all version 0 and flexible (compact strings and arrays: uvarint length + 1, 0 = null;
+UUID: 16 bytes; a tagged-field section after every struct)::
+
+    ConsumerGroupMetadataValue                epoch INT32
+    ConsumerGroupPartitionMetadataValue       topics [topicId UUID, topicName STRING, numPartitions INT32,
+                                                      partitionMetadata [partition INT32, racks [STRING]]]
+    ConsumerGroupMemberMetadataValue          instanceId NULLABLE_STRING, rackId NULLABLE_STRING,
+                                              clientId STRING, clientHost STRING,
+                                              subscribedTopicNames [STRING],
+                                              subscribedTopicRegex NULLABLE_STRING,
+                                              rebalanceTimeoutMs INT32, serverAssignor NULLABLE_STRING
+                                              (tag 0: classicMemberMetadata, skipped: Kavka has no
+                                              classic members in consumer groups)
+    ConsumerGroupTargetAssignmentMetadataValue assignmentEpoch INT32
+    ConsumerGroupTargetAssignmentMemberValue  topicPartitions [topicId UUID, partitions [INT32]]
+    ConsumerGroupCurrentMemberAssignmentValue memberEpoch INT32, previousMemberEpoch INT32, state INT8,
+                                              assignedPartitions [topicId UUID, partitions [INT32]],
+                                              partitionsPendingRevocation [same]
+
+A tombstone (value None) of a key removes what the key names. Readers skip unknown tagged fields
+(newer Kafka versions add some, e.g. a metadata hash) and ignore trailing bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from dataclasses import dataclass, field
+
+from kavka.protocol.primitives import (
+    ProtocolDecodeError,
+    as_view,
+    encode_compact_array_length,
+    encode_compact_nullable_string,
+    encode_compact_string,
+    encode_int8,
+    encode_int16,
+    encode_int32,
+    encode_string,
+    read_compact_array_length,
+    read_compact_nullable_string,
+    read_compact_string,
+    read_int8,
+    read_int16,
+    read_int32,
+    read_string,
+    skip_tagged_fields,
+)
+
+__all__ = [
+    "CONSUMER_KEY_VERSIONS",
+    "Assignment",
+    "ConsumerGroupMetadataKey",
+    "ConsumerGroupPartitionMetadataKey",
+    "ConsumerGroupMemberMetadataKey",
+    "ConsumerGroupTargetAssignmentMetadataKey",
+    "ConsumerGroupTargetAssignmentMemberKey",
+    "ConsumerGroupCurrentMemberAssignmentKey",
+    "ConsumerGroupMetadataValue",
+    "ConsumerGroupPartitionMetadataValue",
+    "TopicMetadata",
+    "ConsumerGroupMemberMetadataValue",
+    "ConsumerGroupTargetAssignmentMetadataValue",
+    "ConsumerGroupTargetAssignmentMemberValue",
+    "ConsumerGroupCurrentMemberAssignmentValue",
+    "encode_consumer_record",
+    "decode_consumer_record",
+]
+
+Assignment = dict[uuid.UUID, frozenset[int]]
+"""Partitions per topic id; topics with no partitions are left out."""
+
+
+# --- keys ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupMetadataKey:
+    group: str
+    VERSION = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupPartitionMetadataKey:
+    group: str
+    VERSION = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupMemberMetadataKey:
+    group: str
+    member_id: str
+    VERSION = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupTargetAssignmentMetadataKey:
+    group: str
+    VERSION = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupTargetAssignmentMemberKey:
+    group: str
+    member_id: str
+    VERSION = 7
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupCurrentMemberAssignmentKey:
+    group: str
+    member_id: str
+    VERSION = 8
+
+
+_GROUP_KEYS = {3: ConsumerGroupMetadataKey, 4: ConsumerGroupPartitionMetadataKey,
+               6: ConsumerGroupTargetAssignmentMetadataKey}
+_MEMBER_KEYS = {5: ConsumerGroupMemberMetadataKey, 7: ConsumerGroupTargetAssignmentMemberKey,
+                8: ConsumerGroupCurrentMemberAssignmentKey}
+CONSUMER_KEY_VERSIONS = frozenset(_GROUP_KEYS) | frozenset(_MEMBER_KEYS)
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupMetadataValue:
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMetadata:
+    topic_id: uuid.UUID
+    topic_name: str
+    num_partitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupPartitionMetadataValue:
+    topics: tuple[TopicMetadata, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupMemberMetadataValue:
+    instance_id: str | None
+    rack_id: str | None
+    client_id: str
+    client_host: str
+    subscribed_topic_names: tuple[str, ...]
+    subscribed_topic_regex: str | None
+    rebalance_timeout_ms: int = -1
+    server_assignor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupTargetAssignmentMetadataValue:
+    assignment_epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupTargetAssignmentMemberValue:
+    partitions: Assignment = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupCurrentMemberAssignmentValue:
+    member_epoch: int
+    previous_member_epoch: int
+    state: int
+    assigned: Assignment = field(default_factory=dict)
+    pending_revocation: Assignment = field(default_factory=dict)
+
+
+# --- encoding --------------------------------------------------------------------------------------
+
+_NO_TAGS = b"\x00"
+
+
+def _encode_key(key) -> bytes:
+    parts = [encode_int16(key.VERSION), encode_string(key.group)]
+    if hasattr(key, "member_id"):
+        parts.append(encode_string(key.member_id))
+    return b"".join(parts)
+
+
+def _encode_topic_partitions(assignment: Assignment) -> bytes:
+    parts = [encode_compact_array_length(len(assignment))]
+    for topic_id in sorted(assignment, key=str):
+        partitions = sorted(assignment[topic_id])
+        parts += [topic_id.bytes, encode_compact_array_length(len(partitions))]
+        parts += [encode_int32(p) for p in partitions]
+        parts.append(_NO_TAGS)
+    return b"".join(parts)
+
+
+def _encode_value(value) -> bytes:
+    parts = [encode_int16(0)]
+    if isinstance(value, ConsumerGroupMetadataValue):
+        parts.append(encode_int32(value.epoch))
+    elif isinstance(value, ConsumerGroupPartitionMetadataValue):
+        parts.append(encode_compact_array_length(len(value.topics)))
+        for t in value.topics:
+            parts += [t.topic_id.bytes, encode_compact_string(t.topic_name), encode_int32(t.num_partitions),
+                      encode_compact_array_length(0), _NO_TAGS]
+    elif isinstance(value, ConsumerGroupMemberMetadataValue):
+        parts += [encode_compact_nullable_string(value.instance_id), encode_compact_nullable_string(value.rack_id),
+                  encode_compact_string(value.client_id), encode_compact_string(value.client_host),
+                  encode_compact_array_length(len(value.subscribed_topic_names))]
+        parts += [encode_compact_string(name) for name in value.subscribed_topic_names]
+        parts += [encode_compact_nullable_string(value.subscribed_topic_regex),
+                  encode_int32(value.rebalance_timeout_ms), encode_compact_nullable_string(value.server_assignor)]
+    elif isinstance(value, ConsumerGroupTargetAssignmentMetadataValue):
+        parts.append(encode_int32(value.assignment_epoch))
+    elif isinstance(value, ConsumerGroupTargetAssignmentMemberValue):
+        parts.append(_encode_topic_partitions(value.partitions))
+    elif isinstance(value, ConsumerGroupCurrentMemberAssignmentValue):
+        parts += [encode_int32(value.member_epoch), encode_int32(value.previous_member_epoch),
+                  encode_int8(value.state), _encode_topic_partitions(value.assigned),
+                  _encode_topic_partitions(value.pending_revocation)]
+    else:
+        raise TypeError(f"not a consumer group record value: {value!r}")
+    parts.append(_NO_TAGS)
+    return b"".join(parts)
+
+
+def encode_consumer_record(key, value=None) -> tuple[bytes, bytes | None]:
+    """(key bytes, value bytes); ``value`` None makes a tombstone."""
+    return _encode_key(key), None if value is None else _encode_value(value)
+
+
+# --- decoding --------------------------------------------------------------------------------------
+
+
+def _read_uuid(buf: memoryview, pos: int) -> tuple[uuid.UUID, int]:
+    if pos + 16 > len(buf):
+        raise ProtocolDecodeError("truncated uuid")
+    return uuid.UUID(bytes=bytes(buf[pos:pos + 16])), pos + 16
+
+
+def _read_topic_partitions(buf: memoryview, pos: int) -> tuple[Assignment, int]:
+    n, pos = read_compact_array_length(buf, pos)
+    out: Assignment = {}
+    for _ in range(n or 0):
+        topic_id, pos = _read_uuid(buf, pos)
+        k, pos = read_compact_array_length(buf, pos)
+        k = k or 0
+        if pos + 4 * k > len(buf):
+            raise ProtocolDecodeError("truncated partition list")
+        partitions = struct.unpack_from(f">{k}i", buf, pos)
+        pos += 4 * k
+        pos = skip_tagged_fields(buf, pos)
+        if partitions:
+            out[topic_id] = frozenset(partitions)
+    return out, pos
+
+
+def _decode_value(version: int, data):
+    buf = as_view(data)
+    value_version, pos = read_int16(buf, 0)
+    if value_version != 0:
+        raise ProtocolDecodeError(f"unknown value version {value_version} for record type {version}")
+    if version == 3:
+        epoch, pos = read_int32(buf, pos)
+        return ConsumerGroupMetadataValue(epoch)
+    if version == 4:
+        n, pos = read_compact_array_length(buf, pos)
+        topics = []
+        for _ in range(n or 0):
+            topic_id, pos = _read_uuid(buf, pos)
+            name, pos = read_compact_string(buf, pos)
+            num, pos = read_int32(buf, pos)
+            k, pos = read_compact_array_length(buf, pos)
+            for _ in range(k or 0):  # deprecated rack metadata
+                _, pos = read_int32(buf, pos)
+                r, pos = read_compact_array_length(buf, pos)
+                for _ in range(r or 0):
+                    _, pos = read_compact_string(buf, pos)
+                pos = skip_tagged_fields(buf, pos)
+            pos = skip_tagged_fields(buf, pos)
+            topics.append(TopicMetadata(topic_id, name, num))
+        return ConsumerGroupPartitionMetadataValue(tuple(topics))
+    if version == 5:
+        instance_id, pos = read_compact_nullable_string(buf, pos)
+        rack_id, pos = read_compact_nullable_string(buf, pos)
+        client_id, pos = read_compact_string(buf, pos)
+        client_host, pos = read_compact_string(buf, pos)
+        n, pos = read_compact_array_length(buf, pos)
+        names = []
+        for _ in range(n or 0):
+            name, pos = read_compact_string(buf, pos)
+            names.append(name)
+        regex, pos = read_compact_nullable_string(buf, pos)
+        rebalance_timeout, pos = read_int32(buf, pos)
+        assignor, pos = read_compact_nullable_string(buf, pos)
+        return ConsumerGroupMemberMetadataValue(instance_id, rack_id, client_id, client_host, tuple(names), regex,
+                                                rebalance_timeout, assignor)
+    if version == 6:
+        epoch, pos = read_int32(buf, pos)
+        return ConsumerGroupTargetAssignmentMetadataValue(epoch)
+    if version == 7:
+        partitions, pos = _read_topic_partitions(buf, pos)
+        return ConsumerGroupTargetAssignmentMemberValue(partitions)
+    if version == 8:
+        epoch, pos = read_int32(buf, pos)
+        previous, pos = read_int32(buf, pos)
+        state, pos = read_int8(buf, pos)
+        assigned, pos = _read_topic_partitions(buf, pos)
+        pending, pos = _read_topic_partitions(buf, pos)
+        return ConsumerGroupCurrentMemberAssignmentValue(epoch, previous, state, assigned, pending)
+    raise ProtocolDecodeError(f"not a consumer group record type: {version}")
+
+
+def decode_consumer_record(key, value):
+    """(key, value) objects of a consumer group record, value None for a tombstone; (None, None) for
+    a key version this module does not model."""
+    buf = as_view(key)
+    version, pos = read_int16(buf, 0)
+    group, pos = read_string(buf, pos)
+    if version in _GROUP_KEYS:
+        k = _GROUP_KEYS[version](group)
+    elif version in _MEMBER_KEYS:
+        member_id, pos = read_string(buf, pos)
+        k = _MEMBER_KEYS[version](group, member_id)
+    else:
+        return None, None
+    return k, None if value is None else _decode_value(version, value)
