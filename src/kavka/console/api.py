@@ -161,14 +161,17 @@ async def _sse_start(request) -> web.StreamResponse:
     return resp
 
 
-async def _sse_send(resp, data, event: str | None = None) -> None:
-    head = f"event: {event}\n" if event else ""
+async def _sse_send(resp, data, event: str | None = None, event_id: str | None = None) -> None:
+    head = (f"event: {event}\n" if event else "") + (f"id: {event_id}\n" if event_id is not None else "")
     await resp.write(f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n".encode())
 
 
 @routes.get("/api/topics/{topic}/partitions/{partition}/tail")
 async def tail(request):
-    """SSE: each new record of one partition, from ``from`` (default: the high watermark)."""
+    """SSE: each new record of one partition, from ``from`` (default: the high watermark).
+
+    Each record's event id is the offset after it, so a browser that reconnects (sending
+    ``Last-Event-ID``) resumes where it was: no record is lost or shown twice."""
     console = _console(request)
     broker = console.broker
     name = request.match_info["topic"]
@@ -176,7 +179,8 @@ async def tail(request):
     part = broker.replica_manager.get(name, index)
     if part is None:
         raise ConsoleError(404, f"Partition {name}-{index} does not exist.")
-    offset = _int(request.query.get("from"), "from", default=part.log.high_watermark)
+    resume = request.headers.get("Last-Event-ID")
+    offset = _int(resume or request.query.get("from"), "from", default=part.log.high_watermark)
     resp = await _sse_start(request)
     stop = asyncio.Event()
     console.streams.add(stop)
@@ -196,7 +200,7 @@ async def tail(request):
             if offset < plog.high_watermark:
                 records, offset = browse.read_range(plog, index, offset, plog.high_watermark, 100)
                 for r in records:
-                    await _sse_send(resp, r, "record")
+                    await _sse_send(resp, r, "record", str(r["offset"] + 1))
                 continue
             fut = rm.wait_for_data(keys, loop)
             stopper = asyncio.ensure_future(stop.wait())

@@ -4,6 +4,7 @@
   const { $, el, api, guard, ok, say, num, bytes, time, pairs, params, setParams } = K;
   let tail = null;
   let nextOffset = null;
+  let shownTo = null; // the high watermark when the table was last read: a live tail goes on from there
 
   function valueCell(v) {
     const tag = el("span", { class: `tag ${v.type}` }, v.type);
@@ -62,6 +63,7 @@
     $("#m-range").textContent = `Partition ${data.partition}: offsets ${num(data.log_start_offset)} to ` +
       `${num(data.high_watermark - 1)} readable (high watermark ${num(data.high_watermark)}).`;
     nextOffset = data.next_offset;
+    shownTo = data.high_watermark;
     $("#m-more").hidden = nextOffset == null;
   }
 
@@ -74,7 +76,10 @@
   function startTail() {
     const topic = $("#m-topic").value, p = $("#m-partition").value;
     if (!topic) return;
-    tail = new EventSource(`/api/topics/${encodeURIComponent(topic)}/partitions/${p}/tail`);
+    // from the shown high watermark, so a record written meanwhile is not missed (on reconnect, the
+    // browser's Last-Event-ID resumes after the last record received)
+    const from = shownTo == null ? "" : `?from=${shownTo}`;
+    tail = new EventSource(`/api/topics/${encodeURIComponent(topic)}/partitions/${p}/tail${from}`);
     $("#m-tail").setAttribute("aria-pressed", "true");
     $("#m-tail").textContent = "Stop tail";
     $("#live-state").textContent = `tailing ${topic}/${p}`;
