@@ -175,7 +175,7 @@ TOPIC = """
 """
 
 MESSAGES = """
-<form id="browse" class="form inline">
+<form id="browse" class="form inline" aria-label="Browse a partition">
   <p><label for="m-topic">Topic</label><select id="m-topic" required></select></p>
   <p><label for="m-partition">Partition</label><select id="m-partition"></select></p>
   <fieldset><legend>Start</legend>
