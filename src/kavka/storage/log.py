@@ -57,7 +57,8 @@ from kavka.protocol.batch import (
     stamp_log_append_time,
     validate_batches,
 )
-from kavka.protocol.records import build_control_batch, decode_batch
+from kavka.protocol.compression import codec_id
+from kavka.protocol.records import build_batch, build_control_batch, decode_batch
 from kavka.storage.config import LogConfig
 from kavka.storage.epoch_cache import LeaderEpochCache
 from kavka.storage.errors import (
@@ -216,6 +217,8 @@ class PartitionLog:
             records = bytearray(records)
         cfg = self.config
         headers = validate_batches(records)
+        if cfg.compression_type != "producer":
+            records, headers = _recompress(records, headers, cfg.compression_type)
         if cfg.compact:
             self._check_keys(records, headers)
         if len(records) > cfg.segment_bytes:
@@ -666,3 +669,29 @@ class PartitionLog:
     def __repr__(self) -> str:
         return (f"PartitionLog({self.topic}-{self.partition}, start={self._log_start}, leo={self._leo}, "
                 f"hw={self._hw}, segments={len(self._segments)})")
+
+
+def _recompress(records, headers, compression_type: str):
+    """Rewrite the batches whose codec differs from the topic's ``compression.type`` (Kafka's broker-side
+    recompression); batches already in the right codec stay as they are. Returns the (possibly new)
+    record set and its headers. Producer id, epoch, sequences, timestamps and the transactional flag are
+    kept, so idempotence and transactions work unchanged. Per-record work, only for such topics."""
+    target = 0 if compression_type == "uncompressed" else codec_id(compression_type)
+    if all(h.compression == target for h in headers):
+        return records, headers
+    out = bytearray()
+    pos = 0
+    for h in headers:
+        size = h.size
+        if h.compression == target:
+            out += records[pos:pos + size]
+        else:
+            header, recs = decode_batch(records, pos)
+            out += build_batch(
+                recs, base_offset=header.base_offset, compression=target,
+                timestamp_type_log_append=header.log_append_time, producer_id=header.producer_id,
+                producer_epoch=header.producer_epoch, base_sequence=header.base_sequence,
+                transactional=header.is_transactional, partition_leader_epoch=header.partition_leader_epoch,
+            )
+        pos += size
+    return out, validate_batches(out)
