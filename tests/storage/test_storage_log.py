@@ -288,3 +288,28 @@ def test_leader_epoch_cache_and_end_offset_for_epoch():
     assert again.end_offset_for_epoch(1) == (1, 4)
     again.truncate_to(4)
     assert again.latest_epoch == 1 and again.end_offset_for_epoch(1) == (1, 4)
+
+
+def test_segment_jitter_rolls_each_segment_somewhat_earlier():
+    """segment.jitter.ms draws a per-segment jitter in [0, min(jitter, segment.ms)) that brings the
+    time-based roll forward; with no jitter a segment rolls only after the full segment.ms."""
+    segment_ms = 10_000
+    _fs, plain = _log(config=LogConfig(segment_ms=segment_ms), now_ms=NOW)
+    _append(plain, now=NOW)
+    assert plain.segments[-1].roll_jitter_ms == 0
+    _append(plain, now=NOW + segment_ms)  # batch timestamps are now - 100: exactly segment.ms apart, not past
+    assert plain.num_segments == 1
+
+    jitters = set()
+    for i in range(20):
+        _fs, log = _log(config=LogConfig(segment_ms=segment_ms, segment_jitter_ms=5_000), now_ms=NOW)
+        _append(log, now=NOW)
+        log.roll(NOW)  # a segment made by the log draws its jitter
+        jitter = log.segments[-1].roll_jitter_ms
+        assert 0 <= jitter < 5_000
+        jitters.add(jitter)
+        _append(log, now=NOW)
+        before = log.num_segments
+        _append(log, now=NOW + segment_ms - jitter + 1)  # past segment.ms - jitter: rolls
+        assert log.num_segments == before + 1
+    assert len(jitters) > 1

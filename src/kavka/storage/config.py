@@ -21,6 +21,7 @@ LONG_MAX = 2**63 - 1
 class LogConfig:
     segment_bytes: int = 1073741824
     segment_ms: int = 604800000
+    segment_jitter_ms: int = 0
     segment_index_bytes: int = 10485760
     index_interval_bytes: int = 4096
     max_message_bytes: int = 1048588
@@ -96,6 +97,7 @@ class LogConfig:
 CONFIG_NAMES: dict[str, str] = {
     "segment.bytes": "segment_bytes",
     "segment.ms": "segment_ms",
+    "segment.jitter.ms": "segment_jitter_ms",
     "segment.index.bytes": "segment_index_bytes",
     "index.interval.bytes": "index_interval_bytes",
     "max.message.bytes": "max_message_bytes",

@@ -46,6 +46,7 @@ Not thread-safe: the broker owns a PartitionLog from one thread (its event loop)
 from __future__ import annotations
 
 import bisect
+import random
 from typing import NamedTuple
 
 from kavka.protocol.batch import (
@@ -459,8 +460,12 @@ class PartitionLog:
     # -- segments -------------------------------------------------------------------------------------
 
     def _new_segment(self, base_offset: int, now_ms: int) -> LogSegment:
-        return LogSegment.create(self.fs, self.dir, base_offset, index_interval_bytes=self.config.index_interval_bytes,
-                                 max_index_size=self.config.segment_index_bytes, created_ms=now_ms)
+        cfg = self.config
+        segment = LogSegment.create(self.fs, self.dir, base_offset, index_interval_bytes=cfg.index_interval_bytes,
+                                    max_index_size=cfg.segment_index_bytes, created_ms=now_ms)
+        if cfg.segment_jitter_ms > 0 and cfg.segment_ms > 0:
+            segment.roll_jitter_ms = random.randrange(min(cfg.segment_jitter_ms, cfg.segment_ms))
+        return segment
 
     def roll(self, now_ms: int | None = None) -> LogSegment:
         """Start a new active segment at the log end. The old one gets its final time index entry and is

@@ -92,6 +92,9 @@ class LogSegment:
         self.base_offset = base_offset
         self.index_interval_bytes = index_interval_bytes
         self.created_ms = created_ms
+        # Subtracted from segment.ms for this segment, so partitions created together don't all roll at
+        # once (Kafka's rollJitterMs, drawn when the segment is created from segment.jitter.ms).
+        self.roll_jitter_ms = 0
         self.file_suffix = file_suffix
         self.log_path = f"{dir_path}/{segment_file_name(base_offset, LOG_SUFFIX)}{file_suffix}"
         self.log = fs.open(self.log_path)
@@ -322,7 +325,7 @@ class LogSegment:
         size = self.log.size()
         return (
             size > segment_bytes - messages_size
-            or (size > 0 and self.time_waited_for_roll(now_ms, max_timestamp) > segment_ms)
+            or (size > 0 and self.time_waited_for_roll(now_ms, max_timestamp) > segment_ms - self.roll_jitter_ms)
             or self.offset_index.is_full()
             or self.time_index.is_full()
             or max_offset - self.base_offset > INT32_MAX
