@@ -1,15 +1,20 @@
 """``kavka groups list | describe | reset-offsets | delete``: Kafka's ``kafka-consumer-groups.sh``.
 
 - ``describe`` shows, per partition, the committed offset, the log end offset, the lag and the member
-  it is assigned to (Kafka's default view); ``--members`` and ``--state`` give the other two views.
+  it is assigned to (Kafka's default view, plus a row for each member without partitions), after a
+  summary line with the group's state, protocol, member count and total lag; ``--members`` and
+  ``--state`` give Kafka's other two views.
 - ``reset-offsets`` plans new committed offsets (``--to-earliest``, ``--to-latest``, ``--to-current``,
   ``--to-offset``, ``--shift-by``, ``--to-datetime``, ``--by-duration``), always clamped to the log's
-  [start, end], and prints the plan; only ``--execute`` commits it, and only while the group has no
-  active members (Empty or Dead), as Kafka requires.
+  [start, end], and prints the plan; only ``--execute`` commits it. As Kafka does, it refuses a group
+  that has active members (any state but Empty or Dead), dry run or not.
+- ``--output json`` (list, describe, reset-offsets, delete) prints one JSON document on stdout for
+  scripts; errors still go to stderr with exit code 1.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -28,6 +33,30 @@ _STATE_NAMES = {
 def _state(state: Any) -> str:
     name = getattr(state, "name", str(state))
     return _STATE_NAMES.get(name, name.title())
+
+
+def _output_option(func: Any) -> Any:
+    return click.option("--output", "-o", "output", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help="Render tables, or one JSON document for scripts.")(func)
+
+
+def _echo_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2))
+
+
+def _type(group_type: Any) -> str | None:
+    name = getattr(group_type, "name", None)
+    return None if name in (None, "UNKNOWN") else name.lower()
+
+
+def _console() -> Any:
+    """stdout as a rich Console; when it is not a terminal, never folds a long member id or topic name."""
+    from kavka.cli.common import stdout_console
+
+    console = stdout_console()
+    if not console.is_terminal:
+        console.width = max(console.width, 1000)
+    return console
 
 
 def _require_group_apis(admin: Any, client: ClientSettings) -> list[Any]:
@@ -85,6 +114,7 @@ def groups() -> None:
       kavka groups list
       kavka groups describe billing
       kavka groups describe billing --members
+      kavka groups describe billing --output json | jq '.[0].total_lag'
       kavka groups reset-offsets billing --topic orders --to-earliest            # dry run
       kavka groups reset-offsets billing --topic orders:0,1 --shift-by -10 --execute
       kavka groups delete billing
@@ -93,14 +123,19 @@ def groups() -> None:
 
 @groups.command(name="list")
 @click.option("--state", "show_state", is_flag=True, help="Also show each group's state (a table).")
+@_output_option
 @client_options
-def list_(show_state, client: ClientSettings):
+def list_(show_state, output, client: ClientSettings):
     """Print the id of each consumer group, one per line."""
-    from kavka.cli.common import stdout_console, table
+    from kavka.cli.common import table
 
     admin = client.admin()
     client.metadata(admin)
     listings = sorted(_require_group_apis(admin, client), key=lambda g: g.group_id)
+    if output == "json":
+        _echo_json([{"group": g.group_id, "state": _state(g.state), "type": _type(getattr(g, "type", None)),
+                     "simple": bool(g.is_simple_consumer_group)} for g in listings])
+        return
     if not show_state:
         for g in listings:
             click.echo(g.group_id)
@@ -108,7 +143,43 @@ def list_(show_state, client: ClientSettings):
     t = table("GROUP", "STATE")
     for g in listings:
         t.add_row(g.group_id, _state(g.state))
-    stdout_console().print(t)
+    _console().print(t)
+
+
+def _group_report(admin: Any, client: ClientSettings, group: str, desc: Any, offsets: bool = True) -> dict[str, Any]:
+    """Everything ``describe`` shows of one group, as the JSON document ``--output json`` prints
+    (``offsets=False``: without the committed and log end offsets, which --members and --state skip)."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    members = []
+    owner: dict[tuple[str, int], dict[str, Any]] = {}
+    for m in desc.members:
+        tps = sorted((tp.topic, tp.partition) for tp in (m.assignment.topic_partitions if m.assignment else []))
+        member = {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "client_id": m.client_id,
+                  "host": m.host, "assignment": [{"topic": t, "partition": p} for t, p in tps]}
+        members.append(member)
+        for key in tps:
+            owner[key] = member
+    committed = _committed(admin, client, group) if offsets else {}
+    keys = sorted(set(committed) | set(owner)) if offsets else []
+    ends = _log_offsets(admin, client, [TopicPartition(t, p) for t, p in keys], OffsetSpec.latest())
+    rows = []
+    for key in keys:
+        cur, end, m = committed.get(key), ends.get(key), owner.get(key)
+        rows.append({
+            "topic": key[0], "partition": key[1], "current_offset": cur, "log_end_offset": end,
+            "lag": None if cur is None or end is None else max(0, end - cur),
+            "member_id": m and m["member_id"], "client_id": m and m["client_id"], "host": m and m["host"],
+        })
+    c = desc.coordinator
+    return {
+        "group": group, "state": _state(desc.state), "type": _type(getattr(desc, "type", None)),
+        "protocol": desc.partition_assignor or None,
+        "coordinator": None if c is None else {"id": c.id, "host": c.host, "port": c.port},
+        "members": members, "offsets": rows,
+        "total_lag": sum(o["lag"] for o in rows if o["lag"] is not None),
+    }
 
 
 @groups.command()
@@ -116,13 +187,12 @@ def list_(show_state, client: ClientSettings):
 @click.option("--all-groups", is_flag=True, help="Describe every group.")
 @click.option("--members", "view_members", is_flag=True, help="Show members and their assignments.")
 @click.option("--state", "view_state", is_flag=True, help="Show state, coordinator and assignor.")
+@_output_option
 @client_options
-def describe(names, all_groups, view_members, view_state, client: ClientSettings):
-    """Describe groups: committed offsets, log end offsets, lag and the owning member per partition."""
-    from confluent_kafka import TopicPartition
-    from confluent_kafka.admin import OffsetSpec
-
-    from kavka.cli.common import stdout_console, table
+def describe(names, all_groups, view_members, view_state, output, client: ClientSettings):
+    """Describe groups: a summary line (state, protocol, members, total lag), then per partition the
+    committed offset, log end offset, lag and owning member. --output json gives all of it as a list."""
+    from kavka.cli.common import table
 
     if not names and not all_groups:
         raise click.UsageError("give one or more GROUP, or --all-groups")
@@ -130,8 +200,9 @@ def describe(names, all_groups, view_members, view_state, client: ClientSettings
     client.metadata(admin)
     known = {g.group_id for g in _require_group_apis(admin, client)}
     selected = sorted(known) if all_groups else list(dict.fromkeys(names))
-    console = stdout_console()
+    console = _console()
     missing = False
+    reports = []
     for group in selected:
         desc = _describe(admin, client, group)
         state = _state(desc.state)
@@ -139,48 +210,56 @@ def describe(names, all_groups, view_members, view_state, client: ClientSettings
             click.echo(f"Error: Consumer group '{group}' does not exist.", err=True)
             missing = True
             continue
+        report = _group_report(admin, client, group, desc,
+                               offsets=output == "json" or not (view_state or view_members))
+        reports.append(report)
+        if output == "json":
+            continue
+        members = report["members"]
         if view_state:
             t = table("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
-            c = desc.coordinator
-            t.add_row(group, f"{c.host}:{c.port} ({c.id})" if c is not None else "-",
-                      desc.partition_assignor or "-", state, str(len(desc.members)))
+            c = report["coordinator"]
+            t.add_row(group, f"{c['host']}:{c['port']} ({c['id']})" if c is not None else "-",
+                      report["protocol"] or "-", state, str(len(members)))
             console.print(t)
             continue
         if view_members:
             t = table("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT")
-            for m in desc.members:
-                tps = m.assignment.topic_partitions if m.assignment else []
-                t.add_row(group, m.member_id, m.host, m.client_id, str(len(tps)), _assignment_text(tps))
-            if not desc.members:
+            for m in members:
+                t.add_row(group, m["member_id"], m["host"], m["client_id"], str(len(m["assignment"])),
+                          _assignment_text(m["assignment"]))
+            if not members:
                 console.print(f"Consumer group '{group}' has no active members.", markup=False)
             else:
                 console.print(t)
             continue
-        owner: dict[tuple[str, int], Any] = {}
-        for m in desc.members:
-            for tp in (m.assignment.topic_partitions if m.assignment else []):
-                owner[(tp.topic, tp.partition)] = m
-        committed = _committed(admin, client, group)
-        keys = sorted(set(committed) | set(owner))
-        ends = _log_offsets(admin, client, [TopicPartition(t, p) for t, p in keys], OffsetSpec.latest())
-        if not desc.members:
+        console.print(f"Consumer group '{group}': state {state}, protocol {report['protocol'] or '-'}, "
+                      f"{len(members)} member(s), total lag {report['total_lag']}", markup=False)
+        if not members:
             console.print(f"Consumer group '{group}' has no active members.", markup=False)
         t = table("GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID",
                   "HOST", "CLIENT-ID")
-        for key in keys:
-            cur, end, m = committed.get(key), ends.get(key), owner.get(key)
-            lag = "-" if cur is None or end is None else str(max(0, end - cur))
-            t.add_row(group, key[0], str(key[1]), "-" if cur is None else str(cur), "-" if end is None else str(end),
-                      lag, m.member_id if m else "-", m.host if m else "-", m.client_id if m else "-")
+        for o in report["offsets"]:
+            t.add_row(group, o["topic"], str(o["partition"]), _dash(o["current_offset"]), _dash(o["log_end_offset"]),
+                      _dash(o["lag"]), _dash(o["member_id"]), _dash(o["host"]), _dash(o["client_id"]))
+        for m in members:  # members without partitions, as Kafka lists them
+            if not m["assignment"]:
+                t.add_row(group, "-", "-", "-", "-", "-", m["member_id"], m["host"], m["client_id"])
         console.print(t)
+    if output == "json":
+        _echo_json(reports)
     if missing:
         raise SystemExit(1)
 
 
-def _assignment_text(tps: list[Any]) -> str:
+def _dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _assignment_text(tps: list[dict[str, Any]]) -> str:
     by_topic: dict[str, list[int]] = {}
     for tp in tps:
-        by_topic.setdefault(tp.topic, []).append(tp.partition)
+        by_topic.setdefault(tp["topic"], []).append(tp["partition"])
     return ", ".join(f"{t}({','.join(map(str, sorted(ps)))})" for t, ps in sorted(by_topic.items())) or "-"
 
 
@@ -213,16 +292,24 @@ def _duration_ms(text: str) -> int:
 @click.option("--by-duration", default=None, metavar="PnDTnHnMnS", help="To the first offset this long ago.")
 @click.option("--dry-run", is_flag=True, help="Only print the new offsets (the default).")
 @click.option("--execute", is_flag=True, help="Commit the new offsets.")
+@_output_option
 @client_options
 def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_current, to_offset, shift_by,
-                  to_datetime, by_duration, dry_run, execute, client: ClientSettings):
-    """Plan (and with --execute, commit) new offsets for an inactive GROUP."""
+                  to_datetime, by_duration, dry_run, execute, output, client: ClientSettings):
+    """Plan (and with --execute, commit) new offsets for an inactive GROUP.
+
+    \b
+    Examples:
+      kavka groups reset-offsets billing --topic orders --to-earliest --dry-run
+      kavka groups reset-offsets billing --topic orders:0 --to-offset 42 --execute
+      kavka groups reset-offsets billing --all-topics --to-datetime 2024-01-31T12:00:00Z --execute
+      kavka groups reset-offsets billing --topic orders --shift-by -10 --execute --output json
+    """
     import time
 
-    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
     from confluent_kafka.admin import OffsetSpec
 
-    from kavka.cli.common import stdout_console, table
+    from kavka.cli.common import table
 
     scenarios = [to_earliest, to_latest, to_current, to_offset is not None, shift_by is not None,
                  to_datetime is not None, by_duration is not None]
@@ -244,7 +331,7 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
     _require_group_apis(admin, client)
     desc = _describe(admin, client, group)
     state = _state(desc.state)
-    if execute and state not in ("Empty", "Dead"):
+    if state not in ("Empty", "Dead"):  # Kafka refuses a dry run of an active group too
         raise CliError(f"Assignments can only be reset if the group '{group}' is inactive, but the current "
                        f"state is {state}.")
     committed = _committed(admin, client, group)
@@ -276,13 +363,25 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
             new = found if found >= 0 else hi
         plan[key] = min(max(new, lo), hi)
 
+    if execute:
+        _commit_plan(admin, client, group, keys, plan)
+    if output == "json":
+        _echo_json({"group": group, "executed": bool(execute), "partitions": [
+            {"topic": t, "partition": p, "previous_offset": committed.get((t, p)), "new_offset": plan[(t, p)]}
+            for t, p in keys]})
+        return
     t = table("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
     for key in keys:
         t.add_row(group, key[0], str(key[1]), str(plan[key]))
-    stdout_console().print(t)
+    _console().print(t)
     if not execute:
         click.echo("(dry run: nothing committed; add --execute to commit these offsets)", err=True)
-        return
+
+
+def _commit_plan(admin: Any, client: ClientSettings, group: str, keys: list[tuple[str, int]],
+                 plan: dict[tuple[str, int], int]) -> None:
+    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, plan[(t, p)]) for t, p in keys])
     try:
         done = result(admin.alter_consumer_group_offsets([request], request_timeout=client.timeout)[group], client)
@@ -323,8 +422,9 @@ def _reset_partitions(md: Any, topic_specs: tuple[str, ...], all_topics: bool,
 
 @groups.command()
 @click.argument("names", nargs=-1, required=True, metavar="GROUP...")
+@_output_option
 @client_options
-def delete(names, client: ClientSettings):
+def delete(names, output, client: ClientSettings):
     """Delete groups (they must have no active members) and their committed offsets."""
     from confluent_kafka import KafkaException
 
@@ -333,17 +433,22 @@ def delete(names, client: ClientSettings):
     _require_group_apis(admin, client)
     names = list(dict.fromkeys(names))
     futures = admin.delete_consumer_groups(names, request_timeout=client.timeout)
-    failures = []
+    failures: dict[str, str] = {}
     for name in names:
         try:
             result(futures[name], client)
         except KafkaException as e:
-            failures.append(f"* Group '{name}' could not be deleted due to: {kafka_error_text(e.args[0])}")
-    deleted = [n for n in names if not any(f"'{n}'" in f for f in failures)]
+            failures[name] = kafka_error_text(e.args[0])
+    deleted = [n for n in names if n not in failures]
+    if output == "json":
+        _echo_json({"deleted": deleted, "failed": failures})
+        if failures:
+            raise SystemExit(1)
+        return
     if deleted:
         click.echo(f"Deletion of requested consumer groups ({', '.join(repr(n) for n in deleted)}) was successful.")
     if failures:
         click.echo("Error: Deletion of some consumer groups failed:", err=True)
-        for line in failures:
-            click.echo(line, err=True)
+        for name, reason in failures.items():
+            click.echo(f"* Group '{name}' could not be deleted due to: {reason}", err=True)
         raise SystemExit(1)
