@@ -149,3 +149,18 @@ def test_member_checks_and_a_refused_append():
     assert codes(h.txn_commit("g", {("t", 0): 9}, epoch=1)) == [INVALID_PRODUCER_EPOCH]
     h.marker("g", PID, commit=True)
     assert h.fetch("g") == (1, NONE)  # the refused offset was never pending
+
+
+def test_pending_offsets_do_not_expire_and_deleting_the_group_drops_them():
+    h = TxnHarness(offsets_retention_ms=60_000, offsets_retention_check_interval_ms=1_000)
+    h.commit("g", {("t", 0): 1})
+    h.txn_commit("g", {("t", 0): 2, ("t", 1): 3})
+    h.advance(120_000)  # past retention: t-0 stays, a transaction holds it
+    assert h.fetch("g", 0) == (1, NONE)
+    reply = Reply()
+    h.coord.delete_groups(["g"], respond=reply)
+    assert reply.value == [{"group_id": "g", "error_code": NONE}]
+    h.marker("g", PID, commit=True)  # a commit after the deletion brings nothing back
+    assert h.fetch("g", 0) == (-1, NONE) and h.fetch("g", 1) == (-1, NONE)
+    h.reload()
+    assert h.fetch("g", 0) == (-1, NONE) and h.fetch("g", 1) == (-1, NONE)

@@ -25,8 +25,10 @@ Rules (Kafka's OffsetMetadataManager):
   offset: the latest record in log order wins, as in Kafka's OffsetMetadataManager), the ABORT marker
   drops them, and a tombstone drops the pending offsets of its partition. Pending offsets without a
   marker stay pending: the transaction coordinator resolves them. OffsetFetch with ``require_stable``
-  answers UNSTABLE_OFFSET_COMMIT for a partition with pending offsets. A transactional commit skips
-  the generation checks when it carries no member information, and is taken during CompletingRebalance.
+  answers UNSTABLE_OFFSET_COMMIT for a partition with pending offsets; such an offset does not expire
+  yet, and deleting offsets (OffsetDelete, DeleteGroups) writes tombstones for pending ones too. A
+  transactional commit skips the generation checks when it carries no member information, and is
+  taken during CompletingRebalance.
 """
 
 from __future__ import annotations
@@ -329,7 +331,7 @@ class OffsetManager:
             else:
                 code = ErrorCode.none
                 for index in indexes:
-                    if self.store.get(group_id, name, index) is not None:
+                    if self.store.get(group_id, name, index) is not None or self.has_pending(group_id, name, index):
                         batch.append(offset_commit_tombstone(group_id, name, index))
             out.append({"name": name, "partitions": [
                 {"partition_index": index, "error_code": code} for index in indexes
@@ -338,12 +340,17 @@ class OffsetManager:
         batch.on_failure(lambda _f, error: batch.respond(respond, {"error_code": error, "topics": []}))
 
     def delete_all(self, batch: Batch, group_id: str) -> int:
-        """Tombstones for every offset of ``group_id``; how many."""
+        """Tombstones for every offset of ``group_id``, pending transactional ones too; how many."""
         n = 0
         for topic, parts in self.store.group_offsets(group_id).items():
             for index in parts:
                 batch.append(offset_commit_tombstone(group_id, topic, index))
                 n += 1
+        pending = {key for pid in self._open_by_group.get(group_id, ()) for key in self.pending[pid]
+                   if key[0] == group_id and self.store.get(*key) is None}
+        for _group, topic, index in sorted(pending):
+            batch.append(offset_commit_tombstone(group_id, topic, index))
+            n += 1
         return n
 
     # --- expiry -------------------------------------------------------------------------------
@@ -384,7 +391,7 @@ class OffsetManager:
                     expired = now_ms >= om.expire_timestamp
                 else:
                     expired = now_ms - base(om) >= retention
-                if expired:
+                if expired and not self.has_pending(group.group_id, topic, index):
                     batch.append(offset_commit_tombstone(group.group_id, topic, index))
                 else:
                     all_expired = False
@@ -409,7 +416,7 @@ class OffsetManager:
                     expired = now_ms >= om.expire_timestamp
                 else:
                     expired = now_ms - om.commit_timestamp >= retention
-                if expired:
+                if expired and not self.has_pending(group.group_id, topic, index):
                     batch.append(offset_commit_tombstone(group.group_id, topic, index))
                 else:
                     all_expired = False

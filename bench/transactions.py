@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Transactional produce throughput and commit latency, with confluent-kafka.
+
+For each transaction size (records per transaction) one transactional producer runs back-to-back
+transactions into one partition for ``--seconds``: begin, produce SIZE records of ``--size`` bytes,
+flush, commit. With ``--offsets`` each transaction also sends a consumer group's offsets
+(``send_offsets_to_transaction``: AddOffsetsToTxn + TxnOffsetCommit, a transactional batch in
+``__consumer_offsets``), as a consume-transform-produce copier does. It prints
+
+- records/s and transactions/s,
+- commit latency p50/p99/max: ``commit_transaction()`` after the flush, i.e. EndTxn, the
+  PrepareCommit record in ``__transaction_state``, the markers and CompleteCommit,
+- transaction latency p50/p99: begin to commit returned,
+
+against a Kavka broker subprocess (fresh data dir; its CPU seconds are reported) and, as a peer in
+the same run, librdkafka's mock cluster (it lives inside the producing process; no disk, no fsync).
+
+    .venv/bin/python bench/transactions.py                        # sizes 100 and 1000, 5 s each
+    .venv/bin/python bench/transactions.py --sizes 1,10,100,1000 --seconds 10 --offsets
+
+Not a test: it prints figures (``--json`` writes them too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from kavka.testing.process import BrokerProcess, create_topic
+
+OVERRIDES = {
+    "num.partitions": "1",
+    "transaction.state.log.num.partitions": "3",
+    "offsets.topic.num.partitions": "3",
+    "transaction.max.timeout.ms": "60000",
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def run_size(conf: dict, topic: str, size: int, value_size: int, seconds: float, offsets: bool) -> dict:
+    producer = Producer({"transactional.id": f"bench-{uuid.uuid4().hex[:8]}", "linger.ms": 5,
+                         "compression.type": "none", "transaction.timeout.ms": 60000,
+                         "queue.buffering.max.messages": 1_000_000, **conf})
+    producer.init_transactions(30)
+    group = None
+    if offsets:
+        group = Consumer({"group.id": f"bench-{uuid.uuid4().hex[:8]}", **conf}).consumer_group_metadata()
+    value = b"v" * value_size
+    commit_ms, txn_ms = [], []
+    records = 0
+    # one warm-up transaction (coordinator lookups, topic metadata) outside the figures
+    for warm in (True, False):
+        t_end = time.perf_counter() + (0 if warm else seconds)
+        t_start = time.perf_counter()
+        n_txn = 0
+        while True:
+            t0 = time.perf_counter()
+            producer.begin_transaction()
+            for _ in range(size):
+                while True:
+                    try:
+                        producer.produce(topic, value, partition=0)
+                        break
+                    except BufferError:
+                        producer.poll(0.01)
+            if group is not None:
+                producer.send_offsets_to_transaction([TopicPartition(topic, 0, records + size)], group, 30)
+            producer.flush(30)
+            t1 = time.perf_counter()
+            producer.commit_transaction(30)
+            t2 = time.perf_counter()
+            if not warm:
+                commit_ms.append((t2 - t1) * 1000)
+                txn_ms.append((t2 - t0) * 1000)
+                records += size
+                n_txn += 1
+            if time.perf_counter() >= t_end:
+                break
+    elapsed = time.perf_counter() - t_start
+    return {
+        "records_per_txn": size,
+        "transactions": n_txn,
+        "records": records,
+        "seconds": round(elapsed, 3),
+        "records_per_s": round(records / elapsed),
+        "txn_per_s": round(n_txn / elapsed, 1),
+        "commit_ms_p50": round(percentile(commit_ms, 50), 2),
+        "commit_ms_p99": round(percentile(commit_ms, 99), 2),
+        "commit_ms_max": round(max(commit_ms), 2),
+        "txn_ms_p50": round(percentile(txn_ms, 50), 2),
+        "txn_ms_p99": round(percentile(txn_ms, 99), 2),
+        "commit_ms_mean": round(statistics.fmean(commit_ms), 2),
+    }
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import confluent_kafka
+
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "confluent_kafka": confluent_kafka.version() if isinstance(confluent_kafka.version(), str)
+            else confluent_kafka.version()[0], "librdkafka": confluent_kafka.libversion()[0]}
+
+
+def show(label: str, rows: list[dict]) -> None:
+    print(f"\n{label}")
+    print(f"  {'rec/txn':>7} {'txns':>6} {'records/s':>10} {'txn/s':>7} {'commit p50':>10} {'p99':>8} "
+          f"{'max':>8} {'txn p50':>8} {'p99':>8}  (ms)")
+    for r in rows:
+        print(f"  {r['records_per_txn']:>7} {r['transactions']:>6} {r['records_per_s']:>10,} {r['txn_per_s']:>7} "
+              f"{r['commit_ms_p50']:>10} {r['commit_ms_p99']:>8} {r['commit_ms_max']:>8} {r['txn_ms_p50']:>8} "
+              f"{r['txn_ms_p99']:>8}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="100,1000", help="records per transaction, comma-separated")
+    ap.add_argument("--size", type=int, default=100, help="bytes per record value")
+    ap.add_argument("--seconds", type=float, default=5.0, help="duration per transaction size")
+    ap.add_argument("--offsets", action="store_true", help="send a group's offsets in every transaction")
+    ap.add_argument("--no-mock", action="store_true", help="skip librdkafka's mock cluster")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    out: dict = {"machine": machine(), "value_bytes": args.size, "offsets": args.offsets, "kavka": [], "mock": []}
+    print(f"transactions bench: sizes {sizes}, {args.size} B values, {args.seconds:g} s each, "
+          f"offsets {'on' if args.offsets else 'off'}; {out['machine']}")
+
+    with tempfile.TemporaryDirectory(prefix="kavka-bench-txn-") as tmp:
+        broker = BrokerProcess(Path(tmp) / "data", overrides=OVERRIDES)
+        broker.start()
+        try:
+            conf = {"bootstrap.servers": broker.bootstrap}
+            cpu0 = broker.cpu_seconds()
+            for size in sizes:
+                topic = create_topic(broker.bootstrap, f"bench-txn-{size}-{uuid.uuid4().hex[:6]}", 1)
+                row = run_size(conf, topic, size, args.size, args.seconds, args.offsets)
+                out["kavka"].append(row)
+            out["kavka_cpu_seconds"] = round(broker.cpu_seconds() - cpu0, 2)
+        finally:
+            broker.stop()
+    show(f"Kavka (broker CPU {out['kavka_cpu_seconds']} s over the runs)", out["kavka"])
+
+    if not args.no_mock:
+        for size in sizes:
+            conf = {"test.mock.num.brokers": 1}
+            out["mock"].append(run_size(conf, f"bench-txn-{size}", size, args.size, args.seconds, args.offsets))
+        show("librdkafka mock cluster (in process, peer)", out["mock"])
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
