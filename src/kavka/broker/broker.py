@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
 from kavka.broker.group_service import GroupService
+from kavka.broker.log_reading import read_whole_log
 from kavka.broker.txn_service import TxnService
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.batch import iter_headers
 from kavka.raft.local import LocalMetadataQuorum
 from kavka.raft.log_store import BatchMetadataLogStore
 from kavka.storage.checkpoints import read_meta_properties, write_meta_properties
@@ -90,7 +90,7 @@ class Broker:
         metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
         store = BatchMetadataLogStore(
             lambda batch: self._append_metadata(metadata_log, batch),
-            lambda: _read_whole_log(metadata_log),
+            lambda: read_whole_log(metadata_log),
             self.clock_ms,
         )
         self.quorum = LocalMetadataQuorum(store, self.cluster_id)
@@ -247,6 +247,26 @@ class Broker:
                         "error_message": r.error_message})
         return out
 
+    def ensure_internal_topic(self, name: str, num_partitions: int, replication_factor: int,
+                              configs: dict[str, str]) -> int:
+        """Create an internal topic (``__consumer_offsets``, ``__transaction_state``) if missing; NONE or
+        COORDINATOR_NOT_AVAILABLE. Kafka refuses to create one until the cluster has as many brokers as
+        its replication factor; a single-node Kavka would then never get a coordinator, so the factor
+        (and a min.insync.replicas given in ``configs``) is capped at the live brokers instead."""
+        if self.topic(name) is not None:
+            return ErrorCode.none
+        live = max(1, len(self.live_brokers()))
+        if "min.insync.replicas" in configs:
+            configs = {**configs, "min.insync.replicas": str(min(int(configs["min.insync.replicas"]), live))}
+        [result] = self.create_topics([{
+            "name": name, "num_partitions": num_partitions,
+            "replication_factor": min(replication_factor, live), "configs": configs,
+        }], validate_only=False)
+        if result["error_code"] not in (0, ErrorCode.topic_already_exists):
+            log.warning("cannot create %s: %s", name, result.get("error_message"))
+            return ErrorCode.coordinator_not_available
+        return ErrorCode.none
+
     def next_producer_id(self) -> int:
         """The next id of this broker's block, reserving a new block through the controller first."""
         pid = next(self._producer_ids, None)
@@ -305,17 +325,3 @@ class Broker:
         for plog in list(lm.all_logs()):
             if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
                 lm.delete_log(plog.topic, plog.partition)
-
-def _read_whole_log(plog):
-    """Yield the log's bytes from its start, in chunks of whole batches (metadata replay)."""
-    offset = plog.log_start_offset
-    end = plog.log_end_offset
-    while offset < end:
-        data = b"".join(plog.read(offset, 1 << 20, max_offset=end).chunks)
-        last = None
-        for _, header in iter_headers(data):
-            last = header
-        if last is None:
-            return
-        yield data
-        offset = last.next_offset

@@ -40,11 +40,12 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import TopicInfo, TopicsImage
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError, iter_headers
-from kavka.protocol.records import EndTxnMarker, Record, build_batch, iter_records, parse_end_txn_marker
+from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError
+from kavka.protocol.records import EndTxnMarker, Record, build_batch, parse_end_txn_marker
 
 __all__ = ["GroupService", "AppendError", "OFFSETS_TOPIC", "service_of", "client_host", "millis",
            "decode_consumer_assignment"]
@@ -124,26 +125,15 @@ class GroupService:
 
     def ensure_offsets_topic(self) -> int:
         """Create ``__consumer_offsets`` if missing and load its partitions; NONE or an error code."""
-        if self.broker.topic(OFFSETS_TOPIC) is None:
-            rf = int(self.broker.config.get("offsets.topic.replication.factor", 3) or 3)
-            live = max(1, len(self.broker.live_brokers()))
-            spec = {
-                "name": OFFSETS_TOPIC,
-                "num_partitions": self.config.offsets_topic_num_partitions,
-                # Kafka refuses to create the topic until the cluster has that many brokers; a
-                # single-node Kavka would never get a coordinator, so the factor is capped instead
-                "replication_factor": min(rf, live),
-                "configs": {
-                    "cleanup.policy": "compact",
-                    "compression.type": "producer",
-                    "segment.bytes": str(self.broker.config.get("offsets.topic.segment.bytes", 104857600)),
-                },
-            }
-            [result] = self.broker.create_topics([spec], validate_only=False)
-            code = int(result["error_code"])
-            if code not in (0, ErrorCode.topic_already_exists):
-                log.warning("cannot create %s: %s", OFFSETS_TOPIC, result.get("error_message"))
-                return ErrorCode.coordinator_not_available
+        cfg = self.broker.config
+        code = self.broker.ensure_internal_topic(
+            OFFSETS_TOPIC, self.config.offsets_topic_num_partitions,
+            int(cfg.get("offsets.topic.replication.factor", 3) or 3),
+            {"cleanup.policy": "compact", "compression.type": "producer",
+             "segment.bytes": str(cfg.get("offsets.topic.segment.bytes", 104857600))},
+        )
+        if code:
+            return code
         self._load_led_partitions()
         return ErrorCode.none
 
@@ -274,23 +264,11 @@ class GroupService:
 
 
 def _read_records(plog):
-    """(batch header, record) of every record of a partition log, oldest first: control records (the
-    transaction markers) included, records without a key skipped."""
-    offset = plog.log_start_offset
-    end = plog.log_end_offset
-    while offset < end:
-        data = b"".join(bytes(c) for c in plog.read(offset, 1 << 20, max_offset=end).chunks)
-        last = None
-        for _, header in iter_headers(data):
-            last = header
-        if last is None:
-            return
-        for header, record in iter_records(data):
-            if record.key is None:
-                continue
-            if record.offset >= offset:
-                yield header, record
-        offset = last.next_offset
+    """(batch header, record) of every keyed record of a partition log, oldest first, with the control
+    records (transaction markers)."""
+    for header, record in iter_log_records(plog):
+        if record.key is not None:
+            yield header, record
 
 
 def _end_txn_marker(record) -> EndTxnMarker | None:

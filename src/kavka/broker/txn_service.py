@@ -28,11 +28,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.batch import CONTROL_BIT, iter_headers
-from kavka.protocol.records import Record, build_batch, iter_records
+from kavka.protocol.batch import CONTROL_BIT
+from kavka.protocol.records import Record, build_batch
 
 __all__ = ["TxnService", "TXN_TOPIC", "txn_service_of"]
 
@@ -108,26 +109,16 @@ class TxnService:
 
     def ensure_txn_topic(self) -> int:
         """Create ``__transaction_state`` if missing and load its partitions; NONE or an error code."""
-        if self.broker.topic(TXN_TOPIC) is None:
-            cfg = self.broker.config
-            rf = int(cfg.get("transaction.state.log.replication.factor", 3) or 3)
-            live = max(1, len(self.broker.live_brokers()))
-            spec = {
-                "name": TXN_TOPIC,
-                "num_partitions": self.config.transaction_state_log_num_partitions,
-                "replication_factor": min(rf, live),
-                "configs": {
-                    "cleanup.policy": "compact",
-                    "compression.type": "uncompressed",
-                    "min.insync.replicas": str(min(int(cfg.get("transaction.state.log.min.isr", 2) or 2), live)),
-                    "segment.bytes": str(cfg.get("transaction.state.log.segment.bytes", 104857600)),
-                },
-            }
-            [result] = self.broker.create_topics([spec], validate_only=False)
-            code = int(result["error_code"])
-            if code not in (0, ErrorCode.topic_already_exists):
-                log.warning("cannot create %s: %s", TXN_TOPIC, result.get("error_message"))
-                return ErrorCode.coordinator_not_available
+        cfg = self.broker.config
+        code = self.broker.ensure_internal_topic(
+            TXN_TOPIC, self.config.transaction_state_log_num_partitions,
+            int(cfg.get("transaction.state.log.replication.factor", 3) or 3),
+            {"cleanup.policy": "compact", "compression.type": "uncompressed",
+             "min.insync.replicas": str(int(cfg.get("transaction.state.log.min.isr", 2) or 2)),
+             "segment.bytes": str(cfg.get("transaction.state.log.segment.bytes", 104857600))},
+        )
+        if code:
+            return code
         self._load_led_partitions()
         return ErrorCode.none
 
@@ -220,22 +211,10 @@ class TxnService:
 
 
 def _read_records(plog):
-    """(key, value) of every record of a partition log, oldest first; control batches skipped."""
-    offset = plog.log_start_offset
-    end = plog.log_end_offset
-    while offset < end:
-        data = b"".join(bytes(c) for c in plog.read(offset, 1 << 20, max_offset=end).chunks)
-        last = None
-        for _, header in iter_headers(data):
-            last = header
-        if last is None:
-            return
-        for header, record in iter_records(data):
-            if header.attributes & CONTROL_BIT or record.key is None:
-                continue
-            if record.offset >= offset:
-                yield bytes(record.key), None if record.value is None else bytes(record.value)
-        offset = last.next_offset
+    """(key, value) of every keyed data record of a partition log, oldest first."""
+    for header, record in iter_log_records(plog):
+        if not header.attributes & CONTROL_BIT and record.key is not None:
+            yield bytes(record.key), None if record.value is None else bytes(record.value)
 
 
 def txn_service_of(ctx) -> TxnService | None:
