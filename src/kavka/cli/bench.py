@@ -179,7 +179,7 @@ def bench_consume(topic, messages, consumer_props, idle_timeout, client: ClientS
 @client_options
 def bench_e2e(topic, num_records, record_size, producer_props, client: ClientSettings):
     """Time produce-to-consume of one record at a time (Kafka's EndToEndLatency)."""
-    from confluent_kafka import OFFSET_END, TopicPartition
+    from confluent_kafka import TopicPartition
 
     props = {"acks": "all", "linger.ms": 0}
     props.update(parse_assignments([p for item in producer_props for p in item.split()], "--producer-props"))
@@ -189,8 +189,10 @@ def bench_e2e(topic, num_records, record_size, producer_props, client: ClientSet
     latencies: list[float] = []
     try:
         _check_topic(client, producer, topic)
-        consumer.assign([TopicPartition(topic, 0, OFFSET_END)])
-        consumer.consume(num_messages=1, timeout=0.5)  # let the assignment settle at the end
+        # Start at the current end as a concrete offset (as EndToEndLatency's seekToEnd + position):
+        # assigning OFFSET_END resolves asynchronously and could land after record 0.
+        _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=client.timeout)
+        consumer.assign([TopicPartition(topic, 0, high)])
         with _progress(num_records, "round trips") as progress:
             task = progress.add_task("e2e", total=num_records)
             for i in range(num_records):
