@@ -247,6 +247,18 @@ class Broker:
                         "error_message": r.error_message})
         return out
 
+    def led_partitions(self, topic_name: str) -> list[tuple[int, Partition]]:
+        """(index, partition) of each partition of ``topic_name`` this broker leads, by index."""
+        topic = self.topic(topic_name)
+        if topic is None:
+            return []
+        out = []
+        for index, pimg in sorted(topic.partitions.items()):
+            p = self.replica_manager.get(topic_name, index)
+            if pimg.leader == self.node_id and p is not None:
+                out.append((index, p))
+        return out
+
     def ensure_internal_topic(self, name: str, num_partitions: int, replication_factor: int,
                               configs: dict[str, str]) -> int:
         """Create an internal topic (``__consumer_offsets``, ``__transaction_state``) if missing; NONE or

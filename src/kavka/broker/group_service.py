@@ -138,15 +138,9 @@ class GroupService:
         return ErrorCode.none
 
     def _load_led_partitions(self) -> None:
-        topic = self.broker.topic(OFFSETS_TOPIC)
-        if topic is None:
-            return
         owned = set(self.coordinator.runtime.owned_partitions())
-        for index, pimg in sorted(topic.partitions.items()):
-            if index in owned or pimg.leader != self.broker.node_id:
-                continue
-            p = self.broker.replica_manager.get(OFFSETS_TOPIC, index)
-            if p is None:
+        for index, p in self.broker.led_partitions(OFFSETS_TOPIC):
+            if index in owned:
                 continue
             self.coordinator.begin_load(index)
             n = 0
