@@ -307,7 +307,8 @@ def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
     expected = read_all(bs, src, "read_uncommitted", partitions)
     assert sum(len(v) for v in expected.values()) == n
 
-    # three copier kills at random points, the broker killed (-9) and restarted between the 2nd and 3rd
+    # three copier kills at random points, the broker killed (-9) and restarted between the 2nd and 3rd;
+    # 100 records per transaction leave enough transactions for every step of the plan
     plan = [("copier", rng.choice(["begun", "produced", "offsets", "committed"]), rng.randint(1, 3))
             for _ in range(3)]
     plan.insert(2, ("broker", "committed", rng.randint(1, 2)))
@@ -316,7 +317,7 @@ def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
     child, starts, failures, stalls = None, 0, 0, 0
     while True:
         if child is None:
-            child = Child(COPIER, bs, tid, group, src, dst, str(partitions), "250")
+            child = Child(COPIER, bs, tid, group, src, dst, str(partitions), "100")
             starts += 1
         target, kind, count = plan[0] if plan else ("", "done", 1)
         # librdkafka's send_offsets_to_transaction can hang past its timeout when the broker went away
