@@ -297,7 +297,7 @@ COPIER = """
 def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
     bs = txb.bootstrap
     src, dst, group, tid = name("in"), name("out"), name("copier"), name("copier")
-    partitions, n = 2, 5000
+    partitions, n = 2, 10_000
     create_topic(bs, src, partitions)
     create_topic(bs, dst, partitions)
     feeder = Producer({"bootstrap.servers": bs, "linger.ms": 20})
@@ -313,7 +313,7 @@ def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
             for _ in range(3)]
     plan.insert(2, ("broker", "committed", rng.randint(1, 2)))
     print("plan:", plan)
-    deadline = time.monotonic() + 75
+    deadline = time.monotonic() + 150
     child, starts, failures, stalls = None, 0, 0, 0
     while True:
         if child is None:
