@@ -15,8 +15,17 @@ flush, commit. With ``--offsets`` each transaction also sends a consumer group's
 against a Kavka broker subprocess (fresh data dir; its CPU seconds are reported) and, as a peer in
 the same run, librdkafka's mock cluster (it lives inside the producing process; no disk, no fsync).
 
+With ``--consume N`` it then measures what ``read_committed`` costs: N records are written in
+transactions of ``--consume-txn`` records, every ``--abort-every``-th transaction aborted, and one
+consumer reads the partition from the start with each isolation level in turn (twice, alternating,
+the best of each kept). read_uncommitted gets every record (aborted ones included); read_committed
+gets the committed ones, the client dropping aborted batches with the ``aborted_transactions`` list
+the broker sends from its ``.txnindex``. A non-transactional topic of N records is read as the
+baseline. Reported: records/s delivered and broker CPU seconds per million records fetched.
+
     .venv/bin/python bench/transactions.py                        # sizes 100 and 1000, 5 s each
     .venv/bin/python bench/transactions.py --sizes 1,10,100,1000 --seconds 10 --offsets
+    .venv/bin/python bench/transactions.py --sizes 1,10,100 --consume 1000000
 
 Not a test: it prints figures (``--json`` writes them too).
 """
@@ -109,6 +118,100 @@ def run_size(conf: dict, topic: str, size: int, value_size: int, seconds: float,
     }
 
 
+def fill(conf: dict, topic: str, n: int, value_size: int, txn_size: int, abort_every: int) -> tuple[int, int]:
+    """Write ``n`` records to partition 0 of ``topic``; transactional when ``txn_size`` > 0, every
+    ``abort_every``-th transaction aborted. Returns (records written, records committed)."""
+    value = b"v" * value_size
+    if txn_size <= 0:
+        producer = Producer({"linger.ms": 20, "queue.buffering.max.messages": 1_000_000, **conf})
+        for _ in range(n):
+            while True:
+                try:
+                    producer.produce(topic, value, partition=0)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+        producer.flush(60)
+        return n, n
+    producer = Producer({"transactional.id": f"fill-{uuid.uuid4().hex[:8]}", "linger.ms": 20,
+                         "queue.buffering.max.messages": 1_000_000, "transaction.timeout.ms": 60000, **conf})
+    producer.init_transactions(30)
+    written = committed = 0
+    txn = 0
+    while written < n:
+        size = min(txn_size, n - written)
+        producer.begin_transaction()
+        for _ in range(size):
+            while True:
+                try:
+                    producer.produce(topic, value, partition=0)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+        producer.flush(60)
+        txn += 1
+        if abort_every and txn % abort_every == 0:
+            producer.abort_transaction(60)
+        else:
+            producer.commit_transaction(60)
+            committed += size
+        written += size
+    return written, committed
+
+
+def read_once(conf: dict, topic: str, isolation: str, expect: int, broker: BrokerProcess) -> dict:
+    """Read partition 0 of ``topic`` from the start until ``expect`` records came back."""
+    consumer = Consumer({"group.id": f"bench-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+                         "isolation.level": isolation, "fetch.max.bytes": 52428800,
+                         "max.partition.fetch.bytes": 10485760, **conf})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    got = 0
+    cpu0 = broker.cpu_seconds()
+    t0 = time.perf_counter()
+    deadline = t0 + 300
+    while got < expect and time.perf_counter() < deadline:
+        for m in consumer.consume(10000, 1.0):
+            if not m.error():
+                got += 1
+    elapsed = time.perf_counter() - t0
+    cpu = broker.cpu_seconds() - cpu0
+    consumer.close()
+    if got != expect:
+        raise SystemExit(f"{isolation} read of {topic}: {got} records, {expect} expected")
+    return {"isolation": isolation, "records": got, "seconds": round(elapsed, 3),
+            "records_per_s": round(got / elapsed), "broker_cpu_s": round(cpu, 3)}
+
+
+def consume_cost(broker: BrokerProcess, n: int, value_size: int, txn_size: int, abort_every: int) -> list[dict]:
+    conf = {"bootstrap.servers": broker.bootstrap}
+    rows = []
+    plain = create_topic(broker.bootstrap, f"bench-plain-{uuid.uuid4().hex[:6]}", 1)
+    fill(conf, plain, n, value_size, 0, 0)
+    txn = create_topic(broker.bootstrap, f"bench-txnread-{uuid.uuid4().hex[:6]}", 1)
+    written, committed = fill(conf, txn, n, value_size, txn_size, abort_every)
+    cases = [("plain topic", plain, "read_uncommitted", n),
+             ("transactional, read_uncommitted", txn, "read_uncommitted", written),
+             ("transactional, read_committed", txn, "read_committed", committed)]
+    best: dict[str, dict] = {}
+    for _ in range(2):
+        for label, topic, isolation, expect in cases:
+            r = read_once(conf, topic, isolation, expect, broker)
+            if label not in best or r["records_per_s"] > best[label]["records_per_s"]:
+                best[label] = {"case": label, **r}
+    for label, *_ in cases:
+        r = best[label]
+        r["broker_cpu_s_per_million"] = round(r["broker_cpu_s"] / r["records"] * 1e6, 3) if r["records"] else None
+        rows.append(r)
+    return rows
+
+
+def show_consume(rows: list[dict], txn_size: int, abort_every: int) -> None:
+    print(f"\nConsumption cost ({txn_size} records per transaction, every {abort_every}th aborted; best of 2)")
+    print(f"  {'case':<34} {'records':>9} {'records/s':>10} {'broker CPU s/M':>15}")
+    for r in rows:
+        print(f"  {r['case']:<34} {r['records']:>9,} {r['records_per_s']:>10,} {r['broker_cpu_s_per_million']:>15}")
+
+
 def machine() -> dict:
     cpu = "?"
     try:
@@ -142,6 +245,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0, help="duration per transaction size")
     ap.add_argument("--offsets", action="store_true", help="send a group's offsets in every transaction")
     ap.add_argument("--no-mock", action="store_true", help="skip librdkafka's mock cluster")
+    ap.add_argument("--consume", type=int, default=0, metavar="N",
+                    help="also measure read_committed vs read_uncommitted over N records")
+    ap.add_argument("--consume-txn", type=int, default=100, help="records per transaction for --consume")
+    ap.add_argument("--abort-every", type=int, default=10, help="abort every k-th transaction for --consume")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -160,9 +267,13 @@ def main() -> int:
                 row = run_size(conf, topic, size, args.size, args.seconds, args.offsets)
                 out["kavka"].append(row)
             out["kavka_cpu_seconds"] = round(broker.cpu_seconds() - cpu0, 2)
+            if args.consume:
+                out["consume"] = consume_cost(broker, args.consume, args.size, args.consume_txn, args.abort_every)
         finally:
             broker.stop()
     show(f"Kavka (broker CPU {out['kavka_cpu_seconds']} s over the runs)", out["kavka"])
+    if args.consume:
+        show_consume(out["consume"], args.consume_txn, args.abort_every)
 
     if not args.no_mock:
         for size in sizes:
