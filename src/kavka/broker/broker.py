@@ -61,6 +61,7 @@ class Broker:
         self.controller_id: int = self.node_id
         self.replica_manager = ReplicaManager(self.clock_ms)
         self._endpoints: list[BrokerEndpoint] = []
+        self._listener_endpoints: list[tuple[str, str, int]] = []
         self.housekeeping_interval_ms = 1000
         self.log_manager: LogManager | None = None
         self.quorum: LocalMetadataQuorum | None = None
@@ -144,6 +145,7 @@ class Broker:
                 host = "127.0.0.1"
             endpoints.append(Listener(name, host, port, protocols.get(name, "PLAINTEXT")))
         self._endpoints = [BrokerEndpoint(self.node_id, e.host, e.port) for e in endpoints]
+        self._listener_endpoints = [(e.name, e.host, e.port) for e in endpoints]
         self._broker_epoch, _ = self.controller.register_broker(self.node_id, endpoints)
 
     def tick(self) -> None:
@@ -172,6 +174,10 @@ class Broker:
 
     def live_brokers(self) -> list[BrokerEndpoint]:
         return self._endpoints
+
+    def bound_listeners(self) -> list[tuple[str, str, int]]:
+        """(listener name, advertised host, port) of every listener this broker registered."""
+        return self._listener_endpoints
 
     def topics(self):
         return list(self.image.topics_by_name.values())

@@ -1,6 +1,7 @@
 """One module per API key; importing this package registers them all with the registry."""
 
 from kavka.broker.handlers import (  # noqa: F401
+    acls,
     alter_configs,
     api_versions,
     create_partitions,
@@ -12,6 +13,7 @@ from kavka.broker.handlers import (  # noqa: F401
     describe_configs,
     describe_groups,
     describe_log_dirs,
+    describe_quorum,
     elect_leaders,
     fetch,
     find_coordinator,
