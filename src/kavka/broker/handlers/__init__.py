@@ -13,6 +13,7 @@ from kavka.broker.handlers import (  # noqa: F401
     describe_configs,
     describe_groups,
     describe_log_dirs,
+    describe_producers,
     describe_quorum,
     elect_leaders,
     fetch,
