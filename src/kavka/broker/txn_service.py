@@ -17,6 +17,12 @@ it what it needs from the broker:
   transactional batch of the producer) become visible on commit and are dropped on abort. A partition
   of a deleted topic counts as done (Kafka skips it too); a partition that refuses is retried.
 - **Producer ids** come from the broker's blocks (``Broker.next_producer_id``).
+- **Verification** (KIP-890 part 1, :mod:`kavka.coordinator.txn.verification`): before the first
+  transactional batch of a producer goes into a partition (Produce), or its offsets into
+  ``__consumer_offsets`` (TxnOffsetCommit), :meth:`check_produce` / :meth:`check_txn_offset_commit`
+  ask the coordinator whether that partition is in the producer's ongoing transaction -- Kafka's
+  AddPartitionsToTxn ``verifyOnly`` round trip, here a synchronous read on the event loop right before
+  the append, so no marker can slip in between and Kafka's VerificationGuard is not needed.
 
 Everything here runs on the event loop thread.
 """
@@ -31,6 +37,8 @@ from typing import Any
 from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
+from kavka.coordinator.txn.verification import VERIFICATION_ENABLE_CONFIG, produce_error, txn_offset_commit_error
+from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import CONTROL_BIT
 from kavka.protocol.records import Record, build_batch
@@ -192,6 +200,70 @@ class TxnService:
         gs = getattr(self.broker, "group_service", None)
         if gs is not None:
             gs.coordinator.complete_transaction(offsets_partition, producer_id, commit)
+
+    # --- transaction partition verification (KIP-890 part 1) ---------------------------------
+
+    def verification_enabled(self) -> bool:
+        """``transaction.partition.verification.enable``: this broker's dynamic value, else the
+        cluster-wide dynamic default, else the static config (dynamic in Kafka too)."""
+        broker = self.broker
+        image = broker.image if getattr(broker, "quorum", None) is not None else None
+        if image is not None:
+            for layer in (image.broker_configs(broker.node_id), image.broker_configs(None)):
+                value = layer.get(VERIFICATION_ENABLE_CONFIG)
+                if value is not None:
+                    return bool(BROKER_CONFIGS[VERIFICATION_ENABLE_CONFIG].parse(value))
+        return bool(broker.config.get(VERIFICATION_ENABLE_CONFIG, True))
+
+    def _needs_verification(self, topic: str, index: int, producer_id: int) -> bool:
+        """True unless the partition is not hosted here (the append reports that), the producer already
+        has a transaction open on it (Kafka verifies only the first batch of a transaction on a
+        partition: one dict lookup), or verification is off."""
+        p = self.broker.replica_manager.get(topic, index)
+        if p is None:
+            return False
+        entry = p.log.producer_state.producers.get(producer_id)
+        if entry is not None and entry.current_txn_first_offset >= 0:
+            return False
+        return self.verification_enabled()
+
+    def verify(self, transactional_id: str, producer_id: int, producer_epoch: int, topic: str,
+               index: int) -> ErrorCode:
+        """The coordinator's answer for one partition (NONE: it is in the producer's ongoing transaction).
+        No ``__transaction_state`` at all: COORDINATOR_NOT_AVAILABLE, as a leader finding no coordinator."""
+        if transactional_id and self.broker.topic(TXN_TOPIC) is None:
+            return ErrorCode.coordinator_not_available
+        return self.coordinator.verify_partition(transactional_id=transactional_id, producer_id=producer_id,
+                                                 producer_epoch=producer_epoch, topic=topic, partition=index)
+
+    def check_produce(self, transactional_id: str | None, producer_id: int, producer_epoch: int, topic: str,
+                      index: int, version: int) -> tuple[int, str | None] | None:
+        """Before appending a transactional batch of ``producer_id`` to ``topic-index`` from a Produce of
+        ``version``: None to go ahead, else the (error code, message) that partition gets."""
+        if not self._needs_verification(topic, index, producer_id):
+            return None
+        if transactional_id is None:
+            # Kafka's log refuses it: nothing could verify the batch
+            return ErrorCode.invalid_txn_state, "Record was not part of an ongoing transaction"
+        code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
+        if code == ErrorCode.none:
+            return None
+        log.debug("transactional produce of %s (producer %d epoch %d) to %s-%d refused: %s", transactional_id,
+                  producer_id, producer_epoch, topic, index, ErrorCode(code).name)
+        return produce_error(code, version)
+
+    def check_txn_offset_commit(self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str,
+                                version: int) -> int:
+        """Before a TxnOffsetCommit of ``version`` writes the group's offsets (a transactional batch of the
+        producer in the group's ``__consumer_offsets`` partition): NONE, or the error for every partition
+        of the request (Kafka verifies there too, since 3.6)."""
+        if not group_id:
+            return ErrorCode.none  # the group coordinator refuses it (INVALID_GROUP_ID), as Kafka checks first
+        topic, index = self.coordinator.offsets_partition(group_id)
+        if not self._needs_verification(topic, index, producer_id):
+            return ErrorCode.none
+        code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
+        return ErrorCode.none if code == ErrorCode.none else txn_offset_commit_error(code, version)
 
     # --- asyncio adaptation ------------------------------------------------------------------
 

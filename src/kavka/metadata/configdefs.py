@@ -70,6 +70,7 @@ _OTHER_DYNAMIC = {
     "advertised.listeners",
     "listener.security.protocol.map",
     "log.retention.check.interval.ms",
+    "transaction.partition.verification.enable",
 }
 
 
@@ -281,6 +282,9 @@ _DEFS = [
        "Time a transactional id is kept without transaction status updates.", AtLeast(1)),
     _b("transaction.abort.timed.out.transaction.cleanup.interval.ms", I, 10000, LOW,
        "How often to roll back transactions that have timed out.", AtLeast(1)),
+    _b("transaction.partition.verification.enable", B, True, LOW,
+       "Before the first transactional write of a producer to a partition, check with the transaction "
+       "coordinator that the partition was added to the producer's ongoing transaction (KIP-890)."),
     _b("producer.id.expiration.ms", I, 86_400_000, LOW,
        "Time a producer id is kept after its last write.", AtLeast(1)),
     # --- Kavka extensions ---

@@ -4,14 +4,94 @@ librdkafka reads its feature set from the advertised Produce range).
 The body is decoded by the hand-written codec: record sets stay memoryviews into the request frame,
 which the log validates, patches (offsets, leader epoch) and writes without copying record by record.
 acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no response at all.
+
+Transactional batches (KIP-890 part 1, kavka.coordinator.txn.verification): finding them costs a look
+at each partition's first batch header (attributes byte, length). When there are some, Kafka's request
+rules apply first: transactional records without the request's ``transactional_id`` fail every
+partition with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, batches of more than one producer id/epoch with
+INVALID_PRODUCER_ID_MAPPING. Then, per partition, the transaction service verifies the first batch of
+a transaction with the coordinator before the append: INVALID_TXN_STATE (TRANSACTION_ABORTABLE from
+v11) when the partition is not in the producer's ongoing transaction, NOT_ENOUGH_REPLICAS (which every
+producer retries) while the coordinator cannot tell yet.
 """
+
+import struct
 
 from kavka.broker.dispatch import CloseConnection
 from kavka.broker.handlers.metadata import INTERNAL_TOPICS
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
+from kavka.protocol.batch import HEADER_SIZE, LOG_OVERHEAD, TRANSACTIONAL_BIT
 from kavka.protocol.primitives import ProtocolDecodeError
 from kavka.protocol.produce import PartitionResponse, decode_produce_request, encode_produce_response
+
+# RecordBatch v2 header positions (layout in kavka.protocol.batch)
+_LENGTH_AT, _ATTRIBUTES_LOW_BYTE_AT, _PRODUCER_AT = 8, 22, 43
+_LENGTH = struct.Struct(">i")
+_PRODUCER = struct.Struct(">qh")  # producerId, producerEpoch
+
+
+def _txn_producer(records) -> tuple[int, int] | None:
+    """(producer id, epoch) of the first transactional batch of a record set, else None. Batch headers
+    only; a malformed set ends the scan (the log refuses it with the right error)."""
+    n, pos = len(records), 0
+    while pos + HEADER_SIZE <= n:
+        if records[pos + _ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT:
+            producer = _PRODUCER.unpack_from(records, pos + _PRODUCER_AT)
+            if producer[0] >= 0:
+                return producer
+        size = _LENGTH.unpack_from(records, pos + _LENGTH_AT)[0] + LOG_OVERHEAD
+        if size < HEADER_SIZE:
+            return None
+        pos += size
+    return None
+
+
+def _transactional_producers(topics) -> set[tuple[int, int]] | None:
+    """The (producer id, epoch) pairs of a request's transactional batches, None if it has none. The hot
+    path: per partition, the first batch's attributes byte and its length against the record set's
+    (a second batch is looked at only when there is one)."""
+    producers = None
+    for _, parts in topics:
+        for _, records in parts:
+            if records is not None and len(records) >= HEADER_SIZE and (
+                    records[_ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT
+                    or _LENGTH.unpack_from(records, _LENGTH_AT)[0] + LOG_OVERHEAD != len(records)):
+                producer = _txn_producer(records)
+                if producer is not None:
+                    if producers is None:
+                        producers = set()
+                    producers.add(producer)
+    return producers
+
+
+def _first_batch_transactional(records) -> bool:
+    return records is not None and len(records) >= HEADER_SIZE and \
+        bool(records[_ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT)
+
+
+def _request_error(req, producers: set) -> tuple[int, str] | None:
+    """Kafka's checks of a request holding transactional batches, failing it as a whole."""
+    if req.transactional_id is None and any(
+            _first_batch_transactional(records) for _, parts in req.topics for _, records in parts):
+        return ErrorCode.transactional_id_authorization_failed, "Transactional records need a transactional id"
+    if len(producers) > 1:
+        return ErrorCode.invalid_producer_id_mapping, "Transactional records contained more than one producer ID"
+    return None
+
+
+def _append_transactional(rm, txn, transactional_id, version, name, parts, acks):
+    """Append each partition's records, verifying transactional ones with the coordinator first."""
+    results = []
+    for index, records in parts:
+        producer = _txn_producer(records) if records is not None else None
+        if producer is not None and txn is not None:
+            refused = txn.check_produce(transactional_id, producer[0], producer[1], name, index, version)
+            if refused is not None:
+                results.append(PartitionResponse(index, refused[0], error_message=refused[1]))
+                continue
+        results.append(rm.append(name, index, records, acks))
+    return results
 
 
 @handles(ApiKey.PRODUCE, 3, 11, raw=True, advertised_min=0)
@@ -23,11 +103,15 @@ def handle_produce(ctx, body):
     broker = ctx.broker
     acks = req.acks
     responses = []
-    if acks not in (0, 1, -1):
+    producers = _transactional_producers(req.topics)
+    refused = _request_error(req, producers) if producers else None
+    if acks not in (0, 1, -1) or refused is not None:
+        code, message = (ErrorCode.invalid_required_acks, None) if refused is None else refused
         for name, parts in req.topics:
-            responses.append((name, [PartitionResponse(i, ErrorCode.invalid_required_acks) for i, _ in parts]))
+            responses.append((name, [PartitionResponse(i, code, error_message=message) for i, _ in parts]))
     else:
         rm = broker.replica_manager
+        txn = broker.txn_service if producers else None
         for name, parts in req.topics:
             if name in INTERNAL_TOPICS:
                 results = [PartitionResponse(i, ErrorCode.invalid_topic_exception,
@@ -36,7 +120,10 @@ def handle_produce(ctx, body):
             else:
                 if broker.topic(name) is None:
                     broker.auto_create_topic(name)
-                results = [rm.append(name, index, records, acks) for index, records in parts]
+                if producers:
+                    results = _append_transactional(rm, txn, req.transactional_id, ctx.version, name, parts, acks)
+                else:
+                    results = [rm.append(name, index, records, acks) for index, records in parts]
             responses.append((name, results))
     if acks == 0:
         return None

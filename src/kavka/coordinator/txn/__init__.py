@@ -2,7 +2,8 @@
 
 See :mod:`kavka.coordinator.txn.metadata` for the states and transitions,
 :mod:`kavka.coordinator.txn.records` for the record format, :mod:`kavka.coordinator.txn.shard` for one
-partition's state, timers and markers, and :mod:`kavka.coordinator.txn.coordinator` for the API.
+partition's state, timers and markers, :mod:`kavka.coordinator.txn.coordinator` for the API, and
+:mod:`kavka.coordinator.txn.verification` for transaction partition verification (KIP-890 part 1).
 """
 
 from kavka.coordinator.txn.config import TxnConfig

@@ -11,7 +11,9 @@ Writes take a ``respond`` callback, called exactly once after the operation's re
 - ``init_producer_id(...)`` -> ``{"error_code", "producer_id", "producer_epoch"}``
 - ``add_partitions_to_txn(...)``, ``add_offsets_to_txn(...)``, ``end_txn(...)`` -> an error code
 
-Reads (``describe_transactions``, ``list_transactions``) return their result.
+Reads (``describe_transactions``, ``list_transactions``, and ``verify_partitions`` /
+``verify_partition``, the KIP-890 check a partition leader makes before the first transactional append
+of a producer, see :mod:`kavka.coordinator.txn.verification`) return their result.
 
 Markers are not written here: :meth:`take_marker_jobs` hands out what must be written, and the writer
 reports with :meth:`markers_written`. Error rules are Kafka's for transaction version 0 (what
@@ -240,6 +242,51 @@ class TransactionCoordinator:
         self.add_partitions_to_txn(transactional_id=transactional_id, producer_id=producer_id,
                                    producer_epoch=producer_epoch, partitions=[self.offsets_partition(group_id)],
                                    respond=respond)
+
+    # --- verification (KIP-890 part 1) ------------------------------------------------------------
+
+    def verify_partitions(self, *, transactional_id: str, producer_id: int, producer_epoch: int,
+                          partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
+        """AddPartitionsToTxn v4 ``verifyOnly`` (Kafka's handleVerifyPartitionsInTransaction): is each
+        partition in the producer's ongoing transaction? A read: nothing is written, and it answers at once.
+
+        Per partition: NONE if it is in the transaction, else TRANSACTION_ABORTABLE. Errors for the
+        whole transaction, given to every partition: empty id INVALID_REQUEST, partition of the id not
+        owned NOT_COORDINATOR, loading COORDINATOR_LOAD_IN_PROGRESS, unknown id or other producer id
+        INVALID_PRODUCER_ID_MAPPING, other epoch PRODUCER_FENCED, PrepareCommit/PrepareAbort
+        CONCURRENT_TRANSACTIONS. Partitions leave the transaction when it completes (the markers are
+        written), so after a commit or abort every partition is TRANSACTION_ABORTABLE.
+        """
+        wanted = [(str(t), int(p)) for t, p in partitions]
+        error = self._verify_error(transactional_id, producer_id, producer_epoch)
+        if error is not None:
+            return dict.fromkeys(wanted, error)
+        txn_partitions = self.shard_of(transactional_id).txns[transactional_id].partitions
+        return {tp: ErrorCode.none if tp in txn_partitions else ErrorCode.transaction_abortable for tp in wanted}
+
+    def verify_partition(self, *, transactional_id: str, producer_id: int, producer_epoch: int, topic: str,
+                         partition: int) -> ErrorCode:
+        """:meth:`verify_partitions` for one partition (what a partition leader asks before an append)."""
+        error = self._verify_error(transactional_id, producer_id, producer_epoch)
+        if error is not None:
+            return error
+        if (topic, partition) in self.shard_of(transactional_id).txns[transactional_id].partitions:
+            return ErrorCode.none
+        return ErrorCode.transaction_abortable
+
+    def _verify_error(self, transactional_id: str, producer_id: int, producer_epoch: int) -> ErrorCode | None:
+        if not transactional_id:
+            return ErrorCode.invalid_request
+        error = self.runtime.partition_error(self.partition_for(transactional_id))
+        if error:
+            return error
+        meta = self.shard_of(transactional_id).txns.get(transactional_id)
+        error = self._check_producer(meta, producer_id, producer_epoch)
+        if error:
+            return ErrorCode(error)
+        if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            return ErrorCode.concurrent_transactions
+        return None
 
     # --- EndTxn -----------------------------------------------------------------------------------
 
