@@ -117,6 +117,32 @@ class ReplicaManager:
             index, 0, result.base_offset, result.log_append_time, result.log_start_offset
         )
 
+    def write_txn_marker(self, topic: str, index: int, producer_id: int, producer_epoch: int, commit: bool,
+                         coordinator_epoch: int) -> int:
+        """Write a COMMIT/ABORT marker for ``producer_id`` to one partition as leader (what a
+        WriteTxnMarkers request does to it) and move the high watermark; an error code, NONE on success.
+
+        A partition not hosted here is UNKNOWN_TOPIC_OR_PARTITION; the log refuses a stale producer
+        epoch (INVALID_PRODUCER_EPOCH) or coordinator epoch (TRANSACTION_COORDINATOR_FENCED).
+        """
+        p = self.partitions.get((topic, index))
+        if p is None:
+            return ErrorCode.unknown_topic_or_partition
+        plog = p.log
+        try:
+            plog.append_control_marker(producer_id, producer_epoch, commit, coordinator_epoch, self._clock_ms(),
+                                       leader_epoch=p.leader_epoch)
+        except Exception as e:  # noqa: BLE001 - mapped to a Kafka error code
+            code = getattr(e, "error_code", None)
+            if code is None:  # an I/O failure or a bug: reported, and the marker is retried
+                log.exception("marker on %s-%d failed", topic, index)
+                return ErrorCode.unknown_server_error
+            log.debug("marker on %s-%d refused: %s", topic, index, e)
+            return int(code)
+        plog.update_high_watermark(plog.log_end_offset)
+        self._wake(p)
+        return ErrorCode.none
+
     # --- fetch -------------------------------------------------------------------------------
 
     def read(self, topic: str, index: int, offset: int, max_bytes: int, *, read_committed: bool,

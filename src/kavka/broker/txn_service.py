@@ -173,24 +173,22 @@ class TxnService:
                 self.coordinator.markers_written(job, failed, fenced)
 
     def _write_marker(self, topic: str, index: int, job) -> int:
-        rm = self.broker.replica_manager
-        p = rm.get(topic, index)
-        if p is None:
+        if self.broker.replica_manager.get(topic, index) is None:
             if self.broker.topic(topic) is None:
                 return ErrorCode.none  # deleted topic: nothing to mark
             return ErrorCode.not_leader_or_follower
-        try:
-            p.log.append_control_marker(job.producer_id, job.producer_epoch, job.commit, job.coordinator_epoch,
-                                        self.broker.clock_ms(), leader_epoch=p.leader_epoch)
-        except Exception as e:  # noqa: BLE001 - mapped to Kafka's error code
-            code = int(getattr(e, "error_code", ErrorCode.unknown_server_error))
-            log.debug("marker on %s-%d refused: %s", topic, index, e)
-            return code
-        if topic == OFFSETS_TOPIC:
-            self.on_offsets_marker(index, job.producer_id, job.commit)
-        p.log.update_high_watermark(p.log.log_end_offset)
-        rm._wake(p)
-        return ErrorCode.none
+        return self.write_marker(topic, index, job.producer_id, job.producer_epoch, job.commit,
+                                 job.coordinator_epoch)
+
+    def write_marker(self, topic: str, index: int, producer_id: int, producer_epoch: int, commit: bool,
+                     coordinator_epoch: int) -> int:
+        """One marker into one partition (the coordinator's, or an admin's WriteTxnMarkers), then, for a
+        ``__consumer_offsets`` partition, the group coordinator applies or drops the producer's offsets."""
+        code = self.broker.replica_manager.write_txn_marker(topic, index, producer_id, producer_epoch, commit,
+                                                           coordinator_epoch)
+        if code == ErrorCode.none and topic == OFFSETS_TOPIC:
+            self.on_offsets_marker(index, producer_id, commit)
+        return code
 
     # --- transactional offsets ---------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from kavka.broker.handlers import (  # noqa: F401  (transactions)
     end_txn,
     list_transactions,
     txn_offset_commit,
+    write_txn_markers,
 )
 from kavka.broker.handlers import (  # noqa: F401  (KIP-848 consumer groups)
     consumer_group_describe,

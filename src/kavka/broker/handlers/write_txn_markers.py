@@ -1,0 +1,35 @@
+"""WriteTxnMarkers (key 27), v1: write COMMIT/ABORT markers to partitions this broker leads.
+
+In a Kafka cluster the transaction coordinator sends this to partition leaders; Kavka's coordinator
+writes its markers in process (kavka.broker.txn_service), so what arrives here comes from an admin:
+``kafka-transactions.sh abort`` and kafka-python's ``abort_transaction`` close a hanging transaction
+(one no coordinator knows, found with DescribeProducers) by writing an ABORT marker for its producer
+id and epoch. Each partition gets its own error: UNKNOWN_TOPIC_OR_PARTITION when it is not hosted
+here, INVALID_PRODUCER_EPOCH for an epoch below the producer's, TRANSACTION_COORDINATOR_FENCED for a
+coordinator epoch below the last marker's. A marker in ``__consumer_offsets`` applies or drops the
+producer's pending transactional offsets, as the coordinator's own markers do.
+"""
+
+from kavka.broker.registry import handles
+from kavka.protocol.api import ApiKey, ErrorCode
+
+
+@handles(ApiKey.WRITE_TXN_MARKERS, 1, 1)
+def handle_write_txn_markers(ctx, req):
+    service = ctx.broker.txn_service
+    markers = []
+    for marker in req.markers:
+        topics = []
+        for t in marker.topics:
+            partitions = []
+            for index in t.partition_indexes:
+                if service is None:
+                    code = ErrorCode.coordinator_not_available
+                else:
+                    code = service.write_marker(t.name, int(index), int(marker.producer_id),
+                                                int(marker.producer_epoch), bool(marker.transaction_result),
+                                                int(marker.coordinator_epoch))
+                partitions.append({"partition_index": int(index), "error_code": code})
+            topics.append({"name": t.name, "partitions": partitions})
+        markers.append({"producer_id": int(marker.producer_id), "topics": topics})
+    return {"markers": markers}
