@@ -255,3 +255,33 @@ def test_aiokafka_transactions(vb):
 
     asyncio.run(go())
     assert _read_committed(bs, t) == sorted(f"ak-{i}".encode() for i in range(6))
+
+
+# --- TxnOffsetCommit ---------------------------------------------------------------------------------------
+
+TXN_OFFSET_COMMIT, ADD_OFFSETS_TO_TXN = 28, 25
+
+
+def txn_offset_commit(bs: str, transactional_id: str, group: str, pid: int, epoch: int, t: str, version: int) -> set:
+    r = call(bs, TXN_OFFSET_COMMIT, version, {
+        "transactional_id": transactional_id, "group_id": group, "producer_id": pid, "producer_epoch": epoch,
+        "generation_id": -1, "member_id": "", "group_instance_id": None,
+        "topics": [{"name": t, "partitions": [{"partition_index": 0, "committed_offset": 5,
+                                               "committed_leader_epoch": -1, "committed_metadata": None}]}]})
+    return {int(p.error_code) for tr in r.topics for p in tr.partitions}
+
+
+def test_txn_offset_commit_without_add_offsets_is_refused(vb):
+    bs, t, x = vb.bootstrap, topic(vb.bootstrap), tid()
+    group = f"g-{x}"
+    wait_until(lambda: call(bs, FIND_COORDINATOR, 3, {"key": group, "key_type": 0}).error_code == 0, 30,
+               message="group coordinator")
+    pid, epoch = init_producer(bs, x)
+    add_partitions(bs, x, pid, epoch, t, 0)  # a transaction is open, without the group's offsets partition
+    assert txn_offset_commit(bs, x, group, pid, epoch, t, 3) == {INVALID_TXN_STATE}
+    assert txn_offset_commit(bs, x, group, pid, epoch, t, 4) == {TRANSACTION_ABORTABLE}
+    r = call(bs, ADD_OFFSETS_TO_TXN, 1, {"transactional_id": x, "producer_id": pid, "producer_epoch": epoch,
+                                         "group_id": group})
+    assert r.error_code == NONE
+    assert txn_offset_commit(bs, x, group, pid, epoch, t, 3) == {NONE}
+    end_txn(bs, x, pid, epoch, True)

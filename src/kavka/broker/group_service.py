@@ -13,10 +13,12 @@ what it needs from the broker and nothing else:
   at startup (and right after the topic is created), before any request reaches it. Records of
   transactional batches (TxnOffsetCommit) are replayed with their producer id and COMMIT/ABORT
   markers as such, so a transaction's offsets count only once its commit marker is in the log.
-- **Transactional offsets.** TxnOffsetCommit records go in as a transactional batch of the producer
-  (its id and epoch, the next sequence of that producer on the partition), so a crash before the
-  marker keeps them, pending; the transaction service reports the marker
-  (:meth:`GroupCoordinator.complete_transaction`).
+- **Transactional offsets.** The coordinator runtime makes TxnOffsetCommit a transactional write
+  and appends its records through :meth:`GroupService._append_transactional`: one transactional batch
+  of the producer (its id and epoch, the next sequence of that producer on the partition; the log
+  refuses a fenced epoch), so a crash before the marker keeps them, pending. The transaction service
+  writes the COMMIT/ABORT marker into the partition and then reports it
+  (:meth:`GroupCoordinator.complete_transaction`), which applies or drops the pending offsets.
 - **Futures.** Handlers call the coordinator with a ``respond`` callback; :meth:`GroupService.call`
   returns the response at once when the coordinator answered synchronously, else an asyncio future
   resolved when it answers (a parked JoinGroup or SyncGroup).

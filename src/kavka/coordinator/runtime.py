@@ -2,19 +2,38 @@
 
 Rules this module lives by (DESIGN §5, Kafka's CoordinatorRuntime):
 
-1. A *shard* is the state machine of one partition of ``__consumer_offsets`` (or, later,
-   ``__transaction_state``). Its state is what replaying that partition's records yields, plus soft
+1. A *shard* is the state machine of one partition of ``__consumer_offsets`` or
+   ``__transaction_state``. Its state is what replaying that partition's records yields, plus soft
    state (parked requests, timers) that is lost on restart by design.
 2. An operation runs synchronously against one shard and fills a :class:`Batch`: the records to
    append, the responses to send, and what to do once the append succeeded or failed.
 3. The runtime appends the batch's records to the shard's partition with the ``append`` function it
    was given, *then* replays the records marked for replay into the shard, runs the success (or
    failure) continuations, and only then delivers the responses. A response never reveals state
-   that is not in the log.
-4. A partition is either not owned (``NOT_COORDINATOR``), loading (``COORDINATOR_LOAD_IN_PROGRESS``:
+   that is not in the log. When the append raises, nothing of the batch is applied, the failure
+   continuations get the error a client is told (:func:`append_error_to_response_error`), and the
+   responses are delivered all the same.
+4. A *transactional* write (:meth:`CoordinatorRuntime.write_transactional`, Kafka's
+   scheduleTransactionalWriteOperation) follows rule 3 with one difference: its records go into the
+   log as one transactional batch of the producer (``append_transactional(partition, producer_id,
+   producer_epoch, records)``; the log checks the producer's epoch), and they are replayed with the
+   producer id, ``shard.replay(key, value, producer_id)``: the shard holds them pending. The
+   transaction's COMMIT or ABORT marker, once it is in the partition's log, is applied with
+   :meth:`CoordinatorRuntime.complete_transaction` (``shard.replay_end_transaction``), or, for a
+   partition still loading, with :meth:`CoordinatorRuntime.replay_end_transaction` in log order.
+   Records that continuations of a transactional write produce are plain batches: only the
+   operation's own records belong to the transaction.
+5. A partition is either not owned (``NOT_COORDINATOR``), loading (``COORDINATOR_LOAD_IN_PROGRESS``:
    records are being replayed, no operation may run) or active.
-5. Time enters only through the ``time_ms`` function; timers are named deadlines per shard and fire
+6. Time enters only through the ``time_ms`` function; timers are named deadlines per shard and fire
    from :meth:`CoordinatorRuntime.tick`. Nothing here sleeps, awaits or touches a socket.
+
+Where Kafka differs: Kafka's runtime batches the records of several operations (``append.linger.ms``)
+and writes the COMMIT/ABORT marker to the partition itself (WriteTxnMarkers reaches the group
+coordinator's ``completeTransaction``). Here every operation is one append, made before the next
+operation runs, so a transactional batch never has to flush a pending one; and the transaction
+service writes every partition's marker the same way and then calls :meth:`complete_transaction`, so
+a marker is applied only once it is in the log, as in Kafka.
 
 One owner drives a runtime (the broker's event loop); nothing here takes a lock.
 """
@@ -25,9 +44,10 @@ import heapq
 import itertools
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from kavka.protocol.api import ErrorCode
+from kavka.protocol.batch import NO_PRODUCER_ID
 
 __all__ = [
     "Record",
@@ -35,6 +55,7 @@ __all__ = [
     "Timer",
     "CoordinatorError",
     "Shard",
+    "TransactionalShard",
     "CoordinatorRuntime",
     "append_error_to_response_error",
 ]
@@ -149,6 +170,15 @@ class Shard(Protocol):
     def on_unloaded(self) -> None: ...
 
 
+class TransactionalShard(Shard, Protocol):
+    """A shard that takes transactional writes (module rule 4): records of a producer's transaction
+    are replayed with its producer id and held until its marker."""
+
+    def replay(self, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None: ...
+
+    def replay_end_transaction(self, producer_id: int, commit: bool) -> None: ...
+
+
 _LOADING, _ACTIVE = "loading", "active"
 
 # Kafka's appendGroupMetadataErrorToResponseError: what a client is told when the log refused.
@@ -182,6 +212,9 @@ class CoordinatorRuntime:
 
     ``shard_factory(partition)`` makes an empty shard; ``append(partition, records)`` must put the
     records in that partition's log (durably enough for the broker's acks) or raise.
+    ``append_transactional(partition, producer_id, producer_epoch, records)``, if given, does the same
+    in one transactional batch of that producer (or raises: a fenced epoch, among others); without it
+    a transactional write that has records fails with COORDINATOR_NOT_AVAILABLE.
     """
 
     def __init__(
@@ -189,9 +222,11 @@ class CoordinatorRuntime:
         shard_factory: Callable[[int], Shard],
         append: Callable[[int, list[Record]], None],
         time_ms: Callable[[], int],
+        append_transactional: Callable[[int, int, int, list[Record]], None] | None = None,
     ):
         self._shard_factory = shard_factory
         self._append = append
+        self._append_transactional = append_transactional
         self.time_ms = time_ms
         self._shards: dict[int, Shard] = {}
         self._states: dict[int, str] = {}
@@ -206,11 +241,23 @@ class CoordinatorRuntime:
         self._shards[partition] = self._shard_factory(partition)
         self._states[partition] = _LOADING
 
-    def replay(self, partition: int, key: bytes, value: bytes | None) -> None:
-        """Apply one record of the partition's log to its loading shard."""
+    def replay(self, partition: int, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
+        """Apply one record of the partition's log to its loading shard; ``producer_id`` for a record
+        of a transactional batch (the shard must then be a :class:`TransactionalShard`)."""
+        shard = self._loading_shard(partition)
+        if producer_id == NO_PRODUCER_ID:
+            shard.replay(key, value)
+        else:
+            cast(TransactionalShard, shard).replay(key, value, producer_id)
+
+    def replay_end_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
+        """Apply a COMMIT/ABORT marker of the loading partition's log, in log order."""
+        cast(TransactionalShard, self._loading_shard(partition)).replay_end_transaction(producer_id, commit)
+
+    def _loading_shard(self, partition: int) -> Shard:
         if self._states.get(partition) != _LOADING:
             raise RuntimeError(f"partition {partition} is not loading")
-        self._shards[partition].replay(key, value)
+        return self._shards[partition]
 
     def complete_load(self, partition: int) -> None:
         if self._states.get(partition) != _LOADING:
@@ -278,22 +325,59 @@ class CoordinatorRuntime:
         op(shard, batch)
         self._commit(partition, shard, batch)
 
-    def _commit(self, partition: int, shard: Shard, batch: Batch) -> None:
-        # Continuations may produce records of their own (a follow-up batch); bound the chain so a
-        # bug cannot loop forever.
+    def write_transactional(self, partition: int, producer_id: int, producer_epoch: int,
+                            op: Callable[[Shard, Batch], None]) -> None:
+        """:meth:`write` whose records are one transactional batch of the producer (module rule 4):
+        appended with ``append_transactional``, replayed with ``producer_id`` (pending until the
+        transaction's marker), then continuations and responses as for any write."""
+        if producer_id == NO_PRODUCER_ID:
+            raise ValueError("a transactional write needs a producer id")
+        shard = self.shard(partition)
+        batch = Batch()
+        op(shard, batch)
+        self._commit(partition, shard, batch, (producer_id, producer_epoch))
+
+    def complete_transaction(self, partition: int, producer_id: int, commit: bool) -> bool:
+        """The COMMIT/ABORT marker of ``producer_id`` is now in ``partition``'s log: apply it to the
+        active shard (Kafka's completeTransaction, after its marker write). False when the partition is
+        not active here: a loading partition reads the marker from its log, and an unowned one is the
+        business of its new owner."""
+        if not self.is_active(partition):
+            return False
+        cast(TransactionalShard, self._shards[partition]).replay_end_transaction(producer_id, commit)
+        return True
+
+    def _append_batch(self, partition: int, records: list[Record], producer: tuple[int, int] | None) -> None:
+        if producer is None:
+            self._append(partition, records)
+        elif self._append_transactional is None:
+            raise CoordinatorError(ErrorCode.coordinator_not_available, "no transactional append")
+        else:
+            self._append_transactional(partition, producer[0], producer[1], records)
+
+    def _commit(self, partition: int, shard: Shard, batch: Batch, producer: tuple[int, int] | None = None) -> None:
+        # Continuations may produce records of their own (a follow-up batch, always a plain one); bound
+        # the chain so a bug cannot loop forever.
         for _ in range(16):
             error = ErrorCode.none
             if batch.records:
                 try:
-                    self._append(partition, [record for record, _ in batch.records])
+                    self._append_batch(partition, [record for record, _ in batch.records], producer)
                 except Exception as e:  # the log refused: nothing of this batch is applied
                     error = append_error_to_response_error(e)
-                    log.warning("append to coordinator partition %d failed: %r", partition, e)
+                    # a transactional batch is refused for the producer's own reasons (a fenced
+                    # epoch) as a matter of course; a plain one only when the log is in trouble
+                    log.log(logging.WARNING if producer is None else logging.DEBUG,
+                            "append to coordinator partition %d failed: %r", partition, e)
             follow = Batch()
             if error == ErrorCode.none:
                 for (key, value), replay in batch.records:
-                    if replay:
+                    if not replay:
+                        continue
+                    if producer is None:
                         shard.replay(key, value)
+                    else:
+                        cast(TransactionalShard, shard).replay(key, value, producer[0])
                 for fn in batch.success:
                     fn(follow)
             else:
@@ -306,7 +390,7 @@ class CoordinatorRuntime:
                     log.exception("coordinator response callback failed")
             if follow.is_empty():
                 return
-            batch = follow
+            batch, producer = follow, None
         log.error("coordinator partition %d: continuation chain too long; dropped", partition)
 
     # --- time ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ __all__ = [
     "ConfigEntry",
     "ConfigSource",
     "ConfigSynonym",
+    "consumer_timing_problem",
     "Listener",
     "parse_listeners",
     "parse_properties",
@@ -236,6 +237,13 @@ class BrokerConfig:
                 "group.max.session.timeout.ms must be greater than or equal to group.min.session.timeout.ms",
                 "group.max.session.timeout.ms",
             )
+        v = self._values
+        problem = consumer_timing_problem(
+            v["group.consumer.session.timeout.ms"], v["group.consumer.heartbeat.interval.ms"],
+            v["group.consumer.min.session.timeout.ms"], v["group.consumer.max.session.timeout.ms"],
+            v["group.consumer.min.heartbeat.interval.ms"], v["group.consumer.max.heartbeat.interval.ms"])
+        if problem is not None:
+            raise ConfigError(problem, problem.split(" ", 1)[0])
 
     # ---- typed access ----
 
@@ -451,3 +459,23 @@ def _show(definition: ConfigDef, value: Any) -> str | None:
     if definition.sensitive:
         return None
     return to_string(value, definition.type)
+
+
+def consumer_timing_problem(session_ms: int, heartbeat_ms: int, min_session_ms: int, max_session_ms: int,
+                            min_heartbeat_ms: int, max_heartbeat_ms: int) -> str | None:
+    """Kafka's message for the first rule the consumer-group session timeout and heartbeat interval
+    break (GroupCoordinatorConfig's checks, in its order), or None when they hold."""
+    hb, min_hb, max_hb = ("group.consumer.heartbeat.interval.ms", "group.consumer.min.heartbeat.interval.ms",
+                          "group.consumer.max.heartbeat.interval.ms")
+    st, min_st, max_st = ("group.consumer.session.timeout.ms", "group.consumer.min.session.timeout.ms",
+                          "group.consumer.max.session.timeout.ms")
+    rules = (
+        (max_heartbeat_ms >= min_heartbeat_ms, f"{max_hb} must be greater than or equal to {min_hb}"),
+        (heartbeat_ms >= min_heartbeat_ms, f"{hb} must be greater than or equal to {min_hb}"),
+        (heartbeat_ms <= max_heartbeat_ms, f"{hb} must be less than or equal to {max_hb}"),
+        (max_session_ms >= min_session_ms, f"{max_st} must be greater than or equal to {min_st}"),
+        (session_ms >= min_session_ms, f"{st} must be greater than or equal to {min_st}"),
+        (session_ms <= max_session_ms, f"{st} must be less than or equal to {max_st}"),
+        (heartbeat_ms < session_ms, f"{hb} must be less than {st}"),
+    )
+    return next((message for ok, message in rules if not ok), None)

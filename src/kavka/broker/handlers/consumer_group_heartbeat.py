@@ -5,7 +5,10 @@ One request does it all: join (member epoch 0, with the subscription and an empt
 for a while (-2). The coordinator answers with the member's epoch, the heartbeat interval and, when
 it changed (or on a full request), the partitions the member may own now. v0 lets the coordinator
 make the member id when the client sends none; v1 requires the client to make it (KIP-1082).
-Fields left null mean "unchanged since the last heartbeat".
+Fields left null mean "unchanged since the last heartbeat". A member that sends none for
+``group.consumer.session.timeout.ms`` is fenced and its partitions go to the others; the interval it
+is told to heartbeat at is ``group.consumer.heartbeat.interval.ms`` (both within their
+``group.consumer.min/max.*`` bounds, checked at startup).
 """
 
 from kavka.broker.group_service import client_host, millis, service_of

@@ -5,7 +5,8 @@ group must give its generation and their member id; with generation -1 and no me
 using ``assign()``, or an admin) commits are taken while the group has no members. v2–4 carry a
 retention time (-1: the broker's ``offsets.retention.minutes``); v6 the leader epoch of each
 offset; v7 ``group_instance_id``; v9 answers GROUP_ID_NOT_FOUND (not ILLEGAL_GENERATION) for a group
-that does not exist.
+that does not exist. A member of a KIP-848 consumer group commits with v9+ and its member epoch as the
+generation (UNKNOWN_MEMBER_ID, UNSUPPORTED_VERSION below v9, STALE_MEMBER_EPOCH for another epoch).
 """
 
 from kavka.broker.group_service import millis, service_of

@@ -4,8 +4,11 @@ Offsets a transactional producer commits for a consumer group (``send_offsets_to
 producer must be the transactional id's current one (when this broker coordinates it). The group
 coordinator validates the group side (generation and member, v3+; none needed without them) and
 writes the offsets to the group's ``__consumer_offsets`` partition as a transactional batch of the
-producer, so they survive a crash; they stay pending until the transaction's marker reaches that
-partition, then count on commit and are dropped on abort (kavka.coordinator.group.offsets).
+producer (a transactional write of the coordinator runtime), so they survive a crash; they stay
+pending until the transaction's marker reaches that partition, then count on commit and are dropped
+on abort (kavka.coordinator.group.offsets). Before the first such batch of a transaction, the group's
+partition is verified to be in the producer's ongoing transaction (KIP-890, as Produce does:
+``TxnService.check_txn_offset_commit``), so offsets sent without AddOffsetsToTxn are refused.
 """
 
 from kavka.broker.group_service import service_of
@@ -35,6 +38,10 @@ def handle_txn_offset_commit(ctx, req):
     if meta is not None and (meta.producer_id != req.producer_id or meta.producer_epoch != req.producer_epoch):
         return _result(req.topics, ErrorCode.invalid_producer_epoch if meta.producer_id == req.producer_id
                        else ErrorCode.invalid_producer_id_mapping)
+    code = service.check_txn_offset_commit(req.transactional_id, int(req.producer_id), int(req.producer_epoch),
+                                           req.group_id, ctx.version)
+    if code:
+        return _result(req.topics, code)
     topics = [(t.name, [(p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1),
                          p.committed_metadata) for p in t.partitions])
               for t in req.topics]

@@ -1,10 +1,17 @@
-"""The group coordinator's settings, with Kafka's names and defaults."""
+"""The group coordinator's settings, with Kafka's names and defaults.
+
+The consumer-group (KIP-848) session timeout and heartbeat interval must lie within their bounds,
+and the interval must be shorter than the timeout; a :class:`GroupConfig` that breaks one of these
+rules cannot be made (ValueError with Kafka's message, in Kafka's order of checks: Kafka's
+GroupCoordinatorConfig refuses them when the broker starts).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from kavka.coordinator.group.assignors import assignor_name
+from kavka.metadata.config import consumer_timing_problem
 
 __all__ = ["GroupConfig"]
 
@@ -29,8 +36,20 @@ class GroupConfig:
     # consumer groups (KIP-848)
     consumer_session_timeout_ms: int = 45_000           # group.consumer.session.timeout.ms
     consumer_heartbeat_interval_ms: int = 5_000         # group.consumer.heartbeat.interval.ms
+    consumer_min_session_timeout_ms: int = 45_000       # group.consumer.min.session.timeout.ms
+    consumer_max_session_timeout_ms: int = 60_000       # group.consumer.max.session.timeout.ms
+    consumer_min_heartbeat_interval_ms: int = 5_000     # group.consumer.min.heartbeat.interval.ms
+    consumer_max_heartbeat_interval_ms: int = 15_000    # group.consumer.max.heartbeat.interval.ms
     consumer_max_size: int = 2**31 - 1                  # group.consumer.max.size
     consumer_assignors: tuple[str, ...] = _DEFAULT_ASSIGNORS  # group.consumer.assignors (first: default)
+
+    def __post_init__(self) -> None:
+        problem = consumer_timing_problem(
+            self.consumer_session_timeout_ms, self.consumer_heartbeat_interval_ms,
+            self.consumer_min_session_timeout_ms, self.consumer_max_session_timeout_ms,
+            self.consumer_min_heartbeat_interval_ms, self.consumer_max_heartbeat_interval_ms)
+        if problem is not None:
+            raise ValueError(problem)
 
     @classmethod
     def from_broker_config(cls, config) -> GroupConfig:
@@ -54,6 +73,14 @@ class GroupConfig:
             consumer_session_timeout_ms=int(get("group.consumer.session.timeout.ms", d.consumer_session_timeout_ms)),
             consumer_heartbeat_interval_ms=int(
                 get("group.consumer.heartbeat.interval.ms", d.consumer_heartbeat_interval_ms)),
+            consumer_min_session_timeout_ms=int(
+                get("group.consumer.min.session.timeout.ms", d.consumer_min_session_timeout_ms)),
+            consumer_max_session_timeout_ms=int(
+                get("group.consumer.max.session.timeout.ms", d.consumer_max_session_timeout_ms)),
+            consumer_min_heartbeat_interval_ms=int(
+                get("group.consumer.min.heartbeat.interval.ms", d.consumer_min_heartbeat_interval_ms)),
+            consumer_max_heartbeat_interval_ms=int(
+                get("group.consumer.max.heartbeat.interval.ms", d.consumer_max_heartbeat_interval_ms)),
             consumer_max_size=int(get("group.consumer.max.size", d.consumer_max_size)),
             consumer_assignors=_assignors(get("group.consumer.assignors", d.consumer_assignors)),
         )

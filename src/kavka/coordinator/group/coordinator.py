@@ -10,8 +10,14 @@ Writes (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, TxnOffsetComm
 DeleteGroups) take a ``respond`` callback that is called exactly once with the response dict (kio
 field names), after the records the operation produced are in the log; JoinGroup and SyncGroup may
 call it much later (from :meth:`tick` or another member's request). Reads (OffsetFetch,
-DescribeGroups, ListGroups) return their result. Transactional offsets stay pending until the
-transaction's marker is in the log (:meth:`complete_transaction`, or a replayed marker at load).
+DescribeGroups, ListGroups) return their result.
+
+TxnOffsetCommit is a transactional write of the runtime
+(:meth:`~kavka.coordinator.runtime.CoordinatorRuntime.write_transactional`): its OffsetCommit records
+go into the group's partition as one transactional batch of the producer, and the answer waits for
+that append, as for any write. The offsets stay pending until the transaction's marker is in the log
+(:meth:`complete_transaction`, or :meth:`replay_end_transaction` at load), then count on commit and
+are dropped on abort.
 
 Request-level checks that come before any shard, as in Kafka's GroupCoordinatorService: an empty
 group id is INVALID_GROUP_ID; a JoinGroup session timeout outside
@@ -36,7 +42,7 @@ from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartb
 from kavka.coordinator.group.offsets import CommitPartition
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
-from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record, append_error_to_response_error
+from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
 from kavka.protocol.murmur2 import java_abs, java_string_hashcode
@@ -58,7 +64,8 @@ class GroupCoordinator:
 
     ``append(partition, records)`` writes records to ``__consumer_offsets-<partition>`` or raises;
     ``append_transactional(partition, producer_id, producer_epoch, records)`` does the same in a
-    transactional batch of that producer (TxnOffsetCommit). ``time_ms()`` is the clock.
+    transactional batch of that producer (TxnOffsetCommit; both go to the runtime, which calls them).
+    ``time_ms()`` is the clock.
     ``new_member_id(prefix)`` may be given to make member ids predictable in tests.
     """
 
@@ -67,14 +74,11 @@ class GroupCoordinator:
                  topics: Callable[[], TopicsImage] | None = None,
                  append_transactional: Callable[[int, int, int, list[Record]], None] | None = None):
         self.config = config
-        self._append_transactional = append_transactional
-        self._shards: dict[int, GroupShard] = {}  # the last shard made per partition (loading or active)
 
         def new_shard(p: int) -> GroupShard:
-            shard = self._shards[p] = GroupShard(p, config, time_ms, new_member_id, topics)
-            return shard
+            return GroupShard(p, config, time_ms, new_member_id, topics)
 
-        self.runtime = CoordinatorRuntime(new_shard, append, time_ms)
+        self.runtime = CoordinatorRuntime(new_shard, append, time_ms, append_transactional)
 
     # --- ownership ----------------------------------------------------------------------------
 
@@ -90,26 +94,17 @@ class GroupCoordinator:
 
     def replay(self, partition: int, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
         """Apply one record of a loading partition; ``producer_id`` for a record of a transactional batch."""
-        if producer_id == NO_PRODUCER_ID:
-            self.runtime.replay(partition, key, value)
-        else:
-            self._loading_shard(partition).replay(key, value, producer_id)
+        self.runtime.replay(partition, key, value, producer_id)
 
     def replay_end_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
         """Apply a COMMIT/ABORT marker of a loading partition's log."""
-        self._loading_shard(partition).replay_end_transaction(producer_id, commit)
-
-    def _loading_shard(self, partition: int) -> GroupShard:
-        if self.runtime.partition_error(partition) != ErrorCode.coordinator_load_in_progress:
-            raise RuntimeError(f"partition {partition} is not loading")
-        return self._shards[partition]
+        self.runtime.replay_end_transaction(partition, producer_id, commit)
 
     def complete_load(self, partition: int) -> None:
         self.runtime.complete_load(partition)
 
     def unload(self, partition: int) -> None:
         self.runtime.unload(partition)
-        self._shards.pop(partition, None)
 
     def tick(self) -> int | None:
         """Fire due timers (session, rebalance, sync, retention); the next deadline, if any."""
@@ -272,15 +267,18 @@ class GroupCoordinator:
             respond), respond, on_error)
 
     def fetch_offsets(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-                      require_stable: bool = False) -> dict:
+                      require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> dict:
         """OffsetFetch of one group: ``{group_id, error_code, topics}``; ``topics`` None = all.
-        ``require_stable``: UNSTABLE_OFFSET_COMMIT for partitions with transactional offsets pending."""
+        ``require_stable``: UNSTABLE_OFFSET_COMMIT for partitions with transactional offsets pending.
+        ``member_id``/``member_epoch`` (v9; None and -1 when not given) must name a current member of a
+        consumer group, else the group's error is UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH."""
         if group_id is None:
             return {"group_id": group_id, "error_code": ErrorCode.invalid_group_id, "topics": []}
         topics = None if topics is None else [(name, list(parts)) for name, parts in topics]
         try:
             return self.runtime.read(self.partition_for(group_id),
-                                     lambda s: s.offsets.fetch(group_id, topics, require_stable))
+                                     lambda s: s.offsets.fetch(group_id, topics, require_stable,
+                                                               member_id, member_epoch))
         except CoordinatorError as e:
             return {"group_id": group_id, "error_code": e.error_code, "topics": []}
 
@@ -288,11 +286,12 @@ class GroupCoordinator:
                                      generation_id: int, member_id: str,
                                      topics: Iterable[tuple[str, Iterable[CommitPartition]]], respond: Respond,
                                      group_instance_id: str | None = None) -> None:
-        """TxnOffsetCommit: the offsets go to the group's partition in a transactional batch of the
-        producer and stay pending until its transaction's marker (:meth:`complete_transaction`).
+        """TxnOffsetCommit: a transactional write of the runtime (Kafka's scheduleTransactionalWriteOperation).
 
-        Written first, applied after, as :meth:`CoordinatorRuntime.write` does; the runtime only
-        knows plain batches, so the transactional append is made here. The response is
+        The offsets go to the group's partition in a transactional batch of the producer, the answer
+        follows the append, and they stay pending until its transaction's marker
+        (:meth:`complete_transaction`). An append the log refuses (a fenced producer epoch among
+        others) puts its error on every partition. The response is
         ``{"topics": [{name, partitions: [{partition_index, error_code}]}]}``.
         """
         topics = [(name, list(parts)) for name, parts in topics]
@@ -306,35 +305,18 @@ class GroupCoordinator:
         if not group_id:
             respond(on_error(ErrorCode.invalid_group_id))
             return
-        partition = self.partition_for(group_id)
         try:
-            shard = self.runtime.shard(partition)
-            records, response = shard.offsets.transactional_commit(group_id, member_id, group_instance_id,
-                                                                   generation_id, topics)
+            self.runtime.write_transactional(
+                self.partition_for(group_id), producer_id, producer_epoch,
+                lambda shard, batch: shard.offsets.transactional_commit(
+                    batch, group_id, member_id, group_instance_id, generation_id, topics, respond))
         except CoordinatorError as e:
-            # TxnOffsetCommit has no GROUP_ID_NOT_FOUND: clients know ILLEGAL_GENERATION
-            respond(on_error(ErrorCode.illegal_generation if e.error_code == ErrorCode.group_id_not_found
-                             else e.error_code))
-            return
-        if records:
-            if self._append_transactional is None:
-                respond(on_error(ErrorCode.coordinator_not_available))
-                return
-            try:
-                self._append_transactional(partition, producer_id, producer_epoch, records)
-            except Exception as e:  # the log refused (a fenced epoch among others): nothing is applied
-                log.debug("transactional offsets of %s refused: %r", group_id, e)
-                respond(on_error(append_error_to_response_error(e)))
-                return
-            for key, value in records:
-                shard.replay(key, value, producer_id)
-        respond(response)
+            respond(on_error(e.error_code))
 
     def complete_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
         """The COMMIT/ABORT marker of ``producer_id`` is now in ``partition``'s log: apply it. A
         partition not active here will read the marker from the log when it loads."""
-        if self.runtime.is_active(partition):
-            self.runtime.shard(partition).replay_end_transaction(producer_id, commit)
+        self.runtime.complete_transaction(partition, producer_id, commit)
 
     def delete_offsets(self, *, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
                        respond: Respond) -> None:

@@ -16,9 +16,13 @@ Rules (Kafka's OffsetMetadataManager):
   groups without a protocol type or commits that carried their own retention); offsets of topics a
   Stable consumer group subscribes to never expire. Expiry writes tombstones.
 - Consumer groups (KIP-848) take commits from their members with the member epoch as the
-  generation (OffsetCommit v9+; STALE_MEMBER_EPOCH for another epoch), and from anyone with epoch -1
-  while they have no members. Their offsets expire ``offsets.retention.minutes`` after the commit,
-  except for topics a member subscribes to.
+  generation (Kafka's ConsumerGroup.validateOffsetCommit: UNKNOWN_MEMBER_ID for a member id the group
+  does not know, UNSUPPORTED_VERSION below OffsetCommit v9, STALE_MEMBER_EPOCH for another epoch),
+  and from anyone with epoch -1 while they have no members. OffsetFetch v9 may name a member and its
+  epoch; for a consumer group they are checked the same way (validateOffsetFetch: UNKNOWN_MEMBER_ID,
+  STALE_MEMBER_EPOCH, as a group-level error), while a fetch with a null member id and epoch -1
+  (admins, older versions) is always served. Their offsets expire ``offsets.retention.minutes`` after
+  the commit, except for topics a member subscribes to.
 - Transactional offsets (TxnOffsetCommit) are OffsetCommit records in a *transactional* batch of the
   producer. Replayed, they are held pending per producer id, invisible to OffsetFetch; the COMMIT
   marker of that producer applies them (unless a record written later in the log already set that
@@ -195,8 +199,9 @@ class OffsetManager:
         if group is None:
             if generation_id < 0:
                 return self.shard.get_or_create_group(group_id)
-            # v9 introduced GROUP_ID_NOT_FOUND; older clients expect ILLEGAL_GENERATION
-            raise CoordinatorError(ErrorCode.group_id_not_found if api_version >= 9
+            # OffsetCommit v9 introduced GROUP_ID_NOT_FOUND; older clients, and TxnOffsetCommit (which
+            # has no such error), expect ILLEGAL_GENERATION
+            raise CoordinatorError(ErrorCode.group_id_not_found if api_version >= 9 and not transactional
                                    else ErrorCode.illegal_generation)
         if group.state == GroupState.DEAD:
             raise CoordinatorError(ErrorCode.coordinator_not_available)
@@ -254,15 +259,17 @@ class OffsetManager:
 
     # --- TxnOffsetCommit -----------------------------------------------------------------------
 
-    def transactional_commit(self, group_id: str, member_id: str, instance_id: str | None, generation_id: int,
-                             topics: Iterable[tuple[str, Iterable[CommitPartition]]]) -> tuple[list, dict]:
-        """Validate a TxnOffsetCommit; ``(records, response)``: the OffsetCommit records to append in
-        the producer's transactional batch (replayed as pending once they are in the log) and the
-        answer to give then. Raises CoordinatorError for a refusal of the whole request."""
+    def transactional_commit(self, batch: Batch, group_id: str, member_id: str, instance_id: str | None,
+                             generation_id: int, topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+                             respond: Callable[[dict], None]) -> None:
+        """Validate a TxnOffsetCommit and fill ``batch`` (a transactional write of the runtime): one
+        OffsetCommit record per accepted partition, replayed as pending for the producer once they are
+        in the log, and the answer after the append. Raises CoordinatorError for a refusal of the
+        whole request (ILLEGAL_GENERATION for a group that does not exist, as Kafka answers)."""
         self.validate_commit(group_id, member_id, instance_id, generation_id, 9, transactional=True)
         now = self.shard.time_ms()
         max_meta = self.shard.config.offset_metadata_max_bytes
-        records, out = [], []
+        out = []
         for name, parts in topics:
             entries = []
             for index, offset, leader_epoch, metadata in parts:
@@ -270,18 +277,46 @@ class OffsetManager:
                     entries.append({"partition_index": index, "error_code": ErrorCode.offset_metadata_too_large})
                     continue
                 value = OffsetCommitValue(offset, metadata or "", now, -1 if leader_epoch is None else leader_epoch)
-                records.append(offset_commit_record(group_id, name, index, value))
+                batch.append(offset_commit_record(group_id, name, index, value))
                 entries.append({"partition_index": index, "error_code": ErrorCode.none})
             out.append({"name": name, "partitions": entries})
-        return records, {"topics": out}
+
+        def refused(error: int) -> dict:
+            # Kafka answers a failed transactional write with its error on every partition
+            return {"topics": [{"name": t["name"], "partitions": [
+                {"partition_index": p["partition_index"], "error_code": error} for p in t["partitions"]]}
+                for t in out]}
+
+        batch.on_success(lambda _follow: batch.respond(respond, {"topics": out}))
+        batch.on_failure(lambda _follow, error: batch.respond(respond, refused(error)))
 
     # --- OffsetFetch --------------------------------------------------------------------------
 
+    def validate_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> None:
+        """Kafka's ConsumerGroup.validateOffsetFetch: a fetch that names no member (null member id and a
+        negative epoch: admin clients, classic consumers, requests before v9) is always served; one that
+        does must come from a member of the consumer group (UNKNOWN_MEMBER_ID) at its current epoch
+        (STALE_MEMBER_EPOCH). Classic groups check nothing (KIP-848 left their OffsetFetch as it was)."""
+        group = self.shard.consumer_groups.get(group_id)
+        if group is None or (member_id is None and member_epoch < 0):
+            return
+        member = group.members.get(member_id) if member_id is not None else None
+        if member is None:
+            raise CoordinatorError(ErrorCode.unknown_member_id,
+                                   f"Member {member_id} is not a member of group {group_id}.")
+        if member_epoch != member.member_epoch:
+            raise CoordinatorError(ErrorCode.stale_member_epoch,
+                                   f"The received member epoch {member_epoch} does not match the expected "
+                                   f"member epoch {member.member_epoch}.")
+
     def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-              require_stable: bool = False) -> dict:
+              require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> dict:
         """An OffsetFetch group result: offsets of the named partitions (-1 where none), or of every
         committed partition when ``topics`` is None. With ``require_stable`` a partition a transaction
-        holds a pending offset for is UNSTABLE_OFFSET_COMMIT (the client retries)."""
+        holds a pending offset for is UNSTABLE_OFFSET_COMMIT (the client retries). ``member_id`` and
+        ``member_epoch`` (OffsetFetch v9) are checked against a consumer group
+        (:meth:`validate_fetch`); CoordinatorError when they do not hold."""
+        self.validate_fetch(group_id, member_id, member_epoch)
         group = self.shard.groups.get(group_id)
         known = (group is not None and group.state != GroupState.DEAD) or group_id in self.shard.consumer_groups
         offsets = self.store.group_offsets(group_id) if known else {}
