@@ -67,17 +67,26 @@ def name(prefix: str) -> str:
 
 
 class Child:
-    """A client script in a subprocess; ``EV kind arg`` lines on its stdout are its events."""
+    """A client script in a subprocess; ``EV kind arg`` lines on its stdout are its events.
+
+    stderr (librdkafka's log lines) has a pipe of its own: merged into stdout, a log line written
+    between the two writes of an unbuffered ``print`` would split an event line and lose the event.
+    """
 
     def __init__(self, script: str, *args: str):
         self.popen = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True, bufsize=1)
         self.events: queue.Queue = queue.Queue()
         self.counts: dict[str, int] = {}
         self.seen: list[tuple[str, str]] = []
         self.tail: deque[str] = deque(maxlen=40)
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stderr(self) -> None:
+        for line in self.popen.stderr:
+            self.tail.append(line.rstrip("\n"))
 
     def _read(self) -> None:
         for line in self.popen.stdout:

@@ -260,8 +260,7 @@ def _convert_scalar(kafka_type: str, value):
     if kafka_type == "datetime_i64":
         if value is None or isinstance(value, datetime.datetime):
             return value
-        if value < 0:
-            return None
+        # -1 ("no time", e.g. an Empty transaction's start) too: kio writes it back as the same int64
         return datetime.datetime.fromtimestamp(value / 1000, _UTC)
     if kafka_type == "uuid":
         if value is None or isinstance(value, uuid.UUID):

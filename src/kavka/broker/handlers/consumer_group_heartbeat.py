@@ -27,7 +27,8 @@ def handle_consumer_group_heartbeat(ctx, req):
         service.coordinator.consumer_group_heartbeat,
         group_id=req.group_id, member_id=req.member_id, member_epoch=req.member_epoch,
         instance_id=req.instance_id, rack_id=req.rack_id, rebalance_timeout_ms=millis(req.rebalance_timeout),
-        subscribed_topic_names=req.subscribed_topic_names, subscribed_topic_regex=req.subscribed_topic_regex,
+        subscribed_topic_names=req.subscribed_topic_names,
+        subscribed_topic_regex=getattr(req, "subscribed_topic_regex", None),  # v1+
         server_assignor=req.server_assignor, topic_partitions=owned, client_id=ctx.header.client_id or "",
         client_host=client_host(ctx), api_version=ctx.version,
     )

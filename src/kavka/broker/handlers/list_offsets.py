@@ -2,32 +2,42 @@
 
 Special timestamps: -2 earliest (log start offset), -1 latest (high watermark, or the last stable
 offset for read_committed), -3 the record with the largest timestamp (v7+), -4 earliest local (v8+,
-= earliest without tiered storage), -5 earliest tiered... (v9+, none here: -1 offset). A real
-timestamp finds the first record whose timestamp is at or after it, through the time index; none →
-offset -1 and timestamp -1, as Kafka answers.
+= earliest without tiered storage), -5 latest tiered (v9+, none here: -1 offset); each special one
+below its version is UNSUPPORTED_VERSION. A real timestamp finds the first record whose timestamp is at
+or after it, through the time index. As in Kafka, what a consumer may not fetch is not found: a
+max-timestamp or by-timestamp answer at or past the last fetchable offset (the last stable offset for
+read_committed, else the high watermark) is offset -1 and timestamp -1, the same as nothing found. A
+partition named twice in one request gets INVALID_REQUEST in both entries.
 """
+
+from collections import Counter
+
 
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
-EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, EARLIEST_TIERED = -2, -1, -3, -4, -5
+EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -2, -1, -3, -4, -5
+# the first ListOffsets version that knows each special timestamp (Kafka's timestampMinSupportedVersion)
+_MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9}
 
 
 def _lookup(p, ts: int, read_committed: bool) -> tuple[int, int]:
     plog = p.log
     if ts == EARLIEST or ts == EARLIEST_LOCAL:
         return -1, plog.log_start_offset
+    last_fetchable = plog.last_stable_offset if read_committed else plog.high_watermark
     if ts == LATEST:
-        return -1, plog.last_stable_offset if read_committed else plog.high_watermark
+        return -1, last_fetchable
+    if ts == LATEST_TIERED:
+        return -1, -1
     if ts == MAX_TIMESTAMP:
         found = plog.max_timestamp_and_offset()
-        return found if found is not None else (-1, -1)
-    if ts == EARLIEST_TIERED:
+        timestamp, offset = found if found is not None else (-1, -1)
+    else:
+        found = plog.offset_for_timestamp(ts)
+        offset, timestamp = found if found is not None else (-1, -1)
+    if offset >= last_fetchable:
         return -1, -1
-    found = plog.offset_for_timestamp(ts)
-    if found is None:
-        return -1, -1
-    offset, timestamp = found
     return timestamp, offset
 
 
@@ -35,10 +45,19 @@ def _lookup(p, ts: int, read_committed: bool) -> tuple[int, int]:
 def handle_list_offsets(ctx, req):
     rm = ctx.broker.replica_manager
     read_committed = getattr(req, "isolation_level", 0) == 1
+    named = Counter((t.name, rp.partition_index) for t in req.topics for rp in t.partitions)
     topics = []
     for t in req.topics:
         parts = []
         for rp in t.partitions:
+            if named[(t.name, rp.partition_index)] > 1:
+                parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.invalid_request,
+                              "timestamp": -1, "offset": -1})
+                continue
+            if ctx.version < _MIN_VERSION.get(rp.timestamp, 0):
+                parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.unsupported_version,
+                              "timestamp": -1, "offset": -1})
+                continue
             p = rm.get(t.name, rp.partition_index)
             if p is None:
                 parts.append({"partition_index": rp.partition_index,
