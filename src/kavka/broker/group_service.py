@@ -319,3 +319,20 @@ def millis(value) -> int:
     if isinstance(value, datetime.timedelta):
         return value // datetime.timedelta(milliseconds=1)
     return int(value)
+
+
+def split_unknown_partitions(broker, topics: list) -> tuple[list, list]:
+    """OffsetCommit / TxnOffsetCommit: Kafka answers UNKNOWN_TOPIC_OR_PARTITION for a partition the
+    metadata does not have, and commits only the others. ``topics`` is ``[(name, [(index, ...), ...])]``;
+    returns (the known part in that shape, response topics for the unknown partitions)."""
+    known, unknown = [], []
+    for name, parts in topics:
+        image = broker.topic(name)
+        have = [p for p in parts if image is not None and p[0] in image.partitions]
+        missing = [p for p in parts if image is None or p[0] not in image.partitions]
+        if have:
+            known.append((name, have))
+        if missing:
+            unknown.append({"name": name, "partitions": [
+                {"partition_index": p[0], "error_code": ErrorCode.unknown_topic_or_partition} for p in missing]})
+    return known, unknown

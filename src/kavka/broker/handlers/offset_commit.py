@@ -7,9 +7,11 @@ retention time (-1: the broker's ``offsets.retention.minutes``); v6 the leader e
 offset; v7 ``group_instance_id``; v9 answers GROUP_ID_NOT_FOUND (not ILLEGAL_GENERATION) for a group
 that does not exist. A member of a KIP-848 consumer group commits with v9+ and its member epoch as the
 generation (UNKNOWN_MEMBER_ID, UNSUPPORTED_VERSION below v9, STALE_MEMBER_EPOCH for another epoch).
+A partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION and is not committed; the
+others are.
 """
 
-from kavka.broker.group_service import millis, service_of
+from kavka.broker.group_service import millis, service_of, split_unknown_partitions
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -27,6 +29,9 @@ def handle_offset_commit(ctx, req):
             {"name": name, "partitions": [{"partition_index": p[0], "error_code": ErrorCode.coordinator_not_available}
                                           for p in parts]}
             for name, parts in topics]}
+    topics, unknown = split_unknown_partitions(ctx.broker, topics)
+    if not topics:
+        return {"throttle_time": 0, "topics": unknown}
     retention = millis(req.retention_time) if 2 <= ctx.version <= 4 else -1
     result = service.call(
         service.coordinator.commit_offsets, group_id=req.group_id,
@@ -34,4 +39,4 @@ def handle_offset_commit(ctx, req):
         group_instance_id=getattr(req, "group_instance_id", None), retention_ms=retention,
         api_version=ctx.version,
     )
-    return dict(result, throttle_time=0)
+    return dict(result, throttle_time=0, topics=list(result["topics"]) + unknown)

@@ -8,10 +8,11 @@ producer (a transactional write of the coordinator runtime), so they survive a c
 pending until the transaction's marker reaches that partition, then count on commit and are dropped
 on abort (kavka.coordinator.group.offsets). Before the first such batch of a transaction, the group's
 partition is verified to be in the producer's ongoing transaction (KIP-890, as Produce does:
-``TxnService.check_txn_offset_commit``), so offsets sent without AddOffsetsToTxn are refused.
+``TxnService.check_txn_offset_commit``), so offsets sent without AddOffsetsToTxn are refused. A
+partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION and is not committed.
 """
 
-from kavka.broker.group_service import service_of
+from kavka.broker.group_service import service_of, split_unknown_partitions
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.coordinator.runtime import CoordinatorError
@@ -45,9 +46,12 @@ def handle_txn_offset_commit(ctx, req):
     topics = [(t.name, [(p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1),
                          p.committed_metadata) for p in t.partitions])
               for t in req.topics]
+    topics, unknown = split_unknown_partitions(ctx.broker, topics)
+    if not topics:
+        return {"throttle_time": 0, "topics": unknown}
     result = groups.call(
         groups.coordinator.commit_transactional_offsets, group_id=req.group_id,
         producer_id=int(req.producer_id), producer_epoch=int(req.producer_epoch),
         generation_id=int(getattr(req, "generation_id", -1)), member_id=getattr(req, "member_id", "") or "",
         group_instance_id=getattr(req, "group_instance_id", None), topics=topics)
-    return dict(result, throttle_time=0)
+    return dict(result, throttle_time=0, topics=list(result["topics"]) + unknown)
