@@ -1,4 +1,5 @@
-"""Auto-creation on Metadata/Produce with ``num.partitions`` (``auto.create.topics.enable``, default true)."""
+"""Auto-creation from Metadata requests with ``num.partitions`` (``auto.create.topics.enable``, default true):
+producers ask for the topic's metadata before they produce, so producing to a new topic creates it."""
 
 from __future__ import annotations
 

@@ -239,8 +239,6 @@ def test_produce_to_a_missing_partition(bootstrap, create_topic):
     assert (int(p.error_code), p.base_offset) == (UNKNOWN_TOPIC_OR_PARTITION, -1)
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka never auto-creates a topic from a Produce request (only Metadata "
-                                       "does): it answers UNKNOWN_TOPIC_OR_PARTITION")
 def test_produce_to_an_unknown_topic_does_not_create_it(ck_admin, bootstrap, new_topic_name):
     topic = new_topic_name("nope")
     p = produce_wire(bootstrap, topic, 0, batch())
@@ -255,12 +253,11 @@ def test_compacted_topic_refuses_a_null_key_with_invalid_record(bootstrap, creat
     assert "Compacted topic cannot accept message without key" in p.error_message
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka (KIP-467) names the rejected record in ProduceResponse record_errors "
-                                       "(batch_index 0 and its message) for INVALID_RECORD")
 def test_invalid_record_names_the_rejected_record(bootstrap, create_topic):
     topic = create_topic(configs={"cleanup.policy": "compact"})
     p = produce_wire(bootstrap, topic, 0, batch(key=None))
     assert [e.batch_index for e in p.record_errors] == [0]
+    assert "without key" in p.record_errors[0].batch_index_error_message
 
 
 @pytest.mark.parametrize("topic_exists", [True, False], ids=["missing-partition", "missing-topic"])

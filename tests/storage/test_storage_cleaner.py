@@ -58,6 +58,12 @@ def _put(log, pairs, *, now=NOW, compression=0, pid=-1, epoch=-1, seq=-1):
     return r
 
 
+def _roll(log, now=NOW):
+    """Roll, then the deferred flush the manager's tick does (the cleaner only cleans fsynced data)."""
+    log.roll(now)
+    log.flush_rolled()
+
+
 def _read_all(log, start=None):
     """(header, records) of every batch from ``start`` (default: log start), as a consumer fetches."""
     out = []
@@ -230,14 +236,14 @@ def test_dirty_ratio_and_compaction_lags_choose_what_to_clean():
     log = _open(fs, min_cleanable_dirty_ratio=0.5)
     for i in range(4):
         _put(log, [("k", str(i))] * 1 + [("x%d" % i, "v")])
-        log.roll(NOW)
+        _roll(log)
     cleaner = LogCleaner(fs, clock, backoff_ms=0)
     assert cleaner.run_once([("/data", log)], max_ms=None) > 0  # all dirty: ratio 1.0
     assert cleaner.checkpoint_of("/data", log) == log.active_segment.base_offset
     assert read_offset_checkpoint(fs, f"/data/{CLEANER_OFFSET_CHECKPOINT}") == {("kv", 0): 8}
     # a little new dirty data: ratio below 0.5, nothing happens
     _put(log, [("k", "new")])
-    log.roll(NOW)
+    _roll(log)
     assert cleaner.run_once([("/data", log)], max_ms=None) == 0
     # ...unless the oldest dirty batch is older than max.compaction.lag.ms
     log.update_config(_config(max_compaction_lag_ms=1000))
@@ -247,7 +253,7 @@ def test_dirty_ratio_and_compaction_lags_choose_what_to_clean():
     # min.compaction.lag.ms keeps recent segments out
     log.update_config(_config(min_compaction_lag_ms=DAY))
     _put(log, [("k", "newer")], now=clock.now)
-    log.roll(clock.now)
+    _roll(log, clock.now)
     assert cleaner.run_once([("/data", log)], max_ms=None) == 0
     assert log.update_high_watermark(log.log_end_offset) and len(_read_all(log)) >= 2
 
@@ -413,7 +419,7 @@ def test_bounded_work_per_call_interleaves_with_produce_and_fetch():
     log = _open(fs, segment_bytes=32 * 1024)
     for b in range(300):
         _put(log, [("k%03d" % ((b * 7 + i) % 200), "v%d-%d" % (b, i)) for i in range(10)])
-    log.roll(NOW)
+    _roll(log)
     expected = _latest(_read_all(log))
     cleaner = LogCleaner(fs, clock, backoff_ms=0, io_buffer_size=4096)
     calls = 0
@@ -441,8 +447,8 @@ def test_round_abandoned_when_retention_removes_its_segments():
     for b in range(40):
         _put(log, [("k%d" % (b % 5), "v" * 50)] * 1)
         if b % 10 == 9:
-            log.roll(NOW)
-    log.roll(NOW)
+            _roll(log)
+    _roll(log)
     cleaner = LogCleaner(fs, clock, backoff_ms=0, io_buffer_size=4096)
     cleaner.run_once([("/data", log)], max_bytes=1, max_ms=None)
     assert cleaner.in_progress is log

@@ -148,7 +148,10 @@ def test_roll_by_size_and_time():
     n = log.num_segments
     _append(log, 1, now=NOW + 120_000)  # record timestamp 2 minutes after the segment's first
     assert log.num_segments == n + 1
-    assert log.recovery_point == log.segments[-1].base_offset  # the rolled segment was flushed
+    assert log.recovery_point == 0  # the roll's flush is deferred to flush_rolled (the manager's tick)
+    assert log.pending_roll_flush == log.segments[-1].base_offset
+    assert log.flush_rolled() and log.recovery_point == log.segments[-1].base_offset
+    assert log.pending_roll_flush is None and not log.flush_rolled()
 
 
 def test_roll_explicit_and_empty_active_is_noop():
@@ -228,7 +231,7 @@ def test_retention_by_bytes_and_time():
 
 def test_flush_messages_fsyncs():
     fs, log = _log(config=LogConfig(flush_messages=2))
-    _append(log, 1)  # (writes leader-epoch-checkpoint, fsynced, for the first epoch)
+    _append(log, 1)
     assert log.recovery_point == 0
     before = fs.stats["fsyncs"]
     _append(log, 1)
@@ -276,6 +279,8 @@ def test_leader_epoch_cache_and_end_offset_for_epoch():
     _append(log, 2, epoch=1)
     _append(log, 2, epoch=1)
     _append(log, 3, epoch=4)
+    assert not fs.exists("/data/orders-3/leader-epoch-checkpoint")  # written at the next flush, not on append
+    log.flush()
     assert fs.read_bytes("/data/orders-3/leader-epoch-checkpoint") == b"0\n2\n1 0\n4 4\n"
     assert log.latest_epoch == 4
     assert log.end_offset_for_epoch(4) == (4, 7)

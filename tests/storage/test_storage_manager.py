@@ -104,9 +104,11 @@ def test_crash_means_recovery_from_checkpointed_recovery_points():
     for seq in range(40):
         log.append_as_leader(bytearray(idempotent_batch(1, 0, seq, 1, value_size=50, timestamp=NOW)),
                              leader_epoch=0, now_ms=NOW)
+    assert log.recovery_point == 0  # rolls defer their fsync to the tick
+    assert lm.flush_rolled() == 1
     lm.checkpoint_recovery_points()
     rp = log.recovery_point
-    assert rp > 0  # rolls flushed the older segments
+    assert rp > 0  # the tick flushed the rolled segments
     fs.crash()
     lm2 = _manager(fs, dirs=("/a",), config=LogConfig(segment_bytes=1000))
     assert lm2.had_clean_shutdown == {"/a": False}

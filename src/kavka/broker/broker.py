@@ -26,6 +26,7 @@ from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
+from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.protocol.api import ErrorCode
 from kavka.raft.local import LocalMetadataQuorum
 from kavka.raft.log_store import BatchMetadataLogStore
@@ -86,6 +87,8 @@ class Broker:
             cleaner_dedupe_buffer_size=cfg["log.cleaner.dedupe.buffer.size"],
             cleaner_io_buffer_size=cfg["log.cleaner.io.buffer.size"],
             cleaner_backoff_ms=cfg["log.cleaner.backoff.ms"],
+            producer_id_expiration_ms=cfg["producer.id.expiration.ms"],
+            producer_id_expiration_check_interval_ms=cfg["producer.id.expiration.check.interval.ms"],
         )
         lm.startup()
         metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
@@ -196,6 +199,17 @@ class Broker:
             dynamic_broker=image.broker_configs(self.node_id) if image else None,
             dynamic_default=image.broker_configs(None) if image else None,
         )
+
+    def dynamic_config(self, name: str):
+        """A broker config's effective typed value: this broker's dynamic value, else the cluster-wide
+        dynamic default, else the static config (Kafka's order for dynamic broker configs)."""
+        image = self.quorum.image if self.quorum is not None else None
+        if image is not None:
+            for layer in (image.broker_configs(self.node_id), image.broker_configs(None)):
+                value = layer.get(name)
+                if value is not None:
+                    return BROKER_CONFIGS[name].parse(value)
+        return self.config[name]
 
     def _broker_log_config(self) -> LogConfig:
         return LogConfig.from_dict(self.effective_topic_config({}))
@@ -310,6 +324,8 @@ class Broker:
         broker_layers = (image.broker_configs(self.node_id), image.broker_configs(None))
         broker_changed = broker_layers != self._seen_broker_configs
         self._seen_broker_configs = broker_layers
+        if broker_changed:
+            lm.producer_id_expiration_ms = self.dynamic_config("producer.id.expiration.ms")
         live = set()
         for topic in image.topics_by_name.values():
             config = None

@@ -106,7 +106,8 @@ class ReplicaManager:
             code = _error_code_of(e)
             log.debug("append to %s-%d refused: %s", topic, index, e)
             self.topic_metrics.record_failed_produce(topic)
-            return PartitionResponse(index, code, log_start_offset=plog.log_start_offset, error_message=str(e))
+            return PartitionResponse(index, code, log_start_offset=plog.log_start_offset, error_message=str(e),
+                                     record_errors=getattr(e, "record_errors", ()))
         if not result.duplicate:
             self.bytes_in += len(records)
             self.messages_in += result.num_records

@@ -38,7 +38,6 @@ from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.coordinator.txn.verification import VERIFICATION_ENABLE_CONFIG, produce_error, txn_offset_commit_error
-from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import CONTROL_BIT
 from kavka.protocol.records import Record, build_batch
@@ -202,16 +201,8 @@ class TxnService:
     # --- transaction partition verification (KIP-890 part 1) ---------------------------------
 
     def verification_enabled(self) -> bool:
-        """``transaction.partition.verification.enable``: this broker's dynamic value, else the
-        cluster-wide dynamic default, else the static config (dynamic in Kafka too)."""
-        broker = self.broker
-        image = broker.image if getattr(broker, "quorum", None) is not None else None
-        if image is not None:
-            for layer in (image.broker_configs(broker.node_id), image.broker_configs(None)):
-                value = layer.get(VERIFICATION_ENABLE_CONFIG)
-                if value is not None:
-                    return bool(BROKER_CONFIGS[VERIFICATION_ENABLE_CONFIG].parse(value))
-        return bool(broker.config.get(VERIFICATION_ENABLE_CONFIG, True))
+        """``transaction.partition.verification.enable`` (dynamic in Kafka too)."""
+        return bool(self.broker.dynamic_config(VERIFICATION_ENABLE_CONFIG))
 
     def _needs_verification(self, topic: str, index: int, producer_id: int) -> bool:
         """True unless the partition is not hosted here (the append reports that), the producer already

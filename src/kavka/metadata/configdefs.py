@@ -71,6 +71,7 @@ _OTHER_DYNAMIC = {
     "listener.security.protocol.map",
     "log.retention.check.interval.ms",
     "transaction.partition.verification.enable",
+    "producer.id.expiration.ms",
 }
 
 
@@ -287,6 +288,8 @@ _DEFS = [
        "coordinator that the partition was added to the producer's ongoing transaction (KIP-890)."),
     _b("producer.id.expiration.ms", I, 86_400_000, LOW,
        "Time a producer id is kept after its last write.", AtLeast(1)),
+    _b("producer.id.expiration.check.interval.ms", I, 600_000, LOW,
+       "How often producer ids past producer.id.expiration.ms are removed (internal in Kafka).", AtLeast(1)),
     # --- Kavka extensions ---
     _b("console.listener", S, "http://127.0.0.1:8080", MEDIUM,
        "Kavka extension: URL the web console listens on; empty disables it."),

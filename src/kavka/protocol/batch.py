@@ -78,7 +78,15 @@ class CorruptRecordError(ValueError):
 
 
 class InvalidRecordError(ValueError):
-    """A well-formed batch the broker refuses (wrong magic, bad offsets). Kafka: INVALID_RECORD."""
+    """A well-formed batch the broker refuses (wrong magic, bad offsets). Kafka: INVALID_RECORD.
+
+    ``record_errors`` names the refused records, ``[(index in the batch, message)]``, for the Produce
+    response's ``record_errors`` (KIP-467); empty when the batch as a whole is refused.
+    """
+
+    def __init__(self, message: str, record_errors: tuple[tuple[int, str], ...] = ()):
+        super().__init__(message)
+        self.record_errors = record_errors
 
 
 class BatchHeader(NamedTuple):

@@ -19,8 +19,9 @@ One round of cleaning (``Cleaner.doClean``)
 1. Choose the log (``grabFilthiestCompactedLog``). For each compacted log: first dirty offset = the
    ``cleaner-offset-checkpoint`` entry (the log start offset if absent, below the log start, or past the
    end); first uncleanable offset = the smallest of the last stable offset, the active segment's base,
-   and the base of the first segment whose largest timestamp is within ``min.compaction.lag.ms`` of now,
-   rounded down to a segment base. Dirty ratio = bytes of [first dirty, uncleanable) over bytes of the
+   the recovery point (Kavka addition: a roll's fsync is deferred to the next tick, and only durable
+   data is cleaned), and the base of the first segment whose largest timestamp is within
+   ``min.compaction.lag.ms`` of now, rounded down to a segment base. Dirty ratio = bytes of [first dirty, uncleanable) over bytes of the
    log below uncleanable. A log qualifies with ratio > ``min.cleanable.dirty.ratio``, or with any
    cleanable bytes once its oldest dirty segment's first batch is older than ``max.compaction.lag.ms``;
    the highest ratio wins. Kavka addition (proposed in KAFKA-8522's review, not in Kafka): a log also
@@ -46,7 +47,9 @@ One round of cleaning (``Cleaner.doClean``)
    (KIP-534, attributes bit 6) the first time. Aborted transactional batches are dropped; a
    COMMIT/ABORT marker goes once no data of its transaction remains and its horizon passed. Kept as
    empty batches (header only): the last batch of every active producer (its sequence and epoch:
-   idempotence survives), and the last batch of every group (Kafka keeps the round's last one; Kavka
+   idempotence survives; active means still in the log's producer state, so once
+   ``producer.id.expiration.ms`` has expired a producer its last batch is cleaned like any other, as in
+   Kafka), and the last batch of every group (Kafka keeps the round's last one; Kavka
    each group's, so a cleaned segment always ends where the segments it replaces ended -- the loader
    relies on that to complete a swap exactly).
 5. Swap each group in (``PartitionLog.replace_segments``): ``.cleaned`` -> ``.swap`` (commit) -> old
@@ -441,7 +444,10 @@ class LogCleaner:
         if first_dirty is None or first_dirty < start or first_dirty > leo:
             first_dirty = start
         active = segs[-1]
-        uncleanable = min(log.last_stable_offset, active.base_offset)
+        # Kavka addition: only fsynced data (below the recovery point) is cleaned. A roll's fsync is
+        # deferred to the next tick; cleaning a rolled segment before it would let a crash lose both a
+        # record that was durable and the unsynced newer value it was dropped for.
+        uncleanable = min(log.last_stable_offset, active.base_offset, log.recovery_point)
         dirty_non_active = [s for i, s in enumerate(segs[:-1]) if segs[i + 1].base_offset > first_dirty]
         if cfg.min_compaction_lag_ms > 0:
             for s in dirty_non_active:
@@ -559,6 +565,7 @@ class LogCleaner:
         """Run one whole round on ``log`` now, whatever its dirty ratio (an in-progress round elsewhere is
         abandoned). For tests and tools; the broker uses ``run_once``."""
         self.abort()
+        log.flush_rolled()  # what the manager's tick does before cleaning
         now = self.clock_ms()
         first_dirty, upper, _clean, _cleanable, _need = self._cleanable_range(log_dir, log, now)
         self._round = self._new_round(log_dir, log, first_dirty, upper, now)

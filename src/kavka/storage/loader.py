@@ -17,7 +17,9 @@ Steps, in order:
    segment's last index entry (to learn the log end offset). This is what makes a clean start fast.
    Unclean: every segment from the one holding the recovery point onward is recovered (length, magic,
    CRC32C and increasing offsets checked; the first invalid byte and everything after it truncated;
-   indexes rebuilt; fsynced). After a segment that lost bytes, all later segments are deleted.
+   indexes rebuilt; fsynced). After a segment that lost bytes, or one that does not start where the
+   previous one ended (a rolled segment whose deferred fsync never happened lost its tail), all later
+   segments are deleted, so what survives is a prefix of what was written.
 4. The log end offset is the active segment's next offset; the log start offset is the larger of the
    checkpointed one and the first segment's base. A log start above the end empties the log there.
 5. Producer state: the newest snapshot at or below the log end is loaded, and batch headers from its
@@ -29,6 +31,14 @@ Steps, in order:
    point. After a crash, the index of every recovered segment is emptied and refilled while replaying
    the producer state, which then starts from a snapshot at or below the first recovered segment
    (Kafka rebuilds it the same way: an abort's entry needs the transactions open at its marker).
+7. Leader epoch cache (kavka.storage.epoch_cache): ``leader-epoch-checkpoint`` is read, entries starting
+   at or after the log end are dropped, and every batch replayed in step 5 assigns its
+   ``partition_leader_epoch`` if newer than the latest known (Kafka's ``LogSegment.recover``); the file
+   holds every entry below the recovery point and the replay covers the rest, so the cache is exact
+   after a crash even though the file is written without fsync on the append path. A missing or
+   unreadable file is rebuilt from the batch headers of the whole log. The front is then truncated to
+   the log start offset. Producers expired by ``producer.id.expiration.ms`` are dropped from the loaded
+   snapshot (Kafka's ``loadFromSnapshot``).
 
 The loader writes only what recovery requires (truncations, rebuilt indexes, deleted leftovers).
 """
@@ -39,6 +49,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from kavka.storage.config import LogConfig
+from kavka.storage.epoch_cache import LeaderEpochCache
 from kavka.storage.fs import FileSystem
 from kavka.storage.producer_state import ProducerStateManager
 from kavka.storage.txn_index import AbortedTxn
@@ -53,7 +64,7 @@ from kavka.storage.segment import (
     LogSegment,
 )
 
-__all__ = ["LogLoader", "LoadedLog", "parse_segment_name", "replay_producer_state"]
+__all__ = ["LogLoader", "LoadedLog", "parse_segment_name", "replay_producer_state", "scan_leader_epochs"]
 
 _INDEX_SUFFIXES = (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)
 
@@ -67,9 +78,10 @@ def parse_segment_name(name: str) -> tuple[int, str] | None:
 
 
 def replay_producer_state(producer_state: ProducerStateManager, segments: list[LogSegment], start: int,
-                          index_from: int | None = None) -> None:
+                          index_from: int | None = None, epoch_cache: LeaderEpochCache | None = None) -> None:
     """Replay batch headers of ``segments`` from offset ``start`` to their end into ``producer_state``;
-    with ``index_from``, append each abort whose marker is at or after it to its segment's ``.txnindex``."""
+    with ``index_from``, append each abort whose marker is at or after it to its segment's ``.txnindex``;
+    with ``epoch_cache``, assign each batch's leader epoch that is newer than the latest one known."""
     seg_bases = [s.base_offset for s in segments]
     i = max(0, bisect.bisect_right(seg_bases, start) - 1)
     for seg in segments[i:]:
@@ -77,6 +89,8 @@ def replay_producer_state(producer_state: ProducerStateManager, segments: list[L
         if found is None:
             continue
         for pos, header in seg.iter_headers(found[0]):
+            if epoch_cache is not None and header.partition_leader_epoch > epoch_cache.latest_epoch:
+                epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
             if header.is_control and header.is_transactional and header.producer_id >= 0:
                 done = producer_state.replay(header, seg.end_txn_marker_type(pos, header))
                 if done is not None and index_from is not None and done[0].is_aborted \
@@ -88,6 +102,23 @@ def replay_producer_state(producer_state: ProducerStateManager, segments: list[L
                 producer_state.replay(header)
 
 
+def scan_leader_epochs(segments: list[LogSegment], start: int, end: int, epoch_cache: LeaderEpochCache) -> None:
+    """Assign the leader epochs of the batches of ``segments`` holding offsets in ``[start, end)``."""
+    seg_bases = [s.base_offset for s in segments]
+    i = max(0, bisect.bisect_right(seg_bases, start) - 1)
+    for seg in segments[i:]:
+        if seg.base_offset >= end:
+            return
+        found = seg.find_batch(start)
+        if found is None:
+            continue
+        for _pos, header in seg.iter_headers(found[0]):
+            if header.base_offset >= end:
+                return
+            if header.partition_leader_epoch > epoch_cache.latest_epoch:
+                epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
+
+
 @dataclass
 class LoadedLog:
     segments: list[LogSegment]
@@ -95,6 +126,7 @@ class LoadedLog:
     log_end_offset: int
     recovery_point: int
     producer_state: ProducerStateManager
+    leader_epoch_cache: LeaderEpochCache
     bytes_truncated: int = 0
     segments_recovered: int = 0
     deleted_files: list[str] = field(default_factory=list)
@@ -111,6 +143,7 @@ class LogLoader:
         log_start_offset: int = 0,
         clean_shutdown: bool = False,
         now_ms: int = 0,
+        producer_id_expiration_ms: int | None = None,
     ) -> None:
         self.fs = fs
         self.dir = dir_path
@@ -119,6 +152,7 @@ class LogLoader:
         self.log_start_offset = log_start_offset
         self.clean_shutdown = clean_shutdown
         self.now_ms = now_ms
+        self.producer_id_expiration_ms = producer_id_expiration_ms
 
     def _segment(self, base_offset: int) -> LogSegment:
         return LogSegment(
@@ -231,7 +265,11 @@ class LogLoader:
             next_offset = segments[first].base_offset if segments else 0
             while i < len(segments):
                 seg = segments[i]
-                if seg.base_offset < next_offset:  # overlaps what came before: cannot be trusted
+                # Each segment starts where the one before ends (a roll starts the new segment at the log
+                # end; the cleaner keeps every group's last batch). An overlap cannot be trusted, and a gap
+                # means the segment before lost its tail: the roll's fsync is deferred, so a crash can
+                # empty a rolled segment while a later one keeps bytes. Either way, the log ends here.
+                if seg.base_offset != next_offset:
                     break
                 truncated, next_offset = seg.recover()
                 seg.txn_index.reset()
@@ -255,16 +293,25 @@ class LogLoader:
         else:
             log_end = active.next_offset
         log_start = max(self.log_start_offset, segments[0].base_offset)
+        epoch_cache = LeaderEpochCache(fs, self.dir)
         if log_start > log_end:
             for seg in segments:
                 seg.delete()
             segments = [self._new_segment(log_start)]
             log_end = log_start
+            epoch_cache.clear()
+        epoch_cache.truncate_from_end(log_end)
 
         producer_state = ProducerStateManager(fs, self.dir)
-        replay_from = producer_state.load(log_start, log_end, max_offset=index_from)
+        replay_from = producer_state.load(log_start, log_end, max_offset=index_from, now_ms=self.now_ms,
+                                          expiration_ms=self.producer_id_expiration_ms)
+        if not epoch_cache.loaded_from_file and log_start < log_end:
+            # no usable file: what the replay below does not cover comes from the batch headers
+            scan_leader_epochs(segments, log_start, replay_from, epoch_cache)
+            epoch_cache.mark_dirty()
         if replay_from < log_end:
-            replay_producer_state(producer_state, segments, replay_from, index_from)
+            replay_producer_state(producer_state, segments, replay_from, index_from, epoch_cache)
+        epoch_cache.truncate_from_start(log_start)
         if index_from is not None:
             for seg in segments:
                 if seg.base_offset >= index_from:
@@ -276,6 +323,7 @@ class LogLoader:
             log_end_offset=log_end,
             recovery_point=log_end,
             producer_state=producer_state,
+            leader_epoch_cache=epoch_cache,
             bytes_truncated=truncated_total,
             segments_recovered=recovered,
             deleted_files=deleted,

@@ -14,6 +14,13 @@ Offsets, distinct from day one even on one node:
   below the high watermark (never below the log start). ``read_committed`` consumers read below it.
 - ``recovery_point``: everything below it is fsynced; a crash recovers from there.
 
+Flushing (what may be fsynced when; Kafka's rules after KAFKA-15046, taken one step further): the append
+path never fsyncs unless ``flush.messages`` / ``flush.ms`` ask for it. A roll writes the producer snapshot
+without fsync and leaves the old segment's fsync to ``flush_rolled`` (the manager's tick); a new leader
+epoch only marks the leader epoch cache dirty. Every flush fsyncs segments, the snapshots at or below
+its target and the leader epoch file before it moves the recovery point, so below the recovery point
+everything is durable, and above it the loader rebuilds what a crash may have torn (kavka.storage.loader).
+
 Removing segments (retention, DeleteRecords, truncation, a cleaner swap) is Kafka's asynchronous delete:
 the segment leaves the log at once, its files are renamed ``<name>.deleted`` and removed by
 ``delete_expired_files`` (the manager's tick) ``file.delete.delay.ms`` later; the loader removes any
@@ -61,7 +68,6 @@ from kavka.protocol.batch import (
 from kavka.protocol.compression import codec_id
 from kavka.protocol.records import build_batch, build_control_batch, decode_batch
 from kavka.storage.config import LogConfig
-from kavka.storage.epoch_cache import LeaderEpochCache
 from kavka.storage.errors import (
     InvalidTimestampError,
     KafkaStorageError,
@@ -104,15 +110,19 @@ def parse_partition_dir_name(name: str) -> tuple[str, int]:
 class PartitionLog:
     def __init__(self, fs: FileSystem, dir_path: str, config: LogConfig, *, now_ms: int = 0,
                  recovery_point: int = 0, log_start_offset: int = 0, clean_shutdown: bool = False,
-                 topic_id: str | None = None) -> None:
-        """Open (or create) the partition directory; see kavka.storage.loader for what happens."""
+                 topic_id: str | None = None, producer_id_expiration_ms: int | None = None) -> None:
+        """Open (or create) the partition directory; see kavka.storage.loader for what happens.
+        ``producer_id_expiration_ms`` (the broker's ``producer.id.expiration.ms``; None: never) drops
+        expired producers from the loaded snapshot and is the default of ``remove_expired_producers``."""
         self.fs = fs
         self.dir = dir_path.rstrip("/")
         self.topic, self.partition = parse_partition_dir_name(self.dir.rsplit("/", 1)[-1])
         self.topic_id = topic_id
         self.config = config
+        self.producer_id_expiration_ms = producer_id_expiration_ms
         loaded = LogLoader(fs, self.dir, config, recovery_point=recovery_point, log_start_offset=log_start_offset,
-                           clean_shutdown=clean_shutdown, now_ms=now_ms).load()
+                           clean_shutdown=clean_shutdown, now_ms=now_ms,
+                           producer_id_expiration_ms=producer_id_expiration_ms).load()
         self.load_info = loaded
         self._segments: list[LogSegment] = loaded.segments
         self._bases = [s.base_offset for s in self._segments]
@@ -124,12 +134,13 @@ class PartitionLog:
         self._recovery_point = loaded.recovery_point
         self._producers = loaded.producer_state
         self._producers.on_high_watermark_updated(self._hw)
-        self.leader_epoch_cache = LeaderEpochCache(fs, self.dir)
-        self.leader_epoch_cache.truncate_from_end(self._leo)
-        self.leader_epoch_cache.truncate_from_start(self._log_start)
+        self.leader_epoch_cache = loaded.leader_epoch_cache
+        # The recovery point is now the log end: the cache must be on disk before anyone checkpoints it.
+        self.leader_epoch_cache.flush()
         self._unflushed_messages = 0
         self._last_flush_ms = now_ms
         self._closed = False
+        self._rolled_to: int | None = None  # base offset of the last roll not yet flushed (flush_rolled)
         # segments removed from the log, files renamed *.deleted: [due time (None: set at the next
         # delete_expired_files call), file.delete.delay.ms when scheduled, paths]
         self._pending_deletes: list[list] = []
@@ -190,8 +201,20 @@ class PartitionLog:
 
     def last_records_of_active_producers(self) -> dict[int, tuple[int, int]]:
         """``{producer id: (last data offset or -1, epoch)}`` (Kafka's ``lastRecordsOfActiveProducers``):
-        the cleaner keeps each producer's last batch so its sequence and epoch survive compaction."""
+        the cleaner keeps each active producer's last batch so its sequence and epoch survive compaction.
+        Active means in the producer state: once expired (``remove_expired_producers``) a producer's
+        last batch is cleaned like any other."""
         return {pid: (e.last_offset, e.epoch) for pid, e in self._producers.producers.items()}
+
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int | None = None) -> list[int]:
+        """Kafka's ``removeExpiredProducers``: forget producers with no open transaction whose last write
+        (``last_timestamp``) is at least ``expiration_ms`` (default: this log's
+        ``producer_id_expiration_ms``; None: nothing expires) old. Returns their ids."""
+        if expiration_ms is None:
+            expiration_ms = self.producer_id_expiration_ms
+        if expiration_ms is None:
+            return []
+        return self._producers.remove_expired_producers(now_ms, expiration_ms)
 
     @property
     def producer_state(self):
@@ -288,17 +311,21 @@ class PartitionLog:
                             num_records, False)
 
     def _check_keys(self, records, headers) -> None:
-        """Compacted topics refuse records without a key (Kafka's LogValidator), which needs the records."""
+        """Compacted topics refuse records without a key (Kafka's LogValidator), which needs the records.
+        Each keyless record is named by its index in the batch, and the message is Kafka's summary."""
         pos = 0
+        errors: list[tuple[int, str]] = []
+        message = f"Compacted topic cannot accept message without key in topic partition {self.topic}-{self.partition}."
         for h in headers:
             if not h.is_control:
                 _h, recs = decode_batch(records, pos, check_crc=False)
-                for r in recs:
-                    if r.key is None:
-                        raise InvalidRecordError(
-                            f"Compacted topic cannot accept message without key in topic partition "
-                            f"{self.topic}-{self.partition}.")
+                errors.extend((i, message) for i, r in enumerate(recs) if r.key is None)
             pos += h.batch_length + LOG_OVERHEAD
+        if errors:
+            shown = ", ".join(f"RecordError(batchIndex={i}, message='{m}')" for i, m in errors[:3])
+            raise InvalidRecordError(
+                f"One or more records have been rejected due to {len(errors)} record errors in total, and only "
+                f"showing the first three errors at most: [{shown}]", tuple(errors))
 
     def append_control_marker(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
                               now_ms: int, *, leader_epoch: int | None = None) -> AppendResult:
@@ -313,9 +340,9 @@ class PartitionLog:
         if leader_epoch is None:
             leader_epoch = max(self.leader_epoch_cache.latest_epoch, 0)
         offset = self._leo
-        entry, completed = self._producers.stage_marker(producer_id, producer_epoch, coordinator_epoch, offset,
-                                                        not commit)
         ts = now_ms
+        entry, completed = self._producers.stage_marker(producer_id, producer_epoch, coordinator_epoch, offset,
+                                                        not commit, timestamp=ts)
         records = bytearray(build_control_batch(commit, producer_id, producer_epoch, coordinator_epoch, ts,
                                                 base_offset=offset, partition_leader_epoch=leader_epoch))
         if self.config.log_append_time:
@@ -468,34 +495,69 @@ class PartitionLog:
         return segment
 
     def roll(self, now_ms: int | None = None) -> LogSegment:
-        """Start a new active segment at the log end. The old one gets its final time index entry and is
-        fsynced (Kafka does this asynchronously), a producer snapshot is written at the new base offset,
-        and the recovery point moves there. A no-op if the active segment is empty."""
+        """Start a new active segment at the log end. A no-op if the active segment is empty.
+
+        Nothing is fsynced here (Kafka's ``UnifiedLog.roll`` after KAFKA-15046): the old segment gets its
+        final time index entry, a producer snapshot is written at the new base offset without fsync, and
+        the old segment's flush is left to ``flush_rolled`` (the log manager's tick; Kafka schedules
+        ``flushUptoOffsetExclusive`` on its scheduler), which fsyncs the segments below the new base
+        offset, the snapshot and the leader epoch file, and only then moves the recovery point there."""
         active = self._segments[-1]
         if active.size() == 0:
             return active
         now = self._last_flush_ms if now_ms is None else now_ms
-        active.on_become_inactive()
-        self.flush(now)
-        self._producers.take_snapshot(self._leo)
+        if active.on_become_inactive(flush=False) and self._recovery_point > active.base_offset:
+            # Its final time index entry is not durable yet: the segment is no longer wholly below the
+            # recovery point (lowering it is always safe: a crash only recovers more).
+            self._recovery_point = active.base_offset
+        self._producers.take_snapshot(self._leo, sync=False)
         seg = self._new_segment(self._leo, now)
         self._segments.append(seg)
         self._bases.append(seg.base_offset)
+        self._rolled_to = seg.base_offset
         return seg
+
+    @property
+    def pending_roll_flush(self) -> int | None:
+        """Base offset of the newest rolled segment whose predecessors await ``flush_rolled``, or None."""
+        return self._rolled_to if self._rolled_to is not None and self._rolled_to > self._recovery_point else None
+
+    def flush_rolled(self) -> bool:
+        """The deferred flush of rolled segments: fsync what lies below the last roll's base offset and
+        move the recovery point there (never past the log end). True if something was flushed."""
+        upto = self._rolled_to
+        self._rolled_to = None
+        if upto is None or min(upto, self._leo) <= self._recovery_point:
+            return False
+        self._flush_up_to(upto)
+        return True
 
     def flush(self, now_ms: int | None = None) -> None:
         """fsync every segment holding data above the recovery point; the recovery point becomes the LEO."""
         if self._recovery_point < self._leo:
-            i = max(0, bisect.bisect_right(self._bases, self._recovery_point) - 1)
-            try:
-                for seg in self._segments[i:]:
-                    seg.flush()
-            except OSError as e:
-                raise KafkaStorageError(f"flush of {self.dir} failed: {e}") from e
-            self._recovery_point = self._leo
+            self._flush_up_to(self._leo)
         self._unflushed_messages = 0
         if now_ms is not None:
             self._last_flush_ms = now_ms
+
+    def _flush_up_to(self, offset: int) -> None:
+        """fsync the segments holding offsets in [recovery point, ``offset``), the producer snapshots at or
+        below ``offset`` and the leader epoch file (if it changed), then set the recovery point to
+        ``offset`` (clamped to the log end). Nothing below the recovery point is ever left unsynced."""
+        offset = min(offset, self._leo)
+        if offset <= self._recovery_point:
+            return
+        i = max(0, bisect.bisect_right(self._bases, self._recovery_point) - 1)
+        try:
+            for seg in self._segments[i:]:
+                if seg.base_offset >= offset:
+                    break
+                seg.flush()
+            self._producers.sync_snapshots(offset)
+            self.leader_epoch_cache.flush()
+        except OSError as e:
+            raise KafkaStorageError(f"flush of {self.dir} failed: {e}") from e
+        self._recovery_point = offset
 
     def _delete_segments(self, doomed: list[LogSegment], now_ms: int | None = None) -> None:
         """Remove segments from the log now; their files become ``*.deleted``, removed after
@@ -552,8 +614,9 @@ class PartitionLog:
         self._segments.insert(i, new)
         self._bases.insert(i, new.base_offset)
 
-    def truncate_to(self, offset: int) -> None:
-        """Remove every batch at or after ``offset`` (a batch holding it goes entirely); for replication."""
+    def truncate_to(self, offset: int, now_ms: int | None = None) -> None:
+        """Remove every batch at or after ``offset`` (a batch holding it goes entirely); for replication.
+        With ``now_ms``, expired producers of the reloaded snapshot are dropped (Kafka's truncateAndReload)."""
         if offset >= self._leo:
             return
         if offset < self._log_start:
@@ -566,7 +629,7 @@ class PartitionLog:
         self._hw = min(self._hw, self._leo)
         self._recovery_point = min(self._recovery_point, self._leo)
         self.leader_epoch_cache.truncate_from_end(self._leo)
-        self._reload_producer_state()
+        self._reload_producer_state(now_ms)
         self._producers.on_high_watermark_updated(self._hw)
 
     def truncate_fully_and_start_at(self, offset: int, now_ms: int = 0) -> None:
@@ -575,12 +638,13 @@ class PartitionLog:
         seg = self._new_segment(offset, now_ms)
         self._segments, self._bases = [seg], [offset]
         self._log_start = self._leo = self._hw = self._recovery_point = offset
+        self._rolled_to = None
         self._producers.clear(offset)
         self.leader_epoch_cache.clear()
 
-    def _reload_producer_state(self) -> None:
+    def _reload_producer_state(self, now_ms: int | None = None) -> None:
         psm = self._producers
-        start = psm.load(self._log_start, self._leo)
+        start = psm.load(self._log_start, self._leo, now_ms=now_ms, expiration_ms=self.producer_id_expiration_ms)
         if start < self._leo:
             replay_producer_state(psm, self._segments, start)
         psm.map_end_offset = self._leo
@@ -651,11 +715,16 @@ class PartitionLog:
     # -- lifecycle ------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Clean close: flush, final time index entries, producer snapshot at the LEO, close files."""
+        """Clean close: flush, final time index entries, producer snapshot at the LEO, leader epoch file,
+        close files."""
         if self._closed:
             return
         self.flush()
         self._producers.take_snapshot(self._leo)
+        try:
+            self.leader_epoch_cache.flush()
+        except OSError as e:
+            raise KafkaStorageError(f"writing the leader epoch checkpoint of {self.dir} failed: {e}") from e
         for seg in self._segments:
             seg.close()
         self._closed = True

@@ -17,11 +17,15 @@ marker durably before any append can happen, so a crash from then on is recovere
 ``shutdown`` flushes and closes every log (producer snapshots at the log end), writes both checkpoints
 and the marker. Every directory name is treated alike; ``__cluster_metadata-0`` is just another log.
 
-``tick()`` (the broker calls it about once a second) does the periodic work: ``flush.ms`` flushes,
-removal of ``*.deleted`` segment files whose ``file.delete.delay.ms`` passed, checkpoints every
-``checkpoint_interval_ms``, retention every ``log.retention.check.interval.ms`` (the log-start-offset
-checkpoint is rewritten when retention moved a log start), and a bounded slice of log cleaning
-(kavka.storage.cleaner; ``log.cleaner.enable``). The cleaner handles every log whose topic config says
+``tick()`` (the broker calls it about once a second) does the periodic work: the deferred flush of
+segments rolled since the last tick (``PartitionLog.flush_rolled``: Kafka's asynchronous flush after a
+roll), ``flush.ms`` flushes, removal of ``*.deleted`` segment files whose ``file.delete.delay.ms``
+passed, checkpoints every ``checkpoint_interval_ms``, retention every
+``log.retention.check.interval.ms`` (the log-start-offset checkpoint is rewritten when retention moved a
+log start), producer id expiration every ``producer.id.expiration.check.interval.ms`` (producers idle
+for ``producer.id.expiration.ms`` with no open transaction are forgotten, Kafka's
+``removeExpiredProducers``), and a bounded slice of log cleaning (kavka.storage.cleaner;
+``log.cleaner.enable``). The cleaner handles every log whose topic config says
 ``cleanup.policy=compact`` -- ``__consumer_offsets`` and ``__transaction_state`` included.
 """
 
@@ -58,9 +62,12 @@ class LogManager:
                  clock_ms: Callable[[], int], *, retention_check_interval_ms: int = 300000,
                  cleaner_enable: bool = True, cleaner_dedupe_buffer_size: int = 128 * 1024 * 1024,
                  cleaner_io_buffer_size: int = 512 * 1024, cleaner_backoff_ms: int = 15000,
-                 cleaner_max_ms_per_tick: float | None = 100.0) -> None:
+                 cleaner_max_ms_per_tick: float | None = 100.0, producer_id_expiration_ms: int = 86_400_000,
+                 producer_id_expiration_check_interval_ms: int = 600_000) -> None:
         """Broker configs, by Kafka name: ``log.retention.check.interval.ms``, ``log.cleaner.enable``,
-        ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size``, ``log.cleaner.backoff.ms``.
+        ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size``, ``log.cleaner.backoff.ms``,
+        ``producer.id.expiration.ms`` (dynamic in Kafka: assign ``producer_id_expiration_ms``, it applies
+        from the next check) and ``producer.id.expiration.check.interval.ms`` (internal in Kafka).
         ``cleaner_max_ms_per_tick`` bounds the time one tick spends cleaning (None: no bound)."""
         if not log_dirs:
             raise ValueError("at least one log directory is needed")
@@ -80,6 +87,9 @@ class LogManager:
         self.retention_check_interval_ms = retention_check_interval_ms
         self._last_checkpoint_ms = clock_ms()
         self._last_retention_ms = self._last_checkpoint_ms
+        self.producer_id_expiration_ms = producer_id_expiration_ms
+        self.producer_id_expiration_check_interval_ms = producer_id_expiration_check_interval_ms
+        self._last_producer_expiration_ms = self._last_checkpoint_ms
         self.cleaner: LogCleaner | None = None
         if cleaner_enable:
             self.cleaner = LogCleaner(fs, clock_ms, dedupe_buffer_size=cleaner_dedupe_buffer_size,
@@ -125,7 +135,8 @@ class LogManager:
                 log = PartitionLog(fs, path, self.config_for(topic), now_ms=now,
                                    recovery_point=recovery_points.get(key, 0),
                                    log_start_offset=(start_offsets or {}).get(key, 0),
-                                   clean_shutdown=clean, topic_id=topic_id)
+                                   clean_shutdown=clean, topic_id=topic_id,
+                                   producer_id_expiration_ms=self.producer_id_expiration_ms)
                 self._logs[key] = log
                 self._log_dir_of[key] = log_dir
             if fs.exists(marker):
@@ -197,7 +208,8 @@ class LogManager:
             write_partition_metadata(self.fs, path, topic_id)
             tid = topic_id_to_str(topic_id)
         log = PartitionLog(self.fs, path, config or self.config_for(topic), now_ms=self.clock_ms(),
-                           clean_shutdown=True, topic_id=tid)
+                           clean_shutdown=True, topic_id=tid,
+                           producer_id_expiration_ms=self.producer_id_expiration_ms)
         self._logs[key] = log
         self._log_dir_of[key] = log_dir
         return log
@@ -235,6 +247,7 @@ class LogManager:
         if not self._started:
             return
         now = self.clock_ms()
+        self.flush_rolled()
         self.flush_dirty()
         self.delete_expired_files()
         if now - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
@@ -244,6 +257,9 @@ class LogManager:
         if now - self._last_retention_ms >= self.retention_check_interval_ms:
             self._last_retention_ms = now
             self.enforce_retention()
+        if now - self._last_producer_expiration_ms >= self.producer_id_expiration_check_interval_ms:
+            self._last_producer_expiration_ms = now
+            self.remove_expired_producers()
         self.run_cleaner()
 
     def run_cleaner(self, **budget) -> int:
@@ -259,6 +275,16 @@ class LogManager:
         """Remove ``*.deleted`` segment files whose ``file.delete.delay.ms`` has passed."""
         now = self.clock_ms()
         return sum(log.delete_expired_files(now) for log in self._logs.values())
+
+    def flush_rolled(self) -> int:
+        """The deferred flush of every log that rolled since the last call; returns how many flushed."""
+        return sum(1 for log in self._logs.values() if log.flush_rolled())
+
+    def remove_expired_producers(self) -> int:
+        """Producer id expiration on every log now; returns how many producers were forgotten."""
+        now = self.clock_ms()
+        return sum(len(log.remove_expired_producers(now, self.producer_id_expiration_ms))
+                   for log in self._logs.values())
 
     def flush_dirty(self) -> int:
         """Flush logs whose ``flush.ms`` has elapsed; returns how many were flushed."""

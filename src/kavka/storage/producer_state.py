@@ -13,8 +13,19 @@ Rules applied to a leader append, batch by batch (Kafka 3.x/4.x, ``ProducerAppen
 - Epoch above the current one (a bump): the first sequence must be 0, else ``OutOfOrderSequenceError``.
 - Same epoch: ``first_seq`` must be ``last_seq + 1`` (``Int32.MAX`` wraps to 0), else
   ``OutOfOrderSequenceError``.
-- Unknown producer id (never seen, or its state was lost with retention): any sequence is accepted, as
-  Kafka does since 2.5 (KIP-360); UNKNOWN_PRODUCER_ID is never returned.
+- Unknown producer id (never seen, expired, or its state was lost with retention): any sequence is
+  accepted, as Kafka does since 2.5 (KIP-360, ``ProducerAppendInfo.checkSequence``); UNKNOWN_PRODUCER_ID
+  is never returned. (Before 2.5 Kafka answered UNKNOWN_PRODUCER_ID and the client compared the response's
+  log start offset with its last acknowledged offset to decide whether to reset its sequences.)
+
+Expiration (Kafka's ``removeExpiredProducers``, ``producer.id.expiration.ms``): a producer is expired
+when it has no open transaction and ``now - last_timestamp >= producer.id.expiration.ms``, where
+``last_timestamp`` is the max timestamp of its last data batch as stored (the producer's CreateTime, or
+the broker's time for LogAppendTime topics) or the timestamp of its last transaction marker. The log
+manager removes expired producers every ``producer.id.expiration.check.interval.ms``; producers with an
+open transaction are never expired. Snapshots written afterwards no longer hold them, and ``load`` drops
+expired producers read from a snapshot (Kafka's ``loadFromSnapshot``); producers rebuilt by replaying
+batches after the snapshot are not filtered there, and go at the next check, as in Kafka.
 
 Batches of one request are checked against the state left by the earlier batches of that request, and
 the state changes only when the append succeeds (``stage`` then ``commit``).
@@ -37,8 +48,11 @@ Transactions (Kafka's ``ProducerAppendInfo`` / ``ProducerStateManager``):
   offset of the earliest open transaction of another producer, else the marker offset + 1.
 
 Snapshot files ``<20-digit offset>.snapshot`` in the partition directory hold the state of every producer
-after all batches below ``offset``. Written at segment roll and clean close, atomically (tmp + fsync +
-rename); the newest 2 are kept. Layout (Kafka's, big-endian)::
+after all batches below ``offset``. Written at clean close atomically (tmp + fsync + rename); written at
+segment roll without fsync (Kafka's ``takeSnapshot(sync=false)``, KAFKA-15046) and fsynced by
+``sync_snapshots`` when the log's recovery point passes the offset, so every snapshot at or below the
+recovery point is durable, and one above it may be torn by a crash (its CRC catches that; an older one is
+used). The newest 2 durable snapshots are kept, plus any newer ones not yet fsynced. Layout (Kafka's, big-endian)::
 
     int16   version = 1
     uint32  crc     CRC32C of every byte after this field
@@ -168,6 +182,7 @@ class ProducerStateManager:
         self.producers: dict[int, ProducerStateEntry] = {}
         self.map_end_offset = 0  # every batch below this offset has been applied
         self.last_snapshot_offset = -1
+        self._unsynced: set[int] = set()  # snapshot offsets written without fsync
         # open transactions, first offset -> producer id, kept in increasing offset order
         self.ongoing: dict[int, int] = {}
         # completed transactions whose marker is not yet below the high watermark: first -> marker offset
@@ -235,8 +250,10 @@ class ProducerStateManager:
     # -- transactions ---------------------------------------------------------------------------------
 
     def stage_marker(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, offset: int,
-                     aborted: bool, *, validate: bool = True) -> tuple[ProducerStateEntry, CompletedTxn | None]:
-        """Check an end-transaction marker about to be written at ``offset``; returns the producer's new
+                     aborted: bool, *, validate: bool = True,
+                     timestamp: int = -1) -> tuple[ProducerStateEntry, CompletedTxn | None]:
+        """Check an end-transaction marker about to be written at ``offset`` with ``timestamp`` (its
+        record's; it becomes the producer's ``last_timestamp``, as in Kafka); returns the producer's new
         entry and the transaction it completes (None for a producer with no open transaction here).
         Nothing changes until :meth:`complete_marker`."""
         current = self.producers.get(producer_id)
@@ -257,6 +274,7 @@ class ProducerStateManager:
             entry.batches.clear()
         entry.coordinator_epoch = coordinator_epoch
         entry.current_txn_first_offset = -1
+        entry.last_timestamp = timestamp
         return entry, completed
 
     def last_stable_offset_after(self, completed: CompletedTxn) -> int:
@@ -310,6 +328,20 @@ class ProducerStateManager:
         self.unreplicated = {}
         self.map_end_offset = offset
 
+    # -- expiration -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def is_expired(entry: ProducerStateEntry, now_ms: int, expiration_ms: int) -> bool:
+        """Kafka's ``isProducerExpired``: no open transaction, and idle for at least ``expiration_ms``."""
+        return entry.current_txn_first_offset < 0 and now_ms - entry.last_timestamp >= expiration_ms
+
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> list[int]:
+        """Forget every expired producer (see the module docstring); returns their ids."""
+        expired = [pid for pid, e in self.producers.items() if self.is_expired(e, now_ms, expiration_ms)]
+        for pid in expired:
+            del self.producers[pid]
+        return expired
+
     # -- replay from the log --------------------------------------------------------------------------
 
     def replay(self, header: BatchHeader, marker: int | None = None,
@@ -326,7 +358,8 @@ class ProducerStateManager:
         if pid >= 0:
             if header.is_control and header.is_transactional and marker is not None:
                 entry, completed = self.stage_marker(pid, header.producer_epoch, coordinator_epoch,
-                                                     header.base_offset, marker == 0, validate=False)
+                                                     header.base_offset, marker == 0, validate=False,
+                                                     timestamp=header.max_timestamp)
                 if completed is not None:
                     result = (completed, self.last_stable_offset_after(completed))
                 self.complete_marker(entry, completed, end)
@@ -403,32 +436,84 @@ class ProducerStateManager:
             entries.append(e)
         return entries
 
-    def take_snapshot(self, offset: int | None = None) -> None:
-        """Write the state as of ``offset`` (default: ``map_end_offset``); keep the newest 2 snapshots."""
-        offset = self.map_end_offset if offset is None else offset
-        if offset != self.last_snapshot_offset:
-            self.fs.write_atomic(self.snapshot_path(offset), self.encode())
-            self.last_snapshot_offset = offset
-        for old in self.snapshot_offsets()[:-SNAPSHOTS_TO_KEEP]:
-            self.fs.remove(self.snapshot_path(old))
+    def take_snapshot(self, offset: int | None = None, *, sync: bool = True) -> None:
+        """Write the state as of ``offset`` (default: ``map_end_offset``) and prune old snapshots.
 
-    def load(self, log_start_offset: int, log_end_offset: int, max_offset: int | None = None) -> int:
+        ``sync``: atomically and durably (tmp + fsync + rename). Otherwise the file is written in place
+        with no fsync (segment roll: no fsync on the append path) and stays "unsynced" until
+        :meth:`sync_snapshots` covers it; a crash may tear it, which its CRC detects. Pruning removes
+        files, which the file system makes durable with a directory fsync, so it waits for that too."""
+        offset = self.map_end_offset if offset is None else offset
+        if offset != self.last_snapshot_offset or (sync and offset in self._unsynced):
+            path = self.snapshot_path(offset)
+            data = self.encode()
+            if sync:
+                self.fs.write_atomic(path, data)
+                self._unsynced.discard(offset)
+            else:
+                handle = self.fs.open(path)
+                try:
+                    handle.truncate(0)
+                    handle.append(data)
+                finally:
+                    handle.close()
+                self._unsynced.add(offset)
+            self.last_snapshot_offset = offset
+        if sync:
+            self._prune_snapshots()
+
+    def sync_snapshots(self, up_to: int) -> None:
+        """fsync every snapshot written without fsync whose offset is at or below ``up_to`` (the log's
+        new recovery point: Kafka flushes the roll's snapshot before the recovery point moves)."""
+        due = sorted(o for o in self._unsynced if o <= up_to)
+        if not due:
+            return
+        for offset in due:
+            path = self.snapshot_path(offset)
+            if self.fs.exists(path):
+                handle = self.fs.open(path)
+                try:
+                    handle.fsync()
+                finally:
+                    handle.close()
+            self._unsynced.discard(offset)
+        self._prune_snapshots()
+
+    def _prune_snapshots(self) -> None:
+        """Remove each snapshot with at least ``SNAPSHOTS_TO_KEEP`` durable snapshots above it."""
+        offsets = self.snapshot_offsets()
+        durable_above = 0
+        for offset in reversed(offsets):
+            if durable_above >= SNAPSHOTS_TO_KEEP:
+                self.fs.remove(self.snapshot_path(offset))
+                self._unsynced.discard(offset)
+            elif offset not in self._unsynced:
+                durable_above += 1
+
+    def load(self, log_start_offset: int, log_end_offset: int, max_offset: int | None = None, *,
+             now_ms: int | None = None, expiration_ms: int | None = None) -> int:
         """Load the newest usable snapshot at or below ``log_end_offset`` (and ``max_offset`` if given);
-        returns the offset to replay from.
+        returns the offset to replay from. With ``now_ms`` and ``expiration_ms``, producers of the
+        snapshot that are expired are dropped (Kafka's ``loadFromSnapshot``).
 
         Snapshots above the log end (left by a log that lost its tail) are deleted, as are corrupt ones.
         """
         self.producers = {}
         offsets = self.snapshot_offsets()
+        self._unsynced &= set(offsets)
         for offset in [o for o in offsets if o > log_end_offset]:
             self.fs.remove(self.snapshot_path(offset))
+            self._unsynced.discard(offset)
         bound = log_end_offset if max_offset is None else min(max_offset, log_end_offset)
         for offset in reversed([o for o in offsets if o <= bound]):
             try:
                 entries = self.decode(self.fs.read_bytes(self.snapshot_path(offset)))
             except (CorruptSnapshotError, struct.error, OSError):
                 self.fs.remove(self.snapshot_path(offset))
+                self._unsynced.discard(offset)
                 continue
+            if now_ms is not None and expiration_ms is not None:
+                entries = [e for e in entries if not self.is_expired(e, now_ms, expiration_ms)]
             self.producers = {e.producer_id: e for e in entries}
             self._rebuild_ongoing()
             start = max(offset, log_start_offset)
@@ -444,3 +529,4 @@ class ProducerStateManager:
         for offset in self.snapshot_offsets():
             self.fs.remove(self.snapshot_path(offset))
         self.last_snapshot_offset = -1
+        self._unsynced.clear()

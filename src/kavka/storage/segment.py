@@ -425,10 +425,15 @@ class LogSegment:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    def on_become_inactive(self) -> None:
-        """Rolled away from: record the final max timestamp in the time index (Kafka does the same), durably."""
+    def on_become_inactive(self, *, flush: bool = True) -> bool:
+        """Rolled away from: record the final max timestamp in the time index (Kafka does the same),
+        fsynced unless ``flush`` is False (a roll: the segment's deferred flush covers it). True if an
+        entry was added."""
         if self.time_index.maybe_append(self.largest_timestamp, self._offset_of_max_ts, skip_full_check=True):
-            self.time_index.flush()
+            if flush:
+                self.time_index.flush()
+            return True
+        return False
 
     def flush(self) -> None:
         self.log.fsync()

@@ -3,7 +3,9 @@ librdkafka reads its feature set from the advertised Produce range).
 
 The body is decoded by the hand-written codec: record sets stay memoryviews into the request frame,
 which the log validates, patches (offsets, leader epoch) and writes without copying record by record.
-acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no response at all.
+acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no response at all. A topic
+that does not exist gets UNKNOWN_TOPIC_OR_PARTITION: as in Kafka, only a Metadata request creates topics
+(``auto.create.topics.enable``), and producers send one before they produce.
 
 Transactional batches (KIP-890 part 1, kavka.coordinator.txn.verification): finding them costs a look
 at each partition's first batch header (attributes byte, length). When there are some, Kafka's request
@@ -117,9 +119,7 @@ def handle_produce(ctx, body):
                 results = [PartitionResponse(i, ErrorCode.invalid_topic_exception,
                                              error_message=f"Cannot append to internal topic {name}")
                            for i, _ in parts]
-            else:
-                if broker.topic(name) is None:
-                    broker.auto_create_topic(name)
+            else:  # a topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION: only Metadata auto-creates
                 if producers:
                     results = _append_transactional(rm, txn, req.transactional_id, ctx.version, name, parts, acks)
                 else:
