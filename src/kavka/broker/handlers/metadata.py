@@ -5,8 +5,14 @@ leader epoch, replicas, ISR). A null topic list (an empty one in v0) means every
 are auto-created when both the request (v4+; always before) and `auto.create.topics.enable` allow it;
 creation here is synchronous, so the new topic is answered in full at once. v10+ may name a topic by
 id only.
+
+Authorized operations (v8+): with ``include_topic_authorized_operations`` every topic answered by name
+(found, auto-created or unknown; not an unknown id) carries every topic operation, and with
+``include_cluster_authorized_operations`` (v8–10 only) the cluster field every cluster operation, as
+from a Kafka broker with no authorizer; otherwise both stay INT32_MIN.
 """
 
+from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED, TOPIC_OPERATIONS
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -63,6 +69,13 @@ def handle_metadata(ctx, req):
                         topics.append({"error_code": error, "name": name, "partitions": []})
                         continue
             topics.append(_topic_entry(broker, topic))
+    if ctx.version >= 8 and getattr(req, "include_topic_authorized_operations", False):
+        for t in topics:
+            if t["name"] is not None:
+                t["topic_authorized_operations"] = TOPIC_OPERATIONS
+    cluster_ops = NOT_REQUESTED
+    if 8 <= ctx.version <= 10 and getattr(req, "include_cluster_authorized_operations", False):
+        cluster_ops = CLUSTER_OPERATIONS
     return {
         "throttle_time": 0,
         "brokers": [
@@ -72,5 +85,5 @@ def handle_metadata(ctx, req):
         "cluster_id": broker.cluster_id,
         "controller_id": broker.controller_id,
         "topics": topics,
-        "cluster_authorized_operations": -2147483648,
+        "cluster_authorized_operations": cluster_ops,
     }
