@@ -393,8 +393,6 @@ def test_delete_topics_with_both_name_and_id_deletes_nothing(ck_admin, bootstrap
 # -- features, group configs and APIs Kafka 4.0 serves ----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka 4.0's ApiVersions lists supported and finalized features "
-                                       "(metadata.version, kraft.version, group.version, ...)")
 def test_kafka_python_describe_features(kp_admin):
     features = kp_admin.describe_features()
     assert "metadata.version" in features
