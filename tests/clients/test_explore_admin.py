@@ -418,8 +418,6 @@ def test_kafka_python_describe_topic_partitions(kp_admin, create_topic):
     assert topic in repr(got)
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka 4.0 answers DescribeGroups for a KIP-848 (consumer protocol) group "
-                                       "with state Dead (it is not a classic group); Kavka describes it as Stable")
 def test_kafka_python_describe_groups_of_a_consumer_protocol_group(kp_admin, bootstrap, create_topic):
     topic = create_topic()
     group = gid()

@@ -656,21 +656,3 @@ class ConsumerMembership:
             ],
             "authorized_operations": -2147483648,
         }
-
-    def describe_classic(self, group: ConsumerGroup) -> dict:
-        """A DescribeGroups entry for a consumer group: protocol type "consumer", the assignor as
-        the protocol, each member's partitions as a ConsumerProtocolAssignment."""
-        image = self._topics()
-        return {
-            "error_code": ErrorCode.none, "group_id": group.group_id, "group_state": group.state.value,
-            "protocol_type": "consumer",
-            "protocol_data": group.preferred_assignor(self.config.consumer_assignors[0]),
-            "members": [
-                {"member_id": m.member_id, "group_instance_id": m.instance_id, "client_id": m.client_id,
-                 "client_host": m.client_host, "member_metadata": b"",
-                 "member_assignment": encode_consumer_assignment(
-                     {n: ps for _, n, ps in self._named(group, m.assigned, image)})}
-                for m in group.members.values()
-            ],
-            "authorized_operations": -2147483648,
-        }

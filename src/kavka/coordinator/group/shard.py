@@ -187,9 +187,8 @@ class GroupShard:
     # --- groups -------------------------------------------------------------------------------
 
     def describe(self, group_id: str) -> dict:
-        cgroup = self.consumer_groups.get(group_id)
-        if cgroup is not None:
-            return self.consumer.describe_classic(cgroup)
+        """A DescribeGroups entry. Only classic groups are described: a KIP-848 consumer group reads as
+        Dead, as from Kafka's coordinator (ConsumerGroupDescribe describes those)."""
         group = self.groups.get(group_id)
         if group is None or group.state == GroupState.DEAD:
             return {"error_code": ErrorCode.none, "group_id": group_id, "group_state": GroupState.DEAD.value,
