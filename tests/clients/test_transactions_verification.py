@@ -285,3 +285,24 @@ def test_txn_offset_commit_without_add_offsets_is_refused(vb):
     assert r.error_code == NONE
     assert txn_offset_commit(bs, x, group, pid, epoch, t, 3) == {NONE}
     end_txn(bs, x, pid, epoch, True)
+
+
+# --- one batch per partition ---------------------------------------------------------------------------------
+
+INVALID_RECORD = 87
+
+
+def test_a_second_batch_in_a_partition_is_refused(vb):
+    """From Produce v3 a partition's records are exactly one batch (Kafka's rule): otherwise a second,
+    transactional batch of another producer could ride in behind a verified one and hang."""
+    bs, t, x = vb.bootstrap, topic(vb.bootstrap), tid()
+    pid, epoch = init_producer(bs, x)
+    add_partitions(bs, x, pid, epoch, t, 0)
+    foreign = build_batch([Record(0, int(time.time() * 1000), None, b"f")], producer_id=pid + 1000,
+                          producer_epoch=0, base_sequence=0, transactional=True)
+    pr = produce(bs, x, t, 0, txn_batch(pid, epoch, 0) + foreign)
+    assert pr.error_code == INVALID_RECORD and "exactly one record batch" in pr.error_message
+    assert offsets(bs, t, 0) == (0, 0)  # nothing of it went in
+    assert produce(bs, x, t, 0, txn_batch(pid, epoch, 0)).error_code == NONE
+    end_txn(bs, x, pid, epoch, True)
+    wait_until(lambda: offsets(bs, t, 0) == (2, 2), 15, message="the commit marker")

@@ -407,14 +407,16 @@ def test_request_level_rules(kb):
     assert kb.log("t", 0).log_end_offset == kb.log("t", 1).log_end_offset == 0
 
 
-def test_a_transactional_batch_behind_a_plain_one_is_still_checked(kb):
+def test_a_transactional_batch_cannot_hide_behind_another_batch(kb):
+    """A partition's records are one batch (Kafka's rule from Produce v3), so a second batch -- which
+    would go in unverified -- is refused with the whole record set."""
     pid, epoch = kb.init()
     plain = kb.batch(pid, epoch, seq=0, transactional=False)
     hidden = kb.batch(pid, epoch, seq=1, transactional=True)
     r = kb.produce({("t", 0): plain + hidden})[("t", 0)]
-    assert r.error_code == E.invalid_txn_state
-    r = kb.produce({("t", 0): plain + hidden}, tid=None)[("t", 0)]  # nothing to verify with: refused too
-    assert r.error_code == E.invalid_txn_state
+    assert r.error_code == E.invalid_record and "exactly one record batch" in r.error_message
+    r = kb.produce({("t", 0): plain + hidden}, tid=None)[("t", 0)]
+    assert r.error_code == E.invalid_record
     assert kb.log("t").log_end_offset == 0
 
 

@@ -208,9 +208,14 @@ def test_crash_at_any_point_keeps_a_prefix_and_rebuilds_epochs_and_producers(see
         seq = seqs.get(pid, 0)
         count = rng.randint(1, 3)
         before = fs.stats["fsyncs"]
+        active_below_recovery_point = log.recovery_point > log.segments[-1].base_offset
+        segments_before = len(log.segments)
         r, data = _append(log, epoch, count, rng.randint(0, 120), pid, seq)
         if flush_messages == 2**63 - 1:
-            assert fs.stats["fsyncs"] == before  # nothing on the append path fsyncs
+            # nothing on the append path fsyncs, but for the final time index entry of a rolled segment
+            # that was already below the recovery point (after a restart put it at the log end)
+            rolled_below = active_below_recovery_point and len(log.segments) > segments_before
+            assert fs.stats["fsyncs"] - before <= (1 if rolled_below else 0)
         if pid >= 0:
             seqs[pid] = seq + count
         written.append((r.base_offset, r.last_offset, data))

@@ -204,15 +204,16 @@ class TxnService:
         """``transaction.partition.verification.enable`` (dynamic in Kafka too)."""
         return bool(self.broker.dynamic_config(VERIFICATION_ENABLE_CONFIG))
 
-    def _needs_verification(self, topic: str, index: int, producer_id: int) -> bool:
+    def _needs_verification(self, topic: str, index: int, producer_id: int, producer_epoch: int) -> bool:
         """True unless the partition is not hosted here (the append reports that), the producer already
-        has a transaction open on it (Kafka verifies only the first batch of a transaction on a
-        partition: one dict lookup), or verification is off."""
+        has a transaction open on it at this epoch (Kafka's ``hasOngoingTransaction(producerId,
+        producerEpoch)``: only the first batch of a transaction on a partition is verified; one dict
+        lookup), or verification is off."""
         p = self.broker.replica_manager.get(topic, index)
         if p is None:
             return False
         entry = p.log.producer_state.producers.get(producer_id)
-        if entry is not None and entry.current_txn_first_offset >= 0:
+        if entry is not None and entry.current_txn_first_offset >= 0 and entry.epoch == producer_epoch:
             return False
         return self.verification_enabled()
 
@@ -229,7 +230,7 @@ class TxnService:
                       index: int, version: int) -> tuple[int, str | None] | None:
         """Before appending a transactional batch of ``producer_id`` to ``topic-index`` from a Produce of
         ``version``: None to go ahead, else the (error code, message) that partition gets."""
-        if not self._needs_verification(topic, index, producer_id):
+        if not self._needs_verification(topic, index, producer_id, producer_epoch):
             return None
         if transactional_id is None:
             # Kafka's log refuses it: nothing could verify the batch
@@ -249,7 +250,7 @@ class TxnService:
         if not group_id:
             return ErrorCode.none  # the group coordinator refuses it (INVALID_GROUP_ID), as Kafka checks first
         topic, index = self.coordinator.offsets_partition(group_id)
-        if not self._needs_verification(topic, index, producer_id):
+        if not self._needs_verification(topic, index, producer_id, producer_epoch):
             return ErrorCode.none
         code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
         return ErrorCode.none if code == ErrorCode.none else txn_offset_commit_error(code, version)

@@ -21,9 +21,10 @@ One round of cleaning (``Cleaner.doClean``)
    end); first uncleanable offset = the smallest of the last stable offset, the active segment's base,
    the recovery point (Kavka addition: a roll's fsync is deferred to the next tick, and only durable
    data is cleaned), and the base of the first segment whose largest timestamp is within
-   ``min.compaction.lag.ms`` of now, rounded down to a segment base. Dirty ratio = bytes of [first dirty, uncleanable) over bytes of the
-   log below uncleanable. A log qualifies with ratio > ``min.cleanable.dirty.ratio``, or with any
-   cleanable bytes once its oldest dirty segment's first batch is older than ``max.compaction.lag.ms``;
+   ``min.compaction.lag.ms`` of now, rounded down to a segment base. Dirty ratio = bytes of [first
+   dirty, uncleanable) over bytes of the log below uncleanable. A log qualifies with ratio >
+   ``min.cleanable.dirty.ratio``, or with any cleanable bytes once its oldest dirty segment's first
+   batch is older than ``max.compaction.lag.ms``;
    the highest ratio wins. Kavka addition (proposed in KAFKA-8522's review, not in Kafka): a log also
    qualifies once the earliest delete horizon the cleaner stamped on it has passed, so tombstones of an
    idle topic go away one round after ``delete.retention.ms`` instead of waiting for new dirty data.

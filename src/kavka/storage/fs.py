@@ -89,6 +89,10 @@ class FileSystem(ABC):
     @abstractmethod
     def rmtree(self, path: str) -> None: ...
 
+    def fsync_dir(self, path: str) -> None:
+        """Make the directory's entries (files created in it) durable. A file system whose creations are
+        durable at once needs nothing here."""
+
     def write_atomic(self, path: str, data: bytes) -> None:
         """Replace a small file atomically: write ``path.tmp``, fsync, rename over ``path``."""
         tmp = path + ".tmp"
@@ -195,6 +199,9 @@ class OsFileSystem(FileSystem):
         except FileNotFoundError:
             return
         _fsync_dir(os.path.dirname(path))
+
+    def fsync_dir(self, path: str) -> None:
+        _fsync_dir(path)
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)

@@ -316,6 +316,8 @@ class LogLoader:
             for seg in segments:
                 if seg.base_offset >= index_from:
                     seg.txn_index.flush()  # rebuilt: as durable as the segment it indexes
+            # the recovery point becomes the log end: the snapshots in the recovered range must be durable too
+            producer_state.sync_found_snapshots(index_from, log_end)
         producer_state.map_end_offset = log_end
         return LoadedLog(
             segments=segments,

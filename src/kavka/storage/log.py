@@ -15,11 +15,12 @@ Offsets, distinct from day one even on one node:
 - ``recovery_point``: everything below it is fsynced; a crash recovers from there.
 
 Flushing (what may be fsynced when; Kafka's rules after KAFKA-15046, taken one step further): the append
-path never fsyncs unless ``flush.messages`` / ``flush.ms`` ask for it. A roll writes the producer snapshot
-without fsync and leaves the old segment's fsync to ``flush_rolled`` (the manager's tick); a new leader
-epoch only marks the leader epoch cache dirty. Every flush fsyncs segments, the snapshots at or below
-its target and the leader epoch file before it moves the recovery point, so below the recovery point
-everything is durable, and above it the loader rebuilds what a crash may have torn (kavka.storage.loader).
+path never fsyncs unless ``flush.messages`` / ``flush.ms`` ask for it. A roll writes the producer
+snapshot without fsync and leaves the old segment's fsync to ``flush_rolled`` (the manager's tick); a new
+leader epoch only marks the leader epoch cache dirty. Every flush fsyncs segments, the snapshots at or
+below its target, the leader epoch file and (after a roll) the directory before it moves the recovery
+point, so below the recovery point everything is durable, and above it the loader rebuilds what a crash
+may have torn (kavka.storage.loader).
 
 Removing segments (retention, DeleteRecords, truncation, a cleaner swap) is Kafka's asynchronous delete:
 the segment leaves the log at once, its files are renamed ``<name>.deleted`` and removed by
@@ -141,6 +142,7 @@ class PartitionLog:
         self._last_flush_ms = now_ms
         self._closed = False
         self._rolled_to: int | None = None  # base offset of the last roll not yet flushed (flush_rolled)
+        self._new_files = False  # files created since the last flush: the directory needs an fsync
         # segments removed from the log, files renamed *.deleted: [due time (None: set at the next
         # delete_expired_files call), file.delete.delay.ms when scheduled, paths]
         self._pending_deletes: list[list] = []
@@ -506,15 +508,17 @@ class PartitionLog:
         if active.size() == 0:
             return active
         now = self._last_flush_ms if now_ms is None else now_ms
-        if active.on_become_inactive(flush=False) and self._recovery_point > active.base_offset:
-            # Its final time index entry is not durable yet: the segment is no longer wholly below the
-            # recovery point (lowering it is always safe: a crash only recovers more).
-            self._recovery_point = active.base_offset
+        # The final time index entry: left to the deferred flush, unless the segment is already below the
+        # recovery point -- a recovery point checkpoint on disk may say so, and a crash would then trust
+        # a time index without it -- in which case that one small file is fsynced now (rare: only after
+        # a flush.ms / flush.messages flush or an unclean restart put the recovery point at the log end).
+        active.on_become_inactive(flush=self._recovery_point > active.base_offset)
         self._producers.take_snapshot(self._leo, sync=False)
         seg = self._new_segment(self._leo, now)
         self._segments.append(seg)
         self._bases.append(seg.base_offset)
         self._rolled_to = seg.base_offset
+        self._new_files = True  # the new segment's and snapshot's directory entries: fsynced at the flush
         return seg
 
     @property
@@ -555,6 +559,9 @@ class PartitionLog:
                 seg.flush()
             self._producers.sync_snapshots(offset)
             self.leader_epoch_cache.flush()
+            if self._new_files:
+                self.fs.fsync_dir(self.dir)
+                self._new_files = False
         except OSError as e:
             raise KafkaStorageError(f"flush of {self.dir} failed: {e}") from e
         self._recovery_point = offset

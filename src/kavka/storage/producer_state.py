@@ -462,6 +462,13 @@ class ProducerStateManager:
         if sync:
             self._prune_snapshots()
 
+    def sync_found_snapshots(self, from_offset: int, up_to: int) -> None:
+        """After an unclean stop: the snapshots found at offsets in [``from_offset``, ``up_to``] may have
+        been written without fsync before the crash and survived in the page cache only; fsync them
+        before the recovery point (the log end after recovery) vouches for them."""
+        self._unsynced |= {o for o in self.snapshot_offsets() if from_offset <= o <= up_to}
+        self.sync_snapshots(up_to)
+
     def sync_snapshots(self, up_to: int) -> None:
         """fsync every snapshot written without fsync whose offset is at or below ``up_to`` (the log's
         new recovery point: Kafka flushes the roll's snapshot before the recovery point moves)."""
@@ -496,14 +503,20 @@ class ProducerStateManager:
         returns the offset to replay from. With ``now_ms`` and ``expiration_ms``, producers of the
         snapshot that are expired are dropped (Kafka's ``loadFromSnapshot``).
 
-        Snapshots above the log end (left by a log that lost its tail) are deleted, as are corrupt ones.
+        Snapshots out of range are deleted, as Kafka's ``truncateAndReload`` does: above the log end (left
+        by a log that lost its tail), and at or below a log start above 0 -- such a snapshot only knows
+        producers from before the log start, and replaying from the log start on top of it would skip
+        the batches and markers between the two (a stale sequence, or a transaction closed there left
+        open). Producers with nothing left in the log are then unknown, and their next batch is taken
+        at any sequence (KIP-360). Corrupt snapshots are deleted too.
         """
         self.producers = {}
         offsets = self.snapshot_offsets()
         self._unsynced &= set(offsets)
-        for offset in [o for o in offsets if o > log_end_offset]:
+        for offset in [o for o in offsets if o > log_end_offset or 0 < log_start_offset and o <= log_start_offset]:
             self.fs.remove(self.snapshot_path(offset))
             self._unsynced.discard(offset)
+        offsets = [o for o in offsets if o <= log_end_offset and not (0 < log_start_offset and o <= log_start_offset)]
         bound = log_end_offset if max_offset is None else min(max_offset, log_end_offset)
         for offset in reversed([o for o in offsets if o <= bound]):
             try:

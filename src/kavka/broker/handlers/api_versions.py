@@ -33,7 +33,8 @@ def handle_api_versions(ctx, req):
     if ctx.version >= 3:
         quorum = ctx.broker.quorum
         response.update(
-            supported_features=[{"name": n, "min_version": lo, "max_version": hi} for n, (lo, hi, _) in FEATURES.items()],
+            supported_features=[{"name": n, "min_version": lo, "max_version": hi}
+                                for n, (lo, hi, _) in FEATURES.items()],
             finalized_features_epoch=quorum.end_offset if quorum is not None else -1,
             finalized_features=[{"name": n, "min_version_level": level, "max_version_level": level}
                                 for n, (_, _, level) in FEATURES.items() if level > 0],

@@ -3,7 +3,8 @@ librdkafka reads its feature set from the advertised Produce range).
 
 The body is decoded by the hand-written codec: record sets stay memoryviews into the request frame,
 which the log validates, patches (offsets, leader epoch) and writes without copying record by record.
-acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no response at all. A topic
+acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no response at all. Each
+partition's records must be exactly one batch (INVALID_RECORD otherwise, as Kafka checks from v3). A topic
 that does not exist gets UNKNOWN_TOPIC_OR_PARTITION: as in Kafka, only a Metadata request creates topics
 (``auto.create.topics.enable``), and producers send one before they produce.
 
@@ -82,10 +83,36 @@ def _request_error(req, producers: set) -> tuple[int, str] | None:
     return None
 
 
+def _more_than_one_batch(records) -> bool:
+    """Does the record set hold a second whole batch after the first? (Kafka's ``validateRecords``: from
+    v3 a partition's records are exactly one batch.) One length read when there is one batch."""
+    if records is None or len(records) < HEADER_SIZE:
+        return False
+    first = _LENGTH.unpack_from(records, _LENGTH_AT)[0] + LOG_OVERHEAD
+    rest = len(records) - first
+    if first < HEADER_SIZE or rest < HEADER_SIZE:
+        return False  # one batch, or bytes that are no batch: the log answers for them
+    return rest >= _LENGTH.unpack_from(records, first + _LENGTH_AT)[0] + LOG_OVERHEAD
+
+
+def _one_batch_only(index, version) -> PartitionResponse:
+    return PartitionResponse(index, ErrorCode.invalid_record, error_message=(
+        f"Produce requests with version {version} are only allowed to contain exactly one record batch per "
+        f"partition"))
+
+
+def _append(rm, name, parts, acks, version):
+    return [_one_batch_only(index, version) if _more_than_one_batch(records) else rm.append(name, index, records, acks)
+            for index, records in parts]
+
+
 def _append_transactional(rm, txn, transactional_id, version, name, parts, acks):
     """Append each partition's records, verifying transactional ones with the coordinator first."""
     results = []
     for index, records in parts:
+        if _more_than_one_batch(records):  # else a second batch would go in unverified
+            results.append(_one_batch_only(index, version))
+            continue
         producer = _txn_producer(records) if records is not None else None
         if producer is not None and txn is not None:
             refused = txn.check_produce(transactional_id, producer[0], producer[1], name, index, version)
@@ -123,7 +150,7 @@ def handle_produce(ctx, body):
                 if producers:
                     results = _append_transactional(rm, txn, req.transactional_id, ctx.version, name, parts, acks)
                 else:
-                    results = [rm.append(name, index, records, acks) for index, records in parts]
+                    results = _append(rm, name, parts, acks, ctx.version)
             responses.append((name, results))
     if acks == 0:
         return None

@@ -39,16 +39,18 @@ def handle_txn_offset_commit(ctx, req):
     if meta is not None and (meta.producer_id != req.producer_id or meta.producer_epoch != req.producer_epoch):
         return _result(req.topics, ErrorCode.invalid_producer_epoch if meta.producer_id == req.producer_id
                        else ErrorCode.invalid_producer_id_mapping)
-    code = service.check_txn_offset_commit(req.transactional_id, int(req.producer_id), int(req.producer_epoch),
-                                           req.group_id, ctx.version)
-    if code:
-        return _result(req.topics, code)
     topics = [(t.name, [(p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1),
                          p.committed_metadata) for p in t.partitions])
               for t in req.topics]
     topics, unknown = split_unknown_partitions(ctx.broker, topics)
-    if not topics:
+    if not topics:  # as Kafka: unknown partitions are answered before the coordinator is asked anything
         return {"throttle_time": 0, "topics": unknown}
+    code = service.check_txn_offset_commit(req.transactional_id, int(req.producer_id), int(req.producer_epoch),
+                                           req.group_id, ctx.version)
+    if code:
+        return {"throttle_time": 0, "topics": [
+            {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
+            for name, parts in topics] + unknown}
     result = groups.call(
         groups.coordinator.commit_transactional_offsets, group_id=req.group_id,
         producer_id=int(req.producer_id), producer_epoch=int(req.producer_epoch),
