@@ -380,8 +380,6 @@ def test_delete_topics_by_id(ck_admin, bootstrap, create_topic):
     wait_until(lambda: topic not in ck_admin.list_topics(timeout=5).topics, 10, message="topic gone")
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka refuses a DeleteTopics entry naming both a topic and a topic id "
-                                       "(INVALID_REQUEST 'You may not specify both topic name and topic id.')")
 def test_delete_topics_with_both_name_and_id_deletes_nothing(ck_admin, bootstrap, create_topic):
     topic = create_topic()
     r = call(bootstrap, DELETE_TOPICS, 6, {"topics": [{"name": topic, "topic_id": uuid.uuid4()}], "timeout": 5000})

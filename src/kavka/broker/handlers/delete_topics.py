@@ -1,13 +1,29 @@
-"""DeleteTopics (key 20), v1–6: by name (all versions) or by topic id (v6+)."""
+"""DeleteTopics (key 20), v1–6: by name (all versions) or by topic id (v6+).
+
+A v6 entry that names both a topic and a (non-zero) topic id is refused with INVALID_REQUEST and
+nothing of it is deleted, as Kafka answers it; the other entries are deleted.
+"""
+
+import uuid
 
 from kavka.broker.registry import handles
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
+
+_ZERO_UUID = uuid.UUID(int=0)
 
 
 @handles(ApiKey.DELETE_TOPICS, 1, 6)
 def handle_delete_topics(ctx, req):
+    refused = []
     if ctx.version >= 6:
-        targets = [(t.name, t.topic_id) for t in req.topics]
+        targets = []
+        for t in req.topics:
+            if t.name and t.topic_id is not None and t.topic_id != _ZERO_UUID:
+                refused.append({"name": t.name, "topic_id": t.topic_id, "error_code": ErrorCode.invalid_request,
+                                "error_message": "You may not specify both topic name and topic id."})
+            else:
+                targets.append((t.name, t.topic_id))
     else:
         targets = [(name, None) for name in req.topic_names]
-    return {"throttle_time": 0, "responses": ctx.broker.delete_topics(targets, ctx.version)}
+    deleted = ctx.broker.delete_topics(targets, ctx.version) if targets else []
+    return {"throttle_time": 0, "responses": deleted + refused}
