@@ -465,9 +465,6 @@ def test_empty_groups_switch_protocol(bootstrap, create_topic):
             m.consumer.close()
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka 4.0 (group.consumer.migration.policy=bidirectional) lets a classic "
-                                       "member join a non-empty consumer-protocol group; Kavka answers "
-                                       "INCONSISTENT_GROUP_PROTOCOL")
 def test_classic_member_joins_a_consumer_protocol_group(bootstrap, create_topic):
     topic = create_topic(partitions=4)
     group = gid()
@@ -483,9 +480,6 @@ def test_classic_member_joins_a_consumer_protocol_group(bootstrap, create_topic)
                 m.consumer.close()
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka 4.0 (group.consumer.migration.policy=bidirectional) upgrades a "
-                                       "non-empty classic group when a consumer-protocol member joins; Kavka "
-                                       "answers GROUP_ID_NOT_FOUND, fatal for librdkafka")
 def test_consumer_protocol_member_joins_a_classic_group(bootstrap, create_topic):
     topic = create_topic(partitions=4)
     group = gid()

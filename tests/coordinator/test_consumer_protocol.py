@@ -379,7 +379,9 @@ def test_classic_and_consumer_groups_do_not_share_an_id():
     assert h.member("classic", "m", ["t"]).send().error == GROUP_ID_NOT_FOUND
     h.member("cg", "m", ["t"]).send()
     join = Reply()
-    h.coord.join_group(group_id="cg", member_id="", protocol_type="consumer", protocols=[("range", b"")],
+    # a classic consumer may join a consumer group (KIP-848 migration, test_group_migration.py); a
+    # member of another protocol type may not
+    h.coord.join_group(group_id="cg", member_id="", protocol_type="connect", protocols=[("range", b"")],
                        session_timeout_ms=10_000, rebalance_timeout_ms=10_000, respond=join)
     assert join.error == INCONSISTENT_GROUP_PROTOCOL
     assert h.coord.consumer_group_describe(["classic"])[0]["error_code"] == GROUP_ID_NOT_FOUND

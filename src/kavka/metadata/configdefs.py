@@ -75,6 +75,21 @@ _OTHER_DYNAMIC = {
 }
 
 
+class _CaseInsensitiveValidString:
+    """Kafka's ``CaseInsensitiveValidString.in``: ``String must be one of (case insensitive): a, b``."""
+
+    def __init__(self, valid: tuple[str, ...]):
+        self.valid = valid
+
+    def ensure_valid(self, name: str, value) -> None:
+        if str(value).lower() not in {v.lower() for v in self.valid}:
+            raise ConfigError.invalid(name, value, "String must be one of (case insensitive): "
+                                      + ", ".join(self.valid))
+
+    def __str__(self) -> str:
+        return "(case insensitive) [" + ", ".join(self.valid) + "]"
+
+
 def _b(name, type_, default, importance, doc, validator=None, deprecated=False) -> ConfigDef:
     dynamic = name in _TOPIC_SYNONYM_NAMES or name in _OTHER_DYNAMIC
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=not dynamic,
@@ -268,6 +283,11 @@ _DEFS = [
         "org.apache.kafka.coordinator.group.assignor.RangeAssignor"], MEDIUM,
        "Server-side assignors of consumer-protocol groups, by class name (or Kavka's short names "
        "uniform, range); the first is the default."),
+    _b("group.consumer.migration.policy", S, "bidirectional", MEDIUM,
+       "Which online conversions between a non-empty classic group using the consumer embedded protocol "
+       "and a consumer-protocol (KIP-848) group are allowed: bidirectional (both), upgrade (classic to "
+       "consumer only), downgrade (consumer to classic only) or disabled (neither). Internal in Kafka.",
+       _CaseInsensitiveValidString(("bidirectional", "upgrade", "downgrade", "disabled"))),
     # --- transactions ---
     _b("transaction.state.log.num.partitions", I, 50, HIGH,
        "Number of partitions of the transaction topic.", AtLeast(1)),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from kavka.coordinator.group.assignors import assignor_name
 from kavka.metadata.config import consumer_timing_problem
 
-__all__ = ["GroupConfig"]
+__all__ = ["GroupConfig", "MIGRATION_POLICIES", "migration_policy"]
 
 _DEFAULT_ASSIGNORS = ("uniform", "range")
 
@@ -42,6 +42,19 @@ class GroupConfig:
     consumer_max_heartbeat_interval_ms: int = 15_000    # group.consumer.max.heartbeat.interval.ms
     consumer_max_size: int = 2**31 - 1                  # group.consumer.max.size
     consumer_assignors: tuple[str, ...] = _DEFAULT_ASSIGNORS  # group.consumer.assignors (first: default)
+    # group.consumer.migration.policy: which online conversions between a classic group and a
+    # consumer group (KIP-848) are allowed: bidirectional, upgrade, downgrade or disabled
+    consumer_migration_policy: str = "bidirectional"
+
+    @property
+    def upgrade_enabled(self) -> bool:
+        """A consumer-protocol member may convert a classic group into a consumer group."""
+        return self.consumer_migration_policy in ("bidirectional", "upgrade")
+
+    @property
+    def downgrade_enabled(self) -> bool:
+        """A consumer group left with only classic members may convert back to a classic group."""
+        return self.consumer_migration_policy in ("bidirectional", "downgrade")
 
     def __post_init__(self) -> None:
         problem = consumer_timing_problem(
@@ -83,7 +96,18 @@ class GroupConfig:
                 get("group.consumer.max.heartbeat.interval.ms", d.consumer_max_heartbeat_interval_ms)),
             consumer_max_size=int(get("group.consumer.max.size", d.consumer_max_size)),
             consumer_assignors=_assignors(get("group.consumer.assignors", d.consumer_assignors)),
+            consumer_migration_policy=migration_policy(
+                get("group.consumer.migration.policy", d.consumer_migration_policy)),
         )
+
+
+MIGRATION_POLICIES = ("bidirectional", "upgrade", "downgrade", "disabled")
+
+
+def migration_policy(value) -> str:
+    """Kafka's ConsumerGroupMigrationPolicy.parse: case-insensitive; anything else is ``disabled``."""
+    name = str(value).strip().lower()
+    return name if name in MIGRATION_POLICIES else "disabled"
 
 
 def _assignors(value) -> tuple[str, ...]:

@@ -23,6 +23,10 @@ The model, as Kafka's ``ConsumerGroup`` / ``ConsumerGroupMember`` / ``CurrentAss
   revocation): that is the incremental, cooperative rebalance of KIP-848.
 - Group state is derived: Empty (no members), Assigning (group epoch ahead of the assignment
   epoch), Reconciling (some member not STABLE at the assignment epoch), Stable.
+- A member may use the **classic protocol** (KIP-848 online migration): it then carries its
+  :class:`~.consumer_records.ClassicMemberMetadata` (session timeout, JoinGroup protocols) and
+  reconciles one JoinGroup at a time (:mod:`.consumer_classic`). A classic member may join only
+  with a protocol every other classic member supports.
 
 Objects here are plain data; :mod:`.consumer_membership` turns requests into records, and replaying
 the records is what changes a group.
@@ -38,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from kavka.coordinator.group.consumer_records import Assignment
+from kavka.coordinator.group.consumer_records import Assignment, ClassicMemberMetadata
 
 __all__ = [
     "MemberState",
@@ -124,6 +128,16 @@ class ConsumerMember:
     state: MemberState = MemberState.STABLE
     assigned: Assignment = field(default_factory=dict)
     pending_revocation: Assignment = field(default_factory=dict)
+    classic: ClassicMemberMetadata | None = None  # set while the member uses the classic protocol
+
+    @property
+    def uses_classic_protocol(self) -> bool:
+        return self.classic is not None
+
+    def classic_protocol_name(self) -> str:
+        """The protocol a classic member is told it uses: the first it listed (Kafka's choice)."""
+        assert self.classic is not None and self.classic.supported_protocols
+        return self.classic.supported_protocols[0][0]
 
     def subscribed_topics(self, topics: Iterable[str]) -> set[str]:
         """Names this member subscribes to among ``topics`` (the names and the regex's matches)."""
@@ -209,6 +223,39 @@ class ConsumerGroup:
         for m in members.values():
             out |= m.subscribed_topics(topics)
         return out
+
+    def classic_members(self) -> list[ConsumerMember]:
+        return [m for m in self.members.values() if m.classic is not None]
+
+    def supports_classic_protocols(self, protocol_type: str, names: Iterable[str]) -> bool:
+        """Whether a classic member with these protocols may join (Kafka's supportsClassicProtocols):
+        it must speak the consumer protocol, and one of its protocols must be supported by every
+        classic member already in the group."""
+        names = set(names)
+        if protocol_type != "consumer" or not names:
+            return False
+        for m in self.classic_members():
+            names &= {name for name, _ in m.classic.supported_protocols}
+        return bool(names)
+
+    def all_members_use_classic_except(self, member_id: str) -> bool:
+        """Whether ``member_id`` uses the consumer protocol and every other member the classic one."""
+        member = self.members.get(member_id)
+        if member is None or member.uses_classic_protocol:
+            return False
+        return all(m.uses_classic_protocol for mid, m in self.members.items() if mid != member_id)
+
+    def waiting_on_unreleased_partition(self, member: ConsumerMember) -> bool:
+        """Whether ``member`` waits for a target partition another member still owns (Kafka's
+        waitingOnUnreleasedPartition); False unless it is UNRELEASED_PARTITIONS."""
+        if member.state != MemberState.UNRELEASED_PARTITIONS:
+            return False
+        owners = self.partition_owners()
+        for topic_id, partitions in self.target_assignment.get(member.member_id, {}).items():
+            have = member.assigned.get(topic_id, frozenset())
+            if any(p not in have and (topic_id, p) in owners for p in partitions):
+                return True
+        return False
 
     def is_subscribed_to(self, topic: str) -> bool:
         """Whether a member subscribes to ``topic`` by name or regex (its offsets do not expire)."""

@@ -26,11 +26,19 @@ after a restart is exactly what the log says. One heartbeat does, in order:
 A member leaves with epoch -1 (its three member records are tombstoned and the group epoch bumps),
 or, if static, pauses with epoch -2 (it keeps its partitions until its instance rejoins or its
 session expires). A member that does not heartbeat within ``group.consumer.session.timeout.ms`` is
-removed as if it left.
+removed as if it left. When the member removed is the last one using the consumer protocol and
+classic members stay, the group may convert back to a classic group instead (:mod:`.migration`).
 
-A group id is either a classic group or a consumer group: a heartbeat for an id held by a classic
-group with members is GROUP_ID_NOT_FOUND; an empty classic group (e.g. one only holding offsets) is
-replaced, its offsets kept.
+Members may use the classic protocol (:mod:`.consumer_classic` serves their JoinGroup, SyncGroup,
+Heartbeat and LeaveGroup with steps 1-4 above, :meth:`ConsumerMembership.update_member`); their
+member metadata record carries their session timeout and protocols, they have their own session
+timeout, and join and sync timeouts instead of the rebalance timeout. A static consumer-protocol
+member takes over an instance held by a classic member at once (a rolling upgrade).
+
+A group id is either a classic group or a consumer group. A joining heartbeat for an id held by a
+classic group with members upgrades that group (:mod:`.migration`; GROUP_ID_NOT_FOUND when it may
+not), any other heartbeat for it is GROUP_ID_NOT_FOUND; an empty classic group (e.g. one only
+holding offsets) is replaced, its offsets kept.
 """
 
 from __future__ import annotations
@@ -60,20 +68,19 @@ from kavka.coordinator.group.consumer import (
 from kavka.coordinator.group.consumer_records import (
     Assignment,
     ConsumerGroupCurrentMemberAssignmentKey,
-    ConsumerGroupCurrentMemberAssignmentValue,
     ConsumerGroupMemberMetadataKey,
-    ConsumerGroupMemberMetadataValue,
     ConsumerGroupMetadataKey,
-    ConsumerGroupMetadataValue,
     ConsumerGroupPartitionMetadataKey,
-    ConsumerGroupPartitionMetadataValue,
     ConsumerGroupTargetAssignmentMemberKey,
-    ConsumerGroupTargetAssignmentMemberValue,
     ConsumerGroupTargetAssignmentMetadataKey,
-    ConsumerGroupTargetAssignmentMetadataValue,
-    TopicMetadata,
+    current_assignment_record,
     decode_consumer_record,
-    encode_consumer_record,
+    group_epoch_record,
+    member_metadata_record,
+    member_tombstones,
+    partition_metadata_record,
+    target_assignment_epoch_record,
+    target_assignment_record,
 )
 from kavka.coordinator.group.records import Record, group_metadata_tombstone
 from kavka.coordinator.runtime import Batch, CoordinatorError
@@ -83,7 +90,7 @@ if TYPE_CHECKING:
     from kavka.coordinator.group.shard import GroupShard
 
 __all__ = ["ConsumerMembership", "HeartbeatRequest", "validate_heartbeat", "heartbeat_error",
-           "encode_consumer_assignment"]
+           "encode_consumer_assignment", "new_member_id"]
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +163,7 @@ def heartbeat_error(code: int, message: str | None = None) -> dict:
             "heartbeat_interval": 0, "assignment": None}
 
 
-def _new_member_id() -> str:
+def new_member_id() -> str:
     # Kafka's Uuid.randomUuid().toString(): URL-safe base64 of 16 random bytes, no padding
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
@@ -202,55 +209,13 @@ class ConsumerMembership:
     def _rebalance_key(group_id: str, member_id: str):
         return ("cg-rebalance", group_id, member_id)
 
-    # --- records --------------------------------------------------------------------------------
+    @staticmethod
+    def _join_key(group_id: str, member_id: str):
+        return ("cg-join", group_id, member_id)
 
     @staticmethod
-    def _member_record(group_id: str, m: ConsumerMember) -> Record:
-        return encode_consumer_record(
-            ConsumerGroupMemberMetadataKey(group_id, m.member_id),
-            ConsumerGroupMemberMetadataValue(m.instance_id, m.rack_id, m.client_id, m.client_host,
-                                             m.subscribed_topic_names, m.subscribed_topic_regex,
-                                             m.rebalance_timeout_ms, m.server_assignor))
-
-    @staticmethod
-    def _current_record(group_id: str, m: ConsumerMember) -> Record:
-        return encode_consumer_record(
-            ConsumerGroupCurrentMemberAssignmentKey(group_id, m.member_id),
-            ConsumerGroupCurrentMemberAssignmentValue(m.member_epoch, m.previous_member_epoch, int(m.state),
-                                                      m.assigned, m.pending_revocation))
-
-    @staticmethod
-    def _target_record(group_id: str, member_id: str, assignment: Assignment) -> Record:
-        return encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id),
-                                      ConsumerGroupTargetAssignmentMemberValue(dict(assignment)))
-
-    @staticmethod
-    def _epoch_record(group_id: str, epoch: int) -> Record:
-        return encode_consumer_record(ConsumerGroupMetadataKey(group_id), ConsumerGroupMetadataValue(epoch))
-
-    @staticmethod
-    def _metadata_record(group_id: str, metadata: dict[str, TopicInfo]) -> Record:
-        topics = tuple(TopicMetadata(info.topic_id, name, info.num_partitions)
-                       for name, info in sorted(metadata.items()))
-        return encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id),
-                                      ConsumerGroupPartitionMetadataValue(topics))
-
-    @staticmethod
-    def _member_tombstones(group_id: str, member_id: str) -> list[Record]:
-        return [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, member_id)),
-                encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id)),
-                encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, member_id))]
-
-    @staticmethod
-    def group_tombstones(group: ConsumerGroup) -> list[Record]:
-        """Records deleting the group (Kafka's createGroupTombstoneRecords)."""
-        out: list[Record] = []
-        for mid in group.members:
-            out += ConsumerMembership._member_tombstones(group.group_id, mid)
-        out += [encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group.group_id)),
-                encode_consumer_record(ConsumerGroupPartitionMetadataKey(group.group_id)),
-                encode_consumer_record(ConsumerGroupMetadataKey(group.group_id))]
-        return out
+    def _sync_key(group_id: str, member_id: str):
+        return ("cg-sync", group_id, member_id)
 
     # --- replay ---------------------------------------------------------------------------------
 
@@ -274,7 +239,7 @@ class ConsumerMembership:
                 if group is not None:
                     group.deleted = True
                     for mid in group.members:
-                        self._cancel_timers(gid, mid)
+                        self.cancel_timers(gid, mid)
             else:
                 self._get_or_create(gid).group_epoch = v.epoch
             return
@@ -308,7 +273,7 @@ class ConsumerMembership:
                     old, instance_id=v.instance_id, rack_id=v.rack_id, client_id=v.client_id,
                     client_host=v.client_host, subscribed_topic_names=tuple(v.subscribed_topic_names),
                     subscribed_topic_regex=v.subscribed_topic_regex, rebalance_timeout_ms=v.rebalance_timeout_ms,
-                    server_assignor=v.server_assignor)
+                    server_assignor=v.server_assignor, classic=v.classic_member_metadata)
                 if v.instance_id is not None:
                     group.static_members[v.instance_id] = k.member_id
         elif isinstance(k, ConsumerGroupCurrentMemberAssignmentKey):
@@ -329,19 +294,24 @@ class ConsumerMembership:
                     pending_revocation=dict(v.pending_revocation))
 
     def on_loaded(self) -> None:
-        """Every loaded member must heartbeat within the session timeout; members revoking have
-        their rebalance timeout again."""
+        """Every loaded member must heartbeat within its session timeout; consumer-protocol members
+        revoking have their rebalance timeout again."""
         for group in self.groups.values():
             for m in group.members.values():
-                self._schedule_session(group.group_id, m.member_id)
-                if m.state == MemberState.UNREVOKED_PARTITIONS:
+                self.schedule_session(group.group_id, m)
+                if m.state == MemberState.UNREVOKED_PARTITIONS and not m.uses_classic_protocol:
                     self._schedule_rebalance(group.group_id, m)
 
     # --- timers ---------------------------------------------------------------------------------
 
-    def _schedule_session(self, group_id: str, member_id: str) -> None:
-        self.timer.schedule(self._session_key(group_id, member_id), self.config.consumer_session_timeout_ms,
-                            lambda b: self._fence_due(b, group_id, member_id, None, "its session expired"))
+    def schedule_session(self, group_id: str, member: ConsumerMember) -> None:
+        """The member's session: ``group.consumer.session.timeout.ms``, or the session timeout a classic
+        member gave in its JoinGroup."""
+        mid = member.member_id
+        timeout = member.classic.session_timeout_ms if member.classic is not None \
+            else self.config.consumer_session_timeout_ms
+        self.timer.schedule(self._session_key(group_id, mid), timeout,
+                            lambda b: self._fence_due(b, group_id, mid, None, "its session expired"))
 
     def _schedule_rebalance(self, group_id: str, m: ConsumerMember) -> None:
         epoch, mid = m.member_epoch, m.member_id
@@ -350,9 +320,30 @@ class ConsumerMembership:
                             lambda b: self._fence_due(b, group_id, mid, epoch,
                                                       f"it did not revoke its partitions of epoch {epoch} in time"))
 
-    def _cancel_timers(self, group_id: str, member_id: str) -> None:
-        self.timer.cancel(self._session_key(group_id, member_id))
-        self.timer.cancel(self._rebalance_key(group_id, member_id))
+    def schedule_join_timeout_if_absent(self, group_id: str, member: ConsumerMember) -> None:
+        """A classic member told to rejoin must do so within its rebalance timeout, or it is fenced."""
+        key, mid = self._join_key(group_id, member.member_id), member.member_id
+        if not self.timer.is_scheduled(key):
+            self.timer.schedule(key, max(member.rebalance_timeout_ms, 0),
+                                lambda b: self._fence_due(b, group_id, mid, None,
+                                                          "the classic member failed to join within the "
+                                                          "rebalance timeout"))
+
+    def schedule_sync_timeout(self, group_id: str, member_id: str, timeout_ms: int) -> None:
+        """A classic member that joined must send SyncGroup within its rebalance timeout, or it is fenced."""
+        self.timer.schedule(self._sync_key(group_id, member_id), max(timeout_ms, 0),
+                            lambda b: self._fence_due(b, group_id, member_id, None,
+                                                      "the member failed to sync within timeout"))
+
+    def cancel_join_timeout(self, group_id: str, member_id: str) -> None:
+        self.timer.cancel(self._join_key(group_id, member_id))
+
+    def cancel_sync_timeout(self, group_id: str, member_id: str) -> None:
+        self.timer.cancel(self._sync_key(group_id, member_id))
+
+    def cancel_timers(self, group_id: str, member_id: str) -> None:
+        for key in (self._session_key, self._rebalance_key, self._join_key, self._sync_key):
+            self.timer.cancel(key(group_id, member_id))
 
     def _fence_due(self, batch: Batch, group_id: str, member_id: str, epoch: int | None, reason: str) -> None:
         group = self.groups.get(group_id)
@@ -360,19 +351,32 @@ class ConsumerMembership:
         if member is None or (epoch is not None and member.member_epoch != epoch):
             return
         log.info("consumer group %s: member %s fenced because %s", group_id, member_id, reason)
-        for record in self._fence_records(group, member):
+        self.fence(batch, group, member)
+
+    def fence(self, batch: Batch, group: ConsumerGroup, member: ConsumerMember) -> None:
+        """Remove ``member`` (Kafka's consumerGroupFenceMember): its records are tombstoned and the group
+        epoch bumps; or, when it was the last member using the consumer protocol, the group converts
+        back to a classic group (:meth:`.migration.Migration.downgrade`)."""
+        migration = self.shard.migration
+        if migration.may_downgrade_without(group, member.member_id):
+            migration.downgrade(batch, group, member.member_id)
+            return
+        for record in self.removal_records(group, [member]):
             batch.append(record)
 
-    def _fence_records(self, group: ConsumerGroup, member: ConsumerMember) -> list[Record]:
-        """Remove ``member`` and bump the group epoch (Kafka's consumerGroupFenceMember)."""
+    def removal_records(self, group: ConsumerGroup, members: list[ConsumerMember]) -> list[Record]:
+        """Tombstones of ``members`` (their timers cancelled), the subscription metadata without them
+        when it changes, and a group epoch bump."""
         gid = group.group_id
-        records = self._member_tombstones(gid, member.member_id)
+        records: list[Record] = []
+        for m in members:
+            records += member_tombstones(gid, m.member_id)
+            self.cancel_timers(gid, m.member_id)
         image = self._topics()
-        metadata = self._subscription_metadata(group, image, {member.member_id: None})
+        metadata = self._subscription_metadata(group, image, {m.member_id: None for m in members})
         if metadata != group.subscription_metadata:
-            records.append(self._metadata_record(gid, metadata))
-        records.append(self._epoch_record(gid, group.group_epoch + 1))
-        self._cancel_timers(gid, member.member_id)
+            records.append(partition_metadata_record(gid, metadata))
+        records.append(group_epoch_record(gid, group.group_epoch + 1))
         return records
 
     @staticmethod
@@ -390,25 +394,31 @@ class ConsumerMembership:
         gid = req.group_id
         joining = req.member_epoch == 0
         records: list[Record] = []
+        converted: Callable[[Batch], None] | None = None
         group = self.groups.get(gid)
         if group is None:
             classic = self.shard.groups.get(gid)
-            if classic is not None and (classic.members or classic.pending_join_members
-                                        or classic.state != GroupState.EMPTY):
+            in_use = classic is not None and (classic.members or classic.pending_join_members
+                                              or classic.state != GroupState.EMPTY)
+            if in_use and not joining:
                 raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} is not a consumer group.")
             if not joining:
                 raise CoordinatorError(ErrorCode.group_id_not_found, f"Consumer group {gid} not found.")
-            if classic is not None:
-                records.append(group_metadata_tombstone(gid))
-            group = ConsumerGroup(gid)
+            if in_use:
+                # a consumer-protocol member joins a classic group: online upgrade (or GROUP_ID_NOT_FOUND)
+                group, upgrade_records, converted = self.shard.migration.upgrade(classic)
+                records += upgrade_records
+            else:
+                if classic is not None:
+                    records.append(group_metadata_tombstone(gid))
+                group = ConsumerGroup(gid)
         if len(group.members) >= self.config.consumer_max_size and req.member_id not in group.members:
             raise CoordinatorError(ErrorCode.group_max_size_reached,
                                    f"The consumer group has reached its maximum capacity of "
                                    f"{self.config.consumer_max_size} members.")
-        member_id = req.member_id or _new_member_id()
+        member_id = req.member_id or new_member_id()
         member, replaced = self._member_of(group, member_id, req)
 
-        # 1. the member
         names = member.subscribed_topic_names if req.subscribed_topic_names is None \
             else tuple(sorted(set(req.subscribed_topic_names)))
         regex = member.subscribed_topic_regex if req.subscribed_topic_regex is None \
@@ -421,19 +431,57 @@ class ConsumerMembership:
             else req.rebalance_timeout_ms,
             server_assignor=member.server_assignor if req.server_assignor is None else req.server_assignor,
             subscribed_topic_names=names, subscribed_topic_regex=regex,
-            client_id=req.client_id, client_host=req.client_host,
+            client_id=req.client_id, client_host=req.client_host, classic=None,
         )
+        reconciled, image = self.update_member(group, member, updated, replaced, req.owned, records)
+        self.schedule_session(gid, reconciled)
+        if member.uses_classic_protocol:  # a classic member switched protocols under its member id
+            self.cancel_join_timeout(gid, member_id)
+            self.cancel_sync_timeout(gid, member_id)
+
+        full = joining or (req.rebalance_timeout_ms != -1 and req.owned is not None
+                           and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None))
+        response = {
+            "error_code": ErrorCode.none, "error_message": None, "member_id": reconciled.member_id,
+            "member_epoch": reconciled.member_epoch, "heartbeat_interval": self.config.consumer_heartbeat_interval_ms,
+            "assignment": ({"topic_partitions": _topic_partitions(reconciled.assigned)}
+                           if full or not assignment_equal(member.assigned, reconciled.assigned) else None),
+        }
+        for record in records:
+            batch.append(record)
+        if converted is not None:
+            batch.on_success(converted)
+
+        def ok(_follow: Batch) -> None:
+            live = self.groups.get(gid)
+            if live is not None:
+                live.checked_image = image
+            batch.respond(respond, response)
+
+        batch.on_success(ok)
+        batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
+
+    def update_member(self, group: ConsumerGroup, member: ConsumerMember, updated: ConsumerMember,
+                      replaced: ConsumerMember | None, owned, records: list[Record]) -> tuple[ConsumerMember, TopicsImage]:
+        """Steps 1-4 of the module docstring for ``member`` becoming ``updated`` (a static member taking
+        over ``replaced``'s place, if given), with ``owned`` the (topic id, partitions) the member says
+        it owns (None: not said). Appends the records to ``records``; returns (the reconciled member,
+        the topics image it was computed against). Used by ConsumerGroupHeartbeat and by the JoinGroup
+        of a classic member (:mod:`.consumer_classic`)."""
+        gid, member_id = group.group_id, updated.member_id
         replacing: dict[str, ConsumerMember | None] = {member_id: updated}
         old_targets = dict(group.target_assignment)
         if replaced is not None:
             replacing[replaced.member_id] = None
             old_targets[member_id] = old_targets.pop(replaced.member_id, {})
-            records += self._member_tombstones(gid, replaced.member_id)
-            records += [self._member_record(gid, member), self._target_record(gid, member_id, old_targets[member_id]),
-                        self._current_record(gid, member)]
+            # Kafka's replaceMember: the new id takes the old one's records
+            records += member_tombstones(gid, replaced.member_id)
+            records += [member_metadata_record(gid, member), target_assignment_record(gid, member_id,
+                                                                                        old_targets[member_id]),
+                        current_assignment_record(gid, member)]
         bump = False
         if updated != member:
-            records.append(self._member_record(gid, updated))
+            records.append(member_metadata_record(gid, updated))
             bump = (updated.subscribed_topic_names != member.subscribed_topic_names
                     or updated.subscribed_topic_regex != member.subscribed_topic_regex)
 
@@ -444,11 +492,11 @@ class ConsumerMembership:
         if bump or group.checked_image is not image:
             metadata = self._subscription_metadata(group, image, replacing)
             if metadata != group.subscription_metadata:
-                records.append(self._metadata_record(gid, metadata))
+                records.append(partition_metadata_record(gid, metadata))
                 bump = True
             if bump:
                 group_epoch += 1
-                records.append(self._epoch_record(gid, group_epoch))
+                records.append(group_epoch_record(gid, group_epoch))
                 log.info("consumer group %s: group epoch %d", gid, group_epoch)
 
         # 3. the target assignment
@@ -465,9 +513,8 @@ class ConsumerMembership:
             targets = ASSIGNORS[assignor](specs, topics)
             for mid in sorted(targets):
                 if mid not in old_targets or not assignment_equal(targets[mid], old_targets[mid]):
-                    records.append(self._target_record(gid, mid, targets[mid]))
-            records.append(encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(gid),
-                                                  ConsumerGroupTargetAssignmentMetadataValue(group_epoch)))
+                    records.append(target_assignment_record(gid, mid, targets[mid]))
+            records.append(target_assignment_epoch_record(gid, group_epoch))
             log.info("consumer group %s: target assignment of epoch %d computed by %s", gid, group_epoch, assignor)
             target_epoch, target = group_epoch, targets.get(member_id, {})
         else:
@@ -482,34 +529,16 @@ class ConsumerMembership:
                 for t, ps in replaced.assigned.items():
                     for p in ps:
                         owners.pop((t, p), None)
-            reconciled = reconcile(updated, target_epoch, target, lambda t, p: owners.get((t, p)), req.owned)
+            reconciled = reconcile(updated, target_epoch, target, lambda t, p: owners.get((t, p)), owned)
             if reconciled != updated:
-                records.append(self._current_record(gid, reconciled))
-                if reconciled.state == MemberState.UNREVOKED_PARTITIONS:
-                    self._schedule_rebalance(gid, reconciled)
-                else:
-                    self.timer.cancel(self._rebalance_key(gid, member_id))
-        self._schedule_session(gid, member_id)
-
-        full = joining or (req.rebalance_timeout_ms != -1 and req.owned is not None
-                           and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None))
-        response = {
-            "error_code": ErrorCode.none, "error_message": None, "member_id": reconciled.member_id,
-            "member_epoch": reconciled.member_epoch, "heartbeat_interval": self.config.consumer_heartbeat_interval_ms,
-            "assignment": ({"topic_partitions": _topic_partitions(reconciled.assigned)}
-                           if full or not assignment_equal(member.assigned, reconciled.assigned) else None),
-        }
-        for record in records:
-            batch.append(record)
-
-        def ok(_follow: Batch) -> None:
-            live = self.groups.get(gid)
-            if live is not None:
-                live.checked_image = image
-            batch.respond(respond, response)
-
-        batch.on_success(ok)
-        batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
+                records.append(current_assignment_record(gid, reconciled))
+                # classic members have join and sync timers instead of a rebalance timeout
+                if not reconciled.uses_classic_protocol:
+                    if reconciled.state == MemberState.UNREVOKED_PARTITIONS:
+                        self._schedule_rebalance(gid, reconciled)
+                    else:
+                        self.timer.cancel(self._rebalance_key(gid, member_id))
+        return reconciled, image
 
     def _member_of(self, group: ConsumerGroup, member_id: str,
                    req: HeartbeatRequest) -> tuple[ConsumerMember, ConsumerMember | None]:
@@ -528,7 +557,9 @@ class ConsumerMembership:
         if joining:
             if existing is None or existing.member_id == member_id:
                 return group.members.get(member_id) or ConsumerMember(member_id), None
-            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH:
+            # an instance still held by a consumer-protocol member must have left first (epoch -2); one
+            # held by a classic member is taken over at once (a rolling upgrade of static members)
+            if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and not existing.uses_classic_protocol:
                 raise CoordinatorError(ErrorCode.unreleased_instance_id,
                                        f"Static member {existing.member_id} with instance id {req.instance_id} "
                                        "cannot be replaced because it has not left the group.")
@@ -587,13 +618,12 @@ class ConsumerMembership:
             # the instance pauses: it keeps its partitions until it rejoins or its session expires
             log.info("consumer group %s: static member %s (instance %s) left temporarily", gid, member.member_id,
                      req.instance_id)
-            batch.append(self._current_record(gid, replace(member, member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH,
-                                                           pending_revocation={})))
+            batch.append(current_assignment_record(gid, replace(member, member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+                                                                pending_revocation={})))
             self.timer.cancel(self._rebalance_key(gid, member.member_id))
         else:
             log.info("consumer group %s: member %s left", gid, member.member_id)
-            for record in self._fence_records(group, member):
-                batch.append(record)
+            self.fence(batch, group, member)
         batch.on_success(lambda _f: batch.respond(respond, response))
         batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
 
@@ -601,16 +631,19 @@ class ConsumerMembership:
 
     def validate_commit(self, group: ConsumerGroup, member_id: str, member_epoch: int, api_version: int) -> None:
         """Kafka's ConsumerGroup.validateOffsetCommit: epoch -1 (admin, ``assign()`` users) only
-        while the group is empty; members must use OffsetCommit v9+ with their current epoch."""
+        while the group is empty; consumer-protocol members must use OffsetCommit v9+ with their
+        current epoch (STALE_MEMBER_EPOCH), classic members any version with their generation, which
+        is their member epoch (ILLEGAL_GENERATION)."""
         if member_epoch < 0 and group.is_empty():
             return
         member = group.members.get(member_id)
         if member is None:
             raise CoordinatorError(ErrorCode.unknown_member_id)
-        if api_version < 9:
+        if api_version < 9 and not member.uses_classic_protocol:
             raise CoordinatorError(ErrorCode.unsupported_version)
         if member_epoch != member.member_epoch:
-            raise CoordinatorError(ErrorCode.stale_member_epoch)
+            raise CoordinatorError(ErrorCode.illegal_generation if member.uses_classic_protocol
+                                   else ErrorCode.stale_member_epoch)
 
     # --- views ------------------------------------------------------------------------------------
 

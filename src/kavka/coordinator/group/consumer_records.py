@@ -19,14 +19,19 @@ UUID: 16 bytes; a tagged-field section after every struct)::
                                               clientId STRING, clientHost STRING,
                                               subscribedTopicNames [STRING],
                                               subscribedTopicRegex NULLABLE_STRING,
-                                              rebalanceTimeoutMs INT32, serverAssignor NULLABLE_STRING
-                                              (tag 0: classicMemberMetadata, skipped: Kavka has no
-                                              classic members in consumer groups)
+                                              rebalanceTimeoutMs INT32, serverAssignor NULLABLE_STRING,
+                                              tag 0: classicMemberMetadata (nullable struct, only for a
+                                              member that uses the classic protocol):
+                                                sessionTimeoutMs INT32,
+                                                supportedProtocols [name STRING, metadata BYTES]
     ConsumerGroupTargetAssignmentMetadataValue assignmentEpoch INT32
     ConsumerGroupTargetAssignmentMemberValue  topicPartitions [topicId UUID, partitions [INT32]]
     ConsumerGroupCurrentMemberAssignmentValue memberEpoch INT32, previousMemberEpoch INT32, state INT8,
                                               assignedPartitions [topicId UUID, partitions [INT32]],
                                               partitionsPendingRevocation [same]
+
+A tagged nullable struct is written as Kafka's generated code writes it: the tag, the size (struct
+size + 1), an unsigned varint 1 (present), then the struct; a marker of 0 reads as null.
 
 A tombstone (value None) of a key removes what the key names. Readers skip unknown tagged fields
 (newer Kafka versions add some, e.g. a metadata hash) and ignore trailing bytes.
@@ -42,19 +47,25 @@ from kavka.protocol.primitives import (
     ProtocolDecodeError,
     as_view,
     encode_compact_array_length,
+    encode_compact_bytes,
     encode_compact_nullable_string,
     encode_compact_string,
     encode_int8,
     encode_int16,
     encode_int32,
     encode_string,
+    encode_tagged_fields,
+    encode_uvarint,
     read_compact_array_length,
+    read_compact_bytes,
     read_compact_nullable_string,
     read_compact_string,
     read_int8,
     read_int16,
     read_int32,
     read_string,
+    read_tagged_fields,
+    read_uvarint,
     skip_tagged_fields,
 )
 
@@ -70,12 +81,21 @@ __all__ = [
     "ConsumerGroupMetadataValue",
     "ConsumerGroupPartitionMetadataValue",
     "TopicMetadata",
+    "ClassicMemberMetadata",
     "ConsumerGroupMemberMetadataValue",
     "ConsumerGroupTargetAssignmentMetadataValue",
     "ConsumerGroupTargetAssignmentMemberValue",
     "ConsumerGroupCurrentMemberAssignmentValue",
     "encode_consumer_record",
     "decode_consumer_record",
+    "member_metadata_record",
+    "current_assignment_record",
+    "target_assignment_record",
+    "target_assignment_epoch_record",
+    "group_epoch_record",
+    "partition_metadata_record",
+    "member_tombstones",
+    "group_tombstones",
 ]
 
 Assignment = dict[uuid.UUID, frozenset[int]]
@@ -152,6 +172,15 @@ class ConsumerGroupPartitionMetadataValue:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassicMemberMetadata:
+    """What a member that uses the classic protocol (JoinGroup/SyncGroup) told the coordinator: its
+    session timeout and its protocols (name, subscription metadata), in its order of preference."""
+
+    session_timeout_ms: int
+    supported_protocols: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumerGroupMemberMetadataValue:
     instance_id: str | None
     rack_id: str | None
@@ -161,6 +190,7 @@ class ConsumerGroupMemberMetadataValue:
     subscribed_topic_regex: str | None
     rebalance_timeout_ms: int = -1
     server_assignor: str | None = None
+    classic_member_metadata: ClassicMemberMetadata | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +250,10 @@ def _encode_value(value) -> bytes:
         parts += [encode_compact_string(name) for name in value.subscribed_topic_names]
         parts += [encode_compact_nullable_string(value.subscribed_topic_regex),
                   encode_int32(value.rebalance_timeout_ms), encode_compact_nullable_string(value.server_assignor)]
+        if value.classic_member_metadata is not None:
+            body = _encode_classic_member_metadata(value.classic_member_metadata)
+            parts.append(encode_tagged_fields({0: encode_uvarint(1) + body}))
+            return b"".join(parts)
     elif isinstance(value, ConsumerGroupTargetAssignmentMetadataValue):
         parts.append(encode_int32(value.assignment_epoch))
     elif isinstance(value, ConsumerGroupTargetAssignmentMemberValue):
@@ -230,6 +264,14 @@ def _encode_value(value) -> bytes:
                   _encode_topic_partitions(value.pending_revocation)]
     else:
         raise TypeError(f"not a consumer group record value: {value!r}")
+    parts.append(_NO_TAGS)
+    return b"".join(parts)
+
+
+def _encode_classic_member_metadata(m: ClassicMemberMetadata) -> bytes:
+    parts = [encode_int32(m.session_timeout_ms), encode_compact_array_length(len(m.supported_protocols))]
+    for name, metadata in m.supported_protocols:
+        parts += [encode_compact_string(name), encode_compact_bytes(bytes(metadata)), _NO_TAGS]
     parts.append(_NO_TAGS)
     return b"".join(parts)
 
@@ -263,6 +305,21 @@ def _read_topic_partitions(buf: memoryview, pos: int) -> tuple[Assignment, int]:
         if partitions:
             out[topic_id] = frozenset(partitions)
     return out, pos
+
+
+def _decode_classic_member_metadata(buf: memoryview) -> ClassicMemberMetadata | None:
+    present, pos = read_uvarint(buf, 0)
+    if present <= 0:
+        return None
+    session_timeout, pos = read_int32(buf, pos)
+    n, pos = read_compact_array_length(buf, pos)
+    protocols = []
+    for _ in range(n or 0):
+        name, pos = read_compact_string(buf, pos)
+        metadata, pos = read_compact_bytes(buf, pos)
+        pos = skip_tagged_fields(buf, pos)
+        protocols.append((name, bytes(metadata)))
+    return ClassicMemberMetadata(session_timeout, tuple(protocols))
 
 
 def _decode_value(version: int, data):
@@ -303,8 +360,13 @@ def _decode_value(version: int, data):
         regex, pos = read_compact_nullable_string(buf, pos)
         rebalance_timeout, pos = read_int32(buf, pos)
         assignor, pos = read_compact_nullable_string(buf, pos)
+        classic = None
+        if pos < len(buf):
+            tags, pos = read_tagged_fields(buf, pos)
+            if 0 in tags:
+                classic = _decode_classic_member_metadata(tags[0])
         return ConsumerGroupMemberMetadataValue(instance_id, rack_id, client_id, client_host, tuple(names), regex,
-                                                rebalance_timeout, assignor)
+                                                rebalance_timeout, assignor, classic)
     if version == 6:
         epoch, pos = read_int32(buf, pos)
         return ConsumerGroupTargetAssignmentMetadataValue(epoch)
@@ -335,3 +397,63 @@ def decode_consumer_record(key, value):
     else:
         return None, None
     return k, None if value is None else _decode_value(version, value)
+
+
+# --- record builders -------------------------------------------------------------------------------
+# ``m`` is a :class:`~kavka.coordinator.group.consumer.ConsumerMember` (not imported: that module
+# imports this one).
+
+
+def member_metadata_record(group_id: str, m) -> tuple[bytes, bytes | None]:
+    return encode_consumer_record(
+        ConsumerGroupMemberMetadataKey(group_id, m.member_id),
+        ConsumerGroupMemberMetadataValue(m.instance_id, m.rack_id, m.client_id, m.client_host,
+                                         m.subscribed_topic_names, m.subscribed_topic_regex,
+                                         m.rebalance_timeout_ms, m.server_assignor, m.classic))
+
+
+def current_assignment_record(group_id: str, m) -> tuple[bytes, bytes | None]:
+    return encode_consumer_record(
+        ConsumerGroupCurrentMemberAssignmentKey(group_id, m.member_id),
+        ConsumerGroupCurrentMemberAssignmentValue(m.member_epoch, m.previous_member_epoch, int(m.state),
+                                                  m.assigned, m.pending_revocation))
+
+
+def target_assignment_record(group_id: str, member_id: str, assignment: Assignment) -> tuple[bytes, bytes | None]:
+    return encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id),
+                                  ConsumerGroupTargetAssignmentMemberValue(dict(assignment)))
+
+
+def target_assignment_epoch_record(group_id: str, epoch: int) -> tuple[bytes, bytes | None]:
+    return encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group_id),
+                                  ConsumerGroupTargetAssignmentMetadataValue(epoch))
+
+
+def group_epoch_record(group_id: str, epoch: int) -> tuple[bytes, bytes | None]:
+    return encode_consumer_record(ConsumerGroupMetadataKey(group_id), ConsumerGroupMetadataValue(epoch))
+
+
+def partition_metadata_record(group_id: str, metadata) -> tuple[bytes, bytes | None]:
+    """``metadata``: topic name -> (topic id, partition count)."""
+    topics = tuple(TopicMetadata(info[0], name, info[1]) for name, info in sorted(metadata.items()))
+    return encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id),
+                                  ConsumerGroupPartitionMetadataValue(topics))
+
+
+def member_tombstones(group_id: str, member_id: str) -> list[tuple[bytes, bytes | None]]:
+    """A member's records, deleted (Kafka's removeMember order)."""
+    return [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, member_id)),
+            encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id)),
+            encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, member_id))]
+
+
+def group_tombstones(group_id: str, member_ids) -> list[tuple[bytes, bytes | None]]:
+    """Records deleting a group and its members, in Kafka's createGroupTombstoneRecords order."""
+    member_ids = list(member_ids)
+    out = [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, mid)) for mid in member_ids]
+    out += [encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, mid)) for mid in member_ids]
+    out.append(encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group_id)))
+    out += [encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, mid)) for mid in member_ids]
+    out += [encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id)),
+            encode_consumer_record(ConsumerGroupMetadataKey(group_id))]
+    return out

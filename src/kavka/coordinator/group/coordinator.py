@@ -26,8 +26,11 @@ is INVALID_REQUEST (or UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION).
 
 Consumer groups (KIP-848) need the cluster's topics: ``topics()`` returns a
 :class:`~kavka.coordinator.group.consumer.TopicsImage`, a new object whenever the metadata changed.
-A JoinGroup for an empty consumer group replaces it with a classic group (Kafka does the same);
-for one with members it is INCONSISTENT_GROUP_PROTOCOL.
+A JoinGroup for an empty consumer group replaces it with a classic group (Kafka does the same); one
+for a consumer group with members makes a classic member of it, and that member's SyncGroup,
+Heartbeat and LeaveGroup go to the consumer group too (:mod:`.consumer_classic`). A
+ConsumerGroupHeartbeat joining a classic group with members converts it
+(``group.consumer.migration.policy``, :mod:`.migration`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import TopicsImage
 from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
+from kavka.coordinator.group.consumer_records import group_tombstones
 from kavka.coordinator.group.offsets import CommitPartition
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
@@ -146,10 +150,14 @@ class GroupCoordinator:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is not None:
                 if not cgroup.is_empty():
-                    batch.respond(respond, join_error(ErrorCode.inconsistent_group_protocol, member_id))
+                    shard.consumer_classic.join(
+                        batch, cgroup, member_id=member_id, group_instance_id=group_instance_id,
+                        protocol_type=protocol_type, protocols=protocols, session_timeout_ms=session_timeout_ms,
+                        rebalance_timeout_ms=rebalance_timeout_ms, client_id=client_id, client_host=client_host,
+                        api_version=api_version, respond=respond)
                     return
                 # an empty consumer group gives way to the classic group (its offsets stay)
-                for record in shard.consumer.group_tombstones(cgroup):
+                for record in group_tombstones(group_id, cgroup.members):
                     batch.append(record, replay=False)
                 del shard.consumer_groups[group_id]
                 cgroup.deleted = True
@@ -169,10 +177,23 @@ class GroupCoordinator:
             respond(sync_error(ErrorCode.invalid_group_id))
             return
         assignments = list(assignments)
-        self._write(group_id, lambda shard, batch: shard.membership.sync(
-            batch, group_id=group_id, generation_id=generation_id, member_id=member_id,
-            group_instance_id=group_instance_id, protocol_type=protocol_type, protocol_name=protocol_name,
-            assignments=assignments, respond=respond), respond, sync_error)
+
+        def op(shard: GroupShard, batch) -> None:
+            cgroup = shard.consumer_groups.get(group_id)
+            if cgroup is None:
+                shard.membership.sync(
+                    batch, group_id=group_id, generation_id=generation_id, member_id=member_id,
+                    group_instance_id=group_instance_id, protocol_type=protocol_type, protocol_name=protocol_name,
+                    assignments=assignments, respond=respond)
+            elif cgroup.is_empty():
+                batch.respond(respond, sync_error(ErrorCode.unknown_member_id))
+            else:
+                shard.consumer_classic.sync(
+                    batch, cgroup, generation_id=generation_id, member_id=member_id,
+                    group_instance_id=group_instance_id, protocol_type=protocol_type, protocol_name=protocol_name,
+                    respond=respond)
+
+        self._write(group_id, op, respond, sync_error)
 
     def heartbeat(self, *, group_id: str, generation_id: int, member_id: str, respond: Respond,
                   group_instance_id: str | None = None) -> None:
@@ -181,7 +202,11 @@ class GroupCoordinator:
             return
 
         def op(shard: GroupShard, batch) -> None:
-            code = shard.membership.heartbeat(group_id, generation_id, member_id, group_instance_id)
+            cgroup = shard.consumer_groups.get(group_id)
+            if cgroup is None:
+                code = shard.membership.heartbeat(group_id, generation_id, member_id, group_instance_id)
+            else:
+                code = shard.consumer_classic.heartbeat(cgroup, generation_id, member_id, group_instance_id)
             batch.respond(respond, {"error_code": code})
 
         def on_error(code: int) -> dict:
@@ -196,8 +221,14 @@ class GroupCoordinator:
         if not group_id:
             respond({"error_code": ErrorCode.invalid_group_id, "members": []})
             return
-        self._write(group_id, lambda shard, batch: shard.membership.leave(batch, group_id, members, respond),
-                    respond, lambda code: {"error_code": code, "members": []})
+        def op(shard: GroupShard, batch) -> None:
+            cgroup = shard.consumer_groups.get(group_id)
+            if cgroup is None:
+                shard.membership.leave(batch, group_id, members, respond)
+            else:
+                shard.consumer_classic.leave(batch, cgroup, members, respond)
+
+        self._write(group_id, op, respond, lambda code: {"error_code": code, "members": []})
 
     # --- consumer groups (KIP-848) ---------------------------------------------------------------
 

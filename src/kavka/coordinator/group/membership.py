@@ -310,6 +310,11 @@ class ClassicMembership:
 
     # --- rebalance ----------------------------------------------------------------------------
 
+    def prepare_rebalance(self, batch: Batch, group: ClassicGroup) -> None:
+        """Start a rebalance of ``group`` (a consumer group just converted to it, for one)."""
+        if group.can_rebalance():
+            self._prepare_rebalance(batch, group)
+
     def rebalance_if_oversized(self, batch: Batch, group: ClassicGroup) -> None:
         """A loaded group above ``group.max.size`` rebalances, so the surplus is turned away."""
         if len(group.members) > self.config.max_size and group.can_rebalance():

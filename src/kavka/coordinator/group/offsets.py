@@ -17,7 +17,8 @@ Rules (Kafka's OffsetMetadataManager):
   Stable consumer group subscribes to never expire. Expiry writes tombstones.
 - Consumer groups (KIP-848) take commits from their members with the member epoch as the
   generation (Kafka's ConsumerGroup.validateOffsetCommit: UNKNOWN_MEMBER_ID for a member id the group
-  does not know, UNSUPPORTED_VERSION below OffsetCommit v9, STALE_MEMBER_EPOCH for another epoch),
+  does not know, UNSUPPORTED_VERSION below OffsetCommit v9, STALE_MEMBER_EPOCH for another epoch;
+  a member using the classic protocol may use any version and gets ILLEGAL_GENERATION instead),
   and from anyone with epoch -1 while they have no members. OffsetFetch v9 may name a member and its
   epoch; for a consumer group they are checked the same way (validateOffsetFetch: UNKNOWN_MEMBER_ID,
   STALE_MEMBER_EPOCH, as a group-level error), while a fetch with a null member id and epoch -1
@@ -305,6 +306,10 @@ class OffsetManager:
             raise CoordinatorError(ErrorCode.unknown_member_id,
                                    f"Member {member_id} is not a member of group {group_id}.")
         if member_epoch != member.member_epoch:
+            if member.uses_classic_protocol:  # its generation is its member epoch
+                raise CoordinatorError(ErrorCode.illegal_generation,
+                                       f"The received generation id {member_epoch} does not match the expected "
+                                       f"member epoch {member.member_epoch}.")
             raise CoordinatorError(ErrorCode.stale_member_epoch,
                                    f"The received member epoch {member_epoch} does not match the expected "
                                    f"member epoch {member.member_epoch}.")

@@ -11,8 +11,11 @@ The shard's durable state is exactly what replaying its partition gives (:meth:`
   COMMIT marker applies it or its ABORT marker drops it (:meth:`replay_end_transaction`).
 
 - consumer group records (KIP-848, key versions 3-8) build the shard's consumer groups
-  (:meth:`.consumer_membership.ConsumerMembership.replay`). A group id names either a classic group
-  (``groups``) or a consumer group (``consumer_groups``), never both.
+  (:meth:`.consumer_membership.ConsumerMembership.replay`), members using the classic protocol
+  included. A group id names either a classic group (``groups``) or a consumer group
+  (``consumer_groups``), never both: the conversions between them (:mod:`.migration`) write the
+  new group's records after the old group's tombstones, and a GroupMetadata record replayed while a
+  consumer group of that id exists replaces it.
 
 On top of that the shard keeps soft state: parked JoinGroup/SyncGroup requests and timers. After a
 load, every loaded member must heartbeat within its session timeout, and the retention check runs
@@ -28,9 +31,11 @@ from collections.abc import Callable, Iterable
 from kavka.coordinator.group.classic import ClassicGroup, ClassicMember, GroupState, describe_member
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import EMPTY_TOPICS, ConsumerGroup, TopicsImage
+from kavka.coordinator.group.consumer_classic import ClassicMembersOfConsumerGroups
 from kavka.coordinator.group.consumer_membership import ConsumerMembership
-from kavka.coordinator.group.consumer_records import CONSUMER_KEY_VERSIONS
+from kavka.coordinator.group.consumer_records import CONSUMER_KEY_VERSIONS, group_tombstones
 from kavka.coordinator.group.membership import ClassicMembership
+from kavka.coordinator.group.migration import Migration
 from kavka.coordinator.group.offsets import OffsetManager
 from kavka.coordinator.group.records import (
     GroupMetadataKey,
@@ -66,6 +71,8 @@ class GroupShard:
         self._new_member_id = new_member_id or (lambda prefix: f"{prefix}-{uuid.uuid4()}")
         self.membership = ClassicMembership(self)
         self.consumer = ConsumerMembership(self)
+        self.consumer_classic = ClassicMembersOfConsumerGroups(self)
+        self.migration = Migration(self)
         self.offsets = OffsetManager(self)
 
     def new_member_id(self, prefix: str) -> str:
@@ -136,6 +143,11 @@ class GroupShard:
         old = self.groups.get(group_id)
         if old is not None and old is not group:
             self._remove_group(group_id)
+        cgroup = self.consumer_groups.pop(group_id, None)
+        if cgroup is not None:  # a group id names one group: the classic group replaces it
+            cgroup.deleted = True
+            for mid in cgroup.members:
+                self.consumer.cancel_timers(group_id, mid)
         self.groups[group_id] = group
 
     def on_loaded(self, batch: Batch) -> None:
@@ -180,7 +192,7 @@ class GroupShard:
                 batch.append(group_metadata_tombstone(group_id))
         for cgroup in list(self.consumer_groups.values()):
             if self.offsets.expire_consumer(batch, cgroup, now) and cgroup.is_empty():
-                for record in self.consumer.group_tombstones(cgroup):
+                for record in group_tombstones(cgroup.group_id, cgroup.members):
                     batch.append(record)
         self._schedule_cleanup()
 
@@ -240,7 +252,7 @@ class GroupShard:
                 else:
                     code = ErrorCode.none
                     self.offsets.delete_all(batch, group_id)
-                    for record in self.consumer.group_tombstones(cgroup):
+                    for record in group_tombstones(group_id, cgroup.members):
                         batch.append(record)
                 results.append([group_id, code])
                 continue
