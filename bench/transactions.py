@@ -82,13 +82,7 @@ def run_size(conf: dict, topic: str, size: int, value_size: int, seconds: float,
         while True:
             t0 = time.perf_counter()
             producer.begin_transaction()
-            for _ in range(size):
-                while True:
-                    try:
-                        producer.produce(topic, value, partition=0)
-                        break
-                    except BufferError:
-                        producer.poll(0.01)
+            produce_n(producer, topic, value, size)
             if group is not None:
                 producer.send_offsets_to_transaction([TopicPartition(topic, 0, records + size)], group, 30)
             producer.flush(30)
@@ -119,19 +113,24 @@ def run_size(conf: dict, topic: str, size: int, value_size: int, seconds: float,
     }
 
 
+def produce_n(producer: Producer, topic: str, value: bytes, n: int) -> None:
+    """``n`` records to partition 0, waiting for queue room when librdkafka's buffer is full."""
+    for _ in range(n):
+        while True:
+            try:
+                producer.produce(topic, value, partition=0)
+                break
+            except BufferError:
+                producer.poll(0.01)
+
+
 def fill(conf: dict, topic: str, n: int, value_size: int, txn_size: int, abort_every: int) -> tuple[int, int]:
     """Write ``n`` records to partition 0 of ``topic``; transactional when ``txn_size`` > 0, every
     ``abort_every``-th transaction aborted. Returns (records written, records committed)."""
     value = b"v" * value_size
     if txn_size <= 0:
         producer = Producer({"linger.ms": 20, "queue.buffering.max.messages": 1_000_000, **conf})
-        for _ in range(n):
-            while True:
-                try:
-                    producer.produce(topic, value, partition=0)
-                    break
-                except BufferError:
-                    producer.poll(0.01)
+        produce_n(producer, topic, value, n)
         producer.flush(60)
         return n, n
     producer = Producer({"transactional.id": f"fill-{uuid.uuid4().hex[:8]}", "linger.ms": 20,
@@ -142,13 +141,7 @@ def fill(conf: dict, topic: str, n: int, value_size: int, txn_size: int, abort_e
     while written < n:
         size = min(txn_size, n - written)
         producer.begin_transaction()
-        for _ in range(size):
-            while True:
-                try:
-                    producer.produce(topic, value, partition=0)
-                    break
-                except BufferError:
-                    producer.poll(0.01)
+        produce_n(producer, topic, value, size)
         producer.flush(60)
         txn += 1
         if abort_every and txn % abort_every == 0:
@@ -174,7 +167,9 @@ def read_once(conf: dict, topic: str, isolation: str, expect: int, broker: Broke
     t_first = None
     deadline = t0 + 300
     while got < expect and time.perf_counter() < deadline:
-        msgs = consumer.consume(10000, 1.0)
+        # a short timeout: consume() waits for all 10,000 or the timeout, which would count a partial last
+        # batch's wait against the rate
+        msgs = consumer.consume(10000, 0.01)
         if msgs and t_first is None:
             t_first = time.perf_counter()
         for m in msgs:
