@@ -578,3 +578,41 @@ def test_log_manager_compacts_internal_topics_through_tick():
     assert lm2.delete_log("__consumer_offsets", 0)
     assert set(read_offset_checkpoint(fs, f"/a/{CLEANER_OFFSET_CHECKPOINT}")) == {("__consumer_offsets", 1)}
     lm2.shutdown()
+
+
+def test_io_throttle_keeps_the_cleaners_reads_to_the_configured_rate():
+    """``log.cleaner.io.max.bytes.per.second``: with a fake clock, each call reads no more than the rate
+    refilled since the last one (plus at most one chunk past it), nothing while the budget is spent, and
+    the round still finishes; over the whole round the average stays at the rate."""
+    fs = MemoryFileSystem()
+    clock = Clock()
+    log = _open(fs, segment_bytes=32 * 1024)
+    for b in range(300):
+        _put(log, [("k%03d" % ((b * 7 + i) % 200), "v%d-%d" % (b, i)) for i in range(10)])
+    _roll(log)
+    expected = _latest(_read_all(log))
+    rate, chunk = 20_000, 4096
+    cleaner = LogCleaner(fs, clock, backoff_ms=0, io_buffer_size=chunk, max_ms_per_run=None,
+                         io_max_bytes_per_second=rate)
+    start = clock.now
+    total = cleaner.run_once([("/data", log)])
+    assert 0 < total <= rate + chunk  # a second's worth to begin with
+    assert cleaner.run_once([("/data", log)]) == 0  # the clock has not moved: nothing refilled
+    while cleaner.rounds_completed == 0:
+        clock.now += 100
+        n = cleaner.run_once([("/data", log)])
+        assert n <= rate // 10 + chunk
+        total += n
+        assert clock.now - start < 60_000
+    seconds = (clock.now - start) / 1000
+    assert total <= rate * (seconds + 1) + chunk  # the average holds
+    assert seconds >= (total - rate - chunk) / rate  # and it really was held back
+    assert _latest(_read_all(log)) == expected
+
+    unthrottled = LogCleaner(fs, clock, backoff_ms=0, max_ms_per_run=None,
+                             io_max_bytes_per_second=1.7976931348623157e308)
+    for b in range(300):
+        _put(log, [("k%03d" % ((b * 7 + i) % 200), "w%d-%d" % (b, i)) for i in range(10)])
+    _roll(log)
+    unthrottled.run_once([("/data", log)])  # Kafka's default (Double.MAX_VALUE): no limit, one call
+    assert unthrottled.rounds_completed == 1

@@ -87,6 +87,7 @@ class Broker:
             cleaner_dedupe_buffer_size=cfg["log.cleaner.dedupe.buffer.size"],
             cleaner_io_buffer_size=cfg["log.cleaner.io.buffer.size"],
             cleaner_backoff_ms=cfg["log.cleaner.backoff.ms"],
+            cleaner_io_max_bytes_per_second=cfg["log.cleaner.io.max.bytes.per.second"],
             producer_id_expiration_ms=cfg["producer.id.expiration.ms"],
             producer_id_expiration_check_interval_ms=cfg["producer.id.expiration.check.interval.ms"],
         )
@@ -326,6 +327,8 @@ class Broker:
         self._seen_broker_configs = broker_layers
         if broker_changed:
             lm.producer_id_expiration_ms = self.dynamic_config("producer.id.expiration.ms")
+            if lm.cleaner is not None:
+                lm.cleaner.io_max_bytes_per_second = self.dynamic_config("log.cleaner.io.max.bytes.per.second")
         live = set()
         for topic in image.topics_by_name.values():
             config = None

@@ -66,6 +66,7 @@ _OTHER_DYNAMIC = {
     "log.cleaner.dedupe.buffer.size",
     "log.cleaner.io.buffer.size",
     "log.cleaner.backoff.ms",
+    "log.cleaner.io.max.bytes.per.second",
     "listeners",
     "advertised.listeners",
     "listener.security.protocol.map",
@@ -229,6 +230,9 @@ _DEFS = [
        "Total memory used for log cleaner I/O buffers across all cleaner threads.", AtLeast(0)),
     _b("log.cleaner.backoff.ms", L, 15000, MEDIUM,
        "Time to sleep when there are no logs to clean.", AtLeast(0)),
+    _b("log.cleaner.io.max.bytes.per.second", D, 1.7976931348623157e308, MEDIUM,
+       "The log cleaner will be throttled so that the sum of its read and write i/o will be less than "
+       "this value on average."),
     _b("log.cleaner.delete.retention.ms", L, 86_400_000, MEDIUM,
        "How long delete tombstones are retained for log compacted topics.", AtLeast(0)),
     _b("log.cleaner.min.compaction.lag.ms", L, 0, MEDIUM,

@@ -270,7 +270,25 @@ def _java_str(value: object) -> str:
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
+        return _java_double(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_java_str(v) for v in value) + "]"
     return str(value)
+
+
+def _java_double(value: float) -> str:
+    """Java's ``Double.toString``: plain digits for 1e-3 <= |x| < 1e7, else ``d.dddE<n>`` (the shortest
+    digits that round-trip, as Python's ``repr``), e.g. ``1.7976931348623157E308`` for Double.MAX_VALUE."""
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        text = repr(value)
+        return text if "e" not in text else format(value, "f")
+    mantissa, exponent = f"{value:e}".split("e")  # only to find the exponent
+    digits = repr(value)
+    if "e" in digits:
+        mantissa, exponent = digits.split("e")
+    else:  # repr chose plain digits (e.g. 12345678.0): rescale
+        exp = int(exponent)
+        mantissa = repr(value / 10**exp)
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}E{int(exponent)}"

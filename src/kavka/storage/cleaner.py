@@ -9,7 +9,9 @@ with the event loop -- it would take the GIL in 5 ms slices at moments nobody ch
 of a live log (segment list, producer state, the swap) would need locks the rest of storage does not
 have. Instead the cleaner is a resumable generator: ``run_once()`` (called from ``LogManager.tick()``)
 advances it by whole-batch chunks until a time budget (``max_ms_per_run``) or byte budget is spent,
-then returns. The pause a tick adds is bounded and measured; between ticks produce and fetch run
+then returns. ``log.cleaner.io.max.bytes.per.second`` (Kafka's throttle on the cleaner's I/O) is a token
+bucket on top: each tick may read at most what the rate has refilled since the last (bytes of the log
+read; what is written back is never more). The pause a tick adds is bounded and measured; between ticks produce and fetch run
 untouched; tests drive it deterministically with the in-memory file system and a fake clock. Files of
 a group being rewritten are written under ``.cleaned`` across many ticks, so the swap protocol below is
 what keeps a crash at any moment harmless.
@@ -368,7 +370,7 @@ class LogCleaner:
     def __init__(self, fs: FileSystem, clock_ms: Callable[[], int], *,
                  dedupe_buffer_size: int = 128 * 1024 * 1024, io_buffer_size: int = 512 * 1024,
                  backoff_ms: int = 15000, max_ms_per_run: float | None = 100.0,
-                 max_bytes_per_run: int | None = None) -> None:
+                 max_bytes_per_run: int | None = None, io_max_bytes_per_second: float | None = None) -> None:
         self.fs = fs
         self.clock_ms = clock_ms
         self.max_map_entries = max(1, int(dedupe_buffer_size * DEDUPE_LOAD_FACTOR) // MAP_ENTRY_BYTES)
@@ -376,6 +378,11 @@ class LogCleaner:
         self.backoff_ms = backoff_ms
         self.max_ms_per_run = max_ms_per_run
         self.max_bytes_per_run = max_bytes_per_run
+        # log.cleaner.io.max.bytes.per.second (Kafka's Throttler): a token bucket refilled by the clock,
+        # holding at most one second's worth; None (or Kafka's default, Double.MAX_VALUE) is no limit
+        self.io_max_bytes_per_second = io_max_bytes_per_second
+        self._io_allowance = 0.0
+        self._io_refilled_ms: int | None = None
         self._checkpoints: dict[str, dict[tuple[str, int], int]] = {}
         self._horizons: dict[str, int] = {}  # log dir path -> earliest delete horizon stamped
         self._uncleanable: set[str] = set()
@@ -522,6 +529,31 @@ class LogCleaner:
         """Advance cleaning within the budget (defaults: the constructor's); returns bytes processed."""
         max_ms = self.max_ms_per_run if max_ms == -1.0 else max_ms
         max_bytes = self.max_bytes_per_run if max_bytes == -1 else max_bytes
+        throttled = self._io_budget()
+        if throttled is not None:
+            if throttled <= 0:
+                return 0
+            max_bytes = throttled if max_bytes is None else min(max_bytes, throttled)
+        done = self._run(logs, max_ms, max_bytes, _one_round)
+        if throttled is not None:
+            self._io_allowance -= done
+        return done
+
+    def _io_budget(self) -> int | None:
+        """Bytes the throttle allows now (refilled at ``io_max_bytes_per_second`` since the last call,
+        at most a second's worth), or None when there is no limit."""
+        rate = self.io_max_bytes_per_second
+        if rate is None or rate >= 1e300:
+            return None
+        now = self.clock_ms()
+        if self._io_refilled_ms is None:
+            self._io_allowance = rate  # start with a second's worth
+        else:
+            self._io_allowance = min(rate, self._io_allowance + rate * max(0, now - self._io_refilled_ms) / 1000.0)
+        self._io_refilled_ms = now
+        return int(self._io_allowance)
+
+    def _run(self, logs, max_ms: float | None, max_bytes: int | None, _one_round: bool) -> int:
         started = time.perf_counter()
         deadline = None if max_ms is None else started + max_ms / 1000.0
         done = 0
@@ -571,7 +603,7 @@ class LogCleaner:
         first_dirty, upper, _clean, _cleanable, _need = self._cleanable_range(log_dir, log, now)
         self._round = self._new_round(log_dir, log, first_dirty, upper, now)
         r = self._round
-        self.run_once([(log_dir, log)], max_ms=None, max_bytes=None, _one_round=True)
+        self._run([(log_dir, log)], None, None, True)  # not throttled: the caller asked for it now
         return r.stats
 
     def _finish(self, r: _Round) -> None:

@@ -62,13 +62,15 @@ class LogManager:
                  clock_ms: Callable[[], int], *, retention_check_interval_ms: int = 300000,
                  cleaner_enable: bool = True, cleaner_dedupe_buffer_size: int = 128 * 1024 * 1024,
                  cleaner_io_buffer_size: int = 512 * 1024, cleaner_backoff_ms: int = 15000,
-                 cleaner_max_ms_per_tick: float | None = 100.0, producer_id_expiration_ms: int = 86_400_000,
+                 cleaner_max_ms_per_tick: float | None = 100.0, cleaner_io_max_bytes_per_second: float | None = None,
+                 producer_id_expiration_ms: int = 86_400_000,
                  producer_id_expiration_check_interval_ms: int = 600_000) -> None:
         """Broker configs, by Kafka name: ``log.retention.check.interval.ms``, ``log.cleaner.enable``,
         ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size``, ``log.cleaner.backoff.ms``,
         ``producer.id.expiration.ms`` (dynamic in Kafka: assign ``producer_id_expiration_ms``, it applies
         from the next check) and ``producer.id.expiration.check.interval.ms`` (internal in Kafka).
-        ``cleaner_max_ms_per_tick`` bounds the time one tick spends cleaning (None: no bound)."""
+        ``cleaner_max_ms_per_tick`` bounds the time one tick spends cleaning (None: no bound);
+        ``cleaner_io_max_bytes_per_second`` is ``log.cleaner.io.max.bytes.per.second``."""
         if not log_dirs:
             raise ValueError("at least one log directory is needed")
         self.fs = fs
@@ -94,7 +96,8 @@ class LogManager:
         if cleaner_enable:
             self.cleaner = LogCleaner(fs, clock_ms, dedupe_buffer_size=cleaner_dedupe_buffer_size,
                                       io_buffer_size=cleaner_io_buffer_size, backoff_ms=cleaner_backoff_ms,
-                                      max_ms_per_run=cleaner_max_ms_per_tick)
+                                      max_ms_per_run=cleaner_max_ms_per_tick,
+                                      io_max_bytes_per_second=cleaner_io_max_bytes_per_second)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
