@@ -426,3 +426,69 @@ def test_crash_with_the_cleaner_running_loses_no_durable_latest_value(seed, n):
         if offset < log.log_end_offset:
             expected[key] = value
     assert _latest(log) == expected
+
+
+# ------------------------------------------------------------------------------ around rolls and recovery
+
+
+def test_roll_below_the_recovery_point_keeps_the_final_time_index_entry_across_a_crash():
+    """A segment already below the recovery point (a flush.ms / flush.messages flush; a checkpoint may
+    say so on disk) gets its final time index entry fsynced at the roll: a crash before the next tick
+    trusts that segment's indexes, so ListOffsets by timestamp must still find its newest record."""
+    fs = MemoryFileSystem(seed=1)
+    fs.makedirs(DIR)
+    config = LogConfig(index_interval_bytes=4096)
+    log = PartitionLog(fs, DIR, config, now_ms=NOW)
+    for i in range(10):
+        log.append_as_leader(bytearray(make_batch(1, value_size=60, timestamp=NOW + i * 1000)), leader_epoch=0,
+                             now_ms=NOW + 10_000)
+    log.flush()
+    checkpointed = log.recovery_point
+    log.roll(NOW + 10_000)
+    fs.crash(torn=False)
+    after = PartitionLog(fs, DIR, config, now_ms=NOW + 20_000, recovery_point=checkpointed)
+    assert after.segments[0].largest_timestamp == NOW + 9000
+    assert after.offset_for_timestamp(NOW + 9000) == (9, NOW + 9000)
+
+
+def test_snapshots_found_after_an_unclean_stop_are_made_durable_before_they_count():
+    """Snapshots a roll wrote without fsync survive a kill -9 in the page cache; the recovery that
+    follows vouches for the whole log, so it fsyncs them: an OS crash right after loses none."""
+    fs = MemoryFileSystem(seed=2)
+    fs.makedirs(DIR)
+    config = LogConfig(segment_bytes=600)
+    log = PartitionLog(fs, DIR, config, now_ms=NOW)
+    for seq in range(12):
+        _append(log, 0, pid=4, seq=seq)
+    snapshots = sorted(n for n in fs.listdir(DIR) if n.endswith(SNAPSHOT_SUFFIX))
+    assert snapshots  # rolls wrote them, unsynced
+    # kill -9: the files stay; the restart is unclean, from an old recovery point
+    again = PartitionLog(fs, DIR, config, now_ms=NOW, recovery_point=0)
+    kept = {n: fs.read_bytes(f"{DIR}/{n}") for n in fs.listdir(DIR) if n.endswith(SNAPSHOT_SUFFIX)}
+    assert kept and all(kept.values())
+    fs.crash(torn=False)  # the OS goes down right after the recovery: what was not fsynced is lost
+    assert {n: fs.read_bytes(f"{DIR}/{n}") for n in kept} == kept
+    assert again.producer_state.producers[4].last_seq == 11
+
+
+def test_the_flush_after_a_roll_fsyncs_the_partition_directory(tmp_path, monkeypatch):
+    """New segment and snapshot files are entries of the partition directory; the flush that moves the
+    recovery point past them fsyncs the directory too (a file's own fsync does not cover its name)."""
+    import os
+
+    fs = OsFileSystem()
+    d = f"{tmp_path}/t-0"
+    fs.makedirs(d)
+    log = PartitionLog(fs, d, LogConfig(segment_bytes=700), now_ms=NOW)
+    _append(log, 0, value_size=60)
+    log.flush()  # the epoch file is written now (its rename fsyncs the directory); it stays clean below
+    while log.num_segments < 2:  # one roll: one new segment and one snapshot, nothing to prune yet
+        _append(log, 0, value_size=60)
+    synced_dirs = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced_dirs.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+                                                if os.path.isdir(f"/proc/self/fd/{fd}") else None,
+                                                real_fsync(fd))[1])
+    assert log.flush_rolled()
+    assert os.path.realpath(d) in synced_dirs
+    log.close()
