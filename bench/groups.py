@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import queue
 import statistics
 import subprocess
@@ -44,6 +42,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+from kavka.cli.bench_compare import machine
 
 HERE = Path(__file__).resolve()
 
@@ -323,19 +323,6 @@ def _pct(sorted_values: list[float], p: float) -> float | None:
     if not sorted_values:
         return None
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p / 100))]
-
-
-def machine() -> dict:
-    import confluent_kafka
-
-    cpu = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "platform": platform.platform(), "confluent_kafka": confluent_kafka.version(),
-            "librdkafka": confluent_kafka.libversion()[0]}
 
 
 def _summary(values: list[float]) -> str:

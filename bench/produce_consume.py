@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import sys
@@ -35,29 +33,9 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 from kavka.testing.process import BrokerProcess, create_topic
+from kavka.cli.bench_compare import machine
 
 TOPIC = "bench"
-
-
-def machine() -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import confluent_kafka
-
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "confluent_kafka": confluent_kafka.version() if isinstance(confluent_kafka.version(), str) else confluent_kafka.version()[0],
-        "librdkafka": confluent_kafka.libversion()[0],
-    }
 
 
 def produce(conf: dict, records: int, size: int, partition: int = 0) -> dict:

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -47,6 +45,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from kavka.testing.process import BrokerProcess, create_topic
+from kavka.cli.bench_compare import machine
 
 OVERRIDES = {
     "num.partitions": "1",
@@ -214,22 +213,6 @@ def show_consume(rows: list[dict], txn_size: int, abort_every: int) -> None:
     print(f"  {'case':<34} {'records':>9} {'records/s':>10} {'broker CPU s/M':>15}")
     for r in rows:
         print(f"  {r['case']:<34} {r['records']:>9,} {r['records_per_s']:>10,} {r['broker_cpu_s_per_million']:>15}")
-
-
-def machine() -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import confluent_kafka
-
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "confluent_kafka": confluent_kafka.version() if isinstance(confluent_kafka.version(), str)
-            else confluent_kafka.version()[0], "librdkafka": confluent_kafka.libversion()[0]}
 
 
 def show(label: str, rows: list[dict]) -> None:

@@ -562,6 +562,8 @@ def bench_start(make_runner: Callable[[Path], Any], workdir: Path, scale: Scale,
 
 
 def machine() -> dict:
+    """What the figures were measured on: CPU, Python, kernel, confluent-kafka and librdkafka (every bench
+    script prints this)."""
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -570,7 +572,8 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    info = {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "kernel": platform.release()}
+    info = {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "kernel": platform.release(),
+            "platform": platform.platform()}
     try:
         import confluent_kafka
 

@@ -160,15 +160,7 @@ class ClassicMembersOfConsumerGroups:
             log.info("consumer group %s: classic static member %s replaces %s (instance %s)", group.group_id,
                      member_id, existing.member_id, instance_id)
             return replace(existing, member_id=member_id, member_epoch=0, previous_member_epoch=0), existing
-        if existing is None:
-            raise CoordinatorError(ErrorCode.unknown_member_id,
-                                   f"Member with instance id {instance_id} is not a member of group "
-                                   f"{group.group_id}.")
-        if existing.member_id != member_id:
-            raise CoordinatorError(ErrorCode.fenced_instance_id,
-                                   f"Static member {member_id} with instance id {instance_id} was fenced by "
-                                   f"member {existing.member_id}.")
-        return existing, None
+        return _static_member(group, member_id, instance_id, existing), None
 
     # --- SyncGroup ----------------------------------------------------------------------------
 
@@ -285,15 +277,7 @@ class ClassicMembersOfConsumerGroups:
                 raise CoordinatorError(ErrorCode.unknown_member_id,
                                        f"Member {member_id} is not a member of group {group.group_id}.")
         else:
-            member = group.static_member(instance_id)
-            if member is None:
-                raise CoordinatorError(ErrorCode.unknown_member_id,
-                                       f"Member with instance id {instance_id} is not a member of group "
-                                       f"{group.group_id}.")
-            if member.member_id != member_id:
-                raise CoordinatorError(ErrorCode.fenced_instance_id,
-                                       f"Static member {member_id} with instance id {instance_id} was fenced by "
-                                       f"member {member.member_id}.")
+            member = _static_member(group, member_id, instance_id, group.static_member(instance_id))
         if not member.uses_classic_protocol:
             raise CoordinatorError(ErrorCode.unknown_member_id,
                                    f"Member {member.member_id} does not use the classic protocol.")
@@ -305,3 +289,17 @@ class ClassicMembersOfConsumerGroups:
             raise CoordinatorError(ErrorCode.illegal_generation,
                                    f"The request generation id {generation_id} is not equal to the member epoch "
                                    f"{member.member_epoch} of member {member.member_id}.")
+
+
+def _static_member(group: ConsumerGroup, member_id: str, instance_id: str,
+                   existing: ConsumerMember | None) -> ConsumerMember:
+    """``existing``, the group's member with ``instance_id``, if it is ``member_id``; else Kafka's
+    UNKNOWN_MEMBER_ID (no such instance) or FENCED_INSTANCE_ID (another member has it now)."""
+    if existing is None:
+        raise CoordinatorError(ErrorCode.unknown_member_id,
+                               f"Member with instance id {instance_id} is not a member of group {group.group_id}.")
+    if existing.member_id != member_id:
+        raise CoordinatorError(ErrorCode.fenced_instance_id,
+                               f"Static member {member_id} with instance id {instance_id} was fenced by member "
+                               f"{existing.member_id}.")
+    return existing
