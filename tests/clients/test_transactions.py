@@ -13,18 +13,10 @@ import textwrap
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer
+from txnlib import TXN_OVERRIDES, read_to_end
 
 from kavka.testing.process import create_topic, wait_until
-
-TXN_OVERRIDES = {
-    "num.partitions": "1",
-    "transaction.state.log.num.partitions": "3",
-    "offsets.topic.num.partitions": "3",
-    "group.initial.rebalance.delay.ms": "0",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200",
-    "transaction.max.timeout.ms": "60000",
-}
 
 
 def tid() -> str:
@@ -43,29 +35,10 @@ def ck_txn_producer(bootstrap: str, transactional_id: str, **conf) -> Producer:
     return p
 
 
-def read_values(bootstrap: str, topic: str, isolation: str, partitions: int = 1, timeout: float = 20.0) -> list[bytes]:
-    """Every value from the start up to the end seen with ``isolation`` (the LSO for read_committed)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"r-{uuid.uuid4().hex[:6]}",
-                  "isolation.level": isolation, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                  "enable.partition.eof": True})
-    try:
-        c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        out, eof = [], set()
-        import time
-        deadline = time.monotonic() + timeout
-        while len(eof) < partitions and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == -191:  # _PARTITION_EOF
-                    eof.add(m.partition())
-                continue
-            out.append(m.value())
-        assert len(eof) == partitions, "no end of partition reached"
-        return out
-    finally:
-        c.close()
+def read_values(bootstrap: str, topic: str, isolation: str, timeout: float = 20.0) -> list[bytes]:
+    """Every value of partition 0 from the start up to the end seen with ``isolation`` (the LSO for
+    read_committed)."""
+    return [v for _, v in read_to_end(bootstrap, topic, isolation, 1, timeout)[0]]
 
 
 def test_commit_visible_abort_not_for_read_committed(txb):

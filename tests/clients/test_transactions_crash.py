@@ -17,7 +17,6 @@ Client subprocesses report progress as ``EV <kind> <n>`` lines on stdout; the te
 
 from __future__ import annotations
 
-import os
 import queue
 import random
 import signal
@@ -30,22 +29,10 @@ import uuid
 from collections import deque
 
 import pytest
-from adminwire import call as wire_call
 from confluent_kafka import Consumer, Producer, TopicPartition
+from txnlib import TXN_OVERRIDES, open_transactions, read_to_end, seeded_rng
 
 from kavka.testing.process import create_topic, wait_until
-
-TXN_OVERRIDES = {
-    "num.partitions": "1",
-    "transaction.state.log.num.partitions": "3",
-    "offsets.topic.num.partitions": "3",
-    "group.initial.rebalance.delay.ms": "0",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200",
-    "transaction.max.timeout.ms": "60000",
-}
-LIST_TRANSACTIONS = 66
-OPEN_STATES = ["Ongoing", "PrepareCommit", "PrepareAbort", "PrepareEpochFence"]
-
 
 @pytest.fixture
 def txb(broker_factory):
@@ -54,9 +41,7 @@ def txb(broker_factory):
 
 @pytest.fixture
 def rng() -> random.Random:
-    seed = int(os.environ.get("KAVKA_TXN_SEED") or random.SystemRandom().randrange(1 << 30))
-    print(f"KAVKA_TXN_SEED={seed}")
-    return random.Random(seed)
+    return seeded_rng()
 
 
 def name(prefix: str) -> str:
@@ -147,33 +132,6 @@ class Child:
         return "\n".join(self.tail)
 
 
-def read_all(bootstrap: str, topic: str, isolation: str, partitions: int = 1,
-             timeout: float = 20.0) -> dict[int, list[tuple[bytes | None, bytes | None]]]:
-    """(key, value) of every record per partition, from the start to the end seen with ``isolation``
-    (the last stable offset for read_committed)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": name("reader"), "isolation.level": isolation,
-                  "enable.auto.commit": False, "enable.partition.eof": True})
-    try:
-        c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        out: dict[int, list] = {p: [] for p in range(partitions)}
-        eof: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while len(eof) < partitions and time.monotonic() < deadline:
-            m = c.poll(0.2)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == -191:  # _PARTITION_EOF
-                    eof.add(m.partition())
-                continue
-            eof.discard(m.partition())
-            out[m.partition()].append((m.key(), m.value()))
-        assert len(eof) == partitions, f"{topic}: no end of partition reached with {isolation}"
-        return out
-    finally:
-        c.close()
-
-
 def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> list[int]:
     """The group's committed offsets, asked as a read_committed consumer does (require_stable)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "isolation.level": "read_committed",
@@ -191,12 +149,6 @@ def group_metadata(bootstrap: str, group: str):
         return c.consumer_group_metadata()
     finally:
         c.close()
-
-
-def open_transactions(bootstrap: str) -> list[tuple[str, str]]:
-    res = wire_call(bootstrap, LIST_TRANSACTIONS, 0, {"state_filters": OPEN_STATES, "producer_id_filters": []})
-    assert res.error_code == 0, res
-    return [(t.transactional_id, t.transaction_state) for t in res.transaction_states]
 
 
 # -- debit / credit ----------------------------------------------------------------------------------
@@ -246,14 +198,14 @@ def test_debit_credit_pairs_are_never_half_visible_across_producer_kills(txb, rn
     assert last.exit_code(deadline) == 0, last.output()
     reported |= last.args_of("committed")
 
-    committed_debits = {k for k, _ in read_all(bs, debit, "read_committed")[0]}
-    committed_credits = {k for k, _ in read_all(bs, credit, "read_committed")[0]}
+    committed_debits = {k for k, _ in read_to_end(bs, debit, "read_committed")[0]}
+    committed_credits = {k for k, _ in read_to_end(bs, credit, "read_committed")[0]}
     assert committed_debits == committed_credits, "a pair is half visible to read_committed"
     assert {r.encode() for r in reported} <= committed_debits, "a commit the producer saw is lost"
     assert {b"last-0", b"last-1", b"last-2"} <= committed_debits
     # the pair held half written in run 0 was aborted when run 1 fenced its producer
     assert b"0-1" not in committed_debits and b"0-0" in committed_debits
-    uncommitted_debits = [k for k, _ in read_all(bs, debit, "read_uncommitted")[0]]
+    uncommitted_debits = [k for k, _ in read_to_end(bs, debit, "read_uncommitted")[0]]
     assert b"0-1" in uncommitted_debits  # read_uncommitted sees the aborted half
     assert committed_debits <= set(uncommitted_debits)
 
@@ -313,7 +265,7 @@ def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
     for i in range(n):
         feeder.produce(src, key=str(i).encode(), value=f"record-{i}".encode(), partition=i % partitions)
     assert feeder.flush(30) == 0
-    expected = read_all(bs, src, "read_uncommitted", partitions)
+    expected = read_to_end(bs, src, "read_uncommitted", partitions)
     assert sum(len(v) for v in expected.values()) == n
 
     # three copier kills at random points, the broker killed (-9) and restarted between the 2nd and 3rd;
@@ -360,7 +312,7 @@ def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
     print(f"copier starts: {starts}, failures after the broker restart: {failures}, stalls: {stalls}")
     assert starts >= 4 and stalls <= 2
 
-    got = read_all(bs, dst, "read_committed", partitions)
+    got = read_to_end(bs, dst, "read_committed", partitions)
     for p in range(partitions):
         assert len(got[p]) == len(expected[p]), f"partition {p}: {len(got[p])} records, {len(expected[p])} expected"
         assert got[p] == expected[p], f"partition {p}: duplicates, losses or reordering"
@@ -416,7 +368,7 @@ def test_kafka_python_and_aiokafka_offsets_in_transactions(txb):
     asyncio.run(aiokafka_side())
     assert committed(bs, kp_group, src) == [7]
     assert committed(bs, ak_group, src) == [11]
-    assert sorted(v for _, v in read_all(bs, out, "read_committed")[0]) == [b"ak-1", b"kp-1"]
+    assert sorted(v for _, v in read_to_end(bs, out, "read_committed")[0]) == [b"ak-1", b"kp-1"]
 
 
 # -- broker kill -9 with transactions in flight ----------------------------------------------------------
@@ -475,7 +427,7 @@ def test_broker_kill_9_with_transactions_in_flight(txb):
     wait_until(lambda: open_transactions(bs) == [], timeout=20)
     print(f"every transaction ended {time.monotonic() - restarted:.1f}s after the restart")
     assert committed(bs, group_a, src) == [100]  # the aborted offsets never counted
-    got = read_all(bs, topic, "read_committed", 2)  # reaching the end: the LSO moved past the abort
+    got = read_to_end(bs, topic, "read_committed", 2)  # reaching the end: the LSO moved past the abort
     assert got == {0: [(None, b"base")], 1: [(None, b"survivor")]}
-    everything = read_all(bs, topic, "read_uncommitted", 2)
+    everything = read_to_end(bs, topic, "read_uncommitted", 2)
     assert (None, b"abandoned-0") in everything[0] and (None, b"abandoned-1") in everything[1]

@@ -25,7 +25,6 @@ stderr could cut a line: a lost read would look like a poll-skip); the test wait
 
 from __future__ import annotations
 
-import os
 import queue
 import random
 import signal
@@ -56,6 +55,7 @@ from txnhistory import (
     fates,
     summary,
 )
+from txnlib import TXN_OVERRIDES, open_transactions, seeded_rng
 
 # -- the checker on hand-made histories ------------------------------------------------------------------
 
@@ -222,16 +222,6 @@ def test_recorder_parses_client_events():
 
 # -- the workload, with real clients -----------------------------------------------------------------------
 
-TXN_OVERRIDES = {
-    "num.partitions": "1",
-    "transaction.state.log.num.partitions": "3",
-    "offsets.topic.num.partitions": "3",
-    "group.initial.rebalance.delay.ms": "0",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200",
-    "transaction.max.timeout.ms": "60000",
-}
-LIST_TRANSACTIONS = 66
-OPEN_STATES = ["Ongoing", "PrepareCommit", "PrepareAbort", "PrepareEpochFence"]
 TOPICS, PARTITIONS = 2, 3
 WRITERS, TXNS_PER_WRITER = 4, 40
 TXN_TIMEOUT_MS = 4000  # a killed writer's transaction abandoned under a new transactional.id ends this soon
@@ -349,9 +339,7 @@ def txb(broker_factory):
 
 @pytest.fixture
 def rng() -> random.Random:
-    seed = int(os.environ.get("KAVKA_TXN_SEED") or random.SystemRandom().randrange(1 << 30))
-    print(f"KAVKA_TXN_SEED={seed}")
-    return random.Random(seed)
+    return seeded_rng()
 
 
 def name(prefix: str) -> str:
@@ -498,14 +486,6 @@ class Workload:
 
     def outputs(self) -> str:
         return "\n".join(p.output() for p in self.procs)
-
-
-def open_transactions(bootstrap: str) -> list[tuple[str, str]]:
-    from adminwire import call as wire_call
-
-    res = wire_call(bootstrap, LIST_TRANSACTIONS, 0, {"state_filters": OPEN_STATES, "producer_id_filters": []})
-    assert res.error_code == 0, res
-    return [(t.transactional_id, t.transaction_state) for t in res.transaction_states]
 
 
 def final_read(bootstrap: str, tps: list[tuple[str, int]], isolation: str, reader: str,

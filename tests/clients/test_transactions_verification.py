@@ -18,6 +18,7 @@ import uuid
 import pytest
 from adminwire import BROKER, call, incremental_alter
 from confluent_kafka import Producer
+from txnlib import read_to_end
 
 from kavka.protocol.records import Record, build_batch
 from kavka.testing.process import create_topic, wait_until
@@ -179,26 +180,10 @@ def test_verification_is_a_dynamic_broker_config(vb):
 
 
 def _read_committed(bs: str, t: str) -> list[bytes]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer({"bootstrap.servers": bs, "group.id": f"r-{uuid.uuid4().hex[:6]}", "isolation.level": "read_committed",
-                  "enable.auto.commit": False, "enable.partition.eof": True})
-    try:
-        c.assign([TopicPartition(t, p, 0) for p in (0, 1)])
-        out, eof, deadline = [], set(), time.monotonic() + 20
-        while len(eof) < 2 and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == -191:  # _PARTITION_EOF
-                    eof.add(m.partition())
-                continue
-            out.append(m.value())
-        assert len(eof) == 2, "read_committed never reached the end: a transaction hangs"
-        return sorted(out)
-    finally:
-        c.close()
+    """Both partitions' committed values, sorted; fails if read_committed never reaches the end (a
+    transaction hangs)."""
+    got = read_to_end(bs, t, "read_committed", 2)
+    return sorted(v for p in (0, 1) for _, v in got[p])
 
 
 def test_confluent_kafka_transactions(vb):
