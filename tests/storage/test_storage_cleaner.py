@@ -413,13 +413,19 @@ def test_transaction_marker_that_is_a_producers_last_word_is_kept():
 # ------------------------------------------------------------------------------- incremental and safe
 
 
-def test_bounded_work_per_call_interleaves_with_produce_and_fetch():
-    fs = MemoryFileSystem()
-    clock = Clock()
+def _churned_log(fs) -> PartitionLog:
+    """A compacted log of 300 batches rewriting 200 keys over and over, rolled: mostly dirty."""
     log = _open(fs, segment_bytes=32 * 1024)
     for b in range(300):
         _put(log, [("k%03d" % ((b * 7 + i) % 200), "v%d-%d" % (b, i)) for i in range(10)])
     _roll(log)
+    return log
+
+
+def test_bounded_work_per_call_interleaves_with_produce_and_fetch():
+    fs = MemoryFileSystem()
+    clock = Clock()
+    log = _churned_log(fs)
     expected = _latest(_read_all(log))
     cleaner = LogCleaner(fs, clock, backoff_ms=0, io_buffer_size=4096)
     calls = 0
@@ -586,10 +592,7 @@ def test_io_throttle_keeps_the_cleaners_reads_to_the_configured_rate():
     the round still finishes; over the whole round the average stays at the rate."""
     fs = MemoryFileSystem()
     clock = Clock()
-    log = _open(fs, segment_bytes=32 * 1024)
-    for b in range(300):
-        _put(log, [("k%03d" % ((b * 7 + i) % 200), "v%d-%d" % (b, i)) for i in range(10)])
-    _roll(log)
+    log = _churned_log(fs)
     expected = _latest(_read_all(log))
     rate, chunk = 20_000, 4096
     cleaner = LogCleaner(fs, clock, backoff_ms=0, io_buffer_size=chunk, max_ms_per_run=None,
