@@ -26,6 +26,8 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from kavka.protocol.varint import decode_unsigned_varint, encode_unsigned_varint
+
 __all__ = [
     "MetadataRecord",
     "MetadataRecordError",
@@ -268,27 +270,19 @@ RECORD_TYPES: dict[int, type[MetadataRecord]] = {
 
 
 def write_uvarint(value: int, out: bytearray) -> None:
-    if value < 0:
-        raise ValueError("uvarint must be non-negative")
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
+    """Append ``value`` as an unsigned varint (:mod:`kavka.protocol.varint`; ValueError outside uint32)."""
+    out += encode_unsigned_varint(value)
 
 
 def read_uvarint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """Return ``(value, next_pos)``; at most 5 bytes (an unsigned 32-bit value), like Kafka."""
-    result = 0
-    shift = 0
-    for i in range(5):
-        if pos + i >= len(data):
-            raise MetadataRecordError("truncated varint")
-        byte = data[pos + i]
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos + i + 1
-        shift += 7
-    raise MetadataRecordError("varint is longer than 5 bytes")
+    """Return ``(value, next_pos)``; at most 5 bytes (an unsigned 32-bit value), like Kafka.
+
+    Malformed input (truncated, longer than 5 bytes, above 32 bits) raises MetadataRecordError.
+    """
+    try:
+        return decode_unsigned_varint(data, pos)
+    except ValueError as e:
+        raise MetadataRecordError(f"bad varint in metadata record frame: {e}") from None
 
 
 def encode_record(record: MetadataRecord) -> bytes:

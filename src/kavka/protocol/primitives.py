@@ -35,6 +35,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 
+from .varint import decode_unsigned_varint, encode_unsigned_varint
+
 __all__ = [
     "ProtocolDecodeError",
     "as_view",
@@ -103,8 +105,6 @@ _pack_i16 = INT16_STRUCT.pack
 _pack_i32 = INT32_STRUCT.pack
 
 EMPTY_TAGGED_FIELDS = b"\x00"
-_SMALL_UVARINTS = tuple(bytes((i,)) for i in range(128))
-_MAX_UVARINT = 0xFFFFFFFF
 
 
 def as_view(buf) -> memoryview:
@@ -151,26 +151,21 @@ def read_int64(buf: memoryview, offset: int) -> tuple[int, int]:
 
 
 def read_uvarint(buf: memoryview, offset: int) -> tuple[int, int]:
-    """UNSIGNED_VARINT (32-bit): at most 5 bytes, as Kafka's ByteUtils.readUnsignedVarint."""
-    end = len(buf)
-    if offset >= end:
-        raise _truncated("UNSIGNED_VARINT", offset)
-    b = buf[offset]
+    """UNSIGNED_VARINT (32-bit): at most 5 bytes, as Kafka's ByteUtils.readUnsignedVarint.
+
+    The codec is :func:`kavka.protocol.varint.decode_unsigned_varint`; here its ValueError becomes a
+    ProtocolDecodeError, and the one-byte case (a tagged-field count, nearly always 0) is inline.
+    """
+    try:
+        b = buf[offset]
+    except IndexError:
+        raise _truncated("UNSIGNED_VARINT", offset) from None
     if b < 0x80:
         return b, offset + 1
-    value = b & 0x7F
-    pos = offset + 1
-    for shift in (7, 14, 21, 28):
-        if pos >= end:
-            raise _truncated("UNSIGNED_VARINT", offset)
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            if value > _MAX_UVARINT:
-                raise ProtocolDecodeError(f"UNSIGNED_VARINT at byte {offset} exceeds 32 bits")
-            return value, pos
-    raise ProtocolDecodeError(f"UNSIGNED_VARINT at byte {offset} is longer than 5 bytes")
+    try:
+        return decode_unsigned_varint(buf, offset)
+    except ValueError as e:
+        raise ProtocolDecodeError(f"UNSIGNED_VARINT at byte {offset}: {e}") from None
 
 
 def _slice(buf: memoryview, offset: int, length: int, what: str) -> memoryview:
@@ -358,21 +353,7 @@ def encode_int64(value: int) -> bytes:
     return INT64_STRUCT.pack(value)
 
 
-def encode_uvarint(value: int) -> bytes:
-    if 0 <= value < 0x80:
-        return _SMALL_UVARINTS[value]
-    if 0x80 <= value < 0x4000:
-        return bytes(((value & 0x7F) | 0x80, value >> 7))
-    if 0x4000 <= value < 0x200000:
-        return bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))
-    if value < 0 or value > _MAX_UVARINT:
-        raise ValueError(f"unsigned varint out of range: {value}")
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+encode_uvarint = encode_unsigned_varint  # UNSIGNED_VARINT; ValueError outside the uint32 range
 
 
 def encode_string(value: str) -> bytes:

@@ -83,6 +83,14 @@ def encode_varlong(n: int) -> bytes:
 
 def encode_unsigned_varint(n: int) -> bytes:
     """Unsigned varint of a uint32 (1-5 bytes), as compact lengths and tagged fields use."""
+    # one, two and three bytes written directly: every compact length and tag of a request or response
+    # goes through here, and they are nearly always below 2**21
+    if 0 <= n < 0x80:
+        return _ONE_BYTE[n]
+    if 0x80 <= n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    if 0x4000 <= n < 0x200000:
+        return bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
     if not 0 <= n <= _UINT32_MAX:
         raise ValueError(f"unsigned varint {n} is outside the uint32 range")
     return _encode_unsigned(n)
