@@ -74,6 +74,8 @@ __all__ = [
     "decode_batch",
     "iter_batches",
     "iter_records",
+    "records_section",
+    "scan_records",
     "DELETE_HORIZON_BIT",
     "NO_TIMESTAMP",
     "ControlType",
@@ -237,18 +239,43 @@ def decode_batch(
         raise CorruptRecordError(f"negative record count {header.records_count}")
     if check_crc and compute_crc(buf, pos, size) != header.crc:
         raise CorruptRecordError(f"CRC mismatch in batch at byte {pos}")
-    payload = memoryview(buf)[pos + HEADER_SIZE : pos + size]
     codec = header.compression
-    if codec == 0:
-        data = bytes(payload)
-    elif codec not in CODEC_NAMES:
+    if codec and codec not in CODEC_NAMES:
         raise CorruptRecordError(f"unknown compression codec id {codec} in batch at byte {pos}")
-    else:
-        data = decompress(codec, payload, max_decompressed_size)  # DecompressionError is a CorruptRecordError
-    return header, _decode_records(data, header)
+    data = records_section(buf, pos, header, max_decompressed_size)  # DecompressionError is a CorruptRecordError
+    return header, _decode_records(data, header, False)
 
 
-def _decode_records(data: bytes, header: BatchHeader) -> list[Record]:
+def records_section(buf, pos: int, header: BatchHeader, max_decompressed_size: int | None = None) -> bytes:
+    """The records section of the batch at ``pos`` (whose ``header`` the caller parsed), decompressed.
+
+    No header checks here (callers have made them). Raises UnsupportedCompressionError for an unknown
+    codec, DecompressionError (a CorruptRecordError) for bytes that do not decompress, and
+    DecompressedSizeError above ``max_decompressed_size``.
+    """
+    payload = memoryview(buf)[pos + HEADER_SIZE : pos + header.batch_length + LOG_OVERHEAD]
+    codec = header.compression
+    return bytes(payload) if codec == 0 else decompress(codec, payload, max_decompressed_size)
+
+
+def scan_records(data: bytes, header: BatchHeader) -> list[tuple[int, bytes | None, bool, int, int, int]]:
+    """A lean view of a records section (from :func:`records_section`), for the log cleaner: per record
+    ``(offset, key, has value, timestamp delta, start, end)``, where ``data[start:end]`` is the record's
+    bytes as they are (length field included) -- reusable as they are in a rebuilt batch with the same
+    base offset and base timestamp. Values and headers are skipped, not decoded or checked.
+
+    Raises CorruptRecordError for malformed input, like :func:`decode_batch`.
+    """
+    return _decode_records(data, header, True)
+
+
+def _decode_records(data: bytes, header: BatchHeader, lean: bool) -> list:
+    """The one record-body decoder: full :class:`Record` objects, or (``lean``) the scan_records view.
+
+    One loop for both so they cannot drift apart; ``lean`` costs one branch per record. Varints of one
+    and two bytes (lengths up to 8191, as small keys and values have) are decoded inline: this loop runs
+    once per record the cleaner, the tools and the coordinators read.
+    """
     base_offset = header.base_offset
     base_timestamp = header.base_timestamp
     append_time = header.max_timestamp if header.log_append_time else None
@@ -262,10 +289,15 @@ def _decode_records(data: bytes, header: BatchHeader) -> list[Record]:
     index = 0
     try:
         for index in range(header.records_count):
+            start = pos
             b = data[pos]
             if b < 0x80:  # one-byte varint: the common case, decoded inline
                 length = small[b]
                 pos += 1
+            elif data[pos + 1] < 0x80:  # two bytes, inline too
+                u = (b & 0x7F) | (data[pos + 1] << 7)
+                length = (u >> 1) ^ -(u & 1)
+                pos += 2
             else:
                 length, pos = dv(data, pos)
             rec_end = pos + length
@@ -278,18 +310,30 @@ def _decode_records(data: bytes, header: BatchHeader) -> list[Record]:
             if b < 0x80:
                 timestamp_delta = small[b]
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                u = (b & 0x7F) | (data[pos + 1] << 7)
+                timestamp_delta = (u >> 1) ^ -(u & 1)
+                pos += 2
             else:
                 timestamp_delta, pos = dvl(data, pos)
             b = data[pos]
             if b < 0x80:
                 offset_delta = small[b]
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                u = (b & 0x7F) | (data[pos + 1] << 7)
+                offset_delta = (u >> 1) ^ -(u & 1)
+                pos += 2
             else:
                 offset_delta, pos = dv(data, pos)
             b = data[pos]
             if b < 0x80:
                 key_len = small[b]
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                u = (b & 0x7F) | (data[pos + 1] << 7)
+                key_len = (u >> 1) ^ -(u & 1)
+                pos += 2
             else:
                 key_len, pos = dv(data, pos)
             if key_len < 0:
@@ -299,10 +343,19 @@ def _decode_records(data: bytes, header: BatchHeader) -> list[Record]:
             else:
                 key = data[pos : pos + key_len]
                 pos += key_len
+            if lean:
+                # the value's length varint is -1 (null, a tombstone) exactly when it is the byte 0x01
+                append((base_offset + offset_delta, key, data[pos] != 1, timestamp_delta, start, rec_end))
+                pos = rec_end
+                continue
             b = data[pos]
             if b < 0x80:
                 value_len = small[b]
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                u = (b & 0x7F) | (data[pos + 1] << 7)
+                value_len = (u >> 1) ^ -(u & 1)
+                pos += 2
             else:
                 value_len, pos = dv(data, pos)
             if value_len < 0:

@@ -86,9 +86,16 @@ from kavka.protocol.batch import (
     compute_crc,
     parse_header,
 )
-from kavka.protocol.compression import compress, decompress
-from kavka.protocol.records import DELETE_HORIZON_BIT, ControlType, Record, build_batch, decode_batch
-from kavka.protocol.varint import decode_varint, decode_varlong
+from kavka.protocol.compression import compress
+from kavka.protocol.records import (
+    DELETE_HORIZON_BIT,
+    ControlType,
+    Record,
+    build_batch,
+    decode_batch,
+    records_section,
+    scan_records,
+)
 from kavka.storage.checkpoints import CheckpointError, read_offset_checkpoint, write_offset_checkpoint
 from kavka.storage.fs import FileSystem
 from kavka.storage.log import PartitionLog
@@ -105,89 +112,6 @@ DEDUPE_LOAD_FACTOR = 0.9  # Kafka's log.cleaner.io.buffer.load.factor
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 _U32 = struct.Struct(">I")
 _CONTROL_KEY = struct.Struct(">hh")
-
-
-_ZIGZAG = [(b >> 1) ^ -(b & 1) for b in range(0x80)]
-
-
-def _records_payload(data, off: int, h: BatchHeader) -> bytes:
-    payload = memoryview(data)[off + HEADER_SIZE: off + h.batch_length + LOG_OVERHEAD]
-    return bytes(payload) if h.compression == 0 else decompress(h.compression, payload)
-
-
-def _scan_records(payload: bytes, h: BatchHeader) -> list[tuple[int, bytes | None, bool, int, int, int]]:
-    """The cleaner's lean view of a batch's records: ``(offset, key, has value, timestamp delta, start,
-    end)`` per record, ``start:end`` its bytes in ``payload``; headers and values are skipped, not decoded.
-    Layout as in kavka.protocol.records; malformed input raises CorruptRecordError."""
-    out = []
-    append = out.append
-    small = _ZIGZAG
-    dv, dvl = decode_varint, decode_varlong
-    base = h.base_offset
-    end = len(payload)
-    pos = 0
-    try:
-        for _ in range(h.records_count):
-            start = pos
-            b = payload[pos]
-            if b < 0x80:
-                length = small[b]
-                pos += 1
-            elif payload[pos + 1] < 0x80:
-                u = (b & 0x7F) | (payload[pos + 1] << 7)
-                length = (u >> 1) ^ -(u & 1)
-                pos += 2
-            else:
-                length, pos = dv(payload, pos)
-            rec_end = pos + length
-            if length < 1 or rec_end > end:
-                raise CorruptRecordError(f"record length {length} at {start} does not fit the batch")
-            pos += 1  # attributes
-            b = payload[pos]
-            if b < 0x80:
-                ts_delta = small[b]
-                pos += 1
-            elif payload[pos + 1] < 0x80:
-                u = (b & 0x7F) | (payload[pos + 1] << 7)
-                ts_delta = (u >> 1) ^ -(u & 1)
-                pos += 2
-            else:
-                ts_delta, pos = dvl(payload, pos)
-            b = payload[pos]
-            if b < 0x80:
-                off_delta = small[b]
-                pos += 1
-            elif payload[pos + 1] < 0x80:
-                u = (b & 0x7F) | (payload[pos + 1] << 7)
-                off_delta = (u >> 1) ^ -(u & 1)
-                pos += 2
-            else:
-                off_delta, pos = dv(payload, pos)
-            b = payload[pos]
-            if b < 0x80:
-                key_len = small[b]
-                pos += 1
-            elif payload[pos + 1] < 0x80:
-                u = (b & 0x7F) | (payload[pos + 1] << 7)
-                key_len = (u >> 1) ^ -(u & 1)
-                pos += 2
-            else:
-                key_len, pos = dv(payload, pos)
-            if key_len < 0:
-                key = None
-            else:
-                if pos + key_len > rec_end:
-                    raise CorruptRecordError(f"key length {key_len} overruns its record")
-                key = payload[pos: pos + key_len]
-                pos += key_len
-            has_value = payload[pos] != 1  # varint -1 (null) is the single byte 0x01
-            append((base + off_delta, key, has_value, ts_delta, start, rec_end))
-            pos = rec_end
-    except (ValueError, IndexError) as e:
-        raise CorruptRecordError(f"batch at offset {base}: {e}") from None
-    if pos != end:
-        raise CorruptRecordError(f"{end - pos} bytes after the records of the batch at offset {base}")
-    return out
 
 
 def _rebuild_raw(h: BatchHeader, payload: bytes, kept: list) -> bytes:
@@ -697,7 +621,7 @@ class LogCleaner:
                         _hh, recs = decode_batch(data, off)
                         txn.on_control_batch_read(h, _control_type(recs))
                     elif not txn.on_batch_read(h) and h.last_offset >= first_dirty:
-                        recs = _scan_records(_records_payload(data, off, h), h)
+                        recs = scan_records(records_section(data, off, h), h)
                         if omap and len(omap) + len(recs) > cap:
                             full = True
                             break
@@ -795,10 +719,10 @@ class LogCleaner:
         elif control:
             kept = recs  # type: ignore[assignment]
         else:
-            payload = _records_payload(data, off, h)
+            payload = records_section(data, off, h)
             kept = []
             retain_deletes = horizon is None or now < horizon
-            for rec in _scan_records(payload, h):
+            for rec in scan_records(payload, h):
                 offset, key, has_value = rec[0], rec[1], rec[2]
                 if offset > latest:
                     kept.append(rec)
