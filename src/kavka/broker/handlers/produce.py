@@ -18,32 +18,24 @@ v11) when the partition is not in the producer's ongoing transaction, NOT_ENOUGH
 producer retries) while the coordinator cannot tell yet.
 """
 
-import struct
-
 from kavka.broker.dispatch import CloseConnection
 from kavka.broker.handlers.metadata import INTERNAL_TOPICS
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
-from kavka.protocol.batch import HEADER_SIZE, LOG_OVERHEAD, TRANSACTIONAL_BIT
+from kavka.protocol.batch import HEADER_SIZE, batch_size_at, is_transactional_at, producer_at
 from kavka.protocol.primitives import ProtocolDecodeError
 from kavka.protocol.produce import PartitionResponse, decode_produce_request, encode_produce_response
-
-# RecordBatch v2 header positions (layout in kavka.protocol.batch)
-_LENGTH_AT, _ATTRIBUTES_LOW_BYTE_AT, _PRODUCER_AT = 8, 22, 43
-_LENGTH = struct.Struct(">i")
-_PRODUCER = struct.Struct(">qh")  # producerId, producerEpoch
-
 
 def _txn_producer(records) -> tuple[int, int] | None:
     """(producer id, epoch) of the first transactional batch of a record set, else None. Batch headers
     only; a malformed set ends the scan (the log refuses it with the right error)."""
     n, pos = len(records), 0
     while pos + HEADER_SIZE <= n:
-        if records[pos + _ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT:
-            producer = _PRODUCER.unpack_from(records, pos + _PRODUCER_AT)
+        if is_transactional_at(records, pos):
+            producer = producer_at(records, pos)
             if producer[0] >= 0:
                 return producer
-        size = _LENGTH.unpack_from(records, pos + _LENGTH_AT)[0] + LOG_OVERHEAD
+        size = batch_size_at(records, pos)
         if size < HEADER_SIZE:
             return None
         pos += size
@@ -58,8 +50,7 @@ def _transactional_producers(topics) -> set[tuple[int, int]] | None:
     for _, parts in topics:
         for _, records in parts:
             if records is not None and len(records) >= HEADER_SIZE and (
-                    records[_ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT
-                    or _LENGTH.unpack_from(records, _LENGTH_AT)[0] + LOG_OVERHEAD != len(records)):
+                    is_transactional_at(records) or batch_size_at(records) != len(records)):
                 producer = _txn_producer(records)
                 if producer is not None:
                     if producers is None:
@@ -69,8 +60,7 @@ def _transactional_producers(topics) -> set[tuple[int, int]] | None:
 
 
 def _first_batch_transactional(records) -> bool:
-    return records is not None and len(records) >= HEADER_SIZE and \
-        bool(records[_ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT)
+    return records is not None and len(records) >= HEADER_SIZE and is_transactional_at(records)
 
 
 def _request_error(req, producers: set) -> tuple[int, str] | None:
@@ -88,11 +78,11 @@ def _more_than_one_batch(records) -> bool:
     v3 a partition's records are exactly one batch.) One length read when there is one batch."""
     if records is None or len(records) < HEADER_SIZE:
         return False
-    first = _LENGTH.unpack_from(records, _LENGTH_AT)[0] + LOG_OVERHEAD
+    first = batch_size_at(records)
     rest = len(records) - first
     if first < HEADER_SIZE or rest < HEADER_SIZE:
         return False  # one batch, or bytes that are no batch: the log answers for them
-    return rest >= _LENGTH.unpack_from(records, first + _LENGTH_AT)[0] + LOG_OVERHEAD
+    return rest >= batch_size_at(records, first)
 
 
 def _one_batch_only(index, version) -> PartitionResponse:
