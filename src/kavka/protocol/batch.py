@@ -38,6 +38,7 @@ __all__ = [
     "LOG_OVERHEAD",
     "MAGIC",
     "BatchHeader",
+    "HEADER_STRUCT",
     "CorruptRecordError",
     "InvalidRecordError",
     "parse_header",
@@ -47,6 +48,9 @@ __all__ = [
     "patch_leader_epoch",
     "stamp_log_append_time",
     "compute_crc",
+    "batch_size_at",
+    "is_transactional_at",
+    "producer_at",
     "COMPRESSION_MASK",
     "TIMESTAMP_TYPE_BIT",
     "TRANSACTIONAL_BIT",
@@ -66,11 +70,16 @@ NO_PRODUCER_ID = -1
 NO_SEQUENCE = -1
 
 _HEADER = struct.Struct(">qiibIhiqqqhii")
+HEADER_STRUCT = _HEADER  # the one definition of the layout, for the few that write a whole header
 _OFFSET = struct.Struct(">q")
 _I32 = struct.Struct(">i")
 _U32 = struct.Struct(">I")
 _ATTR_AND_REST = struct.Struct(">h")
 _I64 = struct.Struct(">q")
+_PRODUCER = struct.Struct(">qh")  # producerId, producerEpoch at 43
+_BATCH_LENGTH_AT = 8
+_ATTRIBUTES_LOW_BYTE_AT = 22  # attributes is an int16 at 21: its flags all sit in the low byte
+_PRODUCER_AT = 43
 
 
 class CorruptRecordError(ValueError):
@@ -144,6 +153,26 @@ class BatchHeader(NamedTuple):
 def parse_header(buf, pos: int = 0) -> BatchHeader:
     """Parse the 61-byte header at ``pos``. The caller guarantees 61 bytes are there."""
     return BatchHeader._make(_HEADER.unpack_from(buf, pos))
+
+
+# Single fields of the header at ``pos``, without parsing the whole of it: the Produce handler looks at
+# the first batch of every partition of every request (one field each, nearly always). The caller
+# guarantees the header's 61 bytes are there.
+
+
+def batch_size_at(buf, pos: int = 0) -> int:
+    """Total bytes of the batch at ``pos`` (batchLength + 12), as the header says; not validated."""
+    return _I32.unpack_from(buf, pos + _BATCH_LENGTH_AT)[0] + LOG_OVERHEAD
+
+
+def is_transactional_at(buf, pos: int = 0) -> bool:
+    """The isTransactional attribute (bit 4) of the batch at ``pos``."""
+    return bool(buf[pos + _ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT)
+
+
+def producer_at(buf, pos: int = 0) -> tuple[int, int]:
+    """``(producerId, producerEpoch)`` of the batch at ``pos``."""
+    return _PRODUCER.unpack_from(buf, pos + _PRODUCER_AT)
 
 
 def compute_crc(buf, pos: int, size: int) -> int:

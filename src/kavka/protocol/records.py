@@ -49,9 +49,9 @@ from typing import NamedTuple
 from crc32c import crc32c
 
 from .batch import (
-    _HEADER as _BATCH_HEADER,  # the one definition of the 61-byte header layout
     CONTROL_BIT,
     HEADER_SIZE,
+    HEADER_STRUCT,
     LOG_OVERHEAD,
     MAGIC,
     NO_PRODUCER_ID,
@@ -202,7 +202,7 @@ def build_batch(
         payload = compress(compression, payload, compression_level)
     batch = bytearray(HEADER_SIZE)
     try:
-        _BATCH_HEADER.pack_into(
+        HEADER_STRUCT.pack_into(
             batch, 0, base_offset, HEADER_SIZE - LOG_OVERHEAD + len(payload), partition_leader_epoch, MAGIC, 0,
             attributes, last_offset_delta, base_timestamp, max_timestamp, producer_id, producer_epoch,
             base_sequence, len(records),

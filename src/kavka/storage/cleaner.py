@@ -59,6 +59,17 @@ One round of cleaning (``Cleaner.doClean``)
    segments to ``.deleted`` -> live names. Groups go in ascending order, so a crash leaves a prefix
    cleaned and the rest as it was: each is a valid compacted log. The checkpoint becomes the map's end.
 
+Where each part lives
+---------------------
+- ``cleaner_plan``: step 1 (which log, first dirty / first uncleanable offsets, dirty ratio) and the
+  grouping of step 4 -- pure functions of the logs' state and the clock;
+- ``cleaner_filter``: the per-batch rule of steps 2-4 (aborted data, markers, the offset map's
+  verdict per record, horizons, empty headers) -- one batch in, the bytes that stay out, no I/O;
+- this module: the ``LogCleaner`` itself -- the scheduler driven by ``LogManager.tick()`` (budgets,
+  throttle, backoff), the round as a resumable generator (the passes of steps 2-4 over segment bytes,
+  writing ``.cleaned`` segments, the swap of step 5), ``cleaner-offset-checkpoint`` and the figures.
+  Record bodies are decoded only by :mod:`kavka.protocol.records`.
+
 If the log changes under a round (retention, DeleteRecords or truncation removes or shrinks a segment
 the round still needs, or the log is closed), the round is abandoned and its ``.cleaned`` files removed.
 A log whose data fails to decode is marked uncleanable until restart, as Kafka does.
@@ -66,40 +77,27 @@ A log whose data fails to decode is marked uncleanable until restart, as Kafka d
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from kavka.protocol.batch import (
-    CONTROL_BIT,
     HEADER_SIZE,
     LOG_OVERHEAD,
     MAGIC,
-    TIMESTAMP_TYPE_BIT,
-    TRANSACTIONAL_BIT,
     BatchHeader,
     CorruptRecordError,
     InvalidRecordError,
-    compute_crc,
     parse_header,
 )
-from kavka.protocol.compression import compress
-from kavka.protocol.records import (
-    DELETE_HORIZON_BIT,
-    ControlType,
-    Record,
-    build_batch,
-    decode_batch,
-    records_section,
-    scan_records,
-)
+from kavka.protocol.records import ControlType, decode_batch, records_section, scan_records
 from kavka.storage.checkpoints import CheckpointError, read_offset_checkpoint, write_offset_checkpoint
+from kavka.storage.cleaner_filter import CleanedTransactions, control_type, filter_batch, map_key
+from kavka.storage.cleaner_plan import cleanable_range, filthiest, group_segments_by_size
 from kavka.storage.fs import FileSystem
 from kavka.storage.log import PartitionLog
-from kavka.storage.segment import CLEANED_SUFFIX, INT32_MAX, LogSegment
+from kavka.storage.segment import CLEANED_SUFFIX, LogSegment
 
 __all__ = ["LogCleaner", "CleanerStats", "CLEANER_OFFSET_CHECKPOINT", "MAP_ENTRY_BYTES", "group_segments_by_size"]
 
@@ -109,127 +107,6 @@ CLEANER_OFFSET_CHECKPOINT = "cleaner-offset-checkpoint"
 # What one offset-map entry costs in CPython: a dict slot, a bytes key of at most 17 bytes, an int.
 MAP_ENTRY_BYTES = 136
 DEDUPE_LOAD_FACTOR = 0.9  # Kafka's log.cleaner.io.buffer.load.factor
-_HEADER = struct.Struct(">qiibIhiqqqhii")
-_U32 = struct.Struct(">I")
-_CONTROL_KEY = struct.Struct(">hh")
-
-
-def _rebuild_raw(h: BatchHeader, payload: bytes, kept: list) -> bytes:
-    """The batch with only ``kept`` records, their bytes reused as they are: same base offset, base
-    timestamp (so every delta stays valid, a delete horizon included), last offset delta, producer
-    fields and attributes; new count, max timestamp and CRC; recompressed with the same codec."""
-    body = b"".join(payload[start:end] for _o, _k, _v, _t, start, end in kept)
-    if h.compression:
-        body = compress(h.compression, body)
-    if h.log_append_time:
-        max_ts = h.max_timestamp
-    else:
-        max_ts = h.base_timestamp + max(t for _o, _k, _v, t, _s, _e in kept)
-    buf = bytearray(HEADER_SIZE + len(body))
-    _HEADER.pack_into(buf, 0, h.base_offset, HEADER_SIZE - LOG_OVERHEAD + len(body), h.partition_leader_epoch,
-                      MAGIC, 0, h.attributes, h.last_offset_delta, h.base_timestamp, max_ts, h.producer_id,
-                      h.producer_epoch, h.base_sequence, len(kept))
-    buf[HEADER_SIZE:] = body
-    _U32.pack_into(buf, 17, compute_crc(buf, 0, len(buf)))
-    return bytes(buf)
-
-
-def _map_key(key: bytes) -> bytes:
-    return key if len(key) <= 16 else hashlib.blake2b(key, digest_size=17).digest()
-
-
-def _horizon(h: BatchHeader) -> int | None:
-    """The batch's delete horizon (KIP-534: bit 6 set, baseTimestamp holds it), else None."""
-    return h.base_timestamp if h.attributes & DELETE_HORIZON_BIT else None
-
-
-def _empty_batch(h: BatchHeader) -> bytes:
-    """Kafka's ``writeEmptyHeader``: the batch's offsets, producer fields and type, no records."""
-    attributes = h.attributes & (TIMESTAMP_TYPE_BIT | TRANSACTIONAL_BIT | CONTROL_BIT)
-    buf = bytearray(_HEADER.pack(
-        h.base_offset, HEADER_SIZE - LOG_OVERHEAD, h.partition_leader_epoch, MAGIC, 0, attributes,
-        h.last_offset_delta, h.max_timestamp, h.max_timestamp, h.producer_id, h.producer_epoch,
-        h.base_sequence, 0))
-    _U32.pack_into(buf, 17, compute_crc(buf, 0, len(buf)))
-    return bytes(buf)
-
-
-def _control_type(records: list[Record]) -> int | None:
-    if not records or records[0].key is None or len(records[0].key) < _CONTROL_KEY.size:
-        return None
-    return _CONTROL_KEY.unpack_from(records[0].key)[1]
-
-
-def group_segments_by_size(segments: list[LogSegment], max_size: int, max_index_size: int,
-                           first_uncleanable: int) -> list[list[LogSegment]]:
-    """Kafka's ``groupSegmentsBySize``: consecutive segments whose log bytes fit ``max_size``, whose
-    index bytes fit ``max_index_size``, and whose offsets fit an int32 from the group's base."""
-    groups: list[list[LogSegment]] = []
-    i = 0
-    while i < len(segments):
-        group = [segments[i]]
-        log_size = segments[i].size()
-        index_size = segments[i].offset_index.entries * 8
-        time_size = segments[i].time_index.entries * 12
-        i += 1
-        while i < len(segments):
-            seg = segments[i]
-            last = segments[i + 1].base_offset - 1 if i + 1 < len(segments) else first_uncleanable - 1
-            if (log_size + seg.size() > max_size
-                    or index_size + seg.offset_index.entries * 8 > max_index_size
-                    or time_size + seg.time_index.entries * 12 > max_index_size
-                    or (seg.size() > 0 and last - group[0].base_offset > INT32_MAX)):
-                break
-            group.append(seg)
-            log_size += seg.size()
-            index_size += seg.offset_index.entries * 8
-            time_size += seg.time_index.entries * 12
-            i += 1
-        groups.append(group)
-    return groups
-
-
-# ------------------------------------------------------------------------------------------ transactions
-
-
-class _TxnState:
-    """Kafka's ``CleanedTransactionMetadata``: which data is aborted, and when a marker may go."""
-
-    def __init__(self, aborted: list[tuple[int, int, int]]) -> None:
-        self._aborted = sorted(aborted, key=lambda t: t[1])  # (producer id, first offset, marker offset)
-        self._next = 0
-        self.ongoing_aborted: dict[int, bool] = {}  # pid -> a batch of it was seen in this pass
-        self.ongoing_committed: set[int] = set()
-
-    def _consume_up_to(self, offset: int) -> None:
-        while self._next < len(self._aborted) and self._aborted[self._next][1] <= offset:
-            self.ongoing_aborted.setdefault(self._aborted[self._next][0], False)
-            self._next += 1
-
-    def on_batch_read(self, h: BatchHeader) -> bool:
-        """True if the (data) batch belongs to an aborted transaction."""
-        self._consume_up_to(h.last_offset)
-        if h.is_transactional:
-            if h.producer_id in self.ongoing_aborted:
-                self.ongoing_aborted[h.producer_id] = True
-                return True
-            self.ongoing_committed.add(h.producer_id)
-        return False
-
-    def on_control_batch_read(self, h: BatchHeader, control_type: int | None) -> bool:
-        """True if the marker's transaction has no data left, so the marker may be discarded."""
-        self._consume_up_to(h.last_offset)
-        if control_type is None:
-            return True  # an emptied control batch: already cleaned
-        if control_type == ControlType.ABORT:
-            seen = self.ongoing_aborted.pop(h.producer_id, None)
-            return not seen
-        if control_type == ControlType.COMMIT:
-            if h.producer_id in self.ongoing_committed:
-                self.ongoing_committed.discard(h.producer_id)
-                return False
-            return True
-        return False
 
 
 # ------------------------------------------------------------------------------------------------ stats
@@ -367,63 +244,8 @@ class LogCleaner:
 
     # -- choosing a log -------------------------------------------------------------------------------
 
-    def _cleanable_range(self, log_dir: str, log: PartitionLog, now: int) -> tuple[int, int, int, int, bool]:
-        """``(first dirty, first uncleanable, clean bytes, cleanable bytes, need compaction now)``."""
-        cfg = log.config
-        segs = log.segments
-        start, leo = log.log_start_offset, log.log_end_offset
-        first_dirty = self.checkpoint_of(log_dir, log)
-        if first_dirty is None or first_dirty < start or first_dirty > leo:
-            first_dirty = start
-        active = segs[-1]
-        # Kavka addition: only fsynced data (below the recovery point) is cleaned. A roll's fsync is
-        # deferred to the next tick; cleaning a rolled segment before it would let a crash lose both a
-        # record that was durable and the unsynced newer value it was dropped for.
-        uncleanable = min(log.last_stable_offset, active.base_offset, log.recovery_point)
-        dirty_non_active = [s for i, s in enumerate(segs[:-1]) if segs[i + 1].base_offset > first_dirty]
-        if cfg.min_compaction_lag_ms > 0:
-            for s in dirty_non_active:
-                if s.largest_timestamp > now - cfg.min_compaction_lag_ms:
-                    uncleanable = min(uncleanable, s.base_offset)
-                    break
-        first_uncleanable = active.base_offset  # rounded down to the base of the segment holding it
-        for i, s in enumerate(segs):
-            nxt = segs[i + 1].base_offset if i + 1 < len(segs) else None
-            if nxt is None or nxt > uncleanable:
-                first_uncleanable = s.base_offset
-                break
-        clean_bytes = cleanable_bytes = 0
-        for i, s in enumerate(segs):
-            if s.base_offset >= first_uncleanable:
-                break
-            nxt = segs[i + 1].base_offset
-            if nxt <= first_dirty:
-                clean_bytes += s.size()
-            else:
-                cleanable_bytes += s.size()
-        need_now = False
-        if cfg.max_compaction_lag_ms < 2**63 - 1:
-            stamps = [s.first_batch_timestamp for s in dirty_non_active if s.first_batch_timestamp > 0]
-            if stamps and min(stamps) < now - max(cfg.max_compaction_lag_ms, 0):
-                need_now = True
-        return first_dirty, first_uncleanable, clean_bytes, cleanable_bytes, need_now
-
     def _grab_filthiest(self, logs: Iterable[tuple[str, PartitionLog]], now: int) -> _Round | None:
-        best = None
-        best_key = None
-        for log_dir, log in logs:
-            if log.closed or not log.config.compact or log.dir in self._uncleanable:
-                continue
-            first_dirty, upper, clean, cleanable, need_now = self._cleanable_range(log_dir, log, now)
-            total = clean + cleanable
-            if total <= 0:
-                continue
-            ratio = cleanable / total
-            horizon = self._horizons.get(log.dir)
-            horizon_due = horizon is not None and horizon <= now and upper > log.log_start_offset
-            if (need_now and cleanable > 0) or ratio > log.config.min_cleanable_dirty_ratio or horizon_due:
-                if best_key is None or ratio > best_key:
-                    best, best_key = (log_dir, log, first_dirty, upper), ratio
+        best = filthiest(logs, now, self.checkpoint_of, self._horizons, self._uncleanable)
         if best is None:
             return None
         log_dir, log, first_dirty, upper = best
@@ -524,7 +346,7 @@ class LogCleaner:
         self.abort()
         log.flush_rolled()  # what the manager's tick does before cleaning
         now = self.clock_ms()
-        first_dirty, upper, _clean, _cleanable, _need = self._cleanable_range(log_dir, log, now)
+        first_dirty, upper, _clean, _cleanable, _need = cleanable_range(log, self.checkpoint_of(log_dir, log), now)
         self._round = self._new_round(log_dir, log, first_dirty, upper, now)
         r = self._round
         self._run([(log_dir, log)], None, None, True)  # not throttled: the caller asked for it now
@@ -591,7 +413,7 @@ class LogCleaner:
                 if h.is_transactional:
                     if h.is_control:
                         _hh, recs = decode_batch(seg.log.pread(pos, h.batch_length + LOG_OVERHEAD))
-                        ctype = _control_type(recs)
+                        ctype = control_type(recs)
                         first = open_first.pop(h.producer_id, None)
                         if ctype == ControlType.ABORT and first is not None:
                             aborted.append((h.producer_id, first, h.last_offset))
@@ -606,7 +428,7 @@ class LogCleaner:
         first_dirty = r.first_dirty
         omap: dict[bytes, int] = {}
         latest = first_dirty - 1
-        txn = _TxnState(aborted)
+        txn = CleanedTransactions(aborted)
         full = False
         cap = self.max_map_entries
         stats = r.stats
@@ -619,7 +441,7 @@ class LogCleaner:
                 for off, h in batches:
                     if h.is_control:
                         _hh, recs = decode_batch(data, off)
-                        txn.on_control_batch_read(h, _control_type(recs))
+                        txn.on_control_batch_read(h, control_type(recs))
                     elif not txn.on_batch_read(h) and h.last_offset >= first_dirty:
                         recs = scan_records(records_section(data, off, h), h)
                         if omap and len(omap) + len(recs) > cap:
@@ -627,7 +449,7 @@ class LogCleaner:
                             break
                         for offset, key, _v, _t, _s, _e in recs:
                             if key is not None and offset >= first_dirty:
-                                omap[key if len(key) <= 16 else _map_key(key)] = offset
+                                omap[key if len(key) <= 16 else map_key(key)] = offset
                         stats.map_records_read += len(recs)
                     if h.last_offset > latest:
                         latest = h.last_offset
@@ -646,7 +468,7 @@ class LogCleaner:
         # 3. rewrite every segment below the map's end, group by group, from the log start
         segs = [s for s in below if s.base_offset < end]
         groups = group_segments_by_size(segs, log.config.segment_bytes, log.config.segment_index_bytes, r.upper)
-        txn = _TxnState(aborted)
+        txn = CleanedTransactions(aborted)
         now = r.now_ms
         delete_retention = log.config.delete_retention_ms
         for group in groups:
@@ -663,8 +485,12 @@ class LogCleaner:
                 for data, batches, consumed in self._chunks(seg, 0, seg_end):
                     for off, h in batches:
                         is_group_tail = gi == len(group) - 1 and pos + off + h.batch_length + LOG_OVERHEAD == seg_end
-                        out = self._filter_batch(r, data, off, h, omap, latest, txn, producers, is_group_tail,
-                                                 now, delete_retention)
+                        out, retained, h_at = filter_batch(data, off, h, omap, latest, txn, producers,
+                                                           is_group_tail, now, delete_retention)
+                        stats.records_read += h.records_count
+                        stats.records_retained += retained
+                        if h_at is not None and (r.min_horizon is None or h_at < r.min_horizon):
+                            r.min_horizon = h_at
                         if out is not None:
                             oh = parse_header(out)
                             cleaned.append(out, last_offset=oh.base_offset + oh.last_offset_delta,
@@ -684,78 +510,3 @@ class LogCleaner:
             for s in group:
                 r.sources.pop(id(s), None)
             yield 0
-
-    def _filter_batch(self, r: _Round, data: bytes, off: int, h: BatchHeader, omap: dict[bytes, int],
-                      latest: int, txn: _TxnState, producers: dict[int, tuple[int, int]], group_tail: bool,
-                      now: int, delete_retention: int):
-        """Kafka's ``MemoryRecords.filterTo`` with the cleaner's filter, for one batch: its bytes to
-        keep (the original, a rebuilt batch, or an empty header), or None to drop it."""
-        stats = r.stats
-        control = h.is_control
-        horizon = _horizon(h)
-        recs = None
-        if control:
-            _hh, recs = decode_batch(data, off)
-            can_discard = txn.on_control_batch_read(h, _control_type(recs))
-            discard_records = can_discard and horizon is not None and horizon <= now
-        else:
-            can_discard = txn.on_batch_read(h)
-            discard_records = can_discard
-        retain_empty = group_tail
-        if h.producer_id >= 0:
-            last = producers.get(h.producer_id)
-            if last is not None:
-                last_data_offset, epoch = last
-                if last_data_offset >= 0:
-                    retain_empty = retain_empty or h.last_offset == last_data_offset
-                else:
-                    retain_empty = retain_empty or (control and h.producer_epoch == epoch)
-        if discard_records and not retain_empty:
-            stats.records_read += h.records_count
-            return None
-        payload = b""
-        if discard_records:
-            kept: list = []
-        elif control:
-            kept = recs  # type: ignore[assignment]
-        else:
-            payload = records_section(data, off, h)
-            kept = []
-            retain_deletes = horizon is None or now < horizon
-            for rec in scan_records(payload, h):
-                offset, key, has_value = rec[0], rec[1], rec[2]
-                if offset > latest:
-                    kept.append(rec)
-                    continue
-                if key is None:
-                    continue  # Kafka counts it invalid and drops it
-                found = omap.get(key if len(key) <= 16 else _map_key(key), -1)
-                if offset >= found and (has_value or retain_deletes):
-                    kept.append(rec)
-        stats.records_read += h.records_count
-        stats.records_retained += len(kept)
-        if kept:
-            tombstones = not control and not all(rec[2] for rec in kept)
-            marker_for_empty_txn = control and can_discard
-            need_horizon = (tombstones or marker_for_empty_txn) and horizon is None
-            if tombstones or marker_for_empty_txn:
-                h_at = now + delete_retention if need_horizon else horizon
-                if h_at is not None and (r.min_horizon is None or h_at < r.min_horizon):
-                    r.min_horizon = h_at
-            if len(kept) == h.records_count and not need_horizon:
-                return data[off: off + h.batch_length + LOG_OVERHEAD]
-            if not control and not need_horizon:
-                return _rebuild_raw(h, payload, kept)
-            if not control:  # new delete horizon: the base timestamp moves, so every delta is rewritten
-                wanted = {rec[0] for rec in kept}
-                kept = [rec for rec in decode_batch(data, off, check_crc=False)[1] if rec.offset in wanted]
-            return build_batch(
-                kept, base_offset=h.base_offset, compression=h.compression,
-                timestamp_type_log_append=h.log_append_time, producer_id=h.producer_id,
-                producer_epoch=h.producer_epoch, base_sequence=h.base_sequence,
-                transactional=h.is_transactional, control=control,
-                partition_leader_epoch=h.partition_leader_epoch, last_offset_delta=h.last_offset_delta,
-                delete_horizon_ms=now + delete_retention if need_horizon else horizon)
-        if retain_empty:
-            return _empty_batch(h)
-        return None
