@@ -12,10 +12,6 @@ from click.testing import CliRunner, Result
 from kavka.cli.main import main
 from kavka.testing.process import api_versions_round_trip
 
-# Kafka API keys the CLI's commands need beyond produce/fetch/metadata/list offsets.
-GROUP_APIS = {10: "FindCoordinator", 11: "JoinGroup", 14: "SyncGroup", 8: "OffsetCommit", 9: "OffsetFetch",
-              16: "ListGroups", 15: "DescribeGroups", 42: "DeleteGroups"}
-CONFIG_APIS = {32: "DescribeConfigs", 44: "IncrementalAlterConfigs"}
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CONFIG_APIS
+from tests.cli.apis import CONFIG_APIS
 
 
 @pytest.fixture(autouse=True)

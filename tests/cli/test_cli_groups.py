@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import GROUP_APIS
+from tests.cli.apis import GROUP_APIS
 from kavka.testing.process import wait_until
 
 # the records of `consumed_group` carry these timestamps: BASE_MS + i seconds for record i

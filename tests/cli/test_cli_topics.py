@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kavka.testing.process import wait_until
 
-from conftest import CONFIG_APIS
+from tests.cli.apis import CONFIG_APIS
 
 
 def test_create_list_describe_delete(kavka, topic_name):

@@ -9,7 +9,7 @@ quorum is one local voter, which DescribeQuorum reports at v0–2.
 from __future__ import annotations
 
 import pytest
-from adminwire import call
+from tests.clients.adminwire import call
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AclBinding,

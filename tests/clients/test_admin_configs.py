@@ -9,9 +9,9 @@ without an override. A restart keeps altered configs (they live in the metadata 
 
 from __future__ import annotations
 
-import adminwire
+from tests.clients import adminwire
 import pytest
-from clientlib import LOG_APPEND_TIME, Out, ck_produce, ck_read_all, now_ms
+from tests.clients.clientlib import LOG_APPEND_TIME, Out, ck_produce, ck_read_all, now_ms
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource
 

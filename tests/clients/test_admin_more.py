@@ -18,7 +18,7 @@ import asyncio
 import uuid
 
 import pytest
-from adminwire import call
+from tests.clients.adminwire import call
 
 from kavka.broker.acl_operations import CLUSTER_OPERATIONS, GROUP_OPERATIONS, TOPIC_OPERATIONS
 from kavka.testing.process import api_versions_round_trip, wait_until

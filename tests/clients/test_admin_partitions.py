@@ -8,7 +8,7 @@ refuses an offset past the high watermark, and what it deleted stays deleted aft
 from __future__ import annotations
 
 import pytest
-from clientlib import Out, ck_produce, ck_read_all, kp_read_all
+from tests.clients.clientlib import Out, ck_produce, ck_read_all, kp_read_all
 from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 

@@ -9,7 +9,7 @@ back with kio, each at the lowest and highest version served.
 from __future__ import annotations
 
 import pytest
-from adminwire import (
+from tests.clients.adminwire import (
     ALTER_CONFIGS,
     BROKER,
     BROKER_LOGGER,
@@ -24,7 +24,7 @@ from adminwire import (
     call,
     describe,
 )
-from clientlib import Out, ck_produce
+from tests.clients.clientlib import Out, ck_produce
 
 
 # -- DescribeConfigs -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from clientlib import Out, assert_read_matches, kp_produce, kp_read_all, now_ms
+from tests.clients.clientlib import Out, assert_read_matches, kp_produce, kp_read_all, now_ms
 
 from kavka.testing.process import api_versions_round_trip
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from confluent_kafka import KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, OffsetSpec
 
-from clientlib import ck_consumer, ck_read_all, now_ms
+from tests.clients.clientlib import ck_consumer, ck_read_all, now_ms
 from kavka.testing.process import wait_until
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")

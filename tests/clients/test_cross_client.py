@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from clientlib import CLIENTS, PRODUCE, READ_ALL, assert_read_matches, codec_available, sample_records
+from tests.clients.clientlib import CLIENTS, PRODUCE, READ_ALL, assert_read_matches, codec_available, sample_records
 
 _produced: dict[tuple[str, str], tuple[str, list]] = {}
 
@@ -47,7 +47,7 @@ def test_record_reads_identically_through_every_client(producer, codec, consumer
 
 def test_all_clients_agree_on_one_topic(bootstrap, create_topic):
     """Three producers append to one partition; three consumers see the same 3 x n records."""
-    from clientlib import Out, now_ms
+    from tests.clients.clientlib import Out, now_ms
 
     topic = create_topic(partitions=1)
     ts = now_ms() - 10_000

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 
-from clientlib import Out, ck_produce, ck_read_all
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 from kavka.testing.process import wait_until
 
 PARTITIONS = 3

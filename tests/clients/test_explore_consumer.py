@@ -15,7 +15,7 @@ import time
 import uuid
 
 import pytest
-from adminwire import call
+from tests.clients.adminwire import call
 
 from kavka.testing.process import wait_until
 

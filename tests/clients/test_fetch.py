@@ -7,7 +7,7 @@ import time
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
 
-from clientlib import Out, ck_consumer, ck_produce, ck_read_all, kp_read_all
+from tests.clients.clientlib import Out, ck_consumer, ck_produce, ck_read_all, kp_read_all
 
 
 def poll_values(consumer, n: int, timeout: float = 8) -> list:
@@ -98,7 +98,7 @@ def test_recreated_topic_starts_at_offset_zero(bootstrap, create_topic):
 def test_offset_out_of_range_resets_kafka_python(bootstrap, create_topic):
     from kafka import TopicPartition as KpTP
 
-    from clientlib import kp_consumer
+    from tests.clients.clientlib import kp_consumer
 
     topic = create_topic()
     ck_produce(bootstrap, topic, [Out(None, str(i).encode(), partition=0) for i in range(3)])

@@ -14,7 +14,7 @@ import time
 import uuid
 
 import pytest
-from clientlib import Out, ck_produce
+from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import wait_until
 

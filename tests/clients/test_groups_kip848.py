@@ -16,8 +16,8 @@ import time
 import uuid
 
 import pytest
-from adminwire import call
-from clientlib import Out, ck_produce
+from tests.clients.adminwire import call
+from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import BrokerProcessError
 from kavka.testing.process import create_topic as admin_create_topic

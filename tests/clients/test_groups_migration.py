@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 
 import pytest
-from clientlib import Out, ck_produce
+from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import create_topic as admin_create_topic
 from kavka.testing.process import wait_until

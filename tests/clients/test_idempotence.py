@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clientlib import PRODUCE, READ_ALL, Out
+from tests.clients.clientlib import PRODUCE, READ_ALL, Out
 
 N = 3000
 PARTITIONS = 2
@@ -83,7 +83,7 @@ def test_retried_batches_after_lost_responses(idempotent, broker_factory, create
     them); the client retries those batches. With idempotence the broker recognises each retry and
     answers with the original offsets: no duplicates. The control run without idempotence shows the
     faults really cause duplicates."""
-    from clientlib import DropResponsesProxy, ck_produce, ck_read_all
+    from tests.clients.clientlib import DropResponsesProxy, ck_produce, ck_read_all
     from kavka.testing.process import free_port
 
     proxy_port = free_port()
@@ -118,7 +118,7 @@ def test_deduplication_survives_broker_restart(clean, broker_factory, create_top
     rebuilt from the log after a crash) and nothing is duplicated."""
     import threading
 
-    from clientlib import DropResponsesProxy, ck_produce, ck_read_all
+    from tests.clients.clientlib import DropResponsesProxy, ck_produce, ck_read_all
     from kavka.testing.process import free_port
 
     proxy_port = free_port()

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from clientlib import Out, ck_produce, ck_read_all
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 pytestmark = pytest.mark.skipif(KCAT is None, reason="kcat is not installed (apt-get install kcat; .ci/run does)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import TopicPartition as CkTP
 
-from clientlib import Out, ck_consumer, ck_produce, now_ms
+from tests.clients.clientlib import Out, ck_consumer, ck_produce, now_ms
 
 N = 20
 

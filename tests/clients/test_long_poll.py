@@ -9,7 +9,7 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-from clientlib import Out, ck_consumer, ck_produce, kp_consumer
+from tests.clients.clientlib import Out, ck_consumer, ck_produce, kp_consumer
 
 WAIT_MS = 10_000
 

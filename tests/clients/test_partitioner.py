@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from kafka.partitioner.default import murmur2 as kp_murmur2
 
-from clientlib import CLIENTS, PRODUCE, READ_ALL, Out
+from tests.clients.clientlib import CLIENTS, PRODUCE, READ_ALL, Out
 
 PARTITIONS = 7
 KEYS = [f"key-{i}".encode() for i in range(60)] + [b"", b"\x00", "\u00fcnicode-\u2603".encode(), b"x" * 1000]

@@ -3,7 +3,7 @@ of Kavka would use it: no Docker, a real broker, any client."""
 
 from __future__ import annotations
 
-from clientlib import Out, ck_produce, ck_read_all, kp_produce
+from tests.clients.clientlib import Out, ck_produce, ck_read_all, kp_produce
 
 
 def test_kavka_broker_fixture_serves_clients(kavka_broker, topic_name):

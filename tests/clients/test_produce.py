@@ -7,7 +7,7 @@ import time
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
 
-from clientlib import (
+from tests.clients.clientlib import (
     CLIENTS, LOG_APPEND_TIME, PRODUCE, READ_ALL, Out, ck_consumer, ck_produce, kp_produce, now_ms,
 )
 from kavka.testing.process import wait_until

@@ -30,7 +30,7 @@ import pytest
 
 from confluent_kafka.admin import AdminClient
 
-from clientlib import Out, ck_consumer, ck_produce, ck_read_all, now_ms
+from tests.clients.clientlib import Out, ck_consumer, ck_produce, ck_read_all, now_ms
 from kavka.testing.process import wait_until
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from clientlib import Out, ck_produce, ck_read_all
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 from kavka.testing.process import BrokerProcess, free_port, wait_until
 
 

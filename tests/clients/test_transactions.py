@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
-from txnlib import TXN_OVERRIDES, read_to_end
+from tests.clients.txnlib import TXN_OVERRIDES, read_to_end
 
 from kavka.testing.process import create_topic, wait_until
 

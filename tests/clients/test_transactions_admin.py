@@ -10,7 +10,7 @@ its marker and the partition's last stable offset stays behind until an admin ab
 from __future__ import annotations
 
 import pytest
-from adminwire import call
+from tests.clients.adminwire import call
 from confluent_kafka import Consumer, Producer, TopicPartition
 from kafka import TopicPartition as KPTopicPartition
 from kafka.admin import KafkaAdminClient

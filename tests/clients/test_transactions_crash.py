@@ -30,7 +30,7 @@ from collections import deque
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from txnlib import TXN_OVERRIDES, open_transactions, read_to_end, seeded_rng
+from tests.clients.txnlib import TXN_OVERRIDES, open_transactions, read_to_end, seeded_rng
 
 from kavka.testing.process import create_topic, wait_until
 

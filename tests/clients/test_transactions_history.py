@@ -37,7 +37,7 @@ import uuid
 from collections import deque
 
 import pytest
-from txnhistory import (
+from tests.clients.txnhistory import (
     ABORTED,
     COMMITTED,
     FINAL_COMMITTED,
@@ -55,7 +55,7 @@ from txnhistory import (
     fates,
     summary,
 )
-from txnlib import TXN_OVERRIDES, open_transactions, seeded_rng
+from tests.clients.txnlib import TXN_OVERRIDES, open_transactions, seeded_rng
 
 # -- the checker on hand-made histories ------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ import time
 import uuid
 
 import pytest
-from adminwire import BROKER, call, incremental_alter
+from tests.clients.adminwire import BROKER, call, incremental_alter
 from confluent_kafka import Producer
-from txnlib import read_to_end
+from tests.clients.txnlib import read_to_end
 
 from kavka.protocol.records import Record, build_batch
 from kavka.testing.process import create_topic, wait_until

@@ -7,7 +7,7 @@ import random
 import time
 import uuid
 
-from adminwire import call as wire_call
+from tests.clients.adminwire import call as wire_call
 from confluent_kafka import Consumer, TopicPartition
 
 # A private broker for transactions: few internal partitions, quick abort of timed-out transactions.

@@ -6,17 +6,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-# Make ``import consolelib`` work whatever pytest's import mode is.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from consolelib import ConsoleEnv, start_console_for  # noqa: E402
-
-from kavka.testing.embedded import EmbeddedBroker  # noqa: E402
+from kavka.testing.embedded import EmbeddedBroker
+from tests.console.consolelib import ConsoleEnv, start_console_for
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Screenshots of every console page with headless Chromium, for eyes (not a test; needs `chromium`).
 
-    .venv/bin/python tests/console/shoot.py [OUT_DIR]
+    .venv/bin/python -m tests.console.shoot [OUT_DIR]     # from the repository root
 
 Starts an in-process broker with the console, fills it with a little data (confluent-kafka), starts
 the simulator, then drives Chromium over the DevTools protocol (aiohttp's websocket client: no
@@ -20,8 +20,6 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 PAGES = [("/", "overview", 1100), ("/topics", "topics", 900), ("/topics/orders", "topic", 1300),
          ("/messages?topic=orders&partition=0", "messages", 1400), ("/groups", "groups", 500), ("/groups/sim", "group", 1250),
@@ -109,7 +107,7 @@ async def shoot(base: str, out: Path, port: int = 9333) -> None:
 
 def main() -> None:
     from confluent_kafka import Producer
-    from consolelib import ConsoleEnv, start_console_for
+    from tests.console.consolelib import ConsoleEnv, start_console_for
 
     from kavka.testing.embedded import EmbeddedBroker
 

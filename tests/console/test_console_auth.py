@@ -6,7 +6,7 @@ import base64
 import socket
 
 import pytest
-from consolelib import ConsoleEnv, http, start_console_for
+from tests.console.consolelib import ConsoleEnv, http, start_console_for
 
 from kavka.console.app import ConsoleConfigError, is_loopback, parse_listener
 from kavka.testing.embedded import EmbeddedBroker

@@ -18,7 +18,7 @@ def test_console_stops_with_open_streams_and_running_clients(tmp_path):
     import threading
     import urllib.request
 
-    from consolelib import ConsoleEnv, start_console_for
+    from tests.console.consolelib import ConsoleEnv, start_console_for
 
     from kavka.testing.embedded import EmbeddedBroker
 

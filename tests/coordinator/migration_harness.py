@@ -9,7 +9,7 @@ import itertools
 import struct
 import uuid
 
-from group_harness import PARTITIONS, FakeClock, FakeLog, Reply
+from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
 
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import TopicInfo, TopicsImage

@@ -4,8 +4,8 @@ ConsumerGroup.validateOffsetFetch / validateOffsetCommit), and of TxnOffsetCommi
 from __future__ import annotations
 
 import pytest
-from group_harness import Harness, Reply
-from test_consumer_protocol import ConsumerHarness
+from tests.coordinator.group_harness import Harness, Reply
+from tests.coordinator.test_consumer_protocol import ConsumerHarness
 
 from kavka.coordinator.group import GroupCoordinator
 

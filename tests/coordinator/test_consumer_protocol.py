@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from group_harness import PARTITIONS, FakeClock, FakeLog, Reply
+from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
 
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import ConsumerGroupState, MemberState, TopicInfo, TopicsImage

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from group_harness import Harness, Reply
+from tests.coordinator.group_harness import Harness, Reply
 
 from kavka.coordinator.group import GroupState
 from kavka.coordinator.group.records import GroupMetadataKey

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from group_harness import PARTITIONS, FakeClock, FakeLog, Reply
+from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
 
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.metadata.config import consumer_timing_problem

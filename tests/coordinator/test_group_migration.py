@@ -5,7 +5,7 @@ when the last one leaves, ``group.consumer.migration.policy``, and what a restar
 from __future__ import annotations
 
 import pytest
-from migration_harness import (
+from tests.coordinator.migration_harness import (
     FENCED_INSTANCE_ID,
     GROUP_ID_NOT_FOUND,
     GROUP_MAX_SIZE_REACHED,

@@ -9,7 +9,7 @@ import struct
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from migration_harness import subscription
+from tests.coordinator.migration_harness import subscription
 
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer_protocol import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from group_harness import PARTITIONS, Harness
+from tests.coordinator.group_harness import PARTITIONS, Harness
 
 from kavka.coordinator.group import GroupState
 from kavka.coordinator.group.records import OffsetCommitKey, OffsetCommitValue

@@ -7,7 +7,7 @@ durable state: committed offsets, and every group that is Empty or Stable as it 
 
 from __future__ import annotations
 
-from group_harness import PARTITIONS, Harness, Reply
+from tests.coordinator.group_harness import PARTITIONS, Harness, Reply
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule

@@ -7,7 +7,7 @@ markers. Reloading a coordinator from it checks that replay reaches the state th
 
 from __future__ import annotations
 
-from group_harness import Harness, Reply
+from tests.coordinator.group_harness import Harness, Reply
 
 from kavka.coordinator.group import GroupCoordinator
 

@@ -3,7 +3,7 @@ the answer comes, and the errors a client is told when the partition or the log 
 
 from __future__ import annotations
 
-from group_harness import AppendFailed, Harness, Reply
+from tests.coordinator.group_harness import AppendFailed, Harness, Reply
 
 from kavka.coordinator.group import GroupCoordinator
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
-from storage_batches import idempotent_batch, make_batch
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 from kavka.protocol.records import Record, build_batch, iter_batches
 from kavka.storage.cleaner import LogCleaner

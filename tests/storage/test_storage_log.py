@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 from kavka.protocol.batch import CorruptRecordError, InvalidRecordError, iter_headers, parse_header
 from kavka.protocol.records import decode_batch

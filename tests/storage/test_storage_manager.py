@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from storage_batches import idempotent_batch, make_batch
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 from kavka.storage.checkpoints import (
     CheckpointError,

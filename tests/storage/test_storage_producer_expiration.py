@@ -5,7 +5,7 @@ cleaner letting an expired producer's last batch go."""
 from __future__ import annotations
 
 import pytest
-from storage_batches import idempotent_batch
+from tests.storage.storage_batches import idempotent_batch
 
 from kavka.protocol.records import Record, build_batch, iter_batches
 from kavka.storage.cleaner import LogCleaner

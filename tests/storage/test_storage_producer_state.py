@@ -6,7 +6,7 @@ import struct
 
 import pytest
 from crc32c import crc32c
-from storage_batches import idempotent_batch, make_batch
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import InvalidProducerEpochError, OutOfOrderSequenceError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 from kavka.protocol.batch import iter_headers, validate_batches
 from kavka.storage.config import LogConfig

@@ -4,7 +4,7 @@ removal after file.delete.delay.ms, log.retention.check.interval.ms, the log-sta
 from __future__ import annotations
 
 import pytest
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 from kavka.storage.checkpoints import read_offset_checkpoint
 from kavka.storage.config import LogConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 from kavka.protocol.batch import iter_headers, parse_header, patch_base_offset
 from kavka.storage.segment import LogSegment

@@ -9,7 +9,7 @@ and its next batch is taken at any sequence (KIP-360); these tests pin that down
 
 from __future__ import annotations
 
-from storage_batches import idempotent_batch, make_batch
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 from kavka.protocol.records import Record, build_batch
 from kavka.storage.config import LogConfig

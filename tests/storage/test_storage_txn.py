@@ -7,7 +7,7 @@ import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 from kavka.protocol.batch import compute_crc
 from kavka.protocol.records import decode_batch, parse_end_txn_marker
