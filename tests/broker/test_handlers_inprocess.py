@@ -1,0 +1,291 @@
+"""Broker handlers in process (tests/broker/harness.py): real request bytes through the dispatcher, the
+response read back as a client reads it, no socket. One broker per module (each test makes its own
+topics and groups), a fresh one where the test needs an empty broker."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from kavka.broker.dispatch import CloseConnection, api_versions_entries
+from kavka.protocol.api import ApiKey, ErrorCode
+from kavka.protocol.records import Record, build_batch, iter_records
+from tests.broker.harness import HOST, PORT, BrokerHarness, FakeClock, decode_response, request_frame
+
+TOPIC_RESOURCE = 2
+DEFAULT_CONFIG, TOPIC_CONFIG = 5, 1  # DescribeConfigs config_source
+
+
+@pytest.fixture(scope="module")
+def h(tmp_path_factory):
+    harness = BrokerHarness(tmp_path_factory.mktemp("kavka-handlers"))
+    yield harness
+    harness.close()
+
+
+def create(h, name, partitions=1, replication_factor=1, configs=(), validate_only=False):
+    r = h.call(ApiKey.CREATE_TOPICS, 7, {
+        "topics": [{"name": name, "num_partitions": partitions, "replication_factor": replication_factor,
+                    "assignments": [], "configs": [{"name": k, "value": v} for k, v in configs]}],
+        "timeout_ms": 5000, "validate_only": validate_only})
+    [result] = r.topics
+    return result
+
+
+def produce(h, topic, partition, records, version=9, acks=-1):
+    r = h.call(ApiKey.PRODUCE, version, {"transactional_id": None, "acks": acks, "timeout_ms": 5000, "topic_data": [
+        {"name": topic, "partition_data": [{"index": partition, "records": records}]}]})
+    [t] = r.responses
+    [p] = t.partition_responses
+    return p
+
+
+def fetch(h, topic, partition, offset, version=12, max_wait_ms=0):
+    r = h.call(ApiKey.FETCH, version, {
+        "replica_id": -1, "max_wait": max_wait_ms, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
+        "session_id": 0, "session_epoch": -1, "topics": [{"topic": topic, "partitions": [
+            {"partition": partition, "current_leader_epoch": -1, "fetch_offset": offset, "last_fetched_epoch": -1,
+             "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}],
+        "forgotten_topics_data": [], "rack_id": ""})
+    assert r.error_code == 0
+    [t] = r.responses
+    [p] = t.partitions
+    return p
+
+
+# -- ApiVersions -----------------------------------------------------------------------------------
+
+
+def test_api_versions_advertises_the_registry(h):
+    r = h.call(ApiKey.API_VERSIONS, 3, {"client_software_name": "harness", "client_software_version": "1"})
+    assert r.error_code == 0
+    served = {int(k.api_key): (int(k.min_version), int(k.max_version)) for k in r.api_keys}
+    assert served == {e["api_key"]: (e["min_version"], e["max_version"]) for e in api_versions_entries()}
+    assert served[ApiKey.PRODUCE] == (0, 11) and served[ApiKey.API_VERSIONS][0] == 0
+
+
+def test_api_versions_unknown_version_answers_v0_with_the_full_list(h):
+    # header v1 of ApiVersions v99: the broker answers in v0 form so the client can pick a version
+    frame = struct.pack(">hhih", ApiKey.API_VERSIONS, 99, 5, 3) + b"abc"
+    r = decode_response(ApiKey.API_VERSIONS, 0, h.call_frame(frame), correlation_id=5)
+    assert r.error_code == ErrorCode.unsupported_version
+    assert len(r.api_keys) == len(api_versions_entries())
+
+
+def test_unknown_api_key_and_unsupported_version_close_the_connection(h):
+    with pytest.raises(CloseConnection):
+        h.call_frame(struct.pack(">hhih", 9999, 0, 1, -1))
+    with pytest.raises(CloseConnection):
+        h.call_frame(struct.pack(">hhih", ApiKey.METADATA, 99, 1, -1))
+
+
+# -- Metadata and CreateTopics -------------------------------------------------------------------------
+
+
+def test_metadata_lists_a_created_topic_with_this_broker_leading(h):
+    result = create(h, "meta-t", partitions=3)
+    assert result.error_code == 0 and result.num_partitions == 3
+    r = h.call(ApiKey.METADATA, 12, {"topics": [{"name": "meta-t", "topic_id": None}],
+                                     "allow_auto_topic_creation": False,
+                                     "include_topic_authorized_operations": False})
+    assert [(b.node_id, b.host, b.port) for b in r.brokers] == [(1, HOST, PORT)]
+    assert r.controller_id == 1
+    [t] = r.topics
+    assert (t.error_code, t.name, t.topic_id) == (0, "meta-t", result.topic_id)
+    assert sorted((p.partition_index, p.leader_id, tuple(p.isr_nodes)) for p in t.partitions) == [
+        (0, 1, (1,)), (1, 1, (1,)), (2, 1, (1,))]
+
+
+def test_metadata_unknown_topic_without_auto_creation(h):
+    r = h.call(ApiKey.METADATA, 12, {"topics": [{"name": "no-such-topic", "topic_id": None}],
+                                     "allow_auto_topic_creation": False,
+                                     "include_topic_authorized_operations": False})
+    [t] = r.topics
+    assert t.error_code == ErrorCode.unknown_topic_or_partition and t.partitions == ()
+
+
+@pytest.mark.parametrize(("name", "kwargs", "code"), [
+    ("bad/name", {}, ErrorCode.invalid_topic_exception),
+    ("a" * 250, {}, ErrorCode.invalid_topic_exception),
+    ("zero-partitions", {"partitions": 0}, ErrorCode.invalid_partitions),
+    ("three-replicas", {"replication_factor": 3}, ErrorCode.invalid_replication_factor),
+    ("bad-config", {"configs": [("cleanup.policy", "sometimes")]}, ErrorCode.invalid_config),
+    ("unknown-config", {"configs": [("no.such.config", "1")]}, ErrorCode.invalid_config),
+])
+def test_create_topics_errors(h, name, kwargs, code):
+    result = create(h, name, **kwargs)
+    assert result.error_code == code, result.error_message
+    assert result.error_message
+    assert create(h, "after-" + name.replace("/", "-")[:100]).error_code == 0  # the broker goes on
+
+
+def test_create_topics_existing_topic_and_validate_only(h):
+    assert create(h, "twice").error_code == 0
+    assert create(h, "twice").error_code == ErrorCode.topic_already_exists
+    assert create(h, "only-validated", validate_only=True).error_code == 0
+    r = h.call(ApiKey.METADATA, 12, {"topics": [{"name": "only-validated", "topic_id": None}],
+                                     "allow_auto_topic_creation": False,
+                                     "include_topic_authorized_operations": False})
+    assert r.topics[0].error_code == ErrorCode.unknown_topic_or_partition
+
+
+# -- Produce, Fetch, ListOffsets -------------------------------------------------------------------------
+
+
+def test_produce_then_fetch_round_trip(h):
+    create(h, "pf", partitions=2)
+    first = [Record(0, 1_000, b"k0", b"v0", [("h", b"1")]), Record(1, 1_001, None, b"v1")]
+    p = produce(h, "pf", 1, build_batch(first))
+    assert (p.index, p.error_code, p.base_offset, p.log_start_offset) == (1, 0, 0, 0)
+    p = produce(h, "pf", 1, build_batch([Record(0, 1_002, b"k2", None)], compression=1))
+    assert (p.error_code, p.base_offset) == (0, 2)
+
+    f = fetch(h, "pf", 1, 0)
+    assert (f.error_code, f.high_watermark, f.last_stable_offset, f.log_start_offset) == (0, 3, 3, 0)
+    got = [(r.offset, r.timestamp, r.key, r.value, r.headers) for _, r in iter_records(f.records)]
+    assert got == [(0, 1_000, b"k0", b"v0", [("h", b"1")]), (1, 1_001, None, b"v1", []), (2, 1_002, b"k2", None, [])]
+    assert [r.offset for _, r in iter_records(fetch(h, "pf", 1, 2).records)] == [2]
+    assert fetch(h, "pf", 0, 0).high_watermark == 0  # the other partition is untouched
+
+
+def test_produce_errors(h):
+    create(h, "pe")
+    assert produce(h, "no-such-topic", 0, build_batch([Record(0, 0, None, b"x")])).error_code == \
+        ErrorCode.unknown_topic_or_partition
+    assert produce(h, "pe", 7, build_batch([Record(0, 0, None, b"x")])).error_code == \
+        ErrorCode.unknown_topic_or_partition
+    corrupt = bytearray(build_batch([Record(0, 0, None, b"x")]))
+    corrupt[-1] ^= 0xFF  # a record byte: the CRC no longer matches
+    assert produce(h, "pe", 0, bytes(corrupt)).error_code == ErrorCode.corrupt_message
+    two = build_batch([Record(0, 0, None, b"a")]) + build_batch([Record(0, 0, None, b"b")])
+    assert produce(h, "pe", 0, two).error_code == ErrorCode.invalid_record
+    assert produce(h, "pe", 0, build_batch([Record(0, 0, None, b"x")]), acks=2).error_code == \
+        ErrorCode.invalid_required_acks
+    assert fetch(h, "pe", 0, 0).high_watermark == 0  # nothing of it was appended
+    assert h.call_frame(request_frame(ApiKey.PRODUCE, 9, {
+        "transactional_id": None, "acks": 0, "timeout_ms": 5000, "topic_data": [
+            {"name": "pe", "partition_data": [{"index": 0, "records": build_batch([Record(0, 0, None, b"z")])}]}]},
+        correlation_id=9)) is None  # acks=0: no response at all
+    assert fetch(h, "pe", 0, 0).high_watermark == 1
+
+
+def test_fetch_out_of_range(h):
+    create(h, "fr")
+    produce(h, "fr", 0, build_batch([Record(0, 0, None, b"x")]))
+    f = fetch(h, "fr", 0, 5)
+    assert f.error_code == ErrorCode.offset_out_of_range and f.high_watermark == 1
+
+
+def list_offsets(h, topic, partition, timestamp):
+    r = h.call(ApiKey.LIST_OFFSETS, 7, {"replica_id": -1, "isolation_level": 0, "topics": [
+        {"name": topic, "partitions": [{"partition_index": partition, "current_leader_epoch": -1,
+                                        "timestamp": timestamp}]}]})
+    [t] = r.topics
+    [p] = t.partitions
+    return p
+
+
+def test_list_offsets(h):
+    create(h, "lo")
+    produce(h, "lo", 0, build_batch([Record(0, 100, None, b"a"), Record(1, 300, None, b"b")]))
+    produce(h, "lo", 0, build_batch([Record(0, 200, None, b"c")]))
+    earliest, latest, max_ts = list_offsets(h, "lo", 0, -2), list_offsets(h, "lo", 0, -1), list_offsets(h, "lo", 0, -3)
+    assert (earliest.error_code, earliest.offset) == (0, 0)
+    assert (latest.error_code, latest.offset) == (0, 3)
+    assert (max_ts.offset, max_ts.timestamp) == (1, 300)
+    by_time = list_offsets(h, "lo", 0, 150)  # the first offset whose timestamp is >= 150
+    assert (by_time.offset, by_time.timestamp) == (1, 300)
+    assert list_offsets(h, "lo", 0, 301).offset == -1
+    assert list_offsets(h, "lo", 3, -1).error_code == ErrorCode.unknown_topic_or_partition
+
+
+# -- groups: FindCoordinator, OffsetCommit, OffsetFetch ------------------------------------------------
+
+
+def test_find_coordinator_for_a_group_and_a_transactional_id(h):
+    r = h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": ["g1", "g2"]})
+    assert [(c.key, c.error_code, c.node_id, c.host, c.port) for c in r.coordinators] == [
+        ("g1", 0, 1, HOST, PORT), ("g2", 0, 1, HOST, PORT)]
+    r = h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 1, "coordinator_keys": ["tx"]})
+    assert [(c.error_code, c.node_id) for c in r.coordinators] == [(0, 1)]
+    r = h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 7, "coordinator_keys": ["x"]})
+    assert r.coordinators[0].error_code == ErrorCode.invalid_request
+
+
+def offset_fetch(h, group, topic, partitions):
+    r = h.call(ApiKey.OFFSET_FETCH, 8, {"groups": [
+        {"group_id": group, "topics": [{"name": topic, "partition_indexes": partitions}]}], "require_stable": True})
+    [g] = r.groups
+    assert g.error_code == 0
+    [t] = g.topics
+    return {p.partition_index: (p.error_code, p.committed_offset, p.metadata) for p in t.partitions}
+
+
+def test_offset_commit_then_fetch(h):
+    create(h, "oc", partitions=2)
+    h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": ["grp"]})
+    r = h.call(ApiKey.OFFSET_COMMIT, 8, {
+        "group_id": "grp", "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
+        "topics": [{"name": "oc", "partitions": [
+            {"partition_index": 0, "committed_offset": 42, "committed_leader_epoch": -1,
+             "committed_metadata": "m"}]}]})
+    assert [(p.partition_index, p.error_code) for p in r.topics[0].partitions] == [(0, 0)]
+    assert offset_fetch(h, "grp", "oc", [0, 1]) == {0: (0, 42, "m"), 1: (0, -1, "")}
+    assert offset_fetch(h, "other-group", "oc", [0]) == {0: (0, -1, "")}
+
+
+def test_offset_commit_to_an_unknown_topic(h):
+    h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": ["grp2"]})
+    r = h.call(ApiKey.OFFSET_COMMIT, 8, {
+        "group_id": "grp2", "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
+        "topics": [{"name": "no-such-topic", "partitions": [
+            {"partition_index": 0, "committed_offset": 1, "committed_leader_epoch": -1,
+             "committed_metadata": None}]}]})
+    assert r.topics[0].partitions[0].error_code == ErrorCode.unknown_topic_or_partition
+
+
+# -- DescribeConfigs -------------------------------------------------------------------------------------
+
+
+def describe(h, name, keys=None):
+    r = h.call(ApiKey.DESCRIBE_CONFIGS, 4, {"resources": [
+        {"resource_type": TOPIC_RESOURCE, "resource_name": name, "configuration_keys": keys}],
+        "include_synonyms": False, "include_documentation": False})
+    [res] = r.results
+    return res
+
+
+def test_describe_configs_of_a_topic(h):
+    create(h, "dc", configs=[("cleanup.policy", "compact"), ("retention.ms", "1000")])
+    res = describe(h, "dc", ["cleanup.policy", "retention.ms", "segment.bytes"])
+    assert res.error_code == 0
+    got = {c.name: (c.value, c.config_source, c.read_only) for c in res.configs}
+    assert got == {"cleanup.policy": ("compact", TOPIC_CONFIG, False), "retention.ms": ("1000", TOPIC_CONFIG, False),
+                   "segment.bytes": ("1073741824", DEFAULT_CONFIG, False)}
+    assert len(describe(h, "dc").configs) > 20  # every topic config when no keys are named
+
+
+def test_describe_configs_of_an_unknown_topic(h):
+    assert describe(h, "no-such-topic").error_code == ErrorCode.unknown_topic_or_partition
+
+
+# -- a fake clock ------------------------------------------------------------------------------------------
+
+
+def _ms(when) -> int:
+    return round(when.timestamp() * 1000)  # kio reads a timestamp as an aware datetime
+
+
+def test_log_append_time_comes_from_the_broker_clock(tmp_path):
+    clock = FakeClock(1_234_567_000)
+    h = BrokerHarness(tmp_path, clock_ms=clock)
+    try:
+        create(h, "lat", configs=[("message.timestamp.type", "LogAppendTime")])
+        p = produce(h, "lat", 0, build_batch([Record(0, 5, None, b"x")]))
+        assert (p.error_code, _ms(p.log_append_time)) == (0, 1_234_567_000)
+        clock.advance(1000)
+        assert _ms(produce(h, "lat", 0, build_batch([Record(0, 5, None, b"y")])).log_append_time) == 1_234_568_000
+        assert [r.timestamp for _, r in iter_records(fetch(h, "lat", 0, 0).records)] == [1_234_567_000, 1_234_568_000]
+    finally:
+        h.close()
