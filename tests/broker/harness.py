@@ -139,6 +139,13 @@ class BrokerHarness:
         assert payload is not None, "no response"
         return decode_response(api_key, version, payload, self._correlation)
 
+    async def acall(self, api_key: int, version: int, body: dict) -> Any:
+        """:meth:`call` from a coroutine already running on the harness's loop."""
+        self._correlation += 1
+        result = await self._dispatch(bytearray(request_frame(api_key, version, body, self._correlation)))
+        data = b"".join(bytes(b) for b in result)
+        return decode_response(api_key, version, data[4:], self._correlation)
+
     def tick(self) -> None:
         """One housekeeping tick (what the server runs every second): flushes, retention, timers."""
         self.run(self._tick())
