@@ -17,6 +17,11 @@ Encoders raise ValueError for a value outside the flavour's range. Decoders take
 return ``(value, next_pos)``; they raise ValueError when the input ends inside a varint (truncated)
 or runs past the flavour's maximum length or range (overlong). Like Kafka's ByteUtils, they accept
 non-minimal encodings (``80 00`` for 0) as long as they fit the maximum length.
+
+This is Kavka's one varint codec: the protocol primitives (UNSIGNED_VARINT of compact lengths and
+tagged fields, :mod:`kavka.protocol.primitives`), record bodies (:mod:`kavka.protocol.records`) and
+the metadata record frame (:mod:`kavka.metadata.records`) all read and write through it, wrapping its
+ValueError in their own error types.
 """
 
 from __future__ import annotations
