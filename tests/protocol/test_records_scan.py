@@ -50,7 +50,7 @@ def test_scan_agrees_with_decode(case):
 
 
 @given(st.binary(min_size=1, max_size=120), st.integers(1, 5))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # timing varies on a loaded CI machine
 def test_scan_refuses_what_decode_refuses_in_the_parts_it_reads(payload, count):
     # the same random records section behind a valid header: when the full decoder accepts it, the
     # scan accepts it too and sees the same records; the scan raises only CorruptRecordError
