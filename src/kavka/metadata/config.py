@@ -18,7 +18,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
 from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
@@ -28,6 +28,7 @@ from .topicconfigs import topic_config_def
 __all__ = [
     "BrokerConfig",
     "ConfigEntry",
+    "ConfigLookup",
     "ConfigSource",
     "ConfigSynonym",
     "consumer_timing_problem",
@@ -167,6 +168,14 @@ def validate_topic_configs(
             f"conflict topic config setting min.compaction.lag.ms ({lo}) > max.compaction.lag.ms ({hi})"
         )
     return typed
+
+
+class ConfigLookup(Protocol):
+    """Anything that looks a setting up by Kafka's name: a :class:`BrokerConfig`, or a plain dict of
+    properties (tests). ``get(name, None)`` is None when unset; a value has its definition's type (int,
+    str, list, ...) or is still the string of a properties file, so readers convert it themselves."""
+
+    def get(self, name: str, default: None, /) -> Any: ...
 
 
 class BrokerConfig:
