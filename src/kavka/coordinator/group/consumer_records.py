@@ -157,7 +157,8 @@ ConsumerKey = (ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey | Co
                | ConsumerGroupCurrentMemberAssignmentKey)
 """The key of a consumer group record (key versions 3-8)."""
 
-_GroupKey = type[ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey | ConsumerGroupTargetAssignmentMetadataKey]
+_GroupKey = type[ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey
+                 | ConsumerGroupTargetAssignmentMetadataKey]
 _MemberKey = type[ConsumerGroupMemberMetadataKey | ConsumerGroupTargetAssignmentMemberKey
                   | ConsumerGroupCurrentMemberAssignmentKey]
 _GROUP_KEYS: dict[int, _GroupKey] = {3: ConsumerGroupMetadataKey, 4: ConsumerGroupPartitionMetadataKey,
@@ -468,7 +469,8 @@ def group_epoch_record(group_id: str, epoch: int) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(ConsumerGroupMetadataKey(group_id), ConsumerGroupMetadataValue(epoch))
 
 
-def partition_metadata_record(group_id: str, metadata: Mapping[str, tuple[uuid.UUID, int]]) -> tuple[bytes, bytes | None]:
+def partition_metadata_record(group_id: str,
+                              metadata: Mapping[str, tuple[uuid.UUID, int]]) -> tuple[bytes, bytes | None]:
     """``metadata``: topic name -> (topic id, partition count)."""
     topics = tuple(TopicMetadata(info[0], name, info[1]) for name, info in sorted(metadata.items()))
     return encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id),

@@ -315,7 +315,8 @@ class OffsetManager:
                                    f"member epoch {member.member_epoch}.")
 
     def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-              require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> ResponseBody:
+              require_stable: bool = False, member_id: str | None = None,
+              member_epoch: int = -1) -> ResponseBody:
         """An OffsetFetch group result: offsets of the named partitions (-1 where none), or of every
         committed partition when ``topics`` is None. With ``require_stable`` a partition a transaction
         holds a pending offset for is UNSTABLE_OFFSET_COMMIT (the client retries). ``member_id`` and

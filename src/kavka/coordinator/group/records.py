@@ -283,8 +283,8 @@ def decode_group_metadata_value(data: bytes | memoryview) -> GroupMetadataValue:
 
 
 def decode_record(key: bytes | memoryview, value: bytes | memoryview | None
-                  ) -> (tuple[OffsetCommitKey, OffsetCommitValue | None] | tuple[GroupMetadataKey, GroupMetadataValue | None]
-                        | tuple[None, None]):
+                  ) -> (tuple[OffsetCommitKey, OffsetCommitValue | None]
+                        | tuple[GroupMetadataKey, GroupMetadataValue | None] | tuple[None, None]):
     """``(key, value)`` objects of a stored record; value None for a tombstone.
 
     Returns ``(None, None)`` for record types this module does not model (key version 3 and up), so

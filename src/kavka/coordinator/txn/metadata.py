@@ -29,7 +29,8 @@ from typing import TypedDict, Unpack
 
 from kavka.coordinator.txn.records import TransactionLogValue
 
-__all__ = ["TxnState", "TxnMetadata", "TxnChanges", "VALID_PREVIOUS", "NO_PRODUCER_ID", "NO_PRODUCER_EPOCH", "is_epoch_exhausted"]
+__all__ = ["TxnState", "TxnMetadata", "TxnChanges", "VALID_PREVIOUS", "NO_PRODUCER_ID", "NO_PRODUCER_EPOCH",
+           "is_epoch_exhausted"]
 
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
