@@ -209,12 +209,12 @@ def alter_configs(
             if nulls and res.resource_type == ConfigResourceType.TOPIC:
                 raise _Reject(ErrorCode.INVALID_CONFIG,
                               "Null value not supported for topic configs: " + ",".join(nulls))
-            new = {k: v for k, v in new.items() if v is not None}
-            _validate(config, res.resource_type, new)
+            values = {k: v for k, v in new.items() if v is not None}
+            _validate(config, res.resource_type, values)
             current = _current(image, res.resource_type, res.resource_name)
-            changes: dict[str, str | None] = dict(new)
+            changes: dict[str, str | None] = dict(values)
             for key in current:
-                if key not in new:
+                if key not in values:
                     changes[key] = None
             records.extend(_records_for(res.resource_type, res.resource_name, current, changes))
             error = NONE

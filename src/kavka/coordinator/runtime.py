@@ -44,13 +44,15 @@ import heapq
 import itertools
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
 
 __all__ = [
     "Record",
+    "ResponseBody",
+    "Respond",
     "Batch",
     "Timer",
     "CoordinatorError",
@@ -64,6 +66,13 @@ log = logging.getLogger(__name__)
 
 Record = tuple[bytes, bytes | None]
 T = TypeVar("T")
+
+ResponseBody = dict[str, Any]
+"""A response body as kio encodes it: the API's field names (snake_case) to values, lists of such
+dicts for arrays of structs. Which fields are present depends on the API; kio defaults the rest."""
+
+Respond = Callable[[ResponseBody], None]
+"""The callback an operation answers through, exactly once."""
 
 
 class CoordinatorError(Exception):
@@ -179,6 +188,9 @@ class TransactionalShard(Shard, Protocol):
     def replay_end_transaction(self, producer_id: int, commit: bool) -> None: ...
 
 
+# The shard type one runtime owns: operations and reads see the concrete shard its factory makes.
+S = TypeVar("S", bound=Shard)
+
 _LOADING, _ACTIVE = "loading", "active"
 
 # Kafka's appendGroupMetadataErrorToResponseError: what a client is told when the log refused.
@@ -207,8 +219,8 @@ def append_error_to_response_error(exc: BaseException) -> ErrorCode:
     return _APPEND_ERRORS.get(code, code)
 
 
-class CoordinatorRuntime:
-    """Owns the shards of one coordinator topic and runs operations against them.
+class CoordinatorRuntime(Generic[S]):
+    """Owns the shards of one coordinator topic (of type ``S``) and runs operations against them.
 
     ``shard_factory(partition)`` makes an empty shard; ``append(partition, records)`` must put the
     records in that partition's log (durably enough for the broker's acks) or raise.
@@ -219,7 +231,7 @@ class CoordinatorRuntime:
 
     def __init__(
         self,
-        shard_factory: Callable[[int], Shard],
+        shard_factory: Callable[[int], S],
         append: Callable[[int, list[Record]], None],
         time_ms: Callable[[], int],
         append_transactional: Callable[[int, int, int, list[Record]], None] | None = None,
@@ -228,7 +240,7 @@ class CoordinatorRuntime:
         self._append = append
         self._append_transactional = append_transactional
         self.time_ms = time_ms
-        self._shards: dict[int, Shard] = {}
+        self._shards: dict[int, S] = {}
         self._states: dict[int, str] = {}
 
     # --- ownership and loading ---------------------------------------------------------------
@@ -254,7 +266,7 @@ class CoordinatorRuntime:
         """Apply a COMMIT/ABORT marker of the loading partition's log, in log order."""
         cast(TransactionalShard, self._loading_shard(partition)).replay_end_transaction(producer_id, commit)
 
-    def _loading_shard(self, partition: int) -> Shard:
+    def _loading_shard(self, partition: int) -> S:
         if self._states.get(partition) != _LOADING:
             raise RuntimeError(f"partition {partition} is not loading")
         return self._shards[partition]
@@ -298,23 +310,23 @@ class CoordinatorRuntime:
             return ErrorCode.coordinator_load_in_progress
         return ErrorCode.not_coordinator
 
-    def shard(self, partition: int) -> Shard:
+    def shard(self, partition: int) -> S:
         """The active shard of ``partition``; CoordinatorError when it is loading or not owned."""
         error = self.partition_error(partition)
         if error:
             raise CoordinatorError(error)
         return self._shards[partition]
 
-    def active_shards(self) -> list[tuple[int, Shard]]:
+    def active_shards(self) -> list[tuple[int, S]]:
         return [(p, s) for p, s in sorted(self._shards.items()) if self._states[p] == _ACTIVE]
 
     # --- operations --------------------------------------------------------------------------
 
-    def read(self, partition: int, fn: Callable[[Shard], T]) -> T:
+    def read(self, partition: int, fn: Callable[[S], T]) -> T:
         """Run a read-only ``fn(shard)``; CoordinatorError if the partition is not active."""
         return fn(self.shard(partition))
 
-    def write(self, partition: int, op: Callable[[Shard, Batch], None]) -> None:
+    def write(self, partition: int, op: Callable[[S, Batch], None]) -> None:
         """Run ``op(shard, batch)``, append its records, then apply and respond (module rules 2-3).
 
         CoordinatorError from a partition that is not active, or raised by ``op`` before it touched
@@ -326,7 +338,7 @@ class CoordinatorRuntime:
         self._commit(partition, shard, batch)
 
     def write_transactional(self, partition: int, producer_id: int, producer_epoch: int,
-                            op: Callable[[Shard, Batch], None]) -> None:
+                            op: Callable[[S, Batch], None]) -> None:
         """:meth:`write` whose records are one transactional batch of the producer (module rule 4):
         appended with ``append_transactional``, replayed with ``producer_id`` (pending until the
         transaction's marker), then continuations and responses as for any write."""
@@ -381,8 +393,8 @@ class CoordinatorRuntime:
                 for fn in batch.success:
                     fn(follow)
             else:
-                for fn in batch.failure:
-                    fn(follow, error)
+                for on_failure in batch.failure:
+                    on_failure(follow, error)
             for callback, response in batch.responses:
                 try:
                     callback(response)

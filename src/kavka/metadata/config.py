@@ -18,7 +18,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
 from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
@@ -28,6 +28,7 @@ from .topicconfigs import topic_config_def
 __all__ = [
     "BrokerConfig",
     "ConfigEntry",
+    "ConfigLookup",
     "ConfigSource",
     "ConfigSynonym",
     "consumer_timing_problem",
@@ -169,6 +170,18 @@ def validate_topic_configs(
     return typed
 
 
+_Layers = list[tuple[ConfigSource, Mapping[str, str]]]
+"""Where broker-level values come from, highest priority first (dynamic broker, dynamic default, static)."""
+
+
+class ConfigLookup(Protocol):
+    """Anything that looks a setting up by Kafka's name: a :class:`BrokerConfig`, or a plain dict of
+    properties (tests). ``get(name, None)`` is None when unset; a value has its definition's type (int,
+    str, list, ...) or is still the string of a properties file, so readers convert it themselves."""
+
+    def get(self, name: str, default: None, /) -> Any: ...
+
+
 class BrokerConfig:
     """Typed, validated static broker configuration.
 
@@ -271,8 +284,11 @@ class BrokerConfig:
     @property
     def node_id(self) -> int:
         """``node.id``, else ``broker.id``; -1 if neither is set (``for_serve`` sets 1)."""
-        node_id = self._values["node.id"]
-        return node_id if node_id >= 0 else self._values["broker.id"]
+        node_id: int = self._values["node.id"]
+        if node_id >= 0:
+            return node_id
+        broker_id: int = self._values["broker.id"]
+        return broker_id
 
     @property
     def process_roles(self) -> list[str]:
@@ -280,7 +296,8 @@ class BrokerConfig:
 
     @property
     def cluster_id(self) -> str | None:
-        return self._values["cluster.id"]
+        cluster_id: str | None = self._values["cluster.id"]
+        return cluster_id
 
     @property
     def log_dirs(self) -> list[str]:
@@ -322,7 +339,7 @@ class BrokerConfig:
 
     @property
     def inter_broker_listener_name(self) -> str:
-        name = self._values["inter.broker.listener.name"]
+        name: str | None = self._values["inter.broker.listener.name"]
         if name:
             return name.upper()
         brokers = self.advertised_listeners
@@ -332,14 +349,15 @@ class BrokerConfig:
 
     def _broker_layers(
         self, dynamic_broker: Mapping[str, str] | None, dynamic_default: Mapping[str, str] | None
-    ) -> list[tuple[ConfigSource, Mapping[str, str]]]:
+    ) -> _Layers:
         return [
             (ConfigSource.DYNAMIC_BROKER_CONFIG, dynamic_broker or {}),
             (ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, dynamic_default or {}),
             (ConfigSource.STATIC_BROKER_CONFIG, self.originals),
         ]
 
-    def _topic_value(self, name: str, overrides, layers) -> tuple[Any, ConfigSource]:
+    def _topic_value(self, name: str, overrides: Mapping[str, str | None],
+                     layers: _Layers) -> tuple[Any, ConfigSource]:
         definition = TOPIC_CONFIGS[name]
         if name in overrides and overrides[name] is not None:
             return definition.parse(overrides[name]), ConfigSource.DYNAMIC_TOPIC_CONFIG
@@ -402,7 +420,7 @@ class BrokerConfig:
             )
         return entries
 
-    def _broker_synonyms(self, broker_names: list[str], layers) -> list[ConfigSynonym]:
+    def _broker_synonyms(self, broker_names: list[str], layers: _Layers) -> list[ConfigSynonym]:
         result = []
         for broker_name in broker_names:
             definition = BROKER_CONFIGS[broker_name]

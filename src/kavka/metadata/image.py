@@ -18,8 +18,9 @@ The maps are plain dicts for speed; treat them as read-only.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .records import (
     NO_LEADER_CHANGE,
@@ -323,7 +324,8 @@ class MetadataDelta:
         )
 
 
-_HANDLERS = {
+# Each handler takes the record type it is keyed by (hence Any: a mapping cannot say so per key).
+_HANDLERS: dict[type[MetadataRecord], Callable[[MetadataDelta, Any], None]] = {
     RegisterBrokerRecord: MetadataDelta._register_broker,
     UnregisterBrokerRecord: MetadataDelta._unregister_broker,
     TopicRecord: MetadataDelta._topic,

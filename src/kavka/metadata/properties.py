@@ -17,6 +17,7 @@ Rules, as Java applies them:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 __all__ = ["parse_properties", "PropertiesError"]
 
@@ -29,7 +30,7 @@ class PropertiesError(ValueError):
     """Malformed ``\\uXXXX`` escape (Java throws IllegalArgumentException)."""
 
 
-def _logical_lines(text: str):
+def _logical_lines(text: str) -> Iterator[str]:
     lines = _NEWLINE.split(text)
     i = 0
     while i < len(lines):

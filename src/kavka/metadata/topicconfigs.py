@@ -12,6 +12,8 @@ missing here has no broker default (its own default applies).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .configtypes import (
     LONG_MAX,
     AtLeast,
@@ -22,6 +24,7 @@ from .configtypes import (
     Importance,
     ValidList,
     ValidString,
+    Validator,
 )
 
 __all__ = [
@@ -53,7 +56,8 @@ DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 + 12  # 1048588: 1 MiB plus the 12-byte log overhead
 
 
-def _t(name, type_, default, importance, doc, validator=None, deprecated=False) -> ConfigDef:
+def _t(name: str, type_: ConfigType, default: Any, importance: Importance, doc: str,
+       validator: Validator | None = None, deprecated: bool = False) -> ConfigDef:
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=False, deprecated=deprecated)
 
 

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kavka.coordinator.group.records import GroupMetadataValue, MemberMetadata
+from kavka.coordinator.runtime import Respond, ResponseBody
 
 __all__ = [
     "GroupState",
@@ -81,8 +81,8 @@ class ClassicMember:
     protocol_type: str
     protocols: Protocols
     assignment: bytes = b""
-    join_cb: Callable[[dict], None] | None = None
-    sync_cb: Callable[[dict], None] | None = None
+    join_cb: Respond | None = None
+    sync_cb: Respond | None = None
     # Set until the member's first JoinGroup completes: such a member is expired on its join
     # timeout even while its JoinGroup is parked.
     is_new: bool = False
@@ -217,7 +217,7 @@ class ClassicGroup:
                 return name
         return next(name for name, n in votes.items() if n == best)
 
-    def current_member_list(self) -> list[dict]:
+    def current_member_list(self) -> list[ResponseBody]:
         """JoinGroup response members (what the leader assigns from)."""
         return [
             {"member_id": m.member_id, "group_instance_id": m.group_instance_id,
@@ -257,7 +257,7 @@ class ClassicGroup:
         self.state = target
         self.state_timestamp = now_ms
 
-    def add(self, member: ClassicMember, join_cb: Callable[[dict], None] | None = None) -> None:
+    def add(self, member: ClassicMember, join_cb: Respond | None = None) -> None:
         if member.group_instance_id is not None:
             if member.group_instance_id in self.static_members:
                 raise RuntimeError(f"static member {member.group_instance_id} is already in {self.group_id}")
@@ -281,7 +281,7 @@ class ClassicGroup:
         return member
 
     def update_member(self, member: ClassicMember, protocols: Protocols, rebalance_timeout_ms: int,
-                      session_timeout_ms: int, join_cb: Callable[[dict], None] | None) -> None:
+                      session_timeout_ms: int, join_cb: Respond | None) -> None:
         member.protocols = tuple(protocols)
         member.rebalance_timeout_ms = rebalance_timeout_ms
         member.session_timeout_ms = session_timeout_ms

@@ -8,10 +8,12 @@ GroupCoordinatorConfig refuses them when the broker starts).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kavka.coordinator.group.assignors import assignor_name
-from kavka.metadata.config import consumer_timing_problem
+from kavka.metadata.config import ConfigLookup, consumer_timing_problem
 
 __all__ = ["GroupConfig", "MIGRATION_POLICIES", "migration_policy"]
 
@@ -65,11 +67,11 @@ class GroupConfig:
             raise ValueError(problem)
 
     @classmethod
-    def from_broker_config(cls, config) -> GroupConfig:
+    def from_broker_config(cls, config: ConfigLookup) -> GroupConfig:
         """From a ``BrokerConfig`` (or any mapping-like ``get``); names missing there keep defaults."""
         d = cls()
 
-        def get(name: str, default):
+        def get(name: str, default: object) -> Any:  # the setting's value, of its definition's type
             value = config.get(name, None)
             return default if value is None else value
 
@@ -104,13 +106,13 @@ class GroupConfig:
 MIGRATION_POLICIES = ("bidirectional", "upgrade", "downgrade", "disabled")
 
 
-def migration_policy(value) -> str:
+def migration_policy(value: object) -> str:
     """Kafka's ConsumerGroupMigrationPolicy.parse: case-insensitive; anything else is ``disabled``."""
     name = str(value).strip().lower()
     return name if name in MIGRATION_POLICIES else "disabled"
 
 
-def _assignors(value) -> tuple[str, ...]:
+def _assignors(value: str | Iterable[object]) -> tuple[str, ...]:
     """Short names of ``group.consumer.assignors`` (a list or a comma-separated string; Kafka's class
     names are accepted); unknown names raise ValueError."""
     items = value.split(",") if isinstance(value, str) else list(value)

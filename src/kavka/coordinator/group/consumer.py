@@ -103,7 +103,7 @@ EMPTY_TOPICS = TopicsImage()
 
 
 @functools.lru_cache(maxsize=1024)
-def compile_regex(pattern: str) -> re.Pattern:
+def compile_regex(pattern: str) -> re.Pattern[str]:
     """A subscription regex (Java/RE2J syntax; Python's agrees on the common subset); re.error if bad."""
     return re.compile(pattern)
 
@@ -153,9 +153,12 @@ class ConsumerMember:
     def is_reconciled_to(self, target_epoch: int) -> bool:
         return self.state == MemberState.STABLE and self.member_epoch == target_epoch
 
-    def with_epoch(self, epoch: int, **changes) -> ConsumerMember:
-        """The member moved to ``epoch`` (the previous epoch remembers where it came from)."""
-        return replace(self, member_epoch=epoch, previous_member_epoch=self.member_epoch, **changes)
+    def with_epoch(self, epoch: int, *, state: MemberState, assigned: Assignment,
+                   pending_revocation: Assignment) -> ConsumerMember:
+        """The member moved to ``epoch`` (the previous epoch remembers where it came from) with this
+        state and these partitions."""
+        return replace(self, member_epoch=epoch, previous_member_epoch=self.member_epoch, state=state,
+                       assigned=assigned, pending_revocation=pending_revocation)
 
 
 def assignment_equal(a: Assignment, b: Assignment) -> bool:
@@ -234,8 +237,9 @@ class ConsumerGroup:
         names = set(names)
         if protocol_type != "consumer" or not names:
             return False
-        for m in self.classic_members():
-            names &= {name for name, _ in m.classic.supported_protocols}
+        for m in self.members.values():
+            if m.classic is not None:  # a classic member
+                names &= {name for name, _ in m.classic.supported_protocols}
         return bool(names)
 
     def all_members_use_classic_except(self, member_id: str) -> bool:
@@ -265,7 +269,7 @@ class ConsumerGroup:
         """The server assignor most members asked for (ties: the name first in sorted order); else
         ``default`` (Kafka's computePreferredServerAssignor)."""
         counts: dict[str, int] = {}
-        members = dict(self.members)
+        members: dict[str, ConsumerMember | None] = dict(self.members)
         members.update(replacing)
         for m in members.values():
             if m is not None and m.server_assignor:
@@ -335,6 +339,7 @@ def reconcile(member: ConsumerMember, target_epoch: int, target: Assignment,
     return next_assignment(target_epoch, member.assigned)
 
 
-def _moved(member: ConsumerMember, epoch: int, **changes) -> ConsumerMember:
+def _moved(member: ConsumerMember, epoch: int, *, state: MemberState, assigned: Assignment,
+           pending_revocation: Assignment) -> ConsumerMember:
     # Kafka's updateMemberEpoch: the previous epoch is the one before this step, even if unchanged
-    return member.with_epoch(epoch, **changes)
+    return member.with_epoch(epoch, state=state, assigned=assigned, pending_revocation=pending_revocation)

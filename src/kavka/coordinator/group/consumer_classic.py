@@ -49,18 +49,17 @@ from kavka.coordinator.group.consumer_protocol import (
 from kavka.coordinator.group.consumer_records import ClassicMemberMetadata
 from kavka.coordinator.group.records import Record
 from kavka.coordinator.group.responses import join_error
-from kavka.coordinator.runtime import Batch, CoordinatorError
+from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.primitives import ProtocolDecodeError
 
 if TYPE_CHECKING:
+    from kavka.coordinator.group.consumer_membership import ConsumerMembership
     from kavka.coordinator.group.shard import GroupShard
 
 __all__ = ["ClassicMembersOfConsumerGroups"]
 
 log = logging.getLogger(__name__)
-
-Respond = Callable[[dict], None]
 
 
 class ClassicMembersOfConsumerGroups:
@@ -69,7 +68,7 @@ class ClassicMembersOfConsumerGroups:
         self.config = shard.config
 
     @property
-    def consumer(self):
+    def consumer(self) -> ConsumerMembership:
         return self.shard.consumer
 
     # --- JoinGroup ----------------------------------------------------------------------------
@@ -129,7 +128,7 @@ class ClassicMembersOfConsumerGroups:
         }
         for record in records:
             batch.append(record)
-        if downgrade:
+        if existing is not None and downgrade:
             self.shard.migration.downgrade(batch, group, existing, reconciled)
         log.info("consumer group %s: classic member %s joined at epoch %d", gid, member_id, reconciled.member_epoch)
 
@@ -197,8 +196,9 @@ class ClassicMembersOfConsumerGroups:
         names = {info.topic_id: name for name, info in group.subscription_metadata.items()}
         names.update(self.shard.topics().by_id)
         partitions = {names[t]: sorted(ps) for t, ps in member.assigned.items() if t in names and ps}
+        protocols = member.classic.supported_protocols if member.classic is not None else ()
         try:
-            version = protocol_version(member.classic.supported_protocols[0][1])
+            version = protocol_version(protocols[0][1])
         except (ProtocolDecodeError, IndexError):
             version = 0
         return encode_assignment(partitions, version)

@@ -47,7 +47,7 @@ import base64
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -68,11 +68,17 @@ from kavka.coordinator.group.consumer import (
 from kavka.coordinator.group.consumer_records import (
     Assignment,
     ConsumerGroupCurrentMemberAssignmentKey,
+    ConsumerGroupCurrentMemberAssignmentValue,
     ConsumerGroupMemberMetadataKey,
+    ConsumerGroupMemberMetadataValue,
     ConsumerGroupMetadataKey,
+    ConsumerGroupMetadataValue,
     ConsumerGroupPartitionMetadataKey,
+    ConsumerGroupPartitionMetadataValue,
     ConsumerGroupTargetAssignmentMemberKey,
+    ConsumerGroupTargetAssignmentMemberValue,
     ConsumerGroupTargetAssignmentMetadataKey,
+    ConsumerGroupTargetAssignmentMetadataValue,
     current_assignment_record,
     decode_consumer_record,
     group_epoch_record,
@@ -81,9 +87,10 @@ from kavka.coordinator.group.consumer_records import (
     partition_metadata_record,
     target_assignment_epoch_record,
     target_assignment_record,
+    value_as,
 )
 from kavka.coordinator.group.records import Record, group_metadata_tombstone
-from kavka.coordinator.runtime import Batch, CoordinatorError
+from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
 from kavka.protocol.api import ErrorCode
 
 if TYPE_CHECKING:
@@ -93,8 +100,6 @@ __all__ = ["ConsumerMembership", "HeartbeatRequest", "validate_heartbeat", "hear
            "encode_consumer_assignment", "new_member_id"]
 
 log = logging.getLogger(__name__)
-
-Respond = Callable[[dict], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +163,7 @@ def validate_heartbeat(req: HeartbeatRequest, assignors: Iterable[str]) -> tuple
     return None
 
 
-def heartbeat_error(code: int, message: str | None = None) -> dict:
+def heartbeat_error(code: int, message: str | None = None) -> ResponseBody:
     return {"error_code": code, "error_message": message, "member_id": None, "member_epoch": 0,
             "heartbeat_interval": 0, "assignment": None}
 
@@ -168,7 +173,7 @@ def new_member_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def _topic_partitions(assignment: Assignment) -> list[dict]:
+def _topic_partitions(assignment: Assignment) -> list[ResponseBody]:
     return [{"topic_id": t, "partitions": sorted(ps)}
             for t, ps in sorted(assignment.items(), key=lambda kv: str(kv[0])) if ps]
 
@@ -202,19 +207,19 @@ class ConsumerMembership:
         return self.shard.topics()
 
     @staticmethod
-    def _session_key(group_id: str, member_id: str):
+    def _session_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("cg-session", group_id, member_id)
 
     @staticmethod
-    def _rebalance_key(group_id: str, member_id: str):
+    def _rebalance_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("cg-rebalance", group_id, member_id)
 
     @staticmethod
-    def _join_key(group_id: str, member_id: str):
+    def _join_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("cg-join", group_id, member_id)
 
     @staticmethod
-    def _sync_key(group_id: str, member_id: str):
+    def _sync_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("cg-sync", group_id, member_id)
 
     # --- replay ---------------------------------------------------------------------------------
@@ -241,7 +246,7 @@ class ConsumerMembership:
                     for mid in group.members:
                         self.cancel_timers(gid, mid)
             else:
-                self._get_or_create(gid).group_epoch = v.epoch
+                self._get_or_create(gid).group_epoch = value_as(v, ConsumerGroupMetadataValue).epoch
             return
         if v is None:
             group = self.groups.get(gid)
@@ -251,16 +256,18 @@ class ConsumerMembership:
             group = self._get_or_create(gid)
         if isinstance(k, ConsumerGroupPartitionMetadataKey):
             group.subscription_metadata = {} if v is None else {
-                t.topic_name: TopicInfo(t.topic_id, t.num_partitions) for t in v.topics}
+                t.topic_name: TopicInfo(t.topic_id, t.num_partitions)
+                for t in value_as(v, ConsumerGroupPartitionMetadataValue).topics}
             group.checked_image = None
         elif isinstance(k, ConsumerGroupTargetAssignmentMetadataKey):
             if v is not None:
-                group.assignment_epoch = v.assignment_epoch
+                group.assignment_epoch = value_as(v, ConsumerGroupTargetAssignmentMetadataValue).assignment_epoch
         elif isinstance(k, ConsumerGroupTargetAssignmentMemberKey):
             if v is None:
                 group.target_assignment.pop(k.member_id, None)
             else:
-                group.target_assignment[k.member_id] = dict(v.partitions)
+                group.target_assignment[k.member_id] = dict(
+                    value_as(v, ConsumerGroupTargetAssignmentMemberValue).partitions)
         elif isinstance(k, ConsumerGroupMemberMetadataKey):
             if v is None:
                 old = group.members.pop(k.member_id, None)
@@ -268,14 +275,15 @@ class ConsumerMembership:
                         and group.static_members.get(old.instance_id) == k.member_id:
                     del group.static_members[old.instance_id]
             else:
+                meta = value_as(v, ConsumerGroupMemberMetadataValue)
                 old = group.members.get(k.member_id) or ConsumerMember(k.member_id)
                 group.members[k.member_id] = replace(
-                    old, instance_id=v.instance_id, rack_id=v.rack_id, client_id=v.client_id,
-                    client_host=v.client_host, subscribed_topic_names=tuple(v.subscribed_topic_names),
-                    subscribed_topic_regex=v.subscribed_topic_regex, rebalance_timeout_ms=v.rebalance_timeout_ms,
-                    server_assignor=v.server_assignor, classic=v.classic_member_metadata)
-                if v.instance_id is not None:
-                    group.static_members[v.instance_id] = k.member_id
+                    old, instance_id=meta.instance_id, rack_id=meta.rack_id, client_id=meta.client_id,
+                    client_host=meta.client_host, subscribed_topic_names=tuple(meta.subscribed_topic_names),
+                    subscribed_topic_regex=meta.subscribed_topic_regex, rebalance_timeout_ms=meta.rebalance_timeout_ms,
+                    server_assignor=meta.server_assignor, classic=meta.classic_member_metadata)
+                if meta.instance_id is not None:
+                    group.static_members[meta.instance_id] = k.member_id
         elif isinstance(k, ConsumerGroupCurrentMemberAssignmentKey):
             old = group.members.get(k.member_id)
             if v is None:
@@ -284,14 +292,15 @@ class ConsumerMembership:
                         old, member_epoch=LEAVE_GROUP_MEMBER_EPOCH, previous_member_epoch=LEAVE_GROUP_MEMBER_EPOCH,
                         assigned={}, pending_revocation={})
             else:
+                current = value_as(v, ConsumerGroupCurrentMemberAssignmentValue)
                 try:
-                    state = MemberState(v.state)
+                    state = MemberState(current.state)
                 except ValueError:
                     state = MemberState.UNKNOWN
                 group.members[k.member_id] = replace(
-                    old or ConsumerMember(k.member_id), member_epoch=v.member_epoch,
-                    previous_member_epoch=v.previous_member_epoch, state=state, assigned=dict(v.assigned),
-                    pending_revocation=dict(v.pending_revocation))
+                    old or ConsumerMember(k.member_id), member_epoch=current.member_epoch,
+                    previous_member_epoch=current.previous_member_epoch, state=state,
+                    assigned=dict(current.assigned), pending_revocation=dict(current.pending_revocation))
 
     def on_loaded(self) -> None:
         """Every loaded member must heartbeat within its session timeout; consumer-protocol members
@@ -347,7 +356,9 @@ class ConsumerMembership:
 
     def _fence_due(self, batch: Batch, group_id: str, member_id: str, epoch: int | None, reason: str) -> None:
         group = self.groups.get(group_id)
-        member = None if group is None else group.members.get(member_id)
+        if group is None:
+            return
+        member = group.members.get(member_id)
         if member is None or (epoch is not None and member.member_epoch != epoch):
             return
         log.info("consumer group %s: member %s fenced because %s", group_id, member_id, reason)
@@ -380,7 +391,8 @@ class ConsumerMembership:
         return records
 
     @staticmethod
-    def _subscription_metadata(group: ConsumerGroup, image: TopicsImage, replacing) -> dict[str, TopicInfo]:
+    def _subscription_metadata(group: ConsumerGroup, image: TopicsImage,
+                               replacing: Mapping[str, ConsumerMember | None]) -> dict[str, TopicInfo]:
         names = group.subscribed_topic_names(image.by_name, replacing)
         return {n: image.by_name[n] for n in sorted(names) if n in image.by_name}
 
@@ -404,7 +416,7 @@ class ConsumerMembership:
                 raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} is not a consumer group.")
             if not joining:
                 raise CoordinatorError(ErrorCode.group_id_not_found, f"Consumer group {gid} not found.")
-            if in_use:
+            if classic is not None and in_use:
                 # a consumer-protocol member joins a classic group: online upgrade (or GROUP_ID_NOT_FOUND)
                 group, upgrade_records, converted = self.shard.migration.upgrade(classic)
                 records += upgrade_records
@@ -462,7 +474,8 @@ class ConsumerMembership:
         batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
 
     def update_member(self, group: ConsumerGroup, member: ConsumerMember, updated: ConsumerMember,
-                      replaced: ConsumerMember | None, owned, records: list[Record]) -> tuple[ConsumerMember, TopicsImage]:
+                      replaced: ConsumerMember | None, owned: Iterable[tuple[uuid.UUID, Iterable[int]]] | None,
+                      records: list[Record]) -> tuple[ConsumerMember, TopicsImage]:
         """Steps 1-4 of the module docstring for ``member`` becoming ``updated`` (a static member taking
         over ``replaced``'s place, if given), with ``owned`` the (topic id, partitions) the member says
         it owns (None: not said). Appends the records to ``records``; returns (the reconciled member,
@@ -501,8 +514,7 @@ class ConsumerMembership:
 
         # 3. the target assignment
         if group_epoch > group.assignment_epoch:
-            members = {**group.members, **replacing}
-            members = {mid: m for mid, m in members.items() if m is not None}
+            members = {mid: m for mid, m in {**group.members, **replacing}.items() if m is not None}
             assignor = group.preferred_assignor(self.config.consumer_assignors[0], replacing)
             topics = {info.topic_id: info.num_partitions for info in metadata.values()}
             specs = {
@@ -658,7 +670,7 @@ class ConsumerMembership:
                 out.append((topic_id, name, sorted(partitions)))
         return out
 
-    def describe(self, group_id: str) -> dict:
+    def describe(self, group_id: str) -> ResponseBody:
         """A ConsumerGroupDescribe group entry; GROUP_ID_NOT_FOUND unless it is a consumer group."""
         group = self.groups.get(group_id)
         if group is None:
@@ -669,7 +681,7 @@ class ConsumerMembership:
                     "members": [], "authorized_operations": -2147483648}
         image = self._topics()
 
-        def assignment(a: Assignment) -> dict:
+        def assignment(a: Assignment) -> ResponseBody:
             return {"topic_partitions": [{"topic_id": t, "topic_name": n, "partitions": ps}
                                          for t, n, ps in self._named(group, a, image)]}
 

@@ -74,10 +74,12 @@ class _Reader:
         return out
 
     def i16(self) -> int:
-        return _I16.unpack(self._take(2))[0]
+        value: int = _I16.unpack(self._take(2))[0]
+        return value
 
     def i32(self) -> int:
-        return _I32.unpack(self._take(4))[0]
+        value: int = _I32.unpack(self._take(4))[0]
+        return value
 
     def string(self) -> str:
         n = self.i16()
@@ -118,7 +120,7 @@ def protocol_version(data: bytes) -> int:
     (a newer one is read, and answered, as the newest known)."""
     if len(data) < 2:
         raise ProtocolDecodeError("consumer protocol data without a version")
-    version = _I16.unpack_from(data, 0)[0]
+    version: int = _I16.unpack_from(data, 0)[0]
     return min(max(version, 0), HIGHEST_VERSION)
 
 
@@ -130,7 +132,7 @@ def decode_subscription(data: bytes) -> Subscription:
     version = min(raw_version, HIGHEST_VERSION)
     topics = tuple(r.string() for _ in range(r.count()))
     user_data = r.nullable_bytes() if not r.at_end() else None
-    owned: tuple = ()
+    owned: tuple[tuple[str, tuple[int, ...]], ...] = ()
     generation, rack = -1, None
     if version >= 1 and not r.at_end():
         owned = r.topic_partitions()

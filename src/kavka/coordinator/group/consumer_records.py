@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from kavka.protocol.primitives import (
     ProtocolDecodeError,
@@ -69,6 +71,9 @@ from kavka.protocol.primitives import (
     skip_tagged_fields,
 )
 
+if TYPE_CHECKING:
+    from kavka.coordinator.group.consumer import ConsumerMember
+
 __all__ = [
     "CONSUMER_KEY_VERSIONS",
     "Assignment",
@@ -88,6 +93,9 @@ __all__ = [
     "ConsumerGroupCurrentMemberAssignmentValue",
     "encode_consumer_record",
     "decode_consumer_record",
+    "value_as",
+    "ConsumerKey",
+    "ConsumerValue",
     "member_metadata_record",
     "current_assignment_record",
     "target_assignment_record",
@@ -144,9 +152,18 @@ class ConsumerGroupCurrentMemberAssignmentKey:
     VERSION = 8
 
 
-_GROUP_KEYS = {3: ConsumerGroupMetadataKey, 4: ConsumerGroupPartitionMetadataKey,
+ConsumerKey = (ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey | ConsumerGroupMemberMetadataKey
+               | ConsumerGroupTargetAssignmentMetadataKey | ConsumerGroupTargetAssignmentMemberKey
+               | ConsumerGroupCurrentMemberAssignmentKey)
+"""The key of a consumer group record (key versions 3-8)."""
+
+_GroupKey = type[ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey
+                 | ConsumerGroupTargetAssignmentMetadataKey]
+_MemberKey = type[ConsumerGroupMemberMetadataKey | ConsumerGroupTargetAssignmentMemberKey
+                  | ConsumerGroupCurrentMemberAssignmentKey]
+_GROUP_KEYS: dict[int, _GroupKey] = {3: ConsumerGroupMetadataKey, 4: ConsumerGroupPartitionMetadataKey,
                6: ConsumerGroupTargetAssignmentMetadataKey}
-_MEMBER_KEYS = {5: ConsumerGroupMemberMetadataKey, 7: ConsumerGroupTargetAssignmentMemberKey,
+_MEMBER_KEYS: dict[int, _MemberKey] = {5: ConsumerGroupMemberMetadataKey, 7: ConsumerGroupTargetAssignmentMemberKey,
                 8: ConsumerGroupCurrentMemberAssignmentKey}
 CONSUMER_KEY_VERSIONS = frozenset(_GROUP_KEYS) | frozenset(_MEMBER_KEYS)
 
@@ -212,14 +229,31 @@ class ConsumerGroupCurrentMemberAssignmentValue:
     pending_revocation: Assignment = field(default_factory=dict)
 
 
+ConsumerValue = (ConsumerGroupMetadataValue | ConsumerGroupPartitionMetadataValue | ConsumerGroupMemberMetadataValue
+                 | ConsumerGroupTargetAssignmentMetadataValue | ConsumerGroupTargetAssignmentMemberValue
+                 | ConsumerGroupCurrentMemberAssignmentValue)
+"""The value of a consumer group record; each key type has its own (``XKey`` -> ``XValue``)."""
+
+V = TypeVar("V", bound=ConsumerValue)
+
+
+def value_as(value: ConsumerValue, cls: type[V]) -> V:
+    """``value`` as ``cls``, the value type of the key it was decoded with (:func:`decode_consumer_record`
+    pairs them by key version, so anything else is a decoding bug: ProtocolDecodeError)."""
+    if not isinstance(value, cls):
+        raise ProtocolDecodeError(f"{type(value).__name__} where a {cls.__name__} belongs")
+    return value
+
+
 # --- encoding --------------------------------------------------------------------------------------
 
 _NO_TAGS = b"\x00"
 
 
-def _encode_key(key) -> bytes:
+def _encode_key(key: ConsumerKey) -> bytes:
     parts = [encode_int16(key.VERSION), encode_string(key.group)]
-    if hasattr(key, "member_id"):
+    if isinstance(key, (ConsumerGroupMemberMetadataKey, ConsumerGroupTargetAssignmentMemberKey,
+                        ConsumerGroupCurrentMemberAssignmentKey)):
         parts.append(encode_string(key.member_id))
     return b"".join(parts)
 
@@ -234,7 +268,7 @@ def _encode_topic_partitions(assignment: Assignment) -> bytes:
     return b"".join(parts)
 
 
-def _encode_value(value) -> bytes:
+def _encode_value(value: ConsumerValue) -> bytes:
     parts = [encode_int16(0)]
     if isinstance(value, ConsumerGroupMetadataValue):
         parts.append(encode_int32(value.epoch))
@@ -276,7 +310,7 @@ def _encode_classic_member_metadata(m: ClassicMemberMetadata) -> bytes:
     return b"".join(parts)
 
 
-def encode_consumer_record(key, value=None) -> tuple[bytes, bytes | None]:
+def encode_consumer_record(key: ConsumerKey, value: ConsumerValue | None = None) -> tuple[bytes, bytes | None]:
     """(key bytes, value bytes); ``value`` None makes a tombstone."""
     return _encode_key(key), None if value is None else _encode_value(value)
 
@@ -322,7 +356,7 @@ def _decode_classic_member_metadata(buf: memoryview) -> ClassicMemberMetadata | 
     return ClassicMemberMetadata(session_timeout, tuple(protocols))
 
 
-def _decode_value(version: int, data):
+def _decode_value(version: int, data: bytes | memoryview) -> ConsumerValue:
     buf = as_view(data)
     value_version, pos = read_int16(buf, 0)
     if value_version != 0:
@@ -383,12 +417,14 @@ def _decode_value(version: int, data):
     raise ProtocolDecodeError(f"not a consumer group record type: {version}")
 
 
-def decode_consumer_record(key, value):
+def decode_consumer_record(key: bytes | memoryview, value: bytes | memoryview | None
+                           ) -> tuple[ConsumerKey, ConsumerValue | None] | tuple[None, None]:
     """(key, value) objects of a consumer group record, value None for a tombstone; (None, None) for
     a key version this module does not model."""
     buf = as_view(key)
     version, pos = read_int16(buf, 0)
     group, pos = read_string(buf, pos)
+    k: ConsumerKey
     if version in _GROUP_KEYS:
         k = _GROUP_KEYS[version](group)
     elif version in _MEMBER_KEYS:
@@ -400,11 +436,11 @@ def decode_consumer_record(key, value):
 
 
 # --- record builders -------------------------------------------------------------------------------
-# ``m`` is a :class:`~kavka.coordinator.group.consumer.ConsumerMember` (not imported: that module
-# imports this one).
+# ``m`` is a :class:`~kavka.coordinator.group.consumer.ConsumerMember` (imported for the type checker
+# only: that module imports this one).
 
 
-def member_metadata_record(group_id: str, m) -> tuple[bytes, bytes | None]:
+def member_metadata_record(group_id: str, m: ConsumerMember) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(
         ConsumerGroupMemberMetadataKey(group_id, m.member_id),
         ConsumerGroupMemberMetadataValue(m.instance_id, m.rack_id, m.client_id, m.client_host,
@@ -412,7 +448,7 @@ def member_metadata_record(group_id: str, m) -> tuple[bytes, bytes | None]:
                                          m.rebalance_timeout_ms, m.server_assignor, m.classic))
 
 
-def current_assignment_record(group_id: str, m) -> tuple[bytes, bytes | None]:
+def current_assignment_record(group_id: str, m: ConsumerMember) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(
         ConsumerGroupCurrentMemberAssignmentKey(group_id, m.member_id),
         ConsumerGroupCurrentMemberAssignmentValue(m.member_epoch, m.previous_member_epoch, int(m.state),
@@ -433,7 +469,8 @@ def group_epoch_record(group_id: str, epoch: int) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(ConsumerGroupMetadataKey(group_id), ConsumerGroupMetadataValue(epoch))
 
 
-def partition_metadata_record(group_id: str, metadata) -> tuple[bytes, bytes | None]:
+def partition_metadata_record(group_id: str,
+                              metadata: Mapping[str, tuple[uuid.UUID, int]]) -> tuple[bytes, bytes | None]:
     """``metadata``: topic name -> (topic id, partition count)."""
     topics = tuple(TopicMetadata(info[0], name, info[1]) for name, info in sorted(metadata.items()))
     return encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id),
@@ -447,13 +484,13 @@ def member_tombstones(group_id: str, member_id: str) -> list[tuple[bytes, bytes 
             encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, member_id))]
 
 
-def group_tombstones(group_id: str, member_ids) -> list[tuple[bytes, bytes | None]]:
+def group_tombstones(group_id: str, member_ids: Iterable[str]) -> list[tuple[bytes, bytes | None]]:
     """Records deleting a group and its members, in Kafka's createGroupTombstoneRecords order."""
-    member_ids = list(member_ids)
-    out = [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, mid)) for mid in member_ids]
-    out += [encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, mid)) for mid in member_ids]
+    ids = list(member_ids)
+    out = [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, mid)) for mid in ids]
+    out += [encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, mid)) for mid in ids]
     out.append(encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group_id)))
-    out += [encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, mid)) for mid in member_ids]
+    out += [encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, mid)) for mid in ids]
     out += [encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id)),
             encode_consumer_record(ConsumerGroupMetadataKey(group_id))]
     return out

@@ -36,8 +36,8 @@ ConsumerGroupHeartbeat joining a classic group with members converts it
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import TopicsImage
@@ -46,7 +46,7 @@ from kavka.coordinator.group.consumer_records import group_tombstones
 from kavka.coordinator.group.offsets import CommitPartition
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
-from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record
+from kavka.coordinator.runtime import Batch, CoordinatorError, CoordinatorRuntime, Record, Respond, ResponseBody
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
 from kavka.protocol.murmur2 import java_abs, java_string_hashcode
@@ -55,7 +55,6 @@ __all__ = ["GroupCoordinator", "partition_for"]
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[[Any], None]
 
 
 def partition_for(group_id: str, num_partitions: int) -> int:
@@ -121,7 +120,8 @@ class GroupCoordinator:
         """The active shard that owns ``group_id`` (CoordinatorError otherwise); for tools and tests."""
         return self.runtime.shard(self.partition_for(group_id))
 
-    def _write(self, group_id: str, op, respond: Respond, on_error: Callable[[int], Any]) -> None:
+    def _write(self, group_id: str, op: Callable[[GroupShard, Batch], None], respond: Respond,
+               on_error: Callable[[int], ResponseBody]) -> None:
         try:
             self.runtime.write(self.partition_for(group_id), op)
         except CoordinatorError as e:
@@ -146,7 +146,7 @@ class GroupCoordinator:
         if reason:
             log.debug("group %s: join of %r, reason: %s", group_id, member_id, reason)
 
-        def op(shard: GroupShard, batch) -> None:
+        def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is not None:
                 if not cgroup.is_empty():
@@ -178,7 +178,7 @@ class GroupCoordinator:
             return
         assignments = list(assignments)
 
-        def op(shard: GroupShard, batch) -> None:
+        def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is None:
                 shard.membership.sync(
@@ -201,7 +201,7 @@ class GroupCoordinator:
             respond({"error_code": ErrorCode.invalid_group_id})
             return
 
-        def op(shard: GroupShard, batch) -> None:
+        def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is None:
                 code = shard.membership.heartbeat(group_id, generation_id, member_id, group_instance_id)
@@ -209,7 +209,7 @@ class GroupCoordinator:
                 code = shard.consumer_classic.heartbeat(cgroup, generation_id, member_id, group_instance_id)
             batch.respond(respond, {"error_code": code})
 
-        def on_error(code: int) -> dict:
+        def on_error(code: int) -> ResponseBody:
             # Kafka answers a heartbeat to a loading coordinator with NONE: the member stays put
             return {"error_code": ErrorCode.none if code == ErrorCode.coordinator_load_in_progress else code}
 
@@ -221,7 +221,7 @@ class GroupCoordinator:
         if not group_id:
             respond({"error_code": ErrorCode.invalid_group_id, "members": []})
             return
-        def op(shard: GroupShard, batch) -> None:
+        def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is None:
                 shard.membership.leave(batch, group_id, members, respond)
@@ -237,7 +237,7 @@ class GroupCoordinator:
                                  rebalance_timeout_ms: int = -1,
                                  subscribed_topic_names: Iterable[str] | None = None,
                                  subscribed_topic_regex: str | None = None, server_assignor: str | None = None,
-                                 topic_partitions: Iterable[tuple[Any, Iterable[int]]] | None = None,
+                                 topic_partitions: Iterable[tuple[uuid.UUID, Iterable[int]]] | None = None,
                                  client_id: str = "", client_host: str = "", api_version: int = 1) -> None:
         """ConsumerGroupHeartbeat; ``respond`` gets ``{error_code, error_message, member_id,
         member_epoch, heartbeat_interval, assignment}`` (kio's field names; interval in ms)."""
@@ -259,7 +259,7 @@ class GroupCoordinator:
             message = str(e) if str(e) != e.error_code.name else None
             respond(heartbeat_error(e.error_code, message))
 
-    def consumer_group_describe(self, group_ids: Iterable[str]) -> list[dict]:
+    def consumer_group_describe(self, group_ids: Iterable[str]) -> list[ResponseBody]:
         """ConsumerGroupDescribe group entries (GROUP_ID_NOT_FOUND for ids that are not consumer groups)."""
         out = []
         for group_id in group_ids:
@@ -284,7 +284,7 @@ class GroupCoordinator:
         """
         topics = [(name, list(parts)) for name, parts in topics]
 
-        def on_error(code: int) -> dict:
+        def on_error(code: int) -> ResponseBody:
             return {"topics": [
                 {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
                 for name, parts in topics
@@ -298,7 +298,7 @@ class GroupCoordinator:
             respond), respond, on_error)
 
     def fetch_offsets(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-                      require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> dict:
+                      require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> ResponseBody:
         """OffsetFetch of one group: ``{group_id, error_code, topics}``; ``topics`` None = all.
         ``require_stable``: UNSTABLE_OFFSET_COMMIT for partitions with transactional offsets pending.
         ``member_id``/``member_epoch`` (v9; None and -1 when not given) must name a current member of a
@@ -327,7 +327,7 @@ class GroupCoordinator:
         """
         topics = [(name, list(parts)) for name, parts in topics]
 
-        def on_error(code: int) -> dict:
+        def on_error(code: int) -> ResponseBody:
             return {"topics": [
                 {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
                 for name, parts in topics
@@ -361,7 +361,7 @@ class GroupCoordinator:
 
     # --- groups -------------------------------------------------------------------------------
 
-    def describe_groups(self, group_ids: Iterable[str]) -> list[dict]:
+    def describe_groups(self, group_ids: Iterable[str]) -> list[ResponseBody]:
         out = []
         for group_id in group_ids:
             try:
@@ -372,10 +372,10 @@ class GroupCoordinator:
                             "authorized_operations": -2147483648})
         return out
 
-    def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> dict:
+    def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> ResponseBody:
         """ListGroups over every partition this coordinator owns: ``{error_code, groups}``."""
         states, types = list(states), list(types)
-        groups: list[dict] = []
+        groups: list[ResponseBody] = []
         error = ErrorCode.none
         for partition in self.runtime.owned_partitions():
             code = self.runtime.partition_error(partition)
@@ -385,11 +385,11 @@ class GroupCoordinator:
             groups += self.runtime.read(partition, lambda s: s.list(states, types))
         return {"error_code": error, "groups": groups}
 
-    def delete_groups(self, group_ids: Iterable[str], respond: Respond) -> None:
+    def delete_groups(self, group_ids: Iterable[str], respond: Callable[[list[ResponseBody]], None]) -> None:
         """DeleteGroups; ``respond`` gets ``[{group_id, error_code}]`` once every shard answered."""
         group_ids = list(group_ids)
         by_partition: dict[int, list[str]] = {}
-        results: dict[str, dict] = {}
+        results: dict[str, ResponseBody] = {}
         for gid in group_ids:
             if not gid:
                 results[gid] = {"group_id": gid, "error_code": ErrorCode.invalid_group_id}
@@ -401,7 +401,7 @@ class GroupCoordinator:
             respond([results.get(gid, {"group_id": gid, "error_code": ErrorCode.unknown_server_error})
                      for gid in group_ids])
 
-        def collect(entries: list[dict]) -> None:
+        def collect(entries: list[ResponseBody]) -> None:
             for entry in entries:
                 results[entry["group_id"]] = entry
             pending[0] -= 1
@@ -411,8 +411,11 @@ class GroupCoordinator:
         if not by_partition:
             finish()
             return
+        def delete(gids: list[str]) -> Callable[[GroupShard, Batch], None]:
+            return lambda shard, batch: shard.delete_groups(batch, gids, collect)
+
         for partition, gids in by_partition.items():
             try:
-                self.runtime.write(partition, lambda shard, batch, gids=gids: shard.delete_groups(batch, gids, collect))
+                self.runtime.write(partition, delete(gids))
             except CoordinatorError as e:
                 collect([{"group_id": gid, "error_code": e.error_code} for gid in gids])

@@ -33,13 +33,12 @@ the :class:`Batch`, so it is delivered after the batch's records are in the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from kavka.coordinator.group.classic import ClassicGroup, ClassicMember, GroupState, Protocols
 from kavka.coordinator.group.records import GroupMetadataValue, group_metadata_record
 from kavka.coordinator.group.responses import join_error, join_ok, sync_error
-from kavka.coordinator.runtime import Batch, CoordinatorError
+from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
 from kavka.protocol.api import ErrorCode
 
 if TYPE_CHECKING:
@@ -49,7 +48,21 @@ __all__ = ["ClassicMembership"]
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[[dict], None]
+
+
+class _JoinRequest(TypedDict):
+    """One JoinGroup as :meth:`ClassicMembership.join` passes it on (its keyword arguments)."""
+
+    group_instance_id: str | None
+    protocol_type: str
+    protocols: Protocols
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    client_id: str
+    client_host: str
+    api_version: int
+    respond: Respond
+
 
 EMPTY, PREPARING, COMPLETING, STABLE, DEAD = (
     GroupState.EMPTY, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE,
@@ -69,15 +82,15 @@ class ClassicMembership:
         return self.shard.time_ms()
 
     @staticmethod
-    def _hb_key(group_id: str, member_id: str):
+    def _hb_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("heartbeat", group_id, member_id)
 
     @staticmethod
-    def _join_key(group_id: str):
+    def _join_key(group_id: str) -> tuple[str, str]:
         return ("join", group_id)
 
     @staticmethod
-    def _sync_key(group_id: str):
+    def _sync_key(group_id: str) -> tuple[str, str]:
         return ("sync", group_id)
 
     def _live(self, group_id: str) -> ClassicGroup | None:
@@ -108,13 +121,13 @@ class ClassicMembership:
                             lambda batch: self._expire_heartbeat(batch, gid, mid))
 
     @staticmethod
-    def _complete_join(batch: Batch, member: ClassicMember, response: dict) -> None:
+    def _complete_join(batch: Batch, member: ClassicMember, response: ResponseBody) -> None:
         if member.join_cb is not None:
             batch.respond(member.join_cb, response)
             member.join_cb = None
 
     @staticmethod
-    def _complete_sync(batch: Batch, member: ClassicMember, response: dict) -> None:
+    def _complete_sync(batch: Batch, member: ClassicMember, response: ResponseBody) -> None:
         if member.sync_cb is not None:
             batch.respond(member.sync_cb, response)
             member.sync_cb = None
@@ -139,9 +152,9 @@ class ClassicMembership:
                 batch.respond(respond, join_error(ErrorCode.unknown_member_id, member_id))
                 return
             group = self.shard.get_or_create_group(group_id)
-        req = dict(group_instance_id=group_instance_id, protocol_type=protocol_type, protocols=protocols,
-                   session_timeout_ms=session_timeout_ms, rebalance_timeout_ms=rebalance_timeout_ms,
-                   client_id=client_id, client_host=client_host, api_version=api_version, respond=respond)
+        req = _JoinRequest(group_instance_id=group_instance_id, protocol_type=protocol_type, protocols=protocols,
+                           session_timeout_ms=session_timeout_ms, rebalance_timeout_ms=rebalance_timeout_ms,
+                           client_id=client_id, client_host=client_host, api_version=api_version, respond=respond)
         if not self._accept_joining(group, member_id):
             existing = group.members.get(member_id)
             if existing is not None:
@@ -174,7 +187,7 @@ class ClassicMembership:
             return (m is not None and m.awaiting_join) or group.num_awaiting_join() < limit
         return member_id in group.members or len(group.members) < limit
 
-    def _join_new_member(self, batch: Batch, group: ClassicGroup, req: dict) -> None:
+    def _join_new_member(self, batch: Batch, group: ClassicGroup, req: _JoinRequest) -> None:
         if group.state == DEAD:
             batch.respond(req["respond"], join_error(ErrorCode.coordinator_not_available))
             return
@@ -186,7 +199,7 @@ class ClassicMembership:
         if instance_id is not None:
             old_id = group.static_member_id(instance_id)
             if old_id is not None:
-                self._replace_static_member(batch, group, old_id, new_id, req)
+                self._replace_static_member(batch, group, instance_id, old_id, new_id, req)
             else:
                 self._add_member_and_rebalance(batch, group, new_id, req)
         elif req["api_version"] >= 4:
@@ -198,7 +211,7 @@ class ClassicMembership:
         else:
             self._add_member_and_rebalance(batch, group, new_id, req)
 
-    def _join_existing_member(self, batch: Batch, group: ClassicGroup, member_id: str, req: dict) -> None:
+    def _join_existing_member(self, batch: Batch, group: ClassicGroup, member_id: str, req: _JoinRequest) -> None:
         respond = req["respond"]
         if group.state == DEAD:
             batch.respond(respond, join_error(ErrorCode.coordinator_not_available, member_id))
@@ -237,7 +250,7 @@ class ClassicMembership:
             batch.respond(respond, join_error(ErrorCode.unknown_member_id, member_id))
 
     def _update_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member: ClassicMember,
-                                     req: dict) -> None:
+                                     req: _JoinRequest) -> None:
         if member.join_cb is not None:
             # a newer JoinGroup of the same member replaces the parked one, which must not hang
             self._complete_join(batch, member, join_error(ErrorCode.rebalance_in_progress, member.member_id))
@@ -245,7 +258,7 @@ class ClassicMembership:
                             req["respond"])
         self._maybe_prepare_rebalance_or_complete_join(batch, group)
 
-    def _add_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member_id: str, req: dict) -> None:
+    def _add_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member_id: str, req: _JoinRequest) -> None:
         member = ClassicMember(
             member_id=member_id, group_instance_id=req["group_instance_id"], client_id=req["client_id"],
             client_host=req["client_host"], rebalance_timeout_ms=req["rebalance_timeout_ms"],
@@ -259,9 +272,8 @@ class ClassicMembership:
         self.reschedule_heartbeat(group, member, self.config.new_member_join_timeout_ms)
         self._maybe_prepare_rebalance_or_complete_join(batch, group)
 
-    def _replace_static_member(self, batch: Batch, group: ClassicGroup, old_id: str, new_id: str,
-                               req: dict) -> None:
-        instance_id = req["group_instance_id"]
+    def _replace_static_member(self, batch: Batch, group: ClassicGroup, instance_id: str, old_id: str,
+                               new_id: str, req: _JoinRequest) -> None:
         current_leader = group.leader_id
         old, new = group.replace_static_member(instance_id, old_id, new_id)
         fenced_join = join_error(ErrorCode.fenced_instance_id, old_id)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from kavka.coordinator.group.classic import CONSUMER_PROTOCOL_TYPE, ClassicGroup, ClassicMember, GroupState
@@ -114,9 +114,9 @@ class Migration:
                     follow.respond(sync_cb, sync_error(ErrorCode.rebalance_in_progress))
             live = self.shard.consumer_groups.get(gid)
             if live is not None:
-                for m in live.members.values():
-                    if m.uses_classic_protocol:
-                        self.shard.consumer.schedule_session(gid, m)
+                for member in live.members.values():
+                    if member.uses_classic_protocol:
+                        self.shard.consumer.schedule_session(gid, member)
 
         return group, records, converted
 
@@ -162,10 +162,11 @@ class Migration:
     # --- consumer -> classic ----------------------------------------------------------------------
 
     @staticmethod
-    def _share_a_protocol(members) -> bool:
-        names = None
+    def _share_a_protocol(members: Iterable[ConsumerMember]) -> bool:
+        names: set[str] | None = None
         for m in members:
-            mine = {name for name, _ in m.classic.supported_protocols}
+            # a member using the consumer protocol has no classic protocols to share
+            mine = {name for name, _ in m.classic.supported_protocols} if m.classic is not None else set()
             names = mine if names is None else names & mine
         return bool(names)
 

@@ -50,7 +50,7 @@ from kavka.coordinator.group.records import (
     offset_commit_record,
     offset_commit_tombstone,
 )
-from kavka.coordinator.runtime import Batch, CoordinatorError
+from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
 
@@ -222,9 +222,9 @@ class OffsetManager:
 
     def commit(self, batch: Batch, group_id: str, member_id: str, instance_id: str | None,
                generation_id: int, topics: Iterable[tuple[str, Iterable[CommitPartition]]],
-               retention_ms: int, api_version: int, respond: Callable[[dict], None]) -> None:
+               retention_ms: int | None, api_version: int, respond: Respond) -> None:
         """Validate, append one record per accepted partition, reply once they are in the log."""
-        topics = [(name, list(parts)) for name, parts in topics]
+        topic_list = [(name, list(parts)) for name, parts in topics]
         group = self.validate_commit(group_id, member_id, instance_id, generation_id, api_version)
         if isinstance(group, ClassicGroup) and group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE) \
                 and member_id in group.members:
@@ -233,20 +233,20 @@ class OffsetManager:
         now = self.shard.time_ms()
         expire = -1 if retention_ms is None or retention_ms < 0 else now + retention_ms
         max_meta = self.shard.config.offset_metadata_max_bytes
-        results: list[tuple[str, list[list]]] = []
-        for name, parts in topics:
-            entries = []
+        results: list[tuple[str, list[tuple[int, ErrorCode]]]] = []
+        for name, parts in topic_list:
+            entries: list[tuple[int, ErrorCode]] = []
             for index, offset, leader_epoch, metadata in parts:
                 if metadata is not None and len(metadata) > max_meta:
-                    entries.append([index, ErrorCode.offset_metadata_too_large])
+                    entries.append((index, ErrorCode.offset_metadata_too_large))
                     continue
                 value = OffsetCommitValue(offset, metadata or "", now,
                                           -1 if leader_epoch is None else leader_epoch, expire)
                 batch.append(offset_commit_record(group_id, name, index, value))
-                entries.append([index, ErrorCode.none])
+                entries.append((index, ErrorCode.none))
             results.append((name, entries))
 
-        def response(error: int | None) -> dict:
+        def response(error: int | None) -> ResponseBody:
             return {"topics": [
                 {"name": name, "partitions": [
                     {"partition_index": index, "error_code": code if error is None or code else error}
@@ -262,7 +262,7 @@ class OffsetManager:
 
     def transactional_commit(self, batch: Batch, group_id: str, member_id: str, instance_id: str | None,
                              generation_id: int, topics: Iterable[tuple[str, Iterable[CommitPartition]]],
-                             respond: Callable[[dict], None]) -> None:
+                             respond: Respond) -> None:
         """Validate a TxnOffsetCommit and fill ``batch`` (a transactional write of the runtime): one
         OffsetCommit record per accepted partition, replayed as pending for the producer once they are
         in the log, and the answer after the append. Raises CoordinatorError for a refusal of the
@@ -270,19 +270,19 @@ class OffsetManager:
         self.validate_commit(group_id, member_id, instance_id, generation_id, 9, transactional=True)
         now = self.shard.time_ms()
         max_meta = self.shard.config.offset_metadata_max_bytes
-        out = []
+        out: list[ResponseBody] = []
         for name, parts in topics:
-            entries = []
+            txn_entries: list[ResponseBody] = []
             for index, offset, leader_epoch, metadata in parts:
                 if metadata is not None and len(metadata) > max_meta:
-                    entries.append({"partition_index": index, "error_code": ErrorCode.offset_metadata_too_large})
+                    txn_entries.append({"partition_index": index, "error_code": ErrorCode.offset_metadata_too_large})
                     continue
                 value = OffsetCommitValue(offset, metadata or "", now, -1 if leader_epoch is None else leader_epoch)
                 batch.append(offset_commit_record(group_id, name, index, value))
-                entries.append({"partition_index": index, "error_code": ErrorCode.none})
-            out.append({"name": name, "partitions": entries})
+                txn_entries.append({"partition_index": index, "error_code": ErrorCode.none})
+            out.append({"name": name, "partitions": txn_entries})
 
-        def refused(error: int) -> dict:
+        def refused(error: int) -> ResponseBody:
             # Kafka answers a failed transactional write with its error on every partition
             return {"topics": [{"name": t["name"], "partitions": [
                 {"partition_index": p["partition_index"], "error_code": error} for p in t["partitions"]]}
@@ -315,7 +315,8 @@ class OffsetManager:
                                    f"member epoch {member.member_epoch}.")
 
     def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-              require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> dict:
+              require_stable: bool = False, member_id: str | None = None,
+              member_epoch: int = -1) -> ResponseBody:
         """An OffsetFetch group result: offsets of the named partitions (-1 where none), or of every
         committed partition when ``topics`` is None. With ``require_stable`` a partition a transaction
         holds a pending offset for is UNSTABLE_OFFSET_COMMIT (the client retries). ``member_id`` and
@@ -325,9 +326,9 @@ class OffsetManager:
         group = self.shard.groups.get(group_id)
         known = (group is not None and group.state != GroupState.DEAD) or group_id in self.shard.consumer_groups
         offsets = self.store.group_offsets(group_id) if known else {}
-        unstable = (lambda name, index: self.has_pending(group_id, name, index)) \
+        unstable: Callable[[str, int], bool] = (lambda name, index: self.has_pending(group_id, name, index)) \
             if require_stable and group_id in self._open_by_group else (lambda _name, _index: False)
-        out_topics = []
+        out_topics: list[ResponseBody] = []
         if topics is None:
             for name, parts in offsets.items():
                 out_topics.append({"name": name, "partitions": [
@@ -346,7 +347,7 @@ class OffsetManager:
     # --- OffsetDelete -------------------------------------------------------------------------
 
     def delete(self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
-               respond: Callable[[dict], None]) -> None:
+               respond: Respond) -> None:
         cgroup = self.shard.consumer_groups.get(group_id)
         if cgroup is not None:
             self._delete(batch, group_id, topics, respond, cgroup.is_subscribed_to)
@@ -361,11 +362,11 @@ class OffsetManager:
         self._delete(batch, group_id, topics, respond,
                      lambda name: group.is_subscribed_to(name) and group.state != GroupState.EMPTY)
 
-    def _delete(self, batch: Batch, group_id: str, topics, respond: Callable[[dict], None],
+    def _delete(self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]], respond: Respond,
                 subscribed: Callable[[str], bool]) -> None:
-        out = []
-        for name, indexes in topics:
-            indexes = list(indexes)
+        out: list[ResponseBody] = []
+        for name, partitions in topics:
+            indexes = list(partitions)
             if subscribed(name):
                 code = ErrorCode.group_subscribed_to_topic
             else:
@@ -463,12 +464,12 @@ class OffsetManager:
         return all_expired
 
 
-def _unstable(index: int) -> dict:
+def _unstable(index: int) -> ResponseBody:
     return {"partition_index": index, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
             "error_code": ErrorCode.unstable_offset_commit}
 
 
-def _fetched(index: int, om: OffsetAndMetadata | None) -> dict:
+def _fetched(index: int, om: OffsetAndMetadata | None) -> ResponseBody:
     if om is None:
         return {"partition_index": index, "committed_offset": -1, "committed_leader_epoch": -1,
                 "metadata": "", "error_code": ErrorCode.none}

@@ -206,7 +206,7 @@ def _encode_group_metadata_value(v: GroupMetadataValue, version: int) -> bytes:
 # --- decoding ------------------------------------------------------------------------------------
 
 
-def decode_key(data) -> OffsetCommitKey | GroupMetadataKey | int:
+def decode_key(data: bytes | memoryview) -> OffsetCommitKey | GroupMetadataKey | int:
     """The key of a record; for record types this module does not model, their key version (int)."""
     buf = as_view(data)
     version, pos = read_int16(buf, 0)
@@ -223,7 +223,7 @@ def decode_key(data) -> OffsetCommitKey | GroupMetadataKey | int:
     return version
 
 
-def decode_offset_commit_value(data) -> OffsetCommitValue:
+def decode_offset_commit_value(data: bytes | memoryview) -> OffsetCommitValue:
     buf = as_view(data)
     version, pos = read_int16(buf, 0)
     if not 0 <= version <= 4:
@@ -242,7 +242,7 @@ def decode_offset_commit_value(data) -> OffsetCommitValue:
     return OffsetCommitValue(offset, metadata, commit_ts, leader_epoch, expire_ts)
 
 
-def decode_group_metadata_value(data) -> GroupMetadataValue:
+def decode_group_metadata_value(data: bytes | memoryview) -> GroupMetadataValue:
     buf = as_view(data)
     version, pos = read_int16(buf, 0)
     if not 0 <= version <= 4:
@@ -282,7 +282,9 @@ def decode_group_metadata_value(data) -> GroupMetadataValue:
     return GroupMetadataValue(protocol_type or "", generation, protocol, leader, state_ts, tuple(members))
 
 
-def decode_record(key, value):
+def decode_record(key: bytes | memoryview, value: bytes | memoryview | None
+                  ) -> (tuple[OffsetCommitKey, OffsetCommitValue | None]
+                        | tuple[GroupMetadataKey, GroupMetadataValue | None] | tuple[None, None]):
     """``(key, value)`` objects of a stored record; value None for a tombstone.
 
     Returns ``(None, None)`` for record types this module does not model (key version 3 and up), so
@@ -291,11 +293,9 @@ def decode_record(key, value):
     k = decode_key(key)
     if isinstance(k, int):
         return None, None
-    if value is None:
-        return k, None
     if isinstance(k, OffsetCommitKey):
-        return k, decode_offset_commit_value(value)
-    return k, decode_group_metadata_value(value)
+        return k, None if value is None else decode_offset_commit_value(value)
+    return k, None if value is None else decode_group_metadata_value(value)
 
 
 # --- record builders -----------------------------------------------------------------------------

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from kavka.coordinator.group.classic import ClassicGroup
+from kavka.coordinator.runtime import ResponseBody
 from kavka.protocol.api import ErrorCode
 
 __all__ = ["join_error", "join_ok", "sync_error"]
 
 
-def join_error(error: int, member_id: str = "") -> dict:
+def join_error(error: int, member_id: str = "") -> ResponseBody:
     """A JoinGroup refusal; generation -1 and no protocol, as Kafka answers."""
     return {"error_code": error, "generation_id": -1, "protocol_type": None, "protocol_name": None,
             "leader": "", "skip_assignment": False, "member_id": member_id, "members": []}
 
 
 def join_ok(group: ClassicGroup, member_id: str, with_members: bool, leader: str | None = None,
-            skip_assignment: bool = False) -> dict:
+            skip_assignment: bool = False) -> ResponseBody:
     """A JoinGroup answer for the group's current generation; only the leader gets the member list."""
     return {
         "error_code": ErrorCode.none, "generation_id": group.generation_id,
@@ -26,5 +27,5 @@ def join_ok(group: ClassicGroup, member_id: str, with_members: bool, leader: str
     }
 
 
-def sync_error(error: int) -> dict:
+def sync_error(error: int) -> ResponseBody:
     return {"error_code": error, "protocol_type": None, "protocol_name": None, "assignment": b""}

@@ -24,6 +24,7 @@ every ``offsets.retention.check.interval.ms``.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -41,12 +42,13 @@ from kavka.coordinator.group.records import (
     GroupMetadataKey,
     GroupMetadataValue,
     OffsetCommitKey,
+    decode_group_metadata_value,
     decode_key,
-    decode_record,
+    decode_offset_commit_value,
     group_metadata_tombstone,
 )
 from kavka.coordinator.group.responses import join_error, sync_error
-from kavka.coordinator.runtime import Batch, Timer
+from kavka.coordinator.runtime import Batch, ResponseBody, Timer
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
 
@@ -91,19 +93,17 @@ class GroupShard:
     def replay(self, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
         """Apply one record; ``producer_id`` is the producer of a transactional batch (offsets of a
         transaction stay pending until :meth:`replay_end_transaction`)."""
-        version = decode_key(key)
-        if isinstance(version, int):
-            if version in CONSUMER_KEY_VERSIONS:
+        k = decode_key(key)
+        if isinstance(k, int):  # the key version of a record type the consumer groups own, or none
+            if k in CONSUMER_KEY_VERSIONS:
                 self.consumer.replay(key, value)
-            return
-        k, v = decode_record(key, value)
-        if isinstance(k, OffsetCommitKey):
+        elif isinstance(k, OffsetCommitKey):
+            v = None if value is None else decode_offset_commit_value(value)
             self.offsets.replay(k.group, k.topic, k.partition, v, producer_id)
-        elif isinstance(k, GroupMetadataKey):
-            if v is None:
-                self._remove_group(k.group)
-            else:
-                self._load_group(k.group, v)
+        elif value is None:
+            self._remove_group(k.group)
+        else:
+            self._load_group(k.group, decode_group_metadata_value(value))
 
     def replay_end_transaction(self, producer_id: int, commit: bool) -> None:
         """A COMMIT or ABORT marker of ``producer_id`` in this partition."""
@@ -198,7 +198,7 @@ class GroupShard:
 
     # --- groups -------------------------------------------------------------------------------
 
-    def describe(self, group_id: str) -> dict:
+    def describe(self, group_id: str) -> ResponseBody:
         """A DescribeGroups entry. Only classic groups are described: a KIP-848 consumer group reads as
         Dead, as from Kafka's coordinator (ConsumerGroupDescribe describes those)."""
         group = self.groups.get(group_id)
@@ -219,31 +219,33 @@ class GroupShard:
             "authorized_operations": -2147483648,
         }
 
-    def list(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> list[dict]:
+    def list(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> list[ResponseBody]:
         """ListGroups entries; filters are case-insensitive and empty means all. Groups are of type
         "classic" or "consumer" (KIP-848; protocol type "consumer")."""
-        states = {s.strip().lower() for s in states}
-        types = {t.strip().lower() for t in types}
-        out = []
-        if not types or "classic" in types:
+        states_wanted = {s.strip().lower() for s in states}
+        types_wanted = {t.strip().lower() for t in types}
+        out: list[ResponseBody] = []
+        if not types_wanted or "classic" in types_wanted:
             out += [
                 {"group_id": g.group_id, "protocol_type": g.protocol_type or "", "group_state": g.state.value,
                  "group_type": "classic"}
                 for g in self.groups.values()
-                if not states or g.state.value.lower() in states
+                if not states_wanted or g.state.value.lower() in states_wanted
             ]
-        if not types or "consumer" in types:
+        if not types_wanted or "consumer" in types_wanted:
             out += [
                 {"group_id": g.group_id, "protocol_type": "consumer", "group_state": g.state.value,
                  "group_type": "consumer"}
                 for g in self.consumer_groups.values()
-                if not states or g.state.value.lower() in states
+                if not states_wanted or g.state.value.lower() in states_wanted
             ]
         return out
 
-    def delete_groups(self, batch: Batch, group_ids: list[str], respond: Callable[[list[dict]], None]) -> None:
+    # (``list`` below is the method above: the builtin is spelled ``builtins.list``)
+    def delete_groups(self, batch: Batch, group_ids: builtins.list[str],
+                      respond: Callable[[builtins.list[ResponseBody]], None]) -> None:
         """Delete Empty groups with all their offsets; NON_EMPTY_GROUP / GROUP_ID_NOT_FOUND otherwise."""
-        results = []
+        results: builtins.list[tuple[str, ErrorCode]] = []
         for group_id in group_ids:
             cgroup = self.consumer_groups.get(group_id)
             if cgroup is not None:
@@ -254,7 +256,7 @@ class GroupShard:
                     self.offsets.delete_all(batch, group_id)
                     for record in group_tombstones(group_id, cgroup.members):
                         batch.append(record)
-                results.append([group_id, code])
+                results.append((group_id, code))
                 continue
             group = self.groups.get(group_id)
             if group is None or group.state == GroupState.DEAD:
@@ -265,9 +267,9 @@ class GroupShard:
                 code = ErrorCode.none
                 self.offsets.delete_all(batch, group_id)
                 batch.append(group_metadata_tombstone(group_id))
-            results.append([group_id, code])
+            results.append((group_id, code))
 
-        def answer(error: int) -> list[dict]:
+        def answer(error: int) -> builtins.list[ResponseBody]:
             return [{"group_id": gid, "error_code": code or error} for gid, code in results]
 
         batch.on_success(lambda _f: batch.respond(respond, answer(ErrorCode.none)))

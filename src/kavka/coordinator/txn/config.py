@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kavka.metadata.config import ConfigLookup
+
 __all__ = ["TxnConfig"]
 
 
@@ -22,11 +24,11 @@ class TxnConfig:
     marker_retry_backoff_ms: int = 100
 
     @classmethod
-    def from_broker_config(cls, config) -> "TxnConfig":
+    def from_broker_config(cls, config: ConfigLookup) -> "TxnConfig":
         """From a ``BrokerConfig`` (or any mapping-like ``get``); names missing there keep defaults."""
         d = cls()
 
-        def get(name: str, default) -> int:
+        def get(name: str, default: int) -> int:
             value = config.get(name, None)
             return int(default if value is None else value)
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TypedDict, TypeVar
 
-from kavka.coordinator.runtime import CoordinatorError, CoordinatorRuntime, Record
+from kavka.coordinator.runtime import Batch, CoordinatorError, CoordinatorRuntime, Record, ResponseBody
 from kavka.coordinator.txn.config import TxnConfig
 from kavka.coordinator.txn.metadata import (
     NO_PRODUCER_EPOCH,
@@ -43,8 +43,20 @@ __all__ = ["TransactionCoordinator", "partition_for", "OFFSETS_TOPIC"]
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[[Any], None]
 OFFSETS_TOPIC = "__consumer_offsets"
+
+R = TypeVar("R")
+
+ErrorRespond = Callable[[int], None]
+"""The answer of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn: one error code."""
+
+
+class InitProducerIdResult(TypedDict):
+    """The answer of InitProducerId (kio's field names)."""
+
+    error_code: ErrorCode
+    producer_id: int
+    producer_epoch: int
 
 
 def partition_for(transactional_id: str, num_partitions: int) -> int:
@@ -52,7 +64,7 @@ def partition_for(transactional_id: str, num_partitions: int) -> int:
     return java_abs(java_string_hashcode(transactional_id)) % num_partitions
 
 
-def _init_error(code: int) -> dict:
+def _init_error(code: int) -> InitProducerIdResult:
     return {"error_code": ErrorCode(code), "producer_id": NO_PRODUCER_ID, "producer_epoch": NO_PRODUCER_EPOCH}
 
 
@@ -106,9 +118,10 @@ class TransactionCoordinator:
         return self.runtime.next_deadline()
 
     def shard_of(self, transactional_id: str) -> TxnShard:
-        return self.runtime.shard(self.partition_for(transactional_id))  # type: ignore[return-value]
+        return self.runtime.shard(self.partition_for(transactional_id))
 
-    def _write(self, transactional_id: str, op, respond: Respond, on_error: Callable[[int], Any]) -> None:
+    def _write(self, transactional_id: str, op: Callable[[TxnShard, Batch], None], respond: Callable[[R], None],
+               on_error: Callable[[int], R]) -> None:
         try:
             self.runtime.write(self.partition_for(transactional_id), op)
         except CoordinatorError as e:
@@ -119,7 +132,8 @@ class TransactionCoordinator:
 
     # --- InitProducerId -----------------------------------------------------------------------
 
-    def init_producer_id(self, *, transactional_id: str, transaction_timeout_ms: int, respond: Respond,
+    def init_producer_id(self, *, transactional_id: str, transaction_timeout_ms: int,
+                         respond: Callable[[InitProducerIdResult], None],
                          producer_id: int = NO_PRODUCER_ID, producer_epoch: int = NO_PRODUCER_EPOCH) -> None:
         """InitProducerId with a transactional id (Kafka's handleInitProducerId).
 
@@ -139,7 +153,7 @@ class TransactionCoordinator:
         expected = None if producer_id == NO_PRODUCER_ID and producer_epoch == NO_PRODUCER_EPOCH \
             else (producer_id, producer_epoch)
 
-        def op(shard: TxnShard, batch) -> None:
+        def op(shard: TxnShard, batch: Batch) -> None:
             now = self.time_ms()
             meta = shard.txns.get(transactional_id)
             if meta is None:
@@ -181,22 +195,25 @@ class TransactionCoordinator:
                 new = meta.transition(TxnState.EMPTY, producer_epoch=epochs[0], last_producer_epoch=epochs[1],
                                       txn_timeout_ms=transaction_timeout_ms, partitions=set(), txn_start_ms=-1,
                                       txn_last_update_ms=now)
-            result = {"error_code": ErrorCode.none, "producer_id": new.producer_id, "producer_epoch": new.producer_epoch}
+            result = InitProducerIdResult(error_code=ErrorCode.none, producer_id=new.producer_id,
+                                          producer_epoch=new.producer_epoch)
             shard.write(batch, new, lambda err: respond(result if err == 0 else _init_error(err)))
 
         self._write(transactional_id, op, respond, _init_error)
 
     # --- AddPartitionsToTxn / AddOffsetsToTxn ---------------------------------------------------
 
-    def _check_producer(self, meta: TxnMetadata | None, producer_id: int, producer_epoch: int) -> int:
+    def _check_producer(self, meta: TxnMetadata | None, producer_id: int, producer_epoch: int
+                        ) -> TxnMetadata | ErrorCode:
+        """``meta`` if it is the transaction of this producer at this epoch, else the error for it."""
         if meta is None or meta.producer_id != producer_id:
             return ErrorCode.invalid_producer_id_mapping
         if meta.producer_epoch != producer_epoch:
             return ErrorCode.producer_fenced
-        return ErrorCode.none
+        return meta
 
     def add_partitions_to_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int,
-                              partitions: Iterable[tuple[str, int]], respond: Respond) -> None:
+                              partitions: Iterable[tuple[str, int]], respond: ErrorRespond) -> None:
         """AddPartitionsToTxn v0-3: one error for the whole request (Kafka's rules: unknown id or other
         producer id INVALID_PRODUCER_ID_MAPPING, other epoch PRODUCER_FENCED, Prepare*
         CONCURRENT_TRANSACTIONS; partitions already in the Ongoing transaction: NONE, nothing written)."""
@@ -205,11 +222,10 @@ class TransactionCoordinator:
             return
         wanted = {(str(t), int(p)) for t, p in partitions}
 
-        def op(shard: TxnShard, batch) -> None:
-            meta = shard.txns.get(transactional_id)
-            error = self._check_producer(meta, producer_id, producer_epoch)
-            if error:
-                respond(error)
+        def op(shard: TxnShard, batch: Batch) -> None:
+            meta = self._check_producer(shard.txns.get(transactional_id), producer_id, producer_epoch)
+            if isinstance(meta, ErrorCode):
+                respond(meta)
                 return
             if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
                 respond(ErrorCode.concurrent_transactions)
@@ -234,7 +250,7 @@ class TransactionCoordinator:
         return OFFSETS_TOPIC, partition_for(group_id, self.config.offsets_topic_num_partitions)
 
     def add_offsets_to_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str,
-                           respond: Respond) -> None:
+                           respond: ErrorRespond) -> None:
         """AddOffsetsToTxn: adds the group's ``__consumer_offsets`` partition to the transaction."""
         if not group_id:
             respond(ErrorCode.invalid_group_id)
@@ -280,10 +296,10 @@ class TransactionCoordinator:
         error = self.runtime.partition_error(self.partition_for(transactional_id))
         if error:
             return error
-        meta = self.shard_of(transactional_id).txns.get(transactional_id)
-        error = self._check_producer(meta, producer_id, producer_epoch)
-        if error:
-            return ErrorCode(error)
+        meta = self._check_producer(self.shard_of(transactional_id).txns.get(transactional_id), producer_id,
+                                    producer_epoch)
+        if isinstance(meta, ErrorCode):
+            return meta
         if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
             return ErrorCode.concurrent_transactions
         return None
@@ -291,7 +307,7 @@ class TransactionCoordinator:
     # --- EndTxn -----------------------------------------------------------------------------------
 
     def end_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool,
-                respond: Respond) -> None:
+                respond: ErrorRespond) -> None:
         """EndTxn (Kafka's endTransaction, from a client, transaction version 0).
 
         Ongoing -> PrepareCommit/PrepareAbort, answered once that record is written (markers follow).
@@ -304,11 +320,10 @@ class TransactionCoordinator:
             respond(ErrorCode.invalid_request)
             return
 
-        def op(shard: TxnShard, batch) -> None:
-            meta = shard.txns.get(transactional_id)
-            error = self._check_producer(meta, producer_id, producer_epoch)
-            if error:
-                respond(error)
+        def op(shard: TxnShard, batch: Batch) -> None:
+            meta = self._check_producer(shard.txns.get(transactional_id), producer_id, producer_epoch)
+            if isinstance(meta, ErrorCode):
+                respond(meta)
                 return
             state = meta.state
             if state == TxnState.ONGOING:
@@ -340,17 +355,17 @@ class TransactionCoordinator:
         """Report on ``job``: ``failed`` partitions are retried after a backoff; once none is left the
         transaction completes. ``fenced`` (a partition saw a newer coordinator or producer epoch) stops
         the job, as Kafka does."""
-        failed = set(failed)
+        failed_partitions = set(failed)
         if fenced:
             log.warning("markers of %s fenced; giving up on them", job.transactional_id)
             return
         if not self.runtime.is_active(job.txn_partition):
             return
         shard = self.runtime.shard(job.txn_partition)
-        if shard.coordinator_epoch != job.coordinator_epoch:  # type: ignore[attr-defined]
+        if shard.coordinator_epoch != job.coordinator_epoch:
             return
-        if failed:
-            shard.retry_markers(job, failed)  # type: ignore[attr-defined]
+        if failed_partitions:
+            shard.retry_markers(job, failed_partitions)
             return
         try:
             self.runtime.write(job.txn_partition, lambda s, batch: s.complete(batch, job))
@@ -359,17 +374,17 @@ class TransactionCoordinator:
 
     # --- reads ------------------------------------------------------------------------------------
 
-    def describe_transactions(self, transactional_ids: Iterable[str]) -> list[dict]:
+    def describe_transactions(self, transactional_ids: Iterable[str]) -> list[ResponseBody]:
         """DescribeTransactions: per id, its state or NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS /
         TRANSACTIONAL_ID_NOT_FOUND."""
-        out = []
+        out: list[ResponseBody] = []
         for txn_id in transactional_ids:
-            entry = {"error_code": ErrorCode.none, "transactional_id": txn_id, "transaction_state": "",
+            entry: ResponseBody = {"error_code": ErrorCode.none, "transactional_id": txn_id, "transaction_state": "",
                      "transaction_timeout": 0, "transaction_start_time": -1, "producer_id": -1,
                      "producer_epoch": -1, "topics": []}
             error = self.runtime.partition_error(self.partition_for(txn_id)) if txn_id else \
                 ErrorCode.transactional_id_not_found
-            meta = None
+            meta: TxnMetadata | None = None
             if not error:
                 meta = self.shard_of(txn_id).txns.get(txn_id)
                 if meta is None or meta.state == TxnState.DEAD:
@@ -387,10 +402,11 @@ class TransactionCoordinator:
         return out
 
     def list_transactions(self, state_filters: Iterable[str] = (), producer_id_filters: Iterable[int] = (),
-                          duration_filter_ms: int = -1) -> dict:
+                          duration_filter_ms: int = -1) -> ResponseBody:
         """ListTransactions over every shard this coordinator owns (Kafka's filters: state names,
         producer ids, and running longer than ``duration_filter_ms``)."""
-        states, unknown = set(), []
+        states: set[TxnState] = set()
+        unknown: list[str] = []
         for name in state_filters:
             s = TxnState.from_display(name)
             if s is None:
@@ -403,10 +419,10 @@ class TransactionCoordinator:
             if not self.runtime.is_active(p):
                 error = ErrorCode.coordinator_load_in_progress
         now = self.time_ms()
-        found = []
+        found: list[ResponseBody] = []
         if not error:
             for _p, shard in self.runtime.active_shards():
-                for meta in shard.txns.values():  # type: ignore[attr-defined]
+                for meta in shard.txns.values():
                     if meta.state == TxnState.DEAD:
                         continue
                     if pids and meta.producer_id not in pids:

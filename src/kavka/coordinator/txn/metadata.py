@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TypedDict, Unpack
 
 from kavka.coordinator.txn.records import TransactionLogValue
 
-__all__ = ["TxnState", "TxnMetadata", "VALID_PREVIOUS", "NO_PRODUCER_ID", "NO_PRODUCER_EPOCH", "is_epoch_exhausted"]
+__all__ = ["TxnState", "TxnMetadata", "TxnChanges", "VALID_PREVIOUS", "NO_PRODUCER_ID", "NO_PRODUCER_EPOCH",
+           "is_epoch_exhausted"]
 
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
@@ -82,6 +84,20 @@ def is_epoch_exhausted(epoch: int) -> bool:
     return epoch >= _SHORT_MAX - 1
 
 
+class TxnChanges(TypedDict, total=False):
+    """The fields :meth:`TxnMetadata.transition` may change besides the state."""
+
+    producer_id: int
+    producer_epoch: int
+    txn_timeout_ms: int
+    partitions: set[tuple[str, int]]
+    txn_start_ms: int
+    txn_last_update_ms: int
+    previous_producer_id: int
+    next_producer_id: int
+    last_producer_epoch: int
+
+
 @dataclass(slots=True)
 class TxnMetadata:
     transactional_id: str
@@ -96,7 +112,7 @@ class TxnMetadata:
     next_producer_id: int = NO_PRODUCER_ID
     last_producer_epoch: int = NO_PRODUCER_EPOCH
 
-    def transition(self, state: TxnState, **changes) -> "TxnMetadata":
+    def transition(self, state: TxnState, **changes: Unpack[TxnChanges]) -> "TxnMetadata":
         """A copy in ``state`` with ``changes``; ValueError for a transition the table forbids."""
         if self.state not in VALID_PREVIOUS[state]:
             raise ValueError(f"{self.transactional_id}: illegal transition {self.state.display} -> {state.display}")

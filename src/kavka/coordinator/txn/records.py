@@ -85,7 +85,7 @@ def encode_key(transactional_id: str) -> bytes:
     return encode_int16(_KEY_VERSION) + encode_string(transactional_id)
 
 
-def decode_key(data) -> str:
+def decode_key(data: bytes | memoryview) -> str:
     buf = as_view(data)
     version, pos = read_int16(buf, 0)
     if version != _KEY_VERSION:
@@ -129,7 +129,7 @@ def encode_value(v: TransactionLogValue, version: int = _VALUE_VERSION) -> bytes
     return b"".join(parts)
 
 
-def decode_value(data) -> TransactionLogValue | None:
+def decode_value(data: bytes | memoryview | None) -> TransactionLogValue | None:
     """The value, or None for a tombstone (``data`` None)."""
     if data is None:
         return None

@@ -24,7 +24,7 @@ CompleteAbort not updated for ``transactional.id.expiration.ms`` gets a tombston
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from kavka.coordinator.runtime import Batch, Timer
@@ -111,7 +111,7 @@ class TxnShard:
         if on_done is not None:
             batch.on_failure(lambda _follow, error: on_done(int(error)))
 
-    def send_markers(self, meta: TxnMetadata, partitions=None) -> None:
+    def send_markers(self, meta: TxnMetadata, partitions: Iterable[tuple[str, int]] | None = None) -> None:
         self._outbox.append(MarkerJob(
             meta.transactional_id, self.partition, self.coordinator_epoch, meta.producer_id, meta.producer_epoch,
             meta.state == TxnState.PREPARE_COMMIT,
