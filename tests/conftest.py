@@ -23,6 +23,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check behaviour, not speed: Hypothesis's per-example deadline is a timing assertion
+# that fails on a loaded 2-core CI machine, so it is off for every test (speed lives in bench/).
+settings.register_profile("kavka", deadline=None)
+settings.load_profile("kavka")
 
 from kavka.testing.process import BrokerProcess, create_topic as create_topic_via_admin
 

@@ -26,6 +26,10 @@ ValueError in their own error types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+Buffer = bytes | bytearray | memoryview
+
 __all__ = [
     "encode_varint",
     "encode_varlong",
@@ -114,10 +118,10 @@ def varint_size(n: int) -> int:
 varlong_size = varint_size
 
 
-def _make_decoder(max_bytes: int, limit: int, signed: bool, what: str):
+def _make_decoder(max_bytes: int, limit: int, signed: bool, what: str) -> Callable[..., tuple[int, int]]:
     # One loop, specialised per flavour by closure, so each decode is a single Python call: record
     # decoding makes millions of them.
-    def decode(buf, pos: int = 0) -> tuple[int, int]:
+    def decode(buf: Buffer, pos: int = 0) -> tuple[int, int]:
         if pos < 0:
             raise ValueError(f"negative position {pos}")
         try:
