@@ -86,7 +86,7 @@ from kavka.protocol.batch import (
     compute_crc,
     parse_header,
 )
-from kavka.protocol.compression import compress, decompress
+from kavka.protocol.compression import compress, decompress, decompressed_limit
 from kavka.protocol.records import DELETE_HORIZON_BIT, ControlType, Record, build_batch, decode_batch
 from kavka.protocol.varint import decode_varint, decode_varlong
 from kavka.storage.checkpoints import CheckpointError, read_offset_checkpoint, write_offset_checkpoint
@@ -110,9 +110,16 @@ _CONTROL_KEY = struct.Struct(">hh")
 _ZIGZAG = [(b >> 1) ^ -(b & 1) for b in range(0x80)]
 
 
-def _records_payload(data, off: int, h: BatchHeader) -> bytes:
+def _records_payload(data, off: int, h: BatchHeader, limit: int) -> bytes:
+    """The batch's records section, decompressed to at most ``limit`` bytes (else CorruptRecordError:
+    the log is marked uncleanable rather than the broker inflating a bomb)."""
     payload = memoryview(data)[off + HEADER_SIZE: off + h.batch_length + LOG_OVERHEAD]
-    return bytes(payload) if h.compression == 0 else decompress(h.compression, payload)
+    return bytes(payload) if h.compression == 0 else decompress(h.compression, payload, limit)
+
+
+def _limit(r) -> int:
+    """What a batch of ``r``'s log may decompress to (kavka.protocol.compression.decompressed_limit)."""
+    return decompressed_limit(None, r.log.config.max_message_bytes)
 
 
 def _scan_records(payload: bytes, h: BatchHeader) -> list[tuple[int, bytes | None, bool, int, int, int]]:
@@ -666,7 +673,8 @@ class LogCleaner:
             for pos, h in seg.iter_headers():
                 if h.is_transactional:
                     if h.is_control:
-                        _hh, recs = decode_batch(seg.log.pread(pos, h.batch_length + LOG_OVERHEAD))
+                        _hh, recs = decode_batch(seg.log.pread(pos, h.batch_length + LOG_OVERHEAD),
+                                                 max_decompressed_size=_limit(r))
                         ctype = _control_type(recs)
                         first = open_first.pop(h.producer_id, None)
                         if ctype == ControlType.ABORT and first is not None:
@@ -694,10 +702,10 @@ class LogCleaner:
             for data, batches, consumed in self._chunks(seg, start, seg.size()):
                 for off, h in batches:
                     if h.is_control:
-                        _hh, recs = decode_batch(data, off)
+                        _hh, recs = decode_batch(data, off, max_decompressed_size=_limit(r))
                         txn.on_control_batch_read(h, _control_type(recs))
                     elif not txn.on_batch_read(h) and h.last_offset >= first_dirty:
-                        recs = _scan_records(_records_payload(data, off, h), h)
+                        recs = _scan_records(_records_payload(data, off, h, _limit(r)), h)
                         if omap and len(omap) + len(recs) > cap:
                             full = True
                             break
@@ -771,7 +779,7 @@ class LogCleaner:
         horizon = _horizon(h)
         recs = None
         if control:
-            _hh, recs = decode_batch(data, off)
+            _hh, recs = decode_batch(data, off, max_decompressed_size=_limit(r))
             can_discard = txn.on_control_batch_read(h, _control_type(recs))
             discard_records = can_discard and horizon is not None and horizon <= now
         else:
@@ -795,7 +803,7 @@ class LogCleaner:
         elif control:
             kept = recs  # type: ignore[assignment]
         else:
-            payload = _records_payload(data, off, h)
+            payload = _records_payload(data, off, h, _limit(r))
             kept = []
             retain_deletes = horizon is None or now < horizon
             for rec in _scan_records(payload, h):
@@ -824,7 +832,8 @@ class LogCleaner:
                 return _rebuild_raw(h, payload, kept)
             if not control:  # new delete horizon: the base timestamp moves, so every delta is rewritten
                 wanted = {rec[0] for rec in kept}
-                kept = [rec for rec in decode_batch(data, off, check_crc=False)[1] if rec.offset in wanted]
+                kept = [rec for rec in decode_batch(data, off, check_crc=False,
+                                                         max_decompressed_size=_limit(r))[1] if rec.offset in wanted]
             return build_batch(
                 kept, base_offset=h.base_offset, compression=h.compression,
                 timestamp_type_log_append=h.log_append_time, producer_id=h.producer_id,
