@@ -107,3 +107,44 @@ def test_accept_out_of_file_descriptors_backs_off_and_logs_once(broker_factory):
         for s in pending:
             s.close()
     assert broker.is_running()
+
+
+def test_idle_connections_are_closed_after_connections_max_idle_ms(broker_factory):
+    broker = broker_factory(overrides={"connections.max.idle.ms": 500})
+    idle = connect(broker.bootstrap)
+    assert _served(idle)
+    assert readable_within(idle, 10) and idle.recv(1) == b"", "an idle connection was not closed"
+    idle.close()
+    assert round_trip(broker.bootstrap)
+
+
+def test_dynamic_max_connections_per_ip_applies_to_new_connections(broker_factory):
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+    broker = broker_factory()
+    held = [connect(broker.bootstrap) for _ in range(2)]
+    try:
+        assert all(_served(s) for s in held)
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        # the admin client holds connections from 127.0.0.1 too; the limit counts them as well
+        resource_ = ConfigResource(ConfigResource.Type.BROKER, "1",
+                                   incremental_configs=[ConfigEntry("max.connections.per.ip.overrides",
+                                                                    "127.0.0.1:2",
+                                                                    incremental_operation=AlterConfigOpType.SET)])
+        for fut in admin.incremental_alter_configs([resource_]).values():
+            fut.result(10)
+
+        def refused() -> bool:
+            with connect(broker.bootstrap) as extra:
+                extra.sendall(api_versions(9))
+                try:
+                    return extra.recv(1) == b""
+                except ConnectionResetError:
+                    return True
+
+        wait_until(refused, 10, message="a connection over the new per-ip limit closed")
+        with connect(broker.bootstrap, source="127.0.0.2") as other:
+            assert _served(other)
+    finally:
+        for s in held:
+            s.close()

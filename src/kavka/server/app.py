@@ -94,6 +94,7 @@ class KavkaServer:
             acceptor.start()
         broker.set_bound_listeners(self.bound)
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._close_idle()))
         self.started_at = time.time()
         log.info("started in %.0f ms", (time.perf_counter() - t0) * 1000)
 
@@ -106,6 +107,21 @@ class KavkaServer:
                 self.broker.tick()
             except Exception:  # keep serving; the failure is logged with its stack
                 log.exception("housekeeping failed")
+
+    async def _close_idle(self) -> None:
+        """``connections.max.idle.ms``: close connections that neither read nor wrote for that long
+        (Kafka's idle expiry); a connection waiting on its own request (a long poll) is not idle."""
+        while True:
+            idle_ms = self.config["connections.max.idle.ms"]
+            await asyncio.sleep(max(0.05, min(1.0, idle_ms / 4000)))
+            if idle_ms < 0:
+                continue
+            cutoff = time.monotonic() - idle_ms / 1000
+            for conn in list(self._connections):
+                since = conn.idle_since()
+                if since is not None and since < cutoff:
+                    log.debug("closing %s: idle for more than %d ms", conn.info, idle_ms)
+                    conn.close()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -33,6 +33,7 @@ import asyncio
 import collections
 import logging
 import struct
+import time
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
 from kavka.server.memory_pool import RequestMemoryPool
@@ -70,6 +71,7 @@ class KafkaConnection(asyncio.Protocol):
         self._closed = False
         self._on_close = on_close
         self.info: ConnectionInfo | None = None
+        self.last_active = time.monotonic()  # last byte read or handed to the transport
 
     # --- asyncio callbacks ------------------------------------------------------------------
 
@@ -103,10 +105,18 @@ class KafkaConnection(asyncio.Protocol):
         self._process()
 
     def data_received(self, data: bytes):
+        self.last_active = time.monotonic()
         self._buf += data
         self._process()
 
     # --- requests ---------------------------------------------------------------------------
+
+    def idle_since(self) -> float | None:
+        """When this connection last read or wrote, or None while it has requests in flight or
+        response bytes not yet written (then it is not idle, however long a long poll takes)."""
+        if self._pending or self._out or self._closed:
+            return None
+        return self.last_active
 
     @property
     def held_bytes(self) -> int:
@@ -237,6 +247,9 @@ class KafkaConnection(asyncio.Protocol):
         one piece past the high-water mark is ever copied; the rest stays as views of the response.
         """
         out = self._out
+        if not out:
+            return
+        self.last_active = time.monotonic()
         write = self._transport.write if self._transport is not None else None
         while out and not self._paused_writing and not self._closed:
             piece = out[0]
