@@ -16,7 +16,10 @@ What one connection can pin is bounded, whatever the client does:
   same rule, applied at the high-water mark so that pipelined small requests still flow. A client that
   sends requests and never reads the answers therefore stalls after at most one transport buffer of
   responses, and the requests it keeps sending wait in its own socket buffers, not in the broker.
-- *In flight.* At most ``max_inflight`` requests are dispatched and unanswered at once (64).
+- *In flight.* At most ``max_inflight`` requests are dispatched and unanswered at once (64), and no
+  more is dispatched while 256 KiB of complete responses wait behind an earlier, unfinished one (a
+  long poll). What is still unbounded here is the size of the responses of requests already in flight:
+  a Fetch's answer is as big as its ``max_bytes`` until record bytes are streamed from the log.
 - *Request bytes.* A frame's size is taken from the broker-wide :class:`RequestMemoryPool`
   (``queued.max.request.bytes``) as soon as its 4-byte length is read, before its body, and given back
   when its response is complete. This connection also stops taking frames while it holds
@@ -62,6 +65,9 @@ class KafkaConnection(asyncio.Protocol):
         self._pos = 0
         self._transport: asyncio.Transport | None = None
         self._pending: collections.deque = collections.deque()  # [future-or-buffers], in request order
+        # Bytes of responses complete but waiting behind an earlier, unfinished one (by id of the entry).
+        self._parked: dict[int, int] = {}
+        self._parked_bytes = 0
         # Response pieces not yet given to the transport: _out[_out_head:] (a list, not a deque: an empty
         # deque costs 760 bytes, and most connections are idle most of the time).
         self._out: list = []
@@ -89,6 +95,8 @@ class KafkaConnection(asyncio.Protocol):
             if isinstance(item, asyncio.Future):
                 item.cancel()  # its done callback gives its request bytes back
         self._pending.clear()
+        self._parked.clear()
+        self._parked_bytes = 0
         self._out = []
         self._out_head = 0
         self._buf = bytearray()
@@ -128,7 +136,8 @@ class KafkaConnection(asyncio.Protocol):
         return self._held
 
     def _muted(self) -> bool:
-        return self._paused_writing or bool(self._out) or len(self._pending) >= self._max_inflight
+        return (self._paused_writing or bool(self._out) or len(self._pending) >= self._max_inflight
+                or self._parked_bytes >= _CHUNK)
 
     def _process(self) -> None:
         """Dispatch every complete frame in the buffer that the connection may take now."""
@@ -202,23 +211,36 @@ class KafkaConnection(asyncio.Protocol):
             if not self._pending:
                 self._send(result)
             else:
+                self._park(result, result)
                 self._pending.append(result)
             return
         fut = asyncio.ensure_future(result)
-        fut.add_done_callback(lambda f, alloc=alloc: self._request_done(alloc))
+        fut.add_done_callback(lambda f, alloc=alloc: self._request_done(f, alloc))
         self._pending.append(fut)
 
-    def _request_done(self, alloc: int) -> None:
+    def _park(self, entry, buffers) -> None:
+        size = sum(len(b) for b in buffers)
+        self._parked[id(entry)] = size
+        self._parked_bytes += size
+
+    def _unpark(self, entry) -> None:
+        self._parked_bytes -= self._parked.pop(id(entry), 0)
+
+    def _request_done(self, fut: asyncio.Future, alloc: int) -> None:
         self._release(alloc)
         if self._closed:
             return
         pending = self._pending
+        if pending and pending[0] is not fut and not fut.cancelled() and fut.exception() is None \
+                and isinstance(fut.result(), list):
+            self._park(fut, fut.result())  # held until the responses before it are done
         while pending:
             head = pending[0]
             if isinstance(head, asyncio.Future):
                 if not head.done():
                     break
                 pending.popleft()
+                self._unpark(head)
                 if head.cancelled():
                     self.close()
                     return
@@ -233,6 +255,7 @@ class KafkaConnection(asyncio.Protocol):
                     self._send(buffers)
             else:
                 pending.popleft()
+                self._unpark(head)
                 self._send(head)
         self._process()
 
