@@ -57,3 +57,25 @@ def test_zstd_bomb_is_refused_without_inflating(broker_factory, bomb, configs):
         assert msg is not None and msg.value() == b"v"
     finally:
         c.close()
+
+
+def test_bomb_stored_as_is_is_not_inflated_by_a_timestamp_lookup(broker_factory, bomb):
+    """A plain topic stores a batch as the producer sent it (nothing looks inside), so the bomb is
+    accepted; a ListOffsets by timestamp then looks for the first record at or after the time inside
+    that batch, and must not inflate it (it falls back to the batch's base offset)."""
+    from confluent_kafka import TopicPartition
+
+    broker = broker_factory()
+    topic = create_topic(broker.bootstrap, "stored-bomb", 1)
+    with connect(broker.bootstrap, timeout=60) as s:
+        s.sendall(produce(topic, bomb))
+        assert produce_error_code(read_frame(s)) == 0
+    hwm_before = proc_status(broker.pid, "VmHWM")
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "g"})
+    try:
+        (tp,) = c.offsets_for_times([TopicPartition(topic, 0, 1)], timeout=30)
+        assert tp.error is None and tp.offset == 0
+    finally:
+        c.close()
+    grown_mb = (proc_status(broker.pid, "VmHWM") - hwm_before) / 1024
+    assert grown_mb < 150, f"broker peak RSS grew {grown_mb:.0f} MB looking into a {len(bomb)}-byte batch"
