@@ -26,8 +26,7 @@ from crc32c import crc32c
 MB = 1024 * 1024
 
 
-def frame(api_key: int, version: int, correlation_id: int, body: bytes = b"") -> bytes:
-    client = b"rawwire"
+def frame(api_key: int, version: int, correlation_id: int, body: bytes = b"", client: bytes = b"rawwire") -> bytes:
     payload = struct.pack(">hhih", api_key, version, correlation_id, len(client)) + client + body
     return struct.pack(">i", len(payload)) + payload
 
@@ -36,11 +35,17 @@ def api_versions(correlation_id: int = 1) -> bytes:
     return frame(18, 0, correlation_id)
 
 
-def fetch(topic: str, correlation_id: int, max_bytes: int, *, max_wait_ms: int = 0, min_bytes: int = 1) -> bytes:
+def fetch(topic: str, correlation_id: int, max_bytes: int, *, max_wait_ms: int = 0, min_bytes: int = 1,
+          size: int | None = None) -> bytes:
+    """A Fetch v4 frame; ``size`` pads the client id so that the frame's size field is exactly that."""
     t = topic.encode()
     body = (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0)
             + struct.pack(">ih", 1, len(t)) + t + struct.pack(">iiqi", 1, 0, 0, max_bytes))
-    return frame(1, 4, correlation_id, body)
+    out = frame(1, 4, correlation_id, body)
+    if size is not None:
+        out = frame(1, 4, correlation_id, body, b"rawwire" + b"x" * (size - (len(out) - 4)))
+        assert len(out) - 4 == size
+    return out
 
 
 def produce(topic: str, records: bytes, correlation_id: int = 1, acks: int = 1) -> bytes:

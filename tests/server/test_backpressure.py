@@ -49,9 +49,10 @@ def test_pipelined_fetches_never_read_stay_bounded(broker_factory):
 
 
 def test_requests_over_queued_max_request_bytes_wait(broker_factory):
-    fetch_size = len(fetch("waiting", 1, MB, max_wait_ms=3000)) - 4
-    # The budget is exactly one long-polling Fetch: while it waits for data, no other request is read.
-    broker = broker_factory(overrides={"queued.max.request.bytes": fetch_size})
+    # The budget is the smallest Kafka allows (socket.request.max.bytes), and one long-polling Fetch of
+    # exactly that size takes all of it: while it waits for data, no other request is read.
+    budget = 4096
+    broker = broker_factory(overrides={"queued.max.request.bytes": budget, "socket.request.max.bytes": budget})
     topic = create_topic(broker.bootstrap, "waiting", 1)
     poller = connect(broker.bootstrap)
     other = connect(broker.bootstrap)
@@ -59,7 +60,7 @@ def test_requests_over_queued_max_request_bytes_wait(broker_factory):
         for s in (poller, other):  # both accepted and served once, so only the budget differs below
             s.sendall(api_versions(0))
             read_frame(s)
-        poller.sendall(fetch(topic, 1, MB, max_wait_ms=3000))
+        poller.sendall(fetch(topic, 1, MB, max_wait_ms=3000, size=budget))
         t0 = time.monotonic()
         # Both sockets may turn readable in the same loop turn and ``other`` be read first; then its
         # answer comes at once and the Fetch (already on the wire) is read right after. Two tries.

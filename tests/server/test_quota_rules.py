@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from kavka.metadata.config import BrokerConfig
+from kavka.metadata.configtypes import ConfigError
 from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 
@@ -21,9 +23,18 @@ def test_pool_is_not_strict_and_wakes_waiters_when_memory_returns():
     assert woken == [1] and pool.try_allocate(10)
 
 
-def test_unbounded_pool_by_default():
-    pool = RequestMemoryPool(-1)
+@pytest.mark.parametrize("capacity", [-1, 0])
+def test_no_pool_for_minus_one_or_zero(capacity):
+    pool = RequestMemoryPool(capacity)
     assert all(pool.try_allocate(100 * 1024 * 1024) for _ in range(100))
+
+
+def test_config_checks_as_kafka_does():
+    BrokerConfig.from_properties({"queued.max.request.bytes": "0"})
+    with pytest.raises(ConfigError, match="queued.max.request.bytes must be larger or equal to socket.request.max.bytes"):
+        BrokerConfig.from_properties({"queued.max.request.bytes": "1000"})
+    with pytest.raises(ConfigError, match="max.connections.per.ip.overrides"):
+        BrokerConfig.from_properties({"max.connections.per.ip.overrides": "127.0.0.1"})
 
 
 def test_overrides_format():

@@ -94,6 +94,23 @@ class _CaseInsensitiveValidString:
         return "(case insensitive) [" + ", ".join(self.valid) + "]"
 
 
+class _HostCounts:
+    """``host:count`` entries separated by commas (``max.connections.per.ip.overrides``); a count is a
+    non-negative int, a host may be an IPv6 address (the count follows the last colon)."""
+
+    def ensure_valid(self, name: str, value) -> None:
+        for entry in str(value or "").split(","):
+            entry = entry.strip()
+            if not entry:
+                continue
+            host, sep, count = entry.rpartition(":")
+            if not sep or not host.strip() or not count.strip().isdigit():
+                raise ConfigError.invalid(name, value, f"entry {entry!r} is not host:count")
+
+    def __str__(self) -> str:
+        return "host:count,..."
+
+
 def _b(name, type_, default, importance, doc, validator=None, deprecated=False) -> ConfigDef:
     dynamic = name in _TOPIC_SYNONYM_NAMES or name in _OTHER_DYNAMIC
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=not dynamic,
@@ -149,7 +166,7 @@ _DEFS = [
        "at the limit are dropped.", AtLeast(0)),
     _b("max.connections.per.ip.overrides", S, "", MEDIUM,
        "A comma-separated list of per-ip or hostname overrides to the default maximum number of "
-       "connections, e.g. \"hostName:100,127.0.0.1:200\"."),
+       "connections, e.g. \"hostName:100,127.0.0.1:200\".", _HostCounts()),
     _b("num.network.threads", I, 3, HIGH,
        "Threads receiving requests from and sending responses to the network.", AtLeast(1)),
     _b("num.io.threads", I, 8, HIGH, "Threads processing requests.", AtLeast(1)),

@@ -1,7 +1,8 @@
 """The broker-wide budget of request bytes read but not yet handled: Kafka's ``queued.max.request.bytes``.
 
 Kafka gives every request's receive buffer from one ``MemoryPool`` sized by ``queued.max.request.bytes``
-(``-1``, the default, means no pool: unbounded). The pool is *not strict*: an allocation succeeds while
+(``-1``, the default, or ``0`` means no pool: unbounded; a positive value must be at least
+``socket.request.max.bytes``). The pool is *not strict*: an allocation succeeds while
 any memory is left, even if the request is larger than what is left, so one request of up to
 ``socket.request.max.bytes`` always fits an otherwise idle broker and the budget is overshot by at most
 one request per connection. When nothing is left, no connection reads another request until a handled
@@ -21,10 +22,10 @@ __all__ = ["RequestMemoryPool"]
 
 
 class RequestMemoryPool:
-    """``capacity`` bytes (``None`` or a negative value: unbounded), handed out non-strictly."""
+    """``capacity`` bytes (``None``, 0 or a negative value: unbounded), handed out non-strictly."""
 
     def __init__(self, capacity: int | None, schedule: Callable[[Callable[[], None]], object] | None = None):
-        self.capacity = None if capacity is None or capacity < 0 else capacity
+        self.capacity = None if capacity is None or capacity <= 0 else capacity
         self.used = 0
         self._waiters: dict[int, Callable[[], None]] = {}
         self._schedule = schedule or (lambda cb: cb())
