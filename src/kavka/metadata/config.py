@@ -251,6 +251,9 @@ class BrokerConfig:
                 "group.max.session.timeout.ms",
             )
         v = self._values
+        if 0 < v["queued.max.request.bytes"] < v["socket.request.max.bytes"]:  # Kafka's KafkaConfig check
+            raise ConfigError("queued.max.request.bytes must be larger or equal to socket.request.max.bytes",
+                              "queued.max.request.bytes")
         problem = consumer_timing_problem(
             v["group.consumer.session.timeout.ms"], v["group.consumer.heartbeat.interval.ms"],
             v["group.consumer.min.session.timeout.ms"], v["group.consumer.max.session.timeout.ms"],

@@ -73,6 +73,9 @@ _OTHER_DYNAMIC = {
     "log.retention.check.interval.ms",
     "transaction.partition.verification.enable",
     "producer.id.expiration.ms",
+    "max.connections",
+    "max.connections.per.ip",
+    "max.connections.per.ip.overrides",
 }
 
 
@@ -89,6 +92,23 @@ class _CaseInsensitiveValidString:
 
     def __str__(self) -> str:
         return "(case insensitive) [" + ", ".join(self.valid) + "]"
+
+
+class _HostCounts:
+    """``host:count`` entries separated by commas (``max.connections.per.ip.overrides``); a count is a
+    non-negative int, a host may be an IPv6 address (the count follows the last colon)."""
+
+    def ensure_valid(self, name: str, value) -> None:
+        for entry in str(value or "").split(","):
+            entry = entry.strip()
+            if not entry:
+                continue
+            host, sep, count = entry.rpartition(":")
+            if not sep or not host.strip() or not count.strip().isdigit():
+                raise ConfigError.invalid(name, value, f"entry {entry!r} is not host:count")
+
+    def __str__(self) -> str:
+        return "host:count,..."
 
 
 def _b(name, type_, default, importance, doc, validator=None, deprecated=False) -> ConfigDef:
@@ -133,6 +153,20 @@ _DEFS = [
        "SO_RCVBUF of the socket server sockets; -1 uses the OS default."),
     _b("socket.request.max.bytes", I, 100 * 1024 * 1024, HIGH,
        "Maximum number of bytes in a socket request.", AtLeast(1)),
+    _b("queued.max.requests", I, 500, HIGH,
+       "The number of queued requests allowed for data-plane, before blocking the network threads.",
+       AtLeast(1)),
+    _b("queued.max.request.bytes", L, -1, MEDIUM,
+       "The number of queued bytes allowed before no more requests are read."),
+    _b("max.connections", I, 2147483647, MEDIUM,
+       "The maximum number of connections the broker allows at any time; at the limit new connections "
+       "wait (are not accepted) until one closes.", AtLeast(0)),
+    _b("max.connections.per.ip", I, 2147483647, MEDIUM,
+       "The maximum number of connections allowed from each ip address; new connections from an address "
+       "at the limit are dropped.", AtLeast(0)),
+    _b("max.connections.per.ip.overrides", S, "", MEDIUM,
+       "A comma-separated list of per-ip or hostname overrides to the default maximum number of "
+       "connections, e.g. \"hostName:100,127.0.0.1:200\".", _HostCounts()),
     _b("num.network.threads", I, 3, HIGH,
        "Threads receiving requests from and sending responses to the network.", AtLeast(1)),
     _b("num.io.threads", I, 8, HIGH, "Threads processing requests.", AtLeast(1)),

@@ -35,7 +35,13 @@ compressed blob; the codec id is in bits 0-2 of the batch attributes. Codec ids 
               relies on it (and accepts concatenated frames).
 
 ``decompress`` takes an optional ``max_size`` and then never materialises more than ``max_size``
-bytes of output (plus one byte), so a tiny hostile payload cannot balloon into gigabytes.
+bytes of output (plus one byte), so a tiny hostile payload cannot balloon into gigabytes. The bound the
+broker uses for one batch is :func:`decompressed_limit`: a record is at most ``max.message.bytes``
+(producers refuse larger records: librdkafka's ``message.max.bytes``, Java's ``max.request.size``), so a
+batch of ``n`` records holds at most ``n * max.message.bytes`` bytes of records, and never more than
+``DECOMPRESSED_CEILING`` (64 MiB, or ``max.message.bytes`` if that is larger) whatever it claims.
+Kafka itself streams records out of a compressed batch one at a time and never holds the whole output;
+Kavka decodes a batch at once, so it bounds the whole.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ __all__ = [
     "compress",
     "decompress",
     "codec_id",
+    "DECOMPRESSED_CEILING",
+    "decompressed_limit",
 ]
 
 NONE = 0
@@ -84,6 +92,21 @@ _U32LE = struct.Struct("<I")
 _GZIP_MAGIC = b"\x1f\x8b"
 _DEFAULT_GZIP_LEVEL = 6  # zlib's Z_DEFAULT_COMPRESSION, Kafka's compression.gzip.level default
 _DEFAULT_ZSTD_LEVEL = 3  # Kafka's compression.zstd.level default
+
+
+DECOMPRESSED_CEILING = 64 * 1024 * 1024
+
+
+def decompressed_limit(records_count: int | None, max_message_bytes: int) -> int:
+    """The most bytes a batch of ``records_count`` records may decompress to (see the module docstring).
+
+    Batches already in the log were accepted under whatever ``max.message.bytes`` was in force then, so
+    readers of the log (the cleaner, timestamp lookups) pass ``records_count=None`` and get the ceiling
+    alone."""
+    ceiling = max(DECOMPRESSED_CEILING, max_message_bytes)
+    if records_count is None:
+        return ceiling
+    return min(max(records_count, 1) * max(max_message_bytes, 1), ceiling)
 
 
 class UnsupportedCompressionError(ValueError):

@@ -4,17 +4,26 @@
 image), binds every ``listeners`` entry, and serves connections until :meth:`stop`, which stops
 accepting, closes connections and shuts the broker down cleanly (flush, checkpoints, the clean-shutdown
 marker). A listener with port 0 binds a free port; the advertised address then uses the bound port.
+
+Each listener has an :class:`~kavka.server.acceptor.Acceptor` (``max.connections``,
+``max.connections.per.ip[.overrides]``, back-off when the file limit is hit); every connection takes its
+requests' bytes from one :class:`~kavka.server.memory_pool.RequestMemoryPool`
+(``queued.max.request.bytes``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 
 from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
+from kavka.server.acceptor import Acceptor
 from kavka.server.connection import KafkaConnection
+from kavka.server.memory_pool import RequestMemoryPool
+from kavka.server.quotas import ConnectionQuotas, parse_overrides
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +37,9 @@ class KavkaServer:
         self._clock_ms = clock_ms
         self.broker: Broker | None = None
         self.dispatcher: Dispatcher | None = None
-        self._servers: list[asyncio.AbstractServer] = []
+        self._acceptors: list[Acceptor] = []
+        self.quotas: ConnectionQuotas | None = None
+        self.request_pool: RequestMemoryPool | None = None
         self._connections: set[KafkaConnection] = set()
         self._tasks: list[asyncio.Task] = []
         self.bound: list[tuple[str, str, int]] = []  # (listener name, host, port)
@@ -46,30 +57,44 @@ class KavkaServer:
         broker.startup()
         self.dispatcher = dispatcher = Dispatcher(broker)
         max_request = self.config["socket.request.max.bytes"]
+        self.request_pool = pool = RequestMemoryPool(self.config["queued.max.request.bytes"], loop.call_soon)
+        parse_overrides(self.config["max.connections.per.ip.overrides"])  # a bad value fails the start
+        self.quotas = quotas = ConnectionQuotas(broker.dynamic_config)
 
-        def factory():
-            conn = KafkaConnection(dispatcher, max_request, on_close=self._connections.discard)
-            self._connections.add(conn)
-            return conn
+        def factory_for(acceptor_ref: list):
+            def factory(ip: str):
+                acceptor = acceptor_ref[0]
+
+                def on_close(conn):
+                    self._connections.discard(conn)
+                    acceptor.connection_closed(ip)
+
+                conn = KafkaConnection(dispatcher, max_request, on_close=on_close, pool=pool)
+                self._connections.add(conn)
+                return conn
+            return factory
 
         try:
             for listener in self.config.listeners:
                 if listener.name.upper().startswith("CONTROLLER"):
                     continue  # combined mode: the local quorum needs no network listener
-                server = await loop.create_server(
-                    factory, listener.host or None, listener.port, reuse_address=True, backlog=1024,
-                )
-                self._servers.append(server)
-                sock = server.sockets[0]
+                sock = _listen(listener.host or None, listener.port)
+                ref: list = []
+                acceptor = Acceptor(sock, factory_for(ref), quotas, listener.name)
+                ref.append(acceptor)
+                self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
-                self.bound.append((listener.name, listener.host or host, port))
+                self.bound.append((listener.name, listener.host or ("0.0.0.0" if host == "::" else host), port))
         except OSError:
-            for server in self._servers:
-                server.close()
+            for acceptor in self._acceptors:
+                acceptor.sock.close()
             broker.shutdown()
             raise
+        for acceptor in self._acceptors:
+            acceptor.start()
         broker.set_bound_listeners(self.bound)
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._close_idle()))
         self.started_at = time.time()
         log.info("started in %.0f ms", (time.perf_counter() - t0) * 1000)
 
@@ -83,15 +108,42 @@ class KavkaServer:
             except Exception:  # keep serving; the failure is logged with its stack
                 log.exception("housekeeping failed")
 
+    async def _close_idle(self) -> None:
+        """``connections.max.idle.ms``: close connections that neither read nor wrote for that long
+        (Kafka's idle expiry); a connection waiting on its own request (a long poll) is not idle."""
+        while True:
+            idle_ms = self.config["connections.max.idle.ms"]
+            await asyncio.sleep(max(0.05, min(1.0, idle_ms / 4000)))
+            if idle_ms < 0:
+                continue
+            cutoff = time.monotonic() - idle_ms / 1000
+            for conn in list(self._connections):
+                since = conn.idle_since()
+                if since is not None and since < cutoff:
+                    log.debug("closing %s: idle for more than %d ms", conn.info, idle_ms)
+                    conn.close()
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for server in self._servers:
-            server.close()
+        for acceptor in self._acceptors:
+            await acceptor.close()
+        self._acceptors.clear()
         for conn in list(self._connections):
             conn.close()
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers.clear()
         if self.broker is not None:
             self.broker.shutdown()
+
+
+def _listen(host: str | None, port: int) -> socket.socket:
+    """A non-blocking listening TCP socket (SO_REUSEADDR, backlog 1024); no host binds every interface."""
+    if host is None:
+        if socket.has_dualstack_ipv6():
+            sock = socket.create_server(("", port), family=socket.AF_INET6, backlog=1024, dualstack_ipv6=True)
+        else:
+            sock = socket.create_server(("", port), backlog=1024)
+    else:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family, backlog=1024)
+    sock.setblocking(False)
+    return sock

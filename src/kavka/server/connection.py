@@ -1,13 +1,33 @@
-"""One client connection: framing, ordered responses, backpressure.
+"""One client connection: framing, ordered responses, and bounds on what a client can make it hold.
 
 Wire framing: every request and response is ``int32 size`` followed by ``size`` bytes. The size is
 checked against ``socket.request.max.bytes`` before anything is allocated for the frame; a negative or
 oversized size closes this connection only (as Kafka's ``NetworkReceive`` does).
 
-Requests may be pipelined. Each one is dispatched as soon as it is complete; responses go out strictly
-in request order, so a slow request (a Fetch long poll) holds back the responses queued behind it, as
-Kafka's one-in-flight-per-connection processing does. Reading pauses while too many responses are
-outstanding or the transport's write buffer is full.
+Requests may be pipelined. Each one is dispatched as soon as it is complete and the connection may
+take it; responses go out strictly in request order, so a slow request (a Fetch long poll) holds back
+the responses queued behind it.
+
+What one connection can pin is bounded, whatever the client does:
+
+- *Muting.* No further request is dispatched (and the socket is not read) while this connection has
+  response bytes the socket has not taken: the transport's write buffer above its high-water mark, or
+  response bytes still queued here. Kafka mutes a channel while its response is being sent; this is the
+  same rule, applied at the high-water mark so that pipelined small requests still flow. A client that
+  sends requests and never reads the answers therefore stalls after at most one transport buffer of
+  responses, and the requests it keeps sending wait in its own socket buffers, not in the broker.
+- *In flight.* At most ``max_inflight`` requests are dispatched and unanswered at once (64), and no
+  more is dispatched while 256 KiB of complete responses wait behind an earlier, unfinished one (a
+  long poll). What is still unbounded here is the size of the responses of requests already in flight:
+  a Fetch's answer is as big as its ``max_bytes`` until record bytes are streamed from the log.
+- *Request bytes.* A frame's size is taken from the broker-wide :class:`RequestMemoryPool`
+  (``queued.max.request.bytes``) as soon as its 4-byte length is read, before its body, and given back
+  when its response is complete. This connection also stops taking frames while it holds
+  ``max_queued_bytes`` of requests itself (16 MiB; non-strict like Kafka's pool, so one request of up
+  to ``socket.request.max.bytes`` always fits). A refused frame waits, unread, until bytes come back.
+- *Writes.* A response's buffers are handed to the transport in pieces of at most 256 KiB and only
+  while it is below its high-water mark; the rest stays referenced (not copied) here. Big log slices are
+  never joined into one copy.
 """
 
 from __future__ import annotations
@@ -16,30 +36,51 @@ import asyncio
 import collections
 import logging
 import struct
+import time
 
-from kavka.broker.dispatch import CloseConnection, Dispatcher, ConnectionInfo
+from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
+from kavka.server.memory_pool import RequestMemoryPool
 
 log = logging.getLogger(__name__)
 
+__all__ = ["KafkaConnection", "MAX_INFLIGHT", "MAX_QUEUED_BYTES_PER_CONNECTION"]
+
 _SIZE = struct.Struct(">i")
-_MAX_PENDING = 64
-# Buffers at least this big go to the transport on their own; smaller neighbours are joined first.
-_BIG = 64 * 1024
+MAX_INFLIGHT = 64
+MAX_QUEUED_BYTES_PER_CONNECTION = 16 * 1024 * 1024
+# Most bytes handed to the transport in one write; small neighbouring buffers are joined up to this.
+_CHUNK = 256 * 1024
 
 
 class KafkaConnection(asyncio.Protocol):
-    def __init__(self, dispatcher: Dispatcher, max_request_size: int, on_close=None):
+    def __init__(self, dispatcher: Dispatcher, max_request_size: int, on_close=None,
+                 pool: RequestMemoryPool | None = None, *, max_inflight: int = MAX_INFLIGHT,
+                 max_queued_bytes: int = MAX_QUEUED_BYTES_PER_CONNECTION):
         self._dispatcher = dispatcher
         self._max_request_size = max_request_size
+        self._pool = pool if pool is not None else RequestMemoryPool(None)
+        self._max_inflight = max_inflight
+        self._max_queued_bytes = max_queued_bytes
         self._buf = bytearray()
         self._pos = 0
         self._transport: asyncio.Transport | None = None
         self._pending: collections.deque = collections.deque()  # [future-or-buffers], in request order
+        # Bytes of responses complete but waiting behind an earlier, unfinished one (by id of the entry).
+        self._parked: dict[int, int] = {}
+        self._parked_bytes = 0
+        # Response pieces not yet given to the transport: _out[_out_head:] (a list, not a deque: an empty
+        # deque costs 760 bytes, and most connections are idle most of the time).
+        self._out: list = []
+        self._out_head = 0
+        self._head_alloc = -1  # bytes taken from the pool for the next frame (its length read), else -1
+        self._held = 0  # request bytes this connection holds in the pool
+        self._waiting_memory = False
         self._paused_reading = False
         self._paused_writing = False
         self._closed = False
         self._on_close = on_close
         self.info: ConnectionInfo | None = None
+        self.last_active = time.monotonic()  # last byte read or handed to the transport
 
     # --- asyncio callbacks ------------------------------------------------------------------
 
@@ -52,8 +93,17 @@ class KafkaConnection(asyncio.Protocol):
         self._closed = True
         for item in self._pending:
             if isinstance(item, asyncio.Future):
-                item.cancel()
+                item.cancel()  # its done callback gives its request bytes back
         self._pending.clear()
+        self._parked.clear()
+        self._parked_bytes = 0
+        self._out = []
+        self._out_head = 0
+        self._buf = bytearray()
+        self._pool.forget(id(self))
+        if self._head_alloc >= 0:
+            self._release(self._head_alloc)
+            self._head_alloc = -1
         if self._on_close:
             self._on_close(self)
 
@@ -63,73 +113,134 @@ class KafkaConnection(asyncio.Protocol):
 
     def resume_writing(self):
         self._paused_writing = False
-        self._update_reading()
+        self._flush_out()
+        self._process()
 
     def data_received(self, data: bytes):
+        self.last_active = time.monotonic()
+        self._buf += data
+        self._process()
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def idle_since(self) -> float | None:
+        """When this connection last read or wrote, or None while it has requests in flight or
+        response bytes not yet written (then it is not idle, however long a long poll takes)."""
+        if self._pending or self._out or self._closed:  # _out is emptied whenever it is drained
+            return None
+        return self.last_active
+
+    @property
+    def held_bytes(self) -> int:
+        """Request bytes this connection holds (read or being read, response not complete)."""
+        return self._held
+
+    def _muted(self) -> bool:
+        return (self._paused_writing or bool(self._out) or len(self._pending) >= self._max_inflight
+                or self._parked_bytes >= _CHUNK)
+
+    def _process(self) -> None:
+        """Dispatch every complete frame in the buffer that the connection may take now."""
+        if self._closed:
+            return
         buf = self._buf
-        buf += data
         pos = self._pos
-        end = len(buf)
-        while end - pos >= 4:
+        while not self._closed:
+            end = len(buf)
+            if end - pos < 4 or self._muted():
+                break
             (size,) = _SIZE.unpack_from(buf, pos)
             if size < 0 or size > self._max_request_size:
                 log.warning("closing %s: frame size %d outside [0, %d]", self.info, size, self._max_request_size)
                 self.close()
                 return
+            if self._head_alloc < 0:
+                if self._held >= self._max_queued_bytes:
+                    break  # a response completing gives bytes back and calls _process again
+                if not self._pool.try_allocate(size):
+                    self._waiting_memory = True
+                    self._pool.wait(id(self), self._memory_available)
+                    break
+                self._head_alloc = size
+                self._held += size
             if end - pos - 4 < size:
                 break
             frame = buf[pos + 4 : pos + 4 + size]
             pos += 4 + size
-            self._dispatch(frame)
-            if self._closed:
-                return
-        if pos == end:
+            alloc, self._head_alloc = self._head_alloc, -1
+            self._dispatch(frame, alloc)
+        if self._closed:
+            return
+        if pos == len(buf):
             buf.clear()
-            self._pos = 0
-        elif pos > 65536 and pos > (end >> 1):
+            pos = 0
+        elif pos > 65536 and pos > (len(buf) >> 1):
             del buf[:pos]
-            self._pos = 0
-        else:
-            self._pos = pos
+            pos = 0
+        self._pos = pos
+        self._update_reading()
 
-    # --- requests and responses -------------------------------------------------------------
+    def _memory_available(self) -> None:
+        self._waiting_memory = False
+        self._process()
 
-    def _dispatch(self, frame: bytearray):
+    def _release(self, size: int) -> None:
+        self._held -= size
+        self._pool.release(size)
+
+    def _dispatch(self, frame: bytearray, alloc: int) -> None:
         try:
             result = self._dispatcher.dispatch(self.info, frame)
         except CloseConnection as e:
+            self._release(alloc)
             log.info("closing %s: %s", self.info, e)
             self.close()
             return
         except Exception:
+            self._release(alloc)
             # A bug in a handler: this connection cannot get an answer in order any more, so it is
             # closed (the client retries elsewhere); the broker and other connections go on.
             log.exception("request failed on %s; closing the connection", self.info)
             self.close()
             return
         if result is None:
+            self._release(alloc)
             return
         if isinstance(result, list):
+            self._release(alloc)
             if not self._pending:
-                self._write(result)
-                return
-            self._pending.append(result)
-        else:
-            fut = asyncio.ensure_future(result)
-            fut.add_done_callback(self._on_done)
-            self._pending.append(fut)
-            self._update_reading()
+                self._send(result)
+            else:
+                self._park(result, result)
+                self._pending.append(result)
+            return
+        fut = asyncio.ensure_future(result)
+        fut.add_done_callback(lambda f, alloc=alloc: self._request_done(f, alloc))
+        self._pending.append(fut)
 
-    def _on_done(self, fut: asyncio.Future):
+    def _park(self, entry, buffers) -> None:
+        size = sum(len(b) for b in buffers)
+        self._parked[id(entry)] = size
+        self._parked_bytes += size
+
+    def _unpark(self, entry) -> None:
+        self._parked_bytes -= self._parked.pop(id(entry), 0)
+
+    def _request_done(self, fut: asyncio.Future, alloc: int) -> None:
+        self._release(alloc)
         if self._closed:
             return
         pending = self._pending
+        if pending and pending[0] is not fut and not fut.cancelled() and fut.exception() is None \
+                and isinstance(fut.result(), list):
+            self._park(fut, fut.result())  # held until the responses before it are done
         while pending:
             head = pending[0]
             if isinstance(head, asyncio.Future):
                 if not head.done():
                     break
                 pending.popleft()
+                self._unpark(head)
                 if head.cancelled():
                     self.close()
                     return
@@ -141,40 +252,68 @@ class KafkaConnection(asyncio.Protocol):
                     return
                 buffers = head.result()
                 if buffers is not None:
-                    self._write(buffers)
+                    self._send(buffers)
             else:
                 pending.popleft()
-                self._write(head)
-        self._update_reading()
+                self._unpark(head)
+                self._send(head)
+        self._process()
 
-    def _write(self, buffers):
-        """Hand one response's buffers to the transport without joining the big ones.
+    # --- responses --------------------------------------------------------------------------
 
-        ``transport.writelines`` (Python < 3.12) joins every buffer into one new bytes object: a whole
-        copy of a Fetch response's record bytes. Here the small pieces (headers, structure) are joined
-        and each big piece (a log slice) is written as it is: the socket takes what it can straight
-        from the log's buffer and only the rest is copied into the transport's buffer.
+    def _send(self, buffers) -> None:
+        """Queue one response's buffers (referenced, not copied) and write what the transport takes."""
+        self._out.extend(buffers)
+        self._flush_out()
+
+    def _flush_out(self) -> None:
+        """Hand queued response bytes to the transport until it reaches its high-water mark.
+
+        Pieces bigger than 256 KiB are cut into 256 KiB views; smaller neighbours are joined up to that
+        size. What the socket does not take at once is copied into the transport's buffer, so at most
+        one piece past the high-water mark is ever copied; the rest stays as views of the response.
         """
-        write = self._transport.write
-        if len(buffers) == 1:
-            write(buffers[0])
+        out = self._out
+        if not out:
             return
-        small = []
-        for b in buffers:
-            if len(b) >= _BIG:
-                if small:
-                    write(b"".join(small))
-                    small = []
-                write(b)
-            else:
+        self.last_active = time.monotonic()
+        write = self._transport.write
+        head = self._out_head
+        end = len(out)
+        while head < end and not self._paused_writing and not self._closed:
+            piece = out[head]
+            n = len(piece)
+            if n >= _CHUNK:
+                if n > _CHUNK:
+                    view = piece if isinstance(piece, memoryview) else memoryview(piece)
+                    out[head] = view[_CHUNK:]
+                    write(view[:_CHUNK])
+                else:
+                    head += 1
+                    write(piece)
+                continue
+            small = [piece]
+            head += 1
+            total = n
+            while head < end and total + len(out[head]) <= _CHUNK:
+                b = out[head]
                 small.append(b)
-        if small:
-            write(b"".join(small))
+                total += len(b)
+                head += 1
+            write(piece if len(small) == 1 else b"".join(small))
+        if self._closed:
+            return
+        if head >= end:
+            self._out = []
+            self._out_head = 0
+        else:
+            self._out_head = head
 
-    def _update_reading(self):
+    def _update_reading(self) -> None:
         if self._closed or self._transport is None:
             return
-        should_pause = self._paused_writing or len(self._pending) >= _MAX_PENDING
+        should_pause = self._muted() or self._waiting_memory or (
+            self._head_alloc < 0 and self._held >= self._max_queued_bytes)
         if should_pause and not self._paused_reading:
             self._transport.pause_reading()
             self._paused_reading = True
@@ -182,7 +321,7 @@ class KafkaConnection(asyncio.Protocol):
             self._paused_reading = False
             self._transport.resume_reading()
 
-    def close(self):
+    def close(self) -> None:
         if not self._closed:
             self._closed = True
             if self._transport is not None:

@@ -91,6 +91,7 @@ from kavka.protocol.batch import (
     InvalidRecordError,
     parse_header,
 )
+from kavka.protocol.compression import decompressed_limit
 from kavka.protocol.records import ControlType, decode_batch, records_section, scan_records
 from kavka.storage.checkpoints import CheckpointError, read_offset_checkpoint, write_offset_checkpoint
 from kavka.storage.cleaner_filter import CleanedTransactions, control_type, filter_batch, map_key
@@ -405,6 +406,8 @@ class LogCleaner:
         below.sort(key=lambda s: s.base_offset)
 
         # 1. aborted transactions in the range (what Kafka reads from .txnindex)
+        # Batches in the log were accepted under whatever max.message.bytes was then: the ceiling alone
+        limit = decompressed_limit(None, r.log.config.max_message_bytes)
         aborted: list[tuple[int, int, int]] = []
         open_first: dict[int, int] = {}
         for seg in below:
@@ -412,7 +415,8 @@ class LogCleaner:
             for pos, h in seg.iter_headers():
                 if h.is_transactional:
                     if h.is_control:
-                        _hh, recs = decode_batch(seg.log.pread(pos, h.batch_length + LOG_OVERHEAD))
+                        batch = seg.log.pread(pos, h.batch_length + LOG_OVERHEAD)
+                        _hh, recs = decode_batch(batch, max_decompressed_size=limit)
                         ctype = control_type(recs)
                         first = open_first.pop(h.producer_id, None)
                         if ctype == ControlType.ABORT and first is not None:
@@ -440,10 +444,10 @@ class LogCleaner:
             for data, batches, consumed in self._chunks(seg, start, seg.size()):
                 for off, h in batches:
                     if h.is_control:
-                        _hh, recs = decode_batch(data, off)
+                        _hh, recs = decode_batch(data, off, max_decompressed_size=limit)
                         txn.on_control_batch_read(h, control_type(recs))
                     elif not txn.on_batch_read(h) and h.last_offset >= first_dirty:
-                        recs = scan_records(records_section(data, off, h), h)
+                        recs = scan_records(records_section(data, off, h, limit), h)
                         if omap and len(omap) + len(recs) > cap:
                             full = True
                             break
@@ -486,7 +490,7 @@ class LogCleaner:
                     for off, h in batches:
                         is_group_tail = gi == len(group) - 1 and pos + off + h.batch_length + LOG_OVERHEAD == seg_end
                         out, retained, h_at = filter_batch(data, off, h, omap, latest, txn, producers,
-                                                           is_group_tail, now, delete_retention)
+                                                           is_group_tail, now, delete_retention, limit)
                         stats.records_read += h.records_count
                         stats.records_retained += retained
                         if h_at is not None and (r.min_horizon is None or h_at < r.min_horizon):

@@ -145,20 +145,22 @@ class CleanedTransactions:
 
 def filter_batch(data: bytes, off: int, h: BatchHeader, omap: dict[bytes, int], latest: int,
                  txn: CleanedTransactions, producers: dict[int, tuple[int, int]], group_tail: bool, now: int,
-                 delete_retention: int) -> tuple[bytes | None, int, int | None]:
+                 delete_retention: int, max_decompressed: int) -> tuple[bytes | None, int, int | None]:
     """Kafka's ``MemoryRecords.filterTo`` with the cleaner's filter, for the batch ``h`` at ``data[off:]``.
 
     Returns ``(bytes to keep, records retained, horizon)``: the bytes are the original batch, a rebuilt
     one or an empty header, or None to drop the batch; ``horizon`` is the delete horizon of the
     tombstones or empty-transaction marker it keeps (None when it keeps none). ``omap`` maps
     :func:`map_key` keys to their latest offset up to ``latest``; ``producers`` is the log's
-    ``last_records_of_active_producers()``; ``group_tail`` is True for the last batch of a cleaned group.
+    ``last_records_of_active_producers()``; ``group_tail`` is True for the last batch of a cleaned group. A compressed batch that inflates past
+    ``max_decompressed`` raises CorruptRecordError (the log is marked uncleanable rather than the broker
+    inflating a bomb).
     """
     control = h.is_control
     horizon = _horizon(h)
     recs = None
     if control:
-        _hh, recs = decode_batch(data, off)
+        _hh, recs = decode_batch(data, off, max_decompressed_size=max_decompressed)
         can_discard = txn.on_control_batch_read(h, control_type(recs))
         discard_records = can_discard and horizon is not None and horizon <= now
     else:
@@ -181,7 +183,7 @@ def filter_batch(data: bytes, off: int, h: BatchHeader, omap: dict[bytes, int], 
     elif control:
         kept = recs  # type: ignore[assignment]
     else:
-        payload = records_section(data, off, h)
+        payload = records_section(data, off, h, max_decompressed)
         kept = []
         retain_deletes = horizon is None or now < horizon
         for rec in scan_records(payload, h):
@@ -208,7 +210,8 @@ def filter_batch(data: bytes, off: int, h: BatchHeader, omap: dict[bytes, int], 
             return _rebuild_raw(h, payload, kept), retained, h_at
         if not control:  # new delete horizon: the base timestamp moves, so every delta is rewritten
             wanted = {rec[0] for rec in kept}
-            kept = [rec for rec in decode_batch(data, off, check_crc=False)[1] if rec.offset in wanted]
+            kept = [rec for rec in decode_batch(data, off, check_crc=False, max_decompressed_size=max_decompressed)[1]
+                    if rec.offset in wanted]
         return build_batch(
             kept, base_offset=h.base_offset, compression=h.compression,
             timestamp_type_log_append=h.log_append_time, producer_id=h.producer_id,

@@ -66,7 +66,7 @@ from kavka.protocol.batch import (
     stamp_log_append_time,
     validate_batches,
 )
-from kavka.protocol.compression import codec_id
+from kavka.protocol.compression import codec_id, decompressed_limit
 from kavka.protocol.records import build_batch, build_control_batch, decode_batch
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import (
@@ -244,9 +244,9 @@ class PartitionLog:
         cfg = self.config
         headers = validate_batches(records)
         if cfg.compression_type != "producer":
-            records, headers = _recompress(records, headers, cfg.compression_type)
+            records, headers = _recompress(records, headers, cfg.compression_type, cfg.max_message_bytes)
         if cfg.compact:
-            self._check_keys(records, headers)
+            self._check_keys(records, headers, cfg.max_message_bytes)
         if len(records) > cfg.segment_bytes:
             raise RecordTooLargeError(f"record set of {len(records)} bytes exceeds segment.bytes {cfg.segment_bytes}")
         log_append = cfg.log_append_time
@@ -312,15 +312,17 @@ class PartitionLog:
         return AppendResult(base_offset, next_offset - 1, now_ms if log_append else -1, self._log_start,
                             num_records, False)
 
-    def _check_keys(self, records, headers) -> None:
+    def _check_keys(self, records, headers, max_message_bytes: int) -> None:
         """Compacted topics refuse records without a key (Kafka's LogValidator), which needs the records.
-        Each keyless record is named by its index in the batch, and the message is Kafka's summary."""
+        Each keyless record is named by its index in the batch, and the message is Kafka's summary.
+        A batch that decompresses past ``decompressed_limit`` is a CorruptRecordError (CORRUPT_MESSAGE)."""
         pos = 0
         errors: list[tuple[int, str]] = []
         message = f"Compacted topic cannot accept message without key in topic partition {self.topic}-{self.partition}."
         for h in headers:
             if not h.is_control:
-                _h, recs = decode_batch(records, pos, check_crc=False)
+                _h, recs = decode_batch(records, pos, check_crc=False, max_decompressed_size=decompressed_limit(
+                    h.records_count, max_message_bytes))
                 errors.extend((i, message) for i, r in enumerate(recs) if r.key is None)
             pos += h.batch_length + LOG_OVERHEAD
         if errors:
@@ -450,7 +452,8 @@ class PartitionLog:
         if not header.log_append_time:
             try:
                 data = seg.log.pread(pos, header.batch_length + LOG_OVERHEAD)
-                _h, recs = decode_batch(data, 0)
+                _h, recs = decode_batch(data, 0, max_decompressed_size=decompressed_limit(
+                    None, self.config.max_message_bytes))
                 for r in recs:
                     if r.timestamp >= timestamp and r.offset >= start:
                         return r.offset, r.timestamp
@@ -752,11 +755,12 @@ class PartitionLog:
                 f"hw={self._hw}, segments={len(self._segments)})")
 
 
-def _recompress(records, headers, compression_type: str):
+def _recompress(records, headers, compression_type: str, max_message_bytes: int):
     """Rewrite the batches whose codec differs from the topic's ``compression.type`` (Kafka's broker-side
     recompression); batches already in the right codec stay as they are. Returns the (possibly new)
     record set and its headers. Producer id, epoch, sequences, timestamps and the transactional flag are
-    kept, so idempotence and transactions work unchanged. Per-record work, only for such topics."""
+    kept, so idempotence and transactions work unchanged. Per-record work, only for such topics. A batch
+    that decompresses past ``decompressed_limit`` is a CorruptRecordError (CORRUPT_MESSAGE)."""
     target = 0 if compression_type == "uncompressed" else codec_id(compression_type)
     if all(h.compression == target for h in headers):
         return records, headers
@@ -767,7 +771,8 @@ def _recompress(records, headers, compression_type: str):
         if h.compression == target:
             out += records[pos:pos + size]
         else:
-            header, recs = decode_batch(records, pos)
+            header, recs = decode_batch(records, pos, max_decompressed_size=decompressed_limit(
+                h.records_count, max_message_bytes))
             out += build_batch(
                 recs, base_offset=header.base_offset, compression=target,
                 timestamp_type_log_append=header.log_append_time, producer_id=header.producer_id,

@@ -47,6 +47,7 @@ from kavka.protocol.batch import (
     compute_crc,
     parse_header,
 )
+from kavka.protocol.compression import DECOMPRESSED_CEILING
 from kavka.protocol.records import ControlType, control_record_type, decode_batch
 from kavka.storage.fs import FileSystem
 from kavka.storage.index import CorruptIndexError, OffsetIndex, TimeIndex
@@ -241,7 +242,7 @@ class LogSegment:
         an end-transaction marker (or cannot be read)."""
         try:
             _h, recs = decode_batch(self.log.pread(position, header.batch_length + LOG_OVERHEAD), 0,
-                                    check_crc=False)
+                                    check_crc=False, max_decompressed_size=DECOMPRESSED_CEILING)
             if recs:
                 _version, ctype = control_record_type(recs[0])
                 if ctype in (ControlType.ABORT, ControlType.COMMIT):
