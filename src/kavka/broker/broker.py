@@ -30,10 +30,11 @@ from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.protocol.api import ErrorCode
 from kavka.raft.local import LocalMetadataQuorum
 from kavka.raft.log_store import BatchMetadataLogStore
-from kavka.storage.checkpoints import read_meta_properties, write_meta_properties
+from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
+from kavka.storage.errors import LogDirError
 from kavka.storage.config import LogConfig
 from kavka.storage.fs import OsFileSystem
-from kavka.storage.manager import LogManager
+from kavka.storage.manager import LOCK_FILE, LogManager
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,7 @@ class Broker:
     def startup(self) -> None:
         cfg = self.config
         log_dirs = [os.path.abspath(d) for d in cfg.log_dirs]
-        self.cluster_id = self._check_meta_properties(log_dirs)
-        self.log_manager = lm = LogManager(
+        lm = LogManager(
             self.fs, log_dirs, self._broker_log_config(), self.clock_ms,
             retention_check_interval_ms=cfg["log.retention.check.interval.ms"],
             cleaner_enable=cfg["log.cleaner.enable"],
@@ -90,7 +90,13 @@ class Broker:
             cleaner_io_max_bytes_per_second=cfg["log.cleaner.io.max.bytes.per.second"],
             producer_id_expiration_ms=cfg["producer.id.expiration.ms"],
             producer_id_expiration_check_interval_ms=cfg["producer.id.expiration.check.interval.ms"],
-        )
+        )  # locks every log dir first: nothing below may touch a directory another broker uses
+        try:
+            self.cluster_id = self._check_meta_properties(log_dirs)
+        except BaseException:
+            lm.release_locks()
+            raise
+        self.log_manager = lm
         lm.startup()
         metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
         store = BatchMetadataLogStore(
@@ -113,26 +119,38 @@ class Broker:
         metadata_log.flush()
 
     def _check_meta_properties(self, log_dirs: list[str]) -> str:
-        """Each log dir carries meta.properties (cluster.id, node.id, directory.id); all must agree."""
+        """Each log dir carries meta.properties (cluster.id, node.id, directory.id); all must agree.
+
+        Empty dirs are formatted (with the cluster id found in the others, or a new one: ``kavka serve`` on
+        a fresh dir needs no format step). A dir that holds data but no meta.properties is refused, as Kafka
+        refuses it: formatting it would give existing logs a new cluster id. LogDirError (one line) for that,
+        an unreadable file, or a node or cluster id that disagrees."""
         cluster_id = self.config.get("cluster.id") or None
+        missing = []
         for d in log_dirs:
             self.fs.makedirs(d)
-            props = read_meta_properties(self.fs, d)
+            try:
+                props = read_meta_properties(self.fs, d)
+            except CheckpointError as e:
+                raise LogDirError(f"unreadable meta.properties: {e}") from None
             if props is None:
+                if any(name not in (LOCK_FILE, "lost+found") for name in self.fs.listdir(d)):
+                    raise LogDirError(f"{d} holds data but no meta.properties; refusing to start (restore "
+                                      f"{d}/meta.properties, or empty the directory to format it anew)")
+                missing.append(d)
                 continue
-            found_node = int(props.get("node.id", self.node_id))
+            found_node = int(props.get("node.id", props.get("broker.id", self.node_id)))
             if found_node != self.node_id:
-                raise RuntimeError(f"{d}/meta.properties says node.id {found_node}, but this broker is "
-                                   f"node.id {self.node_id}")
+                raise LogDirError(f"{d}/meta.properties says node.id {found_node}, but this broker is "
+                                  f"node.id {self.node_id}")
             found = props.get("cluster.id")
             if cluster_id is not None and found and found != cluster_id:
-                raise RuntimeError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
+                raise LogDirError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
             cluster_id = found or cluster_id
         cluster_id = cluster_id or _new_cluster_id()
-        for d in log_dirs:
-            if read_meta_properties(self.fs, d) is None:
-                write_meta_properties(self.fs, d, cluster_id=cluster_id, node_id=self.node_id,
-                                      directory_id=_new_cluster_id())
+        for d in missing:
+            write_meta_properties(self.fs, d, cluster_id=cluster_id, node_id=self.node_id,
+                                  directory_id=_new_cluster_id())
         return cluster_id
 
     def set_bound_listeners(self, bound: list[tuple[str, str, int]]) -> None:

@@ -32,6 +32,7 @@ for ``producer.id.expiration.ms`` with no open transaction are forgotten, Kafka'
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Callable, Iterator
 
@@ -47,12 +48,16 @@ from kavka.storage.checkpoints import (
     write_partition_metadata,
 )
 from kavka.storage.config import LogConfig
-from kavka.storage.fs import FileSystem
+from kavka.storage.errors import LogDirError
+from kavka.storage.fs import FileLock, FileSystem
 from kavka.storage.log import PartitionLog, parse_partition_dir_name
 
-__all__ = ["LogManager", "CLEAN_SHUTDOWN_MARKER"]
+__all__ = ["LogManager", "CLEAN_SHUTDOWN_MARKER", "LOCK_FILE"]
+
+log = logging.getLogger(__name__)
 
 CLEAN_SHUTDOWN_MARKER = ".kafka_cleanshutdown"
+LOCK_FILE = ".lock"
 DELETE_SUFFIX = "-delete"
 FUTURE_SUFFIX = "-future"
 
@@ -75,6 +80,8 @@ class LogManager:
             raise ValueError("at least one log directory is needed")
         self.fs = fs
         self.log_dirs = [d.rstrip("/") or "/" for d in log_dirs]
+        self._locks: list[FileLock] = []
+        self.lock_log_dirs()
         self.default_config = default_config
         self.clock_ms = clock_ms
         self._logs: dict[tuple[str, int], PartitionLog] = {}
@@ -101,6 +108,27 @@ class LogManager:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
+    def lock_log_dirs(self) -> None:
+        """Take ``<dir>/.lock`` (an exclusive flock) in every log dir, as Kafka's LogManager does, so two
+        brokers never write one directory; LogDirError naming the dir if another process holds one."""
+        for log_dir in self.log_dirs:
+            try:
+                self.fs.makedirs(log_dir)
+                lock = self.fs.try_lock(f"{log_dir}/{LOCK_FILE}")
+            except OSError as e:
+                self.release_locks()
+                raise LogDirError(f"cannot lock log dir {log_dir}: {e.strerror or e}") from None
+            if lock is None:
+                self.release_locks()
+                raise LogDirError(f"Failed to acquire lock on file {LOCK_FILE} in {log_dir}: another process "
+                                  "is using this directory")
+            self._locks.append(lock)
+
+    def release_locks(self) -> None:
+        for lock in self._locks:
+            lock.release()
+        self._locks.clear()
+
     def startup(self, topic_configs: dict[str, LogConfig] | None = None) -> None:
         """Open every partition directory found. ``topic_configs`` overrides the default per topic."""
         if topic_configs:
@@ -114,7 +142,7 @@ class LogManager:
             self.had_clean_shutdown[log_dir] = clean
             recovery_points = self._read_checkpoint(f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}")
             start_offsets = self._read_checkpoint(f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}")
-            if recovery_points is None:  # unreadable: recover everything
+            if recovery_points is None:  # unreadable: recover every segment (Kafka resets the point to 0)
                 recovery_points, clean = {}, False
             for name in sorted(fs.listdir(log_dir)):
                 path = f"{log_dir}/{name}"
@@ -149,9 +177,13 @@ class LogManager:
         self._started = True
 
     def _read_checkpoint(self, path: str) -> dict[tuple[str, int], int] | None:
+        """The checkpoint's entries; None (with a warning) if it is unreadable: as Kafka's LogManager,
+        the broker then starts as if it were missing (every log recovered, log starts from the segments)."""
         try:
             return read_offset_checkpoint(self.fs, path)
-        except CheckpointError:
+        except CheckpointError as e:
+            log.warning("Error occurred while reading %s: %s; resetting it (all of its logs are recovered)",
+                        path, e)
             return None
 
     def shutdown(self) -> None:
@@ -168,6 +200,7 @@ class LogManager:
         self._logs.clear()
         self._log_dir_of.clear()
         self._started = False
+        self.release_locks()
 
     # -- logs -----------------------------------------------------------------------------------------
 
