@@ -19,7 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kavka.testing.process import wait_until
 
 STORAGE_ERROR = 56
-LIST_OFFSETS, FETCH = 2, 1
+LIST_OFFSETS, FETCH, METADATA = 2, 1, 3
 
 
 def _create(bootstrap: str, topic: str) -> None:
@@ -104,6 +104,11 @@ def test_full_log_dir_goes_offline_and_the_rest_keeps_serving(broker_factory, tm
         "topics": [{"topic": "full", "partitions": [{"partition": 0, "current_leader_epoch": -1, "fetch_offset": 0,
                                                      "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}]})
     assert int(fetch.responses[0].partitions[0].error_code) == STORAGE_ERROR
+    md = adminwire.call(broker.bootstrap, METADATA, 9, {
+        "topics": [{"name": "full"}, {"name": "ok"}], "allow_auto_topic_creation": False,
+        "include_cluster_authorized_operations": False, "include_topic_authorized_operations": False})
+    offline = {t.name: list(t.partitions[0].offline_replicas) for t in md.topics}
+    assert offline == {"full": [1], "ok": []}
 
     # the other dir keeps serving; admin requests get answers; new topics land in the live dir
     [ok] = ck_produce(broker.bootstrap, "ok", [Out(None, b"still ok", partition=0)])
