@@ -111,12 +111,15 @@ class Broker:
         )  # locks every log dir first: nothing below may touch a directory another broker uses
         try:
             self.cluster_id = self._check_meta_properties(log_dirs)
+            lm.startup()
+            metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
+        except KafkaStorageError as e:
+            lm.release_locks()
+            raise LogDirError(f"cannot open the metadata log: {e}") from None
         except BaseException:
             lm.release_locks()
             raise
         self.log_manager = lm
-        lm.startup()
-        metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
         lm.dir_failure_listeners.append(self._on_log_dir_failure)
         store = BatchMetadataLogStore(
             lambda batch: self._append_metadata(metadata_log, batch),
