@@ -6,6 +6,15 @@ list of metadata records committed to ``__cluster_metadata``, and the broker rea
 At startup the same path runs once over the replayed image, so a topic deleted while its log was
 half-removed is cleaned up, and a log dir missing a partition gets an empty log.
 
+Failed log dirs (Kafka's ``ReplicaManager.handleLogDirFailure`` in KRaft mode): an I/O error on a log
+dir takes it offline in the log manager and marks its partitions offline in the replica manager
+(KAFKA_STORAGE_ERROR from then on); the broker keeps serving from its other dirs. If the failed dir holds
+the metadata log, or no dir is left online, the broker halts at once with exit code 1 -- Kafka 4 does the
+same ("Shutdown broker because the metadata log dir ... has failed" / "... all log dirs in ... have
+failed", ``Exit.halt(1)``): a KRaft node cannot go on without its metadata log, and a broker with no dir
+can serve nothing. Nothing acknowledged is lost by the halt: what is on disk is recovered at the next
+start as after a crash.
+
 Everything here runs on the event loop thread; nothing takes a lock.
 """
 
@@ -30,10 +39,11 @@ from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.protocol.api import ErrorCode
 from kavka.raft.local import LocalMetadataQuorum
 from kavka.raft.log_store import BatchMetadataLogStore
-from kavka.storage.checkpoints import read_meta_properties, write_meta_properties
+from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
+from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.config import LogConfig
 from kavka.storage.fs import OsFileSystem
-from kavka.storage.manager import LogManager
+from kavka.storage.manager import LOCK_FILE, LogManager
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +62,24 @@ def _new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
+def _halt(code: int) -> None:
+    """Kafka's ``Exit.halt``: end the process now, running no shutdown code (it could write to a failed
+    dir); the log line before it is already flushed by the logging handler."""
+    os._exit(code)
+
+
 class Broker:
-    def __init__(self, config: BrokerConfig, *, fs=None, clock_ms=None):
+    def __init__(self, config: BrokerConfig, *, fs=None, clock_ms=None, halt=None):
+        """``halt(exit code)`` ends the process when the broker cannot go on (see the module docstring)."""
         self.config = config
+        self.halt = halt or _halt
         self.fs = fs or OsFileSystem()
         self.clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         self.node_id: int = config.node_id
         self.cluster_id: str = ""
         self.controller_id: int = self.node_id
         self.replica_manager = ReplicaManager(self.clock_ms)
+        self.replica_manager.on_storage_error = self._on_storage_error
         self._endpoints: list[BrokerEndpoint] = []
         self._listener_endpoints: list[tuple[str, str, int]] = []
         self.housekeeping_interval_ms = 1000
@@ -79,8 +98,7 @@ class Broker:
     def startup(self) -> None:
         cfg = self.config
         log_dirs = [os.path.abspath(d) for d in cfg.log_dirs]
-        self.cluster_id = self._check_meta_properties(log_dirs)
-        self.log_manager = lm = LogManager(
+        lm = LogManager(
             self.fs, log_dirs, self._broker_log_config(), self.clock_ms,
             retention_check_interval_ms=cfg["log.retention.check.interval.ms"],
             cleaner_enable=cfg["log.cleaner.enable"],
@@ -90,9 +108,19 @@ class Broker:
             cleaner_io_max_bytes_per_second=cfg["log.cleaner.io.max.bytes.per.second"],
             producer_id_expiration_ms=cfg["producer.id.expiration.ms"],
             producer_id_expiration_check_interval_ms=cfg["producer.id.expiration.check.interval.ms"],
-        )
-        lm.startup()
-        metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
+        )  # locks every log dir first: nothing below may touch a directory another broker uses
+        try:
+            self.cluster_id = self._check_meta_properties(log_dirs)
+            lm.startup()
+            metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
+        except KafkaStorageError as e:
+            lm.release_locks()
+            raise LogDirError(f"cannot open the metadata log: {e}") from None
+        except BaseException:
+            lm.release_locks()
+            raise
+        self.log_manager = lm
+        lm.dir_failure_listeners.append(self._on_log_dir_failure)
         store = BatchMetadataLogStore(
             lambda batch: self._append_metadata(metadata_log, batch),
             lambda: read_whole_log(metadata_log),
@@ -108,31 +136,70 @@ class Broker:
         self.txn_service.startup()
 
     def _append_metadata(self, metadata_log, batch: bytes) -> None:
-        metadata_log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=self.clock_ms())
-        metadata_log.update_high_watermark(metadata_log.log_end_offset)
-        metadata_log.flush()
+        try:
+            metadata_log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=self.clock_ms())
+            metadata_log.update_high_watermark(metadata_log.log_end_offset)
+            metadata_log.flush()
+        except (OSError, KafkaStorageError) as e:
+            self.log_manager.handle_log_failure(metadata_log, e)  # halts: the metadata log dir failed
+            raise KafkaStorageError(f"metadata log append failed: {e}") from e
+
+    # --- failed log dirs ---------------------------------------------------------------------
+
+    def _on_storage_error(self, partition, exc: Exception) -> None:
+        """An I/O error on a partition's log (from the replica manager): its whole dir goes offline."""
+        if self.log_manager is not None:
+            self.log_manager.handle_log_failure(partition.log, exc)
+
+    def _on_log_dir_failure(self, log_dir: str, partitions: list[tuple[str, int]]) -> None:
+        self.replica_manager.mark_offline(partitions)
+        lm = self.log_manager
+        if (METADATA_TOPIC, 0) in partitions:
+            log.critical("Shutdown broker because the metadata log dir %s has failed", log_dir)
+            self.halt(1)
+        elif not lm.live_log_dirs:
+            log.critical("Shutdown broker because all log dirs in %s have failed", ", ".join(lm.log_dirs))
+            self.halt(1)
+        else:
+            log.warning("Stopped serving replicas in dir %s", log_dir)
+
+    def offline_log_dirs(self) -> dict[str, str]:
+        """Failed log dirs and what failed in each."""
+        return dict(self.log_manager.offline_dirs) if self.log_manager is not None else {}
 
     def _check_meta_properties(self, log_dirs: list[str]) -> str:
-        """Each log dir carries meta.properties (cluster.id, node.id, directory.id); all must agree."""
+        """Each log dir carries meta.properties (cluster.id, node.id, directory.id); all must agree.
+
+        Empty dirs are formatted (with the cluster id found in the others, or a new one: ``kavka serve`` on
+        a fresh dir needs no format step). A dir that holds data but no meta.properties is refused, as Kafka
+        refuses it: formatting it would give existing logs a new cluster id. LogDirError (one line) for that,
+        an unreadable file, or a node or cluster id that disagrees."""
         cluster_id = self.config.get("cluster.id") or None
+        missing = []
         for d in log_dirs:
             self.fs.makedirs(d)
-            props = read_meta_properties(self.fs, d)
+            try:
+                props = read_meta_properties(self.fs, d)
+            except CheckpointError as e:
+                raise LogDirError(f"unreadable meta.properties: {e}") from None
             if props is None:
+                if any(name not in (LOCK_FILE, "lost+found") for name in self.fs.listdir(d)):
+                    raise LogDirError(f"{d} holds data but no meta.properties; refusing to start (restore "
+                                      f"{d}/meta.properties, or empty the directory to format it anew)")
+                missing.append(d)
                 continue
-            found_node = int(props.get("node.id", self.node_id))
+            found_node = int(props.get("node.id", props.get("broker.id", self.node_id)))
             if found_node != self.node_id:
-                raise RuntimeError(f"{d}/meta.properties says node.id {found_node}, but this broker is "
-                                   f"node.id {self.node_id}")
+                raise LogDirError(f"{d}/meta.properties says node.id {found_node}, but this broker is "
+                                  f"node.id {self.node_id}")
             found = props.get("cluster.id")
             if cluster_id is not None and found and found != cluster_id:
-                raise RuntimeError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
+                raise LogDirError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
             cluster_id = found or cluster_id
         cluster_id = cluster_id or _new_cluster_id()
-        for d in log_dirs:
-            if read_meta_properties(self.fs, d) is None:
-                write_meta_properties(self.fs, d, cluster_id=cluster_id, node_id=self.node_id,
-                                      directory_id=_new_cluster_id())
+        for d in missing:
+            write_meta_properties(self.fs, d, cluster_id=cluster_id, node_id=self.node_id,
+                                  directory_id=_new_cluster_id())
         return cluster_id
 
     def set_bound_listeners(self, bound: list[tuple[str, str, int]]) -> None:
@@ -167,6 +234,9 @@ class Broker:
             self.group_service.shutdown()
             self.group_service = None
         if self.log_manager is not None:
+            # a dir failing from here on goes offline quietly (no halt: we are stopping anyway, and the next
+            # start recovers it), as Kafka stops its log dir failure handler before the log manager
+            self.log_manager.dir_failure_listeners.clear()
             self.log_manager.shutdown()
             self.log_manager = None
 
@@ -345,9 +415,18 @@ class Broker:
                 p = rm.get(topic.name, index)
                 if p is not None and p.leader_epoch == pimg.leader_epoch:
                     continue
+                if p is not None and p.offline:
+                    continue  # its log dir failed: offline until a restart, whatever the image says
                 if config is None:
                     config = self.topic_log_config(topic)
-                plog = lm.get_or_create_log(topic.name, index, topic.topic_id, config)
+                try:
+                    plog = lm.get_or_create_log(topic.name, index, topic.topic_id, config)
+                except KafkaStorageError as e:
+                    # its dir failed (and is offline now): the partition is offline here, KAFKA_STORAGE_ERROR
+                    # to clients; the request that created it still succeeds, as the controller committed it
+                    log.error("cannot open the log of %s-%d: %s", topic.name, index, e)
+                    rm.mark_offline([(topic.name, index)])
+                    continue
                 rm.add(Partition(
                     topic=topic.name, index=index, topic_id=topic.topic_id, log=plog,
                     leader_epoch=pimg.leader_epoch, replicas=tuple(pimg.replicas), isr=tuple(pimg.isr),
@@ -359,6 +438,9 @@ class Broker:
             del self._seen_topic_configs[name]
         for key in [k for k in rm.partitions if k not in live]:
             rm.remove_topic(key[0])
+        for key in [k for k in lm.offline_partitions if k not in live]:
+            del lm.offline_partitions[key]  # a deleted topic's name may be reused in a live dir
+            rm.offline.discard(key)
         for plog in list(lm.all_logs()):
             if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
                 lm.delete_log(plog.topic, plog.partition)

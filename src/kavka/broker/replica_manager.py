@@ -6,6 +6,11 @@ and the high watermark follows the log end offset right after each append (an ap
 of the whole ISR" the moment it is in ours). Replication (a later issue) changes only how the high
 watermark advances.
 
+Failed log dirs: a partition whose log dir went offline (kavka.storage.manager) is marked ``offline``
+and answers KAFKA_STORAGE_ERROR to every read and write, as Kafka's ``HostedPartition.Offline``. An I/O
+error met here (``KafkaStorageError`` from the log, or a bare ``OSError``) is reported through
+``on_storage_error`` (the broker takes the dir offline) and answered KAFKA_STORAGE_ERROR.
+
 Long polls: a Fetch that finds fewer than ``min_bytes`` parks a future on each partition it reads
 (:meth:`wait_for_data`); an append that moves a partition's high watermark resolves them at once, so
 consumers see new records without waiting out ``max_wait_ms``.
@@ -22,7 +27,7 @@ from kavka.protocol import batch as batchmod
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.fetch import FetchPartitionResponse
 from kavka.protocol.produce import PartitionResponse
-from kavka.storage.errors import OffsetOutOfRangeError
+from kavka.storage.errors import KafkaStorageError, OffsetOutOfRangeError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ class Partition:
     isr: tuple = ()
     min_insync_replicas: int = 1
     waiters: list = field(default_factory=list)
+    offline: bool = False  # its log dir failed: KAFKA_STORAGE_ERROR until a restart
 
 
 def _end_of(chunks, offset: int) -> int:
@@ -47,6 +53,10 @@ def _end_of(chunks, offset: int) -> int:
         for _pos, header in batchmod.iter_headers(chunk):
             end = header.next_offset
     return end
+
+
+def _offline_message(p: Partition) -> str:
+    return f"the log dir of {p.topic}-{p.index} is offline (I/O error); see the broker's log"
 
 
 def _error_code_of(exc: Exception) -> int:
@@ -68,11 +78,38 @@ class ReplicaManager:
         self.bytes_out = 0
         self.messages_in = 0
         self.topic_metrics = BrokerTopicMetrics()
+        # called with (partition, exception) on an I/O error in its log; the broker takes the dir offline
+        self.on_storage_error = None
+        self.offline: set[tuple[str, int]] = set()  # partitions in failed log dirs (hosted or not)
+
+    def storage_failed(self, p: Partition, exc: Exception) -> None:
+        """An I/O error on ``p``'s log: reported (its dir goes offline), ``p`` offline from now on."""
+        log.error("I/O error on %s-%d: %s", p.topic, p.index, exc)
+        if self.on_storage_error is not None:
+            self.on_storage_error(p, exc)
+        p.offline = True
+
+    def mark_offline(self, keys) -> None:
+        """Partitions whose log dir failed: every request on them is KAFKA_STORAGE_ERROR from now on."""
+        for key in keys:
+            self.offline.add(key)
+            p = self.partitions.get(key)
+            if p is not None:
+                p.offline = True
+                self._wake(p)
+
+    def missing_code(self, topic: str, index: int) -> int:
+        """The error for a partition not hosted: KAFKA_STORAGE_ERROR if its log dir failed (it could not be
+        opened), else UNKNOWN_TOPIC_OR_PARTITION."""
+        if (topic, index) in self.offline:
+            return ErrorCode.kafka_storage_error
+        return ErrorCode.unknown_topic_or_partition
 
     def add(self, partition: Partition) -> None:
         self.partitions[(partition.topic, partition.index)] = partition
 
     def remove_topic(self, topic: str) -> list[Partition]:
+        self.offline = {key for key in self.offline if key[0] != topic}
         removed = [p for key, p in self.partitions.items() if key[0] == topic]
         for p in removed:
             del self.partitions[(topic, p.index)]
@@ -89,7 +126,10 @@ class ReplicaManager:
         """Append one partition's record set as leader; never raises for a client's bad input."""
         p = self.partitions.get((topic, index))
         if p is None:
-            return PartitionResponse(index, ErrorCode.unknown_topic_or_partition)
+            return PartitionResponse(index, self.missing_code(topic, index))
+        if p.offline:
+            self.topic_metrics.record_failed_produce(topic)
+            return PartitionResponse(index, ErrorCode.kafka_storage_error, error_message=_offline_message(p))
         if records is None or len(records) == 0:
             return PartitionResponse(index, ErrorCode.corrupt_message, error_message="empty record set")
         if acks == -1 and len(p.isr) < p.min_insync_replicas:
@@ -102,6 +142,10 @@ class ReplicaManager:
         plog = p.log
         try:
             result = plog.append_as_leader(records, leader_epoch=p.leader_epoch, now_ms=self._clock_ms())
+        except (KafkaStorageError, OSError) as e:
+            self.storage_failed(p, e)
+            self.topic_metrics.record_failed_produce(topic)
+            return PartitionResponse(index, ErrorCode.kafka_storage_error, error_message=_offline_message(p))
         except Exception as e:  # noqa: BLE001 - mapped to a Kafka error code, re-raised if unknown
             code = _error_code_of(e)
             log.debug("append to %s-%d refused: %s", topic, index, e)
@@ -128,11 +172,16 @@ class ReplicaManager:
         """
         p = self.partitions.get((topic, index))
         if p is None:
-            return ErrorCode.unknown_topic_or_partition
+            return self.missing_code(topic, index)
+        if p.offline:
+            return ErrorCode.kafka_storage_error
         plog = p.log
         try:
             plog.append_control_marker(producer_id, producer_epoch, commit, coordinator_epoch, self._clock_ms(),
                                        leader_epoch=p.leader_epoch)
+        except (KafkaStorageError, OSError) as e:
+            self.storage_failed(p, e)
+            return ErrorCode.kafka_storage_error
         except Exception as e:  # noqa: BLE001 - mapped to a Kafka error code
             code = getattr(e, "error_code", None)
             if code is None:  # an I/O failure or a bug: reported, and the marker is retried
@@ -151,7 +200,10 @@ class ReplicaManager:
         p = self.partitions.get((topic, index))
         if p is None:
             # Kafka sends empty (never null) records with an error: librdkafka rejects null.
-            return FetchPartitionResponse(index, ErrorCode.unknown_topic_or_partition, -1, -1, -1,
+            return FetchPartitionResponse(index, self.missing_code(topic, index), -1, -1, -1,
+                                          records=(), records_size=0)
+        if p.offline:
+            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1,
                                           records=(), records_size=0)
         plog = p.log
         hw = plog.high_watermark
@@ -165,6 +217,10 @@ class ReplicaManager:
                 chunks, size = res.chunks, res.size
         except OffsetOutOfRangeError:
             return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset,
+                                          records=(), records_size=0)
+        except (KafkaStorageError, OSError) as e:
+            self.storage_failed(p, e)
+            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1,
                                           records=(), records_size=0)
         self.bytes_out += size
         self.topic_metrics.record_fetch(topic, size)

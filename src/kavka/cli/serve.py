@@ -51,10 +51,14 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
 
 async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
     from kavka.server.app import KavkaServer
+    from kavka.storage.errors import LogDirError
 
     server = KavkaServer(config)
     try:
         await server.start()
+    except LogDirError as e:
+        print(f"kavka: {e}", file=sys.stderr)
+        return 1
     except OSError as e:
         print(f"kavka: cannot listen: {e.strerror or e}", file=sys.stderr)
         return 1

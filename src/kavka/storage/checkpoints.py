@@ -61,8 +61,16 @@ def encode_offset_checkpoint(entries: dict[tuple[str, int], int]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CheckpointError(f"{what} is not text: byte 0x{data[e.start]:02x} at position {e.start}") from None
+
+
 def decode_offset_checkpoint(data: bytes) -> dict[tuple[str, int], int]:
-    lines = data.decode().splitlines()
+    """Parse an offset checkpoint; CheckpointError (never UnicodeDecodeError) if it is not one."""
+    lines = _text(data, "checkpoint").splitlines()
     if len(lines) < 2 or lines[0].strip() != "0":
         raise CheckpointError(f"unsupported checkpoint version line {lines[:1]!r}")
     try:
@@ -107,7 +115,7 @@ def read_partition_metadata(fs: FileSystem, dir_path: str) -> str | None:
     if not fs.exists(path):
         return None
     fields = {}
-    for line in fs.read_bytes(path).decode().splitlines():
+    for line in _text(fs.read_bytes(path), path).splitlines():
         if ":" in line:
             key, value = line.split(":", 1)
             fields[key.strip()] = value.strip()
@@ -122,16 +130,34 @@ def write_partition_metadata(fs: FileSystem, dir_path: str, topic_id: bytes | st
 
 
 def read_meta_properties(fs: FileSystem, log_dir: str) -> dict[str, str] | None:
+    """The properties of ``<log_dir>/meta.properties``, None if absent. CheckpointError (one line naming the
+    file) if it is not text, a line is not ``key=value``, or ``version`` (0 or 1), ``node.id`` (an int, for
+    version 1) or ``cluster.id`` is missing or wrong: Kafka refuses to start on such a file too."""
     path = f"{log_dir}/{META_PROPERTIES}"
     if not fs.exists(path):
         return None
     props = {}
-    for line in fs.read_bytes(path).decode().splitlines():
+    for number, line in enumerate(_text(fs.read_bytes(path), path).splitlines(), 1):
         line = line.strip()
         if not line or line[0] in "#!":
             continue
-        key, _, value = line.partition("=")
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise CheckpointError(f"{path}: line {number} is not key=value: {line[:40]!r}")
         props[key.strip()] = value.strip()
+    version = props.get("version")
+    if version not in ("0", "1"):
+        raise CheckpointError(f"{path}: version must be 0 or 1, found {version!r}")
+    if not props.get("cluster.id"):
+        raise CheckpointError(f"{path}: no cluster.id")
+    node = props.get("node.id", props.get("broker.id"))
+    if node is None and version == "1":
+        raise CheckpointError(f"{path}: no node.id")
+    if node is not None:
+        try:
+            int(node)
+        except ValueError:
+            raise CheckpointError(f"{path}: node.id {node!r} is not an integer") from None
     return props
 
 

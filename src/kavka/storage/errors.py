@@ -22,6 +22,7 @@ __all__ = [
     "InvalidTxnStateError",
     "TransactionCoordinatorFencedError",
     "KafkaStorageError",
+    "LogDirError",
     "error_code_of",
 ]
 
@@ -81,6 +82,12 @@ class KafkaStorageError(StorageError):
     """An I/O error made the log unusable (KAFKA_STORAGE_ERROR)."""
 
     error_code = 56
+
+
+class LogDirError(Exception):
+    """A log directory the broker must not start on (locked by another process, meta.properties missing
+    beside data, or unreadable). The message is one line naming the directory or file; ``kavka serve``
+    prints it and exits non-zero."""
 
 
 def error_code_of(exc: BaseException) -> int:

@@ -20,11 +20,12 @@ stays so after a crash. Paths are plain ``str`` joined with ``/``.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 from abc import ABC, abstractmethod
 
-__all__ = ["FileHandle", "FileSystem", "OsFileSystem"]
+__all__ = ["FileHandle", "FileLock", "FileSystem", "OsFileSystem"]
 
 
 class FileHandle(ABC):
@@ -93,6 +94,11 @@ class FileSystem(ABC):
         """Make the directory's entries (files created in it) durable. A file system whose creations are
         durable at once needs nothing here."""
 
+    def try_lock(self, path: str) -> "FileLock | None":
+        """An exclusive advisory lock on ``path`` (created if missing), or None if another holder has it.
+        A file system with no other process (in memory) grants it always."""
+        return FileLock()
+
     def write_atomic(self, path: str, data: bytes) -> None:
         """Replace a small file atomically: write ``path.tmp``, fsync, rename over ``path``."""
         tmp = path + ".tmp"
@@ -104,6 +110,23 @@ class FileSystem(ABC):
         finally:
             handle.close()
         self.rename(tmp, path)
+
+
+class FileLock:
+    """A held lock (``FileSystem.try_lock``); ``release`` lets it go (a process exit does too)."""
+
+    def release(self) -> None:
+        pass
+
+
+class _FlockLock(FileLock):
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = -1
 
 
 class OsFileHandle(FileHandle):
@@ -202,6 +225,18 @@ class OsFileSystem(FileSystem):
 
     def fsync_dir(self, path: str) -> None:
         _fsync_dir(path)
+
+    def try_lock(self, path: str) -> FileLock | None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return _FlockLock(fd)
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)

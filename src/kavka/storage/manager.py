@@ -27,11 +27,21 @@ for ``producer.id.expiration.ms`` with no open transaction are forgotten, Kafka'
 ``removeExpiredProducers``), and a bounded slice of log cleaning (kavka.storage.cleaner;
 ``log.cleaner.enable``). The cleaner handles every log whose topic config says
 ``cleanup.policy=compact`` -- ``__consumer_offsets`` and ``__transaction_state`` included.
+
+Failed log dirs (Kafka's ``LogDirFailureChannel`` + ``LogManager.handleLogDirFailure``): an I/O error
+(``OSError``, or the ``KafkaStorageError`` a log raises for one) in any work on a log dir takes the whole
+dir offline: its logs leave the manager (file handles closed, nothing more written), their partitions are
+remembered in ``offline_partitions``, no checkpoint, marker or new log goes there, and every callback in
+``dir_failure_listeners`` is told ``(dir, partitions)`` once. The other dirs carry on. Nothing in an
+offline dir is repaired in place: the next start (after space is freed or the disk replaced) recovers it
+as after a crash, since it has no clean-shutdown marker. Deciding to halt (all dirs, or the metadata
+log's dir, gone) is the broker's business. A dir that fails while loading at ``startup`` is LogDirError.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Callable, Iterator
 
@@ -47,12 +57,24 @@ from kavka.storage.checkpoints import (
     write_partition_metadata,
 )
 from kavka.storage.config import LogConfig
-from kavka.storage.fs import FileSystem
+from kavka.storage.errors import KafkaStorageError, LogDirError
+from kavka.storage.fs import FileLock, FileSystem
 from kavka.storage.log import PartitionLog, parse_partition_dir_name
 
-__all__ = ["LogManager", "CLEAN_SHUTDOWN_MARKER"]
+__all__ = ["LogManager", "CLEAN_SHUTDOWN_MARKER", "LOCK_FILE"]
+
+logger = logging.getLogger(__name__)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for an I/O failure: ``[Errno 28] No space left on device: '<path>'`` -> its strerror+path."""
+    cause = exc.__cause__ if isinstance(exc, KafkaStorageError) and exc.__cause__ is not None else exc
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"{cause.strerror}" + (f" ({cause.filename})" if cause.filename else "")
+    return str(cause) or type(cause).__name__
 
 CLEAN_SHUTDOWN_MARKER = ".kafka_cleanshutdown"
+LOCK_FILE = ".lock"
 DELETE_SUFFIX = "-delete"
 FUTURE_SUFFIX = "-future"
 
@@ -75,12 +97,18 @@ class LogManager:
             raise ValueError("at least one log directory is needed")
         self.fs = fs
         self.log_dirs = [d.rstrip("/") or "/" for d in log_dirs]
+        self._locks: list[FileLock] = []
+        self.lock_log_dirs()
         self.default_config = default_config
         self.clock_ms = clock_ms
         self._logs: dict[tuple[str, int], PartitionLog] = {}
         self._log_dir_of: dict[tuple[str, int], str] = {}
         self._topic_configs: dict[str, LogConfig] = {}
         self.had_clean_shutdown: dict[str, bool] = {}
+        self._creating_in: str | None = None
+        self.offline_dirs: dict[str, str] = {}  # failed log dir -> what failed
+        self.offline_partitions: dict[tuple[str, int], str] = {}  # partition -> its failed log dir
+        self.dir_failure_listeners: list[Callable[[str, list[tuple[str, int]]], None]] = []
         self._started = False
         # Kafka's log.flush.offset.checkpoint.interval.ms, log.flush.start.offset.checkpoint.interval.ms,
         # log.retention.check.interval.ms and log.flush.scheduler.interval.ms (there Long.MAX; here the
@@ -101,73 +129,165 @@ class LogManager:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
+    def lock_log_dirs(self) -> None:
+        """Take ``<dir>/.lock`` (an exclusive flock) in every log dir, as Kafka's LogManager does, so two
+        brokers never write one directory; LogDirError naming the dir if another process holds one."""
+        for log_dir in self.log_dirs:
+            try:
+                self.fs.makedirs(log_dir)
+                lock = self.fs.try_lock(f"{log_dir}/{LOCK_FILE}")
+            except OSError as e:
+                self.release_locks()
+                raise LogDirError(f"cannot lock log dir {log_dir}: {e.strerror or e}") from None
+            if lock is None:
+                self.release_locks()
+                raise LogDirError(f"Failed to acquire lock on file {LOCK_FILE} in {log_dir}: another process "
+                                  "is using this directory")
+            self._locks.append(lock)
+
+    def release_locks(self) -> None:
+        for lock in self._locks:
+            lock.release()
+        self._locks.clear()
+
     def startup(self, topic_configs: dict[str, LogConfig] | None = None) -> None:
         """Open every partition directory found. ``topic_configs`` overrides the default per topic."""
         if topic_configs:
             self._topic_configs.update(topic_configs)
-        fs = self.fs
-        now = self.clock_ms()
         for log_dir in self.log_dirs:
-            fs.makedirs(log_dir)
-            marker = f"{log_dir}/{CLEAN_SHUTDOWN_MARKER}"
-            clean = fs.exists(marker)
-            self.had_clean_shutdown[log_dir] = clean
-            recovery_points = self._read_checkpoint(f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}")
-            start_offsets = self._read_checkpoint(f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}")
-            if recovery_points is None:  # unreadable: recover everything
-                recovery_points, clean = {}, False
-            for name in sorted(fs.listdir(log_dir)):
-                path = f"{log_dir}/{name}"
-                if not fs.isdir(path):
-                    continue
-                if name.endswith(DELETE_SUFFIX):
-                    fs.rmtree(path)
-                    continue
-                if name.endswith(FUTURE_SUFFIX):
-                    continue
-                try:
-                    topic, partition = parse_partition_dir_name(name)
-                except ValueError:
-                    continue
-                key = (topic, partition)
-                topic_id = None
-                try:
-                    topic_id = read_partition_metadata(fs, path)
-                except CheckpointError:
-                    pass
-                log = PartitionLog(fs, path, self.config_for(topic), now_ms=now,
-                                   recovery_point=recovery_points.get(key, 0),
-                                   log_start_offset=(start_offsets or {}).get(key, 0),
-                                   clean_shutdown=clean, topic_id=topic_id,
-                                   producer_id_expiration_ms=self.producer_id_expiration_ms)
-                self._logs[key] = log
-                self._log_dir_of[key] = log_dir
-            if fs.exists(marker):
-                fs.remove(marker)  # durable before the first append
+            try:
+                self._load_dir(log_dir)
+            except (OSError, KafkaStorageError) as e:
+                raise LogDirError(f"cannot load log dir {log_dir}: {_reason(e)}") from None
         if self.cleaner is not None:
             self.cleaner.load_checkpoints(self.log_dirs)
         self._started = True
 
+    def _load_dir(self, log_dir: str) -> None:
+        fs = self.fs
+        now = self.clock_ms()
+        fs.makedirs(log_dir)
+        marker = f"{log_dir}/{CLEAN_SHUTDOWN_MARKER}"
+        clean = fs.exists(marker)
+        self.had_clean_shutdown[log_dir] = clean
+        recovery_points = self._read_checkpoint(f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}")
+        start_offsets = self._read_checkpoint(f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}")
+        if recovery_points is None:  # unreadable: recover every segment (Kafka resets the point to 0)
+            recovery_points, clean = {}, False
+        for name in sorted(fs.listdir(log_dir)):
+            path = f"{log_dir}/{name}"
+            if not fs.isdir(path):
+                continue
+            if name.endswith(DELETE_SUFFIX):
+                fs.rmtree(path)
+                continue
+            if name.endswith(FUTURE_SUFFIX):
+                continue
+            try:
+                topic, partition = parse_partition_dir_name(name)
+            except ValueError:
+                continue
+            key = (topic, partition)
+            topic_id = None
+            try:
+                topic_id = read_partition_metadata(fs, path)
+            except CheckpointError:
+                pass
+            log = PartitionLog(fs, path, self.config_for(topic), now_ms=now,
+                               recovery_point=recovery_points.get(key, 0),
+                               log_start_offset=(start_offsets or {}).get(key, 0),
+                               clean_shutdown=clean, topic_id=topic_id,
+                               producer_id_expiration_ms=self.producer_id_expiration_ms)
+            self._logs[key] = log
+            self._log_dir_of[key] = log_dir
+        if fs.exists(marker):
+            fs.remove(marker)  # durable before the first append
+
     def _read_checkpoint(self, path: str) -> dict[tuple[str, int], int] | None:
+        """The checkpoint's entries; None (with a warning) if it is unreadable: as Kafka's LogManager,
+        the broker then starts as if it were missing (every log recovered, log starts from the segments)."""
         try:
             return read_offset_checkpoint(self.fs, path)
-        except CheckpointError:
+        except CheckpointError as e:
+            logger.warning("Error occurred while reading %s: %s; resetting it (all of its logs are recovered)",
+                        path, e)
             return None
 
     def shutdown(self) -> None:
-        """Flush and close every log, write checkpoints, then the clean-shutdown marker in each dir."""
+        """Flush and close every log, write checkpoints, then the clean-shutdown marker in each live dir.
+
+        A dir failing here goes offline like any other (no marker: the next start recovers it) and the
+        shutdown goes on with the others; offline dirs are left untouched."""
         if self.cleaner is not None:
             self.cleaner.shutdown()  # an unfinished round's .cleaned files go; its work is redone later
-        for log in self._logs.values():
-            log.close()
+        for key, plog in list(self._logs.items()):
+            log_dir = self._log_dir_of.get(key)
+            if log_dir is None or log_dir in self.offline_dirs:
+                continue
+            try:
+                plog.close()
+            except (OSError, KafkaStorageError) as e:
+                self.handle_log_dir_failure(log_dir, e)
         self.checkpoint_recovery_points()
         self.checkpoint_log_start_offsets()
         body = json.dumps({"version": 0, "brokerEpoch": -1}).encode()
-        for log_dir in self.log_dirs:
-            self.fs.write_atomic(f"{log_dir}/{CLEAN_SHUTDOWN_MARKER}", body)
+        for log_dir in self.live_log_dirs:
+            try:
+                self.fs.write_atomic(f"{log_dir}/{CLEAN_SHUTDOWN_MARKER}", body)
+            except OSError as e:
+                self.handle_log_dir_failure(log_dir, e)
         self._logs.clear()
         self._log_dir_of.clear()
         self._started = False
+        self.release_locks()
+
+    # -- failed log dirs ------------------------------------------------------------------------------
+
+    @property
+    def live_log_dirs(self) -> list[str]:
+        return [d for d in self.log_dirs if d not in self.offline_dirs]
+
+    def log_dir_of(self, topic: str, partition: int) -> str | None:
+        """The log dir holding the partition's log (also when that dir is offline); None if unknown."""
+        return self._log_dir_of.get((topic, partition)) or self.offline_partitions.get((topic, partition))
+
+    def handle_log_dir_failure(self, log_dir: str, exc: BaseException | str) -> list[tuple[str, int]]:
+        """Take ``log_dir`` offline after an I/O error (see the module docstring); returns the partitions
+        that went offline with it (none if it already was offline)."""
+        if log_dir in self.offline_dirs or log_dir not in self.log_dirs:
+            return []
+        reason = exc if isinstance(exc, str) else _reason(exc)
+        self.offline_dirs[log_dir] = reason
+        logger.error("Stopping serving logs in dir %s: %s", log_dir, reason)
+        offline = sorted(key for key, d in self._log_dir_of.items() if d == log_dir)
+        for key in offline:
+            plog = self._logs.pop(key)
+            del self._log_dir_of[key]
+            self.offline_partitions[key] = log_dir
+            if self.cleaner is not None:
+                self.cleaner.forget(log_dir, plog)
+            plog.close_handles()
+        if offline:
+            logger.warning("Logs for partitions %s are offline due to failure on log directory %s",
+                           ",".join(f"{t}-{p}" for t, p in offline), log_dir)
+        for listener in list(self.dir_failure_listeners):
+            listener(log_dir, offline)
+        return offline
+
+    def handle_log_failure(self, plog: PartitionLog, exc: BaseException) -> list[tuple[str, int]]:
+        """An I/O error on one log: its whole dir goes offline (Kafka's rule)."""
+        log_dir = self._log_dir_of.get((plog.topic, plog.partition))
+        if log_dir is None:
+            return []
+        return self.handle_log_dir_failure(log_dir, exc)
+
+    def _guarded(self, plog: PartitionLog, work: Callable[[PartitionLog], object]) -> object:
+        """``work(plog)``; an I/O error takes the log's dir offline and yields None."""
+        try:
+            return work(plog)
+        except (OSError, KafkaStorageError) as e:
+            self.handle_log_failure(plog, e)
+            return None
 
     # -- logs -----------------------------------------------------------------------------------------
 
@@ -184,15 +304,38 @@ class LogManager:
         return iter(list(self._logs.values()))
 
     def _pick_log_dir(self) -> str:
-        counts = {d: 0 for d in self.log_dirs}
+        live = self.live_log_dirs
+        if not live:
+            raise KafkaStorageError(f"no log dir is online (offline: {', '.join(self.offline_dirs)})")
+        counts = {d: 0 for d in live}
         for d in self._log_dir_of.values():
-            counts[d] += 1
-        return min(self.log_dirs, key=lambda d: (counts[d], self.log_dirs.index(d)))
+            if d in counts:
+                counts[d] += 1
+        return min(live, key=lambda d: (counts[d], self.log_dirs.index(d)))
 
     def get_or_create_log(self, topic: str, partition: int, topic_id: bytes | str | None = None,
                           config: LogConfig | None = None) -> PartitionLog:
-        """The log of ``topic-partition``, created in the log dir holding the fewest partitions if new."""
+        """The log of ``topic-partition``, created in the live log dir holding the fewest partitions if new.
+
+        KafkaStorageError if the partition's dir is offline, or if the dir it is created in fails (that dir
+        then goes offline) -- never a bare OSError."""
         key = (topic, partition)
+        if key in self.offline_partitions:
+            raise KafkaStorageError(f"log dir {self.offline_partitions[key]} of {topic}-{partition} is offline")
+        try:
+            return self._get_or_create_log(key, topic_id, config)
+        except OSError as e:
+            log_dir = self._log_dir_of.get(key) or self._creating_in
+            if log_dir is not None:
+                if key not in self._log_dir_of:
+                    self.offline_partitions[key] = log_dir  # it was being created there
+                self.handle_log_dir_failure(log_dir, e)
+            raise KafkaStorageError(f"cannot open the log of {topic}-{partition}: {_reason(e)}") from e
+        finally:
+            self._creating_in = None
+
+    def _get_or_create_log(self, key: tuple[str, int], topic_id, config: LogConfig | None) -> PartitionLog:
+        topic, partition = key
         if config is not None:
             self._topic_configs[topic] = config
         log = self._logs.get(key)
@@ -203,7 +346,7 @@ class LogManager:
                 write_partition_metadata(self.fs, log.dir, topic_id)
                 log.topic_id = topic_id_to_str(topic_id)
             return log
-        log_dir = self._pick_log_dir()
+        log_dir = self._creating_in = self._pick_log_dir()
         path = f"{log_dir}/{topic}-{partition}"
         self.fs.makedirs(path)
         tid = None
@@ -228,8 +371,11 @@ class LogManager:
             self.cleaner.forget(log_dir, log)
         log.close_handles()
         doomed = f"{log_dir}/{topic}-{partition}.{uuid.uuid4().hex}{DELETE_SUFFIX}"
-        self.fs.rename(log.dir, doomed)
-        self.fs.rmtree(doomed)
+        try:
+            self.fs.rename(log.dir, doomed)
+            self.fs.rmtree(doomed)
+        except OSError as e:  # the log is gone from the manager; a restart removes what is left
+            self.handle_log_dir_failure(log_dir, e)
         return True
 
     def update_config(self, topic: str, config: LogConfig) -> None:
@@ -242,11 +388,12 @@ class LogManager:
 
     def flush_all(self) -> None:
         now = self.clock_ms()
-        for log in self._logs.values():
-            log.flush(now)
+        for plog in list(self._logs.values()):
+            self._guarded(plog, lambda lg: lg.flush(now))
 
     def tick(self) -> None:
-        """Periodic housekeeping; call about once a second: flush.ms flushes, checkpoints, retention."""
+        """Periodic housekeeping; call about once a second: flush.ms flushes, checkpoints, retention.
+        An I/O error takes its log dir offline; the work goes on for the other dirs."""
         if not self._started:
             return
         now = self.clock_ms()
@@ -266,57 +413,77 @@ class LogManager:
         self.run_cleaner()
 
     def run_cleaner(self, **budget) -> int:
-        """One bounded slice of log cleaning (see kavka.storage.cleaner); bytes processed."""
+        """One bounded slice of log cleaning (see kavka.storage.cleaner); bytes processed. An I/O error
+        whose file lies in a log dir takes that dir offline."""
         if self.cleaner is None:
             return 0
-        return self.cleaner.run_once(self.logs_with_dirs(), **budget)
+        try:
+            return self.cleaner.run_once(self.logs_with_dirs(), **budget)
+        except OSError as e:
+            failed = next((d for d in self.log_dirs if str(e.filename or "").startswith(d + "/")), None)
+            if failed is None:
+                raise
+            self.handle_log_dir_failure(failed, e)
+            return 0
 
     def logs_with_dirs(self) -> list[tuple[str, PartitionLog]]:
         return [(self._log_dir_of[key], log) for key, log in self._logs.items()]
 
+    def _each(self, work: Callable[[PartitionLog], int]) -> int:
+        """Sum of ``work`` over every log, each guarded (see ``_guarded``)."""
+        return sum(self._guarded(plog, work) or 0 for plog in list(self._logs.values()))
+
     def delete_expired_files(self) -> int:
         """Remove ``*.deleted`` segment files whose ``file.delete.delay.ms`` has passed."""
         now = self.clock_ms()
-        return sum(log.delete_expired_files(now) for log in self._logs.values())
+        return self._each(lambda lg: lg.delete_expired_files(now))
 
     def flush_rolled(self) -> int:
         """The deferred flush of every log that rolled since the last call; returns how many flushed."""
-        return sum(1 for log in self._logs.values() if log.flush_rolled())
+        return self._each(lambda lg: 1 if lg.flush_rolled() else 0)
 
     def remove_expired_producers(self) -> int:
         """Producer id expiration on every log now; returns how many producers were forgotten."""
         now = self.clock_ms()
-        return sum(len(log.remove_expired_producers(now, self.producer_id_expiration_ms))
-                   for log in self._logs.values())
+        return self._each(lambda lg: len(lg.remove_expired_producers(now, self.producer_id_expiration_ms)))
 
     def flush_dirty(self) -> int:
         """Flush logs whose ``flush.ms`` has elapsed; returns how many were flushed."""
         now = self.clock_ms()
-        return sum(1 for log in self._logs.values() if log.maybe_flush(now))
+        return self._each(lambda lg: 1 if lg.maybe_flush(now) else 0)
 
     def enforce_retention(self) -> int:
         """Retention on every log now; the log-start-offset checkpoint is rewritten if a start moved."""
         now = self.clock_ms()
-        deleted = 0
         moved = False
-        for log in self._logs.values():
-            before = log.log_start_offset
-            deleted += log.enforce_retention(now)
-            moved = moved or log.log_start_offset != before
+
+        def retain(plog: PartitionLog) -> int:
+            nonlocal moved
+            before = plog.log_start_offset
+            deleted = plog.enforce_retention(now)
+            moved = moved or plog.log_start_offset != before
+            return deleted
+
+        deleted = self._each(retain)
         if moved:
             self.checkpoint_log_start_offsets()
         return deleted
 
     def _per_dir(self, value: Callable[[PartitionLog], int]) -> dict[str, dict[tuple[str, int], int]]:
-        out: dict[str, dict[tuple[str, int], int]] = {d: {} for d in self.log_dirs}
-        for key, log in self._logs.items():
-            out[self._log_dir_of[key]][key] = value(log)
+        out: dict[str, dict[tuple[str, int], int]] = {d: {} for d in self.live_log_dirs}
+        for key, plog in self._logs.items():
+            out[self._log_dir_of[key]][key] = value(plog)
         return out
 
+    def _write_checkpoints(self, name: str, value: Callable[[PartitionLog], int]) -> None:
+        for log_dir, entries in self._per_dir(value).items():
+            try:
+                write_offset_checkpoint(self.fs, f"{log_dir}/{name}", entries)
+            except OSError as e:
+                self.handle_log_dir_failure(log_dir, e)
+
     def checkpoint_recovery_points(self) -> None:
-        for log_dir, entries in self._per_dir(lambda log: log.recovery_point).items():
-            write_offset_checkpoint(self.fs, f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}", entries)
+        self._write_checkpoints(RECOVERY_POINT_CHECKPOINT, lambda lg: lg.recovery_point)
 
     def checkpoint_log_start_offsets(self) -> None:
-        for log_dir, entries in self._per_dir(lambda log: log.log_start_offset).items():
-            write_offset_checkpoint(self.fs, f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}", entries)
+        self._write_checkpoints(LOG_START_OFFSET_CHECKPOINT, lambda lg: lg.log_start_offset)

@@ -13,7 +13,7 @@ import logging
 from kavka.broker.registry import handles
 from kavka.controller.topics import is_internal_topic
 from kavka.protocol.api import ApiKey, ErrorCode
-from kavka.storage.errors import OffsetOutOfRangeError
+from kavka.storage.errors import KafkaStorageError, OffsetOutOfRangeError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,9 @@ def _delete(rm, topic: str, index: int, offset: int) -> tuple[int, int]:
         return ErrorCode.invalid_topic_exception, -1
     p = rm.get(topic, index)
     if p is None:
-        return ErrorCode.unknown_topic_or_partition, -1
+        return rm.missing_code(topic, index), -1
+    if p.offline:
+        return ErrorCode.kafka_storage_error, -1
     plog = p.log
     if "delete" not in plog.config.cleanup_policy:
         return ErrorCode.policy_violation, -1
@@ -37,6 +39,9 @@ def _delete(rm, topic: str, index: int, offset: int) -> tuple[int, int]:
         plog.advance_log_start_offset(target)
     except OffsetOutOfRangeError:
         return ErrorCode.offset_out_of_range, -1
+    except (OSError, KafkaStorageError) as e:  # its log dir failed: it goes offline
+        rm.storage_failed(p, e)
+        return ErrorCode.kafka_storage_error, -1
     return 0, plog.log_start_offset
 
 

@@ -3,6 +3,7 @@
 One result per log directory: the topics and partitions it holds (all of them when ``topics`` is null,
 else those asked for), each with its size in bytes, an offset lag of 0 (no future replicas here) and
 ``is_future_key`` false; v4 adds the volume's total and usable bytes (-1 when unknown, and before v4).
+A failed (offline) log dir is listed with KAFKA_STORAGE_ERROR and no topics, as Kafka lists it.
 The metadata log (``__cluster_metadata``) is not listed, as in Kafka where the raft manager owns it.
 """
 
@@ -10,7 +11,7 @@ import os
 from collections import defaultdict
 
 from kavka.broker.registry import handles
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
 
 METADATA_TOPIC = "__cluster_metadata"
 
@@ -41,6 +42,10 @@ def handle_describe_log_dirs(ctx, req):
              "offset_lag": 0, "is_future_key": False}
         )
     results = []
+    for log_dir in lm.offline_dirs:
+        by_dir.pop(log_dir, None)
+        results.append({"error_code": ErrorCode.kafka_storage_error, "log_dir": log_dir, "topics": [],
+                        "total_bytes": -1, "usable_bytes": -1})
     for log_dir, topics in by_dir.items():
         total, usable = _volume_bytes(log_dir)
         results.append({

@@ -29,6 +29,10 @@ def handle_describe_producers(ctx, req):
         for index in t.partition_indexes:
             index = int(index)
             p = rm.get(t.name, index)
+            if p is not None and p.offline:
+                partitions.append({"partition_index": index, "error_code": ErrorCode.kafka_storage_error,
+                                   "error_message": "its log dir is offline", "active_producers": []})
+                continue
             if p is not None:
                 partitions.append({"partition_index": index, "error_code": ErrorCode.none, "error_message": None,
                                    "active_producers": _producers(p.log)})

@@ -14,6 +14,7 @@ from collections import Counter
 
 
 from kavka.broker.registry import handles
+from kavka.storage.errors import KafkaStorageError
 from kavka.protocol.api import ApiKey, ErrorCode
 
 EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -2, -1, -3, -4, -5
@@ -59,9 +60,9 @@ def handle_list_offsets(ctx, req):
                               "timestamp": -1, "offset": -1})
                 continue
             p = rm.get(t.name, rp.partition_index)
-            if p is None:
-                parts.append({"partition_index": rp.partition_index,
-                              "error_code": ErrorCode.unknown_topic_or_partition})
+            if p is None or p.offline:
+                code = rm.missing_code(t.name, rp.partition_index) if p is None else ErrorCode.kafka_storage_error
+                parts.append({"partition_index": rp.partition_index, "error_code": code})
                 continue
             epoch = getattr(rp, "current_leader_epoch", -1)
             if epoch != -1 and epoch > p.leader_epoch:
@@ -70,7 +71,12 @@ def handle_list_offsets(ctx, req):
             if epoch != -1 and epoch < p.leader_epoch:
                 parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.fenced_leader_epoch})
                 continue
-            timestamp, offset = _lookup(p, rp.timestamp, read_committed)
+            try:
+                timestamp, offset = _lookup(p, rp.timestamp, read_committed)
+            except (OSError, KafkaStorageError) as e:  # its log dir failed: it goes offline
+                rm.storage_failed(p, e)
+                parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.kafka_storage_error})
+                continue
             parts.append({"partition_index": rp.partition_index, "error_code": 0,
                           "timestamp": timestamp, "offset": offset, "leader_epoch": p.leader_epoch})
         topics.append({"name": t.name, "partitions": parts})

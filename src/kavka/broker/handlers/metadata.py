@@ -4,7 +4,7 @@ Brokers, cluster id and controller, and for each requested topic its id and part
 leader epoch, replicas, ISR). A null topic list (an empty one in v0) means every topic. Unknown topics
 are auto-created when both the request (v4+; always before) and `auto.create.topics.enable` allow it;
 creation here is synchronous, so the new topic is answered in full at once. v10+ may name a topic by
-id only.
+id only. A partition whose log dir failed on this broker lists it in ``offline_replicas``.
 
 Authorized operations (v8+): with ``include_topic_authorized_operations`` every topic answered by name
 (found, auto-created or unknown; not an unknown id) carries every topic operation, and with
@@ -20,6 +20,7 @@ INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 
 def _topic_entry(broker, topic) -> dict:
+    offline = broker.replica_manager.offline  # partitions whose log dir failed here: offline replicas
     return {
         "error_code": 0,
         "name": topic.name,
@@ -33,7 +34,7 @@ def _topic_entry(broker, topic) -> dict:
                 "leader_epoch": p.leader_epoch,
                 "replica_nodes": list(p.replicas),
                 "isr_nodes": list(p.isr),
-                "offline_replicas": [],
+                "offline_replicas": [broker.node_id] if (topic.name, index) in offline else [],
             }
             for index, p in sorted(topic.partitions.items())
         ],

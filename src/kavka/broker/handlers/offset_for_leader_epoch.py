@@ -15,8 +15,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def _answer(rm, topic: str, rp) -> dict:
     out = {"partition": rp.partition, "error_code": 0, "leader_epoch": -1, "end_offset": -1}
     p = rm.get(topic, rp.partition)
-    if p is None:
-        out["error_code"] = ErrorCode.unknown_topic_or_partition
+    if p is None or p.offline:
+        out["error_code"] = rm.missing_code(topic, rp.partition) if p is None else ErrorCode.kafka_storage_error
         return out
     current = rp.current_leader_epoch
     if current != -1 and current < p.leader_epoch:
