@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from clientlib import Out, ck_produce, ck_read_all
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 from confluent_kafka.admin import AdminClient, NewTopic
 from kavka.testing.process import BrokerProcess
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import resource
 
 import adminwire
-from clientlib import Delivered, Out, ck_produce, ck_read_all
+from tests.clients.clientlib import Delivered, Out, ck_produce, ck_read_all
 from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 from kavka.testing.process import wait_until

@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno
 
 import pytest
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 from kavka.storage.checkpoints import CheckpointError, decode_offset_checkpoint, read_meta_properties
 from kavka.storage.config import LogConfig
