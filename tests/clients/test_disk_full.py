@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import resource
 
-import adminwire
+from tests.clients import adminwire
 from tests.clients.clientlib import Delivered, Out, ck_produce, ck_read_all
 from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
