@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from kavka.console.groups import GroupsView, group_protocol_available
+from kavka.console.groups import GroupsView
 from kavka.console.listener import (  # noqa: F401 - ConsoleConfigError, is_loopback, parse_listener re-exported
     LOOPBACK_NAMES,
     ConsoleConfigError,
@@ -81,7 +81,7 @@ class Console:
         if self.simulator is None:
             from kavka.console.simulator import Simulator
 
-            self.simulator = Simulator(self.server.bootstrap, group_protocol=group_protocol_available())
+            self.simulator = Simulator(self.server.bootstrap)
         return self.simulator
 
     def num_partitions(self, topic: str) -> int:
@@ -91,8 +91,7 @@ class Console:
     def sim_snapshot(self) -> dict:
         sim = self.simulator
         if sim is None:
-            return {"mode": "group" if group_protocol_available() else "assign", "producers": [],
-                    "consumers": [], "partitions": {}, "groups": []}
+            return {"producers": [], "consumers": [], "partitions": {}, "groups": []}
         state = sim.state()
         rm = self.broker.replica_manager
         topics = {c["topic"] for c in state["producers"] + state["consumers"]}
