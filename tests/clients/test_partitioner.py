@@ -11,6 +11,7 @@ import pytest
 from kafka.partitioner.default import murmur2 as kp_murmur2
 
 from clientlib import CLIENTS, PRODUCE, READ_ALL, Out
+from kavka.protocol import murmur2
 
 PARTITIONS = 7
 KEYS = [f"key-{i}".encode() for i in range(60)] + [b"", b"\x00", "\u00fcnicode-\u2603".encode(), b"x" * 1000]
@@ -21,7 +22,6 @@ def expected_partition(key: bytes, n: int = PARTITIONS) -> int:
 
 
 def test_kavka_murmur2_agrees_with_kafka_python():
-    murmur2 = pytest.importorskip("kavka.protocol.murmur2")
     for key in KEYS:
         assert murmur2.default_partition(key, PARTITIONS) == expected_partition(key)
 
