@@ -45,16 +45,16 @@ from typing import Any
 from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import TopicInfo, TopicsImage
+from kavka.metadata.internal_topics import OFFSETS_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError
 from kavka.protocol.records import EndTxnMarker, Record, build_batch, parse_end_txn_marker
 
-__all__ = ["GroupService", "AppendError", "OFFSETS_TOPIC", "service_of", "client_host", "millis",
+__all__ = ["GroupService", "AppendError", "service_of", "client_host", "millis",
            "decode_consumer_assignment"]
 
 log = logging.getLogger(__name__)
 
-OFFSETS_TOPIC = "__consumer_offsets"
 _TIMER_POLL_S = 0.1
 
 

@@ -38,16 +38,15 @@ from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.coordinator.txn.verification import VERIFICATION_ENABLE_CONFIG, produce_error, txn_offset_commit_error
+from kavka.metadata.internal_topics import OFFSETS_TOPIC, TXN_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import CONTROL_BIT
 from kavka.protocol.records import Record, build_batch
 
-__all__ = ["TxnService", "TXN_TOPIC", "txn_service_of"]
+__all__ = ["TxnService", "txn_service_of"]
 
 log = logging.getLogger(__name__)
 
-TXN_TOPIC = "__transaction_state"
-OFFSETS_TOPIC = "__consumer_offsets"
 _TIMER_POLL_S = 0.1
 
 

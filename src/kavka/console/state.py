@@ -15,6 +15,7 @@ import shutil
 import time
 
 from kavka import __version__
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
 __all__ = [
@@ -32,8 +33,6 @@ __all__ = [
     "alter_topic_configs",
     "partition_offsets",
 ]
-
-INTERNAL_TOPICS = ("__consumer_offsets", "__transaction_state")
 
 
 class ConsoleError(Exception):
@@ -192,7 +191,7 @@ def topics_list(broker, *, include_internal: bool = True) -> list[dict]:
     metrics = broker.replica_manager.topic_metrics
     for name in sorted(broker.image.topics_by_name):
         topic = broker.image.topics_by_name[name]
-        if not include_internal and name.startswith("__"):
+        if not include_internal and is_internal(name):
             continue
         size = records = 0
         for index in topic.partitions:
@@ -208,7 +207,7 @@ def topics_list(broker, *, include_internal: bool = True) -> list[dict]:
         out.append({
             "name": name,
             "topic_id": str(topic.topic_id),
-            "internal": name in INTERNAL_TOPICS or name.startswith("__"),
+            "internal": is_internal(name),
             "partitions": len(topic.partitions),
             "replication_factor": rf,
             "size_bytes": size,

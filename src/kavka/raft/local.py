@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from kavka.metadata.image import MetadataDelta, MetadataImage
+from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.metadata.records import MetadataRecord, decode_record, encode_record
 
 __all__ = [
@@ -28,11 +29,9 @@ __all__ = [
     "InMemoryMetadataLogStore",
     "LocalMetadataQuorum",
     "CommitListener",
-    "METADATA_TOPIC",
     "METADATA_PARTITION",
 ]
 
-METADATA_TOPIC = "__cluster_metadata"
 METADATA_PARTITION = 0
 
 # listener(old_image, new_image, records, first_offset)
