@@ -43,7 +43,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kavka.cli.bench_compare import machine
+from benchlib import machine
 
 HERE = Path(__file__).resolve()
 
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine()}
     m = figures["machine"]
-    print(f"machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
+    print(f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
           f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}")
     with tempfile.TemporaryDirectory(prefix="kavka-bench-groups-") as tmp:
         broker = BrokerProcess(Path(tmp) / "data", overrides={

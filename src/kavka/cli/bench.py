@@ -212,12 +212,3 @@ def bench_e2e(topic, num_records, record_size, producer_props, client: ClientSet
     finally:
         consumer.close()
     click.echo(f"{len(latencies)} round trips, " + _latency_summary(latencies))
-
-
-def _add_compare() -> None:
-    from kavka.cli.bench_compare import compare  # imports only click at the top
-
-    bench.add_command(compare)
-
-
-_add_compare()
