@@ -173,7 +173,7 @@ def produce(bootstrap: str, topic: str, records: int, size: int = VALUE_SIZE, *,
     return elapsed
 
 
-def consume_all(bootstrap: str, topic: str, partitions: int, size: int = VALUE_SIZE, timeout: float = 300.0):
+def consume_all(bootstrap: str, topic: str, partitions: int, timeout: float = 300.0):
     """Read every partition from its log start to its high watermark; return (records, seconds).
 
     The seconds run from the first batch handed to the application to the last, so the one-off start

@@ -71,8 +71,6 @@ class BrokerRunner:
     name = "?"
     #: partitions a topic needs at least for the broker to keep a workload's data (the mock drops old data)
     min_partitions = 1
-    #: what the CPU / RSS figures cover, when it is not only the broker
-    note = ""
     #: True if ``create_topic`` must be used instead of an admin client's CreateTopics
     creates_topics = False
 
@@ -218,7 +216,6 @@ def find_tansu(cache_dir: Path, explicit: str | None = None) -> Path:
 
 class TansuRunner(BrokerRunner):
     name = "tansu"
-    note = "in-memory storage"
 
     def __init__(self, workdir: Path, binary: Path) -> None:
         super().__init__(workdir)
@@ -268,7 +265,6 @@ class MockRunner(BrokerRunner):
     name = "mock"
     min_partitions = 32
     creates_topics = True
-    note = "helper process: mock broker threads + an idle client handle + Python"
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)

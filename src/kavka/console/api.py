@@ -376,10 +376,12 @@ async def events(request):
 
 @routes.get("/metrics")
 async def metrics(request):
+    from kavka.console.metrics import CONTENT_TYPE
+
     console = _console(request)
     groups = await console.groups.snapshot()
     body = console.metrics().render(groups)
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 def add_routes(app: web.Application) -> None:

@@ -11,7 +11,7 @@ Rules this module lives by:
 - The storage is behind ``MetadataLogStore`` (two methods), so this module does not depend on the
   partition log; ``raft.log_store.PartitionLogMetadataStore`` adapts a real partition log.
 
-With more voters (the cluster issue) this class's role is the Raft leader's: the controller code does
+With more voters this class's role is the Raft leader's: the controller code does
 not change, because it only sees ``image``, ``end_offset`` and ``append``.
 """
 
