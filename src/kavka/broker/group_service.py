@@ -239,9 +239,9 @@ def decode_consumer_assignment(data: bytes) -> dict[str, list[int]]:
 
 
 def service_of(ctx) -> GroupService | None:
-    """The broker's group service, or None while the broker has none (handlers answer
-    COORDINATOR_NOT_AVAILABLE then)."""
-    return getattr(ctx.broker, "group_service", None)
+    """The broker's group service (made in ``Broker.startup``), or None after its shutdown (handlers
+    answer COORDINATOR_NOT_AVAILABLE then)."""
+    return ctx.broker.group_service
 
 
 def client_host(ctx) -> str:

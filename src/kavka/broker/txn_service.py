@@ -144,8 +144,8 @@ class TxnService(CoordinatorService):
     def on_offsets_marker(self, offsets_partition: int, producer_id: int, commit: bool) -> None:
         """The marker of ``producer_id`` is in ``__consumer_offsets-<offsets_partition>``: the group
         coordinator applies (commit) or drops (abort) the offsets that producer has pending there."""
-        gs = getattr(self.broker, "group_service", None)
-        if gs is not None:
+        gs = self.broker.group_service
+        if gs is not None:  # None only once the broker has shut down
             gs.coordinator.complete_transaction(offsets_partition, producer_id, commit)
 
     # --- transaction partition verification (KIP-890 part 1) ---------------------------------
