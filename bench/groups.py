@@ -43,7 +43,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kavka.cli.bench_compare import machine
+from benchlib import machine
 
 HERE = Path(__file__).resolve()
 
@@ -270,7 +270,7 @@ def join_and_leave_round(bootstrap: str, topic: str, partitions: int, members: i
         fleet.stop()
 
 
-def commit_load(broker, topic: str, hosts: int, per_host: int, seconds: float, interval_ms: float,
+def commit_load(broker, hosts: int, per_host: int, seconds: float, interval_ms: float,
                 fleet: Fleet) -> dict:
     fleet.commit_reports.clear()
     cpu0, t0 = broker.cpu_seconds(), time.monotonic()
@@ -307,7 +307,7 @@ def commit_phase(broker, args: argparse.Namespace) -> dict:
         if args.saturation_seconds > 0:
             runs.append(("back-to-back", 0, args.saturation_seconds))
         for label, interval, seconds in runs:
-            c = commit_load(broker, topic, hosts, per, seconds, interval, fleet)
+            c = commit_load(broker, hosts, per, seconds, interval, fleet)
             figures[label] = c
             offered = f"offered {c['offered_per_s']:,.0f}/s" if c["offered_per_s"] else "no pause"
             print(f"commits, {members} members, {label} ({offered}): {c['commits_per_s']:,.0f}/s over "
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine()}
     m = figures["machine"]
-    print(f"machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
+    print(f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
           f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}")
     with tempfile.TemporaryDirectory(prefix="kavka-bench-groups-") as tmp:
         broker = BrokerProcess(Path(tmp) / "data", overrides={

@@ -32,8 +32,8 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
+from benchlib import machine
 from kavka.testing.process import BrokerProcess, create_topic
-from kavka.cli.bench_compare import machine
 
 TOPIC = "bench"
 
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(),
                      "records": args.records, "size": args.size}
     m = figures["machine"]
-    print(f"machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
+    print(f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
           f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}")
 
     figures["startup"] = s = startup(args.startup_repeats, args.python)

@@ -45,7 +45,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from kavka.testing.process import BrokerProcess, create_topic
-from kavka.cli.bench_compare import machine
+from benchlib import machine
 
 OVERRIDES = {
     "num.partitions": "1",
@@ -241,7 +241,7 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     out: dict = {"machine": machine(), "value_bytes": args.size, "offsets": args.offsets, "kavka": [], "mock": []}
     print(f"transactions bench: sizes {sizes}, {args.size} B values, {args.seconds:g} s each, "
-          f"offsets {'on' if args.offsets else 'off'}; {out['machine']}")
+          f"offsets {'on' if args.offsets else 'off'}; commit {out['machine']['commit']}; {out['machine']}")
 
     with tempfile.TemporaryDirectory(prefix="kavka-bench-txn-") as tmp:
         broker = BrokerProcess(Path(tmp) / "data", overrides=OVERRIDES)

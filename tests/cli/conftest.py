@@ -1,5 +1,5 @@
 """Fixtures for the ``kavka`` command-line tests: run a command in-process (click's CliRunner) against
-the session broker of ``tests/conftest.py``, and skip tests whose broker APIs are not served yet."""
+the session broker of ``tests/conftest.py``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kavka.cli.main import main
-from kavka.testing.process import api_versions_round_trip
-
 
 
 @pytest.fixture
@@ -30,15 +28,3 @@ def kavka(bootstrap: str) -> Callable[..., Result]:
 
     return run
 
-
-@pytest.fixture
-def require_apis(broker) -> Callable[[dict[int, str]], None]:
-    """``require_apis({key: name})``: skip the test unless the broker advertises every one of them."""
-
-    def check(apis: dict[int, str]) -> None:
-        served = api_versions_round_trip(broker.host, broker.port)
-        missing = [name for key, name in sorted(apis.items()) if key not in served]
-        if missing:
-            pytest.skip(f"broker does not serve {', '.join(missing)} yet")
-
-    return check

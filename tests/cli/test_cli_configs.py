@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.cli.apis import CONFIG_APIS
-
-
-@pytest.fixture(autouse=True)
-def _needs_config_apis(require_apis):
-    require_apis(CONFIG_APIS)
-
 
 def _rows(stdout: str) -> dict[str, list[str]]:
     """NAME -> the other columns, from a configs table."""

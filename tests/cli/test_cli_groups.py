@@ -1,7 +1,5 @@
 """``kavka groups``: list, describe (state, protocol, members, offsets, lag), reset-offsets in every mode,
-delete, and ``--output json``, against the broker's real group coordinator.
-
-Skipped, with the missing APIs named, while the broker does not serve the group coordinator."""
+delete, and ``--output json``, against the broker's real group coordinator."""
 
 from __future__ import annotations
 
@@ -10,16 +8,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.cli.apis import GROUP_APIS
 from kavka.testing.process import wait_until
 
 # the records of `consumed_group` carry these timestamps: BASE_MS + i seconds for record i
 BASE_MS = int(datetime(2024, 1, 31, 12, 0, tzinfo=timezone.utc).timestamp() * 1000)
-
-
-@pytest.fixture(autouse=True)
-def _needs_group_apis(require_apis):
-    require_apis(GROUP_APIS)
 
 
 def _produce(bootstrap: str, topic: str, values_by_partition: dict[int, list[str]]) -> None:

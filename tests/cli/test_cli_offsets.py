@@ -27,8 +27,7 @@ def test_offsets_of_missing_topic(kavka, new_topic_name):
     assert r.exit_code == 1 and r.stderr.strip() == f"Error: Topic '{missing}' does not exist."
 
 
-def test_delete_records_moves_log_start(kavka, create_topic, require_apis, tmp_path):
-    require_apis({21: "DeleteRecords"})
+def test_delete_records_moves_log_start(kavka, create_topic, tmp_path):
     name = create_topic(partitions=2)
     kavka(f"produce {name} --partition 0", input="".join(f"{i}\n" for i in range(10)))
     kavka(f"produce {name} --partition 1", input="x\ny\n")
@@ -46,8 +45,7 @@ def test_delete_records_moves_log_start(kavka, create_topic, require_apis, tmp_p
     assert r.stdout.splitlines()[-1] == f"partition: {name}-1\tlow_watermark: 2"
 
 
-def test_delete_records_beyond_high_watermark_fails(kavka, create_topic, require_apis):
-    require_apis({21: "DeleteRecords"})
+def test_delete_records_beyond_high_watermark_fails(kavka, create_topic):
     name = create_topic()
     kavka(f"produce {name}", input="a\n")
     r = kavka(f"delete-records {name} --offset 50")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from kavka.testing.process import wait_until
 
-from tests.cli.apis import CONFIG_APIS
 
 
 def test_create_list_describe_delete(kavka, topic_name):
@@ -55,8 +54,7 @@ def test_describe_and_delete_missing_topic(kavka, new_topic_name):
     assert kavka(f"topics delete {missing} --if-exists").exit_code == 0
 
 
-def test_describe_shows_end_offsets_and_config_overrides(kavka, create_topic, require_apis):
-    require_apis({32: "DescribeConfigs"})
+def test_describe_shows_end_offsets_and_config_overrides(kavka, create_topic):
     name = create_topic(partitions=1, configs={"retention.ms": "123456"})
     r = kavka(f"produce {name}", input="a\nb\nc\n")
     assert r.exit_code == 0, r.output
@@ -66,8 +64,7 @@ def test_describe_shows_end_offsets_and_config_overrides(kavka, create_topic, re
     assert r.stdout.splitlines()[3].split() == ["0", "1", "1", "1", "0", "3"]
 
 
-def test_alter_partitions_up_and_refusal_down(kavka, create_topic, require_apis):
-    require_apis({37: "CreatePartitions"})
+def test_alter_partitions_up_and_refusal_down(kavka, create_topic):
     name = create_topic(partitions=1)
     r = kavka(f"topics alter {name} --partitions 3")
     assert r.exit_code == 0, r.output
@@ -78,8 +75,7 @@ def test_alter_partitions_up_and_refusal_down(kavka, create_topic, require_apis)
     assert r.stderr.startswith("Error: ") and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_alter_configs_through_topics(kavka, create_topic, require_apis):
-    require_apis(CONFIG_APIS)
+def test_alter_configs_through_topics(kavka, create_topic):
     name = create_topic()
     r = kavka(f"topics alter {name} --config retention.ms=5000")
     assert r.exit_code == 0, r.output
@@ -87,8 +83,7 @@ def test_alter_configs_through_topics(kavka, create_topic, require_apis):
     assert "Configs: retention.ms=5000" in kavka(f"topics describe {name}").stdout
 
 
-def test_create_with_configs_and_default_partitions(kavka, topic_name, require_apis):
-    require_apis({32: "DescribeConfigs"})
+def test_create_with_configs_and_default_partitions(kavka, topic_name):
     r = kavka(f"topics create {topic_name} --config cleanup.policy=compact --config retention.ms=1000")
     assert r.exit_code == 0, r.output
     head = kavka(f"topics describe {topic_name}").stdout.splitlines()[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from kafka.partitioner.default import murmur2 as kp_murmur2
 
+from kavka.protocol import murmur2
 from tests.clients.clientlib import CLIENTS, PRODUCE, READ_ALL, Out
 
 PARTITIONS = 7
@@ -21,7 +22,6 @@ def expected_partition(key: bytes, n: int = PARTITIONS) -> int:
 
 
 def test_kavka_murmur2_agrees_with_kafka_python():
-    murmur2 = pytest.importorskip("kavka.protocol.murmur2")
     for key in KEYS:
         assert murmur2.default_partition(key, PARTITIONS) == expected_partition(key)
 

@@ -37,7 +37,8 @@ def http(method: str, url: str, body=None, headers: dict | None = None, timeout:
     hdrs = dict(headers or {})
     if body is not None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        hdrs.setdefault("Content-Type", "application/json")
+    if body is not None or method in ("POST", "PUT", "PATCH", "DELETE"):
+        hdrs.setdefault("Content-Type", "application/json")  # as the console's own JS sends changes
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:

@@ -201,33 +201,7 @@ def test_explorer(console_env):
                 assert p["partition"] == b["key_hash"] % 2
 
 
-def test_groups_degrade_gracefully_without_a_coordinator(console_env, monkeypatch):
-    import asyncio
-
-    from kavka.console import groups as groups_mod
-    from kavka.console.state import ConsoleError
-
-    class NoGroups:
-        broker = object()  # no group_service
-
-    monkeypatch.setattr(groups_mod, "_served", lambda *keys: False)
-    view = groups_mod.GroupsView(NoGroups())
-    assert view.source() == "unavailable" and "group coordinator" in view.note()
-    assert asyncio.run(view.list()) == []
-    with pytest.raises(ConsoleError) as e:
-        asyncio.run(view.describe("g"))
-    assert e.value.status == 404
-    with pytest.raises(ConsoleError) as e:
-        asyncio.run(view.reset("g", "t", None, "earliest"))
-    assert e.value.status == 409
-
-
-@pytest.mark.parametrize("source", ["in-process", "protocol"])
-def test_consumer_group_lag_and_reset(console_env, source, monkeypatch):
-    groups_view = console_env.runner.console.groups
-    if source == "protocol":  # as kafka-consumer-groups would ask: ListGroups, DescribeGroups, OffsetFetch
-        monkeypatch.setattr(groups_view, "_service", lambda: None)
-    assert groups_view.source() == source
+def test_consumer_group_lag_and_reset(console_env):
     name = console_env.create_topic(partitions=2)
     produce_with_confluent(console_env.bootstrap, name, [(f"k{i}".encode(), b"v") for i in range(10)])
     group = f"grp-{uuid.uuid4().hex[:8]}"

@@ -7,7 +7,7 @@ import uuid
 from confluent_kafka import Consumer, Producer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from kavka.broker.metrics import BrokerTopicMetrics, LogGrowthTracker, topic_metrics
+from kavka.broker.metrics import BrokerTopicMetrics
 
 
 def scrape(env) -> dict[tuple[str, tuple], float]:
@@ -82,41 +82,6 @@ def test_console_produce_counts_too(console_env):
 
 # --- kavka.broker.metrics, no I/O ----------------------------------------------------------------
 
-class _Log:
-    def __init__(self):
-        self.log_start_offset = 0
-        self.log_end_offset = 0
-        self.size_in_bytes = 0
-
-
-class _Part:
-    def __init__(self):
-        self.log = _Log()
-
-
-def test_log_growth_tracker():
-    tr = LogGrowthTracker()
-    a = _Part()
-    a.log.log_end_offset, a.log.size_in_bytes = 10, 1000  # before the first look: not counted
-    parts = {("a", 0): a}
-    m = tr.observe(parts)
-    assert m.topics["a"].messages_in == 0 and m.all_topics.bytes_in == 0
-    a.log.log_end_offset, a.log.size_in_bytes = 15, 1500
-    b = _Part()
-    b.log.log_end_offset, b.log.size_in_bytes = 4, 400  # a new topic: counted from an empty log
-    parts[("b", 0)] = b
-    m = tr.observe(parts)
-    assert (m.topics["a"].messages_in, m.topics["a"].bytes_in) == (5, 500)
-    assert (m.topics["b"].messages_in, m.topics["b"].bytes_in) == (4, 400)
-    assert m.all_topics.messages_in == 9
-    a.log.size_in_bytes = 200  # retention deleted a segment: never negative
-    m = tr.observe(parts)
-    assert m.topics["a"].bytes_in == 500
-    del parts[("b", 0)]
-    m = tr.observe(parts)
-    assert "b" not in m.topics and m.all_topics.messages_in == 9
-
-
 def test_broker_topic_metrics_counters():
     m = BrokerTopicMetrics()
     m.record_produce("t", 100, 3)
@@ -128,21 +93,6 @@ def test_broker_topic_metrics_counters():
     assert m.all_topics.total_produce_requests == 3 and m.all_topics.failed_produce_requests == 1
     m.remove_topic("t")
     assert "t" not in m.topics
-
-
-def test_topic_metrics_prefers_the_replica_managers_counters():
-    class RM:
-        partitions = {}
-
-    class B:
-        replica_manager = RM()
-
-    b = B()
-    _, exact = topic_metrics(b)
-    assert exact is False
-    b.replica_manager.topic_metrics = own = BrokerTopicMetrics()
-    got, exact = topic_metrics(b)
-    assert got is own and exact is True
 
 
 def test_grafana_dashboard_charts_series_that_exist(console_env):

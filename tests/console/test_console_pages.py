@@ -12,7 +12,7 @@ PAGES = {
     "/topics": ['id="topics"', 'id="create"', '<label for="c-name">', '<label for="c-parts">'],
     "/messages": ['id="browse"', '<label for="m-topic">', 'id="m-tail"', 'aria-pressed="false"', 'id="produce"',
                   '<label for="p-key">', '<label for="p-value">', '<label for="p-headers">'],
-    "/groups": ['id="groups"', 'id="g-note"'],
+    "/groups": ['id="groups"'],
     "/explorer": ['id="calc"', '<label for="k-key">', 'id="rows"', "murmur2"],
     "/simulator": ['id="s-producer"', 'id="s-consumer"', '<label for="sp-rate">', '<label for="sc-group">',
                    'id="s-log"'],

@@ -1,7 +1,6 @@
 """`kavka serve` starts the console (unless --no-console) and stops it on SIGTERM.
 
-These tests drive the real command. Until cli/serve.py wires the console in (it prints
-"Kavka console on URL" once it does), the first one skips itself instead of failing.
+These tests drive the real command.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 KAVKA = str(Path(sys.executable).with_name("kavka"))
 
@@ -72,8 +70,7 @@ def test_serve_starts_the_console(tmp_path):
         assert any("listening on" in line for line in lines), lines
         more = _lines_until(proc, r"console on", timeout=3)
         found = [m for line in lines + more for m in re.findall(r"console on (http://\S+)", line)]
-        if not found:
-            pytest.skip("cli/serve.py does not start the console yet")
+        assert found, lines + more
         with urllib.request.urlopen(found[0] + "/api/overview", timeout=10) as resp:
             assert resp.status == 200
     finally:
@@ -84,8 +81,6 @@ def test_serve_refuses_an_open_console_on_all_interfaces(tmp_path):
     proc = _serve(tmp_path, "--override", "console.listener=http://0.0.0.0:0")
     try:
         lines = _lines_until(proc, r"listening on|console\.auth")
-        if proc.poll() is None and any("listening on" in line for line in lines):
-            pytest.skip("cli/serve.py does not check console.listener yet")
         assert proc.wait(20) != 0 and any("console.auth" in line for line in lines), lines
     finally:
         if proc.poll() is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from kavka.testing.process import wait_until
@@ -53,27 +52,9 @@ def test_simulated_producer_records_land_in_the_broker(console_env):
         assert json.loads(m.value())["producer"] == pid
 
 
-@pytest.fixture(params=["group", "assign"])
-def sim_mode(request, console_env):
-    """Run with the broker's group coordinator, and with the simulator assigning partitions itself
-    (what it does on a broker without the group protocol)."""
-    from kavka.console.groups import group_protocol_available
-    from kavka.console.simulator import Simulator
-
-    console = console_env.runner.console
-    if request.param == "group" and not group_protocol_available():
-        pytest.skip("this broker does not serve the group protocol")
-    saved = console.simulator
-    console.simulator = Simulator(console_env.bootstrap, group_protocol=request.param == "group")
-    yield request.param
-    console_env.send("DELETE", "/api/simulator")
-    console.simulator = saved
-
-
-def test_consumers_share_partitions_and_rebalance(console_env, sim_mode):
-    assert _sim(console_env)["mode"] == sim_mode
+def test_consumers_share_partitions_and_rebalance(console_env):
     topic = console_env.create_topic(partitions=4)
-    group = f"g-{sim_mode}-{topic}"
+    group = f"g-{topic}"
     p = console_env.send("POST", "/api/simulator/producers", {"topic": topic, "rate": 40, "keys": ""}).json()
     a = console_env.send("POST", "/api/simulator/consumers", {"topic": topic, "group": group, "rate": 0}).json()
     b = console_env.send("POST", "/api/simulator/consumers", {"topic": topic, "group": group, "rate": 0}).json()

@@ -13,7 +13,7 @@ import time
 from confluent_kafka import Producer
 
 from kavka.testing.process import create_topic, wait_until
-from rawwire import MB, api_versions, connect, fetch, proc_status, read_frame, readable_within, round_trip
+from tests.server.rawwire import MB, api_versions, connect, fetch, proc_status, read_frame, readable_within, round_trip
 
 
 def _fill(bootstrap: str, topic: str, mb: int) -> None:

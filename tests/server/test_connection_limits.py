@@ -14,7 +14,7 @@ import os
 import resource
 
 from kavka.testing.process import wait_until
-from rawwire import api_versions, connect, read_frame, readable_within, round_trip
+from tests.server.rawwire import api_versions, connect, read_frame, readable_within, round_trip
 
 
 def _served(s) -> bool:

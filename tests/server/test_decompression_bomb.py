@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from kavka.testing.process import create_topic
-from rawwire import MB, batch, connect, proc_status, produce, produce_error_code, read_frame
+from tests.server.rawwire import MB, batch, connect, proc_status, produce, produce_error_code, read_frame
 
 CORRUPT_MESSAGE = 2
 ZSTD = 4

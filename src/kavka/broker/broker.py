@@ -36,6 +36,7 @@ from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
 from kavka.metadata.configdefs import BROKER_CONFIGS
+from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.raft.local import LocalMetadataQuorum
 from kavka.raft.log_store import BatchMetadataLogStore
@@ -47,7 +48,6 @@ from kavka.storage.manager import LOCK_FILE, LogManager
 
 log = logging.getLogger(__name__)
 
-METADATA_TOPIC = "__cluster_metadata"
 
 
 @dataclass(frozen=True, slots=True)

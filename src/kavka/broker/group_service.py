@@ -3,16 +3,16 @@
 :class:`kavka.coordinator.group.GroupCoordinator` is a synchronous state machine; this module gives it
 what it needs from the broker and nothing else:
 
+Appends, loading, timers and shutdown are :class:`~kavka.broker.coordinator_service.CoordinatorService`'s;
+this module adds what is particular to groups:
+
 - **The log.** ``__consumer_offsets`` is an ordinary compacted topic in the metadata image, created
   through the controller the first time a client looks for a group coordinator (as Kafka does), with
-  ``offsets.topic.num.partitions`` partitions. The coordinator's records go into the partition logs
-  through the replica manager (so the high watermark moves and fetchers wake), one uncompressed (or
-  ``offsets.topic.compression.codec``) RecordBatch per operation. An append the log refuses raises
-  :class:`AppendError`, which the coordinator turns into the client's error.
-- **Loading.** Every partition of ``__consumer_offsets`` this broker leads is replayed from its log
-  at startup (and right after the topic is created), before any request reaches it. Records of
-  transactional batches (TxnOffsetCommit) are replayed with their producer id and COMMIT/ABORT
-  markers as such, so a transaction's offsets count only once its commit marker is in the log.
+  ``offsets.topic.num.partitions`` partitions; batches are compressed with
+  ``offsets.topic.compression.codec``.
+- **Loading.** Records of transactional batches (TxnOffsetCommit) are replayed with their producer id
+  and COMMIT/ABORT markers as such, so a transaction's offsets count only once its commit marker is in
+  the log.
 - **Transactional offsets.** The coordinator runtime makes TxnOffsetCommit a transactional write
   and appends its records through :meth:`GroupService._append_transactional`: one transactional batch
   of the producer (its id and epoch, the next sequence of that producer on the partition; the log
@@ -26,9 +26,7 @@ what it needs from the broker and nothing else:
   topics of the metadata image through :meth:`topics_image`: a new
   :class:`~kavka.coordinator.group.consumer.TopicsImage` whenever the image changed, which tells the
   groups to look again at the partitions of what they subscribe to on their next heartbeat.
-- **Timers.** A task on the event loop calls :meth:`GroupCoordinator.tick` when the next timer is
-  due (heartbeat expiry, rebalance and sync timeouts, the retention check), at least every 100 ms;
-  ``Broker.tick`` calls :meth:`tick` too, so timers fire even without the task.
+- **Timers**: heartbeat expiry, rebalance and sync timeouts, the retention check.
 
 Everything here runs on the event loop thread.
 """
@@ -37,79 +35,35 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import logging
 import struct
 from collections.abc import Callable
 from typing import Any
 
+from kavka.broker.coordinator_service import AppendError, CoordinatorService
 from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import TopicInfo, TopicsImage
+from kavka.coordinator.runtime import CoordinatorError
+from kavka.metadata.internal_topics import OFFSETS_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError
 from kavka.protocol.records import EndTxnMarker, Record, build_batch, parse_end_txn_marker
 
-__all__ = ["GroupService", "AppendError", "OFFSETS_TOPIC", "service_of", "client_host", "millis",
+__all__ = ["GroupService", "AppendError", "service_of", "client_host", "millis",
            "decode_consumer_assignment"]
 
-log = logging.getLogger(__name__)
 
-OFFSETS_TOPIC = "__consumer_offsets"
-_TIMER_POLL_S = 0.1
+class GroupService(CoordinatorService):
+    topic = OFFSETS_TOPIC
 
-
-class AppendError(Exception):
-    """The ``__consumer_offsets`` log refused an append; ``error_code`` is the produce error."""
-
-    def __init__(self, error_code: int, message: str | None = None):
-        super().__init__(message or ErrorCode(error_code).name)
-        self.error_code = error_code
-
-
-class GroupService:
     def __init__(self, broker):
-        self.broker = broker
+        super().__init__(broker)
         self.config = GroupConfig.from_broker_config(broker.config)
+        self.compression = int(broker.config.get("offsets.topic.compression.codec", 0) or 0)
         self._seen_image = None
         self._topics = TopicsImage()
         self.coordinator = GroupCoordinator(self.config, self._append, broker.clock_ms, topics=self.topics_image,
                                             append_transactional=self._append_transactional)
-        self._compression = int(broker.config.get("offsets.topic.compression.codec", 0) or 0)
-        self._timer_task: asyncio.Task | None = None
-        self._closed = False
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    def startup(self) -> None:
-        """Load the partitions of ``__consumer_offsets`` this broker leads (if the topic exists)."""
-        self._load_led_partitions()
-
-    def shutdown(self) -> None:
-        self._closed = True
-        if self._timer_task is not None:
-            self._timer_task.cancel()
-            self._timer_task = None
-        for partition in self.coordinator.runtime.owned_partitions():
-            self.coordinator.unload(partition)
-
-    def tick(self) -> None:
-        if not self._closed:
-            self.coordinator.tick()
-
-    def _ensure_timer_task(self) -> None:
-        if self._timer_task is None and not self._closed:
-            self._timer_task = asyncio.get_running_loop().create_task(self._run_timers())
-
-    async def _run_timers(self) -> None:
-        clock = self.broker.clock_ms
-        while not self._closed:
-            try:
-                deadline = self.coordinator.tick()
-            except Exception:  # a bug in one timer must not stop the others for good
-                log.exception("group coordinator timers failed")
-                deadline = None
-            delay = _TIMER_POLL_S if deadline is None else min(_TIMER_POLL_S, max(0, deadline - clock()) / 1000)
-            await asyncio.sleep(max(delay, 0.001))
 
     def topics_image(self) -> TopicsImage:
         """The topics of the current metadata image (one object per image)."""
@@ -139,34 +93,18 @@ class GroupService:
         self._load_led_partitions()
         return ErrorCode.none
 
-    def _load_led_partitions(self) -> None:
-        owned = set(self.coordinator.runtime.owned_partitions())
-        for index, p in self.broker.led_partitions(OFFSETS_TOPIC):
-            if index in owned:
+    def _replay(self, index: int, plog) -> int:
+        n = 0
+        for header, record in _read_records(plog):
+            if header.is_control:
+                marker = _end_txn_marker(record)
+                if marker is not None:
+                    self.coordinator.replay_end_transaction(index, header.producer_id, marker.commit)
                 continue
-            self.coordinator.begin_load(index)
-            n = 0
-            for header, record in _read_records(p.log):
-                if header.is_control:
-                    marker = _end_txn_marker(record)
-                    if marker is not None:
-                        self.coordinator.replay_end_transaction(index, header.producer_id, marker.commit)
-                    continue
-                self.coordinator.replay(index, bytes(record.key),
-                                        None if record.value is None else bytes(record.value),
-                                        header.producer_id if header.is_transactional else NO_PRODUCER_ID)
-                n += 1
-            self.coordinator.complete_load(index)
-            if n:
-                log.info("loaded %d records of %s-%d", n, OFFSETS_TOPIC, index)
-
-    def _append(self, partition: int, records: list[tuple[bytes, bytes | None]]) -> None:
-        now = self.broker.clock_ms()
-        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
-                            compression=self._compression)
-        result = self.broker.replica_manager.append(OFFSETS_TOPIC, partition, bytearray(batch), acks=-1)
-        if result.error_code:
-            raise AppendError(result.error_code, result.error_message)
+            self.coordinator.replay(index, bytes(record.key), None if record.value is None else bytes(record.value),
+                                    header.producer_id if header.is_transactional else NO_PRODUCER_ID)
+            n += 1
+        return n
 
     def _append_transactional(self, partition: int, producer_id: int, producer_epoch: int,
                               records: list[tuple[bytes, bytes | None]]) -> None:
@@ -181,11 +119,9 @@ class GroupService:
             sequence = (entry.last_seq + 1) & 0x7FFFFFFF
         now = self.broker.clock_ms()
         batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
-                            compression=self._compression, producer_id=producer_id,
+                            compression=self.compression, producer_id=producer_id,
                             producer_epoch=producer_epoch, base_sequence=sequence, transactional=True)
-        result = rm.append(OFFSETS_TOPIC, partition, bytearray(batch), acks=-1)
-        if result.error_code:
-            raise AppendError(result.error_code, result.error_message)
+        self._append_batch(partition, batch)
 
     # --- asyncio adaptation ------------------------------------------------------------------
 
@@ -217,11 +153,13 @@ class GroupService:
         ]
 
     def _protocol_of(self, group_id: str) -> str | None:
+        """The classic group's chosen protocol (assignor); None for a consumer group (KIP-848), an
+        unknown group, or a partition this broker does not coordinate."""
         try:
             group = self.coordinator.shard_of(group_id).groups.get(group_id)
-        except Exception:
+        except CoordinatorError:
             return None
-        return None if group is None else group.protocol_name
+        return getattr(group, "protocol_name", None)
 
     def describe_group(self, group_id: str) -> dict | None:
         """The group with members and their assignments decoded, or None if there is no such group."""
@@ -301,9 +239,9 @@ def decode_consumer_assignment(data: bytes) -> dict[str, list[int]]:
 
 
 def service_of(ctx) -> GroupService | None:
-    """The broker's group service, or None while the broker has none (handlers answer
-    COORDINATOR_NOT_AVAILABLE then)."""
-    return getattr(ctx.broker, "group_service", None)
+    """The broker's group service (made in ``Broker.startup``), or None after its shutdown (handlers
+    answer COORDINATOR_NOT_AVAILABLE then)."""
+    return ctx.broker.group_service
 
 
 def client_host(ctx) -> str:

@@ -3,7 +3,7 @@
 Owns one :class:`Partition` per hosted topic-partition: its log, topic id, leader epoch, replicas and
 ISR, and the topic's config. On a single node this broker leads every partition, the ISR is itself,
 and the high watermark follows the log end offset right after each append (an append is "in the log
-of the whole ISR" the moment it is in ours). Replication (a later issue) changes only how the high
+of the whole ISR" the moment it is in ours). Replication, when it comes, changes only how the high
 watermark advances.
 
 Failed log dirs: a partition whose log dir went offline (kavka.storage.manager) is marked ``offline``

@@ -1,14 +1,14 @@
 """The transaction coordinator inside the broker: ``__transaction_state`` logs, markers, timers.
 
 :class:`kavka.coordinator.txn.TransactionCoordinator` is a synchronous state machine; this module gives
-it what it needs from the broker:
+it what it needs from the broker. Appends, loading, timers and shutdown are
+:class:`~kavka.broker.coordinator_service.CoordinatorService`'s; this module adds:
 
 - **The log.** ``__transaction_state`` is an ordinary compacted topic, created through the controller
   the first time a client looks for a transaction coordinator (FindCoordinator key type 1), with
   ``transaction.state.log.num.partitions`` partitions (replication factor capped by the live brokers,
-  as the group service does for ``__consumer_offsets``). Records go in through the replica manager.
-- **Loading.** Every partition of it this broker leads is replayed at startup (and right after the
-  topic is created); the partition's leader epoch is the coordinator epoch written into markers.
+  as the group service does for ``__consumer_offsets``); its batches are not compressed.
+- **Loading.** The partition's leader epoch is the coordinator epoch written into markers.
 - **Markers.** After every coordinator call and timer tick, the marker jobs are written here: for each
   partition of the transaction, ``PartitionLog.append_control_marker`` on the local replica (Kafka's
   WriteTxnMarkers, in process), then the high watermark moves and fetchers wake. For
@@ -29,79 +29,37 @@ Everything here runs on the event loop thread.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from kavka.broker.coordinator_service import CoordinatorService
 from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.coordinator.txn.verification import VERIFICATION_ENABLE_CONFIG, produce_error, txn_offset_commit_error
+from kavka.metadata.internal_topics import OFFSETS_TOPIC, TXN_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import CONTROL_BIT
-from kavka.protocol.records import Record, build_batch
 
-__all__ = ["TxnService", "TXN_TOPIC", "txn_service_of"]
+__all__ = ["TxnService", "txn_service_of"]
 
 log = logging.getLogger(__name__)
 
-TXN_TOPIC = "__transaction_state"
-OFFSETS_TOPIC = "__consumer_offsets"
-_TIMER_POLL_S = 0.1
+class TxnService(CoordinatorService):
+    topic = TXN_TOPIC
 
-
-class AppendError(Exception):
-    def __init__(self, error_code: int, message: str | None = None):
-        super().__init__(message or ErrorCode(error_code).name)
-        self.error_code = error_code
-
-
-class TxnService:
     def __init__(self, broker):
-        self.broker = broker
+        super().__init__(broker)
         self.config = TxnConfig.from_broker_config(broker.config)
         self.coordinator = TransactionCoordinator(self.config, self._append, broker.clock_ms, self._allocate)
-        self._timer_task: asyncio.Task | None = None
-        self._closed = False
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    def startup(self) -> None:
-        self._load_led_partitions()
-
-    def shutdown(self) -> None:
-        self._closed = True
-        if self._timer_task is not None:
-            self._timer_task.cancel()
-            self._timer_task = None
-        for partition in self.coordinator.runtime.owned_partitions():
-            self.coordinator.unload(partition)
 
     def tick(self) -> int | None:
-        if self._closed:
-            return None
-        deadline = self.coordinator.tick()
-        self.write_markers()
+        """Fire the coordinator's due timers and write the markers they asked for."""
+        deadline = super().tick()
+        if not self._closed:
+            self.write_markers()
         return deadline
-
-    def _ensure_timer_task(self) -> None:
-        if self._timer_task is None and not self._closed:
-            try:
-                self._timer_task = asyncio.get_running_loop().create_task(self._run_timers())
-            except RuntimeError:  # no loop (tests driving the broker synchronously)
-                pass
-
-    async def _run_timers(self) -> None:
-        clock = self.broker.clock_ms
-        while not self._closed:
-            try:
-                deadline = self.tick()
-            except Exception:  # a bug in one timer must not stop the others for good
-                log.exception("transaction coordinator timers failed")
-                deadline = None
-            delay = _TIMER_POLL_S if deadline is None else min(_TIMER_POLL_S, max(0, deadline - clock()) / 1000)
-            await asyncio.sleep(max(delay, 0.001))
 
     # --- the transaction state topic ---------------------------------------------------------
 
@@ -130,26 +88,18 @@ class TxnService:
         return ErrorCode.none
 
     def _load_led_partitions(self) -> None:
-        owned = set(self.coordinator.runtime.owned_partitions())
-        for index, p in self.broker.led_partitions(TXN_TOPIC):
-            if index in owned:
-                continue
-            self.coordinator.begin_load(index, coordinator_epoch=int(getattr(p, "leader_epoch", 0)))
-            n = 0
-            for key, value in _read_records(p.log):
-                self.coordinator.replay(index, key, value)
-                n += 1
-            self.coordinator.complete_load(index)
-            if n:
-                log.info("loaded %d records of %s-%d", n, TXN_TOPIC, index)
+        super()._load_led_partitions()
         self.write_markers()
 
-    def _append(self, partition: int, records: list[tuple[bytes, bytes | None]]) -> None:
-        now = self.broker.clock_ms()
-        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)])
-        result = self.broker.replica_manager.append(TXN_TOPIC, partition, bytearray(batch), acks=-1)
-        if result.error_code:
-            raise AppendError(result.error_code, result.error_message)
+    def _begin_load(self, index: int, partition) -> None:
+        self.coordinator.begin_load(index, coordinator_epoch=int(partition.leader_epoch))
+
+    def _replay(self, index: int, plog) -> int:
+        n = 0
+        for key, value in _read_records(plog):
+            self.coordinator.replay(index, key, value)
+            n += 1
+        return n
 
     # --- markers -----------------------------------------------------------------------------
 
@@ -194,8 +144,8 @@ class TxnService:
     def on_offsets_marker(self, offsets_partition: int, producer_id: int, commit: bool) -> None:
         """The marker of ``producer_id`` is in ``__consumer_offsets-<offsets_partition>``: the group
         coordinator applies (commit) or drops (abort) the offsets that producer has pending there."""
-        gs = getattr(self.broker, "group_service", None)
-        if gs is not None:
+        gs = self.broker.group_service
+        if gs is not None:  # None only once the broker has shut down
             gs.coordinator.complete_transaction(offsets_partition, producer_id, commit)
 
     # --- transaction partition verification (KIP-890 part 1) ---------------------------------

@@ -38,7 +38,7 @@ def _latency_summary(latencies_ms: list[float]) -> str:
             f"{percentile(lat, .99):.0f} ms 99th, {percentile(lat, .999):.0f} ms 99.9th.")
 
 
-def _progress(total: int, label: str) -> Any:
+def _progress(label: str) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -96,7 +96,7 @@ def bench_produce(topic, num_records, record_size, throughput, producer_props, c
         latencies.append((time.perf_counter() - sent_at) * 1000)
 
     start = time.perf_counter()
-    with _progress(num_records, "producing") as progress:
+    with _progress("producing") as progress:
         task = progress.add_task("produce", total=num_records)
         for i in range(num_records):
             if throughput > 0:  # poll() returns early when it serves a report: wait until the slot
@@ -147,7 +147,7 @@ def bench_consume(topic, messages, consumer_props, idle_timeout, client: ClientS
         count = size = 0
         start = last = time.perf_counter()
         first = None
-        with _progress(messages, "consuming") as progress:
+        with _progress("consuming") as progress:
             task = progress.add_task("consume", total=messages)
             while count < messages and time.perf_counter() - last < idle_timeout:
                 for msg in consumer.consume(num_messages=min(10000, messages - count), timeout=0.2):
@@ -193,7 +193,7 @@ def bench_e2e(topic, num_records, record_size, producer_props, client: ClientSet
         # assigning OFFSET_END resolves asynchronously and could land after record 0.
         _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=client.timeout)
         consumer.assign([TopicPartition(topic, 0, high)])
-        with _progress(num_records, "round trips") as progress:
+        with _progress("round trips") as progress:
             task = progress.add_task("e2e", total=num_records)
             for i in range(num_records):
                 payload = i.to_bytes(8, "big") + os.urandom(max(0, record_size - 8))
@@ -212,12 +212,3 @@ def bench_e2e(topic, num_records, record_size, producer_props, client: ClientSet
     finally:
         consumer.close()
     click.echo(f"{len(latencies)} round trips, " + _latency_summary(latencies))
-
-
-def _add_compare() -> None:
-    from kavka.cli.bench_compare import compare  # imports only click at the top
-
-    bench.add_command(compare)
-
-
-_add_compare()

@@ -312,14 +312,6 @@ def table(*columns: str, title: str | None = None) -> Any:
     return t
 
 
-def format_ms(ts: int | None) -> str:
-    """A Kafka millisecond timestamp as ISO 8601 UTC, or ``-``."""
-    if ts is None or ts < 0:
-        return "-"
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
-
 
 def parse_time(value: str) -> int:
     """Milliseconds since the epoch from ``1700000000000`` or an ISO 8601 date-time (local time unless

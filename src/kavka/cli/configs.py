@@ -98,7 +98,7 @@ def describe(topic, broker, broker_defaults, entity_type, entity_name, entity_de
     restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
     admin = client.admin()
     client.metadata(admin)
-    entries = describe_resource(admin, client, restype, name, synonyms=synonyms)
+    entries = describe_resource(admin, client, restype, name)
     shown = [e for e in entries.values() if show_all or source_name(e.source) in _DYNAMIC]
     console = stdout_console()
     console.print(f"{'All' if show_all else 'Dynamic'} configs for {label} are:", markup=False)
@@ -176,8 +176,7 @@ def _synonyms(entry: Any) -> list[Any]:
     return list(syn.values()) if isinstance(syn, dict) else list(syn or [])
 
 
-def describe_resource(admin: Any, client: ClientSettings, restype: str, name: str, *,
-                      synonyms: bool = False) -> dict[str, Any]:
+def describe_resource(admin: Any, client: ClientSettings, restype: str, name: str) -> dict[str, Any]:
     """``{config name: ConfigEntry}`` of one resource; CliError with the broker's message on failure."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import ConfigResource

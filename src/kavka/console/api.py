@@ -82,7 +82,6 @@ async def overview(request):
     data["rates"] = console.sampler.latest.get("rates", {})
     data["requests_rate"] = {k: v["rate"] for k, v in console.sampler.latest.get("requests", {}).items()}
     data["history"] = list(console.sampler.history)[-120:]
-    data["groups_note"] = console.groups.note()
     return web.json_response(data)
 
 
@@ -249,8 +248,7 @@ async def partitioner(request):
 
 @routes.get("/api/groups")
 async def groups(request):
-    view = _console(request).groups
-    return web.json_response({"groups": await view.list(), "source": view.source(), "note": view.note()})
+    return web.json_response({"groups": await _console(request).groups.list()})
 
 
 @routes.get("/api/groups/{group}")
@@ -308,8 +306,7 @@ async def sim_consumer(request):
     rate = body.get("rate")
     try:
         created = console.ensure_simulator().add_consumer(
-            topic, str(body.get("group") or "simulator"), 0 if rate in (None, "") else rate,
-            console.num_partitions(topic))
+            topic, str(body.get("group") or "simulator"), 0 if rate in (None, "") else rate)
     except (ValueError, TypeError) as e:
         raise ConsoleError(400, str(e)) from None
     return web.json_response(created, status=201)
@@ -329,7 +326,7 @@ async def sim_stop(request):
     if console.simulator is None:
         raise ConsoleError(404, f"No simulated client {cid}.")
     try:
-        client = console.simulator.stop_client(cid, console.num_partitions)
+        client = console.simulator.stop_client(cid)
     except KeyError:
         raise ConsoleError(404, f"No simulated client {cid}.") from None
     await _join(console, [client])
@@ -379,10 +376,12 @@ async def events(request):
 
 @routes.get("/metrics")
 async def metrics(request):
+    from kavka.console.metrics import CONTENT_TYPE
+
     console = _console(request)
-    groups = await console.groups.snapshot() if console.groups.source() != "unavailable" else []
+    groups = await console.groups.snapshot()
     body = console.metrics().render(groups)
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 def add_routes(app: web.Application) -> None:

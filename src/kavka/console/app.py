@@ -12,8 +12,10 @@ Safety, since the console can delete topics:
   is set; when it is set, every path (``/metrics`` too) needs HTTP basic auth;
 - an open console (loopback, no auth) only answers requests whose ``Host`` is a loopback name, so a
   web page cannot reach it through DNS rebinding;
-- changes (POST/PATCH/DELETE) need a JSON body or no body, and a matching ``Origin`` when the browser
-  sends one, so another site cannot submit a form to it.
+- changes (POST/PUT/PATCH/DELETE) need ``Content-Type: application/json`` (415 otherwise, with or
+  without a body) and, when the browser sends an ``Origin``, this console's own (403 for another site
+  and for ``Origin: null``), so no other page -- not even a sandboxed or ``data:`` one -- can change
+  anything.
 
 aiohttp is imported here, and this module is imported only when the console starts: ``kavka serve
 --no-console`` never loads it.
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from kavka.console.groups import GroupsView, group_protocol_available
+from kavka.console.groups import GroupsView
 from kavka.console.listener import (  # noqa: F401 - ConsoleConfigError, is_loopback, parse_listener re-exported
     LOOPBACK_NAMES,
     ConsoleConfigError,
@@ -79,7 +81,7 @@ class Console:
         if self.simulator is None:
             from kavka.console.simulator import Simulator
 
-            self.simulator = Simulator(self.server.bootstrap, group_protocol=group_protocol_available())
+            self.simulator = Simulator(self.server.bootstrap)
         return self.simulator
 
     def num_partitions(self, topic: str) -> int:
@@ -89,8 +91,7 @@ class Console:
     def sim_snapshot(self) -> dict:
         sim = self.simulator
         if sim is None:
-            return {"mode": "group" if group_protocol_available() else "assign", "producers": [],
-                    "consumers": [], "partitions": {}, "groups": []}
+            return {"producers": [], "consumers": [], "partitions": {}, "groups": []}
         state = sim.state()
         rm = self.broker.replica_manager
         topics = {c["topic"] for c in state["producers"] + state["consumers"]}
@@ -154,12 +155,30 @@ async def _guard(request: web.Request, handler):
             return web.Response(status=403, text="This console answers only on loopback host names; set "
                                                  "console.auth to serve it on other names.\n")
     if request.method in _MUTATING:
-        origin = request.headers.get("Origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-            return _error(request, 403, "Cross-origin requests may not change anything.")
-        if request.can_read_body and request.content_type != "application/json":
-            return _error(request, 415, "Send changes as JSON (Content-Type: application/json).")
+        refusal = _refuse_change(request)
+        if refusal is not None:
+            return refusal
     return await handler(request)
+
+
+def _refuse_change(request: web.Request) -> web.Response | None:
+    """Why a change (POST/PUT/PATCH/DELETE) is refused, or None to let it through.
+
+    A browser sends ``Origin: null`` from a sandboxed frame, a ``data:`` or ``file:`` page or after a
+    cross-origin redirect: the page's site is unknown, so it may not change anything. A change must
+    also say ``Content-Type: application/json`` (with a body or without): a browser sends that type
+    cross-origin only after a CORS preflight, which this console never grants, so no page of another
+    origin can submit one."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin.strip().lower() == "null":
+            return _error(request, 403, "Changes from a page with no origin (Origin: null, e.g. a sandboxed "
+                                        "or data: page) are refused.")
+        if urlsplit(origin).netloc != request.host:
+            return _error(request, 403, "Cross-origin requests may not change anything.")
+    if request.content_type != "application/json":
+        return _error(request, 415, "Send changes as JSON (Content-Type: application/json).")
+    return None
 
 
 def _authorized(header: str | None, expected: str) -> bool:

@@ -19,7 +19,6 @@ import collections
 import logging
 import time
 
-from kavka.broker.metrics import topic_metrics
 from kavka.console.state import ConsoleError, connection_count, health, request_counts, request_times
 
 __all__ = ["Sampler", "Subscriber"]
@@ -80,7 +79,7 @@ class Sampler:
         server = self.console.server
         broker = server.broker
         rm = broker.replica_manager
-        metrics, exact = topic_metrics(broker)
+        metrics = rm.topic_metrics
         now = time.monotonic()
         counts = (rm.bytes_in, rm.bytes_out, rm.messages_in)
         reqs = request_counts(server)
@@ -110,7 +109,6 @@ class Sampler:
                              if k in times and times[k].count else None}
                          for k, v in reqs.items()},
             "topic_rates": topic_rates,
-            "per_topic_exact": exact,
             "health": health(broker),
             "connections": connection_count(server),
             "uptime_s": round(time.time() - server.started_at, 1) if server.started_at else None,

@@ -12,7 +12,6 @@ the broker's in-process state; this module keeps nothing.
 
 from __future__ import annotations
 
-from kavka.broker.metrics import topic_metrics
 from kavka.broker.dispatch import TIME_BUCKETS_MS
 from kavka.console.state import connection_count, health, request_counts, request_times
 
@@ -34,7 +33,7 @@ class KafkaCollector:
         server = self.server
         broker = server.broker
         rm = broker.replica_manager
-        metrics, exact = topic_metrics(broker)
+        metrics = rm.topic_metrics
 
         def counter(name, doc, labels=("topic",)):
             return CounterMetricFamily(name, doc, labels=list(labels))
@@ -52,27 +51,20 @@ class KafkaCollector:
         for topic, c in sorted(metrics.topics.items()):
             b_in.add_metric([topic], c.bytes_in)
             m_in.add_metric([topic], c.messages_in)
-            if exact:
-                b_out.add_metric([topic], c.bytes_out)
+            b_out.add_metric([topic], c.bytes_out)
         yield b_in
         yield b_out
         yield m_in
-        if exact:
-            for attr, name, doc in (
-                ("total_produce_requests", "totalproducerequests", "Partition appends (TotalProduceRequestsPerSec)."),
-                ("failed_produce_requests", "failedproducerequests", "Refused appends (FailedProduceRequestsPerSec)."),
-                ("total_fetch_requests", "totalfetchrequests", "Partition reads (TotalFetchRequestsPerSec)."),
-            ):
-                fam = counter(f"kafka_server_brokertopicmetrics_{name}", doc)
-                fam.add_metric([], getattr(metrics.all_topics, attr))
-                for topic, c in sorted(metrics.topics.items()):
-                    fam.add_metric([topic], getattr(c, attr))
-                yield fam
-        derived = gauge("kavka_console_topic_metrics_derived",
-                        "1 while per-topic BrokerTopicMetrics are derived from log growth (bytes out per topic "
-                        "missing), 0 when the broker counts them.")
-        derived.add_metric([], 0 if exact else 1)
-        yield derived
+        for attr, name, doc in (
+            ("total_produce_requests", "totalproducerequests", "Partition appends (TotalProduceRequestsPerSec)."),
+            ("failed_produce_requests", "failedproducerequests", "Refused appends (FailedProduceRequestsPerSec)."),
+            ("total_fetch_requests", "totalfetchrequests", "Partition reads (TotalFetchRequestsPerSec)."),
+        ):
+            fam = counter(f"kafka_server_brokertopicmetrics_{name}", doc)
+            fam.add_metric([], getattr(metrics.all_topics, attr))
+            for topic, c in sorted(metrics.topics.items()):
+                fam.add_metric([topic], getattr(c, attr))
+            yield fam
 
         # --- health ----------------------------------------------------------------------------
         h = health(broker)

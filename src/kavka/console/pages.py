@@ -208,7 +208,6 @@ MESSAGES = """
 """
 
 GROUPS = """
-<p id="g-note" class="note" hidden></p>
 <table id="groups"><caption class="sr">Consumer groups</caption>
 <thead><tr><th scope="col">Group</th><th scope="col">State</th><th scope="col" class="num">Members</th><th scope="col">Topics</th><th scope="col" class="num">Lag</th></tr></thead>
 <tbody><tr><td colspan="5">Loading…</td></tr></tbody></table>
@@ -278,7 +277,8 @@ EXPLORER = """
 """
 
 SIMULATOR = """
-<p id="s-mode" class="note"></p>
+<p class="note">Producers and consumers are real Kafka clients; consumers subscribe through the broker's group
+coordinator, so assignments and rebalances are Kafka's own.</p>
 <form id="s-topic-form" class="form inline">
   <p><label for="s-topic">Topic</label><select id="s-topic"></select></p>
   <p><button type="button" id="s-demo">Create topic “orders” (3 partitions)</button></p>

@@ -4,14 +4,9 @@ Producers send at a chosen rate, keyed from a key set (murmur2 placement, as Jav
 ``partitioner=murmur2_random``) or unkeyed. Consumers read one topic in one group at a chosen pace,
 so lag can rise and fall.
 
-How consumers share partitions:
-
-- **group** mode, when the broker serves the classic group protocol (FindCoordinator, JoinGroup,
-  SyncGroup, Heartbeat, OffsetCommit/Fetch): each consumer ``subscribe``s; the broker's coordinator
-  rebalances, and the assignments come from librdkafka's callbacks;
-- **assign** mode otherwise: the simulator itself plays the coordinator, splitting the topic's
-  partitions into ranges over the group's live consumers whenever one is added or stopped, and each
-  consumer ``assign``s with the position the previous owner reached. The page says which mode runs.
+Consumers share partitions as Kafka's do: each one ``subscribe``s, the broker's group coordinator
+rebalances, and the assignments come from librdkafka's callbacks. The simulator keeps each consumer's
+position (the offset after its last record) for the lag it shows.
 
 Threads talk to the event loop only through :class:`Simulator`'s lock-protected state and event log;
 the console reads them on each tick. Nothing here touches the broker's objects.
@@ -133,47 +128,26 @@ class SimProducer(_Client):
 class SimConsumer(_Client):
     kind = "consumer"
 
-    def __init__(self, sim, cid, topic, rate, group: str, mode: str):
+    def __init__(self, sim, cid, topic, rate, group: str):
         super().__init__(sim, cid, topic, rate)
         self.group = group
-        self.mode = mode
         self.assigned: list[int] = []
         self.positions: dict[int, int] = {}
         self.consumed = 0
-        self._pending: list[int] | None = None  # assign mode: the next assignment to apply
-
-    def set_assignment(self, partitions: list[int]) -> None:
-        with self.sim.lock:
-            self._pending = list(partitions)
 
     def run(self) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+        from confluent_kafka import Consumer
 
         conf = {
             "bootstrap.servers": self.sim.bootstrap, "client.id": f"kavka-sim-consumer-{self.id}",
             "group.id": self.group, "auto.offset.reset": "earliest", "log_level": 3,
             "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
         }
-        if self.mode == "assign":
-            conf["enable.auto.commit"] = False
         c = Consumer(conf)
-        if self.mode == "group":
-            c.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        c.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
         interval = 1.0 / self.rate if self.rate > 0 else 0.0
         try:
             while not self.stop_event.is_set():
-                if self.mode == "assign":
-                    with self.sim.lock:
-                        pending, self._pending = self._pending, None
-                    if pending is not None:
-                        tps = [TopicPartition(self.topic, p, self.sim.committed(self.group, self.topic, p,
-                                                                                 OFFSET_BEGINNING))
-                               for p in pending]
-                        c.assign(tps)
-                        with self.sim.lock:
-                            self.assigned = list(pending)
-                            self.positions = {p: pos for p, pos in self.positions.items() if p in pending}
-                        self.sim.event("assign", f"consumer {self.id} assigned {pending}")
                 msg = c.poll(0.2)
                 if msg is None:
                     continue
@@ -189,7 +163,7 @@ class SimConsumer(_Client):
                 if interval:
                     self.stop_event.wait(interval)
         finally:
-            c.close()  # group mode: LeaveGroup, so the others rebalance at once
+            c.close()  # LeaveGroup, so the others rebalance at once
 
     def _on_assign(self, consumer, partitions) -> None:
         ps = sorted(tp.partition for tp in partitions)
@@ -205,7 +179,7 @@ class SimConsumer(_Client):
             self.sim.event("revoke", f"consumer {self.id} revoked {ps}")
 
     def state(self) -> dict:
-        return {"id": self.id, "topic": self.topic, "group": self.group, "rate": self.rate, "mode": self.mode,
+        return {"id": self.id, "topic": self.topic, "group": self.group, "rate": self.rate,
                 "assigned": list(self.assigned), "positions": dict(sorted(self.positions.items())),
                 "consumed": self.consumed, "error": self.error, "running": self.thread.is_alive()}
 
@@ -213,9 +187,8 @@ class SimConsumer(_Client):
 class Simulator:
     """Start and stop simulated clients; keep their state and an event log. Thread-safe."""
 
-    def __init__(self, bootstrap: str, *, group_protocol: bool):
+    def __init__(self, bootstrap: str):
         self.bootstrap = bootstrap
-        self.mode = "group" if group_protocol else "assign"
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self.producers: dict[int, SimProducer] = {}
@@ -236,7 +209,7 @@ class Simulator:
             new = [e for e in self._events if e["seq"] > seq]
         return new[-limit:]
 
-    # --- assign-mode bookkeeping --------------------------------------------------------------
+    # --- positions, for the lag shown -----------------------------------------------------------
 
     def committed(self, group: str, topic: str, partition: int, default: int) -> int:
         with self.lock:
@@ -245,25 +218,6 @@ class Simulator:
     def commit(self, group: str, topic: str, partition: int, offset: int) -> None:
         with self.lock:
             self._committed[(group, topic, partition)] = offset
-
-    def _rebalance(self, group: str, topic: str, num_partitions: int) -> None:
-        """Assign mode: range-assign the topic's partitions over the group's running consumers."""
-        members = sorted((c for c in self.consumers.values()
-                          if c.group == group and c.topic == topic and not c.stop_event.is_set()),
-                         key=lambda c: c.id)
-        if not members:
-            return
-        per, extra = divmod(num_partitions, len(members))
-        start = 0
-        plan = []
-        for i, c in enumerate(members):
-            n = per + (1 if i < extra else 0)
-            plan.append((c, list(range(start, start + n))))
-            start += n
-        self.event("rebalance", f"group {group}: rebalance over consumers "
-                                f"{[c.id for c in members]} (assigned by the simulator)")
-        for c, parts in plan:
-            c.set_assignment(parts)
 
     # --- clients ------------------------------------------------------------------------------
 
@@ -280,7 +234,7 @@ class Simulator:
                             + (f", keys {p.keys}" if p.keys else ", no keys"))
         return p.state()
 
-    def add_consumer(self, topic: str, group: str, rate: float, num_partitions: int) -> dict:
+    def add_consumer(self, topic: str, group: str, rate: float) -> dict:
         if len([c for c in self.consumers.values() if c.thread.is_alive()]) >= MAX_CLIENTS:
             raise ValueError(f"At most {MAX_CLIENTS} simulated consumers run at once.")
         rate = float(rate)
@@ -288,24 +242,20 @@ class Simulator:
             raise ValueError(f"The rate must be between 0 (unlimited) and {MAX_RATE:g} records per second.")
         if not group:
             raise ValueError("A consumer needs a group id.")
-        c = SimConsumer(self, next(self._ids), topic, rate, group, self.mode)
+        c = SimConsumer(self, next(self._ids), topic, rate, group)
         self.consumers[c.id] = c
         self.event("start", f"consumer {c.id} joined group {group} on {topic}"
                             + (f" at {rate:g}/s" if rate else ""))
-        if self.mode == "assign":
-            self._rebalance(group, topic, num_partitions)
         c.start()
         return c.state()
 
-    def stop_client(self, cid: int, num_partitions_of) -> _Client:
+    def stop_client(self, cid: int) -> _Client:
         """Signal client ``cid`` to stop (returns it; join it off the event loop)."""
         client = self.producers.get(cid) or self.consumers.get(cid)
         if client is None:
             raise KeyError(cid)
         client.stop_event.set()
         self.event("stop", f"{client.kind} {cid} stopped")
-        if isinstance(client, SimConsumer) and self.mode == "assign":
-            self._rebalance(client.group, client.topic, num_partitions_of(client.topic))
         return client
 
     def stop_all(self) -> list[_Client]:
@@ -322,7 +272,6 @@ class Simulator:
     def state(self) -> dict:
         with self.lock:
             return {
-                "mode": self.mode,
                 "producers": [p.state() for p in self.producers.values()],
                 "consumers": [c.state() for c in self.consumers.values()],
                 "last_event": self._seq,

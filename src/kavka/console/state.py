@@ -15,7 +15,7 @@ import shutil
 import time
 
 from kavka import __version__
-from kavka.broker.metrics import topic_metrics
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
 __all__ = [
@@ -33,8 +33,6 @@ __all__ = [
     "alter_topic_configs",
     "partition_offsets",
 ]
-
-INTERNAL_TOPICS = ("__consumer_offsets", "__transaction_state")
 
 
 class ConsoleError(Exception):
@@ -63,38 +61,18 @@ def api_name(key: int) -> str:
 
 # --- server-level figures ----------------------------------------------------------------------
 
-def _dispatcher(server):
-    """The server's Dispatcher. KavkaServer does not keep it (yet); every connection holds the one
-    instance, so the first connection seen gives it and it is remembered."""
-    d = getattr(server, "dispatcher", None)
-    if d is not None:
-        return d
-    d = getattr(server, "_kavka_console_dispatcher", None)
-    if d is None:
-        for conn in list(getattr(server, "_connections", ())):
-            d = getattr(conn, "_dispatcher", None)
-            if d is not None:
-                server._kavka_console_dispatcher = d
-                break
-    return d
-
-
 def request_counts(server) -> dict[str, int]:
-    """``{request name: requests served since start}``, from Dispatcher.request_counts."""
-    d = _dispatcher(server)
-    counts = dict(getattr(d, "request_counts", {}) or {}) if d is not None else {}
-    return {api_name(k): v for k, v in sorted(counts.items())}
+    """``{request name: requests served since start}``, from the server's Dispatcher."""
+    return {api_name(k): v for k, v in sorted(server.dispatcher.request_counts.items())}
 
 
 def request_times(server) -> dict:
-    """``{request name: RequestTimes}`` (count, sum_ms, cumulative buckets), from the dispatcher."""
-    d = _dispatcher(server)
-    times = dict(getattr(d, "request_times", {}) or {}) if d is not None else {}
-    return {api_name(k): v for k, v in sorted(times.items())}
+    """``{request name: RequestTimes}`` (count, sum_ms, cumulative buckets), from the server's Dispatcher."""
+    return {api_name(k): v for k, v in sorted(server.dispatcher.request_times.items())}
 
 
 def connection_count(server) -> int:
-    return len(getattr(server, "_connections", ()) or ())
+    return server.connection_count
 
 
 def _is_controller(broker) -> bool:
@@ -149,7 +127,6 @@ def _log_dirs(broker) -> list[dict]:
 def overview(server) -> dict:
     broker = server.broker
     cfg = broker.config
-    metrics, exact = topic_metrics(broker)
     rm = broker.replica_manager
     started = server.started_at
     return {
@@ -169,7 +146,6 @@ def overview(server) -> dict:
             "BytesIn": rm.bytes_in,
             "BytesOut": rm.bytes_out,
             "MessagesIn": rm.messages_in,
-            "per_topic_exact": exact,
         },
         "requests": request_counts(server),
         "connections": connection_count(server),
@@ -212,10 +188,10 @@ def _partition_row(broker, topic, index, pimg) -> dict:
 
 def topics_list(broker, *, include_internal: bool = True) -> list[dict]:
     out = []
-    metrics, exact = topic_metrics(broker)
+    metrics = broker.replica_manager.topic_metrics
     for name in sorted(broker.image.topics_by_name):
         topic = broker.image.topics_by_name[name]
-        if not include_internal and name.startswith("__"):
+        if not include_internal and is_internal(name):
             continue
         size = records = 0
         for index in topic.partitions:
@@ -231,7 +207,7 @@ def topics_list(broker, *, include_internal: bool = True) -> list[dict]:
         out.append({
             "name": name,
             "topic_id": str(topic.topic_id),
-            "internal": name in INTERNAL_TOPICS or name.startswith("__"),
+            "internal": is_internal(name),
             "partitions": len(topic.partitions),
             "replication_factor": rf,
             "size_bytes": size,

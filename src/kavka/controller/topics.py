@@ -33,6 +33,7 @@ from kavka.metadata.config import BrokerConfig, ConfigEntry, validate_topic_conf
 from kavka.metadata.configtypes import ConfigError
 from kavka.metadata.ids import random_uuid
 from kavka.metadata.image import BrokerRegistration, MetadataImage
+from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.metadata.records import (
     ConfigRecord,
     ConfigResourceType,
@@ -51,11 +52,8 @@ __all__ = [
     "CreatePartitionsTopic",
     "CreatePartitionsResult",
     "MAX_TOPIC_NAME_LENGTH",
-    "CLUSTER_METADATA_TOPIC",
-    "INTERNAL_TOPICS",
     "ZERO_UUID",
     "topic_name_error",
-    "is_internal_topic",
     "create_topics",
     "delete_topics",
     "create_partitions",
@@ -63,8 +61,6 @@ __all__ = [
 ]
 
 MAX_TOPIC_NAME_LENGTH = 249
-CLUSTER_METADATA_TOPIC = "__cluster_metadata"
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 ZERO_UUID = uuid.UUID(int=0)
 _LEGAL = re.compile(r"[a-zA-Z0-9._-]+")
 
@@ -138,10 +134,6 @@ def topic_name_error(name: str) -> str | None:
     else:
         return None
     return "Topic name is invalid: " + reason
-
-
-def is_internal_topic(name: str) -> bool:
-    return name in INTERNAL_TOPICS
 
 
 def _unify(name: str) -> str:
@@ -266,8 +258,8 @@ def create_topics(
 
 def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
     name = topic.name
-    if name == CLUSTER_METADATA_TOPIC:
-        raise _reject(ErrorCode.INVALID_REQUEST, f"Creation of internal topic {CLUSTER_METADATA_TOPIC} is prohibited.")
+    if name == METADATA_TOPIC:
+        raise _reject(ErrorCode.INVALID_REQUEST, f"Creation of internal topic {METADATA_TOPIC} is prohibited.")
     name_error = topic_name_error(name)
     if name_error:
         raise _reject(ErrorCode.INVALID_TOPIC_EXCEPTION, name_error)

@@ -1,4 +1,4 @@
-"""The KRaft metadata quorum. Until the cluster issue, a single local voter."""
+"""The KRaft metadata quorum: a single local voter (:mod:`kavka.raft.local`) over ``__cluster_metadata-0``."""
 
 from .local import InMemoryMetadataLogStore, LocalMetadataQuorum, MetadataLogStore
 

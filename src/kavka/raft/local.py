@@ -11,7 +11,7 @@ Rules this module lives by:
 - The storage is behind ``MetadataLogStore`` (two methods), so this module does not depend on the
   partition log; ``raft.log_store.PartitionLogMetadataStore`` adapts a real partition log.
 
-With more voters (the cluster issue) this class's role is the Raft leader's: the controller code does
+With more voters this class's role is the Raft leader's: the controller code does
 not change, because it only sees ``image``, ``end_offset`` and ``append``.
 """
 
@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from kavka.metadata.image import MetadataDelta, MetadataImage
+from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.metadata.records import MetadataRecord, decode_record, encode_record
 
 __all__ = [
@@ -28,11 +29,9 @@ __all__ = [
     "InMemoryMetadataLogStore",
     "LocalMetadataQuorum",
     "CommitListener",
-    "METADATA_TOPIC",
     "METADATA_PARTITION",
 ]
 
-METADATA_TOPIC = "__cluster_metadata"
 METADATA_PARTITION = 0
 
 # listener(old_image, new_image, records, first_offset)

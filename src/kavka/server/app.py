@@ -46,6 +46,11 @@ class KavkaServer:
         self.started_at: float | None = None
 
     @property
+    def connection_count(self) -> int:
+        """Open client connections."""
+        return len(self._connections)
+
+    @property
     def bootstrap(self) -> str:
         name, host, port = self.bound[0]
         return f"{host}:{port}"

@@ -31,9 +31,9 @@ One round of cleaning (``Cleaner.doClean``)
    qualifies once the earliest delete horizon the cleaner stamped on it has passed, so tombstones of an
    idle topic go away one round after ``delete.retention.ms`` instead of waiting for new dirty data.
    With nothing to clean, the next look is ``log.cleaner.backoff.ms`` later.
-2. Transactions (Kavka has no ``.txnindex`` yet): one headers-only pass over the range collects the
-   aborted transactions (a producer's transactional batches followed by its ABORT marker) -- what Kafka
-   reads from the transaction index. Data whose marker is not in the range yet is kept.
+2. Transactions: one headers-only pass over the range collects the aborted transactions (a producer's
+   transactional batches followed by its ABORT marker) -- what Kafka reads from the transaction index
+   (Kavka keeps ``.txnindex`` for Fetch; the cleaner does not read it). Data whose marker is not in the range yet is kept.
 3. Offset map of the dirty section: key -> latest offset, skipping control batches and aborted data,
    bounded by ``log.cleaner.dedupe.buffer.size`` (charged ``MAP_ENTRY_BYTES`` per key; keys longer
    than 16 bytes are stored as a 17-byte BLAKE2b digest, Kafka's MD5 idea, so an entry's memory is

@@ -11,7 +11,7 @@ The log start offsets are checkpointed right away so a crash does not bring dele
 import logging
 
 from kavka.broker.registry import handles
-from kavka.controller.topics import is_internal_topic
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.storage.errors import KafkaStorageError, OffsetOutOfRangeError
 
@@ -22,7 +22,7 @@ HIGH_WATERMARK = -1
 
 def _delete(rm, topic: str, index: int, offset: int) -> tuple[int, int]:
     """(error code, low watermark) for one partition."""
-    if is_internal_topic(topic):
+    if is_internal(topic):
         return ErrorCode.invalid_topic_exception, -1
     p = rm.get(topic, index)
     if p is None:

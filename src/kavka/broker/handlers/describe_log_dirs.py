@@ -11,9 +11,9 @@ import os
 from collections import defaultdict
 
 from kavka.broker.registry import handles
+from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
 
-METADATA_TOPIC = "__cluster_metadata"
 
 
 def _volume_bytes(path: str) -> tuple[int, int]:

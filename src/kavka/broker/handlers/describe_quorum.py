@@ -10,8 +10,8 @@ gets UNKNOWN_TOPIC_OR_PARTITION at the top level, as from Kafka's raft client.
 """
 
 from kavka.broker.registry import handles
+from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
-from kavka.raft.local import METADATA_TOPIC
 
 _LEADER_EPOCH = 1
 

@@ -21,7 +21,8 @@ Java admin's ``describeTopics`` and kafka-python's ``describe_topic_partitions``
 
 from kavka.broker.acl_operations import TOPIC_OPERATIONS
 from kavka.broker.registry import handles
-from kavka.controller.topics import ZERO_UUID, is_internal_topic, topic_name_error
+from kavka.controller.topics import ZERO_UUID, topic_name_error
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
 # max.request.partition.size.limit's default: Kafka's bound on the partitions of one answer.
@@ -80,7 +81,7 @@ def handle_describe_topic_partitions(ctx, req):
                 error = topic_name_error(name)
                 topics.append({"error_code": ErrorCode.invalid_topic_exception if error
                                else ErrorCode.unknown_topic_or_partition,
-                               "name": name, "topic_id": ZERO_UUID, "is_internal": is_internal_topic(name),
+                               "name": name, "topic_id": ZERO_UUID, "is_internal": is_internal(name),
                                "partitions": [], "topic_authorized_operations": TOPIC_OPERATIONS})
             continue
         start = cursor.partition_index if cursor is not None and name == cursor_topic else 0
@@ -89,7 +90,7 @@ def handle_describe_topic_partitions(ctx, req):
         partitions = [_partition(i, topic.partitions[i], alive) for i in range(start, upper)
                       if i in topic.partitions]
         topics.append({"error_code": 0, "name": name, "topic_id": topic.topic_id,
-                       "is_internal": is_internal_topic(name), "partitions": partitions,
+                       "is_internal": is_internal(name), "partitions": partitions,
                        "topic_authorized_operations": TOPIC_OPERATIONS})
         if upper < count:
             next_cursor = {"topic_name": name, "partition_index": upper}

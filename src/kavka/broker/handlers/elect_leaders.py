@@ -31,7 +31,7 @@ def _elect(image, topic: str, index: int, election_type: int) -> tuple[int, str 
         return ErrorCode.election_not_needed, NOT_NEEDED
     if election_type == UNCLEAN and has_leader:
         return ErrorCode.election_not_needed, NOT_NEEDED
-    # A change of leader needs replication (a later issue): no other live replica can take over here.
+    # A change of leader needs replication, which Kavka does not have: no other live replica can take over.
     if election_type == PREFERRED:
         return ErrorCode.preferred_leader_not_available, NO_PREFERRED
     return ErrorCode.eligible_leaders_not_available, NO_ELIGIBLE

@@ -10,6 +10,7 @@ partition (kavka.broker.txn_service), created on first lookup too.
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
+from kavka.metadata.internal_topics import OFFSETS_TOPIC, TXN_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
 
 _GROUP, _TRANSACTION = 0, 1
@@ -20,10 +21,10 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
              "node_id": -1, "host": "", "port": -1}
     if key_type == _TRANSACTION:
         service = txn_service_of(ctx)
-        topic_name, ensure = "__transaction_state", "ensure_txn_topic"
+        topic_name, ensure = TXN_TOPIC, "ensure_txn_topic"
     elif key_type == _GROUP:
         service = service_of(ctx)
-        topic_name, ensure = "__consumer_offsets", "ensure_offsets_topic"
+        topic_name, ensure = OFFSETS_TOPIC, "ensure_offsets_topic"
     else:
         return dict(error, error_code=ErrorCode.invalid_request, error_message=f"Unknown key type {key_type}")
     if service is None:

@@ -14,9 +14,8 @@ from a Kafka broker with no authorizer; otherwise both stay INT32_MIN.
 
 from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED, TOPIC_OPERATIONS
 from kavka.broker.registry import handles
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
-
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 
 def _topic_entry(broker, topic) -> dict:
@@ -25,7 +24,7 @@ def _topic_entry(broker, topic) -> dict:
         "error_code": 0,
         "name": topic.name,
         "topic_id": topic.topic_id,
-        "is_internal": topic.name in INTERNAL_TOPICS,
+        "is_internal": is_internal(topic.name),
         "partitions": [
             {
                 "error_code": 0,

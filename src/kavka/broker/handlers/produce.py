@@ -19,8 +19,8 @@ producer retries) while the coordinator cannot tell yet.
 """
 
 from kavka.broker.dispatch import CloseConnection
-from kavka.broker.handlers.metadata import INTERNAL_TOPICS
 from kavka.broker.registry import handles
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.batch import HEADER_SIZE, batch_size_at, is_transactional_at, producer_at
 from kavka.protocol.primitives import ProtocolDecodeError
@@ -132,7 +132,7 @@ def handle_produce(ctx, body):
         rm = broker.replica_manager
         txn = broker.txn_service if producers else None
         for name, parts in req.topics:
-            if name in INTERNAL_TOPICS:
+            if is_internal(name):
                 results = [PartitionResponse(i, ErrorCode.invalid_topic_exception,
                                              error_message=f"Cannot append to internal topic {name}")
                            for i, _ in parts]

@@ -24,10 +24,9 @@ const K = (() => {
 
   async function api(path, { method = "GET", body } = {}) {
     const opts = { method, headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
+    // Every change is sent as JSON, even with no body: the console refuses anything else (415).
+    if (method !== "GET") opts.headers["Content-Type"] = "application/json";
+    if (body !== undefined) opts.body = JSON.stringify(body);
     let resp;
     try {
       resp = await fetch(path, opts);

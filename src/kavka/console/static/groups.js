@@ -4,13 +4,10 @@
   const { $, el, api, guard, num, fill, td } = K;
   const load = guard(async () => {
     const data = await api("/api/groups");
-    const note = $("#g-note");
-    note.hidden = !data.note;
-    note.textContent = data.note || "";
     fill($("#groups tbody"), data.groups, (g) => el("tr", {},
       el("td", {}, el("a", { href: `/groups/${encodeURIComponent(g.group_id)}` }, g.group_id)),
       td(g.state), td(num(g.members), "num"), td((g.topics || []).join(", ")), td(num(g.lag), "num")),
-      data.note ? "No consumer groups (see the note above)." : "No consumer groups yet.");
+      "No consumer groups yet.");
   });
   load();
   setInterval(load, 3000);

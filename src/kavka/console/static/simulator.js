@@ -12,10 +12,6 @@
 
   function render(s) {
     lastState = s;
-    $("#s-mode").textContent = s.mode === "group"
-      ? "Consumers subscribe through the broker's group coordinator; assignments and rebalances are Kafka's own."
-      : "This broker has no group coordinator yet, so the simulator assigns partitions itself (range assignor) " +
-        "and moves them when a consumer joins or stops. Producers and consumers are still real Kafka clients.";
     const running = (c) => c.running;
     fill($("#s-producers tbody"), s.producers.filter(running), (p) => el("tr", {},
       td(`producer ${p.id} → ${p.topic}`), td(`${p.rate}/s`, "num"), td(p.keys.length ? p.keys.join(", ") : "(no key)"),

@@ -105,9 +105,6 @@ class OffsetStore:
     def group_offsets(self, group: str) -> dict[str, dict[int, OffsetAndMetadata]]:
         return self.by_group.get(group, {})
 
-    def has_group(self, group: str) -> bool:
-        return group in self.by_group
-
 
 CommitPartition = tuple[int, int, int, str | None]
 """(partition index, committed offset, committed leader epoch or -1, metadata or None)."""

@@ -36,14 +36,14 @@ from kavka.coordinator.txn.metadata import (
     is_epoch_exhausted,
 )
 from kavka.coordinator.txn.shard import MarkerJob, TxnShard
+from kavka.metadata.internal_topics import OFFSETS_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.murmur2 import java_abs, java_string_hashcode
 
-__all__ = ["TransactionCoordinator", "partition_for", "OFFSETS_TOPIC"]
+__all__ = ["TransactionCoordinator", "partition_for"]
 
 log = logging.getLogger(__name__)
 
-OFFSETS_TOPIC = "__consumer_offsets"
 
 R = TypeVar("R")
 

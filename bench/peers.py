@@ -1,4 +1,4 @@
-"""The brokers ``kavka bench compare`` runs side by side: Kavka, Tansu and librdkafka's mock cluster.
+"""The brokers bench/compare.py runs side by side: Kavka, Tansu and librdkafka's mock cluster.
 
 Each runs in its own process, on its own loopback port, with its own data directory, so the benchmark
 clients (in the harness process) never share a process with the broker they measure:
@@ -13,7 +13,8 @@ clients (in the harness process) never share a process with the broker they meas
 All three answer the same questions: ``start()`` (returns seconds from spawn to the first ApiVersions
 answer), ``cpu_seconds()`` (utime + stime from /proc/<pid>/stat), ``rss_mib()`` / ``peak_rss_mib()``
 (VmRSS / VmHWM from /proc/<pid>/status), ``reset_peak()`` (writes 5 to /proc/<pid>/clear_refs so
-VmHWM covers one workload) and ``stop()``. Only the standard library is used at import time.
+VmHWM covers one workload) and ``stop()``. Ports and readiness come from :mod:`kavka.testing.process`
+(``free_port``, ``api_versions_round_trip``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -29,6 +29,8 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+from kavka.testing.process import api_versions_round_trip, free_port
 
 __all__ = ["BrokerRunner", "KavkaRunner", "TansuRunner", "MockRunner", "PeerUnavailable", "free_port",
            "api_versions_ok", "find_tansu"]
@@ -42,34 +44,13 @@ class PeerUnavailable(RuntimeError):
     """A broker could not be fetched or started; the harness skips it and says why."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _recv_exactly(s: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return bytes(buf)
-
-
 def api_versions_ok(host: str, port: int, timeout: float = 1.0) -> bool:
     """One ApiVersions v0 round trip on a fresh connection; True if it answered with error code 0."""
-    body = struct.pack(">hhih", 18, 0, 7, 5) + b"bench"
     try:
-        with socket.create_connection((host, port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            s.sendall(struct.pack(">i", len(body)) + body)
-            size = struct.unpack(">i", _recv_exactly(s, 4))[0]
-            payload = _recv_exactly(s, size)
-    except (OSError, struct.error):
+        api_versions_round_trip(host, port, timeout)
+    except (OSError, ValueError, struct.error):
         return False
-    return len(payload) >= 6 and struct.unpack_from(">ih", payload)[1] == 0
+    return True
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -90,8 +71,6 @@ class BrokerRunner:
     name = "?"
     #: partitions a topic needs at least for the broker to keep a workload's data (the mock drops old data)
     min_partitions = 1
-    #: what the CPU / RSS figures cover, when it is not only the broker
-    note = ""
     #: True if ``create_topic`` must be used instead of an admin client's CreateTopics
     creates_topics = False
 
@@ -237,7 +216,6 @@ def find_tansu(cache_dir: Path, explicit: str | None = None) -> Path:
 
 class TansuRunner(BrokerRunner):
     name = "tansu"
-    note = "in-memory storage"
 
     def __init__(self, workdir: Path, binary: Path) -> None:
         super().__init__(workdir)
@@ -287,7 +265,6 @@ class MockRunner(BrokerRunner):
     name = "mock"
     min_partitions = 32
     creates_topics = True
-    note = "helper process: mock broker threads + an idle client handle + Python"
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
