@@ -8,6 +8,9 @@ Lists of entries are matched by their natural key when they have one (``name``, 
 
 from __future__ import annotations
 
+import os
+import pprint
+
 # Fields whose values legitimately differ between two clusters: identities, ports, clocks.
 VOLATILE = {"cluster_id": "<cluster>", "topic_id": "<topic-id>", "port": "<port>", "throttle_time": 0,
             "throttle_time_ms": 0, "finalized_features_epoch": "<epoch>"}
@@ -82,3 +85,10 @@ def _short(value) -> str:
 def without_docs(entries: list[dict]) -> list[dict]:
     return [{k: v for k, v in e.items() if k != "documentation"} for e in entries]
 
+
+def record(test: str, found) -> None:
+    """With KAVKA_ORACLE_DUMP=<file>, append what a test found (to paste into known.py when updating it)."""
+    path = os.environ.get("KAVKA_ORACLE_DUMP")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"# {test}\n{pprint.pformat(found, width=110)}\n")

@@ -14,6 +14,7 @@ import enum
 import io
 import socket
 import struct
+import typing
 import uuid
 
 from kio.index import load_request_schema, load_response_schema
@@ -39,6 +40,7 @@ def call(bootstrap: str, api_key: int, version: int, body: dict) -> dict:
     buf = io.BytesIO()
     entity_writer(header_cls)(buf, header_cls(request_api_key=i16(api_key), request_api_version=i16(version),
                                                correlation_id=i32(91), client_id="kavka-oracle"))
+    _check_fields(req_cls, body)
     entity_writer(req_cls)(buf, build_entity(req_cls, body))
     frame = buf.getvalue()
     host, port = bootstrap.rsplit(":", 1)
@@ -51,6 +53,22 @@ def call(bootstrap: str, api_key: int, version: int, body: dict) -> dict:
     offset = 4 if (not flexible or api_key == API_VERSIONS) else 5
     response, _ = entity_reader(resp_cls)(payload, offset)
     return plain(response)
+
+
+def _check_fields(cls, data: dict) -> None:
+    """build_entity drops unknown keys (a typo would silently send a zero): refuse them here."""
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise KeyError(f"{cls.__qualname__} has no field(s) {sorted(unknown)}; it has {sorted(fields)}")
+    for name, value in data.items():
+        inner = typing.get_args(fields[name])[:1] or (fields[name],)
+        if isinstance(value, dict) and dataclasses.is_dataclass(inner[0]):
+            _check_fields(inner[0], value)
+        elif isinstance(value, list) and dataclasses.is_dataclass(inner[0]):
+            for item in value:
+                if isinstance(item, dict):
+                    _check_fields(inner[0], item)
 
 
 def plain(value):

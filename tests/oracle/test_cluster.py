@@ -3,13 +3,14 @@ ids, topic ids and ports are normalised (both nodes are node 1 and their own con
 
 from __future__ import annotations
 
+from oraclefixtures import oracle  # noqa: F401 - the fixture
 from oraclewire import CREATE_TOPICS, DESCRIBE_CLUSTER, METADATA
 
 
 def _create(oracle, name: str, partitions: int, configs: dict[str, str] | None = None) -> None:
     body = {"topics": [{"name": name, "num_partitions": partitions, "replication_factor": 1, "assignments": [],
                         "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()]}],
-            "timeout_ms": 30000, "validate_only": False}
+            "timeout": 30000, "validate_only": False}
     kafka, kavka = oracle.both(CREATE_TOPICS, 7, body)
     assert kafka["topics"][0]["error_code"] == kavka["topics"][0]["error_code"] == 0, (kafka, kavka)
 
@@ -33,8 +34,11 @@ def test_metadata_versions_agree(oracle, new_topic_name):
     name = new_topic_name("mdv")
     _create(oracle, name, 1)
     for version in range(4, 13):
-        body = {"topics": [{"name": name}], "allow_auto_topic_creation": False,
-                "include_topic_authorized_operations": version >= 8}
+        body = {"topics": [{"name": name}], "allow_auto_topic_creation": False}
+        if version >= 8:
+            body["include_topic_authorized_operations"] = True
+        if 8 <= version <= 10:
+            body["include_cluster_authorized_operations"] = True
         assert oracle.diff(METADATA, version, body, {name: "<topic>"}) == [], version
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the differential tests: the session's Apache Kafka and Kavka brokers side by side.
+"""The ``oracle`` fixture for the differential tests (imported by each test module: a conftest.py here
+would shadow tests/cli's `from conftest import ...`): the session's Apache Kafka and Kavka side by side.
 
 ``oracle`` is an `Oracle`: ``oracle.both(api_key, version, body)`` sends the same raw request to each
 and returns both answers normalised (`oraclediff.normalise`: cluster ids, topic ids, ports, data
