@@ -413,3 +413,11 @@ ADMIN_DIFFERENCES: dict[str, list[str]] = {
         "responses[1].error_message: kafka=None kavka='Unknown broker config name: no.such.config'",
     ],
 }
+
+# test_clients.test_admin_client_scenario (confluent-kafka's view; see ADMIN_DIFFERENCES for the reasons).
+CLIENT_ADMIN_DIFFERENCES: list[str] = [
+    "create.<t>-c: kafka=('INVALID_REPLICATION_FACTOR', 'Unable to replicate the partition 5 time(s): The target "
+    "replication factor of 5 cannot be reached because only 1 broker(s) are registered or some brokers have all "
+    "their log directories cordoned.') kavka=('INVALID_REPLICATION_FACTOR', 'Unable to replicate the partition 5 "
+    "time(s): The target replication factor of 5 cannot be reached because only 1 broker(s) are registered.')",
+]
