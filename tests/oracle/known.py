@@ -421,3 +421,18 @@ CLIENT_ADMIN_DIFFERENCES: list[str] = [
     "their log directories cordoned.') kavka=('INVALID_REPLICATION_FACTOR', 'Unable to replicate the partition 5 "
     "time(s): The target replication factor of 5 cannot be reached because only 1 broker(s) are registered.')",
 ]
+
+# test_kafka_tools: per step, (lines only Kafka printed, lines only Kavka printed). ELR's cluster-level
+# min.insync.replicas shows in kafka-topics' Configs column and in kafka-configs' synonyms.
+TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
+    "configs-describe-all": (
+        ["  min.insync.replicas=1 sensitive=false "
+         "synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=1, DEFAULT_CONFIG:min.insync.replicas=1}"],
+        ["  min.insync.replicas=1 sensitive=false synonyms={DEFAULT_CONFIG:min.insync.replicas=1}"],
+    ),
+    "topics-describe": (
+        ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: "
+         "min.insync.replicas=1,cleanup.policy=compact"],
+        ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: cleanup.policy=compact"],
+    ),
+}
