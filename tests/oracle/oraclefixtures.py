@@ -5,7 +5,7 @@ would shadow tests/cli's `from conftest import ...`): the session's Apache Kafka
 and returns both answers normalised (`oraclediff.normalise`: cluster ids, topic ids, ports, data
 directories, throttle times replaced by placeholders); ``oracle.diff(...)`` returns the remaining
 differences as lines (`oraclediff.differences`), which tests compare with their lists of known
-differences (tests/oracle/known.py, explained in docs/compatibility.md).
+differences (tests/oracle/oracleknown.py, explained in docs/compatibility.md).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def test_without_java_ci_fails(tmp_path):
     env.update(PATH=str(tmp_path), CI="true")
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-         "tests/oracle/test_api_versions.py::test_api_versions_v0"],
+         "tests/oracle/test_oracle_api_versions.py::test_api_versions_v0"],
         cwd=root, env=env, capture_output=True, text=True, timeout=120,
     )
     assert "1 error" in done.stdout and "CI=true but Apache Kafka cannot run" in done.stdout, done.stdout[-3000:]

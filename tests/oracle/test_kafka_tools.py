@@ -11,7 +11,7 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import known
+import oracleknown as known
 import pytest
 from oraclediff import record
 

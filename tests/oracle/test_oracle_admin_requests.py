@@ -4,12 +4,12 @@ invalid input, sent alike to Kafka and Kavka: error codes, messages and the rest
 Each test runs its steps in order on both brokers (later steps see what earlier ones did) and collects
 the differences per step; known.ADMIN_DIFFERENCES holds the expected lines of every step that differs.
 Config entries that CreateTopics returns are compared except the names known to exist on one side only
-(test_describe_configs covers those).
+(test_oracle_describe_configs covers those).
 """
 
 from __future__ import annotations
 
-import known
+import oracleknown as known
 from oraclediff import differences, record
 from oraclefixtures import oracle  # noqa: F401 - the fixture
 from oraclewire import (

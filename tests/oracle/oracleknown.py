@@ -372,7 +372,7 @@ BROKER_CONFIG_LINES: list[str] = [
 ]
 DESCRIBE_CONFIGS_ERROR_LINES: list[str] = []
 
-# Admin requests, by step id (test_admin_requests). ELR as above; Kafka 4.4 mentions cordoned log
+# Admin requests, by step id (test_oracle_admin_requests). ELR as above; Kafka 4.4 mentions cordoned log
 # directories (KIP-1066) in the replication-factor message and prints sets as Java lists ([a]) where
 # Kavka keeps Kafka 4.0's Scala Set(a); Kafka accepts unknown broker config names (custom configs), Kavka
 # refuses them; a legacy AlterConfigs of the cluster default would drop ELR's min.insync.replicas.
@@ -414,7 +414,7 @@ ADMIN_DIFFERENCES: dict[str, list[str]] = {
     ],
 }
 
-# test_clients.test_admin_client_scenario (confluent-kafka's view; see ADMIN_DIFFERENCES for the reasons).
+# test_oracle_clients.test_admin_client_scenario (confluent-kafka's view; see ADMIN_DIFFERENCES for the reasons).
 CLIENT_ADMIN_DIFFERENCES: list[str] = [
     "create.<t>-c: kafka=('INVALID_REPLICATION_FACTOR', 'Unable to replicate the partition 5 time(s): The target "
     "replication factor of 5 cannot be reached because only 1 broker(s) are registered or some brokers have all "

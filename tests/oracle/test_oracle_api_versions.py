@@ -6,7 +6,7 @@ difference fails here, and so does one that was fixed until the list is updated.
 
 from __future__ import annotations
 
-import known
+import oracleknown as known
 from oraclefixtures import oracle  # noqa: F401 - the fixture
 from oraclediff import differences
 from oraclewire import API_VERSIONS

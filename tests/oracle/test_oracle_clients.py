@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-import known
+import oracleknown as known
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic

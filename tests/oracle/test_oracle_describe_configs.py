@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-import known
+import oracleknown as known
 from oraclefixtures import oracle  # noqa: F401 - the fixture
 from oraclediff import differences, record
 from oraclewire import BROKER, CREATE_TOPICS, DESCRIBE_CONFIGS, TOPIC
