@@ -251,7 +251,22 @@ class ApacheKafka:
             )
 
     def start(self) -> ApacheKafka:
-        """Format (first start only), launch the JVM and wait until the node serves Metadata."""
+        """Format (first start only), launch the JVM and wait until the node serves Metadata.
+
+        A free port can be taken by another process between `free_port` and the JVM's bind: when the
+        node exits with "Address already in use" before its first start, it is formatted again on new
+        ports and started once more.
+        """
+        try:
+            return self._start()
+        except ApacheKafkaError as exc:
+            if "Address already in use" not in str(exc) or self.start_seconds is not None:
+                raise
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.port, self.controller_port = free_port(), free_port()
+        return self._start()
+
+    def _start(self) -> ApacheKafka:
         if self.is_running():
             raise ApacheKafkaError(f"Kafka already running (pid {self.popen.pid})")  # type: ignore[union-attr]
         if not (self.data_dir / "meta.properties").is_file():
@@ -273,7 +288,9 @@ class ApacheKafka:
             self._reap()
             raise ApacheKafkaError(f"Apache Kafka not serving after {self.ready_timeout}s\n{self.log_tail()}") from exc
         if self.returncode is not None:
-            raise ApacheKafkaError(f"Apache Kafka exited with code {self.returncode} before serving\n{self.log_tail()}")
+            raise ApacheKafkaError(
+                f"Apache Kafka exited with code {self.returncode} before serving\n{self.log_tail(200)}"
+            )
         self.start_seconds = time.monotonic() - t0
         return self
 
