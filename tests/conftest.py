@@ -5,6 +5,11 @@
   own with the ``broker_factory`` fixture.
 - ``bootstrap``: the shared broker's "127.0.0.1:PORT".
 - ``topic_name``: a unique, legal topic name for the current test; ``new_topic_name()`` for more.
+- ``apache_kafka``: Apache Kafka itself (`kavka.testing.apache_kafka.ApacheKafka`), one KRaft node for
+  the session, started on first use: the oracle for the differential tests (tests/oracle). Without
+  Java 17+ or Kafka's jars it skips with the reason, except under ``CI=true``, where it fails.
+- ``any_broker``: parametrized with ids "kafka" and "kavka", so one scenario runs against both; it is
+  a `Target` (``kind``, ``bootstrap``).
 - ``create_topic(name=None, partitions=1, configs=None, replication_factor=1, bootstrap=None)``:
   create through confluent-kafka's AdminClient, wait for the result and for leaders in Metadata
   (`kavka.testing.process.create_topic`; pass ``bootstrap=`` for a private broker).
@@ -17,9 +22,11 @@ Synchronisation is by conditions with deadlines (`kavka.testing.process.wait_unt
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +37,7 @@ from hypothesis import settings
 settings.register_profile("kavka", deadline=None)
 settings.load_profile("kavka")
 
+from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess, create_topic as create_topic_via_admin
 
 _BROKERS_KEY = pytest.StashKey[list]()
@@ -88,6 +96,48 @@ def broker_factory(
             b.stop()
         finally:
             b.cleanup()
+
+
+# -- Apache Kafka beside Kavka ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    """One Apache Kafka node for the session. Skips with the reason when Java or the jars are missing,
+    except under CI=true, where a missing oracle is a failure (CI installs both)."""
+    reason = kafka_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
+        pytest.skip(reason)
+    kafka = ApacheKafka(tmp_path_factory.mktemp("apache-kafka"), overrides={"num.partitions": "1"})
+    kafka.start()
+    try:
+        yield kafka
+    finally:
+        try:
+            kafka.stop()
+        finally:
+            kafka.cleanup()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One broker under test: ``kind`` is "kafka" or "kavka"."""
+
+    kind: str
+    bootstrap: str
+
+
+@pytest.fixture(params=["kafka", "kavka"])
+def any_broker(request: pytest.FixtureRequest) -> Target:
+    """The same scenario against Apache Kafka (id "kafka") and the shared Kavka broker (id "kavka")."""
+    if request.param == "kafka":
+        kafka = request.getfixturevalue("apache_kafka")
+        if not kafka.is_running():
+            pytest.fail(f"Apache Kafka is not running\n{kafka.log_tail()}")
+        return Target("kafka", kafka.bootstrap)
+    return Target("kavka", request.getfixturevalue("broker").bootstrap)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -100,10 +100,9 @@ def test_describe_topic_synonyms(admin, create_topic):
     topic = create_topic(configs={"retention.ms": "5000"})
     configs = describe(admin, TOPIC, topic)  # confluent-kafka always asks for synonyms
     syn = configs["retention.ms"].synonyms
-    assert list(syn) == ["retention.ms", "log.retention.hours"]
+    # Kafka lists broker synonyms from the primary name (log.retention.ms) on: none while it is unset.
+    assert list(syn) == ["retention.ms"]
     assert syn["retention.ms"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-    assert syn["log.retention.hours"].value == "168"
-    assert syn["log.retention.hours"].source == ConfigSource.DEFAULT_CONFIG.value
     assert [s.name for s in configs["segment.bytes"].synonyms.values()] == ["log.segment.bytes"]
 
 
@@ -123,7 +122,8 @@ def test_describe_this_broker(admin, broker):
     assert configs["log.dirs"].source == ConfigSource.STATIC_BROKER_CONFIG.value
     assert configs["node.id"].value == "1"
     assert configs["num.partitions"].value == "1"  # the shared broker's override
-    assert not configs["log.retention.hours"].is_read_only
+    assert configs["log.retention.hours"].is_read_only  # secondary synonym: read-only in Kafka
+    assert not configs["log.retention.ms"].is_read_only
     assert configs["log.retention.hours"].value == "168"
     assert configs["log.retention.hours"].source == ConfigSource.DEFAULT_CONFIG.value
     assert not configs["message.max.bytes"].is_read_only
@@ -371,9 +371,9 @@ def test_kafka_python_describe_and_alter(kp_admin, create_topic):
     full = kp_admin.describe_configs([KpResource("TOPIC", topic, ["retention.ms", "cleanup.policy"])],
                                      include_synonyms=True, config_filter="all")["topic"][topic]
     assert set(full) == {"retention.ms", "cleanup.policy"}
+    # Kafka lists broker synonyms from the primary name (log.retention.ms) on: none while it is unset.
     assert full["retention.ms"]["synonyms"] == [
         {"name": "retention.ms", "value": "123456", "source": "DYNAMIC_TOPIC_CONFIG"},
-        {"name": "log.retention.hours", "value": "168", "source": "DEFAULT_CONFIG"},
     ]
     assert full["cleanup.policy"]["config_type"] == "LIST"
 
@@ -401,7 +401,8 @@ def test_kafka_python_describe_broker(kp_admin):
     from kafka.admin import ConfigResource as KpResource
 
     dynamic = kp_admin.describe_configs([KpResource("BROKER", "1")], config_filter="dynamic")["broker"]["1"]
-    assert "log.retention.hours" in dynamic and "log.dirs" not in dynamic
+    assert "log.retention.ms" in dynamic and "log.dirs" not in dynamic
+    assert "log.retention.hours" not in dynamic  # only the primary synonym is dynamic, as in Kafka
     everything = kp_admin.describe_configs([KpResource("BROKER", "1")], config_filter="all")["broker"]["1"]
     assert everything["log.dirs"]["read_only"] is True
     assert everything["num.partitions"]["config_source"] == "STATIC_BROKER_CONFIG"

@@ -155,9 +155,10 @@ def test_duplicate_listener_names():
 def test_synonym_table_refers_to_known_configs():
     for topic, syns in TOPIC_CONFIG_SYNONYMS.items():
         assert topic in TOPIC_CONFIGS
-        for broker, _ in syns:
+        for i, (broker, _) in enumerate(syns):
             assert broker in BROKER_CONFIGS
-            assert BROKER_CONFIGS[broker].read_only is False
+            # Only the primary name is dynamic (log.retention.ms, not .minutes or .hours), as in Kafka.
+            assert BROKER_CONFIGS[broker].read_only is (i > 0)
 
 
 def test_effective_topic_config_defaults():
@@ -228,8 +229,8 @@ def test_describe_topic_sources_and_synonyms():
     assert entries["cleanup.policy"].synonyms[-1] == ("log.cleanup.policy", "delete", ConfigSource.DEFAULT_CONFIG)
     r = entries["retention.ms"]
     assert (r.value, r.source) == (str(24 * 3_600_000), ConfigSource.STATIC_BROKER_CONFIG)
-    assert r.synonyms == [("log.retention.hours", "24", ConfigSource.STATIC_BROKER_CONFIG),
-                          ("log.retention.hours", "168", ConfigSource.DEFAULT_CONFIG)]
+    # Kafka's synonym list starts at the primary name (log.retention.ms), unset here: empty.
+    assert r.synonyms == []
     s = entries["segment.bytes"]
     assert (s.value, s.source, s.read_only, s.is_sensitive) == ("1073741824", ConfigSource.DEFAULT_CONFIG, False, False)
     assert s.type is ConfigType.INT and s.documentation
@@ -249,6 +250,9 @@ def test_describe_broker():
     assert entries["console.auth"].value is None and entries["console.auth"].is_sensitive
     ret = entries["log.retention.ms"]
     assert ret.value is None and ret.read_only is False
-    assert ret.synonyms == [("log.retention.minutes", "10", ConfigSource.STATIC_BROKER_CONFIG),
-                            ("log.retention.hours", "168", ConfigSource.DEFAULT_CONFIG)]
+    # Kafka's synonym list starts at the config's own name, unset here: empty.
+    assert ret.synonyms == []
+    minutes = entries["log.retention.minutes"]
+    assert minutes.synonyms == [("log.retention.minutes", "10", ConfigSource.STATIC_BROKER_CONFIG),
+                                ("log.retention.hours", "168", ConfigSource.DEFAULT_CONFIG)]
     assert "secret" not in repr(c)

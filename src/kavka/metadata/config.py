@@ -416,19 +416,25 @@ class BrokerConfig:
                 if name in overrides:
                     synonyms.append(ConfigSynonym(name, _show(definition, value), ConfigSource.DYNAMIC_TOPIC_CONFIG))
                 broker_names = [b for b, _ in TOPIC_CONFIG_SYNONYMS.get(name, ())]
-                synonyms += self._broker_synonyms(broker_names, layers)
+                if broker_names:
+                    synonyms += self._broker_synonyms(broker_names[0], broker_names, layers)
             entries.append(
                 ConfigEntry(name, _show(definition, value), source, definition.sensitive, False,
                             synonyms, definition.type, definition.doc if include_documentation else None)
             )
         return entries
 
-    def _broker_synonyms(self, broker_names: list[str], layers: _Layers) -> list[ConfigSynonym]:
+    def _broker_synonyms(self, own: str, broker_names: list[str], layers: _Layers) -> list[ConfigSynonym]:
+        """Kafka's ``configSynonyms``: source by source (dynamic broker, dynamic default, static, default),
+        each over every name in synonym order; then all entries before the first one named ``own`` are
+        dropped. So a topic's list starts at its primary broker name (``retention.ms`` lists nothing
+        from the broker while ``log.retention.ms`` is unset, even though ``log.retention.hours`` has a
+        default), and ``log.retention.minutes`` never lists ``log.retention.ms``."""
         result = []
-        for broker_name in broker_names:
-            definition = BROKER_CONFIGS[broker_name]
-            for source, layer in layers:
+        for source, layer in layers:
+            for broker_name in broker_names:
                 if broker_name in layer:
+                    definition = BROKER_CONFIGS[broker_name]
                     result.append(
                         ConfigSynonym(broker_name, _show(definition, definition.parse(layer[broker_name])), source)
                     )
@@ -437,7 +443,10 @@ class BrokerConfig:
             if definition.default is not None:
                 result.append(ConfigSynonym(broker_name, _show(definition, definition.default),
                                             ConfigSource.DEFAULT_CONFIG))
-        return result
+        for i, synonym in enumerate(result):
+            if synonym.name == own:
+                return result[i:]
+        return []
 
     def describe_broker(
         self,
@@ -461,17 +470,17 @@ class BrokerConfig:
             chain = [name]
             topic = BROKER_SYNONYMS.get(name)
             if topic is not None:
-                all_names = [b for b, _ in TOPIC_CONFIG_SYNONYMS[topic]]
-                chain = all_names[all_names.index(name):]
+                chain = [b for b, _ in TOPIC_CONFIG_SYNONYMS[topic]]
             value, source = definition.default, ConfigSource.DEFAULT_CONFIG
             for source_, layer in layers:
                 if name in layer:
                     value, source = definition.parse(layer[name]), source_
                     break
-            synonyms = self._broker_synonyms(chain, layers) if include_synonyms else []
+            synonyms = self._broker_synonyms(name, chain, layers) if include_synonyms else []
             entries.append(
                 ConfigEntry(name, _show(definition, value), source, definition.sensitive, definition.read_only,
-                            synonyms, definition.type, definition.doc if include_documentation else None)
+                            synonyms, definition.extra.get("reported_type", definition.type),
+                            definition.doc if include_documentation else None)
             )
         return entries
 

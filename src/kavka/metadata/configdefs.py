@@ -55,8 +55,11 @@ B, S, I, SH, L, D, LI, PW = (
 )
 HIGH, MEDIUM, LOW = Importance.HIGH, Importance.MEDIUM, Importance.LOW
 
-# Broker configs that also default a topic config are dynamically updatable in Kafka.
+# Broker configs that default a topic config are dynamically updatable in Kafka, but only the first
+# (primary) name of each: log.retention.ms is, log.retention.minutes and .hours are read-only
+# (DynamicLogConfig's reconfigurable set is TopicConfigSynonyms' values).
 _TOPIC_SYNONYM_NAMES = {b for syns in TOPIC_CONFIG_SYNONYMS.values() for b, _ in syns}
+_PRIMARY_TOPIC_SYNONYMS = {syns[0][0] for syns in TOPIC_CONFIG_SYNONYMS.values()}
 _OTHER_DYNAMIC = {
     "num.network.threads",
     "num.io.threads",
@@ -68,9 +71,7 @@ _OTHER_DYNAMIC = {
     "log.cleaner.backoff.ms",
     "log.cleaner.io.max.bytes.per.second",
     "listeners",
-    "advertised.listeners",
     "listener.security.protocol.map",
-    "log.retention.check.interval.ms",
     "transaction.partition.verification.enable",
     "producer.id.expiration.ms",
     "max.connections",
@@ -112,7 +113,7 @@ class _HostCounts:
 
 
 def _b(name, type_, default, importance, doc, validator=None, deprecated=False) -> ConfigDef:
-    dynamic = name in _TOPIC_SYNONYM_NAMES or name in _OTHER_DYNAMIC
+    dynamic = name in _PRIMARY_TOPIC_SYNONYMS or name in _OTHER_DYNAMIC
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=not dynamic,
                      deprecated=deprecated)
 
@@ -356,6 +357,12 @@ _DEFS = [
     _b("authorizer.class.name", S, "", LOW,
        "Fully qualified name of the authorizer class; empty disables authorization.", NonNull()),
 ]
+
+# Parsed as strings here, but Kafka defines them as LIST and DescribeConfigs reports that type.
+_REPORTED_AS_LIST = {"listeners", "advertised.listeners", "controller.listener.names", "log.dir", "log.dirs"}
+for _d in _DEFS:
+    if _d.name in _REPORTED_AS_LIST:
+        _d.extra["reported_type"] = LI
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in sorted(_DEFS, key=lambda d: d.name)}
 

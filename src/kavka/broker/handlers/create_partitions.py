@@ -3,14 +3,15 @@
 Grow a topic to ``count`` partitions, placed by the controller or as ``assignments`` say (one broker
 list per new partition). Only an increase: the same count is INVALID_PARTITIONS ``Topic already has 3
 partition(s).``, a lower one ``The topic t currently has 3 partition(s); 2 would not be an increase.``
-(Kafka 4's controller messages). ``validate_only`` answers without committing; committed partitions get
+(Kafka 4's controller messages); an unknown topic has no message, and a topic named twice answers once
+(INVALID_REQUEST). ``validate_only`` answers without committing; committed partitions get
 their logs at once, so producers see them on their next metadata refresh.
 """
 
 from kavka.broker.admin import apply_metadata
 from kavka.broker.registry import handles
 from kavka.controller.topics import CreatePartitionsTopic
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
 
 
 @handles(ApiKey.CREATE_PARTITIONS, 0, 3)
@@ -26,8 +27,10 @@ def handle_create_partitions(ctx, req):
     results, records = ctx.broker.controller.create_partitions(topics, validate_only=validate_only)
     if records and not validate_only:
         apply_metadata(ctx.broker)
-    return {
-        "throttle_time": 0,
-        "results": [{"name": r.name, "error_code": r.error_code, "error_message": r.error_message}
-                    for r in results],
-    }
+    # As Kafka: one result per topic name (a name twice in the request answers once), and an unknown
+    # topic's UNKNOWN_TOPIC_OR_PARTITION carries no message.
+    unique: dict[str, dict] = {}
+    for r in results:
+        message = None if r.error_code == ErrorCode.unknown_topic_or_partition else r.error_message
+        unique.setdefault(r.name, {"name": r.name, "error_code": r.error_code, "error_message": message})
+    return {"throttle_time": 0, "results": list(unique.values())}

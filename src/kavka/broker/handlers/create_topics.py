@@ -2,7 +2,7 @@
 
 Partitions, replication factor or explicit assignments, per-topic configs and validate_only, with
 Kafka's errors and messages (decided by the controller). v5+ echoes the resulting partition count,
-replication factor and configs; v7+ the topic id.
+replication factor and configs; v7+ the topic id. A topic named twice answers once (INVALID_REQUEST).
 """
 
 from kavka.broker.registry import handles
@@ -22,4 +22,9 @@ def handle_create_topics(ctx, req):
         for t in req.topics
     ]
     results = ctx.broker.create_topics(specs, validate_only=bool(getattr(req, "validate_only", False)))
-    return {"throttle_time": 0, "topics": results}
+    # As Kafka: one entry per topic name (a name twice in the request answers once), and a failed
+    # topic's configs are an empty list, not null.
+    unique: dict[str, dict] = {}
+    for r in results:
+        unique.setdefault(r["name"], {**r, "configs": r["configs"] if r["configs"] is not None else []})
+    return {"throttle_time": 0, "topics": list(unique.values())}

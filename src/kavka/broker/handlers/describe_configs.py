@@ -74,6 +74,7 @@ def handle_describe_configs(ctx, req):
             code, message = 0, None
         except AdminError as e:
             configs, code, message = [], e.code, e.message
-        results.append({"error_code": code, "error_message": message, "resource_type": r.resource_type,
+        # Kafka sends "" rather than null when there is no message, on success too.
+        results.append({"error_code": code, "error_message": message or "", "resource_type": r.resource_type,
                         "resource_name": r.resource_name, "configs": configs})
     return {"throttle_time": 0, "results": results}
