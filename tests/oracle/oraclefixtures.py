@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from oraclediff import differences, normalise
-from oraclewire import call
+from tests.oracle.oraclediff import differences, normalise
+from tests.oracle.oraclewire import call
 
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.process import BrokerProcess

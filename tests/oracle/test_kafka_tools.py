@@ -11,9 +11,9 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import oracleknown as known
+from tests.oracle import oracleknown as known
 import pytest
-from oraclediff import record
+from tests.oracle.oraclediff import record
 
 TOOLS = "org.apache.kafka.tools."
 _ID = re.compile(r"(TopicId: )\S+")

@@ -9,10 +9,10 @@ Config entries that CreateTopics returns are compared except the names known to 
 
 from __future__ import annotations
 
-import oracleknown as known
-from oraclediff import differences, record
-from oraclefixtures import oracle  # noqa: F401 - the fixture
-from oraclewire import (
+from tests.oracle import oracleknown as known
+from tests.oracle.oraclediff import differences, record
+from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
+from tests.oracle.oraclewire import (
     ALTER_CONFIGS,
     BROKER,
     CREATE_PARTITIONS,

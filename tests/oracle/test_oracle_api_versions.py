@@ -6,10 +6,10 @@ difference fails here, and so does one that was fixed until the list is updated.
 
 from __future__ import annotations
 
-import oracleknown as known
-from oraclefixtures import oracle  # noqa: F401 - the fixture
-from oraclediff import differences
-from oraclewire import API_VERSIONS
+from tests.oracle import oracleknown as known
+from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
+from tests.oracle.oraclediff import differences
+from tests.oracle.oraclewire import API_VERSIONS
 
 
 def _ranges(answer: dict) -> dict[int, tuple[int, int]]:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import uuid
 
-import oracleknown as known
+from tests.oracle import oracleknown as known
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
-from oraclediff import differences
+from tests.oracle.oraclediff import differences
 
 from kavka.testing.process import wait_until
 

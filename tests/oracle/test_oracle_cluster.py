@@ -3,8 +3,8 @@ ids, topic ids and ports are normalised (both nodes are node 1 and their own con
 
 from __future__ import annotations
 
-from oraclefixtures import oracle  # noqa: F401 - the fixture
-from oraclewire import CREATE_TOPICS, DESCRIBE_CLUSTER, METADATA
+from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
+from tests.oracle.oraclewire import CREATE_TOPICS, DESCRIBE_CLUSTER, METADATA
 
 
 def _create(oracle, name: str, partitions: int, configs: dict[str, str] | None = None) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-import oracleknown as known
-from oraclefixtures import oracle  # noqa: F401 - the fixture
-from oraclediff import differences, record
-from oraclewire import BROKER, CREATE_TOPICS, DESCRIBE_CONFIGS, TOPIC
+from tests.oracle import oracleknown as known
+from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
+from tests.oracle.oraclediff import differences, record
+from tests.oracle.oraclewire import BROKER, CREATE_TOPICS, DESCRIBE_CONFIGS, TOPIC
 
 from kavka.testing.apache_kafka import ApacheKafka
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oraclediff import differences, normalise
+from tests.oracle.oraclediff import differences, normalise
 
 
 def test_equal_answers_have_no_differences():
