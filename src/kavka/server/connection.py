@@ -18,13 +18,12 @@ import logging
 import struct
 
 from kavka.broker.dispatch import CloseConnection, Dispatcher, ConnectionInfo
+from kavka.server.regions import ResponseWriter
 
 log = logging.getLogger(__name__)
 
 _SIZE = struct.Struct(">i")
 _MAX_PENDING = 64
-# Buffers at least this big go to the transport on their own; smaller neighbours are joined first.
-_BIG = 64 * 1024
 
 
 class KafkaConnection(asyncio.Protocol):
@@ -39,12 +38,14 @@ class KafkaConnection(asyncio.Protocol):
         self._paused_writing = False
         self._closed = False
         self._on_close = on_close
+        self._writer: ResponseWriter | None = None  # response output; streams file regions (server/regions.py)
         self.info: ConnectionInfo | None = None
 
     # --- asyncio callbacks ------------------------------------------------------------------
 
     def connection_made(self, transport):
         self._transport = transport
+        self._writer = ResponseWriter(transport, on_drained=self._update_reading, on_fatal=self.close)
         peer = transport.get_extra_info("peername")
         self.info = ConnectionInfo(peer=peer)
 
@@ -54,15 +55,19 @@ class KafkaConnection(asyncio.Protocol):
             if isinstance(item, asyncio.Future):
                 item.cancel()
         self._pending.clear()
+        if self._writer is not None:
+            self._writer.close()
         if self._on_close:
             self._on_close(self)
 
     def pause_writing(self):
         self._paused_writing = True
+        self._writer.pause_writing()
         self._update_reading()
 
     def resume_writing(self):
         self._paused_writing = False
+        self._writer.resume_writing()
         self._update_reading()
 
     def data_received(self, data: bytes):
@@ -148,33 +153,14 @@ class KafkaConnection(asyncio.Protocol):
         self._update_reading()
 
     def _write(self, buffers):
-        """Hand one response's buffers to the transport without joining the big ones.
-
-        ``transport.writelines`` (Python < 3.12) joins every buffer into one new bytes object: a whole
-        copy of a Fetch response's record bytes. Here the small pieces (headers, structure) are joined
-        and each big piece (a log slice) is written as it is: the socket takes what it can straight
-        from the log's buffer and only the rest is copied into the transport's buffer.
-        """
-        write = self._transport.write
-        if len(buffers) == 1:
-            write(buffers[0])
-            return
-        small = []
-        for b in buffers:
-            if len(b) >= _BIG:
-                if small:
-                    write(b"".join(small))
-                    small = []
-                write(b)
-            else:
-                small.append(b)
-        if small:
-            write(b"".join(small))
+        """Hand one response to the writer: plain buffers go to the transport at once, file regions are
+        streamed as it drains (kavka.server.regions)."""
+        self._writer.write(buffers)
 
     def _update_reading(self):
         if self._closed or self._transport is None:
             return
-        should_pause = self._paused_writing or len(self._pending) >= _MAX_PENDING
+        should_pause = self._paused_writing or len(self._pending) >= _MAX_PENDING or self._writer.backlog > 1
         if should_pause and not self._paused_reading:
             self._transport.pause_reading()
             self._paused_reading = True
