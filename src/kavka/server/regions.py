@@ -67,8 +67,13 @@ class ResponseWriter:
 
     @property
     def backlog(self) -> int:
-        """Responses not yet handed to the transport (a streaming one included)."""
-        return len(self._queue) + (self._task is not None)
+        """Responses not yet wholly handed to the transport (a streaming one included)."""
+        return len(self._queue)
+
+    @property
+    def waiting_for_drain(self) -> bool:
+        """True while a stream waits for the transport to drain (the peer is not reading)."""
+        return self._resume is not None and not self._resume.done()
 
     def write(self, buffers) -> None:
         if self._closed:
