@@ -7,7 +7,8 @@ oversized size closes this connection only (as Kafka's ``NetworkReceive`` does).
 Requests may be pipelined. Each one is dispatched as soon as it is complete; responses go out strictly
 in request order, so a slow request (a Fetch long poll) holds back the responses queued behind it, as
 Kafka's one-in-flight-per-connection processing does. Reading pauses while too many responses are
-outstanding or the transport's write buffer is full.
+outstanding, the transport's write buffer is full, or a response waits behind one whose record data
+is being streamed from a segment file (kavka.server.regions).
 """
 
 from __future__ import annotations

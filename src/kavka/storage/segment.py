@@ -17,7 +17,13 @@ Contract:
   this append, as Kafka does); the time index gets ``(max timestamp so far, its batch's last offset)``
   at the same moments, if the max grew.
 - ``read`` finds the first batch whose last offset >= the start offset (index lookup, then a forward
-  scan of batch headers, never of records) and returns whole batches from there in one ``pread``.
+  scan of batch headers, never of records) and returns whole batches from there in one ``pread``;
+  ``read_region`` returns the same range as a FileRegion (kavka.storage.file_region) without reading
+  it. Every header on the way is checked (magic, a length that fits the file, increasing offsets):
+  damage where the read starts raises CorruptRecordError naming the file, position and offset.
+- Indexes are sanity-checked on first use (``_ensure_indexes``) and the header at each index position
+  must fit its entry; an index failing either is rebuilt from the log (``rebuild_indexes``, headers
+  only, the log untouched). Files open through the pool of kavka.storage.handles.
 - ``recover`` scans every batch from position 0 checking length, magic, CRC32C and increasing offsets,
   truncates the first invalid byte onward (a torn write), rebuilds both indexes, and fsyncs.
 - ``load_tail`` (clean start) trusts the indexes and reads only the batch headers after the last offset
