@@ -54,12 +54,12 @@ def main() -> int:
             admin = AdminClient({"bootstrap.servers": broker.bootstrap})
             t0 = time.perf_counter()
             n = min(args.step, args.partitions)
-            admin.create_topics([NewTopic(TOPIC, n, 1)])[TOPIC].result(timeout=300)
+            admin.create_topics([NewTopic(TOPIC, n, 1)])[TOPIC].result(timeout=60)
             created = n
             while created < args.partitions and broker.is_running():
                 created = min(args.partitions, created + args.step)
                 try:
-                    admin.create_partitions([NewPartitions(TOPIC, created)])[TOPIC].result(timeout=300)
+                    admin.create_partitions([NewPartitions(TOPIC, created)])[TOPIC].result(timeout=60)
                 except Exception as e:  # noqa: BLE001 - reported: this is what the bench measures
                     out["create_error"] = str(e)
                     break
