@@ -46,15 +46,6 @@ class Partition:
     offline: bool = False  # its log dir failed: KAFKA_STORAGE_ERROR until a restart
 
 
-def _end_of(chunks, offset: int) -> int:
-    """The offset after the last batch of ``chunks`` (whole batches), or ``offset`` if none."""
-    end = offset
-    for chunk in chunks:
-        for _pos, header in batchmod.iter_headers(chunk):
-            end = header.next_offset
-    return end
-
-
 def _offline_message(p: Partition) -> str:
     return f"the log dir of {p.topic}-{p.index} is offline (I/O error); see the broker's log"
 
@@ -209,14 +200,21 @@ class ReplicaManager:
         hw = plog.high_watermark
         lso = plog.last_stable_offset
         upper = lso if read_committed else hw
+        end = offset
         try:
             if offset >= upper and offset <= plog.log_end_offset and offset >= plog.log_start_offset:
                 chunks, size = [], 0
             else:
-                res = plog.read(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
-                chunks, size = res.chunks, res.size
+                res = plog.read_for_fetch(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
+                chunks, size, end = res.chunks, res.size, res.next_offset
         except OffsetOutOfRangeError:
             return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset,
+                                          records=(), records_size=0)
+        except batchmod.CorruptRecordError as e:
+            # Damage in the log is never served as a silent stall: the consumer gets CORRUPT_MESSAGE for
+            # this partition and the operator a log line naming the segment, position and offset.
+            log.error("fetch of %s-%d at offset %d: %s", topic, index, offset, e)
+            return FetchPartitionResponse(index, ErrorCode.corrupt_message, hw, lso, plog.log_start_offset,
                                           records=(), records_size=0)
         except (KafkaStorageError, OSError) as e:
             self.storage_failed(p, e)
@@ -227,7 +225,7 @@ class ReplicaManager:
         aborted = None
         if read_committed:
             # Kafka's upper bound: the offset after the data returned (else where the read stopped)
-            aborted = plog.collect_aborted_transactions(offset, _end_of(chunks, offset)) if size else []
+            aborted = plog.collect_aborted_transactions(offset, end) if size else []
         return FetchPartitionResponse(
             index, 0, hw, lso, plog.log_start_offset,
             aborted_transactions=aborted,

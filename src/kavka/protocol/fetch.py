@@ -1,8 +1,9 @@
 """Fetch (API key 1) response encoder, versions 4-12, that never copies record bytes.
 
 :func:`encode_fetch_response` returns a list of buffers: the response structure (small ``bytes``)
-interleaved with the caller's record chunks, which are passed through untouched (``bytes`` or
-``memoryview`` slices of segment files), so the server can hand the list to ``transport.writelines``.
+interleaved with the caller's record chunks, which are passed through untouched: ``bytes``,
+``memoryview``, or any object with ``len()`` standing for that many bytes, such as a file region
+(kavka.storage.file_region) that the server streams from the segment file when it sends the response.
 Use :func:`kavka.protocol.primitives.frame` with :func:`~kavka.protocol.primitives.response_header`
 to prepend the size prefix and the response header (v1, i.e. flexible, from Fetch v12).
 

@@ -27,7 +27,15 @@ What one connection can pin is bounded, whatever the client does:
   to ``socket.request.max.bytes`` always fits). A refused frame waits, unread, until bytes come back.
 - *Writes.* A response's buffers are handed to the transport in pieces of at most 256 KiB and only
   while it is below its high-water mark; the rest stays referenced (not copied) here. Big log slices are
-  never joined into one copy.
+  never joined into one copy. Record data above 64 KiB comes as a
+  :class:`~kavka.storage.file_region.FileRegion` (file, position, length; kavka.storage.log
+  ``read_for_fetch``): it is read from the segment 256 KiB at a time, each piece only when the transport
+  has room, so a consumer that asks for 50 MB and never reads costs about one piece, not 50 MB.
+
+A region whose file was deleted during the send still sends every byte (it holds its own handle). One
+whose file was truncated under it cannot keep the length already promised in the size prefix, so the
+connection is closed, as Kafka's network layer does when ``FileRecords.writeTo`` finds its file shrunk;
+the client retries. Regions are closed once sent, or when the connection closes with them unsent.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import time
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
 from kavka.server.memory_pool import RequestMemoryPool
+from kavka.storage.file_region import FileRegion
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,7 @@ class KafkaConnection(asyncio.Protocol):
         # deque costs 760 bytes, and most connections are idle most of the time).
         self._out: list = []
         self._out_head = 0
+        self._region_sent = 0  # bytes of the FileRegion at _out[_out_head] already written
         self._head_alloc = -1  # bytes taken from the pool for the next frame (its length read), else -1
         self._held = 0  # request bytes this connection holds in the pool
         self._waiting_memory = False
@@ -93,10 +103,15 @@ class KafkaConnection(asyncio.Protocol):
         self._closed = True
         for item in self._pending:
             if isinstance(item, asyncio.Future):
+                if item.done() and not item.cancelled() and item.exception() is None:
+                    _close_regions(item.result())
                 item.cancel()  # its done callback gives its request bytes back
+            else:
+                _close_regions(item)
         self._pending.clear()
         self._parked.clear()
         self._parked_bytes = 0
+        _close_regions(self._out[self._out_head:])
         self._out = []
         self._out_head = 0
         self._buf = bytearray()
@@ -219,7 +234,7 @@ class KafkaConnection(asyncio.Protocol):
         self._pending.append(fut)
 
     def _park(self, entry, buffers) -> None:
-        size = sum(len(b) for b in buffers)
+        size = sum(len(b) for b in buffers if type(b) is not FileRegion)  # a region pins no memory
         self._parked[id(entry)] = size
         self._parked_bytes += size
 
@@ -229,6 +244,8 @@ class KafkaConnection(asyncio.Protocol):
     def _request_done(self, fut: asyncio.Future, alloc: int) -> None:
         self._release(alloc)
         if self._closed:
+            if not fut.cancelled() and fut.exception() is None:
+                _close_regions(fut.result())
             return
         pending = self._pending
         if pending and pending[0] is not fut and not fut.cancelled() and fut.exception() is None \
@@ -282,6 +299,14 @@ class KafkaConnection(asyncio.Protocol):
         end = len(out)
         while head < end and not self._paused_writing and not self._closed:
             piece = out[head]
+            if type(piece) is FileRegion:
+                if not self._stream_region(piece):
+                    return
+                if self._region_sent >= piece.length:
+                    piece.close()
+                    self._region_sent = 0
+                    head += 1
+                continue
             n = len(piece)
             if n >= _CHUNK:
                 if n > _CHUNK:
@@ -295,7 +320,7 @@ class KafkaConnection(asyncio.Protocol):
             small = [piece]
             head += 1
             total = n
-            while head < end and total + len(out[head]) <= _CHUNK:
+            while head < end and type(out[head]) is not FileRegion and total + len(out[head]) <= _CHUNK:
                 b = out[head]
                 small.append(b)
                 total += len(b)
@@ -308,6 +333,25 @@ class KafkaConnection(asyncio.Protocol):
             self._out_head = 0
         else:
             self._out_head = head
+
+    def _stream_region(self, region: FileRegion) -> bool:
+        """Write the next piece of ``region`` (from ``_region_sent``); False if the connection was closed
+        because the region could not be read whole."""
+        want = min(_CHUNK, region.length - self._region_sent)
+        try:
+            chunk = region.read(self._region_sent, want)
+        except OSError as e:
+            log.error("closing %s: reading %s to send failed: %s", self.info, region.path, e)
+            self.close()
+            return False
+        if len(chunk) < want:
+            log.warning("closing %s: %s was truncated under a fetch response (%d bytes promised, %d left)",
+                        self.info, region.path, region.length, self._region_sent + len(chunk))
+            self.close()
+            return False
+        self._region_sent += want
+        self._transport.write(chunk)
+        return True
 
     def _update_reading(self) -> None:
         if self._closed or self._transport is None:
@@ -326,3 +370,11 @@ class KafkaConnection(asyncio.Protocol):
             self._closed = True
             if self._transport is not None:
                 self._transport.close()
+
+
+def _close_regions(buffers) -> None:
+    """Close the file regions among a response's buffers (it will not be sent, or no longer)."""
+    if buffers:
+        for b in buffers:
+            if type(b) is FileRegion:
+                b.close()

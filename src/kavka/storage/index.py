@@ -24,7 +24,10 @@ entries, which makes the segment roll.
 
 Loading is lazy (on first use), so a clean start reads only what it touches. A loaded file must pass the
 sanity check (size a multiple of the entry size, offsets >= base offset and strictly increasing,
-timestamps increasing); one that fails raises ``CorruptIndexError`` and the segment rebuilds it from the log.
+timestamps increasing) and, from the segment, ``check_bounds`` (positions inside the ``.log``); one that
+fails raises ``CorruptIndexError`` and the segment rebuilds both indexes from the log. The segment also
+checks the batch header at every position it takes from the index (kavka.storage.segment).
+Files are opened through the pool of kavka.storage.handles, so idle ones do not hold descriptors.
 After a crash, indexes of segments past the recovery point are rebuilt from the log, never trusted.
 
 Not thread-safe: one owner (the segment) uses an index at a time.
@@ -38,6 +41,7 @@ from array import array
 from bisect import bisect_right
 
 from kavka.storage.fs import FileHandle, FileSystem
+from kavka.storage.handles import pool_for
 
 __all__ = ["CorruptIndexError", "OffsetIndex", "TimeIndex"]
 
@@ -65,7 +69,7 @@ class _IndexFile:
 
     def _file(self) -> FileHandle:
         if self._handle is None:
-            self._handle = self.fs.open(self.path)
+            self._handle = pool_for(self.fs).open(self.path)
         return self._handle
 
     def _ensure(self) -> None:
@@ -152,6 +156,13 @@ class OffsetIndex(_IndexFile):
         positions = self._pos.tolist()
         if sorted(positions) != positions or positions[0] < 0:
             raise CorruptIndexError(f"{self.path}: positions are not increasing")
+
+    def check_bounds(self, log_size: int) -> None:
+        """The checks that need the segment: every position inside the ``.log``, every relative offset an
+        int32 (both sequences are increasing, so the last entry decides). CorruptIndexError if not."""
+        self._ensure()
+        if self._pos and self._pos[-1] >= max(log_size, 1):
+            raise CorruptIndexError(f"{self.path}: position {self._pos[-1]} is beyond the log's {log_size} bytes")
 
     def lookup(self, offset: int) -> tuple[int, int]:
         """Largest entry with offset <= ``offset`` as ``(offset, position)``, else ``(base_offset, 0)``."""

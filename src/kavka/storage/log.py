@@ -82,7 +82,10 @@ from kavka.storage.producer_state import ProducerStateManager
 from kavka.storage.segment import CLEANED_SUFFIX, SWAP_SUFFIX, LogSegment
 from kavka.storage.txn_index import AbortedTxn
 
-__all__ = ["PartitionLog", "AppendResult", "ReadResult", "parse_partition_dir_name"]
+__all__ = ["PartitionLog", "AppendResult", "ReadResult", "FetchRead", "parse_partition_dir_name"]
+
+#: Reads up to this size are returned as bytes; larger ones as a FileRegion, streamed when sent.
+FETCH_INLINE_MAX = 64 * 1024
 
 
 class AppendResult(NamedTuple):
@@ -98,6 +101,16 @@ class ReadResult(NamedTuple):
     chunks: list  # list[bytes | memoryview], whole batches in offset order
     size: int
     first_offset: int  # base offset of the first batch returned, else the requested offset
+
+
+class FetchRead(NamedTuple):
+    """What ``read_for_fetch`` found: ``chunks`` is ``[]``, ``[bytes]`` or ``[FileRegion]`` (the caller
+    owns a region and closes it once sent or dropped)."""
+
+    chunks: list
+    size: int
+    first_offset: int
+    next_offset: int  # the offset after the last batch returned, else the requested offset
 
 
 def parse_partition_dir_name(name: str) -> tuple[str, int]:
@@ -443,6 +456,35 @@ class PartitionLog:
                     return ReadResult([], 0, offset)
                 return ReadResult([view], len(view), first)
         return ReadResult([], 0, offset)
+
+    def read_for_fetch(self, offset: int, max_bytes: int, *, max_offset: int | None = None,
+                       min_one_batch: bool = True, inline_max: int = FETCH_INLINE_MAX) -> FetchRead:
+        """``read`` for Fetch: the same batches, but a range above ``inline_max`` bytes is a FileRegion
+        (no record bytes in memory until the connection streams them), and the offset after the data is
+        reported (for the aborted-transaction lookup). A damaged batch where the read starts raises
+        CorruptRecordError naming the segment, position and offset (Kafka: CORRUPT_MESSAGE)."""
+        leo = self._leo
+        if offset < self._log_start or offset > leo:
+            raise OffsetOutOfRangeError(
+                f"offset {offset} outside [{self._log_start}, {leo}] of {self.topic}-{self.partition}")
+        bound = leo if max_offset is None else min(max_offset, leo)
+        if offset >= bound:
+            return FetchRead([], 0, offset, offset)
+        seg_max_offset = None if bound >= leo else bound
+        i = bisect.bisect_right(self._bases, offset) - 1
+        segs = self._segments
+        for j in range(max(i, 0), len(segs)):
+            seg = segs[j]
+            if seg.base_offset >= bound:
+                break
+            found = seg.read_region(offset, max_bytes, max_offset=seg_max_offset, min_one_batch=min_one_batch,
+                                    inline_max=inline_max)
+            if found is not None:
+                data, first, nxt = found
+                if not len(data):
+                    return FetchRead([], 0, offset, offset)
+                return FetchRead([data], len(data), first, nxt)
+        return FetchRead([], 0, offset, offset)
 
     # -- timestamps -----------------------------------------------------------------------------------
 

@@ -17,7 +17,13 @@ Contract:
   this append, as Kafka does); the time index gets ``(max timestamp so far, its batch's last offset)``
   at the same moments, if the max grew.
 - ``read`` finds the first batch whose last offset >= the start offset (index lookup, then a forward
-  scan of batch headers, never of records) and returns whole batches from there in one ``pread``.
+  scan of batch headers, never of records) and returns whole batches from there in one ``pread``;
+  ``read_region`` returns the same range as a FileRegion (kavka.storage.file_region) without reading
+  it. Every header on the way is checked (magic, a length that fits the file, increasing offsets):
+  damage where the read starts raises CorruptRecordError naming the file, position and offset.
+- Indexes are sanity-checked on first use (``_ensure_indexes``) and the header at each index position
+  must fit its entry; an index failing either is rebuilt from the log (``rebuild_indexes``, headers
+  only, the log untouched). Files open through the pool of kavka.storage.handles.
 - ``recover`` scans every batch from position 0 checking length, magic, CRC32C and increasing offsets,
   truncates the first invalid byte onward (a torn write), rebuilds both indexes, and fsyncs.
 - ``load_tail`` (clean start) trusts the indexes and reads only the batch headers after the last offset
@@ -36,6 +42,7 @@ Positions and relative offsets are int32, as in Kafka (segment.bytes <= 2 GiB). 
 
 from __future__ import annotations
 
+import logging
 import struct
 from typing import Iterator
 
@@ -44,12 +51,15 @@ from kavka.protocol.batch import (
     LOG_OVERHEAD,
     MAGIC,
     BatchHeader,
+    CorruptRecordError,
     compute_crc,
     parse_header,
 )
 from kavka.protocol.compression import DECOMPRESSED_CEILING
 from kavka.protocol.records import ControlType, control_record_type, decode_batch
+from kavka.storage.file_region import FileRegion
 from kavka.storage.fs import FileSystem
+from kavka.storage.handles import pool_for
 from kavka.storage.index import CorruptIndexError, OffsetIndex, TimeIndex
 from kavka.storage.txn_index import TransactionIndex
 
@@ -67,9 +77,16 @@ SWAP_SUFFIX = ".swap"
 DELETED_SUFFIX = ".deleted"
 INT32_MAX = 2**31 - 1
 
+log = logging.getLogger(__name__)
+
 _OFFSET_LENGTH_DELTA = struct.Struct(">qi11xi")  # baseOffset, batchLength, lastOffsetDelta (27 bytes)
+_MIN_BATCH_LENGTH = HEADER_SIZE - LOG_OVERHEAD
 _SCAN_CHUNK = 16 * 1024
 _RECOVER_CHUNK = 1 << 20
+
+
+class _BadIndexPosition(Exception):
+    """An index entry's position holds no batch that fits the entry (internal: triggers a rebuild)."""
 
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
@@ -98,7 +115,8 @@ class LogSegment:
         self.roll_jitter_ms = 0
         self.file_suffix = file_suffix
         self.log_path = f"{dir_path}/{segment_file_name(base_offset, LOG_SUFFIX)}{file_suffix}"
-        self.log = fs.open(self.log_path)
+        self.log = pool_for(fs).open(self.log_path)
+        self._indexes_checked = False
         self.offset_index = OffsetIndex(
             fs, f"{dir_path}/{segment_file_name(base_offset, INDEX_SUFFIX)}{file_suffix}", base_offset, max_index_size
         )
@@ -126,6 +144,7 @@ class LogSegment:
         seg.offset_index.reset()
         seg.time_index.reset()
         seg.txn_index.reset()
+        seg._indexes_checked = True
         seg._max_ts = -1
         seg._rolling_ts_known = True
         return seg
@@ -162,19 +181,33 @@ class LogSegment:
         return self._offset_of_max_ts
 
     def _load_max_ts(self) -> None:
-        try:
-            self._max_ts, self._offset_of_max_ts = self.time_index.last_entry()
-        except CorruptIndexError:
-            self.recover()
+        self._ensure_indexes()
+        self._max_ts, self._offset_of_max_ts = self.time_index.last_entry()
 
     def check_indexes(self) -> bool:
         """Load and sanity-check both indexes; False if one is missing or corrupt."""
         try:
             self.offset_index.load()
             self.time_index.load()
+            self.offset_index.check_bounds(self.log.size())
         except CorruptIndexError:
             return False
         return True
+
+    def _ensure_indexes(self) -> None:
+        """Before the first use of an index: sanity-check both (Kafka's LazyIndex check) and rebuild
+        them from the log if either fails, so no position is served from an unchecked index."""
+        if self._indexes_checked:
+            return
+        self._indexes_checked = True
+        if not self.check_indexes():
+            self.rebuild_indexes("failed its sanity check")
+
+    def rebuild_indexes(self, reason: str) -> None:
+        """Rewrite both indexes from the ``.log`` (batch headers only; the log is not changed)."""
+        log.warning("rebuilding the indexes of %s: an index %s", self.log_path, reason)
+        self._scan(validate=False)
+        self._indexes_checked = True
 
     def indexes_exist(self) -> bool:
         return self.fs.exists(self.offset_index.path) and self.fs.exists(self.time_index.path)
@@ -193,6 +226,7 @@ class LogSegment:
         """Append whole, offset-assigned batches; returns the position they were written at."""
         if last_offset - self.base_offset > INT32_MAX:
             raise ValueError(f"offset {last_offset} does not fit segment {self.base_offset}")
+        self._ensure_indexes()
         position = self.log.append(data)
         if position == 0:
             self._rolling_ts = first_batch_max_timestamp
@@ -216,10 +250,11 @@ class LogSegment:
         buf = b""
         buf_start = position
         pos = position
+        big = False  # after a batch larger than a chunk, read just the next header
         while end - pos >= HEADER_SIZE:
             off = pos - buf_start
             if off < 0 or len(buf) - off < HEADER_SIZE:
-                buf = self.log.pread(pos, min(_SCAN_CHUNK, end - pos))
+                buf = self.log.pread(pos, HEADER_SIZE if big else min(_SCAN_CHUNK, end - pos))
                 buf_start, off = pos, 0
                 if len(buf) < HEADER_SIZE:
                     return
@@ -227,14 +262,65 @@ class LogSegment:
             if header.batch_length < HEADER_SIZE - LOG_OVERHEAD:
                 return  # not a batch: trusted data ends here
             yield pos, header
+            big = header.batch_length > _SCAN_CHUNK
             pos += header.batch_length + LOG_OVERHEAD
 
     def find_batch(self, offset: int, end: int | None = None) -> tuple[int, BatchHeader] | None:
         """The first batch whose last offset >= ``offset``, as ``(position, header)``."""
+        self._ensure_indexes()
         _, position = self.offset_index.lookup(offset)
         for pos, header in self.iter_headers(position, end):
             if header.base_offset + header.last_offset_delta >= offset:
                 return pos, header
+        return None
+
+    def _corrupt(self, position: int, offset: int, why: str) -> CorruptRecordError:
+        return CorruptRecordError(
+            f"corrupt batch in segment {self.log_path} at position {position} (fetch offset {offset}): {why}")
+
+    def find_batch_checked(self, offset: int, end: int | None = None) -> tuple[int, BatchHeader] | None:
+        """``find_batch`` for serving reads: every header on the way must be a batch (magic 2, a possible
+        length, inside the file, offsets increasing), else CorruptRecordError naming the segment,
+        position and offset. A header at an index position that does not fit the entry means a bad
+        index: it is rebuilt and the lookup repeated."""
+        self._ensure_indexes()
+        size = self.log.size()
+        end = size if end is None else min(end, size)
+        for attempt in (0, 1):
+            entry_offset, position = self.offset_index.lookup(offset)
+            try:
+                return self._scan_from(offset, position, entry_offset, end)
+            except _BadIndexPosition as e:
+                if attempt:
+                    raise self._corrupt(position, offset, str(e)) from None
+                self.rebuild_indexes(f"entry ({entry_offset}, {position}) does not point at its batch: {e}")
+        return None  # pragma: no cover - the loop returns or raises
+
+    def _scan_from(self, offset: int, position: int, entry_offset: int, end: int):
+        pos = position
+        prev_next = self.base_offset
+        read = self.log.pread
+        while pos < end:
+            if end - pos < HEADER_SIZE:
+                raise self._corrupt(pos, offset, f"{end - pos} trailing bytes are not a batch")
+            header = parse_header(read(pos, HEADER_SIZE))
+            length = header.batch_length
+            if header.magic != MAGIC or length < _MIN_BATCH_LENGTH or header.base_offset < prev_next \
+                    or header.last_offset_delta < 0:
+                if pos == position and position > 0:
+                    raise _BadIndexPosition(f"magic {header.magic}, base offset {header.base_offset}")
+                raise self._corrupt(pos, offset, f"magic {header.magic}, batch length {length}, "
+                                                 f"base offset {header.base_offset}")
+            if pos == position and position > 0 and header.base_offset > entry_offset:
+                raise _BadIndexPosition(f"batch at it starts at offset {header.base_offset}")
+            if pos + length + LOG_OVERHEAD > end:
+                raise self._corrupt(pos, offset, f"batch length {length} runs past the end of the file "
+                                                 f"({end - pos - LOG_OVERHEAD} bytes left)")
+            last = header.base_offset + header.last_offset_delta
+            if last >= offset:
+                return pos, header
+            prev_next = last + 1
+            pos += length + LOG_OVERHEAD
         return None
 
     def end_txn_marker_type(self, position: int, header: BatchHeader) -> int | None:
@@ -268,37 +354,70 @@ class LogSegment:
         returns at most ``max_bytes`` unless the first batch alone is larger and ``min_one_batch``.
         ``None`` if no batch at or after ``start_offset`` is in this segment (below ``max_position``);
         empty bytes if the first such batch is beyond ``max_offset`` or too large for ``max_bytes``.
+        A damaged batch where the read starts raises CorruptRecordError (see ``find_batch_checked``).
         """
+        found = self.locate(start_offset, max_bytes, max_position=max_position, max_offset=max_offset,
+                            min_one_batch=min_one_batch)
+        if found is None:
+            return None
+        pos, length, first, _next = found
+        if not length:
+            return pos, memoryview(b""), first
+        data = self.log.pread(pos, length)
+        if len(data) < length:
+            raise self._corrupt(pos + len(data), start_offset, "the file ended inside the batches it indexed")
+        return pos, memoryview(data), first
+
+    def read_region(self, start_offset: int, max_bytes: int, *, max_offset: int | None = None,
+                    min_one_batch: bool = True, inline_max: int = 0):
+        """Like ``read`` but without loading the bytes: ``(data, first base offset, next offset)`` where
+        ``data`` is a :class:`FileRegion` over the ``.log`` (its own handle; the caller closes it), or
+        ``bytes`` when the range is at most ``inline_max`` bytes (cheaper than a handle for small reads).
+        ``None`` as for ``read``."""
+        found = self.locate(start_offset, max_bytes, max_offset=max_offset, min_one_batch=min_one_batch)
+        if found is None:
+            return None
+        pos, length, first, nxt = found
+        if length <= inline_max:
+            data = self.log.pread(pos, length) if length else b""
+            if len(data) < length:
+                raise self._corrupt(pos + len(data), start_offset, "the file ended inside the batches it indexed")
+            return data, first, nxt
+        return FileRegion(self.log.reopen(), pos, length), first, nxt
+
+    def locate(self, start_offset: int, max_bytes: int, *, max_position: int | None = None,
+               max_offset: int | None = None, min_one_batch: bool = True) -> tuple[int, int, int, int] | None:
+        """Where ``read`` would read: ``(position, length, first batch base offset, offset after the last
+        batch)``; headers only, never record bytes. Length 0 (and next = first) when the first batch is
+        beyond ``max_offset`` or too large. A damaged header after the first batch ends the range before
+        it (the next read starts there and reports it)."""
         end = self.log.size() if max_position is None else min(max_position, self.log.size())
-        found = self.find_batch(start_offset, end)
+        found = self.find_batch_checked(start_offset, end)
         if found is None:
             return None
         pos, header = found
         first_size = header.batch_length + LOG_OVERHEAD
-        if (max_offset is not None and header.base_offset + header.last_offset_delta >= max_offset) or (
-            first_size > max_bytes and not min_one_batch
-        ):
-            return pos, memoryview(b""), header.base_offset
-        limit = min(end - pos, max(max_bytes, first_size))
-        data = self.log.pread(pos, limit)
-        view = memoryview(data)
-        if limit == end - pos and max_offset is None:
-            return pos, view, header.base_offset  # everything to the end: whole batches by construction
-        cut = first_size
-        n = len(data)
-        unpack = _OFFSET_LENGTH_DELTA.unpack_from
-        while cut + 27 <= n:
-            base, length, delta = unpack(data, cut)
-            size = length + LOG_OVERHEAD
-            if cut + size > n or (max_offset is not None and base + delta >= max_offset):
+        first_last = header.base_offset + header.last_offset_delta
+        if (max_offset is not None and first_last >= max_offset) or (first_size > max_bytes and not min_one_batch):
+            return pos, 0, header.base_offset, header.base_offset
+        limit = pos + min(end - pos, max(max_bytes, first_size))
+        cut = pos + first_size
+        nxt = first_last + 1
+        for p, h in self.iter_headers(cut, limit):
+            size = h.batch_length + LOG_OVERHEAD
+            last = h.base_offset + h.last_offset_delta
+            if p + size > limit or h.magic != MAGIC or h.base_offset < nxt or h.last_offset_delta < 0 or (
+                    max_offset is not None and last >= max_offset):
                 break
-            cut += size
-        return pos, view[:cut], header.base_offset
+            cut = p + size
+            nxt = last + 1
+        return pos, cut - pos, header.base_offset, nxt
 
     # -- time -----------------------------------------------------------------------------------------
 
     def find_offset_by_timestamp(self, timestamp: int, start_offset: int = 0) -> tuple[int, BatchHeader] | None:
         """First batch with max timestamp >= ``timestamp`` and last offset >= ``start_offset``."""
+        self._ensure_indexes()
         _, ts_offset = self.time_index.lookup(timestamp)
         _, position = self.offset_index.lookup(max(ts_offset, start_offset))
         for pos, header in self.iter_headers(position):
@@ -324,6 +443,7 @@ class LogSegment:
         self, *, messages_size: int, max_timestamp: int, max_offset: int, now_ms: int, segment_bytes: int, segment_ms: int
     ) -> bool:
         size = self.log.size()
+        self._ensure_indexes()
         return (
             size > segment_bytes - messages_size
             or (size > 0 and self.time_waited_for_roll(now_ms, max_timestamp) > segment_ms - self.roll_jitter_ms)
@@ -339,6 +459,13 @@ class LogSegment:
 
         Returns ``(bytes truncated, next offset)``; the next offset is the base offset if no batch is valid.
         """
+        return self._scan(validate=True)
+
+    def _scan(self, *, validate: bool) -> tuple[int, int]:
+        """Walk the batches from position 0 and rewrite both indexes. ``validate`` (recovery): CRC too,
+        and the first invalid byte onward is truncated; else (an index rebuild) headers only, and the log
+        is left as it is (a damaged batch is reported when a read reaches it)."""
+        self._indexes_checked = True
         size = self.log.size()
         pos = 0
         next_offset = self.base_offset
@@ -365,11 +492,12 @@ class LogSegment:
                 or last_offset - self.base_offset > INT32_MAX
             ):
                 break
-            if len(buf) - off < batch_size:
-                buf = self.log.pread(pos, max(batch_size, min(_RECOVER_CHUNK, size - pos)))
-                buf_start, off = pos, 0
-            if compute_crc(buf, off, batch_size) != header.crc:
-                break
+            if validate:
+                if len(buf) - off < batch_size:
+                    buf = self.log.pread(pos, max(batch_size, min(_RECOVER_CHUNK, size - pos)))
+                    buf_start, off = pos, 0
+                if compute_crc(buf, off, batch_size) != header.crc:
+                    break
             if header.max_timestamp > max_ts:
                 max_ts, offset_of_max = header.max_timestamp, last_offset
             if pos - last_index_pos > self.index_interval_bytes:
@@ -379,7 +507,7 @@ class LogSegment:
                 last_index_pos = pos
             next_offset = last_offset + 1
             pos += batch_size
-        truncated = size - pos
+        truncated = size - pos if validate else 0
         if truncated:
             self.log.truncate(pos)
         self.offset_index.reset(index_entries)
@@ -388,11 +516,16 @@ class LogSegment:
         self._bytes_since_index = pos - last_index_pos
         self._rolling_ts_known = False
         self.next_offset = next_offset
-        self.flush()
+        if validate:
+            self.flush()
+        else:
+            self.offset_index.flush()
+            self.time_index.flush()
         return truncated, next_offset
 
     def load_tail(self) -> int:
         """Clean start of the active segment: next offset, from the last index entry onward (no CRC)."""
+        self._ensure_indexes()
         try:
             _, position = self.offset_index.last_entry()
             max_ts, offset_of_max = self.time_index.last_entry()
@@ -410,6 +543,7 @@ class LogSegment:
 
     def truncate_to(self, offset: int) -> int:
         """Remove the batch holding ``offset`` and everything after; returns the bytes removed."""
+        self._ensure_indexes()
         found = self.find_batch(offset)
         if found is None:
             return 0
@@ -430,6 +564,7 @@ class LogSegment:
         """Rolled away from: record the final max timestamp in the time index (Kafka does the same),
         fsynced unless ``flush`` is False (a roll: the segment's deferred flush covers it). True if an
         entry was added."""
+        self._ensure_indexes()
         if self.time_index.maybe_append(self.largest_timestamp, self._offset_of_max_ts, skip_full_check=True):
             if flush:
                 self.time_index.flush()
@@ -479,7 +614,7 @@ class LogSegment:
         self.fs.rename(self.log_path, new_log_path)
         self.log_path = new_log_path
         self.file_suffix = new
-        self.log = self.fs.open(new_log_path)
+        self.log = pool_for(self.fs).open(new_log_path)
 
     def mark_deleted(self) -> list[str]:
         """Close the files and rename each to ``<name>.deleted``; returns the new paths (to remove later)."""

@@ -5,7 +5,10 @@ offset for read_committed), at most ``partition_max_bytes`` and ``max_bytes`` ov
 least one whole batch for the first partition with data (KIP-74). Fewer than ``min_bytes`` found and
 ``max_wait_ms`` > 0: the request waits until an append to one of its partitions (then reads again) or
 the wait runs out. No fetch sessions (KIP-227): session id 0 tells clients to send full requests.
-The response never copies record bytes: the encoder interleaves its structure with the log's chunks.
+The response never holds large record data in memory: a partition's data above 64 KiB is a file region
+(kavka.storage.file_region) that the connection streams from the segment as the socket drains
+(kavka.server.connection); smaller reads are bytes. A damaged batch where a read starts is answered with
+CORRUPT_MESSAGE for that partition (kavka.broker.replica_manager).
 """
 
 import asyncio
@@ -63,3 +66,14 @@ async def _long_poll(ctx, req, wait_ms):
         topics, total, errors = _read_all(ctx, req)
         if total >= req.min_bytes or errors or loop.time() >= deadline:
             return [*encode_fetch_response(ctx.version, topics=topics)]
+        _close(topics)  # not sent: read again at the next append
+
+
+def _close(topics) -> None:
+    """Release the file regions of a read that is not sent."""
+    for _name, parts in topics:
+        for p in parts:
+            for chunk in p.records or ():
+                close = getattr(chunk, "close", None)
+                if close is not None:
+                    close()
