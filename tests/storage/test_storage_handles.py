@@ -12,7 +12,7 @@ from kavka.storage.fs import OsFileSystem
 from kavka.storage.handles import HandlePool
 from kavka.storage.log import PartitionLog
 
-from storage_batches import make_batch
+from tests.storage.storage_batches import make_batch
 
 
 def _fds() -> int:
