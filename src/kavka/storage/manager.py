@@ -282,7 +282,10 @@ class LogManager:
         return self.handle_log_dir_failure(log_dir, exc)
 
     def _guarded(self, plog: PartitionLog, work: Callable[[PartitionLog], object]) -> object:
-        """``work(plog)``; an I/O error takes the log's dir offline and yields None."""
+        """``work(plog)``; an I/O error takes the log's dir offline and yields None. A log whose dir
+        went offline earlier in the same sweep (its handles closed) is skipped."""
+        if (plog.topic, plog.partition) in self.offline_partitions:
+            return None
         try:
             return work(plog)
         except (OSError, KafkaStorageError) as e:
