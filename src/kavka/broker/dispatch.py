@@ -4,7 +4,9 @@ The server hands each complete frame (without its size prefix) to :meth:`Dispatc
 back either the response buffers (size prefix included), ``None`` for no response, or an awaitable of
 either. :class:`CloseConnection` means "close this connection and nothing else", which is what Kafka
 does for bytes it cannot parse, an unknown API key, or an unsupported version of any API but
-ApiVersions.
+ApiVersions. A body that does not parse (a length past the end of the frame, null where the schema
+forbids it, ...) is one such case: the connection logs one line naming the request and the reason, with
+no traceback, and closes; no handler ever sees the request.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ class RequestContext:
     @property
     def version(self) -> int:
         return self.header.api_version
+
+
+def _bad_request(header: RequestHeader, error: Exception) -> str:
+    """The one log line for a request that does not parse (Kafka: InvalidRequestException, close)."""
+    return (f"malformed request (correlation id {header.correlation_id}, client id {header.client_id!r}): "
+            f"{error}")
 
 
 def api_versions_entries() -> list[dict]:
@@ -116,12 +124,14 @@ class Dispatcher:
             request = memoryview(frame)[body_offset:]
         else:
             try:
-                # kio reads only immutable buffers; these requests are small, so the copy is cheap.
-                request = decode_request(header.api_key, header.api_version, bytes(frame), body_offset)
+                request = decode_request(header.api_key, header.api_version, frame, body_offset)
             except ProtocolDecodeError as e:
-                raise CloseConnection(str(e)) from None
+                raise CloseConnection(_bad_request(header, e)) from None
         ctx = RequestContext(header, conn, self.broker)
-        result = handler.func(ctx, request)
+        try:
+            result = handler.func(ctx, request)
+        except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
+            raise CloseConnection(_bad_request(header, e)) from None
         if inspect.isawaitable(result):
             return self._finish(ctx, result)
         out = self._encode(ctx, result)

@@ -308,3 +308,22 @@ def encode_response(api_key: int, api_version: int, correlation_id: int, data: d
     out.write(response_header(correlation_id, flexible and api_key != ApiKey.API_VERSIONS))
     writer(out, entity)
     return out.getvalue()
+
+
+def request_class(api_key: int, api_version: int) -> type:
+    """kio's request dataclass for this key and version (for tools and tests that build requests)."""
+    return load_request_schema(api_key, api_version)
+
+
+def encode_request_body(api_key: int, api_version: int, data: dict | Any) -> bytes:
+    """A request body (no header, no size) from a dict or kio entity, as a client would send it."""
+    cls = load_request_schema(api_key, api_version)
+    entity = data if isinstance(data, cls) else build_entity(cls, data)
+    out = io.BytesIO()
+    _request_writer(cls)(out, entity)
+    return out.getvalue()
+
+
+@functools.cache
+def _request_writer(cls: type):
+    return entity_writer(cls)

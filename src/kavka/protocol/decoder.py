@@ -52,7 +52,10 @@ from kio.schema.errors import ErrorCode
 
 from kavka.protocol.primitives import ProtocolDecodeError
 
-__all__ = ["request_decoder", "decode_with", "entity_decoder", "ProtocolDecodeError", "MAX_STRING_LENGTH"]
+__all__ = [
+    "request_decoder", "decode_with", "entity_decoder", "schema_fields", "min_size", "SchemaField",
+    "ProtocolDecodeError", "MAX_STRING_LENGTH", "FIXED_SIZES",
+]
 
 MAX_STRING_LENGTH = 0x7FFF
 
@@ -72,6 +75,8 @@ _FIXED = {
     "datetime_i64": ("q", 8),
 }
 _VARIABLE = {"string", "bytes", "records"}
+#: Bytes of each fixed-width kafka type.
+FIXED_SIZES = {k: size for k, (_, size) in _FIXED.items()}
 _UTC = datetime.timezone.utc
 _ZERO_UUID = bytes(16)
 
@@ -95,8 +100,22 @@ def _uuid(raw: bytes):
     return None if raw == _ZERO_UUID else uuid.UUID(bytes=raw)
 
 
+_TD = datetime.timedelta
+
+
+def _timedelta(ms: int):
+    """``ms`` as a timedelta; an int64 beyond timedelta's range (~2.7e15 days) saturates."""
+    try:
+        return _TD(milliseconds=ms)
+    except OverflowError:
+        return _TD.max if ms > 0 else _TD.min
+
+
 def _datetime(ms: int):
-    return datetime.datetime.fromtimestamp(ms / 1000, _UTC)
+    try:
+        return datetime.datetime.fromtimestamp(ms / 1000, _UTC)
+    except (OverflowError, ValueError, OSError):
+        raise ProtocolDecodeError(f"timestamp {ms} out of range") from None
 
 
 def _error_code(v: int):
@@ -115,7 +134,7 @@ _CONVERT = {
     "uuid": "_uuid({v})",
     "error_code": "_error_code({v})",
     "timedelta_i32": "_td(milliseconds={v})",
-    "timedelta_i64": "_td(milliseconds={v})",
+    "timedelta_i64": "_tdl({v})",
 }
 
 
@@ -126,7 +145,7 @@ def _is_union(tp) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
-class _Field:
+class SchemaField:
     """One dataclass field, classified: kind is "fixed", "var", "entity", "array_entity", "array_prim"."""
 
     __slots__ = ("name", "kafka_type", "kind", "nullable", "entity", "tag", "default", "factory")
@@ -165,9 +184,9 @@ class _Field:
 
 
 @functools.cache
-def _fields(cls: type) -> tuple[_Field, ...]:
+def schema_fields(cls: type) -> tuple[SchemaField, ...]:
     hints = typing.get_type_hints(cls)
-    return tuple(_Field(cls, f, hints[f.name]) for f in fields(cls))
+    return tuple(SchemaField(cls, f, hints[f.name]) for f in fields(cls))
 
 
 def _prim_min(kafka_type: str, flexible: bool) -> int:
@@ -179,17 +198,17 @@ def _prim_min(kafka_type: str, flexible: bool) -> int:
 
 
 @functools.cache
-def _min_size(cls: type) -> int:
+def min_size(cls: type) -> int:
     """The fewest bytes one encoding of ``cls`` can take (arrays empty, strings empty, no tags)."""
     flexible = bool(cls.__flexible__)
     size = 1 if flexible else 0
-    for f in _fields(cls):
+    for f in schema_fields(cls):
         if f.tag is not None:
             continue
         if f.kind in ("array_entity", "array_prim"):
             size += 1 if flexible else 4
         elif f.kind == "entity":
-            size += (1 if f.nullable else 0) + _min_size(f.entity)
+            size += (1 if f.nullable else 0) + min_size(f.entity)
         else:
             size += _prim_min(f.kafka_type, flexible)
     return size
@@ -204,7 +223,7 @@ class _Gen:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
-            "_S": struct.Struct, "_uvt": _uvarint_tail, "_uuid": _uuid, "_td": datetime.timedelta,
+            "_S": struct.Struct, "_uvt": _uvarint_tail, "_uuid": _uuid, "_td": datetime.timedelta, "_tdl": _timedelta,
             "_error_code": _error_code, "_dt": _datetime, "_fail": _fail, "_E": ProtocolDecodeError,
             "_MAXS": MAX_STRING_LENGTH, "_unpack": struct.unpack_from,
         }
@@ -229,11 +248,11 @@ class _Gen:
 
     def _entity(self, cls: type, fname: str) -> None:
         flexible = bool(cls.__flexible__)
-        flist = _fields(cls)
+        flist = schema_fields(cls)
         body: list[str] = []
         cname = self.const(cls, "_C")
         where = cls.__name__
-        run: list[_Field] = []
+        run: list[SchemaField] = []
 
         def flush_run():
             if not run:
@@ -271,7 +290,7 @@ class _Gen:
         self.lines.extend("    " + line for line in body)
         self.lines.append("")
 
-    def _convert(self, f: _Field, var: str) -> list[str]:
+    def _convert(self, f: SchemaField, var: str) -> list[str]:
         kt = f.kafka_type
         if kt == "datetime_i64":
             if f.nullable:
@@ -291,12 +310,12 @@ class _Gen:
             ]
         return [f"{var}, = _unpack('>{legacy_code}', b, p)", f"p += {legacy_size}"]
 
-    def _null(self, f: _Field, var: str, what: str, nullable: bool) -> list[str]:
+    def _null(self, f: SchemaField, var: str, what: str, nullable: bool) -> list[str]:
         if nullable:
             return [f"{var} = None"]
         return [f"raise _E({('non-nullable field ' + what + ' was serialized as null')!r})"]
 
-    def _read(self, f: _Field, var: str, flexible: bool, what: str) -> list[str]:
+    def _read(self, f: SchemaField, var: str, flexible: bool, what: str) -> list[str]:
         """Lines reading one non-fixed field into ``var`` (fixed fields are batched by the caller)."""
         out: list[str] = []
         kind = f.kind
@@ -322,7 +341,7 @@ class _Gen:
         out.append("if n < 0:")
         out += ["    " + line for line in self._null(f, var, what, f.nullable)]
         if kind == "array_entity":
-            elem_min = max(1, _min_size(f.entity))
+            elem_min = max(1, min_size(f.entity))
         else:
             elem_min = _prim_min(f.kafka_type, flexible)
         out.append(f"elif n * {elem_min} > L - p:")
@@ -345,7 +364,7 @@ class _Gen:
             if conv:
                 out.append(f"    {var} = tuple([{conv.format(v='x')} for x in {var}])")
         else:
-            elem = _Field.__new__(_Field)
+            elem = SchemaField.__new__(SchemaField)
             elem.name, elem.kafka_type, elem.nullable, elem.tag = f.name, f.kafka_type, False, None
             elem.kind = "fixed" if f.kafka_type in _FIXED else "var"
             inner = self._read(elem, "item", flexible, what + " element")
@@ -357,7 +376,7 @@ class _Gen:
     def _read_var(self, kafka_type: str, var: str, flexible: bool, what: str, nullable: bool) -> list[str]:
         is_string = kafka_type == "string"
         out = self._length("n", flexible, "h" if is_string else "i", 2 if is_string else 4)
-        fake = _Field.__new__(_Field)
+        fake = SchemaField.__new__(SchemaField)
         out.append("if n < 0:")
         out += ["    " + line for line in self._null(fake, var, what, nullable)]
         if is_string:
@@ -373,7 +392,7 @@ class _Gen:
         out.append("    p += n")
         return out
 
-    def _tags(self, cls: type, tagged: list[_Field], where: str) -> list[str]:
+    def _tags(self, cls: type, tagged: list[SchemaField], where: str) -> list[str]:
         out: list[str] = []
         for f in tagged:
             if f.factory is not MISSING:
@@ -404,7 +423,7 @@ class _Gen:
         out.append("        p += size")
         return out
 
-    def _tag_reader(self, cls: type, f: _Field, where: str) -> str:
+    def _tag_reader(self, cls: type, f: SchemaField, where: str) -> str:
         """A function reading one tagged field's value from its own bytes (a fresh buffer)."""
         name = self.const(None, "_t")
         lines = self._read(f, "v", True, f"{where}.{f.name}")
