@@ -5,8 +5,8 @@ back either the response buffers (size prefix included), ``None`` for no respons
 either. :class:`CloseConnection` means "close this connection and nothing else", which is what Kafka
 does for bytes it cannot parse, an unknown API key, or an unsupported version of any API but
 ApiVersions. A body that does not parse (a length past the end of the frame, null where the schema
-forbids it, ...) is one such case: the connection logs one line naming the request and the reason, with
-no traceback, and closes; no handler ever sees the request.
+forbids it, ...) is one such case: one warning line names the peer, the request and the reason, with
+no traceback, and the connection closes; no handler ever sees the request.
 """
 
 from __future__ import annotations
@@ -58,10 +58,14 @@ class RequestContext:
         return self.header.api_version
 
 
-def _bad_request(header: RequestHeader, error: Exception) -> str:
-    """The one log line for a request that does not parse (Kafka: InvalidRequestException, close)."""
-    return (f"malformed request (correlation id {header.correlation_id}, client id {header.client_id!r}): "
-            f"{error}")
+def _bad_request(conn: ConnectionInfo, header: RequestHeader, error: Exception) -> CloseConnection:
+    """Log the one line for a request that does not parse, and say to close (Kafka: it logs an
+    InvalidRequestException and closes the connection). A warning, so it shows at the default level;
+    no traceback: the bytes are the client's fault, not a bug here."""
+    message = (f"malformed request from {conn.peer} (correlation id {header.correlation_id}, "
+               f"client id {header.client_id!r}): {error}")
+    log.warning("%s; closing the connection", message)
+    return CloseConnection(message)
 
 
 def api_versions_entries() -> list[dict]:
@@ -126,12 +130,12 @@ class Dispatcher:
             try:
                 request = decode_request(header.api_key, header.api_version, frame, body_offset)
             except ProtocolDecodeError as e:
-                raise CloseConnection(_bad_request(header, e)) from None
+                raise _bad_request(conn, header, e) from None
         ctx = RequestContext(header, conn, self.broker)
         try:
             result = handler.func(ctx, request)
         except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
-            raise CloseConnection(_bad_request(header, e)) from None
+            raise _bad_request(conn, header, e) from None
         if inspect.isawaitable(result):
             return self._finish(ctx, result)
         out = self._encode(ctx, result)

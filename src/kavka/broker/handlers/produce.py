@@ -20,12 +20,10 @@ producer retries) while the coordinator cannot tell yet.
 
 import struct
 
-from kavka.broker.dispatch import CloseConnection
 from kavka.broker.handlers.metadata import INTERNAL_TOPICS
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.batch import HEADER_SIZE, LOG_OVERHEAD, TRANSACTIONAL_BIT
-from kavka.protocol.primitives import ProtocolDecodeError
 from kavka.protocol.produce import PartitionResponse, decode_produce_request, encode_produce_response
 
 # RecordBatch v2 header positions (layout in kavka.protocol.batch)
@@ -125,10 +123,7 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
 
 @handles(ApiKey.PRODUCE, 3, 11, raw=True, advertised_min=0)
 def handle_produce(ctx, body):
-    try:
-        req = decode_produce_request(body, 0, ctx.version)
-    except ProtocolDecodeError as e:
-        raise CloseConnection(f"bad Produce request: {e}") from None
+    req = decode_produce_request(body, 0, ctx.version)  # ProtocolDecodeError: the dispatcher closes
     broker = ctx.broker
     acks = req.acks
     responses = []
