@@ -255,8 +255,8 @@ class Broker:
         return 0, self.topic(name)
 
     def delete_topics(self, targets: list[tuple[str | None, object]], version: int) -> list[dict]:
-        names = [n for n, _ in targets if n]
-        ids = [i for n, i in targets if not n]
+        names = [n for n, _ in targets if n is not None]  # "" is a name (unknown), not an id
+        ids = [i for n, i in targets if n is None]
         results, _ = self.controller.delete_topics(names=names, topic_ids=ids)
         self._publish()
         out = []

@@ -163,5 +163,9 @@ class Dispatcher:
             head = response_header(h.correlation_id, is_flexible(h.api_key, h.api_version))
             size = len(head) + sum(len(b) for b in result)
             return [_SIZE.pack(size) + head, *result]
-        body = encode_response(h.api_key, h.api_version, h.correlation_id, result)
+        try:
+            body = encode_response(h.api_key, h.api_version, h.correlation_id, result)
+        except Exception as e:  # a handler bug: say which response, the stack shows where
+            e.add_note(f"encoding the response to api key {h.api_key} v{h.api_version}")
+            raise
         return [_SIZE.pack(len(body)) + body]

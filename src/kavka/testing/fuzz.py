@@ -10,14 +10,16 @@ by one seed, so a run can be replayed.
 - :class:`FrameSource` prebuilds valid frames for every (API, version) the broker's registry serves and
   hands out mutations of them: bit flips, length-field overwrites (huge, negative, past the end),
   truncations, splices of two frames of any APIs, byte insertions/deletions; some stay valid.
-- :class:`Blaster` writes frames down several non-blocking connections without waiting for responses
-  (responses are read and dropped), reopening a connection the broker closes and recycling one that
-  stops taking bytes (a long-poll Fetch or JoinGroup holds the responses behind it).
+- :func:`sessions` groups frames per connection: frames the broker answers (judged with the broker's
+  own parsers, :func:`classify`), then one it closes the connection on, as Kafka does for a request it
+  cannot parse. :class:`Blaster` plays sessions on many concurrent non-blocking connections, never
+  waiting on a response before sending, and counts a session's frames once its connection ended.
 - :class:`HealthyClients` runs a confluent-kafka producer (acks=all, idempotent) and a consumer
   beside the fuzzing, recording every error and every value, to check nothing was lost.
 
-Names in generated requests come from a pool that never contains the healthy clients' topic or group,
-so a *valid* fuzzed request (which Kafka would accept too) cannot delete or alter their data.
+Names in generated requests come from a pool that never contains the healthy clients' topic or group
+or the internal topics, so a *valid* fuzzed request (which Kafka would accept too) cannot delete or
+alter their data.
 """
 
 from __future__ import annotations
@@ -45,11 +47,16 @@ __all__ = [
     "FrameSource",
     "Blaster",
     "BlastStats",
+    "Session",
+    "sessions",
+    "classify",
     "HealthyClients",
     "served_versions",
 ]
 
-_NAME_POOL = ("fuzz-a", "fuzz-b", "fuzz.c", "fuzz_d", "", ".", "x" * 250, "bad name", "__consumer_offsets",
+# Not "__consumer_offsets" / "__transaction_state": deleting them is a valid request (Kafka takes it
+# too) that would take the healthy consumer's group coordinator with it.
+_NAME_POOL = ("fuzz-a", "fuzz-b", "fuzz.c", "fuzz_d", "", ".", "x" * 250, "bad name", "__cluster_metadata",
               "fuzz-grp", "fuzz-txn", "fuzz-e")
 
 
@@ -265,12 +272,16 @@ class _Base:
     header_len: int  # bytes before the body, size prefix included
     frame: bytes
     lengths: list[LengthField]
+    value_bytes: list[int] = field(default_factory=list)
 
 
 class FrameSource:
     """Valid frames for every served (API, version), and an endless stream of mutations of them."""
 
-    MUTATIONS = ("valid", "bitflip", "length", "length", "truncate", "splice", "insert", "delete", "header")
+    #: "values" flips bits outside the header and every length prefix: well-formed requests with odd
+    #: values, the ones that reach the handlers (weighted up, with "valid", for that reason).
+    MUTATIONS = ("valid", "valid", "values", "values", "values", "values", "bitflip", "length", "length",
+                 "truncate", "splice", "insert", "delete", "header")
 
     def __init__(self, seed: int, per_version: int = 4, names=_NAME_POOL) -> None:
         self.rng = random.Random(seed)
@@ -282,6 +293,11 @@ class FrameSource:
                 frame = request_frame(api_key, version, self.rng.randint(0, 2 ** 31 - 1), body)
                 self.bases.append(_Base(api_key, version, len(frame) - len(body), frame,
                                         length_fields(cls, body)))
+        for base in self.bases:
+            skip = set()
+            for lf in base.lengths:
+                skip.update(range(base.header_len + lf.offset, base.header_len + lf.offset + lf.width))
+            base.value_bytes = [i for i in range(base.header_len, len(base.frame)) if i not in skip]
         self.counts: dict[str, int] = {m: 0 for m in self.MUTATIONS}
 
     def __iter__(self) -> Iterator[bytes]:
@@ -306,6 +322,14 @@ class FrameSource:
                                 -1, -2, -(2 ** 31), 2 ** 34))
             body = overwrite_length(frame[h:], lf, value)
             return _resize(frame[:h] + body)
+        if kind == "values":
+            if not base.value_bytes:
+                return frame
+            b = bytearray(frame)
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                i = rng.choice(base.value_bytes)
+                b[i] ^= 1 << rng.randrange(8)
+            return bytes(b)
         if kind == "bitflip":
             b = bytearray(frame)
             for _ in range(rng.choice((1, 1, 2, 4, 8))):
@@ -338,12 +362,73 @@ def _resize(frame: bytes) -> bytes:
 # --- sending ------------------------------------------------------------------------------------------
 
 
+def classify(frame: bytes) -> int:
+    """What the broker will do with ``frame``, judged with its own parsers: 1 = answers it, 0 = takes it
+    without an answer (Produce acks=0), -1 = closes the connection (header, version or body invalid)."""
+    from kavka.broker.registry import lookup
+    from kavka.protocol.api import ApiKey, ProtocolDecodeError, decode_request, parse_request_header
+    from kavka.protocol.produce import decode_produce_request
+
+    body = memoryview(frame)[4:]
+    try:
+        header, offset = parse_request_header(body)
+        handler = lookup(header.api_key, header.api_version)
+        if handler is None:
+            return 1 if header.api_key == ApiKey.API_VERSIONS else -1
+        if handler.raw:
+            req = decode_produce_request(body, offset, header.api_version)
+            return 0 if req.acks == 0 else 1
+        decode_request(header.api_key, header.api_version, body, offset)
+        return 1
+    except ProtocolDecodeError:
+        return -1
+
+
+class Session(NamedTuple):
+    """Frames for one connection: answered ones (and acks=0 Produces), then at most one the broker
+    closes the connection on. ``answers``: responses expected before the close."""
+
+    data: bytes
+    frames: int
+    answers: int
+    ends_bad: bool
+
+
+def sessions(source: FrameSource, count: int, max_valid: int = 12) -> Iterator[Session]:
+    """Group ``count`` frames from ``source`` into sessions (each bad frame ends one)."""
+    rng = source.rng
+    parts: list[bytes] = []
+    answers = 0
+    limit = rng.randint(0, max_valid)
+    for _ in range(count):
+        frame = source.next()
+        verdict = classify(frame)
+        parts.append(frame)
+        if verdict < 0:
+            yield Session(b"".join(parts), len(parts), answers, True)
+            parts, answers, limit = [], 0, rng.randint(0, max_valid)
+            continue
+        answers += verdict
+        if len(parts) > limit:
+            # end it with a frame of an unknown API key: the broker closes at once, even with a
+            # long-poll Fetch or a JoinGroup still holding answers (not counted as a fuzz frame)
+            yield Session(b"".join(parts) + _CLOSER, len(parts), answers, True)
+            parts, answers, limit = [], 0, rng.randint(0, max_valid)
+    if parts:
+        yield Session(b"".join(parts) + _CLOSER, len(parts), answers, True)
+
+
+_CLOSER = struct.pack(">ihhih", 10, 32000, 0, 0, -1)
+
+
 @dataclass
 class BlastStats:
-    frames: int = 0
+    frames: int = 0             # frames the broker read (their connection ended as predicted)
     bytes: int = 0
-    closed_by_broker: int = 0
-    recycled: int = 0
+    connections: int = 0
+    closed_as_expected: int = 0  # closed by the broker right after the bad frame, all answers in
+    early_closes: int = 0        # closed before every valid frame was answered (a handler refused one)
+    stalled: int = 0             # no close/answers within the stall timeout (a long poll): we closed it
     connect_failures: int = 0
     seconds: float = 0.0
 
@@ -355,135 +440,134 @@ class BlastStats:
 @dataclass
 class _Conn:
     sock: socket.socket
-    out: bytearray = field(default_factory=bytearray)
-    last_progress: float = 0.0
+    session: Session
+    out: memoryview
+    started: float
+    inbuf: bytearray = field(default_factory=bytearray)
+    answers: int = 0
 
 
 class Blaster:
-    """Write frames down ``connections`` non-blocking sockets; never wait for a response.
+    """Play sessions on up to ``parallel`` concurrent non-blocking connections, one session each.
 
-    A connection the broker closes is reopened; one that takes no bytes for ``stall_seconds`` (its
-    responses are held behind a long poll) is closed and reopened. :meth:`send` raises
-    ``ConnectionRefusedError`` when the broker no longer accepts connections (it died).
+    A session's connection ends when the broker closes it (expected after its bad frame), or when all
+    its answers arrived (a session with no bad frame; we close it), or after ``stall_seconds`` without
+    that (a long-poll Fetch or JoinGroup holding answers; we close it). :meth:`run` raises
+    ``ConnectionRefusedError`` when the broker stops accepting connections (it died).
     """
 
-    def __init__(self, host: str, port: int, connections: int = 4, stall_seconds: float = 0.5,
-                 window: int = 32) -> None:
+    def __init__(self, host: str, port: int, parallel: int = 32, stall_seconds: float = 0.5) -> None:
         self.addr = (host, port)
-        self.n = connections
+        self.parallel = parallel
         self.stall = stall_seconds
-        self.window = window  # frames queued per connection before it is flushed
         self.sel = selectors.DefaultSelector()
-        self.conns: list[_Conn] = []
         self.stats = BlastStats()
-        for _ in range(connections):
-            self.conns.append(self._open())
+        self.active: dict[socket.socket, _Conn] = {}
 
-    def _open(self) -> _Conn:
-        for attempt in range(50):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                s.connect(self.addr)
-            except OSError:
-                s.close()
-                self.stats.connect_failures += 1
-                if attempt == 49:
-                    raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
-                time.sleep(0.02)
-                continue
-            s.setblocking(False)
-            c = _Conn(s, last_progress=time.monotonic())
-            self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, c)
-            return c
-        raise AssertionError
+    def _open(self, session: Session) -> None:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        err = s.connect_ex(self.addr)
+        if err not in (0, errno.EINPROGRESS):
+            s.close()
+            self.stats.connect_failures += 1
+            raise ConnectionRefusedError(f"broker at {self.addr}: {errno.errorcode.get(err, err)}")
+        c = _Conn(s, session, memoryview(session.data), time.monotonic())
+        self.active[s] = c
+        self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, c)
+        self.stats.connections += 1
 
-    def _reopen(self, c: _Conn) -> None:
-        try:
-            self.sel.unregister(c.sock)
-        except (KeyError, ValueError):
-            pass
+    def _finish(self, c: _Conn, how: str) -> None:
+        self.sel.unregister(c.sock)
+        del self.active[c.sock]
         c.sock.close()
-        i = self.conns.index(c)
-        self.conns[i] = self._open()
+        st = self.stats
+        if how == "eof":
+            if c.answers >= c.session.answers and c.session.ends_bad:
+                st.closed_as_expected += 1
+            else:
+                st.early_closes += 1
+        elif how == "stall":
+            st.stalled += 1
+        st.frames += c.session.frames
+        st.bytes += len(c.session.data)
 
-    def send(self, frames, deadline: float | None = None) -> BlastStats:
-        """Send every frame of ``frames`` (an iterable of complete frames); returns the totals."""
+    def run(self, session_iter, deadline: float | None = None) -> BlastStats:
         start = time.monotonic()
-        it = iter(frames)
-        exhausted = False
-        rr = 0
+        it = iter(session_iter)
+        more = True
+        refused = 0
         while True:
-            # fill queues
-            if not exhausted:
-                for _ in range(self.n):
-                    c = self.conns[rr % self.n]
-                    rr += 1
-                    if len(c.out) < 65536:
-                        for _ in range(self.window):
-                            f = next(it, None)
-                            if f is None:
-                                exhausted = True
-                                break
-                            c.out += f
-                            self.stats.frames += 1
-                            self.stats.bytes += len(f)
-                    if exhausted:
-                        break
-            if exhausted and not any(c.out for c in self.conns):
-                break
-            if deadline is not None and time.monotonic() > deadline:
+            while more and len(self.active) < self.parallel:
+                nxt = next(it, None)
+                if nxt is None:
+                    more = False
+                    break
+                self._open(nxt)
+            if not self.active:
                 break
             now = time.monotonic()
+            if deadline is not None and now > deadline:
+                for c in list(self.active.values()):
+                    self._finish(c, "stall")
+                break
             for key, events in self.sel.select(timeout=0.05):
                 c = key.data
-                if c not in self.conns:
+                if c.sock not in self.active:
                     continue
+                if events & selectors.EVENT_WRITE:
+                    if c.out:
+                        try:
+                            n = c.sock.send(c.out)
+                            c.out = c.out[n:]
+                        except BlockingIOError:
+                            pass
+                        except ConnectionRefusedError:
+                            refused += 1
+                            self._finish(c, "refused")
+                            if refused > 20:
+                                raise ConnectionRefusedError(f"broker at {self.addr} refuses connections")
+                            continue
+                        except OSError:
+                            self._finish(c, "eof")
+                            continue
+                    if not c.out:
+                        self.sel.modify(c.sock, selectors.EVENT_READ, c)
                 if events & selectors.EVENT_READ:
                     try:
-                        data = c.sock.recv(1 << 20)
-                    except (ConnectionResetError, BrokenPipeError):
+                        data = c.sock.recv(1 << 18)
+                    except BlockingIOError:
+                        continue
+                    except ConnectionRefusedError:
+                        refused += 1
+                        self._finish(c, "refused")
+                        if refused > 20:
+                            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections")
+                        continue
+                    except OSError:
                         data = b""
-                    except BlockingIOError:
-                        data = None
-                    if data == b"":
-                        self.stats.closed_by_broker += 1
-                        c.out.clear()  # what it had queued is dropped with it, as a client would see
-                        self._reopen(c)
+                    if not data:
+                        self._finish(c, "eof")
                         continue
-                if events & selectors.EVENT_WRITE and c.out:
-                    try:
-                        sent = c.sock.send(c.out)
-                    except BlockingIOError:
-                        sent = 0
-                    except (ConnectionResetError, BrokenPipeError, OSError) as e:
-                        if isinstance(e, OSError) and e.errno not in (errno.EPIPE, errno.ECONNRESET,
-                                                                       errno.ENOTCONN):
-                            raise
-                        self.stats.closed_by_broker += 1
-                        c.out.clear()
-                        self._reopen(c)
-                        continue
-                    if sent:
-                        del c.out[:sent]
-                        c.last_progress = now
-            for c in list(self.conns):
-                if c.out and now - c.last_progress > self.stall:
-                    self.stats.recycled += 1
-                    c.out.clear()
-                    self._reopen(c)
-                elif not c.out:
-                    c.last_progress = now
+                    refused = 0
+                    c.inbuf += data
+                    while len(c.inbuf) >= 4:
+                        size = int.from_bytes(c.inbuf[:4], "big")
+                        if len(c.inbuf) < 4 + size:
+                            break
+                        del c.inbuf[:4 + size]
+                        c.answers += 1
+                    if not c.session.ends_bad and not c.out and c.answers >= c.session.answers:
+                        self._finish(c, "done")
+            for c in list(self.active.values()):
+                if now - c.started > self.stall:
+                    self._finish(c, "stall")
         self.stats.seconds += time.monotonic() - start
         return self.stats
 
     def close(self) -> None:
-        for c in self.conns:
-            try:
-                self.sel.unregister(c.sock)
-            except (KeyError, ValueError):
-                pass
-            c.sock.close()
+        for c in list(self.active.values()):
+            self._finish(c, "stall")
         self.sel.close()
 
 
