@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,11 +27,15 @@ FRAMES = int(os.environ.get("KAVKA_FUZZ_FRAMES", 100_000))
 
 @pytest.fixture
 def broker(tmp_path):
-    b = BrokerProcess(tmp_path / "data", overrides={"num.partitions": 1})
-    b.start()
-    yield b
-    b.stop()
-    b.cleanup()
+    # On tmpfs when there is one: the fuzzed admin requests commit metadata (an fsync each) thousands
+    # of times, and durability is not what this test is about.
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(prefix="kavka-fuzz-", dir=shm if shm.is_dir() else tmp_path) as d:
+        b = BrokerProcess(Path(d) / "data", overrides={"num.partitions": 1})
+        b.start()
+        yield b
+        b.stop()
+        b.cleanup()
 
 
 def test_broker_survives_fuzzed_frames_and_healthy_clients_lose_nothing(broker):
@@ -64,13 +70,9 @@ def test_broker_survives_fuzzed_frames_and_healthy_clients_lose_nothing(broker):
     lost = [v for v in healthy.acked if v not in consumed]
     assert not lost, f"{len(lost)} acknowledged values never consumed, e.g. {lost[:3]}"
     assert healthy.consumed == sorted(healthy.consumed), "the consumer saw values out of order"
-    assert "Traceback" not in broker.log_text() or _only_known_handler_bugs(broker.log_text())
-
-
-def _only_known_handler_bugs(log: str) -> bool:
-    """Tracebacks are handler bugs (the connection is closed, the broker goes on); report them all."""
-    print(log[log.index("Traceback") - 200:][:3000])
-    return False
+    log = broker.log_text()
+    # a traceback is a handler bug (its connection is closed, the broker goes on): none are expected
+    assert "Traceback" not in log, log[log.index("Traceback") - 300:][:4000]
 
 
 def test_the_harness_notices_a_dead_broker(tmp_path):

@@ -11,6 +11,8 @@ Everything here runs on the event loop thread; nothing takes a lock.
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import logging
 import os
@@ -92,7 +94,10 @@ class Broker:
             producer_id_expiration_check_interval_ms=cfg["producer.id.expiration.check.interval.ms"],
         )
         lm.startup()
-        metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
+        # One controller operation is one atomic batch (up to 10000 records); KRaft bounds a batch at
+        # 8 MiB, not by max.message.bytes (Kavka's JSON records need ~2 MiB for 10000 partitions).
+        metadata_config = dataclasses.replace(self._broker_log_config(), max_message_bytes=8 * 1024 * 1024)
+        metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, metadata_config)
         store = BatchMetadataLogStore(
             lambda batch: self._append_metadata(metadata_log, batch),
             lambda: read_whole_log(metadata_log),
