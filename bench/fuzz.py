@@ -27,10 +27,10 @@ from kavka.testing.process import BrokerProcess, create_topic
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=2_000_000, help="frames to send (default 2,000,000)")
-    ap.add_argument("--duration", type=float, default=None, help="stop after this many seconds instead")
+    ap.add_argument("--duration", type=float, default=None, help="stop after this many seconds at most")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("KAVKA_FUZZ_SEED", random.randrange(2**31))))
     ap.add_argument("--parallel", type=int, default=32, help="concurrent connections")
-    ap.add_argument("--chunk", type=int, default=50_000, help="frames generated per batch")
+    ap.add_argument("--chunk", type=int, default=20_000, help="frames generated per batch")
     args = ap.parse_args(argv)
     print(f"seed {args.seed} (replay: KAVKA_FUZZ_SEED={args.seed})", flush=True)
 
@@ -56,8 +56,8 @@ def _run(broker: BrokerProcess, args) -> int:
     sent = 0
     last_report = start
     try:
-        while (deadline is None and sent < args.count) or (deadline is not None and time.monotonic() < deadline):
-            n = args.chunk if deadline is not None else min(args.chunk, args.count - sent)
+        while sent < args.count and (deadline is None or time.monotonic() < deadline):
+            n = min(args.chunk, args.count - sent)
             stats = blaster.run(sessions(source, n), deadline=deadline)
             sent = stats.frames
             if not broker.is_running():
