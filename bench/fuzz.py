@@ -76,7 +76,8 @@ def _run(broker: BrokerProcess, args) -> int:
     if alive:
         peak_kib = max(peak_kib, broker.memory_kib("VmHWM"))
     healthy.stop()
-    lost = [v for v in healthy.acked if v not in set(healthy.consumed)]
+    consumed = set(healthy.consumed)
+    lost = [v for v in healthy.acked if v not in consumed]
     s = blaster.stats
     print(f"frames sent      {s.frames:,} in {elapsed:.1f} s = {s.frames / elapsed:,.0f} frames/s "
           f"({s.bytes / elapsed / 1e6:.1f} MB/s)")
