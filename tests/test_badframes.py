@@ -378,3 +378,133 @@ def test_acks_0_produce_gets_no_response_and_next_request_is_answered(bad_broker
         # The first (and only) response is ApiVersions'; Produce with acks=0 has none.
         assert parse_api_versions_v0(recv_response(s), 52)[0] == 0
     ledger["values"].append(b"acks0")
+
+
+# -- bodies that do not parse, and well-formed requests Kafka refuses -------------------------------
+#
+# A length the rest of the frame cannot hold, or null where the schema forbids it: Kafka's request
+# parser throws, and the broker closes the connection (InvalidRequestException). Kavka does the same
+# after logging one line, without a traceback; kio's reader once aborted the whole process on these.
+
+
+def _body(api_key: int, version: int, data: dict) -> bytes:
+    from kavka.protocol.api import encode_request_body
+
+    return encode_request_body(api_key, version, data)
+
+
+def _length_field(api_key: int, version: int, body: bytes, path: str):
+    from kavka.protocol.api import request_class
+    from kavka.testing.fuzz import length_fields
+
+    cls = request_class(api_key, version)
+    return next(f for f in length_fields(cls, body) if f.path == f"{cls.__name__}.{path}")
+
+
+def _log_lines_since(broker: BrokerProcess, mark: int) -> list[str]:
+    return broker.log_text()[mark:].splitlines()
+
+
+def _closes_with_one_line(broker: BrokerProcess, frame: bytes, expect: str) -> None:
+    from kavka.testing.process import wait_until
+
+    mark = len(broker.log_text())
+    with connect(broker) as s:
+        s.sendall(frame)
+        expect_closed(s)
+    wait_until(lambda: any("malformed request" in line for line in _log_lines_since(broker, mark)),
+               timeout=10, message="the malformed request is logged")
+    lines = _log_lines_since(broker, mark)
+    bad = [line for line in lines if "malformed request" in line]
+    assert len(bad) == 1 and expect in bad[0], lines
+    assert not any("Traceback" in line for line in lines), "\n".join(lines)
+
+
+HUGE_COMPACT = bytes.fromhex("ffffffff0f")
+
+
+@pytest.mark.parametrize("api_key,version", [(8, 9), (9, 8), (9, 9)])
+def test_collection_length_past_the_frame_closes_and_broker_lives(bad_broker, api_key, version):
+    """The frames that aborted the broker (kio allocating ~34 GB): a compact length of 2**32-2."""
+    from kavka.protocol.api import request_class
+    from kavka.testing.fuzz import length_fields
+
+    data = {"group_id": "g", "member_id": "m", "topics": [], "groups": [{"group_id": "g", "topics": []}]}
+    body = _body(api_key, version, data)
+    lf = next(f for f in length_fields(request_class(api_key, version), body) if f.kind == "array")
+    body = body[:lf.offset] + HUGE_COMPACT + body[lf.offset + lf.width:]
+    _closes_with_one_line(bad_broker, request(api_key, version, 61, body, flexible=True), "elements claimed")
+
+
+@pytest.mark.parametrize("api_key,version,data,path", [
+    (2, 1, {"replica_id": -1, "topics": []}, "topics"),                        # ListOffsets
+    (9, 1, {"group_id": "g", "topics": []}, "topics"),                         # OffsetFetch v1
+    (10, 4, {"key_type": 0, "coordinator_keys": []}, "coordinator_keys"),     # FindCoordinator
+    (8, 2, {"group_id": "g", "member_id": "m", "topics": []}, "topics"),       # OffsetCommit
+])
+def test_null_array_where_kafka_forbids_it_closes_with_one_line(bad_broker, api_key, version, data, path):
+    from kavka.protocol.api import is_flexible
+    from kavka.testing.fuzz import overwrite_length
+
+    body = _body(api_key, version, data)
+    body = overwrite_length(body, _length_field(api_key, version, body, path), -1)
+    _closes_with_one_line(bad_broker, request(api_key, version, 62, body, flexible=is_flexible(api_key, version)),
+                          "was serialized as null")
+
+
+def _create_topics_v5(topics: list[dict]) -> bytes:
+    return request(19, 5, 71, _body(19, 5, {"topics": topics, "timeout": 10_000}), flexible=True)
+
+
+def _topic_results(payload: bytes, api_key: int, version: int, offset: int = 5):
+    """The response body (``offset``: after the correlation id and, for header v1, its tag byte)."""
+    from kio.serial import entity_reader
+
+    from kavka.protocol.api import response_class
+
+    resp, _ = entity_reader(response_class(api_key, version))(payload, offset)
+    return resp
+
+
+POLICY_VIOLATION = 44
+INVALID_REPLICA_ASSIGNMENT = 39
+
+
+def test_create_topics_with_too_many_partitions_is_policy_violation(bad_broker):
+    with connect(bad_broker) as s:
+        s.sendall(_create_topics_v5([
+            {"name": "badframes-huge", "num_partitions": 2**31 - 1, "replication_factor": 1},
+            {"name": "badframes-small", "num_partitions": 1, "replication_factor": 1},
+        ]))
+        resp = _topic_results(recv_response(s), 19, 5)
+    assert [(t.name, t.error_code, t.error_message) for t in resp.topics] == [
+        ("badframes-huge", POLICY_VIOLATION, "Excessively large number of partitions per request."),
+        ("badframes-small", POLICY_VIOLATION, "Excessively large number of partitions per request."),
+    ]
+
+
+def test_duplicate_partition_in_manual_assignment_is_refused(bad_broker):
+    assignments = [{"partition_index": 0, "broker_ids": [1]}, {"partition_index": 0, "broker_ids": [1]}]
+    with connect(bad_broker) as s:
+        s.sendall(_create_topics_v5([{"name": "badframes-dup", "num_partitions": -1, "replication_factor": -1,
+                                      "assignments": assignments}]))
+        resp = _topic_results(recv_response(s), 19, 5)
+    [t] = resp.topics
+    assert (t.error_code, t.error_message) == (
+        INVALID_REPLICA_ASSIGNMENT, "Found multiple manual partition assignments for partition 0")
+
+
+def test_create_partitions_to_a_huge_count_is_refused_quickly(bad_broker):
+    from confluent_kafka.admin import AdminClient
+
+    topic = create_topic(bad_broker.bootstrap, "badframes-grow", 1)
+    with connect(bad_broker) as s:
+        s.sendall(request(37, 1, 72, _body(37, 1, {
+            "topics": [{"name": topic, "count": 2**31 - 1, "assignments": None}],
+            "timeout": 10_000, "validate_only": False})))
+        resp = _topic_results(recv_response(s), 37, 1, offset=4)  # header v0: correlation id only
+    [r] = resp.results
+    assert (r.name, r.error_code, r.error_message) == (
+        topic, POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
+    md = AdminClient({"bootstrap.servers": bad_broker.bootstrap}).list_topics(topic, timeout=10)
+    assert len(md.topics[topic].partitions) == 1

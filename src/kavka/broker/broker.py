@@ -20,6 +20,8 @@ Everything here runs on the event loop thread; nothing takes a lock.
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import logging
 import os
@@ -112,7 +114,10 @@ class Broker:
         try:
             self.cluster_id = self._check_meta_properties(log_dirs)
             lm.startup()
-            metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, self._broker_log_config())
+            # One controller operation is one atomic batch (up to 10000 records); KRaft bounds a batch at
+            # 8 MiB, not by max.message.bytes (Kavka's JSON records need ~2 MiB for 10000 partitions).
+            metadata_config = dataclasses.replace(self._broker_log_config(), max_message_bytes=8 * 1024 * 1024)
+            metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, metadata_config)
         except KafkaStorageError as e:
             lm.release_locks()
             raise LogDirError(f"cannot open the metadata log: {e}") from None
@@ -325,8 +330,8 @@ class Broker:
         return 0, self.topic(name)
 
     def delete_topics(self, targets: list[tuple[str | None, object]], version: int) -> list[dict]:
-        names = [n for n, _ in targets if n]
-        ids = [i for n, i in targets if not n]
+        names = [n for n, _ in targets if n is not None]  # "" is a name (unknown), not an id
+        ids = [i for n, i in targets if n is None]
         results, _ = self.controller.delete_topics(names=names, topic_ids=ids)
         self._publish()
         out = []

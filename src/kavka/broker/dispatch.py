@@ -4,7 +4,9 @@ The server hands each complete frame (without its size prefix) to :meth:`Dispatc
 back either the response buffers (size prefix included), ``None`` for no response, or an awaitable of
 either. :class:`CloseConnection` means "close this connection and nothing else", which is what Kafka
 does for bytes it cannot parse, an unknown API key, or an unsupported version of any API but
-ApiVersions.
+ApiVersions. A body that does not parse (a length past the end of the frame, null where the schema
+forbids it, ...) is one such case: one warning line names the peer, the request and the reason, with
+no traceback, and the connection closes; no handler ever sees the request.
 """
 
 from __future__ import annotations
@@ -54,6 +56,16 @@ class RequestContext:
     @property
     def version(self) -> int:
         return self.header.api_version
+
+
+def _bad_request(conn: ConnectionInfo, header: RequestHeader, error: Exception) -> CloseConnection:
+    """Log the one line for a request that does not parse, and say to close (Kafka: it logs an
+    InvalidRequestException and closes the connection). A warning, so it shows at the default level;
+    no traceback: the bytes are the client's fault, not a bug here."""
+    message = (f"malformed request from {conn.peer} (correlation id {header.correlation_id}, "
+               f"client id {header.client_id!r}): {error}")
+    log.warning("%s; closing the connection", message)
+    return CloseConnection(message)
 
 
 def api_versions_entries() -> list[dict]:
@@ -116,12 +128,14 @@ class Dispatcher:
             request = memoryview(frame)[body_offset:]
         else:
             try:
-                # kio reads only immutable buffers; these requests are small, so the copy is cheap.
-                request = decode_request(header.api_key, header.api_version, bytes(frame), body_offset)
+                request = decode_request(header.api_key, header.api_version, frame, body_offset)
             except ProtocolDecodeError as e:
-                raise CloseConnection(str(e)) from None
+                raise _bad_request(conn, header, e) from None
         ctx = RequestContext(header, conn, self.broker)
-        result = handler.func(ctx, request)
+        try:
+            result = handler.func(ctx, request)
+        except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
+            raise _bad_request(conn, header, e) from None
         if inspect.isawaitable(result):
             return self._finish(ctx, result)
         out = self._encode(ctx, result)
@@ -149,5 +163,9 @@ class Dispatcher:
             head = response_header(h.correlation_id, is_flexible(h.api_key, h.api_version))
             size = len(head) + sum(len(b) for b in result)
             return [_SIZE.pack(size) + head, *result]
-        body = encode_response(h.api_key, h.api_version, h.correlation_id, result)
+        try:
+            body = encode_response(h.api_key, h.api_version, h.correlation_id, result)
+        except Exception as e:  # a handler bug: say which response, the stack shows where
+            e.add_note(f"encoding the response to api key {h.api_key} v{h.api_version}")
+            raise
         return [_SIZE.pack(len(body)) + body]

@@ -18,6 +18,15 @@ until the caller appends the records (``QuorumController`` does). Rules and mess
   replication factor of 3 cannot be reached because only 1 broker(s) are registered.``
 - Placement: round-robin over registered brokers (unfenced first, by id) from a random start, like
   Kafka's striped placer without racks; leader = first replica, ISR = unfenced replicas.
+- A request whose topics add up to more than 10000 partitions (``num.partitions`` for -1, the
+  assignment count for manual ones) fails as a whole with POLICY_VIOLATION (44), ``Excessively large
+  number of partitions per request.``, before any placement (Kafka 4, KAFKA-17870); one whose records
+  (topic, config and partition records) pass 10000 fails as a whole with 44, ``Unable to perform
+  excessively large batch operation.`` (Kafka's bound on one atomic metadata batch). CreatePartitions
+  refuses a topic whose new partitions would take the request past 10000 records with the same 44
+  before placing them (Kafka fails it too, as an unexpected error, after the placement).
+- Two manual assignments for one partition -> INVALID_REPLICA_ASSIGNMENT, ``Found multiple manual
+  partition assignments for partition 0``.
 - validate_only computes the same results and returns no records.
 """
 
@@ -61,18 +70,24 @@ __all__ = [
 ]
 
 MAX_TOPIC_NAME_LENGTH = 249
+#: Kafka's QuorumController.MAX_RECORDS_PER_USER_OP and ReplicationControlManager.MAX_PARTITIONS_PER_BATCH
+MAX_RECORDS_PER_USER_OP = 10_000
+MAX_PARTITIONS_PER_BATCH = 10_000
+_TOO_MANY_PARTITIONS = "Excessively large number of partitions per request."
+_TOO_MANY_RECORDS = "Unable to perform excessively large batch operation."
 ZERO_UUID = uuid.UUID(int=0)
 _LEGAL = re.compile(r"[a-zA-Z0-9._-]+")
 
 
 @dataclass(frozen=True)
 class CreatableTopic:
-    """One topic of a CreateTopics request. ``assignments`` maps partition -> broker ids."""
+    """One topic of a CreateTopics request. ``assignments`` maps partition -> broker ids, or is a
+    sequence of ``(partition, broker ids)`` pairs as the request carries them (duplicates refused)."""
 
     name: str
     num_partitions: int = -1
     replication_factor: int = -1
-    assignments: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    assignments: Mapping[int, Sequence[int]] | Sequence[tuple[int, Sequence[int]]] = field(default_factory=dict)
     configs: Mapping[str, str | None] = field(default_factory=dict)
 
 
@@ -233,6 +248,8 @@ def create_topics(
     Per topic, records are: TopicRecord, then its ConfigRecords, then PartitionRecords (Kafka's order).
     """
     rng = rng or random.Random()
+    if _requested_partitions(topics, config["num.partitions"]) > MAX_PARTITIONS_PER_BATCH:
+        return _all_failed(topics, _TOO_MANY_PARTITIONS), []
     counts: dict[str, int] = {}
     for t in topics:
         counts[t.name] = counts.get(t.name, 0) + 1
@@ -253,7 +270,38 @@ def create_topics(
         existing_unified.setdefault(_unify(topic.name), topic.name)
         results.append(result)
         records.extend(topic_records)
+    if len(records) > MAX_RECORDS_PER_USER_OP:
+        return _all_failed(topics, _TOO_MANY_RECORDS), []
     return results, ([] if validate_only else records)
+
+
+def _requested_partitions(topics: Sequence[CreatableTopic], default: int) -> int:
+    """Kafka's ``validateTotalNumberOfPartitions`` count: assignments, else the count (-1: default)."""
+    total = 0
+    for t in topics:
+        if t.assignments:
+            total += len(t.assignments)
+        elif t.num_partitions == -1:
+            total += default
+        elif t.num_partitions > 0:
+            total += t.num_partitions
+    return total
+
+
+def _all_failed(topics: Sequence[CreatableTopic], message: str) -> list[CreateTopicResult]:
+    return [CreateTopicResult(t.name, int(ErrorCode.POLICY_VIOLATION), message) for t in topics]
+
+
+def _assignment_map(topic: CreatableTopic) -> Mapping[int, Sequence[int]]:
+    if isinstance(topic.assignments, Mapping):
+        return topic.assignments
+    out: dict[int, Sequence[int]] = {}
+    for partition, replicas in topic.assignments:
+        if partition in out:
+            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                          f"Found multiple manual partition assignments for partition {partition}")
+        out[partition] = replicas
+    return out
 
 
 def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
@@ -281,14 +329,15 @@ def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
         if topic.num_partitions != -1:
             raise _reject(ErrorCode.INVALID_REQUEST,
                           "A manual partition assignment was specified, but numPartitions was not set to -1.")
+        assignments = _assignment_map(topic)
         rf = None
-        for partition in sorted(topic.assignments):
-            _check_manual_assignment(image, partition, topic.assignments[partition], rf)
-            rf = len(topic.assignments[partition])
-        if sorted(topic.assignments) != list(range(len(topic.assignments))):
+        for partition in sorted(assignments):
+            _check_manual_assignment(image, partition, assignments[partition], rf)
+            rf = len(assignments[partition])
+        if sorted(assignments) != list(range(len(assignments))):
             raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                           "partitions should be a consecutive 0-based integer sequence")
-        replica_lists = [list(topic.assignments[p]) for p in range(len(topic.assignments))]
+        replica_lists = [list(assignments[p]) for p in range(len(assignments))]
     elif topic.replication_factor < -1 or topic.replication_factor == 0:
         raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
                       "Replication factor must be larger than 0, or -1 to use the default value.")
@@ -397,7 +446,7 @@ def create_partitions(
         try:
             if counts[request.name] > 1:
                 raise _reject(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
-            records.extend(_grow(image, request, rng))
+            records.extend(_grow(image, request, rng, MAX_RECORDS_PER_USER_OP - len(records)))
             error = NONE
         except _Reject as e:
             error = e.error
@@ -405,7 +454,8 @@ def create_partitions(
     return results, ([] if validate_only else records)
 
 
-def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random) -> list[MetadataRecord]:
+def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random,
+          room: int) -> list[MetadataRecord]:
     topic = image.topic(request.name)
     if topic is None:
         raise _reject(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -417,12 +467,14 @@ def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Rand
                       f"The topic {request.name} currently has {current} partition(s); "
                       f"{request.count} would not be an increase.")
     additional = request.count - current
+    if request.assignments is not None and len(request.assignments) != additional:
+        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                      f"Attempted to add {additional} additional partition(s), but only "
+                      f"{len(request.assignments)} assignment(s) were specified.")
+    if additional > room:  # checked before placing: a count near 2**31 must not be placed one by one
+        raise _reject(ErrorCode.POLICY_VIOLATION, _TOO_MANY_RECORDS)
     rf = topic.replication_factor
     if request.assignments is not None:
-        if len(request.assignments) != additional:
-            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                          f"Attempted to add {additional} additional partition(s), but only "
-                          f"{len(request.assignments)} assignment(s) were specified.")
         for i, replicas in enumerate(request.assignments):
             _check_manual_assignment(image, current + i, replicas, rf)
         replica_lists = [list(r) for r in request.assignments]

@@ -1,7 +1,8 @@
 """Request headers, request bodies and low-volume responses, with kio underneath.
 
-This module is the only place that imports kio. Everything above it sees plain Python: decoded requests
-are kio's frozen dataclasses (read by attribute), and responses are built from plain dicts and lists by
+This module and :mod:`kavka.protocol.decoder` are the only places that import kio, and only its
+public names (``kio.index``, ``kio.serial.entity_writer``, ``kio.schema``). Everything above sees plain
+Python: decoded requests are kio's frozen dataclasses (read by attribute), and responses are built from plain dicts and lists by
 :func:`encode_response`, which fills the fields a version lacks with zero values and drops the keys it
 does not have, so one handler serves every version of its API.
 
@@ -32,9 +33,9 @@ from typing import Any, NamedTuple
 
 from kio.index import load_request_schema, load_response_schema
 from kio.schema.errors import ErrorCode
-from kio.serial import entity_reader, entity_writer
-from kio.serial._parse import get_field_reader
+from kio.serial import entity_writer
 
+from kavka.protocol.decoder import decode_with, request_decoder
 from kavka.protocol.primitives import ProtocolDecodeError, response_header
 
 __all__ = [
@@ -109,7 +110,6 @@ class RequestHeader(NamedTuple):
 
 
 _HDR = struct.Struct(">hhih")
-_I32 = struct.Struct(">i")
 
 
 @functools.cache
@@ -150,10 +150,8 @@ def parse_request_header(buf, flexible: bool | None = None) -> tuple[RequestHead
     if n >= 0:
         if pos + n > end:
             raise ProtocolDecodeError("client id runs past the frame")
-        try:
-            client_id = bytes(buf[pos : pos + n]).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ProtocolDecodeError("client id is not UTF-8") from e
+        # Java's new String(bytes, UTF_8), which Kafka uses, replaces invalid bytes rather than failing
+        client_id = bytes(buf[pos : pos + n]).decode("utf-8", "replace")
         pos += n
     elif n != -1:
         raise ProtocolDecodeError(f"bad client id length {n}")
@@ -170,84 +168,24 @@ def parse_request_header(buf, flexible: bool | None = None) -> tuple[RequestHead
     return RequestHeader(api_key, api_version, correlation_id, client_id), pos
 
 
-@functools.cache
-def _reader(api_key: int, api_version: int):
-    return entity_reader(load_request_schema(api_key, api_version))
-
-
 def decode_request(api_key: int, api_version: int, buf, offset: int) -> Any:
-    """Decode a request body with kio. Raises ProtocolDecodeError for anything malformed.
-
-    kio refuses tagged fields its schemas do not know, but KIP-482 says a reader skips them (a newer
-    client may send tags this broker has never heard of). When kio refuses for that reason alone, the
-    body is decoded again by :func:`_tolerant_read`, which walks the same schema and skips them.
+    """Decode a request body (kio's entity for this version). Raises ProtocolDecodeError for anything
+    malformed: every length is checked against the bytes left before it is used, null is refused where
+    the schema forbids it, and unknown tagged fields are skipped (KIP-482); see
+    :mod:`kavka.protocol.decoder`. ``buf`` may be bytes, bytearray or memoryview.
     """
     try:
-        obj, _ = _reader(api_key, api_version)(buf, offset)
-    except Exception as e:  # kio raises a variety of errors for bad bytes; all mean the same here
-        if "tagged field" in str(e):
-            try:
-                return _tolerant_read(load_request_schema(api_key, api_version), buf, offset)[0]
-            except Exception as e2:
-                e = e2
-        raise ProtocolDecodeError(f"cannot decode {_api_name(api_key)} v{api_version}: {e}") from e
-    return obj
+        reader = request_decoder(api_key, api_version)
+    except Exception as e:  # kio's index has no schema for this key/version
+        raise ProtocolDecodeError(f"no schema for {_api_name(api_key)} v{api_version}: {e}") from None
+    try:
+        return decode_with(reader, buf, offset)[0]
+    except ProtocolDecodeError as e:
+        raise ProtocolDecodeError(f"cannot decode {_api_name(api_key)} v{api_version}: {e}") from None
 
 
 def _api_name(api_key: int) -> str:
     return ApiKey(api_key).name if api_key in ApiKey._value2member_map_ else str(api_key)
-
-
-def _read_length(buf, pos: int, flexible: bool) -> tuple[int, int]:
-    if flexible:
-        n, pos = _skip_uvarint(buf, pos, len(buf))
-        return n - 1, pos
-    if pos + 4 > len(buf):
-        raise ProtocolDecodeError("truncated array length")
-    return _I32.unpack_from(buf, pos)[0], pos + 4
-
-
-def _tolerant_read(cls: type, buf, pos: int) -> tuple[Any, int]:
-    """Decode one entity like kio does, but skip unknown tagged fields at every level."""
-    flexible = bool(cls.__flexible__)
-    kwargs: dict[str, Any] = {}
-    tagged: dict[int, Any] = {}
-    for name, kafka_type, entity, seq, optional, default in _plan(cls):
-        f = cls.__dataclass_fields__[name]
-        tag = f.metadata.get("tag")
-        if tag is not None:
-            tagged[tag] = f
-            continue
-        if entity is not None and seq:
-            n, pos = _read_length(buf, pos, flexible)
-            if n < 0:
-                kwargs[name] = None
-                continue
-            if n > len(buf) - pos:
-                raise ProtocolDecodeError("array longer than the frame")
-            items = []
-            for _ in range(n):
-                item, pos = _tolerant_read(entity, buf, pos)
-                items.append(item)
-            kwargs[name] = tuple(items)
-        elif entity is not None:
-            kwargs[name], pos = _tolerant_read(entity, buf, pos)
-        else:
-            value, size = get_field_reader(cls, f, False, False)(buf, pos)
-            kwargs[name] = value
-            pos += size
-    if flexible:
-        count, pos = _skip_uvarint(buf, pos, len(buf))
-        for _ in range(count):
-            tag, pos = _skip_uvarint(buf, pos, len(buf))
-            size, pos = _skip_uvarint(buf, pos, len(buf))
-            f = tagged.get(tag)
-            if f is not None:
-                kwargs[f.name], _ = get_field_reader(cls, f, False, True)(buf, pos)
-            pos += size
-            if pos > len(buf):
-                raise ProtocolDecodeError("tagged field runs past the frame")
-    return cls(**kwargs), pos
 
 
 # --- dict -> kio entity conversion -------------------------------------------------------------
@@ -370,3 +308,22 @@ def encode_response(api_key: int, api_version: int, correlation_id: int, data: d
     out.write(response_header(correlation_id, flexible and api_key != ApiKey.API_VERSIONS))
     writer(out, entity)
     return out.getvalue()
+
+
+def request_class(api_key: int, api_version: int) -> type:
+    """kio's request dataclass for this key and version (for tools and tests that build requests)."""
+    return load_request_schema(api_key, api_version)
+
+
+def encode_request_body(api_key: int, api_version: int, data: dict | Any) -> bytes:
+    """A request body (no header, no size) from a dict or kio entity, as a client would send it."""
+    cls = load_request_schema(api_key, api_version)
+    entity = data if isinstance(data, cls) else build_entity(cls, data)
+    out = io.BytesIO()
+    _request_writer(cls)(out, entity)
+    return out.getvalue()
+
+
+@functools.cache
+def _request_writer(cls: type):
+    return entity_writer(cls)

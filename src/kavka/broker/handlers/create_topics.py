@@ -16,7 +16,7 @@ def handle_create_topics(ctx, req):
             "name": t.name,
             "num_partitions": t.num_partitions,
             "replication_factor": t.replication_factor,
-            "assignments": {a.partition_index: list(a.broker_ids) for a in t.assignments},
+            "assignments": [(a.partition_index, list(a.broker_ids)) for a in t.assignments],
             "configs": {c.name: c.value for c in t.configs},
         }
         for t in req.topics

@@ -13,6 +13,7 @@ from a Kafka broker with no authorizer; otherwise both stay INT32_MIN.
 """
 
 from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED, TOPIC_OPERATIONS
+from kavka.broker.dispatch import CloseConnection
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -48,6 +49,9 @@ def handle_metadata(ctx, req):
         topics = [_topic_entry(broker, t) for t in broker.topics()]
     else:
         allow_auto = getattr(req, "allow_auto_topic_creation", True)
+        if ctx.version < 12 and any(getattr(rt, "name", "") is None for rt in requested):
+            # Kafka throws InvalidRequestException here; a v10/v11 response cannot carry a null name
+            raise CloseConnection(f"Topic name can not be null for version {ctx.version}")
         topics = []
         for rt in requested:
             name = getattr(rt, "name", None)

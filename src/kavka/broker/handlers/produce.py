@@ -18,13 +18,12 @@ v11) when the partition is not in the producer's ongoing transaction, NOT_ENOUGH
 producer retries) while the coordinator cannot tell yet.
 """
 
-from kavka.broker.dispatch import CloseConnection
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.batch import HEADER_SIZE, batch_size_at, is_transactional_at, producer_at
-from kavka.protocol.primitives import ProtocolDecodeError
 from kavka.protocol.produce import PartitionResponse, decode_produce_request, encode_produce_response
+
 
 def _txn_producer(records) -> tuple[int, int] | None:
     """(producer id, epoch) of the first transactional batch of a record set, else None. Batch headers
@@ -115,10 +114,7 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
 
 @handles(ApiKey.PRODUCE, 3, 11, raw=True, advertised_min=0)
 def handle_produce(ctx, body):
-    try:
-        req = decode_produce_request(body, 0, ctx.version)
-    except ProtocolDecodeError as e:
-        raise CloseConnection(f"bad Produce request: {e}") from None
+    req = decode_produce_request(body, 0, ctx.version)  # ProtocolDecodeError: the dispatcher closes
     broker = ctx.broker
     acks = req.acks
     responses = []
