@@ -20,8 +20,9 @@ _REPO = Path(__file__).resolve().parents[1]
 def commit() -> str:
     """``git describe --always --dirty`` of the checkout holding bench/ ("unknown" outside git)."""
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=_REPO, capture_output=True,
-                             text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=_REPO, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
@@ -38,8 +39,14 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    info = {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "kernel": platform.release(),
-            "platform": platform.platform(), "commit": commit()}
+    info = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "platform": platform.platform(),
+        "commit": commit(),
+    }
     try:
         import confluent_kafka
 

@@ -40,11 +40,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
+
 from benchlib import machine
 from peers import KavkaRunner, MockRunner, PeerUnavailable, TansuRunner, find_tansu
 
@@ -55,22 +57,28 @@ VALUE_SIZE = 100
 
 @dataclass
 class Scale:
-    produce_records: int = 1_000_000   # workloads 1, 2 (3 reads workload 1's)
-    e2e_seconds: float = 30.0          # workload 4
+    produce_records: int = 1_000_000  # workloads 1, 2 (3 reads workload 1's)
+    e2e_seconds: float = 30.0  # workload 4
     e2e_rate: int = 10_000
     kafka_python_records: int = 300_000  # workload 5
-    many_partitions: int = 1_000       # workloads 6, 7
-    many_records: int = 1_000_000      # workload 6
-    restart_gb: float = 5.0            # workload 7
-    idle_connections: int = 100        # workload 8
+    many_partitions: int = 1_000  # workloads 6, 7
+    many_records: int = 1_000_000  # workload 6
+    restart_gb: float = 5.0  # workload 7
+    idle_connections: int = 100  # workload 8
     producers: int = 10
     concurrent_records: int = 1_000_000
     start_repeats: int = 3
 
     @classmethod
-    def quick(cls) -> "Scale":
-        return cls(produce_records=200_000, e2e_seconds=5.0, kafka_python_records=30_000, many_records=100_000,
-                   restart_gb=0.2, concurrent_records=200_000)
+    def quick(cls) -> Scale:
+        return cls(
+            produce_records=200_000,
+            e2e_seconds=5.0,
+            kafka_python_records=30_000,
+            many_records=100_000,
+            restart_gb=0.2,
+            concurrent_records=200_000,
+        )
 
 
 @dataclass
@@ -84,10 +92,10 @@ class Row:
     p50_ms: float | None = None
     p99_ms: float | None = None
     p999_ms: float | None = None
-    seconds: float | None = None       # what a start / create took
+    seconds: float | None = None  # what a start / create took
     notes: list[str] = field(default_factory=list)
     error: str | None = None
-    main: str = "records_per_s"       # the figure Kavka's ratio is taken on
+    main: str = "records_per_s"  # the figure Kavka's ratio is taken on
     records: int | None = None
 
     def main_value(self) -> float | None:
@@ -95,6 +103,7 @@ class Row:
 
 
 # -- clients -------------------------------------------------------------------------------------------
+
 
 def _admin(bootstrap: str):
     from confluent_kafka.admin import AdminClient
@@ -111,14 +120,19 @@ def create_topic(runner, name: str, partitions: int, timeout: float = 60.0) -> f
     if runner.creates_topics:
         runner.create_topic(name, partitions)
     else:
-        futures = admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=timeout,
-                                      request_timeout=timeout)
+        futures = admin.create_topics(
+            [NewTopic(name, partitions, 1)], operation_timeout=timeout, request_timeout=timeout
+        )
         futures[name].result(timeout=timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         md = admin.list_topics(topic=name, timeout=10).topics.get(name)
-        if (md is not None and md.error is None and len(md.partitions) == partitions
-                and all(p.leader >= 0 for p in md.partitions.values())):
+        if (
+            md is not None
+            and md.error is None
+            and len(md.partitions) == partitions
+            and all(p.leader >= 0 for p in md.partitions.values())
+        ):
             return time.perf_counter() - t0
         time.sleep(0.02)
     raise RuntimeError(f"topic {name} has no leaders for its {partitions} partitions after {timeout:.0f} s")
@@ -140,8 +154,17 @@ def _producer_conf(bootstrap: str, **extra: Any) -> dict:
     return conf
 
 
-def produce(bootstrap: str, topic: str, records: int, size: int = VALUE_SIZE, *, partitions: int = 1,
-            round_robin: bool = False, timeout: float = 600.0, **conf: Any) -> float:
+def produce(
+    bootstrap: str,
+    topic: str,
+    records: int,
+    size: int = VALUE_SIZE,
+    *,
+    partitions: int = 1,
+    round_robin: bool = False,
+    timeout: float = 600.0,
+    **conf: Any,
+) -> float:
     """Send ``records`` values of ``size`` bytes; return the seconds from the first send to the last ack.
 
     One partition: sent to partition 0. Several: librdkafka's default partitioner (sticky for keyless
@@ -180,12 +203,19 @@ def consume_all(bootstrap: str, topic: str, partitions: int, timeout: float = 30
     (connect, ListOffsets, first fetch) is not counted."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": "kavka-bench-compare", "enable.auto.commit": False,
-        "fetch.max.bytes": 64 * 1024 * 1024, "max.partition.fetch.bytes": 16 * 1024 * 1024,
-        "fetch.wait.max.ms": 100, "fetch.queue.backoff.ms": 1,
-        "queued.max.messages.kbytes": 1_048_576, "queued.min.messages": 1_000_000,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "kavka-bench-compare",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "fetch.wait.max.ms": 100,
+            "fetch.queue.backoff.ms": 1,
+            "queued.max.messages.kbytes": 1_048_576,
+            "queued.min.messages": 1_000_000,
+        }
+    )
     try:
         total = 0
         for p in range(partitions):
@@ -218,11 +248,17 @@ def _e2e_consumer(bootstrap: str, topic: str, ready, results, max_seconds: float
 
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": "kavka-bench-e2e", "enable.auto.commit": False,
-        "fetch.wait.max.ms": 100, "fetch.min.bytes": 1, "fetch.queue.backoff.ms": 0,
-        "fetch.error.backoff.ms": 10,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "kavka-bench-e2e",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 100,
+            "fetch.min.bytes": 1,
+            "fetch.queue.backoff.ms": 0,
+            "fetch.error.backoff.ms": 10,
+        }
+    )
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
     lat = array("d")
     deadline = time.monotonic() + max_seconds
@@ -245,9 +281,16 @@ def _e2e_consumer(bootstrap: str, topic: str, ready, results, max_seconds: float
             ready.set()
     consumer.close()
     values = sorted(lat)
-    results.put({"count": len(values), "done": done,
-                 "p50": _pct(values, .5), "p99": _pct(values, .99), "p999": _pct(values, .999),
-                 "max": values[-1] if values else None})
+    results.put(
+        {
+            "count": len(values),
+            "done": done,
+            "p50": _pct(values, 0.5),
+            "p99": _pct(values, 0.99),
+            "p999": _pct(values, 0.999),
+            "max": values[-1] if values else None,
+        }
+    )
 
 
 def _pct(sorted_values, fraction: float) -> float | None:
@@ -268,8 +311,9 @@ def end_to_end(bootstrap: str, topic: str, seconds: float, rate: int) -> dict:
     ready, results = ctx.Event(), ctx.Queue()
     child = ctx.Process(target=_e2e_consumer, args=(bootstrap, topic, ready, results, seconds + 90), daemon=True)
     child.start()
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0,
-                         "queue.buffering.max.messages": 1_000_000})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0, "queue.buffering.max.messages": 1_000_000}
+    )
     pad = b"p" * (VALUE_SIZE - 9)
     try:
         warm_deadline = time.monotonic() + 60
@@ -361,13 +405,14 @@ def concurrent_produce(bootstrap: str, topic: str, producers: int, records: int)
 
 # -- the run -------------------------------------------------------------------------------------------
 
+
 class _Measured:
     """CPU seconds and peak RSS of the broker over one ``with`` block."""
 
     def __init__(self, runner) -> None:
         self.runner = runner
 
-    def __enter__(self) -> "_Measured":
+    def __enter__(self) -> _Measured:
         self.peak_reset = self.runner.reset_peak()
         self.cpu0 = self.runner.cpu_seconds()
         return self
@@ -439,6 +484,7 @@ def bench_broker(runner, scale: Scale, workloads: set[int], log) -> list[Row]:
                 if parts > 1:
                     row.notes.append(f"{parts} partitions")
                 return row
+
             _guard(rows, W[1], name, w1, log)
 
         if 2 in workloads:
@@ -447,13 +493,15 @@ def bench_broker(runner, scale: Scale, workloads: set[int], log) -> list[Row]:
             def w2() -> Row:
                 create_topic(runner, "w2", parts)
                 with _Measured(runner) as m:
-                    seconds = produce(bs, "w2", scale.produce_records, partitions=parts, acks="all",
-                                      **{"enable.idempotence": True})
-                return m.fill(_rate_row(Row(W[2], name, notes=[f"{parts} partitions"]), scale.produce_records,
-                                        seconds))
+                    seconds = produce(
+                        bs, "w2", scale.produce_records, partitions=parts, acks="all", **{"enable.idempotence": True}
+                    )
+                return m.fill(_rate_row(Row(W[2], name, notes=[f"{parts} partitions"]), scale.produce_records, seconds))
+
             _guard(rows, W[2], name, w2, log)
 
         if 3 in workloads and any(r.workload == W[1] and not r.error for r in rows):
+
             def w3() -> Row:
                 with _Measured(runner) as m:
                     records, seconds = consume_all(bs, "w1", max(1, mp))
@@ -461,6 +509,7 @@ def bench_broker(runner, scale: Scale, workloads: set[int], log) -> list[Row]:
                 if records != scale.produce_records:
                     row.notes.append(f"{records:,} records kept of {scale.produce_records:,}")
                 return row
+
             _guard(rows, W[3], name, w3, log)
 
         if 4 in workloads:
@@ -469,11 +518,21 @@ def bench_broker(runner, scale: Scale, workloads: set[int], log) -> list[Row]:
                 create_topic(runner, "w4", 1)
                 with _Measured(runner) as m:
                     got = end_to_end(bs, "w4", scale.e2e_seconds, scale.e2e_rate)
-                row = m.fill(Row(W[4], name, p50_ms=got["p50"], p99_ms=got["p99"], p999_ms=got["p999"],
-                                 records=got["count"], main="p99_ms"))
+                row = m.fill(
+                    Row(
+                        W[4],
+                        name,
+                        p50_ms=got["p50"],
+                        p99_ms=got["p99"],
+                        p999_ms=got["p999"],
+                        records=got["count"],
+                        main="p99_ms",
+                    )
+                )
                 row.records_per_s = got["count"] / scale.e2e_seconds
                 row.notes.append(f"{got['count']:,} of {got['sent']:,} timed; max {got['max'] or 0:.1f} ms")
                 return row
+
             _guard(rows, W[4], name, w4, log)
 
         if 5 in workloads:
@@ -484,17 +543,19 @@ def bench_broker(runner, scale: Scale, workloads: set[int], log) -> list[Row]:
                 with _Measured(runner) as m:
                     seconds = kafka_python_produce(bs, "w5", scale.kafka_python_records, parts)
                 return m.fill(_rate_row(Row(W[5], name), scale.kafka_python_records, seconds))
+
             _guard(rows, W[5], name, w5, log)
 
         if 6 in workloads:
+
             def w6() -> Row:
                 with _Measured(runner) as m:
                     created = create_topic(runner, "w6", scale.many_partitions)
-                    seconds = produce(bs, "w6", scale.many_records, partitions=scale.many_partitions,
-                                      round_robin=True)
+                    seconds = produce(bs, "w6", scale.many_records, partitions=scale.many_partitions, round_robin=True)
                 row = m.fill(_rate_row(Row(W[6], name), scale.many_records, seconds))
                 row.notes.append(f"create {created:.2f} s; RSS after {runner.rss_mib():.0f} MiB")
                 return row
+
             _guard(rows, W[6], name, w6, log)
 
         if 8 in workloads:
@@ -512,14 +573,14 @@ def bench_broker(runner, scale: Scale, workloads: set[int], log) -> list[Row]:
                 row = m.fill(_rate_row(Row(W[8], name), scale.concurrent_records, seconds))
                 row.notes.append(f"RSS with {scale.idle_connections} idle connections {rss_idle:.0f} MiB")
                 return row
+
             _guard(rows, W[8], name, w8, log)
     finally:
         runner.stop()
     return rows
 
 
-def bench_start(make_runner: Callable[[Path], Any], workdir: Path, scale: Scale, log,
-                fill: bool = False) -> list[Row]:
+def bench_start(make_runner: Callable[[Path], Any], workdir: Path, scale: Scale, log, fill: bool = False) -> list[Row]:
     """Workload 7: start-to-ready of fresh brokers (median of ``start_repeats``) and idle RSS; with
     ``fill``, also a broker restarted holding ``many_partitions`` partitions and ``restart_gb`` GB."""
     rows: list[Row] = []
@@ -534,8 +595,16 @@ def bench_start(make_runner: Callable[[Path], Any], workdir: Path, scale: Scale,
             rss.append(runner.rss_mib())
         finally:
             runner.stop()
-    rows.append(Row(W[7], name, seconds=statistics.median(times), peak_rss_mib=statistics.median(rss),
-                    main="seconds", notes=[f"empty; min {min(times):.3f} s; idle RSS in the RSS column"]))
+    rows.append(
+        Row(
+            W[7],
+            name,
+            seconds=statistics.median(times),
+            peak_rss_mib=statistics.median(rss),
+            main="seconds",
+            notes=[f"empty; min {min(times):.3f} s; idle RSS in the RSS column"],
+        )
+    )
     log(f"  {W[7]} on {name}: empty {statistics.median(times):.3f} s, idle RSS {statistics.median(rss):.0f} MiB")
     if not fill:
         return rows
@@ -547,8 +616,15 @@ def bench_start(make_runner: Callable[[Path], Any], workdir: Path, scale: Scale,
         records = int(scale.restart_gb * 1e9 / size)
         try:
             create_topic(runner, "w7", scale.many_partitions)
-            produce(runner.bootstrap, "w7", records, size, partitions=scale.many_partitions, round_robin=True,
-                    **{"linger.ms": 20, "batch.size": 1_000_000})
+            produce(
+                runner.bootstrap,
+                "w7",
+                records,
+                size,
+                partitions=scale.many_partitions,
+                round_robin=True,
+                **{"linger.ms": 20, "batch.size": 1_000_000},
+            )
         finally:
             runner.stop()
         data = runner.data_bytes()
@@ -557,19 +633,36 @@ def bench_start(make_runner: Callable[[Path], Any], workdir: Path, scale: Scale,
         try:
             time.sleep(0.5)
             rss_now = runner.rss_mib()
-            row = Row(W[7], name, seconds=ready, peak_rss_mib=rss_now, main="seconds",
-                      notes=[f"restart with {scale.many_partitions:,} partitions, {data / 1e9:.2f} GB "
-                             f"({records:,} x {size} B); page cache warm"])
+            row = Row(
+                W[7],
+                name,
+                seconds=ready,
+                peak_rss_mib=rss_now,
+                main="seconds",
+                notes=[
+                    f"restart with {scale.many_partitions:,} partitions, {data / 1e9:.2f} GB "
+                    f"({records:,} x {size} B); page cache warm"
+                ],
+            )
         finally:
             runner.stop()
             shutil.rmtree(workdir / "full", ignore_errors=True)
         return row
+
     _guard(rows, W[7] + " (full)", name, full, log)
     return rows
 
 
-def run_compare(*, brokers: list[str], workloads: set[int], scale: Scale, python: str | None = None,
-                tansu: str | None = None, cache_dir: Path | None = None, log=print) -> dict:
+def run_compare(
+    *,
+    brokers: list[str],
+    workloads: set[int],
+    scale: Scale,
+    python: str | None = None,
+    tansu: str | None = None,
+    cache_dir: Path | None = None,
+    log=print,
+) -> dict:
     """Run the workloads on each broker in turn; return ``{"rows": [...], "skipped": {...}, "machine": ...}``."""
 
     cache_dir = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kavka-bench"
@@ -581,8 +674,10 @@ def run_compare(*, brokers: list[str], workloads: set[int], scale: Scale, python
         for name in brokers:
             workdir = root / name
             if name == "kavka":
+
                 def make(d, python=python):
                     return KavkaRunner(d, python=python)
+
                 versions["kavka"] = python or sys.executable
             elif name == "tansu":
                 try:
@@ -596,8 +691,10 @@ def run_compare(*, brokers: list[str], workloads: set[int], scale: Scale, python
                 def make(d, binary=binary):
                     return TansuRunner(d, binary)
             elif name == "mock":
+
                 def make(d):
                     return MockRunner(d)
+
                 versions["mock"] = "librdkafka " + machine().get("librdkafka", "?")
             else:
                 raise click.BadParameter(f"unknown broker {name!r}")
@@ -615,6 +712,7 @@ def run_compare(*, brokers: list[str], workloads: set[int], scale: Scale, python
 
 
 # -- the table -----------------------------------------------------------------------------------------
+
 
 def _fmt(value: float | None, spec: str) -> str:
     return "" if value is None else format(value, spec)
@@ -641,10 +739,21 @@ def render(result: dict, console=None) -> None:
             console = Console(width=220)
     rows: list[Row] = result["rows"]
     table = Table(title="bench/compare.py: Kavka against its peers, same clients, same run", show_lines=False)
-    for col, justify in [("workload", "left"), ("broker", "left"), ("records/s", "right"), ("MB/s", "right"),
-                         ("broker CPU s", "right"), ("CPU s / M rec", "right"), ("peak RSS MiB", "right"),
-                         ("p50 ms", "right"), ("p99 ms", "right"), ("p99.9 ms", "right"), ("time s", "right"),
-                         ("Kavka / peer", "right"), ("notes", "left")]:
+    for col, justify in [
+        ("workload", "left"),
+        ("broker", "left"),
+        ("records/s", "right"),
+        ("MB/s", "right"),
+        ("broker CPU s", "right"),
+        ("CPU s / M rec", "right"),
+        ("peak RSS MiB", "right"),
+        ("p50 ms", "right"),
+        ("p99 ms", "right"),
+        ("p99.9 ms", "right"),
+        ("time s", "right"),
+        ("Kavka / peer", "right"),
+        ("notes", "left"),
+    ]:
         table.add_column(col, justify=justify, overflow="fold")
     by_key = {(r.workload, r.broker): r for r in rows}
     last = None
@@ -657,25 +766,41 @@ def render(result: dict, console=None) -> None:
             continue
         per_m = r.cpu_s / r.records * 1e6 if r.cpu_s is not None and r.records else None
         table.add_row(
-            r.workload, r.broker, _fmt(r.records_per_s, ",.0f"), _fmt(r.mb_per_s, ".1f"), _fmt(r.cpu_s, ".2f"),
-            _fmt(per_m, ".2f") if r.main == "records_per_s" else "", _fmt(r.peak_rss_mib, ".0f"),
-            _fmt(r.p50_ms, ".2f"), _fmt(r.p99_ms, ".2f"), _fmt(r.p999_ms, ".2f"),
+            r.workload,
+            r.broker,
+            _fmt(r.records_per_s, ",.0f"),
+            _fmt(r.mb_per_s, ".1f"),
+            _fmt(r.cpu_s, ".2f"),
+            _fmt(per_m, ".2f") if r.main == "records_per_s" else "",
+            _fmt(r.peak_rss_mib, ".0f"),
+            _fmt(r.p50_ms, ".2f"),
+            _fmt(r.p99_ms, ".2f"),
+            _fmt(r.p999_ms, ".2f"),
             _fmt(r.seconds, ".3f") if r.main == "seconds" or r.workload.startswith("6") else "",
-            ratio_text(by_key.get((r.workload, "kavka")), r), "; ".join(r.notes))
+            ratio_text(by_key.get((r.workload, "kavka")), r),
+            "; ".join(r.notes),
+        )
     console.print(table)
-    console.print("Kavka / peer: Kavka's figure divided by the peer's; for rec/s above 1 means Kavka is ahead, "
-                  "for p99 and time below 1 does.")
+    console.print(
+        "Kavka / peer: Kavka's figure divided by the peer's; for rec/s above 1 means Kavka is ahead, "
+        "for p99 and time below 1 does."
+    )
     for name, why in result["skipped"].items():
         console.print(f"[yellow]{name} skipped:[/yellow] {why}")
     m = result["machine"]
-    console.print(f"machine: {m['nproc']} x {m['cpu']}, Linux {m['kernel']}, Python {m['python']}, "
-                  f"confluent-kafka {m.get('confluent_kafka')} / librdkafka {m.get('librdkafka')}; "
-                  f"brokers: {result['versions']}; commit {m['commit']}")
-    console.print("CPU and RSS are the broker process's (/proc); the mock's are its helper process's "
-                  "(mock threads + an idle client handle + Python). Tansu keeps data in memory; Kavka writes to disk.")
+    console.print(
+        f"machine: {m['nproc']} x {m['cpu']}, Linux {m['kernel']}, Python {m['python']}, "
+        f"confluent-kafka {m.get('confluent_kafka')} / librdkafka {m.get('librdkafka')}; "
+        f"brokers: {result['versions']}; commit {m['commit']}"
+    )
+    console.print(
+        "CPU and RSS are the broker process's (/proc); the mock's are its helper process's "
+        "(mock threads + an idle client handle + Python). Tansu keeps data in memory; Kavka writes to disk."
+    )
 
 
 # -- the command ---------------------------------------------------------------------------------------
+
 
 def _parse_workloads(text: str) -> set[int]:
     out = set()
@@ -693,9 +818,12 @@ def _parse_workloads(text: str) -> set[int]:
 
 @click.command(name="compare")
 @click.option("--quick", is_flag=True, help="Scaled-down counts (a run takes under 3 minutes).")
-@click.option("--brokers", default="kavka,tansu,mock", show_default=True,
-              help="Which brokers, in this order: kavka, tansu, mock.")
-@click.option("--workloads", "workload_text", default="1-8", show_default=True, help="Which workloads, e.g. 1,3,4 or 1-8.")
+@click.option(
+    "--brokers", default="kavka,tansu,mock", show_default=True, help="Which brokers, in this order: kavka, tansu, mock."
+)
+@click.option(
+    "--workloads", "workload_text", default="1-8", show_default=True, help="Which workloads, e.g. 1,3,4 or 1-8."
+)
 @click.option("--records", type=click.IntRange(min=1), help="Records of workloads 1, 2 (and 3), 6 and 8.")
 @click.option("--e2e-seconds", type=float, help="Duration of workload 4 (30 s; 5 s with --quick).")
 @click.option("--w7-gb", type=float, help="GB held by the 1,000 partitions of workload 7 (5; 0.2 with --quick).")
@@ -720,8 +848,14 @@ def compare(quick, brokers, workload_text, records, e2e_seconds, w7_gb, python, 
         scale.restart_gb = w7_gb
     names = [b.strip() for b in brokers.split(",") if b.strip()]
     t0 = time.perf_counter()
-    result = run_compare(brokers=names, workloads=_parse_workloads(workload_text), scale=scale, python=python,
-                         tansu=tansu, log=lambda s: click.echo(s, err=True))
+    result = run_compare(
+        brokers=names,
+        workloads=_parse_workloads(workload_text),
+        scale=scale,
+        python=python,
+        tansu=tansu,
+        log=lambda s: click.echo(s, err=True),
+    )
     render(result)
     click.echo(f"total {time.perf_counter() - t0:.0f} s; command: {' '.join(sys.argv)}")
     if json_path:

@@ -60,10 +60,13 @@ def api_versions_frame(correlation_id: int) -> bytes:
 def fetch_frame(correlation_id: int, topic: str, max_bytes: int) -> bytes:
     """Fetch v4: replica -1, max_wait 0, min_bytes 1, max_bytes, read_uncommitted, one partition at 0."""
     t = topic.encode()
-    body = (_header(1, 4, correlation_id)
-            + struct.pack(">iiiib", -1, 0, 1, max_bytes, 0)
-            + struct.pack(">ih", 1, len(t)) + t
-            + struct.pack(">iiqi", 1, 0, 0, max_bytes))
+    body = (
+        _header(1, 4, correlation_id)
+        + struct.pack(">iiiib", -1, 0, 1, max_bytes, 0)
+        + struct.pack(">ih", 1, len(t))
+        + t
+        + struct.pack(">iiqi", 1, 0, 0, max_bytes)
+    )
     return struct.pack(">i", len(body)) + body
 
 
@@ -76,6 +79,7 @@ def read_frame(sock: socket.socket) -> bytes:
                 raise ConnectionError("closed")
             buf += chunk
         return bytes(buf)
+
     (size,) = struct.unpack(">i", exact(4))
     return exact(size)
 
@@ -114,8 +118,10 @@ def idle(broker: BrokerProcess, n: int) -> None:
         for s in socks:
             read_frame(s)
         after = steady_rss(broker.pid)
-        print(f"idle: {n} connections: RSS {before:.0f} MB -> {after:.0f} MB "
-              f"({(after - before) * 1024 / n:.1f} KB per connection)")
+        print(
+            f"idle: {n} connections: RSS {before:.0f} MB -> {after:.0f} MB "
+            f"({(after - before) * 1024 / n:.1f} KB per connection)"
+        )
     finally:
         for s in socks:
             s.close()
@@ -136,8 +142,10 @@ def slow_consumers(broker: BrokerProcess, topic: str, consumers: int, fetches: i
             peak = max(peak, rss_mb(broker.pid))
         after = steady_rss(broker.pid)
         ok = still_serving(broker.bootstrap)
-        print(f"slow consumers: {consumers} x {fetches} Fetch (50 MB max_bytes), never read: "
-              f"RSS {before:.0f} MB -> {after:.0f} MB; broker still answers: {ok}")
+        print(
+            f"slow consumers: {consumers} x {fetches} Fetch (50 MB max_bytes), never read: "
+            f"RSS {before:.0f} MB -> {after:.0f} MB; broker still answers: {ok}"
+        )
     finally:
         for s in socks:
             s.close()
@@ -145,8 +153,10 @@ def slow_consumers(broker: BrokerProcess, topic: str, consumers: int, fetches: i
 
 def fill(broker: BrokerProcess, topic: str, data_mb: int) -> None:
     from confluent_kafka import Producer
-    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5, "compression.type": "none",
-                  "batch.size": 900_000})
+
+    p = Producer(
+        {"bootstrap.servers": broker.bootstrap, "linger.ms": 5, "compression.type": "none", "batch.size": 900_000}
+    )
     value = os.urandom(100_000)
     for _ in range(data_mb * MB // len(value)):
         while True:
@@ -163,8 +173,9 @@ def main() -> int:
     ap.add_argument("--src", help="run the broker from this source tree (its src/ directory)")
     ap.add_argument("--idle", type=int, default=5000)
     ap.add_argument("--consumers", type=int, default=50)
-    ap.add_argument("--pipelined", type=int, default=10,
-                    help="consumers in the second round, each pipelining 4 Fetch requests")
+    ap.add_argument(
+        "--pipelined", type=int, default=10, help="consumers in the second round, each pipelining 4 Fetch requests"
+    )
     ap.add_argument("--data-mb", type=int, default=60)
     args = ap.parse_args()
 
@@ -179,8 +190,7 @@ def main() -> int:
         env["PYTHONPATH"] = str(Path(args.src).resolve()) + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory(prefix="bench-conn-") as tmp:
         for consumers, fetches in ((args.consumers, 1), (args.pipelined, 4)):
-            broker = BrokerProcess(Path(tmp) / f"data{fetches}", env=env,
-                                   overrides={"message.max.bytes": 1_000_000})
+            broker = BrokerProcess(Path(tmp) / f"data{fetches}", env=env, overrides={"message.max.bytes": 1_000_000})
             broker.start()
             try:
                 print(f"broker RSS at start: {rss_mb(broker.pid):.0f} MB")

@@ -16,25 +16,73 @@ from kavka.protocol.api import build_entity
 from kavka.protocol.decoder import decode_with, request_decoder
 
 CASES = {
-    "Fetch v12, 1 topic x 1 partition": (1, 12, {
-        "max_wait": 500, "min_bytes": 1, "max_bytes": 52428800, "session_id": 0, "session_epoch": -1,
-        "topics": [{"topic": "bench-topic", "partitions": [{"partition": 0, "fetch_offset": 1234,
-                                                              "partition_max_bytes": 1048576}]}],
-        "rack_id": ""}),
-    "Fetch v12, 1 topic x 16 partitions": (1, 12, {
-        "max_wait": 500, "min_bytes": 1, "max_bytes": 52428800,
-        "topics": [{"topic": "bench-topic", "partitions": [
-            {"partition": i, "fetch_offset": 1234, "partition_max_bytes": 1048576} for i in range(16)]}],
-        "rack_id": ""}),
+    "Fetch v12, 1 topic x 1 partition": (
+        1,
+        12,
+        {
+            "max_wait": 500,
+            "min_bytes": 1,
+            "max_bytes": 52428800,
+            "session_id": 0,
+            "session_epoch": -1,
+            "topics": [
+                {
+                    "topic": "bench-topic",
+                    "partitions": [{"partition": 0, "fetch_offset": 1234, "partition_max_bytes": 1048576}],
+                }
+            ],
+            "rack_id": "",
+        },
+    ),
+    "Fetch v12, 1 topic x 16 partitions": (
+        1,
+        12,
+        {
+            "max_wait": 500,
+            "min_bytes": 1,
+            "max_bytes": 52428800,
+            "topics": [
+                {
+                    "topic": "bench-topic",
+                    "partitions": [
+                        {"partition": i, "fetch_offset": 1234, "partition_max_bytes": 1048576} for i in range(16)
+                    ],
+                }
+            ],
+            "rack_id": "",
+        },
+    ),
     "Metadata v12, 1 topic": (3, 12, {"topics": [{"name": "bench-topic"}], "allow_auto_topic_creation": True}),
-    "OffsetCommit v9, 1 topic x 4 partitions": (8, 9, {
-        "group_id": "bench-group", "generation_id_or_member_epoch": 3, "member_id": "rdkafka-1234-abcd",
-        "topics": [{"name": "bench-topic", "partitions": [
-            {"partition_index": i, "committed_offset": 1000 + i, "committed_metadata": ""} for i in range(4)]}]}),
-    "JoinGroup v9, 1 protocol": (11, 9, {
-        "group_id": "bench-group", "session_timeout": 45000, "rebalance_timeout": 300000,
-        "member_id": "", "protocol_type": "consumer",
-        "protocols": [{"name": "range", "metadata": b"\x00\x03" + b"\x00" * 30}], "reason": None}),
+    "OffsetCommit v9, 1 topic x 4 partitions": (
+        8,
+        9,
+        {
+            "group_id": "bench-group",
+            "generation_id_or_member_epoch": 3,
+            "member_id": "rdkafka-1234-abcd",
+            "topics": [
+                {
+                    "name": "bench-topic",
+                    "partitions": [
+                        {"partition_index": i, "committed_offset": 1000 + i, "committed_metadata": ""} for i in range(4)
+                    ],
+                }
+            ],
+        },
+    ),
+    "JoinGroup v9, 1 protocol": (
+        11,
+        9,
+        {
+            "group_id": "bench-group",
+            "session_timeout": 45000,
+            "rebalance_timeout": 300000,
+            "member_id": "",
+            "protocol_type": "consumer",
+            "protocols": [{"name": "range", "metadata": b"\x00\x03" + b"\x00" * 30}],
+            "reason": None,
+        },
+    ),
     "FindCoordinator v4": (10, 4, {"key_type": 0, "coordinator_keys": ["bench-group"]}),
 }
 

@@ -65,8 +65,10 @@ def _run(broker: BrokerProcess, args) -> int:
             peak_kib = max(peak_kib, broker.memory_kib("VmHWM"))
             if time.monotonic() - last_report > 30:
                 last_report = time.monotonic()
-                print(f"  {sent:,} frames, {sent / (last_report - start):,.0f}/s, "
-                      f"peak RSS {peak_kib / 1024:.0f} MiB", flush=True)
+                print(
+                    f"  {sent:,} frames, {sent / (last_report - start):,.0f}/s, peak RSS {peak_kib / 1024:.0f} MiB",
+                    flush=True,
+                )
     except ConnectionRefusedError as e:
         print(f"broker refuses connections: {e}")
     finally:
@@ -79,15 +81,23 @@ def _run(broker: BrokerProcess, args) -> int:
     consumed = set(healthy.consumed)
     lost = [v for v in healthy.acked if v not in consumed]
     s = blaster.stats
-    print(f"frames sent      {s.frames:,} in {elapsed:.1f} s = {s.frames / elapsed:,.0f} frames/s "
-          f"({s.bytes / elapsed / 1e6:.1f} MB/s)")
-    print(f"connections      {s.connections:,}: closed by the broker after the bad frame {s.closed_as_expected:,}, "
-          f"early {s.early_closes:,}, stalled (closed by us) {s.stalled:,}")
+    print(
+        f"frames sent      {s.frames:,} in {elapsed:.1f} s = {s.frames / elapsed:,.0f} frames/s "
+        f"({s.bytes / elapsed / 1e6:.1f} MB/s)"
+    )
+    print(
+        f"connections      {s.connections:,}: closed by the broker after the bad frame {s.closed_as_expected:,}, "
+        f"early {s.early_closes:,}, stalled (closed by us) {s.stalled:,}"
+    )
     print(f"mutations        {source.counts}")
-    print(f"broker           {'alive' if alive else f'DEAD (exit {broker.returncode})'}, "
-          f"peak RSS {peak_kib / 1024:.0f} MiB")
-    print(f"healthy clients  acked {len(healthy.acked):,}, consumed {len(healthy.consumed):,}, "
-          f"lost {len(lost)}, errors {len(healthy.errors)} {healthy.errors[:5]}")
+    print(
+        f"broker           {'alive' if alive else f'DEAD (exit {broker.returncode})'}, "
+        f"peak RSS {peak_kib / 1024:.0f} MiB"
+    )
+    print(
+        f"healthy clients  acked {len(healthy.acked):,}, consumed {len(healthy.consumed):,}, "
+        f"lost {len(lost)}, errors {len(healthy.errors)} {healthy.errors[:5]}"
+    )
     if not alive:
         print(broker.diagnostics())
     return 0 if alive and not lost and not healthy.errors else 1

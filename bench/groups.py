@@ -50,6 +50,7 @@ HERE = Path(__file__).resolve()
 
 # ---------------------------------------------------------------------------------------- the members
 
+
 def host_main(args: argparse.Namespace) -> int:
     """A child process hosting ``--members`` consumers, each in its own thread, driven by stdin.
 
@@ -113,14 +114,22 @@ def host_main(args: argparse.Namespace) -> int:
                 c.poll(0)  # serve heartbeats' callbacks
                 t0 = time.perf_counter()
                 try:
-                    c.commit(offsets=[TopicPartition(tp.topic, tp.partition, offset) for tp in self.assigned],
-                             asynchronous=False)
+                    c.commit(
+                        offsets=[TopicPartition(tp.topic, tp.partition, offset) for tp in self.assigned],
+                        asynchronous=False,
+                    )
                 except KafkaException:
                     errors += 1
                     continue
                 latencies.append((time.perf_counter() - t0) * 1000)
-            say(ev="commits", m=self.index, n=len(latencies), errors=errors, lat=latencies,
-                seconds=time.monotonic() - start)
+            say(
+                ev="commits",
+                m=self.index,
+                n=len(latencies),
+                errors=errors,
+                lat=latencies,
+                seconds=time.monotonic() - start,
+            )
 
     members = [Member(i) for i in range(args.members)]
     say(ev="ready")
@@ -151,16 +160,37 @@ def host_main(args: argparse.Namespace) -> int:
 class Host:
     """A member-hosting child process, seen from the parent."""
 
-    def __init__(self, events: queue.Queue, name: str, members: int, bootstrap: str, group: str, topic: str,
-                 conf: dict):
-        full = {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                "auto.offset.reset": "earliest", **conf}
+    def __init__(
+        self, events: queue.Queue, name: str, members: int, bootstrap: str, group: str, topic: str, conf: dict
+    ):
+        full = {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            **conf,
+        }
         self.name = name
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE), "--host", "--name", name, "--members", str(members), "--topic", topic,
-             "--conf", json.dumps(full)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+            [
+                sys.executable,
+                str(HERE),
+                "--host",
+                "--name",
+                name,
+                "--members",
+                str(members),
+                "--topic",
+                topic,
+                "--conf",
+                json.dumps(full),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
         threading.Thread(target=self._read, args=(events,), daemon=True).start()
 
     def _read(self, events: queue.Queue) -> None:
@@ -194,8 +224,12 @@ class Fleet:
         self.commit_reports: list[dict] = []
         self.left: dict[tuple[str, int], dict] = {}
         ready = set()
-        self.wait(lambda: len(ready) == hosts, 60, "member processes to start", on=lambda h, e: (
-            ready.add(h) if e["ev"] == "ready" else None))
+        self.wait(
+            lambda: len(ready) == hosts,
+            60,
+            "member processes to start",
+            on=lambda h, e: ready.add(h) if e["ev"] == "ready" else None,
+        )
 
     def _apply(self, host: str, e: dict) -> None:
         key = (host, e.get("m", -1))
@@ -223,7 +257,7 @@ class Fleet:
                 for h in self.hosts:
                     if h.proc.poll() is not None:
                         h.stderr.seek(0)
-                        raise RuntimeError(f"member process {h.name} exited: {h.stderr.read()[-2000:]!r}")
+                        raise RuntimeError(f"member process {h.name} exited: {h.stderr.read()[-2000:]!r}") from None
                 continue
             self._apply(host, e)
             if on is not None:
@@ -233,8 +267,9 @@ class Fleet:
         """``members`` members, each with ``partitions // members`` or one more, together all partitions."""
         owned = [p for ps in self.assigned.values() for p in ps]
         counts = sorted(len(ps) for ps in self.assigned.values())
-        return (len(self.assigned) == members and sorted(owned) == list(range(partitions))
-                and counts[-1] - counts[0] <= 1)
+        return (
+            len(self.assigned) == members and sorted(owned) == list(range(partitions)) and counts[-1] - counts[0] <= 1
+        )
 
     def send_all(self, command: str) -> float:
         t = time.monotonic()
@@ -249,6 +284,7 @@ class Fleet:
 
 # ---------------------------------------------------------------------------------------- measurements
 
+
 def join_and_leave_round(bootstrap: str, topic: str, partitions: int, members: int, heartbeat_ms: int) -> dict:
     group = f"bench-join-{uuid.uuid4().hex[:8]}"
     conf = {"heartbeat.interval.ms": heartbeat_ms, "session.timeout.ms": 10_000}
@@ -261,17 +297,23 @@ def join_and_leave_round(bootstrap: str, topic: str, partitions: int, members: i
         fleet.last_assign_t = 0.0
         t1 = time.monotonic()
         fleet.hosts[0].send("leave 0")
-        fleet.wait(lambda: ("h0", 0) in fleet.left and fleet.covers(partitions, members - 1), 60,
-                   f"{members - 1} members to take over")
+        fleet.wait(
+            lambda: ("h0", 0) in fleet.left and fleet.covers(partitions, members - 1),
+            60,
+            f"{members - 1} members to take over",
+        )
         rebalance_s = fleet.last_assign_t - t1
-        return {"stable_s": stable_s, "assign_events": generations_seen, "rebalance_after_leave_s": rebalance_s,
-                "leave_close_s": fleet.left[("h0", 0)]["closed"] - fleet.left[("h0", 0)]["t"]}
+        return {
+            "stable_s": stable_s,
+            "assign_events": generations_seen,
+            "rebalance_after_leave_s": rebalance_s,
+            "leave_close_s": fleet.left[("h0", 0)]["closed"] - fleet.left[("h0", 0)]["t"],
+        }
     finally:
         fleet.stop()
 
 
-def commit_load(broker, hosts: int, per_host: int, seconds: float, interval_ms: float,
-                fleet: Fleet) -> dict:
+def commit_load(broker, hosts: int, per_host: int, seconds: float, interval_ms: float, fleet: Fleet) -> dict:
     fleet.commit_reports.clear()
     cpu0, t0 = broker.cpu_seconds(), time.monotonic()
     fleet.send_all(f"commit {seconds} {interval_ms}")
@@ -281,12 +323,16 @@ def commit_load(broker, hosts: int, per_host: int, seconds: float, interval_ms: 
     n = len(lat)
     window = max(r["seconds"] for r in fleet.commit_reports)
     return {
-        "members": hosts * per_host, "interval_ms": interval_ms, "seconds": window,
+        "members": hosts * per_host,
+        "interval_ms": interval_ms,
+        "seconds": window,
         "offered_per_s": (hosts * per_host * 1000 / interval_ms) if interval_ms else None,
-        "commits": n, "errors": sum(r["errors"] for r in fleet.commit_reports),
+        "commits": n,
+        "errors": sum(r["errors"] for r in fleet.commit_reports),
         "commits_per_s": n / window,
         "latency_ms": {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "max": lat[-1] if lat else None},
-        "broker_cpu_s": cpu1 - cpu0, "broker_cpu_share": (cpu1 - cpu0) / wall,
+        "broker_cpu_s": cpu1 - cpu0,
+        "broker_cpu_share": (cpu1 - cpu0) / wall,
     }
 
 
@@ -310,10 +356,12 @@ def commit_phase(broker, args: argparse.Namespace) -> dict:
             c = commit_load(broker, hosts, per, seconds, interval, fleet)
             figures[label] = c
             offered = f"offered {c['offered_per_s']:,.0f}/s" if c["offered_per_s"] else "no pause"
-            print(f"commits, {members} members, {label} ({offered}): {c['commits_per_s']:,.0f}/s over "
-                  f"{c['seconds']:.1f} s, {c['errors']} errors; latency p50 {c['latency_ms']['p50']:.1f} ms, "
-                  f"p99 {c['latency_ms']['p99']:.1f} ms, max {c['latency_ms']['max']:.1f} ms; broker CPU "
-                  f"{c['broker_cpu_share'] * 100:.0f}% of a core")
+            print(
+                f"commits, {members} members, {label} ({offered}): {c['commits_per_s']:,.0f}/s over "
+                f"{c['seconds']:.1f} s, {c['errors']} errors; latency p50 {c['latency_ms']['p50']:.1f} ms, "
+                f"p99 {c['latency_ms']['p99']:.1f} ms, max {c['latency_ms']['max']:.1f} ms; broker CPU "
+                f"{c['broker_cpu_share'] * 100:.0f}% of a core"
+            )
     finally:
         fleet.stop()
     return figures
@@ -326,8 +374,10 @@ def _pct(sorted_values: list[float], p: float) -> float | None:
 
 
 def _summary(values: list[float]) -> str:
-    return (f"median {statistics.median(values) * 1000:.0f} ms (min {min(values) * 1000:.0f}, "
-            f"max {max(values) * 1000:.0f}; {len(values)} rounds)")
+    return (
+        f"median {statistics.median(values) * 1000:.0f} ms (min {min(values) * 1000:.0f}, "
+        f"max {max(values) * 1000:.0f}; {len(values)} rounds)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,26 +406,39 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine()}
     m = figures["machine"]
-    print(f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
-          f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}")
+    print(
+        f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
+        f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}"
+    )
     with tempfile.TemporaryDirectory(prefix="kavka-bench-groups-") as tmp:
-        broker = BrokerProcess(Path(tmp) / "data", overrides={
-            "num.partitions": 1, "group.initial.rebalance.delay.ms": args.initial_delay_ms})
+        broker = BrokerProcess(
+            Path(tmp) / "data",
+            overrides={"num.partitions": 1, "group.initial.rebalance.delay.ms": args.initial_delay_ms},
+        )
         broker.start()
         try:
             n = args.join_members
             join_topic = create_topic(broker.bootstrap, "bench-join", 2 * n)
-            print(f"broker: group.initial.rebalance.delay.ms={args.initial_delay_ms}; members: "
-                  f"heartbeat.interval.ms={args.heartbeat_ms}, session.timeout.ms=10000, range assignor")
+            print(
+                f"broker: group.initial.rebalance.delay.ms={args.initial_delay_ms}; members: "
+                f"heartbeat.interval.ms={args.heartbeat_ms}, session.timeout.ms=10000, range assignor"
+            )
             rounds = []
             for i in range(args.rounds):
                 r = join_and_leave_round(broker.bootstrap, join_topic, 2 * n, n, args.heartbeat_ms)
                 rounds.append(r)
-                print(f"  round {i + 1}: stable after {r['stable_s'] * 1000:.0f} ms ({r['assign_events']} "
-                      f"assignments delivered), rebalanced after a leave in "
-                      f"{r['rebalance_after_leave_s'] * 1000:.0f} ms")
-            figures["join"] = {"members": n, "partitions": 2 * n, "rounds": rounds,
-                               "initial_delay_ms": args.initial_delay_ms, "heartbeat_ms": args.heartbeat_ms}
+                print(
+                    f"  round {i + 1}: stable after {r['stable_s'] * 1000:.0f} ms ({r['assign_events']} "
+                    f"assignments delivered), rebalanced after a leave in "
+                    f"{r['rebalance_after_leave_s'] * 1000:.0f} ms"
+                )
+            figures["join"] = {
+                "members": n,
+                "partitions": 2 * n,
+                "rounds": rounds,
+                "initial_delay_ms": args.initial_delay_ms,
+                "heartbeat_ms": args.heartbeat_ms,
+            }
             print(f"cold join of {n} members to stable: {_summary([r['stable_s'] for r in rounds])}")
             print(f"rebalance after one of {n} leaves: {_summary([r['rebalance_after_leave_s'] for r in rounds])}")
 

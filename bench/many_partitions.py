@@ -75,16 +75,21 @@ def main() -> int:
                 for part in range(created):
                     while True:
                         try:
-                            p.produce(TOPIC, b"v%d" % part, partition=part,
-                                      on_delivery=lambda err, _m: err and errors.append(err))
+                            p.produce(
+                                TOPIC,
+                                b"v%d" % part,
+                                partition=part,
+                                on_delivery=lambda err, _m: err and errors.append(err),
+                            )
                             break
                         except BufferError:
                             p.poll(0.05)
                 left = p.flush(300)
                 out["produce_s"] = time.perf_counter() - t1
                 out["produce_errors"] = len(errors) + left
-                c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "bench-many",
-                              "enable.auto.commit": False})
+                c = Consumer(
+                    {"bootstrap.servers": broker.bootstrap, "group.id": "bench-many", "enable.auto.commit": False}
+                )
                 c.assign([TopicPartition(TOPIC, part, OFFSET_BEGINNING) for part in range(created)])
                 seen: set[int] = set()
                 t2 = time.perf_counter()

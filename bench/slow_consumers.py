@@ -55,8 +55,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    out: dict = {"machine": machine(), "consumers": args.consumers, "size_mb": args.size_mb,
-                 "fetch_mb": args.fetch_mb}
+    out: dict = {"machine": machine(), "consumers": args.consumers, "size_mb": args.size_mb, "fetch_mb": args.fetch_mb}
     with tempfile.TemporaryDirectory(prefix="kavka-bench-slow-") as tmp:
         broker = BrokerProcess(Path(tmp) / "data", python=args.python)
         broker.start()

@@ -44,8 +44,8 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from kavka.testing.process import BrokerProcess, create_topic
 from benchlib import machine
+from kavka.testing.process import BrokerProcess, create_topic
 
 OVERRIDES = {
     "num.partitions": "1",
@@ -63,9 +63,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_size(conf: dict, topic: str, size: int, value_size: int, seconds: float, offsets: bool) -> dict:
-    producer = Producer({"transactional.id": f"bench-{uuid.uuid4().hex[:8]}", "linger.ms": 5,
-                         "compression.type": "none", "transaction.timeout.ms": 60000,
-                         "queue.buffering.max.messages": 1_000_000, **conf})
+    producer = Producer(
+        {
+            "transactional.id": f"bench-{uuid.uuid4().hex[:8]}",
+            "linger.ms": 5,
+            "compression.type": "none",
+            "transaction.timeout.ms": 60000,
+            "queue.buffering.max.messages": 1_000_000,
+            **conf,
+        }
+    )
     producer.init_transactions(30)
     group = None
     if offsets:
@@ -132,8 +139,15 @@ def fill(conf: dict, topic: str, n: int, value_size: int, txn_size: int, abort_e
         produce_n(producer, topic, value, n)
         producer.flush(60)
         return n, n
-    producer = Producer({"transactional.id": f"fill-{uuid.uuid4().hex[:8]}", "linger.ms": 20,
-                         "queue.buffering.max.messages": 1_000_000, "transaction.timeout.ms": 60000, **conf})
+    producer = Producer(
+        {
+            "transactional.id": f"fill-{uuid.uuid4().hex[:8]}",
+            "linger.ms": 20,
+            "queue.buffering.max.messages": 1_000_000,
+            "transaction.timeout.ms": 60000,
+            **conf,
+        }
+    )
     producer.init_transactions(30)
     written = committed = 0
     txn = 0
@@ -155,10 +169,19 @@ def fill(conf: dict, topic: str, n: int, value_size: int, txn_size: int, abort_e
 def read_once(conf: dict, topic: str, isolation: str, expect: int, broker: BrokerProcess) -> dict:
     """Read partition 0 of ``topic`` from the start until ``expect`` records came back."""
     # the consumer settings of bench/produce_consume.py, so the figures compare with its plain consume
-    consumer = Consumer({"group.id": f"bench-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-                         "isolation.level": isolation, "fetch.max.bytes": 64 * 1024 * 1024,
-                         "max.partition.fetch.bytes": 16 * 1024 * 1024, "fetch.wait.max.ms": 100,
-                         "queued.max.messages.kbytes": 1_048_576, "queued.min.messages": 1_000_000, **conf})
+    consumer = Consumer(
+        {
+            "group.id": f"bench-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "fetch.wait.max.ms": 100,
+            "queued.max.messages.kbytes": 1_048_576,
+            "queued.min.messages": 1_000_000,
+            **conf,
+        }
+    )
     consumer.assign([TopicPartition(topic, 0, 0)])
     got = 0
     cpu0 = broker.cpu_seconds()
@@ -181,8 +204,13 @@ def read_once(conf: dict, topic: str, isolation: str, expect: int, broker: Broke
     consumer.close()
     if got != expect:
         raise SystemExit(f"{isolation} read of {topic}: {got} records, {expect} expected")
-    return {"isolation": isolation, "records": got, "seconds": round(elapsed, 3),
-            "records_per_s": round(got / elapsed), "broker_cpu_s": round(cpu, 3)}
+    return {
+        "isolation": isolation,
+        "records": got,
+        "seconds": round(elapsed, 3),
+        "records_per_s": round(got / elapsed),
+        "broker_cpu_s": round(cpu, 3),
+    }
 
 
 def consume_cost(broker: BrokerProcess, n: int, value_size: int, txn_size: int, abort_every: int) -> list[dict]:
@@ -192,9 +220,11 @@ def consume_cost(broker: BrokerProcess, n: int, value_size: int, txn_size: int, 
     fill(conf, plain, n, value_size, 0, 0)
     txn = create_topic(broker.bootstrap, f"bench-txnread-{uuid.uuid4().hex[:6]}", 1)
     written, committed = fill(conf, txn, n, value_size, txn_size, abort_every)
-    cases = [("plain topic", plain, "read_uncommitted", n),
-             ("transactional, read_uncommitted", txn, "read_uncommitted", written),
-             ("transactional, read_committed", txn, "read_committed", committed)]
+    cases = [
+        ("plain topic", plain, "read_uncommitted", n),
+        ("transactional, read_uncommitted", txn, "read_uncommitted", written),
+        ("transactional, read_committed", txn, "read_committed", committed),
+    ]
     best: dict[str, dict] = {}
     for _ in range(2):
         for label, topic, isolation, expect in cases:
@@ -217,12 +247,16 @@ def show_consume(rows: list[dict], txn_size: int, abort_every: int) -> None:
 
 def show(label: str, rows: list[dict]) -> None:
     print(f"\n{label}")
-    print(f"  {'rec/txn':>7} {'txns':>6} {'records/s':>10} {'txn/s':>7} {'commit p50':>10} {'p99':>8} "
-          f"{'max':>8} {'txn p50':>8} {'p99':>8}  (ms)")
+    print(
+        f"  {'rec/txn':>7} {'txns':>6} {'records/s':>10} {'txn/s':>7} {'commit p50':>10} {'p99':>8} "
+        f"{'max':>8} {'txn p50':>8} {'p99':>8}  (ms)"
+    )
     for r in rows:
-        print(f"  {r['records_per_txn']:>7} {r['transactions']:>6} {r['records_per_s']:>10,} {r['txn_per_s']:>7} "
-              f"{r['commit_ms_p50']:>10} {r['commit_ms_p99']:>8} {r['commit_ms_max']:>8} {r['txn_ms_p50']:>8} "
-              f"{r['txn_ms_p99']:>8}")
+        print(
+            f"  {r['records_per_txn']:>7} {r['transactions']:>6} {r['records_per_s']:>10,} {r['txn_per_s']:>7} "
+            f"{r['commit_ms_p50']:>10} {r['commit_ms_p99']:>8} {r['commit_ms_max']:>8} {r['txn_ms_p50']:>8} "
+            f"{r['txn_ms_p99']:>8}"
+        )
 
 
 def main() -> int:
@@ -232,16 +266,23 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0, help="duration per transaction size")
     ap.add_argument("--offsets", action="store_true", help="send a group's offsets in every transaction")
     ap.add_argument("--no-mock", action="store_true", help="skip librdkafka's mock cluster")
-    ap.add_argument("--consume", type=int, default=0, metavar="N",
-                    help="also measure read_committed vs read_uncommitted over N records")
+    ap.add_argument(
+        "--consume",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure read_committed vs read_uncommitted over N records",
+    )
     ap.add_argument("--consume-txn", type=int, default=100, help="records per transaction for --consume")
     ap.add_argument("--abort-every", type=int, default=10, help="abort every k-th transaction for --consume")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     out: dict = {"machine": machine(), "value_bytes": args.size, "offsets": args.offsets, "kavka": [], "mock": []}
-    print(f"transactions bench: sizes {sizes}, {args.size} B values, {args.seconds:g} s each, "
-          f"offsets {'on' if args.offsets else 'off'}; commit {out['machine']['commit']}; {out['machine']}")
+    print(
+        f"transactions bench: sizes {sizes}, {args.size} B values, {args.seconds:g} s each, "
+        f"offsets {'on' if args.offsets else 'off'}; commit {out['machine']['commit']}; {out['machine']}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="kavka-bench-txn-") as tmp:
         broker = BrokerProcess(Path(tmp) / "data", overrides=OVERRIDES)

@@ -32,13 +32,15 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from kavka.testing.apache_kafka import ApacheKafka
+from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
+from kavka.testing.process import BrokerProcess
+from kavka.testing.process import create_topic as create_topic_via_admin
+
 # Property tests check behaviour, not speed: Hypothesis's per-example deadline is a timing assertion
 # that fails on a loaded 2-core CI machine, so it is off for every test (speed lives in bench/).
 settings.register_profile("kavka", deadline=None)
 settings.load_profile("kavka")
-
-from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason as kafka_unavailable_reason
-from kavka.testing.process import BrokerProcess, create_topic as create_topic_via_admin
 
 _BROKERS_KEY = pytest.StashKey[list]()
 
@@ -75,9 +77,7 @@ def bootstrap(broker: BrokerProcess) -> str:
 
 
 @pytest.fixture
-def broker_factory(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., BrokerProcess]]:
+def broker_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., BrokerProcess]]:
     """Start private brokers for one test: ``broker_factory(overrides={...}, start=True)``."""
     started: list[BrokerProcess] = []
     counter = itertools.count()
@@ -192,4 +192,3 @@ def create_topic(bootstrap: str, new_topic_name: Callable[[str], str]) -> Callab
 
     _bootstrap = bootstrap
     return make
-

@@ -30,8 +30,9 @@ UNSUPPORTED_VERSION = 35
 
 @pytest.fixture(scope="module")
 def bad_broker(tmp_path_factory):
-    b = BrokerProcess(tmp_path_factory.mktemp("badframes") / "data",
-                      overrides={"socket.request.max.bytes": MAX_REQUEST})
+    b = BrokerProcess(
+        tmp_path_factory.mktemp("badframes") / "data", overrides={"socket.request.max.bytes": MAX_REQUEST}
+    )
     b.start()
     yield b
     b.stop()
@@ -60,8 +61,12 @@ def _produce(broker: BrokerProcess, ledger: dict, value: bytes) -> None:
 
     p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
     result = {}
-    p.produce(ledger["topic"], value=value, partition=0,
-              on_delivery=lambda err, msg: result.update(err=err, offset=msg.offset()))
+    p.produce(
+        ledger["topic"],
+        value=value,
+        partition=0,
+        on_delivery=lambda err, msg: result.update(err=err, offset=msg.offset()),
+    )
     assert p.flush(30) == 0
     assert result["err"] is None, result
     assert result["offset"] == len(ledger["values"])
@@ -88,14 +93,21 @@ def _read_values(broker: BrokerProcess, topic: str) -> list[bytes]:
 
 # -- raw protocol ----------------------------------------------------------------------------------
 
+
 def connect(broker: BrokerProcess) -> socket.socket:
     s = socket.create_connection((broker.host, broker.port), timeout=10)
     s.settimeout(10)
     return s
 
 
-def request(api_key: int, version: int, correlation_id: int, body: bytes = b"",
-            client_id: bytes | None = b"raw", flexible: bool = False) -> bytes:
+def request(
+    api_key: int,
+    version: int,
+    correlation_id: int,
+    body: bytes = b"",
+    client_id: bytes | None = b"raw",
+    flexible: bool = False,
+) -> bytes:
     """A framed request with header v1 (v2 if ``flexible``: an empty tagged-field section)."""
     header = struct.pack(">hhi", api_key, version, correlation_id)
     header += struct.pack(">h", -1) if client_id is None else struct.pack(">h", len(client_id)) + client_id
@@ -166,6 +178,7 @@ def compact_string(s: bytes) -> bytes:
 
 # -- well-formed requests (the baseline) -----------------------------------------------------------
 
+
 def test_api_versions_v0(bad_broker):
     with connect(bad_broker) as s:
         s.sendall(request(18, 0, 11))
@@ -202,6 +215,7 @@ def test_pipelined_requests_answered_in_order(bad_broker):
 
 
 # -- bad frames --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", [-1, -(2**31)])
 def test_negative_frame_size_closes(bad_broker, size):
@@ -288,8 +302,15 @@ def test_bad_frame_leaves_other_connections_alone(bad_broker):
         assert parse_api_versions_v0(recv_response(good), 1)[0] == 0
         bad = [connect(bad_broker) for _ in range(5)]
         for i, b in enumerate(bad):
-            b.sendall([struct.pack(">i", -1), struct.pack(">i", 2**31 - 1), request(999, 0, 1),
-                       struct.pack(">i", 3) + b"\xff\xff\xff", request(3, 99, 1)][i])
+            b.sendall(
+                [
+                    struct.pack(">i", -1),
+                    struct.pack(">i", 2**31 - 1),
+                    request(999, 0, 1),
+                    struct.pack(">i", 3) + b"\xff\xff\xff",
+                    request(3, 99, 1),
+                ][i]
+            )
         for b in bad:
             expect_closed(b)
             b.close()
@@ -314,8 +335,15 @@ INVALID_REQUIRED_ACKS = 21
 def record_batch(values: list[bytes]) -> bytes:
     from kafka.record.default_records import DefaultRecordBatchBuilder
 
-    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False, producer_id=-1,
-                                  producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
+    b = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=0,
+        is_transactional=False,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 20,
+    )
     for i, v in enumerate(values):
         b.append(i, timestamp=int(time.time() * 1000), key=None, value=v, headers=[])
     return bytes(b.build())
@@ -323,9 +351,13 @@ def record_batch(values: list[bytes]) -> bytes:
 
 def produce_v3(topic: str, partition: int, records: bytes, acks: int = 1) -> bytes:
     name = topic.encode()
-    return (struct.pack(">hhi", -1, acks, 10_000)
-            + struct.pack(">ih", 1, len(name)) + name
-            + struct.pack(">iii", 1, partition, len(records)) + records)
+    return (
+        struct.pack(">hhi", -1, acks, 10_000)
+        + struct.pack(">ih", 1, len(name))
+        + name
+        + struct.pack(">iii", 1, partition, len(records))
+        + records
+    )
 
 
 def produce_v3_error(broker: BrokerProcess, topic: str, partition: int, records: bytes, acks: int = 1) -> int:
@@ -373,8 +405,9 @@ def test_produce_with_invalid_acks(bad_broker, ledger):
 
 def test_acks_0_produce_gets_no_response_and_next_request_is_answered(bad_broker, ledger):
     with connect(bad_broker) as s:
-        s.sendall(request(0, 3, 51, produce_v3(ledger["topic"], 0, record_batch([b"acks0"]), acks=0))
-                  + request(18, 0, 52))
+        s.sendall(
+            request(0, 3, 51, produce_v3(ledger["topic"], 0, record_batch([b"acks0"]), acks=0)) + request(18, 0, 52)
+        )
         # The first (and only) response is ApiVersions'; Produce with acks=0 has none.
         assert parse_api_versions_v0(recv_response(s), 52)[0] == 0
     ledger["values"].append(b"acks0")
@@ -412,8 +445,11 @@ def _closes_with_one_line(broker: BrokerProcess, frame: bytes, expect: str) -> N
     with connect(broker) as s:
         s.sendall(frame)
         expect_closed(s)
-    wait_until(lambda: any("malformed request" in line for line in _log_lines_since(broker, mark)),
-               timeout=10, message="the malformed request is logged")
+    wait_until(
+        lambda: any("malformed request" in line for line in _log_lines_since(broker, mark)),
+        timeout=10,
+        message="the malformed request is logged",
+    )
     lines = _log_lines_since(broker, mark)
     bad = [line for line in lines if "malformed request" in line]
     assert len(bad) == 1 and expect in bad[0], lines
@@ -432,24 +468,30 @@ def test_collection_length_past_the_frame_closes_and_broker_lives(bad_broker, ap
     data = {"group_id": "g", "member_id": "m", "topics": [], "groups": [{"group_id": "g", "topics": []}]}
     body = _body(api_key, version, data)
     lf = next(f for f in length_fields(request_class(api_key, version), body) if f.kind == "array")
-    body = body[:lf.offset] + HUGE_COMPACT + body[lf.offset + lf.width:]
+    body = body[: lf.offset] + HUGE_COMPACT + body[lf.offset + lf.width :]
     _closes_with_one_line(bad_broker, request(api_key, version, 61, body, flexible=True), "elements claimed")
 
 
-@pytest.mark.parametrize("api_key,version,data,path", [
-    (2, 1, {"replica_id": -1, "topics": []}, "topics"),                        # ListOffsets
-    (9, 1, {"group_id": "g", "topics": []}, "topics"),                         # OffsetFetch v1
-    (10, 4, {"key_type": 0, "coordinator_keys": []}, "coordinator_keys"),     # FindCoordinator
-    (8, 2, {"group_id": "g", "member_id": "m", "topics": []}, "topics"),       # OffsetCommit
-])
+@pytest.mark.parametrize(
+    "api_key,version,data,path",
+    [
+        (2, 1, {"replica_id": -1, "topics": []}, "topics"),  # ListOffsets
+        (9, 1, {"group_id": "g", "topics": []}, "topics"),  # OffsetFetch v1
+        (10, 4, {"key_type": 0, "coordinator_keys": []}, "coordinator_keys"),  # FindCoordinator
+        (8, 2, {"group_id": "g", "member_id": "m", "topics": []}, "topics"),  # OffsetCommit
+    ],
+)
 def test_null_array_where_kafka_forbids_it_closes_with_one_line(bad_broker, api_key, version, data, path):
     from kavka.protocol.api import is_flexible
     from kavka.testing.fuzz import overwrite_length
 
     body = _body(api_key, version, data)
     body = overwrite_length(body, _length_field(api_key, version, body, path), -1)
-    _closes_with_one_line(bad_broker, request(api_key, version, 62, body, flexible=is_flexible(api_key, version)),
-                          "was serialized as null")
+    _closes_with_one_line(
+        bad_broker,
+        request(api_key, version, 62, body, flexible=is_flexible(api_key, version)),
+        "was serialized as null",
+    )
 
 
 def _create_topics_v5(topics: list[dict]) -> bytes:
@@ -472,10 +514,14 @@ INVALID_REPLICA_ASSIGNMENT = 39
 
 def test_create_topics_with_too_many_partitions_is_policy_violation(bad_broker):
     with connect(bad_broker) as s:
-        s.sendall(_create_topics_v5([
-            {"name": "badframes-huge", "num_partitions": 2**31 - 1, "replication_factor": 1},
-            {"name": "badframes-small", "num_partitions": 1, "replication_factor": 1},
-        ]))
+        s.sendall(
+            _create_topics_v5(
+                [
+                    {"name": "badframes-huge", "num_partitions": 2**31 - 1, "replication_factor": 1},
+                    {"name": "badframes-small", "num_partitions": 1, "replication_factor": 1},
+                ]
+            )
+        )
         resp = _topic_results(recv_response(s), 19, 5)
     assert [(t.name, t.error_code, t.error_message) for t in resp.topics] == [
         ("badframes-huge", POLICY_VIOLATION, "Excessively large number of partitions per request."),
@@ -486,12 +532,17 @@ def test_create_topics_with_too_many_partitions_is_policy_violation(bad_broker):
 def test_duplicate_partition_in_manual_assignment_is_refused(bad_broker):
     assignments = [{"partition_index": 0, "broker_ids": [1]}, {"partition_index": 0, "broker_ids": [1]}]
     with connect(bad_broker) as s:
-        s.sendall(_create_topics_v5([{"name": "badframes-dup", "num_partitions": -1, "replication_factor": -1,
-                                      "assignments": assignments}]))
+        s.sendall(
+            _create_topics_v5(
+                [{"name": "badframes-dup", "num_partitions": -1, "replication_factor": -1, "assignments": assignments}]
+            )
+        )
         resp = _topic_results(recv_response(s), 19, 5)
     [t] = resp.topics
     assert (t.error_code, t.error_message) == (
-        INVALID_REPLICA_ASSIGNMENT, "Found multiple manual partition assignments for partition 0")
+        INVALID_REPLICA_ASSIGNMENT,
+        "Found multiple manual partition assignments for partition 0",
+    )
 
 
 def test_create_partitions_to_a_huge_count_is_refused_quickly(bad_broker):
@@ -499,12 +550,28 @@ def test_create_partitions_to_a_huge_count_is_refused_quickly(bad_broker):
 
     topic = create_topic(bad_broker.bootstrap, "badframes-grow", 1)
     with connect(bad_broker) as s:
-        s.sendall(request(37, 1, 72, _body(37, 1, {
-            "topics": [{"name": topic, "count": 2**31 - 1, "assignments": None}],
-            "timeout": 10_000, "validate_only": False})))
+        s.sendall(
+            request(
+                37,
+                1,
+                72,
+                _body(
+                    37,
+                    1,
+                    {
+                        "topics": [{"name": topic, "count": 2**31 - 1, "assignments": None}],
+                        "timeout": 10_000,
+                        "validate_only": False,
+                    },
+                ),
+            )
+        )
         resp = _topic_results(recv_response(s), 37, 1, offset=4)  # header v0: correlation id only
     [r] = resp.results
     assert (r.name, r.error_code, r.error_message) == (
-        topic, POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
+        topic,
+        POLICY_VIOLATION,
+        "Unable to perform excessively large batch operation.",
+    )
     md = AdminClient({"bootstrap.servers": bad_broker.bootstrap}).list_topics(topic, timeout=10)
     assert len(md.topics[topic].partitions) == 1

@@ -57,11 +57,13 @@ def test_broker_survives_fuzzed_frames_and_healthy_clients_lose_nothing(broker):
     peak = broker.memory_kib("VmHWM") if alive else -1
     healthy.stop()
 
-    print(f"prepared {FRAMES:,} frames in {prepare:.1f} s; sent {stats.frames:,} in {stats.seconds:.1f} s "
-          f"= {stats.frames_per_second:,.0f} frames/s on {stats.connections:,} connections "
-          f"(closed after the bad frame {stats.closed_as_expected:,}, early {stats.early_closes:,}, "
-          f"stalled {stats.stalled:,}); mutations {source.counts}; broker peak RSS {peak / 1024:.0f} MiB; "
-          f"healthy: acked {len(healthy.acked):,}, consumed {len(healthy.consumed):,}")
+    print(
+        f"prepared {FRAMES:,} frames in {prepare:.1f} s; sent {stats.frames:,} in {stats.seconds:.1f} s "
+        f"= {stats.frames_per_second:,.0f} frames/s on {stats.connections:,} connections "
+        f"(closed after the bad frame {stats.closed_as_expected:,}, early {stats.early_closes:,}, "
+        f"stalled {stats.stalled:,}); mutations {source.counts}; broker peak RSS {peak / 1024:.0f} MiB; "
+        f"healthy: acked {len(healthy.acked):,}, consumed {len(healthy.consumed):,}"
+    )
     assert alive, f"the broker died\n{broker.diagnostics()}"
     assert stats.frames == FRAMES, "the run stopped before every frame was sent"
     assert not healthy.errors, healthy.errors[:10]
@@ -72,7 +74,7 @@ def test_broker_survives_fuzzed_frames_and_healthy_clients_lose_nothing(broker):
     assert healthy.consumed == sorted(healthy.consumed), "the consumer saw values out of order"
     log = broker.log_text()
     # a traceback is a handler bug (its connection is closed, the broker goes on): none are expected
-    assert "Traceback" not in log, log[log.index("Traceback") - 300:][:4000]
+    assert "Traceback" not in log, log[log.index("Traceback") - 300 :][:4000]
 
 
 def test_the_harness_notices_a_dead_broker(tmp_path):

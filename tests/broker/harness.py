@@ -54,14 +54,22 @@ class FakeClock:
         self.now_ms += ms
 
 
-def request_frame(api_key: int, version: int, body: dict, correlation_id: int = 1,
-                  client_id: str = "kavka-harness") -> bytes:
+def request_frame(
+    api_key: int, version: int, body: dict, correlation_id: int = 1, client_id: str = "kavka-harness"
+) -> bytes:
     """The request as a client sends it, without the size prefix: header v1 (v2 when flexible) + body."""
     req_cls = load_request_schema(api_key, version)
     header_cls = RequestHeaderV2 if req_cls.__flexible__ else RequestHeaderV1
     buf = io.BytesIO()
-    entity_writer(header_cls)(buf, header_cls(request_api_key=i16(api_key), request_api_version=i16(version),
-                                               correlation_id=i32(correlation_id), client_id=client_id))
+    entity_writer(header_cls)(
+        buf,
+        header_cls(
+            request_api_key=i16(api_key),
+            request_api_version=i16(version),
+            correlation_id=i32(correlation_id),
+            client_id=client_id,
+        ),
+    )
     entity_writer(req_cls)(buf, build_entity(req_cls, body))
     return buf.getvalue()
 
@@ -87,8 +95,9 @@ def decode_response(api_key: int, version: int, payload: bytes, correlation_id: 
 class BrokerHarness:
     """A started Broker on ``data_dir`` with a dispatcher and its own event loop. ``close()`` stops it."""
 
-    def __init__(self, data_dir: str | Path, overrides: dict[str, str] | None = None, *, clock_ms=None,
-                 timeout_s: float = 10.0):
+    def __init__(
+        self, data_dir: str | Path, overrides: dict[str, str] | None = None, *, clock_ms=None, timeout_s: float = 10.0
+    ):
         props = dict(BrokerConfig.serve_defaults())
         props["listeners"] = f"PLAINTEXT://{HOST}:{PORT}"
         props["log.dirs"] = str(data_dir)
@@ -163,4 +172,3 @@ class BrokerHarness:
                 self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         finally:
             self.loop.close()
-

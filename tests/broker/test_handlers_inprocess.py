@@ -25,29 +25,74 @@ def h(tmp_path_factory):
 
 
 def create(h, name, partitions=1, replication_factor=1, configs=(), validate_only=False):
-    r = h.call(ApiKey.CREATE_TOPICS, 7, {
-        "topics": [{"name": name, "num_partitions": partitions, "replication_factor": replication_factor,
-                    "assignments": [], "configs": [{"name": k, "value": v} for k, v in configs]}],
-        "timeout_ms": 5000, "validate_only": validate_only})
+    r = h.call(
+        ApiKey.CREATE_TOPICS,
+        7,
+        {
+            "topics": [
+                {
+                    "name": name,
+                    "num_partitions": partitions,
+                    "replication_factor": replication_factor,
+                    "assignments": [],
+                    "configs": [{"name": k, "value": v} for k, v in configs],
+                }
+            ],
+            "timeout_ms": 5000,
+            "validate_only": validate_only,
+        },
+    )
     [result] = r.topics
     return result
 
 
 def produce(h, topic, partition, records, version=9, acks=-1):
-    r = h.call(ApiKey.PRODUCE, version, {"transactional_id": None, "acks": acks, "timeout_ms": 5000, "topic_data": [
-        {"name": topic, "partition_data": [{"index": partition, "records": records}]}]})
+    r = h.call(
+        ApiKey.PRODUCE,
+        version,
+        {
+            "transactional_id": None,
+            "acks": acks,
+            "timeout_ms": 5000,
+            "topic_data": [{"name": topic, "partition_data": [{"index": partition, "records": records}]}],
+        },
+    )
     [t] = r.responses
     [p] = t.partition_responses
     return p
 
 
 def fetch(h, topic, partition, offset, version=12, max_wait_ms=0):
-    r = h.call(ApiKey.FETCH, version, {
-        "replica_id": -1, "max_wait": max_wait_ms, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
-        "session_id": 0, "session_epoch": -1, "topics": [{"topic": topic, "partitions": [
-            {"partition": partition, "current_leader_epoch": -1, "fetch_offset": offset, "last_fetched_epoch": -1,
-             "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}],
-        "forgotten_topics_data": [], "rack_id": ""})
+    r = h.call(
+        ApiKey.FETCH,
+        version,
+        {
+            "replica_id": -1,
+            "max_wait": max_wait_ms,
+            "min_bytes": 1,
+            "max_bytes": 1 << 20,
+            "isolation_level": 0,
+            "session_id": 0,
+            "session_epoch": -1,
+            "topics": [
+                {
+                    "topic": topic,
+                    "partitions": [
+                        {
+                            "partition": partition,
+                            "current_leader_epoch": -1,
+                            "fetch_offset": offset,
+                            "last_fetched_epoch": -1,
+                            "log_start_offset": -1,
+                            "partition_max_bytes": 1 << 20,
+                        }
+                    ],
+                }
+            ],
+            "forgotten_topics_data": [],
+            "rack_id": "",
+        },
+    )
     assert r.error_code == 0
     [t] = r.responses
     [p] = t.partitions
@@ -86,33 +131,51 @@ def test_unknown_api_key_and_unsupported_version_close_the_connection(h):
 def test_metadata_lists_a_created_topic_with_this_broker_leading(h):
     result = create(h, "meta-t", partitions=3)
     assert result.error_code == 0 and result.num_partitions == 3
-    r = h.call(ApiKey.METADATA, 12, {"topics": [{"name": "meta-t", "topic_id": None}],
-                                     "allow_auto_topic_creation": False,
-                                     "include_topic_authorized_operations": False})
+    r = h.call(
+        ApiKey.METADATA,
+        12,
+        {
+            "topics": [{"name": "meta-t", "topic_id": None}],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": False,
+        },
+    )
     assert [(b.node_id, b.host, b.port) for b in r.brokers] == [(1, HOST, PORT)]
     assert r.controller_id == 1
     [t] = r.topics
     assert (t.error_code, t.name, t.topic_id) == (0, "meta-t", result.topic_id)
     assert sorted((p.partition_index, p.leader_id, tuple(p.isr_nodes)) for p in t.partitions) == [
-        (0, 1, (1,)), (1, 1, (1,)), (2, 1, (1,))]
+        (0, 1, (1,)),
+        (1, 1, (1,)),
+        (2, 1, (1,)),
+    ]
 
 
 def test_metadata_unknown_topic_without_auto_creation(h):
-    r = h.call(ApiKey.METADATA, 12, {"topics": [{"name": "no-such-topic", "topic_id": None}],
-                                     "allow_auto_topic_creation": False,
-                                     "include_topic_authorized_operations": False})
+    r = h.call(
+        ApiKey.METADATA,
+        12,
+        {
+            "topics": [{"name": "no-such-topic", "topic_id": None}],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": False,
+        },
+    )
     [t] = r.topics
     assert t.error_code == ErrorCode.unknown_topic_or_partition and t.partitions == ()
 
 
-@pytest.mark.parametrize(("name", "kwargs", "code"), [
-    ("bad/name", {}, ErrorCode.invalid_topic_exception),
-    ("a" * 250, {}, ErrorCode.invalid_topic_exception),
-    ("zero-partitions", {"partitions": 0}, ErrorCode.invalid_partitions),
-    ("three-replicas", {"replication_factor": 3}, ErrorCode.invalid_replication_factor),
-    ("bad-config", {"configs": [("cleanup.policy", "sometimes")]}, ErrorCode.invalid_config),
-    ("unknown-config", {"configs": [("no.such.config", "1")]}, ErrorCode.invalid_config),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs", "code"),
+    [
+        ("bad/name", {}, ErrorCode.invalid_topic_exception),
+        ("a" * 250, {}, ErrorCode.invalid_topic_exception),
+        ("zero-partitions", {"partitions": 0}, ErrorCode.invalid_partitions),
+        ("three-replicas", {"replication_factor": 3}, ErrorCode.invalid_replication_factor),
+        ("bad-config", {"configs": [("cleanup.policy", "sometimes")]}, ErrorCode.invalid_config),
+        ("unknown-config", {"configs": [("no.such.config", "1")]}, ErrorCode.invalid_config),
+    ],
+)
 def test_create_topics_errors(h, name, kwargs, code):
     result = create(h, name, **kwargs)
     assert result.error_code == code, result.error_message
@@ -124,9 +187,15 @@ def test_create_topics_existing_topic_and_validate_only(h):
     assert create(h, "twice").error_code == 0
     assert create(h, "twice").error_code == ErrorCode.topic_already_exists
     assert create(h, "only-validated", validate_only=True).error_code == 0
-    r = h.call(ApiKey.METADATA, 12, {"topics": [{"name": "only-validated", "topic_id": None}],
-                                     "allow_auto_topic_creation": False,
-                                     "include_topic_authorized_operations": False})
+    r = h.call(
+        ApiKey.METADATA,
+        12,
+        {
+            "topics": [{"name": "only-validated", "topic_id": None}],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": False,
+        },
+    )
     assert r.topics[0].error_code == ErrorCode.unknown_topic_or_partition
 
 
@@ -151,22 +220,44 @@ def test_produce_then_fetch_round_trip(h):
 
 def test_produce_errors(h):
     create(h, "pe")
-    assert produce(h, "no-such-topic", 0, build_batch([Record(0, 0, None, b"x")])).error_code == \
-        ErrorCode.unknown_topic_or_partition
-    assert produce(h, "pe", 7, build_batch([Record(0, 0, None, b"x")])).error_code == \
-        ErrorCode.unknown_topic_or_partition
+    assert (
+        produce(h, "no-such-topic", 0, build_batch([Record(0, 0, None, b"x")])).error_code
+        == ErrorCode.unknown_topic_or_partition
+    )
+    assert (
+        produce(h, "pe", 7, build_batch([Record(0, 0, None, b"x")])).error_code == ErrorCode.unknown_topic_or_partition
+    )
     corrupt = bytearray(build_batch([Record(0, 0, None, b"x")]))
     corrupt[-1] ^= 0xFF  # a record byte: the CRC no longer matches
     assert produce(h, "pe", 0, bytes(corrupt)).error_code == ErrorCode.corrupt_message
     two = build_batch([Record(0, 0, None, b"a")]) + build_batch([Record(0, 0, None, b"b")])
     assert produce(h, "pe", 0, two).error_code == ErrorCode.invalid_record
-    assert produce(h, "pe", 0, build_batch([Record(0, 0, None, b"x")]), acks=2).error_code == \
-        ErrorCode.invalid_required_acks
+    assert (
+        produce(h, "pe", 0, build_batch([Record(0, 0, None, b"x")]), acks=2).error_code
+        == ErrorCode.invalid_required_acks
+    )
     assert fetch(h, "pe", 0, 0).high_watermark == 0  # nothing of it was appended
-    assert h.call_frame(request_frame(ApiKey.PRODUCE, 9, {
-        "transactional_id": None, "acks": 0, "timeout_ms": 5000, "topic_data": [
-            {"name": "pe", "partition_data": [{"index": 0, "records": build_batch([Record(0, 0, None, b"z")])}]}]},
-        correlation_id=9)) is None  # acks=0: no response at all
+    assert (
+        h.call_frame(
+            request_frame(
+                ApiKey.PRODUCE,
+                9,
+                {
+                    "transactional_id": None,
+                    "acks": 0,
+                    "timeout_ms": 5000,
+                    "topic_data": [
+                        {
+                            "name": "pe",
+                            "partition_data": [{"index": 0, "records": build_batch([Record(0, 0, None, b"z")])}],
+                        }
+                    ],
+                },
+                correlation_id=9,
+            )
+        )
+        is None
+    )  # acks=0: no response at all
     assert fetch(h, "pe", 0, 0).high_watermark == 1
 
 
@@ -178,9 +269,20 @@ def test_fetch_out_of_range(h):
 
 
 def list_offsets(h, topic, partition, timestamp):
-    r = h.call(ApiKey.LIST_OFFSETS, 7, {"replica_id": -1, "isolation_level": 0, "topics": [
-        {"name": topic, "partitions": [{"partition_index": partition, "current_leader_epoch": -1,
-                                        "timestamp": timestamp}]}]})
+    r = h.call(
+        ApiKey.LIST_OFFSETS,
+        7,
+        {
+            "replica_id": -1,
+            "isolation_level": 0,
+            "topics": [
+                {
+                    "name": topic,
+                    "partitions": [{"partition_index": partition, "current_leader_epoch": -1, "timestamp": timestamp}],
+                }
+            ],
+        },
+    )
     [t] = r.topics
     [p] = t.partitions
     return p
@@ -206,7 +308,9 @@ def test_list_offsets(h):
 def test_find_coordinator_for_a_group_and_a_transactional_id(h):
     r = h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": ["g1", "g2"]})
     assert [(c.key, c.error_code, c.node_id, c.host, c.port) for c in r.coordinators] == [
-        ("g1", 0, 1, HOST, PORT), ("g2", 0, 1, HOST, PORT)]
+        ("g1", 0, 1, HOST, PORT),
+        ("g2", 0, 1, HOST, PORT),
+    ]
     r = h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 1, "coordinator_keys": ["tx"]})
     assert [(c.error_code, c.node_id) for c in r.coordinators] == [(0, 1)]
     r = h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 7, "coordinator_keys": ["x"]})
@@ -214,8 +318,14 @@ def test_find_coordinator_for_a_group_and_a_transactional_id(h):
 
 
 def offset_fetch(h, group, topic, partitions):
-    r = h.call(ApiKey.OFFSET_FETCH, 8, {"groups": [
-        {"group_id": group, "topics": [{"name": topic, "partition_indexes": partitions}]}], "require_stable": True})
+    r = h.call(
+        ApiKey.OFFSET_FETCH,
+        8,
+        {
+            "groups": [{"group_id": group, "topics": [{"name": topic, "partition_indexes": partitions}]}],
+            "require_stable": True,
+        },
+    )
     [g] = r.groups
     assert g.error_code == 0
     [t] = g.topics
@@ -225,11 +335,29 @@ def offset_fetch(h, group, topic, partitions):
 def test_offset_commit_then_fetch(h):
     create(h, "oc", partitions=2)
     h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": ["grp"]})
-    r = h.call(ApiKey.OFFSET_COMMIT, 8, {
-        "group_id": "grp", "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
-        "topics": [{"name": "oc", "partitions": [
-            {"partition_index": 0, "committed_offset": 42, "committed_leader_epoch": -1,
-             "committed_metadata": "m"}]}]})
+    r = h.call(
+        ApiKey.OFFSET_COMMIT,
+        8,
+        {
+            "group_id": "grp",
+            "generation_id_or_member_epoch": -1,
+            "member_id": "",
+            "group_instance_id": None,
+            "topics": [
+                {
+                    "name": "oc",
+                    "partitions": [
+                        {
+                            "partition_index": 0,
+                            "committed_offset": 42,
+                            "committed_leader_epoch": -1,
+                            "committed_metadata": "m",
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     assert [(p.partition_index, p.error_code) for p in r.topics[0].partitions] == [(0, 0)]
     assert offset_fetch(h, "grp", "oc", [0, 1]) == {0: (0, 42, "m"), 1: (0, -1, "")}
     assert offset_fetch(h, "other-group", "oc", [0]) == {0: (0, -1, "")}
@@ -237,11 +365,29 @@ def test_offset_commit_then_fetch(h):
 
 def test_offset_commit_to_an_unknown_topic(h):
     h.call(ApiKey.FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": ["grp2"]})
-    r = h.call(ApiKey.OFFSET_COMMIT, 8, {
-        "group_id": "grp2", "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
-        "topics": [{"name": "no-such-topic", "partitions": [
-            {"partition_index": 0, "committed_offset": 1, "committed_leader_epoch": -1,
-             "committed_metadata": None}]}]})
+    r = h.call(
+        ApiKey.OFFSET_COMMIT,
+        8,
+        {
+            "group_id": "grp2",
+            "generation_id_or_member_epoch": -1,
+            "member_id": "",
+            "group_instance_id": None,
+            "topics": [
+                {
+                    "name": "no-such-topic",
+                    "partitions": [
+                        {
+                            "partition_index": 0,
+                            "committed_offset": 1,
+                            "committed_leader_epoch": -1,
+                            "committed_metadata": None,
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     assert r.topics[0].partitions[0].error_code == ErrorCode.unknown_topic_or_partition
 
 
@@ -249,9 +395,15 @@ def test_offset_commit_to_an_unknown_topic(h):
 
 
 def describe(h, name, keys=None):
-    r = h.call(ApiKey.DESCRIBE_CONFIGS, 4, {"resources": [
-        {"resource_type": TOPIC_RESOURCE, "resource_name": name, "configuration_keys": keys}],
-        "include_synonyms": False, "include_documentation": False})
+    r = h.call(
+        ApiKey.DESCRIBE_CONFIGS,
+        4,
+        {
+            "resources": [{"resource_type": TOPIC_RESOURCE, "resource_name": name, "configuration_keys": keys}],
+            "include_synonyms": False,
+            "include_documentation": False,
+        },
+    )
     [res] = r.results
     return res
 
@@ -261,8 +413,11 @@ def test_describe_configs_of_a_topic(h):
     res = describe(h, "dc", ["cleanup.policy", "retention.ms", "segment.bytes"])
     assert res.error_code == 0
     got = {c.name: (c.value, c.config_source, c.read_only) for c in res.configs}
-    assert got == {"cleanup.policy": ("compact", TOPIC_CONFIG, False), "retention.ms": ("1000", TOPIC_CONFIG, False),
-                   "segment.bytes": ("1073741824", DEFAULT_CONFIG, False)}
+    assert got == {
+        "cleanup.policy": ("compact", TOPIC_CONFIG, False),
+        "retention.ms": ("1000", TOPIC_CONFIG, False),
+        "segment.bytes": ("1073741824", DEFAULT_CONFIG, False),
+    }
     assert len(describe(h, "dc").configs) > 20  # every topic config when no keys are named
 
 

@@ -27,4 +27,3 @@ def kavka(bootstrap: str) -> Callable[..., Result]:
         return CliRunner().invoke(main, args, input=input, catch_exceptions=False, prog_name="kavka")
 
     return run
-

@@ -9,8 +9,11 @@ def test_bench_produce_then_consume(kavka, create_topic):
     name = create_topic(partitions=2)
     r = kavka(f"bench produce {name} --num-records 2000 --record-size 50 --producer-props 'acks=1 linger.ms=2'")
     assert r.exit_code == 0, r.output
-    assert re.match(r"^2000 records sent, [\d.]+ records/sec \([\d.]+ MB/sec\), [\d.]+ ms avg latency, "
-                    r"[\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99.9th\.$", r.stdout.strip())
+    assert re.match(
+        r"^2000 records sent, [\d.]+ records/sec \([\d.]+ MB/sec\), [\d.]+ ms avg latency, "
+        r"[\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99.9th\.$",
+        r.stdout.strip(),
+    )
     r = kavka(f"bench consume {name} --messages 2000")
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("2000 records consumed, ")

@@ -14,23 +14,39 @@ from kavka.cli.main import main
 from kavka.testing.process import free_port
 
 
-@pytest.mark.parametrize("command", [["topics", "list"], ["topics", "describe"], ["configs", "describe", "--topic", "t"],
-                                     ["offsets", "t"], ["produce", "t"], ["consume", "t"], ["groups", "list"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["topics", "list"],
+        ["topics", "describe"],
+        ["configs", "describe", "--topic", "t"],
+        ["offsets", "t"],
+        ["produce", "t"],
+        ["consume", "t"],
+        ["groups", "list"],
+    ],
+)
 def test_unreachable_broker_is_one_line_within_timeout(command):
     port = free_port()
     t0 = time.monotonic()
     r = CliRunner().invoke(main, [*command, "--bootstrap-server", f"127.0.0.1:{port}", "--timeout", "2"], input="x\n")
     elapsed = time.monotonic() - t0
     assert r.exit_code == 1, r.output
-    assert r.stderr.strip() == (f"Error: Could not reach a broker at 127.0.0.1:{port} within 2s "
-                                "(check --bootstrap-server and that the broker is running).")
+    assert r.stderr.strip() == (
+        f"Error: Could not reach a broker at 127.0.0.1:{port} within 2s "
+        "(check --bootstrap-server and that the broker is running)."
+    )
     assert elapsed < 6
 
 
 def test_default_timeout_reports_within_ten_seconds():
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "kavka", "topics", "list", "-b", f"127.0.0.1:{free_port()}"],
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "kavka", "topics", "list", "-b", f"127.0.0.1:{free_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 1
     assert r.stderr.startswith("Error: Could not reach a broker") and "Traceback" not in r.stderr
     assert time.monotonic() - t0 < 12  # 10 s default plus interpreter start
@@ -53,9 +69,23 @@ def test_command_config_file(kavka, tmp_path):
     assert r.exit_code == 1 and "Cannot read --command-config" in r.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["topics"], ["topics", "create"], ["configs", "alter"], ["produce"],
-                                     ["consume"], ["groups", "reset-offsets"], ["offsets"], ["delete-records"],
-                                     ["bench", "produce"], ["dump-log"], ["completion"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["topics"],
+        ["topics", "create"],
+        ["configs", "alter"],
+        ["produce"],
+        ["consume"],
+        ["groups", "reset-offsets"],
+        ["offsets"],
+        ["delete-records"],
+        ["bench", "produce"],
+        ["dump-log"],
+        ["completion"],
+    ],
+)
 def test_help_everywhere(command):
     r = CliRunner().invoke(main, [*command, "--help"], prog_name="kavka")
     assert r.exit_code == 0, r.output
@@ -74,15 +104,21 @@ def test_completion_script():
 
 
 def test_serve_path_does_not_import_client_libraries():
-    code = ("import sys, kavka.cli.main as m; m.main.get_command(None, 'serve'); "
-            "print(sorted(k for k in sys.modules if k.split('.')[0] in ('confluent_kafka', 'rich') "
-            "or k.startswith('kavka.cli.') and k not in ('kavka.cli.main',)))")
+    code = (
+        "import sys, kavka.cli.main as m; m.main.get_command(None, 'serve'); "
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('confluent_kafka', 'rich') "
+        "or k.startswith('kavka.cli.') and k not in ('kavka.cli.main',)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_reset_offsets_usage_errors():
-    for args in (["g", "--topic", "t"], ["g", "--to-earliest"], ["g", "--topic", "t", "--to-earliest", "--to-latest"],
-                 ["g", "--topic", "t", "--to-earliest", "--dry-run", "--execute"]):
+    for args in (
+        ["g", "--topic", "t"],
+        ["g", "--to-earliest"],
+        ["g", "--topic", "t", "--to-earliest", "--to-latest"],
+        ["g", "--topic", "t", "--to-earliest", "--dry-run", "--execute"],
+    ):
         r = CliRunner().invoke(main, ["groups", "reset-offsets", *args])
         assert r.exit_code == 2, (args, r.output)

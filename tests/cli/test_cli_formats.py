@@ -36,17 +36,29 @@ class FakeMessage:
     def __init__(self, key, value, headers=None, ts=(1, 1700000000000), partition=2, offset=9):
         self._k, self._v, self._h, self._ts, self._p, self._o = key, value, headers, ts, partition, offset
 
-    def key(self): return self._k
-    def value(self): return self._v
-    def headers(self): return self._h
-    def timestamp(self): return self._ts
-    def partition(self): return self._p
-    def offset(self): return self._o
+    def key(self):
+        return self._k
+
+    def value(self):
+        return self._v
+
+    def headers(self):
+        return self._h
+
+    def timestamp(self):
+        return self._ts
+
+    def partition(self):
+        return self._p
+
+    def offset(self):
+        return self._o
 
 
 def test_formatter_order_and_separators():
-    f = RecordFormatter.from_properties({p: "true" for p in ("print.timestamp", "print.partition", "print.offset",
-                                                             "print.headers", "print.key")})
+    f = RecordFormatter.from_properties(
+        {p: "true" for p in ("print.timestamp", "print.partition", "print.offset", "print.headers", "print.key")}
+    )
     msg = FakeMessage(b"k", b"v", [("a", b"1"), ("b", None)])
     assert f.format(msg) == b"CreateTime:1700000000000\tPartition:2\tOffset:9\ta:1,b:null\tk\tv\n"
     f = RecordFormatter.from_properties({"print.key": "true", "key.separator": "=", "print.headers": "true"})
@@ -76,5 +88,5 @@ def test_times_and_durations():
 
 def test_percentile_nearest_rank():
     values = [float(v) for v in range(1, 101)]
-    assert (percentile(values, .5), percentile(values, .99), percentile(values, .999)) == (50.0, 99.0, 100.0)
-    assert percentile([], .5) == 0.0
+    assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 0.999)) == (50.0, 99.0, 100.0)
+    assert percentile([], 0.5) == 0.0

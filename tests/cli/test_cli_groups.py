@@ -4,14 +4,14 @@ delete, and ``--output json``, against the broker's real group coordinator."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from kavka.testing.process import wait_until
 
 # the records of `consumed_group` carry these timestamps: BASE_MS + i seconds for record i
-BASE_MS = int(datetime(2024, 1, 31, 12, 0, tzinfo=timezone.utc).timestamp() * 1000)
+BASE_MS = int(datetime(2024, 1, 31, 12, 0, tzinfo=UTC).timestamp() * 1000)
 
 
 def _produce(bootstrap: str, topic: str, values_by_partition: dict[int, list[str]]) -> None:
@@ -55,7 +55,7 @@ def committed_group(bootstrap, create_topic, new_topic_name):
 def _table(stdout: str, first: str) -> list[list[str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.split()[:1] == [first])
-    return [line.split() for line in lines[start + 2:] if line.strip()]
+    return [line.split() for line in lines[start + 2 :] if line.strip()]
 
 
 def _json(result):
@@ -78,8 +78,7 @@ def test_list_and_describe_an_empty_group(kavka, consumed_group):
 
     r = kavka(f"groups describe {group}")
     assert r.exit_code == 0, r.output
-    assert r.stdout.splitlines()[0] == (f"Consumer group '{group}': state Empty, protocol -, 0 member(s), "
-                                        "total lag 2")
+    assert r.stdout.splitlines()[0] == (f"Consumer group '{group}': state Empty, protocol -, 0 member(s), total lag 2")
     assert f"Consumer group '{group}' has no active members." in r.stdout
     assert _table(r.stdout, "GROUP") == [[group, topic, "0", "3", "5", "2", "-", "-", "-"]]
     r = kavka(f"groups describe {group} --state")
@@ -88,9 +87,23 @@ def test_list_and_describe_an_empty_group(kavka, consumed_group):
     [doc] = _json(kavka(f"groups describe {group} --output json"))
     assert set(doc.pop("coordinator")) == {"id", "host", "port"}
     assert doc == {
-        "group": group, "state": "Empty", "type": "classic", "protocol": None, "members": [],
-        "offsets": [{"topic": topic, "partition": 0, "current_offset": 3, "log_end_offset": 5, "lag": 2,
-                     "member_id": None, "client_id": None, "host": None}],
+        "group": group,
+        "state": "Empty",
+        "type": "classic",
+        "protocol": None,
+        "members": [],
+        "offsets": [
+            {
+                "topic": topic,
+                "partition": 0,
+                "current_offset": 3,
+                "log_end_offset": 5,
+                "lag": 2,
+                "member_id": None,
+                "client_id": None,
+                "host": None,
+            }
+        ],
         "total_lag": 2,
     }
 
@@ -105,17 +118,26 @@ def test_describe_an_active_group_then_refuse_to_reset_or_delete_it(kavka, boots
     assigned: dict[str, set[int]] = {}
     consumers = {}
     for name in ("cli-a", "cli-b", "cli-c"):
-        c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": name,
-                      "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                      "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
-        c.subscribe([topic], on_assign=lambda c, ps, name=name: assigned.__setitem__(
-            name, {p.partition for p in ps}))
+        c = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                "client.id": name,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 6000,
+                "heartbeat.interval.ms": 500,
+            }
+        )
+        c.subscribe([topic], on_assign=lambda c, ps, name=name: assigned.__setitem__(name, {p.partition for p in ps}))
         consumers[name] = c
     try:
+
         def stable() -> bool:
             for c in consumers.values():
                 c.poll(0.05)
             return len(assigned) == 3 and sorted(p for ps in assigned.values() for p in ps) == [0, 1]
+
         wait_until(stable, 40, interval=0, message=lambda: f"a stable group, assignments {assigned}")
         owner = {p: name for name, ps in assigned.items() for p in ps}
         [idle] = [name for name, ps in assigned.items() if not ps]
@@ -127,8 +149,9 @@ def test_describe_an_active_group_then_refuse_to_reset_or_delete_it(kavka, boots
 
         r = kavka(f"groups describe {group}")
         assert r.exit_code == 0, r.output
-        assert r.stdout.splitlines()[0] == (f"Consumer group '{group}': state Stable, protocol range, "
-                                            "3 member(s), total lag 3")
+        assert r.stdout.splitlines()[0] == (
+            f"Consumer group '{group}': state Stable, protocol range, 3 member(s), total lag 3"
+        )
         rows = _table(r.stdout, "GROUP")
         assert [(row[1:6], row[7:]) for row in rows] == [
             ([topic, "0", "2", "5", "3"], ["/127.0.0.1", owner[0]]),
@@ -147,17 +170,24 @@ def test_describe_an_active_group_then_refuse_to_reset_or_delete_it(kavka, boots
         members = {m["client_id"]: m for m in doc["members"]}
         assert sorted(members) == ["cli-a", "cli-b", "cli-c"]
         assert {name: [a["partition"] for a in m["assignment"]] for name, m in members.items()} == {
-            owner[0]: [0], owner[1]: [1], idle: []}
-        assert all(m["host"] == "/127.0.0.1" and m["member_id"].startswith(m["client_id"] + "-")
-                   for m in members.values())
-        assert [(o["partition"], o["current_offset"], o["log_end_offset"], o["lag"], o["client_id"],
-                 o["member_id"]) for o in doc["offsets"]] == [
+            owner[0]: [0],
+            owner[1]: [1],
+            idle: [],
+        }
+        assert all(
+            m["host"] == "/127.0.0.1" and m["member_id"].startswith(m["client_id"] + "-") for m in members.values()
+        )
+        assert [
+            (o["partition"], o["current_offset"], o["log_end_offset"], o["lag"], o["client_id"], o["member_id"])
+            for o in doc["offsets"]
+        ] == [
             (0, 2, 5, 3, owner[0], members[owner[0]]["member_id"]),
             (1, 5, 5, 0, owner[1], members[owner[1]]["member_id"]),
         ]
 
-        refusal = (f"Error: Assignments can only be reset if the group '{group}' is inactive, but the current "
-                   "state is Stable.")
+        refusal = (
+            f"Error: Assignments can only be reset if the group '{group}' is inactive, but the current state is Stable."
+        )
         for mode in ("--dry-run", "--execute", "--execute --output json"):
             r = kavka(f"groups reset-offsets {group} --topic {topic} --to-earliest {mode}")
             assert (r.exit_code, r.stdout, r.stderr.strip()) == (1, "", refusal), mode
@@ -165,11 +195,15 @@ def test_describe_an_active_group_then_refuse_to_reset_or_delete_it(kavka, boots
 
         r = kavka(f"groups delete {group}")
         assert r.exit_code == 1
-        assert r.stderr.splitlines() == ["Error: Deletion of some consumer groups failed:",
-                                         f"* Group '{group}' could not be deleted due to: The group is not empty."]
+        assert r.stderr.splitlines() == [
+            "Error: Deletion of some consumer groups failed:",
+            f"* Group '{group}' could not be deleted due to: The group is not empty.",
+        ]
         r = kavka(f"groups delete {group} --output json")
         assert r.exit_code == 1 and json.loads(r.stdout) == {
-            "deleted": [], "failed": {group: "The group is not empty."}}
+            "deleted": [],
+            "failed": {group: "The group is not empty."},
+        }
     finally:
         for c in consumers.values():
             c.close()  # LeaveGroup: the group is Empty at once
@@ -204,14 +238,14 @@ MODES = {
     "--to-earliest": 0,
     "--to-latest": 5,
     "--to-offset 1": 1,
-    "--to-offset -7": 0,                               # clamped to the log start
+    "--to-offset -7": 0,  # clamped to the log start
     "--shift-by 1": 4,
     "--shift-by -2": 1,
-    "--shift-by 10": 5,                                # clamped to the log end
+    "--shift-by 10": 5,  # clamped to the log end
     "--to-current": 3,
-    "--to-datetime 2024-01-31T12:00:01.500Z": 2,       # the first record at or after: v2 at +2 s
-    "--to-datetime 2024-01-31T13:00:03+01:00": 3,      # another zone: 12:00:03Z, v3
-    "--to-datetime 2030-01-01T00:00:00Z": 5,           # after every record: the log end
+    "--to-datetime 2024-01-31T12:00:01.500Z": 2,  # the first record at or after: v2 at +2 s
+    "--to-datetime 2024-01-31T13:00:03+01:00": 3,  # another zone: 12:00:03Z, v3
+    "--to-datetime 2030-01-01T00:00:00Z": 5,  # after every record: the log end
 }
 
 
@@ -219,8 +253,11 @@ def test_reset_offsets_every_mode_dry_run_and_execute(kavka, committed_group):
     topic, group = committed_group
     for mode, planned in MODES.items():
         doc = _json(kavka(f"groups reset-offsets {group} --topic {topic} {mode} --dry-run --output json"))
-        assert doc == {"group": group, "executed": False, "partitions": [
-            {"topic": topic, "partition": 0, "previous_offset": 3, "new_offset": planned}]}, mode
+        assert doc == {
+            "group": group,
+            "executed": False,
+            "partitions": [{"topic": topic, "partition": 0, "previous_offset": 3, "new_offset": planned}],
+        }, mode
         assert _current(kavka, group) == [3], mode
         doc = _json(kavka(f"groups reset-offsets {group} --topic {topic} {mode} --execute --output json"))
         assert (doc["executed"], doc["partitions"][0]["new_offset"]) == (True, planned), mode
@@ -234,8 +271,9 @@ def test_reset_offsets_of_a_partition_without_a_commit(kavka, committed_group, c
     other = create_topic(partitions=2)
     r = kavka(f"groups reset-offsets {group} --topic {other} --shift-by 1")
     assert r.exit_code == 1
-    assert r.stderr.strip() == (f"Error: Cannot shift offset for partition {other}-0 since there is no current "
-                                "committed offset.")
+    assert r.stderr.strip() == (
+        f"Error: Cannot shift offset for partition {other}-0 since there is no current committed offset."
+    )
     r = kavka(f"groups reset-offsets {group} --topic {other}:1 --to-earliest --execute")
     assert r.exit_code == 0, r.output
     assert _table(r.stdout, "GROUP") == [[group, other, "1", "0"]]
@@ -247,8 +285,10 @@ def test_delete_group(kavka, committed_group, new_topic_name):
     _, group = committed_group
     missing = new_topic_name("nogroup")
     r = kavka(f"groups delete {missing} --output json")
-    assert (r.exit_code, json.loads(r.stdout)) == (1, {"deleted": [], "failed": {
-        missing: "The group id does not exist."}})
+    assert (r.exit_code, json.loads(r.stdout)) == (
+        1,
+        {"deleted": [], "failed": {missing: "The group id does not exist."}},
+    )
     r = kavka(f"groups delete {group}")
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == f"Deletion of requested consumer groups ('{group}') was successful."

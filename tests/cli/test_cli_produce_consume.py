@@ -7,11 +7,15 @@ import pytest
 
 def test_keys_from_stdin_then_consume_with_print_key(kavka, create_topic):
     name = create_topic(partitions=1)
-    r = kavka(f"produce {name} --property parse.key=true --property key.separator=:",
-              input="user1:hello\nuser2:world:with:colons\n")
+    r = kavka(
+        f"produce {name} --property parse.key=true --property key.separator=:",
+        input="user1:hello\nuser2:world:with:colons\n",
+    )
     assert r.exit_code == 0, r.output
-    r = kavka(f"consume {name} --from-beginning --max-messages 2 --timeout-ms 10000 "
-              "--property print.key=true --property key.separator=:")
+    r = kavka(
+        f"consume {name} --from-beginning --max-messages 2 --timeout-ms 10000 "
+        "--property print.key=true --property key.separator=:"
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines() == ["user1:hello", "user2:world:with:colons"]
     assert "Processed a total of 2 messages" in r.stderr
@@ -26,14 +30,46 @@ def test_default_format_prints_values_only(kavka, create_topic):
 
 def test_headers_partition_offset_timestamp(kavka, create_topic):
     name = create_topic(partitions=2)
-    r = kavka(["produce", name, "--partition", "1", "--property", "parse.headers=true",
-               "--property", "parse.key=true", "--header", "src=cli"],
-              input="trace:abc,flag\tk1\tv1\n")
+    r = kavka(
+        [
+            "produce",
+            name,
+            "--partition",
+            "1",
+            "--property",
+            "parse.headers=true",
+            "--property",
+            "parse.key=true",
+            "--header",
+            "src=cli",
+        ],
+        input="trace:abc,flag\tk1\tv1\n",
+    )
     assert r.exit_code == 0, r.output
-    r = kavka(["consume", name, "--partition", "1", "--offset", "earliest", "--max-messages", "1",
-               "--timeout-ms", "10000", "--property", "print.timestamp=true", "--property", "print.partition=true",
-               "--property", "print.offset=true", "--property", "print.headers=true",
-               "--property", "print.key=true"])
+    r = kavka(
+        [
+            "consume",
+            name,
+            "--partition",
+            "1",
+            "--offset",
+            "earliest",
+            "--max-messages",
+            "1",
+            "--timeout-ms",
+            "10000",
+            "--property",
+            "print.timestamp=true",
+            "--property",
+            "print.partition=true",
+            "--property",
+            "print.offset=true",
+            "--property",
+            "print.headers=true",
+            "--property",
+            "print.key=true",
+        ]
+    )
     assert r.exit_code == 0, r.output
     ts, partition, offset, headers, key, value = r.stdout.rstrip("\n").split("\t")
     assert ts.startswith("CreateTime:") and int(ts.split(":")[1]) > 0
@@ -43,11 +79,37 @@ def test_headers_partition_offset_timestamp(kavka, create_topic):
 
 def test_null_marker_and_compression(kavka, create_topic):
     name = create_topic()
-    r = kavka(["produce", name, "--compression", "zstd", "--acks", "1", "--property", "parse.key=true",
-               "--property", "null.marker=NULL"], input="NULL\tv\nk\tNULL\n")
+    r = kavka(
+        [
+            "produce",
+            name,
+            "--compression",
+            "zstd",
+            "--acks",
+            "1",
+            "--property",
+            "parse.key=true",
+            "--property",
+            "null.marker=NULL",
+        ],
+        input="NULL\tv\nk\tNULL\n",
+    )
     assert r.exit_code == 0, r.output
-    r = kavka(["consume", name, "--from-beginning", "--max-messages", "2", "--timeout-ms", "10000",
-               "--property", "print.key=true", "--property", "null.literal=<null>"])
+    r = kavka(
+        [
+            "consume",
+            name,
+            "--from-beginning",
+            "--max-messages",
+            "2",
+            "--timeout-ms",
+            "10000",
+            "--property",
+            "print.key=true",
+            "--property",
+            "null.literal=<null>",
+        ]
+    )
     assert r.stdout.splitlines() == ["<null>\tv", "k\t<null>"]
 
 

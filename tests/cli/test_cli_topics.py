@@ -5,7 +5,6 @@ from __future__ import annotations
 from kavka.testing.process import wait_until
 
 
-
 def test_create_list_describe_delete(kavka, topic_name):
     r = kavka(f"topics create {topic_name} --partitions 3 --replication-factor 1")
     assert r.exit_code == 0, r.output
@@ -68,8 +67,9 @@ def test_alter_partitions_up_and_refusal_down(kavka, create_topic):
     name = create_topic(partitions=1)
     r = kavka(f"topics alter {name} --partitions 3")
     assert r.exit_code == 0, r.output
-    wait_until(lambda: "PartitionCount: 3" in kavka(f"topics describe {name} --no-offsets").stdout, 15,
-               message="3 partitions")
+    wait_until(
+        lambda: "PartitionCount: 3" in kavka(f"topics describe {name} --no-offsets").stdout, 15, message="3 partitions"
+    )
     r = kavka(f"topics alter {name} --partitions 2")
     assert r.exit_code == 1
     assert r.stderr.startswith("Error: ") and len(r.stderr.strip().splitlines()) == 1

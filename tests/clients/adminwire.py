@@ -32,8 +32,15 @@ def call(bootstrap: str, api_key: int, version: int, body: dict):
     flexible = bool(req_cls.__flexible__)
     header_cls = RequestHeaderV2 if flexible else RequestHeaderV1
     buf = io.BytesIO()
-    entity_writer(header_cls)(buf, header_cls(request_api_key=i16(api_key), request_api_version=i16(version),
-                                               correlation_id=i32(77), client_id="kavka-admin-test"))
+    entity_writer(header_cls)(
+        buf,
+        header_cls(
+            request_api_key=i16(api_key),
+            request_api_version=i16(version),
+            correlation_id=i32(77),
+            client_id="kavka-admin-test",
+        ),
+    )
     entity_writer(req_cls)(buf, build_entity(req_cls, body))
     frame = buf.getvalue()
     host, port = bootstrap.rsplit(":", 1)
@@ -55,26 +62,45 @@ def _recv(s: socket.socket, n: int) -> bytes:
     return out
 
 
-
 OPS = {"SET": 0, "DELETE": 1, "APPEND": 2, "SUBTRACT": 3}
 
 
-def incremental_alter(bootstrap: str, resource_type: int, name: str, ops: list[tuple[str, str, str | None]],
-                      validate_only: bool = False) -> tuple[int, str | None]:
+def incremental_alter(
+    bootstrap: str, resource_type: int, name: str, ops: list[tuple[str, str, str | None]], validate_only: bool = False
+) -> tuple[int, str | None]:
     """IncrementalAlterConfigs v1 of one resource with ``[(key, "SET"|..., value)]``: (error code, message)."""
-    r = call(bootstrap, INCREMENTAL_ALTER_CONFIGS, 1, {"validate_only": validate_only, "resources": [
-        {"resource_type": resource_type, "resource_name": name, "configs": [
-            {"name": key, "config_operation": OPS[op], "value": value} for key, op, value in ops]}]})
+    r = call(
+        bootstrap,
+        INCREMENTAL_ALTER_CONFIGS,
+        1,
+        {
+            "validate_only": validate_only,
+            "resources": [
+                {
+                    "resource_type": resource_type,
+                    "resource_name": name,
+                    "configs": [{"name": key, "config_operation": OPS[op], "value": value} for key, op, value in ops],
+                }
+            ],
+        },
+    )
     [res] = r.responses
     return int(res.error_code), res.error_message
 
 
-def describe(bootstrap: str, resource_type: int, name: str, keys: list[str] | None = None,
-             synonyms: bool = True) -> dict:
+def describe(
+    bootstrap: str, resource_type: int, name: str, keys: list[str] | None = None, synonyms: bool = True
+) -> dict:
     """DescribeConfigs v4 of one resource: ``{name: entry}``; raises AssertionError on an error."""
-    r = call(bootstrap, DESCRIBE_CONFIGS, 4, {"resources": [
-        {"resource_type": resource_type, "resource_name": name, "configuration_keys": keys}],
-        "include_synonyms": synonyms})
+    r = call(
+        bootstrap,
+        DESCRIBE_CONFIGS,
+        4,
+        {
+            "resources": [{"resource_type": resource_type, "resource_name": name, "configuration_keys": keys}],
+            "include_synonyms": synonyms,
+        },
+    )
     [res] = r.results
     assert res.error_code == 0, (res.error_code, res.error_message)
     return {c.name: c for c in res.configs}

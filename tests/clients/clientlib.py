@@ -70,8 +70,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def sample_records(partitions: int = 2, bulk: int = 120, base_ts: int | None = None,
-                   both_null: bool = True) -> list[Out]:
+def sample_records(
+    partitions: int = 2, bulk: int = 120, base_ts: int | None = None, both_null: bool = True
+) -> list[Out]:
     """Edge cases (null/empty keys and values, headers, large values) on partition 0, then ``bulk``
     records round-robin over ``partitions``, half compressible text and half random bytes.
 
@@ -91,8 +92,11 @@ def sample_records(partitions: int = 2, bulk: int = 120, base_ts: int | None = N
         Out(b"big-random", os.urandom(50_000), (), ts + 8),
         Out(b"binary-\x00\xff", bytes(range(256)), (("bin", bytes(range(256))),), ts + 9),
     ]
-    special = [Out(o.key, o.value, o.headers, o.timestamp, 0) for o in special
-               if both_null or o.key is not None or o.value is not None]
+    special = [
+        Out(o.key, o.value, o.headers, o.timestamp, 0)
+        for o in special
+        if both_null or o.key is not None or o.value is not None
+    ]
     bulk_records = []
     for i in range(bulk):
         value = (f"record {i} " * 10).encode() if i % 2 == 0 else os.urandom(100)
@@ -143,8 +147,14 @@ CK_CODEC = {"none": "none", "gzip": "gzip", "snappy": "snappy", "lz4": "lz4", "z
 
 
 def ck_produce(
-    bootstrap: str, topic: str, records: Iterable[Out], *, codec: str = "none", check: bool = True,
-    flush_timeout: float = 60.0, **conf: object,
+    bootstrap: str,
+    topic: str,
+    records: Iterable[Out],
+    *,
+    codec: str = "none",
+    check: bool = True,
+    flush_timeout: float = 60.0,
+    **conf: object,
 ) -> list[Delivered | Exception]:
     from confluent_kafka import KafkaException, Producer
 
@@ -166,6 +176,7 @@ def ck_produce(
             else:
                 ts_type, ts = msg.timestamp()
                 results[i] = Delivered(msg.partition(), msg.offset(), ts, _CK_TS_TYPE.get(ts_type))
+
         return cb
 
     for i, r in enumerate(records):
@@ -200,18 +211,21 @@ def _ck_conf(conf: dict) -> dict:
 def ck_consumer(bootstrap: str, **conf: object):
     from confluent_kafka import Consumer
 
-    return Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": group_id(),
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "earliest",
-        **_ck_conf(conf),
-    })
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group_id(),
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            **_ck_conf(conf),
+        }
+    )
 
 
-def ck_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1, timeout: float = 30.0,
-                **conf: object) -> list[Rec]:
+def ck_read_all(
+    bootstrap: str, topic: str, partitions: Sequence[int] | int = 1, timeout: float = 30.0, **conf: object
+) -> list[Rec]:
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
     parts = list(range(partitions)) if isinstance(partitions, int) else list(partitions)
@@ -236,7 +250,9 @@ def ck_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1,
 
 def ck_rec(m) -> Rec:
     ts_type, ts = m.timestamp()
-    return Rec(m.partition(), m.offset(), m.key(), m.value(), tuple(m.headers() or ()), ts, _CK_TS_TYPE.get(ts_type, "?"))
+    return Rec(
+        m.partition(), m.offset(), m.key(), m.value(), tuple(m.headers() or ()), ts, _CK_TS_TYPE.get(ts_type, "?")
+    )
 
 
 # -- kafka-python ---------------------------------------------------------------------------------
@@ -245,7 +261,13 @@ KP_CODEC = {"none": None, "gzip": "gzip", "snappy": "snappy", "lz4": "lz4", "zst
 
 
 def kp_produce(
-    bootstrap: str, topic: str, records: Iterable[Out], *, codec: str = "none", check: bool = True, **conf: object,
+    bootstrap: str,
+    topic: str,
+    records: Iterable[Out],
+    *,
+    codec: str = "none",
+    check: bool = True,
+    **conf: object,
 ) -> list[Delivered | Exception]:
     from kafka import KafkaProducer
 
@@ -253,10 +275,16 @@ def kp_produce(
     try:
         futures = []
         for r in records:
-            futures.append(producer.send(
-                topic, value=r.value, key=r.key, headers=list(r.headers) or None,
-                partition=r.partition, timestamp_ms=r.timestamp,
-            ))
+            futures.append(
+                producer.send(
+                    topic,
+                    value=r.value,
+                    key=r.key,
+                    headers=list(r.headers) or None,
+                    partition=r.partition,
+                    timestamp_ms=r.timestamp,
+                )
+            )
         producer.flush(timeout=60)
         results: list[Delivered | Exception | None] = []
         for f in futures:
@@ -274,14 +302,20 @@ def kp_produce(
 def kp_consumer(bootstrap: str, **conf: object):
     from kafka import KafkaConsumer
 
-    return KafkaConsumer(**{
-        "bootstrap_servers": bootstrap, "group_id": None, "enable_auto_commit": False,
-        "auto_offset_reset": "earliest", **conf,
-    })
+    return KafkaConsumer(
+        **{
+            "bootstrap_servers": bootstrap,
+            "group_id": None,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            **conf,
+        }
+    )
 
 
-def kp_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1, timeout: float = 30.0,
-                **conf: object) -> list[Rec]:
+def kp_read_all(
+    bootstrap: str, topic: str, partitions: Sequence[int] | int = 1, timeout: float = 30.0, **conf: object
+) -> list[Rec]:
     from kafka import TopicPartition
 
     parts = list(range(partitions)) if isinstance(partitions, int) else list(partitions)
@@ -295,7 +329,7 @@ def kp_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1,
         deadline = time.monotonic() + timeout
         while any(consumer.position(tp) < high[tp] for tp in tps):
             assert time.monotonic() < deadline, f"read {len(out)} records; high watermarks {high}"
-            for tp, msgs in consumer.poll(timeout_ms=200).items():
+            for _tp, msgs in consumer.poll(timeout_ms=200).items():
                 out.extend(kp_rec(m) for m in msgs)
         return out
     finally:
@@ -303,8 +337,15 @@ def kp_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1,
 
 
 def kp_rec(m) -> Rec:
-    return Rec(m.partition, m.offset, m.key, m.value, tuple(m.headers or ()), m.timestamp,
-               LOG_APPEND_TIME if m.timestamp_type == 1 else CREATE_TIME)
+    return Rec(
+        m.partition,
+        m.offset,
+        m.key,
+        m.value,
+        tuple(m.headers or ()),
+        m.timestamp,
+        LOG_APPEND_TIME if m.timestamp_type == 1 else CREATE_TIME,
+    )
 
 
 # -- aiokafka -------------------------------------------------------------------------------------
@@ -313,7 +354,13 @@ AK_CODEC = KP_CODEC
 
 
 def ak_produce(
-    bootstrap: str, topic: str, records: Iterable[Out], *, codec: str = "none", check: bool = True, **conf: object,
+    bootstrap: str,
+    topic: str,
+    records: Iterable[Out],
+    *,
+    codec: str = "none",
+    check: bool = True,
+    **conf: object,
 ) -> list[Delivered | Exception]:
     return _finish(asyncio.run(_ak_produce(bootstrap, topic, list(records), codec, conf)), check)
 
@@ -326,10 +373,16 @@ async def _ak_produce(bootstrap, topic, records, codec, conf):
     try:
         futures = []
         for r in records:
-            futures.append(await producer.send(
-                topic, value=r.value, key=r.key, partition=r.partition, timestamp_ms=r.timestamp,
-                headers=list(r.headers) or None,
-            ))
+            futures.append(
+                await producer.send(
+                    topic,
+                    value=r.value,
+                    key=r.key,
+                    partition=r.partition,
+                    timestamp_ms=r.timestamp,
+                    headers=list(r.headers) or None,
+                )
+            )
         results = []
         for f in futures:
             try:
@@ -337,15 +390,22 @@ async def _ak_produce(bootstrap, topic, records, codec, conf):
             except Exception as exc:  # noqa: BLE001 - reported per record
                 results.append(exc)
             else:
-                results.append(Delivered(md.partition, md.offset, md.timestamp,
-                                         LOG_APPEND_TIME if md.timestamp_type == 1 else CREATE_TIME))
+                results.append(
+                    Delivered(
+                        md.partition,
+                        md.offset,
+                        md.timestamp,
+                        LOG_APPEND_TIME if md.timestamp_type == 1 else CREATE_TIME,
+                    )
+                )
         return results
     finally:
         await producer.stop()
 
 
-def ak_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1, timeout: float = 30.0,
-                **conf: object) -> list[Rec]:
+def ak_read_all(
+    bootstrap: str, topic: str, partitions: Sequence[int] | int = 1, timeout: float = 30.0, **conf: object
+) -> list[Rec]:
     parts = list(range(partitions)) if isinstance(partitions, int) else list(partitions)
     return asyncio.run(_ak_read_all(bootstrap, topic, parts, timeout, conf))
 
@@ -353,10 +413,15 @@ def ak_read_all(bootstrap: str, topic: str, partitions: Sequence[int] | int = 1,
 async def _ak_read_all(bootstrap, topic, parts, timeout, conf):
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(**{
-        "bootstrap_servers": bootstrap, "group_id": None, "enable_auto_commit": False,
-        "auto_offset_reset": "earliest", **conf,
-    })
+    consumer = AIOKafkaConsumer(
+        **{
+            "bootstrap_servers": bootstrap,
+            "group_id": None,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            **conf,
+        }
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in parts]
@@ -378,8 +443,15 @@ async def _ak_read_all(bootstrap, topic, parts, timeout, conf):
 
 
 def ak_rec(m) -> Rec:
-    return Rec(m.partition, m.offset, m.key, m.value, tuple(m.headers or ()), m.timestamp,
-               LOG_APPEND_TIME if m.timestamp_type == 1 else CREATE_TIME)
+    return Rec(
+        m.partition,
+        m.offset,
+        m.key,
+        m.value,
+        tuple(m.headers or ()),
+        m.timestamp,
+        LOG_APPEND_TIME if m.timestamp_type == 1 else CREATE_TIME,
+    )
 
 
 # -- dispatch ---------------------------------------------------------------------------------------
@@ -415,6 +487,7 @@ def codec_available(client: str, codec: str) -> str | None:
 
 
 # -- fault injection --------------------------------------------------------------------------------
+
 
 class DropResponsesProxy:
     """A TCP proxy in front of a broker that loses chosen responses by cutting the connection.
@@ -494,7 +567,7 @@ class DropResponsesProxy:
                 if len(buf) < 4 + size:
                     break
                 yield buf[: 4 + size]
-                buf = buf[4 + size:]
+                buf = buf[4 + size :]
 
     def _requests(self, client, server, doomed: set[int]) -> None:
         import struct

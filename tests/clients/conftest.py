@@ -2,4 +2,3 @@
 (imported as ``tests.clients.clientlib``)."""
 
 from __future__ import annotations
-

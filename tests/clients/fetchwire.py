@@ -57,7 +57,7 @@ def read_fetch_response(s: socket.socket) -> tuple[int, int, bytes]:
     pos += 4 + 4 + 2 + 8 + 8 + 4 + max(naborted, 0) * 16
     (rsize,) = struct.unpack_from(">i", data, pos)
     pos += 4
-    records = data[pos:pos + max(rsize, 0)]
+    records = data[pos : pos + max(rsize, 0)]
     assert pos + max(rsize, 0) == len(data), (pos, rsize, len(data))
     return error, hw, records
 

@@ -9,7 +9,6 @@ quorum is one local voter, which DescribeQuorum reports at v0–2.
 from __future__ import annotations
 
 import pytest
-from tests.clients.adminwire import call
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AclBinding,
@@ -21,18 +20,28 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from tests.clients.adminwire import call
+
 DESCRIBE_ACLS, CREATE_ACLS, DELETE_ACLS, DESCRIBE_QUORUM = 29, 30, 31, 55
 SECURITY_DISABLED = 54
 
 
 def _binding() -> AclBinding:
-    return AclBinding(ResourceType.TOPIC, "orders", ResourcePatternType.LITERAL, "User:alice", "*",
-                      AclOperation.READ, AclPermissionType.ALLOW)
+    return AclBinding(
+        ResourceType.TOPIC,
+        "orders",
+        ResourcePatternType.LITERAL,
+        "User:alice",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
 
 
 def _filter() -> AclBindingFilter:
-    return AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
-                            AclOperation.ANY, AclPermissionType.ANY)
+    return AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY
+    )
 
 
 def _security_disabled(future) -> KafkaError:
@@ -62,6 +71,8 @@ def test_kafka_python_acl_calls_report_security_disabled(bootstrap):
         KafkaAdminClient,
         ResourcePattern,
         ResourcePatternFilter,
+    )
+    from kafka.admin import (
         ResourceType as KPResourceType,
     )
     from kafka.errors import SecurityDisabledError
@@ -69,13 +80,22 @@ def test_kafka_python_acl_calls_report_security_disabled(bootstrap):
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         pattern_filter = ResourcePatternFilter(KPResourceType.ANY, None, ACLResourcePatternType.ANY)
-        acl_filter = ACLFilter(principal=None, host=None, operation=ACLOperation.ANY,
-                               permission_type=ACLPermissionType.ANY, resource_pattern=pattern_filter)
+        acl_filter = ACLFilter(
+            principal=None,
+            host=None,
+            operation=ACLOperation.ANY,
+            permission_type=ACLPermissionType.ANY,
+            resource_pattern=pattern_filter,
+        )
         with pytest.raises(SecurityDisabledError):
             admin.describe_acls(acl_filter)
-        acl = ACL(principal="User:alice", host="*", operation=ACLOperation.READ,
-                  permission_type=ACLPermissionType.ALLOW,
-                  resource_pattern=ResourcePattern(KPResourceType.TOPIC, "orders"))
+        acl = ACL(
+            principal="User:alice",
+            host="*",
+            operation=ACLOperation.READ,
+            permission_type=ACLPermissionType.ALLOW,
+            resource_pattern=ResourcePattern(KPResourceType.TOPIC, "orders"),
+        )
         result = admin.create_acls([acl])
         assert result == {"succeeded": [], "failed": [SecurityDisabledError]}
     finally:
@@ -84,12 +104,26 @@ def test_kafka_python_acl_calls_report_security_disabled(bootstrap):
 
 @pytest.mark.parametrize("version", [1, 3])
 def test_acl_apis_at_the_wire(bootstrap, version):
-    acl_filter = {"resource_type_filter": 1, "resource_name_filter": None, "pattern_type_filter": 1,
-                  "principal_filter": None, "host_filter": None, "operation": 1, "permission_type": 1}
+    acl_filter = {
+        "resource_type_filter": 1,
+        "resource_name_filter": None,
+        "pattern_type_filter": 1,
+        "principal_filter": None,
+        "host_filter": None,
+        "operation": 1,
+        "permission_type": 1,
+    }
     described = call(bootstrap, DESCRIBE_ACLS, version, acl_filter)
     assert described.error_code == SECURITY_DISABLED and described.resources == ()
-    creation = {"resource_type": 2, "resource_name": "orders", "resource_pattern_type": 3,
-                "principal": "User:alice", "host": "*", "operation": 3, "permission_type": 3}
+    creation = {
+        "resource_type": 2,
+        "resource_name": "orders",
+        "resource_pattern_type": 3,
+        "principal": "User:alice",
+        "host": "*",
+        "operation": 3,
+        "permission_type": 3,
+    }
     created = call(bootstrap, CREATE_ACLS, version, {"creations": [creation, creation]})
     assert [r.error_code for r in created.results] == [SECURITY_DISABLED] * 2
     deleted = call(bootstrap, DELETE_ACLS, version, {"filters": [acl_filter]})

@@ -9,13 +9,13 @@ without an override. A restart keeps altered configs (they live in the metadata 
 
 from __future__ import annotations
 
-from tests.clients import adminwire
 import pytest
-from tests.clients.clientlib import LOG_APPEND_TIME, Out, ck_produce, ck_read_all, now_ms
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource
 
 from kavka.testing.process import wait_until
+from tests.clients import adminwire
+from tests.clients.clientlib import LOG_APPEND_TIME, Out, ck_produce, ck_read_all, now_ms
 
 TOPIC, BROKER = ConfigResource.Type.TOPIC, ConfigResource.Type.BROKER
 TOPIC_ID, BROKER_ID = adminwire.TOPIC, adminwire.BROKER
@@ -44,12 +44,13 @@ def describe_error(admin: AdminClient, rtype, name: str) -> KafkaError:
     return info.value.args[0]
 
 
-def incremental(admin: AdminClient, rtype, name: str, ops: list[tuple],
-                validate_only: bool = False) -> KafkaError | None:
+def incremental(
+    admin: AdminClient, rtype, name: str, ops: list[tuple], validate_only: bool = False
+) -> KafkaError | None:
     """Apply ``[(name, op, value), ...]``; the broker's error for the resource, or None."""
-    resource = ConfigResource(rtype, name, incremental_configs=[
-        ConfigEntry(key, value, incremental_operation=op) for key, op, value in ops
-    ])
+    resource = ConfigResource(
+        rtype, name, incremental_configs=[ConfigEntry(key, value, incremental_operation=op) for key, op, value in ops]
+    )
     fut = admin.incremental_alter_configs([resource], validate_only=validate_only, request_timeout=15)[resource]
     try:
         fut.result(timeout=30)
@@ -88,11 +89,25 @@ def test_created_with_configs_shows_them_as_dynamic_topic_config(admin, create_t
     assert configs["segment.bytes"].value == "1073741824"
     assert configs["message.timestamp.type"].value == "CreateTime"
     assert configs["min.insync.replicas"].value == "1"
-    assert {"cleanup.policy", "retention.bytes", "segment.ms", "segment.index.bytes", "segment.jitter.ms",
-            "compression.type", "delete.retention.ms", "min.compaction.lag.ms", "max.compaction.lag.ms",
-            "min.cleanable.dirty.ratio", "unclean.leader.election.enable", "file.delete.delay.ms",
-            "flush.messages", "flush.ms", "index.interval.bytes", "message.timestamp.before.max.ms",
-            "message.timestamp.after.max.ms"} <= set(configs)
+    assert {
+        "cleanup.policy",
+        "retention.bytes",
+        "segment.ms",
+        "segment.index.bytes",
+        "segment.jitter.ms",
+        "compression.type",
+        "delete.retention.ms",
+        "min.compaction.lag.ms",
+        "max.compaction.lag.ms",
+        "min.cleanable.dirty.ratio",
+        "unclean.leader.election.enable",
+        "file.delete.delay.ms",
+        "flush.messages",
+        "flush.ms",
+        "index.interval.bytes",
+        "message.timestamp.before.max.ms",
+        "message.timestamp.after.max.ms",
+    } <= set(configs)
     assert not any(e.is_read_only or e.is_sensitive for e in configs.values())
 
 
@@ -172,16 +187,25 @@ def test_incremental_append_to_non_list_is_invalid_config(admin, create_topic):
     assert err.str() == "Can't APPEND to key retention.ms because its type is not LIST."
 
 
-@pytest.mark.parametrize("key, bad, message", [
-    ("foo.bar", "1", "Unknown topic config name: foo.bar"),
-    ("retention.ms", "abc", "Invalid value abc for configuration retention.ms: Not a number of type LONG"),
-    ("cleanup.policy", "shred", "Invalid value shred for configuration cleanup.policy: "
-                                "String must be one of: compact, delete"),
-    ("min.insync.replicas", "0", "Invalid value 0 for configuration min.insync.replicas: "
-                                 "Value must be at least 1"),
-    ("message.timestamp.type", "Whenever", "Invalid value Whenever for configuration message.timestamp.type: "
-                                           "String must be one of: CreateTime, LogAppendTime"),
-])
+@pytest.mark.parametrize(
+    "key, bad, message",
+    [
+        ("foo.bar", "1", "Unknown topic config name: foo.bar"),
+        ("retention.ms", "abc", "Invalid value abc for configuration retention.ms: Not a number of type LONG"),
+        (
+            "cleanup.policy",
+            "shred",
+            "Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete",
+        ),
+        ("min.insync.replicas", "0", "Invalid value 0 for configuration min.insync.replicas: Value must be at least 1"),
+        (
+            "message.timestamp.type",
+            "Whenever",
+            "Invalid value Whenever for configuration message.timestamp.type: "
+            "String must be one of: CreateTime, LogAppendTime",
+        ),
+    ],
+)
 def test_incremental_invalid_config_messages(admin, create_topic, key, bad, message):
     topic = create_topic()
     err = incremental(admin, TOPIC, topic, [(key, SET, bad)])
@@ -263,13 +287,18 @@ def test_cluster_default_reaches_topics_live(broker_factory, create_topic):
     b = broker_factory()
     admin = admin_for(b.bootstrap)
     topic = create_topic(bootstrap=b.bootstrap)
-    assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [
-        ("log.message.timestamp.type", "SET", "LogAppendTime"), ("log.retention.ms", "SET", "7200000")]) == (0, None)
+    assert adminwire.incremental_alter(
+        b.bootstrap,
+        BROKER_ID,
+        "",
+        [("log.message.timestamp.type", "SET", "LogAppendTime"), ("log.retention.ms", "SET", "7200000")],
+    ) == (0, None)
     default = adminwire.describe(b.bootstrap, BROKER_ID, "")
     assert set(default) == {"log.message.timestamp.type", "log.retention.ms"}
     assert default["log.retention.ms"].config_source == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value
     assert [(s.name, s.value, s.source) for s in default["log.retention.ms"].synonyms] == [
-        ("log.retention.ms", "7200000", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value)]
+        ("log.retention.ms", "7200000", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value)
+    ]
     configs = describe(admin, TOPIC, topic)
     assert configs["retention.ms"].value == "7200000"
     assert configs["retention.ms"].source == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value
@@ -294,8 +323,9 @@ def test_cluster_default_reaches_topics_live(broker_factory, create_topic):
     assert broker_view["log.retention.ms"].value == "3600000"
     assert broker_view["log.retention.ms"].source == ConfigSource.DYNAMIC_BROKER_CONFIG.value
     # Deleting the cluster default: topics fall back live (the record timestamps follow CreateTime again).
-    assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [
-        ("log.message.timestamp.type", "DELETE", None)]) == (0, None)
+    assert adminwire.incremental_alter(
+        b.bootstrap, BROKER_ID, "", [("log.message.timestamp.type", "DELETE", None)]
+    ) == (0, None)
     ck_produce(b.bootstrap, topic, [Out(b"k", b"w", timestamp=t0 - 100_000)])
     assert [(r.timestamp, r.timestamp_type) for r in ck_read_all(b.bootstrap, topic)][1] == (t0 - 100_000, "CreateTime")
 
@@ -307,19 +337,28 @@ def test_broker_config_errors(broker_factory):
     assert err.code() == KafkaError.INVALID_REQUEST
     assert err.str() == "Cannot update these configs dynamically: Set(log.dirs)"
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [("log.retention.ms", "SET", "soon")]) == (
-        42, "Invalid value soon for configuration log.retention.ms: Not a number of type LONG")
+        42,
+        "Invalid value soon for configuration log.retention.ms: Not a number of type LONG",
+    )
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [("listeners", "SET", "PLAINTEXT://:1")]) == (
-        42, "Cannot update these configs at default cluster level, broker id must be specified: Set(listeners)")
+        42,
+        "Cannot update these configs at default cluster level, broker id must be specified: Set(listeners)",
+    )
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "7", [("log.retention.ms", "SET", "1")]) == (
-        42, "Unexpected broker id, expected 1, but received 7")
+        42,
+        "Unexpected broker id, expected 1, but received 7",
+    )
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "one", [("log.retention.ms", "SET", "1")]) == (
-        42, "Node id must be an integer, but it is: one")
+        42,
+        "Node id must be an integer, but it is: one",
+    )
     err = incremental(admin, BROKER, "1", [("log.retention.ms", APPEND, "1000")])
     assert err.code() == KafkaError.INVALID_CONFIG
     assert err.str() == "Config value append is not allowed for config key: log.retention.ms"
     # validate_only accepts a good change and stores nothing.
-    assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [("log.retention.ms", "SET", "1000")],
-                                       validate_only=True) == (0, None)
+    assert adminwire.incremental_alter(
+        b.bootstrap, BROKER_ID, "", [("log.retention.ms", "SET", "1000")], validate_only=True
+    ) == (0, None)
     assert adminwire.describe(b.bootstrap, BROKER_ID, "") == {}
     assert describe(admin, BROKER, "1")["log.retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
 
@@ -328,10 +367,14 @@ def test_altered_configs_survive_a_restart(broker_factory, create_topic):
     b = broker_factory()
     admin = admin_for(b.bootstrap)
     topic = create_topic(bootstrap=b.bootstrap, configs={"segment.ms": "3600000"})
-    assert incremental(admin, TOPIC, topic, [("max.message.bytes", SET, "2000"),
-                                             ("cleanup.policy", APPEND, "compact")]) is None
-    assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [
-        ("log.retention.bytes", "SET", "123456789")]) == (0, None)
+    assert (
+        incremental(admin, TOPIC, topic, [("max.message.bytes", SET, "2000"), ("cleanup.policy", APPEND, "compact")])
+        is None
+    )
+    assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [("log.retention.bytes", "SET", "123456789")]) == (
+        0,
+        None,
+    )
     assert incremental(admin, BROKER, "1", [("log.roll.ms", SET, "7200000")]) is None
     b.restart()
     admin = admin_for(b.bootstrap)
@@ -361,15 +404,29 @@ def kp_admin(bootstrap):
 
 
 def test_kafka_python_describe_and_alter(kp_admin, create_topic):
-    from kafka.admin import AlterConfigOp, ConfigResource as KpResource
+    from kafka.admin import AlterConfigOp
+    from kafka.admin import ConfigResource as KpResource
 
     topic = create_topic(configs={"retention.ms": "123456"})
     got = kp_admin.describe_configs([KpResource("TOPIC", topic)])
-    assert got == {"topic": {topic: {"retention.ms": {
-        "value": "123456", "read_only": False, "config_source": "DYNAMIC_TOPIC_CONFIG", "is_sensitive": False,
-        "synonyms": [], "config_type": "LONG", "documentation": None}}}}
-    full = kp_admin.describe_configs([KpResource("TOPIC", topic, ["retention.ms", "cleanup.policy"])],
-                                     include_synonyms=True, config_filter="all")["topic"][topic]
+    assert got == {
+        "topic": {
+            topic: {
+                "retention.ms": {
+                    "value": "123456",
+                    "read_only": False,
+                    "config_source": "DYNAMIC_TOPIC_CONFIG",
+                    "is_sensitive": False,
+                    "synonyms": [],
+                    "config_type": "LONG",
+                    "documentation": None,
+                }
+            }
+        }
+    }
+    full = kp_admin.describe_configs(
+        [KpResource("TOPIC", topic, ["retention.ms", "cleanup.policy"])], include_synonyms=True, config_filter="all"
+    )["topic"][topic]
     assert set(full) == {"retention.ms", "cleanup.policy"}
     # Kafka lists broker synonyms from the primary name (log.retention.ms) on: none while it is unset.
     assert full["retention.ms"]["synonyms"] == [
@@ -378,8 +435,9 @@ def test_kafka_python_describe_and_alter(kp_admin, create_topic):
     assert full["cleanup.policy"]["config_type"] == "LIST"
 
     assert kp_admin.alter_configs([KpResource("TOPIC", topic, {"retention.ms": "999"})]) == {"topic": {topic: "OK"}}
-    assert kp_admin.alter_configs([KpResource("TOPIC", topic, {"cleanup.policy": (AlterConfigOp.APPEND, "compact")})]) \
-        == {"topic": {topic: "OK"}}
+    assert kp_admin.alter_configs(
+        [KpResource("TOPIC", topic, {"cleanup.policy": (AlterConfigOp.APPEND, "compact")})]
+    ) == {"topic": {topic: "OK"}}
     now = kp_admin.describe_configs([KpResource("TOPIC", topic)])["topic"][topic]
     assert {k: v["value"] for k, v in now.items()} == {"retention.ms": "999", "cleanup.policy": "delete,compact"}
 
@@ -391,8 +449,9 @@ def test_kafka_python_legacy_alter_configs(kp_admin, create_topic):
     from kafka.admin import ConfigResource as KpResource
 
     topic = create_topic()
-    assert kp_admin.alter_configs([KpResource("TOPIC", topic, {"retention.ms": "5000"})], incremental=False) \
-        == {"topic": {topic: "OK"}}
+    assert kp_admin.alter_configs([KpResource("TOPIC", topic, {"retention.ms": "5000"})], incremental=False) == {
+        "topic": {topic: "OK"}
+    }
     got = kp_admin.describe_configs([KpResource("TOPIC", topic)])["topic"][topic]
     assert got["retention.ms"]["value"] == "5000"
 

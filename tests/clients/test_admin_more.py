@@ -18,10 +18,10 @@ import asyncio
 import uuid
 
 import pytest
-from tests.clients.adminwire import call
 
 from kavka.broker.acl_operations import CLUSTER_OPERATIONS, GROUP_OPERATIONS, TOPIC_OPERATIONS
 from kavka.testing.process import api_versions_round_trip, wait_until
+from tests.clients.adminwire import call
 
 METADATA, DESCRIBE_GROUPS, DESCRIBE_CONFIGS, DESCRIBE_CLUSTER, CONSUMER_GROUP_DESCRIBE = 3, 15, 32, 60, 69
 ALTER_REASSIGNMENTS, LIST_REASSIGNMENTS, DESCRIBE_SCRAM, DESCRIBE_TOPIC_PARTITIONS = 45, 46, 50, 75
@@ -98,7 +98,11 @@ def test_kafka_python_lists_no_reassignments(kp_admin, create_topic):
 
 def test_list_reassignments_at_the_wire(bootstrap, create_topic):
     topic = create_topic()
-    for topics in (None, [], [{"name": topic, "partition_indexes": [0, 3]}, {"name": "nope-x", "partition_indexes": [0]}]):
+    for topics in (
+        None,
+        [],
+        [{"name": topic, "partition_indexes": [0, 3]}, {"name": "nope-x", "partition_indexes": [0]}],
+    ):
         r = call(bootstrap, LIST_REASSIGNMENTS, 0, {"timeout": 30000, "topics": topics})
         assert (int(r.error_code), r.error_message, r.topics) == (NONE, None, ())
 
@@ -120,24 +124,39 @@ def test_kafka_python_alter_reassignments(kp_admin, create_topic):
 def test_alter_reassignments_errors_at_the_wire(bootstrap, create_topic):
     topic = create_topic()
     missing = f"no-such-topic-{uuid.uuid4().hex[:8]}"
-    r = call(bootstrap, ALTER_REASSIGNMENTS, 0, {"timeout": 30000, "topics": [
-        {"name": topic, "partitions": [
-            {"partition_index": 0, "replicas": [1]},
-            {"partition_index": 0, "replicas": []},
-            {"partition_index": 0, "replicas": [3, 1]},
-            {"partition_index": 0, "replicas": [1, 1, 5]},
-            {"partition_index": 0, "replicas": None},
-            {"partition_index": 4, "replicas": [1]},
-        ]},
-        {"name": missing, "partitions": [{"partition_index": 0, "replicas": [1]}]},
-    ]})
+    r = call(
+        bootstrap,
+        ALTER_REASSIGNMENTS,
+        0,
+        {
+            "timeout": 30000,
+            "topics": [
+                {
+                    "name": topic,
+                    "partitions": [
+                        {"partition_index": 0, "replicas": [1]},
+                        {"partition_index": 0, "replicas": []},
+                        {"partition_index": 0, "replicas": [3, 1]},
+                        {"partition_index": 0, "replicas": [1, 1, 5]},
+                        {"partition_index": 0, "replicas": None},
+                        {"partition_index": 4, "replicas": [1]},
+                    ],
+                },
+                {"name": missing, "partitions": [{"partition_index": 0, "replicas": [1]}]},
+            ],
+        },
+    )
     assert (int(r.error_code), r.error_message) == (NONE, None)
     got = [(t.name, p.partition_index, int(p.error_code), p.error_message) for t in r.responses for p in t.partitions]
     assert got == [
         (topic, 0, NONE, None),
         (topic, 0, INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list."),
-        (topic, 0, INVALID_REPLICA_ASSIGNMENT,
-         "The manual partition assignment includes broker 3, but no such broker is registered."),
+        (
+            topic,
+            0,
+            INVALID_REPLICA_ASSIGNMENT,
+            "The manual partition assignment includes broker 3, but no such broker is registered.",
+        ),
         (topic, 0, INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes the broker 1 more than once."),
         (topic, 0, NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."),
         (topic, 4, UNKNOWN_TOPIC_OR_PARTITION, f"Unable to find partition {topic}:4."),
@@ -163,7 +182,8 @@ def test_confluent_describe_scram_credentials(ck_admin):
 def test_kafka_python_describe_scram_credentials(kp_admin):
     assert kp_admin.describe_user_scram_credentials() == {}
     assert kp_admin.describe_user_scram_credentials(["bob"]) == {
-        "bob": {"error": "Attempt to describe a user credential that does not exist: bob", "credential_infos": []}}
+        "bob": {"error": "Attempt to describe a user credential that does not exist: bob", "credential_infos": []}
+    }
 
 
 def test_describe_scram_credentials_at_the_wire(bootstrap):
@@ -174,8 +194,11 @@ def test_describe_scram_credentials_at_the_wire(bootstrap):
     assert int(r.error_code) == NONE
     got = {x.user: (int(x.error_code), x.error_message, x.credential_infos) for x in r.results}
     assert got == {
-        "alice": (DUPLICATE_RESOURCE, "Cannot describe SCRAM credentials for the same user twice in a single "
-                                      "request: alice", ()),
+        "alice": (
+            DUPLICATE_RESOURCE,
+            "Cannot describe SCRAM credentials for the same user twice in a single request: alice",
+            (),
+        ),
         "bob": (RESOURCE_NOT_FOUND, "Attempt to describe a user credential that does not exist: bob", ()),
     }
 
@@ -184,9 +207,16 @@ def test_describe_scram_credentials_at_the_wire(bootstrap):
 
 
 def dtp(bootstrap: str, names: list[str], limit: int = 2000, cursor: tuple[str, int] | None = None):
-    return call(bootstrap, DESCRIBE_TOPIC_PARTITIONS, 0, {
-        "topics": [{"name": n} for n in names], "response_partition_limit": limit,
-        "cursor": None if cursor is None else {"topic_name": cursor[0], "partition_index": cursor[1]}})
+    return call(
+        bootstrap,
+        DESCRIBE_TOPIC_PARTITIONS,
+        0,
+        {
+            "topics": [{"name": n} for n in names],
+            "response_partition_limit": limit,
+            "cursor": None if cursor is None else {"topic_name": cursor[0], "partition_index": cursor[1]},
+        },
+    )
 
 
 def page(r) -> tuple[list[tuple[str, list[int]]], tuple[str, int] | None]:
@@ -205,8 +235,10 @@ def test_kafka_python_describe_topic_partitions(kp_admin, ck_admin, create_topic
     assert t["topic_authorized_operations"] == TOPIC_OPERATIONS
     desc = ck_admin.describe_topics(TopicCollection([topic]))[topic].result()
     assert t["topic_id"] == uuid.UUID(bytes=_b64(str(desc.topic_id)))
-    assert [(p["partition_index"], p["leader_id"], p["replica_nodes"], p["isr_nodes"], p["offline_replicas"])
-            for p in t["partitions"]] == [(i, 1, [1], [1], []) for i in range(3)]
+    assert [
+        (p["partition_index"], p["leader_id"], p["replica_nodes"], p["isr_nodes"], p["offline_replicas"])
+        for p in t["partitions"]
+    ] == [(i, 1, [1], [1], []) for i in range(3)]
     assert all(p["leader_epoch"] >= 0 for p in t["partitions"])
 
 
@@ -275,7 +307,9 @@ def test_describe_topic_partitions_errors(bootstrap, create_topic):
     for cursor in ((missing + "z", 0), (topic, -1)):
         r = dtp(bootstrap, [topic, missing], cursor=cursor)
         assert {(t.name, int(t.error_code), t.partitions) for t in r.topics} == {
-            (topic, INVALID_REQUEST, ()), (missing, INVALID_REQUEST, ())}
+            (topic, INVALID_REQUEST, ()),
+            (missing, INVALID_REQUEST, ()),
+        }
         assert r.next_cursor is None
 
 
@@ -295,8 +329,16 @@ def test_confluent_topic_authorized_operations(ck_admin, create_topic):
 
     topic = create_topic()
     asked = ck_admin.describe_topics(TopicCollection([topic]), include_authorized_operations=True)[topic].result()
-    assert set(asked.authorized_operations) == {Op.READ, Op.WRITE, Op.CREATE, Op.DELETE, Op.ALTER, Op.DESCRIBE,
-                                                Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS}
+    assert set(asked.authorized_operations) == {
+        Op.READ,
+        Op.WRITE,
+        Op.CREATE,
+        Op.DELETE,
+        Op.ALTER,
+        Op.DESCRIBE,
+        Op.DESCRIBE_CONFIGS,
+        Op.ALTER_CONFIGS,
+    }
     assert ck_admin.describe_topics(TopicCollection([topic]))[topic].result().authorized_operations is None
 
 
@@ -304,8 +346,15 @@ def test_confluent_cluster_authorized_operations(ck_admin):
     from confluent_kafka.admin import AclOperation as Op
 
     asked = ck_admin.describe_cluster(include_authorized_operations=True).result()
-    assert set(asked.authorized_operations) == {Op.CREATE, Op.CLUSTER_ACTION, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS,
-                                                Op.IDEMPOTENT_WRITE, Op.ALTER, Op.DESCRIBE}
+    assert set(asked.authorized_operations) == {
+        Op.CREATE,
+        Op.CLUSTER_ACTION,
+        Op.DESCRIBE_CONFIGS,
+        Op.ALTER_CONFIGS,
+        Op.IDEMPOTENT_WRITE,
+        Op.ALTER,
+        Op.DESCRIBE,
+    }
     assert ck_admin.describe_cluster().result().authorized_operations is None
 
 
@@ -316,8 +365,7 @@ def test_confluent_group_authorized_operations(ck_admin, bootstrap, create_topic
     group = gid()
     simple_commit(bootstrap, group, topic)
     asked = ck_admin.describe_consumer_groups([group], include_authorized_operations=True)[group].result()
-    assert set(asked.authorized_operations) == {Op.READ, Op.DESCRIBE, Op.DELETE, Op.DESCRIBE_CONFIGS,
-                                                Op.ALTER_CONFIGS}
+    assert set(asked.authorized_operations) == {Op.READ, Op.DESCRIBE, Op.DELETE, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS}
     assert ck_admin.describe_consumer_groups([group])[group].result().authorized_operations is None
 
 
@@ -346,8 +394,12 @@ def test_metadata_authorized_operations_at_the_wire(bootstrap, create_topic):
     topic = create_topic()
     unknown_id = uuid.uuid4()
     for version in (8, 10, 11, 12):
-        body = {"topics": [{"name": topic, "topic_id": None}], "allow_auto_topic_creation": False,
-                "include_topic_authorized_operations": True, "include_cluster_authorized_operations": True}
+        body = {
+            "topics": [{"name": topic, "topic_id": None}],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": True,
+            "include_cluster_authorized_operations": True,
+        }
         r = call(bootstrap, METADATA, version, body)
         [t] = r.topics
         assert t.topic_authorized_operations == TOPIC_OPERATIONS, version
@@ -360,9 +412,16 @@ def test_metadata_authorized_operations_at_the_wire(bootstrap, create_topic):
             assert r.cluster_authorized_operations == NOT_REQUESTED
     # unknown names get the field too; unknown ids do not (Kafka sets it on the topics it looked up by name)
     missing = f"no-such-topic-{uuid.uuid4().hex[:8]}"
-    r = call(bootstrap, METADATA, 12, {"topics": [{"name": missing, "topic_id": None},
-                                                  {"name": None, "topic_id": unknown_id}],
-                                       "allow_auto_topic_creation": False, "include_topic_authorized_operations": True})
+    r = call(
+        bootstrap,
+        METADATA,
+        12,
+        {
+            "topics": [{"name": missing, "topic_id": None}, {"name": None, "topic_id": unknown_id}],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": True,
+        },
+    )
     ops = {t.name: (int(t.error_code), t.topic_authorized_operations) for t in r.topics}
     assert ops == {missing: (UNKNOWN_TOPIC_OR_PARTITION, TOPIC_OPERATIONS), None: (100, NOT_REQUESTED)}
 
@@ -384,14 +443,19 @@ def test_consumer_group_describe_authorized_operations(bootstrap, create_topic):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer"})
     c.subscribe([topic])
     try:
+
         def assigned():
             c.poll(0.2)
             return c.assignment()
 
         wait_until(assigned, 20, message="an assignment")
         missing = gid()
-        r = call(bootstrap, CONSUMER_GROUP_DESCRIBE, 0, {"group_ids": [group, missing],
-                                                          "include_authorized_operations": True})
+        r = call(
+            bootstrap,
+            CONSUMER_GROUP_DESCRIBE,
+            0,
+            {"group_ids": [group, missing], "include_authorized_operations": True},
+        )
         got = {g.group_id: (int(g.error_code), g.authorized_operations) for g in r.groups}
         assert got == {group: (NONE, GROUP_OPERATIONS), missing: (GROUP_ID_NOT_FOUND, NOT_REQUESTED)}
         r = call(bootstrap, CONSUMER_GROUP_DESCRIBE, 0, {"group_ids": [group], "include_authorized_operations": False})
@@ -403,11 +467,17 @@ def test_consumer_group_describe_authorized_operations(bootstrap, create_topic):
 def test_describe_cluster_endpoint_types_at_the_wire(bootstrap):
     r = call(bootstrap, DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": True, "endpoint_type": 1})
     assert (int(r.error_code), r.endpoint_type, r.controller_id, r.cluster_authorized_operations) == (
-        NONE, 1, 1, CLUSTER_OPERATIONS)
+        NONE,
+        1,
+        1,
+        CLUSTER_OPERATIONS,
+    )
     r = call(bootstrap, DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": False, "endpoint_type": 2})
     assert (int(r.error_code), r.error_message, r.brokers) == (
         MISMATCHED_ENDPOINT_TYPE,
-        "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER", ())
+        "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
+        (),
+    )
     r = call(bootstrap, DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": False, "endpoint_type": 9})
     assert (int(r.error_code), r.error_message) == (UNSUPPORTED_ENDPOINT_TYPE, "Unsupported endpoint type 9")
 
@@ -416,9 +486,16 @@ def test_describe_cluster_endpoint_types_at_the_wire(bootstrap):
 
 
 def describe_group(bootstrap: str, group: str, keys=None, synonyms=True, documentation=False):
-    r = call(bootstrap, DESCRIBE_CONFIGS, 4, {"resources": [
-        {"resource_type": GROUP_RESOURCE, "resource_name": group, "configuration_keys": keys}],
-        "include_synonyms": synonyms, "include_documentation": documentation})
+    r = call(
+        bootstrap,
+        DESCRIBE_CONFIGS,
+        4,
+        {
+            "resources": [{"resource_type": GROUP_RESOURCE, "resource_name": group, "configuration_keys": keys}],
+            "include_synonyms": synonyms,
+            "include_documentation": documentation,
+        },
+    )
     [res] = r.results
     return res
 
@@ -431,7 +508,12 @@ def test_describe_group_configs_at_the_wire(bootstrap):
     for name, value in (("consumer.session.timeout.ms", "45000"), ("consumer.heartbeat.interval.ms", "5000")):
         c = got[name]
         assert (c.value, c.config_source, c.read_only, c.is_sensitive, c.config_type) == (
-            value, DEFAULT_CONFIG, False, False, INT_TYPE)
+            value,
+            DEFAULT_CONFIG,
+            False,
+            False,
+            INT_TYPE,
+        )
         assert [(s.name, s.value, s.source) for s in c.synonyms] == [(name, value, DEFAULT_CONFIG)]
         assert c.documentation
     res = describe_group(bootstrap, gid(), keys=["consumer.session.timeout.ms", "nope"], synonyms=False)
@@ -440,25 +522,37 @@ def test_describe_group_configs_at_the_wire(bootstrap):
 
 def test_describe_group_configs_of_an_empty_name(bootstrap):
     res = describe_group(bootstrap, "")
-    assert (int(res.error_code), res.error_message, res.configs) == (INVALID_REQUEST, "Group name must not be empty", ())
+    assert (int(res.error_code), res.error_message, res.configs) == (
+        INVALID_REQUEST,
+        "Group name must not be empty",
+        (),
+    )
 
 
 def test_clients_describe_group_configs(bootstrap, kp_admin, ck_admin):
     from confluent_kafka.admin import ConfigResource, ResourceType
-    from kafka.admin import ConfigResource as KpConfigResource, ConfigResourceType
+    from kafka.admin import ConfigResource as KpConfigResource
+    from kafka.admin import ConfigResourceType
 
     group = gid()
     [future] = ck_admin.describe_configs([ConfigResource(ResourceType.GROUP, group)]).values()
     assert {n: (e.value, e.source) for n, e in future.result().items()} == {
-        "consumer.session.timeout.ms": ("45000", DEFAULT_CONFIG), "consumer.heartbeat.interval.ms": ("5000", DEFAULT_CONFIG)}
+        "consumer.session.timeout.ms": ("45000", DEFAULT_CONFIG),
+        "consumer.heartbeat.interval.ms": ("5000", DEFAULT_CONFIG),
+    }
     got = kp_admin.describe_configs([KpConfigResource(ConfigResourceType.GROUP, group)], config_filter="all")
     assert {n: c["value"] for n, c in got["group"][group].items()} == {
-        "consumer.session.timeout.ms": "45000", "consumer.heartbeat.interval.ms": "5000"}
+        "consumer.session.timeout.ms": "45000",
+        "consumer.heartbeat.interval.ms": "5000",
+    }
 
 
 def test_group_config_defaults_follow_the_broker(broker_factory):
-    b = broker_factory(overrides={"group.consumer.session.timeout.ms": 50000,
-                                  "group.consumer.heartbeat.interval.ms": 6000})
+    b = broker_factory(
+        overrides={"group.consumer.session.timeout.ms": 50000, "group.consumer.heartbeat.interval.ms": 6000}
+    )
     res = describe_group(b.bootstrap, gid())
     assert {c.name: (c.value, c.config_source) for c in res.configs} == {
-        "consumer.session.timeout.ms": ("50000", DEFAULT_CONFIG), "consumer.heartbeat.interval.ms": ("6000", DEFAULT_CONFIG)}
+        "consumer.session.timeout.ms": ("50000", DEFAULT_CONFIG),
+        "consumer.heartbeat.interval.ms": ("6000", DEFAULT_CONFIG),
+    }

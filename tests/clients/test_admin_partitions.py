@@ -8,11 +8,11 @@ refuses an offset past the high watermark, and what it deleted stays deleted aft
 from __future__ import annotations
 
 import pytest
-from tests.clients.clientlib import Out, ck_produce, ck_read_all, kp_read_all
 from confluent_kafka import ElectionType, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_produce, ck_read_all, kp_read_all
 
 
 def admin_for(bootstrap: str) -> AdminClient:
@@ -179,7 +179,8 @@ def test_kafka_python_describe_log_dirs(kp_admin, bootstrap, broker, create_topi
 def test_confluent_elect_leaders_not_needed(admin, create_topic):
     topic = create_topic(partitions=2)
     # (confluent-kafka 2.16 fails locally when given request_timeout= here.)
-    result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition(topic, 0), TopicPartition(topic, 1)]
-                                 ).result(timeout=30)
+    result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition(topic, 0), TopicPartition(topic, 1)]).result(
+        timeout=30
+    )
     assert set(result) == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
     assert all(err is not None and err.code() == KafkaError.ELECTION_NOT_NEEDED for err in result.values())

@@ -7,9 +7,8 @@ import asyncio
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from tests.clients.clientlib import Out, assert_read_matches, kp_produce, kp_read_all, now_ms
-
 from kavka.testing.process import api_versions_round_trip
+from tests.clients.clientlib import Out, assert_read_matches, kp_produce, kp_read_all, now_ms
 
 
 def test_api_versions_advertises_core_apis(broker):
@@ -76,14 +75,14 @@ def test_aiokafka_bootstraps(bootstrap, create_topic):
     assert partitions == {0, 1}
 
 
-@pytest.mark.parametrize("api_version", [(0, 11), (1, 0), (2, 0), (2, 4), (2, 8), (3, 0)],
-                         ids=lambda v: ".".join(map(str, v)))
+@pytest.mark.parametrize(
+    "api_version", [(0, 11), (1, 0), (2, 0), (2, 4), (2, 8), (3, 0)], ids=lambda v: ".".join(map(str, v))
+)
 def test_kafka_python_pinned_to_older_broker_versions(api_version, bootstrap, create_topic):
     """kafka-python pinned to an older broker version sends the older request versions it knew
     (Produce v3+, Fetch v4+, Metadata, ListOffsets): each must work."""
     topic = create_topic(partitions=2)
-    records = [Out(f"k{i}".encode(), f"v{i}".encode(), (("h", b"1"),), now_ms() - 1000 + i, i % 2)
-               for i in range(20)]
+    records = [Out(f"k{i}".encode(), f"v{i}".encode(), (("h", b"1"),), now_ms() - 1000 + i, i % 2) for i in range(20)]
     kp_produce(bootstrap, topic, records, api_version=api_version, enable_idempotence=False)
     got = kp_read_all(bootstrap, topic, 2, api_version=api_version)
     assert_read_matches(records, got)

@@ -7,8 +7,8 @@ import pytest
 from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient
 
-from tests.clients.clientlib import Out, ck_produce, ck_read_all, kp_produce
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_produce, ck_read_all, kp_produce
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clients.clientlib import CLIENTS, CODECS, PRODUCE, READ_ALL, assert_read_matches, codec_available, sample_records
+from tests.clients.clientlib import (
+    CLIENTS,
+    CODECS,
+    PRODUCE,
+    READ_ALL,
+    assert_read_matches,
+    codec_available,
+    sample_records,
+)
 
 
 @pytest.mark.parametrize("codec", CODECS)

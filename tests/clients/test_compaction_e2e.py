@@ -25,8 +25,8 @@ from pathlib import Path
 from confluent_kafka import KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, OffsetSpec
 
-from tests.clients.clientlib import ck_consumer, ck_read_all, now_ms
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import ck_consumer, ck_read_all, now_ms
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 
@@ -36,9 +36,9 @@ CLEANER_BROKER = {
     "log.retention.check.interval.ms": "200",
 }
 KEYS = 1000
-TOMBSTONED = 100     # keys 0..99 get a tombstone after the first phases
-PHASES_BEFORE = 8    # phases updating every key, then the tombstones
-PHASES_AFTER = 4     # phases updating the live keys; the last one stays in the active segment
+TOMBSTONED = 100  # keys 0..99 get a tombstone after the first phases
+PHASES_BEFORE = 8  # phases updating every key, then the tombstones
+PHASES_AFTER = 4  # phases updating the live keys; the last one stays in the active segment
 DELETE_RETENTION_MS = 3000
 END_KEY = b"~end"
 
@@ -64,9 +64,14 @@ def on_disk(directory: Path) -> int:
 
 
 def alter_topic(admin: AdminClient, topic: str, **configs: str) -> None:
-    res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
-        ConfigEntry(name.replace("_", "."), v, incremental_operation=AlterConfigOpType.SET)
-        for name, v in configs.items()])
+    res = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        topic,
+        incremental_configs=[
+            ConfigEntry(name.replace("_", "."), v, incremental_operation=AlterConfigOpType.SET)
+            for name, v in configs.items()
+        ],
+    )
     for fut in admin.incremental_alter_configs([res]).values():
         fut.result(timeout=15)
 
@@ -78,8 +83,11 @@ def earliest(admin: AdminClient, topic: str) -> int:
 
 def kcat_read(bootstrap: str, topic: str) -> list[tuple[int, bytes, bytes | None]]:
     """``kcat -C -e -f '%o %k %S %s\\n'``: offset, key, value size (-1 for null), value."""
-    proc = subprocess.run([KCAT, "-b", bootstrap, "-t", topic, "-p", "0", "-C", "-e", "-o", "beginning",
-                           "-f", "%o %k %S %s\\n"], capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [KCAT, "-b", bootstrap, "-t", topic, "-p", "0", "-C", "-e", "-o", "beginning", "-f", "%o %k %S %s\\n"],
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     out = []
     for line in proc.stdout.splitlines():
@@ -92,20 +100,30 @@ def kcat_read(bootstrap: str, topic: str) -> list[tuple[int, bytes, bytes | None
 def test_compaction_keeps_latest_value_per_live_key_seen_alike_by_kcat_and_confluent(broker_factory, create_topic):
     b = broker_factory(overrides=CLEANER_BROKER)
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
-    topic = create_topic(bootstrap=b.bootstrap, configs={
-        "cleanup.policy": "compact",
-        "segment.ms": "30000",
-        "min.cleanable.dirty.ratio": "1",  # no cleaning until the mid-way consumer is in place
-        "delete.retention.ms": str(DELETE_RETENTION_MS),
-        "min.compaction.lag.ms": "0",
-        "file.delete.delay.ms": "0",
-    })
+    topic = create_topic(
+        bootstrap=b.bootstrap,
+        configs={
+            "cleanup.policy": "compact",
+            "segment.ms": "30000",
+            "min.cleanable.dirty.ratio": "1",  # no cleaning until the mid-way consumer is in place
+            "delete.retention.ms": str(DELETE_RETENTION_MS),
+            "min.compaction.lag.ms": "0",
+            "file.delete.delay.ms": "0",
+        },
+    )
     directory = b.data_dir / f"{topic}-0"
 
     # Produce: phases a minute apart in CreateTime, so each lands in a segment of its own.
     expected: dict[bytes, bytes | None] = {}
-    producer = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 5, "acks": "all",
-                         "enable.idempotence": True, "compression.type": "lz4"})
+    producer = Producer(
+        {
+            "bootstrap.servers": b.bootstrap,
+            "linger.ms": 5,
+            "acks": "all",
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+        }
+    )
     errors: list = []
 
     def cb(err, _msg):
@@ -144,8 +162,13 @@ def test_compaction_keeps_latest_value_per_live_key_seen_alike_by_kcat_and_confl
 
     # A consumer reads the first half of the log before any cleaning; it prefetches little, so what it
     # reads after the cleaning comes from the cleaned log.
-    midway = ck_consumer(b.bootstrap, queued_min_messages=1, queued_max_messages_kbytes=1,
-                         fetch_message_max_bytes=4096, fetch_queue_backoff_ms=5)
+    midway = ck_consumer(
+        b.bootstrap,
+        queued_min_messages=1,
+        queued_max_messages_kbytes=1,
+        fetch_message_max_bytes=4096,
+        fetch_queue_backoff_ms=5,
+    )
     midway.assign([TopicPartition(topic, 0, 0)])
     seen: dict[bytes, bytes | None] = {}
     offsets: list[int] = []
@@ -163,8 +186,12 @@ def test_compaction_keeps_latest_value_per_live_key_seen_alike_by_kcat_and_confl
 
     # Let the cleaner in (applied live), and wait until it has compacted: far fewer bytes on disk.
     alter_topic(admin, topic, min_cleanable_dirty_ratio="0.01")
-    wait_until(lambda: on_disk(directory) < before // 4, 30, interval=0.05,
-               message=lambda: f"the cleaner to shrink {before} bytes on disk (now {on_disk(directory)})")
+    wait_until(
+        lambda: on_disk(directory) < before // 4,
+        30,
+        interval=0.05,
+        message=lambda: f"the cleaner to shrink {before} bytes on disk (now {on_disk(directory)})",
+    )
 
     # The mid-way consumer finishes within delete.retention.ms, so it sees the tombstones (the log keeps
     # them that long): its final state is the producer's, and its offsets only increase, with gaps.
@@ -172,8 +199,9 @@ def test_compaction_keeps_latest_value_per_live_key_seen_alike_by_kcat_and_confl
     midway.close()
     assert offsets == sorted(set(offsets))
     assert offsets[-1] == total_records - 1
-    assert len(offsets) < total_records * 3 // 4, f"the mid-way consumer read {len(offsets)} records: " \
-        "all fetched before cleaning?"
+    assert len(offsets) < total_records * 3 // 4, (
+        f"the mid-way consumer read {len(offsets)} records: all fetched before cleaning?"
+    )
     assert seen == expected
 
     # Tombstones go once delete.retention.ms has passed since the cleaning that kept them.
@@ -197,15 +225,17 @@ def test_compaction_keeps_latest_value_per_live_key_seen_alike_by_kcat_and_confl
     # kcat reads the very same log.
     if KCAT is not None:
         assert kcat_read(b.bootstrap, topic) == [(r.offset, r.key, r.value) for r in recs]
-        out = subprocess.run([KCAT, "-b", b.bootstrap, "-t", topic, "-C", "-e", "-f", "%o %k %s\\n"],
-                             capture_output=True, timeout=60)
+        out = subprocess.run(
+            [KCAT, "-b", b.bootstrap, "-t", topic, "-C", "-e", "-f", "%o %k %s\\n"], capture_output=True, timeout=60
+        )
         assert out.returncode == 0
         assert out.stdout.decode().splitlines() == [f"{r.offset} {r.key.decode()} {r.value.decode()}" for r in recs]
 
     # A restart loads the cleaned segments: the same log.
     b.restart()
-    assert [(r.offset, r.key, r.value) for r in ck_read_all(b.bootstrap, topic)] == \
-        [(r.offset, r.key, r.value) for r in recs]
+    assert [(r.offset, r.key, r.value) for r in ck_read_all(b.bootstrap, topic)] == [
+        (r.offset, r.key, r.value) for r in recs
+    ]
     assert earliest(AdminClient({"bootstrap.servers": b.bootstrap}), topic) == 0
 
     # Appends go on after the cleaning, at the log end.
@@ -220,27 +250,33 @@ def test_compact_delete_topic_is_compacted_and_retained(broker_factory, create_t
     """``cleanup.policy=compact,delete``: retention removes expired segments (the log start moves) and the
     cleaner compacts what is left."""
     b = broker_factory(overrides=CLEANER_BROKER)
-    topic = create_topic(bootstrap=b.bootstrap, configs={
-        "cleanup.policy": "compact,delete",
-        "retention.ms": "3600000",  # an hour
-        "segment.ms": "60000",
-        "min.cleanable.dirty.ratio": "0.01",
-        "file.delete.delay.ms": "0",
-    })
+    topic = create_topic(
+        bootstrap=b.bootstrap,
+        configs={
+            "cleanup.policy": "compact,delete",
+            "retention.ms": "3600000",  # an hour
+            "segment.ms": "60000",
+            "min.cleanable.dirty.ratio": "0.01",
+            "file.delete.delay.ms": "0",
+        },
+    )
     now = now_ms()
     producer = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 5})
     phases = [
         (now - 3 * 3_600_000, [(b"k%d" % i, b"a%d" % i) for i in range(10)]),  # 0-9: expired
-        (now - 30 * 60_000, [(b"k%d" % i, b"b%d" % i) for i in range(10)]),    # 10-19
-        (now - 20 * 60_000, [(b"k%d" % i, b"c%d" % i) for i in range(5)]),     # 20-24: k0..k4 again
-        (now, [(END_KEY, b"end")]),                                              # 25: the active segment
+        (now - 30 * 60_000, [(b"k%d" % i, b"b%d" % i) for i in range(10)]),  # 10-19
+        (now - 20 * 60_000, [(b"k%d" % i, b"c%d" % i) for i in range(5)]),  # 20-24: k0..k4 again
+        (now, [(END_KEY, b"end")]),  # 25: the active segment
     ]
     for ts, records in phases:
         for k, v in records:
             producer.produce(topic, key=k, value=v, timestamp=ts)
         assert producer.flush(15) == 0
-    expected = ([(10 + i, b"k%d" % i, b"b%d" % i) for i in range(5, 10)]
-                + [(20 + i, b"k%d" % i, b"c%d" % i) for i in range(5)] + [(25, END_KEY, b"end")])
+    expected = (
+        [(10 + i, b"k%d" % i, b"b%d" % i) for i in range(5, 10)]
+        + [(20 + i, b"k%d" % i, b"c%d" % i) for i in range(5)]
+        + [(25, END_KEY, b"end")]
+    )
 
     def done():
         recs = ck_read_all(b.bootstrap, topic)

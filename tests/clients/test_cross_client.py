@@ -53,11 +53,19 @@ def test_all_clients_agree_on_one_topic(bootstrap, create_topic):
     ts = now_ms() - 10_000
     all_records = []
     for i, producer in enumerate(CLIENTS):
-        recs = [Out(f"{producer}-{j}".encode(), f"from {producer} #{j}".encode(), (("by", producer.encode()),),
-                    ts + 10 * i + j, 0) for j in range(5)]
+        recs = [
+            Out(
+                f"{producer}-{j}".encode(),
+                f"from {producer} #{j}".encode(),
+                (("by", producer.encode()),),
+                ts + 10 * i + j,
+                0,
+            )
+            for j in range(5)
+        ]
         PRODUCE[producer](bootstrap, topic, recs)
         all_records += recs
     reads = {consumer: READ_ALL[consumer](bootstrap, topic, 1) for consumer in CLIENTS}
-    for consumer, got in reads.items():
+    for _consumer, got in reads.items():
         assert_read_matches(all_records, got)
     assert reads["confluent"] == reads["kafka-python"] == reads["aiokafka"]

@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-import os
-
-from tests.clients.clientlib import Out, ck_produce, ck_read_all
 from confluent_kafka.admin import AdminClient, NewTopic
+
 from kavka.testing.process import BrokerProcess
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 
 TOPIC = "damage"
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import resource
 
-from tests.clients import adminwire
-from tests.clients.clientlib import Delivered, Out, ck_produce, ck_read_all
 from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
+
 from kavka.testing.process import wait_until
+from tests.clients import adminwire
+from tests.clients.clientlib import Delivered, Out, ck_produce, ck_read_all
 
 STORAGE_ERROR = 56
 LIST_OFFSETS, FETCH, METADATA = 2, 1, 3
@@ -36,8 +37,17 @@ def _fill(broker, topic: str, seg_path) -> list[tuple[Delivered, Out]]:
     limit = seg_path.stat().st_size + 64 * 1024
     resource.prlimit(broker.pid, resource.RLIMIT_FSIZE, (limit, limit))
     recs = _records(300, "fill")
-    results = ck_produce(broker.bootstrap, topic, recs, check=False, retries=0, linger_ms=0,
-                         batch_num_messages=4, message_timeout_ms=10_000, enable_idempotence=False)
+    results = ck_produce(
+        broker.bootstrap,
+        topic,
+        recs,
+        check=False,
+        retries=0,
+        linger_ms=0,
+        batch_num_messages=4,
+        message_timeout_ms=10_000,
+        enable_idempotence=False,
+    )
     acked = [(d, o) for d, o in zip(results, recs) if isinstance(d, Delivered)]
     assert 0 < len(acked) < len(recs), f"{len(acked)} of {len(recs)} acknowledged"
     return acked
@@ -72,7 +82,7 @@ def test_full_log_dir_goes_offline_and_the_rest_keeps_serving(broker_factory, tm
     a, b = tmp_path / "dir-a", tmp_path / "dir-b"
     broker = broker_factory({"log.dirs": f"{a},{b}"})
     _create(broker.bootstrap, "full")  # dir-a holds the metadata log: a new log goes to dir-b first ...
-    _create(broker.bootstrap, "ok")    # ... then to dir-a (fewest partitions)
+    _create(broker.bootstrap, "ok")  # ... then to dir-a (fewest partitions)
     full_dir = b
     assert (b / "full-0").is_dir() and (a / "ok-0").is_dir()
     ok_before = ck_produce(broker.bootstrap, "ok", _records(20, "ok"))
@@ -84,29 +94,72 @@ def test_full_log_dir_goes_offline_and_the_rest_keeps_serving(broker_factory, tm
     def dirs():
         resp = adminwire.call(broker.bootstrap, adminwire.DESCRIBE_LOG_DIRS, 4, {"topics": None})
         return {r.log_dir: int(r.error_code) for r in resp.results}
+
     wait_until(lambda: dirs().get(str(full_dir)) == STORAGE_ERROR, timeout=10)
     assert set(dirs().values()) == {0, STORAGE_ERROR}
 
     # a new producer gets KAFKA_STORAGE_ERROR, not an acknowledgement at the next offset
-    [res] = ck_produce(broker.bootstrap, "full", [Out(None, b"late", partition=0)], check=False, retries=0,
-                       message_timeout_ms=5000)
+    [res] = ck_produce(
+        broker.bootstrap, "full", [Out(None, b"late", partition=0)], check=False, retries=0, message_timeout_ms=5000
+    )
     assert not isinstance(res, Delivered), res
     assert res.args[0].code() == KafkaError.KAFKA_STORAGE_ERROR, res
     # ListOffsets and Fetch on it answer KAFKA_STORAGE_ERROR
-    lo = adminwire.call(broker.bootstrap, LIST_OFFSETS, 7, {
-        "replica_id": -1, "isolation_level": 0,
-        "topics": [{"name": "full", "partitions": [{"partition_index": 0, "current_leader_epoch": -1,
-                                                    "timestamp": -1}]}]})
+    lo = adminwire.call(
+        broker.bootstrap,
+        LIST_OFFSETS,
+        7,
+        {
+            "replica_id": -1,
+            "isolation_level": 0,
+            "topics": [
+                {"name": "full", "partitions": [{"partition_index": 0, "current_leader_epoch": -1, "timestamp": -1}]}
+            ],
+        },
+    )
     assert int(lo.topics[0].partitions[0].error_code) == STORAGE_ERROR
-    fetch = adminwire.call(broker.bootstrap, FETCH, 11, {
-        "replica_id": -1, "max_wait": 0, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
-        "session_id": 0, "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "",
-        "topics": [{"topic": "full", "partitions": [{"partition": 0, "current_leader_epoch": -1, "fetch_offset": 0,
-                                                     "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}]})
+    fetch = adminwire.call(
+        broker.bootstrap,
+        FETCH,
+        11,
+        {
+            "replica_id": -1,
+            "max_wait": 0,
+            "min_bytes": 1,
+            "max_bytes": 1 << 20,
+            "isolation_level": 0,
+            "session_id": 0,
+            "session_epoch": -1,
+            "forgotten_topics_data": [],
+            "rack_id": "",
+            "topics": [
+                {
+                    "topic": "full",
+                    "partitions": [
+                        {
+                            "partition": 0,
+                            "current_leader_epoch": -1,
+                            "fetch_offset": 0,
+                            "log_start_offset": -1,
+                            "partition_max_bytes": 1 << 20,
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     assert int(fetch.responses[0].partitions[0].error_code) == STORAGE_ERROR
-    md = adminwire.call(broker.bootstrap, METADATA, 9, {
-        "topics": [{"name": "full"}, {"name": "ok"}], "allow_auto_topic_creation": False,
-        "include_cluster_authorized_operations": False, "include_topic_authorized_operations": False})
+    md = adminwire.call(
+        broker.bootstrap,
+        METADATA,
+        9,
+        {
+            "topics": [{"name": "full"}, {"name": "ok"}],
+            "allow_auto_topic_creation": False,
+            "include_cluster_authorized_operations": False,
+            "include_topic_authorized_operations": False,
+        },
+    )
     offline = {t.name: list(t.partitions[0].offline_replicas) for t in md.topics}
     assert offline == {"full": [1], "ok": []}
 

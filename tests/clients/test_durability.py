@@ -10,8 +10,8 @@ import sys
 import textwrap
 import time
 
-from tests.clients.clientlib import Out, ck_produce, ck_read_all
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 
 PARTITIONS = 3
 
@@ -23,8 +23,9 @@ def _pos(r):
 def test_clean_restart_keeps_records_and_offsets(broker_factory, create_topic, topic_name):
     broker = broker_factory()
     create_topic(topic_name, PARTITIONS, bootstrap=broker.bootstrap)
-    records = [Out(f"k{i}".encode(), os.urandom(50), (("i", str(i).encode()),), partition=i % PARTITIONS)
-               for i in range(3000)]
+    records = [
+        Out(f"k{i}".encode(), os.urandom(50), (("i", str(i).encode()),), partition=i % PARTITIONS) for i in range(3000)
+    ]
     delivered = ck_produce(broker.bootstrap, topic_name, records, acks="all")
     before = ck_read_all(broker.bootstrap, topic_name, PARTITIONS)
 
@@ -92,12 +93,14 @@ def test_kill_9_mid_stream_keeps_every_acknowledged_record(broker_factory, creat
     acked_path = tmp_path / "acked.jsonl"
     producer = subprocess.Popen(
         [sys.executable, "-c", PRODUCER_SCRIPT, broker.bootstrap, topic_name, str(PARTITIONS), str(acked_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         # Let it produce heavily, then crash the broker while requests are in flight.
-        wait_until(lambda: acked_path.exists() and acked_path.stat().st_size > 400_000, 60,
-                   message="20k acknowledged records")
+        wait_until(
+            lambda: acked_path.exists() and acked_path.stat().st_size > 400_000, 60, message="20k acknowledged records"
+        )
         assert producer.poll() is None, "producer should still be producing"
         broker.kill()
         (acked_path.with_name(acked_path.name + ".stop")).touch()

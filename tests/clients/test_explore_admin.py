@@ -15,9 +15,9 @@ import time
 import uuid
 
 import pytest
-from tests.clients.adminwire import call
 
 from kavka.testing.process import wait_until
+from tests.clients.adminwire import call
 
 DELETE_TOPICS, OFFSET_COMMIT, DESCRIBE_TRANSACTIONS, DESCRIBE_CONFIGS = 20, 8, 65, 32
 GROUP_RESOURCE = 32
@@ -235,28 +235,33 @@ def test_describe_transactions_of_an_unknown_id(kp_admin, bootstrap):
 
 
 def test_confluent_group_listing_filters_and_refusals_on_an_active_group(ck_admin, bootstrap, create_topic):
-    from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, ConsumerGroupType, KafkaException
-    from confluent_kafka import TopicPartition
+    from confluent_kafka import (
+        ConsumerGroupState,
+        ConsumerGroupTopicPartitions,
+        ConsumerGroupType,
+        KafkaException,
+        TopicPartition,
+    )
 
     topic = create_topic(partitions=2)
     group = gid()
     c = joined_group_member(bootstrap, topic, group)
     try:
-        stable = {g.group_id for g in ck_admin.list_consumer_groups(
-            states={ConsumerGroupState.STABLE}).result().valid}
+        stable = {g.group_id for g in ck_admin.list_consumer_groups(states={ConsumerGroupState.STABLE}).result().valid}
         assert group in stable
-        classic = {g.group_id for g in ck_admin.list_consumer_groups(
-            types={ConsumerGroupType.CLASSIC}).result().valid}
+        classic = {g.group_id for g in ck_admin.list_consumer_groups(types={ConsumerGroupType.CLASSIC}).result().valid}
         assert group in classic
-        assert group not in {g.group_id for g in ck_admin.list_consumer_groups(
-            types={ConsumerGroupType.CONSUMER}).result().valid}
+        assert group not in {
+            g.group_id for g in ck_admin.list_consumer_groups(types={ConsumerGroupType.CONSUMER}).result().valid
+        }
         desc = ck_admin.describe_consumer_groups([group])[group].result()
         assert desc.state == ConsumerGroupState.STABLE and desc.partition_assignor == "range"
         assert sorted(tp.partition for tp in desc.members[0].assignment.topic_partitions) == [0, 1]
         with pytest.raises(KafkaException, match="NON_EMPTY_GROUP"):
             ck_admin.delete_consumer_groups([group])[group].result()
         altered = ck_admin.alter_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 1, 3)])])[group].result()
+            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 1, 3)])]
+        )[group].result()
         assert altered.topic_partitions[0].error.name() == "UNKNOWN_MEMBER_ID"
     finally:
         c.close()
@@ -280,7 +285,8 @@ def test_confluent_list_consumer_group_offsets_of_unset_partition(ck_admin, boot
     every = ck_admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result()
     assert sorted((tp.partition, tp.offset) for tp in every.topic_partitions) == [(0, 5), (1, 3)]
     some = ck_admin.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0), TopicPartition(topic, 2)])])[group].result()
+        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0), TopicPartition(topic, 2)])]
+    )[group].result()
     assert sorted((tp.partition, tp.offset) for tp in some.topic_partitions) == [(0, 5), (2, -1001)]
 
 
@@ -304,7 +310,8 @@ def test_confluent_alter_group_offsets_of_an_unknown_topic_is_refused(ck_admin):
     topic = f"no-such-topic-{uuid.uuid4().hex[:8]}"
     with pytest.raises(KafkaException, match="UNKNOWN_TOPIC_OR_PART"):
         got = ck_admin.alter_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, 5)])])[group].result()
+            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, 5)])]
+        )[group].result()
         for tp in got.topic_partitions:
             if tp.error is not None:
                 raise KafkaException(tp.error)
@@ -315,14 +322,41 @@ def test_offset_commit_to_missing_partitions_at_the_wire(bootstrap, create_topic
     missing = f"no-such-topic-{uuid.uuid4().hex[:8]}"
     group = gid()
     simple_commit(bootstrap, group, [(topic, 0, 0)])  # the coordinator is loaded and the group exists
-    r = call(bootstrap, OFFSET_COMMIT, 8, {
-        "group_id": group, "generation_id_or_member_epoch": -1, "member_id": "", "group_instance_id": None,
-        "topics": [
-            {"name": topic, "partitions": [{"partition_index": 7, "committed_offset": 5,
-                                            "committed_leader_epoch": -1, "committed_metadata": ""}]},
-            {"name": missing, "partitions": [{"partition_index": 0, "committed_offset": 5,
-                                              "committed_leader_epoch": -1, "committed_metadata": ""}]},
-        ]})
+    r = call(
+        bootstrap,
+        OFFSET_COMMIT,
+        8,
+        {
+            "group_id": group,
+            "generation_id_or_member_epoch": -1,
+            "member_id": "",
+            "group_instance_id": None,
+            "topics": [
+                {
+                    "name": topic,
+                    "partitions": [
+                        {
+                            "partition_index": 7,
+                            "committed_offset": 5,
+                            "committed_leader_epoch": -1,
+                            "committed_metadata": "",
+                        }
+                    ],
+                },
+                {
+                    "name": missing,
+                    "partitions": [
+                        {
+                            "partition_index": 0,
+                            "committed_offset": 5,
+                            "committed_leader_epoch": -1,
+                            "committed_metadata": "",
+                        }
+                    ],
+                },
+            ],
+        },
+    )
     codes = {(t.name, p.partition_index): int(p.error_code) for t in r.topics for p in t.partitions}
     assert codes == {(topic, 7): UNKNOWN_TOPIC_OR_PARTITION, (missing, 0): UNKNOWN_TOPIC_OR_PARTITION}
 
@@ -398,9 +432,15 @@ def test_kafka_python_describe_features(kp_admin):
 
 
 def test_describe_configs_of_a_group_resource(bootstrap):
-    r = call(bootstrap, DESCRIBE_CONFIGS, 4, {"resources": [
-        {"resource_type": GROUP_RESOURCE, "resource_name": gid(), "configuration_keys": None}],
-        "include_synonyms": False})
+    r = call(
+        bootstrap,
+        DESCRIBE_CONFIGS,
+        4,
+        {
+            "resources": [{"resource_type": GROUP_RESOURCE, "resource_name": gid(), "configuration_keys": None}],
+            "include_synonyms": False,
+        },
+    )
     [res] = r.results
     assert int(res.error_code) == 0
     assert "consumer.session.timeout.ms" in {c.name for c in res.configs}
@@ -450,10 +490,12 @@ def test_aiokafka_admin_round_trip(bootstrap, new_topic_name):
             again = await admin.create_topics([NewTopic(topic, 2, 1)])
             assert again.topic_errors[0][1] == 36  # TOPIC_ALREADY_EXISTS
             [altered] = await admin.alter_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": "123456"})])
+                [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": "123456"})]
+            )
             assert altered.resources[0][0] == 0
             [described] = await admin.describe_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, topic, None)], include_synonyms=True)
+                [ConfigResource(ConfigResourceType.TOPIC, topic, None)], include_synonyms=True
+            )
             entries = {e[0]: e for e in described.resources[0][4]}
             assert entries["retention.ms"][1] == "123456"
             assert entries["retention.ms"][3] == 1  # DYNAMIC_TOPIC_CONFIG

@@ -15,9 +15,9 @@ import time
 import uuid
 
 import pytest
-from tests.clients.adminwire import call
 
 from kavka.testing.process import wait_until
+from tests.clients.adminwire import call
 
 OFFSET_FETCH, CONSUMER_GROUP_HEARTBEAT = 9, 68
 UNSTABLE_OFFSET_COMMIT = 88
@@ -40,8 +40,9 @@ def ck_producer(bootstrap: str, **conf):
     return Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, **conf})
 
 
-def produce_timed(bootstrap: str, topic: str, timestamps: list[int], partition: int = 0,
-                  one_batch: bool = False) -> None:
+def produce_timed(
+    bootstrap: str, topic: str, timestamps: list[int], partition: int = 0, one_batch: bool = False
+) -> None:
     p = ck_producer(bootstrap, **({"linger.ms": 200} if one_batch else {}))
     for i, ts in enumerate(timestamps):
         p.produce(topic, value=f"v{i}".encode(), partition=partition, timestamp=ts)
@@ -122,8 +123,14 @@ def test_confluent_store_offsets_commits_only_what_was_stored(bootstrap, create_
 
     topic = create_topic(partitions=2)
     produce_timed(bootstrap, topic, [int(time.time() * 1000)] * 6)
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": gid(), "enable.auto.commit": False,
-                  "enable.auto.offset.store": False})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": gid(),
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+    )
     try:
         c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
         got = poll_n(c, 6)
@@ -177,8 +184,9 @@ def test_aiokafka_seek_offsets_for_times_pause_and_commit_metadata(bootstrap, cr
     tp0, tp1 = TopicPartition(topic, 0), TopicPartition(topic, 1)
 
     async def main():
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=gid(), enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+        c = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=gid(), enable_auto_commit=False, auto_offset_reset="earliest"
+        )
         await c.start()
         try:
             assert await c.beginning_offsets([tp0, tp1]) == {tp0: 0, tp1: 0}
@@ -273,10 +281,13 @@ def test_offsets_for_times_with_non_monotonic_timestamps(ck_admin, bootstrap, cr
 
     topic = create_topic()
     base = int(time.time() * 1000) - 10**6
-    produce_timed(bootstrap, topic, [base + t for t in (5000, 1000, 9000, 3000, 7000, 2000, 9000, 8000)],
-                  one_batch=one_batch)
-    got = [(q, offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + q)).offset)
-           for q in (0, 1500, 5000, 6000, 9000, 9001)]
+    produce_timed(
+        bootstrap, topic, [base + t for t in (5000, 1000, 9000, 3000, 7000, 2000, 9000, 8000)], one_batch=one_batch
+    )
+    got = [
+        (q, offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + q)).offset)
+        for q in (0, 1500, 5000, 6000, 9000, 9001)
+    ]
     assert got == [(0, 0), (1500, 0), (5000, 0), (6000, 2), (9000, 2), (9001, -1)]
     mx = offsets_for(ck_admin, topic, OffsetSpec.max_timestamp())
     assert (mx.offset, mx.timestamp) == (2, base + 9000)
@@ -319,8 +330,9 @@ def test_list_offsets_latest_read_committed_is_the_last_stable_offset(ck_admin, 
     topic, base = open_transaction
     assert offsets_for(ck_admin, topic, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED).offset == 6
     assert offsets_for(ck_admin, topic, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED).offset == 3
-    assert offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + 4000),
-                       IsolationLevel.READ_UNCOMMITTED).offset == 4
+    assert (
+        offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + 4000), IsolationLevel.READ_UNCOMMITTED).offset == 4
+    )
 
 
 def test_list_offsets_by_timestamp_read_committed_hides_the_open_transaction(ck_admin, open_transaction):
@@ -328,8 +340,12 @@ def test_list_offsets_by_timestamp_read_committed_hides_the_open_transaction(ck_
     from confluent_kafka.admin import OffsetSpec
 
     topic, base = open_transaction
-    assert offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + 1000), IsolationLevel.READ_COMMITTED).offset == 1
-    assert offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + 4000), IsolationLevel.READ_COMMITTED).offset == -1
+    assert (
+        offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + 1000), IsolationLevel.READ_COMMITTED).offset == 1
+    )
+    assert (
+        offsets_for(ck_admin, topic, OffsetSpec.for_timestamp(base + 4000), IsolationLevel.READ_COMMITTED).offset == -1
+    )
 
 
 def test_list_offsets_max_timestamp_read_committed_hides_the_open_transaction(ck_admin, open_transaction):
@@ -369,8 +385,12 @@ def test_offset_fetch_require_stable_reports_pending_transactional_offsets(boots
     tx.send_offsets_to_transaction([TopicPartition(topic, 0, 1)], c.consumer_group_metadata(), 10)
 
     def fetch(stable: bool):
-        r = call(bootstrap, OFFSET_FETCH, 7, {"group_id": group, "require_stable": stable,
-                                              "topics": [{"name": topic, "partition_indexes": [0]}]})
+        r = call(
+            bootstrap,
+            OFFSET_FETCH,
+            7,
+            {"group_id": group, "require_stable": stable, "topics": [{"name": topic, "partition_indexes": [0]}]},
+        )
         [p] = r.topics[0].partitions
         return int(p.error_code), p.committed_offset
 
@@ -389,26 +409,52 @@ def test_offset_fetch_require_stable_reports_pending_transactional_offsets(boots
 def _group_coordinator(bootstrap: str) -> str:
     """A new group id whose coordinator is ready (FindCoordinator creates ``__consumer_offsets``)."""
     group = gid()
-    wait_until(lambda: call(bootstrap, 10, 3, {"key": group, "key_type": 0}).error_code == 0, 30,
-               message="group coordinator")
+    wait_until(
+        lambda: call(bootstrap, 10, 3, {"key": group, "key_type": 0}).error_code == 0, 30, message="group coordinator"
+    )
     return group
 
 
 def test_consumer_group_heartbeat_v0_joins(bootstrap, create_topic):
     topic = create_topic(partitions=2)
-    r = call(bootstrap, CONSUMER_GROUP_HEARTBEAT, 0, {
-        "group_id": _group_coordinator(bootstrap), "member_id": str(uuid.uuid4()), "member_epoch": 0, "instance_id": None, "rack_id": None,
-        "rebalance_timeout": 30000, "subscribed_topic_names": [topic], "server_assignor": None,
-        "topic_partitions": []})
+    r = call(
+        bootstrap,
+        CONSUMER_GROUP_HEARTBEAT,
+        0,
+        {
+            "group_id": _group_coordinator(bootstrap),
+            "member_id": str(uuid.uuid4()),
+            "member_epoch": 0,
+            "instance_id": None,
+            "rack_id": None,
+            "rebalance_timeout": 30000,
+            "subscribed_topic_names": [topic],
+            "server_assignor": None,
+            "topic_partitions": [],
+        },
+    )
     assert int(r.error_code) == 0 and r.member_epoch >= 1
 
 
 def test_consumer_group_heartbeat_v1_joins(bootstrap, create_topic):
     topic = create_topic(partitions=2)
-    r = call(bootstrap, CONSUMER_GROUP_HEARTBEAT, 1, {
-        "group_id": _group_coordinator(bootstrap), "member_id": str(uuid.uuid4()), "member_epoch": 0, "instance_id": None, "rack_id": None,
-        "rebalance_timeout": 30000, "subscribed_topic_names": [topic], "subscribed_topic_regex": None,
-        "server_assignor": None, "topic_partitions": []})
+    r = call(
+        bootstrap,
+        CONSUMER_GROUP_HEARTBEAT,
+        1,
+        {
+            "group_id": _group_coordinator(bootstrap),
+            "member_id": str(uuid.uuid4()),
+            "member_epoch": 0,
+            "instance_id": None,
+            "rack_id": None,
+            "rebalance_timeout": 30000,
+            "subscribed_topic_names": [topic],
+            "subscribed_topic_regex": None,
+            "server_assignor": None,
+            "topic_partitions": [],
+        },
+    )
     assert int(r.error_code) == 0 and r.member_epoch >= 1
 
 
@@ -417,8 +463,13 @@ class Member:
         from confluent_kafka import Consumer
 
         self.errors: list[str] = []
-        conf = {"bootstrap.servers": bootstrap, "group.id": group, "group.protocol": protocol,
-                "enable.auto.commit": False, "error_cb": lambda e: self.errors.append(str(e))}
+        conf = {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "group.protocol": protocol,
+            "enable.auto.commit": False,
+            "error_cb": lambda e: self.errors.append(str(e)),
+        }
         if protocol == "classic":
             conf["partition.assignment.strategy"] = "cooperative-sticky"
         self.consumer = Consumer(conf)
@@ -435,6 +486,7 @@ class Member:
 
 def share_or_fail(members: list[Member], partitions: int, timeout: float = 25.0) -> None:
     """Poll until the members own disjoint non-empty sets covering every partition; stop at the first error."""
+
     def done():
         for m in members:
             m.poll()

@@ -11,9 +11,9 @@ import time
 import uuid
 
 import pytest
-from tests.clients.adminwire import call
 
 from kavka.testing.process import wait_until
+from tests.clients.adminwire import call
 
 PRODUCE, FETCH, LIST_OFFSETS, CREATE_TOPICS = 0, 1, 2, 19
 NONE, OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION = 0, 1, 3, 17
@@ -30,8 +30,9 @@ def ck_admin(bootstrap):
 def create(ck_admin, name: str, partitions: int = 1, config: dict | None = None, validate_only: bool = False):
     from confluent_kafka.admin import NewTopic
 
-    fut = ck_admin.create_topics([NewTopic(name, partitions, 1, config=config or {})],
-                                 validate_only=validate_only, operation_timeout=10)[name]
+    fut = ck_admin.create_topics(
+        [NewTopic(name, partitions, 1, config=config or {})], validate_only=validate_only, operation_timeout=10
+    )[name]
     return fut.result()
 
 
@@ -45,28 +46,76 @@ def batch(key: bytes | None = b"k", value: bytes | None = b"v", timestamp: int |
 
 
 def produce_wire(bootstrap: str, topic: str, partition: int, records: bytes, version: int = 9):
-    r = call(bootstrap, PRODUCE, version, {"transactional_id": None, "acks": 1, "timeout": 5000, "topic_data": [
-        {"name": topic, "partition_data": [{"index": partition, "records": records}]}]})
+    r = call(
+        bootstrap,
+        PRODUCE,
+        version,
+        {
+            "transactional_id": None,
+            "acks": 1,
+            "timeout": 5000,
+            "topic_data": [{"name": topic, "partition_data": [{"index": partition, "records": records}]}],
+        },
+    )
     [t] = r.responses
     [p] = t.partition_responses
     return p
 
 
 def list_offsets_wire(bootstrap: str, topic: str, queries: list[tuple[int, int]], version: int = 7):
-    r = call(bootstrap, LIST_OFFSETS, version, {"replica_id": -1, "isolation_level": 0, "topics": [
-        {"name": topic, "partitions": [{"partition_index": p, "timestamp": ts, "current_leader_epoch": -1}
-                                       for p, ts in queries]}]})
+    r = call(
+        bootstrap,
+        LIST_OFFSETS,
+        version,
+        {
+            "replica_id": -1,
+            "isolation_level": 0,
+            "topics": [
+                {
+                    "name": topic,
+                    "partitions": [
+                        {"partition_index": p, "timestamp": ts, "current_leader_epoch": -1} for p, ts in queries
+                    ],
+                }
+            ],
+        },
+    )
     return [(p.partition_index, int(p.error_code), p.offset) for t in r.topics for p in t.partitions]
 
 
 def fetch_wire(bootstrap: str, topic: str, partition: int, offset: int, max_wait: int = 3000):
     started = time.monotonic()
-    r = call(bootstrap, FETCH, 12, {
-        "replica_id": -1, "max_wait": max_wait, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
-        "session_id": 0, "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "",
-        "topics": [{"topic": topic, "partitions": [
-            {"partition": partition, "current_leader_epoch": -1, "fetch_offset": offset, "last_fetched_epoch": -1,
-             "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}]})
+    r = call(
+        bootstrap,
+        FETCH,
+        12,
+        {
+            "replica_id": -1,
+            "max_wait": max_wait,
+            "min_bytes": 1,
+            "max_bytes": 1 << 20,
+            "isolation_level": 0,
+            "session_id": 0,
+            "session_epoch": -1,
+            "forgotten_topics_data": [],
+            "rack_id": "",
+            "topics": [
+                {
+                    "topic": topic,
+                    "partitions": [
+                        {
+                            "partition": partition,
+                            "current_leader_epoch": -1,
+                            "fetch_offset": offset,
+                            "last_fetched_epoch": -1,
+                            "log_start_offset": -1,
+                            "partition_max_bytes": 1 << 20,
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     [t] = r.responses
     [p] = t.partitions
     return time.monotonic() - started, int(p.error_code), p.high_watermark, p.log_start_offset
@@ -134,13 +183,23 @@ def test_topic_recreated_under_a_group_consumer_is_read_from_zero(ck_admin, boot
     for i in range(6):
         p.produce(topic, f"old-{i}".encode(), partition=i % 2)
     assert p.flush(10) == 0
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"gr-{uuid.uuid4().hex[:8]}",
-                  "auto.offset.reset": "earliest", "topic.metadata.refresh.interval.ms": 500})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"gr-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "topic.metadata.refresh.interval.ms": 500,
+        }
+    )
     try:
         c.subscribe([topic])
         old: list = []
-        wait_until(lambda: old.extend(m for m in [c.poll(0.2)] if m is not None and not m.error()) or len(old) >= 6,
-                   20, interval=0, message="the old records")
+        wait_until(
+            lambda: old.extend(m for m in [c.poll(0.2)] if m is not None and not m.error()) or len(old) >= 6,
+            20,
+            interval=0,
+            message="the old records",
+        )
         ck_admin.delete_topics([topic], operation_timeout=10)[topic].result()
         create(ck_admin, topic, 3)
         p2 = Producer({"bootstrap.servers": bootstrap})
@@ -167,15 +226,21 @@ def test_topic_recreated_under_a_group_consumer_is_read_from_zero(ck_admin, boot
 def test_timestamp_before_and_after_max_ms(ck_admin, bootstrap, new_topic_name):
     now = int(time.time() * 1000)
     limited = new_topic_name("limited")
-    create(ck_admin, limited, config={"message.timestamp.after.max.ms": "60000",
-                                      "message.timestamp.before.max.ms": "60000"})
+    create(
+        ck_admin,
+        limited,
+        config={"message.timestamp.after.max.ms": "60000", "message.timestamp.before.max.ms": "60000"},
+    )
     assert deliver(bootstrap, limited, value=b"a", timestamp=now + 30_000)[0] is None
     for ts in (now + 3_600_000, now - 3_600_000):
         err, _ = deliver(bootstrap, limited, value=b"a", timestamp=ts)
         assert err is not None and err.name() == "INVALID_TIMESTAMP"
     log_append = new_topic_name("lat")
-    create(ck_admin, log_append, config={"message.timestamp.type": "LogAppendTime",
-                                         "message.timestamp.before.max.ms": "60000"})
+    create(
+        ck_admin,
+        log_append,
+        config={"message.timestamp.type": "LogAppendTime", "message.timestamp.before.max.ms": "60000"},
+    )
     assert deliver(bootstrap, log_append, value=b"a", timestamp=now - 3_600_000)[0] is None
     default = new_topic_name("default")
     create(ck_admin, default)
@@ -213,8 +278,9 @@ def test_two_hundred_partitions_through_a_group(bootstrap, create_topic):
     for i in range(1000):
         p.produce(topic, f"{i}".encode(), partition=i % 200)
     assert p.flush(20) == 0
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g200-{uuid.uuid4().hex[:8]}",
-                  "auto.offset.reset": "earliest"})
+    c = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"g200-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest"}
+    )
     seen = set()
     try:
         c.subscribe([topic])

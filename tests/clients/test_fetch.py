@@ -65,8 +65,7 @@ def test_batch_larger_than_fetch_limits_is_still_returned(bootstrap, create_topi
     big = [Out(f"k{i}".encode(), bytes([i]) * 200_000, partition=0) for i in range(3)]
     ck_produce(bootstrap, topic, big, linger_ms=0, message_max_bytes=1_000_000)
     # Limits far below one batch: the broker still returns at least one whole batch (KIP-74).
-    got = ck_read_all(bootstrap, topic, 1, max_partition_fetch_bytes=1024, fetch_max_bytes=1024,
-                      message_max_bytes=1000)
+    got = ck_read_all(bootstrap, topic, 1, max_partition_fetch_bytes=1024, fetch_max_bytes=1024, message_max_bytes=1000)
     assert [r.value for r in got] == [o.value for o in big]
     got = kp_read_all(bootstrap, topic, 1, max_partition_fetch_bytes=1024, fetch_max_bytes=1024)
     assert [r.value for r in got] == [o.value for o in big]

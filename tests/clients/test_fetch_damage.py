@@ -16,9 +16,9 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
-from tests.clients.clientlib import Out, ck_consumer, ck_produce
 from kavka.protocol.batch import iter_headers
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_consumer, ck_produce
 
 N = 3000  # ~1.6 MB of records: two segments at the 1 MiB segment.bytes floor
 TOPIC_CONFIGS = {"segment.bytes": str(1 << 20), "index.interval.bytes": "4096"}
@@ -26,8 +26,9 @@ TOPIC_CONFIGS = {"segment.bytes": str(1 << 20), "index.interval.bytes": "4096"}
 
 def _fill(broker, create_topic) -> str:
     topic = create_topic(configs=TOPIC_CONFIGS, bootstrap=broker.bootstrap)
-    ck_produce(broker.bootstrap, topic, [Out(None, b"%06d" % i + b"x" * 500, partition=0) for i in range(N)],
-               batch_size=16384)
+    ck_produce(
+        broker.bootstrap, topic, [Out(None, b"%06d" % i + b"x" * 500, partition=0) for i in range(N)], batch_size=16384
+    )
     broker.stop()
     return topic
 
@@ -122,8 +123,13 @@ def test_corrupt_batch_in_flushed_segment_answers_corrupt_message(broker_factory
     finally:
         consumer.close()
     assert got == list(range(victim.base_offset)), (got[:3], got[-3:], victim.base_offset)
-    assert errors[0].code() == KafkaError.INVALID_MSG, errors[0]  # Kafka CORRUPT_MESSAGE (2); librdkafka names it INVALID_MSG
-    wait_until(lambda: f"{log.name}" in broker.log_text() and "corrupt batch" in broker.log_text(), timeout=5,
-               message="the broker log does not name the damaged segment")
+    assert errors[0].code() == KafkaError.INVALID_MSG, errors[
+        0
+    ]  # Kafka CORRUPT_MESSAGE (2); librdkafka names it INVALID_MSG
+    wait_until(
+        lambda: f"{log.name}" in broker.log_text() and "corrupt batch" in broker.log_text(),
+        timeout=5,
+        message="the broker log does not name the damaged segment",
+    )
     line = next(ln for ln in broker.log_text().splitlines() if "corrupt batch" in ln)
     assert f"offset {victim.base_offset}" in line and f"position {pos}" in line, line

@@ -37,5 +37,6 @@ def test_more_segment_files_than_the_open_files_limit(broker_factory, create_top
     ck_produce(broker.bootstrap, topic, records)
     got = ck_read_all(broker.bootstrap, topic, PARTITIONS, timeout=60)
     assert sorted((r.partition, r.offset, r.value) for r in got) == sorted(
-        [(p, 0, b"v%d" % p) for p in range(PARTITIONS)] + [(p, 1, b"v%d" % p) for p in range(PARTITIONS)])
+        [(p, 0, b"v%d" % p) for p in range(PARTITIONS)] + [(p, 1, b"v%d" % p) for p in range(PARTITIONS)]
+    )
     assert _open_fds(broker.pid) < LIMIT

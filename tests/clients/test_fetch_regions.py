@@ -109,7 +109,7 @@ def test_region_send_survives_delete_and_stops_on_truncate(tmp_path, change):
         assert not closing
     else:
         assert len(got) < 4 + SIZE  # never padded to look complete
-        assert got == (b"HEAD" + _data())[:len(got)]
+        assert got == (b"HEAD" + _data())[: len(got)]
         assert closing
         assert region_closed
 

@@ -17,9 +17,9 @@ import termios
 
 from confluent_kafka.admin import AdminClient
 
+from kavka.testing.process import wait_until
 from tests.clients.clientlib import Out, ck_produce
 from tests.clients.fetchwire import batch_offsets, fetch_request, read_fetch_response, slow_socket
-from kavka.testing.process import wait_until
 
 RECORDS = 120
 VALUE = 100_000  # 120 x 100 KB = 12 MB in one partition
@@ -50,8 +50,9 @@ def test_slow_consumers_do_not_hold_their_fetch_in_memory(broker_factory, create
 
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         admin.delete_topics([topic])[topic].result(timeout=20)
-        wait_until(lambda: not (broker.data_dir / f"{topic}-0").exists(), timeout=10,
-                   message="the partition directory to go")
+        wait_until(
+            lambda: not (broker.data_dir / f"{topic}-0").exists(), timeout=10, message="the partition directory to go"
+        )
 
         for s in socks[:2]:  # two read to the end are enough to check the bytes
             error, hw, records = read_fetch_response(s)

@@ -14,9 +14,9 @@ import time
 import uuid
 
 import pytest
-from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_produce
 
 FAST = {"heartbeat.interval.ms": 300, "session.timeout.ms": 6000}
 
@@ -32,17 +32,26 @@ def fast_broker(broker_factory):
 
 
 def produce_per_partition(bootstrap: str, topic: str, partitions: int, per_partition: int = 3) -> None:
-    ck_produce(bootstrap, topic, [
-        Out(key=None, value=f"{p}-{i}".encode(), partition=p) for p in range(partitions) for i in range(per_partition)
-    ])
+    ck_produce(
+        bootstrap,
+        topic,
+        [
+            Out(key=None, value=f"{p}-{i}".encode(), partition=p)
+            for p in range(partitions)
+            for i in range(per_partition)
+        ],
+    )
 
 
 def ck_group_consumer(bootstrap: str, group: str, **conf):
     from confluent_kafka import Consumer
 
     config = {
-        "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-        "enable.auto.commit": False, **FAST,
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        **FAST,
     }
     config.update({k.replace("_", "."): v for k, v in conf.items()})
     return Consumer(config)
@@ -86,7 +95,8 @@ def poll_until(trackers, condition, timeout: float = 40.0, message: str = "condi
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, (
-            f"timed out waiting for {message}: assignments {[sorted(t.assigned) for t in trackers]}")
+            f"timed out waiting for {message}: assignments {[sorted(t.assigned) for t in trackers]}"
+        )
         for t in trackers:
             t.poll(0.02)
 
@@ -106,8 +116,11 @@ def test_three_consumers_share_six_partitions_and_a_second_group_reads_everythin
     group = gid()
     trackers = [Tracker(ck_group_consumer(bootstrap, group), topic) for _ in range(3)]
     try:
-        poll_until(trackers, lambda: exact_cover(trackers, 6) and all(len(t.assigned) == 2 for t in trackers),
-                   message="2 partitions each")
+        poll_until(
+            trackers,
+            lambda: exact_cover(trackers, 6) and all(len(t.assigned) == 2 for t in trackers),
+            message="2 partitions each",
+        )
         other = gid()
         solo = Tracker(ck_group_consumer(bootstrap, other), topic)
         poll_until([solo], lambda: len(solo.records) >= 18, message="the second group reading all 18")
@@ -124,8 +137,11 @@ def test_consumers_beyond_the_partition_count_sit_idle(fast_broker, create_topic
     group = gid()
     trackers = [Tracker(ck_group_consumer(bootstrap, group), topic) for _ in range(3)]
     try:
-        poll_until(trackers, lambda: exact_cover(trackers, 2) and sum(1 for t in trackers if t.assign_events) == 3,
-                   message="two consumers with one partition, one with none")
+        poll_until(
+            trackers,
+            lambda: exact_cover(trackers, 2) and sum(1 for t in trackers if t.assign_events) == 3,
+            message="two consumers with one partition, one with none",
+        )
         assert sorted(len(t.assigned) for t in trackers) == [0, 1, 1]
     finally:
         for t in trackers:
@@ -158,8 +174,11 @@ def test_cooperative_sticky_moves_only_what_it_must(fast_broker, create_topic):
         a.revoked.clear()
         b.revoked.clear()
         c = Tracker(ck_group_consumer(bootstrap, group, **conf), topic, True)
-        poll_until([a, b, c], lambda: exact_cover([a, b, c], 6) and all(len(t.assigned) == 2 for t in (a, b, c)),
-                   message="2 + 2 + 2")
+        poll_until(
+            [a, b, c],
+            lambda: exact_cover([a, b, c], 6) and all(len(t.assigned) == 2 for t in (a, b, c)),
+            message="2 + 2 + 2",
+        )
         # each old member kept two of its three partitions and gave up only the one that moved
         assert a.assigned <= before["a"] and b.assigned <= before["b"]
         for t, name in ((a, "a"), (b, "b")):
@@ -204,8 +223,10 @@ def test_commits_survive_a_broker_restart(broker_factory, create_topic, how):
     t = Tracker(ck_group_consumer(b.bootstrap, group), topic)
     try:
         poll_until([t], lambda: len(t.records) >= 10, message="all 10 records")
-        t.consumer.commit(offsets=[TopicPartition(topic, 0, 3, metadata="m0"),
-                                   TopicPartition(topic, 1, 5, metadata="m1")], asynchronous=False)
+        t.consumer.commit(
+            offsets=[TopicPartition(topic, 0, 3, metadata="m0"), TopicPartition(topic, 1, 5, metadata="m1")],
+            asynchronous=False,
+        )
     finally:
         t.consumer.close()
     if how == "restart":
@@ -214,8 +235,11 @@ def test_commits_survive_a_broker_restart(broker_factory, create_topic, how):
         b.restart(clean=False)
     c = ck_group_consumer(b.bootstrap, group)
     try:
-        got = wait_until(lambda: c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=5),
-                         30, message="committed offsets after the restart")
+        got = wait_until(
+            lambda: c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=5),
+            30,
+            message="committed offsets after the restart",
+        )
         assert [(tp.offset, tp.metadata) for tp in got] == [(3, "m0"), (5, "m1")]
     finally:
         c.close()
@@ -286,8 +310,16 @@ def test_admin_list_describe_and_delete_groups(bootstrap, create_topic):
 def kp_group_consumer(bootstrap: str, topic: str, group: str, **conf):
     from kafka import KafkaConsumer
 
-    return KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-                         enable_auto_commit=False, heartbeat_interval_ms=300, session_timeout_ms=6000, **conf)
+    return KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        heartbeat_interval_ms=300,
+        session_timeout_ms=6000,
+        **conf,
+    )
 
 
 class KpPoller(threading.Thread):
@@ -325,8 +357,11 @@ def test_kafka_python_group_and_offset_delete(fast_broker, create_topic):
     for p in pollers:
         p.start()
     try:
-        wait_until(lambda: sum(len(p.records) for p in pollers) >= 8
-                   and all(p.assigned for p in pollers), 40, message="both members reading")
+        wait_until(
+            lambda: sum(len(p.records) for p in pollers) >= 8 and all(p.assigned for p in pollers),
+            40,
+            message="both members reading",
+        )
     finally:
         for p in pollers:
             p.stop.set()
@@ -336,8 +371,9 @@ def test_kafka_python_group_and_offset_delete(fast_broker, create_topic):
         owners = [{m.partition for m in p.records} for p in pollers]
         assert owners[0] and owners[1] and not owners[0] & owners[1]
         for p in pollers:
-            p.consumer.commit({TopicPartition(topic, m.partition): OffsetAndMetadata(m.offset + 1, "kp", -1)
-                               for m in p.records})
+            p.consumer.commit(
+                {TopicPartition(topic, m.partition): OffsetAndMetadata(m.offset + 1, "kp", -1) for m in p.records}
+            )
         assert pollers[0].consumer.committed(TopicPartition(topic, 0)) == 4
     finally:
         for p in pollers:
@@ -359,11 +395,12 @@ def test_mixed_kafka_python_and_confluent_members(fast_broker, create_topic):
     kp.start()
     ck = Tracker(ck_group_consumer(bootstrap, group), topic)
     try:
+
         def split() -> bool:
             ck.poll(0.05)
             mine = kp.assigned
-            return bool(mine and ck.assigned and sorted(mine | ck.assigned) == [0, 1, 2, 3]
-                        and not mine & ck.assigned)
+            return bool(mine and ck.assigned and sorted(mine | ck.assigned) == [0, 1, 2, 3] and not mine & ck.assigned)
+
         wait_until(split, 40, interval=0, message="kafka-python and confluent-kafka sharing 4 partitions")
     finally:
         kp.stop.set()
@@ -381,9 +418,15 @@ def test_aiokafka_group(fast_broker, create_topic):
     group = gid()
 
     async def run():
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
-                                    auto_offset_reset="earliest", enable_auto_commit=False,
-                                    heartbeat_interval_ms=300, session_timeout_ms=6000)
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            heartbeat_interval_ms=300,
+            session_timeout_ms=6000,
+        )
         await consumer.start()
         try:
             got = []
@@ -395,7 +438,8 @@ def test_aiokafka_group(fast_broker, create_topic):
                     got.extend(msgs)
             await consumer.commit()
             return await consumer.committed(TopicPartition(topic, 0)), await consumer.committed(
-                TopicPartition(topic, 1))
+                TopicPartition(topic, 1)
+            )
         finally:
             await consumer.stop()
 

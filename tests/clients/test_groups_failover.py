@@ -24,9 +24,9 @@ import time
 import uuid
 
 import pytest
-from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_produce
 
 SESSION_TIMEOUT_MS = 6000
 
@@ -72,9 +72,13 @@ class Member:
 
     def __init__(self, bootstrap: str, group: str, topic: str, name: str, work_s: float = 0.0):
         conf = {
-            "bootstrap.servers": bootstrap, "group.id": group, "client.id": name,
-            "auto.offset.reset": "earliest", "enable.auto.commit": False,
-            "session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 300,
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "client.id": name,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": SESSION_TIMEOUT_MS,
+            "heartbeat.interval.ms": 300,
         }
         self.name = name
         self.assigned: set[int] = set()
@@ -83,7 +87,9 @@ class Member:
         self.stderr = tempfile.TemporaryFile("w+")  # a file, not a pipe: librdkafka's log never blocks it
         self.proc = subprocess.Popen(
             [sys.executable, "-c", MEMBER, json.dumps(conf), topic, str(work_s)],
-            stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -147,8 +153,7 @@ def cover(ms: list[Member], partitions: int) -> bool:
     return sorted(owned) == list(range(partitions)) and all(m.assigned for m in ms)
 
 
-def test_a_killed_consumer_process_loses_its_partitions_within_the_session_timeout(
-        fast_broker, create_topic, members):
+def test_a_killed_consumer_process_loses_its_partitions_within_the_session_timeout(fast_broker, create_topic, members):
     bootstrap = fast_broker.bootstrap
     topic = create_topic(partitions=6, bootstrap=bootstrap)
     group = gid()
@@ -160,8 +165,11 @@ def test_a_killed_consumer_process_loses_its_partitions_within_the_session_timeo
 
     victim.kill()  # no LeaveGroup: only the session timeout tells the coordinator
     killed_at = time.monotonic()
-    wait_until(lambda: cover(survivors, 6), SESSION_TIMEOUT_MS / 1000 + 10,
-               message=lambda: f"the survivors taking over {sorted(victim_had)}: {survivors}")
+    wait_until(
+        lambda: cover(survivors, 6),
+        SESSION_TIMEOUT_MS / 1000 + 10,
+        message=lambda: f"the survivors taking over {sorted(victim_had)}: {survivors}",
+    )
     took = time.monotonic() - killed_at
     # the session timeout, then one rebalance of the survivors (they heartbeat every 300 ms)
     assert took < SESSION_TIMEOUT_MS / 1000 + 4, f"took {took:.1f}s"
@@ -176,24 +184,35 @@ def test_commit_after_processing_loses_nothing_when_a_member_is_killed(fast_brok
     topic = create_topic(partitions=partitions, bootstrap=bootstrap)
     group = gid()
     half = per_partition // 2
-    ck_produce(bootstrap, topic, [Out(None, f"{p}-{i}".encode(), partition=p)
-                                  for p in range(partitions) for i in range(half)])
+    ck_produce(
+        bootstrap, topic, [Out(None, f"{p}-{i}".encode(), partition=p) for p in range(partitions) for i in range(half)]
+    )
     # ~10 ms of "processing" per record: the kill lands with records of every partition still unread
     members += [Member(bootstrap, group, topic, f"member-{i}", work_s=0.01) for i in range(2)]
     victim, survivor = members
-    wait_until(lambda: len(victim.processed) >= 10 and cover(members, partitions), 40,
-               message=lambda: f"the victim processing records: {members}")
+    wait_until(
+        lambda: len(victim.processed) >= 10 and cover(members, partitions),
+        40,
+        message=lambda: f"the victim processing records: {members}",
+    )
     victim.kill()
     victim_had = {p for p, _ in victim.processed}
     last_by_victim = {p: max(o for q, o in victim.processed if q == p) for p in victim_had}
     # more records arrive while the victim is dead
-    ck_produce(bootstrap, topic, [Out(None, f"{p}-{i}".encode(), partition=p)
-                                  for p in range(partitions) for i in range(half, per_partition)])
+    ck_produce(
+        bootstrap,
+        topic,
+        [Out(None, f"{p}-{i}".encode(), partition=p) for p in range(partitions) for i in range(half, per_partition)],
+    )
     everything = {(p, o) for p in range(partitions) for o in range(per_partition)}
-    wait_until(lambda: everything <= set(victim.processed) | set(survivor.processed),
-               SESSION_TIMEOUT_MS / 1000 + 30,
-               message=lambda: f"every record processed; missing "
-                               f"{sorted(everything - set(victim.processed) - set(survivor.processed))[:10]}")
+    wait_until(
+        lambda: everything <= set(victim.processed) | set(survivor.processed),
+        SESSION_TIMEOUT_MS / 1000 + 30,
+        message=lambda: (
+            f"every record processed; missing "
+            f"{sorted(everything - set(victim.processed) - set(survivor.processed))[:10]}"
+        ),
+    )
     assert survivor.assigned == set(range(partitions))
     # the survivor resumed each of the victim's partitions no later than right after the last record
     # the victim processed (earlier when the victim died between processing and committing)

@@ -16,14 +16,17 @@ import time
 import uuid
 
 import pytest
-from tests.clients.adminwire import call
-from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import BrokerProcessError
 from kavka.testing.process import create_topic as admin_create_topic
+from tests.clients.adminwire import call
+from tests.clients.clientlib import Out, ck_produce
 
-FAST = {"group.consumer.heartbeat.interval.ms": "300", "group.consumer.min.heartbeat.interval.ms": "300",
-        "num.partitions": "1"}
+FAST = {
+    "group.consumer.heartbeat.interval.ms": "300",
+    "group.consumer.min.heartbeat.interval.ms": "300",
+    "num.partitions": "1",
+}
 
 
 def gid() -> str:
@@ -39,8 +42,11 @@ def consumer(bootstrap: str, group: str, **conf):
     from confluent_kafka import Consumer
 
     config = {
-        "bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer",
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "group.protocol": "consumer",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
     }
     config.update({k.replace("_", "."): v for k, v in conf.items()})
     return Consumer(config)
@@ -55,8 +61,9 @@ class Member:
         self.records: list = []
         self.revoked: list[set[tuple[str, int]]] = []
         self.closed = False
-        self.consumer.subscribe(list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                on_lost=self._on_revoke)
+        self.consumer.subscribe(
+            list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+        )
 
     def _on_assign(self, consumer, partitions):
         # KIP-848 rebalances are incremental: the callbacks carry only what changed
@@ -88,7 +95,8 @@ def poll_until(members, condition, timeout: float = 40.0, message: str = "condit
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, (
-            f"timed out waiting for {message}: {[sorted(m.assigned) for m in members if not m.closed]}")
+            f"timed out waiting for {message}: {[sorted(m.assigned) for m in members if not m.closed]}"
+        )
         for m in members:
             m.poll()
 
@@ -99,9 +107,15 @@ def exact_cover(members, topic: str, partitions: int) -> bool:
 
 
 def produce(bootstrap: str, topic: str, partitions: int, per_partition: int, start: int = 0) -> None:
-    ck_produce(bootstrap, topic, [
-        Out(key=None, value=f"{p}-{i}".encode(), partition=p)
-        for p in range(partitions) for i in range(start, start + per_partition)])
+    ck_produce(
+        bootstrap,
+        topic,
+        [
+            Out(key=None, value=f"{p}-{i}".encode(), partition=p)
+            for p in range(partitions)
+            for i in range(start, start + per_partition)
+        ],
+    )
 
 
 def admin(bootstrap: str):
@@ -124,8 +138,11 @@ def test_three_members_share_six_partitions_one_leaves_commit_and_resume(kip848_
     group = gid()
     members = [Member(bootstrap, group, [topic]) for _ in range(3)]
     try:
-        poll_until(members, lambda: exact_cover(members, topic, 6)
-                   and all(len(m.partitions(topic)) == 2 for m in members), message="2 partitions each")
+        poll_until(
+            members,
+            lambda: exact_cover(members, topic, 6) and all(len(m.partitions(topic)) == 2 for m in members),
+            message="2 partitions each",
+        )
         # produced once the group settled: a record read by a member that then gave its partition away
         # (nothing committed yet) would be read again by the next owner, by design
         produce(bootstrap, topic, 6, 5)
@@ -136,14 +153,23 @@ def test_three_members_share_six_partitions_one_leaves_commit_and_resume(kip848_
         gone = members[0].partitions(topic)
         members[0].close()
         rest = members[1:]
-        poll_until(rest, lambda: exact_cover(rest, topic, 6) and all(len(m.partitions(topic)) == 3 for m in rest),
-                   message="the leaver's partitions moved")
+        poll_until(
+            rest,
+            lambda: exact_cover(rest, topic, 6) and all(len(m.partitions(topic)) == 3 for m in rest),
+            message="the leaver's partitions moved",
+        )
         assert gone <= rest[0].partitions(topic) | rest[1].partitions(topic)
         # the committed offsets hold: the survivors read nothing again, only what is new
         produce(bootstrap, topic, 6, 2, start=5)
-        poll_until(rest, lambda: sum(len(m.records) for m in rest) - sum(
-            1 for m in rest for r in m.records if int(r.value().split(b"-")[1]) < 5) == 12,
-            message="the 12 new records")
+        poll_until(
+            rest,
+            lambda: (
+                sum(len(m.records) for m in rest)
+                - sum(1 for m in rest for r in m.records if int(r.value().split(b"-")[1]) < 5)
+                == 12
+            ),
+            message="the 12 new records",
+        )
         seen = [(r.partition(), r.offset()) for m in members for r in m.records]
         assert len(seen) == len(set(seen)) == 42  # nothing read twice
         for m in rest:
@@ -171,14 +197,20 @@ def test_a_joining_member_takes_partitions_only_from_the_others_surplus(kip848_b
     first = [Member(bootstrap, group, [topic]) for _ in range(2)]
     members = list(first)
     try:
-        poll_until(members, lambda: exact_cover(members, topic, 6)
-                   and all(len(m.partitions(topic)) == 3 for m in members), message="3 partitions each")
+        poll_until(
+            members,
+            lambda: exact_cover(members, topic, 6) and all(len(m.partitions(topic)) == 3 for m in members),
+            message="3 partitions each",
+        )
         before = [set(m.assigned) for m in first]
         for m in first:
             m.revoked.clear()
         members.append(Member(bootstrap, group, [topic]))
-        poll_until(members, lambda: exact_cover(members, topic, 6)
-                   and all(len(m.partitions(topic)) == 2 for m in members), message="2 partitions each")
+        poll_until(
+            members,
+            lambda: exact_cover(members, topic, 6) and all(len(m.partitions(topic)) == 2 for m in members),
+            message="2 partitions each",
+        )
         for m, had in zip(first, before):
             # incremental: each keeps two of its three partitions and gives up exactly one
             assert m.assigned < had and sum(len(r) for r in m.revoked) == 1
@@ -192,8 +224,11 @@ def test_range_assignor(kip848_broker):
     group = gid()
     members = [Member(bootstrap, group, [topic], **{"group.remote.assignor": "range"}) for _ in range(2)]
     try:
-        poll_until(members, lambda: exact_cover(members, topic, 6)
-                   and all(len(m.partitions(topic)) == 3 for m in members), message="3 partitions each")
+        poll_until(
+            members,
+            lambda: exact_cover(members, topic, 6) and all(len(m.partitions(topic)) == 3 for m in members),
+            message="3 partitions each",
+        )
         assert sorted(tuple(sorted(m.partitions(topic))) for m in members) == [(0, 1, 2), (3, 4, 5)]
         client = admin(bootstrap)
         described = client.describe_consumer_groups([group], request_timeout=10)[group].result()
@@ -216,8 +251,7 @@ def test_regex_subscription_picks_up_a_topic_created_later(kip848_broker):
         later = admin_create_topic(bootstrap, "orders-us", 3, None, 1)
         produce(bootstrap, later, 3, 1)
         poll_until([m], lambda: m.partitions(later) == {0, 1, 2}, message="orders-us assigned")
-        poll_until([m], lambda: len([r for r in m.records if r.topic() == later]) == 3,
-                   message="orders-us records")
+        poll_until([m], lambda: len([r for r in m.records if r.topic() == later]) == 3, message="orders-us records")
     finally:
         m.close()
 
@@ -245,10 +279,12 @@ def test_broker_restart_keeps_the_group_and_its_offsets(kip848_broker):
         m.close()
     from confluent_kafka import ConsumerGroupTopicPartitions
 
-    committed = client.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(group)], request_timeout=10)[group].result()
+    committed = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=10)[
+        group
+    ].result()
     assert {tp.partition: tp.offset for tp in committed.topic_partitions if tp.topic == topic} == {
-        p: 3 for p in range(4)}
+        p: 3 for p in range(4)
+    }
 
 
 # --- session timeout and the limits on it ------------------------------------------------------------
@@ -295,26 +331,43 @@ SESSION_MS = 6000
 
 
 def test_a_member_that_stops_heartbeating_is_fenced_after_the_session_timeout(broker_factory, tmp_path):
-    broker = broker_factory(overrides={**FAST, "group.consumer.session.timeout.ms": str(SESSION_MS),
-                                       "group.consumer.min.session.timeout.ms": str(SESSION_MS)})
+    broker = broker_factory(
+        overrides={
+            **FAST,
+            "group.consumer.session.timeout.ms": str(SESSION_MS),
+            "group.consumer.min.session.timeout.ms": str(SESSION_MS),
+        }
+    )
     bootstrap = broker.bootstrap
     topic = admin_create_topic(bootstrap, f"st848-{uuid.uuid4().hex[:8]}", 4, None, 1)
     group = gid()
     status = tmp_path / "child-owns.json"
     stayer = Member(bootstrap, group, [topic])
-    child = subprocess.Popen([sys.executable, "-c", _MEMBER_SCRIPT, bootstrap, group, topic, str(status)],
-                             stdin=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MEMBER_SCRIPT, bootstrap, group, topic, str(status)], stdin=subprocess.DEVNULL
+    )
     try:
-        poll_until([stayer], lambda: len(_owned_by_child(status)) == 2 and len(stayer.partitions(topic)) == 2
-                   and not (_owned_by_child(status) & stayer.partitions(topic)), timeout=60,
-                   message="two partitions each")
+        poll_until(
+            [stayer],
+            lambda: (
+                len(_owned_by_child(status)) == 2
+                and len(stayer.partitions(topic)) == 2
+                and not (_owned_by_child(status) & stayer.partitions(topic))
+            ),
+            timeout=60,
+            message="two partitions each",
+        )
         client = admin(bootstrap)
         assert len(client.describe_consumer_groups([group], request_timeout=10)[group].result().members) == 2
         child.kill()  # no leave: the member just goes silent
         child.wait(timeout=30)
         silent_since = time.monotonic()
-        poll_until([stayer], lambda: stayer.partitions(topic) == {0, 1, 2, 3}, timeout=60,
-                   message="the silent member's partitions moved")
+        poll_until(
+            [stayer],
+            lambda: stayer.partitions(topic) == {0, 1, 2, 3},
+            timeout=60,
+            message="the silent member's partitions moved",
+        )
         waited = time.monotonic() - silent_since
         # fenced by its session expiring (its last heartbeat was at most one interval before the kill),
         # not by anything sooner
@@ -328,12 +381,19 @@ def test_a_member_that_stops_heartbeating_is_fenced_after_the_session_timeout(br
         stayer.close()
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"group.consumer.heartbeat.interval.ms": "300"},
-     "group.consumer.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms"),
-    ({"group.consumer.session.timeout.ms": "90000"},
-     "group.consumer.session.timeout.ms must be less than or equal to group.consumer.max.session.timeout.ms"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"group.consumer.heartbeat.interval.ms": "300"},
+            "group.consumer.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms",
+        ),
+        (
+            {"group.consumer.session.timeout.ms": "90000"},
+            "group.consumer.session.timeout.ms must be less than or equal to group.consumer.max.session.timeout.ms",
+        ),
+    ],
+)
 def test_the_broker_refuses_to_start_with_timings_out_of_their_bounds(broker_factory, overrides, message):
     with pytest.raises(BrokerProcessError) as e:
         broker_factory(overrides=overrides)
@@ -347,19 +407,51 @@ UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH = 25, 113
 
 
 def _fetch_v9(bootstrap: str, group: str, topic: str, member_id, member_epoch: int):
-    r = call(bootstrap, OFFSET_FETCH, 9, {"require_stable": False, "groups": [
-        {"group_id": group, "member_id": member_id, "member_epoch": member_epoch,
-         "topics": [{"name": topic, "partition_indexes": [0]}]}]})
+    r = call(
+        bootstrap,
+        OFFSET_FETCH,
+        9,
+        {
+            "require_stable": False,
+            "groups": [
+                {
+                    "group_id": group,
+                    "member_id": member_id,
+                    "member_epoch": member_epoch,
+                    "topics": [{"name": topic, "partition_indexes": [0]}],
+                }
+            ],
+        },
+    )
     [g] = r.groups
     return int(g.error_code), [int(p.committed_offset) for t in g.topics for p in t.partitions]
 
 
 def _commit_v9(bootstrap: str, group: str, topic: str, member_id: str, epoch: int, offset: int) -> int:
-    r = call(bootstrap, OFFSET_COMMIT, 9, {
-        "group_id": group, "generation_id_or_member_epoch": epoch, "member_id": member_id,
-        "group_instance_id": None, "topics": [{"name": topic, "partitions": [
-            {"partition_index": 0, "committed_offset": offset, "committed_leader_epoch": -1,
-             "committed_metadata": ""}]}]})
+    r = call(
+        bootstrap,
+        OFFSET_COMMIT,
+        9,
+        {
+            "group_id": group,
+            "generation_id_or_member_epoch": epoch,
+            "member_id": member_id,
+            "group_instance_id": None,
+            "topics": [
+                {
+                    "name": topic,
+                    "partitions": [
+                        {
+                            "partition_index": 0,
+                            "committed_offset": offset,
+                            "committed_leader_epoch": -1,
+                            "committed_metadata": "",
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     return int(r.topics[0].partitions[0].error_code)
 
 
@@ -375,10 +467,23 @@ def test_offset_fetch_v9_and_offset_commit_v9_check_the_member_and_its_epoch(kip
         if found.error_code == 0:
             break
         assert time.monotonic() < deadline, found
-    joined = call(bootstrap, CONSUMER_GROUP_HEARTBEAT, 1, {
-        "group_id": group, "member_id": member_id, "member_epoch": 0, "instance_id": None, "rack_id": None,
-        "rebalance_timeout": 30_000, "subscribed_topic_names": [topic], "subscribed_topic_regex": None,
-        "server_assignor": None, "topic_partitions": []})
+    joined = call(
+        bootstrap,
+        CONSUMER_GROUP_HEARTBEAT,
+        1,
+        {
+            "group_id": group,
+            "member_id": member_id,
+            "member_epoch": 0,
+            "instance_id": None,
+            "rack_id": None,
+            "rebalance_timeout": 30_000,
+            "subscribed_topic_names": [topic],
+            "subscribed_topic_regex": None,
+            "server_assignor": None,
+            "topic_partitions": [],
+        },
+    )
     assert joined.error_code == 0, joined
     epoch = int(joined.member_epoch)
     assert epoch > 0
@@ -390,10 +495,23 @@ def test_offset_fetch_v9_and_offset_commit_v9_check_the_member_and_its_epoch(kip
     assert _fetch_v9(bootstrap, group, topic, member_id, epoch - 1) == (STALE_MEMBER_EPOCH, [])
     assert _fetch_v9(bootstrap, group, topic, "stranger", epoch) == (UNKNOWN_MEMBER_ID, [])
     # the member leaves: its id is unknown from now on
-    left = call(bootstrap, CONSUMER_GROUP_HEARTBEAT, 1, {
-        "group_id": group, "member_id": member_id, "member_epoch": -1, "instance_id": None, "rack_id": None,
-        "rebalance_timeout": -1, "subscribed_topic_names": None, "subscribed_topic_regex": None,
-        "server_assignor": None, "topic_partitions": None})
+    left = call(
+        bootstrap,
+        CONSUMER_GROUP_HEARTBEAT,
+        1,
+        {
+            "group_id": group,
+            "member_id": member_id,
+            "member_epoch": -1,
+            "instance_id": None,
+            "rack_id": None,
+            "rebalance_timeout": -1,
+            "subscribed_topic_names": None,
+            "subscribed_topic_regex": None,
+            "server_assignor": None,
+            "topic_partitions": None,
+        },
+    )
     assert left.error_code == 0
     assert _fetch_v9(bootstrap, group, topic, member_id, epoch) == (UNKNOWN_MEMBER_ID, [])
     # a KIP-848 consumer of the same group still resumes from the committed offset

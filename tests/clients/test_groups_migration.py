@@ -25,13 +25,17 @@ import uuid
 from collections import Counter
 
 import pytest
-from tests.clients.clientlib import Out, ck_produce
 
 from kavka.testing.process import create_topic as admin_create_topic
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_produce
 
-FAST = {"group.consumer.heartbeat.interval.ms": "500", "group.consumer.min.heartbeat.interval.ms": "500",
-        "group.initial.rebalance.delay.ms": "0", "num.partitions": "1"}
+FAST = {
+    "group.consumer.heartbeat.interval.ms": "500",
+    "group.consumer.min.heartbeat.interval.ms": "500",
+    "group.initial.rebalance.delay.ms": "0",
+    "num.partitions": "1",
+}
 PARTITIONS = 6
 
 MEMBER = r"""
@@ -88,22 +92,39 @@ say("closed")
 class Member:
     """One consumer process (``protocol`` classic or consumer) and what it reported so far."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str, name: str, protocol: str,
-                 assignor: str = "cooperative-sticky", work_s: float = 0.002):
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topic: str,
+        name: str,
+        protocol: str,
+        assignor: str = "cooperative-sticky",
+        work_s: float = 0.002,
+    ):
         conf = {
-            "bootstrap.servers": bootstrap, "group.id": group, "client.id": name, "group.protocol": protocol,
-            "auto.offset.reset": "earliest", "enable.auto.commit": False,
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "client.id": name,
+            "group.protocol": protocol,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
         }
         if protocol == "classic":
-            conf.update({"partition.assignment.strategy": assignor, "session.timeout.ms": 10_000,
-                         "heartbeat.interval.ms": 300})
+            conf.update(
+                {"partition.assignment.strategy": assignor, "session.timeout.ms": 10_000, "heartbeat.interval.ms": 300}
+            )
         self.name, self.protocol = name, protocol
         self.assigned: set[int] = set()
         self.processed: list[tuple[int, int]] = []
         self.events: list[list] = []
         self.stderr = tempfile.TemporaryFile("w+")  # a file, not a pipe: librdkafka's log never blocks it
-        self.proc = subprocess.Popen([sys.executable, "-c", MEMBER, json.dumps(conf), topic, str(work_s)],
-                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", MEMBER, json.dumps(conf), topic, str(work_s)],
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -215,8 +236,16 @@ def settled(bootstrap: str, group: str, current: list[Member]) -> bool:
     return cover(current) and described(bootstrap, group).state == ConsumerGroupState.STABLE
 
 
-def rolling_restart(bootstrap: str, group: str, topic: str, members: list[Member], current: list[Member],
-                    to_protocol: str, assignor: str, types_seen: list) -> None:
+def rolling_restart(
+    bootstrap: str,
+    group: str,
+    topic: str,
+    members: list[Member],
+    current: list[Member],
+    to_protocol: str,
+    assignor: str,
+    types_seen: list,
+) -> None:
     """Replace each member of ``current`` in turn by one with ``to_protocol``, waiting each time until the
     group settled again; record the group's type after each step."""
     for i in range(len(current)):
@@ -226,8 +255,11 @@ def rolling_restart(bootstrap: str, group: str, topic: str, members: list[Member
         new = Member(bootstrap, group, topic, f"{to_protocol}-{i}", to_protocol, assignor)
         members.append(new)
         current[i] = new
-        wait_until(lambda: settled(bootstrap, group, current), 60,
-                   message=lambda: f"{current} sharing {PARTITIONS} partitions in a Stable group")
+        wait_until(
+            lambda: settled(bootstrap, group, current),
+            60,
+            message=lambda: f"{current} sharing {PARTITIONS} partitions in a Stable group",
+        )
         types_seen.append(group_type(bootstrap, group))
 
 
@@ -239,8 +271,11 @@ def check_exactly_once(bootstrap: str, group: str, topic: str, members: list[Mem
     def processed() -> Counter:
         return Counter(x for m in members for x in m.processed)
 
-    wait_until(lambda: everything <= set(processed()), 60,
-               message=lambda: f"every record processed; missing {sorted(everything - set(processed()))[:10]}")
+    wait_until(
+        lambda: everything <= set(processed()),
+        60,
+        message=lambda: f"every record processed; missing {sorted(everything - set(processed()))[:10]}",
+    )
     twice = {x: n for x, n in processed().items() if n > 1}
     assert not twice, f"processed more than once: {sorted(twice)[:20]}; {[(m, m.failures()) for m in members]}"
     from confluent_kafka import ConsumerGroupTopicPartitions
@@ -252,17 +287,20 @@ def check_exactly_once(bootstrap: str, group: str, topic: str, members: list[Mem
     def caught_up() -> bool:
         nonlocal committed
         res = admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(PARTITIONS)])])
+            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(PARTITIONS)])]
+        )
         committed = {tp.partition: tp.offset for tp in res[group].result().topic_partitions}
         return committed == ends
 
-    wait_until(caught_up, 30, message=lambda: f"committed {committed} == ends {ends}; "
-                                              f"{[(m, m.failures()) for m in members]}")
+    wait_until(
+        caught_up, 30, message=lambda: f"committed {committed} == ends {ends}; {[(m, m.failures()) for m in members]}"
+    )
 
 
 @pytest.mark.parametrize("assignor", ["cooperative-sticky", "range"])
-def test_a_rolling_upgrade_from_classic_to_consumer_protocol_loses_and_repeats_nothing(broker_factory, members,
-                                                                                       assignor):
+def test_a_rolling_upgrade_from_classic_to_consumer_protocol_loses_and_repeats_nothing(
+    broker_factory, members, assignor
+):
     broker = broker_factory(overrides=FAST)
     bootstrap = broker.bootstrap
     topic = admin_create_topic(bootstrap, f"upgrade-{uuid.uuid4().hex[:8]}", PARTITIONS)
@@ -271,8 +309,9 @@ def test_a_rolling_upgrade_from_classic_to_consumer_protocol_loses_and_repeats_n
     members += current
     feed = Feed(bootstrap, topic)
     try:
-        wait_until(lambda: settled(bootstrap, group, current), 60,
-                   message=lambda: f"{current} sharing {PARTITIONS} partitions")
+        wait_until(
+            lambda: settled(bootstrap, group, current), 60, message=lambda: f"{current} sharing {PARTITIONS} partitions"
+        )
         assert group_type(bootstrap, group) == "classic"
         types: list = []
         rolling_restart(bootstrap, group, topic, members, current, "consumer", "cooperative-sticky", types)
@@ -285,8 +324,9 @@ def test_a_rolling_upgrade_from_classic_to_consumer_protocol_loses_and_repeats_n
 
 
 @pytest.mark.parametrize("assignor", ["range", "cooperative-sticky"])
-def test_a_rolling_downgrade_from_consumer_to_classic_protocol_loses_and_repeats_nothing(broker_factory, members,
-                                                                                         assignor):
+def test_a_rolling_downgrade_from_consumer_to_classic_protocol_loses_and_repeats_nothing(
+    broker_factory, members, assignor
+):
     broker = broker_factory(overrides=FAST)
     bootstrap = broker.bootstrap
     topic = admin_create_topic(bootstrap, f"downgrade-{uuid.uuid4().hex[:8]}", PARTITIONS)
@@ -295,8 +335,9 @@ def test_a_rolling_downgrade_from_consumer_to_classic_protocol_loses_and_repeats
     members += current
     feed = Feed(bootstrap, topic)
     try:
-        wait_until(lambda: settled(bootstrap, group, current), 60,
-                   message=lambda: f"{current} sharing {PARTITIONS} partitions")
+        wait_until(
+            lambda: settled(bootstrap, group, current), 60, message=lambda: f"{current} sharing {PARTITIONS} partitions"
+        )
         assert group_type(bootstrap, group) == "consumer"
         types: list = []
         rolling_restart(bootstrap, group, topic, members, current, "classic", assignor, types)
@@ -313,29 +354,39 @@ def test_a_mixed_group_survives_a_broker_restart(broker_factory, members):
     bootstrap = broker.bootstrap
     topic = admin_create_topic(bootstrap, f"restart-{uuid.uuid4().hex[:8]}", PARTITIONS)
     group = gid()
-    current = [Member(bootstrap, group, topic, "classic-0", "classic"),
-               Member(bootstrap, group, topic, "classic-1", "classic")]
+    current = [
+        Member(bootstrap, group, topic, "classic-0", "classic"),
+        Member(bootstrap, group, topic, "classic-1", "classic"),
+    ]
     members += current
     wait_until(lambda: cover(current), 60, message=lambda: f"{current} sharing {PARTITIONS} partitions")
     current.append(Member(bootstrap, group, topic, "consumer-0", "consumer"))
     members.append(current[-1])
-    wait_until(lambda: settled(bootstrap, group, current), 60,
-               message=lambda: f"{current} sharing {PARTITIONS} partitions")
+    wait_until(
+        lambda: settled(bootstrap, group, current), 60, message=lambda: f"{current} sharing {PARTITIONS} partitions"
+    )
     assert group_type(bootstrap, group) == "consumer"
     ck_produce(bootstrap, topic, [Out(None, f"a{p}".encode(), partition=p) for p in range(PARTITIONS)])
-    wait_until(lambda: len({x for m in members for x in m.processed}) == PARTITIONS, 30,
-               message=lambda: f"the first records processed: {members}")
+    wait_until(
+        lambda: len({x for m in members for x in m.processed}) == PARTITIONS,
+        30,
+        message=lambda: f"the first records processed: {members}",
+    )
 
     changes = [sum(e[0] in ("assigned", "revoked", "lost") for e in m.events) for m in current]
     broker.restart(clean=False)  # kill -9: the group is replayed from __consumer_offsets
     assert group_type(bootstrap, group) == "consumer"
     ck_produce(bootstrap, topic, [Out(None, f"b{p}".encode(), partition=p) for p in range(PARTITIONS)])
-    wait_until(lambda: len({x for m in members for x in m.processed}) == 2 * PARTITIONS, 60,
-               message=lambda: f"the records after the restart processed: {members}")
+    wait_until(
+        lambda: len({x for m in members for x in m.processed}) == 2 * PARTITIONS,
+        60,
+        message=lambda: f"the records after the restart processed: {members}",
+    )
     twice = {x: n for x, n in Counter(x for m in members for x in m.processed).items() if n > 1}
     assert not twice
     assert all(m.proc.poll() is None for m in members)
     # the members carried on in the replayed group: none of them lost, gave up or gained a partition
-    assert [sum(e[0] in ("assigned", "revoked", "lost") for e in m.events) for m in current] == changes, \
-        [m.events for m in current]
+    assert [sum(e[0] in ("assigned", "revoked", "lost") for e in m.events) for m in current] == changes, [
+        m.events for m in current
+    ]
     assert cover(current)

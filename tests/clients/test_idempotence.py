@@ -56,8 +56,12 @@ def assert_idempotent_batches(broker, topic: str) -> None:
 def test_idempotent_producer_many_batches(client, broker, create_topic):
     topic = create_topic(partitions=PARTITIONS)
     if client == "confluent":
-        conf = {"enable.idempotence": True, "max.in.flight.requests.per.connection": 5,
-                "batch.num.messages": 20, "linger.ms": 1}
+        conf = {
+            "enable.idempotence": True,
+            "max.in.flight.requests.per.connection": 5,
+            "batch.num.messages": 20,
+            "linger.ms": 1,
+        }
     elif client == "kafka-python":
         conf = {"max_in_flight_requests_per_connection": 5, "batch_size": 400}  # idempotence is the default
     else:
@@ -83,8 +87,8 @@ def test_retried_batches_after_lost_responses(idempotent, broker_factory, create
     them); the client retries those batches. With idempotence the broker recognises each retry and
     answers with the original offsets: no duplicates. The control run without idempotence shows the
     faults really cause duplicates."""
-    from tests.clients.clientlib import DropResponsesProxy, ck_produce, ck_read_all
     from kavka.testing.process import free_port
+    from tests.clients.clientlib import DropResponsesProxy, ck_produce, ck_read_all
 
     proxy_port = free_port()
     broker = broker_factory({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy_port}"})
@@ -93,8 +97,13 @@ def test_retried_batches_after_lost_responses(idempotent, broker_factory, create
         create_topic(topic_name, 1, bootstrap=proxy.address)
         n = 2000
         records = [Out(None, f"{i:06d}".encode(), partition=0) for i in range(n)]
-        conf = {"linger_ms": 2, "batch_num_messages": 50, "retry_backoff_ms": 50,
-                "max_in_flight_requests_per_connection": 5, "enable_idempotence": idempotent}
+        conf = {
+            "linger_ms": 2,
+            "batch_num_messages": 50,
+            "retry_backoff_ms": 50,
+            "max_in_flight_requests_per_connection": 5,
+            "enable_idempotence": idempotent,
+        }
         if not idempotent:
             conf["acks"] = "all"
         delivered = ck_produce(proxy.address, topic_name, records, **conf)
@@ -118,8 +127,8 @@ def test_deduplication_survives_broker_restart(clean, broker_factory, create_top
     rebuilt from the log after a crash) and nothing is duplicated."""
     import threading
 
-    from tests.clients.clientlib import DropResponsesProxy, ck_produce, ck_read_all
     from kavka.testing.process import free_port
+    from tests.clients.clientlib import DropResponsesProxy, ck_produce, ck_read_all
 
     proxy_port = free_port()
     broker = broker_factory({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy_port}"})
@@ -143,8 +152,16 @@ def test_deduplication_survives_broker_restart(clean, broker_factory, create_top
         restarter.start()
         n = 1000
         records = [Out(None, f"{i:06d}".encode(), partition=0) for i in range(n)]
-        delivered = ck_produce(proxy.address, topic_name, records, linger_ms=2, batch_num_messages=50,
-                               retry_backoff_ms=100, enable_idempotence=True, message_timeout_ms=60_000)
+        delivered = ck_produce(
+            proxy.address,
+            topic_name,
+            records,
+            linger_ms=2,
+            batch_num_messages=50,
+            retry_backoff_ms=100,
+            enable_idempotence=True,
+            message_timeout_ms=60_000,
+        )
         restarter.join(60)
         assert not errors, errors
         assert proxy.dropped == 1 and broker.starts == 2

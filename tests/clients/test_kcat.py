@@ -40,8 +40,7 @@ def test_kcat_lists_metadata(bootstrap, create_topic):
 def test_kcat_produce_then_consume(codec, bootstrap, create_topic):
     topic = create_topic()
     lines = [f"key{i}:value {i}" for i in range(20)]
-    kcat("-b", bootstrap, "-t", topic, "-P", "-K:", "-z", codec, "-p", "0",
-         input=("\n".join(lines) + "\n").encode())
+    kcat("-b", bootstrap, "-t", topic, "-P", "-K:", "-z", codec, "-p", "0", input=("\n".join(lines) + "\n").encode())
     out = kcat("-b", bootstrap, "-t", topic, "-C", "-e", "-o", "beginning", "-f", "%k:%s:%o\\n").stdout.decode()
     assert out.splitlines() == [f"{line}:{i}" for i, line in enumerate(lines)]
     # Python clients read what kcat wrote.

@@ -35,6 +35,7 @@ def test_offsets_for_times_confluent(bootstrap, timed_topic):
     topic, base = timed_topic
     consumer = ck_consumer(bootstrap)
     try:
+
         def lookup(ts: int) -> int:
             (tp,) = consumer.offsets_for_times([CkTP(topic, 0, ts)], timeout=10)
             assert tp.error is None

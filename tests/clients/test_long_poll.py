@@ -24,8 +24,9 @@ def test_produce_wakes_waiting_fetch_confluent(bootstrap, create_topic):
             b.get("req", {}).get("Fetch", 0) for b in doc["brokers"].values() if b.get("nodeid", -1) >= 0
         )
 
-    consumer = ck_consumer(bootstrap, fetch_wait_max_ms=WAIT_MS, fetch_min_bytes=1,
-                           statistics_interval_ms=100, stats_cb=on_stats)
+    consumer = ck_consumer(
+        bootstrap, fetch_wait_max_ms=WAIT_MS, fetch_min_bytes=1, statistics_interval_ms=100, stats_cb=on_stats
+    )
     try:
         consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
         # Nothing to read: the consumer connects and parks a fetch at the broker.

@@ -7,10 +7,18 @@ import time
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
 
-from tests.clients.clientlib import (
-    CLIENTS, LOG_APPEND_TIME, PRODUCE, READ_ALL, Out, ck_consumer, ck_produce, kp_produce, now_ms,
-)
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import (
+    CLIENTS,
+    LOG_APPEND_TIME,
+    PRODUCE,
+    READ_ALL,
+    Out,
+    ck_consumer,
+    ck_produce,
+    kp_produce,
+    now_ms,
+)
 
 
 def high_watermark(bootstrap: str, topic: str, partition: int = 0) -> int:
@@ -55,8 +63,15 @@ def test_message_too_large_confluent(bootstrap, create_topic):
     topic = create_topic(configs={"max.message.bytes": "2000"})
     # The producer's own limit is high, so the broker is the one rejecting.
     results = ck_produce(
-        bootstrap, topic, [Out(b"big", b"x" * 10_000, partition=0), ],
-        check=False, message_max_bytes=5_000_000, linger_ms=0, retries=0,
+        bootstrap,
+        topic,
+        [
+            Out(b"big", b"x" * 10_000, partition=0),
+        ],
+        check=False,
+        message_max_bytes=5_000_000,
+        linger_ms=0,
+        retries=0,
     )
     assert isinstance(results[0], Exception)
     assert results[0].args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE
@@ -69,8 +84,9 @@ def test_message_too_large_kafka_python(bootstrap, create_topic):
     from kafka.errors import MessageSizeTooLargeError
 
     topic = create_topic(configs={"max.message.bytes": "2000"})
-    results = kp_produce(bootstrap, topic, [Out(b"big", b"x" * 10_000, partition=0)], check=False,
-                         max_request_size=5_000_000, retries=0)
+    results = kp_produce(
+        bootstrap, topic, [Out(b"big", b"x" * 10_000, partition=0)], check=False, max_request_size=5_000_000, retries=0
+    )
     assert isinstance(results[0], MessageSizeTooLargeError), results[0]
 
 
@@ -78,8 +94,15 @@ def test_broker_message_max_bytes_default_applies(broker_factory, create_topic, 
     """The broker-wide ``message.max.bytes`` applies to topics without ``max.message.bytes``."""
     b = broker_factory({"message.max.bytes": "3000"})
     create_topic(topic_name, 1, bootstrap=b.bootstrap)
-    results = ck_produce(b.bootstrap, topic_name, [Out(None, b"y" * 20_000, partition=0)], check=False,
-                         message_max_bytes=5_000_000, linger_ms=0, retries=0)
+    results = ck_produce(
+        b.bootstrap,
+        topic_name,
+        [Out(None, b"y" * 20_000, partition=0)],
+        check=False,
+        message_max_bytes=5_000_000,
+        linger_ms=0,
+        retries=0,
+    )
     assert isinstance(results[0], Exception)
     assert results[0].args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE
 
@@ -114,8 +137,9 @@ def test_create_time_is_kept(bootstrap, create_topic):
 
 def test_not_enough_replicas(bootstrap, create_topic):
     topic = create_topic(configs={"min.insync.replicas": "2"})
-    results = ck_produce(bootstrap, topic, [Out(None, b"v", partition=0)], check=False, acks="all",
-                         retries=0, message_timeout_ms=5000)
+    results = ck_produce(
+        bootstrap, topic, [Out(None, b"v", partition=0)], check=False, acks="all", retries=0, message_timeout_ms=5000
+    )
     assert isinstance(results[0], Exception)
     assert results[0].args[0].code() == KafkaError.NOT_ENOUGH_REPLICAS, results[0]
     # acks=1 does not need the ISR.
@@ -125,8 +149,9 @@ def test_not_enough_replicas(bootstrap, create_topic):
 
 def test_invalid_required_acks(bootstrap, create_topic):
     topic = create_topic()
-    results = ck_produce(bootstrap, topic, [Out(None, b"v", partition=0)], check=False, acks="2",
-                         retries=0, message_timeout_ms=5000)
+    results = ck_produce(
+        bootstrap, topic, [Out(None, b"v", partition=0)], check=False, acks="2", retries=0, message_timeout_ms=5000
+    )
     assert isinstance(results[0], Exception)
     assert results[0].args[0].code() == KafkaError.INVALID_REQUIRED_ACKS, results[0]
 
@@ -148,9 +173,16 @@ def test_large_record_within_topic_limit(bootstrap, create_topic):
     value = os.urandom(5 * 2**20)
     d = ck_produce(bootstrap, topic, [Out(b"big", value, partition=0)], message_max_bytes=10 * 2**20)
     assert d[0].offset == 0
-    (rec,) = READ_ALL["confluent"](bootstrap, topic, 1, fetch_max_bytes=20 * 2**20,
-                                   max_partition_fetch_bytes=20 * 2**20, message_max_bytes=20 * 2**20)
+    (rec,) = READ_ALL["confluent"](
+        bootstrap,
+        topic,
+        1,
+        fetch_max_bytes=20 * 2**20,
+        max_partition_fetch_bytes=20 * 2**20,
+        message_max_bytes=20 * 2**20,
+    )
     assert rec.value == value
-    (rec,) = READ_ALL["kafka-python"](bootstrap, topic, 1, fetch_max_bytes=20 * 2**20,
-                                      max_partition_fetch_bytes=20 * 2**20)
+    (rec,) = READ_ALL["kafka-python"](
+        bootstrap, topic, 1, fetch_max_bytes=20 * 2**20, max_partition_fetch_bytes=20 * 2**20
+    )
     assert rec.value == value

@@ -44,8 +44,9 @@ def _read_all(bootstrap: str, topic: str, n: int) -> list[tuple[bytes | None, by
 @pytest.mark.parametrize("topic_codec,producer_codec", [("zstd", "none"), ("uncompressed", "gzip"), ("lz4", "snappy")])
 def test_broker_recompresses_to_the_topic_codec(broker, bootstrap, create_topic, topic_codec, producer_codec):
     topic = create_topic(configs={"compression.type": topic_codec})
-    producer = Producer({"bootstrap.servers": bootstrap, "compression.type": producer_codec,
-                         "enable.idempotence": True, "linger.ms": 5})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "compression.type": producer_codec, "enable.idempotence": True, "linger.ms": 5}
+    )
     sent = [(f"k{i}".encode(), f"value {i}".encode() * 3) for i in range(200)] + [(None, None)]
     for key, value in sent:
         producer.produce(topic, key=key, value=value, partition=0)

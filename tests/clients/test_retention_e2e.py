@@ -27,11 +27,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from confluent_kafka.admin import AdminClient
 
-from tests.clients.clientlib import Out, ck_consumer, ck_produce, ck_read_all, now_ms
 from kavka.testing.process import wait_until
+from tests.clients.clientlib import Out, ck_consumer, ck_produce, ck_read_all, now_ms
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 needs_kcat = pytest.mark.skipif(KCAT is None, reason="kcat is not installed (apt-get install kcat)")
@@ -148,11 +147,14 @@ def produce_generation(bootstrap: str, topic: str, tag: str, count: int, ts: int
 def test_time_retention_advances_log_start_and_removes_files_after_delay(broker_factory, create_topic):
     b = broker_factory(overrides=RETENTION_BROKER)
     delay_ms = 1500
-    topic = create_topic(bootstrap=b.bootstrap, configs={
-        "retention.ms": "60000",          # one minute; the old generations are hours old
-        "segment.ms": str(HOUR_MS // 6),  # ten minutes: each generation below rolls a new segment
-        "file.delete.delay.ms": str(delay_ms),
-    })
+    topic = create_topic(
+        bootstrap=b.bootstrap,
+        configs={
+            "retention.ms": "60000",  # one minute; the old generations are hours old
+            "segment.ms": str(HOUR_MS // 6),  # ten minutes: each generation below rolls a new segment
+            "file.delete.delay.ms": str(delay_ms),
+        },
+    )
     directory = partition_dir(b, topic)
     now = now_ms()
     # Three generations, each rolling a new segment: its first timestamp is >= an hour after the last one's.
@@ -166,12 +168,22 @@ def test_time_retention_advances_log_start_and_removes_files_after_delay(broker_
     # when each *.deleted file was first and last seen.
     with DirectoryWatcher(directory) as watcher:
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
-        wait_until(lambda: earliest_offset(admin, topic) == 20, 15, interval=0.05,
-                   message="retention to move the log start to 20")
-        wait_until(lambda: watcher.deleted_seen and not deleted_files(directory), 15, interval=0.05,
-                   message=lambda: f"*.deleted files to come and go: {sorted(os.listdir(directory))}")
+        wait_until(
+            lambda: earliest_offset(admin, topic) == 20,
+            15,
+            interval=0.05,
+            message="retention to move the log start to 20",
+        )
+        wait_until(
+            lambda: watcher.deleted_seen and not deleted_files(directory),
+            15,
+            interval=0.05,
+            message=lambda: f"*.deleted files to come and go: {sorted(os.listdir(directory))}",
+        )
     assert {n for n in watcher.deleted_seen if n.endswith(".log.deleted")} == {
-        f"{0:020d}.log.deleted", f"{10:020d}.log.deleted"}, watcher.deleted_seen
+        f"{0:020d}.log.deleted",
+        f"{10:020d}.log.deleted",
+    }, watcher.deleted_seen
     # Not removed before the delay (the watcher polls every 10 ms; the broker's tick is 1 s).
     lifetimes = {n: last - first for n, (first, last) in watcher.deleted_seen.items()}
     assert max(lifetimes.values()) >= delay_ms / 1000 * 0.8, lifetimes
@@ -207,17 +219,21 @@ def test_size_retention_keeps_the_newest_segments_within_retention_bytes(broker_
     b = broker_factory(overrides=RETENTION_BROKER)
     segment_bytes = 1024 * 1024  # Kafka 4's minimum segment.bytes
     retention_bytes = 1536 * 1024
-    topic = create_topic(bootstrap=b.bootstrap, configs={
-        "segment.bytes": str(segment_bytes),
-        "retention.bytes": str(retention_bytes),
-        "retention.ms": "-1",
-        "file.delete.delay.ms": "0",
-    })
+    topic = create_topic(
+        bootstrap=b.bootstrap,
+        configs={
+            "segment.bytes": str(segment_bytes),
+            "retention.bytes": str(retention_bytes),
+            "retention.ms": "-1",
+            "file.delete.delay.ms": "0",
+        },
+    )
     directory = partition_dir(b, topic)
     value = os.urandom(20_000)
     count = 250  # ~5 MB: five segments or so
-    delivered = ck_produce(b.bootstrap, topic, [Out(b"k%d" % i, value) for i in range(count)],
-                           batch_size=200_000, compression_type="none")
+    delivered = ck_produce(
+        b.bootstrap, topic, [Out(b"k%d" % i, value) for i in range(count)], batch_size=200_000, compression_type="none"
+    )
     assert [d.offset for d in delivered] == list(range(count))
 
     def within_retention():
@@ -230,13 +246,18 @@ def test_size_retention_keeps_the_newest_segments_within_retention_bytes(broker_
             return bases, segs
         return None
 
-    bases, segs = wait_until(within_retention, 15, interval=0.05,
-                             message=lambda: f"size retention; segments {sorted(live_segments(directory).items())}")
+    bases, segs = wait_until(
+        within_retention,
+        15,
+        interval=0.05,
+        message=lambda: f"size retention; segments {sorted(live_segments(directory).items())}",
+    )
     assert len(bases) >= 2, segs
     assert sum(segs.values()) > retention_bytes - segment_bytes  # it did not delete more than needed
     start = bases[0]
-    wait_until(lambda: earliest_offset(b.bootstrap, topic) == start, 10,
-               message=f"ListOffsets earliest to report {start}")
+    wait_until(
+        lambda: earliest_offset(b.bootstrap, topic) == start, 10, message=f"ListOffsets earliest to report {start}"
+    )
 
     m = first_message_from_offset_zero(b.bootstrap, topic, "earliest")
     assert m.error() is None and m.offset() == start and m.key() == b"k%d" % start
@@ -284,8 +305,11 @@ def test_delete_records_cli_moves_log_start_seen_by_kcat(broker, create_topic):
     assert "low_watermark: 15" in r.stdout, r.stdout
     assert kcat_earliest(broker.bootstrap, topic) == 15
     assert kcat_offsets(broker.bootstrap, topic) == list(range(15, 20))
-    wait_until(lambda: sorted(live_segments(directory)) == [10] and not deleted_files(directory), 10,
-               message=lambda: f"segment 0 to leave the disk: {sorted(os.listdir(directory))}")
+    wait_until(
+        lambda: sorted(live_segments(directory)) == [10] and not deleted_files(directory),
+        10,
+        message=lambda: f"segment 0 to leave the disk: {sorted(os.listdir(directory))}",
+    )
     assert earliest_offset(broker.bootstrap, topic) == 15
 
     # Below the current start is a no-op that keeps it; beyond the high watermark is an error.

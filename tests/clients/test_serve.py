@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tests.clients.clientlib import Out, ck_produce, ck_read_all
 from kavka.testing.process import BrokerProcess, free_port, wait_until
+from tests.clients.clientlib import Out, ck_produce, ck_read_all
 
 
 def test_prints_listener_and_data_dir_once_ready(broker_factory):
@@ -60,13 +60,27 @@ def test_config_file_and_override(tmp_path, topic_name):
     assert data.is_dir()
 
 
-@pytest.mark.parametrize("override", ["num.partitions=zero", "node.id=-x", "log.segment.bytes=1kb",
-                                      "auto.create.topics.enable=maybe"])
+@pytest.mark.parametrize(
+    "override", ["num.partitions=zero", "node.id=-x", "log.segment.bytes=1kb", "auto.create.topics.enable=maybe"]
+)
 def test_bad_config_value_exits_2_with_one_line_error(tmp_path, override):
     proc = subprocess.run(
-        [sys.executable, "-m", "kavka", "serve", "--override", f"log.dirs={tmp_path / 'data'}",
-         "--override", f"listeners=PLAINTEXT://127.0.0.1:{free_port()}", "--override", override, "--no-console"],
-        capture_output=True, timeout=30, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kavka",
+            "serve",
+            "--override",
+            f"log.dirs={tmp_path / 'data'}",
+            "--override",
+            f"listeners=PLAINTEXT://127.0.0.1:{free_port()}",
+            "--override",
+            override,
+            "--no-console",
+        ],
+        capture_output=True,
+        timeout=30,
+        text=True,
     )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     err_lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -84,9 +98,20 @@ def test_restart_finds_data_in_same_dir(broker_factory, topic_name):
 def test_port_in_use_fails_fast(broker_factory, tmp_path):
     first = broker_factory()
     proc = subprocess.run(
-        [sys.executable, "-m", "kavka", "serve", "--override", f"listeners=PLAINTEXT://{first.bootstrap}",
-         "--override", f"log.dirs={tmp_path / 'other'}", "--no-console"],
-        capture_output=True, timeout=30, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kavka",
+            "serve",
+            "--override",
+            f"listeners=PLAINTEXT://{first.bootstrap}",
+            "--override",
+            f"log.dirs={tmp_path / 'other'}",
+            "--no-console",
+        ],
+        capture_output=True,
+        timeout=30,
+        text=True,
     )
     assert proc.returncode != 0
     assert "listen" in proc.stderr.lower() or "address" in proc.stderr.lower(), proc.stderr

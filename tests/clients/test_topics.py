@@ -29,10 +29,13 @@ def topic_names(admin: AdminClient) -> set[str]:
 
 
 def test_create_with_partitions_and_configs(admin, topic_name):
-    err = create_error(admin, NewTopic(topic_name, 3, 1, config={"retention.ms": "123456", "cleanup.policy": "compact"}))
+    err = create_error(
+        admin, NewTopic(topic_name, 3, 1, config={"retention.ms": "123456", "cleanup.policy": "compact"})
+    )
     assert err is None
-    md = wait_until(lambda: admin.list_topics(topic=topic_name, timeout=5).topics.get(topic_name), 15,
-                    message="topic in metadata")
+    md = wait_until(
+        lambda: admin.list_topics(topic=topic_name, timeout=5).topics.get(topic_name), 15, message="topic in metadata"
+    )
     assert md.error is None
     assert sorted(md.partitions) == [0, 1, 2]
     for p in md.partitions.values():
@@ -76,8 +79,9 @@ def test_default_partitions_when_unspecified(admin, topic_name):
     # num_partitions=-1 / replication_factor=-1 (CreateTopics v4+) take the broker's defaults;
     # the session broker runs with num.partitions=1.
     assert create_error(admin, NewTopic(topic_name)) is None
-    md = wait_until(lambda: admin.list_topics(topic=topic_name, timeout=5).topics.get(topic_name), 15,
-                    message="topic in metadata")
+    md = wait_until(
+        lambda: admin.list_topics(topic=topic_name, timeout=5).topics.get(topic_name), 15, message="topic in metadata"
+    )
     assert len(md.partitions) == 1
 
 
@@ -156,8 +160,7 @@ def test_metadata_for_unknown_topic_without_auto_create(admin, bootstrap, topic_
     # UNKNOWN_TOPIC_OR_PARTITION and creates nothing.
     from confluent_kafka import Consumer
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g",
-                         "allow.auto.create.topics": False})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g", "allow.auto.create.topics": False})
     try:
         md = consumer.list_topics(topic=topic_name, timeout=10)
         assert md.topics[topic_name].error is not None
@@ -165,4 +168,3 @@ def test_metadata_for_unknown_topic_without_auto_create(admin, bootstrap, topic_
     finally:
         consumer.close()
     assert topic_name not in topic_names(admin)
-

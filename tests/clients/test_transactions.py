@@ -14,9 +14,9 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
-from tests.clients.txnlib import TXN_OVERRIDES, read_to_end
 
 from kavka.testing.process import create_topic, wait_until
+from tests.clients.txnlib import TXN_OVERRIDES, read_to_end
 
 
 def tid() -> str:
@@ -29,8 +29,15 @@ def txb(broker_factory):
 
 
 def ck_txn_producer(bootstrap: str, transactional_id: str, **conf) -> Producer:
-    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id,
-                  "transaction.timeout.ms": 30000, "linger.ms": 5, **conf})
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": 30000,
+            "linger.ms": 5,
+            **conf,
+        }
+    )
     p.init_transactions(30)
     return p
 
@@ -135,12 +142,20 @@ def test_consume_transform_produce_exactly_once(txb):
     group = f"g-{uuid.uuid4().hex[:6]}"
 
     def run(limit: int, commit: bool) -> int:
-        c = Consumer({"bootstrap.servers": bs, "group.id": group, "isolation.level": "read_committed",
-                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        c = Consumer(
+            {
+                "bootstrap.servers": bs,
+                "group.id": group,
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
         c.subscribe([src])
         p = ck_txn_producer(bs, f"copier-{group}")
         done = 0
         import time
+
         deadline = time.monotonic() + 30
         p.begin_transaction()
         while done < limit and time.monotonic() < deadline:
@@ -184,8 +199,9 @@ def test_broker_kill_9_mid_transactions(txb):
     p.begin_transaction()
     p.produce(topic, b"after-restart")
     p.commit_transaction(30)
-    wait_until(lambda: read_values(bs, topic, "read_committed", timeout=5) == [b"committed", b"after-restart"],
-               timeout=30)
+    wait_until(
+        lambda: read_values(bs, topic, "read_committed", timeout=5) == [b"committed", b"after-restart"], timeout=30
+    )
 
 
 def test_kafka_python_transactional_producer(txb):

@@ -30,9 +30,10 @@ from collections import deque
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from tests.clients.txnlib import TXN_OVERRIDES, open_transactions, read_to_end, seeded_rng
 
 from kavka.testing.process import create_topic, wait_until
+from tests.clients.txnlib import TXN_OVERRIDES, open_transactions, read_to_end, seeded_rng
+
 
 @pytest.fixture
 def txb(broker_factory):
@@ -59,9 +60,14 @@ class Child:
     """
 
     def __init__(self, script: str, *args: str):
-        self.popen = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True, bufsize=1)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(script), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.events: queue.Queue = queue.Queue()
         self.counts: dict[str, int] = {}
         self.seen: list[tuple[str, str]] = []
@@ -134,8 +140,14 @@ class Child:
 
 def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> list[int]:
     """The group's committed offsets, asked as a read_committed consumer does (require_stable)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "isolation.level": "read_committed",
-                  "enable.auto.commit": False})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
     try:
         return [tp.offset for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=20)]
     finally:
@@ -187,8 +199,9 @@ def test_debit_credit_pairs_are_never_half_visible_across_producer_kills(txb, rn
     deadline = time.monotonic() + 60
     reported: set[str] = set()
     # run 0 is killed with a pair half written (its debit in the log, no credit); runs 1-3 at random points
-    kills = [("half", 2, "0-1")] + [(rng.choice(["half", "full", "committed"]), rng.randint(1, 4), "")
-                                    for _ in range(3)]
+    kills = [("half", 2, "0-1")] + [
+        (rng.choice(["half", "full", "committed"]), rng.randint(1, 4), "") for _ in range(3)
+    ]
     for run, (kind, count, pause_at) in enumerate(kills):
         child = Child(DEBIT_CREDIT, bs, tid, debit, credit, str(run), "50", pause_at or "-")
         child.wait_for(kind, count, deadline)
@@ -208,7 +221,6 @@ def test_debit_credit_pairs_are_never_half_visible_across_producer_kills(txb, rn
     uncommitted_debits = [k for k, _ in read_to_end(bs, debit, "read_uncommitted")[0]]
     assert b"0-1" in uncommitted_debits  # read_uncommitted sees the aborted half
     assert committed_debits <= set(uncommitted_debits)
-
 
 
 # -- exactly-once copier -------------------------------------------------------------------------------
@@ -270,8 +282,7 @@ def test_exactly_once_copier_across_copier_and_broker_kills(txb, rng):
 
     # three copier kills at random points, the broker killed (-9) and restarted between the 2nd and 3rd;
     # 100 records per transaction leave enough transactions for every step of the plan
-    plan = [("copier", rng.choice(["begun", "produced", "offsets", "committed"]), rng.randint(1, 3))
-            for _ in range(3)]
+    plan = [("copier", rng.choice(["begun", "produced", "offsets", "committed"]), rng.randint(1, 3)) for _ in range(3)]
     plan.insert(2, ("broker", "committed", rng.randint(1, 2)))
     print("plan:", plan)
     deadline = time.monotonic() + 150
@@ -408,8 +419,9 @@ def test_broker_kill_9_with_transactions_in_flight(txb):
     # offsets 42 for group B)
     abandoned = Child(ABANDONED, bs, name("abandoned"), topic, src, group_a)
     abandoned.wait_for("open", 1, time.monotonic() + 30)
-    survivor = Producer({"bootstrap.servers": bs, "transactional.id": name("survivor"),
-                         "transaction.timeout.ms": 30000})
+    survivor = Producer(
+        {"bootstrap.servers": bs, "transactional.id": name("survivor"), "transaction.timeout.ms": 30000}
+    )
     survivor.init_transactions(30)
     survivor.begin_transaction()
     survivor.produce(topic, b"survivor", partition=1)

@@ -37,6 +37,7 @@ import uuid
 from collections import deque
 
 import pytest
+
 from tests.clients.txnhistory import (
     ABORTED,
     COMMITTED,
@@ -68,8 +69,9 @@ def ru(offset: int, value: str, partition: int = 0) -> Read:
     return Read(FINAL_UNCOMMITTED, 1, READ_UNCOMMITTED, "t", partition, offset, value, 100.0)
 
 
-def txn(txn_id: str, *sends: tuple[int, str, int | None], outcome: str = COMMITTED,
-        commit_at: float | None = 10.0) -> Txn:
+def txn(
+    txn_id: str, *sends: tuple[int, str, int | None], outcome: str = COMMITTED, commit_at: float | None = 10.0
+) -> Txn:
     """``sends``: (partition, value, offset from the delivery report)."""
     return Txn(txn_id, txn_id.split(".")[0], [Send(v, "t", p, 1.0, o) for p, v, o in sends], commit_at, outcome)
 
@@ -83,9 +85,15 @@ def clean_history() -> History:
         txn("w1.1", (0, "d", 3), commit_at=20.0),
     ]
     reads = [
-        rc("r", 0, "a", at=15.0), rc("r", 3, "d", at=25.0),
-        rc(FINAL_COMMITTED, 0, "a"), rc(FINAL_COMMITTED, 3, "d"), rc(FINAL_COMMITTED, 0, "b", partition=1),
-        ru(0, "a"), ru(1, "c"), ru(3, "d"), ru(0, "b", partition=1),
+        rc("r", 0, "a", at=15.0),
+        rc("r", 3, "d", at=25.0),
+        rc(FINAL_COMMITTED, 0, "a"),
+        rc(FINAL_COMMITTED, 3, "d"),
+        rc(FINAL_COMMITTED, 0, "b", partition=1),
+        ru(0, "a"),
+        ru(1, "c"),
+        ru(3, "d"),
+        ru(0, "b", partition=1),
     ]
     starts = {("r", 1, "t", 0): 0, (FINAL_COMMITTED, 1, "t", 0): 0, (FINAL_COMMITTED, 1, "t", 1): 0}
     return History(txns, reads, starts)
@@ -204,17 +212,29 @@ def test_checker_finds_values_nobody_wrote():
 
 def test_recorder_parses_client_events():
     rec = Recorder()
-    for kind, arg in [("begin", "w1.0.0"), ("send", "w1.0.0 t 2 w1.0.0.0 1.5"), ("ack", "w1.0.0.0 2 7"),
-                      ("send", "w1.0.0 t 0 w1.0.0.1 1.6"), ("commit", "w1.0.0 2.0"), ("committed", "w1.0.0 2.5"),
-                      ("begin", "w1.0.1"), ("send", "w1.0.1 t 0 w1.0.1.0 3.0"), ("abort", "w1.0.1 3.1"),
-                      ("aborted", "w1.0.1 3.2"), ("begin", "w1.0.2")]:
+    for kind, arg in [
+        ("begin", "w1.0.0"),
+        ("send", "w1.0.0 t 2 w1.0.0.0 1.5"),
+        ("ack", "w1.0.0.0 2 7"),
+        ("send", "w1.0.0 t 0 w1.0.0.1 1.6"),
+        ("commit", "w1.0.0 2.0"),
+        ("committed", "w1.0.0 2.5"),
+        ("begin", "w1.0.1"),
+        ("send", "w1.0.1 t 0 w1.0.1.0 3.0"),
+        ("abort", "w1.0.1 3.1"),
+        ("aborted", "w1.0.1 3.2"),
+        ("begin", "w1.0.2"),
+    ]:
         rec.writer_event(kind, arg)
     rec.reader_event("r", READ_COMMITTED, "start", "1 t 2 0")
     rec.reader_event("r", READ_COMMITTED, "start", "2 t 2 -1")
     rec.reader_event("r", READ_COMMITTED, "read", "1 t 2 7 w1.0.0.0 2.7")
     h = rec.history
     assert [(t.id, t.writer, t.outcome, t.commit_at) for t in h.txns] == [
-        ("w1.0.0", "w1", COMMITTED, 2.0), ("w1.0.1", "w1", ABORTED, None), ("w1.0.2", "w1", UNKNOWN, None)]
+        ("w1.0.0", "w1", COMMITTED, 2.0),
+        ("w1.0.1", "w1", ABORTED, None),
+        ("w1.0.2", "w1", UNKNOWN, None),
+    ]
     assert [(s.value, s.partition, s.offset) for s in h.txns[0].sends] == [("w1.0.0.0", 2, 7), ("w1.0.0.1", 0, None)]
     assert h.starts == {("r", 1, "t", 2): 0}
     assert h.reads == [Read("r", 1, READ_COMMITTED, "t", 2, 7, "w1.0.0.0", 2.7)]
@@ -358,9 +378,14 @@ class Proc:
         self.mangled: list[str] = []
         self.last_event = time.monotonic()
         # stderr apart: librdkafka's log lines must not land inside an EV line
-        self.popen = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True, bufsize=1)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(script), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.reader_thread = threading.Thread(target=self._read, args=(bus,), daemon=True)
         self.reader_thread.start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
@@ -413,8 +438,17 @@ class Workload:
         self.restarts = self.failures = self.stalls = self.self_kills = 0
 
     def start_reader(self, mode: str) -> None:
-        proc = Proc(self.bus, f"reader-{mode}", READER, self.bs, mode, name(f"g-{mode}"), self.topic_arg,
-                    str(PARTITIONS), str(self.rng.randrange(1 << 30)))
+        proc = Proc(
+            self.bus,
+            f"reader-{mode}",
+            READER,
+            self.bs,
+            mode,
+            name(f"g-{mode}"),
+            self.topic_arg,
+            str(PARTITIONS),
+            str(self.rng.randrange(1 << 30)),
+        )
         self.procs.append(proc)
         self.readers.append(proc)
 
@@ -428,8 +462,21 @@ class Workload:
         left = max(1, TXNS_PER_WRITER - self.begun[slot])
         # writers told to kill themselves once, right after a commit returned (until one of them did)
         die_after = self.rng.randint(1, 5) if slot in self.self_kill_pending and left > 6 else -1
-        proc = Proc(self.bus, prefix, WRITER, self.bs, self.tids[slot], prefix, self.topic_arg, str(PARTITIONS),
-                    str(left), str(self.rng.randrange(1 << 30)), str(TXN_TIMEOUT_MS), str(die_after), slot=slot)
+        proc = Proc(
+            self.bus,
+            prefix,
+            WRITER,
+            self.bs,
+            self.tids[slot],
+            prefix,
+            self.topic_arg,
+            str(PARTITIONS),
+            str(left),
+            str(self.rng.randrange(1 << 30)),
+            str(TXN_TIMEOUT_MS),
+            str(die_after),
+            slot=slot,
+        )
         self.procs.append(proc)
         self.writers[slot] = proc
 
@@ -488,14 +535,22 @@ class Workload:
         return "\n".join(p.output() for p in self.procs)
 
 
-def final_read(bootstrap: str, tps: list[tuple[str, int]], isolation: str, reader: str,
-               rec: Recorder, timeout: float = 60.0) -> dict[tuple[str, int], int]:
+def final_read(
+    bootstrap: str, tps: list[tuple[str, int]], isolation: str, reader: str, rec: Recorder, timeout: float = 60.0
+) -> dict[tuple[str, int], int]:
     """Read every partition from offset 0 to its end (the last stable offset for read_committed) into
     ``rec`` as reader ``reader``; the position each partition ended at."""
     from confluent_kafka import Consumer, TopicPartition
 
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": name("final"), "isolation.level": isolation,
-                  "enable.auto.commit": False, "enable.partition.eof": True})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": name("final"),
+            "isolation.level": isolation,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
     try:
         c.assign([TopicPartition(t, p, 0) for t, p in tps])
         for t, p in tps:
@@ -512,8 +567,9 @@ def final_read(bootstrap: str, tps: list[tuple[str, int]], isolation: str, reade
                         eof.add(tp)
                     continue
                 eof.discard(tp)
-                rec.reader_event(reader, isolation, "read",
-                                 f"1 {tp[0]} {tp[1]} {m.offset()} {m.value().decode()} {now!r}")
+                rec.reader_event(
+                    reader, isolation, "read", f"1 {tp[0]} {tp[1]} {m.offset()} {m.value().decode()} {now!r}"
+                )
         positions = c.position([TopicPartition(t, p) for t, p in tps])
         return {(tp.topic, tp.partition): tp.offset for tp in positions}
     finally:
@@ -603,11 +659,16 @@ def test_randomized_transactions_have_no_anomalies(txb, rng):
         def caught_up() -> bool:
             while w.next_event(timeout=0.05) is not None:
                 pass
-            return all(seen.get(tp, -1) >= offset for seen in w.reader_positions().values()
-                       for tp, offset in last.items())
+            return all(
+                seen.get(tp, -1) >= offset for seen in w.reader_positions().values() for tp, offset in last.items()
+            )
 
-        wait_until(caught_up, timeout=60, interval=0.05,
-                   message=lambda: f"readers to catch up with {last}: {w.reader_positions()}")
+        wait_until(
+            caught_up,
+            timeout=60,
+            interval=0.05,
+            message=lambda: f"readers to catch up with {last}: {w.reader_positions()}",
+        )
         for r in w.readers:
             r.stop()
         for r in w.readers:
@@ -625,9 +686,11 @@ def test_randomized_transactions_have_no_anomalies(txb, rng):
     assert not mangled, f"stdout lines that are not whole events: {mangled[:5]}"
     h = w.rec.history
     s = summary(h)
-    print(f"workload {workload_s:.1f}s, total {time.monotonic() - started:.1f}s; writer kills: {kills}; "
-          f"self-kills after a commit {w.self_kills}, restarts {w.restarts}, failures {w.failures}, "
-          f"stalls {w.stalls}, broker kills {broker_kills}")
+    print(
+        f"workload {workload_s:.1f}s, total {time.monotonic() - started:.1f}s; writer kills: {kills}; "
+        f"self-kills after a commit {w.self_kills}, restarts {w.restarts}, failures {w.failures}, "
+        f"stalls {w.stalls}, broker kills {broker_kills}"
+    )
     print("summary:", s)
     anomalies = check(h)
     assert not anomalies, "anomalies found (seed above):\n" + describe(anomalies)

@@ -16,12 +16,12 @@ import time
 import uuid
 
 import pytest
-from tests.clients.adminwire import BROKER, call, incremental_alter
 from confluent_kafka import Producer
-from tests.clients.txnlib import read_to_end
 
 from kavka.protocol.records import Record, build_batch
 from kavka.testing.process import create_topic, wait_until
+from tests.clients.adminwire import BROKER, call, incremental_alter
+from tests.clients.txnlib import read_to_end
 
 FIND_COORDINATOR, INIT_PRODUCER_ID, ADD_PARTITIONS_TO_TXN, END_TXN, PRODUCE, LIST_OFFSETS = 10, 22, 24, 26, 0, 2
 NONE, NOT_ENOUGH_REPLICAS, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE = 0, 19, 47, 48
@@ -63,39 +63,70 @@ def topic(bs: str) -> str:
 
 def init_producer(bs: str, transactional_id: str) -> tuple[int, int]:
     """FindCoordinator (creates ``__transaction_state`` the first time) then InitProducerId."""
-    wait_until(lambda: call(bs, FIND_COORDINATOR, 3, {"key": transactional_id, "key_type": 1}).error_code == 0,
-               30, message="transaction coordinator")
-    r = wait_until(lambda: (lambda r: r if r.error_code == 0 else None)(
-        call(bs, INIT_PRODUCER_ID, 1, {"transactional_id": transactional_id, "transaction_timeout": 60_000})),
-        30, message="InitProducerId")
+    wait_until(
+        lambda: call(bs, FIND_COORDINATOR, 3, {"key": transactional_id, "key_type": 1}).error_code == 0,
+        30,
+        message="transaction coordinator",
+    )
+    r = wait_until(
+        lambda: (lambda r: r if r.error_code == 0 else None)(
+            call(bs, INIT_PRODUCER_ID, 1, {"transactional_id": transactional_id, "transaction_timeout": 60_000})
+        ),
+        30,
+        message="InitProducerId",
+    )
     return int(r.producer_id), int(r.producer_epoch)
 
 
 def add_partitions(bs: str, transactional_id: str, pid: int, epoch: int, t: str, *partitions: int) -> None:
-    r = call(bs, ADD_PARTITIONS_TO_TXN, 1, {
-        "v3_and_below_transactional_id": transactional_id, "v3_and_below_producer_id": pid,
-        "v3_and_below_producer_epoch": epoch,
-        "v3_and_below_topics": [{"name": t, "partitions": list(partitions)}]})
+    r = call(
+        bs,
+        ADD_PARTITIONS_TO_TXN,
+        1,
+        {
+            "v3_and_below_transactional_id": transactional_id,
+            "v3_and_below_producer_id": pid,
+            "v3_and_below_producer_epoch": epoch,
+            "v3_and_below_topics": [{"name": t, "partitions": list(partitions)}],
+        },
+    )
     codes = {int(p.partition_error_code) for res in r.results_by_topic_v3_and_below for p in res.results_by_partition}
     assert codes == {NONE}, codes
 
 
 def end_txn(bs: str, transactional_id: str, pid: int, epoch: int, commit: bool) -> None:
-    r = call(bs, END_TXN, 1, {"transactional_id": transactional_id, "producer_id": pid, "producer_epoch": epoch,
-                             "committed": commit})
+    r = call(
+        bs,
+        END_TXN,
+        1,
+        {"transactional_id": transactional_id, "producer_id": pid, "producer_epoch": epoch, "committed": commit},
+    )
     assert r.error_code == NONE, r
 
 
 def txn_batch(pid: int, epoch: int, seq: int, value: bytes = b"v") -> bytes:
-    return build_batch([Record(0, int(time.time() * 1000), None, value)], producer_id=pid, producer_epoch=epoch,
-                       base_sequence=seq, transactional=True)
+    return build_batch(
+        [Record(0, int(time.time() * 1000), None, value)],
+        producer_id=pid,
+        producer_epoch=epoch,
+        base_sequence=seq,
+        transactional=True,
+    )
 
 
 def produce(bs: str, transactional_id: str | None, t: str, partition: int, records: bytes, version: int = 9):
     """One Produce (acks=all) to one partition: its partition response."""
-    r = call(bs, PRODUCE, version, {"transactional_id": transactional_id, "acks": -1, "timeout": 30_000,
-                                    "topic_data": [{"name": t, "partition_data": [
-                                        {"index": partition, "records": records}]}]})
+    r = call(
+        bs,
+        PRODUCE,
+        version,
+        {
+            "transactional_id": transactional_id,
+            "acks": -1,
+            "timeout": 30_000,
+            "topic_data": [{"name": t, "partition_data": [{"index": partition, "records": records}]}],
+        },
+    )
     [tr] = r.responses
     [pr] = tr.partition_responses
     return pr
@@ -103,12 +134,27 @@ def produce(bs: str, transactional_id: str | None, t: str, partition: int, recor
 
 def offsets(bs: str, t: str, partition: int) -> tuple[int, int]:
     """(last stable offset, log end offset) of a partition, by ListOffsets(latest) at both isolation levels."""
+
     def latest(isolation: int) -> int:
-        r = call(bs, LIST_OFFSETS, 5, {"replica_id": -1, "isolation_level": isolation, "topics": [
-            {"name": t, "partitions": [{"partition_index": partition, "current_leader_epoch": -1, "timestamp": -1}]}]})
+        r = call(
+            bs,
+            LIST_OFFSETS,
+            5,
+            {
+                "replica_id": -1,
+                "isolation_level": isolation,
+                "topics": [
+                    {
+                        "name": t,
+                        "partitions": [{"partition_index": partition, "current_leader_epoch": -1, "timestamp": -1}],
+                    }
+                ],
+            },
+        )
         [p] = r.topics[0].partitions
         assert p.error_code == 0
         return int(p.offset)
+
     return latest(1), latest(0)
 
 
@@ -167,8 +213,9 @@ def test_verification_is_a_dynamic_broker_config(vb):
         # what Kafka before 3.6 allowed: the batch goes in, and its transaction hangs
         assert produce(bs, x, t, 1, txn_batch(pid, epoch, 0)).error_code == NONE
         assert offsets(bs, t, 1) == (0, 1)
-        end_txn_result = call(bs, END_TXN, 1, {"transactional_id": x, "producer_id": pid, "producer_epoch": epoch,
-                                               "committed": True})
+        end_txn_result = call(
+            bs, END_TXN, 1, {"transactional_id": x, "producer_id": pid, "producer_epoch": epoch, "committed": True}
+        )
         assert end_txn_result.error_code == INVALID_TXN_STATE  # the coordinator never heard of it
         assert offsets(bs, t, 1) == (0, 1)  # stuck
     finally:
@@ -248,25 +295,54 @@ TXN_OFFSET_COMMIT, ADD_OFFSETS_TO_TXN = 28, 25
 
 
 def txn_offset_commit(bs: str, transactional_id: str, group: str, pid: int, epoch: int, t: str, version: int) -> set:
-    r = call(bs, TXN_OFFSET_COMMIT, version, {
-        "transactional_id": transactional_id, "group_id": group, "producer_id": pid, "producer_epoch": epoch,
-        "generation_id": -1, "member_id": "", "group_instance_id": None,
-        "topics": [{"name": t, "partitions": [{"partition_index": 0, "committed_offset": 5,
-                                               "committed_leader_epoch": -1, "committed_metadata": None}]}]})
+    r = call(
+        bs,
+        TXN_OFFSET_COMMIT,
+        version,
+        {
+            "transactional_id": transactional_id,
+            "group_id": group,
+            "producer_id": pid,
+            "producer_epoch": epoch,
+            "generation_id": -1,
+            "member_id": "",
+            "group_instance_id": None,
+            "topics": [
+                {
+                    "name": t,
+                    "partitions": [
+                        {
+                            "partition_index": 0,
+                            "committed_offset": 5,
+                            "committed_leader_epoch": -1,
+                            "committed_metadata": None,
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     return {int(p.error_code) for tr in r.topics for p in tr.partitions}
 
 
 def test_txn_offset_commit_without_add_offsets_is_refused(vb):
     bs, t, x = vb.bootstrap, topic(vb.bootstrap), tid()
     group = f"g-{x}"
-    wait_until(lambda: call(bs, FIND_COORDINATOR, 3, {"key": group, "key_type": 0}).error_code == 0, 30,
-               message="group coordinator")
+    wait_until(
+        lambda: call(bs, FIND_COORDINATOR, 3, {"key": group, "key_type": 0}).error_code == 0,
+        30,
+        message="group coordinator",
+    )
     pid, epoch = init_producer(bs, x)
     add_partitions(bs, x, pid, epoch, t, 0)  # a transaction is open, without the group's offsets partition
     assert txn_offset_commit(bs, x, group, pid, epoch, t, 3) == {INVALID_TXN_STATE}
     assert txn_offset_commit(bs, x, group, pid, epoch, t, 4) == {TRANSACTION_ABORTABLE}
-    r = call(bs, ADD_OFFSETS_TO_TXN, 1, {"transactional_id": x, "producer_id": pid, "producer_epoch": epoch,
-                                         "group_id": group})
+    r = call(
+        bs,
+        ADD_OFFSETS_TO_TXN,
+        1,
+        {"transactional_id": x, "producer_id": pid, "producer_epoch": epoch, "group_id": group},
+    )
     assert r.error_code == NONE
     assert txn_offset_commit(bs, x, group, pid, epoch, t, 3) == {NONE}
     end_txn(bs, x, pid, epoch, True)
@@ -283,8 +359,13 @@ def test_a_second_batch_in_a_partition_is_refused(vb):
     bs, t, x = vb.bootstrap, topic(vb.bootstrap), tid()
     pid, epoch = init_producer(bs, x)
     add_partitions(bs, x, pid, epoch, t, 0)
-    foreign = build_batch([Record(0, int(time.time() * 1000), None, b"f")], producer_id=pid + 1000,
-                          producer_epoch=0, base_sequence=0, transactional=True)
+    foreign = build_batch(
+        [Record(0, int(time.time() * 1000), None, b"f")],
+        producer_id=pid + 1000,
+        producer_epoch=0,
+        base_sequence=0,
+        transactional=True,
+    )
     pr = produce(bs, x, t, 0, txn_batch(pid, epoch, 0) + foreign)
     assert pr.error_code == INVALID_RECORD and "exactly one record batch" in pr.error_message
     assert offsets(bs, t, 0) == (0, 0)  # nothing of it went in

@@ -61,8 +61,17 @@ COMMITTED, ABORTED, UNKNOWN = "committed", "aborted", "unknown"
 READ_COMMITTED, READ_UNCOMMITTED = "read_committed", "read_uncommitted"
 FINAL_COMMITTED, FINAL_UNCOMMITTED = "final-committed", "final-uncommitted"
 
-ANOMALIES = ("lost-write", "duplicate", "inconsistent-offsets", "G1a", "uncommitted-read",
-             "nonmonotonic-poll", "poll-skip", "fractured-read", "unknown-value")
+ANOMALIES = (
+    "lost-write",
+    "duplicate",
+    "inconsistent-offsets",
+    "G1a",
+    "uncommitted-read",
+    "nonmonotonic-poll",
+    "poll-skip",
+    "fractured-read",
+    "unknown-value",
+)
 
 TP = tuple[str, int]
 
@@ -169,8 +178,9 @@ class Recorder:
                 self.history.starts[(reader, int(session), topic, int(partition))] = int(offset)
         elif kind == "read":
             session, topic, partition, offset, value, at = f
-            self.history.reads.append(Read(reader, int(session), isolation, topic, int(partition),
-                                           int(offset), value, float(at)))
+            self.history.reads.append(
+                Read(reader, int(session), isolation, topic, int(partition), int(offset), value, float(at))
+            )
 
 
 # -- the checker ---------------------------------------------------------------------------------------
@@ -214,8 +224,9 @@ def check(history: History) -> dict[str, list[dict]]:
             found["duplicate"].append({"value": value, "positions": sorted(where)})
     for (topic, partition, offset), values in at_position.items():
         if len(values) > 1:
-            found["inconsistent-offsets"].append({"topic": topic, "partition": partition, "offset": offset,
-                                                  "values": sorted(values)})
+            found["inconsistent-offsets"].append(
+                {"topic": topic, "partition": partition, "offset": offset, "values": sorted(values)}
+            )
 
     unknown = set()
     for r in history.reads:
@@ -230,13 +241,20 @@ def check(history: History) -> dict[str, list[dict]]:
         if t.outcome == COMMITTED:
             for s in t.sends:
                 if s.value not in final_rc_values:
-                    found["lost-write"].append({"value": s.value, "txn": t.id, "offset": s.offset,
-                                                "why": "commit acknowledged, not in the final read_committed read"})
+                    found["lost-write"].append(
+                        {
+                            "value": s.value,
+                            "txn": t.id,
+                            "offset": s.offset,
+                            "why": "commit acknowledged, not in the final read_committed read",
+                        }
+                    )
     once_in_log = {s.value for _t, s in sends.values() if s.offset is not None}
     once_in_log |= {r.value for r in history.reads if r.value in sends}
     for value in sorted(once_in_log - final_ru_values):
-        found["lost-write"].append({"value": value, "txn": sends[value][0].id,
-                                    "why": "was in the log, not in the final read_uncommitted read"})
+        found["lost-write"].append(
+            {"value": value, "txn": sends[value][0].id, "why": "was in the log, not in the final read_uncommitted read"}
+        )
 
     # aborted reads and reads of data not yet committed
     for r in history.reads:
@@ -246,15 +264,22 @@ def check(history: History) -> dict[str, list[dict]]:
         if fate[t.id] == ABORTED:
             found["G1a"].append({"read": r, "txn": t.id, "outcome": t.outcome})
         elif t.commit_at is not None and r.at < t.commit_at and r.reader != FINAL_COMMITTED:
-            found["uncommitted-read"].append({"read": r, "txn": t.id,
-                                              "read_before_commit_s": round(t.commit_at - r.at, 6)})
+            found["uncommitted-read"].append(
+                {"read": r, "txn": t.id, "read_before_commit_s": round(t.commit_at - r.at, 6)}
+            )
 
     # atomicity: the final read_committed read holds all of a committed transaction or none of it
     for t in history.txns:
         seen = [s.value for s in t.sends if s.value in final_rc_values]
         if seen and len(seen) < len(t.sends):
-            found["fractured-read"].append({"txn": t.id, "fate": fate[t.id], "seen": seen,
-                                            "missing": [s.value for s in t.sends if s.value not in final_rc_values]})
+            found["fractured-read"].append(
+                {
+                    "txn": t.id,
+                    "fate": fate[t.id],
+                    "seen": seen,
+                    "missing": [s.value for s in t.sends if s.value not in final_rc_values],
+                }
+            )
 
     # per session and partition: offsets increase, and read_committed sessions skip no committed record
     committed_offsets: dict[TP, list[int]] = defaultdict(list)
@@ -273,19 +298,32 @@ def check(history: History) -> dict[str, list[dict]]:
         previous_read = None
         for r in reads:
             if previous_read is not None and r.offset <= previous_read.offset:
-                found["nonmonotonic-poll"].append({"reader": reader, "session": session, "topic": topic,
-                                                   "partition": partition,
-                                                   "offsets": [previous_read.offset, r.offset]})
+                found["nonmonotonic-poll"].append(
+                    {
+                        "reader": reader,
+                        "session": session,
+                        "topic": topic,
+                        "partition": partition,
+                        "offsets": [previous_read.offset, r.offset],
+                    }
+                )
             elif previous is not None and r.isolation == READ_COMMITTED:
                 # committed offsets in (previous read, r) -- or in [start, r) for the first read
                 low = previous if previous_read is None else previous + 1
                 skipped = _between(committed_offsets[(topic, partition)], low, r.offset)
                 if skipped:
-                    found["poll-skip"].append({"reader": reader, "session": session, "topic": topic,
-                                               "partition": partition, "from": previous, "to": r.offset,
-                                               "first_read": previous_read is None,
-                                               "skipped": [(o, committed_value[(topic, partition, o)])
-                                                           for o in skipped]})
+                    found["poll-skip"].append(
+                        {
+                            "reader": reader,
+                            "session": session,
+                            "topic": topic,
+                            "partition": partition,
+                            "from": previous,
+                            "to": r.offset,
+                            "first_read": previous_read is None,
+                            "skipped": [(o, committed_value[(topic, partition, o)]) for o in skipped],
+                        }
+                    )
             if previous_read is None or r.offset > previous_read.offset:
                 previous, previous_read = r.offset, r
     return dict(found)
@@ -293,7 +331,7 @@ def check(history: History) -> dict[str, list[dict]]:
 
 def _between(sorted_offsets: list[int], low: int, high: int) -> list[int]:
     """The offsets in [low, high)."""
-    return sorted_offsets[bisect.bisect_left(sorted_offsets, low):bisect.bisect_left(sorted_offsets, high)]
+    return sorted_offsets[bisect.bisect_left(sorted_offsets, low) : bisect.bisect_left(sorted_offsets, high)]
 
 
 def summary(history: History) -> dict[str, object]:

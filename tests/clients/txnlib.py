@@ -7,8 +7,9 @@ import random
 import time
 import uuid
 
-from tests.clients.adminwire import call as wire_call
 from confluent_kafka import Consumer, TopicPartition
+
+from tests.clients.adminwire import call as wire_call
 
 # A private broker for transactions: few internal partitions, quick abort of timed-out transactions.
 TXN_OVERRIDES = {
@@ -38,12 +39,20 @@ def open_transactions(bootstrap: str) -> list[tuple[str, str]]:
     return [(t.transactional_id, t.transaction_state) for t in res.transaction_states]
 
 
-def read_to_end(bootstrap: str, topic: str, isolation: str, partitions: int = 1,
-                timeout: float = 20.0) -> dict[int, list[tuple[bytes | None, bytes | None]]]:
+def read_to_end(
+    bootstrap: str, topic: str, isolation: str, partitions: int = 1, timeout: float = 20.0
+) -> dict[int, list[tuple[bytes | None, bytes | None]]]:
     """(key, value) of every record per partition, from the start to the end seen with ``isolation``
     (the last stable offset for read_committed); fails if some partition's end is never reached."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-                  "isolation.level": isolation, "enable.auto.commit": False, "enable.partition.eof": True})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "isolation.level": isolation,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
     try:
         c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         out: dict[int, list] = {p: [] for p in range(partitions)}

@@ -85,7 +85,6 @@ def start_console_for(broker: EmbeddedBroker, listener: str = "http://127.0.0.1:
         props = dict(broker.config.originals)
         props.update(overrides)
         config = BrokerConfig.from_properties(props)
-    return asyncio.run_coroutine_threadsafe(start_console(broker.server, config, listener=listener),
-                                            broker._loop).result(30)
-
-
+    return asyncio.run_coroutine_threadsafe(
+        start_console(broker.server, config, listener=listener), broker._loop
+    ).result(30)

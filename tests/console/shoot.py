@@ -21,9 +21,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-PAGES = [("/", "overview", 1100), ("/topics", "topics", 900), ("/topics/orders", "topic", 1300),
-         ("/messages?topic=orders&partition=0", "messages", 1400), ("/groups", "groups", 500), ("/groups/sim", "group", 1250),
-         ("/explorer?topic=orders", "explorer", 1000), ("/simulator", "simulator", 1450)]
+PAGES = [
+    ("/", "overview", 1100),
+    ("/topics", "topics", 900),
+    ("/topics/orders", "topic", 1300),
+    ("/messages?topic=orders&partition=0", "messages", 1400),
+    ("/groups", "groups", 500),
+    ("/groups/sim", "group", 1250),
+    ("/explorer?topic=orders", "explorer", 1000),
+    ("/simulator", "simulator", 1450),
+]
 
 
 class Tab:
@@ -50,20 +57,28 @@ class Tab:
         return res["result"]
 
     async def js(self, expr):
-        return (await self.call("Runtime.evaluate", expression=expr, awaitPromise=True,
-                                returnByValue=True))["result"].get("value")
+        return (await self.call("Runtime.evaluate", expression=expr, awaitPromise=True, returnByValue=True))[
+            "result"
+        ].get("value")
 
     async def shot(self, path, height):
-        await self.call("Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1,
-                        mobile=False)
+        await self.call(
+            "Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1, mobile=False
+        )
         data = (await self.call("Page.captureScreenshot", format="png"))["data"]
         Path(path).write_bytes(base64.b64decode(data))
 
     def errors(self):
-        out = [e["params"]["exceptionDetails"].get("exception", {}).get("description", "?")
-               for e in self.events if e.get("method") == "Runtime.exceptionThrown"]
-        out += [e["params"]["entry"]["text"] for e in self.events
-                if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"]
+        out = [
+            e["params"]["exceptionDetails"].get("exception", {}).get("description", "?")
+            for e in self.events
+            if e.get("method") == "Runtime.exceptionThrown"
+        ]
+        out += [
+            e["params"]["entry"]["text"]
+            for e in self.events
+            if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"
+        ]
         self.events.clear()
         return out
 
@@ -75,11 +90,25 @@ async def shoot(base: str, out: Path, port: int = 9333) -> None:
     if exe is None:
         raise SystemExit("chromium is not installed (apt-get install -y chromium)")
     profile = tempfile.mkdtemp()
-    proc = subprocess.Popen([exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                             "--disable-extensions", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                             "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                             f"--remote-debugging-port={port}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-extensions",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -107,9 +136,9 @@ async def shoot(base: str, out: Path, port: int = 9333) -> None:
 
 def main() -> None:
     from confluent_kafka import Producer
-    from tests.console.consolelib import ConsoleEnv, start_console_for
 
     from kavka.testing.embedded import EmbeddedBroker
+    from tests.console.consolelib import ConsoleEnv, start_console_for
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "console-screenshots")
     out.mkdir(parents=True, exist_ok=True)
@@ -119,8 +148,12 @@ def main() -> None:
         env.create_topic("payments", 2, {"cleanup.policy": "compact"})
         p = Producer({"bootstrap.servers": env.bootstrap, "partitioner": "murmur2_random"})
         for i in range(60):
-            p.produce("orders", key=["alice", "bob", "carol", "dave", "erin"][i % 5],
-                      value=json.dumps({"order": i, "amount": i * 3.5}), headers=[("source", b"demo")])
+            p.produce(
+                "orders",
+                key=["alice", "bob", "carol", "dave", "erin"][i % 5],
+                value=json.dumps({"order": i, "amount": i * 3.5}),
+                headers=[("source", b"demo")],
+            )
         for i in range(10):
             p.produce("payments", key=f"p{i}", value=bytes(range(i, i + 12)))
         p.flush(10)

@@ -31,8 +31,7 @@ def produce_with_confluent(bootstrap: str, topic: str, records: list[tuple]) -> 
 
 
 def consume_all(bootstrap: str, topic: str, partitions: int, expected: int, timeout: float = 20.0) -> list:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex[:6]}",
-                  "enable.auto.commit": False})
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
     c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     out = []
     deadline = time.monotonic() + timeout
@@ -90,8 +89,10 @@ def test_topics_and_messages_after_confluent_produce(console_env):
     jsons = [r for r in seen if r["value"]["type"] == "json"]
     assert len(jsons) == 20
     assert sorted(json.loads(r["value"]["text"])["n"] for r in jsons) == list(range(20))
-    assert all(r["headers"] == [{"key": "src", "value": {"type": "text", "text": "test", "size": 4,
-                                                          "truncated": False}}] for r in jsons)
+    assert all(
+        r["headers"] == [{"key": "src", "value": {"type": "text", "text": "test", "size": 4, "truncated": False}}]
+        for r in jsons
+    )
     assert all(r["key"]["type"] == "text" and r["timestamp_type"] == "CreateTime" for r in jsons)
     [binary] = [r for r in seen if r["value"]["type"] == "binary"]
     assert binary["value"]["text"] == "00 01 02 ff" and binary["key"]["text"] == "bin"
@@ -118,8 +119,11 @@ def test_browse_newest_first_offset_and_timestamp(console_env):
 
 def test_create_and_delete_topic(console_env):
     name = f"made-{uuid.uuid4().hex[:8]}"
-    r = console_env.send("POST", "/api/topics", {"name": name, "partitions": 4, "replication_factor": 1,
-                                                 "configs": {"retention.ms": "3600000"}})
+    r = console_env.send(
+        "POST",
+        "/api/topics",
+        {"name": name, "partitions": 4, "replication_factor": 1, "configs": {"retention.ms": "3600000"}},
+    )
     assert r.status == 201 and r.json()["partitions"] == 4
     admin = AdminClient({"bootstrap.servers": console_env.bootstrap})
     md = wait_until(lambda: admin.list_topics(topic=name, timeout=5).topics.get(name), 15)
@@ -155,8 +159,11 @@ def test_produce_via_console_then_consume_with_confluent(console_env):
 
     sent = []
     for i, key in enumerate(["alice", "bob", "carol", "dave"]):
-        r = console_env.send("POST", f"/api/topics/{name}/messages",
-                             {"key": key, "value": f"hello {i}", "headers": [{"key": "h", "value": str(i)}]})
+        r = console_env.send(
+            "POST",
+            f"/api/topics/{name}/messages",
+            {"key": key, "value": f"hello {i}", "headers": [{"key": "h", "value": str(i)}]},
+        )
         assert r.status == 201
         res = r.json()
         assert res["partition"] == (murmur2(key.encode()) & 0x7FFFFFFF) % 3  # Java's default partitioner
@@ -205,8 +212,15 @@ def test_consumer_group_lag_and_reset(console_env):
     name = console_env.create_topic(partitions=2)
     produce_with_confluent(console_env.bootstrap, name, [(f"k{i}".encode(), b"v") for i in range(10)])
     group = f"grp-{uuid.uuid4().hex[:8]}"
-    c = Consumer({"bootstrap.servers": console_env.bootstrap, "group.id": group, "enable.auto.commit": False,
-                  "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
+    c = Consumer(
+        {
+            "bootstrap.servers": console_env.bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+        }
+    )
     c.subscribe([name])
     got = 0
     deadline = time.monotonic() + 30
@@ -226,8 +240,9 @@ def test_consumer_group_lag_and_reset(console_env):
         assert member["assignment"] == {name: [0, 1]}
         committed = {o["partition"]: o for o in d["offsets"]}
         hws = console_env.get(f"/api/topics/{name}").json()["partitions"]
-        assert d["total_lag"] == sum(o["lag"] for o in d["offsets"]) == 10 - sum(
-            o["committed"] or 0 for o in d["offsets"])
+        assert (
+            d["total_lag"] == sum(o["lag"] for o in d["offsets"]) == 10 - sum(o["committed"] or 0 for o in d["offsets"])
+        )
         for p in hws:
             row = committed[p["partition"]]
             assert row["high_watermark"] == p["high_watermark"]
@@ -235,14 +250,18 @@ def test_consumer_group_lag_and_reset(console_env):
         assert r.status == 409 and "inactive" in r.json()["error"]
     finally:
         c.close()
-    wait_until(lambda: console_env.get(f"/api/groups/{group}").json()["state"] == "Empty", 30,
-               message="group empty after the consumer left")
+    wait_until(
+        lambda: console_env.get(f"/api/groups/{group}").json()["state"] == "Empty",
+        30,
+        message="group empty after the consumer left",
+    )
     r = console_env.send("POST", f"/api/groups/{group}/reset", {"topic": name, "to": "latest"})
     assert r.status == 200, r.text
     d = console_env.get(f"/api/groups/{group}").json()
     assert d["total_lag"] == 0 and all(o["committed"] == o["high_watermark"] for o in d["offsets"])
-    r = console_env.send("POST", f"/api/groups/{group}/reset", {"topic": name, "to": "offset", "value": 1,
-                                                                "partitions": [0]})
+    r = console_env.send(
+        "POST", f"/api/groups/{group}/reset", {"topic": name, "to": "offset", "value": 1, "partitions": [0]}
+    )
     assert r.json()["offsets"] == [{"topic": name, "partition": 0, "offset": 1}]
     d = console_env.get(f"/api/groups/{group}").json()
     p0 = next(o for o in d["offsets"] if o["partition"] == 0)
@@ -250,8 +269,12 @@ def test_consumer_group_lag_and_reset(console_env):
     # /metrics: kafka_exporter's names, the same figures
     from prometheus_client.parser import text_string_to_metric_families
 
-    lags = {s.labels["partition"]: s.value for f in text_string_to_metric_families(console_env.get("/metrics").text)
-            for s in f.samples if s.name == "kafka_consumergroup_lag" and s.labels["consumergroup"] == group}
+    lags = {
+        s.labels["partition"]: s.value
+        for f in text_string_to_metric_families(console_env.get("/metrics").text)
+        for s in f.samples
+        if s.name == "kafka_consumergroup_lag" and s.labels["consumergroup"] == group
+    }
     assert sum(lags.values()) == d["total_lag"] and lags["0"] == p0["lag"]
 
 
@@ -297,15 +320,20 @@ def test_event_stream_ticks(console_env):
                 break
     assert set(tick["overview"]["rates"]) == {"BytesInPerSec", "BytesOutPerSec", "MessagesInPerSec"}
     assert tick["overview"]["health"]["ActiveControllerCount"] == 1
-    assert tick[f"topic:{name}"] == {"0": {"high_watermark": 0, "log_start_offset": 0},
-                                     "1": {"high_watermark": 0, "log_start_offset": 0}}
+    assert tick[f"topic:{name}"] == {
+        "0": {"high_watermark": 0, "log_start_offset": 0},
+        "1": {"high_watermark": 0, "log_start_offset": 0},
+    }
 
 
-@pytest.mark.parametrize("body, headers, status", [
-    (b"name=evil", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
-    (b'{"name": "evil"}', {"Content-Type": "application/json", "Origin": "http://evil.example"}, 403),
-    (b'{"name": "evil"}', {"Content-Type": "application/json", "Host": "evil.example"}, 403),
-])
+@pytest.mark.parametrize(
+    "body, headers, status",
+    [
+        (b"name=evil", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+        (b'{"name": "evil"}', {"Content-Type": "application/json", "Origin": "http://evil.example"}, 403),
+        (b'{"name": "evil"}', {"Content-Type": "application/json", "Host": "evil.example"}, 403),
+    ],
+)
 def test_cross_site_changes_are_refused(console_env, body, headers, status):
     r = console_env.send("POST", "/api/topics", body, headers=headers)
     assert r.status == status

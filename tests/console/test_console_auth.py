@@ -6,10 +6,10 @@ import base64
 import socket
 
 import pytest
-from tests.console.consolelib import ConsoleEnv, http, start_console_for
 
 from kavka.console.app import ConsoleConfigError, is_loopback, parse_listener
 from kavka.testing.embedded import EmbeddedBroker
+from tests.console.consolelib import ConsoleEnv, http, start_console_for
 
 
 def test_parse_listener_and_loopback():

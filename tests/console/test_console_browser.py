@@ -19,12 +19,20 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 20_000  # for any one condition the test waits for
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)"
+)
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
@@ -34,6 +42,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 # --- fixtures ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def artifacts(pytestconfig):
@@ -112,6 +121,7 @@ def ok_message(page: Page, pattern: str) -> re.Match:
 
 # --- topics and messages -------------------------------------------------------------------------
 
+
 def test_create_topic_produce_and_see_the_message(page, artifacts):
     topic = "browser-orders"
     page.goto("/topics")
@@ -121,15 +131,20 @@ def test_create_topic_produce_and_see_the_message(page, artifacts):
     page.get_by_label("Configs").fill("retention.ms=7200000")
     page.get_by_role("button", name="Create topic").click()
     ok_message(page, rf"Topic {topic} created with 2 partition\(s\)\.")
-    row = page.get_by_role("table", name="Topics").get_by_role("row").filter(
-        has=page.get_by_role("link", name=topic, exact=True))
+    row = (
+        page.get_by_role("table", name="Topics")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("link", name=topic, exact=True))
+    )
     expect(row.get_by_role("cell")).to_have_text([topic, "2", "1", re.compile(r"\d"), "0", "delete"])
     shot(page, artifacts, "01-topic-created")
 
     # the topic's own page: two partitions, the config override
     row.get_by_role("link", name=topic).click()
     expect(page.get_by_role("heading", name=f"Topic {topic}", level=1)).to_be_visible()
-    expect(page.get_by_role("table", name="Partitions of the topic").locator("tbody").get_by_role("row")).to_have_count(2)
+    expect(page.get_by_role("table", name="Partitions of the topic").locator("tbody").get_by_role("row")).to_have_count(
+        2
+    )
     configs = page.get_by_role("table", name="Topic configs with their values and sources")
     retention = configs.get_by_role("row").filter(has=page.get_by_role("cell", name="retention.ms", exact=True))
     expect(retention.get_by_role("cell")).to_contain_text(["retention.ms", "7200000", "DYNAMIC_TOPIC_CONFIG"])
@@ -222,8 +237,11 @@ def test_simulator_lag_rises_and_falls_and_a_stopped_consumer_rebalances(page, a
     first = wait_for_lag(page, 20)
     rising = wait_for_lag(page, first + 40)
     assert rising > first
-    expect(page.get_by_role("table", name="Simulated producers").get_by_role("row").filter(
-        has_text=f"producer {producer} → orders")).to_be_visible()
+    expect(
+        page.get_by_role("table", name="Simulated producers")
+        .get_by_role("row")
+        .filter(has_text=f"producer {producer} → orders")
+    ).to_be_visible()
     shot(page, artifacts, "04-simulator-lag-rising")
 
     # a fast consumer joins: the partitions are split between the two

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+
 from tests.console.consolelib import Response
 
 TOPIC = "guarded"

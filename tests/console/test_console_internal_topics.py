@@ -14,7 +14,7 @@ INTERNAL = {"__consumer_offsets", "__transaction_state", "__share_group_state"}
 
 def test_internal_topics_in_metadata_and_the_console(console_env):
     admin = AdminClient({"bootstrap.servers": console_env.bootstrap})
-    for name, f in admin.create_topics([NewTopic(n, 1, 1) for n in NAMES]).items():
+    for _name, f in admin.create_topics([NewTopic(n, 1, 1) for n in NAMES]).items():
         f.result(15)
     k = KafkaAdminClient(bootstrap_servers=console_env.bootstrap)
     try:

@@ -48,8 +48,9 @@ def test_metrics_match_the_broker(console_env):
     assert m[("kafka_server_brokertopicmetrics_bytesin_total", ())] == rm.bytes_in
     assert m[("kafka_server_brokertopicmetrics_messagesin_total", ())] == rm.messages_in
     assert m[("kafka_server_brokertopicmetrics_bytesout_total", ())] == rm.bytes_out
-    assert m[("kafka_server_brokertopicmetrics_bytesout_total", ())] >= before[("kafka_server_brokertopicmetrics_bytesout_total", ())] + sum(
-        log.size_in_bytes for log in logs.values())
+    assert m[("kafka_server_brokertopicmetrics_bytesout_total", ())] >= before[
+        ("kafka_server_brokertopicmetrics_bytesout_total", ())
+    ] + sum(log.size_in_bytes for log in logs.values())
     for i, log in logs.items():
         lp = (("partition", str(i)), ("topic", topic))
         assert m[("kafka_log_log_logendoffset", lp)] == log.log_end_offset
@@ -82,6 +83,7 @@ def test_console_produce_counts_too(console_env):
 
 # --- kavka.broker.metrics, no I/O ----------------------------------------------------------------
 
+
 def test_broker_topic_metrics_counters():
     m = BrokerTopicMetrics()
     m.record_produce("t", 100, 3)
@@ -108,7 +110,6 @@ def test_grafana_dashboard_charts_series_that_exist(console_env):
     declared = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
     for name in names:
         assert name in declared or name.removesuffix("_total") in declared, name
-
 
 
 def test_request_latency_histogram_per_api(console_env):

@@ -7,15 +7,37 @@ import re
 import pytest
 
 PAGES = {
-    "/": ["<h1>Overview</h1>", 'id="health"', "UnderReplicatedPartitions", "OfflinePartitionsCount",
-          "ActiveControllerCount", "BytesInPerSec", "MessagesInPerSec", 'id="requests"', 'id="logdirs"'],
+    "/": [
+        "<h1>Overview</h1>",
+        'id="health"',
+        "UnderReplicatedPartitions",
+        "OfflinePartitionsCount",
+        "ActiveControllerCount",
+        "BytesInPerSec",
+        "MessagesInPerSec",
+        'id="requests"',
+        'id="logdirs"',
+    ],
     "/topics": ['id="topics"', 'id="create"', '<label for="c-name">', '<label for="c-parts">'],
-    "/messages": ['id="browse"', '<label for="m-topic">', 'id="m-tail"', 'aria-pressed="false"', 'id="produce"',
-                  '<label for="p-key">', '<label for="p-value">', '<label for="p-headers">'],
+    "/messages": [
+        'id="browse"',
+        '<label for="m-topic">',
+        'id="m-tail"',
+        'aria-pressed="false"',
+        'id="produce"',
+        '<label for="p-key">',
+        '<label for="p-value">',
+        '<label for="p-headers">',
+    ],
     "/groups": ['id="groups"'],
     "/explorer": ['id="calc"', '<label for="k-key">', 'id="rows"', "murmur2"],
-    "/simulator": ['id="s-producer"', 'id="s-consumer"', '<label for="sp-rate">', '<label for="sc-group">',
-                   'id="s-log"'],
+    "/simulator": [
+        'id="s-producer"',
+        'id="s-consumer"',
+        '<label for="sp-rate">',
+        '<label for="sc-group">',
+        'id="s-log"',
+    ],
 }
 
 
@@ -25,8 +47,14 @@ def test_page_renders(console_env, path):
     assert r.status == 200
     assert r.headers["Content-Type"].startswith("text/html")
     html = r.text
-    for needle in PAGES[path] + ['<main id="main"', '<nav aria-label="Console sections">', 'id="messages"',
-                                 'role="alert"', '/static/console.js', 'class="skip"']:
+    for needle in PAGES[path] + [
+        '<main id="main"',
+        '<nav aria-label="Console sections">',
+        'id="messages"',
+        'role="alert"',
+        "/static/console.js",
+        'class="skip"',
+    ]:
         assert needle in html, f"{needle!r} missing from {path}"
     assert 'aria-current="page"' in html
     # every form control on the page has a label (for=id) or is wrapped in one
@@ -51,9 +79,22 @@ def test_names_are_escaped(console_env):
     assert "<script>x</script>" not in r.text and "&lt;script&gt;" in r.text
 
 
-@pytest.mark.parametrize("asset", ["console.js", "console.css", "overview.js", "topics.js", "topic.js",
-                                   "messages.js", "groups.js", "group.js", "explorer.js", "simulator.js",
-                                   "favicon.svg"])
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "console.js",
+        "console.css",
+        "overview.js",
+        "topics.js",
+        "topic.js",
+        "messages.js",
+        "groups.js",
+        "group.js",
+        "explorer.js",
+        "simulator.js",
+        "favicon.svg",
+    ],
+)
 def test_static_assets(console_env, asset):
     r = console_env.get(f"/static/{asset}")
     assert r.status == 200 and len(r.body) > 50

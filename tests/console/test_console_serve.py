@@ -16,15 +16,24 @@ import time
 import urllib.request
 from pathlib import Path
 
-
 KAVKA = str(Path(sys.executable).with_name("kavka"))
 
 
 def _serve(tmp_path, *extra) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [KAVKA, "serve", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
-         "--override", f"log.dirs={tmp_path / 'data'}", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            KAVKA,
+            "serve",
+            "--override",
+            "listeners=PLAINTEXT://127.0.0.1:0",
+            "--override",
+            f"log.dirs={tmp_path / 'data'}",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     proc.lines = queue.Queue()
 

@@ -23,8 +23,9 @@ def test_simulated_producer_records_land_in_the_broker(console_env):
     broker = console_env.broker.server.broker
 
     def hw_total():
-        return console_env.on_loop(lambda: sum(broker.replica_manager.get(topic, i).log.high_watermark
-                                               for i in range(3)))
+        return console_env.on_loop(
+            lambda: sum(broker.replica_manager.get(topic, i).log.high_watermark for i in range(3))
+        )
 
     wait_until(lambda: hw_total() >= 20, 20, message="simulated records in the broker")
     state = console_env.send("DELETE", f"/api/simulator/clients/{pid}").json()
@@ -70,8 +71,11 @@ def test_consumers_share_partitions_and_rebalance(console_env):
     wait_until(split, 30, message="two consumers splitting four partitions")
     wait_until(lambda: all(c["consumed"] > 0 for c in consumers().values()), 30, message="both consuming")
     console_env.send("DELETE", f"/api/simulator/clients/{b['id']}")
-    wait_until(lambda: list(consumers()) == [a["id"]] and consumers()[a["id"]]["assigned"] == [0, 1, 2, 3], 30,
-               message="the remaining consumer takes every partition")
+    wait_until(
+        lambda: list(consumers()) == [a["id"]] and consumers()[a["id"]]["assigned"] == [0, 1, 2, 3],
+        30,
+        message="the remaining consumer takes every partition",
+    )
     state = _sim(console_env)
     texts = [e["text"] for e in console_env.on_loop(lambda: console_env.runner.console.simulator.events_since(0, 500))]
     assert any(f"consumer {b['id']} stopped" in t for t in texts)

@@ -7,10 +7,12 @@ import sys
 
 
 def test_serve_path_does_not_import_the_console():
-    code = ("import sys, kavka.cli.main, kavka.cli.serve, kavka.server.app, kavka.broker.broker, "
-            "kavka.broker.metrics\n"
-            "bad = [m for m in sys.modules if m.startswith(('aiohttp', 'prometheus_client', 'kavka.console'))]\n"
-            "assert not bad, bad")
+    code = (
+        "import sys, kavka.cli.main, kavka.cli.serve, kavka.server.app, kavka.broker.broker, "
+        "kavka.broker.metrics\n"
+        "bad = [m for m in sys.modules if m.startswith(('aiohttp', 'prometheus_client', 'kavka.console'))]\n"
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -18,9 +20,8 @@ def test_console_stops_with_open_streams_and_running_clients(tmp_path):
     import threading
     import urllib.request
 
-    from tests.console.consolelib import ConsoleEnv, start_console_for
-
     from kavka.testing.embedded import EmbeddedBroker
+    from tests.console.consolelib import ConsoleEnv, start_console_for
 
     with EmbeddedBroker(str(tmp_path)) as broker:
         runner = start_console_for(broker)

@@ -18,7 +18,7 @@ from kavka.controller import (
 from kavka.controller.topics import topic_name_error
 from kavka.metadata.config import BrokerConfig, ConfigSource, Listener
 from kavka.metadata.image import MetadataImage, apply_all
-from kavka.metadata.records import ConfigRecord, ConfigResourceType, PartitionRecord, TopicRecord, decode_record
+from kavka.metadata.records import ConfigRecord, ConfigResourceType, TopicRecord, decode_record
 from kavka.raft.local import InMemoryMetadataLogStore, LocalMetadataQuorum
 
 TOPIC, BROKER = ConfigResourceType.TOPIC, ConfigResourceType.BROKER
@@ -48,7 +48,8 @@ def one(c, topic, **kw):
 # ---- names
 
 legal_names = st.text(string.ascii_letters + string.digits + "._-", min_size=1, max_size=249).filter(
-    lambda n: n not in (".", ".."))
+    lambda n: n not in (".", "..")
+)
 
 
 @given(legal_names)
@@ -56,8 +57,9 @@ def test_legal_names_accepted(name):
     assert topic_name_error(name) is None
 
 
-@given(legal_names, st.characters().filter(lambda ch: ch not in string.ascii_letters + string.digits + "._-"),
-       st.data())
+@given(
+    legal_names, st.characters().filter(lambda ch: ch not in string.ascii_letters + string.digits + "._-"), st.data()
+)
 def test_any_illegal_char_rejected(name, bad, data):
     pos = data.draw(st.integers(0, len(name)))
     candidate = (name[:pos] + bad + name[pos:])[:249]
@@ -73,10 +75,16 @@ def test_any_illegal_char_rejected(name, bad, data):
         (".", "Topic name is invalid: '.' is not allowed"),
         ("..", "Topic name is invalid: '..' is not allowed"),
         ("a" * 250, f"Topic name is invalid: the length of '{'a' * 250}' is longer than the max allowed length 249"),
-        ("a b", "Topic name is invalid: 'a b' contains one or more characters other than ASCII alphanumerics, "
-                "'.', '_' and '-'"),
-        ("é", "Topic name is invalid: 'é' contains one or more characters other than ASCII alphanumerics, "
-              "'.', '_' and '-'"),
+        (
+            "a b",
+            "Topic name is invalid: 'a b' contains one or more characters other than ASCII alphanumerics, "
+            "'.', '_' and '-'",
+        ),
+        (
+            "é",
+            "Topic name is invalid: 'é' contains one or more characters other than ASCII alphanumerics, "
+            "'.', '_' and '-'",
+        ),
     ],
 )
 def test_invalid_topic_names(name, message):
@@ -146,7 +154,9 @@ def test_invalid_partitions(n):
     c, *_ = make()
     result, _ = one(c, CreatableTopic("t", num_partitions=n))
     assert (result.error_code, result.error_message) == (
-        37, "Number of partitions was set to an invalid non-positive value.")
+        37,
+        "Number of partitions was set to an invalid non-positive value.",
+    )
 
 
 @pytest.mark.parametrize("rf", [0, -2])
@@ -154,15 +164,19 @@ def test_invalid_replication_factor(rf):
     c, *_ = make()
     result, _ = one(c, CreatableTopic("t", replication_factor=rf))
     assert (result.error_code, result.error_message) == (
-        38, "Replication factor must be larger than 0, or -1 to use the default value.")
+        38,
+        "Replication factor must be larger than 0, or -1 to use the default value.",
+    )
 
 
 def test_replication_factor_above_brokers():
     c, *_ = make()
     result, _ = one(c, CreatableTopic("t", 1, 3))
     assert (result.error_code, result.error_message) == (
-        38, "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be "
-            "reached because only 1 broker(s) are registered.")
+        38,
+        "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be "
+        "reached because only 1 broker(s) are registered.",
+    )
 
 
 def test_default_replication_factor_from_config():
@@ -176,7 +190,10 @@ def test_default_replication_factor_from_config():
     [
         ({"foo": "1"}, "Unknown topic config name: foo"),
         ({"retention.ms": "abc"}, "Invalid value abc for configuration retention.ms: Not a number of type LONG"),
-        ({"cleanup.policy": "nope"}, "Invalid value nope for configuration cleanup.policy: String must be one of: compact, delete"),
+        (
+            {"cleanup.policy": "nope"},
+            "Invalid value nope for configuration cleanup.policy: String must be one of: compact, delete",
+        ),
         ({"retention.ms": None}, "Null value not supported for topic configs: retention.ms"),
     ],
 )
@@ -191,8 +208,10 @@ def test_duplicate_names_in_request_and_metadata_topic():
     c, *_ = make()
     results, records = create(c, CreatableTopic("t"), CreatableTopic("t"), CreatableTopic("__cluster_metadata"))
     assert [(r.error_code, r.error_message) for r in results] == [
-        (42, "Duplicate topic name."), (42, "Duplicate topic name."),
-        (42, "Creation of internal topic __cluster_metadata is prohibited.")]
+        (42, "Duplicate topic name."),
+        (42, "Duplicate topic name."),
+        (42, "Creation of internal topic __cluster_metadata is prohibited."),
+    ]
     assert records == []
 
 
@@ -236,7 +255,7 @@ def test_mixed_request_commits_only_successes():
 
 def test_delete_by_name_and_id():
     c, q, _ = make()
-    (r1, _), (r2, _) = one(c, CreatableTopic("a")), one(c, CreatableTopic("b"))
+    (_r1, _), (r2, _) = one(c, CreatableTopic("a")), one(c, CreatableTopic("b"))
     results, records = c.delete_topics(["a"], [r2.topic_id])
     assert sorted((r.name, r.error_code) for r in results) == [("a", 0), ("b", 0)]
     assert len(records) == 2
@@ -255,7 +274,8 @@ def test_delete_errors():
     assert records == []
     results, records = c.delete_topics(["a"], [r.topic_id])
     assert [(x.error_code, x.error_message) for x in results] == [
-        (42, "The provided topic name maps to an ID that was already supplied.")]
+        (42, "The provided topic name maps to an ID that was already supplied.")
+    ]
     assert records == [] and q.image.topic("a") is not None
 
 
@@ -287,7 +307,9 @@ def test_create_partitions():
     assert sorted(q.image.topic("a").partitions) == [0, 1, 2, 3, 4]
     results, _ = c.create_partitions([CreatePartitionsTopic("a", 5), CreatePartitionsTopic("zz", 2)])
     assert [(r.error_code, r.error_message) for r in results] == [
-        (37, "Topic already has 5 partition(s)."), (3, "This server does not host this topic-partition.")]
+        (37, "Topic already has 5 partition(s)."),
+        (3, "This server does not host this topic-partition."),
+    ]
     results, _ = c.create_partitions([CreatePartitionsTopic("a", 3)])
     assert results[0].error_message == "The topic a currently has 5 partition(s); 3 would not be an increase."
     results, records = c.create_partitions([CreatePartitionsTopic("a", 6)], validate_only=True)
@@ -300,37 +322,69 @@ def test_create_partitions():
 def test_incremental_alter_configs():
     c, q, _ = make()
     one(c, CreatableTopic("a"))
-    res = AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.SET, "1000"),
-                                            AlterableConfig("cleanup.policy", AlterConfigOp.APPEND, "compact")])
+    res = AlterConfigsResource(
+        TOPIC,
+        "a",
+        [
+            AlterableConfig("retention.ms", AlterConfigOp.SET, "1000"),
+            AlterableConfig("cleanup.policy", AlterConfigOp.APPEND, "compact"),
+        ],
+    )
     results, records = c.incremental_alter_configs([res])
     assert results[0].error_code == 0
     assert q.image.topic("a").configs == {"retention.ms": "1000", "cleanup.policy": "delete,compact"}
     assert all(isinstance(r, ConfigRecord) for r in records)
     # setting the same value again writes nothing
-    _, records = c.incremental_alter_configs([AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.SET, "1000")])])
+    _, records = c.incremental_alter_configs(
+        [AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.SET, "1000")])]
+    )
     assert records == []
-    _, _ = c.incremental_alter_configs([AlterConfigsResource(TOPIC, "a", [
-        AlterableConfig("retention.ms", AlterConfigOp.DELETE),
-        AlterableConfig("cleanup.policy", AlterConfigOp.SUBTRACT, "delete")])])
+    _, _ = c.incremental_alter_configs(
+        [
+            AlterConfigsResource(
+                TOPIC,
+                "a",
+                [
+                    AlterableConfig("retention.ms", AlterConfigOp.DELETE),
+                    AlterableConfig("cleanup.policy", AlterConfigOp.SUBTRACT, "delete"),
+                ],
+            )
+        ]
+    )
     assert q.image.topic("a").configs == {"cleanup.policy": "compact"}
 
 
 @pytest.mark.parametrize(
     "resource, code, message",
     [
-        (AlterConfigsResource(TOPIC, "nope", [AlterableConfig("retention.ms", AlterConfigOp.SET, "1")]),
-         3, "The topic 'nope' does not exist."),
-        (AlterConfigsResource(TOPIC, "a", [AlterableConfig("foo", AlterConfigOp.SET, "1")]),
-         40, "Unknown topic config name: foo"),
-        (AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.SET, "x")]),
-         40, "Invalid value x for configuration retention.ms: Not a number of type LONG"),
-        (AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.APPEND, "1")]),
-         40, "Can't APPEND to key retention.ms because its type is not LIST."),
+        (
+            AlterConfigsResource(TOPIC, "nope", [AlterableConfig("retention.ms", AlterConfigOp.SET, "1")]),
+            3,
+            "The topic 'nope' does not exist.",
+        ),
+        (
+            AlterConfigsResource(TOPIC, "a", [AlterableConfig("foo", AlterConfigOp.SET, "1")]),
+            40,
+            "Unknown topic config name: foo",
+        ),
+        (
+            AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.SET, "x")]),
+            40,
+            "Invalid value x for configuration retention.ms: Not a number of type LONG",
+        ),
+        (
+            AlterConfigsResource(TOPIC, "a", [AlterableConfig("retention.ms", AlterConfigOp.APPEND, "1")]),
+            40,
+            "Can't APPEND to key retention.ms because its type is not LIST.",
+        ),
         (AlterConfigsResource(TOPIC, "", []), 42, "Default topic resources are not allowed."),
         (AlterConfigsResource(BROKER, "x", []), 42, "Unable to parse broker name as a base 10 number."),
         (AlterConfigsResource(BROKER, "9", []), 102, "No node with id 9 found."),
-        (AlterConfigsResource(BROKER, "", [AlterableConfig("num.partitions", AlterConfigOp.SET, "2")]),
-         40, "Cannot update these configs dynamically: num.partitions"),
+        (
+            AlterConfigsResource(BROKER, "", [AlterableConfig("num.partitions", AlterConfigOp.SET, "2")]),
+            40,
+            "Cannot update these configs dynamically: num.partitions",
+        ),
         (AlterConfigsResource(16, "m", []), 42, "Unknown resource type 16"),
     ],
 )
@@ -345,8 +399,9 @@ def test_alter_config_errors(resource, code, message):
 
 def test_broker_dynamic_config_feeds_topic_defaults():
     c, q, _ = make()
-    results, records = c.incremental_alter_configs([
-        AlterConfigsResource(BROKER, "", [AlterableConfig("log.retention.ms", AlterConfigOp.SET, "1234")])])
+    results, records = c.incremental_alter_configs(
+        [AlterConfigsResource(BROKER, "", [AlterableConfig("log.retention.ms", AlterConfigOp.SET, "1234")])]
+    )
     assert results[0].error_code == 0 and len(records) == 1
     eff = c.config.effective_topic_config({}, dynamic_default=q.image.broker_configs())
     assert eff["retention.ms"] == 1234
@@ -366,8 +421,12 @@ def test_legacy_alter_configs_replaces_set():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["create", "delete", "config", "grow"]), st.sampled_from("abc"),
-                          st.integers(1, 4)), max_size=15))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["create", "delete", "config", "grow"]), st.sampled_from("abc"), st.integers(1, 4)),
+        max_size=15,
+    )
+)
 def test_replay_reproduces_live_image(ops):
     c, q, store = make(brokers=2)
     for op, name, n in ops:
@@ -376,7 +435,9 @@ def test_replay_reproduces_live_image(ops):
         elif op == "delete":
             c.delete_topics([name])
         elif op == "config":
-            c.incremental_alter_configs([AlterConfigsResource(TOPIC, name, [AlterableConfig("retention.ms", AlterConfigOp.SET, str(n))])])
+            c.incremental_alter_configs(
+                [AlterConfigsResource(TOPIC, name, [AlterableConfig("retention.ms", AlterConfigOp.SET, str(n))])]
+            )
         else:
             c.create_partitions([CreatePartitionsTopic(name, n + 2)])
     replayed = apply_all(MetadataImage.empty("cluster-1"), [decode_record(b) for b in store.read_all()])

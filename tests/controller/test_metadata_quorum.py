@@ -56,4 +56,3 @@ def test_batch_log_store_roundtrip():
     again = LocalMetadataQuorum(store, "cid")
     assert again.image == q.image
     assert list(store.read_all())[0] == encode_record(FeatureLevelRecord("metadata.version", 25))
-

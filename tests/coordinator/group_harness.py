@@ -81,8 +81,9 @@ class Harness:
             self.coord.load(p, [])
 
     def new_coordinator(self) -> GroupCoordinator:
-        return GroupCoordinator(self.config, self.log.append, self.clock,
-                                new_member_id=lambda prefix: f"{prefix}-{next(self._ids)}")
+        return GroupCoordinator(
+            self.config, self.log.append, self.clock, new_member_id=lambda prefix: f"{prefix}-{next(self._ids)}"
+        )
 
     def advance(self, ms: int) -> None:
         self.clock.now += ms
@@ -93,16 +94,33 @@ class Harness:
 
     # --- requests ------------------------------------------------------------------------------
 
-    def join(self, group_id: str, member_id: str = "", *, protocols=(("range", b"sub"),),
-             protocol_type: str = "consumer", session_timeout_ms: int = 10_000,
-             rebalance_timeout_ms: int = 30_000, instance_id: str | None = None, client_id: str = "c",
-             api_version: int = 9) -> Reply:
+    def join(
+        self,
+        group_id: str,
+        member_id: str = "",
+        *,
+        protocols=(("range", b"sub"),),
+        protocol_type: str = "consumer",
+        session_timeout_ms: int = 10_000,
+        rebalance_timeout_ms: int = 30_000,
+        instance_id: str | None = None,
+        client_id: str = "c",
+        api_version: int = 9,
+    ) -> Reply:
         reply = Reply()
-        self.coord.join_group(group_id=group_id, member_id=member_id, protocol_type=protocol_type,
-                              protocols=protocols, session_timeout_ms=session_timeout_ms,
-                              rebalance_timeout_ms=rebalance_timeout_ms, respond=reply,
-                              group_instance_id=instance_id, client_id=client_id, client_host="/127.0.0.1",
-                              api_version=api_version)
+        self.coord.join_group(
+            group_id=group_id,
+            member_id=member_id,
+            protocol_type=protocol_type,
+            protocols=protocols,
+            session_timeout_ms=session_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            respond=reply,
+            group_instance_id=instance_id,
+            client_id=client_id,
+            client_host="/127.0.0.1",
+            api_version=api_version,
+        )
         return reply
 
     def join_new(self, group_id: str, **kw) -> tuple[str, Reply]:
@@ -112,37 +130,65 @@ class Harness:
         member_id = first.value["member_id"]
         return member_id, self.join(group_id, member_id, **kw)
 
-    def sync(self, group_id: str, member_id: str, generation: int, assignments=(),
-             instance_id: str | None = None) -> Reply:
+    def sync(
+        self, group_id: str, member_id: str, generation: int, assignments=(), instance_id: str | None = None
+    ) -> Reply:
         reply = Reply()
-        self.coord.sync_group(group_id=group_id, generation_id=generation, member_id=member_id,
-                              assignments=list(assignments), respond=reply, group_instance_id=instance_id,
-                              protocol_type=None)
+        self.coord.sync_group(
+            group_id=group_id,
+            generation_id=generation,
+            member_id=member_id,
+            assignments=list(assignments),
+            respond=reply,
+            group_instance_id=instance_id,
+            protocol_type=None,
+        )
         return reply
 
     def heartbeat(self, group_id: str, member_id: str, generation: int, instance_id: str | None = None) -> int:
         reply = Reply()
-        self.coord.heartbeat(group_id=group_id, generation_id=generation, member_id=member_id,
-                             respond=reply, group_instance_id=instance_id)
+        self.coord.heartbeat(
+            group_id=group_id,
+            generation_id=generation,
+            member_id=member_id,
+            respond=reply,
+            group_instance_id=instance_id,
+        )
         return reply.error
 
     def leave(self, group_id: str, *members) -> Reply:
         reply = Reply()
-        self.coord.leave_group(group_id=group_id,
-                               members=[m if isinstance(m, tuple) else (m, None) for m in members],
-                               respond=reply)
+        self.coord.leave_group(
+            group_id=group_id, members=[m if isinstance(m, tuple) else (m, None) for m in members], respond=reply
+        )
         return reply
 
-    def commit(self, group_id: str, offsets: dict, *, member_id: str = "", generation: int = -1,
-               metadata: str | None = "", instance_id: str | None = None, retention_ms: int = -1,
-               api_version: int = 9) -> Reply:
+    def commit(
+        self,
+        group_id: str,
+        offsets: dict,
+        *,
+        member_id: str = "",
+        generation: int = -1,
+        metadata: str | None = "",
+        instance_id: str | None = None,
+        retention_ms: int = -1,
+        api_version: int = 9,
+    ) -> Reply:
         reply = Reply()
         topics = {}
         for (topic, partition), offset in offsets.items():
             topics.setdefault(topic, []).append((partition, offset, -1, metadata))
-        self.coord.commit_offsets(group_id=group_id, generation_id=generation, member_id=member_id,
-                                  topics=list(topics.items()), respond=reply, group_instance_id=instance_id,
-                                  retention_ms=retention_ms, api_version=api_version)
+        self.coord.commit_offsets(
+            group_id=group_id,
+            generation_id=generation,
+            member_id=member_id,
+            topics=list(topics.items()),
+            respond=reply,
+            group_instance_id=instance_id,
+            retention_ms=retention_ms,
+            api_version=api_version,
+        )
         return reply
 
     def committed(self, group_id: str, topic: str, partition: int) -> int:
@@ -161,8 +207,7 @@ class Harness:
             assert r.done and r.error == 0, r.calls
         gen = replies[0].value["generation_id"]
         leader = replies[0].value["leader"]
-        syncs = [self.sync(group_id, m, gen, [(x, x.encode()) for x in ids] if m == leader else ())
-                 for m in ids]
+        syncs = [self.sync(group_id, m, gen, [(x, x.encode()) for x in ids] if m == leader else ()) for m in ids]
         for s in syncs:
             assert s.error == 0, s.calls
         return ids, gen

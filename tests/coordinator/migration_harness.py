@@ -9,11 +9,10 @@ import itertools
 import struct
 import uuid
 
-from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
-
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import TopicInfo, TopicsImage
 from kavka.coordinator.group.consumer_protocol import decode_assignment
+from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
 
 NONE = 0
 UNKNOWN_MEMBER_ID = 25
@@ -27,9 +26,11 @@ GROUP_MAX_SIZE_REACHED = 81
 UNSUPPORTED_VERSION = 35
 
 
-def subscription(topics, owned: dict[str, set[int]] | None = None, version: int = 1,
-                 generation: int = -1, rack: str | None = None) -> bytes:
+def subscription(
+    topics, owned: dict[str, set[int]] | None = None, version: int = 1, generation: int = -1, rack: str | None = None
+) -> bytes:
     """A ConsumerProtocolSubscription as a consumer writes it."""
+
     def s(x: str) -> bytes:
         raw = x.encode()
         return struct.pack(">h", len(raw)) + raw
@@ -76,8 +77,13 @@ class MigrationHarness:
             self.coord.load(p, [])
 
     def new_coordinator(self) -> GroupCoordinator:
-        return GroupCoordinator(self.config, self.log.append, self.clock, topics=lambda: self.image,
-                                new_member_id=lambda prefix: f"{prefix}-{next(self._ids)}")
+        return GroupCoordinator(
+            self.config,
+            self.log.append,
+            self.clock,
+            topics=lambda: self.image,
+            new_member_id=lambda prefix: f"{prefix}-{next(self._ids)}",
+        )
 
     def restart(self) -> None:
         """A new coordinator replaying the log, as after a broker restart."""
@@ -114,36 +120,75 @@ class MigrationHarness:
 
     # --- raw requests --------------------------------------------------------------------------
 
-    def join(self, group_id: str, member_id: str, protocols, *, protocol_type: str = "consumer",
-             session_timeout_ms: int = 10_000, rebalance_timeout_ms: int = 30_000,
-             instance_id: str | None = None, api_version: int = 9, client_id: str = "c") -> Reply:
+    def join(
+        self,
+        group_id: str,
+        member_id: str,
+        protocols,
+        *,
+        protocol_type: str = "consumer",
+        session_timeout_ms: int = 10_000,
+        rebalance_timeout_ms: int = 30_000,
+        instance_id: str | None = None,
+        api_version: int = 9,
+        client_id: str = "c",
+    ) -> Reply:
         reply = Reply()
-        self.coord.join_group(group_id=group_id, member_id=member_id, protocol_type=protocol_type,
-                              protocols=protocols, session_timeout_ms=session_timeout_ms,
-                              rebalance_timeout_ms=rebalance_timeout_ms, respond=reply,
-                              group_instance_id=instance_id, client_id=client_id, client_host="/127.0.0.1",
-                              api_version=api_version)
+        self.coord.join_group(
+            group_id=group_id,
+            member_id=member_id,
+            protocol_type=protocol_type,
+            protocols=protocols,
+            session_timeout_ms=session_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            respond=reply,
+            group_instance_id=instance_id,
+            client_id=client_id,
+            client_host="/127.0.0.1",
+            api_version=api_version,
+        )
         return reply
 
-    def sync(self, group_id: str, member_id: str, generation: int, assignments=(), *,
-             instance_id: str | None = None, protocol_type: str | None = None,
-             protocol_name: str | None = None) -> Reply:
+    def sync(
+        self,
+        group_id: str,
+        member_id: str,
+        generation: int,
+        assignments=(),
+        *,
+        instance_id: str | None = None,
+        protocol_type: str | None = None,
+        protocol_name: str | None = None,
+    ) -> Reply:
         reply = Reply()
-        self.coord.sync_group(group_id=group_id, generation_id=generation, member_id=member_id,
-                              assignments=list(assignments), respond=reply, group_instance_id=instance_id,
-                              protocol_type=protocol_type, protocol_name=protocol_name)
+        self.coord.sync_group(
+            group_id=group_id,
+            generation_id=generation,
+            member_id=member_id,
+            assignments=list(assignments),
+            respond=reply,
+            group_instance_id=instance_id,
+            protocol_type=protocol_type,
+            protocol_name=protocol_name,
+        )
         return reply
 
     def heartbeat(self, group_id: str, member_id: str, generation: int, instance_id: str | None = None) -> int:
         reply = Reply()
-        self.coord.heartbeat(group_id=group_id, generation_id=generation, member_id=member_id, respond=reply,
-                             group_instance_id=instance_id)
+        self.coord.heartbeat(
+            group_id=group_id,
+            generation_id=generation,
+            member_id=member_id,
+            respond=reply,
+            group_instance_id=instance_id,
+        )
         return reply.error
 
     def leave(self, group_id: str, *members) -> Reply:
         reply = Reply()
-        self.coord.leave_group(group_id=group_id,
-                               members=[m if isinstance(m, tuple) else (m, None) for m in members], respond=reply)
+        self.coord.leave_group(
+            group_id=group_id, members=[m if isinstance(m, tuple) else (m, None) for m in members], respond=reply
+        )
         return reply
 
     def commit(self, group_id: str, member_id: str, generation: int, offsets: dict, api_version: int = 7) -> Reply:
@@ -151,17 +196,41 @@ class MigrationHarness:
         topics: dict = {}
         for (topic, partition), offset in offsets.items():
             topics.setdefault(topic, []).append((partition, offset, -1, ""))
-        self.coord.commit_offsets(group_id=group_id, generation_id=generation, member_id=member_id,
-                                  topics=list(topics.items()), respond=reply, api_version=api_version)
+        self.coord.commit_offsets(
+            group_id=group_id,
+            generation_id=generation,
+            member_id=member_id,
+            topics=list(topics.items()),
+            respond=reply,
+            api_version=api_version,
+        )
         return reply
 
-    def consumer_heartbeat(self, group_id: str, member_id: str, epoch: int, *, instance_id=None,
-                           rebalance_timeout_ms=-1, topics=None, owned=None) -> Reply:
+    def consumer_heartbeat(
+        self,
+        group_id: str,
+        member_id: str,
+        epoch: int,
+        *,
+        instance_id=None,
+        rebalance_timeout_ms=-1,
+        topics=None,
+        owned=None,
+    ) -> Reply:
         reply = Reply()
         self.coord.consumer_group_heartbeat(
-            group_id=group_id, member_id=member_id, member_epoch=epoch, respond=reply, instance_id=instance_id,
-            rebalance_timeout_ms=rebalance_timeout_ms, subscribed_topic_names=topics, topic_partitions=owned,
-            client_id="client", client_host="/127.0.0.1", api_version=1)
+            group_id=group_id,
+            member_id=member_id,
+            member_epoch=epoch,
+            respond=reply,
+            instance_id=instance_id,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            subscribed_topic_names=topics,
+            topic_partitions=owned,
+            client_id="client",
+            client_host="/127.0.0.1",
+            api_version=1,
+        )
         return reply
 
     # --- clients -------------------------------------------------------------------------------
@@ -187,12 +256,26 @@ class ClassicClient:
     """A classic consumer (JoinGroup/SyncGroup/Heartbeat): cooperative keeps its partitions across a
     rebalance and lists them in its subscription; eager gives everything up before it rejoins."""
 
-    def __init__(self, h: MigrationHarness, group: str, topics: list[str], *, protocols=("cooperative-sticky",),
-                 cooperative: bool = True, instance_id: str | None = None, session_timeout_ms: int = 10_000,
-                 rebalance_timeout_ms: int = 30_000, version: int = 1):
+    def __init__(
+        self,
+        h: MigrationHarness,
+        group: str,
+        topics: list[str],
+        *,
+        protocols=("cooperative-sticky",),
+        cooperative: bool = True,
+        instance_id: str | None = None,
+        session_timeout_ms: int = 10_000,
+        rebalance_timeout_ms: int = 30_000,
+        version: int = 1,
+    ):
         self.h, self.group, self.topics = h, group, topics
         self.protocol_names, self.cooperative, self.instance_id = list(protocols), cooperative, instance_id
-        self.session_timeout_ms, self.rebalance_timeout_ms, self.version = session_timeout_ms, rebalance_timeout_ms, version
+        self.session_timeout_ms, self.rebalance_timeout_ms, self.version = (
+            session_timeout_ms,
+            rebalance_timeout_ms,
+            version,
+        )
         self.member_id = ""
         self.generation = -1
         self.protocol: str | None = None
@@ -210,8 +293,11 @@ class ClassicClient:
         """JoinGroup (with the KIP-394 round trip for a new member); the reply may still be parked."""
         if not self.cooperative:
             self.owned = {}
-        kw = dict(session_timeout_ms=self.session_timeout_ms, rebalance_timeout_ms=self.rebalance_timeout_ms,
-                  instance_id=self.instance_id)
+        kw = dict(
+            session_timeout_ms=self.session_timeout_ms,
+            rebalance_timeout_ms=self.rebalance_timeout_ms,
+            instance_id=self.instance_id,
+        )
         r = self.h.join(self.group, self.member_id, self.protocols(), **kw)
         if r.done and r.error == MEMBER_ID_REQUIRED:
             self.member_id = r.value["member_id"]
@@ -230,8 +316,15 @@ class ClassicClient:
         if self.leader:
             counts = {t: self.h.image.by_name[t].num_partitions for t in self.topics if t in self.h.image.by_name}
             assignments = leader_assignment(self.members, counts)
-        r = self.h.sync(self.group, self.member_id, self.generation, assignments, instance_id=self.instance_id,
-                        protocol_type="consumer", protocol_name=self.protocol)
+        r = self.h.sync(
+            self.group,
+            self.member_id,
+            self.generation,
+            assignments,
+            instance_id=self.instance_id,
+            protocol_type="consumer",
+            protocol_name=self.protocol,
+        )
         if not r.done:
             self.parked_sync = r  # a follower waits for the leader's assignment
         self._synced(r)
@@ -285,8 +378,13 @@ class ClassicClient:
             self.sync()
 
     def state(self):
-        return (self.member_id, self.generation, {t: set(p) for t, p in self.owned.items()},
-                self.parked is not None and self.parked.done, self.parked_sync is not None and self.parked_sync.done)
+        return (
+            self.member_id,
+            self.generation,
+            {t: set(p) for t, p in self.owned.items()},
+            self.parked is not None and self.parked.done,
+            self.parked_sync is not None and self.parked_sync.done,
+        )
 
     def partitions(self, topic: str) -> set[int]:
         return set(self.owned.get(topic, ()))
@@ -295,8 +393,9 @@ class ClassicClient:
 class ConsumerClient:
     """A consumer-protocol (KIP-848) consumer: heartbeats with its epoch and what it owns."""
 
-    def __init__(self, h: MigrationHarness, group: str, member_id: str, topics: list[str],
-                 instance_id: str | None = None):
+    def __init__(
+        self, h: MigrationHarness, group: str, member_id: str, topics: list[str], instance_id: str | None = None
+    ):
         self.h, self.group, self.member_id, self.topics, self.instance_id = h, group, member_id, topics, instance_id
         self.epoch = 0
         self.owned: dict[uuid.UUID, set[int]] = {}
@@ -305,9 +404,15 @@ class ConsumerClient:
         epoch = self.epoch if epoch is None else epoch
         joining = epoch == 0
         owned = [] if joining else [(t, sorted(ps)) for t, ps in self.owned.items()]
-        r = self.h.consumer_heartbeat(self.group, self.member_id, epoch, instance_id=self.instance_id,
-                                      rebalance_timeout_ms=30_000 if joining else -1,
-                                      topics=self.topics if joining else None, owned=owned)
+        r = self.h.consumer_heartbeat(
+            self.group,
+            self.member_id,
+            epoch,
+            instance_id=self.instance_id,
+            rebalance_timeout_ms=30_000 if joining else -1,
+            topics=self.topics if joining else None,
+            owned=owned,
+        )
         v = r.value
         if v["error_code"] == NONE and epoch >= 0:
             self.epoch = v["member_epoch"]

@@ -4,10 +4,10 @@ ConsumerGroup.validateOffsetFetch / validateOffsetCommit), and of TxnOffsetCommi
 from __future__ import annotations
 
 import pytest
-from tests.coordinator.group_harness import Harness, Reply
-from tests.coordinator.test_consumer_protocol import ConsumerHarness
 
 from kavka.coordinator.group import GroupCoordinator
+from tests.coordinator.group_harness import Harness, Reply
+from tests.coordinator.test_consumer_protocol import ConsumerHarness
 
 NONE = 0
 ILLEGAL_GENERATION = 22
@@ -23,17 +23,29 @@ def fetch(h, group: str, member_id: str | None = None, member_epoch: int = -1, t
 
 def commit(h, group: str, member_id: str, epoch: int, offset: int, api_version: int = 9) -> int:
     reply = Reply()
-    h.coord.commit_offsets(group_id=group, generation_id=epoch, member_id=member_id,
-                           topics=[("t", [(0, offset, -1, "")])], respond=reply, api_version=api_version)
+    h.coord.commit_offsets(
+        group_id=group,
+        generation_id=epoch,
+        member_id=member_id,
+        topics=[("t", [(0, offset, -1, "")])],
+        respond=reply,
+        api_version=api_version,
+    )
     return reply.value["topics"][0]["partitions"][0]["error_code"]
 
 
 def txn_commit(h, group: str, member_id: str, generation: int, instance_id: str | None = None) -> int:
     reply = Reply()
-    h.coord.commit_transactional_offsets(group_id=group, producer_id=9000, producer_epoch=0,
-                                         generation_id=generation, member_id=member_id,
-                                         group_instance_id=instance_id, topics=[("t", [(0, 1, -1, "")])],
-                                         respond=reply)
+    h.coord.commit_transactional_offsets(
+        group_id=group,
+        producer_id=9000,
+        producer_epoch=0,
+        generation_id=generation,
+        member_id=member_id,
+        group_instance_id=instance_id,
+        topics=[("t", [(0, 1, -1, "")])],
+        respond=reply,
+    )
     return reply.value["topics"][0]["partitions"][0]["error_code"]
 
 
@@ -41,8 +53,13 @@ class TxnConsumerHarness(ConsumerHarness):
     """ConsumerHarness whose log also takes transactional batches."""
 
     def new_coordinator(self) -> GroupCoordinator:
-        return GroupCoordinator(self.config, self.log.append, self.clock, topics=lambda: self.image,
-                                append_transactional=lambda p, pid, epoch, records: self.log.append(p, records))
+        return GroupCoordinator(
+            self.config,
+            self.log.append,
+            self.clock,
+            topics=lambda: self.image,
+            append_transactional=lambda p, pid, epoch, records: self.log.append(p, records),
+        )
 
 
 @pytest.fixture
@@ -68,14 +85,17 @@ def test_offset_fetch_without_member_information_is_always_served(group):
     assert fetch(h, "g")["error_code"] == NONE  # admins, classic consumers, OffsetFetch < v9
 
 
-@pytest.mark.parametrize("member_id, epoch, code", [
-    ("a", "stale", STALE_MEMBER_EPOCH),   # an epoch the member had before
-    ("a", "ahead", STALE_MEMBER_EPOCH),   # an epoch it never had
-    ("a", -1, STALE_MEMBER_EPOCH),        # a member id with no epoch
-    ("x", "current", UNKNOWN_MEMBER_ID),  # not a member
-    ("", -1, UNKNOWN_MEMBER_ID),          # an empty id is not a null id
-    (None, "current", UNKNOWN_MEMBER_ID),  # an epoch with no member id
-])
+@pytest.mark.parametrize(
+    "member_id, epoch, code",
+    [
+        ("a", "stale", STALE_MEMBER_EPOCH),  # an epoch the member had before
+        ("a", "ahead", STALE_MEMBER_EPOCH),  # an epoch it never had
+        ("a", -1, STALE_MEMBER_EPOCH),  # a member id with no epoch
+        ("x", "current", UNKNOWN_MEMBER_ID),  # not a member
+        ("", -1, UNKNOWN_MEMBER_ID),  # an empty id is not a null id
+        (None, "current", UNKNOWN_MEMBER_ID),  # an epoch with no member id
+    ],
+)
 def test_offset_fetch_with_bad_member_information_fails_the_group(group, member_id, epoch, code):
     h, a = group
     epoch = {"stale": a.epoch - 1, "ahead": a.epoch + 1, "current": a.epoch}.get(epoch, epoch)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
 
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
 from kavka.coordinator.group.consumer import ConsumerGroupState, MemberState, TopicInfo, TopicsImage
+from tests.coordinator.group_harness import PARTITIONS, FakeClock, FakeLog, Reply
 
 NONE = 0
 UNKNOWN_MEMBER_ID = 25
@@ -30,8 +30,17 @@ SESSION = 45_000
 class Member:
     """One consumer-protocol client: what it owns and its epoch, as a client would keep them."""
 
-    def __init__(self, h: ConsumerHarness, group: str, member_id: str, topics=None, regex=None, *,
-                 instance_id: str | None = None, assignor: str | None = None):
+    def __init__(
+        self,
+        h: ConsumerHarness,
+        group: str,
+        member_id: str,
+        topics=None,
+        regex=None,
+        *,
+        instance_id: str | None = None,
+        assignor: str | None = None,
+    ):
         self.h, self.group, self.member_id = h, group, member_id
         self.topics, self.regex, self.instance_id, self.assignor = topics, regex, instance_id, assignor
         self.epoch = 0
@@ -43,11 +52,17 @@ class Member:
         if owned is ...:
             owned = [] if joining else [(t, sorted(ps)) for t, ps in self.owned.items()]
         reply = self.h.heartbeat(
-            self.group, self.member_id, epoch, instance_id=self.instance_id,
+            self.group,
+            self.member_id,
+            epoch,
+            instance_id=self.instance_id,
             rebalance_timeout_ms=30_000 if joining or full else -1,
             topics=self.topics if joining or full else None,
             regex=self.regex if joining or full else None,
-            assignor=self.assignor if joining else None, owned=owned, **kw)
+            assignor=self.assignor if joining else None,
+            owned=owned,
+            **kw,
+        )
         r = reply.value
         if r["error_code"] == NONE and epoch >= 0:
             self.epoch = r["member_epoch"]
@@ -98,14 +113,36 @@ class ConsumerHarness:
     def group(self, group_id: str):
         return self.coord.shard_of(group_id).consumer_groups.get(group_id)
 
-    def heartbeat(self, group_id: str, member_id: str, epoch: int, *, instance_id=None, rebalance_timeout_ms=-1,
-                  topics=None, regex=None, assignor=None, owned=None, api_version=1) -> Reply:
+    def heartbeat(
+        self,
+        group_id: str,
+        member_id: str,
+        epoch: int,
+        *,
+        instance_id=None,
+        rebalance_timeout_ms=-1,
+        topics=None,
+        regex=None,
+        assignor=None,
+        owned=None,
+        api_version=1,
+    ) -> Reply:
         reply = Reply()
         self.coord.consumer_group_heartbeat(
-            group_id=group_id, member_id=member_id, member_epoch=epoch, respond=reply, instance_id=instance_id,
-            rebalance_timeout_ms=rebalance_timeout_ms, subscribed_topic_names=topics, subscribed_topic_regex=regex,
-            server_assignor=assignor, topic_partitions=owned, client_id="client", client_host="/127.0.0.1",
-            api_version=api_version)
+            group_id=group_id,
+            member_id=member_id,
+            member_epoch=epoch,
+            respond=reply,
+            instance_id=instance_id,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            subscribed_topic_names=topics,
+            subscribed_topic_regex=regex,
+            server_assignor=assignor,
+            topic_partitions=owned,
+            client_id="client",
+            client_host="/127.0.0.1",
+            api_version=api_version,
+        )
         return reply
 
     def member(self, group: str, member_id: str, topics=None, **kw) -> Member:
@@ -330,18 +367,21 @@ def test_static_instance_held_by_a_live_member_is_unreleased():
 # --- errors ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kw, code", [
-    (dict(member_id="", epoch=0, api_version=1), INVALID_REQUEST),
-    (dict(epoch=0, rebalance_timeout_ms=-1), INVALID_REQUEST),
-    (dict(epoch=0, owned=None), INVALID_REQUEST),
-    (dict(epoch=0, owned=[(uuid.uuid4(), [0])]), INVALID_REQUEST),
-    (dict(epoch=0, topics=None), INVALID_REQUEST),
-    (dict(epoch=-3), INVALID_REQUEST),
-    (dict(epoch=-2), INVALID_REQUEST),  # a static leave needs an instance id
-    (dict(epoch=0, assignor="sticky"), UNSUPPORTED_ASSIGNOR),
-    (dict(epoch=0, topics=None, regex="("), INVALID_REGULAR_EXPRESSION),
-    (dict(epoch=3), GROUP_ID_NOT_FOUND),
-])
+@pytest.mark.parametrize(
+    "kw, code",
+    [
+        (dict(member_id="", epoch=0, api_version=1), INVALID_REQUEST),
+        (dict(epoch=0, rebalance_timeout_ms=-1), INVALID_REQUEST),
+        (dict(epoch=0, owned=None), INVALID_REQUEST),
+        (dict(epoch=0, owned=[(uuid.uuid4(), [0])]), INVALID_REQUEST),
+        (dict(epoch=0, topics=None), INVALID_REQUEST),
+        (dict(epoch=-3), INVALID_REQUEST),
+        (dict(epoch=-2), INVALID_REQUEST),  # a static leave needs an instance id
+        (dict(epoch=0, assignor="sticky"), UNSUPPORTED_ASSIGNOR),
+        (dict(epoch=0, topics=None, regex="("), INVALID_REGULAR_EXPRESSION),
+        (dict(epoch=3), GROUP_ID_NOT_FOUND),
+    ],
+)
 def test_bad_heartbeats(kw, code):
     h = ConsumerHarness()
     args = dict(member_id="m", epoch=0, rebalance_timeout_ms=30_000, topics=["t"], owned=[])
@@ -372,8 +412,16 @@ def test_classic_and_consumer_groups_do_not_share_an_id():
     h = ConsumerHarness()
     h.create_topic("t", 1)
     reply = Reply()
-    h.coord.join_group(group_id="classic", member_id="", protocol_type="consumer", protocols=[("range", b"")],
-                       session_timeout_ms=10_000, rebalance_timeout_ms=10_000, respond=reply, api_version=3)
+    h.coord.join_group(
+        group_id="classic",
+        member_id="",
+        protocol_type="consumer",
+        protocols=[("range", b"")],
+        session_timeout_ms=10_000,
+        rebalance_timeout_ms=10_000,
+        respond=reply,
+        api_version=3,
+    )
     h.advance(0)
     assert reply.error == NONE
     assert h.member("classic", "m", ["t"]).send().error == GROUP_ID_NOT_FOUND
@@ -381,8 +429,15 @@ def test_classic_and_consumer_groups_do_not_share_an_id():
     join = Reply()
     # a classic consumer may join a consumer group (KIP-848 migration, test_group_migration.py); a
     # member of another protocol type may not
-    h.coord.join_group(group_id="cg", member_id="", protocol_type="connect", protocols=[("range", b"")],
-                       session_timeout_ms=10_000, rebalance_timeout_ms=10_000, respond=join)
+    h.coord.join_group(
+        group_id="cg",
+        member_id="",
+        protocol_type="connect",
+        protocols=[("range", b"")],
+        session_timeout_ms=10_000,
+        rebalance_timeout_ms=10_000,
+        respond=join,
+    )
     assert join.error == INCONSISTENT_GROUP_PROTOCOL
     assert h.coord.consumer_group_describe(["classic"])[0]["error_code"] == GROUP_ID_NOT_FOUND
 
@@ -391,8 +446,9 @@ def test_an_offsets_only_group_becomes_a_consumer_group_and_keeps_its_offsets():
     h = ConsumerHarness()
     h.create_topic("t", 1)
     reply = Reply()
-    h.coord.commit_offsets(group_id="g", generation_id=-1, member_id="", topics=[("t", [(0, 42, -1, "m")])],
-                           respond=reply)
+    h.coord.commit_offsets(
+        group_id="g", generation_id=-1, member_id="", topics=[("t", [(0, 42, -1, "m")])], respond=reply
+    )
     a = h.member("g", "a", ["t"])
     assert a.send().error == NONE
     assert h.coord.fetch_offsets("g", [("t", [0])])["topics"][0]["partitions"][0]["committed_offset"] == 42
@@ -406,8 +462,14 @@ def test_an_offsets_only_group_becomes_a_consumer_group_and_keeps_its_offsets():
 
 def commit(h, group, member_id, epoch, offset, api_version=9) -> int:
     reply = Reply()
-    h.coord.commit_offsets(group_id=group, generation_id=epoch, member_id=member_id,
-                           topics=[("t", [(0, offset, -1, "")])], respond=reply, api_version=api_version)
+    h.coord.commit_offsets(
+        group_id=group,
+        generation_id=epoch,
+        member_id=member_id,
+        topics=[("t", [(0, offset, -1, "")])],
+        respond=reply,
+        api_version=api_version,
+    )
     return reply.value["topics"][0]["partitions"][0]["error_code"]
 
 
@@ -460,8 +522,9 @@ def test_list_and_describe_show_consumer_groups():
     assert c["error_code"] == NONE and c["group_epoch"] == 1 and c["assignment_epoch"] == 1
     [m] = c["members"]
     assert m["member_epoch"] == 1 and m["subscribed_topic_names"] == ["t"]
-    assert m["assignment"]["topic_partitions"] == [{"topic_id": h.topic_id("t"), "topic_name": "t",
-                                                    "partitions": [0, 1]}]
+    assert m["assignment"]["topic_partitions"] == [
+        {"topic_id": h.topic_id("t"), "topic_name": "t", "partitions": [0, 1]}
+    ]
     assert h.coord.consumer_group_describe(["nope"])[0]["error_code"] == GROUP_ID_NOT_FOUND
 
 
@@ -472,12 +535,24 @@ def test_restart_replays_the_group_and_members_keep_their_epochs():
     a.send(), b.send()
     h.settle([a, b])
     before = h.group("g")
-    snapshot = (before.group_epoch, before.assignment_epoch, dict(before.members), dict(before.target_assignment),
-                dict(before.subscription_metadata), dict(before.static_members))
+    snapshot = (
+        before.group_epoch,
+        before.assignment_epoch,
+        dict(before.members),
+        dict(before.target_assignment),
+        dict(before.subscription_metadata),
+        dict(before.static_members),
+    )
     h.restart()
     after = h.group("g")
-    assert (after.group_epoch, after.assignment_epoch, after.members, after.target_assignment,
-            after.subscription_metadata, after.static_members) == snapshot
+    assert (
+        after.group_epoch,
+        after.assignment_epoch,
+        after.members,
+        after.target_assignment,
+        after.subscription_metadata,
+        after.static_members,
+    ) == snapshot
     r = a.send().value
     assert r["error_code"] == NONE and r["member_epoch"] == a.epoch
     h.advance(SESSION)  # nobody heartbeats after the restart: both expire

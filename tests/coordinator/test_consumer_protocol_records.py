@@ -41,11 +41,23 @@ def test_group_epoch_record_bytes_follow_kafkas_schema():
 def test_current_assignment_record_bytes():
     key, value = encode_consumer_record(
         ConsumerGroupCurrentMemberAssignmentKey("g", "m"),
-        ConsumerGroupCurrentMemberAssignmentValue(5, 4, 1, {T1: frozenset({2, 0})}, {}))
+        ConsumerGroupCurrentMemberAssignmentValue(5, 4, 1, {T1: frozenset({2, 0})}, {}),
+    )
     assert key == b"\x00\x08\x00\x01g\x00\x01m"
-    assert value == (b"\x00\x00" + b"\x00\x00\x00\x05" + b"\x00\x00\x00\x04" + b"\x01"
-                     + b"\x02" + T1.bytes + b"\x03" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x02" + b"\x00"
-                     + b"\x01" + b"\x00")
+    assert value == (
+        b"\x00\x00"
+        + b"\x00\x00\x00\x05"
+        + b"\x00\x00\x00\x04"
+        + b"\x01"
+        + b"\x02"
+        + T1.bytes
+        + b"\x03"
+        + b"\x00\x00\x00\x00"
+        + b"\x00\x00\x00\x02"
+        + b"\x00"
+        + b"\x01"
+        + b"\x00"
+    )
 
 
 def test_unknown_tagged_fields_are_skipped():
@@ -58,22 +70,48 @@ names = st.text(min_size=1, max_size=8)
 assignments = st.dictionaries(st.uuids(), st.frozensets(st.integers(0, 100), min_size=1), max_size=3)
 
 
-@given(st.one_of(
-    st.builds(lambda e: (ConsumerGroupMetadataKey("g"), ConsumerGroupMetadataValue(e)), st.integers(0, 2**31 - 1)),
-    st.builds(lambda ts: (ConsumerGroupPartitionMetadataKey("g"), ConsumerGroupPartitionMetadataValue(tuple(ts))),
-              st.lists(st.builds(TopicMetadata, st.uuids(), names, st.integers(0, 1000)), max_size=3)),
-    st.builds(lambda i, r, c, h, n, x, t, a: (ConsumerGroupMemberMetadataKey("g", "m"),
-                                              ConsumerGroupMemberMetadataValue(i, r, c, h, tuple(n), x, t, a)),
-              st.none() | names, st.none() | names, names, names, st.lists(names, max_size=3), st.none() | names,
-              st.integers(-1, 2**31 - 1), st.none() | names),
-    st.builds(lambda e: (ConsumerGroupTargetAssignmentMetadataKey("g"),
-                         ConsumerGroupTargetAssignmentMetadataValue(e)), st.integers(0, 100)),
-    st.builds(lambda a: (ConsumerGroupTargetAssignmentMemberKey("g", "m"),
-                         ConsumerGroupTargetAssignmentMemberValue(a)), assignments),
-    st.builds(lambda e, p, s, a, r: (ConsumerGroupCurrentMemberAssignmentKey("g", "m"),
-                                     ConsumerGroupCurrentMemberAssignmentValue(e, p, s, a, r)),
-              st.integers(-2, 1000), st.integers(-2, 1000), st.integers(0, 2), assignments, assignments),
-))
+@given(
+    st.one_of(
+        st.builds(lambda e: (ConsumerGroupMetadataKey("g"), ConsumerGroupMetadataValue(e)), st.integers(0, 2**31 - 1)),
+        st.builds(
+            lambda ts: (ConsumerGroupPartitionMetadataKey("g"), ConsumerGroupPartitionMetadataValue(tuple(ts))),
+            st.lists(st.builds(TopicMetadata, st.uuids(), names, st.integers(0, 1000)), max_size=3),
+        ),
+        st.builds(
+            lambda i, r, c, h, n, x, t, a: (
+                ConsumerGroupMemberMetadataKey("g", "m"),
+                ConsumerGroupMemberMetadataValue(i, r, c, h, tuple(n), x, t, a),
+            ),
+            st.none() | names,
+            st.none() | names,
+            names,
+            names,
+            st.lists(names, max_size=3),
+            st.none() | names,
+            st.integers(-1, 2**31 - 1),
+            st.none() | names,
+        ),
+        st.builds(
+            lambda e: (ConsumerGroupTargetAssignmentMetadataKey("g"), ConsumerGroupTargetAssignmentMetadataValue(e)),
+            st.integers(0, 100),
+        ),
+        st.builds(
+            lambda a: (ConsumerGroupTargetAssignmentMemberKey("g", "m"), ConsumerGroupTargetAssignmentMemberValue(a)),
+            assignments,
+        ),
+        st.builds(
+            lambda e, p, s, a, r: (
+                ConsumerGroupCurrentMemberAssignmentKey("g", "m"),
+                ConsumerGroupCurrentMemberAssignmentValue(e, p, s, a, r),
+            ),
+            st.integers(-2, 1000),
+            st.integers(-2, 1000),
+            st.integers(0, 2),
+            assignments,
+            assignments,
+        ),
+    )
+)
 def test_records_round_trip(kv):
     key, value = kv
     raw_key, raw_value = encode_consumer_record(key, value)
@@ -106,8 +144,9 @@ def test_uniform_is_balanced_complete_and_sticky(n, p1, p2):
     # one more member: everyone keeps what balance lets them keep
     more = {mid: spec(T1, T2, current=first[mid]) for mid in members} | {"new": spec(T1, T2)}
     second = uniform_assign(more, {T1: p1, T2: p2})
-    moved = sum(len(first[mid].get(t, frozenset()) - second[mid].get(t, frozenset()))
-                for mid in members for t in (T1, T2))
+    moved = sum(
+        len(first[mid].get(t, frozenset()) - second[mid].get(t, frozenset())) for mid in members for t in (T1, T2)
+    )
     assert moved <= -(-(p1 + p2) // (n + 1))
 
 

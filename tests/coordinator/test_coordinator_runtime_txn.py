@@ -73,8 +73,7 @@ def make(*, transactional=True, refuse=None):
             raise Refused(refuse.pop(0))
         events.append(("append", producer_id, producer_epoch, list(records)))
 
-    rt = CoordinatorRuntime(lambda p: TxnToyShard(clock), append, clock,
-                            append_txn if transactional else None)
+    rt = CoordinatorRuntime(lambda p: TxnToyShard(clock), append, clock, append_txn if transactional else None)
     rt.load(0, [])
     return rt, events
 
@@ -103,10 +102,13 @@ def test_an_aborted_transaction_leaves_nothing():
     assert rt.shard(0).state == {} and rt.shard(0).pending == {}
 
 
-@pytest.mark.parametrize("refused, told", [
-    (INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_EPOCH),  # a fenced producer is told so
-    (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR),          # append_error_to_response_error's mapping
-])
+@pytest.mark.parametrize(
+    "refused, told",
+    [
+        (INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_EPOCH),  # a fenced producer is told so
+        (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR),  # append_error_to_response_error's mapping
+    ],
+)
 def test_a_refused_transactional_append_applies_nothing_and_maps_the_error(refused, told):
     rt, events = make(refuse=[refused])
     outcome = []
@@ -131,7 +133,9 @@ def test_records_of_continuations_are_plain_batches():
 
     rt.write_transactional(0, PID, EPOCH, op)
     assert [(pid, records) for _, pid, _, records in events] == [
-        (PID, [(b"txn", b"1")]), (NO_PRODUCER_ID, [(b"plain", b"2")])]
+        (PID, [(b"txn", b"1")]),
+        (NO_PRODUCER_ID, [(b"plain", b"2")]),
+    ]
     assert rt.shard(0).state == {b"plain": b"2"} and rt.shard(0).pending == {PID: {b"txn": b"1"}}
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tests.coordinator.group_harness import Harness, Reply
-
 from kavka.coordinator.group import GroupState
 from kavka.coordinator.group.records import GroupMetadataKey
+from tests.coordinator.group_harness import Harness, Reply
 
 NONE = 0
 MEMBER_ID_REQUIRED = 79
@@ -74,7 +73,7 @@ def test_initial_rebalance_delay_is_extended_by_new_members():
 
 def test_sync_followers_wait_for_the_leader_and_the_assignment_is_logged_first():
     h = Harness()
-    (a, ra), (b, rb) = h.join_new("g"), h.join_new("g")
+    (a, ra), (b, _rb) = h.join_new("g"), h.join_new("g")
     h.advance(0)
     gen = ra.value["generation_id"]
     leader = ra.value["leader"]
@@ -288,7 +287,7 @@ def test_cooperative_two_phase_rebalance():
     proto = (("cooperative-sticky", b"v"),)
     (a, b), gen = h.form_group("g", 2, protocols=proto)
     c, rc = h.join_new("g", protocols=proto)
-    ra, rb = h.join("g", a, protocols=proto), h.join("g", b, protocols=proto)
+    ra, _rb = h.join("g", a, protocols=proto), h.join("g", b, protocols=proto)
     gen2 = rc.value["generation_id"]
     leader = ra.value["leader"]
     ids = [a, b, c]
@@ -301,7 +300,7 @@ def test_cooperative_two_phase_rebalance():
 
 def test_members_that_never_sync_are_removed_after_the_rebalance_timeout():
     h = Harness()
-    (a, ra), (b, rb) = h.join_new("g"), h.join_new("g")
+    (a, ra), (b, _rb) = h.join_new("g"), h.join_new("g")
     h.advance(0)
     gen = ra.value["generation_id"]
     leader = ra.value["leader"]
@@ -318,7 +317,7 @@ def test_members_that_never_sync_are_removed_after_the_rebalance_timeout():
 
 def test_failed_assignment_write_answers_everyone_and_rebalances():
     h = Harness()
-    (a, ra), (b, rb) = h.join_new("g"), h.join_new("g")
+    (a, ra), (b, _rb) = h.join_new("g"), h.join_new("g")
     h.advance(0)
     gen, leader = ra.value["generation_id"], ra.value["leader"]
     follower = b if leader == a else a
@@ -396,7 +395,9 @@ def test_describe_and_list_groups():
     assert dead["group_state"] == "Dead" and dead["error_code"] == NONE
     listed = h.coord.list_groups()
     assert {(x["group_id"], x["group_state"], x["protocol_type"]) for x in listed["groups"]} == {
-        ("g", "Stable", "consumer"), ("simple", "Empty", "")}
+        ("g", "Stable", "consumer"),
+        ("simple", "Empty", ""),
+    }
     assert [x["group_id"] for x in h.coord.list_groups(states=["empty"])["groups"]] == ["simple"]
     assert h.coord.list_groups(types=["consumer"])["groups"] == []
 
@@ -411,6 +412,13 @@ def test_join_response_only_after_the_new_group_record_is_written():
         h.log.partitions.setdefault(partition, []).extend(records)
 
     h.coord.runtime._append = append
-    h.coord.join_group(group_id="g2", member_id="", protocol_type="consumer", protocols=[("range", b"")],
-                       session_timeout_ms=10_000, rebalance_timeout_ms=10_000, respond=r)
+    h.coord.join_group(
+        group_id="g2",
+        member_id="",
+        protocol_type="consumer",
+        protocols=[("range", b"")],
+        session_timeout_ms=10_000,
+        rebalance_timeout_ms=10_000,
+        respond=r,
+    )
     assert calls == [False] and r.error == MEMBER_ID_REQUIRED

@@ -5,6 +5,17 @@ when the last one leaves, ``group.consumer.migration.policy``, and what a restar
 from __future__ import annotations
 
 import pytest
+
+from kavka.coordinator.group.classic import GroupState
+from kavka.coordinator.group.consumer import MemberState
+from kavka.coordinator.group.consumer_protocol import decode_assignment
+from kavka.coordinator.group.consumer_records import (
+    ClassicMemberMetadata,
+    ConsumerGroupMemberMetadataKey,
+    ConsumerGroupMetadataKey,
+    decode_consumer_record,
+)
+from kavka.coordinator.group.records import GroupMetadataKey, decode_key, decode_record
 from tests.coordinator.migration_harness import (
     FENCED_INSTANCE_ID,
     GROUP_ID_NOT_FOUND,
@@ -19,17 +30,6 @@ from tests.coordinator.migration_harness import (
     shares,
     subscription,
 )
-
-from kavka.coordinator.group.classic import GroupState
-from kavka.coordinator.group.consumer import MemberState
-from kavka.coordinator.group.consumer_protocol import decode_assignment
-from kavka.coordinator.group.consumer_records import (
-    ClassicMemberMetadata,
-    ConsumerGroupMemberMetadataKey,
-    ConsumerGroupMetadataKey,
-    decode_consumer_record,
-)
-from kavka.coordinator.group.records import GroupMetadataKey, decode_key, decode_record
 
 
 def kinds(records) -> list[str]:
@@ -129,8 +129,9 @@ def test_classic_protocols_must_be_shared_by_the_classic_members():
     # the consumer-protocol member does not count; the classic ones must share a protocol
     assert h.join("g", "x", [("roundrobin", subscription(["t"]))]).error == NONE
     assert h.join("g", "y", [("sticky", subscription(["t"]))]).error == INCONSISTENT_GROUP_PROTOCOL
-    assert h.join("g", "z", [("range", subscription(["t"]))], protocol_type="connect").error \
-        == INCONSISTENT_GROUP_PROTOCOL
+    assert (
+        h.join("g", "z", [("range", subscription(["t"]))], protocol_type="connect").error == INCONSISTENT_GROUP_PROTOCOL
+    )
 
 
 def test_classic_requests_are_checked_against_the_member():
@@ -146,8 +147,10 @@ def test_classic_requests_are_checked_against_the_member():
     assert h.heartbeat("g", "nobody", b.generation) == UNKNOWN_MEMBER_ID
     assert h.heartbeat("g", "a", a.epoch) == UNKNOWN_MEMBER_ID  # a uses the consumer protocol
     assert h.heartbeat("g", "other", b.generation, instance_id="i-b") == FENCED_INSTANCE_ID
-    assert h.sync("g", b.member_id, b.generation, protocol_type="consumer",
-                  protocol_name="range").error == INCONSISTENT_GROUP_PROTOCOL
+    assert (
+        h.sync("g", b.member_id, b.generation, protocol_type="consumer", protocol_name="range").error
+        == INCONSISTENT_GROUP_PROTOCOL
+    )
     assert h.sync("g", b.member_id, b.generation, protocol_type="connect").error == INCONSISTENT_GROUP_PROTOCOL
     assert h.leave("g", ("a", None)).value["members"][0]["error_code"] == UNKNOWN_MEMBER_ID
     h.classic("g", ["t"]).join()
@@ -213,7 +216,8 @@ def test_a_classic_member_leaves_and_the_group_epoch_moves_on():
     epoch = h.consumer_group("g").group_epoch
     r = b.leave().value
     assert r["error_code"] == NONE and r["members"] == [
-        {"member_id": b.member_id, "group_instance_id": None, "error_code": NONE}]
+        {"member_id": b.member_id, "group_instance_id": None, "error_code": NONE}
+    ]
     assert b.member_id not in h.consumer_group("g").members
     assert h.consumer_group("g").group_epoch == epoch + 1
     h.settle([a])
@@ -252,10 +256,16 @@ def test_a_consumer_protocol_member_upgrades_a_classic_group():
     group = h.consumer_group("g")
     # the classic tombstone, the new group's records as Kafka writes them, then the heartbeat's
     assert kinds(h.records("g")[before:])[:9] == [
-        "-GroupMetadata", "ConsumerGroupMemberMetadata", "ConsumerGroupMemberMetadata", "ConsumerGroupMetadata",
-        "ConsumerGroupTargetAssignmentMember", "ConsumerGroupTargetAssignmentMember",
-        "ConsumerGroupTargetAssignmentMetadata", "ConsumerGroupCurrentMemberAssignment",
-        "ConsumerGroupCurrentMemberAssignment"]
+        "-GroupMetadata",
+        "ConsumerGroupMemberMetadata",
+        "ConsumerGroupMemberMetadata",
+        "ConsumerGroupMetadata",
+        "ConsumerGroupTargetAssignmentMember",
+        "ConsumerGroupTargetAssignmentMember",
+        "ConsumerGroupTargetAssignmentMetadata",
+        "ConsumerGroupCurrentMemberAssignment",
+        "ConsumerGroupCurrentMemberAssignment",
+    ]
     for x in (b, c):
         m = group.members[x.member_id]
         assert m.uses_classic_protocol and m.member_epoch == generation
@@ -338,14 +348,19 @@ def test_the_last_consumer_protocol_member_leaving_downgrades_the_group():
     assert group.protocol_type == "consumer" and group.protocol_name == "cooperative-sticky"
     assert set(group.members) == {b.member_id, c.member_id}
     # the consumer group's tombstones, in Kafka's order, then the classic group's record
-    assert kinds(h.records("g")[before:]) == [
-        "-ConsumerGroupCurrentMemberAssignment"] * 3 + ["-ConsumerGroupTargetAssignmentMember"] * 3 + [
-        "-ConsumerGroupTargetAssignmentMetadata"] + ["-ConsumerGroupMemberMetadata"] * 3 + [
-        "-ConsumerGroupPartitionMetadata", "-ConsumerGroupMetadata", "GroupMetadata"]
+    assert kinds(h.records("g")[before:]) == ["-ConsumerGroupCurrentMemberAssignment"] * 3 + [
+        "-ConsumerGroupTargetAssignmentMember"
+    ] * 3 + ["-ConsumerGroupTargetAssignmentMetadata"] + ["-ConsumerGroupMemberMetadata"] * 3 + [
+        "-ConsumerGroupPartitionMetadata",
+        "-ConsumerGroupMetadata",
+        "GroupMetadata",
+    ]
     _, value = decode_record(*h.records("g")[-1])
     assert value.generation == epoch and value.protocol == "cooperative-sticky"
     assert {m.member_id: sorted(decode_assignment(m.assignment).get("t", ())) for m in value.members} == {
-        b.member_id: sorted(b.partitions("t")), c.member_id: sorted(c.partitions("t"))}
+        b.member_id: sorted(b.partitions("t")),
+        c.member_id: sorted(c.partitions("t")),
+    }
     # the classic members rebalance as a classic group
     h.settle([b, c])
     assert shares([b, c], "t", 4)
@@ -463,13 +478,17 @@ def test_replaying_a_classic_group_record_replaces_a_consumer_group_of_that_id()
     h.create_topic("t", 4)
     mixed_group(h)
     records = h.records("g")
-    last_metadata = [i for i, (k, _) in enumerate(records) if isinstance(decode_key(k), int)
-                     and isinstance(decode_consumer_record(k, None)[0], ConsumerGroupMetadataKey)]
+    last_metadata = [
+        i
+        for i, (k, _) in enumerate(records)
+        if isinstance(decode_key(k), int) and isinstance(decode_consumer_record(k, None)[0], ConsumerGroupMetadataKey)
+    ]
     assert last_metadata
     from kavka.coordinator.group.records import GroupMetadataValue, group_metadata_record
 
     h.log.partitions[h.coord.partition_for("g")].append(
-        group_metadata_record("g", GroupMetadataValue("consumer", 9, "range", None, 0, ())))
+        group_metadata_record("g", GroupMetadataValue("consumer", 9, "range", None, 0, ()))
+    )
     h.restart()
     assert h.consumer_group("g") is None and h.classic_group("g").generation_id == 9
 

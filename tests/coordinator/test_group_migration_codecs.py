@@ -9,7 +9,6 @@ import struct
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.coordinator.migration_harness import subscription
 
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer_protocol import (
@@ -29,21 +28,40 @@ from kavka.coordinator.group.consumer_records import (
 from kavka.metadata.configdefs import broker_config_def
 from kavka.metadata.configtypes import ConfigError
 from kavka.protocol.primitives import ProtocolDecodeError
+from tests.coordinator.migration_harness import subscription
 
 KEY = ConsumerGroupMemberMetadataKey("g", "m")
 
 
 def test_classic_member_metadata_is_tag_0_as_kafka_writes_it():
-    value = ConsumerGroupMemberMetadataValue(None, None, "c", "h", ("t",), None, 30_000, None,
-                                             ClassicMemberMetadata(10_000, (("range", b"\x00\x01"),)))
+    value = ConsumerGroupMemberMetadataValue(
+        None, None, "c", "h", ("t",), None, 30_000, None, ClassicMemberMetadata(10_000, (("range", b"\x00\x01"),))
+    )
     _, data = encode_consumer_record(KEY, value)
-    classic = (b"\x01"                              # present (a nullable struct in a tagged field)
-               + struct.pack(">i", 10_000)          # sessionTimeoutMs
-               + b"\x02" + b"\x06range" + b"\x03\x00\x01" + b"\x00"  # [name, metadata], tags
-               + b"\x00")                           # the struct's tags
-    assert data == (b"\x00\x00" + b"\x00" + b"\x00" + b"\x02c" + b"\x02h" + b"\x02\x02t" + b"\x00"
-                    + struct.pack(">i", 30_000) + b"\x00"
-                    + b"\x01" + b"\x00" + bytes([len(classic)]) + classic)
+    classic = (
+        b"\x01"  # present (a nullable struct in a tagged field)
+        + struct.pack(">i", 10_000)  # sessionTimeoutMs
+        + b"\x02"
+        + b"\x06range"
+        + b"\x03\x00\x01"
+        + b"\x00"  # [name, metadata], tags
+        + b"\x00"
+    )  # the struct's tags
+    assert data == (
+        b"\x00\x00"
+        + b"\x00"
+        + b"\x00"
+        + b"\x02c"
+        + b"\x02h"
+        + b"\x02\x02t"
+        + b"\x00"
+        + struct.pack(">i", 30_000)
+        + b"\x00"
+        + b"\x01"
+        + b"\x00"
+        + bytes([len(classic)])
+        + classic
+    )
     assert decode_consumer_record(*encode_consumer_record(KEY, value))[1] == value
 
 
@@ -59,8 +77,9 @@ def test_member_metadata_without_classic_metadata_has_no_tags_and_other_tags_are
 
 @given(st.integers(0, 2**31 - 1), st.lists(st.tuples(st.text(max_size=8), st.binary(max_size=20)), max_size=3))
 def test_classic_member_metadata_round_trips(session, protocols):
-    value = ConsumerGroupMemberMetadataValue(None, None, "", "", (), None, -1, None,
-                                             ClassicMemberMetadata(session, tuple(protocols)))
+    value = ConsumerGroupMemberMetadataValue(
+        None, None, "", "", (), None, -1, None, ClassicMemberMetadata(session, tuple(protocols))
+    )
     assert decode_consumer_record(*encode_consumer_record(KEY, value))[1] == value
 
 
@@ -93,7 +112,11 @@ def test_the_migration_policy_setting():
     with pytest.raises(ConfigError, match="String must be one of \\(case insensitive\\)"):
         d.parse("sideways")
     assert GroupConfig().consumer_migration_policy == "bidirectional"
-    for raw, up, down in [("BIDIRECTIONAL", True, True), ("upgrade", True, False), ("Downgrade", False, True),
-                          ("disabled", False, False)]:
+    for raw, up, down in [
+        ("BIDIRECTIONAL", True, True),
+        ("upgrade", True, False),
+        ("Downgrade", False, True),
+        ("disabled", False, False),
+    ]:
         c = GroupConfig.from_broker_config({"group.consumer.migration.policy": raw})
         assert (c.upgrade_enabled, c.downgrade_enabled) == (up, down)

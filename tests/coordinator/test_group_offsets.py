@@ -5,10 +5,10 @@ from __future__ import annotations
 import struct
 
 import pytest
-from tests.coordinator.group_harness import PARTITIONS, Harness
 
 from kavka.coordinator.group import GroupState
 from kavka.coordinator.group.records import OffsetCommitKey, OffsetCommitValue
+from tests.coordinator.group_harness import PARTITIONS, Harness
 
 NONE = 0
 UNKNOWN_MEMBER_ID = 25
@@ -47,12 +47,12 @@ def test_simple_consumer_commit_creates_an_empty_group_and_fetch_returns_metadat
     assert [(p["committed_offset"], p["metadata"]) for p in parts] == [(10, "hello"), (20, "hello"), (-1, "")]
     everything = h.coord.fetch_offsets("simple", None)
     assert [(t["name"], [p["partition_index"] for p in t["partitions"]]) for t in everything["topics"]] == [
-        ("t", [0, 1])]
+        ("t", [0, 1])
+    ]
     assert h.coord.fetch_offsets("unknown", None)["topics"] == []
     # the records: OffsetCommitKey v1 / OffsetCommitValue v3
     decoded = h.log.decoded(h.coord.partition_for("simple"))
-    assert decoded[-1] == (OffsetCommitKey("simple", "t", 1),
-                           OffsetCommitValue(20, "hello", h.clock.now, -1, -1))
+    assert decoded[-1] == (OffsetCommitKey("simple", "t", 1), OffsetCommitValue(20, "hello", h.clock.now, -1, -1))
 
 
 def test_member_commits_are_checked_against_the_generation():
@@ -63,13 +63,12 @@ def test_member_commits_are_checked_against_the_generation():
     assert errors(h.commit("g", {("t", 0): 1}, member_id="x", generation=gen)) == [UNKNOWN_MEMBER_ID]
     # a simple commit to an active group is refused
     assert errors(h.commit("g", {("t", 0): 1})) == [UNKNOWN_MEMBER_ID]
-    assert errors(h.commit("g", {("t", 0): 1}, member_id=a, generation=gen, instance_id="i")) == [
-        UNKNOWN_MEMBER_ID]
+    assert errors(h.commit("g", {("t", 0): 1}, member_id=a, generation=gen, instance_id="i")) == [UNKNOWN_MEMBER_ID]
 
 
 def test_commit_during_completing_rebalance_is_told_to_wait():
     h = Harness()
-    (a, ra), (b, rb) = h.join_new("g"), h.join_new("g")
+    (a, ra), (_b, _rb) = h.join_new("g"), h.join_new("g")
     h.advance(0)
     gen = ra.value["generation_id"]
     assert errors(h.commit("g", {("t", 0): 1}, member_id=a, generation=gen)) == [REBALANCE_IN_PROGRESS]
@@ -78,8 +77,7 @@ def test_commit_during_completing_rebalance_is_told_to_wait():
 def test_commit_to_a_missing_group_with_a_generation():
     h = Harness()
     assert errors(h.commit("nope", {("t", 0): 1}, member_id="m", generation=3)) == [GROUP_ID_NOT_FOUND]
-    assert errors(h.commit("nope", {("t", 0): 1}, member_id="m", generation=3, api_version=8)) == [
-        ILLEGAL_GENERATION]
+    assert errors(h.commit("nope", {("t", 0): 1}, member_id="m", generation=3, api_version=8)) == [ILLEGAL_GENERATION]
 
 
 def test_commit_keeps_the_member_session_alive():
@@ -163,7 +161,9 @@ def test_offset_delete():
     [res] = r
     assert res["error_code"] == NONE
     assert [(t["name"], [p["error_code"] for p in t["partitions"]]) for t in res["topics"]] == [
-        ("orders", [GROUP_SUBSCRIBED_TO_TOPIC]), ("old", [NONE, NONE])]
+        ("orders", [GROUP_SUBSCRIBED_TO_TOPIC]),
+        ("old", [NONE, NONE]),
+    ]
     assert h.committed("g", "orders", 0) == 5 and h.committed("g", "old", 0) == -1
     r.clear()
     h.coord.delete_offsets(group_id="missing", topics=[("t", [0])], respond=r.append)
@@ -186,7 +186,10 @@ def test_delete_groups():
     h.coord.delete_groups(["active", "idle", "missing"], out.append)
     [results] = out
     assert [(r["group_id"], r["error_code"]) for r in results] == [
-        ("active", NON_EMPTY_GROUP), ("idle", NONE), ("missing", GROUP_ID_NOT_FOUND)]
+        ("active", NON_EMPTY_GROUP),
+        ("idle", NONE),
+        ("missing", GROUP_ID_NOT_FOUND),
+    ]
     assert h.committed("idle", "t", 0) == -1
     assert h.coord.describe_groups(["idle"])[0]["group_state"] == "Dead"
     assert "idle" not in [g["group_id"] for g in h.coord.list_groups()["groups"]]
@@ -200,9 +203,21 @@ def snapshot(coord) -> dict:
         for gid, g in shard.groups.items():
             out[("group", gid)] = (
                 g.state if g.state in (GroupState.EMPTY, GroupState.STABLE) else "rebalancing",
-                g.generation_id, g.protocol_type, g.protocol_name, g.leader_id,
-                sorted((m.member_id, m.group_instance_id, m.assignment, m.session_timeout_ms,
-                        m.rebalance_timeout_ms, m.client_id) for m in g.members.values()),
+                g.generation_id,
+                g.protocol_type,
+                g.protocol_name,
+                g.leader_id,
+                sorted(
+                    (
+                        m.member_id,
+                        m.group_instance_id,
+                        m.assignment,
+                        m.session_timeout_ms,
+                        m.rebalance_timeout_ms,
+                        m.client_id,
+                    )
+                    for m in g.members.values()
+                ),
             )
         for gid, topics in shard.offsets.store.by_group.items():
             for topic, parts in topics.items():
@@ -254,5 +269,6 @@ def test_loaded_members_must_heartbeat_within_their_session():
 @pytest.mark.parametrize("bad", [b"", b"\x00", b"\x00\x00\x00\x05"])
 def test_subscription_parsing_of_garbage_does_not_fail(bad):
     from kavka.coordinator.group.classic import subscribed_topics_of
+
     assert subscribed_topics_of(bad) is None
     assert subscribed_topics_of(subscription("a", "b")) == {"a", "b"}

@@ -48,8 +48,7 @@ def test_group_metadata_key_is_version_2():
 
 def test_offset_commit_value_v3_layout():
     v = OffsetCommitValue(offset=42, metadata="meta", commit_timestamp=1000, leader_epoch=5)
-    expected = (b"\x00\x03" + struct.pack(">q", 42) + struct.pack(">i", 5) + s16("meta")
-                + struct.pack(">q", 1000))
+    expected = b"\x00\x03" + struct.pack(">q", 42) + struct.pack(">i", 5) + s16("meta") + struct.pack(">q", 1000)
     assert encode_value(v) == expected
 
 
@@ -68,20 +67,48 @@ def test_offset_commit_value_old_versions(version):
 
 def test_offset_commit_value_v4_is_flexible():
     # offset, leaderEpoch, compact "ab", commitTimestamp, one unknown tagged field (tag 9, 2 bytes)
-    raw = (b"\x00\x04" + struct.pack(">q", 5) + struct.pack(">i", 2) + b"\x03ab" + struct.pack(">q", 77)
-           + b"\x01\x09\x02zz")
+    raw = (
+        b"\x00\x04"
+        + struct.pack(">q", 5)
+        + struct.pack(">i", 2)
+        + b"\x03ab"
+        + struct.pack(">q", 77)
+        + b"\x01\x09\x02zz"
+    )
     assert decode_offset_commit_value(raw) == OffsetCommitValue(5, "ab", 77, 2, -1)
 
 
 def test_group_metadata_value_v3_layout():
-    m = MemberMetadata(member_id="m1", client_id="cid", client_host="/1.2.3.4", session_timeout=10000,
-                       subscription=b"\x01\x02", assignment=b"\x03", rebalance_timeout=30000,
-                       group_instance_id=None)
+    m = MemberMetadata(
+        member_id="m1",
+        client_id="cid",
+        client_host="/1.2.3.4",
+        session_timeout=10000,
+        subscription=b"\x01\x02",
+        assignment=b"\x03",
+        rebalance_timeout=30000,
+        group_instance_id=None,
+    )
     v = GroupMetadataValue("consumer", 4, "range", "m1", 1234, (m,))
-    expected = (b"\x00\x03" + s16("consumer") + struct.pack(">i", 4) + s16("range") + s16("m1")
-                + struct.pack(">q", 1234) + struct.pack(">i", 1)
-                + s16("m1") + b"\xff\xff" + s16("cid") + s16("/1.2.3.4") + struct.pack(">i", 30000)
-                + struct.pack(">i", 10000) + struct.pack(">i", 2) + b"\x01\x02" + struct.pack(">i", 1) + b"\x03")
+    expected = (
+        b"\x00\x03"
+        + s16("consumer")
+        + struct.pack(">i", 4)
+        + s16("range")
+        + s16("m1")
+        + struct.pack(">q", 1234)
+        + struct.pack(">i", 1)
+        + s16("m1")
+        + b"\xff\xff"
+        + s16("cid")
+        + s16("/1.2.3.4")
+        + struct.pack(">i", 30000)
+        + struct.pack(">i", 10000)
+        + struct.pack(">i", 2)
+        + b"\x01\x02"
+        + struct.pack(">i", 1)
+        + b"\x03"
+    )
     assert encode_value(v) == expected
     assert decode_group_metadata_value(expected) == v
 
@@ -92,9 +119,20 @@ def test_empty_group_metadata_value_has_null_protocol_and_leader():
 
 
 def test_group_metadata_value_v0_defaults():
-    raw = (b"\x00\x00" + s16("consumer") + struct.pack(">i", 1) + s16("range") + s16("m")
-           + struct.pack(">i", 1) + s16("m") + s16("c") + s16("h") + struct.pack(">i", 6000)
-           + struct.pack(">i", 0) + struct.pack(">i", 0))
+    raw = (
+        b"\x00\x00"
+        + s16("consumer")
+        + struct.pack(">i", 1)
+        + s16("range")
+        + s16("m")
+        + struct.pack(">i", 1)
+        + s16("m")
+        + s16("c")
+        + s16("h")
+        + struct.pack(">i", 6000)
+        + struct.pack(">i", 0)
+        + struct.pack(">i", 0)
+    )
     v = decode_group_metadata_value(raw)
     assert v.current_state_timestamp == -1
     assert v.members[0].rebalance_timeout == -1 and v.members[0].group_instance_id is None
@@ -137,14 +175,21 @@ def test_offset_commit_value_round_trip(offset, metadata, ts, epoch, version):
 
 
 members = st.builds(
-    MemberMetadata, member_id=texts, client_id=texts, client_host=texts, session_timeout=int32,
-    subscription=st.binary(max_size=30), assignment=st.binary(max_size=30), rebalance_timeout=int32,
+    MemberMetadata,
+    member_id=texts,
+    client_id=texts,
+    client_host=texts,
+    session_timeout=int32,
+    subscription=st.binary(max_size=30),
+    assignment=st.binary(max_size=30),
+    rebalance_timeout=int32,
     group_instance_id=st.none() | texts,
 )
 
 
-@given(texts, int32, st.none() | texts, st.none() | texts, int64, st.lists(members, max_size=4),
-       st.sampled_from([3, 4]))
+@given(
+    texts, int32, st.none() | texts, st.none() | texts, int64, st.lists(members, max_size=4), st.sampled_from([3, 4])
+)
 def test_group_metadata_value_round_trip(ptype, gen, protocol, leader, ts, ms, version):
     v = GroupMetadataValue(ptype, gen, protocol, leader, ts, tuple(ms))
     assert decode_group_metadata_value(encode_value(v, version)) == v
@@ -153,8 +198,7 @@ def test_group_metadata_value_round_trip(ptype, gen, protocol, leader, ts, ms, v
 @given(texts, texts, int32, int64)
 def test_record_builder_round_trip(group, topic, partition, offset):
     key, value = offset_commit_record(group, topic, partition, OffsetCommitValue(offset, "x", 1))
-    assert decode_record(key, value) == (OffsetCommitKey(group, topic, partition),
-                                         OffsetCommitValue(offset, "x", 1))
+    assert decode_record(key, value) == (OffsetCommitKey(group, topic, partition), OffsetCommitValue(offset, "x", 1))
 
 
 def _java_hash(s: str) -> int:

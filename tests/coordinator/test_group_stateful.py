@@ -7,12 +7,12 @@ durable state: committed offsets, and every group that is Empty or Stable as it 
 
 from __future__ import annotations
 
-from tests.coordinator.group_harness import PARTITIONS, Harness, Reply
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from kavka.coordinator.group import GroupState
+from tests.coordinator.group_harness import PARTITIONS, Harness, Reply
 
 GROUPS = ["g1", "g2"]
 INSTANCES = [None, None, "i-1", "i-2"]
@@ -24,8 +24,13 @@ def durable(coord) -> dict:
         shard = coord.runtime.shard(p)
         for gid, g in shard.groups.items():
             if g.state in (GroupState.EMPTY, GroupState.STABLE):
-                out[gid] = (g.state, g.generation_id, g.protocol_name, g.leader_id if g.members else None,
-                            sorted((m.member_id, m.group_instance_id, m.assignment) for m in g.members.values()))
+                out[gid] = (
+                    g.state,
+                    g.generation_id,
+                    g.protocol_name,
+                    g.leader_id if g.members else None,
+                    sorted((m.member_id, m.group_instance_id, m.assignment) for m in g.members.values()),
+                )
         for gid, topics in shard.offsets.store.by_group.items():
             for topic, parts in topics.items():
                 for index, om in parts.items():
@@ -44,8 +49,11 @@ class GroupMachine(RuleBasedStateMachine):
         g = self.h.group(group_id)
         return -1 if g is None else g.generation_id
 
-    @rule(group=st.sampled_from(GROUPS), instance=st.sampled_from(INSTANCES),
-          proto=st.sampled_from(["range", "roundrobin"]))
+    @rule(
+        group=st.sampled_from(GROUPS),
+        instance=st.sampled_from(INSTANCES),
+        proto=st.sampled_from(["range", "roundrobin"]),
+    )
     def join_new(self, group, instance, proto):
         r = self.h.join(group, instance_id=instance, protocols=((proto, b"m"), ("range", b"r")))
         self.replies.append(r)
@@ -112,8 +120,16 @@ class GroupMachine(RuleBasedStateMachine):
         if self.known.get(group) and data.draw(st.booleans()):
             member, instance = data.draw(st.sampled_from(self.known[group]))
             gen = self._generation(group)
-        self.replies.append(self.h.commit(group, {("t", offset % 3): offset}, member_id=member,
-                                          generation=gen, instance_id=instance, metadata=f"m{offset}"))
+        self.replies.append(
+            self.h.commit(
+                group,
+                {("t", offset % 3): offset},
+                member_id=member,
+                generation=gen,
+                instance_id=instance,
+                metadata=f"m{offset}",
+            )
+        )
 
     @rule(group=st.sampled_from(GROUPS + ["simple"]))
     def delete(self, group):
@@ -162,5 +178,6 @@ class GroupMachine(RuleBasedStateMachine):
 
 
 TestGroupMachine = GroupMachine.TestCase
-TestGroupMachine.settings = settings(max_examples=100, stateful_step_count=40, deadline=None,
-                                     suppress_health_check=[HealthCheck.too_slow])
+TestGroupMachine.settings = settings(
+    max_examples=100, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)

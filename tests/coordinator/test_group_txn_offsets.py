@@ -7,9 +7,8 @@ markers. Reloading a coordinator from it checks that replay reaches the state th
 
 from __future__ import annotations
 
-from tests.coordinator.group_harness import Harness, Reply
-
 from kavka.coordinator.group import GroupCoordinator
+from tests.coordinator.group_harness import Harness, Reply
 
 NONE = 0
 ILLEGAL_GENERATION = 22
@@ -40,15 +39,29 @@ class TxnHarness(Harness):
 
         return GroupCoordinator(self.config, append, self.clock, append_transactional=append_txn)
 
-    def txn_commit(self, group_id: str, offsets: dict, producer_id: int = PID, epoch: int = 0, *,
-                   member_id: str = "", generation: int = -1) -> Reply:
+    def txn_commit(
+        self,
+        group_id: str,
+        offsets: dict,
+        producer_id: int = PID,
+        epoch: int = 0,
+        *,
+        member_id: str = "",
+        generation: int = -1,
+    ) -> Reply:
         reply = Reply()
         topics: dict = {}
         for (topic, partition), offset in offsets.items():
             topics.setdefault(topic, []).append((partition, offset, -1, "m"))
-        self.coord.commit_transactional_offsets(group_id=group_id, producer_id=producer_id, producer_epoch=epoch,
-                                                generation_id=generation, member_id=member_id,
-                                                topics=list(topics.items()), respond=reply)
+        self.coord.commit_transactional_offsets(
+            group_id=group_id,
+            producer_id=producer_id,
+            producer_epoch=epoch,
+            generation_id=generation,
+            member_id=member_id,
+            topics=list(topics.items()),
+            respond=reply,
+        )
         return reply
 
     def marker(self, group_id: str, producer_id: int, commit: bool) -> None:

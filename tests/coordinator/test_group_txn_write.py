@@ -3,9 +3,8 @@ the answer comes, and the errors a client is told when the partition or the log 
 
 from __future__ import annotations
 
-from tests.coordinator.group_harness import AppendFailed, Harness, Reply
-
 from kavka.coordinator.group import GroupCoordinator
+from tests.coordinator.group_harness import AppendFailed, Harness, Reply
 
 NONE = 0
 COORDINATOR_LOAD_IN_PROGRESS = 14
@@ -42,8 +41,14 @@ class EventHarness(Harness):
             reply(response)
 
         self.coord.commit_transactional_offsets(
-            group_id=group_id, producer_id=PID, producer_epoch=EPOCH, generation_id=-1, member_id="",
-            topics=[("t", [(p[0], p[1], -1, p[2] if len(p) > 2 else metadata) for p in parts])], respond=respond)
+            group_id=group_id,
+            producer_id=PID,
+            producer_epoch=EPOCH,
+            generation_id=-1,
+            member_id="",
+            topics=[("t", [(p[0], p[1], -1, p[2] if len(p) > 2 else metadata) for p in parts])],
+            respond=respond,
+        )
         return reply
 
     def pending(self, group_id: str) -> bool:

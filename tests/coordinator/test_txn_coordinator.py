@@ -58,8 +58,9 @@ class Harness:
                     if tp in self.refuse:
                         failed.add(tp)
                     else:
-                        self.markers.append((*tp, job.producer_id, job.producer_epoch, job.commit,
-                                             job.coordinator_epoch))
+                        self.markers.append(
+                            (*tp, job.producer_id, job.producer_epoch, job.commit, job.coordinator_epoch)
+                        )
                 self.coordinator.markers_written(job, failed)
 
     def advance(self, ms):
@@ -71,8 +72,9 @@ class Harness:
         return self.call("init_producer_id", transactional_id=tid, transaction_timeout_ms=timeout, **kw)
 
     def add(self, pid, epoch, *tps, tid=TID):
-        return self.call("add_partitions_to_txn", transactional_id=tid, producer_id=pid, producer_epoch=epoch,
-                         partitions=list(tps))
+        return self.call(
+            "add_partitions_to_txn", transactional_id=tid, producer_id=pid, producer_epoch=epoch, partitions=list(tps)
+        )
 
     def end(self, pid, epoch, commit, tid=TID):
         return self.call("end_txn", transactional_id=tid, producer_id=pid, producer_epoch=epoch, commit=commit)
@@ -140,8 +142,10 @@ def test_end_txn_errors(h):
     assert h.end(pid, epoch, True) == ErrorCode.invalid_txn_state  # Empty
     assert h.end(pid + 1, epoch, True) == ErrorCode.invalid_producer_id_mapping
     assert h.end(pid, epoch + 1, True) == ErrorCode.producer_fenced
-    assert h.call("end_txn", transactional_id="unknown", producer_id=1, producer_epoch=0,
-                  commit=True) == ErrorCode.invalid_producer_id_mapping
+    assert (
+        h.call("end_txn", transactional_id="unknown", producer_id=1, producer_epoch=0, commit=True)
+        == ErrorCode.invalid_producer_id_mapping
+    )
     assert h.add(pid, epoch - 1, ("a", 0)) == ErrorCode.producer_fenced
 
 
@@ -281,8 +285,7 @@ def test_not_coordinator_and_loading():
 def test_add_offsets_adds_the_groups_offsets_partition(h):
     r = h.init()
     pid, epoch = r["producer_id"], r["producer_epoch"]
-    assert h.call("add_offsets_to_txn", transactional_id=TID, producer_id=pid, producer_epoch=epoch,
-                  group_id="g") == 0
+    assert h.call("add_offsets_to_txn", transactional_id=TID, producer_id=pid, producer_epoch=epoch, group_id="g") == 0
     tp = h.coordinator.offsets_partition("g")
     assert tp[0] == "__consumer_offsets" and h.state().partitions == {tp}
 
@@ -305,4 +308,7 @@ def test_describe_and_list(h):
     h.now += 10_000
     long_running = h.coordinator.list_transactions(state_filters=["Ongoing"], duration_filter_ms=5_000)
     assert [t["transactional_id"] for t in long_running["transaction_states"]] == [TID]
-    assert h.coordinator.list_transactions(state_filters=["Ongoing"], duration_filter_ms=20_000)["transaction_states"] == []
+    assert (
+        h.coordinator.list_transactions(state_filters=["Ongoing"], duration_filter_ms=20_000)["transaction_states"]
+        == []
+    )

@@ -76,15 +76,17 @@ class Coord:
         return r["producer_id"], r["producer_epoch"]
 
     def add(self, pid, epoch, *tps, tid=TID):
-        return self.call("add_partitions_to_txn", transactional_id=tid, producer_id=pid, producer_epoch=epoch,
-                         partitions=list(tps))
+        return self.call(
+            "add_partitions_to_txn", transactional_id=tid, producer_id=pid, producer_epoch=epoch, partitions=list(tps)
+        )
 
     def end(self, pid, epoch, commit, tid=TID):
         return self.call("end_txn", transactional_id=tid, producer_id=pid, producer_epoch=epoch, commit=commit)
 
     def verify(self, pid, epoch, tp, tid=TID):
-        return self.c.verify_partition(transactional_id=tid, producer_id=pid, producer_epoch=epoch,
-                                       topic=tp[0], partition=tp[1])
+        return self.c.verify_partition(
+            transactional_id=tid, producer_id=pid, producer_epoch=epoch, topic=tp[0], partition=tp[1]
+        )
 
     def log_size(self):
         return sum(len(v) for v in self.logs.values())
@@ -103,8 +105,9 @@ def test_only_partitions_of_the_ongoing_transaction_verify(co):
     assert co.verify(pid, epoch, ("a", 0)) == E.none
     assert co.verify(pid, epoch, ("b", 3)) == E.none
     assert co.verify(pid, epoch, ("a", 1)) == E.transaction_abortable
-    answers = co.c.verify_partitions(transactional_id=TID, producer_id=pid, producer_epoch=epoch,
-                                     partitions=[("a", 0), ("c", 0)])
+    answers = co.c.verify_partitions(
+        transactional_id=TID, producer_id=pid, producer_epoch=epoch, partitions=[("a", 0), ("c", 0)]
+    )
     assert answers == {("a", 0): E.none, ("c", 0): E.transaction_abortable}
     assert co.log_size() == written  # a read: nothing appended
     assert co.c.shard_of(TID).txns[TID].partitions == {("a", 0), ("b", 3)}  # and nothing added
@@ -144,9 +147,9 @@ def test_producer_checks(co):
     assert co.verify(pid + 1, epoch, ("a", 0)) == E.invalid_producer_id_mapping
     assert co.verify(pid, epoch, ("a", 0), tid="never-seen") == E.invalid_producer_id_mapping
     assert co.verify(pid, epoch, ("a", 0), tid="") == E.invalid_request
-    assert co.c.verify_partitions(transactional_id=TID, producer_id=pid + 1, producer_epoch=epoch,
-                                  partitions=[("a", 0), ("b", 0)]) == dict.fromkeys([("a", 0), ("b", 0)],
-                                                                                     E.invalid_producer_id_mapping)
+    assert co.c.verify_partitions(
+        transactional_id=TID, producer_id=pid + 1, producer_epoch=epoch, partitions=[("a", 0), ("b", 0)]
+    ) == dict.fromkeys([("a", 0), ("b", 0)], E.invalid_producer_id_mapping)
 
 
 def test_a_timed_out_transaction_fences_its_producer():
@@ -190,8 +193,13 @@ def test_produce_before_v11(version):
     assert produce_error(E.transaction_abortable, version) == (E.invalid_txn_state, NOT_IN_TRANSACTION_MESSAGE)
     assert produce_error(E.producer_fenced, version) == (E.invalid_producer_epoch, None)
     assert produce_error(E.invalid_producer_id_mapping, version) == (E.invalid_producer_id_mapping, None)
-    for retriable in (E.concurrent_transactions, E.coordinator_load_in_progress, E.not_coordinator,
-                      E.coordinator_not_available, E.network_exception):
+    for retriable in (
+        E.concurrent_transactions,
+        E.coordinator_load_in_progress,
+        E.not_coordinator,
+        E.coordinator_not_available,
+        E.network_exception,
+    ):
         code, message = produce_error(retriable, version)
         assert code == E.not_enough_replicas
         assert message.endswith(f"Underlying error: {retriable.name.upper()}")
@@ -226,8 +234,15 @@ class InProcessBroker:
         from kavka.testing.memfs import MemoryFileSystem
 
         props = dict(BrokerConfig.serve_defaults())
-        props.update({"log.dirs": "/data", "num.partitions": "2", "transaction.state.log.num.partitions": "2",
-                      "offsets.topic.num.partitions": "2", **overrides})
+        props.update(
+            {
+                "log.dirs": "/data",
+                "num.partitions": "2",
+                "transaction.state.log.num.partitions": "2",
+                "offsets.topic.num.partitions": "2",
+                **overrides,
+            }
+        )
         self.now = 1_700_000_000_000
         self.broker = b = Broker(BrokerConfig.from_properties(props), fs=MemoryFileSystem(), clock_ms=lambda: self.now)
         b.startup()
@@ -246,12 +261,18 @@ class InProcessBroker:
         return r["producer_id"], r["producer_epoch"]
 
     def add(self, pid, epoch, *tps, tid=TID):
-        return self.txn.call(self.txn.coordinator.add_partitions_to_txn, transactional_id=tid, producer_id=pid,
-                             producer_epoch=epoch, partitions=list(tps))
+        return self.txn.call(
+            self.txn.coordinator.add_partitions_to_txn,
+            transactional_id=tid,
+            producer_id=pid,
+            producer_epoch=epoch,
+            partitions=list(tps),
+        )
 
     def end(self, pid, epoch, commit, tid=TID):
-        return self.txn.call(self.txn.coordinator.end_txn, transactional_id=tid, producer_id=pid,
-                             producer_epoch=epoch, commit=commit)
+        return self.txn.call(
+            self.txn.coordinator.end_txn, transactional_id=tid, producer_id=pid, producer_epoch=epoch, commit=commit
+        )
 
     def batch(self, pid, epoch, *, seq=None, transactional=True, values=(b"v",)):
         from kavka.protocol.records import Record, build_batch
@@ -259,8 +280,13 @@ class InProcessBroker:
         if seq is None:
             seq = self.seq.get((pid, epoch), 0)
             self.seq[(pid, epoch)] = seq + len(values)
-        return build_batch([Record(i, self.now, None, v) for i, v in enumerate(values)], producer_id=pid,
-                           producer_epoch=epoch, base_sequence=seq, transactional=transactional)
+        return build_batch(
+            [Record(i, self.now, None, v) for i, v in enumerate(values)],
+            producer_id=pid,
+            producer_epoch=epoch,
+            base_sequence=seq,
+            transactional=transactional,
+        )
 
     def produce(self, partitions: dict, *, tid: str | None = TID, version: int = 9) -> dict:
         """One Produce of ``{(topic, partition): batch bytes}``: ``{(topic, partition): response}``."""
@@ -272,9 +298,18 @@ class InProcessBroker:
             topics.setdefault(t, []).append({"index": p, "records": records})
         cls = load_request_schema(0, version)
         buf = io.BytesIO()
-        entity_writer(cls)(buf, build_entity(cls, {
-            "transactional_id": tid, "acks": -1, "timeout": 30_000,
-            "topic_data": [{"name": t, "partition_data": ps} for t, ps in topics.items()]}))
+        entity_writer(cls)(
+            buf,
+            build_entity(
+                cls,
+                {
+                    "transactional_id": tid,
+                    "acks": -1,
+                    "timeout": 30_000,
+                    "topic_data": [{"name": t, "partition_data": ps} for t, ps in topics.items()],
+                },
+            ),
+        )
         ctx = SimpleNamespace(broker=self.broker, version=version)
         out = handle_produce(ctx, memoryview(bytearray(buf.getvalue())))
         resp, _ = entity_reader(load_response_schema(0, version))(b"".join(bytes(x) for x in out), 0)
@@ -294,8 +329,12 @@ def kb():
 
 def test_produce_to_a_partition_never_added_is_refused(kb):
     pid, epoch = kb.init()
-    for version, code in ((3, E.invalid_txn_state), (9, E.invalid_txn_state), (10, E.invalid_txn_state),
-                          (11, E.transaction_abortable)):
+    for version, code in (
+        (3, E.invalid_txn_state),
+        (9, E.invalid_txn_state),
+        (10, E.invalid_txn_state),
+        (11, E.transaction_abortable),
+    ):
         r = kb.produce({("t", 0): kb.batch(pid, epoch, seq=0)}, version=version)[("t", 0)]
         assert r.error_code == code, version
     assert r.base_offset == -1
@@ -350,8 +389,10 @@ def test_fenced_and_unknown_producers(kb):
     kb.add(pid, epoch, ("t", 0))
     assert kb.produce({("t", 0): kb.batch(pid, epoch + 1, seq=0)})[("t", 0)].error_code == E.invalid_producer_epoch
     assert kb.produce({("t", 0): kb.batch(pid + 50, 0, seq=0)})[("t", 0)].error_code == E.invalid_producer_id_mapping
-    assert kb.produce({("t", 0): kb.batch(pid, epoch, seq=0)}, tid="someone-else")[("t", 0)].error_code == \
-        E.invalid_producer_id_mapping
+    assert (
+        kb.produce({("t", 0): kb.batch(pid, epoch, seq=0)}, tid="someone-else")[("t", 0)].error_code
+        == E.invalid_producer_id_mapping
+    )
 
 
 def test_markers_pending_is_retriable_not_enough_replicas(kb):
@@ -360,8 +401,9 @@ def test_markers_pending_is_retriable_not_enough_replicas(kb):
     kb.produce({("t", 0): kb.batch(pid, epoch, seq=0)})
     # the marker for t-1 cannot be written yet: the transaction stays in PrepareCommit
     real = kb.txn._write_marker
-    kb.txn._write_marker = lambda topic, index, job: E.not_leader_or_follower if (topic, index) == ("t", 1) \
-        else real(topic, index, job)
+    kb.txn._write_marker = lambda topic, index, job: (
+        E.not_leader_or_follower if (topic, index) == ("t", 1) else real(topic, index, job)
+    )
     assert kb.end(pid, epoch, True) == 0
     assert kb.txn.coordinator.shard_of(TID).txns[TID].state == TxnState.PREPARE_COMMIT
     r = kb.produce({("t", 1): kb.batch(pid, epoch, seq=0)})[("t", 1)]
@@ -397,8 +439,9 @@ def test_request_level_rules(kb):
     pid, epoch = kb.init()
     kb.add(pid, epoch, ("t", 0), ("t", 1))
     # transactional records need the request's transactional id: the whole request fails
-    r = kb.produce({("t", 0): kb.batch(pid, epoch, seq=0), ("t", 1): kb.batch(pid, epoch, seq=0,
-                                                                                  transactional=False)}, tid=None)
+    r = kb.produce(
+        {("t", 0): kb.batch(pid, epoch, seq=0), ("t", 1): kb.batch(pid, epoch, seq=0, transactional=False)}, tid=None
+    )
     assert {k: v.error_code for k, v in r.items()} == dict.fromkeys(r, E.transactional_id_authorization_failed)
     # batches of two producers (or epochs) in one request: the whole request fails
     other_pid, other_epoch = kb.init(tid="other")
@@ -445,6 +488,14 @@ def test_txn_offset_commit_verification(kb):
     assert kb.txn.check_txn_offset_commit(TID, pid, epoch, "grp", 4) == E.transaction_abortable
     assert kb.txn.check_txn_offset_commit(TID, pid, epoch + 1, "grp", 3) == E.invalid_producer_epoch
     assert kb.txn.check_txn_offset_commit(TID, pid, epoch, "", 3) == 0  # the group coordinator answers that
-    assert kb.txn.call(kb.txn.coordinator.add_offsets_to_txn, transactional_id=TID, producer_id=pid,
-                       producer_epoch=epoch, group_id="grp") == 0
+    assert (
+        kb.txn.call(
+            kb.txn.coordinator.add_offsets_to_txn,
+            transactional_id=TID,
+            producer_id=pid,
+            producer_epoch=epoch,
+            group_id="grp",
+        )
+        == 0
+    )
     assert kb.txn.check_txn_offset_commit(TID, pid, epoch, "grp", 3) == 0

@@ -119,17 +119,29 @@ def test_faststream_subscriber_publisher_pipeline(bootstrap, create_topic):
     # Invoices keep the order's key (the customer), so one customer's invoices stay in one partition.
     assert all(key == inv.customer.encode() for key, inv in invoices)
     # The pricing group committed past every order (aiokafka auto-commit on close).
-    assert wait_until(lambda: _committed(bootstrap, pricing_group, orders_topic) == len(ORDERS), 15,
-                      message="pricing group's committed offset")
+    assert wait_until(
+        lambda: _committed(bootstrap, pricing_group, orders_topic) == len(ORDERS),
+        15,
+        message="pricing group's committed offset",
+    )
 
     # The invoices on the wire are plain JSON any Kafka consumer can read.
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4().hex[:6]}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     try:
         c.assign([TopicPartition(invoices_topic, 0, 0)])
         seen = []
-        wait_until(lambda: seen.extend(m.value() for m in c.consume(10, 0.5) if not m.error()) or len(seen) >= 3,
-                   15, message="invoices via confluent-kafka")
+        wait_until(
+            lambda: seen.extend(m.value() for m in c.consume(10, 0.5) if not m.error()) or len(seen) >= 3,
+            15,
+            message="invoices via confluent-kafka",
+        )
         assert sorted(json.loads(v)["order_id"] for v in seen) == [1, 3, 4]
     finally:
         c.close()

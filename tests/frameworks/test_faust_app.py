@@ -42,9 +42,15 @@ class _Reader:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.records: list[tuple[bytes, bytes]] = []
-        self._c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4().hex[:6]}",
-                            "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                            "isolation.level": "read_committed"})
+        self._c = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"check-{uuid.uuid4().hex[:6]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
         self._c.assign([TopicPartition(topic, 0, 0)])
 
     def poll(self) -> list[tuple[bytes, bytes]]:
@@ -60,8 +66,18 @@ class _Worker:
         self.log = log
         self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, str(APP), "worker", "--loglevel", os.environ.get("KAVKA_FAUST_LOGLEVEL", "info"), "--without-web"],
-            env=env, stdout=self._out, stderr=subprocess.STDOUT, cwd=log.parent,
+            [
+                sys.executable,
+                str(APP),
+                "worker",
+                "--loglevel",
+                os.environ.get("KAVKA_FAUST_LOGLEVEL", "info"),
+                "--without-web",
+            ],
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
         )
 
     def alive(self) -> bool:
@@ -98,15 +114,24 @@ def test_faust_agent_table_changelog(bootstrap, create_topic, tmp_path):
     orders = create_topic()
     totals = create_topic()
     app_id = f"faust-orders-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "FAUST_APP_ID": app_id, "FAUST_BOOTSTRAP": bootstrap,
-           "FAUST_ORDERS": orders, "FAUST_TOTALS": totals, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "FAUST_APP_ID": app_id,
+        "FAUST_BOOTSTRAP": bootstrap,
+        "FAUST_ORDERS": orders,
+        "FAUST_TOTALS": totals,
+        "PYTHONUNBUFFERED": "1",
+    }
     _produce(bootstrap, orders, [("ada", 10.0), ("bob", 5.0), ("ada", -1.0), ("ada", 2.5)])
 
     reader = _Reader(bootstrap, totals)
     worker = _Worker(env, tmp_path / "worker1.log")
     try:
-        wait_until(lambda: not worker.alive() or len(reader.poll()) >= 3, 45,
-                   message=lambda: f"3 totals from the faust worker\n{worker.tail()}")
+        wait_until(
+            lambda: not worker.alive() or len(reader.poll()) >= 3,
+            45,
+            message=lambda: f"3 totals from the faust worker\n{worker.tail()}",
+        )
         assert worker.alive(), worker.tail()
         assert _totals(reader.records) == [("ada", 10.0), ("bob", 5.0), ("ada", 12.5)]
         assert [k for k, _ in reader.records] == [b"ada", b"bob", b"ada"]
@@ -121,8 +146,11 @@ def test_faust_agent_table_changelog(bootstrap, create_topic, tmp_path):
     assert cfg["cleanup.policy"].value == "compact"
     log = _Reader(bootstrap, changelog)
     try:
-        wait_until(lambda: {k: json.loads(v) for k, v in log.poll()} == {b'"ada"': 12.5, b'"bob"': 5.0}, 15,
-                   message=lambda: f"changelog contents {log.records}")
+        wait_until(
+            lambda: {k: json.loads(v) for k, v in log.poll()} == {b'"ada"': 12.5, b'"bob"': 5.0},
+            15,
+            message=lambda: f"changelog contents {log.records}",
+        )
     finally:
         log.close()
 
@@ -131,12 +159,18 @@ def test_faust_agent_table_changelog(bootstrap, create_topic, tmp_path):
     # processed twice (faust's own at-least-once start-up race, whatever the broker).
     worker2 = _Worker(env, tmp_path / "worker2.log")
     try:
-        wait_until(lambda: not worker2.alive() or "Worker ready" in worker2.log.read_text(errors="replace"), 45,
-                   message=lambda: f"the second worker to recover\n{worker2.tail()}")
+        wait_until(
+            lambda: not worker2.alive() or "Worker ready" in worker2.log.read_text(errors="replace"),
+            45,
+            message=lambda: f"the second worker to recover\n{worker2.tail()}",
+        )
         assert worker2.alive(), worker2.tail()
         _produce(bootstrap, orders, [("bob", 1.0), ("ada", 0.5)])
-        wait_until(lambda: not worker2.alive() or len(reader.poll()) >= 5, 45,
-                   message=lambda: f"2 more totals from the second worker\n{worker2.tail()}")
+        wait_until(
+            lambda: not worker2.alive() or len(reader.poll()) >= 5,
+            45,
+            message=lambda: f"2 more totals from the second worker\n{worker2.tail()}",
+        )
         assert worker2.alive(), worker2.tail()
         assert _totals(reader.records[3:]) == [("bob", 6.0), ("ada", 13.0)]
     finally:

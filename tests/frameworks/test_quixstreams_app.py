@@ -34,9 +34,16 @@ def _produce(bootstrap: str, topic: str, views: list[dict]) -> None:
 
 def _read_all(bootstrap: str, topic: str, isolation: str = "read_committed") -> list[tuple[bytes, bytes]]:
     """Every record of partition 0, up to its end, as (key, value)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4().hex[:6]}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                  "isolation.level": isolation, "enable.partition.eof": True})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+            "enable.partition.eof": True,
+        }
+    )
     try:
         c.assign([TopicPartition(topic, 0, 0)])
         out: list[tuple[bytes, bytes]] = []
@@ -139,7 +146,12 @@ def test_quixstreams_exactly_once_stateful_counter(bootstrap, create_topic, tmp_
 
     out = [(k, json.loads(v)) for k, v in _read_all(bootstrap, sink)]
     assert [(k, v["views"]) for k, v in out] == [
-        (b"ada", 1), (b"bob", 1), (b"ada", 2), (b"ada", 3), (b"bob", 2), (b"ada", 4)
+        (b"ada", 1),
+        (b"bob", 1),
+        (b"ada", 2),
+        (b"ada", 3),
+        (b"bob", 2),
+        (b"ada", 4),
     ]
     # The group's committed offset covers every input record (committed inside the transactions).
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})

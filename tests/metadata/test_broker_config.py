@@ -2,7 +2,7 @@ import pytest
 
 from kavka.metadata.config import BrokerConfig, ConfigSource, Listener, validate_topic_configs
 from kavka.metadata.configdefs import BROKER_CONFIGS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
-from kavka.metadata.configtypes import ConfigError, ConfigType, LONG_MAX
+from kavka.metadata.configtypes import LONG_MAX, ConfigError, ConfigType
 
 
 def cfg(**props):
@@ -59,24 +59,53 @@ def test_serve_defaults():
     [
         ("num.partitions", "abc", "Invalid value abc for configuration num.partitions: Not a number of type INT"),
         ("num.partitions", "0", "Invalid value 0 for configuration num.partitions: Value must be at least 1"),
-        ("num.partitions", "3000000000", "Invalid value 3000000000 for configuration num.partitions: Not a number of type INT"),
+        (
+            "num.partitions",
+            "3000000000",
+            "Invalid value 3000000000 for configuration num.partitions: Not a number of type INT",
+        ),
         ("num.partitions", "1.5", "Invalid value 1.5 for configuration num.partitions: Not a number of type INT"),
-        ("offsets.topic.replication.factor", "40000",
-         "Invalid value 40000 for configuration offsets.topic.replication.factor: Not a number of type SHORT"),
-        ("log.retention.bytes", "x", "Invalid value x for configuration log.retention.bytes: Not a number of type LONG"),
-        ("auto.create.topics.enable", "yes",
-         "Invalid value yes for configuration auto.create.topics.enable: Expected value to be either true or false"),
-        ("compression.type", "brotli",
-         "Invalid value brotli for configuration compression.type: String must be one of: "
-         "uncompressed, zstd, lz4, snappy, gzip, producer"),
-        ("log.cleanup.policy", "delete,shred",
-         "Invalid value shred for configuration log.cleanup.policy: String must be one of: compact, delete"),
-        ("log.cleaner.min.cleanable.ratio", "1.5",
-         "Invalid value 1.5 for configuration log.cleaner.min.cleanable.ratio: Value must be no more than 1"),
-        ("log.cleaner.min.cleanable.ratio", "half",
-         "Invalid value half for configuration log.cleaner.min.cleanable.ratio: Not a number of type DOUBLE"),
-        ("process.roles", "broker,zookeeper",
-         "Invalid value zookeeper for configuration process.roles: String must be one of: broker, controller"),
+        (
+            "offsets.topic.replication.factor",
+            "40000",
+            "Invalid value 40000 for configuration offsets.topic.replication.factor: Not a number of type SHORT",
+        ),
+        (
+            "log.retention.bytes",
+            "x",
+            "Invalid value x for configuration log.retention.bytes: Not a number of type LONG",
+        ),
+        (
+            "auto.create.topics.enable",
+            "yes",
+            "Invalid value yes for configuration auto.create.topics.enable: Expected value to be either true or false",
+        ),
+        (
+            "compression.type",
+            "brotli",
+            "Invalid value brotli for configuration compression.type: String must be one of: "
+            "uncompressed, zstd, lz4, snappy, gzip, producer",
+        ),
+        (
+            "log.cleanup.policy",
+            "delete,shred",
+            "Invalid value shred for configuration log.cleanup.policy: String must be one of: compact, delete",
+        ),
+        (
+            "log.cleaner.min.cleanable.ratio",
+            "1.5",
+            "Invalid value 1.5 for configuration log.cleaner.min.cleanable.ratio: Value must be no more than 1",
+        ),
+        (
+            "log.cleaner.min.cleanable.ratio",
+            "half",
+            "Invalid value half for configuration log.cleaner.min.cleanable.ratio: Not a number of type DOUBLE",
+        ),
+        (
+            "process.roles",
+            "broker,zookeeper",
+            "Invalid value zookeeper for configuration process.roles: String must be one of: broker, controller",
+        ),
     ],
 )
 def test_validation_messages(name, value, message):
@@ -87,8 +116,14 @@ def test_validation_messages(name, value, message):
 
 
 def test_parsing_is_lenient_like_java():
-    c = BrokerConfig.from_properties({"num.partitions": " 4 ", "auto.create.topics.enable": "FALSE",
-                                      "log.cleanup.policy": "compact , delete", "log.cleaner.min.cleanable.ratio": "0.25"})
+    c = BrokerConfig.from_properties(
+        {
+            "num.partitions": " 4 ",
+            "auto.create.topics.enable": "FALSE",
+            "log.cleanup.policy": "compact , delete",
+            "log.cleaner.min.cleanable.ratio": "0.25",
+        }
+    )
     assert c["num.partitions"] == 4
     assert c["auto.create.topics.enable"] is False
     assert c["log.cleanup.policy"] == ["compact", "delete"]
@@ -115,11 +150,13 @@ def test_log_dirs():
 
 
 def test_listeners():
-    c = BrokerConfig.from_properties({
-        "listeners": "PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093,ipv6://[::1]:9094",
-        "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,IPV6:SSL",
-    })
+    c = BrokerConfig.from_properties(
+        {
+            "listeners": "PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093,ipv6://[::1]:9094",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,IPV6:SSL",
+        }
+    )
     assert c.listeners == [
         Listener("PLAINTEXT", "", 9092, "PLAINTEXT"),
         Listener("CONTROLLER", "127.0.0.1", 9093, "PLAINTEXT"),
@@ -175,9 +212,15 @@ def test_effective_topic_config_defaults():
 
 
 def test_effective_topic_config_synonym_priority():
-    c = BrokerConfig.from_properties({"log.retention.hours": "1", "log.retention.minutes": "5",
-                                      "log.roll.hours": "2", "message.max.bytes": "2000",
-                                      "log.cleanup.policy": "compact"})
+    c = BrokerConfig.from_properties(
+        {
+            "log.retention.hours": "1",
+            "log.retention.minutes": "5",
+            "log.roll.hours": "2",
+            "message.max.bytes": "2000",
+            "log.cleanup.policy": "compact",
+        }
+    )
     eff = c.effective_topic_config({})
     assert eff["retention.ms"] == 5 * 60_000  # minutes beat hours
     assert eff["segment.ms"] == 2 * 3_600_000
@@ -193,8 +236,9 @@ def test_effective_topic_config_dynamic_layers():
     c = BrokerConfig.from_properties({"log.retention.ms": "1000"})
     eff = c.effective_topic_config({}, dynamic_default={"log.retention.ms": "2000"})
     assert eff["retention.ms"] == 2000
-    eff = c.effective_topic_config({}, dynamic_broker={"log.retention.ms": "3000"},
-                                   dynamic_default={"log.retention.ms": "2000"})
+    eff = c.effective_topic_config(
+        {}, dynamic_broker={"log.retention.ms": "3000"}, dynamic_default={"log.retention.ms": "2000"}
+    )
     assert eff["retention.ms"] == 3000
 
 
@@ -206,23 +250,35 @@ def test_unknown_topic_config():
 
 def test_validate_topic_configs():
     assert validate_topic_configs({"retention.ms": "100", "cleanup.policy": "compact,delete"}) == {
-        "retention.ms": 100, "cleanup.policy": ["compact", "delete"]}
-    with pytest.raises(ConfigError, match="^Invalid value -5 for configuration retention.ms: Value must be at least -1$"):
+        "retention.ms": 100,
+        "cleanup.policy": ["compact", "delete"],
+    }
+    with pytest.raises(
+        ConfigError, match="^Invalid value -5 for configuration retention.ms: Value must be at least -1$"
+    ):
         validate_topic_configs({"retention.ms": "-5"})
-    with pytest.raises(ConfigError, match="^Invalid value 100 for configuration segment.bytes: Value must be at least 1048576$"):
+    with pytest.raises(
+        ConfigError, match="^Invalid value 100 for configuration segment.bytes: Value must be at least 1048576$"
+    ):
         validate_topic_configs({"segment.bytes": "100"})
-    with pytest.raises(ConfigError, match=r"conflict topic config setting min.compaction.lag.ms \(10\) > max.compaction.lag.ms \(5\)"):
+    with pytest.raises(
+        ConfigError, match=r"conflict topic config setting min.compaction.lag.ms \(10\) > max.compaction.lag.ms \(5\)"
+    ):
         validate_topic_configs({"min.compaction.lag.ms": "10", "max.compaction.lag.ms": "5"})
     with pytest.raises(ConfigError, match="Null value not supported for topic configs: a,b"):
         validate_topic_configs({"a": None, "b": None})
     # deprecated but accepted
-    assert validate_topic_configs({"message.downconversion.enable": "false"}) == {"message.downconversion.enable": False}
+    assert validate_topic_configs({"message.downconversion.enable": "false"}) == {
+        "message.downconversion.enable": False
+    }
 
 
 def test_describe_topic_sources_and_synonyms():
     c = BrokerConfig.from_properties({"log.retention.hours": "24"})
-    entries = {e.name: e for e in c.describe_topic({"cleanup.policy": "compact"}, include_synonyms=True,
-                                                  include_documentation=True)}
+    entries = {
+        e.name: e
+        for e in c.describe_topic({"cleanup.policy": "compact"}, include_synonyms=True, include_documentation=True)
+    }
     assert entries["cleanup.policy"].value == "compact"
     assert entries["cleanup.policy"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG == 1
     assert entries["cleanup.policy"].synonyms[0] == ("cleanup.policy", "compact", ConfigSource.DYNAMIC_TOPIC_CONFIG)
@@ -241,10 +297,14 @@ def test_describe_topic_sources_and_synonyms():
 
 
 def test_describe_broker():
-    c = BrokerConfig.from_properties({"num.partitions": "3", "console.auth": "admin:secret",
-                                      "log.retention.minutes": "10"})
+    c = BrokerConfig.from_properties(
+        {"num.partitions": "3", "console.auth": "admin:secret", "log.retention.minutes": "10"}
+    )
     entries = {e.name: e for e in c.describe_broker(include_synonyms=True)}
-    assert (entries["num.partitions"].value, entries["num.partitions"].source) == ("3", ConfigSource.STATIC_BROKER_CONFIG)
+    assert (entries["num.partitions"].value, entries["num.partitions"].source) == (
+        "3",
+        ConfigSource.STATIC_BROKER_CONFIG,
+    )
     assert entries["num.partitions"].read_only is True
     assert (entries["num.io.threads"].value, entries["num.io.threads"].source) == ("8", ConfigSource.DEFAULT_CONFIG)
     assert entries["console.auth"].value is None and entries["console.auth"].is_sensitive
@@ -253,6 +313,8 @@ def test_describe_broker():
     # Kafka's synonym list starts at the config's own name, unset here: empty.
     assert ret.synonyms == []
     minutes = entries["log.retention.minutes"]
-    assert minutes.synonyms == [("log.retention.minutes", "10", ConfigSource.STATIC_BROKER_CONFIG),
-                                ("log.retention.hours", "168", ConfigSource.DEFAULT_CONFIG)]
+    assert minutes.synonyms == [
+        ("log.retention.minutes", "10", ConfigSource.STATIC_BROKER_CONFIG),
+        ("log.retention.hours", "168", ConfigSource.DEFAULT_CONFIG),
+    ]
     assert "secret" not in repr(c)

@@ -1,26 +1,20 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kavka.metadata.properties import PropertiesError, parse_properties
 
-import pytest
-
 
 def test_separators_and_comments():
-    text = (
-        "# a comment\n"
-        "! another comment\n"
-        "   \n"
-        "a=1\n"
-        "b : 2\n"
-        "c 3\n"
-        "d=\n"
-        "e\n"
-        "  f  =  spaced value  \n"
-        "g=x=y:z\n"
-    )
+    text = "# a comment\n! another comment\n   \na=1\nb : 2\nc 3\nd=\ne\n  f  =  spaced value  \ng=x=y:z\n"
     assert parse_properties(text) == {
-        "a": "1", "b": "2", "c": "3", "d": "", "e": "", "f": "spaced value  ", "g": "x=y:z",
+        "a": "1",
+        "b": "2",
+        "c": "3",
+        "d": "",
+        "e": "",
+        "f": "spaced value  ",
+        "g": "x=y:z",
     }
 
 

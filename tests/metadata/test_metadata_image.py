@@ -77,10 +77,13 @@ def test_remove_topic_removes_configs():
 
 
 def test_broker_configs():
-    img = apply_all(MetadataImage.empty(), [
-        ConfigRecord(ConfigResourceType.BROKER, "", "log.retention.ms", "5"),
-        ConfigRecord(ConfigResourceType.BROKER, "1", "num.io.threads", "4"),
-    ])
+    img = apply_all(
+        MetadataImage.empty(),
+        [
+            ConfigRecord(ConfigResourceType.BROKER, "", "log.retention.ms", "5"),
+            ConfigRecord(ConfigResourceType.BROKER, "1", "num.io.threads", "4"),
+        ],
+    )
     assert img.broker_configs() == {"log.retention.ms": "5"}
     assert img.broker_configs(1) == {"num.io.threads": "4"}
 

@@ -36,12 +36,21 @@ records = st.one_of(
     st.builds(TopicRecord, text, uuids),
     st.builds(PartitionRecord, i32, uuids, ids, ids, i32, i32, i32, ids, ids),
     st.builds(ConfigRecord, st.sampled_from([2, 4]), text, text, st.none() | text),
-    st.builds(PartitionChangeRecord, i32, uuids, st.none() | ids, i32, st.none() | ids, st.none() | ids, st.none() | ids),
+    st.builds(
+        PartitionChangeRecord, i32, uuids, st.none() | ids, i32, st.none() | ids, st.none() | ids, st.none() | ids
+    ),
     st.builds(RemoveTopicRecord, uuids),
     st.builds(
-        RegisterBrokerRecord, i32, uuids, i64,
-        st.lists(st.builds(BrokerEndpoint, text, text, st.integers(0, 65535), st.integers(0, 3)), max_size=3).map(tuple),
-        st.none() | text, st.booleans(), st.booleans(),
+        RegisterBrokerRecord,
+        i32,
+        uuids,
+        i64,
+        st.lists(st.builds(BrokerEndpoint, text, text, st.integers(0, 65535), st.integers(0, 3)), max_size=3).map(
+            tuple
+        ),
+        st.none() | text,
+        st.booleans(),
+        st.booleans(),
         st.lists(st.builds(BrokerFeature, text, st.integers(0, 100), st.integers(0, 100)), max_size=2).map(tuple),
     ),
     st.builds(UnregisterBrokerRecord, i32, i64),
@@ -75,8 +84,15 @@ def test_uvarint_roundtrip(n):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"\x02\x02\x00{}", b"\x01\x63\x00{}", b"\x01\x02\x07{}", b"\x01\x02\x00not json", b"\x01\x02\x00{}",
-     b"\x01\x80\x80\x80\x80\x80\x01"],
+    [
+        b"",
+        b"\x02\x02\x00{}",
+        b"\x01\x63\x00{}",
+        b"\x01\x02\x07{}",
+        b"\x01\x02\x00not json",
+        b"\x01\x02\x00{}",
+        b"\x01\x80\x80\x80\x80\x80\x01",
+    ],
 )
 def test_bad_records(data):
     with pytest.raises(MetadataRecordError):
@@ -85,9 +101,16 @@ def test_bad_records(data):
 
 def test_api_keys_are_kafkas():
     assert {k: v.__name__ for k, v in RECORD_TYPES.items()} == {
-        0: "RegisterBrokerRecord", 1: "UnregisterBrokerRecord", 2: "TopicRecord", 3: "PartitionRecord",
-        4: "ConfigRecord", 5: "PartitionChangeRecord", 9: "RemoveTopicRecord", 12: "FeatureLevelRecord",
-        15: "ProducerIdsRecord", 20: "NoOpRecord",
+        0: "RegisterBrokerRecord",
+        1: "UnregisterBrokerRecord",
+        2: "TopicRecord",
+        3: "PartitionRecord",
+        4: "ConfigRecord",
+        5: "PartitionChangeRecord",
+        9: "RemoveTopicRecord",
+        12: "FeatureLevelRecord",
+        15: "ProducerIdsRecord",
+        20: "NoOpRecord",
     }
 
 

@@ -12,16 +12,24 @@ import os
 import pprint
 
 # Fields whose values legitimately differ between two clusters: identities, ports, clocks.
-VOLATILE = {"cluster_id": "<cluster>", "topic_id": "<topic-id>", "port": "<port>", "throttle_time": 0,
-            "throttle_time_ms": 0, "finalized_features_epoch": "<epoch>"}
+VOLATILE = {
+    "cluster_id": "<cluster>",
+    "topic_id": "<topic-id>",
+    "port": "<port>",
+    "throttle_time": 0,
+    "throttle_time_ms": 0,
+    "finalized_features_epoch": "<epoch>",
+}
 _KEYS = ("name", "api_key", "partition_index", "node_id", "broker_id", "resource_name", "index")
 
 
 def normalise(value, renames: dict[str, str]):
     """Replace volatile fields by placeholders and the scenario's own names (topics, addresses) by tokens."""
     if isinstance(value, dict):
-        return {k: (VOLATILE[k] if k in VOLATILE and value[k] not in (None, "") else normalise(v, renames))
-                for k, v in value.items()}
+        return {
+            k: (VOLATILE[k] if k in VOLATILE and value[k] not in (None, "") else normalise(v, renames))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [normalise(v, renames) for v in value]
     if isinstance(value, str):

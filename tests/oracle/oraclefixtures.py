@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from tests.oracle.oraclediff import differences, normalise
-from tests.oracle.oraclewire import call
 
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.process import BrokerProcess
+from tests.oracle.oraclediff import differences, normalise
+from tests.oracle.oraclewire import call
 
 
 @dataclass
@@ -27,8 +27,11 @@ class Oracle:
 
     def _renames(self, side: str) -> dict[str, str]:
         if side == "kafka":
-            return {f":{self.kafka.controller_port}": ":<controller-port>", f":{self.kafka.port}": ":<port>",
-                    str(self.kafka.data_dir): "<log.dirs>"}
+            return {
+                f":{self.kafka.controller_port}": ":<controller-port>",
+                f":{self.kafka.port}": ":<port>",
+                str(self.kafka.data_dir): "<log.dirs>",
+            }
         return {f":{self.kavka.port}": ":<port>", str(self.kavka.data_dir): "<log.dirs>"}
 
     def both(self, api_key: int, version: int, body: dict, renames: dict[str, str] | None = None):

@@ -38,8 +38,15 @@ def call(bootstrap: str, api_key: int, version: int, body: dict) -> dict:
     flexible = bool(req_cls.__flexible__)
     header_cls = RequestHeaderV2 if flexible else RequestHeaderV1
     buf = io.BytesIO()
-    entity_writer(header_cls)(buf, header_cls(request_api_key=i16(api_key), request_api_version=i16(version),
-                                               correlation_id=i32(91), client_id="kavka-oracle"))
+    entity_writer(header_cls)(
+        buf,
+        header_cls(
+            request_api_key=i16(api_key),
+            request_api_version=i16(version),
+            correlation_id=i32(91),
+            client_id="kavka-oracle",
+        ),
+    )
     _check_fields(req_cls, body)
     entity_writer(req_cls)(buf, build_entity(req_cls, body))
     frame = buf.getvalue()

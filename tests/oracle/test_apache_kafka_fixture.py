@@ -40,9 +40,21 @@ def test_without_java_ci_fails(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "CI", "KAVKA_KAFKA_LIB")}
     env.update(PATH=str(tmp_path), CI="true")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-         "tests/oracle/test_oracle_api_versions.py::test_api_versions_v0"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "tests/oracle/test_oracle_api_versions.py::test_api_versions_v0",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert "1 error" in done.stdout and "CI=true but Apache Kafka cannot run" in done.stdout, done.stdout[-3000:]
     assert "Apache Kafka needs Java" in done.stdout

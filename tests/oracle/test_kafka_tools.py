@@ -11,8 +11,9 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.oracle import oracleknown as known
 import pytest
+
+from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import record
 
 TOOLS = "org.apache.kafka.tools."
@@ -51,19 +52,34 @@ def test_kafka_topics_and_configs(tools):
     topic = f"tools-{uuid.uuid4().hex[:8]}"
     renames = {topic: "<topic>"}
     found = {}
-    kafka, kavka = tools("TopicCommand", ["--create", "--topic", topic, "--partitions", "2",
-                                          "--config", "cleanup.policy=compact"], renames)
+    kafka, kavka = tools(
+        "TopicCommand",
+        ["--create", "--topic", topic, "--partitions", "2", "--config", "cleanup.policy=compact"],
+        renames,
+    )
     assert kafka == kavka == ["Created topic <topic>."]
     kafka, kavka = tools("TopicCommand", ["--alter", "--topic", topic, "--partitions", "3"], renames)
     assert kafka == kavka
     kafka, kavka = tools("TopicCommand", ["--describe", "--topic", topic], renames)
     assert len(kafka) == 4 and "PartitionCount: 3" in kafka[0]  # header and three partitions
     found["topics-describe"] = _one_sided(kafka, kavka)
-    kafka, kavka = tools("ConfigCommand", ["--alter", "--entity-type", "topics", "--entity-name", topic,
-                                           "--add-config", "retention.ms=3600000,segment.bytes=1048576"], renames)
+    kafka, kavka = tools(
+        "ConfigCommand",
+        [
+            "--alter",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            topic,
+            "--add-config",
+            "retention.ms=3600000,segment.bytes=1048576",
+        ],
+        renames,
+    )
     assert kafka == kavka == ["Completed updating config for topic <topic>."]
-    kafka, kavka = tools("ConfigCommand", ["--describe", "--entity-type", "topics", "--entity-name", topic,
-                                           "--all"], renames)
+    kafka, kavka = tools(
+        "ConfigCommand", ["--describe", "--entity-type", "topics", "--entity-name", topic, "--all"], renames
+    )
     assert "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000}" in kafka
     one_sided = known.KAFKA_ONLY_TOPIC_CONFIGS | known.KAVKA_ONLY_TOPIC_CONFIGS
     keep = [line for line in kafka + kavka if line.strip().split("=", 1)[0] not in one_sided]
@@ -78,14 +94,32 @@ def test_console_producer_consumer_and_groups(tools):
     topic, group = f"tools-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     renames = {topic: "<topic>", group: "<group>"}
     tools("TopicCommand", ["--create", "--topic", topic, "--partitions", "3"], renames)
-    kafka, kavka = tools("ConsoleProducer", ["--topic", topic, "--reader-property", "parse.key=true",
-                                             "--reader-property", "key.separator=:"], renames,
-                         stdin="a:1\nb:2\nc:3\nd:4\n")
+    kafka, kavka = tools(
+        "ConsoleProducer",
+        ["--topic", topic, "--reader-property", "parse.key=true", "--reader-property", "key.separator=:"],
+        renames,
+        stdin="a:1\nb:2\nc:3\nd:4\n",
+    )
     assert kafka == kavka
-    kafka, kavka = tools("consumer.ConsoleConsumer", [
-        "--topic", topic, "--from-beginning", "--max-messages", "4", "--group", group,
-        "--formatter-property", "print.key=true", "--formatter-property", "print.partition=true",
-        "--timeout-ms", "30000"], renames)
+    kafka, kavka = tools(
+        "consumer.ConsoleConsumer",
+        [
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--max-messages",
+            "4",
+            "--group",
+            group,
+            "--formatter-property",
+            "print.key=true",
+            "--formatter-property",
+            "print.partition=true",
+            "--timeout-ms",
+            "30000",
+        ],
+        renames,
+    )
     records = sorted(line for line in kafka if "\t" in line)
     assert len(records) == 4  # each record with its partition: the default partitioner places keys alike
     assert records == sorted(line for line in kavka if "\t" in line)

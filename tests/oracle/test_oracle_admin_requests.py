@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import differences, record
-from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
 from tests.oracle.oraclewire import (
     ALTER_CONFIGS,
     BROKER,
@@ -58,8 +57,13 @@ def _expected(group: str) -> dict[str, list[str]]:
 
 
 def _topic(name, partitions=1, rf=1, configs=None, assignments=()):
-    return {"name": name, "num_partitions": partitions, "replication_factor": rf, "assignments": list(assignments),
-            "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()]}
+    return {
+        "name": name,
+        "num_partitions": partitions,
+        "replication_factor": rf,
+        "assignments": list(assignments),
+        "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()],
+    }
 
 
 def _create(*topics, validate_only=False):
@@ -82,9 +86,28 @@ def test_create_topics(oracle, new_topic_name):
         ("create:bad-value", CREATE_TOPICS, 7, _create(_topic(c, configs={"retention.ms": "abc"}))),
         ("create:unknown-config", CREATE_TOPICS, 7, _create(_topic(c, configs={"no.such.config": "1"}))),
         ("create:bad-enum", CREATE_TOPICS, 7, _create(_topic(c, configs={"cleanup.policy": "sometimes"}))),
-        ("create:null-config", CREATE_TOPICS, 7, {"topics": [{**_topic(c), "configs": [{"name": "retention.ms", "value": None}]}], "timeout": 30000, "validate_only": False}),
-        ("create:assignment-bad-broker", CREATE_TOPICS, 7, _create(_topic(c, -1, -1, assignments=[{"partition_index": 0, "broker_ids": [5]}]))),
-        ("create:assignment-and-count", CREATE_TOPICS, 7, _create(_topic(c, 2, -1, assignments=[{"partition_index": 0, "broker_ids": [1]}]))),
+        (
+            "create:null-config",
+            CREATE_TOPICS,
+            7,
+            {
+                "topics": [{**_topic(c), "configs": [{"name": "retention.ms", "value": None}]}],
+                "timeout": 30000,
+                "validate_only": False,
+            },
+        ),
+        (
+            "create:assignment-bad-broker",
+            CREATE_TOPICS,
+            7,
+            _create(_topic(c, -1, -1, assignments=[{"partition_index": 0, "broker_ids": [5]}])),
+        ),
+        (
+            "create:assignment-and-count",
+            CREATE_TOPICS,
+            7,
+            _create(_topic(c, 2, -1, assignments=[{"partition_index": 0, "broker_ids": [1]}])),
+        ),
         ("create:collides", CREATE_TOPICS, 7, _create(_topic(dotted))),
         ("create:collides-2", CREATE_TOPICS, 7, _create(_topic(dotted.replace(".", "_")))),
         ("create:twice-in-request", CREATE_TOPICS, 7, _create(_topic(c), _topic(c))),
@@ -101,7 +124,12 @@ def test_delete_topics(oracle, new_topic_name):
     oracle.both(CREATE_TOPICS, 7, _create(_topic(a), _topic(b)), renames)
     steps = [
         ("delete:unknown", DELETE_TOPICS, 6, {"topics": [{"name": missing}], "timeout": 30000}),
-        ("delete:unknown-id", DELETE_TOPICS, 6, {"topics": [{"name": None, "topic_id": "0f6b8c5e-2b7a-4a43-9e59-2f5b0a9e3c11"}], "timeout": 30000}),
+        (
+            "delete:unknown-id",
+            DELETE_TOPICS,
+            6,
+            {"topics": [{"name": None, "topic_id": "0f6b8c5e-2b7a-4a43-9e59-2f5b0a9e3c11"}], "timeout": 30000},
+        ),
         ("delete:v5-names", DELETE_TOPICS, 5, {"topic_names": [a, missing], "timeout": 30000}),
         ("delete:twice-in-request", DELETE_TOPICS, 6, {"topics": [{"name": b}, {"name": b}], "timeout": 30000}),
         ("delete:invalid-name", DELETE_TOPICS, 6, {"topics": [{"name": "bad name!"}], "timeout": 30000}),
@@ -118,8 +146,11 @@ def test_create_partitions(oracle, new_topic_name):
     oracle.both(CREATE_TOPICS, 7, _create(_topic(a, 1)), renames)
 
     def req(name, count, assignments=None, validate_only=False):
-        return {"topics": [{"name": name, "count": count, "assignments": assignments}], "timeout": 30000,
-                "validate_only": validate_only}
+        return {
+            "topics": [{"name": name, "count": count, "assignments": assignments}],
+            "timeout": 30000,
+            "validate_only": validate_only,
+        }
 
     steps = [
         ("partitions:validate-only", CREATE_PARTITIONS, 3, req(a, 3, validate_only=True)),
@@ -129,7 +160,12 @@ def test_create_partitions(oracle, new_topic_name):
         ("partitions:unknown", CREATE_PARTITIONS, 3, req(missing, 2)),
         ("partitions:bad-assignment-count", CREATE_PARTITIONS, 3, req(a, 5, [{"broker_ids": [1]}])),
         ("partitions:bad-broker", CREATE_PARTITIONS, 3, req(a, 4, [{"broker_ids": [9]}])),
-        ("partitions:twice-in-request", CREATE_PARTITIONS, 3, {"topics": [{"name": a, "count": 6, "assignments": None}] * 2, "timeout": 30000, "validate_only": False}),
+        (
+            "partitions:twice-in-request",
+            CREATE_PARTITIONS,
+            3,
+            {"topics": [{"name": a, "count": 6, "assignments": None}] * 2, "timeout": 30000, "validate_only": False},
+        ),
     ]
     found, codes = _run(oracle, steps, renames)
     assert 37 in codes and 3 in codes
@@ -143,9 +179,16 @@ def test_alter_configs(oracle, new_topic_name):
     oracle.both(CREATE_TOPICS, 7, _create(_topic(a)), renames)
 
     def req(rtype, name, configs, validate_only=False):
-        return {"resources": [{"resource_type": rtype, "resource_name": name,
-                               "configs": [{"name": k, "value": v} for k, v in configs.items()]}],
-                "validate_only": validate_only}
+        return {
+            "resources": [
+                {
+                    "resource_type": rtype,
+                    "resource_name": name,
+                    "configs": [{"name": k, "value": v} for k, v in configs.items()],
+                }
+            ],
+            "validate_only": validate_only,
+        }
 
     steps = [
         ("alter:topic", ALTER_CONFIGS, 2, req(TOPIC, a, {"retention.ms": "60000", "cleanup.policy": "compact"})),
@@ -173,24 +216,72 @@ def test_incremental_alter_configs(oracle, new_topic_name):
     oracle.both(CREATE_TOPICS, 7, _create(_topic(a)), renames)
 
     def req(rtype, name, ops, validate_only=False):
-        return {"resources": [{"resource_type": rtype, "resource_name": name, "configs": [
-            {"name": k, "config_operation": op, "value": v} for k, op, v in ops]}], "validate_only": validate_only}
+        return {
+            "resources": [
+                {
+                    "resource_type": rtype,
+                    "resource_name": name,
+                    "configs": [{"name": k, "config_operation": op, "value": v} for k, op, v in ops],
+                }
+            ],
+            "validate_only": validate_only,
+        }
 
     steps = [
         ("incremental:set", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("retention.ms", SET, "60000")])),
-        ("incremental:append-list", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("cleanup.policy", APPEND, "compact")])),
-        ("incremental:subtract-list", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("cleanup.policy", SUBTRACT, "delete")])),
+        (
+            "incremental:append-list",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(TOPIC, a, [("cleanup.policy", APPEND, "compact")]),
+        ),
+        (
+            "incremental:subtract-list",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(TOPIC, a, [("cleanup.policy", SUBTRACT, "delete")]),
+        ),
         ("incremental:append-scalar", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("retention.ms", APPEND, "1")])),
         ("incremental:delete", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("retention.ms", DELETE, None)])),
         ("incremental:bad-value", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("retention.ms", SET, "abc")])),
         ("incremental:unknown-config", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("no.such.config", SET, "1")])),
-        ("incremental:duplicate-key", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, a, [("retention.ms", SET, "1"), ("retention.ms", SET, "2")])),
+        (
+            "incremental:duplicate-key",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(TOPIC, a, [("retention.ms", SET, "1"), ("retention.ms", SET, "2")]),
+        ),
         ("incremental:unknown-topic", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, missing, [("retention.ms", SET, "1")])),
-        ("incremental:broker-dynamic", INCREMENTAL_ALTER_CONFIGS, 1, req(BROKER, "1", [("log.cleaner.threads", SET, "1")])),
-        ("incremental:broker-read-only", INCREMENTAL_ALTER_CONFIGS, 1, req(BROKER, "1", [("num.partitions", SET, "2")])),
-        ("incremental:broker-synonym-hours", INCREMENTAL_ALTER_CONFIGS, 1, req(BROKER, "1", [("log.retention.hours", SET, "100")], True)),
-        ("incremental:broker-unknown-name", INCREMENTAL_ALTER_CONFIGS, 1, req(BROKER, "1", [("no.such.config", SET, "1")], True)),
-        ("incremental:broker-delete", INCREMENTAL_ALTER_CONFIGS, 1, req(BROKER, "1", [("log.cleaner.threads", DELETE, None)])),
+        (
+            "incremental:broker-dynamic",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(BROKER, "1", [("log.cleaner.threads", SET, "1")]),
+        ),
+        (
+            "incremental:broker-read-only",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(BROKER, "1", [("num.partitions", SET, "2")]),
+        ),
+        (
+            "incremental:broker-synonym-hours",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(BROKER, "1", [("log.retention.hours", SET, "100")], True),
+        ),
+        (
+            "incremental:broker-unknown-name",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(BROKER, "1", [("no.such.config", SET, "1")], True),
+        ),
+        (
+            "incremental:broker-delete",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(BROKER, "1", [("log.cleaner.threads", DELETE, None)]),
+        ),
     ]
     found, codes = _run(oracle, steps, renames)
     assert 40 in codes

@@ -7,7 +7,6 @@ difference fails here, and so does one that was fixed until the list is updated.
 from __future__ import annotations
 
 from tests.oracle import oracleknown as known
-from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
 from tests.oracle.oraclediff import differences
 from tests.oracle.oraclewire import API_VERSIONS
 
@@ -17,8 +16,9 @@ def _ranges(answer: dict) -> dict[int, tuple[int, int]]:
 
 
 def test_api_keys_and_version_ranges(oracle):
-    kafka, kavka = oracle.both(API_VERSIONS, 3, {"client_software_name": "kavka-oracle",
-                                                 "client_software_version": "1"})
+    kafka, kavka = oracle.both(
+        API_VERSIONS, 3, {"client_software_name": "kavka-oracle", "client_software_version": "1"}
+    )
     assert kafka["error_code"] == kavka["error_code"] == 0
     k, v = _ranges(kafka), _ranges(kavka)
     found = {key: (k.get(key), v.get(key)) for key in sorted(k.keys() | v.keys()) if k.get(key) != v.get(key)}
@@ -26,8 +26,9 @@ def test_api_keys_and_version_ranges(oracle):
 
 
 def test_features(oracle):
-    kafka, kavka = oracle.both(API_VERSIONS, 3, {"client_software_name": "kavka-oracle",
-                                                 "client_software_version": "1"})
+    kafka, kavka = oracle.both(
+        API_VERSIONS, 3, {"client_software_name": "kavka-oracle", "client_software_version": "1"}
+    )
     rest = ("supported_features", "finalized_features", "finalized_features_epoch", "zk_migration_ready")
     found = differences({f: kafka[f] for f in rest}, {f: kavka[f] for f in rest})
     assert sorted(found) == sorted(known.FEATURE_DIFFERENCES)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import uuid
 
-from tests.oracle import oracleknown as known
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
-from tests.oracle.oraclediff import differences
 
 from kavka.testing.process import wait_until
+from tests.oracle import oracleknown as known
+from tests.oracle.oraclediff import differences
 
 
 def _error(future) -> tuple[str, str] | None:
@@ -29,20 +29,29 @@ def _admin_scenario(bootstrap: str, base: str) -> dict:
     """Create, fail to create, grow, describe and delete topics; return what each step answered."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     seen: dict = {}
-    fs = admin.create_topics([NewTopic(f"{base}-a", 2, 1, config={"cleanup.policy": "compact"}),
-                              NewTopic(f"{base}-b", 0, 1), NewTopic(f"{base}-c", 1, 5),
-                              NewTopic(f"{base}-d", 1, 1, config={"retention.ms": "soon"})], request_timeout=30)
+    fs = admin.create_topics(
+        [
+            NewTopic(f"{base}-a", 2, 1, config={"cleanup.policy": "compact"}),
+            NewTopic(f"{base}-b", 0, 1),
+            NewTopic(f"{base}-c", 1, 5),
+            NewTopic(f"{base}-d", 1, 1, config={"retention.ms": "soon"}),
+        ],
+        request_timeout=30,
+    )
     seen["create"] = {name.replace(base, "<t>"): _error(f) for name, f in fs.items()}
-    seen["create-again"] = {n.replace(base, "<t>"): _error(f)
-                            for n, f in admin.create_topics([NewTopic(f"{base}-a", 1, 1)]).items()}
+    seen["create-again"] = {
+        n.replace(base, "<t>"): _error(f) for n, f in admin.create_topics([NewTopic(f"{base}-a", 1, 1)]).items()
+    }
     fs = admin.create_partitions([NewPartitions(f"{base}-a", 4), NewPartitions(f"{base}-a2", 2)])
     seen["partitions"] = {n.replace(base, "<t>"): _error(f) for n, f in fs.items()}
     [f] = admin.describe_configs([ConfigResource("TOPIC", f"{base}-a")]).values()
     configs = f.result(timeout=30)
-    seen["describe"] = {name: (e.value, e.source, e.is_read_only, e.is_default, e.is_sensitive)
-                        for name, e in configs.items()
-                        if name not in known.KAFKA_ONLY_TOPIC_CONFIGS | known.KAVKA_ONLY_TOPIC_CONFIGS
-                        and name != "min.insync.replicas"}  # ELR: see known.TOPIC_CONFIG_LINES
+    seen["describe"] = {
+        name: (e.value, e.source, e.is_read_only, e.is_default, e.is_sensitive)
+        for name, e in configs.items()
+        if name not in known.KAFKA_ONLY_TOPIC_CONFIGS | known.KAVKA_ONLY_TOPIC_CONFIGS and name != "min.insync.replicas"
+    }  # ELR: see known.TOPIC_CONFIG_LINES
+
     # Kafka's brokers learn of new partitions from the metadata log a moment after the controller
     # answers: wait for all four, as a client would.
     def grown():
@@ -69,8 +78,9 @@ def _round_trip(bootstrap: str, topic: str) -> list[tuple]:
     admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(30)
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
     for i in range(6):
-        producer.produce(topic, key=f"k{i % 3}".encode(), value=f"v{i}".encode(), partition=i % 2,
-                         headers=[("h", str(i).encode())])
+        producer.produce(
+            topic, key=f"k{i % 3}".encode(), value=f"v{i}".encode(), partition=i % 2, headers=[("h", str(i).encode())]
+        )
     assert producer.flush(30) == 0
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}", "enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in (0, 1)])  # no group join: fast
@@ -79,8 +89,7 @@ def _round_trip(bootstrap: str, topic: str) -> list[tuple]:
     def read_all() -> bool:
         msg = consumer.poll(0.5)
         if msg is not None and msg.error() is None:
-            got.append((msg.partition(), msg.offset(), msg.key(), msg.value(), msg.headers(),
-                        msg.timestamp()[0]))
+            got.append((msg.partition(), msg.offset(), msg.key(), msg.value(), msg.headers(), msg.timestamp()[0]))
         return len(got) == 6
 
     try:
@@ -96,12 +105,15 @@ def test_produce_and_consume_alike(apache_kafka, broker):
     assert kafka == _round_trip(broker.bootstrap, topic)
 
 
-@pytest.mark.parametrize("config, value, expected", [
-    ("retention.ms", "-1", None),
-    ("retention.ms", "-3", "INVALID_CONFIG"),
-    ("cleanup.policy", "compact,delete", None),
-    ("max.message.bytes", "-1", "INVALID_CONFIG"),
-])
+@pytest.mark.parametrize(
+    "config, value, expected",
+    [
+        ("retention.ms", "-1", None),
+        ("retention.ms", "-3", "INVALID_CONFIG"),
+        ("cleanup.policy", "compact,delete", None),
+        ("max.message.bytes", "-1", "INVALID_CONFIG"),
+    ],
+)
 def test_topic_config_validation_on_any_broker(any_broker, config, value, expected):
     """One scenario, run once per broker (ids "kafka" and "kavka"): both must accept or refuse alike."""
     admin = AdminClient({"bootstrap.servers": any_broker.bootstrap})

@@ -3,14 +3,23 @@ ids, topic ids and ports are normalised (both nodes are node 1 and their own con
 
 from __future__ import annotations
 
-from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
 from tests.oracle.oraclewire import CREATE_TOPICS, DESCRIBE_CLUSTER, METADATA
 
 
 def _create(oracle, name: str, partitions: int, configs: dict[str, str] | None = None) -> None:
-    body = {"topics": [{"name": name, "num_partitions": partitions, "replication_factor": 1, "assignments": [],
-                        "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()]}],
-            "timeout": 30000, "validate_only": False}
+    body = {
+        "topics": [
+            {
+                "name": name,
+                "num_partitions": partitions,
+                "replication_factor": 1,
+                "assignments": [],
+                "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()],
+            }
+        ],
+        "timeout": 30000,
+        "validate_only": False,
+    }
     kafka, kavka = oracle.both(CREATE_TOPICS, 7, body)
     assert kafka["topics"][0]["error_code"] == kavka["topics"][0]["error_code"] == 0, (kafka, kavka)
 
@@ -18,8 +27,11 @@ def _create(oracle, name: str, partitions: int, configs: dict[str, str] | None =
 def test_metadata_of_topics_known_and_unknown(oracle, new_topic_name):
     name, missing = new_topic_name("md"), new_topic_name("missing")
     _create(oracle, name, 3)
-    body = {"topics": [{"name": name}, {"name": missing}], "allow_auto_topic_creation": False,
-            "include_topic_authorized_operations": True}
+    body = {
+        "topics": [{"name": name}, {"name": missing}],
+        "allow_auto_topic_creation": False,
+        "include_topic_authorized_operations": True,
+    }
     renames = {name: "<topic>", missing: "<missing>"}
     assert oracle.diff(METADATA, 12, body, renames) == []
     kafka, _ = oracle.both(METADATA, 12, body, renames)
@@ -45,23 +57,28 @@ def test_metadata_versions_agree(oracle, new_topic_name):
 
 
 def test_metadata_invalid_topic_name(oracle):
-    body = {"topics": [{"name": "bad name!"}], "allow_auto_topic_creation": True,
-            "include_topic_authorized_operations": False}
+    body = {
+        "topics": [{"name": "bad name!"}],
+        "allow_auto_topic_creation": True,
+        "include_topic_authorized_operations": False,
+    }
     assert oracle.diff(METADATA, 12, body) == []
 
 
 def test_describe_cluster(oracle):
-    for version, body in ((0, {"include_cluster_authorized_operations": False}),
-                          (1, {"include_cluster_authorized_operations": True, "endpoint_type": 1})):
+    for version, body in (
+        (0, {"include_cluster_authorized_operations": False}),
+        (1, {"include_cluster_authorized_operations": True, "endpoint_type": 1}),
+    ):
         assert oracle.diff(DESCRIBE_CLUSTER, version, body) == [], version
-    kafka, _ = oracle.both(DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": True,
-                                                 "endpoint_type": 1})
+    kafka, _ = oracle.both(DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": True, "endpoint_type": 1})
     assert kafka["brokers"] == [{"broker_id": 1, "host": "127.0.0.1", "port": "<port>", "rack": None}]
 
 
 def test_describe_cluster_controller_endpoints(oracle):
     """endpoint_type 2 (controllers) is for controller listeners: a broker answers UNSUPPORTED_ENDPOINT_TYPE."""
-    kafka, kavka = oracle.both(DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": False,
-                                                     "endpoint_type": 2})
+    kafka, kavka = oracle.both(
+        DESCRIBE_CLUSTER, 1, {"include_cluster_authorized_operations": False, "endpoint_type": 2}
+    )
     assert kafka["error_code"] != 0
     assert (kavka["error_code"], kavka["error_message"]) == (kafka["error_code"], kafka["error_message"])

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 
+from kavka.testing.apache_kafka import ApacheKafka
 from tests.oracle import oracleknown as known
-from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
 from tests.oracle.oraclediff import differences, record
 from tests.oracle.oraclewire import BROKER, CREATE_TOPICS, DESCRIBE_CONFIGS, TOPIC
-
-from kavka.testing.apache_kafka import ApacheKafka
 
 SETUP = set(ApacheKafka(base_dir="/nonexistent").properties()) | {"num.partitions", "broker.id", "log.dir"}
 _ONLY = re.compile(r"^results\[[^\]]+\]\.configs\[([^\]]+)\]: (kafka|kavka) only$")
@@ -33,8 +31,11 @@ def _normalise(answer: dict) -> dict:
 
 
 def _describe(oracle, resource_type: int, name: str, renames: dict[str, str] | None = None):
-    body = {"resources": [{"resource_type": resource_type, "resource_name": name, "configuration_keys": None}],
-            "include_synonyms": True, "include_documentation": True}
+    body = {
+        "resources": [{"resource_type": resource_type, "resource_name": name, "configuration_keys": None}],
+        "include_synonyms": True,
+        "include_documentation": True,
+    }
     kafka, kavka = oracle.both(DESCRIBE_CONFIGS, 4, body, renames)
     lines = differences(_normalise(kafka), _normalise(kavka))
     only = {"kafka": set(), "kavka": set()}
@@ -50,10 +51,22 @@ def _describe(oracle, resource_type: int, name: str, renames: dict[str, str] | N
 
 def test_topic_configs(oracle, new_topic_name):
     name = new_topic_name("dc")
-    body = {"topics": [{"name": name, "num_partitions": 1, "replication_factor": 1, "assignments": [],
-                        "configs": [{"name": "cleanup.policy", "value": "compact"},
-                                    {"name": "retention.ms", "value": "3600000"}]}],
-            "timeout": 30000, "validate_only": False}
+    body = {
+        "topics": [
+            {
+                "name": name,
+                "num_partitions": 1,
+                "replication_factor": 1,
+                "assignments": [],
+                "configs": [
+                    {"name": "cleanup.policy", "value": "compact"},
+                    {"name": "retention.ms", "value": "3600000"},
+                ],
+            }
+        ],
+        "timeout": 30000,
+        "validate_only": False,
+    }
     oracle.both(CREATE_TOPICS, 7, body)
     kafka, only, rest = _describe(oracle, TOPIC, name, {name: "<topic>"})
     record("topic", rest)
@@ -74,10 +87,16 @@ def test_broker_configs(oracle):
 
 def test_unknown_topic_and_bad_broker_ids(oracle, new_topic_name):
     missing = new_topic_name("none")
-    body = {"resources": [
-        {"resource_type": TOPIC, "resource_name": missing, "configuration_keys": None},
-        {"resource_type": BROKER, "resource_name": "not-a-number", "configuration_keys": None},
-        {"resource_type": BROKER, "resource_name": "7", "configuration_keys": None},
-        {"resource_type": TOPIC, "resource_name": "", "configuration_keys": None},
-    ], "include_synonyms": False, "include_documentation": False}
-    assert sorted(oracle.diff(DESCRIBE_CONFIGS, 4, body, {missing: "<topic>"})) == sorted(known.DESCRIBE_CONFIGS_ERROR_LINES)
+    body = {
+        "resources": [
+            {"resource_type": TOPIC, "resource_name": missing, "configuration_keys": None},
+            {"resource_type": BROKER, "resource_name": "not-a-number", "configuration_keys": None},
+            {"resource_type": BROKER, "resource_name": "7", "configuration_keys": None},
+            {"resource_type": TOPIC, "resource_name": "", "configuration_keys": None},
+        ],
+        "include_synonyms": False,
+        "include_documentation": False,
+    }
+    assert sorted(oracle.diff(DESCRIBE_CONFIGS, 4, body, {missing: "<topic>"})) == sorted(
+        known.DESCRIBE_CONFIGS_ERROR_LINES
+    )

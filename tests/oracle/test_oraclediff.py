@@ -28,6 +28,8 @@ def test_lists_without_a_key_compare_in_order():
 
 
 def test_normalise_hides_identities_but_not_their_absence():
-    a = normalise({"cluster_id": "abc", "topic_id": None, "port": 9092, "msg": "t-123 at :9092"},
-                  {"t-123": "<topic>", ":9092": ":<port>"})
+    a = normalise(
+        {"cluster_id": "abc", "topic_id": None, "port": 9092, "msg": "t-123 at :9092"},
+        {"t-123": "<topic>", ":9092": ":<port>"},
+    )
     assert a == {"cluster_id": "<cluster>", "topic_id": None, "port": "<port>", "msg": "<topic> at :<port>"}

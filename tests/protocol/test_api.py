@@ -4,7 +4,8 @@ import io
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
 from kio.serial import entity_reader, entity_writer
@@ -30,12 +31,23 @@ def test_header_matches_kio(api_key, version, correlation_id, client_id):
     flexible = is_flexible(api_key, version)
     cls = RequestHeaderV2 if flexible else RequestHeaderV1
     buf = io.BytesIO()
-    entity_writer(cls)(buf, cls(request_api_key=i16(api_key), request_api_version=i16(version),
-                                correlation_id=i32(correlation_id), client_id=client_id))
+    entity_writer(cls)(
+        buf,
+        cls(
+            request_api_key=i16(api_key),
+            request_api_version=i16(version),
+            correlation_id=i32(correlation_id),
+            client_id=client_id,
+        ),
+    )
     data = buf.getvalue() + b"body"
     header, body = parse_request_header(data)
     assert (header.api_key, header.api_version, header.correlation_id, header.client_id) == (
-        api_key, version, correlation_id, client_id)
+        api_key,
+        version,
+        correlation_id,
+        client_id,
+    )
     assert data[body:] == b"body"
 
 
@@ -57,11 +69,27 @@ def test_garbage_header_never_raises_anything_else(data):
 def test_metadata_response_built_for_every_version(version):
     data = {
         "brokers": [{"node_id": 1, "host": "h", "port": 9092, "rack": None}],
-        "cluster_id": "c", "controller_id": 1,
-        "topics": [{"error_code": 0, "name": "t", "topic_id": b"\x01" * 16, "is_internal": False,
-                    "partitions": [{"error_code": 0, "partition_index": 0, "leader_id": 1,
-                                    "leader_epoch": 3, "replica_nodes": [1], "isr_nodes": [1],
-                                    "offline_replicas": []}]}],
+        "cluster_id": "c",
+        "controller_id": 1,
+        "topics": [
+            {
+                "error_code": 0,
+                "name": "t",
+                "topic_id": b"\x01" * 16,
+                "is_internal": False,
+                "partitions": [
+                    {
+                        "error_code": 0,
+                        "partition_index": 0,
+                        "leader_id": 1,
+                        "leader_epoch": 3,
+                        "replica_nodes": [1],
+                        "isr_nodes": [1],
+                        "offline_replicas": [],
+                    }
+                ],
+            }
+        ],
     }
     raw = encode_response(3, version, 42, data)
     cls = response_class(3, version)
@@ -100,15 +128,22 @@ def test_unknown_tagged_fields_in_a_request_body_are_skipped():
 
 
 def test_unknown_tagged_fields_nested_in_fetch_topics_are_skipped():
-    from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopic
     import datetime
+
+    from kio.schema.fetch.v12.request import FetchPartition, FetchRequest, FetchTopic
 
     from kavka.protocol.api import decode_request
 
-    req = FetchRequest(max_wait=datetime.timedelta(milliseconds=500), min_bytes=i32(1),
-                       topics=(FetchTopic(topic="t", partitions=(FetchPartition(
-                           partition=i32(0), fetch_offset=5, partition_max_bytes=i32(1024)),)),),
-                       forgotten_topics_data=())
+    req = FetchRequest(
+        max_wait=datetime.timedelta(milliseconds=500),
+        min_bytes=i32(1),
+        topics=(
+            FetchTopic(
+                topic="t", partitions=(FetchPartition(partition=i32(0), fetch_offset=5, partition_max_bytes=i32(1024)),)
+            ),
+        ),
+        forgotten_topics_data=(),
+    )
     raw = bytearray(_encode_request(req))
     # the partition struct ends with an empty tagged-field section right before the topic's own;
     # give the partition an unknown tag 9.

@@ -12,8 +12,14 @@ from kavka.protocol.records import Record, build_batch
 @pytest.mark.parametrize("transactional", [False, True])
 def test_fields_match_the_parsed_header(transactional):
     first = build_batch([Record(0, 1, b"k", b"v")])
-    second = build_batch([Record(5, 2, None, b"x" * 300)], base_offset=5, producer_id=4242, producer_epoch=7,
-                         base_sequence=0, transactional=transactional)
+    second = build_batch(
+        [Record(5, 2, None, b"x" * 300)],
+        base_offset=5,
+        producer_id=4242,
+        producer_epoch=7,
+        base_sequence=0,
+        transactional=transactional,
+    )
     records = memoryview(first + second)
     for pos, raw in ((0, first), (len(first), second)):
         h = parse_header(raw)

@@ -84,15 +84,15 @@ def test_every_length_field_overwritten_is_refused(api_key, version):
     assert checked or not any(length_fields(cls, b) for b in _bodies(api_key, version, 1, seed=2))
 
 
-@pytest.mark.parametrize("api_key,version", [(8, 9), (9, 8), (9, 9)], ids=["OffsetCommit9", "OffsetFetch8",
-                                                                            "OffsetFetch9"])
+@pytest.mark.parametrize(
+    "api_key,version", [(8, 9), (9, 8), (9, 9)], ids=["OffsetCommit9", "OffsetFetch8", "OffsetFetch9"]
+)
 def test_the_frames_that_aborted_the_broker(api_key, version):
     """The fuzz run's killers: a collection length of 0xffffffff0f (compact) / 0xfffffffe right after
     the group id. kio 0.6.5 tried to allocate ~34 GB for these and the process aborted."""
-    body = encode_request_body(api_key, version, random_request(request_class(api_key, version),
-                                                                random.Random(3)))
+    body = encode_request_body(api_key, version, random_request(request_class(api_key, version), random.Random(3)))
     lf = next(f for f in length_fields(request_class(api_key, version), body) if f.kind == "array")
-    huge_compact = body[:lf.offset] + bytes.fromhex("ffffffff0f") + body[lf.offset + lf.width:]
+    huge_compact = body[: lf.offset] + bytes.fromhex("ffffffff0f") + body[lf.offset + lf.width :]
     with pytest.raises(ProtocolDecodeError, match="elements claimed"):
         decode_request(api_key, version, huge_compact, 0)
 
@@ -107,12 +107,15 @@ def test_legacy_array_length_fffffffe_is_refused():
         decode_request(2, 1, body, 0)
 
 
-@pytest.mark.parametrize("api_key,version,field", [
-    (2, 1, "topics"),            # ListOffsets
-    (9, 1, "topics"),            # OffsetFetch v1: topics not nullable before v2
-    (10, 4, "coordinator_keys"),  # FindCoordinator
-    (8, 2, "topics"),            # OffsetCommit
-])
+@pytest.mark.parametrize(
+    "api_key,version,field",
+    [
+        (2, 1, "topics"),  # ListOffsets
+        (9, 1, "topics"),  # OffsetFetch v1: topics not nullable before v2
+        (10, 4, "coordinator_keys"),  # FindCoordinator
+        (8, 2, "topics"),  # OffsetCommit
+    ],
+)
 def test_null_array_where_the_schema_forbids_it_is_refused(api_key, version, field):
     cls = request_class(api_key, version)
     body = encode_request_body(api_key, version, random_request(cls, random.Random(4)))
@@ -123,7 +126,6 @@ def test_null_array_where_the_schema_forbids_it_is_refused(api_key, version, fie
 
 
 def test_null_metadata_topics_is_allowed_where_kafka_allows_it():
-    cls = request_class(3, 12)
     body = encode_request_body(3, 12, {"topics": None, "allow_auto_topic_creation": True})
     assert decode_request(3, 12, body, 0).topics is None
 
@@ -131,7 +133,7 @@ def test_null_metadata_topics_is_allowed_where_kafka_allows_it():
 def test_strings_are_utf8_with_replacement_like_java():
     body = encode_request_body(10, 4, {"key_type": 0, "coordinator_keys": ["ab"]})
     i = body.index(b"ab")
-    req = decode_request(10, 4, body[:i] + b"\xff\xfe" + body[i + 2:], 0)
+    req = decode_request(10, 4, body[:i] + b"\xff\xfe" + body[i + 2 :], 0)
     assert req.coordinator_keys == ("\ufffd\ufffd",)
 
 

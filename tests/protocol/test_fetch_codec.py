@@ -96,7 +96,9 @@ def kio_response(version: int, throttle_time_ms: int, error_code: int, session_i
         )
         if version >= 12:
             if r.diverging_epoch is not None:
-                values["diverging_epoch"] = m.EpochEndOffset(epoch=r.diverging_epoch[0], end_offset=r.diverging_epoch[1])
+                values["diverging_epoch"] = m.EpochEndOffset(
+                    epoch=r.diverging_epoch[0], end_offset=r.diverging_epoch[1]
+                )
             if r.current_leader is not None:
                 values["current_leader"] = m.LeaderIdAndEpoch(
                     leader_id=r.current_leader[0], leader_epoch=r.current_leader[1]

@@ -267,8 +267,7 @@ def kio_response(version: int, topics, throttle_time_ms: int, endpoints):
         )
         if version >= 8:
             values["record_errors"] = tuple(
-                m.BatchIndexAndErrorMessage(batch_index=i, batch_index_error_message=msg)
-                for i, msg in r.record_errors
+                m.BatchIndexAndErrorMessage(batch_index=i, batch_index_error_message=msg) for i, msg in r.record_errors
             )
             values["error_message"] = r.error_message
         if version >= 10 and r.current_leader is not None:

@@ -184,8 +184,9 @@ def test_build_batch_argument_errors():
 
 def test_iter_records_across_batches():
     batches = [
-        build_batch([Record(o, 100 + o, b"%d" % o, b"v") for o in range(start, start + 3)],
-                    base_offset=start, compression=codec)  # fmt: skip
+        build_batch(
+            [Record(o, 100 + o, b"%d" % o, b"v") for o in range(start, start + 3)], base_offset=start, compression=codec
+        )  # fmt: skip
         for start, codec in zip(range(0, 15, 3), CODECS)
     ]
     log = b"".join(batches)
@@ -295,12 +296,24 @@ def _as_records(client_records):
 
 
 def _builders():
-    yield "kafka-python", lambda codec, pid, epoch, seq, txn: kp_records.DefaultRecordBatchBuilder(
-        2, codec, txn, pid, epoch, seq, batch_size=1 << 20)
-    yield "aiokafka-c", lambda codec, pid, epoch, seq, txn: aio_records.DefaultRecordBatchBuilder(
-        2, codec, txn, pid, epoch, seq, 1 << 20)
-    yield "aiokafka-py", lambda codec, pid, epoch, seq, txn: aio_records._DefaultRecordBatchBuilderPy(
-        2, codec, txn, pid, epoch, seq, 1 << 20)
+    yield (
+        "kafka-python",
+        lambda codec, pid, epoch, seq, txn: kp_records.DefaultRecordBatchBuilder(
+            2, codec, txn, pid, epoch, seq, batch_size=1 << 20
+        ),
+    )
+    yield (
+        "aiokafka-c",
+        lambda codec, pid, epoch, seq, txn: aio_records.DefaultRecordBatchBuilder(
+            2, codec, txn, pid, epoch, seq, 1 << 20
+        ),
+    )
+    yield (
+        "aiokafka-py",
+        lambda codec, pid, epoch, seq, txn: aio_records._DefaultRecordBatchBuilderPy(
+            2, codec, txn, pid, epoch, seq, 1 << 20
+        ),
+    )
 
 
 @pytest.mark.usefixtures("kafka_python_codecs")
@@ -476,4 +489,3 @@ def test_types_accepted():
         _, (rec,) = decode_batch(form)
         assert rec == Record(0, 0, b"k", b"v", [("h", b"x")])
         assert type(rec.key) is bytes and type(rec.value) is bytes
-

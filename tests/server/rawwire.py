@@ -35,12 +35,23 @@ def api_versions(correlation_id: int = 1) -> bytes:
     return frame(18, 0, correlation_id)
 
 
-def fetch(topic: str, correlation_id: int, max_bytes: int, *, max_wait_ms: int = 0, min_bytes: int = 1,
-          size: int | None = None) -> bytes:
+def fetch(
+    topic: str,
+    correlation_id: int,
+    max_bytes: int,
+    *,
+    max_wait_ms: int = 0,
+    min_bytes: int = 1,
+    size: int | None = None,
+) -> bytes:
     """A Fetch v4 frame; ``size`` pads the client id so that the frame's size field is exactly that."""
     t = topic.encode()
-    body = (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0)
-            + struct.pack(">ih", 1, len(t)) + t + struct.pack(">iiqi", 1, 0, 0, max_bytes))
+    body = (
+        struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0)
+        + struct.pack(">ih", 1, len(t))
+        + t
+        + struct.pack(">iiqi", 1, 0, 0, max_bytes)
+    )
     out = frame(1, 4, correlation_id, body)
     if size is not None:
         out = frame(1, 4, correlation_id, body, b"rawwire" + b"x" * (size - (len(out) - 4)))
@@ -50,8 +61,13 @@ def fetch(topic: str, correlation_id: int, max_bytes: int, *, max_wait_ms: int =
 
 def produce(topic: str, records: bytes, correlation_id: int = 1, acks: int = 1) -> bytes:
     t = topic.encode()
-    body = (struct.pack(">hhi", -1, acks, 30_000) + struct.pack(">ih", 1, len(t)) + t
-            + struct.pack(">iii", 1, 0, len(records)) + records)
+    body = (
+        struct.pack(">hhi", -1, acks, 30_000)
+        + struct.pack(">ih", 1, len(t))
+        + t
+        + struct.pack(">iii", 1, 0, len(records))
+        + records
+    )
     return frame(0, 3, correlation_id, body)
 
 
@@ -63,8 +79,9 @@ def produce_error_code(response: bytes) -> int:
     return struct.unpack_from(">h", response, pos)[0]
 
 
-def connect(bootstrap: str, *, rcvbuf: int | None = None, source: str | None = None,
-            timeout: float = 10) -> socket.socket:
+def connect(
+    bootstrap: str, *, rcvbuf: int | None = None, source: str | None = None, timeout: float = 10
+) -> socket.socket:
     host, port = bootstrap.split(":")
     s = socket.socket()
     if rcvbuf is not None:
@@ -78,6 +95,7 @@ def connect(bootstrap: str, *, rcvbuf: int | None = None, source: str | None = N
 
 def read_frame(sock: socket.socket) -> bytes:
     """One whole response (without its size); ConnectionError if the broker closed the connection."""
+
     def exact(n: int) -> bytes:
         buf = bytearray()
         while len(buf) < n:
@@ -86,6 +104,7 @@ def read_frame(sock: socket.socket) -> bytes:
                 raise ConnectionError("connection closed by the broker")
             buf += chunk
         return bytes(buf)
+
     (size,) = struct.unpack(">i", exact(4))
     return exact(size)
 
@@ -115,7 +134,8 @@ def batch(payload: bytes, records_count: int, codec: int) -> bytes:
     """A RecordBatch v2 whose records section is ``payload`` as given (already compressed with
     ``codec``), with a correct CRC32C: the broker accepts its header and must look inside to judge it."""
     now = int(time.time() * 1000)
-    after_crc = (struct.pack(">hiqqqhii", codec, max(records_count - 1, 0), now, now, -1, -1, -1,
-                             records_count) + payload)
+    after_crc = (
+        struct.pack(">hiqqqhii", codec, max(records_count - 1, 0), now, now, -1, -1, -1, records_count) + payload
+    )
     batch_length = 4 + 1 + 4 + len(after_crc)  # partition leader epoch, magic, crc, then the rest
-    return (struct.pack(">qiib", 0, batch_length, 0, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc)
+    return struct.pack(">qiib", 0, batch_length, 0, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc

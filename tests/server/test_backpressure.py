@@ -90,8 +90,7 @@ def test_answers_behind_a_long_poll_are_not_piled_up(broker_factory):
     with connect(broker.bootstrap, timeout=30) as s:
         # A long poll first, then 60 Fetch requests with ~2 MB answers each: those answers must wait
         # for the long poll (responses go in order), and the broker must not compute all 60 meanwhile.
-        s.sendall(fetch(empty, 0, MB, max_wait_ms=3000)
-                  + b"".join(fetch(full, i, 2 * MB) for i in range(1, 61)))
+        s.sendall(fetch(empty, 0, MB, max_wait_ms=3000) + b"".join(fetch(full, i, 2 * MB) for i in range(1, 61)))
         assert round_trip(broker.bootstrap)  # the broker has had its turn at the pipelined requests
         grown_mb = (proc_status(broker.pid, "VmRSS") - rss_before) / 1024
         assert grown_mb < 60, f"broker RSS grew {grown_mb:.0f} MB while a long poll held the line"

@@ -18,16 +18,27 @@ from tests.broker.harness import BrokerHarness, decode_response, request_frame
 
 _SIZE = struct.Struct(">i")
 API_VERSIONS = (ApiKey.API_VERSIONS, 3, {"client_software_name": "t", "client_software_version": "1"})
-METADATA = (ApiKey.METADATA, 12, {"topics": None, "allow_auto_topic_creation": False,
-                                  "include_topic_authorized_operations": False})
+METADATA = (
+    ApiKey.METADATA,
+    12,
+    {"topics": None, "allow_auto_topic_creation": False, "include_topic_authorized_operations": False},
+)
 
 
 @pytest.fixture(scope="module")
 def h(tmp_path_factory):
     harness = BrokerHarness(tmp_path_factory.mktemp("kavka-conn"))
-    harness.call(ApiKey.CREATE_TOPICS, 7, {"topics": [
-        {"name": "conn", "num_partitions": 1, "replication_factor": 1, "assignments": [], "configs": []}],
-        "timeout_ms": 5000, "validate_only": False})
+    harness.call(
+        ApiKey.CREATE_TOPICS,
+        7,
+        {
+            "topics": [
+                {"name": "conn", "num_partitions": 1, "replication_factor": 1, "assignments": [], "configs": []}
+            ],
+            "timeout_ms": 5000,
+            "validate_only": False,
+        },
+    )
     yield harness
     harness.close()
 
@@ -38,11 +49,32 @@ def framed(api_key, version, body, correlation_id) -> bytes:
 
 
 def fetch_body(offset: int, max_wait_ms: int) -> dict:
-    return {"replica_id": -1, "max_wait": max_wait_ms, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
-            "session_id": 0, "session_epoch": -1, "topics": [{"topic": "conn", "partitions": [
-                {"partition": 0, "current_leader_epoch": -1, "fetch_offset": offset, "last_fetched_epoch": -1,
-                 "log_start_offset": -1, "partition_max_bytes": 1 << 20}]}],
-            "forgotten_topics_data": [], "rack_id": ""}
+    return {
+        "replica_id": -1,
+        "max_wait": max_wait_ms,
+        "min_bytes": 1,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "session_id": 0,
+        "session_epoch": -1,
+        "topics": [
+            {
+                "topic": "conn",
+                "partitions": [
+                    {
+                        "partition": 0,
+                        "current_leader_epoch": -1,
+                        "fetch_offset": offset,
+                        "last_fetched_epoch": -1,
+                        "log_start_offset": -1,
+                        "partition_max_bytes": 1 << 20,
+                    }
+                ],
+            }
+        ],
+        "forgotten_topics_data": [],
+        "rack_id": "",
+    }
 
 
 async def connect(h: BrokerHarness, max_request_size: int = 100 * 1024 * 1024):
@@ -72,14 +104,29 @@ def test_pipelined_responses_keep_request_order(h):
         reader, writer = await connect(h)
         metadata_before = h.dispatcher.request_counts.get(ApiKey.METADATA, 0)
         # a Fetch that parks (nothing to read yet) first, then two requests answered at once behind it
-        writer.write(framed(ApiKey.FETCH, 12, fetch_body(0, max_wait_ms=10_000), 1)
-                     + framed(*API_VERSIONS, 2) + framed(*METADATA, 3))
+        writer.write(
+            framed(ApiKey.FETCH, 12, fetch_body(0, max_wait_ms=10_000), 1)
+            + framed(*API_VERSIONS, 2)
+            + framed(*METADATA, 3)
+        )
         await writer.drain()
         await wait_for(lambda: h.dispatcher.request_counts.get(ApiKey.METADATA, 0) > metadata_before)
         # the produce wakes the parked Fetch; its answer must still come first
-        p = await h.acall(ApiKey.PRODUCE, 9, {"transactional_id": None, "acks": 1, "timeout_ms": 5000,
-                                              "topic_data": [{"name": "conn", "partition_data": [
-                                                  {"index": 0, "records": build_batch([Record(0, 7, b"k", b"v")])}]}]})
+        p = await h.acall(
+            ApiKey.PRODUCE,
+            9,
+            {
+                "transactional_id": None,
+                "acks": 1,
+                "timeout_ms": 5000,
+                "topic_data": [
+                    {
+                        "name": "conn",
+                        "partition_data": [{"index": 0, "records": build_batch([Record(0, 7, b"k", b"v")])}],
+                    }
+                ],
+            },
+        )
         assert p.responses[0].partition_responses[0].error_code == 0
         responses = [await read_response(reader) for _ in range(3)]
         writer.close()
@@ -97,7 +144,7 @@ def test_frames_split_anywhere_are_reassembled(h):
         reader, writer = await connect(h)
         data = framed(*API_VERSIONS, 10) + framed(*METADATA, 11) + framed(*API_VERSIONS, 12)
         for i in range(0, len(data), 3):  # three bytes at a time: sizes and bodies cut mid-way
-            writer.write(data[i:i + 3])
+            writer.write(data[i : i + 3])
             await writer.drain()
         responses = [await read_response(reader) for _ in range(3)]
         writer.close()

@@ -39,8 +39,9 @@ def test_max_connections_blocks_new_connections_until_one_closes(broker_factory)
 
 
 def test_max_connections_per_ip_override_closes_new_connections_from_that_address(broker_factory):
-    broker = broker_factory(overrides={"max.connections.per.ip": 100,
-                                       "max.connections.per.ip.overrides": "127.0.0.1:2"})
+    broker = broker_factory(
+        overrides={"max.connections.per.ip": 100, "max.connections.per.ip.overrides": "127.0.0.1:2"}
+    )
     held = [connect(broker.bootstrap) for _ in range(2)]
     try:
         assert all(_served(s) for s in held)
@@ -127,10 +128,15 @@ def test_dynamic_max_connections_per_ip_applies_to_new_connections(broker_factor
         assert all(_served(s) for s in held)
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         # the admin client holds connections from 127.0.0.1 too; the limit counts them as well
-        resource_ = ConfigResource(ConfigResource.Type.BROKER, "1",
-                                   incremental_configs=[ConfigEntry("max.connections.per.ip.overrides",
-                                                                    "127.0.0.1:2",
-                                                                    incremental_operation=AlterConfigOpType.SET)])
+        resource_ = ConfigResource(
+            ConfigResource.Type.BROKER,
+            "1",
+            incremental_configs=[
+                ConfigEntry(
+                    "max.connections.per.ip.overrides", "127.0.0.1:2", incremental_operation=AlterConfigOpType.SET
+                )
+            ],
+        )
         for fut in admin.incremental_alter_configs([resource_]).values():
             fut.result(10)
 

@@ -31,8 +31,9 @@ def bomb() -> bytes:
     return batch(payload, records_count=1, codec=ZSTD)
 
 
-@pytest.mark.parametrize("configs", [{"cleanup.policy": "compact"}, {"compression.type": "lz4"}],
-                         ids=["compacted", "recompressed"])
+@pytest.mark.parametrize(
+    "configs", [{"cleanup.policy": "compact"}, {"compression.type": "lz4"}], ids=["compacted", "recompressed"]
+)
 def test_zstd_bomb_is_refused_without_inflating(broker_factory, bomb, configs):
     broker = broker_factory()
     topic = create_topic(broker.bootstrap, "bomb", 1, configs=configs)

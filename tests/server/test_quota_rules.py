@@ -31,7 +31,9 @@ def test_no_pool_for_minus_one_or_zero(capacity):
 
 def test_config_checks_as_kafka_does():
     BrokerConfig.from_properties({"queued.max.request.bytes": "0"})
-    with pytest.raises(ConfigError, match="queued.max.request.bytes must be larger or equal to socket.request.max.bytes"):
+    with pytest.raises(
+        ConfigError, match="queued.max.request.bytes must be larger or equal to socket.request.max.bytes"
+    ):
         BrokerConfig.from_properties({"queued.max.request.bytes": "1000"})
     with pytest.raises(ConfigError, match="max.connections.per.ip.overrides"):
         BrokerConfig.from_properties({"max.connections.per.ip.overrides": "127.0.0.1"})
@@ -47,8 +49,7 @@ def test_overrides_format():
 
 
 def test_per_ip_counts_and_override():
-    configs = {"max.connections": 10, "max.connections.per.ip": 2,
-               "max.connections.per.ip.overrides": "10.0.0.1:0"}
+    configs = {"max.connections": 10, "max.connections.per.ip": 2, "max.connections.per.ip.overrides": "10.0.0.1:0"}
     q = ConnectionQuotas(configs.__getitem__)
     assert q.try_open("10.0.0.2") and q.try_open("10.0.0.2") and not q.try_open("10.0.0.2")
     assert not q.try_open("10.0.0.1")

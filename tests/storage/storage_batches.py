@@ -18,10 +18,14 @@ def make_batch(
 ) -> bytes:
     """One batch of ``n`` records (offsets 0..n-1, to be reassigned by the log)."""
     ts = timestamps if timestamps is not None else [timestamp + i for i in range(n)]
-    records = [Record(offset=i, timestamp=ts[i], key=b"k%d" % i, value=bytes([i % 251]) * value_size)
-               for i in range(n)]
-    return build_batch(records, producer_id=producer_id, producer_epoch=producer_epoch,
-                       base_sequence=base_sequence, compression=compression)
+    records = [Record(offset=i, timestamp=ts[i], key=b"k%d" % i, value=bytes([i % 251]) * value_size) for i in range(n)]
+    return build_batch(
+        records,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        compression=compression,
+    )
 
 
 def idempotent_batch(pid: int, epoch: int, seq: int, n: int = 1, **kw) -> bytes:

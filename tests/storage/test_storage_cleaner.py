@@ -36,8 +36,13 @@ class Clock:
 
 
 def _config(**kw):
-    base = dict(cleanup_policy="compact", segment_bytes=64 * 1024, file_delete_delay_ms=0,
-                min_cleanable_dirty_ratio=0.5, delete_retention_ms=DAY)
+    base = dict(
+        cleanup_policy="compact",
+        segment_bytes=64 * 1024,
+        file_delete_delay_ms=0,
+        min_cleanable_dirty_ratio=0.5,
+        delete_retention_ms=DAY,
+    )
     base.update(kw)
     return LogConfig(**base)
 
@@ -49,11 +54,15 @@ def _open(fs, root="/data", name="kv-0", **kw):
 
 def _put(log, pairs, *, now=NOW, compression=0, pid=-1, epoch=-1, seq=-1):
     """Append one batch of (key, value) pairs; keys/values given as str or None."""
-    recs = [Record(i, now, k.encode() if isinstance(k, str) else k,
-                   v.encode() if isinstance(v, str) else v) for i, (k, v) in enumerate(pairs)]
-    r = log.append_as_leader(bytearray(build_batch(recs, compression=compression, producer_id=pid,
-                                                   producer_epoch=epoch, base_sequence=seq)),
-                             leader_epoch=0, now_ms=now)
+    recs = [
+        Record(i, now, k.encode() if isinstance(k, str) else k, v.encode() if isinstance(v, str) else v)
+        for i, (k, v) in enumerate(pairs)
+    ]
+    r = log.append_as_leader(
+        bytearray(build_batch(recs, compression=compression, producer_id=pid, producer_epoch=epoch, base_sequence=seq)),
+        leader_epoch=0,
+        now_ms=now,
+    )
     log.update_high_watermark(log.log_end_offset)
     return r
 
@@ -131,8 +140,9 @@ def test_million_updates_over_ten_thousand_keys_with_tombstones():
             k = off % keys
             value = None if off >= n - keys and k < 1_000 else b"v%07d-%05d" % (off, k) + b"." * 24
             recs.append(Record(i, NOW, b"key-%05d" % k, value))
-        log.append_as_leader(bytearray(build_batch(recs, compression=codecs[b % len(codecs)])),
-                             leader_epoch=0, now_ms=NOW)
+        log.append_as_leader(
+            bytearray(build_batch(recs, compression=codecs[b % len(codecs)])), leader_epoch=0, now_ms=NOW
+        )
     log.roll(NOW)
     log.update_high_watermark(log.log_end_offset)
     build_s = time.perf_counter() - t0
@@ -176,9 +186,11 @@ def test_million_updates_over_ten_thousand_keys_with_tombstones():
     final = _read_all(log, 0)
     assert not [r for h, rs in final for r in rs if r.value is None]
     assert set(_state(final)) == live
-    print(f"\n1M updates: built in {build_s:.1f}s, {before_bytes / 1e6:.1f} MB -> "
-          f"{log.size_in_bytes / 1e6:.2f} MB over {len(before_segments)} segments; cleaned in {clean_s:.2f}s "
-          f"({(stats.bytes_read + stats.map_bytes_read) / 1e6 / clean_s:.1f} MB/s on disk, {n / clean_s / 1e6:.2f} M records/s)")
+    print(
+        f"\n1M updates: built in {build_s:.1f}s, {before_bytes / 1e6:.1f} MB -> "
+        f"{log.size_in_bytes / 1e6:.2f} MB over {len(before_segments)} segments; cleaned in {clean_s:.2f}s "
+        f"({(stats.bytes_read + stats.map_bytes_read) / 1e6 / clean_s:.1f} MB/s on disk, {n / clean_s / 1e6:.2f} M records/s)"
+    )
 
 
 # ---------------------------------------------------------------------------------------- semantics
@@ -266,6 +278,7 @@ def test_offset_map_bounded_by_dedupe_buffer_cleans_in_several_rounds():
             _put(log, [("key%03d" % (b * 10 + i), "r%d" % rnd) for i in range(10)])
         log.roll(NOW)
     from kavka.storage.cleaner import MAP_ENTRY_BYTES
+
     cleaner = LogCleaner(fs, Clock(), dedupe_buffer_size=int(45 * MAP_ENTRY_BYTES / 0.9) + 1, backoff_ms=0)
     assert cleaner.max_map_entries == 45
     ends = []
@@ -296,8 +309,9 @@ def test_idempotent_producer_dedup_survives_cleaning_and_restarts():
     log = _open(fs)
     pid, epoch = 77, 0
     for seq in range(0, 30, 3):
-        _put(log, [("k", "s%d" % seq), ("k", "s%d" % (seq + 1)), ("k", "s%d" % (seq + 2))],
-             pid=pid, epoch=epoch, seq=seq)
+        _put(
+            log, [("k", "s%d" % seq), ("k", "s%d" % (seq + 1)), ("k", "s%d" % (seq + 2))], pid=pid, epoch=epoch, seq=seq
+        )
     log.roll(NOW)
     _put(log, [("other", "1")])
     LogCleaner(fs, Clock()).clean_now("/data", log)
@@ -349,18 +363,24 @@ def test_aborted_transactions_and_markers_removed_as_kafka_does():
     d = "/data/txn-0"
 
     def data(offset, key, value, pid, seq, transactional=True):
-        return build_batch([Record(offset, NOW, key, value)], base_offset=offset, producer_id=pid,
-                           producer_epoch=0, base_sequence=seq, transactional=transactional)
+        return build_batch(
+            [Record(offset, NOW, key, value)],
+            base_offset=offset,
+            producer_id=pid,
+            producer_epoch=0,
+            base_sequence=seq,
+            transactional=transactional,
+        )
 
     raw = [
         data(0, b"a", b"aborted", 1, 0),
         data(1, b"b", b"committed", 2, 0),
-        build_control_batch(False, 1, 0, 0, NOW, base_offset=2),   # abort pid 1
-        build_control_batch(True, 2, 0, 0, NOW, base_offset=3),    # commit pid 2
+        build_control_batch(False, 1, 0, 0, NOW, base_offset=2),  # abort pid 1
+        build_control_batch(True, 2, 0, 0, NOW, base_offset=3),  # commit pid 2
         build_batch([Record(4, NOW, b"c", b"plain")], base_offset=4),
         build_batch([Record(5, NOW, b"b", b"later")], base_offset=5),
-        data(6, b"p1", b"x", 1, 1, transactional=False),          # both producers write on later,
-        data(7, b"p2", b"x", 2, 1, transactional=False),          # so their old batches may go
+        data(6, b"p1", b"x", 1, 1, transactional=False),  # both producers write on later,
+        data(7, b"p2", b"x", 2, 1, transactional=False),  # so their old batches may go
     ]
     _write_raw_segment(fs, d, raw)
     clock = Clock()
@@ -370,14 +390,22 @@ def test_aborted_transactions_and_markers_removed_as_kafka_does():
     cleaner = LogCleaner(fs, clock, backoff_ms=0)
 
     def view():
-        return [(h.base_offset, h.is_control, h.records_count, h.attributes & DELETE_HORIZON_BIT)
-                for h, rs in _read_all(log)]
+        return [
+            (h.base_offset, h.is_control, h.records_count, h.attributes & DELETE_HORIZON_BIT)
+            for h, rs in _read_all(log)
+        ]
 
     cleaner.clean_now("/data", log)
     # aborted data is gone, the superseded committed value too; both markers stay: the abort marker
     # because its transaction's data was still in the log during this pass, the commit marker likewise
-    assert [(o, c) for o, c, _n, _hz in view()] == [(2, True), (3, True), (4, False), (5, False), (6, False),
-                                                     (7, False)]
+    assert [(o, c) for o, c, _n, _hz in view()] == [
+        (2, True),
+        (3, True),
+        (4, False),
+        (5, False),
+        (6, False),
+        (7, False),
+    ]
     assert _state(_read_all(log)) == {b"b": b"later", b"c": b"plain", b"p1": b"x", b"p2": b"x"}
     # next pass: the transactions are empty now, so the markers get a delete horizon...
     cleaner.clean_now("/data", log)
@@ -393,8 +421,14 @@ def test_transaction_marker_that_is_a_producers_last_word_is_kept():
     fs = MemoryFileSystem()
     d = "/data/txn-0"
     raw = [
-        build_batch([Record(0, NOW, b"a", b"1")], base_offset=0, producer_id=9, producer_epoch=3,
-                    base_sequence=0, transactional=True),
+        build_batch(
+            [Record(0, NOW, b"a", b"1")],
+            base_offset=0,
+            producer_id=9,
+            producer_epoch=3,
+            base_sequence=0,
+            transactional=True,
+        ),
         build_batch([Record(1, NOW, b"a", b"2")], base_offset=1),
         build_control_batch(True, 9, 3, 0, NOW, base_offset=2),
     ]
@@ -519,8 +553,9 @@ def test_crash_at_any_point_of_a_swap_leaves_old_or_new_segments(kill_at):
         killed = True
     fs.countdown = None
     fs.crash()
-    reopened = PartitionLog(fs, log.dir, log.config, now_ms=NOW, recovery_point=log.recovery_point,
-                            clean_shutdown=False)
+    reopened = PartitionLog(
+        fs, log.dir, log.config, now_ms=NOW, recovery_point=log.recovery_point, clean_shutdown=False
+    )
     reopened.update_high_watermark(reopened.log_end_offset)
     names = fs.listdir(log.dir)
     assert not [n for n in names if n.endswith((".cleaned", ".swap", ".deleted"))]
@@ -595,8 +630,9 @@ def test_io_throttle_keeps_the_cleaners_reads_to_the_configured_rate():
     log = _churned_log(fs)
     expected = _latest(_read_all(log))
     rate, chunk = 20_000, 4096
-    cleaner = LogCleaner(fs, clock, backoff_ms=0, io_buffer_size=chunk, max_ms_per_run=None,
-                         io_max_bytes_per_second=rate)
+    cleaner = LogCleaner(
+        fs, clock, backoff_ms=0, io_buffer_size=chunk, max_ms_per_run=None, io_max_bytes_per_second=rate
+    )
     start = clock.now
     total = cleaner.run_once([("/data", log)])
     assert 0 < total <= rate + chunk  # a second's worth to begin with
@@ -612,8 +648,9 @@ def test_io_throttle_keeps_the_cleaners_reads_to_the_configured_rate():
     assert seconds >= (total - rate - chunk) / rate  # and it really was held back
     assert _latest(_read_all(log)) == expected
 
-    unthrottled = LogCleaner(fs, clock, backoff_ms=0, max_ms_per_run=None,
-                             io_max_bytes_per_second=1.7976931348623157e308)
+    unthrottled = LogCleaner(
+        fs, clock, backoff_ms=0, max_ms_per_run=None, io_max_bytes_per_second=1.7976931348623157e308
+    )
     for b in range(300):
         _put(log, [("k%03d" % ((b * 7 + i) % 200), "w%d-%d" % (b, i)) for i in range(10)])
     _roll(log)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import HealthCheck, example, given, settings, strategies as st
-from tests.storage.storage_batches import idempotent_batch, make_batch
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from kavka.protocol.records import Record, build_batch, iter_batches
 from kavka.storage.cleaner import LogCleaner
@@ -19,6 +19,7 @@ from kavka.storage.log import PartitionLog
 from kavka.storage.manager import LogManager
 from kavka.storage.producer_state import SNAPSHOT_SUFFIX
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 NOW = 1_700_000_000_000
 DIR = "/data/t-0"
@@ -120,8 +121,9 @@ def test_real_files_no_fsync_at_all_on_the_append_path(tmp_path, monkeypatch):
     n = len(calls)
     log.close()
     assert len(calls) > n
-    again = PartitionLog(fs, d, LogConfig(segment_bytes=700), now_ms=NOW, clean_shutdown=True,
-                         recovery_point=log.log_end_offset)
+    again = PartitionLog(
+        fs, d, LogConfig(segment_bytes=700), now_ms=NOW, clean_shutdown=True, recovery_point=log.log_end_offset
+    )
     assert again.leader_epoch_cache.entries() == log.leader_epoch_cache.entries()
     assert again.producer_state.producers[3].last_seq == seq - 1
     again.close()
@@ -189,11 +191,13 @@ def test_log_manager_tick_flushes_rolled_segments():
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 70),
-       segment_bytes=st.sampled_from([600, 1000, 2500, 10**6]),
-       flush_messages=st.sampled_from([1, 5, 2**63 - 1]))
-def test_crash_at_any_point_keeps_a_prefix_and_rebuilds_epochs_and_producers(seed, n, segment_bytes,
-                                                                              flush_messages):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 70),
+    segment_bytes=st.sampled_from([600, 1000, 2500, 10**6]),
+    flush_messages=st.sampled_from([1, 5, 2**63 - 1]),
+)
+def test_crash_at_any_point_keeps_a_prefix_and_rebuilds_epochs_and_producers(seed, n, segment_bytes, flush_messages):
     rng = random.Random(seed)
     config = LogConfig(segment_bytes=segment_bytes, index_interval_bytes=100, flush_messages=flush_messages)
     fs, log = _fresh(config, seed)
@@ -233,8 +237,7 @@ def test_crash_at_any_point_keeps_a_prefix_and_rebuilds_epochs_and_producers(see
         elif op < 0.4:  # a clean restart: the epoch file exists from here on
             log.close()
             rp_checkpoint, ls_checkpoint = log.recovery_point, log.log_start_offset
-            log = _open(fs, config, recovery_point=rp_checkpoint, log_start_offset=ls_checkpoint,
-                        clean_shutdown=True)
+            log = _open(fs, config, recovery_point=rp_checkpoint, log_start_offset=ls_checkpoint, clean_shutdown=True)
         if rng.random() < 0.25:
             rp_checkpoint, ls_checkpoint = log.recovery_point, log.log_start_offset
     durable_below = log.recovery_point  # in memory: everything below it was fsynced
@@ -275,8 +278,9 @@ def test_crash_at_any_point_keeps_a_prefix_and_rebuilds_epochs_and_producers(see
     _append(log, epoch + 1)
     expected = _epochs_from_batches(log)
     log.close()
-    again = _open(fs, config, recovery_point=log.recovery_point, log_start_offset=log.log_start_offset,
-                  clean_shutdown=True)
+    again = _open(
+        fs, config, recovery_point=log.recovery_point, log_start_offset=log.log_start_offset, clean_shutdown=True
+    )
     assert again.leader_epoch_cache.entries() == expected == log.leader_epoch_cache.entries()
 
 
@@ -355,8 +359,9 @@ def test_batches_with_a_newer_epoch_than_the_file_are_assigned_during_recovery()
 
 def _compacted(fs):
     fs.makedirs(DIR)
-    config = LogConfig(cleanup_policy="compact", segment_bytes=700, file_delete_delay_ms=0,
-                       min_cleanable_dirty_ratio=0.01)
+    config = LogConfig(
+        cleanup_policy="compact", segment_bytes=700, file_delete_delay_ms=0, min_cleanable_dirty_ratio=0.01
+    )
     return config, PartitionLog(fs, DIR, config, now_ms=NOW)
 
 
@@ -440,8 +445,9 @@ def test_roll_below_the_recovery_point_keeps_the_final_time_index_entry_across_a
     config = LogConfig(index_interval_bytes=4096)
     log = PartitionLog(fs, DIR, config, now_ms=NOW)
     for i in range(10):
-        log.append_as_leader(bytearray(make_batch(1, value_size=60, timestamp=NOW + i * 1000)), leader_epoch=0,
-                             now_ms=NOW + 10_000)
+        log.append_as_leader(
+            bytearray(make_batch(1, value_size=60, timestamp=NOW + i * 1000)), leader_epoch=0, now_ms=NOW + 10_000
+        )
     log.flush()
     checkpointed = log.recovery_point
     log.roll(NOW + 10_000)
@@ -486,9 +492,16 @@ def test_the_flush_after_a_roll_fsyncs_the_partition_directory(tmp_path, monkeyp
         _append(log, 0, value_size=60)
     synced_dirs = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced_dirs.append(os.path.realpath(f"/proc/self/fd/{fd}"))
-                                                if os.path.isdir(f"/proc/self/fd/{fd}") else None,
-                                                real_fsync(fd))[1])
+    monkeypatch.setattr(
+        os,
+        "fsync",
+        lambda fd: (
+            synced_dirs.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+            if os.path.isdir(f"/proc/self/fd/{fd}")
+            else None,
+            real_fsync(fd),
+        )[1],
+    )
     assert log.flush_rolled()
     assert os.path.realpath(d) in synced_dirs
     log.close()

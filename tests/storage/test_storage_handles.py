@@ -11,7 +11,6 @@ from kavka.storage.file_region import FileRegion
 from kavka.storage.fs import OsFileSystem
 from kavka.storage.handles import HandlePool
 from kavka.storage.log import PartitionLog
-
 from tests.storage.storage_batches import make_batch
 
 
@@ -55,8 +54,9 @@ def test_fetch_region_outlives_retention_and_close(tmp_path):
     fs = OsFileSystem()
     log = PartitionLog(fs, str(tmp_path / "t-0"), LogConfig())
     for i in range(40):
-        log.append_as_leader(bytearray(make_batch(1, value_size=4000, timestamp=1000 + i)), leader_epoch=0,
-                             now_ms=1000 + i)
+        log.append_as_leader(
+            bytearray(make_batch(1, value_size=4000, timestamp=1000 + i)), leader_epoch=0, now_ms=1000 + i
+        )
     expected = b"".join(bytes(c) for c in log.read(0, 1 << 30).chunks)
     res = log.read_for_fetch(0, 1 << 30, inline_max=1024)
     assert isinstance(res.chunks[0], FileRegion) and res.size == len(expected) and res.next_offset == 40

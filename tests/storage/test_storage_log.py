@@ -5,9 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from tests.storage.storage_batches import make_batch
 
-from kavka.protocol.batch import CorruptRecordError, InvalidRecordError, iter_headers, parse_header
+from kavka.protocol.batch import CorruptRecordError, InvalidRecordError, iter_headers
 from kavka.protocol.records import decode_batch
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import (
@@ -18,6 +17,7 @@ from kavka.storage.errors import (
 from kavka.storage.fs import OsFileSystem
 from kavka.storage.log import PartitionLog
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import make_batch
 
 NOW = 1_700_000_000_000
 
@@ -99,6 +99,7 @@ def test_record_count_must_match_offset_delta():
     b = bytearray(make_batch(2))
     struct.pack_into(">i", b, 57, 5)  # recordsCount (inside the CRC: recompute it)
     from kavka.protocol.batch import compute_crc
+
     struct.pack_into(">I", b, 17, compute_crc(b, 0, len(b)))
     with pytest.raises(InvalidRecordError):
         log.append_as_leader(b, leader_epoch=0, now_ms=NOW)
@@ -167,8 +168,11 @@ def test_offset_for_timestamp_exact_record_and_max_timestamp():
     fs, log = _log(config=LogConfig(segment_bytes=600, index_interval_bytes=100))
     t = NOW - 10_000
     for i in range(30):
-        log.append_as_leader(bytearray(make_batch(3, timestamps=[t + 30 * i, t + 30 * i + 10, t + 30 * i + 20])),
-                             leader_epoch=0, now_ms=NOW)
+        log.append_as_leader(
+            bytearray(make_batch(3, timestamps=[t + 30 * i, t + 30 * i + 10, t + 30 * i + 20])),
+            leader_epoch=0,
+            now_ms=NOW,
+        )
     assert log.num_segments > 2
     assert log.offset_for_timestamp(t) == (0, t)
     assert log.offset_for_timestamp(t + 41) == (5, t + 50)  # batch 1 holds t+30, t+40, t+50
@@ -180,8 +184,7 @@ def test_offset_for_timestamp_exact_record_and_max_timestamp():
 
 def test_max_timestamp_in_the_middle():
     fs, log = _log()
-    log.append_as_leader(bytearray(make_batch(3, timestamps=[NOW - 50, NOW - 5, NOW - 40])), leader_epoch=0,
-                         now_ms=NOW)
+    log.append_as_leader(bytearray(make_batch(3, timestamps=[NOW - 50, NOW - 5, NOW - 40])), leader_epoch=0, now_ms=NOW)
     log.append_as_leader(bytearray(make_batch(1, timestamps=[NOW - 30])), leader_epoch=0, now_ms=NOW)
     assert log.max_timestamp_and_offset() == (NOW - 5, 1)
     _, empty = _log(MemoryFileSystem(), root="/other")
@@ -268,7 +271,9 @@ def test_clean_close_leaves_exact_index_files_and_reopens(tmp_path):
     again = PartitionLog(fs, f"{root}/orders-3", cfg, clean_shutdown=True, recovery_point=leo, now_ms=NOW)
     assert again.log_end_offset == leo and again.num_segments == log.num_segments
     assert bytes(again.read(0, 10**9).chunks[0]) == expected
-    assert again.append_as_leader(bytearray(make_batch(1, timestamp=NOW)), leader_epoch=1, now_ms=NOW).base_offset == leo
+    assert (
+        again.append_as_leader(bytearray(make_batch(1, timestamp=NOW)), leader_epoch=1, now_ms=NOW).base_offset == leo
+    )
     again.delete()
     assert not fs.exists(f"{root}/orders-3")
 
@@ -306,7 +311,7 @@ def test_segment_jitter_rolls_each_segment_somewhat_earlier():
     assert plain.num_segments == 1
 
     jitters = set()
-    for i in range(20):
+    for _i in range(20):
         _fs, log = _log(config=LogConfig(segment_ms=segment_ms, segment_jitter_ms=5_000), now_ms=NOW)
         _append(log, now=NOW)
         log.roll(NOW)  # a segment made by the log draws its jitter

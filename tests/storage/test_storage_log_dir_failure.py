@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 
 import pytest
-from tests.storage.storage_batches import make_batch
 
 from kavka.storage.checkpoints import CheckpointError, decode_offset_checkpoint, read_meta_properties
 from kavka.storage.config import LogConfig
@@ -15,6 +14,7 @@ from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.fs import OsFileSystem
 from kavka.storage.manager import CLEAN_SHUTDOWN_MARKER, LogManager
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import make_batch
 
 NOW = 1_700_000_000_000
 
@@ -26,7 +26,7 @@ def _enospc(path: str) -> OSError:
 class _FullHandle:
     """A memfs handle whose writes fail while its dir is full (reads still work)."""
 
-    def __init__(self, fs: "FullableFs", inner) -> None:
+    def __init__(self, fs: FullableFs, inner) -> None:
         self._fs, self._inner = fs, inner
         self.path = inner.path
 
@@ -169,9 +169,13 @@ def test_binary_garbage_in_small_files_is_a_checkpoint_error():
         decode_offset_checkpoint(b"\xff\xfe\x00\x81")
     fs = MemoryFileSystem()
     fs.makedirs("/d")
-    for body, what in [(b"\xff\xfe garbage", "not text"), (b"version=1\nnode.id=1\n", "cluster.id"),
-                       (b"version=7\ncluster.id=x\nnode.id=1\n", "version"),
-                       (b"version=1\ncluster.id=x\nnode.id=one\n", "node.id"), (b"garbage line\n", "key=value")]:
+    for body, what in [
+        (b"\xff\xfe garbage", "not text"),
+        (b"version=1\nnode.id=1\n", "cluster.id"),
+        (b"version=7\ncluster.id=x\nnode.id=1\n", "version"),
+        (b"version=1\ncluster.id=x\nnode.id=one\n", "node.id"),
+        (b"garbage line\n", "key=value"),
+    ]:
         fs.write_atomic("/d/meta.properties", body)
         with pytest.raises(CheckpointError, match=what) as info:
             read_meta_properties(fs, "/d")

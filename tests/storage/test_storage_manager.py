@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tests.storage.storage_batches import idempotent_batch, make_batch
 
 from kavka.storage.checkpoints import (
     CheckpointError,
@@ -22,6 +21,7 @@ from kavka.storage.config import LogConfig
 from kavka.storage.fs import OsFileSystem
 from kavka.storage.manager import CLEAN_SHUTDOWN_MARKER, LogManager
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 NOW = 1_700_000_000_000
 
@@ -62,6 +62,7 @@ def test_partition_metadata_and_meta_properties():
     fs.makedirs("/a/t-0")
     raw = uuid.UUID("12345678-1234-5678-1234-567812345678").bytes
     from kavka.storage.checkpoints import write_partition_metadata
+
     write_partition_metadata(fs, "/a/t-0", raw)
     text = fs.read_bytes("/a/t-0/partition.metadata").decode()
     assert text == f"version: 0\ntopic_id: {topic_id_to_str(raw)}"
@@ -92,7 +93,11 @@ def test_logs_spread_over_dirs_and_survive_clean_restart():
     assert lm2.had_clean_shutdown == {"/a": True, "/b": True}
     assert not fs.exists(f"/a/{CLEAN_SHUTDOWN_MARKER}")  # removed before anything is appended
     assert sorted((l.topic, l.partition, l.log_end_offset) for l in lm2.all_logs()) == [
-        ("t", 0, 1), ("t", 1, 2), ("t", 2, 3), ("t", 3, 4)]
+        ("t", 0, 1),
+        ("t", 1, 2),
+        ("t", 2, 3),
+        ("t", 3, 4),
+    ]
     assert lm2.get_log("t", 0).topic_id == logs[0].topic_id
     assert all(l.load_info.segments_recovered == 0 for l in lm2.all_logs())
 
@@ -102,8 +107,9 @@ def test_crash_means_recovery_from_checkpointed_recovery_points():
     lm = _manager(fs, dirs=("/a",), config=LogConfig(segment_bytes=1000))
     log = lm.get_or_create_log("t", 0, None, LogConfig(segment_bytes=1000))
     for seq in range(40):
-        log.append_as_leader(bytearray(idempotent_batch(1, 0, seq, 1, value_size=50, timestamp=NOW)),
-                             leader_epoch=0, now_ms=NOW)
+        log.append_as_leader(
+            bytearray(idempotent_batch(1, 0, seq, 1, value_size=50, timestamp=NOW)), leader_epoch=0, now_ms=NOW
+        )
     assert log.recovery_point == 0  # rolls defer their fsync to the tick
     assert lm.flush_rolled() == 1
     lm.checkpoint_recovery_points()
@@ -117,8 +123,9 @@ def test_crash_means_recovery_from_checkpointed_recovery_points():
     assert log2.load_info.segments_recovered < log2.num_segments + 1
     assert log2.log_end_offset >= rp
     dup_seq = log2.log_end_offset - 1
-    r = log2.append_as_leader(bytearray(idempotent_batch(1, 0, dup_seq, 1, value_size=50, timestamp=NOW)),
-                              leader_epoch=0, now_ms=NOW)
+    r = log2.append_as_leader(
+        bytearray(idempotent_batch(1, 0, dup_seq, 1, value_size=50, timestamp=NOW)), leader_epoch=0, now_ms=NOW
+    )
     assert r.duplicate and r.base_offset == dup_seq
 
 

@@ -5,7 +5,6 @@ cleaner letting an expired producer's last batch go."""
 from __future__ import annotations
 
 import pytest
-from tests.storage.storage_batches import idempotent_batch
 
 from kavka.protocol.records import Record, build_batch, iter_batches
 from kavka.storage.cleaner import LogCleaner
@@ -14,6 +13,7 @@ from kavka.storage.errors import OutOfOrderSequenceError
 from kavka.storage.log import PartitionLog
 from kavka.storage.manager import LogManager
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import idempotent_batch
 
 NOW = 1_700_000_000_000
 DIR = "/data/t-0"
@@ -32,13 +32,25 @@ def _open(fs=None, config=None, *, now=NOW, clean=False, recovery_point=0, expir
     if fs is None:
         fs = MemoryFileSystem(seed=5)
         fs.makedirs(DIR)
-    return fs, PartitionLog(fs, DIR, config or LogConfig(), now_ms=now, clean_shutdown=clean,
-                            recovery_point=recovery_point, producer_id_expiration_ms=expiry)
+    return fs, PartitionLog(
+        fs,
+        DIR,
+        config or LogConfig(),
+        now_ms=now,
+        clean_shutdown=clean,
+        recovery_point=recovery_point,
+        producer_id_expiration_ms=expiry,
+    )
 
 
 def _send(log, pid, seq, *, epoch=0, n=1, ts=NOW, now=None, transactional=False):
-    batch = build_batch([Record(i, ts, b"k%d" % (seq + i), b"v") for i in range(n)], producer_id=pid,
-                        producer_epoch=epoch, base_sequence=seq, transactional=transactional)
+    batch = build_batch(
+        [Record(i, ts, b"k%d" % (seq + i), b"v") for i in range(n)],
+        producer_id=pid,
+        producer_epoch=epoch,
+        base_sequence=seq,
+        transactional=transactional,
+    )
     return log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=ts if now is None else now)
 
 
@@ -146,8 +158,15 @@ def test_producers_replayed_after_the_snapshot_are_kept_until_the_next_check():
 def test_log_manager_removes_expired_producers_every_check_interval():
     fs = MemoryFileSystem()
     clock = Clock()
-    lm = LogManager(fs, ["/a"], LogConfig(), clock, cleaner_enable=False, producer_id_expiration_ms=60_000,
-                    producer_id_expiration_check_interval_ms=100_000)
+    lm = LogManager(
+        fs,
+        ["/a"],
+        LogConfig(),
+        clock,
+        cleaner_enable=False,
+        producer_id_expiration_ms=60_000,
+        producer_id_expiration_check_interval_ms=100_000,
+    )
     lm.startup()
     logs = [lm.get_or_create_log("t", p) for p in range(2)]
     for i, log in enumerate(logs):
@@ -159,15 +178,17 @@ def test_log_manager_removes_expired_producers_every_check_interval():
     lm.tick()
     assert all(not log.producer_state.producers for log in logs)
     # the expiration is a live setting (dynamic in Kafka)
-    logs[0].append_as_leader(bytearray(idempotent_batch(5, 0, 0, timestamp=clock.now)), leader_epoch=0,
-                             now_ms=clock.now)
+    logs[0].append_as_leader(
+        bytearray(idempotent_batch(5, 0, 0, timestamp=clock.now)), leader_epoch=0, now_ms=clock.now
+    )
     lm.producer_id_expiration_ms = 1
     clock.now += 100_000
     lm.tick()
     assert not logs[0].producer_state.producers
     # logs opened by the manager drop expired producers of their snapshots
-    logs[1].append_as_leader(bytearray(idempotent_batch(6, 0, 0, timestamp=clock.now)), leader_epoch=0,
-                             now_ms=clock.now)
+    logs[1].append_as_leader(
+        bytearray(idempotent_batch(6, 0, 0, timestamp=clock.now)), leader_epoch=0, now_ms=clock.now
+    )
     lm.shutdown()
     clock.now += 5
     lm2 = LogManager(fs, ["/a"], LogConfig(), clock, cleaner_enable=False, producer_id_expiration_ms=5)
@@ -177,8 +198,9 @@ def test_log_manager_removes_expired_producers_every_check_interval():
 
 def _cleaner_log(fs):
     fs.makedirs("/data/kv-0")
-    cfg = LogConfig(cleanup_policy="compact", segment_bytes=64 * 1024, file_delete_delay_ms=0,
-                    min_cleanable_dirty_ratio=0.5)
+    cfg = LogConfig(
+        cleanup_policy="compact", segment_bytes=64 * 1024, file_delete_delay_ms=0, min_cleanable_dirty_ratio=0.5
+    )
     return PartitionLog(fs, "/data/kv-0", cfg, now_ms=NOW, producer_id_expiration_ms=EXPIRY)
 
 
@@ -209,8 +231,9 @@ def test_cleaner_keeps_the_last_batch_of_active_producers_only(expired):
     if expired:
         assert log.remove_expired_producers(NOW + EXPIRY) == [42]
     LogCleaner(fs, Clock(NOW + EXPIRY)).clean_now("/data", log)
-    producer_batches = [(h.base_offset, h.base_sequence, h.records_count)
-                        for h, _recs in _batches(log) if h.producer_id == 42]
+    producer_batches = [
+        (h.base_offset, h.base_sequence, h.records_count) for h, _recs in _batches(log) if h.producer_id == 42
+    ]
     if expired:
         assert producer_batches == []
     else:

@@ -6,13 +6,13 @@ import struct
 
 import pytest
 from crc32c import crc32c
-from tests.storage.storage_batches import idempotent_batch, make_batch
 
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import InvalidProducerEpochError, OutOfOrderSequenceError
 from kavka.storage.log import PartitionLog
 from kavka.storage.producer_state import ProducerStateManager
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 NOW = 1_700_000_000_000
 DIR = "/data/t-0"
@@ -22,13 +22,15 @@ def _open(fs=None, config=None, clean=False, recovery_point=0):
     if fs is None:
         fs = MemoryFileSystem(seed=3)
         fs.makedirs(DIR)
-    return fs, PartitionLog(fs, DIR, config or LogConfig(), clean_shutdown=clean, recovery_point=recovery_point,
-                            now_ms=NOW)
+    return fs, PartitionLog(
+        fs, DIR, config or LogConfig(), clean_shutdown=clean, recovery_point=recovery_point, now_ms=NOW
+    )
 
 
 def _send(log, pid, epoch, seq, n=1):
-    return log.append_as_leader(bytearray(idempotent_batch(pid, epoch, seq, n, timestamp=NOW)),
-                                leader_epoch=0, now_ms=NOW)
+    return log.append_as_leader(
+        bytearray(idempotent_batch(pid, epoch, seq, n, timestamp=NOW)), leader_epoch=0, now_ms=NOW
+    )
 
 
 def test_duplicate_returns_original_offsets_for_last_five():
@@ -65,8 +67,7 @@ def test_unknown_producer_accepted_at_any_sequence_and_no_pid_unchecked():
     assert not _send(log, 42, 0, 1000).duplicate  # Kafka >= 2.5: unknown producers are accepted
     assert not _send(log, 42, 0, 1001).duplicate
     for _ in range(3):
-        assert not log.append_as_leader(bytearray(make_batch(1, timestamp=NOW)), leader_epoch=0,
-                                        now_ms=NOW).duplicate
+        assert not log.append_as_leader(bytearray(make_batch(1, timestamp=NOW)), leader_epoch=0, now_ms=NOW).duplicate
 
 
 def test_sequence_wraps_at_int32_max():
@@ -92,15 +93,17 @@ def test_snapshot_file_layout_is_kafkas():
     fs.makedirs("/d")
     psm = ProducerStateManager(fs, "/d")
     from kavka.protocol.batch import parse_header
+
     b = bytearray(idempotent_batch(77, 3, 10, 4, timestamp=123))
     from kavka.protocol.batch import patch_base_offset
+
     patch_base_offset(b, 0, 50)
     psm.replay(parse_header(b))
     psm.take_snapshot(54)
     raw = fs.read_bytes("/d/00000000000000000054.snapshot")
     version, crc = struct.unpack_from(">hI", raw)
     assert version == 1 and crc == crc32c(raw[6:])
-    count, = struct.unpack_from(">i", raw, 6)
+    (count,) = struct.unpack_from(">i", raw, 6)
     assert count == 1
     entry = struct.unpack_from(">qhiqiqiq", raw, 10)
     assert entry == (77, 3, 13, 53, 3, 123 + 3, -1, -1)
@@ -115,7 +118,6 @@ def test_dedup_survives_clean_restart_via_snapshot():
     last = _send(log, 11, 2, 3, 2)
     log.close()
     assert "00000000000000000005.snapshot" in fs.listdir(DIR)
-    reads_before = fs.stats["bytes_read"]
     fs2, log2 = _open(fs, clean=True, recovery_point=5)
     dup = _send(log2, 11, 2, 3, 2)
     assert dup.duplicate and (dup.base_offset, dup.last_offset) == (last.base_offset, last.last_offset)

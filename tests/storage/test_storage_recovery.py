@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-from tests.storage.storage_batches import make_batch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kavka.protocol.batch import iter_headers, validate_batches
 from kavka.storage.config import LogConfig
 from kavka.storage.index import OffsetIndex, TimeIndex
 from kavka.storage.log import PartitionLog
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import make_batch
 
 NOW = 1_700_000_000_000
 DIR = "/data/t-0"
@@ -166,8 +167,13 @@ def test_leftover_files_are_cleaned():
     config, log = _build(fs, segments=2)
     leo = log.log_end_offset
     log.close()
-    for name in ("00000000000000000000.log.deleted", "00000000000000000000.index.cleaned", "x.tmp",
-                 "00000000000000099999.index", "00000000000000099999.timeindex.swap"):
+    for name in (
+        "00000000000000000000.log.deleted",
+        "00000000000000000000.index.cleaned",
+        "x.tmp",
+        "00000000000000099999.index",
+        "00000000000000099999.timeindex.swap",
+    ):
         fs.open(f"{DIR}/{name}").close()
     again = _open(fs, config, recovery_point=leo, clean_shutdown=True)
     names = fs.listdir(DIR)

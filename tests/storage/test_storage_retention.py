@@ -4,7 +4,6 @@ removal after file.delete.delay.ms, log.retention.check.interval.ms, the log-sta
 from __future__ import annotations
 
 import pytest
-from tests.storage.storage_batches import make_batch
 
 from kavka.storage.checkpoints import read_offset_checkpoint
 from kavka.storage.config import LogConfig
@@ -12,6 +11,7 @@ from kavka.storage.fs import OsFileSystem
 from kavka.storage.log import PartitionLog
 from kavka.storage.manager import LogManager
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import make_batch
 
 NOW = 1_700_000_000_000
 HOUR = 3_600_000
@@ -34,8 +34,9 @@ def _fill(log, segments, *, ts, per_segment=3, value_size=100):
     """Append ``segments`` full segments (each rolled) of records stamped ``ts``; HW follows the LEO."""
     for _ in range(segments):
         for _ in range(per_segment):
-            log.append_as_leader(bytearray(make_batch(2, timestamp=ts, value_size=value_size)),
-                                 leader_epoch=0, now_ms=max(ts, NOW))
+            log.append_as_leader(
+                bytearray(make_batch(2, timestamp=ts, value_size=value_size)), leader_epoch=0, now_ms=max(ts, NOW)
+            )
         log.roll(NOW)
     log.update_high_watermark(log.log_end_offset)
 
@@ -54,8 +55,8 @@ def fs_root(request, tmp_path):
 def test_time_retention_by_largest_timestamp_and_delayed_file_removal(fs_root):
     fs, root = fs_root
     log = _log(fs, root, retention_ms=HOUR, file_delete_delay_ms=60_000, segment_bytes=10_000)
-    _fill(log, 2, ts=NOW - 3 * HOUR)           # expired
-    _fill(log, 2, ts=NOW - HOUR // 2)          # within retention
+    _fill(log, 2, ts=NOW - 3 * HOUR)  # expired
+    _fill(log, 2, ts=NOW - HOUR // 2)  # within retention
     log.append_as_leader(bytearray(make_batch(1, timestamp=NOW)), leader_epoch=0, now_ms=NOW)
     log.update_high_watermark(log.log_end_offset)
     bases = [s.base_offset for s in log.segments]
@@ -65,8 +66,9 @@ def test_time_retention_by_largest_timestamp_and_delayed_file_removal(fs_root):
     assert log.log_start_offset == bases[2]
     d = log.dir
     deleted = [n for n in _files(fs, d) if n.endswith(".deleted")]
-    assert sorted(deleted) == sorted(f"{b:020d}{sfx}.deleted" for b in bases[:2]
-                                     for sfx in (".log", ".index", ".timeindex"))
+    assert sorted(deleted) == sorted(
+        f"{b:020d}{sfx}.deleted" for b in bases[:2] for sfx in (".log", ".index", ".timeindex")
+    )
     assert log.delete_expired_files(NOW + 59_999) == 0
     assert log.delete_expired_files(NOW + 60_000) == 6
     assert not [n for n in _files(fs, d) if n.endswith(".deleted")]

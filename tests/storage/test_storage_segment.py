@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from tests.storage.storage_batches import make_batch
 
 from kavka.protocol.batch import iter_headers, parse_header, patch_base_offset
 from kavka.storage.segment import LogSegment
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import make_batch
 
 
 def _seg(fs=None, base=100, interval=200, **kw):
@@ -28,8 +28,13 @@ def _fill(seg, n_batches=40, seed=0, ts0=1000):
         b = bytearray(make_batch(n, value_size=rng.randint(1, 120), timestamp=ts0 + i * 10))
         patch_base_offset(b, 0, offset)
         h = parse_header(b)
-        pos = seg.append(b, last_offset=offset + n - 1, max_timestamp=h.max_timestamp,
-                         offset_of_max_timestamp=offset + n - 1, first_batch_max_timestamp=h.max_timestamp)
+        pos = seg.append(
+            b,
+            last_offset=offset + n - 1,
+            max_timestamp=h.max_timestamp,
+            offset_of_max_timestamp=offset + n - 1,
+            first_batch_max_timestamp=h.max_timestamp,
+        )
         out.append((offset, offset + n - 1, pos, len(b)))
         offset += n
     return out
@@ -39,7 +44,10 @@ def test_file_names_and_append_positions():
     fs, seg = _seg()
     batches = _fill(seg, 5)
     assert sorted(fs.listdir("/p/t-0")) == [
-        "00000000000000000100.index", "00000000000000000100.log", "00000000000000000100.timeindex"]
+        "00000000000000000100.index",
+        "00000000000000000100.log",
+        "00000000000000000100.timeindex",
+    ]
     assert [b[2] for b in batches] == [sum(x[3] for x in batches[:i]) for i in range(5)]
     assert seg.size() == sum(b[3] for b in batches)
     assert seg.next_offset == batches[-1][1] + 1
@@ -114,8 +122,9 @@ def test_should_roll_when_index_full():
     fs, seg = _seg(interval=0, max_index_size=24)  # 3 offset entries, 2 time entries
     _fill(seg, 3)  # the first append adds no entry, the next two do
     assert seg.time_index.is_full() and not seg.offset_index.is_full()
-    assert seg.should_roll(messages_size=1, max_timestamp=0, max_offset=101, now_ms=0, segment_bytes=10**9,
-                           segment_ms=10**9)
+    assert seg.should_roll(
+        messages_size=1, max_timestamp=0, max_offset=101, now_ms=0, segment_bytes=10**9, segment_ms=10**9
+    )
 
 
 def test_recover_rebuilds_identical_indexes_and_truncates_torn_tail():

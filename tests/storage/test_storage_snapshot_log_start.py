@@ -9,12 +9,11 @@ and its next batch is taken at any sequence (KIP-360); these tests pin that down
 
 from __future__ import annotations
 
-from tests.storage.storage_batches import idempotent_batch, make_batch
-
 from kavka.protocol.records import Record, build_batch
 from kavka.storage.config import LogConfig
 from kavka.storage.log import PartitionLog
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import idempotent_batch, make_batch
 
 NOW = 1_700_000_000_000
 DIR = "/data/t-0"
@@ -57,8 +56,12 @@ def test_transaction_closed_before_the_log_start_stays_closed_after_kill_9():
     fs = MemoryFileSystem(seed=3)
     fs.makedirs(DIR)
     log = _log(fs)
-    _append(log, build_batch([Record(0, NOW, b"k", b"v" * 60)], producer_id=9, producer_epoch=0,
-                             base_sequence=0, transactional=True))
+    _append(
+        log,
+        build_batch(
+            [Record(0, NOW, b"k", b"v" * 60)], producer_id=9, producer_epoch=0, base_sequence=0, transactional=True
+        ),
+    )
     for _ in range(5):  # rolls: their snapshots hold producer 9's open transaction
         _append(log, make_batch(1, value_size=60, timestamp=NOW))
     log.flush_rolled()

@@ -6,8 +6,8 @@ import random
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-from tests.storage.storage_batches import make_batch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kavka.protocol.batch import compute_crc
 from kavka.protocol.records import decode_batch, parse_end_txn_marker
@@ -21,6 +21,7 @@ from kavka.storage.errors import (
 from kavka.storage.log import PartitionLog
 from kavka.storage.txn_index import ENTRY_SIZE
 from kavka.testing.memfs import MemoryFileSystem
+from tests.storage.storage_batches import make_batch
 
 NOW = 1_700_000_000_000
 DIR = "/data/t-0"
@@ -185,7 +186,9 @@ def test_produce_with_newer_epoch_fences_older():
     with pytest.raises(OutOfOrderSequenceError):  # a bumped epoch starts at sequence 0
         log.append_as_leader(
             bytearray(make_batch(1, producer_id=6, producer_epoch=2, base_sequence=5, timestamp=NOW)),
-            leader_epoch=0, now_ms=NOW)
+            leader_epoch=0,
+            now_ms=NOW,
+        )
 
 
 def test_retried_transactional_batch_is_a_duplicate():
@@ -235,8 +238,12 @@ def test_truncation_drops_index_entries_and_reopens_transactions():
 
 
 def _state(log):
-    return (log.log_end_offset, log.last_stable_offset, log.ongoing_transactions(),
-            log.collect_aborted_transactions(log.log_start_offset, log.log_end_offset))
+    return (
+        log.log_end_offset,
+        log.last_stable_offset,
+        log.ongoing_transactions(),
+        log.collect_aborted_transactions(log.log_start_offset, log.log_end_offset),
+    )
 
 
 def test_snapshot_carries_open_transactions_across_clean_restart():
@@ -315,7 +322,7 @@ class Model:
     def answers(self, leo):
         open_: dict[int, int] = {}
         aborted = []
-        for kind, pid, first, last in self.events:
+        for kind, pid, first, _last in self.events:
             if first >= leo:
                 break
             if kind == "txn":

@@ -107,13 +107,19 @@ def _broker_id(name: str, message: str) -> int:
         raise AdminError(ErrorCode.invalid_request, message.format(name=name)) from None
 
 
-def describe_resource(broker, resource_type: int, name: str, keys: Sequence[str] | None, *,
-                      include_synonyms: bool, include_documentation: bool) -> list[dict]:
+def describe_resource(
+    broker,
+    resource_type: int,
+    name: str,
+    keys: Sequence[str] | None,
+    *,
+    include_synonyms: bool,
+    include_documentation: bool,
+) -> list[dict]:
     """DescribeConfigs entries of one resource (as response dicts); raises AdminError."""
     names = list(keys) if keys else None  # null or empty: every config
     image = broker.image
-    layers = {"dynamic_broker": image.broker_configs(broker.node_id),
-              "dynamic_default": image.broker_configs(None)}
+    layers = {"dynamic_broker": image.broker_configs(broker.node_id), "dynamic_default": image.broker_configs(None)}
     cfg = broker.config
     if resource_type == TOPIC:
         error = topic_name_error(name)
@@ -122,45 +128,64 @@ def describe_resource(broker, resource_type: int, name: str, keys: Sequence[str]
         topic = broker.topic(name)
         if topic is None:
             raise AdminError(ErrorCode.unknown_topic_or_partition, None)
-        entries = cfg.describe_topic(topic.configs, names, include_synonyms=include_synonyms,
-                                     include_documentation=include_documentation, **layers)
+        entries = cfg.describe_topic(
+            topic.configs,
+            names,
+            include_synonyms=include_synonyms,
+            include_documentation=include_documentation,
+            **layers,
+        )
         return [_entry_dict(e) for e in entries]
     if resource_type == BROKER:
         if not name:
             # The cluster-wide dynamic defaults that are set, each with only that layer as synonym.
             defaults = layers["dynamic_default"]
             wanted = [n for n in defaults if names is None or n in names]
-            entries = cfg.describe_broker(wanted, include_synonyms=include_synonyms,
-                                          include_documentation=include_documentation,
-                                          dynamic_broker={}, dynamic_default=defaults)
+            entries = cfg.describe_broker(
+                wanted,
+                include_synonyms=include_synonyms,
+                include_documentation=include_documentation,
+                dynamic_broker={},
+                dynamic_default=defaults,
+            )
             out = []
             for e in entries:
                 syns = [s for s in e.synonyms if s.source == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG]
-                out.append(_entry_dict(e._replace(source=ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
-                                                  synonyms=syns)))
+                out.append(_entry_dict(e._replace(source=ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, synonyms=syns)))
             return out
         if _broker_id(name, "Broker id must be an integer, but it is: {name}") != broker.node_id:
-            raise AdminError(ErrorCode.invalid_request,
-                             f"Unexpected broker id, expected {broker.node_id} or empty string, "
-                             f"but received {name}")
-        entries = cfg.describe_broker(names, include_synonyms=include_synonyms,
-                                      include_documentation=include_documentation, **layers)
+            raise AdminError(
+                ErrorCode.invalid_request,
+                f"Unexpected broker id, expected {broker.node_id} or empty string, but received {name}",
+            )
+        entries = cfg.describe_broker(
+            names, include_synonyms=include_synonyms, include_documentation=include_documentation, **layers
+        )
         return [_entry_dict(e) for e in entries]
     if resource_type == BROKER_LOGGER:
         if not name:
             raise AdminError(ErrorCode.invalid_request, "Broker id must not be empty")
         if _broker_id(name, "Broker id must be an integer, but it is: {name}") != broker.node_id:
-            raise AdminError(ErrorCode.invalid_request,
-                             f"Unexpected broker id, expected {broker.node_id} but received {name}")
+            raise AdminError(
+                ErrorCode.invalid_request, f"Unexpected broker id, expected {broker.node_id} but received {name}"
+            )
         return [
-            {"name": logger_name, "value": level, "read_only": False,
-             "config_source": int(ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG), "is_sensitive": False,
-             "synonyms": [], "config_type": 0, "documentation": None}
+            {
+                "name": logger_name,
+                "value": level,
+                "read_only": False,
+                "config_source": int(ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG),
+                "is_sensitive": False,
+                "synonyms": [],
+                "config_type": 0,
+                "documentation": None,
+            }
             for logger_name, level in _loggers()
             if names is None or logger_name in names
         ]
-    raise AdminError(ErrorCode.invalid_request,
-                     f"Unsupported resource type: {RESOURCE_TYPE_NAMES.get(resource_type, 'UNKNOWN')}")
+    raise AdminError(
+        ErrorCode.invalid_request, f"Unsupported resource type: {RESOURCE_TYPE_NAMES.get(resource_type, 'UNKNOWN')}"
+    )
 
 
 def _loggers() -> list[tuple[str, str]]:
@@ -186,16 +211,16 @@ def _check_broker_name(broker, name: str) -> None:
     if name:
         node = _broker_id(name, "Node id must be an integer, but it is: {name}")
         if node != broker.node_id:
-            raise AdminError(ErrorCode.invalid_request,
-                             f"Unexpected broker id, expected {broker.node_id}, but received {name}")
+            raise AdminError(
+                ErrorCode.invalid_request, f"Unexpected broker id, expected {broker.node_id}, but received {name}"
+            )
 
 
 def _validate_broker_props(props: Mapping[str, str], per_broker: bool) -> None:
     """Kafka's ``DynamicBrokerConfig.validateConfigs``: every failure is INVALID_REQUEST."""
     static = [k for k in props if k in BROKER_CONFIGS and BROKER_CONFIGS[k].read_only]
     if static:
-        raise AdminError(ErrorCode.invalid_request,
-                         f"Cannot update these configs dynamically: {_scala_set(static)}")
+        raise AdminError(ErrorCode.invalid_request, f"Cannot update these configs dynamically: {_scala_set(static)}")
     for key, value in props.items():
         definition = BROKER_CONFIGS.get(key)
         if definition is None:
@@ -207,9 +232,11 @@ def _validate_broker_props(props: Mapping[str, str], per_broker: bool) -> None:
     if not per_broker:
         only = [k for k in props if k in _PER_BROKER_ONLY]
         if only:
-            raise AdminError(ErrorCode.invalid_request,
-                             "Cannot update these configs at default cluster level, broker id must be "
-                             f"specified: {_scala_set(only)}")
+            raise AdminError(
+                ErrorCode.invalid_request,
+                "Cannot update these configs at default cluster level, broker id must be "
+                f"specified: {_scala_set(only)}",
+            )
 
 
 def _split(value: str | None) -> list[str]:
@@ -231,8 +258,9 @@ def _incremental_broker_props(current: Mapping[str, str], ops: Sequence[Alterabl
             if definition is None:
                 raise AdminError(ErrorCode.invalid_config, f"Unknown config name: {op.name}")
             if definition.type is not ConfigType.LIST:
-                raise AdminError(ErrorCode.invalid_config,
-                                 f"Config value {verb} is not allowed for config key: {op.name}")
+                raise AdminError(
+                    ErrorCode.invalid_config, f"Config value {verb} is not allowed for config key: {op.name}"
+                )
             old = props.get(op.name)
             parts = _split(old) if old is not None else list(definition.default or [])
             if op.op == AlterConfigOp.APPEND:
@@ -274,8 +302,14 @@ def _run(broker, resources: list, preprocess, submit, validate_only: bool) -> li
     out = []
     for i, res in enumerate(resources):
         code, message = (errors[i].code, errors[i].message) if i in errors else results[i]
-        out.append({"error_code": int(code), "error_message": message,
-                    "resource_type": res.resource_type, "resource_name": res.resource_name})
+        out.append(
+            {
+                "error_code": int(code),
+                "error_message": message,
+                "resource_type": res.resource_type,
+                "resource_name": res.resource_name,
+            }
+        )
     return out
 
 
@@ -284,11 +318,16 @@ def incremental_alter_configs(broker, req_resources, validate_only: bool) -> lis
     resources = []
     for r in req_resources:
         ops = [int(c.config_operation) for c in r.configs]
-        resources.append(AlterConfigsResource(
-            int(r.resource_type), r.resource_name,
-            [AlterableConfig(c.name, AlterConfigOp(op) if op in (0, 1, 2, 3) else op, c.value)
-             for c, op in zip(r.configs, ops)],
-        ))
+        resources.append(
+            AlterConfigsResource(
+                int(r.resource_type),
+                r.resource_name,
+                [
+                    AlterableConfig(c.name, AlterConfigOp(op) if op in (0, 1, 2, 3) else op, c.value)
+                    for c, op in zip(r.configs, ops)
+                ],
+            )
+        )
     image = broker.image
 
     def preprocess(res: AlterConfigsResource) -> None:
@@ -318,8 +357,14 @@ def incremental_alter_configs(broker, req_resources, validate_only: bool) -> lis
 
 
 # log4j level names -> Python levels (TRACE has no Python level of its own).
-_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
-           "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+}
 
 
 def _alter_loggers(broker, res: AlterConfigsResource, validate_only: bool) -> None:
@@ -330,22 +375,26 @@ def _alter_loggers(broker, res: AlterConfigsResource, validate_only: bool) -> No
     changes = []
     for c in res.configs:
         if c.op in (AlterConfigOp.APPEND, AlterConfigOp.SUBTRACT):
-            raise AdminError(ErrorCode.invalid_request,
-                             f"{c.op.name} operation is not allowed for the BROKER_LOGGER resource")
+            raise AdminError(
+                ErrorCode.invalid_request, f"{c.op.name} operation is not allowed for the BROKER_LOGGER resource"
+            )
         if c.op == AlterConfigOp.SET:
             level = _LEVELS.get(c.value or "")
             if level is None:
-                raise AdminError(ErrorCode.invalid_config,
-                                 f"Cannot set the log level of {c.name} to {c.value} as it is not a "
-                                 f"supported log level. Valid log levels are DEBUG,ERROR,FATAL,INFO,TRACE,WARN")
+                raise AdminError(
+                    ErrorCode.invalid_config,
+                    f"Cannot set the log level of {c.name} to {c.value} as it is not a "
+                    f"supported log level. Valid log levels are DEBUG,ERROR,FATAL,INFO,TRACE,WARN",
+                )
         elif c.op == AlterConfigOp.DELETE:
             if c.name == "root":
-                raise AdminError(ErrorCode.invalid_request,
-                                 "Removing the log level of the root logger is not allowed")
+                raise AdminError(ErrorCode.invalid_request, "Removing the log level of the root logger is not allowed")
             level = logging.NOTSET
         else:
-            raise AdminError(ErrorCode.invalid_request,
-                             f"Unknown operation type {c.op} is not allowed for the BROKER_LOGGER resource")
+            raise AdminError(
+                ErrorCode.invalid_request,
+                f"Unknown operation type {c.op} is not allowed for the BROKER_LOGGER resource",
+            )
         changes.append((c.name, level))
     if not validate_only:
         for name, level in changes:

@@ -20,9 +20,8 @@ Everything here runs on the event loop thread; nothing takes a lock.
 
 from __future__ import annotations
 
-import dataclasses
-
 import base64
+import dataclasses
 import logging
 import os
 import time
@@ -32,8 +31,8 @@ from dataclasses import dataclass
 from kavka.broker import handlers  # noqa: F401  (registers every API)
 from kavka.broker.group_service import GroupService
 from kavka.broker.log_reading import read_whole_log
-from kavka.broker.txn_service import TxnService
 from kavka.broker.replica_manager import Partition, ReplicaManager
+from kavka.broker.txn_service import TxnService
 from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
@@ -43,13 +42,12 @@ from kavka.protocol.api import ErrorCode
 from kavka.raft.local import LocalMetadataQuorum
 from kavka.raft.log_store import BatchMetadataLogStore
 from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
-from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.config import LogConfig
+from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.fs import OsFileSystem
 from kavka.storage.manager import LOCK_FILE, LogManager
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +99,10 @@ class Broker:
         cfg = self.config
         log_dirs = [os.path.abspath(d) for d in cfg.log_dirs]
         lm = LogManager(
-            self.fs, log_dirs, self._broker_log_config(), self.clock_ms,
+            self.fs,
+            log_dirs,
+            self._broker_log_config(),
+            self.clock_ms,
             retention_check_interval_ms=cfg["log.retention.check.interval.ms"],
             cleaner_enable=cfg["log.cleaner.enable"],
             cleaner_dedupe_buffer_size=cfg["log.cleaner.dedupe.buffer.size"],
@@ -189,22 +190,26 @@ class Broker:
                 raise LogDirError(f"unreadable meta.properties: {e}") from None
             if props is None:
                 if any(name not in (LOCK_FILE, "lost+found") for name in self.fs.listdir(d)):
-                    raise LogDirError(f"{d} holds data but no meta.properties; refusing to start (restore "
-                                      f"{d}/meta.properties, or empty the directory to format it anew)")
+                    raise LogDirError(
+                        f"{d} holds data but no meta.properties; refusing to start (restore "
+                        f"{d}/meta.properties, or empty the directory to format it anew)"
+                    )
                 missing.append(d)
                 continue
             found_node = int(props.get("node.id", props.get("broker.id", self.node_id)))
             if found_node != self.node_id:
-                raise LogDirError(f"{d}/meta.properties says node.id {found_node}, but this broker is "
-                                  f"node.id {self.node_id}")
+                raise LogDirError(
+                    f"{d}/meta.properties says node.id {found_node}, but this broker is node.id {self.node_id}"
+                )
             found = props.get("cluster.id")
             if cluster_id is not None and found and found != cluster_id:
                 raise LogDirError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
             cluster_id = found or cluster_id
         cluster_id = cluster_id or _new_cluster_id()
         for d in missing:
-            write_meta_properties(self.fs, d, cluster_id=cluster_id, node_id=self.node_id,
-                                  directory_id=_new_cluster_id())
+            write_meta_properties(
+                self.fs, d, cluster_id=cluster_id, node_id=self.node_id, directory_id=_new_cluster_id()
+            )
         return cluster_id
 
     def set_bound_listeners(self, bound: list[tuple[str, str, int]]) -> None:
@@ -298,8 +303,11 @@ class Broker:
     def create_topics(self, specs: list[dict], validate_only: bool) -> list[dict]:
         creatable = [
             CreatableTopic(
-                name=s["name"], num_partitions=s["num_partitions"], replication_factor=s["replication_factor"],
-                assignments=s.get("assignments") or {}, configs=s.get("configs") or {},
+                name=s["name"],
+                num_partitions=s["num_partitions"],
+                replication_factor=s["replication_factor"],
+                assignments=s.get("assignments") or {},
+                configs=s.get("configs") or {},
             )
             for s in specs
         ]
@@ -307,14 +315,24 @@ class Broker:
         self._publish()
         return [
             {
-                "name": r.name, "topic_id": r.topic_id, "error_code": r.error_code,
+                "name": r.name,
+                "topic_id": r.topic_id,
+                "error_code": r.error_code,
                 "error_message": r.error_message,
-                "num_partitions": r.num_partitions, "replication_factor": r.replication_factor,
+                "num_partitions": r.num_partitions,
+                "replication_factor": r.replication_factor,
                 "configs": [
-                    {"name": c.name, "value": c.value, "read_only": c.read_only,
-                     "config_source": int(c.source), "is_sensitive": c.is_sensitive}
+                    {
+                        "name": c.name,
+                        "value": c.value,
+                        "read_only": c.read_only,
+                        "config_source": int(c.source),
+                        "is_sensitive": c.is_sensitive,
+                    }
                     for c in r.configs
-                ] if r.error_code == 0 else None,
+                ]
+                if r.error_code == 0
+                else None,
             }
             for r in results
         ]
@@ -339,8 +357,7 @@ class Broker:
             code = r.error_code
             if code == ErrorCode.topic_deletion_disabled and version < 3:
                 code = ErrorCode.invalid_request  # Kafka: older clients do not know error 73
-            out.append({"name": r.name, "topic_id": r.topic_id, "error_code": code,
-                        "error_message": r.error_message})
+            out.append({"name": r.name, "topic_id": r.topic_id, "error_code": code, "error_message": r.error_message})
         return out
 
     def led_partitions(self, topic_name: str) -> list[tuple[int, Partition]]:
@@ -355,8 +372,9 @@ class Broker:
                 out.append((index, p))
         return out
 
-    def ensure_internal_topic(self, name: str, num_partitions: int, replication_factor: int,
-                              configs: dict[str, str]) -> int:
+    def ensure_internal_topic(
+        self, name: str, num_partitions: int, replication_factor: int, configs: dict[str, str]
+    ) -> int:
         """Create an internal topic (``__consumer_offsets``, ``__transaction_state``) if missing; NONE or
         COORDINATOR_NOT_AVAILABLE. Kafka refuses to create one until the cluster has as many brokers as
         its replication factor; a single-node Kavka would then never get a coordinator, so the factor
@@ -366,10 +384,17 @@ class Broker:
         live = max(1, len(self.live_brokers()))
         if "min.insync.replicas" in configs:
             configs = {**configs, "min.insync.replicas": str(min(int(configs["min.insync.replicas"]), live))}
-        [result] = self.create_topics([{
-            "name": name, "num_partitions": num_partitions,
-            "replication_factor": min(replication_factor, live), "configs": configs,
-        }], validate_only=False)
+        [result] = self.create_topics(
+            [
+                {
+                    "name": name,
+                    "num_partitions": num_partitions,
+                    "replication_factor": min(replication_factor, live),
+                    "configs": configs,
+                }
+            ],
+            validate_only=False,
+        )
         if result["error_code"] not in (0, ErrorCode.topic_already_exists):
             log.warning("cannot create %s: %s", name, result.get("error_message"))
             return ErrorCode.coordinator_not_available
@@ -432,11 +457,18 @@ class Broker:
                     log.error("cannot open the log of %s-%d: %s", topic.name, index, e)
                     rm.mark_offline([(topic.name, index)])
                     continue
-                rm.add(Partition(
-                    topic=topic.name, index=index, topic_id=topic.topic_id, log=plog,
-                    leader_epoch=pimg.leader_epoch, replicas=tuple(pimg.replicas), isr=tuple(pimg.isr),
-                    min_insync_replicas=config.min_insync_replicas,
-                ))
+                rm.add(
+                    Partition(
+                        topic=topic.name,
+                        index=index,
+                        topic_id=topic.topic_id,
+                        log=plog,
+                        leader_epoch=pimg.leader_epoch,
+                        replicas=tuple(pimg.replicas),
+                        isr=tuple(pimg.isr),
+                        min_insync_replicas=config.min_insync_replicas,
+                    )
+                )
                 if plog.high_watermark < plog.log_end_offset:
                     plog.update_high_watermark(plog.log_end_offset)
         for name in [n for n in self._seen_topic_configs if n not in image.topics_by_name]:

@@ -118,8 +118,9 @@ class CoordinatorService:
 
     def _append(self, partition: int, records: list[tuple[bytes, bytes | None]]) -> None:
         now = self.broker.clock_ms()
-        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
-                            compression=self.compression)
+        batch = build_batch(
+            [Record(i, now, key, value) for i, (key, value) in enumerate(records)], compression=self.compression
+        )
         self._append_batch(partition, batch)
 
     def _append_batch(self, partition: int, batch: bytes) -> None:

@@ -62,8 +62,10 @@ def _bad_request(conn: ConnectionInfo, header: RequestHeader, error: Exception) 
     """Log the one line for a request that does not parse, and say to close (Kafka: it logs an
     InvalidRequestException and closes the connection). A warning, so it shows at the default level;
     no traceback: the bytes are the client's fault, not a bug here."""
-    message = (f"malformed request from {conn.peer} (correlation id {header.correlation_id}, "
-               f"client id {header.client_id!r}): {error}")
+    message = (
+        f"malformed request from {conn.peer} (correlation id {header.correlation_id}, "
+        f"client id {header.client_id!r}): {error}"
+    )
     log.warning("%s; closing the connection", message)
     return CloseConnection(message)
 
@@ -115,14 +117,17 @@ class Dispatcher:
         if handler is None:
             if header.api_key == ApiKey.API_VERSIONS:
                 # KIP-511: answer an unknown ApiVersions version in v0 form so the client can retry.
-                body = encode_response(ApiKey.API_VERSIONS, 0, header.correlation_id, {
-                    "error_code": ErrorCode.unsupported_version,
-                    "api_keys": api_versions_entries(),
-                })
+                body = encode_response(
+                    ApiKey.API_VERSIONS,
+                    0,
+                    header.correlation_id,
+                    {
+                        "error_code": ErrorCode.unsupported_version,
+                        "api_keys": api_versions_entries(),
+                    },
+                )
                 return [_SIZE.pack(len(body)), body]
-            raise CloseConnection(
-                f"unsupported request: api key {header.api_key} version {header.api_version}"
-            )
+            raise CloseConnection(f"unsupported request: api key {header.api_key} version {header.api_version}")
         self.request_counts[header.api_key] = self.request_counts.get(header.api_key, 0) + 1
         if handler.raw:
             request = memoryview(frame)[body_offset:]

@@ -49,8 +49,7 @@ from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError
 from kavka.protocol.records import EndTxnMarker, Record, build_batch, parse_end_txn_marker
 
-__all__ = ["GroupService", "AppendError", "service_of", "client_host", "millis",
-           "decode_consumer_assignment"]
+__all__ = ["GroupService", "AppendError", "service_of", "client_host", "millis", "decode_consumer_assignment"]
 
 
 class GroupService(CoordinatorService):
@@ -62,15 +61,21 @@ class GroupService(CoordinatorService):
         self.compression = int(broker.config.get("offsets.topic.compression.codec", 0) or 0)
         self._seen_image = None
         self._topics = TopicsImage()
-        self.coordinator = GroupCoordinator(self.config, self._append, broker.clock_ms, topics=self.topics_image,
-                                            append_transactional=self._append_transactional)
+        self.coordinator = GroupCoordinator(
+            self.config,
+            self._append,
+            broker.clock_ms,
+            topics=self.topics_image,
+            append_transactional=self._append_transactional,
+        )
 
     def topics_image(self) -> TopicsImage:
         """The topics of the current metadata image (one object per image)."""
         image = self.broker.image
         if image is not self._seen_image:
-            self._topics = TopicsImage({
-                t.name: TopicInfo(t.topic_id, t.num_partitions) for t in image.topics_by_name.values()})
+            self._topics = TopicsImage(
+                {t.name: TopicInfo(t.topic_id, t.num_partitions) for t in image.topics_by_name.values()}
+            )
             self._seen_image = image
         return self._topics
 
@@ -83,10 +88,14 @@ class GroupService(CoordinatorService):
         """Create ``__consumer_offsets`` if missing and load its partitions; NONE or an error code."""
         cfg = self.broker.config
         code = self.broker.ensure_internal_topic(
-            OFFSETS_TOPIC, self.config.offsets_topic_num_partitions,
+            OFFSETS_TOPIC,
+            self.config.offsets_topic_num_partitions,
             int(cfg.get("offsets.topic.replication.factor", 3) or 3),
-            {"cleanup.policy": "compact", "compression.type": "producer",
-             "segment.bytes": str(cfg.get("offsets.topic.segment.bytes", 104857600))},
+            {
+                "cleanup.policy": "compact",
+                "compression.type": "producer",
+                "segment.bytes": str(cfg.get("offsets.topic.segment.bytes", 104857600)),
+            },
         )
         if code:
             return code
@@ -101,13 +110,18 @@ class GroupService(CoordinatorService):
                 if marker is not None:
                     self.coordinator.replay_end_transaction(index, header.producer_id, marker.commit)
                 continue
-            self.coordinator.replay(index, bytes(record.key), None if record.value is None else bytes(record.value),
-                                    header.producer_id if header.is_transactional else NO_PRODUCER_ID)
+            self.coordinator.replay(
+                index,
+                bytes(record.key),
+                None if record.value is None else bytes(record.value),
+                header.producer_id if header.is_transactional else NO_PRODUCER_ID,
+            )
             n += 1
         return n
 
-    def _append_transactional(self, partition: int, producer_id: int, producer_epoch: int,
-                              records: list[tuple[bytes, bytes | None]]) -> None:
+    def _append_transactional(
+        self, partition: int, producer_id: int, producer_epoch: int, records: list[tuple[bytes, bytes | None]]
+    ) -> None:
         """Append ``records`` in a transactional batch of the producer. Its sequence follows the
         producer's last one on this partition (0 for a new epoch), as the log checks it; an older
         epoch is refused by the log (INVALID_PRODUCER_EPOCH)."""
@@ -118,9 +132,14 @@ class GroupService(CoordinatorService):
         if entry is not None and entry.epoch == producer_epoch:
             sequence = (entry.last_seq + 1) & 0x7FFFFFFF
         now = self.broker.clock_ms()
-        batch = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(records)],
-                            compression=self.compression, producer_id=producer_id,
-                            producer_epoch=producer_epoch, base_sequence=sequence, transactional=True)
+        batch = build_batch(
+            [Record(i, now, key, value) for i, (key, value) in enumerate(records)],
+            compression=self.compression,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            base_sequence=sequence,
+            transactional=True,
+        )
         self._append_batch(partition, batch)
 
     # --- asyncio adaptation ------------------------------------------------------------------
@@ -147,8 +166,12 @@ class GroupService(CoordinatorService):
 
     def list_groups(self) -> list[dict]:
         return [
-            {"group_id": g["group_id"], "state": g["group_state"], "protocol_type": g["protocol_type"],
-             "protocol": self._protocol_of(g["group_id"])}
+            {
+                "group_id": g["group_id"],
+                "state": g["group_state"],
+                "protocol_type": g["protocol_type"],
+                "protocol": self._protocol_of(g["group_id"]),
+            }
             for g in self.coordinator.list_groups()["groups"]
         ]
 
@@ -167,12 +190,18 @@ class GroupService(CoordinatorService):
         if d["error_code"] or d["group_state"] == "Dead":
             return None
         return {
-            "group_id": group_id, "state": d["group_state"], "protocol_type": d["protocol_type"],
+            "group_id": group_id,
+            "state": d["group_state"],
+            "protocol_type": d["protocol_type"],
             "protocol": d["protocol_data"] or self._protocol_of(group_id),
             "members": [
-                {"member_id": m["member_id"], "group_instance_id": m["group_instance_id"],
-                 "client_id": m["client_id"], "client_host": m["client_host"],
-                 "assignment": decode_consumer_assignment(m["member_assignment"])}
+                {
+                    "member_id": m["member_id"],
+                    "group_instance_id": m["group_instance_id"],
+                    "client_id": m["client_id"],
+                    "client_host": m["client_host"],
+                    "assignment": decode_consumer_assignment(m["member_assignment"]),
+                }
                 for m in d["members"]
             ],
         }
@@ -184,17 +213,21 @@ class GroupService(CoordinatorService):
         for (topic, partition), offset in offsets.items():
             topics.setdefault(topic, []).append((partition, offset, -1, ""))
         answers: list[dict] = []
-        self.coordinator.commit_offsets(group_id=group_id, generation_id=-1, member_id="",
-                                        topics=list(topics.items()), respond=answers.append)
+        self.coordinator.commit_offsets(
+            group_id=group_id, generation_id=-1, member_id="", topics=list(topics.items()), respond=answers.append
+        )
         errors = {int(p["error_code"]) for t in answers[0]["topics"] for p in t["partitions"]} - {0}
         if errors:
-            raise RuntimeError(f"cannot reset offsets of group {group_id}: "
-                               + ", ".join(ErrorCode(e).name.upper() for e in sorted(errors)))
+            raise RuntimeError(
+                f"cannot reset offsets of group {group_id}: "
+                + ", ".join(ErrorCode(e).name.upper() for e in sorted(errors))
+            )
 
     def committed_offsets(self, group_id: str) -> dict[str, dict[int, int]]:
         res = self.coordinator.fetch_offsets(group_id, None)
-        return {t["name"]: {p["partition_index"]: p["committed_offset"] for p in t["partitions"]}
-                for t in res["topics"]}
+        return {
+            t["name"]: {p["partition_index"]: p["committed_offset"] for p in t["partitions"]} for t in res["topics"]
+        }
 
 
 def _read_records(plog):
@@ -224,7 +257,7 @@ def decode_consumer_assignment(data: bytes) -> dict[str, list[int]]:
         for _ in range(max(count, 0)):
             (n,) = struct.unpack_from(">h", data, pos)
             pos += 2
-            topic = bytes(data[pos:pos + n]).decode()
+            topic = bytes(data[pos : pos + n]).decode()
             pos += n
             (k,) = struct.unpack_from(">i", data, pos)
             pos += 4
@@ -271,6 +304,12 @@ def split_unknown_partitions(broker, topics: list) -> tuple[list, list]:
         if have:
             known.append((name, have))
         if missing:
-            unknown.append({"name": name, "partitions": [
-                {"partition_index": p[0], "error_code": ErrorCode.unknown_topic_or_partition} for p in missing]})
+            unknown.append(
+                {
+                    "name": name,
+                    "partitions": [
+                        {"partition_index": p[0], "error_code": ErrorCode.unknown_topic_or_partition} for p in missing
+                    ],
+                }
+            )
     return known, unknown

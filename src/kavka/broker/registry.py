@@ -14,8 +14,9 @@ A handler is called as ``handler(ctx, request)`` where ``request`` is the decode
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kavka.protocol.api import ApiKey
 
@@ -37,15 +38,20 @@ class ApiHandler:
 REGISTRY: dict[int, ApiHandler] = {}
 
 
-def handles(api_key: ApiKey, min_version: int, max_version: int, *, raw: bool = False,
-            advertised_min: int | None = None):
+def handles(
+    api_key: ApiKey, min_version: int, max_version: int, *, raw: bool = False, advertised_min: int | None = None
+):
     """Register ``func`` as the handler of ``api_key`` for versions min..max inclusive."""
 
     def register(func):
         if api_key in REGISTRY:
             raise RuntimeError(f"two handlers for {api_key.name}")
         REGISTRY[int(api_key)] = ApiHandler(
-            int(api_key), min_version, max_version, func, raw,
+            int(api_key),
+            min_version,
+            max_version,
+            func,
+            raw,
             min_version if advertised_min is None else advertised_min,
         )
         return func

@@ -125,10 +125,11 @@ class ReplicaManager:
             return PartitionResponse(index, ErrorCode.corrupt_message, error_message="empty record set")
         if acks == -1 and len(p.isr) < p.min_insync_replicas:
             return PartitionResponse(
-                index, ErrorCode.not_enough_replicas,
+                index,
+                ErrorCode.not_enough_replicas,
                 error_message=f"The size of the current ISR {len(p.isr)} is insufficient to satisfy "
-                              f"the min.isr requirement of {p.min_insync_replicas} for partition "
-                              f"{topic}-{index}",
+                f"the min.isr requirement of {p.min_insync_replicas} for partition "
+                f"{topic}-{index}",
             )
         plog = p.log
         try:
@@ -141,20 +142,24 @@ class ReplicaManager:
             code = _error_code_of(e)
             log.debug("append to %s-%d refused: %s", topic, index, e)
             self.topic_metrics.record_failed_produce(topic)
-            return PartitionResponse(index, code, log_start_offset=plog.log_start_offset, error_message=str(e),
-                                     record_errors=getattr(e, "record_errors", ()))
+            return PartitionResponse(
+                index,
+                code,
+                log_start_offset=plog.log_start_offset,
+                error_message=str(e),
+                record_errors=getattr(e, "record_errors", ()),
+            )
         if not result.duplicate:
             self.bytes_in += len(records)
             self.messages_in += result.num_records
             self.topic_metrics.record_produce(topic, len(records), result.num_records)
             plog.update_high_watermark(plog.log_end_offset)
             self._wake(p)
-        return PartitionResponse(
-            index, 0, result.base_offset, result.log_append_time, result.log_start_offset
-        )
+        return PartitionResponse(index, 0, result.base_offset, result.log_append_time, result.log_start_offset)
 
-    def write_txn_marker(self, topic: str, index: int, producer_id: int, producer_epoch: int, commit: bool,
-                         coordinator_epoch: int) -> int:
+    def write_txn_marker(
+        self, topic: str, index: int, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int
+    ) -> int:
         """Write a COMMIT/ABORT marker for ``producer_id`` to one partition as leader (what a
         WriteTxnMarkers request does to it) and move the high watermark; an error code, NONE on success.
 
@@ -168,8 +173,9 @@ class ReplicaManager:
             return ErrorCode.kafka_storage_error
         plog = p.log
         try:
-            plog.append_control_marker(producer_id, producer_epoch, commit, coordinator_epoch, self._clock_ms(),
-                                       leader_epoch=p.leader_epoch)
+            plog.append_control_marker(
+                producer_id, producer_epoch, commit, coordinator_epoch, self._clock_ms(), leader_epoch=p.leader_epoch
+            )
         except (KafkaStorageError, OSError) as e:
             self.storage_failed(p, e)
             return ErrorCode.kafka_storage_error
@@ -186,16 +192,17 @@ class ReplicaManager:
 
     # --- fetch -------------------------------------------------------------------------------
 
-    def read(self, topic: str, index: int, offset: int, max_bytes: int, *, read_committed: bool,
-             min_one_batch: bool) -> FetchPartitionResponse:
+    def read(
+        self, topic: str, index: int, offset: int, max_bytes: int, *, read_committed: bool, min_one_batch: bool
+    ) -> FetchPartitionResponse:
         p = self.partitions.get((topic, index))
         if p is None:
             # Kafka sends empty (never null) records with an error: librdkafka rejects null.
-            return FetchPartitionResponse(index, self.missing_code(topic, index), -1, -1, -1,
-                                          records=(), records_size=0)
+            return FetchPartitionResponse(
+                index, self.missing_code(topic, index), -1, -1, -1, records=(), records_size=0
+            )
         if p.offline:
-            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1,
-                                          records=(), records_size=0)
+            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
         plog = p.log
         hw = plog.high_watermark
         lso = plog.last_stable_offset
@@ -208,18 +215,19 @@ class ReplicaManager:
                 res = plog.read_for_fetch(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
                 chunks, size, end = res.chunks, res.size, res.next_offset
         except OffsetOutOfRangeError:
-            return FetchPartitionResponse(index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset,
-                                          records=(), records_size=0)
+            return FetchPartitionResponse(
+                index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset, records=(), records_size=0
+            )
         except batchmod.CorruptRecordError as e:
             # Damage in the log is never served as a silent stall: the consumer gets CORRUPT_MESSAGE for
             # this partition and the operator a log line naming the segment, position and offset.
             log.error("fetch of %s-%d at offset %d: %s", topic, index, offset, e)
-            return FetchPartitionResponse(index, ErrorCode.corrupt_message, hw, lso, plog.log_start_offset,
-                                          records=(), records_size=0)
+            return FetchPartitionResponse(
+                index, ErrorCode.corrupt_message, hw, lso, plog.log_start_offset, records=(), records_size=0
+            )
         except (KafkaStorageError, OSError) as e:
             self.storage_failed(p, e)
-            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1,
-                                          records=(), records_size=0)
+            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
         self.bytes_out += size
         self.topic_metrics.record_fetch(topic, size)
         aborted = None
@@ -227,9 +235,14 @@ class ReplicaManager:
             # Kafka's upper bound: the offset after the data returned (else where the read stopped)
             aborted = plog.collect_aborted_transactions(offset, end) if size else []
         return FetchPartitionResponse(
-            index, 0, hw, lso, plog.log_start_offset,
+            index,
+            0,
+            hw,
+            lso,
+            plog.log_start_offset,
             aborted_transactions=aborted,
-            records=chunks, records_size=size,
+            records=chunks,
+            records_size=size,
         )
 
     def wait_for_data(self, keys, loop: asyncio.AbstractEventLoop) -> asyncio.Future:

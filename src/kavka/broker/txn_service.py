@@ -46,6 +46,7 @@ __all__ = ["TxnService", "txn_service_of"]
 
 log = logging.getLogger(__name__)
 
+
 class TxnService(CoordinatorService):
     topic = TXN_TOPIC
 
@@ -76,11 +77,15 @@ class TxnService(CoordinatorService):
         """Create ``__transaction_state`` if missing and load its partitions; NONE or an error code."""
         cfg = self.broker.config
         code = self.broker.ensure_internal_topic(
-            TXN_TOPIC, self.config.transaction_state_log_num_partitions,
+            TXN_TOPIC,
+            self.config.transaction_state_log_num_partitions,
             int(cfg.get("transaction.state.log.replication.factor", 3) or 3),
-            {"cleanup.policy": "compact", "compression.type": "uncompressed",
-             "min.insync.replicas": str(int(cfg.get("transaction.state.log.min.isr", 2) or 2)),
-             "segment.bytes": str(cfg.get("transaction.state.log.segment.bytes", 104857600))},
+            {
+                "cleanup.policy": "compact",
+                "compression.type": "uncompressed",
+                "min.insync.replicas": str(int(cfg.get("transaction.state.log.min.isr", 2) or 2)),
+                "segment.bytes": str(cfg.get("transaction.state.log.segment.bytes", 104857600)),
+            },
         )
         if code:
             return code
@@ -114,8 +119,13 @@ class TxnService(CoordinatorService):
                 for topic, index in sorted(job.partitions):
                     code = self._write_marker(topic, index, job)
                     if code in (ErrorCode.invalid_producer_epoch, ErrorCode.transaction_coordinator_fenced):
-                        log.warning("marker for %s on %s-%d refused: %s", job.transactional_id, topic, index,
-                                    ErrorCode(code).name)
+                        log.warning(
+                            "marker for %s on %s-%d refused: %s",
+                            job.transactional_id,
+                            topic,
+                            index,
+                            ErrorCode(code).name,
+                        )
                         fenced = True
                     elif code:
                         failed.add((topic, index))
@@ -126,15 +136,16 @@ class TxnService(CoordinatorService):
             if self.broker.topic(topic) is None:
                 return ErrorCode.none  # deleted topic: nothing to mark
             return ErrorCode.not_leader_or_follower
-        return self.write_marker(topic, index, job.producer_id, job.producer_epoch, job.commit,
-                                 job.coordinator_epoch)
+        return self.write_marker(topic, index, job.producer_id, job.producer_epoch, job.commit, job.coordinator_epoch)
 
-    def write_marker(self, topic: str, index: int, producer_id: int, producer_epoch: int, commit: bool,
-                     coordinator_epoch: int) -> int:
+    def write_marker(
+        self, topic: str, index: int, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int
+    ) -> int:
         """One marker into one partition (the coordinator's, or an admin's WriteTxnMarkers), then, for a
         ``__consumer_offsets`` partition, the group coordinator applies or drops the producer's offsets."""
-        code = self.broker.replica_manager.write_txn_marker(topic, index, producer_id, producer_epoch, commit,
-                                                           coordinator_epoch)
+        code = self.broker.replica_manager.write_txn_marker(
+            topic, index, producer_id, producer_epoch, commit, coordinator_epoch
+        )
         if code == ErrorCode.none and topic == OFFSETS_TOPIC:
             self.on_offsets_marker(index, producer_id, commit)
         return code
@@ -167,17 +178,22 @@ class TxnService(CoordinatorService):
             return False
         return self.verification_enabled()
 
-    def verify(self, transactional_id: str, producer_id: int, producer_epoch: int, topic: str,
-               index: int) -> ErrorCode:
+    def verify(self, transactional_id: str, producer_id: int, producer_epoch: int, topic: str, index: int) -> ErrorCode:
         """The coordinator's answer for one partition (NONE: it is in the producer's ongoing transaction).
         No ``__transaction_state`` at all: COORDINATOR_NOT_AVAILABLE, as a leader finding no coordinator."""
         if transactional_id and self.broker.topic(TXN_TOPIC) is None:
             return ErrorCode.coordinator_not_available
-        return self.coordinator.verify_partition(transactional_id=transactional_id, producer_id=producer_id,
-                                                 producer_epoch=producer_epoch, topic=topic, partition=index)
+        return self.coordinator.verify_partition(
+            transactional_id=transactional_id,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            topic=topic,
+            partition=index,
+        )
 
-    def check_produce(self, transactional_id: str | None, producer_id: int, producer_epoch: int, topic: str,
-                      index: int, version: int) -> tuple[int, str | None] | None:
+    def check_produce(
+        self, transactional_id: str | None, producer_id: int, producer_epoch: int, topic: str, index: int, version: int
+    ) -> tuple[int, str | None] | None:
         """Before appending a transactional batch of ``producer_id`` to ``topic-index`` from a Produce of
         ``version``: None to go ahead, else the (error code, message) that partition gets."""
         if not self._needs_verification(topic, index, producer_id, producer_epoch):
@@ -188,12 +204,20 @@ class TxnService(CoordinatorService):
         code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
         if code == ErrorCode.none:
             return None
-        log.debug("transactional produce of %s (producer %d epoch %d) to %s-%d refused: %s", transactional_id,
-                  producer_id, producer_epoch, topic, index, ErrorCode(code).name)
+        log.debug(
+            "transactional produce of %s (producer %d epoch %d) to %s-%d refused: %s",
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            topic,
+            index,
+            ErrorCode(code).name,
+        )
         return produce_error(code, version)
 
-    def check_txn_offset_commit(self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str,
-                                version: int) -> int:
+    def check_txn_offset_commit(
+        self, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str, version: int
+    ) -> int:
         """Before a TxnOffsetCommit of ``version`` writes the group's offsets (a transactional batch of the
         producer in the group's ``__consumer_offsets`` partition): NONE, or the error for every partition
         of the request (Kafka verifies there too, since 3.6)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from kavka.cli.common import CliError, ClientSettings, client_options, kafka_error_text, parse_assignments
+from kavka.cli.common import ClientSettings, CliError, client_options, kafka_error_text, parse_assignments
 
 __all__ = ["bench", "percentile"]
 
@@ -33,9 +33,11 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 def _latency_summary(latencies_ms: list[float]) -> str:
     lat = sorted(latencies_ms)
     avg = sum(lat) / len(lat) if lat else 0.0
-    return (f"{avg:.2f} ms avg latency, {lat[-1] if lat else 0:.2f} ms max latency, "
-            f"{percentile(lat, .5):.0f} ms 50th, {percentile(lat, .95):.0f} ms 95th, "
-            f"{percentile(lat, .99):.0f} ms 99th, {percentile(lat, .999):.0f} ms 99.9th.")
+    return (
+        f"{avg:.2f} ms avg latency, {lat[-1] if lat else 0:.2f} ms max latency, "
+        f"{percentile(lat, 0.5):.0f} ms 50th, {percentile(lat, 0.95):.0f} ms 95th, "
+        f"{percentile(lat, 0.99):.0f} ms 99th, {percentile(lat, 0.999):.0f} ms 99.9th."
+    )
 
 
 def _progress(label: str) -> Any:
@@ -43,8 +45,15 @@ def _progress(label: str) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=not console.is_terminal, transient=True)
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
 
 
 def _check_topic(client: ClientSettings, handle: Any, topic: str) -> Any:
@@ -71,12 +80,22 @@ def bench() -> None:
 @bench.command(name="produce")
 @click.argument("topic")
 @click.option("--num-records", type=click.IntRange(min=1), required=True, help="Records to send.")
-@click.option("--record-size", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Bytes per record value (random, fixed for the run).")
-@click.option("--throughput", type=int, default=-1, show_default=True,
-              help="Records per second at most; -1 for no limit.")
-@click.option("--producer-props", multiple=True, metavar="KEY=VALUE",
-              help="Producer settings (librdkafka names), e.g. acks=1 linger.ms=5 compression.type=lz4.")
+@click.option(
+    "--record-size",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Bytes per record value (random, fixed for the run).",
+)
+@click.option(
+    "--throughput", type=int, default=-1, show_default=True, help="Records per second at most; -1 for no limit."
+)
+@click.option(
+    "--producer-props",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Producer settings (librdkafka names), e.g. acks=1 linger.ms=5 compression.type=lz4.",
+)
 @client_options
 def bench_produce(topic, num_records, record_size, throughput, producer_props, client: ClientSettings):
     """Send --num-records records of --record-size bytes and report throughput and latency."""
@@ -120,8 +139,10 @@ def bench_produce(topic, num_records, record_size, throughput, producer_props, c
     elapsed = time.perf_counter() - start
     done = len(latencies)
     rate = done / elapsed if elapsed > 0 else 0.0
-    click.echo(f"{done} records sent, {rate:.1f} records/sec ({rate * record_size / 2**20:.2f} MB/sec), "
-               + _latency_summary(latencies))
+    click.echo(
+        f"{done} records sent, {rate:.1f} records/sec ({rate * record_size / 2**20:.2f} MB/sec), "
+        + _latency_summary(latencies)
+    )
     if errors:
         raise CliError(f"{num_records - done} records failed; first error: {errors[0]}")
 
@@ -130,15 +151,19 @@ def bench_produce(topic, num_records, record_size, throughput, producer_props, c
 @click.argument("topic")
 @click.option("--messages", type=click.IntRange(min=1), required=True, help="Records to read.")
 @click.option("--consumer-props", multiple=True, metavar="KEY=VALUE", help="Consumer settings (librdkafka names).")
-@click.option("--idle-timeout", type=float, default=10.0, show_default=True,
-              help="Stop when no record arrived for this many seconds.")
+@click.option(
+    "--idle-timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Stop when no record arrived for this many seconds.",
+)
 @client_options
 def bench_consume(topic, messages, consumer_props, idle_timeout, client: ClientSettings):
     """Read --messages records from the start of TOPIC and report throughput."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-    conf = {"group.id": f"kavka-bench-{os.getpid()}", "enable.auto.commit": False,
-            "fetch.wait.max.ms": 100}
+    conf = {"group.id": f"kavka-bench-{os.getpid()}", "enable.auto.commit": False, "fetch.wait.max.ms": 100}
     conf.update(parse_assignments([p for item in consumer_props for p in item.split()], "--consumer-props"))
     consumer = client.consumer(conf)
     try:
@@ -164,16 +189,17 @@ def bench_consume(topic, messages, consumer_props, idle_timeout, client: ClientS
         consumer.close()
     elapsed = max(end - start, 1e-9)
     mb = size / 2**20
-    click.echo(f"{count} records consumed, {mb:.2f} MB in {elapsed:.2f} s: {count / elapsed:.1f} records/sec, "
-               f"{mb / elapsed:.2f} MB/sec (first record after {((first or end) - start) * 1000:.0f} ms).")
+    click.echo(
+        f"{count} records consumed, {mb:.2f} MB in {elapsed:.2f} s: {count / elapsed:.1f} records/sec, "
+        f"{mb / elapsed:.2f} MB/sec (first record after {((first or end) - start) * 1000:.0f} ms)."
+    )
     if count < messages:
         raise CliError(f"Only {count} of {messages} records arrived within the idle timeout of {idle_timeout:g}s.")
 
 
 @bench.command(name="e2e")
 @click.argument("topic")
-@click.option("--num-records", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Round trips to time.")
+@click.option("--num-records", type=click.IntRange(min=1), default=1000, show_default=True, help="Round trips to time.")
 @click.option("--record-size", type=click.IntRange(min=1), default=100, show_default=True, help="Bytes per record.")
 @click.option("--producer-props", multiple=True, metavar="KEY=VALUE", help="Producer settings.")
 @client_options
@@ -184,8 +210,14 @@ def bench_e2e(topic, num_records, record_size, producer_props, client: ClientSet
     props = {"acks": "all", "linger.ms": 0}
     props.update(parse_assignments([p for item in producer_props for p in item.split()], "--producer-props"))
     producer = client.producer(props)
-    consumer = client.consumer({"group.id": f"kavka-e2e-{os.getpid()}", "enable.auto.commit": False,
-                                "fetch.wait.max.ms": 1, "fetch.error.backoff.ms": 1})
+    consumer = client.consumer(
+        {
+            "group.id": f"kavka-e2e-{os.getpid()}",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 1,
+            "fetch.error.backoff.ms": 1,
+        }
+    )
     latencies: list[float] = []
     try:
         _check_topic(client, producer, topic)

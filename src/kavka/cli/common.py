@@ -44,8 +44,13 @@ DEFAULT_TIMEOUT = 10.0
 _UNREACHABLE = {"_TRANSPORT", "_ALL_BROKERS_DOWN", "_TIMED_OUT", "_RESOLVE", "_TIMED_OUT_QUEUE"}
 
 # Java client properties that librdkafka spells differently or does not know.
-_JAVA_ONLY = {"sasl.jaas.config", "sasl.login.callback.handler.class", "ssl.endpoint.identification.algorithm",
-              "ssl.truststore.type", "ssl.keystore.type"}
+_JAVA_ONLY = {
+    "sasl.jaas.config",
+    "sasl.login.callback.handler.class",
+    "ssl.endpoint.identification.algorithm",
+    "ssl.truststore.type",
+    "ssl.keystore.type",
+}
 
 
 class CliError(click.ClickException):
@@ -59,7 +64,7 @@ def kafka_error_text(err: Any) -> str:
     text = err.str() if hasattr(err, "str") else str(err)
     for prefix in ("Broker: ", "Local: "):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     if text == "Required feature not supported by broker":
         text = "The broker does not support this request (its API or version is not served)"
     return text if text.endswith((".", ")")) else text + "."
@@ -184,8 +189,9 @@ def client_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     @functools.wraps(func)
-    def wrapper(*args: Any, bootstrap_server: str, command_config: str | None, timeout: float,
-                debug: bool, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, bootstrap_server: str, command_config: str | None, timeout: float, debug: bool, **kwargs: Any
+    ) -> Any:
         debug = debug or os.environ.get("KAVKA_DEBUG", "") not in ("", "0")
         client = ClientSettings(bootstrap_server, _load_command_config(command_config), timeout, debug)
         try:
@@ -200,13 +206,30 @@ def client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(_exception_text(e, client)) from None
 
     options = [
-        click.option("--bootstrap-server", "-b", default=DEFAULT_BOOTSTRAP, show_default=True,
-                     envvar="KAVKA_BOOTSTRAP_SERVER", metavar="HOST:PORT[,...]",
-                     help="Broker(s) to connect to."),
-        click.option("--command-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-                     help="Client properties file (security.protocol, sasl.*, ssl.*, ...)."),
-        click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
-                     metavar="SECONDS", help="How long to wait for the cluster and for each request."),
+        click.option(
+            "--bootstrap-server",
+            "-b",
+            default=DEFAULT_BOOTSTRAP,
+            show_default=True,
+            envvar="KAVKA_BOOTSTRAP_SERVER",
+            metavar="HOST:PORT[,...]",
+            help="Broker(s) to connect to.",
+        ),
+        click.option(
+            "--command-config",
+            type=click.Path(dir_okay=False),
+            default=None,
+            metavar="FILE",
+            help="Client properties file (security.protocol, sasl.*, ssl.*, ...).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help="How long to wait for the cluster and for each request.",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks and librdkafka's log."),
     ]
     for option in reversed(options):
@@ -310,7 +333,6 @@ def table(*columns: str, title: str | None = None) -> Any:
     for name in columns:
         t.add_column(name, overflow="fold")
     return t
-
 
 
 def parse_time(value: str) -> int:

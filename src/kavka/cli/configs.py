@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from kavka.cli.common import (
-    CliError,
     ClientSettings,
+    CliError,
     client_options,
     kafka_error_text,
     parse_config_list,
@@ -22,20 +22,30 @@ from kavka.cli.common import (
 
 __all__ = ["configs", "alter_resource", "describe_resource"]
 
-_DYNAMIC = {"DYNAMIC_TOPIC_CONFIG", "DYNAMIC_BROKER_CONFIG", "DYNAMIC_DEFAULT_BROKER_CONFIG",
-            "DYNAMIC_BROKER_LOGGER_CONFIG"}
+_DYNAMIC = {
+    "DYNAMIC_TOPIC_CONFIG",
+    "DYNAMIC_BROKER_CONFIG",
+    "DYNAMIC_DEFAULT_BROKER_CONFIG",
+    "DYNAMIC_BROKER_LOGGER_CONFIG",
+}
 
 
 def _entity_options(func):
-    for option in reversed([
-        click.option("--topic", default=None, help="The topic whose configs to use."),
-        click.option("--broker", default=None, metavar="ID", help="The broker (node id) whose configs to use."),
-        click.option("--broker-defaults", is_flag=True, help="The cluster-wide dynamic broker defaults."),
-        click.option("--entity-type", type=click.Choice(["topics", "brokers"]), default=None,
-                     help="Kafka's spelling: with --entity-name (or --entity-default for brokers)."),
-        click.option("--entity-name", default=None, help="Topic name or broker id, with --entity-type."),
-        click.option("--entity-default", is_flag=True, help="With --entity-type brokers: the defaults."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--topic", default=None, help="The topic whose configs to use."),
+            click.option("--broker", default=None, metavar="ID", help="The broker (node id) whose configs to use."),
+            click.option("--broker-defaults", is_flag=True, help="The cluster-wide dynamic broker defaults."),
+            click.option(
+                "--entity-type",
+                type=click.Choice(["topics", "brokers"]),
+                default=None,
+                help="Kafka's spelling: with --entity-name (or --entity-default for brokers).",
+            ),
+            click.option("--entity-name", default=None, help="Topic name or broker id, with --entity-type."),
+            click.option("--entity-default", is_flag=True, help="With --entity-type brokers: the defaults."),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -64,8 +74,10 @@ def _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_de
     restype, name, label = chosen[0]
     if restype == "broker" and not name:
         # librdkafka refuses a ConfigResource with an empty name, which is how Kafka names the defaults.
-        raise CliError("The cluster-wide broker defaults cannot be addressed through librdkafka (it refuses "
-                       "an empty broker name); use --broker ID, or kafka-configs.sh --entity-default.")
+        raise CliError(
+            "The cluster-wide broker defaults cannot be addressed through librdkafka (it refuses "
+            "an empty broker name); use --broker ID, or kafka-configs.sh --entity-default."
+        )
     if restype == "broker" and name and not name.isdigit():
         raise click.BadParameter(f"a broker is named by its node id, got {name!r}", param_hint="--broker")
     return restype, name, label
@@ -90,8 +102,9 @@ def configs() -> None:
 @click.option("--all", "show_all", is_flag=True, help="All configs, not only the dynamic overrides.")
 @click.option("--synonyms", is_flag=True, help="Also list each config's synonyms (where the value comes from).")
 @client_options
-def describe(topic, broker, broker_defaults, entity_type, entity_name, entity_default, show_all, synonyms,
-             client: ClientSettings):
+def describe(
+    topic, broker, broker_defaults, entity_type, entity_name, entity_default, show_all, synonyms, client: ClientSettings
+):
     """Show the configs of a topic or broker (only dynamic overrides unless --all)."""
     from kavka.cli.common import stdout_console, table
 
@@ -104,8 +117,13 @@ def describe(topic, broker, broker_defaults, entity_type, entity_name, entity_de
     console.print(f"{'All' if show_all else 'Dynamic'} configs for {label} are:", markup=False)
     t = table("NAME", "VALUE", "SOURCE", "READ-ONLY", "SENSITIVE", *(("SYNONYMS",) if synonyms else ()))
     for e in sorted(shown, key=lambda e: e.name):
-        row = [e.name, "(sensitive)" if e.is_sensitive else ("null" if e.value is None else str(e.value)),
-               source_name(e.source), _yes(e.is_read_only), _yes(e.is_sensitive)]
+        row = [
+            e.name,
+            "(sensitive)" if e.is_sensitive else ("null" if e.value is None else str(e.value)),
+            source_name(e.source),
+            _yes(e.is_read_only),
+            _yes(e.is_sensitive),
+        ]
         if synonyms:
             row.append(", ".join(f"{source_name(s.source)}:{s.name}={s.value}" for s in _synonyms(e)))
         t.add_row(*row)
@@ -114,18 +132,49 @@ def describe(topic, broker, broker_defaults, entity_type, entity_name, entity_de
 
 @configs.command()
 @_entity_options
-@click.option("--add-config", "add", multiple=True, metavar="K=V[,K=V]",
-              help="Set configs; a list value goes in brackets: cleanup.policy=[compact,delete].")
-@click.option("--add-config-file", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Set every config in a .properties file.")
+@click.option(
+    "--add-config",
+    "add",
+    multiple=True,
+    metavar="K=V[,K=V]",
+    help="Set configs; a list value goes in brackets: cleanup.policy=[compact,delete].",
+)
+@click.option(
+    "--add-config-file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Set every config in a .properties file.",
+)
 @click.option("--delete-config", "delete", multiple=True, metavar="K[,K]", help="Remove config overrides.")
-@click.option("--append-config", "append", multiple=True, metavar="K=V",
-              help="Append to a list config (IncrementalAlterConfigs APPEND).")
-@click.option("--subtract-config", "subtract", multiple=True, metavar="K=V",
-              help="Remove from a list config (IncrementalAlterConfigs SUBTRACT).")
+@click.option(
+    "--append-config",
+    "append",
+    multiple=True,
+    metavar="K=V",
+    help="Append to a list config (IncrementalAlterConfigs APPEND).",
+)
+@click.option(
+    "--subtract-config",
+    "subtract",
+    multiple=True,
+    metavar="K=V",
+    help="Remove from a list config (IncrementalAlterConfigs SUBTRACT).",
+)
 @client_options
-def alter(topic, broker, broker_defaults, entity_type, entity_name, entity_default, add, add_config_file,
-          delete, append, subtract, client: ClientSettings):
+def alter(
+    topic,
+    broker,
+    broker_defaults,
+    entity_type,
+    entity_name,
+    entity_default,
+    add,
+    add_config_file,
+    delete,
+    append,
+    subtract,
+    client: ClientSettings,
+):
     """Set or delete configs of a topic or broker."""
     restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
     to_set = parse_config_list(add, "--add-config")
@@ -138,8 +187,9 @@ def alter(topic, broker, broker_defaults, entity_type, entity_name, entity_defau
     to_append = parse_config_list(append, "--append-config")
     to_subtract = parse_config_list(subtract, "--subtract-config")
     if not (to_set or to_delete or to_append or to_subtract):
-        raise click.UsageError("nothing to alter: give --add-config, --delete-config, --append-config "
-                               "or --subtract-config")
+        raise click.UsageError(
+            "nothing to alter: give --add-config, --delete-config, --append-config or --subtract-config"
+        )
     both = set(to_set) & set(to_delete)
     if both:
         raise click.UsageError(f"config {sorted(both)[0]} is both added and deleted")
@@ -189,9 +239,16 @@ def describe_resource(admin: Any, client: ClientSettings, restype: str, name: st
         raise CliError(kafka_error_text(e.args[0])) from None
 
 
-def alter_resource(admin: Any, client: ClientSettings, restype: str, name: str, to_set: dict[str, str],
-                   to_delete: list[str], to_append: dict[str, str] | None = None,
-                   to_subtract: dict[str, str] | None = None) -> None:
+def alter_resource(
+    admin: Any,
+    client: ClientSettings,
+    restype: str,
+    name: str,
+    to_set: dict[str, str],
+    to_delete: list[str],
+    to_append: dict[str, str] | None = None,
+    to_subtract: dict[str, str] | None = None,
+) -> None:
     """Apply the changes with IncrementalAlterConfigs (AlterConfigs when the broker lacks it)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
@@ -199,8 +256,7 @@ def alter_resource(admin: Any, client: ClientSettings, restype: str, name: str, 
     ops = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in to_set.items()]
     ops += [ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE) for k in to_delete]
     ops += [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.APPEND) for k, v in (to_append or {}).items()]
-    ops += [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SUBTRACT)
-            for k, v in (to_subtract or {}).items()]
+    ops += [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SUBTRACT) for k, v in (to_subtract or {}).items()]
     resource = ConfigResource(restype, name, incremental_configs=ops)
     try:
         futures = admin.incremental_alter_configs([resource], request_timeout=client.timeout)
@@ -214,10 +270,18 @@ def alter_resource(admin: Any, client: ClientSettings, restype: str, name: str, 
         raise CliError("The broker does not support IncrementalAlterConfigs, needed for append/subtract.")
     # Legacy AlterConfigs replaces the whole dynamic set: start from what is there now.
     current = describe_resource(admin, client, restype, name)
-    own = ("DYNAMIC_TOPIC_CONFIG" if restype == "topic"
-           else "DYNAMIC_BROKER_CONFIG" if name else "DYNAMIC_DEFAULT_BROKER_CONFIG")
-    merged = {k: e.value for k, e in current.items()
-              if source_name(e.source) == own and not e.is_sensitive and k not in to_delete}
+    own = (
+        "DYNAMIC_TOPIC_CONFIG"
+        if restype == "topic"
+        else "DYNAMIC_BROKER_CONFIG"
+        if name
+        else "DYNAMIC_DEFAULT_BROKER_CONFIG"
+    )
+    merged = {
+        k: e.value
+        for k, e in current.items()
+        if source_name(e.source) == own and not e.is_sensitive and k not in to_delete
+    }
     merged.update(to_set)
     legacy = ConfigResource(restype, name, set_config=merged)
     try:

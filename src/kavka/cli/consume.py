@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from kavka.cli.common import CliError, ClientSettings, client_options, kafka_error_text, parse_assignments
+from kavka.cli.common import ClientSettings, CliError, client_options, kafka_error_text, parse_assignments
 
 __all__ = ["consume", "RecordFormatter"]
 
@@ -49,12 +49,14 @@ class RecordFormatter:
     def from_properties(cls, props: dict[str, str]) -> RecordFormatter:
         flags = {"print.timestamp", "print.partition", "print.offset", "print.headers", "print.key", "print.value"}
         texts = {"key.separator", "line.separator", "headers.separator", "headers.key.separator", "null.literal"}
-        unknown = sorted(set(props) - flags - texts - {"headers.deserializer", "key.deserializer",
-                                                        "value.deserializer"})
+        unknown = sorted(
+            set(props) - flags - texts - {"headers.deserializer", "key.deserializer", "value.deserializer"}
+        )
         if unknown:
             raise click.BadParameter(f"unknown property {unknown[0]!r}", param_hint="--property")
         kwargs: dict[str, Any] = {
-            name.replace(".", "_"): props[name].strip().lower() == "true" for name in flags if name in props}
+            name.replace(".", "_"): props[name].strip().lower() == "true" for name in flags if name in props
+        }
         kwargs.update({name.replace(".", "_"): props[name].encode() for name in texts if name in props})
         return cls(**kwargs)
 
@@ -62,8 +64,9 @@ class RecordFormatter:
         parts: list[bytes] = []
         if self.print_timestamp:
             ts_type, ts = msg.timestamp()
-            parts.append(f"{_TIMESTAMP_TYPES[ts_type]}:{ts}".encode() if ts_type in _TIMESTAMP_TYPES
-                         else b"NO_TIMESTAMP")
+            parts.append(
+                f"{_TIMESTAMP_TYPES[ts_type]}:{ts}".encode() if ts_type in _TIMESTAMP_TYPES else b"NO_TIMESTAMP"
+            )
         if self.print_partition:
             parts.append(b"Partition:%d" % msg.partition())
         if self.print_offset:
@@ -71,9 +74,12 @@ class RecordFormatter:
         if self.print_headers:
             headers = msg.headers()
             if headers:
-                parts.append(self.headers_separator.join(
-                    k.encode() + self.headers_key_separator + (self.null_literal if v is None else bytes(v))
-                    for k, v in headers))
+                parts.append(
+                    self.headers_separator.join(
+                        k.encode() + self.headers_key_separator + (self.null_literal if v is None else bytes(v))
+                        for k, v in headers
+                    )
+                )
             else:
                 parts.append(b"NO_HEADERS")
         if self.print_key:
@@ -98,8 +104,7 @@ def _start_offset(offset: str | None, from_beginning: bool) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise click.BadParameter("expected earliest, latest or a non-negative offset",
-                                 param_hint="--offset") from None
+        raise click.BadParameter("expected earliest, latest or a non-negative offset", param_hint="--offset") from None
     if value < 0:
         raise click.BadParameter("expected earliest, latest or a non-negative offset", param_hint="--offset")
     return value
@@ -109,26 +114,57 @@ def _start_offset(offset: str | None, from_beginning: bool) -> int:
 @click.argument("topic")
 @click.option("--from-beginning", is_flag=True, help="Start at the earliest offset, not the end of the log.")
 @click.option("--partition", "-p", type=click.IntRange(min=0), default=None, help="Read only this partition.")
-@click.option("--offset", "-o", default=None, metavar="OFFSET|earliest|latest",
-              help="Where to start in --partition (default: latest, or earliest with --from-beginning).")
-@click.option("--group", "-g", default=None,
-              help="Consume as a member of this group (subscribes and commits); default: no group.")
-@click.option("--max-messages", "-n", type=click.IntRange(min=1), default=None,
-              help="Exit after this many records.")
-@click.option("--timeout-ms", type=click.IntRange(min=1), default=None,
-              help="Exit when no record arrived for this long.")
-@click.option("--property", "properties", multiple=True, metavar="KEY=VALUE",
-              help="Output format: print.key, print.timestamp, print.partition, print.offset, print.headers, "
-                   "print.value, key.separator, line.separator, headers.separator, headers.key.separator, "
-                   "null.literal.")
-@click.option("--isolation-level", type=click.Choice(["read_uncommitted", "read_committed"]),
-              default="read_uncommitted", show_default=True,
-              help="read_committed hides aborted and open transactional records.")
-@click.option("--consumer-property", "consumer_properties", multiple=True, metavar="KEY=VALUE",
-              help="Any librdkafka consumer setting (repeatable).")
+@click.option(
+    "--offset",
+    "-o",
+    default=None,
+    metavar="OFFSET|earliest|latest",
+    help="Where to start in --partition (default: latest, or earliest with --from-beginning).",
+)
+@click.option(
+    "--group", "-g", default=None, help="Consume as a member of this group (subscribes and commits); default: no group."
+)
+@click.option("--max-messages", "-n", type=click.IntRange(min=1), default=None, help="Exit after this many records.")
+@click.option(
+    "--timeout-ms", type=click.IntRange(min=1), default=None, help="Exit when no record arrived for this long."
+)
+@click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Output format: print.key, print.timestamp, print.partition, print.offset, print.headers, "
+    "print.value, key.separator, line.separator, headers.separator, headers.key.separator, "
+    "null.literal.",
+)
+@click.option(
+    "--isolation-level",
+    type=click.Choice(["read_uncommitted", "read_committed"]),
+    default="read_uncommitted",
+    show_default=True,
+    help="read_committed hides aborted and open transactional records.",
+)
+@click.option(
+    "--consumer-property",
+    "consumer_properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any librdkafka consumer setting (repeatable).",
+)
 @client_options
-def consume(topic, from_beginning, partition, offset, group, max_messages, timeout_ms, properties,
-            isolation_level, consumer_properties, client: ClientSettings):
+def consume(
+    topic,
+    from_beginning,
+    partition,
+    offset,
+    group,
+    max_messages,
+    timeout_ms,
+    properties,
+    isolation_level,
+    consumer_properties,
+    client: ClientSettings,
+):
     """Print the records of TOPIC to stdout, one per line.
 
     \b
@@ -163,8 +199,9 @@ def consume(topic, from_beginning, partition, offset, group, max_messages, timeo
         if tmd is None or not tmd.partitions:
             raise CliError(f"Topic '{topic}' does not exist.")
         if partition is not None and partition not in tmd.partitions:
-            raise CliError(f"Partition {partition} does not exist: topic '{topic}' has "
-                           f"{len(tmd.partitions)} partition(s).")
+            raise CliError(
+                f"Partition {partition} does not exist: topic '{topic}' has {len(tmd.partitions)} partition(s)."
+            )
         if partition is not None:
             consumer.assign([TopicPartition(topic, partition, start)])
         elif group is not None:
@@ -188,15 +225,19 @@ def _loop(consumer: Any, formatter: RecordFormatter, max_messages: int | None, t
     try:
         while max_messages is None or count < max_messages:
             wait = 0.5 if idle_limit is None else max(0.0, min(0.5, last + idle_limit - time.monotonic()))
-            batch = consumer.consume(num_messages=500 if max_messages is None else min(500, max_messages - count),
-                                     timeout=wait)
+            batch = consumer.consume(
+                num_messages=500 if max_messages is None else min(500, max_messages - count), timeout=wait
+            )
             for msg in batch:
                 err = msg.error()
                 if err is not None:
                     if err.name() in ("_PARTITION_EOF",):
                         continue
-                    if err.fatal() or err.name() in ("UNKNOWN_TOPIC_OR_PART", "TOPIC_AUTHORIZATION_FAILED",
-                                                     "GROUP_AUTHORIZATION_FAILED"):
+                    if err.fatal() or err.name() in (
+                        "UNKNOWN_TOPIC_OR_PART",
+                        "TOPIC_AUTHORIZATION_FAILED",
+                        "GROUP_AUTHORIZATION_FAILED",
+                    ):
                         out.flush()
                         raise CliError(kafka_error_text(err))
                     click.echo(f"Warning: {kafka_error_text(err)}", err=True)

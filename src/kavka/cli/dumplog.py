@@ -18,8 +18,9 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -84,20 +85,24 @@ class _Dumper:
                     break
                 h = parse_header(buf, pos)
                 if h.magic != MAGIC or h.batch_length < HEADER_SIZE - 12 or pos + h.size > len(buf):
-                    self.problem(f"Found {len(buf) - pos} invalid bytes at position {pos} of "
-                                 f"{os.path.basename(path)} (magic {h.magic}, batch length {h.batch_length})")
+                    self.problem(
+                        f"Found {len(buf) - pos} invalid bytes at position {pos} of "
+                        f"{os.path.basename(path)} (magic {h.magic}, batch length {h.batch_length})"
+                    )
                     break
                 valid = compute_crc(buf, pos, h.size) == h.crc
                 ts_name = "LogAppendTime" if h.log_append_time else "CreateTime"
-                self.out(f"baseOffset: {h.base_offset} lastOffset: {h.last_offset} count: {h.records_count} "
-                         f"baseSequence: {h.base_sequence} lastSequence: {h.last_sequence} "
-                         f"producerId: {h.producer_id} producerEpoch: {h.producer_epoch} "
-                         f"partitionLeaderEpoch: {h.partition_leader_epoch} "
-                         f"isTransactional: {str(h.is_transactional).lower()} "
-                         f"isControl: {str(h.is_control).lower()} position: {pos} "
-                         f"{ts_name}: {h.max_timestamp} size: {h.size} magic: {h.magic} "
-                         f"compresscodec: {_CODECS.get(h.compression, h.compression)} crc: {h.crc} "
-                         f"isvalid: {str(valid).lower()}")
+                self.out(
+                    f"baseOffset: {h.base_offset} lastOffset: {h.last_offset} count: {h.records_count} "
+                    f"baseSequence: {h.base_sequence} lastSequence: {h.last_sequence} "
+                    f"producerId: {h.producer_id} producerEpoch: {h.producer_epoch} "
+                    f"partitionLeaderEpoch: {h.partition_leader_epoch} "
+                    f"isTransactional: {str(h.is_transactional).lower()} "
+                    f"isControl: {str(h.is_control).lower()} position: {pos} "
+                    f"{ts_name}: {h.max_timestamp} size: {h.size} magic: {h.magic} "
+                    f"compresscodec: {_CODECS.get(h.compression, h.compression)} crc: {h.crc} "
+                    f"isvalid: {str(valid).lower()}"
+                )
                 if not valid:
                     self.problems += 1
                 if self.deep:
@@ -106,19 +111,23 @@ class _Dumper:
                     except ValueError as e:
                         self.problem(f"| cannot decode the records of the batch at {pos}: {e}")
                         records = []
-                    for i, r in enumerate(records):
+                    for _i, r in enumerate(records):
                         seq = -1 if h.base_sequence < 0 else (h.base_sequence + r.offset - h.base_offset) % 0x80000000
-                        line = (f"| offset: {r.offset} {ts_name}: {r.timestamp} "
-                                f"keySize: {-1 if r.key is None else len(r.key)} "
-                                f"valueSize: {-1 if r.value is None else len(r.value)} sequence: {seq} "
-                                f"headerKeys: [{','.join(k for k, _ in r.headers)}]")
+                        line = (
+                            f"| offset: {r.offset} {ts_name}: {r.timestamp} "
+                            f"keySize: {-1 if r.key is None else len(r.key)} "
+                            f"valueSize: {-1 if r.value is None else len(r.value)} sequence: {seq} "
+                            f"headerKeys: [{','.join(k for k, _ in r.headers)}]"
+                        )
                         if h.is_control:
                             try:
                                 _, ctype = control_record_type(r)
                                 if ctype in (ControlType.ABORT, ControlType.COMMIT):
                                     marker = parse_end_txn_marker(r)
-                                    line += (f" endTxnMarker: {'COMMIT' if marker.commit else 'ABORT'} "
-                                             f"coordinatorEpoch: {marker.coordinator_epoch}")
+                                    line += (
+                                        f" endTxnMarker: {'COMMIT' if marker.commit else 'ABORT'} "
+                                        f"coordinatorEpoch: {marker.coordinator_epoch}"
+                                    )
                                 else:
                                     line += f" controlType: {ctype}"
                             except ValueError as e:
@@ -166,8 +175,10 @@ class _Dumper:
             if h is None:
                 self.problem(f"Index entry offset: {offset} position: {position} does not point at a batch")
             elif not (h.base_offset <= offset <= h.last_offset):
-                self.problem(f"Index offset: {offset}, log offset: {h.base_offset}..{h.last_offset} at position "
-                             f"{position} do not match")
+                self.problem(
+                    f"Index offset: {offset}, log offset: {h.base_offset}..{h.last_offset} at position "
+                    f"{position} do not match"
+                )
         if not os.path.exists(log_path):
             self.out(f"(no {os.path.basename(log_path)} beside it: entries not verified)")
         elif self.problems == before:
@@ -190,8 +201,10 @@ class _Dumper:
             if not self.verify_only:
                 self.out(f"timestamp: {ts} offset: {offset}")
             if ts < prev_ts or offset < prev_off:
-                self.problem(f"Time index entry timestamp: {ts} offset: {offset} goes back from timestamp: "
-                             f"{prev_ts} offset: {prev_off}")
+                self.problem(
+                    f"Time index entry timestamp: {ts} offset: {offset} goes back from timestamp: "
+                    f"{prev_ts} offset: {prev_off}"
+                )
             prev_ts, prev_off = ts, offset
             if headers:
                 holding = next((h for h in headers if h.base_offset <= offset <= h.last_offset), None)
@@ -199,8 +212,10 @@ class _Dumper:
                 if holding is None:
                     self.problem(f"Time index offset {offset} is in no batch of {os.path.basename(log_path)}")
                 elif ts > max_so_far:
-                    self.problem(f"Time index timestamp {ts} at offset {offset} is above the log's largest "
-                                 f"timestamp up to there ({max_so_far})")
+                    self.problem(
+                        f"Time index timestamp {ts} at offset {offset} is above the log's largest "
+                        f"timestamp up to there ({max_so_far})"
+                    )
         if headers and self.problems == before:
             self.out(f"Time index verification passed: {count} entries match {os.path.basename(log_path)}")
 
@@ -211,8 +226,9 @@ class _Dumper:
             self.problem(f"Transaction index size {len(data)} is not a multiple of {_TXN_ENTRY.size}")
         for i in range(len(data) // _TXN_ENTRY.size):
             version, pid, first, last, lso = _TXN_ENTRY.unpack_from(data, i * _TXN_ENTRY.size)
-            self.out(f"version: {version} producerId: {pid} firstOffset: {first} lastOffset: {last} "
-                     f"lastStableOffset: {lso}")
+            self.out(
+                f"version: {version} producerId: {pid} firstOffset: {first} lastOffset: {last} lastStableOffset: {lso}"
+            )
 
 
 @click.command(name="dump-log")

@@ -20,13 +20,17 @@ from typing import Any
 
 import click
 
-from kavka.cli.common import CliError, ClientSettings, client_options, kafka_error_text, parse_time, result
+from kavka.cli.common import ClientSettings, CliError, client_options, kafka_error_text, parse_time, result
 
 __all__ = ["groups"]
 
 _STATE_NAMES = {
-    "UNKNOWN": "Unknown", "PREPARING_REBALANCING": "PreparingRebalance",
-    "COMPLETING_REBALANCING": "CompletingRebalance", "STABLE": "Stable", "DEAD": "Dead", "EMPTY": "Empty",
+    "UNKNOWN": "Unknown",
+    "PREPARING_REBALANCING": "PreparingRebalance",
+    "COMPLETING_REBALANCING": "CompletingRebalance",
+    "STABLE": "Stable",
+    "DEAD": "Dead",
+    "EMPTY": "Empty",
 }
 
 
@@ -36,8 +40,15 @@ def _state(state: Any) -> str:
 
 
 def _output_option(func: Any) -> Any:
-    return click.option("--output", "-o", "output", type=click.Choice(["table", "json"]), default="table",
-                        show_default=True, help="Render tables, or one JSON document for scripts.")(func)
+    return click.option(
+        "--output",
+        "-o",
+        "output",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Render tables, or one JSON document for scripts.",
+    )(func)
 
 
 def _echo_json(doc: Any) -> None:
@@ -83,8 +94,9 @@ def _committed(admin: Any, client: ClientSettings, group: str) -> dict[tuple[str
     from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 
     try:
-        fut = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                request_timeout=client.timeout)[group]
+        fut = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=client.timeout)[
+            group
+        ]
         got = result(fut, client)
     except KafkaException as e:
         raise CliError(f"Cannot fetch the offsets of group '{group}': {kafka_error_text(e.args[0])}") from None
@@ -133,8 +145,17 @@ def list_(show_state, output, client: ClientSettings):
     client.metadata(admin)
     listings = sorted(_require_group_apis(admin, client), key=lambda g: g.group_id)
     if output == "json":
-        _echo_json([{"group": g.group_id, "state": _state(g.state), "type": _type(getattr(g, "type", None)),
-                     "simple": bool(g.is_simple_consumer_group)} for g in listings])
+        _echo_json(
+            [
+                {
+                    "group": g.group_id,
+                    "state": _state(g.state),
+                    "type": _type(getattr(g, "type", None)),
+                    "simple": bool(g.is_simple_consumer_group),
+                }
+                for g in listings
+            ]
+        )
         return
     if not show_state:
         for g in listings:
@@ -156,8 +177,13 @@ def _group_report(admin: Any, client: ClientSettings, group: str, desc: Any, off
     owner: dict[tuple[str, int], dict[str, Any]] = {}
     for m in desc.members:
         tps = sorted((tp.topic, tp.partition) for tp in (m.assignment.topic_partitions if m.assignment else []))
-        member = {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "client_id": m.client_id,
-                  "host": m.host, "assignment": [{"topic": t, "partition": p} for t, p in tps]}
+        member = {
+            "member_id": m.member_id,
+            "group_instance_id": m.group_instance_id,
+            "client_id": m.client_id,
+            "host": m.host,
+            "assignment": [{"topic": t, "partition": p} for t, p in tps],
+        }
         members.append(member)
         for key in tps:
             owner[key] = member
@@ -167,17 +193,27 @@ def _group_report(admin: Any, client: ClientSettings, group: str, desc: Any, off
     rows = []
     for key in keys:
         cur, end, m = committed.get(key), ends.get(key), owner.get(key)
-        rows.append({
-            "topic": key[0], "partition": key[1], "current_offset": cur, "log_end_offset": end,
-            "lag": None if cur is None or end is None else max(0, end - cur),
-            "member_id": m and m["member_id"], "client_id": m and m["client_id"], "host": m and m["host"],
-        })
+        rows.append(
+            {
+                "topic": key[0],
+                "partition": key[1],
+                "current_offset": cur,
+                "log_end_offset": end,
+                "lag": None if cur is None or end is None else max(0, end - cur),
+                "member_id": m and m["member_id"],
+                "client_id": m and m["client_id"],
+                "host": m and m["host"],
+            }
+        )
     c = desc.coordinator
     return {
-        "group": group, "state": _state(desc.state), "type": _type(getattr(desc, "type", None)),
+        "group": group,
+        "state": _state(desc.state),
+        "type": _type(getattr(desc, "type", None)),
         "protocol": desc.partition_assignor or None,
         "coordinator": None if c is None else {"id": c.id, "host": c.host, "port": c.port},
-        "members": members, "offsets": rows,
+        "members": members,
+        "offsets": rows,
         "total_lag": sum(o["lag"] for o in rows if o["lag"] is not None),
     }
 
@@ -210,8 +246,7 @@ def describe(names, all_groups, view_members, view_state, output, client: Client
             click.echo(f"Error: Consumer group '{group}' does not exist.", err=True)
             missing = True
             continue
-        report = _group_report(admin, client, group, desc,
-                               offsets=output == "json" or not (view_state or view_members))
+        report = _group_report(admin, client, group, desc, offsets=output == "json" or not (view_state or view_members))
         reports.append(report)
         if output == "json":
             continue
@@ -219,29 +254,53 @@ def describe(names, all_groups, view_members, view_state, output, client: Client
         if view_state:
             t = table("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
             c = report["coordinator"]
-            t.add_row(group, f"{c['host']}:{c['port']} ({c['id']})" if c is not None else "-",
-                      report["protocol"] or "-", state, str(len(members)))
+            t.add_row(
+                group,
+                f"{c['host']}:{c['port']} ({c['id']})" if c is not None else "-",
+                report["protocol"] or "-",
+                state,
+                str(len(members)),
+            )
             console.print(t)
             continue
         if view_members:
             t = table("GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT")
             for m in members:
-                t.add_row(group, m["member_id"], m["host"], m["client_id"], str(len(m["assignment"])),
-                          _assignment_text(m["assignment"]))
+                t.add_row(
+                    group,
+                    m["member_id"],
+                    m["host"],
+                    m["client_id"],
+                    str(len(m["assignment"])),
+                    _assignment_text(m["assignment"]),
+                )
             if not members:
                 console.print(f"Consumer group '{group}' has no active members.", markup=False)
             else:
                 console.print(t)
             continue
-        console.print(f"Consumer group '{group}': state {state}, protocol {report['protocol'] or '-'}, "
-                      f"{len(members)} member(s), total lag {report['total_lag']}", markup=False)
+        console.print(
+            f"Consumer group '{group}': state {state}, protocol {report['protocol'] or '-'}, "
+            f"{len(members)} member(s), total lag {report['total_lag']}",
+            markup=False,
+        )
         if not members:
             console.print(f"Consumer group '{group}' has no active members.", markup=False)
-        t = table("GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID",
-                  "HOST", "CLIENT-ID")
+        t = table(
+            "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"
+        )
         for o in report["offsets"]:
-            t.add_row(group, o["topic"], str(o["partition"]), _dash(o["current_offset"]), _dash(o["log_end_offset"]),
-                      _dash(o["lag"]), _dash(o["member_id"]), _dash(o["host"]), _dash(o["client_id"]))
+            t.add_row(
+                group,
+                o["topic"],
+                str(o["partition"]),
+                _dash(o["current_offset"]),
+                _dash(o["log_end_offset"]),
+                _dash(o["lag"]),
+                _dash(o["member_id"]),
+                _dash(o["host"]),
+                _dash(o["client_id"]),
+            )
         for m in members:  # members without partitions, as Kafka lists them
             if not m["assignment"]:
                 t.add_row(group, "-", "-", "-", "-", "-", m["member_id"], m["host"], m["client_id"])
@@ -270,8 +329,9 @@ def _duration_ms(text: str) -> int:
     """ISO 8601 duration (``PnDTnHnMn.nS``, as Kafka's --by-duration) -> milliseconds."""
     m = _DURATION.match(text.strip())
     if not m or text.strip().upper() in ("P", "PT", "-P", "-PT"):
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 duration such as PT1H30M or P1D",
-                                 param_hint="--by-duration")
+        raise click.BadParameter(
+            f"{text!r} is not an ISO 8601 duration such as PT1H30M or P1D", param_hint="--by-duration"
+        )
     neg, d, h, mi, s = m.groups()
     ms = int((int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)) * 1000)
     return -ms if neg else ms
@@ -279,23 +339,46 @@ def _duration_ms(text: str) -> int:
 
 @groups.command(name="reset-offsets")
 @click.argument("group")
-@click.option("--topic", "topic_specs", multiple=True, metavar="TOPIC[:P,P]",
-              help="The topic (optionally some partitions) to reset; repeatable.")
+@click.option(
+    "--topic",
+    "topic_specs",
+    multiple=True,
+    metavar="TOPIC[:P,P]",
+    help="The topic (optionally some partitions) to reset; repeatable.",
+)
 @click.option("--all-topics", is_flag=True, help="Every topic the group has committed offsets for.")
 @click.option("--to-earliest", is_flag=True, help="To the log start offset.")
 @click.option("--to-latest", is_flag=True, help="To the log end offset.")
 @click.option("--to-current", is_flag=True, help="To the committed offset (the log end where none).")
 @click.option("--to-offset", type=int, default=None, help="To this offset.")
 @click.option("--shift-by", type=int, default=None, help="Move the committed offset by N (may be negative).")
-@click.option("--to-datetime", default=None, metavar="YYYY-MM-DDTHH:mm:SS.sss",
-              help="To the first offset at or after this time (local time unless a zone is given).")
+@click.option(
+    "--to-datetime",
+    default=None,
+    metavar="YYYY-MM-DDTHH:mm:SS.sss",
+    help="To the first offset at or after this time (local time unless a zone is given).",
+)
 @click.option("--by-duration", default=None, metavar="PnDTnHnMnS", help="To the first offset this long ago.")
 @click.option("--dry-run", is_flag=True, help="Only print the new offsets (the default).")
 @click.option("--execute", is_flag=True, help="Commit the new offsets.")
 @_output_option
 @client_options
-def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_current, to_offset, shift_by,
-                  to_datetime, by_duration, dry_run, execute, output, client: ClientSettings):
+def reset_offsets(
+    group,
+    topic_specs,
+    all_topics,
+    to_earliest,
+    to_latest,
+    to_current,
+    to_offset,
+    shift_by,
+    to_datetime,
+    by_duration,
+    dry_run,
+    execute,
+    output,
+    client: ClientSettings,
+):
     """Plan (and with --execute, commit) new offsets for an inactive GROUP.
 
     \b
@@ -311,11 +394,20 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
 
     from kavka.cli.common import table
 
-    scenarios = [to_earliest, to_latest, to_current, to_offset is not None, shift_by is not None,
-                 to_datetime is not None, by_duration is not None]
+    scenarios = [
+        to_earliest,
+        to_latest,
+        to_current,
+        to_offset is not None,
+        shift_by is not None,
+        to_datetime is not None,
+        by_duration is not None,
+    ]
     if sum(scenarios) != 1:
-        raise click.UsageError("give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, "
-                               "--shift-by, --to-datetime, --by-duration")
+        raise click.UsageError(
+            "give exactly one of --to-earliest, --to-latest, --to-current, --to-offset, "
+            "--shift-by, --to-datetime, --by-duration"
+        )
     if bool(topic_specs) == all_topics:
         raise click.UsageError("give --topic (repeatable) or --all-topics")
     if dry_run and execute:
@@ -332,8 +424,9 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
     desc = _describe(admin, client, group)
     state = _state(desc.state)
     if state not in ("Empty", "Dead"):  # Kafka refuses a dry run of an active group too
-        raise CliError(f"Assignments can only be reset if the group '{group}' is inactive, but the current "
-                       f"state is {state}.")
+        raise CliError(
+            f"Assignments can only be reset if the group '{group}' is inactive, but the current state is {state}."
+        )
     committed = _committed(admin, client, group)
     tps = _reset_partitions(md, topic_specs, all_topics, committed)
     keys = [(tp.topic, tp.partition) for tp in tps]
@@ -355,8 +448,9 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
             new = to_offset
         elif shift_by is not None:
             if key not in committed:
-                raise CliError(f"Cannot shift offset for partition {key[0]}-{key[1]} since there is no current "
-                               "committed offset.")
+                raise CliError(
+                    f"Cannot shift offset for partition {key[0]}-{key[1]} since there is no current committed offset."
+                )
             new = committed[key] + shift_by
         else:
             found = at_time.get(key, -1)
@@ -366,9 +460,16 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
     if execute:
         _commit_plan(admin, client, group, keys, plan)
     if output == "json":
-        _echo_json({"group": group, "executed": bool(execute), "partitions": [
-            {"topic": t, "partition": p, "previous_offset": committed.get((t, p)), "new_offset": plan[(t, p)]}
-            for t, p in keys]})
+        _echo_json(
+            {
+                "group": group,
+                "executed": bool(execute),
+                "partitions": [
+                    {"topic": t, "partition": p, "previous_offset": committed.get((t, p)), "new_offset": plan[(t, p)]}
+                    for t, p in keys
+                ],
+            }
+        )
         return
     t = table("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
     for key in keys:
@@ -378,8 +479,9 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_cur
         click.echo("(dry run: nothing committed; add --execute to commit these offsets)", err=True)
 
 
-def _commit_plan(admin: Any, client: ClientSettings, group: str, keys: list[tuple[str, int]],
-                 plan: dict[tuple[str, int], int]) -> None:
+def _commit_plan(
+    admin: Any, client: ClientSettings, group: str, keys: list[tuple[str, int]], plan: dict[tuple[str, int], int]
+) -> None:
     from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, plan[(t, p)]) for t, p in keys])
@@ -389,12 +491,14 @@ def _commit_plan(admin: Any, client: ClientSettings, group: str, keys: list[tupl
         raise CliError(f"Cannot commit the new offsets of group '{group}': {kafka_error_text(e.args[0])}") from None
     errors = [tp for tp in done.topic_partitions or [] if tp.error is not None]
     if errors:
-        raise CliError(f"Cannot commit the offset of {errors[0].topic}-{errors[0].partition}: "
-                       f"{kafka_error_text(errors[0].error)}")
+        raise CliError(
+            f"Cannot commit the offset of {errors[0].topic}-{errors[0].partition}: {kafka_error_text(errors[0].error)}"
+        )
 
 
-def _reset_partitions(md: Any, topic_specs: tuple[str, ...], all_topics: bool,
-                      committed: dict[tuple[str, int], int]) -> list[Any]:
+def _reset_partitions(
+    md: Any, topic_specs: tuple[str, ...], all_topics: bool, committed: dict[tuple[str, int], int]
+) -> list[Any]:
     from confluent_kafka import TopicPartition
 
     if all_topics:
@@ -412,8 +516,9 @@ def _reset_partitions(md: Any, topic_specs: tuple[str, ...], all_topics: bool,
                 raise click.BadParameter(f"expected TOPIC:P,P, got {spec!r}", param_hint="--topic") from None
             absent = [p for p in wanted if p not in tmd.partitions]
             if absent:
-                raise CliError(f"Partition {absent[0]} does not exist: topic '{topic}' has "
-                               f"{len(tmd.partitions)} partition(s).")
+                raise CliError(
+                    f"Partition {absent[0]} does not exist: topic '{topic}' has {len(tmd.partitions)} partition(s)."
+                )
         else:
             wanted = sorted(tmd.partitions)
         tps += [TopicPartition(topic, p) for p in wanted]

@@ -58,17 +58,36 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="A Kafka server.properties file.")
-@click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Set one config, as Kafka's start script does (repeatable).")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), default=None, help="A Kafka server.properties file."
+)
+@click.option(
+    "--override",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set one config, as Kafka's start script does (repeatable).",
+)
 @click.option("--no-console", is_flag=True, help="Do not serve the web console.")
-@click.option("--console-host", default=None, metavar="HOST",
-              help="Interface for the web console (default 127.0.0.1; others need console.auth).")
-@click.option("--console-port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
-              help="Port for the web console (default 8080).")
-@click.option("--log-level", default="WARNING", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option(
+    "--console-host",
+    default=None,
+    metavar="HOST",
+    help="Interface for the web console (default 127.0.0.1; others need console.auth).",
+)
+@click.option(
+    "--console-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Port for the web console (default 8080).",
+)
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 def serve(config_file, overrides, no_console, console_host, console_port, log_level):
     """Run a broker (KRaft combined mode): 127.0.0.1:9092, data in ./kavka-data by default,
     with the web console on http://127.0.0.1:8080."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kavka.cli.common import CliError, ClientSettings, client_options, kafka_error_text, parse_time, result, split_csv
+from kavka.cli.common import ClientSettings, CliError, client_options, kafka_error_text, parse_time, result, split_csv
 
 __all__ = ["offsets", "delete_records", "offset_spec"]
 
@@ -62,22 +62,32 @@ def _selected(md: Any, topics: list[str], partitions: list[int] | None, exclude_
         if topics and partitions is not None:
             absent = [p for p in partitions if p not in available]
             if absent:
-                raise CliError(f"Partition {absent[0]} does not exist: topic '{name}' has {len(available)} "
-                               "partition(s).")
+                raise CliError(
+                    f"Partition {absent[0]} does not exist: topic '{name}' has {len(available)} partition(s)."
+                )
         tps += [TopicPartition(name, p) for p in wanted]
     return tps
 
 
 @click.command()
 @click.argument("topics", nargs=-1, metavar="[TOPIC]...")
-@click.option("--time", "time_value", default="latest", show_default=True,
-              help="latest (-1), earliest (-2), max-timestamp (-3), a timestamp in ms, or an ISO date-time: "
-                   "the first offset whose timestamp is at or after it.")
+@click.option(
+    "--time",
+    "time_value",
+    default="latest",
+    show_default=True,
+    help="latest (-1), earliest (-2), max-timestamp (-3), a timestamp in ms, or an ISO date-time: "
+    "the first offset whose timestamp is at or after it.",
+)
 @click.option("--partitions", multiple=True, metavar="P[,P]", help="Only these partitions.")
 @click.option("--exclude-internal-topics", is_flag=True, help="With no TOPIC, leave out internal topics.")
-@click.option("--isolation-level", type=click.Choice(["read_uncommitted", "read_committed"]),
-              default="read_uncommitted", show_default=True,
-              help="read_committed: latest is the last stable offset.")
+@click.option(
+    "--isolation-level",
+    type=click.Choice(["read_uncommitted", "read_committed"]),
+    default="read_uncommitted",
+    show_default=True,
+    help="read_committed: latest is the last stable offset.",
+)
 @client_options
 def offsets(topics, time_value, partitions, exclude_internal_topics, isolation_level, client: ClientSettings):
     """Print offsets of partitions as topic:partition:offset (kafka-get-offsets.sh).
@@ -114,12 +124,21 @@ def offsets(topics, time_value, partitions, exclude_internal_topics, isolation_l
 
 @click.command(name="delete-records")
 @click.argument("topic", required=False)
-@click.option("--offset-json-file", type=click.File("r"), default=None,
-              help='Kafka\'s format: {"partitions": [{"topic": "t", "partition": 0, "offset": 10}], "version": 1}')
-@click.option("--partition", "partitions", multiple=True, metavar="P[,P]",
-              help="With TOPIC: the partitions (default: all).")
-@click.option("--offset", type=int, default=None,
-              help="With TOPIC: delete records before this offset (-1: up to the high watermark).")
+@click.option(
+    "--offset-json-file",
+    type=click.File("r"),
+    default=None,
+    help='Kafka\'s format: {"partitions": [{"topic": "t", "partition": 0, "offset": 10}], "version": 1}',
+)
+@click.option(
+    "--partition", "partitions", multiple=True, metavar="P[,P]", help="With TOPIC: the partitions (default: all)."
+)
+@click.option(
+    "--offset",
+    type=int,
+    default=None,
+    help="With TOPIC: delete records before this offset (-1: up to the high watermark).",
+)
 @client_options
 def delete_records(topic, offset_json_file, partitions, offset, client: ClientSettings):
     """Delete the records before an offset: the partition's log start offset moves there.
@@ -147,8 +166,10 @@ def delete_records(topic, offset_json_file, partitions, offset, client: ClientSe
         if offset < -1:
             raise click.BadParameter("must be >= 0, or -1 for the high watermark", param_hint="--offset")
         md = client.metadata(admin)
-        requested = [TopicPartition(tp.topic, tp.partition, offset)
-                     for tp in _selected(md, [topic], _partitions_option(partitions), False)]
+        requested = [
+            TopicPartition(tp.topic, tp.partition, offset)
+            for tp in _selected(md, [topic], _partitions_option(partitions), False)
+        ]
     if not requested:
         raise click.UsageError("no partitions to delete records from")
     click.echo("Executing records delete operation")

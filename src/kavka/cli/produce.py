@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from kavka.cli.common import CliError, ClientSettings, client_options, kafka_error_text, parse_assignments
+from kavka.cli.common import ClientSettings, CliError, client_options, kafka_error_text, parse_assignments
 
 __all__ = ["produce", "LineReader"]
 
@@ -48,12 +48,21 @@ class LineReader:
 
     @classmethod
     def from_properties(cls, props: dict[str, str]) -> LineReader:
-        known = {"parse.key", "key.separator", "parse.headers", "headers.delimiter", "headers.separator",
-                 "headers.key.separator", "null.marker", "ignore.error"}
+        known = {
+            "parse.key",
+            "key.separator",
+            "parse.headers",
+            "headers.delimiter",
+            "headers.separator",
+            "headers.key.separator",
+            "null.marker",
+            "ignore.error",
+        }
         unknown = sorted(set(props) - known)
         if unknown:
-            raise click.BadParameter(f"unknown property {unknown[0]!r} (known: {', '.join(sorted(known))})",
-                                     param_hint="--property")
+            raise click.BadParameter(
+                f"unknown property {unknown[0]!r} (known: {', '.join(sorted(known))})", param_hint="--property"
+            )
 
         def flag(name: str) -> bool:
             return props.get(name, "false").strip().lower() == "true"
@@ -64,13 +73,18 @@ class LineReader:
                 raise click.BadParameter(f"{name} must not be empty", param_hint="--property")
             return value.encode()
 
-        reader = cls(flag("parse.key"), sep("key.separator", "\t"), flag("parse.headers"),
-                     sep("headers.delimiter", "\t"), sep("headers.separator", ","),
-                     sep("headers.key.separator", ":"),
-                     props["null.marker"].encode() if props.get("null.marker") else None, flag("ignore.error"))
+        reader = cls(
+            flag("parse.key"),
+            sep("key.separator", "\t"),
+            flag("parse.headers"),
+            sep("headers.delimiter", "\t"),
+            sep("headers.separator", ","),
+            sep("headers.key.separator", ":"),
+            props["null.marker"].encode() if props.get("null.marker") else None,
+            flag("ignore.error"),
+        )
         if reader.parse_headers and reader.headers_separator == reader.headers_key_separator:
-            raise click.BadParameter("headers.separator and headers.key.separator must differ",
-                                     param_hint="--property")
+            raise click.BadParameter("headers.separator and headers.key.separator must differ", param_hint="--property")
         return reader
 
     def _null(self, b: bytes | None) -> bytes | None:
@@ -120,27 +134,68 @@ def _lines(stream: BinaryIO):
 
 @click.command()
 @click.argument("topic")
-@click.option("--file", "-f", "input_file", type=click.File("rb"), default=None,
-              help="Read lines from FILE instead of stdin.")
-@click.option("--property", "properties", multiple=True, metavar="KEY=VALUE",
-              help="Line reader setting: parse.key, key.separator, parse.headers, headers.delimiter, "
-                   "headers.separator, headers.key.separator, null.marker, ignore.error.")
-@click.option("--header", "-H", "headers", multiple=True, metavar="KEY=VALUE",
-              help="A header added to every record (repeatable).")
-@click.option("--partition", "-p", type=click.IntRange(min=0), default=None,
-              help="Send every record to this partition (default: the partitioner decides).")
-@click.option("--compression", "--compression-codec", type=click.Choice(_COMPRESSION), default="none",
-              show_default=True, help="Compression of the batches sent.")
-@click.option("--acks", "--request-required-acks", type=click.Choice(["all", "-1", "0", "1"]), default="all",
-              show_default=True, help="Acknowledgements the producer waits for.")
+@click.option(
+    "--file", "-f", "input_file", type=click.File("rb"), default=None, help="Read lines from FILE instead of stdin."
+)
+@click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Line reader setting: parse.key, key.separator, parse.headers, headers.delimiter, "
+    "headers.separator, headers.key.separator, null.marker, ignore.error.",
+)
+@click.option(
+    "--header", "-H", "headers", multiple=True, metavar="KEY=VALUE", help="A header added to every record (repeatable)."
+)
+@click.option(
+    "--partition",
+    "-p",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Send every record to this partition (default: the partitioner decides).",
+)
+@click.option(
+    "--compression",
+    "--compression-codec",
+    type=click.Choice(_COMPRESSION),
+    default="none",
+    show_default=True,
+    help="Compression of the batches sent.",
+)
+@click.option(
+    "--acks",
+    "--request-required-acks",
+    type=click.Choice(["all", "-1", "0", "1"]),
+    default="all",
+    show_default=True,
+    help="Acknowledgements the producer waits for.",
+)
 @click.option("--sync", is_flag=True, help="Send each record and wait for it before the next.")
-@click.option("--linger-ms", type=click.IntRange(min=0), default=5, show_default=True,
-              help="How long to wait to fill a batch.")
-@click.option("--producer-property", "producer_properties", multiple=True, metavar="KEY=VALUE",
-              help="Any librdkafka producer setting (repeatable).")
+@click.option(
+    "--linger-ms", type=click.IntRange(min=0), default=5, show_default=True, help="How long to wait to fill a batch."
+)
+@click.option(
+    "--producer-property",
+    "producer_properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any librdkafka producer setting (repeatable).",
+)
 @client_options
-def produce(topic, input_file, properties, headers, partition, compression, acks, sync, linger_ms,
-            producer_properties, client: ClientSettings):
+def produce(
+    topic,
+    input_file,
+    properties,
+    headers,
+    partition,
+    compression,
+    acks,
+    sync,
+    linger_ms,
+    producer_properties,
+    client: ClientSettings,
+):
     """Send lines from stdin (or --file) to TOPIC as records, one record per line.
 
     \b
@@ -170,9 +225,11 @@ def produce(topic, input_file, properties, headers, partition, compression, acks
     def delivered(err: Any, msg: Any) -> None:
         if err is not None:
             key = msg.key()
-            failures.append(f"Error when sending message to topic {topic} with key: "
-                            f"{'null' if key is None else f'{len(key)} bytes'}, value: "
-                            f"{len(msg.value() or b'')} bytes with error: {kafka_error_text(err)}")
+            failures.append(
+                f"Error when sending message to topic {topic} with key: "
+                f"{'null' if key is None else f'{len(key)} bytes'}, value: "
+                f"{len(msg.value() or b'')} bytes with error: {kafka_error_text(err)}"
+            )
 
     stream = input_file if input_file is not None else sys.stdin.buffer
     for number, line in enumerate(_lines(stream), start=1):
@@ -223,5 +280,4 @@ def _check_topic(producer: Any, client: ClientSettings, topic: str, partition: i
         detail = f": {kafka_error_text(tmd.error)}" if tmd is not None and tmd.error is not None else "."
         raise CliError(f"Topic '{topic}' does not exist{detail}")
     if partition is not None and partition not in tmd.partitions:
-        raise CliError(f"Partition {partition} does not exist: topic '{topic}' has {len(tmd.partitions)} "
-                       "partition(s).")
+        raise CliError(f"Partition {partition} does not exist: topic '{topic}' has {len(tmd.partitions)} partition(s).")

@@ -69,8 +69,11 @@ async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
         try:
             console_runner = await start_console(server, config)
         except OSError as e:
-            print(f"kavka: cannot serve the console on {config['console.listener']}: {e.strerror or e} "
-                  "(set console.listener, or --no-console)", file=sys.stderr)
+            print(
+                f"kavka: cannot serve the console on {config['console.listener']}: {e.strerror or e} "
+                "(set console.listener, or --no-console)",
+                file=sys.stderr,
+            )
             await server.stop()
             return 1
     stop = asyncio.Event()
@@ -80,8 +83,11 @@ async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
     broker = server.broker
     addresses = ", ".join(f"{host}:{port}" for _, host, port in server.bound)
     dirs = ", ".join(os.path.abspath(d) for d in config.log_dirs)
-    print(f"Kavka {__version__} (KRaft combined mode, node.id {broker.node_id}, cluster id "
-          f"{broker.cluster_id}) listening on {addresses}; data in {dirs}", flush=True)
+    print(
+        f"Kavka {__version__} (KRaft combined mode, node.id {broker.node_id}, cluster id "
+        f"{broker.cluster_id}) listening on {addresses}; data in {dirs}",
+        flush=True,
+    )
     if console_runner is not None:
         print(f"Kavka console on {console_runner.url}", flush=True)
     await stop.wait()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from kavka.cli.common import CliError, ClientSettings, client_options, kafka_error_text, parse_config_list, result
+from kavka.cli.common import ClientSettings, CliError, client_options, kafka_error_text, parse_config_list, result
 
 __all__ = ["topics"]
 
@@ -31,12 +31,28 @@ def topics() -> None:
 
 @topics.command()
 @click.argument("topic")
-@click.option("--partitions", "-p", type=click.IntRange(min=1), default=None,
-              help="Number of partitions (default: the broker's num.partitions).")
-@click.option("--replication-factor", "-r", type=click.IntRange(min=1), default=None,
-              help="Replicas per partition (default: the broker's default.replication.factor).")
-@click.option("--config", "-c", "configs", multiple=True, metavar="KEY=VALUE",
-              help="A topic config override (repeatable; or comma-separated).")
+@click.option(
+    "--partitions",
+    "-p",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of partitions (default: the broker's num.partitions).",
+)
+@click.option(
+    "--replication-factor",
+    "-r",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replicas per partition (default: the broker's default.replication.factor).",
+)
+@click.option(
+    "--config",
+    "-c",
+    "configs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A topic config override (repeatable; or comma-separated).",
+)
 @click.option("--if-not-exists", is_flag=True, help="Succeed quietly if the topic already exists.")
 @click.option("--validate-only", is_flag=True, help="Ask the broker to validate, not create.")
 @client_options
@@ -47,11 +63,15 @@ def create(topic, partitions, replication_factor, configs, if_not_exists, valida
 
     admin = client.admin()
     client.metadata(admin)  # fail fast and clearly when no broker answers
-    new = NewTopic(topic, partitions if partitions is not None else -1,
-                   replication_factor if replication_factor is not None else -1,
-                   config=parse_config_list(configs, "--config"))
-    futures = admin.create_topics([new], operation_timeout=client.timeout, request_timeout=client.timeout,
-                                  validate_only=validate_only)
+    new = NewTopic(
+        topic,
+        partitions if partitions is not None else -1,
+        replication_factor if replication_factor is not None else -1,
+        config=parse_config_list(configs, "--config"),
+    )
+    futures = admin.create_topics(
+        [new], operation_timeout=client.timeout, request_timeout=client.timeout, validate_only=validate_only
+    )
     try:
         result(futures[topic], client)
     except KafkaException as e:
@@ -81,8 +101,9 @@ def list_(exclude_internal, client: ClientSettings):
 @click.option("--unavailable-partitions", is_flag=True, help="Only partitions without a leader.")
 @click.option("--no-offsets", is_flag=True, help="Skip the log start/end offsets (one request less).")
 @client_options
-def describe(names, exclude_internal, under_replicated_partitions, unavailable_partitions, no_offsets,
-             client: ClientSettings):
+def describe(
+    names, exclude_internal, under_replicated_partitions, unavailable_partitions, no_offsets, client: ClientSettings
+):
     """Describe topics (all of them without TOPIC): partitions, leader, replicas, ISR, offsets, configs."""
     from kavka.cli.common import stdout_console, table
 
@@ -107,40 +128,62 @@ def describe(names, exclude_internal, under_replicated_partitions, unavailable_p
         tmd = md.topics[name]
         parts = [tmd.partitions[p] for p in sorted(tmd.partitions)]
         rf = len(parts[0].replicas) if parts else 0
-        shown = [p for p in parts if not filtered
-                 or (under_replicated_partitions and len(p.isrs) < len(p.replicas))
-                 or (unavailable_partitions and p.leader < 0)]
+        shown = [
+            p
+            for p in parts
+            if not filtered
+            or (under_replicated_partitions and len(p.isrs) < len(p.replicas))
+            or (unavailable_partitions and p.leader < 0)
+        ]
         if filtered and not shown:
             continue
         cfg = configs.get(name)
         cfg_text = ",".join(f"{k}={v}" for k, v in sorted(cfg.items())) if cfg is not None else "(unknown)"
         console.file.flush()
-        click.echo(f"Topic: {name}\tTopicId: {topic_ids.get(name, '-')}\tPartitionCount: {len(parts)}\t"
-                   f"ReplicationFactor: {rf}\tConfigs: {cfg_text}")
+        click.echo(
+            f"Topic: {name}\tTopicId: {topic_ids.get(name, '-')}\tPartitionCount: {len(parts)}\t"
+            f"ReplicationFactor: {rf}\tConfigs: {cfg_text}"
+        )
         t = table("PARTITION", "LEADER", "REPLICAS", "ISR", "LOG-START-OFFSET", "LOG-END-OFFSET")
         for p in shown:
             start, end = offsets.get((name, p.id), ("-", "-"))
-            t.add_row(str(p.id), str(p.leader) if p.leader >= 0 else "none",
-                      ",".join(map(str, p.replicas)), ",".join(map(str, p.isrs)), str(start), str(end))
+            t.add_row(
+                str(p.id),
+                str(p.leader) if p.leader >= 0 else "none",
+                ",".join(map(str, p.replicas)),
+                ",".join(map(str, p.isrs)),
+                str(start),
+                str(end),
+            )
         console.print(t)
 
 
 @topics.command()
 @click.argument("topic")
-@click.option("--partitions", "-p", type=click.IntRange(min=1), default=None,
-              help="New (larger) partition count.")
-@click.option("--config", "-c", "configs", multiple=True, metavar="KEY=VALUE",
-              help="Set a topic config (repeatable; or comma-separated).")
-@click.option("--delete-config", "delete_configs", multiple=True, metavar="KEY",
-              help="Remove a topic config override (repeatable).")
+@click.option("--partitions", "-p", type=click.IntRange(min=1), default=None, help="New (larger) partition count.")
+@click.option(
+    "--config",
+    "-c",
+    "configs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a topic config (repeatable; or comma-separated).",
+)
+@click.option(
+    "--delete-config",
+    "delete_configs",
+    multiple=True,
+    metavar="KEY",
+    help="Remove a topic config override (repeatable).",
+)
 @client_options
 def alter(topic, partitions, configs, delete_configs, client: ClientSettings):
     """Add partitions to TOPIC and/or change its configs."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import NewPartitions
 
-    from kavka.cli.configs import alter_resource
     from kavka.cli.common import split_csv
+    from kavka.cli.configs import alter_resource
 
     if partitions is None and not configs and not delete_configs:
         raise click.UsageError("nothing to alter: give --partitions, --config or --delete-config")
@@ -149,16 +192,16 @@ def alter(topic, partitions, configs, delete_configs, client: ClientSettings):
     if topic not in md.topics:
         raise CliError(f"Topic '{topic}' does not exist.")
     if partitions is not None:
-        futures = admin.create_partitions([NewPartitions(topic, partitions)],
-                                          operation_timeout=client.timeout, request_timeout=client.timeout)
+        futures = admin.create_partitions(
+            [NewPartitions(topic, partitions)], operation_timeout=client.timeout, request_timeout=client.timeout
+        )
         try:
             result(futures[topic], client)
         except KafkaException as e:
             raise CliError(kafka_error_text(e.args[0])) from None
         click.echo(f"Topic {topic} now has {partitions} partitions.")
     if configs or delete_configs:
-        alter_resource(admin, client, "topic", topic, parse_config_list(configs, "--config"),
-                       split_csv(delete_configs))
+        alter_resource(admin, client, "topic", topic, parse_config_list(configs, "--config"), split_csv(delete_configs))
         click.echo(f"Completed updating config for topic {topic}.")
 
 
@@ -231,8 +274,7 @@ def _topic_overrides(admin: Any, names: list[str], client: ClientSettings) -> di
     if not names:
         return {}
     try:
-        futures = admin.describe_configs([ConfigResource("topic", n) for n in names],
-                                         request_timeout=client.timeout)
+        futures = admin.describe_configs([ConfigResource("topic", n) for n in names], request_timeout=client.timeout)
     except KafkaException:
         return {}
     out: dict[str, dict[str, str]] = {}
@@ -241,9 +283,11 @@ def _topic_overrides(admin: Any, names: list[str], client: ClientSettings) -> di
             entries = result(fut, client)
         except KafkaException:
             continue
-        out[res.name] = {k: ("(sensitive)" if e.is_sensitive else str(e.value))
-                         for k, e in entries.items()
-                         if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value}
+        out[res.name] = {
+            k: ("(sensitive)" if e.is_sensitive else str(e.value))
+            for k, e in entries.items()
+            if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+        }
     return out
 
 
@@ -261,6 +305,7 @@ def _uuid_text(uuid: Any) -> str:
     """Kafka's rendering of a Uuid: URL-safe base64 of its 16 bytes, without padding."""
     import base64
 
-    raw = ((uuid.get_most_significant_bits() & (2**64 - 1)).to_bytes(8, "big")
-           + (uuid.get_least_significant_bits() & (2**64 - 1)).to_bytes(8, "big"))
+    raw = (uuid.get_most_significant_bits() & (2**64 - 1)).to_bytes(8, "big") + (
+        uuid.get_least_significant_bits() & (2**64 - 1)
+    ).to_bytes(8, "big")
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

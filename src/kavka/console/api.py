@@ -75,6 +75,7 @@ def _int(value, name: str, *, default=None, minimum=None):
 
 # --- overview and topics -------------------------------------------------------------------------
 
+
 @routes.get("/api/overview")
 async def overview(request):
     console = _console(request)
@@ -98,10 +99,12 @@ async def create_topic(request):
     if not isinstance(configs, dict):
         raise ConsoleError(400, "configs must be an object of name: value.")
     created = state.create_topic(
-        _console(request).broker, body.get("name", ""),
+        _console(request).broker,
+        body.get("name", ""),
         _int(body.get("partitions"), "partitions", minimum=1) if body.get("partitions") not in (None, "") else None,
         _int(body.get("replication_factor"), "replication_factor", minimum=1)
-        if body.get("replication_factor") not in (None, "") else None,
+        if body.get("replication_factor") not in (None, "")
+        else None,
         configs,
     )
     return web.json_response(created, status=201)
@@ -123,20 +126,26 @@ async def alter_configs(request):
     set_, delete = body.get("set") or {}, body.get("delete") or []
     if not isinstance(set_, dict) or not isinstance(delete, list):
         raise ConsoleError(400, 'Send {"set": {name: value}, "delete": [name]}.')
-    return web.json_response(state.alter_topic_configs(_console(request).broker, request.match_info["topic"],
-                                                       set_, delete))
+    return web.json_response(
+        state.alter_topic_configs(_console(request).broker, request.match_info["topic"], set_, delete)
+    )
 
 
 # --- messages ------------------------------------------------------------------------------------
+
 
 @routes.get("/api/topics/{topic}/messages")
 async def messages(request):
     q = request.query
     ts = q.get("timestamp")
     result = browse.browse(
-        _console(request).broker, request.match_info["topic"], _int(q.get("partition"), "partition", default=0),
-        offset=_int(q.get("offset"), "offset"), timestamp=_int(ts, "timestamp") if ts else None,
-        newest_first=q.get("order", "oldest") == "newest", limit=_int(q.get("limit"), "limit", default=50),
+        _console(request).broker,
+        request.match_info["topic"],
+        _int(q.get("partition"), "partition", default=0),
+        offset=_int(q.get("offset"), "offset"),
+        timestamp=_int(ts, "timestamp") if ts else None,
+        newest_first=q.get("order", "oldest") == "newest",
+        limit=_int(q.get("limit"), "limit", default=50),
     )
     return web.json_response(result)
 
@@ -146,7 +155,10 @@ async def produce(request):
     body = await _body(request)
     partition = body.get("partition")
     result = browse.produce(
-        _console(request).broker, request.match_info["topic"], key=body.get("key"), value=body.get("value"),
+        _console(request).broker,
+        request.match_info["topic"],
+        key=body.get("key"),
+        value=body.get("value"),
         headers=body.get("headers") or [],
         partition=None if partition in (None, "", -1) else _int(partition, "partition", minimum=0),
     )
@@ -154,8 +166,9 @@ async def produce(request):
 
 
 async def _sse_start(request) -> web.StreamResponse:
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                       "X-Accel-Buffering": "no"})
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
     await resp.prepare(request)
     return resp
 
@@ -204,8 +217,7 @@ async def tail(request):
             fut = rm.wait_for_data(keys, loop)
             stopper = asyncio.ensure_future(stop.wait())
             try:
-                done, _ = await asyncio.wait({fut, stopper}, timeout=_KEEPALIVE_S,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({fut, stopper}, timeout=_KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stopper.cancel()
                 if not fut.done():
@@ -246,6 +258,7 @@ async def partitioner(request):
 
 # --- groups --------------------------------------------------------------------------------------
 
+
 @routes.get("/api/groups")
 async def groups(request):
     return web.json_response({"groups": await _console(request).groups.list()})
@@ -264,12 +277,14 @@ async def reset_group(request):
     partitions = body.get("partitions") or None
     if partitions is not None and not isinstance(partitions, list):
         raise ConsoleError(400, "partitions must be a list of partition numbers.")
-    result = await _console(request).groups.reset(request.match_info["group"], body["topic"], partitions,
-                                                  body.get("to", "earliest"), body.get("value"))
+    result = await _console(request).groups.reset(
+        request.match_info["group"], body["topic"], partitions, body.get("to", "earliest"), body.get("value")
+    )
     return web.json_response(result)
 
 
 # --- simulator -----------------------------------------------------------------------------------
+
 
 @routes.get("/api/simulator")
 async def simulator(request):
@@ -306,7 +321,8 @@ async def sim_consumer(request):
     rate = body.get("rate")
     try:
         created = console.ensure_simulator().add_consumer(
-            topic, str(body.get("group") or "simulator"), 0 if rate in (None, "") else rate)
+            topic, str(body.get("group") or "simulator"), 0 if rate in (None, "") else rate
+        )
     except (ValueError, TypeError) as e:
         raise ConsoleError(400, str(e)) from None
     return web.json_response(created, status=201)
@@ -344,6 +360,7 @@ async def sim_stop_all(request):
 
 # --- live stream and metrics ---------------------------------------------------------------------
 
+
 @routes.get("/api/events")
 async def events(request):
     console = _console(request)
@@ -361,7 +378,7 @@ async def events(request):
         while True:
             try:
                 tick = await asyncio.wait_for(sub.queue.get(), _KEEPALIVE_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await resp.write(b": keepalive\n\n")
                 continue
             if tick is None:

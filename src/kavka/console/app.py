@@ -43,8 +43,16 @@ from kavka.console.listener import (  # noqa: F401 - ConsoleConfigError, is_loop
 from kavka.console.live import Sampler
 from kavka.console.state import ConsoleError
 
-__all__ = ["start_console", "stop_console", "build_app", "ConsoleRunner", "ConsoleConfigError",
-           "parse_listener", "is_loopback", "CONSOLE_KEY"]
+__all__ = [
+    "start_console",
+    "stop_console",
+    "build_app",
+    "ConsoleRunner",
+    "ConsoleConfigError",
+    "parse_listener",
+    "is_loopback",
+    "CONSOLE_KEY",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +109,7 @@ class Console:
             for index in range(self.num_partitions(topic)):
                 p = rm.get(topic, index)
                 if p is not None:
-                    rows[index] = {"high_watermark": p.log.high_watermark,
-                                   "log_start_offset": p.log.log_start_offset}
+                    rows[index] = {"high_watermark": p.log.high_watermark, "log_start_offset": p.log.log_start_offset}
             partitions[topic] = rows
         groups = {}
         for c in state["consumers"]:
@@ -111,14 +118,16 @@ class Console:
             for index in c["assigned"]:
                 row = rows.get(index)
                 if row is not None:
-                    pos = c["positions"].get(index, sim.committed(c["group"], c["topic"], index,
-                                                                   row["log_start_offset"]))
+                    pos = c["positions"].get(
+                        index, sim.committed(c["group"], c["topic"], index, row["log_start_offset"])
+                    )
                     lag[index] = max(0, row["high_watermark"] - pos)
             c["lag"] = lag
             c["total_lag"] = sum(lag.values())
             if c["running"]:
-                g = groups.setdefault((c["group"], c["topic"]), {"group": c["group"], "topic": c["topic"],
-                                                                "members": []})
+                g = groups.setdefault(
+                    (c["group"], c["topic"]), {"group": c["group"], "topic": c["topic"], "members": []}
+                )
                 g["members"].append(c["id"])
         for (group, topic), g in groups.items():
             total = 0
@@ -135,6 +144,7 @@ class Console:
 
 # --- middlewares ---------------------------------------------------------------------------------
 
+
 def _wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path == "/metrics"
 
@@ -144,16 +154,21 @@ async def _guard(request: web.Request, handler):
     console: Console = request.app[CONSOLE_KEY]
     if console.auth is not None:
         if not _authorized(request.headers.get("Authorization"), console.auth):
-            return web.Response(status=401, text="Authentication required.\n",
-                                headers={"WWW-Authenticate": 'Basic realm="Kavka console", charset="UTF-8"'})
+            return web.Response(
+                status=401,
+                text="Authentication required.\n",
+                headers={"WWW-Authenticate": 'Basic realm="Kavka console", charset="UTF-8"'},
+            )
     else:
         try:
             host = urlsplit("//" + (request.host or "")).hostname or ""
         except ValueError:
             host = "?"
         if host not in console.open_hosts:
-            return web.Response(status=403, text="This console answers only on loopback host names; set "
-                                                 "console.auth to serve it on other names.\n")
+            return web.Response(
+                status=403,
+                text="This console answers only on loopback host names; set console.auth to serve it on other names.\n",
+            )
     if request.method in _MUTATING:
         refusal = _refuse_change(request)
         if refusal is not None:
@@ -172,8 +187,11 @@ def _refuse_change(request: web.Request) -> web.Response | None:
     origin = request.headers.get("Origin")
     if origin is not None:
         if origin.strip().lower() == "null":
-            return _error(request, 403, "Changes from a page with no origin (Origin: null, e.g. a sandboxed "
-                                        "or data: page) are refused.")
+            return _error(
+                request,
+                403,
+                "Changes from a page with no origin (Origin: null, e.g. a sandboxed or data: page) are refused.",
+            )
         if urlsplit(origin).netloc != request.host:
             return _error(request, 403, "Cross-origin requests may not change anything.")
     if request.content_type != "application/json":
@@ -225,11 +243,13 @@ async def _headers(request: web.Request, handler):
     if resp.content_type == "text/html":
         resp.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        )
     return resp
 
 
 # --- app -----------------------------------------------------------------------------------------
+
 
 def build_app(server, *, auth: str | None = None, open_hosts: set[str] | None = None) -> web.Application:
     from kavka.console import api, pages

@@ -23,8 +23,7 @@ from kavka.protocol.batch import CorruptRecordError, InvalidRecordError
 from kavka.protocol.murmur2 import default_partition, murmur2
 from kavka.protocol.records import Record, build_batch, control_record_type, iter_batches
 
-__all__ = ["browse", "read_range", "describe_value", "produce", "partition_for_key", "explore",
-           "MAX_LIMIT"]
+__all__ = ["browse", "read_range", "describe_value", "produce", "partition_for_key", "explore", "MAX_LIMIT"]
 
 MAX_LIMIT = 500
 READ_BYTES = 512 * 1024
@@ -60,8 +59,12 @@ def describe_value(data: bytes | None) -> dict:
         stripped = text.lstrip()
         if not truncated and stripped[:1] in ("{", "["):
             try:
-                return {"type": "json", "text": json.dumps(json.loads(text), indent=2, ensure_ascii=False),
-                        "size": size, "truncated": False}
+                return {
+                    "type": "json",
+                    "text": json.dumps(json.loads(text), indent=2, ensure_ascii=False),
+                    "size": size,
+                    "truncated": False,
+                }
             except ValueError:
                 pass
         return {"type": "text", "text": text, "size": size, "truncated": truncated}
@@ -78,8 +81,9 @@ def _record_dict(partition: int, header, record) -> dict:
         "key": describe_value(record.key),
         "value": describe_value(record.value),
         "headers": [{"key": k, "value": describe_value(v)} for k, v in record.headers],
-        "size": (len(record.key or b"") + len(record.value or b"")
-                 + sum(len(k) + len(v or b"") for k, v in record.headers)),
+        "size": (
+            len(record.key or b"") + len(record.value or b"") + sum(len(k) + len(v or b"") for k, v in record.headers)
+        ),
         "control": control,
         "transactional": header.is_transactional,
         "producer_id": header.producer_id,
@@ -124,8 +128,16 @@ def read_range(plog, partition: int, start: int, upper: int, limit: int, raw: bo
     return out, offset
 
 
-def browse(broker, topic: str, partition: int, *, offset: int | None = None, timestamp: int | None = None,
-           newest_first: bool = False, limit: int = 50) -> dict:
+def browse(
+    broker,
+    topic: str,
+    partition: int,
+    *,
+    offset: int | None = None,
+    timestamp: int | None = None,
+    newest_first: bool = False,
+    limit: int = 50,
+) -> dict:
     """A page of records. Oldest first from ``offset`` / ``timestamp`` / the log start; newest first
     ends at ``offset`` (inclusive) or the high watermark and goes backwards."""
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -145,8 +157,13 @@ def browse(broker, topic: str, partition: int, *, offset: int | None = None, tim
         records, nxt = read_range(plog, partition, begin, hw, limit)
         next_offset = nxt if nxt < hw else None
     return {
-        "topic": topic, "partition": int(partition), "log_start_offset": log_start, "high_watermark": hw,
-        "order": "newest" if newest_first else "oldest", "records": records, "next_offset": next_offset,
+        "topic": topic,
+        "partition": int(partition),
+        "log_start_offset": log_start,
+        "high_watermark": hw,
+        "order": "newest" if newest_first else "oldest",
+        "records": records,
+        "next_offset": next_offset,
     }
 
 
@@ -154,8 +171,12 @@ def partition_for_key(key: bytes, partitions: int) -> dict:
     if partitions <= 0:
         raise ConsoleError(400, "The number of partitions must be at least 1.")
     h = murmur2(key)
-    return {"murmur2": h, "positive": h & 0x7FFFFFFF, "partitions": partitions,
-            "partition": default_partition(key, partitions)}
+    return {
+        "murmur2": h,
+        "positive": h & 0x7FFFFFFF,
+        "partitions": partitions,
+        "partition": default_partition(key, partitions),
+    }
 
 
 def _encode(text) -> bytes | None:
@@ -214,14 +235,22 @@ def explore(broker, topic: str, per_partition: int = 60) -> dict:
         for header, r in pairs:
             if header.is_control:
                 continue
-            blocks.append({
-                "offset": r.offset, "timestamp": r.timestamp,
-                "key": None if r.key is None else describe_value(r.key)["text"],
-                "key_hash": None if r.key is None else murmur2(r.key) & 0x7FFFFFFF,
-                "value": describe_value(r.value[:200] if r.value else r.value)["text"],
-                "headers": [{"key": k, "value": describe_value(v)["text"]} for k, v in r.headers],
-            })
-        rows.append({"partition": index, "log_start_offset": plog.log_start_offset, "high_watermark": hw,
-                     "blocks": blocks})
-    return {"topic": topic, "partitions": rows, "count": len(t.partitions),
-            "truncated": len(t.partitions) > MAX_EXPLORED_PARTITIONS}
+            blocks.append(
+                {
+                    "offset": r.offset,
+                    "timestamp": r.timestamp,
+                    "key": None if r.key is None else describe_value(r.key)["text"],
+                    "key_hash": None if r.key is None else murmur2(r.key) & 0x7FFFFFFF,
+                    "value": describe_value(r.value[:200] if r.value else r.value)["text"],
+                    "headers": [{"key": k, "value": describe_value(v)["text"]} for k, v in r.headers],
+                }
+            )
+        rows.append(
+            {"partition": index, "log_start_offset": plog.log_start_offset, "high_watermark": hw, "blocks": blocks}
+        )
+    return {
+        "topic": topic,
+        "partitions": rows,
+        "count": len(t.partitions),
+        "truncated": len(t.partitions) > MAX_EXPLORED_PARTITIONS,
+    }

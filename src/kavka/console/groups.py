@@ -27,8 +27,13 @@ log = logging.getLogger(__name__)
 
 INACTIVE_STATES = {"Empty", "Dead"}
 _STATE_NAMES = {
-    "STABLE": "Stable", "EMPTY": "Empty", "DEAD": "Dead", "PREPARING_REBALANCE": "PreparingRebalance",
-    "COMPLETING_REBALANCE": "CompletingRebalance", "ASSIGNING": "Assigning", "RECONCILING": "Reconciling",
+    "STABLE": "Stable",
+    "EMPTY": "Empty",
+    "DEAD": "Dead",
+    "PREPARING_REBALANCE": "PreparingRebalance",
+    "COMPLETING_REBALANCE": "CompletingRebalance",
+    "ASSIGNING": "Assigning",
+    "RECONCILING": "Reconciling",
     "UNKNOWN": "Unknown",
 }
 
@@ -55,8 +60,12 @@ class GroupsView:
             g["state"] = _state_name(g.get("state"))
             try:
                 detail = await self.describe(g["group_id"])
-                g.update(members=len(detail["members"]), lag=detail["total_lag"], offsets=detail["offsets"],
-                         topics=sorted({o["topic"] for o in detail["offsets"]}))
+                g.update(
+                    members=len(detail["members"]),
+                    lag=detail["total_lag"],
+                    offsets=detail["offsets"],
+                    topics=sorted({o["topic"] for o in detail["offsets"]}),
+                )
             except ConsoleError:
                 g.update(members=None, lag=None, offsets=[], topics=[])
         groups.sort(key=lambda g: g["group_id"])
@@ -68,8 +77,10 @@ class GroupsView:
         desc = service.describe_group(group_id)
         if desc is None:
             raise ConsoleError(404, f"Consumer group {group_id!r} does not exist.")
-        committed = {t: {p: o for p, o in ps.items() if o is not None and o >= 0}
-                     for t, ps in (service.committed_offsets(group_id) or {}).items()}
+        committed = {
+            t: {p: o for p, o in ps.items() if o is not None and o >= 0}
+            for t, ps in (service.committed_offsets(group_id) or {}).items()
+        }
         desc = dict(desc)
         desc["state"] = _state_name(desc.get("state"))
         offsets, total = self._lag(committed, desc.get("members") or [])
@@ -93,8 +104,16 @@ class GroupsView:
             if hw is not None:
                 lag = max(0, hw - (off if off is not None else part.log.log_start_offset))
                 total += lag
-            rows.append({"topic": t, "partition": p, "committed": off, "high_watermark": hw, "lag": lag,
-                         "owner": owner.get((t, p))})
+            rows.append(
+                {
+                    "topic": t,
+                    "partition": p,
+                    "committed": off,
+                    "high_watermark": hw,
+                    "lag": lag,
+                    "owner": owner.get((t, p)),
+                }
+            )
         return rows, total
 
     async def snapshot(self, max_age_s: float = 2.0) -> list[dict]:
@@ -138,13 +157,18 @@ class GroupsView:
     async def reset(self, group_id: str, topic: str, partitions: list[int] | None, to: str, value=None) -> dict:
         desc = await self.describe(group_id)
         if desc["state"] not in INACTIVE_STATES:
-            raise ConsoleError(409, f"Assignments can only be reset if the group '{group_id}' is inactive, "
-                                    f"but the current state is {desc['state']}.")
+            raise ConsoleError(
+                409,
+                f"Assignments can only be reset if the group '{group_id}' is inactive, "
+                f"but the current state is {desc['state']}.",
+            )
         targets = self.target_offsets(topic, partitions, to, value)
         try:
             self._service.reset_offsets(group_id, targets)
         except RuntimeError as e:  # the coordinator refused (e.g. the group became active)
             raise ConsoleError(409, str(e)) from None
         self._cache = None
-        return {"group_id": group_id, "offsets": [{"topic": t, "partition": p, "offset": o}
-                                                   for (t, p), o in sorted(targets.items())]}
+        return {
+            "group_id": group_id,
+            "offsets": [{"topic": t, "partition": p, "offset": o} for (t, p), o in sorted(targets.items())],
+        }

@@ -38,8 +38,9 @@ def parse_listener(value: str | None) -> tuple[str, int] | None:
         value = "http://" + value
     parts = urlsplit(value)
     if parts.scheme != "http":
-        raise ConsoleConfigError(f"console.listener {value!r}: only http:// is supported "
-                                 "(put a TLS proxy in front for https)")
+        raise ConsoleConfigError(
+            f"console.listener {value!r}: only http:// is supported (put a TLS proxy in front for https)"
+        )
     try:
         port = parts.port
     except ValueError:
@@ -60,5 +61,6 @@ def check_console_config(config, listener: str | None = None) -> tuple[str, int,
     if not is_loopback(host) and auth is None:
         raise ConsoleConfigError(
             f"the console would listen on {host or 'all interfaces'}, which is not a loopback address; "
-            "set console.auth=user:password (it can delete topics), or bind console.listener to 127.0.0.1")
+            "set console.auth=user:password (it can delete topics), or bind console.listener to 127.0.0.1"
+        )
     return host, port, auth

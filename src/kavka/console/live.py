@@ -96,18 +96,24 @@ class Sampler:
             req_rates = {k: round((v - r0.get(k, 0)) / dt, 2) for k, v in reqs.items()}
             for t, vals in topics.items():
                 before = tp0.get(t, (0, 0, 0))
-                topic_rates[t] = {"BytesInPerSec": round((vals[0] - before[0]) / dt, 2),
-                                  "MessagesInPerSec": round((vals[1] - before[1]) / dt, 2)}
+                topic_rates[t] = {
+                    "BytesInPerSec": round((vals[0] - before[0]) / dt, 2),
+                    "MessagesInPerSec": round((vals[1] - before[1]) / dt, 2),
+                }
         self._prev = (now, counts, reqs, topics)
         self.history.append({"t": time.time(), **rates})
         self.latest = {
             "t": time.time(),
             "rates": rates,
             "totals": {"BytesIn": counts[0], "BytesOut": counts[1], "MessagesIn": counts[2]},
-            "requests": {k: {"count": v, "rate": req_rates.get(k, 0.0),
-                             "avg_ms": round(times[k].sum_ms / times[k].count, 2)
-                             if k in times and times[k].count else None}
-                         for k, v in reqs.items()},
+            "requests": {
+                k: {
+                    "count": v,
+                    "rate": req_rates.get(k, 0.0),
+                    "avg_ms": round(times[k].sum_ms / times[k].count, 2) if k in times and times[k].count else None,
+                }
+                for k, v in reqs.items()
+            },
             "topic_rates": topic_rates,
             "health": health(broker),
             "connections": connection_count(server),

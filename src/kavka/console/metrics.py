@@ -69,14 +69,23 @@ class KafkaCollector:
         # --- health ----------------------------------------------------------------------------
         h = health(broker)
         for name, key, doc in (
-            ("kafka_server_replicamanager_underreplicatedpartitions", "UnderReplicatedPartitions",
-             "Partitions led here whose ISR is smaller than their replica set."),
+            (
+                "kafka_server_replicamanager_underreplicatedpartitions",
+                "UnderReplicatedPartitions",
+                "Partitions led here whose ISR is smaller than their replica set.",
+            ),
             ("kafka_server_replicamanager_partitioncount", "PartitionCount", "Partitions on this broker."),
             ("kafka_server_replicamanager_leadercount", "LeaderCount", "Partitions this broker leads."),
-            ("kafka_controller_kafkacontroller_activecontrollercount", "ActiveControllerCount",
-             "1 on the active controller."),
-            ("kafka_controller_kafkacontroller_offlinepartitionscount", "OfflinePartitionsCount",
-             "Partitions without a live leader."),
+            (
+                "kafka_controller_kafkacontroller_activecontrollercount",
+                "ActiveControllerCount",
+                "1 on the active controller.",
+            ),
+            (
+                "kafka_controller_kafkacontroller_offlinepartitionscount",
+                "OfflinePartitionsCount",
+                "Partitions without a live leader.",
+            ),
             ("kafka_controller_kafkacontroller_globaltopiccount", "GlobalTopicCount", "Topics in the cluster."),
         ):
             fam = gauge(name, doc)
@@ -99,15 +108,17 @@ class KafkaCollector:
             yield up
 
         # --- RequestMetrics --------------------------------------------------------------------
-        req = counter("kafka_network_requestmetrics_requests", "Requests received, per API (RequestsPerSec).",
-                      labels=("request",))
+        req = counter(
+            "kafka_network_requestmetrics_requests", "Requests received, per API (RequestsPerSec).", labels=("request",)
+        )
         for name, count in request_counts(server).items():
             req.add_metric([name], count)
         yield req
         hist = HistogramMetricFamily(
             "kafka_network_requestmetrics_totaltimems",
             "Time from a request's arrival to its response being ready, per API (TotalTimeMs).",
-            labels=("request",))
+            labels=("request",),
+        )
         for name, t in request_times(server).items():
             cumulative, buckets = 0, []
             for bound, n in zip((*TIME_BUCKETS_MS, float("inf")), t.buckets):

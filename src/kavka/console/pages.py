@@ -326,10 +326,13 @@ coordinator, so assignments and rebalances are Kafka's own.</p>
 
 def _page(title, active, body, script, **data):
     async def handler(request):
-        values = {k: (request.match_info.get(v[1:]) if isinstance(v, str) and v.startswith(":") else v)
-                  for k, v in data.items()}
+        values = {
+            k: (request.match_info.get(v[1:]) if isinstance(v, str) and v.startswith(":") else v)
+            for k, v in data.items()
+        }
         shown = title.format(**{k: v for k, v in values.items() if v is not None})
         return web.Response(text=render(shown, active, body, script=script, data=values), content_type="text/html")
+
     return handler
 
 
@@ -340,10 +343,15 @@ async def _static(request):
     res = STATIC / name
     if not res.is_file():
         raise web.HTTPNotFound()
-    kind = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}.get(name.rsplit(".", 1)[-1],
-                                                                                     "application/octet-stream")
-    return web.Response(body=res.read_bytes(), content_type=kind, charset="utf-8" if kind != "image/svg+xml" else None,
-                        headers={"Cache-Control": "no-cache"})
+    kind = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}.get(
+        name.rsplit(".", 1)[-1], "application/octet-stream"
+    )
+    return web.Response(
+        body=res.read_bytes(),
+        content_type=kind,
+        charset="utf-8" if kind != "image/svg+xml" else None,
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -41,8 +41,7 @@ class _Client:
         self.topic = topic
         self.rate = rate
         self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run_safely, name=f"kavka-sim-{self.kind}-{cid}",
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._run_safely, name=f"kavka-sim-{self.kind}-{cid}", daemon=True)
         self.error: str | None = None
         self.started_at = time.time()
 
@@ -76,10 +75,15 @@ class SimProducer(_Client):
     def run(self) -> None:
         from confluent_kafka import Producer
 
-        p = Producer({
-            "bootstrap.servers": self.sim.bootstrap, "client.id": f"kavka-sim-producer-{self.id}",
-            "partitioner": "murmur2_random", "linger.ms": 5, "log_level": 3,
-        })
+        p = Producer(
+            {
+                "bootstrap.servers": self.sim.bootstrap,
+                "client.id": f"kavka-sim-producer-{self.id}",
+                "partitioner": "murmur2_random",
+                "linger.ms": 5,
+                "log_level": 3,
+            }
+        )
         rng = random.Random(self.id)
         interval = 1.0 / self.rate
         next_at = time.monotonic()
@@ -116,13 +120,25 @@ class SimProducer(_Client):
         elif time.monotonic() - self._last_logged >= _PRODUCE_LOG_EVERY_S:  # the log stays readable at any rate
             self._last_logged = time.monotonic()
             key = msg.key().decode() if msg.key() else "-"
-            self.sim.event("produce", f"producer {self.id} → {msg.topic()}/{msg.partition()} @ {msg.offset()}"
-                                      f" (key {key})", partition=msg.partition())
+            self.sim.event(
+                "produce",
+                f"producer {self.id} → {msg.topic()}/{msg.partition()} @ {msg.offset()} (key {key})",
+                partition=msg.partition(),
+            )
 
     def state(self) -> dict:
-        return {"id": self.id, "topic": self.topic, "rate": self.rate, "keys": self.keys, "sent": self.sent,
-                "acked": self.acked, "errors": self.errors, "error": self.error,
-                "per_partition": dict(sorted(self.per_partition.items())), "running": self.thread.is_alive()}
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "rate": self.rate,
+            "keys": self.keys,
+            "sent": self.sent,
+            "acked": self.acked,
+            "errors": self.errors,
+            "error": self.error,
+            "per_partition": dict(sorted(self.per_partition.items())),
+            "running": self.thread.is_alive(),
+        }
 
 
 class SimConsumer(_Client):
@@ -139,9 +155,13 @@ class SimConsumer(_Client):
         from confluent_kafka import Consumer
 
         conf = {
-            "bootstrap.servers": self.sim.bootstrap, "client.id": f"kavka-sim-consumer-{self.id}",
-            "group.id": self.group, "auto.offset.reset": "earliest", "log_level": 3,
-            "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+            "bootstrap.servers": self.sim.bootstrap,
+            "client.id": f"kavka-sim-consumer-{self.id}",
+            "group.id": self.group,
+            "auto.offset.reset": "earliest",
+            "log_level": 3,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
         }
         c = Consumer(conf)
         c.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -179,9 +199,17 @@ class SimConsumer(_Client):
             self.sim.event("revoke", f"consumer {self.id} revoked {ps}")
 
     def state(self) -> dict:
-        return {"id": self.id, "topic": self.topic, "group": self.group, "rate": self.rate,
-                "assigned": list(self.assigned), "positions": dict(sorted(self.positions.items())),
-                "consumed": self.consumed, "error": self.error, "running": self.thread.is_alive()}
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "group": self.group,
+            "rate": self.rate,
+            "assigned": list(self.assigned),
+            "positions": dict(sorted(self.positions.items())),
+            "consumed": self.consumed,
+            "error": self.error,
+            "running": self.thread.is_alive(),
+        }
 
 
 class Simulator:
@@ -230,8 +258,10 @@ class Simulator:
         p = SimProducer(self, next(self._ids), topic, rate, [k for k in (keys or []) if k])
         self.producers[p.id] = p
         p.start()
-        self.event("start", f"producer {p.id} started on {topic} at {rate:g}/s"
-                            + (f", keys {p.keys}" if p.keys else ", no keys"))
+        self.event(
+            "start",
+            f"producer {p.id} started on {topic} at {rate:g}/s" + (f", keys {p.keys}" if p.keys else ", no keys"),
+        )
         return p.state()
 
     def add_consumer(self, topic: str, group: str, rate: float) -> dict:
@@ -244,8 +274,7 @@ class Simulator:
             raise ValueError("A consumer needs a group id.")
         c = SimConsumer(self, next(self._ids), topic, rate, group)
         self.consumers[c.id] = c
-        self.event("start", f"consumer {c.id} joined group {group} on {topic}"
-                            + (f" at {rate:g}/s" if rate else ""))
+        self.event("start", f"consumer {c.id} joined group {group} on {topic}" + (f" at {rate:g}/s" if rate else ""))
         c.start()
         return c.state()
 

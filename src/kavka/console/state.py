@@ -61,6 +61,7 @@ def api_name(key: int) -> str:
 
 # --- server-level figures ----------------------------------------------------------------------
 
+
 def request_counts(server) -> dict[str, int]:
     """``{request name: requests served since start}``, from the server's Dispatcher."""
     return {api_name(k): v for k, v in sorted(server.dispatcher.request_counts.items())}
@@ -156,6 +157,7 @@ def overview(server) -> dict:
 
 # --- topics ------------------------------------------------------------------------------------
 
+
 def _topic_configs(broker, topic) -> dict:
     return broker.effective_topic_config(topic.configs)
 
@@ -181,8 +183,14 @@ def _partition_row(broker, topic, index, pimg) -> dict:
             segments=plog.num_segments,
         )
     else:
-        row.update(log_start_offset=None, high_watermark=None, log_end_offset=None,
-                   last_stable_offset=None, size_bytes=None, segments=None)
+        row.update(
+            log_start_offset=None,
+            high_watermark=None,
+            log_end_offset=None,
+            last_stable_offset=None,
+            size_bytes=None,
+            segments=None,
+        )
     return row
 
 
@@ -204,18 +212,20 @@ def topics_list(broker, *, include_internal: bool = True) -> list[dict]:
         if policy is None:
             policy = ",".join(_topic_configs(broker, topic).get("cleanup.policy") or [])
         counters = metrics.topics.get(name)
-        out.append({
-            "name": name,
-            "topic_id": str(topic.topic_id),
-            "internal": is_internal(name),
-            "partitions": len(topic.partitions),
-            "replication_factor": rf,
-            "size_bytes": size,
-            "records": records,
-            "cleanup_policy": policy,
-            "messages_in": counters.messages_in if counters else 0,
-            "bytes_in": counters.bytes_in if counters else 0,
-        })
+        out.append(
+            {
+                "name": name,
+                "topic_id": str(topic.topic_id),
+                "internal": is_internal(name),
+                "partitions": len(topic.partitions),
+                "replication_factor": rf,
+                "size_bytes": size,
+                "records": records,
+                "cleanup_policy": policy,
+                "messages_in": counters.messages_in if counters else 0,
+                "bytes_in": counters.bytes_in if counters else 0,
+            }
+        )
     return out
 
 
@@ -230,13 +240,22 @@ def topic_detail(broker, name: str) -> dict:
     topic = _require_topic(broker, name)
     image = broker.image
     entries = broker.config.describe_topic(
-        topic.configs, include_documentation=True,
-        dynamic_broker=image.broker_configs(broker.node_id), dynamic_default=image.broker_configs(None),
+        topic.configs,
+        include_documentation=True,
+        dynamic_broker=image.broker_configs(broker.node_id),
+        dynamic_default=image.broker_configs(None),
     )
     configs = [
-        {"name": e.name, "value": None if e.is_sensitive else e.value, "source": e.source.name,
-         "override": e.name in topic.configs, "sensitive": e.is_sensitive, "read_only": e.read_only,
-         "type": e.type.name, "doc": e.documentation}
+        {
+            "name": e.name,
+            "value": None if e.is_sensitive else e.value,
+            "source": e.source.name,
+            "override": e.name in topic.configs,
+            "sensitive": e.is_sensitive,
+            "read_only": e.read_only,
+            "type": e.type.name,
+            "doc": e.documentation,
+        }
         for e in entries
     ]
     return {
@@ -253,13 +272,17 @@ def partition_offsets(broker, name: str) -> dict[int, dict]:
     for index in sorted(topic.partitions):
         p = broker.replica_manager.get(name, index)
         if p is not None:
-            out[index] = {"log_start_offset": p.log.log_start_offset, "high_watermark": p.log.high_watermark,
-                          "log_end_offset": p.log.log_end_offset}
+            out[index] = {
+                "log_start_offset": p.log.log_start_offset,
+                "high_watermark": p.log.high_watermark,
+                "log_end_offset": p.log.log_end_offset,
+            }
     return out
 
 
-def create_topic(broker, name: str, partitions: int | None, replication_factor: int | None,
-                 configs: dict[str, str] | None) -> dict:
+def create_topic(
+    broker, name: str, partitions: int | None, replication_factor: int | None, configs: dict[str, str] | None
+) -> dict:
     if not isinstance(name, str) or not name:
         raise ConsoleError(400, "A topic needs a name.")
     spec = {
@@ -271,18 +294,24 @@ def create_topic(broker, name: str, partitions: int | None, replication_factor: 
     [result] = broker.create_topics([spec], validate_only=False)
     if result["error_code"]:
         status = 409 if result["error_code"] == ErrorCode.topic_already_exists else 400
-        raise ConsoleError(status, f"{_error_name(result['error_code'])}: "
-                                   f"{result['error_message'] or 'topic not created'}")
-    return {"name": name, "topic_id": str(result["topic_id"]), "partitions": result["num_partitions"],
-            "replication_factor": result["replication_factor"]}
+        raise ConsoleError(
+            status, f"{_error_name(result['error_code'])}: {result['error_message'] or 'topic not created'}"
+        )
+    return {
+        "name": name,
+        "topic_id": str(result["topic_id"]),
+        "partitions": result["num_partitions"],
+        "replication_factor": result["replication_factor"],
+    }
 
 
 def delete_topic(broker, name: str) -> dict:
     _require_topic(broker, name)
     [result] = broker.delete_topics([(name, None)], version=6)
     if result["error_code"]:
-        raise ConsoleError(400, f"{_error_name(result['error_code'])}: "
-                                f"{result['error_message'] or 'topic not deleted'}")
+        raise ConsoleError(
+            400, f"{_error_name(result['error_code'])}: {result['error_message'] or 'topic not deleted'}"
+        )
     return {"name": name, "deleted": True}
 
 
@@ -303,4 +332,3 @@ def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: 
     if code:
         raise ConsoleError(400, f"{_error_name(code)}: {message or 'config not changed'}")
     return topic_detail(broker, name)
-

@@ -124,7 +124,9 @@ def _config_type(rtype: int, key: str) -> ConfigType | None:
     return definition.type if definition else None
 
 
-def _records_for(rtype: int, name: str, current: Mapping[str, str], new: Mapping[str, str | None]) -> list[ConfigRecord]:
+def _records_for(
+    rtype: int, name: str, current: Mapping[str, str], new: Mapping[str, str | None]
+) -> list[ConfigRecord]:
     records = []
     for key, value in new.items():
         if current.get(key) != value or rtype == ConfigResourceType.BROKER:
@@ -153,8 +155,7 @@ def incremental_alter_configs(
             for item in res.configs:
                 assert isinstance(item, AlterableConfig)
                 if item.name in seen:
-                    raise _Reject(ErrorCode.INVALID_REQUEST,
-                                  f"Error due to duplicate config keys : {item.name}")
+                    raise _Reject(ErrorCode.INVALID_REQUEST, f"Error due to duplicate config keys : {item.name}")
                 seen.add(item.name)
                 value = changes.get(item.name, current.get(item.name))
                 op = AlterConfigOp(item.op)
@@ -164,8 +165,10 @@ def incremental_alter_configs(
                     value = None
                 else:
                     if _config_type(res.resource_type, item.name) is not ConfigType.LIST:
-                        raise _Reject(ErrorCode.INVALID_CONFIG,
-                                      f"Can't {op.name} to key {item.name} because its type is not LIST.")
+                        raise _Reject(
+                            ErrorCode.INVALID_CONFIG,
+                            f"Can't {op.name} to key {item.name} because its type is not LIST.",
+                        )
                     parts = [p for p in (value or _default_list(res.resource_type, item.name)).split(",") if p]
                     for v in (item.value or "").split(","):
                         if op is AlterConfigOp.APPEND and v not in parts:
@@ -175,8 +178,13 @@ def incremental_alter_configs(
                     value = ",".join(parts)
                 changes[item.name] = value
             merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
-            _validate(config, res.resource_type, {k: v for k, v in changes.items() if v is not None}
-                      if res.resource_type == ConfigResourceType.BROKER else merged)
+            _validate(
+                config,
+                res.resource_type,
+                {k: v for k, v in changes.items() if v is not None}
+                if res.resource_type == ConfigResourceType.BROKER
+                else merged,
+            )
             records.extend(_records_for(res.resource_type, res.resource_name, current, changes))
             error = NONE
         except _Reject as e:
@@ -207,8 +215,9 @@ def alter_configs(
             new = dict(res.configs)
             nulls = [k for k, v in new.items() if v is None]
             if nulls and res.resource_type == ConfigResourceType.TOPIC:
-                raise _Reject(ErrorCode.INVALID_CONFIG,
-                              "Null value not supported for topic configs: " + ",".join(nulls))
+                raise _Reject(
+                    ErrorCode.INVALID_CONFIG, "Null value not supported for topic configs: " + ",".join(nulls)
+                )
             values = {k: v for k, v in new.items() if v is not None}
             _validate(config, res.resource_type, values)
             current = _current(image, res.resource_type, res.resource_name)

@@ -98,7 +98,8 @@ class QuorumController:
         the advertised endpoints (hosts already resolved).
         """
         endpoints = tuple(
-            lst if isinstance(lst, BrokerEndpoint)
+            lst
+            if isinstance(lst, BrokerEndpoint)
             else BrokerEndpoint(lst.name, lst.host, lst.port, SECURITY_PROTOCOL_IDS[lst.security_protocol])
             for lst in listeners
         )

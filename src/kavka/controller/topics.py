@@ -160,13 +160,18 @@ def _unify(name: str) -> str:
 
 
 def place_replicas(
-    image: MetadataImage, num_partitions: int, replication_factor: int, rng: random.Random,
+    image: MetadataImage,
+    num_partitions: int,
+    replication_factor: int,
+    rng: random.Random,
     start_partition: int = 0,
 ) -> list[list[int]]:
     """Replica lists for ``num_partitions`` new partitions; raises ``_Reject`` (38) if impossible."""
     if replication_factor <= 0:
-        raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
-                      f"Invalid replication factor {replication_factor}: the replication factor must be positive.")
+        raise _reject(
+            ErrorCode.INVALID_REPLICATION_FACTOR,
+            f"Invalid replication factor {replication_factor}: the replication factor must be positive.",
+        )
     brokers: list[BrokerRegistration] = sorted(image.brokers.values(), key=lambda b: (b.fenced, b.broker_id))
     if replication_factor > len(brokers):
         raise _reject(
@@ -175,9 +180,10 @@ def place_replicas(
             f"of {replication_factor} cannot be reached because only {len(brokers)} broker(s) are registered.",
         )
     if all(b.fenced for b in brokers):
-        raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
-                      f"Unable to replicate the partition {replication_factor} time(s): "
-                      "All brokers are currently fenced.")
+        raise _reject(
+            ErrorCode.INVALID_REPLICATION_FACTOR,
+            f"Unable to replicate the partition {replication_factor} time(s): All brokers are currently fenced.",
+        )
     ids = [b.broker_id for b in brokers]
     unfenced = [b.broker_id for b in brokers if not b.fenced]
     start = rng.randrange(len(unfenced))
@@ -198,29 +204,39 @@ def _partition_records(
     for offset, replicas in enumerate(replica_lists):
         isr = tuple(r for r in replicas if r in image.brokers and not image.brokers[r].fenced)
         if not isr:
-            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                          f"All brokers specified in the manual partition assignment for partition "
-                          f"{first_id + offset} are fenced or in controlled shutdown.")
+            raise _reject(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                f"All brokers specified in the manual partition assignment for partition "
+                f"{first_id + offset} are fenced or in controlled shutdown.",
+            )
         records.append(PartitionRecord(first_id + offset, topic_id, tuple(replicas), isr, isr[0], 0, 0))
     return records
 
 
-def _check_manual_assignment(image: MetadataImage, partition: int, replicas: Sequence[int],
-                             expected_rf: int | None) -> None:
+def _check_manual_assignment(
+    image: MetadataImage, partition: int, replicas: Sequence[int], expected_rf: int | None
+) -> None:
     if not replicas:
-        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                      "The manual partition assignment includes an empty replica list.")
+        raise _reject(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list."
+        )
     if len(set(replicas)) != len(replicas):
-        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                      f"The manual partition assignment includes the broker {_first_dup(replicas)} more than once.")
+        raise _reject(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            f"The manual partition assignment includes the broker {_first_dup(replicas)} more than once.",
+        )
     for broker in replicas:
         if broker not in image.brokers:
-            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                          f"The manual partition assignment includes broker {broker}, but no such broker is registered.")
+            raise _reject(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                f"The manual partition assignment includes broker {broker}, but no such broker is registered.",
+            )
     if expected_rf is not None and len(replicas) != expected_rf:
-        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                      f"The manual partition assignment includes a partition with {len(replicas)} replica(s), "
-                      f"but this is not consistent with previous partitions, which have {expected_rf} replica(s).")
+        raise _reject(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            f"The manual partition assignment includes a partition with {len(replicas)} replica(s), "
+            f"but this is not consistent with previous partitions, which have {expected_rf} replica(s).",
+        )
 
 
 def _first_dup(values: Sequence[int]) -> int:
@@ -298,8 +314,10 @@ def _assignment_map(topic: CreatableTopic) -> Mapping[int, Sequence[int]]:
     out: dict[int, Sequence[int]] = {}
     for partition, replicas in topic.assignments:
         if partition in out:
-            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                          f"Found multiple manual partition assignments for partition {partition}")
+            raise _reject(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                f"Found multiple manual partition assignments for partition {partition}",
+            )
         out[partition] = replicas
     return out
 
@@ -324,23 +342,30 @@ def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
     topic_id = random_uuid()
     if topic.assignments:
         if topic.replication_factor != -1:
-            raise _reject(ErrorCode.INVALID_REQUEST,
-                          "A manual partition assignment was specified, but replication factor was not set to -1.")
+            raise _reject(
+                ErrorCode.INVALID_REQUEST,
+                "A manual partition assignment was specified, but replication factor was not set to -1.",
+            )
         if topic.num_partitions != -1:
-            raise _reject(ErrorCode.INVALID_REQUEST,
-                          "A manual partition assignment was specified, but numPartitions was not set to -1.")
+            raise _reject(
+                ErrorCode.INVALID_REQUEST,
+                "A manual partition assignment was specified, but numPartitions was not set to -1.",
+            )
         assignments = _assignment_map(topic)
         rf = None
         for partition in sorted(assignments):
             _check_manual_assignment(image, partition, assignments[partition], rf)
             rf = len(assignments[partition])
         if sorted(assignments) != list(range(len(assignments))):
-            raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                          "partitions should be a consecutive 0-based integer sequence")
+            raise _reject(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions should be a consecutive 0-based integer sequence"
+            )
         replica_lists = [list(assignments[p]) for p in range(len(assignments))]
     elif topic.replication_factor < -1 or topic.replication_factor == 0:
-        raise _reject(ErrorCode.INVALID_REPLICATION_FACTOR,
-                      "Replication factor must be larger than 0, or -1 to use the default value.")
+        raise _reject(
+            ErrorCode.INVALID_REPLICATION_FACTOR,
+            "Replication factor must be larger than 0, or -1 to use the default value.",
+        )
     elif topic.num_partitions < -1 or topic.num_partitions == 0:
         raise _reject(ErrorCode.INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value.")
     else:
@@ -354,9 +379,15 @@ def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
     records += [ConfigRecord(ConfigResourceType.TOPIC, name, k, v) for k, v in sorted(overrides.items())]
     records += partition_records
     result = CreateTopicResult(
-        name, int(ErrorCode.NONE), None, topic_id, len(replica_lists), len(replica_lists[0]),
-        config.describe_topic(overrides, dynamic_default=image.broker_configs(None),
-                              dynamic_broker=image.broker_configs(config.node_id)),
+        name,
+        int(ErrorCode.NONE),
+        None,
+        topic_id,
+        len(replica_lists),
+        len(replica_lists[0]),
+        config.describe_topic(
+            overrides, dynamic_default=image.broker_configs(None), dynamic_broker=image.broker_configs(config.node_id)
+        ),
     )
     return result, records
 
@@ -413,8 +444,12 @@ def delete_topics(
             fail(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
         elif topic.topic_id in to_delete or id_counts.get(topic.topic_id, 0) > 1:
             to_delete.pop(topic.topic_id, None)
-            fail(name, topic.topic_id, ErrorCode.INVALID_REQUEST,
-                 "The provided topic name maps to an ID that was already supplied.")
+            fail(
+                name,
+                topic.topic_id,
+                ErrorCode.INVALID_REQUEST,
+                "The provided topic name maps to an ID that was already supplied.",
+            )
         else:
             to_delete[topic.topic_id] = name
 
@@ -454,8 +489,7 @@ def create_partitions(
     return results, ([] if validate_only else records)
 
 
-def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random,
-          room: int) -> list[MetadataRecord]:
+def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random, room: int) -> list[MetadataRecord]:
     topic = image.topic(request.name)
     if topic is None:
         raise _reject(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -463,14 +497,17 @@ def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Rand
     if request.count == current:
         raise _reject(ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partition(s).")
     if request.count < current:
-        raise _reject(ErrorCode.INVALID_PARTITIONS,
-                      f"The topic {request.name} currently has {current} partition(s); "
-                      f"{request.count} would not be an increase.")
+        raise _reject(
+            ErrorCode.INVALID_PARTITIONS,
+            f"The topic {request.name} currently has {current} partition(s); {request.count} would not be an increase.",
+        )
     additional = request.count - current
     if request.assignments is not None and len(request.assignments) != additional:
-        raise _reject(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                      f"Attempted to add {additional} additional partition(s), but only "
-                      f"{len(request.assignments)} assignment(s) were specified.")
+        raise _reject(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            f"Attempted to add {additional} additional partition(s), but only "
+            f"{len(request.assignments)} assignment(s) were specified.",
+        )
     if additional > room:  # checked before placing: a count near 2**31 must not be placed one by one
         raise _reject(ErrorCode.POLICY_VIOLATION, _TOO_MANY_RECORDS)
     rf = topic.replication_factor

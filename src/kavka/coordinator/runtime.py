@@ -337,8 +337,9 @@ class CoordinatorRuntime(Generic[S]):
         op(shard, batch)
         self._commit(partition, shard, batch)
 
-    def write_transactional(self, partition: int, producer_id: int, producer_epoch: int,
-                            op: Callable[[S, Batch], None]) -> None:
+    def write_transactional(
+        self, partition: int, producer_id: int, producer_epoch: int, op: Callable[[S, Batch], None]
+    ) -> None:
         """:meth:`write` whose records are one transactional batch of the producer (module rule 4):
         appended with ``append_transactional``, replayed with ``producer_id`` (pending until the
         transaction's marker), then continuations and responses as for any write."""
@@ -379,8 +380,12 @@ class CoordinatorRuntime(Generic[S]):
                     error = append_error_to_response_error(e)
                     # a transactional batch is refused for the producer's own reasons (a fenced
                     # epoch) as a matter of course; a plain one only when the log is in trouble
-                    log.log(logging.WARNING if producer is None else logging.DEBUG,
-                            "append to coordinator partition %d failed: %r", partition, e)
+                    log.log(
+                        logging.WARNING if producer is None else logging.DEBUG,
+                        "append to coordinator partition %d failed: %r",
+                        partition,
+                        e,
+                    )
             follow = Batch()
             if error == ErrorCode.none:
                 for (key, value), replay in batch.records:

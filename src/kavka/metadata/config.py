@@ -120,9 +120,7 @@ def parse_listeners(
             raise ConfigError.invalid(config_name, value, f"Invalid port in {part}")
         protocol = protocol_map.get(name, name if name in SECURITY_PROTOCOLS else None)
         if protocol is None:
-            raise ConfigError(
-                f"No security protocol defined for listener {name}", "listener.security.protocol.map"
-            )
+            raise ConfigError(f"No security protocol defined for listener {name}", "listener.security.protocol.map")
         result.append(Listener(name, m.group(2), port, protocol))
     names = [lst.name for lst in result]
     if len(set(names)) != len(names):
@@ -138,15 +136,12 @@ def _parse_protocol_map(value: str) -> dict[str, str]:
         name, sep, proto = item.partition(":")
         proto = proto.strip().upper()
         if not sep or proto not in SECURITY_PROTOCOLS:
-            raise ConfigError.invalid("listener.security.protocol.map", value,
-                                      f"Invalid security protocol in {item}")
+            raise ConfigError.invalid("listener.security.protocol.map", value, f"Invalid security protocol in {item}")
         result[name.strip().upper()] = proto
     return result
 
 
-def validate_topic_configs(
-    overrides: Mapping[str, str | None], broker: BrokerConfig | None = None
-) -> dict[str, Any]:
+def validate_topic_configs(overrides: Mapping[str, str | None], broker: BrokerConfig | None = None) -> dict[str, Any]:
     """Validate topic config overrides (names, values, cross-checks) and return them typed.
 
     Raises ``ConfigError``: ``Unknown topic config name: foo``, a value error in Kafka's wording, or
@@ -164,9 +159,7 @@ def validate_topic_configs(
     )
     lo, hi = effective["min.compaction.lag.ms"], effective["max.compaction.lag.ms"]
     if lo > hi:
-        raise ConfigError(
-            f"conflict topic config setting min.compaction.lag.ms ({lo}) > max.compaction.lag.ms ({hi})"
-        )
+        raise ConfigError(f"conflict topic config setting min.compaction.lag.ms ({lo}) > max.compaction.lag.ms ({hi})")
     return typed
 
 
@@ -252,12 +245,18 @@ class BrokerConfig:
             )
         v = self._values
         if 0 < v["queued.max.request.bytes"] < v["socket.request.max.bytes"]:  # Kafka's KafkaConfig check
-            raise ConfigError("queued.max.request.bytes must be larger or equal to socket.request.max.bytes",
-                              "queued.max.request.bytes")
+            raise ConfigError(
+                "queued.max.request.bytes must be larger or equal to socket.request.max.bytes",
+                "queued.max.request.bytes",
+            )
         problem = consumer_timing_problem(
-            v["group.consumer.session.timeout.ms"], v["group.consumer.heartbeat.interval.ms"],
-            v["group.consumer.min.session.timeout.ms"], v["group.consumer.max.session.timeout.ms"],
-            v["group.consumer.min.heartbeat.interval.ms"], v["group.consumer.max.heartbeat.interval.ms"])
+            v["group.consumer.session.timeout.ms"],
+            v["group.consumer.heartbeat.interval.ms"],
+            v["group.consumer.min.session.timeout.ms"],
+            v["group.consumer.max.session.timeout.ms"],
+            v["group.consumer.min.heartbeat.interval.ms"],
+            v["group.consumer.max.heartbeat.interval.ms"],
+        )
         if problem is not None:
             raise ConfigError(problem, problem.split(" ", 1)[0])
 
@@ -359,8 +358,7 @@ class BrokerConfig:
             (ConfigSource.STATIC_BROKER_CONFIG, self.originals),
         ]
 
-    def _topic_value(self, name: str, overrides: Mapping[str, str | None],
-                     layers: _Layers) -> tuple[Any, ConfigSource]:
+    def _topic_value(self, name: str, overrides: Mapping[str, str | None], layers: _Layers) -> tuple[Any, ConfigSource]:
         definition = TOPIC_CONFIGS[name]
         if name in overrides and overrides[name] is not None:
             return definition.parse(overrides[name]), ConfigSource.DYNAMIC_TOPIC_CONFIG
@@ -419,8 +417,16 @@ class BrokerConfig:
                 if broker_names:
                     synonyms += self._broker_synonyms(broker_names[0], broker_names, layers)
             entries.append(
-                ConfigEntry(name, _show(definition, value), source, definition.sensitive, False,
-                            synonyms, definition.type, definition.doc if include_documentation else None)
+                ConfigEntry(
+                    name,
+                    _show(definition, value),
+                    source,
+                    definition.sensitive,
+                    False,
+                    synonyms,
+                    definition.type,
+                    definition.doc if include_documentation else None,
+                )
             )
         return entries
 
@@ -441,8 +447,9 @@ class BrokerConfig:
         for broker_name in broker_names:
             definition = BROKER_CONFIGS[broker_name]
             if definition.default is not None:
-                result.append(ConfigSynonym(broker_name, _show(definition, definition.default),
-                                            ConfigSource.DEFAULT_CONFIG))
+                result.append(
+                    ConfigSynonym(broker_name, _show(definition, definition.default), ConfigSource.DEFAULT_CONFIG)
+                )
         for i, synonym in enumerate(result):
             if synonym.name == own:
                 return result[i:]
@@ -478,9 +485,16 @@ class BrokerConfig:
                     break
             synonyms = self._broker_synonyms(name, chain, layers) if include_synonyms else []
             entries.append(
-                ConfigEntry(name, _show(definition, value), source, definition.sensitive, definition.read_only,
-                            synonyms, definition.extra.get("reported_type", definition.type),
-                            definition.doc if include_documentation else None)
+                ConfigEntry(
+                    name,
+                    _show(definition, value),
+                    source,
+                    definition.sensitive,
+                    definition.read_only,
+                    synonyms,
+                    definition.extra.get("reported_type", definition.type),
+                    definition.doc if include_documentation else None,
+                )
             )
         return entries
 
@@ -491,14 +505,26 @@ def _show(definition: ConfigDef, value: Any) -> str | None:
     return to_string(value, definition.type)
 
 
-def consumer_timing_problem(session_ms: int, heartbeat_ms: int, min_session_ms: int, max_session_ms: int,
-                            min_heartbeat_ms: int, max_heartbeat_ms: int) -> str | None:
+def consumer_timing_problem(
+    session_ms: int,
+    heartbeat_ms: int,
+    min_session_ms: int,
+    max_session_ms: int,
+    min_heartbeat_ms: int,
+    max_heartbeat_ms: int,
+) -> str | None:
     """Kafka's message for the first rule the consumer-group session timeout and heartbeat interval
     break (GroupCoordinatorConfig's checks, in its order), or None when they hold."""
-    hb, min_hb, max_hb = ("group.consumer.heartbeat.interval.ms", "group.consumer.min.heartbeat.interval.ms",
-                          "group.consumer.max.heartbeat.interval.ms")
-    st, min_st, max_st = ("group.consumer.session.timeout.ms", "group.consumer.min.session.timeout.ms",
-                          "group.consumer.max.session.timeout.ms")
+    hb, min_hb, max_hb = (
+        "group.consumer.heartbeat.interval.ms",
+        "group.consumer.min.heartbeat.interval.ms",
+        "group.consumer.max.heartbeat.interval.ms",
+    )
+    st, min_st, max_st = (
+        "group.consumer.session.timeout.ms",
+        "group.consumer.min.session.timeout.ms",
+        "group.consumer.max.session.timeout.ms",
+    )
     rules = (
         (max_heartbeat_ms >= min_heartbeat_ms, f"{max_hb} must be greater than or equal to {min_hb}"),
         (heartbeat_ms >= min_heartbeat_ms, f"{hb} must be greater than or equal to {min_hb}"),

@@ -212,7 +212,12 @@ class MetadataDelta:
 
     def _register_broker(self, r: RegisterBrokerRecord) -> None:
         self._brokers_w()[r.broker_id] = BrokerRegistration(
-            r.broker_id, r.incarnation_id, r.broker_epoch, r.endpoints, r.rack, r.fenced,
+            r.broker_id,
+            r.incarnation_id,
+            r.broker_epoch,
+            r.endpoints,
+            r.rack,
+            r.fenced,
             r.in_controlled_shutdown,
         )
 
@@ -229,8 +234,10 @@ class MetadataDelta:
             raise MetadataApplyError(f"duplicate TopicRecord for {r.name}")
         if r.topic_id in by_id:
             raise MetadataApplyError(f"duplicate TopicRecord for topic id {r.topic_id}")
-        configs = self._configs.get((ConfigResourceType.TOPIC, r.name)) if self._configs is not None else (
-            self._base.configs.get((ConfigResourceType.TOPIC, r.name))
+        configs = (
+            self._configs.get((ConfigResourceType.TOPIC, r.name))
+            if self._configs is not None
+            else (self._base.configs.get((ConfigResourceType.TOPIC, r.name)))
         )
         parts: dict[int, PartitionImage] = {}
         self._touched_partitions[r.topic_id] = parts
@@ -241,7 +248,12 @@ class MetadataDelta:
         if topic is None:
             raise MetadataApplyError(f"PartitionRecord for unknown topic id {r.topic_id}")
         self._partitions_w(topic)[r.partition_id] = PartitionImage(
-            r.leader, r.leader_epoch, r.replicas, r.isr, r.partition_epoch, r.removing_replicas,
+            r.leader,
+            r.leader_epoch,
+            r.replicas,
+            r.isr,
+            r.partition_epoch,
+            r.removing_replicas,
             r.adding_replicas,
         )
 

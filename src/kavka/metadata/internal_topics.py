@@ -14,8 +14,7 @@ and DeleteRecords refuses to truncate.
 
 from __future__ import annotations
 
-__all__ = ["OFFSETS_TOPIC", "TXN_TOPIC", "SHARE_GROUP_STATE_TOPIC", "METADATA_TOPIC", "INTERNAL_TOPICS",
-           "is_internal"]
+__all__ = ["OFFSETS_TOPIC", "TXN_TOPIC", "SHARE_GROUP_STATE_TOPIC", "METADATA_TOPIC", "INTERNAL_TOPICS", "is_internal"]
 
 OFFSETS_TOPIC = "__consumer_offsets"
 TXN_TOPIC = "__transaction_state"

@@ -139,11 +139,13 @@ class RegisterBrokerRecord(MetadataRecord):
     def __post_init__(self) -> None:
         object.__setattr__(self, "incarnation_id", _uuid(self.incarnation_id))
         object.__setattr__(
-            self, "endpoints",
+            self,
+            "endpoints",
             tuple(e if isinstance(e, BrokerEndpoint) else BrokerEndpoint(**e) for e in self.endpoints),
         )
         object.__setattr__(
-            self, "features",
+            self,
+            "features",
             tuple(f if isinstance(f, BrokerFeature) else BrokerFeature(**f) for f in self.features),
         )
 

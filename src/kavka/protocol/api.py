@@ -191,7 +191,7 @@ def _api_name(api_key: int) -> str:
 # --- dict -> kio entity conversion -------------------------------------------------------------
 
 
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 
 
 def _convert_scalar(kafka_type: str, value):
@@ -269,8 +269,10 @@ def build_entity(cls: type, data: dict) -> Any:
             value = data[name]
             if entity is not None:
                 if seq:
-                    value = None if value is None else tuple(
-                        v if isinstance(v, entity) else build_entity(entity, v) for v in value
+                    value = (
+                        None
+                        if value is None
+                        else tuple(v if isinstance(v, entity) else build_entity(entity, v) for v in value)
                     )
                 elif value is not None and not isinstance(value, entity):
                     value = build_entity(entity, value)

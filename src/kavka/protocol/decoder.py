@@ -44,8 +44,9 @@ import struct
 import types
 import typing
 import uuid
+from collections.abc import Callable
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kio.index import load_request_schema
 from kio.schema.errors import ErrorCode
@@ -53,8 +54,15 @@ from kio.schema.errors import ErrorCode
 from kavka.protocol.primitives import ProtocolDecodeError
 
 __all__ = [
-    "request_decoder", "decode_with", "entity_decoder", "schema_fields", "min_size", "SchemaField",
-    "ProtocolDecodeError", "MAX_STRING_LENGTH", "FIXED_SIZES",
+    "request_decoder",
+    "decode_with",
+    "entity_decoder",
+    "schema_fields",
+    "min_size",
+    "SchemaField",
+    "ProtocolDecodeError",
+    "MAX_STRING_LENGTH",
+    "FIXED_SIZES",
 ]
 
 MAX_STRING_LENGTH = 0x7FFF
@@ -77,7 +85,7 @@ _FIXED = {
 _VARIABLE = {"string", "bytes", "records"}
 #: Bytes of each fixed-width kafka type.
 FIXED_SIZES = {k: size for k, (_, size) in _FIXED.items()}
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 _ZERO_UUID = bytes(16)
 
 
@@ -223,9 +231,17 @@ class _Gen:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
-            "_S": struct.Struct, "_uvt": _uvarint_tail, "_uuid": _uuid, "_td": datetime.timedelta, "_tdl": _timedelta,
-            "_error_code": _error_code, "_dt": _datetime, "_fail": _fail, "_E": ProtocolDecodeError,
-            "_MAXS": MAX_STRING_LENGTH, "_unpack": struct.unpack_from,
+            "_S": struct.Struct,
+            "_uvt": _uvarint_tail,
+            "_uuid": _uuid,
+            "_td": datetime.timedelta,
+            "_tdl": _timedelta,
+            "_error_code": _error_code,
+            "_dt": _datetime,
+            "_fail": _fail,
+            "_E": ProtocolDecodeError,
+            "_MAXS": MAX_STRING_LENGTH,
+            "_unpack": struct.unpack_from,
         }
         self.names: dict[type, str] = {}
         self.counter = 0

@@ -90,6 +90,7 @@ MIN_VERSION = 3
 MAX_VERSION = 11
 FIRST_FLEXIBLE_VERSION = 9
 
+
 class ProduceRequestData(NamedTuple):
     transactional_id: str | None
     acks: int

@@ -288,7 +288,7 @@ def _decode_records(data: bytes, header: BatchHeader, lean: bool) -> list:
     pos = 0
     index = 0
     try:
-        for index in range(header.records_count):
+        for index in range(header.records_count):  # noqa: B007 - named in the error below
             start = pos
             b = data[pos]
             if b < 0x80:  # one-byte varint: the common case, decoded inline

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from kavka.metadata.image import MetadataDelta, MetadataImage
-from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.metadata.records import MetadataRecord, decode_record, encode_record
 
 __all__ = [

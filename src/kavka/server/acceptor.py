@@ -64,8 +64,13 @@ class Acceptor:
     :meth:`connection_closed` with the same ``ip`` when its connection ends, which frees the quota slot.
     """
 
-    def __init__(self, sock: socket.socket, factory: Callable[[str], asyncio.Protocol], quotas: ConnectionQuotas,
-                 name: str = "PLAINTEXT"):
+    def __init__(
+        self,
+        sock: socket.socket,
+        factory: Callable[[str], asyncio.Protocol],
+        quotas: ConnectionQuotas,
+        name: str = "PLAINTEXT",
+    ):
         self.sock = sock
         self._factory = factory
         self._quotas = quotas
@@ -121,8 +126,11 @@ class Acceptor:
             if ip.startswith("::ffff:"):  # an IPv4 client on a dual-stack socket: quotas name it as IPv4
                 ip = ip[7:]
             if not quotas.try_open(ip):
-                self._log_rejected("Rejected connection from %s, address already has the configured maximum "
-                                   "of %d connections.", ip, quotas.ip_limit(ip))
+                self._log_rejected(
+                    "Rejected connection from %s, address already has the configured maximum of %d connections.",
+                    ip,
+                    quotas.ip_limit(ip),
+                )
                 conn.close()
                 continue
             conn.setblocking(False)

@@ -77,6 +77,7 @@ class KavkaServer:
                 conn = KafkaConnection(dispatcher, max_request, on_close=on_close, pool=pool)
                 self._connections.add(conn)
                 return conn
+
             return factory
 
         try:

@@ -62,9 +62,16 @@ _CHUNK = 256 * 1024
 
 
 class KafkaConnection(asyncio.Protocol):
-    def __init__(self, dispatcher: Dispatcher, max_request_size: int, on_close=None,
-                 pool: RequestMemoryPool | None = None, *, max_inflight: int = MAX_INFLIGHT,
-                 max_queued_bytes: int = MAX_QUEUED_BYTES_PER_CONNECTION):
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        max_request_size: int,
+        on_close=None,
+        pool: RequestMemoryPool | None = None,
+        *,
+        max_inflight: int = MAX_INFLIGHT,
+        max_queued_bytes: int = MAX_QUEUED_BYTES_PER_CONNECTION,
+    ):
         self._dispatcher = dispatcher
         self._max_request_size = max_request_size
         self._pool = pool if pool is not None else RequestMemoryPool(None)
@@ -111,7 +118,7 @@ class KafkaConnection(asyncio.Protocol):
         self._pending.clear()
         self._parked.clear()
         self._parked_bytes = 0
-        _close_regions(self._out[self._out_head:])
+        _close_regions(self._out[self._out_head :])
         self._out = []
         self._out_head = 0
         self._buf = bytearray()
@@ -151,8 +158,12 @@ class KafkaConnection(asyncio.Protocol):
         return self._held
 
     def _muted(self) -> bool:
-        return (self._paused_writing or bool(self._out) or len(self._pending) >= self._max_inflight
-                or self._parked_bytes >= _CHUNK)
+        return (
+            self._paused_writing
+            or bool(self._out)
+            or len(self._pending) >= self._max_inflight
+            or self._parked_bytes >= _CHUNK
+        )
 
     def _process(self) -> None:
         """Dispatch every complete frame in the buffer that the connection may take now."""
@@ -248,8 +259,13 @@ class KafkaConnection(asyncio.Protocol):
                 _close_regions(fut.result())
             return
         pending = self._pending
-        if pending and pending[0] is not fut and not fut.cancelled() and fut.exception() is None \
-                and isinstance(fut.result(), list):
+        if (
+            pending
+            and pending[0] is not fut
+            and not fut.cancelled()
+            and fut.exception() is None
+            and isinstance(fut.result(), list)
+        ):
             self._park(fut, fut.result())  # held until the responses before it are done
         while pending:
             head = pending[0]
@@ -345,8 +361,13 @@ class KafkaConnection(asyncio.Protocol):
             self.close()
             return False
         if len(chunk) < want:
-            log.warning("closing %s: %s was truncated under a fetch response (%d bytes promised, %d left)",
-                        self.info, region.path, region.length, self._region_sent + len(chunk))
+            log.warning(
+                "closing %s: %s was truncated under a fetch response (%d bytes promised, %d left)",
+                self.info,
+                region.path,
+                region.length,
+                self._region_sent + len(chunk),
+            )
             self.close()
             return False
         self._region_sent += want
@@ -356,8 +377,9 @@ class KafkaConnection(asyncio.Protocol):
     def _update_reading(self) -> None:
         if self._closed or self._transport is None:
             return
-        should_pause = self._muted() or self._waiting_memory or (
-            self._head_alloc < 0 and self._held >= self._max_queued_bytes)
+        should_pause = (
+            self._muted() or self._waiting_memory or (self._head_alloc < 0 and self._held >= self._max_queued_bytes)
+        )
         if should_pause and not self._paused_reading:
             self._transport.pause_reading()
             self._paused_reading = True

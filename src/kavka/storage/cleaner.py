@@ -79,8 +79,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from kavka.protocol.batch import (
     HEADER_SIZE,
@@ -169,10 +169,18 @@ class LogCleaner:
     tools). ``abort(log)`` drops a round on a log being deleted or truncated.
     """
 
-    def __init__(self, fs: FileSystem, clock_ms: Callable[[], int], *,
-                 dedupe_buffer_size: int = 128 * 1024 * 1024, io_buffer_size: int = 512 * 1024,
-                 backoff_ms: int = 15000, max_ms_per_run: float | None = 100.0,
-                 max_bytes_per_run: int | None = None, io_max_bytes_per_second: float | None = None) -> None:
+    def __init__(
+        self,
+        fs: FileSystem,
+        clock_ms: Callable[[], int],
+        *,
+        dedupe_buffer_size: int = 128 * 1024 * 1024,
+        io_buffer_size: int = 512 * 1024,
+        backoff_ms: int = 15000,
+        max_ms_per_run: float | None = 100.0,
+        max_bytes_per_run: int | None = None,
+        io_max_bytes_per_second: float | None = None,
+    ) -> None:
         self.fs = fs
         self.clock_ms = clock_ms
         self.max_map_entries = max(1, int(dedupe_buffer_size * DEDUPE_LOAD_FACTOR) // MAP_ENTRY_BYTES)
@@ -271,8 +279,14 @@ class LogCleaner:
         live = {id(s) for s in log.segments}
         return all(k in live and s.size() == size for k, (s, size) in r.sources.items())
 
-    def run_once(self, logs: Iterable[tuple[str, PartitionLog]], *, max_ms: float | None = -1.0,
-                 max_bytes: int | None = -1, _one_round: bool = False) -> int:
+    def run_once(
+        self,
+        logs: Iterable[tuple[str, PartitionLog]],
+        *,
+        max_ms: float | None = -1.0,
+        max_bytes: int | None = -1,
+        _one_round: bool = False,
+    ) -> int:
         """Advance cleaning within the budget (defaults: the constructor's); returns bytes processed."""
         max_ms = self.max_ms_per_run if max_ms == -1.0 else max_ms
         max_bytes = self.max_bytes_per_run if max_bytes == -1 else max_bytes
@@ -338,7 +352,8 @@ class LogCleaner:
             r.stats.busy_seconds += time.perf_counter() - t0
             done += n
             if (deadline is not None and time.perf_counter() >= deadline) or (
-                    max_bytes is not None and done >= max_bytes):
+                max_bytes is not None and done >= max_bytes
+            ):
                 return done
 
     def clean_now(self, log_dir: str, log: PartitionLog) -> CleanerStats:
@@ -367,13 +382,22 @@ class LogCleaner:
         r.stats.completed = True
         self.last_stats = r.stats
         self.rounds_completed += 1
-        logger.info("cleaned %s-%s: offsets [%d, %d), %d -> %d bytes, %.1f MB/s", log.topic, log.partition,
-                    r.first_dirty, r.end_offset, r.stats.bytes_read, r.stats.bytes_written, r.stats.mb_per_second)
+        logger.info(
+            "cleaned %s-%s: offsets [%d, %d), %d -> %d bytes, %.1f MB/s",
+            log.topic,
+            log.partition,
+            r.first_dirty,
+            r.end_offset,
+            r.stats.bytes_read,
+            r.stats.bytes_written,
+            r.stats.mb_per_second,
+        )
 
     # -- the round, as a generator of work units (bytes processed) -------------------------------------
 
-    def _chunks(self, seg: LogSegment, pos: int,
-                end: int) -> Iterator[tuple[bytes, list[tuple[int, BatchHeader]], int]]:
+    def _chunks(
+        self, seg: LogSegment, pos: int, end: int
+    ) -> Iterator[tuple[bytes, list[tuple[int, BatchHeader]], int]]:
         """``(data, [(offset in data, header)], bytes consumed)`` of whole batches from ``pos``."""
         while pos < end:
             data = seg.log.pread(pos, min(self.io_buffer_size, end - pos))
@@ -441,7 +465,7 @@ class LogCleaner:
             if nxt <= first_dirty:
                 continue
             start = seg.offset_index.lookup(first_dirty)[1] if seg.base_offset < first_dirty else 0
-            for data, batches, consumed in self._chunks(seg, start, seg.size()):
+            for data, batches, _consumed in self._chunks(seg, start, seg.size()):
                 for off, h in batches:
                     if h.is_control:
                         _hh, recs = decode_batch(data, off, max_decompressed_size=limit)
@@ -478,10 +502,15 @@ class LogCleaner:
         for group in groups:
             producers = log.last_records_of_active_producers()
             cfg = log.config
-            cleaned = LogSegment.create(self.fs, log.dir, group[0].base_offset,
-                                        index_interval_bytes=cfg.index_interval_bytes,
-                                        max_index_size=cfg.segment_index_bytes, created_ms=now,
-                                        file_suffix=CLEANED_SUFFIX)
+            cleaned = LogSegment.create(
+                self.fs,
+                log.dir,
+                group[0].base_offset,
+                index_interval_bytes=cfg.index_interval_bytes,
+                max_index_size=cfg.segment_index_bytes,
+                created_ms=now,
+                file_suffix=CLEANED_SUFFIX,
+            )
             r.cleaned = cleaned
             for gi, seg in enumerate(group):
                 seg_end = seg.size()
@@ -489,18 +518,22 @@ class LogCleaner:
                 for data, batches, consumed in self._chunks(seg, 0, seg_end):
                     for off, h in batches:
                         is_group_tail = gi == len(group) - 1 and pos + off + h.batch_length + LOG_OVERHEAD == seg_end
-                        out, retained, h_at = filter_batch(data, off, h, omap, latest, txn, producers,
-                                                           is_group_tail, now, delete_retention, limit)
+                        out, retained, h_at = filter_batch(
+                            data, off, h, omap, latest, txn, producers, is_group_tail, now, delete_retention, limit
+                        )
                         stats.records_read += h.records_count
                         stats.records_retained += retained
                         if h_at is not None and (r.min_horizon is None or h_at < r.min_horizon):
                             r.min_horizon = h_at
                         if out is not None:
                             oh = parse_header(out)
-                            cleaned.append(out, last_offset=oh.base_offset + oh.last_offset_delta,
-                                           max_timestamp=oh.max_timestamp,
-                                           offset_of_max_timestamp=oh.base_offset + oh.last_offset_delta,
-                                           first_batch_max_timestamp=oh.max_timestamp)
+                            cleaned.append(
+                                out,
+                                last_offset=oh.base_offset + oh.last_offset_delta,
+                                max_timestamp=oh.max_timestamp,
+                                offset_of_max_timestamp=oh.base_offset + oh.last_offset_delta,
+                                first_batch_max_timestamp=oh.max_timestamp,
+                            )
                             stats.bytes_written += len(out)
                         size = h.batch_length + LOG_OVERHEAD
                         stats.bytes_read += size

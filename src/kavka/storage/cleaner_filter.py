@@ -67,9 +67,23 @@ def _rebuild_raw(h: BatchHeader, payload: bytes, kept: list) -> bytes:
     else:
         max_ts = h.base_timestamp + max(t for _o, _k, _v, t, _s, _e in kept)
     buf = bytearray(HEADER_SIZE + len(body))
-    HEADER_STRUCT.pack_into(buf, 0, h.base_offset, HEADER_SIZE - LOG_OVERHEAD + len(body), h.partition_leader_epoch,
-                      MAGIC, 0, h.attributes, h.last_offset_delta, h.base_timestamp, max_ts, h.producer_id,
-                      h.producer_epoch, h.base_sequence, len(kept))
+    HEADER_STRUCT.pack_into(
+        buf,
+        0,
+        h.base_offset,
+        HEADER_SIZE - LOG_OVERHEAD + len(body),
+        h.partition_leader_epoch,
+        MAGIC,
+        0,
+        h.attributes,
+        h.last_offset_delta,
+        h.base_timestamp,
+        max_ts,
+        h.producer_id,
+        h.producer_epoch,
+        h.base_sequence,
+        len(kept),
+    )
     buf[HEADER_SIZE:] = body
     _U32.pack_into(buf, 17, compute_crc(buf, 0, len(buf)))
     return bytes(buf)
@@ -88,10 +102,23 @@ def _horizon(h: BatchHeader) -> int | None:
 def _empty_batch(h: BatchHeader) -> bytes:
     """Kafka's ``writeEmptyHeader``: the batch's offsets, producer fields and type, no records."""
     attributes = h.attributes & (TIMESTAMP_TYPE_BIT | TRANSACTIONAL_BIT | CONTROL_BIT)
-    buf = bytearray(HEADER_STRUCT.pack(
-        h.base_offset, HEADER_SIZE - LOG_OVERHEAD, h.partition_leader_epoch, MAGIC, 0, attributes,
-        h.last_offset_delta, h.max_timestamp, h.max_timestamp, h.producer_id, h.producer_epoch,
-        h.base_sequence, 0))
+    buf = bytearray(
+        HEADER_STRUCT.pack(
+            h.base_offset,
+            HEADER_SIZE - LOG_OVERHEAD,
+            h.partition_leader_epoch,
+            MAGIC,
+            0,
+            attributes,
+            h.last_offset_delta,
+            h.max_timestamp,
+            h.max_timestamp,
+            h.producer_id,
+            h.producer_epoch,
+            h.base_sequence,
+            0,
+        )
+    )
     _U32.pack_into(buf, 17, compute_crc(buf, 0, len(buf)))
     return bytes(buf)
 
@@ -143,9 +170,19 @@ class CleanedTransactions:
         return False
 
 
-def filter_batch(data: bytes, off: int, h: BatchHeader, omap: dict[bytes, int], latest: int,
-                 txn: CleanedTransactions, producers: dict[int, tuple[int, int]], group_tail: bool, now: int,
-                 delete_retention: int, max_decompressed: int) -> tuple[bytes | None, int, int | None]:
+def filter_batch(
+    data: bytes,
+    off: int,
+    h: BatchHeader,
+    omap: dict[bytes, int],
+    latest: int,
+    txn: CleanedTransactions,
+    producers: dict[int, tuple[int, int]],
+    group_tail: bool,
+    now: int,
+    delete_retention: int,
+    max_decompressed: int,
+) -> tuple[bytes | None, int, int | None]:
     """Kafka's ``MemoryRecords.filterTo`` with the cleaner's filter, for the batch ``h`` at ``data[off:]``.
 
     Returns ``(bytes to keep, records retained, horizon)``: the bytes are the original batch, a rebuilt
@@ -205,20 +242,34 @@ def filter_batch(data: bytes, off: int, h: BatchHeader, omap: dict[bytes, int], 
         if tombstones or marker_for_empty_txn:
             h_at = now + delete_retention if need_horizon else horizon
         if len(kept) == h.records_count and not need_horizon:
-            return data[off: off + h.batch_length + LOG_OVERHEAD], retained, h_at
+            return data[off : off + h.batch_length + LOG_OVERHEAD], retained, h_at
         if not control and not need_horizon:
             return _rebuild_raw(h, payload, kept), retained, h_at
         if not control:  # new delete horizon: the base timestamp moves, so every delta is rewritten
             wanted = {rec[0] for rec in kept}
-            kept = [rec for rec in decode_batch(data, off, check_crc=False, max_decompressed_size=max_decompressed)[1]
-                    if rec.offset in wanted]
-        return build_batch(
-            kept, base_offset=h.base_offset, compression=h.compression,
-            timestamp_type_log_append=h.log_append_time, producer_id=h.producer_id,
-            producer_epoch=h.producer_epoch, base_sequence=h.base_sequence,
-            transactional=h.is_transactional, control=control,
-            partition_leader_epoch=h.partition_leader_epoch, last_offset_delta=h.last_offset_delta,
-            delete_horizon_ms=now + delete_retention if need_horizon else horizon), retained, h_at
+            kept = [
+                rec
+                for rec in decode_batch(data, off, check_crc=False, max_decompressed_size=max_decompressed)[1]
+                if rec.offset in wanted
+            ]
+        return (
+            build_batch(
+                kept,
+                base_offset=h.base_offset,
+                compression=h.compression,
+                timestamp_type_log_append=h.log_append_time,
+                producer_id=h.producer_id,
+                producer_epoch=h.producer_epoch,
+                base_sequence=h.base_sequence,
+                transactional=h.is_transactional,
+                control=control,
+                partition_leader_epoch=h.partition_leader_epoch,
+                last_offset_delta=h.last_offset_delta,
+                delete_horizon_ms=now + delete_retention if need_horizon else horizon,
+            ),
+            retained,
+            h_at,
+        )
     if retain_empty:
         return _empty_batch(h), retained, None
     return None, retained, None

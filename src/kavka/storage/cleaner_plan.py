@@ -17,7 +17,7 @@ timestamps the segments hold in memory; they write nothing and never touch a log
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from kavka.storage.log import PartitionLog
 from kavka.storage.segment import INT32_MAX, LogSegment
@@ -68,8 +68,13 @@ def cleanable_range(log: PartitionLog, checkpoint: int | None, now: int) -> tupl
     return first_dirty, first_uncleanable, clean_bytes, cleanable_bytes, need_now
 
 
-def filthiest(logs: Iterable[tuple[str, PartitionLog]], now: int, checkpoint_of: Callable[[str, PartitionLog], int | None],
-              horizons: dict[str, int], uncleanable: set[str]) -> tuple[str, PartitionLog, int, int] | None:
+def filthiest(
+    logs: Iterable[tuple[str, PartitionLog]],
+    now: int,
+    checkpoint_of: Callable[[str, PartitionLog], int | None],
+    horizons: dict[str, int],
+    uncleanable: set[str],
+) -> tuple[str, PartitionLog, int, int] | None:
     """``(log dir, log, first dirty, first uncleanable)`` of the log to clean next, or None.
 
     ``logs`` are ``(log dir, PartitionLog)`` pairs; closed logs, logs without ``compact`` and logs in
@@ -94,8 +99,9 @@ def filthiest(logs: Iterable[tuple[str, PartitionLog]], now: int, checkpoint_of:
     return best
 
 
-def group_segments_by_size(segments: list[LogSegment], max_size: int, max_index_size: int,
-                           first_uncleanable: int) -> list[list[LogSegment]]:
+def group_segments_by_size(
+    segments: list[LogSegment], max_size: int, max_index_size: int, first_uncleanable: int
+) -> list[list[LogSegment]]:
     """Kafka's ``groupSegmentsBySize``: consecutive segments whose log bytes fit ``max_size``, whose
     index bytes fit ``max_index_size``, and whose offsets fit an int32 from the group's base."""
     groups: list[list[LogSegment]] = []
@@ -109,10 +115,12 @@ def group_segments_by_size(segments: list[LogSegment], max_size: int, max_index_
         while i < len(segments):
             seg = segments[i]
             last = segments[i + 1].base_offset - 1 if i + 1 < len(segments) else first_uncleanable - 1
-            if (log_size + seg.size() > max_size
-                    or index_size + seg.offset_index.entries * 8 > max_index_size
-                    or time_size + seg.time_index.entries * 12 > max_index_size
-                    or (seg.size() > 0 and last - group[0].base_offset > INT32_MAX)):
+            if (
+                log_size + seg.size() > max_size
+                or index_size + seg.offset_index.entries * 8 > max_index_size
+                or time_size + seg.time_index.entries * 12 > max_index_size
+                or (seg.size() > 0 and last - group[0].base_offset > INT32_MAX)
+            ):
                 break
             group.append(seg)
             log_size += seg.size()

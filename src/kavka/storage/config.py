@@ -9,8 +9,9 @@ unknown names are ignored so the caller may pass a topic's whole config map.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["LogConfig", "LONG_MAX", "CONFIG_NAMES"]
 
@@ -49,8 +50,9 @@ class LogConfig:
     @property
     def policies(self) -> frozenset[str]:
         """``cleanup.policy`` as a set (``"compact,delete"`` -> {"compact", "delete"})."""
-        return frozenset(p.strip() for p in self.cleanup_policy.replace("[", "").replace("]", "").split(",")
-                         if p.strip())
+        return frozenset(
+            p.strip() for p in self.cleanup_policy.replace("[", "").replace("]", "").split(",") if p.strip()
+        )
 
     @property
     def compact(self) -> bool:
@@ -69,7 +71,7 @@ class LogConfig:
         return self.segment_ms
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any], base: "LogConfig | None" = None) -> "LogConfig":
+    def from_dict(cls, values: Mapping[str, Any], base: LogConfig | None = None) -> LogConfig:
         """Build from Kafka topic config names; names not given keep ``base``'s (default: Kafka's) values."""
         base = base or cls()
         changes: dict[str, Any] = {}

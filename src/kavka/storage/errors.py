@@ -26,6 +26,7 @@ __all__ = [
     "error_code_of",
 ]
 
+
 class StorageError(Exception):
     """Base of the storage errors below. ``error_code`` is Kafka's error code for the partition."""
 

@@ -90,11 +90,11 @@ class FileSystem(ABC):
     @abstractmethod
     def rmtree(self, path: str) -> None: ...
 
-    def fsync_dir(self, path: str) -> None:
+    def fsync_dir(self, path: str) -> None:  # noqa: B027 - a default no-op, not abstract
         """Make the directory's entries (files created in it) durable. A file system whose creations are
         durable at once needs nothing here."""
 
-    def try_lock(self, path: str) -> "FileLock | None":
+    def try_lock(self, path: str) -> FileLock | None:
         """An exclusive advisory lock on ``path`` (created if missing), or None if another holder has it.
         A file system with no other process (in memory) grants it always."""
         return FileLock()

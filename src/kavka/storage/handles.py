@@ -51,7 +51,7 @@ class PooledHandle(FileHandle):
 
     __slots__ = ("path", "_pool", "_inner", "_size", "_closed")
 
-    def __init__(self, pool: "HandlePool", path: str) -> None:
+    def __init__(self, pool: HandlePool, path: str) -> None:
         self.path = path
         self._pool = pool
         self._inner: FileHandle | None = None
@@ -153,7 +153,7 @@ class HandlePool:
         self._open.pop(id(handle), None)
 
 
-_POOLS: "weakref.WeakKeyDictionary[FileSystem, HandlePool]" = weakref.WeakKeyDictionary()
+_POOLS: weakref.WeakKeyDictionary[FileSystem, HandlePool] = weakref.WeakKeyDictionary()
 
 
 def pool_for(fs: FileSystem) -> HandlePool:

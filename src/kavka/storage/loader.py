@@ -52,7 +52,6 @@ from kavka.storage.config import LogConfig
 from kavka.storage.epoch_cache import LeaderEpochCache
 from kavka.storage.fs import FileSystem
 from kavka.storage.producer_state import ProducerStateManager
-from kavka.storage.txn_index import AbortedTxn
 from kavka.storage.segment import (
     CLEANED_SUFFIX,
     DELETED_SUFFIX,
@@ -63,6 +62,7 @@ from kavka.storage.segment import (
     TXN_INDEX_SUFFIX,
     LogSegment,
 )
+from kavka.storage.txn_index import AbortedTxn
 
 __all__ = ["LogLoader", "LoadedLog", "parse_segment_name", "replay_producer_state", "scan_leader_epochs"]
 
@@ -77,8 +77,13 @@ def parse_segment_name(name: str) -> tuple[int, str] | None:
     return int(stem), "." + rest
 
 
-def replay_producer_state(producer_state: ProducerStateManager, segments: list[LogSegment], start: int,
-                          index_from: int | None = None, epoch_cache: LeaderEpochCache | None = None) -> None:
+def replay_producer_state(
+    producer_state: ProducerStateManager,
+    segments: list[LogSegment],
+    start: int,
+    index_from: int | None = None,
+    epoch_cache: LeaderEpochCache | None = None,
+) -> None:
     """Replay batch headers of ``segments`` from offset ``start`` to their end into ``producer_state``;
     with ``index_from``, append each abort whose marker is at or after it to its segment's ``.txnindex``;
     with ``epoch_cache``, assign each batch's leader epoch that is newer than the latest one known."""
@@ -93,11 +98,16 @@ def replay_producer_state(producer_state: ProducerStateManager, segments: list[L
                 epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
             if header.is_control and header.is_transactional and header.producer_id >= 0:
                 done = producer_state.replay(header, seg.end_txn_marker_type(pos, header))
-                if done is not None and index_from is not None and done[0].is_aborted \
-                        and header.base_offset >= index_from:
+                if (
+                    done is not None
+                    and index_from is not None
+                    and done[0].is_aborted
+                    and header.base_offset >= index_from
+                ):
                     completed, lso = done
-                    seg.txn_index.append(AbortedTxn(completed.producer_id, completed.first_offset,
-                                                    completed.last_offset, lso))
+                    seg.txn_index.append(
+                        AbortedTxn(completed.producer_id, completed.first_offset, completed.last_offset, lso)
+                    )
             else:
                 producer_state.replay(header)
 
@@ -213,9 +223,15 @@ class LogLoader:
         lo = min(swap_bases)
         hi = lo + 1
         for base in swap_bases:
-            seg = LogSegment(fs, d, base, index_interval_bytes=self.config.index_interval_bytes,
-                             max_index_size=self.config.segment_index_bytes, created_ms=self.now_ms,
-                             file_suffix=SWAP_SUFFIX)
+            seg = LogSegment(
+                fs,
+                d,
+                base,
+                index_interval_bytes=self.config.index_interval_bytes,
+                max_index_size=self.config.segment_index_bytes,
+                created_ms=self.now_ms,
+                file_suffix=SWAP_SUFFIX,
+            )
             _truncated, next_offset = seg.recover()  # rebuilds its indexes under the .swap names
             seg.close_handles()
             hi = max(hi, next_offset)
@@ -303,8 +319,9 @@ class LogLoader:
         epoch_cache.truncate_from_end(log_end)
 
         producer_state = ProducerStateManager(fs, self.dir)
-        replay_from = producer_state.load(log_start, log_end, max_offset=index_from, now_ms=self.now_ms,
-                                          expiration_ms=self.producer_id_expiration_ms)
+        replay_from = producer_state.load(
+            log_start, log_end, max_offset=index_from, now_ms=self.now_ms, expiration_ms=self.producer_id_expiration_ms
+        )
         if not epoch_cache.loaded_from_file and log_start < log_end:
             # no usable file: what the replay below does not cover comes from the batch headers
             scan_leader_epochs(segments, log_start, replay_from, epoch_cache)

@@ -122,9 +122,19 @@ def parse_partition_dir_name(name: str) -> tuple[str, int]:
 
 
 class PartitionLog:
-    def __init__(self, fs: FileSystem, dir_path: str, config: LogConfig, *, now_ms: int = 0,
-                 recovery_point: int = 0, log_start_offset: int = 0, clean_shutdown: bool = False,
-                 topic_id: str | None = None, producer_id_expiration_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        fs: FileSystem,
+        dir_path: str,
+        config: LogConfig,
+        *,
+        now_ms: int = 0,
+        recovery_point: int = 0,
+        log_start_offset: int = 0,
+        clean_shutdown: bool = False,
+        topic_id: str | None = None,
+        producer_id_expiration_ms: int | None = None,
+    ) -> None:
         """Open (or create) the partition directory; see kavka.storage.loader for what happens.
         ``producer_id_expiration_ms`` (the broker's ``producer.id.expiration.ms``; None: never) drops
         expired producers from the loaded snapshot and is the default of ``remove_expired_producers``."""
@@ -134,9 +144,16 @@ class PartitionLog:
         self.topic_id = topic_id
         self.config = config
         self.producer_id_expiration_ms = producer_id_expiration_ms
-        loaded = LogLoader(fs, self.dir, config, recovery_point=recovery_point, log_start_offset=log_start_offset,
-                           clean_shutdown=clean_shutdown, now_ms=now_ms,
-                           producer_id_expiration_ms=producer_id_expiration_ms).load()
+        loaded = LogLoader(
+            fs,
+            self.dir,
+            config,
+            recovery_point=recovery_point,
+            log_start_offset=log_start_offset,
+            clean_shutdown=clean_shutdown,
+            now_ms=now_ms,
+            producer_id_expiration_ms=producer_id_expiration_ms,
+        ).load()
         self.load_info = loaded
         self._segments: list[LogSegment] = loaded.segments
         self._bases = [s.base_offset for s in self._segments]
@@ -277,14 +294,16 @@ class PartitionLog:
                 raise InvalidRecordError("clients may not write control batches")
             if h.records_count != h.last_offset_delta + 1 or h.records_count <= 0:
                 raise InvalidRecordError(
-                    f"batch has {h.records_count} records but lastOffsetDelta {h.last_offset_delta}")
+                    f"batch has {h.records_count} records but lastOffsetDelta {h.last_offset_delta}"
+                )
             if log_append:
                 ts = now_ms
             else:
                 ts = h.max_timestamp
                 if ts >= 0 and (ts > now_ms + after or h.base_timestamp < now_ms - before):
                     raise InvalidTimestampError(
-                        f"batch timestamps [{h.base_timestamp}, {ts}] outside the allowed range around {now_ms}")
+                        f"batch timestamps [{h.base_timestamp}, {ts}] outside the allowed range around {now_ms}"
+                    )
             last = next_offset + h.last_offset_delta
             plan.append((h, next_offset, ts))
             if ts > max_ts:
@@ -294,15 +313,27 @@ class PartitionLog:
 
         duplicate, staged = self._producers.stage(plan)
         if duplicate is not None:
-            return AppendResult(duplicate.first_offset, duplicate.last_offset,
-                                duplicate.timestamp if log_append else -1, self._log_start, num_records, True)
+            return AppendResult(
+                duplicate.first_offset,
+                duplicate.last_offset,
+                duplicate.timestamp if log_append else -1,
+                self._log_start,
+                num_records,
+                True,
+            )
 
         base_offset = self._leo
         if leader_epoch > self.leader_epoch_cache.latest_epoch:
             self.leader_epoch_cache.assign(leader_epoch, base_offset)
         segment = self._segments[-1]
-        if segment.should_roll(messages_size=len(records), max_timestamp=max_ts, max_offset=next_offset - 1,
-                               now_ms=now_ms, segment_bytes=cfg.segment_bytes, segment_ms=cfg.max_segment_ms):
+        if segment.should_roll(
+            messages_size=len(records),
+            max_timestamp=max_ts,
+            max_offset=next_offset - 1,
+            now_ms=now_ms,
+            segment_bytes=cfg.segment_bytes,
+            segment_ms=cfg.max_segment_ms,
+        ):
             segment = self.roll(now_ms)
         pos = 0
         for h, offset, _ts in plan:
@@ -313,8 +344,13 @@ class PartitionLog:
                 stamp_log_append_time(records, pos, size, now_ms)
             pos += size
         try:
-            segment.append(records, last_offset=next_offset - 1, max_timestamp=max_ts,
-                           offset_of_max_timestamp=offset_of_max, first_batch_max_timestamp=plan[0][2])
+            segment.append(
+                records,
+                last_offset=next_offset - 1,
+                max_timestamp=max_ts,
+                offset_of_max_timestamp=offset_of_max,
+                first_batch_max_timestamp=plan[0][2],
+            )
         except OSError as e:
             raise KafkaStorageError(f"append to {self.dir} failed: {e}") from e
         self._producers.commit(staged, next_offset)
@@ -322,8 +358,9 @@ class PartitionLog:
         self._unflushed_messages += num_records
         if self._unflushed_messages >= cfg.flush_messages or now_ms - self._last_flush_ms >= cfg.flush_ms:
             self.flush(now_ms)
-        return AppendResult(base_offset, next_offset - 1, now_ms if log_append else -1, self._log_start,
-                            num_records, False)
+        return AppendResult(
+            base_offset, next_offset - 1, now_ms if log_append else -1, self._log_start, num_records, False
+        )
 
     def _check_keys(self, records, headers, max_message_bytes: int) -> None:
         """Compacted topics refuse records without a key (Kafka's LogValidator), which needs the records.
@@ -334,18 +371,32 @@ class PartitionLog:
         message = f"Compacted topic cannot accept message without key in topic partition {self.topic}-{self.partition}."
         for h in headers:
             if not h.is_control:
-                _h, recs = decode_batch(records, pos, check_crc=False, max_decompressed_size=decompressed_limit(
-                    h.records_count, max_message_bytes))
+                _h, recs = decode_batch(
+                    records,
+                    pos,
+                    check_crc=False,
+                    max_decompressed_size=decompressed_limit(h.records_count, max_message_bytes),
+                )
                 errors.extend((i, message) for i, r in enumerate(recs) if r.key is None)
             pos += h.batch_length + LOG_OVERHEAD
         if errors:
             shown = ", ".join(f"RecordError(batchIndex={i}, message='{m}')" for i, m in errors[:3])
             raise InvalidRecordError(
                 f"One or more records have been rejected due to {len(errors)} record errors in total, and only "
-                f"showing the first three errors at most: [{shown}]", tuple(errors))
+                f"showing the first three errors at most: [{shown}]",
+                tuple(errors),
+            )
 
-    def append_control_marker(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
-                              now_ms: int, *, leader_epoch: int | None = None) -> AppendResult:
+    def append_control_marker(
+        self,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+        coordinator_epoch: int,
+        now_ms: int,
+        *,
+        leader_epoch: int | None = None,
+    ) -> AppendResult:
         """Write an end-transaction marker (a one-record COMMIT or ABORT control batch) for ``producer_id``
         and close its transaction here: what a WriteTxnMarkers request does to one partition.
 
@@ -358,21 +409,42 @@ class PartitionLog:
             leader_epoch = max(self.leader_epoch_cache.latest_epoch, 0)
         offset = self._leo
         ts = now_ms
-        entry, completed = self._producers.stage_marker(producer_id, producer_epoch, coordinator_epoch, offset,
-                                                        not commit, timestamp=ts)
-        records = bytearray(build_control_batch(commit, producer_id, producer_epoch, coordinator_epoch, ts,
-                                                base_offset=offset, partition_leader_epoch=leader_epoch))
+        entry, completed = self._producers.stage_marker(
+            producer_id, producer_epoch, coordinator_epoch, offset, not commit, timestamp=ts
+        )
+        records = bytearray(
+            build_control_batch(
+                commit,
+                producer_id,
+                producer_epoch,
+                coordinator_epoch,
+                ts,
+                base_offset=offset,
+                partition_leader_epoch=leader_epoch,
+            )
+        )
         if self.config.log_append_time:
             stamp_log_append_time(records, 0, len(records), now_ms)
         if leader_epoch > self.leader_epoch_cache.latest_epoch:
             self.leader_epoch_cache.assign(leader_epoch, offset)
         segment = self._segments[-1]
-        if segment.should_roll(messages_size=len(records), max_timestamp=ts, max_offset=offset, now_ms=now_ms,
-                               segment_bytes=self.config.segment_bytes, segment_ms=self.config.max_segment_ms):
+        if segment.should_roll(
+            messages_size=len(records),
+            max_timestamp=ts,
+            max_offset=offset,
+            now_ms=now_ms,
+            segment_bytes=self.config.segment_bytes,
+            segment_ms=self.config.max_segment_ms,
+        ):
             segment = self.roll(now_ms)
         try:
-            segment.append(records, last_offset=offset, max_timestamp=ts, offset_of_max_timestamp=offset,
-                           first_batch_max_timestamp=ts)
+            segment.append(
+                records,
+                last_offset=offset,
+                max_timestamp=ts,
+                offset_of_max_timestamp=offset,
+                first_batch_max_timestamp=ts,
+            )
             if completed is not None and completed.is_aborted:
                 lso = self._producers.last_stable_offset_after(completed)
                 segment.txn_index.append(AbortedTxn(producer_id, completed.first_offset, offset, lso))
@@ -381,7 +453,10 @@ class PartitionLog:
         self._producers.complete_marker(entry, completed, offset + 1, self._hw)
         self._leo = offset + 1
         self._unflushed_messages += 1
-        if self._unflushed_messages >= self.config.flush_messages or now_ms - self._last_flush_ms >= self.config.flush_ms:
+        if (
+            self._unflushed_messages >= self.config.flush_messages
+            or now_ms - self._last_flush_ms >= self.config.flush_ms
+        ):
             self.flush(now_ms)
         return AppendResult(offset, offset, now_ms if self.config.log_append_time else -1, self._log_start, 1, False)
 
@@ -433,20 +508,22 @@ class PartitionLog:
 
     # -- read -----------------------------------------------------------------------------------------
 
-    def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None,
-             min_one_batch: bool = True) -> ReadResult:
+    def read(
+        self, offset: int, max_bytes: int, *, max_offset: int | None = None, min_one_batch: bool = True
+    ) -> ReadResult:
         """Whole batches from the one holding ``offset``, all below ``max_offset`` (exclusive; HW for
         consumers), up to ``max_bytes`` (or one whole batch if larger and ``min_one_batch``)."""
         leo = self._leo
         if offset < self._log_start or offset > leo:
             raise OffsetOutOfRangeError(
-                f"offset {offset} outside [{self._log_start}, {leo}] of {self.topic}-{self.partition}")
+                f"offset {offset} outside [{self._log_start}, {leo}] of {self.topic}-{self.partition}"
+            )
         bound = leo if max_offset is None else min(max_offset, leo)
         if offset >= bound:
             return ReadResult([], 0, offset)
         seg_max_offset = None if bound >= leo else bound
         i = bisect.bisect_right(self._bases, offset) - 1
-        for seg in self._segments[max(i, 0):]:
+        for seg in self._segments[max(i, 0) :]:
             if seg.base_offset >= bound:
                 break
             found = seg.read(offset, max_bytes, max_offset=seg_max_offset, min_one_batch=min_one_batch)
@@ -457,8 +534,15 @@ class PartitionLog:
                 return ReadResult([view], len(view), first)
         return ReadResult([], 0, offset)
 
-    def read_for_fetch(self, offset: int, max_bytes: int, *, max_offset: int | None = None,
-                       min_one_batch: bool = True, inline_max: int = FETCH_INLINE_MAX) -> FetchRead:
+    def read_for_fetch(
+        self,
+        offset: int,
+        max_bytes: int,
+        *,
+        max_offset: int | None = None,
+        min_one_batch: bool = True,
+        inline_max: int = FETCH_INLINE_MAX,
+    ) -> FetchRead:
         """``read`` for Fetch: the same batches, but a range above ``inline_max`` bytes is a FileRegion
         (no record bytes in memory until the connection streams them), and the offset after the data is
         reported (for the aborted-transaction lookup). A damaged batch where the read starts raises
@@ -466,7 +550,8 @@ class PartitionLog:
         leo = self._leo
         if offset < self._log_start or offset > leo:
             raise OffsetOutOfRangeError(
-                f"offset {offset} outside [{self._log_start}, {leo}] of {self.topic}-{self.partition}")
+                f"offset {offset} outside [{self._log_start}, {leo}] of {self.topic}-{self.partition}"
+            )
         bound = leo if max_offset is None else min(max_offset, leo)
         if offset >= bound:
             return FetchRead([], 0, offset, offset)
@@ -477,8 +562,9 @@ class PartitionLog:
             seg = segs[j]
             if seg.base_offset >= bound:
                 break
-            found = seg.read_region(offset, max_bytes, max_offset=seg_max_offset, min_one_batch=min_one_batch,
-                                    inline_max=inline_max)
+            found = seg.read_region(
+                offset, max_bytes, max_offset=seg_max_offset, min_one_batch=min_one_batch, inline_max=inline_max
+            )
             if found is not None:
                 data, first, nxt = found
                 if not len(data):
@@ -494,8 +580,9 @@ class PartitionLog:
         if not header.log_append_time:
             try:
                 data = seg.log.pread(pos, header.batch_length + LOG_OVERHEAD)
-                _h, recs = decode_batch(data, 0, max_decompressed_size=decompressed_limit(
-                    None, self.config.max_message_bytes))
+                _h, recs = decode_batch(
+                    data, 0, max_decompressed_size=decompressed_limit(None, self.config.max_message_bytes)
+                )
                 for r in recs:
                     if r.timestamp >= timestamp and r.offset >= start:
                         return r.offset, r.timestamp
@@ -535,8 +622,14 @@ class PartitionLog:
 
     def _new_segment(self, base_offset: int, now_ms: int) -> LogSegment:
         cfg = self.config
-        segment = LogSegment.create(self.fs, self.dir, base_offset, index_interval_bytes=cfg.index_interval_bytes,
-                                    max_index_size=cfg.segment_index_bytes, created_ms=now_ms)
+        segment = LogSegment.create(
+            self.fs,
+            self.dir,
+            base_offset,
+            index_interval_bytes=cfg.index_interval_bytes,
+            max_index_size=cfg.segment_index_bytes,
+            created_ms=now_ms,
+        )
         if cfg.segment_jitter_ms > 0 and cfg.segment_ms > 0:
             segment.roll_jitter_ms = random.randrange(min(cfg.segment_jitter_ms, cfg.segment_ms))
         return segment
@@ -750,15 +843,18 @@ class PartitionLog:
         if cfg.delete:
             if cfg.retention_ms >= 0:
                 deleted += self._delete_old_segments(
-                    lambda seg, _nxt: now_ms - seg.largest_timestamp_for_retention > cfg.retention_ms, now_ms)
+                    lambda seg, _nxt: now_ms - seg.largest_timestamp_for_retention > cfg.retention_ms, now_ms
+                )
             if cfg.retention_bytes >= 0:
                 excess = [self.size_in_bytes - cfg.retention_bytes]
                 if excess[0] > 0:
+
                     def too_big(seg, _nxt):
                         if excess[0] - seg.size() >= 0:
                             excess[0] -= seg.size()
                             return True
                         return False
+
                     deleted += self._delete_old_segments(too_big, now_ms)
         start = self._log_start
         deleted += self._delete_old_segments(lambda _seg, nxt: nxt is not None and nxt.base_offset <= start, now_ms)
@@ -793,8 +889,10 @@ class PartitionLog:
         self.fs.rmtree(self.dir)
 
     def __repr__(self) -> str:
-        return (f"PartitionLog({self.topic}-{self.partition}, start={self._log_start}, leo={self._leo}, "
-                f"hw={self._hw}, segments={len(self._segments)})")
+        return (
+            f"PartitionLog({self.topic}-{self.partition}, start={self._log_start}, leo={self._leo}, "
+            f"hw={self._hw}, segments={len(self._segments)})"
+        )
 
 
 def _recompress(records, headers, compression_type: str, max_message_bytes: int):
@@ -811,15 +909,21 @@ def _recompress(records, headers, compression_type: str, max_message_bytes: int)
     for h in headers:
         size = h.size
         if h.compression == target:
-            out += records[pos:pos + size]
+            out += records[pos : pos + size]
         else:
-            header, recs = decode_batch(records, pos, max_decompressed_size=decompressed_limit(
-                h.records_count, max_message_bytes))
+            header, recs = decode_batch(
+                records, pos, max_decompressed_size=decompressed_limit(h.records_count, max_message_bytes)
+            )
             out += build_batch(
-                recs, base_offset=header.base_offset, compression=target,
-                timestamp_type_log_append=header.log_append_time, producer_id=header.producer_id,
-                producer_epoch=header.producer_epoch, base_sequence=header.base_sequence,
-                transactional=header.is_transactional, partition_leader_epoch=header.partition_leader_epoch,
+                recs,
+                base_offset=header.base_offset,
+                compression=target,
+                timestamp_type_log_append=header.log_append_time,
+                producer_id=header.producer_id,
+                producer_epoch=header.producer_epoch,
+                base_sequence=header.base_sequence,
+                transactional=header.is_transactional,
+                partition_leader_epoch=header.partition_leader_epoch,
             )
         pos += size
     return out, validate_batches(out)

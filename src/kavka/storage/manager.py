@@ -43,9 +43,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
-from kavka.storage.cleaner import LogCleaner
 from kavka.storage.checkpoints import (
     LOG_START_OFFSET_CHECKPOINT,
     RECOVERY_POINT_CHECKPOINT,
@@ -56,6 +55,7 @@ from kavka.storage.checkpoints import (
     write_offset_checkpoint,
     write_partition_metadata,
 )
+from kavka.storage.cleaner import LogCleaner
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.fs import FileLock, FileSystem
@@ -73,6 +73,7 @@ def _reason(exc: BaseException) -> str:
         return f"{cause.strerror}" + (f" ({cause.filename})" if cause.filename else "")
     return str(cause) or type(cause).__name__
 
+
 CLEAN_SHUTDOWN_MARKER = ".kafka_cleanshutdown"
 LOCK_FILE = ".lock"
 DELETE_SUFFIX = "-delete"
@@ -80,13 +81,23 @@ FUTURE_SUFFIX = "-future"
 
 
 class LogManager:
-    def __init__(self, fs: FileSystem, log_dirs: list[str], default_config: LogConfig,
-                 clock_ms: Callable[[], int], *, retention_check_interval_ms: int = 300000,
-                 cleaner_enable: bool = True, cleaner_dedupe_buffer_size: int = 128 * 1024 * 1024,
-                 cleaner_io_buffer_size: int = 512 * 1024, cleaner_backoff_ms: int = 15000,
-                 cleaner_max_ms_per_tick: float | None = 100.0, cleaner_io_max_bytes_per_second: float | None = None,
-                 producer_id_expiration_ms: int = 86_400_000,
-                 producer_id_expiration_check_interval_ms: int = 600_000) -> None:
+    def __init__(
+        self,
+        fs: FileSystem,
+        log_dirs: list[str],
+        default_config: LogConfig,
+        clock_ms: Callable[[], int],
+        *,
+        retention_check_interval_ms: int = 300000,
+        cleaner_enable: bool = True,
+        cleaner_dedupe_buffer_size: int = 128 * 1024 * 1024,
+        cleaner_io_buffer_size: int = 512 * 1024,
+        cleaner_backoff_ms: int = 15000,
+        cleaner_max_ms_per_tick: float | None = 100.0,
+        cleaner_io_max_bytes_per_second: float | None = None,
+        producer_id_expiration_ms: int = 86_400_000,
+        producer_id_expiration_check_interval_ms: int = 600_000,
+    ) -> None:
         """Broker configs, by Kafka name: ``log.retention.check.interval.ms``, ``log.cleaner.enable``,
         ``log.cleaner.dedupe.buffer.size``, ``log.cleaner.io.buffer.size``, ``log.cleaner.backoff.ms``,
         ``producer.id.expiration.ms`` (dynamic in Kafka: assign ``producer_id_expiration_ms``, it applies
@@ -122,10 +133,15 @@ class LogManager:
         self._last_producer_expiration_ms = self._last_checkpoint_ms
         self.cleaner: LogCleaner | None = None
         if cleaner_enable:
-            self.cleaner = LogCleaner(fs, clock_ms, dedupe_buffer_size=cleaner_dedupe_buffer_size,
-                                      io_buffer_size=cleaner_io_buffer_size, backoff_ms=cleaner_backoff_ms,
-                                      max_ms_per_run=cleaner_max_ms_per_tick,
-                                      io_max_bytes_per_second=cleaner_io_max_bytes_per_second)
+            self.cleaner = LogCleaner(
+                fs,
+                clock_ms,
+                dedupe_buffer_size=cleaner_dedupe_buffer_size,
+                io_buffer_size=cleaner_io_buffer_size,
+                backoff_ms=cleaner_backoff_ms,
+                max_ms_per_run=cleaner_max_ms_per_tick,
+                io_max_bytes_per_second=cleaner_io_max_bytes_per_second,
+            )
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -141,8 +157,9 @@ class LogManager:
                 raise LogDirError(f"cannot lock log dir {log_dir}: {e.strerror or e}") from None
             if lock is None:
                 self.release_locks()
-                raise LogDirError(f"Failed to acquire lock on file {LOCK_FILE} in {log_dir}: another process "
-                                  "is using this directory")
+                raise LogDirError(
+                    f"Failed to acquire lock on file {LOCK_FILE} in {log_dir}: another process is using this directory"
+                )
             self._locks.append(lock)
 
     def release_locks(self) -> None:
@@ -193,11 +210,17 @@ class LogManager:
                 topic_id = read_partition_metadata(fs, path)
             except CheckpointError:
                 pass
-            log = PartitionLog(fs, path, self.config_for(topic), now_ms=now,
-                               recovery_point=recovery_points.get(key, 0),
-                               log_start_offset=(start_offsets or {}).get(key, 0),
-                               clean_shutdown=clean, topic_id=topic_id,
-                               producer_id_expiration_ms=self.producer_id_expiration_ms)
+            log = PartitionLog(
+                fs,
+                path,
+                self.config_for(topic),
+                now_ms=now,
+                recovery_point=recovery_points.get(key, 0),
+                log_start_offset=(start_offsets or {}).get(key, 0),
+                clean_shutdown=clean,
+                topic_id=topic_id,
+                producer_id_expiration_ms=self.producer_id_expiration_ms,
+            )
             self._logs[key] = log
             self._log_dir_of[key] = log_dir
         if fs.exists(marker):
@@ -209,8 +232,7 @@ class LogManager:
         try:
             return read_offset_checkpoint(self.fs, path)
         except CheckpointError as e:
-            logger.warning("Error occurred while reading %s: %s; resetting it (all of its logs are recovered)",
-                        path, e)
+            logger.warning("Error occurred while reading %s: %s; resetting it (all of its logs are recovered)", path, e)
             return None
 
     def shutdown(self) -> None:
@@ -268,8 +290,11 @@ class LogManager:
                 self.cleaner.forget(log_dir, plog)
             plog.close_handles()
         if offline:
-            logger.warning("Logs for partitions %s are offline due to failure on log directory %s",
-                           ",".join(f"{t}-{p}" for t, p in offline), log_dir)
+            logger.warning(
+                "Logs for partitions %s are offline due to failure on log directory %s",
+                ",".join(f"{t}-{p}" for t, p in offline),
+                log_dir,
+            )
         for listener in list(self.dir_failure_listeners):
             listener(log_dir, offline)
         return offline
@@ -316,8 +341,9 @@ class LogManager:
                 counts[d] += 1
         return min(live, key=lambda d: (counts[d], self.log_dirs.index(d)))
 
-    def get_or_create_log(self, topic: str, partition: int, topic_id: bytes | str | None = None,
-                          config: LogConfig | None = None) -> PartitionLog:
+    def get_or_create_log(
+        self, topic: str, partition: int, topic_id: bytes | str | None = None, config: LogConfig | None = None
+    ) -> PartitionLog:
         """The log of ``topic-partition``, created in the live log dir holding the fewest partitions if new.
 
         KafkaStorageError if the partition's dir is offline, or if the dir it is created in fails (that dir
@@ -356,9 +382,15 @@ class LogManager:
         if topic_id is not None:
             write_partition_metadata(self.fs, path, topic_id)
             tid = topic_id_to_str(topic_id)
-        log = PartitionLog(self.fs, path, config or self.config_for(topic), now_ms=self.clock_ms(),
-                           clean_shutdown=True, topic_id=tid,
-                           producer_id_expiration_ms=self.producer_id_expiration_ms)
+        log = PartitionLog(
+            self.fs,
+            path,
+            config or self.config_for(topic),
+            now_ms=self.clock_ms(),
+            clean_shutdown=True,
+            topic_id=tid,
+            producer_id_expiration_ms=self.producer_id_expiration_ms,
+        )
         self._logs[key] = log
         self._log_dir_of[key] = log_dir
         return log

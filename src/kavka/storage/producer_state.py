@@ -77,7 +77,8 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from crc32c import crc32c
 
@@ -90,8 +91,14 @@ from kavka.storage.errors import (
 )
 from kavka.storage.fs import FileSystem
 
-__all__ = ["BatchMetadata", "CompletedTxn", "ProducerStateEntry", "ProducerStateManager", "SNAPSHOT_SUFFIX",
-           "CorruptSnapshotError"]
+__all__ = [
+    "BatchMetadata",
+    "CompletedTxn",
+    "ProducerStateEntry",
+    "ProducerStateManager",
+    "SNAPSHOT_SUFFIX",
+    "CorruptSnapshotError",
+]
 
 SNAPSHOT_SUFFIX = ".snapshot"
 SNAPSHOT_VERSION = 1
@@ -140,7 +147,7 @@ class ProducerStateEntry:
         self.current_txn_first_offset = -1
         self.last_timestamp = -1
 
-    def copy(self) -> "ProducerStateEntry":
+    def copy(self) -> ProducerStateEntry:
         e = ProducerStateEntry(self.producer_id, self.epoch)
         e.batches.extend(self.batches)
         e.coordinator_epoch = self.coordinator_epoch
@@ -232,7 +239,8 @@ class ProducerStateManager:
             elif entry.current_txn_first_offset >= 0:
                 raise InvalidTxnStateError(
                     f"producer {pid}: non-transactional batch while its transaction from offset "
-                    f"{entry.current_txn_first_offset} is open")
+                    f"{entry.current_txn_first_offset} is open"
+                )
             staged[pid] = entry
         return None, staged
 
@@ -249,9 +257,17 @@ class ProducerStateManager:
 
     # -- transactions ---------------------------------------------------------------------------------
 
-    def stage_marker(self, producer_id: int, producer_epoch: int, coordinator_epoch: int, offset: int,
-                     aborted: bool, *, validate: bool = True,
-                     timestamp: int = -1) -> tuple[ProducerStateEntry, CompletedTxn | None]:
+    def stage_marker(
+        self,
+        producer_id: int,
+        producer_epoch: int,
+        coordinator_epoch: int,
+        offset: int,
+        aborted: bool,
+        *,
+        validate: bool = True,
+        timestamp: int = -1,
+    ) -> tuple[ProducerStateEntry, CompletedTxn | None]:
         """Check an end-transaction marker about to be written at ``offset`` with ``timestamp`` (its
         record's; it becomes the producer's ``last_timestamp``, as in Kafka); returns the producer's new
         entry and the transaction it completes (None for a producer with no open transaction here).
@@ -261,11 +277,13 @@ class ProducerStateManager:
         if validate:
             if producer_epoch < entry.epoch:
                 raise InvalidProducerEpochError(
-                    f"producer {producer_id}: marker epoch {producer_epoch} is older than {entry.epoch}")
+                    f"producer {producer_id}: marker epoch {producer_epoch} is older than {entry.epoch}"
+                )
             if entry.coordinator_epoch > coordinator_epoch:
                 raise TransactionCoordinatorFencedError(
                     f"producer {producer_id}: coordinator epoch {coordinator_epoch} is older than "
-                    f"{entry.coordinator_epoch}")
+                    f"{entry.coordinator_epoch}"
+                )
         completed = None
         if entry.current_txn_first_offset >= 0:
             completed = CompletedTxn(producer_id, entry.current_txn_first_offset, offset, aborted)
@@ -284,8 +302,13 @@ class ProducerStateManager:
                 return first
         return completed.last_offset + 1
 
-    def complete_marker(self, entry: ProducerStateEntry, completed: CompletedTxn | None, end_offset: int,
-                        high_watermark: int | None = None) -> None:
+    def complete_marker(
+        self,
+        entry: ProducerStateEntry,
+        completed: CompletedTxn | None,
+        end_offset: int,
+        high_watermark: int | None = None,
+    ) -> None:
         """Apply a marker written (or replayed) below ``end_offset``."""
         self.producers[entry.producer_id] = entry
         if completed is not None:
@@ -316,8 +339,9 @@ class ProducerStateManager:
         return [(pid, first) for first, pid in self.ongoing.items()]
 
     def _rebuild_ongoing(self) -> None:
-        pairs = sorted((e.current_txn_first_offset, pid) for pid, e in self.producers.items()
-                       if e.current_txn_first_offset >= 0)
+        pairs = sorted(
+            (e.current_txn_first_offset, pid) for pid, e in self.producers.items() if e.current_txn_first_offset >= 0
+        )
         self.ongoing = {first: pid for first, pid in pairs}
         self.unreplicated = {}
 
@@ -344,8 +368,9 @@ class ProducerStateManager:
 
     # -- replay from the log --------------------------------------------------------------------------
 
-    def replay(self, header: BatchHeader, marker: int | None = None,
-               coordinator_epoch: int = -1) -> tuple[CompletedTxn, int] | None:
+    def replay(
+        self, header: BatchHeader, marker: int | None = None, coordinator_epoch: int = -1
+    ) -> tuple[CompletedTxn, int] | None:
         """Apply a batch read back from the log, without validation (Kafka's ValidationType.None).
 
         For a transactional control batch, ``marker`` is its ControlType (ABORT 0, COMMIT 1); the
@@ -357,9 +382,15 @@ class ProducerStateManager:
         result = None
         if pid >= 0:
             if header.is_control and header.is_transactional and marker is not None:
-                entry, completed = self.stage_marker(pid, header.producer_epoch, coordinator_epoch,
-                                                     header.base_offset, marker == 0, validate=False,
-                                                     timestamp=header.max_timestamp)
+                entry, completed = self.stage_marker(
+                    pid,
+                    header.producer_epoch,
+                    coordinator_epoch,
+                    header.base_offset,
+                    marker == 0,
+                    validate=False,
+                    timestamp=header.max_timestamp,
+                )
                 if completed is not None:
                     result = (completed, self.last_stable_offset_after(completed))
                 self.complete_marker(entry, completed, end)
@@ -373,8 +404,12 @@ class ProducerStateManager:
                     entry.batches.clear()
             else:
                 entry.add(
-                    header.producer_epoch, header.base_sequence, header.last_sequence,
-                    header.base_offset, end - 1, header.max_timestamp,
+                    header.producer_epoch,
+                    header.base_sequence,
+                    header.last_sequence,
+                    header.base_offset,
+                    end - 1,
+                    header.max_timestamp,
                 )
                 if header.is_transactional and entry.current_txn_first_offset < 0:
                     entry.current_txn_first_offset = header.base_offset
@@ -402,12 +437,24 @@ class ProducerStateManager:
         for pid, e in self.producers.items():
             if e.batches:
                 last = e.batches[-1]
-                parts.append(_ENTRY.pack(pid, e.epoch, last.last_seq, last.last_offset,
-                                         last.last_offset - last.first_offset, e.last_timestamp,
-                                         e.coordinator_epoch, e.current_txn_first_offset))
+                parts.append(
+                    _ENTRY.pack(
+                        pid,
+                        e.epoch,
+                        last.last_seq,
+                        last.last_offset,
+                        last.last_offset - last.first_offset,
+                        e.last_timestamp,
+                        e.coordinator_epoch,
+                        e.current_txn_first_offset,
+                    )
+                )
             else:
-                parts.append(_ENTRY.pack(pid, e.epoch, -1, -1, 0, e.last_timestamp,
-                                         e.coordinator_epoch, e.current_txn_first_offset))
+                parts.append(
+                    _ENTRY.pack(
+                        pid, e.epoch, -1, -1, 0, e.last_timestamp, e.coordinator_epoch, e.current_txn_first_offset
+                    )
+                )
         body = struct.pack(">i", len(parts)) + b"".join(parts)
         return struct.pack(">hI", SNAPSHOT_VERSION, crc32c(body)) + body
 
@@ -423,7 +470,9 @@ class ProducerStateManager:
         if count < 0 or len(data) != _HEAD.size + count * _ENTRY.size:
             raise CorruptSnapshotError("snapshot size does not match its entry count")
         entries = []
-        for pid, epoch, last_seq, last_offset, delta, ts, coord_epoch, txn_first in _ENTRY.iter_unpack(data[_HEAD.size:]):
+        for pid, epoch, last_seq, last_offset, delta, ts, coord_epoch, txn_first in _ENTRY.iter_unpack(
+            data[_HEAD.size :]
+        ):
             e = ProducerStateEntry(pid, epoch)
             if last_offset >= 0:
                 first_seq = last_seq - delta
@@ -497,8 +546,15 @@ class ProducerStateManager:
             elif offset not in self._unsynced:
                 durable_above += 1
 
-    def load(self, log_start_offset: int, log_end_offset: int, max_offset: int | None = None, *,
-             now_ms: int | None = None, expiration_ms: int | None = None) -> int:
+    def load(
+        self,
+        log_start_offset: int,
+        log_end_offset: int,
+        max_offset: int | None = None,
+        *,
+        now_ms: int | None = None,
+        expiration_ms: int | None = None,
+    ) -> int:
         """Load the newest usable snapshot at or below ``log_end_offset`` (and ``max_offset`` if given);
         returns the offset to replay from. With ``now_ms`` and ``expiration_ms``, producers of the
         snapshot that are expired are dropped (Kafka's ``loadFromSnapshot``).

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 from kavka.protocol.batch import (
     HEADER_SIZE,
@@ -64,8 +64,15 @@ from kavka.storage.index import CorruptIndexError, OffsetIndex, TimeIndex
 from kavka.storage.txn_index import TransactionIndex
 
 __all__ = [
-    "LogSegment", "segment_file_name", "LOG_SUFFIX", "INDEX_SUFFIX", "TIME_INDEX_SUFFIX", "TXN_INDEX_SUFFIX",
-    "CLEANED_SUFFIX", "SWAP_SUFFIX", "DELETED_SUFFIX",
+    "LogSegment",
+    "segment_file_name",
+    "LOG_SUFFIX",
+    "INDEX_SUFFIX",
+    "TIME_INDEX_SUFFIX",
+    "TXN_INDEX_SUFFIX",
+    "CLEANED_SUFFIX",
+    "SWAP_SUFFIX",
+    "DELETED_SUFFIX",
 ]
 
 LOG_SUFFIX = ".log"
@@ -121,11 +128,14 @@ class LogSegment:
             fs, f"{dir_path}/{segment_file_name(base_offset, INDEX_SUFFIX)}{file_suffix}", base_offset, max_index_size
         )
         self.time_index = TimeIndex(
-            fs, f"{dir_path}/{segment_file_name(base_offset, TIME_INDEX_SUFFIX)}{file_suffix}", base_offset,
+            fs,
+            f"{dir_path}/{segment_file_name(base_offset, TIME_INDEX_SUFFIX)}{file_suffix}",
+            base_offset,
             max_index_size,
         )
         self.txn_index = TransactionIndex(
-            fs, f"{dir_path}/{segment_file_name(base_offset, TXN_INDEX_SUFFIX)}{file_suffix}", base_offset)
+            fs, f"{dir_path}/{segment_file_name(base_offset, TXN_INDEX_SUFFIX)}{file_suffix}", base_offset
+        )
         self._max_ts: int | None = None  # None: not known yet, read from the time index on demand
         self._offset_of_max_ts = base_offset
         self._bytes_since_index = 0
@@ -136,7 +146,7 @@ class LogSegment:
     # -- construction ---------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, fs: FileSystem, dir_path: str, base_offset: int, **kw) -> "LogSegment":
+    def create(cls, fs: FileSystem, dir_path: str, base_offset: int, **kw) -> LogSegment:
         """A new, empty segment: creates the .log, .index and .timeindex files."""
         seg = cls(fs, dir_path, base_offset, **kw)
         if seg.log.size():
@@ -276,7 +286,8 @@ class LogSegment:
 
     def _corrupt(self, position: int, offset: int, why: str) -> CorruptRecordError:
         return CorruptRecordError(
-            f"corrupt batch in segment {self.log_path} at position {position} (fetch offset {offset}): {why}")
+            f"corrupt batch in segment {self.log_path} at position {position} (fetch offset {offset}): {why}"
+        )
 
     def find_batch_checked(self, offset: int, end: int | None = None) -> tuple[int, BatchHeader] | None:
         """``find_batch`` for serving reads: every header on the way must be a batch (magic 2, a possible
@@ -305,17 +316,25 @@ class LogSegment:
                 raise self._corrupt(pos, offset, f"{end - pos} trailing bytes are not a batch")
             header = parse_header(read(pos, HEADER_SIZE))
             length = header.batch_length
-            if header.magic != MAGIC or length < _MIN_BATCH_LENGTH or header.base_offset < prev_next \
-                    or header.last_offset_delta < 0:
+            if (
+                header.magic != MAGIC
+                or length < _MIN_BATCH_LENGTH
+                or header.base_offset < prev_next
+                or header.last_offset_delta < 0
+            ):
                 if pos == position and position > 0:
                     raise _BadIndexPosition(f"magic {header.magic}, base offset {header.base_offset}")
-                raise self._corrupt(pos, offset, f"magic {header.magic}, batch length {length}, "
-                                                 f"base offset {header.base_offset}")
+                raise self._corrupt(
+                    pos, offset, f"magic {header.magic}, batch length {length}, base offset {header.base_offset}"
+                )
             if pos == position and position > 0 and header.base_offset > entry_offset:
                 raise _BadIndexPosition(f"batch at it starts at offset {header.base_offset}")
             if pos + length + LOG_OVERHEAD > end:
-                raise self._corrupt(pos, offset, f"batch length {length} runs past the end of the file "
-                                                 f"({end - pos - LOG_OVERHEAD} bytes left)")
+                raise self._corrupt(
+                    pos,
+                    offset,
+                    f"batch length {length} runs past the end of the file ({end - pos - LOG_OVERHEAD} bytes left)",
+                )
             last = header.base_offset + header.last_offset_delta
             if last >= offset:
                 return pos, header
@@ -327,8 +346,12 @@ class LogSegment:
         """ControlType (ABORT 0 / COMMIT 1) of the control batch at ``position``; None if the batch is not
         an end-transaction marker (or cannot be read)."""
         try:
-            _h, recs = decode_batch(self.log.pread(position, header.batch_length + LOG_OVERHEAD), 0,
-                                    check_crc=False, max_decompressed_size=DECOMPRESSED_CEILING)
+            _h, recs = decode_batch(
+                self.log.pread(position, header.batch_length + LOG_OVERHEAD),
+                0,
+                check_crc=False,
+                max_decompressed_size=DECOMPRESSED_CEILING,
+            )
             if recs:
                 _version, ctype = control_record_type(recs[0])
                 if ctype in (ControlType.ABORT, ControlType.COMMIT):
@@ -356,8 +379,9 @@ class LogSegment:
         empty bytes if the first such batch is beyond ``max_offset`` or too large for ``max_bytes``.
         A damaged batch where the read starts raises CorruptRecordError (see ``find_batch_checked``).
         """
-        found = self.locate(start_offset, max_bytes, max_position=max_position, max_offset=max_offset,
-                            min_one_batch=min_one_batch)
+        found = self.locate(
+            start_offset, max_bytes, max_position=max_position, max_offset=max_offset, min_one_batch=min_one_batch
+        )
         if found is None:
             return None
         pos, length, first, _next = found
@@ -368,8 +392,15 @@ class LogSegment:
             raise self._corrupt(pos + len(data), start_offset, "the file ended inside the batches it indexed")
         return pos, memoryview(data), first
 
-    def read_region(self, start_offset: int, max_bytes: int, *, max_offset: int | None = None,
-                    min_one_batch: bool = True, inline_max: int = 0):
+    def read_region(
+        self,
+        start_offset: int,
+        max_bytes: int,
+        *,
+        max_offset: int | None = None,
+        min_one_batch: bool = True,
+        inline_max: int = 0,
+    ):
         """Like ``read`` but without loading the bytes: ``(data, first base offset, next offset)`` where
         ``data`` is a :class:`FileRegion` over the ``.log`` (its own handle; the caller closes it), or
         ``bytes`` when the range is at most ``inline_max`` bytes (cheaper than a handle for small reads).
@@ -385,8 +416,15 @@ class LogSegment:
             return data, first, nxt
         return FileRegion(self.log.reopen(), pos, length), first, nxt
 
-    def locate(self, start_offset: int, max_bytes: int, *, max_position: int | None = None,
-               max_offset: int | None = None, min_one_batch: bool = True) -> tuple[int, int, int, int] | None:
+    def locate(
+        self,
+        start_offset: int,
+        max_bytes: int,
+        *,
+        max_position: int | None = None,
+        max_offset: int | None = None,
+        min_one_batch: bool = True,
+    ) -> tuple[int, int, int, int] | None:
         """Where ``read`` would read: ``(position, length, first batch base offset, offset after the last
         batch)``; headers only, never record bytes. Length 0 (and next = first) when the first batch is
         beyond ``max_offset`` or too large. A damaged header after the first batch ends the range before
@@ -406,8 +444,13 @@ class LogSegment:
         for p, h in self.iter_headers(cut, limit):
             size = h.batch_length + LOG_OVERHEAD
             last = h.base_offset + h.last_offset_delta
-            if p + size > limit or h.magic != MAGIC or h.base_offset < nxt or h.last_offset_delta < 0 or (
-                    max_offset is not None and last >= max_offset):
+            if (
+                p + size > limit
+                or h.magic != MAGIC
+                or h.base_offset < nxt
+                or h.last_offset_delta < 0
+                or (max_offset is not None and last >= max_offset)
+            ):
                 break
             cut = p + size
             nxt = last + 1
@@ -440,7 +483,14 @@ class LogSegment:
         return now_ms - self.created_ms
 
     def should_roll(
-        self, *, messages_size: int, max_timestamp: int, max_offset: int, now_ms: int, segment_bytes: int, segment_ms: int
+        self,
+        *,
+        messages_size: int,
+        max_timestamp: int,
+        max_offset: int,
+        now_ms: int,
+        segment_bytes: int,
+        segment_ms: int,
     ) -> bool:
         size = self.log.size()
         self._ensure_indexes()

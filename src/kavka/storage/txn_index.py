@@ -74,7 +74,8 @@ class TransactionIndex:
             if last_offset < self.base_offset:
                 raise CorruptIndexError(
                     f"{self.path}: last offset {last_offset} of an aborted transaction is below the "
-                    f"segment base {self.base_offset}")
+                    f"segment base {self.base_offset}"
+                )
             if last is not None and last_offset <= last:
                 raise CorruptIndexError(f"{self.path}: last offsets do not increase ({last} then {last_offset})")
             last = last_offset
@@ -111,8 +112,9 @@ class TransactionIndex:
     def append(self, txn: AbortedTxn) -> None:
         entries = self._ensure()
         if entries and entries[-1].last_offset >= txn.last_offset:
-            raise ValueError(f"{self.path}: aborted transaction at {txn.last_offset} does not follow "
-                             f"{entries[-1].last_offset}")
+            raise ValueError(
+                f"{self.path}: aborted transaction at {txn.last_offset} does not follow {entries[-1].last_offset}"
+            )
         self._file().append(txn.encode())
         entries.append(txn)
 

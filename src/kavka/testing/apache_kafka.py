@@ -317,7 +317,9 @@ class ApacheKafka:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self._reap()
-                raise ApacheKafkaError(f"Kafka did not exit within {timeout}s of SIGTERM; killed\n{self.log_tail()}") from None
+                raise ApacheKafkaError(
+                    f"Kafka did not exit within {timeout}s of SIGTERM; killed\n{self.log_tail()}"
+                ) from None
         return int(self.popen.returncode)
 
     def cleanup(self) -> None:
@@ -363,4 +365,3 @@ class ApacheKafka:
     def __repr__(self) -> str:
         state = "running" if self.is_running() else "stopped"
         return f"ApacheKafka({self.bootstrap}, {state}, dir={self.base_dir})"
-

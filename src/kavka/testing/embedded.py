@@ -14,8 +14,7 @@ from kavka.server.app import KavkaServer
 
 
 class EmbeddedBroker:
-    def __init__(self, data_dir: str, overrides: dict[str, str] | None = None, port: int = 0, *,
-                 console: bool = False):
+    def __init__(self, data_dir: str, overrides: dict[str, str] | None = None, port: int = 0, *, console: bool = False):
         props = dict(BrokerConfig.serve_defaults())
         props["listeners"] = f"PLAINTEXT://127.0.0.1:{port}"
         props["log.dirs"] = str(data_dir)
@@ -37,7 +36,7 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return self.server.bootstrap
 
-    def start(self) -> "EmbeddedBroker":
+    def start(self) -> EmbeddedBroker:
         started = threading.Event()
         error: list[BaseException] = []
 

@@ -56,8 +56,20 @@ __all__ = [
 
 # Not "__consumer_offsets" / "__transaction_state": deleting them is a valid request (Kafka takes it
 # too) that would take the healthy consumer's group coordinator with it.
-_NAME_POOL = ("fuzz-a", "fuzz-b", "fuzz.c", "fuzz_d", "", ".", "x" * 250, "bad name", "__cluster_metadata",
-              "fuzz-grp", "fuzz-txn", "fuzz-e")
+_NAME_POOL = (
+    "fuzz-a",
+    "fuzz-b",
+    "fuzz.c",
+    "fuzz_d",
+    "",
+    ".",
+    "x" * 250,
+    "bad name",
+    "__cluster_metadata",
+    "fuzz-grp",
+    "fuzz-txn",
+    "fuzz-e",
+)
 
 
 def served_versions() -> list[tuple[int, int]]:
@@ -65,8 +77,11 @@ def served_versions() -> list[tuple[int, int]]:
     import kavka.broker.handlers  # noqa: F401  (registers the handlers)
     from kavka.broker.registry import REGISTRY
 
-    return [(h.api_key, v) for h in sorted(REGISTRY.values(), key=lambda h: h.api_key)
-            for v in range(h.min_version, h.max_version + 1)]
+    return [
+        (h.api_key, v)
+        for h in sorted(REGISTRY.values(), key=lambda h: h.api_key)
+        for v in range(h.min_version, h.max_version + 1)
+    ]
 
 
 # --- random valid requests --------------------------------------------------------------------------
@@ -76,7 +91,7 @@ _INT_RANGES = {"int8": 7, "int16": 15, "int32": 31, "int64": 63}
 
 def _random_int(kafka_type: str, rng: random.Random) -> int:
     bits = _INT_RANGES.get(kafka_type, 31)
-    lo, hi = -(2 ** bits), 2 ** bits - 1
+    lo, hi = -(2**bits), 2**bits - 1
     r = rng.random()
     if r < 0.5:
         v = rng.randint(-1, 3)
@@ -97,7 +112,7 @@ def _random_scalar(kafka_type: str, nullable: bool, rng: random.Random, names) -
     if kafka_type in _INT_RANGES:
         return _random_int(kafka_type, rng)
     if kafka_type in ("timedelta_i32", "timedelta_i64"):
-        return rng.choice((0, 1, 100, 30000, -1, 2 ** 31 - 1))
+        return rng.choice((0, 1, 100, 30000, -1, 2**31 - 1))
     if kafka_type == "uint16":
         return rng.randint(0, 65535)
     if kafka_type == "float64":
@@ -107,7 +122,7 @@ def _random_scalar(kafka_type: str, nullable: bool, rng: random.Random, names) -
     if kafka_type == "error_code":
         return 0
     if kafka_type == "datetime_i64":
-        return rng.randint(0, 2 ** 41)
+        return rng.randint(0, 2**41)
     if kafka_type == "string":
         r = rng.random()
         if r < 0.7:
@@ -136,8 +151,7 @@ def random_request(cls: type, rng: random.Random, names=_NAME_POOL, depth: int =
             else:
                 out[f.name] = [_random_scalar(f.kafka_type, False, rng, names) for _ in range(n)]
         elif f.kind == "entity":
-            out[f.name] = None if f.nullable and rng.random() < 0.3 else random_request(
-                f.entity, rng, names, depth + 1)
+            out[f.name] = None if f.nullable and rng.random() < 0.3 else random_request(f.entity, rng, names, depth + 1)
         else:
             out[f.name] = _random_scalar(f.kafka_type, f.nullable, rng, names)
     return out
@@ -184,7 +198,7 @@ def _walk_length(b, p, flexible, legacy_width, kind, nullable, path, out):
         v, q = _uvarint(b, p)
         out.append(LengthField(p, q - p, kind, True, nullable, path))
         return v - 1, q
-    v = int.from_bytes(b[p:p + legacy_width], "big", signed=True)
+    v = int.from_bytes(b[p : p + legacy_width], "big", signed=True)
     out.append(LengthField(p, legacy_width, kind, False, nullable, path))
     return v, p + legacy_width
 
@@ -246,7 +260,7 @@ def overwrite_length(body: bytes, lf: LengthField, value: int) -> bytes:
         enc = _encode_uvarint(raw & 0xFFFFFFFFF)
     else:
         enc = (value & ((1 << (8 * lf.width)) - 1)).to_bytes(lf.width, "big")  # wraps, as a bit pattern
-    return body[:lf.offset] + enc + body[lf.offset + lf.width:]
+    return body[: lf.offset] + enc + body[lf.offset + lf.width :]
 
 
 # --- frames -------------------------------------------------------------------------------------------
@@ -254,8 +268,9 @@ def overwrite_length(body: bytes, lf: LengthField, value: int) -> bytes:
 _HDR = struct.Struct(">hhih")
 
 
-def request_frame(api_key: int, version: int, correlation_id: int, body: bytes,
-                  client_id: str | None = "fuzz") -> bytes:
+def request_frame(
+    api_key: int, version: int, correlation_id: int, body: bytes, client_id: str | None = "fuzz"
+) -> bytes:
     """Size prefix + request header (v1, or v2 when flexible) + ``body``."""
     cid = None if client_id is None else client_id.encode()
     head = _HDR.pack(api_key, version, correlation_id, -1 if cid is None else len(cid)) + (cid or b"")
@@ -280,8 +295,22 @@ class FrameSource:
 
     #: "values" flips bits outside the header and every length prefix: well-formed requests with odd
     #: values, the ones that reach the handlers (weighted up, with "valid", for that reason).
-    MUTATIONS = ("valid", "valid", "values", "values", "values", "values", "bitflip", "length", "length",
-                 "truncate", "splice", "insert", "delete", "header")
+    MUTATIONS = (
+        "valid",
+        "valid",
+        "values",
+        "values",
+        "values",
+        "values",
+        "bitflip",
+        "length",
+        "length",
+        "truncate",
+        "splice",
+        "insert",
+        "delete",
+        "header",
+    )
 
     def __init__(self, seed: int, per_version: int = 4, names=_NAME_POOL) -> None:
         self.rng = random.Random(seed)
@@ -290,9 +319,8 @@ class FrameSource:
             cls = request_class(api_key, version)
             for _ in range(per_version):
                 body = encode_request_body(api_key, version, random_request(cls, self.rng, names))
-                frame = request_frame(api_key, version, self.rng.randint(0, 2 ** 31 - 1), body)
-                self.bases.append(_Base(api_key, version, len(frame) - len(body), frame,
-                                        length_fields(cls, body)))
+                frame = request_frame(api_key, version, self.rng.randint(0, 2**31 - 1), body)
+                self.bases.append(_Base(api_key, version, len(frame) - len(body), frame, length_fields(cls, body)))
         for base in self.bases:
             skip = set()
             for lf in base.lengths:
@@ -318,8 +346,9 @@ class FrameSource:
                 return frame
             lf = rng.choice(base.lengths)
             left = len(frame) - h - lf.offset - lf.width
-            value = rng.choice((2 ** 32 - 2, 2 ** 31 - 1, 0x7FFF, left + 1, left + rng.randint(2, 99),
-                                -1, -2, -(2 ** 31), 2 ** 34))
+            value = rng.choice(
+                (2**32 - 2, 2**31 - 1, 0x7FFF, left + 1, left + rng.randint(2, 99), -1, -2, -(2**31), 2**34)
+            )
             body = overwrite_length(frame[h:], lf, value)
             return _resize(frame[:h] + body)
         if kind == "values":
@@ -337,19 +366,19 @@ class FrameSource:
                 b[i] ^= 1 << rng.randrange(8)
             return bytes(b)
         if kind == "truncate":
-            return _resize(frame[:rng.randrange(4, len(frame))])
+            return _resize(frame[: rng.randrange(4, len(frame))])
         if kind == "splice":
             other = rng.choice(self.bases).frame
-            return _resize(frame[:rng.randrange(4, len(frame) + 1)] + other[rng.randrange(4, len(other)):])
+            return _resize(frame[: rng.randrange(4, len(frame) + 1)] + other[rng.randrange(4, len(other)) :])
         if kind == "insert":
             i = rng.randrange(4, len(frame) + 1)
             return _resize(frame[:i] + rng.randbytes(rng.choice((1, 4, 5, 16))) + frame[i:])
         if kind == "delete":
             i = rng.randrange(4, len(frame))
-            return _resize(frame[:i] + frame[i + rng.choice((1, 2, 4)):])
+            return _resize(frame[:i] + frame[i + rng.choice((1, 2, 4)) :])
         # header: a body of one API behind the header of another (or another version)
         other = rng.choice(self.bases)
-        return _resize(other.frame[:other.header_len] + frame[h:])
+        return _resize(other.frame[: other.header_len] + frame[h:])
 
     def frames(self, count: int) -> list[bytes]:
         return [self.next() for _ in range(count)]
@@ -423,12 +452,12 @@ _CLOSER = struct.pack(">ihhih", 10, 32000, 0, 0, -1)
 
 @dataclass
 class BlastStats:
-    frames: int = 0             # frames the broker read (their connection ended as predicted)
+    frames: int = 0  # frames the broker read (their connection ended as predicted)
     bytes: int = 0
     connections: int = 0
     closed_as_expected: int = 0  # closed by the broker right after the bad frame, all answers in
-    early_closes: int = 0        # closed before every valid frame was answered (a handler refused one)
-    stalled: int = 0             # no close/answers within the stall timeout (a long poll): we closed it
+    early_closes: int = 0  # closed before every valid frame was answered (a handler refused one)
+    stalled: int = 0  # no close/answers within the stall timeout (a long poll): we closed it
     connect_failures: int = 0
     seconds: float = 0.0
 
@@ -526,7 +555,7 @@ class Blaster:
                             refused += 1
                             self._finish(c, "refused")
                             if refused > 20:
-                                raise ConnectionRefusedError(f"broker at {self.addr} refuses connections")
+                                raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
                             continue
                         except OSError:
                             self._finish(c, "eof")
@@ -542,7 +571,7 @@ class Blaster:
                         refused += 1
                         self._finish(c, "refused")
                         if refused > 20:
-                            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections")
+                            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
                         continue
                     except OSError:
                         data = b""
@@ -555,7 +584,7 @@ class Blaster:
                         size = int.from_bytes(c.inbuf[:4], "big")
                         if len(c.inbuf) < 4 + size:
                             break
-                        del c.inbuf[:4 + size]
+                        del c.inbuf[: 4 + size]
                         c.answers += 1
                     if not c.session.ends_bad and not c.out and c.answers >= c.session.answers:
                         self._finish(c, "done")
@@ -591,8 +620,10 @@ class HealthyClients:
         self.consumed: list[bytes] = []
         self._stop = threading.Event()
         self._producer_done = threading.Event()
-        self._threads = [threading.Thread(target=self._produce, daemon=True),
-                         threading.Thread(target=self._consume, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._produce, daemon=True),
+            threading.Thread(target=self._consume, daemon=True),
+        ]
 
     def start(self) -> HealthyClients:
         for t in self._threads:
@@ -602,8 +633,15 @@ class HealthyClients:
     def _produce(self) -> None:
         from confluent_kafka import Producer
 
-        p = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "enable.idempotence": True,
-                      "linger.ms": 5, "error_cb": lambda e: self.errors.append(f"producer: {e}")})
+        p = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "error_cb": lambda e: self.errors.append(f"producer: {e}"),
+            }
+        )
 
         def done(err, msg):
             if err is not None:
@@ -623,9 +661,15 @@ class HealthyClients:
     def _consume(self) -> None:
         from confluent_kafka import Consumer
 
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group,
-                      "auto.offset.reset": "earliest", "enable.auto.commit": True,
-                      "error_cb": lambda e: self.errors.append(f"consumer: {e}")})
+        c = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": True,
+                "error_cb": lambda e: self.errors.append(f"consumer: {e}"),
+            }
+        )
         c.subscribe([self.topic])
         try:
             idle_after_stop = 0

@@ -37,7 +37,7 @@ def _norm(path: str) -> str:
 
 
 class MemoryFileHandle(FileHandle):
-    def __init__(self, fs: "MemoryFileSystem", path: str, inode: _Inode) -> None:
+    def __init__(self, fs: MemoryFileSystem, path: str, inode: _Inode) -> None:
         self._fs = fs
         self.path = path
         self._inode = inode

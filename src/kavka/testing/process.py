@@ -283,9 +283,7 @@ class BrokerProcess:
         while True:
             code = self.returncode
             if code is not None:
-                raise BrokerProcessError(
-                    f"broker exited with code {code} before becoming ready\n{self.diagnostics()}"
-                )
+                raise BrokerProcessError(f"broker exited with code {code} before becoming ready\n{self.diagnostics()}")
             try:
                 api_versions_round_trip(self.host, self.port, timeout=1.0)
             except (OSError, ValueError, struct.error) as exc:

@@ -1,10 +1,14 @@
 """One module per API key; importing this package registers them all with the registry."""
 
-from kavka.broker.handlers import (  # noqa: F401
+from kavka.broker.handlers import (  # noqa: F401  # noqa: F401  (transactions)  # noqa: F401  (KIP-848 consumer groups)
     acls,
+    add_offsets_to_txn,
+    add_partitions_to_txn,
     alter_configs,
     alter_partition_reassignments,
     api_versions,
+    consumer_group_describe,
+    consumer_group_heartbeat,
     create_partitions,
     create_topics,
     delete_groups,
@@ -17,8 +21,10 @@ from kavka.broker.handlers import (  # noqa: F401
     describe_producers,
     describe_quorum,
     describe_topic_partitions,
+    describe_transactions,
     describe_user_scram_credentials,
     elect_leaders,
+    end_txn,
     fetch,
     find_coordinator,
     heartbeat,
@@ -29,6 +35,7 @@ from kavka.broker.handlers import (  # noqa: F401
     list_groups,
     list_offsets,
     list_partition_reassignments,
+    list_transactions,
     metadata,
     offset_commit,
     offset_delete,
@@ -36,17 +43,6 @@ from kavka.broker.handlers import (  # noqa: F401
     offset_for_leader_epoch,
     produce,
     sync_group,
-)
-from kavka.broker.handlers import (  # noqa: F401  (transactions)
-    add_offsets_to_txn,
-    add_partitions_to_txn,
-    describe_transactions,
-    end_txn,
-    list_transactions,
     txn_offset_commit,
     write_txn_markers,
-)
-from kavka.broker.handlers import (  # noqa: F401  (KIP-848 consumer groups)
-    consumer_group_describe,
-    consumer_group_heartbeat,
 )

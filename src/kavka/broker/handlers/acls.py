@@ -15,19 +15,30 @@ _ALTER_MESSAGE = "No Authorizer is configured."
 
 @handles(ApiKey.DESCRIBE_ACLS, 1, 3)
 def handle_describe_acls(ctx, req):
-    return {"throttle_time": 0, "error_code": ErrorCode.security_disabled, "error_message": _DESCRIBE_MESSAGE,
-            "resources": []}
+    return {
+        "throttle_time": 0,
+        "error_code": ErrorCode.security_disabled,
+        "error_message": _DESCRIBE_MESSAGE,
+        "resources": [],
+    }
 
 
 @handles(ApiKey.CREATE_ACLS, 1, 3)
 def handle_create_acls(ctx, req):
-    return {"throttle_time": 0,
-            "results": [{"error_code": ErrorCode.security_disabled, "error_message": _ALTER_MESSAGE}
-                        for _ in req.creations]}
+    return {
+        "throttle_time": 0,
+        "results": [
+            {"error_code": ErrorCode.security_disabled, "error_message": _ALTER_MESSAGE} for _ in req.creations
+        ],
+    }
 
 
 @handles(ApiKey.DELETE_ACLS, 1, 3)
 def handle_delete_acls(ctx, req):
-    return {"throttle_time": 0,
-            "filter_results": [{"error_code": ErrorCode.security_disabled, "error_message": _ALTER_MESSAGE,
-                                "matching_acls": []} for _ in req.filters]}
+    return {
+        "throttle_time": 0,
+        "filter_results": [
+            {"error_code": ErrorCode.security_disabled, "error_message": _ALTER_MESSAGE, "matching_acls": []}
+            for _ in req.filters
+        ],
+    }

@@ -17,7 +17,11 @@ def handle_add_offsets_to_txn(ctx, req):
     gs = getattr(ctx.broker, "group_service", None)
     if gs is not None:
         gs.ensure_offsets_topic()
-    code = service.call(service.coordinator.add_offsets_to_txn, transactional_id=req.transactional_id,
-                        producer_id=int(req.producer_id), producer_epoch=int(req.producer_epoch),
-                        group_id=req.group_id)
+    code = service.call(
+        service.coordinator.add_offsets_to_txn,
+        transactional_id=req.transactional_id,
+        producer_id=int(req.producer_id),
+        producer_epoch=int(req.producer_epoch),
+        group_id=req.group_id,
+    )
     return {"throttle_time": 0, "error_code": code}

@@ -11,11 +11,18 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 
 def _result(topics, code_of):
-    return {"throttle_time": 0, "results_by_topic_v3_and_below": [
-        {"name": name, "results_by_partition": [
-            {"partition_index": p, "partition_error_code": code_of(name, p)} for p in parts]}
-        for name, parts in topics
-    ]}
+    return {
+        "throttle_time": 0,
+        "results_by_topic_v3_and_below": [
+            {
+                "name": name,
+                "results_by_partition": [
+                    {"partition_index": p, "partition_error_code": code_of(name, p)} for p in parts
+                ],
+            }
+            for name, parts in topics
+        ],
+    }
 
 
 @handles(ApiKey.ADD_PARTITIONS_TO_TXN, 0, 3)
@@ -24,13 +31,24 @@ def handle_add_partitions_to_txn(ctx, req):
     service = txn_service_of(ctx)
     if service is None:
         return _result(topics, lambda _t, _p: ErrorCode.coordinator_not_available)
-    unknown = {(name, p) for name, parts in topics for p in parts
-               if (img := ctx.broker.topic(name)) is None or p not in img.partitions}
+    unknown = {
+        (name, p)
+        for name, parts in topics
+        for p in parts
+        if (img := ctx.broker.topic(name)) is None or p not in img.partitions
+    }
     if unknown:
-        return _result(topics, lambda t, p: ErrorCode.unknown_topic_or_partition if (t, p) in unknown
-                       else ErrorCode.operation_not_attempted)
+        return _result(
+            topics,
+            lambda t, p: (
+                ErrorCode.unknown_topic_or_partition if (t, p) in unknown else ErrorCode.operation_not_attempted
+            ),
+        )
     code = service.call(
-        service.coordinator.add_partitions_to_txn, transactional_id=req.v3_and_below_transactional_id,
-        producer_id=int(req.v3_and_below_producer_id), producer_epoch=int(req.v3_and_below_producer_epoch),
-        partitions=[(name, p) for name, parts in topics for p in parts])
+        service.coordinator.add_partitions_to_txn,
+        transactional_id=req.v3_and_below_transactional_id,
+        producer_id=int(req.v3_and_below_producer_id),
+        producer_epoch=int(req.v3_and_below_producer_epoch),
+        partitions=[(name, p) for name, parts in topics for p in parts],
+    )
     return _result(topics, lambda _t, _p: code)

@@ -30,17 +30,21 @@ class _Refused(Exception):
 
 def _check_target(replicas, registered) -> None:
     if not replicas:
-        raise _Refused(ErrorCode.invalid_replica_assignment,
-                       "The manual partition assignment includes an empty replica list.")
+        raise _Refused(
+            ErrorCode.invalid_replica_assignment, "The manual partition assignment includes an empty replica list."
+        )
     previous = None
     for broker_id in sorted(replicas):
         if broker_id not in registered:
-            raise _Refused(ErrorCode.invalid_replica_assignment,
-                           f"The manual partition assignment includes broker {broker_id}, but no such "
-                           "broker is registered.")
+            raise _Refused(
+                ErrorCode.invalid_replica_assignment,
+                f"The manual partition assignment includes broker {broker_id}, but no such broker is registered.",
+            )
         if broker_id == previous:
-            raise _Refused(ErrorCode.invalid_replica_assignment,
-                           f"The manual partition assignment includes the broker {previous} more than once.")
+            raise _Refused(
+                ErrorCode.invalid_replica_assignment,
+                f"The manual partition assignment includes the broker {previous} more than once.",
+            )
         previous = broker_id
 
 
@@ -74,7 +78,6 @@ def handle_alter_partition_reassignments(ctx, req):
                 _alter(ctx.broker, topic.name, target)
             except _Refused as e:
                 code, message = e.code, e.message
-            partitions.append({"partition_index": target.partition_index, "error_code": code,
-                               "error_message": message})
+            partitions.append({"partition_index": target.partition_index, "error_code": code, "error_message": message})
         responses.append({"name": topic.name, "partitions": partitions})
     return {"throttle_time": 0, "error_code": 0, "error_message": None, "responses": responses}

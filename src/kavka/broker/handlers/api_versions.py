@@ -14,7 +14,6 @@ from kavka.broker.dispatch import api_versions_entries
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey
 
-
 # name: (min supported, max supported, finalized level)
 FEATURES = {
     "metadata.version": (7, 25, 25),
@@ -33,10 +32,14 @@ def handle_api_versions(ctx, req):
     if ctx.version >= 3:
         quorum = ctx.broker.quorum
         response.update(
-            supported_features=[{"name": n, "min_version": lo, "max_version": hi}
-                                for n, (lo, hi, _) in FEATURES.items()],
+            supported_features=[
+                {"name": n, "min_version": lo, "max_version": hi} for n, (lo, hi, _) in FEATURES.items()
+            ],
             finalized_features_epoch=quorum.end_offset if quorum is not None else -1,
-            finalized_features=[{"name": n, "min_version_level": level, "max_version_level": level}
-                                for n, (_, _, level) in FEATURES.items() if level > 0],
+            finalized_features=[
+                {"name": n, "min_version_level": level, "max_version_level": level}
+                for n, (_, _, level) in FEATURES.items()
+                if level > 0
+            ],
         )
     return response

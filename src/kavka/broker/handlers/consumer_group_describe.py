@@ -18,11 +18,18 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def handle_consumer_group_describe(ctx, req):
     service = service_of(ctx)
     if service is None:
-        groups = [{"error_code": ErrorCode.coordinator_not_available, "group_id": g, "group_state": "",
-                   "members": [], "authorized_operations": NOT_REQUESTED} for g in req.group_ids]
+        groups = [
+            {
+                "error_code": ErrorCode.coordinator_not_available,
+                "group_id": g,
+                "group_state": "",
+                "members": [],
+                "authorized_operations": NOT_REQUESTED,
+            }
+            for g in req.group_ids
+        ]
     else:
         groups = service.coordinator.consumer_group_describe(list(req.group_ids))
     if req.include_authorized_operations:
-        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g
-                  for g in groups]
+        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g for g in groups]
     return {"throttle_time": 0, "groups": groups}

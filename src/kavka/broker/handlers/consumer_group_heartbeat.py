@@ -20,17 +20,28 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def handle_consumer_group_heartbeat(ctx, req):
     service = service_of(ctx)
     if service is None:
-        return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available, "member_epoch": 0,
-                "heartbeat_interval": 0}
+        return {
+            "throttle_time": 0,
+            "error_code": ErrorCode.coordinator_not_available,
+            "member_epoch": 0,
+            "heartbeat_interval": 0,
+        }
     owned = None if req.topic_partitions is None else [(tp.topic_id, tp.partitions) for tp in req.topic_partitions]
     result = service.call(
         service.coordinator.consumer_group_heartbeat,
-        group_id=req.group_id, member_id=req.member_id, member_epoch=req.member_epoch,
-        instance_id=req.instance_id, rack_id=req.rack_id, rebalance_timeout_ms=millis(req.rebalance_timeout),
+        group_id=req.group_id,
+        member_id=req.member_id,
+        member_epoch=req.member_epoch,
+        instance_id=req.instance_id,
+        rack_id=req.rack_id,
+        rebalance_timeout_ms=millis(req.rebalance_timeout),
         subscribed_topic_names=req.subscribed_topic_names,
         subscribed_topic_regex=getattr(req, "subscribed_topic_regex", None),  # v1+
-        server_assignor=req.server_assignor, topic_partitions=owned, client_id=ctx.header.client_id or "",
-        client_host=client_host(ctx), api_version=ctx.version,
+        server_assignor=req.server_assignor,
+        topic_partitions=owned,
+        client_id=ctx.header.client_id or "",
+        client_host=client_host(ctx),
+        api_version=ctx.version,
     )
     if isinstance(result, dict):
         return dict(result, throttle_time=0)

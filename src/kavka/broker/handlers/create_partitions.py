@@ -18,7 +18,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def handle_create_partitions(ctx, req):
     topics = [
         CreatePartitionsTopic(
-            name=t.name, count=t.count,
+            name=t.name,
+            count=t.count,
             assignments=None if t.assignments is None else [list(a.broker_ids) for a in t.assignments],
         )
         for t in req.topics

@@ -19,8 +19,14 @@ def handle_delete_topics(ctx, req):
         targets = []
         for t in req.topics:
             if t.name and t.topic_id is not None and t.topic_id != _ZERO_UUID:
-                refused.append({"name": t.name, "topic_id": t.topic_id, "error_code": ErrorCode.invalid_request,
-                                "error_message": "You may not specify both topic name and topic id."})
+                refused.append(
+                    {
+                        "name": t.name,
+                        "topic_id": t.topic_id,
+                        "error_code": ErrorCode.invalid_request,
+                        "error_message": "You may not specify both topic name and topic id.",
+                    }
+                )
             else:
                 targets.append((t.name, t.topic_id))
     else:

@@ -27,8 +27,7 @@ def handle_describe_cluster(ctx, req):
             message = f"Unsupported endpoint type {endpoint_type}"
         if ctx.version == 0:
             code = ErrorCode.invalid_request
-        return {"throttle_time": 0, "error_code": code, "error_message": message, "cluster_id": "",
-                "brokers": []}
+        return {"throttle_time": 0, "error_code": code, "error_message": message, "cluster_id": "", "brokers": []}
     brokers = broker.live_brokers()
     controller_id = broker.controller_id
     if controller_id not in {b.node_id for b in brokers}:
@@ -41,9 +40,6 @@ def handle_describe_cluster(ctx, req):
         "endpoint_type": _BROKER,
         "cluster_id": broker.cluster_id,
         "controller_id": controller_id,
-        "brokers": [
-            {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
-            for b in brokers
-        ],
+        "brokers": [{"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack} for b in brokers],
         "cluster_authorized_operations": CLUSTER_OPERATIONS if include_ops else NOT_REQUESTED,
     }

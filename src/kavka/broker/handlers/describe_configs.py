@@ -43,38 +43,61 @@ def _describe_group(broker, name: str, keys, *, include_synonyms: bool, include_
         else:
             value, source = str(int(broker.config[broker_name])), ConfigSource.DEFAULT_CONFIG
         definition = BROKER_CONFIGS[broker_name]
-        out.append({
-            "name": config, "value": value, "read_only": False, "config_source": int(source),
-            "is_sensitive": False,
-            "synonyms": [{"name": config, "value": value, "source": int(source)}] if include_synonyms else [],
-            "config_type": ConfigType.INT.id,
-            "documentation": definition.doc if include_documentation else None,
-        })
+        out.append(
+            {
+                "name": config,
+                "value": value,
+                "read_only": False,
+                "config_source": int(source),
+                "is_sensitive": False,
+                "synonyms": [{"name": config, "value": value, "source": int(source)}] if include_synonyms else [],
+                "config_type": ConfigType.INT.id,
+                "documentation": definition.doc if include_documentation else None,
+            }
+        )
     return out
 
 
 @handles(ApiKey.DESCRIBE_CONFIGS, 1, 4)
 def handle_describe_configs(ctx, req):
-    flags = {"include_synonyms": bool(req.include_synonyms),
-             "include_documentation": bool(getattr(req, "include_documentation", False))}
+    flags = {
+        "include_synonyms": bool(req.include_synonyms),
+        "include_documentation": bool(getattr(req, "include_documentation", False)),
+    }
     if any(int(r.resource_type) not in RESOURCE_TYPE_NAMES or int(r.resource_type) == 0 for r in req.resources):
-        return {"throttle_time": 0, "results": [
-            {"error_code": ErrorCode.invalid_request, "error_message": INVALID_REQUEST_MESSAGE,
-             "resource_type": r.resource_type, "resource_name": r.resource_name, "configs": []}
-            for r in req.resources
-        ]}
+        return {
+            "throttle_time": 0,
+            "results": [
+                {
+                    "error_code": ErrorCode.invalid_request,
+                    "error_message": INVALID_REQUEST_MESSAGE,
+                    "resource_type": r.resource_type,
+                    "resource_name": r.resource_name,
+                    "configs": [],
+                }
+                for r in req.resources
+            ],
+        }
     results = []
     for r in req.resources:
         try:
             if int(r.resource_type) == ConfigResourceType.GROUP:
                 configs = _describe_group(ctx.broker, r.resource_name, r.configuration_keys, **flags)
             else:
-                configs = describe_resource(ctx.broker, int(r.resource_type), r.resource_name,
-                                            r.configuration_keys, **flags)
+                configs = describe_resource(
+                    ctx.broker, int(r.resource_type), r.resource_name, r.configuration_keys, **flags
+                )
             code, message = 0, None
         except AdminError as e:
             configs, code, message = [], e.code, e.message
         # Kafka sends "" rather than null when there is no message, on success too.
-        results.append({"error_code": code, "error_message": message or "", "resource_type": r.resource_type,
-                        "resource_name": r.resource_name, "configs": configs})
+        results.append(
+            {
+                "error_code": code,
+                "error_message": message or "",
+                "resource_type": r.resource_type,
+                "resource_name": r.resource_name,
+                "configs": configs,
+            }
+        )
     return {"throttle_time": 0, "results": results}

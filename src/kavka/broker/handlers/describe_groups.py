@@ -17,12 +17,20 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def handle_describe_groups(ctx, req):
     service = service_of(ctx)
     if service is None:
-        groups = [{"error_code": ErrorCode.coordinator_not_available, "group_id": g, "group_state": "",
-                   "protocol_type": "", "protocol_data": "", "members": [],
-                   "authorized_operations": NOT_REQUESTED} for g in req.groups]
+        groups = [
+            {
+                "error_code": ErrorCode.coordinator_not_available,
+                "group_id": g,
+                "group_state": "",
+                "protocol_type": "",
+                "protocol_data": "",
+                "members": [],
+                "authorized_operations": NOT_REQUESTED,
+            }
+            for g in req.groups
+        ]
     else:
         groups = service.coordinator.describe_groups(list(req.groups))
     if ctx.version >= 3 and getattr(req, "include_authorized_operations", False):
-        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g
-                  for g in groups]
+        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g for g in groups]
     return {"throttle_time": 0, "groups": groups}

@@ -15,7 +15,6 @@ from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-
 def _volume_bytes(path: str) -> tuple[int, int]:
     try:
         st = os.statvfs(path)
@@ -38,22 +37,37 @@ def handle_describe_log_dirs(ctx, req):
             continue
         log_dir = os.path.dirname(plog.dir)
         by_dir.setdefault(log_dir, defaultdict(list))[plog.topic].append(
-            {"partition_index": plog.partition, "partition_size": plog.size_in_bytes,
-             "offset_lag": 0, "is_future_key": False}
+            {
+                "partition_index": plog.partition,
+                "partition_size": plog.size_in_bytes,
+                "offset_lag": 0,
+                "is_future_key": False,
+            }
         )
     results = []
     for log_dir in lm.offline_dirs:
         by_dir.pop(log_dir, None)
-        results.append({"error_code": ErrorCode.kafka_storage_error, "log_dir": log_dir, "topics": [],
-                        "total_bytes": -1, "usable_bytes": -1})
+        results.append(
+            {
+                "error_code": ErrorCode.kafka_storage_error,
+                "log_dir": log_dir,
+                "topics": [],
+                "total_bytes": -1,
+                "usable_bytes": -1,
+            }
+        )
     for log_dir, topics in by_dir.items():
         total, usable = _volume_bytes(log_dir)
-        results.append({
-            "error_code": 0,
-            "log_dir": log_dir,
-            "topics": [{"name": name, "partitions": sorted(parts, key=lambda p: p["partition_index"])}
-                       for name, parts in sorted(topics.items())],
-            "total_bytes": total,
-            "usable_bytes": usable,
-        })
+        results.append(
+            {
+                "error_code": 0,
+                "log_dir": log_dir,
+                "topics": [
+                    {"name": name, "partitions": sorted(parts, key=lambda p: p["partition_index"])}
+                    for name, parts in sorted(topics.items())
+                ],
+                "total_bytes": total,
+                "usable_bytes": usable,
+            }
+        )
     return {"throttle_time": 0, "error_code": 0, "results": results}

@@ -13,9 +13,14 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 def _producers(plog) -> list[dict]:
     return [
-        {"producer_id": pid, "producer_epoch": entry.epoch, "last_sequence": entry.last_seq,
-         "last_timestamp": entry.last_timestamp, "coordinator_epoch": entry.coordinator_epoch,
-         "current_txn_start_offset": entry.current_txn_first_offset}
+        {
+            "producer_id": pid,
+            "producer_epoch": entry.epoch,
+            "last_sequence": entry.last_seq,
+            "last_timestamp": entry.last_timestamp,
+            "coordinator_epoch": entry.coordinator_epoch,
+            "current_txn_start_offset": entry.current_txn_first_offset,
+        }
         for pid, entry in sorted(plog.producer_state.producers.items())
     ]
 
@@ -30,17 +35,33 @@ def handle_describe_producers(ctx, req):
             index = int(index)
             p = rm.get(t.name, index)
             if p is not None and p.offline:
-                partitions.append({"partition_index": index, "error_code": ErrorCode.kafka_storage_error,
-                                   "error_message": "its log dir is offline", "active_producers": []})
+                partitions.append(
+                    {
+                        "partition_index": index,
+                        "error_code": ErrorCode.kafka_storage_error,
+                        "error_message": "its log dir is offline",
+                        "active_producers": [],
+                    }
+                )
                 continue
             if p is not None:
-                partitions.append({"partition_index": index, "error_code": ErrorCode.none, "error_message": None,
-                                   "active_producers": _producers(p.log)})
+                partitions.append(
+                    {
+                        "partition_index": index,
+                        "error_code": ErrorCode.none,
+                        "error_message": None,
+                        "active_producers": _producers(p.log),
+                    }
+                )
                 continue
             topic = broker.topic(t.name)
-            code = (ErrorCode.not_leader_or_follower if topic is not None and index in topic.partitions
-                    else ErrorCode.unknown_topic_or_partition)
-            partitions.append({"partition_index": index, "error_code": code, "error_message": None,
-                               "active_producers": []})
+            code = (
+                ErrorCode.not_leader_or_follower
+                if topic is not None and index in topic.partitions
+                else ErrorCode.unknown_topic_or_partition
+            )
+            partitions.append(
+                {"partition_index": index, "error_code": code, "error_message": None, "active_producers": []}
+            )
         topics.append({"name": t.name, "partitions": partitions})
     return {"throttle_time": 0, "topics": topics}

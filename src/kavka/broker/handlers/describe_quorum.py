@@ -21,20 +21,36 @@ def handle_describe_quorum(ctx, req):
     broker = ctx.broker
     asked = [(t.topic_name, int(p.partition_index)) for t in req.topics for p in t.partitions]
     if asked != [(METADATA_TOPIC, 0)]:
-        return {"error_code": ErrorCode.unknown_topic_or_partition, "error_message": None, "topics": [],
-                "nodes": []}
+        return {"error_code": ErrorCode.unknown_topic_or_partition, "error_message": None, "topics": [], "nodes": []}
     now = broker.clock_ms()
     end = broker.quorum.end_offset
-    voter = {"replica_id": broker.node_id, "replica_directory_id": None, "log_end_offset": end,
-             "last_fetch_timestamp": now, "last_caught_up_timestamp": now}
+    voter = {
+        "replica_id": broker.node_id,
+        "replica_directory_id": None,
+        "log_end_offset": end,
+        "last_fetch_timestamp": now,
+        "last_caught_up_timestamp": now,
+    }
     listeners = [{"name": name, "host": host, "port": port} for name, host, port in broker.bound_listeners()]
     return {
         "error_code": ErrorCode.none,
         "error_message": None,
-        "topics": [{"topic_name": METADATA_TOPIC, "partitions": [{
-            "partition_index": 0, "error_code": ErrorCode.none, "error_message": None,
-            "leader_id": broker.node_id, "leader_epoch": _LEADER_EPOCH, "high_watermark": end,
-            "current_voters": [voter], "observers": [],
-        }]}],
+        "topics": [
+            {
+                "topic_name": METADATA_TOPIC,
+                "partitions": [
+                    {
+                        "partition_index": 0,
+                        "error_code": ErrorCode.none,
+                        "error_message": None,
+                        "leader_id": broker.node_id,
+                        "leader_epoch": _LEADER_EPOCH,
+                        "high_watermark": end,
+                        "current_voters": [voter],
+                        "observers": [],
+                    }
+                ],
+            }
+        ],
         "nodes": [{"node_id": broker.node_id, "listeners": listeners}],
     }

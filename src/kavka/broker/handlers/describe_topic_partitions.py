@@ -45,10 +45,14 @@ def _partition(index: int, p, alive: set[int]) -> dict:
 
 def _error_response(req, code: int) -> dict:
     """Kafka's ``DescribeTopicPartitionsRequest.getErrorResponse``: the error on every named topic."""
-    return {"throttle_time": 0, "next_cursor": None, "topics": [
-        {"error_code": code, "name": t.name, "topic_id": ZERO_UUID, "is_internal": False, "partitions": []}
-        for t in req.topics
-    ]}
+    return {
+        "throttle_time": 0,
+        "next_cursor": None,
+        "topics": [
+            {"error_code": code, "name": t.name, "topic_id": ZERO_UUID, "is_internal": False, "partitions": []}
+            for t in req.topics
+        ],
+    }
 
 
 @handles(ApiKey.DESCRIBE_TOPIC_PARTITIONS, 0, 0)
@@ -79,19 +83,33 @@ def handle_describe_topic_partitions(ctx, req):
         if topic is None:
             if not fetch_all:
                 error = topic_name_error(name)
-                topics.append({"error_code": ErrorCode.invalid_topic_exception if error
-                               else ErrorCode.unknown_topic_or_partition,
-                               "name": name, "topic_id": ZERO_UUID, "is_internal": is_internal(name),
-                               "partitions": [], "topic_authorized_operations": TOPIC_OPERATIONS})
+                topics.append(
+                    {
+                        "error_code": ErrorCode.invalid_topic_exception
+                        if error
+                        else ErrorCode.unknown_topic_or_partition,
+                        "name": name,
+                        "topic_id": ZERO_UUID,
+                        "is_internal": is_internal(name),
+                        "partitions": [],
+                        "topic_authorized_operations": TOPIC_OPERATIONS,
+                    }
+                )
             continue
         start = cursor.partition_index if cursor is not None and name == cursor_topic else 0
         count = len(topic.partitions)
         upper = min(count, start + remaining)
-        partitions = [_partition(i, topic.partitions[i], alive) for i in range(start, upper)
-                      if i in topic.partitions]
-        topics.append({"error_code": 0, "name": name, "topic_id": topic.topic_id,
-                       "is_internal": is_internal(name), "partitions": partitions,
-                       "topic_authorized_operations": TOPIC_OPERATIONS})
+        partitions = [_partition(i, topic.partitions[i], alive) for i in range(start, upper) if i in topic.partitions]
+        topics.append(
+            {
+                "error_code": 0,
+                "name": name,
+                "topic_id": topic.topic_id,
+                "is_internal": is_internal(name),
+                "partitions": partitions,
+                "topic_authorized_operations": TOPIC_OPERATIONS,
+            }
+        )
         if upper < count:
             next_cursor = {"topic_name": name, "partition_index": upper}
             break

@@ -42,13 +42,24 @@ def handle_elect_leaders(ctx, req):
     election_type = int(getattr(req, "election_type", PREFERRED))
     image = ctx.broker.image
     if election_type not in (PREFERRED, UNCLEAN):
-        return {"throttle_time": 0, "error_code": ErrorCode.invalid_request,
-                "replica_election_results": [
-                    {"topic": t.topic, "partition_result": [
-                        {"partition_id": p, "error_code": ErrorCode.invalid_request,
-                         "error_message": f"Unknown election type {election_type}"} for p in t.partitions]}
-                    for t in (req.topic_partitions or ())
-                ]}
+        return {
+            "throttle_time": 0,
+            "error_code": ErrorCode.invalid_request,
+            "replica_election_results": [
+                {
+                    "topic": t.topic,
+                    "partition_result": [
+                        {
+                            "partition_id": p,
+                            "error_code": ErrorCode.invalid_request,
+                            "error_message": f"Unknown election type {election_type}",
+                        }
+                        for p in t.partitions
+                    ],
+                }
+                for t in (req.topic_partitions or ())
+            ],
+        }
     results = []
     if req.topic_partitions is None:
         for name, topic in image.topics_by_name.items():

@@ -15,7 +15,11 @@ def handle_end_txn(ctx, req):
     service = txn_service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available}
-    code = service.call(service.coordinator.end_txn, transactional_id=req.transactional_id,
-                        producer_id=int(req.producer_id), producer_epoch=int(req.producer_epoch),
-                        commit=bool(req.committed))
+    code = service.call(
+        service.coordinator.end_txn,
+        transactional_id=req.transactional_id,
+        producer_id=int(req.producer_id),
+        producer_epoch=int(req.producer_epoch),
+        commit=bool(req.committed),
+    )
     return {"throttle_time": 0, "error_code": code}

@@ -32,8 +32,9 @@ def _read_all(ctx, req):
         parts = []
         for fp in t.partitions:
             limit = max(0, min(fp.partition_max_bytes, remaining))
-            r = rm.read(t.topic, fp.partition, fp.fetch_offset, limit,
-                        read_committed=read_committed, min_one_batch=(total == 0))
+            r = rm.read(
+                t.topic, fp.partition, fp.fetch_offset, limit, read_committed=read_committed, min_one_batch=(total == 0)
+            )
             remaining -= r.records_size
             total += r.records_size
             errors = errors or r.error_code != 0
@@ -61,7 +62,7 @@ async def _long_poll(ctx, req, wait_ms):
         fut = rm.wait_for_data(keys, loop)
         try:
             await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             rm.forget_waiter(keys, fut)
         topics, total, errors = _read_all(ctx, req)
         if total >= req.min_bytes or errors or loop.time() >= deadline:

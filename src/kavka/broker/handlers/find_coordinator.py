@@ -17,8 +17,13 @@ _GROUP, _TRANSACTION = 0, 1
 
 
 def _lookup(ctx, key_type: int, key: str) -> dict:
-    error = {"error_code": ErrorCode.coordinator_not_available, "error_message": None,
-             "node_id": -1, "host": "", "port": -1}
+    error = {
+        "error_code": ErrorCode.coordinator_not_available,
+        "error_message": None,
+        "node_id": -1,
+        "host": "",
+        "port": -1,
+    }
     if key_type == _TRANSACTION:
         service = txn_service_of(ctx)
         topic_name, ensure = TXN_TOPIC, "ensure_txn_topic"
@@ -40,15 +45,21 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
     endpoint = next((b for b in broker.live_brokers() if b.node_id == pimg.leader), None)
     if endpoint is None:
         return error
-    return {"error_code": ErrorCode.none, "error_message": None, "node_id": endpoint.node_id,
-            "host": endpoint.host, "port": endpoint.port}
+    return {
+        "error_code": ErrorCode.none,
+        "error_message": None,
+        "node_id": endpoint.node_id,
+        "host": endpoint.host,
+        "port": endpoint.port,
+    }
 
 
 @handles(ApiKey.FIND_COORDINATOR, 0, 4)
 def handle_find_coordinator(ctx, req):
     key_type = int(getattr(req, "key_type", _GROUP))
     if ctx.version >= 4:
-        return {"throttle_time": 0, "coordinators": [
-            dict(_lookup(ctx, key_type, key), key=key) for key in req.coordinator_keys
-        ]}
+        return {
+            "throttle_time": 0,
+            "coordinators": [dict(_lookup(ctx, key_type, key), key=key) for key in req.coordinator_keys],
+        }
     return dict(_lookup(ctx, key_type, req.key), throttle_time=0)

@@ -16,7 +16,10 @@ def handle_heartbeat(ctx, req):
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available}
     result = service.call(
-        service.coordinator.heartbeat, group_id=req.group_id, generation_id=req.generation_id,
-        member_id=req.member_id, group_instance_id=getattr(req, "group_instance_id", None),
+        service.coordinator.heartbeat,
+        group_id=req.group_id,
+        generation_id=req.generation_id,
+        member_id=req.member_id,
+        group_instance_id=getattr(req, "group_instance_id", None),
     )
     return {"throttle_time": 0, "error_code": result["error_code"]}

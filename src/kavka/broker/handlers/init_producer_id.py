@@ -19,12 +19,19 @@ def handle_init_producer_id(ctx, req):
     if req.transactional_id is not None:
         service = txn_service_of(ctx)
         if service is None:
-            return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available,
-                    "producer_id": -1, "producer_epoch": -1}
+            return {
+                "throttle_time": 0,
+                "error_code": ErrorCode.coordinator_not_available,
+                "producer_id": -1,
+                "producer_epoch": -1,
+            }
         result = service.call(
-            service.coordinator.init_producer_id, transactional_id=req.transactional_id,
+            service.coordinator.init_producer_id,
+            transactional_id=req.transactional_id,
             transaction_timeout_ms=millis(req.transaction_timeout),
-            producer_id=int(getattr(req, "producer_id", -1)), producer_epoch=int(getattr(req, "producer_epoch", -1)))
+            producer_id=int(getattr(req, "producer_id", -1)),
+            producer_epoch=int(getattr(req, "producer_epoch", -1)),
+        )
         return dict(result, throttle_time=0)
     producer_id = ctx.broker.next_producer_id()
     return {"throttle_time": 0, "error_code": 0, "producer_id": producer_id, "producer_epoch": 0}

@@ -24,16 +24,30 @@ def handle_join_group(ctx, req):
     version = ctx.version
     service = service_of(ctx)
     if service is None:
-        return _fit(version, {"error_code": ErrorCode.coordinator_not_available, "generation_id": -1,
-                              "leader": "", "member_id": req.member_id, "members": []})
+        return _fit(
+            version,
+            {
+                "error_code": ErrorCode.coordinator_not_available,
+                "generation_id": -1,
+                "leader": "",
+                "member_id": req.member_id,
+                "members": [],
+            },
+        )
     session = millis(req.session_timeout)
     rebalance = millis(req.rebalance_timeout) if version >= 1 else session
     result = service.call(
         service.coordinator.join_group,
-        group_id=req.group_id, member_id=req.member_id, protocol_type=req.protocol_type,
-        protocols=[(p.name, p.metadata) for p in req.protocols], session_timeout_ms=session,
-        rebalance_timeout_ms=rebalance, group_instance_id=getattr(req, "group_instance_id", None),
-        client_id=ctx.header.client_id or "", client_host=client_host(ctx), api_version=version,
+        group_id=req.group_id,
+        member_id=req.member_id,
+        protocol_type=req.protocol_type,
+        protocols=[(p.name, p.metadata) for p in req.protocols],
+        session_timeout_ms=session,
+        rebalance_timeout_ms=rebalance,
+        group_instance_id=getattr(req, "group_instance_id", None),
+        client_id=ctx.header.client_id or "",
+        client_host=client_host(ctx),
+        api_version=version,
         reason=getattr(req, "reason", None),
     )
     if isinstance(result, dict):

@@ -14,6 +14,7 @@ def handle_list_groups(ctx, req):
     service = service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available, "groups": []}
-    result = service.coordinator.list_groups(getattr(req, "states_filter", ()) or (),
-                                             getattr(req, "types_filter", ()) or ())
+    result = service.coordinator.list_groups(
+        getattr(req, "states_filter", ()) or (), getattr(req, "types_filter", ()) or ()
+    )
     return dict(result, throttle_time=0)

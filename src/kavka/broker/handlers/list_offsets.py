@@ -12,10 +12,9 @@ partition named twice in one request gets INVALID_REQUEST in both entries.
 
 from collections import Counter
 
-
 from kavka.broker.registry import handles
-from kavka.storage.errors import KafkaStorageError
 from kavka.protocol.api import ApiKey, ErrorCode
+from kavka.storage.errors import KafkaStorageError
 
 EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -2, -1, -3, -4, -5
 # the first ListOffsets version that knows each special timestamp (Kafka's timestampMinSupportedVersion)
@@ -52,12 +51,24 @@ def handle_list_offsets(ctx, req):
         parts = []
         for rp in t.partitions:
             if named[(t.name, rp.partition_index)] > 1:
-                parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.invalid_request,
-                              "timestamp": -1, "offset": -1})
+                parts.append(
+                    {
+                        "partition_index": rp.partition_index,
+                        "error_code": ErrorCode.invalid_request,
+                        "timestamp": -1,
+                        "offset": -1,
+                    }
+                )
                 continue
             if ctx.version < _MIN_VERSION.get(rp.timestamp, 0):
-                parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.unsupported_version,
-                              "timestamp": -1, "offset": -1})
+                parts.append(
+                    {
+                        "partition_index": rp.partition_index,
+                        "error_code": ErrorCode.unsupported_version,
+                        "timestamp": -1,
+                        "offset": -1,
+                    }
+                )
                 continue
             p = rm.get(t.name, rp.partition_index)
             if p is None or p.offline:
@@ -77,7 +88,14 @@ def handle_list_offsets(ctx, req):
                 rm.storage_failed(p, e)
                 parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.kafka_storage_error})
                 continue
-            parts.append({"partition_index": rp.partition_index, "error_code": 0,
-                          "timestamp": timestamp, "offset": offset, "leader_epoch": p.leader_epoch})
+            parts.append(
+                {
+                    "partition_index": rp.partition_index,
+                    "error_code": 0,
+                    "timestamp": timestamp,
+                    "offset": offset,
+                    "leader_epoch": p.leader_epoch,
+                }
+            )
         topics.append({"name": t.name, "partitions": parts})
     return {"throttle_time": 0, "topics": topics}

@@ -16,9 +16,14 @@ def _ongoing(topic, indexes) -> list[dict]:
     for index in indexes:
         p = topic.partitions.get(int(index))
         if p is not None and (p.adding_replicas or p.removing_replicas):
-            out.append({"partition_index": int(index), "replicas": list(p.replicas),
-                        "adding_replicas": list(p.adding_replicas),
-                        "removing_replicas": list(p.removing_replicas)})
+            out.append(
+                {
+                    "partition_index": int(index),
+                    "replicas": list(p.replicas),
+                    "adding_replicas": list(p.adding_replicas),
+                    "removing_replicas": list(p.removing_replicas),
+                }
+            )
     return out
 
 

@@ -10,9 +10,15 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def handle_list_transactions(ctx, req):
     service = txn_service_of(ctx)
     if service is None:
-        return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available,
-                "unknown_state_filters": [], "transaction_states": []}
+        return {
+            "throttle_time": 0,
+            "error_code": ErrorCode.coordinator_not_available,
+            "unknown_state_filters": [],
+            "transaction_states": [],
+        }
     result = service.coordinator.list_transactions(
-        state_filters=list(req.state_filters), producer_id_filters=[int(p) for p in req.producer_id_filters],
-        duration_filter_ms=int(getattr(req, "duration_filter", -1)))
+        state_filters=list(req.state_filters),
+        producer_id_filters=[int(p) for p in req.producer_id_filters],
+        duration_filter_ms=int(getattr(req, "duration_filter", -1)),
+    )
     return dict(result, throttle_time=0)

@@ -59,8 +59,9 @@ def handle_metadata(ctx, req):
             if name is None and topic_id is not None:
                 topic = broker.topic_by_id(topic_id)
                 if topic is None:
-                    topics.append({"error_code": ErrorCode.unknown_topic_id, "name": None,
-                                   "topic_id": topic_id, "partitions": []})
+                    topics.append(
+                        {"error_code": ErrorCode.unknown_topic_id, "name": None, "topic_id": topic_id, "partitions": []}
+                    )
                     continue
             else:
                 topic = broker.topic(name)
@@ -83,8 +84,7 @@ def handle_metadata(ctx, req):
     return {
         "throttle_time": 0,
         "brokers": [
-            {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
-            for b in broker.live_brokers()
+            {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack} for b in broker.live_brokers()
         ],
         "cluster_id": broker.cluster_id,
         "controller_id": broker.controller_id,

@@ -19,24 +19,41 @@ from kavka.protocol.api import ApiKey, ErrorCode
 @handles(ApiKey.OFFSET_COMMIT, 2, 9)
 def handle_offset_commit(ctx, req):
     topics = [
-        (t.name, [(p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1),
-                   p.committed_metadata) for p in t.partitions])
+        (
+            t.name,
+            [
+                (p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
+                for p in t.partitions
+            ],
+        )
         for t in req.topics
     ]
     service = service_of(ctx)
     if service is None:
-        return {"throttle_time": 0, "topics": [
-            {"name": name, "partitions": [{"partition_index": p[0], "error_code": ErrorCode.coordinator_not_available}
-                                          for p in parts]}
-            for name, parts in topics]}
+        return {
+            "throttle_time": 0,
+            "topics": [
+                {
+                    "name": name,
+                    "partitions": [
+                        {"partition_index": p[0], "error_code": ErrorCode.coordinator_not_available} for p in parts
+                    ],
+                }
+                for name, parts in topics
+            ],
+        }
     topics, unknown = split_unknown_partitions(ctx.broker, topics)
     if not topics:
         return {"throttle_time": 0, "topics": unknown}
     retention = millis(req.retention_time) if 2 <= ctx.version <= 4 else -1
     result = service.call(
-        service.coordinator.commit_offsets, group_id=req.group_id,
-        generation_id=req.generation_id_or_member_epoch, member_id=req.member_id, topics=topics,
-        group_instance_id=getattr(req, "group_instance_id", None), retention_ms=retention,
+        service.coordinator.commit_offsets,
+        group_id=req.group_id,
+        generation_id=req.generation_id_or_member_epoch,
+        member_id=req.member_id,
+        topics=topics,
+        group_instance_id=getattr(req, "group_instance_id", None),
+        retention_ms=retention,
         api_version=ctx.version,
     )
     return dict(result, throttle_time=0, topics=list(result["topics"]) + unknown)

@@ -16,7 +16,8 @@ def handle_offset_delete(ctx, req):
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available, "topics": []}
     result = service.call(
-        service.coordinator.delete_offsets, group_id=req.group_id,
+        service.coordinator.delete_offsets,
+        group_id=req.group_id,
         topics=[(t.name, [p.partition_index for p in t.partitions]) for t in req.topics],
     )
     return dict(result, throttle_time=0)

@@ -25,17 +25,33 @@ def handle_offset_fetch(ctx, req):
     service = service_of(ctx)
     require_stable = bool(getattr(req, "require_stable", False))
     if ctx.version >= 8:
-        return {"throttle_time": 0, "groups": [
-            _fetch(service, g.group_id, g.topics, require_stable,
-                   getattr(g, "member_id", None), getattr(g, "member_epoch", -1))
-            for g in req.groups
-        ]}
+        return {
+            "throttle_time": 0,
+            "groups": [
+                _fetch(
+                    service,
+                    g.group_id,
+                    g.topics,
+                    require_stable,
+                    getattr(g, "member_id", None),
+                    getattr(g, "member_epoch", -1),
+                )
+                for g in req.groups
+            ],
+        }
     result = _fetch(service, req.group_id, req.topics, require_stable)
     if ctx.version < 2 and result["error_code"]:
         code = result["error_code"]
-        result = {"topics": [
-            {"name": t.name, "partitions": [
-                {"partition_index": i, "committed_offset": -1, "metadata": "", "error_code": code}
-                for i in t.partition_indexes]}
-            for t in req.topics]}
+        result = {
+            "topics": [
+                {
+                    "name": t.name,
+                    "partitions": [
+                        {"partition_index": i, "committed_offset": -1, "metadata": "", "error_code": code}
+                        for i in t.partition_indexes
+                    ],
+                }
+                for t in req.topics
+            ]
+        }
     return dict(result, throttle_time=0)

@@ -37,7 +37,6 @@ def handle_offset_for_leader_epoch(ctx, req):
     return {
         "throttle_time": 0,
         "topics": [
-            {"topic": t.topic, "partitions": [_answer(rm, t.topic, rp) for rp in t.partitions]}
-            for t in req.topics
+            {"topic": t.topic, "partitions": [_answer(rm, t.topic, rp) for rp in t.partitions]} for t in req.topics
         ],
     }

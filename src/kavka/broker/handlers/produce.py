@@ -48,8 +48,11 @@ def _transactional_producers(topics) -> set[tuple[int, int]] | None:
     producers = None
     for _, parts in topics:
         for _, records in parts:
-            if records is not None and len(records) >= HEADER_SIZE and (
-                    is_transactional_at(records) or batch_size_at(records) != len(records)):
+            if (
+                records is not None
+                and len(records) >= HEADER_SIZE
+                and (is_transactional_at(records) or batch_size_at(records) != len(records))
+            ):
                 producer = _txn_producer(records)
                 if producer is not None:
                     if producers is None:
@@ -65,7 +68,8 @@ def _first_batch_transactional(records) -> bool:
 def _request_error(req, producers: set) -> tuple[int, str] | None:
     """Kafka's checks of a request holding transactional batches, failing it as a whole."""
     if req.transactional_id is None and any(
-            _first_batch_transactional(records) for _, parts in req.topics for _, records in parts):
+        _first_batch_transactional(records) for _, parts in req.topics for _, records in parts
+    ):
         return ErrorCode.transactional_id_authorization_failed, "Transactional records need a transactional id"
     if len(producers) > 1:
         return ErrorCode.invalid_producer_id_mapping, "Transactional records contained more than one producer ID"
@@ -85,14 +89,21 @@ def _more_than_one_batch(records) -> bool:
 
 
 def _one_batch_only(index, version) -> PartitionResponse:
-    return PartitionResponse(index, ErrorCode.invalid_record, error_message=(
-        f"Produce requests with version {version} are only allowed to contain exactly one record batch per "
-        f"partition"))
+    return PartitionResponse(
+        index,
+        ErrorCode.invalid_record,
+        error_message=(
+            f"Produce requests with version {version} are only allowed to contain exactly one record batch per "
+            f"partition"
+        ),
+    )
 
 
 def _append(rm, name, parts, acks, version):
-    return [_one_batch_only(index, version) if _more_than_one_batch(records) else rm.append(name, index, records, acks)
-            for index, records in parts]
+    return [
+        _one_batch_only(index, version) if _more_than_one_batch(records) else rm.append(name, index, records, acks)
+        for index, records in parts
+    ]
 
 
 def _append_transactional(rm, txn, transactional_id, version, name, parts, acks):
@@ -129,9 +140,12 @@ def handle_produce(ctx, body):
         txn = broker.txn_service if producers else None
         for name, parts in req.topics:
             if is_internal(name):
-                results = [PartitionResponse(i, ErrorCode.invalid_topic_exception,
-                                             error_message=f"Cannot append to internal topic {name}")
-                           for i, _ in parts]
+                results = [
+                    PartitionResponse(
+                        i, ErrorCode.invalid_topic_exception, error_message=f"Cannot append to internal topic {name}"
+                    )
+                    for i, _ in parts
+                ]
             else:  # a topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION: only Metadata auto-creates
                 if producers:
                     results = _append_transactional(rm, txn, req.transactional_id, ctx.version, name, parts, acks)

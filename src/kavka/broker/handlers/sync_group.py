@@ -23,10 +23,13 @@ def handle_sync_group(ctx, req):
         return _fit({"error_code": ErrorCode.coordinator_not_available, "assignment": b""})
     result = service.call(
         service.coordinator.sync_group,
-        group_id=req.group_id, generation_id=req.generation_id, member_id=req.member_id,
+        group_id=req.group_id,
+        generation_id=req.generation_id,
+        member_id=req.member_id,
         assignments=[(a.member_id, a.assignment) for a in req.assignments],
         group_instance_id=getattr(req, "group_instance_id", None),
-        protocol_type=getattr(req, "protocol_type", None), protocol_name=getattr(req, "protocol_name", None),
+        protocol_type=getattr(req, "protocol_type", None),
+        protocol_name=getattr(req, "protocol_name", None),
     )
     if isinstance(result, dict):
         return _fit(result)

@@ -20,9 +20,16 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 
 def _result(topics, code):
-    return {"throttle_time": 0, "topics": [
-        {"name": t.name, "partitions": [{"partition_index": p.partition_index, "error_code": code}
-                                        for p in t.partitions]} for t in topics]}
+    return {
+        "throttle_time": 0,
+        "topics": [
+            {
+                "name": t.name,
+                "partitions": [{"partition_index": p.partition_index, "error_code": code} for p in t.partitions],
+            }
+            for t in topics
+        ],
+    }
 
 
 @handles(ApiKey.TXN_OFFSET_COMMIT, 0, 4)
@@ -37,23 +44,45 @@ def handle_txn_offset_commit(ctx, req):
     except CoordinatorError:
         meta = None
     if meta is not None and (meta.producer_id != req.producer_id or meta.producer_epoch != req.producer_epoch):
-        return _result(req.topics, ErrorCode.invalid_producer_epoch if meta.producer_id == req.producer_id
-                       else ErrorCode.invalid_producer_id_mapping)
-    topics = [(t.name, [(p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1),
-                         p.committed_metadata) for p in t.partitions])
-              for t in req.topics]
+        return _result(
+            req.topics,
+            ErrorCode.invalid_producer_epoch
+            if meta.producer_id == req.producer_id
+            else ErrorCode.invalid_producer_id_mapping,
+        )
+    topics = [
+        (
+            t.name,
+            [
+                (p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
+                for p in t.partitions
+            ],
+        )
+        for t in req.topics
+    ]
     topics, unknown = split_unknown_partitions(ctx.broker, topics)
     if not topics:  # as Kafka: unknown partitions are answered before the coordinator is asked anything
         return {"throttle_time": 0, "topics": unknown}
-    code = service.check_txn_offset_commit(req.transactional_id, int(req.producer_id), int(req.producer_epoch),
-                                           req.group_id, ctx.version)
+    code = service.check_txn_offset_commit(
+        req.transactional_id, int(req.producer_id), int(req.producer_epoch), req.group_id, ctx.version
+    )
     if code:
-        return {"throttle_time": 0, "topics": [
-            {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-            for name, parts in topics] + unknown}
+        return {
+            "throttle_time": 0,
+            "topics": [
+                {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
+                for name, parts in topics
+            ]
+            + unknown,
+        }
     result = groups.call(
-        groups.coordinator.commit_transactional_offsets, group_id=req.group_id,
-        producer_id=int(req.producer_id), producer_epoch=int(req.producer_epoch),
-        generation_id=int(getattr(req, "generation_id", -1)), member_id=getattr(req, "member_id", "") or "",
-        group_instance_id=getattr(req, "group_instance_id", None), topics=topics)
+        groups.coordinator.commit_transactional_offsets,
+        group_id=req.group_id,
+        producer_id=int(req.producer_id),
+        producer_epoch=int(req.producer_epoch),
+        generation_id=int(getattr(req, "generation_id", -1)),
+        member_id=getattr(req, "member_id", "") or "",
+        group_instance_id=getattr(req, "group_instance_id", None),
+        topics=topics,
+    )
     return dict(result, throttle_time=0, topics=list(result["topics"]) + unknown)

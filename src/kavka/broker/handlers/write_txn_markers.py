@@ -26,9 +26,14 @@ def handle_write_txn_markers(ctx, req):
                 if service is None:
                     code = ErrorCode.coordinator_not_available
                 else:
-                    code = service.write_marker(t.name, int(index), int(marker.producer_id),
-                                                int(marker.producer_epoch), bool(marker.transaction_result),
-                                                int(marker.coordinator_epoch))
+                    code = service.write_marker(
+                        t.name,
+                        int(index),
+                        int(marker.producer_id),
+                        int(marker.producer_epoch),
+                        bool(marker.transaction_result),
+                        int(marker.coordinator_epoch),
+                    )
                 partitions.append({"partition_index": int(index), "error_code": code})
             topics.append({"name": t.name, "partitions": partitions})
         markers.append({"producer_id": int(marker.producer_id), "topics": topics})

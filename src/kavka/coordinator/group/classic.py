@@ -59,8 +59,7 @@ class GroupState(enum.Enum):
 # target state -> the states it may be entered from
 _VALID_PREVIOUS: dict[GroupState, frozenset[GroupState]] = {
     GroupState.EMPTY: frozenset({GroupState.PREPARING_REBALANCE}),
-    GroupState.PREPARING_REBALANCE: frozenset(
-        {GroupState.STABLE, GroupState.COMPLETING_REBALANCE, GroupState.EMPTY}),
+    GroupState.PREPARING_REBALANCE: frozenset({GroupState.STABLE, GroupState.COMPLETING_REBALANCE, GroupState.EMPTY}),
     GroupState.COMPLETING_REBALANCE: frozenset({GroupState.PREPARING_REBALANCE}),
     GroupState.STABLE: frozenset({GroupState.COMPLETING_REBALANCE}),
     GroupState.DEAD: frozenset(GroupState),
@@ -217,8 +216,11 @@ class ClassicGroup:
     def current_member_list(self) -> list[ResponseBody]:
         """JoinGroup response members (what the leader assigns from)."""
         return [
-            {"member_id": m.member_id, "group_instance_id": m.group_instance_id,
-             "metadata": m.metadata(self.protocol_name)}
+            {
+                "member_id": m.member_id,
+                "group_instance_id": m.group_instance_id,
+                "metadata": m.metadata(self.protocol_name),
+            }
             for m in self.members.values()
         ]
 
@@ -236,9 +238,13 @@ class ClassicGroup:
             current_state_timestamp=self.state_timestamp if self.state_timestamp is not None else now_ms,
             members=tuple(
                 MemberMetadata(
-                    member_id=m.member_id, client_id=m.client_id, client_host=m.client_host,
-                    session_timeout=m.session_timeout_ms, subscription=m.metadata(self.protocol_name),
-                    assignment=assignment.get(m.member_id, b""), rebalance_timeout=m.rebalance_timeout_ms,
+                    member_id=m.member_id,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    session_timeout=m.session_timeout_ms,
+                    subscription=m.metadata(self.protocol_name),
+                    assignment=assignment.get(m.member_id, b""),
+                    rebalance_timeout=m.rebalance_timeout_ms,
                     group_instance_id=m.group_instance_id,
                 )
                 for m in self.members.values()
@@ -277,8 +283,14 @@ class ClassicGroup:
         self.pending_sync_members.discard(member_id)
         return member
 
-    def update_member(self, member: ClassicMember, protocols: Protocols, rebalance_timeout_ms: int,
-                      session_timeout_ms: int, join_cb: Respond | None) -> None:
+    def update_member(
+        self,
+        member: ClassicMember,
+        protocols: Protocols,
+        rebalance_timeout_ms: int,
+        session_timeout_ms: int,
+        join_cb: Respond | None,
+    ) -> None:
         member.protocols = tuple(protocols)
         member.rebalance_timeout_ms = rebalance_timeout_ms
         member.session_timeout_ms = session_timeout_ms
@@ -292,10 +304,15 @@ class ClassicGroup:
         """
         old = self.members.pop(old_id)
         new = ClassicMember(
-            member_id=new_id, group_instance_id=old.group_instance_id, client_id=old.client_id,
-            client_host=old.client_host, rebalance_timeout_ms=old.rebalance_timeout_ms,
-            session_timeout_ms=old.session_timeout_ms, protocol_type=old.protocol_type,
-            protocols=old.protocols, assignment=old.assignment,
+            member_id=new_id,
+            group_instance_id=old.group_instance_id,
+            client_id=old.client_id,
+            client_host=old.client_host,
+            rebalance_timeout_ms=old.rebalance_timeout_ms,
+            session_timeout_ms=old.session_timeout_ms,
+            protocol_type=old.protocol_type,
+            protocols=old.protocols,
+            assignment=old.assignment,
         )
         self.members[new_id] = new
         if self.leader_id == old_id:
@@ -373,7 +390,7 @@ def subscribed_topics_of(metadata: bytes) -> set[str] | None:
             pos += 2
             if n < 0 or pos + n > len(metadata):
                 return None
-            topics.add(bytes(metadata[pos:pos + n]).decode("utf-8"))
+            topics.add(bytes(metadata[pos : pos + n]).decode("utf-8"))
             pos += n
         return topics
     except (struct.error, UnicodeDecodeError):

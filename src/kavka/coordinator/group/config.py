@@ -24,25 +24,25 @@ _DEFAULT_ASSIGNORS = ("uniform", "range")
 class GroupConfig:
     """Settings of the group coordinator (Kafka broker config name in each comment)."""
 
-    offsets_topic_num_partitions: int = 50              # offsets.topic.num.partitions
-    initial_rebalance_delay_ms: int = 3000              # group.initial.rebalance.delay.ms
-    min_session_timeout_ms: int = 6000                  # group.min.session.timeout.ms
-    max_session_timeout_ms: int = 1_800_000             # group.max.session.timeout.ms
-    max_size: int = 2**31 - 1                           # group.max.size
-    offsets_retention_ms: int = 7 * 24 * 3600 * 1000    # offsets.retention.minutes (10080)
+    offsets_topic_num_partitions: int = 50  # offsets.topic.num.partitions
+    initial_rebalance_delay_ms: int = 3000  # group.initial.rebalance.delay.ms
+    min_session_timeout_ms: int = 6000  # group.min.session.timeout.ms
+    max_session_timeout_ms: int = 1_800_000  # group.max.session.timeout.ms
+    max_size: int = 2**31 - 1  # group.max.size
+    offsets_retention_ms: int = 7 * 24 * 3600 * 1000  # offsets.retention.minutes (10080)
     offsets_retention_check_interval_ms: int = 600_000  # offsets.retention.check.interval.ms
-    offset_metadata_max_bytes: int = 4096               # offset.metadata.max.bytes
+    offset_metadata_max_bytes: int = 4096  # offset.metadata.max.bytes
     # Kafka's internal group.classic.new.member.join.timeout.ms: a JoinGroup of a new member that is
     # parked this long is answered UNKNOWN_MEMBER_ID, so defunct retries do not pile up (KIP-394).
     new_member_join_timeout_ms: int = 300_000
     # consumer groups (KIP-848)
-    consumer_session_timeout_ms: int = 45_000           # group.consumer.session.timeout.ms
-    consumer_heartbeat_interval_ms: int = 5_000         # group.consumer.heartbeat.interval.ms
-    consumer_min_session_timeout_ms: int = 45_000       # group.consumer.min.session.timeout.ms
-    consumer_max_session_timeout_ms: int = 60_000       # group.consumer.max.session.timeout.ms
-    consumer_min_heartbeat_interval_ms: int = 5_000     # group.consumer.min.heartbeat.interval.ms
-    consumer_max_heartbeat_interval_ms: int = 15_000    # group.consumer.max.heartbeat.interval.ms
-    consumer_max_size: int = 2**31 - 1                  # group.consumer.max.size
+    consumer_session_timeout_ms: int = 45_000  # group.consumer.session.timeout.ms
+    consumer_heartbeat_interval_ms: int = 5_000  # group.consumer.heartbeat.interval.ms
+    consumer_min_session_timeout_ms: int = 45_000  # group.consumer.min.session.timeout.ms
+    consumer_max_session_timeout_ms: int = 60_000  # group.consumer.max.session.timeout.ms
+    consumer_min_heartbeat_interval_ms: int = 5_000  # group.consumer.min.heartbeat.interval.ms
+    consumer_max_heartbeat_interval_ms: int = 15_000  # group.consumer.max.heartbeat.interval.ms
+    consumer_max_size: int = 2**31 - 1  # group.consumer.max.size
     consumer_assignors: tuple[str, ...] = _DEFAULT_ASSIGNORS  # group.consumer.assignors (first: default)
     # group.consumer.migration.policy: which online conversions between a classic group and a
     # consumer group (KIP-848) are allowed: bidirectional, upgrade, downgrade or disabled
@@ -60,9 +60,13 @@ class GroupConfig:
 
     def __post_init__(self) -> None:
         problem = consumer_timing_problem(
-            self.consumer_session_timeout_ms, self.consumer_heartbeat_interval_ms,
-            self.consumer_min_session_timeout_ms, self.consumer_max_session_timeout_ms,
-            self.consumer_min_heartbeat_interval_ms, self.consumer_max_heartbeat_interval_ms)
+            self.consumer_session_timeout_ms,
+            self.consumer_heartbeat_interval_ms,
+            self.consumer_min_session_timeout_ms,
+            self.consumer_max_session_timeout_ms,
+            self.consumer_min_heartbeat_interval_ms,
+            self.consumer_max_heartbeat_interval_ms,
+        )
         if problem is not None:
             raise ValueError(problem)
 
@@ -83,23 +87,30 @@ class GroupConfig:
             max_size=int(get("group.max.size", d.max_size)),
             offsets_retention_ms=int(get("offsets.retention.minutes", 10080)) * 60_000,
             offsets_retention_check_interval_ms=int(
-                get("offsets.retention.check.interval.ms", d.offsets_retention_check_interval_ms)),
+                get("offsets.retention.check.interval.ms", d.offsets_retention_check_interval_ms)
+            ),
             offset_metadata_max_bytes=int(get("offset.metadata.max.bytes", d.offset_metadata_max_bytes)),
             consumer_session_timeout_ms=int(get("group.consumer.session.timeout.ms", d.consumer_session_timeout_ms)),
             consumer_heartbeat_interval_ms=int(
-                get("group.consumer.heartbeat.interval.ms", d.consumer_heartbeat_interval_ms)),
+                get("group.consumer.heartbeat.interval.ms", d.consumer_heartbeat_interval_ms)
+            ),
             consumer_min_session_timeout_ms=int(
-                get("group.consumer.min.session.timeout.ms", d.consumer_min_session_timeout_ms)),
+                get("group.consumer.min.session.timeout.ms", d.consumer_min_session_timeout_ms)
+            ),
             consumer_max_session_timeout_ms=int(
-                get("group.consumer.max.session.timeout.ms", d.consumer_max_session_timeout_ms)),
+                get("group.consumer.max.session.timeout.ms", d.consumer_max_session_timeout_ms)
+            ),
             consumer_min_heartbeat_interval_ms=int(
-                get("group.consumer.min.heartbeat.interval.ms", d.consumer_min_heartbeat_interval_ms)),
+                get("group.consumer.min.heartbeat.interval.ms", d.consumer_min_heartbeat_interval_ms)
+            ),
             consumer_max_heartbeat_interval_ms=int(
-                get("group.consumer.max.heartbeat.interval.ms", d.consumer_max_heartbeat_interval_ms)),
+                get("group.consumer.max.heartbeat.interval.ms", d.consumer_max_heartbeat_interval_ms)
+            ),
             consumer_max_size=int(get("group.consumer.max.size", d.consumer_max_size)),
             consumer_assignors=_assignors(get("group.consumer.assignors", d.consumer_assignors)),
             consumer_migration_policy=migration_policy(
-                get("group.consumer.migration.policy", d.consumer_migration_policy)),
+                get("group.consumer.migration.policy", d.consumer_migration_policy)
+            ),
         )
 
 

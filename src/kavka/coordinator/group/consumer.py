@@ -153,12 +153,19 @@ class ConsumerMember:
     def is_reconciled_to(self, target_epoch: int) -> bool:
         return self.state == MemberState.STABLE and self.member_epoch == target_epoch
 
-    def with_epoch(self, epoch: int, *, state: MemberState, assigned: Assignment,
-                   pending_revocation: Assignment) -> ConsumerMember:
+    def with_epoch(
+        self, epoch: int, *, state: MemberState, assigned: Assignment, pending_revocation: Assignment
+    ) -> ConsumerMember:
         """The member moved to ``epoch`` (the previous epoch remembers where it came from) with this
         state and these partitions."""
-        return replace(self, member_epoch=epoch, previous_member_epoch=self.member_epoch, state=state,
-                       assigned=assigned, pending_revocation=pending_revocation)
+        return replace(
+            self,
+            member_epoch=epoch,
+            previous_member_epoch=self.member_epoch,
+            state=state,
+            assigned=assigned,
+            pending_revocation=pending_revocation,
+        )
 
 
 def assignment_equal(a: Assignment, b: Assignment) -> bool:
@@ -211,8 +218,9 @@ class ConsumerGroup:
                         owners[(topic_id, p)] = m.member_epoch
         return owners
 
-    def subscribed_topic_names(self, topics: Iterable[str],
-                               replacing: Mapping[str, ConsumerMember | None] = {}) -> set[str]:
+    def subscribed_topic_names(
+        self, topics: Iterable[str], replacing: Mapping[str, ConsumerMember | None] = {}
+    ) -> set[str]:
         """Every topic name a member subscribes to, among ``topics``; ``replacing`` maps member ids
         to their new version (None: the member is gone) before the records say so."""
         topics = list(topics)
@@ -279,9 +287,13 @@ class ConsumerGroup:
         return min(counts, key=lambda name: (-counts[name], name))
 
 
-def reconcile(member: ConsumerMember, target_epoch: int, target: Assignment,
-              owner_epoch: Callable[[uuid.UUID, int], int | None],
-              owned: Iterable[tuple[uuid.UUID, Iterable[int]]] | None) -> ConsumerMember:
+def reconcile(
+    member: ConsumerMember,
+    target_epoch: int,
+    target: Assignment,
+    owner_epoch: Callable[[uuid.UUID, int], int | None],
+    owned: Iterable[tuple[uuid.UUID, Iterable[int]]] | None,
+) -> ConsumerMember:
     """The member one step closer to ``target`` (Kafka's CurrentAssignmentBuilder).
 
     ``owner_epoch(topic_id, partition)`` is the epoch of whoever owns a partition now (None if
@@ -318,13 +330,19 @@ def reconcile(member: ConsumerMember, target_epoch: int, target: Assignment,
                 adding[topic_id] = new
         frozen = {t: frozenset(ps) for t, ps in assigned.items()}
         if revoking and still_owns(revoking):
-            return _moved(member, epoch, state=MemberState.UNREVOKED_PARTITIONS, assigned=frozen,
-                          pending_revocation=revoking)
+            return _moved(
+                member, epoch, state=MemberState.UNREVOKED_PARTITIONS, assigned=frozen, pending_revocation=revoking
+            )
         for t, ps in adding.items():
             assigned.setdefault(t, set()).update(ps)
         state = MemberState.UNRELEASED_PARTITIONS if unreleased else MemberState.STABLE
-        return _moved(member, target_epoch, state=state,
-                      assigned={t: frozenset(ps) for t, ps in assigned.items()}, pending_revocation={})
+        return _moved(
+            member,
+            target_epoch,
+            state=state,
+            assigned={t: frozenset(ps) for t, ps in assigned.items()},
+            pending_revocation={},
+        )
 
     if member.state == MemberState.STABLE:
         if member.member_epoch != target_epoch:
@@ -339,7 +357,8 @@ def reconcile(member: ConsumerMember, target_epoch: int, target: Assignment,
     return next_assignment(target_epoch, member.assigned)
 
 
-def _moved(member: ConsumerMember, epoch: int, *, state: MemberState, assigned: Assignment,
-           pending_revocation: Assignment) -> ConsumerMember:
+def _moved(
+    member: ConsumerMember, epoch: int, *, state: MemberState, assigned: Assignment, pending_revocation: Assignment
+) -> ConsumerMember:
     # Kafka's updateMemberEpoch: the previous epoch is the one before this step, even if unchanged
     return member.with_epoch(epoch, state=state, assigned=assigned, pending_revocation=pending_revocation)

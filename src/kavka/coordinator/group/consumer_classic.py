@@ -34,7 +34,7 @@ is UNKNOWN_MEMBER_ID; an instance id held by another member id is FENCED_INSTANC
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,7 @@ from kavka.coordinator.group.consumer_protocol import (
 from kavka.coordinator.group.consumer_records import ClassicMemberMetadata
 from kavka.coordinator.group.records import Record
 from kavka.coordinator.group.responses import join_error
-from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
+from kavka.coordinator.runtime import Batch, CoordinatorError, Respond
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.primitives import ProtocolDecodeError
 
@@ -73,10 +73,22 @@ class ClassicMembersOfConsumerGroups:
 
     # --- JoinGroup ----------------------------------------------------------------------------
 
-    def join(self, batch: Batch, group: ConsumerGroup, *, member_id: str, group_instance_id: str | None,
-             protocol_type: str, protocols: tuple[tuple[str, bytes], ...], session_timeout_ms: int,
-             rebalance_timeout_ms: int, client_id: str, client_host: str, api_version: int,
-             respond: Respond) -> None:
+    def join(
+        self,
+        batch: Batch,
+        group: ConsumerGroup,
+        *,
+        member_id: str,
+        group_instance_id: str | None,
+        protocol_type: str,
+        protocols: tuple[tuple[str, bytes], ...],
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        client_id: str,
+        client_host: str,
+        api_version: int,
+        respond: Respond,
+    ) -> None:
         """Kafka's classicGroupJoinToConsumerGroup. CoordinatorError for a refusal."""
         gid = group.group_id
         request_member_id = member_id
@@ -84,23 +96,29 @@ class ClassicMembersOfConsumerGroups:
         if unknown:
             member_id = new_member_id()
         if len(group.members) >= self.config.consumer_max_size and member_id not in group.members:
-            raise CoordinatorError(ErrorCode.group_max_size_reached,
-                                   f"The consumer group has reached its maximum capacity of "
-                                   f"{self.config.consumer_max_size} members.")
+            raise CoordinatorError(
+                ErrorCode.group_max_size_reached,
+                f"The consumer group has reached its maximum capacity of {self.config.consumer_max_size} members.",
+            )
         if not group.supports_classic_protocols(protocol_type, (name for name, _ in protocols)):
-            raise CoordinatorError(ErrorCode.inconsistent_group_protocol,
-                                   f"Member {member_id}'s protocols are not supported.")
+            raise CoordinatorError(
+                ErrorCode.inconsistent_group_protocol, f"Member {member_id}'s protocols are not supported."
+            )
         if unknown and group_instance_id is None and api_version >= 4:
             # KIP-394: the member joins again with this id
-            log.info("consumer group %s: a classic member with no member id joins; it is asked to rejoin as %s",
-                     gid, member_id)
+            log.info(
+                "consumer group %s: a classic member with no member id joins; it is asked to rejoin as %s",
+                gid,
+                member_id,
+            )
             batch.respond(respond, join_error(ErrorCode.member_id_required, member_id))
             return
         try:
             subscription = decode_subscription(protocols[0][1])
         except ProtocolDecodeError as e:
-            raise CoordinatorError(ErrorCode.unknown_server_error,
-                                   f"Malformed embedded consumer protocol in subscription: {e}") from None
+            raise CoordinatorError(
+                ErrorCode.unknown_server_error, f"Malformed embedded consumer protocol in subscription: {e}"
+            ) from None
 
         member, replaced = self._member_of(group, member_id, group_instance_id, unknown)
         updated = replace(
@@ -109,12 +127,16 @@ class ClassicMembersOfConsumerGroups:
             rack_id=member.rack_id if subscription.rack_id is None else subscription.rack_id,
             rebalance_timeout_ms=member.rebalance_timeout_ms if rebalance_timeout_ms == -1 else rebalance_timeout_ms,
             subscribed_topic_names=tuple(sorted(set(subscription.topics))),
-            client_id=client_id, client_host=client_host,
+            client_id=client_id,
+            client_host=client_host,
             classic=ClassicMemberMetadata(session_timeout_ms, tuple(protocols)),
         )
         by_name = self.shard.topics().by_name
-        owned = tuple((by_name[topic].topic_id, tuple(partitions))
-                      for topic, partitions in subscription.owned_partitions if topic in by_name)
+        owned = tuple(
+            (by_name[topic].topic_id, tuple(partitions))
+            for topic, partitions in subscription.owned_partitions
+            if topic in by_name
+        )
         records: list[Record] = []
         reconciled, image = self.consumer.update_member(group, member, updated, replaced, owned, records)
 
@@ -122,9 +144,14 @@ class ClassicMembersOfConsumerGroups:
         existing = group.static_members.get(group_instance_id) if group_instance_id is not None else None
         downgrade = existing is not None and self.shard.migration.may_downgrade_replacing(group, existing)
         response = {
-            "error_code": ErrorCode.none, "generation_id": reconciled.member_epoch,
-            "protocol_type": CONSUMER_PROTOCOL_TYPE, "protocol_name": reconciled.classic_protocol_name(),
-            "leader": "", "skip_assignment": False, "member_id": reconciled.member_id, "members": [],
+            "error_code": ErrorCode.none,
+            "generation_id": reconciled.member_epoch,
+            "protocol_type": CONSUMER_PROTOCOL_TYPE,
+            "protocol_name": reconciled.classic_protocol_name(),
+            "leader": "",
+            "skip_assignment": False,
+            "member_id": reconciled.member_id,
+            "members": [],
         }
         for record in records:
             batch.append(record)
@@ -146,8 +173,9 @@ class ClassicMembersOfConsumerGroups:
         batch.on_failure(lambda _f, error: batch.respond(respond, join_error(error, request_member_id)))
 
     @staticmethod
-    def _member_of(group: ConsumerGroup, member_id: str, instance_id: str | None,
-                   unknown: bool) -> tuple[ConsumerMember, ConsumerMember | None]:
+    def _member_of(
+        group: ConsumerGroup, member_id: str, instance_id: str | None, unknown: bool
+    ) -> tuple[ConsumerMember, ConsumerMember | None]:
         """(the member joining, the static member it replaces or None): a dynamic member is created when
         its id is new; a static member with no member id takes over its instance at once."""
         if instance_id is None:
@@ -156,37 +184,62 @@ class ClassicMembersOfConsumerGroups:
         if unknown:
             if existing is None:
                 return group.members.get(member_id) or ConsumerMember(member_id), None
-            log.info("consumer group %s: classic static member %s replaces %s (instance %s)", group.group_id,
-                     member_id, existing.member_id, instance_id)
+            log.info(
+                "consumer group %s: classic static member %s replaces %s (instance %s)",
+                group.group_id,
+                member_id,
+                existing.member_id,
+                instance_id,
+            )
             return replace(existing, member_id=member_id, member_epoch=0, previous_member_epoch=0), existing
         return _static_member(group, member_id, instance_id, existing), None
 
     # --- SyncGroup ----------------------------------------------------------------------------
 
-    def sync(self, batch: Batch, group: ConsumerGroup, *, generation_id: int, member_id: str,
-             group_instance_id: str | None, protocol_type: str | None, protocol_name: str | None,
-             respond: Respond) -> None:
+    def sync(
+        self,
+        batch: Batch,
+        group: ConsumerGroup,
+        *,
+        generation_id: int,
+        member_id: str,
+        group_instance_id: str | None,
+        protocol_type: str | None,
+        protocol_name: str | None,
+        respond: Respond,
+    ) -> None:
         """Kafka's classicGroupSyncToConsumerGroup. CoordinatorError for a refusal."""
         gid = group.group_id
         member = self._validate(group, member_id, group_instance_id)
         self._check_generation(member, generation_id)
         expected = member.classic_protocol_name()
         if protocol_type is not None and protocol_type != CONSUMER_PROTOCOL_TYPE:
-            raise CoordinatorError(ErrorCode.inconsistent_group_protocol,
-                                   f"The protocol type {protocol_type} from member {member_id} request is not "
-                                   f"equal to the group protocol type {CONSUMER_PROTOCOL_TYPE}.")
+            raise CoordinatorError(
+                ErrorCode.inconsistent_group_protocol,
+                f"The protocol type {protocol_type} from member {member_id} request is not "
+                f"equal to the group protocol type {CONSUMER_PROTOCOL_TYPE}.",
+            )
         if protocol_name is not None and protocol_name != expected:
-            raise CoordinatorError(ErrorCode.inconsistent_group_protocol,
-                                   f"The protocol name {protocol_name} from member {member_id} request is not "
-                                   f"equal to the protocol name {expected} returned in the join response.")
+            raise CoordinatorError(
+                ErrorCode.inconsistent_group_protocol,
+                f"The protocol name {protocol_name} from member {member_id} request is not "
+                f"equal to the protocol name {expected} returned in the join response.",
+            )
         self._raise_if_rebalancing(group, member)
         assignment = self.serialized_assignment(group, member)
 
         def ok(_follow: Batch) -> None:
             self.consumer.cancel_sync_timeout(gid, member.member_id)
             self.consumer.schedule_session(gid, member)
-            batch.respond(respond, {"error_code": ErrorCode.none, "protocol_type": protocol_type,
-                                    "protocol_name": protocol_name, "assignment": assignment})
+            batch.respond(
+                respond,
+                {
+                    "error_code": ErrorCode.none,
+                    "protocol_type": protocol_type,
+                    "protocol_name": protocol_name,
+                    "assignment": assignment,
+                },
+            )
 
         batch.on_success(ok)
 
@@ -208,9 +261,11 @@ class ClassicMembersOfConsumerGroups:
         # once that is done anyway
         if group.group_epoch > member.member_epoch and member.state != MemberState.UNREVOKED_PARTITIONS:
             self.consumer.schedule_join_timeout_if_absent(group.group_id, member)
-            raise CoordinatorError(ErrorCode.rebalance_in_progress,
-                                   f"A new rebalance is triggered in group {group.group_id} and member "
-                                   f"{member.member_id} should rejoin to catch up.")
+            raise CoordinatorError(
+                ErrorCode.rebalance_in_progress,
+                f"A new rebalance is triggered in group {group.group_id} and member "
+                f"{member.member_id} should rejoin to catch up.",
+            )
 
     # --- Heartbeat ----------------------------------------------------------------------------
 
@@ -221,18 +276,20 @@ class ClassicMembersOfConsumerGroups:
         self._check_generation(member, generation_id)
         gid = group.group_id
         self.consumer.schedule_session(gid, member)
-        if (member.member_epoch < group.group_epoch
-                or member.state == MemberState.UNREVOKED_PARTITIONS
-                or (member.state == MemberState.UNRELEASED_PARTITIONS
-                    and not group.waiting_on_unreleased_partition(member))):
+        if (
+            member.member_epoch < group.group_epoch
+            or member.state == MemberState.UNREVOKED_PARTITIONS
+            or (member.state == MemberState.UNRELEASED_PARTITIONS and not group.waiting_on_unreleased_partition(member))
+        ):
             self.consumer.schedule_join_timeout_if_absent(gid, member)
             return ErrorCode.rebalance_in_progress
         return ErrorCode.none
 
     # --- LeaveGroup ---------------------------------------------------------------------------
 
-    def leave(self, batch: Batch, group: ConsumerGroup, members: Iterable[tuple[str, str | None]],
-              respond: Respond) -> None:
+    def leave(
+        self, batch: Batch, group: ConsumerGroup, members: Iterable[tuple[str, str | None]], respond: Respond
+    ) -> None:
         """Kafka's classicGroupLeaveToConsumerGroup: an error per member, one group epoch bump."""
         gid = group.group_id
         results, leaving = [], []
@@ -274,32 +331,40 @@ class ClassicMembersOfConsumerGroups:
         if instance_id is None:
             member = group.members.get(member_id)
             if member is None:
-                raise CoordinatorError(ErrorCode.unknown_member_id,
-                                       f"Member {member_id} is not a member of group {group.group_id}.")
+                raise CoordinatorError(
+                    ErrorCode.unknown_member_id, f"Member {member_id} is not a member of group {group.group_id}."
+                )
         else:
             member = _static_member(group, member_id, instance_id, group.static_member(instance_id))
         if not member.uses_classic_protocol:
-            raise CoordinatorError(ErrorCode.unknown_member_id,
-                                   f"Member {member.member_id} does not use the classic protocol.")
+            raise CoordinatorError(
+                ErrorCode.unknown_member_id, f"Member {member.member_id} does not use the classic protocol."
+            )
         return member
 
     @staticmethod
     def _check_generation(member: ConsumerMember, generation_id: int) -> None:
         if generation_id != member.member_epoch:
-            raise CoordinatorError(ErrorCode.illegal_generation,
-                                   f"The request generation id {generation_id} is not equal to the member epoch "
-                                   f"{member.member_epoch} of member {member.member_id}.")
+            raise CoordinatorError(
+                ErrorCode.illegal_generation,
+                f"The request generation id {generation_id} is not equal to the member epoch "
+                f"{member.member_epoch} of member {member.member_id}.",
+            )
 
 
-def _static_member(group: ConsumerGroup, member_id: str, instance_id: str,
-                   existing: ConsumerMember | None) -> ConsumerMember:
+def _static_member(
+    group: ConsumerGroup, member_id: str, instance_id: str, existing: ConsumerMember | None
+) -> ConsumerMember:
     """``existing``, the group's member with ``instance_id``, if it is ``member_id``; else Kafka's
     UNKNOWN_MEMBER_ID (no such instance) or FENCED_INSTANCE_ID (another member has it now)."""
     if existing is None:
-        raise CoordinatorError(ErrorCode.unknown_member_id,
-                               f"Member with instance id {instance_id} is not a member of group {group.group_id}.")
+        raise CoordinatorError(
+            ErrorCode.unknown_member_id,
+            f"Member with instance id {instance_id} is not a member of group {group.group_id}.",
+        )
     if existing.member_id != member_id:
-        raise CoordinatorError(ErrorCode.fenced_instance_id,
-                               f"Static member {member_id} with instance id {instance_id} was fenced by member "
-                               f"{existing.member_id}.")
+        raise CoordinatorError(
+            ErrorCode.fenced_instance_id,
+            f"Static member {member_id} with instance id {instance_id} was fenced by member {existing.member_id}.",
+        )
     return existing

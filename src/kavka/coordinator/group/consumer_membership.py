@@ -96,8 +96,14 @@ from kavka.protocol.api import ErrorCode
 if TYPE_CHECKING:
     from kavka.coordinator.group.shard import GroupShard
 
-__all__ = ["ConsumerMembership", "HeartbeatRequest", "validate_heartbeat", "heartbeat_error",
-           "encode_consumer_assignment", "new_member_id"]
+__all__ = [
+    "ConsumerMembership",
+    "HeartbeatRequest",
+    "validate_heartbeat",
+    "heartbeat_error",
+    "encode_consumer_assignment",
+    "new_member_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +127,7 @@ class HeartbeatRequest:
 
 def validate_heartbeat(req: HeartbeatRequest, assignors: Iterable[str]) -> tuple[int, str] | None:
     """(error code, message) for a request Kafka refuses before looking at any group, else None."""
+
     def invalid(message: str) -> tuple[int, str]:
         return ErrorCode.invalid_request, message
 
@@ -154,18 +161,29 @@ def validate_heartbeat(req: HeartbeatRequest, assignors: Iterable[str]) -> tuple
         try:
             compile_regex(req.subscribed_topic_regex)
         except re.error as e:
-            return (ErrorCode.invalid_regular_expression,
-                    f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: {e}.")
+            return (
+                ErrorCode.invalid_regular_expression,
+                f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: {e}.",
+            )
     if req.server_assignor is not None and req.server_assignor not in set(assignors):
-        return (ErrorCode.unsupported_assignor,
-                f"ServerAssignor {req.server_assignor} is not supported. Supported assignors: "
-                + ", ".join(assignors) + ".")
+        return (
+            ErrorCode.unsupported_assignor,
+            f"ServerAssignor {req.server_assignor} is not supported. Supported assignors: "
+            + ", ".join(assignors)
+            + ".",
+        )
     return None
 
 
 def heartbeat_error(code: int, message: str | None = None) -> ResponseBody:
-    return {"error_code": code, "error_message": message, "member_id": None, "member_epoch": 0,
-            "heartbeat_interval": 0, "assignment": None}
+    return {
+        "error_code": code,
+        "error_message": message,
+        "member_id": None,
+        "member_epoch": 0,
+        "heartbeat_interval": 0,
+        "assignment": None,
+    }
 
 
 def new_member_id() -> str:
@@ -174,8 +192,11 @@ def new_member_id() -> str:
 
 
 def _topic_partitions(assignment: Assignment) -> list[ResponseBody]:
-    return [{"topic_id": t, "partitions": sorted(ps)}
-            for t, ps in sorted(assignment.items(), key=lambda kv: str(kv[0])) if ps]
+    return [
+        {"topic_id": t, "partitions": sorted(ps)}
+        for t, ps in sorted(assignment.items(), key=lambda kv: str(kv[0]))
+        if ps
+    ]
 
 
 def encode_consumer_assignment(assignment: dict[str, list[int]]) -> bytes:
@@ -187,8 +208,9 @@ def encode_consumer_assignment(assignment: dict[str, list[int]]) -> bytes:
     for topic in sorted(assignment):
         raw = topic.encode()
         partitions = sorted(assignment[topic])
-        parts.append(struct.pack(">h", len(raw)) + raw
-                     + struct.pack(f">i{len(partitions)}i", len(partitions), *partitions))
+        parts.append(
+            struct.pack(">h", len(raw)) + raw + struct.pack(f">i{len(partitions)}i", len(partitions), *partitions)
+        )
     parts.append(struct.pack(">i", -1))
     return b"".join(parts)
 
@@ -255,9 +277,14 @@ class ConsumerMembership:
         else:
             group = self._get_or_create(gid)
         if isinstance(k, ConsumerGroupPartitionMetadataKey):
-            group.subscription_metadata = {} if v is None else {
-                t.topic_name: TopicInfo(t.topic_id, t.num_partitions)
-                for t in value_as(v, ConsumerGroupPartitionMetadataValue).topics}
+            group.subscription_metadata = (
+                {}
+                if v is None
+                else {
+                    t.topic_name: TopicInfo(t.topic_id, t.num_partitions)
+                    for t in value_as(v, ConsumerGroupPartitionMetadataValue).topics
+                }
+            )
             group.checked_image = None
         elif isinstance(k, ConsumerGroupTargetAssignmentMetadataKey):
             if v is not None:
@@ -267,21 +294,32 @@ class ConsumerMembership:
                 group.target_assignment.pop(k.member_id, None)
             else:
                 group.target_assignment[k.member_id] = dict(
-                    value_as(v, ConsumerGroupTargetAssignmentMemberValue).partitions)
+                    value_as(v, ConsumerGroupTargetAssignmentMemberValue).partitions
+                )
         elif isinstance(k, ConsumerGroupMemberMetadataKey):
             if v is None:
                 old = group.members.pop(k.member_id, None)
-                if old is not None and old.instance_id is not None \
-                        and group.static_members.get(old.instance_id) == k.member_id:
+                if (
+                    old is not None
+                    and old.instance_id is not None
+                    and group.static_members.get(old.instance_id) == k.member_id
+                ):
                     del group.static_members[old.instance_id]
             else:
                 meta = value_as(v, ConsumerGroupMemberMetadataValue)
                 old = group.members.get(k.member_id) or ConsumerMember(k.member_id)
                 group.members[k.member_id] = replace(
-                    old, instance_id=meta.instance_id, rack_id=meta.rack_id, client_id=meta.client_id,
-                    client_host=meta.client_host, subscribed_topic_names=tuple(meta.subscribed_topic_names),
-                    subscribed_topic_regex=meta.subscribed_topic_regex, rebalance_timeout_ms=meta.rebalance_timeout_ms,
-                    server_assignor=meta.server_assignor, classic=meta.classic_member_metadata)
+                    old,
+                    instance_id=meta.instance_id,
+                    rack_id=meta.rack_id,
+                    client_id=meta.client_id,
+                    client_host=meta.client_host,
+                    subscribed_topic_names=tuple(meta.subscribed_topic_names),
+                    subscribed_topic_regex=meta.subscribed_topic_regex,
+                    rebalance_timeout_ms=meta.rebalance_timeout_ms,
+                    server_assignor=meta.server_assignor,
+                    classic=meta.classic_member_metadata,
+                )
                 if meta.instance_id is not None:
                     group.static_members[meta.instance_id] = k.member_id
         elif isinstance(k, ConsumerGroupCurrentMemberAssignmentKey):
@@ -289,8 +327,12 @@ class ConsumerMembership:
             if v is None:
                 if old is not None:
                     group.members[k.member_id] = replace(
-                        old, member_epoch=LEAVE_GROUP_MEMBER_EPOCH, previous_member_epoch=LEAVE_GROUP_MEMBER_EPOCH,
-                        assigned={}, pending_revocation={})
+                        old,
+                        member_epoch=LEAVE_GROUP_MEMBER_EPOCH,
+                        previous_member_epoch=LEAVE_GROUP_MEMBER_EPOCH,
+                        assigned={},
+                        pending_revocation={},
+                    )
             else:
                 current = value_as(v, ConsumerGroupCurrentMemberAssignmentValue)
                 try:
@@ -298,9 +340,13 @@ class ConsumerMembership:
                 except ValueError:
                     state = MemberState.UNKNOWN
                 group.members[k.member_id] = replace(
-                    old or ConsumerMember(k.member_id), member_epoch=current.member_epoch,
-                    previous_member_epoch=current.previous_member_epoch, state=state,
-                    assigned=dict(current.assigned), pending_revocation=dict(current.pending_revocation))
+                    old or ConsumerMember(k.member_id),
+                    member_epoch=current.member_epoch,
+                    previous_member_epoch=current.previous_member_epoch,
+                    state=state,
+                    assigned=dict(current.assigned),
+                    pending_revocation=dict(current.pending_revocation),
+                )
 
     def on_loaded(self) -> None:
         """Every loaded member must heartbeat within its session timeout; consumer-protocol members
@@ -317,32 +363,45 @@ class ConsumerMembership:
         """The member's session: ``group.consumer.session.timeout.ms``, or the session timeout a classic
         member gave in its JoinGroup."""
         mid = member.member_id
-        timeout = member.classic.session_timeout_ms if member.classic is not None \
-            else self.config.consumer_session_timeout_ms
-        self.timer.schedule(self._session_key(group_id, mid), timeout,
-                            lambda b: self._fence_due(b, group_id, mid, None, "its session expired"))
+        timeout = (
+            member.classic.session_timeout_ms if member.classic is not None else self.config.consumer_session_timeout_ms
+        )
+        self.timer.schedule(
+            self._session_key(group_id, mid),
+            timeout,
+            lambda b: self._fence_due(b, group_id, mid, None, "its session expired"),
+        )
 
     def _schedule_rebalance(self, group_id: str, m: ConsumerMember) -> None:
         epoch, mid = m.member_epoch, m.member_id
         timeout = m.rebalance_timeout_ms if m.rebalance_timeout_ms > 0 else self.config.consumer_session_timeout_ms
-        self.timer.schedule(self._rebalance_key(group_id, mid), timeout,
-                            lambda b: self._fence_due(b, group_id, mid, epoch,
-                                                      f"it did not revoke its partitions of epoch {epoch} in time"))
+        self.timer.schedule(
+            self._rebalance_key(group_id, mid),
+            timeout,
+            lambda b: self._fence_due(
+                b, group_id, mid, epoch, f"it did not revoke its partitions of epoch {epoch} in time"
+            ),
+        )
 
     def schedule_join_timeout_if_absent(self, group_id: str, member: ConsumerMember) -> None:
         """A classic member told to rejoin must do so within its rebalance timeout, or it is fenced."""
         key, mid = self._join_key(group_id, member.member_id), member.member_id
         if not self.timer.is_scheduled(key):
-            self.timer.schedule(key, max(member.rebalance_timeout_ms, 0),
-                                lambda b: self._fence_due(b, group_id, mid, None,
-                                                          "the classic member failed to join within the "
-                                                          "rebalance timeout"))
+            self.timer.schedule(
+                key,
+                max(member.rebalance_timeout_ms, 0),
+                lambda b: self._fence_due(
+                    b, group_id, mid, None, "the classic member failed to join within the rebalance timeout"
+                ),
+            )
 
     def schedule_sync_timeout(self, group_id: str, member_id: str, timeout_ms: int) -> None:
         """A classic member that joined must send SyncGroup within its rebalance timeout, or it is fenced."""
-        self.timer.schedule(self._sync_key(group_id, member_id), max(timeout_ms, 0),
-                            lambda b: self._fence_due(b, group_id, member_id, None,
-                                                      "the member failed to sync within timeout"))
+        self.timer.schedule(
+            self._sync_key(group_id, member_id),
+            max(timeout_ms, 0),
+            lambda b: self._fence_due(b, group_id, member_id, None, "the member failed to sync within timeout"),
+        )
 
     def cancel_join_timeout(self, group_id: str, member_id: str) -> None:
         self.timer.cancel(self._join_key(group_id, member_id))
@@ -391,8 +450,9 @@ class ConsumerMembership:
         return records
 
     @staticmethod
-    def _subscription_metadata(group: ConsumerGroup, image: TopicsImage,
-                               replacing: Mapping[str, ConsumerMember | None]) -> dict[str, TopicInfo]:
+    def _subscription_metadata(
+        group: ConsumerGroup, image: TopicsImage, replacing: Mapping[str, ConsumerMember | None]
+    ) -> dict[str, TopicInfo]:
         names = group.subscribed_topic_names(image.by_name, replacing)
         return {n: image.by_name[n] for n in sorted(names) if n in image.by_name}
 
@@ -410,8 +470,9 @@ class ConsumerMembership:
         group = self.groups.get(gid)
         if group is None:
             classic = self.shard.groups.get(gid)
-            in_use = classic is not None and (classic.members or classic.pending_join_members
-                                              or classic.state != GroupState.EMPTY)
+            in_use = classic is not None and (
+                classic.members or classic.pending_join_members or classic.state != GroupState.EMPTY
+            )
             if in_use and not joining:
                 raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} is not a consumer group.")
             if not joining:
@@ -425,25 +486,36 @@ class ConsumerMembership:
                     records.append(group_metadata_tombstone(gid))
                 group = ConsumerGroup(gid)
         if len(group.members) >= self.config.consumer_max_size and req.member_id not in group.members:
-            raise CoordinatorError(ErrorCode.group_max_size_reached,
-                                   f"The consumer group has reached its maximum capacity of "
-                                   f"{self.config.consumer_max_size} members.")
+            raise CoordinatorError(
+                ErrorCode.group_max_size_reached,
+                f"The consumer group has reached its maximum capacity of {self.config.consumer_max_size} members.",
+            )
         member_id = req.member_id or new_member_id()
         member, replaced = self._member_of(group, member_id, req)
 
-        names = member.subscribed_topic_names if req.subscribed_topic_names is None \
+        names = (
+            member.subscribed_topic_names
+            if req.subscribed_topic_names is None
             else tuple(sorted(set(req.subscribed_topic_names)))
-        regex = member.subscribed_topic_regex if req.subscribed_topic_regex is None \
+        )
+        regex = (
+            member.subscribed_topic_regex
+            if req.subscribed_topic_regex is None
             else (req.subscribed_topic_regex or None)
+        )
         updated = replace(
             member,
             instance_id=member.instance_id if req.instance_id is None else req.instance_id,
             rack_id=member.rack_id if req.rack_id is None else req.rack_id,
-            rebalance_timeout_ms=member.rebalance_timeout_ms if req.rebalance_timeout_ms == -1
+            rebalance_timeout_ms=member.rebalance_timeout_ms
+            if req.rebalance_timeout_ms == -1
             else req.rebalance_timeout_ms,
             server_assignor=member.server_assignor if req.server_assignor is None else req.server_assignor,
-            subscribed_topic_names=names, subscribed_topic_regex=regex,
-            client_id=req.client_id, client_host=req.client_host, classic=None,
+            subscribed_topic_names=names,
+            subscribed_topic_regex=regex,
+            client_id=req.client_id,
+            client_host=req.client_host,
+            classic=None,
         )
         reconciled, image = self.update_member(group, member, updated, replaced, req.owned, records)
         self.schedule_session(gid, reconciled)
@@ -451,13 +523,22 @@ class ConsumerMembership:
             self.cancel_join_timeout(gid, member_id)
             self.cancel_sync_timeout(gid, member_id)
 
-        full = joining or (req.rebalance_timeout_ms != -1 and req.owned is not None
-                           and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None))
+        full = joining or (
+            req.rebalance_timeout_ms != -1
+            and req.owned is not None
+            and (req.subscribed_topic_names is not None or req.subscribed_topic_regex is not None)
+        )
         response = {
-            "error_code": ErrorCode.none, "error_message": None, "member_id": reconciled.member_id,
-            "member_epoch": reconciled.member_epoch, "heartbeat_interval": self.config.consumer_heartbeat_interval_ms,
-            "assignment": ({"topic_partitions": _topic_partitions(reconciled.assigned)}
-                           if full or not assignment_equal(member.assigned, reconciled.assigned) else None),
+            "error_code": ErrorCode.none,
+            "error_message": None,
+            "member_id": reconciled.member_id,
+            "member_epoch": reconciled.member_epoch,
+            "heartbeat_interval": self.config.consumer_heartbeat_interval_ms,
+            "assignment": (
+                {"topic_partitions": _topic_partitions(reconciled.assigned)}
+                if full or not assignment_equal(member.assigned, reconciled.assigned)
+                else None
+            ),
         }
         for record in records:
             batch.append(record)
@@ -473,9 +554,15 @@ class ConsumerMembership:
         batch.on_success(ok)
         batch.on_failure(lambda _f, error: batch.respond(respond, heartbeat_error(error)))
 
-    def update_member(self, group: ConsumerGroup, member: ConsumerMember, updated: ConsumerMember,
-                      replaced: ConsumerMember | None, owned: Iterable[tuple[uuid.UUID, Iterable[int]]] | None,
-                      records: list[Record]) -> tuple[ConsumerMember, TopicsImage]:
+    def update_member(
+        self,
+        group: ConsumerGroup,
+        member: ConsumerMember,
+        updated: ConsumerMember,
+        replaced: ConsumerMember | None,
+        owned: Iterable[tuple[uuid.UUID, Iterable[int]]] | None,
+        records: list[Record],
+    ) -> tuple[ConsumerMember, TopicsImage]:
         """Steps 1-4 of the module docstring for ``member`` becoming ``updated`` (a static member taking
         over ``replaced``'s place, if given), with ``owned`` the (topic id, partitions) the member says
         it owns (None: not said). Appends the records to ``records``; returns (the reconciled member,
@@ -489,14 +576,18 @@ class ConsumerMembership:
             old_targets[member_id] = old_targets.pop(replaced.member_id, {})
             # Kafka's replaceMember: the new id takes the old one's records
             records += member_tombstones(gid, replaced.member_id)
-            records += [member_metadata_record(gid, member), target_assignment_record(gid, member_id,
-                                                                                        old_targets[member_id]),
-                        current_assignment_record(gid, member)]
+            records += [
+                member_metadata_record(gid, member),
+                target_assignment_record(gid, member_id, old_targets[member_id]),
+                current_assignment_record(gid, member),
+            ]
         bump = False
         if updated != member:
             records.append(member_metadata_record(gid, updated))
-            bump = (updated.subscribed_topic_names != member.subscribed_topic_names
-                    or updated.subscribed_topic_regex != member.subscribed_topic_regex)
+            bump = (
+                updated.subscribed_topic_names != member.subscribed_topic_names
+                or updated.subscribed_topic_regex != member.subscribed_topic_regex
+            )
 
         # 2. the group epoch
         group_epoch = group.group_epoch
@@ -518,8 +609,10 @@ class ConsumerMembership:
             assignor = group.preferred_assignor(self.config.consumer_assignors[0], replacing)
             topics = {info.topic_id: info.num_partitions for info in metadata.values()}
             specs = {
-                mid: MemberSpec(frozenset(metadata[n].topic_id for n in m.subscribed_topics(metadata) if n in metadata),
-                                old_targets.get(mid, {}))
+                mid: MemberSpec(
+                    frozenset(metadata[n].topic_id for n in m.subscribed_topics(metadata) if n in metadata),
+                    old_targets.get(mid, {}),
+                )
                 for mid, m in members.items()
             }
             targets = ASSIGNORS[assignor](specs, topics)
@@ -552,16 +645,18 @@ class ConsumerMembership:
                         self.timer.cancel(self._rebalance_key(gid, member_id))
         return reconciled, image
 
-    def _member_of(self, group: ConsumerGroup, member_id: str,
-                   req: HeartbeatRequest) -> tuple[ConsumerMember, ConsumerMember | None]:
+    def _member_of(
+        self, group: ConsumerGroup, member_id: str, req: HeartbeatRequest
+    ) -> tuple[ConsumerMember, ConsumerMember | None]:
         """(the member the request speaks for, the static member it replaces or None)."""
         joining = req.member_epoch == 0
         if req.instance_id is None:
             member = group.members.get(member_id)
             if member is None:
                 if not joining:
-                    raise CoordinatorError(ErrorCode.unknown_member_id,
-                                           f"Member {member_id} is not a member of group {group.group_id}.")
+                    raise CoordinatorError(
+                        ErrorCode.unknown_member_id, f"Member {member_id} is not a member of group {group.group_id}."
+                    )
                 return ConsumerMember(member_id), None
             self._check_epoch(member, req)
             return member, None
@@ -572,18 +667,27 @@ class ConsumerMembership:
             # an instance still held by a consumer-protocol member must have left first (epoch -2); one
             # held by a classic member is taken over at once (a rolling upgrade of static members)
             if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and not existing.uses_classic_protocol:
-                raise CoordinatorError(ErrorCode.unreleased_instance_id,
-                                       f"Static member {existing.member_id} with instance id {req.instance_id} "
-                                       "cannot be replaced because it has not left the group.")
-            log.info("consumer group %s: static member %s replaces %s (instance %s)", group.group_id, member_id,
-                     existing.member_id, req.instance_id)
+                raise CoordinatorError(
+                    ErrorCode.unreleased_instance_id,
+                    f"Static member {existing.member_id} with instance id {req.instance_id} "
+                    "cannot be replaced because it has not left the group.",
+                )
+            log.info(
+                "consumer group %s: static member %s replaces %s (instance %s)",
+                group.group_id,
+                member_id,
+                existing.member_id,
+                req.instance_id,
+            )
             return replace(existing, member_id=member_id, member_epoch=0, previous_member_epoch=0), existing
         if existing is None:
             raise CoordinatorError(ErrorCode.unknown_member_id, f"Instance id {req.instance_id} is unknown.")
         if existing.member_id != member_id:
-            raise CoordinatorError(ErrorCode.fenced_instance_id,
-                                   f"Static member {member_id} with instance id {req.instance_id} was fenced by "
-                                   f"member {existing.member_id}.")
+            raise CoordinatorError(
+                ErrorCode.fenced_instance_id,
+                f"Static member {member_id} with instance id {req.instance_id} was fenced by "
+                f"member {existing.member_id}.",
+            )
         self._check_epoch(existing, req)
         return existing, None
 
@@ -593,18 +697,21 @@ class ConsumerMembership:
         if epoch == 0:
             return  # a fenced member rejoins with its id (KIP-848; KAFKA-19233)
         if epoch > member.member_epoch:
-            raise CoordinatorError(ErrorCode.fenced_member_epoch,
-                                   f"The consumer group member has a greater member epoch ({epoch}) than the one "
-                                   f"known by the group coordinator ({member.member_epoch}).")
+            raise CoordinatorError(
+                ErrorCode.fenced_member_epoch,
+                f"The consumer group member has a greater member epoch ({epoch}) than the one "
+                f"known by the group coordinator ({member.member_epoch}).",
+            )
         if epoch < member.member_epoch:
             # the response that bumped the epoch may have been lost: the previous epoch is accepted
             # while the member owns nothing it should not
-            subset = req.owned is not None and all(
-                p in member.assigned.get(t, ()) for t, ps in req.owned for p in ps)
+            subset = req.owned is not None and all(p in member.assigned.get(t, ()) for t, ps in req.owned for p in ps)
             if epoch != member.previous_member_epoch or not subset:
-                raise CoordinatorError(ErrorCode.fenced_member_epoch,
-                                       f"The consumer group member has a smaller member epoch ({epoch}) than the "
-                                       f"one known by the group coordinator ({member.member_epoch}).")
+                raise CoordinatorError(
+                    ErrorCode.fenced_member_epoch,
+                    f"The consumer group member has a smaller member epoch ({epoch}) than the "
+                    f"one known by the group coordinator ({member.member_epoch}).",
+                )
 
     def _leave(self, batch: Batch, req: HeartbeatRequest, respond: Respond) -> None:
         gid = req.group_id
@@ -614,24 +721,40 @@ class ConsumerMembership:
         if req.instance_id is None:
             member = group.members.get(req.member_id)
             if member is None:
-                raise CoordinatorError(ErrorCode.unknown_member_id,
-                                       f"Member {req.member_id} is not a member of group {gid}.")
+                raise CoordinatorError(
+                    ErrorCode.unknown_member_id, f"Member {req.member_id} is not a member of group {gid}."
+                )
         else:
             member = group.static_member(req.instance_id)
             if member is None:
                 raise CoordinatorError(ErrorCode.unknown_member_id, f"Instance id {req.instance_id} is unknown.")
             if member.member_id != req.member_id:
-                raise CoordinatorError(ErrorCode.fenced_instance_id,
-                                       f"Static member {req.member_id} with instance id {req.instance_id} was "
-                                       f"fenced by member {member.member_id}.")
-        response = {"error_code": ErrorCode.none, "error_message": None, "member_id": member.member_id,
-                    "member_epoch": req.member_epoch, "heartbeat_interval": 0, "assignment": None}
+                raise CoordinatorError(
+                    ErrorCode.fenced_instance_id,
+                    f"Static member {req.member_id} with instance id {req.instance_id} was "
+                    f"fenced by member {member.member_id}.",
+                )
+        response = {
+            "error_code": ErrorCode.none,
+            "error_message": None,
+            "member_id": member.member_id,
+            "member_epoch": req.member_epoch,
+            "heartbeat_interval": 0,
+            "assignment": None,
+        }
         if req.member_epoch == LEAVE_GROUP_STATIC_MEMBER_EPOCH:
             # the instance pauses: it keeps its partitions until it rejoins or its session expires
-            log.info("consumer group %s: static member %s (instance %s) left temporarily", gid, member.member_id,
-                     req.instance_id)
-            batch.append(current_assignment_record(gid, replace(member, member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH,
-                                                                pending_revocation={})))
+            log.info(
+                "consumer group %s: static member %s (instance %s) left temporarily",
+                gid,
+                member.member_id,
+                req.instance_id,
+            )
+            batch.append(
+                current_assignment_record(
+                    gid, replace(member, member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH, pending_revocation={})
+                )
+            )
             self.timer.cancel(self._rebalance_key(gid, member.member_id))
         else:
             log.info("consumer group %s: member %s left", gid, member.member_id)
@@ -654,14 +777,16 @@ class ConsumerMembership:
         if api_version < 9 and not member.uses_classic_protocol:
             raise CoordinatorError(ErrorCode.unsupported_version)
         if member_epoch != member.member_epoch:
-            raise CoordinatorError(ErrorCode.illegal_generation if member.uses_classic_protocol
-                                   else ErrorCode.stale_member_epoch)
+            raise CoordinatorError(
+                ErrorCode.illegal_generation if member.uses_classic_protocol else ErrorCode.stale_member_epoch
+            )
 
     # --- views ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _named(group: ConsumerGroup, assignment: Assignment,
-               image: TopicsImage) -> list[tuple[uuid.UUID, str, list[int]]]:
+    def _named(
+        group: ConsumerGroup, assignment: Assignment, image: TopicsImage
+    ) -> list[tuple[uuid.UUID, str, list[int]]]:
         by_id = {info.topic_id: name for name, info in group.subscription_metadata.items()}
         out = []
         for topic_id, partitions in sorted(assignment.items(), key=lambda kv: str(kv[0])):
@@ -674,29 +799,52 @@ class ConsumerMembership:
         """A ConsumerGroupDescribe group entry; GROUP_ID_NOT_FOUND unless it is a consumer group."""
         group = self.groups.get(group_id)
         if group is None:
-            message = (f"Group {group_id} is not a consumer group." if group_id in self.shard.groups
-                       else f"Group {group_id} not found.")
-            return {"error_code": ErrorCode.group_id_not_found, "error_message": message, "group_id": group_id,
-                    "group_state": "", "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "",
-                    "members": [], "authorized_operations": -2147483648}
+            message = (
+                f"Group {group_id} is not a consumer group."
+                if group_id in self.shard.groups
+                else f"Group {group_id} not found."
+            )
+            return {
+                "error_code": ErrorCode.group_id_not_found,
+                "error_message": message,
+                "group_id": group_id,
+                "group_state": "",
+                "group_epoch": 0,
+                "assignment_epoch": 0,
+                "assignor_name": "",
+                "members": [],
+                "authorized_operations": -2147483648,
+            }
         image = self._topics()
 
         def assignment(a: Assignment) -> ResponseBody:
-            return {"topic_partitions": [{"topic_id": t, "topic_name": n, "partitions": ps}
-                                         for t, n, ps in self._named(group, a, image)]}
+            return {
+                "topic_partitions": [
+                    {"topic_id": t, "topic_name": n, "partitions": ps} for t, n, ps in self._named(group, a, image)
+                ]
+            }
 
         return {
-            "error_code": ErrorCode.none, "error_message": None, "group_id": group_id,
-            "group_state": group.state.value, "group_epoch": group.group_epoch,
+            "error_code": ErrorCode.none,
+            "error_message": None,
+            "group_id": group_id,
+            "group_state": group.state.value,
+            "group_epoch": group.group_epoch,
             "assignment_epoch": group.assignment_epoch,
             "assignor_name": group.preferred_assignor(self.config.consumer_assignors[0]),
             "members": [
-                {"member_id": m.member_id, "instance_id": m.instance_id, "rack_id": m.rack_id,
-                 "member_epoch": m.member_epoch, "client_id": m.client_id, "client_host": m.client_host,
-                 "subscribed_topic_names": list(m.subscribed_topic_names),
-                 "subscribed_topic_regex": m.subscribed_topic_regex,
-                 "assignment": assignment(m.assigned),
-                 "target_assignment": assignment(group.target_assignment.get(m.member_id, {}))}
+                {
+                    "member_id": m.member_id,
+                    "instance_id": m.instance_id,
+                    "rack_id": m.rack_id,
+                    "member_epoch": m.member_epoch,
+                    "client_id": m.client_id,
+                    "client_host": m.client_host,
+                    "subscribed_topic_names": list(m.subscribed_topic_names),
+                    "subscribed_topic_regex": m.subscribed_topic_regex,
+                    "assignment": assignment(m.assigned),
+                    "target_assignment": assignment(group.target_assignment.get(m.member_id, {})),
+                }
                 for m in group.members.values()
             ],
             "authorized_operations": -2147483648,

@@ -69,7 +69,7 @@ class _Reader:
     def _take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
             raise ProtocolDecodeError(f"truncated consumer protocol data at byte {self.pos}")
-        out = self.data[self.pos:self.pos + n]
+        out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -156,8 +156,9 @@ def decode_assignment(data: bytes) -> dict[str, tuple[int, ...]]:
     return out
 
 
-def encode_assignment(partitions: Mapping[str, Iterable[int]], version: int = 0,
-                      user_data: bytes | None = None) -> bytes:
+def encode_assignment(
+    partitions: Mapping[str, Iterable[int]], version: int = 0, user_data: bytes | None = None
+) -> bytes:
     """A ConsumerProtocolAssignment of ``version`` (topics sorted by name, partitions ascending)."""
     parts = [_I16.pack(min(max(version, 0), HIGHEST_VERSION))]
     topics = sorted((t, sorted(ps)) for t, ps in partitions.items())

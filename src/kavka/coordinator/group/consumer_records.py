@@ -152,19 +152,32 @@ class ConsumerGroupCurrentMemberAssignmentKey:
     VERSION = 8
 
 
-ConsumerKey = (ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey | ConsumerGroupMemberMetadataKey
-               | ConsumerGroupTargetAssignmentMetadataKey | ConsumerGroupTargetAssignmentMemberKey
-               | ConsumerGroupCurrentMemberAssignmentKey)
+ConsumerKey = (
+    ConsumerGroupMetadataKey
+    | ConsumerGroupPartitionMetadataKey
+    | ConsumerGroupMemberMetadataKey
+    | ConsumerGroupTargetAssignmentMetadataKey
+    | ConsumerGroupTargetAssignmentMemberKey
+    | ConsumerGroupCurrentMemberAssignmentKey
+)
 """The key of a consumer group record (key versions 3-8)."""
 
-_GroupKey = type[ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey
-                 | ConsumerGroupTargetAssignmentMetadataKey]
-_MemberKey = type[ConsumerGroupMemberMetadataKey | ConsumerGroupTargetAssignmentMemberKey
-                  | ConsumerGroupCurrentMemberAssignmentKey]
-_GROUP_KEYS: dict[int, _GroupKey] = {3: ConsumerGroupMetadataKey, 4: ConsumerGroupPartitionMetadataKey,
-               6: ConsumerGroupTargetAssignmentMetadataKey}
-_MEMBER_KEYS: dict[int, _MemberKey] = {5: ConsumerGroupMemberMetadataKey, 7: ConsumerGroupTargetAssignmentMemberKey,
-                8: ConsumerGroupCurrentMemberAssignmentKey}
+_GroupKey = type[
+    ConsumerGroupMetadataKey | ConsumerGroupPartitionMetadataKey | ConsumerGroupTargetAssignmentMetadataKey
+]
+_MemberKey = type[
+    ConsumerGroupMemberMetadataKey | ConsumerGroupTargetAssignmentMemberKey | ConsumerGroupCurrentMemberAssignmentKey
+]
+_GROUP_KEYS: dict[int, _GroupKey] = {
+    3: ConsumerGroupMetadataKey,
+    4: ConsumerGroupPartitionMetadataKey,
+    6: ConsumerGroupTargetAssignmentMetadataKey,
+}
+_MEMBER_KEYS: dict[int, _MemberKey] = {
+    5: ConsumerGroupMemberMetadataKey,
+    7: ConsumerGroupTargetAssignmentMemberKey,
+    8: ConsumerGroupCurrentMemberAssignmentKey,
+}
 CONSUMER_KEY_VERSIONS = frozenset(_GROUP_KEYS) | frozenset(_MEMBER_KEYS)
 
 
@@ -229,9 +242,14 @@ class ConsumerGroupCurrentMemberAssignmentValue:
     pending_revocation: Assignment = field(default_factory=dict)
 
 
-ConsumerValue = (ConsumerGroupMetadataValue | ConsumerGroupPartitionMetadataValue | ConsumerGroupMemberMetadataValue
-                 | ConsumerGroupTargetAssignmentMetadataValue | ConsumerGroupTargetAssignmentMemberValue
-                 | ConsumerGroupCurrentMemberAssignmentValue)
+ConsumerValue = (
+    ConsumerGroupMetadataValue
+    | ConsumerGroupPartitionMetadataValue
+    | ConsumerGroupMemberMetadataValue
+    | ConsumerGroupTargetAssignmentMetadataValue
+    | ConsumerGroupTargetAssignmentMemberValue
+    | ConsumerGroupCurrentMemberAssignmentValue
+)
 """The value of a consumer group record; each key type has its own (``XKey`` -> ``XValue``)."""
 
 V = TypeVar("V", bound=ConsumerValue)
@@ -252,8 +270,14 @@ _NO_TAGS = b"\x00"
 
 def _encode_key(key: ConsumerKey) -> bytes:
     parts = [encode_int16(key.VERSION), encode_string(key.group)]
-    if isinstance(key, (ConsumerGroupMemberMetadataKey, ConsumerGroupTargetAssignmentMemberKey,
-                        ConsumerGroupCurrentMemberAssignmentKey)):
+    if isinstance(
+        key,
+        (
+            ConsumerGroupMemberMetadataKey,
+            ConsumerGroupTargetAssignmentMemberKey,
+            ConsumerGroupCurrentMemberAssignmentKey,
+        ),
+    ):
         parts.append(encode_string(key.member_id))
     return b"".join(parts)
 
@@ -275,15 +299,27 @@ def _encode_value(value: ConsumerValue) -> bytes:
     elif isinstance(value, ConsumerGroupPartitionMetadataValue):
         parts.append(encode_compact_array_length(len(value.topics)))
         for t in value.topics:
-            parts += [t.topic_id.bytes, encode_compact_string(t.topic_name), encode_int32(t.num_partitions),
-                      encode_compact_array_length(0), _NO_TAGS]
+            parts += [
+                t.topic_id.bytes,
+                encode_compact_string(t.topic_name),
+                encode_int32(t.num_partitions),
+                encode_compact_array_length(0),
+                _NO_TAGS,
+            ]
     elif isinstance(value, ConsumerGroupMemberMetadataValue):
-        parts += [encode_compact_nullable_string(value.instance_id), encode_compact_nullable_string(value.rack_id),
-                  encode_compact_string(value.client_id), encode_compact_string(value.client_host),
-                  encode_compact_array_length(len(value.subscribed_topic_names))]
+        parts += [
+            encode_compact_nullable_string(value.instance_id),
+            encode_compact_nullable_string(value.rack_id),
+            encode_compact_string(value.client_id),
+            encode_compact_string(value.client_host),
+            encode_compact_array_length(len(value.subscribed_topic_names)),
+        ]
         parts += [encode_compact_string(name) for name in value.subscribed_topic_names]
-        parts += [encode_compact_nullable_string(value.subscribed_topic_regex),
-                  encode_int32(value.rebalance_timeout_ms), encode_compact_nullable_string(value.server_assignor)]
+        parts += [
+            encode_compact_nullable_string(value.subscribed_topic_regex),
+            encode_int32(value.rebalance_timeout_ms),
+            encode_compact_nullable_string(value.server_assignor),
+        ]
         if value.classic_member_metadata is not None:
             body = _encode_classic_member_metadata(value.classic_member_metadata)
             parts.append(encode_tagged_fields({0: encode_uvarint(1) + body}))
@@ -293,9 +329,13 @@ def _encode_value(value: ConsumerValue) -> bytes:
     elif isinstance(value, ConsumerGroupTargetAssignmentMemberValue):
         parts.append(_encode_topic_partitions(value.partitions))
     elif isinstance(value, ConsumerGroupCurrentMemberAssignmentValue):
-        parts += [encode_int32(value.member_epoch), encode_int32(value.previous_member_epoch),
-                  encode_int8(value.state), _encode_topic_partitions(value.assigned),
-                  _encode_topic_partitions(value.pending_revocation)]
+        parts += [
+            encode_int32(value.member_epoch),
+            encode_int32(value.previous_member_epoch),
+            encode_int8(value.state),
+            _encode_topic_partitions(value.assigned),
+            _encode_topic_partitions(value.pending_revocation),
+        ]
     else:
         raise TypeError(f"not a consumer group record value: {value!r}")
     parts.append(_NO_TAGS)
@@ -321,7 +361,7 @@ def encode_consumer_record(key: ConsumerKey, value: ConsumerValue | None = None)
 def _read_uuid(buf: memoryview, pos: int) -> tuple[uuid.UUID, int]:
     if pos + 16 > len(buf):
         raise ProtocolDecodeError("truncated uuid")
-    return uuid.UUID(bytes=bytes(buf[pos:pos + 16])), pos + 16
+    return uuid.UUID(bytes=bytes(buf[pos : pos + 16])), pos + 16
 
 
 def _read_topic_partitions(buf: memoryview, pos: int) -> tuple[Assignment, int]:
@@ -399,8 +439,9 @@ def _decode_value(version: int, data: bytes | memoryview) -> ConsumerValue:
             tags, pos = read_tagged_fields(buf, pos)
             if 0 in tags:
                 classic = _decode_classic_member_metadata(tags[0])
-        return ConsumerGroupMemberMetadataValue(instance_id, rack_id, client_id, client_host, tuple(names), regex,
-                                                rebalance_timeout, assignor, classic)
+        return ConsumerGroupMemberMetadataValue(
+            instance_id, rack_id, client_id, client_host, tuple(names), regex, rebalance_timeout, assignor, classic
+        )
     if version == 6:
         epoch, pos = read_int32(buf, pos)
         return ConsumerGroupTargetAssignmentMetadataValue(epoch)
@@ -417,8 +458,9 @@ def _decode_value(version: int, data: bytes | memoryview) -> ConsumerValue:
     raise ProtocolDecodeError(f"not a consumer group record type: {version}")
 
 
-def decode_consumer_record(key: bytes | memoryview, value: bytes | memoryview | None
-                           ) -> tuple[ConsumerKey, ConsumerValue | None] | tuple[None, None]:
+def decode_consumer_record(
+    key: bytes | memoryview, value: bytes | memoryview | None
+) -> tuple[ConsumerKey, ConsumerValue | None] | tuple[None, None]:
     """(key, value) objects of a consumer group record, value None for a tombstone; (None, None) for
     a key version this module does not model."""
     buf = as_view(key)
@@ -443,45 +485,63 @@ def decode_consumer_record(key: bytes | memoryview, value: bytes | memoryview | 
 def member_metadata_record(group_id: str, m: ConsumerMember) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(
         ConsumerGroupMemberMetadataKey(group_id, m.member_id),
-        ConsumerGroupMemberMetadataValue(m.instance_id, m.rack_id, m.client_id, m.client_host,
-                                         m.subscribed_topic_names, m.subscribed_topic_regex,
-                                         m.rebalance_timeout_ms, m.server_assignor, m.classic))
+        ConsumerGroupMemberMetadataValue(
+            m.instance_id,
+            m.rack_id,
+            m.client_id,
+            m.client_host,
+            m.subscribed_topic_names,
+            m.subscribed_topic_regex,
+            m.rebalance_timeout_ms,
+            m.server_assignor,
+            m.classic,
+        ),
+    )
 
 
 def current_assignment_record(group_id: str, m: ConsumerMember) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(
         ConsumerGroupCurrentMemberAssignmentKey(group_id, m.member_id),
-        ConsumerGroupCurrentMemberAssignmentValue(m.member_epoch, m.previous_member_epoch, int(m.state),
-                                                  m.assigned, m.pending_revocation))
+        ConsumerGroupCurrentMemberAssignmentValue(
+            m.member_epoch, m.previous_member_epoch, int(m.state), m.assigned, m.pending_revocation
+        ),
+    )
 
 
 def target_assignment_record(group_id: str, member_id: str, assignment: Assignment) -> tuple[bytes, bytes | None]:
-    return encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id),
-                                  ConsumerGroupTargetAssignmentMemberValue(dict(assignment)))
+    return encode_consumer_record(
+        ConsumerGroupTargetAssignmentMemberKey(group_id, member_id),
+        ConsumerGroupTargetAssignmentMemberValue(dict(assignment)),
+    )
 
 
 def target_assignment_epoch_record(group_id: str, epoch: int) -> tuple[bytes, bytes | None]:
-    return encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group_id),
-                                  ConsumerGroupTargetAssignmentMetadataValue(epoch))
+    return encode_consumer_record(
+        ConsumerGroupTargetAssignmentMetadataKey(group_id), ConsumerGroupTargetAssignmentMetadataValue(epoch)
+    )
 
 
 def group_epoch_record(group_id: str, epoch: int) -> tuple[bytes, bytes | None]:
     return encode_consumer_record(ConsumerGroupMetadataKey(group_id), ConsumerGroupMetadataValue(epoch))
 
 
-def partition_metadata_record(group_id: str,
-                              metadata: Mapping[str, tuple[uuid.UUID, int]]) -> tuple[bytes, bytes | None]:
+def partition_metadata_record(
+    group_id: str, metadata: Mapping[str, tuple[uuid.UUID, int]]
+) -> tuple[bytes, bytes | None]:
     """``metadata``: topic name -> (topic id, partition count)."""
     topics = tuple(TopicMetadata(info[0], name, info[1]) for name, info in sorted(metadata.items()))
-    return encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id),
-                                  ConsumerGroupPartitionMetadataValue(topics))
+    return encode_consumer_record(
+        ConsumerGroupPartitionMetadataKey(group_id), ConsumerGroupPartitionMetadataValue(topics)
+    )
 
 
 def member_tombstones(group_id: str, member_id: str) -> list[tuple[bytes, bytes | None]]:
     """A member's records, deleted (Kafka's removeMember order)."""
-    return [encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, member_id)),
-            encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id)),
-            encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, member_id))]
+    return [
+        encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey(group_id, member_id)),
+        encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, member_id)),
+        encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, member_id)),
+    ]
 
 
 def group_tombstones(group_id: str, member_ids: Iterable[str]) -> list[tuple[bytes, bytes | None]]:
@@ -491,6 +551,8 @@ def group_tombstones(group_id: str, member_ids: Iterable[str]) -> list[tuple[byt
     out += [encode_consumer_record(ConsumerGroupTargetAssignmentMemberKey(group_id, mid)) for mid in ids]
     out.append(encode_consumer_record(ConsumerGroupTargetAssignmentMetadataKey(group_id)))
     out += [encode_consumer_record(ConsumerGroupMemberMetadataKey(group_id, mid)) for mid in ids]
-    out += [encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id)),
-            encode_consumer_record(ConsumerGroupMetadataKey(group_id))]
+    out += [
+        encode_consumer_record(ConsumerGroupPartitionMetadataKey(group_id)),
+        encode_consumer_record(ConsumerGroupMetadataKey(group_id)),
+    ]
     return out

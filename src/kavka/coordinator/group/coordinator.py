@@ -56,7 +56,6 @@ __all__ = ["GroupCoordinator", "partition_for"]
 log = logging.getLogger(__name__)
 
 
-
 def partition_for(group_id: str, num_partitions: int) -> int:
     """The ``__consumer_offsets`` partition of ``group_id`` (Kafka's partitionFor)."""
     return java_abs(java_string_hashcode(group_id)) % num_partitions
@@ -72,10 +71,15 @@ class GroupCoordinator:
     ``new_member_id(prefix)`` may be given to make member ids predictable in tests.
     """
 
-    def __init__(self, config: GroupConfig, append: Callable[[int, list[Record]], None],
-                 time_ms: Callable[[], int], new_member_id: Callable[[str], str] | None = None,
-                 topics: Callable[[], TopicsImage] | None = None,
-                 append_transactional: Callable[[int, int, int, list[Record]], None] | None = None):
+    def __init__(
+        self,
+        config: GroupConfig,
+        append: Callable[[int, list[Record]], None],
+        time_ms: Callable[[], int],
+        new_member_id: Callable[[str], str] | None = None,
+        topics: Callable[[], TopicsImage] | None = None,
+        append_transactional: Callable[[int, int, int, list[Record]], None] | None = None,
+    ):
         self.config = config
 
         def new_shard(p: int) -> GroupShard:
@@ -120,8 +124,13 @@ class GroupCoordinator:
         """The active shard that owns ``group_id`` (CoordinatorError otherwise); for tools and tests."""
         return self.runtime.shard(self.partition_for(group_id))
 
-    def _write(self, group_id: str, op: Callable[[GroupShard, Batch], None], respond: Respond,
-               on_error: Callable[[int], ResponseBody]) -> None:
+    def _write(
+        self,
+        group_id: str,
+        op: Callable[[GroupShard, Batch], None],
+        respond: Respond,
+        on_error: Callable[[int], ResponseBody],
+    ) -> None:
         try:
             self.runtime.write(self.partition_for(group_id), op)
         except CoordinatorError as e:
@@ -129,10 +138,22 @@ class GroupCoordinator:
 
     # --- classic membership -------------------------------------------------------------------
 
-    def join_group(self, *, group_id: str, member_id: str, protocol_type: str,
-                   protocols: Iterable[tuple[str, bytes]], session_timeout_ms: int, rebalance_timeout_ms: int,
-                   respond: Respond, group_instance_id: str | None = None, client_id: str = "",
-                   client_host: str = "", api_version: int = 9, reason: str | None = None) -> None:
+    def join_group(
+        self,
+        *,
+        group_id: str,
+        member_id: str,
+        protocol_type: str,
+        protocols: Iterable[tuple[str, bytes]],
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        respond: Respond,
+        group_instance_id: str | None = None,
+        client_id: str = "",
+        client_host: str = "",
+        api_version: int = 9,
+        reason: str | None = None,
+    ) -> None:
         """JoinGroup. ``rebalance_timeout_ms`` -1 (v0) means the session timeout."""
         if not group_id:
             respond(join_error(ErrorCode.invalid_group_id, member_id))
@@ -151,10 +172,19 @@ class GroupCoordinator:
             if cgroup is not None:
                 if not cgroup.is_empty():
                     shard.consumer_classic.join(
-                        batch, cgroup, member_id=member_id, group_instance_id=group_instance_id,
-                        protocol_type=protocol_type, protocols=protocols, session_timeout_ms=session_timeout_ms,
-                        rebalance_timeout_ms=rebalance_timeout_ms, client_id=client_id, client_host=client_host,
-                        api_version=api_version, respond=respond)
+                        batch,
+                        cgroup,
+                        member_id=member_id,
+                        group_instance_id=group_instance_id,
+                        protocol_type=protocol_type,
+                        protocols=protocols,
+                        session_timeout_ms=session_timeout_ms,
+                        rebalance_timeout_ms=rebalance_timeout_ms,
+                        client_id=client_id,
+                        client_host=client_host,
+                        api_version=api_version,
+                        respond=respond,
+                    )
                     return
                 # an empty consumer group gives way to the classic group (its offsets stay)
                 for record in group_tombstones(group_id, cgroup.members):
@@ -162,17 +192,34 @@ class GroupCoordinator:
                 del shard.consumer_groups[group_id]
                 cgroup.deleted = True
             shard.membership.join(
-                batch, group_id=group_id, member_id=member_id, group_instance_id=group_instance_id,
-                protocol_type=protocol_type, protocols=protocols, session_timeout_ms=session_timeout_ms,
-                rebalance_timeout_ms=rebalance_timeout_ms, client_id=client_id, client_host=client_host,
-                api_version=api_version, respond=respond)
+                batch,
+                group_id=group_id,
+                member_id=member_id,
+                group_instance_id=group_instance_id,
+                protocol_type=protocol_type,
+                protocols=protocols,
+                session_timeout_ms=session_timeout_ms,
+                rebalance_timeout_ms=rebalance_timeout_ms,
+                client_id=client_id,
+                client_host=client_host,
+                api_version=api_version,
+                respond=respond,
+            )
 
         self._write(group_id, op, respond, lambda code: join_error(code, member_id))
 
-    def sync_group(self, *, group_id: str, generation_id: int, member_id: str,
-                   assignments: Iterable[tuple[str, bytes]], respond: Respond,
-                   group_instance_id: str | None = None, protocol_type: str | None = None,
-                   protocol_name: str | None = None) -> None:
+    def sync_group(
+        self,
+        *,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        assignments: Iterable[tuple[str, bytes]],
+        respond: Respond,
+        group_instance_id: str | None = None,
+        protocol_type: str | None = None,
+        protocol_name: str | None = None,
+    ) -> None:
         if not group_id:
             respond(sync_error(ErrorCode.invalid_group_id))
             return
@@ -182,21 +229,41 @@ class GroupCoordinator:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is None:
                 shard.membership.sync(
-                    batch, group_id=group_id, generation_id=generation_id, member_id=member_id,
-                    group_instance_id=group_instance_id, protocol_type=protocol_type, protocol_name=protocol_name,
-                    assignments=assignments, respond=respond)
+                    batch,
+                    group_id=group_id,
+                    generation_id=generation_id,
+                    member_id=member_id,
+                    group_instance_id=group_instance_id,
+                    protocol_type=protocol_type,
+                    protocol_name=protocol_name,
+                    assignments=assignments,
+                    respond=respond,
+                )
             elif cgroup.is_empty():
                 batch.respond(respond, sync_error(ErrorCode.unknown_member_id))
             else:
                 shard.consumer_classic.sync(
-                    batch, cgroup, generation_id=generation_id, member_id=member_id,
-                    group_instance_id=group_instance_id, protocol_type=protocol_type, protocol_name=protocol_name,
-                    respond=respond)
+                    batch,
+                    cgroup,
+                    generation_id=generation_id,
+                    member_id=member_id,
+                    group_instance_id=group_instance_id,
+                    protocol_type=protocol_type,
+                    protocol_name=protocol_name,
+                    respond=respond,
+                )
 
         self._write(group_id, op, respond, sync_error)
 
-    def heartbeat(self, *, group_id: str, generation_id: int, member_id: str, respond: Respond,
-                  group_instance_id: str | None = None) -> None:
+    def heartbeat(
+        self,
+        *,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        respond: Respond,
+        group_instance_id: str | None = None,
+    ) -> None:
         if not group_id:
             respond({"error_code": ErrorCode.invalid_group_id})
             return
@@ -221,6 +288,7 @@ class GroupCoordinator:
         if not group_id:
             respond({"error_code": ErrorCode.invalid_group_id, "members": []})
             return
+
         def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is None:
@@ -232,29 +300,49 @@ class GroupCoordinator:
 
     # --- consumer groups (KIP-848) ---------------------------------------------------------------
 
-    def consumer_group_heartbeat(self, *, group_id: str, member_id: str, member_epoch: int, respond: Respond,
-                                 instance_id: str | None = None, rack_id: str | None = None,
-                                 rebalance_timeout_ms: int = -1,
-                                 subscribed_topic_names: Iterable[str] | None = None,
-                                 subscribed_topic_regex: str | None = None, server_assignor: str | None = None,
-                                 topic_partitions: Iterable[tuple[uuid.UUID, Iterable[int]]] | None = None,
-                                 client_id: str = "", client_host: str = "", api_version: int = 1) -> None:
+    def consumer_group_heartbeat(
+        self,
+        *,
+        group_id: str,
+        member_id: str,
+        member_epoch: int,
+        respond: Respond,
+        instance_id: str | None = None,
+        rack_id: str | None = None,
+        rebalance_timeout_ms: int = -1,
+        subscribed_topic_names: Iterable[str] | None = None,
+        subscribed_topic_regex: str | None = None,
+        server_assignor: str | None = None,
+        topic_partitions: Iterable[tuple[uuid.UUID, Iterable[int]]] | None = None,
+        client_id: str = "",
+        client_host: str = "",
+        api_version: int = 1,
+    ) -> None:
         """ConsumerGroupHeartbeat; ``respond`` gets ``{error_code, error_message, member_id,
         member_epoch, heartbeat_interval, assignment}`` (kio's field names; interval in ms)."""
         req = HeartbeatRequest(
-            group_id=group_id, member_id=member_id or "", member_epoch=member_epoch, instance_id=instance_id,
-            rack_id=rack_id, rebalance_timeout_ms=rebalance_timeout_ms,
+            group_id=group_id,
+            member_id=member_id or "",
+            member_epoch=member_epoch,
+            instance_id=instance_id,
+            rack_id=rack_id,
+            rebalance_timeout_ms=rebalance_timeout_ms,
             subscribed_topic_names=None if subscribed_topic_names is None else tuple(subscribed_topic_names),
-            subscribed_topic_regex=subscribed_topic_regex, server_assignor=server_assignor,
+            subscribed_topic_regex=subscribed_topic_regex,
+            server_assignor=server_assignor,
             owned=None if topic_partitions is None else tuple((t, tuple(ps)) for t, ps in topic_partitions),
-            client_id=client_id, client_host=client_host, api_version=api_version)
+            client_id=client_id,
+            client_host=client_host,
+            api_version=api_version,
+        )
         refused = validate_heartbeat(req, self.config.consumer_assignors)
         if refused is not None:
             respond(heartbeat_error(*refused))
             return
         try:
-            self.runtime.write(self.partition_for(group_id),
-                               lambda shard, batch: shard.consumer.heartbeat(batch, req, respond))
+            self.runtime.write(
+                self.partition_for(group_id), lambda shard, batch: shard.consumer.heartbeat(batch, req, respond)
+            )
         except CoordinatorError as e:
             message = str(e) if str(e) != e.error_code.name else None
             respond(heartbeat_error(e.error_code, message))
@@ -264,19 +352,37 @@ class GroupCoordinator:
         out = []
         for group_id in group_ids:
             try:
-                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.consumer.describe(group_id)))
+                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.consumer.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
-                out.append({"error_code": e.error_code, "error_message": None, "group_id": group_id,
-                            "group_state": "", "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "",
-                            "members": [], "authorized_operations": -2147483648})
+                out.append(
+                    {
+                        "error_code": e.error_code,
+                        "error_message": None,
+                        "group_id": group_id,
+                        "group_state": "",
+                        "group_epoch": 0,
+                        "assignment_epoch": 0,
+                        "assignor_name": "",
+                        "members": [],
+                        "authorized_operations": -2147483648,
+                    }
+                )
         return out
 
     # --- offsets ------------------------------------------------------------------------------
 
-    def commit_offsets(self, *, group_id: str, generation_id: int, member_id: str,
-                       topics: Iterable[tuple[str, Iterable[CommitPartition]]], respond: Respond,
-                       group_instance_id: str | None = None, retention_ms: int = -1,
-                       api_version: int = 9) -> None:
+    def commit_offsets(
+        self,
+        *,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+        respond: Respond,
+        group_instance_id: str | None = None,
+        retention_ms: int = -1,
+        api_version: int = 9,
+    ) -> None:
         """OffsetCommit; ``topics`` is [(topic, [(partition, offset, leader_epoch, metadata)])].
 
         The response is ``{"topics": [{name, partitions: [{partition_index, error_code}]}]}``; a
@@ -285,20 +391,33 @@ class GroupCoordinator:
         topics = [(name, list(parts)) for name, parts in topics]
 
         def on_error(code: int) -> ResponseBody:
-            return {"topics": [
-                {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                for name, parts in topics
-            ]}
+            return {
+                "topics": [
+                    {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
+                    for name, parts in topics
+                ]
+            }
 
         if group_id is None:
             respond(on_error(ErrorCode.invalid_group_id))
             return
-        self._write(group_id, lambda shard, batch: shard.offsets.commit(
-            batch, group_id, member_id, group_instance_id, generation_id, topics, retention_ms, api_version,
-            respond), respond, on_error)
+        self._write(
+            group_id,
+            lambda shard, batch: shard.offsets.commit(
+                batch, group_id, member_id, group_instance_id, generation_id, topics, retention_ms, api_version, respond
+            ),
+            respond,
+            on_error,
+        )
 
-    def fetch_offsets(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-                      require_stable: bool = False, member_id: str | None = None, member_epoch: int = -1) -> ResponseBody:
+    def fetch_offsets(
+        self,
+        group_id: str,
+        topics: Iterable[tuple[str, Iterable[int]]] | None,
+        require_stable: bool = False,
+        member_id: str | None = None,
+        member_epoch: int = -1,
+    ) -> ResponseBody:
         """OffsetFetch of one group: ``{group_id, error_code, topics}``; ``topics`` None = all.
         ``require_stable``: UNSTABLE_OFFSET_COMMIT for partitions with transactional offsets pending.
         ``member_id``/``member_epoch`` (v9; None and -1 when not given) must name a current member of a
@@ -307,16 +426,25 @@ class GroupCoordinator:
             return {"group_id": group_id, "error_code": ErrorCode.invalid_group_id, "topics": []}
         topics = None if topics is None else [(name, list(parts)) for name, parts in topics]
         try:
-            return self.runtime.read(self.partition_for(group_id),
-                                     lambda s: s.offsets.fetch(group_id, topics, require_stable,
-                                                               member_id, member_epoch))
+            return self.runtime.read(
+                self.partition_for(group_id),
+                lambda s: s.offsets.fetch(group_id, topics, require_stable, member_id, member_epoch),
+            )
         except CoordinatorError as e:
             return {"group_id": group_id, "error_code": e.error_code, "topics": []}
 
-    def commit_transactional_offsets(self, *, group_id: str, producer_id: int, producer_epoch: int,
-                                     generation_id: int, member_id: str,
-                                     topics: Iterable[tuple[str, Iterable[CommitPartition]]], respond: Respond,
-                                     group_instance_id: str | None = None) -> None:
+    def commit_transactional_offsets(
+        self,
+        *,
+        group_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        generation_id: int,
+        member_id: str,
+        topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+        respond: Respond,
+        group_instance_id: str | None = None,
+    ) -> None:
         """TxnOffsetCommit: a transactional write of the runtime (Kafka's scheduleTransactionalWriteOperation).
 
         The offsets go to the group's partition in a transactional batch of the producer, the answer
@@ -328,19 +456,25 @@ class GroupCoordinator:
         topics = [(name, list(parts)) for name, parts in topics]
 
         def on_error(code: int) -> ResponseBody:
-            return {"topics": [
-                {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                for name, parts in topics
-            ]}
+            return {
+                "topics": [
+                    {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
+                    for name, parts in topics
+                ]
+            }
 
         if not group_id:
             respond(on_error(ErrorCode.invalid_group_id))
             return
         try:
             self.runtime.write_transactional(
-                self.partition_for(group_id), producer_id, producer_epoch,
+                self.partition_for(group_id),
+                producer_id,
+                producer_epoch,
                 lambda shard, batch: shard.offsets.transactional_commit(
-                    batch, group_id, member_id, group_instance_id, generation_id, topics, respond))
+                    batch, group_id, member_id, group_instance_id, generation_id, topics, respond
+                ),
+            )
         except CoordinatorError as e:
             respond(on_error(e.error_code))
 
@@ -349,15 +483,18 @@ class GroupCoordinator:
         partition not active here will read the marker from the log when it loads."""
         self.runtime.complete_transaction(partition, producer_id, commit)
 
-    def delete_offsets(self, *, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
-                       respond: Respond) -> None:
+    def delete_offsets(self, *, group_id: str, topics: Iterable[tuple[str, Iterable[int]]], respond: Respond) -> None:
         """OffsetDelete: ``{error_code, topics: [{name, partitions: [{partition_index, error_code}]}]}``."""
         topics = [(name, list(parts)) for name, parts in topics]
         if not group_id:
             respond({"error_code": ErrorCode.invalid_group_id, "topics": []})
             return
-        self._write(group_id, lambda shard, batch: shard.offsets.delete(batch, group_id, topics, respond),
-                    respond, lambda code: {"error_code": code, "topics": []})
+        self._write(
+            group_id,
+            lambda shard, batch: shard.offsets.delete(batch, group_id, topics, respond),
+            respond,
+            lambda code: {"error_code": code, "topics": []},
+        )
 
     # --- groups -------------------------------------------------------------------------------
 
@@ -365,11 +502,19 @@ class GroupCoordinator:
         out = []
         for group_id in group_ids:
             try:
-                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))
+                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
-                out.append({"error_code": e.error_code, "group_id": group_id, "group_state": "",
-                            "protocol_type": "", "protocol_data": "", "members": [],
-                            "authorized_operations": -2147483648})
+                out.append(
+                    {
+                        "error_code": e.error_code,
+                        "group_id": group_id,
+                        "group_state": "",
+                        "protocol_type": "",
+                        "protocol_data": "",
+                        "members": [],
+                        "authorized_operations": -2147483648,
+                    }
+                )
         return out
 
     def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> ResponseBody:
@@ -398,8 +543,9 @@ class GroupCoordinator:
         pending = [len(by_partition)]
 
         def finish() -> None:
-            respond([results.get(gid, {"group_id": gid, "error_code": ErrorCode.unknown_server_error})
-                     for gid in group_ids])
+            respond(
+                [results.get(gid, {"group_id": gid, "error_code": ErrorCode.unknown_server_error}) for gid in group_ids]
+            )
 
         def collect(entries: list[ResponseBody]) -> None:
             for entry in entries:
@@ -411,6 +557,7 @@ class GroupCoordinator:
         if not by_partition:
             finish()
             return
+
         def delete(gids: list[str]) -> Callable[[GroupShard, Batch], None]:
             return lambda shard, batch: shard.delete_groups(batch, gids, collect)
 

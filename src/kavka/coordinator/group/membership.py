@@ -49,7 +49,6 @@ __all__ = ["ClassicMembership"]
 log = logging.getLogger(__name__)
 
 
-
 class _JoinRequest(TypedDict):
     """One JoinGroup as :meth:`ClassicMembership.join` passes it on (its keyword arguments)."""
 
@@ -65,8 +64,11 @@ class _JoinRequest(TypedDict):
 
 
 EMPTY, PREPARING, COMPLETING, STABLE, DEAD = (
-    GroupState.EMPTY, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE,
-    GroupState.STABLE, GroupState.DEAD,
+    GroupState.EMPTY,
+    GroupState.PREPARING_REBALANCE,
+    GroupState.COMPLETING_REBALANCE,
+    GroupState.STABLE,
+    GroupState.DEAD,
 )
 
 
@@ -116,9 +118,11 @@ class ClassicMembership:
 
     def reschedule_heartbeat(self, group: ClassicGroup, member: ClassicMember, timeout_ms: int | None = None) -> None:
         gid, mid = group.group_id, member.member_id
-        self.timer.schedule(self._hb_key(gid, mid),
-                            member.session_timeout_ms if timeout_ms is None else timeout_ms,
-                            lambda batch: self._expire_heartbeat(batch, gid, mid))
+        self.timer.schedule(
+            self._hb_key(gid, mid),
+            member.session_timeout_ms if timeout_ms is None else timeout_ms,
+            lambda batch: self._expire_heartbeat(batch, gid, mid),
+        )
 
     @staticmethod
     def _complete_join(batch: Batch, member: ClassicMember, response: ResponseBody) -> None:
@@ -141,9 +145,22 @@ class ClassicMembership:
 
     # --- JoinGroup ----------------------------------------------------------------------------
 
-    def join(self, batch: Batch, *, group_id: str, member_id: str, group_instance_id: str | None,
-             protocol_type: str, protocols: Protocols, session_timeout_ms: int, rebalance_timeout_ms: int,
-             client_id: str, client_host: str, api_version: int, respond: Respond) -> None:
+    def join(
+        self,
+        batch: Batch,
+        *,
+        group_id: str,
+        member_id: str,
+        group_instance_id: str | None,
+        protocol_type: str,
+        protocols: Protocols,
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        client_id: str,
+        client_host: str,
+        api_version: int,
+        respond: Respond,
+    ) -> None:
         protocols = tuple((name, bytes(meta)) for name, meta in protocols)
         group = self._live(group_id)
         is_new_group = group is None
@@ -152,9 +169,17 @@ class ClassicMembership:
                 batch.respond(respond, join_error(ErrorCode.unknown_member_id, member_id))
                 return
             group = self.shard.get_or_create_group(group_id)
-        req = _JoinRequest(group_instance_id=group_instance_id, protocol_type=protocol_type, protocols=protocols,
-                           session_timeout_ms=session_timeout_ms, rebalance_timeout_ms=rebalance_timeout_ms,
-                           client_id=client_id, client_host=client_host, api_version=api_version, respond=respond)
+        req = _JoinRequest(
+            group_instance_id=group_instance_id,
+            protocol_type=protocol_type,
+            protocols=protocols,
+            session_timeout_ms=session_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            client_id=client_id,
+            client_host=client_host,
+            api_version=api_version,
+            respond=respond,
+        )
         if not self._accept_joining(group, member_id):
             existing = group.members.get(member_id)
             if existing is not None:
@@ -168,12 +193,17 @@ class ClassicMembership:
             self._join_existing_member(batch, group, member_id, req)
         if is_new_group and not batch.records:
             # a new group exists once the log says so (Kafka writes an empty GroupMetadata record)
-            batch.append(group_metadata_record(group_id, GroupMetadataValue(
-                "", 0, None, None, group.state_timestamp or self._now(), ())), replay=False)
+            batch.append(
+                group_metadata_record(
+                    group_id, GroupMetadataValue("", 0, None, None, group.state_timestamp or self._now(), ())
+                ),
+                replay=False,
+            )
 
             def undo(_follow: Batch, _error: int) -> None:
                 if self._live(group_id) is group and not group.members:
                     del self.shard.groups[group_id]
+
             batch.on_failure(undo)
 
     def _accept_joining(self, group: ClassicGroup, member_id: str) -> bool:
@@ -205,8 +235,9 @@ class ClassicMembership:
         elif req["api_version"] >= 4:
             group.pending_join_members.add(new_id)
             gid = group.group_id
-            self.timer.schedule(self._hb_key(gid, new_id), req["session_timeout_ms"],
-                                lambda b: self._expire_heartbeat(b, gid, new_id))
+            self.timer.schedule(
+                self._hb_key(gid, new_id), req["session_timeout_ms"], lambda b: self._expire_heartbeat(b, gid, new_id)
+            )
             batch.respond(req["respond"], join_error(ErrorCode.member_id_required, new_id))
         else:
             self._add_member_and_rebalance(batch, group, new_id, req)
@@ -249,21 +280,28 @@ class ClassicMembership:
         else:
             batch.respond(respond, join_error(ErrorCode.unknown_member_id, member_id))
 
-    def _update_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member: ClassicMember,
-                                     req: _JoinRequest) -> None:
+    def _update_member_and_rebalance(
+        self, batch: Batch, group: ClassicGroup, member: ClassicMember, req: _JoinRequest
+    ) -> None:
         if member.join_cb is not None:
             # a newer JoinGroup of the same member replaces the parked one, which must not hang
             self._complete_join(batch, member, join_error(ErrorCode.rebalance_in_progress, member.member_id))
-        group.update_member(member, req["protocols"], req["rebalance_timeout_ms"], req["session_timeout_ms"],
-                            req["respond"])
+        group.update_member(
+            member, req["protocols"], req["rebalance_timeout_ms"], req["session_timeout_ms"], req["respond"]
+        )
         self._maybe_prepare_rebalance_or_complete_join(batch, group)
 
     def _add_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member_id: str, req: _JoinRequest) -> None:
         member = ClassicMember(
-            member_id=member_id, group_instance_id=req["group_instance_id"], client_id=req["client_id"],
-            client_host=req["client_host"], rebalance_timeout_ms=req["rebalance_timeout_ms"],
-            session_timeout_ms=req["session_timeout_ms"], protocol_type=req["protocol_type"],
-            protocols=req["protocols"], is_new=True,
+            member_id=member_id,
+            group_instance_id=req["group_instance_id"],
+            client_id=req["client_id"],
+            client_host=req["client_host"],
+            rebalance_timeout_ms=req["rebalance_timeout_ms"],
+            session_timeout_ms=req["session_timeout_ms"],
+            protocol_type=req["protocol_type"],
+            protocols=req["protocols"],
+            is_new=True,
         )
         if group.state == PREPARING and group.previous_state == EMPTY:
             group.new_member_added = True
@@ -272,8 +310,9 @@ class ClassicMembership:
         self.reschedule_heartbeat(group, member, self.config.new_member_join_timeout_ms)
         self._maybe_prepare_rebalance_or_complete_join(batch, group)
 
-    def _replace_static_member(self, batch: Batch, group: ClassicGroup, instance_id: str, old_id: str,
-                               new_id: str, req: _JoinRequest) -> None:
+    def _replace_static_member(
+        self, batch: Batch, group: ClassicGroup, instance_id: str, old_id: str, new_id: str, req: _JoinRequest
+    ) -> None:
         current_leader = group.leader_id
         old, new = group.replace_static_member(instance_id, old_id, new_id)
         fenced_join = join_error(ErrorCode.fenced_instance_id, old_id)
@@ -282,8 +321,9 @@ class ClassicMembership:
         self.timer.cancel(self._hb_key(group.group_id, old_id))
         self.reschedule_heartbeat(group, new)
         previous = (new.protocols, new.rebalance_timeout_ms, new.session_timeout_ms)
-        group.update_member(new, req["protocols"], req["rebalance_timeout_ms"], req["session_timeout_ms"],
-                            req["respond"])
+        group.update_member(
+            new, req["protocols"], req["rebalance_timeout_ms"], req["session_timeout_ms"], req["respond"]
+        )
         if group.state == STABLE:
             if group.protocol_name == group.select_protocol():
                 # Same protocol: no rebalance. The new member id is written to the log; the member
@@ -306,8 +346,12 @@ class ClassicMembership:
                         self.timer.cancel(self._hb_key(group.group_id, new_id))
                         self.reschedule_heartbeat(group, restored)
                     resp = join_error(error)
-                    resp.update(generation_id=group.generation_id, protocol_type=group.protocol_type,
-                                protocol_name=group.protocol_name, leader=current_leader or "")
+                    resp.update(
+                        generation_id=group.generation_id,
+                        protocol_type=group.protocol_type,
+                        protocol_name=group.protocol_name,
+                        leader=current_leader or "",
+                    )
                     follow.respond(respond, resp)
 
                 batch.on_success(ok)
@@ -356,16 +400,18 @@ class ClassicMembership:
         if initial:
             delay = self.config.initial_rebalance_delay_ms
             remaining = max(group.rebalance_timeout_ms() - delay, 0)
-            self.timer.schedule(self._join_key(gid), delay,
-                                lambda b: self._initial_rebalance_due(b, gid, delay, remaining))
+            self.timer.schedule(
+                self._join_key(gid), delay, lambda b: self._initial_rebalance_due(b, gid, delay, remaining)
+            )
         group.transition_to(PREPARING, self._now())
         log.info("group %s preparing to rebalance (generation %d)", gid, group.generation_id)
         if not initial:
             if group.has_all_members_joined():
                 self._complete_join_phase(batch, group)
             else:
-                self.timer.schedule(self._join_key(gid), group.rebalance_timeout_ms(),
-                                    lambda b: self._join_phase_due(b, gid))
+                self.timer.schedule(
+                    self._join_key(gid), group.rebalance_timeout_ms(), lambda b: self._join_phase_due(b, gid)
+                )
 
     def _initial_rebalance_due(self, batch: Batch, group_id: str, delay: int, remaining: int) -> None:
         group = self._live(group_id)
@@ -375,8 +421,11 @@ class ClassicMembership:
             group.new_member_added = False
             new_delay = min(self.config.initial_rebalance_delay_ms, remaining)
             new_remaining = max(remaining - delay, 0)
-            self.timer.schedule(self._join_key(group_id), new_delay,
-                                lambda b: self._initial_rebalance_due(b, group_id, new_delay, new_remaining))
+            self.timer.schedule(
+                self._join_key(group_id),
+                new_delay,
+                lambda b: self._initial_rebalance_due(b, group_id, new_delay, new_remaining),
+            )
         else:
             self._complete_join_phase(batch, group)
 
@@ -395,8 +444,9 @@ class ClassicMembership:
             return
         if not group.maybe_elect_new_joined_leader() and group.members:
             # nobody rejoined: wait another rebalance timeout; session expiry removes the silent
-            self.timer.schedule(self._join_key(gid), group.rebalance_timeout_ms(),
-                                lambda b: self._join_phase_due(b, gid))
+            self.timer.schedule(
+                self._join_key(gid), group.rebalance_timeout_ms(), lambda b: self._join_phase_due(b, gid)
+            )
             return
         now = self._now()
         group.init_next_generation(now)
@@ -404,16 +454,22 @@ class ClassicMembership:
             log.info("group %s is now empty (generation %d)", gid, group.generation_id)
             self._store_group(batch, group, {})
             return
-        log.info("group %s: generation %d with %d members, protocol %s", gid, group.generation_id,
-                 len(group.members), group.protocol_name)
+        log.info(
+            "group %s: generation %d with %d members, protocol %s",
+            gid,
+            group.generation_id,
+            len(group.members),
+            group.protocol_name,
+        )
         for m in group.members.values():
             self._complete_join(batch, m, join_ok(group, m.member_id, group.is_leader(m.member_id)))
             self.reschedule_heartbeat(group, m)
             m.is_new = False
             group.pending_sync_members.add(m.member_id)
         generation = group.generation_id
-        self.timer.schedule(self._sync_key(gid), group.rebalance_timeout_ms(),
-                            lambda b: self._sync_due(b, gid, generation))
+        self.timer.schedule(
+            self._sync_key(gid), group.rebalance_timeout_ms(), lambda b: self._sync_due(b, gid, generation)
+        )
 
     def _reset_and_propagate(self, batch: Batch, group: ClassicGroup, error: int) -> None:
         for m in group.members.values():
@@ -424,12 +480,16 @@ class ClassicMembership:
         for m in group.members.values():
             if m.sync_cb is None:
                 continue
-            self._complete_sync(batch, m, {
-                "error_code": error,
-                "protocol_type": None if error else group.protocol_type,
-                "protocol_name": None if error else group.protocol_name,
-                "assignment": m.assignment,
-            })
+            self._complete_sync(
+                batch,
+                m,
+                {
+                    "error_code": error,
+                    "protocol_type": None if error else group.protocol_type,
+                    "protocol_name": None if error else group.protocol_name,
+                    "assignment": m.assignment,
+                },
+            )
             # a member that waited on the leader or the log gets a fresh session from now
             self.reschedule_heartbeat(group, m)
 
@@ -472,15 +532,24 @@ class ClassicMembership:
 
     # --- SyncGroup ----------------------------------------------------------------------------
 
-    def sync(self, batch: Batch, *, group_id: str, generation_id: int, member_id: str,
-             group_instance_id: str | None, protocol_type: str | None, protocol_name: str | None,
-             assignments: list[tuple[str, bytes]], respond: Respond) -> None:
+    def sync(
+        self,
+        batch: Batch,
+        *,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        group_instance_id: str | None,
+        protocol_type: str | None,
+        protocol_name: str | None,
+        assignments: list[tuple[str, bytes]],
+        respond: Respond,
+    ) -> None:
         group = self._live(group_id)
         if group is None or group.state == EMPTY:
             batch.respond(respond, sync_error(ErrorCode.unknown_member_id))
             return
-        error = self._validate_sync(group, generation_id, member_id, group_instance_id, protocol_type,
-                                    protocol_name)
+        error = self._validate_sync(group, generation_id, member_id, group_instance_id, protocol_type, protocol_name)
         if error:
             batch.respond(respond, sync_error(error))
         elif group.state == PREPARING:
@@ -496,19 +565,28 @@ class ClassicMembership:
         elif group.state == STABLE:
             self._remove_pending_sync(group, member_id)
             member = group.members[member_id]
-            batch.respond(respond, {"error_code": ErrorCode.none, "protocol_type": group.protocol_type,
-                                    "protocol_name": group.protocol_name, "assignment": member.assignment})
+            batch.respond(
+                respond,
+                {
+                    "error_code": ErrorCode.none,
+                    "protocol_type": group.protocol_type,
+                    "protocol_name": group.protocol_name,
+                    "assignment": member.assignment,
+                },
+            )
 
-    def _store_assignment(self, batch: Batch, group: ClassicGroup, generation: int,
-                          assignments: list[tuple[str, bytes]]) -> None:
+    def _store_assignment(
+        self, batch: Batch, group: ClassicGroup, generation: int, assignments: list[tuple[str, bytes]]
+    ) -> None:
         given = {mid: bytes(data) for mid, data in assignments}
         assignment = {mid: given.get(mid, b"") for mid in group.members}
         self._store_group(batch, group, assignment)
 
         def still_current() -> bool:
             # a join, leave or expiry may have moved the group on while the record was written
-            return (self._live(group.group_id) is group and group.state == COMPLETING
-                    and group.generation_id == generation)
+            return (
+                self._live(group.group_id) is group and group.state == COMPLETING and group.generation_id == generation
+            )
 
         def ok(follow: Batch) -> None:
             if still_current():
@@ -526,8 +604,15 @@ class ClassicMembership:
         batch.on_success(ok)
         batch.on_failure(failed)
 
-    def _validate_sync(self, group: ClassicGroup, generation_id: int, member_id: str,
-                       instance_id: str | None, protocol_type: str | None, protocol_name: str | None) -> int:
+    def _validate_sync(
+        self,
+        group: ClassicGroup,
+        generation_id: int,
+        member_id: str,
+        instance_id: str | None,
+        protocol_type: str | None,
+        protocol_name: str | None,
+    ) -> int:
         if group.state == DEAD:
             return ErrorCode.coordinator_not_available
         try:
@@ -536,9 +621,9 @@ class ClassicMembership:
             return e.error_code
         if generation_id != group.generation_id:
             return ErrorCode.illegal_generation
-        if (protocol_type is not None and group.protocol_type is not None and protocol_type != group.protocol_type) \
-                or (protocol_name is not None and group.protocol_name is not None
-                    and protocol_name != group.protocol_name):
+        if (protocol_type is not None and group.protocol_type is not None and protocol_type != group.protocol_type) or (
+            protocol_name is not None and group.protocol_name is not None and protocol_name != group.protocol_name
+        ):
             return ErrorCode.inconsistent_group_protocol
         return ErrorCode.none
 
@@ -576,9 +661,16 @@ class ClassicMembership:
         instance id alone (administrative removal). Per-member errors; the group rebalances once."""
         group = self._live(group_id)
         if group is None:
-            batch.respond(respond, {"error_code": ErrorCode.none, "members": [
-                {"member_id": mid, "group_instance_id": iid, "error_code": ErrorCode.unknown_member_id}
-                for mid, iid in members]})
+            batch.respond(
+                respond,
+                {
+                    "error_code": ErrorCode.none,
+                    "members": [
+                        {"member_id": mid, "group_instance_id": iid, "error_code": ErrorCode.unknown_member_id}
+                        for mid, iid in members
+                    ],
+                },
+            )
             return
         if group.state == DEAD:
             batch.respond(respond, {"error_code": ErrorCode.coordinator_not_available, "members": []})
@@ -605,8 +697,11 @@ class ClassicMembership:
             left = left or code == ErrorCode.none
             results.append({"member_id": mid, "group_instance_id": iid, "error_code": code})
         if left:
-            log.info("group %s: members left: %s", group_id,
-                     [r["member_id"] or r["group_instance_id"] for r in results if not r["error_code"]])
+            log.info(
+                "group %s: members left: %s",
+                group_id,
+                [r["member_id"] or r["group_instance_id"] for r in results if not r["error_code"]],
+            )
             if group.is_in(STABLE, COMPLETING):
                 self._maybe_prepare_rebalance_or_complete_join(batch, group)
             elif group.state == PREPARING:

@@ -83,8 +83,11 @@ class Migration:
         GROUP_ID_NOT_FOUND when the group may not be upgraded; nothing is changed then."""
         gid = classic.group_id
         if not self.config.upgrade_enabled:
-            log.info("cannot upgrade classic group %s: group.consumer.migration.policy is %s", gid,
-                     self.config.consumer_migration_policy)
+            log.info(
+                "cannot upgrade classic group %s: group.consumer.migration.policy is %s",
+                gid,
+                self.config.consumer_migration_policy,
+            )
             raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} is not a consumer group.")
         if not classic.uses_consumer_protocol():
             log.info("cannot upgrade classic group %s: its protocol type is %r", gid, classic.protocol_type)
@@ -99,10 +102,15 @@ class Migration:
             raise CoordinatorError(
                 ErrorCode.group_id_not_found,
                 f"Cannot upgrade the classic group {gid} to consumer group because the embedded consumer "
-                "protocol is malformed.") from None
+                "protocol is malformed.",
+            ) from None
         records = [group_metadata_tombstone(gid), *self._creation_records(group)]
-        log.info("classic group %s (generation %d, %d members) is upgraded to a consumer group", gid,
-                 classic.generation_id, len(classic.members))
+        log.info(
+            "classic group %s (generation %d, %d members) is upgraded to a consumer group",
+            gid,
+            classic.generation_id,
+            len(classic.members),
+        )
 
         def converted(follow: Batch) -> None:
             # parked JoinGroup/SyncGroup requests of the classic group: rejoin, into the consumer group
@@ -137,12 +145,19 @@ class Migration:
                     assigned.setdefault(info.topic_id, set()).update(partitions)
             assignment: Assignment = {t: frozenset(ps) for t, ps in assigned.items()}
             group.members[m.member_id] = ConsumerMember(
-                m.member_id, instance_id=m.group_instance_id, rack_id=subscription.rack_id,
-                client_id=m.client_id, client_host=m.client_host,
+                m.member_id,
+                instance_id=m.group_instance_id,
+                rack_id=subscription.rack_id,
+                client_id=m.client_id,
+                client_host=m.client_host,
                 subscribed_topic_names=tuple(sorted(set(subscription.topics))),
-                rebalance_timeout_ms=m.rebalance_timeout_ms, member_epoch=generation,
-                previous_member_epoch=generation, state=MemberState.STABLE, assigned=assignment,
-                classic=ClassicMemberMetadata(m.session_timeout_ms, tuple(m.protocols)))
+                rebalance_timeout_ms=m.rebalance_timeout_ms,
+                member_epoch=generation,
+                previous_member_epoch=generation,
+                state=MemberState.STABLE,
+                assigned=assignment,
+                classic=ClassicMemberMetadata(m.session_timeout_ms, tuple(m.protocols)),
+            )
             group.target_assignment[m.member_id] = dict(assignment)
             if m.group_instance_id is not None:
                 group.static_members[m.group_instance_id] = m.member_id
@@ -178,8 +193,11 @@ class Migration:
         if not self._share_a_protocol(m for mid, m in group.members.items() if mid != leaving_id):
             return False  # cannot happen: a classic member joins only with a protocol the others have
         if not self.config.downgrade_enabled:
-            log.info("cannot downgrade consumer group %s: group.consumer.migration.policy is %s", group.group_id,
-                     self.config.consumer_migration_policy)
+            log.info(
+                "cannot downgrade consumer group %s: group.consumer.migration.policy is %s",
+                group.group_id,
+                self.config.consumer_migration_policy,
+            )
             return False
         if len(group.members) - 1 > self.config.max_size:
             log.info("cannot downgrade consumer group %s: it is bigger than group.max.size", group.group_id)
@@ -192,16 +210,20 @@ class Migration:
         if not group.all_members_use_classic_except(replaced_id):
             return False
         if not self.config.downgrade_enabled:
-            log.info("cannot downgrade consumer group %s: group.consumer.migration.policy is %s", group.group_id,
-                     self.config.consumer_migration_policy)
+            log.info(
+                "cannot downgrade consumer group %s: group.consumer.migration.policy is %s",
+                group.group_id,
+                self.config.consumer_migration_policy,
+            )
             return False
         if len(group.members) > self.config.max_size:
             log.info("cannot downgrade consumer group %s: it is bigger than group.max.size", group.group_id)
             return False
         return True
 
-    def downgrade(self, batch: Batch, group: ConsumerGroup, leaving_id: str,
-                  joining: ConsumerMember | None = None) -> None:
+    def downgrade(
+        self, batch: Batch, group: ConsumerGroup, leaving_id: str, joining: ConsumerMember | None = None
+    ) -> None:
         """Convert ``group`` to a classic group without ``leaving_id`` (and with ``joining`` in its
         place, a classic static member replacing it). Fills ``batch``: the consumer group's tombstones
         (replayed), the classic group's GroupMetadata record (not replayed: the classic group is
@@ -212,11 +234,16 @@ class Migration:
         assignments = {m.member_id: m.assignment for m in classic.members.values()}
         for record in group_tombstones(gid, ids):
             batch.append(record)
-        batch.append(group_metadata_record(gid, classic.metadata_value(assignments, self.shard.time_ms())),
-                     replay=False)
+        batch.append(
+            group_metadata_record(gid, classic.metadata_value(assignments, self.shard.time_ms())), replay=False
+        )
         old_members = list(group.members)
-        log.info("consumer group %s (epoch %d) is downgraded to a classic group of %d members", gid,
-                 group.group_epoch, len(classic.members))
+        log.info(
+            "consumer group %s (epoch %d) is downgraded to a classic group of %d members",
+            gid,
+            group.group_epoch,
+            len(classic.members),
+        )
 
         def install(follow: Batch) -> None:
             consumer = self.shard.consumer
@@ -233,22 +260,33 @@ class Migration:
 
         batch.on_success(install)
 
-    def _classic_group_of(self, group: ConsumerGroup, leaving_id: str,
-                          joining: ConsumerMember | None) -> ClassicGroup:
+    def _classic_group_of(self, group: ConsumerGroup, leaving_id: str, joining: ConsumerMember | None) -> ClassicGroup:
         """Kafka's ClassicGroup.fromConsumerGroup."""
         now = self.shard.time_ms()
-        classic = ClassicGroup(group.group_id, state=GroupState.STABLE, state_timestamp=now,
-                               protocol_type=CONSUMER_PROTOCOL_TYPE, generation_id=group.group_epoch)
+        classic = ClassicGroup(
+            group.group_id,
+            state=GroupState.STABLE,
+            state_timestamp=now,
+            protocol_type=CONSUMER_PROTOCOL_TYPE,
+            generation_id=group.group_epoch,
+        )
         sources = [m for mid, m in group.members.items() if mid != leaving_id]
         if joining is not None:
             sources.append(joining)
         for m in sources:
             assert m.classic is not None
-            classic.add(ClassicMember(
-                member_id=m.member_id, group_instance_id=m.instance_id, client_id=m.client_id,
-                client_host=m.client_host, rebalance_timeout_ms=m.rebalance_timeout_ms,
-                session_timeout_ms=m.classic.session_timeout_ms, protocol_type=CONSUMER_PROTOCOL_TYPE,
-                protocols=tuple(m.classic.supported_protocols)))
+            classic.add(
+                ClassicMember(
+                    member_id=m.member_id,
+                    group_instance_id=m.instance_id,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    rebalance_timeout_ms=m.rebalance_timeout_ms,
+                    session_timeout_ms=m.classic.session_timeout_ms,
+                    protocol_type=CONSUMER_PROTOCOL_TYPE,
+                    protocols=tuple(m.classic.supported_protocols),
+                )
+            )
         classic.protocol_name = classic.select_protocol()
         classic.subscribed_topics = classic.compute_subscribed_topics()
         names = self._topic_names(group)

@@ -73,8 +73,9 @@ class OffsetAndMetadata:
         return cls(v.offset, v.leader_epoch, v.metadata, v.commit_timestamp, v.expire_timestamp)
 
     def to_value(self) -> OffsetCommitValue:
-        return OffsetCommitValue(self.offset, self.metadata, self.commit_timestamp, self.leader_epoch,
-                                 self.expire_timestamp)
+        return OffsetCommitValue(
+            self.offset, self.metadata, self.commit_timestamp, self.leader_epoch, self.expire_timestamp
+        )
 
 
 class OffsetStore:
@@ -126,8 +127,14 @@ class OffsetManager:
 
     # --- replay -------------------------------------------------------------------------------
 
-    def replay(self, group_id: str, topic: str, partition: int, value: OffsetCommitValue | None,
-               producer_id: int = NO_PRODUCER_ID) -> None:
+    def replay(
+        self,
+        group_id: str,
+        topic: str,
+        partition: int,
+        value: OffsetCommitValue | None,
+        producer_id: int = NO_PRODUCER_ID,
+    ) -> None:
         """Apply one OffsetCommit record; ``producer_id`` is the producer of a transactional batch."""
         key = (group_id, topic, partition)
         position = next(self._replayed)
@@ -175,9 +182,15 @@ class OffsetManager:
 
     # --- OffsetCommit -------------------------------------------------------------------------
 
-    def validate_commit(self, group_id: str, member_id: str, instance_id: str | None,
-                        generation_id: int, api_version: int,
-                        transactional: bool = False) -> ClassicGroup | ConsumerGroup:
+    def validate_commit(
+        self,
+        group_id: str,
+        member_id: str,
+        instance_id: str | None,
+        generation_id: int,
+        api_version: int,
+        transactional: bool = False,
+    ) -> ClassicGroup | ConsumerGroup:
         cgroup = self.shard.consumer_groups.get(group_id)
         if cgroup is not None:
             if transactional:
@@ -199,8 +212,9 @@ class OffsetManager:
                 return self.shard.get_or_create_group(group_id)
             # OffsetCommit v9 introduced GROUP_ID_NOT_FOUND; older clients, and TxnOffsetCommit (which
             # has no such error), expect ILLEGAL_GENERATION
-            raise CoordinatorError(ErrorCode.group_id_not_found if api_version >= 9 and not transactional
-                                   else ErrorCode.illegal_generation)
+            raise CoordinatorError(
+                ErrorCode.group_id_not_found if api_version >= 9 and not transactional else ErrorCode.illegal_generation
+            )
         if group.state == GroupState.DEAD:
             raise CoordinatorError(ErrorCode.coordinator_not_available)
         if generation_id < 0 and group.state == GroupState.EMPTY:
@@ -217,14 +231,26 @@ class OffsetManager:
             raise CoordinatorError(ErrorCode.rebalance_in_progress)
         return group
 
-    def commit(self, batch: Batch, group_id: str, member_id: str, instance_id: str | None,
-               generation_id: int, topics: Iterable[tuple[str, Iterable[CommitPartition]]],
-               retention_ms: int | None, api_version: int, respond: Respond) -> None:
+    def commit(
+        self,
+        batch: Batch,
+        group_id: str,
+        member_id: str,
+        instance_id: str | None,
+        generation_id: int,
+        topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+        retention_ms: int | None,
+        api_version: int,
+        respond: Respond,
+    ) -> None:
         """Validate, append one record per accepted partition, reply once they are in the log."""
         topic_list = [(name, list(parts)) for name, parts in topics]
         group = self.validate_commit(group_id, member_id, instance_id, generation_id, api_version)
-        if isinstance(group, ClassicGroup) and group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE) \
-                and member_id in group.members:
+        if (
+            isinstance(group, ClassicGroup)
+            and group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE)
+            and member_id in group.members
+        ):
             # a commit keeps a classic member's session alive, as a heartbeat does
             self.shard.membership.reschedule_heartbeat(group, group.members[member_id])
         now = self.shard.time_ms()
@@ -237,29 +263,42 @@ class OffsetManager:
                 if metadata is not None and len(metadata) > max_meta:
                     entries.append((index, ErrorCode.offset_metadata_too_large))
                     continue
-                value = OffsetCommitValue(offset, metadata or "", now,
-                                          -1 if leader_epoch is None else leader_epoch, expire)
+                value = OffsetCommitValue(
+                    offset, metadata or "", now, -1 if leader_epoch is None else leader_epoch, expire
+                )
                 batch.append(offset_commit_record(group_id, name, index, value))
                 entries.append((index, ErrorCode.none))
             results.append((name, entries))
 
         def response(error: int | None) -> ResponseBody:
-            return {"topics": [
-                {"name": name, "partitions": [
-                    {"partition_index": index, "error_code": code if error is None or code else error}
-                    for index, code in entries
-                ]}
-                for name, entries in results
-            ]}
+            return {
+                "topics": [
+                    {
+                        "name": name,
+                        "partitions": [
+                            {"partition_index": index, "error_code": code if error is None or code else error}
+                            for index, code in entries
+                        ],
+                    }
+                    for name, entries in results
+                ]
+            }
 
         batch.on_success(lambda _follow: batch.respond(respond, response(None)))
         batch.on_failure(lambda _follow, error: batch.respond(respond, response(error)))
 
     # --- TxnOffsetCommit -----------------------------------------------------------------------
 
-    def transactional_commit(self, batch: Batch, group_id: str, member_id: str, instance_id: str | None,
-                             generation_id: int, topics: Iterable[tuple[str, Iterable[CommitPartition]]],
-                             respond: Respond) -> None:
+    def transactional_commit(
+        self,
+        batch: Batch,
+        group_id: str,
+        member_id: str,
+        instance_id: str | None,
+        generation_id: int,
+        topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+        respond: Respond,
+    ) -> None:
         """Validate a TxnOffsetCommit and fill ``batch`` (a transactional write of the runtime): one
         OffsetCommit record per accepted partition, replayed as pending for the producer once they are
         in the log, and the answer after the append. Raises CoordinatorError for a refusal of the
@@ -281,9 +320,17 @@ class OffsetManager:
 
         def refused(error: int) -> ResponseBody:
             # Kafka answers a failed transactional write with its error on every partition
-            return {"topics": [{"name": t["name"], "partitions": [
-                {"partition_index": p["partition_index"], "error_code": error} for p in t["partitions"]]}
-                for t in out]}
+            return {
+                "topics": [
+                    {
+                        "name": t["name"],
+                        "partitions": [
+                            {"partition_index": p["partition_index"], "error_code": error} for p in t["partitions"]
+                        ],
+                    }
+                    for t in out
+                ]
+            }
 
         batch.on_success(lambda _follow: batch.respond(respond, {"topics": out}))
         batch.on_failure(lambda _follow, error: batch.respond(respond, refused(error)))
@@ -300,20 +347,30 @@ class OffsetManager:
             return
         member = group.members.get(member_id) if member_id is not None else None
         if member is None:
-            raise CoordinatorError(ErrorCode.unknown_member_id,
-                                   f"Member {member_id} is not a member of group {group_id}.")
+            raise CoordinatorError(
+                ErrorCode.unknown_member_id, f"Member {member_id} is not a member of group {group_id}."
+            )
         if member_epoch != member.member_epoch:
             if member.uses_classic_protocol:  # its generation is its member epoch
-                raise CoordinatorError(ErrorCode.illegal_generation,
-                                       f"The received generation id {member_epoch} does not match the expected "
-                                       f"member epoch {member.member_epoch}.")
-            raise CoordinatorError(ErrorCode.stale_member_epoch,
-                                   f"The received member epoch {member_epoch} does not match the expected "
-                                   f"member epoch {member.member_epoch}.")
+                raise CoordinatorError(
+                    ErrorCode.illegal_generation,
+                    f"The received generation id {member_epoch} does not match the expected "
+                    f"member epoch {member.member_epoch}.",
+                )
+            raise CoordinatorError(
+                ErrorCode.stale_member_epoch,
+                f"The received member epoch {member_epoch} does not match the expected "
+                f"member epoch {member.member_epoch}.",
+            )
 
-    def fetch(self, group_id: str, topics: Iterable[tuple[str, Iterable[int]]] | None,
-              require_stable: bool = False, member_id: str | None = None,
-              member_epoch: int = -1) -> ResponseBody:
+    def fetch(
+        self,
+        group_id: str,
+        topics: Iterable[tuple[str, Iterable[int]]] | None,
+        require_stable: bool = False,
+        member_id: str | None = None,
+        member_epoch: int = -1,
+    ) -> ResponseBody:
         """An OffsetFetch group result: offsets of the named partitions (-1 where none), or of every
         committed partition when ``topics`` is None. With ``require_stable`` a partition a transaction
         holds a pending offset for is UNSTABLE_OFFSET_COMMIT (the client retries). ``member_id`` and
@@ -323,28 +380,42 @@ class OffsetManager:
         group = self.shard.groups.get(group_id)
         known = (group is not None and group.state != GroupState.DEAD) or group_id in self.shard.consumer_groups
         offsets = self.store.group_offsets(group_id) if known else {}
-        unstable: Callable[[str, int], bool] = (lambda name, index: self.has_pending(group_id, name, index)) \
-            if require_stable and group_id in self._open_by_group else (lambda _name, _index: False)
+        unstable: Callable[[str, int], bool] = (
+            (lambda name, index: self.has_pending(group_id, name, index))
+            if require_stable and group_id in self._open_by_group
+            else (lambda _name, _index: False)
+        )
         out_topics: list[ResponseBody] = []
         if topics is None:
             for name, parts in offsets.items():
-                out_topics.append({"name": name, "partitions": [
-                    _unstable(index) if unstable(name, index) else _fetched(index, om)
-                    for index, om in sorted(parts.items())
-                ]})
+                out_topics.append(
+                    {
+                        "name": name,
+                        "partitions": [
+                            _unstable(index) if unstable(name, index) else _fetched(index, om)
+                            for index, om in sorted(parts.items())
+                        ],
+                    }
+                )
         else:
             for name, indexes in topics:
                 parts = offsets.get(name, {})
-                out_topics.append({"name": name, "partitions": [
-                    _unstable(index) if unstable(name, index) else _fetched(index, parts.get(index))
-                    for index in indexes
-                ]})
+                out_topics.append(
+                    {
+                        "name": name,
+                        "partitions": [
+                            _unstable(index) if unstable(name, index) else _fetched(index, parts.get(index))
+                            for index in indexes
+                        ],
+                    }
+                )
         return {"group_id": group_id, "error_code": ErrorCode.none, "topics": out_topics}
 
     # --- OffsetDelete -------------------------------------------------------------------------
 
-    def delete(self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]],
-               respond: Respond) -> None:
+    def delete(
+        self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]], respond: Respond
+    ) -> None:
         cgroup = self.shard.consumer_groups.get(group_id)
         if cgroup is not None:
             self._delete(batch, group_id, topics, respond, cgroup.is_subscribed_to)
@@ -352,15 +423,28 @@ class OffsetManager:
         group = self.shard.groups.get(group_id)
         if group is None or group.state == GroupState.DEAD:
             raise CoordinatorError(ErrorCode.group_id_not_found)
-        if group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE) \
-                and not group.uses_consumer_protocol():
+        if (
+            group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE)
+            and not group.uses_consumer_protocol()
+        ):
             # members of a non-consumer group own their offsets in ways the broker cannot see
             raise CoordinatorError(ErrorCode.non_empty_group)
-        self._delete(batch, group_id, topics, respond,
-                     lambda name: group.is_subscribed_to(name) and group.state != GroupState.EMPTY)
+        self._delete(
+            batch,
+            group_id,
+            topics,
+            respond,
+            lambda name: group.is_subscribed_to(name) and group.state != GroupState.EMPTY,
+        )
 
-    def _delete(self, batch: Batch, group_id: str, topics: Iterable[tuple[str, Iterable[int]]], respond: Respond,
-                subscribed: Callable[[str], bool]) -> None:
+    def _delete(
+        self,
+        batch: Batch,
+        group_id: str,
+        topics: Iterable[tuple[str, Iterable[int]]],
+        respond: Respond,
+        subscribed: Callable[[str], bool],
+    ) -> None:
         out: list[ResponseBody] = []
         for name, partitions in topics:
             indexes = list(partitions)
@@ -371,9 +455,9 @@ class OffsetManager:
                 for index in indexes:
                     if self.store.get(group_id, name, index) is not None or self.has_pending(group_id, name, index):
                         batch.append(offset_commit_tombstone(group_id, name, index))
-            out.append({"name": name, "partitions": [
-                {"partition_index": index, "error_code": code} for index in indexes
-            ]})
+            out.append(
+                {"name": name, "partitions": [{"partition_index": index, "error_code": code} for index in indexes]}
+            )
         batch.on_success(lambda _f: batch.respond(respond, {"error_code": ErrorCode.none, "topics": out}))
         batch.on_failure(lambda _f, error: batch.respond(respond, {"error_code": error, "topics": []}))
 
@@ -384,8 +468,12 @@ class OffsetManager:
             for index in parts:
                 batch.append(offset_commit_tombstone(group_id, topic, index))
                 n += 1
-        pending = {key for pid in self._open_by_group.get(group_id, ()) for key in self.pending[pid]
-                   if key[0] == group_id and self.store.get(*key) is None}
+        pending = {
+            key
+            for pid in self._open_by_group.get(group_id, ())
+            for key in self.pending[pid]
+            if key[0] == group_id and self.store.get(*key) is None
+        }
         for _group, topic, index in sorted(pending):
             batch.append(offset_commit_tombstone(group_id, topic, index))
             n += 1
@@ -408,17 +496,24 @@ class OffsetManager:
         retention = self.shard.config.offsets_retention_ms
         if group.protocol_type:
             if group.state == GroupState.EMPTY:
+
                 def base(om: OffsetAndMetadata) -> int:
                     return group.state_timestamp if group.state_timestamp is not None else om.commit_timestamp
-            elif (group.uses_consumer_protocol() and group.subscribed_topics is not None
-                  and group.state == GroupState.STABLE):
+            elif (
+                group.uses_consumer_protocol()
+                and group.subscribed_topics is not None
+                and group.state == GroupState.STABLE
+            ):
+
                 def base(om: OffsetAndMetadata) -> int:
                     return om.commit_timestamp
             else:
                 return False
         else:
+
             def base(om: OffsetAndMetadata) -> int:
                 return om.commit_timestamp
+
         all_expired = True
         for topic, parts in offsets.items():
             if group.state != GroupState.EMPTY and group.is_subscribed_to(topic):
@@ -434,7 +529,6 @@ class OffsetManager:
                 else:
                     all_expired = False
         return all_expired
-
 
     def expire_consumer(self, batch: Batch, group: ConsumerGroup, now_ms: int) -> bool:
         """Tombstones for a consumer group's expired offsets; True when every offset of it expired.
@@ -462,13 +556,28 @@ class OffsetManager:
 
 
 def _unstable(index: int) -> ResponseBody:
-    return {"partition_index": index, "committed_offset": -1, "committed_leader_epoch": -1, "metadata": "",
-            "error_code": ErrorCode.unstable_offset_commit}
+    return {
+        "partition_index": index,
+        "committed_offset": -1,
+        "committed_leader_epoch": -1,
+        "metadata": "",
+        "error_code": ErrorCode.unstable_offset_commit,
+    }
 
 
 def _fetched(index: int, om: OffsetAndMetadata | None) -> ResponseBody:
     if om is None:
-        return {"partition_index": index, "committed_offset": -1, "committed_leader_epoch": -1,
-                "metadata": "", "error_code": ErrorCode.none}
-    return {"partition_index": index, "committed_offset": om.offset, "committed_leader_epoch": om.leader_epoch,
-            "metadata": om.metadata, "error_code": ErrorCode.none}
+        return {
+            "partition_index": index,
+            "committed_offset": -1,
+            "committed_leader_epoch": -1,
+            "metadata": "",
+            "error_code": ErrorCode.none,
+        }
+    return {
+        "partition_index": index,
+        "committed_offset": om.offset,
+        "committed_leader_epoch": om.leader_epoch,
+        "metadata": om.metadata,
+        "error_code": ErrorCode.none,
+    }

@@ -145,10 +145,14 @@ class GroupMetadataValue:
 def encode_key(key: OffsetCommitKey | GroupMetadataKey) -> bytes:
     """The key bytes Kafka writes: OffsetCommitKey as v1, GroupMetadataKey as v2."""
     if isinstance(key, OffsetCommitKey):
-        return b"".join((
-            encode_int16(_OFFSET_COMMIT_KEY_VERSION),
-            encode_string(key.group), encode_string(key.topic), encode_int32(key.partition),
-        ))
+        return b"".join(
+            (
+                encode_int16(_OFFSET_COMMIT_KEY_VERSION),
+                encode_string(key.group),
+                encode_string(key.topic),
+                encode_int32(key.partition),
+            )
+        )
     return encode_int16(_GROUP_METADATA_KEY_VERSION) + encode_string(key.group)
 
 
@@ -156,8 +160,11 @@ def encode_value(value: OffsetCommitValue | GroupMetadataValue, version: int | N
     """Value bytes in ``version`` (default: what Kafka writes; v1 for a commit with an expiry)."""
     if isinstance(value, OffsetCommitValue):
         if version is None:
-            version = (_OFFSET_COMMIT_VALUE_VERSION if value.expire_timestamp == -1
-                       else _OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY)
+            version = (
+                _OFFSET_COMMIT_VALUE_VERSION
+                if value.expire_timestamp == -1
+                else _OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY
+            )
         return _encode_offset_commit_value(value, version)
     return _encode_group_metadata_value(value, _GROUP_METADATA_VALUE_VERSION if version is None else version)
 
@@ -275,16 +282,30 @@ def decode_group_metadata_value(data: bytes | memoryview) -> GroupMetadataValue:
         assignment, pos = rb(buf, pos)
         if flex:
             pos = skip_tagged_fields(buf, pos)
-        members.append(MemberMetadata(member_id, client_id, client_host, session_timeout,
-                                      bytes(subscription), bytes(assignment), rebalance_timeout, instance_id))
+        members.append(
+            MemberMetadata(
+                member_id,
+                client_id,
+                client_host,
+                session_timeout,
+                bytes(subscription),
+                bytes(assignment),
+                rebalance_timeout,
+                instance_id,
+            )
+        )
     if flex:
         skip_tagged_fields(buf, pos)
     return GroupMetadataValue(protocol_type or "", generation, protocol, leader, state_ts, tuple(members))
 
 
-def decode_record(key: bytes | memoryview, value: bytes | memoryview | None
-                  ) -> (tuple[OffsetCommitKey, OffsetCommitValue | None]
-                        | tuple[GroupMetadataKey, GroupMetadataValue | None] | tuple[None, None]):
+def decode_record(
+    key: bytes | memoryview, value: bytes | memoryview | None
+) -> (
+    tuple[OffsetCommitKey, OffsetCommitValue | None]
+    | tuple[GroupMetadataKey, GroupMetadataValue | None]
+    | tuple[None, None]
+):
     """``(key, value)`` objects of a stored record; value None for a tombstone.
 
     Returns ``(None, None)`` for record types this module does not model (key version 3 and up), so

@@ -39,7 +39,6 @@ from kavka.coordinator.group.membership import ClassicMembership
 from kavka.coordinator.group.migration import Migration
 from kavka.coordinator.group.offsets import OffsetManager
 from kavka.coordinator.group.records import (
-    GroupMetadataKey,
     GroupMetadataValue,
     OffsetCommitKey,
     decode_group_metadata_value,
@@ -60,9 +59,14 @@ _CLEANUP_KEY = ("cleanup",)
 
 
 class GroupShard:
-    def __init__(self, partition: int, config: GroupConfig, time_ms: Callable[[], int],
-                 new_member_id: Callable[[str], str] | None = None,
-                 topics: Callable[[], TopicsImage] | None = None):
+    def __init__(
+        self,
+        partition: int,
+        config: GroupConfig,
+        time_ms: Callable[[], int],
+        new_member_id: Callable[[str], str] | None = None,
+        topics: Callable[[], TopicsImage] | None = None,
+    ):
         self.partition = partition
         self.config = config
         self.time_ms = time_ms
@@ -129,14 +133,20 @@ class GroupShard:
             generation_id=v.generation,
         )
         for m in v.members:
-            group.add(ClassicMember(
-                member_id=m.member_id, group_instance_id=m.group_instance_id, client_id=m.client_id,
-                client_host=m.client_host,
-                # records older than v1 carry no rebalance timeout: the session timeout stood for both
-                rebalance_timeout_ms=m.session_timeout if m.rebalance_timeout == -1 else m.rebalance_timeout,
-                session_timeout_ms=m.session_timeout, protocol_type=v.protocol_type,
-                protocols=((v.protocol or "", m.subscription),), assignment=m.assignment,
-            ))
+            group.add(
+                ClassicMember(
+                    member_id=m.member_id,
+                    group_instance_id=m.group_instance_id,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    # records older than v1 carry no rebalance timeout: the session timeout stood for both
+                    rebalance_timeout_ms=m.session_timeout if m.rebalance_timeout == -1 else m.rebalance_timeout,
+                    session_timeout_ms=m.session_timeout,
+                    protocol_type=v.protocol_type,
+                    protocols=((v.protocol or "", m.subscription),),
+                    assignment=m.assignment,
+                )
+            )
         if v.leader in group.members:
             group.leader_id = v.leader
         group.subscribed_topics = group.compute_subscribed_topics()
@@ -159,8 +169,12 @@ class GroupShard:
             self.membership.rebalance_if_oversized(batch, group)
         self.consumer.on_loaded()
         self._schedule_cleanup()
-        log.info("group coordinator partition %d loaded: %d classic groups, %d consumer groups", self.partition,
-                 len(self.groups), len(self.consumer_groups))
+        log.info(
+            "group coordinator partition %d loaded: %d classic groups, %d consumer groups",
+            self.partition,
+            len(self.groups),
+            len(self.consumer_groups),
+        )
 
     def on_unloaded(self) -> None:
         """Parked JoinGroup/SyncGroup requests are answered NOT_COORDINATOR: the clients look for
@@ -203,9 +217,15 @@ class GroupShard:
         Dead, as from Kafka's coordinator (ConsumerGroupDescribe describes those)."""
         group = self.groups.get(group_id)
         if group is None or group.state == GroupState.DEAD:
-            return {"error_code": ErrorCode.none, "group_id": group_id, "group_state": GroupState.DEAD.value,
-                    "protocol_type": "", "protocol_data": "", "members": [],
-                    "authorized_operations": -2147483648}
+            return {
+                "error_code": ErrorCode.none,
+                "group_id": group_id,
+                "group_state": GroupState.DEAD.value,
+                "protocol_type": "",
+                "protocol_data": "",
+                "members": [],
+                "authorized_operations": -2147483648,
+            }
         stable = group.state == GroupState.STABLE
         return {
             "error_code": ErrorCode.none,
@@ -214,8 +234,7 @@ class GroupShard:
             "protocol_type": group.protocol_type or "",
             # the protocol is only settled (and member metadata only meaningful) in Stable
             "protocol_data": (group.protocol_name or "") if stable else "",
-            "members": [describe_member(m, group.protocol_name if stable else None)
-                        for m in group.members.values()],
+            "members": [describe_member(m, group.protocol_name if stable else None) for m in group.members.values()],
             "authorized_operations": -2147483648,
         }
 
@@ -227,23 +246,32 @@ class GroupShard:
         out: list[ResponseBody] = []
         if not types_wanted or "classic" in types_wanted:
             out += [
-                {"group_id": g.group_id, "protocol_type": g.protocol_type or "", "group_state": g.state.value,
-                 "group_type": "classic"}
+                {
+                    "group_id": g.group_id,
+                    "protocol_type": g.protocol_type or "",
+                    "group_state": g.state.value,
+                    "group_type": "classic",
+                }
                 for g in self.groups.values()
                 if not states_wanted or g.state.value.lower() in states_wanted
             ]
         if not types_wanted or "consumer" in types_wanted:
             out += [
-                {"group_id": g.group_id, "protocol_type": "consumer", "group_state": g.state.value,
-                 "group_type": "consumer"}
+                {
+                    "group_id": g.group_id,
+                    "protocol_type": "consumer",
+                    "group_state": g.state.value,
+                    "group_type": "consumer",
+                }
                 for g in self.consumer_groups.values()
                 if not states_wanted or g.state.value.lower() in states_wanted
             ]
         return out
 
     # (``list`` below is the method above: the builtin is spelled ``builtins.list``)
-    def delete_groups(self, batch: Batch, group_ids: builtins.list[str],
-                      respond: Callable[[builtins.list[ResponseBody]], None]) -> None:
+    def delete_groups(
+        self, batch: Batch, group_ids: builtins.list[str], respond: Callable[[builtins.list[ResponseBody]], None]
+    ) -> None:
         """Delete Empty groups with all their offsets; NON_EMPTY_GROUP / GROUP_ID_NOT_FOUND otherwise."""
         results: builtins.list[tuple[str, ErrorCode]] = []
         for group_id in group_ids:

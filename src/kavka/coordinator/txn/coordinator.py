@@ -75,15 +75,21 @@ class TransactionCoordinator:
     ``allocate_producer_id()`` returns a fresh producer id (or raises a CoordinatorError).
     """
 
-    def __init__(self, config: TxnConfig, append: Callable[[int, list[Record]], None], time_ms: Callable[[], int],
-                 allocate_producer_id: Callable[[], int]):
+    def __init__(
+        self,
+        config: TxnConfig,
+        append: Callable[[int, list[Record]], None],
+        time_ms: Callable[[], int],
+        allocate_producer_id: Callable[[], int],
+    ):
         self.config = config
         self.time_ms = time_ms
         self._allocate = allocate_producer_id
         self._epochs: dict[int, int] = {}
         self._outbox: list[MarkerJob] = []
         self.runtime = CoordinatorRuntime(
-            lambda p: TxnShard(p, config, time_ms, self._epochs.get(p, 0), self._outbox), append, time_ms)
+            lambda p: TxnShard(p, config, time_ms, self._epochs.get(p, 0), self._outbox), append, time_ms
+        )
 
     # --- ownership ----------------------------------------------------------------------------
 
@@ -120,8 +126,13 @@ class TransactionCoordinator:
     def shard_of(self, transactional_id: str) -> TxnShard:
         return self.runtime.shard(self.partition_for(transactional_id))
 
-    def _write(self, transactional_id: str, op: Callable[[TxnShard, Batch], None], respond: Callable[[R], None],
-               on_error: Callable[[int], R]) -> None:
+    def _write(
+        self,
+        transactional_id: str,
+        op: Callable[[TxnShard, Batch], None],
+        respond: Callable[[R], None],
+        on_error: Callable[[int], R],
+    ) -> None:
         try:
             self.runtime.write(self.partition_for(transactional_id), op)
         except CoordinatorError as e:
@@ -132,9 +143,15 @@ class TransactionCoordinator:
 
     # --- InitProducerId -----------------------------------------------------------------------
 
-    def init_producer_id(self, *, transactional_id: str, transaction_timeout_ms: int,
-                         respond: Callable[[InitProducerIdResult], None],
-                         producer_id: int = NO_PRODUCER_ID, producer_epoch: int = NO_PRODUCER_EPOCH) -> None:
+    def init_producer_id(
+        self,
+        *,
+        transactional_id: str,
+        transaction_timeout_ms: int,
+        respond: Callable[[InitProducerIdResult], None],
+        producer_id: int = NO_PRODUCER_ID,
+        producer_epoch: int = NO_PRODUCER_EPOCH,
+    ) -> None:
         """InitProducerId with a transactional id (Kafka's handleInitProducerId).
 
         A new id gets a fresh producer id at epoch 0; a known one in Empty/Complete* gets its epoch
@@ -150,18 +167,29 @@ class TransactionCoordinator:
         if not self.validate_timeout(transaction_timeout_ms):
             respond(_init_error(ErrorCode.invalid_transaction_timeout))
             return
-        expected = None if producer_id == NO_PRODUCER_ID and producer_epoch == NO_PRODUCER_EPOCH \
+        expected = (
+            None
+            if producer_id == NO_PRODUCER_ID and producer_epoch == NO_PRODUCER_EPOCH
             else (producer_id, producer_epoch)
+        )
 
         def op(shard: TxnShard, batch: Batch) -> None:
             now = self.time_ms()
             meta = shard.txns.get(transactional_id)
             if meta is None:
-                meta = TxnMetadata(transactional_id, self._allocate(), NO_PRODUCER_EPOCH, transaction_timeout_ms,
-                                   TxnState.EMPTY, txn_last_update_ms=now)
+                meta = TxnMetadata(
+                    transactional_id,
+                    self._allocate(),
+                    NO_PRODUCER_EPOCH,
+                    transaction_timeout_ms,
+                    TxnState.EMPTY,
+                    txn_last_update_ms=now,
+                )
             if expected is not None and not (
-                    meta.producer_epoch == NO_PRODUCER_EPOCH or expected[0] == meta.producer_id
-                    or (expected[0] == meta.previous_producer_id and is_epoch_exhausted(expected[1]))):
+                meta.producer_epoch == NO_PRODUCER_EPOCH
+                or expected[0] == meta.producer_id
+                or (expected[0] == meta.previous_producer_id and is_epoch_exhausted(expected[1]))
+            ):
                 respond(_init_error(ErrorCode.producer_fenced))
                 return
             state = meta.state
@@ -169,18 +197,27 @@ class TransactionCoordinator:
                 respond(_init_error(ErrorCode.concurrent_transactions))
                 return
             if state == TxnState.ONGOING:
-                shard.fence_and_abort(batch, meta, lambda err: respond(_init_error(
-                    ErrorCode.concurrent_transactions if err == 0 else err)))
+                shard.fence_and_abort(
+                    batch,
+                    meta,
+                    lambda err: respond(_init_error(ErrorCode.concurrent_transactions if err == 0 else err)),
+                )
                 return
             if state not in (TxnState.EMPTY, TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT):
                 respond(_init_error(ErrorCode.unknown_server_error))
                 return
             if is_epoch_exhausted(meta.producer_epoch) and (expected is None or expected[1] == meta.producer_epoch):
-                new = meta.transition(TxnState.EMPTY, producer_id=self._allocate(), producer_epoch=0,
-                                      previous_producer_id=meta.producer_id,
-                                      last_producer_epoch=meta.producer_epoch if expected else NO_PRODUCER_EPOCH,
-                                      txn_timeout_ms=transaction_timeout_ms, partitions=set(), txn_start_ms=-1,
-                                      txn_last_update_ms=now)
+                new = meta.transition(
+                    TxnState.EMPTY,
+                    producer_id=self._allocate(),
+                    producer_epoch=0,
+                    previous_producer_id=meta.producer_id,
+                    last_producer_epoch=meta.producer_epoch if expected else NO_PRODUCER_EPOCH,
+                    txn_timeout_ms=transaction_timeout_ms,
+                    partitions=set(),
+                    txn_start_ms=-1,
+                    txn_last_update_ms=now,
+                )
             else:
                 bumped = meta.producer_epoch + 1
                 if expected is None:
@@ -192,19 +229,27 @@ class TransactionCoordinator:
                 else:
                     respond(_init_error(ErrorCode.producer_fenced))
                     return
-                new = meta.transition(TxnState.EMPTY, producer_epoch=epochs[0], last_producer_epoch=epochs[1],
-                                      txn_timeout_ms=transaction_timeout_ms, partitions=set(), txn_start_ms=-1,
-                                      txn_last_update_ms=now)
-            result = InitProducerIdResult(error_code=ErrorCode.none, producer_id=new.producer_id,
-                                          producer_epoch=new.producer_epoch)
+                new = meta.transition(
+                    TxnState.EMPTY,
+                    producer_epoch=epochs[0],
+                    last_producer_epoch=epochs[1],
+                    txn_timeout_ms=transaction_timeout_ms,
+                    partitions=set(),
+                    txn_start_ms=-1,
+                    txn_last_update_ms=now,
+                )
+            result = InitProducerIdResult(
+                error_code=ErrorCode.none, producer_id=new.producer_id, producer_epoch=new.producer_epoch
+            )
             shard.write(batch, new, lambda err: respond(result if err == 0 else _init_error(err)))
 
         self._write(transactional_id, op, respond, _init_error)
 
     # --- AddPartitionsToTxn / AddOffsetsToTxn ---------------------------------------------------
 
-    def _check_producer(self, meta: TxnMetadata | None, producer_id: int, producer_epoch: int
-                        ) -> TxnMetadata | ErrorCode:
+    def _check_producer(
+        self, meta: TxnMetadata | None, producer_id: int, producer_epoch: int
+    ) -> TxnMetadata | ErrorCode:
         """``meta`` if it is the transaction of this producer at this epoch, else the error for it."""
         if meta is None or meta.producer_id != producer_id:
             return ErrorCode.invalid_producer_id_mapping
@@ -212,8 +257,15 @@ class TransactionCoordinator:
             return ErrorCode.producer_fenced
         return meta
 
-    def add_partitions_to_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int,
-                              partitions: Iterable[tuple[str, int]], respond: ErrorRespond) -> None:
+    def add_partitions_to_txn(
+        self,
+        *,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        partitions: Iterable[tuple[str, int]],
+        respond: ErrorRespond,
+    ) -> None:
         """AddPartitionsToTxn v0-3: one error for the whole request (Kafka's rules: unknown id or other
         producer id INVALID_PRODUCER_ID_MAPPING, other epoch PRODUCER_FENCED, Prepare*
         CONCURRENT_TRANSACTIONS; partitions already in the Ongoing transaction: NONE, nothing written)."""
@@ -233,14 +285,14 @@ class TransactionCoordinator:
             if meta.state == TxnState.ONGOING and wanted <= meta.partitions:
                 respond(ErrorCode.none)
                 return
-            if meta.state not in (TxnState.EMPTY, TxnState.ONGOING, TxnState.COMPLETE_COMMIT,
-                                  TxnState.COMPLETE_ABORT):
+            if meta.state not in (TxnState.EMPTY, TxnState.ONGOING, TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT):
                 respond(ErrorCode.invalid_txn_state)
                 return
             now = self.time_ms()
             start = meta.txn_start_ms if meta.state == TxnState.ONGOING else now
-            new = meta.transition(TxnState.ONGOING, partitions=meta.partitions | wanted, txn_start_ms=start,
-                                  txn_last_update_ms=now)
+            new = meta.transition(
+                TxnState.ONGOING, partitions=meta.partitions | wanted, txn_start_ms=start, txn_last_update_ms=now
+            )
             shard.write(batch, new, respond)
 
         self._write(transactional_id, op, respond, lambda code: code)
@@ -249,20 +301,26 @@ class TransactionCoordinator:
         """The ``__consumer_offsets`` partition of ``group_id`` (what AddOffsetsToTxn adds)."""
         return OFFSETS_TOPIC, partition_for(group_id, self.config.offsets_topic_num_partitions)
 
-    def add_offsets_to_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str,
-                           respond: ErrorRespond) -> None:
+    def add_offsets_to_txn(
+        self, *, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str, respond: ErrorRespond
+    ) -> None:
         """AddOffsetsToTxn: adds the group's ``__consumer_offsets`` partition to the transaction."""
         if not group_id:
             respond(ErrorCode.invalid_group_id)
             return
-        self.add_partitions_to_txn(transactional_id=transactional_id, producer_id=producer_id,
-                                   producer_epoch=producer_epoch, partitions=[self.offsets_partition(group_id)],
-                                   respond=respond)
+        self.add_partitions_to_txn(
+            transactional_id=transactional_id,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            partitions=[self.offsets_partition(group_id)],
+            respond=respond,
+        )
 
     # --- verification (KIP-890 part 1) ------------------------------------------------------------
 
-    def verify_partitions(self, *, transactional_id: str, producer_id: int, producer_epoch: int,
-                          partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
+    def verify_partitions(
+        self, *, transactional_id: str, producer_id: int, producer_epoch: int, partitions: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], ErrorCode]:
         """AddPartitionsToTxn v4 ``verifyOnly`` (Kafka's handleVerifyPartitionsInTransaction): is each
         partition in the producer's ongoing transaction? A read: nothing is written, and it answers at once.
 
@@ -280,8 +338,9 @@ class TransactionCoordinator:
         txn_partitions = self.shard_of(transactional_id).txns[transactional_id].partitions
         return {tp: ErrorCode.none if tp in txn_partitions else ErrorCode.transaction_abortable for tp in wanted}
 
-    def verify_partition(self, *, transactional_id: str, producer_id: int, producer_epoch: int, topic: str,
-                         partition: int) -> ErrorCode:
+    def verify_partition(
+        self, *, transactional_id: str, producer_id: int, producer_epoch: int, topic: str, partition: int
+    ) -> ErrorCode:
         """:meth:`verify_partitions` for one partition (what a partition leader asks before an append)."""
         error = self._verify_error(transactional_id, producer_id, producer_epoch)
         if error is not None:
@@ -296,8 +355,9 @@ class TransactionCoordinator:
         error = self.runtime.partition_error(self.partition_for(transactional_id))
         if error:
             return error
-        meta = self._check_producer(self.shard_of(transactional_id).txns.get(transactional_id), producer_id,
-                                    producer_epoch)
+        meta = self._check_producer(
+            self.shard_of(transactional_id).txns.get(transactional_id), producer_id, producer_epoch
+        )
         if isinstance(meta, ErrorCode):
             return meta
         if meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
@@ -306,8 +366,9 @@ class TransactionCoordinator:
 
     # --- EndTxn -----------------------------------------------------------------------------------
 
-    def end_txn(self, *, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool,
-                respond: ErrorRespond) -> None:
+    def end_txn(
+        self, *, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool, respond: ErrorRespond
+    ) -> None:
         """EndTxn (Kafka's endTransaction, from a client, transaction version 0).
 
         Ongoing -> PrepareCommit/PrepareAbort, answered once that record is written (markers follow).
@@ -327,16 +388,18 @@ class TransactionCoordinator:
                 return
             state = meta.state
             if state == TxnState.ONGOING:
-                new = meta.transition(TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT,
-                                      txn_last_update_ms=self.time_ms())
+                new = meta.transition(
+                    TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT, txn_last_update_ms=self.time_ms()
+                )
                 shard.write(batch, new, respond)
             elif (state == TxnState.COMPLETE_COMMIT and commit) or (state == TxnState.COMPLETE_ABORT and not commit):
                 respond(ErrorCode.none)
             elif (state == TxnState.PREPARE_COMMIT and commit) or (state == TxnState.PREPARE_ABORT and not commit):
                 respond(ErrorCode.concurrent_transactions)
             else:
-                log.debug("%s: EndTxn(%s) in state %s", transactional_id, "commit" if commit else "abort",
-                          state.display)
+                log.debug(
+                    "%s: EndTxn(%s) in state %s", transactional_id, "commit" if commit else "abort", state.display
+                )
                 respond(ErrorCode.invalid_txn_state)
 
         self._write(transactional_id, op, respond, lambda code: code)
@@ -379,11 +442,21 @@ class TransactionCoordinator:
         TRANSACTIONAL_ID_NOT_FOUND."""
         out: list[ResponseBody] = []
         for txn_id in transactional_ids:
-            entry: ResponseBody = {"error_code": ErrorCode.none, "transactional_id": txn_id, "transaction_state": "",
-                     "transaction_timeout": 0, "transaction_start_time": -1, "producer_id": -1,
-                     "producer_epoch": -1, "topics": []}
-            error = self.runtime.partition_error(self.partition_for(txn_id)) if txn_id else \
-                ErrorCode.transactional_id_not_found
+            entry: ResponseBody = {
+                "error_code": ErrorCode.none,
+                "transactional_id": txn_id,
+                "transaction_state": "",
+                "transaction_timeout": 0,
+                "transaction_start_time": -1,
+                "producer_id": -1,
+                "producer_epoch": -1,
+                "topics": [],
+            }
+            error = (
+                self.runtime.partition_error(self.partition_for(txn_id))
+                if txn_id
+                else ErrorCode.transactional_id_not_found
+            )
             meta: TxnMetadata | None = None
             if not error:
                 meta = self.shard_of(txn_id).txns.get(txn_id)
@@ -394,15 +467,20 @@ class TransactionCoordinator:
                 topics: dict[str, list[int]] = {}
                 for t, p in meta.partitions:
                     topics.setdefault(t, []).append(p)
-                entry.update(transaction_state=meta.state.display, transaction_timeout=meta.txn_timeout_ms,
-                             transaction_start_time=meta.txn_start_ms, producer_id=meta.producer_id,
-                             producer_epoch=meta.producer_epoch,
-                             topics=[{"topic": t, "partitions": sorted(ps)} for t, ps in sorted(topics.items())])
+                entry.update(
+                    transaction_state=meta.state.display,
+                    transaction_timeout=meta.txn_timeout_ms,
+                    transaction_start_time=meta.txn_start_ms,
+                    producer_id=meta.producer_id,
+                    producer_epoch=meta.producer_epoch,
+                    topics=[{"topic": t, "partitions": sorted(ps)} for t, ps in sorted(topics.items())],
+                )
             out.append(entry)
         return out
 
-    def list_transactions(self, state_filters: Iterable[str] = (), producer_id_filters: Iterable[int] = (),
-                          duration_filter_ms: int = -1) -> ResponseBody:
+    def list_transactions(
+        self, state_filters: Iterable[str] = (), producer_id_filters: Iterable[int] = (), duration_filter_ms: int = -1
+    ) -> ResponseBody:
         """ListTransactions over every shard this coordinator owns (Kafka's filters: state names,
         producer ids, and running longer than ``duration_filter_ms``)."""
         states: set[TxnState] = set()
@@ -431,7 +509,15 @@ class TransactionCoordinator:
                         continue
                     if duration_filter_ms >= 0 and now - meta.txn_start_ms <= duration_filter_ms:
                         continue
-                    found.append({"transactional_id": meta.transactional_id, "producer_id": meta.producer_id,
-                                  "transaction_state": meta.state.display})
-        return {"error_code": error, "unknown_state_filters": unknown,
-                "transaction_states": sorted(found, key=lambda d: d["transactional_id"])}
+                    found.append(
+                        {
+                            "transactional_id": meta.transactional_id,
+                            "producer_id": meta.producer_id,
+                            "transaction_state": meta.state.display,
+                        }
+                    )
+        return {
+            "error_code": error,
+            "unknown_state_filters": unknown,
+            "transaction_states": sorted(found, key=lambda d: d["transactional_id"]),
+        }

@@ -29,8 +29,15 @@ from typing import TypedDict, Unpack
 
 from kavka.coordinator.txn.records import TransactionLogValue
 
-__all__ = ["TxnState", "TxnMetadata", "TxnChanges", "VALID_PREVIOUS", "NO_PRODUCER_ID", "NO_PRODUCER_EPOCH",
-           "is_epoch_exhausted"]
+__all__ = [
+    "TxnState",
+    "TxnMetadata",
+    "TxnChanges",
+    "VALID_PREVIOUS",
+    "NO_PRODUCER_ID",
+    "NO_PRODUCER_EPOCH",
+    "is_epoch_exhausted",
+]
 
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
@@ -53,7 +60,7 @@ class TxnState(IntEnum):
         return _NAMES[self]
 
     @classmethod
-    def from_display(cls, name: str) -> "TxnState | None":
+    def from_display(cls, name: str) -> TxnState | None:
         return _BY_NAME.get(name)
 
     @property
@@ -62,9 +69,14 @@ class TxnState(IntEnum):
 
 
 _NAMES = {
-    TxnState.EMPTY: "Empty", TxnState.ONGOING: "Ongoing", TxnState.PREPARE_COMMIT: "PrepareCommit",
-    TxnState.PREPARE_ABORT: "PrepareAbort", TxnState.COMPLETE_COMMIT: "CompleteCommit",
-    TxnState.COMPLETE_ABORT: "CompleteAbort", TxnState.DEAD: "Dead", TxnState.PREPARE_EPOCH_FENCE: "PrepareEpochFence",
+    TxnState.EMPTY: "Empty",
+    TxnState.ONGOING: "Ongoing",
+    TxnState.PREPARE_COMMIT: "PrepareCommit",
+    TxnState.PREPARE_ABORT: "PrepareAbort",
+    TxnState.COMPLETE_COMMIT: "CompleteCommit",
+    TxnState.COMPLETE_ABORT: "CompleteAbort",
+    TxnState.DEAD: "Dead",
+    TxnState.PREPARE_EPOCH_FENCE: "PrepareEpochFence",
 }
 _BY_NAME = {v: k for k, v in _NAMES.items()}
 
@@ -112,13 +124,23 @@ class TxnMetadata:
     next_producer_id: int = NO_PRODUCER_ID
     last_producer_epoch: int = NO_PRODUCER_EPOCH
 
-    def transition(self, state: TxnState, **changes: Unpack[TxnChanges]) -> "TxnMetadata":
+    def transition(self, state: TxnState, **changes: Unpack[TxnChanges]) -> TxnMetadata:
         """A copy in ``state`` with ``changes``; ValueError for a transition the table forbids."""
         if self.state not in VALID_PREVIOUS[state]:
             raise ValueError(f"{self.transactional_id}: illegal transition {self.state.display} -> {state.display}")
-        new = TxnMetadata(self.transactional_id, self.producer_id, self.producer_epoch, self.txn_timeout_ms, state,
-                          set(self.partitions), self.txn_start_ms, self.txn_last_update_ms,
-                          self.previous_producer_id, self.next_producer_id, self.last_producer_epoch)
+        new = TxnMetadata(
+            self.transactional_id,
+            self.producer_id,
+            self.producer_epoch,
+            self.txn_timeout_ms,
+            state,
+            set(self.partitions),
+            self.txn_start_ms,
+            self.txn_last_update_ms,
+            self.previous_producer_id,
+            self.next_producer_id,
+            self.last_producer_epoch,
+        )
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -129,20 +151,33 @@ class TxnMetadata:
             for topic, partition in self.partitions:
                 topics.setdefault(topic, []).append(partition)
         return TransactionLogValue(
-            producer_id=self.producer_id, producer_epoch=self.producer_epoch,
-            transaction_timeout_ms=self.txn_timeout_ms, transaction_status=int(self.state),
+            producer_id=self.producer_id,
+            producer_epoch=self.producer_epoch,
+            transaction_timeout_ms=self.txn_timeout_ms,
+            transaction_status=int(self.state),
             transaction_partitions=tuple((t, tuple(sorted(ps))) for t, ps in sorted(topics.items())),
             transaction_last_update_timestamp_ms=self.txn_last_update_ms,
             transaction_start_timestamp_ms=self.txn_start_ms,
-            previous_producer_id=self.previous_producer_id, next_producer_id=self.next_producer_id,
+            previous_producer_id=self.previous_producer_id,
+            next_producer_id=self.next_producer_id,
         )
 
     @classmethod
-    def from_value(cls, transactional_id: str, v: TransactionLogValue) -> "TxnMetadata":
+    def from_value(cls, transactional_id: str, v: TransactionLogValue) -> TxnMetadata:
         state = TxnState(v.transaction_status)
         partitions = set()
         if state != TxnState.EMPTY:
             partitions = {(t, p) for t, ps in v.transaction_partitions for p in ps}
-        return cls(transactional_id, v.producer_id, v.producer_epoch, v.transaction_timeout_ms, state, partitions,
-                   v.transaction_start_timestamp_ms, v.transaction_last_update_timestamp_ms,
-                   v.previous_producer_id, v.next_producer_id, NO_PRODUCER_EPOCH)
+        return cls(
+            transactional_id,
+            v.producer_id,
+            v.producer_epoch,
+            v.transaction_timeout_ms,
+            state,
+            partitions,
+            v.transaction_start_timestamp_ms,
+            v.transaction_last_update_timestamp_ms,
+            v.previous_producer_id,
+            v.next_producer_id,
+            NO_PRODUCER_EPOCH,
+        )

@@ -98,8 +98,13 @@ def encode_value(v: TransactionLogValue, version: int = _VALUE_VERSION) -> bytes
     if version not in (0, 1):
         raise ValueError(f"TransactionLogValue has no version {version}")
     flex = version >= 1
-    parts = [encode_int16(version), encode_int64(v.producer_id), encode_int16(v.producer_epoch),
-             encode_int32(v.transaction_timeout_ms), encode_int8(v.transaction_status)]
+    parts = [
+        encode_int16(version),
+        encode_int64(v.producer_id),
+        encode_int16(v.producer_epoch),
+        encode_int32(v.transaction_timeout_ms),
+        encode_int8(v.transaction_status),
+    ]
     if v.transaction_status == 0:  # Empty: null
         parts.append(encode_compact_array_length(None) if flex else encode_array_length(None))
     else:
@@ -165,8 +170,9 @@ def decode_value(data: bytes | memoryview | None) -> TransactionLogValue | None:
             nxt, _ = read_int64(tags[1], 0)
         if 2 in tags:
             ctv, _ = read_int16(tags[2], 0)
-    return TransactionLogValue(producer_id, producer_epoch, timeout, status, tuple(topics), last_update, start,
-                               previous, nxt, ctv)
+    return TransactionLogValue(
+        producer_id, producer_epoch, timeout, status, tuple(topics), last_update, start, previous, nxt, ctv
+    )
 
 
 def txn_record(transactional_id: str, value: TransactionLogValue) -> tuple[bytes, bytes]:

@@ -54,8 +54,14 @@ class MarkerJob:
 
 
 class TxnShard:
-    def __init__(self, partition: int, config: TxnConfig, time_ms: Callable[[], int], coordinator_epoch: int,
-                 outbox: list[MarkerJob]):
+    def __init__(
+        self,
+        partition: int,
+        config: TxnConfig,
+        time_ms: Callable[[], int],
+        coordinator_epoch: int,
+        outbox: list[MarkerJob],
+    ):
         self.partition = partition
         self.config = config
         self.time_ms = time_ms
@@ -112,30 +118,53 @@ class TxnShard:
             batch.on_failure(lambda _follow, error: on_done(int(error)))
 
     def send_markers(self, meta: TxnMetadata, partitions: Iterable[tuple[str, int]] | None = None) -> None:
-        self._outbox.append(MarkerJob(
-            meta.transactional_id, self.partition, self.coordinator_epoch, meta.producer_id, meta.producer_epoch,
-            meta.state == TxnState.PREPARE_COMMIT,
-            frozenset(meta.partitions if partitions is None else partitions)))
+        self._outbox.append(
+            MarkerJob(
+                meta.transactional_id,
+                self.partition,
+                self.coordinator_epoch,
+                meta.producer_id,
+                meta.producer_epoch,
+                meta.state == TxnState.PREPARE_COMMIT,
+                frozenset(meta.partitions if partitions is None else partitions),
+            )
+        )
 
     def complete(self, batch: Batch, job: MarkerJob) -> None:
         """Every marker of ``job`` is written: CompleteCommit / CompleteAbort (if nothing changed since)."""
         meta = self.txns.get(job.transactional_id)
         want = TxnState.PREPARE_COMMIT if job.commit else TxnState.PREPARE_ABORT
-        if (meta is None or meta.state != want or meta.producer_id != job.producer_id
-                or meta.producer_epoch != job.producer_epoch or job.coordinator_epoch != self.coordinator_epoch):
-            log.info("markers of %s done but its state moved on (%s); nothing to complete", job.transactional_id,
-                     meta.state.display if meta else None)
+        if (
+            meta is None
+            or meta.state != want
+            or meta.producer_id != job.producer_id
+            or meta.producer_epoch != job.producer_epoch
+            or job.coordinator_epoch != self.coordinator_epoch
+        ):
+            log.info(
+                "markers of %s done but its state moved on (%s); nothing to complete",
+                job.transactional_id,
+                meta.state.display if meta else None,
+            )
             return
         now = self.time_ms()
-        new = meta.transition(TxnState.COMPLETE_COMMIT if job.commit else TxnState.COMPLETE_ABORT,
-                              partitions=set(), txn_last_update_ms=now, last_producer_epoch=meta.producer_epoch)
+        new = meta.transition(
+            TxnState.COMPLETE_COMMIT if job.commit else TxnState.COMPLETE_ABORT,
+            partitions=set(),
+            txn_last_update_ms=now,
+            last_producer_epoch=meta.producer_epoch,
+        )
         self.write(batch, new)
 
     def retry_markers(self, job: MarkerJob, remaining: set[tuple[str, int]]) -> None:
         def again(_batch: Batch) -> None:
             meta = self.txns.get(job.transactional_id)
-            if meta is not None and meta.producer_id == job.producer_id and meta.producer_epoch == job.producer_epoch \
-                    and meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            if (
+                meta is not None
+                and meta.producer_id == job.producer_id
+                and meta.producer_epoch == job.producer_epoch
+                and meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT)
+            ):
                 self.send_markers(meta, remaining)
 
         self.timer.schedule(("markers", job.transactional_id), self.config.marker_retry_backoff_ms, again)
@@ -144,24 +173,35 @@ class TxnShard:
 
     def fence_and_abort(self, batch: Batch, meta: TxnMetadata, on_done: Callable[[int], None] | None = None) -> None:
         """Kafka's prepareFenceProducerEpoch + endTransaction(ABORT): PrepareAbort at epoch + 1."""
-        new = meta.transition(TxnState.PREPARE_ABORT, producer_epoch=meta.producer_epoch + 1,
-                              last_producer_epoch=NO_PRODUCER_EPOCH, txn_last_update_ms=self.time_ms())
+        new = meta.transition(
+            TxnState.PREPARE_ABORT,
+            producer_epoch=meta.producer_epoch + 1,
+            last_producer_epoch=NO_PRODUCER_EPOCH,
+            txn_last_update_ms=self.time_ms(),
+        )
         self.write(batch, new, on_done)
 
     def _abort_timed_out(self, batch: Batch) -> None:
         now = self.time_ms()
         for meta in list(self.txns.values()):
             if meta.state == TxnState.ONGOING and meta.txn_start_ms + meta.txn_timeout_ms < now:
-                log.info("transaction of %s (producer %d epoch %d) timed out after %d ms: aborting",
-                         meta.transactional_id, meta.producer_id, meta.producer_epoch, meta.txn_timeout_ms)
+                log.info(
+                    "transaction of %s (producer %d epoch %d) timed out after %d ms: aborting",
+                    meta.transactional_id,
+                    meta.producer_id,
+                    meta.producer_epoch,
+                    meta.txn_timeout_ms,
+                )
                 self.fence_and_abort(batch, meta)
         self.timer.schedule(_TIMEOUT_KEY, self.config.abort_timed_out_transactions_interval_ms, self._abort_timed_out)
 
     def _expire(self, batch: Batch) -> None:
         now = self.time_ms()
         for meta in list(self.txns.values()):
-            if meta.state.expiration_allowed and \
-                    meta.txn_last_update_ms + self.config.transactional_id_expiration_ms <= now:
+            if (
+                meta.state.expiration_allowed
+                and meta.txn_last_update_ms + self.config.transactional_id_expiration_ms <= now
+            ):
                 log.info("transactional id %s expired", meta.transactional_id)
                 batch.append(txn_tombstone(meta.transactional_id))
         self.timer.schedule(_EXPIRE_KEY, self.config.remove_expired_transactions_interval_ms, self._expire)

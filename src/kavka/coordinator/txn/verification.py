@@ -59,13 +59,15 @@ PRODUCE_ABORTABLE_VERSION = 11
 TXN_OFFSET_COMMIT_ABORTABLE_VERSION = 4
 NOT_IN_TRANSACTION_MESSAGE = "Partition was not added to the transaction"
 
-_RETRY_AS_NOT_ENOUGH_REPLICAS = frozenset({
-    ErrorCode.concurrent_transactions,
-    ErrorCode.network_exception,
-    ErrorCode.coordinator_load_in_progress,
-    ErrorCode.coordinator_not_available,
-    ErrorCode.not_coordinator,
-})
+_RETRY_AS_NOT_ENOUGH_REPLICAS = frozenset(
+    {
+        ErrorCode.concurrent_transactions,
+        ErrorCode.network_exception,
+        ErrorCode.coordinator_load_in_progress,
+        ErrorCode.coordinator_not_available,
+        ErrorCode.not_coordinator,
+    }
+)
 
 
 def leader_error(code: int, abortable_known: bool) -> ErrorCode:
@@ -85,8 +87,8 @@ def produce_error(code: int, version: int) -> tuple[ErrorCode, str | None]:
         return code, NOT_IN_TRANSACTION_MESSAGE
     if code in _RETRY_AS_NOT_ENOUGH_REPLICAS:
         return ErrorCode.not_enough_replicas, (
-            f"Unable to verify the partition has been added to the transaction. "
-            f"Underlying error: {code.name.upper()}")
+            f"Unable to verify the partition has been added to the transaction. Underlying error: {code.name.upper()}"
+        )
     return code, None
 
 
