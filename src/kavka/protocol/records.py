@@ -76,6 +76,7 @@ __all__ = [
     "iter_records",
     "records_section",
     "scan_records",
+    "ScannedRecord",
     "DELETE_HORIZON_BIT",
     "NO_TIMESTAMP",
     "ControlType",
