@@ -322,7 +322,13 @@ def _assignment_map(topic: CreatableTopic) -> Mapping[int, Sequence[int]]:
     return out
 
 
-def _create_one(image, config, topic: CreatableTopic, existing_unified, rng):
+def _create_one(
+    image: MetadataImage,
+    config: BrokerConfig,
+    topic: CreatableTopic,
+    existing_unified: Mapping[str, str],
+    rng: random.Random,
+) -> tuple[CreateTopicResult, list[MetadataRecord]]:
     name = topic.name
     if name == METADATA_TOPIC:
         raise _reject(ErrorCode.INVALID_REQUEST, f"Creation of internal topic {METADATA_TOPIC} is prohibited.")
@@ -416,7 +422,7 @@ def delete_topics(
             results.append(DeleteTopicResult(None, tid, int(err.code), err.message))
         return results, []
 
-    def fail(name, tid, code, message=None):
+    def fail(name: str | None, tid: uuid.UUID, code: ErrorCode, message: str | None = None) -> None:
         err = ApiError.of(code, message)
         results.append(DeleteTopicResult(name, tid, int(err.code), err.message))
 

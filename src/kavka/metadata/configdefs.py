@@ -12,6 +12,8 @@ Where Kafka's name differs from a nickname people use, Kafka's name wins: the br
 
 from __future__ import annotations
 
+from typing import Any
+
 from .configtypes import (
     INT_MAX,
     LONG_MAX,
@@ -22,6 +24,7 @@ from .configtypes import (
     ConfigType,
     Importance,
     NonNull,
+    Validator,
     ValidList,
     ValidString,
 )
@@ -83,10 +86,10 @@ _OTHER_DYNAMIC = {
 class _CaseInsensitiveValidString:
     """Kafka's ``CaseInsensitiveValidString.in``: ``String must be one of (case insensitive): a, b``."""
 
-    def __init__(self, valid: tuple[str, ...]):
+    def __init__(self, valid: tuple[str, ...]) -> None:
         self.valid = valid
 
-    def ensure_valid(self, name: str, value) -> None:
+    def ensure_valid(self, name: str, value: object) -> None:
         if str(value).lower() not in {v.lower() for v in self.valid}:
             raise ConfigError.invalid(name, value, "String must be one of (case insensitive): " + ", ".join(self.valid))
 
@@ -98,7 +101,7 @@ class _HostCounts:
     """``host:count`` entries separated by commas (``max.connections.per.ip.overrides``); a count is a
     non-negative int, a host may be an IPv6 address (the count follows the last colon)."""
 
-    def ensure_valid(self, name: str, value) -> None:
+    def ensure_valid(self, name: str, value: object) -> None:
         for entry in str(value or "").split(","):
             entry = entry.strip()
             if not entry:
@@ -111,7 +114,15 @@ class _HostCounts:
         return "host:count,..."
 
 
-def _b(name, type_, default, importance, doc, validator=None, deprecated=False) -> ConfigDef:
+def _b(
+    name: str,
+    type_: ConfigType,
+    default: Any,  # typed per ``type_`` (int, bool, list[str], ...), as ConfigDef.default
+    importance: Importance,
+    doc: str,
+    validator: Validator | None = None,
+    deprecated: bool = False,
+) -> ConfigDef:
     dynamic = name in _PRIMARY_TOPIC_SYNONYMS or name in _OTHER_DYNAMIC
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=not dynamic, deprecated=deprecated)
 

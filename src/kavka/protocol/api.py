@@ -28,15 +28,19 @@ import io
 import struct
 import typing
 import uuid
-from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
+from typing import Any, NamedTuple, TypeAlias
 
 from kio.index import load_request_schema, load_response_schema
 from kio.schema.errors import ErrorCode
 from kio.serial import entity_writer
+from kio.serial.writers import Writer
+from kio.static.protocol import Entity, Payload
 
-from kavka.protocol.decoder import decode_with, request_decoder
+from kavka.protocol.decoder import decode_with, entity_class, request_decoder
 from kavka.protocol.primitives import ProtocolDecodeError, response_header
+from kavka.protocol.varint import Buffer
 
 __all__ = [
     "ApiKey",
@@ -121,7 +125,7 @@ def is_flexible(api_key: int, api_version: int) -> bool:
         return False
 
 
-def _skip_uvarint(buf, pos: int, end: int) -> tuple[int, int]:
+def _skip_uvarint(buf: Buffer, pos: int, end: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         if pos >= end:
@@ -136,7 +140,7 @@ def _skip_uvarint(buf, pos: int, end: int) -> tuple[int, int]:
             raise ProtocolDecodeError("varint too long")
 
 
-def parse_request_header(buf, flexible: bool | None = None) -> tuple[RequestHeader, int]:
+def parse_request_header(buf: Buffer, flexible: bool | None = None) -> tuple[RequestHeader, int]:
     """Parse the request header at the start of ``buf``; return it and the offset of the body.
 
     ``flexible`` defaults to what the API version says. Raises ProtocolDecodeError for short input.
@@ -168,7 +172,7 @@ def parse_request_header(buf, flexible: bool | None = None) -> tuple[RequestHead
     return RequestHeader(api_key, api_version, correlation_id, client_id), pos
 
 
-def decode_request(api_key: int, api_version: int, buf, offset: int) -> Any:
+def decode_request(api_key: int, api_version: int, buf: Buffer, offset: int) -> Any:
     """Decode a request body (kio's entity for this version). Raises ProtocolDecodeError for anything
     malformed: every length is checked against the bytes left before it is used, null is refused where
     the schema forbids it, and unknown tagged fields are skipped (KIP-482); see
@@ -194,7 +198,7 @@ def _api_name(api_key: int) -> str:
 _UTC = datetime.UTC
 
 
-def _convert_scalar(kafka_type: str, value):
+def _convert_scalar(kafka_type: str | None, value: Any) -> Any:
     if kafka_type == "timedelta_i32" or kafka_type == "timedelta_i64":
         return value if isinstance(value, datetime.timedelta) else datetime.timedelta(milliseconds=value)
     if kafka_type == "error_code":
@@ -211,7 +215,7 @@ def _convert_scalar(kafka_type: str, value):
     return value
 
 
-def _zero(kafka_type: str | None, optional: bool):
+def _zero(kafka_type: str | None, optional: bool) -> object:
     if optional:
         return None
     return {
@@ -228,7 +232,7 @@ def _zero(kafka_type: str | None, optional: bool):
     }.get(kafka_type or "", 0)
 
 
-def _entity_of(tp) -> tuple[type | None, bool]:
+def _entity_of(tp: Any) -> tuple[type[Entity] | None, bool]:
     """(entity class, is_sequence) for a field annotation, or (None, is_sequence) for primitives."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -237,33 +241,38 @@ def _entity_of(tp) -> tuple[type | None, bool]:
         inner_origin = typing.get_origin(inner)
         if inner_origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
             inner = next(a for a in typing.get_args(inner) if a is not type(None))
-        return (inner if is_dataclass(inner) else None), True
+        return entity_class(inner), True
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         for a in args:
             if a is not type(None):
                 ent, seq = _entity_of(a)
                 return ent, seq
-    return (tp if is_dataclass(tp) else None), False
+    return entity_class(tp), False
+
+
+#: One field of an entity: name, kafka type, entity class (None for primitives), is a sequence,
+#: is nullable, default (MISSING when the field has none).
+_Slot: TypeAlias = tuple[str, str | None, type[Entity] | None, bool, bool, object]
 
 
 @functools.cache
-def _plan(cls: type) -> list[tuple]:
+def _plan(cls: type[Entity]) -> list[_Slot]:
     hints = typing.get_type_hints(cls)
-    plan = []
+    plan: list[_Slot] = []
     for f in fields(cls):
         tp = hints[f.name]
         entity, seq = _entity_of(tp)
         optional = type(None) in typing.get_args(tp)
-        default = f.default if f.default is not MISSING else MISSING
-        if default is MISSING and f.default_factory is not MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
+        default: object = f.default if f.default is not MISSING else MISSING
+        if default is MISSING and f.default_factory is not MISSING:
+            default = f.default_factory()
         plan.append((f.name, f.metadata.get("kafka_type"), entity, seq, optional, default))
     return plan
 
 
-def build_entity(cls: type, data: dict) -> Any:
+def build_entity(cls: type[Entity], data: Mapping[str, Any]) -> Any:
     """Build a kio entity of ``cls`` from a dict; unknown keys are dropped, missing fields zeroed."""
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name, kafka_type, entity, seq, optional, default in _plan(cls):
         if name in data:
             value = data[name]
@@ -293,39 +302,49 @@ def build_entity(cls: type, data: dict) -> Any:
 
 
 @functools.cache
-def _response_codec(api_key: int, api_version: int):
-    cls = load_response_schema(api_key, api_version)
+def _response_codec(api_key: int, api_version: int) -> tuple[type[Payload], Writer[Payload], bool]:
+    cls: type[Payload] = load_response_schema(api_key, api_version)
     return cls, entity_writer(cls), bool(cls.__flexible__)
 
 
-def response_class(api_key: int, api_version: int) -> type:
+def response_class(api_key: int, api_version: int) -> type[Payload]:
     return _response_codec(api_key, api_version)[0]
 
 
-def encode_response(api_key: int, api_version: int, correlation_id: int, data: dict | Any) -> bytes:
+def _as_entity(cls: type[Payload], data: Mapping[str, Any] | Payload) -> Payload:
+    """``data`` itself if it is a ``cls``, else the ``cls`` built from the dict ``data``."""
+    if isinstance(data, cls):
+        return data
+    if isinstance(data, Mapping):
+        built: Payload = build_entity(cls, data)
+        return built
+    raise TypeError(f"a {cls.__name__} cannot be built from a {type(data).__name__}")
+
+
+def encode_response(api_key: int, api_version: int, correlation_id: int, data: Mapping[str, Any] | Payload) -> bytes:
     """Header + body of a response (without the 4-byte size prefix) from a dict or kio entity."""
     cls, writer, flexible = _response_codec(api_key, api_version)
-    entity = data if isinstance(data, cls) else build_entity(cls, data)
+    entity = _as_entity(cls, data)
     out = io.BytesIO()
     out.write(response_header(correlation_id, flexible and api_key != ApiKey.API_VERSIONS))
     writer(out, entity)
     return out.getvalue()
 
 
-def request_class(api_key: int, api_version: int) -> type:
+def request_class(api_key: int, api_version: int) -> type[Payload]:
     """kio's request dataclass for this key and version (for tools and tests that build requests)."""
     return load_request_schema(api_key, api_version)
 
 
-def encode_request_body(api_key: int, api_version: int, data: dict | Any) -> bytes:
+def encode_request_body(api_key: int, api_version: int, data: Mapping[str, Any] | Payload) -> bytes:
     """A request body (no header, no size) from a dict or kio entity, as a client would send it."""
-    cls = load_request_schema(api_key, api_version)
-    entity = data if isinstance(data, cls) else build_entity(cls, data)
+    cls: type[Payload] = load_request_schema(api_key, api_version)
+    entity = _as_entity(cls, data)
     out = io.BytesIO()
     _request_writer(cls)(out, entity)
     return out.getvalue()
 
 
 @functools.cache
-def _request_writer(cls: type):
+def _request_writer(cls: type[Payload]) -> Writer[Payload]:
     return entity_writer(cls)

@@ -29,9 +29,12 @@ maxTimestamp, so it does recompute the CRC.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from crc32c import crc32c
+
+from kavka.protocol.varint import Buffer
 
 __all__ = [
     "HEADER_SIZE",
@@ -150,7 +153,7 @@ class BatchHeader(NamedTuple):
         return (self.base_sequence + self.last_offset_delta) % 0x80000000
 
 
-def parse_header(buf, pos: int = 0) -> BatchHeader:
+def parse_header(buf: Buffer, pos: int = 0) -> BatchHeader:
     """Parse the 61-byte header at ``pos``. The caller guarantees 61 bytes are there."""
     return BatchHeader._make(_HEADER.unpack_from(buf, pos))
 
@@ -160,28 +163,29 @@ def parse_header(buf, pos: int = 0) -> BatchHeader:
 # guarantees the header's 61 bytes are there.
 
 
-def batch_size_at(buf, pos: int = 0) -> int:
+def batch_size_at(buf: Buffer, pos: int = 0) -> int:
     """Total bytes of the batch at ``pos`` (batchLength + 12), as the header says; not validated."""
-    return _I32.unpack_from(buf, pos + _BATCH_LENGTH_AT)[0] + LOG_OVERHEAD
+    batch_length: int = _I32.unpack_from(buf, pos + _BATCH_LENGTH_AT)[0]
+    return batch_length + LOG_OVERHEAD
 
 
-def is_transactional_at(buf, pos: int = 0) -> bool:
+def is_transactional_at(buf: Buffer, pos: int = 0) -> bool:
     """The isTransactional attribute (bit 4) of the batch at ``pos``."""
     return bool(buf[pos + _ATTRIBUTES_LOW_BYTE_AT] & TRANSACTIONAL_BIT)
 
 
-def producer_at(buf, pos: int = 0) -> tuple[int, int]:
+def producer_at(buf: Buffer, pos: int = 0) -> tuple[int, int]:
     """``(producerId, producerEpoch)`` of the batch at ``pos``."""
     return _PRODUCER.unpack_from(buf, pos + _PRODUCER_AT)
 
 
-def compute_crc(buf, pos: int, size: int) -> int:
+def compute_crc(buf: Buffer, pos: int, size: int) -> int:
     """CRC32C of the batch at ``pos`` spanning ``size`` bytes (the range the header's crc covers)."""
     mv = memoryview(buf)
     return crc32c(mv[pos + 21 : pos + size])
 
 
-def iter_headers(buf, start: int = 0, end: int | None = None):
+def iter_headers(buf: Buffer, start: int = 0, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
     """Yield ``(position, header)`` for each whole batch in ``buf[start:end]``.
 
     Stops silently at a partial trailing batch (a fetch response may end in one); raises
@@ -200,7 +204,7 @@ def iter_headers(buf, start: int = 0, end: int | None = None):
         pos += header.size
 
 
-def validate_batches(buf, max_batch_size: int | None = None, check_crc: bool = True) -> list[BatchHeader]:
+def validate_batches(buf: Buffer, max_batch_size: int | None = None, check_crc: bool = True) -> list[BatchHeader]:
     """Check that ``buf`` is a sequence of complete, well-formed v2 batches, as a produce request carries.
 
     Raises CorruptRecordError for truncated data, bad lengths or CRC mismatch, InvalidRecordError for a

@@ -48,10 +48,12 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import Literal, Protocol, TypedDict
 
 import cramjam
 
 from .batch import CorruptRecordError
+from .varint import Buffer
 
 __all__ = [
     "NONE",
@@ -137,7 +139,7 @@ def _check_codec(codec: int) -> None:
 # --------------------------------------------------------------------------------------------- compress
 
 
-def compress(codec: int, data, level: int | None = None) -> bytes:
+def compress(codec: int, data: Buffer, level: int | None = None) -> bytes:
     """Compress ``data`` (any bytes-like object) with ``codec``, in the framing Kafka clients read.
 
     ``level`` follows Kafka's KIP-390 per-codec levels (gzip 1-9, lz4 1-17 selects LZ4-HC, zstd any
@@ -156,7 +158,7 @@ def compress(codec: int, data, level: int | None = None) -> bytes:
     return bytes(cramjam.zstd.compress(data, level=_DEFAULT_ZSTD_LEVEL if level is None else level))
 
 
-def _xerial_compress(data) -> bytes:
+def _xerial_compress(data: Buffer) -> bytes:
     mv = memoryview(data).cast("B")
     parts = [_XERIAL_HEADER]
     # Always at least one block: kafka-python and aiokafka only recognise the xerial header when more
@@ -168,8 +170,16 @@ def _xerial_compress(data) -> bytes:
     return b"".join(parts)
 
 
-def _lz4_frame_compress(data, level: int | None) -> bytes:
+class _Lz4BlockOptions(TypedDict, total=False):
+    """The keyword arguments of ``cramjam.lz4.compress_block`` that choose the compression level."""
+
+    mode: Literal["default", "fast", "high_compression"]
+    compression: int
+
+
+def _lz4_frame_compress(data: Buffer, level: int | None) -> bytes:
     mv = memoryview(data).cast("B")
+    kwargs: _Lz4BlockOptions
     if level is None:
         kwargs = {}
     else:
@@ -192,7 +202,7 @@ def _lz4_frame_compress(data, level: int | None) -> bytes:
 # ------------------------------------------------------------------------------------------- decompress
 
 
-def decompress(codec: int, data, max_size: int | None = None) -> bytes:
+def decompress(codec: int, data: Buffer, max_size: int | None = None) -> bytes:
     """Decompress ``data`` (any bytes-like object) that was compressed with ``codec``.
 
     Raises UnsupportedCompressionError for an unknown codec id, DecompressionError (a
@@ -225,8 +235,8 @@ def _check_size(size: int, max_size: int | None) -> None:
         raise DecompressedSizeError(f"decompressed size exceeds the limit of {max_size} bytes")
 
 
-def _gunzip(data, max_size: int | None) -> bytes:
-    out = []
+def _gunzip(data: Buffer, max_size: int | None) -> bytes:
+    out: list[bytes] = []
     total = 0
     rest = data
     while True:
@@ -244,7 +254,7 @@ def _gunzip(data, max_size: int | None) -> bytes:
             return b"".join(out)
 
 
-def _snappy_decompress(data, max_size: int | None) -> bytes:
+def _snappy_decompress(data: Buffer, max_size: int | None) -> bytes:
     mv = memoryview(data).cast("B")
     if mv[:8] != XERIAL_MAGIC or len(mv) < 16:
         # raw snappy (librdkafka): the uncompressed length leads the block, so check it up front
@@ -270,7 +280,15 @@ def _snappy_decompress(data, max_size: int | None) -> bytes:
     return b"".join(out)
 
 
-def _cramjam_decompress(module, data, max_size: int | None) -> bytes:
+class _CramjamCodec(Protocol):
+    """What this module uses of a cramjam codec module (``cramjam.lz4``, ``cramjam.zstd``)."""
+
+    def decompress(self, data: Buffer, /) -> cramjam.Buffer: ...
+
+    def decompress_into(self, data: Buffer, output: bytearray, /) -> int: ...
+
+
+def _cramjam_decompress(module: _CramjamCodec, data: Buffer, max_size: int | None) -> bytes:
     if max_size is None:
         return bytes(module.decompress(data))
     # cramjam's decompress_into fails rather than overrun the buffer it is given, which makes it a

@@ -45,19 +45,23 @@ import types
 import typing
 import uuid
 from collections.abc import Callable
-from dataclasses import MISSING, fields, is_dataclass
-from typing import Any
+from dataclasses import MISSING, Field, fields, is_dataclass
+from typing import Any, NoReturn, TypeAlias
 
 from kio.index import load_request_schema
 from kio.schema.errors import ErrorCode
+from kio.static.protocol import Entity
 
 from kavka.protocol.primitives import ProtocolDecodeError
+from kavka.protocol.varint import Buffer
 
 __all__ = [
     "request_decoder",
     "decode_with",
     "entity_decoder",
     "schema_fields",
+    "entity_class",
+    "Reader",
     "min_size",
     "SchemaField",
     "ProtocolDecodeError",
@@ -89,7 +93,7 @@ _UTC = datetime.UTC
 _ZERO_UUID = bytes(16)
 
 
-def _uvarint_tail(b, p: int, first: int) -> tuple[int, int]:
+def _uvarint_tail(b: Buffer, p: int, first: int) -> tuple[int, int]:
     """The rest of an UNSIGNED_VARINT whose first byte (>= 0x80) was ``first``; at most 5 bytes."""
     value = first & 0x7F
     shift = 7
@@ -104,14 +108,14 @@ def _uvarint_tail(b, p: int, first: int) -> tuple[int, int]:
             raise ProtocolDecodeError("unsigned varint longer than 5 bytes")
 
 
-def _uuid(raw: bytes):
+def _uuid(raw: bytes) -> uuid.UUID | None:
     return None if raw == _ZERO_UUID else uuid.UUID(bytes=raw)
 
 
 _TD = datetime.timedelta
 
 
-def _timedelta(ms: int):
+def _timedelta(ms: int) -> datetime.timedelta:
     """``ms`` as a timedelta; an int64 beyond timedelta's range (~2.7e15 days) saturates."""
     try:
         return _TD(milliseconds=ms)
@@ -119,21 +123,21 @@ def _timedelta(ms: int):
         return _TD.max if ms > 0 else _TD.min
 
 
-def _datetime(ms: int):
+def _datetime(ms: int) -> datetime.datetime:
     try:
         return datetime.datetime.fromtimestamp(ms / 1000, _UTC)
     except (OverflowError, ValueError, OSError):
         raise ProtocolDecodeError(f"timestamp {ms} out of range") from None
 
 
-def _error_code(v: int):
+def _error_code(v: int) -> ErrorCode:
     try:
         return ErrorCode(v)
     except ValueError:
         raise ProtocolDecodeError(f"unknown error code {v}") from None
 
 
-def _fail(message: str):
+def _fail(message: str) -> NoReturn:
     raise ProtocolDecodeError(message)
 
 
@@ -149,8 +153,17 @@ _CONVERT = {
 # --- schema introspection ------------------------------------------------------------------------
 
 
-def _is_union(tp) -> bool:
+def _is_union(tp: object) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+#: A compiled reader: ``reader(buf, offset, len(buf)) -> (entity, offset after it)``.
+Reader: TypeAlias = Callable[[Buffer, int, int], tuple[Any, int]]
+
+
+def entity_class(tp: object) -> type[Entity] | None:
+    """``tp`` if it is a kio entity class (a dataclass with kio's class attributes), else None."""
+    return typing.cast("type[Entity]", tp) if isinstance(tp, type) and is_dataclass(tp) else None
 
 
 class SchemaField:
@@ -158,9 +171,18 @@ class SchemaField:
 
     __slots__ = ("name", "kafka_type", "kind", "nullable", "entity", "tag", "default", "factory")
 
-    def __init__(self, cls: type, f, hint) -> None:
+    name: str
+    kafka_type: str
+    kind: str
+    nullable: bool
+    entity: type[Entity] | None
+    tag: int | None
+    default: object
+    factory: Callable[[], object] | object  # dataclasses.MISSING when the field has no factory
+
+    def __init__(self, cls: type, f: Field[Any], hint: object) -> None:
         self.name = f.name
-        self.kafka_type = f.metadata.get("kafka_type")
+        self.kafka_type = f.metadata.get("kafka_type", "")
         self.tag = f.metadata.get("tag")
         self.default = f.default
         self.factory = f.default_factory
@@ -174,25 +196,25 @@ class SchemaField:
             tp = args[0]
         self.entity = None
         if typing.get_origin(tp) is tuple:
-            elem = typing.get_args(tp)[0]
-            if is_dataclass(elem):
+            elem = entity_class(typing.get_args(tp)[0])
+            if elem is not None:
                 self.kind, self.entity = "array_entity", elem
             else:
                 self.kind = "array_prim"
                 self._check_prim(cls)
-        elif is_dataclass(tp):
-            self.kind, self.entity = "entity", tp
+        elif (ent := entity_class(tp)) is not None:
+            self.kind, self.entity = "entity", ent
         else:
             self._check_prim(cls)
             self.kind = "fixed" if self.kafka_type in _FIXED else "var"
 
-    def _check_prim(self, cls) -> None:
+    def _check_prim(self, cls: type) -> None:
         if self.kafka_type not in _FIXED and self.kafka_type not in _VARIABLE:
-            raise TypeError(f"{cls.__name__}.{self.name}: unsupported kafka type {self.kafka_type!r}")
+            raise TypeError(f"{cls.__name__}.{self.name}: unsupported kafka type {self.kafka_type or None!r}")
 
 
 @functools.cache
-def schema_fields(cls: type) -> tuple[SchemaField, ...]:
+def schema_fields(cls: type[Entity]) -> tuple[SchemaField, ...]:
     hints = typing.get_type_hints(cls)
     return tuple(SchemaField(cls, f, hints[f.name]) for f in fields(cls))
 
@@ -206,7 +228,7 @@ def _prim_min(kafka_type: str, flexible: bool) -> int:
 
 
 @functools.cache
-def min_size(cls: type) -> int:
+def min_size(cls: type[Entity]) -> int:
     """The fewest bytes one encoding of ``cls`` can take (arrays empty, strings empty, no tags)."""
     flexible = bool(cls.__flexible__)
     size = 1 if flexible else 0
@@ -215,7 +237,7 @@ def min_size(cls: type) -> int:
             continue
         if f.kind in ("array_entity", "array_prim"):
             size += 1 if flexible else 4
-        elif f.kind == "entity":
+        elif f.entity is not None:  # kind "entity"
             size += (1 if f.nullable else 0) + min_size(f.entity)
         else:
             size += _prim_min(f.kafka_type, flexible)
@@ -243,7 +265,7 @@ class _Gen:
             "_MAXS": MAX_STRING_LENGTH,
             "_unpack": struct.unpack_from,
         }
-        self.names: dict[type, str] = {}
+        self.names: dict[type[Entity], str] = {}
         self.counter = 0
 
     def const(self, value: Any, prefix: str = "_k") -> str:
@@ -252,7 +274,7 @@ class _Gen:
         self.ns[name] = value
         return name
 
-    def entity(self, cls: type) -> str:
+    def entity(self, cls: type[Entity]) -> str:
         name = self.names.get(cls)
         if name is not None:
             return name
@@ -262,7 +284,7 @@ class _Gen:
 
     # -- per entity --
 
-    def _entity(self, cls: type, fname: str) -> None:
+    def _entity(self, cls: type[Entity], fname: str) -> None:
         flexible = bool(cls.__flexible__)
         flist = schema_fields(cls)
         body: list[str] = []
@@ -270,7 +292,7 @@ class _Gen:
         where = cls.__name__
         run: list[SchemaField] = []
 
-        def flush_run():
+        def flush_run() -> None:
             if not run:
                 return
             fmt = ">" + "".join(_FIXED[f.kafka_type][0] for f in run)
@@ -343,6 +365,7 @@ class _Gen:
         if kind == "var":
             return self._read_var(f.kafka_type, var, flexible, what, f.nullable)
         if kind == "entity":
+            assert f.entity is not None  # classified so by SchemaField
             reader = self.entity(f.entity)
             if f.nullable:  # Kafka's nullable struct: INT8 marker, negative = null
                 return [
@@ -356,14 +379,14 @@ class _Gen:
         out += self._length("n", flexible, "i", 4)
         out.append("if n < 0:")
         out += ["    " + line for line in self._null(f, var, what, f.nullable)]
-        if kind == "array_entity":
+        if f.entity is not None:  # kind "array_entity"
             elem_min = max(1, min_size(f.entity))
         else:
             elem_min = _prim_min(f.kafka_type, flexible)
         out.append(f"elif n * {elem_min} > L - p:")
         out.append(f"    raise _E('{what}: %d elements claimed, %d bytes left' % (n, L - p))")
         out.append("else:")
-        if kind == "array_entity":
+        if f.entity is not None:  # kind "array_entity"
             reader = self.entity(f.entity)
             out += [
                 "    items = []",
@@ -408,7 +431,7 @@ class _Gen:
         out.append("    p += n")
         return out
 
-    def _tags(self, cls: type, tagged: list[SchemaField], where: str) -> list[str]:
+    def _tags(self, cls: type[Entity], tagged: list[SchemaField], where: str) -> list[str]:
         out: list[str] = []
         for f in tagged:
             if f.factory is not MISSING:
@@ -433,13 +456,14 @@ class _Gen:
             f"            raise _E('{where}: tagged field of %d bytes, %d left' % (size, L - p))",
         ]
         for i, f in enumerate(tagged):
+            assert f.tag is not None  # only tagged fields are passed in
             reader = self._tag_reader(cls, f, where)
             out.append(f"        {'if' if i == 0 else 'elif'} tag == {int(f.tag)}:")
             out.append(f"            v_{f.name} = {reader}(b[p:p + size])")
         out.append("        p += size")
         return out
 
-    def _tag_reader(self, cls: type, f: SchemaField, where: str) -> str:
+    def _tag_reader(self, cls: type[Entity], f: SchemaField, where: str) -> str:
         """A function reading one tagged field's value from its own bytes (a fresh buffer)."""
         name = self.const(None, "_t")
         lines = self._read(f, "v", True, f"{where}.{f.name}")
@@ -452,28 +476,29 @@ class _Gen:
         return name
 
 
-def _compile(cls: type) -> Callable[[Any, int, int], tuple[Any, int]]:
+def _compile(cls: type[Entity]) -> Reader:
     gen = _Gen()
     top = gen.entity(cls)
     source = "\n".join(gen.lines)
     code = compile(source, f"<kavka decoder {cls.__module__}.{cls.__qualname__}>", "exec")
     exec(code, gen.ns)  # noqa: S102 - source generated from kio's schema classes only
-    return gen.ns[top]
+    reader: Reader = gen.ns[top]
+    return reader
 
 
 @functools.cache
-def entity_decoder(cls: type) -> Callable[[Any, int, int], tuple[Any, int]]:
+def entity_decoder(cls: type[Entity]) -> Reader:
     """The compiled reader of one kio entity class: ``reader(buf, offset, len(buf)) -> (obj, end)``."""
     return _compile(cls)
 
 
 @functools.cache
-def request_decoder(api_key: int, api_version: int) -> Callable[[Any, int, int], tuple[Any, int]]:
+def request_decoder(api_key: int, api_version: int) -> Reader:
     """The compiled reader for one request (API key, version); raises kio's index errors if unknown."""
     return entity_decoder(load_request_schema(api_key, api_version))
 
 
-def decode_with(reader, buf, offset: int) -> tuple[Any, int]:
+def decode_with(reader: Reader, buf: Buffer, offset: int) -> tuple[Any, int]:
     """Run a compiled reader over ``buf`` (bytes, bytearray or memoryview) from ``offset``.
 
     Returns ``(entity, offset after it)``; every malformed input raises ProtocolDecodeError.

@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 from kavka.protocol.primitives import (
     EMPTY_TAGGED_FIELDS,
+    Chunk,
     encode_array_length,
     encode_compact_array_length,
     encode_compact_string,
@@ -55,6 +56,7 @@ from kavka.protocol.primitives import (
     response_header,
     response_size,
 )
+from kavka.protocol.varint import Buffer
 
 __all__ = [
     "MIN_VERSION",
@@ -81,8 +83,8 @@ class FetchPartitionResponse(NamedTuple):
     #: ``[(producer_id, first_offset), ...]``; None is written as a null array
     aborted_transactions: Sequence[tuple[int, int]] | None = None
     preferred_read_replica: int = -1  # v11+
-    #: record chunks (bytes / memoryview), written as-is in order; None is null records
-    records: Sequence | None = None
+    #: record chunks (buffers or file regions), written as-is in order, or one buffer; None is null records
+    records: Sequence[Chunk] | Buffer | None = None
     #: total bytes of ``records``; -1 = compute it. Pass it when known to skip the sum.
     records_size: int = -1
     #: v12 tagged fields, omitted when None or all -1
@@ -111,7 +113,7 @@ def encode_fetch_response(
     error_code: int = 0,
     session_id: int = 0,
     topics: Sequence[tuple[str, Sequence[FetchPartitionResponse]]],
-) -> list:
+) -> list[Chunk]:
     """Encode a Fetch response body (no size prefix, no response header) for ``version`` 4-12.
 
     Returns ``[bytes, chunk, chunk, bytes, ...]``: structure bytes and the partitions' record chunks
@@ -133,7 +135,7 @@ def encode_fetch_response(
     with_replica = version >= 11
     pack_i32 = _I32.pack
 
-    buffers: list = []
+    buffers: list[Chunk] = []
     if version >= 7:
         out = bytearray(_V7_TOP.pack(throttle_time_ms, error_code, session_id))
     else:

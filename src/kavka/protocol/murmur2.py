@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import struct
 
+from kavka.protocol.varint import Buffer
+
 __all__ = ["murmur2", "default_partition", "java_string_hashcode", "to_positive", "java_abs"]
 
 _SEED = 0x9747B28C
@@ -27,7 +29,7 @@ def _signed32(h: int) -> int:
     return h - 0x100000000 if h & 0x80000000 else h
 
 
-def murmur2(data) -> int:
+def murmur2(data: Buffer) -> int:
     """Kafka's murmur2 of ``data`` (bytes-like), as a signed 32-bit int, equal to Java's Utils.murmur2."""
     data = bytes(data)
     length = len(data)
@@ -65,7 +67,7 @@ def java_abs(n: int) -> int:
     return 0 if n == -0x80000000 else abs(n)
 
 
-def default_partition(key, num_partitions: int) -> int:
+def default_partition(key: Buffer, num_partitions: int) -> int:
     """The partition Kafka's default partitioner picks for a non-null ``key``."""
     if num_partitions <= 0:
         raise ValueError(f"num_partitions must be positive, got {num_partitions}")

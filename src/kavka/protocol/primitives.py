@@ -33,9 +33,10 @@ tagged-field section.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
+from typing import TypeAlias
 
-from .varint import decode_unsigned_varint, encode_unsigned_varint
+from .varint import Buffer, decode_unsigned_varint, encode_unsigned_varint
 
 __all__ = [
     "ProtocolDecodeError",
@@ -107,7 +108,7 @@ _pack_i32 = INT32_STRUCT.pack
 EMPTY_TAGGED_FIELDS = b"\x00"
 
 
-def as_view(buf) -> memoryview:
+def as_view(buf: Buffer) -> memoryview:
     """Return ``buf`` as a one-dimensional unsigned-byte memoryview (no copy)."""
     view = buf if type(buf) is memoryview else memoryview(buf)
     if view.format != "B" or view.ndim != 1:
@@ -433,12 +434,17 @@ def response_header(correlation_id: int, flexible: bool) -> bytes:
     return _pack_i32(correlation_id)
 
 
-def response_size(buffers: Iterable) -> int:
+#: One piece of a response, written as-is: a byte buffer, or an object the connection streams (a
+#: storage FileRegion); encoders here only take its ``len()``.
+Chunk: TypeAlias = Buffer | Sized
+
+
+def response_size(buffers: Iterable[Chunk]) -> int:
     """Total bytes in ``buffers`` (memoryviews counted by ``nbytes``)."""
     return sum(buf.nbytes if type(buf) is memoryview else len(buf) for buf in buffers)
 
 
-def frame(buffers: Sequence, header: bytes = b"") -> list:
+def frame(buffers: Sequence[Chunk], header: bytes = b"") -> list[Chunk]:
     """Prepend the INT32 size prefix (and ``header``, e.g. :func:`response_header`) to ``buffers``.
 
     Returns a new list ready for ``transport.writelines``; the buffers themselves are not copied.

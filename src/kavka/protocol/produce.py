@@ -74,6 +74,7 @@ from kavka.protocol.primitives import (
     read_string,
     skip_tagged_fields,
 )
+from kavka.protocol.varint import Buffer
 
 __all__ = [
     "MIN_VERSION",
@@ -100,7 +101,9 @@ class ProduceRequestData(NamedTuple):
 
 
 class PartitionResponse(NamedTuple):
-    index: int
+    # Kafka's field name (ProduceResponse's Index). It shadows tuple.index(), which nothing calls; mypy
+    # refuses a NamedTuple field over a tuple method, and renaming it would change this public API.
+    index: int  # type: ignore[assignment]
     error_code: int = 0
     base_offset: int = -1
     log_append_time_ms: int = -1
@@ -127,7 +130,7 @@ def _check_version(version: int) -> None:
 # -- request ------------------------------------------------------------------------------------------
 
 
-def decode_produce_request(buf, offset: int, version: int) -> ProduceRequestData:
+def decode_produce_request(buf: Buffer, offset: int, version: int) -> ProduceRequestData:
     """Decode a Produce request body starting at ``offset`` of ``buf`` (a memoryview, or any buffer).
 
     Raises ProtocolDecodeError for truncated or malformed input and ValueError for a version outside

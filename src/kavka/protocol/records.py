@@ -44,7 +44,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple, TypeAlias, overload
 
 from crc32c import crc32c
 
@@ -66,7 +66,7 @@ from .batch import (
     parse_header,
 )
 from .compression import CODEC_NAMES, UnsupportedCompressionError, compress, decompress
-from .varint import decode_varint, decode_varlong, encode_varint, encode_varlong
+from .varint import Buffer, decode_varint, decode_varlong, encode_varint, encode_varlong
 
 __all__ = [
     "Record",
@@ -76,6 +76,7 @@ __all__ = [
     "iter_records",
     "records_section",
     "scan_records",
+    "ScannedRecord",
     "DELETE_HORIZON_BIT",
     "NO_TIMESTAMP",
     "ControlType",
@@ -218,7 +219,7 @@ def build_batch(
 
 
 def decode_batch(
-    buf, pos: int = 0, *, check_crc: bool = True, max_decompressed_size: int | None = None
+    buf: Buffer, pos: int = 0, *, check_crc: bool = True, max_decompressed_size: int | None = None
 ) -> tuple[BatchHeader, list[Record]]:
     """Decode the whole batch at ``pos`` of ``buf``: its header and every record, decompressed.
 
@@ -246,7 +247,7 @@ def decode_batch(
     return header, _decode_records(data, header, False)
 
 
-def records_section(buf, pos: int, header: BatchHeader, max_decompressed_size: int | None = None) -> bytes:
+def records_section(buf: Buffer, pos: int, header: BatchHeader, max_decompressed_size: int | None = None) -> bytes:
     """The records section of the batch at ``pos`` (whose ``header`` the caller parsed), decompressed.
 
     No header checks here (callers have made them). Raises UnsupportedCompressionError for an unknown
@@ -258,7 +259,11 @@ def records_section(buf, pos: int, header: BatchHeader, max_decompressed_size: i
     return bytes(payload) if codec == 0 else decompress(codec, payload, max_decompressed_size)
 
 
-def scan_records(data: bytes, header: BatchHeader) -> list[tuple[int, bytes | None, bool, int, int, int]]:
+#: One record as :func:`scan_records` sees it: ``(offset, key, has value, timestamp delta, start, end)``.
+ScannedRecord: TypeAlias = tuple[int, bytes | None, bool, int, int, int]
+
+
+def scan_records(data: bytes, header: BatchHeader) -> list[ScannedRecord]:
     """A lean view of a records section (from :func:`records_section`), for the log cleaner: per record
     ``(offset, key, has value, timestamp delta, start, end)``, where ``data[start:end]`` is the record's
     bytes as they are (length field included) -- reusable as they are in a rebuilt batch with the same
@@ -269,7 +274,13 @@ def scan_records(data: bytes, header: BatchHeader) -> list[tuple[int, bytes | No
     return _decode_records(data, header, True)
 
 
-def _decode_records(data: bytes, header: BatchHeader, lean: bool) -> list:
+@overload
+def _decode_records(data: bytes, header: BatchHeader, lean: Literal[False]) -> list[Record]: ...
+@overload
+def _decode_records(data: bytes, header: BatchHeader, lean: Literal[True]) -> list[ScannedRecord]: ...
+
+
+def _decode_records(data: bytes, header: BatchHeader, lean: bool) -> list[Record] | list[ScannedRecord]:
     """The one record-body decoder: full :class:`Record` objects, or (``lean``) the scan_records view.
 
     One loop for both so they cannot drift apart; ``lean`` costs one branch per record. Varints of one
@@ -279,7 +290,7 @@ def _decode_records(data: bytes, header: BatchHeader, lean: bool) -> list:
     base_offset = header.base_offset
     base_timestamp = header.base_timestamp
     append_time = header.max_timestamp if header.log_append_time else None
-    records = []
+    records: list[Any] = []  # list[Record], or list[ScannedRecord] when lean
     append = records.append
     dv = decode_varint
     dvl = decode_varlong
@@ -401,7 +412,7 @@ def _decode_records(data: bytes, header: BatchHeader, lean: bool) -> list:
 
 
 def iter_batches(
-    buf, *, check_crc: bool = True, max_decompressed_size: int | None = None
+    buf: Buffer, *, check_crc: bool = True, max_decompressed_size: int | None = None
 ) -> Iterator[tuple[int, BatchHeader, list[Record]]]:
     """Yield ``(position, header, records)`` for each whole batch in ``buf``.
 
@@ -414,7 +425,7 @@ def iter_batches(
 
 
 def iter_records(
-    buf, *, check_crc: bool = True, max_decompressed_size: int | None = None
+    buf: Buffer, *, check_crc: bool = True, max_decompressed_size: int | None = None
 ) -> Iterator[tuple[BatchHeader, Record]]:
     """Yield ``(header, record)`` for every record of every whole batch in ``buf``, decompressing."""
     for _, header, records in iter_batches(buf, check_crc=check_crc, max_decompressed_size=max_decompressed_size):

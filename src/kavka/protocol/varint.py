@@ -27,8 +27,10 @@ ValueError in their own error types.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
-Buffer = bytes | bytearray | memoryview
+#: What the decoders read: any contiguous byte buffer (the one definition; other modules import it).
+Buffer: TypeAlias = bytes | bytearray | memoryview
 
 __all__ = [
     "encode_varint",

@@ -79,8 +79,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from kavka.protocol.batch import (
     HEADER_SIZE,
@@ -100,7 +101,14 @@ from kavka.storage.fs import FileSystem
 from kavka.storage.log import PartitionLog
 from kavka.storage.segment import CLEANED_SUFFIX, LogSegment
 
-__all__ = ["LogCleaner", "CleanerStats", "CLEANER_OFFSET_CHECKPOINT", "MAP_ENTRY_BYTES", "group_segments_by_size"]
+__all__ = [
+    "LogCleaner",
+    "CleanerBudget",
+    "CleanerStats",
+    "CLEANER_OFFSET_CHECKPOINT",
+    "MAP_ENTRY_BYTES",
+    "group_segments_by_size",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +152,8 @@ class _Round:
     first_dirty: int
     upper: int  # first uncleanable offset (a segment base)
     now_ms: int
-    steps: Iterator[int] | None = None
+    # the round's passes, resumable (set by _new_round right after construction)
+    steps: Generator[int, None, None] = field(init=False)
     # segment identity -> (segment, size when the round began): what the round still relies on
     sources: dict[int, tuple[LogSegment, int]] = field(default_factory=dict)
     cleaned: LogSegment | None = None  # the group being written
@@ -158,6 +167,13 @@ class _Abandon(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- cleaner
+
+
+class CleanerBudget(TypedDict, total=False):
+    """The budget keywords of :meth:`LogCleaner.run_once` (None: unbounded; omitted: the defaults)."""
+
+    max_ms: float | None
+    max_bytes: int | None
 
 
 class LogCleaner:
@@ -236,8 +252,7 @@ class LogCleaner:
         if r is None or (log is not None and r.log is not log):
             return
         self._round = None
-        if r.steps is not None:
-            r.steps.close()
+        r.steps.close()
         self._discard_cleaned(r)
 
     def shutdown(self) -> None:
@@ -314,7 +329,9 @@ class LogCleaner:
         self._io_refilled_ms = now
         return int(self._io_allowance)
 
-    def _run(self, logs, max_ms: float | None, max_bytes: int | None, _one_round: bool) -> int:
+    def _run(
+        self, logs: Iterable[tuple[str, PartitionLog]], max_ms: float | None, max_bytes: int | None, _one_round: bool
+    ) -> int:
         started = time.perf_counter()
         deadline = None if max_ms is None else started + max_ms / 1000.0
         done = 0
@@ -335,7 +352,7 @@ class LogCleaner:
             try:
                 if not self._still_valid(r):
                     raise _Abandon()
-                n = next(r.steps)  # type: ignore[arg-type]
+                n = next(r.steps)
             except StopIteration:
                 r.stats.busy_seconds += time.perf_counter() - t0
                 self._finish(r)
@@ -424,7 +441,7 @@ class LogCleaner:
             yield data, batches, off
             pos += off
 
-    def _round_steps(self, r: _Round) -> Iterator[int]:
+    def _round_steps(self, r: _Round) -> Generator[int, None, None]:
         log = r.log
         below = [s for s, _ in r.sources.values()]
         below.sort(key=lambda s: s.base_offset)
@@ -471,14 +488,14 @@ class LogCleaner:
                         _hh, recs = decode_batch(data, off, max_decompressed_size=limit)
                         txn.on_control_batch_read(h, control_type(recs))
                     elif not txn.on_batch_read(h) and h.last_offset >= first_dirty:
-                        recs = scan_records(records_section(data, off, h, limit), h)
-                        if omap and len(omap) + len(recs) > cap:
+                        scanned = scan_records(records_section(data, off, h, limit), h)
+                        if omap and len(omap) + len(scanned) > cap:
                             full = True
                             break
-                        for offset, key, _v, _t, _s, _e in recs:
+                        for offset, key, _v, _t, _s, _e in scanned:
                             if key is not None and offset >= first_dirty:
                                 omap[key if len(key) <= 16 else map_key(key)] = offset
-                        stats.map_records_read += len(recs)
+                        stats.map_records_read += len(scanned)
                     if h.last_offset > latest:
                         latest = h.last_offset
                     size = h.batch_length + LOG_OVERHEAD

@@ -43,6 +43,7 @@ from kavka.protocol.records import (
     DELETE_HORIZON_BIT,
     ControlType,
     Record,
+    ScannedRecord,
     build_batch,
     decode_batch,
     records_section,
@@ -55,7 +56,7 @@ _U32 = struct.Struct(">I")
 _CONTROL_KEY = struct.Struct(">hh")  # a control record's key: version, type
 
 
-def _rebuild_raw(h: BatchHeader, payload: bytes, kept: list) -> bytes:
+def _rebuild_raw(h: BatchHeader, payload: bytes, kept: list[ScannedRecord]) -> bytes:
     """The batch with only ``kept`` records, their bytes reused as they are: same base offset, base
     timestamp (so every delta stays valid, a delete horizon included), last offset delta, producer
     fields and attributes; new count, max timestamp and CRC; recompressed with the same codec."""
@@ -127,7 +128,8 @@ def control_type(records: list[Record]) -> int | None:
     """A control batch's record type (ControlType), None when it has no record or a short key."""
     if not records or records[0].key is None or len(records[0].key) < _CONTROL_KEY.size:
         return None
-    return _CONTROL_KEY.unpack_from(records[0].key)[1]
+    control: int = _CONTROL_KEY.unpack_from(records[0].key)[1]
+    return control
 
 
 class CleanedTransactions:
@@ -195,7 +197,7 @@ def filter_batch(
     """
     control = h.is_control
     horizon = _horizon(h)
-    recs = None
+    recs: list[Record] = []
     if control:
         _hh, recs = decode_batch(data, off, max_decompressed_size=max_decompressed)
         can_discard = txn.on_control_batch_read(h, control_type(recs))
@@ -215,38 +217,39 @@ def filter_batch(
     if discard_records and not retain_empty:
         return None, 0, None
     payload = b""
+    kept: list[Record] = []  # a control batch: its records, kept whole
+    scanned: list[ScannedRecord] = []  # a data batch: the records it keeps, as scan_records reads them
     if discard_records:
-        kept: list = []
+        pass
     elif control:
-        kept = recs  # type: ignore[assignment]
+        kept = recs
     else:
         payload = records_section(data, off, h, max_decompressed)
-        kept = []
         retain_deletes = horizon is None or now < horizon
         for rec in scan_records(payload, h):
             offset, key, has_value = rec[0], rec[1], rec[2]
             if offset > latest:
-                kept.append(rec)
+                scanned.append(rec)
                 continue
             if key is None:
                 continue  # Kafka counts it invalid and drops it
             found = omap.get(key if len(key) <= 16 else map_key(key), -1)
             if offset >= found and (has_value or retain_deletes):
-                kept.append(rec)
-    retained = len(kept)
-    if kept:
-        tombstones = not control and not all(rec[2] for rec in kept)
+                scanned.append(rec)
+    retained = len(kept) if control else len(scanned)
+    if retained:
+        tombstones = not control and not all(rec[2] for rec in scanned)
         marker_for_empty_txn = control and can_discard
         need_horizon = (tombstones or marker_for_empty_txn) and horizon is None
         h_at = None
         if tombstones or marker_for_empty_txn:
             h_at = now + delete_retention if need_horizon else horizon
-        if len(kept) == h.records_count and not need_horizon:
+        if retained == h.records_count and not need_horizon:
             return data[off : off + h.batch_length + LOG_OVERHEAD], retained, h_at
         if not control and not need_horizon:
-            return _rebuild_raw(h, payload, kept), retained, h_at
+            return _rebuild_raw(h, payload, scanned), retained, h_at
         if not control:  # new delete horizon: the base timestamp moves, so every delta is rewritten
-            wanted = {rec[0] for rec in kept}
+            wanted = {rec[0] for rec in scanned}
             kept = [
                 rec
                 for rec in decode_batch(data, off, check_crc=False, max_decompressed_size=max_decompressed)[1]

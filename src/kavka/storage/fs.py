@@ -25,6 +25,8 @@ import os
 import shutil
 from abc import ABC, abstractmethod
 
+from kavka.protocol.varint import Buffer
+
 __all__ = ["FileHandle", "FileLock", "FileSystem", "OsFileSystem"]
 
 
@@ -32,13 +34,13 @@ class FileHandle(ABC):
     path: str
 
     @abstractmethod
-    def append(self, data) -> int: ...
+    def append(self, data: Buffer) -> int: ...
 
     @abstractmethod
     def pread(self, pos: int, n: int) -> bytes: ...
 
     @abstractmethod
-    def pwrite(self, data, pos: int) -> None: ...
+    def pwrite(self, data: Buffer, pos: int) -> None: ...
 
     @abstractmethod
     def truncate(self, size: int) -> None: ...
@@ -137,7 +139,7 @@ class OsFileHandle(FileHandle):
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         self._size = os.fstat(self._fd).st_size
 
-    def append(self, data) -> int:
+    def append(self, data: Buffer) -> int:
         pos = self._size
         view = memoryview(data)
         n = len(view)
@@ -161,7 +163,7 @@ class OsFileHandle(FileHandle):
             data = b"".join(parts)
         return data
 
-    def pwrite(self, data, pos: int) -> None:
+    def pwrite(self, data: Buffer, pos: int) -> None:
         view = memoryview(data)
         done = 0
         while done < len(view):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 
+from kavka.protocol.varint import Buffer
 from kavka.storage.fs import FileHandle, FileSystem
 
 __all__ = ["HandlePool", "PooledHandle", "pool_for", "default_capacity"]
@@ -84,13 +85,13 @@ class PooledHandle(FileHandle):
         """True while a descriptor is held."""
         return self._inner is not None
 
-    def append(self, data) -> int:
+    def append(self, data: Buffer) -> int:
         return self._use().append(data)
 
     def pread(self, pos: int, n: int) -> bytes:
         return self._use().pread(pos, n)
 
-    def pwrite(self, data, pos: int) -> None:
+    def pwrite(self, data: Buffer, pos: int) -> None:
         self._use().pwrite(data, pos)
 
     def truncate(self, size: int) -> None:

@@ -39,6 +39,7 @@ import struct
 import sys
 from array import array
 from bisect import bisect_right
+from collections.abc import MutableSequence, Sequence
 
 from kavka.storage.fs import FileHandle, FileSystem
 from kavka.storage.handles import pool_for
@@ -58,6 +59,8 @@ class _IndexFile:
     """Shared plumbing: a lazily opened, lazily loaded append-only file of fixed-size entries."""
 
     ENTRY_SIZE = 0
+    #: each entry's offset relative to base_offset, in file order (set by the subclass)
+    _rel: MutableSequence[int]
 
     def __init__(self, fs: FileSystem, path: str, base_offset: int, max_index_size: int) -> None:
         self.fs = fs
@@ -93,13 +96,13 @@ class _IndexFile:
     @property
     def entries(self) -> int:
         self._ensure()
-        return len(self._rel)  # type: ignore[attr-defined]
+        return len(self._rel)
 
     def is_full(self) -> bool:
         return self.entries >= self.max_entries
 
     def _truncate_entries(self, n: int) -> None:
-        del self._rel[n:]  # type: ignore[attr-defined]
+        del self._rel[n:]
         self._truncate_file(n)
 
     def _truncate_file(self, n: int) -> None:
@@ -134,7 +137,7 @@ class OffsetIndex(_IndexFile):
 
     def __init__(self, fs: FileSystem, path: str, base_offset: int, max_index_size: int = 10485760) -> None:
         super().__init__(fs, path, base_offset, max_index_size)
-        self._rel = array("i")
+        self._rel: array[int] = array("i")
         self._pos = array("i")
 
     def _parse(self, data: bytes) -> None:
@@ -196,7 +199,7 @@ class OffsetIndex(_IndexFile):
         del self._pos[n:]
         self._truncate_entries(n)
 
-    def reset(self, entries: list[tuple[int, int]] = ()) -> None:  # type: ignore[assignment]
+    def reset(self, entries: Sequence[tuple[int, int]] = ()) -> None:
         """Replace all entries (used when rebuilding from the log): one write."""
         self._rel = array("i", (o - self.base_offset for o, _ in entries))
         self._pos = array("i", (p for _, p in entries))
@@ -267,7 +270,7 @@ class TimeIndex(_IndexFile):
         del self._ts[n:]
         self._truncate_entries(n)
 
-    def reset(self, entries: list[tuple[int, int]] = ()) -> None:  # type: ignore[assignment]
+    def reset(self, entries: Sequence[tuple[int, int]] = ()) -> None:
         """Replace all entries ``(timestamp, offset)`` (rebuilding from the log): one write."""
         self._ts = [t for t, _ in entries]
         self._rel = [o - self.base_offset for _, o in entries]

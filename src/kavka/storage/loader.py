@@ -208,7 +208,7 @@ class LogLoader:
         if swap_bases:
             self._complete_swaps(swap_bases, deleted)
         present = set(fs.listdir(d))
-        logs = {parse_segment_name(n)[0] for n in present if (p := parse_segment_name(n)) and p[1] == LOG_SUFFIX}
+        logs = {p[0] for n in present if (p := parse_segment_name(n)) and p[1] == LOG_SUFFIX}
         for name in list(present):
             parsed = parse_segment_name(name)
             if parsed and parsed[1] in _INDEX_SUFFIXES and parsed[0] not in logs:

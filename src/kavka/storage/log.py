@@ -55,10 +55,13 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from kavka.protocol.batch import (
     LOG_OVERHEAD,
+    BatchHeader,
     CorruptRecordError,
     InvalidRecordError,
     patch_base_offset,
@@ -68,6 +71,7 @@ from kavka.protocol.batch import (
 )
 from kavka.protocol.compression import codec_id, decompressed_limit
 from kavka.protocol.records import build_batch, build_control_batch, decode_batch
+from kavka.protocol.varint import Buffer
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import (
     InvalidTimestampError,
@@ -75,6 +79,7 @@ from kavka.storage.errors import (
     OffsetOutOfRangeError,
     RecordTooLargeError,
 )
+from kavka.storage.file_region import FileRegion
 from kavka.storage.fs import FileSystem
 from kavka.storage.index import CorruptIndexError
 from kavka.storage.loader import LogLoader, replay_producer_state
@@ -97,8 +102,17 @@ class AppendResult(NamedTuple):
     duplicate: bool = False
 
 
+@dataclass(slots=True)
+class _PendingDelete:
+    """Files of segments removed from the log, renamed ``*.deleted``, waiting for their removal."""
+
+    due_ms: int | None  # None: set at the next delete_expired_files call
+    delay_ms: int  # file.delete.delay.ms when scheduled
+    paths: list[str]
+
+
 class ReadResult(NamedTuple):
-    chunks: list  # list[bytes | memoryview], whole batches in offset order
+    chunks: list[bytes | memoryview]  # whole batches in offset order
     size: int
     first_offset: int  # base offset of the first batch returned, else the requested offset
 
@@ -107,7 +121,7 @@ class FetchRead(NamedTuple):
     """What ``read_for_fetch`` found: ``chunks`` is ``[]``, ``[bytes]`` or ``[FileRegion]`` (the caller
     owns a region and closes it once sent or dropped)."""
 
-    chunks: list
+    chunks: list[bytes | FileRegion]
     size: int
     first_offset: int
     next_offset: int  # the offset after the last batch returned, else the requested offset
@@ -173,9 +187,8 @@ class PartitionLog:
         self._closed = False
         self._rolled_to: int | None = None  # base offset of the last roll not yet flushed (flush_rolled)
         self._new_files = False  # files created since the last flush: the directory needs an fsync
-        # segments removed from the log, files renamed *.deleted: [due time (None: set at the next
-        # delete_expired_files call), file.delete.delay.ms when scheduled, paths]
-        self._pending_deletes: list[list] = []
+        # segments removed from the log, their files renamed *.deleted
+        self._pending_deletes: list[_PendingDelete] = []
 
     # -- offsets --------------------------------------------------------------------------------------
 
@@ -249,7 +262,7 @@ class PartitionLog:
         return self._producers.remove_expired_producers(now_ms, expiration_ms)
 
     @property
-    def producer_state(self):
+    def producer_state(self) -> ProducerStateManager:
         return self._producers
 
     def update_high_watermark(self, offset: int) -> int:
@@ -263,7 +276,7 @@ class PartitionLog:
 
     # -- append ---------------------------------------------------------------------------------------
 
-    def append_as_leader(self, records: bytearray, *, leader_epoch: int, now_ms: int) -> AppendResult:
+    def append_as_leader(self, records: bytearray | memoryview, *, leader_epoch: int, now_ms: int) -> AppendResult:
         """Validate, assign offsets to and append one produce request's record set (patched in place).
 
         ``records`` is a bytearray or a writable memoryview (a slice of the request frame); anything
@@ -362,7 +375,7 @@ class PartitionLog:
             base_offset, next_offset - 1, now_ms if log_append else -1, self._log_start, num_records, False
         )
 
-    def _check_keys(self, records, headers, max_message_bytes: int) -> None:
+    def _check_keys(self, records: Buffer, headers: list[BatchHeader], max_message_bytes: int) -> None:
         """Compacted topics refuse records without a key (Kafka's LogValidator), which needs the records.
         Each keyless record is named by its index in the batch, and the message is Kafka's summary.
         A batch that decompresses past ``decompressed_limit`` is a CorruptRecordError (CORRUPT_MESSAGE)."""
@@ -574,7 +587,7 @@ class PartitionLog:
 
     # -- timestamps -----------------------------------------------------------------------------------
 
-    def _exact_record(self, seg: LogSegment, pos: int, header, timestamp: int) -> tuple[int, int]:
+    def _exact_record(self, seg: LogSegment, pos: int, header: BatchHeader, timestamp: int) -> tuple[int, int]:
         """First record of the batch at ``pos`` with timestamp >= ``timestamp`` and offset >= log start."""
         start = self._log_start
         if not header.log_append_time:
@@ -714,7 +727,7 @@ class PartitionLog:
         for seg in doomed:
             paths = seg.mark_deleted()
             if paths:
-                self._pending_deletes.append([None if now_ms is None else now_ms + delay, delay, paths])
+                self._pending_deletes.append(_PendingDelete(None if now_ms is None else now_ms + delay, delay, paths))
         if now_ms is not None:
             self.delete_expired_files(now_ms)
 
@@ -726,10 +739,10 @@ class PartitionLog:
         removed = 0
         keep = []
         for entry in self._pending_deletes:
-            if entry[0] is None:
-                entry[0] = now_ms + entry[1]
-            if entry[0] <= now_ms:
-                for path in entry[2]:
+            if entry.due_ms is None:
+                entry.due_ms = now_ms + entry.delay_ms
+            if entry.due_ms <= now_ms:
+                for path in entry.paths:
                     self.fs.remove(path)
                     removed += 1
             else:
@@ -811,7 +824,7 @@ class PartitionLog:
             self._log_start = offset
             self.leader_epoch_cache.truncate_from_start(offset)
 
-    def _delete_old_segments(self, predicate, now_ms: int) -> int:
+    def _delete_old_segments(self, predicate: Callable[[LogSegment, LogSegment | None], bool], now_ms: int) -> int:
         """Kafka's ``deleteOldSegments``: the oldest segments for which ``predicate(segment, next)`` holds,
         each wholly below the high watermark; an empty active segment is never deleted, a non-empty one
         only after rolling a new active segment."""
@@ -849,7 +862,7 @@ class PartitionLog:
                 excess = [self.size_in_bytes - cfg.retention_bytes]
                 if excess[0] > 0:
 
-                    def too_big(seg, _nxt):
+                    def too_big(seg: LogSegment, _nxt: LogSegment | None) -> bool:
                         if excess[0] - seg.size() >= 0:
                             excess[0] -= seg.size()
                             return True
@@ -895,7 +908,9 @@ class PartitionLog:
         )
 
 
-def _recompress(records, headers, compression_type: str, max_message_bytes: int):
+def _recompress(
+    records: bytearray | memoryview, headers: list[BatchHeader], compression_type: str, max_message_bytes: int
+) -> tuple[bytearray | memoryview, list[BatchHeader]]:
     """Rewrite the batches whose codec differs from the topic's ``compression.type`` (Kafka's broker-side
     recompression); batches already in the right codec stay as they are. Returns the (possibly new)
     record set and its headers. Producer id, epoch, sequences, timestamps and the transactional flag are

@@ -44,6 +44,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TypeVar, Unpack
 
 from kavka.storage.checkpoints import (
     LOG_START_OFFSET_CHECKPOINT,
@@ -55,7 +56,7 @@ from kavka.storage.checkpoints import (
     write_offset_checkpoint,
     write_partition_metadata,
 )
-from kavka.storage.cleaner import LogCleaner
+from kavka.storage.cleaner import CleanerBudget, LogCleaner
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.fs import FileLock, FileSystem
@@ -64,6 +65,8 @@ from kavka.storage.log import PartitionLog, parse_partition_dir_name
 __all__ = ["LogManager", "CLEAN_SHUTDOWN_MARKER", "LOCK_FILE"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 def _reason(exc: BaseException) -> str:
@@ -306,7 +309,7 @@ class LogManager:
             return []
         return self.handle_log_dir_failure(log_dir, exc)
 
-    def _guarded(self, plog: PartitionLog, work: Callable[[PartitionLog], object]) -> object:
+    def _guarded(self, plog: PartitionLog, work: Callable[[PartitionLog], _T]) -> _T | None:
         """``work(plog)``; an I/O error takes the log's dir offline and yields None. A log whose dir
         went offline earlier in the same sweep (its handles closed) is skipped."""
         if (plog.topic, plog.partition) in self.offline_partitions:
@@ -363,7 +366,9 @@ class LogManager:
         finally:
             self._creating_in = None
 
-    def _get_or_create_log(self, key: tuple[str, int], topic_id, config: LogConfig | None) -> PartitionLog:
+    def _get_or_create_log(
+        self, key: tuple[str, int], topic_id: bytes | str | None, config: LogConfig | None
+    ) -> PartitionLog:
         topic, partition = key
         if config is not None:
             self._topic_configs[topic] = config
@@ -447,7 +452,7 @@ class LogManager:
             self.remove_expired_producers()
         self.run_cleaner()
 
-    def run_cleaner(self, **budget) -> int:
+    def run_cleaner(self, **budget: Unpack[CleanerBudget]) -> int:
         """One bounded slice of log cleaning (see kavka.storage.cleaner); bytes processed. An I/O error
         whose file lies in a log dir takes that dir offline."""
         if self.cleaner is None:

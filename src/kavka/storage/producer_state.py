@@ -380,6 +380,7 @@ class ProducerStateManager:
         end = header.base_offset + header.last_offset_delta + 1
         pid = header.producer_id
         result = None
+        entry: ProducerStateEntry | None
         if pid >= 0:
             if header.is_control and header.is_transactional and marker is not None:
                 entry, completed = self.stage_marker(

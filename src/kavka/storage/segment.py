@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Iterator
+from typing import TypedDict, Unpack
 
 from kavka.protocol.batch import (
     HEADER_SIZE,
@@ -57,6 +58,7 @@ from kavka.protocol.batch import (
 )
 from kavka.protocol.compression import DECOMPRESSED_CEILING
 from kavka.protocol.records import ControlType, control_record_type, decode_batch
+from kavka.protocol.varint import Buffer
 from kavka.storage.file_region import FileRegion
 from kavka.storage.fs import FileSystem
 from kavka.storage.handles import pool_for
@@ -98,6 +100,15 @@ class _BadIndexPosition(Exception):
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
     return f"{base_offset:020d}{suffix}"
+
+
+class SegmentOptions(TypedDict, total=False):
+    """The keyword options of :class:`LogSegment` (what ``create`` passes through)."""
+
+    index_interval_bytes: int
+    max_index_size: int
+    created_ms: int
+    file_suffix: str
 
 
 class LogSegment:
@@ -146,7 +157,7 @@ class LogSegment:
     # -- construction ---------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, fs: FileSystem, dir_path: str, base_offset: int, **kw) -> LogSegment:
+    def create(cls, fs: FileSystem, dir_path: str, base_offset: int, **kw: Unpack[SegmentOptions]) -> LogSegment:
         """A new, empty segment: creates the .log, .index and .timeindex files."""
         seg = cls(fs, dir_path, base_offset, **kw)
         if seg.log.size():
@@ -167,9 +178,8 @@ class LogSegment:
     @property
     def largest_timestamp(self) -> int:
         """Max batch timestamp in the segment (-1 if none known)."""
-        if self._max_ts is None:
-            self._load_max_ts()
-        return self._max_ts  # type: ignore[return-value]
+        max_ts = self._max_ts
+        return max_ts if max_ts is not None else self._load_max_ts()
 
     @property
     def largest_timestamp_for_retention(self) -> int:
@@ -190,9 +200,11 @@ class LogSegment:
             self._load_max_ts()
         return self._offset_of_max_ts
 
-    def _load_max_ts(self) -> None:
+    def _load_max_ts(self) -> int:
         self._ensure_indexes()
-        self._max_ts, self._offset_of_max_ts = self.time_index.last_entry()
+        max_ts, self._offset_of_max_ts = self.time_index.last_entry()
+        self._max_ts = max_ts
+        return max_ts
 
     def check_indexes(self) -> bool:
         """Load and sanity-check both indexes; False if one is missing or corrupt."""
@@ -226,7 +238,7 @@ class LogSegment:
 
     def append(
         self,
-        data,
+        data: Buffer,
         *,
         last_offset: int,
         max_timestamp: int,
@@ -242,12 +254,13 @@ class LogSegment:
             self._rolling_ts = first_batch_max_timestamp
             self._rolling_ts_known = True
         self.next_offset = last_offset + 1
-        if max_timestamp > self.largest_timestamp:
-            self._max_ts = max_timestamp
+        largest = self.largest_timestamp
+        if max_timestamp > largest:
+            self._max_ts = largest = max_timestamp
             self._offset_of_max_ts = offset_of_max_timestamp
         if self._bytes_since_index > self.index_interval_bytes:
             self.offset_index.append(last_offset, position)
-            self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)  # type: ignore[arg-type]
+            self.time_index.maybe_append(largest, self._offset_of_max_ts)
             self._bytes_since_index = 0
         self._bytes_since_index += len(data)
         return position
@@ -307,7 +320,7 @@ class LogSegment:
                 self.rebuild_indexes(f"entry ({entry_offset}, {position}) does not point at its batch: {e}")
         return None  # pragma: no cover - the loop returns or raises
 
-    def _scan_from(self, offset: int, position: int, entry_offset: int, end: int):
+    def _scan_from(self, offset: int, position: int, entry_offset: int, end: int) -> tuple[int, BatchHeader] | None:
         pos = position
         prev_next = self.base_offset
         read = self.log.pread
@@ -400,7 +413,7 @@ class LogSegment:
         max_offset: int | None = None,
         min_one_batch: bool = True,
         inline_max: int = 0,
-    ):
+    ) -> tuple[bytes | FileRegion, int, int] | None:
         """Like ``read`` but without loading the bytes: ``(data, first base offset, next offset)`` where
         ``data`` is a :class:`FileRegion` over the ``.log`` (its own handle; the caller closes it), or
         ``bytes`` when the range is at most ``inline_max`` bytes (cheaper than a handle for small reads).

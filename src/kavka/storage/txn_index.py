@@ -62,7 +62,7 @@ class TransactionIndex:
 
     # -- loading --------------------------------------------------------------------------------------
 
-    def load(self) -> None:
+    def load(self) -> list[AbortedTxn]:
         data = self.fs.read_bytes(self.path) if self.fs.exists(self.path) else b""
         if len(data) % ENTRY_SIZE:
             raise CorruptIndexError(f"{self.path}: size {len(data)} is not a multiple of {ENTRY_SIZE}")
@@ -81,11 +81,13 @@ class TransactionIndex:
             last = last_offset
             entries.append(AbortedTxn(pid, first, last_offset, lso))
         self._entries = entries
+        return entries
 
     def _ensure(self) -> list[AbortedTxn]:
         if self._entries is None:
             self.load()
-        return self._entries  # type: ignore[return-value]
+        entries = self._entries
+        return entries if entries is not None else self.load()
 
     @property
     def entries(self) -> list[AbortedTxn]:
