@@ -44,6 +44,11 @@ def _admin_scenario(bootstrap: str, base: str) -> dict:
     }
     fs = admin.create_partitions([NewPartitions(f"{base}-a", 4), NewPartitions(f"{base}-a2", 2)])
     seen["partitions"] = {n.replace(base, "<t>"): _error(f) for n, f in fs.items()}
+    # Kafka's broker learns of a new topic from the metadata log a moment after the controller answers
+    # CreateTopics; DescribeConfigs before then is UNKNOWN_TOPIC_OR_PARTITION. Wait as a client would.
+    wait_until(
+        lambda: f"{base}-a" in admin.list_topics(timeout=30).topics, 30, interval=0.05, message="the topic in Metadata"
+    )
     [f] = admin.describe_configs([ConfigResource("TOPIC", f"{base}-a")]).values()
     configs = f.result(timeout=30)
     seen["describe"] = {
