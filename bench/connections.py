@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kavka.cli.bench_compare import machine
+from benchlib import machine
 from kavka.testing.process import BrokerProcess, create_topic, wait_until
 
 MB = 1024 * 1024

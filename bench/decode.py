@@ -12,6 +12,7 @@ import timeit
 from kio.index import load_request_schema
 from kio.serial import entity_reader, entity_writer
 
+from benchlib import machine
 from kavka.protocol.api import build_entity
 from kavka.protocol.decoder import decode_with, request_decoder
 
@@ -88,6 +89,7 @@ CASES = {
 
 
 def main() -> None:
+    print(f"machine: {machine()}")  # with the commit measured (git describe)
     print(f"{'request':42} {'bytes':>6} {'kavka us':>9} {'kio us':>8} {'ratio':>6}")
     for label, (key, version, data) in CASES.items():
         cls = load_request_schema(key, version)

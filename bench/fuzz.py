@@ -20,11 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import machine
 from kavka.testing.fuzz import Blaster, FrameSource, HealthyClients, sessions
 from kavka.testing.process import BrokerProcess, create_topic
 
 
 def main(argv: list[str] | None = None) -> int:
+    print(f"machine: {machine()}")  # with the commit measured (git describe)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=2_000_000, help="frames to send (default 2,000,000)")
     ap.add_argument("--duration", type=float, default=None, help="stop after this many seconds at most")

@@ -25,7 +25,7 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
-from kavka.cli.bench_compare import machine
+from benchlib import machine
 from kavka.testing.process import BrokerProcess
 
 TOPIC = "many"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from benchlib import machine
 from kavka.protocol.batch import parse_header
 from kavka.protocol.records import Record, build_batch, decode_batch
 
@@ -49,6 +50,7 @@ def _best(fn, repeat: int, loops: int) -> float:
 
 
 def main() -> None:
+    print(f"machine: {machine()}")  # with the commit measured (git describe)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=500, help="records per batch")
     ap.add_argument("--size", type=int, default=100, help="value size in bytes")

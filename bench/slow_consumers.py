@@ -27,7 +27,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from kavka.cli.bench_compare import machine
+from benchlib import machine
 from kavka.testing.process import BrokerProcess, create_topic, wait_until
 
 TOPIC = "slow"
