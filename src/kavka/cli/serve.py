@@ -46,7 +46,25 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         except ConsoleConfigError as e:
             print(f"kavka: {e}", file=sys.stderr)
             return 2
+    _raise_open_files_limit()
     return asyncio.run(_serve(config, console=console))
+
+
+def _raise_open_files_limit() -> None:
+    """Raise the soft open-files limit to the hard one, as the JVM does for Kafka at start-up (HotSpot's
+    MaxFDLimit, on by default on Linux): a broker holds a descriptor per client and per open segment
+    file, and a default soft limit of 1024 is far below what 10,000 partitions want. The storage's
+    handle pool (kavka.storage.handles) sizes itself from the limit in force afterwards."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            hard = 1 << 20
+        if soft != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, OSError, ValueError) as e:  # not POSIX, or refused: run with the limit as it is
+        logging.getLogger(__name__).info("open-files limit left as it is: %s", e)
 
 
 async def _serve(config: BrokerConfig, *, console: bool = False) -> int:

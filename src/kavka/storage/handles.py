@@ -14,8 +14,11 @@ Contract:
   re-opens its path on next use. If the path is gone by then (a rename the owner did not go through
   ``PooledHandle``), the re-open raises ``FileNotFoundError`` instead of creating an empty file.
 - ``close()`` is final: the handle leaves the pool.
-- ``capacity`` defaults to a quarter of the process's soft ``RLIMIT_NOFILE``, between 64 and 2048, so
-  sockets, snapshots and checkpoints keep the rest. One pool per ``FileSystem`` (``pool_for``).
+- ``capacity`` defaults to half of the process's soft ``RLIMIT_NOFILE`` (at least 64), so sockets,
+  snapshots and checkpoints keep the rest (``kavka serve`` first raises the soft limit to the hard one,
+  as the JVM does for Kafka). A pool smaller than the files in use costs an open and a close per miss
+  (a round-robin over more files than the pool holds misses every time), so it is sized from the limit
+  rather than a small constant. One pool per ``FileSystem`` (``pool_for``).
 
 Not thread-safe: one event loop owns the storage.
 """
@@ -31,11 +34,11 @@ from kavka.storage.fs import FileHandle, FileSystem
 __all__ = ["HandlePool", "PooledHandle", "pool_for", "default_capacity"]
 
 _MIN_CAPACITY = 64
-_MAX_CAPACITY = 2048
+_MAX_CAPACITY = 1 << 20
 
 
 def default_capacity() -> int:
-    """A quarter of the soft open-files limit, clamped to [64, 2048]."""
+    """Half of the soft open-files limit, at least 64."""
     try:
         import resource
 
@@ -44,7 +47,7 @@ def default_capacity() -> int:
         return 256
     if soft == resource.RLIM_INFINITY or soft <= 0:
         return _MAX_CAPACITY
-    return max(_MIN_CAPACITY, min(_MAX_CAPACITY, soft // 4))
+    return max(_MIN_CAPACITY, min(_MAX_CAPACITY, soft // 2))
 
 
 class PooledHandle(FileHandle):
