@@ -217,7 +217,7 @@ class PartitionLog(LocalLog):
         """
         cfg = self.config
         records, plan, next_offset, max_ts, offset_of_max, num_records = validate_records(
-            records, cfg, self._leo, now_ms, f"{self.topic}-{self.partition}"
+            records, cfg, self._leo, now_ms, self.topic, self.partition
         )
         log_append = cfg.log_append_time
         duplicate, staged = self._producers.stage(plan)

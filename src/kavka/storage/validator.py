@@ -23,8 +23,6 @@ stamps the time (recomputing that batch's CRC).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from kavka.protocol.batch import (
     LOG_OVERHEAD,
     BatchHeader,
@@ -40,26 +38,24 @@ from kavka.protocol.varint import Buffer
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import InvalidTimestampError, RecordTooLargeError
 
-__all__ = ["ValidatedRecords", "validate_records", "assign_offsets", "recompress", "check_keys"]
+__all__ = ["PlannedBatch", "ValidatedRecords", "validate_records", "assign_offsets", "recompress", "check_keys"]
 
 
-class ValidatedRecords(NamedTuple):
-    """What ``validate_records`` returns: the (possibly copied or recompressed) record set and its plan."""
+#: One planned batch: (header, base offset, timestamp recorded in the producer state).
+PlannedBatch = tuple[BatchHeader, int, int]
 
-    records: bytearray | memoryview
-    plan: list[tuple[BatchHeader, int, int]]  # (header, base offset, timestamp for the producer state)
-    next_offset: int  # the log end offset after the append
-    max_timestamp: int
-    offset_of_max_timestamp: int
-    num_records: int
+#: What ``validate_records`` returns: (records: the possibly copied or recompressed record set, plan,
+#: next_offset: the log end offset after the append, max_timestamp, offset_of_max_timestamp, num_records).
+ValidatedRecords = tuple[bytearray | memoryview, list[PlannedBatch], int, int, int, int]
 
 
 def validate_records(
-    records: bytearray | memoryview, config: LogConfig, next_offset: int, now_ms: int, topic_partition: str
+    records: bytearray | memoryview, config: LogConfig, next_offset: int, now_ms: int, topic: str, partition: int
 ) -> ValidatedRecords:
-    """Validate one produce request's record set and plan its offsets from ``next_offset`` (see the module
-    docstring). ``records`` is a bytearray or a writable memoryview (a slice of the request frame);
-    anything read-only is copied once so ``assign_offsets`` can patch it."""
+    """Validate one produce request's record set for ``topic``-``partition`` and plan its offsets from
+    ``next_offset`` (see the module docstring). ``records`` is a bytearray or a writable memoryview (a
+    slice of the request frame); anything read-only is copied once so ``assign_offsets`` can patch it.
+    Returns a plain tuple in ``ValidatedRecords``' field order (no constructor call on the hot path)."""
     if not isinstance(records, bytearray) and (not isinstance(records, memoryview) or records.readonly):
         records = bytearray(records)
     cfg = config
@@ -67,13 +63,13 @@ def validate_records(
     if cfg.compression_type != "producer":
         records, headers = recompress(records, headers, cfg.compression_type, cfg.max_message_bytes)
     if cfg.compact:
-        check_keys(records, headers, cfg.max_message_bytes, topic_partition)
+        check_keys(records, headers, cfg.max_message_bytes, f"{topic}-{partition}")
     if len(records) > cfg.segment_bytes:
         raise RecordTooLargeError(f"record set of {len(records)} bytes exceeds segment.bytes {cfg.segment_bytes}")
     log_append = cfg.log_append_time
     max_size = cfg.max_message_bytes
     before, after = cfg.message_timestamp_before_max_ms, cfg.message_timestamp_after_max_ms
-    plan = []
+    plan: list[PlannedBatch] = []
     max_ts, offset_of_max = -1, next_offset
     num_records = 0
     for h in headers:
@@ -98,12 +94,12 @@ def validate_records(
             max_ts, offset_of_max = ts, last
         num_records += h.records_count
         next_offset = last + 1
-    return ValidatedRecords(records, plan, next_offset, max_ts, offset_of_max, num_records)
+    return records, plan, next_offset, max_ts, offset_of_max, num_records
 
 
 def assign_offsets(
     records: bytearray | memoryview,
-    plan: list[tuple[BatchHeader, int, int]],
+    plan: list[PlannedBatch],
     leader_epoch: int,
     log_append_time_ms: int | None,
 ) -> None:
