@@ -83,6 +83,9 @@ class FetchRead(NamedTuple):
 
 
 class LocalLog:
+    """The segments of one partition directory and the operations on them (see the module docstring);
+    only ever instantiated as a PartitionLog."""
+
     # Owned and set by PartitionLog (see the module docstring).
     topic: str
     partition: int
