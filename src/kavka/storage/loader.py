@@ -5,7 +5,7 @@ Steps, in order:
 1. Leftovers of interrupted operations (Kafka's rules): ``*.deleted`` and ``*.tmp`` files are removed;
    ``*.cleaned`` files (a cleaning that had not committed) are removed, and so is every ``*.swap`` file
    whose base offset is at or above the lowest ``.cleaned`` one (a swap cut short before its commit:
-   rolled back). A remaining ``<base>.log.swap`` is a committed swap (kavka.storage.log
+   rolled back). A remaining ``<base>.log.swap`` is a committed swap (kavka.storage.local_log
    ``replace_segments``): it is recovered (CRC-checked, indexes rebuilt), the old segment files whose
    base offset lies in [lowest swap base, highest swap next offset) are removed -- the segments it
    replaced, exactly, because the cleaner keeps the last batch of every group it rewrites -- and the
