@@ -46,22 +46,24 @@ from kavka.coordinator.group.consumer_records import group_tombstones
 from kavka.coordinator.group.offsets import CommitPartition
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
-from kavka.coordinator.runtime import Batch, CoordinatorError, CoordinatorRuntime, Record, Respond, ResponseBody
+from kavka.coordinator.runtime import (
+    Batch,
+    CoordinatorError,
+    CoordinatorRuntime,
+    Record,
+    Respond,
+    ResponseBody,
+    ShardedCoordinator,
+    partition_for,
+)
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.batch import NO_PRODUCER_ID
-from kavka.protocol.murmur2 import java_abs, java_string_hashcode
 
 __all__ = ["GroupCoordinator", "partition_for"]
 
 log = logging.getLogger(__name__)
 
 
-def partition_for(group_id: str, num_partitions: int) -> int:
-    """The ``__consumer_offsets`` partition of ``group_id`` (Kafka's partitionFor)."""
-    return java_abs(java_string_hashcode(group_id)) % num_partitions
-
-
-class GroupCoordinator:
+class GroupCoordinator(ShardedCoordinator[GroupShard]):
     """All group coordinator shards of one broker.
 
     ``append(partition, records)`` writes records to ``__consumer_offsets-<partition>`` or raises;
@@ -89,8 +91,8 @@ class GroupCoordinator:
 
     # --- ownership ----------------------------------------------------------------------------
 
-    def partition_for(self, group_id: str) -> int:
-        return partition_for(group_id, self.config.offsets_topic_num_partitions)
+    def num_partitions(self) -> int:
+        return self.config.offsets_topic_num_partitions
 
     def load(self, partition: int, records: Iterable[Record]) -> None:
         """Rebuild ``partition``'s groups and offsets from its records (oldest first) and own it."""
@@ -99,42 +101,9 @@ class GroupCoordinator:
     def begin_load(self, partition: int) -> None:
         self.runtime.begin_load(partition)
 
-    def replay(self, partition: int, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
-        """Apply one record of a loading partition; ``producer_id`` for a record of a transactional batch."""
-        self.runtime.replay(partition, key, value, producer_id)
-
     def replay_end_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
         """Apply a COMMIT/ABORT marker of a loading partition's log."""
         self.runtime.replay_end_transaction(partition, producer_id, commit)
-
-    def complete_load(self, partition: int) -> None:
-        self.runtime.complete_load(partition)
-
-    def unload(self, partition: int) -> None:
-        self.runtime.unload(partition)
-
-    def tick(self) -> int | None:
-        """Fire due timers (session, rebalance, sync, retention); the next deadline, if any."""
-        return self.runtime.tick()
-
-    def next_deadline(self) -> int | None:
-        return self.runtime.next_deadline()
-
-    def shard_of(self, group_id: str) -> GroupShard:
-        """The active shard that owns ``group_id`` (CoordinatorError otherwise); for tools and tests."""
-        return self.runtime.shard(self.partition_for(group_id))
-
-    def _write(
-        self,
-        group_id: str,
-        op: Callable[[GroupShard, Batch], None],
-        respond: Respond,
-        on_error: Callable[[int], ResponseBody],
-    ) -> None:
-        try:
-            self.runtime.write(self.partition_for(group_id), op)
-        except CoordinatorError as e:
-            respond(on_error(e.error_code))
 
     # --- classic membership -------------------------------------------------------------------
 
