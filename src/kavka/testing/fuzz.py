@@ -492,6 +492,7 @@ class Blaster:
         self.sel = selectors.DefaultSelector()
         self.stats = BlastStats()
         self.active: dict[socket.socket, _Conn] = {}
+        self.refused_in_row = 0
 
     def _open(self, session: Session) -> None:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -521,11 +522,19 @@ class Blaster:
         st.frames += c.session.frames
         st.bytes += len(c.session.data)
 
+    def _refused(self, c: _Conn) -> None:
+        """A connection was refused: close it; more than 20 in a row (no answer between) means the
+        broker is gone, and the blast stops with ConnectionRefusedError."""
+        self.refused_in_row += 1
+        self._finish(c, "refused")
+        if self.refused_in_row > 20:
+            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
+
     def run(self, session_iter, deadline: float | None = None) -> BlastStats:
         start = time.monotonic()
         it = iter(session_iter)
         more = True
-        refused = 0
+        self.refused_in_row = 0
         while True:
             while more and len(self.active) < self.parallel:
                 nxt = next(it, None)
@@ -552,10 +561,7 @@ class Blaster:
                         except BlockingIOError:
                             pass
                         except ConnectionRefusedError:
-                            refused += 1
-                            self._finish(c, "refused")
-                            if refused > 20:
-                                raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
+                            self._refused(c)
                             continue
                         except OSError:
                             self._finish(c, "eof")
@@ -568,17 +574,14 @@ class Blaster:
                     except BlockingIOError:
                         continue
                     except ConnectionRefusedError:
-                        refused += 1
-                        self._finish(c, "refused")
-                        if refused > 20:
-                            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
+                        self._refused(c)
                         continue
                     except OSError:
                         data = b""
                     if not data:
                         self._finish(c, "eof")
                         continue
-                    refused = 0
+                    self.refused_in_row = 0
                     c.inbuf += data
                     while len(c.inbuf) >= 4:
                         size = int.from_bytes(c.inbuf[:4], "big")
