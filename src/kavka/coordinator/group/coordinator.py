@@ -39,6 +39,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 
+from kavka.coordinator.group.classic import JoinRequest
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import TopicsImage
 from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
@@ -136,44 +137,30 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
         if reason:
             log.debug("group %s: join of %r, reason: %s", group_id, member_id, reason)
 
+        req = JoinRequest(
+            group_instance_id=group_instance_id,
+            protocol_type=protocol_type,
+            protocols=protocols,
+            session_timeout_ms=session_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            client_id=client_id,
+            client_host=client_host,
+            api_version=api_version,
+            respond=respond,
+        )
+
         def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is not None:
                 if not cgroup.is_empty():
-                    shard.consumer_classic.join(
-                        batch,
-                        cgroup,
-                        member_id=member_id,
-                        group_instance_id=group_instance_id,
-                        protocol_type=protocol_type,
-                        protocols=protocols,
-                        session_timeout_ms=session_timeout_ms,
-                        rebalance_timeout_ms=rebalance_timeout_ms,
-                        client_id=client_id,
-                        client_host=client_host,
-                        api_version=api_version,
-                        respond=respond,
-                    )
+                    shard.consumer_classic.join(batch, cgroup, member_id=member_id, req=req)
                     return
                 # an empty consumer group gives way to the classic group (its offsets stay)
                 for record in group_tombstones(group_id, cgroup.members):
                     batch.append(record, replay=False)
                 del shard.consumer_groups[group_id]
                 cgroup.deleted = True
-            shard.membership.join(
-                batch,
-                group_id=group_id,
-                member_id=member_id,
-                group_instance_id=group_instance_id,
-                protocol_type=protocol_type,
-                protocols=protocols,
-                session_timeout_ms=session_timeout_ms,
-                rebalance_timeout_ms=rebalance_timeout_ms,
-                client_id=client_id,
-                client_host=client_host,
-                api_version=api_version,
-                respond=respond,
-            )
+            shard.membership.join(batch, group_id=group_id, member_id=member_id, req=req)
 
         self._write(group_id, op, respond, lambda code: join_error(code, member_id))
 
