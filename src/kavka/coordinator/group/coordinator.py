@@ -35,6 +35,7 @@ ConsumerGroupHeartbeat joining a classic group with members converts it
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -44,7 +45,7 @@ from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import TopicsImage
 from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
 from kavka.coordinator.group.consumer_records import group_tombstones
-from kavka.coordinator.group.offsets import CommitPartition
+from kavka.coordinator.group.offsets import CommitPartition, commit_response
 from kavka.coordinator.group.responses import join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
 from kavka.coordinator.runtime import (
@@ -62,6 +63,11 @@ from kavka.protocol.api import ErrorCode
 __all__ = ["GroupCoordinator", "partition_for"]
 
 log = logging.getLogger(__name__)
+
+
+def _commit_refused(topics: Iterable[tuple[str, Iterable[CommitPartition]]], code: int) -> ResponseBody:
+    """An OffsetCommit / TxnOffsetCommit refused as a whole: ``code`` on every partition."""
+    return commit_response([(name, [(p[0], ErrorCode.none) for p in parts]) for name, parts in topics], code)
 
 
 class GroupCoordinator(ShardedCoordinator[GroupShard]):
@@ -345,14 +351,7 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
         request-level refusal puts its error on every partition.
         """
         topics = [(name, list(parts)) for name, parts in topics]
-
-        def on_error(code: int) -> ResponseBody:
-            return {
-                "topics": [
-                    {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                    for name, parts in topics
-                ]
-            }
+        on_error = functools.partial(_commit_refused, topics)
 
         if group_id is None:
             respond(on_error(ErrorCode.invalid_group_id))
@@ -410,14 +409,7 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
         ``{"topics": [{name, partitions: [{partition_index, error_code}]}]}``.
         """
         topics = [(name, list(parts)) for name, parts in topics]
-
-        def on_error(code: int) -> ResponseBody:
-            return {
-                "topics": [
-                    {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                    for name, parts in topics
-                ]
-            }
+        on_error = functools.partial(_commit_refused, topics)
 
         if not group_id:
             respond(on_error(ErrorCode.invalid_group_id))
