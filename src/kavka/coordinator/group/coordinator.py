@@ -46,7 +46,7 @@ from kavka.coordinator.group.consumer import TopicsImage
 from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
 from kavka.coordinator.group.consumer_records import group_tombstones
 from kavka.coordinator.group.offsets import CommitPartition, commit_response
-from kavka.coordinator.group.responses import join_error, sync_error
+from kavka.coordinator.group.responses import consumer_describe_error, describe_error, join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
 from kavka.coordinator.runtime import (
     Batch,
@@ -316,19 +316,7 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
             try:
                 out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.consumer.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
-                out.append(
-                    {
-                        "error_code": e.error_code,
-                        "error_message": None,
-                        "group_id": group_id,
-                        "group_state": "",
-                        "group_epoch": 0,
-                        "assignment_epoch": 0,
-                        "assignor_name": "",
-                        "members": [],
-                        "authorized_operations": -2147483648,
-                    }
-                )
+                out.append(consumer_describe_error(group_id, e.error_code))
         return out
 
     # --- offsets ------------------------------------------------------------------------------
@@ -452,17 +440,7 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
             try:
                 out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
-                out.append(
-                    {
-                        "error_code": e.error_code,
-                        "group_id": group_id,
-                        "group_state": "",
-                        "protocol_type": "",
-                        "protocol_data": "",
-                        "members": [],
-                        "authorized_operations": -2147483648,
-                    }
-                )
+                out.append(describe_error(group_id, e.error_code))
         return out
 
     def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> ResponseBody:
