@@ -306,6 +306,18 @@ def described_groups(
     return groups
 
 
+def shaped(result: Any, shape: Callable[[Any], Any]) -> Any:
+    """A handler's answer from what `GroupService.call` returned: ``shape(response)`` at once, or, for
+    a parked operation (a future), a coroutine that awaits its response and shapes it then."""
+    if isinstance(result, asyncio.Future):
+        return _shaped_later(result, shape)
+    return shape(result)
+
+
+async def _shaped_later(fut: asyncio.Future, shape: Callable[[Any], Any]) -> Any:
+    return shape(await fut)
+
+
 def client_host(ctx) -> str:
     """The client's address as Kafka shows it (``InetAddress.toString()``: ``/127.0.0.1``)."""
     peer = getattr(ctx.conn, "peer", None)
