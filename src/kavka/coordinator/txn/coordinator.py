@@ -47,7 +47,7 @@ from kavka.coordinator.txn.shard import MarkerJob, TxnShard
 from kavka.metadata.internal_topics import OFFSETS_TOPIC
 from kavka.protocol.api import ErrorCode
 
-__all__ = ["TransactionCoordinator", "partition_for"]
+__all__ = ["TransactionCoordinator", "partition_for", "transaction_state_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,20 @@ class InitProducerIdResult(TypedDict):
     error_code: ErrorCode
     producer_id: int
     producer_epoch: int
+
+
+def transaction_state_entry(transactional_id: str, error: int = ErrorCode.none) -> ResponseBody:
+    """A DescribeTransactions entry with no transaction in it (filled in for one that is found)."""
+    return {
+        "error_code": error,
+        "transactional_id": transactional_id,
+        "transaction_state": "",
+        "transaction_timeout": 0,
+        "transaction_start_time": -1,
+        "producer_id": -1,
+        "producer_epoch": -1,
+        "topics": [],
+    }
 
 
 def _init_error(code: int) -> InitProducerIdResult:
@@ -411,16 +425,7 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
         TRANSACTIONAL_ID_NOT_FOUND."""
         out: list[ResponseBody] = []
         for txn_id in transactional_ids:
-            entry: ResponseBody = {
-                "error_code": ErrorCode.none,
-                "transactional_id": txn_id,
-                "transaction_state": "",
-                "transaction_timeout": 0,
-                "transaction_start_time": -1,
-                "producer_id": -1,
-                "producer_epoch": -1,
-                "topics": [],
-            }
+            entry = transaction_state_entry(txn_id)
             error = (
                 self.runtime.partition_error(self.partition_for(txn_id))
                 if txn_id
