@@ -90,14 +90,10 @@ class GroupService(CoordinatorService):
 
     # --- the offsets topic -------------------------------------------------------------------
 
-    def partition_for(self, group_id: str) -> int:
-        return self.coordinator.partition_for(group_id)
-
     def ensure_offsets_topic(self) -> int:
         """Create ``__consumer_offsets`` if missing and load its partitions; NONE or an error code."""
         cfg = self.broker.config
-        code = self.broker.ensure_internal_topic(
-            OFFSETS_TOPIC,
+        return self._ensure_topic(
             self.config.offsets_topic_num_partitions,
             int(cfg.get("offsets.topic.replication.factor", 3) or 3),
             {
@@ -106,10 +102,6 @@ class GroupService(CoordinatorService):
                 "segment.bytes": str(cfg.get("offsets.topic.segment.bytes", 104857600)),
             },
         )
-        if code:
-            return code
-        self._load_led_partitions()
-        return ErrorCode.none
 
     def _replay(self, index: int, plog) -> int:
         n = 0
