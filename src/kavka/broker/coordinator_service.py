@@ -72,6 +72,18 @@ class CoordinatorService:
         for partition in self.coordinator.runtime.owned_partitions():
             self.coordinator.unload(partition)
 
+    def partition_for(self, key: str) -> int:
+        """The partition of :attr:`topic` that owns ``key`` (a group or transactional id)."""
+        return self.coordinator.partition_for(key)
+
+    def _ensure_topic(self, partitions: int, replication_factor: int, configs: dict[str, str]) -> int:
+        """Create :attr:`topic` if missing and load the partitions this broker leads; NONE or an error code."""
+        code = self.broker.ensure_internal_topic(self.topic, partitions, replication_factor, configs)
+        if code:
+            return code
+        self._load_led_partitions()
+        return ErrorCode.none
+
     def tick(self) -> int | None:
         """Fire the coordinator's due timers; its next deadline (ms), or None."""
         if self._closed:

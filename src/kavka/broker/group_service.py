@@ -39,6 +39,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from kavka.broker.acl_operations import GROUP_OPERATIONS
 from kavka.broker.coordinator_service import AppendError, CoordinatorService
 from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
@@ -49,7 +50,15 @@ from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID, CorruptRecordError
 from kavka.protocol.records import EndTxnMarker, Record, build_batch, parse_end_txn_marker
 
-__all__ = ["GroupService", "AppendError", "service_of", "client_host", "millis", "decode_consumer_assignment"]
+__all__ = [
+    "GroupService",
+    "AppendError",
+    "service_of",
+    "described_groups",
+    "client_host",
+    "millis",
+    "decode_consumer_assignment",
+]
 
 
 class GroupService(CoordinatorService):
@@ -81,14 +90,10 @@ class GroupService(CoordinatorService):
 
     # --- the offsets topic -------------------------------------------------------------------
 
-    def partition_for(self, group_id: str) -> int:
-        return self.coordinator.partition_for(group_id)
-
     def ensure_offsets_topic(self) -> int:
         """Create ``__consumer_offsets`` if missing and load its partitions; NONE or an error code."""
         cfg = self.broker.config
-        code = self.broker.ensure_internal_topic(
-            OFFSETS_TOPIC,
+        return self._ensure_topic(
             self.config.offsets_topic_num_partitions,
             int(cfg.get("offsets.topic.replication.factor", 3) or 3),
             {
@@ -97,10 +102,6 @@ class GroupService(CoordinatorService):
                 "segment.bytes": str(cfg.get("offsets.topic.segment.bytes", 104857600)),
             },
         )
-        if code:
-            return code
-        self._load_led_partitions()
-        return ErrorCode.none
 
     def _replay(self, index: int, plog) -> int:
         n = 0
@@ -275,6 +276,38 @@ def service_of(ctx) -> GroupService | None:
     """The broker's group service (made in ``Broker.startup``), or None after its shutdown (handlers
     answer COORDINATOR_NOT_AVAILABLE then)."""
     return ctx.broker.group_service
+
+
+def described_groups(
+    ctx,
+    group_ids: list[str],
+    describe: Callable[[GroupCoordinator, list[str]], list[dict[str, Any]]],
+    refused: Callable[[str, int], dict[str, Any]],
+    include_operations: bool,
+) -> list[dict[str, Any]]:
+    """What DescribeGroups and ConsumerGroupDescribe share: each group's entry from the coordinator
+    (``describe``), or ``refused(group_id, COORDINATOR_NOT_AVAILABLE)`` while there is no group service;
+    with ``include_operations``, every entry without an error carries every group operation."""
+    service = service_of(ctx)
+    if service is None:
+        groups = [refused(g, ErrorCode.coordinator_not_available) for g in group_ids]
+    else:
+        groups = describe(service.coordinator, group_ids)
+    if include_operations:
+        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g for g in groups]
+    return groups
+
+
+def shaped(result: Any, shape: Callable[[Any], Any]) -> Any:
+    """A handler's answer from what `GroupService.call` returned: ``shape(response)`` at once, or, for
+    a parked operation (a future), a coroutine that awaits its response and shapes it then."""
+    if isinstance(result, asyncio.Future):
+        return _shaped_later(result, shape)
+    return shape(result)
+
+
+async def _shaped_later(fut: asyncio.Future, shape: Callable[[Any], Any]) -> Any:
+    return shape(await fut)
 
 
 def client_host(ctx) -> str:

@@ -70,14 +70,10 @@ class TxnService(CoordinatorService):
         except Exception as e:  # the controller could not hand out a block
             raise CoordinatorError(ErrorCode.coordinator_not_available, str(e)) from e
 
-    def partition_for(self, transactional_id: str) -> int:
-        return self.coordinator.partition_for(transactional_id)
-
     def ensure_txn_topic(self) -> int:
         """Create ``__transaction_state`` if missing and load its partitions; NONE or an error code."""
         cfg = self.broker.config
-        code = self.broker.ensure_internal_topic(
-            TXN_TOPIC,
+        return self._ensure_topic(
             self.config.transaction_state_log_num_partitions,
             int(cfg.get("transaction.state.log.replication.factor", 3) or 3),
             {
@@ -87,10 +83,6 @@ class TxnService(CoordinatorService):
                 "segment.bytes": str(cfg.get("transaction.state.log.segment.bytes", 104857600)),
             },
         )
-        if code:
-            return code
-        self._load_led_partitions()
-        return ErrorCode.none
 
     def _load_led_partitions(self) -> None:
         super()._load_led_partitions()

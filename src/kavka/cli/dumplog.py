@@ -150,19 +150,23 @@ class _Dumper:
 
     # -- indexes -----------------------------------------------------------------------------------
 
+    def _entries(self, path: str, entry: struct.Struct, what: str) -> list[tuple[Any, ...]]:
+        """Every whole entry of an index file; a trailing partial entry is a problem (and is skipped)."""
+        with open(path, "rb") as f:
+            data = f.read()
+        if len(data) % entry.size:
+            self.problem(f"{what} size {len(data)} is not a multiple of {entry.size}")
+        return [entry.unpack_from(data, i * entry.size) for i in range(len(data) // entry.size)]
+
     def offset_index(self, path: str) -> None:
         base = _base_offset(path)
         before = self.problems
-        with open(path, "rb") as f:
-            data = f.read()
-        if len(data) % _OFFSET_ENTRY.size:
-            self.problem(f"Index file size {len(data)} is not a multiple of {_OFFSET_ENTRY.size}")
+        entries = self._entries(path, _OFFSET_ENTRY, "Index file")
         log_path = path[: -len(".index")] + ".log"
         batches = {pos: h for pos, h in self._batches(log_path)}
         previous = -1
-        count = len(data) // _OFFSET_ENTRY.size
-        for i in range(count):
-            rel, position = _OFFSET_ENTRY.unpack_from(data, i * _OFFSET_ENTRY.size)
+        count = len(entries)
+        for rel, position in entries:
             offset = base + rel
             if not self.verify_only:
                 self.out(f"offset: {offset} position: {position}")
@@ -187,16 +191,12 @@ class _Dumper:
     def time_index(self, path: str) -> None:
         base = _base_offset(path)
         before = self.problems
-        with open(path, "rb") as f:
-            data = f.read()
-        if len(data) % _TIME_ENTRY.size:
-            self.problem(f"Time index file size {len(data)} is not a multiple of {_TIME_ENTRY.size}")
+        entries = self._entries(path, _TIME_ENTRY, "Time index file")
         log_path = path[: -len(".timeindex")] + ".log"
         headers = [h for _, h in self._batches(log_path)]
         prev_ts = prev_off = -1
-        count = len(data) // _TIME_ENTRY.size
-        for i in range(count):
-            ts, rel = _TIME_ENTRY.unpack_from(data, i * _TIME_ENTRY.size)
+        count = len(entries)
+        for ts, rel in entries:
             offset = base + rel
             if not self.verify_only:
                 self.out(f"timestamp: {ts} offset: {offset}")
@@ -220,12 +220,7 @@ class _Dumper:
             self.out(f"Time index verification passed: {count} entries match {os.path.basename(log_path)}")
 
     def txn_index(self, path: str) -> None:
-        with open(path, "rb") as f:
-            data = f.read()
-        if len(data) % _TXN_ENTRY.size:
-            self.problem(f"Transaction index size {len(data)} is not a multiple of {_TXN_ENTRY.size}")
-        for i in range(len(data) // _TXN_ENTRY.size):
-            version, pid, first, last, lso = _TXN_ENTRY.unpack_from(data, i * _TXN_ENTRY.size)
+        for version, pid, first, last, lso in self._entries(path, _TXN_ENTRY, "Transaction index"):
             self.out(
                 f"version: {version} producerId: {pid} firstOffset: {first} lastOffset: {last} lastStableOffset: {lso}"
             )

@@ -20,6 +20,7 @@ import logging
 import time
 
 from kavka.console.state import ConsoleError, connection_count, health, request_counts, request_times
+from kavka.server.tasks import cancel_and_wait
 
 __all__ = ["Sampler", "Subscriber"]
 
@@ -56,12 +57,7 @@ class Sampler:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         for sub in list(self.subscribers):
             sub.offer(None)  # the stream handler ends its response
 

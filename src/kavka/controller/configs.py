@@ -19,7 +19,7 @@ deletes). Rules and messages are Kafka's:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kavka.metadata.config import BrokerConfig, validate_topic_configs
@@ -144,47 +144,67 @@ def incremental_alter_configs(
     resources: Sequence[AlterConfigsResource],
     validate_only: bool = False,
 ) -> tuple[list[AlterConfigsResult], list[MetadataRecord]]:
+    return _alter_each(image, config, resources, validate_only, _incremental_changes)
+
+
+def _incremental_changes(
+    config: BrokerConfig, res: AlterConfigsResource, current: Mapping[str, str]
+) -> dict[str, str | None]:
+    changes: dict[str, str | None] = {}
+    seen = set()
+    for item in res.configs:
+        assert isinstance(item, AlterableConfig)
+        if item.name in seen:
+            raise _Reject(ErrorCode.INVALID_REQUEST, f"Error due to duplicate config keys : {item.name}")
+        seen.add(item.name)
+        value = changes.get(item.name, current.get(item.name))
+        op = AlterConfigOp(item.op)
+        if op is AlterConfigOp.SET:
+            value = item.value
+        elif op is AlterConfigOp.DELETE:
+            value = None
+        else:
+            if _config_type(res.resource_type, item.name) is not ConfigType.LIST:
+                raise _Reject(
+                    ErrorCode.INVALID_CONFIG,
+                    f"Can't {op.name} to key {item.name} because its type is not LIST.",
+                )
+            parts = [p for p in (value or _default_list(res.resource_type, item.name)).split(",") if p]
+            for v in (item.value or "").split(","):
+                if op is AlterConfigOp.APPEND and v not in parts:
+                    parts.append(v)
+                elif op is AlterConfigOp.SUBTRACT and v in parts:
+                    parts.remove(v)
+            value = ",".join(parts)
+        changes[item.name] = value
+    merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+    _validate(
+        config,
+        res.resource_type,
+        {k: v for k, v in changes.items() if v is not None}
+        if res.resource_type == ConfigResourceType.BROKER
+        else merged,
+    )
+    return changes
+
+
+def _alter_each(
+    image: MetadataImage,
+    config: BrokerConfig,
+    resources: Sequence[AlterConfigsResource],
+    validate_only: bool,
+    changes_for: Callable[[BrokerConfig, AlterConfigsResource, Mapping[str, str]], dict[str, str | None]],
+) -> tuple[list[AlterConfigsResult], list[MetadataRecord]]:
+    """What both AlterConfigs APIs share: per resource, check it exists, compute and validate its
+    changes (``changes_for(config, resource, current overrides)``, key -> new value or None to
+    remove; `_Reject` refuses the resource), and one result each; records only when not ``validate_only``."""
     results: list[AlterConfigsResult] = []
     records: list[MetadataRecord] = []
     for res in resources:
         try:
             _check_resource(image, config, res.resource_type, res.resource_name)
             current = _current(image, res.resource_type, res.resource_name)
-            changes: dict[str, str | None] = {}
-            seen = set()
-            for item in res.configs:
-                assert isinstance(item, AlterableConfig)
-                if item.name in seen:
-                    raise _Reject(ErrorCode.INVALID_REQUEST, f"Error due to duplicate config keys : {item.name}")
-                seen.add(item.name)
-                value = changes.get(item.name, current.get(item.name))
-                op = AlterConfigOp(item.op)
-                if op is AlterConfigOp.SET:
-                    value = item.value
-                elif op is AlterConfigOp.DELETE:
-                    value = None
-                else:
-                    if _config_type(res.resource_type, item.name) is not ConfigType.LIST:
-                        raise _Reject(
-                            ErrorCode.INVALID_CONFIG,
-                            f"Can't {op.name} to key {item.name} because its type is not LIST.",
-                        )
-                    parts = [p for p in (value or _default_list(res.resource_type, item.name)).split(",") if p]
-                    for v in (item.value or "").split(","):
-                        if op is AlterConfigOp.APPEND and v not in parts:
-                            parts.append(v)
-                        elif op is AlterConfigOp.SUBTRACT and v in parts:
-                            parts.remove(v)
-                    value = ",".join(parts)
-                changes[item.name] = value
-            merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
-            _validate(
-                config,
-                res.resource_type,
-                {k: v for k, v in changes.items() if v is not None}
-                if res.resource_type == ConfigResourceType.BROKER
-                else merged,
-            )
+            changes = changes_for(config, res, current)
             records.extend(_records_for(res.resource_type, res.resource_name, current, changes))
             error = NONE
         except _Reject as e:
@@ -206,28 +226,21 @@ def alter_configs(
     validate_only: bool = False,
 ) -> tuple[list[AlterConfigsResult], list[MetadataRecord]]:
     """Legacy AlterConfigs: the given map becomes the resource's complete set of overrides."""
-    results: list[AlterConfigsResult] = []
-    records: list[MetadataRecord] = []
-    for res in resources:
-        try:
-            _check_resource(image, config, res.resource_type, res.resource_name)
-            assert isinstance(res.configs, Mapping)
-            new = dict(res.configs)
-            nulls = [k for k, v in new.items() if v is None]
-            if nulls and res.resource_type == ConfigResourceType.TOPIC:
-                raise _Reject(
-                    ErrorCode.INVALID_CONFIG, "Null value not supported for topic configs: " + ",".join(nulls)
-                )
-            values = {k: v for k, v in new.items() if v is not None}
-            _validate(config, res.resource_type, values)
-            current = _current(image, res.resource_type, res.resource_name)
-            changes: dict[str, str | None] = dict(values)
-            for key in current:
-                if key not in values:
-                    changes[key] = None
-            records.extend(_records_for(res.resource_type, res.resource_name, current, changes))
-            error = NONE
-        except _Reject as e:
-            error = e.error
-        results.append(AlterConfigsResult(res.resource_type, res.resource_name, int(error.code), error.message))
-    return results, ([] if validate_only else records)
+    return _alter_each(image, config, resources, validate_only, _replacing_changes)
+
+
+def _replacing_changes(
+    config: BrokerConfig, res: AlterConfigsResource, current: Mapping[str, str]
+) -> dict[str, str | None]:
+    assert isinstance(res.configs, Mapping)
+    new = dict(res.configs)
+    nulls = [k for k, v in new.items() if v is None]
+    if nulls and res.resource_type == ConfigResourceType.TOPIC:
+        raise _Reject(ErrorCode.INVALID_CONFIG, "Null value not supported for topic configs: " + ",".join(nulls))
+    values = {k: v for k, v in new.items() if v is not None}
+    _validate(config, res.resource_type, values)
+    changes: dict[str, str | None] = dict(values)
+    for key in current:
+        if key not in values:
+            changes[key] = None
+    return changes

@@ -48,8 +48,11 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
+from kavka.protocol.murmur2 import java_abs, java_string_hashcode
 
 __all__ = [
+    "ShardedCoordinator",
+    "partition_for",
     "Record",
     "ResponseBody",
     "Respond",
@@ -66,6 +69,7 @@ log = logging.getLogger(__name__)
 
 Record = tuple[bytes, bytes | None]
 T = TypeVar("T")
+R = TypeVar("R")
 
 ResponseBody = dict[str, Any]
 """A response body as kio encodes it: the API's field names (snake_case) to values, lists of such
@@ -428,3 +432,56 @@ class CoordinatorRuntime(Generic[S]):
     def next_deadline(self) -> int | None:
         deadlines = [d for _, s in self.active_shards() if (d := s.timer.next_deadline()) is not None]
         return min(deadlines) if deadlines else None
+
+
+def partition_for(key: str, num_partitions: int) -> int:
+    """The partition of a coordinator topic that owns ``key`` (a group id or a transactional id):
+    Kafka's partitionFor, ``abs(hashCode(key)) % num_partitions`` with Java's String.hashCode and
+    Kafka's Utils.abs (Integer.MIN_VALUE maps to 0)."""
+    return java_abs(java_string_hashcode(key)) % num_partitions
+
+
+class ShardedCoordinator(Generic[S]):
+    """What the group and the transaction coordinator share: keys routed to the partition of their
+    coordinator topic (:func:`partition_for`), and the ownership calls handed to one runtime.
+
+    A subclass sets ``runtime`` and says how many partitions its topic has (`num_partitions`).
+    """
+
+    runtime: CoordinatorRuntime[S]
+
+    def num_partitions(self) -> int:
+        raise NotImplementedError
+
+    def partition_for(self, key: str) -> int:
+        return partition_for(key, self.num_partitions())
+
+    def replay(self, partition: int, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
+        """Apply one record of a loading partition; ``producer_id`` for a record of a transactional batch."""
+        self.runtime.replay(partition, key, value, producer_id)
+
+    def complete_load(self, partition: int) -> None:
+        self.runtime.complete_load(partition)
+
+    def unload(self, partition: int) -> None:
+        self.runtime.unload(partition)
+
+    def tick(self) -> int | None:
+        """Fire the shards' due timers; the next deadline, if any."""
+        return self.runtime.tick()
+
+    def next_deadline(self) -> int | None:
+        return self.runtime.next_deadline()
+
+    def shard_of(self, key: str) -> S:
+        """The active shard that owns ``key`` (CoordinatorError otherwise); for tools and tests."""
+        return self.runtime.shard(self.partition_for(key))
+
+    def _write(
+        self, key: str, op: Callable[[S, Batch], None], respond: Callable[[R], None], on_error: Callable[[int], R]
+    ) -> None:
+        """Run ``op`` on the shard of ``key``; when that partition is not active, answer ``on_error(code)``."""
+        try:
+            self.runtime.write(self.partition_for(key), op)
+        except CoordinatorError as e:
+            respond(on_error(e.error_code))

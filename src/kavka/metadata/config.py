@@ -416,18 +416,8 @@ class BrokerConfig:
                 broker_names = [b for b, _ in TOPIC_CONFIG_SYNONYMS.get(name, ())]
                 if broker_names:
                     synonyms += self._broker_synonyms(broker_names[0], broker_names, layers)
-            entries.append(
-                ConfigEntry(
-                    name,
-                    _show(definition, value),
-                    source,
-                    definition.sensitive,
-                    False,
-                    synonyms,
-                    definition.type,
-                    definition.doc if include_documentation else None,
-                )
-            )
+            # every topic config is writable
+            entries.append(_entry(definition, value, source, synonyms, include_documentation, read_only=False))
         return entries
 
     def _broker_synonyms(self, own: str, broker_names: list[str], layers: _Layers) -> list[ConfigSynonym]:
@@ -484,19 +474,30 @@ class BrokerConfig:
                     value, source = definition.parse(layer[name]), source_
                     break
             synonyms = self._broker_synonyms(name, chain, layers) if include_synonyms else []
-            entries.append(
-                ConfigEntry(
-                    name,
-                    _show(definition, value),
-                    source,
-                    definition.sensitive,
-                    definition.read_only,
-                    synonyms,
-                    definition.extra.get("reported_type", definition.type),
-                    definition.doc if include_documentation else None,
-                )
-            )
+            entries.append(_entry(definition, value, source, synonyms, include_documentation))
         return entries
+
+
+def _entry(
+    definition: ConfigDef,
+    value: Any,
+    source: ConfigSource,
+    synonyms: list[ConfigSynonym],
+    include_documentation: bool,
+    read_only: bool | None = None,
+) -> ConfigEntry:
+    """One DescribeConfigs entry: the value as shown (None when sensitive), read-only as the definition
+    says unless ``read_only`` is given, the type it reports (``reported_type`` overrides the parser's)."""
+    return ConfigEntry(
+        definition.name,
+        _show(definition, value),
+        source,
+        definition.sensitive,
+        definition.read_only if read_only is None else read_only,
+        synonyms,
+        definition.extra.get("reported_type", definition.type),
+        definition.doc if include_documentation else None,
+    )
 
 
 def _show(definition: ConfigDef, value: Any) -> str | None:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from kavka.server.quotas import ConnectionQuotas
+from kavka.server.tasks import cancel_and_wait
 
 __all__ = ["Acceptor", "RateLimitedLog"]
 
@@ -89,13 +90,8 @@ class Acceptor:
         self._slot_freed.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self.sock.close()
 
     async def _serve(self) -> None:

@@ -27,8 +27,6 @@ import base64
 import os
 import re
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 import tempfile
@@ -37,7 +35,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kavka.testing.process import free_port, wait_until
+from kavka.testing.process import ChildProcess, free_port, request_response, wait_until
 
 __all__ = [
     "ApacheKafka",
@@ -128,28 +126,14 @@ def _metadata_broker_count(host: str, port: int, timeout: float = 2.0) -> int:
     """
     client_id = b"kavka-oracle"
     body = struct.pack(">hhih", 3, 4, 7, len(client_id)) + client_id + struct.pack(">ib", 0, 0)
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(struct.pack(">i", len(body)) + body)
-        size = struct.unpack(">i", _recv_exactly(s, 4))[0]
-        payload = _recv_exactly(s, size)
+    payload = request_response(host, port, body, timeout, min_size=12, what="Metadata response")
     corr, _throttle, brokers = struct.unpack_from(">iii", payload, 0)
     if corr != 7:
         raise ValueError(f"correlation id {corr} != 7")
     return brokers
 
 
-def _recv_exactly(s: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return bytes(buf)
-
-
-class ApacheKafka:
+class ApacheKafka(ChildProcess):
     """One Apache Kafka KRaft node (broker and controller) on free loopback ports.
 
     ``bootstrap`` is "127.0.0.1:PORT" of the PLAINTEXT listener; ``node_id`` is 1; ``cluster_id`` is
@@ -158,6 +142,9 @@ class ApacheKafka:
 
     host = "127.0.0.1"
     node_id = 1
+    what = "Kafka"
+    error = ApacheKafkaError
+    stop_timeout = 60.0
 
     def __init__(
         self,
@@ -300,47 +287,8 @@ class ApacheKafka:
         except (OSError, ValueError, struct.error):
             return False
 
-    @property
-    def returncode(self) -> int | None:
-        return None if self.popen is None else self.popen.poll()
-
-    def is_running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def stop(self, timeout: float = 60.0) -> int:
-        """SIGTERM (a controlled shutdown) and wait; SIGKILL and raise when it takes longer than ``timeout``."""
-        if self.popen is None:
-            return 0
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._reap()
-                raise ApacheKafkaError(
-                    f"Kafka did not exit within {timeout}s of SIGTERM; killed\n{self.log_tail()}"
-                ) from None
-        return int(self.popen.returncode)
-
-    def cleanup(self) -> None:
-        """Kill the JVM if still running and remove the directory this object created."""
-        self._reap()
-        if self._owned_dir is not None:
-            shutil.rmtree(self._owned_dir, ignore_errors=True)
-
-    def _reap(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait()
-
     def __enter__(self) -> ApacheKafka:
         return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            self.stop()
-        finally:
-            self.cleanup()
 
     # -- tools and diagnostics ---------------------------------------------------------------------
 
@@ -356,11 +304,7 @@ class ApacheKafka:
         return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no Kafka log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return super().log_tail(lines) if self.log_path.is_file() else "(no Kafka log)"
 
     def __repr__(self) -> str:
         state = "running" if self.is_running() else "stopped"

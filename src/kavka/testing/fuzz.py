@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from kavka.protocol.api import encode_request_body, is_flexible, request_class
 from kavka.protocol.decoder import FIXED_SIZES, schema_fields
+from kavka.protocol.varint import decode_unsigned_varint
 
 __all__ = [
     "random_request",
@@ -175,17 +176,6 @@ class LengthField(NamedTuple):
     path: str
 
 
-def _uvarint(b: bytes, p: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        x = b[p]
-        p += 1
-        value |= (x & 0x7F) << shift
-        if x < 0x80:
-            return value, p
-        shift += 7
-
-
 def length_fields(cls: type, body: bytes, offset: int = 0) -> list[LengthField]:
     """Every length prefix of a *valid* encoding of ``cls`` in ``body`` from ``offset``."""
     out: list[LengthField] = []
@@ -195,7 +185,7 @@ def length_fields(cls: type, body: bytes, offset: int = 0) -> list[LengthField]:
 
 def _walk_length(b, p, flexible, legacy_width, kind, nullable, path, out):
     if flexible:
-        v, q = _uvarint(b, p)
+        v, q = decode_unsigned_varint(b, p)
         out.append(LengthField(p, q - p, kind, True, nullable, path))
         return v - 1, q
     v = int.from_bytes(b[p : p + legacy_width], "big", signed=True)
@@ -233,18 +223,19 @@ def _walk(cls, b, p, out, path):
                 else:
                     p = _walk_prim(f.kafka_type, b, p, flexible, False, fp + "[]", out)
     if flexible:
-        count, q = _uvarint(b, p)
+        count, q = decode_unsigned_varint(b, p)
         out.append(LengthField(p, q - p, "tag_count", True, False, path + ".<tags>"))
         p = q
         for _ in range(count):
-            _, p = _uvarint(b, p)
-            size, q = _uvarint(b, p)
+            _, p = decode_unsigned_varint(b, p)
+            size, q = decode_unsigned_varint(b, p)
             out.append(LengthField(p, q - p, "tag_size", True, False, path + ".<tag>"))
             p = q + size
     return p
 
 
 def _encode_uvarint(v: int) -> bytes:
+    # not encode_unsigned_varint: a fuzzed length may be past uint32 on purpose (up to 36 bits)
     out = bytearray()
     while v >= 0x80:
         out.append((v & 0x7F) | 0x80)
@@ -492,6 +483,7 @@ class Blaster:
         self.sel = selectors.DefaultSelector()
         self.stats = BlastStats()
         self.active: dict[socket.socket, _Conn] = {}
+        self.refused_in_row = 0
 
     def _open(self, session: Session) -> None:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -521,11 +513,19 @@ class Blaster:
         st.frames += c.session.frames
         st.bytes += len(c.session.data)
 
+    def _refused(self, c: _Conn) -> None:
+        """A connection was refused: close it; more than 20 in a row (no answer between) means the
+        broker is gone, and the blast stops with ConnectionRefusedError."""
+        self.refused_in_row += 1
+        self._finish(c, "refused")
+        if self.refused_in_row > 20:
+            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
+
     def run(self, session_iter, deadline: float | None = None) -> BlastStats:
         start = time.monotonic()
         it = iter(session_iter)
         more = True
-        refused = 0
+        self.refused_in_row = 0
         while True:
             while more and len(self.active) < self.parallel:
                 nxt = next(it, None)
@@ -552,10 +552,7 @@ class Blaster:
                         except BlockingIOError:
                             pass
                         except ConnectionRefusedError:
-                            refused += 1
-                            self._finish(c, "refused")
-                            if refused > 20:
-                                raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
+                            self._refused(c)
                             continue
                         except OSError:
                             self._finish(c, "eof")
@@ -568,17 +565,14 @@ class Blaster:
                     except BlockingIOError:
                         continue
                     except ConnectionRefusedError:
-                        refused += 1
-                        self._finish(c, "refused")
-                        if refused > 20:
-                            raise ConnectionRefusedError(f"broker at {self.addr} refuses connections") from None
+                        self._refused(c)
                         continue
                     except OSError:
                         data = b""
                     if not data:
                         self._finish(c, "eof")
                         continue
-                    refused = 0
+                    self.refused_in_row = 0
                     c.inbuf += data
                     while len(c.inbuf) >= 4:
                         size = int.from_bytes(c.inbuf[:4], "big")

@@ -38,6 +38,7 @@ from typing import TypeVar
 __all__ = [
     "BrokerProcess",
     "BrokerProcessError",
+    "ChildProcess",
     "api_versions_round_trip",
     "create_topic",
     "free_port",
@@ -96,13 +97,7 @@ def api_versions_round_trip(host: str, port: int, timeout: float = 2.0) -> dict[
     client_id = b"kavka-testing"
     # Request header v1: api_key, api_version, correlation_id, client_id (nullable string); empty v0 body.
     body = struct.pack(">hhih", 18, 0, correlation_id, len(client_id)) + client_id
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(struct.pack(">i", len(body)) + body)
-        size = struct.unpack(">i", _recv_exactly(s, 4))[0]
-        if size < 10 or size > 1 << 20:
-            raise ValueError(f"implausible ApiVersions response size {size}")
-        payload = _recv_exactly(s, size)
+    payload = request_response(host, port, body, timeout, min_size=10, what="ApiVersions response")
     got_corr, error_code, count = struct.unpack_from(">ihi", payload, 0)
     if got_corr != correlation_id:
         raise ValueError(f"correlation id {got_corr} != {correlation_id}")
@@ -149,6 +144,24 @@ def create_topic(
     return name
 
 
+def request_response(
+    host: str, port: int, body: bytes, timeout: float, *, min_size: int = 0, what: str = "response"
+) -> bytes:
+    """Send one request (``body``: header and payload, framed here with its int32 size) on a fresh
+    connection and return the response that comes back, without its int32 size.
+
+    Raises `OSError` on a connection failure and `ValueError` when the size is below ``min_size`` or
+    above 1 MiB (then the payload is not read).
+    """
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.settimeout(timeout)
+        s.sendall(struct.pack(">i", len(body)) + body)
+        size = struct.unpack(">i", _recv_exactly(s, 4))[0]
+        if size < min_size or size > 1 << 20:
+            raise ValueError(f"implausible {what} size {size}")
+        return _recv_exactly(s, size)
+
+
 def _recv_exactly(s: socket.socket, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:
@@ -159,7 +172,77 @@ def _recv_exactly(s: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-class BrokerProcess:
+class ChildProcess:
+    """What `BrokerProcess` and `kavka.testing.apache_kafka.ApacheKafka` share: one server subprocess
+    (``popen``) whose output goes to ``log_path``, stopped with SIGTERM (a controlled shutdown) and killed
+    on `cleanup`, which also removes the directory the object created (``_owned_dir``).
+
+    A subclass names what it runs (``what``, for messages), the error it raises (``error``), how long
+    `stop` waits by default (``stop_timeout``) and what an error message ends with (`diagnostics`).
+    """
+
+    what = "process"
+    error: type[Exception] = RuntimeError
+    stop_timeout = 20.0
+    popen: subprocess.Popen[bytes] | None
+    log_path: Path
+    _owned_dir: Path | None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def is_running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float | None = None) -> int:
+        """SIGTERM and wait for exit; return the exit code. SIGKILL and raise if it does not exit within
+        ``timeout`` seconds (``stop_timeout`` if None)."""
+        if self.popen is None:
+            return 0
+        timeout = self.stop_timeout if timeout is None else timeout
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._reap()
+                raise self.error(
+                    f"{self.what} did not exit within {timeout}s of SIGTERM; killed\n{self.diagnostics()}"
+                ) from None
+        return int(self.popen.returncode)
+
+    def cleanup(self) -> None:
+        """Kill the process if still running and remove the directory this object created."""
+        self._reap()
+        if self._owned_dir is not None:
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
+
+    def _reap(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.stop()
+        finally:
+            self.cleanup()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def diagnostics(self, lines: int = 60) -> str:
+        return self.log_tail(lines)
+
+
+class BrokerProcess(ChildProcess):
     """One ``kavka serve`` subprocess with its own port and data directory.
 
     - ``data_dir``: the broker's ``log.dirs``; a temporary directory (removed by `cleanup`) if omitted.
@@ -175,6 +258,8 @@ class BrokerProcess:
     """
 
     host = "127.0.0.1"
+    what = "broker"
+    error = BrokerProcessError
 
     def __init__(
         self,
@@ -221,13 +306,6 @@ class BrokerProcess:
         if self.popen is None:
             raise BrokerProcessError("broker not started")
         return self.popen.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self.popen is None else self.popen.poll()
-
-    def is_running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
 
     def command(self) -> list[str]:
         """The exact command line used to start the broker."""
@@ -297,22 +375,6 @@ class BrokerProcess:
                 )
             time.sleep(0.01)
 
-    def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM and wait for exit; return the exit code. SIGKILL and raise if it does not exit in time."""
-        if self.popen is None:
-            return 0
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-                raise BrokerProcessError(
-                    f"broker did not exit within {timeout}s of SIGTERM; killed\n{self.diagnostics()}"
-                ) from None
-        return int(self.popen.returncode)
-
     def kill(self) -> int:
         """SIGKILL (a crash: no shutdown code runs) and reap; return the exit code."""
         if self.popen is None:
@@ -329,39 +391,12 @@ class BrokerProcess:
             self.kill()
         return self.start()
 
-    def cleanup(self) -> None:
-        """Kill the broker if still running and remove the data dir this object created."""
-        self._reap()
-        if self._owned_dir is not None:
-            shutil.rmtree(self._owned_dir, ignore_errors=True)
-
-    def _reap(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait()
-
     def __enter__(self) -> BrokerProcess:
         if not self.is_running():
             self.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            if self.is_running():
-                self.stop()
-        finally:
-            self.cleanup()
-
     # -- diagnostics -----------------------------------------------------------------------------
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def diagnostics(self, lines: int = 60) -> str:
         state = "running" if self.is_running() else f"exited with {self.returncode}"

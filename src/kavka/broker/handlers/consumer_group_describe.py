@@ -8,28 +8,19 @@ With ``include_authorized_operations`` each group found carries every group oper
 authorizer, as in Kafka's ``KafkaApis.handleConsumerGroupDescribe``); otherwise INT32_MIN.
 """
 
-from kavka.broker.acl_operations import GROUP_OPERATIONS, NOT_REQUESTED
-from kavka.broker.group_service import service_of
+from kavka.broker.group_service import described_groups
 from kavka.broker.registry import handles
-from kavka.protocol.api import ApiKey, ErrorCode
+from kavka.coordinator.group.responses import consumer_describe_error
+from kavka.protocol.api import ApiKey
 
 
 @handles(ApiKey.CONSUMER_GROUP_DESCRIBE, 0, 0)
 def handle_consumer_group_describe(ctx, req):
-    service = service_of(ctx)
-    if service is None:
-        groups = [
-            {
-                "error_code": ErrorCode.coordinator_not_available,
-                "group_id": g,
-                "group_state": "",
-                "members": [],
-                "authorized_operations": NOT_REQUESTED,
-            }
-            for g in req.group_ids
-        ]
-    else:
-        groups = service.coordinator.consumer_group_describe(list(req.group_ids))
-    if req.include_authorized_operations:
-        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g for g in groups]
+    groups = described_groups(
+        ctx,
+        list(req.group_ids),
+        lambda coordinator, ids: coordinator.consumer_group_describe(ids),
+        consumer_describe_error,
+        req.include_authorized_operations,
+    )
     return {"throttle_time": 0, "groups": groups}

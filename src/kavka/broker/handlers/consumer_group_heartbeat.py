@@ -11,7 +11,7 @@ is told to heartbeat at is ``group.consumer.heartbeat.interval.ms`` (both within
 ``group.consumer.min/max.*`` bounds, checked at startup).
 """
 
-from kavka.broker.group_service import client_host, millis, service_of
+from kavka.broker.group_service import client_host, millis, service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -43,10 +43,4 @@ def handle_consumer_group_heartbeat(ctx, req):
         client_host=client_host(ctx),
         api_version=ctx.version,
     )
-    if isinstance(result, dict):
-        return dict(result, throttle_time=0)
-    return _later(result)
-
-
-async def _later(fut):
-    return dict(await fut, throttle_time=0)
+    return shaped(result, lambda response: dict(response, throttle_time=0))

@@ -4,7 +4,7 @@ Deletes groups with no members, with all their committed offsets (tombstones in
 ``__consumer_offsets``); NON_EMPTY_GROUP for a group with members, GROUP_ID_NOT_FOUND for none.
 """
 
-from kavka.broker.group_service import service_of
+from kavka.broker.group_service import service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -16,10 +16,4 @@ def handle_delete_groups(ctx, req):
         results = [{"group_id": g, "error_code": ErrorCode.coordinator_not_available} for g in req.groups_names]
     else:
         results = service.call(service.coordinator.delete_groups, group_ids=list(req.groups_names))
-    if not isinstance(results, list):
-        return _later(results)
-    return {"throttle_time": 0, "results": results}
-
-
-async def _later(fut):
-    return {"throttle_time": 0, "results": await fut}
+    return shaped(results, lambda answer: {"throttle_time": 0, "results": answer})

@@ -7,30 +7,19 @@ From v3, ``include_authorized_operations`` puts every group operation on each re
 error (Kafka's ``KafkaApis.handleDescribeGroupsRequest`` with no authorizer); otherwise INT32_MIN.
 """
 
-from kavka.broker.acl_operations import GROUP_OPERATIONS, NOT_REQUESTED
-from kavka.broker.group_service import service_of
+from kavka.broker.group_service import described_groups
 from kavka.broker.registry import handles
-from kavka.protocol.api import ApiKey, ErrorCode
+from kavka.coordinator.group.responses import describe_error
+from kavka.protocol.api import ApiKey
 
 
 @handles(ApiKey.DESCRIBE_GROUPS, 0, 5)
 def handle_describe_groups(ctx, req):
-    service = service_of(ctx)
-    if service is None:
-        groups = [
-            {
-                "error_code": ErrorCode.coordinator_not_available,
-                "group_id": g,
-                "group_state": "",
-                "protocol_type": "",
-                "protocol_data": "",
-                "members": [],
-                "authorized_operations": NOT_REQUESTED,
-            }
-            for g in req.groups
-        ]
-    else:
-        groups = service.coordinator.describe_groups(list(req.groups))
-    if ctx.version >= 3 and getattr(req, "include_authorized_operations", False):
-        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g for g in groups]
+    groups = described_groups(
+        ctx,
+        list(req.groups),
+        lambda coordinator, ids: coordinator.describe_groups(ids),
+        describe_error,
+        ctx.version >= 3 and getattr(req, "include_authorized_operations", False),
+    )
     return {"throttle_time": 0, "groups": groups}

@@ -2,6 +2,7 @@
 
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
+from kavka.coordinator.txn.coordinator import transaction_state_entry
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
@@ -12,17 +13,7 @@ def handle_describe_transactions(ctx, req):
         return {
             "throttle_time": 0,
             "transaction_states": [
-                {
-                    "error_code": ErrorCode.coordinator_not_available,
-                    "transactional_id": t,
-                    "transaction_state": "",
-                    "transaction_timeout": 0,
-                    "transaction_start_time": -1,
-                    "producer_id": -1,
-                    "producer_epoch": -1,
-                    "topics": [],
-                }
-                for t in req.transactional_ids
+                transaction_state_entry(t, ErrorCode.coordinator_not_available) for t in req.transactional_ids
             ],
         }
     return {

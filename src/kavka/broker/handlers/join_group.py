@@ -7,7 +7,7 @@ KIP-394); v5 adds ``group_instance_id`` (static membership); before v7 the proto
 nullable, so an error answer carries "".
 """
 
-from kavka.broker.group_service import client_host, millis, service_of
+from kavka.broker.group_service import client_host, millis, service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -50,10 +50,4 @@ def handle_join_group(ctx, req):
         api_version=version,
         reason=getattr(req, "reason", None),
     )
-    if isinstance(result, dict):
-        return _fit(version, result)
-    return _later(version, result)
-
-
-async def _later(version, fut):
-    return _fit(version, await fut)
+    return shaped(result, lambda response: _fit(version, response))

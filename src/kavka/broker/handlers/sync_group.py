@@ -6,7 +6,7 @@ handler may return a future. v3 adds ``group_instance_id``; v5 the protocol type
 against the group's (INCONSISTENT_GROUP_PROTOCOL) and echoed back.
 """
 
-from kavka.broker.group_service import service_of
+from kavka.broker.group_service import service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -31,10 +31,4 @@ def handle_sync_group(ctx, req):
         protocol_type=getattr(req, "protocol_type", None),
         protocol_name=getattr(req, "protocol_name", None),
     )
-    if isinstance(result, dict):
-        return _fit(result)
-    return _later(result)
-
-
-async def _later(fut):
-    return _fit(await fut)
+    return shaped(result, _fit)

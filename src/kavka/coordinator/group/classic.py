@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from kavka.coordinator.group.records import GroupMetadataValue, MemberMetadata
 from kavka.coordinator.runtime import Respond, ResponseBody
@@ -67,6 +67,21 @@ _VALID_PREVIOUS: dict[GroupState, frozenset[GroupState]] = {
 
 Protocols = tuple[tuple[str, bytes], ...]
 """A member's supported protocols, in its order of preference: (name, metadata bytes)."""
+
+
+class JoinRequest(TypedDict):
+    """One JoinGroup as the coordinator hands it to a classic or a consumer group (besides the group
+    and member ids): the request's fields, and ``respond``, how the member is answered."""
+
+    group_instance_id: str | None
+    protocol_type: str
+    protocols: Protocols
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    client_id: str
+    client_host: str
+    api_version: int
+    respond: Respond
 
 
 @dataclass(eq=False, slots=True)

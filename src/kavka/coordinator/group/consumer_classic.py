@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from kavka.coordinator.group.classic import CONSUMER_PROTOCOL_TYPE
+from kavka.coordinator.group.classic import CONSUMER_PROTOCOL_TYPE, JoinRequest
 from kavka.coordinator.group.consumer import ConsumerGroup, ConsumerMember, MemberState
 from kavka.coordinator.group.consumer_membership import new_member_id
 from kavka.coordinator.group.consumer_protocol import (
@@ -73,23 +73,10 @@ class ClassicMembersOfConsumerGroups:
 
     # --- JoinGroup ----------------------------------------------------------------------------
 
-    def join(
-        self,
-        batch: Batch,
-        group: ConsumerGroup,
-        *,
-        member_id: str,
-        group_instance_id: str | None,
-        protocol_type: str,
-        protocols: tuple[tuple[str, bytes], ...],
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        client_id: str,
-        client_host: str,
-        api_version: int,
-        respond: Respond,
-    ) -> None:
+    def join(self, batch: Batch, group: ConsumerGroup, *, member_id: str, req: JoinRequest) -> None:
         """Kafka's classicGroupJoinToConsumerGroup. CoordinatorError for a refusal."""
+        protocol_type, protocols, respond = req["protocol_type"], req["protocols"], req["respond"]
+        group_instance_id, rebalance_timeout_ms = req["group_instance_id"], req["rebalance_timeout_ms"]
         gid = group.group_id
         request_member_id = member_id
         unknown = not member_id
@@ -104,7 +91,7 @@ class ClassicMembersOfConsumerGroups:
             raise CoordinatorError(
                 ErrorCode.inconsistent_group_protocol, f"Member {member_id}'s protocols are not supported."
             )
-        if unknown and group_instance_id is None and api_version >= 4:
+        if unknown and group_instance_id is None and req["api_version"] >= 4:
             # KIP-394: the member joins again with this id
             log.info(
                 "consumer group %s: a classic member with no member id joins; it is asked to rejoin as %s",
@@ -127,9 +114,9 @@ class ClassicMembersOfConsumerGroups:
             rack_id=member.rack_id if subscription.rack_id is None else subscription.rack_id,
             rebalance_timeout_ms=member.rebalance_timeout_ms if rebalance_timeout_ms == -1 else rebalance_timeout_ms,
             subscribed_topic_names=tuple(sorted(set(subscription.topics))),
-            client_id=client_id,
-            client_host=client_host,
-            classic=ClassicMemberMetadata(session_timeout_ms, tuple(protocols)),
+            client_id=req["client_id"],
+            client_host=req["client_host"],
+            classic=ClassicMemberMetadata(req["session_timeout_ms"], tuple(protocols)),
         )
         by_name = self.shard.topics().by_name
         owned = tuple(

@@ -90,6 +90,7 @@ from kavka.coordinator.group.consumer_records import (
     value_as,
 )
 from kavka.coordinator.group.records import Record, group_metadata_tombstone
+from kavka.coordinator.group.responses import consumer_describe_error
 from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
 from kavka.protocol.api import ErrorCode
 
@@ -804,17 +805,7 @@ class ConsumerMembership:
                 if group_id in self.shard.groups
                 else f"Group {group_id} not found."
             )
-            return {
-                "error_code": ErrorCode.group_id_not_found,
-                "error_message": message,
-                "group_id": group_id,
-                "group_state": "",
-                "group_epoch": 0,
-                "assignment_epoch": 0,
-                "assignor_name": "",
-                "members": [],
-                "authorized_operations": -2147483648,
-            }
+            return consumer_describe_error(group_id, ErrorCode.group_id_not_found, message)
         image = self._topics()
 
         def assignment(a: Assignment) -> ResponseBody:

@@ -35,33 +35,42 @@ ConsumerGroupHeartbeat joining a classic group with members converts it
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 
+from kavka.coordinator.group.classic import JoinRequest
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import TopicsImage
 from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
 from kavka.coordinator.group.consumer_records import group_tombstones
-from kavka.coordinator.group.offsets import CommitPartition
-from kavka.coordinator.group.responses import join_error, sync_error
+from kavka.coordinator.group.offsets import CommitPartition, commit_response
+from kavka.coordinator.group.responses import consumer_describe_error, describe_error, join_error, sync_error
 from kavka.coordinator.group.shard import GroupShard
-from kavka.coordinator.runtime import Batch, CoordinatorError, CoordinatorRuntime, Record, Respond, ResponseBody
+from kavka.coordinator.runtime import (
+    Batch,
+    CoordinatorError,
+    CoordinatorRuntime,
+    Record,
+    Respond,
+    ResponseBody,
+    ShardedCoordinator,
+    partition_for,
+)
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.batch import NO_PRODUCER_ID
-from kavka.protocol.murmur2 import java_abs, java_string_hashcode
 
 __all__ = ["GroupCoordinator", "partition_for"]
 
 log = logging.getLogger(__name__)
 
 
-def partition_for(group_id: str, num_partitions: int) -> int:
-    """The ``__consumer_offsets`` partition of ``group_id`` (Kafka's partitionFor)."""
-    return java_abs(java_string_hashcode(group_id)) % num_partitions
+def _commit_refused(topics: Iterable[tuple[str, Iterable[CommitPartition]]], code: int) -> ResponseBody:
+    """An OffsetCommit / TxnOffsetCommit refused as a whole: ``code`` on every partition."""
+    return commit_response([(name, [(p[0], ErrorCode.none) for p in parts]) for name, parts in topics], code)
 
 
-class GroupCoordinator:
+class GroupCoordinator(ShardedCoordinator[GroupShard]):
     """All group coordinator shards of one broker.
 
     ``append(partition, records)`` writes records to ``__consumer_offsets-<partition>`` or raises;
@@ -89,8 +98,8 @@ class GroupCoordinator:
 
     # --- ownership ----------------------------------------------------------------------------
 
-    def partition_for(self, group_id: str) -> int:
-        return partition_for(group_id, self.config.offsets_topic_num_partitions)
+    def num_partitions(self) -> int:
+        return self.config.offsets_topic_num_partitions
 
     def load(self, partition: int, records: Iterable[Record]) -> None:
         """Rebuild ``partition``'s groups and offsets from its records (oldest first) and own it."""
@@ -99,42 +108,9 @@ class GroupCoordinator:
     def begin_load(self, partition: int) -> None:
         self.runtime.begin_load(partition)
 
-    def replay(self, partition: int, key: bytes, value: bytes | None, producer_id: int = NO_PRODUCER_ID) -> None:
-        """Apply one record of a loading partition; ``producer_id`` for a record of a transactional batch."""
-        self.runtime.replay(partition, key, value, producer_id)
-
     def replay_end_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
         """Apply a COMMIT/ABORT marker of a loading partition's log."""
         self.runtime.replay_end_transaction(partition, producer_id, commit)
-
-    def complete_load(self, partition: int) -> None:
-        self.runtime.complete_load(partition)
-
-    def unload(self, partition: int) -> None:
-        self.runtime.unload(partition)
-
-    def tick(self) -> int | None:
-        """Fire due timers (session, rebalance, sync, retention); the next deadline, if any."""
-        return self.runtime.tick()
-
-    def next_deadline(self) -> int | None:
-        return self.runtime.next_deadline()
-
-    def shard_of(self, group_id: str) -> GroupShard:
-        """The active shard that owns ``group_id`` (CoordinatorError otherwise); for tools and tests."""
-        return self.runtime.shard(self.partition_for(group_id))
-
-    def _write(
-        self,
-        group_id: str,
-        op: Callable[[GroupShard, Batch], None],
-        respond: Respond,
-        on_error: Callable[[int], ResponseBody],
-    ) -> None:
-        try:
-            self.runtime.write(self.partition_for(group_id), op)
-        except CoordinatorError as e:
-            respond(on_error(e.error_code))
 
     # --- classic membership -------------------------------------------------------------------
 
@@ -167,44 +143,30 @@ class GroupCoordinator:
         if reason:
             log.debug("group %s: join of %r, reason: %s", group_id, member_id, reason)
 
+        req = JoinRequest(
+            group_instance_id=group_instance_id,
+            protocol_type=protocol_type,
+            protocols=protocols,
+            session_timeout_ms=session_timeout_ms,
+            rebalance_timeout_ms=rebalance_timeout_ms,
+            client_id=client_id,
+            client_host=client_host,
+            api_version=api_version,
+            respond=respond,
+        )
+
         def op(shard: GroupShard, batch: Batch) -> None:
             cgroup = shard.consumer_groups.get(group_id)
             if cgroup is not None:
                 if not cgroup.is_empty():
-                    shard.consumer_classic.join(
-                        batch,
-                        cgroup,
-                        member_id=member_id,
-                        group_instance_id=group_instance_id,
-                        protocol_type=protocol_type,
-                        protocols=protocols,
-                        session_timeout_ms=session_timeout_ms,
-                        rebalance_timeout_ms=rebalance_timeout_ms,
-                        client_id=client_id,
-                        client_host=client_host,
-                        api_version=api_version,
-                        respond=respond,
-                    )
+                    shard.consumer_classic.join(batch, cgroup, member_id=member_id, req=req)
                     return
                 # an empty consumer group gives way to the classic group (its offsets stay)
                 for record in group_tombstones(group_id, cgroup.members):
                     batch.append(record, replay=False)
                 del shard.consumer_groups[group_id]
                 cgroup.deleted = True
-            shard.membership.join(
-                batch,
-                group_id=group_id,
-                member_id=member_id,
-                group_instance_id=group_instance_id,
-                protocol_type=protocol_type,
-                protocols=protocols,
-                session_timeout_ms=session_timeout_ms,
-                rebalance_timeout_ms=rebalance_timeout_ms,
-                client_id=client_id,
-                client_host=client_host,
-                api_version=api_version,
-                respond=respond,
-            )
+            shard.membership.join(batch, group_id=group_id, member_id=member_id, req=req)
 
         self._write(group_id, op, respond, lambda code: join_error(code, member_id))
 
@@ -354,19 +316,7 @@ class GroupCoordinator:
             try:
                 out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.consumer.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
-                out.append(
-                    {
-                        "error_code": e.error_code,
-                        "error_message": None,
-                        "group_id": group_id,
-                        "group_state": "",
-                        "group_epoch": 0,
-                        "assignment_epoch": 0,
-                        "assignor_name": "",
-                        "members": [],
-                        "authorized_operations": -2147483648,
-                    }
-                )
+                out.append(consumer_describe_error(group_id, e.error_code))
         return out
 
     # --- offsets ------------------------------------------------------------------------------
@@ -389,14 +339,7 @@ class GroupCoordinator:
         request-level refusal puts its error on every partition.
         """
         topics = [(name, list(parts)) for name, parts in topics]
-
-        def on_error(code: int) -> ResponseBody:
-            return {
-                "topics": [
-                    {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                    for name, parts in topics
-                ]
-            }
+        on_error = functools.partial(_commit_refused, topics)
 
         if group_id is None:
             respond(on_error(ErrorCode.invalid_group_id))
@@ -454,14 +397,7 @@ class GroupCoordinator:
         ``{"topics": [{name, partitions: [{partition_index, error_code}]}]}``.
         """
         topics = [(name, list(parts)) for name, parts in topics]
-
-        def on_error(code: int) -> ResponseBody:
-            return {
-                "topics": [
-                    {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                    for name, parts in topics
-                ]
-            }
+        on_error = functools.partial(_commit_refused, topics)
 
         if not group_id:
             respond(on_error(ErrorCode.invalid_group_id))
@@ -504,17 +440,7 @@ class GroupCoordinator:
             try:
                 out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
-                out.append(
-                    {
-                        "error_code": e.error_code,
-                        "group_id": group_id,
-                        "group_state": "",
-                        "protocol_type": "",
-                        "protocol_data": "",
-                        "members": [],
-                        "authorized_operations": -2147483648,
-                    }
-                )
+                out.append(describe_error(group_id, e.error_code))
         return out
 
     def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> ResponseBody:

@@ -33,9 +33,9 @@ the :class:`Batch`, so it is delivered after the batch's records are in the log.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
-from kavka.coordinator.group.classic import ClassicGroup, ClassicMember, GroupState, Protocols
+from kavka.coordinator.group.classic import ClassicGroup, ClassicMember, GroupState, JoinRequest
 from kavka.coordinator.group.records import GroupMetadataValue, group_metadata_record
 from kavka.coordinator.group.responses import join_error, join_ok, sync_error
 from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
@@ -47,20 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["ClassicMembership"]
 
 log = logging.getLogger(__name__)
-
-
-class _JoinRequest(TypedDict):
-    """One JoinGroup as :meth:`ClassicMembership.join` passes it on (its keyword arguments)."""
-
-    group_instance_id: str | None
-    protocol_type: str
-    protocols: Protocols
-    session_timeout_ms: int
-    rebalance_timeout_ms: int
-    client_id: str
-    client_host: str
-    api_version: int
-    respond: Respond
 
 
 EMPTY, PREPARING, COMPLETING, STABLE, DEAD = (
@@ -145,23 +131,8 @@ class ClassicMembership:
 
     # --- JoinGroup ----------------------------------------------------------------------------
 
-    def join(
-        self,
-        batch: Batch,
-        *,
-        group_id: str,
-        member_id: str,
-        group_instance_id: str | None,
-        protocol_type: str,
-        protocols: Protocols,
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        client_id: str,
-        client_host: str,
-        api_version: int,
-        respond: Respond,
-    ) -> None:
-        protocols = tuple((name, bytes(meta)) for name, meta in protocols)
+    def join(self, batch: Batch, *, group_id: str, member_id: str, req: JoinRequest) -> None:
+        respond = req["respond"]
         group = self._live(group_id)
         is_new_group = group is None
         if group is None:
@@ -169,17 +140,6 @@ class ClassicMembership:
                 batch.respond(respond, join_error(ErrorCode.unknown_member_id, member_id))
                 return
             group = self.shard.get_or_create_group(group_id)
-        req = _JoinRequest(
-            group_instance_id=group_instance_id,
-            protocol_type=protocol_type,
-            protocols=protocols,
-            session_timeout_ms=session_timeout_ms,
-            rebalance_timeout_ms=rebalance_timeout_ms,
-            client_id=client_id,
-            client_host=client_host,
-            api_version=api_version,
-            respond=respond,
-        )
         if not self._accept_joining(group, member_id):
             existing = group.members.get(member_id)
             if existing is not None:
@@ -217,7 +177,7 @@ class ClassicMembership:
             return (m is not None and m.awaiting_join) or group.num_awaiting_join() < limit
         return member_id in group.members or len(group.members) < limit
 
-    def _join_new_member(self, batch: Batch, group: ClassicGroup, req: _JoinRequest) -> None:
+    def _join_new_member(self, batch: Batch, group: ClassicGroup, req: JoinRequest) -> None:
         if group.state == DEAD:
             batch.respond(req["respond"], join_error(ErrorCode.coordinator_not_available))
             return
@@ -242,7 +202,7 @@ class ClassicMembership:
         else:
             self._add_member_and_rebalance(batch, group, new_id, req)
 
-    def _join_existing_member(self, batch: Batch, group: ClassicGroup, member_id: str, req: _JoinRequest) -> None:
+    def _join_existing_member(self, batch: Batch, group: ClassicGroup, member_id: str, req: JoinRequest) -> None:
         respond = req["respond"]
         if group.state == DEAD:
             batch.respond(respond, join_error(ErrorCode.coordinator_not_available, member_id))
@@ -281,7 +241,7 @@ class ClassicMembership:
             batch.respond(respond, join_error(ErrorCode.unknown_member_id, member_id))
 
     def _update_member_and_rebalance(
-        self, batch: Batch, group: ClassicGroup, member: ClassicMember, req: _JoinRequest
+        self, batch: Batch, group: ClassicGroup, member: ClassicMember, req: JoinRequest
     ) -> None:
         if member.join_cb is not None:
             # a newer JoinGroup of the same member replaces the parked one, which must not hang
@@ -291,7 +251,7 @@ class ClassicMembership:
         )
         self._maybe_prepare_rebalance_or_complete_join(batch, group)
 
-    def _add_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member_id: str, req: _JoinRequest) -> None:
+    def _add_member_and_rebalance(self, batch: Batch, group: ClassicGroup, member_id: str, req: JoinRequest) -> None:
         member = ClassicMember(
             member_id=member_id,
             group_instance_id=req["group_instance_id"],
@@ -311,7 +271,7 @@ class ClassicMembership:
         self._maybe_prepare_rebalance_or_complete_join(batch, group)
 
     def _replace_static_member(
-        self, batch: Batch, group: ClassicGroup, instance_id: str, old_id: str, new_id: str, req: _JoinRequest
+        self, batch: Batch, group: ClassicGroup, instance_id: str, old_id: str, new_id: str, req: JoinRequest
     ) -> None:
         current_leader = group.leader_id
         old, new = group.replace_static_member(instance_id, old_id, new_id)

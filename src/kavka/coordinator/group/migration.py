@@ -192,23 +192,18 @@ class Migration:
             return False
         if not self._share_a_protocol(m for mid, m in group.members.items() if mid != leaving_id):
             return False  # cannot happen: a classic member joins only with a protocol the others have
-        if not self.config.downgrade_enabled:
-            log.info(
-                "cannot downgrade consumer group %s: group.consumer.migration.policy is %s",
-                group.group_id,
-                self.config.consumer_migration_policy,
-            )
-            return False
-        if len(group.members) - 1 > self.config.max_size:
-            log.info("cannot downgrade consumer group %s: it is bigger than group.max.size", group.group_id)
-            return False
-        return True
+        return self._downgrade_allowed(group, len(group.members) - 1)
 
     def may_downgrade_replacing(self, group: ConsumerGroup, replaced_id: str) -> bool:
         """Kafka's validateOnlineDowngradeWithReplacedMemberId: a classic static member takes the place
         of ``replaced_id``, the last member using the consumer protocol."""
         if not group.all_members_use_classic_except(replaced_id):
             return False
+        return self._downgrade_allowed(group, len(group.members))
+
+    def _downgrade_allowed(self, group: ConsumerGroup, members_after: int) -> bool:
+        """The policy allows a downgrade and the ``members_after`` it leaves fit in group.max.size
+        (each refusal logged, as Kafka does)."""
         if not self.config.downgrade_enabled:
             log.info(
                 "cannot downgrade consumer group %s: group.consumer.migration.policy is %s",
@@ -216,7 +211,7 @@ class Migration:
                 self.config.consumer_migration_policy,
             )
             return False
-        if len(group.members) > self.config.max_size:
+        if members_after > self.config.max_size:
             log.info("cannot downgrade consumer group %s: it is bigger than group.max.size", group.group_id)
             return False
         return True

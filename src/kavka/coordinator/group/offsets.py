@@ -57,7 +57,7 @@ from kavka.protocol.batch import NO_PRODUCER_ID
 if TYPE_CHECKING:
     from kavka.coordinator.group.shard import GroupShard
 
-__all__ = ["OffsetAndMetadata", "OffsetStore", "OffsetManager", "CommitPartition"]
+__all__ = ["OffsetAndMetadata", "OffsetStore", "OffsetManager", "CommitPartition", "commit_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,26 @@ class OffsetStore:
 
 CommitPartition = tuple[int, int, int, str | None]
 """(partition index, committed offset, committed leader epoch or -1, metadata or None)."""
+
+
+def commit_response(
+    results: Iterable[tuple[str, Iterable[tuple[int, int]]]], error: int | None = None, *, every: bool = False
+) -> ResponseBody:
+    """An OffsetCommit / TxnOffsetCommit response, ``{"topics": [{name, partitions: [{partition_index,
+    error_code}]}]}``, from each topic's (partition, code) pairs. ``error``, when given, replaces every
+    NONE code, or every code at all with ``every``."""
+    return {
+        "topics": [
+            {
+                "name": name,
+                "partitions": [
+                    {"partition_index": index, "error_code": code if error is None or (code and not every) else error}
+                    for index, code in entries
+                ],
+            }
+            for name, entries in results
+        ]
+    }
 
 
 class OffsetManager:
@@ -255,9 +275,24 @@ class OffsetManager:
             self.shard.membership.reschedule_heartbeat(group, group.members[member_id])
         now = self.shard.time_ms()
         expire = -1 if retention_ms is None or retention_ms < 0 else now + retention_ms
+        results = self._append_commits(batch, group_id, topic_list, now, expire)
+        # a failed append leaves a partition's own refusal (OFFSET_METADATA_TOO_LARGE) as it was
+        batch.on_success(lambda _follow: batch.respond(respond, commit_response(results)))
+        batch.on_failure(lambda _follow, error: batch.respond(respond, commit_response(results, error)))
+
+    def _append_commits(
+        self,
+        batch: Batch,
+        group_id: str,
+        topics: Iterable[tuple[str, Iterable[CommitPartition]]],
+        now: int,
+        expire: int,
+    ) -> list[tuple[str, list[tuple[int, ErrorCode]]]]:
+        """One OffsetCommit record per partition whose metadata fits ``offset.metadata.max.bytes``;
+        each partition's code: NONE, or OFFSET_METADATA_TOO_LARGE for one that got no record."""
         max_meta = self.shard.config.offset_metadata_max_bytes
         results: list[tuple[str, list[tuple[int, ErrorCode]]]] = []
-        for name, parts in topic_list:
+        for name, parts in topics:
             entries: list[tuple[int, ErrorCode]] = []
             for index, offset, leader_epoch, metadata in parts:
                 if metadata is not None and len(metadata) > max_meta:
@@ -269,23 +304,7 @@ class OffsetManager:
                 batch.append(offset_commit_record(group_id, name, index, value))
                 entries.append((index, ErrorCode.none))
             results.append((name, entries))
-
-        def response(error: int | None) -> ResponseBody:
-            return {
-                "topics": [
-                    {
-                        "name": name,
-                        "partitions": [
-                            {"partition_index": index, "error_code": code if error is None or code else error}
-                            for index, code in entries
-                        ],
-                    }
-                    for name, entries in results
-                ]
-            }
-
-        batch.on_success(lambda _follow: batch.respond(respond, response(None)))
-        batch.on_failure(lambda _follow, error: batch.respond(respond, response(error)))
+        return results
 
     # --- TxnOffsetCommit -----------------------------------------------------------------------
 
@@ -304,36 +323,10 @@ class OffsetManager:
         in the log, and the answer after the append. Raises CoordinatorError for a refusal of the
         whole request (ILLEGAL_GENERATION for a group that does not exist, as Kafka answers)."""
         self.validate_commit(group_id, member_id, instance_id, generation_id, 9, transactional=True)
-        now = self.shard.time_ms()
-        max_meta = self.shard.config.offset_metadata_max_bytes
-        out: list[ResponseBody] = []
-        for name, parts in topics:
-            txn_entries: list[ResponseBody] = []
-            for index, offset, leader_epoch, metadata in parts:
-                if metadata is not None and len(metadata) > max_meta:
-                    txn_entries.append({"partition_index": index, "error_code": ErrorCode.offset_metadata_too_large})
-                    continue
-                value = OffsetCommitValue(offset, metadata or "", now, -1 if leader_epoch is None else leader_epoch)
-                batch.append(offset_commit_record(group_id, name, index, value))
-                txn_entries.append({"partition_index": index, "error_code": ErrorCode.none})
-            out.append({"name": name, "partitions": txn_entries})
-
-        def refused(error: int) -> ResponseBody:
-            # Kafka answers a failed transactional write with its error on every partition
-            return {
-                "topics": [
-                    {
-                        "name": t["name"],
-                        "partitions": [
-                            {"partition_index": p["partition_index"], "error_code": error} for p in t["partitions"]
-                        ],
-                    }
-                    for t in out
-                ]
-            }
-
-        batch.on_success(lambda _follow: batch.respond(respond, {"topics": out}))
-        batch.on_failure(lambda _follow, error: batch.respond(respond, refused(error)))
+        results = self._append_commits(batch, group_id, topics, self.shard.time_ms(), -1)
+        batch.on_success(lambda _follow: batch.respond(respond, commit_response(results)))
+        # Kafka answers a failed transactional write with its error on every partition
+        batch.on_failure(lambda _follow, error: batch.respond(respond, commit_response(results, error, every=True)))
 
     # --- OffsetFetch --------------------------------------------------------------------------
 

@@ -6,7 +6,10 @@ from kavka.coordinator.group.classic import ClassicGroup
 from kavka.coordinator.runtime import ResponseBody
 from kavka.protocol.api import ErrorCode
 
-__all__ = ["join_error", "join_ok", "sync_error"]
+# authorized_operations when the client did not ask for them (Kafka's INT32_MIN)
+NOT_REQUESTED = -2147483648
+
+__all__ = ["join_error", "join_ok", "sync_error", "describe_error", "consumer_describe_error"]
 
 
 def join_error(error: int, member_id: str = "") -> ResponseBody:
@@ -41,3 +44,32 @@ def join_ok(
 
 def sync_error(error: int) -> ResponseBody:
     return {"error_code": error, "protocol_type": None, "protocol_name": None, "assignment": b""}
+
+
+def describe_error(group_id: str, error: int) -> ResponseBody:
+    """A DescribeGroups entry for a group that cannot be described here (the coordinator's error)."""
+    return {
+        "error_code": error,
+        "group_id": group_id,
+        "group_state": "",
+        "protocol_type": "",
+        "protocol_data": "",
+        "members": [],
+        "authorized_operations": NOT_REQUESTED,
+    }
+
+
+def consumer_describe_error(group_id: str, error: int, message: str | None = None) -> ResponseBody:
+    """A ConsumerGroupDescribe entry for a group that cannot be described (not a consumer group, or
+    the coordinator's error)."""
+    return {
+        "error_code": error,
+        "error_message": message,
+        "group_id": group_id,
+        "group_state": "",
+        "group_epoch": 0,
+        "assignment_epoch": 0,
+        "assignor_name": "",
+        "members": [],
+        "authorized_operations": NOT_REQUESTED,
+    }

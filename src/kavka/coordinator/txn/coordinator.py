@@ -24,9 +24,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import TypedDict, TypeVar
+from typing import TypedDict
 
-from kavka.coordinator.runtime import Batch, CoordinatorError, CoordinatorRuntime, Record, ResponseBody
+from kavka.coordinator.runtime import (
+    Batch,
+    CoordinatorError,
+    CoordinatorRuntime,
+    Record,
+    ResponseBody,
+    ShardedCoordinator,
+    partition_for,
+)
 from kavka.coordinator.txn.config import TxnConfig
 from kavka.coordinator.txn.metadata import (
     NO_PRODUCER_EPOCH,
@@ -38,14 +46,11 @@ from kavka.coordinator.txn.metadata import (
 from kavka.coordinator.txn.shard import MarkerJob, TxnShard
 from kavka.metadata.internal_topics import OFFSETS_TOPIC
 from kavka.protocol.api import ErrorCode
-from kavka.protocol.murmur2 import java_abs, java_string_hashcode
 
-__all__ = ["TransactionCoordinator", "partition_for"]
+__all__ = ["TransactionCoordinator", "partition_for", "transaction_state_entry"]
 
 log = logging.getLogger(__name__)
 
-
-R = TypeVar("R")
 
 ErrorRespond = Callable[[int], None]
 """The answer of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn: one error code."""
@@ -59,16 +64,25 @@ class InitProducerIdResult(TypedDict):
     producer_epoch: int
 
 
-def partition_for(transactional_id: str, num_partitions: int) -> int:
-    """The ``__transaction_state`` partition of ``transactional_id`` (Kafka's partitionFor)."""
-    return java_abs(java_string_hashcode(transactional_id)) % num_partitions
+def transaction_state_entry(transactional_id: str, error: int = ErrorCode.none) -> ResponseBody:
+    """A DescribeTransactions entry with no transaction in it (filled in for one that is found)."""
+    return {
+        "error_code": error,
+        "transactional_id": transactional_id,
+        "transaction_state": "",
+        "transaction_timeout": 0,
+        "transaction_start_time": -1,
+        "producer_id": -1,
+        "producer_epoch": -1,
+        "topics": [],
+    }
 
 
 def _init_error(code: int) -> InitProducerIdResult:
     return {"error_code": ErrorCode(code), "producer_id": NO_PRODUCER_ID, "producer_epoch": NO_PRODUCER_EPOCH}
 
 
-class TransactionCoordinator:
+class TransactionCoordinator(ShardedCoordinator[TxnShard]):
     """All transaction coordinator shards of one broker.
 
     ``append(partition, records)`` writes to ``__transaction_state-<partition>`` or raises;
@@ -93,8 +107,8 @@ class TransactionCoordinator:
 
     # --- ownership ----------------------------------------------------------------------------
 
-    def partition_for(self, transactional_id: str) -> int:
-        return partition_for(transactional_id, self.config.transaction_state_log_num_partitions)
+    def num_partitions(self) -> int:
+        return self.config.transaction_state_log_num_partitions
 
     def load(self, partition: int, records: Iterable[Record], coordinator_epoch: int = 0) -> None:
         self.begin_load(partition, coordinator_epoch)
@@ -106,37 +120,6 @@ class TransactionCoordinator:
         """Start owning ``partition``; ``coordinator_epoch`` (its leader epoch) goes into every marker."""
         self._epochs[partition] = coordinator_epoch
         self.runtime.begin_load(partition)
-
-    def replay(self, partition: int, key: bytes, value: bytes | None) -> None:
-        self.runtime.replay(partition, key, value)
-
-    def complete_load(self, partition: int) -> None:
-        self.runtime.complete_load(partition)
-
-    def unload(self, partition: int) -> None:
-        self.runtime.unload(partition)
-
-    def tick(self) -> int | None:
-        """Fire due timers (timeouts, expiration, marker retries); the next deadline, if any."""
-        return self.runtime.tick()
-
-    def next_deadline(self) -> int | None:
-        return self.runtime.next_deadline()
-
-    def shard_of(self, transactional_id: str) -> TxnShard:
-        return self.runtime.shard(self.partition_for(transactional_id))
-
-    def _write(
-        self,
-        transactional_id: str,
-        op: Callable[[TxnShard, Batch], None],
-        respond: Callable[[R], None],
-        on_error: Callable[[int], R],
-    ) -> None:
-        try:
-            self.runtime.write(self.partition_for(transactional_id), op)
-        except CoordinatorError as e:
-            respond(on_error(e.error_code))
 
     def validate_timeout(self, timeout_ms: int) -> bool:
         return 0 < timeout_ms <= self.config.transaction_max_timeout_ms
@@ -442,16 +425,7 @@ class TransactionCoordinator:
         TRANSACTIONAL_ID_NOT_FOUND."""
         out: list[ResponseBody] = []
         for txn_id in transactional_ids:
-            entry: ResponseBody = {
-                "error_code": ErrorCode.none,
-                "transactional_id": txn_id,
-                "transaction_state": "",
-                "transaction_timeout": 0,
-                "transaction_start_time": -1,
-                "producer_id": -1,
-                "producer_epoch": -1,
-                "topics": [],
-            }
+            entry = transaction_state_entry(txn_id)
             error = (
                 self.runtime.partition_error(self.partition_for(txn_id))
                 if txn_id
