@@ -75,7 +75,10 @@ def test_full_metadata_log_dir_halts_and_keeps_every_acknowledged_record(broker_
     broker.start()  # a new process: no size limit, as after freeing space
     _assert_intact(broker.bootstrap, "full", acked)
     [more] = ck_produce(broker.bootstrap, "full", [Out(None, b"after", partition=0)])
-    assert more.offset == max(d.offset for d, _ in acked) + 1
+    # After every acknowledged record. Not necessarily right after: a batch appended whole just before
+    # the failing one stays in the log although the halt came before its acknowledgement (Kafka keeps
+    # such unacknowledged writes too; only a torn batch is cut by recovery).
+    assert more.offset > max(d.offset for d, _ in acked)
 
 
 def test_full_log_dir_goes_offline_and_the_rest_keeps_serving(broker_factory, tmp_path):

@@ -20,12 +20,10 @@ Everything here runs on the event loop thread; nothing takes a lock.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
@@ -37,6 +35,7 @@ from kavka.controller.controller import QuorumController
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
 from kavka.metadata.configdefs import BROKER_CONFIGS
+from kavka.metadata.ids import new_cluster_id
 from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.raft.local import LocalMetadataQuorum
@@ -56,10 +55,6 @@ class BrokerEndpoint:
     host: str
     port: int
     rack: str | None = None
-
-
-def _new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def _halt(code: int) -> None:
@@ -205,10 +200,10 @@ class Broker:
             if cluster_id is not None and found and found != cluster_id:
                 raise LogDirError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
             cluster_id = found or cluster_id
-        cluster_id = cluster_id or _new_cluster_id()
+        cluster_id = cluster_id or new_cluster_id()
         for d in missing:
             write_meta_properties(
-                self.fs, d, cluster_id=cluster_id, node_id=self.node_id, directory_id=_new_cluster_id()
+                self.fs, d, cluster_id=cluster_id, node_id=self.node_id, directory_id=new_cluster_id()
             )
         return cluster_id
 

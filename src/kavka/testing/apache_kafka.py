@@ -23,7 +23,6 @@ Only tests import this module; it uses the standard library alone.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
@@ -31,10 +30,10 @@ import struct
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from kavka.metadata.ids import new_cluster_id
 from kavka.testing.process import ChildProcess, free_port, request_response, wait_until
 
 __all__ = [
@@ -111,11 +110,6 @@ def unavailable_reason() -> str | None:
     except ApacheKafkaError as exc:
         return str(exc).splitlines()[0]
     return None
-
-
-def new_cluster_id() -> str:
-    """A random cluster id as Kafka writes them: a UUID in URL-safe base64 without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def _metadata_broker_count(host: str, port: int, timeout: float = 2.0) -> int:

@@ -43,7 +43,6 @@ holding offsets) is replaced, its offsets kept.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import uuid
@@ -92,6 +91,7 @@ from kavka.coordinator.group.consumer_records import (
 from kavka.coordinator.group.records import Record, group_metadata_tombstone
 from kavka.coordinator.group.responses import consumer_describe_error
 from kavka.coordinator.runtime import Batch, CoordinatorError, Respond, ResponseBody
+from kavka.metadata.ids import new_cluster_id
 from kavka.protocol.api import ErrorCode
 
 if TYPE_CHECKING:
@@ -188,8 +188,8 @@ def heartbeat_error(code: int, message: str | None = None) -> ResponseBody:
 
 
 def new_member_id() -> str:
-    # Kafka's Uuid.randomUuid().toString(): URL-safe base64 of 16 random bytes, no padding
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Kafka's Uuid.randomUuid().toString(): never reserved, never starting with "-"
+    return new_cluster_id()
 
 
 def _topic_partitions(assignment: Assignment) -> list[ResponseBody]:
