@@ -25,7 +25,7 @@ OFFSET_FOR_LEADER_EPOCH, ELECT_LEADERS, DESCRIBE_LOG_DIRS, DELETE_RECORDS, CREAT
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 
 
-def call(bootstrap: str, api_key: int, version: int, body: dict):
+def call(bootstrap: str, api_key: int, version: int, body: dict, *, timeout: float = 15):
     """Send one request (built from ``body``) on a fresh connection; return the decoded response."""
     req_cls = load_request_schema(api_key, version)
     resp_cls = load_response_schema(api_key, version)
@@ -44,12 +44,13 @@ def call(bootstrap: str, api_key: int, version: int, body: dict):
     entity_writer(req_cls)(buf, build_entity(req_cls, body))
     frame = buf.getvalue()
     host, port = bootstrap.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=15) as s:
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
         s.sendall(struct.pack(">i", len(frame)) + frame)
         size = struct.unpack(">i", _recv(s, 4))[0]
         payload = _recv(s, size)
     assert struct.unpack_from(">i", payload)[0] == 77
-    response, _ = entity_reader(resp_cls)(payload, 5 if flexible else 4)
+    # ApiVersions responses always use header v0 (no tagged fields), whatever the version.
+    response, _ = entity_reader(resp_cls)(payload, 5 if flexible and api_key != 18 else 4)
     return response
 
 

@@ -11,19 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-import io
-import socket
-import struct
 import typing
 import uuid
 
-from kio.index import load_request_schema, load_response_schema
-from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
-from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
-from kio.serial import entity_reader, entity_writer
-from kio.static.primitive import i16, i32
+from kio.index import load_request_schema
 
-from kavka.protocol.api import build_entity
+from tests.clients import adminwire
 
 API_VERSIONS, METADATA, CREATE_TOPICS, DELETE_TOPICS = 18, 3, 19, 20
 DESCRIBE_CONFIGS, ALTER_CONFIGS, CREATE_PARTITIONS, INCREMENTAL_ALTER_CONFIGS = 32, 33, 37, 44
@@ -32,34 +25,10 @@ TOPIC, BROKER = 2, 4
 
 
 def call(bootstrap: str, api_key: int, version: int, body: dict) -> dict:
-    """Send one request on a fresh connection; return the decoded response as plain Python."""
-    req_cls = load_request_schema(api_key, version)
-    resp_cls = load_response_schema(api_key, version)
-    flexible = bool(req_cls.__flexible__)
-    header_cls = RequestHeaderV2 if flexible else RequestHeaderV1
-    buf = io.BytesIO()
-    entity_writer(header_cls)(
-        buf,
-        header_cls(
-            request_api_key=i16(api_key),
-            request_api_version=i16(version),
-            correlation_id=i32(91),
-            client_id="kavka-oracle",
-        ),
-    )
-    _check_fields(req_cls, body)
-    entity_writer(req_cls)(buf, build_entity(req_cls, body))
-    frame = buf.getvalue()
-    host, port = bootstrap.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=30) as s:
-        s.sendall(struct.pack(">i", len(frame)) + frame)
-        size = struct.unpack(">i", _recv(s, 4))[0]
-        payload = _recv(s, size)
-    assert struct.unpack_from(">i", payload)[0] == 91
-    # ApiVersions responses always use header v0 (no tagged fields), whatever the version.
-    offset = 4 if (not flexible or api_key == API_VERSIONS) else 5
-    response, _ = entity_reader(resp_cls)(payload, offset)
-    return plain(response)
+    """Send one request on a fresh connection (``tests.clients.adminwire.call``); return the decoded
+    response as plain Python. Keys of ``body`` the schema does not have are refused first."""
+    _check_fields(load_request_schema(api_key, version), body)
+    return plain(adminwire.call(bootstrap, api_key, version, body, timeout=30))
 
 
 def _check_fields(cls, data: dict) -> None:
@@ -94,12 +63,3 @@ def plain(value):
     if isinstance(value, int):
         return int(value)
     return value
-
-
-def _recv(s: socket.socket, n: int) -> bytes:
-    out = bytearray()
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        assert chunk, "connection closed"
-        out += chunk
-    return bytes(out)
