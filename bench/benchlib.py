@@ -12,7 +12,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-__all__ = ["machine", "commit"]
+__all__ = ["machine", "commit", "report"]
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -56,3 +56,15 @@ def machine() -> dict:
     except ImportError:
         pass
     return info
+
+
+def report(out: dict, json_path: Path | None) -> None:
+    """Print a bench's figures one per line (the machine last, as JSON) and write them all to ``json_path``."""
+    import json
+
+    for k, v in out.items():
+        if k != "machine":
+            print(f"{k:24} {v:.1f}" if isinstance(v, float) else f"{k:24} {v}")
+    print("machine", json.dumps(out["machine"]))
+    if json_path:
+        json_path.write_text(json.dumps(out, indent=2))

@@ -15,7 +15,6 @@ Not a test: it prints figures (``--json`` writes them too).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
-from benchlib import machine
+from benchlib import machine, report
 from kavka.testing.process import BrokerProcess
 
 TOPIC = "many"
@@ -111,12 +110,7 @@ def main() -> int:
         finally:
             if broker.is_running():
                 broker.stop(timeout=300)
-    for k, v in out.items():
-        if k != "machine":
-            print(f"{k:22} {v:.1f}" if isinstance(v, float) else f"{k:22} {v}")
-    print("machine", json.dumps(out["machine"]))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2))
+    report(out, args.json)
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import socket
 import struct
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from benchlib import machine
+from benchlib import machine, report
 from kavka.testing.process import BrokerProcess, create_topic, wait_until
 
 TOPIC = "slow"
@@ -107,12 +106,7 @@ def main() -> int:
             out["broker_alive"] = broker.is_running()
         finally:
             broker.stop()
-    for k, v in out.items():
-        if k != "machine":
-            print(f"{k:24} {v:.1f}" if isinstance(v, float) else f"{k:24} {v}")
-    print("machine", json.dumps(out["machine"]))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2))
+    report(out, args.json)
     return 0
 
 
