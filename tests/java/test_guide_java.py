@@ -52,6 +52,19 @@ def _high_watermarks(bootstrap: str, topic: str, partitions: int) -> dict[int, i
         c.close()
 
 
+def _active_producers(bootstrap: str, topic: str, partition: int) -> list:
+    """DescribeProducers (kafka-python's admin; confluent-kafka has no such call) for one partition."""
+    from kafka import KafkaAdminClient
+    from kafka import TopicPartition as KPTopicPartition
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        tp = KPTopicPartition(topic, partition)
+        return list(admin.describe_producers([tp])[tp].active_producers)
+    finally:
+        admin.close()
+
+
 def _read_to_end(bootstrap: str, topic: str, partitions: int, isolation: str) -> list[Rec]:
     """Every record a consumer with ``isolation.level=isolation`` gets, up to the end of each partition
     (librdkafka's partition EOF: the high watermark, or the last stable offset for read_committed)."""
@@ -133,6 +146,13 @@ def test_order_producer_then_order_consumer(guide: Guide, any_broker: Target) ->
     stored = {(r.key or b"").decode(): (r.partition, (r.value or b"").decode()) for r in records}
     assert stored == {f"order-{i}": (_ORDER_PARTITION[i], '{"id":%d}' % i) for i in range(10)}
     assert all(not r.headers for r in records)
+    # enable.idempotence: the broker knows one producer id, epoch 0, its sequences up to each partition's count.
+    counts = {p: sum(1 for r in records if r.partition == p) for p in range(3)}
+    producers = {p: _active_producers(bootstrap, topic, p) for p in range(3)}
+    assert {p: [(a.producer_epoch, a.last_sequence) for a in producers[p]] for p in range(3)} == {
+        p: [(0, counts[p] - 1)] for p in range(3)
+    }
+    assert len({a.producer_id for p in range(3) for a in producers[p]}) == 1
 
     done = guide.run("OrderConsumer", bootstrap, topic, "10")  # group order-service-group, as in the guide
     assert done.returncode == 0, ran(done)
