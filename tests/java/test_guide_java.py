@@ -224,7 +224,15 @@ def test_order_consumer_group_protocols(guide: Guide, any_broker: Target, protoc
 
         # The live group, seen from the broker: its type, its one member and that member's partitions.
         admin = _admin(bootstrap)
-        description = admin.describe_consumer_groups([group])[group].result(timeout=TIMEOUT)
+        seen = []
+
+        def stable() -> bool:
+            # A KIP-848 member acknowledges its partitions in a heartbeat after it starts consuming them.
+            seen[:] = [admin.describe_consumer_groups([group])[group].result(timeout=TIMEOUT)]
+            return seen[0].state == ConsumerGroupState.STABLE
+
+        wait_until(stable, TIMEOUT, message=f"group {group} stable")
+        description = seen[0]
         want_type = ConsumerGroupType.CONSUMER if protocol == "consumer" else ConsumerGroupType.CLASSIC
         assert description.type == want_type
         assert description.state == ConsumerGroupState.STABLE
