@@ -383,5 +383,8 @@ def test_admin_client_calls_print_the_same_on_kafka_and_kavka(guide: Guide, brok
     kafka = _admin_tour(guide, apache_kafka.bootstrap, topic, group, scratch)
     kavka = _admin_tour(guide, broker.bootstrap, topic, group, scratch)
     assert "deleteRecords: 0 low watermark=3" in kavka
+    # Offsets committed with no member make a simple (protocol-less) classic group, on both brokers.
+    assert f"listGroups(forConsumerGroups): {group} state=Empty type=Classic protocol=" in kavka
+    assert f"listConsumerGroups: {group} state=Empty type=Classic simple=true" in kavka
     assert "describeTopics: internal=false partitions=4 topicId=true" in kavka
     assert line_differences(kafka, kavka) == ADMIN_TOUR_KNOWN, "\n".join(kavka)

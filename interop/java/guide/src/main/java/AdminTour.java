@@ -13,6 +13,8 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -33,6 +35,7 @@ import org.apache.kafka.common.config.ConfigResource;
  * offset 3 of partition 0 deleted, and the group's offset for partition 0 at 1.
  */
 public class AdminTour {
+    @SuppressWarnings("removal") // listConsumerGroups, ConsumerGroupListing: see below
     public static void main(String[] args) throws Exception {
         Properties props = new Properties();
         props.put("bootstrap.servers", args[0]);
@@ -65,6 +68,14 @@ public class AdminTour {
             attempt("incrementalAlterConfigs retention.ms=abc", admin.incrementalAlterConfigs(Map.of(topicResource,
                 List.of(new AlterConfigOp(new ConfigEntry("retention.ms", "abc"), AlterConfigOp.OpType.SET)))).all());
 
+            // listConsumerGroups is deprecated for removal in kafka-clients 4.x (listGroups replaces it) but
+            // is the call users know; both are here.
+            for (GroupListing listing : admin.listGroups(ListGroupsOptions.forConsumerGroups()).all().get()) {
+                if (listing.groupId().equals(group)) {
+                    say("listGroups(forConsumerGroups): %s state=%s type=%s protocol=%s", group,
+                        listing.groupState().orElse(null), listing.type().orElse(null), listing.protocol());
+                }
+            }
             for (ConsumerGroupListing listing : admin.listConsumerGroups().all().get()) {
                 if (listing.groupId().equals(group)) {
                     say("listConsumerGroups: %s state=%s type=%s simple=%s", group,
