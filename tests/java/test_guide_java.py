@@ -52,15 +52,16 @@ def _high_watermarks(bootstrap: str, topic: str, partitions: int) -> dict[int, i
         c.close()
 
 
-def _active_producers(bootstrap: str, topic: str, partition: int) -> list:
-    """DescribeProducers (kafka-python's admin; confluent-kafka has no such call) for one partition."""
+def _active_producers(bootstrap: str, topic: str, partitions: int) -> dict[int, list]:
+    """DescribeProducers (kafka-python's admin; confluent-kafka has no such call), per partition."""
     from kafka import KafkaAdminClient
     from kafka import TopicPartition as KPTopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        tp = KPTopicPartition(topic, partition)
-        return list(admin.describe_producers([tp])[tp].active_producers)
+        tps = [KPTopicPartition(topic, p) for p in range(partitions)]
+        described = admin.describe_producers(tps)
+        return {tp.partition: list(described[tp].active_producers) for tp in tps}
     finally:
         admin.close()
 
@@ -148,7 +149,7 @@ def test_order_producer_then_order_consumer(guide: Guide, any_broker: Target) ->
     assert all(not r.headers for r in records)
     # enable.idempotence: the broker knows one producer id, epoch 0, its sequences up to each partition's count.
     counts = {p: sum(1 for r in records if r.partition == p) for p in range(3)}
-    producers = {p: _active_producers(bootstrap, topic, p) for p in range(3)}
+    producers = _active_producers(bootstrap, topic, 3)
     assert {p: [(a.producer_epoch, a.last_sequence) for a in producers[p]] for p in range(3)} == {
         p: [(0, counts[p] - 1)] for p in range(3)
     }
