@@ -24,7 +24,10 @@ REPLAY = os.environ.get("KAVKA_RAFT_SEED")
 
 
 def simulate(seed: int, **kw) -> None:
-    Simulation(seed, voters=(3, 5, 3, 1)[seed % 4], **kw).run()
+    """Seeds cycle through quorum shapes: 3 or 5 voters or one, with and without observers."""
+    voters = (3, 5, 3, 1)[seed % 4]
+    observers = (0, 0, 2, 1, 1)[seed % 5]
+    Simulation(seed, voters=voters, observers=observers, **kw).run()
 
 
 RANGES = [(int(REPLAY), int(REPLAY) + 1)] if REPLAY else [(a, min(a + CHUNK, SEEDS)) for a in range(0, SEEDS, CHUNK)]

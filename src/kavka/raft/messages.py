@@ -19,6 +19,9 @@ __all__ = [
     "UNKNOWN_LEADER_EPOCH",
     "NOT_LEADER_OR_FOLLOWER",
     "INCONSISTENT_VOTER_SET",
+    "SNAPSHOT_NOT_FOUND",
+    "FetchSnapshotRequest",
+    "FetchSnapshotResponse",
     "Entry",
     "VoteRequest",
     "VoteResponse",
@@ -35,6 +38,7 @@ NOT_LEADER_OR_FOLLOWER = 6
 FENCED_LEADER_EPOCH = 74
 UNKNOWN_LEADER_EPOCH = 75
 INCONSISTENT_VOTER_SET = 94
+SNAPSHOT_NOT_FOUND = 98
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +102,9 @@ class FetchRequest:
 @dataclass(frozen=True, slots=True)
 class FetchResponse:
     """``diverging`` is (epoch, end_offset) when the fetcher's log diverged from the leader's (KIP-320):
-    the fetcher truncates to at most end_offset and fetches again. ``entries`` start at the request's
-    fetch_offset."""
+    the fetcher truncates to at most end_offset and fetches again. ``snapshot_id`` is (end_offset,
+    epoch) when what the fetcher needs is only in the leader's snapshot (KIP-630): it fetches that
+    snapshot. ``entries`` start at the request's fetch_offset."""
 
     error: int
     leader_id: int
@@ -108,6 +113,26 @@ class FetchResponse:
     entries: tuple[Entry, ...]
     fetch_offset: int
     diverging: tuple[int, int] | None = None
+    correlation_id: int = 0
+    snapshot_id: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSnapshotRequest:
+    replica_id: int
+    epoch: int
+    snapshot_id: tuple[int, int]  # (end offset, epoch)
+    correlation_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSnapshotResponse:
+    """The whole snapshot in one answer (Kafka sends it in chunks by position; the shell does that)."""
+
+    error: int
+    leader_id: int
+    leader_epoch: int
+    snapshot: tuple[int, int, bytes] | None
     correlation_id: int = 0
 
 
@@ -119,4 +144,6 @@ Message = (
     | EndQuorumEpoch
     | FetchRequest
     | FetchResponse
+    | FetchSnapshotRequest
+    | FetchSnapshotResponse
 )

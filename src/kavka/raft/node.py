@@ -18,6 +18,12 @@ a leader that hears from less than a majority for 1.5 × ``fetch_timeout`` resig
 
 Entries are opaque; the leader's first entry in each epoch is ``LEADER_CHANGE`` (Kafka writes a
 LeaderChangeMessage control record there), and nothing is committed in an epoch before it is.
+
+Snapshots (KIP-630): the caller snapshots its state at a committed offset (``take_snapshot``) and may
+then drop the log below it; a fetcher that needs what only the snapshot holds is told its id, fetches
+it whole with FetchSnapshot, and the caller loads it (``Ready.snapshot``). Observers (a node that is
+not among ``voters``: a broker) never vote or stand; they find the leader by fetching from any voter,
+follow it, and go back to looking when it stops answering.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from kavka.raft.messages import (
     FENCED_LEADER_EPOCH,
     NONE,
     NOT_LEADER_OR_FOLLOWER,
+    SNAPSHOT_NOT_FOUND,
     UNKNOWN_LEADER_EPOCH,
     BeginQuorumEpoch,
     BeginQuorumEpochResponse,
@@ -37,11 +44,13 @@ from kavka.raft.messages import (
     Entry,
     FetchRequest,
     FetchResponse,
+    FetchSnapshotRequest,
+    FetchSnapshotResponse,
     Message,
     VoteRequest,
     VoteResponse,
 )
-from kavka.raft.replicated_log import ReplicatedLog
+from kavka.raft.replicated_log import ReplicatedLog, Snapshot
 from kavka.raft.states import (
     Candidate,
     Follower,
@@ -85,8 +94,12 @@ class RaftConfig:
 
 @dataclass(slots=True)
 class Ready:
+    """``snapshot`` is set when a snapshot fetched from the leader replaced the log: the caller
+    rebuilds its state from it before applying entries from its end offset on."""
+
     messages: list[tuple[int, Message]]
     high_watermark: int
+    snapshot: Snapshot | None = None
 
 
 class RaftNode:
@@ -106,12 +119,16 @@ class RaftNode:
         self.store = store
         self.config = config
         self.rng = rng
+        self.is_voter = node_id in self.voters
         self._out: list[tuple[int, Message]] = []
-        self._committed = 0
+        self._committed = log.start_offset  # a snapshot holds only committed entries
+        self._installed: Snapshot | None = None
         self._begin_resend_at = _NEVER
         saved = store.read() or QuorumState(0)
         self.state: State
-        if saved.leader_id == node_id:
+        if not self.is_voter:
+            self.state = Unattached(saved.epoch, now)
+        elif saved.leader_id == node_id:
             # A leader that restarts does not lead again in its old epoch (Kafka: Resigned).
             self.state = Resigned(saved.epoch, node_id, now + self._election_timeout(), ())
         elif saved.leader_id >= 0:
@@ -154,6 +171,12 @@ class RaftNode:
         self._answer_parked(st, None)
         return first
 
+    def take_snapshot(self, end_offset: int, data: bytes) -> None:
+        """Record ``data`` as the state after every entry below ``end_offset`` (committed only)."""
+        if end_offset > self._committed:
+            raise ValueError(f"snapshot at {end_offset} past the high watermark {self._committed}")
+        self.log.take_snapshot(end_offset, data)
+
     def resign(self, now: int) -> None:
         """Give up leadership (a controlled shutdown); a no-op on a non-leader."""
         if isinstance(self.state, Leader):
@@ -189,7 +212,7 @@ class RaftNode:
                 self._begin_resend_at = now + quiet
         elif isinstance(st, Follower):
             if now >= st.fetch_deadline:
-                self._become_prospective(now)
+                self._become_prospective(now)  # an observer goes back to looking for the leader
                 return
             if st.fetch_in_flight and now - st.fetch_sent_at >= self.config.request_timeout:
                 st.fetch_in_flight = False
@@ -224,7 +247,8 @@ class RaftNode:
                 self._commit(st.high_watermark)
                 self._answer_parked(st, None)
         out, self._out = self._out, []
-        return Ready(out, self._committed)
+        installed, self._installed = self._installed, None
+        return Ready(out, self._committed, installed)
 
     def receive(self, sender: int, msg: Message, now: int) -> None:
         if isinstance(msg, FetchRequest):
@@ -244,6 +268,10 @@ class RaftNode:
                     st.unacked.discard(sender)
         elif isinstance(msg, EndQuorumEpoch):
             self._on_end_epoch(msg, now)
+        elif isinstance(msg, FetchSnapshotRequest):
+            self._on_fetch_snapshot(sender, msg)
+        elif isinstance(msg, FetchSnapshotResponse):
+            self._on_fetch_snapshot_response(sender, msg, now)
 
     # -- elections --------------------------------------------------------------------------------
 
@@ -259,6 +287,9 @@ class RaftNode:
 
     def _become_prospective(self, now: int) -> None:
         st = self.state
+        if not self.is_voter:
+            self._discover(now)
+            return
         voted = st.voted_id if isinstance(st, Unattached | Prospective) else -1
         leader = st.leader_id if isinstance(st, Follower | Prospective) else -1
         p = Prospective(st.epoch, now + self._election_timeout(), self.voters, voted, leader)
@@ -271,6 +302,14 @@ class RaftNode:
         for v in self.voters:
             if v != self.node_id:
                 self._send(v, req)
+
+    def _discover(self, now: int) -> None:
+        """An observer without a leader asks a voter, picked at random; any answer names the leader
+        (a non-leader answers NOT_LEADER_OR_FOLLOWER with the leader it knows)."""
+        epoch = self.state.epoch
+        self.state = Unattached(epoch, now + self.config.request_timeout)
+        voter = self.rng.choice(self.voters)
+        self._send(voter, FetchRequest(self.node_id, epoch, self.log.end_offset, self.log.last_epoch, -1))
 
     def _prospective_lost(self, st: Prospective, now: int) -> None:
         """No majority of pre-votes: back to the leader it knew, if any (it may be reachable again),
@@ -345,7 +384,7 @@ class RaftNode:
             self._send(v, EndQuorumEpoch(self.node_id, st.epoch, successors))
 
     def _on_vote(self, sender: int, req: VoteRequest, now: int) -> None:
-        if sender not in self.voters:
+        if sender not in self.voters or not self.is_voter:
             return
         if req.candidate_epoch < self.state.epoch:
             self._send(
@@ -449,8 +488,17 @@ class RaftNode:
                 sender, FetchResponse(error, st.leader_id, st.epoch, -1, (), req.fetch_offset, None, req.correlation_id)
             )
             return
-        if req.fetch_offset > 0 or req.last_fetched_epoch > 0:
+        start = self.log.start_offset
+        snap = self.log.snapshot
+        at_snapshot = snap is not None and req.fetch_offset == start and req.last_fetched_epoch == snap[1]
+        if req.fetch_offset < start:
+            self._send_snapshot_id(sender, st, req)
+            return
+        if not at_snapshot and (req.fetch_offset > 0 or req.last_fetched_epoch > 0):
             epoch, end = self.log.end_offset_for_epoch(req.last_fetched_epoch)
+            if (epoch != req.last_fetched_epoch or req.fetch_offset > end) and end < start:
+                self._send_snapshot_id(sender, st, req)
+                return
             if epoch != req.last_fetched_epoch or req.fetch_offset > end:
                 self._send(
                     sender,
@@ -480,6 +528,57 @@ class RaftNode:
             return
         self._send(sender, self._fetch_answer(st, req))
 
+    def _send_snapshot_id(self, sender: int, st: Leader, req: FetchRequest) -> None:
+        snap = self.log.snapshot
+        assert snap is not None, "a log that starts past 0 has a snapshot"
+        resp = FetchResponse(
+            NONE,
+            self.node_id,
+            st.epoch,
+            self._leader_hw(st),
+            (),
+            req.fetch_offset,
+            None,
+            req.correlation_id,
+            (snap[0], snap[1]),
+        )
+        self._send(sender, resp)
+
+    def _on_fetch_snapshot(self, sender: int, req: FetchSnapshotRequest) -> None:
+        st = self.state
+        snap = self.log.snapshot
+        if not isinstance(st, Leader) or req.epoch != st.epoch:
+            error = FENCED_LEADER_EPOCH if req.epoch < st.epoch else NOT_LEADER_OR_FOLLOWER
+            self._send(sender, FetchSnapshotResponse(error, st.leader_id, st.epoch, None, req.correlation_id))
+        elif snap is None or (snap[0], snap[1]) != req.snapshot_id:
+            self._send(
+                sender, FetchSnapshotResponse(SNAPSHOT_NOT_FOUND, self.node_id, st.epoch, None, req.correlation_id)
+            )
+        else:
+            self._send(sender, FetchSnapshotResponse(NONE, self.node_id, st.epoch, snap, req.correlation_id))
+
+    def _on_fetch_snapshot_response(self, sender: int, resp: FetchSnapshotResponse, now: int) -> None:
+        if self._saw_epoch(resp.leader_epoch, resp.leader_id, now):
+            return
+        st = self.state
+        if not isinstance(st, Follower) or sender != st.leader_id or resp.leader_epoch != st.epoch:
+            return
+        if resp.correlation_id != st.fetch_correlation:
+            return
+        st.fetch_in_flight = False
+        if resp.error == NONE and resp.snapshot is not None:
+            end = resp.snapshot[0]
+            if end < self._committed:
+                raise RaftInvariantError(
+                    f"node {self.node_id}: snapshot at {end} from leader {sender} is behind the high watermark {self._committed}"
+                )
+            if end > self.log.end_offset or self.log.start_offset < end:
+                self.log.install_snapshot(resp.snapshot)
+                self._installed = resp.snapshot
+                self._commit(end)
+                st.high_watermark = max(st.high_watermark, end)
+        self._send_fetch(st, now)
+
     def _leader_hw(self, st: Leader) -> int:
         return st.high_watermark if st.high_watermark > st.epoch_start_offset else -1
 
@@ -500,6 +599,10 @@ class RaftNode:
         if self._saw_epoch(resp.leader_epoch, resp.leader_id, now):
             return
         st = self.state
+        if isinstance(st, Unattached) and resp.leader_epoch == st.epoch and 0 <= resp.leader_id != self.node_id:
+            # A leader of this epoch exists (an observer's discovery, or a voter that missed BeginQuorumEpoch).
+            self._become_follower(st.epoch, resp.leader_id, now)
+            return
         if not isinstance(st, Follower) or sender != st.leader_id or resp.leader_epoch != st.epoch:
             return
         if resp.correlation_id != st.fetch_correlation or resp.fetch_offset != self.log.end_offset:
@@ -509,6 +612,14 @@ class RaftNode:
             return
         st.last_leader_contact = now
         st.fetch_deadline = now + self.config.fetch_timeout
+        if resp.snapshot_id is not None:
+            st.fetch_in_flight = True
+            st.fetch_sent_at = now
+            st.fetch_correlation += 1
+            self._send(
+                st.leader_id, FetchSnapshotRequest(self.node_id, st.epoch, resp.snapshot_id, st.fetch_correlation)
+            )
+            return
         if resp.diverging is not None:
             epoch, end = resp.diverging
             if end < self._committed:

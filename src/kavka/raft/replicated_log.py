@@ -1,6 +1,8 @@
-"""The metadata log as the Raft core needs it: entries with epochs, truncation, and a flush point.
+"""The metadata log as the Raft core needs it: entries with epochs, truncation, a flush point, and
+snapshots (KIP-630).
 
-Contract of a ``ReplicatedLog`` (offsets count entries from 0; ``end_offset`` is the next one):
+Contract of a ``ReplicatedLog`` (offsets count entries from 0; ``end_offset`` is the next one;
+entries below ``start_offset`` live only in the latest snapshot):
 
 - ``append`` adds entries after the end; they are not durable until ``flush``. A crash keeps exactly
   the entries below ``flushed_end_offset``.
@@ -8,7 +10,13 @@ Contract of a ``ReplicatedLog`` (offsets count entries from 0; ``end_offset`` is
   truncation is: a truncated entry never comes back after a crash).
 - ``end_offset_for_epoch(epoch)`` answers Kafka's OffsetsForLeaderEpoch question: the largest epoch in
   the log that is ``<= epoch`` and the offset where it ends (the start of the next epoch, or the log
-  end). An empty log, or one whose first epoch is greater, answers ``(0, 0)``.
+  end). An empty log, or one whose first epoch is greater, answers ``(0, 0)``; an epoch that
+  ended inside the snapshot answers an end offset below ``start_offset``.
+- ``snapshot`` is the latest snapshot, ``(end_offset, epoch, data)`` or None: the state after applying
+  every entry below ``end_offset``, ``epoch`` being the epoch of the entry before it. Taking one
+  (``take_snapshot``) and installing one fetched from the leader (``install_snapshot``, which drops
+  every entry) are durable at once. ``delete_before(offset)`` drops entries below
+  ``min(offset, snapshot end)``: the log start never passes the latest snapshot.
 
 ``MemoryReplicatedLog`` keeps entries in a list and the flush point as a number; the deterministic
 simulation uses it, and a crash is ``crash()``.
@@ -22,10 +30,15 @@ from typing import Protocol
 
 from kavka.raft.messages import Entry
 
-__all__ = ["ReplicatedLog", "MemoryReplicatedLog"]
+__all__ = ["ReplicatedLog", "MemoryReplicatedLog", "Snapshot"]
+
+Snapshot = tuple[int, int, bytes]  # (end offset, epoch of the entry before it, the state's bytes)
 
 
 class ReplicatedLog(Protocol):
+    @property
+    def start_offset(self) -> int: ...
+
     @property
     def end_offset(self) -> int: ...
 
@@ -47,18 +60,34 @@ class ReplicatedLog(Protocol):
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]: ...
 
+    @property
+    def snapshot(self) -> Snapshot | None: ...
+
+    def take_snapshot(self, end_offset: int, data: bytes) -> None: ...
+
+    def install_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    def delete_before(self, offset: int) -> None: ...
+
 
 class MemoryReplicatedLog:
     def __init__(self) -> None:
-        self.entries: list[Entry] = []
+        self.entries: list[Entry] = []  # entries[i] is at offset start + i
+        self.start = 0
         self._flushed = 0
-        # (epoch, first offset) for each epoch present, ascending in both.
+        # (epoch, first offset) for each epoch present, ascending in both; the snapshot's epoch is
+        # kept as the first, starting at 0, so lookups below the log start still answer.
         self._epochs: list[int] = []
         self._starts: list[int] = []
+        self._snapshot: Snapshot | None = None
+
+    @property
+    def start_offset(self) -> int:
+        return self.start
 
     @property
     def end_offset(self) -> int:
-        return len(self.entries)
+        return self.start + len(self.entries)
 
     @property
     def flushed_end_offset(self) -> int:
@@ -66,13 +95,19 @@ class MemoryReplicatedLog:
 
     @property
     def last_epoch(self) -> int:
-        return self.entries[-1].epoch if self.entries else 0
+        if self.entries:
+            return self.entries[-1].epoch
+        return self._snapshot[1] if self._snapshot else 0
 
     def epoch_at(self, offset: int) -> int:
-        return self.entries[offset].epoch
+        return self.entries[offset - self.start].epoch
+
+    def entry(self, offset: int) -> Entry:
+        return self.entries[offset - self.start]
 
     def read(self, start: int, max_entries: int) -> tuple[Entry, ...]:
-        return tuple(self.entries[start : start + max_entries])
+        i = start - self.start
+        return tuple(self.entries[i : i + max_entries])
 
     def append(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
@@ -80,28 +115,75 @@ class MemoryReplicatedLog:
                 raise ValueError(f"entry epoch {entry.epoch} after epoch {self._epochs[-1]}")
             if not self._epochs or entry.epoch > self._epochs[-1]:
                 self._epochs.append(entry.epoch)
-                self._starts.append(len(self.entries))
+                self._starts.append(self.end_offset)
             self.entries.append(entry)
 
     def truncate_to(self, offset: int) -> None:
-        if offset >= len(self.entries):
+        if offset >= self.end_offset:
             return
-        del self.entries[offset:]
+        if offset < self.start:
+            raise ValueError(f"truncation to {offset} below the log start {self.start}")
+        del self.entries[offset - self.start :]
         while self._starts and self._starts[-1] >= offset:
             self._starts.pop()
             self._epochs.pop()
+        if not self._epochs and self._snapshot is not None:
+            self._epochs, self._starts = [self._snapshot[1]], [self._snapshot[0]]
         self._flushed = min(self._flushed, offset)
 
     def flush(self) -> None:
-        self._flushed = len(self.entries)
+        self._flushed = self.end_offset
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
         i = bisect_right(self._epochs, epoch) - 1
         if i < 0:
             return 0, 0
-        end = self._starts[i + 1] if i + 1 < len(self._starts) else len(self.entries)
+        end = self._starts[i + 1] if i + 1 < len(self._starts) else self.end_offset
         return self._epochs[i], end
 
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    def take_snapshot(self, end_offset: int, data: bytes) -> None:
+        if not self.start <= end_offset <= self.end_offset:
+            raise ValueError(f"snapshot at {end_offset} outside the log [{self.start}, {self.end_offset}]")
+        if end_offset > self.start:
+            epoch = self.epoch_at(end_offset - 1)
+        else:
+            epoch = self._snapshot[1] if self._snapshot else 0
+        self._snapshot = (end_offset, epoch, data)
+
+    def install_snapshot(self, snapshot: Snapshot) -> None:
+        end, epoch, _ = snapshot
+        self.entries.clear()
+        self.start = end
+        self._flushed = end
+        self._epochs = [epoch]
+        self._starts = [end]
+        self._snapshot = snapshot
+
+    def delete_before(self, offset: int) -> None:
+        if self._snapshot is None:
+            return
+        offset = min(offset, self._snapshot[0], self.end_offset)
+        if offset <= self.start:
+            return
+        del self.entries[: offset - self.start]
+        self.start = offset
+        # Epochs that ended before the new start collapse into the one the start is in.
+        i = bisect_right(self._starts, offset) - 1
+        if i > 0:
+            del self._epochs[:i]
+            del self._starts[:i]
+
     def crash(self) -> None:
-        """Lose the unflushed tail, as a kill -9 before fsync would."""
-        self.truncate_to(self._flushed)
+        """Lose the unflushed tail, as a kill -9 before fsync would. A snapshot past what was flushed
+        survives (it was written durably) and the log restarts at its end, as Kafka's does."""
+        if self._flushed < self.start:
+            self.entries.clear()
+            self._flushed = self.start
+            assert self._snapshot is not None
+            self._epochs, self._starts = [self._snapshot[1]], [self._snapshot[0]]
+        else:
+            self.truncate_to(self._flushed)

@@ -7,14 +7,18 @@ One run (``Simulation(seed).run()``):
    the network splits into two sides and heals; nodes crash (losing their unflushed log tail, keeping
    what they flushed and their quorum state) and restart; a client proposes entries to whichever
    node believes it leads.
+   Every node (voters and ``observers`` alike) applies committed entries to its state, snapshots it
+   every ``snapshot_every`` entries and drops most of the log below, so lagging or restarted nodes
+   catch up through FetchSnapshot.
 2. *Calm* for up to ``calm_ms``: every node runs, the network is whole and loses nothing. A leader
    must emerge and an entry proposed then must be committed on every node (liveness).
 
 Safety is checked after every event (Raft's properties as Kafka states them):
 
 - at most one leader per epoch;
-- nothing committed is ever lost or changed: every node's log, below its high watermark, equals the
-  longest committed prefix seen so far, and a new leader's log holds that whole prefix;
+- nothing committed is ever lost or changed: every node's applied state (its snapshot, then its log
+  below its high watermark) equals the longest committed prefix seen so far, and a new leader's log
+  holds that whole prefix past its snapshot;
 - log matching: one payload per (offset, epoch) across all nodes, and at the end, two logs that share
   an entry share everything before it.
 
@@ -75,12 +79,28 @@ class _CheckedLog(MemoryReplicatedLog):
                 self._sim.fail(f"two payloads at offset {key[0]} epoch {key[1]}: {prior!r} and {e.data!r}")
 
 
+def _encode_state(entries: Sequence[Entry]) -> bytes:
+    return b"\x1f".join(b"%d:%s" % (e.epoch, e.data) for e in entries)
+
+
+def _decode_state(data: bytes) -> list[Entry]:
+    if not data:
+        return []
+    out = []
+    for part in data.split(b"\x1f"):
+        epoch, _, payload = part.partition(b":")
+        out.append(Entry(int(epoch), payload))
+    return out
+
+
 @dataclass
 class _Slot:
     log: _CheckedLog
     store: MemoryQuorumStateStore
     node: RaftNode | None
-    checked: int = 0  # offsets below this on this node were compared with the committed prefix
+    # The node's state machine: every committed entry it applied, in order (checked against the
+    # committed prefix as it grows).
+    applied: list[Entry] = field(default_factory=list)
     tick_at: int = -1
 
 
@@ -96,13 +116,16 @@ class Simulation:
     propose_every_ms: int = 150
     crash_every_ms: int = 2_500
     partition_every_ms: int = 3_000
+    observers: int = 0
+    snapshot_every: int = 10
     config: RaftConfig = field(default_factory=lambda: RaftConfig())
     node_factory: NodeFactory = RaftNode
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.now = 0
-        self.ids = list(range(1, self.voters + 1))
+        self.voter_ids = list(range(1, self.voters + 1))
+        self.ids = list(range(1, self.voters + self.observers + 1))
         self.payload_at: dict[tuple[int, int], bytes] = {}
         self.committed: list[Entry] = []
         self.leader_of: dict[int, int] = {}
@@ -210,8 +233,9 @@ class Simulation:
     def _start(self, i: int) -> None:
         slot = self.slots[i]
         node_rng = random.Random(self.rng.getrandbits(64))
-        slot.node = self.node_factory(i, self.ids, slot.log, slot.store, self.config, node_rng, self.now)
-        slot.checked = 0
+        slot.node = self.node_factory(i, self.voter_ids, slot.log, slot.store, self.config, node_rng, self.now)
+        snap = slot.log.snapshot
+        slot.applied = _decode_state(snap[2]) if snap else []
         slot.tick_at = -1
         self.trace.append(f"{self.now} start {i} as {slot.node.role}@{slot.node.epoch}")
         self._after(i)
@@ -237,7 +261,7 @@ class Simulation:
         self._side = {}
 
     def _propose(self) -> int | None:
-        leaders = [i for i in self.ids if (n := self.slots[i].node) is not None and n.is_leader]
+        leaders = [i for i in self.voter_ids if (n := self.slots[i].node) is not None and n.is_leader]
         if not leaders:
             return None
         i = self.rng.choice(leaders)
@@ -303,6 +327,11 @@ class Simulation:
         ready = node.poll(self.now)
         for dst, msg in ready.messages:
             self._send(i, dst, msg)
+        if ready.snapshot is not None:
+            slot = self.slots[i]
+            slot.applied = _decode_state(ready.snapshot[2])
+            self.trace.append(f"{self.now} {i} installed snapshot at {ready.snapshot[0]}")
+            self._check_prefix(i, slot.applied, 0)
         self._check_node(i, node.is_leader)
         self._schedule_tick(i)
 
@@ -320,32 +349,48 @@ class Simulation:
             if i not in self._announced.get(node.epoch, ()):
                 self._announced.setdefault(node.epoch, set()).add(i)
                 self.trace.append(f"{self.now} leader {i} epoch {node.epoch} log {log.end_offset}")
-                for off, entry in enumerate(self.committed):
-                    if off >= log.end_offset or log.entries[off] != entry:
+                for off in range(log.start_offset, len(self.committed)):
+                    entry = self.committed[off]
+                    if off >= log.end_offset or log.entry(off) != entry:
                         self.fail(f"leader {i} of epoch {node.epoch} lacks committed entry {off} {entry}")
         hw = node.high_watermark
         if hw > log.end_offset:
             self.fail(f"node {i} high watermark {hw} past its log end {log.end_offset}")
-        for off in range(slot.checked, hw):
-            entry = log.entries[off]
-            if off < len(self.committed):
-                if self.committed[off] != entry:
-                    self.fail(f"node {i} has {entry} at committed offset {off}, committed was {self.committed[off]}")
+        applied = slot.applied
+        if len(applied) < log.start_offset:
+            self.fail(f"node {i} applied {len(applied)} entries but its log starts at {log.start_offset}")
+        first = len(applied)
+        applied.extend(log.entry(off) for off in range(first, hw))
+        self._check_prefix(i, applied, first)
+        if log.end_offset < len(applied):
+            self.fail(f"node {i} truncated to {log.end_offset}, below what it applied ({len(applied)})")
+        if len(applied) - log.start_offset >= self.snapshot_every:
+            node.take_snapshot(len(applied), _encode_state(applied))
+            log.delete_before(len(applied) - self.rng.randrange(4))
+
+    def _check_prefix(self, i: int, applied: list[Entry], first: int) -> None:
+        committed = self.committed
+        for off in range(first, len(applied)):
+            if off < len(committed):
+                if committed[off] != applied[off]:
+                    self.fail(
+                        f"node {i} applied {applied[off]} at committed offset {off}, committed was {committed[off]}"
+                    )
             else:
-                self.committed.append(entry)
-        slot.checked = max(slot.checked, hw)
-        # A truncation can never reach below what this node already checked as committed.
-        if log.end_offset < slot.checked:
-            self.fail(f"node {i} truncated to {log.end_offset}, below its committed {slot.checked}")
+                committed.append(applied[off])
 
     def _check_log_matching(self) -> None:
-        logs = [(i, self.slots[i].log.entries) for i in self.ids]
+        logs = [self.slots[i].log for i in self.ids]
         for a in range(len(logs)):
             for b in range(a + 1, len(logs)):
-                (ia, la), (ib, lb) = logs[a], logs[b]
+                la, lb = logs[a], logs[b]
+                lo, hi = max(la.start_offset, lb.start_offset), min(la.end_offset, lb.end_offset)
                 last_match = -1
-                for off in range(min(len(la), len(lb))):
-                    if la[off].epoch == lb[off].epoch:
+                for off in range(lo, hi):
+                    if la.epoch_at(off) == lb.epoch_at(off):
                         last_match = off
-                if last_match >= 0 and la[: last_match + 1] != lb[: last_match + 1]:
-                    self.fail(f"logs of {ia} and {ib} share an entry at {last_match} but differ before it")
+                for off in range(lo, last_match + 1):
+                    if la.entry(off) != lb.entry(off):
+                        self.fail(
+                            f"logs of {self.ids[a]} and {self.ids[b]} share an entry at {last_match} but differ at {off}"
+                        )
