@@ -121,7 +121,8 @@ class RaftNode:
         self.rng = rng
         self.is_voter = node_id in self.voters
         self._out: list[tuple[int, Message]] = []
-        self._committed = log.start_offset  # a snapshot holds only committed entries
+        snapshot = log.snapshot
+        self._committed = snapshot[0] if snapshot else 0  # a snapshot holds only committed entries
         self._installed: Snapshot | None = None
         self._begin_resend_at = _NEVER
         saved = store.read() or QuorumState(0)

@@ -15,7 +15,8 @@ entries below ``start_offset`` live only in the latest snapshot):
 - ``snapshot`` is the latest snapshot, ``(end_offset, epoch, data)`` or None: the state after applying
   every entry below ``end_offset``, ``epoch`` being the epoch of the entry before it. Taking one
   (``take_snapshot``) and installing one fetched from the leader (``install_snapshot``, which drops
-  every entry) are durable at once. ``delete_before(offset)`` drops entries below
+  every entry) are durable at once. A log whose latest snapshot ends past its last entry (the tail
+  was lost in a crash) starts again at that snapshot. ``delete_before(offset)`` drops entries below
   ``min(offset, snapshot end)``: the log start never passes the latest snapshot.
 
 ``MemoryReplicatedLog`` keeps entries in a list and the flush point as a number; the deterministic
@@ -178,12 +179,9 @@ class MemoryReplicatedLog:
             del self._starts[:i]
 
     def crash(self) -> None:
-        """Lose the unflushed tail, as a kill -9 before fsync would. A snapshot past what was flushed
-        survives (it was written durably) and the log restarts at its end, as Kafka's does."""
-        if self._flushed < self.start:
-            self.entries.clear()
-            self._flushed = self.start
-            assert self._snapshot is not None
-            self._epochs, self._starts = [self._snapshot[1]], [self._snapshot[0]]
-        else:
-            self.truncate_to(self._flushed)
+        """Lose the unflushed tail, as a kill -9 before fsync would. A snapshot past what survives
+        (snapshots are written durably) becomes the log's start, as Kafka's log does when it opens."""
+        self._flushed = max(self._flushed, self.start)
+        self.truncate_to(self._flushed)
+        if self._snapshot is not None and self._snapshot[0] > self.end_offset:
+            self.install_snapshot(self._snapshot)
