@@ -28,6 +28,7 @@ __all__ = [
     "QuorumState",
     "QuorumStateStore",
     "MemoryQuorumStateStore",
+    "StoredQuorumState",
     "Unattached",
     "Prospective",
     "Candidate",
@@ -220,3 +221,24 @@ class Resigned:
 
 
 State = Unattached | Prospective | Candidate | Leader | Follower | Resigned
+
+
+class StoredQuorumState:
+    """``QuorumStateStore`` over a store of (epoch, leader id, voted id) triples, such as
+    ``kavka.storage.quorum_state.FileQuorumStateStore``."""
+
+    def __init__(self, store: TripleStore) -> None:
+        self._store = store
+
+    def read(self) -> QuorumState | None:
+        found = self._store.read()
+        return None if found is None else QuorumState(*found)
+
+    def write(self, state: QuorumState) -> None:
+        self._store.write(state.epoch, state.leader_id, state.voted_id)
+
+
+class TripleStore(Protocol):
+    def read(self) -> tuple[int, int, int] | None: ...
+
+    def write(self, epoch: int, leader_id: int, voted_id: int) -> None: ...
