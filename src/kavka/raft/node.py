@@ -41,7 +41,6 @@ from kavka.raft.messages import (
     BeginQuorumEpoch,
     BeginQuorumEpochResponse,
     EndQuorumEpoch,
-    Entry,
     FetchRequest,
     FetchResponse,
     FetchSnapshotRequest,
@@ -167,8 +166,7 @@ class RaftNode:
         st = self.state
         if not isinstance(st, Leader):
             raise NotLeaderError(f"node {self.node_id} is not the leader (epoch {st.epoch}, leader {st.leader_id})")
-        first = self.log.end_offset
-        self.log.append([Entry(st.epoch, p) for p in payloads])
+        first = self.log.append_as_leader(st.epoch, payloads)
         self._answer_parked(st, None)
         return first
 
@@ -340,7 +338,7 @@ class RaftNode:
         start = self.log.end_offset
         leader = Leader(epoch, self.node_id, self.voters, start, self.config.fetch_timeout * 3 // 2, now)
         self.state = leader
-        self.log.append([Entry(epoch, LEADER_CHANGE)])
+        self.log.append_as_leader(epoch, [LEADER_CHANGE])
         for v in sorted(leader.unacked):
             self._send(v, BeginQuorumEpoch(self.node_id, epoch))
         self._begin_resend_at = now + self.config.fetch_timeout // 2
@@ -630,7 +628,7 @@ class RaftNode:
             self.log.truncate_to(self._truncation_offset(epoch, end))
         else:
             if resp.entries:
-                self.log.append(resp.entries)
+                self.log.append_as_follower(resp.entries)
                 self.log.flush()
             if resp.high_watermark >= 0:
                 st.high_watermark = max(st.high_watermark, min(resp.high_watermark, self.log.end_offset))

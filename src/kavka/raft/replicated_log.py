@@ -4,8 +4,11 @@ snapshots (KIP-630).
 Contract of a ``ReplicatedLog`` (offsets count entries from 0; ``end_offset`` is the next one;
 entries below ``start_offset`` live only in the latest snapshot):
 
-- ``append`` adds entries after the end; they are not durable until ``flush``. A crash keeps exactly
-  the entries below ``flushed_end_offset``.
+- ``append_as_leader(epoch, payloads)`` writes new entries in ``epoch`` at the end (the log assigns
+  their offsets: a payload of N records takes N offsets) and returns the first offset;
+  ``append_as_follower(entries)`` writes entries fetched from the leader, keeping their offsets and
+  epochs. Neither is durable until ``flush``; a crash keeps exactly the entries below
+  ``flushed_end_offset``.
 - ``truncate_to(offset)`` removes every entry at or after ``offset`` (durably, as Kafka's follower
   truncation is: a truncated entry never comes back after a crash).
 - ``end_offset_for_epoch(epoch)`` answers Kafka's OffsetsForLeaderEpoch question: the largest epoch in
@@ -49,11 +52,11 @@ class ReplicatedLog(Protocol):
     @property
     def last_epoch(self) -> int: ...
 
-    def epoch_at(self, offset: int) -> int: ...
-
     def read(self, start: int, max_entries: int) -> tuple[Entry, ...]: ...
 
-    def append(self, entries: Sequence[Entry]) -> None: ...
+    def append_as_leader(self, epoch: int, payloads: Sequence[bytes]) -> int: ...
+
+    def append_as_follower(self, entries: Sequence[Entry]) -> None: ...
 
     def truncate_to(self, offset: int) -> None: ...
 
@@ -72,6 +75,8 @@ class ReplicatedLog(Protocol):
 
 
 class MemoryReplicatedLog:
+    """Each entry is one record (one offset)."""
+
     def __init__(self) -> None:
         self.entries: list[Entry] = []  # entries[i] is at offset start + i
         self.start = 0
@@ -110,7 +115,12 @@ class MemoryReplicatedLog:
         i = start - self.start
         return tuple(self.entries[i : i + max_entries])
 
-    def append(self, entries: Sequence[Entry]) -> None:
+    def append_as_leader(self, epoch: int, payloads: Sequence[bytes]) -> int:
+        first = self.end_offset
+        self.append_as_follower([Entry(epoch, p) for p in payloads])
+        return first
+
+    def append_as_follower(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
             if self._epochs and entry.epoch < self._epochs[-1]:
                 raise ValueError(f"entry epoch {entry.epoch} after epoch {self._epochs[-1]}")

@@ -68,9 +68,9 @@ class _CheckedLog(MemoryReplicatedLog):
         super().__init__()
         self._sim = sim
 
-    def append(self, entries: Sequence[Entry]) -> None:
+    def append_as_follower(self, entries: Sequence[Entry]) -> None:
         base = self.end_offset
-        super().append(entries)
+        super().append_as_follower(entries)
         seen = self._sim.payload_at
         for i, e in enumerate(entries):
             key = (base + i, e.epoch)
