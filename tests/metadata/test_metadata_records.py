@@ -68,11 +68,40 @@ def test_roundtrip(record):
     assert decode_record(memoryview(data)) == record
 
 
-def test_frame_header():
+def test_frame_header_and_kafkas_binary_body():
     tid = uuid.UUID(int=5)
     data = encode_record(TopicRecord("t", tid))
-    assert data[:3] == bytes([1, 2, 0])
-    assert data[3:].startswith(b"{")
+    # frame 1, api key 2, version 0; compact string "t"; the uuid; no tagged fields
+    assert data == bytes([1, 2, 0, 2]) + b"t" + tid.bytes + b"\x00"
+
+
+def test_partition_change_writes_only_what_changed_as_tagged_fields():
+    tid = uuid.UUID(int=7)
+    data = encode_record(PartitionChangeRecord(3, tid, isr=(1, 2)))
+    # partition 3, topic id, then one tagged field: tag 0 (Isr), 9 bytes: count+1 = 3, 1, 2
+    assert data == bytes([1, 5, 0]) + (3).to_bytes(4, "big") + tid.bytes + bytes([1, 0, 9, 3, 0, 0, 0, 1, 0, 0, 0, 2])
+    assert decode_record(data) == PartitionChangeRecord(3, tid, isr=(1, 2))
+
+
+def test_records_written_as_json_by_older_kavka_still_read():
+    tid = uuid.UUID(int=5)
+    legacy = bytes([1, 2, 0]) + b'{"name":"orders","topic_id":"%s"}' % str(tid).encode()
+    assert decode_record(legacy) == TopicRecord("orders", tid)
+
+
+def test_a_newer_kafka_version_with_fields_kavka_does_not_keep_reads():
+    """PartitionRecord v2 as Kafka writes it with ELR enabled: directories and ELR tags are dropped."""
+    tid = uuid.UUID(int=9)
+    body = bytearray()
+    body += (0).to_bytes(4, "big") + tid.bytes
+    for ints in ((1, 2), (1, 2), (), ()):  # replicas, isr, removing, adding
+        body += bytes([len(ints) + 1]) + b"".join(i.to_bytes(4, "big") for i in ints)
+    body += (1).to_bytes(4, "big", signed=True)  # leader
+    body += (4).to_bytes(4, "big") + (6).to_bytes(4, "big")  # leader epoch, partition epoch
+    body += bytes([3]) + uuid.UUID(int=1).bytes + uuid.UUID(int=2).bytes  # directories
+    body += bytes([1, 1, 5, 2, 0, 0, 0, 1])  # tag 1 (ELR) = [1]
+    record = decode_record(bytes([1, 3, 2]) + bytes(body))
+    assert record == PartitionRecord(0, tid, (1, 2), (1, 2), 1, 4, 6)
 
 
 @given(st.integers(0, 2**32 - 1))
@@ -91,6 +120,9 @@ def test_uvarint_roundtrip(n):
         b"\x01\x02\x07{}",
         b"\x01\x02\x00not json",
         b"\x01\x02\x00{}",
+        b"\x01\x02\x00\x02t",  # a TopicRecord cut inside its uuid
+        b"\x01\x02\x00\x02t" + bytes(16) + b"\x00\x00",  # a byte after the tagged fields
+        b"\x01\x03\x03" + bytes(40),  # PartitionRecord v3: newer than Kavka reads
         b"\x01\x80\x80\x80\x80\x80\x01",
     ],
 )

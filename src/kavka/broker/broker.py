@@ -111,7 +111,7 @@ class Broker:
             self.cluster_id = self._check_meta_properties(log_dirs)
             lm.startup()
             # One controller operation is one atomic batch (up to 10000 records); KRaft bounds a batch at
-            # 8 MiB, not by max.message.bytes (Kavka's JSON records need ~2 MiB for 10000 partitions).
+            # 8 MiB, not by max.message.bytes (10000 binary PartitionRecords take well under 1 MiB).
             metadata_config = dataclasses.replace(self._broker_log_config(), max_message_bytes=8 * 1024 * 1024)
             metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, metadata_config)
         except KafkaStorageError as e:

@@ -22,6 +22,7 @@ _LAZY = {
     "bench": ("kavka.cli.bench", "bench"),
     "dump-log": ("kavka.cli.dumplog", "dump_log"),
     "completion": ("kavka.cli.completion", "completion"),
+    "storage": ("kavka.cli.storage", "storage"),
 }
 
 

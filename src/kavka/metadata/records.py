@@ -3,29 +3,32 @@
 Record types and api keys are Kafka's (``metadata/src/main/resources/common/metadata/*.json``); field
 names are Kafka's in snake_case. Each record is an immutable dataclass; lists are tuples.
 
-Byte layout of one encoded record (the value of one record in a ``__cluster_metadata`` batch)::
+Byte layout of one encoded record (the value of one record in a ``__cluster_metadata`` batch), as
+Kafka's ``MetadataRecordSerde`` writes it, so Kafka's ``kafka-dump-log --cluster-metadata-decoder``
+and ``kafka-metadata-shell`` read Kavka's metadata log::
 
-    uvarint  frame version   always 1 (Kafka's MetadataRecordSerde frame version)
+    uvarint  frame version   always 1
     uvarint  api key         Kafka's metadata record api key (TopicRecord = 2, ...)
-    uvarint  version         Kavka's schema version of the body (0 for every record today)
-    bytes    body            UTF-8 compact JSON object, keys sorted; uuids as canonical strings
+    uvarint  version         the body's schema version (Kafka's; ``VERSION`` of the class)
+    bytes    body            Kafka's flexible binary encoding of the record (metadata.record_schema)
 
-The frame header is Kafka's; the body is NOT yet Kafka's binary schema. Why: kio ships no codecs for
-metadata records; only Kavka reads this log (no Kafka controller or kafka-metadata-shell interop is
-planned yet); and JSON lets the schema grow (directories, ELR, ...) without hand-written tagged-field
-codecs while the image is still taking shape. The api key and version prefix make a later switch to
-Kafka's binary bodies explicit: a binary body would come with a new Kavka body version, and old JSON
-records stay readable. Records with an unknown api key are rejected (``MetadataRecordError``), so a
-log from a newer Kavka is never half-applied.
+Each class's ``SCHEMA`` lists Kafka's fields in Kafka's order; fields Kavka does not keep are written
+as Kafka's defaults and dropped when read, and any version from 0 to ``MAX_VERSION`` is read.
+
+Kavka before 0.5 wrote the body as a UTF-8 JSON object at version 0. ``decode_record`` still reads
+those (a body that is not valid binary and starts with ``{``); they leave the log when it is next
+snapshotted. Records with an unknown api key are rejected (``MetadataRecordError``), so a log from a
+newer Kavka is never half-applied.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from kavka.metadata.record_schema import Field, decode_body, encode_body
 from kavka.protocol.varint import decode_unsigned_varint, encode_unsigned_varint
 
 __all__ = [
@@ -77,24 +80,13 @@ class MetadataRecord:
     """Base of all metadata records: ``API_KEY`` and ``VERSION`` identify the body schema."""
 
     API_KEY: ClassVar[int]
-    VERSION: ClassVar[int] = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: _to_json(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+    VERSION: ClassVar[int] = 0  # the version Kavka writes
+    MAX_VERSION: ClassVar[int] = 0  # the newest version Kavka reads
+    SCHEMA: ClassVar[tuple[Field, ...]] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MetadataRecord:
         return cls(**data)
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, tuple):
-        return [_to_json(v) for v in value]
-    if isinstance(value, (BrokerEndpoint, BrokerFeature)):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    return value
 
 
 def _ints(values: Any) -> tuple[int, ...]:
@@ -136,6 +128,40 @@ class RegisterBrokerRecord(MetadataRecord):
     in_controlled_shutdown: bool = False
     features: tuple[BrokerFeature, ...] = ()
 
+    VERSION: ClassVar[int] = 3
+    MAX_VERSION: ClassVar[int] = 3
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("broker_id", "int32"),
+        Field("_is_migrating_zk_broker", "bool", since=2, default=False),
+        Field("incarnation_id", "uuid"),
+        Field("broker_epoch", "int64"),
+        Field(
+            "endpoints",
+            "[struct]",
+            element=BrokerEndpoint,
+            fields=(
+                Field("name", "string"),
+                Field("host", "string"),
+                Field("port", "uint16"),
+                Field("security_protocol", "int16"),
+            ),
+        ),
+        Field(
+            "features",
+            "[struct]",
+            element=BrokerFeature,
+            fields=(
+                Field("name", "string"),
+                Field("min_supported_version", "int16"),
+                Field("max_supported_version", "int16"),
+            ),
+        ),
+        Field("rack", "string", nullable=True),
+        Field("fenced", "bool"),
+        Field("in_controlled_shutdown", "bool", since=1),
+        Field("_log_dirs", "[uuid]", since=3, tag=0, default=()),
+    )
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "incarnation_id", _uuid(self.incarnation_id))
         object.__setattr__(
@@ -156,12 +182,16 @@ class UnregisterBrokerRecord(MetadataRecord):
     broker_id: int
     broker_epoch: int
 
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("broker_id", "int32"), Field("broker_epoch", "int64"))
+
 
 @dataclass(frozen=True)
 class TopicRecord(MetadataRecord):
     API_KEY: ClassVar[int] = 2
     name: str
     topic_id: uuid.UUID
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("name", "string"), Field("topic_id", "uuid"))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topic_id", _uuid(self.topic_id))
@@ -179,6 +209,23 @@ class PartitionRecord(MetadataRecord):
     partition_epoch: int = 0
     removing_replicas: tuple[int, ...] = ()
     adding_replicas: tuple[int, ...] = ()
+
+    MAX_VERSION: ClassVar[int] = 2
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("partition_id", "int32"),
+        Field("topic_id", "uuid"),
+        Field("replicas", "[int32]"),
+        Field("isr", "[int32]"),
+        Field("removing_replicas", "[int32]"),
+        Field("adding_replicas", "[int32]"),
+        Field("leader", "int32"),
+        Field("_leader_recovery_state", "int8", tag=0, default=0),
+        Field("leader_epoch", "int32"),
+        Field("partition_epoch", "int32"),
+        Field("_directories", "[uuid]", since=1),
+        Field("_eligible_leader_replicas", "[int32]", since=2, nullable=True, tag=1),
+        Field("_last_known_elr", "[int32]", since=2, nullable=True, tag=2),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topic_id", _uuid(self.topic_id))
@@ -199,6 +246,13 @@ class ConfigRecord(MetadataRecord):
     name: str
     value: str | None
 
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("resource_type", "int8"),
+        Field("resource_name", "string"),
+        Field("name", "string"),
+        Field("value", "string", nullable=True),
+    )
+
 
 @dataclass(frozen=True)
 class PartitionChangeRecord(MetadataRecord):
@@ -217,6 +271,21 @@ class PartitionChangeRecord(MetadataRecord):
     removing_replicas: tuple[int, ...] | None = None
     adding_replicas: tuple[int, ...] | None = None
 
+    MAX_VERSION: ClassVar[int] = 2
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("partition_id", "int32"),
+        Field("topic_id", "uuid"),
+        Field("isr", "[int32]", nullable=True, tag=0),
+        Field("leader", "int32", tag=1, default=NO_LEADER_CHANGE),
+        Field("replicas", "[int32]", nullable=True, tag=2),
+        Field("removing_replicas", "[int32]", nullable=True, tag=3),
+        Field("adding_replicas", "[int32]", nullable=True, tag=4),
+        Field("_leader_recovery_state", "int8", tag=5, default=-1),
+        Field("_directories", "[uuid]", since=1, nullable=True, tag=8),
+        Field("_eligible_leader_replicas", "[int32]", since=2, nullable=True, tag=6),
+        Field("_last_known_elr", "[int32]", since=2, nullable=True, tag=7),
+    )
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "topic_id", _uuid(self.topic_id))
         for name in ("isr", "replicas", "removing_replicas", "adding_replicas"):
@@ -228,6 +297,8 @@ class RemoveTopicRecord(MetadataRecord):
     API_KEY: ClassVar[int] = 9
     topic_id: uuid.UUID
 
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("topic_id", "uuid"),)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "topic_id", _uuid(self.topic_id))
 
@@ -238,6 +309,8 @@ class FeatureLevelRecord(MetadataRecord):
     name: str
     feature_level: int
 
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("name", "string"), Field("feature_level", "int16"))
+
 
 @dataclass(frozen=True)
 class ProducerIdsRecord(MetadataRecord):
@@ -247,6 +320,12 @@ class ProducerIdsRecord(MetadataRecord):
     broker_id: int
     broker_epoch: int
     next_producer_id: int
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("broker_id", "int32"),
+        Field("broker_epoch", "int64"),
+        Field("next_producer_id", "int64"),
+    )
 
 
 @dataclass(frozen=True)
@@ -292,7 +371,7 @@ def encode_record(record: MetadataRecord) -> bytes:
     write_uvarint(FRAME_VERSION, out)
     write_uvarint(record.API_KEY, out)
     write_uvarint(record.VERSION, out)
-    out += json.dumps(record.to_json(), separators=(",", ":"), sort_keys=True).encode()
+    out += encode_body(record.SCHEMA, record, record.VERSION)
     return bytes(out)
 
 
@@ -305,10 +384,20 @@ def decode_record(data: bytes | memoryview) -> MetadataRecord:
     cls = RECORD_TYPES.get(api_key)
     if cls is None:
         raise MetadataRecordError(f"unknown metadata record api key {api_key}")
-    if version != cls.VERSION:
+    if version > cls.MAX_VERSION:
         raise MetadataRecordError(f"unsupported {cls.__name__} version {version}")
+    body = bytes(data[pos:])
     try:
-        body = json.loads(bytes(data[pos:]).decode())
-        return cls.from_json(body)
+        return decode_body(cls.SCHEMA, cls, body, version)  # type: ignore[no-any-return]
+    except (ValueError, TypeError, UnicodeDecodeError) as e:
+        if version == 0 and body[:1] == b"{":
+            return _decode_legacy_json(cls, body)
+        raise MetadataRecordError(f"malformed {cls.__name__} body: {e}") from e
+
+
+def _decode_legacy_json(cls: type[MetadataRecord], body: bytes) -> MetadataRecord:
+    """A body written by Kavka before 0.5: a JSON object of the record's fields."""
+    try:
+        return cls.from_json(json.loads(body.decode()))
     except (ValueError, TypeError) as e:
         raise MetadataRecordError(f"malformed {cls.__name__} body: {e}") from e
