@@ -435,3 +435,7 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
         ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: cleanup.policy=compact"],
     ),
 }
+
+# kafka-console-producer/consumer with headers and kafka-consumer-groups (test_kafka_tools_groups.py):
+# step -> (lines only Kafka printed, lines only Kavka printed).
+TOOL_DIFFERENCES_GROUPS: dict[str, tuple[list[str], list[str]]] = {}
