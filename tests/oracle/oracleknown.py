@@ -439,3 +439,16 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
 # kafka-console-producer/consumer with headers and kafka-consumer-groups (test_kafka_tools_groups.py):
 # step -> (lines only Kafka printed, lines only Kavka printed).
 TOOL_DIFFERENCES_GROUPS: dict[str, tuple[list[str], list[str]]] = {}
+
+# kafka-get-offsets, kafka-delete-records, kafka-log-dirs, kafka-leader-election
+# (test_kafka_tools_admin.py): step -> (lines only Kafka printed, lines only Kavka printed).
+TOOL_DIFFERENCES_ADMIN: dict[str, tuple[list[str], list[str]]] = {}
+
+# kafka-metadata-quorum describe --status / --replication (test_kafka_tools_admin.py). Kavka's single
+# voter is local and binds no controller listener: it names its client listener as the voter's endpoint.
+TOOL_DIFFERENCES_QUORUM: dict[str, tuple[list[str], list[str]]] = {
+    "status": (
+        ['CurrentVoters: [{"id": 1, "directoryId": "<directory-id>", "endpoints": ["CONTROLLER://127.0.0.1:<port>"]}]'],
+        ['CurrentVoters: [{"id": 1, "directoryId": "<directory-id>", "endpoints": ["PLAINTEXT://<bootstrap>"]}]'],
+    ),
+}
