@@ -452,3 +452,7 @@ TOOL_DIFFERENCES_QUORUM: dict[str, tuple[list[str], list[str]]] = {
         ['CurrentVoters: [{"id": 1, "directoryId": "<directory-id>", "endpoints": ["PLAINTEXT://<bootstrap>"]}]'],
     ),
 }
+
+# kafka-transactions and kafka-dump-log of a partition with an aborted transaction
+# (test_kafka_tools_txn.py): step -> (lines only Kafka printed, lines only Kavka printed).
+TOOL_DIFFERENCES_TXN: dict[str, tuple[list[str], list[str]]] = {}
