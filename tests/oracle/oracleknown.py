@@ -456,3 +456,24 @@ TOOL_DIFFERENCES_QUORUM: dict[str, tuple[list[str], list[str]]] = {
 # kafka-transactions and kafka-dump-log of a partition with an aborted transaction
 # (test_kafka_tools_txn.py): step -> (lines only Kafka printed, lines only Kavka printed).
 TOOL_DIFFERENCES_TXN: dict[str, tuple[list[str], list[str]]] = {}
+
+# kafka-dump-log over both brokers' files (test_kafka_dump_log.py): step -> (Kafka only, Kavka only).
+# Data segments and their indexes are Kafka's byte for byte. The internal topics differ in schema
+# versions: Kafka 4.4 writes OffsetCommitValue v4 (with the topic id) in batches with base sequence 0,
+# and TransactionLogValue v1 (previousProducerId); Kavka writes v3 and v0, which Kafka reads. Kavka's
+# __cluster_metadata record bodies are JSON (kavka.metadata.records), so Kafka's decoder reads none.
+_TXN_FIELDS = (
+    "'producerEpoch', 'producerId', 'transactionLastUpdateTimestampMs', 'transactionPartitions', "
+    "'transactionStartTimestampMs', 'transactionStatus', 'transactionTimeoutMs']"
+)
+TOOL_DIFFERENCES_DUMP: dict[str, tuple[list[str], list[str]]] = {
+    "--offsets-decoder": (
+        ["sequence 0 key type 1 value v4 ['commitTimestamp', 'leaderEpoch', 'metadata', 'offset', 'topicId']"],
+        ["sequence -1 key type 1 value v3 ['commitTimestamp', 'leaderEpoch', 'metadata', 'offset']"],
+    ),
+    "--transaction-log-decoder": (
+        ["sequence -1 key type 0 value v1 ['previousProducerId', " + _TXN_FIELDS],
+        ["sequence -1 key type 0 value v0 [" + _TXN_FIELDS],
+    ),
+    "cluster-metadata-decoder": ([], ["records Kafka cannot decode"]),
+}
