@@ -19,7 +19,6 @@ import uuid
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from kavka.testing.process import wait_until
-
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import record
 from tests.oracle.oracletools import both
@@ -125,8 +124,10 @@ def test_dump_log_reads_kavka_segments_as_kafkas(apache_kafka, broker):
 
     segment = [f"{first}.log", f"{first}.index", f"{first}.timeindex", "00000000000000000007.log"]
     run = dump(["--deep-iteration", "--print-data-log"], segment)
-    assert "| offset: 1 CreateTime: 1700000000001 keySize: 2 valueSize: 2 sequence: -1 headerKeys: [h] key: k1 " \
-        "payload: v1" in run.kafka, run.kafka[:12]
+    assert (
+        "| offset: 1 CreateTime: 1700000000001 keySize: 2 valueSize: 2 sequence: -1 headerKeys: [h] key: k1 "
+        "payload: v1" in run.kafka
+    ), run.kafka[:12]
     assert any(line.startswith("timestamp: 1700000000012 offset: 6") for line in run.kafka), run.kafka
     found["deep-iteration"] = run.one_sided()
     run = dump(["--verify-index-only"], segment[:3])

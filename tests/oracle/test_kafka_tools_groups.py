@@ -45,7 +45,11 @@ def test_console_headers_and_consumer_groups(apache_kafka, broker):
     run = tool(
         "ConsoleProducer",
         ["--topic", topic]
-        + [arg for p in ("parse.key=true", "parse.headers=true", "null.marker=<null>") for arg in ("--reader-property", p)],
+        + [
+            arg
+            for p in ("parse.key=true", "parse.headers=true", "null.marker=<null>")
+            for arg in ("--reader-property", p)
+        ],
         stdin="h1:v1,h2:v2\tk1\tval1\nh3:v3\tk2\tval2\nh4:<null>\tk3\t<null>\n",
     )
     assert run.kafka == run.kavka == []

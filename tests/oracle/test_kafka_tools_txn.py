@@ -26,9 +26,7 @@ _CLOCKS = [
 
 
 def _open_transaction(bootstrap: str, topic: str, txn_id: str) -> Producer:
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "transactional.id": txn_id, "transaction.timeout.ms": 600000}
-    )
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id, "transaction.timeout.ms": 600000})
     producer.init_transactions(60)
     producer.begin_transaction()
     for i in range(3):
@@ -56,7 +54,9 @@ def test_transactions_tool_and_dump_log(apache_kafka, broker):
     rows = [[r for r in _table(side) if r["TransactionalId"] == "<txn>"] for side in (run.kafka, run.kavka)]
     assert [(r["Coordinator"], r["TransactionState"]) for r in rows[0]] == [("1", "Ongoing")], run.kafka
     pids = [r[0]["ProducerId"] for r in rows]
-    found["list"] = ([], []) if _strip(rows[0], "ProducerId") == _strip(rows[1], "ProducerId") else (run.kafka, run.kavka)
+    found["list"] = (
+        ([], []) if _strip(rows[0], "ProducerId") == _strip(rows[1], "ProducerId") else (run.kafka, run.kavka)
+    )
 
     run = tool(["describe", "--transactional-id", txn_id])
     described = [_strip(_table(side), "ProducerId", "TransactionDurationMs") for side in (run.kafka, run.kavka)]
@@ -99,10 +99,15 @@ def test_transactions_tool_and_dump_log(apache_kafka, broker):
     names = sorted({p.suffix for p in files[0]})
     assert names == [".index", ".log", ".snapshot", ".timeindex", ".txnindex"], files[0]
     active = max(p.stem for p in files[0])
-    chosen = [[str(p) for p in side if not (p.stem == active and p.suffix in (".index", ".timeindex"))] for side in files]
+    chosen = [
+        [str(p) for p in side if not (p.stem == active and p.suffix in (".index", ".timeindex"))] for side in files
+    ]
     pid_subs = [(re.compile(rf"\bproducerId: {pid}\b"), "producerId: <pid>") for pid in pids]
     marker = (re.compile(r"CreateTime: (?!17000000000)\d{13}"), "CreateTime: <now>")
-    crc = (re.compile(r"crc: \d+(?= isvalid: true\n(?:\| offset: \d+ CreateTime: <now>[^\n]*endTxnMarker))"), "crc: <crc>")
+    crc = (
+        re.compile(r"crc: \d+(?= isvalid: true\n(?:\| offset: \d+ CreateTime: <now>[^\n]*endTxnMarker))"),
+        "crc: <crc>",
+    )
     run = both(
         apache_kafka,
         broker,
@@ -113,8 +118,10 @@ def test_transactions_tool_and_dump_log(apache_kafka, broker):
         subs=[marker, crc, *pid_subs],
         side_args=([",".join(chosen[0])], [",".join(chosen[1])]),
     )
-    assert "| offset: 3 CreateTime: <now> keySize: 4 valueSize: 6 sequence: -1 headerKeys: [] endTxnMarker: ABORT " \
-        "coordinatorEpoch: 0" in run.kafka, run.kafka
+    assert (
+        "| offset: 3 CreateTime: <now> keySize: 4 valueSize: 6 sequence: -1 headerKeys: [] endTxnMarker: ABORT "
+        "coordinatorEpoch: 0" in run.kafka
+    ), run.kafka
     assert any(line.startswith("version: 0 producerId: <pid> firstOffset: 0 lastOffset: 3") for line in run.kafka)
     found["dump-log"] = run.one_sided()
     record("tools-txn", found := {k: v for k, v in found.items() if v != ([], [])})
