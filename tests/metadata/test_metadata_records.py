@@ -72,7 +72,29 @@ def test_frame_header():
     tid = uuid.UUID(int=5)
     data = encode_record(TopicRecord("t", tid))
     assert data[:3] == bytes([1, 2, 0])
-    assert data[3:].startswith(b"{")
+    # Kafka's TopicRecord v0: compact string "t", the uuid, no tagged fields
+    assert data[3:] == b"\x02t" + tid.bytes + b"\x00"
+
+
+def test_binary_bodies_are_kafkas_schemas():
+    tid = uuid.UUID(int=7)
+    change = encode_record(PartitionChangeRecord(3, tid, isr=(1, 2), leader=2))
+    # PartitionChangeRecord v0: partition id, topic id, then tagged fields 0 (Isr) and 1 (Leader)
+    assert (
+        change
+        == bytes([1, 5, 0])
+        + b"\x00\x00\x00\x03"
+        + tid.bytes
+        + b"\x02\x00\x09\x03\x00\x00\x00\x01\x00\x00\x00\x02\x01\x04\x00\x00\x00\x02"
+    )
+    level = encode_record(FeatureLevelRecord("metadata.version", 25))
+    assert level == bytes([1, 12, 0, 17]) + b"metadata.version" + b"\x00\x19\x00"
+
+
+def test_json_bodies_of_older_kavka_logs_still_decode():
+    tid = uuid.UUID(int=5)
+    legacy = bytes([1, 2, 0]) + b'{"name":"t","topic_id":"00000000-0000-0000-0000-000000000005"}'
+    assert decode_record(legacy) == TopicRecord("t", tid)
 
 
 @given(st.integers(0, 2**32 - 1))

@@ -18,6 +18,9 @@ import uuid
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from kavka.metadata.records import PartitionRecord, TopicRecord, decode_record
+from kavka.protocol.batch import CONTROL_BIT
+from kavka.protocol.records import iter_records
 from kavka.testing.process import wait_until
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import record
@@ -157,6 +160,20 @@ def test_dump_log_reads_kavka_segments_as_kafkas(apache_kafka, broker):
     run = dump(["--cluster-metadata-decoder"], [f"{first}.log"])
     errors = [sum("Failed to deserialize" in line for line in side) for side in (run.kafka, run.kavka)]
     assert errors[0] == 0 and any('"type":"TOPIC_RECORD"' in line for line in run.kafka), run.kafka[:20]
+    assert any('"type":"TOPIC_RECORD","version":0,"data":{"name":"<topic>"' in line for line in run.kavka), run.kavka
     found["cluster-metadata-decoder"] = ([], []) if errors[1] == 0 else ([], ["records Kafka cannot decode"])
+    # And the other way: Kavka's codec reads the records of Kafka's own metadata log that it models.
+    decoded = []
+    for header, rec in iter_records((dirs[0] / f"{first}.log").read_bytes()):
+        api_key = rec.value[1] if rec.value and not header.attributes & CONTROL_BIT else None
+        if api_key in (TopicRecord.API_KEY, PartitionRecord.API_KEY) and rec.value[2] <= 2:
+            decoded.append(decode_record(rec.value))
+    ours = [r for r in decoded if isinstance(r, TopicRecord) and r.name == topic]
+    assert len(ours) == 1
+    assert [
+        (r.partition_id, r.replicas, r.leader)
+        for r in decoded
+        if getattr(r, "topic_id", None) == ours[0].topic_id and isinstance(r, PartitionRecord)
+    ] == [(0, (1,), 1)]
     record("tools-dump", found := {k: v for k, v in found.items() if v != ([], [])})
     assert found == known.TOOL_DIFFERENCES_DUMP

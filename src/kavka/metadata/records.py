@@ -3,20 +3,25 @@
 Record types and api keys are Kafka's (``metadata/src/main/resources/common/metadata/*.json``); field
 names are Kafka's in snake_case. Each record is an immutable dataclass; lists are tuples.
 
-Byte layout of one encoded record (the value of one record in a ``__cluster_metadata`` batch)::
+Byte layout of one encoded record (the value of one record in a ``__cluster_metadata`` batch), Kafka's
+``MetadataRecordSerde``, so ``kafka-dump-log --cluster-metadata-decoder`` reads Kavka's log::
 
-    uvarint  frame version   always 1 (Kafka's MetadataRecordSerde frame version)
+    uvarint  frame version   always 1
     uvarint  api key         Kafka's metadata record api key (TopicRecord = 2, ...)
-    uvarint  version         Kavka's schema version of the body (0 for every record today)
-    bytes    body            UTF-8 compact JSON object, keys sorted; uuids as canonical strings
+    uvarint  version         the record's schema version (``VERSION``: 1 for RegisterBrokerRecord, else 0)
+    bytes    body            Kafka's flexible-version binary schema of that record and version
+                             (kavka.metadata.binary; ``metadata/src/main/resources/common/metadata``)
 
-The frame header is Kafka's; the body is NOT yet Kafka's binary schema. Why: kio ships no codecs for
-metadata records; only Kavka reads this log (no Kafka controller or kafka-metadata-shell interop is
-planned yet); and JSON lets the schema grow (directories, ELR, ...) without hand-written tagged-field
-codecs while the image is still taking shape. The api key and version prefix make a later switch to
-Kafka's binary bodies explicit: a binary body would come with a new Kavka body version, and old JSON
-records stay readable. Records with an unknown api key are rejected (``MetadataRecordError``), so a
-log from a newer Kavka is never half-applied.
+Fields Kavka does not model are written with Kafka's defaults (PartitionRecord's tagged
+LeaderRecoveryState is left out: 0, recovered) and skipped when read (directories, ELR, log dirs,
+unknown tags), so logs Kafka wrote in versions 0-3 / 0-2 decode too.
+
+Logs written by Kavka before the binary bodies hold compact JSON bodies (version 0, keys sorted, uuids
+as canonical strings). A body that starts with ``{`` and ends with ``}`` is read as such a record: no
+binary body can, as every binary body ends with its tagged-field count (0) or a tagged value of a
+PartitionChangeRecord, whose first byte is the high byte of a partition id (never 0x7b). Records with an
+unknown api key or version are rejected (``MetadataRecordError``), so a log from a newer Kavka is never
+half-applied.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from kavka.metadata.binary import BinaryError, Reader, Writer
 from kavka.protocol.varint import decode_unsigned_varint, encode_unsigned_varint
 
 __all__ = [
@@ -127,6 +133,7 @@ class BrokerFeature:
 @dataclass(frozen=True)
 class RegisterBrokerRecord(MetadataRecord):
     API_KEY: ClassVar[int] = 0
+    VERSION: ClassVar[int] = 1  # v1 adds InControlledShutdown; v2's IsMigratingZkBroker is ZooKeeper's
     broker_id: int
     incarnation_id: uuid.UUID
     broker_epoch: int
@@ -288,12 +295,12 @@ def read_uvarint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
 
 
 def encode_record(record: MetadataRecord) -> bytes:
-    out = bytearray()
-    write_uvarint(FRAME_VERSION, out)
-    write_uvarint(record.API_KEY, out)
-    write_uvarint(record.VERSION, out)
-    out += json.dumps(record.to_json(), separators=(",", ":"), sort_keys=True).encode()
-    return bytes(out)
+    w = Writer()
+    w.uvarint(FRAME_VERSION)
+    w.uvarint(record.API_KEY)
+    w.uvarint(record.VERSION)
+    _write_body(w, record)
+    return bytes(w.out)
 
 
 def decode_record(data: bytes | memoryview) -> MetadataRecord:
@@ -305,10 +312,179 @@ def decode_record(data: bytes | memoryview) -> MetadataRecord:
     cls = RECORD_TYPES.get(api_key)
     if cls is None:
         raise MetadataRecordError(f"unknown metadata record api key {api_key}")
-    if version != cls.VERSION:
+    body = bytes(data[pos:])
+    if body[:1] == b"{" and body[-1:] == b"}":  # a JSON body from a Kavka before the binary ones
+        if version != 0:
+            raise MetadataRecordError(f"unsupported {cls.__name__} version {version}")
+        try:
+            return cls.from_json(json.loads(body.decode()))
+        except (ValueError, TypeError) as e:
+            raise MetadataRecordError(f"malformed {cls.__name__} body: {e}") from e
+    if version > _MAX_VERSION.get(cls, 0):
         raise MetadataRecordError(f"unsupported {cls.__name__} version {version}")
     try:
-        body = json.loads(bytes(data[pos:]).decode())
-        return cls.from_json(body)
-    except (ValueError, TypeError) as e:
+        r = Reader(body)
+        record = _read_body(r, cls, version)
+    except (BinaryError, TypeError) as e:
         raise MetadataRecordError(f"malformed {cls.__name__} body: {e}") from e
+    if not r.at_end():
+        raise MetadataRecordError(f"malformed {cls.__name__} body: {len(body) - r.pos} bytes after the record")
+    return record
+
+
+# The newest version of each record that `_read_body` reads (Kafka's validVersions).
+_MAX_VERSION: dict[type[MetadataRecord], int] = {RegisterBrokerRecord: 3, PartitionRecord: 2, PartitionChangeRecord: 2}
+_NO_TAGS: list[tuple[int, bytes]] = []
+
+
+def _int32_bytes(value: int) -> bytes:
+    w = Writer()
+    w.fixed("int32", value)
+    return bytes(w.out)
+
+
+def _int32s_bytes(values: tuple[int, ...]) -> bytes:
+    w = Writer()
+    w.int32s(values)
+    return bytes(w.out)
+
+
+def _write_body(w: Writer, r: MetadataRecord) -> None:
+    """``r``'s body in Kafka's schema at ``r.VERSION``, tagged fields included."""
+    tags = _NO_TAGS
+    if isinstance(r, RegisterBrokerRecord):
+        w.fixed("int32", r.broker_id)
+        w.uuid(r.incarnation_id)
+        w.fixed("int64", r.broker_epoch)
+        w.uvarint(len(r.endpoints) + 1)
+        for e in r.endpoints:
+            w.string(e.name)
+            w.string(e.host)
+            w.fixed("uint16", e.port)
+            w.fixed("int16", e.security_protocol)
+            w.tagged(_NO_TAGS)
+        w.uvarint(len(r.features) + 1)
+        for f in r.features:
+            w.string(f.name)
+            w.fixed("int16", f.min_supported_version)
+            w.fixed("int16", f.max_supported_version)
+            w.tagged(_NO_TAGS)
+        w.string(r.rack)
+        w.boolean(r.fenced)
+        w.boolean(r.in_controlled_shutdown)
+    elif isinstance(r, UnregisterBrokerRecord):
+        w.fixed("int32", r.broker_id)
+        w.fixed("int64", r.broker_epoch)
+    elif isinstance(r, TopicRecord):
+        w.string(r.name)
+        w.uuid(r.topic_id)
+    elif isinstance(r, PartitionRecord):
+        w.fixed("int32", r.partition_id)
+        w.uuid(r.topic_id)
+        for ints in (r.replicas, r.isr, r.removing_replicas, r.adding_replicas):
+            w.int32s(ints)
+        w.fixed("int32", r.leader)
+        w.fixed("int32", r.leader_epoch)
+        w.fixed("int32", r.partition_epoch)
+    elif isinstance(r, ConfigRecord):
+        w.fixed("int8", r.resource_type)
+        w.string(r.resource_name)
+        w.string(r.name)
+        w.string(r.value)
+    elif isinstance(r, PartitionChangeRecord):
+        w.fixed("int32", r.partition_id)
+        w.uuid(r.topic_id)
+        tags = [(0, _int32s_bytes(r.isr))] if r.isr is not None else []
+        if r.leader != NO_LEADER_CHANGE:
+            tags.append((1, _int32_bytes(r.leader)))
+        for tag, changed in ((2, r.replicas), (3, r.removing_replicas), (4, r.adding_replicas)):
+            if changed is not None:
+                tags.append((tag, _int32s_bytes(changed)))
+    elif isinstance(r, RemoveTopicRecord):
+        w.uuid(r.topic_id)
+    elif isinstance(r, FeatureLevelRecord):
+        w.string(r.name)
+        w.fixed("int16", r.feature_level)
+    elif isinstance(r, ProducerIdsRecord):
+        w.fixed("int32", r.broker_id)
+        w.fixed("int64", r.broker_epoch)
+        w.fixed("int64", r.next_producer_id)
+    elif not isinstance(r, NoOpRecord):
+        raise MetadataRecordError(f"no binary schema for {type(r).__name__}")
+    w.tagged(tags)
+
+
+def _string(r: Reader) -> str:
+    value = r.string()
+    if value is None:
+        raise BinaryError("null where a string is required")
+    return value
+
+
+def _int32s(r: Reader) -> tuple[int, ...]:
+    values = r.int32s()
+    if values is None:
+        raise BinaryError("null where an array is required")
+    return values
+
+
+def _skip_uuids(r: Reader) -> None:
+    for _ in range(r.array_length() or 0):
+        r.uuid()
+
+
+def _read_body(r: Reader, cls: type[MetadataRecord], version: int) -> MetadataRecord:
+    """A body of ``cls`` at ``version`` in Kafka's schema; fields Kavka does not model are skipped."""
+    record: MetadataRecord
+    if cls is RegisterBrokerRecord:
+        broker_id = r.fixed("int32")
+        if version >= 2:
+            r.boolean()  # IsMigratingZkBroker
+        incarnation, epoch = r.uuid(), r.fixed("int64")
+        endpoints = []
+        for _ in range(r.array_length() or 0):
+            endpoints.append(BrokerEndpoint(_string(r), _string(r), r.fixed("uint16"), r.fixed("int16")))
+            r.tagged()
+        features = []
+        for _ in range(r.array_length() or 0):
+            features.append(BrokerFeature(_string(r), r.fixed("int16"), r.fixed("int16")))
+            r.tagged()
+        rack, fenced = r.string(), r.boolean()
+        shutdown = r.boolean() if version >= 1 else False
+        record = RegisterBrokerRecord(
+            broker_id, incarnation, epoch, tuple(endpoints), rack, fenced, shutdown, tuple(features)
+        )
+    elif cls is UnregisterBrokerRecord:
+        record = UnregisterBrokerRecord(r.fixed("int32"), r.fixed("int64"))
+    elif cls is TopicRecord:
+        record = TopicRecord(_string(r), r.uuid())
+    elif cls is PartitionRecord:
+        pid, topic_id = r.fixed("int32"), r.uuid()
+        replicas, isr, removing, adding = (_int32s(r) for _ in range(4))
+        leader, leader_epoch, partition_epoch = r.fixed("int32"), r.fixed("int32"), r.fixed("int32")
+        if version >= 1:
+            _skip_uuids(r)  # Directories
+        record = PartitionRecord(pid, topic_id, replicas, isr, leader, leader_epoch, partition_epoch, removing, adding)
+    elif cls is ConfigRecord:
+        record = ConfigRecord(r.fixed("int8"), _string(r), _string(r), r.string())
+    elif cls is PartitionChangeRecord:
+        pid, topic_id = r.fixed("int32"), r.uuid()
+        tags = r.tagged()
+
+        def ints(tag: int) -> tuple[int, ...] | None:
+            return Reader(tags[tag]).int32s() if tag in tags else None
+
+        leader = Reader(tags[1]).fixed("int32") if 1 in tags else NO_LEADER_CHANGE
+        return PartitionChangeRecord(pid, topic_id, ints(0), leader, ints(2), ints(3), ints(4))
+    elif cls is RemoveTopicRecord:
+        record = RemoveTopicRecord(r.uuid())
+    elif cls is FeatureLevelRecord:
+        record = FeatureLevelRecord(_string(r), r.fixed("int16"))
+    elif cls is ProducerIdsRecord:
+        record = ProducerIdsRecord(r.fixed("int32"), r.fixed("int64"), r.fixed("int64"))
+    elif cls is NoOpRecord:
+        record = NoOpRecord()
+    else:
+        raise MetadataRecordError(f"no binary schema for {cls.__name__}")
+    r.tagged()
+    return record
