@@ -437,8 +437,14 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 # kafka-console-producer/consumer with headers and kafka-consumer-groups (test_kafka_tools_groups.py):
-# step -> (lines only Kafka printed, lines only Kavka printed).
-TOOL_DIFFERENCES_GROUPS: dict[str, tuple[list[str], list[str]]] = {}
+# step -> (lines only Kafka printed, lines only Kavka printed). A new consumer-protocol (KIP-848) group's
+# first member: Kafka 4.4 bumps the group epoch to 2 (CURRENT-EPOCH and TARGET-EPOCH 2), Kavka to 1.
+TOOL_DIFFERENCES_GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "consumer-protocol describe-members-verbose": (
+        ["<group848> <member-id> /127.0.0.1 member 1 2 <topic>:0 2 <topic>:0"],
+        ["<group848> <member-id> /127.0.0.1 member 1 1 <topic>:0 1 <topic>:0"],
+    ),
+}
 
 # kafka-get-offsets, kafka-delete-records, kafka-log-dirs, kafka-leader-election
 # (test_kafka_tools_admin.py): step -> (lines only Kafka printed, lines only Kavka printed).

@@ -19,14 +19,21 @@ from tests.oracle.oracletools import both
 GROUPS = "consumer.group.ConsumerGroupCommand"
 _CREATE_TIME = (re.compile(r"CreateTime:\d+"), "CreateTime:<ts>")
 _MEMBER = (re.compile(r"\b(\S+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), r"\1-<member>")
+_MEMBER_848 = (re.compile(r"(?<=<group848> )[A-Za-z0-9_+/-]{22}(?= )"), "<member-id>")
 _COORDINATOR = (re.compile(r"127\.0\.0\.1:\d+ +\(1\)"), "<coordinator> (1)")
 _COLUMNS = (re.compile(r" {2,}"), " ")  # table widths follow the widest cell: compare the cells
 
 
-def _active_member(bootstrap: str, group: str, topic: str) -> Consumer:
-    """A classic-protocol member of ``group`` (client.id "member") that owns its partitions."""
+def _active_member(bootstrap: str, group: str, topic: str, protocol: str = "classic") -> Consumer:
+    """A member of ``group`` (client.id "member", the ``protocol`` rebalance protocol) that owns its partitions."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "client.id": "member", "auto.offset.reset": "earliest"}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "client.id": "member",
+            "auto.offset.reset": "earliest",
+            "group.protocol": protocol,
+        }
     )
     consumer.subscribe([topic])
     wait_until(lambda: consumer.poll(0.2) is None and bool(consumer.assignment()), 30, message="assignment")
@@ -69,7 +76,7 @@ def test_console_headers_and_consumer_groups(apache_kafka, broker):
     found["console-consumer"] = run.one_sided()
 
     # The group as it stands (Empty, offsets committed at 3), then with one live member.
-    subs = [_MEMBER, _COORDINATOR, _COLUMNS]
+    subs = [_MEMBER, _COORDINATOR, _COLUMNS, _MEMBER_848]
     run = tool(GROUPS, ["--list", "--state"], subs=subs)
     mine = [[line for line in side if "<group>" in line or "STATE" in line] for side in (run.kafka, run.kavka)]
     assert mine[0] == ["GROUP STATE", "<group> Empty"], run.kafka
@@ -87,6 +94,19 @@ def test_console_headers_and_consumer_groups(apache_kafka, broker):
             GROUPS, ["--reset-offsets", "--group", group, "--topic", topic, "--to-earliest", "--execute"], check=False
         )
         found["reset-active-group"] = run.one_sided()
+    finally:
+        for member in members:
+            member.close()
+
+    # A KIP-848 (consumer protocol) group: members with epochs and target assignments.
+    group848 = f"g848-{uuid.uuid4().hex[:8]}"
+    members = [_active_member(target.bootstrap, group848, topic, "consumer") for target in (apache_kafka, broker)]
+    try:
+        run = tool(
+            GROUPS, ["--describe", "--group", group848, "--members", "--verbose"], {group848: "<group848>"}, subs=subs
+        )
+        assert any(line.startswith("<group848> ") and "<topic>:0" in line for line in run.kafka), run.kafka
+        found["consumer-protocol describe-members-verbose"] = run.one_sided()
     finally:
         for member in members:
             member.close()
