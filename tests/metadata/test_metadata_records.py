@@ -104,6 +104,21 @@ def test_a_newer_kafka_version_with_fields_kavka_does_not_keep_reads():
     assert record == PartitionRecord(0, tid, (1, 2), (1, 2), 1, 4, 6)
 
 
+def test_binary_bodies_are_kafkas_schemas():
+    tid = uuid.UUID(int=7)
+    change = encode_record(PartitionChangeRecord(3, tid, isr=(1, 2), leader=2))
+    # PartitionChangeRecord v0: partition id, topic id, then tagged fields 0 (Isr) and 1 (Leader)
+    assert (
+        change
+        == bytes([1, 5, 0])
+        + b"\x00\x00\x00\x03"
+        + tid.bytes
+        + b"\x02\x00\x09\x03\x00\x00\x00\x01\x00\x00\x00\x02\x01\x04\x00\x00\x00\x02"
+    )
+    level = encode_record(FeatureLevelRecord("metadata.version", 25))
+    assert level == bytes([1, 12, 0, 17]) + b"metadata.version" + b"\x00\x19\x00"
+
+
 @given(st.integers(0, 2**32 - 1))
 def test_uvarint_roundtrip(n):
     out = bytearray()

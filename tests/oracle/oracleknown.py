@@ -435,3 +435,50 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
         ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: cleanup.policy=compact"],
     ),
 }
+
+# kafka-console-producer/consumer with headers and kafka-consumer-groups (test_kafka_tools_groups.py):
+# step -> (lines only Kafka printed, lines only Kavka printed). A new consumer-protocol (KIP-848) group's
+# first member: Kafka 4.4 bumps the group epoch to 2 (CURRENT-EPOCH and TARGET-EPOCH 2), Kavka to 1.
+TOOL_DIFFERENCES_GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "consumer-protocol describe-members-verbose": (
+        ["<group848> <member-id> /127.0.0.1 member 1 2 <topic>:0 2 <topic>:0"],
+        ["<group848> <member-id> /127.0.0.1 member 1 1 <topic>:0 1 <topic>:0"],
+    ),
+}
+
+# kafka-get-offsets, kafka-delete-records, kafka-log-dirs, kafka-leader-election
+# (test_kafka_tools_admin.py): step -> (lines only Kafka printed, lines only Kavka printed).
+TOOL_DIFFERENCES_ADMIN: dict[str, tuple[list[str], list[str]]] = {}
+
+# kafka-metadata-quorum describe --status / --replication (test_kafka_tools_admin.py). Kavka's single
+# voter is local and binds no controller listener: it names its client listener as the voter's endpoint.
+TOOL_DIFFERENCES_QUORUM: dict[str, tuple[list[str], list[str]]] = {
+    "status": (
+        ['CurrentVoters: [{"id": 1, "directoryId": "<directory-id>", "endpoints": ["CONTROLLER://127.0.0.1:<port>"]}]'],
+        ['CurrentVoters: [{"id": 1, "directoryId": "<directory-id>", "endpoints": ["PLAINTEXT://<bootstrap>"]}]'],
+    ),
+}
+
+# kafka-transactions and kafka-dump-log of a partition with an aborted transaction
+# (test_kafka_tools_txn.py): step -> (lines only Kafka printed, lines only Kavka printed).
+TOOL_DIFFERENCES_TXN: dict[str, tuple[list[str], list[str]]] = {}
+
+# kafka-dump-log over both brokers' files (test_kafka_dump_log.py): step -> (Kafka only, Kavka only).
+# Data segments and their indexes are Kafka's byte for byte. The internal topics differ in schema
+# versions: Kafka 4.4 writes OffsetCommitValue v4 (with the topic id) in batches with base sequence 0,
+# and TransactionLogValue v1 (previousProducerId); Kavka writes v3 and v0, which Kafka reads.
+# (Fixed by this comparison: Kavka's __cluster_metadata record bodies were JSON; they are Kafka's.)
+_TXN_FIELDS = (
+    "'producerEpoch', 'producerId', 'transactionLastUpdateTimestampMs', 'transactionPartitions', "
+    "'transactionStartTimestampMs', 'transactionStatus', 'transactionTimeoutMs']"
+)
+TOOL_DIFFERENCES_DUMP: dict[str, tuple[list[str], list[str]]] = {
+    "--offsets-decoder": (
+        ["sequence 0 key type 1 value v4 ['commitTimestamp', 'leaderEpoch', 'metadata', 'offset', 'topicId']"],
+        ["sequence -1 key type 1 value v3 ['commitTimestamp', 'leaderEpoch', 'metadata', 'offset']"],
+    ),
+    "--transaction-log-decoder": (
+        ["sequence -1 key type 0 value v1 ['previousProducerId', " + _TXN_FIELDS],
+        ["sequence -1 key type 0 value v0 [" + _TXN_FIELDS],
+    ),
+}

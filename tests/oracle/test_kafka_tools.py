@@ -7,33 +7,19 @@ only. Each tool run starts a JVM (about a second), so both sides run at once and
 
 from __future__ import annotations
 
-import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import record
-
-TOOLS = "org.apache.kafka.tools."
-_ID = re.compile(r"(TopicId: )\S+")
+from tests.oracle.oracletools import both
 
 
 def _both(apache_kafka, broker, main: str, args: list[str], renames: dict[str, str], stdin: str | None = None):
     """Run one tool against each broker at once; return (kafka lines, kavka lines), normalised."""
-
-    def run(bootstrap: str) -> list[str]:
-        done = apache_kafka.run_tool(TOOLS + main, ["--bootstrap-server", bootstrap, *args], stdin=stdin)
-        assert done.returncode == 0, f"{main} {args} against {bootstrap}: exit {done.returncode}\n{done.stderr[-3000:]}"
-        text = _ID.sub(r"\1<id>", done.stdout)
-        for old, new in renames.items():
-            text = text.replace(old, new)
-        return [line.rstrip() for line in text.splitlines() if line.strip()]
-
-    with ThreadPoolExecutor(2) as pool:
-        kafka, kavka = pool.map(run, (apache_kafka.bootstrap, broker.bootstrap))
-    return kafka, kavka
+    run = both(apache_kafka, broker, main, args, renames, stdin=stdin)
+    return run.kafka, run.kavka
 
 
 def _one_sided(kafka: list[str], kavka: list[str]) -> tuple[list[str], list[str]]:
