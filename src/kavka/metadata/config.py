@@ -72,7 +72,7 @@ class ConfigEntry(NamedTuple):
     is_sensitive: bool
     read_only: bool
     synonyms: list[ConfigSynonym]
-    type: ConfigType
+    type: ConfigType | None  # None: a custom config (UNKNOWN on the wire)
     documentation: str | None
 
 
@@ -460,6 +460,7 @@ class BrokerConfig:
         ones (``log.retention.minutes``, ``log.retention.hours``) as synonyms, like Kafka.
         """
         layers = self._broker_layers(dynamic_broker, dynamic_default)
+        names = None if names is None else list(names)
         wanted = sorted(BROKER_CONFIGS if names is None else (n for n in set(names) if n in BROKER_CONFIGS))
         entries = []
         for name in wanted:
@@ -475,7 +476,23 @@ class BrokerConfig:
                     break
             synonyms = self._broker_synonyms(name, chain, layers) if include_synonyms else []
             entries.append(_entry(definition, value, source, synonyms, include_documentation))
-        return entries
+        entries += _custom_entries(layers[:2], names, include_synonyms)
+        return sorted(entries, key=lambda e: e.name)
+
+
+def _custom_entries(layers: _Layers, names: Iterable[str] | None, include_synonyms: bool) -> list[ConfigEntry]:
+    """Dynamic configs Kafka does not define (custom configs, which AlterConfigs accepts): Kafka lists
+    them with no value, no type, sensitive and read-only, one synonym per layer that sets them."""
+    wanted = None if names is None else set(names)
+    custom = [n for _, layer in layers for n in layer if n not in BROKER_CONFIGS]
+    entries = []
+    for name in dict.fromkeys(custom):
+        if wanted is not None and name not in wanted:
+            continue
+        sources = [source for source, layer in layers if name in layer]
+        synonyms = [ConfigSynonym(name, None, source) for source in sources] if include_synonyms else []
+        entries.append(ConfigEntry(name, None, sources[0], True, True, synonyms, None, None))
+    return entries
 
 
 def _entry(

@@ -1,10 +1,11 @@
-"""Broker config definitions (Kafka's ``KafkaConfig`` subset Kavka reads), plus the topic configs.
+"""Broker config definitions: every broker config Kafka describes, plus the topic configs.
 
-Names, types, defaults, validators and importance are Kafka 4.0's (``ServerConfigs``, ``ServerLogConfigs``,
-``SocketServerConfigs``, ``KRaftConfigs``, ``QuorumConfig``, ``GroupCoordinatorConfig``,
-``TransactionLogConfig``, ``CleanerConfig``). Kavka's own keys (``console.*``, ``cluster.id``) are marked
-in their documentation. ``read_only=False`` marks configs Kafka can change dynamically (the topic-config
-synonyms and a few thread counts); DescribeConfigs reports the flag.
+The configs Kavka reads are defined here by hand, with Kafka's names, types, defaults and validators
+and Kavka's own documentation; every other config of Kafka's catalogue (``kafkabrokerconfigs``,
+generated from Kafka 4.4) is defined from Kafka's facts by ``configcatalogue.catalogue_def``. Kavka's
+own keys (``console.*``, ``cluster.id``) are marked in their documentation. ``read_only`` follows
+Kafka's update mode (``DynamicBrokerConfig``); DescribeConfigs reports the flag. ``NOT_ACTED_ON``
+lists the configs accepted but without effect in Kavka.
 
 Where Kafka's name differs from a nickname people use, Kafka's name wins: the broker default for
 ``file.delete.delay.ms`` is ``log.segment.delete.delay.ms`` (there is no ``log.delete.delay.ms``).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .configcatalogue import READ_ONLY, CaseInsensitiveValidString, catalogue_def, update_mode
 from .configtypes import (
     INT_MAX,
     LONG_MAX,
@@ -28,6 +30,7 @@ from .configtypes import (
     ValidList,
     ValidString,
 )
+from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 from .topicconfigs import (
     COMPRESSION_TYPES,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -42,6 +45,7 @@ __all__ = [
     "TOPIC_CONFIGS",
     "TOPIC_CONFIG_SYNONYMS",
     "BROKER_SYNONYMS",
+    "NOT_ACTED_ON",
     "broker_config_def",
     "topic_config_def",
 ]
@@ -57,45 +61,6 @@ B, S, I, SH, L, D, LI, PW = (
     ConfigType.PASSWORD,
 )
 HIGH, MEDIUM, LOW = Importance.HIGH, Importance.MEDIUM, Importance.LOW
-
-# Broker configs that default a topic config are dynamically updatable in Kafka, but only the first
-# (primary) name of each: log.retention.ms is, log.retention.minutes and .hours are read-only
-# (DynamicLogConfig's reconfigurable set is TopicConfigSynonyms' values).
-_TOPIC_SYNONYM_NAMES = {b for syns in TOPIC_CONFIG_SYNONYMS.values() for b, _ in syns}
-_PRIMARY_TOPIC_SYNONYMS = {syns[0][0] for syns in TOPIC_CONFIG_SYNONYMS.values()}
-_OTHER_DYNAMIC = {
-    "num.network.threads",
-    "num.io.threads",
-    "num.recovery.threads.per.data.dir",
-    "background.threads",
-    "log.cleaner.threads",
-    "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.io.buffer.size",
-    "log.cleaner.backoff.ms",
-    "log.cleaner.io.max.bytes.per.second",
-    "listeners",
-    "listener.security.protocol.map",
-    "transaction.partition.verification.enable",
-    "producer.id.expiration.ms",
-    "max.connections",
-    "max.connections.per.ip",
-    "max.connections.per.ip.overrides",
-}
-
-
-class _CaseInsensitiveValidString:
-    """Kafka's ``CaseInsensitiveValidString.in``: ``String must be one of (case insensitive): a, b``."""
-
-    def __init__(self, valid: tuple[str, ...]) -> None:
-        self.valid = valid
-
-    def ensure_valid(self, name: str, value: object) -> None:
-        if str(value).lower() not in {v.lower() for v in self.valid}:
-            raise ConfigError.invalid(name, value, "String must be one of (case insensitive): " + ", ".join(self.valid))
-
-    def __str__(self) -> str:
-        return "(case insensitive) [" + ", ".join(self.valid) + "]"
-
 
 class _HostCounts:
     """``host:count`` entries separated by commas (``max.connections.per.ip.overrides``); a count is a
@@ -123,8 +88,9 @@ def _b(
     validator: Validator | None = None,
     deprecated: bool = False,
 ) -> ConfigDef:
-    dynamic = name in _PRIMARY_TOPIC_SYNONYMS or name in _OTHER_DYNAMIC
-    return ConfigDef(name, type_, default, importance, doc, validator, read_only=not dynamic, deprecated=deprecated)
+    """A broker config Kavka reads itself; dynamic or not as Kafka's update mode says."""
+    read_only = update_mode(name) == READ_ONLY
+    return ConfigDef(name, type_, default, importance, doc, validator, read_only=read_only, deprecated=deprecated)
 
 
 _DEFS = [
@@ -677,12 +643,12 @@ _DEFS = [
         "group.consumer.assignors",
         LI,
         [
-            "org.apache.kafka.coordinator.group.assignor.UniformAssignor",
-            "org.apache.kafka.coordinator.group.assignor.RangeAssignor",
+            "uniform",
+            "range",
         ],
         MEDIUM,
-        "Server-side assignors of consumer-protocol groups, by class name (or Kavka's short names "
-        "uniform, range); the first is the default.",
+        "Server-side assignors of consumer-protocol groups, by short name (uniform, range) or Kafka's "
+        "class name; the first is the default.",
     ),
     _b(
         "group.consumer.migration.policy",
@@ -692,7 +658,7 @@ _DEFS = [
         "Which online conversions between a non-empty classic group using the consumer embedded protocol "
         "and a consumer-protocol (KIP-848) group are allowed: bidirectional (both), upgrade (classic to "
         "consumer only), downgrade (consumer to classic only) or disabled (neither). Internal in Kafka.",
-        _CaseInsensitiveValidString(("bidirectional", "upgrade", "downgrade", "disabled")),
+        CaseInsensitiveValidString(("bidirectional", "upgrade", "downgrade", "disabled")),
     ),
     # --- transactions ---
     _b(
@@ -786,15 +752,59 @@ _DEFS = [
     ),
 ]
 
-# Parsed as strings here, but Kafka defines them as LIST and DescribeConfigs reports that type.
-_REPORTED_AS_LIST = {"listeners", "advertised.listeners", "controller.listener.names", "log.dir", "log.dirs"}
+# Kavka parses a few configs as strings that Kafka defines as LIST (listeners, log.dirs, ...):
+# DescribeConfigs reports Kafka's type.
 for _d in _DEFS:
-    if _d.name in _REPORTED_AS_LIST:
-        _d.extra["reported_type"] = LI
+    _fact = KAFKA_BROKER_CONFIGS.get(_d.name)
+    if _fact is not None and _fact.type != _d.type.name:
+        _d.extra["reported_type"] = ConfigType[_fact.type]
+
+# Every other broker config Kafka describes: Kafka's type, default, validator and update mode.
+_OWN = {d.name for d in _DEFS}
+_DEFS += [catalogue_def(fact) for name, fact in KAFKA_BROKER_CONFIGS.items() if name not in _OWN]
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in sorted(_DEFS, key=lambda d: d.name)}
 
-_missing = _TOPIC_SYNONYM_NAMES - BROKER_CONFIGS.keys()
+# Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
+# "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
+NOT_ACTED_ON: frozenset[str] = frozenset(
+    (KAFKA_BROKER_CONFIGS.keys() - _OWN)
+    | {
+        # asyncio: one event loop, no thread pools or request queue between network and I/O threads
+        "num.io.threads",
+        "num.network.threads",
+        "background.threads",
+        "num.recovery.threads.per.data.dir",
+        "log.cleaner.threads",
+        "queued.max.requests",
+        # the OS defaults are kept
+        "socket.send.buffer.bytes",
+        "socket.receive.buffer.bytes",
+        "request.timeout.ms",
+        # one node: no other replicas, no rack placement, no unclean election
+        "broker.rack",
+        "controller.quorum.voters",
+        "unclean.leader.election.enable",
+        # no authorizer (ACLs are stored, not enforced), no tiered storage, v2 records only
+        "authorizer.class.name",
+        "log.local.retention.ms",
+        "log.local.retention.bytes",
+        "log.message.downconversion.enable",
+        # recompression uses each codec's default level; segments are not preallocated
+        "compression.gzip.level",
+        "compression.lz4.level",
+        "compression.zstd.level",
+        "log.preallocate",
+        # checkpoints are written on their own schedule, offsets load in one pass
+        "log.flush.offset.checkpoint.interval.ms",
+        "log.flush.start.offset.checkpoint.interval.ms",
+        "offsets.commit.timeout.ms",
+        "offsets.load.buffer.size",
+        "group.coordinator.rebalance.protocols",
+    }
+)
+
+_missing = {b for syns in TOPIC_CONFIG_SYNONYMS.values() for b, _ in syns} - BROKER_CONFIGS.keys()
 assert not _missing, f"topic synonyms without a broker definition: {sorted(_missing)}"
 
 # broker config -> the topic config it supplies a default for (reverse of TOPIC_CONFIG_SYNONYMS).
