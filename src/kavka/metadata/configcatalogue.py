@@ -74,7 +74,7 @@ class GzipLevel:
 
     def ensure_valid(self, name: str, value: int) -> None:
         if value != -1 and not 1 <= value <= 9:
-            raise ConfigError.invalid(name, value, "Value must be between 1 and 9, or -1")
+            raise ConfigError.invalid(name, value, "Value must be between 1 and 9 or equal to -1")
 
     def __str__(self) -> str:
         return "[1,...,9] or -1"
@@ -108,17 +108,18 @@ _ONE_OF = re.compile(r"\[(.+)\]")
 _CASE_INSENSITIVE = re.compile(r"\(case insensitive\) \[(.+)\]")
 
 
-def _number(text: str, type_: ConfigType) -> int | float:
-    return float(text) if type_ is ConfigType.DOUBLE else int(text)
+def _number(text: str) -> int | float:
+    # Kafka's Range keeps the Number it was given: between(0, 1) on a DOUBLE prints (and says) "0".
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
 
 
 def validator_from_text(text: str, type_: ConfigType) -> Validator | None:
     """The validator whose ``toString`` Kafka printed as ``text``; None for none or a form Kavka does
     not check (then only the type is checked)."""
     if m := _AT_LEAST.fullmatch(text):
-        return AtLeast(_number(m.group(1), type_))
+        return AtLeast(_number(m.group(1)))
     if m := _BETWEEN.fullmatch(text):
-        return Between(_number(m.group(1), type_), _number(m.group(2), type_))
+        return Between(_number(m.group(1)), _number(m.group(2)))
     if text == "[1,...,9] or -1":
         return GzipLevel()
     if m := _CASE_INSENSITIVE.fullmatch(text):

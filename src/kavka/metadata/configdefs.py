@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .configcatalogue import READ_ONLY, CaseInsensitiveValidString, catalogue_def, update_mode
+from .configcatalogue import READ_ONLY, CaseInsensitiveValidString, GzipLevel, catalogue_def, update_mode
 from .configtypes import (
     INT_MAX,
     LONG_MAX,
@@ -61,6 +61,7 @@ B, S, I, SH, L, D, LI, PW = (
     ConfigType.PASSWORD,
 )
 HIGH, MEDIUM, LOW = Importance.HIGH, Importance.MEDIUM, Importance.LOW
+
 
 class _HostCounts:
     """``host:count`` entries separated by commas (``max.connections.per.ip.overrides``); a count is a
@@ -446,7 +447,7 @@ _DEFS = [
         "Final compression type for topics; 'producer' keeps the codec set by the producer.",
         ValidString(COMPRESSION_TYPES),
     ),
-    _b("compression.gzip.level", I, -1, MEDIUM, "Compression level used if compression.type is gzip."),
+    _b("compression.gzip.level", I, -1, MEDIUM, "Compression level used if compression.type is gzip.", GzipLevel()),
     _b("compression.lz4.level", I, 9, MEDIUM, "Compression level used if compression.type is lz4.", Between(1, 17)),
     _b(
         "compression.zstd.level",
@@ -580,8 +581,8 @@ _DEFS = [
         LI,
         ["classic", "consumer"],
         MEDIUM,
-        "Rebalance protocols enabled in the group coordinator.",
-        ValidList(("classic", "consumer", "share")),
+        "Rebalance protocols enabled in the group coordinator (Kavka serves classic and consumer).",
+        ValidList(("consumer", "classic", "share", "streams")),
     ),
     _b(
         "group.consumer.session.timeout.ms",
@@ -658,7 +659,7 @@ _DEFS = [
         "Which online conversions between a non-empty classic group using the consumer embedded protocol "
         "and a consumer-protocol (KIP-848) group are allowed: bidirectional (both), upgrade (classic to "
         "consumer only), downgrade (consumer to classic only) or disabled (neither). Internal in Kafka.",
-        CaseInsensitiveValidString(("bidirectional", "upgrade", "downgrade", "disabled")),
+        CaseInsensitiveValidString(("DISABLED", "DOWNGRADE", "UPGRADE", "BIDIRECTIONAL")),
     ),
     # --- transactions ---
     _b(

@@ -160,6 +160,9 @@ class NonNull:
         if value is None:
             raise ConfigError.invalid(name, None, "Value must be non-null")
 
+    def __str__(self) -> str:
+        return "non-null string"
+
 
 @dataclass(frozen=True)
 class ConfigDef:

@@ -60,9 +60,7 @@ def _reconfiguration_error(message: str) -> ConfigError:
     )
 
 
-def validate_dynamic_broker_configs(
-    props: Mapping[str, str], per_broker: bool, current: Callable[[str], Any]
-) -> None:
+def validate_dynamic_broker_configs(props: Mapping[str, str], per_broker: bool, current: Callable[[str], Any]) -> None:
     """Raise :class:`ConfigError` (Kafka's message) if ``props`` may not be the dynamic config set of a
     broker (``per_broker``) or of the cluster default. ``current(name)`` is the broker's effective
     typed value of a config now, for the thread-count rules."""

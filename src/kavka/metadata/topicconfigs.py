@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .configcatalogue import GzipLevel
 from .configtypes import (
     LONG_MAX,
     AtLeast,
@@ -68,17 +69,6 @@ def _t(
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=False, deprecated=deprecated)
 
 
-class _GzipLevelValidator:
-    """Kafka's gzip level: -1 (default) or 1..9."""
-
-    def ensure_valid(self, name: str, value: int) -> None:
-        if value != -1 and not 1 <= value <= 9:
-            raise ConfigError.invalid(name, value, "Value must be between 1 and 9, or -1")
-
-    def __str__(self) -> str:
-        return "[1,...,9] or -1"
-
-
 _DEFS = [
     _t(
         "cleanup.policy",
@@ -102,7 +92,7 @@ _DEFS = [
         -1,
         MEDIUM,
         "Compression level used if compression.type is gzip (1-9, or -1 for the codec default).",
-        _GzipLevelValidator(),
+        GzipLevel(),
     ),
     _t("compression.lz4.level", I, 9, MEDIUM, "Compression level used if compression.type is lz4.", Between(1, 17)),
     _t(
