@@ -118,6 +118,35 @@ BROKER_CONFIG_LINES: list[str] = [
     "results[1].configs[min.insync.replicas].synonyms: kafka=[{'name': 'min.insync.replicas', 'value': '1', 'source': 3}, {'name': 'min.insync.replicas', 'value': '1', 'source': 5}] kavka=[{'name': 'min.insync.replicas', 'value': '1', 'source': 5}]",
 ]
 DESCRIBE_CONFIGS_ERROR_LINES: list[str] = []
+# kafka-configs --entity-type brokers: per step, (lines only Kafka printed, lines only Kavka printed).
+# Kafka 4.4's streams protocol and ELR's cluster-level min.insync.replicas, as above; Kavka's own configs.
+CONFIG_COMMAND_DIFFERENCES: dict[str, tuple[list[str], list[str]]] = {
+    "describe-broker-all": (
+        [
+            "  group.coordinator.rebalance.protocols=classic,consumer,streams sensitive=false "
+            "synonyms={DEFAULT_CONFIG:group.coordinator.rebalance.protocols=classic,consumer,streams}",
+            "  min.insync.replicas=1 sensitive=false "
+            "synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=1, DEFAULT_CONFIG:min.insync.replicas=1}",
+        ],
+        [
+            "  cluster.id=null sensitive=false synonyms={}",
+            "  console.auth=null sensitive=true synonyms={}",
+            "  console.listener=http://127.0.0.1:8080 sensitive=false "
+            "synonyms={DEFAULT_CONFIG:console.listener=http://127.0.0.1:8080}",
+            "  group.coordinator.rebalance.protocols=classic,consumer sensitive=false "
+            "synonyms={DEFAULT_CONFIG:group.coordinator.rebalance.protocols=classic,consumer}",
+            "  log.message.downconversion.enable=true sensitive=false "
+            "synonyms={DEFAULT_CONFIG:log.message.downconversion.enable=true}",
+            "  min.insync.replicas=1 sensitive=false synonyms={DEFAULT_CONFIG:min.insync.replicas=1}",
+            "  producer.id.expiration.check.interval.ms=600000 sensitive=false "
+            "synonyms={DEFAULT_CONFIG:producer.id.expiration.check.interval.ms=600000}",
+        ],
+    ),
+    "describe-default": (
+        ["  min.insync.replicas=1 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=1}"],
+        [],
+    ),
+}
 
 # Admin requests, by step id (test_oracle_admin_requests). ELR as above; Kafka 4.4 mentions cordoned log
 # directories (KIP-1066) in the replication-factor message; a legacy AlterConfigs of the cluster default
