@@ -1,7 +1,8 @@
 """Dynamic broker configs of the full catalogue on a private broker (issue 13): a cluster-wide
 ``message.max.bytes`` takes effect at once for topics without their own ``max.message.bytes``; configs of
 features Kavka lacks, thread counts and custom names are stored as ConfigRecords in the metadata log and
-survive a restart, described as before; deleting the default gives the static value back, live.
+survive a restart, described as before; deleting the default gives the static value back, live. The
+log cleaner's dynamic configs reach the running cleaner.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import ConfigSource
 
+from kavka.storage.cleaner import DEDUPE_LOAD_FACTOR, MAP_ENTRY_BYTES
+from kavka.testing.embedded import EmbeddedBroker
 from kavka.testing.process import wait_until
 from tests.clients import adminwire
-from tests.clients.clientlib import Out, ck_produce
+from tests.clients.clientlib import Out, ck_produce, now_ms
 from tests.clients.test_admin_configs import BROKER, SET, admin_for, describe, incremental
 
 
@@ -54,3 +57,24 @@ def test_catalogue_configs_live_and_after_a_restart(broker_factory, create_topic
         None,
     )
     ck_produce(b.bootstrap, topic, [Out(b"k", b"y" * 5000)])
+
+
+def test_log_cleaner_configs_change_live(tmp_path):
+    """log.cleaner.backoff.ms / io.buffer.size / dedupe.buffer.size are cluster-wide dynamic in Kafka,
+    which restarts its cleaner threads with them: Kavka's cleaner takes them at once and looks again."""
+    with EmbeddedBroker(str(tmp_path), {"log.cleaner.backoff.ms": "3600000"}) as b:
+        cleaner = b.server.broker.log_manager.cleaner
+        wait_until(lambda: cleaner._next_look_ms > 0, 15, message="the cleaner's first idle look")
+        changes = [
+            ("log.cleaner.backoff.ms", "SET", "100"),
+            ("log.cleaner.io.buffer.size", "SET", "1048576"),
+            ("log.cleaner.dedupe.buffer.size", "SET", str(64 * 1024 * 1024)),
+        ]
+        assert adminwire.incremental_alter(b.bootstrap, adminwire.BROKER, "", changes) == (0, None)
+        assert (cleaner.backoff_ms, cleaner.io_buffer_size) == (100, 1048576)
+        assert cleaner.max_map_entries == int(64 * 1024 * 1024 * DEDUPE_LOAD_FACTOR) // MAP_ENTRY_BYTES
+        # an idle cleaner that would have slept an hour looks again within a tick
+        wait_until(lambda: 0 < cleaner._next_look_ms < now_ms() + 60_000, 15, message="a new look")
+        deleted = [(name, "DELETE", None) for name, _, _ in changes]
+        assert adminwire.incremental_alter(b.bootstrap, adminwire.BROKER, "", deleted) == (0, None)
+        assert (cleaner.backoff_ms, cleaner.io_buffer_size) == (3600000, 512 * 1024)
