@@ -181,7 +181,7 @@ def _feature(name: str) -> str:
     for prefix, feature in _FEATURES:
         if name.startswith(prefix):
             return feature
-    return "a part Kavka implements differently"
+    return "broker internals Kavka builds differently"
 
 
 def update_mode(name: str) -> str:

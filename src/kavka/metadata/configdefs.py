@@ -46,6 +46,7 @@ __all__ = [
     "TOPIC_CONFIG_SYNONYMS",
     "BROKER_SYNONYMS",
     "NOT_ACTED_ON",
+    "APPLIED_AT_START",
     "broker_config_def",
     "topic_config_def",
 ]
@@ -765,6 +766,10 @@ _OWN = {d.name for d in _DEFS}
 _DEFS += [catalogue_def(fact) for name, fact in KAFKA_BROKER_CONFIGS.items() if name not in _OWN]
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in sorted(_DEFS, key=lambda d: d.name)}
+
+# Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
+# described, and applies from the next start.
+APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"})
 
 # Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
 # "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.

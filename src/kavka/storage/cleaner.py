@@ -219,7 +219,6 @@ class LogCleaner:
 
     # -- checkpoints ----------------------------------------------------------------------------------
 
-
     def reconfigure(self, *, dedupe_buffer_size: int, io_buffer_size: int, backoff_ms: int) -> None:
         """Apply changed dynamic ``log.cleaner.*`` configs. Kafka restarts its cleaner threads on such a
         change, so an idle cleaner looks for work at once; a round under way finishes with the key-map
