@@ -79,16 +79,8 @@ FEATURE_DIFFERENCES = [
     "supported_features[transaction.version]: kavka only",
 ]
 
-# DescribeConfigs (docs/compatibility.md, "Configs"). Topic configs added after Kafka 4.1 (tiered storage
-# copy lag, dead-letter queues for share groups, the decompression cap) are not in Kavka's catalogue.
-KAFKA_ONLY_TOPIC_CONFIGS: set[str] = {
-    "errors.deadletterqueue.group.enable",
-    "max.decompressed.message.bytes",
-    "remote.copy.lag.bytes",
-    "remote.copy.lag.ms",
-    "remote.log.copy.disable",
-    "remote.log.delete.on.disable",
-}
+# DescribeConfigs (docs/compatibility.md, "Configs"). Every topic config Kafka 4.4 describes is in Kavka.
+KAFKA_ONLY_TOPIC_CONFIGS: set[str] = set()
 # Removed from Kafka in 4.0 (no down-conversion any more); Kavka still accepts and lists it.
 KAVKA_ONLY_TOPIC_CONFIGS: set[str] = {
     "message.downconversion.enable",

@@ -273,6 +273,54 @@ _DEFS = [
         "Time after which the log rolls a new segment even if the current one is not full.",
         AtLeast(1),
     ),
+    # Kafka 4.2+ topic configs of features Kavka lacks: accepted, validated, described, not acted on.
+    _t(
+        "errors.deadletterqueue.group.enable",
+        B,
+        False,
+        MEDIUM,
+        "Whether share groups may send undeliverable records of this topic to a dead-letter queue; "
+        "Kavka has no share groups and does not act on it.",
+    ),
+    _t(
+        "max.decompressed.message.bytes",
+        I,
+        2147483639,
+        MEDIUM,
+        "Kafka's cap on a batch's decompressed size; Kavka keeps its own cap (docs/configuration.md) "
+        "and does not act on it.",
+        Between(1, 2147483639),
+    ),
+    _t(
+        "remote.copy.lag.bytes",
+        L,
+        -1,
+        MEDIUM,
+        "Tiered storage: bytes a segment may wait before it is copied to remote storage (not supported).",
+        AtLeast(-1),
+    ),
+    _t(
+        "remote.copy.lag.ms",
+        L,
+        0,
+        MEDIUM,
+        "Tiered storage: time a segment may wait before it is copied to remote storage (not supported).",
+        AtLeast(-1),
+    ),
+    _t(
+        "remote.log.copy.disable",
+        B,
+        False,
+        MEDIUM,
+        "Tiered storage: stop copying segments to remote storage (not supported).",
+    ),
+    _t(
+        "remote.log.delete.on.disable",
+        B,
+        False,
+        MEDIUM,
+        "Tiered storage: delete remote segments when tiering is disabled (not supported).",
+    ),
     _t(
         "unclean.leader.election.enable",
         B,
@@ -320,6 +368,9 @@ TOPIC_CONFIG_SYNONYMS: dict[str, list[tuple[str, int]]] = {
     "message.downconversion.enable": [("log.message.downconversion.enable", 1)],
     "local.retention.ms": [("log.local.retention.ms", 1)],
     "local.retention.bytes": [("log.local.retention.bytes", 1)],
+    "max.decompressed.message.bytes": [("max.decompressed.message.bytes", 1)],
+    "remote.copy.lag.ms": [("log.remote.copy.lag.ms", 1)],
+    "remote.copy.lag.bytes": [("log.remote.copy.lag.bytes", 1)],
 }
 
 
