@@ -13,7 +13,8 @@ Two sources, both Kafka's own answers, never its documentation text:
 2. ``tools/KafkaBrokerConfigDump.java`` run on Kafka's class path: what DescribeConfigs does not say --
    each key's validator ("Valid Values"), importance, dynamic update mode (Kafka's
    ``DynamicBrokerConfig``: read-only, per-broker, cluster-wide) and whether it is a security config
-   that can only be changed with a listener prefix.
+   that can only be changed with a listener prefix; and which broker configs default each topic config
+   (``ServerTopicConfigSynonyms``).
 
 The output is a Python data module, formatted with ruff; commit it. Documentation strings are not
 taken: Kavka writes its own (``kavka.metadata.configdefs``).
@@ -55,7 +56,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["KAFKA_VERSION", "KafkaBrokerConfig", "KAFKA_BROKER_CONFIGS"]
+__all__ = ["KAFKA_VERSION", "KafkaBrokerConfig", "KAFKA_BROKER_CONFIGS", "KAFKA_TOPIC_CONFIG_SYNONYMS"]
 
 KAFKA_VERSION = "{version}"
 
@@ -105,16 +106,22 @@ def describe_broker(bootstrap: str, node_id: int) -> list[dict]:
     ]
 
 
-def config_def_facts(lib: Path) -> dict[str, list[str]]:
+def config_def_facts(lib: Path) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, int]]]]:
+    """Per broker config [type, validator text, importance, update mode, listener-only]; and Kafka's topic
+    config synonyms, topic config -> [(broker config, factor to the topic's unit)]."""
     java = java_executable() or "java"
     out = subprocess.run(
         [java, "-cp", str(lib / "*"), str(DUMP)], check=True, capture_output=True, text=True, cwd=ROOT
     ).stdout
-    facts = {}
+    facts, synonyms = {}, {}
     for line in out.splitlines():
-        name, type_, validator, importance, internal, mode, listener_only, _synonyms = line.split("\t")
+        fields = line.split("\t")
+        if fields[0] == "#topic-synonyms":
+            synonyms[fields[1]] = [(s.split("*")[0], int(s.split("*")[1])) for s in fields[2:]]
+            continue
+        name, type_, validator, importance, internal, mode, listener_only, _synonyms = fields
         facts[name] = [type_, "" if validator == "-" else validator, importance, mode, listener_only]
-    return facts
+    return facts, synonyms
 
 
 def default_of(entry: dict) -> str | None:
@@ -126,7 +133,9 @@ def default_of(entry: dict) -> str | None:
     return None
 
 
-def render(entries: list[dict], facts: dict[str, list[str]], version: str) -> str:
+def render(
+    entries: list[dict], facts: dict[str, list[str]], synonyms: dict[str, list[tuple[str, int]]], version: str
+) -> str:
     lines = [HEADER.format(version=version)]
     for entry in sorted(entries, key=lambda e: e["name"]):
         name = entry["name"]
@@ -140,7 +149,14 @@ def render(entries: list[dict], facts: dict[str, list[str]], version: str) -> st
         if listener_only == "true":
             args.append(True)
         lines.append(f"        KafkaBrokerConfig({', '.join(repr(a) for a in args)}),\n")
-    lines.append("    )\n}\n")
+    lines.append("    )\n}\n\n")
+    lines.append(
+        "# Kafka's ServerTopicConfigSynonyms: topic config -> [(broker config, factor to the topic's unit)].\n"
+    )
+    lines.append("KAFKA_TOPIC_CONFIG_SYNONYMS: dict[str, list[tuple[str, int]]] = {\n")
+    for topic in sorted(synonyms):
+        lines.append(f"    {topic!r}: {synonyms[topic]!r},\n")
+    lines.append("}\n")
     return "".join(lines)
 
 
@@ -151,13 +167,13 @@ def main() -> None:
     parser.add_argument("--version", default="4.4.0", help="the Kafka version, for the module header")
     args = parser.parse_args()
     lib = kafka_lib()
-    facts = config_def_facts(lib)
+    facts, synonyms = config_def_facts(lib)
     if args.bootstrap:
         entries = describe_broker(args.bootstrap, args.node_id)
     else:
         with ApacheKafka() as kafka:
             entries = describe_broker(kafka.bootstrap, kafka.node_id)
-    OUT.write_text(render(entries, facts, args.version))
+    OUT.write_text(render(entries, facts, synonyms, args.version))
     ruff = Path(sys.executable).parent / "ruff"
     subprocess.run([str(ruff), "format", "-q", str(OUT)], check=True)
     print(f"{OUT.relative_to(ROOT)}: {len(entries)} broker configs")

@@ -9,7 +9,8 @@ from kavka.metadata.configcatalogue import validator_from_text
 from kavka.metadata.configdefs import BROKER_CONFIGS, NOT_ACTED_ON
 from kavka.metadata.configtypes import ConfigError, ConfigType, to_string
 from kavka.metadata.dynamicconfig import validate_dynamic_broker_configs
-from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
+from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS, KAFKA_TOPIC_CONFIG_SYNONYMS
+from kavka.metadata.topicconfigs import TOPIC_CONFIG_SYNONYMS
 
 # Where Kavka's hand-written definition differs from Kafka's on purpose (docs/compatibility.md).
 DELIBERATE = {
@@ -151,3 +152,8 @@ def test_dynamic_updates_kafka_allows():
         ({"my.custom.config": "anything"}, False),
     ]:
         validate_dynamic_broker_configs(props, per_broker, _current)
+
+
+def test_topic_config_synonyms_are_kafkas():
+    ours = {topic: syns for topic, syns in TOPIC_CONFIG_SYNONYMS.items() if topic != "message.downconversion.enable"}
+    assert ours == KAFKA_TOPIC_CONFIG_SYNONYMS  # Kavka's own (removed from Kafka in 4.0) aside
