@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
+from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, NOT_ACTED_ON, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
 from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
 from .properties import parse_properties
 from .topicconfigs import topic_config_def
@@ -267,6 +267,11 @@ class BrokerConfig:
             return self._values[name]
         except KeyError:
             raise KeyError(f"Unknown broker config name: {name}") from None
+
+    @property
+    def inert_keys(self) -> list[str]:
+        """Keys set in the properties that Kavka accepts but does not act on (``NOT_ACTED_ON``)."""
+        return [key for key in self.originals if key in NOT_ACTED_ON]
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._values.get(name, default)
