@@ -13,8 +13,9 @@ codes and messages are Kafka's:
   and the resulting dynamic set must validate as Kafka's ``DynamicBrokerConfig.validate`` does
   (``kavka.metadata.dynamicconfig``) -- ``Cannot update these configs dynamically: [log.dirs]``, a bad
   value's ``ConfigException`` text, ``Cannot update these configs at default cluster level, broker id
-  must be specified: [listeners]`` -- all INVALID_REQUEST (Kafka maps them so, KAFKA-13609). APPEND/SUBTRACT on a broker config that
-  is not a LIST: INVALID_CONFIG ``Config value append is not allowed for config key: x``.
+  must be specified: [listeners]`` -- all INVALID_REQUEST (Kafka maps them so, KAFKA-13609).
+  APPEND/SUBTRACT on a broker config that is not a LIST: INVALID_CONFIG ``Config value append is not
+  allowed for config key: x``.
 - other resource types than TOPIC and BROKER (and BROKER_LOGGER for IncrementalAlterConfigs):
   INVALID_REQUEST ``Unknown resource type N``.
 

@@ -11,8 +11,7 @@ deletes). Rules and messages are Kafka's:
   controller (``Unable to parse broker name as a base 10 number.`` / ``No node with id 5 found.``).
   Known names must be broker configs that Kafka updates dynamically, with valid values (INVALID_CONFIG
   otherwise; the broker has checked Kafka's finer rules first); unknown names are custom configs, stored
-  as given. Broker
-  changes always write a record (Kafka does, to trigger reloads: KAFKA-14136).
+  as given. Broker changes always write a record (Kafka does, to trigger reloads: KAFKA-14136).
 - APPEND/SUBTRACT only apply to LIST configs (``Can't APPEND to key x because its type is not LIST.``).
 - Legacy AlterConfigs replaces the whole set: keys not given are deleted.
 - Other resource types -> INVALID_REQUEST ``Unknown resource type N``.

@@ -462,7 +462,8 @@ class BrokerConfig:
         """DescribeConfigs entries for this broker (resource type BROKER), sorted by name.
 
         A broker config that is one of several synonyms (``log.retention.ms``) lists the lower-priority
-        ones (``log.retention.minutes``, ``log.retention.hours``) as synonyms, like Kafka.
+        ones (``log.retention.minutes``, ``log.retention.hours``) as synonyms, like Kafka. Custom
+        (unknown) names set dynamically are listed too, as Kafka lists them.
         """
         layers = self._broker_layers(dynamic_broker, dynamic_default)
         names = None if names is None else list(names)
