@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from kavka.metadata.configcatalogue import READ_ONLY, _feature, update_mode
-from kavka.metadata.configdefs import APPLIED_AT_START, BROKER_CONFIGS, NOT_ACTED_ON
+from kavka.metadata.configdefs import BROKER_CONFIGS
+from kavka.metadata.configeffects import APPLIED_AT_START, NOT_ACTED_ON
 from kavka.metadata.configtypes import to_string
 from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kavka.metadata.configcatalogue import validator_from_text
-from kavka.metadata.configdefs import BROKER_CONFIGS, NOT_ACTED_ON
+from kavka.metadata.configdefs import BROKER_CONFIGS
+from kavka.metadata.configeffects import NOT_ACTED_ON
 from kavka.metadata.configtypes import ConfigError, ConfigType, to_string
 from kavka.metadata.dynamicconfig import validate_dynamic_broker_configs
 from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS, KAFKA_TOPIC_CONFIG_SYNONYMS

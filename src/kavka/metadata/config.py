@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, NOT_ACTED_ON, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
+from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
+from .configeffects import NOT_ACTED_ON
 from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
 from .properties import parse_properties
 from .topicconfigs import topic_config_def

@@ -12,9 +12,9 @@ altered as in Kafka -- and holds the rules that follow from the update modes (Ka
   level, broker id must be specified``);
 - ``cluster-wide``: dynamic per broker and for the cluster default (resource name ``""``).
 
-``NOT_ACTED_ON`` names the configs Kavka accepts, validates, stores and describes but does not act on
-(docs/configuration.md lists them): every config of a feature Kavka lacks, plus the tuning knobs of
-parts Kavka is built differently (thread pools, socket buffers).
+``configeffects.NOT_ACTED_ON`` names the configs Kavka accepts, validates, stores and describes but does
+not act on (docs/configuration.md lists them): every config of a feature Kavka lacks, plus the tuning
+knobs of parts Kavka builds differently (thread pools, socket buffers).
 """
 
 from __future__ import annotations

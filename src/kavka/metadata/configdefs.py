@@ -4,8 +4,8 @@ The configs Kavka reads are defined here by hand, with Kafka's names, types, def
 and Kavka's own documentation; every other config of Kafka's catalogue (``kafkabrokerconfigs``,
 generated from Kafka 4.4) is defined from Kafka's facts by ``configcatalogue.catalogue_def``. Kavka's
 own keys (``console.*``, ``cluster.id``) are marked in their documentation. ``read_only`` follows
-Kafka's update mode (``DynamicBrokerConfig``); DescribeConfigs reports the flag. ``NOT_ACTED_ON``
-lists the configs accepted but without effect in Kavka.
+Kafka's update mode (``DynamicBrokerConfig``); DescribeConfigs reports the flag. ``configeffects``
+says which configs Kavka accepts without acting on them.
 
 Where Kafka's name differs from a nickname people use, Kafka's name wins: the broker default for
 ``file.delete.delay.ms`` is ``log.segment.delete.delay.ms`` (there is no ``log.delete.delay.ms``).
@@ -45,8 +45,7 @@ __all__ = [
     "TOPIC_CONFIGS",
     "TOPIC_CONFIG_SYNONYMS",
     "BROKER_SYNONYMS",
-    "NOT_ACTED_ON",
-    "APPLIED_AT_START",
+    "KAVKA_DEFINED",
     "broker_config_def",
     "topic_config_def",
 ]
@@ -767,48 +766,8 @@ _DEFS += [catalogue_def(fact) for name, fact in KAFKA_BROKER_CONFIGS.items() if 
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in sorted(_DEFS, key=lambda d: d.name)}
 
-# Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
-# described, and applies from the next start.
-APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"})
-
-# Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
-# "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
-NOT_ACTED_ON: frozenset[str] = frozenset(
-    (KAFKA_BROKER_CONFIGS.keys() - _OWN)
-    | {
-        # asyncio: one event loop, no thread pools or request queue between network and I/O threads
-        "num.io.threads",
-        "num.network.threads",
-        "background.threads",
-        "num.recovery.threads.per.data.dir",
-        "log.cleaner.threads",
-        "queued.max.requests",
-        # the OS defaults are kept
-        "socket.send.buffer.bytes",
-        "socket.receive.buffer.bytes",
-        "request.timeout.ms",
-        # one node: no other replicas, no rack placement, no unclean election
-        "broker.rack",
-        "controller.quorum.voters",
-        "unclean.leader.election.enable",
-        # no authorizer (ACLs are stored, not enforced), no tiered storage, v2 records only
-        "authorizer.class.name",
-        "log.local.retention.ms",
-        "log.local.retention.bytes",
-        "log.message.downconversion.enable",
-        # recompression uses each codec's default level; segments are not preallocated
-        "compression.gzip.level",
-        "compression.lz4.level",
-        "compression.zstd.level",
-        "log.preallocate",
-        # checkpoints are written on their own schedule, offsets load in one pass
-        "log.flush.offset.checkpoint.interval.ms",
-        "log.flush.start.offset.checkpoint.interval.ms",
-        "offsets.commit.timeout.ms",
-        "offsets.load.buffer.size",
-        "group.coordinator.rebalance.protocols",
-    }
-)
+# The configs Kavka reads itself (the rest come from Kafka's catalogue; see configeffects).
+KAVKA_DEFINED: frozenset[str] = frozenset(_OWN)
 
 _missing = {b for syns in TOPIC_CONFIG_SYNONYMS.values() for b, _ in syns} - BROKER_CONFIGS.keys()
 assert not _missing, f"topic synonyms without a broker definition: {sorted(_missing)}"
