@@ -252,6 +252,12 @@ def test_incremental_alter_configs(oracle, new_topic_name):
             1,
             req(TOPIC, a, [("retention.ms", SET, "1"), ("retention.ms", SET, "2")]),
         ),
+        (
+            "incremental:duplicate-list",
+            INCREMENTAL_ALTER_CONFIGS,
+            1,
+            req(TOPIC, a, [("cleanup.policy", SET, "compact,compact")]),
+        ),
         ("incremental:unknown-topic", INCREMENTAL_ALTER_CONFIGS, 1, req(TOPIC, missing, [("retention.ms", SET, "1")])),
         (
             "incremental:broker-dynamic",
@@ -349,6 +355,14 @@ def test_broker_config_changes(oracle, new_topic_name):
         ("broker:custom-default", inc, 1, _incremental("", [("no.such.config", SET, "y")])),
         ("broker:gzip-level-bad", inc, 1, _incremental("", [("compression.gzip.level", SET, "12")], True)),
         ("broker:ssl-client-auth-bad", inc, 1, _incremental("1", [("ssl.client.auth", SET, "maybe")], True)),
+        ("broker:append-list", inc, 1, _incremental("", [("log.cleanup.policy", APPEND, "compact")], True)),
+        ("broker:subtract-list", inc, 1, _incremental("", [("log.cleanup.policy", SUBTRACT, "delete")], True)),
+        ("broker:append-scalar", inc, 1, _incremental("", [("message.max.bytes", APPEND, "1")], True)),
+        ("broker:duplicate-list", inc, 1, _incremental("", [("log.cleanup.policy", SET, "delete,delete")], True)),
+        ("broker:bad-list-value", inc, 1, _incremental("", [("log.cleanup.policy", SET, "shred")], True)),
+        ("broker:delete-unset", inc, 1, _incremental("1", [("log.retention.ms", DELETE, None)], True)),
+        ("broker:append-custom", inc, 1, _incremental("1", [("another.custom", APPEND, "a")], True)),
+        ("broker:double-type", inc, 1, _incremental("", [("log.cleaner.min.cleanable.ratio", SET, "1.5")], True)),
         (
             "broker:legacy-sasl-relogin",
             ALTER_CONFIGS,

@@ -29,6 +29,7 @@ from .configtypes import (
     ConfigError,
     ConfigType,
     Importance,
+    NoDuplicates,
     NonNull,
     Validator,
     ValidList,
@@ -133,6 +134,8 @@ def validator_from_text(text: str, type_: ConfigType) -> Validator | None:
         return NonNull()
     if text == "non-empty list":
         return NonEmptyList()
+    if not text and type_ is ConfigType.LIST:
+        return NoDuplicates()
     return None
 
 

@@ -76,7 +76,7 @@ _DEFS = [
         ["delete"],
         MEDIUM,
         "Retention policy for old segments: 'delete', 'compact', or both.",
-        ValidList(CLEANUP_POLICIES),
+        ValidList(CLEANUP_POLICIES, allow_duplicates=True),
     ),
     _t(
         "compression.type",
