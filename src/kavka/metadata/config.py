@@ -443,9 +443,7 @@ class BrokerConfig:
         for broker_name in broker_names:
             definition = BROKER_CONFIGS[broker_name]
             if definition.default is not None:
-                result.append(
-                    ConfigSynonym(broker_name, _show(definition, definition.default), ConfigSource.DEFAULT_CONFIG)
-                )
+                result.append(ConfigSynonym(broker_name, _shown_default(definition), ConfigSource.DEFAULT_CONFIG))
         for i, synonym in enumerate(result):
             if synonym.name == own:
                 return result[i:]
@@ -527,7 +525,19 @@ def _entry(
 def _show(definition: ConfigDef, value: Any) -> str | None:
     if definition.sensitive:
         return None
+    if value is definition.default:
+        return _shown_default(definition)
     return to_string(value, definition.type)
+
+
+def _shown_default(definition: ConfigDef) -> str | None:
+    """A definition's default as DescribeConfigs shows it, computed once per definition (a broker
+    describes ~350) and kept in its ``extra``."""
+    if "shown_default" not in definition.extra:
+        shown = None if definition.sensitive else to_string(definition.default, definition.type)
+        definition.extra["shown_default"] = shown
+    shown_default: str | None = definition.extra["shown_default"]
+    return shown_default
 
 
 def consumer_timing_problem(
