@@ -335,14 +335,14 @@ def test_broker_config_errors(broker_factory):
     admin = admin_for(b.bootstrap)
     err = incremental(admin, BROKER, "1", [("log.dirs", SET, "/elsewhere")])
     assert err.code() == KafkaError.INVALID_REQUEST
-    assert err.str() == "Cannot update these configs dynamically: Set(log.dirs)"
+    assert err.str() == "Cannot update these configs dynamically: [log.dirs]"
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [("log.retention.ms", "SET", "soon")]) == (
         42,
         "Invalid value soon for configuration log.retention.ms: Not a number of type LONG",
     )
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "", [("listeners", "SET", "PLAINTEXT://:1")]) == (
         42,
-        "Cannot update these configs at default cluster level, broker id must be specified: Set(listeners)",
+        "Cannot update these configs at default cluster level, broker id must be specified: [listeners]",
     )
     assert adminwire.incremental_alter(b.bootstrap, BROKER_ID, "7", [("log.retention.ms", "SET", "1")]) == (
         42,

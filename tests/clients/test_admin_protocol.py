@@ -243,7 +243,7 @@ def test_legacy_alter_configs_v0(bootstrap, create_topic):
     )
     assert [(x.error_code, x.error_message) for x in r.responses] == [
         (0, None),
-        (42, "Cannot update these configs dynamically: Set(node.id)"),
+        (42, "Cannot update these configs dynamically: [node.id]"),
     ]
     d = call(
         bootstrap,

@@ -383,7 +383,7 @@ def test_incremental_alter_configs():
         (
             AlterConfigsResource(BROKER, "", [AlterableConfig("num.partitions", AlterConfigOp.SET, "2")]),
             40,
-            "Cannot update these configs dynamically: num.partitions",
+            "Cannot update these configs dynamically: [num.partitions]",
         ),
         (AlterConfigsResource(16, "m", []), 42, "Unknown resource type 16"),
     ],

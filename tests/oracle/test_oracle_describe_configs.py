@@ -9,7 +9,9 @@ one side only are compared as sets (known.*_ONLY_*), every other difference as l
 
 from __future__ import annotations
 
+import functools
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from kavka.testing.apache_kafka import ApacheKafka
 from tests.oracle import oracleknown as known
@@ -100,3 +102,63 @@ def test_unknown_topic_and_bad_broker_ids(oracle, new_topic_name):
     assert sorted(oracle.diff(DESCRIBE_CONFIGS, 4, body, {missing: "<topic>"})) == sorted(
         known.DESCRIBE_CONFIGS_ERROR_LINES
     )
+
+
+CONFIG_COMMAND = "org.apache.kafka.tools.ConfigCommand"
+
+
+def _config_command(apache_kafka, broker, args: list[str]) -> tuple[list[str], list[str]]:
+    """kafka-configs with ``args`` against Kafka and Kavka at once: (kafka lines, kavka lines) of stdout,
+    or of the exception's cause when the tool fails; configs the set-ups set differently are dropped."""
+
+    def run(bootstrap: str) -> list[str]:
+        done = apache_kafka.run_tool(CONFIG_COMMAND, ["--bootstrap-server", bootstrap, *args])
+        if done.returncode:
+            return [f"exit {done.returncode}: " + done.stderr.strip().splitlines()[-1]]
+        lines = [line.rstrip() for line in done.stdout.splitlines() if line.strip()]
+        return [line for line in lines if line.strip().split("=", 1)[0] not in SETUP]
+
+    with ThreadPoolExecutor(2) as pool:
+        kafka, kavka = pool.map(run, (apache_kafka.bootstrap, broker.bootstrap))
+    return kafka, kavka
+
+
+def test_config_command_on_brokers(apache_kafka, broker):
+    """kafka-configs --entity-type brokers (Kafka's ConfigCommand) prints the same on both brokers: a
+    config of a feature Kavka lacks set on broker 1 (issue 13), a cluster-wide default (described with
+    --entity-default --all: the dynamic defaults only), every broker config with --all, and a read-only
+    config refused."""
+    tool = functools.partial(_config_command, apache_kafka, broker)
+    broker_1, default = (
+        ["--entity-type", "brokers", "--entity-name", "1"],
+        ["--entity-type", "brokers", "--entity-default"],
+    )
+    found = {}
+    try:
+        add = "sasl.kerberos.min.time.before.relogin=60001,log.cleaner.threads=2"
+        kafka, kavka = tool(["--alter", *broker_1, "--add-config", add])
+        assert kafka == kavka == ["Completed updating config for broker 1."]
+        kafka, kavka = tool(["--alter", *default, "--add-config", "log.retention.ms=3600000"])
+        assert kafka == kavka == ["Completed updating default config for brokers in the cluster."]
+        kafka, kavka = tool(["--describe", *broker_1, "--all"])
+        assert (
+            len(kafka) > 300
+            and (
+                "  sasl.kerberos.min.time.before.relogin=60001 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:"
+                "sasl.kerberos.min.time.before.relogin=60001, DEFAULT_CONFIG:sasl.kerberos.min.time.before.relogin=60000}"
+            )
+            in kafka
+        )
+        found["describe-broker-all"] = ([x for x in kafka if x not in kavka], [x for x in kavka if x not in kafka])
+        kafka, kavka = tool(["--describe", *default, "--all"])
+        found["describe-default"] = ([x for x in kafka if x not in kavka], [x for x in kavka if x not in kafka])
+        kafka, kavka = tool(["--alter", *broker_1, "--add-config", "advertised.listeners=PLAINTEXT://h:1"])
+        assert kafka == kavka
+        assert kafka[0].endswith(
+            "InvalidRequestException: Cannot update these configs dynamically: [advertised.listeners]"
+        )
+    finally:
+        tool(["--alter", *broker_1, "--delete-config", "sasl.kerberos.min.time.before.relogin,log.cleaner.threads"])
+        tool(["--alter", *default, "--delete-config", "log.retention.ms"])
+    record("config-command", found)
+    assert found == known.CONFIG_COMMAND_DIFFERENCES

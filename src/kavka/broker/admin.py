@@ -10,11 +10,12 @@ codes and messages are Kafka's:
 - a null value (except for DELETE): INVALID_REQUEST ``Null value not supported for : a, b``;
 - BROKER resources: the name is ``""`` (cluster default) or this node's id (INVALID_REQUEST
   ``Node id must be an integer, but it is: x`` / ``Unexpected broker id, expected 1, but received 2``),
-  and the resulting dynamic set must validate as Kafka's ``DynamicBrokerConfig.validate`` does --
-  ``Cannot update these configs dynamically: Set(log.dirs)``, a bad value's ``ConfigException`` text,
-  ``Cannot update these configs at default cluster level, broker id must be specified: Set(listeners)``
-  -- all INVALID_REQUEST (Kafka maps them so, KAFKA-13609). APPEND/SUBTRACT on a broker config that
-  is not a LIST: INVALID_CONFIG ``Config value append is not allowed for config key: x``.
+  and the resulting dynamic set must validate as Kafka's ``DynamicBrokerConfig.validate`` does
+  (``kavka.metadata.dynamicconfig``) -- ``Cannot update these configs dynamically: [log.dirs]``, a bad
+  value's ``ConfigException`` text, ``Cannot update these configs at default cluster level, broker id
+  must be specified: [listeners]`` -- all INVALID_REQUEST (Kafka maps them so, KAFKA-13609).
+  APPEND/SUBTRACT on a broker config that is not a LIST: INVALID_CONFIG ``Config value append is not
+  allowed for config key: x``.
 - other resource types than TOPIC and BROKER (and BROKER_LOGGER for IncrementalAlterConfigs):
   INVALID_REQUEST ``Unknown resource type N``.
 
@@ -37,6 +38,7 @@ from kavka.controller.topics import topic_name_error
 from kavka.metadata.config import ConfigEntry, ConfigSource
 from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.metadata.configtypes import ConfigError, ConfigType
+from kavka.metadata.dynamicconfig import validate_dynamic_broker_configs
 from kavka.metadata.records import ConfigResourceType
 from kavka.protocol.api import ErrorCode
 
@@ -54,9 +56,6 @@ TOPIC, BROKER, BROKER_LOGGER = ConfigResourceType.TOPIC, ConfigResourceType.BROK
 
 # ConfigResource.Type names, for Kafka's messages.
 RESOURCE_TYPE_NAMES = {0: "UNKNOWN", 2: "TOPIC", 4: "BROKER", 8: "BROKER_LOGGER", 16: "CLIENT_METRICS", 32: "GROUP"}
-
-# Kafka's DynamicBrokerConfig.PerBrokerConfigs that Kavka defines: settable per broker, not as a default.
-_PER_BROKER_ONLY = frozenset({"listeners", "advertised.listeners", "listener.security.protocol.map"})
 
 # Errors.INVALID_REQUEST.message(): what Kafka answers for every resource when a whole request fails.
 INVALID_REQUEST_MESSAGE = (
@@ -78,10 +77,6 @@ def apply_metadata(broker) -> None:
     """Bring logs and partitions in line with the committed metadata image after a controller change:
     new partitions get logs, changed topic or dynamic broker configs are re-applied live."""
     broker.apply_metadata()
-
-
-def _scala_set(names: Iterable[str]) -> str:
-    return "Set(" + ", ".join(sorted(names)) + ")"
 
 
 # --- DescribeConfigs ------------------------------------------------------------------------------
@@ -216,27 +211,12 @@ def _check_broker_name(broker, name: str) -> None:
             )
 
 
-def _validate_broker_props(props: Mapping[str, str], per_broker: bool) -> None:
-    """Kafka's ``DynamicBrokerConfig.validateConfigs``: every failure is INVALID_REQUEST."""
-    static = [k for k in props if k in BROKER_CONFIGS and BROKER_CONFIGS[k].read_only]
-    if static:
-        raise AdminError(ErrorCode.invalid_request, f"Cannot update these configs dynamically: {_scala_set(static)}")
-    for key, value in props.items():
-        definition = BROKER_CONFIGS.get(key)
-        if definition is None:
-            continue
-        try:
-            definition.parse(value)
-        except ConfigError as e:
-            raise AdminError(ErrorCode.invalid_request, str(e)) from None
-    if not per_broker:
-        only = [k for k in props if k in _PER_BROKER_ONLY]
-        if only:
-            raise AdminError(
-                ErrorCode.invalid_request,
-                "Cannot update these configs at default cluster level, broker id must be "
-                f"specified: {_scala_set(only)}",
-            )
+def _validate_broker_props(broker, props: Mapping[str, str], per_broker: bool) -> None:
+    """Kafka's ``DynamicBrokerConfig.validate``: every failure is INVALID_REQUEST."""
+    try:
+        validate_dynamic_broker_configs(props, per_broker, broker.dynamic_config)
+    except ConfigError as e:
+        raise AdminError(ErrorCode.invalid_request, str(e)) from None
 
 
 def _split(value: str | None) -> list[str]:
@@ -343,7 +323,7 @@ def incremental_alter_configs(broker, req_resources, validate_only: bool) -> lis
                 raise AdminError(ErrorCode.invalid_request, f"Unknown operations type {bad[0]}")
             current = image.configs.get((BROKER, res.resource_name), {})
             props = _incremental_broker_props(current, res.configs)
-            _validate_broker_props(props, per_broker=bool(res.resource_name))
+            _validate_broker_props(broker, props, per_broker=bool(res.resource_name))
         elif res.resource_type == TOPIC:
             if bad:
                 raise AdminError(ErrorCode.invalid_request, f"Unknown operations type {bad[0]}")
@@ -418,7 +398,7 @@ def alter_configs(broker, req_resources, validate_only: bool) -> list[dict]:
             raise AdminError(ErrorCode.invalid_request, "Null value not supported for : " + ", ".join(nulls))
         if res.resource_type == BROKER:
             _check_broker_name(broker, res.resource_name)
-            _validate_broker_props(res.configs, per_broker=bool(res.resource_name))
+            _validate_broker_props(broker, res.configs, per_broker=bool(res.resource_name))
         elif res.resource_type != TOPIC:
             raise AdminError(ErrorCode.invalid_request, f"Unknown resource type {res.resource_type}")
 

@@ -424,6 +424,11 @@ class Broker:
             lm.producer_id_expiration_ms = self.dynamic_config("producer.id.expiration.ms")
             if lm.cleaner is not None:
                 lm.cleaner.io_max_bytes_per_second = self.dynamic_config("log.cleaner.io.max.bytes.per.second")
+                lm.cleaner.reconfigure(
+                    dedupe_buffer_size=self.dynamic_config("log.cleaner.dedupe.buffer.size"),
+                    io_buffer_size=self.dynamic_config("log.cleaner.io.buffer.size"),
+                    backoff_ms=self.dynamic_config("log.cleaner.backoff.ms"),
+                )
         live = set()
         for topic in image.topics_by_name.values():
             config = None

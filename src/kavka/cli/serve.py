@@ -38,6 +38,8 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         return 2
     for key in config.unknown_keys:
         print(f"kavka: warning: unknown config {key} ignored", file=sys.stderr)
+    for key in config.inert_keys:
+        print(f"kavka: warning: {key} is accepted but has no effect in Kavka", file=sys.stderr)
     if console:
         from kavka.console.listener import ConsoleConfigError, check_console_config  # no aiohttp import
 

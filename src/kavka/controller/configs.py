@@ -9,8 +9,9 @@ deletes). Rules and messages are Kafka's:
   validate (INVALID_CONFIG, e.g. ``Unknown topic config name: foo``). Unchanged values write no record.
 - BROKER resources: ``""`` is the cluster-wide default, else a broker id that is registered or this
   controller (``Unable to parse broker name as a base 10 number.`` / ``No node with id 5 found.``).
-  Names must be broker configs that Kafka updates dynamically (INVALID_CONFIG otherwise). Broker
-  changes always write a record (Kafka does, to trigger reloads: KAFKA-14136).
+  Known names must be broker configs that Kafka updates dynamically, with valid values (INVALID_CONFIG
+  otherwise; the broker has checked Kafka's finer rules first); unknown names are custom configs, stored
+  as given. Broker changes always write a record (Kafka does, to trigger reloads: KAFKA-14136).
 - APPEND/SUBTRACT only apply to LIST configs (``Can't APPEND to key x because its type is not LIST.``).
 - Legacy AlterConfigs replaces the whole set: keys not given are deleted.
 - Other resource types -> INVALID_REQUEST ``Unknown resource type N``.
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from kavka.metadata.config import BrokerConfig, validate_topic_configs
 from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.metadata.configtypes import ConfigError, ConfigType
+from kavka.metadata.dynamicconfig import java_set
 from kavka.metadata.image import MetadataImage
 from kavka.metadata.records import ConfigRecord, ConfigResourceType, MetadataRecord
 from kavka.metadata.topicconfigs import TOPIC_CONFIGS
@@ -107,13 +109,13 @@ def _validate(config: BrokerConfig, rtype: int, new_configs: Mapping[str, str]) 
         if rtype == ConfigResourceType.TOPIC:
             validate_topic_configs(new_configs, config)
             return
+        read_only = [k for k in new_configs if k in BROKER_CONFIGS and BROKER_CONFIGS[k].read_only]
+        if read_only:
+            raise ConfigError(f"Cannot update these configs dynamically: {java_set(read_only)}")
         for key, value in new_configs.items():
             definition = BROKER_CONFIGS.get(key)
-            if definition is None:
-                raise ConfigError(f"Unknown broker config name: {key}")
-            if definition.read_only:
-                raise ConfigError(f"Cannot update these configs dynamically: {key}")
-            definition.parse(value)
+            if definition is not None:  # other names are custom configs, kept as given (as in Kafka)
+                definition.parse(value)
     except ConfigError as e:
         raise _Reject(ErrorCode.INVALID_CONFIG, str(e)) from None
 

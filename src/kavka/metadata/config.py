@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
+from .configeffects import NOT_ACTED_ON
 from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
 from .properties import parse_properties
 from .topicconfigs import topic_config_def
@@ -72,7 +73,7 @@ class ConfigEntry(NamedTuple):
     is_sensitive: bool
     read_only: bool
     synonyms: list[ConfigSynonym]
-    type: ConfigType
+    type: ConfigType | None  # None: a custom config (UNKNOWN on the wire)
     documentation: str | None
 
 
@@ -268,6 +269,11 @@ class BrokerConfig:
         except KeyError:
             raise KeyError(f"Unknown broker config name: {name}") from None
 
+    @property
+    def inert_keys(self) -> list[str]:
+        """Keys set in the properties that Kavka accepts but does not act on (``NOT_ACTED_ON``)."""
+        return [key for key in self.originals if key in NOT_ACTED_ON]
+
     def get(self, name: str, default: Any = None) -> Any:
         return self._values.get(name, default)
 
@@ -437,9 +443,7 @@ class BrokerConfig:
         for broker_name in broker_names:
             definition = BROKER_CONFIGS[broker_name]
             if definition.default is not None:
-                result.append(
-                    ConfigSynonym(broker_name, _show(definition, definition.default), ConfigSource.DEFAULT_CONFIG)
-                )
+                result.append(ConfigSynonym(broker_name, _shown_default(definition), ConfigSource.DEFAULT_CONFIG))
         for i, synonym in enumerate(result):
             if synonym.name == own:
                 return result[i:]
@@ -457,9 +461,11 @@ class BrokerConfig:
         """DescribeConfigs entries for this broker (resource type BROKER), sorted by name.
 
         A broker config that is one of several synonyms (``log.retention.ms``) lists the lower-priority
-        ones (``log.retention.minutes``, ``log.retention.hours``) as synonyms, like Kafka.
+        ones (``log.retention.minutes``, ``log.retention.hours``) as synonyms, like Kafka. Custom
+        (unknown) names set dynamically are listed too, as Kafka lists them.
         """
         layers = self._broker_layers(dynamic_broker, dynamic_default)
+        names = None if names is None else list(names)
         wanted = sorted(BROKER_CONFIGS if names is None else (n for n in set(names) if n in BROKER_CONFIGS))
         entries = []
         for name in wanted:
@@ -475,7 +481,23 @@ class BrokerConfig:
                     break
             synonyms = self._broker_synonyms(name, chain, layers) if include_synonyms else []
             entries.append(_entry(definition, value, source, synonyms, include_documentation))
-        return entries
+        entries += _custom_entries(layers[:2], names, include_synonyms)
+        return sorted(entries, key=lambda e: e.name)
+
+
+def _custom_entries(layers: _Layers, names: Iterable[str] | None, include_synonyms: bool) -> list[ConfigEntry]:
+    """Dynamic configs Kafka does not define (custom configs, which AlterConfigs accepts): Kafka lists
+    them with no value, no type, sensitive and read-only, one synonym per layer that sets them."""
+    wanted = None if names is None else set(names)
+    custom = [n for _, layer in layers for n in layer if n not in BROKER_CONFIGS]
+    entries = []
+    for name in dict.fromkeys(custom):
+        if wanted is not None and name not in wanted:
+            continue
+        sources = [source for source, layer in layers if name in layer]
+        synonyms = [ConfigSynonym(name, None, source) for source in sources] if include_synonyms else []
+        entries.append(ConfigEntry(name, None, sources[0], True, True, synonyms, None, None))
+    return entries
 
 
 def _entry(
@@ -503,7 +525,19 @@ def _entry(
 def _show(definition: ConfigDef, value: Any) -> str | None:
     if definition.sensitive:
         return None
+    if value is definition.default:
+        return _shown_default(definition)
     return to_string(value, definition.type)
+
+
+def _shown_default(definition: ConfigDef) -> str | None:
+    """A definition's default as DescribeConfigs shows it, computed once per definition (a broker
+    describes ~350) and kept in its ``extra``."""
+    if "shown_default" not in definition.extra:
+        shown = None if definition.sensitive else to_string(definition.default, definition.type)
+        definition.extra["shown_default"] = shown
+    shown_default: str | None = definition.extra["shown_default"]
+    return shown_default
 
 
 def consumer_timing_problem(

@@ -1,10 +1,11 @@
-"""Broker config definitions (Kafka's ``KafkaConfig`` subset Kavka reads), plus the topic configs.
+"""Broker config definitions: every broker config Kafka describes, plus the topic configs.
 
-Names, types, defaults, validators and importance are Kafka 4.0's (``ServerConfigs``, ``ServerLogConfigs``,
-``SocketServerConfigs``, ``KRaftConfigs``, ``QuorumConfig``, ``GroupCoordinatorConfig``,
-``TransactionLogConfig``, ``CleanerConfig``). Kavka's own keys (``console.*``, ``cluster.id``) are marked
-in their documentation. ``read_only=False`` marks configs Kafka can change dynamically (the topic-config
-synonyms and a few thread counts); DescribeConfigs reports the flag.
+The configs Kavka reads are defined here by hand, with Kafka's names, types, defaults and validators
+and Kavka's own documentation; every other config of Kafka's catalogue (``kafkabrokerconfigs``,
+generated from Kafka 4.4) is defined from Kafka's facts by ``configcatalogue.catalogue_def``. Kavka's
+own keys (``console.*``, ``cluster.id``) are marked in their documentation. ``read_only`` follows
+Kafka's update mode (``DynamicBrokerConfig``); DescribeConfigs reports the flag. ``configeffects``
+says which configs Kavka accepts without acting on them.
 
 Where Kafka's name differs from a nickname people use, Kafka's name wins: the broker default for
 ``file.delete.delay.ms`` is ``log.segment.delete.delay.ms`` (there is no ``log.delete.delay.ms``).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .configcatalogue import READ_ONLY, CaseInsensitiveValidString, GzipLevel, catalogue_def, update_mode
 from .configtypes import (
     INT_MAX,
     LONG_MAX,
@@ -28,6 +30,7 @@ from .configtypes import (
     ValidList,
     ValidString,
 )
+from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 from .topicconfigs import (
     COMPRESSION_TYPES,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -42,6 +45,7 @@ __all__ = [
     "TOPIC_CONFIGS",
     "TOPIC_CONFIG_SYNONYMS",
     "BROKER_SYNONYMS",
+    "KAVKA_DEFINED",
     "broker_config_def",
     "topic_config_def",
 ]
@@ -57,44 +61,6 @@ B, S, I, SH, L, D, LI, PW = (
     ConfigType.PASSWORD,
 )
 HIGH, MEDIUM, LOW = Importance.HIGH, Importance.MEDIUM, Importance.LOW
-
-# Broker configs that default a topic config are dynamically updatable in Kafka, but only the first
-# (primary) name of each: log.retention.ms is, log.retention.minutes and .hours are read-only
-# (DynamicLogConfig's reconfigurable set is TopicConfigSynonyms' values).
-_TOPIC_SYNONYM_NAMES = {b for syns in TOPIC_CONFIG_SYNONYMS.values() for b, _ in syns}
-_PRIMARY_TOPIC_SYNONYMS = {syns[0][0] for syns in TOPIC_CONFIG_SYNONYMS.values()}
-_OTHER_DYNAMIC = {
-    "num.network.threads",
-    "num.io.threads",
-    "num.recovery.threads.per.data.dir",
-    "background.threads",
-    "log.cleaner.threads",
-    "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.io.buffer.size",
-    "log.cleaner.backoff.ms",
-    "log.cleaner.io.max.bytes.per.second",
-    "listeners",
-    "listener.security.protocol.map",
-    "transaction.partition.verification.enable",
-    "producer.id.expiration.ms",
-    "max.connections",
-    "max.connections.per.ip",
-    "max.connections.per.ip.overrides",
-}
-
-
-class _CaseInsensitiveValidString:
-    """Kafka's ``CaseInsensitiveValidString.in``: ``String must be one of (case insensitive): a, b``."""
-
-    def __init__(self, valid: tuple[str, ...]) -> None:
-        self.valid = valid
-
-    def ensure_valid(self, name: str, value: object) -> None:
-        if str(value).lower() not in {v.lower() for v in self.valid}:
-            raise ConfigError.invalid(name, value, "String must be one of (case insensitive): " + ", ".join(self.valid))
-
-    def __str__(self) -> str:
-        return "(case insensitive) [" + ", ".join(self.valid) + "]"
 
 
 class _HostCounts:
@@ -123,8 +89,9 @@ def _b(
     validator: Validator | None = None,
     deprecated: bool = False,
 ) -> ConfigDef:
-    dynamic = name in _PRIMARY_TOPIC_SYNONYMS or name in _OTHER_DYNAMIC
-    return ConfigDef(name, type_, default, importance, doc, validator, read_only=not dynamic, deprecated=deprecated)
+    """A broker config Kavka reads itself; dynamic or not as Kafka's update mode says."""
+    read_only = update_mode(name) == READ_ONLY
+    return ConfigDef(name, type_, default, importance, doc, validator, read_only=read_only, deprecated=deprecated)
 
 
 _DEFS = [
@@ -480,7 +447,7 @@ _DEFS = [
         "Final compression type for topics; 'producer' keeps the codec set by the producer.",
         ValidString(COMPRESSION_TYPES),
     ),
-    _b("compression.gzip.level", I, -1, MEDIUM, "Compression level used if compression.type is gzip."),
+    _b("compression.gzip.level", I, -1, MEDIUM, "Compression level used if compression.type is gzip.", GzipLevel()),
     _b("compression.lz4.level", I, 9, MEDIUM, "Compression level used if compression.type is lz4.", Between(1, 17)),
     _b(
         "compression.zstd.level",
@@ -614,8 +581,8 @@ _DEFS = [
         LI,
         ["classic", "consumer"],
         MEDIUM,
-        "Rebalance protocols enabled in the group coordinator.",
-        ValidList(("classic", "consumer", "share")),
+        "Rebalance protocols enabled in the group coordinator (Kavka serves classic and consumer).",
+        ValidList(("consumer", "classic", "share", "streams")),
     ),
     _b(
         "group.consumer.session.timeout.ms",
@@ -677,12 +644,12 @@ _DEFS = [
         "group.consumer.assignors",
         LI,
         [
-            "org.apache.kafka.coordinator.group.assignor.UniformAssignor",
-            "org.apache.kafka.coordinator.group.assignor.RangeAssignor",
+            "uniform",
+            "range",
         ],
         MEDIUM,
-        "Server-side assignors of consumer-protocol groups, by class name (or Kavka's short names "
-        "uniform, range); the first is the default.",
+        "Server-side assignors of consumer-protocol groups, by short name (uniform, range) or Kafka's "
+        "class name; the first is the default.",
     ),
     _b(
         "group.consumer.migration.policy",
@@ -692,7 +659,7 @@ _DEFS = [
         "Which online conversions between a non-empty classic group using the consumer embedded protocol "
         "and a consumer-protocol (KIP-848) group are allowed: bidirectional (both), upgrade (classic to "
         "consumer only), downgrade (consumer to classic only) or disabled (neither). Internal in Kafka.",
-        _CaseInsensitiveValidString(("bidirectional", "upgrade", "downgrade", "disabled")),
+        CaseInsensitiveValidString(("DISABLED", "DOWNGRADE", "UPGRADE", "BIDIRECTIONAL")),
     ),
     # --- transactions ---
     _b(
@@ -786,15 +753,23 @@ _DEFS = [
     ),
 ]
 
-# Parsed as strings here, but Kafka defines them as LIST and DescribeConfigs reports that type.
-_REPORTED_AS_LIST = {"listeners", "advertised.listeners", "controller.listener.names", "log.dir", "log.dirs"}
+# Kavka parses a few configs as strings that Kafka defines as LIST (listeners, log.dirs, ...):
+# DescribeConfigs reports Kafka's type.
 for _d in _DEFS:
-    if _d.name in _REPORTED_AS_LIST:
-        _d.extra["reported_type"] = LI
+    _fact = KAFKA_BROKER_CONFIGS.get(_d.name)
+    if _fact is not None and _fact.type != _d.type.name:
+        _d.extra["reported_type"] = ConfigType[_fact.type]
+
+# Every other broker config Kafka describes: Kafka's type, default, validator and update mode.
+_OWN = {d.name for d in _DEFS}
+_DEFS += [catalogue_def(fact) for name, fact in KAFKA_BROKER_CONFIGS.items() if name not in _OWN]
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {d.name: d for d in sorted(_DEFS, key=lambda d: d.name)}
 
-_missing = _TOPIC_SYNONYM_NAMES - BROKER_CONFIGS.keys()
+# The configs Kavka reads itself (the rest come from Kafka's catalogue; see configeffects).
+KAVKA_DEFINED: frozenset[str] = frozenset(_OWN)
+
+_missing = {b for syns in TOPIC_CONFIG_SYNONYMS.values() for b, _ in syns} - BROKER_CONFIGS.keys()
 assert not _missing, f"topic synonyms without a broker definition: {sorted(_missing)}"
 
 # broker config -> the topic config it supplies a default for (reverse of TOPIC_CONFIG_SYNONYMS).

@@ -33,6 +33,7 @@ __all__ = [
     "ValidString",
     "ValidList",
     "NonNull",
+    "NoDuplicates",
     "ConfigDef",
     "parse_value",
     "to_string",
@@ -142,11 +143,15 @@ class ValidString:
 
 @dataclass(frozen=True)
 class ValidList:
-    """Kafka's ``ValidList.in``: every element must be one of the strings."""
+    """Kafka's ``ValidList.in``: every element must be one of the strings, and (broker configs) none
+    twice; Kafka 4.4 still takes a topic's ``cleanup.policy=compact,compact``."""
 
     valid: tuple[str, ...]
+    allow_duplicates: bool = False
 
     def ensure_valid(self, name: str, value: Any) -> None:
+        if not self.allow_duplicates:
+            NoDuplicates().ensure_valid(name, value)
         for item in value or ():
             ValidString(self.valid).ensure_valid(name, item)
 
@@ -155,10 +160,27 @@ class ValidList:
 
 
 @dataclass(frozen=True)
+class NoDuplicates:
+    """Kafka 4.4's check on every LIST config (``ValidList``): ``Configuration 'x' values must not be
+    duplicated.``; it has no "Valid Values" text."""
+
+    def ensure_valid(self, name: str, value: Any) -> None:
+        items = list(value or ())
+        if len(set(items)) != len(items):
+            raise ConfigError(f"Configuration '{name}' values must not be duplicated.", name)
+
+    def __str__(self) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
 class NonNull:
     def ensure_valid(self, name: str, value: Any) -> None:
         if value is None:
             raise ConfigError.invalid(name, None, "Value must be non-null")
+
+    def __str__(self) -> str:
+        return "non-null string"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .configcatalogue import GzipLevel
 from .configtypes import (
     LONG_MAX,
     AtLeast,
@@ -68,17 +69,6 @@ def _t(
     return ConfigDef(name, type_, default, importance, doc, validator, read_only=False, deprecated=deprecated)
 
 
-class _GzipLevelValidator:
-    """Kafka's gzip level: -1 (default) or 1..9."""
-
-    def ensure_valid(self, name: str, value: int) -> None:
-        if value != -1 and not 1 <= value <= 9:
-            raise ConfigError.invalid(name, value, "Value must be between 1 and 9, or -1")
-
-    def __str__(self) -> str:
-        return "[1,...,9] or -1"
-
-
 _DEFS = [
     _t(
         "cleanup.policy",
@@ -86,7 +76,7 @@ _DEFS = [
         ["delete"],
         MEDIUM,
         "Retention policy for old segments: 'delete', 'compact', or both.",
-        ValidList(CLEANUP_POLICIES),
+        ValidList(CLEANUP_POLICIES, allow_duplicates=True),
     ),
     _t(
         "compression.type",
@@ -102,7 +92,7 @@ _DEFS = [
         -1,
         MEDIUM,
         "Compression level used if compression.type is gzip (1-9, or -1 for the codec default).",
-        _GzipLevelValidator(),
+        GzipLevel(),
     ),
     _t("compression.lz4.level", I, 9, MEDIUM, "Compression level used if compression.type is lz4.", Between(1, 17)),
     _t(
@@ -283,6 +273,54 @@ _DEFS = [
         "Time after which the log rolls a new segment even if the current one is not full.",
         AtLeast(1),
     ),
+    # Kafka 4.2+ topic configs of features Kavka lacks: accepted, validated, described, not acted on.
+    _t(
+        "errors.deadletterqueue.group.enable",
+        B,
+        False,
+        MEDIUM,
+        "Whether share groups may send undeliverable records of this topic to a dead-letter queue; "
+        "Kavka has no share groups and does not act on it.",
+    ),
+    _t(
+        "max.decompressed.message.bytes",
+        I,
+        2147483639,
+        MEDIUM,
+        "Kafka's cap on a batch's decompressed size; Kavka keeps its own cap (docs/configuration.md) "
+        "and does not act on it.",
+        Between(1, 2147483639),
+    ),
+    _t(
+        "remote.copy.lag.bytes",
+        L,
+        -1,
+        MEDIUM,
+        "Tiered storage: bytes a segment may wait before it is copied to remote storage (not supported).",
+        AtLeast(-1),
+    ),
+    _t(
+        "remote.copy.lag.ms",
+        L,
+        0,
+        MEDIUM,
+        "Tiered storage: time a segment may wait before it is copied to remote storage (not supported).",
+        AtLeast(-1),
+    ),
+    _t(
+        "remote.log.copy.disable",
+        B,
+        False,
+        MEDIUM,
+        "Tiered storage: stop copying segments to remote storage (not supported).",
+    ),
+    _t(
+        "remote.log.delete.on.disable",
+        B,
+        False,
+        MEDIUM,
+        "Tiered storage: delete remote segments when tiering is disabled (not supported).",
+    ),
     _t(
         "unclean.leader.election.enable",
         B,
@@ -330,6 +368,9 @@ TOPIC_CONFIG_SYNONYMS: dict[str, list[tuple[str, int]]] = {
     "message.downconversion.enable": [("log.message.downconversion.enable", 1)],
     "local.retention.ms": [("log.local.retention.ms", 1)],
     "local.retention.bytes": [("log.local.retention.bytes", 1)],
+    "max.decompressed.message.bytes": [("max.decompressed.message.bytes", 1)],
+    "remote.copy.lag.ms": [("log.remote.copy.lag.ms", 1)],
+    "remote.copy.lag.bytes": [("log.remote.copy.lag.bytes", 1)],
 }
 
 

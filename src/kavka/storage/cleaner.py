@@ -219,6 +219,16 @@ class LogCleaner:
 
     # -- checkpoints ----------------------------------------------------------------------------------
 
+    def reconfigure(self, *, dedupe_buffer_size: int, io_buffer_size: int, backoff_ms: int) -> None:
+        """Apply changed dynamic ``log.cleaner.*`` configs. Kafka restarts its cleaner threads on such a
+        change, so an idle cleaner looks for work at once; a round under way finishes with the key-map
+        size it started with. Unchanged values change nothing."""
+        entries = max(1, int(dedupe_buffer_size * DEDUPE_LOAD_FACTOR) // MAP_ENTRY_BYTES)
+        new = (entries, max(io_buffer_size, 4096), backoff_ms)
+        if new != (self.max_map_entries, self.io_buffer_size, self.backoff_ms):
+            self.max_map_entries, self.io_buffer_size, self.backoff_ms = new
+            self._next_look_ms = 0
+
     def load_checkpoints(self, log_dirs: Iterable[str]) -> None:
         for d in log_dirs:
             try:
