@@ -41,6 +41,8 @@ __all__ = [
     "PartitionChangeRecord",
     "RemoveTopicRecord",
     "FeatureLevelRecord",
+    "ClientQuotaRecord",
+    "QuotaEntityPart",
     "ProducerIdsRecord",
     "NoOpRecord",
     "ConfigResourceType",
@@ -92,7 +94,7 @@ def _to_json(value: Any) -> Any:
         return str(value)
     if isinstance(value, tuple):
         return [_to_json(v) for v in value]
-    if isinstance(value, (BrokerEndpoint, BrokerFeature)):
+    if isinstance(value, (BrokerEndpoint, BrokerFeature, QuotaEntityPart)):
         return {f.name: getattr(value, f.name) for f in fields(value)}
     return value
 
@@ -240,6 +242,31 @@ class FeatureLevelRecord(MetadataRecord):
 
 
 @dataclass(frozen=True)
+class QuotaEntityPart:
+    entity_type: str  # "user", "client-id" or "ip"
+    entity_name: str | None  # None: the default entity of this type
+
+
+@dataclass(frozen=True)
+class ClientQuotaRecord(MetadataRecord):
+    """Set (``remove`` false) or remove one quota ``key`` of one client quota entity (KIP-546)."""
+
+    API_KEY: ClassVar[int] = 14
+    entity: tuple[QuotaEntityPart, ...]
+    key: str
+    value: float
+    remove: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "entity",
+            tuple(e if isinstance(e, QuotaEntityPart) else QuotaEntityPart(**e) for e in self.entity),
+        )
+        object.__setattr__(self, "value", float(self.value))
+
+
+@dataclass(frozen=True)
 class ProducerIdsRecord(MetadataRecord):
     """The next producer id block starts at ``next_producer_id`` (InitProducerId allocations)."""
 
@@ -265,6 +292,7 @@ RECORD_TYPES: dict[int, type[MetadataRecord]] = {
         PartitionChangeRecord,
         RemoveTopicRecord,
         FeatureLevelRecord,
+        ClientQuotaRecord,
         ProducerIdsRecord,
         NoOpRecord,
     )
