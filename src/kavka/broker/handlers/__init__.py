@@ -35,6 +35,7 @@ from kavka.broker.handlers import (  # noqa: F401  # noqa: F401  (transactions) 
     init_producer_id,
     join_group,
     leave_group,
+    list_config_resources,
     list_groups,
     list_offsets,
     list_partition_reassignments,
