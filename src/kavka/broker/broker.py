@@ -252,7 +252,9 @@ class Broker:
         return self.quorum.image
 
     def live_brokers(self) -> list[BrokerEndpoint]:
-        return self._endpoints
+        # Registered ones only: after UnregisterBroker of this node it is out of Metadata, as in Kafka.
+        registered = self.quorum.image.brokers if self.quorum is not None else None
+        return [e for e in self._endpoints if registered is None or e.node_id in registered]
 
     def bound_listeners(self) -> list[tuple[str, str, int]]:
         """(listener name, advertised host, port) of every listener this broker registered."""
