@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kavka.server.quotas import ANONYMOUS, ByteRateQuotas
+from kavka.broker.byte_rate_quotas import ANONYMOUS, ByteRateQuotas
 
 P = "producer_byte_rate"
 
