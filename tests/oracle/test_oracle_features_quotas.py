@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from kio.index import load_response_schema
+from kio.serial import entity_reader
 
+from kavka.protocol.api import encode_request_body
+from kavka.protocol.records import Record, build_batch
 from kavka.protocol.varint import encode_unsigned_varint
 from kavka.testing.process import create_topic as create_on
 from kavka.testing.process import wait_until
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import differences
-from tests.oracle.oraclewire import call
+from tests.oracle.oraclewire import call, plain
 
 DESCRIBE_QUOTAS, ALTER_QUOTAS, UPDATE_FEATURES, UNREGISTER_BROKER = 48, 49, 57, 64
 ALTER_LOG_DIRS, LIST_CONFIG_RESOURCES, DESCRIBE_LOG_DIRS, API_VERSIONS = 34, 74, 35, 18
@@ -468,3 +473,102 @@ def test_api_versions_v5(oracle):
         ]
     assert found["kafka"] == found["kavka"] == [0, 0, (129, 0), (129, 0), (42, 0), (42, 0)]
     assert _api_versions_v5(oracle.kavka.bootstrap, None, -1)[1] > 40
+
+
+# -- byte-rate quotas enforced ------------------------------------------------------------------------
+
+
+class _Client:
+    """One connection with its own client id, sending Produce v9 / Fetch v12 and reading the answers."""
+
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        host, port = bootstrap.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=60)
+        self.client_id = client_id.encode()
+
+    def request(self, api_key: int, version: int, body: dict) -> tuple[dict, float]:
+        """(the answer as plain Python, seconds until it came)."""
+        frame = struct.pack(">hhih", api_key, version, 7, len(self.client_id)) + self.client_id + b"\x00"
+        frame += encode_request_body(api_key, version, body)
+        started = time.monotonic()
+        self.sock.sendall(struct.pack(">i", len(frame)) + frame)
+        size = struct.unpack(">i", self._read(4))[0]
+        payload = self._read(size)
+        answer, _ = entity_reader(load_response_schema(api_key, version))(payload, 5)
+        return plain(answer), time.monotonic() - started
+
+    def _read(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            assert chunk, "connection closed"
+            data += chunk
+        return data
+
+    def produce(self, topic: str, size: int) -> tuple[dict, float]:
+        now = int(time.time() * 1000)
+        records = build_batch([Record(0, now, None, b"x" * size)])
+        data = [{"name": topic, "partition_data": [{"index": 0, "records": records}]}]
+        return self.request(0, 9, {"transactional_id": None, "acks": 1, "timeout": 5000, "topic_data": data})
+
+    def fetch(self, topic: str) -> tuple[dict, float]:
+        part = {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}
+        body = {"max_wait": 0, "min_bytes": 0, "topics": [{"topic": topic, "partitions": [part]}]}
+        return self.request(1, 12, {**body, "forgotten_topics_data": []})
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_produce_byte_rate_quota_throttles_as_kafka(apache_kafka, broker, create_topic):
+    """producer_byte_rate 10,000 B/s for one client id; one 110 kB request is ~10% over it across Kafka's
+    10 s measuring window: the answer says ~1000 ms in throttle_time_ms, and the connection reads nothing
+    more for that long. Another client id is not throttled."""
+    client_id = f"quota-{uuid.uuid4().hex[:8]}"
+    topic = create_topic()
+    create_on(apache_kafka.bootstrap, topic)
+    found = {}
+    for side, bootstrap in (("kafka", apache_kafka.bootstrap), ("kavka", broker.bootstrap)):
+        body = {
+            "entries": [{"entity": _entity(("client-id", client_id)), "ops": [_op("producer_byte_rate", 10000.0)]}],
+            "validate_only": False,
+        }
+        assert call(bootstrap, ALTER_QUOTAS, 1, body)["entries"][0]["error_code"] == 0
+        wait_until(lambda b=bootstrap: _describe(b, [_component("client-id", 0, client_id)])["entries"], 10)
+        c = _Client(bootstrap, client_id)
+        first, _ = c.produce(topic, 110_000)
+        second, seconds = c.produce(topic, 10)
+        c.close()
+        other = _Client(bootstrap, client_id + "-other")
+        unthrottled, _ = other.produce(topic, 110_000)
+        other.close()
+        found[side] = (first["throttle_time"], second["throttle_time"], seconds, unthrottled["throttle_time"])
+    for side, (throttle, after, seconds, other) in found.items():
+        assert 900 <= throttle <= 1200, (side, found)
+        assert seconds >= throttle / 1000 - 0.1, (side, found)  # the connection was muted
+        assert after > 0 and other == 0, (side, found)
+
+
+def test_fetch_byte_rate_quota_answers_empty_when_throttled(apache_kafka, broker, create_topic):
+    """consumer_byte_rate 10,000 B/s: a 110 kB Fetch answer is over it, so Kafka answers with no data and
+    the throttle time instead (and does not count the bytes it did not send)."""
+    client_id = f"fquota-{uuid.uuid4().hex[:8]}"
+    topic = create_topic()
+    create_on(apache_kafka.bootstrap, topic)
+    found = {}
+    for side, bootstrap in (("kafka", apache_kafka.bootstrap), ("kavka", broker.bootstrap)):
+        producer = _Client(bootstrap, "fquota-producer")
+        assert producer.produce(topic, 110_000)[0]["responses"][0]["partition_responses"][0]["error_code"] == 0
+        producer.close()
+        body = {
+            "entries": [{"entity": _entity(("client-id", client_id)), "ops": [_op("consumer_byte_rate", 10000.0)]}],
+            "validate_only": False,
+        }
+        assert call(bootstrap, ALTER_QUOTAS, 1, body)["entries"][0]["error_code"] == 0
+        wait_until(lambda b=bootstrap: _describe(b, [_component("client-id", 0, client_id)])["entries"], 10)
+        c = _Client(bootstrap, client_id)
+        throttled, _ = c.fetch(topic)
+        c.close()
+        found[side] = (throttled["throttle_time"], throttled["responses"])
+    for side, (throttle, responses) in found.items():
+        assert 900 <= throttle <= 1200 and responses == [], (side, found)

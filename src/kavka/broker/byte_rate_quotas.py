@@ -3,17 +3,21 @@
 In the broker layer because Kafka applies them where it answers Produce and Fetch (``KafkaApis``): the
 handler records the bytes, puts the throttle time in the response's ``throttle_time_ms``, and the
 connection is muted for that long after the response is sent (KIP-219). The quotas themselves are the
-metadata image's ``client_quotas`` (AlterClientQuotas). This module only does the arithmetic; the
-wiring into Produce, Fetch and the connection is not done yet (docs/compatibility.md, "ApiVersions").
+metadata image's ``client_quotas`` (AlterClientQuotas). Every connection's user is ``ANONYMOUS`` until
+Kavka authenticates (SASL), as in Kafka on a PLAINTEXT listener; the client id is the request header's.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from kavka.metadata.client_quotas import QuotaEntity
+from kavka.protocol.fetch import encode_fetch_response
+from kavka.protocol.primitives import Chunk, response_size
 
-__all__ = ["ANONYMOUS", "ByteRateQuotas"]
+__all__ = ["ANONYMOUS", "ByteRateQuotas", "fetch_answer", "record_produce"]
 
 
 ANONYMOUS = "ANONYMOUS"  # the user of a connection without authentication, as Kafka names it
@@ -85,8 +89,7 @@ class ByteRateQuotas:
     the measured window, rounded, as Kafka's ``QuotaUtils.throttleTime``.
 
     ``quota.window.num`` (11) and ``quota.window.size.seconds`` (1) are Kafka's defaults. Pure: the
-    caller passes the time. NOT wired to Produce and Fetch yet: the handlers do not call `record`, so
-    ``throttle_time_ms`` is still 0 and no channel is muted (docs/compatibility.md).
+    caller passes the time; `record_produce` and `fetch_answer` are how Produce and Fetch use it.
     """
 
     def __init__(
@@ -130,3 +133,37 @@ class ByteRateQuotas:
         if observed <= bound:
             return 0
         return round((observed - bound) / bound * rate.window_ms(now_ms, self.samples, self.window_ms))
+
+
+PRODUCER_BYTE_RATE, CONSUMER_BYTE_RATE = "producer_byte_rate", "consumer_byte_rate"
+
+
+def _throttle(ctx: Any, key: str, size: int) -> int:
+    quotas: ByteRateQuotas | None = getattr(ctx.broker, "byte_rate_quotas", None)
+    if quotas is None:
+        return 0
+    ms = quotas.record(key, ANONYMOUS, ctx.header.client_id or "", size, ctx.broker.clock_ms())
+    if ms > 0:
+        # KIP-219: the client is told in throttle_time_ms and the broker reads nothing more from it meanwhile
+        ctx.conn.throttled_until = max(ctx.conn.throttled_until, time.monotonic() + ms / 1000)
+    return ms
+
+
+def record_produce(ctx: Any, request_size: int) -> int:
+    """Record a Produce request of ``request_size`` bytes against the client's ``producer_byte_rate``;
+    return the throttle time for the response (and mute the connection that long when > 0)."""
+    return _throttle(ctx, PRODUCER_BYTE_RATE, request_size)
+
+
+def fetch_answer(ctx: Any, topics: Any, release: Callable[[Any], None]) -> list[Chunk]:
+    """The Fetch response body for ``topics``, after the client's ``consumer_byte_rate``: the response
+    size is recorded, and when that throttles the client Kafka answers with no data instead (and takes
+    the size back off the rate, since nothing was sent): ``release`` frees the read's file regions."""
+    out = encode_fetch_response(ctx.version, topics=topics)
+    ms = _throttle(ctx, CONSUMER_BYTE_RATE, response_size(out))
+    if ms <= 0:
+        return out
+    quotas: ByteRateQuotas = ctx.broker.byte_rate_quotas
+    quotas.record(CONSUMER_BYTE_RATE, ANONYMOUS, ctx.header.client_id or "", -response_size(out), ctx.broker.clock_ms())
+    release(topics)
+    return encode_fetch_response(ctx.version, throttle_time_ms=ms, topics=[])
