@@ -11,6 +11,7 @@ broker of the session: those run on a private Kavka broker, with Kafka's answer 
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import time
@@ -426,6 +427,54 @@ def test_move_a_partition_between_log_dirs(broker_factory, tmp_path):
     b.restart()
     assert where() == {dest}
     assert read_all() == [f"v{i}".encode() for i in range(110)]
+
+
+def test_kafka_reassign_partitions_moves_log_dirs(apache_kafka, broker_factory, tmp_path):
+    """Kafka's kafka-reassign-partitions with "log_dirs" in its JSON file (AlterPartitionReassignments and
+    AlterReplicaLogDirs), then --verify, against a Kavka broker with two log dirs."""
+    dirs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    b = broker_factory(overrides={"log.dirs": ",".join(dirs)})
+    topic = create_on(b.bootstrap, f"reassign-{uuid.uuid4().hex[:6]}", partitions=2)
+    answer = call(b.bootstrap, DESCRIBE_LOG_DIRS, 4, {"topics": None})
+    before = {
+        p["partition_index"]: r["log_dir"]
+        for r in answer["results"]
+        for t in r["topics"]
+        for p in t["partitions"]
+        if t["name"] == topic
+    }
+    after = {index: dirs[1] if d == dirs[0] else dirs[0] for index, d in before.items()}
+    moves = tmp_path / "moves.json"
+    moves.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "partitions": [
+                    {"topic": topic, "partition": index, "replicas": [1], "log_dirs": [d]} for index, d in after.items()
+                ],
+            }
+        )
+    )
+    main = TOOLS + "reassign.ReassignPartitionsCommand"
+    common = ["--bootstrap-server", b.bootstrap, "--reassignment-json-file", str(moves)]
+    done = apache_kafka.run_tool(main, [*common, "--execute"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    for index, d in after.items():
+        assert (
+            f"Successfully started moving log directory to {d} for replica {topic}-{index} with broker 1" in done.stdout
+        )
+    done = apache_kafka.run_tool(main, [*common, "--verify"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"Reassignment of replica {topic}-0-1 completed successfully." in done.stdout
+    answer = call(b.bootstrap, DESCRIBE_LOG_DIRS, 4, {"topics": None})
+    now = {
+        p["partition_index"]: r["log_dir"]
+        for r in answer["results"]
+        for t in r["topics"]
+        for p in t["partitions"]
+        if t["name"] == topic
+    }
+    assert now == after
 
 
 # -- ApiVersions v5 -----------------------------------------------------------------------------------
