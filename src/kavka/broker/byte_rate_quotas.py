@@ -20,6 +20,7 @@ from kavka.protocol.primitives import Chunk, response_size
 __all__ = ["ANONYMOUS", "ByteRateQuotas", "fetch_answer", "record_produce"]
 
 
+_MAX_TRACKED = 10_000  # clients whose quota or rate is remembered before forgetting idle ones
 ANONYMOUS = "ANONYMOUS"  # the user of a connection without authentication, as Kafka names it
 
 # Kafka's DefaultQuotaCallback precedence: (user part, client-id part) of the entity to look up, where
@@ -102,12 +103,27 @@ class ByteRateQuotas:
         self.samples = window_num
         self.window_ms = window_size_seconds * 1000
         self._rates: dict[tuple[str, str, str], _Rate] = {}
+        # quota() answers for the quotas mapping they were computed from (a new image, a new mapping)
+        self._resolved_for: object = None
+        self._resolved: dict[tuple[str, str, str], tuple[float, tuple[str, str]] | None] = {}
 
     def quota(self, key: str, user: str, client_id: str) -> tuple[float, tuple[str, str]] | None:
         """(quota in bytes/s, (user tag, client-id tag)) for this client, or None when unlimited."""
         quotas = self._quotas()
         if not quotas:
             return None
+        if quotas is not self._resolved_for or len(self._resolved) > _MAX_TRACKED:
+            self._resolved_for, self._resolved = quotas, {}
+        try:
+            return self._resolved[(key, user, client_id)]
+        except KeyError:
+            found = self._resolved[(key, user, client_id)] = self._resolve(quotas, key, user, client_id)
+            return found
+
+    @staticmethod
+    def _resolve(
+        quotas: Mapping[QuotaEntity, Mapping[str, float]], key: str, user: str, client_id: str
+    ) -> tuple[float, tuple[str, str]] | None:
         for user_kind, client_kind, by_user, by_client in _PRECEDENCE:
             parts: list[tuple[str, str | None]] = []
             if user_kind != "-":
@@ -127,6 +143,9 @@ class ByteRateQuotas:
         bound, (user_tag, client_tag) = found
         rate = self._rates.get((key, user_tag, client_tag))
         if rate is None:
+            if len(self._rates) > _MAX_TRACKED:  # Kafka expires idle quota sensors; drop the idle ones
+                expire = self.samples * self.window_ms
+                self._rates = {k: r for k, r in self._rates.items() if r.samples and now_ms - r.samples[-1][0] < expire}
             rate = self._rates[(key, user_tag, client_tag)] = _Rate()
         rate.record(value, now_ms, self.samples, self.window_ms)
         observed = rate.per_second(now_ms, self.samples, self.window_ms)
