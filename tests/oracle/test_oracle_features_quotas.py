@@ -136,6 +136,9 @@ def test_client_quotas_stored_described_and_removed(oracle):
     }
     kafka, kavka = _both(oracle, ALTER_QUOTAS, 1, set_body)
     assert kafka == kavka and all(e["error_code"] == 0 for e in kafka["entries"])
+    # Kafka's broker learns the quotas from its metadata log a moment after its controller answers
+    everything = [_component("user", 0, alice)]
+    wait_until(lambda: len(_describe(oracle.kafka.bootstrap, everything)["entries"]) == 2, 10)
 
     filters = [
         ([_component("user", 0, alice)], True),
@@ -161,6 +164,7 @@ def test_client_quotas_stored_described_and_removed(oracle):
     }
     kafka, kavka = _both(oracle, ALTER_QUOTAS, 1, remove_body)
     assert kafka == kavka
+    wait_until(lambda: len(_describe(oracle.kafka.bootstrap, everything)["entries"]) == 1, 10)
     kafka = _describe(oracle.kafka.bootstrap, [_component("user", 0, alice)])
     kavka = _describe(oracle.kavka.bootstrap, [_component("user", 0, alice)])
     assert kafka == kavka
