@@ -47,7 +47,7 @@ FEATURES.update(
 )
 
 
-class _V5Request:
+class ApiVersionsV5Request:
     """ApiVersions v5's request body (the fields of v3/v4 plus ``cluster_id`` and ``node_id``)."""
 
     def __init__(self, body) -> None:
@@ -70,7 +70,7 @@ def _v5_error(code: int):
 @handles(ApiKey.API_VERSIONS, 0, 5, raw=True)
 def handle_api_versions(ctx, body):
     if ctx.version == 5:
-        req = _V5Request(body)  # ProtocolDecodeError: the dispatcher logs it and closes the connection
+        req = ApiVersionsV5Request(body)  # ProtocolDecodeError: the dispatcher logs it and closes the connection
         if (req.cluster_id is None) != (req.node_id == -1):
             return _v5_error(ErrorCode.invalid_request)
         if req.cluster_id is not None and (
