@@ -82,6 +82,17 @@ FEATURE_DIFFERENCES_V4 = [
     "supported_features[transaction.version].max_version: kafka=2 kavka=0",
 ]
 
+# kafka-features describe: feature -> (Kafka's, Kavka's) (SupportedMinVersion, SupportedMaxVersion,
+# FinalizedVersionLevel) where they differ; the same levels as FEATURE_DIFFERENCES_V4.
+FEATURES_TOOL_DIFFERENCES: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]]] = {
+    "eligible.leader.replicas.version": (("0", "1", "1"), ("0", "0", "0")),
+    "kraft.version": (("0", "1", "1"), ("0", "0", "0")),
+    "metadata.version": (("3.3-IV3", "4.4-IV2", "4.4-IV2"), ("3.3-IV3", "4.0-IV3", "4.0-IV3")),
+    "share.version": (("0", "2", "2"), ("0", "0", "0")),
+    "streams.version": (("0", "1", "1"), ("0", "0", "0")),
+    "transaction.version": (("0", "2", "2"), ("0", "0", "0")),
+}
+
 # UpdateFeatures (validate_only, v1; v2 the same without "results") where the supported and finalized
 # levels above make the answers differ: Kafka refuses to take kraft.version from 1 to 0, which is
 # Kavka's level already; metadata.version's range is 7-33 in Kafka, 7-25 in Kavka.

@@ -308,10 +308,14 @@ def test_kafka_features_describe_and_dry_runs(apache_kafka, broker):
 
     kafka, kavka = lines(["describe"])
     assert kafka[0] == kavka[0] == 0
-    # "Feature: group.version\tSupportedMinVersion: 0\t...\tEpoch: <n>": the same up to the epoch
-    assert [x.split("Epoch")[0] for x in kafka[1] if "group.version" in x] == [
-        x.split("Epoch")[0] for x in kavka[1] if "group.version" in x
-    ]
+
+    def levels(out):  # "Feature: x  SupportedMinVersion: a  SupportedMaxVersion: b  FinalizedVersionLevel: c  Epoch: n"
+        rows = [line.split() for line in out]
+        return {r[1]: (r[3], r[5], r[7]) for r in rows if r[0] == "Feature:"}
+
+    k, v = levels(kafka[1]), levels(kavka[1])
+    assert k.keys() == v.keys() and len(k) == 7
+    assert {name: (k[name], v[name]) for name in k if k[name] != v[name]} == known.FEATURES_TOOL_DIFFERENCES
     for args in (
         ["upgrade", "--feature", "group.version=1", "--dry-run"],
         ["downgrade", "--feature", "group.version=0", "--dry-run"],
