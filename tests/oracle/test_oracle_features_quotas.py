@@ -289,17 +289,44 @@ def _features(bootstrap):
     return {f["name"]: f["max_version_level"] for f in answer["finalized_features"]}
 
 
+def _consumer_heartbeat(bootstrap) -> int:
+    group = "kip848-group"
+
+    def coordinator_ready() -> bool:  # FindCoordinator creates __consumer_offsets and loads its shards
+        answer = call(bootstrap, 10, 4, {"key_type": 0, "coordinator_keys": [group]})
+        return answer["coordinators"][0]["error_code"] == 0
+
+    wait_until(coordinator_ready, 30)
+    body = {
+        "group_id": group,
+        "member_id": "",
+        "member_epoch": 0,
+        "instance_id": None,
+        "rack_id": None,
+        "rebalance_timeout": 30000,
+        "subscribed_topic_names": ["t"],
+        "server_assignor": None,
+        "topic_partitions": [],
+    }
+    return call(bootstrap, 68, 0, body)["error_code"]
+
+
 def test_group_version_downgrade_is_stored_in_the_metadata_log(broker_factory):
+    """group.version 0 (seen on Kafka 4.4): ApiVersions no longer finalizes it, and every
+    ConsumerGroupHeartbeat answers UNSUPPORTED_VERSION, until it is upgraded again; it survives a restart."""
     b = broker_factory()
     assert _features(b.bootstrap)["group.version"] == 1
     body = {"timeout": 30000, "feature_updates": [_update("group.version", 0, 2)], "validate_only": False}
     assert call(b.bootstrap, UPDATE_FEATURES, 1, body)["error_code"] == 0
     assert "group.version" not in _features(b.bootstrap)
+    assert _consumer_heartbeat(b.bootstrap) == 35
     b.restart()
     assert "group.version" not in _features(b.bootstrap)
+    assert _consumer_heartbeat(b.bootstrap) == 35
     body["feature_updates"] = [_update("group.version", 1, 1)]
     assert call(b.bootstrap, UPDATE_FEATURES, 1, body)["error_code"] == 0
     assert _features(b.bootstrap)["group.version"] == 1
+    assert _consumer_heartbeat(b.bootstrap) == 0
 
 
 def test_kafka_features_describe_and_dry_runs(apache_kafka, broker):

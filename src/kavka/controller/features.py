@@ -34,6 +34,7 @@ __all__ = [
     "SUPPORTED_FEATURES",
     "FeatureUpdate",
     "UpdateFeaturesResult",
+    "consumer_protocol_enabled",
     "finalized_levels",
     "update_features",
     "UPGRADE",
@@ -82,6 +83,12 @@ def finalized_levels(image: MetadataImage, defaults: Mapping[str, int]) -> dict[
     """The finalized level (0 = not finalized) of each feature named in ``defaults`` (feature ->
     bootstrap level), in that order: the level of its last FeatureLevelRecord, else its default."""
     return {name: image.features[name] if name in image.features else level for name, level in defaults.items()}
+
+
+def consumer_protocol_enabled(image: MetadataImage) -> bool:
+    """KIP-848 consumer groups need ``group.version`` 1: at 0 (a downgrade) Kafka answers every
+    ConsumerGroupHeartbeat with UNSUPPORTED_VERSION, while still advertising the API."""
+    return image.features.get("group.version", BOOTSTRAP_LEVELS["group.version"]) >= 1
 
 
 def _invalid(feature: str, level: int, reason: str) -> str:
