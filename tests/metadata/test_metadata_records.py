@@ -9,6 +9,7 @@ from kavka.metadata.records import (
     RECORD_TYPES,
     BrokerEndpoint,
     BrokerFeature,
+    ClientQuotaRecord,
     ConfigRecord,
     FeatureLevelRecord,
     MetadataRecordError,
@@ -16,6 +17,7 @@ from kavka.metadata.records import (
     PartitionChangeRecord,
     PartitionRecord,
     ProducerIdsRecord,
+    QuotaEntityPart,
     RegisterBrokerRecord,
     RemoveTopicRecord,
     TopicRecord,
@@ -56,6 +58,15 @@ records = st.one_of(
     st.builds(UnregisterBrokerRecord, i32, i64),
     st.builds(FeatureLevelRecord, text, st.integers(0, 2**15 - 1)),
     st.builds(ProducerIdsRecord, i32, i64, i64),
+    st.builds(
+        ClientQuotaRecord,
+        st.lists(
+            st.builds(QuotaEntityPart, st.sampled_from(["user", "client-id", "ip"]), st.none() | text), max_size=2
+        ).map(tuple),
+        text,
+        st.floats(allow_nan=False),
+        st.booleans(),
+    ),
     st.just(NoOpRecord()),
 )
 
@@ -156,6 +167,7 @@ def test_api_keys_are_kafkas():
         5: "PartitionChangeRecord",
         9: "RemoveTopicRecord",
         12: "FeatureLevelRecord",
+        14: "ClientQuotaRecord",
         15: "ProducerIdsRecord",
         20: "NoOpRecord",
     }

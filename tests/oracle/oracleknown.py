@@ -20,13 +20,11 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     10: ((0, 6), (0, 4)),  # FindCoordinator
     15: ((0, 6), (0, 5)),  # DescribeGroups
     17: ((0, 1), None),  # SaslHandshake
-    18: ((0, 5), (0, 4)),  # ApiVersions
     24: ((0, 5), (0, 3)),  # AddPartitionsToTxn
     25: ((0, 4), (0, 3)),  # AddOffsetsToTxn
     26: ((0, 5), (0, 4)),  # EndTxn
     27: ((1, 2), (1, 1)),  # WriteTxnMarkers
     28: ((0, 6), (0, 4)),  # TxnOffsetCommit
-    34: ((1, 2), None),  # AlterReplicaLogDirs
     35: ((1, 5), (1, 4)),  # DescribeLogDirs
     36: ((0, 2), None),  # SaslAuthenticate
     38: ((1, 3), None),  # CreateDelegationToken
@@ -35,15 +33,10 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     41: ((1, 3), None),  # DescribeDelegationToken
     42: ((0, 3), (0, 2)),  # DeleteGroups
     45: ((0, 1), (0, 0)),  # AlterPartitionReassignments
-    48: ((0, 1), None),  # DescribeClientQuotas
-    49: ((0, 1), None),  # AlterClientQuotas
     51: ((0, 0), None),  # AlterUserScramCredentials
-    57: ((0, 2), None),  # UpdateFeatures
     60: ((0, 2), (0, 1)),  # DescribeCluster
-    64: ((0, 0), None),  # UnregisterBroker
     66: ((0, 2), (0, 1)),  # ListTransactions
     69: ((0, 1), (0, 0)),  # ConsumerGroupDescribe
-    74: ((0, 1), None),  # ListConfigResources
     76: ((1, 1), None),  # ShareGroupHeartbeat
     77: ((1, 1), None),  # ShareGroupDescribe
     78: ((1, 2), None),  # ShareFetch
@@ -64,7 +57,10 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     94: ((0, 0), None),  # (a key kio does not know)
 }
 
-# ApiVersions features (lines from oraclediff.differences; the features epoch is normalised away).
+# ApiVersions features (lines from oraclediff.differences; the features epoch is normalised away), v3:
+# v0-3 list no supported feature whose minimum is 0, in both. Kafka 4.4 finalizes metadata.version 33,
+# kraft.version 1 (dynamic voters), ELR, share and streams groups; Kavka 25 and none of those
+# (kavka.controller.features says why).
 FEATURE_DIFFERENCES = [
     "finalized_features[eligible.leader.replicas.version]: kafka only",
     "finalized_features[kraft.version]: kafka only",
@@ -73,11 +69,50 @@ FEATURE_DIFFERENCES = [
     "finalized_features[share.version]: kafka only",
     "finalized_features[streams.version]: kafka only",
     "finalized_features[transaction.version]: kafka only",
-    "supported_features[group.version]: kavka only",
-    "supported_features[kraft.version]: kavka only",
     "supported_features[metadata.version].max_version: kafka=33 kavka=25",
-    "supported_features[transaction.version]: kavka only",
 ]
+# The same in v4, which lists every supported feature (the same names on both sides).
+FEATURE_DIFFERENCES_V4 = [
+    *(line for line in FEATURE_DIFFERENCES if line.startswith("finalized")),
+    "supported_features[eligible.leader.replicas.version].max_version: kafka=1 kavka=0",
+    "supported_features[kraft.version].max_version: kafka=1 kavka=0",
+    "supported_features[metadata.version].max_version: kafka=33 kavka=25",
+    "supported_features[share.version].max_version: kafka=2 kavka=0",
+    "supported_features[streams.version].max_version: kafka=1 kavka=0",
+    "supported_features[transaction.version].max_version: kafka=2 kavka=0",
+]
+
+# kafka-features describe: feature -> (Kafka's, Kavka's) (SupportedMinVersion, SupportedMaxVersion,
+# FinalizedVersionLevel) where they differ; the same levels as FEATURE_DIFFERENCES_V4.
+FEATURES_TOOL_DIFFERENCES: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]]] = {
+    "eligible.leader.replicas.version": (("0", "1", "1"), ("0", "0", "0")),
+    "kraft.version": (("0", "1", "1"), ("0", "0", "0")),
+    "metadata.version": (("3.3-IV3", "4.4-IV2", "4.4-IV2"), ("3.3-IV3", "4.0-IV3", "4.0-IV3")),
+    "share.version": (("0", "2", "2"), ("0", "0", "0")),
+    "streams.version": (("0", "1", "1"), ("0", "0", "0")),
+    "transaction.version": (("0", "2", "2"), ("0", "0", "0")),
+}
+
+# UpdateFeatures (validate_only, v1; v2 the same without "results") where the supported and finalized
+# levels above make the answers differ: Kafka refuses to take kraft.version from 1 to 0, which is
+# Kavka's level already; metadata.version's range is 7-33 in Kafka, 7-25 in Kavka.
+_UF = "The update failed for all features since the following feature had an error: Invalid update version"
+UPDATE_FEATURES_DIFFERENCES: dict[str, list[str]] = {
+    "kraft.version downgrade to 0": [
+        "error_code: kafka=95 kavka=0",
+        f'error_message: kafka="{_UF} 0 for feature kraft.version. Can\'t downgrade the version of this feature." '
+        "kavka=None",
+        "results: kafka=[] kavka=[{'feature': 'kraft.version', 'error_code': 0, 'error_message': 'NONE'}]",
+    ],
+    "metadata.version 0": [
+        f"error_message: kafka='{_UF} 0 for feature metadata.version. Local controller 1 only supports versions 7-33' "
+        f"kavka='{_UF} 0 for feature metadata.version. Local controller 1 only supports versions 7-25'"
+    ],
+    "metadata.version above supported": [
+        f"error_message: kafka='{_UF} 34 for feature metadata.version. Local controller 1 only supports versions "
+        f"7-33' kavka='{_UF} 34 for feature metadata.version. Local controller 1 only supports versions 7-25'"
+    ],
+}
 
 # DescribeConfigs (docs/compatibility.md, "Configs"). Every topic config Kafka 4.4 describes is in Kavka.
 KAFKA_ONLY_TOPIC_CONFIGS: set[str] = set()

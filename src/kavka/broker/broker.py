@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
+from kavka.broker.byte_rate_quotas import ByteRateQuotas
 from kavka.broker.group_service import GroupService
 from kavka.broker.log_reading import read_whole_log
 from kavka.broker.replica_manager import Partition, ReplicaManager
@@ -74,6 +75,7 @@ class Broker:
         self.cluster_id: str = ""
         self.controller_id: int = self.node_id
         self.replica_manager = ReplicaManager(self.clock_ms)
+        self.byte_rate_quotas = ByteRateQuotas(lambda: self.quorum.image.client_quotas if self.quorum else {})
         self.replica_manager.on_storage_error = self._on_storage_error
         self._endpoints: list[BrokerEndpoint] = []
         self._listener_endpoints: list[tuple[str, str, int]] = []
@@ -252,7 +254,9 @@ class Broker:
         return self.quorum.image
 
     def live_brokers(self) -> list[BrokerEndpoint]:
-        return self._endpoints
+        # Registered ones only: after UnregisterBroker of this node it is out of Metadata, as in Kafka.
+        registered = self.quorum.image.brokers if self.quorum is not None else None
+        return [e for e in self._endpoints if registered is None or e.node_id in registered]
 
     def bound_listeners(self) -> list[tuple[str, str, int]]:
         """(listener name, advertised host, port) of every listener this broker registered."""

@@ -44,6 +44,8 @@ class CloseConnection(Exception):
 class ConnectionInfo:
     peer: Any
     client_software: str | None = None
+    # time.monotonic() until which a client quota mutes the connection (KIP-219; broker/byte_rate_quotas.py)
+    throttled_until: float = 0.0
 
 
 @dataclass(slots=True)

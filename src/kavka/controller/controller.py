@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from kavka.metadata.config import BrokerConfig, Listener
@@ -21,9 +21,13 @@ from kavka.metadata.records import (
     MetadataRecord,
     ProducerIdsRecord,
     RegisterBrokerRecord,
+    UnregisterBrokerRecord,
 )
 
+from .client_quotas import AlterQuotaResult, QuotaAlteration, alter_client_quotas
 from .configs import AlterConfigsResource, AlterConfigsResult, alter_configs, incremental_alter_configs
+from .errors import NONE, ApiError, ErrorCode
+from .features import FeatureUpdate, UpdateFeaturesResult, update_features
 from .topics import (
     CreatableTopic,
     CreatePartitionsResult,
@@ -154,3 +158,40 @@ class QuorumController:
     ) -> tuple[list[AlterConfigsResult], list[MetadataRecord]]:
         results, records = alter_configs(self.image, self.config, resources, validate_only)
         return results, self._commit(records, validate_only)
+
+    # ---- features ----
+
+    def update_features(
+        self,
+        updates: Sequence[FeatureUpdate],
+        validate_only: bool,
+        supported: Mapping[str, tuple[int, int, int]],
+        node_id: int,
+    ) -> UpdateFeaturesResult:
+        """UpdateFeatures (``features.update_features``), committed unless validating or failing."""
+        result = update_features(self.image, updates, validate_only, supported, node_id)
+        self._commit(result.records, validate_only)
+        return result
+
+    # ---- client quotas ----
+
+    def alter_client_quotas(
+        self, alterations: Sequence[QuotaAlteration], validate_only: bool, resolves: Callable[[str], bool]
+    ) -> list[AlterQuotaResult]:
+        """AlterClientQuotas (``client_quotas.alter_client_quotas``); the valid entities' records are
+        committed together unless ``validate_only``."""
+        results, records = alter_client_quotas(self.image.client_quotas, alterations, resolves)
+        self._commit(records, validate_only)
+        return results
+
+    # ---- brokers ----
+
+    def unregister_broker(self, broker_id: int) -> ApiError:
+        """Remove a broker's registration (Kafka's ``ClusterControlManager.unregisterBroker``) with an
+        UnregisterBrokerRecord; BROKER_ID_NOT_REGISTERED when the id is not registered. Kafka does this
+        for a live broker too (it drops out of Metadata), and so does Kavka, until it restarts."""
+        registration = self.image.brokers.get(broker_id)
+        if registration is None:
+            return ApiError(ErrorCode.BROKER_ID_NOT_REGISTERED, f"Broker ID {broker_id} is not currently registered")
+        self._commit([UnregisterBrokerRecord(broker_id, registration.broker_epoch)])
+        return NONE

@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .client_quotas import QuotaEntity, entity_key
 from .records import (
     NO_LEADER_CHANGE,
     BrokerEndpoint,
+    ClientQuotaRecord,
     ConfigRecord,
     ConfigResourceType,
     FeatureLevelRecord,
@@ -111,6 +113,8 @@ class MetadataImage:
     topics_by_id: Mapping[uuid.UUID, TopicImage] = field(default_factory=dict)
     configs: Mapping[ConfigKey, Mapping[str, str]] = field(default_factory=dict)
     next_producer_id: int = 0
+    # ClientQuotaRecords: entity -> {quota key: value} (kavka.metadata.client_quotas)
+    client_quotas: Mapping[QuotaEntity, Mapping[str, float]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, cluster_id: str | None = None) -> MetadataImage:
@@ -152,6 +156,7 @@ class MetadataDelta:
         self._by_id: dict[uuid.UUID, TopicImage] | None = None
         self._configs: dict[ConfigKey, Mapping[str, str]] | None = None
         self._next_producer_id = base.next_producer_id
+        self._client_quotas: dict[QuotaEntity, Mapping[str, float]] | None = None
         self._touched_partitions: dict[uuid.UUID, dict[int, PartitionImage]] = {}
         self._built = False
 
@@ -307,11 +312,23 @@ class MetadataDelta:
                 self._put_topic(replace(topic, configs=dict(current)))
 
     def _feature_level(self, r: FeatureLevelRecord) -> None:
-        features = self._features_w()
-        if r.feature_level == 0:
-            features.pop(r.name, None)
+        # Level 0 is kept (not dropped) so that "finalized at 0" differs from "never written", which
+        # reads as the feature's bootstrap level (kavka.controller.features.finalized_levels).
+        self._features_w()[r.name] = r.feature_level
+
+    def _client_quota(self, r: ClientQuotaRecord) -> None:
+        if self._client_quotas is None:
+            self._client_quotas = dict(self._base.client_quotas)
+        key = entity_key((p.entity_type, p.entity_name) for p in r.entity)
+        values = dict(self._client_quotas.get(key, {}))
+        if r.remove:
+            values.pop(r.key, None)
         else:
-            features[r.name] = r.feature_level
+            values[r.key] = r.value
+        if values:
+            self._client_quotas[key] = values
+        else:
+            self._client_quotas.pop(key, None)
 
     def _producer_ids(self, r: ProducerIdsRecord) -> None:
         if r.next_producer_id < self._next_producer_id:
@@ -333,6 +350,7 @@ class MetadataDelta:
             topics_by_id=self._by_id if self._by_id is not None else base.topics_by_id,
             configs=self._configs if self._configs is not None else base.configs,
             next_producer_id=self._next_producer_id,
+            client_quotas=self._client_quotas if self._client_quotas is not None else base.client_quotas,
         )
 
 
@@ -346,6 +364,7 @@ _HANDLERS: dict[type[MetadataRecord], Callable[[MetadataDelta, Any], None]] = {
     RemoveTopicRecord: MetadataDelta._remove_topic,
     ConfigRecord: MetadataDelta._config,
     FeatureLevelRecord: MetadataDelta._feature_level,
+    ClientQuotaRecord: MetadataDelta._client_quota,
     ProducerIdsRecord: MetadataDelta._producer_ids,
     NoOpRecord: MetadataDelta._noop,
 }

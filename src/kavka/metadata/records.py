@@ -44,6 +44,8 @@ __all__ = [
     "PartitionChangeRecord",
     "RemoveTopicRecord",
     "FeatureLevelRecord",
+    "ClientQuotaRecord",
+    "QuotaEntityPart",
     "ProducerIdsRecord",
     "NoOpRecord",
     "ConfigResourceType",
@@ -313,6 +315,43 @@ class FeatureLevelRecord(MetadataRecord):
 
 
 @dataclass(frozen=True)
+class QuotaEntityPart:
+    entity_type: str  # "user", "client-id" or "ip"
+    entity_name: str | None  # None: the default entity of this type
+
+
+@dataclass(frozen=True)
+class ClientQuotaRecord(MetadataRecord):
+    """Set (``remove`` false) or remove one quota ``key`` of one client quota entity (KIP-546)."""
+
+    API_KEY: ClassVar[int] = 14
+    entity: tuple[QuotaEntityPart, ...]
+    key: str
+    value: float
+    remove: bool = False
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field(
+            "entity",
+            "[struct]",
+            element=QuotaEntityPart,
+            fields=(Field("entity_type", "string"), Field("entity_name", "string", nullable=True)),
+        ),
+        Field("key", "string"),
+        Field("value", "float64"),
+        Field("remove", "bool"),
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "entity",
+            tuple(e if isinstance(e, QuotaEntityPart) else QuotaEntityPart(**e) for e in self.entity),
+        )
+        object.__setattr__(self, "value", float(self.value))
+
+
+@dataclass(frozen=True)
 class ProducerIdsRecord(MetadataRecord):
     """The next producer id block starts at ``next_producer_id`` (InitProducerId allocations)."""
 
@@ -344,6 +383,7 @@ RECORD_TYPES: dict[int, type[MetadataRecord]] = {
         PartitionChangeRecord,
         RemoveTopicRecord,
         FeatureLevelRecord,
+        ClientQuotaRecord,
         ProducerIdsRecord,
         NoOpRecord,
     )

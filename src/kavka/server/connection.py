@@ -95,6 +95,7 @@ class KafkaConnection(asyncio.Protocol):
         self._paused_reading = False
         self._paused_writing = False
         self._closed = False
+        self._throttle_timer: asyncio.TimerHandle | None = None
         self._on_close = on_close
         self.info: ConnectionInfo | None = None
         self.last_active = time.monotonic()  # last byte read or handed to the transport
@@ -163,7 +164,26 @@ class KafkaConnection(asyncio.Protocol):
             or bool(self._out)
             or len(self._pending) >= self._max_inflight
             or self._parked_bytes >= _CHUNK
+            or self._throttled()
         )
+
+    def _throttled(self) -> bool:
+        """A client quota's mute (Kafka's KIP-219): no request is read until ``info.throttled_until``;
+        a timer takes reading up again then."""
+        info = self.info
+        if info is None or not info.throttled_until:
+            return False
+        left = info.throttled_until - time.monotonic()
+        if left <= 0:
+            info.throttled_until = 0.0
+            return False
+        if self._throttle_timer is None and self._transport is not None and not self._closed:
+            self._throttle_timer = asyncio.get_running_loop().call_later(left, self._throttle_over)
+        return True
+
+    def _throttle_over(self) -> None:
+        self._throttle_timer = None
+        self._process()
 
     def _process(self) -> None:
         """Dispatch every complete frame in the buffer that the connection may take now."""

@@ -418,6 +418,72 @@ class LogManager:
             self.handle_log_dir_failure(log_dir, e)
         return True
 
+    def move_log(self, topic: str, partition: int, dest_dir: str) -> PartitionLog:
+        """Move a partition's log to another live log dir (AlterReplicaLogDirs), synchronously, and
+        return the reopened log (the caller swaps it in wherever the old one is held).
+
+        The log is closed cleanly (flushed, producer snapshot written), its files are copied into
+        ``<dest>/<topic>-<partition>.<uuid>-future`` (Kafka's name for a replica being moved, skipped at
+        startup) and fsynced, that directory is renamed to ``<dest>/<topic>-<partition>``, and only then
+        is the old directory removed. A crash before the rename leaves the old log in place (and a
+        future directory a restart ignores); after it, the old directory is the one a restart would
+        find twice, so it goes at once. KafkaStorageError when a dir fails meanwhile."""
+        key = (topic, partition)
+        log, src_dir = self._logs[key], self._log_dir_of[key]
+        if dest_dir == src_dir:
+            return log
+        if dest_dir not in self.live_log_dirs:
+            raise KafkaStorageError(f"log dir {dest_dir} is offline")
+        log_start, topic_id = log.log_start_offset, log.topic_id
+        if self.cleaner is not None:
+            self.cleaner.forget(src_dir, log)
+        log.close()
+        future = f"{dest_dir}/{topic}-{partition}.{uuid.uuid4().hex}{FUTURE_SUFFIX}"
+        final = f"{dest_dir}/{topic}-{partition}"
+        try:
+            self.fs.makedirs(future)
+            for name in self.fs.listdir(log.dir):
+                source = self.fs.open(f"{log.dir}/{name}")
+                target = self.fs.open(f"{future}/{name}")
+                try:
+                    size, pos = source.size(), 0
+                    while pos < size:
+                        chunk = source.pread(pos, min(1 << 20, size - pos))
+                        target.append(chunk)
+                        pos += len(chunk)
+                    target.fsync()
+                finally:
+                    source.close()
+                    target.close()
+            self.fs.fsync_dir(future)
+            self.fs.rename(future, final)
+            self.fs.fsync_dir(dest_dir)
+            self.fs.rmtree(log.dir)
+        except OSError as e:
+            if not self.fs.exists(final):  # not moved: reopen it where it was, drop the partial copy
+                self._logs[key] = self._reopen(topic, log.dir, log.log_end_offset, log_start, topic_id)
+                try:
+                    self.fs.rmtree(future)
+                except OSError:
+                    logger.warning("could not remove %s after a failed move; a restart ignores it", future)
+            raise KafkaStorageError(f"moving {topic}-{partition} to {dest_dir} failed: {_reason(e)}") from e
+        self._logs[key] = self._reopen(topic, final, log.log_end_offset, log_start, topic_id)
+        self._log_dir_of[key] = dest_dir
+        return self._logs[key]
+
+    def _reopen(self, topic: str, path: str, recovery_point: int, log_start: int, topic_id: str | None) -> PartitionLog:
+        return PartitionLog(
+            self.fs,
+            path,
+            self.config_for(topic),
+            now_ms=self.clock_ms(),
+            recovery_point=recovery_point,
+            log_start_offset=log_start,
+            clean_shutdown=True,
+            topic_id=topic_id,
+            producer_id_expiration_ms=self.producer_id_expiration_ms,
+        )
+
     def update_config(self, topic: str, config: LogConfig) -> None:
         self._topic_configs[topic] = config
         for (t, _p), log in self._logs.items():

@@ -13,11 +13,19 @@ is told to heartbeat at is ``group.consumer.heartbeat.interval.ms`` (both within
 
 from kavka.broker.group_service import client_host, millis, service_of, shaped
 from kavka.broker.registry import handles
+from kavka.controller.features import consumer_protocol_enabled
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
 @handles(ApiKey.CONSUMER_GROUP_HEARTBEAT, 0, 1)
 def handle_consumer_group_heartbeat(ctx, req):
+    if not consumer_protocol_enabled(ctx.broker.image):  # group.version 0 (UpdateFeatures), as in Kafka
+        return {
+            "throttle_time": 0,
+            "error_code": ErrorCode.unsupported_version,
+            "member_epoch": 0,
+            "heartbeat_interval": 0,
+        }
     service = service_of(ctx)
     if service is None:
         return {

@@ -13,9 +13,9 @@ CORRUPT_MESSAGE for that partition (kavka.broker.replica_manager).
 
 import asyncio
 
+from kavka.broker.byte_rate_quotas import fetch_answer
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey
-from kavka.protocol.fetch import encode_fetch_response
 
 
 def _read_all(ctx, req):
@@ -49,7 +49,7 @@ def handle_fetch(ctx, req):
     wait_ms = req.max_wait.total_seconds() * 1000
     # Like Kafka's DelayedFetch, a partition error is worth telling the client at once.
     if total >= req.min_bytes or wait_ms <= 0 or errors:
-        return [*encode_fetch_response(ctx.version, topics=topics)]
+        return fetch_answer(ctx, topics, _close)
     return _long_poll(ctx, req, wait_ms)
 
 
@@ -66,7 +66,7 @@ async def _long_poll(ctx, req, wait_ms):
             rm.forget_waiter(keys, fut)
         topics, total, errors = _read_all(ctx, req)
         if total >= req.min_bytes or errors or loop.time() >= deadline:
-            return [*encode_fetch_response(ctx.version, topics=topics)]
+            return fetch_answer(ctx, topics, _close)
         _close(topics)  # not sent: read again at the next append
 
 

@@ -18,6 +18,7 @@ v11) when the partition is not in the producer's ongoing transaction, NOT_ENOUGH
 producer retries) while the coordinator cannot tell yet.
 """
 
+from kavka.broker.byte_rate_quotas import record_produce
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -152,6 +153,7 @@ def handle_produce(ctx, body):
                 else:
                     results = _append(rm, name, parts, acks, ctx.version)
             responses.append((name, results))
+    throttle_ms = record_produce(ctx, len(body))
     if acks == 0:
         return None
-    return [encode_produce_response(ctx.version, responses)]
+    return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms)]
