@@ -11,10 +11,6 @@ KAFKA_VERSION = "4.4.0"
 # versions of Kafka 4.0/4.1 and not SASL, delegation tokens, quotas, SCRAM changes, features updates,
 # share groups, streams groups or Raft voter changes (docs/compatibility.md, "ApiVersions").
 API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
-    0: ((0, 13), (0, 11)),  # Produce
-    1: ((4, 18), (4, 12)),  # Fetch
-    2: ((1, 11), (1, 9)),  # ListOffsets
-    3: ((0, 13), (0, 12)),  # Metadata
     8: ((2, 10), (2, 9)),  # OffsetCommit
     9: ((1, 10), (1, 9)),  # OffsetFetch
     10: ((0, 6), (0, 4)),  # FindCoordinator
