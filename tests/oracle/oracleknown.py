@@ -431,3 +431,28 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
         ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: cleanup.policy=compact"],
     ),
 }
+
+# test_oracle_data_path.py: Produce/Fetch/ListOffsets steps whose answers differ, by step (docs/compatibility.md,
+# "Produce, Fetch and ListOffsets").
+# Every one is an error message Kafka leaves out: Kafka's ProduceResponse carries one only with record errors.
+DATA_PATH_DIFFERENCES: dict[str, list[str]] = {
+    "data:produce-base-offset-5": [
+        "responses[<topic>].partition_responses[0].error_message: kafka=None "
+        "kavka='The baseOffset of the record batch in the append to <topic>-0 should be 0, but it is 5'"
+    ],
+    "errors:corrupt-crc": [
+        "responses[<topic>].partition_responses[0].error_message: kafka=None kavka='CRC mismatch in batch at byte 0'"
+    ],
+    "errors:too-large": [
+        "responses[<small>].partition_responses[0].error_message: kafka=None "
+        "kavka='batch of 2072 bytes exceeds max.message.bytes 1000'"
+    ],
+    "errors:too-large-v13": [
+        "responses[0].partition_responses[0].error_message: kafka=None "
+        "kavka='batch of 2072 bytes exceeds max.message.bytes 1000'"
+    ],
+    "errors:two-batches": [
+        "responses[<topic>].partition_responses[0].error_message: kafka=None kavka='Produce requests with version 9 "
+        "are only allowed to contain exactly one record batch per partition'"
+    ],
+}

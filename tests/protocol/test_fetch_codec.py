@@ -126,9 +126,7 @@ def kio_response(version: int, throttle_time_ms: int, error_code: int, session_i
             m.FetchableTopicResponse(**{key: topic_key(version, name)}, partitions=tuple(partition(r) for r in parts))
             for name, parts in topics
         ),
-        node_endpoints=tuple(
-            m.NodeEndpoint(node_id=n, host=h, port=port, rack=rack) for n, h, port, rack in endpoints
-        )
+        node_endpoints=tuple(m.NodeEndpoint(node_id=n, host=h, port=port, rack=rack) for n, h, port, rack in endpoints)
         if version >= 16
         else (),
     )

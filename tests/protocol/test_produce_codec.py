@@ -289,9 +289,7 @@ def kio_response(version: int, topics, throttle_time_ms: int, endpoints):
 
     return m.ProduceResponse(
         responses=tuple(
-            m.TopicProduceResponse(
-                **topic_field(version, name), partition_responses=tuple(partition(r) for r in parts)
-            )
+            m.TopicProduceResponse(**topic_field(version, name), partition_responses=tuple(partition(r) for r in parts))
             for name, parts in topics
         ),
         throttle_time=ms(throttle_time_ms),

@@ -157,7 +157,7 @@ def decode_produce_request(buf: Buffer, offset: int, version: int) -> ProduceReq
     n_topics, pos = read_array_length(buf, pos)
     if n_topics is None:
         raise ProtocolDecodeError("null topic_data array")
-    topics = []
+    topics: list[tuple[str | uuid.UUID, list[tuple[int, memoryview | None]]]] = []
     for _ in range(n_topics):
         name, pos = read_string(buf, pos)
         n_parts, pos = read_array_length(buf, pos)

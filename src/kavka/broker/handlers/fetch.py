@@ -4,7 +4,8 @@ Per partition: whole batches from the requested offset up to the high watermark 
 offset for read_committed), at most ``partition_max_bytes`` and ``max_bytes`` overall, but always at
 least one whole batch for the first partition with data (KIP-74). Fewer than ``min_bytes`` found and
 ``max_wait_ms`` > 0: the request waits until an append to one of its partitions (then reads again) or
-the wait runs out. The response never holds large record data in memory: a partition's data above
+the wait runs out. A partition with an error is answered as Kafka answers it: offsets -1, no records.
+The response never holds large record data in memory: a partition's data above
 64 KiB is a file region (kavka.storage.file_region) that the connection streams from the segment as the
 socket drains (kavka.server.connection); smaller reads are bytes. A damaged batch where a read starts is
 answered with CORRUPT_MESSAGE for that partition (kavka.broker.replica_manager).
@@ -31,8 +32,23 @@ from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse,
 _FINAL_EPOCH = -1  # FetchMetadata: -1 closes (or asks for no) session, 0 opens one, > 0 continues one
 
 
+# Errors Kafka finds before reading (the topic or partition is not in its metadata): their answers carry
+# an empty list of aborted transactions; errors of the read itself (OFFSET_OUT_OF_RANGE, CORRUPT_MESSAGE,
+# KAFKA_STORAGE_ERROR) a null one.
+_NOT_READ = frozenset({ErrorCode.unknown_topic_or_partition, ErrorCode.unknown_topic_id})
+
+
+def _failed(index: int, error_code: int) -> FetchPartitionResponse:
+    """A partition's answer with an error, as Kafka writes it: offsets -1, no records (empty, not null:
+    librdkafka refuses null records)."""
+    aborted = () if error_code in _NOT_READ else None
+    return FetchPartitionResponse(
+        index, error_code, -1, -1, -1, aborted_transactions=aborted, records=(), records_size=0
+    )
+
+
 def _unknown_topic_id(fp) -> FetchPartitionResponse:
-    return FetchPartitionResponse(fp.partition, ErrorCode.unknown_topic_id, -1, records=(), records_size=0)
+    return _failed(fp.partition, ErrorCode.unknown_topic_id)
 
 
 def _read_all(ctx, req):
@@ -63,9 +79,12 @@ def _read_all(ctx, req):
             r = rm.read(
                 name, fp.partition, fp.fetch_offset, limit, read_committed=read_committed, min_one_batch=(total == 0)
             )
-            remaining -= r.records_size
-            total += r.records_size
-            errors = errors or r.error_code != 0
+            if r.error_code:
+                errors = True
+                r = _failed(fp.partition, r.error_code)
+            else:
+                remaining -= r.records_size
+                total += r.records_size
             parts.append(r)
         topics.append((key, parts))
     return topics, total, errors

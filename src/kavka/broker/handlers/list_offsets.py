@@ -99,7 +99,7 @@ def handle_list_offsets(ctx, req):
                     "error_code": 0,
                     "timestamp": timestamp,
                     "offset": offset,
-                    "leader_epoch": p.leader_epoch,
+                    "leader_epoch": p.leader_epoch if offset != -1 else -1,  # nothing found: no epoch (Kafka)
                 }
             )
         topics.append({"name": t.name, "partitions": parts})

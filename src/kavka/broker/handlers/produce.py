@@ -97,6 +97,26 @@ def _more_than_one_batch(records) -> bool:
     return rest >= batch_size_at(records, first)
 
 
+def _nonzero_base_offset(rm, name, index, records) -> PartitionResponse | None:
+    """Kafka (UnifiedLog, for a client's append) refuses a batch whose base offset is not 0: the broker
+    assigns offsets. INVALID_RECORD with the log start offset, as Kafka answers it."""
+    if records is None or len(records) < HEADER_SIZE or records[:8] == _ZERO_OFFSET:
+        return None
+    p = rm.get(name, index)
+    if p is None or p.offline:
+        return None  # the append answers for a missing or offline partition
+    base = int.from_bytes(records[:8], "big", signed=True)
+    return PartitionResponse(
+        index,
+        ErrorCode.invalid_record,
+        log_start_offset=p.log.log_start_offset,
+        error_message=f"The baseOffset of the record batch in the append to {name}-{index} should be 0, but it is {base}",
+    )
+
+
+_ZERO_OFFSET = bytes(8)
+
+
 def _one_batch_only(index, version) -> PartitionResponse:
     return PartitionResponse(
         index,
@@ -110,7 +130,9 @@ def _one_batch_only(index, version) -> PartitionResponse:
 
 def _append(rm, name, parts, acks, version):
     return [
-        _one_batch_only(index, version) if _more_than_one_batch(records) else rm.append(name, index, records, acks)
+        _one_batch_only(index, version)
+        if _more_than_one_batch(records)
+        else (_nonzero_base_offset(rm, name, index, records) or rm.append(name, index, records, acks))
         for index, records in parts
     ]
 
@@ -121,6 +143,10 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
     for index, records in parts:
         if _more_than_one_batch(records):  # else a second batch would go in unverified
             results.append(_one_batch_only(index, version))
+            continue
+        refused = _nonzero_base_offset(rm, name, index, records)
+        if refused is not None:
+            results.append(refused)
             continue
         producer = _txn_producer(records) if records is not None else None
         if producer is not None and txn is not None:
