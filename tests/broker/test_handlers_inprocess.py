@@ -345,12 +345,48 @@ def test_unknown_topic_id(h):
     )
 
 
-def test_incremental_fetch_names_no_session_here(h):
-    create(h, "sessions")
-    r = h.call(ApiKey.FETCH, 12, fetch_body("sessions", 0, 0, session_epoch=1))
-    assert (r.error_code, r.session_id, r.responses) == (ErrorCode.fetch_session_id_not_found, 0, ())
-    r = h.call(ApiKey.FETCH, 12, fetch_body("sessions", 0, 0, session_epoch=0))  # a full fetch opening one
-    assert (r.error_code, r.session_id) == (0, 0)
+def session_fetch(h, partitions, *, session_id, epoch, forgotten=(), version=12, topic="sessions"):
+    """A Fetch of ``[(partition, offset)]`` of ``topic`` in a session: (error, session id, answered)."""
+    body = fetch_body(topic, 0, 0, session_epoch=epoch)
+    body["session_id"] = session_id
+    body["topics"][0]["partitions"] = [
+        {"partition": i, "fetch_offset": o, "partition_max_bytes": 1 << 20} for i, o in partitions
+    ]
+    if not partitions:
+        body["topics"] = []
+    if forgotten:
+        body["forgotten_topics_data"] = [{"topic": topic, "partitions": list(forgotten)}]
+    r = h.call(ApiKey.FETCH, version, body)
+    answered = [
+        (p.partition_index, p.error_code, p.high_watermark, len(list(iter_records(p.records))))
+        for t in r.responses
+        for p in t.partitions
+    ]
+    return r.error_code, r.session_id, answered
+
+
+def test_fetch_sessions(h):
+    """KIP-227 as Kafka keeps it: a full fetch with epoch 0 opens a session; incremental ones name only
+    what changed and get only partitions with news; wrong epochs, versions and ids are refused."""
+    create(h, "sessions", partitions=2)
+    produce(h, "sessions", 0, build_batch([Record(0, 5, None, b"a")]))
+    code, sid, answered = session_fetch(h, [(0, 0), (1, 0)], session_id=0, epoch=0)
+    assert (code, answered) == (0, [(0, 0, 1, 1), (1, 0, 0, 0)]) and sid != 0
+    # p0 moved on to offset 1: nothing new anywhere, so nothing is answered
+    assert session_fetch(h, [(0, 1)], session_id=sid, epoch=1) == (0, sid, [])
+    produce(h, "sessions", 1, build_batch([Record(0, 5, None, b"b")]))
+    assert session_fetch(h, [], session_id=sid, epoch=2) == (0, sid, [(1, 0, 1, 1)])
+    # the same epoch again (a duplicate), another version, another session id
+    assert session_fetch(h, [], session_id=sid, epoch=2) == (ErrorCode.invalid_fetch_session_epoch, 0, [])
+    assert session_fetch(h, [], session_id=sid, epoch=3, version=13) == (ErrorCode.fetch_session_topic_id_error, 0, [])
+    assert session_fetch(h, [], session_id=sid + 1, epoch=1) == (ErrorCode.fetch_session_id_not_found, 0, [])
+    # p1 read at its old offset again: records, so it is answered
+    assert session_fetch(h, [(1, 0)], session_id=sid, epoch=3) == (0, sid, [(1, 0, 1, 1)])
+    # forgetting every partition closes the session: the request is read as it is (nothing) and then gone
+    assert session_fetch(h, [], session_id=sid, epoch=4, forgotten=[0, 1]) == (0, 0, [])
+    assert session_fetch(h, [], session_id=sid, epoch=5) == (ErrorCode.fetch_session_id_not_found, 0, [])
+    # epoch -1 reads without a session
+    assert session_fetch(h, [(0, 0)], session_id=0, epoch=-1) == (0, 0, [(0, 0, 1, 1)])
 
 
 def test_produce_refuses_a_base_offset_other_than_zero(h):

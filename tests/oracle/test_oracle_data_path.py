@@ -530,3 +530,68 @@ def test_isolation_levels_with_an_aborted_transaction(oracle, new_topic_name):
     committed = kafka["txn:fetch-v12-committed"]["responses"][0]["partitions"][0]
     assert committed["aborted_transactions"] and committed["last_stable_offset"] == 8
     _check(found, "txn")
+
+
+def test_fetch_sessions(oracle, new_topic_name):
+    """KIP-227 sessions step by step on both (session ids differ between clusters: compared as made or
+    not): open with epoch 0, incremental fetches naming only what changed, a duplicate epoch, a request
+    of the other kind of topic naming (names/ids), forgetting every partition, an unknown session; the
+    same keyed by topic id (v13)."""
+    name = new_topic_name("sessions")
+    sides = Sides(oracle, {name: "<topic>"})
+    _create(sides, name, partitions=2)
+    ids = {side: sides.topic_id(side, name) for side in ("kafka", "kavka")}
+    sids = {"kafka": 0, "kavka": 0}
+    for side in ("kafka", "kavka"):
+        call(sides.bootstraps[side], PRODUCE, 9, _produce_body(name, [(0, _batch(0, 2))]))
+
+    def body(version, partitions, epoch, forgotten=()):
+        def build(side):
+            topic = ids[side] if version >= 13 else name
+            b = _fetch_body(topic, partitions, version=version, session_epoch=epoch)
+            b["session_id"] = sids[side]
+            if not partitions:
+                b["topics"] = []
+            if forgotten:
+                key = {"topic_id": uuid.UUID(topic)} if version >= 13 else {"topic": topic}
+                b["forgotten_topics_data"] = [{**key, "partitions": list(forgotten)}]
+            return b
+
+        return build
+
+    def produce_p1():
+        for side in ("kafka", "kavka"):
+            call(sides.bootstraps[side], PRODUCE, 9, _produce_body(name, [(1, _batch(0, 1))]))
+
+    found, kafka_answers = {}, {}
+    for version in (12, 13):
+        other = 13 if version == 12 else 12
+        steps = [
+            ("open", [(0, 0, 1 << 20), (1, 0, 1 << 20)], 0, (), None),
+            ("nothing-new", [(0, 2, 1 << 20)], 1, (), None),
+            ("new-records", [], 2, (), produce_p1),
+            ("duplicate-epoch", [], 2, (), None),
+            ("other-naming", [], 3, (), None),
+            ("old-offset-again", [(1, 0, 1 << 20)], 3, (), None),
+            ("forget-all", [], 4, (0, 1), None),
+            ("closed", [], 5, (), None),
+        ]
+        for step, partitions, epoch, forgotten, before in steps:
+            if before is not None:
+                before()
+            v = other if step == "other-naming" else version
+            kafka, kavka = sides.both(FETCH, v, body(v, partitions, epoch, forgotten))
+            if step == "open":
+                sids = {"kafka": kafka["session_id"], "kavka": kavka["session_id"]}
+            for answer in (kafka, kavka):
+                answer["session_id"] = "<session>" if answer["session_id"] else 0
+            key = f"sessions:v{version}-{step}"
+            kafka_answers[key] = kafka
+            lines = differences(kafka, kavka)
+            if lines:
+                found[key] = lines
+        sids = {"kafka": 0, "kavka": 0}
+    assert kafka_answers["sessions:v12-open"]["session_id"] == "<session>"
+    assert kafka_answers["sessions:v12-nothing-new"]["responses"] == []
+    assert kafka_answers["sessions:v13-duplicate-epoch"]["error_code"] == 71
+    _check(found, "sessions")
