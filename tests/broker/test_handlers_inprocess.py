@@ -272,6 +272,24 @@ def test_fetch_out_of_range(h):
     assert (f.last_stable_offset, f.log_start_offset, f.aborted_transactions, f.records) == (-1, -1, None, b"")
 
 
+def test_fetch_of_an_offline_partition(h):
+    create(h, "offline")
+    h.broker.replica_manager.mark_offline([("offline", 0)])
+    assert fetch(h, "offline", 0, 0).error_code == ErrorCode.kafka_storage_error
+    # Kafka answers v5- clients, which may not know KAFKA_STORAGE_ERROR, with a retriable error
+    body = {
+        "max_wait": 0,
+        "min_bytes": 1,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "topics": [
+            {"topic": "offline", "partitions": [{"partition": 0, "fetch_offset": 0, "partition_max_bytes": 100}]}
+        ],
+    }
+    [t] = h.call(ApiKey.FETCH, 5, body).responses
+    assert t.partitions[0].error_code == ErrorCode.not_leader_or_follower
+
+
 def fetch_body(topic, partition, offset, *, topic_id=None, session_epoch=-1):
     return {
         "max_wait": 0,

@@ -8,7 +8,8 @@ the wait runs out. A partition with an error is answered as Kafka answers it: of
 The response never holds large record data in memory: a partition's data above 64 KiB is a file region
 (kavka.storage.file_region) that the connection streams from the segment as the socket drains
 (kavka.server.connection); smaller reads are bytes. A damaged batch where a read starts is answered with
-CORRUPT_MESSAGE for that partition (kavka.broker.replica_manager).
+CORRUPT_MESSAGE for that partition (kavka.broker.replica_manager); a partition whose log dir failed
+with KAFKA_STORAGE_ERROR, or NOT_LEADER_OR_FOLLOWER up to v5, as Kafka down-converts it.
 
 From v13 (KIP-516) topics are named by id: a partition of an id this broker does not know is
 UNKNOWN_TOPIC_ID (high watermark -1, as Kafka answers it) and the response names topics by id. v15's
@@ -106,7 +107,12 @@ def _read_all(ctx, req, fctx: FetchContext):
         r = rm.read(name, index, offset, limit, read_committed=read_committed, min_one_batch=(total == 0))
         if r.error_code:
             errors = True
-            r = _failed(index, r.error_code)
+            code = r.error_code
+            if code == ErrorCode.kafka_storage_error and ctx.version <= 5:
+                # Kafka's down-conversion: v5- clients may not know KAFKA_STORAGE_ERROR, and they refresh
+                # their metadata and retry on NOT_LEADER_OR_FOLLOWER
+                code = ErrorCode.not_leader_or_follower
+            r = _failed(index, code)
         else:
             remaining -= r.records_size
             total += r.records_size
