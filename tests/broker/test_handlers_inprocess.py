@@ -5,6 +5,7 @@ topics and groups), a fresh one where the test needs an empty broker."""
 from __future__ import annotations
 
 import struct
+import uuid
 
 import pytest
 
@@ -107,7 +108,8 @@ def test_api_versions_advertises_the_registry(h):
     assert r.error_code == 0
     served = {int(k.api_key): (int(k.min_version), int(k.max_version)) for k in r.api_keys}
     assert served == {e["api_key"]: (e["min_version"], e["max_version"]) for e in api_versions_entries()}
-    assert served[ApiKey.PRODUCE] == (0, 11) and served[ApiKey.API_VERSIONS][0] == 0
+    assert served[ApiKey.PRODUCE] == (0, 13) and served[ApiKey.API_VERSIONS][0] == 0
+    assert (served[ApiKey.FETCH], served[ApiKey.LIST_OFFSETS], served[ApiKey.METADATA]) == ((4, 18), (1, 11), (0, 13))
 
 
 def test_api_versions_unknown_version_answers_v0_with_the_full_list(h):
@@ -265,16 +267,162 @@ def test_fetch_out_of_range(h):
     create(h, "fr")
     produce(h, "fr", 0, build_batch([Record(0, 0, None, b"x")]))
     f = fetch(h, "fr", 0, 5)
-    assert f.error_code == ErrorCode.offset_out_of_range and f.high_watermark == 1
+    # as Kafka answers a failed read: offsets -1, null aborted transactions, empty records
+    assert f.error_code == ErrorCode.offset_out_of_range and f.high_watermark == -1
+    assert (f.last_stable_offset, f.log_start_offset, f.aborted_transactions, f.records) == (-1, -1, None, b"")
 
 
-def list_offsets(h, topic, partition, timestamp):
+def test_fetch_of_an_offline_partition(h):
+    create(h, "offline")
+    h.broker.replica_manager.mark_offline([("offline", 0)])
+    assert fetch(h, "offline", 0, 0).error_code == ErrorCode.kafka_storage_error
+    # Kafka answers v5- clients, which may not know KAFKA_STORAGE_ERROR, with a retriable error
+    body = {
+        "max_wait": 0,
+        "min_bytes": 1,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "topics": [
+            {"topic": "offline", "partitions": [{"partition": 0, "fetch_offset": 0, "partition_max_bytes": 100}]}
+        ],
+    }
+    [t] = h.call(ApiKey.FETCH, 5, body).responses
+    assert t.partitions[0].error_code == ErrorCode.not_leader_or_follower
+
+
+def fetch_body(topic, partition, offset, *, topic_id=None, session_epoch=-1):
+    return {
+        "max_wait": 0,
+        "min_bytes": 1,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "session_id": 0,
+        "session_epoch": session_epoch,
+        "topics": [
+            {
+                "topic": topic,
+                "topic_id": topic_id,
+                "partitions": [{"partition": partition, "fetch_offset": offset, "partition_max_bytes": 1 << 20}],
+            }
+        ],
+        "forgotten_topics_data": [],
+        "rack_id": "",
+    }
+
+
+def topic_id_of(h, name):
+    r = h.call(
+        ApiKey.METADATA,
+        13,
+        {"topics": [{"name": name}], "allow_auto_topic_creation": False, "include_topic_authorized_operations": False},
+    )
+    assert r.error_code == 0  # v13's top-level error code
+    return r.topics[0].topic_id
+
+
+def produce_by_id(h, topic_id, records, version=13):
+    r = h.call(
+        ApiKey.PRODUCE,
+        version,
+        {
+            "transactional_id": None,
+            "acks": 1,
+            "timeout_ms": 5000,
+            "topic_data": [{"topic_id": topic_id, "partition_data": [{"index": 0, "records": records}]}],
+        },
+    )
+    [t] = r.responses
+    return t.topic_id, t.partition_responses[0]
+
+
+def test_produce_v13_and_fetch_v13_to_v18_name_topics_by_id(h):
+    create(h, "by-id")
+    tid = topic_id_of(h, "by-id")
+    named, p = produce_by_id(h, tid, build_batch([Record(0, 5, b"k", b"v")]))
+    assert (named, p.error_code, p.base_offset) == (tid, 0, 0)
+    assert produce(h, "by-id", 0, build_batch([Record(0, 6, b"k", b"w")]), version=12).base_offset == 1
+    for version in (13, 15, 16, 17, 18):
+        r = h.call(ApiKey.FETCH, version, fetch_body(None, 0, 0, topic_id=tid))
+        [t] = r.responses
+        assert (r.error_code, r.session_id, t.topic_id) == (0, 0, tid)
+        assert [rec.value for _, rec in iter_records(t.partitions[0].records)] == [b"v", b"w"]
+
+
+def test_unknown_topic_id(h):
+    unknown = uuid.uuid4()
+    named, p = produce_by_id(h, unknown, build_batch([Record(0, 5, b"k", b"v")]))
+    assert (named, p.error_code, p.base_offset) == (unknown, ErrorCode.unknown_topic_id, -1)
+    [t] = h.call(ApiKey.FETCH, 13, fetch_body(None, 0, 0, topic_id=unknown)).responses
+    [part] = t.partitions
+    assert (t.topic_id, part.error_code, part.high_watermark, part.aborted_transactions, part.records) == (
+        unknown,
+        ErrorCode.unknown_topic_id,
+        -1,
+        (),
+        b"",
+    )
+
+
+def session_fetch(h, partitions, *, session_id, epoch, forgotten=(), version=12, topic="sessions"):
+    """A Fetch of ``[(partition, offset)]`` of ``topic`` in a session: (error, session id, answered)."""
+    body = fetch_body(topic, 0, 0, session_epoch=epoch)
+    body["session_id"] = session_id
+    body["topics"][0]["partitions"] = [
+        {"partition": i, "fetch_offset": o, "partition_max_bytes": 1 << 20} for i, o in partitions
+    ]
+    if not partitions:
+        body["topics"] = []
+    if forgotten:
+        body["forgotten_topics_data"] = [{"topic": topic, "partitions": list(forgotten)}]
+    r = h.call(ApiKey.FETCH, version, body)
+    answered = [
+        (p.partition_index, p.error_code, p.high_watermark, len(list(iter_records(p.records))))
+        for t in r.responses
+        for p in t.partitions
+    ]
+    return r.error_code, r.session_id, answered
+
+
+def test_fetch_sessions(h):
+    """KIP-227 as Kafka keeps it: a full fetch with epoch 0 opens a session; incremental ones name only
+    what changed and get only partitions with news; wrong epochs, versions and ids are refused."""
+    create(h, "sessions", partitions=2)
+    produce(h, "sessions", 0, build_batch([Record(0, 5, None, b"a")]))
+    code, sid, answered = session_fetch(h, [(0, 0), (1, 0)], session_id=0, epoch=0)
+    assert (code, answered) == (0, [(0, 0, 1, 1), (1, 0, 0, 0)]) and sid != 0
+    # p0 moved on to offset 1: nothing new anywhere, so nothing is answered
+    assert session_fetch(h, [(0, 1)], session_id=sid, epoch=1) == (0, sid, [])
+    produce(h, "sessions", 1, build_batch([Record(0, 5, None, b"b")]))
+    assert session_fetch(h, [], session_id=sid, epoch=2) == (0, sid, [(1, 0, 1, 1)])
+    # the same epoch again (a duplicate), another version, another session id
+    assert session_fetch(h, [], session_id=sid, epoch=2) == (ErrorCode.invalid_fetch_session_epoch, 0, [])
+    assert session_fetch(h, [], session_id=sid, epoch=3, version=13) == (ErrorCode.fetch_session_topic_id_error, 0, [])
+    assert session_fetch(h, [], session_id=sid + 1, epoch=1) == (ErrorCode.fetch_session_id_not_found, 0, [])
+    # p1 read at its old offset again: records, so it is answered
+    assert session_fetch(h, [(1, 0)], session_id=sid, epoch=3) == (0, sid, [(1, 0, 1, 1)])
+    # forgetting every partition closes the session: the request is read as it is (nothing) and then gone
+    assert session_fetch(h, [], session_id=sid, epoch=4, forgotten=[0, 1]) == (0, 0, [])
+    assert session_fetch(h, [], session_id=sid, epoch=5) == (ErrorCode.fetch_session_id_not_found, 0, [])
+    # epoch -1 reads without a session
+    assert session_fetch(h, [(0, 0)], session_id=0, epoch=-1) == (0, 0, [(0, 0, 1, 1)])
+
+
+def test_produce_refuses_a_base_offset_other_than_zero(h):
+    create(h, "base-offset")
+    p = produce(h, "base-offset", 0, build_batch([Record(7, 5, b"k", b"v")], base_offset=7))
+    assert (p.error_code, p.base_offset, p.log_start_offset) == (ErrorCode.invalid_record, -1, 0)
+    assert "should be 0, but it is 7" in p.error_message
+    assert fetch(h, "base-offset", 0, 0).high_watermark == 0
+
+
+def list_offsets(h, topic, partition, timestamp, version=7):
     r = h.call(
         ApiKey.LIST_OFFSETS,
-        7,
+        version,
         {
             "replica_id": -1,
             "isolation_level": 0,
+            "timeout": 1000,
             "topics": [
                 {
                     "name": topic,
@@ -298,8 +446,14 @@ def test_list_offsets(h):
     assert (max_ts.offset, max_ts.timestamp) == (1, 300)
     by_time = list_offsets(h, "lo", 0, 150)  # the first offset whose timestamp is >= 150
     assert (by_time.offset, by_time.timestamp) == (1, 300)
-    assert list_offsets(h, "lo", 0, 301).offset == -1
+    not_found = list_offsets(h, "lo", 0, 301)
+    assert (not_found.offset, not_found.timestamp, not_found.leader_epoch) == (-1, -1, -1)
     assert list_offsets(h, "lo", 3, -1).error_code == ErrorCode.unknown_topic_or_partition
+    # -6 earliest pending upload (v11+): nothing is uploaded without tiered storage; UNSUPPORTED before v11
+    pending = list_offsets(h, "lo", 0, -6, version=11)
+    assert (pending.error_code, pending.offset, pending.timestamp, pending.leader_epoch) == (0, -1, -1, -1)
+    assert list_offsets(h, "lo", 0, -6, version=10).error_code == ErrorCode.unsupported_version
+    assert list_offsets(h, "lo", 0, -1, version=10).offset == 3
 
 
 # -- groups: FindCoordinator, OffsetCommit, OffsetFetch ------------------------------------------------

@@ -45,7 +45,7 @@ def test_metadata_versions_agree(oracle, new_topic_name):
     """Every Metadata version answers alike (v0 has no auto-creation flag and null means all topics)."""
     name = new_topic_name("mdv")
     _create(oracle, name, 1)
-    for version in range(0, 13):
+    for version in range(0, 14):
         body = {"topics": [{"name": name}]}
         if version >= 4:
             body["allow_auto_topic_creation"] = False

@@ -1,4 +1,4 @@
-"""Fetch response encoder against kio's reference writer and reader, for every version served (4-12).
+"""Fetch response encoder against kio's reference writer and reader, for every version served (4-18; v13+ name topics by id, v16+ may carry node endpoints).
 
 The encoder's buffers, joined, must be byte-identical to kio's output for the same data and must
 decode with kio's reader to the same entity; record chunks must come through as the very objects
@@ -12,6 +12,7 @@ import importlib
 import io
 import struct
 import time
+import uuid
 from dataclasses import fields
 
 import pytest
@@ -24,7 +25,7 @@ from kio.static.primitive import i32Timedelta
 from kavka.protocol.fetch import FetchPartitionResponse, encode_fetch_response
 from kavka.protocol.primitives import frame, response_header, response_size
 
-VERSIONS = range(4, 13)
+VERSIONS = range(4, 19)
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 INT64 = st.integers(-(2**63), 2**63 - 1)
@@ -76,7 +77,15 @@ def partitions(draw):
 topics_strategy = st.lists(st.tuples(st.text(max_size=12), st.lists(partitions(), max_size=3)), max_size=3)
 
 
-def kio_response(version: int, throttle_time_ms: int, error_code: int, session_id: int, topics):
+def topic_key(version: int, name: str):
+    """The topic as ``version`` names it: its name, or from v13 an id (a UUID made from the name)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, name) if version >= 13 else name
+
+
+ENDPOINTS = st.lists(st.tuples(INT32, st.text(max_size=8), INT32, st.none() | st.text(max_size=5)), max_size=2)
+
+
+def kio_response(version: int, throttle_time_ms: int, error_code: int, session_id: int, topics, endpoints=()):
     m = schema(version)
 
     def partition(r: FetchPartitionResponse):
@@ -107,15 +116,19 @@ def kio_response(version: int, throttle_time_ms: int, error_code: int, session_i
                 values["snapshot_id"] = m.SnapshotId(end_offset=r.snapshot_id[0], epoch=r.snapshot_id[1])
         return build(m.PartitionData, **values)
 
+    key = "topic_id" if version >= 13 else "topic"
     return build(
         m.FetchResponse,
         throttle_time=i32Timedelta.parse(datetime.timedelta(milliseconds=throttle_time_ms)),
         error_code=ErrorCode(error_code),
         session_id=session_id,
         responses=tuple(
-            m.FetchableTopicResponse(topic=name, partitions=tuple(partition(r) for r in parts))
+            m.FetchableTopicResponse(**{key: topic_key(version, name)}, partitions=tuple(partition(r) for r in parts))
             for name, parts in topics
         ),
+        node_endpoints=tuple(m.NodeEndpoint(node_id=n, host=h, port=port, rack=rack) for n, h, port, rack in endpoints)
+        if version >= 16
+        else (),
     )
 
 
@@ -125,14 +138,20 @@ def kio_response(version: int, throttle_time_ms: int, error_code: int, session_i
     error_code=ERROR_CODES,
     session_id=INT32,
     topics=topics_strategy,
+    endpoints=ENDPOINTS,
 )
 @settings(suppress_health_check=[HealthCheck.too_slow])
-def test_encode_matches_kio(version, throttle_time_ms, error_code, session_id, topics):
+def test_encode_matches_kio(version, throttle_time_ms, error_code, session_id, topics, endpoints):
     buffers = encode_fetch_response(
-        version, throttle_time_ms=throttle_time_ms, error_code=error_code, session_id=session_id, topics=topics
+        version,
+        throttle_time_ms=throttle_time_ms,
+        error_code=error_code,
+        session_id=session_id,
+        topics=[(topic_key(version, name), parts) for name, parts in topics],
+        node_endpoints=endpoints,
     )
     joined = b"".join(buffers)
-    expected = kio_response(version, throttle_time_ms, error_code, session_id, topics)
+    expected = kio_response(version, throttle_time_ms, error_code, session_id, topics, endpoints)
     assert joined == kio_bytes(expected)
     decoded, size = entity_reader(type(expected))(joined, 0)
     assert size == len(joined) == response_size(buffers)
@@ -177,15 +196,20 @@ def test_default_tagged_fields_are_omitted():
 
 
 def test_unsupported_versions():
-    for version in (3, 13):
+    for version in (3, 19):
         with pytest.raises(ValueError):
             encode_fetch_response(version, topics=[])
+    with pytest.raises(ValueError):  # v13+ name topics by id only
+        encode_fetch_response(13, topics=[("t", [])])
+    with pytest.raises(ValueError):
+        encode_fetch_response(12, topics=[(uuid.uuid4(), [])])
 
 
-@pytest.mark.parametrize("version", [4, 11, 12])
+@pytest.mark.parametrize("version", [4, 11, 12, 13, 18])
 def test_framed_response(version):
     flexible = version >= 12
-    body = encode_fetch_response(version, topics=[("t", [FetchPartitionResponse(1, records=[b"abc"])])])
+    topic = topic_key(version, "t")
+    body = encode_fetch_response(version, topics=[(topic, [FetchPartitionResponse(1, records=[b"abc"])])])
     framed = frame(body, response_header(99, flexible))
     wire = b"".join(framed)
     (size, correlation_id) = struct.unpack_from(">ii", wire)

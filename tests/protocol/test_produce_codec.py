@@ -1,7 +1,7 @@
 """Produce codec (and the primitives under it) against kio's reference writers and readers.
 
 Golden bytes: the same data encoded by kio and by kavka.protocol must give identical bytes, for every
-version served (3-11). Requests encoded by kio must decode to the same fields, with records as
+version served (3-13; v13 names topics by id). Requests encoded by kio must decode to the same fields, with records as
 zero-copy slices. Malformed input must only ever raise ProtocolDecodeError.
 """
 
@@ -12,6 +12,7 @@ import importlib
 import io
 import struct
 import time
+import uuid
 from dataclasses import fields
 
 import pytest
@@ -31,8 +32,8 @@ from kavka.protocol.produce import (
     encode_produce_response,
 )
 
-VERSIONS = range(3, 12)
-FLEXIBLE = range(9, 12)
+VERSIONS = range(3, 14)
+FLEXIBLE = range(9, 14)
 
 INT16 = st.integers(-(2**15), 2**15 - 1)
 INT32 = st.integers(-(2**31), 2**31 - 1)
@@ -51,6 +52,16 @@ def build(cls, **values):
     """Instantiate a kio dataclass with the subset of ``values`` its version has."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def topic_key(version: int, name: str):
+    """How ``version`` names the topic called ``name``: the name itself, or from v13 an id (a UUID
+    made from the name, so each name keeps its own id)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, name) if version >= 13 else name
+
+
+def topic_field(version: int, name: str) -> dict:
+    return {"topic_id": topic_key(version, name)} if version >= 13 else {"name": name}
 
 
 def kio_bytes(entity) -> bytes:
@@ -80,7 +91,7 @@ def kio_request(version: int, transactional_id, acks, timeout_ms, topics) -> byt
             timeout=ms(timeout_ms),
             topic_data=tuple(
                 m.TopicProduceData(
-                    name=name,
+                    **topic_field(version, name),
                     partition_data=tuple(m.PartitionProduceData(index=i, records=r) for i, r in parts),
                 )
                 for name, parts in topics
@@ -108,7 +119,7 @@ def test_decode_request_matches_kio(version, transactional_id, acks, timeout_ms,
     assert req.transactional_id == transactional_id
     assert req.acks == acks
     assert req.timeout_ms == timeout_ms
-    assert as_plain(req.topics) == [(n, list(ps)) for n, ps in topics]
+    assert as_plain(req.topics) == [(topic_key(version, n), list(ps)) for n, ps in topics]
     for _, parts in req.topics:
         for _, records in parts:
             if records is not None:
@@ -128,12 +139,12 @@ def test_decode_accepts_bytes_and_1mib_records_zero_copy():
 # tags are skipped (kio's reader would raise on them).
 
 
-def flexible_request(transactional_id, acks, timeout_ms, topics, tags: bytes) -> bytes:
+def flexible_request(transactional_id, acks, timeout_ms, topics, tags: bytes, version: int = 9) -> bytes:
     out = bytearray(p.encode_compact_nullable_string(transactional_id))
     out += struct.pack(">hi", acks, timeout_ms)
     out += p.encode_compact_array_length(len(topics))
     for name, parts in topics:
-        out += p.encode_compact_string(name)
+        out += topic_key(version, name).bytes if version >= 13 else p.encode_compact_string(name)
         out += p.encode_compact_array_length(len(parts))
         for index, records in parts:
             out += struct.pack(">i", index)
@@ -150,8 +161,8 @@ TAGS = p.encode_tagged_fields({0: b"\x01\x02", 7: b"", 1000: b"x" * 200, 2**20: 
 @pytest.mark.parametrize("version", FLEXIBLE)
 def test_decoder_skips_unknown_tagged_fields(version):
     topics = [("a", [(0, b"rec0"), (1, None)]), ("b", [(5, b"")])]
-    plain = flexible_request("tx", 1, 500, topics, p.EMPTY_TAGGED_FIELDS)
-    tagged = flexible_request("tx", 1, 500, topics, TAGS)
+    plain = flexible_request("tx", 1, 500, topics, p.EMPTY_TAGGED_FIELDS, version)
+    tagged = flexible_request("tx", 1, 500, topics, TAGS, version)
     assert plain == kio_request(version, "tx", 1, 500, topics)
     assert decode_produce_request(memoryview(tagged), 0, version) == decode_produce_request(
         memoryview(plain), 0, version
@@ -174,11 +185,11 @@ def test_truncated_request_raises_protocol_decode_error(version, transactional_i
         decode_produce_request(memoryview(body[:cut]), 0, version)
 
 
-@pytest.mark.parametrize("version", [3, 8, 9, 11])
+@pytest.mark.parametrize("version", [3, 8, 9, 11, 13])
 def test_every_truncation_of_a_request_raises(version):
     tags = TAGS if version >= 9 else b""
     if tags:
-        body = flexible_request("tx", -1, 1, [("t", [(0, b"abc"), (1, None)])], tags)
+        body = flexible_request("tx", -1, 1, [("t", [(0, b"abc"), (1, None)])], tags, version)
     else:
         body = kio_request(version, "tx", -1, 1, [("t", [(0, b"abc"), (1, None)])])
     decode_produce_request(body, 0, version)
@@ -278,7 +289,7 @@ def kio_response(version: int, topics, throttle_time_ms: int, endpoints):
 
     return m.ProduceResponse(
         responses=tuple(
-            m.TopicProduceResponse(name=name, partition_responses=tuple(partition(r) for r in parts))
+            m.TopicProduceResponse(**topic_field(version, name), partition_responses=tuple(partition(r) for r in parts))
             for name, parts in topics
         ),
         throttle_time=ms(throttle_time_ms),
@@ -291,7 +302,8 @@ def kio_response(version: int, topics, throttle_time_ms: int, endpoints):
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_encode_response_is_byte_identical_to_kio(version, topics, throttle_time_ms, endpoints):
     expected = kio_response(version, topics, throttle_time_ms, endpoints)
-    mine = encode_produce_response(version, topics, throttle_time_ms, node_endpoints=endpoints)
+    keyed = [(topic_key(version, name), parts) for name, parts in topics]
+    mine = encode_produce_response(version, keyed, throttle_time_ms, node_endpoints=endpoints)
     assert mine == kio_bytes(expected)
     decoded, size = entity_reader(type(expected))(mine, 0)
     assert size == len(mine)
@@ -304,7 +316,16 @@ def test_response_defaults_and_leader_default_omitted():
     with_default_leader = encode_produce_response(11, [("t", [r._replace(current_leader=(-1, -1))])])
     assert with_default_leader == encode_produce_response(11, [("t", [r])])
     with pytest.raises(ValueError):
-        encode_produce_response(12, [])
+        encode_produce_response(14, [])
+
+
+def test_v12_is_v11_on_the_wire_and_v13_names_topics_by_id():
+    topics = [("t", [(0, b"rec")])]
+    assert kio_request(12, "tx", -1, 100, topics) == kio_request(11, "tx", -1, 100, topics)
+    v13 = decode_produce_request(kio_request(13, "tx", -1, 100, topics), 0, 13)
+    assert v13.topics[0][0] == topic_key(13, "t") and isinstance(v13.topics[0][0], uuid.UUID)
+    response = encode_produce_response(13, [(topic_key(13, "t"), [PartitionResponse(0, 0, 5)])])
+    assert topic_key(13, "t").bytes in response and b"t" not in response[:20]
 
 
 # -- primitives ---------------------------------------------------------------------------------------

@@ -174,15 +174,15 @@ def record_produce(ctx: Any, request_size: int) -> int:
     return _throttle(ctx, PRODUCER_BYTE_RATE, request_size)
 
 
-def fetch_answer(ctx: Any, topics: Any, release: Callable[[Any], None]) -> list[Chunk]:
+def fetch_answer(ctx: Any, topics: Any, release: Callable[[Any], None], session_id: int = 0) -> list[Chunk]:
     """The Fetch response body for ``topics``, after the client's ``consumer_byte_rate``: the response
     size is recorded, and when that throttles the client Kafka answers with no data instead (and takes
     the size back off the rate, since nothing was sent): ``release`` frees the read's file regions."""
-    out = encode_fetch_response(ctx.version, topics=topics)
+    out = encode_fetch_response(ctx.version, session_id=session_id, topics=topics)
     ms = _throttle(ctx, CONSUMER_BYTE_RATE, response_size(out))
     if ms <= 0:
         return out
     quotas: ByteRateQuotas = ctx.broker.byte_rate_quotas
     quotas.record(CONSUMER_BYTE_RATE, ANONYMOUS, ctx.header.client_id or "", -response_size(out), ctx.broker.clock_ms())
     release(topics)
-    return encode_fetch_response(ctx.version, throttle_time_ms=ms, topics=[])
+    return encode_fetch_response(ctx.version, throttle_time_ms=ms, session_id=session_id, topics=[])

@@ -50,6 +50,11 @@ def _offline_message(p: Partition) -> str:
     return f"the log dir of {p.topic}-{p.index} is offline (I/O error); see the broker's log"
 
 
+_NO_LOG_START_OFFSET = frozenset(
+    {ErrorCode.message_too_large, ErrorCode.record_list_too_large, ErrorCode.corrupt_message}
+)
+
+
 def _error_code_of(exc: Exception) -> int:
     if isinstance(exc, batchmod.CorruptRecordError):
         return ErrorCode.corrupt_message
@@ -145,7 +150,8 @@ class ReplicaManager:
             return PartitionResponse(
                 index,
                 code,
-                log_start_offset=plog.log_start_offset,
+                # Kafka's ReplicaManager: no log start offset with these errors (an unknown append info)
+                log_start_offset=-1 if code in _NO_LOG_START_OFFSET else plog.log_start_offset,
                 error_message=str(e),
                 record_errors=getattr(e, "record_errors", ()),
             )

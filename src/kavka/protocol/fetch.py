@@ -1,4 +1,4 @@
-"""Fetch (API key 1) response encoder, versions 4-12, that never copies record bytes.
+"""Fetch (API key 1) response encoder, versions 4-18, that never copies record bytes.
 
 :func:`encode_fetch_response` returns a list of buffers: the response structure (small ``bytes``)
 interleaved with the caller's record chunks, which are passed through untouched: ``bytes``,
@@ -7,14 +7,15 @@ interleaved with the caller's record chunks, which are passed through untouched:
 Use :func:`kavka.protocol.primitives.frame` with :func:`~kavka.protocol.primitives.response_header`
 to prepend the size prefix and the response header (v1, i.e. flexible, from Fetch v12).
 
-Response body; ``flexible`` = v12, where STRING/ARRAY/RECORDS take their COMPACT_ forms (records
+Response body; ``flexible`` = v12+, where STRING/ARRAY/RECORDS take their COMPACT_ forms (records
 length = size + 1, 0 = null) and every struct ends in a tagged-field section::
 
     throttle_time_ms       INT32
     error_code             INT16                 v7+
     session_id             INT32                 v7+
     responses              ARRAY of
-        topic                  STRING
+        topic                  STRING            v4-12
+        topic_id               UUID (16 bytes)   v13+ (KIP-516), instead of the name
         partitions             ARRAY of
             partition_index        INT32
             error_code             INT16
@@ -27,20 +28,25 @@ length = size + 1, 0 = null) and every struct ends in a tagged-field section::
                 <tagged fields>                  v12
             preferred_read_replica INT32         v11+
             records                RECORDS (NULLABLE_BYTES)
-            <tagged fields>                      v12: 0 diverging_epoch (epoch INT32, end_offset INT64),
+            <tagged fields>                      v12+: 0 diverging_epoch (epoch INT32, end_offset INT64),
                                                  1 current_leader (leader_id INT32, leader_epoch INT32),
                                                  2 snapshot_id (end_offset INT64, epoch INT32),
                                                  each followed by its own empty tagged fields
-        <tagged fields>                          v12
-    <tagged fields>                              v12
+        <tagged fields>                          v12+
+    <tagged fields>                              v12+; tag 0 node_endpoints (v16+, KIP-951): COMPACT_ARRAY
+                                                 of node_id INT32, host COMPACT_STRING, port INT32,
+                                                 rack COMPACT_NULLABLE_STRING, <tagged fields>
 
-Tagged fields equal to their defaults (all -1) are omitted, as Kafka's generated code does. Versions
-13+ name topics by id and are not served.
+Tagged fields equal to their defaults (all -1, no endpoints) are omitted, as Kafka's generated code
+does. v14-v18 change only the request or the errors a client may see (v14 OFFSET_MOVED_TO_TIERED_STORAGE,
+v15 ReplicaState, v17 the replica directory id, v18 the follower's high watermark), so they encode as
+v13, plus node_endpoints from v16.
 """
 
 from __future__ import annotations
 
 import struct
+import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -49,6 +55,7 @@ from kavka.protocol.primitives import (
     Chunk,
     encode_array_length,
     encode_compact_array_length,
+    encode_compact_nullable_string,
     encode_compact_string,
     encode_string,
     encode_uvarint,
@@ -62,6 +69,7 @@ __all__ = [
     "MIN_VERSION",
     "MAX_VERSION",
     "FIRST_FLEXIBLE_VERSION",
+    "FIRST_TOPIC_ID_VERSION",
     "FetchPartitionResponse",
     "encode_fetch_response",
     "response_header",
@@ -70,8 +78,10 @@ __all__ = [
 ]
 
 MIN_VERSION = 4
-MAX_VERSION = 12
+MAX_VERSION = 18
 FIRST_FLEXIBLE_VERSION = 12
+FIRST_TOPIC_ID_VERSION = 13
+FIRST_NODE_ENDPOINTS_VERSION = 16
 
 
 class FetchPartitionResponse(NamedTuple):
@@ -112,10 +122,13 @@ def encode_fetch_response(
     throttle_time_ms: int = 0,
     error_code: int = 0,
     session_id: int = 0,
-    topics: Sequence[tuple[str, Sequence[FetchPartitionResponse]]],
+    topics: Sequence[tuple[str | uuid.UUID, Sequence[FetchPartitionResponse]]],
+    node_endpoints: Sequence[tuple[int, str, int, str | None]] = (),
 ) -> list[Chunk]:
-    """Encode a Fetch response body (no size prefix, no response header) for ``version`` 4-12.
+    """Encode a Fetch response body (no size prefix, no response header) for ``version`` 4-18.
 
+    Each topic is its name (v4-12) or its ``uuid.UUID`` id (v13+). ``node_endpoints`` are
+    ``(node_id, host, port, rack)`` of the leaders named in ``current_leader`` fields (v16+ only).
     Returns ``[bytes, chunk, chunk, bytes, ...]``: structure bytes and the partitions' record chunks
     in wire order; the chunks are the caller's own objects, never copied. Top-level ``error_code``
     and ``session_id`` exist from v7 and are dropped before.
@@ -140,9 +153,12 @@ def encode_fetch_response(
         out = bytearray(_V7_TOP.pack(throttle_time_ms, error_code, session_id))
     else:
         out = bytearray(pack_i32(throttle_time_ms))
+    by_id = version >= FIRST_TOPIC_ID_VERSION
     out += enc_len(len(topics))
-    for name, partitions in topics:
-        out += enc_str(name)
+    for topic, partitions in topics:
+        if isinstance(topic, uuid.UUID) is not by_id:
+            raise ValueError(f"Fetch v{version} names topics by {'id' if by_id else 'name'}, got {topic!r}")
+        out += topic.bytes if isinstance(topic, uuid.UUID) else enc_str(topic)
         out += enc_len(len(partitions))
         for p in partitions:
             if with_log_start:
@@ -186,10 +202,24 @@ def encode_fetch_response(
         if flexible:
             out += EMPTY_TAGGED_FIELDS
     if flexible:
-        out += EMPTY_TAGGED_FIELDS
+        if node_endpoints and version >= FIRST_NODE_ENDPOINTS_VERSION:
+            out += _node_endpoints_tag(node_endpoints)
+        else:
+            out += EMPTY_TAGGED_FIELDS
     if out:  # empty when v4-v11 records end the response
         buffers.append(bytes(out))
     return buffers
+
+
+def _node_endpoints_tag(node_endpoints: Sequence[tuple[int, str, int, str | None]]) -> bytes:
+    value = bytearray(encode_compact_array_length(len(node_endpoints)))
+    for node_id, host, port, rack in node_endpoints:
+        value += _I32.pack(node_id)
+        value += encode_compact_string(host)
+        value += _I32.pack(port)
+        value += encode_compact_nullable_string(rack)
+        value += EMPTY_TAGGED_FIELDS
+    return b"\x01\x00" + encode_uvarint(len(value)) + bytes(value)  # one tagged field: tag 0, size, value
 
 
 def _partition_tags(p: FetchPartitionResponse) -> bytes:

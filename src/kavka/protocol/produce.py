@@ -1,4 +1,4 @@
-"""Produce (API key 0), versions 3-11: hand-written request decoder and response encoder.
+"""Produce (API key 0), versions 3-13: hand-written request decoder and response encoder.
 
 The broker's hot path. Record bytes are never copied: the decoder hands out ``memoryview`` slices of
 the request buffer (they keep that buffer alive; copy them if you keep them past the request).
@@ -11,7 +11,8 @@ so all are skipped, as KIP-482 says)::
     acks               INT16
     timeout_ms         INT32
     topic_data         ARRAY of
-        name               STRING
+        name               STRING                v3-12
+        topic_id           UUID (16 bytes)       v13+ (KIP-516), instead of the name
         partition_data     ARRAY of
             index              INT32
             records            RECORDS (NULLABLE_BYTES)
@@ -22,7 +23,8 @@ so all are skipped, as KIP-482 says)::
 Response body (after the response header, which is v1 = flexible from v9)::
 
     responses          ARRAY of
-        name               STRING
+        name               STRING                v3-12
+        topic_id           UUID (16 bytes)       v13+, instead of the name
         partition_responses ARRAY of
             index              INT32
             error_code         INT16
@@ -42,6 +44,9 @@ Response body (after the response header, which is v1 = flexible from v9)::
                                                  node_id INT32, host COMPACT_STRING, port INT32,
                                                  rack COMPACT_NULLABLE_STRING, <tagged fields>
 
+v12 is v11 on the wire (KIP-890 part 2: with transaction version 2 a produce adds its partition to the
+transaction, which is the broker's business, not the codec's).
+
 Tagged fields equal to their defaults (current_leader = (-1, -1), node_endpoints = []) are omitted, as
 Kafka's generated code does.
 """
@@ -49,8 +54,9 @@ Kafka's generated code does.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
-from typing import NamedTuple
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from kavka.protocol.primitives import (
     EMPTY_TAGGED_FIELDS,
@@ -80,6 +86,7 @@ __all__ = [
     "MIN_VERSION",
     "MAX_VERSION",
     "FIRST_FLEXIBLE_VERSION",
+    "FIRST_TOPIC_ID_VERSION",
     "ProduceRequestData",
     "PartitionResponse",
     "NodeEndpoint",
@@ -88,16 +95,18 @@ __all__ = [
 ]
 
 MIN_VERSION = 3
-MAX_VERSION = 11
+MAX_VERSION = 13
 FIRST_FLEXIBLE_VERSION = 9
+FIRST_TOPIC_ID_VERSION = 13
 
 
 class ProduceRequestData(NamedTuple):
     transactional_id: str | None
     acks: int
     timeout_ms: int
-    #: ``[(topic name, [(partition index, records slice or None), ...]), ...]`` in request order
-    topics: list[tuple[str, list[tuple[int, memoryview | None]]]]
+    #: ``[(topic, [(partition index, records slice or None), ...]), ...]`` in request order; the topic is
+    #: its name, or from v13 its id (a ``uuid.UUID``)
+    topics: list[tuple[str | uuid.UUID, list[tuple[int, memoryview | None]]]]
 
 
 class PartitionResponse(NamedTuple):
@@ -134,21 +143,21 @@ def decode_produce_request(buf: Buffer, offset: int, version: int) -> ProduceReq
     """Decode a Produce request body starting at ``offset`` of ``buf`` (a memoryview, or any buffer).
 
     Raises ProtocolDecodeError for truncated or malformed input and ValueError for a version outside
-    3-11. Bytes after the body are ignored.
+    3-13. Bytes after the body are ignored.
     """
     _check_version(version)
     buf = as_view(buf)
     if offset < 0 or offset > len(buf):
         raise ProtocolDecodeError(f"offset {offset} outside a buffer of {len(buf)} bytes")
     if version >= FIRST_FLEXIBLE_VERSION:
-        return _decode_flexible(buf, offset)
+        return _decode_flexible(buf, offset, version >= FIRST_TOPIC_ID_VERSION)
 
     transactional_id, pos = read_nullable_string(buf, offset)
     acks, timeout_ms, pos = _read_acks_timeout(buf, pos)
     n_topics, pos = read_array_length(buf, pos)
     if n_topics is None:
         raise ProtocolDecodeError("null topic_data array")
-    topics = []
+    topics: list[tuple[str | uuid.UUID, list[tuple[int, memoryview | None]]]] = []
     for _ in range(n_topics):
         name, pos = read_string(buf, pos)
         n_parts, pos = read_array_length(buf, pos)
@@ -174,8 +183,15 @@ def _read_acks_timeout(buf: memoryview, pos: int) -> tuple[int, int, int]:
     return acks, timeout_ms, pos + 6
 
 
-def _decode_flexible(buf: memoryview, pos: int) -> ProduceRequestData:
+def _read_uuid(buf: memoryview, pos: int) -> tuple[uuid.UUID, int]:
+    if pos + 16 > len(buf):
+        raise ProtocolDecodeError(f"truncated input: topic id at byte {pos}")
+    return uuid.UUID(bytes=bytes(buf[pos : pos + 16])), pos + 16
+
+
+def _decode_flexible(buf: memoryview, pos: int, by_id: bool) -> ProduceRequestData:
     end = len(buf)
+    topic: str | uuid.UUID
     transactional_id, pos = read_compact_nullable_string(buf, pos)
     acks, timeout_ms, pos = _read_acks_timeout(buf, pos)
     n_topics, pos = read_compact_array_length(buf, pos)
@@ -183,7 +199,10 @@ def _decode_flexible(buf: memoryview, pos: int) -> ProduceRequestData:
         raise ProtocolDecodeError("null topic_data array")
     topics = []
     for _ in range(n_topics):
-        name, pos = read_compact_string(buf, pos)
+        if by_id:
+            topic, pos = _read_uuid(buf, pos)
+        else:
+            topic, pos = read_compact_string(buf, pos)
         n_parts, pos = read_compact_array_length(buf, pos)
         if n_parts is None:
             raise ProtocolDecodeError("null partition_data array")
@@ -200,7 +219,7 @@ def _decode_flexible(buf: memoryview, pos: int) -> ProduceRequestData:
             pos += 1
         else:
             pos = skip_tagged_fields(buf, pos)
-        topics.append((name, parts))
+        topics.append((topic, parts))
     skip_tagged_fields(buf, pos)
     return ProduceRequestData(transactional_id, acks, timeout_ms, topics)
 
@@ -215,12 +234,13 @@ _LEADER_TAG = struct.Struct(">BBBiiB")  # count=1, tag 0, size 9, leader_id, lea
 
 def encode_produce_response(
     version: int,
-    topics: Sequence[tuple[str, Sequence[PartitionResponse]]],
+    topics: Sequence[tuple[str | uuid.UUID, Sequence[PartitionResponse]]],
     throttle_time_ms: int = 0,
     node_endpoints: Sequence[NodeEndpoint] = (),
 ) -> bytes:
-    """Encode a Produce response body (no size prefix, no response header) for ``version`` 3-11.
+    """Encode a Produce response body (no size prefix, no response header) for ``version`` 3-13.
 
+    Each topic is its name (v3-12) or its ``uuid.UUID`` id (v13+), as the request named it.
     Fields a version lacks are dropped; ``current_leader`` and ``node_endpoints`` are written only in
     v10+ and only when not their defaults.
     """
@@ -240,9 +260,10 @@ def encode_produce_response(
     with_log_start = version >= 5
     with_errors = version >= 8
 
+    enc_topic: Callable[[Any], bytes] = _encode_uuid if version >= FIRST_TOPIC_ID_VERSION else enc_str
     out = bytearray(enc_len(len(topics)))
     for name, partitions in topics:
-        out += enc_str(name)
+        out += enc_topic(name)
         out += enc_len(len(partitions))
         for p in partitions:
             if with_log_start:
@@ -273,6 +294,10 @@ def encode_produce_response(
         else:
             out += EMPTY_TAGGED_FIELDS
     return bytes(out)
+
+
+def _encode_uuid(topic_id: uuid.UUID) -> bytes:
+    return topic_id.bytes
 
 
 def _encode_node_endpoints_tag(node_endpoints: Sequence[NodeEndpoint]) -> bytes:

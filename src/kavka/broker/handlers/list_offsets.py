@@ -1,9 +1,11 @@
-"""ListOffsets (key 2), v1–9.
+"""ListOffsets (key 2), v1–11.
 
 Special timestamps: -2 earliest (log start offset), -1 latest (high watermark, or the last stable
 offset for read_committed), -3 the record with the largest timestamp (v7+), -4 earliest local (v8+,
-= earliest without tiered storage), -5 latest tiered (v9+, none here: -1 offset); each special one
-below its version is UNSUPPORTED_VERSION. A real timestamp finds the first record whose timestamp is at
+= earliest without tiered storage), -5 latest tiered (v9+, none here: -1 offset), -6 earliest pending
+upload (v11+, KIP-1023; without tiered storage Kafka answers offset -1, timestamp -1, leader epoch -1);
+each special one below its version is UNSUPPORTED_VERSION. v10's ``timeout`` bounds Kafka's
+asynchronous lookups in remote storage (KIP-1075); every lookup here is local and immediate. A real timestamp finds the first record whose timestamp is at
 or after it, through the time index. As in Kafka, what a consumer may not fetch is not found: a
 max-timestamp or by-timestamp answer at or past the last fetchable offset (the last stable offset for
 read_committed, else the high watermark) is offset -1 and timestamp -1, the same as nothing found. A
@@ -16,9 +18,9 @@ from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.storage.errors import KafkaStorageError
 
-EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -2, -1, -3, -4, -5
+EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED, EARLIEST_PENDING_UPLOAD = -2, -1, -3, -4, -5, -6
 # the first ListOffsets version that knows each special timestamp (Kafka's timestampMinSupportedVersion)
-_MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9}
+_MIN_VERSION = {MAX_TIMESTAMP: 7, EARLIEST_LOCAL: 8, LATEST_TIERED: 9, EARLIEST_PENDING_UPLOAD: 11}
 
 
 def _lookup(p, ts: int, read_committed: bool) -> tuple[int, int]:
@@ -41,7 +43,7 @@ def _lookup(p, ts: int, read_committed: bool) -> tuple[int, int]:
     return timestamp, offset
 
 
-@handles(ApiKey.LIST_OFFSETS, 1, 9)
+@handles(ApiKey.LIST_OFFSETS, 1, 11)
 def handle_list_offsets(ctx, req):
     rm = ctx.broker.replica_manager
     read_committed = getattr(req, "isolation_level", 0) == 1
@@ -82,6 +84,9 @@ def handle_list_offsets(ctx, req):
             if epoch != -1 and epoch < p.leader_epoch:
                 parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.fenced_leader_epoch})
                 continue
+            if rp.timestamp == EARLIEST_PENDING_UPLOAD:  # nothing is uploaded: no remote storage
+                parts.append({"partition_index": rp.partition_index, "error_code": 0, "leader_epoch": -1})
+                continue
             try:
                 timestamp, offset = _lookup(p, rp.timestamp, read_committed)
             except (OSError, KafkaStorageError) as e:  # its log dir failed: it goes offline
@@ -94,7 +99,7 @@ def handle_list_offsets(ctx, req):
                     "error_code": 0,
                     "timestamp": timestamp,
                     "offset": offset,
-                    "leader_epoch": p.leader_epoch,
+                    "leader_epoch": p.leader_epoch if offset != -1 else -1,  # nothing found: no epoch (Kafka)
                 }
             )
         topics.append({"name": t.name, "partitions": parts})

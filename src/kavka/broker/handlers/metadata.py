@@ -1,4 +1,4 @@
-"""Metadata (key 3), v0–12.
+"""Metadata (key 3), v0–13.
 
 Brokers, cluster id and controller, and for each requested topic its id and partitions (leader,
 leader epoch, replicas, ISR). A null topic list (an empty one in v0) means every topic. Unknown topics
@@ -9,7 +9,8 @@ id only. A partition whose log dir failed on this broker lists it in ``offline_r
 Authorized operations (v8+): with ``include_topic_authorized_operations`` every topic answered by name
 (found, auto-created or unknown; not an unknown id) carries every topic operation, and with
 ``include_cluster_authorized_operations`` (v8–10 only) the cluster field every cluster operation, as
-from a Kafka broker with no authorizer; otherwise both stay INT32_MIN.
+from a Kafka broker with no authorizer; otherwise both stay INT32_MIN. v13 adds a top-level error code
+(KIP-1102; Kafka sets it only for a rebootstrap request it refuses), always NONE here.
 """
 
 from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED, TOPIC_OPERATIONS
@@ -41,7 +42,7 @@ def _topic_entry(broker, topic) -> dict:
     }
 
 
-@handles(ApiKey.METADATA, 0, 12)
+@handles(ApiKey.METADATA, 0, 13)
 def handle_metadata(ctx, req):
     broker = ctx.broker
     requested = req.topics
@@ -90,4 +91,5 @@ def handle_metadata(ctx, req):
         "controller_id": broker.controller_id,
         "topics": topics,
         "cluster_authorized_operations": cluster_ops,
+        "error_code": 0,  # v13+ (a request-level error, which a broker with no authorizer never has)
     }

@@ -1,4 +1,4 @@
-"""Produce (key 0), v3–11 served; v0–2 advertised but refused (Kafka 4 does the same, KAFKA-18659:
+"""Produce (key 0), v3–13 served; v0–2 advertised but refused (Kafka 4 does the same, KAFKA-18659:
 librdkafka reads its feature set from the advertised Produce range).
 
 The body is decoded by the hand-written codec: record sets stay memoryviews into the request frame,
@@ -6,7 +6,9 @@ which the log validates, patches (offsets, leader epoch) and writes without copy
 acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS otherwise); acks=0 gets no response at all. Each
 partition's records must be exactly one batch (INVALID_RECORD otherwise, as Kafka checks from v3). A topic
 that does not exist gets UNKNOWN_TOPIC_OR_PARTITION: as in Kafka, only a Metadata request creates topics
-(``auto.create.topics.enable``), and producers send one before they produce.
+(``auto.create.topics.enable``), and producers send one before they produce. From v13 (KIP-516) topics
+are named by id: an id this broker does not know is UNKNOWN_TOPIC_ID for each of its partitions, and
+the response names each topic as the request did.
 
 Transactional batches (KIP-890 part 1, kavka.coordinator.txn.verification): finding them costs a look
 at each partition's first batch header (attributes byte, length). When there are some, Kafka's request
@@ -15,7 +17,9 @@ partition with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, batches of more than one p
 INVALID_PRODUCER_ID_MAPPING. Then, per partition, the transaction service verifies the first batch of
 a transaction with the coordinator before the append: INVALID_TXN_STATE (TRANSACTION_ABORTABLE from
 v11) when the partition is not in the producer's ongoing transaction, NOT_ENOUGH_REPLICAS (which every
-producer retries) while the coordinator cannot tell yet.
+producer retries) while the coordinator cannot tell yet. That verification is the one call in
+:func:`_verify_transactional` (v12+ with transaction version 2 adds the partition to the transaction
+instead, KIP-890 part 2: the transaction service decides from the request version it is given).
 """
 
 from kavka.broker.byte_rate_quotas import record_produce
@@ -23,7 +27,12 @@ from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.batch import HEADER_SIZE, batch_size_at, is_transactional_at, producer_at
-from kavka.protocol.produce import PartitionResponse, decode_produce_request, encode_produce_response
+from kavka.protocol.produce import (
+    FIRST_TOPIC_ID_VERSION,
+    PartitionResponse,
+    decode_produce_request,
+    encode_produce_response,
+)
 
 
 def _txn_producer(records) -> tuple[int, int] | None:
@@ -89,6 +98,26 @@ def _more_than_one_batch(records) -> bool:
     return rest >= batch_size_at(records, first)
 
 
+def _nonzero_base_offset(rm, name, index, records) -> PartitionResponse | None:
+    """Kafka (UnifiedLog, for a client's append) refuses a batch whose base offset is not 0: the broker
+    assigns offsets. INVALID_RECORD with the log start offset, as Kafka answers it."""
+    if records is None or len(records) < HEADER_SIZE or records[:8] == _ZERO_OFFSET:
+        return None
+    p = rm.get(name, index)
+    if p is None or p.offline:
+        return None  # the append answers for a missing or offline partition
+    base = int.from_bytes(records[:8], "big", signed=True)
+    return PartitionResponse(
+        index,
+        ErrorCode.invalid_record,
+        log_start_offset=p.log.log_start_offset,
+        error_message=f"The baseOffset of the record batch in the append to {name}-{index} should be 0, but it is {base}",
+    )
+
+
+_ZERO_OFFSET = bytes(8)
+
+
 def _one_batch_only(index, version) -> PartitionResponse:
     return PartitionResponse(
         index,
@@ -102,7 +131,9 @@ def _one_batch_only(index, version) -> PartitionResponse:
 
 def _append(rm, name, parts, acks, version):
     return [
-        _one_batch_only(index, version) if _more_than_one_batch(records) else rm.append(name, index, records, acks)
+        _one_batch_only(index, version)
+        if _more_than_one_batch(records)
+        else (_nonzero_base_offset(rm, name, index, records) or rm.append(name, index, records, acks))
         for index, records in parts
     ]
 
@@ -114,9 +145,13 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
         if _more_than_one_batch(records):  # else a second batch would go in unverified
             results.append(_one_batch_only(index, version))
             continue
+        refused = _nonzero_base_offset(rm, name, index, records)
+        if refused is not None:
+            results.append(refused)
+            continue
         producer = _txn_producer(records) if records is not None else None
         if producer is not None and txn is not None:
-            refused = txn.check_produce(transactional_id, producer[0], producer[1], name, index, version)
+            refused = _verify_transactional(txn, transactional_id, producer, name, index, version)
             if refused is not None:
                 results.append(PartitionResponse(index, refused[0], error_message=refused[1]))
                 continue
@@ -124,7 +159,17 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
     return results
 
 
-@handles(ApiKey.PRODUCE, 3, 11, raw=True, advertised_min=0)
+def _verify_transactional(txn, transactional_id, producer, name, index, version) -> tuple[int, str | None] | None:
+    """The transaction service's word on a partition's first transactional batch before it is appended:
+    None to append, else (error code, message) for that partition."""
+    return txn.check_produce(transactional_id, producer[0], producer[1], name, index, version)
+
+
+def _unknown_topic_id(parts) -> list[PartitionResponse]:
+    return [PartitionResponse(i, ErrorCode.unknown_topic_id) for i, _ in parts]
+
+
+@handles(ApiKey.PRODUCE, 3, 13, raw=True, advertised_min=0)
 def handle_produce(ctx, body):
     req = decode_produce_request(body, 0, ctx.version)  # ProtocolDecodeError: the dispatcher closes
     broker = ctx.broker
@@ -139,7 +184,16 @@ def handle_produce(ctx, body):
     else:
         rm = broker.replica_manager
         txn = broker.txn_service if producers else None
-        for name, parts in req.topics:
+        by_id = ctx.version >= FIRST_TOPIC_ID_VERSION
+        for topic, parts in req.topics:
+            if by_id:  # KIP-516: the request names the topic by id; the log by name
+                image = broker.topic_by_id(topic)
+                if image is None:
+                    responses.append((topic, _unknown_topic_id(parts)))
+                    continue
+                name = image.name
+            else:
+                name = topic
             if is_internal(name):
                 results = [
                     PartitionResponse(
@@ -152,7 +206,7 @@ def handle_produce(ctx, body):
                     results = _append_transactional(rm, txn, req.transactional_id, ctx.version, name, parts, acks)
                 else:
                     results = _append(rm, name, parts, acks, ctx.version)
-            responses.append((name, results))
+            responses.append((topic, results))
     throttle_ms = record_produce(ctx, len(body))
     if acks == 0:
         return None
