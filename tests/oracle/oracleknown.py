@@ -21,11 +21,7 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     15: ((0, 6), (0, 5)),  # DescribeGroups
     17: ((0, 1), None),  # SaslHandshake
     18: ((0, 5), (0, 4)),  # ApiVersions
-    24: ((0, 5), (0, 3)),  # AddPartitionsToTxn
-    25: ((0, 4), (0, 3)),  # AddOffsetsToTxn
-    26: ((0, 5), (0, 4)),  # EndTxn
-    27: ((1, 2), (1, 1)),  # WriteTxnMarkers
-    28: ((0, 6), (0, 4)),  # TxnOffsetCommit
+    28: ((0, 6), (0, 5)),  # TxnOffsetCommit (v6: topic ids, KIP-1319; kio has no schema for it)
     34: ((1, 2), None),  # AlterReplicaLogDirs
     35: ((1, 5), (1, 4)),  # DescribeLogDirs
     36: ((0, 2), None),  # SaslAuthenticate
@@ -41,7 +37,6 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     57: ((0, 2), None),  # UpdateFeatures
     60: ((0, 2), (0, 1)),  # DescribeCluster
     64: ((0, 0), None),  # UnregisterBroker
-    66: ((0, 2), (0, 1)),  # ListTransactions
     69: ((0, 1), (0, 0)),  # ConsumerGroupDescribe
     74: ((0, 1), None),  # ListConfigResources
     76: ((1, 1), None),  # ShareGroupHeartbeat
@@ -72,7 +67,6 @@ FEATURE_DIFFERENCES = [
     "finalized_features[metadata.version].min_version_level: kafka=33 kavka=25",
     "finalized_features[share.version]: kafka only",
     "finalized_features[streams.version]: kafka only",
-    "finalized_features[transaction.version]: kafka only",
     "supported_features[group.version]: kavka only",
     "supported_features[kraft.version]: kavka only",
     "supported_features[metadata.version].max_version: kafka=33 kavka=25",
@@ -434,4 +428,13 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
         ],
         ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: cleanup.policy=compact"],
     ),
+}
+
+# Transactions at the wire (test_oracle_transactions.py; docs/compatibility.md, "Transactions"):
+# scenario -> the lines that differ.
+TXN_DIFFERENCES: dict[str, list[str]] = {
+    "fenced": [],
+    "errors": [],
+    "group": [],
+    "tv2": [],
 }

@@ -32,7 +32,7 @@ def _result(topics, code):
     }
 
 
-@handles(ApiKey.TXN_OFFSET_COMMIT, 0, 4)
+@handles(ApiKey.TXN_OFFSET_COMMIT, 0, 5)
 def handle_txn_offset_commit(ctx, req):
     service, groups = txn_service_of(ctx), service_of(ctx)
     if service is None or groups is None:
