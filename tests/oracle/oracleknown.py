@@ -437,4 +437,5 @@ TXN_DIFFERENCES: dict[str, list[str]] = {
     "errors": [],
     "group": [],
     "tv2": [],
+    "produce v12": [],
 }

@@ -453,3 +453,30 @@ def test_transaction_version_2(oracle, new_topic_name):  # noqa: F811
     renames = {topic: "<topic>", txn: "<txn>", group: "<group>"}
     found = _compare(oracle, scenario, "transactions:tv2", renames)
     assert found == known.TXN_DIFFERENCES["tv2"]
+
+
+def test_produce_v12_adds_the_partition(oracle, new_topic_name):  # noqa: F811
+    """Produce v12 (transaction version 2) adds its partition to the transaction: no AddPartitionsToTxn,
+    the transaction begins with the first batch; a late batch of the old epoch is fenced after EndTxn v5.
+    (Kavka's Produce v12 is dataver's part of issue 13; this checks the coordinator side of it.)"""
+    topic = new_topic_name("p12")
+    txn, _group = _names("p12")
+
+    def scenario(s: Side) -> None:
+        _topic(s, topic)
+        s.coordinator(txn)
+        pid, e = s.init_until_done(txn)
+        s.produce("Produce v12, first batch", txn, topic, pid, e, 0, version=12)
+        _describe(s, "DescribeTransactions, begun by the batch", txn)
+        s.produce("Produce v12, second batch", txn, topic, pid, e, 1, version=12)
+        s.end("EndTxn v5 commit", txn, pid, e, True, version=5)
+        _completed(s, txn, "CompleteCommit")
+        s.produce("Produce v12, late batch of the old epoch", txn, topic, pid, e, 2, version=12)
+        s.produce("Produce v12, next transaction", txn, topic, pid, e + 1, 0, version=12)
+        s.produce("Produce v12, sequence gap", txn, topic, pid, e + 1, 5, version=12)
+        s.end("EndTxn v5 abort", txn, pid, e + 1, False, version=5)
+        s.produce("Produce v12, unknown producer id", txn, topic, pid + 1000, 0, 0, version=12)
+        s.produce("Produce v11, new epoch, not added", txn, topic, pid, e + 2, 0, version=11)
+
+    found = _compare(oracle, scenario, "transactions:produce v12", {topic: "<topic>", txn: "<txn>"})
+    assert found == known.TXN_DIFFERENCES["produce v12"]
