@@ -554,7 +554,7 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
         if transactional_id_pattern:
             try:
                 pattern = re.compile(transactional_id_pattern)
-            except re.error:
+            except (re.error, RecursionError, OverflowError):  # deep nesting, huge repeat counts too
                 return {
                     "error_code": ErrorCode.invalid_regular_expression,
                     "unknown_state_filters": [],
