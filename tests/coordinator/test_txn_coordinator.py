@@ -312,3 +312,16 @@ def test_describe_and_list(h):
         h.coordinator.list_transactions(state_filters=["Ongoing"], duration_filter_ms=20_000)["transaction_states"]
         == []
     )
+
+
+def test_list_transactions_pattern_must_match_the_whole_id_and_compile():
+    h = Harness()
+    for tid in ("orders-1", "orders-2", "payments"):
+        h.init(tid=tid)
+    names = lambda r: [t["transactional_id"] for t in r["transaction_states"]]  # noqa: E731
+    assert names(h.coordinator.list_transactions(transactional_id_pattern="orders-.*")) == ["orders-1", "orders-2"]
+    assert names(h.coordinator.list_transactions(transactional_id_pattern="orders")) == []
+    assert len(names(h.coordinator.list_transactions(transactional_id_pattern=None))) == 3
+    for bad in ("([", "(" * 20000, "a{99999999999}"):
+        r = h.coordinator.list_transactions(transactional_id_pattern=bad)
+        assert (r["error_code"], r["transaction_states"]) == (ErrorCode.invalid_regular_expression, [])

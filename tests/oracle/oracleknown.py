@@ -16,11 +16,7 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     10: ((0, 6), (0, 4)),  # FindCoordinator
     15: ((0, 6), (0, 5)),  # DescribeGroups
     17: ((0, 1), None),  # SaslHandshake
-    24: ((0, 5), (0, 3)),  # AddPartitionsToTxn
-    25: ((0, 4), (0, 3)),  # AddOffsetsToTxn
-    26: ((0, 5), (0, 4)),  # EndTxn
-    27: ((1, 2), (1, 1)),  # WriteTxnMarkers
-    28: ((0, 6), (0, 4)),  # TxnOffsetCommit
+    28: ((0, 6), (0, 5)),  # TxnOffsetCommit (v6: topic ids, KIP-1319; kio has no schema for it)
     35: ((1, 5), (1, 4)),  # DescribeLogDirs
     36: ((0, 2), None),  # SaslAuthenticate
     38: ((1, 3), None),  # CreateDelegationToken
@@ -31,7 +27,6 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     45: ((0, 1), (0, 0)),  # AlterPartitionReassignments
     51: ((0, 0), None),  # AlterUserScramCredentials
     60: ((0, 2), (0, 1)),  # DescribeCluster
-    66: ((0, 2), (0, 1)),  # ListTransactions
     69: ((0, 1), (0, 0)),  # ConsumerGroupDescribe
     76: ((1, 1), None),  # ShareGroupHeartbeat
     77: ((1, 1), None),  # ShareGroupDescribe
@@ -64,7 +59,6 @@ FEATURE_DIFFERENCES = [
     "finalized_features[metadata.version].min_version_level: kafka=33 kavka=25",
     "finalized_features[share.version]: kafka only",
     "finalized_features[streams.version]: kafka only",
-    "finalized_features[transaction.version]: kafka only",
     "supported_features[metadata.version].max_version: kafka=33 kavka=25",
 ]
 # The same in v4, which lists every supported feature (the same names on both sides).
@@ -296,4 +290,14 @@ DATA_PATH_DIFFERENCES: dict[str, list[str]] = {
         "responses[<topic>].partition_responses[0].error_message: kafka=None kavka='Produce requests with version 9 "
         "are only allowed to contain exactly one record batch per partition'"
     ],
+}
+
+# Transactions at the wire (test_oracle_transactions.py; docs/compatibility.md, "Transactions"):
+# scenario -> the lines that differ.
+TXN_DIFFERENCES: dict[str, list[str]] = {
+    "fenced": [],
+    "errors": [],
+    "group": [],
+    "tv2": [],
+    "produce v12": [],
 }

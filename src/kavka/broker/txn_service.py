@@ -38,6 +38,7 @@ from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.coordinator.txn.verification import VERIFICATION_ENABLE_CONFIG, produce_error, txn_offset_commit_error
+from kavka.coordinator.txn.versions import TV2_PRODUCE_VERSION, TV2_TXN_OFFSET_COMMIT_VERSION
 from kavka.metadata.internal_topics import OFFSETS_TOPIC, TXN_TOPIC
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import CONTROL_BIT
@@ -157,18 +158,21 @@ class TxnService(CoordinatorService):
         """``transaction.partition.verification.enable`` (dynamic in Kafka too)."""
         return bool(self.broker.dynamic_config(VERIFICATION_ENABLE_CONFIG))
 
-    def _needs_verification(self, topic: str, index: int, producer_id: int, producer_epoch: int) -> bool:
+    def _needs_verification(
+        self, topic: str, index: int, producer_id: int, producer_epoch: int, adds: bool = False
+    ) -> bool:
         """True unless the partition is not hosted here (the append reports that), the producer already
         has a transaction open on it at this epoch (Kafka's ``hasOngoingTransaction(producerId,
         producerEpoch)``: only the first batch of a transaction on a partition is verified; one dict
-        lookup), or verification is off."""
+        lookup), or verification is off -- which does not apply when the check ``adds`` the partition
+        (transaction version 2: nothing else adds it)."""
         p = self.broker.replica_manager.get(topic, index)
         if p is None:
             return False
         entry = p.log.producer_state.producers.get(producer_id)
         if entry is not None and entry.current_txn_first_offset >= 0 and entry.epoch == producer_epoch:
             return False
-        return self.verification_enabled()
+        return adds or self.verification_enabled()
 
     def verify(self, transactional_id: str, producer_id: int, producer_epoch: int, topic: str, index: int) -> ErrorCode:
         """The coordinator's answer for one partition (NONE: it is in the producer's ongoing transaction).
@@ -183,17 +187,40 @@ class TxnService(CoordinatorService):
             partition=index,
         )
 
+    def add_implicitly(
+        self, transactional_id: str, producer_id: int, producer_epoch: int, topic: str, index: int
+    ) -> ErrorCode:
+        """Transaction version 2 (KIP-890 part 2): add the partition to the producer's transaction, as
+        Kafka's partition leader does for a Produce v12+ or TxnOffsetCommit v5+ (AddPartitionsToTxn v5,
+        not verify-only); a transaction in Empty/Complete* begins. NONE, or the coordinator's error."""
+        if self.broker.topic(TXN_TOPIC) is None:
+            return ErrorCode.coordinator_not_available
+        return ErrorCode(
+            self.call(
+                self.coordinator.add_partitions_to_txn,
+                transactional_id=transactional_id,
+                producer_id=producer_id,
+                producer_epoch=producer_epoch,
+                partitions=[(topic, index)],
+                client_transaction_version=2,
+            )
+        )
+
     def check_produce(
         self, transactional_id: str | None, producer_id: int, producer_epoch: int, topic: str, index: int, version: int
     ) -> tuple[int, str | None] | None:
         """Before appending a transactional batch of ``producer_id`` to ``topic-index`` from a Produce of
-        ``version``: None to go ahead, else the (error code, message) that partition gets."""
-        if not self._needs_verification(topic, index, producer_id, producer_epoch):
+        ``version``: None to go ahead, else the (error code, message) that partition gets. From v12
+        (transaction version 2) the partition is added to the transaction instead of verified."""
+        if not self._needs_verification(topic, index, producer_id, producer_epoch, version >= TV2_PRODUCE_VERSION):
             return None
         if transactional_id is None:
             # Kafka's log refuses it: nothing could verify the batch
             return ErrorCode.invalid_txn_state, "Record was not part of an ongoing transaction"
-        code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
+        if version >= TV2_PRODUCE_VERSION:
+            code = self.add_implicitly(transactional_id, producer_id, producer_epoch, topic, index)
+        else:
+            code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
         if code == ErrorCode.none:
             return None
         log.debug(
@@ -212,13 +239,18 @@ class TxnService(CoordinatorService):
     ) -> int:
         """Before a TxnOffsetCommit of ``version`` writes the group's offsets (a transactional batch of the
         producer in the group's ``__consumer_offsets`` partition): NONE, or the error for every partition
-        of the request (Kafka verifies there too, since 3.6)."""
+        of the request (Kafka verifies there too, since 3.6). From v5 the partition is added instead."""
         if not group_id:
             return ErrorCode.none  # the group coordinator refuses it (INVALID_GROUP_ID), as Kafka checks first
         topic, index = self.coordinator.offsets_partition(group_id)
-        if not self._needs_verification(topic, index, producer_id, producer_epoch):
+        if not self._needs_verification(
+            topic, index, producer_id, producer_epoch, version >= TV2_TXN_OFFSET_COMMIT_VERSION
+        ):
             return ErrorCode.none
-        code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
+        if version >= TV2_TXN_OFFSET_COMMIT_VERSION:
+            code = self.add_implicitly(transactional_id, producer_id, producer_epoch, topic, index)
+        else:
+            code = self.verify(transactional_id, producer_id, producer_epoch, topic, index)
         return ErrorCode.none if code == ErrorCode.none else txn_offset_commit_error(code, version)
 
     # --- asyncio adaptation ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""AddOffsetsToTxn (key 25), v0–3.
+"""AddOffsetsToTxn (key 25), v0–4 (v2 knows PRODUCER_FENCED, older ones get INVALID_PRODUCER_EPOCH;
+v4 knows TRANSACTION_ABORTABLE).
 
 Adds the group's ``__consumer_offsets`` partition to the transaction, so offsets the producer then
 sends with TxnOffsetCommit are committed (or dropped) with it.
@@ -6,10 +7,11 @@ sends with TxnOffsetCommit are committed (or dropped) with it.
 
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
+from kavka.coordinator.txn.versions import for_version
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-@handles(ApiKey.ADD_OFFSETS_TO_TXN, 0, 3)
+@handles(ApiKey.ADD_OFFSETS_TO_TXN, 0, 4)
 def handle_add_offsets_to_txn(ctx, req):
     service = txn_service_of(ctx)
     if service is None:
@@ -24,4 +26,4 @@ def handle_add_offsets_to_txn(ctx, req):
         producer_epoch=int(req.producer_epoch),
         group_id=req.group_id,
     )
-    return {"throttle_time": 0, "error_code": code}
+    return {"throttle_time": 0, "error_code": for_version(ApiKey.ADD_OFFSETS_TO_TXN, ctx.version, code)}

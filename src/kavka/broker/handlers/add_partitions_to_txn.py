@@ -1,54 +1,100 @@
-"""AddPartitionsToTxn (key 24), v0–3 (the client form; v4+ batches transactions for brokers).
+"""AddPartitionsToTxn (key 24), v0–5.
 
-Adds partitions to the producer's ongoing transaction, so the coordinator writes their markers. One
-error for the whole request, on every partition, except partitions of unknown topics:
-UNKNOWN_TOPIC_OR_PARTITION for them and OPERATION_NOT_ATTEMPTED for the others (Kafka's rule).
+v0–3 are the client form: one transaction, one error for the whole request on every partition,
+except partitions of unknown topics: UNKNOWN_TOPIC_OR_PARTITION for them and OPERATION_NOT_ATTEMPTED
+for the others (Kafka's rule). v2 knows PRODUCER_FENCED; v0–1 get INVALID_PRODUCER_EPOCH instead.
+
+v4–5 are the broker-to-coordinator form (KIP-890): several transactions per request, a top-level
+error code, and ``verify_only``, which only asks whether each partition is already in the producer's
+ongoing transaction (what a partition leader asks before the first transactional append; Kavka's own
+leaders ask in process, :mod:`kavka.coordinator.txn.verification`). v5 knows TRANSACTION_ABORTABLE.
 """
 
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
+from kavka.coordinator.txn.versions import for_version
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-def _result(topics, code_of):
+def _topic_results(topics, code_of):
+    return [
+        {
+            "name": name,
+            "results_by_partition": [{"partition_index": p, "partition_error_code": code_of(name, p)} for p in parts],
+        }
+        for name, parts in topics
+    ]
+
+
+def _unknown(ctx, topics) -> set[tuple[str, int]]:
     return {
-        "throttle_time": 0,
-        "results_by_topic_v3_and_below": [
-            {
-                "name": name,
-                "results_by_partition": [
-                    {"partition_index": p, "partition_error_code": code_of(name, p)} for p in parts
-                ],
-            }
-            for name, parts in topics
-        ],
-    }
-
-
-@handles(ApiKey.ADD_PARTITIONS_TO_TXN, 0, 3)
-def handle_add_partitions_to_txn(ctx, req):
-    topics = [(t.name, [int(p) for p in t.partitions]) for t in req.v3_and_below_topics]
-    service = txn_service_of(ctx)
-    if service is None:
-        return _result(topics, lambda _t, _p: ErrorCode.coordinator_not_available)
-    unknown = {
         (name, p)
         for name, parts in topics
         for p in parts
         if (img := ctx.broker.topic(name)) is None or p not in img.partitions
     }
+
+
+def _transaction(ctx, service, version, txn_id, producer_id, producer_epoch, topics, verify_only=False):
+    """The per-partition results of one transaction of the request."""
+    if service is None:
+        return _topic_results(topics, lambda _t, _p: ErrorCode.coordinator_not_available)
+    unknown = _unknown(ctx, topics)
     if unknown:
-        return _result(
+        return _topic_results(
             topics,
             lambda t, p: (
                 ErrorCode.unknown_topic_or_partition if (t, p) in unknown else ErrorCode.operation_not_attempted
             ),
         )
+    partitions = [(name, p) for name, parts in topics for p in parts]
+    if verify_only:
+        found = service.coordinator.verify_partitions(
+            transactional_id=txn_id, producer_id=producer_id, producer_epoch=producer_epoch, partitions=partitions
+        )
+        return _topic_results(topics, lambda t, p: found[(t, p)])
     code = service.call(
         service.coordinator.add_partitions_to_txn,
-        transactional_id=req.v3_and_below_transactional_id,
-        producer_id=int(req.v3_and_below_producer_id),
-        producer_epoch=int(req.v3_and_below_producer_epoch),
-        partitions=[(name, p) for name, parts in topics for p in parts],
+        transactional_id=txn_id,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        partitions=partitions,
     )
-    return _result(topics, lambda _t, _p: code)
+    code = for_version(ApiKey.ADD_PARTITIONS_TO_TXN, version, code)
+    return _topic_results(topics, lambda _t, _p: code)
+
+
+@handles(ApiKey.ADD_PARTITIONS_TO_TXN, 0, 5)
+def handle_add_partitions_to_txn(ctx, req):
+    service = txn_service_of(ctx)
+    if ctx.version < 4:
+        topics = [(t.name, [int(p) for p in t.partitions]) for t in req.v3_and_below_topics]
+        results = _transaction(
+            ctx,
+            service,
+            ctx.version,
+            req.v3_and_below_transactional_id,
+            int(req.v3_and_below_producer_id),
+            int(req.v3_and_below_producer_epoch),
+            topics,
+        )
+        return {"throttle_time": 0, "results_by_topic_v3_and_below": results}
+    results = []
+    for txn in req.transactions:
+        topics = [(t.name, [int(p) for p in t.partitions]) for t in txn.topics]
+        results.append(
+            {
+                "transactional_id": txn.transactional_id,
+                "topic_results": _transaction(
+                    ctx,
+                    service,
+                    ctx.version,
+                    txn.transactional_id,
+                    int(txn.producer_id),
+                    int(txn.producer_epoch),
+                    topics,
+                    bool(txn.verify_only),
+                ),
+            }
+        )
+    return {"throttle_time": 0, "error_code": ErrorCode.none, "results_by_transaction": results}

@@ -5,8 +5,8 @@ name and version (KIP-511), kept on the connection for metrics. The response hea
 an unsupported request version gets a v0 answer with UNSUPPORTED_VERSION (see dispatch.py).
 Features (KIP-584, v3+ tagged fields) as a KRaft broker reports them: ``metadata.version`` (Kavka
 speaks the protocol of Kafka 4.0's 4.0-IV3 level, finalized there), ``kraft.version`` 0 (a static
-voter set), ``group.version`` 1 (KIP-848 consumer groups) and ``transaction.version`` 0 (KIP-890 part 2,
-the epoch bump per transaction, is not implemented, so only level 0 is supported). Levels at 0 are
+voter set), ``group.version`` 1 (KIP-848 consumer groups) and ``transaction.version`` 2 (KIP-890 part 2:
+the epoch bump per transaction, partitions added by Produce v12 / TxnOffsetCommit v5). Levels at 0 are
 not listed as finalized, as in Kafka. The finalized-features epoch is the metadata log's end offset.
 
 The other features Kafka 4.4 knows are supported at level 0 only (``kavka.controller.features`` says
@@ -38,7 +38,7 @@ FEATURES = {
     "metadata.version": (7, 25, 25),
     "kraft.version": (0, 0, 0),
     "group.version": (0, 1, 1),
-    "transaction.version": (0, 0, 0),
+    "transaction.version": (0, 2, 2),  # KIP-890 part 2, as Kafka 4.4 finalizes on a new cluster
 }
 
 # The features Kavka knows but does not implement (ELR, share and streams groups), supported at 0 only.

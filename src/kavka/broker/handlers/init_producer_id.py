@@ -5,17 +5,22 @@ TransactionCoordinator does (a producer that asks to bump its epoch, KIP-360, al
 Producer ids come from blocks the controller hands out through the metadata log, so an id is never
 reused across restarts. With a transactional id the transaction coordinator answers
 (kavka.coordinator.txn): a new producer id or an epoch bump that fences older producers; v3+ carry
-the caller's producer id and epoch (KIP-360).
+the caller's producer id and epoch (KIP-360). A fenced caller gets PRODUCER_FENCED from v4 and
+INVALID_PRODUCER_EPOCH below (kavka.coordinator.txn.versions).
 """
 
 from kavka.broker.group_service import millis
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
+from kavka.coordinator.txn.versions import for_version
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
 @handles(ApiKey.INIT_PRODUCER_ID, 0, 5)
 def handle_init_producer_id(ctx, req):
+    producer_id, producer_epoch = int(getattr(req, "producer_id", -1)), int(getattr(req, "producer_epoch", -1))
+    if (producer_id == -1) != (producer_epoch == -1):  # v3+: both or neither, as Kafka's KafkaApis checks
+        return {"throttle_time": 0, "error_code": ErrorCode.invalid_request, "producer_id": -1, "producer_epoch": -1}
     if req.transactional_id is not None:
         service = txn_service_of(ctx)
         if service is None:
@@ -29,9 +34,10 @@ def handle_init_producer_id(ctx, req):
             service.coordinator.init_producer_id,
             transactional_id=req.transactional_id,
             transaction_timeout_ms=millis(req.transaction_timeout),
-            producer_id=int(getattr(req, "producer_id", -1)),
-            producer_epoch=int(getattr(req, "producer_epoch", -1)),
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
         )
-        return dict(result, throttle_time=0)
+        error = for_version(ApiKey.INIT_PRODUCER_ID, ctx.version, result["error_code"])
+        return dict(result, error_code=error, throttle_time=0)
     producer_id = ctx.broker.next_producer_id()
     return {"throttle_time": 0, "error_code": 0, "producer_id": producer_id, "producer_epoch": 0}

@@ -1,12 +1,12 @@
-"""ListTransactions (key 66), v0–1: transactions this broker coordinates, filtered by state names,
-producer ids and (v1) how long they have been running."""
+"""ListTransactions (key 66), v0–2: transactions this broker coordinates, filtered by state names,
+producer ids, (v1) how long they have been running and (v2, KIP-1152) a transactional id pattern."""
 
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-@handles(ApiKey.LIST_TRANSACTIONS, 0, 1)
+@handles(ApiKey.LIST_TRANSACTIONS, 0, 2)
 def handle_list_transactions(ctx, req):
     service = txn_service_of(ctx)
     if service is None:
@@ -20,5 +20,6 @@ def handle_list_transactions(ctx, req):
         state_filters=list(req.state_filters),
         producer_id_filters=[int(p) for p in req.producer_id_filters],
         duration_filter_ms=int(getattr(req, "duration_filter", -1)),
+        transactional_id_pattern=getattr(req, "transactional_id_pattern", None),
     )
     return dict(result, throttle_time=0)

@@ -1,4 +1,5 @@
-"""TxnOffsetCommit (key 28), v0–4.
+"""TxnOffsetCommit (key 28), v0–5 (v5: transaction version 2, see below; v6, with topic ids, is not
+served: kio has no schema for it).
 
 Offsets a transactional producer commits for a consumer group (``send_offsets_to_transaction``). The
 producer must be the transactional id's current one (when this broker coordinates it). The group
@@ -8,7 +9,8 @@ producer (a transactional write of the coordinator runtime), so they survive a c
 pending until the transaction's marker reaches that partition, then count on commit and are dropped
 on abort (kavka.coordinator.group.offsets). Before the first such batch of a transaction, the group's
 partition is verified to be in the producer's ongoing transaction (KIP-890, as Produce does:
-``TxnService.check_txn_offset_commit``), so offsets sent without AddOffsetsToTxn are refused. A
+``TxnService.check_txn_offset_commit``), so offsets sent without AddOffsetsToTxn are refused -- from
+v5 (KIP-890 part 2, the client sends no AddOffsetsToTxn) the partition is added instead. A
 partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION and is not committed.
 """
 
@@ -32,7 +34,7 @@ def _result(topics, code):
     }
 
 
-@handles(ApiKey.TXN_OFFSET_COMMIT, 0, 4)
+@handles(ApiKey.TXN_OFFSET_COMMIT, 0, 5)
 def handle_txn_offset_commit(ctx, req):
     service, groups = txn_service_of(ctx), service_of(ctx)
     if service is None or groups is None:

@@ -1,4 +1,5 @@
-"""WriteTxnMarkers (key 27), v1: write COMMIT/ABORT markers to partitions this broker leads.
+"""WriteTxnMarkers (key 27), v1–2 (v2 adds each marker's transaction version, KIP-1228; a marker
+is the same control record whatever it says): write COMMIT/ABORT markers to partitions this broker leads.
 
 In a Kafka cluster the transaction coordinator sends this to partition leaders; Kavka's coordinator
 writes its markers in process (kavka.broker.txn_service), so what arrives here comes from an admin:
@@ -14,7 +15,7 @@ from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-@handles(ApiKey.WRITE_TXN_MARKERS, 1, 1)
+@handles(ApiKey.WRITE_TXN_MARKERS, 1, 2)
 def handle_write_txn_markers(ctx, req):
     service = ctx.broker.txn_service
     markers = []

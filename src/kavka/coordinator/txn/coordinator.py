@@ -23,6 +23,7 @@ librdkafka, kafka-python and aiokafka use): see each method.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
@@ -248,10 +249,15 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
         producer_epoch: int,
         partitions: Iterable[tuple[str, int]],
         respond: ErrorRespond,
+        client_transaction_version: int = 0,
     ) -> None:
-        """AddPartitionsToTxn v0-3: one error for the whole request (Kafka's rules: unknown id or other
+        """AddPartitionsToTxn: one error for the whole transaction (Kafka's rules: unknown id or other
         producer id INVALID_PRODUCER_ID_MAPPING, other epoch PRODUCER_FENCED, Prepare*
-        CONCURRENT_TRANSACTIONS; partitions already in the Ongoing transaction: NONE, nothing written)."""
+        CONCURRENT_TRANSACTIONS; partitions already in the Ongoing transaction: NONE, nothing written).
+
+        ``client_transaction_version`` 2: the add a partition leader makes for a Produce v12+ or a
+        TxnOffsetCommit v5+ of a version 2 client (KIP-890 part 2: no AddPartitionsToTxn from the client);
+        the transaction it starts remembers that version."""
         if not transactional_id:
             respond(ErrorCode.invalid_request)
             return
@@ -272,9 +278,15 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
                 respond(ErrorCode.invalid_txn_state)
                 return
             now = self.time_ms()
-            start = meta.txn_start_ms if meta.state == TxnState.ONGOING else now
+            ongoing = meta.state == TxnState.ONGOING
             new = meta.transition(
-                TxnState.ONGOING, partitions=meta.partitions | wanted, txn_start_ms=start, txn_last_update_ms=now
+                TxnState.ONGOING,
+                partitions=meta.partitions | wanted,
+                txn_start_ms=meta.txn_start_ms if ongoing else now,
+                txn_last_update_ms=now,
+                client_transaction_version=max(meta.client_transaction_version, client_transaction_version)
+                if ongoing
+                else client_transaction_version,
             )
             shard.write(batch, new, respond)
 
@@ -285,18 +297,24 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
         return OFFSETS_TOPIC, partition_for(group_id, self.config.offsets_topic_num_partitions)
 
     def add_offsets_to_txn(
-        self, *, transactional_id: str, producer_id: int, producer_epoch: int, group_id: str, respond: ErrorRespond
+        self,
+        *,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        group_id: str,
+        respond: ErrorRespond,
+        client_transaction_version: int = 0,
     ) -> None:
-        """AddOffsetsToTxn: adds the group's ``__consumer_offsets`` partition to the transaction."""
-        if not group_id:
-            respond(ErrorCode.invalid_group_id)
-            return
+        """AddOffsetsToTxn: adds the group's ``__consumer_offsets`` partition to the transaction (for an
+        empty group id too: Kafka adds its partition and leaves the refusal to TxnOffsetCommit)."""
         self.add_partitions_to_txn(
             transactional_id=transactional_id,
             producer_id=producer_id,
             producer_epoch=producer_epoch,
             partitions=[self.offsets_partition(group_id)],
             respond=respond,
+            client_transaction_version=client_transaction_version,
         )
 
     # --- verification (KIP-890 part 1) ------------------------------------------------------------
@@ -350,33 +368,68 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
     # --- EndTxn -----------------------------------------------------------------------------------
 
     def end_txn(
-        self, *, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool, respond: ErrorRespond
+        self,
+        *,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+        respond: ErrorRespond,
+        client_transaction_version: int = 0,
     ) -> None:
-        """EndTxn (Kafka's endTransaction, from a client, transaction version 0).
+        """EndTxn (Kafka's endTransaction, from a client).
 
         Ongoing -> PrepareCommit/PrepareAbort, answered once that record is written (markers follow).
         A retry after completion (CompleteCommit + commit, CompleteAbort + abort): NONE. While the same
         outcome is being prepared: CONCURRENT_TRANSACTIONS. Anything else (Empty, the opposite
         outcome): INVALID_TXN_STATE. Other producer id: INVALID_PRODUCER_ID_MAPPING; other epoch:
         PRODUCER_FENCED.
+
+        Transaction version 2 (``client_transaction_version`` 2, EndTxn v5): the Prepare state carries
+        epoch + 1 (and, once the epoch is exhausted, a new producer id for completion), which the
+        caller reads back with :meth:`producer_after_end`. A version 2 retry is recognised by that
+        bump: the caller's epoch + 1 is the current one, or its producer id is the previous one at the
+        last epoch and the new one is at epoch 0 (Prepare*: CONCURRENT_TRANSACTIONS as usual,
+        Complete*: NONE). In Complete* the current epoch is a new, empty transaction
+        (INVALID_TXN_STATE); any other epoch is PRODUCER_FENCED, and in Ongoing/Empty only the current
+        epoch is valid. The rules follow the request's version (what Kafka 4.4 answers a version 1
+        EndTxn after a version 2 transaction shows), not the version the transaction was run with.
         """
         if not transactional_id:
             respond(ErrorCode.invalid_request)
             return
 
         def op(shard: TxnShard, batch: Batch) -> None:
-            meta = self._check_producer(shard.txns.get(transactional_id), producer_id, producer_epoch)
-            if isinstance(meta, ErrorCode):
-                respond(meta)
+            meta = shard.txns.get(transactional_id)
+            if meta is None:
+                respond(ErrorCode.invalid_producer_id_mapping)
+                return
+            tv2 = client_transaction_version >= 2
+            error, retry = self._end_txn_producer_check(meta, producer_id, producer_epoch, tv2)
+            if error is not None:
+                respond(error)
                 return
             state = meta.state
             if state == TxnState.ONGOING:
-                new = meta.transition(
-                    TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT, txn_last_update_ms=self.time_ms()
-                )
+                target = TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT
+                if client_transaction_version >= 2:
+                    next_pid = self._allocate() if is_epoch_exhausted(meta.producer_epoch) else NO_PRODUCER_ID
+                    new = meta.transition(
+                        target,
+                        producer_epoch=meta.producer_epoch + 1,
+                        last_producer_epoch=meta.producer_epoch,
+                        next_producer_id=next_pid,
+                        client_transaction_version=client_transaction_version,
+                        txn_last_update_ms=self.time_ms(),
+                    )
+                else:
+                    new = meta.transition(
+                        target, client_transaction_version=client_transaction_version, txn_last_update_ms=self.time_ms()
+                    )
                 shard.write(batch, new, respond)
             elif (state == TxnState.COMPLETE_COMMIT and commit) or (state == TxnState.COMPLETE_ABORT and not commit):
-                respond(ErrorCode.none)
+                # version 2: at the current epoch this is a new transaction with nothing in it
+                respond(ErrorCode.none if retry or not tv2 else ErrorCode.invalid_txn_state)
             elif (state == TxnState.PREPARE_COMMIT and commit) or (state == TxnState.PREPARE_ABORT and not commit):
                 respond(ErrorCode.concurrent_transactions)
             else:
@@ -386,6 +439,40 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
                 respond(ErrorCode.invalid_txn_state)
 
         self._write(transactional_id, op, respond, lambda code: code)
+
+    @staticmethod
+    def _end_txn_producer_check(
+        meta: TxnMetadata, producer_id: int, producer_epoch: int, tv2: bool
+    ) -> tuple[ErrorCode | None, bool]:
+        """Kafka's producer id and epoch checks of endTransaction (see :meth:`end_txn`): (the error or
+        None, whether the call is a version 2 retry of the EndTxn that bumped the epoch)."""
+        retry_on_bump = tv2 and meta.producer_epoch == producer_epoch + 1
+        retry_on_overflow = (
+            tv2
+            and meta.previous_producer_id == producer_id
+            and is_epoch_exhausted(producer_epoch)
+            and meta.producer_epoch == 0
+        )
+        retry = retry_on_bump or retry_on_overflow
+        if meta.producer_id != producer_id and not retry_on_overflow:
+            return ErrorCode.invalid_producer_id_mapping, retry
+        if not tv2:
+            valid = producer_epoch == meta.producer_epoch
+        elif meta.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            valid = retry_on_bump
+        elif meta.state in (TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT):
+            valid = retry or producer_epoch == meta.producer_epoch
+        else:
+            valid = producer_epoch == meta.producer_epoch
+        return (None if valid else ErrorCode.producer_fenced), retry
+
+    def producer_after_end(self, transactional_id: str) -> tuple[int, int]:
+        """The producer id and epoch a client continues with after a successful EndTxn (v5's answer):
+        the new producer id at epoch 0 when the bump exhausted the epoch, else the current ones."""
+        meta = self.shard_of(transactional_id).txns[transactional_id]
+        if meta.next_producer_id != NO_PRODUCER_ID:
+            return meta.next_producer_id, 0
+        return meta.producer_id, meta.producer_epoch
 
     # --- markers ----------------------------------------------------------------------------------
 
@@ -453,10 +540,26 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
         return out
 
     def list_transactions(
-        self, state_filters: Iterable[str] = (), producer_id_filters: Iterable[int] = (), duration_filter_ms: int = -1
+        self,
+        state_filters: Iterable[str] = (),
+        producer_id_filters: Iterable[int] = (),
+        duration_filter_ms: int = -1,
+        transactional_id_pattern: str | None = None,
     ) -> ResponseBody:
         """ListTransactions over every shard this coordinator owns (Kafka's filters: state names,
-        producer ids, and running longer than ``duration_filter_ms``)."""
+        producer ids, running longer than ``duration_filter_ms`` (v1), and a regular expression the whole
+        transactional id must match (v2, KIP-1152, Java's ``Matcher.matches``; null or empty: no filter; one that does not
+        compile: INVALID_REGULAR_EXPRESSION and nothing listed)."""
+        pattern: re.Pattern[str] | None = None
+        if transactional_id_pattern:
+            try:
+                pattern = re.compile(transactional_id_pattern)
+            except (re.error, RecursionError, OverflowError):  # deep nesting, huge repeat counts too
+                return {
+                    "error_code": ErrorCode.invalid_regular_expression,
+                    "unknown_state_filters": [],
+                    "transaction_states": [],
+                }
         states: set[TxnState] = set()
         unknown: list[str] = []
         for name in state_filters:
@@ -482,6 +585,8 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
                     if state_filters and meta.state not in states:
                         continue
                     if duration_filter_ms >= 0 and now - meta.txn_start_ms <= duration_filter_ms:
+                        continue
+                    if pattern is not None and not pattern.fullmatch(meta.transactional_id):
                         continue
                     found.append(
                         {

@@ -11,12 +11,16 @@ States, with Kafka's ids (written in ``__transaction_state``) and the states eac
     Dead               6   <- Empty, CompleteCommit, CompleteAbort        (expired: tombstone)
     PrepareEpochFence  7   <- Ongoing          (never written: the fence is a PrepareAbort at epoch + 1)
 
-Rules (Kafka with transaction version 0, the protocol librdkafka, kafka-python and aiokafka speak):
+Rules (Kafka's; transaction version 0/1 is what librdkafka, kafka-python and aiokafka speak, version 2
+(KIP-890 part 2) what the Java client 4.x speaks when the broker finalizes ``transaction.version`` 2):
 
 - Every record is appended first and applied by replay; the metadata below is what replay yields,
   plus ``last_producer_epoch`` (not in the record: -1 after a load, as in Kafka).
 - The producer epoch changes on InitProducerId (bump; a new producer id when the epoch is exhausted)
-  and on a fence (timeout, or InitProducerId while a transaction is Ongoing); EndTxn keeps it.
+  and on a fence (timeout, or InitProducerId while a transaction is Ongoing). EndTxn keeps it for a
+  version 0/1 client; for a version 2 client (EndTxn v5) PrepareCommit/PrepareAbort carries epoch + 1,
+  so the markers fence every late write of the transaction, and when the epoch is exhausted the
+  next producer id goes into ``next_producer_id`` and becomes the producer id (epoch 0) on completion.
 - Partitions are cleared when a transaction completes; ``txn_start_ms`` is set when the first
   partition is added after Empty/Complete*.
 """
@@ -108,6 +112,7 @@ class TxnChanges(TypedDict, total=False):
     previous_producer_id: int
     next_producer_id: int
     last_producer_epoch: int
+    client_transaction_version: int
 
 
 @dataclass(slots=True)
@@ -123,6 +128,9 @@ class TxnMetadata:
     previous_producer_id: int = NO_PRODUCER_ID
     next_producer_id: int = NO_PRODUCER_ID
     last_producer_epoch: int = NO_PRODUCER_EPOCH
+    # 2 once a client of transaction version 2 (KIP-890 part 2) ran the transaction: EndTxn then bumps
+    # the epoch, and its retries are told apart by that bump
+    client_transaction_version: int = 0
 
     def transition(self, state: TxnState, **changes: Unpack[TxnChanges]) -> TxnMetadata:
         """A copy in ``state`` with ``changes``; ValueError for a transition the table forbids."""
@@ -140,6 +148,7 @@ class TxnMetadata:
             self.previous_producer_id,
             self.next_producer_id,
             self.last_producer_epoch,
+            self.client_transaction_version,
         )
         for name, value in changes.items():
             setattr(new, name, value)
@@ -160,6 +169,7 @@ class TxnMetadata:
             transaction_start_timestamp_ms=self.txn_start_ms,
             previous_producer_id=self.previous_producer_id,
             next_producer_id=self.next_producer_id,
+            client_transaction_version=self.client_transaction_version,
         )
 
     @classmethod
@@ -180,4 +190,5 @@ class TxnMetadata:
             v.previous_producer_id,
             v.next_producer_id,
             NO_PRODUCER_EPOCH,
+            v.client_transaction_version,
         )

@@ -7,7 +7,8 @@ TransactionLogKey v0 (non-flexible)::
 
     transactionalId STRING
 
-TransactionLogValue (Kafka writes v0 until ``transaction.version`` 1 enables flexible records)::
+TransactionLogValue (Kafka writes v0 until ``transaction.version`` 1 enables flexible records; Kavka
+finalizes version 2, so :func:`txn_record` writes v1, as Kafka 4.4 does on a new cluster)::
 
     v0  producerId INT64, producerEpoch INT16, transactionTimeoutMs INT32, transactionStatus INT8,
         transactionPartitions NULLABLE ARRAY of {topic STRING, partitionIds ARRAY of INT32},
@@ -175,8 +176,12 @@ def decode_value(data: bytes | memoryview | None) -> TransactionLogValue | None:
     )
 
 
+#: the value version the coordinator writes (flexible: it can hold the client's transaction version)
+RECORD_VALUE_VERSION = 1
+
+
 def txn_record(transactional_id: str, value: TransactionLogValue) -> tuple[bytes, bytes]:
-    return encode_key(transactional_id), encode_value(value)
+    return encode_key(transactional_id), encode_value(value, RECORD_VALUE_VERSION)
 
 
 def txn_tombstone(transactional_id: str) -> tuple[bytes, None]:

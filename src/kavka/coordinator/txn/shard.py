@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from kavka.coordinator.runtime import Batch, Timer
 from kavka.coordinator.txn.config import TxnConfig
-from kavka.coordinator.txn.metadata import NO_PRODUCER_EPOCH, TxnMetadata, TxnState
+from kavka.coordinator.txn.metadata import NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TxnChanges, TxnMetadata, TxnState
 from kavka.coordinator.txn.records import decode_key, decode_value, txn_record, txn_tombstone
 
 __all__ = ["TxnShard", "MarkerJob"]
@@ -148,12 +148,17 @@ class TxnShard:
             )
             return
         now = self.time_ms()
-        new = meta.transition(
-            TxnState.COMPLETE_COMMIT if job.commit else TxnState.COMPLETE_ABORT,
-            partitions=set(),
-            txn_last_update_ms=now,
-            last_producer_epoch=meta.producer_epoch,
-        )
+        changes: TxnChanges = {
+            "partitions": set(),
+            "txn_last_update_ms": now,
+            "last_producer_epoch": meta.producer_epoch,
+        }
+        if meta.next_producer_id != NO_PRODUCER_ID:  # transaction version 2 exhausted the epoch: the new id starts
+            changes["producer_id"] = meta.next_producer_id
+            changes["producer_epoch"] = 0
+            changes["next_producer_id"] = NO_PRODUCER_ID
+            changes["previous_producer_id"] = meta.producer_id
+        new = meta.transition(TxnState.COMPLETE_COMMIT if job.commit else TxnState.COMPLETE_ABORT, **changes)
         self.write(batch, new)
 
     def retry_markers(self, job: MarkerJob, remaining: set[tuple[str, int]]) -> None:
