@@ -435,3 +435,6 @@ TOOL_DIFFERENCES_TOPICS: dict[str, tuple[list[str], list[str]]] = {
         ["Topic: <topic>\tTopicId: <id>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: cleanup.policy=compact"],
     ),
 }
+
+# Consumer groups (test_oracle_groups), by step: "scenario-part:step" -> the lines that differ.
+GROUP_DIFFERENCES: dict[str, list[str]] = {}

@@ -835,6 +835,8 @@ class ConsumerMembership:
                     "subscribed_topic_regex": m.subscribed_topic_regex,
                     "assignment": assignment(m.assigned),
                     "target_assignment": assignment(group.target_assignment.get(m.member_id, {})),
+                    # v1 (KIP-1099): 0 for a member still on the classic protocol, 1 for a consumer member
+                    "member_type": 0 if m.uses_classic_protocol else 1,
                 }
                 for m in group.members.values()
             ],

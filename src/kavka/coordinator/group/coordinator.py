@@ -434,11 +434,14 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
 
     # --- groups -------------------------------------------------------------------------------
 
-    def describe_groups(self, group_ids: Iterable[str]) -> list[ResponseBody]:
+    def describe_groups(self, group_ids: Iterable[str], api_version: int = 5) -> list[ResponseBody]:
+        """DescribeGroups entries, as answered at ``api_version`` (GROUP_ID_NOT_FOUND from v6)."""
         out = []
         for group_id in group_ids:
             try:
-                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))  # noqa: B023 - read() runs it now
+                out.append(
+                    self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id, api_version))  # noqa: B023 - read() runs it now
+                )
             except CoordinatorError as e:
                 out.append(describe_error(group_id, e.error_code))
         return out
