@@ -75,8 +75,9 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
     elif key_type == _GROUP:
         service = service_of(ctx)
         topic_name, ensure = OFFSETS_TOPIC, "ensure_offsets_topic"
-    elif key_type == _SHARE and ctx.version >= 6:
-        if not _share_key_ok(key):
+    elif key_type == _SHARE:
+        # before v6, or a malformed key: INVALID_REQUEST with no message of its own
+        if ctx.version < 6 or not _share_key_ok(key):
             return dict(error, error_code=ErrorCode.invalid_request)
         return error
     else:

@@ -701,7 +701,8 @@ class ConsumerMembership:
             raise CoordinatorError(
                 ErrorCode.fenced_member_epoch,
                 f"The consumer group member has a greater member epoch ({epoch}) than the one "
-                f"known by the group coordinator ({member.member_epoch}).",
+                f"known by the group coordinator ({member.member_epoch}). The member must abandon all its "
+                "partitions and rejoin.",
             )
         if epoch < member.member_epoch:
             # the response that bumped the epoch may have been lost: the previous epoch is accepted
@@ -711,14 +712,15 @@ class ConsumerMembership:
                 raise CoordinatorError(
                     ErrorCode.fenced_member_epoch,
                     f"The consumer group member has a smaller member epoch ({epoch}) than the "
-                    f"one known by the group coordinator ({member.member_epoch}).",
+                    f"one known by the group coordinator ({member.member_epoch}). The member must abandon all "
+                    "its partitions and rejoin.",
                 )
 
     def _leave(self, batch: Batch, req: HeartbeatRequest, respond: Respond) -> None:
         gid = req.group_id
         group = self.groups.get(gid)
-        if group is None:
-            raise CoordinatorError(ErrorCode.group_id_not_found, f"Consumer group {gid} not found.")
+        if group is None:  # Kafka's leave path says "Group", its heartbeat path "Consumer group"
+            raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} not found.")
         if req.instance_id is None:
             member = group.members.get(req.member_id)
             if member is None:
@@ -832,7 +834,7 @@ class ConsumerMembership:
                     "client_id": m.client_id,
                     "client_host": m.client_host,
                     "subscribed_topic_names": list(m.subscribed_topic_names),
-                    "subscribed_topic_regex": m.subscribed_topic_regex,
+                    "subscribed_topic_regex": m.subscribed_topic_regex or "",  # Kafka sends "" for none
                     "assignment": assignment(m.assigned),
                     "target_assignment": assignment(group.target_assignment.get(m.member_id, {})),
                     # v1 (KIP-1099): 0 for a member still on the classic protocol, 1 for a consumer member
