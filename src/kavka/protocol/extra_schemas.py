@@ -13,7 +13,7 @@ No ``from __future__ import annotations`` here: kio's writers read the field typ
 """
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from kio.index import load_request_schema as _kio_request_schema
 from kio.index import load_response_schema as _kio_response_schema
@@ -23,6 +23,7 @@ from kio.schema.response_header.v1.header import ResponseHeader
 from kio.schema.types import GroupId
 from kio.static.constants import EntityType
 from kio.static.primitive import i16, i32Timedelta
+from kio.static.protocol import RequestPayload, ResponsePayload
 
 __all__ = ["load_request_schema", "load_response_schema"]
 
@@ -64,13 +65,13 @@ _REQUESTS: dict[tuple[int, int], type[Any]] = {(42, 3): DeleteGroupsRequestV3}
 _RESPONSES: dict[tuple[int, int], type[Any]] = {(42, 3): DeleteGroupsResponseV3}
 
 
-def load_request_schema(api_key: int, version: int) -> Any:
+def load_request_schema(api_key: int, version: int) -> type[RequestPayload]:
     """The request class of (api_key, version): one of this module's, else kio's (kio's errors)."""
     cls = _REQUESTS.get((api_key, version))
-    return cls if cls is not None else _kio_request_schema(api_key, version)
+    return cast("type[RequestPayload]", cls) if cls is not None else _kio_request_schema(api_key, version)
 
 
-def load_response_schema(api_key: int, version: int) -> Any:
+def load_response_schema(api_key: int, version: int) -> type[ResponsePayload]:
     """The response class of (api_key, version): one of this module's, else kio's (kio's errors)."""
     cls = _RESPONSES.get((api_key, version))
-    return cls if cls is not None else _kio_response_schema(api_key, version)
+    return cast("type[ResponsePayload]", cls) if cls is not None else _kio_response_schema(api_key, version)
