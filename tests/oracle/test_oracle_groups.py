@@ -458,7 +458,7 @@ def epochs_masked(value):
     return value
 
 
-_CONSUMER_PREFIXES = {"cg-invalid", "cg-join", "cg-errors", "cg-offsets", "cg-describe", "cg-leave"}
+_CONSUMER_PREFIXES = {"cg-invalid", "cg-join", "cg-errors", "cg-offsets", "cg-describe", "cg-static", "cg-leave"}
 
 
 def test_consumer_group_heartbeat_errors(oracle, new_topic_name):
@@ -519,11 +519,32 @@ def test_consumer_group_heartbeat_errors(oracle, new_topic_name):
             s.call(f"cg-describe:consumer-group-describe-v{v}", CONSUMER_DESCRIBE, v, body)
         for v in (2, 3):
             s.call(f"cg-describe:delete-non-empty-v{v}", DELETE_GROUPS, v, {"groups_names": [group]})
+        # static members (KIP-848): an instance id in use, then released by its member's leave (epoch -2)
+        static = consumer_heartbeat(group, other, 0, [topic], owned=[]) | {"instance_id": "s1"}
+        s.call("cg-static:join", CONSUMER_HEARTBEAT, 1, static)
+        s.call("cg-static:instance-in-use", CONSUMER_HEARTBEAT, 1, static | {"member_id": stranger})
+        s.call("cg-static:leave", CONSUMER_HEARTBEAT, 1, static | {"member_epoch": -2, "subscribed_topic_names": None})
+        s.call("cg-static:fenced-by-replacement", CONSUMER_HEARTBEAT, 1, static | {"member_id": stranger})
+        s.call(
+            "cg-static:old-member",
+            CONSUMER_HEARTBEAT,
+            1,
+            static | {"member_epoch": 1, "subscribed_topic_names": None, "topic_partitions": None},
+        )
+        s.call(
+            "cg-static:bad-regex",
+            CONSUMER_HEARTBEAT,
+            1,
+            consumer_heartbeat(group, uuid.uuid4().hex[:22], 0, owned=[]) | {"subscribed_topic_regex": "[unclosed"},
+        )
         # a classic LeaveGroup removes a consumer-protocol member too (Kafka 4.4)
         s.call("cg-leave:classic-leave", LEAVE, 5, leave(group, member))
         s.call("cg-leave:leave", CONSUMER_HEARTBEAT, 1, consumer_heartbeat(group, member, -1))
         s.call("cg-leave:after-leave", CONSUMER_HEARTBEAT, 1, consumer_heartbeat(group, member, epoch))
-        s.call("cg-leave:new-member-v0", CONSUMER_HEARTBEAT, 0, consumer_heartbeat(group, other, 0, [topic], owned=[]))
+        fresh = s.call(
+            "cg-leave:new-member-v0", CONSUMER_HEARTBEAT, 0, consumer_heartbeat(group, "", 0, [topic], owned=[])
+        )
+        s.name(fresh["member_id"], "<generated>")  # v0: the coordinator makes the member id up
 
     kafka, kavka = run_both(oracle, scenario, {group: "<group>", topic: "<topic>"})
     found = compared(kafka, kavka, epochs_masked)

@@ -63,6 +63,7 @@ from kavka.coordinator.group.consumer import (
     assignment_equal,
     compile_regex,
     reconcile,
+    regex_error,
 )
 from kavka.coordinator.group.consumer_records import (
     Assignment,
@@ -164,7 +165,8 @@ def validate_heartbeat(req: HeartbeatRequest, assignors: Iterable[str]) -> tuple
         except re.error as e:
             return (
                 ErrorCode.invalid_regular_expression,
-                f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: {e}.",
+                f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: "
+                f"{regex_error(e)}.",
             )
     if req.server_assignor is not None and req.server_assignor not in set(assignors):
         return (
@@ -670,8 +672,8 @@ class ConsumerMembership:
             if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and not existing.uses_classic_protocol:
                 raise CoordinatorError(
                     ErrorCode.unreleased_instance_id,
-                    f"Static member {existing.member_id} with instance id {req.instance_id} "
-                    "cannot be replaced because it has not left the group.",
+                    f"Static member {member_id} with instance id {req.instance_id} cannot join the group "
+                    f"because the instance id is owned by {existing.member_id} member.",
                 )
             log.info(
                 "consumer group %s: static member %s replaces %s (instance %s)",
