@@ -439,7 +439,8 @@ class ConsumerMembership:
 
     def removal_records(self, group: ConsumerGroup, members: list[ConsumerMember]) -> list[Record]:
         """Tombstones of ``members`` (their timers cancelled), the subscription metadata without them
-        when it changes, and a group epoch bump."""
+        when it changes, and a group epoch bump; when no member is left, the target assignment's epoch
+        catches up with it (an empty group's epochs are equal, as in Kafka 4.4: KAFKA-20442)."""
         gid = group.group_id
         records: list[Record] = []
         for m in members:
@@ -450,6 +451,8 @@ class ConsumerMembership:
         if metadata != group.subscription_metadata:
             records.append(partition_metadata_record(gid, metadata))
         records.append(group_epoch_record(gid, group.group_epoch + 1))
+        if set(group.members) <= {m.member_id for m in members}:
+            records.append(target_assignment_epoch_record(gid, group.group_epoch + 1))
         return records
 
     @staticmethod
