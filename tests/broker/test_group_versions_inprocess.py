@@ -108,10 +108,10 @@ def test_describe_groups_v6_refuses_a_group_it_does_not_have(h):
 
 
 def test_find_coordinator_v6_share_keys(h):
-    keys = [f"g:{'A' * 22}:0", "g:nope:0", "a:b:c:d", f" :{'A' * 22}:0"]
+    bad = ["g:nope:0", "a:b:c:d", f" :{'A' * 22}:0", f"g:{'A' * 10}!{'A' * 11}:0"]
+    keys = [f"g:{'A' * 22}:0", *bad]
     r = h.call(ApiKey.FIND_COORDINATOR, 6, {"key_type": 2, "coordinator_keys": keys})
-    assert [c.error_code for c in r.coordinators] == [ErrorCode.coordinator_not_available] + [
-        ErrorCode.invalid_request
-    ] * 3
+    codes = [c.error_code for c in r.coordinators]
+    assert codes == [ErrorCode.coordinator_not_available] + [ErrorCode.invalid_request] * len(bad)
     r = h.call(ApiKey.FIND_COORDINATOR, 5, {"key_type": 2, "coordinator_keys": keys[:1]})
     assert [(c.error_code, c.error_message) for c in r.coordinators] == [(ErrorCode.invalid_request, "")]

@@ -45,7 +45,8 @@ def _share_key_ok(key: str) -> bool:
     if len(parts) != 3 or not parts[0].strip():
         return False
     try:
-        if len(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))) != 16:
+        standard = parts[1].replace("-", "+").replace("_", "/") + "=" * (-len(parts[1]) % 4)
+        if len(base64.b64decode(standard, validate=True)) != 16:  # validate: no character skipped
             return False
         int(parts[2])
     except (binascii.Error, ValueError):
