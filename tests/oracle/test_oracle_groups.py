@@ -1,8 +1,10 @@
 """Consumer-group requests sent alike to Apache Kafka and Kavka, at old and new versions: the classic
 protocol's errors (unknown member id, illegal generation, fenced static members, rebalance in
 progress, empty group ids), OffsetCommit/OffsetFetch of unknown topics (by name and by id, v10),
-KIP-848 ConsumerGroupHeartbeat errors, and the group APIs Kafka 4.4 serves at newer versions
-(FindCoordinator v6, DescribeGroups v6, DeleteGroups v3, ConsumerGroupDescribe v1).
+KIP-848 ConsumerGroupHeartbeat errors (static members and regexes too), ListGroups with state and type
+filters, and the group APIs Kafka 4.4 serves at newer versions (FindCoordinator v6, DescribeGroups v6,
+DeleteGroups v3, ConsumerGroupDescribe v1), with DescribeCluster v2, DescribeLogDirs v5 and
+AlterPartitionReassignments v1.
 
 Each scenario runs on both brokers at once, one thread each (a classic group's first join waits
 ``group.initial.rebalance.delay.ms``, 3 s on both, so the two waits overlap), recording every step's
@@ -34,7 +36,7 @@ from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import differences, normalise, record
 from tests.oracle.oraclewire import plain
 
-OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN, HEARTBEAT, LEAVE, SYNC = 8, 9, 10, 11, 12, 13, 14
+OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN, HEARTBEAT, LEAVE, SYNC, LIST_GROUPS = 8, 9, 10, 11, 12, 13, 14, 16
 DESCRIBE_GROUPS, DELETE_GROUPS, CONSUMER_HEARTBEAT, CONSUMER_DESCRIBE = 15, 42, 68, 69
 METADATA, CREATE_TOPICS = 3, 19
 CLIENT_ID = "kavka-oracle-groups"
@@ -586,6 +588,15 @@ def test_group_and_admin_api_versions(oracle, new_topic_name):
         s.call("find:bad-share-keys-v6", FIND_COORDINATOR, 6, {"key_type": 2, "coordinator_keys": bad_share_keys})
         # an Empty classic group: offsets committed with no generation (as an admin or assign() does)
         s.call("describe:commit", OFFSET_COMMIT, 9, commit(s, 9, classic, -1, "", topics={topic: {0: 1}}))
+        for step, v, body in (
+            ("v0", 0, {}),
+            ("v4-empty", 4, {"states_filter": ["Empty"]}),
+            ("v5-classic-empty", 5, {"states_filter": ["empty"], "types_filter": ["Classic"]}),
+            ("v5-consumer", 5, {"states_filter": [], "types_filter": ["consumer"]}),
+        ):
+            listed = s.call(None, LIST_GROUPS, v, body)  # only this test's group: the brokers are shared
+            listed["groups"] = [g for g in listed["groups"] if g["group_id"] == classic]
+            s.record(f"describe:list-groups-{step}", listed)
         for v in range(7):
             body = {"groups": [classic, unknown, ""]}
             if v >= 3:
