@@ -37,7 +37,7 @@ from tests.oracle.oraclediff import differences, normalise, record
 from tests.oracle.oraclewire import plain
 
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN, HEARTBEAT, LEAVE, SYNC, LIST_GROUPS = 8, 9, 10, 11, 12, 13, 14, 16
-DESCRIBE_GROUPS, DELETE_GROUPS, CONSUMER_HEARTBEAT, CONSUMER_DESCRIBE = 15, 42, 68, 69
+DESCRIBE_GROUPS, DELETE_GROUPS, OFFSET_DELETE, CONSUMER_HEARTBEAT, CONSUMER_DESCRIBE = 15, 42, 47, 68, 69
 METADATA, CREATE_TOPICS = 3, 19
 CLIENT_ID = "kavka-oracle-groups"
 
@@ -513,6 +513,8 @@ def test_consumer_group_heartbeat_errors(oracle, new_topic_name):
         s.call("cg-offsets:fetch-stale", OFFSET_FETCH, 9, fetch(s, 9, group, {topic: [0]}, member, epoch + 10))
         s.call("cg-offsets:fetch-unknown-member", OFFSET_FETCH, 9, fetch(s, 9, group, {topic: [0]}, stranger, epoch))
         s.call("cg-offsets:fetch-no-member", OFFSET_FETCH, 9, fetch(s, 9, group, {topic: [0]}))
+        subscribed = {"group_id": group, "topics": [{"name": topic, "partitions": [{"partition_index": 0}]}]}
+        s.call("cg-offsets:delete-subscribed", OFFSET_DELETE, 0, subscribed)
         ids = {"groups": [group], "include_authorized_operations": False}
         s.call("cg-describe:describe-groups-v5", DESCRIBE_GROUPS, 5, ids)
         s.call("cg-describe:describe-groups-v6", DESCRIBE_GROUPS, 6, ids)
@@ -605,6 +607,14 @@ def test_group_and_admin_api_versions(oracle, new_topic_name):
         for v in (0, 1):
             body = {"group_ids": [classic, unknown, ""], "include_authorized_operations": False}
             s.call(f"describe:consumer-group-describe-v{v}", CONSUMER_DESCRIBE, v, body)
+
+        def offset_delete(group: str, topics: dict[str, list[int]]) -> dict:
+            named = [{"name": t, "partitions": [{"partition_index": p} for p in ps]} for t, ps in topics.items()]
+            return {"group_id": group, "topics": named}
+
+        s.call("delete:offsets", OFFSET_DELETE, 0, offset_delete(classic, {topic: [0, 5], unknown: [0]}))
+        s.call("delete:offsets-unknown-group", OFFSET_DELETE, 0, offset_delete(unknown, {topic: [0]}))
+        s.call("delete:offsets-empty-group-id", OFFSET_DELETE, 0, offset_delete("", {topic: [0]}))
         for v in range(4):
             s.call(f"delete:v{v}", DELETE_GROUPS, v, {"groups_names": [unknown, ""]})
         s.call("delete:empty-group-v3", DELETE_GROUPS, 3, {"groups_names": [classic]})
