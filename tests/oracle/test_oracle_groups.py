@@ -341,6 +341,9 @@ def test_classic_group_errors(oracle, new_topic_name):
         s.call("unknown-member:leave-v0", LEAVE, 0, leave(group, "nobody"))
         s.call("unknown-member:leave-v5", LEAVE, 5, leave(group, "nobody"))
         s.call("other-protocol-type:join", JOIN, 9, join(group, "", ptype="other"))
+        for v in (0, 5, 9):
+            s.call(f"unknown-member:join-v{v}", JOIN, v, join(group, "nobody"))
+        s.call("fenced:join-wrong-member-id", JOIN, 9, join(group, "wrong", "i1"))
         for v in (2, 7, 8, 9, 10):
             offsets = {topic: {0: 10 + v}}
             s.call(f"unknown-member:commit-v{v}", OFFSET_COMMIT, v, commit(s, v, group, 1, "nobody", topics=offsets))
