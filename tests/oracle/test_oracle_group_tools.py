@@ -65,17 +65,10 @@ def test_java_consumer_and_consumer_groups_command(apache_kafka, broker):
     assert kafka["consume-consumer"] == kafka["consume-classic"] == [[f"v{i}"] for i in range(6)]
     assert kafka["list"] == [["<classic-group>"], ["<consumer-group>"]]
     assert ["<consumer-group>", "<topic>", "1", "3", "3", "0", "-", "-", "-"] in kafka["describe"]
-    assert kafka["delete"] == [
-        [
-            "Deletion",
-            "of",
-            "requested",
-            "consumer",
-            "groups",
-            "('<consumer-group>',",
-            "'<classic-group>')",
-            "was",
-            "successful.",
-        ]
+    [deleted] = kafka["delete"]  # the tool prints the groups in its own (hash) order
+    assert deleted[:5] == ["Deletion", "of", "requested", "consumer", "groups"] and deleted[-2:] == [
+        "was",
+        "successful.",
     ]
+    assert sorted(w.strip("(',)") for w in deleted[5:-2]) == ["<classic-group>", "<consumer-group>"]
     assert kafka == kavka
