@@ -70,8 +70,9 @@ def bits(field: int) -> set[int]:
 
 def test_new_apis_are_advertised(broker):
     versions = api_versions_round_trip(broker.host, broker.port)
-    for key in (ALTER_REASSIGNMENTS, LIST_REASSIGNMENTS, DESCRIBE_SCRAM, DESCRIBE_TOPIC_PARTITIONS):
+    for key in (LIST_REASSIGNMENTS, DESCRIBE_SCRAM, DESCRIBE_TOPIC_PARTITIONS):
         assert versions[key] == (0, 0), (key, versions.get(key))
+    assert versions[ALTER_REASSIGNMENTS] == (0, 1)  # v1: allow_replication_factor_change (KIP-860)
     assert 51 not in versions  # AlterUserScramCredentials: no SASL, not served
 
 

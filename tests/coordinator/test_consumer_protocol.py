@@ -557,3 +557,18 @@ def test_restart_replays_the_group_and_members_keep_their_epochs():
     assert r["error_code"] == NONE and r["member_epoch"] == a.epoch
     h.advance(SESSION)  # nobody heartbeats after the restart: both expire
     assert h.group("g").members == {}
+
+
+def test_the_last_member_leaving_brings_the_assignment_epoch_up_to_the_group_epoch():
+    """KAFKA-20442 (Kafka 4.4): an empty group's group and assignment epochs are equal, also when the
+    last member left; with another member left, the assignment waits for the next heartbeat."""
+    h = ConsumerHarness()
+    h.create_topic("t", 2)
+    a, b = h.member("g", "a", ["t"]), h.member("g", "b", ["t"])
+    a.send(), b.send()
+    b.send(epoch=-1)
+    [c] = h.coord.consumer_group_describe(["g"])
+    assert (c["group_epoch"], c["assignment_epoch"]) == (3, 2)
+    a.send(epoch=-1)
+    [c] = h.coord.consumer_group_describe(["g"])
+    assert (c["group_state"], c["group_epoch"], c["assignment_epoch"]) == ("Empty", 4, 4)

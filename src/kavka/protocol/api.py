@@ -32,13 +32,13 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any, NamedTuple, TypeAlias
 
-from kio.index import load_request_schema, load_response_schema
 from kio.schema.errors import ErrorCode
 from kio.serial import entity_writer
 from kio.serial.writers import Writer
 from kio.static.protocol import Entity, Payload
 
 from kavka.protocol.decoder import decode_with, entity_class, request_decoder
+from kavka.protocol.extra_schemas import load_request_schema, load_response_schema
 from kavka.protocol.primitives import ProtocolDecodeError, response_header
 from kavka.protocol.varint import Buffer
 

@@ -48,10 +48,10 @@ from collections.abc import Callable
 from dataclasses import MISSING, Field, fields, is_dataclass
 from typing import Any, NoReturn, TypeAlias
 
-from kio.index import load_request_schema
 from kio.schema.errors import ErrorCode
 from kio.static.protocol import Entity
 
+from kavka.protocol.extra_schemas import load_request_schema
 from kavka.protocol.primitives import ProtocolDecodeError
 from kavka.protocol.varint import Buffer
 

@@ -1,7 +1,9 @@
-"""DeleteGroups (key 42), v0–2.
+"""DeleteGroups (key 42), v0–3.
 
 Deletes groups with no members, with all their committed offsets (tombstones in
 ``__consumer_offsets``); NON_EMPTY_GROUP for a group with members, GROUP_ID_NOT_FOUND for none.
+v3 adds a per-group ``error_message``, which Kafka 4.4 sets only for streams groups (not in Kavka):
+null here. kio has no v3 schema; :mod:`kavka.protocol.extra_schemas` has it.
 """
 
 from kavka.broker.group_service import service_of, shaped
@@ -9,7 +11,7 @@ from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-@handles(ApiKey.DELETE_GROUPS, 0, 2)
+@handles(ApiKey.DELETE_GROUPS, 0, 3)
 def handle_delete_groups(ctx, req):
     service = service_of(ctx)
     if service is None:

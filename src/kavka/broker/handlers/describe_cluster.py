@@ -1,10 +1,12 @@
-"""DescribeCluster (key 60), v0–1: cluster id, controller and brokers, as the AdminClient shows them.
+"""DescribeCluster (key 60), v0–2: cluster id, controller and brokers, as the AdminClient shows them.
 
 As Kafka's ``AuthHelper.computeDescribeClusterResponse`` answers on a broker: v1's ``endpoint_type``
 must be 1 (brokers); 2 (controllers) is MISMATCHED_ENDPOINT_TYPE and any other value
 UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST for both in v0, which has no such field). With
 ``include_cluster_authorized_operations`` the answer carries every cluster operation (there is no
-authorizer), else INT32_MIN.
+authorizer), else INT32_MIN. v2 (KIP-1073) marks each broker ``is_fenced`` and, with
+``include_fenced_brokers``, lists the registered brokers that are fenced too (by id, after the live ones
+as Kafka's ``MetadataCache.getBrokerNodes`` does not sort them apart: all sorted by id).
 """
 
 from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED
@@ -14,7 +16,7 @@ from kavka.protocol.api import ApiKey, ErrorCode
 _BROKER, _CONTROLLER = 1, 2
 
 
-@handles(ApiKey.DESCRIBE_CLUSTER, 0, 1)
+@handles(ApiKey.DESCRIBE_CLUSTER, 0, 2)
 def handle_describe_cluster(ctx, req):
     broker = ctx.broker
     endpoint_type = int(getattr(req, "endpoint_type", _BROKER))
@@ -28,10 +30,15 @@ def handle_describe_cluster(ctx, req):
         if ctx.version == 0:
             code = ErrorCode.invalid_request
         return {"throttle_time": 0, "error_code": code, "error_message": message, "cluster_id": "", "brokers": []}
-    brokers = broker.live_brokers()
+    brokers = [
+        {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "is_fenced": False}
+        for b in broker.live_brokers()
+    ]
     controller_id = broker.controller_id
-    if controller_id not in {b.node_id for b in brokers}:
+    if controller_id not in {b["broker_id"] for b in brokers}:
         controller_id = -1
+    if getattr(req, "include_fenced_brokers", False):
+        brokers = sorted(brokers + _fenced(broker, {b["broker_id"] for b in brokers}), key=lambda b: b["broker_id"])
     include_ops = bool(getattr(req, "include_cluster_authorized_operations", False))
     return {
         "throttle_time": 0,
@@ -40,6 +47,18 @@ def handle_describe_cluster(ctx, req):
         "endpoint_type": _BROKER,
         "cluster_id": broker.cluster_id,
         "controller_id": controller_id,
-        "brokers": [{"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack} for b in brokers],
+        "brokers": brokers,
         "cluster_authorized_operations": CLUSTER_OPERATIONS if include_ops else NOT_REQUESTED,
     }
+
+
+def _fenced(broker, live: set[int]) -> list[dict]:
+    """Fenced registrations of the metadata image, at their first listener's endpoint."""
+    out = []
+    for reg in broker.image.brokers.values():
+        if reg.fenced and reg.broker_id not in live and reg.endpoints:
+            ep = reg.endpoints[0]
+            out.append(
+                {"broker_id": reg.broker_id, "host": ep.host, "port": ep.port, "rack": reg.rack, "is_fenced": True}
+            )
+    return out

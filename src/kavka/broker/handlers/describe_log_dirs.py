@@ -1,8 +1,9 @@
-"""DescribeLogDirs (key 35), v1–4.
+"""DescribeLogDirs (key 35), v1–5.
 
 One result per log directory: the topics and partitions it holds (all of them when ``topics`` is null,
 else those asked for), each with its size in bytes, an offset lag of 0 (no future replicas here) and
-``is_future_key`` false; v4 adds the volume's total and usable bytes (-1 when unknown, and before v4).
+``is_future_key`` false; v4 adds the volume's total and usable bytes (-1 when unknown, and before v4);
+v5 adds ``is_cordoned`` (KIP-1066), always false: Kavka has no cordoned log directories.
 A failed (offline) log dir is listed with KAFKA_STORAGE_ERROR and no topics, as Kafka lists it.
 The metadata log (``__cluster_metadata``) is not listed, as in Kafka where the raft manager owns it.
 """
@@ -23,7 +24,7 @@ def _volume_bytes(path: str) -> tuple[int, int]:
     return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
 
 
-@handles(ApiKey.DESCRIBE_LOG_DIRS, 1, 4)
+@handles(ApiKey.DESCRIBE_LOG_DIRS, 1, 5)
 def handle_describe_log_dirs(ctx, req):
     lm = ctx.broker.log_manager
     wanted = None
@@ -68,6 +69,7 @@ def handle_describe_log_dirs(ctx, req):
                 ],
                 "total_bytes": total,
                 "usable_bytes": usable,
+                "is_cordoned": False,
             }
         )
     return {"throttle_time": 0, "error_code": 0, "results": results}

@@ -1,11 +1,21 @@
-"""FindCoordinator (key 10), v0–4.
+"""FindCoordinator (key 10), v0–6.
 
 Which broker coordinates a group: the leader of the group's ``__consumer_offsets`` partition
 (``abs(hashCode(group)) % offsets.topic.num.partitions``). The first lookup creates the topic, as
 Kafka does. v0 has no key type (always a group); v4 batches keys (``coordinator_keys``) and answers
 one entry per key. Key type 1 (transactional id): the leader of the id's ``__transaction_state``
-partition (kavka.broker.txn_service), created on first lookup too.
+partition (kavka.broker.txn_service), created on first lookup too. v5 only allows the
+TRANSACTION_ABORTABLE error (never answered here). v6 adds key type 2, a share-group partition
+("groupId:topicId:partition", KIP-932): Kavka has no share coordinator, so a well-formed key is
+COORDINATOR_NOT_AVAILABLE (what Kafka answers while its share-state topic is not there) and a
+malformed one INVALID_REQUEST, as Kafka checks it (the partition is not checked beyond being a
+number). Below v4 the answer's ``error_message`` is Kafka's text for its error code ("NONE" on
+success: ``Errors.message()``); from v4 every entry's is "", as Kafka sends, except for an unknown
+key type (INVALID_REQUEST with its text at every version).
 """
+
+import base64
+import binascii
 
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
@@ -13,7 +23,43 @@ from kavka.broker.txn_service import txn_service_of
 from kavka.metadata.internal_topics import OFFSETS_TOPIC, TXN_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
 
-_GROUP, _TRANSACTION = 0, 1
+_GROUP, _TRANSACTION, _SHARE = 0, 1, 2
+
+
+# Kafka's Errors.message() of each code this handler answers (the v1-3 error_message).
+_MESSAGES = {
+    ErrorCode.none: "NONE",
+    ErrorCode.coordinator_not_available: "The coordinator is not available.",
+    ErrorCode.not_coordinator: "This is not the correct coordinator.",
+    ErrorCode.invalid_request: (
+        "This most likely occurs because of a request being malformed by the client library or the "
+        "message was sent to an incompatible broker. See the broker logs for more details."
+    ),
+}
+
+
+def _share_key_ok(key: str) -> bool:
+    """Kafka's check of a share-group key "groupId:topicId:partition": three parts, a non-blank group,
+    a topic id in Kafka's base64 form and a partition number."""
+    parts = key.split(":")
+    if len(parts) != 3 or not parts[0].strip():
+        return False
+    try:
+        standard = parts[1].replace("-", "+").replace("_", "/") + "=" * (-len(parts[1]) % 4)
+        if len(base64.b64decode(standard, validate=True)) != 16:  # validate: no character skipped
+            return False
+        int(parts[2])
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _message(entry: dict, version: int) -> dict:
+    if version >= 4:
+        # Kafka leaves "" from v4, but an unknown key type keeps its exception's message
+        return dict(entry, error_message=entry["error_message"] or "")
+    code = ErrorCode(int(entry["error_code"]))
+    return dict(entry, error_message=_MESSAGES.get(code, entry["error_message"]))
 
 
 def _lookup(ctx, key_type: int, key: str) -> dict:
@@ -30,8 +76,13 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
     elif key_type == _GROUP:
         service = service_of(ctx)
         topic_name, ensure = OFFSETS_TOPIC, "ensure_offsets_topic"
+    elif key_type == _SHARE:
+        # before v6, or a malformed key: INVALID_REQUEST with no message of its own
+        if ctx.version < 6 or not _share_key_ok(key):
+            return dict(error, error_code=ErrorCode.invalid_request)
+        return error
     else:
-        return dict(error, error_code=ErrorCode.invalid_request, error_message=f"Unknown key type {key_type}")
+        return dict(error, error_code=ErrorCode.invalid_request, error_message=_MESSAGES[ErrorCode.invalid_request])
     if service is None:
         return error
     code = getattr(service, ensure)()
@@ -54,12 +105,14 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
     }
 
 
-@handles(ApiKey.FIND_COORDINATOR, 0, 4)
+@handles(ApiKey.FIND_COORDINATOR, 0, 6)
 def handle_find_coordinator(ctx, req):
     key_type = int(getattr(req, "key_type", _GROUP))
     if ctx.version >= 4:
         return {
             "throttle_time": 0,
-            "coordinators": [dict(_lookup(ctx, key_type, key), key=key) for key in req.coordinator_keys],
+            "coordinators": [
+                _message(dict(_lookup(ctx, key_type, key), key=key), ctx.version) for key in req.coordinator_keys
+            ],
         }
-    return dict(_lookup(ctx, key_type, req.key), throttle_time=0)
+    return dict(_message(_lookup(ctx, key_type, req.key), ctx.version), throttle_time=0)

@@ -108,6 +108,29 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+# Python's re error messages (their start) -> the description RE2J, which Kafka compiles subscription
+# regexes with, gives for the same mistake.
+_RE2J_ERRORS = (
+    ("unterminated character set", "missing closing ]"),
+    ("missing ), unterminated subpattern", "missing closing )"),
+    ("unbalanced parenthesis", "unexpected )"),
+    ("nothing to repeat", "missing argument to repetition operator"),
+    ("multiple repeat", "invalid nested repetition operator"),
+    ("bad escape (end of pattern)", "trailing backslash at end of expression"),
+    ("bad escape", "invalid escape sequence"),
+    ("bad character range", "invalid character class range"),
+)
+
+
+def regex_error(e: re.error) -> str:
+    """What Kafka says is wrong with a subscription regex, from Python's error (its own text if the
+    mistake is not one of the common ones mapped above)."""
+    for python, re2j in _RE2J_ERRORS:
+        if e.msg.startswith(python):
+            return re2j
+    return e.msg
+
+
 def _is_internal(topic: str) -> bool:
     return topic.startswith("__")
 

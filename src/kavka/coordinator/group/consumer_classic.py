@@ -277,7 +277,8 @@ class ClassicMembersOfConsumerGroups:
     def leave(
         self, batch: Batch, group: ConsumerGroup, members: Iterable[tuple[str, str | None]], respond: Respond
     ) -> None:
-        """Kafka's classicGroupLeaveToConsumerGroup: an error per member, one group epoch bump."""
+        """Kafka's classicGroupLeaveToConsumerGroup: an error per member, one group epoch bump. Any
+        member may be named, whichever protocol it uses (as in Kafka 4.4)."""
         gid = group.group_id
         results, leaving = [], []
         for mid, iid in members:
@@ -294,8 +295,8 @@ class ClassicMembersOfConsumerGroups:
                     # an empty member id names the instance alone (an administrator removing it)
                     if mid and member.member_id != mid:
                         raise CoordinatorError(ErrorCode.fenced_instance_id)
-                if not member.uses_classic_protocol:
-                    raise CoordinatorError(ErrorCode.unknown_member_id)
+                # Kafka 4.4 removes a consumer-protocol member this way too (an admin's
+                # removeMembersFromConsumerGroup); 4.0 answered UNKNOWN_MEMBER_ID for it
                 if member not in leaving:
                     leaving.append(member)
                 mid = member.member_id

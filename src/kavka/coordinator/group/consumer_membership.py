@@ -63,6 +63,7 @@ from kavka.coordinator.group.consumer import (
     assignment_equal,
     compile_regex,
     reconcile,
+    regex_error,
 )
 from kavka.coordinator.group.consumer_records import (
     Assignment,
@@ -164,7 +165,8 @@ def validate_heartbeat(req: HeartbeatRequest, assignors: Iterable[str]) -> tuple
         except re.error as e:
             return (
                 ErrorCode.invalid_regular_expression,
-                f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: {e}.",
+                f"SubscribedTopicRegex `{req.subscribed_topic_regex}` is not a valid regular expression: "
+                f"{regex_error(e)}.",
             )
     if req.server_assignor is not None and req.server_assignor not in set(assignors):
         return (
@@ -437,7 +439,8 @@ class ConsumerMembership:
 
     def removal_records(self, group: ConsumerGroup, members: list[ConsumerMember]) -> list[Record]:
         """Tombstones of ``members`` (their timers cancelled), the subscription metadata without them
-        when it changes, and a group epoch bump."""
+        when it changes, and a group epoch bump; when no member is left, the target assignment's epoch
+        catches up with it (an empty group's epochs are equal, as in Kafka 4.4: KAFKA-20442)."""
         gid = group.group_id
         records: list[Record] = []
         for m in members:
@@ -448,6 +451,8 @@ class ConsumerMembership:
         if metadata != group.subscription_metadata:
             records.append(partition_metadata_record(gid, metadata))
         records.append(group_epoch_record(gid, group.group_epoch + 1))
+        if set(group.members) <= {m.member_id for m in members}:
+            records.append(target_assignment_epoch_record(gid, group.group_epoch + 1))
         return records
 
     @staticmethod
@@ -670,8 +675,8 @@ class ConsumerMembership:
             if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH and not existing.uses_classic_protocol:
                 raise CoordinatorError(
                     ErrorCode.unreleased_instance_id,
-                    f"Static member {existing.member_id} with instance id {req.instance_id} "
-                    "cannot be replaced because it has not left the group.",
+                    f"Static member {member_id} with instance id {req.instance_id} cannot join the group "
+                    f"because the instance id is owned by {existing.member_id} member.",
                 )
             log.info(
                 "consumer group %s: static member %s replaces %s (instance %s)",
@@ -701,7 +706,8 @@ class ConsumerMembership:
             raise CoordinatorError(
                 ErrorCode.fenced_member_epoch,
                 f"The consumer group member has a greater member epoch ({epoch}) than the one "
-                f"known by the group coordinator ({member.member_epoch}).",
+                f"known by the group coordinator ({member.member_epoch}). The member must abandon all its "
+                "partitions and rejoin.",
             )
         if epoch < member.member_epoch:
             # the response that bumped the epoch may have been lost: the previous epoch is accepted
@@ -711,14 +717,15 @@ class ConsumerMembership:
                 raise CoordinatorError(
                     ErrorCode.fenced_member_epoch,
                     f"The consumer group member has a smaller member epoch ({epoch}) than the "
-                    f"one known by the group coordinator ({member.member_epoch}).",
+                    f"one known by the group coordinator ({member.member_epoch}). The member must abandon all "
+                    "its partitions and rejoin.",
                 )
 
     def _leave(self, batch: Batch, req: HeartbeatRequest, respond: Respond) -> None:
         gid = req.group_id
         group = self.groups.get(gid)
-        if group is None:
-            raise CoordinatorError(ErrorCode.group_id_not_found, f"Consumer group {gid} not found.")
+        if group is None:  # Kafka's leave path says "Group", its heartbeat path "Consumer group"
+            raise CoordinatorError(ErrorCode.group_id_not_found, f"Group {gid} not found.")
         if req.instance_id is None:
             member = group.members.get(req.member_id)
             if member is None:
@@ -832,9 +839,11 @@ class ConsumerMembership:
                     "client_id": m.client_id,
                     "client_host": m.client_host,
                     "subscribed_topic_names": list(m.subscribed_topic_names),
-                    "subscribed_topic_regex": m.subscribed_topic_regex,
+                    "subscribed_topic_regex": m.subscribed_topic_regex or "",  # Kafka sends "" for none
                     "assignment": assignment(m.assigned),
                     "target_assignment": assignment(group.target_assignment.get(m.member_id, {})),
+                    # v1 (KIP-1099): 0 for a member still on the classic protocol, 1 for a consumer member
+                    "member_type": 0 if m.uses_classic_protocol else 1,
                 }
                 for m in group.members.values()
             ],

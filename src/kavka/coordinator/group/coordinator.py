@@ -310,9 +310,13 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
             respond(heartbeat_error(e.error_code, message))
 
     def consumer_group_describe(self, group_ids: Iterable[str]) -> list[ResponseBody]:
-        """ConsumerGroupDescribe group entries (GROUP_ID_NOT_FOUND for ids that are not consumer groups)."""
+        """ConsumerGroupDescribe group entries (GROUP_ID_NOT_FOUND for ids that are not consumer groups,
+        INVALID_GROUP_ID with no message for "", as Kafka 4.4 answers)."""
         out = []
         for group_id in group_ids:
+            if not group_id:
+                out.append(consumer_describe_error(group_id, ErrorCode.invalid_group_id))
+                continue
             try:
                 out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.consumer.describe(group_id)))  # noqa: B023 - read() runs it now
             except CoordinatorError as e:
@@ -434,11 +438,14 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
 
     # --- groups -------------------------------------------------------------------------------
 
-    def describe_groups(self, group_ids: Iterable[str]) -> list[ResponseBody]:
+    def describe_groups(self, group_ids: Iterable[str], api_version: int = 5) -> list[ResponseBody]:
+        """DescribeGroups entries, as answered at ``api_version`` (GROUP_ID_NOT_FOUND from v6)."""
         out = []
         for group_id in group_ids:
             try:
-                out.append(self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id)))  # noqa: B023 - read() runs it now
+                out.append(
+                    self.runtime.read(self.partition_for(group_id), lambda s: s.describe(group_id, api_version))  # noqa: B023 - read() runs it now
+                )
             except CoordinatorError as e:
                 out.append(describe_error(group_id, e.error_code))
         return out
@@ -462,10 +469,8 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
         by_partition: dict[int, list[str]] = {}
         results: dict[str, ResponseBody] = {}
         for gid in group_ids:
-            if not gid:
-                results[gid] = {"group_id": gid, "error_code": ErrorCode.invalid_group_id}
-            else:
-                by_partition.setdefault(self.partition_for(gid), []).append(gid)
+            # "" too: Kafka 4.4 answers GROUP_ID_NOT_FOUND for it, as for any group it does not have
+            by_partition.setdefault(self.partition_for(gid), []).append(gid)
         pending = [len(by_partition)]
 
         def finish() -> None:

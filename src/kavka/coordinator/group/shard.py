@@ -212,13 +212,23 @@ class GroupShard:
 
     # --- groups -------------------------------------------------------------------------------
 
-    def describe(self, group_id: str) -> ResponseBody:
+    def describe(self, group_id: str, api_version: int = 5) -> ResponseBody:
         """A DescribeGroups entry. Only classic groups are described: a KIP-848 consumer group reads as
-        Dead, as from Kafka's coordinator (ConsumerGroupDescribe describes those)."""
+        Dead, as from Kafka's coordinator (ConsumerGroupDescribe describes those). From v6 (KIP-1043)
+        such a group, or none, is GROUP_ID_NOT_FOUND with Kafka's message, still in state Dead."""
         group = self.groups.get(group_id)
         if group is None or group.state == GroupState.DEAD:
+            code, message = ErrorCode.none, None
+            if api_version >= 6:
+                code = ErrorCode.group_id_not_found
+                message = (
+                    f"Group {group_id} is not a classic group."
+                    if group_id in self.consumer_groups
+                    else f"Group {group_id} not found."
+                )
             return {
-                "error_code": ErrorCode.none,
+                "error_code": code,
+                "error_message": message,
                 "group_id": group_id,
                 "group_state": GroupState.DEAD.value,
                 "protocol_type": "",
