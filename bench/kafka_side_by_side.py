@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/kafka_side_by_side.py --quick --python /tmp/kavka-prod-venv/bin/python   # ~3 min
     .venv/bin/python bench/kafka_side_by_side.py --python /tmp/kavka-prod-venv/bin/python \\
-        --json /tmp/side-by-side.json                                                                # ~12 min
+        --json /tmp/side-by-side.json            # ~10 min on a quiet machine (9-14 min at load 20-50)
 
 The load comes from Kafka 4.4's Java tools (the classes behind ``bin/kafka-*-perf-test.sh``), the same
 for both brokers: ``org.apache.kafka.tools.ProducerPerformance``, ``ConsumerPerformance`` and
