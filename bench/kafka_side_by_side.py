@@ -402,6 +402,7 @@ def bench_broker(b: Broker, chosen: list[Workload], records: int, e2e_records: i
                 run_produce(b, Workload(w.source, "produce", True, "1", w.partitions, 5), records, w.source, 600)
                 produced.add(w.source)
             r = Result(b.name, w.name)
+            r.extra["load_average_1m_before"] = float(load().split()[0])  # to judge a figure on a shared machine
             b.reset_peak()
             cpu0 = b.cpu_seconds()
             t0 = time.monotonic()
@@ -414,7 +415,10 @@ def bench_broker(b: Broker, chosen: list[Workload], records: int, e2e_records: i
                 else:
                     figures = run_e2e(b, w, e2e_records, 600)
                 for k, v in figures.items():
-                    setattr(r, k, v)
+                    if k == "extra":
+                        r.extra.update(v)
+                    else:
+                        setattr(r, k, v)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 r.error = str(exc)[:400]
             r.wall_s = time.monotonic() - t0
@@ -487,7 +491,8 @@ def table(runs: dict, chosen: list[Workload]) -> list[str]:
                 )
             continue
         if rate_ratio is None or cpu_ratio is None:
-            verdicts.append(f"{w.name}: no comparison (a run failed or was skipped)")
+            why = "only one broker ran" if len(runs) < 2 else "a run failed or a broker did not start"
+            verdicts.append(f"{w.name}: no comparison ({why})")
             continue
         ok = rate_ratio >= 1.0 and cpu_ratio <= 1.0
         verdicts.append(
