@@ -143,7 +143,8 @@ class Dispatcher:
             result = handler.func(ctx, request)
         except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
             raise _bad_request(conn, header, e) from None
-        if inspect.isawaitable(result):
+        kind = type(result)  # most answers are ready (a dict or encoded buffers): skip isawaitable for them
+        if kind is not dict and kind is not list and result is not None and inspect.isawaitable(result):
             return self._finish(ctx, result)
         out = self._encode(ctx, result)
         self._observe(ctx)

@@ -126,7 +126,8 @@ class ReplicaManager:
         if p.offline:
             self.topic_metrics.record_failed_produce(topic)
             return PartitionResponse(index, ErrorCode.kafka_storage_error, error_message=_offline_message(p))
-        if records is None or len(records) == 0:
+        size = 0 if records is None else len(records)
+        if size == 0:
             return PartitionResponse(index, ErrorCode.corrupt_message, error_message="empty record set")
         if acks == -1 and len(p.isr) < p.min_insync_replicas:
             return PartitionResponse(
@@ -156,9 +157,9 @@ class ReplicaManager:
                 record_errors=getattr(e, "record_errors", ()),
             )
         if not result.duplicate:
-            self.bytes_in += len(records)
+            self.bytes_in += size
             self.messages_in += result.num_records
-            self.topic_metrics.record_produce(topic, len(records), result.num_records)
+            self.topic_metrics.record_produce(topic, size, result.num_records)
             plog.update_high_watermark(plog.log_end_offset)
             self._wake(p)
         return PartitionResponse(index, 0, result.base_offset, result.log_append_time, result.log_start_offset)

@@ -94,6 +94,10 @@ class KafkaConnection(asyncio.Protocol):
         self._waiting_memory = False
         self._paused_reading = False
         self._paused_writing = False
+        # While _process dispatches the frames of one read, the answers that are ready at once are
+        # gathered in _out and written together when it ends (one send for a pipelined burst).
+        self._corked = False
+        self._corked_bytes = 0
         self._closed = False
         self._throttle_timer: asyncio.TimerHandle | None = None
         self._on_close = on_close
@@ -161,7 +165,7 @@ class KafkaConnection(asyncio.Protocol):
     def _muted(self) -> bool:
         return (
             self._paused_writing
-            or bool(self._out)
+            or (bool(self._out) and not self._corked)
             or len(self._pending) >= self._max_inflight
             or self._parked_bytes >= _CHUNK
             or self._throttled()
@@ -186,11 +190,37 @@ class KafkaConnection(asyncio.Protocol):
         self._process()
 
     def _process(self) -> None:
-        """Dispatch every complete frame in the buffer that the connection may take now."""
+        """Dispatch every complete frame in the buffer that the connection may take now.
+
+        Answers ready at once are written when the loop ends, together (see ``_send``); bytes left
+        unwritten from before (the transport is paused) mute the connection as usual.
+        """
         if self._closed:
             return
         buf = self._buf
         pos = self._pos
+        self._corked = not self._out
+        try:
+            pos = self._take_frames(buf, pos)
+        finally:
+            self._corked = False
+            self._corked_bytes = 0
+        if self._closed:
+            return
+        self._flush_out()
+        if self._closed:
+            return
+        if pos == len(buf):
+            buf.clear()
+            pos = 0
+        elif pos > 65536 and pos > (len(buf) >> 1):
+            del buf[:pos]
+            pos = 0
+        self._pos = pos
+        self._update_reading()
+
+    def _take_frames(self, buf: bytearray, pos: int) -> int:
+        """The loop of ``_process``: dispatch frames from ``pos``; returns the position after the last."""
         while not self._closed:
             end = len(buf)
             if end - pos < 4 or self._muted():
@@ -199,7 +229,7 @@ class KafkaConnection(asyncio.Protocol):
             if size < 0 or size > self._max_request_size:
                 log.warning("closing %s: frame size %d outside [0, %d]", self.info, size, self._max_request_size)
                 self.close()
-                return
+                return pos
             if self._head_alloc < 0:
                 if self._held >= self._max_queued_bytes:
                     break  # a response completing gives bytes back and calls _process again
@@ -215,16 +245,7 @@ class KafkaConnection(asyncio.Protocol):
             pos += 4 + size
             alloc, self._head_alloc = self._head_alloc, -1
             self._dispatch(frame, alloc)
-        if self._closed:
-            return
-        if pos == len(buf):
-            buf.clear()
-            pos = 0
-        elif pos > 65536 and pos > (len(buf) >> 1):
-            del buf[:pos]
-            pos = 0
-        self._pos = pos
-        self._update_reading()
+        return pos
 
     def _memory_available(self) -> None:
         self._waiting_memory = False
@@ -315,8 +336,23 @@ class KafkaConnection(asyncio.Protocol):
     # --- responses --------------------------------------------------------------------------
 
     def _send(self, buffers) -> None:
-        """Queue one response's buffers (referenced, not copied) and write what the transport takes."""
+        """Queue one response's buffers (referenced, not copied) and write what the transport takes.
+
+        Inside ``_process`` (corked) a response is only queued, so the answers to a burst of pipelined
+        requests (a Java producer keeps five Produce requests in flight) leave in one socket write
+        instead of one each; a response carrying a file region, or 256 KiB of queued responses, is
+        written at once.
+        """
         self._out.extend(buffers)
+        if self._corked:
+            for b in buffers:
+                if type(b) is FileRegion:
+                    break
+                self._corked_bytes += len(b)
+            else:
+                if self._corked_bytes < _CHUNK:
+                    return
+            self._corked_bytes = 0
         self._flush_out()
 
     def _flush_out(self) -> None:
@@ -409,6 +445,11 @@ class KafkaConnection(asyncio.Protocol):
 
     def close(self) -> None:
         if not self._closed:
+            if self._corked:
+                # answers to the requests before the one that closes go out first (the transport
+                # writes its buffer before it closes), as they did before gathering
+                self._corked = False
+                self._flush_out()
             self._closed = True
             if self._transport is not None:
                 self._transport.close()

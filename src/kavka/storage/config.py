@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 __all__ = ["LogConfig", "LONG_MAX", "CONFIG_NAMES"]
@@ -43,26 +44,29 @@ class LogConfig:
     max_compaction_lag_ms: int = LONG_MAX
     min_cleanable_dirty_ratio: float = 0.5
 
-    @property
+    @cached_property
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
 
-    @property
+    # The derived values below are read on every append; the config is frozen, so each is computed once
+    # per instance (cached_property stores in the instance __dict__, which frozen does not guard).
+
+    @cached_property
     def policies(self) -> frozenset[str]:
         """``cleanup.policy`` as a set (``"compact,delete"`` -> {"compact", "delete"})."""
         return frozenset(
             p.strip() for p in self.cleanup_policy.replace("[", "").replace("]", "").split(",") if p.strip()
         )
 
-    @property
+    @cached_property
     def compact(self) -> bool:
         return "compact" in self.policies
 
-    @property
+    @cached_property
     def delete(self) -> bool:
         return "delete" in self.policies
 
-    @property
+    @cached_property
     def max_segment_ms(self) -> int:
         """Kafka's ``LogConfig.maxSegmentMs``: a compacted log also rolls by ``max.compaction.lag.ms``
         (KIP-354), so a record can become cleanable within that lag."""

@@ -141,11 +141,12 @@ class OsFileHandle(FileHandle):
 
     def append(self, data: Buffer) -> int:
         pos = self._size
-        view = memoryview(data)
-        n = len(view)
-        done = 0
-        while done < n:
-            done += os.pwrite(self._fd, view[done:], pos + done)
+        n = data.nbytes if type(data) is memoryview else len(data)
+        done = os.pwrite(self._fd, data, pos)
+        if done < n:  # a short write (a signal, a full disk on the next call): finish or raise
+            view = memoryview(data).cast("B")
+            while done < n:
+                done += os.pwrite(self._fd, view[done:], pos + done)
         self._size = pos + n
         return pos
 

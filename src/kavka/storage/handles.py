@@ -89,6 +89,10 @@ class PooledHandle(FileHandle):
         return self._inner is not None
 
     def append(self, data: Buffer) -> int:
+        inner = self._inner
+        if inner is not None:  # the common case, inlined: every produce request appends here
+            self._pool._open.move_to_end(id(self))
+            return inner.append(data)
         return self._use().append(data)
 
     def pread(self, pos: int, n: int) -> bytes:
