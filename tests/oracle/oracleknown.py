@@ -60,7 +60,6 @@ FEATURE_DIFFERENCES_V4 = [
     "supported_features[metadata.version].max_version: kafka=33 kavka=25",
     "supported_features[share.version].max_version: kafka=2 kavka=0",
     "supported_features[streams.version].max_version: kafka=1 kavka=0",
-    "supported_features[transaction.version].max_version: kafka=2 kavka=0",
 ]
 
 # kafka-features describe: feature -> (Kafka's, Kavka's) (SupportedMinVersion, SupportedMaxVersion,
@@ -71,7 +70,6 @@ FEATURES_TOOL_DIFFERENCES: dict[str, tuple[tuple[str, str, str], tuple[str, str,
     "metadata.version": (("3.3-IV3", "4.4-IV2", "4.4-IV2"), ("3.3-IV3", "4.0-IV3", "4.0-IV3")),
     "share.version": (("0", "2", "2"), ("0", "0", "0")),
     "streams.version": (("0", "1", "1"), ("0", "0", "0")),
-    "transaction.version": (("0", "2", "2"), ("0", "0", "0")),
 }
 
 # UpdateFeatures (validate_only, v1; v2 the same without "results") where the supported and finalized

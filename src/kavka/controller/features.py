@@ -14,6 +14,8 @@ Supported ranges, and why they stop where they do (Kafka 4.4 in brackets):
   and request of that level is understood, so Kavka stays at 25.
 - ``kraft.version`` 0 [0–1]: 1 is the dynamic voter set (KIP-853); Kavka's quorum is one static voter.
 - ``group.version`` 0–1 [0–1]: 1 is KIP-848 consumer groups.
+- ``transaction.version`` 0–2 [0–2]: 2 is KIP-890 part 2 (an epoch bump per transaction, partitions
+  added by Produce v12 / TxnOffsetCommit v5); a new cluster starts at 2, as Kafka 4.4's does.
 - ``eligible.leader.replicas.version``, ``share.version``, ``streams.version`` 0 [0–1, 0–2, 0–1]: ELR
   (KIP-966), share groups (KIP-932) and streams groups (KIP-1071) are not implemented.
 
@@ -50,13 +52,14 @@ SUPPORTED_FEATURES: dict[str, tuple[int, int]] = {
     METADATA_VERSION: (7, 25),
     KRAFT_VERSION: (0, 0),
     "group.version": (0, 1),
+    "transaction.version": (0, 2),
     "eligible.leader.replicas.version": (0, 0),
     "share.version": (0, 0),
     "streams.version": (0, 0),
 }
 
 # The level a new cluster starts at (and that a log without a record of the feature reads as).
-BOOTSTRAP_LEVELS: dict[str, int] = {METADATA_VERSION: 25, "group.version": 1}
+BOOTSTRAP_LEVELS: dict[str, int] = {METADATA_VERSION: 25, "group.version": 1, "transaction.version": 2}
 
 # FeatureUpdate.UpgradeType ids (UpdateFeatures v1+; v0's allow_downgrade maps to SAFE_DOWNGRADE).
 UNKNOWN_TYPE, UPGRADE, SAFE_DOWNGRADE, UNSAFE_DOWNGRADE = 0, 1, 2, 3

@@ -33,18 +33,9 @@ from kavka.protocol.primitives import (
     skip_tagged_fields,
 )
 
-# name: (min supported, max supported, finalized level)
-FEATURES = {
-    "metadata.version": (7, 25, 25),
-    "kraft.version": (0, 0, 0),
-    "group.version": (0, 1, 1),
-    "transaction.version": (0, 2, 2),  # KIP-890 part 2, as Kafka 4.4 finalizes on a new cluster
-}
-
-# The features Kavka knows but does not implement (ELR, share and streams groups), supported at 0 only.
-FEATURES.update(
-    {n: (lo, hi, BOOTSTRAP_LEVELS.get(n, 0)) for n, (lo, hi) in SUPPORTED_FEATURES.items() if n not in FEATURES}
-)
+# name: (min supported, max supported, level of a new cluster), in ApiVersions' order: one table, the
+# controller's (kavka.controller.features), so UpdateFeatures and ApiVersions agree.
+FEATURES = {n: (lo, hi, BOOTSTRAP_LEVELS.get(n, 0)) for n, (lo, hi) in SUPPORTED_FEATURES.items()}
 
 
 class ApiVersionsV5Request:
