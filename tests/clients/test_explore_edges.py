@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from kavka.testing.process import create_topic as create_topic_on
 from kavka.testing.process import wait_until
 from tests.clients.adminwire import call
 
@@ -335,12 +336,15 @@ def test_fetch_of_a_missing_partition_answers_at_once(bootstrap, create_topic, n
     assert elapsed < 2.5
 
 
-def test_fetch_out_of_range_reports_the_log_bounds(bootstrap, create_topic):
-    topic = create_topic()
-    assert int(produce_wire(bootstrap, topic, 0, batch()).error_code) == NONE
+def test_fetch_out_of_range_answers_as_kafka(any_broker, new_topic_name):
+    """Kafka answers an out-of-range fetch with the error and -1 for the high watermark and log start
+    (its read failed before it looked at the log's bounds); clients then ask ListOffsets."""
+    topic = new_topic_name()
+    create_topic_on(any_broker.bootstrap, topic)
+    assert int(produce_wire(any_broker.bootstrap, topic, 0, batch()).error_code) == NONE
     for offset in (5, -5):
-        _, code, hw, log_start = fetch_wire(bootstrap, topic, 0, offset)
-        assert (code, hw, log_start) == (OFFSET_OUT_OF_RANGE, 1, 0)
+        _, code, hw, log_start = fetch_wire(any_broker.bootstrap, topic, 0, offset)
+        assert (code, hw, log_start) == (OFFSET_OUT_OF_RANGE, -1, -1)
 
 
 # -- ListOffsets at the wire ---------------------------------------------------------------------------------------

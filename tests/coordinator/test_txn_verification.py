@@ -310,7 +310,8 @@ class InProcessBroker:
                 },
             ),
         )
-        ctx = SimpleNamespace(broker=self.broker, version=version)
+        # the handler's request context: the broker, the version and the header (its client id keys quotas)
+        ctx = SimpleNamespace(broker=self.broker, version=version, header=SimpleNamespace(client_id="txn-test"))
         out = handle_produce(ctx, memoryview(bytearray(buf.getvalue())))
         resp, _ = entity_reader(load_response_schema(0, version))(b"".join(bytes(x) for x in out), 0)
         return {(t.name, p.index): p for t in resp.responses for p in t.partition_responses}

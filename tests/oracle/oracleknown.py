@@ -239,7 +239,8 @@ TOOL_DIFFERENCES_TXN: dict[str, tuple[list[str], list[str]]] = {}
 # kafka-dump-log over both brokers' files (test_kafka_dump_log.py): step -> (Kafka only, Kavka only).
 # Data segments and their indexes are Kafka's byte for byte. The internal topics differ in schema
 # versions: Kafka 4.4 writes OffsetCommitValue v4 (with the topic id) in batches with base sequence 0,
-# and TransactionLogValue v1 (previousProducerId); Kavka writes v3 and v0, which Kafka reads.
+# and TransactionLogValue v1 with the previousProducerId tagged field set; Kavka writes OffsetCommitValue
+# v3 and TransactionLogValue v1 without previousProducerId (not written yet), which Kafka reads.
 # (Fixed by this comparison: Kavka's __cluster_metadata record bodies were JSON; they are Kafka's.)
 _TXN_FIELDS = (
     "'producerEpoch', 'producerId', 'transactionLastUpdateTimestampMs', 'transactionPartitions', "
@@ -252,7 +253,7 @@ TOOL_DIFFERENCES_DUMP: dict[str, tuple[list[str], list[str]]] = {
     ),
     "--transaction-log-decoder": (
         ["sequence -1 key type 0 value v1 ['previousProducerId', " + _TXN_FIELDS],
-        ["sequence -1 key type 0 value v0 [" + _TXN_FIELDS],
+        ["sequence -1 key type 0 value v1 [" + _TXN_FIELDS],
     ),
 }
 
