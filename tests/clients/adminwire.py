@@ -12,13 +12,13 @@ import io
 import socket
 import struct
 
-from kio.index import load_request_schema, load_response_schema
 from kio.schema.request_header.v1.header import RequestHeader as RequestHeaderV1
 from kio.schema.request_header.v2.header import RequestHeader as RequestHeaderV2
 from kio.serial import entity_reader, entity_writer
 from kio.static.primitive import i16, i32
 
 from kavka.protocol.api import build_entity
+from kavka.protocol.extra_schemas import load_request_schema, load_response_schema
 
 DESCRIBE_CONFIGS, ALTER_CONFIGS, INCREMENTAL_ALTER_CONFIGS = 32, 33, 44
 OFFSET_FOR_LEADER_EPOCH, ELECT_LEADERS, DESCRIBE_LOG_DIRS, DELETE_RECORDS, CREATE_PARTITIONS = 23, 43, 35, 21, 37

@@ -8,11 +8,10 @@ from __future__ import annotations
 KAFKA_VERSION = "4.4.0"
 
 # ApiVersions: api_key -> (Kafka's (min, max) or None, Kavka's (min, max) or None). Kavka serves Kafka
-# 4.4's versions of every API it implements but TxnOffsetCommit v6, and not SASL, delegation tokens,
+# 4.4's versions of every API it implements, and not SASL, delegation tokens,
 # SCRAM changes, share groups, streams groups or Raft voter changes (docs/compatibility.md, "ApiVersions").
 API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
     17: ((0, 1), None),  # SaslHandshake
-    28: ((0, 6), (0, 5)),  # TxnOffsetCommit (v6: topic ids, KIP-1319; kio has no schema for it)
     36: ((0, 2), None),  # SaslAuthenticate
     38: ((1, 3), None),  # CreateDelegationToken
     39: ((1, 2), None),  # RenewDelegationToken

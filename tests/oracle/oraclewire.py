@@ -14,8 +14,7 @@ import enum
 import typing
 import uuid
 
-from kio.index import load_request_schema
-
+from kavka.protocol.extra_schemas import load_request_schema
 from tests.clients import adminwire
 
 API_VERSIONS, METADATA, CREATE_TOPICS, DELETE_TOPICS = 18, 3, 19, 20

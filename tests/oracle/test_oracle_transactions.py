@@ -23,7 +23,7 @@ from tests.oracle.oraclediff import differences, normalise, record
 from tests.oracle.oraclefixtures import oracle  # noqa: F401 - the fixture
 from tests.oracle.oraclewire import call
 
-PRODUCE, FIND_COORDINATOR, INIT_PRODUCER_ID, ADD_PARTITIONS, ADD_OFFSETS, END_TXN = 0, 10, 22, 24, 25, 26
+PRODUCE, METADATA, FIND_COORDINATOR, INIT_PRODUCER_ID, ADD_PARTITIONS, ADD_OFFSETS, END_TXN = 0, 3, 10, 22, 24, 25, 26
 TXN_OFFSET_COMMIT, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS, CONSUMER_GROUP_HEARTBEAT = 28, 65, 66, 68
 NONE, CONCURRENT_TRANSACTIONS = 0, 51
 
@@ -97,6 +97,7 @@ class Side:
     def txn_offset_commit(
         self, step, txn, pid, epoch, group, topic, version: int = 3, generation: int = -1, member: str = ""
     ) -> dict:
+        """One offset for partition 0 of ``topic`` (from v6 ``topic`` is the topic's id)."""
         body = {
             "transactional_id": txn,
             "group_id": group,
@@ -104,7 +105,7 @@ class Side:
             "producer_epoch": epoch,
             "topics": [
                 {
-                    "name": topic,
+                    "topic_id" if version >= 6 else "name": topic,
                     "partitions": [{"partition_index": 0, "committed_offset": 1, "committed_metadata": ""}],
                 }
             ],
@@ -175,6 +176,18 @@ def _names(prefix: str) -> tuple[str, str]:
 
 def _topic(side: Side, name: str) -> str:
     return create_topic(side.bs, name, partitions=1)
+
+
+def _topic_id(side: Side, name: str) -> str:
+    """The id of topic ``name`` on that broker (Metadata v12)."""
+    body = {
+        "topics": [{"topic_id": None, "name": name}],
+        "allow_auto_topic_creation": False,
+        "include_topic_authorized_operations": False,
+    }
+    [topic] = call(side.bs, METADATA, 12, body)["topics"]
+    assert topic["error_code"] == NONE, topic
+    return topic["topic_id"]
 
 
 # --- a fenced producer at every version ------------------------------------------------------------
@@ -409,9 +422,11 @@ def _completed(s: Side, txn: str, state: str) -> None:
 def test_transaction_version_2(oracle, new_topic_name):  # noqa: F811
     """What a client of transaction version 2 (the Java client 4.x on a broker that finalizes it) relies
     on: TxnOffsetCommit v5 adds the offsets partition itself, EndTxn v5 bumps the epoch and says so,
-    its retry is recognised by the bump, and the old epoch is fenced everywhere after it."""
+    its retry is recognised by the bump, and the old epoch is fenced everywhere after it. TxnOffsetCommit
+    v6 (topic ids, KIP-1319) alike: by id, an unknown id, a generation of a group that does not exist."""
     topic = new_topic_name("tv2")
     txn, group = _names("tv2")
+    unknown_id = str(uuid.uuid4())
 
     def scenario(s: Side) -> None:
         _topic(s, topic)
@@ -440,6 +455,20 @@ def test_transaction_version_2(oracle, new_topic_name):  # noqa: F811
         s.produce("Produce v11, old epoch", txn, topic, pid, e, 1, version=11)
         s.txn_offset_commit("TxnOffsetCommit v5, old epoch", txn, pid, e, group, topic, version=5)
         s.txn_offset_commit("TxnOffsetCommit v5, new epoch", txn, pid, e + 1, group, topic, version=5)
+        tid = _topic_id(s, topic)
+        s.txn_offset_commit("TxnOffsetCommit v6, by topic id", txn, pid, e + 1, group, tid, version=6)
+        s.txn_offset_commit("TxnOffsetCommit v6, unknown topic id", txn, pid, e + 1, group, unknown_id, version=6)
+        for v in (5, 6):
+            s.txn_offset_commit(
+                f"TxnOffsetCommit v{v}, generation of a group that does not exist",
+                txn,
+                pid,
+                e + 1,
+                group + "-none",
+                tid if v == 6 else topic,
+                version=v,
+                generation=1,
+            )
         s.end("EndTxn v5 abort", txn, pid, e + 1, False, version=5)
         _completed(s, txn, "CompleteAbort")
         s.end("EndTxn v3 abort retried by a version 1 client", txn, pid, e + 2, False)

@@ -325,24 +325,50 @@ def millis(value) -> int:
     return int(value)
 
 
-def split_unknown_partitions(broker, topics: list) -> tuple[list, list]:
-    """OffsetCommit / TxnOffsetCommit: Kafka answers UNKNOWN_TOPIC_OR_PARTITION for a partition the
-    metadata does not have, and commits only the others. ``topics`` is ``[(name, [(index, ...), ...])]``;
-    returns (the known part in that shape, response topics for the unknown partitions)."""
-    known, unknown = [], []
-    for name, parts in topics:
-        image = broker.topic(name)
-        have = [p for p in parts if image is not None and p[0] in image.partitions]
-        missing = [p for p in parts if image is None or p[0] not in image.partitions]
-        if have:
-            known.append((name, have))
-        if missing:
-            unknown.append(
-                {
-                    "name": name,
-                    "partitions": [
-                        {"partition_index": p[0], "error_code": ErrorCode.unknown_topic_or_partition} for p in missing
-                    ],
-                }
+class CommitAnswer:
+    """An OffsetCommit / TxnOffsetCommit answer put together as Kafka's response builders do: one
+    entry per topic (keyed by name, or by topic id when ``by_id``), in first-seen order, each
+    partition added to its topic's entry."""
+
+    def __init__(self, by_id: bool) -> None:
+        self.by_id = by_id
+        self.topics: dict[object, dict] = {}
+
+    def add(self, key, partition: int, error: int) -> None:
+        entry = self.topics.get(key)
+        if entry is None:
+            entry = {"topic_id" if self.by_id else "name": key, "partitions": []}
+            self.topics[key] = entry
+        entry["partitions"].append({"partition_index": partition, "error_code": error})
+
+    def body(self) -> dict:
+        return {"throttle_time": 0, "topics": list(self.topics.values())}
+
+
+def sort_commit_topics(broker, req_topics, by_id: bool) -> tuple[CommitAnswer, dict[str, object], dict[str, list]]:
+    """The topics of an OffsetCommit / TxnOffsetCommit request (named, or by id when ``by_id``), sorted
+    as Kafka does before asking the coordinator: an unknown topic gets UNKNOWN_TOPIC_ID (by id) or
+    UNKNOWN_TOPIC_OR_PARTITION (by name) on each partition, a partition the topic does not have
+    UNKNOWN_TOPIC_OR_PARTITION; those go into the returned answer first. Returns (that answer,
+    topic name -> its key in the answer, what the coordinator gets: name -> [(partition, offset,
+    leader epoch, metadata)])."""
+    answer = CommitAnswer(by_id)
+    key_of: dict[str, object] = {}
+    topics: dict[str, list] = {}
+    for t in req_topics:
+        topic = broker.topic_by_id(t.topic_id) if by_id else broker.topic(t.name)
+        key: object = t.topic_id if by_id else t.name
+        if topic is None:
+            code = ErrorCode.unknown_topic_id if by_id else ErrorCode.unknown_topic_or_partition
+            for p in t.partitions:
+                answer.add(key, p.partition_index, code)
+            continue
+        key_of[topic.name] = key
+        for p in t.partitions:
+            if p.partition_index not in topic.partitions:
+                answer.add(key, p.partition_index, ErrorCode.unknown_topic_or_partition)
+                continue
+            topics.setdefault(topic.name, []).append(
+                (p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
             )
-    return known, unknown
+    return answer, key_of, topics

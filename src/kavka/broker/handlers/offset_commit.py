@@ -16,52 +16,16 @@ refused partitions first, in request order, each topic once; then the coordinato
 a topic already listed or appended as a new one.
 """
 
-from kavka.broker.group_service import millis, service_of
+from kavka.broker.group_service import millis, service_of, sort_commit_topics
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
-
-
-class _Answer:
-    """The response topics, one entry per topic (by name, or by id from v10), in first-seen order."""
-
-    def __init__(self, by_id: bool) -> None:
-        self.by_id = by_id
-        self.topics: dict[object, dict] = {}
-
-    def add(self, key, partition: int, error: int) -> None:
-        entry = self.topics.get(key)
-        if entry is None:
-            entry = {"topic_id" if self.by_id else "name": key, "partitions": []}
-            self.topics[key] = entry
-        entry["partitions"].append({"partition_index": partition, "error_code": error})
-
-    def body(self) -> dict:
-        return {"throttle_time": 0, "topics": list(self.topics.values())}
 
 
 @handles(ApiKey.OFFSET_COMMIT, 2, 10)
 def handle_offset_commit(ctx, req):
     broker = ctx.broker
     by_id = ctx.version >= 10
-    answer = _Answer(by_id)
-    key_of: dict[str, object] = {}  # topic name -> its key in the answer
-    topics: dict[str, list] = {}  # what the coordinator gets: name -> [(partition, offset, epoch, metadata)]
-    for t in req.topics:
-        topic = broker.topic_by_id(t.topic_id) if by_id else broker.topic(t.name)
-        key: object = t.topic_id if by_id else t.name
-        if topic is None:
-            code = ErrorCode.unknown_topic_id if by_id else ErrorCode.unknown_topic_or_partition
-            for p in t.partitions:
-                answer.add(key, p.partition_index, code)
-            continue
-        key_of[topic.name] = key
-        for p in t.partitions:
-            if p.partition_index not in topic.partitions:
-                answer.add(key, p.partition_index, ErrorCode.unknown_topic_or_partition)
-                continue
-            topics.setdefault(topic.name, []).append(
-                (p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
-            )
+    answer, key_of, topics = sort_commit_topics(broker, req.topics, by_id)
     if not topics:
         return answer.body()
     service = service_of(ctx)

@@ -1,5 +1,5 @@
-"""TxnOffsetCommit (key 28), v0–5 (v5: transaction version 2, see below; v6, with topic ids, is not
-served: kio has no schema for it).
+"""TxnOffsetCommit (key 28), v0–6 (v5: transaction version 2, see below; v6, KIP-1319: topics named by
+id in the request and the answer, as v5 otherwise).
 
 Offsets a transactional producer commits for a consumer group (``send_offsets_to_transaction``). The
 producer must be the transactional id's current one (when this broker coordinates it). The group
@@ -11,34 +11,36 @@ on abort (kavka.coordinator.group.offsets). Before the first such batch of a tra
 partition is verified to be in the producer's ongoing transaction (KIP-890, as Produce does:
 ``TxnService.check_txn_offset_commit``), so offsets sent without AddOffsetsToTxn are refused -- from
 v5 (KIP-890 part 2, the client sends no AddOffsetsToTxn) the partition is added instead. A
-partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION and is not committed.
+partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION (a topic id it does not know,
+UNKNOWN_TOPIC_ID) and is not committed; the answer lists those first, as Kafka's builder does. From v6
+a group that does not exist (asked with a generation) is GROUP_ID_NOT_FOUND and a stale member epoch
+STALE_MEMBER_EPOCH, where older versions read ILLEGAL_GENERATION.
 """
 
-from kavka.broker.group_service import service_of, split_unknown_partitions
+from kavka.broker.group_service import service_of, sort_commit_topics
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-def _result(topics, code):
-    return {
-        "throttle_time": 0,
-        "topics": [
-            {
-                "name": t.name,
-                "partitions": [{"partition_index": p.partition_index, "error_code": code} for p in t.partitions],
-            }
-            for t in topics
-        ],
-    }
-
-
-@handles(ApiKey.TXN_OFFSET_COMMIT, 0, 5)
+@handles(ApiKey.TXN_OFFSET_COMMIT, 0, 6)
 def handle_txn_offset_commit(ctx, req):
+    by_id = ctx.version >= 6
+    # as Kafka: unknown topics and partitions are answered first, before anything else is asked
+    answer, key_of, topics = sort_commit_topics(ctx.broker, req.topics, by_id)
+    if not topics:
+        return answer.body()
+
+    def refuse(code: int) -> dict:
+        for name, parts in topics.items():
+            for p in parts:
+                answer.add(key_of[name], p[0], code)
+        return answer.body()
+
     service, groups = txn_service_of(ctx), service_of(ctx)
     if service is None or groups is None:
-        return _result(req.topics, ErrorCode.coordinator_not_available)
+        return refuse(ErrorCode.coordinator_not_available)
     # the producer must be current for its transactional id (when this broker coordinates it)
     tx = service.coordinator
     try:
@@ -46,37 +48,16 @@ def handle_txn_offset_commit(ctx, req):
     except CoordinatorError:
         meta = None
     if meta is not None and (meta.producer_id != req.producer_id or meta.producer_epoch != req.producer_epoch):
-        return _result(
-            req.topics,
+        return refuse(
             ErrorCode.invalid_producer_epoch
             if meta.producer_id == req.producer_id
-            else ErrorCode.invalid_producer_id_mapping,
+            else ErrorCode.invalid_producer_id_mapping
         )
-    topics = [
-        (
-            t.name,
-            [
-                (p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
-                for p in t.partitions
-            ],
-        )
-        for t in req.topics
-    ]
-    topics, unknown = split_unknown_partitions(ctx.broker, topics)
-    if not topics:  # as Kafka: unknown partitions are answered before the coordinator is asked anything
-        return {"throttle_time": 0, "topics": unknown}
     code = service.check_txn_offset_commit(
         req.transactional_id, int(req.producer_id), int(req.producer_epoch), req.group_id, ctx.version
     )
     if code:
-        return {
-            "throttle_time": 0,
-            "topics": [
-                {"name": name, "partitions": [{"partition_index": p[0], "error_code": code} for p in parts]}
-                for name, parts in topics
-            ]
-            + unknown,
-        }
+        return refuse(code)
     result = groups.call(
         groups.coordinator.commit_transactional_offsets,
         group_id=req.group_id,
@@ -85,6 +66,10 @@ def handle_txn_offset_commit(ctx, req):
         generation_id=int(getattr(req, "generation_id", -1)),
         member_id=getattr(req, "member_id", "") or "",
         group_instance_id=getattr(req, "group_instance_id", None),
-        topics=topics,
+        topics=list(topics.items()),
+        api_version=ctx.version,
     )
-    return dict(result, throttle_time=0, topics=list(result["topics"]) + unknown)
+    for t in result["topics"]:
+        for p in t["partitions"]:
+            answer.add(key_of.get(t["name"], t["name"]), p["partition_index"], p["error_code"])
+    return dict(result, **answer.body())

@@ -391,6 +391,7 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
         topics: Iterable[tuple[str, Iterable[CommitPartition]]],
         respond: Respond,
         group_instance_id: str | None = None,
+        api_version: int = 5,
     ) -> None:
         """TxnOffsetCommit: a transactional write of the runtime (Kafka's scheduleTransactionalWriteOperation).
 
@@ -412,7 +413,7 @@ class GroupCoordinator(ShardedCoordinator[GroupShard]):
                 producer_id,
                 producer_epoch,
                 lambda shard, batch: shard.offsets.transactional_commit(
-                    batch, group_id, member_id, group_instance_id, generation_id, topics, respond
+                    batch, group_id, member_id, group_instance_id, generation_id, topics, respond, api_version
                 ),
             )
         except CoordinatorError as e:

@@ -215,12 +215,13 @@ class OffsetManager:
         if cgroup is not None:
             if transactional:
                 # TxnOffsetCommit need not name a member; a stale epoch reads as ILLEGAL_GENERATION
+                # before v6 (KIP-1319 gave it STALE_MEMBER_EPOCH)
                 if generation_id < 0 and not member_id and instance_id is None:
                     return cgroup
                 try:
                     self.shard.consumer.validate_commit(cgroup, member_id, generation_id, 9)
                 except CoordinatorError as e:
-                    if e.error_code == ErrorCode.stale_member_epoch:
+                    if e.error_code == ErrorCode.stale_member_epoch and api_version < 6:
                         raise CoordinatorError(ErrorCode.illegal_generation) from None
                     raise
                 return cgroup
@@ -230,10 +231,12 @@ class OffsetManager:
         if group is None:
             if generation_id < 0:
                 return self.shard.get_or_create_group(group_id)
-            # OffsetCommit v9 introduced GROUP_ID_NOT_FOUND; older clients, and TxnOffsetCommit (which
-            # has no such error), expect ILLEGAL_GENERATION
+            # OffsetCommit v9 and TxnOffsetCommit v6 introduced GROUP_ID_NOT_FOUND; older clients
+            # expect ILLEGAL_GENERATION
             raise CoordinatorError(
-                ErrorCode.group_id_not_found if api_version >= 9 and not transactional else ErrorCode.illegal_generation
+                ErrorCode.group_id_not_found
+                if api_version >= (6 if transactional else 9)
+                else ErrorCode.illegal_generation
             )
         if group.state == GroupState.DEAD:
             raise CoordinatorError(ErrorCode.coordinator_not_available)
@@ -317,12 +320,14 @@ class OffsetManager:
         generation_id: int,
         topics: Iterable[tuple[str, Iterable[CommitPartition]]],
         respond: Respond,
+        api_version: int = 5,
     ) -> None:
-        """Validate a TxnOffsetCommit and fill ``batch`` (a transactional write of the runtime): one
+        """Validate a TxnOffsetCommit (at ``api_version``) and fill ``batch`` (a transactional write of the runtime): one
         OffsetCommit record per accepted partition, replayed as pending for the producer once they are
         in the log, and the answer after the append. Raises CoordinatorError for a refusal of the
-        whole request (ILLEGAL_GENERATION for a group that does not exist, as Kafka answers)."""
-        self.validate_commit(group_id, member_id, instance_id, generation_id, 9, transactional=True)
+        whole request (ILLEGAL_GENERATION for a group that does not exist, GROUP_ID_NOT_FOUND from v6, as
+        Kafka answers)."""
+        self.validate_commit(group_id, member_id, instance_id, generation_id, api_version, transactional=True)
         results = self._append_commits(batch, group_id, topics, self.shard.time_ms(), -1)
         batch.on_success(lambda _follow: batch.respond(respond, commit_response(results)))
         # Kafka answers a failed transactional write with its error on every partition
