@@ -403,6 +403,8 @@ def test_produce_errors(oracle, new_topic_name):
         ("errors:fetch-unknown-partition", FETCH, 12, _fetch_body(name, [(7, 0, 1000)], version=12)),
         ("errors:fetch-unknown-topic", FETCH, 12, _fetch_body(name + "-nope", [(0, 0, 1000)], version=12)),
         ("errors:fetch-unknown-topic-id", FETCH, 13, _fetch_body(unknown_id, [(0, 0, 1000)], version=13)),
+        # the zero uuid (which Kavka's codec reads as None) names no topic: found by the fuzzer
+        ("errors:fetch-zero-topic-id", FETCH, 15, _fetch_body(str(uuid.UUID(int=0)), [(0, 0, 1000)], version=15)),
         (
             "errors:fetch-unknown-partition-v13",
             FETCH,
@@ -440,6 +442,7 @@ def test_produce_errors(oracle, new_topic_name):
     ]
     found, kafka = _run(sides, steps)
     assert kafka["errors:unknown-topic-id"]["responses"][0]["partition_responses"][0]["error_code"] == 100
+    assert kafka["errors:fetch-zero-topic-id"]["responses"][0]["partitions"][0]["error_code"] == 100
     _check(found, "errors")
 
 

@@ -25,6 +25,7 @@ cannot arise: an id is resolved to its name through the same metadata image the 
 
 import asyncio
 import time
+import uuid
 import weakref
 
 from kavka.broker.byte_rate_quotas import fetch_answer
@@ -62,17 +63,26 @@ def _failed(index: int, error_code: int) -> FetchPartitionResponse:
     )
 
 
+_ZERO_ID = uuid.UUID(int=0)
+
+
+def _id(topic_id: uuid.UUID | None) -> uuid.UUID:
+    """A request's topic id; the codec reads Kafka's zero uuid as None, which names no topic (and is
+    answered UNKNOWN_TOPIC_ID under that same zero id, as Kafka answers it)."""
+    return _ZERO_ID if topic_id is None else topic_id
+
+
 def _context(ctx, req) -> FetchContext:
     by_id = ctx.version >= FIRST_TOPIC_ID_VERSION
     requested = [
-        (t.topic_id if by_id else t.topic, fp.partition, fp.fetch_offset, fp.partition_max_bytes)
+        (_id(t.topic_id) if by_id else t.topic, fp.partition, fp.fetch_offset, fp.partition_max_bytes)
         for t in req.topics
         for fp in t.partitions
     ]
     if ctx.version < 7:
         return FetchContext("sessionless", requested)
     forgotten = [
-        (ft.topic_id if by_id else ft.topic, index) for ft in req.forgotten_topics_data for index in ft.partitions
+        (_id(ft.topic_id) if by_id else ft.topic, index) for ft in req.forgotten_topics_data for index in ft.partitions
     ]
     return _sessions(ctx.broker).context(
         ctx.version, req.session_id, req.session_epoch, requested, forgotten, _now_ms()
