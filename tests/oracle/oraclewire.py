@@ -23,6 +23,19 @@ DESCRIBE_CLUSTER = 60
 TOPIC, BROKER = 2, 4
 
 
+def create_topics_body(name: str, partitions: int = 1, configs: dict[str, str] | None = None, **extra) -> dict:
+    """A CreateTopics (v7) body for one topic with replication factor 1; ``extra`` sets other fields of
+    the request (``validate_only``...)."""
+    topic = {
+        "name": name,
+        "num_partitions": partitions,
+        "replication_factor": 1,
+        "assignments": [],
+        "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()],
+    }
+    return {"topics": [topic], "timeout": 30000, "validate_only": False, **extra}
+
+
 def call(bootstrap: str, api_key: int, version: int, body: dict) -> dict:
     """Send one request on a fresh connection (``tests.clients.adminwire.call``); return the decoded
     response as plain Python. Keys of ``body`` the schema does not have are refused first."""

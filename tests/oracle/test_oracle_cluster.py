@@ -3,23 +3,11 @@ ids, topic ids and ports are normalised (both nodes are node 1 and their own con
 
 from __future__ import annotations
 
-from tests.oracle.oraclewire import CREATE_TOPICS, DESCRIBE_CLUSTER, METADATA
+from tests.oracle.oraclewire import CREATE_TOPICS, DESCRIBE_CLUSTER, METADATA, create_topics_body
 
 
 def _create(oracle, name: str, partitions: int, configs: dict[str, str] | None = None) -> None:
-    body = {
-        "topics": [
-            {
-                "name": name,
-                "num_partitions": partitions,
-                "replication_factor": 1,
-                "assignments": [],
-                "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()],
-            }
-        ],
-        "timeout": 30000,
-        "validate_only": False,
-    }
+    body = create_topics_body(name, partitions, configs)
     kafka, kavka = oracle.both(CREATE_TOPICS, 7, body)
     assert kafka["topics"][0]["error_code"] == kavka["topics"][0]["error_code"] == 0, (kafka, kavka)
 

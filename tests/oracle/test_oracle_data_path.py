@@ -31,7 +31,7 @@ from kavka.protocol.records import Record, build_batch, iter_batches
 from kavka.testing.process import wait_until
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import differences, normalise, record
-from tests.oracle.oraclewire import CREATE_TOPICS, METADATA, call
+from tests.oracle.oraclewire import CREATE_TOPICS, METADATA, call, create_topics_body
 
 PRODUCE, FETCH, LIST_OFFSETS = 0, 1, 2
 EARLIEST, LATEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED, PENDING_UPLOAD = -2, -1, -3, -4, -5, -6
@@ -130,19 +130,7 @@ def _expected(group: str) -> dict[str, list[str]]:
 
 
 def _create(sides: Sides, name: str, partitions: int = 1, configs: dict[str, str] | None = None) -> None:
-    body = {
-        "topics": [
-            {
-                "name": name,
-                "num_partitions": partitions,
-                "replication_factor": 1,
-                "assignments": [],
-                "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()],
-            }
-        ],
-        "timeout": 30000,
-        "validate_only": False,
-    }
+    body = create_topics_body(name, partitions, configs)
     for side in ("kafka", "kavka"):
         answer = call(sides.bootstraps[side], CREATE_TOPICS, 7, body)
         assert answer["topics"][0]["error_code"] == 0, (side, answer)

@@ -34,7 +34,7 @@ from kavka.protocol.extra_schemas import load_request_schema, load_response_sche
 from kavka.testing.process import wait_until
 from tests.oracle import oracleknown as known
 from tests.oracle.oraclediff import differences, normalise, record
-from tests.oracle.oraclewire import plain
+from tests.oracle.oraclewire import create_topics_body, plain
 
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN, HEARTBEAT, LEAVE, SYNC, LIST_GROUPS = 8, 9, 10, 11, 12, 13, 14, 16
 DESCRIBE_GROUPS, DELETE_GROUPS, OFFSET_DELETE, CONSUMER_HEARTBEAT, CONSUMER_DESCRIBE = 15, 42, 47, 68, 69
@@ -109,14 +109,7 @@ class Side:
             self.renames[value] = token
 
     def create_topic(self, name: str, partitions: int) -> None:
-        body = {
-            "topics": [
-                {"name": name, "num_partitions": partitions, "replication_factor": 1, "assignments": [], "configs": []}
-            ],
-            "timeout": 30000,
-            "validate_only": False,
-        }
-        [topic] = self.call(None, CREATE_TOPICS, 7, body)["topics"]
+        [topic] = self.call(None, CREATE_TOPICS, 7, create_topics_body(name, partitions))["topics"]
         assert topic["error_code"] == 0, topic
         self.topic_ids[name] = topic["topic_id"]
 

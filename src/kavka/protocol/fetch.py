@@ -55,8 +55,8 @@ from kavka.protocol.primitives import (
     Chunk,
     encode_array_length,
     encode_compact_array_length,
-    encode_compact_nullable_string,
     encode_compact_string,
+    encode_node_endpoints_tag,
     encode_string,
     encode_uvarint,
     frame,
@@ -203,23 +203,12 @@ def encode_fetch_response(
             out += EMPTY_TAGGED_FIELDS
     if flexible:
         if node_endpoints and version >= FIRST_NODE_ENDPOINTS_VERSION:
-            out += _node_endpoints_tag(node_endpoints)
+            out += encode_node_endpoints_tag(node_endpoints)
         else:
             out += EMPTY_TAGGED_FIELDS
     if out:  # empty when v4-v11 records end the response
         buffers.append(bytes(out))
     return buffers
-
-
-def _node_endpoints_tag(node_endpoints: Sequence[tuple[int, str, int, str | None]]) -> bytes:
-    value = bytearray(encode_compact_array_length(len(node_endpoints)))
-    for node_id, host, port, rack in node_endpoints:
-        value += _I32.pack(node_id)
-        value += encode_compact_string(host)
-        value += _I32.pack(port)
-        value += encode_compact_nullable_string(rack)
-        value += EMPTY_TAGGED_FIELDS
-    return b"\x01\x00" + encode_uvarint(len(value)) + bytes(value)  # one tagged field: tag 0, size, value
 
 
 def _partition_tags(p: FetchPartitionResponse) -> bytes:

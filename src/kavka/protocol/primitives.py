@@ -39,6 +39,7 @@ from typing import TypeAlias
 from .varint import Buffer, decode_unsigned_varint, encode_unsigned_varint
 
 __all__ = [
+    "encode_node_endpoints_tag",
     "ProtocolDecodeError",
     "as_view",
     # readers
@@ -451,3 +452,17 @@ def frame(buffers: Sequence[Chunk], header: bytes = b"") -> list[Chunk]:
     """
     size = len(header) + response_size(buffers)
     return [_pack_i32(size) + header, *buffers]
+
+
+def encode_node_endpoints_tag(node_endpoints: Sequence[tuple[int, str, int, str | None]]) -> bytes:
+    """A response's NodeEndpoints as its one tagged field, tag 0 (Produce v10+, Fetch v16+, KIP-951):
+    ``uvarint 1 (one field), uvarint 0 (the tag), uvarint size``, then a compact array of
+    ``(int32 node id, compact string host, int32 port, compact nullable string rack, tagged fields)``."""
+    value = bytearray(encode_compact_array_length(len(node_endpoints)))
+    for node_id, host, port, rack in node_endpoints:
+        value += struct.pack(">i", node_id)
+        value += encode_compact_string(host)
+        value += struct.pack(">i", port)
+        value += encode_compact_nullable_string(rack)
+        value += EMPTY_TAGGED_FIELDS
+    return b"\x01\x00" + encode_unsigned_varint(len(value)) + bytes(value)

@@ -66,9 +66,9 @@ from kavka.protocol.primitives import (
     encode_compact_array_length,
     encode_compact_nullable_string,
     encode_compact_string,
+    encode_node_endpoints_tag,
     encode_nullable_string,
     encode_string,
-    encode_uvarint,
     read_array_length,
     read_compact_array_length,
     read_compact_nullable_bytes,
@@ -290,7 +290,7 @@ def encode_produce_response(
     out += _I32.pack(throttle_time_ms)
     if flexible:
         if with_leader and node_endpoints:
-            out += _encode_node_endpoints_tag(node_endpoints)
+            out += encode_node_endpoints_tag(node_endpoints)
         else:
             out += EMPTY_TAGGED_FIELDS
     return bytes(out)
@@ -298,15 +298,3 @@ def encode_produce_response(
 
 def _encode_uuid(topic_id: uuid.UUID) -> bytes:
     return topic_id.bytes
-
-
-def _encode_node_endpoints_tag(node_endpoints: Sequence[NodeEndpoint]) -> bytes:
-    value = bytearray(encode_compact_array_length(len(node_endpoints)))
-    for node_id, host, port, rack in node_endpoints:
-        value += _I32.pack(node_id)
-        value += encode_compact_string(host)
-        value += _I32.pack(port)
-        value += encode_compact_nullable_string(rack)
-        value += EMPTY_TAGGED_FIELDS
-    # one tagged field: tag 0, its size, its value
-    return b"\x01\x00" + encode_uvarint(len(value)) + bytes(value)
