@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from kavka.coordinator.group.classic import CONSUMER_PROTOCOL_TYPE, JoinRequest
 from kavka.coordinator.group.consumer import ConsumerGroup, ConsumerMember, MemberState
-from kavka.coordinator.group.consumer_membership import new_member_id
+from kavka.coordinator.group.consumer_heartbeat import new_member_id
 from kavka.coordinator.group.consumer_protocol import (
     decode_subscription,
     encode_assignment,

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from kavka.coordinator.group.classic import JoinRequest
 from kavka.coordinator.group.config import GroupConfig
 from kavka.coordinator.group.consumer import TopicsImage
-from kavka.coordinator.group.consumer_membership import HeartbeatRequest, heartbeat_error, validate_heartbeat
+from kavka.coordinator.group.consumer_heartbeat import HeartbeatRequest, heartbeat_error, validate_heartbeat
 from kavka.coordinator.group.consumer_records import group_tombstones
 from kavka.coordinator.group.offsets import CommitPartition, commit_response
 from kavka.coordinator.group.responses import consumer_describe_error, describe_error, join_error, sync_error
