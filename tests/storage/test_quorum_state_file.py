@@ -41,3 +41,13 @@ def test_a_damaged_file_is_refused(tmp_path, text):
     (tmp_path / "quorum-state").write_text(text)
     with pytest.raises(QuorumStateError, match="quorum-state"):
         FileQuorumStateStore(OsFileSystem(), str(tmp_path)).read()
+
+
+def test_kafkas_own_file_reads_and_ours_is_written_the_same(tmp_path, apache_kafka):
+    """The running Apache Kafka's quorum-state: Kavka reads it, and writing the same state gives the
+    same bytes."""
+    theirs = apache_kafka.data_dir / "__cluster_metadata-0" / "quorum-state"
+    epoch, leader, voted = FileQuorumStateStore(OsFileSystem(), str(theirs.parent)).read()
+    assert leader == 1 and epoch >= 1
+    FileQuorumStateStore(OsFileSystem(), str(tmp_path)).write(epoch, leader, voted)
+    assert (tmp_path / "quorum-state").read_bytes() == theirs.read_bytes()
