@@ -13,6 +13,7 @@ from kavka.broker.dispatch import CloseConnection, api_versions_entries
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.records import Record, build_batch, iter_records
 from tests.broker.harness import HOST, PORT, BrokerHarness, FakeClock, decode_response, request_frame
+from tests.clients.adminwire import fetch_body
 
 TOPIC_RESOURCE = 2
 DEFAULT_CONFIG, TOPIC_CONFIG = 5, 1  # DescribeConfigs config_source
@@ -67,32 +68,7 @@ def fetch(h, topic, partition, offset, version=12, max_wait_ms=0):
     r = h.call(
         ApiKey.FETCH,
         version,
-        {
-            "replica_id": -1,
-            "max_wait": max_wait_ms,
-            "min_bytes": 1,
-            "max_bytes": 1 << 20,
-            "isolation_level": 0,
-            "session_id": 0,
-            "session_epoch": -1,
-            "topics": [
-                {
-                    "topic": topic,
-                    "partitions": [
-                        {
-                            "partition": partition,
-                            "current_leader_epoch": -1,
-                            "fetch_offset": offset,
-                            "last_fetched_epoch": -1,
-                            "log_start_offset": -1,
-                            "partition_max_bytes": 1 << 20,
-                        }
-                    ],
-                }
-            ],
-            "forgotten_topics_data": [],
-            "rack_id": "",
-        },
+        fetch_body(topic, partition, offset, max_wait_ms),
     )
     assert r.error_code == 0
     [t] = r.responses
@@ -288,26 +264,6 @@ def test_fetch_of_an_offline_partition(h):
     }
     [t] = h.call(ApiKey.FETCH, 5, body).responses
     assert t.partitions[0].error_code == ErrorCode.not_leader_or_follower
-
-
-def fetch_body(topic, partition, offset, *, topic_id=None, session_epoch=-1):
-    return {
-        "max_wait": 0,
-        "min_bytes": 1,
-        "max_bytes": 1 << 20,
-        "isolation_level": 0,
-        "session_id": 0,
-        "session_epoch": session_epoch,
-        "topics": [
-            {
-                "topic": topic,
-                "topic_id": topic_id,
-                "partitions": [{"partition": partition, "fetch_offset": offset, "partition_max_bytes": 1 << 20}],
-            }
-        ],
-        "forgotten_topics_data": [],
-        "rack_id": "",
-    }
 
 
 def topic_id_of(h, name):

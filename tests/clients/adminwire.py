@@ -54,6 +54,28 @@ def call(bootstrap: str, api_key: int, version: int, body: dict, *, timeout: flo
     return response
 
 
+def fetch_body(
+    topic: str | None, partition: int, offset: int, max_wait: int = 0, *, topic_id=None, session_epoch: int = -1
+) -> dict:
+    """A Fetch body for one partition from ``offset``, up to 1 MiB: by ``topic`` name (v4-12) or by
+    ``topic_id`` (v13+), sessionless unless ``session_epoch`` says otherwise; every other field takes
+    the schema's default."""
+    named = {"topic": topic} if topic_id is None else {"topic": topic, "topic_id": topic_id}
+    return {
+        "max_wait": max_wait,
+        "min_bytes": 1,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "session_id": 0,
+        "session_epoch": session_epoch,
+        "forgotten_topics_data": [],
+        "rack_id": "",
+        "topics": [
+            {**named, "partitions": [{"partition": partition, "fetch_offset": offset, "partition_max_bytes": 1 << 20}]}
+        ],
+    }
+
+
 def _recv(s: socket.socket, n: int) -> bytes:
     out = b""
     while len(out) < n:

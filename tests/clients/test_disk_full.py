@@ -125,31 +125,7 @@ def test_full_log_dir_goes_offline_and_the_rest_keeps_serving(broker_factory, tm
         broker.bootstrap,
         FETCH,
         11,
-        {
-            "replica_id": -1,
-            "max_wait": 0,
-            "min_bytes": 1,
-            "max_bytes": 1 << 20,
-            "isolation_level": 0,
-            "session_id": 0,
-            "session_epoch": -1,
-            "forgotten_topics_data": [],
-            "rack_id": "",
-            "topics": [
-                {
-                    "topic": "full",
-                    "partitions": [
-                        {
-                            "partition": 0,
-                            "current_leader_epoch": -1,
-                            "fetch_offset": 0,
-                            "log_start_offset": -1,
-                            "partition_max_bytes": 1 << 20,
-                        }
-                    ],
-                }
-            ],
-        },
+        adminwire.fetch_body("full", 0, 0),
     )
     assert int(fetch.responses[0].partitions[0].error_code) == STORAGE_ERROR
     md = adminwire.call(

@@ -14,7 +14,7 @@ import pytest
 
 from kavka.testing.process import create_topic as create_topic_on
 from kavka.testing.process import wait_until
-from tests.clients.adminwire import call
+from tests.clients.adminwire import call, fetch_body
 
 PRODUCE, FETCH, LIST_OFFSETS, CREATE_TOPICS = 0, 1, 2, 19
 NONE, OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION = 0, 1, 3, 17
@@ -90,32 +90,7 @@ def fetch_wire(bootstrap: str, topic: str, partition: int, offset: int, max_wait
         bootstrap,
         FETCH,
         12,
-        {
-            "replica_id": -1,
-            "max_wait": max_wait,
-            "min_bytes": 1,
-            "max_bytes": 1 << 20,
-            "isolation_level": 0,
-            "session_id": 0,
-            "session_epoch": -1,
-            "forgotten_topics_data": [],
-            "rack_id": "",
-            "topics": [
-                {
-                    "topic": topic,
-                    "partitions": [
-                        {
-                            "partition": partition,
-                            "current_leader_epoch": -1,
-                            "fetch_offset": offset,
-                            "last_fetched_epoch": -1,
-                            "log_start_offset": -1,
-                            "partition_max_bytes": 1 << 20,
-                        }
-                    ],
-                }
-            ],
-        },
+        fetch_body(topic, partition, offset, max_wait),
     )
     [t] = r.responses
     [p] = t.partitions
