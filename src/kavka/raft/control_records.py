@@ -24,6 +24,7 @@ from kavka.protocol.records import ControlType, Record, build_batch, control_rec
 __all__ = [
     "LeaderChange",
     "leader_change_batch",
+    "leader_change_value",
     "snapshot_file",
     "snapshot_file_name",
     "parse_snapshot_name",
@@ -83,17 +84,20 @@ def _control_batch(ctype: int, value: bytes, timestamp: int, base_offset: int, e
     return build_batch([record], base_offset=base_offset, control=True, partition_leader_epoch=epoch)
 
 
-def leader_change_batch(change: LeaderChange, *, epoch: int, timestamp: int, base_offset: int = 0) -> bytes:
-    """The batch a new leader writes first in its epoch."""
+def leader_change_value(change: LeaderChange) -> bytes:
+    """The control record value of a LeaderChangeMessage."""
     body = _LeaderChangeBody(
         change.version,
         change.leader_id,
         tuple(_Voter(v) for v in change.voters),
         tuple(_Voter(v) for v in change.granting_voters),
     )
-    return _control_batch(
-        ControlType.LEADER_CHANGE, encode_body(_LEADER_CHANGE, body, 0), timestamp, base_offset, epoch
-    )
+    return encode_body(_LEADER_CHANGE, body, 0)
+
+
+def leader_change_batch(change: LeaderChange, *, epoch: int, timestamp: int, base_offset: int = 0) -> bytes:
+    """The batch a new leader writes first in its epoch."""
+    return _control_batch(ControlType.LEADER_CHANGE, leader_change_value(change), timestamp, base_offset, epoch)
 
 
 def decode_leader_change(value: bytes) -> LeaderChange:

@@ -16,8 +16,9 @@ that finds nothing new waits at the leader (up to ``fetch_max_wait``) for new en
 watermark. A follower that hears nothing from its leader for ``fetch_timeout`` asks for pre-votes;
 a leader that hears from less than a majority for 1.5 × ``fetch_timeout`` resigns.
 
-Entries are opaque; the leader's first entry in each epoch is ``LEADER_CHANGE`` (Kafka writes a
-LeaderChangeMessage control record there), and nothing is committed in an epoch before it is.
+Entries are opaque to the node (``raft.entries`` gives them their meaning); the leader's first entry
+in each epoch is Kafka's LeaderChangeMessage control record (``entries.leader_change_entry``), and
+nothing is committed in an epoch before it is.
 
 Snapshots (KIP-630): the caller snapshots its state at a committed offset (``take_snapshot``) and may
 then drop the log below it; a fetcher that needs what only the snapshot holds is told its id, fetches
@@ -32,6 +33,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kavka.raft.entries import leader_change_entry
 from kavka.raft.messages import (
     FENCED_LEADER_EPOCH,
     NONE,
@@ -64,9 +66,8 @@ from kavka.raft.states import (
     majority,
 )
 
-__all__ = ["RaftConfig", "Ready", "RaftNode", "NotLeaderError", "RaftInvariantError", "LEADER_CHANGE"]
+__all__ = ["RaftConfig", "Ready", "RaftNode", "NotLeaderError", "RaftInvariantError"]
 
-LEADER_CHANGE = b"\x00leader-change"
 _NEVER = 1 << 62
 
 
@@ -334,11 +335,12 @@ class RaftNode:
 
     def _become_leader(self, now: int) -> None:
         epoch = self.state.epoch
+        granting = self.state.granted if isinstance(self.state, Candidate) else {self.node_id}
         self._persist(epoch, leader_id=self.node_id, voted_id=self.node_id)
         start = self.log.end_offset
         leader = Leader(epoch, self.node_id, self.voters, start, self.config.fetch_timeout * 3 // 2, now)
         self.state = leader
-        self.log.append_as_leader(epoch, [LEADER_CHANGE])
+        self.log.append_as_leader(epoch, [leader_change_entry(self.node_id, self.voters, granting)])
         for v in sorted(leader.unacked):
             self._send(v, BeginQuorumEpoch(self.node_id, epoch))
         self._begin_resend_at = now + self.config.fetch_timeout // 2
