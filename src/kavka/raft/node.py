@@ -136,6 +136,10 @@ class RaftNode:
             self.state = self._follower(saved.epoch, saved.leader_id, now)
         else:
             self.state = Unattached(saved.epoch, now + self._election_timeout(), saved.voted_id)
+        if self.voters == (node_id,):
+            # The only voter needs nobody's vote: it stands and wins at once (Kafka's QuorumState does
+            # the same), so a single node serves as soon as it starts.
+            self._become_candidate(now)
 
     # -- what the caller reads --------------------------------------------------------------------
 
