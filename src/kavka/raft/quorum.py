@@ -28,7 +28,7 @@ last one)`` says so; the node keeps it and the log below it may go.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from kavka.metadata.image import MetadataDelta, MetadataImage
 from kavka.metadata.records import MetadataRecord, decode_record, encode_record
@@ -199,7 +199,7 @@ class RaftMetadataQuorum:
             raise ValueError("this quorum was given no snapshot reader")
         return self._snapshot_reader(data)
 
-    def _records(self, start: int, end: int):
+    def _records(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         """(offset, record) of the data entries in [start, end), read from the log in chunks."""
         log = self.node.log
         offset = start
