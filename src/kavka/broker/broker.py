@@ -20,6 +20,7 @@ Everything here runs on the event loop thread; nothing takes a lock.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -29,18 +30,18 @@ from dataclasses import dataclass
 from kavka.broker import handlers  # noqa: F401  (registers every API)
 from kavka.broker.byte_rate_quotas import ByteRateQuotas
 from kavka.broker.group_service import GroupService
-from kavka.broker.log_reading import read_whole_log
+from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.broker.txn_service import TxnService
 from kavka.controller.controller import QuorumController
+from kavka.controller.errors import NotControllerError, ProducerIdsNotReady
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
 from kavka.metadata.configdefs import BROKER_CONFIGS
 from kavka.metadata.ids import new_cluster_id
 from kavka.metadata.internal_topics import METADATA_TOPIC
-from kavka.protocol.api import ErrorCode
-from kavka.raft.local import LocalMetadataQuorum
-from kavka.raft.log_store import BatchMetadataLogStore
+from kavka.protocol.api import ApiKey, ErrorCode
+from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import KafkaStorageError, LogDirError
@@ -81,11 +82,24 @@ class Broker:
         self._listener_endpoints: list[tuple[str, str, int]] = []
         self.housekeeping_interval_ms = 1000
         self.log_manager: LogManager | None = None
-        self.quorum: LocalMetadataQuorum | None = None
-        self.controller: QuorumController | None = None
+        self.quorum: RaftMetadataQuorum | None = None
+        self._controller: QuorumController | None = None
+        # KRaft across processes when controller.quorum.voters names the voters; else a quorum of one
+        self.voters = parse_voters(config["controller.quorum.voters"])
+        self.cluster_mode = bool(self.voters)
+        self.is_controller_role = "controller" in config.process_roles or not config.process_roles
+        self.is_broker_role = "broker" in config.process_roles or not config.process_roles
+        # set by the server in cluster mode: async (api_key, version, request) -> response from the
+        # active controller, and the Raft driver the quorum handlers talk to
+        self.controller_channel = None
+        self.raft_driver = None
         self.group_service: GroupService | None = None
         self.txn_service: TxnService | None = None
         self._broker_epoch = -1
+        self.registration_endpoints: list[Listener] = []
+        self._background: set[asyncio.Task] = set()
+        self._creating: set[str] = set()
+        self._allocating = False
         self._producer_ids = iter(())
         self._seen_topic_configs: dict[str, object] = {}
         self._seen_broker_configs: tuple = ()
@@ -124,28 +138,61 @@ class Broker:
             raise
         self.log_manager = lm
         lm.dir_failure_listeners.append(self._on_log_dir_failure)
-        store = BatchMetadataLogStore(
-            lambda batch: self._append_metadata(metadata_log, batch),
-            lambda: read_whole_log(metadata_log),
-            self.clock_ms,
-        )
-        self.quorum = LocalMetadataQuorum(store, self.cluster_id)
-        self.controller = QuorumController(self.quorum, cfg)
-        self.controller.bootstrap()
+        self.quorum = quorum = open_metadata_quorum(cfg, metadata_log, self.fs, self.clock_ms, self.cluster_id)
+        self._controller = QuorumController(quorum.controller, cfg)
+        quorum.add_listener(lambda old, new, records, first: self._publish())
+        quorum.add_leader_listener(self._on_quorum_leader)
+        self._on_quorum_leader(quorum.leader_id, quorum.node.epoch)
         self._publish()
         self.group_service = GroupService(self)
         self.group_service.startup()
         self.txn_service = TxnService(self)
         self.txn_service.startup()
 
-    def _append_metadata(self, metadata_log, batch: bytes) -> None:
-        try:
-            metadata_log.append_as_leader(bytearray(batch), leader_epoch=0, now_ms=self.clock_ms())
-            metadata_log.update_high_watermark(metadata_log.log_end_offset)
-            metadata_log.flush()
-        except (OSError, KafkaStorageError) as e:
-            self.log_manager.handle_log_failure(metadata_log, e)  # halts: the metadata log dir failed
-            raise KafkaStorageError(f"metadata log append failed: {e}") from e
+    # --- the metadata quorum and the active controller ---------------------------------------
+
+    @property
+    def controller(self) -> QuorumController | None:
+        """The controller when this node is the active one (the quorum's leader), else None."""
+        quorum = self.quorum
+        if quorum is None or not quorum.is_leader or not self.is_controller_role:
+            return None
+        return self._controller
+
+    @property
+    def active_controller_id(self) -> int:
+        return self.quorum.leader_id if self.quorum is not None else -1
+
+    def _on_quorum_leader(self, leader_id: int, epoch: int) -> None:
+        if leader_id >= 0:
+            self.controller_id = leader_id if not self.cluster_mode else self.controller_id
+        if leader_id == self.node_id and self._controller is not None and self.is_controller_role:
+            self._controller.bootstrap()  # first start of the cluster: metadata.version, if the log has none
+
+    def metadata_pending(self) -> bool:
+        """Whether this node, as the active controller, appended records not committed yet."""
+        quorum = self.quorum
+        return quorum is not None and quorum.is_leader and quorum.uncommitted_end > quorum.node.high_watermark
+
+    async def committed(self, value):
+        """``value`` once everything this controller appended so far is committed; NotControllerError if
+        it stops leading first (the next leader may drop what was not committed)."""
+        quorum = self.quorum
+        offset = quorum.uncommitted_end - 1
+        if offset < quorum.node.high_watermark:
+            return value
+        fut = asyncio.get_running_loop().create_future()
+
+        def done(error: Exception | None) -> None:
+            if fut.done():
+                return
+            if error is None:
+                fut.set_result(value)
+            else:
+                fut.set_exception(NotControllerError(str(error)))
+
+        quorum.when_committed(offset, done)
+        return await fut
 
     # --- failed log dirs ---------------------------------------------------------------------
 
@@ -224,7 +271,10 @@ class Broker:
             endpoints.append(Listener(name, host, port, protocols.get(name, "PLAINTEXT")))
         self._endpoints = [BrokerEndpoint(self.node_id, e.host, e.port) for e in endpoints]
         self._listener_endpoints = [(e.name, e.host, e.port) for e in endpoints]
-        self._broker_epoch, _ = self.controller.register_broker(self.node_id, endpoints)
+        self.registration_endpoints = endpoints
+        if not self.cluster_mode:
+            self._broker_epoch, _ = self._controller.register_broker(self.node_id, endpoints)
+        # in a cluster the broker lifecycle manager registers through the active controller
 
     def tick(self) -> None:
         self.log_manager.tick()
@@ -254,9 +304,22 @@ class Broker:
         return self.quorum.image
 
     def live_brokers(self) -> list[BrokerEndpoint]:
-        # Registered ones only: after UnregisterBroker of this node it is out of Metadata, as in Kafka.
+        """The brokers clients see in Metadata: registered ones only (after UnregisterBroker of this node
+        it is out of Metadata, as in Kafka), each at its endpoint for this broker's first listener."""
         registered = self.quorum.image.brokers if self.quorum is not None else None
-        return [e for e in self._endpoints if registered is None or e.node_id in registered]
+        if not self.cluster_mode or registered is None:
+            return [e for e in self._endpoints if registered is None or e.node_id in registered]
+        listener = (
+            self._listener_endpoints[0][0] if self._listener_endpoints else self.config.inter_broker_listener_name
+        )
+        out = []
+        for broker_id, reg in sorted(registered.items()):
+            if getattr(reg, "fenced", False):
+                continue
+            endpoint = reg.endpoint(listener)
+            if endpoint is not None:
+                out.append(BrokerEndpoint(broker_id, endpoint.host, endpoint.port, reg.rack))
+        return out
 
     def bound_listeners(self) -> list[tuple[str, str, int]]:
         """(listener name, advertised host, port) of every listener this broker registered."""
@@ -337,9 +400,14 @@ class Broker:
         ]
 
     def auto_create_topic(self, name: str):
-        """Create ``name`` with the broker defaults if `auto.create.topics.enable`; (error, topic)."""
+        """Create ``name`` with the broker defaults if `auto.create.topics.enable`; (error, topic). On a
+        node that is not the active controller the request goes to it and the answer meanwhile is
+        LEADER_NOT_AVAILABLE, as Kafka's AutoTopicCreationManager answers."""
         if not self.config["auto.create.topics.enable"]:
             return ErrorCode.unknown_topic_or_partition, None
+        if self.controller is None:
+            self._create_remotely(name, -1, -1, {})
+            return ErrorCode.leader_not_available, None
         [r], _ = self.controller.create_topics([CreatableTopic(name=name)], validate_only=False)
         self._publish()
         if r.error_code not in (0, ErrorCode.topic_already_exists):
@@ -381,6 +449,10 @@ class Broker:
         if self.topic(name) is not None:
             return ErrorCode.none
         live = max(1, len(self.live_brokers()))
+        if self.controller is None:
+            rf = min(replication_factor, live)
+            self._create_remotely(name, num_partitions, rf, configs)
+            return ErrorCode.coordinator_not_available
         if "min.insync.replicas" in configs:
             configs = {**configs, "min.insync.replicas": str(min(int(configs["min.insync.replicas"]), live))}
         [result] = self.create_topics(
@@ -403,10 +475,76 @@ class Broker:
         """The next id of this broker's block, reserving a new block through the controller first."""
         pid = next(self._producer_ids, None)
         if pid is None:
+            if self.controller is None:
+                self._allocate_remotely()
+                raise ProducerIdsNotReady("no producer id block yet; one is on its way from the controller")
             first, size, _ = self.controller.allocate_producer_ids(self.node_id, self._broker_epoch)
             self._producer_ids = iter(range(first, first + size))
             pid = next(self._producer_ids)
         return pid
+
+    # --- requests to a remote active controller ---------------------------------------------------
+
+    def _in_background(self, coro, what: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+
+        def finished(t: asyncio.Task) -> None:
+            self._background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.info("%s failed: %s", what, t.exception())
+
+        task.add_done_callback(finished)
+
+    async def forward(self, api_key: int, version: int, request):
+        """Send a client's metadata write to the active controller and return its answer."""
+        if self.controller_channel is None:
+            raise NotControllerError("this node is not the active controller and knows no channel to it")
+        return await self.controller_channel(api_key, version, request)
+
+    def _create_remotely(self, name: str, partitions: int, replication_factor: int, configs: dict) -> None:
+        """Ask the active controller to create a topic (auto-creation, internal topics); no wait."""
+        if self.controller_channel is None or name in self._creating:
+            return
+        self._creating.add(name)
+        body = {
+            "topics": [
+                {
+                    "name": name,
+                    "num_partitions": partitions,
+                    "replication_factor": replication_factor,
+                    "assignments": [],
+                    "configs": [{"name": k, "value": v} for k, v in configs.items()],
+                }
+            ],
+            "timeout": 30000,
+            "validate_only": False,
+        }
+
+        async def create() -> None:
+            try:
+                await self.controller_channel(ApiKey.CREATE_TOPICS, 7, body)
+            finally:
+                self._creating.discard(name)
+
+        self._in_background(create(), f"creating {name} through the controller")
+
+    def _allocate_remotely(self) -> None:
+        if self.controller_channel is None or self._allocating:
+            return
+        self._allocating = True
+
+        async def allocate() -> None:
+            try:
+                body = {"broker_id": self.node_id, "broker_epoch": self._broker_epoch}
+                resp = await self.controller_channel(ApiKey.ALLOCATE_PRODUCER_IDS, 0, body)
+                if resp.error_code == 0:
+                    start, size = resp.producer_id_start, resp.producer_id_len
+                    self._producer_ids = iter(range(start, start + size))
+            finally:
+                self._allocating = False
+
+        self._in_background(allocate(), "allocating producer ids")
 
     # --- reacting to the metadata image ------------------------------------------------------
 
@@ -445,6 +583,13 @@ class Broker:
                     if p is not None:
                         p.min_insync_replicas = config.min_insync_replicas
             for index, pimg in topic.partitions.items():
+                if self.cluster_mode:
+                    # Partitions do not replicate yet (issue 15): a broker hosts what it leads, and keeps
+                    # the logs of every partition it is a replica of.
+                    if self.node_id in pimg.replicas:
+                        live.add((topic.name, index))
+                    if pimg.leader != self.node_id:
+                        continue
                 live.add((topic.name, index))
                 p = rm.get(topic.name, index)
                 if p is not None and p.leader_epoch == pimg.leader_epoch:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kavka.broker.registry import REGISTRY, lookup
+from kavka.controller.errors import NotControllerError
 from kavka.protocol.api import (
     ApiKey,
     ErrorCode,
@@ -34,6 +35,23 @@ from kavka.protocol.api import (
 log = logging.getLogger(__name__)
 
 _SIZE = struct.Struct(">i")
+
+
+# Metadata writes: decided by the active controller, committed to the metadata log before the answer;
+# in a cluster, a node that is not the active controller forwards them (Kafka 4's ForwardingManager).
+CONTROLLER_WRITES = frozenset(
+    {
+        ApiKey.CREATE_TOPICS,
+        ApiKey.DELETE_TOPICS,
+        ApiKey.CREATE_PARTITIONS,
+        ApiKey.ALTER_CONFIGS,
+        ApiKey.INCREMENTAL_ALTER_CONFIGS,
+        ApiKey.ALTER_CLIENT_QUOTAS,
+        ApiKey.UPDATE_FEATURES,
+        ApiKey.UNREGISTER_BROKER,
+    }
+)
+CONTROLLER_REQUESTS = CONTROLLER_WRITES | {ApiKey.DESCRIBE_QUORUM}
 
 
 class CloseConnection(Exception):
@@ -139,6 +157,8 @@ class Dispatcher:
             except ProtocolDecodeError as e:
                 raise _bad_request(conn, header, e) from None
         ctx = RequestContext(header, conn, self.broker)
+        if header.api_key in CONTROLLER_REQUESTS and self.broker.cluster_mode:
+            return self._finish(ctx, self._controller_write(ctx, handler, request))
         try:
             result = handler.func(ctx, request)
         except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
@@ -149,6 +169,28 @@ class Dispatcher:
         out = self._encode(ctx, result)
         self._observe(ctx)
         return out
+
+    async def _controller_write(self, ctx: RequestContext, handler, request):
+        """A metadata write in a cluster: the active controller's handler answers once what it appended
+        is committed; any other node sends the request on to the active controller (Kafka 4's
+        forwarding) and relays the answer."""
+        broker = self.broker
+        h = ctx.header
+        try:
+            if broker.controller is None:
+                return await broker.forward(h.api_key, h.api_version, request)
+            result = handler.func(ctx, request)
+            if inspect.isawaitable(result):
+                result = await result
+            if broker.metadata_pending():
+                result = await broker.committed(result)
+            return result
+        except (NotControllerError, OSError, TimeoutError) as e:
+            # No active controller answered, or this one lost its leadership before the commit (the write
+            # may not survive): close, as a lost connection, so the client refreshes and retries.
+            message = f"api key {h.api_key} from {ctx.conn.peer}: {e}"
+            log.info("controller write not done, closing the connection: %s", message)
+            raise CloseConnection(message) from None
 
     async def _finish(self, ctx: RequestContext, awaitable):
         out = self._encode(ctx, await awaitable)

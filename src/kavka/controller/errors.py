@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-__all__ = ["ErrorCode", "ApiError", "NONE"]
+__all__ = ["ErrorCode", "ApiError", "NONE", "NotControllerError", "ProducerIdsNotReady"]
 
 
 class ErrorCode(enum.IntEnum):
@@ -27,6 +27,7 @@ class ErrorCode(enum.IntEnum):
     POLICY_VIOLATION = 44
     TOPIC_DELETION_DISABLED = 73
     UNKNOWN_TOPIC_ID = 100
+    NOT_CONTROLLER = 41
     BROKER_ID_NOT_REGISTERED = 102
 
     @property
@@ -51,6 +52,7 @@ _DEFAULT_MESSAGES = {
     ErrorCode.POLICY_VIOLATION: "Request parameters do not satisfy the configured policy.",
     ErrorCode.TOPIC_DELETION_DISABLED: "Topic deletion is disabled.",
     ErrorCode.UNKNOWN_TOPIC_ID: "This server does not host this topic ID.",
+    ErrorCode.NOT_CONTROLLER: "This is not the correct controller for this cluster.",
     ErrorCode.BROKER_ID_NOT_REGISTERED: "The given broker ID was not registered.",
 }
 
@@ -71,3 +73,12 @@ class ApiError(NamedTuple):
 
 
 NONE = ApiError(ErrorCode.NONE, None)
+
+
+class NotControllerError(Exception):
+    """This node is not (or stopped being) the active controller: Kafka's NOT_CONTROLLER (41)."""
+
+
+class ProducerIdsNotReady(RuntimeError):
+    """A broker has no producer id block yet and asked the active controller for one (retriable:
+    Kafka answers COORDINATOR_LOAD_IN_PROGRESS meanwhile)."""

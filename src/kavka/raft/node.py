@@ -519,6 +519,7 @@ class RaftNode:
                     ),
                 )
                 return
+        st.note_fetch(sender, req.fetch_offset, self.log.end_offset, now)
         moved = False
         if sender in st.end_offsets:
             st.end_offsets[sender] = req.fetch_offset

@@ -85,6 +85,7 @@ class RaftMetadataQuorum:
         self._leader_listeners: list[LeaderListener] = []
         self._waiters: list[tuple[int, Callable[[Exception | None], None]]] = []
         self.outbox: list[tuple[int, Message]] = []
+        self.on_output: Callable[[], None] | None = None  # called when pump leaves messages in outbox
         self.controller = ControllerView(self)
         self._image = MetadataImage.empty(cluster_id)
         self._applied = 0
@@ -191,6 +192,8 @@ class RaftMetadataQuorum:
             for ll in self._leader_listeners:
                 ll(*leader)
         self._settle_waiters()
+        if self.outbox and self.on_output is not None:
+            self.on_output()
 
     # -- internals --------------------------------------------------------------------------------------
 

@@ -144,11 +144,26 @@ class Leader:
     # Fetches held until new data, a new high watermark, or their wait ends: replica -> (request, deadline).
     parked: dict[int, tuple[FetchRequest, int]] = field(default_factory=dict)
 
+    # Every fetcher (voters and observers), for DescribeQuorum: replica -> (fetch offset, last fetch
+    # time, last caught-up time, the leader's end offset at that fetch); -1 for a time not seen yet.
+    replicas: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         for v in self.voters:
             self.end_offsets[v] = 0
             self.last_fetch[v] = self.now
         self.unacked = {v for v in self.voters if v != self.node_id}
+
+    def note_fetch(self, replica: int, fetch_offset: int, leader_end: int, now: int) -> None:
+        """Kafka's LeaderState.updateReplicaState: a replica is caught up at a fetch that reaches the
+        leader's end offset, or, as of its previous fetch, at one that reaches where the leader's log
+        ended at that previous fetch."""
+        _, last_fetch, caught_up, prev_end = self.replicas.get(replica, (0, -1, -1, -1))
+        if fetch_offset >= leader_end:
+            caught_up = now
+        elif prev_end >= 0 and fetch_offset >= prev_end:
+            caught_up = max(caught_up, last_fetch)
+        self.replicas[replica] = (fetch_offset, now, caught_up, leader_end)
 
     @property
     def leader_id(self) -> int:

@@ -22,8 +22,10 @@ from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
 from kavka.server.acceptor import Acceptor
 from kavka.server.connection import KafkaConnection
+from kavka.server.controller_channel import ControllerChannel
 from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
+from kavka.server.raft_driver import RaftDriver
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class KavkaServer:
         self._tasks: list[asyncio.Task] = []
         self.bound: list[tuple[str, str, int]] = []  # (listener name, host, port)
         self.started_at: float | None = None
+        self.raft_driver: RaftDriver | None = None
 
     @property
     def connection_count(self) -> int:
@@ -80,10 +83,12 @@ class KavkaServer:
 
             return factory
 
+        controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
         try:
             for listener in self.config.listeners:
-                if listener.name.upper().startswith("CONTROLLER"):
-                    continue  # combined mode: the local quorum needs no network listener
+                is_controller = listener.name.upper() in controller_names
+                if is_controller and not (broker.cluster_mode and broker.is_controller_role):
+                    continue  # a quorum of one needs no network listener
                 sock = _listen(listener.host or None, listener.port)
                 ref: list = []
                 acceptor = Acceptor(sock, factory_for(ref), quotas, listener.name)
@@ -98,11 +103,32 @@ class KavkaServer:
             raise
         for acceptor in self._acceptors:
             acceptor.start()
-        broker.set_bound_listeners(self.bound)
+        broker.set_bound_listeners([b for b in self.bound if b[0].upper() not in controller_names])
+        if broker.cluster_mode:
+            self._start_cluster(broker)
         self._tasks.append(asyncio.create_task(self._housekeeping()))
         self._tasks.append(asyncio.create_task(self._close_idle()))
         self.started_at = time.time()
         log.info("started in %.0f ms", (time.perf_counter() - t0) * 1000)
+
+    def _start_cluster(self, broker: Broker) -> None:
+        """KRaft across processes: carry the quorum's messages, and give the broker its channel to the
+        active controller (forwarded writes, registration, heartbeats, producer id blocks)."""
+        quorum = broker.quorum
+        self.raft_driver = driver = RaftDriver(
+            quorum,
+            broker.cluster_id,
+            broker.voters,
+            broker.clock_ms,
+            self.config["controller.quorum.request.timeout.ms"],
+        )
+        controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
+        driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
+        broker.raft_driver = driver
+        driver.start()
+        broker.controller_channel = ControllerChannel(quorum, driver.peer)
+        if broker.is_broker_role:
+            broker.start_lifecycle()
 
     async def _housekeeping(self) -> None:
         """Periodic work: flush.ms, recovery-point checkpoints."""
@@ -132,6 +158,10 @@ class KavkaServer:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.broker is not None and self.broker.cluster_mode:
+            await self.broker.stop_lifecycle()
+        if self.raft_driver is not None:
+            await self.raft_driver.stop()
         for acceptor in self._acceptors:
             await acceptor.close()
         self._acceptors.clear()

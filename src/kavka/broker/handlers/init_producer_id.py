@@ -12,6 +12,7 @@ INVALID_PRODUCER_EPOCH below (kavka.coordinator.txn.versions).
 from kavka.broker.group_service import millis
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
+from kavka.controller.errors import ProducerIdsNotReady
 from kavka.coordinator.txn.versions import for_version
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -39,5 +40,10 @@ def handle_init_producer_id(ctx, req):
         )
         error = for_version(ApiKey.INIT_PRODUCER_ID, ctx.version, result["error_code"])
         return dict(result, error_code=error, throttle_time=0)
-    producer_id = ctx.broker.next_producer_id()
+    try:
+        producer_id = ctx.broker.next_producer_id()
+    except ProducerIdsNotReady:
+        # Kafka's ProducerIdManager while its next block is on the way: retriable, the client retries
+        code = ErrorCode.coordinator_load_in_progress
+        return {"throttle_time": 0, "error_code": code, "producer_id": -1, "producer_epoch": -1}
     return {"throttle_time": 0, "error_code": 0, "producer_id": producer_id, "producer_epoch": 0}

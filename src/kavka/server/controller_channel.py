@@ -1,0 +1,52 @@
+"""Requests from this node to the active controller (Kafka's NodeToControllerChannelManager).
+
+The active controller is the metadata quorum's leader, reached on its CONTROLLER endpoint from
+``controller.quorum.voters``. A request waits while no leader is known, is sent again to the new
+leader when the one it went to answers NOT_CONTROLLER or cannot be reached, and gives up after
+``timeout_ms`` with the last error (TimeoutError when no controller was ever reachable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from kavka.raft.quorum import RaftMetadataQuorum
+from kavka.server.peer_client import PeerClient
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ControllerChannel"]
+
+NOT_CONTROLLER = 41
+_RETRY_BACKOFF = 0.05  # retry.backoff.ms's spirit: a short pause before asking again
+
+
+class ControllerChannel:
+    def __init__(
+        self, quorum: RaftMetadataQuorum, peer: Callable[[int], PeerClient | None], timeout_ms: int = 30000
+    ) -> None:
+        self.quorum = quorum
+        self.peer = peer
+        self.timeout = timeout_ms / 1000
+
+    async def __call__(self, api_key: int, version: int, body):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        last: Exception | None = None
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise last or TimeoutError(f"no active controller answered within {self.timeout:.0f} s")
+            client = self.peer(self.quorum.leader_id)
+            if client is not None:
+                try:
+                    response = await client.request(api_key, version, body, timeout=remaining)
+                except (OSError, TimeoutError, ConnectionError) as e:
+                    last = e
+                else:
+                    if getattr(response, "error_code", 0) != NOT_CONTROLLER:
+                        return response
+                    last = ConnectionError(f"node {self.quorum.leader_id} is no longer the active controller")
+            await asyncio.sleep(min(_RETRY_BACKOFF, max(0.0, deadline - loop.time())))

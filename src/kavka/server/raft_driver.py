@@ -1,0 +1,189 @@
+"""The network and clock shell of a node's metadata quorum (``raft.quorum.RaftMetadataQuorum``).
+
+The Raft core only queues messages addressed to node ids; this driver carries them:
+
+- a *request* the node sends (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot) goes to
+  that voter's CONTROLLER endpoint through a :class:`~kavka.server.peer_client.PeerClient` in its own
+  task; the answer, decoded by ``raft.wire``, goes back into the node. A request that fails or times
+  out is dropped: the node's own timers send again (that is how Raft copes with a lossy network).
+- a *response* the node queues answers a request that came in through a handler
+  (:meth:`exchange`), which waits for it: the first waiting request from that sender of the matching
+  kind gets it (the node answers a sender's requests of one kind in order). A request the node never
+  answers (a fetch parked past the request timeout, a message it ignores) resolves to None.
+
+A timer task ticks the node at its next deadline (at least every 50 ms, so clock jumps are seen soon),
+and any append or message wakes it through ``quorum.on_output``. Everything runs on the event loop
+thread, as the rest of the broker does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from kavka.raft import wire
+from kavka.raft.messages import (
+    BeginQuorumEpoch,
+    BeginQuorumEpochResponse,
+    FetchRequest,
+    FetchResponse,
+    FetchSnapshotRequest,
+    FetchSnapshotResponse,
+    Message,
+    VoteRequest,
+    VoteResponse,
+)
+from kavka.raft.quorum import RaftMetadataQuorum
+from kavka.server.peer_client import PeerClient
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RaftDriver"]
+
+_ANSWER_KIND: dict[type, type] = {
+    VoteRequest: VoteResponse,
+    BeginQuorumEpoch: BeginQuorumEpochResponse,
+    FetchRequest: FetchResponse,
+    FetchSnapshotRequest: FetchSnapshotResponse,
+}
+_RESPONSES = tuple(_ANSWER_KIND.values())
+_MAX_SLEEP = 0.05
+
+
+class RaftDriver:
+    def __init__(
+        self,
+        quorum: RaftMetadataQuorum,
+        cluster_id: str,
+        voters: dict[int, tuple[str, int]],
+        clock_ms: Callable[[], int],
+        request_timeout_ms: int,
+    ) -> None:
+        self.quorum = quorum
+        self.cluster_id = cluster_id
+        self.voters = voters
+        self.clock_ms = clock_ms
+        self.request_timeout = request_timeout_ms / 1000
+        self._peers: dict[int, PeerClient] = {}
+        self._waiting: dict[tuple[int, type], deque[asyncio.Future]] = defaultdict(deque)
+        self._tasks: set[asyncio.Task] = set()
+        self._wake: asyncio.Event | None = None
+        self._runner: asyncio.Task | None = None
+        self._flush_scheduled = False
+        # (listener name, host, port) of this node's CONTROLLER listener, named in BeginQuorumEpoch
+        self.leader_endpoints: list[tuple[str, str, int]] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._wake = asyncio.Event()
+        self.quorum.on_output = self._schedule_flush
+        self._runner = asyncio.create_task(self._run(), name="raft-driver")
+        self._schedule_flush()
+
+    async def stop(self) -> None:
+        self.quorum.on_output = None
+        if self._runner is not None:
+            self._runner.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for peer in self._peers.values():
+            await peer.close()
+        self._peers.clear()
+        for waiters in self._waiting.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def peer(self, node_id: int) -> PeerClient | None:
+        """A client to a voter's CONTROLLER endpoint (shared with controller requests)."""
+        client = self._peers.get(node_id)
+        if client is None and node_id in self.voters:
+            host, port = self.voters[node_id]
+            client = self._peers[node_id] = PeerClient(host, port, client_id=f"raft-{self.quorum.node.node_id}")
+        return client
+
+    # -- inbound ----------------------------------------------------------------------------------
+
+    async def exchange(self, sender: int, msg: Message) -> Message | None:
+        """Feed a request that came in from ``sender`` to the node; its answer, or None."""
+        kind = _ANSWER_KIND.get(type(msg))
+        fut: asyncio.Future | None = None
+        if kind is not None:
+            fut = asyncio.get_running_loop().create_future()
+            self._waiting[(sender, kind)].append(fut)
+        self.quorum.receive(sender, msg, self.clock_ms())
+        self._flush()
+        if fut is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), self.request_timeout)
+        except TimeoutError:
+            waiters = self._waiting.get((sender, kind))  # type: ignore[arg-type]
+            if waiters is not None and fut in waiters:
+                waiters.remove(fut)
+            return None
+
+    # -- outbound ---------------------------------------------------------------------------------
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out, self.quorum.outbox = self.quorum.outbox, []
+        for dest, msg in out:
+            if isinstance(msg, _RESPONSES):
+                waiters = self._waiting.get((dest, type(msg)))
+                while waiters:
+                    fut = waiters.popleft()
+                    if not fut.done():
+                        fut.set_result(msg)
+                        break
+            else:
+                task = asyncio.create_task(self._send(dest, msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        if self._wake is not None and self.quorum.node.next_deadline() <= self.clock_ms():
+            self._wake.set()  # the node has something to do now (a fetch to send after an answer)
+
+    async def _send(self, dest: int, msg: Message) -> None:
+        peer = self.peer(dest)
+        if peer is None:
+            log.debug("no endpoint for node %d; dropping %s", dest, type(msg).__name__)
+            return
+        api_key, version, body = wire.request_for(
+            msg, self.cluster_id, dest=dest, leader_endpoints=self.leader_endpoints
+        )
+        try:
+            response = await peer.request(api_key, version, body, timeout=self.request_timeout)
+            answer = wire.decode_response(api_key, version, response, request=msg)
+        except (OSError, TimeoutError, ConnectionError, wire.RaftWireError) as e:
+            # the node's timers send again; one line, no traceback: peers come and go
+            log.debug("%s to node %d failed: %s", type(msg).__name__, dest, e)
+            return
+        if answer is not None:
+            self.quorum.receive(dest, answer, self.clock_ms())
+            self._flush()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            now = self.clock_ms()
+            delay = max(0.0, min(_MAX_SLEEP, (self.quorum.node.next_deadline() - now) / 1000))
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                self.quorum.tick(self.clock_ms())
+            except Exception:
+                # A broken invariant is fatal to the quorum (Kafka halts); log it loudly and stop ticking.
+                log.exception("the metadata quorum failed; this node stops taking part")
+                raise
+            self._flush()
