@@ -30,9 +30,10 @@ def _leader_log(fs) -> PartitionLog:
     """Three leader epochs, plain, idempotent and transactional batches, a commit and an abort, rolls."""
     log = _open(fs, LEADER)
     a, b = Producer(10), Producer(11)
-    plain = lambda n, epoch: log.append_as_leader(
-        bytearray(make_batch(n, timestamp=NOW)), leader_epoch=epoch, now_ms=NOW
-    )  # noqa: E731
+
+    def plain(n, epoch):
+        log.append_as_leader(bytearray(make_batch(n, timestamp=NOW)), leader_epoch=epoch, now_ms=NOW)
+
     plain(3, 1)
     log.append_as_leader(a.batch(2), leader_epoch=1, now_ms=NOW)
     log.append_as_leader(b.batch(1), leader_epoch=2, now_ms=NOW)
