@@ -208,6 +208,21 @@ def test_a_snapshot_whose_last_entry_has_another_epoch_empties_the_log(disk):
     assert (again.start_offset, again.end_offset, again.last_epoch) == (3, 3, 2)
 
 
+def test_the_log_start_survives_a_clean_restart_that_forgot_it(disk):
+    log = disk.log
+    fill(log, *[1] * 20, *[2] * 10)
+    log.take_snapshot(25, state(b"25"))
+    log.delete_before(25)
+    assert log.partition_log.segments[0].base_offset < 25  # the segment holding 25 stays
+    log.partition_log.close()
+    # The log start offset checkpoint is the log manager's and may lag: open with the default 0.
+    plog = PartitionLog(disk.fs, disk.dir, SMALL, now_ms=NOW, clean_shutdown=True)
+    again = DiskReplicatedLog(plog, disk.fs, lambda: NOW)
+    assert (again.start_offset, again.end_offset, again.last_epoch) == (25, 30, 2)
+    assert again.end_offset_for_epoch(1) == (0, 0) and again.end_offset_for_epoch(2) == (2, 30)
+    assert again.read(25, 100) == (Entry(2, b"x"),) * 5
+
+
 def test_a_log_past_zero_without_its_snapshot_is_refused(disk):
     log = disk.log
     fill(log, *[1] * 30)
