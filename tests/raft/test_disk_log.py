@@ -167,9 +167,32 @@ def test_snapshot_files_are_kafkas_and_read_back(disk):
     again = disk.reopen()
     assert again.snapshot == (5, 2, state(b"five"))
     assert (again.start_offset, again.end_offset) == (3, 6)
-    with pytest.raises(ValueError, match="header"):
-        again.take_snapshot(6, b"not a snapshot file")
-    assert snapshot_file_name(6, 3) not in disk.files()
+
+
+def _corrupt(data: bytes) -> bytes:
+    out = bytearray(data)
+    out[-1] ^= 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"not a snapshot file", "unsupported magic"),
+        (state(b"a", b"b")[:-10], "does not fit"),  # cut short
+        (state(b"a")[83:], "no header"),  # without its header batch (83 bytes)
+        (_corrupt(state(b"a")), "CRC"),
+        (state(b"a")[:-75], "no footer"),  # without its footer batch (75 bytes)
+    ],
+    ids=["bytes", "cut", "no-header", "crc", "no-footer"],
+)
+def test_what_is_not_a_snapshot_file_is_refused_and_nothing_is_written(disk, data, error):
+    fill(disk.log, 1, 1)
+    with pytest.raises(ValueError, match=error):
+        disk.log.take_snapshot(2, data)
+    with pytest.raises(ValueError, match=error):
+        disk.log.install_snapshot((9, 2, data))
+    assert not [n for n in disk.files() if ".checkpoint" in n] and disk.log.end_offset == 2
 
 
 def test_open_removes_leftovers_ignores_an_unreadable_snapshot_and_restarts_at_the_snapshot(disk, caplog):

@@ -50,7 +50,8 @@ import bisect
 import logging
 from collections.abc import Callable, Sequence
 
-from kavka.protocol.batch import parse_header
+from kavka.protocol.batch import parse_header, validate_batches
+from kavka.protocol.records import ControlType, control_record_type, decode_batch
 from kavka.raft.control_records import parse_snapshot_name, read_snapshot_records, snapshot_file_name
 from kavka.raft.entries import batches_to_entries, entries_to_batches
 from kavka.raft.messages import Entry
@@ -69,6 +70,27 @@ DELETED_SUFFIX = ".checkpoint.deleted"  # Kafka's Snapshots.DELETE_SUFFIX
 
 #: Bytes asked of the partition log per read call; a read returns at least one whole batch anyway.
 _READ_BYTES = 64 * 1024
+
+
+def check_snapshot_file(data: bytes) -> None:
+    """ValueError unless ``data`` is whole v2 batches (CRCs checked), the first a SnapshotHeader control
+    batch and the last a SnapshotFooter one: what ``read_snapshot_records`` accepts, without decoding
+    the records between (a 2 MiB snapshot: under 1 ms instead of ~90)."""
+    headers = validate_batches(data)
+    first, last = headers[0], headers[-1]
+    if not first.is_control or _control_type(data, 0) != ControlType.SNAPSHOT_HEADER:
+        raise ValueError("the snapshot has no header")
+    if (
+        len(headers) < 2
+        or not last.is_control
+        or _control_type(data, len(data) - last.size) != ControlType.SNAPSHOT_FOOTER
+    ):
+        raise ValueError("the snapshot has no footer")
+
+
+def _control_type(data: bytes, pos: int) -> int:
+    _header, records = decode_batch(data, pos, check_crc=False)
+    return control_record_type(records[0])[1] if records else -1
 
 
 class DiskReplicatedLog:
@@ -252,7 +274,7 @@ class DiskReplicatedLog:
 
     def _write_snapshot(self, end: int, epoch: int, data: bytes) -> None:
         """Atomically: ``<name>.part``, fsync, rename into place (which fsyncs the directory)."""
-        read_snapshot_records(data)  # ValueError: not a snapshot file, nothing is written
+        check_snapshot_file(data)  # ValueError: not a snapshot file, nothing is written
         path = self._path(end, epoch)
         tmp = self.dir + "/" + snapshot_file_name(end, epoch).removesuffix(SNAPSHOT_SUFFIX) + PARTIAL_SUFFIX
         try:
