@@ -1,8 +1,18 @@
 """The Raft core's ``ReplicatedLog`` on disk: ``__cluster_metadata-0`` as Kafka lays it out.
 
 ``DiskReplicatedLog(log, fs, clock_ms)`` wraps the broker's ``PartitionLog`` of the metadata partition
-(kavka.storage.log) and keeps the contract of kavka.raft.replicated_log exactly as
-``MemoryReplicatedLog`` does, except where a real disk can only do better (said below).
+(kavka.storage.log) and keeps the contract of kavka.raft.replicated_log as ``MemoryReplicatedLog``
+does (tests/raft/test_disk_log.py runs both through the same random operations and crashes), with
+three differences, each Kafka's behaviour:
+
+- a crash may keep more than ``flushed_end_offset`` (below);
+- after a restart the log start may be lower than before (Kafka's metadata log starts at its first
+  segment; ``delete_before`` deletes whole segments only): the entries between are still there and
+  are the committed ones, below the latest snapshot's end;
+- ``end_offset_for_epoch`` answers ``(epoch of the snapshot ending at the log start, log start)`` for
+  that epoch and later ones the log does not hold, as Kafka's KafkaRaftLog does from its earliest
+  snapshot; MemoryReplicatedLog does so after ``install_snapshot`` but answers ``(0, 0)`` once
+  ``delete_before`` moved its start to a snapshot's end. Either sends a follower to the snapshot.
 
 Entries are records (kavka.raft.entries): offsets are the partition's record offsets, and each
 append writes ``entries_to_batches`` (a control batch per control entry, one batch per run of data
@@ -25,8 +35,8 @@ Snapshots (KIP-630), in the partition directory as Kafka names them: ``<end:020d
 holding the whole snapshot file (``Snapshot.data``: header batch, data batches, footer batch; see
 kavka.raft.control_records). A snapshot is written to ``<name>.part``, fsynced and renamed into place
 (the rename fsyncs the directory), so it is durable and whole on return; data that is not a
-snapshot file (``read_snapshot_records`` raises) is refused with ValueError before anything is
-written. ``install_snapshot`` writes the file first, then empties the log to start at its end and
+snapshot file (``check_snapshot_file``: whole batches with good CRCs, a SnapshotHeader first and a
+SnapshotFooter last) is refused with ValueError before anything is written. ``install_snapshot`` writes the file first, then empties the log to start at its end and
 removes every other snapshot. ``delete_before`` moves the log start (never past the latest snapshot)
 and removes the snapshot files that end below it: Kafka's KafkaRaftLog keeps the snapshot at the log
 start and every later one.
@@ -132,7 +142,7 @@ class DiskReplicatedLog:
     def _epochs(self) -> tuple[list[int], list[int]]:
         """(epochs, their first offsets), ascending: the leader epoch cache, preceded by the epoch of the
         snapshot that ends at the log start when the log holds no entry of it (Kafka answers from its
-        earliest snapshot there; MemoryReplicatedLog keeps the same list)."""
+        earliest snapshot there; see the module docstring for how MemoryReplicatedLog differs)."""
         entries = self._log.leader_epoch_cache.entries()
         epochs = [e for e, _ in entries]
         starts = [s for _, s in entries]
