@@ -18,7 +18,7 @@ from kavka.raft.entries import leader_change_entry
 from kavka.raft.messages import Entry
 from kavka.raft.replicated_log import MemoryReplicatedLog
 from kavka.storage.config import LogConfig
-from kavka.storage.errors import KafkaStorageError
+from kavka.storage.errors import KafkaStorageError, RecordTooLargeError
 from kavka.storage.fs import FileSystem, OsFileSystem
 from kavka.storage.log import PartitionLog
 from kavka.testing.memfs import MemoryFileSystem
@@ -141,6 +141,17 @@ def test_entries_are_records_in_batches_of_one_append(disk):
     assert log.read(0, 2) == (Entry(1, change), Entry(1, b"\x01a"), Entry(1, b"\x01b"))  # whole batches
     assert log.read(0, 0) == (Entry(1, change),)  # at least one batch
     assert log.read(4, 10) == ()
+
+
+def test_a_follower_run_larger_than_a_segment_is_written_in_runs_that_fit(disk):
+    entries = []
+    for epoch in (1, 2, 3, 4):  # each epoch: a LeaderChange batch and a batch of four data entries
+        entries.append(Entry(epoch, leader_change_entry(1, [1], [1])))
+        entries += [Entry(epoch, b"%03d" % i + b"v" * 100) for i in range(4)]
+    disk.log.append_as_follower(entries)  # about 2.5 KiB of batches, segments of 700 bytes
+    assert disk.log.read(0, 100) == tuple(entries) and disk.log.partition_log.num_segments > 1
+    with pytest.raises(RecordTooLargeError):  # one batch alone larger than a segment cannot be written
+        disk.log.append_as_leader(4, [b"x" * 800])
 
 
 def test_truncation_inside_a_batch_keeps_the_entries_before_it(disk):

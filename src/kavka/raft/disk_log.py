@@ -18,7 +18,9 @@ Entries are records (kavka.raft.entries): offsets are the partition's record off
 append writes ``entries_to_batches`` (a control batch per control entry, one batch per run of data
 entries; partition leader epoch = entry epoch) with ``PartitionLog.append_as_follower`` in ONE write,
 for the leader too (the storage's leader path refuses control batches, and the follower path keeps
-the leader epoch cache from the batches' epochs). Reads decode whole batches back into entries.
+the leader epoch cache from the batches' epochs); only a run larger than ``segment.bytes`` (a follower's
+long fetch) is written as several runs that each fit a segment. Reads decode whole batches back into
+entries.
 
 Durability:
 
@@ -60,7 +62,7 @@ import bisect
 import logging
 from collections.abc import Callable, Sequence
 
-from kavka.protocol.batch import parse_header, validate_batches
+from kavka.protocol.batch import iter_headers, parse_header, validate_batches
 from kavka.protocol.records import ControlType, control_record_type, decode_batch
 from kavka.raft.control_records import parse_snapshot_name, read_snapshot_records, snapshot_file_name
 from kavka.raft.entries import batches_to_entries, entries_to_batches
@@ -205,7 +207,21 @@ class DiskReplicatedLog:
                 raise ValueError(f"entry epoch {entry.epoch} after epoch {last}")
             last = entry.epoch
         now = self._clock()
-        self._log.append_as_follower(entries_to_batches(entries, self.end_offset, now), now_ms=now)
+        self._write(entries_to_batches(entries, self.end_offset, now), now)
+
+    def _write(self, batches: bytes, now: int) -> None:
+        """One write, or, for a run larger than a segment (a follower's long fetch), one per run of whole
+        batches that fits one (a crash may then keep a prefix of them, as of any unflushed append)."""
+        limit = self._log.config.segment_bytes
+        if len(batches) <= limit:
+            self._log.append_as_follower(batches, now_ms=now)
+            return
+        start = pos = 0
+        for pos, header in iter_headers(batches):
+            if pos + header.size - start > limit and pos > start:
+                self._log.append_as_follower(batches[start:pos], now_ms=now)
+                start = pos
+        self._log.append_as_follower(batches[start:], now_ms=now)
 
     def truncate_to(self, offset: int) -> None:
         if offset >= self.end_offset:
@@ -220,7 +236,7 @@ class DiskReplicatedLog:
             self._log.truncate_to(offset, now)
             self._log.active_segment.flush()  # the cut itself must be durable
             if kept:
-                self._log.append_as_follower(entries_to_batches(kept, header.base_offset, now), now_ms=now)
+                self._write(entries_to_batches(kept, header.base_offset, now), now)
             self._log.flush(now)
             self._log.leader_epoch_cache.flush()
         except OSError as e:
