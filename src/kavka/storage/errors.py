@@ -22,6 +22,7 @@ __all__ = [
     "InvalidTxnStateError",
     "TransactionCoordinatorFencedError",
     "KafkaStorageError",
+    "UnexpectedAppendOffsetError",
     "LogDirError",
     "error_code_of",
 ]
@@ -83,6 +84,12 @@ class KafkaStorageError(StorageError):
     """An I/O error made the log unusable (KAFKA_STORAGE_ERROR)."""
 
     error_code = 56
+
+
+class UnexpectedAppendOffsetError(StorageError):
+    """A follower append whose batches do not continue the log exactly (Kafka's
+    UnexpectedAppendOffsetException): the first batch is not at the log end, or one overlaps or leaves
+    a gap after the batch before it."""
 
 
 class LogDirError(Exception):

@@ -38,6 +38,11 @@ if needed, patch offsets and leader epoch in place (``assign_offsets``; LogAppen
 batch's CRC), one write. Work is per batch, never per record. All batches of one request land in one
 segment with one write, so readers see all or none.
 
+Follower path (``append_as_follower``): batches whose offsets and leader epochs are already set (fetched
+from a leader, or the Raft core's metadata log entries) are checked (header, CRC, size, that they continue
+the log exactly) and written as they are, in one write; the leader epoch cache, indexes and producer state
+follow as after a leader append, without the producer's sequence checks (Kafka's ``appendAsFollower``).
+
 Transactions: transactional data batches open a transaction per producer (kavka.storage.producer_state);
 ``append_control_marker`` writes the coordinator's COMMIT/ABORT control batch (Kafka's WriteTxnMarkers
 effect on one partition) and closes it; an abort is recorded in the ``.txnindex`` of the segment that
@@ -53,10 +58,15 @@ import bisect
 from collections.abc import Callable
 from typing import NamedTuple
 
-from kavka.protocol.batch import stamp_log_append_time
-from kavka.protocol.records import build_control_batch
+from kavka.protocol.batch import LOG_OVERHEAD, stamp_log_append_time, validate_batches
+from kavka.protocol.records import ControlType, build_control_batch, control_record_type, decode_batch
 from kavka.storage.config import LogConfig
-from kavka.storage.errors import KafkaStorageError, OffsetOutOfRangeError
+from kavka.storage.errors import (
+    KafkaStorageError,
+    OffsetOutOfRangeError,
+    RecordTooLargeError,
+    UnexpectedAppendOffsetError,
+)
 from kavka.storage.fs import FileSystem
 from kavka.storage.index import CorruptIndexError
 from kavka.storage.loader import LogLoader, replay_producer_state
@@ -263,6 +273,80 @@ class PartitionLog(LocalLog):
         return AppendResult(
             base_offset, next_offset - 1, now_ms if log_append else -1, self._log_start, num_records, False
         )
+
+    def append_as_follower(self, records: bytes | bytearray | memoryview, *, now_ms: int) -> AppendResult:
+        """Append whole batches whose offsets and partition leader epochs are already set, unchanged.
+
+        Checks, in Kafka's order: every batch's header and CRC (CorruptRecordError), each batch within
+        ``max.message.bytes`` and the run within ``segment.bytes`` (RecordTooLargeError); then that the
+        first batch starts at the log end offset and each next one where the previous ended
+        (UnexpectedAppendOffsetError: an overlap or a gap; Kafka accepts gaps a compacted leader leaves,
+        which partition replication will need). Nothing is written unless every check passes; then one
+        write (rolling first if needed), and each batch's leader epoch newer than the latest known starts
+        that epoch in the leader epoch cache. Producer state is replayed from the batch headers without
+        validation; an ABORT marker adds its ``.txnindex`` entry. Not durable until a flush."""
+        headers = validate_batches(records)
+        cfg = self.config
+        if len(records) > cfg.segment_bytes:
+            raise RecordTooLargeError(f"record set of {len(records)} bytes exceeds segment.bytes {cfg.segment_bytes}")
+        expected = self._leo
+        max_ts, offset_of_max, num_records = -1, expected, 0
+        for i, h in enumerate(headers):
+            if h.size > cfg.max_message_bytes:
+                raise RecordTooLargeError(f"batch of {h.size} bytes exceeds max.message.bytes {cfg.max_message_bytes}")
+            if h.base_offset != expected:
+                where = "the log end offset" if i == 0 else "the end of the batch before it"
+                raise UnexpectedAppendOffsetError(
+                    f"batch at offset {h.base_offset} appended to {self.topic}-{self.partition} does not start at "
+                    f"{where} ({expected})"
+                )
+            expected = h.next_offset
+            if h.max_timestamp > max_ts:
+                max_ts, offset_of_max = h.max_timestamp, h.last_offset
+            num_records += h.records_count
+        base_offset, next_offset = self._leo, expected
+        segment = self._segments[-1]
+        if segment.should_roll(
+            messages_size=len(records),
+            max_timestamp=max_ts,
+            max_offset=next_offset - 1,
+            now_ms=now_ms,
+            segment_bytes=cfg.segment_bytes,
+            segment_ms=cfg.max_segment_ms,
+        ):
+            segment = self.roll(now_ms)
+        try:
+            segment.append(
+                records,
+                last_offset=next_offset - 1,
+                max_timestamp=max_ts,
+                offset_of_max_timestamp=offset_of_max,
+                first_batch_max_timestamp=headers[0].max_timestamp,
+            )
+        except OSError as e:
+            raise KafkaStorageError(f"append to {self.dir} failed: {e}") from e
+        self._leo = next_offset
+        pos = 0
+        for h in headers:
+            if h.partition_leader_epoch > self.leader_epoch_cache.latest_epoch:
+                self.leader_epoch_cache.assign(h.partition_leader_epoch, h.base_offset)
+            marker = None
+            if h.is_control and h.is_transactional and h.producer_id >= 0:
+                _h, recs = decode_batch(records, pos, check_crc=False)
+                if recs and (ctype := control_record_type(recs[0])[1]) in (ControlType.ABORT, ControlType.COMMIT):
+                    marker = ctype
+            done = self._producers.replay(h, marker)
+            if done is not None and done[0].is_aborted:
+                completed, lso = done
+                segment.txn_index.append(
+                    AbortedTxn(completed.producer_id, completed.first_offset, completed.last_offset, lso)
+                )
+            pos += h.batch_length + LOG_OVERHEAD
+        self._producers.map_end_offset = next_offset
+        self._unflushed_messages += num_records
+        if self._unflushed_messages >= cfg.flush_messages or now_ms - self._last_flush_ms >= cfg.flush_ms:
+            self.flush(now_ms)
+        return AppendResult(base_offset, next_offset - 1, -1, self._log_start, num_records, False)
 
     def append_control_marker(
         self,

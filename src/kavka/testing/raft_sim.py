@@ -25,6 +25,11 @@ Safety is checked after every event (Raft's properties as Kafka states them):
 A violation raises :class:`SimulationFailure` with the seed and the last events, so that
 ``KAVKA_RAFT_SEED=<seed>`` replays it exactly. ``node_factory`` lets a test swap in a broken node to
 prove the checker can fail.
+
+Logs are ``MemoryReplicatedLog``s unless ``log_factory`` gives each node another ``SimLog`` (a
+``ReplicatedLog`` that can ``crash()``: lose what a power loss loses and reopen), such as the on-disk
+log over an in-memory file system; such a log must keep snapshots as Kafka snapshot files, so
+``snapshot_files`` encodes the state as one (a record per applied entry).
 """
 
 from __future__ import annotations
@@ -34,17 +39,28 @@ import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from kavka.raft.control_records import read_snapshot_records, snapshot_file
 from kavka.raft.messages import Entry, Message
 from kavka.raft.node import RaftConfig, RaftInvariantError, RaftNode
-from kavka.raft.replicated_log import MemoryReplicatedLog
+from kavka.raft.replicated_log import MemoryReplicatedLog, ReplicatedLog, Snapshot
 from kavka.raft.states import MemoryQuorumStateStore
 
-__all__ = ["Simulation", "SimulationFailure", "SimulationResult", "NodeFactory"]
+__all__ = ["Simulation", "SimulationFailure", "SimulationResult", "NodeFactory", "SimLog", "LogFactory"]
 
 NodeFactory = Callable[
-    [int, Sequence[int], MemoryReplicatedLog, MemoryQuorumStateStore, RaftConfig, random.Random, int], RaftNode
+    [int, Sequence[int], ReplicatedLog, MemoryQuorumStateStore, RaftConfig, random.Random, int], RaftNode
 ]
+
+
+class SimLog(ReplicatedLog, Protocol):
+    def crash(self) -> None:
+        """Lose what a power loss would (at most the unflushed tail) and reopen."""
+
+
+#: ``log_factory(node id)``: the log of one node, for the whole run (it survives its crashes).
+LogFactory = Callable[[int], SimLog]
 
 
 class SimulationFailure(AssertionError):
@@ -79,6 +95,83 @@ class _CheckedLog(MemoryReplicatedLog):
                 self._sim.fail(f"two payloads at offset {key[0]} epoch {key[1]}: {prior!r} and {e.data!r}")
 
 
+class _CheckedProxy:
+    """``_CheckedLog``'s reporting around a log from ``log_factory``; ``entry`` and ``epoch_at`` read."""
+
+    def __init__(self, sim: Simulation, inner: SimLog) -> None:
+        self._sim = sim
+        self.inner = inner
+
+    @property
+    def start_offset(self) -> int:
+        return self.inner.start_offset
+
+    @property
+    def end_offset(self) -> int:
+        return self.inner.end_offset
+
+    @property
+    def flushed_end_offset(self) -> int:
+        return self.inner.flushed_end_offset
+
+    @property
+    def last_epoch(self) -> int:
+        return self.inner.last_epoch
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.inner.snapshot
+
+    def read(self, start: int, max_entries: int) -> tuple[Entry, ...]:
+        return self.inner.read(start, max_entries)
+
+    def entry(self, offset: int) -> Entry:
+        return self.inner.read(offset, 1)[0]
+
+    def epoch_at(self, offset: int) -> int:
+        return self.entry(offset).epoch
+
+    def append_as_leader(self, epoch: int, payloads: Sequence[bytes]) -> int:
+        first = self.inner.append_as_leader(epoch, payloads)
+        _report(self._sim, first, [Entry(epoch, p) for p in payloads])
+        return first
+
+    def append_as_follower(self, entries: Sequence[Entry]) -> None:
+        base = self.inner.end_offset
+        self.inner.append_as_follower(entries)
+        _report(self._sim, base, entries)
+
+    def truncate_to(self, offset: int) -> None:
+        self.inner.truncate_to(offset)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        return self.inner.end_offset_for_epoch(epoch)
+
+    def take_snapshot(self, end_offset: int, data: bytes) -> None:
+        self.inner.take_snapshot(end_offset, data)
+
+    def install_snapshot(self, snapshot: Snapshot) -> None:
+        self.inner.install_snapshot(snapshot)
+
+    def delete_before(self, offset: int) -> None:
+        self.inner.delete_before(offset)
+
+    def crash(self) -> None:
+        self.inner.crash()
+
+
+def _report(sim: Simulation, base: int, entries: Sequence[Entry]) -> None:
+    seen = sim.payload_at
+    for i, e in enumerate(entries):
+        key = (base + i, e.epoch)
+        prior = seen.setdefault(key, e.data)
+        if prior != e.data:
+            sim.fail(f"two payloads at offset {key[0]} epoch {key[1]}: {prior!r} and {e.data!r}")
+
+
 def _encode_state(entries: Sequence[Entry]) -> bytes:
     return b"\x1f".join(b"%d:%s" % (e.epoch, e.data) for e in entries)
 
@@ -93,9 +186,21 @@ def _decode_state(data: bytes) -> list[Entry]:
     return out
 
 
+def _encode_state_file(entries: Sequence[Entry]) -> bytes:
+    return snapshot_file([b"%d:%s" % (e.epoch, e.data) for e in entries], epoch=0, last_timestamp=0, now_ms=0)
+
+
+def _decode_state_file(data: bytes) -> list[Entry]:
+    out = []
+    for value in read_snapshot_records(data):
+        epoch, _, payload = value.partition(b":")
+        out.append(Entry(int(epoch), payload))
+    return out
+
+
 @dataclass
 class _Slot:
-    log: _CheckedLog
+    log: _CheckedLog | _CheckedProxy
     store: MemoryQuorumStateStore
     node: RaftNode | None
     # The node's state machine: every committed entry it applied, in order (checked against the
@@ -120,6 +225,8 @@ class Simulation:
     snapshot_every: int = 10
     config: RaftConfig = field(default_factory=lambda: RaftConfig())
     node_factory: NodeFactory = RaftNode
+    log_factory: LogFactory | None = None
+    snapshot_files: bool = False
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -141,8 +248,11 @@ class Simulation:
         self._lossy = True
         self._announced: dict[int, set[int]] = {}
         self.slots: dict[int, _Slot] = {}
+        self._encode, self._decode = (
+            (_encode_state_file, _decode_state_file) if self.snapshot_files else (_encode_state, _decode_state)
+        )
         for i in self.ids:
-            log = _CheckedLog(self)
+            log = _CheckedLog(self) if self.log_factory is None else _CheckedProxy(self, self.log_factory(i))
             store = MemoryQuorumStateStore()
             self.slots[i] = _Slot(log, store, None)
             self._start(i)
@@ -235,7 +345,7 @@ class Simulation:
         node_rng = random.Random(self.rng.getrandbits(64))
         slot.node = self.node_factory(i, self.voter_ids, slot.log, slot.store, self.config, node_rng, self.now)
         snap = slot.log.snapshot
-        slot.applied = _decode_state(snap[2]) if snap else []
+        slot.applied = self._decode(snap[2]) if snap else []
         slot.tick_at = -1
         self.trace.append(f"{self.now} start {i} as {slot.node.role}@{slot.node.epoch}")
         self._after(i)
@@ -329,7 +439,7 @@ class Simulation:
             self._send(i, dst, msg)
         if ready.snapshot is not None:
             slot = self.slots[i]
-            slot.applied = _decode_state(ready.snapshot[2])
+            slot.applied = self._decode(ready.snapshot[2])
             self.trace.append(f"{self.now} {i} installed snapshot at {ready.snapshot[0]}")
             self._check_prefix(i, slot.applied, 0)
         self._check_node(i, node.is_leader)
@@ -365,7 +475,7 @@ class Simulation:
         if log.end_offset < len(applied):
             self.fail(f"node {i} truncated to {log.end_offset}, below what it applied ({len(applied)})")
         if len(applied) - log.start_offset >= self.snapshot_every:
-            node.take_snapshot(len(applied), _encode_state(applied))
+            node.take_snapshot(len(applied), self._encode(applied))
             log.delete_before(len(applied) - self.rng.randrange(4))
 
     def _check_prefix(self, i: int, applied: list[Entry], first: int) -> None:
