@@ -125,16 +125,36 @@ def parse_snapshot_name(name: str) -> tuple[int, int] | None:
     return int(offset), int(epoch)
 
 
-def snapshot_file(values: Sequence[bytes], *, epoch: int, last_timestamp: int, now_ms: int) -> bytes:
-    """A whole snapshot file: header, one data batch holding ``values`` (encoded metadata records), footer."""
+def snapshot_file(
+    values: Sequence[bytes],
+    *,
+    epoch: int,
+    last_timestamp: int,
+    now_ms: int,
+    batch_records: int | None = None,
+    batch_bytes: int | None = None,
+) -> bytes:
+    """A whole snapshot file: header, data batches holding ``values`` (encoded metadata records), footer.
+
+    A data batch ends after ``batch_records`` records, or before its values would pass ``batch_bytes``
+    (a batch always holds at least one record); None means no limit (one batch).
+    """
     out = bytearray()
     header = encode_body(_HEADER, _SnapshotHeader(0, last_timestamp), 0)
     out += _control_batch(ControlType.SNAPSHOT_HEADER, header, now_ms, 0, epoch)
     offset = 1
-    if values:
-        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values)]
+    start = 0
+    while start < len(values):
+        end, size = start, 0
+        while end < len(values) and (batch_records is None or end - start < batch_records):
+            size += len(values[end])
+            if batch_bytes is not None and end > start and size > batch_bytes:
+                break
+            end += 1
+        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values[start:end])]
         out += build_batch(records, base_offset=offset, partition_leader_epoch=epoch)
-        offset += len(values)
+        offset += end - start
+        start = end
     out += _control_batch(
         ControlType.SNAPSHOT_FOOTER, encode_body(_FOOTER, _SnapshotFooter(0), 0), now_ms, offset, epoch
     )
