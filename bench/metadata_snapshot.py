@@ -10,7 +10,7 @@ three brokers, one topic config each), then times, best of ``--repeat``:
 - ``replay log``: for comparison, the same records replayed from their encoded values alone (what a
   start without a snapshot pays for the same state, before any record that a snapshot would fold away).
 
-Prints seconds per step, the file size and records/s, and the machine and commit::
+Prints milliseconds per step, the file size and records/s, and the machine and commit::
 
     .venv/bin/python bench/metadata_snapshot.py
     .venv/bin/python bench/metadata_snapshot.py --topics 1000 --partitions 100
@@ -76,9 +76,7 @@ def main() -> None:
 
     image = _image(args.topics, args.partitions)
     t_records, records = _best(lambda: image_to_records(image), args.repeat)
-    t_write, data = _best(
-        lambda: snapshot_bytes(image, end_offset=1, epoch=1, last_timestamp=0, now_ms=0), args.repeat
-    )
+    t_write, data = _best(lambda: snapshot_bytes(image, end_offset=1, epoch=1, last_timestamp=0, now_ms=0), args.repeat)
     t_read, rebuilt = _best(lambda: image_from_snapshot(data, "bench"), args.repeat)
     assert rebuilt == image
     values = [encode_record(r) for r in records]
@@ -93,10 +91,10 @@ def main() -> None:
             "partitions": args.topics * args.partitions,
             "records": n,
             "file MiB": len(data) / 2**20,
-            "image_to_records s": t_records,
-            "snapshot_bytes s": t_write,
-            "image_from_snapshot s": t_read,
-            "replay log s": t_replay,
+            "image_to_records ms": t_records * 1000,
+            "snapshot_bytes ms": t_write * 1000,
+            "image_from_snapshot ms": t_read * 1000,
+            "replay log ms": t_replay * 1000,
             "write records/s": n / t_write,
             "read records/s": n / t_read,
             "machine": machine(),

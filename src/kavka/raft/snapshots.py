@@ -118,7 +118,7 @@ def snapshot_bytes(image: MetadataImage, *, end_offset: int, epoch: int, last_ti
 
 
 def _unreadable(value: bytes) -> str | None:
-    """Why Kavka cannot read this record (its type or version is unknown), or None if it can."""
+    """Why Kavka cannot read this record (its type or version is unknown), or None for any other failure."""
     try:
         _, pos = read_uvarint(value, 0)
         api_key, pos = read_uvarint(value, pos)
@@ -151,15 +151,19 @@ def image_from_snapshot(
         raise ValueError(f"not a metadata snapshot: {e}") from e
     delta = MetadataDelta(MetadataImage.empty(cluster_id))
     for i, value in enumerate(values):
-        reason = _unreadable(value)
-        if reason is not None:
+        try:
+            record = decode_record(value)
+        except MetadataRecordError as e:
+            reason = _unreadable(value)
+            if reason is None:
+                raise ValueError(f"snapshot record {i}: {e}") from e
             if on_unknown is None:
-                raise ValueError(f"snapshot record {i}: {reason}")
+                raise ValueError(f"snapshot record {i}: {reason}") from e
             on_unknown(f"snapshot record {i} skipped: {reason}")
             continue
         try:
-            delta.replay(decode_record(value))
-        except (MetadataRecordError, MetadataApplyError) as e:
+            delta.replay(record)
+        except MetadataApplyError as e:
             raise ValueError(f"snapshot record {i}: {e}") from e
     return delta.build()
 
