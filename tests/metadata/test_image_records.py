@@ -86,10 +86,11 @@ def _run(op: tuple, controller: QuorumController, quorum: LocalMetadataQuorum, r
     elif kind == "state":  # a broker re-registering fenced or in controlled shutdown
         _, broker_id, fenced, shutting_down = op
         endpoints = (BrokerEndpoint("PLAINTEXT", f"host{broker_id}", 9090 + broker_id, 0),)
-        record = RegisterBrokerRecord(broker_id, uuid.UUID(int=rng.getrandbits(128)), quorum.end_offset, endpoints)
-        quorum.append(
-            [RegisterBrokerRecord(**{**record.__dict__, "fenced": fenced, "in_controlled_shutdown": shutting_down})]
+        incarnation = uuid.UUID(int=rng.getrandbits(128))
+        record = RegisterBrokerRecord(
+            broker_id, incarnation, quorum.end_offset, endpoints, fenced=fenced, in_controlled_shutdown=shutting_down
         )
+        quorum.append([record])
     elif kind == "unregister":
         controller.unregister_broker(op[1])
     elif kind == "create":
