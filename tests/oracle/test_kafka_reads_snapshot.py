@@ -36,7 +36,7 @@ from kavka.metadata.records import (
     decode_record,
 )
 from kavka.protocol.batch import CONTROL_BIT
-from kavka.protocol.records import iter_records
+from kavka.protocol.records import iter_batches, iter_records
 from kavka.raft.control_records import parse_snapshot_name, read_snapshot_records, snapshot_file_name
 from kavka.raft.snapshots import image_from_snapshot, snapshot_bytes
 from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason
@@ -216,7 +216,9 @@ def test_kavka_reads_kafkas_snapshot(snapshotting_kafka):
         assert t.configs == TOPICS[name][1]
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
     for name, future in admin.describe_topics(TopicCollection(list(TOPICS))).items():
-        assert str(future.result(30).topic_id) == _kafka_uuid(image.topics_by_name[name].topic_id)
+        topic_id = future.result(30).topic_id  # signed halves; its str() is base64 with "/", not Kafka's "_"
+        high, low = topic_id.get_most_significant_bits(), topic_id.get_least_significant_bits()
+        assert uuid.UUID(int=(high % 2**64) << 64 | low % 2**64) == image.topics_by_name[name].topic_id
     assert image.broker_configs()[BROKER_DEFAULT[0]] == BROKER_DEFAULT[1]
     assert {e: dict(v) for e, v in image.client_quotas.items()} == {
         tuple(sorted(entity)): {key: value} for entity, key, value in QUOTAS
@@ -248,3 +250,33 @@ def test_kavka_reads_kafkas_snapshot(snapshotting_kafka):
         )
 
     assert comparable(image_to_records(image)) == comparable(kafka_records)
+
+
+def test_kafka_and_kavka_pack_a_snapshot_alike(snapshotting_kafka):
+    """More than 1024 records under 8 MiB: Kafka's snapshot holds them in one data batch, and so does
+    the snapshot Kavka writes of the image it reads from Kafka's."""
+    kafka = snapshotting_kafka
+    # 1100 custom configs of broker 1 (Kafka keeps names it does not know): 1100 records, no log dirs
+    configs = [{"name": f"custom.{i:04d}", "config_operation": 0, "value": "v"} for i in range(1100)]
+    resource = {"resource_type": BROKER, "resource_name": "1", "configs": configs}
+    answer = call(kafka.bootstrap, INCREMENTAL_ALTER_CONFIGS, 1, {"resources": [resource], "validate_only": False})
+    assert [r["error_code"] for r in answer["responses"]] == [0], answer
+    log_dir = kafka.data_dir / "__cluster_metadata-0"
+
+    def wide_snapshot():
+        for path in sorted(log_dir.glob("*.checkpoint"), key=lambda p: parse_snapshot_name(p.name) or (0, 0))[::-1]:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            skipped: list[str] = []
+            image = image_from_snapshot(data, kafka.cluster_id, on_unknown=skipped.append)
+            return (data, image, skipped) if len(image.broker_configs(1)) == 1100 else None
+        return None
+
+    data, image, skipped = wait_until(wide_snapshot, 30, message="a snapshot with 1100 broker configs")
+    kafka_batches = [len(records) for _, header, records in iter_batches(data) if not header.attributes & CONTROL_BIT]
+    assert len(kafka_batches) == 1 and kafka_batches[0] >= 1100
+    kavka = snapshot_bytes(image, end_offset=1, epoch=1, last_timestamp=0, now_ms=0)
+    kavka_batches = [len(records) for _, header, records in iter_batches(kavka) if not header.attributes & CONTROL_BIT]
+    assert kavka_batches == [kafka_batches[0] - len(skipped)]

@@ -21,11 +21,13 @@ from kavka.metadata.records import (
     TopicRecord,
     encode_record,
 )
+from kavka.protocol.batch import CONTROL_BIT
 from kavka.protocol.records import ControlType, control_record_type, iter_batches
 from kavka.raft.control_records import snapshot_file
 from kavka.raft.snapshots import (
     MAX_BATCH_SIZE_BYTES,
     SnapshotPolicy,
+    batch_sizes,
     image_from_snapshot,
     snapshot_bytes,
 )
@@ -62,28 +64,54 @@ def test_layout_header_data_footer():
     assert len(middle) == 1 and not middle[0][0].attributes & 0x20
 
 
-def test_1024_records_a_batch():
+def _data_batches(data: bytes) -> list[tuple[int, int]]:
+    """(records, bytes) of each data batch of a snapshot file."""
+    positions = [pos for pos, _, _ in iter_batches(data)] + [len(data)]
+    batches = [(header, records) for _, header, records in iter_batches(data)]
+    return [
+        (len(records), positions[i + 1] - positions[i])
+        for i, (header, records) in enumerate(batches)
+        if not header.attributes & CONTROL_BIT
+    ]
+
+
+def test_a_snapshot_under_8_mib_is_one_batch():
+    # As Kafka 4.4 writes it: its writer's batches fill up to 8 MiB (a 1100-partition topic's snapshot
+    # is one batch of 1110 records there), though the records come 1024 at a time.
     topic_id = uuid.UUID(int=1)
     records = [FeatureLevelRecord("metadata.version", 25), TopicRecord("big", topic_id)]
     records += [PartitionRecord(p, topic_id, (1,), (1,), 1) for p in range(3000)]
     image = apply_all(MetadataImage.empty(CLUSTER), records)
     data = snapshot_bytes(image, end_offset=3002, epoch=1, last_timestamp=0, now_ms=0)
-    sizes = [len(records) for _, records in _batches(data)]
-    assert sizes == [1, 1024, 1024, 954, 1]
+    assert [n for n, _ in _data_batches(data)] == [3002]
     _assert_same(image_from_snapshot(data, CLUSTER), image)
 
 
-def test_no_batch_passes_kafkas_8_mib_limit():
-    # 40 configs of 512 KiB: 20 MiB of values in far fewer than 1024 records.
-    records = [
-        ConfigRecord(ConfigResourceType.BROKER, "", f"custom.{i}", str(i % 10) * (512 * 1024)) for i in range(40)
-    ]
-    image = apply_all(MetadataImage.empty(CLUSTER), records)
+def _configs_image(count: int, size: int) -> MetadataImage:
+    records = [ConfigRecord(ConfigResourceType.BROKER, "", f"custom.{i:05d}", "x" * size) for i in range(count)]
+    return apply_all(MetadataImage.empty(CLUSTER), records)
+
+
+def test_batches_break_between_groups_of_1024_within_8_mib():
+    # 3000 records of about 3 KiB: two groups of 1024 (6 MiB) fit in one batch, the third does not.
+    image = _configs_image(3000, 3 * 1024)
+    data = snapshot_bytes(image, end_offset=3000, epoch=1, last_timestamp=0, now_ms=0)
+    batches = _data_batches(data)
+    assert [n for n, _ in batches] == [2048, 952]
+    assert all(size <= MAX_BATCH_SIZE_BYTES for _, size in batches)
+    # 4100 bytes each: two full groups would pass 8 MiB, but the short last group fits beside the second
+    assert batch_sizes([b"x" * 4100] * 3000) == [1024, 1976]
+    assert batch_sizes([b"x" * 4100] * 3072) == [1024, 1024, 1024]
+    _assert_same(image_from_snapshot(data, CLUSTER), image)
+
+
+def test_a_group_over_8_mib_is_split_by_bytes():
+    # Kafka fails such a snapshot (RecordBatchTooLargeException); Kavka fills batches up to 8 MiB.
+    image = _configs_image(40, 512 * 1024)
     data = snapshot_bytes(image, end_offset=40, epoch=1, last_timestamp=0, now_ms=0)
-    positions = [pos for pos, _, _ in iter_batches(data)] + [len(data)]
-    sizes = [b - a for a, b in zip(positions, positions[1:])]
-    assert len(sizes) >= 5 and max(sizes) <= MAX_BATCH_SIZE_BYTES
-    assert max(sizes) > MAX_BATCH_SIZE_BYTES - 600 * 1024  # batches are filled, not one record each
+    batches = _data_batches(data)
+    assert [n for n, _ in batches] == [15, 15, 10]
+    assert all(MAX_BATCH_SIZE_BYTES - 512 * 1024 < size <= MAX_BATCH_SIZE_BYTES for _, size in batches[:-1])
     _assert_same(image_from_snapshot(data, CLUSTER), image)
 
 

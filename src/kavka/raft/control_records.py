@@ -131,30 +131,24 @@ def snapshot_file(
     epoch: int,
     last_timestamp: int,
     now_ms: int,
-    batch_records: int | None = None,
-    batch_bytes: int | None = None,
+    batch_sizes: Sequence[int] | None = None,
 ) -> bytes:
     """A whole snapshot file: header, data batches holding ``values`` (encoded metadata records), footer.
 
-    A data batch ends after ``batch_records`` records, or before its values would pass ``batch_bytes``
-    (a batch always holds at least one record); None means no limit (one batch).
+    ``batch_sizes`` is the number of records in each data batch, in order (they must add up to
+    ``len(values)``); None puts every value in one batch.
     """
+    sizes = list(batch_sizes) if batch_sizes is not None else ([len(values)] if values else [])
+    if sum(sizes) != len(values) or any(n < 1 for n in sizes):
+        raise ValueError(f"batch sizes {sizes} do not split {len(values)} records")
     out = bytearray()
     header = encode_body(_HEADER, _SnapshotHeader(0, last_timestamp), 0)
     out += _control_batch(ControlType.SNAPSHOT_HEADER, header, now_ms, 0, epoch)
     offset = 1
-    start = 0
-    while start < len(values):
-        end, size = start, 0
-        while end < len(values) and (batch_records is None or end - start < batch_records):
-            size += len(values[end])
-            if batch_bytes is not None and end > start and size > batch_bytes:
-                break
-            end += 1
-        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values[start:end])]
+    for n in sizes:
+        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values[offset - 1 : offset - 1 + n])]
         out += build_batch(records, base_offset=offset, partition_leader_epoch=epoch)
-        offset += end - start
-        start = end
+        offset += n
     out += _control_batch(
         ControlType.SNAPSHOT_FOOTER, encode_body(_FOOTER, _SnapshotFooter(0), 0), now_ms, offset, epoch
     )

@@ -6,10 +6,16 @@ offsets count from 0 within the file, every batch's partition leader epoch is th
 
     offset 0           control batch: SnapshotHeader (version 0, last contained log timestamp)
     offsets 1..n       data batches: the image's metadata records (``metadata.image_records``), in
-                       Kafka's ``MetadataImage.write`` order, 1024 records a batch
-                       (``SnapshotEmitter.DEFAULT_BATCH_SIZE``), and never more than
-                       ``KafkaRaftClient.MAX_BATCH_SIZE_BYTES`` (8 MiB) a batch
+                       Kafka's ``MetadataImage.write`` order, packed as Kafka packs them (below)
     offset n+1         control batch: SnapshotFooter (version 0)
+
+Packing: Kafka's ``SnapshotEmitter`` hands the records to the writer 1024 at a time
+(``DEFAULT_BATCH_SIZE``), and the writer's ``BatchAccumulator`` (whose linger never expires in a
+snapshot) adds each such group to the open batch while the batch stays within
+``KafkaRaftClient.MAX_BATCH_SIZE_BYTES`` (8 MiB), else starts a new one. So a snapshot under 8 MiB is one
+data batch (Kafka 4.4 writes a topic of 1100 partitions as one batch of 1110 records), and batches
+break only between groups of 1024. A group larger than 8 MiB by itself makes Kafka fail the snapshot
+(``RecordBatchTooLargeException``); Kavka splits that group by bytes instead.
 
 The file is named ``<end offset:020d>-<epoch:010d>.checkpoint``: the snapshot holds the state after every
 entry below ``end_offset``, the last of them written in ``epoch``. Neither number is inside the file.
@@ -26,7 +32,7 @@ snapshot at a batch boundary (``isOffsetBatchAligned``): the caller asks after w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kavka.metadata.config import ConfigLookup
@@ -43,6 +49,7 @@ from kavka.raft.control_records import read_snapshot_records, snapshot_file
 
 __all__ = [
     "snapshot_bytes",
+    "batch_sizes",
     "image_from_snapshot",
     "SnapshotPolicy",
     "SNAPSHOT_BATCH_RECORDS",
@@ -51,14 +58,11 @@ __all__ = [
     "MAX_SNAPSHOT_INTERVAL_MS",
 ]
 
-#: Kafka's ``SnapshotEmitter.DEFAULT_BATCH_SIZE``: records per data batch of a snapshot.
+#: Kafka's ``SnapshotEmitter.DEFAULT_BATCH_SIZE``: records handed to the snapshot writer at a time.
 SNAPSHOT_BATCH_RECORDS = 1024
 #: Kafka's ``KafkaRaftClient.MAX_BATCH_SIZE_BYTES``: the largest batch of the metadata log.
 MAX_BATCH_SIZE_BYTES = 8 * 1024 * 1024
-# A record adds at most 13 bytes to its value (length, attributes, timestamp and offset deltas, key
-# and value lengths, header count), and a batch 61: values up to this many bytes keep a batch of
-# 1024 records under MAX_BATCH_SIZE_BYTES.
-_BATCH_VALUE_BYTES = MAX_BATCH_SIZE_BYTES - 16 * 1024
+_BATCH_HEADER_BYTES = 61
 #: Defaults of ``metadata.log.max.record.bytes.between.snapshots`` and
 #: ``metadata.log.max.snapshot.interval.ms`` (Kafka 4.4).
 MAX_BYTES_BETWEEN_SNAPSHOTS = 20 * 1024 * 1024
@@ -108,13 +112,49 @@ def snapshot_bytes(image: MetadataImage, *, end_offset: int, epoch: int, last_ti
         raise ValueError(f"a snapshot needs a non-negative end offset and epoch, not {end_offset} and {epoch}")
     values = [encode_record(r) for r in image_to_records(image)]
     return snapshot_file(
-        values,
-        epoch=epoch,
-        last_timestamp=last_timestamp,
-        now_ms=now_ms,
-        batch_records=SNAPSHOT_BATCH_RECORDS,
-        batch_bytes=_BATCH_VALUE_BYTES,
+        values, epoch=epoch, last_timestamp=last_timestamp, now_ms=now_ms, batch_sizes=batch_sizes(values)
     )
+
+
+def _varint_size(n: int) -> int:
+    zigzag = (n << 1) ^ (n >> 63)
+    size = 1
+    while zigzag >= 0x80:
+        zigzag >>= 7
+        size += 1
+    return size
+
+
+def _record_size(offset_delta: int, value_size: int) -> int:
+    """Bytes of one record in a v2 batch: no key, no headers, timestamp delta 0."""
+    body = 1 + 1 + _varint_size(offset_delta) + 1 + _varint_size(value_size) + value_size + 1
+    return _varint_size(body) + body
+
+
+def batch_sizes(values: Sequence[bytes]) -> list[int]:
+    """How many of ``values`` go in each data batch of a snapshot, packed as Kafka packs them."""
+    sizes: list[int] = []
+    count, used = 0, _BATCH_HEADER_BYTES  # the open batch
+    for start in range(0, len(values), SNAPSHOT_BATCH_RECORDS):
+        group = values[start : start + SNAPSHOT_BATCH_RECORDS]
+        need = sum(_record_size(count + i, len(v)) for i, v in enumerate(group))
+        if count and used + need > MAX_BATCH_SIZE_BYTES:
+            sizes.append(count)
+            count, used = 0, _BATCH_HEADER_BYTES
+            need = sum(_record_size(i, len(v)) for i, v in enumerate(group))
+        if used + need <= MAX_BATCH_SIZE_BYTES:
+            count, used = count + len(group), used + need
+            continue
+        for value in group:  # a group over 8 MiB by itself: split it by bytes
+            size = _record_size(count, len(value))
+            if count and used + size > MAX_BATCH_SIZE_BYTES:
+                sizes.append(count)
+                count, used = 0, _BATCH_HEADER_BYTES
+                size = _record_size(0, len(value))
+            count, used = count + 1, used + size
+    if count:
+        sizes.append(count)
+    return sizes
 
 
 def _unreadable(value: bytes) -> str | None:
