@@ -125,16 +125,30 @@ def parse_snapshot_name(name: str) -> tuple[int, int] | None:
     return int(offset), int(epoch)
 
 
-def snapshot_file(values: Sequence[bytes], *, epoch: int, last_timestamp: int, now_ms: int) -> bytes:
-    """A whole snapshot file: header, one data batch holding ``values`` (encoded metadata records), footer."""
+def snapshot_file(
+    values: Sequence[bytes],
+    *,
+    epoch: int,
+    last_timestamp: int,
+    now_ms: int,
+    batch_sizes: Sequence[int] | None = None,
+) -> bytes:
+    """A whole snapshot file: header, data batches holding ``values`` (encoded metadata records), footer.
+
+    ``batch_sizes`` is the number of records in each data batch, in order (they must add up to
+    ``len(values)``); None puts every value in one batch.
+    """
+    sizes = list(batch_sizes) if batch_sizes is not None else ([len(values)] if values else [])
+    if sum(sizes) != len(values) or any(n < 1 for n in sizes):
+        raise ValueError(f"batch sizes {sizes} do not split {len(values)} records")
     out = bytearray()
     header = encode_body(_HEADER, _SnapshotHeader(0, last_timestamp), 0)
     out += _control_batch(ControlType.SNAPSHOT_HEADER, header, now_ms, 0, epoch)
     offset = 1
-    if values:
-        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values)]
+    for n in sizes:
+        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values[offset - 1 : offset - 1 + n])]
         out += build_batch(records, base_offset=offset, partition_leader_epoch=epoch)
-        offset += len(values)
+        offset += n
     out += _control_batch(
         ControlType.SNAPSHOT_FOOTER, encode_body(_FOOTER, _SnapshotFooter(0), 0), now_ms, offset, epoch
     )
