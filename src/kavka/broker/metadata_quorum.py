@@ -58,17 +58,11 @@ def open_metadata_quorum(config: BrokerConfig, metadata_log, fs, clock_ms, clust
     log = DiskReplicatedLog(metadata_log, fs, clock_ms)
     store = StoredQuorumState(FileQuorumStateStore(fs, metadata_log.dir))
     node = RaftNode(node_id, voter_ids, log, store, raft_config, random.Random(), clock_ms())
-    policy = SnapshotPolicy(config["metadata.log.max.record.bytes.between.snapshots"])
+    policy = SnapshotPolicy.from_config(config, clock_ms())
 
     def writer(image, end_offset: int, epoch: int) -> bytes:
         now = clock_ms()
         return snapshot_bytes(image, end_offset=end_offset, epoch=epoch, last_timestamp=now, now_ms=now)
-
-    def due(nbytes: int) -> bool:
-        if policy.record_appended(nbytes):
-            policy.snapshot_taken()
-            return True
-        return False
 
     return RaftMetadataQuorum(
         node,
@@ -76,5 +70,5 @@ def open_metadata_quorum(config: BrokerConfig, metadata_log, fs, clock_ms, clust
         clock_ms,
         snapshot_reader=lambda data: image_from_snapshot(data, cluster_id),
         snapshot_writer=writer,
-        snapshot_due=due,
+        snapshot_policy=policy,
     )

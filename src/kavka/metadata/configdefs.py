@@ -127,6 +127,7 @@ _DEFS = [
         "Bytes of metadata records appended since the last snapshot before a new one is taken.",
     ),
     _b("metadata.max.retention.bytes", L, 104857600, HIGH, "Maximum size of metadata log and snapshots."),
+    _b("metadata.log.max.snapshot.interval.ms", L, 3600000, HIGH, "Maximum time between metadata snapshots."),
     _b("broker.heartbeat.interval.ms", I, 2000, MEDIUM, "Milliseconds between broker heartbeats."),
     _b("broker.session.timeout.ms", I, 9000, MEDIUM, "Time a broker lease lasts without a heartbeat."),
     _b(

@@ -22,8 +22,8 @@ node fetched, and settles commit waiters: ``when_committed(offset, callback)`` c
 appended may then be truncated by the next leader). A quorum of one commits inside ``append``.
 
 Snapshots: ``snapshot_reader(bytes) -> MetadataImage`` loads one (at start, and when one is fetched),
-``snapshot_writer(image, end_offset, epoch) -> bytes`` writes one when ``snapshot_due(bytes since the
-last one)`` says so; the node keeps it and the log below it may go.
+``snapshot_writer(image, end_offset, epoch) -> bytes`` writes one when the ``snapshot_policy`` (Kafka's
+SnapshotGenerator rule: bytes applied, or time) says so; the node keeps it and the log below goes.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from kavka.metadata.records import MetadataRecord, decode_record, encode_record
 from kavka.raft.entries import is_control
 from kavka.raft.messages import Message
 from kavka.raft.node import NotLeaderError, RaftNode
+from kavka.raft.snapshots import SnapshotPolicy
 
 __all__ = ["RaftMetadataQuorum", "ControllerView", "CommitListener", "LeaderListener", "NotLeaderError"]
 
@@ -73,14 +74,14 @@ class RaftMetadataQuorum:
         *,
         snapshot_reader: Callable[[bytes], MetadataImage] | None = None,
         snapshot_writer: Callable[[MetadataImage, int, int], bytes] | None = None,
-        snapshot_due: Callable[[int], bool] | None = None,
+        snapshot_policy: SnapshotPolicy | None = None,
     ) -> None:
         self.node = node
         self.cluster_id = cluster_id
         self.clock_ms = clock_ms
         self._snapshot_reader = snapshot_reader
         self._snapshot_writer = snapshot_writer
-        self._snapshot_due = snapshot_due
+        self._snapshot_policy = snapshot_policy
         self._listeners: list[CommitListener] = []
         self._leader_listeners: list[LeaderListener] = []
         self._waiters: list[tuple[int, Callable[[Exception | None], None]]] = []
@@ -89,7 +90,6 @@ class RaftMetadataQuorum:
         self.controller = ControllerView(self)
         self._image = MetadataImage.empty(cluster_id)
         self._applied = 0
-        self._bytes_since_snapshot = 0
         snapshot = node.log.snapshot
         if snapshot is not None:
             self._image = self._read_snapshot(snapshot[2])
@@ -178,10 +178,11 @@ class RaftMetadataQuorum:
             self._image = self._read_snapshot(ready.snapshot[2])
             self._applied = ready.snapshot[0]
             self._latest = None
-            self._bytes_since_snapshot = 0
+            if self._snapshot_policy is not None:
+                self._snapshot_policy.snapshot_taken(now)
             for listener in self._listeners:
                 listener(old, self._image, (), self._applied)
-        self._apply_committed(min(ready.high_watermark, self.node.log.end_offset))
+        self._apply_committed(min(ready.high_watermark, self.node.log.end_offset), now)
         leader = (self.node.leader_id, self.node.epoch)
         if leader != self._leader:
             was_leader = self._leader[0] == self.node.node_id
@@ -225,7 +226,7 @@ class RaftMetadataQuorum:
             delta.replay(decode_record(data))
         return delta.build()
 
-    def _apply_committed(self, hw: int) -> None:
+    def _apply_committed(self, hw: int, now: int) -> None:
         if hw <= self._applied:
             return
         first = self._applied
@@ -238,16 +239,14 @@ class RaftMetadataQuorum:
         if records:
             self._image = MetadataDelta(old).replay_all(records).build()
         self._applied = hw
-        self._bytes_since_snapshot += nbytes
         if records:
             for listener in self._listeners:
                 listener(old, self._image, records, first)
-        self._maybe_snapshot()
+        self._maybe_snapshot(nbytes, now)
 
-    def _maybe_snapshot(self) -> None:
-        if self._snapshot_writer is None or self._snapshot_due is None:
-            return
-        if not self._snapshot_due(self._bytes_since_snapshot):
+    def _maybe_snapshot(self, nbytes: int, now: int) -> None:
+        policy = self._snapshot_policy
+        if self._snapshot_writer is None or policy is None or not policy.record_appended(nbytes, now):
             return
         end = self._applied
         log = self.node.log
@@ -257,7 +256,8 @@ class RaftMetadataQuorum:
             snapshot = log.snapshot
             epoch = snapshot[1] if snapshot is not None else 0
         self.node.take_snapshot(end, self._snapshot_writer(self._image, end, epoch))
-        self._bytes_since_snapshot = 0
+        self.node.log.delete_before(end)  # the log start moves up to the snapshot (Kafka: by retention)
+        policy.snapshot_taken(now)
 
     def _settle_waiters(self) -> None:
         if not self._waiters:
