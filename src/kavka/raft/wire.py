@@ -319,7 +319,10 @@ def _decode_fetch(version: int, req: Any) -> tuple[int, Message] | RequestError:
         replica = int(req.replica_state.replica_id)
     else:
         replica = int(req.replica_id)
-    epoch, offset, last_epoch = int(p.current_leader_epoch), int(p.fetch_offset), int(p.last_fetched_epoch)
+    # before v9 there is no current_leader_epoch and before v12 no last_fetched_epoch: -1, which Kafka
+    # refuses as INVALID_REQUEST, as here
+    epoch = int(getattr(p, "current_leader_epoch", -1))
+    offset, last_epoch = int(p.fetch_offset), int(getattr(p, "last_fetched_epoch", -1))
     if req.max_wait.total_seconds() < 0 or offset < 0 or last_epoch < 0 or last_epoch > epoch:
         return RequestError(INVALID_REQUEST, False)
     return replica, FetchRequest(replica, epoch, offset, last_epoch)
