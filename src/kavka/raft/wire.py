@@ -417,9 +417,15 @@ def response_for(
 ) -> dict[str, Any]:
     """The response body for the core's ``answer`` to a request (``request``: the decoded kio request
     it answers, needed for EndQuorumEpoch, whose answer is None, and for FetchSnapshot's position and
-    max_bytes). ``timestamp_ms`` stamps the batches a Fetch answer carries (the core's entries hold no
+    max_bytes). A Vote the core leaves unanswered (from a node outside the voter set) is answered not
+    granted, leader and epoch unknown; a Fetch it leaves unanswered, empty. ``timestamp_ms`` stamps the batches a Fetch answer carries (the core's entries hold no
     time); ``log_start_offset`` is the leader's, when the caller knows it (-1 otherwise)."""
     del cluster_id  # responses carry none; the parameter keeps the four functions alike
+    if answer is None and api_key == VOTE:
+        # the core does not answer a vote from outside the voter set; Kafka answers it, not granted
+        return _quorum_body(NONE, -1, -1, vote_granted=False)
+    if answer is None and api_key == ApiKey.FETCH:
+        return _fetch_body(NONE, (-1, -1), -1, b"", log_start_offset=log_start_offset)
     if api_key == VOTE and isinstance(answer, VoteResponse):
         return _quorum_body(answer.error, answer.leader_id, answer.leader_epoch, vote_granted=answer.vote_granted)
     if api_key == BEGIN_QUORUM_EPOCH and isinstance(answer, BeginQuorumEpochResponse):
