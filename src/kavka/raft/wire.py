@@ -414,13 +414,32 @@ def response_for(
     request: Any = None,
     timestamp_ms: int = 0,
     log_start_offset: int = -1,
+    leader_endpoint: tuple[int, str, int] | None = None,
 ) -> dict[str, Any]:
     """The response body for the core's ``answer`` to a request (``request``: the decoded kio request
     it answers, needed for EndQuorumEpoch, whose answer is None, and for FetchSnapshot's position and
     max_bytes). A Vote the core leaves unanswered (from a node outside the voter set) is answered not
-    granted, leader and epoch unknown; a Fetch it leaves unanswered, empty. ``timestamp_ms`` stamps the batches a Fetch answer carries (the core's entries hold no
-    time); ``log_start_offset`` is the leader's, when the caller knows it (-1 otherwise)."""
+    granted, leader and epoch unknown; a Fetch it leaves unanswered, empty. ``timestamp_ms`` stamps
+    the batches a Fetch answer carries (the core's entries hold no time); ``log_start_offset`` is the leader's, when the caller knows it (-1 otherwise);
+    ``leader_endpoint`` is (node id, host, port) of a node's controller listener: when it is the leader
+    the answer names, the answer carries it in ``node_endpoints`` (Vote, BeginQuorumEpoch,
+    EndQuorumEpoch, FetchSnapshot v1+, Fetch v17+), as Kafka's do."""
     del cluster_id  # responses carry none; the parameter keeps the four functions alike
+    body = _response_body(api_key, answer, request, timestamp_ms, log_start_offset)
+    if leader_endpoint is not None and version >= (17 if api_key == ApiKey.FETCH else 1):
+        node_id, host, port = leader_endpoint
+        if answer is not None:
+            leader = answer.leader_id
+        else:  # EndQuorumEpoch's answer names the request's leader; a Vote or Fetch left unanswered, none
+            leader = int(request.topics[0].partitions[0].leader_id) if api_key == END_QUORUM_EPOCH else -1
+        if leader == node_id:
+            body["node_endpoints"] = [{"node_id": node_id, "host": host, "port": port}]
+    return body
+
+
+def _response_body(
+    api_key: int, answer: Message | None, request: Any, timestamp_ms: int, log_start_offset: int
+) -> dict[str, Any]:
     if answer is None and api_key == VOTE:
         # the core does not answer a vote from outside the voter set; Kafka answers it, not granted
         return _quorum_body(NONE, -1, -1, vote_granted=False)

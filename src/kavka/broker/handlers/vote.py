@@ -37,9 +37,26 @@ def raft_answer(ctx, api_key: int, req: Any):
 
 async def _exchange(ctx, driver, api_key: int, req: Any, sender: int, message) -> dict:
     answer = await driver.exchange(sender, message)
+    broker = ctx.broker
     return wire.response_for(
-        api_key, ctx.version, answer, ctx.broker.cluster_id, request=req, timestamp_ms=ctx.broker.clock_ms()
+        api_key,
+        ctx.version,
+        answer,
+        broker.cluster_id,
+        request=req,
+        timestamp_ms=broker.clock_ms(),
+        leader_endpoint=_own_controller_endpoint(broker),
     )
+
+
+def _own_controller_endpoint(broker) -> tuple[int, str, int] | None:
+    """(node id, host, port) of this node's first bound controller listener, if any: Kafka's answers
+    name the leader's endpoint, and this node knows its own."""
+    names = set(broker.config.controller_listener_names)
+    for name, host, port in broker.bound_listeners():
+        if name.upper() in names:
+            return broker.node_id, host, port
+    return None
 
 
 @handles(wire.VOTE, 0, 2)
