@@ -206,7 +206,9 @@ def test_a_dropped_connection_fails_what_is_in_flight_and_the_next_request_recon
                 await asyncio.sleep(0)
             relay.cut()
             t0 = time.monotonic()
-            with pytest.raises(PeerDisconnected, match=r"FETCH v12 to 127.0.0.1:\d+: connection (closed by the peer|lost: )"):
+            with pytest.raises(
+                PeerDisconnected, match=r"FETCH v12 to 127.0.0.1:\d+: connection (closed by the peer|lost: )"
+            ):
                 await poll
             assert time.monotonic() - t0 < 5
             answer = await client.request(ApiKey.METADATA, 12, _metadata(topic), timeout=10)

@@ -157,7 +157,9 @@ def request_for(
     ``leader_endpoints`` are (listener name, host, port) of a leader's BeginQuorumEpoch /
     EndQuorumEpoch; ``max_wait_ms`` is how long a leader may hold a Fetch with nothing new."""
     topic = METADATA_TOPIC
-    endpoints = [{"name": n, "host": h, "port": p} for n, h, p in leader_endpoints]
+    part: dict[str, Any]
+    body: dict[str, Any]
+    endpoints: list[dict[str, Any]] = [{"name": n, "host": h, "port": p} for n, h, p in leader_endpoints]
     if isinstance(msg, VoteRequest):
         part = {
             "partition_index": PARTITION,
@@ -344,7 +346,7 @@ def _decode_fetch_snapshot(req: Any) -> tuple[int, Message] | RequestError:
 
 
 def _quorum_body(error: int, leader_id: int, leader_epoch: int, **extra: Any) -> dict[str, Any]:
-    part = {
+    part: dict[str, Any] = {
         "partition_index": PARTITION,
         "error_code": error,
         "leader_id": leader_id,
@@ -379,7 +381,7 @@ def _fetch_body(
         part["diverging_epoch"] = {"epoch": diverging[0], "end_offset": diverging[1]}
     if snapshot_id is not None:
         part["snapshot_id"] = {"end_offset": snapshot_id[0], "epoch": snapshot_id[1]}
-    topic = {"topic": METADATA_TOPIC, "topic_id": METADATA_TOPIC_ID, "partitions": [part]}
+    topic: dict[str, Any] = {"topic": METADATA_TOPIC, "topic_id": METADATA_TOPIC_ID, "partitions": [part]}
     return {"throttle_time": 0, "error_code": NONE, "session_id": 0, "responses": [topic]}
 
 
@@ -391,7 +393,7 @@ def _snapshot_body(
     position: int,
     chunk: bytes,
 ) -> dict[str, Any]:
-    part = {
+    part: dict[str, Any] = {
         "index": PARTITION,
         "error_code": error,
         "snapshot_id": {"end_offset": snapshot_id[0], "epoch": snapshot_id[1]},
@@ -429,7 +431,7 @@ def response_for(
     if leader_endpoint is not None and version >= (17 if api_key == ApiKey.FETCH else 1):
         node_id, host, port = leader_endpoint
         if answer is not None:
-            leader = answer.leader_id
+            leader = int(getattr(answer, "leader_id", -1))
         else:  # EndQuorumEpoch's answer names the request's leader; a Vote or Fetch left unanswered, none
             leader = int(request.topics[0].partitions[0].leader_id) if api_key == END_QUORUM_EPOCH else -1
         if leader == node_id:
