@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kavka.broker.registry import REGISTRY, lookup
+from kavka.broker.registry import LISTENER_KINDS, lookup, served
 from kavka.controller.errors import NotControllerError
 from kavka.protocol.api import (
     ApiKey,
@@ -72,6 +72,7 @@ class RequestContext:
     conn: ConnectionInfo
     broker: Any
     received_ns: int = field(default_factory=time.monotonic_ns)
+    listener: str = "broker"  # the kind of listener the request came on: "broker" or "controller"
 
     @property
     def version(self) -> int:
@@ -90,10 +91,10 @@ def _bad_request(conn: ConnectionInfo, header: RequestHeader, error: Exception) 
     return CloseConnection(message)
 
 
-def api_versions_entries() -> list[dict]:
+def api_versions_entries(listener: str = "broker") -> list[dict]:
+    """ApiVersions' list for a listener kind: every API served there, by key."""
     return [
-        {"api_key": h.api_key, "min_version": h.advertised_min, "max_version": h.max_version}
-        for h in sorted(REGISTRY.values(), key=lambda h: h.api_key)
+        {"api_key": h.api_key, "min_version": h.advertised_min, "max_version": h.max_version} for h in served(listener)
     ]
 
 
@@ -123,8 +124,15 @@ class RequestTimes:
 
 
 class Dispatcher:
-    def __init__(self, broker):
+    """Dispatches the frames of one listener kind: ``"broker"`` (clients and brokers) or
+    ``"controller"`` (the KRaft quorum, brokers' registrations, admin requests to a controller), each
+    with Kafka's API set for it (``kavka.broker.registry``)."""
+
+    def __init__(self, broker, listener: str = "broker"):
+        if listener not in LISTENER_KINDS:
+            raise ValueError(f"listener kind must be one of {LISTENER_KINDS}, not {listener!r}")
         self.broker = broker
+        self.listener = listener
         self.request_counts: dict[int, int] = {}
         self.request_times: dict[int, RequestTimes] = {}
 
@@ -133,7 +141,7 @@ class Dispatcher:
             header, body_offset = parse_request_header(frame)
         except ProtocolDecodeError as e:
             raise CloseConnection(f"bad request header: {e}") from None
-        handler = lookup(header.api_key, header.api_version)
+        handler = lookup(header.api_key, header.api_version, self.listener)
         if handler is None:
             if header.api_key == ApiKey.API_VERSIONS:
                 # KIP-511: answer an unknown ApiVersions version in v0 form so the client can retry.
@@ -143,7 +151,7 @@ class Dispatcher:
                     header.correlation_id,
                     {
                         "error_code": ErrorCode.unsupported_version,
-                        "api_keys": api_versions_entries(),
+                        "api_keys": api_versions_entries(self.listener),
                     },
                 )
                 return [_SIZE.pack(len(body)), body]
@@ -156,7 +164,7 @@ class Dispatcher:
                 request = decode_request(header.api_key, header.api_version, frame, body_offset)
             except ProtocolDecodeError as e:
                 raise _bad_request(conn, header, e) from None
-        ctx = RequestContext(header, conn, self.broker)
+        ctx = RequestContext(header, conn, self.broker, listener=self.listener)
         if header.api_key in CONTROLLER_REQUESTS and self.broker.cluster_mode:
             return self._finish(ctx, self._controller_write(ctx, handler, request))
         try:

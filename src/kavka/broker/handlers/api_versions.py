@@ -80,7 +80,7 @@ def _response(ctx, req):
     name = getattr(req, "client_software_name", None)
     if name:
         ctx.conn.client_software = f"{name}/{getattr(req, 'client_software_version', '')}"
-    response = {"error_code": 0, "api_keys": api_versions_entries(), "throttle_time": 0}
+    response = {"error_code": 0, "api_keys": api_versions_entries(ctx.listener), "throttle_time": 0}
     if ctx.version >= 3:
         quorum = ctx.broker.quorum
         levels = (

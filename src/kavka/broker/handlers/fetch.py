@@ -16,6 +16,11 @@ UNKNOWN_TOPIC_ID (high watermark -1, as Kafka answers it) and the response names
 ReplicaState, v17's replica directory id and v18's follower high watermark concern followers; a
 consumer's request carries their defaults and they change nothing here.
 
+On the controller listener a Fetch is KRaft's: a follower or observer fetching ``__cluster_metadata-0``
+(by the fixed metadata topic id from v13). It goes to the node's Raft driver
+(``kavka.broker.handlers.vote.raft_answer``, codec in ``kavka.raft.wire``); a Fetch of anything else
+there is refused with INVALID_REQUEST at the top level, as Kafka's controller refuses it.
+
 Fetch sessions (KIP-227, v7+): kavka.broker.fetch_sessions decides from the session id and epoch whether
 a request is read as it is, opens a session, or continues one (then the session's partitions are read
 and only those with news are answered), and answers FETCH_SESSION_ID_NOT_FOUND,
@@ -30,6 +35,7 @@ import weakref
 
 from kavka.broker.byte_rate_quotas import fetch_answer
 from kavka.broker.fetch_sessions import FetchContext, FetchSessions
+from kavka.broker.handlers.vote import raft_answer
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse, encode_fetch_response
@@ -171,6 +177,8 @@ def _answer(ctx, fctx: FetchContext, reads):
 
 @handles(ApiKey.FETCH, 4, 18)
 def handle_fetch(ctx, req):
+    if ctx.listener == "controller":
+        return raft_answer(ctx, ApiKey.FETCH, req)
     fctx = _context(ctx, req)
     if fctx.kind == "error":
         return [*encode_fetch_response(ctx.version, error_code=fctx.error_code, topics=[])]
