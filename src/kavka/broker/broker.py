@@ -33,7 +33,8 @@ from kavka.broker.group_service import GroupService
 from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.broker.txn_service import TxnService
-from kavka.controller.controller import QuorumController
+from kavka.controller.controller import SECURITY_PROTOCOL_IDS, QuorumController
+from kavka.controller.features import SUPPORTED_FEATURES
 from kavka.controller.errors import NotControllerError, ProducerIdsNotReady
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
@@ -93,6 +94,7 @@ class Broker:
         # active controller, and the Raft driver the quorum handlers talk to
         self.controller_channel = None
         self.raft_driver = None
+        self.lifecycle: BrokerLifecycleManager | None = None
         self.group_service: GroupService | None = None
         self.txn_service: TxnService | None = None
         self._broker_epoch = -1
@@ -482,6 +484,45 @@ class Broker:
             self._producer_ids = iter(range(first, first + size))
             pid = next(self._producer_ids)
         return pid
+
+    # --- joining the cluster ---------------------------------------------------------------------
+
+    def start_lifecycle(self) -> None:
+        """Cluster mode: register with the active controller and heartbeat (Kafka's
+        BrokerLifecycleManager); the broker's epoch and fencing follow the controller's answers."""
+        cfg = self.config
+        self.lifecycle = manager = BrokerLifecycleManager(
+            self.controller_channel,
+            node_id=self.node_id,
+            cluster_id=self.cluster_id,
+            listeners=[
+                (lst.name, lst.host, lst.port, SECURITY_PROTOCOL_IDS[lst.security_protocol])
+                for lst in self.registration_endpoints
+            ],
+            rack=cfg.get("broker.rack") or None,
+            features=dict(SUPPORTED_FEATURES),
+            metadata_offset=lambda: self.quorum.end_offset - 1,
+            heartbeat_interval_ms=cfg["broker.heartbeat.interval.ms"],
+            session_timeout_ms=cfg["broker.session.timeout.ms"],
+        )
+        manager.start()
+
+        async def epoch_when_registered() -> None:
+            await manager.registered.wait()
+            self._broker_epoch = manager.broker_epoch
+
+        self._in_background(epoch_when_registered(), "registering with the controller")
+
+    async def stop_lifecycle(self) -> None:
+        """A controlled shutdown (the controller moves leadership away first, once partitions
+        replicate), then no more heartbeats."""
+        manager = self.lifecycle
+        if manager is None:
+            return
+        if manager.registered.is_set():
+            await manager.controlled_shutdown(timeout_s=5.0)
+        await manager.close()
+        self.lifecycle = None
 
     # --- requests to a remote active controller ---------------------------------------------------
 

@@ -69,7 +69,9 @@ class KavkaServer:
         parse_overrides(self.config["max.connections.per.ip.overrides"])  # a bad value fails the start
         self.quotas = quotas = ConnectionQuotas(broker.dynamic_config)
 
-        def factory_for(acceptor_ref: list):
+        controller_dispatcher = Dispatcher(broker, "controller")
+
+        def factory_for(acceptor_ref: list, dispatcher: Dispatcher):
             def factory(ip: str):
                 acceptor = acceptor_ref[0]
 
@@ -91,7 +93,8 @@ class KavkaServer:
                     continue  # a quorum of one needs no network listener
                 sock = _listen(listener.host or None, listener.port)
                 ref: list = []
-                acceptor = Acceptor(sock, factory_for(ref), quotas, listener.name)
+                kind = controller_dispatcher if is_controller else dispatcher
+                acceptor = Acceptor(sock, factory_for(ref, kind), quotas, listener.name)
                 ref.append(acceptor)
                 self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
