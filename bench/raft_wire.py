@@ -38,6 +38,7 @@ from kavka.raft.states import MemoryQuorumStateStore
 from kavka.server.connection import KafkaConnection
 from kavka.server.peer_client import PeerClient
 
+DEPTH = 64  # requests in flight for the pipelined figure
 CLUSTER = "MkU3OEVBNTcwNTJENDM2Qg"
 
 
@@ -122,7 +123,7 @@ def peer_figures(tmp: Path) -> dict:
         for _ in range(n):
             await client.request(key, version, body, timeout=10)
         out["peer_vote_sequential_per_s"] = n / (time.perf_counter() - t0)
-        n, depth = 20000, 64
+        n, depth = 20000, DEPTH
         sem = asyncio.Semaphore(depth)
 
         async def one():

@@ -94,6 +94,21 @@ def test_vote_request_round_trip(candidate, epoch, data, pre_vote):
     assert _round_trip_request(msg, dest=candidate) == (candidate, msg)
 
 
+def test_a_pre_vote_carries_the_senders_current_epoch():
+    """Kafka 4.4 sends a pre-vote with its current epoch (``quorum.epoch()``) and checks that the last
+    epoch is at most that; the core's pre-vote names the epoch it would stand in, one more."""
+    key, version, req = _wire_request(VoteRequest(2, 6, 5, 10, True))
+    assert req.topics[0].partitions[0].replica_epoch == 5
+    assert wire.decode_request(key, version, req, CLUSTER) == (2, VoteRequest(2, 6, 5, 10, True))
+    key, version, req = _wire_request(VoteRequest(2, 6, 5, 10, False))
+    assert req.topics[0].partitions[0].replica_epoch == 6
+    # a pre-vote whose last epoch equals its epoch is fine (above); one past it is refused
+    key, version, body = wire.request_for(VoteRequest(2, 6, 5, 10, True), CLUSTER)
+    body["topics"][0]["partitions"][0]["last_offset_epoch"] = 6
+    req = decode_request(key, version, encode_request_body(key, version, body), 0)
+    assert wire.decode_request(key, version, req, CLUSTER) == wire.RequestError(wire.INVALID_REQUEST, False)
+
+
 @given(error=st.sampled_from([NONE, FENCED_LEADER_EPOCH, 75]), leader=st.integers(-1, 2**31 - 1), epoch=INT32)
 @pytest.mark.parametrize("pre_vote", [False, True])
 def test_vote_response_round_trip(pre_vote, error, leader, epoch):

@@ -298,6 +298,32 @@ def test_kraft_requests_on_kavkas_controller_listener(controller):
     h.run(scenario())
 
 
+def test_a_snapshot_through_kavkas_controller_listener(controller):
+    """A follower behind the leader's log start is told the snapshot id (Fetch), then fetches the
+    snapshot whole (FetchSnapshot), as the core hands it out."""
+    h, driver, serve = controller
+    node = h.broker.node_id
+    state = bytes(range(256)) * 40  # 10 KiB
+    driver.node.take_snapshot(3, state)
+    driver.node.log.delete_before(3)
+
+    async def exchange(client, msg):
+        key, version, body = wire.request_for(msg, h.broker.cluster_id, max_wait_ms=0)
+        return wire.decode_response(key, version, await client.request(key, version, body, timeout=10), request=msg)
+
+    async def scenario():
+        client = PeerClient("127.0.0.1", await serve("controller"))
+        try:
+            got = await exchange(client, FetchRequest(-1, 1, 0, 0, correlation_id=4))
+            assert (got.error, got.snapshot_id, got.entries, got.correlation_id) == (NONE, (3, 1), (), 4)
+            snap = await exchange(client, FetchSnapshotRequest(-1, 1, (3, 1), correlation_id=5))
+            assert snap == FetchSnapshotResponse(NONE, node, 1, (3, 1, state), 5)
+        finally:
+            await client.close()
+
+    h.run(scenario())
+
+
 def test_kraft_apis_are_not_served_on_a_broker_listener(controller):
     h, driver, serve = controller
 

@@ -6,7 +6,9 @@ versions a Kavka node sends are those Kafka 4.4 sends to its own nodes (the newe
 
     Vote 52 v2              VoteRequest <-> PartitionData(replica_epoch = candidate epoch, replica_id =
                             candidate, last_offset_epoch, last_offset, pre_vote); request.voter_id = the
-                            receiver. VoteResponse <-> (error, leader_id, leader_epoch, vote_granted);
+                            receiver. A pre-vote's replica_epoch is the sender's current epoch, as
+                            Kafka 4.4 sends it (KIP-996); the core's is the epoch it would stand in,
+                            one more. VoteResponse <-> (error, leader_id, leader_epoch, vote_granted);
                             the response has no pre-vote flag: it is the request's.
     BeginQuorumEpoch 53 v1  (leader_id, leader_epoch); request.voter_id = the receiver, and the
                             leader's endpoints. Response: (error, leader_id, leader_epoch).
@@ -163,7 +165,8 @@ def request_for(
     if isinstance(msg, VoteRequest):
         part = {
             "partition_index": PARTITION,
-            "replica_epoch": msg.candidate_epoch,
+            # Kafka's pre-vote carries the sender's current epoch; the core's names the one it would stand in
+            "replica_epoch": msg.candidate_epoch - 1 if msg.pre_vote else msg.candidate_epoch,
             "replica_id": msg.candidate_id,
             "replica_directory_id": None,
             "voter_directory_id": None,
@@ -282,11 +285,15 @@ def decode_request(
     if api_key == VOTE:
         candidate, epoch = int(p.replica_id), int(p.replica_epoch)
         last_epoch, last_offset = int(p.last_offset_epoch), int(p.last_offset)
-        if last_offset < 0 or last_epoch < 0 or last_epoch >= epoch or candidate < 0:
+        pre_vote = bool(getattr(p, "pre_vote", False))
+        # Kafka 4.4's check: a candidate's last epoch is below the epoch it stands in; a pre-vote's is
+        # at most the sender's current epoch
+        too_new = last_epoch > epoch if pre_vote else last_epoch >= epoch
+        if last_offset < 0 or last_epoch < 0 or too_new or candidate < 0:
             return RequestError(INVALID_REQUEST, False)
         if wrong_voter:
             return RequestError(INVALID_VOTER_KEY, False)
-        return candidate, VoteRequest(candidate, epoch, last_epoch, last_offset, bool(getattr(p, "pre_vote", False)))
+        return candidate, VoteRequest(candidate, epoch + 1 if pre_vote else epoch, last_epoch, last_offset, pre_vote)
     if api_key == BEGIN_QUORUM_EPOCH:
         leader = int(p.leader_id)
         if leader < 0:

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct(">hhih")
 _SIZE = struct.Struct(">i")
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024  # a size above this is a broken stream, not a response
+_WRITE_HIGH_WATER = 1024 * 1024  # wait for the socket to drain past this many unsent bytes
 
 
 class PeerError(Exception):
@@ -112,26 +113,39 @@ class PeerClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         body_bytes = encode_request_body(api_key, version, body)  # a bad body raises here, before any I/O
-        try:
-            writer = await asyncio.wait_for(self._connect(), max(0.0, min(self.connect_timeout, timeout)))
-        except TimeoutError:
-            raise PeerTimeout(f"{what}: could not connect within {min(self.connect_timeout, timeout):g} s") from None
+        if self._writer is not None:
+            writer = self._writer
+        else:
+            try:
+                writer = await asyncio.wait_for(self._connect(), max(0.0, min(self.connect_timeout, timeout)))
+            except TimeoutError:
+                raise PeerTimeout(
+                    f"{what}: could not connect within {min(self.connect_timeout, timeout):g} s"
+                ) from None
         correlation_id = next(self._correlation)
         future: asyncio.Future = loop.create_future()
         self._pending[correlation_id] = _Pending(api_key, version, future)
+        # a timer rather than wait_for: no task per request on the pipelined path
+        timer = loop.call_at(deadline, self._expire, correlation_id, f"{what}: no answer within {timeout:g} s")
         try:
             writer.write(self._frame(api_key, version, correlation_id, body_bytes))
-            await writer.drain()
-            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
-        except TimeoutError:
-            self._pending.pop(correlation_id, None)
-            self._disconnect(f"{what} (correlation id {correlation_id}) timed out")
-            raise PeerTimeout(f"{what}: no answer within {timeout:g} s") from None
+            if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+                await writer.drain()
+            return await future
         except OSError as e:
             self._disconnect(f"lost: {e.strerror or e}")
             raise PeerDisconnected(f"{what}: connection lost: {e.strerror or e}") from None
         finally:
+            timer.cancel()
             self._pending.pop(correlation_id, None)
+
+    def _expire(self, correlation_id: int, message: str) -> None:
+        """A request's deadline: it fails with PeerTimeout and the connection goes (Kafka's NetworkClient)."""
+        pending = self._pending.pop(correlation_id, None)
+        if pending is None or pending.future.done():
+            return
+        pending.future.set_exception(PeerTimeout(message))
+        self._disconnect(f"{_api_name(pending.api_key)} v{pending.version} (correlation id {correlation_id}) timed out")
 
     def _frame(self, api_key: int, version: int, correlation_id: int, body: bytes) -> bytes:
         head = _HEADER.pack(api_key, version, correlation_id, len(self.client_id)) + self.client_id
