@@ -5,11 +5,14 @@
   ``kafka-dump-log --cluster-metadata-decoder`` decodes the file and shows the topics, partitions,
   brokers, configs and quotas the broker answered with. (Kafka's metadata shell, ``kafka-shell``, is not
   published on Maven Central for 4.4.0, so the pinned class path has no ``MetadataShell``.)
+- Kafka starts from Kavka's: a Kafka node with a static voter, formatted and given that snapshot as the
+  latest of its metadata log, loads it and serves the same topics (ids too), configs and quotas.
 - Kavka reads Kafka's: a Kafka node told to snapshot after every batch
   (``metadata.log.max.record.bytes.between.snapshots=1``) writes ``.checkpoint`` files under its data
   dir; ``image_from_snapshot`` reads the latest into an image with the topics, partitions, configs and
   quotas Kafka answers with. The records Kavka does not read are named; the known ones equal, record for
-  record, what ``image_to_records`` writes for the image read.
+  record, what ``image_to_records`` writes for the image read; and both pack more than 1024 records
+  under 8 MiB into one batch.
 """
 
 from __future__ import annotations
