@@ -5,11 +5,14 @@
   ``kafka-dump-log --cluster-metadata-decoder`` decodes the file and shows the topics, partitions,
   brokers, configs and quotas the broker answered with. (Kafka's metadata shell, ``kafka-shell``, is not
   published on Maven Central for 4.4.0, so the pinned class path has no ``MetadataShell``.)
+- Kafka starts from Kavka's: a Kafka node with a static voter, formatted and given that snapshot as the
+  latest of its metadata log, loads it and serves the same topics (ids too), configs and quotas.
 - Kavka reads Kafka's: a Kafka node told to snapshot after every batch
   (``metadata.log.max.record.bytes.between.snapshots=1``) writes ``.checkpoint`` files under its data
   dir; ``image_from_snapshot`` reads the latest into an image with the topics, partitions, configs and
   quotas Kafka answers with. The records Kavka does not read are named; the known ones equal, record for
-  record, what ``image_to_records`` writes for the image read.
+  record, what ``image_to_records`` writes for the image read; and both pack more than 1024 records
+  under 8 MiB into one batch.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from confluent_kafka import TopicCollection
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic, ResourceType
 
 from kavka.metadata.image import MetadataDelta, MetadataImage
 from kavka.metadata.image_records import image_to_records
@@ -40,11 +45,11 @@ from kavka.protocol.records import iter_batches, iter_records
 from kavka.raft.control_records import parse_snapshot_name, read_snapshot_records, snapshot_file_name
 from kavka.raft.snapshots import image_from_snapshot, snapshot_bytes
 from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason
-from kavka.testing.process import wait_until
+from kavka.testing.process import BrokerProcess, wait_until
 from tests.oracle.oraclewire import BROKER, INCREMENTAL_ALTER_CONFIGS, call
 
 DUMP = "org.apache.kafka.tools.DumpLogSegments"
-ALTER_CLIENT_QUOTAS = 49
+DESCRIBE_CLIENT_QUOTAS, ALTER_CLIENT_QUOTAS = 48, 49
 TOPICS = {"orders": (3, {"cleanup.policy": "compact"}), "events": (2, {"retention.ms": "3600000"})}
 QUOTAS = [
     ((("user", "alice"),), "producer_byte_rate", 1024.0),
@@ -139,12 +144,32 @@ def _payloads(out: str) -> dict[str, list[dict]]:
     return by_type
 
 
-def test_kafka_dump_log_reads_kavkas_snapshot(broker_factory, snapshotting_kafka, tmp_path):
-    b = broker_factory()
-    _populate(b.bootstrap)
-    brokers, topics = _cluster_view(b.bootstrap)
-    b.stop()
-    image, end = _log_image(b.data_dir / "__cluster_metadata-0", None)
+@dataclass
+class KavkaState:
+    image: MetadataImage  # what the broker's metadata log holds
+    end: int  # the log's end offset
+    brokers: dict  # what the broker answered: {id: (host, port)}
+    topics: dict  # {topic: {partition: (leader, replicas, isr)}}
+
+
+@pytest.fixture(scope="module")
+def kavka_state(tmp_path_factory) -> Iterator[KavkaState]:
+    """A Kavka broker given topics, configs and quotas by real clients, then stopped; its image."""
+    broker = BrokerProcess(tmp_path_factory.mktemp("kavka-snapshot") / "data")
+    broker.start()
+    try:
+        _populate(broker.bootstrap)
+        brokers, topics = _cluster_view(broker.bootstrap)
+        broker.stop()
+        image, end = _log_image(broker.data_dir / "__cluster_metadata-0", None)
+        yield KavkaState(image, end, brokers, topics)
+    finally:
+        broker.stop()
+        broker.cleanup()
+
+
+def test_kafka_dump_log_reads_kavkas_snapshot(kavka_state, snapshotting_kafka, tmp_path):
+    image, end, brokers, topics = kavka_state.image, kavka_state.end, kavka_state.brokers, kavka_state.topics
     assert set(TOPICS) <= set(image.topics_by_name)
 
     path = tmp_path / snapshot_file_name(end, 1)
@@ -280,3 +305,70 @@ def test_kafka_and_kavka_pack_a_snapshot_alike(snapshotting_kafka):
     kavka = snapshot_bytes(image, end_offset=1, epoch=1, last_timestamp=0, now_ms=0)
     kavka_batches = [len(records) for _, header, records in iter_batches(kavka) if not header.attributes & CONTROL_BIT]
     assert kavka_batches == [kafka_batches[0] - len(skipped)]
+
+
+class StaticVoterKafka(ApacheKafka):
+    """A Kafka node whose quorum is one static voter (``controller.quorum.voters``, ``kraft.version``
+    0), as Kavka's is: its voter set comes from the configuration, not from control records in the
+    snapshot, so it can start from a snapshot Kavka wrote. (A node formatted ``--standalone`` keeps
+    its voter set in KRaftVoters records, which Kavka's snapshots do not carry: it finds no voters.)"""
+
+    def properties(self) -> dict[str, str]:
+        props = super().properties()
+        del props["controller.quorum.bootstrap.servers"]
+        props["controller.quorum.voters"] = f"{self.node_id}@{self.host}:{self.controller_port}"
+        return props
+
+    def format(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.properties().items()))
+        done = self.run_tool("kafka.tools.StorageTool", ["format", "-t", self.cluster_id, "-c", str(self.config_path)])
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_kafka_starts_from_kavkas_snapshot(kavka_state, tmp_path):
+    """The strongest reading: a Kafka node, formatted and never started, given Kavka's snapshot as the
+    latest in its metadata log, loads it at start and serves Kavka's topics (same ids, partitions,
+    configs) and quotas. The broker registration is left out: it belongs to the Kavka process, and
+    Kafka's own broker 1 registers itself."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    kafka = StaticVoterKafka(tmp_path / "kafka")
+    kafka.format()
+    image = replace(kavka_state.image, brokers={})
+    log_dir = kafka.data_dir / "__cluster_metadata-0"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    data = snapshot_bytes(image, end_offset=kavka_state.end, epoch=1, last_timestamp=0, now_ms=0)
+    (log_dir / snapshot_file_name(kavka_state.end, 1)).write_bytes(data)
+    try:
+        kafka.start()
+        assert f"with a snapshot at offset {kavka_state.end}" in kafka.log_path.read_text()
+        assert _cluster_view(kafka.bootstrap)[1] == kavka_state.topics
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+        for name, future in admin.describe_topics(TopicCollection(list(TOPICS))).items():
+            topic_id = future.result(30).topic_id
+            high, low = topic_id.get_most_significant_bits(), topic_id.get_least_significant_bits()
+            assert uuid.UUID(int=(high % 2**64) << 64 | low % 2**64) == image.topics_by_name[name].topic_id
+        resources = [ConfigResource("topic", name) for name in TOPICS] + [ConfigResource("broker", "1")]
+        shown = {
+            (r.restype, r.name): {c.name: (c.value, c.source) for c in f.result(30).values()}
+            for r, f in admin.describe_configs(resources).items()
+        }
+        for name, (_, configs) in TOPICS.items():
+            for key, value in configs.items():
+                assert shown[(ResourceType.TOPIC, name)][key] == (value, ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
+        key, value = BROKER_DEFAULT
+        assert shown[(ResourceType.BROKER, "1")][key] == (value, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value)
+        quotas = call(kafka.bootstrap, DESCRIBE_CLIENT_QUOTAS, 1, {"components": [], "strict": False})
+        described = {
+            (frozenset((e["entity_type"], e["entity_name"]) for e in entry["entity"]), v["key"]): v["value"]
+            for entry in quotas["entries"]
+            for v in entry["values"]
+        }
+        assert described == {(frozenset(entity), key): value for entity, key, value in QUOTAS}
+    finally:
+        try:
+            kafka.stop()
+        finally:
+            kafka.cleanup()
