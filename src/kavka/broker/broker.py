@@ -130,7 +130,14 @@ class Broker:
             lm.startup()
             # One controller operation is one atomic batch (up to 10000 records); KRaft bounds a batch at
             # 8 MiB, not by max.message.bytes (10000 binary PartitionRecords take well under 1 MiB).
-            metadata_config = dataclasses.replace(self._broker_log_config(), max_message_bytes=8 * 1024 * 1024)
+            # Kafka's KafkaRaftLog: no time or size retention (snapshots bound the log), its own segment size.
+            metadata_config = dataclasses.replace(
+                self._broker_log_config(),
+                max_message_bytes=8 * 1024 * 1024,
+                retention_ms=-1,
+                retention_bytes=-1,
+                segment_bytes=cfg.get("metadata.log.segment.bytes") or 1073741824,
+            )
             metadata_log = lm.get_or_create_log(METADATA_TOPIC, 0, None, metadata_config)
         except KafkaStorageError as e:
             lm.release_locks()
