@@ -18,6 +18,11 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     40: ((1, 2), None),  # ExpireDelegationToken
     41: ((1, 3), None),  # DescribeDelegationToken
     51: ((0, 0), None),  # AlterUserScramCredentials
+    # Kafka serves these on its CONTROLLER listener only; Kavka on every listener until the
+    # per-listener API sets land (docs/compatibility.md, "Brokers in the cluster")
+    62: (None, (0, 4)),  # BrokerRegistration
+    63: (None, (0, 2)),  # BrokerHeartbeat
+    67: (None, (0, 0)),  # AllocateProducerIds
     76: ((1, 1), None),  # ShareGroupHeartbeat
     77: ((1, 1), None),  # ShareGroupDescribe
     78: ((1, 2), None),  # ShareFetch

@@ -459,7 +459,7 @@ class BrokerControl:
         if first > _MAX_PRODUCER_ID - PRODUCER_ID_BLOCK_SIZE:
             raise BrokerControlError(
                 ErrorCode.unknown_server_error,
-                "Exhausted all producerIds as the next block's end producerId is has exceeded the int64 type limit",
+                "Exhausted all producerIds as the next block's end producerId has exceeded the int64 type limit",
             )
         record = ProducerIdsRecord(broker_id, broker_epoch, first + PRODUCER_ID_BLOCK_SIZE)
         return first, PRODUCER_ID_BLOCK_SIZE, [record]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-__all__ = ["ErrorCode", "ApiError", "NONE"]
+__all__ = ["ErrorCode", "ApiError", "NONE", "NotControllerError"]
 
 
 class ErrorCode(enum.IntEnum):
@@ -71,3 +71,8 @@ class ApiError(NamedTuple):
 
 
 NONE = ApiError(ErrorCode.NONE, None)
+
+
+class NotControllerError(Exception):
+    """This node is not (or stopped being) the active controller: answer NOT_CONTROLLER. Raised by the
+    quorum runtime when leadership is lost before appended records commit."""
