@@ -158,8 +158,7 @@ CONFIG_COMMAND_DIFFERENCES: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 
-# Admin requests, by step id (test_oracle_admin_requests). ELR as above; Kafka 4.4 mentions cordoned log
-# directories (KIP-1066) in the replication-factor message; a legacy AlterConfigs of the cluster default
+# Admin requests, by step id (test_oracle_admin_requests). ELR as above; a legacy AlterConfigs of the cluster default
 # would drop ELR's min.insync.replicas, which Kafka also lists among the cluster-wide defaults.
 ADMIN_DIFFERENCES: dict[str, list[str]] = {
     "alter:cluster-default": [
@@ -175,9 +174,6 @@ ADMIN_DIFFERENCES: dict[str, list[str]] = {
     "create:defaults": [
         "topics[<b>].configs[min.insync.replicas].config_source: kafka=3 kavka=5",
     ],
-    "create:rf-too-big": [
-        "topics[<c>].error_message: kafka='Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 1 broker(s) are registered or some brokers have all their log directories cordoned.' kavka='Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 1 broker(s) are registered.'",
-    ],
     "create:valid": [
         "topics[<a>].configs[min.insync.replicas].config_source: kafka=3 kavka=5",
     ],
@@ -187,12 +183,7 @@ ADMIN_DIFFERENCES: dict[str, list[str]] = {
 }
 
 # test_oracle_clients.test_admin_client_scenario (confluent-kafka's view; see ADMIN_DIFFERENCES for the reasons).
-CLIENT_ADMIN_DIFFERENCES: list[str] = [
-    "create.<t>-c: kafka=('INVALID_REPLICATION_FACTOR', 'Unable to replicate the partition 5 time(s): The target "
-    "replication factor of 5 cannot be reached because only 1 broker(s) are registered or some brokers have all "
-    "their log directories cordoned.') kavka=('INVALID_REPLICATION_FACTOR', 'Unable to replicate the partition 5 "
-    "time(s): The target replication factor of 5 cannot be reached because only 1 broker(s) are registered.')",
-]
+CLIENT_ADMIN_DIFFERENCES: list[str] = []
 
 # test_kafka_tools: per step, (lines only Kafka printed, lines only Kavka printed). ELR's cluster-level
 # min.insync.replicas shows in kafka-topics' Configs column and in kafka-configs' synonyms.
