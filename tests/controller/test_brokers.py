@@ -242,3 +242,15 @@ def test_records_round_trip_and_replay_rebuilds_the_broker_state():
     states = {b.broker_id: (b.fenced, b.in_controlled_shutdown) for b in rebuilt.brokers.values()}
     assert states == {1: (False, True), 2: (False, False), 3: (True, False)}
     assert rebuilt.brokers[3].log_dirs == (uuid.UUID(int=1003),)
+
+
+def test_the_in_process_broker_registers_again_after_a_restart():
+    c, quorum, store, clock = make()
+    listeners = [Listener("PLAINTEXT", "127.0.0.1", 9092, "PLAINTEXT")]
+    first, _ = c.register_broker(1, listeners)
+    # the process restarts: a new controller over the same log, a new incarnation of the broker
+    again = QuorumController(LocalMetadataQuorum(store, CLUSTER), c.config, clock_ms=clock)
+    second, records = again.register_broker(1, listeners)
+    assert second > first and not again.image.brokers[1].fenced
+    # and a remote process claiming that id is refused while this one lives
+    assert refused(again.broker_registration, request(1)) == ErrorCode.duplicate_broker_registration

@@ -47,7 +47,9 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, dict]]:
 
     steps: list[tuple[str, dict]] = []
     steps.append(("wrong cluster id", register(first, cluster_id="AAAAAAAAAAAAAAAAAAAAAA")))
-    steps.append(("no metadata.version", register(first, features=[f for f in features if f["name"] != "metadata.version"])))
+    steps.append(
+        ("no metadata.version", register(first, features=[f for f in features if f["name"] != "metadata.version"]))
+    )
     steps.append(("no log dirs", register(first, log_dirs=[])))
     steps.append(("heartbeat before registering", heartbeat(0, 0)))
     registered = register(first)
@@ -59,7 +61,12 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, dict]]:
         steps.append(("another process, same id", register(second)))
         steps.append(("the same process again", register(first)))
         steps.append(("caught up", heartbeat(epoch, CAUGHT_UP)))
-        steps.append(("producer ids, stale epoch", call(controller, ALLOCATE, 0, {"broker_id": BROKER, "broker_epoch": epoch - 1})))
+        steps.append(
+            (
+                "producer ids, stale epoch",
+                call(controller, ALLOCATE, 0, {"broker_id": BROKER, "broker_epoch": epoch - 1}),
+            )
+        )
         block = call(controller, ALLOCATE, 0, {"broker_id": BROKER, "broker_epoch": epoch})
         steps.append(("producer ids", {**block, "producer_id_start": block["producer_id_start"] >= 0}))
         steps.append(("shut down", heartbeat(epoch, CAUGHT_UP, want_shut_down=True)))

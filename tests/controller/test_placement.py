@@ -38,9 +38,7 @@ CASES = {
 
 
 def _image(brokers) -> MetadataImage:
-    regs = {
-        b: BrokerRegistration(b, uuid.UUID(int=b), b, (), rack, bool(fenced), False) for b, rack, fenced in brokers
-    }
+    regs = {b: BrokerRegistration(b, uuid.UUID(int=b), b, (), rack, bool(fenced), False) for b, rack, fenced in brokers}
     return MetadataImage(cluster_id="c", brokers=regs)
 
 

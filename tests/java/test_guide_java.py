@@ -124,7 +124,7 @@ def test_create_topics_makes_three_partitions(guide: Guide, any_broker: Target) 
     assert done.stdout.splitlines() == [
         "failed: org.apache.kafka.common.errors.InvalidReplicationFactorException: Unable to replicate the "
         "partition 2 time(s): The target replication factor of 2 cannot be reached because only 1 broker(s) "
-        f"are registered or some brokers have all their log directories cordoned."
+        "are registered or some brokers have all their log directories cordoned."
     ], ran(done)
 
 

@@ -208,6 +208,7 @@ class BrokerControl:
         now_ms: int,
         *,
         require_log_dirs: bool = True,
+        local: bool = False,
     ) -> tuple[int, list[MetadataRecord]]:
         """``(broker epoch, [RegisterBrokerRecord])``; ``next_offset`` is the offset the record will
         get. Raises ``BrokerControlError``. ``finalized``: each feature's finalized level; the
@@ -221,6 +222,7 @@ class BrokerControl:
         existing = image.brokers.get(broker_id)
         if (
             existing is not None
+            and not local
             and self.has_valid_session(broker_id, existing.broker_epoch, now_ms)
             and request.incarnation_id != existing.incarnation_id
         ):
@@ -271,8 +273,12 @@ class BrokerControl:
         """Register a broker that runs in this controller's process and has applied every record:
         the registration and its unfencing in one batch, and a session that never expires while this
         controller is active (the broker lives as long as the controller does). Log directories are
-        checked only when given (there is no request from a remote broker to validate)."""
-        epoch, records = self.register(image, request, next_offset, finalized, now_ms, require_log_dirs=False)
+        checked only when given (there is no request from a remote broker to validate), and an earlier
+        incarnation's session is no obstacle: that process is gone, since this one is the node (the
+        session timer it has left was started by this controller's activation, not by heartbeats)."""
+        epoch, records = self.register(
+            image, request, next_offset, finalized, now_ms, require_log_dirs=False, local=True
+        )
         existing = image.brokers.get(request.broker_id)
         if existing is None or existing.incarnation_id != request.incarnation_id or existing.fenced:
             records.append(BrokerRegistrationChangeRecord(request.broker_id, epoch, fenced=UNFENCE))
@@ -463,4 +469,3 @@ class BrokerControl:
             )
         record = ProducerIdsRecord(broker_id, broker_epoch, first + PRODUCER_ID_BLOCK_SIZE)
         return first, PRODUCER_ID_BLOCK_SIZE, [record]
-

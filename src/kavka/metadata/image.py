@@ -24,10 +24,10 @@ from typing import Any
 
 from .client_quotas import QuotaEntity, entity_key
 from .records import (
-    NO_LEADER_CHANGE,
     FENCE,
     IN_CONTROLLED_SHUTDOWN,
     NO_FENCING_CHANGE,
+    NO_LEADER_CHANGE,
     NO_SHUTDOWN_CHANGE,
     UNFENCE,
     BrokerEndpoint,
