@@ -29,12 +29,12 @@ import time
 import uuid
 from pathlib import Path
 
-from benchlib import machine, report
 from kio.index import load_request_schema, load_response_schema
 from kio.schema.request_header.v2.header import RequestHeader
 from kio.serial import entity_reader, entity_writer
 from kio.static.primitive import i16, i32
 
+from benchlib import machine, report
 from kavka.broker.lifecycle import BrokerLifecycleManager
 from kavka.controller import CreatableTopic, QuorumController
 from kavka.controller.brokers import BrokerHeartbeatRequest, BrokerRegistrationRequest
@@ -44,6 +44,7 @@ from kavka.metadata.records import BrokerEndpoint, BrokerFeature
 from kavka.protocol.api import build_entity
 from kavka.raft.local import InMemoryMetadataLogStore, LocalMetadataQuorum
 from kavka.testing.process import BrokerProcess
+
 
 def call(bootstrap: str, api_key: int, version: int, body: dict):
     """One flexible-version request on a fresh connection; the decoded response."""
@@ -78,7 +79,11 @@ def core(brokers: int, rounds: int) -> dict:
     epochs = {}
     for b in range(1, brokers + 1):
         request = BrokerRegistrationRequest(
-            b, "bench-cluster-id-00000", uuid.uuid4(), (BrokerEndpoint("PLAINTEXT", "h", 9000 + b, 0),), FEATURES,
+            b,
+            "bench-cluster-id-00000",
+            uuid.uuid4(),
+            (BrokerEndpoint("PLAINTEXT", "h", 9000 + b, 0),),
+            FEATURES,
             log_dirs=(uuid.UUID(int=(b + 1) << 64),),
         )
         epochs[b], _ = c.broker_registration(request)
