@@ -1,9 +1,9 @@
 """BrokerRegistration, BrokerHeartbeat and AllocateProducerIds answered by Kafka 4.4's controller and by
-Kavka's, step by step: the same raw requests from a pretend broker 7 (registering, heartbeating behind
+Kavka's, step by step: the same raw requests from a pretend broker 17 (registering, heartbeating behind
 and then caught up, a duplicate process, the same process again, a stale epoch, a controlled
 shutdown, a producer id block), the answers compared with the broker epoch normalised. Kafka answers
 on its CONTROLLER listener; Kavka on its one listener (until the per-listener API sets land).
-Broker 7 is unregistered afterwards on both, so the session's brokers are as they were."""
+Broker 17 is unregistered afterwards on both, so the session's brokers are as they were."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.oracle.oraclefixtures import oracle  # noqa: F401  (the fixture)
 from tests.oracle.oraclewire import API_VERSIONS, DESCRIBE_CLUSTER, call
 
 REGISTER, HEARTBEAT, UNREGISTER, ALLOCATE = 62, 63, 64, 67
-BROKER = 7
+BROKER = 17
 CAUGHT_UP = 2**40  # a metadata offset beyond any registration record
 
 
@@ -35,7 +35,7 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, dict]]:
             "features": features,
             "rack": None,
             "is_migrating_zk_broker": False,
-            "log_dirs": [uuid.UUID(int=77 << 64)],
+            "log_dirs": [uuid.UUID(int=17 << 64)],
             "previous_broker_epoch": -1,
         }
         return call(controller, REGISTER, 4, {**body, **changes})
