@@ -24,6 +24,12 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, dict]]:
         {"name": f["name"], "min_supported_version": f["min_version"], "max_supported_version": f["max_version"]}
         for f in versions["supported_features"]
     ]
+    finalized_mv = next(
+        f["max_version_level"] for f in versions["finalized_features"] if f["name"] == "metadata.version"
+    )
+    too_old = [
+        {**f, "max_supported_version": finalized_mv - 1} if f["name"] == "metadata.version" else f for f in features
+    ]
     first, second = uuid.uuid4(), uuid.uuid4()
 
     def register(incarnation, **changes):
@@ -51,6 +57,7 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, dict]]:
         ("no metadata.version", register(first, features=[f for f in features if f["name"] != "metadata.version"]))
     )
     steps.append(("no log dirs", register(first, log_dirs=[])))
+    steps.append(("metadata.version below the finalized one", register(first, features=too_old)))
     steps.append(("heartbeat before registering", heartbeat(0, 0)))
     registered = register(first)
     epoch = registered["broker_epoch"]
