@@ -56,7 +56,7 @@ def test_register_catch_up_unfence_and_controlled_shutdown(broker_factory):
     applied = {"offset": -1}
 
     async def scenario():
-        m = _manager(b.bootstrap, cluster_id, 2, lambda: applied["offset"])
+        m = _manager(b.bootstrap, cluster_id, 2, lambda: applied["offset"], ready_to_unfence=False)
         m.start()
         try:
             await asyncio.wait_for(m.registered.wait(), 10)
@@ -65,6 +65,11 @@ def test_register_catch_up_unfence_and_controlled_shutdown(broker_factory):
             await _until(lambda: m.caught_up is False and m.fenced)
             assert m.state is LifecycleState.STARTING and not m.unfenced.is_set()
             applied["offset"] = m.broker_epoch  # caught up with its own registration record
+            await _until(lambda: m.state is LifecycleState.RECOVERY)
+            # still recovering its logs: it asks to stay fenced, and the controller keeps it so
+            await _until(lambda: m.caught_up and m.fenced)
+            assert not m.unfenced.is_set()
+            m.set_ready_to_unfence()
             await asyncio.wait_for(m.unfenced.wait(), 10)
             assert (m.state, m.fenced, m.caught_up) == (LifecycleState.RUNNING, False, True)
             assert await m.controlled_shutdown(timeout_s=10)

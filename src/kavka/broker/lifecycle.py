@@ -14,8 +14,11 @@ Kafka's states:
 Every request goes through ``send(api_key, version, body) -> Awaitable[response]`` (to whichever node is
 the active controller; it raises on a failed exchange), so the manager holds no socket. A failed
 registration or heartbeat (an error code, or ``send`` raising) is logged and retried with exponential
-backoff (100 ms doubling, at most half the session timeout, as Kafka's), and a later heartbeat goes on
-from where the broker is. A broker the controller fences (its heartbeats stopped reaching it) is
+backoff (100 ms doubling up to the session timeout, 2% jitter, as Kafka's), and a later heartbeat goes
+on from where the broker is. As in Kafka, the heartbeat after a registration goes at once, one in
+STARTING after 10 ms, the first in PENDING_CONTROLLED_SHUTDOWN after 50 ms, the others every interval.
+Until ``set_ready_to_unfence()`` (when the broker has recovered its logs) heartbeats ask to stay fenced
+(``want_fence``), so the controller does not send clients to a broker that cannot serve yet. A broker the controller fences (its heartbeats stopped reaching it) is
 unfenced again by the next heartbeats that arrive. ``controlled_shutdown()`` asks to shut down and waits
 for the controller's ``should_shut_down`` (with a timeout), as Kafka's broker does before it stops.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -82,6 +86,7 @@ class BrokerLifecycleManager:
         heartbeat_interval_ms: int = 2000,
         session_timeout_ms: int = 9000,
         initial_backoff_ms: int = 100,
+        ready_to_unfence: bool = True,
     ) -> None:
         self._send = send
         self.node_id = node_id
@@ -94,7 +99,8 @@ class BrokerLifecycleManager:
         self.metadata_offset = metadata_offset
         self.heartbeat_interval_s = heartbeat_interval_ms / 1000
         self.initial_backoff_s = initial_backoff_ms / 1000
-        self.max_backoff_s = max(initial_backoff_ms, session_timeout_ms // 2) / 1000
+        self.max_backoff_s = max(initial_backoff_ms, session_timeout_ms) / 1000
+        self.ready_to_unfence = ready_to_unfence
 
         self.state = LifecycleState.STARTING
         self.broker_epoch = -1
@@ -106,6 +112,8 @@ class BrokerLifecycleManager:
         self._wake = asyncio.Event()  # heartbeat now (a controlled shutdown was asked for)
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
+        self._next_pause_s = 0.0
+        self._shutdown_answered = False
 
     # ---- control ----------------------------------------------------------------------------
 
@@ -113,6 +121,11 @@ class BrokerLifecycleManager:
         """Start registering and heartbeating, in a task of the running loop."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"broker-lifecycle-{self.node_id}")
+
+    def set_ready_to_unfence(self) -> None:
+        """The broker can serve now: heartbeats stop asking to stay fenced."""
+        self.ready_to_unfence = True
+        self._wake.set()
 
     async def controlled_shutdown(self, timeout_s: float = 30.0) -> bool:
         """Ask the controller to let this broker go and wait for ``should_shut_down``: True when it
@@ -150,7 +163,7 @@ class BrokerLifecycleManager:
             ok = await self._heartbeat()
             if self.state is LifecycleState.SHUTTING_DOWN:
                 break
-            await self._pause(self.heartbeat_interval_s if ok else self._backoff())
+            await self._pause(self._next_pause_s if ok else self._backoff())
 
     async def _pause(self, seconds: float) -> None:
         try:
@@ -160,7 +173,9 @@ class BrokerLifecycleManager:
         self._wake.clear()
 
     def _backoff(self) -> float:
-        return min(self.max_backoff_s, self.initial_backoff_s * 2 ** max(0, self._failures - 1))
+        """Kafka's ``ExponentialBackoff(100, 2, session timeout, 0.02)`` after the n-th failure."""
+        delay = min(self.max_backoff_s, self.initial_backoff_s * 2 ** max(0, self._failures - 1))
+        return delay * random.uniform(0.98, 1.02)
 
     async def _exchange(self, api_key: ApiKey, version: int, body: dict[str, Any]) -> Any | None:
         try:
@@ -211,7 +226,7 @@ class BrokerLifecycleManager:
             "broker_id": self.node_id,
             "broker_epoch": self.broker_epoch,
             "current_metadata_offset": self.metadata_offset(),
-            "want_fence": False,
+            "want_fence": not self.ready_to_unfence,
             "want_shut_down": shutting_down,
             "offline_log_dirs": [],
         }
@@ -220,17 +235,25 @@ class BrokerLifecycleManager:
             return False
         self.caught_up = bool(_field(response, "is_caught_up"))
         self.fenced = bool(_field(response, "is_fenced"))
+        self._next_pause_s = self.heartbeat_interval_s
+        if self.state is LifecycleState.STARTING:
+            if self.caught_up:
+                log.info("broker %d has caught up with the metadata log: RECOVERY", self.node_id)
+                self.state = LifecycleState.RECOVERY
+            self._next_pause_s = 0.01  # no recovery work to do: on quickly
+        if self.state is LifecycleState.RECOVERY and not self.fenced:
+            self.state = LifecycleState.RUNNING
+            log.info("broker %d is unfenced: RUNNING", self.node_id)
+        elif self.state is LifecycleState.PENDING_CONTROLLED_SHUTDOWN:
+            if _field(response, "should_shut_down"):
+                self.state = LifecycleState.SHUTTING_DOWN
+                self._shut_down.set()
+                log.info("broker %d: the controller allowed the controlled shutdown", self.node_id)
+            elif not self._shutdown_answered:
+                self._next_pause_s = 0.05
+            self._shutdown_answered = True
         if self.fenced:
             self.unfenced.clear()
         else:
             self.unfenced.set()
-        if self.state is LifecycleState.STARTING and self.caught_up:
-            self.state = LifecycleState.RECOVERY
-        if self.state is LifecycleState.RECOVERY and not self.fenced:
-            self.state = LifecycleState.RUNNING
-            log.info("broker %d is unfenced", self.node_id)
-        if self.state is LifecycleState.PENDING_CONTROLLED_SHUTDOWN and _field(response, "should_shut_down"):
-            self.state = LifecycleState.SHUTTING_DOWN
-            self._shut_down.set()
-            log.info("broker %d: the controller allowed the controlled shutdown", self.node_id)
         return True
