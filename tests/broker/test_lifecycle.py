@@ -23,13 +23,13 @@ def _sender(bootstrap: str):
     return send
 
 
-def _manager(bootstrap: str, cluster_id: str, node_id: int, offset, **kw) -> BrokerLifecycleManager:
+def _manager(bootstrap: str, cluster_id: str, node_id: int, offset, rack="r1", **kw) -> BrokerLifecycleManager:
     return BrokerLifecycleManager(
         _sender(bootstrap),
         node_id=node_id,
         cluster_id=cluster_id,
         listeners=[("PLAINTEXT", "localhost", 19000 + node_id, 0)],
-        rack="r1",
+        rack=rack,
         features=SUPPORTED_FEATURES,
         log_dirs=[uuid.uuid4()],
         metadata_offset=offset,
