@@ -175,7 +175,7 @@ def test_replication_factor_above_brokers():
     assert (result.error_code, result.error_message) == (
         38,
         "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be "
-        "reached because only 1 broker(s) are registered.",
+        "reached because only 1 broker(s) are registered or some brokers have all their log directories cordoned.",
     )
 
 

@@ -25,7 +25,7 @@ T2 = uuid.UUID(int=1002)
 def base_records():
     return [
         FeatureLevelRecord("metadata.version", 25),
-        RegisterBrokerRecord(1, uuid.UUID(int=9), 1),
+        RegisterBrokerRecord(1, uuid.UUID(int=9), 1, fenced=False),
         TopicRecord("a", T1),
         ConfigRecord(ConfigResourceType.TOPIC, "a", "retention.ms", "100"),
         PartitionRecord(0, T1, (1,), (1,), 1),

@@ -165,10 +165,13 @@ def test_api_keys_are_kafkas():
         3: "PartitionRecord",
         4: "ConfigRecord",
         5: "PartitionChangeRecord",
+        7: "FenceBrokerRecord",
+        8: "UnfenceBrokerRecord",
         9: "RemoveTopicRecord",
         12: "FeatureLevelRecord",
         14: "ClientQuotaRecord",
         15: "ProducerIdsRecord",
+        17: "BrokerRegistrationChangeRecord",
         20: "NoOpRecord",
     }
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from kavka.broker import handlers  # noqa: F401  (registers every API)
 from kavka.broker.byte_rate_quotas import ByteRateQuotas
 from kavka.broker.group_service import GroupService
+from kavka.broker.lifecycle import BrokerLifecycleManager
 from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.broker.txn_service import TxnService

@@ -9,6 +9,7 @@ caller serialises operations (one owner, no locks), as Kafka's controller event 
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
@@ -17,17 +18,30 @@ from kavka.metadata.config import BrokerConfig, Listener
 from kavka.metadata.image import MetadataImage
 from kavka.metadata.records import (
     BrokerEndpoint,
+    BrokerFeature,
     FeatureLevelRecord,
     MetadataRecord,
-    ProducerIdsRecord,
-    RegisterBrokerRecord,
     UnregisterBrokerRecord,
 )
 
+from .brokers import (
+    PRODUCER_ID_BLOCK_SIZE,
+    BrokerControl,
+    BrokerHeartbeatReply,
+    BrokerHeartbeatRequest,
+    BrokerRegistrationRequest,
+)
 from .client_quotas import AlterQuotaResult, QuotaAlteration, alter_client_quotas
 from .configs import AlterConfigsResource, AlterConfigsResult, alter_configs, incremental_alter_configs
 from .errors import NONE, ApiError, ErrorCode
-from .features import FeatureUpdate, UpdateFeaturesResult, update_features
+from .features import (
+    BOOTSTRAP_LEVELS,
+    SUPPORTED_FEATURES,
+    FeatureUpdate,
+    UpdateFeaturesResult,
+    finalized_levels,
+    update_features,
+)
 from .topics import (
     CreatableTopic,
     CreatePartitionsResult,
@@ -44,7 +58,6 @@ __all__ = ["QuorumController", "MetadataQuorum", "METADATA_VERSION", "SECURITY_P
 # Kafka 4.0's latest metadata.version feature level (MetadataVersion IBP_4_0_IV3).
 METADATA_VERSION = 25
 SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}
-PRODUCER_ID_BLOCK_SIZE = 1000
 
 
 class MetadataQuorum(Protocol):
@@ -66,11 +79,16 @@ class QuorumController:
         config: BrokerConfig,
         clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
+        clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.quorum = quorum
         self.config = config
         self.clock = clock
         self.rng = rng or random.Random()
+        # broker heartbeat times: Kafka's monotonic clock, in ms (the session timer only compares them)
+        self.clock_ms = clock_ms or (lambda: time.monotonic_ns() // 1_000_000)
+        self.brokers = BrokerControl(int(config["broker.session.timeout.ms"]))
+        self.brokers.activate(self.image, self.clock_ms())
 
     @property
     def image(self) -> MetadataImage:
@@ -95,11 +113,18 @@ class QuorumController:
         listeners: Sequence[Listener | BrokerEndpoint],
         incarnation_id: uuid.UUID | None = None,
         rack: str | None = None,
+        log_dirs: Sequence[uuid.UUID] = (),
+        features: Sequence[BrokerFeature] | None = None,
     ) -> tuple[int, list[MetadataRecord]]:
-        """Register (or re-register) a broker, unfenced; returns ``(broker_epoch, records)``.
+        """Register (or re-register) the broker that runs in this process, unfenced at once; returns
+        ``(broker_epoch, records)``. This is the single-node path (``Broker.set_bound_listeners``):
+        the registration and its unfencing are one atomic batch, and the session does not expire
+        while this controller is active (``BrokerControl.register_local``). A remote broker registers
+        and is unfenced through :meth:`broker_registration` and :meth:`broker_heartbeat`.
 
         Like Kafka, the broker epoch is the log offset of the registration record. ``listeners`` are
-        the advertised endpoints (hosts already resolved).
+        the advertised endpoints (hosts already resolved); ``features`` default to every feature
+        this node supports; refused registrations raise ``BrokerControlError``.
         """
         endpoints = tuple(
             lst
@@ -107,23 +132,81 @@ class QuorumController:
             else BrokerEndpoint(lst.name, lst.host, lst.port, SECURITY_PROTOCOL_IDS[lst.security_protocol])
             for lst in listeners
         )
-        epoch = self.quorum.end_offset
-        record = RegisterBrokerRecord(
+        if features is None:
+            features = [BrokerFeature(n, lo, hi) for n, (lo, hi) in SUPPORTED_FEATURES.items()]
+        request = BrokerRegistrationRequest(
             broker_id=broker_id,
+            cluster_id=self.image.cluster_id or "",
             incarnation_id=incarnation_id or uuid.uuid4(),
-            broker_epoch=epoch,
-            endpoints=endpoints,
+            listeners=endpoints,
+            features=tuple(features),
             rack=rack,
-            fenced=False,
+            log_dirs=tuple(log_dirs),
         )
-        return epoch, self._commit([record])
+        epoch, records = self.brokers.register_local(
+            self.image, request, self.quorum.end_offset, self._finalized(), self.clock_ms()
+        )
+        return epoch, self._commit(records)
+
+    def _finalized(self) -> dict[str, int]:
+        return finalized_levels(self.image, BOOTSTRAP_LEVELS)
+
+    def broker_registration(
+        self, request: BrokerRegistrationRequest, now_ms: int | None = None
+    ) -> tuple[int, list[MetadataRecord]]:
+        """BrokerRegistration (key 62) from a broker: ``(broker_epoch, records)``, committed; the new
+        registration is fenced until the broker's heartbeats show it caught up. Raises
+        ``BrokerControlError`` (see ``controller.brokers``)."""
+        now = self.clock_ms() if now_ms is None else now_ms
+        epoch, records = self.brokers.register(self.image, request, self.quorum.end_offset, self._finalized(), now)
+        return epoch, self._commit(records)
+
+    def broker_heartbeat(
+        self, request: BrokerHeartbeatRequest, now_ms: int | None = None
+    ) -> tuple[BrokerHeartbeatReply, list[MetadataRecord]]:
+        """BrokerHeartbeat (key 63): the reply and the records it committed (fencing changes,
+        controlled shutdown). Raises ``BrokerControlError`` (STALE_BROKER_EPOCH)."""
+        now = self.clock_ms() if now_ms is None else now_ms
+        reply, records = self.brokers.heartbeat(
+            self.image, request, self.quorum.end_offset, now, self._has_movable_leaderships
+        )
+        return reply, self._commit(records)
+
+    def _has_movable_leaderships(self, broker_id: int) -> bool:
+        """Whether ``broker_id`` leads a partition whose leadership a controlled shutdown would move:
+        another in-sync replica is unfenced and not shutting down. Partitions do not replicate yet
+        (every ISR is its leader alone), so in practice this is false and a shutdown is granted at once."""
+        brokers = self.image.brokers
+        for topic in self.image.topics_by_name.values():
+            for p in topic.partitions.values():
+                if p.leader != broker_id:
+                    continue
+                for r in p.isr:
+                    other = brokers.get(r)
+                    if r != broker_id and other is not None and not other.fenced and not other.in_controlled_shutdown:
+                        return True
+        return False
+
+    def fence_stale_brokers(self, now_ms: int | None = None) -> list[MetadataRecord]:
+        """The session timer, for the driver to call now and then (``BrokerControl.next_session_deadline``
+        says when it matters): fence every broker not heard from for ``broker.session.timeout.ms``;
+        returns the records committed."""
+        now = self.clock_ms() if now_ms is None else now_ms
+        return self._commit(self.brokers.fence_stale_brokers(self.image, now))
+
+    def activate(self, now_ms: int | None = None) -> None:
+        """This node became the active controller: broker sessions start afresh (soft state is not in
+        the log, as in Kafka)."""
+        self.brokers.activate(self.image, self.clock_ms() if now_ms is None else now_ms)
 
     def allocate_producer_ids(
         self, broker_id: int, broker_epoch: int, block_size: int = PRODUCER_ID_BLOCK_SIZE
     ) -> tuple[int, int, list[MetadataRecord]]:
-        """Reserve a block of producer ids: ``(first_id, size, records)`` (Kafka's AllocateProducerIds)."""
-        first = self.image.next_producer_id
-        return first, block_size, self._commit([ProducerIdsRecord(broker_id, broker_epoch, first + block_size)])
+        """AllocateProducerIds (key 67): reserve the next block of producer ids, ``(first_id, size,
+        records)``; STALE_BROKER_EPOCH (``BrokerControlError``) unless the epoch is the broker's current
+        one. Blocks are 1000 ids, as Kafka's."""
+        first, size, records = self.brokers.allocate_producer_ids(self.image, broker_id, broker_epoch)
+        return first, size, self._commit(records)
 
     # ---- topics ----
 

@@ -76,7 +76,8 @@ NONE = ApiError(ErrorCode.NONE, None)
 
 
 class NotControllerError(Exception):
-    """This node is not (or stopped being) the active controller: Kafka's NOT_CONTROLLER (41)."""
+    """This node is not (or stopped being) the active controller: answer NOT_CONTROLLER. Raised by the
+    quorum runtime when leadership is lost before appended records commit."""
 
 
 class ProducerIdsNotReady(RuntimeError):

@@ -14,10 +14,13 @@ until the caller appends the records (``QuorumController`` does). Rules and mess
 - Manual assignments need partitions and RF of -1 (INVALID_REQUEST), consecutive partition ids,
   one replication factor, registered brokers, no duplicates (INVALID_REPLICA_ASSIGNMENT, 39).
 - RF 0 or < -1 -> INVALID_REPLICATION_FACTOR (38); partitions 0 or < -1 -> INVALID_PARTITIONS (37);
-  RF above the registered brokers -> 38, ``Unable to replicate the partition 3 time(s): The target
-  replication factor of 3 cannot be reached because only 1 broker(s) are registered.``
-- Placement: round-robin over registered brokers (unfenced first, by id) from a random start, like
-  Kafka's striped placer without racks; leader = first replica, ISR = unfenced replicas.
+  every broker fenced -> 38, ``Unable to replicate the partition 3 time(s): All brokers are currently
+  fenced, or have all their log directories cordoned.``; RF above the usable brokers -> 38,
+  ``Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached
+  because only 1 broker(s) are registered or some brokers have all their log directories cordoned.``
+  (Kafka 4.4's words, cordoning (KIP-1066) included though Kavka has none).
+- Placement: Kafka's striped placer, rack-aware (``place_replicas``); leader = first replica (always
+  unfenced), ISR = unfenced replicas.
 - A request whose topics add up to more than 10000 partitions (``num.partitions`` for -1, the
   assignment count for manual ones) fails as a whole with POLICY_VIOLATION (44), ``Excessively large
   number of partitions per request.``, before any placement (Kafka 4, KAFKA-17870); one whose records
@@ -159,6 +162,99 @@ def _unify(name: str) -> str:
 # placement
 
 
+class _BrokerList:
+    """Kafka's ``StripedReplicaPlacer.BrokerList``: sorted ids read round-robin from an offset that
+    moves on by one at every new iteration epoch."""
+
+    def __init__(self) -> None:
+        self.brokers: list[int] = []
+        self.index = 0
+        self.offset = 0
+        self.epoch = 0
+
+    def initialize(self, rng: random.Random) -> None:
+        if self.brokers:
+            self.brokers.sort()
+            self.offset = rng.randrange(len(self.brokers))
+
+    def next(self, epoch: int) -> int:
+        """The next broker of this epoch, or -1 when every one was returned in it."""
+        if not self.brokers:
+            return -1
+        if self.epoch != epoch:
+            self.epoch, self.index = epoch, 0
+            self.offset = (self.offset + 1) % len(self.brokers)
+        if self.index >= len(self.brokers):
+            return -1
+        broker = self.brokers[(self.index + self.offset) % len(self.brokers)]
+        self.index += 1
+        return broker
+
+
+class _Rack:
+    def __init__(self) -> None:
+        self.unfenced = _BrokerList()
+        self.fenced = _BrokerList()
+
+    def next(self, epoch: int) -> int:
+        found = self.unfenced.next(epoch)
+        return found if found >= 0 else self.fenced.next(epoch)
+
+
+class _RackList:
+    """Kafka's ``StripedReplicaPlacer.RackList``: racks (sorted by name, no rack first) read
+    round-robin from a random offset that moves on by one per partition; the leader comes from the
+    first rack with an unfenced broker, the other replicas from the following racks (unfenced brokers
+    of a rack before its fenced ones). After as many partitions as there are unfenced brokers, racks
+    and brokers are shuffled so the next round does not repeat the same lists."""
+
+    def __init__(self, rng: random.Random, brokers: Iterable[BrokerRegistration]) -> None:
+        self.rng = rng
+        self.racks: dict[str | None, _Rack] = {}
+        self.total = self.unfenced = 0
+        for b in brokers:
+            rack = self.racks.setdefault(b.rack, _Rack())
+            (rack.fenced if b.fenced else rack.unfenced).brokers.append(b.broker_id)
+            self.total += 1
+            self.unfenced += 0 if b.fenced else 1
+        for rack in self.racks.values():
+            rack.fenced.initialize(rng)
+            rack.unfenced.initialize(rng)
+        self.names: list[str | None] = sorted(self.racks, key=lambda n: (n is not None, n or ""))
+        self.epoch = 0
+        self.offset = rng.randrange(len(self.names)) if self.names else 0
+
+    def place(self, replication_factor: int) -> list[int]:
+        if self.epoch == self.unfenced and self.unfenced > 1:
+            self.rng.shuffle(self.names)
+            for rack in self.racks.values():
+                self.rng.shuffle(rack.fenced.brokers)
+                self.rng.shuffle(rack.unfenced.brokers)
+            self.epoch = 0
+        if self.offset == len(self.names):
+            self.offset = 0
+        first_rack = self.offset
+        while True:
+            leader = self.racks[self.names[first_rack]].unfenced.next(self.epoch)
+            if leader >= 0:
+                break
+            first_rack = (first_rack + 1) % len(self.names)
+        replicas = [leader]
+        rack_index = self.offset
+        for _ in range(1, replication_factor):
+            found = -1
+            while found < 0:
+                if rack_index == first_rack:
+                    first_rack = -1
+                else:
+                    found = self.racks[self.names[rack_index]].next(self.epoch)
+                rack_index = (rack_index + 1) % len(self.names)
+            replicas.append(found)
+        self.epoch += 1
+        self.offset += 1
+        return replicas
+
+
 def place_replicas(
     image: MetadataImage,
     num_partitions: int,
@@ -166,35 +262,32 @@ def place_replicas(
     rng: random.Random,
     start_partition: int = 0,
 ) -> list[list[int]]:
-    """Replica lists for ``num_partitions`` new partitions; raises ``_Reject`` (38) if impossible."""
+    """Replica lists for ``num_partitions`` new partitions; raises ``_Reject`` (38) if impossible.
+
+    Kafka's ``StripedReplicaPlacer`` over the usable brokers (registered, not in controlled shutdown;
+    fenced ones too, but never as leader), rack-aware by ``broker.rack``: its rules, not its random
+    choices (Python's generator). ``start_partition`` is unused, as in Kafka (a fresh rack list per
+    request)."""
     if replication_factor <= 0:
         raise _reject(
             ErrorCode.INVALID_REPLICATION_FACTOR,
             f"Invalid replication factor {replication_factor}: the replication factor must be positive.",
         )
-    brokers: list[BrokerRegistration] = sorted(image.brokers.values(), key=lambda b: (b.fenced, b.broker_id))
-    if replication_factor > len(brokers):
+    usable = [b for _, b in sorted(image.brokers.items()) if not b.in_controlled_shutdown]
+    racks = _RackList(rng, usable)
+    prefix = f"Unable to replicate the partition {replication_factor} time(s): "
+    if racks.unfenced == 0:
         raise _reject(
             ErrorCode.INVALID_REPLICATION_FACTOR,
-            f"Unable to replicate the partition {replication_factor} time(s): The target replication factor "
-            f"of {replication_factor} cannot be reached because only {len(brokers)} broker(s) are registered.",
+            prefix + "All brokers are currently fenced, or have all their log directories cordoned.",
         )
-    if all(b.fenced for b in brokers):
+    if replication_factor > racks.total:
         raise _reject(
             ErrorCode.INVALID_REPLICATION_FACTOR,
-            f"Unable to replicate the partition {replication_factor} time(s): All brokers are currently fenced.",
+            prefix + f"The target replication factor of {replication_factor} cannot be reached because only "
+            f"{racks.total} broker(s) are registered or some brokers have all their log directories cordoned.",
         )
-    ids = [b.broker_id for b in brokers]
-    unfenced = [b.broker_id for b in brokers if not b.fenced]
-    start = rng.randrange(len(unfenced))
-    result = []
-    for p in range(num_partitions):
-        first = unfenced[(start + start_partition + p) % len(unfenced)]
-        rest = [i for i in ids if i != first]
-        offset = (start + start_partition + p) % max(len(rest), 1)
-        rest = rest[offset:] + rest[:offset]
-        result.append([first] + rest[: replication_factor - 1])
-    return result
+    return [racks.place(replication_factor) for _ in range(num_partitions)]
 
 
 def _partition_records(

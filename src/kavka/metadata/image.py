@@ -24,12 +24,19 @@ from typing import Any
 
 from .client_quotas import QuotaEntity, entity_key
 from .records import (
+    FENCE,
+    IN_CONTROLLED_SHUTDOWN,
+    NO_FENCING_CHANGE,
     NO_LEADER_CHANGE,
+    NO_SHUTDOWN_CHANGE,
+    UNFENCE,
     BrokerEndpoint,
+    BrokerRegistrationChangeRecord,
     ClientQuotaRecord,
     ConfigRecord,
     ConfigResourceType,
     FeatureLevelRecord,
+    FenceBrokerRecord,
     MetadataRecord,
     NoOpRecord,
     PartitionChangeRecord,
@@ -38,6 +45,7 @@ from .records import (
     RegisterBrokerRecord,
     RemoveTopicRecord,
     TopicRecord,
+    UnfenceBrokerRecord,
     UnregisterBrokerRecord,
 )
 
@@ -96,6 +104,7 @@ class BrokerRegistration:
     rack: str | None
     fenced: bool
     in_controlled_shutdown: bool = False
+    log_dirs: tuple[uuid.UUID, ...] = ()
 
     def endpoint(self, listener_name: str) -> BrokerEndpoint | None:
         for ep in self.endpoints:
@@ -131,7 +140,8 @@ class MetadataImage:
         return t.partitions.get(partition) if t else None
 
     def live_brokers(self) -> list[BrokerRegistration]:
-        """Registered, unfenced brokers, by id."""
+        """Registered, unfenced brokers, by id (those in controlled shutdown included, as Kafka's
+        metadata cache lists them until they are fenced)."""
         return [b for _, b in sorted(self.brokers.items()) if not b.fenced]
 
     def broker_configs(self, broker_id: int | None = None) -> Mapping[str, str]:
@@ -224,6 +234,7 @@ class MetadataDelta:
             r.rack,
             r.fenced,
             r.in_controlled_shutdown,
+            r.log_dirs,
         )
 
     def _unregister_broker(self, r: UnregisterBrokerRecord) -> None:
@@ -232,6 +243,38 @@ class MetadataDelta:
         if current is None or current.broker_epoch != r.broker_epoch:
             raise MetadataApplyError(f"UnregisterBrokerRecord for unknown broker {r.broker_id}/{r.broker_epoch}")
         del brokers[r.broker_id]
+
+    def _registration_change(self, broker_id: int, epoch: int, fenced: int, shutdown: int, what: str) -> None:
+        """Kafka's ``ClusterControlManager.replayRegistrationChange``: the broker must be registered
+        with that epoch; ``fenced`` is FENCE / UNFENCE / NO_FENCING_CHANGE, ``shutdown``
+        IN_CONTROLLED_SHUTDOWN or NO_SHUTDOWN_CHANGE."""
+        brokers = self._brokers_w()
+        current = brokers.get(broker_id)
+        if current is None:
+            raise MetadataApplyError(f"{what} for broker {broker_id}: no registration found for that id")
+        if current.broker_epoch != epoch:
+            raise MetadataApplyError(f"{what} for broker {broker_id}: no registration with epoch {epoch}")
+        if fenced not in (FENCE, UNFENCE, NO_FENCING_CHANGE) or shutdown not in (
+            NO_SHUTDOWN_CHANGE,
+            IN_CONTROLLED_SHUTDOWN,
+        ):
+            raise MetadataApplyError(f"{what} for broker {broker_id}: unknown change {fenced}/{shutdown}")
+        brokers[broker_id] = replace(
+            current,
+            fenced=current.fenced if fenced == NO_FENCING_CHANGE else fenced == FENCE,
+            in_controlled_shutdown=current.in_controlled_shutdown or shutdown == IN_CONTROLLED_SHUTDOWN,
+        )
+
+    def _fence_broker(self, r: FenceBrokerRecord) -> None:
+        self._registration_change(r.id, r.epoch, FENCE, NO_SHUTDOWN_CHANGE, "FenceBrokerRecord")
+
+    def _unfence_broker(self, r: UnfenceBrokerRecord) -> None:
+        self._registration_change(r.id, r.epoch, UNFENCE, NO_SHUTDOWN_CHANGE, "UnfenceBrokerRecord")
+
+    def _broker_registration_change(self, r: BrokerRegistrationChangeRecord) -> None:
+        self._registration_change(
+            r.broker_id, r.broker_epoch, r.fenced, r.in_controlled_shutdown, "BrokerRegistrationChangeRecord"
+        )
 
     def _topic(self, r: TopicRecord) -> None:
         by_name, by_id = self._topics_w()
@@ -358,6 +401,9 @@ class MetadataDelta:
 _HANDLERS: dict[type[MetadataRecord], Callable[[MetadataDelta, Any], None]] = {
     RegisterBrokerRecord: MetadataDelta._register_broker,
     UnregisterBrokerRecord: MetadataDelta._unregister_broker,
+    FenceBrokerRecord: MetadataDelta._fence_broker,
+    UnfenceBrokerRecord: MetadataDelta._unfence_broker,
+    BrokerRegistrationChangeRecord: MetadataDelta._broker_registration_change,
     TopicRecord: MetadataDelta._topic,
     PartitionRecord: MetadataDelta._partition,
     PartitionChangeRecord: MetadataDelta._partition_change,

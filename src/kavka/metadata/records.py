@@ -36,6 +36,9 @@ __all__ = [
     "MetadataRecordError",
     "RegisterBrokerRecord",
     "UnregisterBrokerRecord",
+    "FenceBrokerRecord",
+    "UnfenceBrokerRecord",
+    "BrokerRegistrationChangeRecord",
     "BrokerEndpoint",
     "BrokerFeature",
     "TopicRecord",
@@ -90,6 +93,10 @@ class MetadataRecord:
     def from_json(cls, data: dict[str, Any]) -> MetadataRecord:
         return cls(**data)
 
+    def write_version(self) -> int:
+        """The body version this record is written at (``VERSION``, unless a record picks one per value)."""
+        return self.VERSION
+
 
 def _ints(values: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
@@ -126,9 +133,10 @@ class RegisterBrokerRecord(MetadataRecord):
     broker_epoch: int
     endpoints: tuple[BrokerEndpoint, ...] = ()
     rack: str | None = None
-    fenced: bool = False
+    fenced: bool = True  # Kafka's default: a new registration is fenced until it catches up
     in_controlled_shutdown: bool = False
     features: tuple[BrokerFeature, ...] = ()
+    log_dirs: tuple[uuid.UUID, ...] = ()  # the broker's log directories' ``directory.id``s
 
     VERSION: ClassVar[int] = 3
     MAX_VERSION: ClassVar[int] = 3
@@ -161,11 +169,12 @@ class RegisterBrokerRecord(MetadataRecord):
         Field("rack", "string", nullable=True),
         Field("fenced", "bool"),
         Field("in_controlled_shutdown", "bool", since=1),
-        Field("_log_dirs", "[uuid]", since=3, tag=0, default=()),
+        Field("log_dirs", "[uuid]", since=3, tag=0, default=()),
     )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "incarnation_id", _uuid(self.incarnation_id))
+        object.__setattr__(self, "log_dirs", tuple(_uuid(d) for d in self.log_dirs))
         object.__setattr__(
             self,
             "endpoints",
@@ -185,6 +194,60 @@ class UnregisterBrokerRecord(MetadataRecord):
     broker_epoch: int
 
     SCHEMA: ClassVar[tuple[Field, ...]] = (Field("broker_id", "int32"), Field("broker_epoch", "int64"))
+
+
+@dataclass(frozen=True)
+class FenceBrokerRecord(MetadataRecord):
+    """Fence a broker (Kafka's record before ``BrokerRegistrationChangeRecord``; read, not written)."""
+
+    API_KEY: ClassVar[int] = 7
+    id: int
+    epoch: int
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("id", "int32"), Field("epoch", "int64"))
+
+
+@dataclass(frozen=True)
+class UnfenceBrokerRecord(MetadataRecord):
+    """Unfence a broker (Kafka's record before ``BrokerRegistrationChangeRecord``; read, not written)."""
+
+    API_KEY: ClassVar[int] = 8
+    id: int
+    epoch: int
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("id", "int32"), Field("epoch", "int64"))
+
+
+#: ``BrokerRegistrationChangeRecord.fenced`` values (Kafka's ``BrokerRegistrationFencingChange``)
+FENCE, NO_FENCING_CHANGE, UNFENCE = 1, 0, -1
+#: ``BrokerRegistrationChangeRecord.in_controlled_shutdown`` (``BrokerRegistrationInControlledShutdownChange``)
+NO_SHUTDOWN_CHANGE, IN_CONTROLLED_SHUTDOWN = 0, 1
+
+
+@dataclass(frozen=True)
+class BrokerRegistrationChangeRecord(MetadataRecord):
+    """A change to a registered broker: fenced (1), unfenced (-1) or unchanged (0); entering
+    controlled shutdown (1) or unchanged (0). Kafka writes it at version 0 for a fencing change and
+    at version 1 when it carries ``in_controlled_shutdown`` (``ReplicationControlManager``)."""
+
+    API_KEY: ClassVar[int] = 17
+    broker_id: int
+    broker_epoch: int
+    fenced: int = NO_FENCING_CHANGE
+    in_controlled_shutdown: int = NO_SHUTDOWN_CHANGE
+
+    MAX_VERSION: ClassVar[int] = 3
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("broker_id", "int32"),
+        Field("broker_epoch", "int64"),
+        Field("fenced", "int8", tag=0, default=NO_FENCING_CHANGE),
+        Field("in_controlled_shutdown", "int8", since=1, tag=1, default=NO_SHUTDOWN_CHANGE),
+        Field("_log_dirs", "[uuid]", since=2, tag=2, default=()),
+        Field("_cordoned_log_dirs", "[uuid]", since=3, nullable=True, tag=3),
+    )
+
+    def write_version(self) -> int:
+        return 1 if self.in_controlled_shutdown != NO_SHUTDOWN_CHANGE else 0
 
 
 @dataclass(frozen=True)
@@ -377,6 +440,9 @@ RECORD_TYPES: dict[int, type[MetadataRecord]] = {
     for cls in (
         RegisterBrokerRecord,
         UnregisterBrokerRecord,
+        FenceBrokerRecord,
+        UnfenceBrokerRecord,
+        BrokerRegistrationChangeRecord,
         TopicRecord,
         PartitionRecord,
         ConfigRecord,
@@ -410,8 +476,9 @@ def encode_record(record: MetadataRecord) -> bytes:
     out = bytearray()
     write_uvarint(FRAME_VERSION, out)
     write_uvarint(record.API_KEY, out)
-    write_uvarint(record.VERSION, out)
-    out += encode_body(record.SCHEMA, record, record.VERSION)
+    version = record.write_version()
+    write_uvarint(version, out)
+    out += encode_body(record.SCHEMA, record, version)
     return bytes(out)
 
 
