@@ -42,7 +42,7 @@ def all_list_every_broker(cluster: LocalCluster) -> bool:
 def combined(tmp_path):
     cluster = LocalCluster(nodes=3, base_dir=tmp_path)
     with cluster:
-        wait_until(lambda: all_list_every_broker(cluster), timeout=60, what="every broker listed by every node")
+        wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed by every node")
         yield cluster
 
 
@@ -64,7 +64,7 @@ def test_three_combined_nodes_list_each_other_and_share_topics(combined):
     assert quorum.leader_id in combined.nodes and quorum.leader_epoch >= 1
     # created through a node, whichever is the active controller, and seen from every node
     create_topic(combined.brokers[2].bootstrap, "orders", 6)
-    wait_until(lambda: visible_everywhere(combined, "orders", 6), timeout=30, what="orders on every node")
+    wait_until(lambda: visible_everywhere(combined, "orders", 6), timeout=30, message="orders on every node")
     # each partition has a leader among the three, and they are spread over the brokers
     md = AdminClient({"bootstrap.servers": combined.bootstrap}).list_topics("orders", timeout=5)
     leaders = {p.leader for p in md.topics["orders"].partitions.values()}
@@ -79,7 +79,7 @@ def test_three_combined_nodes_list_each_other_and_share_topics(combined):
     )
     consumer.subscribe(["orders"])
     seen = set()
-    wait_until(lambda: _poll_into(consumer, seen) >= 60, timeout=60, what="60 records back")
+    wait_until(lambda: _poll_into(consumer, seen) >= 60, timeout=60, message="60 records back")
     consumer.close()
     assert seen == {b"v%d" % i for i in range(60)}
 
@@ -113,7 +113,7 @@ def test_killing_the_active_controller_elects_another_and_create_topics_works(co
     assert old in combined.nodes
     combined.nodes[old].kill()
     survivors = [n for i, n in combined.nodes.items() if i != old]
-    wait_until(lambda: active_controller(combined) not in (-1, old), timeout=30, what="a new active controller")
+    wait_until(lambda: active_controller(combined) not in (-1, old), timeout=30, message="a new active controller")
     create_topic(survivors[0].bootstrap, "after-failover", 2)
     wait_until(
         lambda: all(
@@ -121,7 +121,7 @@ def test_killing_the_active_controller_elects_another_and_create_topics_works(co
             for n in survivors
         ),
         timeout=30,
-        what="the new topic on both survivors",
+        message="the new topic on both survivors",
     )
     # the killed node comes back, catches up, and sees what was created while it was down
     combined.nodes[old].start()
@@ -129,7 +129,7 @@ def test_killing_the_active_controller_elects_another_and_create_topics_works(co
     wait_until(
         lambda: "after-failover" in AdminClient({"bootstrap.servers": back.bootstrap}).list_topics(timeout=5).topics,
         timeout=30,
-        what="the restarted node catching up",
+        message="the restarted node catching up",
     )
 
 
@@ -142,4 +142,4 @@ def test_describe_quorum_shows_every_voter_caught_up(combined):
         voters = {v.replica_id: v for v in p.current_voters}
         return set(voters) == {1, 2, 3} and all(v.log_end_offset == p.high_watermark for v in voters.values())
 
-    wait_until(caught_up, timeout=30, what="every voter at the high watermark")
+    wait_until(caught_up, timeout=30, message="every voter at the high watermark")

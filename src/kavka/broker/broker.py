@@ -35,12 +35,12 @@ from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.broker.txn_service import TxnService
 from kavka.controller.controller import SECURITY_PROTOCOL_IDS, QuorumController
-from kavka.controller.features import SUPPORTED_FEATURES
 from kavka.controller.errors import NotControllerError, ProducerIdsNotReady
+from kavka.controller.features import SUPPORTED_FEATURES
 from kavka.controller.topics import CreatableTopic
 from kavka.metadata.config import BrokerConfig, Listener
 from kavka.metadata.configdefs import BROKER_CONFIGS
-from kavka.metadata.ids import new_cluster_id
+from kavka.metadata.ids import new_cluster_id, uuid_from_str
 from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.raft.quorum import RaftMetadataQuorum
@@ -149,7 +149,6 @@ class Broker:
         self.log_manager = lm
         lm.dir_failure_listeners.append(self._on_log_dir_failure)
         self.quorum = quorum = open_metadata_quorum(cfg, metadata_log, self.fs, self.clock_ms, self.cluster_id)
-        self._controller = QuorumController(quorum.controller, cfg)
         quorum.add_listener(lambda old, new, records, first: self._publish())
         quorum.add_leader_listener(self._on_quorum_leader)
         self._on_quorum_leader(quorum.leader_id, quorum.node.epoch)
@@ -174,10 +173,15 @@ class Broker:
         return self.quorum.leader_id if self.quorum is not None else -1
 
     def _on_quorum_leader(self, leader_id: int, epoch: int) -> None:
-        if leader_id >= 0:
-            self.controller_id = leader_id if not self.cluster_mode else self.controller_id
-        if leader_id == self.node_id and self._controller is not None and self.is_controller_role:
-            self._controller.bootstrap()  # first start of the cluster: metadata.version, if the log has none
+        """This node became the active controller: broker sessions start afresh (Kafka keeps them in
+        memory only), and on a cluster's first start the controller writes metadata.version."""
+        if leader_id != self.node_id or not self.is_controller_role:
+            return
+        if self._controller is None:
+            self._controller = QuorumController(self.quorum.controller, self.config)  # activates itself
+        else:
+            self._controller.activate()
+        self._controller.bootstrap()
 
     def metadata_pending(self) -> bool:
         """Whether this node, as the active controller, appended records not committed yet."""
@@ -288,6 +292,8 @@ class Broker:
 
     def tick(self) -> None:
         self.log_manager.tick()
+        if self.cluster_mode and self.controller is not None:
+            self.controller.fence_stale_brokers()  # the session timer of brokers that stopped heartbeating
         if self.group_service is not None:
             self.group_service.tick()
         if self.txn_service is not None:
@@ -509,17 +515,29 @@ class Broker:
             ],
             rack=cfg.get("broker.rack") or None,
             features=dict(SUPPORTED_FEATURES),
+            log_dirs=self._directory_ids(),
             metadata_offset=lambda: self.quorum.end_offset - 1,
             heartbeat_interval_ms=cfg["broker.heartbeat.interval.ms"],
             session_timeout_ms=cfg["broker.session.timeout.ms"],
         )
         manager.start()
+        # the image is applied as it commits: nothing to load first, so heartbeats may ask to be unfenced
+        manager.set_ready_to_unfence()
 
         async def epoch_when_registered() -> None:
             await manager.registered.wait()
             self._broker_epoch = manager.broker_epoch
 
         self._in_background(epoch_when_registered(), "registering with the controller")
+
+    def _directory_ids(self) -> list:
+        """The ``directory.id`` of every log dir (meta.properties), as the broker registers them."""
+        ids = []
+        for d in self.config.log_dirs:
+            props = read_meta_properties(self.fs, os.path.abspath(d)) or {}
+            if props.get("directory.id"):
+                ids.append(uuid_from_str(props["directory.id"]))
+        return ids
 
     async def stop_lifecycle(self) -> None:
         """A controlled shutdown (the controller moves leadership away first, once partitions

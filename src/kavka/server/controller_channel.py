@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from kavka.raft.quorum import RaftMetadataQuorum
-from kavka.server.peer_client import PeerClient
+from kavka.server.peer_client import PeerClient, PeerError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ControllerChannel:
             if client is not None:
                 try:
                     response = await client.request(api_key, version, body, timeout=remaining)
-                except (OSError, TimeoutError, ConnectionError) as e:
+                except (OSError, TimeoutError, PeerError) as e:
                     last = e
                 else:
                     if getattr(response, "error_code", 0) != NOT_CONTROLLER:

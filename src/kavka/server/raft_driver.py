@@ -36,7 +36,7 @@ from kavka.raft.messages import (
     VoteResponse,
 )
 from kavka.raft.quorum import RaftMetadataQuorum
-from kavka.server.peer_client import PeerClient
+from kavka.server.peer_client import PeerClient, PeerError
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class RaftDriver:
         try:
             response = await peer.request(api_key, version, body, timeout=self.request_timeout)
             answer = wire.decode_response(api_key, version, response, request=msg)
-        except (OSError, TimeoutError, ConnectionError, wire.RaftWireError) as e:
+        except (OSError, TimeoutError, PeerError, wire.RaftWireError) as e:
             # the node's timers send again; one line, no traceback: peers come and go
             log.debug("%s to node %d failed: %s", type(msg).__name__, dest, e)
             return

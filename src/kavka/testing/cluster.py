@@ -11,6 +11,7 @@ registered and listed in Metadata).
 
 from __future__ import annotations
 
+import signal
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -104,9 +105,14 @@ class LocalCluster:
         return self
 
     def stop(self) -> None:
-        for node in self.nodes.values():
-            if node.is_running():
-                node.stop()
+        """SIGTERM to every node at once (one by one, the last ones would wait for a controlled
+        shutdown no quorum can grant), then wait for each."""
+        running = [n for n in self.nodes.values() if n.is_running()]
+        for node in running:
+            assert node.popen is not None
+            node.popen.send_signal(signal.SIGTERM)
+        for node in running:
+            node.stop()
 
     def cleanup(self) -> None:
         for node in self.nodes.values():
