@@ -697,3 +697,8 @@ class Broker:
         for plog in list(lm.all_logs()):
             if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
                 lm.delete_log(plog.topic, plog.partition)
+        if self.cluster_mode:
+            # an internal topic another node created: coordinate the partitions this broker leads
+            for service in (self.group_service, self.txn_service):
+                if service is not None and service.topic in image.topics_by_name:
+                    service.load_led_partitions()

@@ -9,7 +9,7 @@ the broker, the same way for ``__consumer_offsets`` (:mod:`kavka.broker.group_se
   with ``acks=-1``, so the high watermark moves and fetchers wake. A refused append raises
   :class:`AppendError` carrying the produce error code, which the coordinator runtime maps to the
   client's error and nothing of the operation is applied.
-- **Loading.** :meth:`_load_led_partitions` replays every partition of :attr:`topic` this broker leads
+- **Loading.** :meth:`load_led_partitions` replays every partition of :attr:`topic` this broker leads
   and does not own yet (at startup, and right after the topic is created): ``begin_load``, then the
   subclass's :meth:`_replay` of the partition log, then ``complete_load``.
 - **Timers.** A task on the event loop calls :meth:`tick` when the coordinator's next deadline is due,
@@ -62,7 +62,7 @@ class CoordinatorService:
 
     def startup(self) -> None:
         """Load the partitions of :attr:`topic` this broker leads (if the topic exists)."""
-        self._load_led_partitions()
+        self.load_led_partitions()
 
     def shutdown(self) -> None:
         self._closed = True
@@ -81,7 +81,7 @@ class CoordinatorService:
         code = self.broker.ensure_internal_topic(self.topic, partitions, replication_factor, configs)
         if code:
             return code
-        self._load_led_partitions()
+        self.load_led_partitions()
         return ErrorCode.none
 
     def tick(self) -> int | None:
@@ -110,7 +110,7 @@ class CoordinatorService:
 
     # --- the internal topic ------------------------------------------------------------------
 
-    def _load_led_partitions(self) -> None:
+    def load_led_partitions(self) -> None:
         owned = set(self.coordinator.runtime.owned_partitions())
         for index, p in self.broker.led_partitions(self.topic):
             if index in owned:

@@ -85,8 +85,8 @@ class TxnService(CoordinatorService):
             },
         )
 
-    def _load_led_partitions(self) -> None:
-        super()._load_led_partitions()
+    def load_led_partitions(self) -> None:
+        super().load_led_partitions()
         self.write_markers()
 
     def _begin_load(self, index: int, partition) -> None:
