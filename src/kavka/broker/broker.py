@@ -175,8 +175,8 @@ class Broker:
     def _on_quorum_leader(self, leader_id: int, epoch: int) -> None:
         """This node became the active controller: broker sessions start afresh (Kafka keeps them in
         memory only), and on a cluster's first start the controller writes metadata.version."""
-        if leader_id != self.node_id or not self.is_controller_role:
-            return
+        if leader_id != self.node_id or not self.quorum.is_leader or not self.is_controller_role:
+            return  # (a restarted leader's state still names it, resigned, until a new election)
         if self._controller is None:
             self._controller = QuorumController(self.quorum.controller, self.config)  # activates itself
         else:
