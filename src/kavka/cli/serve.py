@@ -13,8 +13,10 @@ from kavka.metadata.config import BrokerConfig, ConfigError, parse_properties
 
 
 def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
-    """Defaults for `kavka serve`, then the file, then each --override. Raises ConfigError."""
-    props = dict(BrokerConfig.serve_defaults())
+    """Defaults for `kavka serve`, then the file, then each --override. Raises ConfigError. A config that
+    sets process.roles is a node of a KRaft cluster and must pass KRaft's rules; without it, the single
+    combined node of the defaults."""
+    props: dict[str, str] = {}
     if config_file is not None:
         try:
             with open(config_file, encoding="utf-8") as f:
@@ -26,7 +28,11 @@ def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
         if not sep or not key.strip():
             raise ConfigError(f"--override needs KEY=VALUE, got {item!r}")
         props[key.strip()] = value
-    return BrokerConfig.from_properties(props)
+    kraft = "process.roles" in props
+    defaults = BrokerConfig.serve_defaults()
+    if kraft:  # a cluster node names itself: Kafka requires node.id
+        del defaults["node.id"]
+    return BrokerConfig.from_properties({**defaults, **props}, kraft=kraft)
 
 
 def run(config_file: str | None, overrides: list[str], *, console: bool, log_level: str) -> int:
