@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import NoReturn
 
 import click
 
-__all__ = ["storage", "java_hash_order"]
+__all__ = ["FormatRefused", "format_dirs", "java_hash_order", "storage"]
 
 # Kafka's name for each metadata.version level Kavka may finalize (MetadataVersion's release names).
 _RELEASE_NAMES = {25: "4.0-IV3"}
@@ -78,10 +79,12 @@ def java_hash_order(paths: list[str], *, copied: bool = False) -> list[str]:
     return order
 
 
-def _fail(message: str) -> None:
-    """Kafka's tool prints a format refusal alone on stderr and exits 1."""
-    click.echo(message, err=True)
-    sys.exit(1)
+class FormatRefused(Exception):
+    """A format Kafka's tool refuses; ``str(e)`` is its message (printed alone on stderr, exit code 1)."""
+
+
+def _fail(message: str) -> NoReturn:
+    raise FormatRefused(message)
 
 
 def _parse_initial_controllers(text: str, listener: str) -> list:
@@ -194,11 +197,7 @@ def format(  # noqa: A001
     no_initial_controllers: bool,
 ) -> None:
     """Write meta.properties into every log dir of the config (and a controller's bootstrap snapshot)."""
-    from kavka.controller.features import BOOTSTRAP_LEVELS, METADATA_VERSION
-    from kavka.metadata.ids import random_uuid, uuid_from_str, uuid_to_str
-    from kavka.raft.bootstrap_snapshot import BOOTSTRAP_SNAPSHOT_NAME, InitialVoter, bootstrap_snapshot
-    from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
-    from kavka.storage.fs import OsFileSystem
+    from kavka.metadata.ids import uuid_from_str
 
     flags = [f for f, on in (("--standalone", standalone), ("--initial-controllers", initial_controllers is not None), ("--no-initial-controllers", no_initial_controllers)) if on]  # fmt: skip
     if len(flags) > 1:
@@ -208,6 +207,40 @@ def format(  # noqa: A001
     except ValueError:
         raise click.ClickException(f"Cluster ID string {cluster_id} does not appear to be a valid UUID") from None
     cfg = _config(config_file)
+    try:
+        format_dirs(
+            cfg,
+            cluster_id,
+            ignore_formatted=ignore_formatted,
+            standalone=standalone,
+            initial_controllers=initial_controllers,
+            no_initial_controllers=no_initial_controllers,
+        )
+    except FormatRefused as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+
+
+def format_dirs(
+    cfg,
+    cluster_id: str,
+    *,
+    ignore_formatted: bool = False,
+    standalone: bool = False,
+    initial_controllers: str | None = None,
+    no_initial_controllers: bool = False,
+    echo=click.echo,
+) -> None:
+    """Format the dirs of ``cfg`` (a BrokerConfig that passed KRaft's rules) for ``cluster_id``, as the
+    ``format`` command does, printing its lines through ``echo``. FormatRefused with Kafka's message
+    when the flags do not fit the config or a dir is formatted already (without ``ignore_formatted``)."""
+    from kavka.controller.features import BOOTSTRAP_LEVELS, METADATA_VERSION
+    from kavka.metadata.ids import random_uuid, uuid_to_str
+    from kavka.raft.bootstrap_snapshot import BOOTSTRAP_SNAPSHOT_NAME, InitialVoter, bootstrap_snapshot
+    from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
+    from kavka.storage.fs import OsFileSystem
+
+    flags = [standalone, initial_controllers is not None, no_initial_controllers]
     node_id = cfg.node_id
     is_controller = "controller" in cfg.process_roles
     static_voters = bool(cfg["controller.quorum.voters"])
@@ -219,7 +252,7 @@ def format(  # noqa: A001
             "--standalone. If you want to use dynamic quorum, please remove controller.quorum.voters and specify "
             "controller.quorum.bootstrap.servers instead."
         )
-    if is_controller and not static_voters and not flags:
+    if is_controller and not static_voters and not any(flags):
         _fail(
             "Because controller.quorum.voters is not set on this controller, you must specify one of the "
             "following: --standalone, --initial-controllers, or --no-initial-controllers."
@@ -243,7 +276,7 @@ def format(  # noqa: A001
         try:
             props = read_meta_properties(fs, d) if os.path.isdir(d) else None
         except CheckpointError as e:
-            raise click.ClickException(str(e)) from None
+            _fail(str(e))
         (todo if props is None else formatted).append(d)
     if formatted and not ignore_formatted:
         _fail(
@@ -256,12 +289,12 @@ def format(  # noqa: A001
         f"ApiMessageAndVersion(FeatureLevelRecord(name='{name}', featureLevel={BOOTSTRAP_LEVELS[name]}) at version 0)"
         for name in sorted(BOOTSTRAP_LEVELS, key=lambda n: (n != METADATA_VERSION, n))
     )
-    click.echo(
+    echo(
         f"Bootstrap metadata: BootstrapMetadata(records=[{records}], metadataVersionLevel={level}, "
         "source=format command)"
     )
     if not todo:
-        click.echo("All of the log directories are already formatted.")
+        echo("All of the log directories are already formatted.")
         return
     for d in java_hash_order(todo):
         if d != metadata_dir:
@@ -270,7 +303,7 @@ def format(  # noqa: A001
             kind = "metadata directory"
         else:
             kind = "dynamic metadata voter directory" if own is not None else "dynamic metadata directory"
-        click.echo(f"Formatting {kind} {d} with metadata.version {release}.")
+        echo(f"Formatting {kind} {d} with metadata.version {release}.")
         try:
             fs.makedirs(d)
             if d == metadata_dir and is_controller:
@@ -285,7 +318,7 @@ def format(  # noqa: A001
             directory_id = metadata_dir_id if d == metadata_dir else random_uuid()
             write_meta_properties(fs, d, cluster_id=cluster_id, node_id=node_id, directory_id=uuid_to_str(directory_id))
         except OSError as e:
-            raise click.ClickException(f"Error while writing meta.properties file {d}: {e.strerror}") from None
+            _fail(f"Error while writing meta.properties file {d}: {e.strerror}")
 
 
 @storage.command()
