@@ -90,6 +90,19 @@ def test_without_kraft_checks_a_node_needs_no_quorum():
     assert cfg.process_roles == ["broker", "controller"] and cfg.node_id == 1
 
 
+def test_serve_checks_a_cluster_node_and_leaves_a_single_node_alone(tmp_path):
+    from kavka.cli.serve import load_config
+
+    single = tmp_path / "single.properties"
+    single.write_text("process.roles=broker,controller\nnode.id=1\nlisteners=PLAINTEXT://127.0.0.1:9092\n")
+    assert load_config(str(single), []).node_id == 1  # as kavka serve always ran it
+    assert load_config(None, []).node_id == 1
+    with pytest.raises(ConfigError, match='Missing required configuration "controller.listener.names"'):
+        load_config(str(single), ["process.roles=broker"])
+    with pytest.raises(ConfigError, match="the node id 1 must be included in the set of voters"):
+        load_config(str(single), ["controller.quorum.voters=2@localhost:9093", "controller.listener.names=CONTROLLER"])
+
+
 def test_parse_voters():
     assert parse_voters(["1@localhost:9093", "2@[::1]:9094"]) == [Voter(1, "localhost", 9093), Voter(2, "::1", 9094)]
     assert str(Voter(2, "::1", 9094)) == "2@[::1]:9094"

@@ -1,7 +1,7 @@
 """KRaft's rules for a node's static configuration, with Kafka 4.4's messages (``KafkaConfig`` and its
 ``validateValues``), checked by ``kavka storage format`` always and by ``kavka serve`` when the
-configuration names ``process.roles`` (without it, ``kavka serve`` is the single combined node it
-always was).
+configuration describes a cluster node (``cli.serve``: a quorum setting, or roles other than the single
+node's ``broker,controller``); otherwise ``kavka serve`` is the single combined node it always was.
 
 The rules, in the order Kafka applies them (the first one broken is the error):
 
