@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -152,10 +153,14 @@ def test_options_that_do_not_go_together():
     assert r.exit_code == 2 and "--controllers and --brokers go together" in r.output
 
 
-def test_one_node_up_serves_clients_and_ctrl_c_stops_it(cluster_up):
-    c = cluster_up("--nodes", "1", "--no-console", nodes=1)
+def test_one_node_up_serves_clients_and_its_console_and_ctrl_c_stops_it(cluster_up):
+    c = cluster_up("--nodes", "1", nodes=1)
     bootstrap = c.wait_ready()
     assert bootstrap == f"127.0.0.1:{c.base_port}"
+    console = re.search(r"console (http://\S+),", c.output).group(1)
+    assert console == f"http://127.0.0.1:{c.base_port + 200}"
+    with urllib.request.urlopen(console + "/", timeout=30) as page:
+        assert page.status == 200
     admin = AdminClient({"bootstrap.servers": bootstrap})
     assert sorted(admin.list_topics(timeout=30).brokers) == [1]
     create_topic(bootstrap, "orders", partitions=2)
