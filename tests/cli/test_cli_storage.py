@@ -289,3 +289,34 @@ def test_a_broker_on_formatted_dirs_keeps_the_cluster_id(tmp_path):
     finally:
         broker.stop()
         broker.cleanup()
+
+
+def test_kafka_starts_on_dirs_kavka_formatted(tmp_path, apache_kafka):
+    """A Kafka 4.4 node runs on a dir Kavka formatted with --standalone: it loads the bootstrap snapshot
+    (its voter set, with Kavka's directory id, and Kavka's feature levels) and leads its quorum."""
+    from kavka.testing.apache_kafka import ApacheKafka
+
+    kafka = ApacheKafka(tmp_path / "kafka")
+    kafka.base_dir.mkdir(parents=True)
+    kafka.config_path.write_text("".join(f"{k}={v}\n" for k, v in kafka.properties().items()))
+    assert storage("format", "-t", kafka.cluster_id, "-c", str(kafka.config_path), "--standalone").exit_code == 0
+    directory_id = re.search(r"directory.id=(\S+)", (kafka.data_dir / "meta.properties").read_text()).group(1)
+    kafka.start()  # a formatted dir: the fixture does not format it again
+    try:
+        status = CliRunner().invoke(main, ["cluster", "status", "--bootstrap-server", kafka.bootstrap])
+        assert status.exit_code == 0, status.output
+        assert f"ClusterId:              {kafka.cluster_id}\nLeaderId:               1\n" in status.output
+        assert f'CurrentVoters:          [{{"id": 1, "directoryId": "{directory_id}", "endpoints": ' in status.output
+        features = apache_kafka.run_tool(
+            "org.apache.kafka.tools.FeatureCommand", ["--bootstrap-server", kafka.bootstrap, "describe"]
+        )
+        finalized = dict(re.findall(r"Feature: (\S+)\s.*FinalizedVersionLevel: (\S+)", features.stdout))
+        assert finalized["metadata.version"] == "4.0-IV3", features.stdout
+        assert (finalized["kraft.version"], finalized["group.version"], finalized["transaction.version"]) == (
+            "1",
+            "1",
+            "2",
+        )
+    finally:
+        kafka.stop()
+        kafka.cleanup()
