@@ -505,7 +505,12 @@ def describe_quorum_text(cluster_id: str, answer: Any) -> str:
 
 @cluster.command()
 @click.option(
-    "--bootstrap-server", default="localhost:9092", show_default=True, help="A broker (or controller) of the cluster."
+    "--bootstrap-server",
+    "-b",
+    default="localhost:9092",
+    envvar="KAVKA_BOOTSTRAP_SERVER",
+    show_default=True,
+    help="A broker (or controller) of the cluster.",
 )
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for each answer.")
 def status(bootstrap_server: str, timeout: float) -> None:
