@@ -9,6 +9,7 @@ the nodes into one quorum; each process is a cluster of its own until it lands.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import signal
@@ -191,6 +192,16 @@ def test_sigterm_stops_it_and_up_again_restarts_the_same_cluster(cluster_up, tmp
         assert "kept" in AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics
     finally:
         again.close()
+
+
+def test_a_node_that_ignores_sigterm_is_killed_after_the_grace(cluster_up):
+    c = cluster_up("--nodes", "1", "--no-console", "--grace", "1", nodes=1)
+    c.wait_ready()
+    (node,) = [int(p) for p in Path(f"/proc/{c.popen.pid}/task/{c.popen.pid}/children").read_text().split()]
+    os.kill(node, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
+    assert c.stop(signal.SIGINT) == 0
+    assert "node 1 (broker,controller) did not stop within 1 s: killed" in c.output
+    assert not Path(f"/proc/{node}").exists()
 
 
 def test_a_node_that_does_not_come_up_is_named_with_its_log(tmp_path):
