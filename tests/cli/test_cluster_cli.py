@@ -204,6 +204,19 @@ def test_a_node_that_ignores_sigterm_is_killed_after_the_grace(cluster_up):
     assert not Path(f"/proc/{node}").exists()
 
 
+def test_nodes_do_not_outlive_a_killed_cluster_up(cluster_up):
+    c = cluster_up("--nodes", "1", "--no-console", nodes=1)
+    c.wait_ready()
+    (node,) = [int(p) for p in Path(f"/proc/{c.popen.pid}/task/{c.popen.pid}/children").read_text().split()]
+    c.popen.kill()  # SIGKILL: cluster up cannot stop anything itself
+    c.popen.wait(10)
+    try:
+        wait_until(lambda: _refused(c.base_port), 30, message="the orphaned node to stop")
+    finally:
+        if Path(f"/proc/{node}").exists():  # the test failed: do not leave the node running
+            os.kill(node, signal.SIGKILL)
+
+
 def test_a_node_that_does_not_come_up_is_named_with_its_log(tmp_path):
     """node 1's data dir belongs to another node id: it refuses to start, and up says so."""
     data = tmp_path / "cluster" / "node-1" / "data"

@@ -21,8 +21,8 @@ It formats every node with one cluster id (a dir formatted already keeps its dat
 ``--dir`` restarts that cluster), starts one ``kavka serve --config`` process per node, waits until every
 broker lists every broker in Metadata (``--timeout``; else one line naming the nodes that did not come
 up and the tail of their log), prints the bootstrap servers and each node's addresses, and stays in the
-foreground. SIGINT (Ctrl-C) or SIGTERM stops every node (SIGTERM, then SIGKILL after ``--grace``
-seconds) and exits 0.
+foreground. SIGINT (Ctrl-C), SIGTERM or SIGHUP stops every node (SIGTERM, then SIGKILL after
+``--grace`` seconds) and exits 0; a node gets SIGTERM too if ``cluster up`` itself is killed.
 
 ``kavka cluster status`` prints what ``kafka-metadata-quorum describe --status`` and ``--replication``
 print (DescribeQuorum, in Kafka's layout), then the brokers (DescribeCluster).
@@ -226,10 +226,22 @@ class _Node:
                 stderr=subprocess.STDOUT,
                 cwd=self.home,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
     def exit_code(self) -> int | None:
         return None if self.popen is None else self.popen.poll()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when `cluster up` dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so no node outlives the command that owns it. Elsewhere a no-op."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 def _write_configs(nodes: list[_Node], specs: list[NodeSpec]) -> str:
@@ -376,7 +388,9 @@ def up(
     cluster_id = _write_configs(cluster_nodes, specs)
 
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too: a closed terminal stops the cluster instead of orphaning its nodes
+    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stop_signals}
     try:
         t0 = time.monotonic()
         for n in cluster_nodes:
