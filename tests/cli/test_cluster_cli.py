@@ -177,6 +177,17 @@ def test_one_node_up_serves_clients_and_its_console_and_ctrl_c_stops_it(cluster_
     assert c.output.endswith(f"Stopped 1 node; data kept in {c.dir}\n")
 
 
+def test_a_controller_and_a_broker(cluster_up):
+    c = cluster_up("--controllers", "1", "--brokers", "1", "--no-console", nodes=2)
+    bootstrap = c.wait_ready()
+    assert bootstrap == f"127.0.0.1:{c.base_port + 1}"  # node 2, the broker
+    assert _brokers_of(bootstrap) == [2]
+    assert "  node 1 (controller), controller 127.0.0.1:" in c.output
+    assert "process.roles=controller\n" in (c.dir / "node-1" / "server.properties").read_text()
+    assert c.stop(signal.SIGINT) == 0
+    assert _refused(c.base_port + 1) and _refused(c.base_port + 100)
+
+
 def test_sigterm_stops_it_and_up_again_restarts_the_same_cluster(cluster_up, tmp_path):
     first = cluster_up("--nodes", "1", "--no-console", nodes=1)
     first.wait_ready()
