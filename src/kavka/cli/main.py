@@ -23,6 +23,7 @@ _LAZY = {
     "dump-log": ("kavka.cli.dumplog", "dump_log"),
     "completion": ("kavka.cli.completion", "completion"),
     "storage": ("kavka.cli.storage", "storage"),
+    "cluster": ("kavka.cli.cluster", "cluster"),
 }
 
 

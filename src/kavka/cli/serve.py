@@ -13,8 +13,10 @@ from kavka.metadata.config import BrokerConfig, ConfigError, parse_properties
 
 
 def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
-    """Defaults for `kavka serve`, then the file, then each --override. Raises ConfigError."""
-    props = dict(BrokerConfig.serve_defaults())
+    """Defaults for `kavka serve`, then the file, then each --override. Raises ConfigError. A config
+    that describes a node of a KRaft cluster (`_names_a_cluster`) must pass KRaft's rules; otherwise it
+    is the single combined node of the defaults, as `kavka serve` always ran."""
+    props: dict[str, str] = {}
     if config_file is not None:
         try:
             with open(config_file, encoding="utf-8") as f:
@@ -26,7 +28,22 @@ def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
         if not sep or not key.strip():
             raise ConfigError(f"--override needs KEY=VALUE, got {item!r}")
         props[key.strip()] = value
-    return BrokerConfig.from_properties(props)
+    kraft = _names_a_cluster(props)
+    defaults = BrokerConfig.serve_defaults()
+    if kraft:  # a cluster node names itself: Kafka requires node.id
+        del defaults["node.id"]
+    return BrokerConfig.from_properties({**defaults, **props}, kraft=kraft)
+
+
+_QUORUM_KEYS = ("controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names")
+
+
+def _names_a_cluster(props: dict[str, str]) -> bool:
+    """A node of a KRaft cluster: process.roles other than the single node's broker,controller, or any
+    quorum setting. A Kafka single-node config (process.roles=broker,controller, no quorum) and no
+    process.roles at all are the local single node."""
+    roles = [r.strip() for r in props.get("process.roles", "broker,controller").split(",") if r.strip()]
+    return sorted(roles) != ["broker", "controller"] or any(props.get(k, "").strip() for k in _QUORUM_KEYS)
 
 
 def run(config_file: str | None, overrides: list[str], *, console: bool, log_level: str) -> int:

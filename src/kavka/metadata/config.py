@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 from .configdefs import BROKER_CONFIGS, BROKER_SYNONYMS, TOPIC_CONFIG_SYNONYMS, TOPIC_CONFIGS
 from .configeffects import NOT_ACTED_ON
 from .configtypes import ConfigDef, ConfigError, ConfigType, to_string
+from .kraft_config import check_required, effective_protocol_map, validate_kraft
 from .properties import parse_properties
 from .topicconfigs import topic_config_def
 
@@ -192,7 +193,10 @@ class BrokerConfig:
     # ---- construction ----
 
     @classmethod
-    def from_properties(cls, props: Mapping[str, str]) -> BrokerConfig:
+    def from_properties(cls, props: Mapping[str, str], *, kraft: bool = False) -> BrokerConfig:
+        """Parse and validate ``props``. ``kraft``: also apply KRaft's rules for a node of a cluster
+        (``metadata.kraft_config``), as ``kavka storage format`` and a ``kavka serve`` that sets
+        ``process.roles`` do; without it a missing ``process.roles`` or quorum is the single local node."""
         values: dict[str, Any] = {}
         known: dict[str, str] = {}
         unknown: list[str] = []
@@ -206,12 +210,14 @@ class BrokerConfig:
         for name, definition in BROKER_CONFIGS.items():
             values.setdefault(name, definition.default)
         cfg = cls(known, values, unknown)
+        if kraft:
+            cfg._validate_kraft()
         cfg._validate()
         return cfg
 
     @classmethod
-    def from_text(cls, text: str) -> BrokerConfig:
-        return cls.from_properties(parse_properties(text))
+    def from_text(cls, text: str, *, kraft: bool = False) -> BrokerConfig:
+        return cls.from_properties(parse_properties(text), kraft=kraft)
 
     @staticmethod
     def serve_defaults() -> dict[str, str]:
@@ -232,10 +238,30 @@ class BrokerConfig:
     def for_serve(cls, props: Mapping[str, str] | None = None) -> BrokerConfig:
         return cls.from_properties({**cls.serve_defaults(), **(props or {})})
 
+    def _validate_kraft(self) -> None:
+        """KRaft's rules (Kafka 4.4's messages); listeners parsed with Kafka's effective protocol map."""
+        check_required(self)
+        mapping = effective_protocol_map(self, _parse_protocol_map(self._values["listener.security.protocol.map"]))
+        parsed = {}
+        for name in ("listeners", "advertised.listeners"):
+            value = self._values[name]
+            try:
+                parsed[name] = parse_listeners(value, mapping, name) if value else None
+            except ConfigError as e:
+                if not str(e).startswith("No security protocol"):
+                    raise
+                entries = ", ".join(p.strip() for p in value.split(",") if p.strip())
+                raise ConfigError(f"Error creating broker listeners from '[{entries}]': {e}", name) from None
+        validate_kraft(self, parsed["listeners"] or [], parsed["advertised.listeners"], mapping)
+
     def _validate(self) -> None:
         node_id, broker_id = self._values["node.id"], self._values["broker.id"]
         if node_id >= 0 and broker_id >= 0 and node_id != broker_id:
-            raise ConfigError("You must set `node.id` to the same value as `broker.id`.", "node.id")
+            raise ConfigError(
+                "`node.id` and `broker.id` must be set to the same value. `broker.id` is deprecated, please use "
+                "`node.id` instead.",
+                "node.id",
+            )
         self.listeners  # noqa: B018 -- parse now so errors surface at startup
         self.advertised_listeners  # noqa: B018
         lo = self._values["group.min.session.timeout.ms"]

@@ -41,6 +41,7 @@ __all__ = [
     "write_partition_metadata",
     "read_meta_properties",
     "write_meta_properties",
+    "verify_meta_properties",
     "topic_id_to_str",
     "topic_id_from_str",
 ]
@@ -174,3 +175,26 @@ def write_meta_properties(
     body = "#\n" + "".join(f"{k}={v}\n" for k, v in sorted(props.items()))
     fs.write_atomic(f"{log_dir}/{META_PROPERTIES}", body.encode())
     return props
+
+
+def verify_meta_properties(props: dict[str, str], path: str, *, node_id: int, cluster_id: str | None) -> str | None:
+    """Kafka's check (``MetaPropertiesEnsemble.verify``) of one dir's ``meta.properties`` (``props``, read
+    from ``path``) against the node that is starting: None when it fits, else Kafka's one-line message.
+
+    ``cluster_id`` is the id expected (configured, or read from an earlier dir); None takes any. The cluster
+    id is checked first, as Kafka does::
+
+        Invalid cluster.id in: <path>. Expected <expected>, but read <found>
+        Stored node id <found> doesn't match previous node id <node.id> in <path>. If you moved your data, ...
+    """
+    found_cluster = props.get("cluster.id")
+    if cluster_id is not None and found_cluster and found_cluster != cluster_id:
+        return f"Invalid cluster.id in: {path}. Expected {cluster_id}, but read {found_cluster}"
+    found_node = props.get("node.id", props.get("broker.id"))
+    if found_node is not None and int(found_node) != node_id:
+        return (
+            f"Stored node id {int(found_node)} doesn't match previous node id {node_id} in {path}. If you moved "
+            "your data, make sure your configured node id matches. If you intend to create a new node, you "
+            "should remove all data in your data directories."
+        )
+    return None
