@@ -44,7 +44,12 @@ from kavka.metadata.ids import new_cluster_id, uuid_from_str
 from kavka.metadata.internal_topics import METADATA_TOPIC
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.raft.quorum import RaftMetadataQuorum
-from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
+from kavka.storage.checkpoints import (
+    CheckpointError,
+    read_meta_properties,
+    verify_meta_properties,
+    write_meta_properties,
+)
 from kavka.storage.config import LogConfig
 from kavka.storage.errors import KafkaStorageError, LogDirError
 from kavka.storage.fs import OsFileSystem
@@ -254,15 +259,10 @@ class Broker:
                     )
                 missing.append(d)
                 continue
-            found_node = int(props.get("node.id", props.get("broker.id", self.node_id)))
-            if found_node != self.node_id:
-                raise LogDirError(
-                    f"{d}/meta.properties says node.id {found_node}, but this broker is node.id {self.node_id}"
-                )
-            found = props.get("cluster.id")
-            if cluster_id is not None and found and found != cluster_id:
-                raise LogDirError(f"{d}/meta.properties belongs to cluster {found}, not {cluster_id}")
-            cluster_id = found or cluster_id
+            problem = verify_meta_properties(props, f"{d}/meta.properties", node_id=self.node_id, cluster_id=cluster_id)
+            if problem is not None:
+                raise LogDirError(problem)
+            cluster_id = props.get("cluster.id") or cluster_id
         cluster_id = cluster_id or new_cluster_id()
         for d in missing:
             write_meta_properties(
