@@ -65,6 +65,7 @@ def test_three_combined_nodes_list_each_other_and_share_topics(combined):
     # created through a node, whichever is the active controller, and seen from every node
     create_topic(combined.brokers[2].bootstrap, "orders", 6)
     wait_until(lambda: visible_everywhere(combined, "orders", 6), timeout=30, message="orders on every node")
+
     # each partition has a leader among the three, and they are spread over the brokers
     # (a client may ask any broker, and each applies the metadata log on its own time, as on Kafka)
     def leaders():
