@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from tests.broker.test_lifecycle import _cluster_id, _manager
+from tests.broker.test_lifecycle import _cluster_id, _manager, controller_node
 from tests.clients import adminwire
 
 CREATE_TOPICS, METADATA = 19, 3
@@ -28,12 +28,12 @@ def _partitions(bootstrap: str, name: str) -> list:
 
 
 def test_registered_brokers_share_new_partitions(broker_factory):
-    b = broker_factory()
+    b, controller = controller_node(broker_factory)
     cluster_id = _cluster_id(b.bootstrap)
 
     async def scenario():
         # no racks (as node 1 has none): one rack, where Kafka's placer gives each broker 2 of 6 leaders
-        managers = [_manager(b.bootstrap, cluster_id, n, lambda: 2**40, rack=None) for n in (2, 3)]
+        managers = [_manager(controller, cluster_id, n, lambda: 2**40, rack=None) for n in (2, 3)]
         for m in managers:
             m.start()
         try:

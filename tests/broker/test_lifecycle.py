@@ -11,6 +11,7 @@ import uuid
 
 from kavka.broker.lifecycle import BrokerLifecycleManager, LifecycleState
 from kavka.controller.features import SUPPORTED_FEATURES
+from kavka.testing.process import free_port
 from tests.clients import adminwire
 
 SESSION_MS = 1500
@@ -39,6 +40,21 @@ def _manager(bootstrap: str, cluster_id: str, node_id: int, offset, rack="r1", *
     )
 
 
+def controller_node(broker_factory, overrides=None, **kw):
+    """A node that is its quorum's only voter, with a CONTROLLER listener (where Kafka's controller
+    serves BrokerRegistration and BrokerHeartbeat); returns (broker, its controller endpoint)."""
+    port, controller_port = free_port(), free_port()
+    settings = {
+        "node.id": "1",
+        "process.roles": "broker,controller",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "controller.listener.names": "CONTROLLER",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        **(overrides or {}),
+    }
+    return broker_factory(settings, port=port, **kw), f"127.0.0.1:{controller_port}"
+
+
 def _cluster_id(bootstrap: str) -> str:
     return adminwire.call(bootstrap, 60, 0, {"include_cluster_authorized_operations": False}).cluster_id
 
@@ -51,12 +67,12 @@ async def _until(condition, timeout=10.0):
 
 
 def test_register_catch_up_unfence_and_controlled_shutdown(broker_factory):
-    b = broker_factory({"broker.session.timeout.ms": str(SESSION_MS)})
+    b, controller = controller_node(broker_factory, {"broker.session.timeout.ms": str(SESSION_MS)})
     cluster_id = _cluster_id(b.bootstrap)
     applied = {"offset": -1}
 
     async def scenario():
-        m = _manager(b.bootstrap, cluster_id, 2, lambda: applied["offset"], ready_to_unfence=False)
+        m = _manager(controller, cluster_id, 2, lambda: applied["offset"], ready_to_unfence=False)
         m.start()
         try:
             await asyncio.wait_for(m.registered.wait(), 10)
@@ -81,12 +97,12 @@ def test_register_catch_up_unfence_and_controlled_shutdown(broker_factory):
 
 
 def test_a_second_process_with_the_same_id_waits_for_the_first_session_to_expire(broker_factory):
-    b = broker_factory({"broker.session.timeout.ms": str(SESSION_MS)})
+    b, controller = controller_node(broker_factory, {"broker.session.timeout.ms": str(SESSION_MS)})
     cluster_id = _cluster_id(b.bootstrap)
 
     async def scenario():
-        first = _manager(b.bootstrap, cluster_id, 3, lambda: 2**40)
-        second = _manager(b.bootstrap, cluster_id, 3, lambda: 2**40)
+        first = _manager(controller, cluster_id, 3, lambda: 2**40)
+        second = _manager(controller, cluster_id, 3, lambda: 2**40)
         first.start()
         try:
             await asyncio.wait_for(first.unfenced.wait(), 10)
@@ -107,13 +123,13 @@ def test_a_second_process_with_the_same_id_waits_for_the_first_session_to_expire
 
 
 def test_registration_is_retried_until_the_controller_answers(broker_factory):
-    b = broker_factory(start=False)
+    b, controller = controller_node(broker_factory, start=False)
     b.start()
     cluster_id = _cluster_id(b.bootstrap)
     b.stop()
 
     async def scenario():
-        m = _manager(b.bootstrap, cluster_id, 4, lambda: 2**40)
+        m = _manager(controller, cluster_id, 4, lambda: 2**40)
         m.start()
         try:
             await _until(lambda: m._failures >= 2)  # connection refused, retried with backoff
