@@ -116,7 +116,9 @@ def _run(op: tuple, controller: QuorumController, quorum: LocalMetadataQuorum, r
         kind_ = 1 if level >= current else 2
         controller.update_features([FeatureUpdate(name, level, kind_)], False, SUPPORTED, 1)
     elif kind == "pids":
-        controller.allocate_producer_ids(op[1], 0)
+        registration = image.brokers.get(op[1])
+        if registration is not None:  # blocks go to registered brokers, at their epoch
+            controller.allocate_producer_ids(op[1], registration.broker_epoch)
     elif kind == "pchange":  # what AlterPartition / a reassignment commits
         _, pick, new_leader, isr_size, reassign = op
         partitions = [(t, p) for t in sorted(image.topics_by_name.values(), key=lambda t: t.name) for p in t.partitions]

@@ -97,6 +97,9 @@ class FetchRequest:
     fetch_offset: int  # the fetcher's log end offset
     last_fetched_epoch: int  # epoch of the entry before fetch_offset (0 when empty)
     correlation_id: int = 0  # echoed in the response; a follower acts only on its latest fetch
+    # the fetcher's high watermark (KIP-1166), -1 when unknown: a leader answers at once, rather than
+    # holding the fetch, when the fetcher's is behind its own
+    high_watermark: int = -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -477,7 +477,9 @@ class RaftNode:
         st.fetch_correlation += 1
         self._send(
             st.leader_id,
-            FetchRequest(self.node_id, st.epoch, self.log.end_offset, self.log.last_epoch, st.fetch_correlation),
+            FetchRequest(
+                self.node_id, st.epoch, self.log.end_offset, self.log.last_epoch, st.fetch_correlation, self._committed
+            ),
         )
 
     def _on_fetch(self, sender: int, req: FetchRequest, now: int) -> None:
@@ -529,7 +531,8 @@ class RaftNode:
         if moved:
             self._commit(st.high_watermark)
             self._answer_parked(st, sender)
-        if not moved and req.fetch_offset >= self.log.end_offset:
+        stale_hw = 0 <= req.high_watermark < self._leader_hw(st)
+        if not moved and req.fetch_offset >= self.log.end_offset and not stale_hw:
             st.parked[sender] = (req, now + self.config.fetch_max_wait)
             return
         self._send(sender, self._fetch_answer(st, req))

@@ -143,6 +143,9 @@ def _code(value: Any) -> int:
     return int(getattr(value, "value", value))
 
 
+_UNKNOWN_HW = (1 << 63) - 1  # FetchRequest v18's high_watermark default: the fetcher does not say
+
+
 # -- requests ---------------------------------------------------------------------------------------
 
 
@@ -214,6 +217,8 @@ def request_for(
             "log_start_offset": -1,
             "partition_max_bytes": 0,  # Kafka's Raft client leaves it 0; its leader reads up to max_bytes
             "replica_directory_id": None,
+            # KIP-1166: the fetcher's high watermark, or the schema's "unknown" (Long.MAX_VALUE)
+            "high_watermark": msg.high_watermark if msg.high_watermark >= 0 else _UNKNOWN_HW,
         }
         body = {
             "cluster_id": cluster_id,
@@ -334,7 +339,8 @@ def _decode_fetch(version: int, req: Any) -> tuple[int, Message] | RequestError:
     offset, last_epoch = int(p.fetch_offset), int(getattr(p, "last_fetched_epoch", -1))
     if req.max_wait.total_seconds() < 0 or offset < 0 or last_epoch < 0 or last_epoch > epoch:
         return RequestError(INVALID_REQUEST, False)
-    return replica, FetchRequest(replica, epoch, offset, last_epoch)
+    hw = int(getattr(p, "high_watermark", _UNKNOWN_HW))
+    return replica, FetchRequest(replica, epoch, offset, last_epoch, high_watermark=hw if 0 <= hw < _UNKNOWN_HW else -1)
 
 
 def _decode_fetch_snapshot(req: Any) -> tuple[int, Message] | RequestError:

@@ -47,6 +47,7 @@ class KavkaServer:
         self.bound: list[tuple[str, str, int]] = []  # (listener name, host, port)
         self.started_at: float | None = None
         self.raft_driver: RaftDriver | None = None
+        self.controller_channel: ControllerChannel | None = None
 
     @property
     def connection_count(self) -> int:
@@ -129,7 +130,8 @@ class KavkaServer:
         driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
         broker.raft_driver = driver
         driver.start()
-        broker.controller_channel = ControllerChannel(quorum, driver.peer)
+        self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")
+        broker.controller_channel = self.controller_channel
         if broker.is_broker_role:
             broker.start_lifecycle()
 
@@ -163,6 +165,8 @@ class KavkaServer:
             task.cancel()
         if self.broker is not None and self.broker.cluster_mode:
             await self.broker.stop_lifecycle()
+        if self.controller_channel is not None:
+            await self.controller_channel.close()
         if self.raft_driver is not None:
             await self.raft_driver.stop()
         for acceptor in self._acceptors:

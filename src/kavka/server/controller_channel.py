@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-
 from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.server.peer_client import PeerClient, PeerError
 
@@ -25,11 +23,30 @@ _RETRY_BACKOFF = 0.05  # retry.backoff.ms's spirit: a short pause before asking 
 
 class ControllerChannel:
     def __init__(
-        self, quorum: RaftMetadataQuorum, peer: Callable[[int], PeerClient | None], timeout_ms: int = 30000
+        self,
+        quorum: RaftMetadataQuorum,
+        voters: dict[int, tuple[str, int]],
+        client_id: str,
+        timeout_ms: int = 30000,
     ) -> None:
         self.quorum = quorum
-        self.peer = peer
+        self.voters = voters
+        self.client_id = client_id
         self.timeout = timeout_ms / 1000
+        self._clients: dict[int, PeerClient] = {}
+
+    def peer(self, node_id: int) -> PeerClient | None:
+        """This channel's own connection to a voter (never the Raft driver's: see RaftDriver.peer)."""
+        client = self._clients.get(node_id)
+        if client is None and node_id in self.voters:
+            host, port = self.voters[node_id]
+            client = self._clients[node_id] = PeerClient(host, port, client_id=self.client_id)
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
 
     async def __call__(self, api_key: int, version: int, body):
         loop = asyncio.get_running_loop()

@@ -9,7 +9,9 @@ The Raft core only queues messages addressed to node ids; this driver carries th
 - a *response* the node queues answers a request that came in through a handler
   (:meth:`exchange`), which waits for it: the first waiting request from that sender of the matching
   kind gets it (the node answers a sender's requests of one kind in order). A request the node never
-  answers (a fetch parked past the request timeout, a message it ignores) resolves to None.
+  answers (a parked fetch it dropped when it stopped leading, a message it ignores) resolves to None
+  after ``answer_timeout``, well inside the requester's timeout: one unanswered request must not time
+  out the connection and every request pipelined behind it.
 
 A timer task ticks the node at its next deadline (at least every 50 ms, so clock jumps are seen soon),
 and any append or message wakes it through ``quorum.on_output``. Everything runs on the event loop
@@ -66,6 +68,8 @@ class RaftDriver:
         self.voters = voters
         self.clock_ms = clock_ms
         self.request_timeout = request_timeout_ms / 1000
+        fetch_wait = quorum.node.config.fetch_max_wait / 1000
+        self.answer_timeout = min(self.request_timeout / 2, fetch_wait + 0.25)
         self._peers: dict[int, PeerClient] = {}
         self._waiting: dict[tuple[int, type], deque[asyncio.Future]] = defaultdict(deque)
         self._tasks: set[asyncio.Task] = set()
@@ -98,7 +102,9 @@ class RaftDriver:
                     fut.set_result(None)
 
     def peer(self, node_id: int) -> PeerClient | None:
-        """A client to a voter's CONTROLLER endpoint (shared with controller requests)."""
+        """The quorum's own client to a voter's CONTROLLER endpoint. Nothing else may use its connection:
+        responses come back in request order, so a controller request waiting for a commit ahead of a
+        fetch would hold back the very fetch the commit needs."""
         client = self._peers.get(node_id)
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
@@ -119,7 +125,9 @@ class RaftDriver:
         if fut is None:
             return None
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.request_timeout)
+            # well inside the requester's own timeout, so that an unanswered request (a parked fetch the
+            # node dropped when it stopped leading) gets an empty answer rather than a dropped connection
+            return await asyncio.wait_for(asyncio.shield(fut), self.answer_timeout)
         except TimeoutError:
             waiters = self._waiting.get((sender, kind))  # type: ignore[arg-type]
             if waiters is not None and fut in waiters:
@@ -167,7 +175,11 @@ class RaftDriver:
             log.debug("%s to node %d failed: %s", type(msg).__name__, dest, e)
             return
         if answer is not None:
-            self.quorum.receive(dest, answer, self.clock_ms())
+            try:
+                self.quorum.receive(dest, answer, self.clock_ms())
+            except Exception:
+                log.exception("the metadata quorum failed on %s from node %d", type(answer).__name__, dest)
+                raise
             self._flush()
 
     async def _run(self) -> None:
