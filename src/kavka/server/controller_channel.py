@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+
 from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.server.peer_client import PeerClient, PeerError
 
