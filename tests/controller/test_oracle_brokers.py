@@ -1,14 +1,15 @@
 """BrokerRegistration, BrokerHeartbeat and AllocateProducerIds answered by Kafka 4.4's controller and by
 Kavka's, step by step: the same raw requests from a pretend broker 17 (registering, heartbeating behind
 and then caught up, a duplicate process, the same process again, a stale epoch, a controlled
-shutdown, a producer id block), the answers compared with the broker epoch normalised. Kafka answers
-on its CONTROLLER listener; Kavka on its one listener (until the per-listener API sets land).
-Broker 17 is unregistered afterwards on both, so the session's brokers are as they were."""
+shutdown, a producer id block), the answers compared with the broker epoch normalised. Both answer on
+their CONTROLLER listener (Kavka's: a node that is its quorum's only voter). Broker 17 is unregistered
+afterwards on Kafka, so the session's brokers are as they were."""
 
 from __future__ import annotations
 
 import uuid
 
+from tests.broker.test_lifecycle import controller_node
 from tests.oracle.oraclefixtures import oracle  # noqa: F401  (the fixture)
 from tests.oracle.oraclewire import API_VERSIONS, DESCRIBE_CLUSTER, call
 
@@ -87,8 +88,9 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, dict]]:
     return steps
 
 
-def test_broker_lifecycle_requests_answered_as_kafka(oracle):  # noqa: F811
+def test_broker_lifecycle_requests_answered_as_kafka(oracle, broker_factory):  # noqa: F811
     kafka = _scenario(oracle.kafka.bootstrap, f"{oracle.kafka.host}:{oracle.kafka.controller_port}")
-    kavka = _scenario(oracle.kavka.bootstrap, oracle.kavka.bootstrap)
+    node, controller = controller_node(broker_factory)
+    kavka = _scenario(node.bootstrap, controller)
     assert dict(kafka)["register"]["error_code"] == 0
     assert kavka == kafka

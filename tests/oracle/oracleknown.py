@@ -18,11 +18,6 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
     40: ((1, 2), None),  # ExpireDelegationToken
     41: ((1, 3), None),  # DescribeDelegationToken
     51: ((0, 0), None),  # AlterUserScramCredentials
-    # Kafka serves these on its CONTROLLER listener only; Kavka on every listener until the
-    # per-listener API sets land (docs/compatibility.md, "Brokers in the cluster")
-    62: (None, (0, 4)),  # BrokerRegistration
-    63: (None, (0, 2)),  # BrokerHeartbeat
-    67: (None, (0, 0)),  # AllocateProducerIds
     76: ((1, 1), None),  # ShareGroupHeartbeat
     77: ((1, 1), None),  # ShareGroupDescribe
     78: ((1, 2), None),  # ShareFetch
@@ -59,9 +54,6 @@ CONTROLLER_API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tupl
     51: ((0, 0), None),  # AlterUserScramCredentials
     56: ((2, 3), None),  # AlterPartition (partition replication: the next issue)
     58: ((0, 0), None),  # Envelope (forwarding)
-    62: ((0, 4), None),  # BrokerRegistration
-    63: ((0, 2), None),  # BrokerHeartbeat
-    67: ((0, 0), None),  # AllocateProducerIds
     70: ((0, 0), None),  # ControllerRegistration
     73: ((0, 0), None),  # AssignReplicasToDirs
     80: ((0, 1), None),  # AddRaftVoter

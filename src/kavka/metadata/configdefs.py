@@ -115,19 +115,38 @@ _DEFS = [
         "host:port list used to discover the controller quorum's voters.",
     ),
     _b("controller.listener.names", S, None, HIGH, "Comma-separated names of the listeners used by the controller."),
-    _b("controller.quorum.election.timeout.ms", I, 1000, HIGH, "Maximum time without a leader before an election."),
-    _b("controller.quorum.fetch.timeout.ms", I, 2000, HIGH, "Maximum time without a fetch from the leader."),
-    _b("controller.quorum.election.backoff.max.ms", I, 1000, HIGH, "Maximum backoff before a new election."),
-    _b("controller.quorum.request.timeout.ms", I, 2000, MEDIUM, "How long a quorum request may wait."),
+    _b(
+        "controller.quorum.election.timeout.ms",
+        I,
+        1000,
+        HIGH,
+        "Maximum time without a leader before an election.",
+        AtLeast(0),
+    ),
+    _b(
+        "controller.quorum.fetch.timeout.ms", I, 2000, HIGH, "Maximum time without a fetch from the leader.", AtLeast(0)
+    ),
+    _b(
+        "controller.quorum.election.backoff.max.ms", I, 1000, HIGH, "Maximum backoff before a new election.", AtLeast(0)
+    ),
+    _b("controller.quorum.request.timeout.ms", I, 2000, MEDIUM, "How long a quorum request may wait.", AtLeast(0)),
     _b(
         "metadata.log.max.record.bytes.between.snapshots",
         L,
         20971520,
         HIGH,
         "Bytes of metadata records appended since the last snapshot before a new one is taken.",
+        AtLeast(1),
     ),
     _b("metadata.max.retention.bytes", L, 104857600, HIGH, "Maximum size of metadata log and snapshots."),
-    _b("metadata.log.max.snapshot.interval.ms", L, 3600000, HIGH, "Maximum time between metadata snapshots."),
+    _b(
+        "metadata.log.max.snapshot.interval.ms",
+        L,
+        3600000,
+        HIGH,
+        "Maximum time between metadata snapshots.",
+        AtLeast(0),
+    ),
     _b("broker.heartbeat.interval.ms", I, 2000, MEDIUM, "Milliseconds between broker heartbeats."),
     _b("broker.session.timeout.ms", I, 9000, MEDIUM, "Time a broker lease lasts without a heartbeat."),
     _b(
