@@ -116,3 +116,34 @@ def test_port_in_use_fails_fast(broker_factory, tmp_path):
     assert proc.returncode != 0
     assert "listen" in proc.stderr.lower() or "address" in proc.stderr.lower(), proc.stderr
     assert first.is_running()
+
+
+def test_a_dynamic_quorum_is_refused_with_one_line(tmp_path):
+    # KIP-853's bootstrap servers without static voters: not supported yet, and said so, rather than a
+    # node that silently runs as a quorum of one
+    controller = free_port()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kavka",
+            "serve",
+            "--override",
+            f"log.dirs={tmp_path / 'data'}",
+            "--override",
+            f"listeners=PLAINTEXT://127.0.0.1:{free_port()},CONTROLLER://127.0.0.1:{controller}",
+            "--override",
+            "node.id=1",
+            "--override",
+            "controller.listener.names=CONTROLLER",
+            "--override",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
+            "--no-console",
+        ],
+        capture_output=True,
+        timeout=30,
+        text=True,
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    err_lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(err_lines) == 1 and "controller.quorum.voters" in err_lines[0], proc.stderr

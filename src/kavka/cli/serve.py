@@ -32,7 +32,14 @@ def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
     defaults = BrokerConfig.serve_defaults()
     if kraft:  # a cluster node names itself: Kafka requires node.id
         del defaults["node.id"]
-    return BrokerConfig.from_properties({**defaults, **props}, kraft=kraft)
+    config = BrokerConfig.from_properties({**defaults, **props}, kraft=kraft)
+    if config["controller.quorum.bootstrap.servers"] and not config["controller.quorum.voters"]:
+        raise ConfigError(
+            "controller.quorum.bootstrap.servers (a dynamic quorum, KIP-853) is not supported yet: "
+            "name the voters in controller.quorum.voters (id@host:port,...)",
+            "controller.quorum.bootstrap.servers",
+        )
+    return config
 
 
 _QUORUM_KEYS = ("controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.listener.names")
