@@ -61,7 +61,8 @@ SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SS
 
 
 class MetadataQuorum(Protocol):
-    """What the controller needs from the quorum (``raft.local.LocalMetadataQuorum`` provides it)."""
+    """What the controller needs from the quorum: ``raft.quorum.ControllerView`` on the Raft leader (the
+    broker's), ``raft.local.LocalMetadataQuorum`` in memory (tests)."""
 
     @property
     def image(self) -> MetadataImage: ...

@@ -1,18 +1,14 @@
-"""A single local voter of the metadata quorum: the ``__cluster_metadata-0`` log plus the image.
+"""A metadata quorum of one in memory, for the controller's tests and benches: a log store plus the image.
 
-Rules this module lives by:
+The broker uses ``raft.quorum.RaftMetadataQuorum`` (a Raft node over the metadata log on disk, one voter
+or many); this class keeps the same contract for the controller (``image``, ``end_offset``, ``append``)
+with nothing underneath but a list, so controller logic can be tested without Raft.
 
 - A commit is a list of metadata records appended atomically: the records are first applied to a
   *copy* of the image (a record that cannot apply is refused before it reaches the log), then written
   to the log store as one unit, and only then does the live image change and listeners run.
-- At start the whole log is replayed into ``MetadataImage.empty(cluster_id)``; the rebuilt image is the
-  image the previous process had after its last durable commit.
-- Offsets count records from 0, as in Kafka's metadata log; ``end_offset`` is the next one.
-- The storage is behind ``MetadataLogStore`` (two methods), so this module does not depend on the
-  partition log; ``raft.log_store.PartitionLogMetadataStore`` adapts a real partition log.
-
-With more voters this class's role is the Raft leader's: the controller code does
-not change, because it only sees ``image``, ``end_offset`` and ``append``.
+- A new instance over the same store replays it into ``MetadataImage.empty(cluster_id)``.
+- Offsets count records from 0; ``end_offset`` is the next one.
 """
 
 from __future__ import annotations
