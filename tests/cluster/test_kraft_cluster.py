@@ -78,11 +78,16 @@ def test_three_combined_nodes_list_each_other_and_share_topics(combined):
         return {p.leader for p in md.topics["orders"].partitions.values()}
 
     wait_until(lambda: leaders() == {1, 2, 3}, timeout=30, message=lambda: f"leaders on 1-3, not {leaders()}")
-    # records go to every partition's leader and come back
-    producer = Producer({"bootstrap.servers": combined.bootstrap, "acks": "all"})
+    # records go to every partition's leader and come back; the idempotent producer's id comes from a
+    # block the controller handed that broker (AllocateProducerIds); a topic is auto-created on first use
+    producer = Producer({"bootstrap.servers": combined.bootstrap, "acks": "all", "enable.idempotence": True})
+    errors = []
     for i in range(60):
         producer.produce("orders", key=str(i).encode(), value=b"v%d" % i, partition=i % 6)
+    producer.produce("auto-created", value=b"first", on_delivery=lambda err, msg: errors.append(err))
     assert producer.flush(30) == 0
+    assert errors == [None]
+    wait_until(lambda: visible_everywhere(combined, "auto-created", 1), timeout=30, message="auto-created everywhere")
     consumer = Consumer(
         {"bootstrap.servers": combined.bootstrap, "group.id": f"g-{uuid.uuid4()}", "auto.offset.reset": "earliest"}
     )

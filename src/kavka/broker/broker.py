@@ -428,7 +428,10 @@ class Broker:
         self._publish()
         if r.error_code not in (0, ErrorCode.topic_already_exists):
             return r.error_code, None
-        return 0, self.topic(name)
+        topic = self.topic(name)
+        if topic is None:  # in a cluster the creation commits once the quorum has it: not visible yet
+            return ErrorCode.leader_not_available, None
+        return 0, topic
 
     def delete_topics(self, targets: list[tuple[str | None, object]], version: int) -> list[dict]:
         names = [n for n, _ in targets if n is not None]  # "" is a name (unknown), not an id
