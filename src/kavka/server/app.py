@@ -128,6 +128,7 @@ class KavkaServer:
         )
         controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
         driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
+        driver.on_fatal = lambda: broker.halt(1)  # as Kafka's fatal fault handler: stop at once
         broker.raft_driver = driver
         driver.start()
         self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")

@@ -78,6 +78,8 @@ class RaftDriver:
         self._flush_scheduled = False
         # (listener name, host, port) of this node's CONTROLLER listener, named in BeginQuorumEpoch
         self.leader_endpoints: list[tuple[str, str, int]] = []
+        # called when the quorum fails (a broken Raft invariant, a metadata record that cannot apply)
+        self.on_fatal: Callable[[], None] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -120,7 +122,12 @@ class RaftDriver:
         if kind is not None:
             fut = asyncio.get_running_loop().create_future()
             self._waiting[(sender, kind)].append(fut)
-        self.quorum.receive(sender, msg, self.clock_ms())
+        try:
+            self.quorum.receive(sender, msg, self.clock_ms())
+        except Exception:
+            log.exception("the metadata quorum failed on %s from node %d", type(msg).__name__, sender)
+            self.on_fatal()
+            raise
         self._flush()
         if fut is None:
             return None
@@ -179,6 +186,7 @@ class RaftDriver:
                 self.quorum.receive(dest, answer, self.clock_ms())
             except Exception:
                 log.exception("the metadata quorum failed on %s from node %d", type(answer).__name__, dest)
+                self.on_fatal()
                 raise
             self._flush()
 
@@ -195,7 +203,8 @@ class RaftDriver:
             try:
                 self.quorum.tick(self.clock_ms())
             except Exception:
-                # A broken invariant is fatal to the quorum (Kafka halts); log it loudly and stop ticking.
-                log.exception("the metadata quorum failed; this node stops taking part")
+                # A broken invariant is fatal to the quorum: Kafka halts the process, and so does the server
+                log.exception("the metadata quorum failed; this node stops")
+                self.on_fatal()
                 raise
             self._flush()
