@@ -153,7 +153,14 @@ class Broker:
             raise
         self.log_manager = lm
         lm.dir_failure_listeners.append(self._on_log_dir_failure)
-        self.quorum = quorum = open_metadata_quorum(cfg, metadata_log, self.fs, self.clock_ms, self.cluster_id)
+        self.quorum = quorum = open_metadata_quorum(
+            cfg,
+            metadata_log,
+            self.fs,
+            self.clock_ms,
+            self.cluster_id,
+            on_failure=lambda e: lm.handle_log_failure(metadata_log, e),  # halts: the metadata log dir failed
+        )
         quorum.add_listener(lambda old, new, records, first: self._publish())
         quorum.add_leader_listener(self._on_quorum_leader)
         self._on_quorum_leader(quorum.leader_id, quorum.node.epoch)

@@ -14,6 +14,7 @@ are Kafka's ``controller.quorum.*`` settings.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from kavka.metadata.config import BrokerConfig, ConfigError
 from kavka.raft.disk_log import DiskReplicatedLog
@@ -21,6 +22,7 @@ from kavka.raft.node import RaftConfig, RaftNode
 from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.raft.snapshots import SnapshotPolicy, image_from_snapshot, snapshot_bytes
 from kavka.raft.states import StoredQuorumState
+from kavka.storage.errors import KafkaStorageError
 from kavka.storage.quorum_state import FileQuorumStateStore
 
 __all__ = ["parse_voters", "open_metadata_quorum"]
@@ -45,7 +47,50 @@ def parse_voters(value: str | list[str]) -> dict[int, tuple[str, int]]:
     return voters
 
 
-def open_metadata_quorum(config: BrokerConfig, metadata_log, fs, clock_ms, cluster_id: str) -> RaftMetadataQuorum:
+class _FailureReporting:
+    """The metadata log, with every write's I/O failure reported to ``on_failure`` before it is raised:
+    the broker takes the dir offline, and since it holds the metadata log, halts (Kafka 4: "Shutdown
+    broker because the metadata log dir ... has failed"), rather than go on with a log it cannot write."""
+
+    _WRITES = frozenset(
+        {
+            "append_as_leader",
+            "append_as_follower",
+            "truncate_to",
+            "flush",
+            "take_snapshot",
+            "install_snapshot",
+            "delete_before",
+        }
+    )
+
+    def __init__(self, log: DiskReplicatedLog, on_failure: Callable[[Exception], None]) -> None:
+        self._log = log
+        self._on_failure = on_failure
+
+    def __getattr__(self, name: str):
+        value = getattr(self._log, name)
+        if name not in self._WRITES:
+            return value
+
+        def write(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            except (OSError, KafkaStorageError) as e:
+                self._on_failure(e)
+                raise
+
+        return write
+
+
+def open_metadata_quorum(
+    config: BrokerConfig,
+    metadata_log,
+    fs,
+    clock_ms,
+    cluster_id: str,
+    on_failure: Callable[[Exception], None] = lambda e: None,
+) -> RaftMetadataQuorum:
     voters = parse_voters(config["controller.quorum.voters"])
     node_id = config.node_id
     voter_ids = list(voters) if voters else [node_id]
@@ -55,7 +100,7 @@ def open_metadata_quorum(config: BrokerConfig, metadata_log, fs, clock_ms, clust
         election_backoff_max=config["controller.quorum.election.backoff.max.ms"],
         request_timeout=config["controller.quorum.request.timeout.ms"],
     )
-    log = DiskReplicatedLog(metadata_log, fs, clock_ms)
+    log = _FailureReporting(DiskReplicatedLog(metadata_log, fs, clock_ms), on_failure)
     store = StoredQuorumState(FileQuorumStateStore(fs, metadata_log.dir))
     node = RaftNode(node_id, voter_ids, log, store, raft_config, random.Random(), clock_ms())
     policy = SnapshotPolicy.from_config(config, clock_ms())
