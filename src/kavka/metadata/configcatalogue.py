@@ -208,3 +208,17 @@ def catalogue_def(fact: KafkaBrokerConfig) -> ConfigDef:
         validator_from_text(fact.valid_values, type_),
         read_only=fact.update_mode == READ_ONLY,
     )
+
+
+def broker_def(
+    name: str,
+    type_: ConfigType,
+    default: Any,  # typed per ``type_`` (int, bool, list[str], ...), as ConfigDef.default
+    importance: Importance,
+    doc: str,
+    validator: Validator | None = None,
+    deprecated: bool = False,
+) -> ConfigDef:
+    """A broker config Kavka reads itself; dynamic or not as Kafka's update mode says."""
+    read_only = update_mode(name) == READ_ONLY
+    return ConfigDef(name, type_, default, importance, doc, validator, read_only=read_only, deprecated=deprecated)

@@ -13,9 +13,7 @@ Where Kafka's name differs from a nickname people use, Kafka's name wins: the br
 
 from __future__ import annotations
 
-from typing import Any
-
-from .configcatalogue import READ_ONLY, CaseInsensitiveValidString, GzipLevel, catalogue_def, update_mode
+from .configcatalogue import CaseInsensitiveValidString, GzipLevel, broker_def, catalogue_def
 from .configtypes import (
     INT_MAX,
     LONG_MAX,
@@ -26,11 +24,11 @@ from .configtypes import (
     ConfigType,
     Importance,
     NonNull,
-    Validator,
     ValidList,
     ValidString,
 )
 from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
+from .kraftconfigdefs import KRAFT_DEFS
 from .topicconfigs import (
     COMPRESSION_TYPES,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -80,86 +78,11 @@ class _HostCounts:
         return "host:count,..."
 
 
-def _b(
-    name: str,
-    type_: ConfigType,
-    default: Any,  # typed per ``type_`` (int, bool, list[str], ...), as ConfigDef.default
-    importance: Importance,
-    doc: str,
-    validator: Validator | None = None,
-    deprecated: bool = False,
-) -> ConfigDef:
-    """A broker config Kavka reads itself; dynamic or not as Kafka's update mode says."""
-    read_only = update_mode(name) == READ_ONLY
-    return ConfigDef(name, type_, default, importance, doc, validator, read_only=read_only, deprecated=deprecated)
+_b = broker_def
 
 
 _DEFS = [
-    # --- node identity and KRaft ---
-    _b("node.id", I, -1, HIGH, "The node ID of this process in its process.roles (broker, controller, or both)."),
-    _b("broker.id", I, -1, HIGH, "The broker id; if set, it must equal node.id."),
-    _b(
-        "process.roles",
-        LI,
-        [],
-        HIGH,
-        "The roles this process plays: 'broker', 'controller', or 'broker,controller'.",
-        ValidList(("broker", "controller")),
-    ),
-    _b("controller.quorum.voters", LI, [], HIGH, "Static voter set as id@host:port entries, e.g. 1@localhost:9093."),
-    _b(
-        "controller.quorum.bootstrap.servers",
-        LI,
-        [],
-        HIGH,
-        "host:port list used to discover the controller quorum's voters.",
-    ),
-    _b("controller.listener.names", S, None, HIGH, "Comma-separated names of the listeners used by the controller."),
-    _b(
-        "controller.quorum.election.timeout.ms",
-        I,
-        1000,
-        HIGH,
-        "Maximum time without a leader before an election.",
-        AtLeast(0),
-    ),
-    _b(
-        "controller.quorum.fetch.timeout.ms", I, 2000, HIGH, "Maximum time without a fetch from the leader.", AtLeast(0)
-    ),
-    _b(
-        "controller.quorum.election.backoff.max.ms", I, 1000, HIGH, "Maximum backoff before a new election.", AtLeast(0)
-    ),
-    _b("controller.quorum.request.timeout.ms", I, 2000, MEDIUM, "How long a quorum request may wait.", AtLeast(0)),
-    _b(
-        "metadata.log.max.record.bytes.between.snapshots",
-        L,
-        20971520,
-        HIGH,
-        "Bytes of metadata records appended since the last snapshot before a new one is taken.",
-        AtLeast(1),
-    ),
-    _b("metadata.max.retention.bytes", L, 104857600, HIGH, "Maximum size of metadata log and snapshots."),
-    _b(
-        "metadata.log.max.snapshot.interval.ms",
-        L,
-        3600000,
-        HIGH,
-        "Maximum time between metadata snapshots.",
-        AtLeast(0),
-    ),
-    _b("broker.heartbeat.interval.ms", I, 2000, MEDIUM, "Milliseconds between broker heartbeats."),
-    _b("broker.session.timeout.ms", I, 9000, MEDIUM, "Time a broker lease lasts without a heartbeat."),
-    _b(
-        "metadata.log.dir", S, None, HIGH, "Directory of the cluster metadata log; defaults to the first log directory."
-    ),
-    _b(
-        "cluster.id",
-        S,
-        None,
-        LOW,
-        "Kavka extension: the cluster id (22-char base64url uuid); normally read from meta.properties.",
-    ),
-    _b("broker.rack", S, None, MEDIUM, "Rack of the broker, used for rack-aware replica placement."),
+    *KRAFT_DEFS,
     # --- network ---
     _b(
         "listeners",
