@@ -30,9 +30,9 @@ print (DescribeQuorum, in Kafka's layout), then the brokers (DescribeCluster).
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -118,52 +118,28 @@ def node_properties(spec: NodeSpec, specs: list[NodeSpec], data_dir: Path) -> di
     return props
 
 
-# --- raw requests (Kafka's framing over a plain socket) --------------------------------------------
-
-
-def _recv_exactly(s: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return bytes(buf)
+# --- raw requests ---------------------------------------------------------------------------------
 
 
 def request(host: str, port: int, api_key: int, version: int, body: dict[str, Any], timeout: float) -> Any:
-    """Send one request on a fresh connection and return the response as kio's entity.
+    """Send one request on a fresh connection (the nodes' own peer client) and return the response as
+    kio's entity. Raises OSError when the node cannot be reached or does not answer within ``timeout``,
+    ValueError when the answer does not parse."""
+    from kavka.server.peer_client import PeerClient, PeerError, PeerProtocolError
 
-    Request header v1 (v2 with an empty tag section when the version is flexible); the response
-    header is the correlation id (then a tag section when flexible, except for ApiVersions).
-    Raises OSError when the node cannot be reached, ValueError when the answer does not parse.
-    """
-    from kavka.protocol.api import encode_request_body, is_flexible, response_class
-    from kavka.protocol.decoder import ProtocolDecodeError, decode_with, entity_decoder
-    from kavka.protocol.varint import decode_unsigned_varint
+    async def once() -> Any:
+        client = PeerClient(host, port, client_id="kavka-cluster")
+        try:
+            return await client.request(api_key, version, body, timeout=timeout)
+        finally:
+            await client.close()
 
-    flexible = is_flexible(api_key, version)
-    client_id = b"kavka-cluster"
-    header = struct.pack(">hhih", api_key, version, 1, len(client_id)) + client_id + (b"\x00" if flexible else b"")
-    frame = header + encode_request_body(api_key, version, body)
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(struct.pack(">i", len(frame)) + frame)
-        (size,) = struct.unpack(">i", _recv_exactly(s, 4))
-        if not 4 <= size <= 64 << 20:
-            raise ValueError(f"implausible response size {size}")
-        payload = _recv_exactly(s, size)
-    pos = 4
-    if flexible and api_key != 18:
-        count, pos = decode_unsigned_varint(payload, pos)
-        for _ in range(count):
-            _, pos = decode_unsigned_varint(payload, pos)
-            length, pos = decode_unsigned_varint(payload, pos)
-            pos += length
     try:
-        return decode_with(entity_decoder(response_class(api_key, version)), payload, pos)[0]
-    except ProtocolDecodeError as e:
+        return asyncio.run(once())
+    except PeerProtocolError as e:
         raise ValueError(f"cannot read the answer: {e}") from None
+    except PeerError as e:
+        raise OSError(str(e)) from None
 
 
 def metadata_broker_ids(host: str, port: int, timeout: float) -> set[int]:
