@@ -1,6 +1,8 @@
-"""A Raft driver over a real ``RaftNode``, for tests of the KRaft handlers before the server's own
-driver is wired in: the interface the handlers call (``await driver.exchange(sender, message)`` -> the
-node's answer to that sender, or None), with the node fed and polled at once.
+"""A Raft driver over a real ``RaftNode``, for tests of the KRaft handlers: the interface the handlers
+call (``await driver.exchange(sender, message)`` -> the node's answer to that sender, or None), with the
+node fed and polled at once. The server's own driver (``kavka.server.raft_driver``) runs the broker's
+metadata quorum; this one stands in for it where a test needs a node with chosen payloads in its log
+and a record of what reached the core (``received``), which a broker's real quorum does not give.
 
 ``CoreDriver.leader(node_id)`` makes a node that has won its one-voter election and committed
 ``records`` (data entries), so Vote, BeginQuorumEpoch and Fetch get a leader's answers. Only answers
