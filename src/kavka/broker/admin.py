@@ -46,7 +46,6 @@ __all__ = [
     "AdminError",
     "INVALID_REQUEST_MESSAGE",
     "RESOURCE_TYPE_NAMES",
-    "apply_metadata",
     "describe_resource",
     "alter_configs",
     "incremental_alter_configs",
@@ -71,12 +70,6 @@ class AdminError(Exception):
         super().__init__(message)
         self.code = int(code)
         self.message = message
-
-
-def apply_metadata(broker) -> None:
-    """Bring logs and partitions in line with the committed metadata image after a controller change:
-    new partitions get logs, changed topic or dynamic broker configs are re-applied live."""
-    broker.apply_metadata()
 
 
 # --- DescribeConfigs ------------------------------------------------------------------------------
@@ -274,11 +267,9 @@ def _run(broker, resources: list, preprocess, submit, validate_only: bool) -> li
         todo.append(i)
     results = {}
     if todo:
-        answered, records = submit([resources[i] for i in todo], validate_only)
+        answered, _ = submit([resources[i] for i in todo], validate_only)
         for i, r in zip(todo, answered):
             results[i] = (r.error_code, r.error_message)
-        if records and not validate_only:
-            apply_metadata(broker)
     out = []
     for i, res in enumerate(resources):
         code, message = (errors[i].code, errors[i].message) if i in errors else results[i]

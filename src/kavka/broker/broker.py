@@ -161,6 +161,8 @@ class Broker:
             self.cluster_id,
             on_failure=lambda e: lm.handle_log_failure(metadata_log, e),  # halts: the metadata log dir failed
         )
+        # every committed change reaches the logs and partitions (new partitions, configs applied live,
+        # deleted topics), whoever made it: a handler here, or the active controller on another node
         quorum.add_listener(lambda old, new, records, first: self._publish())
         quorum.add_leader_listener(self._on_quorum_leader)
         self._on_quorum_leader(quorum.leader_id, quorum.node.epoch)
@@ -397,7 +399,6 @@ class Broker:
             for s in specs
         ]
         results, _ = self.controller.create_topics(creatable, validate_only=validate_only)
-        self._publish()
         return [
             {
                 "name": r.name,
@@ -432,7 +433,6 @@ class Broker:
             self._create_remotely(name, -1, -1, {})
             return ErrorCode.leader_not_available, None
         [r], _ = self.controller.create_topics([CreatableTopic(name=name)], validate_only=False)
-        self._publish()
         if r.error_code not in (0, ErrorCode.topic_already_exists):
             return r.error_code, None
         topic = self.topic(name)
@@ -444,7 +444,6 @@ class Broker:
         names = [n for n, _ in targets if n is not None]  # "" is a name (unknown), not an id
         ids = [i for n, i in targets if n is None]
         results, _ = self.controller.delete_topics(names=names, topic_ids=ids)
-        self._publish()
         out = []
         for r in results:
             code = r.error_code
@@ -624,11 +623,6 @@ class Broker:
         self._in_background(allocate(), "allocating producer ids")
 
     # --- reacting to the metadata image ------------------------------------------------------
-
-    def apply_metadata(self) -> None:
-        """Apply the committed image to logs and partitions after a controller change made by a
-        handler (config changes, CreatePartitions)."""
-        self._publish()
 
     def _publish(self) -> None:
         """Bring logs and partitions in line with the current image: open logs for new partitions,

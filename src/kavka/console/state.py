@@ -327,7 +327,6 @@ def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: 
         raise ConsoleError(400, "No config change given.")
     resource = AlterConfigsResource(ConfigResourceType.TOPIC, name, ops)
     [result], _ = broker.controller.incremental_alter_configs([resource], validate_only=False)
-    broker.apply_metadata()  # the new image reaches the live logs, as after the AlterConfigs handlers
     code, message = result.error_code, result.error_message
     if code:
         raise ConsoleError(400, f"{_error_name(code)}: {message or 'config not changed'}")

@@ -8,7 +8,6 @@ partition(s).``, a lower one ``The topic t currently has 3 partition(s); 2 would
 their logs at once, so producers see them on their next metadata refresh.
 """
 
-from kavka.broker.admin import apply_metadata
 from kavka.broker.registry import handles
 from kavka.controller.topics import CreatePartitionsTopic
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -25,9 +24,7 @@ def handle_create_partitions(ctx, req):
         for t in req.topics
     ]
     validate_only = bool(req.validate_only)
-    results, records = ctx.broker.controller.create_partitions(topics, validate_only=validate_only)
-    if records and not validate_only:
-        apply_metadata(ctx.broker)
+    results, _ = ctx.broker.controller.create_partitions(topics, validate_only=validate_only)
     # As Kafka: one result per topic name (a name twice in the request answers once), and an unknown
     # topic's UNKNOWN_TOPIC_OR_PARTITION carries no message.
     unique: dict[str, dict] = {}
