@@ -99,6 +99,7 @@ class Broker:
         # set by the server in cluster mode: async (api_key, version, request) -> response from the
         # active controller, and the Raft driver the quorum handlers talk to
         self.controller_channel = None
+        self.broker_channel = None  # set by the server in cluster mode: kavka.server.broker_channel
         self.raft_driver = None
         self.lifecycle: BrokerLifecycleManager | None = None
         self.group_service: GroupService | None = None

@@ -21,6 +21,7 @@ import time
 from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
 from kavka.server.acceptor import Acceptor
+from kavka.server.broker_channel import BrokerChannel
 from kavka.server.connection import KafkaConnection
 from kavka.server.controller_channel import ControllerChannel
 from kavka.server.memory_pool import RequestMemoryPool
@@ -48,6 +49,7 @@ class KavkaServer:
         self.started_at: float | None = None
         self.raft_driver: RaftDriver | None = None
         self.controller_channel: ControllerChannel | None = None
+        self.broker_channel: BrokerChannel | None = None
 
     @property
     def connection_count(self) -> int:
@@ -133,6 +135,10 @@ class KavkaServer:
         driver.start()
         self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")
         broker.controller_channel = self.controller_channel
+        self.broker_channel = BrokerChannel(
+            lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}"
+        )
+        broker.broker_channel = self.broker_channel
         if broker.is_broker_role:
             broker.start_lifecycle()
 
@@ -168,6 +174,8 @@ class KavkaServer:
             await self.broker.stop_lifecycle()
         if self.controller_channel is not None:
             await self.controller_channel.close()
+        if self.broker_channel is not None:
+            await self.broker_channel.close()
         if self.raft_driver is not None:
             await self.raft_driver.stop()
         for acceptor in self._acceptors:
