@@ -33,6 +33,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
+class FollowerState:
+    """What the leader knows of one follower replica (Kafka's ``Replica``): the log end offset of its
+    last fetch, when it last fetched, and the last time it was caught up (fetched up to the leader's log
+    end offset as it was at the previous fetch), which decides whether it stays in the ISR."""
+
+    log_end_offset: int = -1
+    last_fetch_ms: int = -1
+    last_caught_up_ms: int = -1
+
+
+@dataclass(slots=True)
 class Partition:
     topic: str
     index: int
@@ -44,6 +55,10 @@ class Partition:
     min_insync_replicas: int = 1
     waiters: list = field(default_factory=list)
     offline: bool = False  # its log dir failed: KAFKA_STORAGE_ERROR until a restart
+    leader_id: int = -1  # the partition's leader in the committed image (-1: none)
+    is_leader: bool = True  # this broker leads it (a single node leads everything)
+    followers: dict = field(default_factory=dict)  # leader only: node id -> FollowerState
+    fetch_lag: int = 0  # follower only: the leader's high watermark at the last fetch minus our LEO
 
 
 def _offline_message(p: Partition) -> str:
@@ -77,6 +92,8 @@ class ReplicaManager:
         # called with (partition, exception) on an I/O error in its log; the broker takes the dir offline
         self.on_storage_error = None
         self.offline: set[tuple[str, int]] = set()  # partitions in failed log dirs (hosted or not)
+        self.isr_shrinks = 0  # ISR changes this broker made as leader (IsrShrinksPerSec / IsrExpandsPerSec)
+        self.isr_expands = 0
 
     def storage_failed(self, p: Partition, exc: Exception) -> None:
         """An I/O error on ``p``'s log: reported (its dir goes offline), ``p`` offline from now on."""
