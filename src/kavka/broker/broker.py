@@ -33,6 +33,7 @@ from kavka.broker.group_service import GroupService
 from kavka.broker.lifecycle import BrokerLifecycleManager
 from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
 from kavka.broker.replica_manager import Partition, ReplicaManager
+from kavka.broker.replication_service import ReplicationService
 from kavka.broker.txn_service import TxnService
 from kavka.controller.controller import SECURITY_PROTOCOL_IDS, QuorumController
 from kavka.controller.errors import NotControllerError, ProducerIdsNotReady
@@ -102,6 +103,7 @@ class Broker:
         self.broker_channel = None  # set by the server in cluster mode: kavka.server.broker_channel
         self.raft_driver = None
         self.lifecycle: BrokerLifecycleManager | None = None
+        self.replication = ReplicationService(self)
         self.group_service: GroupService | None = None
         self.txn_service: TxnService | None = None
         self._broker_epoch = -1
@@ -300,8 +302,14 @@ class Broker:
             self._broker_epoch, _ = self._controller.register_broker(self.node_id, endpoints)
         # in a cluster the broker lifecycle manager registers through the active controller
 
+    @property
+    def broker_epoch(self) -> int:
+        """This broker's epoch: the one its current registration got (-1 before it registered)."""
+        return self.lifecycle.broker_epoch if self.lifecycle is not None else self._broker_epoch
+
     def tick(self) -> None:
         self.log_manager.tick()
+        self.replication.tick(self.clock_ms())
         if self.cluster_mode and self.controller is not None:
             self.controller.fence_stale_brokers()  # the session timer of brokers that stopped heartbeating
         if self.group_service is not None:
@@ -655,53 +663,21 @@ class Broker:
                     if p is not None:
                         p.min_insync_replicas = config.min_insync_replicas
             for index, pimg in topic.partitions.items():
-                if self.cluster_mode:
-                    # Partitions do not replicate yet (issue 15): a broker hosts what it leads, and keeps
-                    # the logs of every partition it is a replica of.
-                    if self.node_id in pimg.replicas:
-                        live.add((topic.name, index))
-                    if pimg.leader != self.node_id:
-                        continue
+                if self.cluster_mode and self.node_id not in pimg.replicas:
+                    continue  # not a replica here (any log left of it goes below)
                 live.add((topic.name, index))
-                p = rm.get(topic.name, index)
-                if p is not None and p.leader_epoch == pimg.leader_epoch:
-                    continue
-                if p is not None and p.offline:
-                    continue  # its log dir failed: offline until a restart, whatever the image says
-                if config is None:
-                    config = self.topic_log_config(topic)
-                try:
-                    plog = lm.get_or_create_log(topic.name, index, topic.topic_id, config)
-                except KafkaStorageError as e:
-                    # its dir failed (and is offline now): the partition is offline here, KAFKA_STORAGE_ERROR
-                    # to clients; the request that created it still succeeds, as the controller committed it
-                    log.error("cannot open the log of %s-%d: %s", topic.name, index, e)
-                    rm.mark_offline([(topic.name, index)])
-                    continue
-                rm.add(
-                    Partition(
-                        topic=topic.name,
-                        index=index,
-                        topic_id=topic.topic_id,
-                        log=plog,
-                        leader_epoch=pimg.leader_epoch,
-                        replicas=tuple(pimg.replicas),
-                        isr=tuple(pimg.isr),
-                        min_insync_replicas=config.min_insync_replicas,
-                    )
-                )
-                if plog.high_watermark < plog.log_end_offset:
-                    plog.update_high_watermark(plog.log_end_offset)
+                self.replication.host(topic, index, pimg, lambda t=topic, c=config: c or self.topic_log_config(t))
         for name in [n for n in self._seen_topic_configs if n not in image.topics_by_name]:
             del self._seen_topic_configs[name]
         for key in [k for k in rm.partitions if k not in live]:
-            rm.remove_topic(key[0])
+            rm.remove_partition(*key)
         for key in [k for k in lm.offline_partitions if k not in live]:
             del lm.offline_partitions[key]  # a deleted topic's name may be reused in a live dir
             rm.offline.discard(key)
         for plog in list(lm.all_logs()):
             if plog.topic != METADATA_TOPIC and (plog.topic, plog.partition) not in live:
                 lm.delete_log(plog.topic, plog.partition)
+        self.replication.assign_fetchers()
         if self.cluster_mode:
             # an internal topic another node created: coordinate the partitions this broker leads
             for service in (self.group_service, self.txn_service):

@@ -27,20 +27,10 @@ from kavka.protocol import batch as batchmod
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.fetch import FetchPartitionResponse
 from kavka.protocol.produce import PartitionResponse
+from kavka.replication.leader import FollowerState, LeaderState
 from kavka.storage.errors import KafkaStorageError, OffsetOutOfRangeError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class FollowerState:
-    """What the leader knows of one follower replica (Kafka's ``Replica``): the log end offset of its
-    last fetch, when it last fetched, and the last time it was caught up (fetched up to the leader's log
-    end offset as it was at the previous fetch), which decides whether it stays in the ISR."""
-
-    log_end_offset: int = -1
-    last_fetch_ms: int = -1
-    last_caught_up_ms: int = -1
 
 
 @dataclass(slots=True)
@@ -53,12 +43,19 @@ class Partition:
     replicas: tuple = ()
     isr: tuple = ()
     min_insync_replicas: int = 1
-    waiters: list = field(default_factory=list)
+    waiters: list = field(default_factory=list)  # woken when the high watermark moves (consumers, acks=all)
     offline: bool = False  # its log dir failed: KAFKA_STORAGE_ERROR until a restart
     leader_id: int = -1  # the partition's leader in the committed image (-1: none)
     is_leader: bool = True  # this broker leads it (a single node leads everything)
-    followers: dict = field(default_factory=dict)  # leader only: node id -> FollowerState
+    partition_epoch: int = 0
+    leader_state: LeaderState | None = None  # leader only, in a cluster: followers, ISR changes
+    replica_waiters: list = field(default_factory=list)  # woken by any append (followers' long polls)
     fetch_lag: int = 0  # follower only: the leader's high watermark at the last fetch minus our LEO
+
+    @property
+    def followers(self) -> dict[int, FollowerState]:
+        """Leader only: node id -> what this leader knows of that follower."""
+        return {} if self.leader_state is None else self.leader_state.followers
 
 
 def _offline_message(p: Partition) -> str:
@@ -68,6 +65,16 @@ def _offline_message(p: Partition) -> str:
 _NO_LOG_START_OFFSET = frozenset(
     {ErrorCode.message_too_large, ErrorCode.record_list_too_large, ErrorCode.corrupt_message}
 )
+
+
+def _epoch_error(p: Partition, current_leader_epoch: int) -> int | None:
+    """Kafka's leader epoch check of a fetch or offset request (-1: the client does not say):
+    FENCED_LEADER_EPOCH when it knows an older epoch, UNKNOWN_LEADER_EPOCH when a newer one."""
+    if current_leader_epoch < 0 or current_leader_epoch == p.leader_epoch:
+        return None
+    if current_leader_epoch < p.leader_epoch:
+        return ErrorCode.fenced_leader_epoch
+    return ErrorCode.unknown_leader_epoch
 
 
 def _error_code_of(exc: Exception) -> int:
@@ -94,6 +101,11 @@ class ReplicaManager:
         self.offline: set[tuple[str, int]] = set()  # partitions in failed log dirs (hosted or not)
         self.isr_shrinks = 0  # ISR changes this broker made as leader (IsrShrinksPerSec / IsrExpandsPerSec)
         self.isr_expands = 0
+        # called with (partition, proposed ISR) when a leader's ISR should change; the broker sends
+        # AlterPartition to the controller
+        self.on_isr_change = None
+        # is_active(broker id): registered, unfenced and not shutting down (from the metadata image)
+        self.is_active = lambda broker_id: True
 
     def storage_failed(self, p: Partition, exc: Exception) -> None:
         """An I/O error on ``p``'s log: reported (its dir goes offline), ``p`` offline from now on."""
@@ -110,6 +122,7 @@ class ReplicaManager:
             if p is not None:
                 p.offline = True
                 self._wake(p)
+                self._wake_replicas(p)
 
     def missing_code(self, topic: str, index: int) -> int:
         """The error for a partition not hosted: KAFKA_STORAGE_ERROR if its log dir failed (it could not be
@@ -127,8 +140,19 @@ class ReplicaManager:
         for p in removed:
             del self.partitions[(topic, p.index)]
             self._wake(p)
+            self._wake_replicas(p)
         self.topic_metrics.remove_topic(topic)
         return removed
+
+    def remove_partition(self, topic: str, index: int) -> None:
+        """Stop hosting one partition (its topic was deleted, or a reassignment moved it away)."""
+        p = self.partitions.pop((topic, index), None)
+        self.offline.discard((topic, index))
+        if p is not None:
+            self._wake(p)
+            self._wake_replicas(p)
+        if not any(key[0] == topic for key in self.partitions):
+            self.topic_metrics.remove_topic(topic)
 
     def get(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
@@ -143,6 +167,8 @@ class ReplicaManager:
         if p.offline:
             self.topic_metrics.record_failed_produce(topic)
             return PartitionResponse(index, ErrorCode.kafka_storage_error, error_message=_offline_message(p))
+        if not p.is_leader:
+            return PartitionResponse(index, ErrorCode.not_leader_or_follower)
         size = 0 if records is None else len(records)
         if size == 0:
             return PartitionResponse(index, ErrorCode.corrupt_message, error_message="empty record set")
@@ -177,8 +203,7 @@ class ReplicaManager:
             self.bytes_in += size
             self.messages_in += result.num_records
             self.topic_metrics.record_produce(topic, size, result.num_records)
-            plog.update_high_watermark(plog.log_end_offset)
-            self._wake(p)
+            self._appended(p)
         return PartitionResponse(index, 0, result.base_offset, result.log_append_time, result.log_start_offset)
 
     def write_txn_marker(
@@ -195,6 +220,8 @@ class ReplicaManager:
             return self.missing_code(topic, index)
         if p.offline:
             return ErrorCode.kafka_storage_error
+        if not p.is_leader:
+            return ErrorCode.not_leader_or_follower
         plog = p.log
         try:
             plog.append_control_marker(
@@ -210,14 +237,122 @@ class ReplicaManager:
                 return ErrorCode.unknown_server_error
             log.debug("marker on %s-%d refused: %s", topic, index, e)
             return int(code)
-        plog.update_high_watermark(plog.log_end_offset)
-        self._wake(p)
+        self._appended(p)
         return ErrorCode.none
+
+    # --- the high watermark ------------------------------------------------------------------
+
+    def _appended(self, p: Partition) -> None:
+        """After an append as leader: followers' long polls wake, and the high watermark moves if the
+        ISR is this broker alone (a single node, or a leader whose followers all fell out)."""
+        self._wake_replicas(p)
+        self.maybe_advance_high_watermark(p)
+
+    def maybe_advance_high_watermark(self, p: Partition) -> bool:
+        """Move a leader's high watermark to the smallest log end offset of its maximal ISR (never back);
+        wakes consumers' long polls and delayed produces when it moves."""
+        plog = p.log
+        state = p.leader_state
+        target = plog.log_end_offset if state is None else state.high_watermark(plog.log_end_offset)
+        if target <= plog.high_watermark:
+            return False
+        plog.update_high_watermark(target)
+        self._wake(p)
+        return True
+
+    async def until_replicated(self, p: Partition, offset: int, timeout: float) -> int:
+        """acks=all (Kafka's DelayedProduce): wait until the high watermark reaches ``offset`` (the log end
+        offset right after the append); NONE, NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below
+        min.insync.replicas meanwhile, NOT_LEADER_OR_FOLLOWER if leadership moved (the write may be
+        truncated away), REQUEST_TIMED_OUT after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        epoch = p.leader_epoch
+        while True:
+            current = self.partitions.get((p.topic, p.index))
+            if current is not p or not p.is_leader or p.leader_epoch != epoch:
+                return ErrorCode.not_leader_or_follower
+            if p.offline:
+                return ErrorCode.kafka_storage_error
+            if p.log.high_watermark >= offset:
+                if len(p.isr) < p.min_insync_replicas:
+                    return ErrorCode.not_enough_replicas_after_append
+                return ErrorCode.none
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return ErrorCode.request_timed_out
+            fut = loop.create_future()
+            p.waiters.append(fut)
+            try:
+                await asyncio.wait_for(fut, remaining)
+            except TimeoutError:
+                if fut in p.waiters:
+                    p.waiters.remove(fut)
+
+    # --- leaders and followers ---------------------------------------------------------------
+
+    def make_leader(self, p: Partition, image_partition, now_ms: int, *, replicated: bool) -> None:
+        """This broker leads ``p`` at the image's leader epoch (Kafka's ``Partition.makeLeader``): the
+        epoch starts at our log end offset in the leader epoch cache, followers are tracked anew, and the
+        high watermark moves as soon as the ISR allows it. Not ``replicated`` (a single node): no
+        follower is tracked and the high watermark is the log end offset."""
+        plog = p.log
+        p.is_leader, p.leader_id = True, image_partition.leader
+        p.leader_epoch, p.partition_epoch = image_partition.leader_epoch, image_partition.partition_epoch
+        p.replicas, p.isr = tuple(image_partition.replicas), tuple(image_partition.isr)
+        p.fetch_lag = 0
+        if not replicated:
+            p.leader_state = None
+            self.maybe_advance_high_watermark(p)
+            return
+        if plog.leader_epoch_cache.latest_epoch < p.leader_epoch:
+            plog.leader_epoch_cache.assign(p.leader_epoch, plog.log_end_offset)
+            plog.leader_epoch_cache.flush()
+        p.leader_state = LeaderState.become_leader(
+            image_partition.leader,
+            p.replicas,
+            p.isr,
+            p.leader_epoch,
+            p.partition_epoch,
+            plog.log_end_offset,
+            now_ms,
+        )
+        self.maybe_advance_high_watermark(p)
+        self._wake(p)  # delayed produces of an older epoch answer NOT_LEADER_OR_FOLLOWER
+        self._wake_replicas(p)
+
+    def make_follower(self, p: Partition, image_partition) -> None:
+        """``p`` follows the image's leader (or waits for one, leader -1): clients get
+        NOT_LEADER_OR_FOLLOWER, delayed produces of our leadership end, the fetcher takes over."""
+        p.is_leader, p.leader_id = False, image_partition.leader
+        p.leader_epoch, p.partition_epoch = image_partition.leader_epoch, image_partition.partition_epoch
+        p.replicas, p.isr = tuple(image_partition.replicas), tuple(image_partition.isr)
+        p.leader_state = None
+        self._wake(p)
+        self._wake_replicas(p)
+
+    def update_isr(self, p: Partition, replicas, isr, partition_epoch: int, now_ms: int) -> None:
+        """A committed (or AlterPartition-answered) ISR or replica change at the same leader epoch."""
+        if partition_epoch < p.partition_epoch:
+            return
+        p.replicas, p.isr, p.partition_epoch = tuple(replicas), tuple(isr), partition_epoch
+        if p.leader_state is not None:
+            p.leader_state.update(replicas, isr, partition_epoch, now_ms)
+            self.maybe_advance_high_watermark(p)
+            self._wake(p)  # a delayed produce re-checks min.insync.replicas against the new ISR
 
     # --- fetch -------------------------------------------------------------------------------
 
     def read(
-        self, topic: str, index: int, offset: int, max_bytes: int, *, read_committed: bool, min_one_batch: bool
+        self,
+        topic: str,
+        index: int,
+        offset: int,
+        max_bytes: int,
+        *,
+        read_committed: bool,
+        min_one_batch: bool,
+        current_leader_epoch: int = -1,
     ) -> FetchPartitionResponse:
         p = self.partitions.get((topic, index))
         if p is None:
@@ -227,6 +362,11 @@ class ReplicaManager:
             )
         if p.offline:
             return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+        code = _epoch_error(p, current_leader_epoch)
+        if code is None and not p.is_leader:
+            code = ErrorCode.not_leader_or_follower
+        if code is not None:
+            return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
         plog = p.log
         hw = plog.high_watermark
         lso = plog.last_stable_offset
@@ -269,14 +409,111 @@ class ReplicaManager:
             records_size=size,
         )
 
-    def wait_for_data(self, keys, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
-        """A future resolved at the next append to any of ``keys`` (topic, partition)."""
+    def read_for_replica(
+        self,
+        topic: str,
+        index: int,
+        replica_id: int,
+        offset: int,
+        max_bytes: int,
+        *,
+        last_fetched_epoch: int,
+        current_leader_epoch: int,
+        now_ms: int,
+    ) -> FetchPartitionResponse:
+        """A follower's fetch (Kafka's ``Partition.fetchRecords`` for a replica): its position is
+        recorded (which may move the high watermark or grow the ISR), then records up to our log end
+        offset -- or, when its log diverged from ours at ``last_fetched_epoch``, the diverging epoch and
+        where that epoch ends here, so it truncates (KIP-320)."""
+        p = self.partitions.get((topic, index))
+        if p is None:
+            return FetchPartitionResponse(
+                index, self.missing_code(topic, index), -1, -1, -1, records=(), records_size=0
+            )
+        if p.offline:
+            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+        code = _epoch_error(p, current_leader_epoch)
+        if code is None and (not p.is_leader or p.leader_state is None or replica_id not in p.leader_state.followers):
+            code = ErrorCode.not_leader_or_follower
+        if code is not None:
+            return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
+        plog = p.log
+        if last_fetched_epoch >= 0:
+            epoch, end = plog.end_offset_for_epoch(last_fetched_epoch)
+            if epoch < last_fetched_epoch or end < offset:
+                return FetchPartitionResponse(
+                    index,
+                    0,
+                    plog.high_watermark,
+                    plog.last_stable_offset,
+                    plog.log_start_offset,
+                    records=(),
+                    records_size=0,
+                    diverging_epoch=(epoch, end),
+                )
+        leo = plog.log_end_offset
+        try:
+            res = plog.read_for_fetch(offset, max_bytes, max_offset=leo, min_one_batch=True)
+        except OffsetOutOfRangeError:
+            return FetchPartitionResponse(
+                index,
+                ErrorCode.offset_out_of_range,
+                plog.high_watermark,
+                plog.last_stable_offset,
+                plog.log_start_offset,
+                records=(),
+                records_size=0,
+            )
+        except (KafkaStorageError, OSError) as e:
+            self.storage_failed(p, e)
+            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+        state = p.leader_state
+        state.follower_fetched(replica_id, offset, leo, now_ms)
+        self.maybe_advance_high_watermark(p)
+        if self.on_isr_change is not None:
+            grown = state.isr_to_expand(replica_id, plog.high_watermark, self.is_active)
+            if grown is not None:
+                self.on_isr_change(p, grown)
+        return FetchPartitionResponse(
+            index,
+            0,
+            plog.high_watermark,
+            plog.last_stable_offset,
+            plog.log_start_offset,
+            records=res.chunks,
+            records_size=res.size,
+        )
+
+    def propose_isr_shrinks(self, now_ms: int, lag_time_max_ms: int) -> None:
+        """Kafka's ISR expiration task: every led partition whose followers have not caught up for
+        ``replica.lag.time.max.ms`` asks the controller to take them out of the ISR."""
+        if self.on_isr_change is None:
+            return
+        for p in list(self.partitions.values()):
+            state = p.leader_state
+            if state is None or not p.is_leader or p.offline:
+                continue
+            shrunk = state.isr_to_shrink(now_ms, lag_time_max_ms)
+            if shrunk is not None:
+                self.on_isr_change(p, shrunk)
+
+    def wait_for_data(self, keys, loop: asyncio.AbstractEventLoop, *, replica: bool = False) -> asyncio.Future:
+        """A future resolved when the high watermark of any of ``keys`` (topic, partition) moves, or for
+        a ``replica`` at the next append to any of them."""
         fut = loop.create_future()
         for key in keys:
             p = self.partitions.get(key)
             if p is not None:
-                p.waiters.append(fut)
+                (p.replica_waiters if replica else p.waiters).append(fut)
         return fut
+
+    @staticmethod
+    def _wake_replicas(p: Partition) -> None:
+        if p.replica_waiters:
+            waiters, p.replica_waiters = p.replica_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
 
     @staticmethod
     def _wake(p: Partition) -> None:
@@ -289,5 +526,8 @@ class ReplicaManager:
     def forget_waiter(self, keys, fut) -> None:
         for key in keys:
             p = self.partitions.get(key)
-            if p is not None and fut in p.waiters:
-                p.waiters.remove(fut)
+            if p is not None:
+                if fut in p.waiters:
+                    p.waiters.remove(fut)
+                if fut in p.replica_waiters:
+                    p.replica_waiters.remove(fut)

@@ -29,6 +29,7 @@ from .configtypes import (
 )
 from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 from .kraftconfigdefs import KRAFT_DEFS
+from .replicationconfigdefs import REPLICATION_DEFS
 from .topicconfigs import (
     COMPRESSION_TYPES,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -83,6 +84,7 @@ _b = broker_def
 
 _DEFS = [
     *KRAFT_DEFS,
+    *REPLICATION_DEFS,
     # --- network ---
     _b(
         "listeners",

@@ -27,6 +27,7 @@ from kavka.server.controller_channel import ControllerChannel
 from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
+from kavka.server.replica_fetcher import ReplicaFetcherManager
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class KavkaServer:
         self.raft_driver: RaftDriver | None = None
         self.controller_channel: ControllerChannel | None = None
         self.broker_channel: BrokerChannel | None = None
+        self.replica_fetchers: ReplicaFetcherManager | None = None
 
     @property
     def connection_count(self) -> int:
@@ -139,6 +141,9 @@ class KavkaServer:
             lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}"
         )
         broker.broker_channel = self.broker_channel
+        self.replica_fetchers = ReplicaFetcherManager(broker, self.broker_channel)
+        broker.replication.replica_fetchers = self.replica_fetchers
+        broker.replication.assign_fetchers()
         if broker.is_broker_role:
             broker.start_lifecycle()
 
@@ -174,6 +179,8 @@ class KavkaServer:
             await self.broker.stop_lifecycle()
         if self.controller_channel is not None:
             await self.controller_channel.close()
+        if self.replica_fetchers is not None:
+            await self.replica_fetchers.stop()
         if self.broker_channel is not None:
             await self.broker_channel.close()
         if self.raft_driver is not None:

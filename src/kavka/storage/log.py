@@ -147,8 +147,8 @@ class PartitionLog(LocalLog):
         )
         self.load_info = loaded
         self._log_start = loaded.log_start_offset
-        # Every batch that survived is committed on a single node; replication will lower this when it
-        # knows better (Kafka reads it from replication-offset-checkpoint).
+        # Every batch that survived is committed on a single node; in a cluster the broker lowers it to
+        # what replication-offset-checkpoint recorded before the partition serves anything.
         self._hw = self._leo
         self._producers = loaded.producer_state
         self._producers.on_high_watermark_updated(self._hw)
@@ -279,9 +279,9 @@ class PartitionLog(LocalLog):
 
         Checks, in Kafka's order: every batch's header and CRC (CorruptRecordError), each batch within
         ``max.message.bytes`` and the run within ``segment.bytes`` (RecordTooLargeError); then that the
-        first batch starts at the log end offset and each next one where the previous ended
-        (UnexpectedAppendOffsetError: an overlap or a gap; Kafka accepts gaps a compacted leader leaves,
-        which partition replication will need). Nothing is written unless every check passes; then one
+        first batch starts at or after the log end offset and each next one at or after the end of the
+        one before (UnexpectedAppendOffsetError for an overlap; a gap is what a compacted leader's log
+        holds, and Kafka's follower accepts it too). Nothing is written unless every check passes; then one
         write (rolling first if needed), and each batch's leader epoch newer than the latest known starts
         that epoch in the leader epoch cache. Producer state is replayed from the batch headers without
         validation; an ABORT marker adds its ``.txnindex`` entry. Not durable until a flush."""
@@ -294,17 +294,17 @@ class PartitionLog(LocalLog):
         for i, h in enumerate(headers):
             if h.size > cfg.max_message_bytes:
                 raise RecordTooLargeError(f"batch of {h.size} bytes exceeds max.message.bytes {cfg.max_message_bytes}")
-            if h.base_offset != expected:
+            if h.base_offset < expected:
                 where = "the log end offset" if i == 0 else "the end of the batch before it"
                 raise UnexpectedAppendOffsetError(
-                    f"batch at offset {h.base_offset} appended to {self.topic}-{self.partition} does not start at "
+                    f"batch at offset {h.base_offset} appended to {self.topic}-{self.partition} starts before "
                     f"{where} ({expected})"
                 )
             expected = h.next_offset
             if h.max_timestamp > max_ts:
                 max_ts, offset_of_max = h.max_timestamp, h.last_offset
             num_records += h.records_count
-        base_offset, next_offset = self._leo, expected
+        base_offset, next_offset = headers[0].base_offset, expected
         segment = self._segments[-1]
         if segment.should_roll(
             messages_size=len(records),

@@ -6,6 +6,7 @@ Layout of each log directory::
         meta.properties                     (kavka.storage.checkpoints; written by the broker)
         recovery-point-offset-checkpoint    <topic> <partition> <offset> per log (offset checkpoint)
         log-start-offset-checkpoint         same format
+        replication-offset-checkpoint       same format: each log's high watermark (read by a cluster broker)
         cleaner-offset-checkpoint           same format: where each compacted log's dirty part begins
         .kafka_cleanshutdown                present only between a clean shutdown and the next startup
         <topic>-<partition>/                one PartitionLog each (kavka.storage.log)
@@ -47,6 +48,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar, Unpack
 
 from kavka.storage.checkpoints import (
+    HIGH_WATERMARK_CHECKPOINT,
     LOG_START_OFFSET_CHECKPOINT,
     RECOVERY_POINT_CHECKPOINT,
     CheckpointError,
@@ -122,6 +124,8 @@ class LogManager:
         self._creating_in: str | None = None
         self.offline_dirs: dict[str, str] = {}  # failed log dir -> what failed
         self.offline_partitions: dict[tuple[str, int], str] = {}  # partition -> its failed log dir
+        # the high watermarks replication-offset-checkpoint held at startup (the broker's to use)
+        self.high_watermark_checkpoints: dict[tuple[str, int], int] = {}
         self.dir_failure_listeners: list[Callable[[str, list[tuple[str, int]]], None]] = []
         self._started = False
         # Kafka's log.flush.offset.checkpoint.interval.ms, log.flush.start.offset.checkpoint.interval.ms,
@@ -191,6 +195,7 @@ class LogManager:
         clean = fs.exists(marker)
         self.had_clean_shutdown[log_dir] = clean
         recovery_points = self._read_checkpoint(f"{log_dir}/{RECOVERY_POINT_CHECKPOINT}")
+        self.high_watermark_checkpoints.update(self._read_checkpoint(f"{log_dir}/{HIGH_WATERMARK_CHECKPOINT}") or {})
         start_offsets = self._read_checkpoint(f"{log_dir}/{LOG_START_OFFSET_CHECKPOINT}")
         if recovery_points is None:  # unreadable: recover every segment (Kafka resets the point to 0)
             recovery_points, clean = {}, False
@@ -255,6 +260,7 @@ class LogManager:
                 self.handle_log_dir_failure(log_dir, e)
         self.checkpoint_recovery_points()
         self.checkpoint_log_start_offsets()
+        self.checkpoint_high_watermarks()
         body = json.dumps({"version": 0, "brokerEpoch": -1}).encode()
         for log_dir in self.live_log_dirs:
             try:
@@ -593,3 +599,9 @@ class LogManager:
 
     def checkpoint_log_start_offsets(self) -> None:
         self._write_checkpoints(LOG_START_OFFSET_CHECKPOINT, lambda lg: lg.log_start_offset)
+
+    def checkpoint_high_watermarks(self) -> None:
+        """``replication-offset-checkpoint``: each log's high watermark, which a restarted broker in a
+        cluster starts from (anything above it may not be committed); Kafka's ReplicaManager writes it
+        every ``replica.high.watermark.checkpoint.interval.ms`` and at shutdown."""
+        self._write_checkpoints(HIGH_WATERMARK_CHECKPOINT, lambda lg: lg.high_watermark)

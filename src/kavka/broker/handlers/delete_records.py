@@ -29,6 +29,8 @@ def _delete(rm, topic: str, index: int, offset: int) -> tuple[int, int]:
         return rm.missing_code(topic, index), -1
     if p.offline:
         return ErrorCode.kafka_storage_error, -1
+    if not p.is_leader:
+        return ErrorCode.not_leader_or_follower, -1
     plog = p.log
     if "delete" not in plog.config.cleanup_policy:
         return ErrorCode.policy_violation, -1

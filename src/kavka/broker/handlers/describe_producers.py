@@ -44,7 +44,7 @@ def handle_describe_producers(ctx, req):
                     }
                 )
                 continue
-            if p is not None:
+            if p is not None and p.is_leader:
                 partitions.append(
                     {
                         "partition_index": index,

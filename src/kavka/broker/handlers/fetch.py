@@ -37,6 +37,7 @@ from kavka.broker.byte_rate_quotas import fetch_answer
 from kavka.broker.fetch_sessions import FetchContext, FetchSessions
 from kavka.broker.handlers.vote import raft_answer
 from kavka.broker.registry import handles
+from kavka.broker.replica_fetch import replica_fetch
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse, encode_fetch_response
 
@@ -108,6 +109,7 @@ def _read_all(ctx, req, fctx: FetchContext):
     errors = False
     names: dict = {}
     reads = []
+    epochs = _leader_epochs(ctx, req)
     for key, index, offset, max_bytes in fctx.partitions:
         if by_id:
             if key not in names:
@@ -121,7 +123,15 @@ def _read_all(ctx, req, fctx: FetchContext):
         else:
             name = key
         limit = max(0, min(max_bytes, remaining))
-        r = rm.read(name, index, offset, limit, read_committed=read_committed, min_one_batch=(total == 0))
+        r = rm.read(
+            name,
+            index,
+            offset,
+            limit,
+            read_committed=read_committed,
+            min_one_batch=(total == 0),
+            current_leader_epoch=epochs.get((key, index), -1),
+        )
         if r.error_code:
             errors = True
             code = r.error_code
@@ -135,6 +145,19 @@ def _read_all(ctx, req, fctx: FetchContext):
             total += r.records_size
         reads.append((key, r))
     return reads, total, errors
+
+
+def _leader_epochs(ctx, req) -> dict:
+    """(topic key, partition) -> the current leader epoch the client named, where it named one: the
+    partitions of this request (a session's other partitions are read unchecked, as Kafka keeps no
+    epoch for them either)."""
+    by_id = ctx.version >= FIRST_TOPIC_ID_VERSION
+    return {
+        (_id(t.topic_id) if by_id else t.topic, fp.partition): fp.current_leader_epoch
+        for t in req.topics
+        for fp in t.partitions
+        if getattr(fp, "current_leader_epoch", -1) >= 0
+    }
 
 
 def _answer(ctx, fctx: FetchContext, reads):
@@ -175,10 +198,21 @@ def _answer(ctx, fctx: FetchContext, reads):
     return fetch_answer(ctx, topics, lambda ts: _close([(k, r) for k, rs in ts for r in rs]), session_id)
 
 
+def _replica_id(ctx, req) -> int:
+    """The fetching follower's broker id (v15+ in ReplicaState), -1 for a consumer."""
+    if ctx.version >= 15:
+        state = getattr(req, "replica_state", None)
+        return -1 if state is None else state.replica_id
+    return getattr(req, "replica_id", -1)
+
+
 @handles(ApiKey.FETCH, 4, 18)
 def handle_fetch(ctx, req):
     if ctx.listener == "controller":
         return raft_answer(ctx, ApiKey.FETCH, req)
+    replica_id = _replica_id(ctx, req)
+    if replica_id >= 0:
+        return replica_fetch(ctx, req, replica_id)
     fctx = _context(ctx, req)
     if fctx.kind == "error":
         return [*encode_fetch_response(ctx.version, error_code=fctx.error_code, topics=[])]

@@ -84,11 +84,17 @@ def handle_list_offsets(ctx, req):
             if epoch != -1 and epoch < p.leader_epoch:
                 parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.fenced_leader_epoch})
                 continue
+            if not p.is_leader:
+                parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.not_leader_or_follower})
+                continue
             if rp.timestamp == EARLIEST_PENDING_UPLOAD:  # nothing is uploaded: no remote storage
                 parts.append({"partition_index": rp.partition_index, "error_code": 0, "leader_epoch": -1})
                 continue
             try:
-                timestamp, offset = _lookup(p, rp.timestamp, read_committed)
+                if rp.timestamp == LATEST and req.replica_id >= 0:
+                    timestamp, offset = -1, p.log.log_end_offset  # a follower asks where our log ends (Kafka)
+                else:
+                    timestamp, offset = _lookup(p, rp.timestamp, read_committed)
             except (OSError, KafkaStorageError) as e:  # its log dir failed: it goes offline
                 rm.storage_failed(p, e)
                 parts.append({"partition_index": rp.partition_index, "error_code": ErrorCode.kafka_storage_error})

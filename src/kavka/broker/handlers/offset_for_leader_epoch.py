@@ -25,6 +25,9 @@ def _answer(rm, topic: str, rp) -> dict:
     if current != -1 and current > p.leader_epoch:
         out["error_code"] = ErrorCode.unknown_leader_epoch
         return out
+    if not p.is_leader:
+        out["error_code"] = ErrorCode.not_leader_or_follower
+        return out
     epoch, end = p.log.end_offset_for_epoch(rp.leader_epoch)
     if epoch != -1:
         out["leader_epoch"], out["end_offset"] = epoch, end

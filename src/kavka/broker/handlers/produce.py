@@ -22,6 +22,8 @@ producer retries) while the coordinator cannot tell yet. That verification is th
 instead, KIP-890 part 2: the transaction service decides from the request version it is given).
 """
 
+import asyncio
+
 from kavka.broker.byte_rate_quotas import record_produce
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
@@ -210,4 +212,46 @@ def handle_produce(ctx, body):
     throttle_ms = record_produce(ctx, len(body))
     if acks == 0:
         return None
+    if acks == -1:
+        waits = _unreplicated(
+            broker.replica_manager, req.topics, responses, ctx.version >= FIRST_TOPIC_ID_VERSION, broker
+        )
+        if waits:
+            return _until_replicated(ctx, broker.replica_manager, responses, waits, req.timeout_ms, throttle_ms)
     return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms)]
+
+
+def _unreplicated(rm, topics, responses, by_id, broker) -> dict:
+    """acks=all: the appended partitions whose high watermark has not reached the end of the append
+    yet, as {id(response): (partition, offset to reach)}. Right after the append nothing else has been
+    appended (one event loop), so the log end offset is where this append ends."""
+    waits = {}
+    for (topic, _parts), (_, results) in zip(topics, responses, strict=True):
+        name = topic
+        if by_id:
+            image = broker.topic_by_id(topic)
+            if image is None:
+                continue
+            name = image.name
+        for r in results:
+            if r.error_code != ErrorCode.none:
+                continue
+            p = rm.get(name, r.index)
+            if p is not None and p.log.high_watermark < p.log.log_end_offset:
+                waits[id(r)] = (p, p.log.log_end_offset)
+    return waits
+
+
+async def _until_replicated(ctx, rm, responses, waits, timeout_ms, throttle_ms):
+    """Kafka's DelayedProduce: the answer once every waiting partition's ISR has the append (or the
+    request's ``timeout_ms`` ran out: REQUEST_TIMED_OUT for those still waiting)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0, timeout_ms) / 1000
+    codes = {}
+    for key, (p, offset) in waits.items():
+        codes[key] = await rm.until_replicated(p, offset, max(0.0, deadline - loop.time()))
+    answered = [
+        (topic, [r._replace(error_code=codes[id(r)]) if codes.get(id(r)) else r for r in results])
+        for topic, results in responses
+    ]
+    return [encode_produce_response(ctx.version, answered, throttle_time_ms=throttle_ms)]
