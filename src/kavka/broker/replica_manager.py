@@ -440,6 +440,18 @@ class ReplicaManager:
         plog = p.log
         if last_fetched_epoch >= 0:
             epoch, end = plog.end_offset_for_epoch(last_fetched_epoch)
+            if epoch < 0 or end < 0 or offset < plog.log_start_offset:
+                # Kafka: the epoch's end cannot be told (older than all we know), or the follower is below
+                # our log start: out of range, and the follower asks where our log ends
+                return FetchPartitionResponse(
+                    index,
+                    ErrorCode.offset_out_of_range,
+                    plog.high_watermark,
+                    plog.last_stable_offset,
+                    plog.log_start_offset,
+                    records=(),
+                    records_size=0,
+                )
             if epoch < last_fetched_epoch or end < offset:
                 return FetchPartitionResponse(
                     index,
