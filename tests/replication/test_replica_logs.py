@@ -234,7 +234,8 @@ def test_a_fetch_at_an_old_leader_epoch_is_fenced_and_a_follower_is_not_a_leader
 def test_after_out_of_range_a_follower_truncates_to_the_leaders_end_or_starts_again_at_its_start():
     fs = MemoryFileSystem(seed=2)
     log = _log(fs, "/f/t-0")
-    log.append_as_leader(bytearray(make_batch(5)), leader_epoch=1, now_ms=NOW)
+    for _ in range(5):
+        log.append_as_leader(bytearray(make_batch(1)), leader_epoch=1, now_ms=NOW)
     assert truncate_after_out_of_range(log, 2, 0, NOW) == 2  # an unclean leader with less: cut to its end
     assert truncate_after_out_of_range(log, 10, 7, NOW) == 7  # a leader we cannot match: its log, from its start
     assert (log.log_start_offset, log.log_end_offset) == (7, 7)
