@@ -48,6 +48,7 @@ class Cluster:
             self.nodes = self.cluster.nodes
         else:
             from bench.kafka_failover import Node, start_all
+
             from kavka.testing.apache_kafka import ApacheKafka
 
             cluster_id = ApacheKafka().cluster_id
@@ -85,9 +86,9 @@ class Cluster:
     def stop(self) -> None:
         if self.target == "kavka":
             self.cluster.stop()
-        else:
+        else:  # at once: one by one, the last would wait for a controlled shutdown no quorum grants
             for n in self.nodes.values():
-                n.stop()
+                n.kill()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,7 +117,12 @@ def leader_of(cluster: Cluster, name: str, partition: int) -> int:
 
 def throughput(cluster: Cluster, name: str, acks: str, n: int) -> tuple[float, dict[int, float]]:
     producer = Producer(
-        {"bootstrap.servers": cluster.bootstrap, "acks": acks, "linger.ms": 5, "queue.buffering.max.messages": 1_000_000}
+        {
+            "bootstrap.servers": cluster.bootstrap,
+            "acks": acks,
+            "linger.ms": 5,
+            "queue.buffering.max.messages": 1_000_000,
+        }
     )
     errors = []
     producer.produce(name, VALUE)
@@ -219,9 +225,7 @@ def catch_up(cluster: Cluster, name: str, megabytes: int) -> float:
     t0 = time.perf_counter()
     cluster.start(follower)
     follower_dir = cluster.data_dir(follower)
-    wait_until(
-        lambda: any(dir_bytes(d) >= target for d in follower_dir.glob(f"{name}-0")), timeout=600, interval=0.05
-    )
+    wait_until(lambda: any(dir_bytes(d) >= target for d in follower_dir.glob(f"{name}-0")), timeout=600, interval=0.05)
     return target / 1e6 / (time.perf_counter() - t0)
 
 

@@ -1,0 +1,124 @@
+"""Replicated partitions on a cluster of real ``kavka serve`` processes, as a user sees them: what a
+producer wrote with acks=all is in every replica's log (DescribeLogDirs on each broker, as
+``kafka-log-dirs`` shows it), a consumer reads it all back from the leaders, and Metadata lists every
+replica in sync."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kavka.testing.cluster import LocalCluster
+from kavka.testing.process import wait_until
+from tests.clients.adminwire import DESCRIBE_LOG_DIRS, call
+from tests.cluster.test_kraft_cluster import all_list_every_broker
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with LocalCluster(nodes=3, base_dir=tmp_path) as c:
+        wait_until(lambda: all_list_every_broker(c), timeout=60, message="every broker listed by every node")
+        yield c
+
+
+def create(bootstrap: str, name: str, partitions: int, **configs: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 3, config=configs)])[name].result(30)
+
+
+def replica_sizes(cluster: LocalCluster, topic: str) -> dict[int, dict[int, int]]:
+    """{partition: {broker id: size of its replica}} from DescribeLogDirs sent to each broker."""
+    sizes: dict[int, dict[int, int]] = {}
+    for node in cluster.brokers:
+        body = {"topics": [{"topic": topic, "partitions": list(range(16))}]}
+        for result in call(node.bootstrap, DESCRIBE_LOG_DIRS, 4, body).results:
+            for t in result.topics:
+                for p in t.partitions:
+                    sizes.setdefault(p.partition_index, {})[node.node_id] = p.partition_size
+    return sizes
+
+
+def test_acks_all_records_are_in_every_replica_and_read_back_in_order(cluster):
+    topic = f"r-{uuid.uuid4().hex[:6]}"
+    create(cluster.bootstrap, topic, 3, **{"min.insync.replicas": "2"})
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True})
+    failed: list = []
+    for i in range(3000):
+        producer.produce(topic, key=str(i % 30), value=f"v{i}", on_delivery=lambda e, m: e and failed.append(e))
+        if i % 500 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0 and not failed
+
+    def same_everywhere() -> bool:
+        sizes = replica_sizes(cluster, topic)
+        return len(sizes) == 3 and all(len(set(s.values())) == 1 and len(s) == 3 for s in sizes.values())
+
+    wait_until(same_everywhere, timeout=30, message="every replica the same size")
+    assert all(min(s.values()) > 0 for s in replica_sizes(cluster, topic).values())
+    md = AdminClient({"bootstrap.servers": cluster.bootstrap}).list_topics(topic, timeout=10).topics[topic]
+    assert {p: sorted(pm.isrs) for p, pm in md.partitions.items()} == {p: [1, 2, 3] for p in range(3)}
+
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": topic, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    seen: dict[str, list[int]] = {}
+    try:
+        wait_until(lambda: _drain(consumer, seen) >= 3000, timeout=60, message="every record consumed from the leaders")
+    finally:
+        consumer.close()
+    for key, values in seen.items():  # one key, one partition: in the order produced
+        assert values == sorted(values), key
+
+
+def _drain(consumer: Consumer, seen: dict[str, list[int]]) -> int:
+    for m in consumer.consume(500, 0.5):
+        if m.error() is None:
+            seen.setdefault(m.key().decode(), []).append(int(m.value()[1:]))
+    return sum(len(v) for v in seen.values())
+
+
+def test_a_follower_answers_a_consumer_not_leader_and_the_leader_serves_it(cluster):
+    """A consumer's fetch sent to a follower gets NOT_LEADER_OR_FOLLOWER (no KIP-392 selector is set);
+    the same fetch at the leader gets the records."""
+    topic = f"f-{uuid.uuid4().hex[:6]}"
+    create(cluster.bootstrap, topic, 1)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    producer.produce(topic, b"one")
+    assert producer.flush(10) == 0
+    md = AdminClient({"bootstrap.servers": cluster.bootstrap}).list_topics(topic, timeout=10).topics[topic]
+    leader = md.partitions[0].leader
+    follower = next(n for n in cluster.brokers if n.node_id != leader)
+    by_id = {n.node_id: n for n in cluster.brokers}
+    answers = {}
+    for node in (follower, by_id[leader]):
+        body = {
+            "replica_id": -1,
+            "max_wait": 0,
+            "min_bytes": 0,
+            "max_bytes": 1 << 20,
+            "isolation_level": 0,
+            "session_id": 0,
+            "session_epoch": -1,
+            "topics": [
+                {
+                    "topic": topic,
+                    "partitions": [
+                        {
+                            "partition": 0,
+                            "current_leader_epoch": -1,
+                            "fetch_offset": 0,
+                            "log_start_offset": -1,
+                            "partition_max_bytes": 1 << 20,
+                        }
+                    ],
+                }
+            ],
+            "forgotten_topics_data": [],
+            "rack_id": "",
+        }
+        [t] = call(node.bootstrap, 1, 11, body).responses
+        answers[node.node_id] = t.partitions[0]
+    assert answers[follower.node_id].error_code == 6  # NOT_LEADER_OR_FOLLOWER
+    assert answers[leader].error_code == 0 and answers[leader].high_watermark == 1
