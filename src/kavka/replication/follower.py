@@ -22,8 +22,10 @@ again, empty, at its log start offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kavka.protocol.api import ErrorCode
+from kavka.storage.log import PartitionLog
 
 __all__ = ["FetchOutcome", "fetch_position", "apply_partition_response", "truncate_after_out_of_range"]
 
@@ -41,13 +43,13 @@ class FetchOutcome:
     leader_high_watermark: int = -1
 
 
-def fetch_position(log) -> tuple[int, int]:
+def fetch_position(log: PartitionLog) -> tuple[int, int]:
     """(fetch offset, last fetched epoch) for the next Fetch of ``log``."""
     epoch = log.latest_epoch
     return log.log_end_offset, (epoch if epoch >= 0 else -1)
 
 
-def _records_bytes(records) -> bytes | bytearray | memoryview | None:
+def _records_bytes(records: Any) -> bytes | bytearray | memoryview | None:
     if records is None:
         return None
     if isinstance(records, bytes | bytearray | memoryview):
@@ -55,7 +57,7 @@ def _records_bytes(records) -> bytes | bytearray | memoryview | None:
     return bytes(records)
 
 
-def apply_partition_response(log, part, now_ms: int) -> FetchOutcome:
+def apply_partition_response(log: PartitionLog, part: Any, now_ms: int) -> FetchOutcome:
     """Apply one partition of a Fetch response (kio's entity: ``error_code``, ``high_watermark``,
     ``log_start_offset``, ``records``, ``diverging_epoch``) to the follower's ``log``."""
     code = part.error_code
@@ -86,7 +88,9 @@ def apply_partition_response(log, part, now_ms: int) -> FetchOutcome:
     return FetchOutcome(appended=appended, leader_high_watermark=hw)
 
 
-def truncate_after_out_of_range(log, leader_end_offset: int, leader_start_offset: int, now_ms: int) -> int:
+def truncate_after_out_of_range(
+    log: PartitionLog, leader_end_offset: int, leader_start_offset: int, now_ms: int
+) -> int:
     """After OFFSET_OUT_OF_RANGE, with the leader's log end and start offsets (Kafka's
     ``handleOutOfRangeError``): truncate to the leader's end if ours is past it; otherwise our log cannot
     be matched to the leader's by epochs (the leader knows nothing of our last epoch, or has deleted what

@@ -31,6 +31,7 @@ from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.batch import HEADER_SIZE, batch_size_at, is_transactional_at, producer_at
 from kavka.protocol.produce import (
     FIRST_TOPIC_ID_VERSION,
+    NodeEndpoint,
     PartitionResponse,
     decode_produce_request,
     encode_produce_response,
@@ -212,13 +213,38 @@ def handle_produce(ctx, body):
     throttle_ms = record_produce(ctx, len(body))
     if acks == 0:
         return None
+    endpoints = ()
+    if ctx.version >= 10 and broker.cluster_mode:
+        responses, endpoints = _with_current_leaders(broker, responses, ctx.version >= FIRST_TOPIC_ID_VERSION)
     if acks == -1:
         waits = _unreplicated(
             broker.replica_manager, req.topics, responses, ctx.version >= FIRST_TOPIC_ID_VERSION, broker
         )
         if waits:
-            return _until_replicated(ctx, broker.replica_manager, responses, waits, req.timeout_ms, throttle_ms)
-    return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms)]
+            return _until_replicated(ctx, responses, waits, req.timeout_ms, throttle_ms)
+    return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms, node_endpoints=endpoints)]
+
+
+def _with_current_leaders(broker, responses, by_id):
+    """KIP-951 (v10+): a NOT_LEADER_OR_FOLLOWER answer names the partition's current leader and epoch,
+    and the response carries that leader's endpoint, so the producer goes there without a Metadata
+    round trip."""
+    leaders: set[int] = set()
+    out = []
+    for topic, results in responses:
+        image = broker.topic_by_id(topic) if by_id else broker.topic(topic)
+        patched = []
+        for r in results:
+            pimg = None if image is None else image.partitions.get(r.index)
+            if r.error_code == ErrorCode.not_leader_or_follower and pimg is not None and pimg.leader >= 0:
+                r = r._replace(current_leader=(pimg.leader, pimg.leader_epoch))
+                leaders.add(pimg.leader)
+            patched.append(r)
+        out.append((topic, patched))
+    if not leaders:
+        return responses, ()
+    endpoints = [NodeEndpoint(e.node_id, e.host, e.port, e.rack) for e in broker.live_brokers() if e.node_id in leaders]
+    return out, endpoints
 
 
 def _unreplicated(rm, topics, responses, by_id, broker) -> dict:
@@ -242,16 +268,19 @@ def _unreplicated(rm, topics, responses, by_id, broker) -> dict:
     return waits
 
 
-async def _until_replicated(ctx, rm, responses, waits, timeout_ms, throttle_ms):
+async def _until_replicated(ctx, responses, waits, timeout_ms, throttle_ms):
     """Kafka's DelayedProduce: the answer once every waiting partition's ISR has the append (or the
     request's ``timeout_ms`` ran out: REQUEST_TIMED_OUT for those still waiting)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0, timeout_ms) / 1000
     codes = {}
     for key, (p, offset) in waits.items():
-        codes[key] = await rm.until_replicated(p, offset, max(0.0, deadline - loop.time()))
+        codes[key] = await ctx.broker.replica_manager.until_replicated(p, offset, max(0.0, deadline - loop.time()))
     answered = [
         (topic, [r._replace(error_code=codes[id(r)]) if codes.get(id(r)) else r for r in results])
         for topic, results in responses
     ]
-    return [encode_produce_response(ctx.version, answered, throttle_time_ms=throttle_ms)]
+    endpoints = ()
+    if ctx.version >= 10:
+        answered, endpoints = _with_current_leaders(ctx.broker, answered, ctx.version >= FIRST_TOPIC_ID_VERSION)
+    return [encode_produce_response(ctx.version, answered, throttle_time_ms=throttle_ms, node_endpoints=endpoints)]
