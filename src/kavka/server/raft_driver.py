@@ -81,9 +81,9 @@ class RaftDriver:
         self.leader_endpoints: list[tuple[str, str, int]] = []
         # called when the quorum fails (a broken Raft invariant, a metadata record that cannot apply)
         self.on_fatal: Callable[[], None] = lambda: None
-        # called after each tick of the node (at least every 50 ms) with the clock: the active
-        # controller's timers (broker sessions, the automatic elections; QuorumController.tick)
-        self.on_tick: Callable[[int], object] = lambda now_ms: None
+        # called after each tick of the node (at least every 50 ms): the active controller's timers
+        # (broker sessions, the automatic elections; QuorumController.tick, on the controller's own clock)
+        self.on_tick: Callable[[], object] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class RaftDriver:
                 self.on_fatal()
                 raise
             try:
-                self.on_tick(self.clock_ms())
+                self.on_tick()
             except Exception:
                 # a controller timer that failed is retried at the next tick; Kafka logs a failed periodic
                 # task the same way (its records were not appended)
