@@ -20,6 +20,7 @@ from kavka.metadata.records import (
     BrokerFeature,
     BrokerRegistrationChangeRecord,
     FeatureLevelRecord,
+    PartitionChangeRecord,
     RegisterBrokerRecord,
     decode_record,
     encode_record,
@@ -192,21 +193,28 @@ def test_the_in_process_broker_is_unfenced_at_once_and_never_expires():
     assert c.fence_stale_brokers() == []
 
 
-def test_controlled_shutdown_waits_for_leaderships_that_can_move():
+def test_controlled_shutdown_moves_leadership_first():
     c, quorum, _, _ = make()
     e1, e2 = join(c, quorum, 1), join(c, quorum, 2)
     [result], _ = c.create_topics([CreatableTopic("t", assignments={0: [1, 2]})])
     assert result.error_code == 0 and c.image.partition("t", 0).leader == 1
-    # broker 1 leads t-0 and broker 2 is in sync: it enters controlled shutdown (a v1 record)
+    # broker 1 leads t-0 and broker 2 is in sync: it enters controlled shutdown (a v1 record), and in
+    # the same batch leaves the ISR and hands the leadership to broker 2 (a new leader epoch)
     reply, records = beat(c, 1, e1, quorum.end_offset, want_shut_down=True)
     assert (reply.is_fenced, reply.is_in_controlled_shutdown, reply.should_shut_down) == (False, True, False)
-    assert records == [BrokerRegistrationChangeRecord(1, e1, in_controlled_shutdown=1)]
+    tid = c.image.topic("t").topic_id
+    assert records == [
+        BrokerRegistrationChangeRecord(1, e1, in_controlled_shutdown=1),
+        PartitionChangeRecord(0, tid, isr=(2,), leader=2),
+    ]
     assert encode_record(records[0])[2] == 1  # the body version Kafka writes for it
     assert c.image.brokers[1].in_controlled_shutdown
+    p = c.image.partition("t", 0)
+    assert (p.leader, p.leader_epoch, p.isr) == (2, 1, (2,))
+    # it leads nothing now, but broker 2 has not reported seeing the change yet: not yet
     reply, records = beat(c, 1, e1, quorum.end_offset, want_shut_down=True)
     assert reply.is_in_controlled_shutdown and not reply.should_shut_down and records == []
-    # with broker 2 gone, nothing can move: broker 1 may stop (and is fenced)
-    beat(c, 2, e2, quorum.end_offset, want_fence=True)
+    beat(c, 2, e2, quorum.end_offset)
     reply, records = beat(c, 1, e1, quorum.end_offset, want_shut_down=True)
     assert (reply.is_fenced, reply.should_shut_down) == (True, True)
     assert records == [BrokerRegistrationChangeRecord(1, e1, fenced=1)]

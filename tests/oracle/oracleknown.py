@@ -52,7 +52,6 @@ CONTROLLER_API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tupl
     40: ((1, 2), None),  # ExpireDelegationToken
     41: ((1, 3), None),  # DescribeDelegationToken
     51: ((0, 0), None),  # AlterUserScramCredentials
-    56: ((2, 3), None),  # AlterPartition (partition replication: the next issue)
     58: ((0, 0), None),  # Envelope (forwarding)
     70: ((0, 0), None),  # ControllerRegistration
     73: ((0, 0), None),  # AssignReplicasToDirs

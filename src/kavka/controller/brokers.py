@@ -363,11 +363,15 @@ class BrokerControl:
         next_offset: int,
         now_ms: int,
         has_leaderships: Callable[[int], bool],
+        on_transition: Callable[[int, BrokerState], tuple[list[MetadataRecord], list[MetadataRecord]]] | None = None,
     ) -> tuple[BrokerHeartbeatReply, list[MetadataRecord]]:
         """One heartbeat: the reply and the records (a fencing change, entering controlled shutdown).
 
-        ``has_leaderships(broker_id)``: whether the broker still leads a partition that a controlled
-        shutdown would move away. ``next_offset``: the offset the first record returned will get."""
+        ``has_leaderships(broker_id)``: whether the broker still leads a partition (a controlled shutdown
+        waits until it leads none). ``on_transition(broker_id, next_state)``, called when the state
+        changes: the partition changes that go with it, as the records to put before and after the
+        broker's own (``controller.replication``). ``next_offset``: the offset the first record
+        returned will get."""
         registration = self.check_broker_epoch(image, request.broker_id, request.broker_epoch)
         broker_id, epoch = request.broker_id, request.broker_epoch
         registration_offset = self.registration_offset(registration)
@@ -375,7 +379,10 @@ class BrokerControl:
         current = self._current_state(registration)
         nxt = self._next_state(image, current, request, registration_offset, soft, has_leaderships)
         records: list[MetadataRecord] = []
+        after: list[MetadataRecord] = []
         if nxt is not current:
+            if on_transition is not None:
+                records, after = on_transition(broker_id, nxt)
             if nxt in (BrokerState.FENCED, BrokerState.SHUTDOWN_NOW):
                 records.append(BrokerRegistrationChangeRecord(broker_id, epoch, fenced=FENCE))
             elif nxt is BrokerState.UNFENCED:
@@ -384,6 +391,7 @@ class BrokerControl:
                 records.append(
                     BrokerRegistrationChangeRecord(broker_id, epoch, in_controlled_shutdown=IN_CONTROLLED_SHUTDOWN)
                 )
+            records += after
         if nxt is BrokerState.CONTROLLED_SHUTDOWN and soft.controlled_shutdown_offset < 0:
             # complete once every active broker has seen what entering the shutdown wrote
             soft.controlled_shutdown_offset = next_offset + len(records) - 1

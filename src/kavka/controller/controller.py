@@ -15,21 +15,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from kavka.metadata.config import BrokerConfig, Listener
-from kavka.metadata.image import MetadataImage
+from kavka.metadata.image import MetadataImage, apply_all
 from kavka.metadata.records import (
     BrokerEndpoint,
     BrokerFeature,
+    BrokerRegistrationChangeRecord,
     FeatureLevelRecord,
     MetadataRecord,
     UnregisterBrokerRecord,
 )
 
+from . import replication
 from .brokers import (
     PRODUCER_ID_BLOCK_SIZE,
     BrokerControl,
     BrokerHeartbeatReply,
     BrokerHeartbeatRequest,
     BrokerRegistrationRequest,
+    BrokerState,
 )
 from .client_quotas import AlterQuotaResult, QuotaAlteration, alter_client_quotas
 from .configs import AlterConfigsResource, AlterConfigsResult, alter_configs, incremental_alter_configs
@@ -57,6 +60,8 @@ __all__ = ["QuorumController", "MetadataQuorum", "METADATA_VERSION", "SECURITY_P
 
 # Kafka 4.0's latest metadata.version feature level (MetadataVersion IBP_4_0_IV3).
 METADATA_VERSION = 25
+# Kafka's unclean.leader.election.interval.ms (an internal config there; a constant here)
+UNCLEAN_ELECTION_INTERVAL_MS = 300_000
 SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}
 
 
@@ -89,7 +94,9 @@ class QuorumController:
         # broker heartbeat times: Kafka's monotonic clock, in ms (the session timer only compares them)
         self.clock_ms = clock_ms or (lambda: time.monotonic_ns() // 1_000_000)
         self.brokers = BrokerControl(int(config["broker.session.timeout.ms"]))
-        self.brokers.activate(self.image, self.clock_ms())
+        # the periodic elections' next runs (ms, self.clock_ms): soft state, restarted on activation
+        self._next_rebalance = self._next_unclean = 0
+        self.activate()
 
     @property
     def image(self) -> MetadataImage:
@@ -168,37 +175,105 @@ class QuorumController:
         """BrokerHeartbeat (key 63): the reply and the records it committed (fencing changes,
         controlled shutdown). Raises ``BrokerControlError`` (STALE_BROKER_EPOCH)."""
         now = self.clock_ms() if now_ms is None else now_ms
+        image = self.image
         reply, records = self.brokers.heartbeat(
-            self.image, request, self.quorum.end_offset, now, self._has_movable_leaderships
+            image,
+            request,
+            self.quorum.end_offset,
+            now,
+            lambda broker_id: replication.has_leaderships(image, broker_id),
+            lambda broker_id, state: self._transition_changes(image, broker_id, state),
         )
         return reply, self._commit(records)
 
-    def _has_movable_leaderships(self, broker_id: int) -> bool:
-        """Whether ``broker_id`` leads a partition whose leadership a controlled shutdown would move:
-        another in-sync replica is unfenced and not shutting down. Partitions do not replicate yet
-        (every ISR is its leader alone), so in practice this is false and a shutdown is granted at once."""
-        brokers = self.image.brokers
-        for topic in self.image.topics_by_name.values():
-            for p in topic.partitions.values():
-                if p.leader != broker_id:
-                    continue
-                for r in p.isr:
-                    other = brokers.get(r)
-                    if r != broker_id and other is not None and not other.fenced and not other.in_controlled_shutdown:
-                        return True
-        return False
+    def _transition_changes(
+        self, image: MetadataImage, broker_id: int, state: BrokerState
+    ) -> tuple[list[MetadataRecord], list[MetadataRecord]]:
+        """The partition changes of a broker's state change, as ``(before, after)`` its own record
+        (Kafka's ``handleBrokerFenced`` / ``handleBrokerUnfenced`` / ``handleBrokerInControlledShutdown``)."""
+        if state in (BrokerState.FENCED, BrokerState.SHUTDOWN_NOW):
+            return replication.broker_removed(image, self.config, broker_id), []
+        if state is BrokerState.UNFENCED:
+            return [], replication.broker_unfenced(image, self.config, broker_id)
+        return [], replication.broker_removed(image, self.config, broker_id)  # entering controlled shutdown
 
     def fence_stale_brokers(self, now_ms: int | None = None) -> list[MetadataRecord]:
         """The session timer, for the driver to call now and then (``BrokerControl.next_session_deadline``
-        says when it matters): fence every broker not heard from for ``broker.session.timeout.ms``;
-        returns the records committed."""
+        says when it matters): fence every broker not heard from for ``broker.session.timeout.ms``, each
+        after the partition changes that take it out of ISRs and leadership (one broker after the other,
+        each seeing the changes of the one before, as Kafka fences one per event); returns the records
+        committed."""
         now = self.clock_ms() if now_ms is None else now_ms
-        return self._commit(self.brokers.fence_stale_brokers(self.image, now))
+        image = self.image
+        records: list[MetadataRecord] = []
+        for fence in self.brokers.fence_stale_brokers(image, now):
+            assert isinstance(fence, BrokerRegistrationChangeRecord)
+            batch = [*replication.broker_removed(image, self.config, fence.broker_id), fence]
+            image = apply_all(image, batch)
+            records += batch
+        return self._commit(records)
 
     def activate(self, now_ms: int | None = None) -> None:
-        """This node became the active controller: broker sessions start afresh (soft state is not in
-        the log, as in Kafka)."""
-        self.brokers.activate(self.image, self.clock_ms() if now_ms is None else now_ms)
+        """This node became the active controller: broker sessions start afresh, and so do the periodic
+        elections' timers (soft state is not in the log, as in Kafka)."""
+        now = self.clock_ms() if now_ms is None else now_ms
+        self.brokers.activate(self.image, now)
+        self._next_rebalance = now + int(self.config["leader.imbalance.check.interval.seconds"]) * 1000
+        self._next_unclean = now + UNCLEAN_ELECTION_INTERVAL_MS
+
+    def tick(self, now_ms: int | None = None) -> list[MetadataRecord]:
+        """The controller's timers, for the driver to call often (every 50 ms in the server): broker
+        sessions, the automatic preferred election (``auto.leader.rebalance.enable``, every
+        ``leader.imbalance.check.interval.seconds``; again at once while more than 1000 partitions wait)
+        and the unclean election of leaderless partitions whose topic allows it (every 5 minutes, Kafka's
+        ``unclean.leader.election.interval.ms``). Returns the records committed."""
+        now = self.clock_ms() if now_ms is None else now_ms
+        records = self.fence_stale_brokers(now)
+        if self.config["auto.leader.rebalance.enable"] and now >= self._next_rebalance:
+            balanced = replication.balance_partition_leaders(self.image)
+            more = len(balanced) >= replication.MAX_ELECTIONS_PER_IMBALANCE
+            interval = int(self.config["leader.imbalance.check.interval.seconds"]) * 1000
+            self._next_rebalance = now if more else now + interval
+            records += self._commit(balanced)
+        if now >= self._next_unclean:
+            elected = replication.elect_unclean_leaders(self.image, self.config)
+            more = len(elected) >= replication.MAX_ELECTIONS_PER_IMBALANCE
+            self._next_unclean = now if more else now + UNCLEAN_ELECTION_INTERVAL_MS
+            records += self._commit(elected)
+        return records
+
+    # ---- partitions: ISR, elections, reassignments ----
+
+    def alter_partition(
+        self,
+        broker_id: int,
+        broker_epoch: int,
+        topics: Sequence[tuple[uuid.UUID, Sequence[replication.AlterPartitionData]]],
+    ) -> tuple[list[tuple[uuid.UUID, list[replication.AlterPartitionResult]]], list[MetadataRecord]]:
+        """AlterPartition (key 56) from a partition leader: per-partition answers and the records
+        committed (``replication.alter_partition``). Raises ``BrokerControlError`` (STALE_BROKER_EPOCH)
+        unless the broker epoch is the sender's current one."""
+        self.brokers.check_broker_epoch(self.image, broker_id, broker_epoch)
+        answers, records = replication.alter_partition(self.image, self.config, broker_id, topics)
+        return answers, self._commit(records)
+
+    def elect_leaders(
+        self, election_type: int, topic_partitions: Sequence[tuple[str, Sequence[int]]] | None
+    ) -> tuple[list[tuple[str, list[tuple[int, replication.PartitionError]]]], list[MetadataRecord]]:
+        """ElectLeaders (key 43): per-partition answers and the records committed
+        (``replication.elect_leaders``)."""
+        results, records = replication.elect_leaders(self.image, election_type, topic_partitions)
+        return results, self._commit(records)
+
+    def alter_partition_reassignments(
+        self,
+        topics: Sequence[tuple[str, Sequence[tuple[int, Sequence[int] | None]]]],
+        allow_rf_change: bool = True,
+    ) -> tuple[list[tuple[str, list[replication.ReassignmentResult]]], list[MetadataRecord]]:
+        """AlterPartitionReassignments (key 45): per-partition answers, the records committed in one batch
+        (``replication.alter_partition_reassignments``)."""
+        results, records = replication.alter_partition_reassignments(self.image, self.config, topics, allow_rf_change)
+        return results, self._commit(records)
 
     def allocate_producer_ids(
         self, broker_id: int, broker_epoch: int, block_size: int = PRODUCER_ID_BLOCK_SIZE
@@ -277,5 +352,6 @@ class QuorumController:
         registration = self.image.brokers.get(broker_id)
         if registration is None:
             return ApiError(ErrorCode.BROKER_ID_NOT_REGISTERED, f"Broker ID {broker_id} is not currently registered")
-        self._commit([UnregisterBrokerRecord(broker_id, registration.broker_epoch)])
+        removed = replication.broker_removed(self.image, self.config, broker_id)
+        self._commit([*removed, UnregisterBrokerRecord(broker_id, registration.broker_epoch)])
         return NONE

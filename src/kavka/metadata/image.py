@@ -313,13 +313,14 @@ class MetadataDelta:
         old = parts.get(r.partition_id)
         if old is None:
             raise MetadataApplyError(f"PartitionChangeRecord for unknown partition {topic.name}-{r.partition_id}")
-        leader = old.leader if r.leader == NO_LEADER_CHANGE else r.leader
-        replicas = old.replicas if r.replicas is None else r.replicas
-        bump_leader = leader != old.leader or replicas != old.replicas
+        # Kafka's PartitionRegistration.merge: a record that sets the leader (even to the same broker)
+        # bumps the leader epoch; the controller sets it for every leader change and for a replica set
+        # that loses a broker (kavka.controller.partition_change), never for an ISR change alone.
+        changes_leader = r.leader != NO_LEADER_CHANGE
         parts[r.partition_id] = PartitionImage(
-            leader=leader,
-            leader_epoch=old.leader_epoch + 1 if bump_leader else old.leader_epoch,
-            replicas=replicas,
+            leader=r.leader if changes_leader else old.leader,
+            leader_epoch=old.leader_epoch + 1 if changes_leader else old.leader_epoch,
+            replicas=old.replicas if r.replicas is None else r.replicas,
             isr=old.isr if r.isr is None else r.isr,
             partition_epoch=old.partition_epoch + 1,
             removing_replicas=old.removing_replicas if r.removing_replicas is None else r.removing_replicas,

@@ -1,5 +1,6 @@
 """The broker configs of a node's identity and of its KRaft quorum that Kavka reads itself (``node.id``,
-``process.roles``, ``controller.quorum.*``, ``broker.*`` session settings, the metadata log's), with
+``process.roles``, ``controller.quorum.*``, ``broker.*`` session settings, the metadata log's, the
+controller's leader balancing), with
 Kafka's names, types, defaults and validators; ``configdefs`` puts them with the rest."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from .configtypes import AtLeast, ConfigType, Importance, ValidList
 
 __all__ = ["KRAFT_DEFS"]
 
-I, L, S, LI = ConfigType.INT, ConfigType.LONG, ConfigType.STRING, ConfigType.LIST
+I, L, S, LI, B = ConfigType.INT, ConfigType.LONG, ConfigType.STRING, ConfigType.LIST, ConfigType.BOOLEAN
 HIGH, MEDIUM, LOW = Importance.HIGH, Importance.MEDIUM, Importance.LOW
 
 KRAFT_DEFS = [
@@ -92,5 +93,22 @@ KRAFT_DEFS = [
         HIGH,
         "The maximum size of a single metadata log file.",
         AtLeast(8388608),
+    ),
+    # the active controller's leader balancing (kavka.controller.replication)
+    broker_def(
+        "auto.leader.rebalance.enable",
+        B,
+        True,
+        HIGH,
+        "The controller moves leadership back to each partition's preferred (first) replica every "
+        "leader.imbalance.check.interval.seconds.",
+    ),
+    broker_def(
+        "leader.imbalance.check.interval.seconds",
+        L,
+        300,
+        HIGH,
+        "The frequency with which the partition rebalance check is triggered by the controller.",
+        AtLeast(1),
     ),
 ]

@@ -323,8 +323,8 @@ class ConfigRecord(MetadataRecord):
 class PartitionChangeRecord(MetadataRecord):
     """A change to an existing partition. ``None`` fields (and ``leader == -2``) mean "unchanged".
 
-    Applying it bumps ``partition_epoch``; a leader change (or a replica-set change) also bumps
-    ``leader_epoch``, as Kafka's ``PartitionRegistration.merge`` does.
+    Applying it bumps ``partition_epoch``; a record that sets ``leader`` (even to the current leader)
+    also bumps ``leader_epoch``, as Kafka's ``PartitionRegistration.merge`` does.
     """
 
     API_KEY: ClassVar[int] = 5

@@ -133,6 +133,7 @@ class KavkaServer:
         controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
         driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
         driver.on_fatal = lambda: broker.halt(1)  # as Kafka's fatal fault handler: stop at once
+        driver.on_tick = lambda: (c := broker.controller) is not None and c.tick()
         broker.raft_driver = driver
         driver.start()
         self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")

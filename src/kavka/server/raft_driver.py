@@ -14,7 +14,8 @@ The Raft core only queues messages addressed to node ids; this driver carries th
   out the connection and every request pipelined behind it.
 
 A timer task ticks the node at its next deadline (at least every 50 ms, so clock jumps are seen soon),
-and any append or message wakes it through ``quorum.on_output``. Everything runs on the event loop
+and any append or message wakes it through ``quorum.on_output``; after each tick ``on_tick`` runs the
+active controller's timers (``QuorumController.tick``). Everything runs on the event loop
 thread, as the rest of the broker does.
 """
 
@@ -80,6 +81,9 @@ class RaftDriver:
         self.leader_endpoints: list[tuple[str, str, int]] = []
         # called when the quorum fails (a broken Raft invariant, a metadata record that cannot apply)
         self.on_fatal: Callable[[], None] = lambda: None
+        # called after each tick of the node (at least every 50 ms): the active controller's timers
+        # (broker sessions, the automatic elections; QuorumController.tick, on the controller's own clock)
+        self.on_tick: Callable[[], object] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -207,4 +211,10 @@ class RaftDriver:
                 log.exception("the metadata quorum failed; this node stops")
                 self.on_fatal()
                 raise
+            try:
+                self.on_tick()
+            except Exception:
+                # a controller timer that failed is retried at the next tick; Kafka logs a failed periodic
+                # task the same way (its records were not appended)
+                log.exception("the controller's timers failed")
             self._flush()

@@ -7,6 +7,7 @@ from kavka.broker.handlers import (  # noqa: F401  # noqa: F401  (transactions) 
     allocate_producer_ids,
     alter_client_quotas,
     alter_configs,
+    alter_partition,
     alter_partition_reassignments,
     alter_replica_log_dirs,
     api_versions,

@@ -29,7 +29,8 @@ def _topic_entry(broker, topic) -> dict:
         "is_internal": is_internal(topic.name),
         "partitions": [
             {
-                "error_code": 0,
+                # a partition with no leader (its ISR gone): LEADER_NOT_AVAILABLE, as Kafka's metadata cache
+                "error_code": ErrorCode.leader_not_available if p.leader < 0 else 0,
                 "partition_index": index,
                 "leader_id": p.leader,
                 "leader_epoch": p.leader_epoch,
