@@ -39,7 +39,8 @@ def admin(cluster: LocalCluster) -> AdminClient:
 
 def create(cluster: LocalCluster, name: str, partitions: int = 1, min_isr: int = 2) -> None:
     topic = NewTopic(name, partitions, 3, config={"min.insync.replicas": str(min_isr)})
-    admin(cluster).create_topics([topic])[name].result(30)
+    client = admin(cluster)  # kept alive until the answer: a collected client fails its futures
+    client.create_topics([topic])[name].result(30)
 
 
 def partition_state(cluster: LocalCluster, topic: str, partition: int = 0) -> tuple[int, list[int]]:
@@ -169,7 +170,8 @@ def test_too_few_in_sync_replicas_refuse_acks_all_but_not_acks_1(cluster):
     cluster.nodes[follower].kill()
     wait_until(lambda: len(partition_state(cluster, topic)[1]) == 2, timeout=30, message="the ISR shrunk to two")
     errors: list = []
-    strict = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 3000})
+    # no retries: librdkafka would retry the retriable error until its message timeout
+    strict = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "retries": 0})
     strict.produce(topic, b"refused", on_delivery=lambda e, m: errors.append(e))
     strict.flush(20)
     assert [e.code() for e in errors] == [KafkaError.NOT_ENOUGH_REPLICAS]
