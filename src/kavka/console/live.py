@@ -1,7 +1,7 @@
 """The live stream: a once-a-second sample of the broker, pushed to pages over server-sent events.
 
 :class:`Sampler` wakes every ``interval`` seconds, turns counters into rates (BytesInPerSec,
-MessagesInPerSec, requests per API) and keeps five minutes of history. Each subscriber (one
+MessagesInPerSec, IsrShrinksPerSec, IsrExpandsPerSec, requests per API) and keeps five minutes of history. Each subscriber (one
 ``EventSource`` on a page) names the channels it wants:
 
 - ``overview``: rates, health gauges, connections, requests per API;
@@ -77,11 +77,18 @@ class Sampler:
         rm = broker.replica_manager
         metrics = rm.topic_metrics
         now = time.monotonic()
-        counts = (rm.bytes_in, rm.bytes_out, rm.messages_in)
+        h = health(broker)
+        counts = (rm.bytes_in, rm.bytes_out, rm.messages_in, h["IsrShrinks"], h["IsrExpands"])
         reqs = request_counts(server)
         times = request_times(server)
         topics = {t: (c.bytes_in, c.messages_in, c.bytes_out) for t, c in metrics.topics.items()}
-        rates = {"BytesInPerSec": 0.0, "BytesOutPerSec": 0.0, "MessagesInPerSec": 0.0}
+        rates = {
+            "BytesInPerSec": 0.0,
+            "BytesOutPerSec": 0.0,
+            "MessagesInPerSec": 0.0,
+            "IsrShrinksPerSec": 0.0,
+            "IsrExpandsPerSec": 0.0,
+        }
         req_rates: dict[str, float] = {}
         topic_rates: dict[str, dict] = {}
         if self._prev is not None:
@@ -111,7 +118,7 @@ class Sampler:
                 for k, v in reqs.items()
             },
             "topic_rates": topic_rates,
-            "health": health(broker),
+            "health": h,
             "connections": connection_count(server),
             "uptime_s": round(time.time() - server.started_at, 1) if server.started_at else None,
         }

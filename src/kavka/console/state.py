@@ -15,6 +15,7 @@ import shutil
 import time
 
 from kavka import __version__
+from kavka.broker.metrics import controller_gauges, replica_gauges
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -76,30 +77,29 @@ def connection_count(server) -> int:
     return server.connection_count
 
 
-def _is_controller(broker) -> bool:
-    return "controller" in broker.config.process_roles and broker.controller_id == broker.node_id
-
-
 def health(broker) -> dict:
-    """Kafka's health gauges over the current image."""
-    under = offline = partitions = leaders = 0
-    live = {b.node_id for b in broker.live_brokers()} or {broker.node_id}
-    for topic in broker.image.topics_by_name.values():
-        for p in topic.partitions.values():
-            partitions += 1
-            if p.leader < 0 or p.leader not in live:
-                offline += 1
-            if p.leader == broker.node_id:
-                leaders += 1
-                if len(p.isr) < len(p.replicas):
-                    under += 1
+    """Kafka's health gauges under their JMX names: this broker's ReplicaManager gauges (from the
+    partitions it hosts) and the KafkaController gauges over the committed image
+    (:mod:`kavka.broker.metrics`); ``IsrShrinks`` / ``IsrExpands`` are the counts behind the
+    ``...PerSec`` meters."""
+    r = replica_gauges(broker.replica_manager)
+    c = controller_gauges(broker.image, active=broker.controller is not None)
     return {
-        "UnderReplicatedPartitions": under,
-        "OfflinePartitionsCount": offline,
-        "ActiveControllerCount": 1 if _is_controller(broker) else 0,
-        "PartitionCount": partitions,
-        "LeaderCount": leaders,
-        "GlobalTopicCount": len(broker.image.topics_by_name),
+        "UnderReplicatedPartitions": r.under_replicated,
+        "UnderMinIsrPartitionCount": r.under_min_isr,
+        "AtMinIsrPartitionCount": r.at_min_isr,
+        "OfflineReplicaCount": r.offline_replica_count,
+        "LeaderCount": r.leader_count,
+        "PartitionCount": r.partition_count,
+        "IsrShrinks": r.isr_shrinks,
+        "IsrExpands": r.isr_expands,
+        "ActiveControllerCount": c.active_controller_count,
+        "OfflinePartitionsCount": c.offline_partitions,
+        "GlobalTopicCount": c.global_topics,
+        "GlobalPartitionCount": c.global_partitions,
+        "ActiveBrokerCount": c.active_brokers,
+        "FencedBrokerCount": c.fenced_brokers,
+        "PreferredReplicaImbalanceCount": c.preferred_replica_imbalance,
     }
 
 
@@ -136,7 +136,7 @@ def overview(server) -> dict:
         "roles": cfg.process_roles,
         "kraft": True,
         "mode": "KRaft combined" if set(cfg.process_roles) >= {"broker", "controller"} else "KRaft",
-        "controller_id": broker.controller_id,
+        "controller_id": broker.active_controller_id,
         "version": __version__,
         "started_at": started,
         "uptime_s": round(time.time() - started, 1) if started else None,
