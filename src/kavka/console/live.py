@@ -7,7 +7,9 @@ MessagesInPerSec, IsrShrinksPerSec, IsrExpandsPerSec, requests per API) and keep
 - ``overview``: rates, health gauges, connections, requests per API;
 - ``sim``: the simulator's clients, new events, and per-partition high watermarks and lag;
 - ``topic:NAME``: the high watermark of each partition of NAME;
-- ``group:ID``: one consumer group's state, lag per partition and total.
+- ``group:ID``: one consumer group's state, lag per partition and total;
+- ``cluster``: the cluster view (:func:`kavka.console.cluster.cluster_view`);
+- ``replication:TOPIC/P``: the replication panel of one partition.
 
 A subscriber is a bounded queue: a page too slow to read loses ticks, never slows the broker.
 """
@@ -149,8 +151,19 @@ class Sampler:
     async def _publish(self) -> None:
         wanted = set().union(*(s.channels for s in self.subscribers))
         extra: dict[str, object] = {}
+        view = None
+        if "cluster" in wanted or any(ch.startswith("replication:") for ch in wanted):
+            from kavka.console.cluster import cluster_view
+
+            view = await cluster_view(self.console.broker, self.console.control)
+            extra["cluster"] = view
         for ch in wanted:
-            if ch.startswith("topic:"):
+            if ch.startswith("replication:") and view is not None:
+                from kavka.console.cluster import replication_panel
+
+                topic, _, index = ch[12:].rpartition("/")
+                extra[ch] = replication_panel(view, topic, int(index)) if index.isdigit() else None
+            elif ch.startswith("topic:"):
                 extra[ch] = self.topic_offsets(ch[6:])
             elif ch.startswith("group:"):
                 extra[ch] = await self.group_tick(ch[6:])
