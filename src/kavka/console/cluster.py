@@ -27,7 +27,7 @@ import logging
 from kavka.console.state import health
 from kavka.metadata.internal_topics import is_internal
 
-__all__ = ["local_view", "cluster_view", "replication_panel", "PANEL_OFFSETS"]
+__all__ = ["local_view", "cluster_view", "partition_state", "replication_panel", "PANEL_OFFSETS"]
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ async def cluster_view(broker, control=None) -> dict:
     for name in sorted(image.topics_by_name):
         topic = image.topics_by_name[name]
         for index, pimg in sorted(topic.partitions.items()):
-            partitions.append(_partition(name, index, pimg, views))
+            partitions.append(partition_state(name, index, pimg, views))
     return {
         "cluster_id": broker.cluster_id,
         "node_id": broker.node_id,
@@ -162,7 +162,9 @@ async def cluster_view(broker, control=None) -> dict:
     }
 
 
-def _partition(topic: str, index: int, pimg, views: dict[int, dict]) -> dict:
+def partition_state(topic: str, index: int, pimg, views: dict[int, dict]) -> dict:
+    """One partition of the view: the image's leader, ISR and replicas, with each replica's offsets from
+    ``views`` ({node id: its :func:`local_view`}, the nodes that answered)."""
     key = f"{topic}/{index}"
     leader_view = views.get(pimg.leader, {}).get("partitions", {}).get(key) if pimg.leader >= 0 else None
     if leader_view is not None and not leader_view["is_leader"]:
