@@ -105,7 +105,7 @@ async def create_topic(request):
     configs = body.get("configs") or {}
     if not isinstance(configs, dict):
         raise ConsoleError(400, "configs must be an object of name: value.")
-    created = state.create_topic(
+    created = await state.create_topic(
         _console(request).broker,
         body.get("name", ""),
         _int(body.get("partitions"), "partitions", minimum=1) if body.get("partitions") not in (None, "") else None,
@@ -124,7 +124,7 @@ async def topic(request):
 
 @routes.delete("/api/topics/{topic}")
 async def delete_topic(request):
-    return web.json_response(state.delete_topic(_console(request).broker, request.match_info["topic"]))
+    return web.json_response(await state.delete_topic(_console(request).broker, request.match_info["topic"]))
 
 
 @routes.patch("/api/topics/{topic}/configs")

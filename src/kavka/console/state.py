@@ -16,6 +16,7 @@ import time
 
 from kavka import __version__
 from kavka.broker.metrics import controller_gauges, replica_gauges
+from kavka.metadata.ids import ZERO_UUID
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -280,9 +281,11 @@ def partition_offsets(broker, name: str) -> dict[int, dict]:
     return out
 
 
-def create_topic(
+async def create_topic(
     broker, name: str, partitions: int | None, replication_factor: int | None, configs: dict[str, str] | None
 ) -> dict:
+    """CreateTopics for one topic, answered once the controller committed it; on a node that is not the
+    active controller of a cluster, sent to the active one as Kafka's forwarding does."""
     if not isinstance(name, str) or not name:
         raise ConsoleError(400, "A topic needs a name.")
     spec = {
@@ -291,7 +294,32 @@ def create_topic(
         "replication_factor": -1 if replication_factor in (None, "") else int(replication_factor),
         "configs": {str(k): (None if v is None else str(v)) for k, v in (configs or {}).items()},
     }
-    [result] = broker.create_topics([spec], validate_only=False)
+    if broker.controller is None and broker.cluster_mode:
+        body = {
+            "topics": [
+                {
+                    "name": name,
+                    "num_partitions": spec["num_partitions"],
+                    "replication_factor": spec["replication_factor"],
+                    "assignments": [],
+                    "configs": [{"name": k, "value": v} for k, v in spec["configs"].items()],
+                }
+            ],
+            "timeout": 30000,
+            "validate_only": False,
+        }
+        answer = await _forward(broker, ApiKey.CREATE_TOPICS, 7, body)
+        t = answer.topics[0]
+        result = {
+            "error_code": t.error_code,
+            "error_message": t.error_message,
+            "topic_id": t.topic_id,
+            "num_partitions": t.num_partitions,
+            "replication_factor": t.replication_factor,
+        }
+    else:
+        [result] = broker.create_topics([spec], validate_only=False)
+        await _committed(broker)
     if result["error_code"]:
         status = 409 if result["error_code"] == ErrorCode.topic_already_exists else 400
         raise ConsoleError(
@@ -305,9 +333,39 @@ def create_topic(
     }
 
 
-def delete_topic(broker, name: str) -> dict:
+async def _forward(broker, api_key: int, version: int, body: dict):
+    from kavka.controller.errors import NotControllerError
+
+    try:
+        return await broker.forward(api_key, version, body)
+    except (NotControllerError, OSError, TimeoutError) as e:
+        raise ConsoleError(503, f"No active controller answered: {e}") from None
+
+
+async def _committed(broker) -> None:
+    """Until what this node, as the active controller, appended is committed (a no-op on one node)."""
+    from kavka.controller.errors import NotControllerError
+
+    if broker.cluster_mode and broker.metadata_pending():
+        try:
+            await broker.committed(None)
+        except NotControllerError as e:
+            raise ConsoleError(
+                503, f"The controller lost its leadership before the change was committed: {e}"
+            ) from None
+
+
+async def delete_topic(broker, name: str) -> dict:
     _require_topic(broker, name)
-    [result] = broker.delete_topics([(name, None)], version=6)
+    if broker.controller is None and broker.cluster_mode:
+        answer = await _forward(
+            broker, ApiKey.DELETE_TOPICS, 6, {"topics": [{"name": name, "topic_id": ZERO_UUID}], "timeout_ms": 30000}
+        )
+        r = answer.responses[0]
+        result = {"error_code": r.error_code, "error_message": r.error_message}
+    else:
+        [result] = broker.delete_topics([(name, None)], version=6)
+        await _committed(broker)
     if result["error_code"]:
         raise ConsoleError(
             400, f"{_error_name(result['error_code'])}: {result['error_message'] or 'topic not deleted'}"
