@@ -196,6 +196,29 @@ def test_unknown_node_or_action(cluster):
     assert r.status == 400 and r.json()["error"].startswith("Unknown action 'explode'")
 
 
+def test_split_roles_each_node_exports_its_own_kind_of_metrics(tmp_path):
+    up = ClusterUp(tmp_path, "--controllers", "1", "--brokers", "2", nodes=3)
+    try:
+        up.wait_ready()
+        split = Cluster(up, "")
+        controller, *brokers = (split.metrics(n) for n in (1, 2, 3))
+        assert controller["kafka_controller_kafkacontroller_activecontrollercount"] == 1
+        assert controller["kafka_controller_kafkacontroller_activebrokercount"] == 2
+        assert not any(k.startswith("kafka_server_replicamanager_") for k in controller)
+        for m in brokers:  # Kafka registers kafka.controller metrics on controllers only
+            assert not any(k.startswith("kafka_controller_") for k in m)
+            assert m["kafka_server_replicamanager_leadercount"] == 0
+        view = split.get(2, "/api/cluster")
+        assert view["active_controller_id"] == 1 and view["voters"] == [1]
+        assert [(n["node_id"], n["roles"], n["registered"]) for n in view["nodes"]] == [
+            (1, ["controller"], False),
+            (2, ["broker"], True),
+            (3, ["broker"], True),
+        ]
+    finally:
+        up.close()
+
+
 def test_control_is_refused_outside_cluster_up(console_env):
     r = console_env.send("POST", "/api/cluster/nodes/1/stop")
     assert r.status == 409

@@ -6,7 +6,7 @@ BrokerTopicMetrics,name=BytesInPerSec,topic=T`` → ``kafka_server_brokertopicme
 names (``kafka_consumergroup_lag``), since Kafka brokers do not export lag themselves.
 
 Replication (Kafka's MBeans in :data:`REPLICA_MANAGER`, :data:`KAFKA_CONTROLLER`, :data:`FETCHER_LAG`;
-values from :mod:`kavka.broker.metrics`): ``kafka_server_replicamanager_*`` on every broker,
+values from :mod:`kavka.broker.metrics`): ``kafka_server_replicamanager_*`` on nodes with the broker role,
 ``kafka_controller_kafkacontroller_*`` only on a node with the controller role (as Kafka registers
 them), ``ActiveControllerCount`` 1 only on the active one; the per-partition
 ``kafka_cluster_partition_*`` gauges and, on a follower,
@@ -118,7 +118,7 @@ class KafkaCollector:
 
         # --- replication: ReplicaManager, KafkaController, FetcherLagMetrics ---------------------
         r = replica_gauges(rm)
-        for name, attr, doc in REPLICA_MANAGER:
+        for name, attr, doc in REPLICA_MANAGER if broker.is_broker_role else ():  # a controller-only node has none
             mbean = f"kafka.server:type=ReplicaManager,name={name}"
             if name.endswith("PerSec"):
                 fam = counter(prom_name(mbean), doc, labels=())
