@@ -138,10 +138,18 @@ def test_topics_are_created_and_deleted_from_any_nodes_console(cluster):
         assert r.json()["partitions"] == 2 and r.json()["replication_factor"] == 2
         dup = cluster.post(node, "/api/topics", {"name": name, "partitions": 2})
         assert dup.status == 409 and dup.json()["error"].startswith("TOPIC_ALREADY_EXISTS")
-        wait_until(lambda n=name: http("GET", cluster.consoles[node] + f"/api/topics/{n}").status == 200, 10)
+        assert http("GET", cluster.consoles[node] + f"/api/topics/{name}").status == 200  # in this node's image
+        changed = http(
+            "PATCH", cluster.consoles[node] + f"/api/topics/{name}/configs", {"set": {"retention.ms": "1234"}}
+        )
+        assert changed.status == 200, changed.text
+        [entry] = [c for c in changed.json()["configs"] if c["name"] == "retention.ms"]
+        assert (entry["value"], entry["override"]) == ("1234", True)
+        bad = http("PATCH", cluster.consoles[node] + f"/api/topics/{name}/configs", {"set": {"retention.ms": "x"}})
+        assert bad.status == 400 and bad.json()["error"].startswith("INVALID_CONFIG"), bad.text
         gone = http("DELETE", cluster.consoles[node] + f"/api/topics/{name}")
         assert gone.status == 200, gone.text
-        wait_until(lambda n=name: http("GET", cluster.consoles[node] + f"/api/topics/{n}").status == 404, 10)
+        assert http("GET", cluster.consoles[node] + f"/api/topics/{name}").status == 404
 
 
 def test_pause_resume_kill_and_restart_a_node_from_another_nodes_console(cluster, topic):

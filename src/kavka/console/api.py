@@ -134,7 +134,7 @@ async def alter_configs(request):
     if not isinstance(set_, dict) or not isinstance(delete, list):
         raise ConsoleError(400, 'Send {"set": {name: value}, "delete": [name]}.')
     return web.json_response(
-        state.alter_topic_configs(_console(request).broker, request.match_info["topic"], set_, delete)
+        await state.alter_topic_configs(_console(request).broker, request.match_info["topic"], set_, delete)
     )
 
 

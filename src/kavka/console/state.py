@@ -310,6 +310,8 @@ async def create_topic(
         }
         answer = await _forward(broker, ApiKey.CREATE_TOPICS, 7, body)
         t = answer.topics[0]
+        if not t.error_code:
+            await _until_image(broker, lambda image: name in image.topics_by_name)
         result = {
             "error_code": t.error_code,
             "error_message": t.error_message,
@@ -363,6 +365,8 @@ async def delete_topic(broker, name: str) -> dict:
         )
         r = answer.responses[0]
         result = {"error_code": r.error_code, "error_message": r.error_message}
+        if not r.error_code:
+            await _until_image(broker, lambda image: name not in image.topics_by_name)
     else:
         [result] = broker.delete_topics([(name, None)], version=6)
         await _committed(broker)
@@ -373,19 +377,59 @@ async def delete_topic(broker, name: str) -> dict:
     return {"name": name, "deleted": True}
 
 
-def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: list[str] | None) -> dict:
-    """IncrementalAlterConfigs for one topic: SET each of ``set_``, DELETE each of ``delete``."""
+async def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: list[str] | None) -> dict:
+    """IncrementalAlterConfigs for one topic: SET each of ``set_``, DELETE each of ``delete``; forwarded to
+    the active controller from any other node of a cluster, and answered with the topic once this node's
+    image shows the change."""
     from kavka.controller.configs import AlterableConfig, AlterConfigOp, AlterConfigsResource
     from kavka.metadata.records import ConfigResourceType
 
     _require_topic(broker, name)
-    ops = [AlterableConfig(str(k), AlterConfigOp.SET, str(v)) for k, v in (set_ or {}).items()]
-    ops += [AlterableConfig(str(k), AlterConfigOp.DELETE, None) for k in (delete or [])]
-    if not ops:
+    set_ = {str(k): str(v) for k, v in (set_ or {}).items()}
+    delete = [str(k) for k in (delete or [])]
+    if not set_ and not delete:
         raise ConsoleError(400, "No config change given.")
-    resource = AlterConfigsResource(ConfigResourceType.TOPIC, name, ops)
-    [result], _ = broker.controller.incremental_alter_configs([resource], validate_only=False)
-    code, message = result.error_code, result.error_message
+    if broker.controller is None and broker.cluster_mode:
+        configs = [{"name": k, "config_operation": int(AlterConfigOp.SET), "value": v} for k, v in set_.items()]
+        configs += [{"name": k, "config_operation": int(AlterConfigOp.DELETE), "value": None} for k in delete]
+        body = {
+            "resources": [{"resource_type": int(ConfigResourceType.TOPIC), "resource_name": name, "configs": configs}],
+            "validate_only": False,
+        }
+        answer = await _forward(broker, ApiKey.INCREMENTAL_ALTER_CONFIGS, 1, body)
+        code, message = answer.responses[0].error_code, answer.responses[0].error_message
+        if not code:
+            await _until_image(broker, _configs_applied(name, set_, delete))
+    else:
+        ops = [AlterableConfig(k, AlterConfigOp.SET, v) for k, v in set_.items()]
+        ops += [AlterableConfig(k, AlterConfigOp.DELETE, None) for k in delete]
+        resource = AlterConfigsResource(ConfigResourceType.TOPIC, name, ops)
+        [result], _ = broker.controller.incremental_alter_configs([resource], validate_only=False)
+        code, message = result.error_code, result.error_message
+        if not code:
+            await _committed(broker)
     if code:
         raise ConsoleError(400, f"{_error_name(code)}: {message or 'config not changed'}")
     return topic_detail(broker, name)
+
+
+async def _until_image(broker, shows, timeout_s: float = 5.0) -> None:
+    """Until ``shows(image)`` is true of this node's image, or ``timeout_s``: a change the active
+    controller committed reaches this node's image with its next metadata fetch, a moment later. On
+    timeout the answer shows the image as it is."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not shows(broker.image) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def _configs_applied(name: str, set_: dict[str, str], delete: list[str]):
+    def shows(image) -> bool:
+        topic = image.topics_by_name.get(name)
+        if topic is None:
+            return True
+        return all(topic.configs.get(k) == v for k, v in set_.items()) and not any(k in topic.configs for k in delete)
+
+    return shows
