@@ -10,6 +10,8 @@ with every console seeing the change. Outside ``cluster up`` the control is refu
 
 from __future__ import annotations
 
+import json
+import urllib.request
 import uuid
 
 import pytest
@@ -127,6 +129,19 @@ def test_the_replication_panel_reads_as_the_guide(cluster, topic):
     assert [b["role"] for b in panel["brokers"][1:]] == ["Follower", "Follower"]
     missing = http("GET", cluster.consoles[1] + f"/api/cluster/partitions/{topic}/7")
     assert missing.status == 404 and missing.json() == {"error": f"Partition {topic}-7 does not exist."}
+
+
+def test_the_cluster_and_a_panel_stream_live(cluster, topic):
+    url = f"{cluster.consoles[1]}/api/events?channels=cluster,replication:{topic}/1"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        for raw in resp:
+            if raw.startswith(b"data: "):
+                tick = json.loads(raw[6:])
+                break
+    assert [b["node_id"] for b in tick["cluster"]["brokers"]] == [1, 2, 3]
+    panel = tick[f"replication:{topic}/1"]
+    assert panel["topic"] == topic and panel["partition"] == 1 and panel["log_end_offset"] == 10
+    assert panel["status"].endswith(f"RF=3, ISR=[{','.join(map(str, panel['isr']))}]")
 
 
 def test_topics_are_created_and_deleted_from_any_nodes_console(cluster):
