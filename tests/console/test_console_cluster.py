@@ -219,6 +219,19 @@ def test_unknown_node_or_action(cluster):
     assert r.status == 400 and r.json()["error"].startswith("Unknown action 'explode'")
 
 
+def test_a_node_stops_itself_from_its_own_console(cluster):
+    node = 2
+    pid = cluster.get(1, "/api/cluster/nodes")["nodes"][node - 1]["pid"]
+    r = cluster.post(node, f"/api/cluster/nodes/{node}/stop")  # the answer comes before the signal
+    assert r.status == 202 and r.json() == {"node_id": node, "action": "stop", "pid": pid, "signal": "SIGTERM"}
+    wait_until(
+        lambda: cluster.get(1, "/api/cluster/nodes")["nodes"][node - 1]["process"] == "stopped",
+        30,
+        message="the node to stop itself",
+    )
+    wait_until(lambda: f"node {node} (broker,controller) exited with code 0" in cluster.up.output, 10)
+
+
 def test_split_roles_each_node_exports_its_own_kind_of_metrics(tmp_path):
     up = ClusterUp(tmp_path, "--controllers", "1", "--brokers", "2", nodes=3)
     try:
