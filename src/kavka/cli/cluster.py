@@ -339,8 +339,7 @@ def _stop_all(nodes: list[_Node], grace: float) -> None:
     running = [n for n in nodes if n.popen is not None and n.popen.poll() is None]
     for n in running:
         assert n.popen is not None
-        n.popen.send_signal(signal.SIGTERM)
-        n.popen.send_signal(signal.SIGCONT)  # a node paused from a console acts on SIGTERM only once resumed
+        n.popen.send_signal(signal.SIGTERM)  # a node paused from a console is killed after the grace
     deadline = time.monotonic() + grace
     for n in running:
         assert n.popen is not None
