@@ -318,7 +318,13 @@ def test_event_stream_ticks(console_env):
             if line.startswith("data: "):
                 tick = json.loads(line[6:])
                 break
-    assert set(tick["overview"]["rates"]) == {"BytesInPerSec", "BytesOutPerSec", "MessagesInPerSec"}
+    assert set(tick["overview"]["rates"]) == {
+        "BytesInPerSec",
+        "BytesOutPerSec",
+        "MessagesInPerSec",
+        "IsrShrinksPerSec",
+        "IsrExpandsPerSec",
+    }
     assert tick["overview"]["health"]["ActiveControllerCount"] == 1
     assert tick[f"topic:{name}"] == {
         "0": {"high_watermark": 0, "log_start_offset": 0},

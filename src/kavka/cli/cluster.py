@@ -7,6 +7,8 @@ and brokers (``status``).
     <dir>/node-<id>/server.properties     process.roles, node.id, listeners, controller.quorum.voters, ...
     <dir>/node-<id>/data/                 log.dirs (formatted as `kavka storage format` does)
     <dir>/node-<id>/kavka.log             the node's stdout and stderr
+    <dir>/node-<id>/kavka.pid             the running node's process id (gone once it exits)
+    <dir>/cluster.json                    the nodes: ids, roles, addresses, config, log, command line
 
 Node ids and ports (``--base-port`` P, node k counting from 0 in id order):
 
@@ -26,11 +28,20 @@ foreground. SIGINT (Ctrl-C), SIGTERM or SIGHUP stops every node (SIGTERM, then S
 
 ``kavka cluster status`` prints what ``kafka-metadata-quorum describe --status`` and ``--replication``
 print (DescribeQuorum, in Kafka's layout), then the brokers (DescribeCluster).
+
+Control from any node's console (:mod:`kavka.console.control`): each node runs with
+``KAVKA_CLUSTER_DIR`` naming the cluster's directory, so its console can read ``cluster.json`` and the
+pid files and signal a node itself (stop, kill, pause, resume). A restart is the supervisor's job, since
+the nodes are its children: a console writes ``node-<id>/restart.request`` and ``cluster up`` (which
+looks every 0.2 s) stops that node if it runs (SIGTERM, SIGCONT in case it is paused, SIGKILL after
+``--grace``), starts it again with the same command line and removes the request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -47,6 +58,8 @@ __all__ = ["cluster", "NodeSpec", "plan_nodes", "node_properties"]
 
 HOST = "127.0.0.1"
 CONTROLLER_OFFSET, CONSOLE_OFFSET = 100, 200
+CLUSTER_DIR_ENV = "KAVKA_CLUSTER_DIR"  # set on every node `cluster up` starts: its cluster's directory
+CLUSTER_FILE, PID_FILE, RESTART_REQUEST = "cluster.json", "kavka.pid", "restart.request"
 
 
 @dataclass(frozen=True)
@@ -182,21 +195,31 @@ class _Node:
         self.config = home / "server.properties"
         self.data = home / "data"
         self.log = home / "kavka.log"
+        self.pid_file = home / PID_FILE
+        self.restart_request = home / RESTART_REQUEST
         self.popen: subprocess.Popen[bytes] | None = None
         self.reported_exit = False
+        self.console = console_url(spec)
 
     @property
     def name(self) -> str:
         return f"node {self.spec.node_id} ({','.join(self.spec.roles)})"
 
-    def start(self, console: bool) -> None:
+    def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "kavka", "serve", "--config", str(self.config)]
-        if not console:
+        if self.console is None:
             cmd.append("--no-console")
+        return cmd
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env[CLUSTER_DIR_ENV] = str(self.home.parent)
+        self.restart_request.unlink(missing_ok=True)
         with open(self.log, "ab") as log:
             # its own session: the terminal's Ctrl-C reaches `cluster up` only, which stops every node in order
             self.popen = subprocess.Popen(
-                cmd,
+                self.command(),
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -204,9 +227,65 @@ class _Node:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        self.reported_exit = False
+        _write_atomically(self.pid_file, f"{self.popen.pid}\n")
 
     def exit_code(self) -> int | None:
-        return None if self.popen is None else self.popen.poll()
+        code = None if self.popen is None else self.popen.poll()
+        if code is not None:
+            self.pid_file.unlink(missing_ok=True)
+        return code
+
+    def describe(self) -> dict[str, Any]:
+        """This node's entry in cluster.json."""
+        spec = self.spec
+        return {
+            "node_id": spec.node_id,
+            "roles": list(spec.roles),
+            "home": str(self.home),
+            "config": str(self.config),
+            "log": str(self.log),
+            "pid_file": str(self.pid_file),
+            "broker": f"{HOST}:{spec.broker_port}" if spec.broker_port is not None else None,
+            "controller": f"{HOST}:{spec.controller_port}" if spec.controller_port is not None else None,
+            "console": self.console,
+            "command": self.command(),
+        }
+
+
+def console_url(spec: NodeSpec) -> str | None:
+    return f"http://{HOST}:{spec.console_port}" if spec.console_port is not None else None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_cluster_file(home: Path, cluster_id: str, nodes: list[_Node]) -> Path:
+    """``<home>/cluster.json``: what a node's console needs to find and control the others."""
+    path = home / CLUSTER_FILE
+    doc = {"cluster_id": cluster_id, "supervisor_pid": os.getpid(), "nodes": [n.describe() for n in nodes]}
+    _write_atomically(path, json.dumps(doc, indent=2) + "\n")
+    return path
+
+
+def _restart(node: _Node, grace: float) -> None:
+    """Stop ``node`` if it runs (SIGTERM, SIGCONT so a paused node can act on it, SIGKILL after
+    ``grace``) and start it again."""
+    popen = node.popen
+    if popen is not None and popen.poll() is None:
+        popen.send_signal(signal.SIGTERM)
+        popen.send_signal(signal.SIGCONT)
+        try:
+            popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            click.echo(f"{node.name} did not stop within {grace:g} s: killed", err=True)
+            popen.kill()
+            popen.wait()
+    click.echo(f"{node.name} restarting (requested from a console)")
+    node.start()
 
 
 def _die_with_parent() -> None:
@@ -260,7 +339,7 @@ def _stop_all(nodes: list[_Node], grace: float) -> None:
     running = [n for n in nodes if n.popen is not None and n.popen.poll() is None]
     for n in running:
         assert n.popen is not None
-        n.popen.send_signal(signal.SIGTERM)
+        n.popen.send_signal(signal.SIGTERM)  # a node paused from a console is killed after the grace
     deadline = time.monotonic() + grace
     for n in running:
         assert n.popen is not None
@@ -270,6 +349,8 @@ def _stop_all(nodes: list[_Node], grace: float) -> None:
             click.echo(f"{n.name} did not stop within {grace:g} s: killed", err=True)
             n.popen.kill()
             n.popen.wait()
+    for n in nodes:
+        n.pid_file.unlink(missing_ok=True)
 
 
 def _wait_ready(nodes: list[_Node], stop: threading.Event, timeout: float) -> None:
@@ -362,6 +443,7 @@ def up(
     home = (base_dir or _fresh_dir()).resolve()
     cluster_nodes = [_Node(s, home / f"node-{s.node_id}") for s in specs]
     cluster_id = _write_configs(cluster_nodes, specs)
+    write_cluster_file(home, cluster_id, cluster_nodes)
 
     stop = threading.Event()
     # SIGHUP too: a closed terminal stops the cluster instead of orphaning its nodes
@@ -370,7 +452,7 @@ def up(
     try:
         t0 = time.monotonic()
         for n in cluster_nodes:
-            n.start(console)
+            n.start()
         try:
             _wait_ready(cluster_nodes, stop, timeout)
         except click.ClickException:
@@ -384,7 +466,9 @@ def up(
                 if code is not None and not n.reported_exit:
                     n.reported_exit = True
                     click.echo(f"{n.name} exited with code {code} (log: {n.log})", err=True)
-            stop.wait(0.5)
+                if n.restart_request.exists():
+                    _restart(n, grace)
+            stop.wait(0.2)
         click.echo("Stopping the cluster")
         _stop_all(cluster_nodes, grace)
         click.echo(f"Stopped {len(cluster_nodes)} node{'s' if len(cluster_nodes) > 1 else ''}; data kept in {home}")

@@ -20,6 +20,11 @@ POST      /api/groups/{group}/reset                          {topic, to, value, 
 GET       /api/simulator                                     simulated clients and partitions
 POST      /api/simulator/producers|consumers                 start one
 DELETE    /api/simulator/clients/{id}, /api/simulator        stop one / all
+GET       /api/cluster                                       brokers, controller, partitions, offsets
+GET       /api/cluster/local                                 this node's replicas (peers read it)
+GET       /api/cluster/partitions/{topic}/{p}                the replication panel of one partition
+GET       /api/cluster/nodes                                 nodes and processes (`cluster up` only)
+POST      /api/cluster/nodes/{id}/{action}                   stop, kill, pause, resume, restart
 GET       /api/events?channels=overview,sim,topic:T,group:G  SSE ticks (see kavka.console.live)
 GET       /metrics                                           Prometheus text format
 ========  =================================================  =======================================
@@ -33,7 +38,9 @@ import json
 from aiohttp import web
 
 from kavka.console import browse, state
+from kavka.console import cluster as cluster_mod
 from kavka.console.app import CONSOLE_KEY, Console
+from kavka.console.control import not_controllable
 from kavka.console.live import Subscriber
 from kavka.console.state import ConsoleError
 
@@ -98,7 +105,7 @@ async def create_topic(request):
     configs = body.get("configs") or {}
     if not isinstance(configs, dict):
         raise ConsoleError(400, "configs must be an object of name: value.")
-    created = state.create_topic(
+    created = await state.create_topic(
         _console(request).broker,
         body.get("name", ""),
         _int(body.get("partitions"), "partitions", minimum=1) if body.get("partitions") not in (None, "") else None,
@@ -117,7 +124,7 @@ async def topic(request):
 
 @routes.delete("/api/topics/{topic}")
 async def delete_topic(request):
-    return web.json_response(state.delete_topic(_console(request).broker, request.match_info["topic"]))
+    return web.json_response(await state.delete_topic(_console(request).broker, request.match_info["topic"]))
 
 
 @routes.patch("/api/topics/{topic}/configs")
@@ -127,7 +134,7 @@ async def alter_configs(request):
     if not isinstance(set_, dict) or not isinstance(delete, list):
         raise ConsoleError(400, 'Send {"set": {name: value}, "delete": [name]}.')
     return web.json_response(
-        state.alter_topic_configs(_console(request).broker, request.match_info["topic"], set_, delete)
+        await state.alter_topic_configs(_console(request).broker, request.match_info["topic"], set_, delete)
     )
 
 
@@ -356,6 +363,54 @@ async def sim_stop_all(request):
         await _join(console, console.simulator.stop_all())
         console.simulator.event("stop", "all simulated clients stopped")
     return web.json_response(console.sim_snapshot())
+
+
+# --- cluster -------------------------------------------------------------------------------------
+
+
+@routes.get("/api/cluster")
+async def cluster(request):
+    console = _console(request)
+    return web.json_response(await cluster_mod.cluster_view(console.broker, console.control))
+
+
+@routes.get("/api/cluster/local")
+async def cluster_local(request):
+    return web.json_response(cluster_mod.local_view(_console(request).broker))
+
+
+@routes.get("/api/cluster/partitions/{topic}/{partition}")
+async def replication_panel(request):
+    console = _console(request)
+    topic = request.match_info["topic"]
+    index = _int(request.match_info["partition"], "partition", minimum=0)
+    view = await cluster_mod.cluster_view(console.broker, console.control)
+    panel = cluster_mod.replication_panel(view, topic, index)
+    if panel is None:
+        raise ConsoleError(404, f"Partition {topic}-{index} does not exist.")
+    return web.json_response(panel)
+
+
+@routes.get("/api/cluster/nodes")
+async def cluster_nodes(request):
+    console = _console(request)
+    if console.control is None:
+        raise not_controllable()
+    return web.json_response({"nodes": console.control.nodes()})
+
+
+@routes.post("/api/cluster/nodes/{node}/{action}")
+async def cluster_act(request):
+    console = _console(request)
+    if console.control is None:
+        raise not_controllable()
+    node = _int(request.match_info["node"], "node", minimum=0)
+    answer, own_signal = console.control.act(node, request.match_info["action"])
+    if own_signal is not None:  # this very node: answer first, then act
+        import os
+
+        asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), own_signal)
+    return web.json_response(answer, status=202)
 
 
 # --- live stream and metrics ---------------------------------------------------------------------

@@ -72,6 +72,9 @@ class Console:
         self.simulator = None
         self.sampler = Sampler(self)
         self._metrics = None
+        from kavka.console.control import ClusterControl
+
+        self.control = ClusterControl.discover(server.broker.node_id)  # None unless `kavka cluster up` ran us
         self.streams: set[asyncio.Event] = set()  # tails: set on shutdown
 
     @property

@@ -1,13 +1,15 @@
 """The live stream: a once-a-second sample of the broker, pushed to pages over server-sent events.
 
 :class:`Sampler` wakes every ``interval`` seconds, turns counters into rates (BytesInPerSec,
-MessagesInPerSec, requests per API) and keeps five minutes of history. Each subscriber (one
+MessagesInPerSec, IsrShrinksPerSec, IsrExpandsPerSec, requests per API) and keeps five minutes of history. Each subscriber (one
 ``EventSource`` on a page) names the channels it wants:
 
 - ``overview``: rates, health gauges, connections, requests per API;
 - ``sim``: the simulator's clients, new events, and per-partition high watermarks and lag;
 - ``topic:NAME``: the high watermark of each partition of NAME;
-- ``group:ID``: one consumer group's state, lag per partition and total.
+- ``group:ID``: one consumer group's state, lag per partition and total;
+- ``cluster``: the cluster view (:func:`kavka.console.cluster.cluster_view`);
+- ``replication:TOPIC/P``: the replication panel of one partition.
 
 A subscriber is a bounded queue: a page too slow to read loses ticks, never slows the broker.
 """
@@ -77,11 +79,18 @@ class Sampler:
         rm = broker.replica_manager
         metrics = rm.topic_metrics
         now = time.monotonic()
-        counts = (rm.bytes_in, rm.bytes_out, rm.messages_in)
+        h = health(broker)
+        counts = (rm.bytes_in, rm.bytes_out, rm.messages_in, h["IsrShrinks"], h["IsrExpands"])
         reqs = request_counts(server)
         times = request_times(server)
         topics = {t: (c.bytes_in, c.messages_in, c.bytes_out) for t, c in metrics.topics.items()}
-        rates = {"BytesInPerSec": 0.0, "BytesOutPerSec": 0.0, "MessagesInPerSec": 0.0}
+        rates = {
+            "BytesInPerSec": 0.0,
+            "BytesOutPerSec": 0.0,
+            "MessagesInPerSec": 0.0,
+            "IsrShrinksPerSec": 0.0,
+            "IsrExpandsPerSec": 0.0,
+        }
         req_rates: dict[str, float] = {}
         topic_rates: dict[str, dict] = {}
         if self._prev is not None:
@@ -111,7 +120,7 @@ class Sampler:
                 for k, v in reqs.items()
             },
             "topic_rates": topic_rates,
-            "health": health(broker),
+            "health": h,
             "connections": connection_count(server),
             "uptime_s": round(time.time() - server.started_at, 1) if server.started_at else None,
         }
@@ -142,8 +151,19 @@ class Sampler:
     async def _publish(self) -> None:
         wanted = set().union(*(s.channels for s in self.subscribers))
         extra: dict[str, object] = {}
+        view = None
+        if "cluster" in wanted or any(ch.startswith("replication:") for ch in wanted):
+            from kavka.console.cluster import cluster_view
+
+            view = await cluster_view(self.console.broker, self.console.control)
+            extra["cluster"] = view
         for ch in wanted:
-            if ch.startswith("topic:"):
+            if ch.startswith("replication:") and view is not None:
+                from kavka.console.cluster import replication_panel
+
+                topic, _, index = ch[12:].rpartition("/")
+                extra[ch] = replication_panel(view, topic, int(index)) if index.isdigit() else None
+            elif ch.startswith("topic:"):
                 extra[ch] = self.topic_offsets(ch[6:])
             elif ch.startswith("group:"):
                 extra[ch] = await self.group_tick(ch[6:])

@@ -5,6 +5,13 @@ BrokerTopicMetrics,name=BytesInPerSec,topic=T`` → ``kafka_server_brokertopicme
 {topic="T"}``), so dashboards written for Kafka read Kavka. Consumer-group series use kafka_exporter's
 names (``kafka_consumergroup_lag``), since Kafka brokers do not export lag themselves.
 
+Replication (Kafka's MBeans in :data:`REPLICA_MANAGER`, :data:`KAFKA_CONTROLLER`, :data:`FETCHER_LAG`;
+values from :mod:`kavka.broker.metrics`): ``kafka_server_replicamanager_*`` on nodes with the broker role,
+``kafka_controller_kafkacontroller_*`` only on a node with the controller role (as Kafka registers
+them), ``ActiveControllerCount`` 1 only on the active one; the per-partition
+``kafka_cluster_partition_*`` gauges and, on a follower,
+``kafka_server_fetcherlagmetrics_consumerlag{clientId="ReplicaFetcherThread-0-<leader>",topic,partition}``.
+
 Counters (``*_total``) come in two shapes, as in Kafka: per topic (``topic`` label) and for all
 topics (no ``topic`` label: select it with ``{topic=""}``). Every value is read at scrape time from
 the broker's in-process state; this module keeps nothing.
@@ -13,11 +20,54 @@ the broker's in-process state; this module keeps nothing.
 from __future__ import annotations
 
 from kavka.broker.dispatch import TIME_BUCKETS_MS
-from kavka.console.state import connection_count, health, request_counts, request_times
+from kavka.broker.metrics import (
+    controller_gauges,
+    fetcher_client_id,
+    follower_lags,
+    partition_flags,
+    replica_gauges,
+)
+from kavka.console.state import connection_count, request_counts, request_times
 
-__all__ = ["KafkaCollector", "render"]
+__all__ = ["KafkaCollector", "render", "prom_name", "REPLICA_MANAGER", "KAFKA_CONTROLLER", "FETCHER_LAG"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+# (MBean name, ReplicaGauges attribute, help) of kafka.server:type=ReplicaManager; a "PerSec" meter is
+# a counter (``_total``), its rate is the reader's (Prometheus ``rate()``)
+REPLICA_MANAGER = (
+    ("UnderReplicatedPartitions", "under_replicated", "Partitions led here whose ISR is smaller than their replicas."),
+    ("UnderMinIsrPartitionCount", "under_min_isr", "Partitions led here whose ISR is below min.insync.replicas."),
+    ("AtMinIsrPartitionCount", "at_min_isr", "Partitions led here whose ISR is at min.insync.replicas."),
+    ("OfflineReplicaCount", "offline_replica_count", "Partitions here whose log dir failed."),
+    ("PartitionCount", "partition_count", "Partitions on this broker."),
+    ("LeaderCount", "leader_count", "Partitions this broker leads."),
+    ("IsrShrinksPerSec", "isr_shrinks", "ISR shrinks made by this broker as leader (IsrShrinksPerSec)."),
+    ("IsrExpandsPerSec", "isr_expands", "ISR expands made by this broker as leader (IsrExpandsPerSec)."),
+)
+# (MBean name, ControllerGauges attribute, help) of kafka.controller:type=KafkaController
+KAFKA_CONTROLLER = (
+    ("ActiveControllerCount", "active_controller_count", "1 on the active controller, 0 elsewhere."),
+    ("OfflinePartitionsCount", "offline_partitions", "Partitions with no leader."),
+    ("GlobalTopicCount", "global_topics", "Topics in the cluster."),
+    ("GlobalPartitionCount", "global_partitions", "Partitions in the cluster."),
+    ("ActiveBrokerCount", "active_brokers", "Registered brokers that are not fenced."),
+    ("FencedBrokerCount", "fenced_brokers", "Registered brokers that are fenced."),
+    ("PreferredReplicaImbalanceCount", "preferred_replica_imbalance", "Partitions not led by their first replica."),
+)
+FETCHER_LAG = "kafka.server:type=FetcherLagMetrics,name=ConsumerLag"
+
+
+def prom_name(mbean: str) -> str:
+    """What the JMX exporter's Kafka rules make of an MBean name (``kafka.server:type=ReplicaManager,
+    name=IsrShrinksPerSec`` → ``kafka_server_replicamanager_isrshrinks``; prometheus_client adds
+    ``_total`` to a counter): domain, type and name lower-cased and joined by ``_``, a meter's
+    ``PerSec`` dropped. Other keys (topic, partition, clientId) become labels."""
+    domain, _, keys = mbean.partition(":")
+    parts = dict(k.split("=", 1) for k in keys.split(","))
+    name = parts["name"].removesuffix("PerSec")
+    return "_".join([domain.replace(".", "_"), parts["type"], name]).lower()
 
 
 class KafkaCollector:
@@ -66,34 +116,30 @@ class KafkaCollector:
                 fam.add_metric([topic], getattr(c, attr))
             yield fam
 
-        # --- health ----------------------------------------------------------------------------
-        h = health(broker)
-        for name, key, doc in (
-            (
-                "kafka_server_replicamanager_underreplicatedpartitions",
-                "UnderReplicatedPartitions",
-                "Partitions led here whose ISR is smaller than their replica set.",
-            ),
-            ("kafka_server_replicamanager_partitioncount", "PartitionCount", "Partitions on this broker."),
-            ("kafka_server_replicamanager_leadercount", "LeaderCount", "Partitions this broker leads."),
-            (
-                "kafka_controller_kafkacontroller_activecontrollercount",
-                "ActiveControllerCount",
-                "1 on the active controller.",
-            ),
-            (
-                "kafka_controller_kafkacontroller_offlinepartitionscount",
-                "OfflinePartitionsCount",
-                "Partitions without a live leader.",
-            ),
-            ("kafka_controller_kafkacontroller_globaltopiccount", "GlobalTopicCount", "Topics in the cluster."),
-        ):
-            fam = gauge(name, doc)
-            fam.add_metric([], h[key])
+        # --- replication: ReplicaManager, KafkaController, FetcherLagMetrics ---------------------
+        r = replica_gauges(rm)
+        for name, attr, doc in REPLICA_MANAGER if broker.is_broker_role else ():  # a controller-only node has none
+            mbean = f"kafka.server:type=ReplicaManager,name={name}"
+            if name.endswith("PerSec"):
+                fam = counter(prom_name(mbean), doc, labels=())
+            else:
+                fam = gauge(prom_name(mbean), doc)
+            fam.add_metric([], getattr(r, attr))
             yield fam
-        fam = gauge("kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster.")
-        fam.add_metric([], h["PartitionCount"])
-        yield fam
+        if broker.is_controller_role:  # Kafka registers kafka.controller metrics on controllers only
+            c = controller_gauges(broker.image, active=broker.controller is not None)
+            for name, attr, doc in KAFKA_CONTROLLER:
+                fam = gauge(prom_name(f"kafka.controller:type=KafkaController,name={name}"), doc)
+                fam.add_metric([], getattr(c, attr))
+                yield fam
+        lag = gauge(
+            prom_name(FETCHER_LAG),
+            "Records this follower is behind the leader's high watermark (FetcherLagMetrics ConsumerLag).",
+            ("clientId", "topic", "partition"),
+        )
+        for topic, index, leader, value in follower_lags(rm):
+            lag.add_metric([fetcher_client_id(leader), topic, str(index)], value)
+        yield lag
         state = gauge("kafka_server_kafkaserver_brokerstate", "Broker state (3 = RUNNING).")
         state.add_metric([], 3)
         yield state
@@ -136,6 +182,10 @@ class KafkaCollector:
         cur = gauge("kafka_topic_partition_current_offset", "High watermark (what consumers can read up to).", lp)
         old = gauge("kafka_topic_partition_oldest_offset", "Log start offset (kafka_exporter name).", lp)
         urp = gauge("kafka_cluster_partition_underreplicated", "1 if the partition is under-replicated.", lp)
+        umi = gauge("kafka_cluster_partition_underminisr", "1 if the ISR is below min.insync.replicas.", lp)
+        ami = gauge("kafka_cluster_partition_atminisr", "1 if the ISR is at min.insync.replicas.", lp)
+        isrc = gauge("kafka_cluster_partition_insyncreplicascount", "ISR size (0 unless led here).", lp)
+        repc = gauge("kafka_cluster_partition_replicascount", "Replication factor (0 unless led here).", lp)
         for (topic, index), p in sorted(rm.partitions.items()):
             plog = p.log
             labels = [topic, str(index)]
@@ -145,8 +195,14 @@ class KafkaCollector:
             segs.add_metric(labels, plog.num_segments)
             cur.add_metric(labels, plog.high_watermark)
             old.add_metric(labels, plog.log_start_offset)
-            urp.add_metric(labels, 1 if len(p.isr) < len(p.replicas) else 0)
-        yield from (leo, lso, size, segs, cur, old, urp)
+            under, below, at = partition_flags(p)
+            urp.add_metric(labels, int(under))
+            umi.add_metric(labels, int(below))
+            ami.add_metric(labels, int(at))
+            leads = p.is_leader and not p.offline
+            isrc.add_metric(labels, len(p.isr) if leads else 0)
+            repc.add_metric(labels, len(p.replicas) if leads else 0)
+        yield from (leo, lso, size, segs, cur, old, urp, umi, ami, isrc, repc)
 
         # --- consumer groups (kafka_exporter names) --------------------------------------------
         gl = ("consumergroup", "topic", "partition")

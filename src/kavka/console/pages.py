@@ -19,6 +19,7 @@ __all__ = ["add_routes", "error_page", "render"]
 
 NAV = [
     ("/", "overview", "Overview"),
+    ("/cluster", "cluster", "Cluster"),
     ("/topics", "topics", "Topics"),
     ("/messages", "messages", "Messages"),
     ("/groups", "groups", "Consumer groups"),
@@ -118,6 +119,47 @@ OVERVIEW = """
 <tbody></tbody></table>
 </section>
 </div>
+"""
+
+CLUSTER = """
+<section aria-labelledby="h-nodes">
+<h2 id="h-nodes">Nodes</h2>
+<p id="c-summary" class="hint" role="status" aria-live="polite"></p>
+<table id="c-nodes"><caption class="sr">Nodes of the cluster: roles, broker state, process, controller</caption>
+<thead><tr><th scope="col" class="num">Node</th><th scope="col">Roles</th><th scope="col">Broker state</th><th scope="col" class="num">Epoch</th>
+<th scope="col">Address</th><th scope="col">Rack</th><th scope="col">Process</th><th scope="col">Controller</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+<tbody><tr><td colspan="9">Loading…</td></tr></tbody></table>
+<p id="c-control" class="hint"></p>
+</section>
+<section aria-labelledby="h-chealth">
+<h2 id="h-chealth">Replication health</h2>
+<ul class="cards" id="c-health">
+  <li><span class="label">UnderReplicatedPartitions</span><span class="value" data-k="UnderReplicatedPartitions">…</span></li>
+  <li><span class="label">UnderMinIsrPartitionCount</span><span class="value" data-k="UnderMinIsrPartitionCount">…</span></li>
+  <li><span class="label">OfflinePartitionsCount</span><span class="value" data-k="OfflinePartitionsCount">…</span></li>
+  <li><span class="label">LeaderCount</span><span class="value" data-k="LeaderCount">…</span></li>
+  <li><span class="label">FencedBrokerCount</span><span class="value" data-k="FencedBrokerCount">…</span></li>
+  <li><span class="label">IsrShrinks / IsrExpands</span><span class="value" data-k="isr">…</span></li>
+</ul>
+<p class="hint">Counts of this node (ReplicaManager) and of the committed image (KafkaController).</p>
+</section>
+<section aria-labelledby="h-panel" class="replication">
+<h2 id="h-panel">Replication of one partition</h2>
+<form id="c-pick" class="form inline">
+  <p><label for="c-partition">Partition</label><select id="c-partition"></select></p>
+</form>
+<div id="c-boxes" class="replicas"></div>
+<p id="c-status" class="status-line" role="status" aria-live="polite"></p>
+</section>
+<section aria-labelledby="h-cparts">
+<h2 id="h-cparts">Partitions</h2>
+<p><label><input type="checkbox" id="c-internal"> Show internal topics</label></p>
+<table id="c-partitions"><caption class="sr">Every partition: leader, replicas, ISR and offsets</caption>
+<thead><tr><th scope="col">Topic</th><th scope="col" class="num">Partition</th><th scope="col" class="num">Leader</th><th scope="col" class="num">Epoch</th>
+<th scope="col">Replicas</th><th scope="col">ISR</th><th scope="col" class="num">Log end</th><th scope="col" class="num">High watermark</th><th scope="col">Replica lag</th></tr></thead>
+<tbody></tbody></table>
+<p class="hint">Offsets are the leader's, read from its node's console; a replica's lag is the leader's log end offset minus its own.</p>
+</section>
 """
 
 TOPICS = """
@@ -356,6 +398,7 @@ async def _static(request):
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", _page("Overview", "overview", OVERVIEW, "overview"))
+    app.router.add_get("/cluster", _page("Cluster", "cluster", CLUSTER, "cluster"))
     app.router.add_get("/topics", _page("Topics", "topics", TOPICS, "topics"))
     app.router.add_get("/topics/{topic}", _page("Topic {topic}", "topics", TOPIC, "topic", topic=":topic"))
     app.router.add_get("/messages", _page("Messages", "messages", MESSAGES, "messages"))

@@ -15,6 +15,8 @@ import shutil
 import time
 
 from kavka import __version__
+from kavka.broker.metrics import controller_gauges, replica_gauges
+from kavka.metadata.ids import ZERO_UUID
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -76,30 +78,29 @@ def connection_count(server) -> int:
     return server.connection_count
 
 
-def _is_controller(broker) -> bool:
-    return "controller" in broker.config.process_roles and broker.controller_id == broker.node_id
-
-
 def health(broker) -> dict:
-    """Kafka's health gauges over the current image."""
-    under = offline = partitions = leaders = 0
-    live = {b.node_id for b in broker.live_brokers()} or {broker.node_id}
-    for topic in broker.image.topics_by_name.values():
-        for p in topic.partitions.values():
-            partitions += 1
-            if p.leader < 0 or p.leader not in live:
-                offline += 1
-            if p.leader == broker.node_id:
-                leaders += 1
-                if len(p.isr) < len(p.replicas):
-                    under += 1
+    """Kafka's health gauges under their JMX names: this broker's ReplicaManager gauges (from the
+    partitions it hosts) and the KafkaController gauges over the committed image
+    (:mod:`kavka.broker.metrics`); ``IsrShrinks`` / ``IsrExpands`` are the counts behind the
+    ``...PerSec`` meters."""
+    r = replica_gauges(broker.replica_manager)
+    c = controller_gauges(broker.image, active=broker.controller is not None)
     return {
-        "UnderReplicatedPartitions": under,
-        "OfflinePartitionsCount": offline,
-        "ActiveControllerCount": 1 if _is_controller(broker) else 0,
-        "PartitionCount": partitions,
-        "LeaderCount": leaders,
-        "GlobalTopicCount": len(broker.image.topics_by_name),
+        "UnderReplicatedPartitions": r.under_replicated,
+        "UnderMinIsrPartitionCount": r.under_min_isr,
+        "AtMinIsrPartitionCount": r.at_min_isr,
+        "OfflineReplicaCount": r.offline_replica_count,
+        "LeaderCount": r.leader_count,
+        "PartitionCount": r.partition_count,
+        "IsrShrinks": r.isr_shrinks,
+        "IsrExpands": r.isr_expands,
+        "ActiveControllerCount": c.active_controller_count,
+        "OfflinePartitionsCount": c.offline_partitions,
+        "GlobalTopicCount": c.global_topics,
+        "GlobalPartitionCount": c.global_partitions,
+        "ActiveBrokerCount": c.active_brokers,
+        "FencedBrokerCount": c.fenced_brokers,
+        "PreferredReplicaImbalanceCount": c.preferred_replica_imbalance,
     }
 
 
@@ -136,7 +137,7 @@ def overview(server) -> dict:
         "roles": cfg.process_roles,
         "kraft": True,
         "mode": "KRaft combined" if set(cfg.process_roles) >= {"broker", "controller"} else "KRaft",
-        "controller_id": broker.controller_id,
+        "controller_id": broker.active_controller_id,
         "version": __version__,
         "started_at": started,
         "uptime_s": round(time.time() - started, 1) if started else None,
@@ -280,9 +281,11 @@ def partition_offsets(broker, name: str) -> dict[int, dict]:
     return out
 
 
-def create_topic(
+async def create_topic(
     broker, name: str, partitions: int | None, replication_factor: int | None, configs: dict[str, str] | None
 ) -> dict:
+    """CreateTopics for one topic, answered once the controller committed it; on a node that is not the
+    active controller of a cluster, sent to the active one as Kafka's forwarding does."""
     if not isinstance(name, str) or not name:
         raise ConsoleError(400, "A topic needs a name.")
     spec = {
@@ -291,7 +294,34 @@ def create_topic(
         "replication_factor": -1 if replication_factor in (None, "") else int(replication_factor),
         "configs": {str(k): (None if v is None else str(v)) for k, v in (configs or {}).items()},
     }
-    [result] = broker.create_topics([spec], validate_only=False)
+    if broker.controller is None and broker.cluster_mode:
+        body = {
+            "topics": [
+                {
+                    "name": name,
+                    "num_partitions": spec["num_partitions"],
+                    "replication_factor": spec["replication_factor"],
+                    "assignments": [],
+                    "configs": [{"name": k, "value": v} for k, v in spec["configs"].items()],
+                }
+            ],
+            "timeout": 30000,
+            "validate_only": False,
+        }
+        answer = await _forward(broker, ApiKey.CREATE_TOPICS, 7, body)
+        t = answer.topics[0]
+        if not t.error_code:
+            await _until_image(broker, lambda image: name in image.topics_by_name)
+        result = {
+            "error_code": t.error_code,
+            "error_message": t.error_message,
+            "topic_id": t.topic_id,
+            "num_partitions": t.num_partitions,
+            "replication_factor": t.replication_factor,
+        }
+    else:
+        [result] = broker.create_topics([spec], validate_only=False)
+        await _committed(broker)
     if result["error_code"]:
         status = 409 if result["error_code"] == ErrorCode.topic_already_exists else 400
         raise ConsoleError(
@@ -305,9 +335,41 @@ def create_topic(
     }
 
 
-def delete_topic(broker, name: str) -> dict:
+async def _forward(broker, api_key: int, version: int, body: dict):
+    from kavka.controller.errors import NotControllerError
+
+    try:
+        return await broker.forward(api_key, version, body)
+    except (NotControllerError, OSError, TimeoutError) as e:
+        raise ConsoleError(503, f"No active controller answered: {e}") from None
+
+
+async def _committed(broker) -> None:
+    """Until what this node, as the active controller, appended is committed (a no-op on one node)."""
+    from kavka.controller.errors import NotControllerError
+
+    if broker.cluster_mode and broker.metadata_pending():
+        try:
+            await broker.committed(None)
+        except NotControllerError as e:
+            raise ConsoleError(
+                503, f"The controller lost its leadership before the change was committed: {e}"
+            ) from None
+
+
+async def delete_topic(broker, name: str) -> dict:
     _require_topic(broker, name)
-    [result] = broker.delete_topics([(name, None)], version=6)
+    if broker.controller is None and broker.cluster_mode:
+        answer = await _forward(
+            broker, ApiKey.DELETE_TOPICS, 6, {"topics": [{"name": name, "topic_id": ZERO_UUID}], "timeout_ms": 30000}
+        )
+        r = answer.responses[0]
+        result = {"error_code": r.error_code, "error_message": r.error_message}
+        if not r.error_code:
+            await _until_image(broker, lambda image: name not in image.topics_by_name)
+    else:
+        [result] = broker.delete_topics([(name, None)], version=6)
+        await _committed(broker)
     if result["error_code"]:
         raise ConsoleError(
             400, f"{_error_name(result['error_code'])}: {result['error_message'] or 'topic not deleted'}"
@@ -315,19 +377,59 @@ def delete_topic(broker, name: str) -> dict:
     return {"name": name, "deleted": True}
 
 
-def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: list[str] | None) -> dict:
-    """IncrementalAlterConfigs for one topic: SET each of ``set_``, DELETE each of ``delete``."""
+async def alter_topic_configs(broker, name: str, set_: dict[str, str] | None, delete: list[str] | None) -> dict:
+    """IncrementalAlterConfigs for one topic: SET each of ``set_``, DELETE each of ``delete``; forwarded to
+    the active controller from any other node of a cluster, and answered with the topic once this node's
+    image shows the change."""
     from kavka.controller.configs import AlterableConfig, AlterConfigOp, AlterConfigsResource
     from kavka.metadata.records import ConfigResourceType
 
     _require_topic(broker, name)
-    ops = [AlterableConfig(str(k), AlterConfigOp.SET, str(v)) for k, v in (set_ or {}).items()]
-    ops += [AlterableConfig(str(k), AlterConfigOp.DELETE, None) for k in (delete or [])]
-    if not ops:
+    set_ = {str(k): str(v) for k, v in (set_ or {}).items()}
+    delete = [str(k) for k in (delete or [])]
+    if not set_ and not delete:
         raise ConsoleError(400, "No config change given.")
-    resource = AlterConfigsResource(ConfigResourceType.TOPIC, name, ops)
-    [result], _ = broker.controller.incremental_alter_configs([resource], validate_only=False)
-    code, message = result.error_code, result.error_message
+    if broker.controller is None and broker.cluster_mode:
+        configs = [{"name": k, "config_operation": int(AlterConfigOp.SET), "value": v} for k, v in set_.items()]
+        configs += [{"name": k, "config_operation": int(AlterConfigOp.DELETE), "value": None} for k in delete]
+        body = {
+            "resources": [{"resource_type": int(ConfigResourceType.TOPIC), "resource_name": name, "configs": configs}],
+            "validate_only": False,
+        }
+        answer = await _forward(broker, ApiKey.INCREMENTAL_ALTER_CONFIGS, 1, body)
+        code, message = answer.responses[0].error_code, answer.responses[0].error_message
+        if not code:
+            await _until_image(broker, _configs_applied(name, set_, delete))
+    else:
+        ops = [AlterableConfig(k, AlterConfigOp.SET, v) for k, v in set_.items()]
+        ops += [AlterableConfig(k, AlterConfigOp.DELETE, None) for k in delete]
+        resource = AlterConfigsResource(ConfigResourceType.TOPIC, name, ops)
+        [result], _ = broker.controller.incremental_alter_configs([resource], validate_only=False)
+        code, message = result.error_code, result.error_message
+        if not code:
+            await _committed(broker)
     if code:
         raise ConsoleError(400, f"{_error_name(code)}: {message or 'config not changed'}")
     return topic_detail(broker, name)
+
+
+async def _until_image(broker, shows, timeout_s: float = 5.0) -> None:
+    """Until ``shows(image)`` is true of this node's image, or ``timeout_s``: a change the active
+    controller committed reaches this node's image with its next metadata fetch, a moment later. On
+    timeout the answer shows the image as it is."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not shows(broker.image) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def _configs_applied(name: str, set_: dict[str, str], delete: list[str]):
+    def shows(image) -> bool:
+        topic = image.topics_by_name.get(name)
+        if topic is None:
+            return True
+        return all(topic.configs.get(k) == v for k, v in set_.items()) and not any(k in topic.configs for k in delete)
+
+    return shows
