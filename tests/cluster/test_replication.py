@@ -79,9 +79,39 @@ def _drain(consumer: Consumer, seen: dict[str, list[int]]) -> int:
     return sum(len(v) for v in seen.values())
 
 
-def test_a_follower_answers_a_consumer_not_leader_and_the_leader_serves_it(cluster):
-    """A consumer's fetch sent to a follower gets NOT_LEADER_OR_FOLLOWER (no KIP-392 selector is set);
-    the same fetch at the leader gets the records."""
+def _consumer_fetch(bootstrap: str, topic: str, version: int):
+    body = {
+        "replica_id": -1,
+        "max_wait": 0,
+        "min_bytes": 0,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "session_id": 0,
+        "session_epoch": -1,
+        "topics": [
+            {
+                "topic": topic,
+                "partitions": [
+                    {
+                        "partition": 0,
+                        "current_leader_epoch": -1,
+                        "fetch_offset": 0,
+                        "log_start_offset": -1,
+                        "partition_max_bytes": 1 << 20,
+                    }
+                ],
+            }
+        ],
+        "forgotten_topics_data": [],
+        "rack_id": "",
+    }
+    [t] = call(bootstrap, 1, version, body).responses
+    return t.partitions[0]
+
+
+def test_a_follower_serves_consumers_from_fetch_v11_and_refuses_older_ones(cluster):
+    """As Kafka: a Fetch v11+ carries client metadata, and a follower serves it from its own log up to
+    its high watermark (KIP-392); an older consumer fetch at a follower is NOT_LEADER_OR_FOLLOWER."""
     topic = f"f-{uuid.uuid4().hex[:6]}"
     create(cluster.bootstrap, topic, 1)
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
@@ -90,35 +120,11 @@ def test_a_follower_answers_a_consumer_not_leader_and_the_leader_serves_it(clust
     md = AdminClient({"bootstrap.servers": cluster.bootstrap}).list_topics(topic, timeout=10).topics[topic]
     leader = md.partitions[0].leader
     follower = next(n for n in cluster.brokers if n.node_id != leader)
-    by_id = {n.node_id: n for n in cluster.brokers}
-    answers = {}
-    for node in (follower, by_id[leader]):
-        body = {
-            "replica_id": -1,
-            "max_wait": 0,
-            "min_bytes": 0,
-            "max_bytes": 1 << 20,
-            "isolation_level": 0,
-            "session_id": 0,
-            "session_epoch": -1,
-            "topics": [
-                {
-                    "topic": topic,
-                    "partitions": [
-                        {
-                            "partition": 0,
-                            "current_leader_epoch": -1,
-                            "fetch_offset": 0,
-                            "log_start_offset": -1,
-                            "partition_max_bytes": 1 << 20,
-                        }
-                    ],
-                }
-            ],
-            "forgotten_topics_data": [],
-            "rack_id": "",
-        }
-        [t] = call(node.bootstrap, 1, 11, body).responses
-        answers[node.node_id] = t.partitions[0]
-    assert answers[follower.node_id].error_code == 6  # NOT_LEADER_OR_FOLLOWER
-    assert answers[leader].error_code == 0 and answers[leader].high_watermark == 1
+    assert _consumer_fetch(follower.bootstrap, topic, 10).error_code == 6  # NOT_LEADER_OR_FOLLOWER
+    wait_until(
+        lambda: _consumer_fetch(follower.bootstrap, topic, 11).high_watermark == 1,
+        timeout=15,
+        message="the follower's high watermark reaches the leader's",
+    )
+    answer = _consumer_fetch(follower.bootstrap, topic, 11)
+    assert answer.error_code == 0 and answer.records

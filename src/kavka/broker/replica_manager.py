@@ -353,7 +353,12 @@ class ReplicaManager:
         read_committed: bool,
         min_one_batch: bool,
         current_leader_epoch: int = -1,
+        follower_reads: bool = False,
     ) -> FetchPartitionResponse:
+        """A consumer's read of one partition, up to the high watermark (the last stable offset for
+        ``read_committed``). On a follower only with ``follower_reads`` (Kafka: a Fetch v11+ carries
+        client metadata, and then a follower serves it from its own log, up to its own high watermark,
+        KIP-392); else NOT_LEADER_OR_FOLLOWER."""
         p = self.partitions.get((topic, index))
         if p is None:
             # Kafka sends empty (never null) records with an error: librdkafka rejects null.
@@ -363,7 +368,7 @@ class ReplicaManager:
         if p.offline:
             return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
         code = _epoch_error(p, current_leader_epoch)
-        if code is None and not p.is_leader:
+        if code is None and not p.is_leader and not (follower_reads and p.leader_id >= 0):
             code = ErrorCode.not_leader_or_follower
         if code is not None:
             return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
@@ -495,6 +500,23 @@ class ReplicaManager:
             records=res.chunks,
             records_size=res.size,
         )
+
+    def preferred_read_replica(
+        self, topic: str, index: int, offset: int, rack: str, racks: dict[int, str | None]
+    ) -> int:
+        """KIP-392's RackAwareReplicaSelector on a leader: a replica in the consumer's ``rack`` that has
+        the data at ``offset`` (its log end at or past it), this leader first; -1 when the consumer should
+        stay here (no rack, this leader in it, or no replica there)."""
+        p = self.partitions.get((topic, index))
+        if p is None or not p.is_leader or p.leader_state is None or not rack:
+            return -1
+        if racks.get(p.leader_id) == rack:
+            return -1
+        for replica in p.isr:
+            state = p.leader_state.followers.get(replica)
+            if state is not None and racks.get(replica) == rack and state.log_end_offset >= offset:
+                return replica
+        return -1
 
     def propose_isr_shrinks(self, now_ms: int, lag_time_max_ms: int) -> None:
         """Kafka's ISR expiration task: every led partition whose followers have not caught up for

@@ -5,11 +5,11 @@ validators; ``configdefs`` puts them with the rest."""
 from __future__ import annotations
 
 from .configcatalogue import broker_def
-from .configtypes import AtLeast, ConfigType, Importance
+from .configtypes import AtLeast, ConfigType, Importance, ValidString
 
 __all__ = ["REPLICATION_DEFS"]
 
-I, L = ConfigType.INT, ConfigType.LONG
+I, L, C = ConfigType.INT, ConfigType.LONG, ConfigType.CLASS
 HIGH, MEDIUM = Importance.HIGH, Importance.MEDIUM
 
 REPLICATION_DEFS = [
@@ -67,5 +67,14 @@ REPLICATION_DEFS = [
         5000,
         HIGH,
         "The frequency with which the high watermark is saved out to disk.",
+    ),
+    broker_def(
+        "replica.selector.class",
+        C,
+        None,
+        MEDIUM,
+        "The fully qualified class name that implements ReplicaSelector; Kavka knows Kafka's "
+        "org.apache.kafka.common.replica.RackAwareReplicaSelector (KIP-392).",
+        ValidString(("org.apache.kafka.common.replica.RackAwareReplicaSelector",)),
     ),
 ]

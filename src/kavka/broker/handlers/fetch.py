@@ -110,6 +110,7 @@ def _read_all(ctx, req, fctx: FetchContext):
     names: dict = {}
     reads = []
     epochs = _leader_epochs(ctx, req)
+    selector = _rack_selector(ctx, req)
     for key, index, offset, max_bytes in fctx.partitions:
         if by_id:
             if key not in names:
@@ -131,7 +132,21 @@ def _read_all(ctx, req, fctx: FetchContext):
             read_committed=read_committed,
             min_one_batch=(total == 0),
             current_leader_epoch=epochs.get((key, index), -1),
+            follower_reads=ctx.version >= 11,
         )
+        if selector and r.error_code == 0 and (preferred := selector(name, index, offset)) >= 0:
+            _close([(key, r)])  # KIP-392: no data, the consumer goes to a replica in its rack
+            r = FetchPartitionResponse(
+                index,
+                0,
+                r.high_watermark,
+                r.last_stable_offset,
+                r.log_start_offset,
+                aborted_transactions=None,
+                preferred_read_replica=preferred,
+                records=(),
+                records_size=0,
+            )
         if r.error_code:
             errors = True
             code = r.error_code
@@ -145,6 +160,20 @@ def _read_all(ctx, req, fctx: FetchContext):
             total += r.records_size
         reads.append((key, r))
     return reads, total, errors
+
+
+def _rack_selector(ctx, req):
+    """KIP-392: with ``replica.selector.class`` set to Kafka's RackAwareReplicaSelector and a consumer
+    that names its rack (v11+ ``rack_id``), a function (topic, partition, offset) -> the replica to read
+    from instead (-1: here); else None."""
+    broker = ctx.broker
+    rack = getattr(req, "rack_id", "") or ""
+    selector_class = broker.config.get("replica.selector.class") or ""
+    if not rack or not selector_class.endswith("RackAwareReplicaSelector") or not broker.cluster_mode:
+        return None
+    racks = {b: reg.rack for b, reg in broker.image.brokers.items()}
+    rm = broker.replica_manager
+    return lambda name, index, offset: rm.preferred_read_replica(name, index, offset, rack, racks)
 
 
 def _leader_epochs(ctx, req) -> dict:
