@@ -55,6 +55,28 @@ CONTROLLER_WRITES = frozenset(
 )
 CONTROLLER_REQUESTS = CONTROLLER_WRITES | {ApiKey.DESCRIBE_QUORUM}
 
+# Requests whose answer may rest on a coordinator's write to __consumer_offsets / __transaction_state
+# (perhaps made while serving another request: a JoinGroup completes when the last member joins). In a
+# cluster they are answered once those writes are in their partitions' ISR, as Kafka's coordinator
+# runtime answers at commit; a write that cannot be replicated in time closes the connection (the
+# client retries, as after a timeout), since the in-memory state already holds it.
+COORDINATOR_WRITES = frozenset(
+    {
+        ApiKey.OFFSET_COMMIT,
+        ApiKey.TXN_OFFSET_COMMIT,
+        ApiKey.JOIN_GROUP,
+        ApiKey.SYNC_GROUP,
+        ApiKey.LEAVE_GROUP,
+        ApiKey.CONSUMER_GROUP_HEARTBEAT,
+        ApiKey.DELETE_GROUPS,
+        ApiKey.OFFSET_DELETE,
+        ApiKey.INIT_PRODUCER_ID,
+        ApiKey.ADD_PARTITIONS_TO_TXN,
+        ApiKey.ADD_OFFSETS_TO_TXN,
+        ApiKey.END_TXN,
+    }
+)
+
 
 class CloseConnection(Exception):
     """Close the connection the request came on; other connections are unaffected."""
@@ -173,6 +195,8 @@ class Dispatcher:
             result = handler.func(ctx, request)
         except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
             raise _bad_request(conn, header, e) from None
+        if header.api_key in COORDINATOR_WRITES and self.broker.cluster_mode:
+            return self._finish(ctx, self._coordinator_write(ctx, result))
         kind = type(result)  # most answers are ready (a dict or encoded buffers): skip isawaitable for them
         if kind is not dict and kind is not list and result is not None and inspect.isawaitable(result):
             return self._finish(ctx, result)
@@ -201,6 +225,19 @@ class Dispatcher:
             message = f"api key {h.api_key} from {ctx.conn.peer}: {e}"
             log.info("controller write not done, closing the connection: %s", message)
             raise CloseConnection(message) from None
+
+    async def _coordinator_write(self, ctx: RequestContext, result):
+        """The answer once every coordinator write made so far is replicated (see COORDINATOR_WRITES)."""
+        if inspect.isawaitable(result):
+            result = await result
+        rm = self.broker.replica_manager
+        timeout = self.broker.config["offsets.commit.timeout.ms"] / 1000
+        for p, offset in rm.unreplicated_internal_writes():
+            if not await rm.until_high_watermark(p, offset, timeout):
+                message = f"api key {ctx.header.api_key} from {ctx.conn.peer}: {p.topic}-{p.index} not replicated"
+                log.info("coordinator write not replicated, closing the connection: %s", message)
+                raise CloseConnection(message)
+        return result
 
     async def _finish(self, ctx: RequestContext, awaitable):
         out = self._encode(ctx, await awaitable)

@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass, field
 
 from kavka.broker.metrics import BrokerTopicMetrics
+from kavka.metadata.internal_topics import INTERNAL_TOPICS
 from kavka.protocol import batch as batchmod
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.fetch import FetchPartitionResponse
@@ -260,7 +261,24 @@ class ReplicaManager:
         self._wake(p)
         return True
 
-    async def until_replicated(self, p: Partition, offset: int, timeout: float) -> int:
+    async def until_high_watermark(self, p: Partition, offset: int, timeout: float) -> bool:
+        """Wait until ``p``'s high watermark reaches ``offset`` while this broker leads it at the same
+        epoch; False if leadership moved or ``timeout`` seconds passed first."""
+        return await self.until_replicated(p, offset, timeout, check_min_isr=False) == ErrorCode.none
+
+    def unreplicated_internal_writes(self) -> list[tuple[Partition, int]]:
+        """(partition, its log end offset) of every internal-topic partition this broker leads whose
+        high watermark is behind: the coordinators' writes not yet in their whole ISR."""
+        return [
+            (p, p.log.log_end_offset)
+            for (topic, _), p in self.partitions.items()
+            if topic in INTERNAL_TOPICS
+            and p.is_leader
+            and not p.offline
+            and p.log.high_watermark < p.log.log_end_offset
+        ]
+
+    async def until_replicated(self, p: Partition, offset: int, timeout: float, *, check_min_isr: bool = True) -> int:
         """acks=all (Kafka's DelayedProduce): wait until the high watermark reaches ``offset`` (the log end
         offset right after the append); NONE, NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below
         min.insync.replicas meanwhile, NOT_LEADER_OR_FOLLOWER if leadership moved (the write may be
@@ -275,7 +293,7 @@ class ReplicaManager:
             if p.offline:
                 return ErrorCode.kafka_storage_error
             if p.log.high_watermark >= offset:
-                if len(p.isr) < p.min_insync_replicas:
+                if check_min_isr and len(p.isr) < p.min_insync_replicas:
                     return ErrorCode.not_enough_replicas_after_append
                 return ErrorCode.none
             remaining = deadline - loop.time()

@@ -10,6 +10,7 @@ import sys
 
 from kavka import __version__
 from kavka.metadata.config import BrokerConfig, ConfigError, parse_properties
+from kavka.metadata.replicationconfigdefs import RACK_AWARE_SELECTOR
 
 
 def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
@@ -33,6 +34,13 @@ def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
     if kraft:  # a cluster node names itself: Kafka requires node.id
         del defaults["node.id"]
     config = BrokerConfig.from_properties({**defaults, **props}, kraft=kraft)
+    selector = config["replica.selector.class"]
+    if selector and selector != RACK_AWARE_SELECTOR:
+        # Kafka loads the class and fails to start without it; Kavka has Kafka's rack-aware one only
+        raise ConfigError(
+            f"replica.selector.class {selector} cannot be loaded: Kavka provides {RACK_AWARE_SELECTOR} only",
+            "replica.selector.class",
+        )
     if config["controller.quorum.bootstrap.servers"] and not config["controller.quorum.voters"]:
         raise ConfigError(
             "controller.quorum.bootstrap.servers (a dynamic quorum, KIP-853) is not supported yet: "

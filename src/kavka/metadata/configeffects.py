@@ -52,7 +52,6 @@ NOT_ACTED_ON: frozenset[str] = frozenset(
         # checkpoints are written on their own schedule, offsets load in one pass
         "log.flush.offset.checkpoint.interval.ms",
         "log.flush.start.offset.checkpoint.interval.ms",
-        "offsets.commit.timeout.ms",
         "offsets.load.buffer.size",
         "group.coordinator.rebalance.protocols",
     }

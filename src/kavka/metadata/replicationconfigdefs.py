@@ -5,9 +5,11 @@ validators; ``configdefs`` puts them with the rest."""
 from __future__ import annotations
 
 from .configcatalogue import broker_def
-from .configtypes import AtLeast, ConfigType, Importance, ValidString
+from .configtypes import AtLeast, ConfigType, Importance
 
-__all__ = ["REPLICATION_DEFS"]
+__all__ = ["REPLICATION_DEFS", "RACK_AWARE_SELECTOR"]
+
+RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
 I, L, C = ConfigType.INT, ConfigType.LONG, ConfigType.CLASS
 HIGH, MEDIUM = Importance.HIGH, Importance.MEDIUM
@@ -75,6 +77,5 @@ REPLICATION_DEFS = [
         MEDIUM,
         "The fully qualified class name that implements ReplicaSelector; Kavka knows Kafka's "
         "org.apache.kafka.common.replica.RackAwareReplicaSelector (KIP-392).",
-        ValidString(("org.apache.kafka.common.replica.RackAwareReplicaSelector",)),
     ),
 ]

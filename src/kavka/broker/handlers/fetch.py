@@ -38,6 +38,7 @@ from kavka.broker.fetch_sessions import FetchContext, FetchSessions
 from kavka.broker.handlers.vote import raft_answer
 from kavka.broker.registry import handles
 from kavka.broker.replica_fetch import replica_fetch
+from kavka.metadata.replicationconfigdefs import RACK_AWARE_SELECTOR
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse, encode_fetch_response
 
@@ -169,7 +170,7 @@ def _rack_selector(ctx, req):
     broker = ctx.broker
     rack = getattr(req, "rack_id", "") or ""
     selector_class = broker.config.get("replica.selector.class") or ""
-    if not rack or not selector_class.endswith("RackAwareReplicaSelector") or not broker.cluster_mode:
+    if not rack or selector_class != RACK_AWARE_SELECTOR or not broker.cluster_mode:
         return None
     racks = {b: reg.rack for b, reg in broker.image.brokers.items()}
     rm = broker.replica_manager
