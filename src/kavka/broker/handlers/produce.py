@@ -22,6 +22,8 @@ producer retries) while the coordinator cannot tell yet. That verification is th
 instead, KIP-890 part 2: the transaction service decides from the request version it is given).
 """
 
+import inspect
+
 from kavka.broker.byte_rate_quotas import record_produce
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
@@ -152,6 +154,9 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
         producer = _txn_producer(records) if records is not None else None
         if producer is not None and txn is not None:
             refused = _verify_transactional(txn, transactional_id, producer, name, index, version)
+            if inspect.isawaitable(refused):  # the coordinator is another broker: append once it answers
+                results.append(_append_when_verified(refused, rm, name, index, records, acks))
+                continue
             if refused is not None:
                 results.append(PartitionResponse(index, refused[0], error_message=refused[1]))
                 continue
@@ -163,6 +168,24 @@ def _verify_transactional(txn, transactional_id, producer, name, index, version)
     """The transaction service's word on a partition's first transactional batch before it is appended:
     None to append, else (error code, message) for that partition."""
     return txn.check_produce(transactional_id, producer[0], producer[1], name, index, version)
+
+
+async def _append_when_verified(answer, rm, name, index, records, acks) -> PartitionResponse:
+    """Append right after the remote coordinator's answer, nothing awaited in between (the answer holds
+    only until the event loop runs something else)."""
+    refused = await answer
+    if refused is not None:
+        return PartitionResponse(index, refused[0], error_message=refused[1])
+    return rm.append(name, index, records, acks)
+
+
+async def _when_verified(responses, respond):
+    """The Produce answer once every partition waiting for its coordinator has been appended."""
+    for _, results in responses:
+        for i, r in enumerate(results):
+            if inspect.iscoroutine(r):
+                results[i] = await r
+    return respond()
 
 
 def _unknown_topic_id(parts) -> list[PartitionResponse]:
@@ -208,6 +231,12 @@ def handle_produce(ctx, body):
                     results = _append(rm, name, parts, acks, ctx.version)
             responses.append((topic, results))
     throttle_ms = record_produce(ctx, len(body))
-    if acks == 0:
-        return None
-    return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms)]
+
+    def respond():
+        if acks == 0:
+            return None
+        return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms)]
+
+    if producers and any(inspect.iscoroutine(r) for _, results in responses for r in results):
+        return _when_verified(responses, respond)
+    return respond()
