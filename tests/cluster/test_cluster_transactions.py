@@ -1,0 +1,159 @@
+"""Transactions across the brokers of a real KRaft cluster of ``kavka serve`` processes.
+
+A transactional producer (confluent-kafka) writes to partitions led by three different brokers: its
+coordinator is one of them, so the others get their COMMIT/ABORT markers through WriteTxnMarkers and
+answer the KIP-890 verification of each first batch through AddPartitionsToTxn sent to the coordinator.
+read_committed consumers see exactly the committed records; a read_uncommitted one sees the aborted
+ones too (so they were written, and it is the markers that hide them). Offsets sent in a transaction
+for a group coordinated by yet another broker count once it commits.
+
+The internal topics have one replica here (the cluster's data path does not replicate yet; see
+test_cluster_coordinators.py for the default factor of 3).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kavka.coordinator.runtime import partition_for
+from kavka.testing.cluster import LocalCluster
+from kavka.testing.process import wait_until
+from tests.clients.adminwire import call
+from tests.cluster.test_kraft_cluster import all_list_every_broker
+
+PARTITIONS = 3
+INTERNAL = {
+    "offsets.topic.replication.factor": 1,
+    "offsets.topic.num.partitions": 3,
+    "transaction.state.log.replication.factor": 1,
+    "transaction.state.log.min.isr": 1,
+    "transaction.state.log.num.partitions": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = LocalCluster(nodes=3, base_dir=tmp_path_factory.mktemp("txn-cluster"), overrides=INTERNAL)
+    with c:
+        wait_until(lambda: all_list_every_broker(c), timeout=60, message="every broker listed by every node")
+        yield c
+
+
+FIND_COORDINATOR = 10
+GROUP, TRANSACTION = 0, 1
+
+
+def find_coordinator(bootstrap: str, key: str, key_type: int):
+    """FindCoordinator v3 asked of that very broker."""
+    return call(bootstrap, FIND_COORDINATOR, 3, {"key": key, "key_type": key_type})
+
+
+def leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=5)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None:
+        return {}
+    return {p.id: p.leader for p in t.partitions.values()}
+
+
+def spread_topic(cluster: LocalCluster, name: str) -> dict[int, int]:
+    """A topic with one partition led by each broker."""
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.create_topics([NewTopic(name, PARTITIONS, 1)])[name].result(30)
+    wait_until(
+        lambda: set(leaders(cluster.bootstrap, name).values()) == {1, 2, 3},
+        timeout=30,
+        message=lambda: f"{name} led by every broker: {leaders(cluster.bootstrap, name)}",
+    )
+    return leaders(cluster.bootstrap, name)
+
+
+def read_all(bootstrap: str, topic: str, isolation: str, until) -> list[bytes]:
+    """Every value of ``topic`` from the start, read until ``until(values)`` holds."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "isolation.level": isolation,
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    values: list[bytes] = []
+
+    def poll() -> bool:
+        for msg in consumer.consume(100, 0.5):
+            if msg.error() is None:
+                values.append(msg.value())
+        return until(values)
+
+    try:
+        wait_until(poll, timeout=60, message=lambda: f"{isolation} read of {topic}: {sorted(values)}")
+    finally:
+        consumer.close()
+    return values
+
+
+def test_commit_and_abort_across_partition_leaders(cluster):
+    topic = f"orders-{uuid.uuid4().hex[:6]}"
+    spread_topic(cluster, topic)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": f"tx-{uuid.uuid4()}"})
+    producer.init_transactions(60)
+    for outcome in ("committed", "aborted", "after"):
+        producer.begin_transaction()
+        for p in range(PARTITIONS):
+            for i in range(3):
+                producer.produce(topic, value=f"{outcome}-{p}-{i}".encode(), partition=p)
+        producer.flush(30)
+        if outcome == "aborted":
+            producer.abort_transaction(30)
+        else:
+            producer.commit_transaction(30)
+
+    committed = {f"{o}-{p}-{i}".encode() for o in ("committed", "after") for p in range(PARTITIONS) for i in range(3)}
+    aborted = {f"aborted-{p}-{i}".encode() for p in range(PARTITIONS) for i in range(3)}
+    # read_committed: the records after the abort are behind it in every partition, so once they are
+    # all read, an aborted record would have been read too
+    seen = read_all(cluster.bootstrap, topic, "read_committed", lambda v: committed <= set(v))
+    assert set(seen) == committed and len(seen) == len(committed)
+    # the aborted records are in the logs (read_uncommitted sees them): the ABORT markers hide them
+    seen = read_all(cluster.bootstrap, topic, "read_uncommitted", lambda v: committed | aborted <= set(v))
+    assert set(seen) == committed | aborted
+
+
+def _coordinator_leader(bootstrap: str, topic: str, key: str) -> int:
+    return leaders(bootstrap, topic).get(partition_for(key, 3), -1)
+
+
+def test_offsets_sent_in_a_transaction_to_a_group_coordinated_elsewhere(cluster):
+    topic = f"in-{uuid.uuid4().hex[:6]}"
+    spread_topic(cluster, topic)
+    txn_id = f"tx-{uuid.uuid4()}"
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id})
+    producer.init_transactions(60)  # creates __transaction_state
+    txn_node = _coordinator_leader(cluster.bootstrap, "__transaction_state", txn_id)
+    assert txn_node in (1, 2, 3)
+    # a group whose coordinator is another broker than the transaction's
+    wait_until(
+        lambda: find_coordinator(cluster.brokers[0].bootstrap, "probe", GROUP).error_code == 0,
+        timeout=30,
+        message="__consumer_offsets created",
+    )
+    group = next(
+        g
+        for g in (f"g-{i}" for i in range(1000))
+        if _coordinator_leader(cluster.bootstrap, "__consumer_offsets", g) not in (txn_node, -1)
+    )
+    producer.begin_transaction()
+    producer.produce(topic, value=b"x", partition=0)
+    offsets = [TopicPartition(topic, p, 10 + p) for p in range(PARTITIONS)]
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False})
+    producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+    producer.commit_transaction(30)
+    got = consumer.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=10)
+    consumer.close()
+    assert {(tp.partition, tp.offset) for tp in got} == {(p, 10 + p) for p in range(PARTITIONS)}
