@@ -23,6 +23,18 @@ from kavka.coordinator.runtime import partition_for
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import wait_until
 from tests.clients.adminwire import call
+from tests.clients.test_transactions_verification import (
+    END_TXN,
+    INVALID_TXN_STATE,
+    NONE,
+    TRANSACTION_ABORTABLE,
+    add_partitions,
+    end_txn,
+    init_producer,
+    offsets,
+    produce,
+    txn_batch,
+)
 from tests.cluster.test_kraft_cluster import all_list_every_broker
 
 PARTITIONS = 3
@@ -157,3 +169,43 @@ def test_offsets_sent_in_a_transaction_to_a_group_coordinated_elsewhere(cluster)
     got = consumer.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=10)
     consumer.close()
     assert {(tp.partition, tp.offset) for tp in got} == {(p, 10 + p) for p in range(PARTITIONS)}
+
+
+def test_leaders_verify_with_the_coordinator_on_another_broker(cluster):
+    """KIP-890 at the wire: the leaders of partitions the coordinator does not lead ask it (AddPartitionsToTxn
+    v5) before a transaction's first batch, refuse a partition never added and a late retry after the
+    commit, and from Produce v12 (transaction version 2) add the partition to the transaction instead."""
+    t = f"verify-{uuid.uuid4().hex[:6]}"
+    led_by = spread_topic(cluster, t)
+    x = f"vtx-{uuid.uuid4().hex[:10]}"
+    wait_until(
+        lambda: find_coordinator(cluster.brokers[0].bootstrap, x, TRANSACTION).error_code == 0,
+        timeout=30,
+        message="transaction coordinator",
+    )
+    coordinator = find_coordinator(cluster.brokers[0].bootstrap, x, TRANSACTION).node_id
+    at = {n.node_id: n.bootstrap for n in cluster.brokers}
+    p, q = sorted(i for i, leader in led_by.items() if leader != coordinator)
+    pid, epoch = init_producer(at[coordinator], x)
+    add_partitions(at[coordinator], x, pid, epoch, t, p)  # a transaction open on partition p only
+    assert produce(at[led_by[p]], x, t, p, txn_batch(pid, epoch, 0, b"in")).error_code == NONE
+    r = produce(at[led_by[q]], x, t, q, txn_batch(pid, epoch, 0))
+    assert (r.error_code, r.error_message) == (INVALID_TXN_STATE, "Partition was not added to the transaction")
+    assert produce(at[led_by[q]], x, t, q, txn_batch(pid, epoch, 0), version=11).error_code == TRANSACTION_ABORTABLE
+    end_txn(at[coordinator], x, pid, epoch, True)
+    # the COMMIT marker reaches p's leader (WriteTxnMarkers): the record and its marker, nothing open
+    wait_until(lambda: offsets(at[led_by[p]], t, p) == (2, 2), timeout=30, message="the COMMIT marker on p")
+    assert offsets(at[led_by[q]], t, q) == (0, 0)
+    # a late retry of the committed transaction's batch is refused: no hanging transaction on p
+    assert produce(at[led_by[p]], x, t, p, txn_batch(pid, epoch, 0, b"in")).error_code == INVALID_TXN_STATE
+    assert offsets(at[led_by[p]], t, p) == (2, 2)
+    # transaction version 2: Produce v12 adds q to a new transaction through the remote coordinator
+    assert produce(at[led_by[q]], x, t, q, txn_batch(pid, epoch, 0, b"v2"), version=12).error_code == NONE
+    r = call(
+        at[coordinator],
+        END_TXN,
+        5,
+        {"transactional_id": x, "producer_id": pid, "producer_epoch": epoch, "committed": True},
+    )
+    assert r.error_code == NONE, r
+    wait_until(lambda: offsets(at[led_by[q]], t, q) == (2, 2), timeout=30, message="the COMMIT marker on q")
