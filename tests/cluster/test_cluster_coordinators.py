@@ -21,6 +21,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kavka.coordinator.runtime import partition_for
+from kavka.testing.apache_kafka import ApacheKafka
+from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import wait_until
 from tests.clients.adminwire import call
@@ -193,3 +195,45 @@ def test_a_group_moves_to_the_new_leader_when_its_coordinator_is_killed(cluster)
     )
     consumer.close()
     assert tp.offset == 7
+
+
+# --- against Kafka: a broker that cannot coordinate yet ----------------------------------------------------
+
+RF3 = {"offsets.topic.replication.factor": 3, "transaction.state.log.replication.factor": 3}
+NO_COORDINATOR_YET = [
+    ("FindCoordinator v3, group", 10, 3, {"key": "g", "key_type": 0}),
+    ("FindCoordinator v3, transaction", 10, 3, {"key": "t", "key_type": 1}),
+    ("FindCoordinator v4", 10, 4, {"key_type": 0, "coordinator_keys": ["g", "h"]}),
+    ("OffsetFetch v7", OFFSET_FETCH, 7, {"group_id": "g", "topics": None, "require_stable": False}),
+    ("Heartbeat v4", HEARTBEAT, 4, {"group_id": "g", "generation_id": 1, "member_id": "m", "group_instance_id": None}),
+    (
+        "InitProducerId v4",
+        INIT_PRODUCER_ID,
+        4,
+        {"transactional_id": "t", "transaction_timeout": 60000, "producer_id": -1, "producer_epoch": -1},
+    ),
+    ("EndTxn v3", 26, 3, {"transactional_id": "t", "producer_id": 1, "producer_epoch": 0, "committed": True}),
+    ("DescribeGroups v5", 15, 5, {"groups": ["g"], "include_authorized_operations": False}),
+    ("DescribeTransactions v0", 65, 0, {"transactional_ids": ["t"]}),
+    ("ListTransactions v0", 66, 0, {"state_filters": [], "producer_id_filters": []}),
+]
+
+
+def test_no_coordinator_until_enough_brokers_as_kafka_answers(tmp_path):
+    """One KRaft node of each, internal topics at replication factor 3: FindCoordinator is
+    COORDINATOR_NOT_AVAILABLE (nothing is created) and the coordinator APIs NOT_COORDINATOR, the same
+    answers, field for field, from Kafka and from Kavka."""
+    reason = kafka_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    kafka = ApacheKafka(tmp_path / "kafka", overrides=RF3)
+    kavka = LocalCluster(nodes=1, base_dir=tmp_path / "kavka", overrides=RF3)
+    with kafka, kavka:
+        [node] = kavka.brokers
+        wait_until(lambda: broker_ids(node.bootstrap) == {1}, timeout=30, message="the node registered")
+        for step, api_key, version, body in NO_COORDINATOR_YET:
+            assert call(node.bootstrap, api_key, version, body) == call(kafka.bootstrap, api_key, version, body), step
+        assert (
+            "__consumer_offsets"
+            not in AdminClient({"bootstrap.servers": node.bootstrap}).list_topics(timeout=10).topics
+        )
