@@ -20,6 +20,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kavka.coordinator.runtime import partition_for
+from kavka.testing.apache_kafka import ApacheKafka
+from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import wait_until
 from tests.clients.adminwire import call
@@ -38,6 +40,7 @@ from tests.clients.test_transactions_verification import (
 from tests.cluster.test_kraft_cluster import all_list_every_broker
 
 PARTITIONS = 3
+COPIER = "org.apache.kafka.tools.TransactionalMessageCopier"
 INTERNAL = {
     "offsets.topic.replication.factor": 1,
     "offsets.topic.num.partitions": 3,
@@ -209,3 +212,33 @@ def test_leaders_verify_with_the_coordinator_on_another_broker(cluster):
     )
     assert r.error_code == NONE, r
     wait_until(lambda: offsets(at[led_by[q]], t, q) == (2, 2), timeout=30, message="the COMMIT marker on q")
+
+
+def test_java_transactional_copy_across_brokers(cluster, tmp_path):
+    """Kafka's own TransactionalMessageCopier (the Java client 4.4, transaction version 2: Produce v12
+    and TxnOffsetCommit v5 add their partitions through the coordinator, EndTxn v5) copies a partition
+    into a topic led by every broker, committing the group's offsets in each transaction."""
+    reason = kafka_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    source, target = f"copy-in-{uuid.uuid4().hex[:6]}", f"copy-out-{uuid.uuid4().hex[:6]}"
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.create_topics([NewTopic(source, 1, 1)])[source].result(30)
+    spread_topic(cluster, target)
+    values = {f"r{i:03d}".encode() for i in range(50)}
+    producer = Producer({"bootstrap.servers": cluster.bootstrap})
+    for v in sorted(values):
+        producer.produce(source, v)
+    assert producer.flush(30) == 0
+    group = f"copier-{uuid.uuid4().hex[:8]}"
+    args = ["--broker-list", cluster.bootstrap, "--input-topic", source, "--input-partition", "0"]
+    args += ["--output-topic", target, "--max-messages", "50", "--transaction-size", "10"]
+    args += ["--consumer-group", group, "--transactional-id", f"copier-{uuid.uuid4().hex[:8]}"]
+    done = ApacheKafka(tmp_path).run_tool(COPIER, [*args, "--use-group-metadata"], timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    seen = read_all(cluster.bootstrap, target, "read_committed", lambda v: values <= set(v))
+    assert sorted(seen) == sorted(values)
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
+    [offset] = consumer.committed([TopicPartition(source, 0)], timeout=20)
+    consumer.close()
+    assert offset.offset == 50
