@@ -13,6 +13,8 @@ test_cluster_coordinators.py for the default factor of 3).
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 
 import pytest
@@ -37,7 +39,7 @@ from tests.clients.test_transactions_verification import (
     produce,
     txn_batch,
 )
-from tests.cluster.test_kraft_cluster import all_list_every_broker
+from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker
 
 PARTITIONS = 3
 COPIER = "org.apache.kafka.tools.TransactionalMessageCopier"
@@ -47,6 +49,8 @@ INTERNAL = {
     "transaction.state.log.replication.factor": 1,
     "transaction.state.log.min.isr": 1,
     "transaction.state.log.num.partitions": 3,
+    # how long a coordinator waits for another broker's answer to WriteTxnMarkers before it retries
+    "request.timeout.ms": 2000,
 }
 
 
@@ -242,3 +246,53 @@ def test_java_transactional_copy_across_brokers(cluster, tmp_path):
     [offset] = consumer.committed([TopicPartition(source, 0)], timeout=20)
     consumer.close()
     assert offset.offset == 50
+
+
+DESCRIBE_TRANSACTIONS = 65
+
+
+def _state(bootstrap: str, txn_id: str) -> str:
+    [state] = call(bootstrap, DESCRIBE_TRANSACTIONS, 0, {"transactional_ids": [txn_id]}).transaction_states
+    return state.transaction_state
+
+
+def test_markers_to_a_stalled_leader_are_retried_until_it_answers(cluster):
+    """The leader of one partition stops (SIGSTOP) before the commit: the coordinator's WriteTxnMarkers
+    to it times out (``request.timeout.ms``) and is sent again until it answers; the transaction stays
+    PrepareCommit meanwhile, and completes once the leader is back."""
+    topic = f"stall-{uuid.uuid4().hex[:6]}"
+    led_by = spread_topic(cluster, topic)
+    txn_id = f"tx-{uuid.uuid4()}"
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id})
+    producer.init_transactions(60)
+    coordinator = find_coordinator(cluster.brokers[0].bootstrap, txn_id, TRANSACTION).node_id
+    at = {n.node_id: n for n in cluster.brokers}
+    others = [node for node in led_by.values() if node != coordinator]
+    controller = active_controller(cluster)
+    stalled = next((n for n in others if n != controller), others[0])
+    producer.begin_transaction()
+    for p in range(PARTITIONS):
+        producer.produce(topic, value=b"v%d" % p, partition=p)
+    assert producer.flush(30) == 0
+    failed = f"WriteTxnMarkers to broker {stalled} failed"
+    before = at[coordinator].log_text().count(failed)
+    os.kill(at[stalled].pid, signal.SIGSTOP)
+    try:
+        producer.commit_transaction(30)  # answered once PrepareCommit is written; the markers follow
+        assert _state(at[coordinator].bootstrap, txn_id) == "PrepareCommit"
+        # the first WriteTxnMarkers to the stalled broker expires (and is sent again)
+        wait_until(
+            lambda: at[coordinator].log_text().count(failed) > before,
+            timeout=15,
+            message="the coordinator's request timing out",
+        )
+        assert _state(at[coordinator].bootstrap, txn_id) == "PrepareCommit"
+    finally:
+        os.kill(at[stalled].pid, signal.SIGCONT)
+    wait_until(
+        lambda: _state(at[coordinator].bootstrap, txn_id) == "CompleteCommit",
+        timeout=30,
+        message="the transaction completed once the leader answered",
+    )
+    values = {b"v%d" % p for p in range(PARTITIONS)}
+    assert set(read_all(cluster.bootstrap, topic, "read_committed", lambda v: values <= set(v))) == values

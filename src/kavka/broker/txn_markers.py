@@ -214,7 +214,7 @@ class MarkerWriter:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # unreachable, timed out, disconnected: every partition is retried
-            log.info("WriteTxnMarkers to broker %d failed: %s; retrying its markers", node, e)
+            log.warning("WriteTxnMarkers to broker %d failed: %s; retrying its markers", node, e)
             answers = None
         else:
             answers = _answers(response)
