@@ -82,15 +82,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--coordinator", type=int, default=None, help="the node id to coordinate the transactions")
     args = ap.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory(prefix="bench-txn-cluster-") as tmp:
         with LocalCluster(nodes=3, base_dir=tmp, overrides=INTERNAL) as cluster:
             wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed")
             first = cluster.brokers[0].bootstrap
-            txn_id = f"bench-{uuid.uuid4().hex[:8]}"
-            wait_until(lambda: find_coordinator(first, txn_id, TRANSACTION).error_code == 0, timeout=30)
-            coordinator = find_coordinator(first, txn_id, TRANSACTION).node_id
+            wait_until(lambda: find_coordinator(first, "probe", TRANSACTION).error_code == 0, timeout=30)
+            while True:  # a transactional id coordinated by --coordinator (any broker when not given)
+                txn_id = f"bench-{uuid.uuid4().hex[:8]}"
+                coordinator = find_coordinator(first, txn_id, TRANSACTION).node_id
+                if args.coordinator in (None, coordinator):
+                    break
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
             topics = {
                 "local": NewTopic("bench-local", 3, replica_assignment=[[coordinator]] * 3),
