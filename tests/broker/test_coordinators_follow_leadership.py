@@ -20,7 +20,6 @@ from kavka.broker.broker import Broker
 from kavka.protocol.api import ErrorCode as E
 from tests.coordinator.test_txn_verification import InProcessBroker
 
-
 _LED_PARTITIONS = Broker.led_partitions  # the broker's own answer, whatever a test puts in its place
 
 

@@ -46,6 +46,7 @@ from typing import Any
 from kavka.broker.coordinator_service import CoordinatorService
 from kavka.broker.log_reading import iter_log_records
 from kavka.broker.txn_markers import MarkerWriter
+from kavka.controller.errors import ProducerIdsNotReady
 from kavka.coordinator.runtime import CoordinatorError
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig
 from kavka.coordinator.txn.verification import VERIFICATION_ENABLE_CONFIG, produce_error, txn_offset_commit_error
@@ -101,6 +102,9 @@ class TxnService(CoordinatorService):
     def _allocate(self) -> int:
         try:
             return self.broker.next_producer_id()
+        except ProducerIdsNotReady as e:
+            # Kafka's RPCProducerIdManager while its next block is on the way: retriable
+            raise CoordinatorError(ErrorCode.coordinator_load_in_progress, str(e)) from e
         except Exception as e:  # the controller could not hand out a block
             raise CoordinatorError(ErrorCode.coordinator_not_available, str(e)) from e
 
