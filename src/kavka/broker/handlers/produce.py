@@ -22,6 +22,7 @@ producer retries) while the coordinator cannot tell yet. That verification is th
 instead, KIP-890 part 2: the transaction service decides from the request version it is given).
 """
 
+import asyncio
 import inspect
 
 from kavka.broker.byte_rate_quotas import record_produce
@@ -180,11 +181,12 @@ async def _append_when_verified(answer, rm, name, index, records, acks) -> Parti
 
 
 async def _when_verified(responses, respond):
-    """The Produce answer once every partition waiting for its coordinator has been appended."""
-    for _, results in responses:
-        for i, r in enumerate(results):
-            if inspect.iscoroutine(r):
-                results[i] = await r
+    """The Produce answer once every partition waiting for its coordinator has been appended (the
+    questions go out together; each partition is appended as soon as its own answer is in)."""
+    waiting = [(results, i) for _, results in responses for i, r in enumerate(results) if inspect.iscoroutine(r)]
+    done = await asyncio.gather(*(results[i] for results, i in waiting))
+    for (results, i), result in zip(waiting, done):
+        results[i] = result
     return respond()
 
 
