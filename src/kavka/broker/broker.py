@@ -477,27 +477,31 @@ class Broker:
         self, name: str, num_partitions: int, replication_factor: int, configs: dict[str, str]
     ) -> int:
         """Create an internal topic (``__consumer_offsets``, ``__transaction_state``) if missing; NONE or
-        COORDINATOR_NOT_AVAILABLE. Kafka refuses to create one until the cluster has as many brokers as
-        its replication factor; a single-node Kavka would then never get a coordinator, so the factor
-        (and a min.insync.replicas given in ``configs``) is capped at the live brokers instead."""
+        COORDINATOR_NOT_AVAILABLE.
+
+        In a cluster, as Kafka: the topic gets its configured replication factor, and until that many
+        brokers are live it is not created (the controller would refuse it: INVALID_REPLICATION_FACTOR)
+        and the lookup is answered COORDINATOR_NOT_AVAILABLE. A single node (no
+        ``controller.quorum.voters``) would then never get a coordinator, so there the factor (and a
+        ``min.insync.replicas`` given in ``configs``) is capped at the live brokers instead."""
         if self.topic(name) is not None:
             return ErrorCode.none
-        live = max(1, len(self.live_brokers()))
-        if self.controller is None:
+        live = len(self.live_brokers())
+        if self.cluster_mode:
+            if live < replication_factor:
+                log.debug("not creating %s yet: replication factor %d, %d live brokers", name, replication_factor, live)
+                return ErrorCode.coordinator_not_available
+            rf = replication_factor
+        else:
+            live = max(1, live)
             rf = min(replication_factor, live)
+            if "min.insync.replicas" in configs:
+                configs = {**configs, "min.insync.replicas": str(min(int(configs["min.insync.replicas"]), live))}
+        if self.controller is None:
             self._create_remotely(name, num_partitions, rf, configs)
             return ErrorCode.coordinator_not_available
-        if "min.insync.replicas" in configs:
-            configs = {**configs, "min.insync.replicas": str(min(int(configs["min.insync.replicas"]), live))}
         [result] = self.create_topics(
-            [
-                {
-                    "name": name,
-                    "num_partitions": num_partitions,
-                    "replication_factor": min(replication_factor, live),
-                    "configs": configs,
-                }
-            ],
+            [{"name": name, "num_partitions": num_partitions, "replication_factor": rf, "configs": configs}],
             validate_only=False,
         )
         if result["error_code"] not in (0, ErrorCode.topic_already_exists):
@@ -679,7 +683,8 @@ class Broker:
                 lm.delete_log(plog.topic, plog.partition)
         self.replication.assign_fetchers()
         if self.cluster_mode:
-            # an internal topic another node created: coordinate the partitions this broker leads
+            # the coordinators follow the leadership of their topics' partitions (load what this broker
+            # now leads, unload what it no longer leads), whoever created the topic
             for service in (self.group_service, self.txn_service):
-                if service is not None and service.topic in image.topics_by_name:
+                if service is not None:
                     service.load_led_partitions()

@@ -9,9 +9,16 @@ the broker, the same way for ``__consumer_offsets`` (:mod:`kavka.broker.group_se
   with ``acks=-1``, so the high watermark moves and fetchers wake. A refused append raises
   :class:`AppendError` carrying the produce error code, which the coordinator runtime maps to the
   client's error and nothing of the operation is applied.
-- **Loading.** :meth:`load_led_partitions` replays every partition of :attr:`topic` this broker leads
-  and does not own yet (at startup, and right after the topic is created): ``begin_load``, then the
-  subclass's :meth:`_replay` of the partition log, then ``complete_load``.
+- **Following leadership** (Kafka's ``onElection`` / ``onResignation``). :meth:`load_led_partitions`
+  brings the owned partitions in line with the partitions of :attr:`topic` this broker leads (at
+  startup, right after the topic is created, and after every committed metadata change in a
+  cluster): a partition it leads and does not own is loaded (``begin_load``, the subclass's
+  :meth:`_replay` of the partition log, ``complete_load``), one it owns but no longer leads is
+  unloaded (its parked requests answered NOT_COORDINATOR, its timers dropped), and one it still
+  leads at a new leader epoch is reloaded when :attr:`reload_on_new_epoch` says so (the transaction
+  coordinator: its markers carry the epoch), else only its epoch is noted (the group coordinator, as
+  Kafka's CoordinatorRuntime does for an active shard). Loading replays the whole log synchronously,
+  so no request sees a partition half loaded.
 - **Timers.** A task on the event loop calls :meth:`tick` when the coordinator's next deadline is due,
   at least every 100 ms; ``Broker.tick`` calls :meth:`tick` too, so timers fire without the task. An
   exception in a tick is logged and the loop goes on (one broken timer must not stop the others).
@@ -51,12 +58,15 @@ class CoordinatorService:
     topic: str = ""
     #: the codec id of the batches :meth:`_append` writes (0: none)
     compression: int = 0
+    #: reload an owned partition whose leader epoch changed while this broker kept leading it
+    reload_on_new_epoch: bool = False
 
     def __init__(self, broker):
         self.broker = broker
         self.coordinator = None
         self._timer_task: asyncio.Task | None = None
         self._closed = False
+        self._epochs: dict[int, int] = {}  # owned partition -> the leader epoch it was loaded at
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -71,6 +81,7 @@ class CoordinatorService:
             self._timer_task = None
         for partition in self.coordinator.runtime.owned_partitions():
             self.coordinator.unload(partition)
+        self._epochs.clear()
 
     def partition_for(self, key: str) -> int:
         """The partition of :attr:`topic` that owns ``key`` (a group or transactional id)."""
@@ -111,15 +122,33 @@ class CoordinatorService:
     # --- the internal topic ------------------------------------------------------------------
 
     def load_led_partitions(self) -> None:
+        """Own exactly the partitions of :attr:`topic` this broker leads (see the module docstring)."""
+        if self._closed:
+            return
+        led = dict(self.broker.led_partitions(self.topic))
+        for index in self.coordinator.runtime.owned_partitions():
+            if index not in led:
+                self.coordinator.unload(index)
+                self._epochs.pop(index, None)
+                log.info("resigned as coordinator of %s-%d", self.topic, index)
         owned = set(self.coordinator.runtime.owned_partitions())
-        for index, p in self.broker.led_partitions(self.topic):
-            if index in owned:
+        for index, p in led.items():
+            epoch = int(p.leader_epoch)
+            if index in owned and (self._epochs.get(index) == epoch or not self.reload_on_new_epoch):
+                self._epochs[index] = epoch
                 continue
             self._begin_load(index, p)
+            self._epochs[index] = epoch
             n = self._replay(index, p.log)
             self.coordinator.complete_load(index)
-            if n:
-                log.info("loaded %d records of %s-%d", n, self.topic, index)
+            log.log(
+                logging.INFO if n else logging.DEBUG,
+                "loaded %d records of %s-%d at leader epoch %d",
+                n,
+                self.topic,
+                index,
+                epoch,
+            )
 
     def _begin_load(self, index: int, partition) -> None:
         self.coordinator.begin_load(index)

@@ -6,8 +6,11 @@ for the others (Kafka's rule). v2 knows PRODUCER_FENCED; v0–1 get INVALID_PROD
 
 v4–5 are the broker-to-coordinator form (KIP-890): several transactions per request, a top-level
 error code, and ``verify_only``, which only asks whether each partition is already in the producer's
-ongoing transaction (what a partition leader asks before the first transactional append; Kavka's own
-leaders ask in process, :mod:`kavka.coordinator.txn.verification`). v5 knows TRANSACTION_ABORTABLE.
+ongoing transaction (what a partition leader asks before the first transactional append: Kavka's
+leaders ask in process when they coordinate the id themselves, else with this request, see
+``TxnService.check_produce``). Without ``verify_only`` a v4+ request adds the partitions for a
+transaction version 2 client (a leader's Produce v12+ / TxnOffsetCommit v5+), as Kafka reads it.
+v5 knows TRANSACTION_ABORTABLE.
 """
 
 from kavka.broker.registry import handles
@@ -59,6 +62,9 @@ def _transaction(ctx, service, version, txn_id, producer_id, producer_epoch, top
         producer_id=producer_id,
         producer_epoch=producer_epoch,
         partitions=partitions,
+        # v4+ comes from a partition leader adding for a transaction version 2 client (Kafka's
+        # TransactionVersion.transactionVersionForAddPartitionsToTxn)
+        client_transaction_version=2 if version >= 4 else 0,
     )
     code = for_version(ApiKey.ADD_PARTITIONS_TO_TXN, version, code)
     return _topic_results(topics, lambda _t, _p: code)

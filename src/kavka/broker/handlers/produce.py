@@ -23,6 +23,7 @@ instead, KIP-890 part 2: the transaction service decides from the request versio
 """
 
 import asyncio
+import inspect
 
 from kavka.broker.byte_rate_quotas import record_produce
 from kavka.broker.registry import handles
@@ -155,6 +156,9 @@ def _append_transactional(rm, txn, transactional_id, version, name, parts, acks)
         producer = _txn_producer(records) if records is not None else None
         if producer is not None and txn is not None:
             refused = _verify_transactional(txn, transactional_id, producer, name, index, version)
+            if inspect.isawaitable(refused):  # the coordinator is another broker: append once it answers
+                results.append(_append_when_verified(refused, rm, name, index, records, acks))
+                continue
             if refused is not None:
                 results.append(PartitionResponse(index, refused[0], error_message=refused[1]))
                 continue
@@ -166,6 +170,28 @@ def _verify_transactional(txn, transactional_id, producer, name, index, version)
     """The transaction service's word on a partition's first transactional batch before it is appended:
     None to append, else (error code, message) for that partition."""
     return txn.check_produce(transactional_id, producer[0], producer[1], name, index, version)
+
+
+async def _append_when_verified(answer, rm, name, index, records, acks) -> PartitionResponse:
+    """Append right after the remote coordinator's answer, nothing awaited in between (the answer holds
+    only until the event loop runs something else)."""
+    refused = await answer
+    if refused is not None:
+        return PartitionResponse(index, refused[0], error_message=refused[1])
+    return rm.append(name, index, records, acks)
+
+
+async def _when_verified(responses, respond):
+    """The Produce answer once every partition waiting for its coordinator has been appended (the
+    questions go out together; each partition is appended as soon as its own answer is in)."""
+    waiting = [(results, i) for _, results in responses for i, r in enumerate(results) if inspect.iscoroutine(r)]
+    done = await asyncio.gather(*(results[i] for results, i in waiting))
+    for (results, i), result in zip(waiting, done):
+        results[i] = result
+    answer = respond()
+    if inspect.isawaitable(answer):  # acks=all: then the ISR
+        answer = await answer
+    return answer
 
 
 def _unknown_topic_id(parts) -> list[PartitionResponse]:
@@ -211,18 +237,24 @@ def handle_produce(ctx, body):
                     results = _append(rm, name, parts, acks, ctx.version)
             responses.append((topic, results))
     throttle_ms = record_produce(ctx, len(body))
-    if acks == 0:
-        return None
-    endpoints = ()
-    if ctx.version >= 10 and broker.cluster_mode:
-        responses, endpoints = _with_current_leaders(broker, responses, ctx.version >= FIRST_TOPIC_ID_VERSION)
-    if acks == -1:
-        waits = _unreplicated(
-            broker.replica_manager, req.topics, responses, ctx.version >= FIRST_TOPIC_ID_VERSION, broker
-        )
-        if waits:
-            return _until_replicated(ctx, responses, waits, req.timeout_ms, throttle_ms)
-    return [encode_produce_response(ctx.version, responses, throttle_time_ms=throttle_ms, node_endpoints=endpoints)]
+
+    def respond():
+        if acks == 0:
+            return None
+        answered, endpoints = responses, ()
+        if ctx.version >= 10 and broker.cluster_mode:
+            answered, endpoints = _with_current_leaders(broker, responses, ctx.version >= FIRST_TOPIC_ID_VERSION)
+        if acks == -1:
+            waits = _unreplicated(
+                broker.replica_manager, req.topics, answered, ctx.version >= FIRST_TOPIC_ID_VERSION, broker
+            )
+            if waits:
+                return _until_replicated(ctx, answered, waits, req.timeout_ms, throttle_ms)
+        return [encode_produce_response(ctx.version, answered, throttle_time_ms=throttle_ms, node_endpoints=endpoints)]
+
+    if producers and any(inspect.iscoroutine(r) for _, results in responses for r in results):
+        return _when_verified(responses, respond)
+    return respond()
 
 
 def _with_current_leaders(broker, responses, by_id):

@@ -17,6 +17,8 @@ a group that does not exist (asked with a generation) is GROUP_ID_NOT_FOUND and 
 STALE_MEMBER_EPOCH, where older versions read ILLEGAL_GENERATION.
 """
 
+import inspect
+
 from kavka.broker.group_service import service_of, sort_commit_topics
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
@@ -53,23 +55,32 @@ def handle_txn_offset_commit(ctx, req):
             if meta.producer_id == req.producer_id
             else ErrorCode.invalid_producer_id_mapping
         )
+
+    def commit() -> dict:
+        result = groups.call(
+            groups.coordinator.commit_transactional_offsets,
+            group_id=req.group_id,
+            producer_id=int(req.producer_id),
+            producer_epoch=int(req.producer_epoch),
+            generation_id=int(getattr(req, "generation_id", -1)),
+            member_id=getattr(req, "member_id", "") or "",
+            group_instance_id=getattr(req, "group_instance_id", None),
+            topics=list(topics.items()),
+            api_version=ctx.version,
+        )
+        for t in result["topics"]:
+            for p in t["partitions"]:
+                answer.add(key_of.get(t["name"], t["name"]), p["partition_index"], p["error_code"])
+        return dict(result, **answer.body())
+
     code = service.check_txn_offset_commit(
         req.transactional_id, int(req.producer_id), int(req.producer_epoch), req.group_id, ctx.version
     )
-    if code:
-        return refuse(code)
-    result = groups.call(
-        groups.coordinator.commit_transactional_offsets,
-        group_id=req.group_id,
-        producer_id=int(req.producer_id),
-        producer_epoch=int(req.producer_epoch),
-        generation_id=int(getattr(req, "generation_id", -1)),
-        member_id=getattr(req, "member_id", "") or "",
-        group_instance_id=getattr(req, "group_instance_id", None),
-        topics=list(topics.items()),
-        api_version=ctx.version,
-    )
-    for t in result["topics"]:
-        for p in t["partitions"]:
-            answer.add(key_of.get(t["name"], t["name"]), p["partition_index"], p["error_code"])
-    return dict(result, **answer.body())
+    if inspect.isawaitable(code):  # the transaction coordinator is another broker: commit once it answers
+
+        async def when_verified() -> dict:
+            verified = await code
+            return refuse(verified) if verified else commit()
+
+        return when_verified()
+    return refuse(code) if code else commit()

@@ -1,13 +1,14 @@
 """WriteTxnMarkers (key 27), v1–2 (v2 adds each marker's transaction version, KIP-1228; a marker
 is the same control record whatever it says): write COMMIT/ABORT markers to partitions this broker leads.
 
-In a Kafka cluster the transaction coordinator sends this to partition leaders; Kavka's coordinator
-writes its markers in process (kavka.broker.txn_service), so what arrives here comes from an admin:
-``kafka-transactions.sh abort`` and kafka-python's ``abort_transaction`` close a hanging transaction
-(one no coordinator knows, found with DescribeProducers) by writing an ABORT marker for its producer
-id and epoch. Each partition gets its own error: UNKNOWN_TOPIC_OR_PARTITION when it is not hosted
-here, INVALID_PRODUCER_EPOCH for an epoch below the producer's, TRANSACTION_COORDINATOR_FENCED for a
-coordinator epoch below the last marker's. A marker in ``__consumer_offsets`` applies or drops the
+The transaction coordinator sends this to the leaders of a transaction's partitions on other brokers
+(kavka.broker.txn_markers; a partition this broker leads gets its marker in process). Admins send it
+too: ``kafka-transactions.sh abort`` and kafka-python's ``abort_transaction`` close a hanging
+transaction (one no coordinator knows, found with DescribeProducers) by writing an ABORT marker for its
+producer id and epoch. Each partition gets its own error: UNKNOWN_TOPIC_OR_PARTITION when the cluster
+does not have it (or, on a single node, it is not hosted here), NOT_LEADER_OR_FOLLOWER when another
+broker leads it, INVALID_PRODUCER_EPOCH for an epoch below the producer's, TRANSACTION_COORDINATOR_FENCED
+for a coordinator epoch below the last marker's. A marker in ``__consumer_offsets`` applies or drops the
 producer's pending transactional offsets, as the coordinator's own markers do.
 """
 

@@ -66,15 +66,16 @@ class InitProducerIdResult(TypedDict):
 
 
 def transaction_state_entry(transactional_id: str, error: int = ErrorCode.none) -> ResponseBody:
-    """A DescribeTransactions entry with no transaction in it (filled in for one that is found)."""
+    """A DescribeTransactions entry with no transaction in it (filled in for one that is found): an
+    error entry carries the schema's defaults (zeros), as Kafka's does."""
     return {
         "error_code": error,
         "transactional_id": transactional_id,
         "transaction_state": "",
         "transaction_timeout": 0,
-        "transaction_start_time": -1,
-        "producer_id": -1,
-        "producer_epoch": -1,
+        "transaction_start_time": 0,
+        "producer_id": 0,
+        "producer_epoch": 0,
         "topics": [],
     }
 

@@ -33,8 +33,9 @@ The rules (Kafka 3.6+, ``transaction.partition.verification.enable``, default tr
 5. A refused partition is not appended; the other partitions of the request are.
 
 Kafka does the check asynchronously and needs a ``VerificationGuard`` so that a marker written while
-the coordinator's answer is in flight cannot be overtaken. Here the coordinator is in the same
-process and the check runs on the event loop right before the append, so there is no window.
+the coordinator's answer is in flight cannot be overtaken. When the coordinator is in the same process
+the check runs on the event loop right before the append, so there is no window; when it is another
+broker, the broker's transaction service keeps such a guard (``kavka.broker.txn_service``).
 
 Everything here is pure: the broker's transaction service feeds it coordinator answers.
 """
