@@ -32,6 +32,17 @@ class View:
         self.broker_channel = self
         self.answers = answers  # node -> error code per partition, or an exception to raise
         self.requests: list = []
+        self.replica_manager = self  # local markers: replicated at once unless `unreplicated` says not
+        self.unreplicated: dict = {}  # (topic, partition) -> error code its ISR wait ends with
+        self.replication_waits: list = []
+
+    def unreplicated_end(self, topic, index):
+        return ((topic, index), 10) if (topic, index) in self.unreplicated else None
+
+    async def until_replicated(self, partition, offset, timeout):
+        self.replication_waits.append((partition, offset))
+        await asyncio.sleep(0)
+        return self.unreplicated[partition]
 
     def topic(self, name):
         if name != "t":
@@ -101,6 +112,19 @@ def test_local_in_process_and_one_request_per_other_leader():
     assert marker["producer_id"] == 42 and marker["producer_epoch"] == 3 and marker["coordinator_epoch"] == 7
     assert marker["transaction_result"] is True
     assert reports == [(set(), False)]  # one report, once every partition answered
+
+
+def test_a_local_marker_counts_once_its_isr_has_it():
+    """Kafka writes markers with acks=all: the job is reported only after the local partition's high
+    watermark passed the marker; a marker its ISR did not get in time is retried."""
+    view = View({2: E.none, 3: E.none})
+    view.unreplicated = {("t", 0): E.none}
+    reports, _ = write(view, EVERY)
+    assert view.replication_waits == [(("t", 0), 10)] and reports == [(set(), False)]
+    view = View({2: E.none, 3: E.none})
+    view.unreplicated = {("t", 0): E.request_timed_out}
+    reports, _ = write(view, EVERY)
+    assert reports == [({("t", 0)}, False)]
 
 
 @pytest.mark.parametrize(

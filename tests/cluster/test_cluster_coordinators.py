@@ -170,11 +170,13 @@ def test_transaction_coordinator_apis_on_another_broker_answer_not_coordinator(c
             assert call(node.bootstrap, INIT_PRODUCER_ID, 4, body).error_code == NOT_COORDINATOR, node.node_id
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs __consumer_offsets replicated to the new leader (the replication data path, issue 15)"
-)
 def test_a_group_moves_to_the_new_leader_when_its_coordinator_is_killed(cluster):
     first = cluster.brokers[0]
+    wait_until(
+        lambda: find_coordinator(first.bootstrap, "probe", GROUP).error_code == 0,
+        timeout=30,
+        message="__consumer_offsets created",
+    )
     controller = active_controller(cluster)
     # a coordinator that is neither the bootstrap broker nor the active controller (kept for speed)
     group = next(

@@ -223,6 +223,8 @@ class ReplicaManager:
             return ErrorCode.kafka_storage_error
         if not p.is_leader:
             return ErrorCode.not_leader_or_follower
+        if p.leader_state is not None and len(p.isr) < p.min_insync_replicas:
+            return ErrorCode.not_enough_replicas  # markers are written with acks=all, as Kafka writes them
         plog = p.log
         try:
             plog.append_control_marker(
@@ -265,6 +267,14 @@ class ReplicaManager:
         """Wait until ``p``'s high watermark reaches ``offset`` while this broker leads it at the same
         epoch; False if leadership moved or ``timeout`` seconds passed first."""
         return await self.until_replicated(p, offset, timeout, check_min_isr=False) == ErrorCode.none
+
+    def unreplicated_end(self, topic: str, index: int) -> tuple[Partition, int] | None:
+        """(partition, log end offset) when ``topic-index`` is led here and its high watermark is behind
+        its log end (right after an append: what the append must wait for with acks=all); else None."""
+        p = self.partitions.get((topic, index))
+        if p is None or not p.is_leader or p.log.high_watermark >= p.log.log_end_offset:
+            return None
+        return p, p.log.log_end_offset
 
     def unreplicated_internal_writes(self) -> list[tuple[Partition, int]]:
         """(partition, its log end offset) of every internal-topic partition this broker leads whose

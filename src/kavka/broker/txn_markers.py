@@ -125,6 +125,10 @@ class MarkerWriter:
                     code = ErrorCode.not_leader_or_follower
                 else:
                     code = self._write_local(topic, index, job)
+                    waiting = self.broker.replica_manager.unreplicated_end(topic, index) if code == 0 else None
+                    if waiting is not None and self.broker.cluster_mode:
+                        self._until_replicated(outcome, topic, index, *waiting)
+                        continue
                 self._record(outcome, topic, index, code, "this broker")
             for node, partitions in by_node.items():
                 remote.setdefault(node, []).append((outcome, partitions))
@@ -175,6 +179,23 @@ class MarkerWriter:
         else:
             log.debug("marker of %s on %s-%d: %s; retrying", job.transactional_id, topic, index, _name(code))
         outcome.failed.add((topic, index))
+
+    def _until_replicated(self, outcome: _Outcome, topic: str, index: int, partition, offset: int) -> None:
+        """A local marker counts once the partition's ISR has it (Kafka writes markers with acks=all):
+        a leader that failed right after could otherwise lose it, leaving the transaction open there."""
+        timeout = int(self.broker.config.get("request.timeout.ms", 30000) or 30000) / 1000
+
+        async def wait() -> None:
+            code = await self.broker.replica_manager.until_replicated(partition, offset, timeout)
+            self._record(outcome, topic, index, code, "this broker")
+            if outcome.pending == 0:
+                self._report(outcome.job, outcome.failed, outcome.fenced)
+
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(wait())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- remote destinations --------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ NOT_ACTED_ON: frozenset[str] = frozenset(
         # the OS defaults are kept
         "socket.send.buffer.bytes",
         "socket.receive.buffer.bytes",
-        "request.timeout.ms",
         # partitions do not replicate yet (issue 15): no unclean election; the metadata log's start
         # moves up to each snapshot rather than by size; voters are static (no KIP-853 discovery)
         "unclean.leader.election.enable",

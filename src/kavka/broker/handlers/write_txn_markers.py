@@ -9,8 +9,13 @@ producer id and epoch. Each partition gets its own error: UNKNOWN_TOPIC_OR_PARTI
 does not have it (or, on a single node, it is not hosted here), NOT_LEADER_OR_FOLLOWER when another
 broker leads it, INVALID_PRODUCER_EPOCH for an epoch below the producer's, TRANSACTION_COORDINATOR_FENCED
 for a coordinator epoch below the last marker's. A marker in ``__consumer_offsets`` applies or drops the
-producer's pending transactional offsets, as the coordinator's own markers do.
+producer's pending transactional offsets, as the coordinator's own markers do. In a cluster a marker is
+written as Kafka writes it, with acks=all: NOT_ENOUGH_REPLICAS when the ISR is below
+min.insync.replicas, and the answer waits until the ISR has it (REQUEST_TIMED_OUT after
+``request.timeout.ms``), so a marker the coordinator counts cannot be lost with its leader.
 """
+
+import asyncio
 
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -19,6 +24,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 @handles(ApiKey.WRITE_TXN_MARKERS, 1, 2)
 def handle_write_txn_markers(ctx, req):
     service = ctx.broker.txn_service
+    rm = ctx.broker.replica_manager
+    waits = []  # (answer entry, partition, offset): markers written, to be in the ISR before the answer
     markers = []
     for marker in req.markers:
         topics = []
@@ -37,6 +44,22 @@ def handle_write_txn_markers(ctx, req):
                         int(marker.coordinator_epoch),
                     )
                 partitions.append({"partition_index": int(index), "error_code": code})
+                waiting = rm.unreplicated_end(t.name, int(index)) if code == 0 and ctx.broker.cluster_mode else None
+                if waiting is not None:
+                    waits.append((partitions[-1], *waiting))
             topics.append({"name": t.name, "partitions": partitions})
         markers.append({"producer_id": int(marker.producer_id), "topics": topics})
+    if waits:
+        return _when_replicated(rm, {"markers": markers}, waits, ctx.broker.config["request.timeout.ms"] / 1000)
     return {"markers": markers}
+
+
+async def _when_replicated(rm, answer: dict, waits, timeout: float) -> dict:
+    """The answer once each written marker is in its partition's ISR (Kafka appends markers with
+    acks=all): a partition whose ISR does not get it in time is REQUEST_TIMED_OUT (or
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER), and the coordinator retries it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    for entry, partition, offset in waits:
+        entry["error_code"] = await rm.until_replicated(partition, offset, max(0.0, deadline - loop.time()))
+    return answer
