@@ -126,6 +126,8 @@ def test_controlled_shutdown_of_a_sole_replica_leaves_the_partition_leaderless_a
     reply, _ = beat(c, 1, epochs[1], quorum.end_offset, want_shut_down=True)
     assert reply.is_in_controlled_shutdown and not reply.should_shut_down
     assert state(part(c, "solo"))[:3] == (-1, 1, (1,))
+    topic(c, "new", [2, 1])  # a broker shutting down is no ISR member of a new partition
+    assert part(c, "new").isr == (2,)
     beat(c, 2, epochs[2], quorum.end_offset)  # the other broker has seen it
     reply, _ = beat(c, 1, epochs[1], quorum.end_offset, want_shut_down=True)
     assert reply.should_shut_down
