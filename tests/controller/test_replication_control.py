@@ -244,6 +244,9 @@ def test_alter_partition_errors_in_kafkas_order():
         assert r.error_code == code, (kw, r)
     r, _ = alter(c, 2, epochs[2], tid, 0, [1, 2])
     assert r.error_code == ErrorCode.invalid_request  # broker 2 does not lead it
+    recovering = AlterPartitionData(0, part(c, "t").leader_epoch, part(c, "t").partition_epoch, ((1, -1),), 1)
+    [(_, [r])], _ = c.alter_partition(1, epochs[1], [(tid, [recovering])])
+    assert r.error_code == ErrorCode.invalid_request  # RECOVERED -> RECOVERING
     leader_epoch = part(c, "t").leader_epoch
     r, _ = alter(c, 1, epochs[1], tid, 0, [1, 2], leader_epoch=leader_epoch - 1 if leader_epoch else -1)
     assert r.error_code == ErrorCode.fenced_leader_epoch

@@ -3,7 +3,8 @@ controller and by Kavka's, step by step. A pretend broker 17 registers and catch
 topic is created on replicas [17, 1] so that 17 leads it, and 17 sends AlterPartition as that leader:
 each of Kafka's refusals in turn (stale broker epoch, unknown topic id and partition, a leader epoch
 ahead of and behind the controller's, an ISR with a non-replica, without the leader, with a member at
-another broker epoch, a stale partition epoch), a shrink and an expansion. Then 17 asks to shut down:
+another broker epoch, a leader recovery state going back to RECOVERING, a stale partition epoch), a
+shrink and an expansion. Then 17 asks to shut down:
 its leadership moves to broker 1 and it leaves the ISR, which Metadata shows. The answers are compared
 with ids normalised; 17 is unregistered and the topic deleted afterwards on Kafka."""
 
@@ -89,13 +90,15 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, object]]:
         topic_id = t["topic_id"]
         wait_until(lambda: _partition(bootstrap, name)["leader_id"] == BROKER, timeout=30, message="17 leads")
 
-        def alter(isr, leader_epoch=0, partition_epoch=0, broker_epoch=epoch, tid=topic_id, index=0, epochs=None):
+        def alter(
+            isr, leader_epoch=0, partition_epoch=0, broker_epoch=epoch, tid=topic_id, index=0, epochs=None, recovery=0
+        ):
             members = [{"broker_id": b, "broker_epoch": (epochs or {}).get(b, -1)} for b in isr]
             data = {
                 "partition_index": index,
                 "leader_epoch": leader_epoch,
                 "new_isr_with_epochs": members,
-                "leader_recovery_state": 0,
+                "leader_recovery_state": recovery,
                 "partition_epoch": partition_epoch,
             }
             body = {
@@ -117,6 +120,8 @@ def _scenario(bootstrap: str, controller: str) -> list[tuple[str, object]]:
         steps.append(("not a replica", alter([BROKER, 99])))
         steps.append(("without the leader", alter([1])))
         steps.append(("a member at another broker epoch", alter([BROKER, 1], epochs={1: 123456789})))
+        steps.append(("recovering, with a follower", alter([BROKER, 1], recovery=1)))
+        steps.append(("recovered to recovering", alter([BROKER], recovery=1)))
         steps.append(("shrink", alter([BROKER])))
         steps.append(("stale partition epoch", alter([BROKER, 1])))
         steps.append(("expand", alter([BROKER, 1], partition_epoch=1)))

@@ -219,6 +219,9 @@ def _alter_partition_error(
         return ErrorCode.invalid_request
     if data.leader_recovery_state == 1 and len(new_isr) > 1:
         return ErrorCode.invalid_request  # still recovering from an unclean election: the leader alone
+    if data.leader_recovery_state == 1:
+        # RECOVERED -> RECOVERING is refused; Kavka's partitions are always RECOVERED (no recovery state)
+        return ErrorCode.invalid_request
     for b, epoch in data.new_isr_with_epochs:
         registration = image.brokers.get(b)
         if (
