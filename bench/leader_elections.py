@@ -3,7 +3,7 @@ Kafka 4.4 cluster (the pinned jars), with Kafka's default timeouts on both (brok
 9 s, heartbeats every 2 s) and an RF=3 topic of 30 partitions:
 
 - controlled shutdown: SIGTERM to a broker that leads partitions (not the active controller), the time
-  until its process exits, and whether every partition already had another leader, in sync, when it did;
+  until its process exits, and whether every partition already had another leader when it did;
 - kill -9 of such a broker: the time until a survivor's Metadata shows a new leader for every partition
   it led (bounded below by the session timeout on both).
 
