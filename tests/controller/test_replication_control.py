@@ -380,10 +380,7 @@ def test_cancelling_a_reassignment_restores_the_original_replicas():
     p = part(c, "t")
     assert (p.replicas, p.isr, p.adding_replicas, p.removing_replicas) == ((1, 2), (1, 2), (), ())
     [(_, [r])], _ = c.alter_partition_reassignments([("t", [(0, None)])])
-    assert (r.error.code, r.error.message) == (
-        ErrorCode.no_reassignment_in_progress,
-        "No partition reassignment is in progress.",
-    )
+    assert (r.error.code, r.error.message) == (ErrorCode.no_reassignment_in_progress, None)
 
 
 def test_reassignment_errors():
