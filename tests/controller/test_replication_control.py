@@ -21,11 +21,12 @@ from kavka.metadata.records import (
     ConfigRecord,
     ConfigResourceType,
     PartitionChangeRecord,
+    RegisterBrokerRecord,
     UnregisterBrokerRecord,
     decode_record,
 )
 from kavka.protocol.api import ErrorCode
-from tests.controller.test_brokers import beat, join, make
+from tests.controller.test_brokers import beat, join, make, request
 
 SESSION_MS = 9000
 
@@ -142,6 +143,22 @@ def test_unregistering_a_broker_takes_it_out_of_every_isr_first():
     assert 3 not in c.image.brokers
     last = [decode_record(r) for r in quorum._store.read_all()][-2:]
     assert last == [PartitionChangeRecord(0, tid, isr=(1,), leader=1), UnregisterBrokerRecord(3, epochs[3])]
+
+
+def test_a_new_incarnation_first_takes_the_old_one_out_of_isrs_and_leadership():
+    c, quorum, clock, epochs = cluster()
+    tid = topic(c, "t", [2, 1])
+    clock.now += SESSION_MS + 1  # broker 2's session has expired, but the timer has not fenced it yet
+    for b in (1, 3):
+        beat(c, b, epochs[b], quorum.end_offset)
+    offset = quorum.end_offset
+    epoch, records = c.broker_registration(request(2))
+    assert records[0] == PartitionChangeRecord(0, tid, isr=(1,), leader=1)
+    assert isinstance(records[1], RegisterBrokerRecord) and records[1].fenced
+    assert epoch == offset  # the offset of the batch's first record, as Kafka's
+    # caught up means: up to the registration record itself, the second of the batch
+    assert not beat(c, 2, epoch, offset)[0].is_caught_up
+    assert beat(c, 2, epoch, offset + 1)[0].is_caught_up
 
 
 # ---- unclean elections ---------------------------------------------------------------------------
