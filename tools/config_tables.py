@@ -20,6 +20,9 @@ from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 # The test that checks a config's effect end to end, where one does.
 TESTED_BY = {
     "auto.create.topics.enable": "tests/clients/test_autocreate.py",
+    "auto.leader.rebalance.enable": "tests/controller/test_replication_control.py",
+    "leader.imbalance.check.interval.seconds": "tests/cluster/test_elections.py",
+    "unclean.leader.election.enable": "tests/controller/test_replication_control.py",
     "connections.max.idle.ms": "tests/server/test_connection_limits.py",
     "group.consumer.migration.policy": "tests/clients/test_groups_migration.py",
     "listeners": "tests/clients (every broker subprocess)",

@@ -1,8 +1,8 @@
 """Kafka's own decoder reads the broker records Kavka's controller writes: a Kavka broker registers
 itself, then a second broker registers, is unfenced by a heartbeat, takes the lead of a partition and
-asks to shut down, all through raw requests; ``kafka-dump-log --cluster-metadata-decoder`` (Kafka
-4.4's DumpLogSegments) on the metadata log prints each record with the fields and versions Kafka's
-controller would have written."""
+asks to shut down (its leadership moving to node 1), all through raw requests; ``kafka-dump-log
+--cluster-metadata-decoder`` (Kafka 4.4's DumpLogSegments) on the metadata log prints each record with
+the fields and versions Kafka's controller would have written."""
 
 from __future__ import annotations
 
@@ -83,3 +83,12 @@ def test_kafka_decodes_the_broker_records(broker_factory, apache_kafka):
         (0, {"brokerId": 2, "brokerEpoch": epoch, "fenced": -1}),
         (1, {"brokerId": 2, "brokerEpoch": epoch, "inControlledShutdown": 1}),
     ]
+    # broker 2's controlled shutdown moved its leadership to node 1 and took it out of the ISR, in a
+    # PartitionChangeRecord Kafka reads as its own (v0: no directories, no ELR)
+    moved = [(r["version"], r["data"]) for r in records if r["type"] == "PARTITION_CHANGE_RECORD"]
+    assert moved[0][0] == 0
+    assert {k: moved[0][1].get(k) for k in ("partitionId", "leader", "isr")} == {
+        "partitionId": 0,
+        "leader": 1,
+        "isr": [1],
+    }

@@ -209,10 +209,13 @@ class BrokerControl:
         *,
         require_log_dirs: bool = True,
         local: bool = False,
+        cleanup: Callable[[int], list[MetadataRecord]] | None = None,
     ) -> tuple[int, list[MetadataRecord]]:
-        """``(broker epoch, [RegisterBrokerRecord])``; ``next_offset`` is the offset the record will
-        get. Raises ``BrokerControlError``. ``finalized``: each feature's finalized level; the
-        cluster id is the image's."""
+        """``(broker epoch, records)``: the ``RegisterBrokerRecord``, after what ``cleanup(broker_id)``
+        returns for a new incarnation (the partition changes that take the previous one out of ISRs
+        and leadership, Kafka's ``BrokerShutdownHandler``). ``next_offset`` is the offset of the first
+        record; the broker epoch is that offset, as in Kafka. Raises ``BrokerControlError``.
+        ``finalized``: each feature's finalized level; the cluster id is the image's."""
         if request.cluster_id != image.cluster_id:
             raise BrokerControlError(
                 ErrorCode.inconsistent_cluster_id,
@@ -255,12 +258,13 @@ class BrokerControl:
             features=request.features,
             log_dirs=request.log_dirs,
         )
+        before = cleanup(broker_id) if cleanup is not None and not same_incarnation else []
         soft = self._soft_of(broker_id)
         if not same_incarnation:
             self._local.discard(broker_id)
             soft.controlled_shutdown_offset = -1
-        soft.registration_offset = next_offset
-        return epoch, [record]
+        soft.registration_offset = next_offset + len(before)
+        return epoch, [*before, record]
 
     def register_local(
         self,

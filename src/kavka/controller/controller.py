@@ -163,10 +163,20 @@ class QuorumController:
         self, request: BrokerRegistrationRequest, now_ms: int | None = None
     ) -> tuple[int, list[MetadataRecord]]:
         """BrokerRegistration (key 62) from a broker: ``(broker_epoch, records)``, committed; the new
-        registration is fenced until the broker's heartbeats show it caught up. Raises
+        registration is fenced until the broker's heartbeats show it caught up, and a new incarnation
+        first takes the previous one out of every ISR and leadership (Kafka 4.4's
+        ``handleBrokerShutdown``; it matters when the old session had expired but was not fenced yet). Raises
         ``BrokerControlError`` (see ``controller.brokers``)."""
         now = self.clock_ms() if now_ms is None else now_ms
-        epoch, records = self.brokers.register(self.image, request, self.quorum.end_offset, self._finalized(), now)
+        image = self.image
+        epoch, records = self.brokers.register(
+            image,
+            request,
+            self.quorum.end_offset,
+            self._finalized(),
+            now,
+            cleanup=lambda broker_id: replication.broker_removed(image, self.config, broker_id),
+        )
         return epoch, self._commit(records)
 
     def broker_heartbeat(

@@ -219,6 +219,9 @@ def _alter_partition_error(
         return ErrorCode.invalid_request
     if data.leader_recovery_state == 1 and len(new_isr) > 1:
         return ErrorCode.invalid_request  # still recovering from an unclean election: the leader alone
+    if data.leader_recovery_state == 1:
+        # RECOVERED -> RECOVERING is refused; Kavka's partitions are always RECOVERED (no recovery state)
+        return ErrorCode.invalid_request
     for b, epoch in data.new_isr_with_epochs:
         registration = image.brokers.get(b)
         if (
@@ -385,7 +388,7 @@ class ReassignmentResult:
 
 
 class _Refused(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str | None) -> None:
         super().__init__(message)
         self.error = PartitionError(code, message)
 
@@ -422,7 +425,8 @@ def _cancel(
     replicas, the ISR less the replicas being added (if that empties it: the first original replica,
     which is an unclean election)."""
     if not _reassigning(p):
-        raise _Refused(ErrorCode.no_reassignment_in_progress, "No partition reassignment is in progress.")
+        # no message: Kafka's ApiError.fromThrowable drops one that is the error's default text
+        raise _Refused(ErrorCode.no_reassignment_in_progress, None)
     replicas = [r for r in p.replicas if r not in p.adding_replicas]
     isr = [r for r in p.isr if r not in p.adding_replicas]
     unclean = unclean_enabled(image, config, topic)
@@ -485,7 +489,8 @@ def alter_partition_reassignments(
 ) -> tuple[list[tuple[str, list[ReassignmentResult]]], list[MetadataRecord]]:
     """AlterPartitionReassignments: per partition a target replica list, or None to cancel the move in
     progress. Errors, in Kafka's order: UNKNOWN_TOPIC_OR_PARTITION ``Unable to find a topic named t.`` /
-    ``Unable to find partition t:5.``; a cancel with nothing in progress -> NO_REASSIGNMENT_IN_PROGRESS; an
+    ``Unable to find partition t:5.``; a cancel with nothing in progress -> NO_REASSIGNMENT_IN_PROGRESS
+    (with no message, as Kafka answers it); an
     empty target, an unregistered broker or one named twice -> INVALID_REPLICA_ASSIGNMENT; without
     ``allow_rf_change`` (v1, KIP-860) another number of replicas -> INVALID_REPLICATION_FACTOR.
 

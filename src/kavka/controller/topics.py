@@ -20,7 +20,7 @@ until the caller appends the records (``QuorumController`` does). Rules and mess
   because only 1 broker(s) are registered or some brokers have all their log directories cordoned.``
   (Kafka 4.4's words, cordoning (KIP-1066) included though Kavka has none).
 - Placement: Kafka's striped placer, rack-aware (``place_replicas``); leader = first replica (always
-  unfenced), ISR = unfenced replicas.
+  unfenced), ISR = active replicas (unfenced, not in controlled shutdown).
 - A request whose topics add up to more than 10000 partitions (``num.partitions`` for -1, the
   assignment count for manual ones) fails as a whole with POLICY_VIOLATION (44), ``Excessively large
   number of partitions per request.``, before any placement (Kafka 4, KAFKA-17870); one whose records
@@ -295,7 +295,12 @@ def _partition_records(
 ) -> list[PartitionRecord]:
     records = []
     for offset, replicas in enumerate(replica_lists):
-        isr = tuple(r for r in replicas if r in image.brokers and not image.brokers[r].fenced)
+        # Kafka's clusterControl.isActive: registered, unfenced and not in controlled shutdown
+        isr = tuple(
+            r
+            for r in replicas
+            if r in image.brokers and not image.brokers[r].fenced and not image.brokers[r].in_controlled_shutdown
+        )
         if not isr:
             raise _reject(
                 ErrorCode.INVALID_REPLICA_ASSIGNMENT,

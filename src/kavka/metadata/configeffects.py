@@ -33,9 +33,8 @@ NOT_ACTED_ON: frozenset[str] = frozenset(
         # the OS defaults are kept
         "socket.send.buffer.bytes",
         "socket.receive.buffer.bytes",
-        # partitions do not replicate yet (issue 15): no unclean election; the metadata log's start
-        # moves up to each snapshot rather than by size; voters are static (no KIP-853 discovery)
-        "unclean.leader.election.enable",
+        # the metadata log's start moves up to each snapshot rather than by size; voters are static
+        # (no KIP-853 discovery)
         "metadata.max.retention.bytes",
         "controller.quorum.bootstrap.servers",
         # no authorizer (ACLs are stored, not enforced), no tiered storage, v2 records only

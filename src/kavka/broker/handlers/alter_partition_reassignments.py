@@ -7,7 +7,8 @@ before the answer; a node that is not the active controller forwards the request
 
 - a topic that does not exist: UNKNOWN_TOPIC_OR_PARTITION ``Unable to find a topic named t.``;
 - a partition that does not exist: UNKNOWN_TOPIC_OR_PARTITION ``Unable to find partition t:5.``;
-- null replicas (cancel) on a partition with no reassignment in progress: NO_REASSIGNMENT_IN_PROGRESS;
+- null replicas (cancel) on a partition with no reassignment in progress: NO_REASSIGNMENT_IN_PROGRESS
+  (no message: Kafka drops one that is the error's default text);
   a cancel that would need an unclean election where the topic does not allow one:
   INVALID_REPLICA_ASSIGNMENT;
 - an empty replica list, a broker that is not registered, or one named twice (brokers checked in
