@@ -5,6 +5,7 @@ replica in sync."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -128,3 +129,51 @@ def test_a_follower_serves_consumers_from_fetch_v11_and_refuses_older_ones(clust
     )
     answer = _consumer_fetch(follower.bootstrap, topic, 11)
     assert answer.error_code == 0 and answer.records
+
+
+def test_kafka_reassign_partitions_adds_replicas_with_the_data_copied(cluster, apache_kafka, tmp_path):
+    """Kafka's own ``kafka-reassign-partitions`` moves a one-replica partition onto all three brokers:
+    the new replicas copy the log, join the ISR, the move completes (``--verify``), and with the first
+    broker killed the records are read back from the others."""
+    topic = f"mv-{uuid.uuid4().hex[:6]}"
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    [first] = admin.list_topics(topic, timeout=10).topics[topic].partitions[0].replicas
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(2000):
+        producer.produce(topic, f"v{i}".encode())
+    assert producer.flush(30) == 0
+    target = [first] + [n.node_id for n in cluster.brokers if n.node_id != first]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0, "replicas": target}]}))
+    common = ["--bootstrap-server", cluster.bootstrap, "--reassignment-json-file", str(plan)]
+    tool = "org.apache.kafka.tools.reassign.ReassignPartitionsCommand"
+    started = apache_kafka.run_tool(tool, [*common, "--execute"])
+    assert "Successfully started partition reassignment" in started.stdout, started.stdout + started.stderr
+
+    def verified() -> bool:
+        out = apache_kafka.run_tool(tool, [*common, "--verify"]).stdout
+        return f"Reassignment of partition {topic}-0 is completed" in out
+
+    wait_until(verified, timeout=60, message="the reassignment completed")
+    md = admin.list_topics(topic, timeout=10).topics[topic].partitions[0]
+    assert (sorted(md.replicas), sorted(md.isrs)) == ([1, 2, 3], [1, 2, 3])
+    sizes = replica_sizes(cluster, topic)[0]
+    assert len(sizes) == 3 and len(set(sizes.values())) == 1, sizes
+    cluster.nodes[first].kill()  # the only broker that had the records before the move
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": topic, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    seen: dict[str, list[int]] = {}
+    try:
+        wait_until(lambda: _drain_unkeyed(consumer, seen) >= 2000, timeout=60, message="read back after the kill")
+    finally:
+        consumer.close()
+    assert seen["values"] == list(range(2000))
+
+
+def _drain_unkeyed(consumer: Consumer, seen: dict[str, list[int]]) -> int:
+    values = seen.setdefault("values", [])
+    for m in consumer.consume(500, 0.5):
+        if m.error() is None:
+            values.append(int(m.value()[1:]))
+    return len(values)
