@@ -309,9 +309,7 @@ class Broker:
 
     def tick(self) -> None:
         self.log_manager.tick()
-        self.replication.tick(self.clock_ms())
-        if self.cluster_mode and self.controller is not None:
-            self.controller.fence_stale_brokers()  # the session timer of brokers that stopped heartbeating
+        self.replication.tick(self.clock_ms())  # (the controller's timers run from the Raft driver)
         if self.group_service is not None:
             self.group_service.tick()
         if self.txn_service is not None:
