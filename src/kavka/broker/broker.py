@@ -307,6 +307,16 @@ class Broker:
         """This broker's epoch: the one its current registration got (-1 before it registered)."""
         return self.lifecycle.broker_epoch if self.lifecycle is not None else self._broker_epoch
 
+    def caught_up(self) -> bool:
+        """Whether the committed image is recent enough to host partitions from: on one node always; in
+        a cluster once it holds this broker's registration at its current epoch (Kafka's criterion for
+        unfencing a broker: it has replayed the metadata log up to its own registration)."""
+        if not self.cluster_mode or not self.is_broker_role:
+            return True
+        epoch = self.broker_epoch
+        registration = self.image.brokers.get(self.node_id)
+        return epoch >= 0 and registration is not None and registration.broker_epoch == epoch
+
     def tick(self) -> None:
         self.log_manager.tick()
         self.replication.tick(self.clock_ms())  # (the controller's timers run from the Raft driver)
@@ -547,6 +557,7 @@ class Broker:
         async def epoch_when_registered() -> None:
             await manager.registered.wait()
             self._broker_epoch = manager.broker_epoch
+            self._publish()  # the image may already hold the registration: partitions are hosted from now
 
         self._in_background(epoch_when_registered(), "registering with the controller")
 
@@ -653,6 +664,12 @@ class Broker:
                     io_buffer_size=self.dynamic_config("log.cleaner.io.buffer.size"),
                     backoff_ms=self.dynamic_config("log.cleaner.backoff.ms"),
                 )
+        if not self.caught_up():
+            # a restarted cluster node's image is what its own metadata log says was committed, which
+            # may lack topics created since: hosting from it would delete their logs (found by the fault
+            # suite, seed 2). As Kafka's broker, partitions wait until the image holds this incarnation's
+            # own registration, so it holds everything committed before this start.
+            return
         live = set()
         for topic in image.topics_by_name.values():
             config = None
