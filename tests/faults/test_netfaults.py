@@ -1,0 +1,107 @@
+"""Network partitions with per-node network namespaces (`kavka.testing.netfaults`), on real processes.
+
+A cut pair cannot reach each other but both reach the third node and the test; an isolated active
+controller loses the quorum to the other two and comes back after the heal; namespaces and the bridge
+are gone after the test, and those of a test run that died are swept. Without root the namespaces cannot
+be made: the tests skip, except under CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from kavka.testing.cluster import LocalCluster
+from kavka.testing.netfaults import NetNamespaces, sweep_stale, unavailable_reason
+from kavka.testing.process import wait_until
+from tests.cluster.test_kraft_cluster import all_list_every_broker, describe_quorum
+
+FAST = {"broker.heartbeat.interval.ms": 200, "broker.session.timeout.ms": 1500}
+
+
+@pytest.fixture
+def namespaces():
+    reason = unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but network namespaces cannot be made: {reason}")
+        pytest.skip(reason)
+    with NetNamespaces([1, 2, 3]) as net:
+        k = net.k
+        yield net
+    # destroyed: no namespace of this network left, nor its bridge
+    assert not [ns for ns in _netns() if ns.startswith(f"kvk{k}n")]
+    assert subprocess.run(["ip", "link", "show", f"kvkbr{k}"], capture_output=True).returncode != 0
+
+
+def _netns() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def connects(net: NetNamespaces, source: int, host: str, port: int) -> bool:
+    """Whether a TCP connect from inside node ``source``'s namespace to host:port succeeds in 1 s."""
+    code = f"import socket; socket.create_connection(({host!r}, {port}), timeout=1).close()"
+    proc = subprocess.run([*net.command_prefix(source), sys.executable, "-c", code], capture_output=True)
+    return proc.returncode == 0
+
+
+def test_a_cut_pair_cannot_connect_but_both_reach_the_rest(namespaces):
+    net = namespaces
+    # a listener in node 3's namespace, reached from 1 and 2 and from the root namespace
+    listener = subprocess.Popen(
+        [
+            *net.command_prefix(3),
+            sys.executable,
+            "-c",
+            f"import socket,time; s=socket.create_server(({net.host(3)!r}, 9999)); print('up', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert listener.stdout is not None and listener.stdout.readline().strip() == b"up"
+        assert connects(net, 1, net.host(3), 9999) and connects(net, 2, net.host(3), 9999)
+        net.cut(1, 3)
+        assert not connects(net, 1, net.host(3), 9999)
+        assert connects(net, 2, net.host(3), 9999)
+        socket.create_connection((net.host(3), 9999), timeout=1).close()  # the test still reaches it
+        net.heal_all()
+        assert connects(net, 1, net.host(3), 9999)
+    finally:
+        listener.kill()
+        listener.wait()
+
+
+def test_an_isolated_active_controller_loses_the_quorum_and_rejoins_after_the_heal(namespaces, tmp_path):
+    net = namespaces
+    with LocalCluster(nodes=3, base_dir=tmp_path, overrides=FAST, network=net) as cluster:
+        wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed")
+        first = describe_quorum(cluster.nodes[1].bootstrap).leader_id
+        others = [n for i, n in cluster.nodes.items() if i != first]
+        net.isolate(first)
+
+        def new_leader() -> bool:
+            return all(describe_quorum(n.bootstrap).leader_id not in (first, -1) for n in others)
+
+        wait_until(new_leader, timeout=30, message="the other two electing a new active controller")
+        net.heal_all()
+        wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed after the heal")
+
+
+def test_the_network_of_a_dead_test_run_is_swept():
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    net = NetNamespaces([1]).create()
+    k = net.k
+    # pretend the owner died: a pid that has exited
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    subprocess.run(["ip", "link", "set", "dev", f"kvkbr{k}", "alias", f"kavka-netfaults pid={dead.pid}"], check=True)
+    assert k in sweep_stale()
+    assert f"kvk{k}n1" not in _netns()
+    net.k = None  # already gone
