@@ -119,6 +119,7 @@ def check(history: Iterable[Event]) -> CheckResult:
         "aborted-txns": sum(1 for t in txns.values() if t.outcome == "abort"),
         "polled": sum(1 for r in reads if r.reader != "final"),
         "final-read": sum(1 for r in reads if r.reader == "final"),
+        "incomplete-final-reads": sum(1 for f in finals.values() if not f.complete),
     }
     _lost_writes(result, sends, txns, finals)
     _places(result, sends, reads)
