@@ -141,6 +141,8 @@ def fault_run(config: RunConfig) -> RunResult:
                 ),
                 recorder,
             ).start()
+            workload.wait_ready(60)
+            log("every client has started; faults begin")
             t_workload = time.monotonic()
             nemesis = Nemesis(cluster, network, topic, log=log)
             nemesis_thread = threading.Thread(target=nemesis.run, args=(schedule,), name="nemesis", daemon=True)
@@ -165,9 +167,10 @@ def fault_run(config: RunConfig) -> RunResult:
     finally:
         if network is not None:
             network.destroy()
-    history_path = base / "history.jsonl"
-    events = recorder.snapshot()
-    dump(events, history_path)
+        # kept even when the run broke off, for the post-mortem
+        history_path = base / "history.jsonl"
+        events = recorder.snapshot()
+        dump(events, history_path)
     result = RunResult(config, schedule, check(events), history_path, workload_errors, time.monotonic() - t_start)
     log(result.report())
     return result

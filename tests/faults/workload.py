@@ -18,6 +18,7 @@ stay ``unknown``); the loop goes on until `stop`.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -30,7 +31,14 @@ from tests.faults.history import Assign, FinalRead, Poll, Recorder, Send, Txn
 
 __all__ = ["Workload", "WorkloadConfig"]
 
+# librdkafka logs every broker failure to stderr; under faults that is thousands of lines, so the
+# clients log to a logger with no handler (what they report through callbacks is in the history)
+_QUIET = logging.getLogger("kavka.faults.clients")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
 CLIENT_TIMEOUTS = {
+    "logger": _QUIET,
     "socket.timeout.ms": 5000,
     "reconnect.backoff.max.ms": 500,
     "topic.metadata.refresh.interval.ms": 2000,
@@ -60,6 +68,9 @@ class Workload:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.errors: list[str] = []  # unexpected exceptions in client threads (a workload bug)
+        self._not_ready: set[str] = set()
+        self._ready_lock = threading.Lock()
+        self._all_ready = threading.Event()
 
     # -- life ------------------------------------------------------------------------------------
 
@@ -72,11 +83,25 @@ class Workload:
             jobs += [(f"rc{i}", self._consume_committed) for i in range(c.txn_consumers)]
         jobs += [(f"g{i}", self._consume_group) for i in range(c.group_consumers)]
         jobs += [(f"a{i}", self._consume_assigned) for i in range(c.assign_consumers)]
+        self._not_ready = {name for name, _ in jobs}
         for name, job in jobs:
             thread = threading.Thread(target=self._guard, args=(job, name), name=f"workload-{name}", daemon=True)
             self._threads.append(thread)
             thread.start()
         return self
+
+    def _ready(self, name: str) -> None:
+        """A client did its first thing (an acknowledged send, a transaction ended, a poll answered)."""
+        with self._ready_lock:
+            self._not_ready.discard(name)
+            if not self._not_ready:
+                self._all_ready.set()
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until every client has done its first thing: a run's faults hit a workload in its steady
+        state, not one still finding its coordinators."""
+        if not self._all_ready.wait(timeout):
+            raise TimeoutError(f"workload clients not started after {timeout}s: {sorted(self._not_ready)}")
 
     def wait(self, seconds: float) -> None:
         """Let the workload run for ``seconds`` more (returns early if it is stopped)."""
@@ -113,6 +138,7 @@ class Workload:
                 sent_at = pending.pop(value, 0.0)
             if err is None:
                 rec.add(Send(name, c.topic, value, "ok", msg.partition(), msg.offset(), time=sent_at))
+                self._ready(name)
             else:
                 if err.fatal():
                     fatal.set()
@@ -215,6 +241,8 @@ class Workload:
                         del pending[value]
                         rec.add(Send(name, topic, value, "unknown", txn=txn, time=sent_at))
             rec.add(Txn(name, txn, "unknown" if outcome == "fatal" else outcome, end_time=end_time, error=error))
+            if outcome in ("commit", "abort"):
+                self._ready(name)
             if outcome == "fatal":
                 producer = new_producer()
             self._stop.wait(5.0 / c.rate)  # a transaction per 5 plain values
@@ -258,6 +286,8 @@ class Workload:
         try:
             while not self._stop.is_set():
                 msgs = consumer.consume(200, timeout=0.5)
+                if msgs:
+                    self._ready(name)
                 got = tuple(
                     (m.topic(), m.partition(), m.offset(), m.value().decode())
                     for m in msgs
