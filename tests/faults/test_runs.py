@@ -20,11 +20,8 @@ from confluent_kafka.admin import AdminClient
 
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.netfaults import unavailable_reason
+from tests.faults.known import NEEDS_REPLICATION, RESTART_LOSES_LOGS
 from tests.faults.run import RunConfig, fault_run
-
-NEEDS_REPLICATION = pytest.mark.xfail(
-    strict=True, reason="partitions do not replicate yet and a restarted node loses its logs (issue 15)"
-)
 
 
 def test_a_run_without_faults_is_clean(tmp_path):
@@ -73,6 +70,7 @@ def _watermarks(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
 
 
 @NEEDS_REPLICATION
+@RESTART_LOSES_LOGS
 def test_a_bounded_fault_run_with_kill_pause_and_partition_is_clean(tmp_path):
     reason = unavailable_reason()
     if reason is not None and os.environ.get("CI", "").lower() == "true":
