@@ -16,7 +16,7 @@ from collections.abc import Callable
 from confluent_kafka.admin import AdminClient
 
 from kavka.testing.cluster import ClusterNode, LocalCluster
-from kavka.testing.netfaults import NetNamespaces
+from kavka.testing.netfaults import NetNamespaces, ProxyNetwork
 from tests.clients.adminwire import call
 from tests.faults.schedule import NETWORK_KINDS, Fault
 
@@ -39,7 +39,7 @@ class Nemesis:
     def __init__(
         self,
         cluster: LocalCluster,
-        network: NetNamespaces | None,
+        network: NetNamespaces | ProxyNetwork | None,
         topic: str,
         log: Callable[[str], None] = print,
     ) -> None:

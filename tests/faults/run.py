@@ -26,7 +26,7 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kavka.testing.cluster import LocalCluster
-from kavka.testing.netfaults import NetNamespaces
+from kavka.testing.netfaults import make_network
 from kavka.testing.process import wait_until
 from tests.faults.checker import CheckResult, check
 from tests.faults.history import Recorder, dump
@@ -117,7 +117,7 @@ def fault_run(config: RunConfig) -> RunResult:
     log(f"fault run seed={config.seed}; replay: {config.replay_command()}")
     for fault in schedule:
         log(f"  {fault.describe()}")
-    network = NetNamespaces(node_ids).create() if set(config.faults) & set(NETWORK_KINDS) else None
+    network = make_network(node_ids) if set(config.faults) & set(NETWORK_KINDS) else None
     recorder = Recorder()
     workload_errors: list[str] = []
     try:

@@ -1,9 +1,10 @@
-"""Network partitions with per-node network namespaces (`kavka.testing.netfaults`), on real processes.
+"""Network partitions (`kavka.testing.netfaults`) on real processes.
 
-A cut pair cannot reach each other but both reach the third node and the test; an isolated active
-controller loses the quorum to the other two and comes back after the heal; namespaces and the bridge
-are gone after the test, and those of a test run that died are swept. Without root the namespaces cannot
-be made: the tests skip, except under CI=true, where they fail.
+Namespaces: a cut pair cannot reach each other but both reach the third node and the test; the
+namespaces and the bridge are gone after the test, and those of a test run that died are swept. Without
+root they cannot be made: those tests skip, except under CI=true, where they fail. The proxy fallback: a
+cut proxy drops bytes silently both ways and heals. With either, an isolated active controller loses the
+quorum to the other two nodes and rejoins after the heal.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from kavka.testing.cluster import LocalCluster
-from kavka.testing.netfaults import NetNamespaces, sweep_stale, unavailable_reason
+from kavka.testing.netfaults import FaultProxy, NetNamespaces, ProxyNetwork, sweep_stale, unavailable_reason
 from kavka.testing.process import wait_until
 from tests.cluster.test_kraft_cluster import all_list_every_broker, describe_quorum
 
@@ -76,8 +78,17 @@ def test_a_cut_pair_cannot_connect_but_both_reach_the_rest(namespaces):
         listener.wait()
 
 
-def test_an_isolated_active_controller_loses_the_quorum_and_rejoins_after_the_heal(namespaces, tmp_path):
-    net = namespaces
+@pytest.fixture(params=["namespaces", "proxies"])
+def any_network(request):
+    if request.param == "namespaces":
+        yield request.getfixturevalue("namespaces")
+    else:
+        with ProxyNetwork([1, 2, 3]) as net:
+            yield net
+
+
+def test_an_isolated_active_controller_loses_the_quorum_and_rejoins_after_the_heal(any_network, tmp_path):
+    net = any_network
     with LocalCluster(nodes=3, base_dir=tmp_path, overrides=FAST, network=net) as cluster:
         wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed")
         first = describe_quorum(cluster.nodes[1].bootstrap).leader_id
@@ -105,3 +116,43 @@ def test_the_network_of_a_dead_test_run_is_swept():
     assert k in sweep_stale()
     assert f"kvk{k}n1" not in _netns()
     net.k = None  # already gone
+
+
+def test_a_cut_proxy_drops_bytes_both_ways_silently_and_heals():
+    server = socket.create_server(("127.0.0.1", 0))
+    echoes: list[socket.socket] = []
+
+    def echo() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            echoes.append(conn)
+            threading.Thread(
+                target=lambda c=conn: [c.sendall(d) for d in iter(lambda: c.recv(100), b"")], daemon=True
+            ).start()
+
+    threading.Thread(target=echo, daemon=True).start()
+    proxy = FaultProxy(server.getsockname())
+    try:
+        before = socket.create_connection(("127.0.0.1", proxy.port), timeout=2)
+        before.sendall(b"ping")
+        assert before.recv(100) == b"ping"
+        proxy.cut()
+        before.sendall(b"lost")
+        during = socket.create_connection(("127.0.0.1", proxy.port), timeout=2)  # accepted, never answered
+        during.sendall(b"lost too")
+        for sock in (before, during):
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                sock.recv(100)
+        proxy.heal()
+        before.settimeout(5)
+        assert before.recv(100) == b""  # its stream lost bytes: closed at the heal
+        after = socket.create_connection(("127.0.0.1", proxy.port), timeout=2)
+        after.sendall(b"back")
+        assert after.recv(100) == b"back"
+    finally:
+        proxy.close()
+        server.close()

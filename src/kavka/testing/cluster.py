@@ -30,6 +30,10 @@ __all__ = ["LocalCluster", "ClusterNode", "NodeNetwork"]
 
 
 class NodeNetwork(Protocol):
+    """Where each node lives. A network may also define ``voters(node_id, hosts, controller_ports)``
+    returning that node's own ``controller.quorum.voters`` (`kavka.testing.netfaults.ProxyNetwork` routes
+    each node's KRaft links through proxies that way)."""
+
     def host(self, node_id: int) -> str: ...
 
     def command_prefix(self, node_id: int) -> list[str]: ...
@@ -112,6 +116,7 @@ class LocalCluster:
         hosts = {i: network.host(i) if network is not None else "127.0.0.1" for i, _ in specs}
         controller_ports = {i: free_port() for i, roles in specs if "controller" in roles}
         voters = ",".join(f"{i}@{hosts[i]}:{p}" for i, p in controller_ports.items())
+        voters_of = getattr(network, "voters", None)
         self.nodes: dict[int, ClusterNode] = {}
         for node_id, roles in specs:
             port = free_port()
@@ -125,7 +130,7 @@ class LocalCluster:
                 "process.roles": roles,
                 "listeners": ",".join(listeners),
                 "controller.listener.names": "CONTROLLER",
-                "controller.quorum.voters": voters,
+                "controller.quorum.voters": voters_of(node_id, hosts, controller_ports) if voters_of else voters,
                 "cluster.id": self.cluster_id,
                 **(overrides or {}),
             }

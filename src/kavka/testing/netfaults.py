@@ -20,6 +20,9 @@ first. `destroy` (also on ``__exit__`` and at interpreter exit) kills what still
 then removes them and the bridge; it never raises.
 
 This needs root (CAP_NET_ADMIN) and ``ip``; `unavailable_reason` says why not when it cannot work.
+Without them, `ProxyNetwork` is the fallback (`make_network` chooses; under CI=true the fallback is an
+error): a fault-injecting TCP proxy (`FaultProxy`) on every KRaft link between two nodes, so a cut
+partitions the metadata quorum but not broker-to-broker traffic.
 """
 
 from __future__ import annotations
@@ -27,12 +30,23 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import selectors
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 from collections.abc import Iterable
 
-__all__ = ["NetNamespaces", "NetworkFaultError", "sweep_stale", "unavailable_reason"]
+__all__ = [
+    "FaultProxy",
+    "NetNamespaces",
+    "NetworkFaultError",
+    "ProxyNetwork",
+    "make_network",
+    "sweep_stale",
+    "unavailable_reason",
+]
 
 _ALIAS = "kavka-netfaults pid="
 
@@ -125,15 +139,61 @@ def sweep_stale() -> list[int]:
     return swept
 
 
-class NetNamespaces:
-    """One namespace per node id on a private bridge; see the module docstring."""
+class _Links:
+    """Which pairs of nodes are cut, and the operations built on `_cut` / `_heal` of one pair."""
 
     def __init__(self, node_ids: Iterable[int]) -> None:
         self.node_ids = sorted(set(node_ids))
+        self.cuts: set[frozenset[int]] = set()
+
+    def _cut(self, a: int, b: int) -> None:
+        raise NotImplementedError
+
+    def _heal(self, a: int, b: int) -> None:
+        raise NotImplementedError
+
+    def cut(self, a: int, b: int) -> None:
+        """Drop everything between nodes ``a`` and ``b`` (both directions); idempotent."""
+        if a == b:
+            raise ValueError("a node cannot be cut from itself")
+        pair = frozenset((a, b))
+        if pair not in self.cuts:
+            self._cut(a, b)
+            self.cuts.add(pair)
+
+    def heal(self, a: int, b: int) -> None:
+        pair = frozenset((a, b))
+        if pair in self.cuts:
+            self._heal(a, b)
+            self.cuts.discard(pair)
+
+    def heal_all(self) -> None:
+        for pair in list(self.cuts):
+            a, b = sorted(pair)
+            self.heal(a, b)
+
+    def partition(self, *groups: Iterable[int]) -> None:
+        """Cut every pair of nodes that are in different groups (nodes in no group keep every link)."""
+        sets = [set(g) for g in groups]
+        for i, left in enumerate(sets):
+            for right in sets[i + 1 :]:
+                for a in left:
+                    for b in right:
+                        self.cut(a, b)
+
+    def isolate(self, node_id: int) -> None:
+        """Cut ``node_id`` from every other node (the test client still reaches it)."""
+        self.partition([node_id], [i for i in self.node_ids if i != node_id])
+
+
+class NetNamespaces(_Links):
+    """One namespace per node id on a private bridge; see the module docstring."""
+
+    def __init__(self, node_ids: Iterable[int]) -> None:
+        super().__init__(node_ids)
         if any(not 1 <= i <= 200 for i in self.node_ids):
             raise ValueError("node ids must be 1-200 to get an address")
         self.k: int | None = None
-        self.cuts: set[frozenset[int]] = set()
 
     # -- addresses -------------------------------------------------------------------------------
 
@@ -213,39 +273,187 @@ class NetNamespaces:
 
     # -- faults ----------------------------------------------------------------------------------
 
-    def cut(self, a: int, b: int) -> None:
-        """Drop every packet between nodes ``a`` and ``b`` (both directions); idempotent."""
-        if a == b:
-            raise ValueError("a node cannot be cut from itself")
-        pair = frozenset((a, b))
-        if pair in self.cuts:
-            return
+    def _cut(self, a: int, b: int) -> None:
         _ip("-n", self.namespace(a), "route", "add", "blackhole", f"{self.host(b)}/32")
         _ip("-n", self.namespace(b), "route", "add", "blackhole", f"{self.host(a)}/32")
-        self.cuts.add(pair)
 
-    def heal(self, a: int, b: int) -> None:
-        pair = frozenset((a, b))
-        if pair not in self.cuts:
-            return
+    def _heal(self, a: int, b: int) -> None:
         _ip("-n", self.namespace(a), "route", "del", "blackhole", f"{self.host(b)}/32", check=False)
         _ip("-n", self.namespace(b), "route", "del", "blackhole", f"{self.host(a)}/32", check=False)
-        self.cuts.discard(pair)
 
-    def heal_all(self) -> None:
-        for pair in list(self.cuts):
-            a, b = sorted(pair)
-            self.heal(a, b)
 
-    def partition(self, *groups: Iterable[int]) -> None:
-        """Cut every pair of nodes that are in different groups (nodes in no group keep every link)."""
-        sets = [set(g) for g in groups]
-        for i, left in enumerate(sets):
-            for right in sets[i + 1 :]:
-                for a in left:
-                    for b in right:
-                        self.cut(a, b)
+# -- the fallback without root: fault-injecting TCP proxies -------------------------------------------
 
-    def isolate(self, node_id: int) -> None:
-        """Cut ``node_id`` from every other node (the test client still reaches it)."""
-        self.partition([node_id], [i for i in self.node_ids if i != node_id])
+
+class FaultProxy:
+    """A TCP proxy from a port on 127.0.0.1 to ``target``, whose link can be cut.
+
+    While cut, bytes in either direction are read and dropped (the peers see a silent network, not a
+    reset) and new connections are accepted but never forwarded; after `heal` the connections that lost
+    bytes are closed (their streams are broken) and new ones are forwarded again. One thread runs a
+    selector over the listener and every connection and is the only one to touch them; `close` stops it.
+    """
+
+    def __init__(self, target: tuple[str, int], listen_port: int = 0) -> None:
+        self.target = target
+        self._listener = socket.create_server(("127.0.0.1", listen_port))
+        self._listener.setblocking(False)
+        self.port = int(self._listener.getsockname()[1])
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ)
+        self._peers: dict[socket.socket, socket.socket | None] = {}
+        self._tainted: set[socket.socket] = set()
+        self.is_cut = False
+        self._heal_pending = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=f"fault-proxy-{self.port}", daemon=True)
+        self._thread.start()
+
+    def cut(self) -> None:
+        self.is_cut = True
+
+    def heal(self) -> None:
+        self._heal_pending = True
+        self.is_cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        try:
+            while not self._closed:
+                if self._heal_pending:
+                    self._heal_pending = False
+                    for sock in list(self._tainted):
+                        self._drop(sock)
+                for key, _ in self._selector.select(timeout=0.05):
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
+                    if sock is self._listener:
+                        self._accept()
+                    elif sock in self._peers:
+                        self._forward(sock)
+        finally:
+            for sock in list(self._peers):
+                self._drop(sock)
+            self._selector.close()
+            self._listener.close()
+
+    def _forward(self, sock: socket.socket) -> None:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(sock)
+            return
+        peer = self._peers.get(sock)
+        if self.is_cut or peer is None:
+            self._tainted.add(sock)
+            return
+        try:
+            peer.sendall(data)  # blocking socket: a slow reader slows this proxy, as a network would
+        except OSError:
+            self._drop(sock)
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return
+        upstream = None
+        if not self.is_cut:
+            try:
+                upstream = socket.create_connection(self.target, timeout=2)
+            except OSError:
+                client.close()
+                return
+            self._peers[upstream] = client
+            self._selector.register(upstream, selectors.EVENT_READ)
+        else:
+            self._tainted.add(client)  # accepted and never answered: a silent network
+        self._peers[client] = upstream
+        self._selector.register(client, selectors.EVENT_READ)
+
+    def _drop(self, sock: socket.socket) -> None:
+        peer = self._peers.pop(sock, None)
+        for s in (sock, peer):
+            if s is None:
+                continue
+            self._peers.pop(s, None)
+            self._tainted.discard(s)
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(s)
+            s.close()
+
+
+class ProxyNetwork(_Links):
+    """The fallback when namespaces cannot be made (not root): every node on 127.0.0.1, and each node
+    reaches each other voter's CONTROLLER listener through its own `FaultProxy` (one per direction, named
+    in that node's ``controller.quorum.voters``), so `cut(a, b)` silences the KRaft links between a and b.
+
+    Broker-to-broker and client traffic is not proxied (every node dials the same advertised endpoint,
+    so a proxy could not tell which peer a connection comes from): a cut here partitions the metadata
+    quorum (elections, fencing, metadata propagation), not replication. Use `NetNamespaces` for that.
+    """
+
+    def __init__(self, node_ids: Iterable[int]) -> None:
+        super().__init__(node_ids)
+        self.proxies: dict[tuple[int, int], FaultProxy] = {}
+
+    def create(self) -> ProxyNetwork:
+        return self
+
+    def host(self, node_id: int) -> str:
+        return "127.0.0.1"
+
+    def command_prefix(self, node_id: int) -> list[str]:
+        return []
+
+    def voters(self, node_id: int, hosts: dict[int, str], controller_ports: dict[int, int]) -> str:
+        """``controller.quorum.voters`` for ``node_id``: itself directly, every other voter through the
+        proxy for that direction (made here, once)."""
+        entries = []
+        for voter, port in sorted(controller_ports.items()):
+            if voter == node_id:
+                entries.append(f"{voter}@{hosts[voter]}:{port}")
+                continue
+            proxy = self.proxies.get((node_id, voter))
+            if proxy is None:
+                proxy = self.proxies[(node_id, voter)] = FaultProxy((hosts[voter], port))
+            entries.append(f"{voter}@127.0.0.1:{proxy.port}")
+        return ",".join(entries)
+
+    def _cut(self, a: int, b: int) -> None:
+        for key in ((a, b), (b, a)):
+            if key in self.proxies:
+                self.proxies[key].cut()
+
+    def _heal(self, a: int, b: int) -> None:
+        for key in ((a, b), (b, a)):
+            if key in self.proxies:
+                self.proxies[key].heal()
+
+    def destroy(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.close()
+        self.proxies.clear()
+        self.cuts.clear()
+
+    def __enter__(self) -> ProxyNetwork:
+        return self.create()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
+
+
+def make_network(node_ids: Iterable[int]) -> NetNamespaces | ProxyNetwork:
+    """Namespaces when they can be made; else the proxies, except under CI=true, where that is an error
+    (CI runs as root and must test the real partitions)."""
+    reason = unavailable_reason()
+    if reason is None:
+        return NetNamespaces(node_ids).create()
+    if os.environ.get("CI", "").lower() == "true":
+        raise NetworkFaultError(f"CI=true but network namespaces cannot be made: {reason}")
+    return ProxyNetwork(node_ids).create()
