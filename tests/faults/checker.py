@@ -13,6 +13,9 @@ Values are unique per run, so a value names one send. What each anomaly means he
   Idempotent and transactional producers must never write a retried record twice.
 - ``inconsistent-offset``: two different values seen at one offset of one partition (an acknowledgement
   that disagrees with a read, or two reads that disagree), as after a truncated and rewritten log.
+- ``nonmonotonic-send``: one producer (instance) sent ``x`` before ``y`` to one partition and both were
+  acknowledged, but ``y`` is at the lower offset: idempotent producers keep the order of their sends
+  per partition, retries included.
 - ``nonmonotonic-poll``: one consumer, between two assignment changes, read an offset of a partition at
   or below one it had already read there.
 - ``skipped-poll``: one consumer read offsets ``a`` then ``b`` of a partition (nothing else of it in
@@ -45,6 +48,7 @@ ANOMALIES = (
     "lost-write",
     "duplicate",
     "inconsistent-offset",
+    "nonmonotonic-send",
     "nonmonotonic-poll",
     "skipped-poll",
     "aborted-read",
@@ -124,6 +128,7 @@ def check(history: Iterable[Event]) -> CheckResult:
     _lost_writes(result, sends, txns, finals)
     _places(result, sends, reads)
     _transactions(result, sends, txns, reads)
+    _send_order(result, sends)
     _poll_order(result, events, finals, _aborted_values(sends, txns))
     return result
 
@@ -219,6 +224,26 @@ def _transactions(result: CheckResult, sends: dict[str, Send], txns: dict[str, T
         if kind is not None and (kind, read.value) not in reported:
             reported.add((kind, read.value))
             result.add(kind, value=read.value, txn=send.txn, reader=read.reader, place=read.place, time=read.time)
+
+
+def _send_order(result: CheckResult, sends: dict[str, Send]) -> None:
+    acked: dict[tuple[str, str, int], list[Send]] = defaultdict(list)
+    for send in sends.values():
+        if send.outcome == "ok" and send.seq is not None and send.partition is not None and send.offset is not None:
+            acked[(send.producer, send.topic, send.partition)].append(send)
+    for (producer, topic, partition), group in sorted(acked.items()):
+        group.sort(key=lambda s: s.seq or 0)
+        for before, after in zip(group, group[1:]):
+            assert before.offset is not None and after.offset is not None
+            if after.offset <= before.offset:
+                result.add(
+                    "nonmonotonic-send",
+                    producer=producer,
+                    topic=topic,
+                    partition=partition,
+                    first=(before.value, before.offset),
+                    then=(after.value, after.offset),
+                )
 
 
 def _aborted_values(sends: dict[str, Send], txns: dict[str, Txn]) -> set[str]:

@@ -10,7 +10,8 @@ Events:
 - `Send`: one record a producer sent. ``outcome`` is ``"ok"`` (acknowledged: ``partition`` and
   ``offset`` say where), ``"fail"`` (the client reported an error; under idempotence and retries the
   record may still be in the log, so a failure says nothing either way) or ``"unknown"`` (no answer
-  before the run ended). ``txn`` names the transaction it belongs to, if any.
+  before the run ended). ``txn`` names the transaction it belongs to, if any. ``producer`` names one
+  producer instance (a replaced producer is another), ``seq`` numbers its sends in the order it made them.
 - `Txn`: one transaction of a transactional producer: its id, when commit or abort was asked for
   (``end_time``) and the ``outcome``: ``"commit"`` / ``"abort"`` (the coordinator confirmed it),
   ``"unknown"`` (an error or timeout while ending it) or ``"open"`` (never ended).
@@ -52,6 +53,7 @@ class Send:
     txn: str | None = None
     time: float = 0.0
     error: str | None = None
+    seq: int | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ T = "t"
 
 
 def ok(value: str, offset: int, partition: int = 0, txn: str | None = None, topic: str = T) -> Send:
-    return Send("p1", topic, value, "ok", partition, offset, txn=txn)
+    return Send("p1", topic, value, "ok", partition, offset, txn=txn, seq=offset)
 
 
 def final(records: list[tuple[int, str]], isolation: str = "read_uncommitted", partition: int = 0, topic: str = T):
@@ -91,6 +91,15 @@ def test_two_values_at_one_offset_are_inconsistent():
     assert kinds(history) == {"inconsistent-offset", "lost-write", "duplicate"}
     history = [ok("a", 0), Send("p", T, "z", "fail"), poll("c", [(0, "z")]), final([(0, "a")])]
     assert kinds(history) == {"inconsistent-offset"}
+
+
+def test_a_producers_later_send_at_a_lower_offset_is_a_nonmonotonic_send():
+    records = [(0, "b"), (1, "a")]
+    first, second = Send("p", T, "a", "ok", 0, 1, seq=0), Send("p", T, "b", "ok", 0, 0, seq=1)
+    assert kinds([first, second, final(records)]) == {"nonmonotonic-send"}
+    # two producers (or instances) promise nothing about each other's order
+    other = Send("q", T, "b", "ok", 0, 0, seq=1)
+    assert kinds([first, other, final(records)]) == set()
 
 
 def test_a_consumer_going_back_is_nonmonotonic_unless_its_assignment_changed():

@@ -128,21 +128,23 @@ class Workload:
 
     def _produce(self, name: str) -> None:
         c, rec = self.config, self.recorder
-        pending: dict[str, float] = {}
+        # value -> (producer instance, its send number, time sent): a replaced producer is another
+        # instance ("p0.1"), and ordering is promised per instance
+        pending: dict[str, tuple[str, int, float]] = {}
         lock = threading.Lock()
         fatal = threading.Event()
 
         def report(err: KafkaError | None, msg) -> None:
             value = msg.value().decode()
             with lock:
-                sent_at = pending.pop(value, 0.0)
+                who, seq, sent_at = pending.pop(value, (name, -1, 0.0))
             if err is None:
-                rec.add(Send(name, c.topic, value, "ok", msg.partition(), msg.offset(), time=sent_at))
+                rec.add(Send(who, c.topic, value, "ok", msg.partition(), msg.offset(), time=sent_at, seq=seq))
                 self._ready(name)
             else:
                 if err.fatal():
                     fatal.set()
-                rec.add(Send(name, c.topic, value, "fail", msg.partition(), time=sent_at, error=err.str()))
+                rec.add(Send(who, c.topic, value, "fail", msg.partition(), time=sent_at, error=err.str(), seq=seq))
 
         def new_producer() -> Producer:
             return Producer(
@@ -150,15 +152,16 @@ class Workload:
             )
 
         producer = new_producer()
-        n = 0
+        n, instance = 0, 0
         while not self._stop.is_set():
             if fatal.is_set():
                 producer.flush(5)
                 producer = new_producer()
+                instance += 1
                 fatal.clear()
             value = f"{name}-{n}"
             with lock:
-                pending[value] = rec.now()
+                pending[value] = (f"{name}.{instance}", n, rec.now())
             try:
                 producer.produce(c.topic, value=value, partition=n % c.partitions, on_delivery=report)
             except BufferError:
@@ -171,8 +174,8 @@ class Workload:
             self._stop.wait(1.0 / c.rate)
         producer.flush(20)
         with lock:
-            for value, sent_at in pending.items():
-                rec.add(Send(name, c.topic, value, "unknown", time=sent_at))
+            for value, (who, seq, sent_at) in pending.items():
+                rec.add(Send(who, c.topic, value, "unknown", time=sent_at, seq=seq))
             pending.clear()
 
     def _produce_transactions(self, name: str) -> None:
@@ -180,17 +183,21 @@ class Workload:
         assert c.txn_topic is not None
         topic = c.txn_topic
         rng = random.Random(f"{c.seed}-{name}")
-        pending: dict[str, tuple[str, float]] = {}
+        # value -> (producer instance, transaction, send number, time sent)
+        pending: dict[str, tuple[str, str, int, float]] = {}
         lock = threading.Lock()
 
         def report(err: KafkaError | None, msg) -> None:
             value = msg.value().decode()
             with lock:
-                txn, sent_at = pending.pop(value, ("?", 0.0))
+                who, txn, seq, sent_at = pending.pop(value, (name, "?", -1, 0.0))
             if err is None:
-                rec.add(Send(name, topic, value, "ok", msg.partition(), msg.offset(), txn=txn, time=sent_at))
+                ok = Send(who, topic, value, "ok", msg.partition(), msg.offset(), txn=txn, time=sent_at, seq=seq)
+                rec.add(ok)
             else:
-                rec.add(Send(name, topic, value, "fail", msg.partition(), txn=txn, time=sent_at, error=err.str()))
+                rec.add(
+                    Send(who, topic, value, "fail", msg.partition(), txn=txn, time=sent_at, error=err.str(), seq=seq)
+                )
 
         config = self._client(
             {
@@ -213,7 +220,7 @@ class Workload:
             return None
 
         producer = new_producer()
-        k = 0
+        k, instance, seq = 0, 0, 0
         while producer is not None and not self._stop.is_set():
             txn = f"{name}-t{k}"
             k += 1
@@ -223,7 +230,8 @@ class Workload:
                 for j in range(rng.randint(1, 4)):
                     value = f"{txn}-{j}"
                     with lock:
-                        pending[value] = (txn, rec.now())
+                        pending[value] = (f"{name}.{instance}", txn, seq, rec.now())
+                    seq += 1
                     producer.produce(topic, value=value, partition=rng.randrange(c.partitions), on_delivery=report)
                     producer.poll(0)
                 abort = rng.random() < 0.25
@@ -236,15 +244,16 @@ class Workload:
             with lock:
                 # sends of this transaction that never got a report (purged by an abort, or lost with a
                 # fatal producer) are unknown
-                for value, (t, sent_at) in list(pending.items()):
+                for value, (who, t, n, sent_at) in list(pending.items()):
                     if t == txn:
                         del pending[value]
-                        rec.add(Send(name, topic, value, "unknown", txn=txn, time=sent_at))
+                        rec.add(Send(who, topic, value, "unknown", txn=txn, time=sent_at, seq=n))
             rec.add(Txn(name, txn, "unknown" if outcome == "fatal" else outcome, end_time=end_time, error=error))
             if outcome in ("commit", "abort"):
                 self._ready(name)
             if outcome == "fatal":
                 producer = new_producer()
+                instance += 1
             self._stop.wait(5.0 / c.rate)  # a transaction per 5 plain values
         if producer is not None:
             producer.flush(5)
