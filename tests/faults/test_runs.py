@@ -20,7 +20,7 @@ from confluent_kafka.admin import AdminClient
 
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.netfaults import unavailable_reason
-from tests.faults.known import NEEDS_REPLICATION, RESTART_LOSES_LOGS
+from tests.faults.known import NEEDS_REPLICATION, RESTART_LOSES_LOGS, TXN_ACROSS_BROKERS
 from tests.faults.run import RunConfig, fault_run
 
 
@@ -47,6 +47,7 @@ def test_records_deleted_before_the_final_read_are_reported_lost(tmp_path):
     run = fault_run(
         RunConfig(
             seed=2,
+            brokers=1,
             duration=6,
             faults=(),
             replication_factor=1,
@@ -71,6 +72,7 @@ def _watermarks(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
 
 @NEEDS_REPLICATION
 @RESTART_LOSES_LOGS
+@TXN_ACROSS_BROKERS
 def test_a_bounded_fault_run_with_kill_pause_and_partition_is_clean(tmp_path):
     reason = unavailable_reason()
     if reason is not None and os.environ.get("CI", "").lower() == "true":

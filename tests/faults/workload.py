@@ -4,7 +4,9 @@
   the plain topic, round-robin over its partitions, at a steady rate; each send is recorded with its
   outcome from the delivery report (`history.Send`), and what never got one by the end as ``unknown``;
 - transactional producers send 1-4 values per transaction to the transactional topic and commit, or
-  abort one time in four; each transaction is recorded with its confirmed outcome (`history.Txn`);
+  abort one time in four; each transaction is recorded with its confirmed outcome (`history.Txn`); a
+  transaction whose end cannot be confirmed is ``unknown`` and its producer is replaced by a new one
+  with the same ``transactional.id`` (which fences the old one and aborts what it left open);
 - consumers: one in a group and one with ``assign`` on the plain topic (``read_uncommitted``), one in
   a group at ``read_committed`` on the transactional topic; every non-empty ``consume`` is a
   `history.Poll`, every assignment change an `history.Assign`;
@@ -259,13 +261,12 @@ class Workload:
             producer.flush(5)
 
     def _end_transaction(self, producer: Producer, abort: bool) -> str:
-        """Commit (or abort) and return the confirmed outcome. A retriable error is retried as librdkafka
-        allows; an abortable one turns into an abort."""
+        """Commit (or abort) and return the confirmed outcome. A retriable error is retried, as
+        librdkafka asks (the same call again until it succeeds); an abortable one turns into an abort."""
+        if abort:
+            return self._abort(producer)
         for _ in range(5):
             try:
-                if abort:
-                    producer.abort_transaction(10)
-                    return "abort"
                 producer.commit_transaction(10)
                 return "commit"
             except KafkaException as exc:
@@ -273,20 +274,27 @@ class Workload:
                 if err.retriable() and not self._stop.is_set():
                     continue
                 return self._after_failure(producer, exc)
-        return "unknown"
+        return "fatal"  # still unresolved: a new producer (same transactional.id) fences this one
 
     def _after_failure(self, producer: Producer, exc: KafkaException) -> str:
         err = exc.args[0]
+        if err.fatal():
+            return "fatal"
         if err.txn_requires_abort():
+            return self._abort(producer)
+        return "fatal"  # the transaction's state is unknown: start over with a new producer
+
+    def _abort(self, producer: Producer) -> str:
+        """abort_transaction until it succeeds (a timed-out abort goes on in the background, and the next
+        call waits for it: librdkafka's rule); "fatal" (the producer is replaced) if it never does."""
+        for _ in range(5):
             try:
                 producer.abort_transaction(10)
                 return "abort"
-            except KafkaException:
-                return "unknown"
-        if err.fatal():
-            # the Txn is recorded as "unknown"; "fatal" tells the loop to replace the producer
-            return "fatal"
-        return "unknown"
+            except KafkaException as exc:
+                if exc.args[0].fatal() or self._stop.is_set():
+                    return "fatal"
+        return "fatal"
 
     # -- consumers -------------------------------------------------------------------------------
 
