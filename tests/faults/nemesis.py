@@ -86,7 +86,7 @@ class Nemesis:
         if fault.kind == "pause":
             for node in nodes:
                 node.pause()
-            return lambda: [node.resume() for node in nodes] and None
+            return lambda: self._resume(nodes)
         if fault.kind == "partition":
             assert self.network is not None
             a, b = fault.nodes
@@ -132,6 +132,11 @@ class Nemesis:
         for node in nodes:
             node.wait_ready()
         self.log(f"nemesis: restarted {[n.node_id for n in nodes]}")
+
+    def _resume(self, nodes: list[ClusterNode]) -> None:
+        for node in nodes:
+            node.resume()
+        self.log(f"nemesis: resumed {[n.node_id for n in nodes]}")
 
     def _heal_network(self) -> None:
         assert self.network is not None
