@@ -48,7 +48,7 @@ class Nemesis:
         self.topic = topic
         self.log = log
         self._stop = threading.Event()
-        self.applied: list[str] = []
+        self.applied: list[tuple[str, list[int]]] = []  # (kind, the nodes it hit), in order
 
     def stop(self) -> None:
         self._stop.set()
@@ -78,7 +78,7 @@ class Nemesis:
                 return None
             nodes = [self.cluster.nodes[leader]]
         self.log(f"nemesis: {fault.describe()} -> node(s) {[n.node_id for n in nodes]}")
-        self.applied.append(fault.kind)
+        self.applied.append((fault.kind, [n.node_id for n in nodes]))
         if fault.kind in ("kill", "kill-leader"):
             for node in nodes:
                 node.kill()

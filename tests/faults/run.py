@@ -15,7 +15,6 @@ tests use it to destroy data and show the checker notices.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 import time
@@ -210,8 +209,3 @@ def _wait_for_leaders(cluster: LocalCluster, topics: list[str], partitions: int,
         return True
 
     wait_until(led, timeout=timeout, interval=0.2, message=f"a leader for every partition of {topics}")
-
-
-def keep_dir() -> bool:
-    """Whether a run's directory (logs, history) should be kept: KAVKA_FAULTS_KEEP=1."""
-    return os.environ.get("KAVKA_FAULTS_KEEP", "") == "1"
