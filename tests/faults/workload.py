@@ -10,8 +10,9 @@
 - consumers: one in a group and one with ``assign`` on the plain topic (``read_uncommitted``), one in
   a group at ``read_committed`` on the transactional topic; every non-empty ``consume`` is a
   `history.Poll`, every assignment change an `history.Assign`;
-- `final_reads`: after the faults heal, a fresh consumer per partition and isolation level reads each
-  partition from its start to its end (partition EOF at or past the high watermark).
+- `final_reads`: after the faults heal, a fresh consumer per topic and isolation level reads every
+  partition from its start to its end (a partition EOF at or past the high watermark, or the last
+  stable offset at ``read_committed``).
 
 Errors clients report are expected under faults and never stop a thread: an idempotent or
 transactional producer that hits a fatal error is replaced by a new one (the values it had in flight
