@@ -26,13 +26,17 @@ from tests.cluster.test_kraft_cluster import QUORUM_BODY, all_list_every_broker
 FAST = {"broker.heartbeat.interval.ms": 200, "broker.session.timeout.ms": 1500}
 
 
-@pytest.fixture
-def namespaces():
+def require_namespaces() -> None:
     reason = unavailable_reason()
     if reason is not None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but network namespaces cannot be made: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture
+def namespaces():
+    require_namespaces()
     with NetNamespaces([1, 2, 3]) as net:
         k = net.k
         yield net
@@ -113,9 +117,7 @@ def test_an_isolated_active_controller_loses_the_quorum_and_rejoins_after_the_he
 
 
 def test_the_network_of_a_dead_test_run_is_swept():
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_namespaces()
     net = NetNamespaces([1]).create()
     k = net.k
     # pretend the owner died: a pid that has exited
