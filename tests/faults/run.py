@@ -35,7 +35,20 @@ from tests.faults.workload import Workload, WorkloadConfig
 
 __all__ = ["RunConfig", "RunResult", "fault_run"]
 
+
 # fast failure detection, so faults are noticed within a run of a minute
+def cluster_overrides(brokers: int) -> dict[str, object]:
+    """The cluster's settings; internal topics at Kafka's factor 3, or the whole cluster when it is
+    smaller (Kafka creates none until that many brokers are live, as Kavka does)."""
+    rf = min(3, brokers)
+    return {
+        **CLUSTER_OVERRIDES,
+        "offsets.topic.replication.factor": rf,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min(2, rf),
+    }
+
+
 CLUSTER_OVERRIDES = {
     "broker.heartbeat.interval.ms": 250,
     "broker.session.timeout.ms": 2000,
@@ -121,7 +134,10 @@ def fault_run(config: RunConfig) -> RunResult:
     workload_errors: list[str] = []
     try:
         cluster = LocalCluster(
-            nodes=config.brokers, base_dir=base / "cluster", overrides=CLUSTER_OVERRIDES, network=network
+            nodes=config.brokers,
+            base_dir=base / "cluster",
+            overrides=cluster_overrides(config.brokers),
+            network=network,
         )
         with cluster:
             _wait_for_brokers(cluster)

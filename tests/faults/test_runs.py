@@ -20,7 +20,6 @@ from confluent_kafka.admin import AdminClient
 
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.netfaults import unavailable_reason
-from tests.faults.known import NEEDS_REPLICATION, RESTART_LOSES_LOGS, TXN_ACROSS_BROKERS
 from tests.faults.run import RunConfig, fault_run
 
 
@@ -70,9 +69,6 @@ def _watermarks(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
         consumer.close()
 
 
-@NEEDS_REPLICATION
-@RESTART_LOSES_LOGS
-@TXN_ACROSS_BROKERS
 def test_a_bounded_fault_run_with_kill_pause_and_partition_is_clean(tmp_path):
     reason = unavailable_reason()
     if reason is not None and os.environ.get("CI", "").lower() == "true":

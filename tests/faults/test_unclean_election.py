@@ -11,8 +11,6 @@ and the followers resumed.
 - unclean election off (the control): no out-of-sync replica may lead, the partition waits for the old
   leader, and nothing acknowledged is lost.
 
-Both need partitions that replicate (issue 15), and the control a restart that keeps the logs: strict
-xfails until then (tests/faults/known.py).
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import wait_until
 from tests.faults.checker import CheckResult, check
 from tests.faults.history import Recorder, Send
-from tests.faults.known import NEEDS_REPLICATION, RESTART_LOSES_LOGS
 from tests.faults.nemesis import leader_of
 from tests.faults.run import CLUSTER_OVERRIDES
 from tests.faults.workload import CLIENT_TIMEOUTS, read_partitions
@@ -103,7 +100,6 @@ def scenario(tmp_path, unclean: bool) -> tuple[CheckResult, list[str], list[str]
     return check(recorder.snapshot()), a, b
 
 
-@NEEDS_REPLICATION
 def test_unclean_leader_election_loses_acknowledged_writes_and_the_checker_sees_it(tmp_path):
     result, a, b = scenario(tmp_path, unclean=True)
     lost = {x["value"] for x in result.anomalies.get("lost-write", [])}
@@ -111,8 +107,6 @@ def test_unclean_leader_election_loses_acknowledged_writes_and_the_checker_sees_
     assert result.anomalies.get("inconsistent-offset"), result.summary()
 
 
-@NEEDS_REPLICATION
-@RESTART_LOSES_LOGS
 def test_without_unclean_election_the_same_faults_lose_nothing(tmp_path):
     result, _a, _b = scenario(tmp_path, unclean=False)
     assert result.valid, result.summary()
