@@ -19,6 +19,9 @@ from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 
 # The test that checks a config's effect end to end, where one does.
 TESTED_BY = {
+    "replica.lag.time.max.ms": "tests/cluster/test_replication_faults.py",
+    "replica.selector.class": "tests/cluster/test_replication.py",
+    "offsets.commit.timeout.ms": "tests/cluster/test_cluster_coordinators.py",
     "auto.create.topics.enable": "tests/clients/test_autocreate.py",
     "auto.leader.rebalance.enable": "tests/controller/test_replication_control.py",
     "leader.imbalance.check.interval.seconds": "tests/cluster/test_elections.py",

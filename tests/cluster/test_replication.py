@@ -80,7 +80,7 @@ def _drain(consumer: Consumer, seen: dict[str, list[int]]) -> int:
     return sum(len(v) for v in seen.values())
 
 
-def _consumer_fetch(bootstrap: str, topic: str, version: int):
+def _consumer_fetch(bootstrap: str, topic: str, version: int, rack: str = ""):
     body = {
         "replica_id": -1,
         "max_wait": 0,
@@ -104,7 +104,7 @@ def _consumer_fetch(bootstrap: str, topic: str, version: int):
             }
         ],
         "forgotten_topics_data": [],
-        "rack_id": "",
+        "rack_id": rack,
     }
     [t] = call(bootstrap, 1, version, body).responses
     return t.partitions[0]
@@ -177,3 +177,54 @@ def _drain_unkeyed(consumer: Consumer, seen: dict[str, list[int]]) -> int:
         if m.error() is None:
             values.append(int(m.value()[1:]))
     return len(values)
+
+
+def test_a_consumer_in_a_rack_is_sent_to_the_in_sync_replica_there(tmp_path):
+    """KIP-392 with Kafka's RackAwareReplicaSelector: brokers in racks a, b, c; a consumer with
+    ``client.rack`` set to a follower's rack reads from that follower (the leader answers its first fetch
+    with the preferred read replica and no records), and gets every record."""
+    racks = {1: "a", 2: "b", 3: "c"}
+    selector = {"replica.selector.class": "org.apache.kafka.common.replica.RackAwareReplicaSelector"}
+    with LocalCluster(
+        nodes=3,
+        base_dir=tmp_path,
+        overrides=selector,
+        node_overrides={i: {"broker.rack": rack} for i, rack in racks.items()},
+    ) as cluster:
+        wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed by every node")
+        topic = f"rack-{uuid.uuid4().hex[:6]}"
+        create(cluster.bootstrap, topic, 1)
+        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+        for i in range(100):
+            producer.produce(topic, f"v{i}".encode())
+        assert producer.flush(30) == 0
+        md = AdminClient({"bootstrap.servers": cluster.bootstrap}).list_topics(topic, timeout=10).topics[topic]
+        leader = md.partitions[0].leader
+        follower = next(i for i in racks if i != leader)
+        by_id = {n.node_id: n for n in cluster.brokers}
+        wait_until(
+            lambda: (
+                _consumer_fetch(by_id[leader].bootstrap, topic, 11, rack=racks[follower]).preferred_read_replica
+                == follower
+            ),
+            timeout=30,
+            message="the leader names the follower in the consumer's rack",
+        )
+        answer = _consumer_fetch(by_id[leader].bootstrap, topic, 11, rack=racks[follower])
+        assert answer.error_code == 0 and not answer.records  # no data: read it there
+        assert _consumer_fetch(by_id[leader].bootstrap, topic, 11, rack=racks[leader]).preferred_read_replica == -1
+        consumer = Consumer(
+            {
+                "bootstrap.servers": cluster.bootstrap,
+                "group.id": topic,
+                "auto.offset.reset": "earliest",
+                "client.rack": racks[follower],
+            }
+        )
+        consumer.subscribe([topic])
+        seen: dict[str, list[int]] = {}
+        try:
+            wait_until(lambda: _drain_unkeyed(consumer, seen) >= 100, timeout=60, message="every record read")
+        finally:
+            consumer.close()
+        assert seen["values"] == list(range(100))

@@ -99,7 +99,9 @@ class LocalCluster:
         overrides: Mapping[str, object] | None = None,
         ready_timeout: float = 60.0,
         network: NodeNetwork | None = None,
+        node_overrides: Mapping[int, Mapping[str, object]] | None = None,
     ) -> None:
+        """``overrides`` apply to every node, ``node_overrides[id]`` to one (a rack, say) after them."""
         if nodes and (controllers or brokers):
             raise ValueError("give either nodes (combined) or controllers and brokers")
         if not nodes and not (controllers and brokers):
@@ -133,6 +135,7 @@ class LocalCluster:
                 "controller.quorum.voters": voters_of(node_id, hosts, controller_ports) if voters_of else voters,
                 "cluster.id": self.cluster_id,
                 **(overrides or {}),
+                **((node_overrides or {}).get(node_id) or {}),
             }
             self.nodes[node_id] = ClusterNode(
                 node_id,
