@@ -149,9 +149,37 @@ class TxnService(CoordinatorService):
                 jobs = self.coordinator.take_marker_jobs()
                 if not jobs:
                     return
-                self.markers.write(jobs)
+                self.markers.write(self._prepared(jobs))
         finally:
             self._writing = False
+
+    def _prepared(self, jobs: list) -> list:
+        """The jobs whose PrepareCommit / PrepareAbort is in its partition's ISR; the others are written
+        once it is (Kafka sends markers only after the prepare record commits: a coordinator lost before
+        that comes back without it, and could abort a transaction whose commit markers were out)."""
+        if not self.broker.cluster_mode:
+            return jobs
+        rm = self.broker.replica_manager
+        ready = []
+        for job in jobs:
+            waiting = rm.unreplicated_end(self.topic, job.txn_partition)
+            if waiting is None:
+                ready.append(job)
+            else:
+                self._write_when_prepared(job, *waiting)
+        return ready
+
+    def _write_when_prepared(self, job, partition, offset: int) -> None:
+        timeout = self.broker.config["request.timeout.ms"] / 1000
+
+        async def wait() -> None:
+            if await self.broker.replica_manager.until_high_watermark(partition, offset, timeout):
+                if not self._closed:
+                    self.markers.write([job])
+            elif not self._closed:
+                self._markers_done(job, set(job.partitions), False)  # retried by the coordinator later
+
+        self.broker._in_background(wait(), f"the markers of {job.transactional_id}")
 
     def _markers_done(self, job, failed: set[tuple[str, int]], fenced: bool) -> None:
         if self._closed:
@@ -277,6 +305,17 @@ class TxnService(CoordinatorService):
         node = self._coordinator_node(transactional_id)
         if node is None or node == NO_COORDINATOR:
             code = self._local_answer(node, transactional_id, producer_id, producer_epoch, topic, index, adds)
+            if code == ErrorCode.none and self._state_unreplicated():
+
+                async def replicated() -> tuple[int, str | None] | None:
+                    code = await self._until_state_replicated((topic, index, producer_id))
+                    if code is _GUARD_LOST:
+                        return ErrorCode.invalid_txn_state, NOT_VERIFIED_MESSAGE
+                    return self._produce_answer(
+                        code, transactional_id, producer_id, producer_epoch, topic, index, version
+                    )
+
+                return replicated()
             return self._produce_answer(code, transactional_id, producer_id, producer_epoch, topic, index, version)
 
         async def remotely() -> tuple[int, str | None] | None:
@@ -326,6 +365,15 @@ class TxnService(CoordinatorService):
         node = self._coordinator_node(transactional_id)
         if node is None or node == NO_COORDINATOR:
             code = self._local_answer(node, transactional_id, producer_id, producer_epoch, topic, index, adds)
+            if code == ErrorCode.none and self._state_unreplicated():
+
+                async def replicated() -> int:
+                    code = await self._until_state_replicated((topic, index, producer_id))
+                    if code is _GUARD_LOST:
+                        return ErrorCode.invalid_txn_state
+                    return ErrorCode.none if code == ErrorCode.none else txn_offset_commit_error(code, version)
+
+                return replicated()
             return ErrorCode.none if code == ErrorCode.none else txn_offset_commit_error(code, version)
 
         async def remotely() -> int:
@@ -335,6 +383,50 @@ class TxnService(CoordinatorService):
             return ErrorCode.none if code == ErrorCode.none else txn_offset_commit_error(code, version)
 
         return remotely()
+
+    # --- a local coordinator's writes, replicated before the append they allow ---------------------
+
+    def _state_unreplicated(self) -> bool:
+        """In a cluster: a write to ``__transaction_state`` this broker leads is not in its ISR yet."""
+        if not self.broker.cluster_mode:
+            return False
+        return any(p.topic == TXN_TOPIC for p, _ in self.broker.replica_manager.unreplicated_internal_writes())
+
+    async def _until_state_replicated(self, key: tuple[str, int, int]):
+        """Wait until this coordinator's writes are in their ISR (Kafka answers an AddPartitionsToTxn only
+        once its write is committed: a partition added, then lost with the coordinator, would leave the
+        batch's transaction open there forever). NONE; NOT_ENOUGH_REPLICAS (the producer retries) if they
+        are not replicated within ``request.timeout.ms``; ``_GUARD_LOST`` if a marker reached the
+        partition meanwhile."""
+        rm = self.broker.replica_manager
+        timeout = self.broker.config["request.timeout.ms"] / 1000
+
+        async def replicated() -> int:
+            for p, offset in rm.unreplicated_internal_writes():
+                if p.topic == TXN_TOPIC and not await rm.until_high_watermark(p, offset, timeout):
+                    return ErrorCode.not_enough_replicas
+            return ErrorCode.none
+
+        return await self._guarded(key, replicated())
+
+    async def _guarded(self, key: tuple[str, int, int], work: Awaitable[int]):
+        """``work``'s code, or ``_GUARD_LOST`` when a marker reached the partition of ``key`` (topic,
+        partition, producer id) while it ran (Kafka's VerificationGuard)."""
+        guard = self._guards.get(key)
+        if guard is None:
+            guard = self._guards[key] = [object(), 0]
+        guard[1] += 1
+        try:
+            code = await work
+        finally:
+            guard[1] -= 1
+            current = self._guards.get(key)
+            intact = current is guard
+            if intact and guard[1] == 0:
+                del self._guards[key]
+        if code == ErrorCode.none and not intact:
+            return _GUARD_LOST
+        return code
 
     # --- verification by a coordinator on another broker (Kafka's AddPartitionsToTxnManager) ---------
 
@@ -386,24 +478,10 @@ class TxnService(CoordinatorService):
     ):
         """The coordinator's answer for one partition (an error code), or ``_GUARD_LOST`` when a marker
         reached the partition while the question was out."""
-        key = (topic, index, producer_id)
-        guard = self._guards.get(key)
-        if guard is None:
-            guard = self._guards[key] = [object(), 0]
-        guard[1] += 1
-        try:
-            code = await self._add_partitions_request(
-                node, transactional_id, producer_id, producer_epoch, topic, index, adds
-            )
-        finally:
-            guard[1] -= 1
-            current = self._guards.get(key)
-            intact = current is guard
-            if intact and guard[1] == 0:
-                del self._guards[key]
-        if code == ErrorCode.none and not intact:
-            return _GUARD_LOST
-        return code
+        return await self._guarded(
+            (topic, index, producer_id),
+            self._add_partitions_request(node, transactional_id, producer_id, producer_epoch, topic, index, adds),
+        )
 
     async def _add_partitions_request(
         self,
