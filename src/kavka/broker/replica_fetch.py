@@ -19,7 +19,7 @@ import asyncio
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse, encode_fetch_response
 
-__all__ = ["replica_fetch"]
+__all__ = ["replica_fetch", "by_topic", "release"]
 
 
 def _failed(index: int, code: int) -> FetchPartitionResponse:
@@ -72,17 +72,24 @@ def _read_all(ctx, req, replica_id: int, targets):
     return reads, total, errors
 
 
-def _encode(ctx, reads):
+def by_topic(reads) -> list:
+    """[(topic key, [answer, ...]), ...]: consecutive partitions of one topic share its entry, as in
+    Kafka's answer."""
     topics: list = []
     for key, r in reads:
         if topics and topics[-1][0] == key:
             topics[-1][1].append(r)
         else:
             topics.append((key, [r]))
-    return [*encode_fetch_response(ctx.version, topics=topics)]
+    return topics
 
 
-def _release(reads) -> None:
+def _encode(ctx, reads):
+    return [*encode_fetch_response(ctx.version, topics=by_topic(reads))]
+
+
+def release(reads) -> None:
+    """Release the file regions of reads that are not sent."""
     for _key, p in reads:
         for chunk in p.records or ():
             close = getattr(chunk, "close", None)
@@ -113,4 +120,4 @@ async def _long_poll(ctx, req, replica_id: int, targets, wait_ms: float):
         reads, total, errors = _read_all(ctx, req, replica_id, targets)
         if total >= req.min_bytes or errors or loop.time() >= deadline:
             return _encode(ctx, reads)
-        _release(reads)
+        release(reads)

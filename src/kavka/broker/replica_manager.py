@@ -68,6 +68,25 @@ _NO_LOG_START_OFFSET = frozenset(
 )
 
 
+def _failed(index: int, code: int) -> FetchPartitionResponse:
+    """A fetch answer with an error and no offsets; records empty, never null (librdkafka rejects null)."""
+    return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
+
+
+def _empty(index: int, code: int, plog, **kw) -> FetchPartitionResponse:
+    """A fetch answer with the log's offsets and no records (an error of the read, or a diverging epoch)."""
+    return FetchPartitionResponse(
+        index,
+        code,
+        plog.high_watermark,
+        plog.last_stable_offset,
+        plog.log_start_offset,
+        records=(),
+        records_size=0,
+        **kw,
+    )
+
+
 def _epoch_error(p: Partition, current_leader_epoch: int) -> int | None:
     """Kafka's leader epoch check of a fetch or offset request (-1: the client does not say):
     FENCED_LEADER_EPOCH when it knows an older epoch, UNKNOWN_LEADER_EPOCH when a newer one."""
@@ -389,17 +408,14 @@ class ReplicaManager:
         KIP-392); else NOT_LEADER_OR_FOLLOWER."""
         p = self.partitions.get((topic, index))
         if p is None:
-            # Kafka sends empty (never null) records with an error: librdkafka rejects null.
-            return FetchPartitionResponse(
-                index, self.missing_code(topic, index), -1, -1, -1, records=(), records_size=0
-            )
+            return _failed(index, self.missing_code(topic, index))
         if p.offline:
-            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+            return _failed(index, ErrorCode.kafka_storage_error)
         code = _epoch_error(p, current_leader_epoch)
         if code is None and not p.is_leader and not (follower_reads and p.leader_id >= 0):
             code = ErrorCode.not_leader_or_follower
         if code is not None:
-            return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
+            return _failed(index, code)
         plog = p.log
         hw = plog.high_watermark
         lso = plog.last_stable_offset
@@ -412,19 +428,15 @@ class ReplicaManager:
                 res = plog.read_for_fetch(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
                 chunks, size, end = res.chunks, res.size, res.next_offset
         except OffsetOutOfRangeError:
-            return FetchPartitionResponse(
-                index, ErrorCode.offset_out_of_range, hw, lso, plog.log_start_offset, records=(), records_size=0
-            )
+            return _empty(index, ErrorCode.offset_out_of_range, plog)
         except batchmod.CorruptRecordError as e:
             # Damage in the log is never served as a silent stall: the consumer gets CORRUPT_MESSAGE for
             # this partition and the operator a log line naming the segment, position and offset.
             log.error("fetch of %s-%d at offset %d: %s", topic, index, offset, e)
-            return FetchPartitionResponse(
-                index, ErrorCode.corrupt_message, hw, lso, plog.log_start_offset, records=(), records_size=0
-            )
+            return _empty(index, ErrorCode.corrupt_message, plog)
         except (KafkaStorageError, OSError) as e:
             self.storage_failed(p, e)
-            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+            return _failed(index, ErrorCode.kafka_storage_error)
         self.bytes_out += size
         self.topic_metrics.record_fetch(topic, size)
         aborted = None
@@ -460,58 +472,31 @@ class ReplicaManager:
         where that epoch ends here, so it truncates (KIP-320)."""
         p = self.partitions.get((topic, index))
         if p is None:
-            return FetchPartitionResponse(
-                index, self.missing_code(topic, index), -1, -1, -1, records=(), records_size=0
-            )
+            return _failed(index, self.missing_code(topic, index))
         if p.offline:
-            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+            return _failed(index, ErrorCode.kafka_storage_error)
         code = _epoch_error(p, current_leader_epoch)
         if code is None and (not p.is_leader or p.leader_state is None or replica_id not in p.leader_state.followers):
             code = ErrorCode.not_leader_or_follower
         if code is not None:
-            return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
+            return _failed(index, code)
         plog = p.log
         if last_fetched_epoch >= 0:
             epoch, end = plog.end_offset_for_epoch(last_fetched_epoch)
             if epoch < 0 or end < 0 or offset < plog.log_start_offset:
                 # Kafka: the epoch's end cannot be told (older than all we know), or the follower is below
                 # our log start: out of range, and the follower asks where our log ends
-                return FetchPartitionResponse(
-                    index,
-                    ErrorCode.offset_out_of_range,
-                    plog.high_watermark,
-                    plog.last_stable_offset,
-                    plog.log_start_offset,
-                    records=(),
-                    records_size=0,
-                )
+                return _empty(index, ErrorCode.offset_out_of_range, plog)
             if epoch < last_fetched_epoch or end < offset:
-                return FetchPartitionResponse(
-                    index,
-                    0,
-                    plog.high_watermark,
-                    plog.last_stable_offset,
-                    plog.log_start_offset,
-                    records=(),
-                    records_size=0,
-                    diverging_epoch=(epoch, end),
-                )
+                return _empty(index, ErrorCode.none, plog, diverging_epoch=(epoch, end))
         leo = plog.log_end_offset
         try:
             res = plog.read_for_fetch(offset, max_bytes, max_offset=leo, min_one_batch=True)
         except OffsetOutOfRangeError:
-            return FetchPartitionResponse(
-                index,
-                ErrorCode.offset_out_of_range,
-                plog.high_watermark,
-                plog.last_stable_offset,
-                plog.log_start_offset,
-                records=(),
-                records_size=0,
-            )
+            return _empty(index, ErrorCode.offset_out_of_range, plog)
         except (KafkaStorageError, OSError) as e:
             self.storage_failed(p, e)
-            return FetchPartitionResponse(index, ErrorCode.kafka_storage_error, -1, -1, -1, records=(), records_size=0)
+            return _failed(index, ErrorCode.kafka_storage_error)
         state = p.leader_state
         state.follower_fetched(replica_id, offset, leo, now_ms)
         self.maybe_advance_high_watermark(p)

@@ -37,7 +37,8 @@ from kavka.broker.byte_rate_quotas import fetch_answer
 from kavka.broker.fetch_sessions import FetchContext, FetchSessions
 from kavka.broker.handlers.vote import raft_answer
 from kavka.broker.registry import handles
-from kavka.broker.replica_fetch import replica_fetch
+from kavka.broker.replica_fetch import by_topic, replica_fetch
+from kavka.broker.replica_fetch import release as _close
 from kavka.metadata.replicationconfigdefs import RACK_AWARE_SELECTOR
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse, encode_fetch_response
@@ -218,12 +219,7 @@ def _answer(ctx, fctx: FetchContext, reads):
         )
         _close([read for read, kept in zip(reads, keep, strict=True) if not kept])
         reads = [read for read, kept in zip(reads, keep, strict=True) if kept]
-    topics: list = []
-    for key, r in reads:  # consecutive partitions of one topic share its entry, as in Kafka's answer
-        if topics and topics[-1][0] == key:
-            topics[-1][1].append(r)
-        else:
-            topics.append((key, [r]))
+    topics = by_topic(reads)
     # consumer_byte_rate: a throttled client gets the session and no data (fetch_answer)
     return fetch_answer(ctx, topics, lambda ts: _close([(k, r) for k, rs in ts for r in rs]), session_id)
 
@@ -282,12 +278,3 @@ def _partition_names(ctx, fctx: FetchContext):
             yield image.name, index
         else:
             yield key, index
-
-
-def _close(reads) -> None:
-    """Release the file regions of reads that are not sent."""
-    for _key, p in reads:
-        for chunk in p.records or ():
-            close = getattr(chunk, "close", None)
-            if close is not None:
-                close()
