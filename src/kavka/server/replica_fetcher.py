@@ -90,6 +90,11 @@ class ReplicaFetcherManager:
             except (PeerError, OSError) as e:
                 log.debug("fetch from broker %d failed: %s", leader, e)
                 backoff = True
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug: said loudly, and the fetcher goes on after its backoff
+                log.exception("fetching from broker %d failed", leader)
+                backoff = True
             if backoff:
                 await asyncio.sleep(self.backoff)
 
