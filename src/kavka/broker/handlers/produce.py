@@ -244,7 +244,7 @@ def handle_produce(ctx, body):
         answered, endpoints = responses, ()
         if ctx.version >= 10 and broker.cluster_mode:
             answered, endpoints = _with_current_leaders(broker, responses, ctx.version >= FIRST_TOPIC_ID_VERSION)
-        if acks == -1:
+        if acks == -1 and broker.cluster_mode:  # one node: its ISR is itself, nothing waits
             waits = _unreplicated(
                 broker.replica_manager, req.topics, answered, ctx.version >= FIRST_TOPIC_ID_VERSION, broker
             )
