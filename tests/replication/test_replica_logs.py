@@ -239,3 +239,38 @@ def test_after_out_of_range_a_follower_truncates_to_the_leaders_end_or_starts_ag
     assert truncate_after_out_of_range(log, 2, 0, NOW) == 2  # an unclean leader with less: cut to its end
     assert truncate_after_out_of_range(log, 10, 7, NOW) == 7  # a leader we cannot match: its log, from its start
     assert (log.log_start_offset, log.log_end_offset) == (7, 7)
+
+
+def test_a_client_fetch_with_a_replica_id_is_answered_not_dropped(broker):
+    """A Fetch naming a replica id, old (v4, no leader epochs) or by a zero topic id (v13), from anything
+    that is not a follower of ours: each partition gets its error, the connection stays (found by the
+    fuzz test of CI)."""
+    from tests.clients.adminwire import call
+
+    def body(version: int, topic) -> dict:
+        partition = {"partition": 0, "fetch_offset": 0, "log_start_offset": -1, "partition_max_bytes": 1024}
+        if version >= 9:
+            partition["current_leader_epoch"] = -1
+        if version >= 12:
+            partition["last_fetched_epoch"] = -1
+        out = {
+            "max_wait": 0,
+            "min_bytes": 0,
+            "max_bytes": 1024,
+            "isolation_level": 0,
+            "session_id": 0,
+            "session_epoch": -1,
+            "topics": [{"topic": topic, "topic_id": topic, "partitions": [partition]}],
+            "forgotten_topics_data": [],
+            "rack_id": "",
+        }
+        if version >= 15:
+            out["replica_state"] = {"replica_id": 7, "replica_epoch": -1}
+        else:
+            out["replica_id"] = 7
+        return out
+
+    [old] = call(broker.bootstrap, 1, 4, body(4, "no-such-topic")).responses
+    assert old.partitions[0].error_code == ErrorCode.unknown_topic_or_partition
+    [by_id] = call(broker.bootstrap, 1, 15, body(15, None)).responses
+    assert by_id.partitions[0].error_code == ErrorCode.unknown_topic_id

@@ -15,11 +15,14 @@ follower's side), as Kafka's DelayedFetch does for followers.
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from kavka.protocol.api import ErrorCode
 from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse, encode_fetch_response
 
 __all__ = ["replica_fetch", "by_topic", "release"]
+
+_ZERO_ID = uuid.UUID(int=0)
 
 
 def _failed(index: int, code: int) -> FetchPartitionResponse:
@@ -33,8 +36,10 @@ def _targets(ctx, req) -> list[tuple[object, str | None, object]]:
     out = []
     for t in req.topics:
         if by_id:
+            # Kafka's zero uuid reads as None, names no topic, and is answered under that zero id
+            key = t.topic_id if t.topic_id is not None else _ZERO_ID
             image = broker.topic_by_id(t.topic_id) if t.topic_id is not None else None
-            key, name = t.topic_id, (None if image is None else image.name)
+            name = None if image is None else image.name
         else:
             key, name = t.topic, t.topic
         for fp in t.partitions:
@@ -60,7 +65,7 @@ def _read_all(ctx, req, replica_id: int, targets):
             fp.fetch_offset,
             max(0, min(fp.partition_max_bytes, remaining)),
             last_fetched_epoch=fp.last_fetched_epoch if with_epoch else -1,
-            current_leader_epoch=fp.current_leader_epoch,
+            current_leader_epoch=getattr(fp, "current_leader_epoch", -1),  # v9+
             now_ms=now,
         )
         if r.error_code or r.diverging_epoch is not None:
