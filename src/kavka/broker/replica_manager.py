@@ -68,6 +68,12 @@ _NO_LOG_START_OFFSET = frozenset(
 )
 
 
+def _resolve(waiters: list) -> None:
+    for fut in waiters:
+        if not fut.done():
+            fut.set_result(None)
+
+
 def _failed(index: int, code: int) -> FetchPartitionResponse:
     """A fetch answer with an error and no offsets; records empty, never null (librdkafka rejects null)."""
     return FetchPartitionResponse(index, code, -1, -1, -1, records=(), records_size=0)
@@ -556,19 +562,17 @@ class ReplicaManager:
 
     @staticmethod
     def _wake_replicas(p: Partition) -> None:
+        """Followers' long polls: at any append."""
         if p.replica_waiters:
             waiters, p.replica_waiters = p.replica_waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+            _resolve(waiters)
 
     @staticmethod
     def _wake(p: Partition) -> None:
+        """Consumers' long polls and delayed produces: when the high watermark moves."""
         if p.waiters:
             waiters, p.waiters = p.waiters, []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+            _resolve(waiters)
 
     def forget_waiter(self, keys, fut) -> None:
         for key in keys:
