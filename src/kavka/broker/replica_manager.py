@@ -412,16 +412,11 @@ class ReplicaManager:
         ``read_committed``). On a follower only with ``follower_reads`` (Kafka: a Fetch v11+ carries
         client metadata, and then a follower serves it from its own log, up to its own high watermark,
         KIP-392); else NOT_LEADER_OR_FOLLOWER."""
-        p = self.partitions.get((topic, index))
-        if p is None:
-            return _failed(index, self.missing_code(topic, index))
-        if p.offline:
-            return _failed(index, ErrorCode.kafka_storage_error)
-        code = _epoch_error(p, current_leader_epoch)
-        if code is None and not p.is_leader and not (follower_reads and p.leader_id >= 0):
-            code = ErrorCode.not_leader_or_follower
-        if code is not None:
-            return _failed(index, code)
+        p = self._fetchable(topic, index, current_leader_epoch)
+        if isinstance(p, FetchPartitionResponse):
+            return p
+        if not p.is_leader and not (follower_reads and p.leader_id >= 0):
+            return _failed(index, ErrorCode.not_leader_or_follower)
         plog = p.log
         hw = plog.high_watermark
         lso = plog.last_stable_offset
@@ -460,6 +455,17 @@ class ReplicaManager:
             records_size=size,
         )
 
+    def _fetchable(self, topic: str, index: int, current_leader_epoch: int) -> Partition | FetchPartitionResponse:
+        """The hosted, online partition a fetch names at a leader epoch that matches ours, else the
+        fetch's error answer (unknown, KAFKA_STORAGE_ERROR, FENCED_ / UNKNOWN_LEADER_EPOCH)."""
+        p = self.partitions.get((topic, index))
+        if p is None:
+            return _failed(index, self.missing_code(topic, index))
+        if p.offline:
+            return _failed(index, ErrorCode.kafka_storage_error)
+        code = _epoch_error(p, current_leader_epoch)
+        return p if code is None else _failed(index, code)
+
     def read_for_replica(
         self,
         topic: str,
@@ -476,16 +482,11 @@ class ReplicaManager:
         recorded (which may move the high watermark or grow the ISR), then records up to our log end
         offset -- or, when its log diverged from ours at ``last_fetched_epoch``, the diverging epoch and
         where that epoch ends here, so it truncates (KIP-320)."""
-        p = self.partitions.get((topic, index))
-        if p is None:
-            return _failed(index, self.missing_code(topic, index))
-        if p.offline:
-            return _failed(index, ErrorCode.kafka_storage_error)
-        code = _epoch_error(p, current_leader_epoch)
-        if code is None and (not p.is_leader or p.leader_state is None or replica_id not in p.leader_state.followers):
-            code = ErrorCode.not_leader_or_follower
-        if code is not None:
-            return _failed(index, code)
+        p = self._fetchable(topic, index, current_leader_epoch)
+        if isinstance(p, FetchPartitionResponse):
+            return p
+        if not p.is_leader or p.leader_state is None or replica_id not in p.leader_state.followers:
+            return _failed(index, ErrorCode.not_leader_or_follower)
         plog = p.log
         if last_fetched_epoch >= 0:
             epoch, end = plog.end_offset_for_epoch(last_fetched_epoch)
