@@ -54,6 +54,8 @@ from typing import Any
 
 import click
 
+from kavka.metadata.config import BrokerConfig
+
 __all__ = ["cluster", "NodeSpec", "plan_nodes", "node_properties"]
 
 HOST = "127.0.0.1"
@@ -111,8 +113,6 @@ def node_properties(spec: NodeSpec, specs: list[NodeSpec], data_dir: Path) -> di
         listeners.append(f"PLAINTEXT://{HOST}:{spec.broker_port}")
     if spec.controller_port is not None:
         listeners.append(f"CONTROLLER://{HOST}:{spec.controller_port}")
-    broker_count = sum(1 for s in specs if s.is_broker)
-    replicas = str(min(3, broker_count))
     props = {
         "process.roles": ",".join(spec.roles),
         "node.id": str(spec.node_id),
@@ -120,9 +120,7 @@ def node_properties(spec: NodeSpec, specs: list[NodeSpec], data_dir: Path) -> di
         "controller.listener.names": "CONTROLLER",
         "controller.quorum.voters": voters,
         "log.dirs": str(data_dir),
-        "offsets.topic.replication.factor": replicas,
-        "transaction.state.log.replication.factor": replicas,
-        "transaction.state.log.min.isr": str(min(2, broker_count)),
+        **BrokerConfig.cluster_defaults(sum(1 for s in specs if s.is_broker)),
     }
     if spec.is_broker:
         props["inter.broker.listener.name"] = "PLAINTEXT"

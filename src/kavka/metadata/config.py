@@ -234,6 +234,19 @@ class BrokerConfig:
             "transaction.state.log.min.isr": "1",
         }
 
+    @staticmethod
+    def cluster_defaults(broker_count: int) -> dict[str, str]:
+        """The internal topics' replication for a local cluster of ``broker_count`` brokers: Kafka's
+        defaults (three replicas, two in sync) where there are that many brokers, else every broker.
+        They replace `serve_defaults`' single-node values, which would leave every consumer group and
+        transaction on one broker."""
+        replicas = str(min(3, broker_count))
+        return {
+            "offsets.topic.replication.factor": replicas,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": str(min(2, broker_count)),
+        }
+
     @classmethod
     def for_serve(cls, props: Mapping[str, str] | None = None) -> BrokerConfig:
         return cls.from_properties({**cls.serve_defaults(), **(props or {})})

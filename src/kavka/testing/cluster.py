@@ -4,7 +4,8 @@ and brokers, each with its own ports and data dir under one directory.
 ``LocalCluster(nodes=3)`` gives three combined nodes (ids 1-3, all voters); ``LocalCluster(controllers=3,
 brokers=3)`` gives voters 1-3 (``process.roles=controller``) and brokers 4-6. Every node gets the same
 ``cluster.id``, ``controller.quorum.voters`` naming the voters' CONTROLLER listeners, and its own
-``PLAINTEXT`` (brokers) and ``CONTROLLER`` (voters) ports. ``start()`` spawns them all and waits until
+``PLAINTEXT`` (brokers) and ``CONTROLLER`` (voters) ports, and the internal topics replicated as
+``kavka cluster up`` does (`BrokerConfig.cluster_defaults`: three replicas, or every broker if fewer). ``start()`` spawns them all and waits until
 each broker answers ApiVersions; ``wait_until_brokers(n)`` waits for the cluster itself (every broker
 registered and listed in Metadata).
 
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
+from kavka.metadata.config import BrokerConfig
 from kavka.metadata.ids import new_cluster_id
 from kavka.testing.process import BrokerProcess, free_port
 
@@ -134,6 +136,7 @@ class LocalCluster:
                 "controller.listener.names": "CONTROLLER",
                 "controller.quorum.voters": voters_of(node_id, hosts, controller_ports) if voters_of else voters,
                 "cluster.id": self.cluster_id,
+                **BrokerConfig.cluster_defaults(sum(1 for _, r in specs if "broker" in r)),
                 **(overrides or {}),
                 **((node_overrides or {}).get(node_id) or {}),
             }
