@@ -24,6 +24,7 @@ _LAZY = {
     "completion": ("kavka.cli.completion", "completion"),
     "storage": ("kavka.cli.storage", "storage"),
     "cluster": ("kavka.cli.cluster", "cluster"),
+    "demo": ("kavka.cli.demo", "demo"),
 }
 
 
