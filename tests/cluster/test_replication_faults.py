@@ -12,7 +12,7 @@ import threading
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kavka.testing.cluster import LocalCluster
@@ -58,15 +58,12 @@ def partition_state(cluster: LocalCluster, topic: str, partition: int = 0) -> tu
 
 
 def read_all(cluster: LocalCluster, topic: str, expected: int, timeout: float = 60) -> list[bytes]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": cluster.bootstrap,
-            "group.id": f"check-{uuid.uuid4().hex[:6]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
+    """Every partition of ``topic`` from the beginning, by assignment: a group would need
+    ``__consumer_offsets``, which (as in Kafka) cannot be created with its three replicas while a
+    broker of the three is down."""
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "unused", "enable.auto.commit": False})
+    partitions = AdminClient({"bootstrap.servers": cluster.bootstrap}).list_topics(topic, timeout=10).topics[topic]
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(partitions.partitions)])
     values: list[bytes] = []
 
     def enough() -> bool:
