@@ -148,8 +148,10 @@ def test_order_service_processes_in_user_order_dead_letters_declined_and_resumes
         lambda: _all_committed(bootstrap),
         TIMEOUT,
         interval=0.2,
-        message=lambda: f"committed offsets {_committed(bootstrap)} to reach {_log_end_offsets(bootstrap, ORDERS)}"
-        f"\n{app.log_tail()}",
+        message=lambda: (
+            f"committed offsets {_committed(bootstrap)} to reach {_log_end_offsets(bootstrap, ORDERS)}"
+            f"\n{app.log_tail()}"
+        ),
     )
 
     attempts = app.processing()
