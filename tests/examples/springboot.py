@@ -126,8 +126,8 @@ class OrderService(ChildProcess):
         ]
 
     def start(self, partitions: int = 3, timeout: float = 90.0) -> OrderService:
-        """Spawn the JVM and wait until Spring has started and the group has assigned ``partitions``
-        partitions of the orders topic to the listener's consumers."""
+        """Spawn the JVM and wait until Spring has started and the group has given one partition of the
+        orders topic to each of the listener's ``partitions`` consumers (its concurrency is 3)."""
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
@@ -136,8 +136,14 @@ class OrderService(ChildProcess):
         def ready() -> bool:
             if not self.is_running():
                 raise AssertionError(f"{self.what} exited ({self.returncode})\n{self.log_tail()}")
-            owned = self.assigned()
-            return STARTED.search(self.log_text()) is not None and len(set().union(*owned.values())) == partitions
+            # Every listener thread owns exactly one partition: all three consumers are in the group (one
+            # owning everything for a moment, before the others join, is not yet ready).
+            owned = [parts for parts in self.assigned().values() if parts]
+            return (
+                STARTED.search(self.log_text()) is not None
+                and len(owned) == partitions
+                and all(len(parts) == 1 for parts in owned)
+            )
 
         wait_until(ready, timeout, interval=0.1, message=lambda: f"{self.what} to start\n{self.log_tail()}")
         return self
