@@ -3,7 +3,8 @@
 `build` runs ``examples/spring-boot/build.sh``, which builds the Maven project once per hash of its
 sources (offline from a warm ~/.m2, else online) and caches ``order-service.jar`` under
 ``$KAVKA_SPRING_CACHE`` (default ``interop/.cache``). The ``order_service_jar`` fixture (session scoped)
-skips with the reason when Java 17+ or Maven is missing, except under ``CI=true``, where it fails.
+skips with the reason when Java 17+ or Maven is missing, except under ``CI=true``, where it fails; a
+build that fails is a failure.
 
 `OrderService` is one run of the application (``java -jar order-service.jar``) against a broker, with its
 own HTTP port and a log file; it is stopped with SIGTERM (Spring's graceful shutdown: the listener
@@ -67,7 +68,8 @@ class OrderServiceJar:
 
 @pytest.fixture(scope="session")
 def order_service_jar() -> Iterator[OrderServiceJar]:
-    """The built application. Skips with the reason when it cannot be built here, except under CI=true."""
+    """The built application. Skips with the reason when there is no Java 17+ or no Maven for the first
+    build, except under CI=true, where that fails; a build that fails always fails."""
     java = java_executable()
     reason: str | None = None
     jar: Path | None = None
@@ -79,7 +81,9 @@ def order_service_jar() -> Iterator[OrderServiceJar]:
         try:
             jar = build()
         except SpringBuildError as exc:
-            reason = str(exc).splitlines()[0] if "mvn (Maven) is not on PATH" not in str(exc) else str(exc)
+            if "mvn (Maven) is not on PATH" not in str(exc):
+                pytest.fail(str(exc))  # a broken build is a failure, not a reason to skip
+            reason = "the Spring Boot example needs Maven for its first build: mvn is not on PATH"
     if reason is not None or jar is None or java is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but the Spring Boot example cannot run: {reason}")
