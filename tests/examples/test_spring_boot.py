@@ -4,7 +4,8 @@ The real application (Spring Boot 3.5.7, spring-kafka 3.3.10, kafka-clients 3.9.
 against a broker of its own; orders go in through its REST endpoint, and what it did is checked from its
 log (one "Processing order" line per delivery attempt), its metrics endpoint, and the topics and committed
 offsets on the broker, read with confluent-kafka. The same scenario runs against Apache Kafka 4.4.0, so
-every assertion is also a claim about Kafka. Both brokers run with ``group.initial.rebalance.delay.ms=0``
+every assertion is also a claim about Kafka; a second test kills Kavka (-9) under the running application
+and restarts it. Both brokers run with ``group.initial.rebalance.delay.ms=0``
 (the listener's three consumers otherwise wait two 3-second delays to form the group; that is Kafka's
 behaviour too, and only costs time here).
 """
@@ -21,7 +22,7 @@ import pytest
 
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
-from kavka.testing.process import wait_until
+from kavka.testing.process import BrokerProcess, wait_until
 from tests.clients.clientlib import Rec, ck_read_all
 from tests.examples.springboot import LogLine, OrderService, OrderServiceJar, order_service_jar  # noqa: F401
 
@@ -213,3 +214,38 @@ def test_order_service_processes_in_user_order_dead_letters_declined_and_resumes
     assert again.processed_counter() == len(markers)
     assert _unexpected_log_lines(again, set()) == []
     assert again.stop() in (0, 143), again.log_tail()
+
+
+def test_order_service_carries_on_when_kavka_is_killed_and_restarted(
+    broker_factory: Callable[..., BrokerProcess], order_service: Callable[[str, str], OrderService]
+) -> None:
+    """kill -9 of the broker under an idle application, then a restart on the same port and data: what
+    the group committed survives (nothing is processed again), the idempotent producer and the group
+    carry on, and the next orders are processed once each."""
+    broker = broker_factory(overrides=BROKER_OVERRIDES)
+    app = order_service(broker.bootstrap, "run")
+    before = {f"{user}-before": app.post_order(f"{user}-before", user, 10.0) for user in USERS}
+    wait_until(lambda: _all_committed(broker.bootstrap), TIMEOUT, interval=0.2, message=app.log_tail)
+
+    broker.restart(clean=False)  # SIGKILL, then the same port and data directory
+    after = {f"{user}-after": app.post_order(f"{user}-after", user, 20.0) for user in USERS}
+    for oid, (_, offset) in after.items():
+        assert offset == before[oid.replace("-after", "-before")][1] + len(USERS) // PARTITIONS, (oid, before)
+    wait_until(
+        lambda: {i for i, _, _ in app.processing()} >= set(after) and _all_committed(broker.bootstrap),
+        TIMEOUT,
+        interval=0.2,
+        message=lambda: f"the orders sent after the restart to be processed\n{app.log_tail()}",
+    )
+    assert sorted(app.processing()) == sorted((oid, p, o) for oid, (p, o) in {**before, **after}.items())
+    paid = ck_read_all(broker.bootstrap, PAYMENTS, PARTITIONS)
+    assert sorted(json.loads(r.value)["orderId"] for r in paid if r.value) == sorted({**before, **after})
+    assert app.processed_counter() == 2 * len(USERS)
+    # The clients' reconnect attempts while the broker was down are the only warnings.
+    warnings = app.lines("WARN", "ERROR")
+    assert all(
+        line.level == "WARN"
+        and line.logger == "org.apache.kafka.clients.NetworkClient"
+        and line.message.endswith("could not be established. Node may not be available.")
+        for line in warnings
+    ), warnings
