@@ -1,0 +1,88 @@
+"""The guide's e-commerce saga (examples/ecommerce): real service processes against a Kavka broker,
+with injected failures and a service killed -9 and restarted mid-run; then the checker's properties
+(tests/examples/ecommerce_check.py) over every topic, and each group's lag back to zero."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+from kavka.demos.ecommerce import events as ev
+from kavka.demos.ecommerce import launcher, setup
+from kavka.demos.ecommerce.driver import make_orders, post_orders
+from kavka.testing.process import wait_until
+from tests.examples import ecommerce_check as checker
+
+SEED = 16
+ORDERS = 3000
+
+
+def analytics_summary(deployment: launcher.Deployment) -> dict:
+    lines = [line for line in deployment["analytics"].output().splitlines() if line.startswith("analytics: ")]
+    return json.loads(lines[-1].removeprefix("analytics: ")) if lines else {}
+
+
+def test_saga_survives_killed_services_with_every_order_final_and_stock_conserved(broker_factory, tmp_path):
+    broker = broker_factory(overrides={"num.partitions": "3", "group.initial.rebalance.delay.ms": "0"})
+    bootstrap = broker.bootstrap
+    setup.ensure_topics(bootstrap)
+    catalog = setup.seed_catalog(bootstrap, setup.make_catalog(SEED, ORDERS))
+    # inventory kills itself (-9) after publishing a third of its events, between acknowledged outputs
+    # and the offset commit: the restarted one gets that batch again and must not reserve twice
+    crash = ["--crash-after-events", str(ORDERS // 3)]
+    deployment = launcher.Deployment(bootstrap, tmp_path / "run", extra_args={"inventory": crash})
+    orders = make_orders(SEED, ORDERS, catalog)
+    placed = 0
+    lock = threading.Lock()
+    failure: list[BaseException] = []
+
+    def count(_order) -> None:
+        nonlocal placed
+        with lock:
+            placed += 1
+
+    def drive() -> None:
+        try:
+            asyncio.run(post_orders(deployment.gateway_url, orders, on_placed=count))
+        except BaseException as e:  # reported by the test thread below
+            failure.append(e)
+
+    try:
+        deployment.start()
+        driver = threading.Thread(target=drive, name="order-driver")
+        driver.start()
+        inventory, payment = deployment["inventory"], deployment["payment"]
+        # payment is killed -9 from outside while orders flow, and restarted after more have piled up
+        wait_until(lambda: placed >= ORDERS // 4 or failure, 60, message="a quarter of the orders placed")
+        payment.kill()
+        wait_until(lambda: not inventory.is_running(), 60, message=lambda: f"inventory to crash:\n{inventory.tail()}")
+        assert "crashing after" in inventory.output()
+        inventory.args = inventory.args[: -len(crash)]
+        inventory.start().wait_ready()
+        wait_until(lambda: placed >= ORDERS // 2 or failure, 60, message="half of the orders placed")
+        payment.start().wait_ready()
+        driver.join(90)
+        assert not driver.is_alive() and not failure, failure
+        wait_until(
+            lambda: analytics_summary(deployment).get("orders") == ORDERS or deployment.dead(),
+            60,
+            message=lambda: f"analytics to count {ORDERS} final orders (last: {analytics_summary(deployment)})",
+        )
+        assert not deployment.dead(), [f"{p.name}: {p.tail()}" for p in deployment.dead()]
+        wait_until(
+            lambda: not any(checker.lags(bootstrap).values()),
+            30,
+            message=lambda: f"every group's lag to return to zero ({checker.lags(bootstrap)})",
+        )
+        records, stock = checker.read_history(bootstrap)
+        assert checker.check(records, stock, catalog, orders) == []
+        # the restarted inventory was handed events it had handled before its crash, and skipped them
+        assert "redelivered events already handled, skipped" in inventory.output()
+        counts = checker.final_counts(records)
+        summary = analytics_summary(deployment)
+        assert (summary[ev.COMPLETED], summary[ev.CANCELLED]) == (counts[ev.COMPLETED], counts[ev.CANCELLED])
+        # the injected failures happened, and both kinds of cancellation
+        assert counts[ev.COMPLETED] > ORDERS // 4 and set(summary["cancelled_by"]) == {"out of stock", "payment failed"}
+    finally:
+        deployment.stop()
