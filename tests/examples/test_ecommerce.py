@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
+import urllib.request
 
 from kavka.demos.ecommerce import events as ev
 from kavka.demos.ecommerce import launcher, setup
+from kavka.demos.ecommerce.analytics import last_counts
 from kavka.demos.ecommerce.driver import make_orders, post_orders
 from kavka.testing.process import wait_until
 from tests.examples import ecommerce_check as checker
@@ -19,8 +26,7 @@ ORDERS = 3000
 
 
 def analytics_summary(deployment: launcher.Deployment) -> dict:
-    lines = [line for line in deployment["analytics"].output().splitlines() if line.startswith("analytics: ")]
-    return json.loads(lines[-1].removeprefix("analytics: ")) if lines else {}
+    return last_counts(deployment["analytics"].output())
 
 
 def test_saga_survives_killed_services_with_every_order_final_and_stock_conserved(broker_factory, tmp_path):
@@ -86,3 +92,56 @@ def test_saga_survives_killed_services_with_every_order_final_and_stock_conserve
         assert counts[ev.COMPLETED] > ORDERS // 4 and set(summary["cancelled_by"]) == {"out of stock", "payment failed"}
     finally:
         deployment.stop()
+
+
+def test_kavka_demo_ecommerce_starts_a_broker_shows_its_console_and_stops_on_ctrl_c(tmp_path):
+    run_dir = tmp_path / "demo"
+    out = tmp_path / "demo.out"
+    with open(out, "wb") as f:
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kavka",
+                "demo",
+                "ecommerce",
+                "--orders",
+                "60",
+                "--rate",
+                "0",
+                "--run-dir",
+                str(run_dir),
+            ],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        text = wait_until(
+            lambda: demo.poll() is not None or ("press Ctrl-C" in out.read_text() and out.read_text()),
+            90,
+            message=lambda: f"the demo to place its orders:\n{out.read_text()}",
+        )
+        assert demo.poll() is None, text
+        assert "All 60 orders are final" in text
+        console = re.search(r"Watch it in the console: (http://\S+)/topics", text).group(1)
+
+        def group(name: str) -> dict:
+            with urllib.request.urlopen(f"{console}/api/groups/{name}", timeout=10) as resp:
+                return json.load(resp)
+
+        # the console the demo points at shows each service's group, its member and its lag
+        for service, name in ev.GROUPS.items():
+            wait_until(lambda: group(name)["total_lag"] == 0, 30, message=lambda: f"{name} lag 0: {group(name)}")
+            assert [m["client_id"] for m in group(name)["members"]] == [f"{service}-service"]
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(30) == 0, out.read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert "Stopped." in out.read_text()
+    for name in launcher.SERVICES:  # each service shut down cleanly, and so did the broker
+        assert f"{name}: stopped" in (run_dir / f"{name}.log").read_text()
+    assert "gateway: stopped" in (run_dir / "gateway.log").read_text()
+    assert "Kavka shutting down" in (run_dir / "broker.log").read_text()

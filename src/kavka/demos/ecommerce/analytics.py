@@ -3,7 +3,7 @@
 It reads ``notifications`` and keeps, per order, its final state, so a notification delivered twice
 is counted once. It publishes nothing: its state is a function of the records up to its committed
 offsets, so on start it replays ``notifications`` up to those offsets and then consumes from them.
-It prints its counts as one JSON line (``analytics: {...}``) when they change, at most twice a second.
+It prints its counts as one line (``analytics: counts {...JSON...}``) when they change, at most twice a second.
 """
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ import time
 
 from kavka.demos.ecommerce import events as ev
 from kavka.demos.ecommerce.service import Service, committed_offsets, read_log, service_command
+
+COUNTS_PREFIX = "analytics: counts "
+
+
+def last_counts(output: str) -> dict[str, object]:
+    """The last counts an analytics process printed in ``output`` (its log), or {}."""
+    lines = [line for line in output.splitlines() if line.startswith(COUNTS_PREFIX)]
+    return dict(json.loads(lines[-1].removeprefix(COUNTS_PREFIX))) if lines else {}
 
 
 class Analytics(Service):
@@ -58,7 +66,7 @@ class Analytics(Service):
     def report(self, force: bool = False) -> None:
         now = time.monotonic()
         if force or (self._dirty and now - self._printed >= 0.5):
-            print(f"analytics: {json.dumps(self.summary(), sort_keys=True)}", flush=True)
+            print(f"{COUNTS_PREFIX}{json.dumps(self.summary(), sort_keys=True)}", flush=True)
             self._dirty = False
             self._printed = now
 

@@ -9,6 +9,7 @@ so one user's orders reach ``order-events`` in the order they were made.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,17 +62,27 @@ def make_orders(
 
 
 async def post_orders(
-    url: str, orders: list[Order], concurrency: int = 16, on_placed: Callable[[Order], None] | None = None
+    url: str,
+    orders: list[Order],
+    concurrency: int = 16,
+    on_placed: Callable[[Order], None] | None = None,
+    rate: float = 0.0,
 ) -> list[Order]:
-    """POST each order to ``url`` (the gateway's /orders); fill ``order.response``. Raises RuntimeError
-    on an answer other than 202."""
+    """POST each order to ``url`` (the gateway's /orders); fill ``order.response``. ``rate``: at most that
+    many orders a second (0: as fast as the gateway answers). Raises RuntimeError on an answer other
+    than 202."""
     by_user: dict[str, list[Order]] = {}
     for order in orders:
         by_user.setdefault(order.user_id, []).append(order)
     slots = asyncio.Semaphore(concurrency)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tickets = itertools.count()
 
     async def user(session: aiohttp.ClientSession, user_orders: list[Order]) -> None:
         for order in user_orders:  # the next order of a user only after the gateway took the last
+            if rate > 0:  # pacing, so that a person can watch the demo
+                await asyncio.sleep(max(0.0, start + next(tickets) / rate - loop.time()))
             async with slots, session.post(url, json=order.body()) as resp:
                 body = await resp.json()
                 if resp.status != 202:
