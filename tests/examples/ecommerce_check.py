@@ -33,7 +33,7 @@ from kavka.demos.ecommerce.fulfillment import Fulfillment
 from kavka.demos.ecommerce.inventory import Inventory
 from kavka.demos.ecommerce.notification import Notification
 from kavka.demos.ecommerce.payment import Payment
-from kavka.demos.ecommerce.service import read_log
+from kavka.demos.ecommerce.service import read_log, watermarks
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def lags(bootstrap: str) -> dict[str, int]:
             committed = {(tp.topic, tp.partition): tp.offset for tp in answer[group].result(10).topic_partitions}
             total = 0
             for tp in partitions:
-                low, high = probe.get_watermark_offsets(tp, timeout=10)
+                low, high = watermarks(probe, tp)
                 offset = committed.get((tp.topic, tp.partition), -1)
                 total += high - (offset if offset >= 0 else low)
             result[group] = total

@@ -200,7 +200,7 @@ def read_log(
             if described is None or described.error is not None:
                 raise RuntimeError(f"topic {topic} not found at {bootstrap}")
             for p in described.partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                low, high = watermarks(consumer, TopicPartition(topic, p))
                 end = high if ends is None else min(high, ends.get((topic, p), 0))
                 if end > low:
                     remaining[(topic, p)] = end
@@ -228,6 +228,28 @@ def read_log(
                     del remaining[key]
     finally:
         consumer.close()
+
+
+_RETRIABLE = (
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT,
+)
+
+
+def watermarks(consumer: Consumer, partition: TopicPartition, timeout: float = 30.0) -> tuple[int, int]:
+    """(log start, high watermark) of ``partition``, retried while the partition's leader is still being
+    settled (Kafka answers NOT_LEADER for a moment after creating a topic)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=10)
+            return int(low), int(high)
+        except KafkaException as e:
+            if e.args[0].code() not in _RETRIABLE or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
 
 
 def committed_offsets(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
