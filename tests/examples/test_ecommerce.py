@@ -12,14 +12,17 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
+from confluent_kafka import Producer
 
 from kavka.demos.ecommerce import events as ev
 from kavka.demos.ecommerce import launcher, setup
 from kavka.demos.ecommerce.analytics import last_counts
 from kavka.demos.ecommerce.driver import make_orders, post_orders
+from kavka.demos.ecommerce.service import read_log
 from kavka.testing.process import wait_until
 from tests.examples import ecommerce_check as checker
 
@@ -125,6 +128,7 @@ def test_kavka_demo_ecommerce_starts_a_broker_shows_its_console_and_stops_on_ctr
             stdout=f,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # a process group of its own, as in a terminal
         )
     try:
         text = wait_until(
@@ -144,7 +148,22 @@ def test_kavka_demo_ecommerce_starts_a_broker_shows_its_console_and_stops_on_ctr
         for service, name in ev.GROUPS.items():
             wait_until(lambda: group(name)["total_lag"] == 0, 30, message=lambda: f"{name} lag 0: {group(name)}")
             assert [m["client_id"] for m in group(name)["members"]] == [f"{service}-service"]
-        demo.send_signal(signal.SIGINT)
+        # a bad request gets a 400 with the reason; a record that is not an event goes to the dead letters
+        gateway = re.search(r"POST orders to (http://\S+)", text).group(1)
+        bad = urllib.request.Request(gateway, data=b'{"userId": "u1", "items": []}', method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bad, timeout=10)
+        assert refused.value.code == 400
+        assert json.load(refused.value) == {"error": "items must be a non-empty list"}
+        bootstrap = re.search(r"Started kavka serve on (\S+) ", text).group(1)
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce(ev.ORDER_EVENTS, key=b"u1", value=b"not an event")
+        assert producer.flush(10) == 0
+        dead = wait_until(lambda: list(read_log(bootstrap, [f"{ev.ORDER_EVENTS}.DLT"])), 30, message="a dead letter")
+        assert [m.value() for m in dead] == [b"not an event"]
+        assert ev.header(dead[0].headers(), "dlt-original-topic") == ev.ORDER_EVENTS
+        # Ctrl-C in a terminal: SIGINT to the whole process group
+        os.killpg(demo.pid, signal.SIGINT)
         assert demo.wait(30) == 0, out.read_text()
     finally:
         if demo.poll() is None:

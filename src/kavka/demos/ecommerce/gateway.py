@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import threading
 import uuid
 from typing import Any
@@ -131,20 +132,30 @@ class Gateway:
         await asyncio.to_thread(self.producer.flush, 10)
 
 
+async def serve(gateway: Gateway, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM (a second signal while stopping changes nothing)."""
+    runner = web.AppRunner(gateway.app())
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        print(f"gateway: ready on http://{host}:{port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
 @click.command()
 @bootstrap_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8088, show_default=True, help="Port to listen on.")
 def cli(bootstrap: str, host: str, port: int) -> None:
     """The API gateway of the e-commerce saga: POST /orders."""
-    gateway = Gateway(bootstrap)
     try:
-        web.run_app(
-            gateway.app(),
-            host=host,
-            port=port,
-            print=lambda _: print(f"gateway: ready on http://{host}:{port}", flush=True),
-        )
+        asyncio.run(serve(Gateway(bootstrap), host, port))
     except OSError as e:
         raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     print("gateway: stopped", flush=True)
