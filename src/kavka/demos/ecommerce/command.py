@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient
 from kavka.demos.ecommerce import events as ev
 from kavka.demos.ecommerce import launcher, setup
 from kavka.demos.ecommerce.analytics import last_counts
-from kavka.demos.ecommerce.driver import make_orders, post_orders
+from kavka.demos.ecommerce.driver import Order, make_orders, post_orders
 
 
 def reachable(bootstrap: str, timeout: float = 5.0) -> bool:
@@ -137,7 +137,7 @@ def _where_to_watch(console: str | None, bootstrap: str) -> None:
         click.echo(f"  and Consumer groups ({groups}), or: kavka groups describe inv-group -b {bootstrap}")
 
 
-def _drive(deployment: launcher.Deployment, orders: list, rate: float) -> None:
+def _drive(deployment: launcher.Deployment, orders: list[Order], rate: float) -> None:
     baseline = analytics_summary(deployment["analytics"])
     placed = 0
     failure: list[BaseException] = []

@@ -78,7 +78,7 @@ class Event:
         }
         return json.dumps(body, separators=(",", ":")).encode()
 
-    def headers(self) -> list[tuple[str, bytes]]:
+    def headers(self) -> list[tuple[str, str | bytes | None]]:
         return [(CORRELATION_HEADER, self.correlation_id.encode())]
 
     def follow(self, type: str, **data: Any) -> Event:
@@ -86,7 +86,11 @@ class Event:
         return Event(type, self.order_id, self.user_id, self.correlation_id, self.event_id, data)
 
 
-def decode(value: bytes | None, headers: list[tuple[str, bytes]] | None) -> Event:
+# what confluent-kafka takes and gives as a record's headers
+Headers = list[tuple[str, str | bytes | None]] | dict[str, str | bytes | None] | None
+
+
+def decode(value: bytes | None, headers: Headers) -> Event:
     """Parse a record of an event topic. Raises ValueError on a record that is not an event."""
     if value is None:
         raise ValueError("event record has no value")
@@ -108,12 +112,13 @@ def decode(value: bytes | None, headers: list[tuple[str, bytes]] | None) -> Even
     )
 
 
-def header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
+def header(headers: Headers, name: str) -> str | None:
     """The last value of header ``name`` as text, or None."""
     found = None
-    for key, value in headers or ():
+    pairs = list(headers.items()) if isinstance(headers, dict) else headers or []
+    for key, value in pairs:
         if key == name and value is not None:
-            found = value.decode()
+            found = value.decode() if isinstance(value, bytes) else value
     return found
 
 

@@ -34,10 +34,9 @@ class Inventory(Service):
         self.released: set[str] = set()
         self.changed: set[str] = set()
         for msg in read_log(bootstrap, [ev.CATALOG]):
-            if msg.key() is None or msg.value() is None:
-                continue
-            item = json.loads(msg.value())
-            self.level[msg.key().decode()] = int(item["initial"])
+            key, value = msg.key(), msg.value()
+            if key is not None and value is not None:
+                self.level[key.decode()] = int(json.loads(value)["initial"])
 
     def restore(self, event: ev.Event) -> None:
         if event.type == ev.INVENTORY_RESERVED:

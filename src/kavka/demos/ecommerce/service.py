@@ -75,7 +75,7 @@ class Service:
 
     # -- helpers for subclasses ------------------------------------------------------------------
 
-    def publish(self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
+    def publish(self, topic: str, key: str, value: bytes, headers: ev.Headers = None) -> None:
         assert self.producer is not None
         self.producer.produce(topic, key=key.encode(), value=value, headers=headers, on_delivery=self._delivered)
 
@@ -168,7 +168,7 @@ class Service:
     def dead_letter(self, msg: Message, error: Exception) -> None:
         topic = f"{msg.topic()}.DLT"
         print(f"{self.name}: {msg.topic()}[{msg.partition()}]@{msg.offset()} is not an event ({error}); to {topic}")
-        headers = [
+        headers: ev.Headers = [
             ("dlt-original-topic", str(msg.topic()).encode()),
             ("dlt-original-partition", str(msg.partition()).encode()),
             ("dlt-original-offset", str(msg.offset()).encode()),
@@ -218,10 +218,9 @@ def read_log(
                         remaining.pop(key, None)
                         continue
                     raise KafkaException(error)
-                end = remaining.get(key)
-                if end is None:
+                if key not in remaining:
                     continue
-                offset = int(msg.offset() or 0)
+                end, offset = remaining[key], msg.offset() or 0
                 if offset < end:
                     yield msg
                 if offset + 1 >= end:

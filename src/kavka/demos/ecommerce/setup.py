@@ -7,7 +7,7 @@ import random
 import time
 
 from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from kavka.demos.ecommerce import events as ev
 from kavka.demos.ecommerce.service import read_log
