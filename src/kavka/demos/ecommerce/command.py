@@ -108,12 +108,13 @@ def ecommerce(
         deployment.start()
         click.echo(f"Services up: {', '.join(deployment.processes)}; POST orders to {deployment.gateway_url}")
         _where_to_watch(console, bootstrap)
-        _drive(deployment, make_orders(seed, orders, catalog), rate)
+        watched = [*deployment.processes.values(), *([broker] if broker is not None else [])]
+        _drive(deployment, make_orders(seed, orders, catalog), rate, watched)
         if not exit_when_done:
             click.echo("Everything keeps running; press Ctrl-C to stop.")
-            while not deployment.dead():
+            while True:
+                _fail_on_dead(watched)
                 time.sleep(0.5)
-            _fail_on_dead(deployment)
     except KeyboardInterrupt:
         click.echo("\nStopping...")
     except RuntimeError as e:
@@ -137,7 +138,9 @@ def _where_to_watch(console: str | None, bootstrap: str) -> None:
         click.echo(f"  and Consumer groups ({groups}), or: kavka groups describe inv-group -b {bootstrap}")
 
 
-def _drive(deployment: launcher.Deployment, orders: list[Order], rate: float) -> None:
+def _drive(
+    deployment: launcher.Deployment, orders: list[Order], rate: float, watched: list[launcher.ServiceProcess]
+) -> None:
     baseline = analytics_summary(deployment["analytics"])
     placed = 0
     failure: list[BaseException] = []
@@ -169,16 +172,14 @@ def _drive(deployment: launcher.Deployment, orders: list[Order], rate: float) ->
         )
         if failure:
             raise RuntimeError(f"placing orders failed: {failure[0]}")
-        _fail_on_dead(deployment)
+        _fail_on_dead(watched)
         if completed + cancelled >= total:
             click.echo(f"All {total} orders are final: {completed} completed, {cancelled} cancelled.")
             return
         time.sleep(1.0)
 
 
-def _fail_on_dead(deployment: launcher.Deployment) -> None:
-    dead = deployment.dead()
-    if dead:
-        raise RuntimeError(
-            f"{dead[0].name} exited (code {dead[0].popen.returncode if dead[0].popen else '?'}):\n{dead[0].tail()}"
-        )
+def _fail_on_dead(processes: list[launcher.ServiceProcess]) -> None:
+    for p in processes:
+        if p.popen is not None and p.popen.poll() is not None:
+            raise RuntimeError(f"{p.name} exited (code {p.popen.returncode}):\n{p.tail()}")
