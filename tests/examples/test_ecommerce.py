@@ -159,6 +159,7 @@ def test_kavka_demo_ecommerce_starts_a_broker_shows_its_console_and_stops_on_ctr
         producer = Producer({"bootstrap.servers": bootstrap})
         producer.produce(ev.ORDER_EVENTS, key=b"u1", value=b"not an event")
         assert producer.flush(10) == 0
+        del producer  # closed now, not after the broker has gone
         dead = wait_until(lambda: list(read_log(bootstrap, [f"{ev.ORDER_EVENTS}.DLT"])), 30, message="a dead letter")
         assert [m.value() for m in dead] == [b"not an event"]
         assert ev.header(dead[0].headers(), "dlt-original-topic") == ev.ORDER_EVENTS

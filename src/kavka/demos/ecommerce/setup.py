@@ -45,12 +45,12 @@ def ensure_topics(bootstrap: str, partitions: int = 3, timeout: float = 30.0) ->
 
 
 def make_catalog(seed: int, orders: int = 1000, skus: int = 12) -> dict[str, int]:
-    """SKU -> initial stock, from ``seed``, plus `SOLD_OUT` with none. Each SKU gets between 0.3 and 1.2
+    """SKU -> initial stock, from ``seed``, plus `SOLD_OUT` with none. Each SKU gets between 0.5 and 1.5
     times what ``orders`` orders of `driver.make_orders` ask of it on average (2 items of 2 units), so
     some SKUs run out during the run and their later orders fail: out of stock without injection."""
     rng = random.Random(f"catalog-{seed}")
     demand = max(1, orders * 4 // skus)
-    catalog = {f"SKU-{i:03d}": int(demand * rng.uniform(0.3, 1.2)) for i in range(skus)}
+    catalog = {f"SKU-{i:03d}": int(demand * rng.uniform(0.5, 1.5)) for i in range(skus)}
     catalog[SOLD_OUT] = 0
     return catalog
 
