@@ -2,40 +2,7 @@
 # Build the guide's Java examples (interop/java/guide) once per source hash, and print the directory that
 # holds kavka-guide.jar and lib/ (its dependencies): run a program with
 #   java -cp "$DIR/kavka-guide.jar:$DIR/lib/*" OrderProducer 127.0.0.1:9092 orders
-#
-#   KAVKA_GUIDE_CACHE=/dir  -> cache root (default: interop/.cache, ignored by git)
-#
-# The key is a hash of pom.xml and every file under src/, so an unchanged checkout (or a copy of it, as
-# .ci/run makes) reuses the build. Maven builds a private copy of the project (the source tree stays clean
-# and two builds cannot collide), offline first (a warm ~/.m2 needs no network), online if that fails.
-# Exits non-zero, with Maven's output, when the build fails.
+# The build and its cache (KAVKA_MAVEN_CACHE) are interop/maven-build.sh's.
 set -euo pipefail
-
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PROJECT="$HERE/java/guide"
-CACHE="${KAVKA_GUIDE_CACHE:-$HERE/.cache}"
-HASH="$(cd "$PROJECT" && find pom.xml src -type f -print0 | LC_ALL=C sort -z \
-    | xargs -0 sha256sum | sha256sum | cut -c1-16)"
-OUT="$CACHE/guide-$HASH"
-
-if [ ! -f "$OUT/.complete" ]; then
-    command -v mvn >/dev/null || { echo "interop/guide.sh: mvn (Maven) is not on PATH" >&2; exit 1; }
-    mkdir -p "$CACHE"
-    WORK="$(mktemp -d "$CACHE/guide-build.XXXXXX")"
-    trap 'rm -rf "$WORK"' EXIT
-    cp -r "$PROJECT/pom.xml" "$PROJECT/src" "$WORK/"
-    LOG="$WORK/maven.log"
-    if ! mvn -q -B -o -f "$WORK/pom.xml" package >"$LOG" 2>&1; then
-        if ! mvn -q -B -f "$WORK/pom.xml" package >>"$LOG" 2>&1; then
-            cat "$LOG" >&2
-            echo "interop/guide.sh: building the guide's Java examples with Maven failed" >&2
-            exit 1
-        fi
-    fi
-    mkdir -p "$WORK/out"
-    mv "$WORK/target/kavka-guide.jar" "$WORK/target/lib" "$WORK/out/"
-    touch "$WORK/out/.complete"
-    # Another build of the same sources may have finished first: keep whichever landed.
-    mv -T "$WORK/out" "$OUT" 2>/dev/null || true
-fi
-echo "$OUT"
+exec bash "$HERE/maven-build.sh" guide "$HERE/java/guide" kavka-guide.jar lib

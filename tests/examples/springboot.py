@@ -2,7 +2,7 @@
 
 `build` runs ``examples/spring-boot/build.sh``, which builds the Maven project once per hash of its
 sources (offline from a warm ~/.m2, else online) and caches ``order-service.jar`` under
-``$KAVKA_SPRING_CACHE`` (default ``interop/.cache``). The ``order_service_jar`` fixture (session scoped)
+``$KAVKA_MAVEN_CACHE`` (default ``interop/.cache``). The ``order_service_jar`` fixture (session scoped)
 skips with the reason when Java 17+ or Maven is missing, except under ``CI=true``, where it fails; a
 build that fails is a failure.
 

@@ -2,7 +2,7 @@
 
 `build` runs ``interop/guide.sh``, which builds the Maven project once per hash of its sources (offline
 from a warm ~/.m2, else online) and caches ``kavka-guide.jar`` and its dependencies under
-``$KAVKA_GUIDE_CACHE`` (default ``interop/.cache``); an unchanged checkout reuses the jar. `unavailable_reason`
+``$KAVKA_MAVEN_CACHE`` (default ``interop/.cache``); an unchanged checkout reuses the jar. `unavailable_reason`
 says in one line why the programs cannot run here (no Java 17+, no Maven for a first build, a failed build).
 
 `Guide.run(main, *args)` runs one program to completion; `Guide.start(...)` starts one with a pipe on
