@@ -88,6 +88,11 @@ class ConnectionInfo:
     client_software: str | None = None
     # time.monotonic() until which a client quota mutes the connection (KIP-219; broker/byte_rate_quotas.py)
     throttled_until: float = 0.0
+    # Who the connection authenticated as, in Kafka's "<type>:<name>" form (the principal ACLs name):
+    # "User:ANONYMOUS" on a PLAINTEXT listener or before SASL completes, as in Kafka.
+    principal: str = "User:ANONYMOUS"
+    # The listener the connection came in on, by its name in `listeners` ("PLAINTEXT", "SASL_SSL", ...).
+    listener_name: str | None = None
 
 
 @dataclass(slots=True)
