@@ -1,0 +1,384 @@
+"""The guide's Payment & Banking design (``kavka demo payments``) on a real Kavka broker process.
+
+The end-to-end test runs the Payment API and the processor as their own processes, sends a seeded
+workload over HTTP (duplicated Idempotency-Keys, payments that would overdraw, payments over the fraud
+limit, a hot account), kills the processor with SIGKILL at random points, kills the API once and kills
+the broker with SIGKILL once (restarted on the same port and data dir), and then checks the committed
+history of every topic with `tests.examples.paymentscheck`. The checker's own test proves each of its
+rules can fail.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kavka.demos.payments.fraud import DEFAULT_FRAUD_LIMIT
+from kavka.demos.payments.kafkaio import read_topic
+from kavka.demos.payments.ledger import DEFAULT_ACCOUNTS, Ledger
+from kavka.demos.payments.services import Service, free_port
+from kavka.demos.payments.topics import (
+    BALANCE_EVENTS,
+    PAYMENT_AUDIT,
+    PAYMENT_COMPLETED,
+    PAYMENT_FAILED,
+    PAYMENT_INITIATED,
+    AccountPartitioner,
+    TopicPlan,
+    ensure_topics,
+)
+from kavka.demos.payments.workload import Answer, PaymentRequest, make_workload, send_until_answered
+from kavka.testing.process import BrokerProcess, wait_until
+from tests.examples.paymentscheck import History, check, compaction_problems
+
+SEED = int(os.environ.get("KAVKA_PAYMENTS_SEED", "20261205"))
+PAYMENTS = 160
+
+# The audit log rolls a segment every 100 ms of writes and is cleaned as soon as 1% of it is dirty;
+# the broker's cleaner looks for work every 100 ms instead of every 15 s.
+AUDIT_CONFIGS = {"segment.ms": "100", "segment.bytes": "1048576", "min.cleanable.dirty.ratio": "0.01"}
+BROKER_OVERRIDES = {"log.cleaner.backoff.ms": "100", "num.partitions": "1"}
+
+
+def _read(bootstrap: str, topic: str) -> list:
+    return list(read_topic(bootstrap, topic, timeout=30))
+
+
+def _cleaner_checkpoints(broker: BrokerProcess, topic: str) -> dict[int, int]:
+    path = broker.data_dir / "cleaner-offset-checkpoint"
+    if not path.exists():
+        return {}
+    lines = path.read_text().splitlines()[2:]
+    out = {}
+    for line in lines:
+        name, partition, offset = line.split()
+        if name == topic:
+            out[int(partition)] = int(offset)
+    return out
+
+
+def _services(bootstrap: str, tmp_path: Path) -> tuple[Service, Service, str]:
+    port = free_port()
+    api = Service(
+        "payment API",
+        "kavka.demos.payments.api",
+        ["--bootstrap-servers", bootstrap, "--port", str(port)],
+        tmp_path / "api.log",
+        "payment API ready",
+    )
+    processor = Service(
+        "payment processor",
+        "kavka.demos.payments.processor",
+        ["--bootstrap-servers", bootstrap],
+        tmp_path / "processor.log",
+        "payment processor ready",
+    )
+    return api, processor, f"http://127.0.0.1:{port}/payments"
+
+
+def test_payments_exactly_once_through_processor_api_and_broker_crashes(
+    broker_factory: Callable[..., BrokerProcess], tmp_path: Path
+) -> None:
+    broker = broker_factory(overrides=BROKER_OVERRIDES)
+    plan = TopicPlan(extra_configs={PAYMENT_AUDIT: AUDIT_CONFIGS})
+    ensure_topics(broker.bootstrap, plan)
+    api, processor, url = _services(broker.bootstrap, tmp_path)
+    try:
+        api.start()
+        processor.start()
+        _run_with_faults(broker, api, processor, url, tmp_path)
+    finally:
+        for service in (api, processor):
+            service.kill()
+
+
+def _run_with_faults(broker: BrokerProcess, api: Service, processor: Service, url: str, tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    workload = make_workload(SEED, PAYMENTS, DEFAULT_ACCOUNTS, fraud_limit=DEFAULT_FRAUD_LIMIT)
+    assert {r.kind for r in workload} == {"transfer", "overdraw", "fraud", "resend"}
+    faults = ["processor", "processor", "processor", "broker", "api"]
+    rng.shuffle(faults)
+    points = sorted(rng.sample(range(10, PAYMENTS - 10), len(faults)))
+
+    sent: list[tuple[PaymentRequest, Answer]] = []
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            for request in workload:
+                sent.append((request, send_until_answered(url, request, timeout=90)))
+        except BaseException as e:  # reported by the test thread
+            errors.append(e)
+
+    thread = threading.Thread(target=client, name="payments-client", daemon=True)
+    thread.start()
+    for point, fault in zip(points, faults):
+        wait_until(lambda: len(sent) >= point or errors or not thread.is_alive(), 90, message=f"{point} answers")
+        if fault == "processor":
+            processor.kill()
+            processor.start()
+        elif fault == "api":
+            api.kill()
+            api.start()
+        else:
+            broker.kill()
+            broker.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the client did not finish"
+    if errors:
+        raise errors[0]
+
+    accepted = {a.body["paymentId"] for _, a in sent if a.status == 202}
+
+    def decided() -> bool:
+        outcomes = _read(broker.bootstrap, PAYMENT_COMPLETED) + _read(broker.bootstrap, PAYMENT_FAILED)
+        return len(outcomes) >= len(accepted)
+
+    wait_until(decided, 60, interval=0.3, message=f"outcomes of {len(accepted)} payments")
+    for service in (api, processor):
+        assert service.returncode is None, f"{service.name} exited on its own:\n{service.log_tail()}"
+
+    plan = TopicPlan()
+    history = History(
+        accounts=DEFAULT_ACCOUNTS,
+        sent=sent,
+        initiated=_read(broker.bootstrap, PAYMENT_INITIATED),
+        completed=_read(broker.bootstrap, PAYMENT_COMPLETED),
+        failed=_read(broker.bootstrap, PAYMENT_FAILED),
+        balance_events=_read(broker.bootstrap, BALANCE_EVENTS),
+        audit=_read(broker.bootstrap, PAYMENT_AUDIT),
+        partitioner=plan.partitioner(),
+        hot=plan.hot_accounts,
+    )
+    problems = check(history)
+    assert not problems, f"seed {SEED}:\n" + "\n".join(problems[:40])
+    assert len(history.initiated) == len(accepted)
+    assert any(request.kind == "resend" for request, answer in sent if answer.replayed)
+    assert history.completed and history.failed
+
+    # The audit log after compaction: wait for the cleaner to pass over every partition, then its
+    # latest state per account and per payment is still the ledger's (the same checker on the
+    # compacted log) while older states are gone.
+    # the processor wrote account:<id> at each opening, both accounts and the payment per completed
+    # payment, the payment per failed one (the cleaner may have run already when it was first read)
+    written = len(DEFAULT_ACCOUNTS) + 3 * len(history.completed) + len(history.failed)
+
+    last: list[str] = []
+
+    def compacted() -> list | None:
+        audit = _read(broker.bootstrap, PAYMENT_AUDIT)
+        checkpoints = _cleaner_checkpoints(broker, PAYMENT_AUDIT)
+        problems = compaction_problems(audit, checkpoints)
+        last[:] = [f"{len(audit)} of {written} records left, cleaner checkpoints {checkpoints}", *problems[:5]]
+        return None if problems or len(audit) >= written else audit
+
+    audit = wait_until(
+        compacted, 30, interval=0.3, message=lambda: "the cleaner to compact payment-audit: " + "; ".join(last)
+    )
+    history.audit = audit
+    problems = check(history)
+    assert not problems, f"seed {SEED}, after compaction:\n" + "\n".join(problems[:40])
+
+
+# -- the checker fails when it should ----------------------------------------------------------------
+
+
+def _clean_history() -> History:
+    """A two-payment history that is right: ACC-001 pays 30 to ACC-002, then tries 500 (no funds)."""
+    part = AccountPartitioner(3, ("ACC-002",))
+    accounts = {"ACC-001": 100, "ACC-002": 0}
+    r1 = PaymentRequest("k1", "ACC-001", "ACC-002", 30, "transfer")
+    r2 = PaymentRequest("k2", "ACC-001", "ACC-002", 500, "overdraw")
+    p1 = {"paymentId": "p1", "idempotencyKey": "k1", "from": "ACC-001", "to": "ACC-002", "amount": 30}
+    p2 = {"paymentId": "p2", "idempotencyKey": "k2", "from": "ACC-001", "to": "ACC-002", "amount": 500}
+    a = part("ACC-001")
+    b = part("ACC-002")
+    k = b"ACC-001"
+    return History(
+        accounts=accounts,
+        sent=[
+            (r1, Answer(202, {"paymentId": "p1"}, False)),
+            (r1, Answer(202, {"paymentId": "p1"}, True)),
+            (r2, Answer(202, {"paymentId": "p2"}, False)),
+        ],
+        initiated=[(a, 0, k, p1), (a, 1, k, p2)],
+        completed=[(a, 0, k, {**p1, "status": "COMPLETED"})],
+        failed=[(a, 0, k, {**p2, "status": "FAILED", "reason": "INSUFFICIENT_FUNDS: ..."})],
+        balance_events=[
+            (
+                a,
+                0,
+                k,
+                {
+                    "type": "OPEN",
+                    "accountId": "ACC-001",
+                    "paymentId": None,
+                    "amount": 100,
+                    "balanceAfter": 100,
+                    "version": 1,
+                },
+            ),
+            (
+                b,
+                0,
+                b"ACC-002",
+                {
+                    "type": "OPEN",
+                    "accountId": "ACC-002",
+                    "paymentId": None,
+                    "amount": 0,
+                    "balanceAfter": 0,
+                    "version": 1,
+                },
+            ),
+            (
+                a,
+                1,
+                k,
+                {
+                    "type": "DEBIT",
+                    "accountId": "ACC-001",
+                    "paymentId": "p1",
+                    "amount": 30,
+                    "balanceAfter": 70,
+                    "version": 2,
+                },
+            ),
+            (
+                b,
+                1,
+                b"ACC-002",
+                {
+                    "type": "CREDIT",
+                    "accountId": "ACC-002",
+                    "paymentId": "p1",
+                    "amount": 30,
+                    "balanceAfter": 30,
+                    "version": 2,
+                },
+            ),
+        ],
+        audit=[
+            (0, 0, b"account:ACC-001", {"balance": 100, "version": 1}),
+            (0, 1, b"account:ACC-001", {"balance": 70, "version": 2}),
+            (0, 2, b"account:ACC-002", {"balance": 30, "version": 2}),
+            (0, 3, b"payment:p1", {"status": "COMPLETED"}),
+            (0, 4, b"payment:p2", {"status": "FAILED"}),
+        ],
+        partitioner=part,
+        hot=("ACC-002",),
+    )
+
+
+def _dup_initiated(h: History) -> None:
+    h.initiated.append(h.initiated[0][:1] + (9,) + h.initiated[0][2:])
+
+
+def _second_outcome(h: History) -> None:
+    h.failed.append((0, 5, b"ACC-001", {**h.completed[0][3], "status": "FAILED", "reason": "x"}))
+
+
+def _overdraft(h: History) -> None:
+    ev = h.balance_events[2][3]
+    ev.update(amount=130, balanceAfter=-30)
+    h.balance_events[3][3].update(amount=130, balanceAfter=130)
+    h.completed[0][3]["amount"] = 130
+
+
+def _money_created(h: History) -> None:
+    h.balance_events[3][3].update(amount=40, balanceAfter=40)
+
+
+def _wrong_partition(h: History) -> None:
+    p, o, k, v = h.initiated[0]
+    h.initiated[0] = (h.partitioner("ACC-002"), o, k, v)
+
+
+def _reordered(h: History) -> None:
+    h.initiated[0], h.initiated[1] = (
+        (h.initiated[0][0], 1, *h.initiated[0][2:]),
+        (h.initiated[1][0], 0, *h.initiated[1][2:]),
+    )
+
+
+def _stale_audit(h: History) -> None:
+    h.audit.pop(1)
+
+
+def _overdraw_completed(h: History) -> None:
+    h.failed[0][3].update(status="FAILED", reason="FRAUD_SUSPECTED: wrong rule")
+
+
+def _lost_outcome(h: History) -> None:
+    h.failed.clear()
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expect"),
+    [
+        (_dup_initiated, "payment-initiated records"),
+        (_second_outcome, "2 outcomes"),
+        (_overdraft, "negative balance"),
+        (_money_created, "money not conserved"),
+        (_wrong_partition, "in partition"),
+        (_reordered, "in the order"),
+        (_stale_audit, "audit account:ACC-001"),
+        (_overdraw_completed, "expected INSUFFICIENT_FUNDS"),
+        (_lost_outcome, "neither completed nor failed"),
+    ],
+)
+def test_checker_finds_each_violation(break_it: Callable[[History], None], expect: str) -> None:
+    assert check(_clean_history()) == []
+    history = _clean_history()
+    break_it(history)
+    problems = check(history)
+    assert any(expect in p for p in problems), problems
+
+
+def test_compaction_checker_finds_repeated_keys() -> None:
+    audit = [(0, 0, b"a", 1), (0, 1, b"a", 2), (0, 2, b"b", 1)]
+    assert compaction_problems(audit, {0: 1}) == []
+    assert "repeated" in compaction_problems(audit, {0: 2})[0]
+    assert "never cleaned" in compaction_problems(audit, {})[0]
+
+
+# -- the pieces ----------------------------------------------------------------------------------------
+
+
+def test_hot_account_has_a_partition_of_its_own_and_every_account_one_partition() -> None:
+    part = AccountPartitioner(6, ("ACC-007",))
+    accounts = [f"ACC-{i:03d}" for i in range(1, 200)]
+    placed = {a: part(a) for a in accounts}
+    assert placed["ACC-007"] == 5
+    assert [a for a, p in placed.items() if p == 5] == ["ACC-007"]
+    assert set(placed.values()) == set(range(6))  # the shared pool is used whole
+    assert all(part(a) == p for a, p in placed.items())  # one account, one partition, every time
+    with pytest.raises(ValueError, match="no shared pool"):
+        AccountPartitioner(1, ("ACC-007",))
+
+
+def test_ledger_never_overdraws_and_forgets_a_rolled_back_batch() -> None:
+    ledger = Ledger(fraud_limit=1000)
+    ledger.begin()
+    ledger.open("A", 100)
+    ledger.open("B", 0)
+    ledger.commit()
+    ledger.begin()
+    assert ledger.decide({"paymentId": "1", "from": "A", "to": "B", "amount": 60}).status == "COMPLETED"
+    second = ledger.decide({"paymentId": "2", "from": "A", "to": "B", "amount": 60})
+    assert (second.status, second.reason.split(":")[0]) == ("FAILED", "INSUFFICIENT_FUNDS")
+    fraud = ledger.decide({"paymentId": "3", "from": "A", "to": "B", "amount": 5000})
+    assert fraud.reason.startswith("FRAUD_SUSPECTED")
+    ledger.rollback()
+    assert (ledger.accounts["A"].balance, ledger.accounts["B"].balance) == (100, 0)
+    assert ledger.decided == set()
+    ledger.begin()
+    assert ledger.decide({"paymentId": "1", "from": "A", "to": "B", "amount": 60}).status == "COMPLETED"
+    assert ledger.decide({"paymentId": "1", "from": "A", "to": "B", "amount": 60}).status == "DUPLICATE"
+    ledger.commit()
+    assert (ledger.accounts["A"].balance, ledger.accounts["B"].balance) == (40, 60)
