@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -382,3 +386,60 @@ def test_ledger_never_overdraws_and_forgets_a_rolled_back_batch() -> None:
     assert ledger.decide({"paymentId": "1", "from": "A", "to": "B", "amount": 60}).status == "DUPLICATE"
     ledger.commit()
     assert (ledger.accounts["A"].balance, ledger.accounts["B"].balance) == (40, 60)
+
+
+# -- kavka demo payments ---------------------------------------------------------------------------
+
+
+def _demo(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kavka", "demo", "payments", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_demo_command_runs_against_a_running_broker(
+    broker_factory: Callable[..., BrokerProcess], tmp_path: Path
+) -> None:
+    broker = broker_factory()
+    log = tmp_path / "demo.log"
+    demo = _demo(["--bootstrap-servers", broker.bootstrap, "--payments", "40", "--seed", "5", "--once"], log)
+    try:
+        code = demo.wait(90)
+    finally:
+        demo.kill()
+    output = log.read_text()
+    assert code == 0, output
+    assert "sent 40/40" in output and "money in the bank 12,000.00" in output, output
+    assert "ACC-007" in output and "partition 5" in output
+    # what the summary counted is in the topics
+    completed = _read(broker.bootstrap, PAYMENT_COMPLETED)
+    failed = _read(broker.bootstrap, PAYMENT_FAILED)
+    summary = next(line for line in output.splitlines() if line.startswith("sent 40/40"))
+    assert f"completed {len(completed)} " in summary and f"failed {len(failed)} " in summary, summary
+
+
+def test_demo_command_starts_a_broker_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    log = tmp_path / "demo.log"
+    demo = _demo(["--payments", "10", "--seed", "1"], log)
+    try:
+        wait_until(
+            lambda: "press Ctrl-C" in log.read_text() or demo.poll() is not None, 90, message="the demo to serve"
+        )
+        output = log.read_text()
+        assert demo.poll() is None, output
+        broker_port = int(output.split("kavka serve on 127.0.0.1:")[1].split(",")[0])
+        api_port = int(output.split("Payment API on http://127.0.0.1:")[1].split("/")[0])
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(60)
+    finally:
+        demo.kill()
+    output = log.read_text()
+    assert code == 0, output
+    assert output.rstrip().endswith("stopped"), output
+    for port in (broker_port, api_port):  # the broker and the API it started are gone
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -11,14 +11,11 @@ from typing import Any
 
 __all__ = ["DEFAULT_FRAUD_LIMIT", "fraud_reason"]
 
-DEFAULT_FRAUD_LIMIT = 1_000_000  # cents: a single payment above 10,000.00 is held as suspected fraud
+DEFAULT_FRAUD_LIMIT = 2_000_000  # cents: a single payment above 20,000.00 is held as suspected fraud
 
 
 def fraud_reason(payment: Mapping[str, Any], limit: int) -> str | None:
-    """The fraud-detection stage: a reason to refuse ``payment``, or None to let it through.
-
-    The guide's design puts a real-time ML model here; the demo's rule is an amount limit.
-    """
+    """A reason to refuse ``payment`` (``FRAUD_SUSPECTED: ...``), or None to let it through."""
     if payment["amount"] > limit:
         return f"FRAUD_SUSPECTED: amount {payment['amount']} is over the single-payment limit {limit}"
     return None

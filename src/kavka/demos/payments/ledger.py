@@ -22,8 +22,9 @@ from kavka.demos.payments.fraud import DEFAULT_FRAUD_LIMIT, fraud_reason
 
 __all__ = ["Account", "Decision", "Ledger", "DEFAULT_ACCOUNTS"]
 
-# The demo's bank: eight accounts with 1,000.00 each (amounts are cents). ACC-007 is the guide's hot one.
-DEFAULT_ACCOUNTS = {f"ACC-{i:03d}": 100_000 for i in range(1, 9)}
+# The demo's bank (amounts are cents): eight accounts with 1,000.00 each, but ACC-007, the guide's
+# high-volume account, with 5,000.00.
+DEFAULT_ACCOUNTS = {f"ACC-{i:03d}": 500_000 if i == 7 else 100_000 for i in range(1, 9)}
 
 
 @dataclass

@@ -52,8 +52,15 @@ class Service:
             log.flush()
             self._log_start = log.tell()
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            # a session of its own: Ctrl-C in a terminal reaches only the parent, which stops its services
+            # in order (the broker last), instead of every process at once
             self.popen = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         if wait:
             self.wait_ready(timeout)

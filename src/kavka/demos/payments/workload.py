@@ -1,7 +1,7 @@
 """A seeded stream of payments for the demo and its test, and an HTTP client that retries like a
 careful mobile app: same Idempotency-Key until it gets an answer.
 
-`make_workload` mixes ordinary transfers (a share of them from the hot account), payments too large
+`make_workload` mixes ordinary transfers (a share of them paid from or to the hot account), payments too large
 for any balance (more than all the money in the bank, under the fraud limit: always
 INSUFFICIENT_FUNDS), payments over the fraud limit, and resends of earlier requests with their key
 (the duplicates the API must answer without publishing).
@@ -67,8 +67,12 @@ def make_workload(
             first = rng.choice([r for r in out if r.kind != "resend"])
             out.append(PaymentRequest(first.key, first.source, first.target, first.amount, "resend"))
             continue
-        source = rng.choice(hot_names) if hot_names and rng.random() < hot_share else rng.choice(names)
+        source = rng.choice(names)
         target = rng.choice([a for a in names if a != source])
+        if hot_names and rng.random() < hot_share:  # the hot account pays or is paid, half and half
+            hot_one = rng.choice(hot_names)
+            other = rng.choice([a for a in names if a != hot_one])
+            source, target = (hot_one, other) if rng.random() < 0.5 else (other, hot_one)
         key = f"{key_prefix}-{i:05d}"
         roll -= resend_share
         if roll < overdraw_share:
