@@ -1,7 +1,8 @@
 """Run one service of the demo as its own process, the way an operator would: ``python -m <module>``.
 
 `Service` sends the process's output to a log file (never a pipe that could fill up), waits for the
-line the service prints when it is ready, and stops it with SIGTERM (or SIGKILL, for a crash).
+line the service prints when it is ready, and stops it with SIGTERM (or SIGKILL, for a crash). The
+process runs in a session of its own and is sent SIGTERM if its parent dies (Linux).
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def _terminate_with_parent() -> None:
+    """Runs in the child before exec: Linux sends it SIGTERM when its parent dies, even by SIGKILL
+    (prctl PR_SET_PDEATHSIG), so no service outlives the demo that started it. A no-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class Service:
@@ -61,6 +73,7 @@ class Service:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                preexec_fn=_terminate_with_parent,
             )
         if wait:
             self.wait_ready(timeout)
