@@ -115,10 +115,8 @@ class PaymentProcessor:
             }
         )
         partitions = [TopicPartition(PAYMENT_INITIATED, p) for p in range(self.plan.partitions)]
-        committed = self.consumer.committed(partitions, timeout=TRANSACTION_DEADLINE)
+        committed = _committed(self.consumer, partitions, time.monotonic() + TRANSACTION_DEADLINE)
         for tp in committed:
-            if tp.error is not None:
-                raise KafkaException(tp.error)
             if tp.offset < 0:
                 tp.offset = OFFSET_BEGINNING
         self.consumer.assign(committed)
@@ -227,6 +225,38 @@ class PaymentProcessor:
             self.consumer.close()
         if self.producer is not None:
             self.producer.flush(5)
+
+
+# errors of an OffsetFetch that go away by asking again (librdkafka does not always flag them retriable)
+_RETRIABLE_FETCH = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.UNSTABLE_OFFSET_COMMIT,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
+
+
+def _committed(consumer: Consumer, partitions: list[TopicPartition], deadline: float) -> list[TopicPartition]:
+    """The group's committed offsets, retrying retriable errors until ``deadline``: a coordinator that
+    is still loading answers NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS (Kafka does, right after
+    it starts)."""
+    while True:
+        try:
+            committed: list[TopicPartition] = consumer.committed(
+                partitions, timeout=max(1.0, deadline - time.monotonic())
+            )
+            for tp in committed:
+                if tp.error is not None:
+                    raise KafkaException(tp.error)
+            return committed
+        except KafkaException as e:
+            err: KafkaError = e.args[0]
+            if not (err.retriable() or err.code() in _RETRIABLE_FETCH) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)  # back off before asking the coordinator again
 
 
 def _usable(message: Message) -> bool:
