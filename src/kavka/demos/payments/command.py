@@ -113,7 +113,9 @@ def _summary(sent: int, total: int, ids: set[str], replayed: int, tally: _Tally)
     default=None,
     help="A running broker; without it a `kavka serve` is started on free ports for the demo.",
 )
-@click.option("--payments", "count", default=200, show_default=True, help="How many payments to send.")
+@click.option(
+    "--payments", "count", type=click.IntRange(min=1), default=200, show_default=True, help="How many payments to send."
+)
 @click.option("--seed", default=None, type=int, help="Seed of the payment stream (random if omitted).")
 @click.option("--api-port", default=0, help="Port of the Payment API (a free one if 0).")
 @click.option("--once", is_flag=True, help="Exit after the summary instead of serving until Ctrl-C.")
@@ -147,7 +149,7 @@ def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int,
             bootstrap = f"127.0.0.1:{port}"
             console = f"http://127.0.0.1:{console_port}"
             click.echo(f"started a broker: kavka serve on {bootstrap}, console {console}")
-        created = ensure_topics(bootstrap, TopicPlan())
+        created = _topics(bootstrap)
         click.echo(f"topics: {len(created)} created, {7 - len(created)} already there")
         api_port = api_port or free_port()
         url = f"http://127.0.0.1:{api_port}/payments"
@@ -196,11 +198,22 @@ def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int,
             except ServiceError as e:
                 click.echo(f"kavka demo payments: {e}", err=True)
                 ok = False
-        if ok:
+        if ok or not services:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             click.echo(f"logs kept in {workdir}", err=True)
     click.echo("stopped")
+
+
+def _topics(bootstrap: str) -> list[str]:
+    from confluent_kafka import KafkaException
+
+    try:
+        return ensure_topics(bootstrap, TopicPlan(), timeout=15)
+    except KafkaException as e:
+        raise click.ClickException(f"cannot create the topics on {bootstrap}: {e.args[0].str()}") from None
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _run(bootstrap: str, url: str, count: int, seed: int | None, stop: threading.Event) -> None:
