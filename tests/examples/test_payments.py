@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import confluent_kafka
 import pytest
 
 from kavka.demos.payments.fraud import DEFAULT_FRAUD_LIMIT
@@ -425,6 +426,11 @@ def test_demo_command_runs_against_a_running_broker(
     broker_factory: Callable[..., BrokerProcess], tmp_path: Path
 ) -> None:
     broker = broker_factory()
+    # a record no API wrote, waiting in payment-initiated: refused, and the processor goes on
+    ensure_topics(broker.bootstrap, TopicPlan())
+    producer = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce(PAYMENT_INITIATED, b"not a payment", b"ACC-001", partition=0)
+    assert producer.flush(10) == 0
     log = tmp_path / "demo.log"
     demo = _demo(["--bootstrap-servers", broker.bootstrap, "--payments", "40", "--seed", "5", "--once"], log)
     try:
@@ -437,7 +443,9 @@ def test_demo_command_runs_against_a_running_broker(
     assert "ACC-007" in output and "partition 5" in output
     # what the summary counted is in the topics
     completed = _read(broker.bootstrap, PAYMENT_COMPLETED)
-    failed = _read(broker.bootstrap, PAYMENT_FAILED)
+    refused = [v for _, _, _, v in _read(broker.bootstrap, PAYMENT_FAILED) if v["paymentId"] is None]
+    failed = [v for _, _, _, v in _read(broker.bootstrap, PAYMENT_FAILED) if v["paymentId"] is not None]
+    assert [v["reason"] for v in refused] == ["MALFORMED: not a JSON object"]
     summary = next(line for line in output.splitlines() if line.startswith("sent 40/40"))
     assert f"completed {len(completed)} " in summary and f"failed {len(failed)} " in summary, summary
 

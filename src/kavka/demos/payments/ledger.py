@@ -20,7 +20,7 @@ from typing import Any
 
 from kavka.demos.payments.fraud import DEFAULT_FRAUD_LIMIT, fraud_reason
 
-__all__ = ["Account", "Decision", "Ledger", "DEFAULT_ACCOUNTS"]
+__all__ = ["Account", "Decision", "Ledger", "DEFAULT_ACCOUNTS", "malformed"]
 
 # The demo's bank (amounts are cents): eight accounts with 1,000.00 each, but ACC-007, the guide's
 # high-volume account, with 5,000.00.
@@ -110,16 +110,19 @@ class Ledger:
         }
 
     def decide(self, payment: Mapping[str, Any]) -> Decision:
+        """Decide a well-formed payment (see `malformed`)."""
         payment_id = payment["paymentId"]
         if payment_id in self.decided:
             return Decision("DUPLICATE")
         source, target, amount = payment["from"], payment["to"], payment["amount"]
-        reason = fraud_reason(payment, self.fraud_limit)
+        reason = None
+        if amount <= 0 or source == target:
+            reason = "INVALID_PAYMENT: the amount must be positive and the accounts different"
+        if reason is None:
+            reason = fraud_reason(payment, self.fraud_limit)
         if reason is None and (source not in self.accounts or target not in self.accounts):
             missing = source if source not in self.accounts else target
             reason = f"UNKNOWN_ACCOUNT: {missing}"
-        if reason is None and (not isinstance(amount, int) or amount <= 0 or source == target):
-            reason = "INVALID_PAYMENT: the amount must be a positive integer and the accounts different"
         if reason is None and self.accounts[source].balance < amount:
             reason = f"INSUFFICIENT_FUNDS: {source} has {self.accounts[source].balance}, the payment needs {amount}"
         self._mark_decided(payment_id)
@@ -139,6 +142,17 @@ class Ledger:
                 _event("CREDIT", target, payment_id, amount, after_credit),
             ],
         )
+
+
+def malformed(payment: Any) -> str | None:
+    """Why ``payment`` (a decoded ``payment-initiated`` value) cannot be decided at all, or None."""
+    if not isinstance(payment, dict):
+        return "not a JSON object"
+    for name, kind in (("paymentId", str), ("from", str), ("to", str), ("amount", int)):
+        value = payment.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"{name!r} is missing or not a {kind.__name__}"
+    return None
 
 
 def _event(kind: str, account_id: str, payment_id: str, amount: int, after: Account) -> dict[str, Any]:

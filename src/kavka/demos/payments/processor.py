@@ -44,7 +44,7 @@ from kavka.demos.payments.kafkaio import (
     finish_transaction,
     read_topic,
 )
-from kavka.demos.payments.ledger import DEFAULT_ACCOUNTS, Account, Ledger
+from kavka.demos.payments.ledger import DEFAULT_ACCOUNTS, Account, Ledger, malformed
 from kavka.demos.payments.topics import (
     ACCOUNT_BALANCES,
     BALANCE_EVENTS,
@@ -163,7 +163,7 @@ class PaymentProcessor:
         committed = False
         try:
             for m in messages:
-                self._settle(decode(m.value()))
+                self._settle(m)
             self.producer.send_offsets_to_transaction(
                 [TopicPartition(PAYMENT_INITIATED, p, o) for p, o in after.items()],
                 self.consumer.consumer_group_metadata(),
@@ -189,7 +189,19 @@ class PaymentProcessor:
         self.decided += len(messages)
         return len(messages)
 
-    def _settle(self, payment: dict[str, Any]) -> None:
+    def _settle(self, message: Message) -> None:
+        try:
+            payment = decode(message.value())
+        except ValueError:
+            payment = None
+        problem = malformed(payment)
+        if problem is not None:
+            # a record no API wrote: refused where everyone can see it, never left to stop the processor
+            where = {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()}
+            value = {"paymentId": None, "status": "FAILED", "reason": f"MALFORMED: {problem}", "record": where}
+            assert self.producer is not None
+            self.producer.produce(PAYMENT_FAILED, encode(value), message.key(), partition=message.partition())
+            return
         decision = self.ledger.decide(payment)
         if decision.status == "DUPLICATE":
             return
