@@ -10,7 +10,8 @@ read_committed) and what the client was answered; `check` returns one line per v
 - outcomes: every payment completed or failed exactly once; payments over all the money in the bank fail
   with INSUFFICIENT_FUNDS, payments over the fraud limit with FRAUD_SUSPECTED;
 - the ledger: per account, OPEN then versions 1, 2, 3, ... with each balance the previous one plus or
-  minus the amount, never negative; each completed payment exactly one DEBIT and one CREDIT of its
+  minus the amount, never negative, the debits in the order of the account's payments, each
+  INSUFFICIENT_FUNDS refusal at a balance the account had and below the amount; each completed payment exactly one DEBIT and one CREDIT of its
   amount, a failed one none; the sum of the balances equal to the opening sum;
 - the audit log: the latest ``account:<id>`` / ``payment:<id>`` record equal to the ledger's final
   balance and the payment's outcome.
@@ -142,8 +143,13 @@ def _ledger(h: History) -> list[str]:
     balances: dict[str, int] = {}
     versions: dict[str, int] = {}
     moves: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    debits: dict[str, list[str]] = defaultdict(list)  # per account, the debited payments in ledger order
+    history: dict[str, set[int]] = defaultdict(set)  # every balance each account had
     for _, _, _, ev in sorted(h.balance_events, key=lambda r: (r[0], r[1])):
         account = ev["accountId"]
+        history[account].add(ev["balanceAfter"])
+        if ev["type"] == "DEBIT":
+            debits[account].append(ev["paymentId"])
         if ev["type"] == "OPEN":
             if account in balances:
                 problems.append(f"{account}: opened twice")
@@ -185,6 +191,21 @@ def _ledger(h: History) -> list[str]:
     for pid, events in moves.items():
         what = "failed payment" if pid in failed else "payment not completed"
         problems.append(f"{what} {pid} moved money: {[(e['type'], e['accountId'], e['amount']) for e in events]}")
+    # the processor took each account's payments in their order: its debits follow payment-initiated
+    order = {v["paymentId"]: (p, o) for p, o, _, v in h.initiated}
+    for account, ids in debits.items():
+        positions = [order.get(pid) for pid in ids]
+        if None not in positions and positions != sorted(positions):
+            problems.append(f"{account}: debited in the order {ids}, not the order of its payments")
+    # a payment refused for want of funds was refused at a balance the account had, below the amount
+    for _, _, _, value in h.failed:
+        reason = value.get("reason") or ""
+        if reason.startswith("INSUFFICIENT_FUNDS"):
+            had = int(reason.split(" has ")[1].split(",")[0])
+            if had >= value["amount"] or had not in history[value["from"]]:
+                problems.append(
+                    f"payment {value['paymentId']} refused at balance {had} for {value['amount']} ({reason})"
+                )
     h.extra["balances"] = balances
     h.extra["versions"] = versions
     return problems

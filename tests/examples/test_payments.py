@@ -137,6 +137,12 @@ def _run_with_faults(
         api.wait_ready(60)
         processor.wait_ready(60)
         sent = _send_with_faults(api, processor, broker, url, count, faults)
+        # the first key again, after every restart: the first answer, read back from Kafka, and nothing
+        # new published (the checker counts payment-initiated records per key)
+        first_request, first_answer = sent[0]
+        again = send_until_answered(url, first_request, timeout=30)
+        assert (again.status, again.body, again.replayed) == (202, first_answer.body, True)
+        sent.append((first_request, again))
         accepted = {a.body["paymentId"] for _, a in sent if a.status == 202}
 
         def decided() -> bool:
@@ -233,7 +239,9 @@ def _clean_history() -> History:
         ],
         initiated=[(a, 0, k, p1), (a, 1, k, p2)],
         completed=[(a, 0, k, {**p1, "status": "COMPLETED"})],
-        failed=[(a, 0, k, {**p2, "status": "FAILED", "reason": "INSUFFICIENT_FUNDS: ..."})],
+        failed=[
+            (a, 0, k, {**p2, "status": "FAILED", "reason": "INSUFFICIENT_FUNDS: ACC-001 has 70, the payment needs 500"})
+        ],
         balance_events=[
             (
                 a,
@@ -339,6 +347,72 @@ def _overdraw_completed(h: History) -> None:
     h.failed[0][3].update(status="FAILED", reason="FRAUD_SUSPECTED: wrong rule")
 
 
+def _wrongly_refused(h: History) -> None:
+    h.failed[0][3]["reason"] = "INSUFFICIENT_FUNDS: ACC-001 has 90, the payment needs 500"
+
+
+def _debited_out_of_order(h: History) -> None:
+    # p2 completed too and was debited before p1, though p1 came first in payment-initiated
+    p2 = h.failed.pop()[3]
+    h.completed.append((0, 1, b"ACC-001", {**p2, "amount": 10, "status": "COMPLETED"}))
+    h.initiated[1][3]["amount"] = 10
+    a, b = h.partitioner("ACC-001"), h.partitioner("ACC-002")
+    h.balance_events[2:] = [
+        (
+            a,
+            1,
+            b"ACC-001",
+            {
+                "type": "DEBIT",
+                "accountId": "ACC-001",
+                "paymentId": "p2",
+                "amount": 10,
+                "balanceAfter": 90,
+                "version": 2,
+            },
+        ),
+        (
+            b,
+            1,
+            b"ACC-002",
+            {
+                "type": "CREDIT",
+                "accountId": "ACC-002",
+                "paymentId": "p2",
+                "amount": 10,
+                "balanceAfter": 10,
+                "version": 2,
+            },
+        ),
+        (
+            a,
+            2,
+            b"ACC-001",
+            {
+                "type": "DEBIT",
+                "accountId": "ACC-001",
+                "paymentId": "p1",
+                "amount": 30,
+                "balanceAfter": 60,
+                "version": 3,
+            },
+        ),
+        (
+            b,
+            2,
+            b"ACC-002",
+            {
+                "type": "CREDIT",
+                "accountId": "ACC-002",
+                "paymentId": "p1",
+                "amount": 30,
+                "balanceAfter": 40,
+                "version": 3,
+            },
+        ),
+    ]
+
+
 def _lost_outcome(h: History) -> None:
     h.failed.clear()
 
@@ -355,6 +429,8 @@ def _lost_outcome(h: History) -> None:
         (_stale_audit, "audit account:ACC-001"),
         (_overdraw_completed, "expected INSUFFICIENT_FUNDS"),
         (_lost_outcome, "neither completed nor failed"),
+        (_wrongly_refused, "refused at balance 90"),
+        (_debited_out_of_order, "debited in the order"),
     ],
 )
 def test_checker_finds_each_violation(break_it: Callable[[History], None], expect: str) -> None:
@@ -431,6 +507,7 @@ def test_demo_command_runs_against_a_running_broker(
     producer = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap})
     producer.produce(PAYMENT_INITIATED, b"not a payment", b"ACC-001", partition=0)
     assert producer.flush(10) == 0
+    del producer
     log = tmp_path / "demo.log"
     demo = _demo(["--bootstrap-servers", broker.bootstrap, "--payments", "40", "--seed", "5", "--once"], log)
     try:
