@@ -3,7 +3,8 @@
 The end-to-end test runs the Payment API and the processor as their own processes, sends a seeded
 workload over HTTP (duplicated Idempotency-Keys, payments that would overdraw, payments over the fraud
 limit, a hot account), kills the processor with SIGKILL at random points, kills the API once and kills
-the broker with SIGKILL once (restarted on the same port and data dir), and then checks the committed
+the broker with SIGKILL once (restarted on the same port and data dir), freezes the processor and
+starts another (the old one, resumed, must be fenced by its transactional.id), and then checks the committed
 history of every topic with `tests.examples.paymentscheck`. The checker's own test proves each of its
 rules can fail.
 """
@@ -91,7 +92,7 @@ def test_payments_exactly_once_through_processor_api_and_broker_crashes(
 ) -> None:
     broker = broker_factory(overrides=BROKER_OVERRIDES)
     ensure_topics(broker.bootstrap, TopicPlan(extra_configs={PAYMENT_AUDIT: AUDIT_CONFIGS}))
-    faults = ["processor", "processor", "processor", "broker", "api"]
+    faults = ["processor", "processor", "processor", "broker", "api", "zombie"]
     history = _run_with_faults(broker.bootstrap, tmp_path, PAYMENTS, faults, broker=broker)
 
     # The audit log after compaction: wait for the cleaner to pass over every partition, then its
@@ -128,7 +129,8 @@ def _run_with_faults(
     bootstrap: str, tmp_path: Path, count: int, faults: list[str], *, broker: BrokerProcess | None = None
 ) -> History:
     """Run the API and the processor, send ``count`` seeded payments while doing each of ``faults``
-    ("processor", "api": SIGKILL and start again; "broker": ``broker`` killed -9 and restarted) at a
+    ("processor", "api": SIGKILL and start again; "broker": ``broker`` killed -9 and restarted;
+    "zombie": a frozen processor replaced, then resumed and fenced) at a
     seeded random point, wait for every outcome, and return the checked history."""
     api, processor, url = _services(bootstrap, tmp_path)
     try:
@@ -176,6 +178,22 @@ def _run_with_faults(
     return history
 
 
+def _zombie(processor: Service) -> None:
+    """Freeze the processor (SIGSTOP), start a new one with the same transactional.id, then let the old
+    one go on (SIGCONT): it must be fenced (the guide's ProducerFencedException) and stop, having
+    written nothing that counts."""
+    old = processor.popen
+    assert old is not None
+    old.send_signal(signal.SIGSTOP)
+    try:
+        processor.start()  # init_transactions fences the frozen one and aborts its open transaction
+    finally:
+        old.send_signal(signal.SIGCONT)
+    code = wait_until(lambda: old.poll(), 60, message="the fenced processor to stop")
+    exits = [line for line in processor.log_path.read_text().splitlines() if line.startswith("payment processor: ")]
+    assert code == 1 and any("fenced by a newer instance" in line for line in exits), processor.log_tail()
+
+
 def _send_with_faults(
     api: Service, processor: Service, broker: BrokerProcess | None, url: str, count: int, faults: list[str]
 ) -> list[tuple[PaymentRequest, Answer]]:
@@ -202,6 +220,8 @@ def _send_with_faults(
         if fault == "processor":
             processor.kill()
             processor.start(wait=False)
+        elif fault == "zombie":
+            _zombie(processor)
         elif fault == "api":
             api.kill()
             api.start(wait=False)

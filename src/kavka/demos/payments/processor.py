@@ -233,10 +233,9 @@ class PaymentProcessor:
         self.producer.poll(0)
 
     def close(self) -> None:
+        """Leave: nothing to flush, every record was sent by its transaction's commit (or is aborted)."""
         if self.consumer is not None:
             self.consumer.close()
-        if self.producer is not None:
-            self.producer.flush(5)
 
 
 # errors of an OffsetFetch that go away by asking again (librdkafka does not always flag them retriable)
@@ -339,7 +338,14 @@ def main(
         while not stopping:
             processor.step()
     except KafkaException as e:
-        sys.exit(f"payment processor: {e.args[0].str()}")
+        err: KafkaError = e.args[0]
+        if err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
+            # the guide's ProducerFencedException: another processor took over; this one's open
+            # transaction was aborted by it, so stopping is all there is to do
+            sys.exit(
+                f"payment processor: fenced by a newer instance with transactional.id {transactional_id}; stopping"
+            )
+        sys.exit(f"payment processor: {err.str()}")
     except (TransactionUncertain, TimeoutError) as e:
         sys.exit(f"payment processor: {e}")
     finally:
