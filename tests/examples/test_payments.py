@@ -122,7 +122,7 @@ def test_payments_exactly_once_on_apache_kafka(apache_kafka, tmp_path: Path) -> 
     """The same design and checker on the real Kafka (the session's node, so no broker kill there):
     what the test demands of Kavka is what Kafka gives."""
     ensure_topics(apache_kafka.bootstrap, TopicPlan())
-    _run_with_faults(apache_kafka.bootstrap, tmp_path, 60, ["processor", "api", "processor"])
+    _run_with_faults(apache_kafka.bootstrap, tmp_path, 60, ["processor", "api", "zombie"])
 
 
 def _run_with_faults(

@@ -7,13 +7,14 @@ process runs in a session of its own and is sent SIGTERM if its parent dies (Lin
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = ["Service", "ServiceError", "free_port"]
@@ -30,15 +31,24 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _find_prctl() -> Callable[[int, int], int] | None:
+    try:
+        prctl: Callable[[int, int], int] = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+# looked up once, here: the child calls it between fork and exec, where importing (and so taking the
+# import lock another thread of the parent may hold) is not safe
+_PRCTL = _find_prctl()
+
+
 def _terminate_with_parent() -> None:
     """Runs in the child before exec: Linux sends it SIGTERM when its parent dies, even by SIGKILL
-    (prctl PR_SET_PDEATHSIG), so no service outlives the demo that started it. A no-op elsewhere."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    (prctl PR_SET_PDEATHSIG = 1), so no service outlives the demo that started it. A no-op elsewhere."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)
 
 
 class Service:
