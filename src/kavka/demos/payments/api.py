@@ -172,7 +172,8 @@ async def serve(api: PaymentApi, host: str, port: int) -> None:
     print(f"payment API ready on http://{host}:{port}/payments", flush=True)
     stopped = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait([stopped, api.failed], return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {stopped, api.failed}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopped.cancel()
         await runner.cleanup()

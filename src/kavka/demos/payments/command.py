@@ -69,9 +69,10 @@ def _watch(bootstrap: str, tally: _Tally, stop: threading.Event) -> None:
             msg = consumer.poll(0.2)
             if msg is None:
                 continue
-            if msg.error() is not None:
-                if msg.error().fatal():
-                    tally.error = msg.error().str()
+            err = msg.error()
+            if err is not None:
+                if err.fatal():
+                    tally.error = err.str()
                     return
                 continue
             value = decode(msg.value())

@@ -15,9 +15,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-__all__ = ["encode", "decode", "read_topic", "finish_transaction", "abort_transaction", "TransactionUncertain"]
+__all__ = [
+    "encode",
+    "decode",
+    "position",
+    "read_topic",
+    "finish_transaction",
+    "abort_transaction",
+    "TransactionUncertain",
+]
 
 
 class TransactionUncertain(RuntimeError):
@@ -73,11 +81,20 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> Iterator[tu
                 elif err.fatal():
                     raise KafkaException(err)
                 continue  # a transient error (a broker restarting): the client retries by itself
-            by_partition[msg.partition()].append((msg.partition(), msg.offset(), msg.key(), decode(msg.value())))
+            partition, offset = position(msg)
+            by_partition[partition].append((partition, offset, msg.key(), decode(msg.value())))
     finally:
         consumer.close()
     for p in partitions:
         yield from by_partition[p]
+
+
+def position(msg: Message) -> tuple[int, int]:
+    """``(partition, offset)`` of a consumed record (never None for a record, only for some errors)."""
+    partition, offset = msg.partition(), msg.offset()
+    if partition is None or offset is None:
+        raise ValueError(f"a record with no position: {msg.error()}")
+    return partition, offset
 
 
 def _error(e: KafkaException) -> KafkaError:

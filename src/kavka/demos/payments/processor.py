@@ -42,6 +42,7 @@ from kavka.demos.payments.kafkaio import (
     decode,
     encode,
     finish_transaction,
+    position,
     read_topic,
 )
 from kavka.demos.payments.ledger import DEFAULT_ACCOUNTS, Account, Ledger, malformed
@@ -155,8 +156,9 @@ class PaymentProcessor:
         first: dict[int, int] = {}
         after: dict[int, int] = {}
         for m in messages:
-            first.setdefault(m.partition(), m.offset())
-            after[m.partition()] = m.offset() + 1
+            partition, offset = position(m)
+            first.setdefault(partition, offset)
+            after[partition] = offset + 1
         deadline = time.monotonic() + TRANSACTION_DEADLINE
         self.producer.begin_transaction()
         self.ledger.begin()
@@ -197,10 +199,11 @@ class PaymentProcessor:
         problem = malformed(payment)
         if problem is not None:
             # a record no API wrote: refused where everyone can see it, never left to stop the processor
-            where = {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()}
+            partition, offset = position(message)
+            where = {"topic": message.topic(), "partition": partition, "offset": offset}
             value = {"paymentId": None, "status": "FAILED", "reason": f"MALFORMED: {problem}", "record": where}
             assert self.producer is not None
-            self.producer.produce(PAYMENT_FAILED, encode(value), message.key(), partition=message.partition())
+            self.producer.produce(PAYMENT_FAILED, encode(value), message.key(), partition=partition)
             return
         decision = self.ledger.decide(payment)
         if decision.status == "DUPLICATE":

@@ -118,7 +118,7 @@ def ensure_topics(bootstrap: str, plan: TopicPlan, timeout: float = 30.0) -> lis
     partitioner depends on it): a mismatch raises `ValueError` naming the topic.
     """
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = admin.list_topics(timeout=timeout).topics
