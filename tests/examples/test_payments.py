@@ -11,6 +11,7 @@ rules can fail.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -18,6 +19,8 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,28 +157,55 @@ def _run_with_faults(
         wait_until(decided, 60, interval=0.3, message=f"outcomes of {len(accepted)} payments")
         for service in (api, processor):
             assert service.returncode is None, f"{service.name} exited on its own:\n{service.log_tail()}"
+
+        plan = TopicPlan()
+        history = History(
+            accounts=DEFAULT_ACCOUNTS,
+            sent=sent,
+            initiated=_read(bootstrap, PAYMENT_INITIATED),
+            completed=_read(bootstrap, PAYMENT_COMPLETED),
+            failed=_read(bootstrap, PAYMENT_FAILED),
+            balance_events=_read(bootstrap, BALANCE_EVENTS),
+            audit=_read(bootstrap, PAYMENT_AUDIT),
+            partitioner=plan.partitioner(),
+            hot=plan.hot_accounts,
+        )
+        problems = check(history)
+        assert not problems, f"seed {SEED}:\n" + "\n".join(problems[:40])
+        assert len(history.initiated) == len(accepted)
+        assert any(request.kind == "resend" for request, answer in sent if answer.replayed)
+        assert history.completed and history.failed
+        _check_reads(url.removesuffix("/payments"), history)
     finally:
         for service in (api, processor):
             service.kill()
-
-    plan = TopicPlan()
-    history = History(
-        accounts=DEFAULT_ACCOUNTS,
-        sent=sent,
-        initiated=_read(bootstrap, PAYMENT_INITIATED),
-        completed=_read(bootstrap, PAYMENT_COMPLETED),
-        failed=_read(bootstrap, PAYMENT_FAILED),
-        balance_events=_read(bootstrap, BALANCE_EVENTS),
-        audit=_read(bootstrap, PAYMENT_AUDIT),
-        partitioner=plan.partitioner(),
-        hot=plan.hot_accounts,
-    )
-    problems = check(history)
-    assert not problems, f"seed {SEED}:\n" + "\n".join(problems[:40])
-    assert len(history.initiated) == len(accepted)
-    assert any(request.kind == "resend" for request, answer in sent if answer.replayed)
-    assert history.completed and history.failed
     return history
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def _check_reads(base: str, history: History) -> None:
+    """The API's GET /payments/{id} and GET /accounts/{id} agree with the committed history (the API's
+    audit view follows the log, so it may need a moment to catch up)."""
+    outcomes = {v["paymentId"]: v["status"] for _, _, _, v in history.completed + history.failed}
+    balances = history.extra["balances"]
+
+    def agree() -> bool:
+        for pid, status in outcomes.items():
+            code, body = _get(f"{base}/payments/{pid}")
+            if code != 200 or body.get("status") != status:
+                return False
+        return all(_get(f"{base}/accounts/{a}")[1].get("balance") == b for a, b in balances.items())
+
+    wait_until(agree, 30, interval=0.2, message="GET /payments and /accounts to agree with the history")
+    assert _get(f"{base}/payments/no-such-payment")[0] == 404
+    assert _get(f"{base}/accounts/ACC-999")[0] == 404
 
 
 def _zombie(processor: Service) -> None:

@@ -11,6 +11,11 @@ integer; the accounts different). Answers:
 - 422 when a known key comes with a different payment, 400 for a malformed request, 503 when the
   payment could not be published (retry with the same key).
 
+``GET /payments/{paymentId}`` answers the payment's outcome (``status`` COMPLETED or FAILED with its
+``reason``) once the processor has decided it, its 202 answer before; ``GET /accounts/{accountId}``
+the account's latest ``balance`` (cents) and ``version``. Both read the audit log
+(`kavka.demos.payments.audit.AuditView`), so they are as fresh as its last committed transaction.
+
 The seen keys live in Kafka, in the compacted topic ``payment-idempotency-keys`` (key -> the first
 answer), written in the same transaction as the ``payment-initiated`` record: either both exist or
 neither. On start the API fences its previous instance (``init_transactions``, ``transactional.id``
@@ -35,6 +40,7 @@ import click
 from aiohttp import web
 from confluent_kafka import KafkaException, Producer
 
+from kavka.demos.payments.audit import AuditView
 from kavka.demos.payments.kafkaio import TransactionUncertain, encode, finish_transaction, read_topic
 from kavka.demos.payments.topics import IDEMPOTENCY_KEYS, PAYMENT_INITIATED, TopicPlan
 
@@ -51,6 +57,8 @@ class PaymentApi:
         self.partitioner = (plan or TopicPlan()).partitioner()
         self.transactional_id = transactional_id
         self.answers: dict[str, dict[str, Any]] = {}
+        self.accepted: dict[str, dict[str, Any]] = {}  # paymentId -> the 202 answer's body
+        self.audit = AuditView(bootstrap)
         self.published = 0
         self.replayed = 0
         self._lock = asyncio.Lock()
@@ -73,15 +81,38 @@ class PaymentApi:
         for _, _, key, value in read_topic(self.bootstrap, IDEMPOTENCY_KEYS):
             if key is not None and value is not None:
                 self.answers[key.decode()] = value
+                self.accepted[value["body"]["paymentId"]] = value["body"]
+        self.audit.start()
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/payments", self.post_payment)
+        app.router.add_get("/payments/{payment_id}", self.get_payment)
+        app.router.add_get("/accounts/{account_id}", self.get_account)
         app.router.add_get("/health", self.health)
         return app
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"published": self.published, "replayed": self.replayed, "keys": len(self.answers)})
+
+    async def get_payment(self, request: web.Request) -> web.Response:
+        """The payment's outcome from the audit log, or its 202 answer while the processor has not decided it."""
+        payment_id = request.match_info["payment_id"]
+        outcome = self.audit.payments.get(payment_id)
+        if outcome is not None:
+            return web.json_response(outcome)
+        accepted = self.accepted.get(payment_id)
+        if accepted is not None:
+            return web.json_response(accepted)
+        return _error(404, f"no payment {payment_id}" + _stale(self.audit))
+
+    async def get_account(self, request: web.Request) -> web.Response:
+        """The account's latest balance (cents) and version from the audit log."""
+        account_id = request.match_info["account_id"]
+        state = self.audit.accounts.get(account_id)
+        if state is None:
+            return _error(404, f"no account {account_id}" + _stale(self.audit))
+        return web.json_response(state)
 
     async def post_payment(self, request: web.Request) -> web.Response:
         key = request.headers.get("Idempotency-Key", "").strip()
@@ -124,11 +155,8 @@ class PaymentApi:
         assert producer is not None
         payment_id = uuid.uuid4().hex
         payment = {**request, "paymentId": payment_id, "idempotencyKey": key, "initiatedAt": int(time.time() * 1000)}
-        answer = {
-            "status": 202,
-            "body": {**request, "paymentId": payment_id, "status": "ACCEPTED", "idempotencyKey": key},
-            "request": request,
-        }
+        body = {**request, "paymentId": payment_id, "status": "ACCEPTED", "idempotencyKey": key}
+        answer = {"status": 202, "body": body, "request": request}
         producer.begin_transaction()
         producer.produce(
             PAYMENT_INITIATED, encode(payment), request["from"].encode(), partition=self.partitioner(request["from"])
@@ -137,6 +165,7 @@ class PaymentApi:
         if not finish_transaction(producer, time.monotonic() + TRANSACTION_DEADLINE):
             return None
         self.answers[key] = answer
+        self.accepted[payment_id] = body
         return answer
 
 
@@ -152,6 +181,10 @@ def _invalid(body: Any) -> str | None:
     if body["from"] == body["to"]:
         return "'from' and 'to' must be different accounts"
     return None
+
+
+def _stale(audit: AuditView) -> str:
+    return f" (the audit view stopped: {audit.error})" if audit.error else ""
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -177,6 +210,7 @@ async def serve(api: PaymentApi, host: str, port: int) -> None:
     finally:
         stopped.cancel()
         await runner.cleanup()
+        api.audit.stop()
     if api.failed.done():
         api.failed.result()
 

@@ -177,6 +177,8 @@ def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int,
             f"try it: curl -X POST {url} -H 'Idempotency-Key: my-key-1' "
             '-H \'Content-Type: application/json\' -d \'{"from": "ACC-001", "to": "ACC-002", "amount": 2500}\''
         )
+        base = url.removesuffix("/payments")
+        click.echo(f"        curl {base}/payments/<paymentId>   curl {base}/accounts/ACC-007")
         if not once:
             click.echo("serving; press Ctrl-C to stop")
             while all(s.is_running() for s in services):
