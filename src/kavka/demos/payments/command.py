@@ -10,6 +10,7 @@ account), and prints a live summary. Then it keeps serving until Ctrl-C (or exit
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -128,6 +129,10 @@ def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int,
     console: str | None = None
     stop = threading.Event()
     ok = False
+    # SIGTERM and SIGHUP stop the demo as Ctrl-C does (and SIGINT even where a shell started it with
+    # SIGINT ignored, as a non-interactive shell does for a background job)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         if bootstrap is None:
             port, console_port = free_port(), free_port()
@@ -206,6 +211,10 @@ def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int,
         else:
             click.echo(f"logs kept in {workdir}", err=True)
     click.echo("stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _topics(bootstrap: str) -> list[str]:
