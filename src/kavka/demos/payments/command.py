@@ -175,7 +175,8 @@ def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int,
             + (
                 f"{console} (topics payment-*, balance-events, account-balances)"
                 if console
-                else f"kavka consume payment-completed --bootstrap-server {bootstrap} --from-beginning"
+                else "the broker's web console (kavka serve: http://127.0.0.1:8080 unless console.listener says "
+                f"otherwise), or kavka consume payment-completed --bootstrap-server {bootstrap} --from-beginning"
             )
         )
         click.echo(
