@@ -8,7 +8,8 @@ read_committed) and what the client was answered; `check` returns one line per v
 - placement and order: each account's payments in the partition the hot-account partitioner gives, a
   hot account alone in its partition, and in the order the API accepted them;
 - outcomes: every payment completed or failed exactly once; payments over all the money in the bank fail
-  with INSUFFICIENT_FUNDS, payments over the fraud limit with FRAUD_SUSPECTED;
+  with INSUFFICIENT_FUNDS, payments over the fraud limit with FRAUD_SUSPECTED, payments from an
+  account the bank does not have with UNKNOWN_ACCOUNT;
 - the ledger: per account, OPEN then versions 1, 2, 3, ... with each balance the previous one plus or
   minus the amount, never negative, the debits in the order of the account's payments, each
   INSUFFICIENT_FUNDS refusal at a balance the account had and below the amount; each completed payment exactly one DEBIT and one CREDIT of its
@@ -126,7 +127,7 @@ def _outcomes(h: History) -> list[str]:
     for pid in payments:
         if pid not in outcomes:
             problems.append(f"payment {pid}: neither completed nor failed")
-    expected = {"overdraw": "INSUFFICIENT_FUNDS", "fraud": "FRAUD_SUSPECTED"}
+    expected = {"overdraw": "INSUFFICIENT_FUNDS", "fraud": "FRAUD_SUSPECTED", "unknown-account": "UNKNOWN_ACCOUNT"}
     for request, answer in h.sent:
         want = expected.get(request.kind)
         pid = answer.body.get("paymentId")

@@ -208,10 +208,15 @@ def _check_reads(base: str, history: History) -> None:
     assert _get(f"{base}/accounts/ACC-999")[0] == 404
 
 
-def _zombie(processor: Service) -> None:
+def _zombie(processor: Service, url: str, sent: list[tuple[PaymentRequest, Answer]]) -> None:
     """Freeze the processor (SIGSTOP), start a new one with the same transactional.id, then let the old
     one go on (SIGCONT): it must be fenced (the guide's ProducerFencedException) and stop, having
-    written nothing that counts."""
+    written nothing that counts. One more payment makes sure the old one has something to try: it
+    comes from an account of its own (so it cannot race the client's payments in the order check)
+    and fails as UNKNOWN_ACCOUNT."""
+    # a processor still starting would fence the new one when resumed (the last init_transactions
+    # wins), so the one frozen is one that has started
+    processor.wait_ready(60)
     old = processor.popen
     assert old is not None
     old.send_signal(signal.SIGSTOP)
@@ -219,7 +224,9 @@ def _zombie(processor: Service) -> None:
         processor.start()  # init_transactions fences the frozen one and aborts its open transaction
     finally:
         old.send_signal(signal.SIGCONT)
-    code = wait_until(lambda: old.poll(), 60, message="the fenced processor to stop")
+    nudge = PaymentRequest(f"zombie-{len(sent)}", "ACC-ZOMBIE", "ACC-001", 1, "unknown-account")
+    sent.append((nudge, send_until_answered(url, nudge, timeout=60)))
+    code = wait_until(lambda: old.poll(), 60, message=lambda: f"the fenced processor to stop\n{processor.log_tail(40)}")
     exits = [line for line in processor.log_path.read_text().splitlines() if line.startswith("payment processor: ")]
     assert code == 1 and any("fenced by a newer instance" in line for line in exits), processor.log_tail()
 
@@ -251,7 +258,7 @@ def _send_with_faults(
             processor.kill()
             processor.start(wait=False)
         elif fault == "zombie":
-            _zombie(processor)
+            _zombie(processor, url, sent)
         elif fault == "api":
             api.kill()
             api.start(wait=False)

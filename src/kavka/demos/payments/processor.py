@@ -26,11 +26,12 @@ Run: ``python -m kavka.demos.payments.processor --bootstrap-servers HOST:PORT``;
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -174,6 +175,9 @@ class PaymentProcessor:
             committed = finish_transaction(self.producer, deadline)
         except KafkaException as e:
             err: KafkaError = e.args[0]
+            if err.code() == KafkaError._FATAL:
+                # produce() only says "fatal error"; the transactional API names it (e.g. _FENCED)
+                raise _fatal_cause(self.producer) from e
             if err.fatal() or not (err.txn_requires_abort() or err.retriable()):
                 raise
             # e.g. the broker went away while offsets were sent: nothing of the batch may stay
@@ -345,15 +349,30 @@ def main(
         if err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
             # the guide's ProducerFencedException: another processor took over; this one's open
             # transaction was aborted by it, so stopping is all there is to do
-            sys.exit(
-                f"payment processor: fenced by a newer instance with transactional.id {transactional_id}; stopping"
-            )
-        sys.exit(f"payment processor: {err.str()}")
+            _die(f"payment processor: fenced by a newer instance with transactional.id {transactional_id}; stopping")
+        _die(f"payment processor: {err.str()}")
     except (TransactionUncertain, TimeoutError) as e:
-        sys.exit(f"payment processor: {e}")
-    finally:
-        processor.close()
+        _die(f"payment processor: {e}")
+    processor.close()
     print(f"payment processor stopped after {processor.decided} payments", flush=True)
+
+
+def _fatal_cause(producer: Producer) -> KafkaException:
+    """The error that made ``producer`` unusable, as the transactional API reports it."""
+    try:
+        producer.abort_transaction(1)
+    except KafkaException as e:
+        return e
+    return KafkaException(KafkaError(KafkaError._FATAL, "the producer failed with a fatal error"))
+
+
+def _die(message: str) -> NoReturn:
+    """Exit at once with ``message``: after a fatal error the producer cannot be used, and tearing it
+    down can wait for requests that will never be answered (its transaction is aborted by whoever
+    fenced it, or by the transaction timeout)."""
+    sys.stdout.flush()
+    print(message, file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class PaymentRequest:
     source: str
     target: str
     amount: int
-    kind: str  # "transfer", "overdraw", "fraud" or "resend" (a repeat of an earlier key)
+    kind: str  # "transfer", "overdraw", "fraud" or "resend" (a repeat of an earlier key); tests add others
 
     def body(self) -> dict[str, Any]:
         return {"from": self.source, "to": self.target, "amount": self.amount}
