@@ -41,7 +41,7 @@ from aiohttp import web
 from confluent_kafka import KafkaException, Producer
 
 from kavka.demos.payments.audit import AuditView
-from kavka.demos.payments.kafkaio import TransactionUncertain, encode, finish_transaction, read_topic
+from kavka.demos.payments.kafkaio import TransactionUncertain, encode, exit_now, finish_transaction, read_topic
 from kavka.demos.payments.topics import IDEMPOTENCY_KEYS, PAYMENT_INITIATED, TopicPlan
 
 __all__ = ["PaymentApi", "main"]
@@ -230,9 +230,9 @@ def main(bootstrap: str, host: str, port: int, transactional_id: str, partitions
         api.start()
         asyncio.run(serve(api, host, port))
     except KafkaException as e:
-        sys.exit(f"payment API: {e.args[0].str()}")
+        exit_now(f"payment API: {e.args[0].str()}")
     except (TransactionUncertain, TimeoutError) as e:
-        sys.exit(f"payment API: {e}")
+        exit_now(f"payment API: {e}")
     except OSError as e:
         sys.exit(f"payment API: cannot serve on {host}:{port}: {e.strerror or e}")
     print(f"payment API stopped ({api.published} payments published, {api.replayed} replayed)", flush=True)

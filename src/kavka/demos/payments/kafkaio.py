@@ -11,9 +11,11 @@ transactional.id) is raised, because the producer cannot be used again.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -134,3 +136,12 @@ def finish_transaction(producer: Producer, deadline: float) -> bool:
                 raise TransactionUncertain(f"commit did not complete: {err.str()}") from e
     abort_transaction(producer, deadline)
     return False
+
+
+def exit_now(message: str) -> NoReturn:
+    """Exit (code 1) at once with ``message`` on stderr: after a fatal error a transactional producer
+    cannot be used, and tearing it down can wait for requests that will never be answered (its
+    transaction is aborted by whoever fenced it, or by the transaction timeout)."""
+    sys.stdout.flush()
+    print(message, file=sys.stderr, flush=True)
+    os._exit(1)

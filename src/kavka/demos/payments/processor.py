@@ -26,12 +26,10 @@ Run: ``python -m kavka.demos.payments.processor --bootstrap-servers HOST:PORT``;
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 import time
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -42,6 +40,7 @@ from kavka.demos.payments.kafkaio import (
     abort_transaction,
     decode,
     encode,
+    exit_now,
     finish_transaction,
     position,
     read_topic,
@@ -349,10 +348,12 @@ def main(
         if err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
             # the guide's ProducerFencedException: another processor took over; this one's open
             # transaction was aborted by it, so stopping is all there is to do
-            _die(f"payment processor: fenced by a newer instance with transactional.id {transactional_id}; stopping")
-        _die(f"payment processor: {err.str()}")
+            exit_now(
+                f"payment processor: fenced by a newer instance with transactional.id {transactional_id}; stopping"
+            )
+        exit_now(f"payment processor: {err.str()}")
     except (TransactionUncertain, TimeoutError) as e:
-        _die(f"payment processor: {e}")
+        exit_now(f"payment processor: {e}")
     processor.close()
     print(f"payment processor stopped after {processor.decided} payments", flush=True)
 
@@ -364,15 +365,6 @@ def _fatal_cause(producer: Producer) -> KafkaException:
     except KafkaException as e:
         return e
     return KafkaException(KafkaError(KafkaError._FATAL, "the producer failed with a fatal error"))
-
-
-def _die(message: str) -> NoReturn:
-    """Exit at once with ``message``: after a fatal error the producer cannot be used, and tearing it
-    down can wait for requests that will never be answered (its transaction is aborted by whoever
-    fenced it, or by the transaction timeout)."""
-    sys.stdout.flush()
-    print(message, file=sys.stderr, flush=True)
-    os._exit(1)
 
 
 if __name__ == "__main__":
