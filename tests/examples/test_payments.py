@@ -4,9 +4,10 @@ The end-to-end test runs the Payment API and the processor as their own processe
 workload over HTTP (duplicated Idempotency-Keys, payments that would overdraw, payments over the fraud
 limit, a hot account), kills the processor with SIGKILL at random points, kills the API once and kills
 the broker with SIGKILL once (restarted on the same port and data dir), freezes the processor and
-starts another (the old one, resumed, must be fenced by its transactional.id), and then checks the committed
-history of every topic with `tests.examples.paymentscheck`. The checker's own test proves each of its
-rules can fail.
+starts another (the old one, resumed, must be fenced by its transactional.id), and then checks the
+committed history of every topic with `tests.examples.paymentscheck`, the API's GET answers, and the
+audit log once compacted. The same run (without the broker kill) goes against Apache Kafka. The
+checker's own test proves each of its rules can fail; two more run ``kavka demo payments`` itself.
 """
 
 from __future__ import annotations
