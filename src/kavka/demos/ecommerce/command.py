@@ -76,8 +76,10 @@ def ecommerce(
     run_dir: Path | None,
     exit_when_done: bool,
 ) -> None:
-    """The guide's e-commerce order saga: gateway, inventory, payment, fulfillment, notification and
-    analytics as separate processes, with injected failures.
+    """The guide's e-commerce order saga, one process per service.
+
+    A gateway, inventory, payment, fulfillment, notification and analytics, each its own process and
+    consumer group, with injected failures and compensating events.
 
     \b
     Examples:

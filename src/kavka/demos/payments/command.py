@@ -131,8 +131,10 @@ def _summary(sent: int, total: int, ids: set[str], replayed: int, tally: _Tally)
 @click.option("--api-port", default=0, help="Port of the Payment API (a free one if 0).")
 @click.option("--once", is_flag=True, help="Exit after the summary instead of serving until Ctrl-C.")
 def payments(bootstrap: str | None, count: int, seed: int | None, api_port: int, once: bool) -> None:
-    """The guide's Payment & Banking design: idempotent Payment API, fraud check, exactly-once
-    processor, audit log, and a hot account on a partition of its own."""
+    """The guide's payments design, exactly-once.
+
+    An idempotent Payment API, a fraud check, a transactional processor, a compacted audit log, and a
+    hot account on a partition of its own."""
     workdir = Path(tempfile.mkdtemp(prefix="kavka-demo-payments-"))
     services: list[Service] = []
     console: str | None = None
