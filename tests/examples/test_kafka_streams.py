@@ -1,0 +1,298 @@
+"""The guide's Kafka Streams answer (examples/kafka-streams, kafka-streams 4.4.0) against Kavka and Kafka.
+
+``OrderAnalytics`` runs unmodified in its own JVM: one-minute tumbling-window order totals per user, orders
+joined with a compacted ``users`` table, totals per region through a re-keying groupBy, exactly_once_v2.
+The input is deterministic (fixed amounts and record timestamps the test sets), so the test computes every
+output in Python and compares the final value per key read with isolation.level=read_committed:
+
+- on both brokers (``any_broker``): the results, the consumer group's committed input offsets, and the
+  internal topics Kafka Streams creates (repartition and changelogs) with the configs it gives them — one
+  expectation for Kafka and Kavka;
+- on Kavka: the application is killed with SIGKILL inside an open transaction and again after it has
+  committed, restarted on its state directory each time, and the results are still exactly the
+  expectation: aborted output stays invisible, nothing is counted twice, state comes back from changelogs.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kavka.testing.process import create_topic, wait_until
+from tests.conftest import Target
+from tests.examples.streamsexample import StreamsApp, StreamsExample
+from tests.examples.streamsexample import streams_example  # noqa: F401 - a fixture, found by pytest here
+
+TIMEOUT = 90.0
+PARTITIONS = 2
+WINDOW_MS = 60_000
+# The stores and the repartition topic the application names (OrderAnalytics.java).
+USERS_STORE, WINDOWED_STORE, REGION_STORE = "users-by-id", "order-totals-per-user-1m", "order-totals-per-region"
+REPARTITION = "orders-by-region"
+# window size + grace (1 h) is the window store's retention; its changelog keeps a day more
+# (windowstore.changelog.additional.retention.ms).
+WINDOWED_CHANGELOG_RETENTION_MS = WINDOW_MS + 3_600_000 + 86_400_000
+
+# The configs Kafka Streams 4.4.0 gives the internal topics it creates (what DescribeConfigs reports as
+# DYNAMIC_TOPIC_CONFIG), the same on Kafka and Kavka.
+INTERNAL_TOPIC_CONFIGS = {
+    f"{REPARTITION}-repartition": {
+        "cleanup.policy": "delete",
+        "message.timestamp.type": "CreateTime",
+        "retention.ms": "-1",
+        "segment.bytes": "52428800",
+    },
+    f"{USERS_STORE}-changelog": {"cleanup.policy": "compact", "message.timestamp.type": "CreateTime"},
+    f"{WINDOWED_STORE}-changelog": {
+        "cleanup.policy": "compact,delete",
+        "message.timestamp.type": "CreateTime",
+        "retention.ms": str(WINDOWED_CHANGELOG_RETENTION_MS),
+    },
+    f"{REGION_STORE}-changelog": {"cleanup.policy": "compact", "message.timestamp.type": "CreateTime"},
+}
+
+USERS = {"u0": "Ann,eu", "u1": "Bob,us", "u2": "Chen,apac", "u3": "Dana,eu", "u4": "Eve,us", "u5": "Femi,eu"}
+GHOST = "u6"  # orders for a user with no row: counted per user, dropped by the inner join
+
+
+@dataclass(frozen=True)
+class In:
+    key: str
+    value: str
+    timestamp: int
+
+
+@dataclass
+class Results:
+    """What the three output topics say: the last value per key, and every enriched order per user."""
+
+    windowed: dict[str, str] = field(default_factory=dict)
+    enriched: dict[str, list[str]] = field(default_factory=dict)
+    regions: dict[str, str] = field(default_factory=dict)
+
+
+def _base_ms() -> int:
+    """A minute boundary ten minutes ago: recent enough for every retention, old enough to be complete."""
+    import time
+
+    return (int(time.time() * 1000) // WINDOW_MS - 10) * WINDOW_MS
+
+
+def users(base: int) -> list[In]:
+    # Before every order, so the join sees each row (Kafka Streams processes a task's records by timestamp).
+    return [In(k, v, base - WINDOW_MS) for k, v in USERS.items()]
+
+
+def orders(base: int, first: int, count: int) -> list[In]:
+    """Orders ``first`` .. ``first+count-1``: one a second from ``base``, amounts from a seeded generator."""
+    rng = random.Random(first)
+    out = []
+    for n in range(first, first + count):
+        user = rng.choice([*USERS, GHOST])
+        out.append(In(user, f"o{n},{user},{rng.randint(1, 500)}", base + n * 1000))
+    return out
+
+
+def expected(user_rows: Sequence[In], order_rows: Sequence[In]) -> Results:
+    table = {u.key: u.value for u in user_rows}
+    want = Results()
+    windowed: Counter[str] = Counter()
+    regions: Counter[str] = Counter()
+    for o in order_rows:
+        fields = o.value.split(",")
+        if len(fields) != 3 or not fields[2].isdigit():
+            continue  # the application skips malformed orders
+        amount = int(fields[2])
+        windowed[f"{o.key}@{o.timestamp // WINDOW_MS * WINDOW_MS}"] += amount
+        if o.key in table:
+            want.enriched.setdefault(o.key, []).append(f"{o.value},{table[o.key]}")
+            regions[table[o.key].split(",")[1]] += amount
+    want.windowed = {k: str(v) for k, v in windowed.items()}
+    want.regions = {k: str(v) for k, v in regions.items()}
+    return want
+
+
+def produce(bootstrap: str, topic: str, rows: Sequence[In]) -> None:
+    from confluent_kafka import Producer
+
+    failed: list[str] = []
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    for r in rows:
+        p.produce(
+            topic,
+            key=r.key,
+            value=r.value,
+            timestamp=r.timestamp,
+            on_delivery=lambda err, _m: failed.append(str(err)) if err else None,
+        )
+    assert p.flush(30) == 0, f"{topic}: records left unsent"
+    assert not failed, f"{topic}: {failed[:3]}"
+
+
+def read(bootstrap: str, topic: str, isolation: str = "read_committed") -> list[tuple[str, str]]:
+    """Every (key, value) of ``topic`` a consumer with ``isolation`` sees, to the end of each partition."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": isolation,
+        }
+    )
+    try:
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
+        out: list[tuple[str, str]] = []
+        at_end: set[int] = set()
+
+        def drained() -> bool:
+            for m in c.consume(num_messages=500, timeout=0.2):
+                err = m.error()
+                if err is not None and err.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(m.partition())
+                elif err is not None:
+                    raise AssertionError(f"consumer error on {topic}: {err}")
+                else:
+                    out.append((m.key().decode(), m.value().decode()))
+            return len(at_end) == PARTITIONS
+
+        wait_until(drained, 30, interval=0, message=f"{isolation} read of {topic} to its end")
+        return out
+    finally:
+        c.close()
+
+
+def results(bootstrap: str, prefix: str) -> Results:
+    got = Results()
+    got.windowed = dict(read(bootstrap, f"{prefix}order-totals-windowed"))
+    for k, v in read(bootstrap, f"{prefix}orders-enriched"):
+        got.enriched.setdefault(k, []).append(v)
+    got.regions = dict(read(bootstrap, f"{prefix}order-totals-by-region"))
+    return got
+
+
+def _admin(bootstrap: str):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(PARTITIONS)])
+    admin = _admin(bootstrap)  # held until the future resolves: librdkafka drops a collected client's calls
+    result = admin.list_consumer_group_offsets([request])[group].result(timeout=30)
+    return {tp.partition: tp.offset for tp in result.topic_partitions}
+
+
+def log_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex[:8]}"})
+    try:
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTITIONS)}
+    finally:
+        c.close()
+
+
+def wait_for_results(app: StreamsApp, bootstrap: str, prefix: str, want: Results) -> None:
+    """Until the outputs are exactly ``want`` and the group has committed all of its input (so nothing is
+    still to come), then once more: the results stay exactly ``want``."""
+    seen: list[Results] = []
+    inputs = [f"{prefix}orders", f"{prefix}users"]
+
+    def done() -> bool:
+        if not app.is_running():
+            raise AssertionError(f"the application exited ({app.returncode})\n{app.log_tail()}")
+        seen.append(results(bootstrap, prefix))
+        if seen[-1] != want:
+            return False
+        return all(committed(bootstrap, app.application_id, t) == log_ends(bootstrap, t) for t in inputs)
+
+    def why() -> str:
+        last = seen[-1] if seen else Results()
+        wrong = {k: (last.windowed.get(k), v) for k, v in want.windowed.items() if last.windowed.get(k) != v}
+        return (
+            f"results: windowed keys wrong (got, want) {dict(list(wrong.items())[:5])} of {len(want.windowed)}; "
+            f"enriched users right {sum(last.enriched.get(k) == v for k, v in want.enriched.items())}"
+            f"/{len(want.enriched)}; regions {last.regions} want {want.regions}\n{app.log_tail(40)}"
+        )
+
+    wait_until(done, TIMEOUT, interval=0.2, message=why)
+    assert results(bootstrap, prefix) == want
+
+
+def create_topics(bootstrap: str, prefix: str) -> None:
+    create_topic(bootstrap, f"{prefix}orders", PARTITIONS)
+    create_topic(bootstrap, f"{prefix}users", PARTITIONS, {"cleanup.policy": "compact"})
+    for name in ("order-totals-windowed", "orders-enriched", "order-totals-by-region"):
+        create_topic(bootstrap, f"{prefix}{name}", PARTITIONS)
+
+
+def internal_topics(bootstrap: str, application_id: str) -> dict[str, tuple[int, dict[str, str]]]:
+    """The topics named ``<application.id>-...``: partition count and the configs set on the topic."""
+    from confluent_kafka.admin import ConfigResource, ConfigSource
+
+    admin = _admin(bootstrap)
+    listed = admin.list_topics(timeout=10).topics
+    names = sorted(t for t in listed if t.startswith(f"{application_id}-"))
+    out: dict[str, tuple[int, dict[str, str]]] = {}
+    for name in names:
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+        entries = admin.describe_configs([resource])[resource].result(timeout=30)
+        dynamic = {
+            k: e.value for k, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+        }
+        out[name.removeprefix(f"{application_id}-")] = (len(listed[name].partitions), dynamic)
+    return out
+
+
+def _app(example: StreamsExample, bootstrap: str, tmp_path: Path, **configs: object) -> StreamsApp:
+    tag = uuid.uuid4().hex[:8]
+    return StreamsApp(
+        example,
+        bootstrap,
+        application_id=f"order-analytics-{tag}",
+        topic_prefix=f"{tag}-",
+        state_dir=tmp_path / "state",
+        log_path=tmp_path / "order-analytics.log",
+        configs=configs,
+    )
+
+
+def test_order_analytics_results_and_internal_topics(
+    streams_example: StreamsExample,  # noqa: F811 - the fixture imported above
+    any_broker: Target,
+    tmp_path: Path,
+) -> None:
+    bootstrap = any_broker.bootstrap
+    app = _app(streams_example, bootstrap, tmp_path)
+    prefix = app.topic_prefix
+    create_topics(bootstrap, prefix)
+    base = _base_ms()
+    user_rows = users(base)
+    order_rows = orders(base, 0, 120)
+    order_rows.insert(40, In("u1", "not-an-order", base + 40_500))  # skipped by the application
+    produce(bootstrap, f"{prefix}users", user_rows)
+    produce(bootstrap, f"{prefix}orders", order_rows)
+    want = expected(user_rows, order_rows)
+    assert len(want.windowed) > 10 and GHOST not in want.enriched and len(want.regions) == 3
+
+    try:
+        app.start()
+        app.wait_running()
+        wait_for_results(app, bootstrap, prefix, want)
+        assert internal_topics(bootstrap, app.application_id) == {
+            name: (PARTITIONS, configs) for name, configs in INTERNAL_TOPIC_CONFIGS.items()
+        }
+        assert app.stop() == 143  # SIGTERM: the shutdown hook closes Kafka Streams, the JVM exits 128+15
+        assert app.states()[-2:] == ["PENDING_SHUTDOWN", "NOT_RUNNING"], app.log_tail()
+    finally:
+        app.cleanup()
