@@ -133,8 +133,9 @@ def produce(bootstrap: str, topic: str, rows: Sequence[In]) -> None:
     assert not failed, f"{topic}: {failed[:3]}"
 
 
-def read(bootstrap: str, topic: str, isolation: str = "read_committed") -> list[tuple[str, str]]:
-    """Every (key, value) of ``topic`` a consumer with ``isolation`` sees, to the end of each partition."""
+def read(bootstrap: str, topics: Sequence[str], isolation: str = "read_committed") -> dict[str, list[tuple[str, str]]]:
+    """Every (key, value) of each of ``topics`` that a consumer with ``isolation`` sees, to the end of every
+    partition (one consumer for all: a librdkafka consumer takes most of a second to reach its first EOF)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
     c = Consumer(
@@ -144,36 +145,38 @@ def read(bootstrap: str, topic: str, isolation: str = "read_committed") -> list[
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "isolation.level": isolation,
+            "fetch.wait.max.ms": 50,
         }
     )
     try:
-        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
-        out: list[tuple[str, str]] = []
-        at_end: set[int] = set()
+        c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in topics for p in range(PARTITIONS)])
+        out: dict[str, list[tuple[str, str]]] = {t: [] for t in topics}
+        at_end: set[tuple[str, int]] = set()
 
         def drained() -> bool:
-            for m in c.consume(num_messages=500, timeout=0.2):
+            for m in c.consume(num_messages=500, timeout=0.1):
                 err = m.error()
                 if err is not None and err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(m.partition())
+                    at_end.add((m.topic(), m.partition()))
                 elif err is not None:
-                    raise AssertionError(f"consumer error on {topic}: {err}")
+                    raise AssertionError(f"consumer error on {m.topic()}: {err}")
                 else:
-                    out.append((m.key().decode(), m.value().decode()))
-            return len(at_end) == PARTITIONS
+                    out[m.topic()].append((m.key().decode(), m.value().decode()))
+            return len(at_end) == len(topics) * PARTITIONS
 
-        wait_until(drained, 30, interval=0, message=f"{isolation} read of {topic} to its end")
+        wait_until(drained, 30, interval=0, message=f"{isolation} read of {topics} to the end")
         return out
     finally:
         c.close()
 
 
 def results(bootstrap: str, prefix: str) -> Results:
-    got = Results()
-    got.windowed = dict(read(bootstrap, f"{prefix}order-totals-windowed"))
-    for k, v in read(bootstrap, f"{prefix}orders-enriched"):
+    names = [f"{prefix}order-totals-windowed", f"{prefix}orders-enriched", f"{prefix}order-totals-by-region"]
+    seen = read(bootstrap, names)
+    windowed, enriched, regions = (seen[n] for n in names)
+    got = Results(windowed=dict(windowed), regions=dict(regions))
+    for k, v in enriched:
         got.enriched.setdefault(k, []).append(v)
-    got.regions = dict(read(bootstrap, f"{prefix}order-totals-by-region"))
     return got
 
 
@@ -294,5 +297,61 @@ def test_order_analytics_results_and_internal_topics(
         }
         assert app.stop() == 143  # SIGTERM: the shutdown hook closes Kafka Streams, the JVM exits 128+15
         assert app.states()[-2:] == ["PENDING_SHUTDOWN", "NOT_RUNNING"], app.log_tail()
+    finally:
+        app.cleanup()
+
+
+def test_order_analytics_exactly_once_across_sigkill(
+    streams_example: StreamsExample,  # noqa: F811 - the fixture imported above
+    any_broker: Target,
+    tmp_path: Path,
+) -> None:
+    bootstrap = any_broker.bootstrap
+    # A static member (group.instance.id): a restarted instance takes over its partitions at once, as a
+    # pod restarted under the same name does, instead of waiting for the dead one's session to expire.
+    app = _app(streams_example, bootstrap, tmp_path, **{"group.instance.id": "order-analytics-instance"})
+    prefix, enriched = app.topic_prefix, f"{app.topic_prefix}orders-enriched"
+    create_topics(bootstrap, prefix)
+    base = _base_ms()
+    user_rows = users(base)
+    first, second, third = orders(base, 0, 100), orders(base, 100, 100), orders(base, 200, 100)
+    produce(bootstrap, f"{prefix}users", user_rows)
+    produce(bootstrap, f"{prefix}orders", first)
+
+    try:
+        # 1. A run that never reaches a commit: its output is in the log, inside an open transaction,
+        #    when it is killed. (The join writes at once; the aggregations only at a commit.)
+        app.start({"commit.interval.ms": 600_000, "producer.transaction.timeout.ms": 600_000})
+        app.wait_running()
+        in_flight = wait_until(
+            lambda: read(bootstrap, [enriched], "read_uncommitted")[enriched],
+            TIMEOUT,
+            interval=0.2,
+            message=lambda: f"output of the open transaction in {enriched}\n{app.log_tail(30)}",
+        )
+        assert read(bootstrap, [enriched])[enriched] == [], "read_committed saw output of a transaction never committed"
+        assert app.kill() == -9
+
+        # 2. Restarted on the same state directory, so with the same transactional.id (Kafka Streams keeps
+        #    its process id there): the new producer fences the dead one and its transaction is aborted.
+        #    The first input is processed once more, and counted once.
+        app.start()
+        app.wait_running()
+        wait_for_results(app, bootstrap, prefix, expected(user_rows, first))
+        aborted = Counter(read(bootstrap, [enriched], "read_uncommitted")[enriched]) - Counter(
+            read(bootstrap, [enriched])[enriched]
+        )
+        assert sum(aborted.values()) >= len(in_flight), "the aborted output should still be in the log"
+
+        # 3. Killed again after committing more input; more input arrives while it is down. Under
+        #    exactly-once a store without a checkpoint is rebuilt from its changelog on restart.
+        produce(bootstrap, f"{prefix}orders", second)
+        wait_for_results(app, bootstrap, prefix, expected(user_rows, first + second))
+        assert app.kill() == -9
+        produce(bootstrap, f"{prefix}orders", third)
+        app.start()
+        app.wait_running()
+        wait_for_results(app, bootstrap, prefix, expected(user_rows, first + second + third))
+        assert app.stop() == 143
     finally:
         app.cleanup()

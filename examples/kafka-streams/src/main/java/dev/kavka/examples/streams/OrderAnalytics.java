@@ -212,6 +212,7 @@ public final class OrderAnalytics {
         CountDownLatch stopped = new CountDownLatch(1);
         boolean[] failed = {false};
         streams.setStateListener((now, before) -> {
+            LOG.info("state {} -> {}", before, now);
             System.out.println("state " + now);
             System.out.flush();
             if (now == KafkaStreams.State.ERROR) {
