@@ -8,7 +8,8 @@ output in Python and compares the final value per key read with isolation.level=
 - on both brokers (``any_broker``): the results, the consumer group's committed input offsets, and the
   internal topics Kafka Streams creates (repartition and changelogs) with the configs it gives them — one
   expectation for Kafka and Kavka;
-- on Kavka: the application is killed with SIGKILL inside an open transaction and again after it has
+- on Kavka (the scenario passes against Kafka as well; it runs on Kavka alone to keep CI short): the
+  application is killed with SIGKILL inside an open transaction and again after it has
   committed, restarted on its state directory each time, and the results are still exactly the
   expectation: aborted output stays invisible, nothing is counted twice, state comes back from changelogs.
 """
@@ -24,8 +25,11 @@ from pathlib import Path
 
 from kavka.testing.process import create_topic, wait_until
 from tests.conftest import Target
-from tests.examples.streamsexample import StreamsApp, StreamsExample
-from tests.examples.streamsexample import streams_example  # noqa: F401 - a fixture, found by pytest here
+from tests.examples.streamsexample import (
+    StreamsApp,
+    StreamsExample,
+    streams_example,  # noqa: F401 - a fixture, found by pytest here
+)
 
 TIMEOUT = 90.0
 PARTITIONS = 2
@@ -250,9 +254,7 @@ def internal_topics(bootstrap: str, application_id: str) -> dict[str, tuple[int,
     for name in names:
         resource = ConfigResource(ConfigResource.Type.TOPIC, name)
         entries = admin.describe_configs([resource])[resource].result(timeout=30)
-        dynamic = {
-            k: e.value for k, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-        }
+        dynamic = {k: e.value for k, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value}
         out[name.removeprefix(f"{application_id}-")] = (len(listed[name].partitions), dynamic)
     return out
 
@@ -292,6 +294,8 @@ def test_order_analytics_results_and_internal_topics(
         app.start()
         app.wait_running()
         wait_for_results(app, bootstrap, prefix, want)
+        # The comparison would see one order counted twice.
+        assert results(bootstrap, prefix) != expected(user_rows, [*order_rows, order_rows[-1]])
         assert internal_topics(bootstrap, app.application_id) == {
             name: (PARTITIONS, configs) for name, configs in INTERNAL_TOPIC_CONFIGS.items()
         }
@@ -303,10 +307,10 @@ def test_order_analytics_results_and_internal_topics(
 
 def test_order_analytics_exactly_once_across_sigkill(
     streams_example: StreamsExample,  # noqa: F811 - the fixture imported above
-    any_broker: Target,
+    bootstrap: str,
     tmp_path: Path,
 ) -> None:
-    bootstrap = any_broker.bootstrap
+    # Kavka only, to keep CI short: the same scenario passes against Kafka (any_broker) as written.
     # A static member (group.instance.id): a restarted instance takes over its partitions at once, as a
     # pod restarted under the same name does, instead of waiting for the dead one's session to expire.
     app = _app(streams_example, bootstrap, tmp_path, **{"group.instance.id": "order-analytics-instance"})
