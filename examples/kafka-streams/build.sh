@@ -4,7 +4,9 @@
 #   java -cp "$DIR/kavka-streams-example.jar:$DIR/lib/*" dev.kavka.examples.streams.OrderAnalytics \
 #       --bootstrap-servers 127.0.0.1:9092
 #
-#   KAVKA_STREAMS_EXAMPLE_CACHE=/dir  -> cache root (default: interop/.cache of this checkout, ignored by git)
+#   KAVKA_STREAMS_EXAMPLE_CACHE=/dir  -> cache root; else $KAVKA_GUIDE_CACHE (which .ci/run points at the
+#                                        checkout's interop/.cache, so its throw-away copy reuses a build);
+#                                        else interop/.cache of this checkout (ignored by git)
 #
 # The key is a hash of pom.xml and every file under src/, so an unchanged checkout (or a copy of it) reuses
 # the build. Maven builds a private copy of the project (the source tree stays clean and two builds cannot
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 PROJECT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE="${KAVKA_STREAMS_EXAMPLE_CACHE:-$(cd "$PROJECT/../.." && pwd)/interop/.cache}"
+CACHE="${KAVKA_STREAMS_EXAMPLE_CACHE:-${KAVKA_GUIDE_CACHE:-$(cd "$PROJECT/../.." && pwd)/interop/.cache}}"
 HASH="$(cd "$PROJECT" && find pom.xml src -type f -print0 | LC_ALL=C sort -z \
     | xargs -0 sha256sum | sha256sum | cut -c1-16)"
 OUT="$CACHE/kafka-streams-example-$HASH"

@@ -2,7 +2,7 @@
 
 `build` runs ``examples/kafka-streams/build.sh``, which builds the Maven project once per hash of its
 sources (offline from a warm ~/.m2, else online) and caches ``kavka-streams-example.jar`` and its
-dependencies under ``$KAVKA_STREAMS_EXAMPLE_CACHE`` (default ``interop/.cache``).
+dependencies under ``$KAVKA_STREAMS_EXAMPLE_CACHE``, else ``$KAVKA_GUIDE_CACHE``, else ``interop/.cache``.
 
 `StreamsApp` is one run of ``OrderAnalytics``: a subprocess whose stdout and stderr go to a log file (a
 chatty JVM never blocks on a full pipe), stopped with SIGTERM (Kafka Streams closes cleanly) or killed
