@@ -8,10 +8,11 @@ output in Python and compares the final value per key read with isolation.level=
 - on both brokers (``any_broker``): the results, the consumer group's committed input offsets, and the
   internal topics Kafka Streams creates (repartition and changelogs) with the configs it gives them — one
   expectation for Kafka and Kavka;
-- on Kavka (the scenario passes against Kafka as well; it runs on Kavka alone to keep CI short): the
-  application is killed with SIGKILL inside an open transaction and again after it has
-  committed, restarted on its state directory each time, and the results are still exactly the
-  expectation: aborted output stays invisible, nothing is counted twice, state comes back from changelogs.
+- on Kavka (both scenarios pass against Kafka as well; they run on Kavka alone to keep CI short): the
+  application is killed with SIGKILL inside an open transaction and again while it works through more
+  input, restarted on its state directory each time, and the results are still exactly the expectation:
+  aborted output stays invisible, nothing is counted twice, state comes back from changelogs; and two
+  instances share the tasks, one is killed, the other takes its tasks over and the results stay exact.
 """
 
 from __future__ import annotations
@@ -301,6 +302,26 @@ def _app(example: StreamsExample, bootstrap: str, tmp_path: Path, **configs: obj
     )
 
 
+def _another_instance(app: StreamsApp, tmp_path: Path, name: str) -> StreamsApp:
+    """A second instance of ``app``'s application: the same application.id and topics, its own state."""
+    return StreamsApp(
+        app.example,
+        app.bootstrap,
+        app.application_id,
+        app.topic_prefix,
+        tmp_path / f"state-{name}",
+        tmp_path / f"order-analytics-{name}.log",
+        app.configs,
+    )
+
+
+def group_assignment(bootstrap: str, group: str) -> list[set[tuple[str, int]]]:
+    """The partitions assigned to each member of ``group`` (DescribeGroups)."""
+    admin = _admin(bootstrap)
+    described = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    return [{(tp.topic, tp.partition) for tp in m.assignment.topic_partitions} for m in described.members]
+
+
 def test_order_analytics_results_and_internal_topics(
     streams_example: StreamsExample,  # noqa: F811 - the fixture imported above
     any_broker: Target,
@@ -341,7 +362,6 @@ def test_order_analytics_exactly_once_across_sigkill(
     bootstrap: str,
     tmp_path: Path,
 ) -> None:
-    # Kavka only, to keep CI short: the same scenario passes against Kafka (any_broker) as written.
     # A static member (group.instance.id): a restarted instance takes over its partitions at once, as a
     # pod restarted under the same name does, instead of waiting for the dead one's session to expire.
     app = _app(
@@ -402,3 +422,58 @@ def test_order_analytics_exactly_once_across_sigkill(
         assert app.stop() == 143
     finally:
         app.cleanup()
+
+
+def _shared_by_two(assignment: list[set[tuple[str, int]]]) -> list[set[tuple[str, int]]] | None:
+    """The assignment when two members both have partitions, else None."""
+    return assignment if len(assignment) == 2 and all(assignment) else None
+
+
+def test_order_analytics_scales_out_and_fails_over(
+    streams_example: StreamsExample,  # noqa: F811 - the fixture imported above
+    bootstrap: str,
+    tmp_path: Path,
+) -> None:
+    """Two instances share the tasks (one classic consumer group, the Streams assignor); when one dies the
+    other takes its tasks over once the dead member's session expires, rebuilds their stores from the
+    changelogs and goes on: the results are still exactly the expectation."""
+    configs = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "max.poll.records": 5}
+    first_app = _app(streams_example, bootstrap, tmp_path, **configs)
+    second_app = _another_instance(first_app, tmp_path, "second")
+    prefix, group = first_app.topic_prefix, first_app.application_id
+    create_topics(bootstrap, prefix)
+    base = _base_ms()
+    user_rows = users(base)
+    first, second, third = orders(base, 0, 100), orders(base, 100, 200), orders(base, 300, 100)
+    produce(bootstrap, f"{prefix}users", user_rows)
+    produce(bootstrap, f"{prefix}orders", first)
+    # Each instance's task: orders, users and the repartition topic, partition 0 or 1 of each.
+    every_partition = {
+        (t, p) for t in (f"{prefix}orders", f"{prefix}users", f"{group}-{REPARTITION}-repartition") for p in (0, 1)
+    }
+
+    try:
+        first_app.start()
+        first_app.wait_running()
+        wait_for_results(first_app, bootstrap, prefix, expected(user_rows, first))
+
+        second_app.start()
+        second_app.wait_running()
+        split = wait_until(
+            lambda: _shared_by_two(group_assignment(bootstrap, group)),
+            TIMEOUT,
+            interval=0.2,
+            message=lambda: f"both instances assigned partitions: {group_assignment(bootstrap, group)}",
+        )
+        assert split[0] | split[1] == every_partition and not split[0] & split[1]
+        produce(bootstrap, f"{prefix}orders", second)
+        wait_for_results(second_app, bootstrap, prefix, expected(user_rows, first + second))
+
+        assert first_app.kill() == -9
+        produce(bootstrap, f"{prefix}orders", third)
+        wait_for_results(second_app, bootstrap, prefix, expected(user_rows, first + second + third))
+        assert group_assignment(bootstrap, group) == [every_partition]
+        assert second_app.stop() == 143
+    finally:
+        first_app.cleanup()
+        second_app.cleanup()
