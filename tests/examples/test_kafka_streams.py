@@ -5,8 +5,8 @@ joined with a compacted ``users`` table, totals per region through a re-keying g
 The input is deterministic (fixed amounts and record timestamps the test sets), so the test computes every
 output in Python and compares the final value per key read with isolation.level=read_committed:
 
-- on both brokers (``any_broker``): the results, the consumer group's committed input offsets, and the
-  internal topics Kafka Streams creates (repartition and changelogs) with the configs it gives them — one
+- on both brokers (``any_broker``): the results, the store state in the changelogs, the consumer group's
+  committed input offsets, and the internal topics Kafka Streams creates (repartition and changelogs) with the configs it gives them — one
   expectation for Kafka and Kavka;
 - on Kavka (both scenarios pass against Kafka as well; they run on Kavka alone to keep CI short): the
   application is killed with SIGKILL inside an open transaction and again while it works through more
