@@ -161,15 +161,18 @@ class StreamsApp(ChildProcess):
     def wait_running(self, timeout: float = 60.0) -> None:
         """Wait until this run reports RUNNING; raise with the log tail if it exits or takes too long."""
 
-        def running() -> bool:
-            if not self.is_running():
-                raise StreamsExampleError(f"the application exited ({self.returncode})\n{self.log_tail()}")
-            return "RUNNING" in self.states()
-
+        # wait_until takes an exception from the condition for "not yet": an exit ends the wait instead.
         try:
-            wait_until(running, timeout, interval=0.1, message="the Kafka Streams application to be RUNNING")
+            wait_until(
+                lambda: not self.is_running() or "RUNNING" in self.states(),
+                timeout,
+                interval=0.1,
+                message="the Kafka Streams application to be RUNNING",
+            )
         except TimeoutError as exc:
             raise StreamsExampleError(f"{exc}\n{self.log_tail()}") from exc
+        if not self.is_running():
+            raise StreamsExampleError(f"the application exited ({self.returncode})\n{self.log_tail()}")
 
     def kill(self) -> int:
         """SIGKILL, as a crash would; return the exit status."""

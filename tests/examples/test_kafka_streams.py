@@ -24,11 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from kavka.testing.process import create_topic, wait_until
 from tests.conftest import Target
 from tests.examples.streamsexample import (
     StreamsApp,
     StreamsExample,
+    StreamsExampleError,
     streams_example,  # noqa: F401 - a fixture, found by pytest here
 )
 
@@ -247,7 +250,7 @@ def wait_for_results(app: StreamsApp, bootstrap: str, prefix: str, want: Results
 
     def done() -> bool:
         if not app.is_running():
-            raise AssertionError(f"the application exited ({app.returncode})\n{app.log_tail()}")
+            return True  # checked below: wait_until would take an exception for "not yet"
         seen.append(results(bootstrap, prefix))
         if seen[-1] != want:
             return False
@@ -263,6 +266,7 @@ def wait_for_results(app: StreamsApp, bootstrap: str, prefix: str, want: Results
         )
 
     wait_until(done, TIMEOUT, interval=0.2, message=why)
+    assert app.is_running(), f"the application exited ({app.returncode})\n{app.log_tail()}"
     assert results(bootstrap, prefix) == want
 
 
@@ -477,3 +481,26 @@ def test_order_analytics_scales_out_and_fails_over(
     finally:
         first_app.cleanup()
         second_app.cleanup()
+
+
+def test_streams_rebalance_protocol_is_refused_with_a_clear_error(
+    streams_example: StreamsExample,  # noqa: F811 - the fixture imported above
+    bootstrap: str,
+    tmp_path: Path,
+) -> None:
+    """Kavka serves no KIP-1071 streams groups (no StreamsGroupHeartbeat in its ApiVersions; see
+    docs/compatibility.md): an application asking for ``group.protocol=streams`` stops at once with the
+    client's own UnsupportedVersionException (its uncaught-exception handler shuts it down), where Kafka
+    4.4 runs it."""
+    app = _app(streams_example, bootstrap, tmp_path, **{"group.protocol": "streams"})
+    create_topics(bootstrap, app.topic_prefix)
+    try:
+        app.start()
+        with pytest.raises(StreamsExampleError, match=r"exited \(1\)"):
+            app.wait_running()
+        assert app.states()[-1] == "ERROR", app.log_tail()
+        assert (
+            "UnsupportedVersionException: The cluster does not support the STREAMS group protocol" in app.log_text()
+        ), app.log_tail()
+    finally:
+        app.cleanup()

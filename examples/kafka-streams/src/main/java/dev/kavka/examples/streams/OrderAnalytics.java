@@ -106,7 +106,9 @@ public final class OrderAnalytics {
         return Long.parseLong(enriched.split(",", -1)[2]);
     }
 
-    static Topology topology(Topics t) {
+    /** The topology; {@code props} matter for {@code topology.optimization} (e.g. "all" reuses the users
+     * topic as the users store's changelog instead of creating one). */
+    static Topology topology(Topics t, Properties props) {
         StreamsBuilder builder = new StreamsBuilder();
 
         KStream<String, String> orders = builder
@@ -150,7 +152,7 @@ public final class OrderAnalytics {
             .mapValues(total -> Long.toString(total))
             .to(t.regionTotals(), Produced.with(Serdes.String(), Serdes.String()));
 
-        return builder.build();
+        return builder.build(props);
     }
 
     private static String env(String name, String fallback) {
@@ -206,7 +208,7 @@ public final class OrderAnalytics {
             props.put(kv[0], kv[1]);
         }
 
-        Topology topology = topology(Topics.withPrefix(prefix));
+        Topology topology = topology(Topics.withPrefix(prefix), props);
         LOG.info("topology\n{}", topology.describe());
         KafkaStreams streams = new KafkaStreams(topology, props);
         CountDownLatch stopped = new CountDownLatch(1);
