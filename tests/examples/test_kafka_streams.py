@@ -18,6 +18,7 @@ output in Python and compares the final value per key read with isolation.level=
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -85,8 +86,6 @@ class Results:
 
 def _base_ms() -> int:
     """A minute boundary ten minutes ago: recent enough for every retention, old enough to be complete."""
-    import time
-
     return (int(time.time() * 1000) // WINDOW_MS - 10) * WINDOW_MS
 
 
