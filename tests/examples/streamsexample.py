@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from kavka.testing.apache_kafka import java_executable
+from kavka.testing.apache_kafka import java_executable, kafka_lib
 from kavka.testing.process import ChildProcess, wait_until
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -183,6 +183,32 @@ class StreamsApp(ChildProcess):
 
     def diagnostics(self, lines: int = 60) -> str:
         return self.log_tail(lines)
+
+
+def run_streams_resetter(
+    java: str, bootstrap: str, application_id: str, input_topics: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """Kafka's application reset tool, ``kafka-streams-application-reset.sh`` (its class
+    ``org.apache.kafka.tools.StreamsResetter`` from Kafka's jars, `kafka_lib`), with ``--force`` (a closed
+    Kafka Streams client does not leave its group, so its member is still there)."""
+    cmd = [
+        java,
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Xmx256m",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        "-cp",
+        str(kafka_lib() / "*"),
+        "org.apache.kafka.tools.StreamsResetter",
+        "--bootstrap-server",
+        bootstrap,
+        "--application-id",
+        application_id,
+        "--input-topics",
+        ",".join(input_topics),
+        "--force",
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")

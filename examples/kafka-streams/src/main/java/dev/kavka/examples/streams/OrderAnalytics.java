@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
@@ -231,7 +232,13 @@ public final class OrderAnalytics {
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             streams.close(Duration.ofSeconds(30));
-            stopped.countDown();
+            // close() returns as soon as the state is NOT_RUNNING, maybe before the listener has reported it:
+            // the JVM halts when this hook ends, so wait for that report.
+            try {
+                stopped.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }, "order-analytics-shutdown"));
         streams.start();
         try {
