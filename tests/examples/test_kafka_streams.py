@@ -6,8 +6,9 @@ The input is deterministic (fixed amounts and record timestamps the test sets), 
 output in Python and compares the final value per key read with isolation.level=read_committed:
 
 - on both brokers (``any_broker``): the results, the store state in the changelogs, the consumer group's
-  committed input offsets, and the internal topics Kafka Streams creates (repartition and changelogs) with the configs it gives them — one
-  expectation for Kafka and Kavka;
+  committed input offsets, and the internal topics Kafka Streams creates (repartition and changelogs)
+  with the configs it gives them — one expectation for Kafka and Kavka; then Kafka's application reset
+  tool, and the same totals computed again from scratch;
 - on Kavka (both scenarios pass against Kafka as well; they run on Kavka alone to keep CI short): the
   application is killed with SIGKILL inside an open transaction and again while it works through more
   input, restarted on its state directory each time, and the results are still exactly the expectation:
