@@ -5,7 +5,8 @@ image), binds every ``listeners`` entry, and serves connections until :meth:`sto
 accepting, closes connections and shuts the broker down cleanly (flush, checkpoints, the clean-shutdown
 marker). A listener with port 0 binds a free port; the advertised address then uses the bound port.
 
-Each listener has an :class:`~kavka.server.acceptor.Acceptor` (``max.connections``,
+Each listener has an :class:`~kavka.server.acceptor.Acceptor` (TLS on SSL and SASL_SSL listeners,
+kavka.server.tls) (``max.connections``,
 ``max.connections.per.ip[.overrides]``, back-off when the file limit is hit); every connection takes its
 requests' bytes from one :class:`~kavka.server.memory_pool.RequestMemoryPool`
 (``queued.max.request.bytes``).
@@ -28,6 +29,7 @@ from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
 from kavka.server.replica_fetcher import ReplicaFetcherManager
+from kavka.server.tls import ListenerTls, link_context, listener_tls
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,11 @@ class KavkaServer:
     async def start(self) -> None:
         t0 = time.perf_counter()
         loop = asyncio.get_running_loop()
+        # TLS contexts first: a missing or unreadable key store fails the start (ConfigError) before
+        # anything is loaded or bound.
+        tls_by_listener = {
+            lst.name: listener_tls(self.config, lst.name, lst.security_protocol) for lst in self.config.listeners
+        }
         self.broker = broker = Broker(self.config, fs=self._fs, clock_ms=self._clock_ms)
         broker.startup()
         self.dispatcher = dispatcher = Dispatcher(broker)
@@ -76,7 +83,7 @@ class KavkaServer:
 
         controller_dispatcher = Dispatcher(broker, "controller")
 
-        def factory_for(acceptor_ref: list, dispatcher: Dispatcher):
+        def factory_for(acceptor_ref: list, dispatcher: Dispatcher, name: str, tls: ListenerTls | None):
             def factory(ip: str):
                 acceptor = acceptor_ref[0]
 
@@ -84,7 +91,9 @@ class KavkaServer:
                     self._connections.discard(conn)
                     acceptor.connection_closed(ip)
 
-                conn = KafkaConnection(dispatcher, max_request, on_close=on_close, pool=pool)
+                conn = KafkaConnection(
+                    dispatcher, max_request, on_close=on_close, pool=pool, listener_name=name, tls=tls
+                )
                 self._connections.add(conn)
                 return conn
 
@@ -99,7 +108,14 @@ class KavkaServer:
                 sock = _listen(listener.host or None, listener.port)
                 ref: list = []
                 kind = controller_dispatcher if is_controller else dispatcher
-                acceptor = Acceptor(sock, factory_for(ref, kind), quotas, listener.name)
+                tls = tls_by_listener[listener.name]
+                acceptor = Acceptor(
+                    sock,
+                    factory_for(ref, kind, listener.name, tls),
+                    quotas,
+                    listener.name,
+                    ssl_context=tls.context if tls is not None else None,
+                )
                 ref.append(acceptor)
                 self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
@@ -123,6 +139,11 @@ class KavkaServer:
         """KRaft across processes: carry the quorum's messages, and give the broker its channel to the
         active controller (forwarded writes, registration, heartbeats, producer id blocks)."""
         quorum = broker.quorum
+        controller_names = self.config.controller_listener_names or ["CONTROLLER"]
+        # Links to other nodes over TLS when their listener is SSL here (this node's settings for that
+        # listener give the trust store, a client certificate and hostname verification).
+        controller_ssl = link_context(self.config, controller_names[0])
+        broker_ssl = link_context(self.config, self.config.inter_broker_listener_name)
         self.raft_driver = driver = RaftDriver(
             quorum,
             broker.cluster_id,
@@ -132,14 +153,17 @@ class KavkaServer:
         )
         controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
         driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
+        driver.ssl = controller_ssl
         driver.on_fatal = lambda: broker.halt(1)  # as Kafka's fatal fault handler: stop at once
         driver.on_tick = lambda: (c := broker.controller) is not None and c.tick()
         broker.raft_driver = driver
         driver.start()
-        self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")
+        self.controller_channel = ControllerChannel(
+            quorum, broker.voters, f"broker-{broker.node_id}-to-controller", ssl=controller_ssl
+        )
         broker.controller_channel = self.controller_channel
         self.broker_channel = BrokerChannel(
-            lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}"
+            lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}", ssl=broker_ssl
         )
         broker.broker_channel = self.broker_channel
         self.replica_fetchers = ReplicaFetcherManager(broker, self.broker_channel)

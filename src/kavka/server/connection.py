@@ -36,6 +36,11 @@ A region whose file was deleted during the send still sends every byte (it holds
 whose file was truncated under it cannot keep the length already promised in the size prefix, so the
 connection is closed, as Kafka's network layer does when ``FileRecords.writeTo`` finds its file shrunk;
 the client retries. Regions are closed once sent, or when the connection closes with them unsent.
+
+Over TLS (an SSL or SASL_SSL listener) the transport is asyncio's TLS transport: the same writes are
+encrypted on their way out (regions were already read in pieces, never sent with sendfile, so nothing
+changes for them), and ``connection_made`` comes after the handshake, when the client certificate
+gives the principal (kavka.server.tls).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import time
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
 from kavka.server.memory_pool import RequestMemoryPool
+from kavka.server.tls import ListenerTls, TlsAuthenticationError
 from kavka.storage.file_region import FileRegion
 
 log = logging.getLogger(__name__)
@@ -71,8 +77,12 @@ class KafkaConnection(asyncio.Protocol):
         *,
         max_inflight: int = MAX_INFLIGHT,
         max_queued_bytes: int = MAX_QUEUED_BYTES_PER_CONNECTION,
+        listener_name: str | None = None,
+        tls: ListenerTls | None = None,
     ):
         self._dispatcher = dispatcher
+        self._listener_name = listener_name
+        self._tls = tls
         self._max_request_size = max_request_size
         self._pool = pool if pool is not None else RequestMemoryPool(None)
         self._max_inflight = max_inflight
@@ -109,7 +119,17 @@ class KafkaConnection(asyncio.Protocol):
     def connection_made(self, transport):
         self._transport = transport
         peer = transport.get_extra_info("peername")
-        self.info = ConnectionInfo(peer=peer)
+        self.info = ConnectionInfo(peer=peer, listener_name=self._listener_name)
+        if self._tls is not None:
+            # TLS: the handshake is complete before connection_made, so an SSL listener's principal is
+            # known before the first request. On SASL_SSL the SASL exchange then runs inside this TLS
+            # session and sets the principal itself.
+            try:
+                self.info.principal = self._tls.principal(transport.get_extra_info("ssl_object"))
+            except TlsAuthenticationError as e:
+                log.info("Failed authentication with %s (SSL principal: %s)", _address(peer), e)
+                self._closed = True
+                transport.close()
 
     def connection_lost(self, exc):
         self._closed = True
@@ -453,6 +473,10 @@ class KafkaConnection(asyncio.Protocol):
             self._closed = True
             if self._transport is not None:
                 self._transport.close()
+
+
+def _address(peer) -> str:
+    return f"/{peer[0]}" if isinstance(peer, tuple) else str(peer)
 
 
 def _close_regions(buffers) -> None:
