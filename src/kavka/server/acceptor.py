@@ -93,7 +93,7 @@ class Acceptor:
         self._ssl = ssl_context
         self._handshake_timeout = handshake_timeout
         self._handshakes: set[asyncio.Task] = set()
-        self._log_handshake = RateLimitedLog(log, logging.INFO)
+        self._log_handshake = RateLimitedLog(log, logging.WARNING)
         self.failed_handshakes = 0
 
     def start(self) -> None:

@@ -127,7 +127,7 @@ class KafkaConnection(asyncio.Protocol):
             try:
                 self.info.principal = self._tls.principal(transport.get_extra_info("ssl_object"))
             except TlsAuthenticationError as e:
-                log.info("Failed authentication with %s (SSL principal: %s)", _address(peer), e)
+                log.warning("Failed authentication with %s (SSL principal: %s)", _address(peer), e)
                 self._closed = True
                 transport.close()
 
