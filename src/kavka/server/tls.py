@@ -98,12 +98,17 @@ def _load_chain(ctx: ssl.SSLContext, pem: bytes, password: str | None, name: str
 
 def _load_chain_file(ctx: ssl.SSLContext, path: str, password: str | None, name: str) -> None:
     try:
-        ctx.load_cert_chain(path, password=password if password else None)
+        # never None: OpenSSL would then prompt on the terminal for an encrypted key's password
+        ctx.load_cert_chain(path, password=password if password else _no_password)
     except ssl.SSLError as e:
         hint = " (wrong ssl.key.password?)" if "bad decrypt" in str(e) or "BAD_DECRYPT" in str(e) else ""
         raise ConfigError(f"Invalid SSL keystore ({name}): {e.reason or e}{hint}", name) from None
     except (OSError, TypeError) as e:  # an encrypted key with no password raises TypeError
         raise ConfigError(f"Invalid SSL keystore ({name}): {e}", name) from None
+
+
+def _no_password() -> bytes:
+    return b""
 
 
 def _pkcs12(data: bytes, password: str | None, name: str) -> Any:
