@@ -56,7 +56,10 @@ def kafka_tls(pki, tmp_path_factory):
     kafka = ApacheKafka(tmp_path_factory.mktemp("kafka-tls"))
     ports = TlsPorts(kafka.port, free_port(), free_port())
     settings = tls_settings(
-        pki, ports, extra_listeners=f",CONTROLLER://127.0.0.1:{kafka.controller_port}", extra_map=",CONTROLLER:PLAINTEXT"
+        pki,
+        ports,
+        extra_listeners=f",CONTROLLER://127.0.0.1:{kafka.controller_port}",
+        extra_map=",CONTROLLER:PLAINTEXT",
     )
     kafka.overrides.update(settings)
     kafka.ports = ports
@@ -124,16 +127,25 @@ def test_metadata_answers_with_the_listener_the_client_came_in_on(kavka_tls, pki
 def test_kcat_over_tls(kavka_tls, pki):
     topic = _topic()
     ssl_args = ["-X", "security.protocol=ssl", "-X", f"ssl.ca.location={pki.ca_pem}"]
-    mtls_args = ssl_args + ["-X", f"ssl.certificate.location={pki.client_cert_pem}",
-                            "-X", f"ssl.key.location={pki.client_key_pem}"]
+    mtls_args = ssl_args + [
+        "-X",
+        f"ssl.certificate.location={pki.client_cert_pem}",
+        "-X",
+        f"ssl.key.location={pki.client_key_pem}",
+    ]
     lines = [f"line {i}" for i in range(10)]
     subprocess.run(
         [KCAT, "-b", _addr(kavka_tls, "ssl"), *ssl_args, "-t", topic, "-P", "-p", "0"],
-        input=("\n".join(lines) + "\n").encode(), check=True, capture_output=True, timeout=30,
+        input=("\n".join(lines) + "\n").encode(),
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     out = subprocess.run(
         [KCAT, "-b", _addr(kavka_tls, "mtls"), *mtls_args, "-t", topic, "-C", "-e", "-o", "beginning"],
-        check=True, capture_output=True, timeout=30,
+        check=True,
+        capture_output=True,
+        timeout=30,
     ).stdout.decode()
     assert out.splitlines() == lines
 
@@ -240,8 +252,17 @@ def test_java_console_tools_over_tls(kavka_tls, kafka_tls, pki, tmp_path, client
     consumed = kafka_tls.run_tool(
         "org.apache.kafka.tools.consumer.ConsoleConsumer",
         [
-            "--bootstrap-server", bootstrap, "--topic", topic, "--from-beginning", "--max-messages", "5",
-            "--timeout-ms", "20000", "--command-config", str(props),
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--max-messages",
+            "5",
+            "--timeout-ms",
+            "20000",
+            "--command-config",
+            str(props),
         ],
     )
     assert consumed.returncode == 0, consumed.stderr

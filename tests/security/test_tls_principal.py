@@ -113,7 +113,8 @@ def test_bad_tls_settings_stop_the_start_with_one_line(pki, tmp_path):
     line = _serve_fails(tmp_path, **{"ssl.keystore.location": str(jks)})
     assert "JKS key store, which Kavka cannot read" in line and "PKCS12" in line
     line = _serve_fails(
-        tmp_path, **{"ssl.keystore.type": "PKCS12", "ssl.keystore.location": pki.broker_p12, "ssl.keystore.password": "x"}
+        tmp_path,
+        **{"ssl.keystore.type": "PKCS12", "ssl.keystore.location": pki.broker_p12, "ssl.keystore.password": "x"},
     )
     assert "PKCS12" in line
     line = _serve_fails(tmp_path, **{"ssl.keystore.type": "PEM", "ssl.keystore.location": pki.broker_enc_pem})
@@ -127,8 +128,12 @@ def test_key_store_forms_all_load(pki, tmp_path):
     inline_key = open(pki.broker_key_pem).read()
     forms = [
         {"ssl.keystore.type": "PEM", "ssl.keystore.location": pki.broker_enc_pem, "ssl.key.password": PASSWORD},
-        {"ssl.keystore.type": "PEM", "ssl.keystore.location": None, "ssl.keystore.certificate.chain": inline_chain,
-         "ssl.keystore.key": inline_key},
+        {
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": None,
+            "ssl.keystore.certificate.chain": inline_chain,
+            "ssl.keystore.key": inline_key,
+        },
         {"ssl.keystore.type": "PKCS12", "ssl.keystore.location": pki.broker_p12, "ssl.keystore.password": PASSWORD},
         {"ssl.keystore.type": "JKS", "ssl.keystore.location": pki.broker_p12, "ssl.keystore.password": PASSWORD},
     ]
