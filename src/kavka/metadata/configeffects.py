@@ -16,7 +16,24 @@ __all__ = ["APPLIED_AT_START", "NOT_ACTED_ON", "TLS_ACTED_ON"]
 
 # Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
 # described, and applies from the next start.
-APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"})
+APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"}) | {
+    # TLS key and trust stores, protocols and suites are loaded when a listener starts (no live reload)
+    "ssl.cipher.suites",
+    "ssl.client.auth",
+    "ssl.enabled.protocols",
+    "ssl.endpoint.identification.algorithm",
+    "ssl.key.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.type",
+    "ssl.protocol",
+    "ssl.truststore.certificates",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.type",
+}
 
 # Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
 # "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
