@@ -184,6 +184,15 @@ def test_tls_failures_match_kafka(kavka_tls, kafka_tls, pki, case):
     assert _ck_outcome(_addr(kavka_tls, "ssl"), ck_ssl(pki))[0] is True
 
 
+def test_tls_client_on_plaintext_port_is_logged_once(kavka_tls, pki):
+    for _ in range(3):
+        assert _ck_outcome(_addr(kavka_tls, "plaintext"), ck_ssl(pki))[0] is False
+    wait_until(lambda: "a TLS handshake on plaintext listener PLAINTEXT" in kavka_tls.log_text(), 10, message="logged")
+    # librdkafka retried dozens of times; rate-limited to a line per 10 s
+    assert kavka_tls.log_text().count("a TLS handshake on plaintext listener") <= 3
+    assert _ck_outcome(_addr(kavka_tls, "plaintext"), {})[0] is True
+
+
 def _api_versions_frame() -> bytes:
     body = struct.pack(">hhih", 18, 0, 7, 4) + b"test"
     return struct.pack(">i", len(body)) + body

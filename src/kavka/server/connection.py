@@ -52,11 +52,14 @@ import struct
 import time
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
+from kavka.server.acceptor import RateLimitedLog
 from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.tls import ListenerTls, TlsAuthenticationError
 from kavka.storage.file_region import FileRegion
 
 log = logging.getLogger(__name__)
+# a client retrying TLS against a plaintext port would log a line per attempt: one per 10 s at most
+_log_tls_on_plaintext = RateLimitedLog(log, logging.WARNING)
 
 __all__ = ["KafkaConnection", "MAX_INFLIGHT", "MAX_QUEUED_BYTES_PER_CONNECTION"]
 
@@ -247,6 +250,15 @@ class KafkaConnection(asyncio.Protocol):
                 break
             (size,) = _SIZE.unpack_from(buf, pos)
             if size < 0 or size > self._max_request_size:
+                if buf[pos] == 0x16 and buf[pos + 1] == 0x03:  # a TLS record header: a TLS client here
+                    _log_tls_on_plaintext(
+                        "closing %s: a TLS handshake on plaintext listener %s (a client with "
+                        "security.protocol SSL on the wrong port?)",
+                        _address(self.info.peer),
+                        self.info.listener_name,
+                    )
+                    self.close()
+                    return pos
                 log.warning("closing %s: frame size %d outside [0, %d]", self.info, size, self._max_request_size)
                 self.close()
                 return pos
