@@ -212,3 +212,40 @@ def test_java_cipher_names():
     assert java_cipher_to_openssl("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256") == "ECDHE-ECDSA-CHACHA20-POLY1305"
     assert java_cipher_to_openssl("TLS_RSA_WITH_AES_256_CBC_SHA") == "AES256-SHA"
     assert java_cipher_to_openssl("SSL_RSA_WITH_RC4_128_MD5") is None
+
+
+def _handshake_ok(port: int, cafile: str) -> bool:
+    ctx = ssl.create_default_context(cafile=cafile)
+    try:
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="127.0.0.1"):
+            return True
+    except ssl.SSLError:
+        return False
+
+
+def _alter_broker(bootstrap: str, name: str, value: str) -> None:
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+    resource = ConfigResource(
+        "BROKER", "1", incremental_configs=[ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)]
+    )
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.incremental_alter_configs([resource])[resource].result(10)
+
+
+def test_key_store_reloaded_through_a_dynamic_listener_config(pki, tmp_path):
+    """IncrementalAlterConfigs of listener.name.ssl.ssl.keystore.location (as kafka-configs.sh
+    --entity-type brokers --alter does): new connections get the new certificate; a store that does
+    not load leaves the listener as it was."""
+    other = make_pki(tmp_path / "other")
+    broker, port = _start(pki, tmp_path)
+    try:
+        assert _handshake_ok(port, pki.ca_pem) and not _handshake_ok(port, other.ca_pem)
+        _alter_broker(broker.bootstrap, "listener.name.ssl.ssl.keystore.location", str(tmp_path / "missing.pem"))
+        _alter_broker(broker.bootstrap, "listener.name.ssl.ssl.truststore.location", pki.ca_pem)  # a later change
+        assert _handshake_ok(port, pki.ca_pem)
+        _alter_broker(broker.bootstrap, "listener.name.ssl.ssl.keystore.location", other.broker_pem)
+        wait_until(lambda: _handshake_ok(port, other.ca_pem), 10, message="the new certificate served")
+        assert not _handshake_ok(port, pki.ca_pem)
+    finally:
+        broker.stop()

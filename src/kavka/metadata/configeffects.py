@@ -17,7 +17,7 @@ __all__ = ["APPLIED_AT_START", "NOT_ACTED_ON", "TLS_ACTED_ON"]
 # Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
 # described, and applies from the next start.
 APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"}) | {
-    # TLS key and trust stores, protocols and suites are loaded when a listener starts (no live reload)
+    # read when a TLS listener starts (broker-wide); per listener, listener.name.<l>.ssl.* reloads live
     "ssl.cipher.suites",
     "ssl.client.auth",
     "ssl.enabled.protocols",

@@ -96,6 +96,18 @@ class Acceptor:
         self._log_handshake = RateLimitedLog(log, logging.WARNING)
         self.failed_handshakes = 0
 
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self._ssl
+
+    @ssl_context.setter
+    def ssl_context(self, ctx: ssl.SSLContext) -> None:
+        """A new context for the connections accepted from now on (a reloaded key store); a plaintext
+        listener stays plaintext."""
+        if self._ssl is None:
+            raise ValueError(f"listener {self._name} is not a TLS listener")
+        self._ssl = ctx
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._serve(), name=f"acceptor-{self._name}")
 

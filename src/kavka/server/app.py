@@ -15,12 +15,15 @@ requests' bytes from one :class:`~kavka.server.memory_pool.RequestMemoryPool`
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import socket
 import time
 
 from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
+from kavka.metadata.config import LISTENER_PREFIX
+from kavka.metadata.configtypes import ConfigError
 from kavka.server.acceptor import Acceptor
 from kavka.server.broker_channel import BrokerChannel
 from kavka.server.connection import KafkaConnection
@@ -29,7 +32,7 @@ from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
 from kavka.server.replica_fetcher import ReplicaFetcherManager
-from kavka.server.tls import ListenerTls, link_context, listener_tls
+from kavka.server.tls import ListenerTls, link_context, listener_tls, server_context
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ class KavkaServer:
         self.controller_channel: ControllerChannel | None = None
         self.broker_channel: BrokerChannel | None = None
         self.replica_fetchers: ReplicaFetcherManager | None = None
+        self._tls_acceptors: dict[str, tuple[Acceptor, str]] = {}
+        self._tls_dynamic: dict[str, str] = {}
 
     @property
     def connection_count(self) -> int:
@@ -117,6 +122,8 @@ class KavkaServer:
                     ssl_context=tls.context if tls is not None else None,
                 )
                 ref.append(acceptor)
+                if tls is not None:
+                    self._tls_acceptors[listener.name] = (acceptor, tls.protocol)
                 self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
                 self.bound.append((listener.name, listener.host or ("0.0.0.0" if host == "::" else host), port))
@@ -125,6 +132,7 @@ class KavkaServer:
                 acceptor.sock.close()
             broker.shutdown()
             raise
+        self._reload_tls()  # dynamic listener.name.<l>.ssl.* already in the metadata log apply from the start
         for acceptor in self._acceptors:
             acceptor.start()
         broker.set_bound_listeners([b for b in self.bound if b[0].upper() not in controller_names])
@@ -173,14 +181,38 @@ class KavkaServer:
             broker.start_lifecycle()
 
     async def _housekeeping(self) -> None:
-        """Periodic work: flush.ms, recovery-point checkpoints."""
+        """Periodic work: flush.ms, recovery-point checkpoints, TLS key store reloads."""
         interval = max(0.05, self.broker.housekeeping_interval_ms / 1000)
         while True:
             await asyncio.sleep(interval)
             try:
                 self.broker.tick()
+                self._reload_tls()
             except Exception:  # keep serving; the failure is logged with its stack
                 log.exception("housekeeping failed")
+
+    def _reload_tls(self) -> None:
+        """Kafka's dynamic key and trust store update: ``listener.name.<l>.ssl.*`` set with
+        IncrementalAlterConfigs (for this broker, or as the cluster default) rebuilds that listener's
+        context; connections accepted from then on use it, open ones keep theirs. A store that cannot
+        be loaded is logged and the listener keeps its current context."""
+        if not self._tls_acceptors or self.broker is None or self.broker.quorum is None:
+            return
+        image = self.broker.image
+        dynamic = {**image.broker_configs(None), **image.broker_configs(self.broker.node_id)}
+        prefixed = {k: v for k, v in dynamic.items() if k.startswith(LISTENER_PREFIX) and ".ssl." in k}
+        if prefixed == self._tls_dynamic:
+            return
+        self._tls_dynamic = prefixed
+        config = copy.copy(self.config)
+        config.listener_props = {**self.config.listener_props, **prefixed}
+        for name, (acceptor, protocol) in self._tls_acceptors.items():
+            try:
+                acceptor.ssl_context = server_context(config, name, protocol)
+            except ConfigError as e:
+                log.error("listener %s: keeping the current TLS settings, the new ones do not load: %s", name, e)
+                continue
+            log.info("listener %s: TLS settings reloaded", name)
 
     async def _close_idle(self) -> None:
         """``connections.max.idle.ms``: close connections that neither read nor wrote for that long
