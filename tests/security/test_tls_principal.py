@@ -249,3 +249,73 @@ def test_key_store_reloaded_through_a_dynamic_listener_config(pki, tmp_path):
         assert not _handshake_ok(port, pki.ca_pem)
     finally:
         broker.stop()
+
+
+def test_sasl_ssl_listener_is_tls_first_and_leaves_the_principal_to_sasl(pki, tmp_path):
+    """On SASL_SSL, TLS comes first; ssl.client.auth applies only with the listener prefix (Kafka's
+    rule), and the principal is SASL's to set (anonymous until then)."""
+    port = free_port()
+    broker = EmbeddedBroker(
+        str(tmp_path / "data"),
+        {
+            "listeners": f"PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:{port}",
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": pki.broker_pem,
+            "ssl.client.auth": "required",  # not for SASL_SSL without the listener prefix
+        },
+    ).start()
+    try:
+        s, answer = _api_versions(port, cert=(pki.client_cert_pem, pki.client_key_pem), pki=pki)
+        with s:
+            assert len(answer) > 8
+            assert wait_until(lambda: _principals(broker) == ["User:ANONYMOUS"], 5)
+        s, answer = _api_versions(port, cert=None, pki=pki)
+        with s:
+            assert len(answer) > 8
+    finally:
+        broker.stop()
+
+
+@pytest.mark.parametrize(("algorithm", "connects"), [("https", False), ("", True)])
+def test_endpoint_identification_on_links_between_nodes(tmp_path, algorithm, connects):
+    """The client side of an inter-broker or controller link checks the peer's certificate against the
+    host it dials when ssl.endpoint.identification.algorithm=https (Kafka's default)."""
+    import asyncio
+
+    from kavka.metadata.config import BrokerConfig
+    from kavka.server.peer_client import PeerClient, PeerDisconnected
+    from kavka.server.tls import client_context
+
+    elsewhere = make_pki(tmp_path / "pki", broker_hosts=("broker.example",))
+    port = free_port()
+    broker = EmbeddedBroker(
+        str(tmp_path / "data"),
+        {
+            "listeners": f"PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:{port}",
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": elsewhere.broker_pem,
+        },
+    ).start()
+    cfg = BrokerConfig.from_properties(
+        {
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": elsewhere.ca_pem,
+            "ssl.endpoint.identification.algorithm": algorithm,
+        }
+    )
+
+    async def ask():
+        client = PeerClient("127.0.0.1", port, ssl=client_context(cfg, "SSL"))
+        try:
+            return await client.request(18, 0, {}, timeout=5)
+        finally:
+            await client.close()
+
+    try:
+        if connects:
+            assert asyncio.run(ask()).error_code == 0
+        else:
+            with pytest.raises(PeerDisconnected, match="SSL handshake failed"):
+                asyncio.run(ask())
+    finally:
+        broker.stop()
