@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                 out[f"{name}_produce_mb_s"] = p["mb_per_s"]
                 out[f"{name}_consume_rec_s"] = c["records_per_s"]
                 out[f"{name}_consume_mb_s"] = c["mb_per_s"]
-                out[f"{name}_cpu_s_per_M_produce"] = (cpu1 - cpu0) * per_million
-                out[f"{name}_cpu_s_per_M_consume"] = (cpu2 - cpu1) * per_million
+                out[f"{name}_cpu_ms_per_M_produce"] = (cpu1 - cpu0) * per_million * 1000
+                out[f"{name}_cpu_ms_per_M_consume"] = (cpu2 - cpu1) * per_million * 1000
             ctx = ssl.create_default_context(cafile=pki.ca_pem)
             out["tls_handshakes_per_s"] = handshakes(tls_port, args.handshakes, ctx)
             out["plain_connects_per_s"] = handshakes(plain_port, args.handshakes, None)
