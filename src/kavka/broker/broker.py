@@ -345,15 +345,21 @@ class Broker:
     def image(self):
         return self.quorum.image
 
-    def live_brokers(self) -> list[BrokerEndpoint]:
+    def live_brokers(self, listener: str | None = None) -> list[BrokerEndpoint]:
         """The brokers clients see in Metadata: registered ones only (after UnregisterBroker of this node
-        it is out of Metadata, as in Kafka), each at its endpoint for this broker's first listener."""
+        it is out of Metadata, as in Kafka), each at its endpoint for ``listener`` (the one the request
+        came in on, as Kafka answers; None: this broker's first listener)."""
         registered = self.quorum.image.brokers if self.quorum is not None else None
+        if listener is None or all(name != listener for name, _, _ in self._listener_endpoints):
+            listener = (
+                self._listener_endpoints[0][0] if self._listener_endpoints else self.config.inter_broker_listener_name
+            )
         if not self.cluster_mode or registered is None:
-            return [e for e in self._endpoints if registered is None or e.node_id in registered]
-        listener = (
-            self._listener_endpoints[0][0] if self._listener_endpoints else self.config.inter_broker_listener_name
-        )
+            return [
+                e
+                for e, (name, _, _) in zip(self._endpoints, self._listener_endpoints, strict=True)
+                if name == listener and (registered is None or e.node_id in registered)
+            ]
         out = []
         for broker_id, reg in sorted(registered.items()):
             if getattr(reg, "fenced", False):

@@ -111,6 +111,9 @@ async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
     except LogDirError as e:
         print(f"kavka: {e}", file=sys.stderr)
         return 1
+    except ConfigError as e:  # a TLS listener's key store or trust store cannot be used
+        print(f"kavka: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"kavka: cannot listen: {e.strerror or e}", file=sys.stderr)
         return 1

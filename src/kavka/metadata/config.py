@@ -165,6 +165,8 @@ def validate_topic_configs(overrides: Mapping[str, str | None], broker: BrokerCo
     return typed
 
 
+LISTENER_PREFIX = "listener.name."
+
 _Layers = list[tuple[ConfigSource, Mapping[str, str]]]
 """Where broker-level values come from, highest priority first (dynamic broker, dynamic default, static)."""
 
@@ -189,6 +191,8 @@ class BrokerConfig:
         self.originals: dict[str, str] = dict(originals)
         self._values: dict[str, Any] = dict(values)
         self.unknown_keys: list[str] = list(unknown_keys)
+        # ``listener.name.<listener>.<setting>`` as set (Kafka's per-listener overrides; see listener_setting)
+        self.listener_props: dict[str, str] = {}
 
     # ---- construction ----
 
@@ -200,16 +204,21 @@ class BrokerConfig:
         values: dict[str, Any] = {}
         known: dict[str, str] = {}
         unknown: list[str] = []
+        prefixed: dict[str, str] = {}
         for key, raw in props.items():
             definition = BROKER_CONFIGS.get(key)
             if definition is None:
-                unknown.append(key)
+                if key.startswith(LISTENER_PREFIX):
+                    prefixed[key] = raw
+                else:
+                    unknown.append(key)
                 continue
             known[key] = raw
             values[key] = definition.parse(raw)
         for name, definition in BROKER_CONFIGS.items():
             values.setdefault(name, definition.default)
         cfg = cls(known, values, unknown)
+        cfg.listener_props = prefixed
         if kraft:
             cfg._validate_kraft()
         cfg._validate()
@@ -308,6 +317,17 @@ class BrokerConfig:
         except KeyError:
             raise KeyError(f"Unknown broker config name: {name}") from None
 
+    def listener_setting(self, listener: str, name: str) -> Any:
+        """``name`` for one listener: ``listener.name.<listener lower-cased>.<name>`` when set (Kafka's
+        per-listener override), else the broker-wide value; typed by ``name``'s definition."""
+        raw = self.listener_props.get(f"{LISTENER_PREFIX}{listener.lower()}.{name}")
+        if raw is not None and name in BROKER_CONFIGS:
+            return BROKER_CONFIGS[name].parse(raw)
+        return self._values[name]
+
+    def has_listener_setting(self, listener: str, name: str) -> bool:
+        return f"{LISTENER_PREFIX}{listener.lower()}.{name}" in self.listener_props
+
     @property
     def inert_keys(self) -> list[str]:
         """Keys set in the properties that Kavka accepts but does not act on (``NOT_ACTED_ON``)."""
@@ -389,6 +409,8 @@ class BrokerConfig:
         name: str | None = self._values["inter.broker.listener.name"]
         if name:
             return name.upper()
+        if self.is_set("security.inter.broker.protocol"):  # Kafka: the listener named after the protocol
+            return str(self._values["security.inter.broker.protocol"]).upper()
         brokers = self.advertised_listeners
         return brokers[0].name if brokers else "PLAINTEXT"
 

@@ -12,16 +12,57 @@ from __future__ import annotations
 from .configdefs import KAVKA_DEFINED
 from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 
-__all__ = ["APPLIED_AT_START", "NOT_ACTED_ON"]
+__all__ = ["APPLIED_AT_START", "NOT_ACTED_ON", "TLS_ACTED_ON"]
 
 # Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
 # described, and applies from the next start.
-APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"})
+APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"}) | {
+    # read when a TLS listener starts (broker-wide); per listener, listener.name.<l>.ssl.* reloads live
+    "ssl.cipher.suites",
+    "ssl.client.auth",
+    "ssl.enabled.protocols",
+    "ssl.endpoint.identification.algorithm",
+    "ssl.key.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.type",
+    "ssl.protocol",
+    "ssl.truststore.certificates",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.type",
+}
 
 # Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
 # "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
+# Kafka's TLS settings that Kavka's TLS listeners and links apply (kavka.server.tls), though it has no
+# definition of its own for them.
+TLS_ACTED_ON: frozenset[str] = frozenset(
+    {
+        "security.inter.broker.protocol",
+        "ssl.cipher.suites",
+        "ssl.client.auth",
+        "ssl.enabled.protocols",
+        "ssl.endpoint.identification.algorithm",
+        "ssl.key.password",
+        "ssl.keystore.certificate.chain",
+        "ssl.keystore.key",
+        "ssl.keystore.location",
+        "ssl.keystore.password",
+        "ssl.keystore.type",
+        "ssl.principal.mapping.rules",
+        "ssl.protocol",
+        "ssl.truststore.certificates",
+        "ssl.truststore.location",
+        "ssl.truststore.password",
+        "ssl.truststore.type",
+    }
+)
+
 NOT_ACTED_ON: frozenset[str] = frozenset(
-    (KAFKA_BROKER_CONFIGS.keys() - KAVKA_DEFINED)
+    (KAFKA_BROKER_CONFIGS.keys() - KAVKA_DEFINED - TLS_ACTED_ON)
     | {
         # asyncio: one event loop, no thread pools or request queue between network and I/O threads
         "num.io.threads",

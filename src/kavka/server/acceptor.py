@@ -11,6 +11,12 @@ An :class:`Acceptor` owns a listening socket and one task that accepts connectio
   backs off (50 ms doubling to 1 s, reset by the next success) and logs once per 10 s with the number of
   failures since the last line. asyncio's own server logs every failure and re-arms its reader once per
   failure, which turns one exhausted file table into millions of log lines and no accepted connection.
+
+On a TLS listener (``ssl_context``) each accepted connection's handshake runs in a task of its own,
+so a client that connects and says nothing holds up no other; a failed handshake (a plaintext client
+on a TLS port, an untrusted or missing client certificate) closes that connection and is logged as
+Kafka logs it, ``Failed authentication with /<ip> (SSL handshake failed)``, at most once per 10 s
+with the count of the others.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncio
 import errno
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable
 
@@ -71,6 +78,8 @@ class Acceptor:
         factory: Callable[[str], asyncio.Protocol],
         quotas: ConnectionQuotas,
         name: str = "PLAINTEXT",
+        ssl_context: ssl.SSLContext | None = None,
+        handshake_timeout: float = 10.0,
     ):
         self.sock = sock
         self._factory = factory
@@ -81,6 +90,23 @@ class Acceptor:
         self._log_resource = RateLimitedLog(log, logging.WARNING)
         self._log_rejected = RateLimitedLog(log, logging.INFO)
         self.resource_failures = 0
+        self._ssl = ssl_context
+        self._handshake_timeout = handshake_timeout
+        self._handshakes: set[asyncio.Task] = set()
+        self._log_handshake = RateLimitedLog(log, logging.WARNING)
+        self.failed_handshakes = 0
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self._ssl
+
+    @ssl_context.setter
+    def ssl_context(self, ctx: ssl.SSLContext) -> None:
+        """A new context for the connections accepted from now on (a reloaded key store); a plaintext
+        listener stays plaintext."""
+        if self._ssl is None:
+            raise ValueError(f"listener {self._name} is not a TLS listener")
+        self._ssl = ctx
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._serve(), name=f"acceptor-{self._name}")
@@ -92,6 +118,8 @@ class Acceptor:
     async def close(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
+        for task in list(self._handshakes):
+            await cancel_and_wait(task)
         self.sock.close()
 
     async def _serve(self) -> None:
@@ -130,16 +158,49 @@ class Acceptor:
                 conn.close()
                 continue
             conn.setblocking(False)
-            made: list[asyncio.Protocol] = []
+            if self._ssl is None:
+                await self._set_up(conn, ip)
+            else:
+                task = loop.create_task(self._set_up(conn, ip))
+                self._handshakes.add(task)
+                task.add_done_callback(self._handshakes.discard)
 
-            def build(ip=ip, made=made):
-                made.append(self._factory(ip))
-                return made[0]
+    async def _set_up(self, conn: socket.socket, ip: str) -> None:
+        """Hand the connection to its protocol (after the TLS handshake on a TLS listener)."""
+        made: list[asyncio.Protocol] = []
 
-            try:
+        def build():
+            made.append(self._factory(ip))
+            return made[0]
+
+        loop = asyncio.get_running_loop()
+        try:
+            if self._ssl is None:
                 await loop.connect_accepted_socket(build, conn)
-            except Exception:  # the connection is gone (reset during set-up); the listener goes on
-                log.exception("listener %s: could not set up the connection from %s", self._name, ip)
-                conn.close()
-                if not made or getattr(made[0], "info", None) is None:  # connection_lost will not free it
-                    self.connection_closed(ip)
+            else:
+                await loop.connect_accepted_socket(
+                    build, conn, ssl=self._ssl, ssl_handshake_timeout=self._handshake_timeout
+                )
+        except (ssl.SSLError, ConnectionError, TimeoutError, asyncio.CancelledError) as e:
+            if self._ssl is None or isinstance(e, asyncio.CancelledError):
+                self._abandon(conn, ip, made)
+                if isinstance(e, asyncio.CancelledError):
+                    raise
+                return
+            self.failed_handshakes += 1
+            reason = getattr(e, "reason", None) or type(e).__name__
+            self._log_handshake(
+                "listener %s: Failed authentication with /%s (SSL handshake failed: %s)", self._name, ip, reason
+            )
+            self._abandon(conn, ip, made)
+        except Exception:  # the connection is gone (reset during set-up); the listener goes on
+            log.exception("listener %s: could not set up the connection from %s", self._name, ip)
+            self._abandon(conn, ip, made)
+
+    def _abandon(self, conn: socket.socket, ip: str, made: list[asyncio.Protocol]) -> None:
+        """A connection that never reached ``connection_made``: close it and free what it held."""
+        conn.close()
+        if not made:
+            self.connection_closed(ip)
+        elif getattr(made[0], "info", None) is None:  # connection_lost will not come: its owner forgets it
+            made[0].connection_lost(None)

@@ -5,7 +5,8 @@ image), binds every ``listeners`` entry, and serves connections until :meth:`sto
 accepting, closes connections and shuts the broker down cleanly (flush, checkpoints, the clean-shutdown
 marker). A listener with port 0 binds a free port; the advertised address then uses the bound port.
 
-Each listener has an :class:`~kavka.server.acceptor.Acceptor` (``max.connections``,
+Each listener has an :class:`~kavka.server.acceptor.Acceptor` (TLS on SSL and SASL_SSL listeners,
+kavka.server.tls) (``max.connections``,
 ``max.connections.per.ip[.overrides]``, back-off when the file limit is hit); every connection takes its
 requests' bytes from one :class:`~kavka.server.memory_pool.RequestMemoryPool`
 (``queued.max.request.bytes``).
@@ -14,12 +15,15 @@ requests' bytes from one :class:`~kavka.server.memory_pool.RequestMemoryPool`
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import socket
 import time
 
 from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
+from kavka.metadata.config import LISTENER_PREFIX
+from kavka.metadata.configtypes import ConfigError
 from kavka.server.acceptor import Acceptor
 from kavka.server.broker_channel import BrokerChannel
 from kavka.server.connection import KafkaConnection
@@ -28,6 +32,7 @@ from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
 from kavka.server.replica_fetcher import ReplicaFetcherManager
+from kavka.server.tls import ListenerTls, link_context, listener_tls, server_context
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,8 @@ class KavkaServer:
         self.controller_channel: ControllerChannel | None = None
         self.broker_channel: BrokerChannel | None = None
         self.replica_fetchers: ReplicaFetcherManager | None = None
+        self._tls_acceptors: dict[str, tuple[Acceptor, str]] = {}
+        self._tls_dynamic: dict[str, str] = {}
 
     @property
     def connection_count(self) -> int:
@@ -66,6 +73,11 @@ class KavkaServer:
     async def start(self) -> None:
         t0 = time.perf_counter()
         loop = asyncio.get_running_loop()
+        # TLS contexts first: a missing or unreadable key store fails the start (ConfigError) before
+        # anything is loaded or bound.
+        tls_by_listener = {
+            lst.name: listener_tls(self.config, lst.name, lst.security_protocol) for lst in self.config.listeners
+        }
         self.broker = broker = Broker(self.config, fs=self._fs, clock_ms=self._clock_ms)
         broker.startup()
         self.dispatcher = dispatcher = Dispatcher(broker)
@@ -76,7 +88,7 @@ class KavkaServer:
 
         controller_dispatcher = Dispatcher(broker, "controller")
 
-        def factory_for(acceptor_ref: list, dispatcher: Dispatcher):
+        def factory_for(acceptor_ref: list, dispatcher: Dispatcher, name: str, tls: ListenerTls | None):
             def factory(ip: str):
                 acceptor = acceptor_ref[0]
 
@@ -84,7 +96,9 @@ class KavkaServer:
                     self._connections.discard(conn)
                     acceptor.connection_closed(ip)
 
-                conn = KafkaConnection(dispatcher, max_request, on_close=on_close, pool=pool)
+                conn = KafkaConnection(
+                    dispatcher, max_request, on_close=on_close, pool=pool, listener_name=name, tls=tls
+                )
                 self._connections.add(conn)
                 return conn
 
@@ -99,8 +113,17 @@ class KavkaServer:
                 sock = _listen(listener.host or None, listener.port)
                 ref: list = []
                 kind = controller_dispatcher if is_controller else dispatcher
-                acceptor = Acceptor(sock, factory_for(ref, kind), quotas, listener.name)
+                tls = tls_by_listener[listener.name]
+                acceptor = Acceptor(
+                    sock,
+                    factory_for(ref, kind, listener.name, tls),
+                    quotas,
+                    listener.name,
+                    ssl_context=tls.context if tls is not None else None,
+                )
                 ref.append(acceptor)
+                if tls is not None:
+                    self._tls_acceptors[listener.name] = (acceptor, tls.protocol)
                 self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
                 self.bound.append((listener.name, listener.host or ("0.0.0.0" if host == "::" else host), port))
@@ -109,6 +132,7 @@ class KavkaServer:
                 acceptor.sock.close()
             broker.shutdown()
             raise
+        self._reload_tls()  # dynamic listener.name.<l>.ssl.* already in the metadata log apply from the start
         for acceptor in self._acceptors:
             acceptor.start()
         broker.set_bound_listeners([b for b in self.bound if b[0].upper() not in controller_names])
@@ -123,6 +147,11 @@ class KavkaServer:
         """KRaft across processes: carry the quorum's messages, and give the broker its channel to the
         active controller (forwarded writes, registration, heartbeats, producer id blocks)."""
         quorum = broker.quorum
+        controller_names = self.config.controller_listener_names or ["CONTROLLER"]
+        # Links to other nodes over TLS when their listener is SSL here (this node's settings for that
+        # listener give the trust store, a client certificate and hostname verification).
+        controller_ssl = link_context(self.config, controller_names[0])
+        broker_ssl = link_context(self.config, self.config.inter_broker_listener_name)
         self.raft_driver = driver = RaftDriver(
             quorum,
             broker.cluster_id,
@@ -132,14 +161,17 @@ class KavkaServer:
         )
         controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
         driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
+        driver.ssl = controller_ssl
         driver.on_fatal = lambda: broker.halt(1)  # as Kafka's fatal fault handler: stop at once
         driver.on_tick = lambda: (c := broker.controller) is not None and c.tick()
         broker.raft_driver = driver
         driver.start()
-        self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")
+        self.controller_channel = ControllerChannel(
+            quorum, broker.voters, f"broker-{broker.node_id}-to-controller", ssl=controller_ssl
+        )
         broker.controller_channel = self.controller_channel
         self.broker_channel = BrokerChannel(
-            lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}"
+            lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}", ssl=broker_ssl
         )
         broker.broker_channel = self.broker_channel
         self.replica_fetchers = ReplicaFetcherManager(broker, self.broker_channel)
@@ -149,14 +181,38 @@ class KavkaServer:
             broker.start_lifecycle()
 
     async def _housekeeping(self) -> None:
-        """Periodic work: flush.ms, recovery-point checkpoints."""
+        """Periodic work: flush.ms, recovery-point checkpoints, TLS key store reloads."""
         interval = max(0.05, self.broker.housekeeping_interval_ms / 1000)
         while True:
             await asyncio.sleep(interval)
             try:
                 self.broker.tick()
+                self._reload_tls()
             except Exception:  # keep serving; the failure is logged with its stack
                 log.exception("housekeeping failed")
+
+    def _reload_tls(self) -> None:
+        """Kafka's dynamic key and trust store update: ``listener.name.<l>.ssl.*`` set with
+        IncrementalAlterConfigs (for this broker, or as the cluster default) rebuilds that listener's
+        context; connections accepted from then on use it, open ones keep theirs. A store that cannot
+        be loaded is logged and the listener keeps its current context."""
+        if not self._tls_acceptors or self.broker is None or self.broker.quorum is None:
+            return
+        image = self.broker.image
+        dynamic = {**image.broker_configs(None), **image.broker_configs(self.broker.node_id)}
+        prefixed = {k: v for k, v in dynamic.items() if k.startswith(LISTENER_PREFIX) and ".ssl." in k}
+        if prefixed == self._tls_dynamic:
+            return
+        self._tls_dynamic = prefixed
+        config = copy.copy(self.config)
+        config.listener_props = {**self.config.listener_props, **prefixed}
+        for name, (acceptor, protocol) in self._tls_acceptors.items():
+            try:
+                acceptor.ssl_context = server_context(config, name, protocol)
+            except ConfigError as e:
+                log.error("listener %s: keeping the current TLS settings, the new ones do not load: %s", name, e)
+                continue
+            log.info("listener %s: TLS settings reloaded", name)
 
     async def _close_idle(self) -> None:
         """``connections.max.idle.ms``: close connections that neither read nor wrote for that long

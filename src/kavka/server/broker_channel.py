@@ -8,6 +8,8 @@ image at each connect, so a broker that restarts on another port is found again.
 Connections are keyed by (node id, purpose): responses come back in order on one connection, so a
 request that may wait (a replica fetch parks up to ``replica.fetch.wait.max.ms``) never shares a
 connection with one that must not (a transaction marker). Each purpose gets its own PeerClient.
+When the inter-broker listener is SSL (or SASL_SSL), every connection is TLS (``ssl``, from
+kavka.server.tls.link_context).
 
 ``await channel.request(node_id, api_key, version, body, timeout, purpose=...)`` returns the decoded
 response or raises PeerError (unreachable, timed out, disconnected) or ``UnknownBroker`` (no
@@ -16,6 +18,7 @@ registration or no such listener in the image).
 
 from __future__ import annotations
 
+import ssl as ssl_module
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +33,15 @@ class UnknownBroker(PeerError):
 
 
 class BrokerChannel:
-    def __init__(self, image: Callable[[], MetadataImage], listener_name: str, client_id: str) -> None:
+    def __init__(
+        self,
+        image: Callable[[], MetadataImage],
+        listener_name: str,
+        client_id: str,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+    ) -> None:
+        self.ssl = ssl  # TLS when the inter-broker listener is SSL
         self._image = image
         self.listener_name = listener_name
         self.client_id = client_id
@@ -51,7 +62,7 @@ class BrokerChannel:
         known = self._clients.get((node_id, purpose))
         if known is not None and known[0] == address:
             return known[1]
-        client = PeerClient(address[0], address[1], client_id=self.client_id)
+        client = PeerClient(address[0], address[1], client_id=self.client_id, ssl=self.ssl)
         self._clients[(node_id, purpose)] = (address, client)
         return client
 

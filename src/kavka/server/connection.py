@@ -36,6 +36,11 @@ A region whose file was deleted during the send still sends every byte (it holds
 whose file was truncated under it cannot keep the length already promised in the size prefix, so the
 connection is closed, as Kafka's network layer does when ``FileRecords.writeTo`` finds its file shrunk;
 the client retries. Regions are closed once sent, or when the connection closes with them unsent.
+
+Over TLS (an SSL or SASL_SSL listener) the transport is asyncio's TLS transport: the same writes are
+encrypted on their way out (regions were already read in pieces, never sent with sendfile, so nothing
+changes for them), and ``connection_made`` comes after the handshake, when the client certificate
+gives the principal (kavka.server.tls).
 """
 
 from __future__ import annotations
@@ -47,10 +52,14 @@ import struct
 import time
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
+from kavka.server.acceptor import RateLimitedLog
 from kavka.server.memory_pool import RequestMemoryPool
+from kavka.server.tls import ListenerTls, TlsAuthenticationError
 from kavka.storage.file_region import FileRegion
 
 log = logging.getLogger(__name__)
+# a client retrying TLS against a plaintext port would log a line per attempt: one per 10 s at most
+_log_tls_on_plaintext = RateLimitedLog(log, logging.WARNING)
 
 __all__ = ["KafkaConnection", "MAX_INFLIGHT", "MAX_QUEUED_BYTES_PER_CONNECTION"]
 
@@ -71,8 +80,12 @@ class KafkaConnection(asyncio.Protocol):
         *,
         max_inflight: int = MAX_INFLIGHT,
         max_queued_bytes: int = MAX_QUEUED_BYTES_PER_CONNECTION,
+        listener_name: str | None = None,
+        tls: ListenerTls | None = None,
     ):
         self._dispatcher = dispatcher
+        self._listener_name = listener_name
+        self._tls = tls
         self._max_request_size = max_request_size
         self._pool = pool if pool is not None else RequestMemoryPool(None)
         self._max_inflight = max_inflight
@@ -109,7 +122,17 @@ class KafkaConnection(asyncio.Protocol):
     def connection_made(self, transport):
         self._transport = transport
         peer = transport.get_extra_info("peername")
-        self.info = ConnectionInfo(peer=peer)
+        self.info = ConnectionInfo(peer=peer, listener_name=self._listener_name)
+        if self._tls is not None:
+            # TLS: the handshake is complete before connection_made, so an SSL listener's principal is
+            # known before the first request. On SASL_SSL the SASL exchange then runs inside this TLS
+            # session and sets the principal itself.
+            try:
+                self.info.principal = self._tls.principal(transport.get_extra_info("ssl_object"))
+            except TlsAuthenticationError as e:
+                log.warning("Failed authentication with %s (SSL principal: %s)", _address(peer), e)
+                self._closed = True
+                transport.close()
 
     def connection_lost(self, exc):
         self._closed = True
@@ -227,6 +250,15 @@ class KafkaConnection(asyncio.Protocol):
                 break
             (size,) = _SIZE.unpack_from(buf, pos)
             if size < 0 or size > self._max_request_size:
+                if buf[pos] == 0x16 and buf[pos + 1] == 0x03:  # a TLS record header: a TLS client here
+                    _log_tls_on_plaintext(
+                        "closing %s: a TLS handshake on plaintext listener %s (a client with "
+                        "security.protocol SSL on the wrong port?)",
+                        _address(self.info.peer),
+                        self.info.listener_name,
+                    )
+                    self.close()
+                    return pos
                 log.warning("closing %s: frame size %d outside [0, %d]", self.info, size, self._max_request_size)
                 self.close()
                 return pos
@@ -453,6 +485,10 @@ class KafkaConnection(asyncio.Protocol):
             self._closed = True
             if self._transport is not None:
                 self._transport.close()
+
+
+def _address(peer) -> str:
+    return f"/{peer[0]}" if isinstance(peer, tuple) else str(peer)
 
 
 def _close_regions(buffers) -> None:

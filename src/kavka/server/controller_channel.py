@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl as ssl_module
 
 from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.server.peer_client import PeerClient, PeerError
@@ -29,7 +30,10 @@ class ControllerChannel:
         voters: dict[int, tuple[str, int]],
         client_id: str,
         timeout_ms: int = 30000,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
     ) -> None:
+        self.ssl = ssl  # TLS when the controller listener is SSL
         self.quorum = quorum
         self.voters = voters
         self.client_id = client_id
@@ -41,7 +45,7 @@ class ControllerChannel:
         client = self._clients.get(node_id)
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
-            client = self._clients[node_id] = PeerClient(host, port, client_id=self.client_id)
+            client = self._clients[node_id] = PeerClient(host, port, client_id=self.client_id, ssl=self.ssl)
         return client
 
     async def close(self) -> None:

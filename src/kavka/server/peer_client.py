@@ -24,6 +24,9 @@ Contract:
   the peer fails every request in flight with :class:`PeerDisconnected`; a response that does not
   decode fails its own request with :class:`PeerProtocolError` and closes the connection.
 - ``close()`` closes the connection and fails what is in flight; the client can be used again.
+- With ``ssl`` (a client context, kavka.server.tls.client_context) the connection is TLS; the peer's
+  certificate is checked against ``host`` when the context checks host names
+  (``ssl.endpoint.identification.algorithm=https``). A failed handshake is PeerDisconnected.
 
 Every exception names the peer and the request (API name, version) in one line.
 """
@@ -34,6 +37,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl as ssl_module
 import struct
 from typing import Any
 
@@ -81,7 +85,16 @@ class _Pending:
 
 
 class PeerClient:
-    def __init__(self, host: str, port: int, *, client_id: str = "kavka-peer", connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str = "kavka-peer",
+        connect_timeout: float = 5.0,
+        ssl: ssl_module.SSLContext | None = None,
+    ) -> None:
+        self.ssl = ssl
         self.host = host
         self.port = port
         self.client_id = client_id.encode()
@@ -168,7 +181,14 @@ class PeerClient:
 
     async def _open(self) -> asyncio.StreamWriter:
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            if self.ssl is None:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+            else:
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, ssl=self.ssl, server_hostname=self.host
+                )
+        except ssl_module.SSLError as e:  # before OSError: it is one
+            raise PeerDisconnected(f"cannot connect to {self.address}: SSL handshake failed: {e.reason or e}") from None
         except OSError as e:
             raise PeerDisconnected(f"cannot connect to {self.address}: {e.strerror or e}") from None
         self._writer = writer

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import defaultdict, deque
 from collections.abc import Callable
 
@@ -84,6 +85,8 @@ class RaftDriver:
         # called after each tick of the node (at least every 50 ms): the active controller's timers
         # (broker sessions, the automatic elections; QuorumController.tick, on the controller's own clock)
         self.on_tick: Callable[[], object] = lambda: None
+        # TLS for the links to the voters when the controller listener is SSL (kavka.server.tls)
+        self.ssl: ssl.SSLContext | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -114,7 +117,9 @@ class RaftDriver:
         client = self._peers.get(node_id)
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
-            client = self._peers[node_id] = PeerClient(host, port, client_id=f"raft-{self.quorum.node.node_id}")
+            client = self._peers[node_id] = PeerClient(
+                host, port, client_id=f"raft-{self.quorum.node.node_id}", ssl=self.ssl
+            )
         return client
 
     # -- inbound ----------------------------------------------------------------------------------

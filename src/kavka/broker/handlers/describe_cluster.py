@@ -32,7 +32,7 @@ def handle_describe_cluster(ctx, req):
         return {"throttle_time": 0, "error_code": code, "error_message": message, "cluster_id": "", "brokers": []}
     brokers = [
         {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "is_fenced": False}
-        for b in broker.live_brokers()
+        for b in broker.live_brokers(ctx.conn.listener_name)
     ]
     controller_id = broker.controller_id
     if controller_id not in {b["broker_id"] for b in brokers}:

@@ -93,7 +93,7 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
     pimg = topic.partitions.get(service.partition_for(key)) if topic is not None else None
     if pimg is None or pimg.leader < 0:
         return error
-    endpoint = next((b for b in broker.live_brokers() if b.node_id == pimg.leader), None)
+    endpoint = next((b for b in broker.live_brokers(ctx.conn.listener_name) if b.node_id == pimg.leader), None)
     if endpoint is None:
         return error
     return {

@@ -86,7 +86,8 @@ def handle_metadata(ctx, req):
     return {
         "throttle_time": 0,
         "brokers": [
-            {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack} for b in broker.live_brokers()
+            {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
+            for b in broker.live_brokers(ctx.conn.listener_name)
         ],
         "cluster_id": broker.cluster_id,
         "controller_id": broker.controller_id,

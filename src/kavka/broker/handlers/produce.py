@@ -243,7 +243,9 @@ def handle_produce(ctx, body):
             return None
         answered, endpoints = responses, ()
         if ctx.version >= 10 and broker.cluster_mode:
-            answered, endpoints = _with_current_leaders(broker, responses, ctx.version >= FIRST_TOPIC_ID_VERSION)
+            answered, endpoints = _with_current_leaders(
+                broker, responses, ctx.version >= FIRST_TOPIC_ID_VERSION, ctx.conn.listener_name
+            )
         if acks == -1 and broker.cluster_mode:  # one node: its ISR is itself, nothing waits
             waits = _unreplicated(
                 broker.replica_manager, req.topics, answered, ctx.version >= FIRST_TOPIC_ID_VERSION, broker
@@ -257,7 +259,7 @@ def handle_produce(ctx, body):
     return respond()
 
 
-def _with_current_leaders(broker, responses, by_id):
+def _with_current_leaders(broker, responses, by_id, listener=None):
     """KIP-951 (v10+): a NOT_LEADER_OR_FOLLOWER answer names the partition's current leader and epoch,
     and the response carries that leader's endpoint, so the producer goes there without a Metadata
     round trip."""
@@ -275,7 +277,9 @@ def _with_current_leaders(broker, responses, by_id):
         out.append((topic, patched))
     if not leaders:
         return responses, ()
-    endpoints = [NodeEndpoint(e.node_id, e.host, e.port, e.rack) for e in broker.live_brokers() if e.node_id in leaders]
+    endpoints = [
+        NodeEndpoint(e.node_id, e.host, e.port, e.rack) for e in broker.live_brokers(listener) if e.node_id in leaders
+    ]
     return out, endpoints
 
 
@@ -314,5 +318,7 @@ async def _until_replicated(ctx, responses, waits, timeout_ms, throttle_ms):
     ]
     endpoints = ()
     if ctx.version >= 10:
-        answered, endpoints = _with_current_leaders(ctx.broker, answered, ctx.version >= FIRST_TOPIC_ID_VERSION)
+        answered, endpoints = _with_current_leaders(
+            ctx.broker, answered, ctx.version >= FIRST_TOPIC_ID_VERSION, ctx.conn.listener_name
+        )
     return [encode_produce_response(ctx.version, answered, throttle_time_ms=throttle_ms, node_endpoints=endpoints)]
