@@ -29,7 +29,7 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_TOPIC_ID = 100
     NOT_CONTROLLER = 41
     BROKER_ID_NOT_REGISTERED = 102
-    THROTTLING_QUOTA_EXCEEDED = 89
+    THROTTLING_QUOTA_EXCEEDED = 89  # no message: Kafka 4.4 answers it with a null error_message
 
     @property
     def default_message(self) -> str | None:
@@ -55,7 +55,6 @@ _DEFAULT_MESSAGES = {
     ErrorCode.UNKNOWN_TOPIC_ID: "This server does not host this topic ID.",
     ErrorCode.NOT_CONTROLLER: "This is not the correct controller for this cluster.",
     ErrorCode.BROKER_ID_NOT_REGISTERED: "The given broker ID was not registered.",
-    ErrorCode.THROTTLING_QUOTA_EXCEEDED: "The throttling quota has been exceeded.",
 }
 
 
