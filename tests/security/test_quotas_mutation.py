@@ -36,15 +36,27 @@ def _scenario(bootstrap: str) -> dict:
     # a new connection is not muted, and the client id's bucket is shared by its connections
     conn = QuotaConn(bootstrap, client_id)
     answer, _ = conn.request(
-        CREATE_PARTITIONS, 3, {"topics": [{"name": big, "count": 13, "assignments": None}], "timeout": 30000, "validate_only": False}
+        CREATE_PARTITIONS,
+        3,
+        {"topics": [{"name": big, "count": 13, "assignments": None}], "timeout": 30000, "validate_only": False},
     )
-    seen["grow refused"] = (answer["results"][0]["error_code"], answer["results"][0]["error_message"], answer["throttle_time"])
+    seen["grow refused"] = (
+        answer["results"][0]["error_code"],
+        answer["results"][0]["error_message"],
+        answer["throttle_time"],
+    )
     conn.close()
     conn = QuotaConn(bootstrap, client_id)
     answer, _ = conn.request(
-        DELETE_TOPICS, 6, {"topics": [{"name": big, "topic_id": "00000000-0000-0000-0000-000000000000"}], "timeout": 30000}
+        DELETE_TOPICS,
+        6,
+        {"topics": [{"name": big, "topic_id": "00000000-0000-0000-0000-000000000000"}], "timeout": 30000},
     )
-    seen["delete refused"] = (answer["responses"][0]["error_code"], answer["responses"][0]["error_message"], answer["throttle_time"])
+    seen["delete refused"] = (
+        answer["responses"][0]["error_code"],
+        answer["responses"][0]["error_message"],
+        answer["throttle_time"],
+    )
     conn.close()
     # CreateTopics v5 predates the error: the topic is created, and the answer throttles the client
     conn = QuotaConn(bootstrap, client_id)
@@ -68,4 +80,8 @@ def _shape(seen: dict) -> dict:
 def test_controller_mutation_rate_as_kafka(apache_kafka, broker):
     kafka, kavka = _shape(_scenario(apache_kafka.bootstrap)), _shape(_scenario(broker.bootstrap))
     assert kavka == kafka
-    assert kavka["next refused"][0] == THROTTLED and kavka["big admitted"][0] == 0 and kavka["other client"] == (0, None, "0")
+    assert (
+        kavka["next refused"][0] == THROTTLED
+        and kavka["big admitted"][0] == 0
+        and kavka["other client"] == (0, None, "0")
+    )
