@@ -703,6 +703,21 @@ _DEFS = [
         "Kavka extension: user:password required by the web console (HTTP basic); unset means open.",
     ),
     _b(
+        "console.client.listener",
+        S,
+        None,
+        MEDIUM,
+        "Kavka extension: the listener the console's own clients connect to; unset means the first one.",
+    ),
+    _b(
+        "console.client.config",
+        S,
+        None,
+        MEDIUM,
+        "Kavka extension: a Kafka client properties file (security.protocol, sasl.*, ssl.*) the console's "
+        "own clients connect with, as that principal; unset means no authentication.",
+    ),
+    _b(
         "authorizer.class.name",
         S,
         "",
