@@ -42,3 +42,25 @@ def test_request_percentage_throttles(side, apache_kafka, broker):
     conn = QuotaConn(bootstrap, client_id)
     assert all(conn.request(METADATA, 12, _BODY)[0]["throttle_time"] == 0 for _ in range(sent + 5))
     conn.close()
+
+
+@pytest.mark.parametrize("side", ["kafka", "kavka"])
+def test_request_percentage_does_not_count_a_long_poll_wait(side, apache_kafka, broker, create_topic):
+    """1% of a handler thread is 100 ms over Kafka's 10 s window; three Fetch long polls of 400 ms on an
+    empty topic wait 1.2 s but take the broker almost no time: no throttling."""
+    bootstrap = apache_kafka.bootstrap if side == "kafka" else broker.bootstrap
+    topic = create_topic(bootstrap=bootstrap)
+    client_id = f"poller-{uuid.uuid4().hex[:8]}"
+    set_quota(bootstrap, [("client-id", client_id)], {"request_percentage": 1.0})
+    conn = QuotaConn(bootstrap, client_id)
+    part = {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}
+    body = {
+        "max_wait": 400,
+        "min_bytes": 1,
+        "topics": [{"topic": topic, "partitions": [part]}],
+        "forgotten_topics_data": [],
+    }
+    answers = [conn.request(1, 12, body) for _ in range(3)]
+    conn.close()
+    assert all(seconds >= 0.3 for _, seconds in answers)  # each one did wait
+    assert [a["throttle_time"] for a, _ in answers] == [0, 0, 0]

@@ -104,6 +104,7 @@ class RequestContext:
     received_ns: int = field(default_factory=time.monotonic_ns)
     listener: str = "broker"  # the kind of listener the request came on: "broker" or "controller"
     throttle_ms: int = 0  # the request_percentage quota's throttle time for the answer (request_quotas)
+    handled_ns: int = 0  # how long the handler took to return (an awaitable's wait not counted)
 
     @property
     def version(self) -> int:
@@ -202,6 +203,7 @@ class Dispatcher:
             result = handler.func(ctx, request)
         except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
             raise _bad_request(conn, header, e) from None
+        ctx.handled_ns = time.monotonic_ns() - ctx.received_ns
         ctx.throttle_ms = after_handler(ctx)
         if header.api_key in COORDINATOR_WRITES and self.broker.cluster_mode:
             return self._finish(ctx, self._coordinator_write(ctx, result))

@@ -3,7 +3,8 @@
 A client's quota is a share of one request-handler thread: ``request_percentage=50`` lets it use
 half a second of handler time per second. What is recorded per request is the time the broker spent
 handling it (from dispatch until the handler returned, not the time it waited in a purgatory), as a
-percentage: 1 s of handler time counts 100. The rate and the entity precedence are the byte-rate
+percentage: 1 s of handler time counts 100 (``RequestContext.handled_ns``, or the time so far while the
+handler runs). The rate and the entity precedence are the byte-rate
 quotas' (``ByteRateQuotas``: ``quota.window.num`` samples of ``quota.window.size.seconds``), and the
 throttle time is Kafka's formula bounded by one window (``QuotaUtils.boundedThrottleTime``).
 
@@ -84,7 +85,8 @@ def record_request(ctx: Any) -> int:
     quotas: RequestQuotas | None = getattr(ctx.broker, "request_quotas", None)
     if quotas is None or ctx.listener != "broker":
         return 0
-    nanos = time.monotonic_ns() - ctx.received_ns
+    # inside the handler: the time so far; after it returned (a long-poll Fetch answering): its time
+    nanos = ctx.handled_ns or time.monotonic_ns() - ctx.received_ns
     ms = quotas.record(quota_user(ctx.conn), ctx.header.client_id or "", nanos, ctx.broker.clock_ms())
     mute(ctx.conn, ms)
     return ms
