@@ -679,6 +679,17 @@ _DEFS = [
         "coordinator that the partition was added to the producer's ongoing transaction (KIP-890).",
     ),
     _b("producer.id.expiration.ms", I, 86_400_000, LOW, "Time a producer id is kept after its last write.", AtLeast(1)),
+    _b("quota.window.num", I, 11, LOW, "Samples kept for client quotas' rates.", AtLeast(1)),
+    _b("quota.window.size.seconds", I, 1, LOW, "Length of each sample of client quotas' rates.", AtLeast(1)),
+    _b("controller.quota.window.num", I, 11, LOW, "Samples of controller mutation quotas.", AtLeast(1)),
+    _b(
+        "controller.quota.window.size.seconds",
+        I,
+        1,
+        LOW,
+        "Length of each sample of controller mutation quotas.",
+        AtLeast(1),
+    ),
     _b(
         "producer.id.expiration.check.interval.ms",
         I,
