@@ -11,16 +11,21 @@ Security, from the client properties (Kafka's names, librdkafka's where they dif
   ``ssl.key.location`` (and ``ssl.key.password``); ``ssl.endpoint.identification.algorithm`` empty
   or ``none`` turns host name checks off, as in Kafka. A JKS or PKCS12 store is refused with a
   message (Python's ssl module reads PEM only).
-- SASL: the PLAIN mechanism (SaslHandshake v1, SaslAuthenticate v2), user and password from
-  ``sasl.jaas.config`` or ``sasl.username`` / ``sasl.password``. Other mechanisms are refused with a
-  message naming them.
+- SASL (SaslHandshake v1, SaslAuthenticate v2): PLAIN, and SCRAM-SHA-256 / SCRAM-SHA-512 (RFC 5802:
+  the server's nonce must extend ours, and its final signature is checked), user and password from
+  ``sasl.jaas.config`` or ``sasl.username`` / ``sasl.password``. Other mechanisms (OAUTHBEARER,
+  GSSAPI) are refused with a message naming them.
 
 Every failure is a `CliError` with one readable line.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import secrets
 import socket
 import ssl
 import struct
@@ -60,7 +65,7 @@ def call(client: ClientSettings, api_key: int, version: int, body: Mapping[str, 
                 raise CliError(f"TLS handshake with {first} failed: {e}") from None
         exchange = _Exchange(sock, client)
         if protocol.startswith("SASL_"):
-            _sasl_plain(exchange, props)
+            _sasl(exchange, props)
         return exchange.request(api_key, version, body)
     finally:
         sock.close()
@@ -140,22 +145,62 @@ def _tls_context(props: Mapping[str, str]) -> ssl.SSLContext:
     return ctx
 
 
-def _sasl_plain(exchange: _Exchange, props: Mapping[str, str]) -> None:
-    mechanism = props.get("sasl.mechanism", props.get("sasl.mechanisms", "GSSAPI")).upper()
-    if mechanism != "PLAIN":
-        raise CliError(
-            f"This command authenticates with SASL PLAIN only, not {mechanism} "
-            "(use kafka-configs.sh with the same --command-config)."
-        )
+def _credentials(props: Mapping[str, str], mechanism: str) -> tuple[str, str]:
     user, password = props.get("sasl.username"), props.get("sasl.password")
     jaas = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', props.get("sasl.jaas.config", "")))
     user, password = jaas.get("username", user), jaas.get("password", password)
     if user is None or password is None:
-        raise CliError("SASL PLAIN needs a username and password (sasl.jaas.config, or sasl.username/sasl.password).")
-    handshake = exchange.request(ApiKey.SASL_HANDSHAKE, 1, {"mechanism": "PLAIN"})
+        raise CliError(
+            f"SASL {mechanism} needs a username and password (sasl.jaas.config, or sasl.username/sasl.password)."
+        )
+    return user, password
+
+
+def _sasl(exchange: _Exchange, props: Mapping[str, str]) -> None:
+    mechanism = props.get("sasl.mechanism", props.get("sasl.mechanisms", "GSSAPI")).upper()
+    if mechanism not in ("PLAIN", *_SCRAM):
+        raise CliError(
+            f"This command authenticates with SASL PLAIN or SCRAM only, not {mechanism} "
+            "(use kafka-configs.sh with the same --command-config)."
+        )
+    user, password = _credentials(props, mechanism)
+    handshake = exchange.request(ApiKey.SASL_HANDSHAKE, 1, {"mechanism": mechanism})
     if handshake.error_code:
-        raise CliError(f"The broker does not enable SASL PLAIN (it offers {', '.join(handshake.mechanisms)}).")
-    token = b"\0" + user.encode() + b"\0" + password.encode()
-    answer = exchange.request(36, 2, {"auth_bytes": token})
+        raise CliError(f"The broker does not enable SASL {mechanism} (it offers {', '.join(handshake.mechanisms)}).")
+    if mechanism == "PLAIN":
+        _authenticate(exchange, b"\0" + user.encode() + b"\0" + password.encode())
+    else:
+        _scram(exchange, _SCRAM[mechanism], user, password)
+
+
+def _authenticate(exchange: _Exchange, token: bytes) -> bytes:
+    answer = exchange.request(_SASL_AUTHENTICATE, 2, {"auth_bytes": token})
     if answer.error_code:
         raise CliError(f"Authentication failed: {answer.error_message or 'invalid credentials'}")
+    return bytes(answer.auth_bytes)
+
+
+_SASL_AUTHENTICATE = 36
+_SCRAM = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
+
+
+def _scram(exchange: _Exchange, digest: str, user: str, password: str) -> None:
+    """RFC 5802's client side (no channel binding: ``n,,``)."""
+    name = user.replace("=", "=3D").replace(",", "=2C")
+    nonce = base64.b64encode(secrets.token_bytes(24)).decode()
+    first_bare = f"n={name},r={nonce}"
+    server_first = _authenticate(exchange, f"n,,{first_bare}".encode()).decode()
+    fields = dict(item.split("=", 1) for item in server_first.split(",") if "=" in item)
+    if not fields.get("r", "").startswith(nonce) or "s" not in fields or "i" not in fields:
+        raise CliError("Authentication failed: the broker's SCRAM challenge does not answer ours.")
+    salted = hashlib.pbkdf2_hmac(digest, password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
+    client_key = hmac.digest(salted, b"Client Key", digest)
+    without_proof = f"c=biws,r={fields['r']}"
+    auth_message = f"{first_bare},{server_first},{without_proof}".encode()
+    signature = hmac.digest(hashlib.new(digest, client_key).digest(), auth_message, digest)
+    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature, strict=True))).decode()
+    server_final = _authenticate(exchange, f"{without_proof},p={proof}".encode()).decode()
+    server_key = hmac.digest(salted, b"Server Key", digest)
+    expected = base64.b64encode(hmac.digest(server_key, auth_message, digest)).decode()
+    if server_final != f"v={expected}":
+        raise CliError("Authentication failed: the broker's SCRAM signature is not the one the password gives.")
