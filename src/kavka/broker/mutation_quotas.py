@@ -119,9 +119,12 @@ class MutationQuota:
 
 def mutation_quota(ctx: Any) -> MutationQuota | None:
     """The controller mutation quota of the CreateTopics / CreatePartitions / DeleteTopics request
-    ``ctx`` (strict or permissive by its version), None when the client has none."""
+    ``ctx`` (strict or permissive by its version), None when the client has none, and for a request
+    another broker forwarded on the controller listener (in a cluster, a client's quota applies when
+    the node it is connected to is the active controller)."""
     quotas: MutationQuotas | None = getattr(ctx.broker, "mutation_quotas", None)
-    if quotas is None:
+    if quotas is None or ctx.listener != "broker":
+        # forwarded by another broker (Kavka forwards without Kafka's Envelope): the client is not known
         return None
     strict = ctx.version >= STRICT_SINCE[ctx.header.api_key]
     return quotas.for_request(quota_user(ctx.conn), ctx.header.client_id or "", strict, ctx.broker.clock_ms)
