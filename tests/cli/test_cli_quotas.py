@@ -106,3 +106,24 @@ def test_configs_for_quotas_as_kafka_configs(apache_kafka, broker):
         ],
     )
     assert bad.exit_code == 1 and "producer_byte_rate cannot be a fractional value." in bad.output
+
+
+def test_default_entities_as_kafka_configs(apache_kafka, broker):
+    """--client-defaults / --entity-type clients --entity-default: Kafka's `<default>` entity. A quota far
+    above any use, removed at the end (the session brokers serve other tests)."""
+    theirs = ["--describe", "--entity-type", "clients", "--entity-default"]
+    try:
+        for bootstrap in (apache_kafka.bootstrap, broker.bootstrap):
+            done = _kavka(bootstrap, "configs alter --client-defaults --add-config request_percentage=1000000")
+            assert done.output.strip() == "Completed updating default config for clients in the cluster."
+        kafka_tool = apache_kafka.run_tool(TOOL, ["--bootstrap-server", apache_kafka.bootstrap, *theirs])
+        on_kavka = _kavka(broker.bootstrap, "configs describe --entity-type clients --entity-default")
+        assert (
+            _lines(on_kavka.output)
+            == _lines(kafka_tool.stdout)
+            == ["Quota configs for the default client-id are request_percentage=1000000.0"]
+        )
+    finally:
+        for bootstrap in (apache_kafka.bootstrap, broker.bootstrap):
+            _kavka(bootstrap, "configs alter --client-defaults --delete-config request_percentage")
+    assert _kavka(broker.bootstrap, "configs describe --client-defaults").output == ""
