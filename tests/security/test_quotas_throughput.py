@@ -61,6 +61,7 @@ def test_produce_throughput_stays_within_the_quota(quota_broker):
     p.purge()
     p.flush(10)
     rate = _rate(acked, start)
+    print(f"produce: {rate:.0f} B/s against {QUOTA}")
     assert abs(rate - QUOTA) <= 0.1 * QUOTA, f"{rate:.0f} B/s against a quota of {QUOTA} B/s"
 
 
@@ -103,4 +104,5 @@ def test_fetch_throughput_stays_within_the_quota(quota_broker):
     finally:
         c.close()
     rate = _rate(received, start)
+    print(f"fetch: {rate:.0f} B/s against {QUOTA}")
     assert abs(rate - QUOTA) <= 0.1 * QUOTA, f"{rate:.0f} B/s against a quota of {QUOTA} B/s"
