@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
-from kavka.broker.byte_rate_quotas import ByteRateQuotas
 from kavka.broker.group_service import GroupService
 from kavka.broker.lifecycle import BrokerLifecycleManager
 from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
+from kavka.broker.mutation_quotas import client_quota_managers
 from kavka.broker.replica_manager import Partition, ReplicaManager
 from kavka.broker.replication_service import ReplicationService
 from kavka.broker.txn_service import TxnService
@@ -84,7 +84,9 @@ class Broker:
         self.cluster_id: str = ""
         self.controller_id: int = self.node_id
         self.replica_manager = ReplicaManager(self.clock_ms)
-        self.byte_rate_quotas = ByteRateQuotas(lambda: self.quorum.image.client_quotas if self.quorum else {})
+        self.byte_rate_quotas, self.request_quotas, self.mutation_quotas = client_quota_managers(
+            lambda: self.quorum.image.client_quotas if self.quorum else {}, config
+        )
         self.replica_manager.on_storage_error = self._on_storage_error
         self._endpoints: list[BrokerEndpoint] = []
         self._listener_endpoints: list[tuple[str, str, int]] = []
@@ -410,7 +412,7 @@ class Broker:
 
     # --- controller operations ---------------------------------------------------------------
 
-    def create_topics(self, specs: list[dict], validate_only: bool) -> list[dict]:
+    def create_topics(self, specs: list[dict], validate_only: bool, admit=None) -> list[dict]:
         creatable = [
             CreatableTopic(
                 name=s["name"],
@@ -421,7 +423,7 @@ class Broker:
             )
             for s in specs
         ]
-        results, _ = self.controller.create_topics(creatable, validate_only=validate_only)
+        results, _ = self.controller.create_topics(creatable, validate_only=validate_only, admit=admit)
         return [
             {
                 "name": r.name,
@@ -463,10 +465,10 @@ class Broker:
             return ErrorCode.leader_not_available, None
         return 0, topic
 
-    def delete_topics(self, targets: list[tuple[str | None, object]], version: int) -> list[dict]:
+    def delete_topics(self, targets: list[tuple[str | None, object]], version: int, admit=None) -> list[dict]:
         names = [n for n, _ in targets if n is not None]  # "" is a name (unknown), not an id
         ids = [i for n, i in targets if n is None]
-        results, _ = self.controller.delete_topics(names=names, topic_ids=ids)
+        results, _ = self.controller.delete_topics(names=names, topic_ids=ids, admit=admit)
         out = []
         for r in results:
             code = r.error_code

@@ -3,16 +3,17 @@
 In the broker layer because Kafka applies them where it answers Produce and Fetch (``KafkaApis``): the
 handler records the bytes, puts the throttle time in the response's ``throttle_time_ms``, and the
 connection is muted for that long after the response is sent (KIP-219). The quotas themselves are the
-metadata image's ``client_quotas`` (AlterClientQuotas). Every connection's user is ``ANONYMOUS`` until
-Kavka authenticates (SASL), as in Kafka on a PLAINTEXT listener; the client id is the request header's.
+metadata image's ``client_quotas`` (AlterClientQuotas). A connection's user is its principal's name
+(``ConnectionInfo.principal``: ``ANONYMOUS`` until it authenticates, as in Kafka on a PLAINTEXT
+listener); the client id is the request header's.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kavka.broker.request_quotas import mute, quota_user, record_request
 from kavka.metadata.client_quotas import QuotaEntity
 from kavka.protocol.fetch import encode_fetch_response
 from kavka.protocol.primitives import Chunk, response_size
@@ -157,32 +158,34 @@ class ByteRateQuotas:
 PRODUCER_BYTE_RATE, CONSUMER_BYTE_RATE = "producer_byte_rate", "consumer_byte_rate"
 
 
-def _throttle(ctx: Any, key: str, size: int) -> int:
+def _bandwidth(ctx: Any, key: str, size: int) -> int:
     quotas: ByteRateQuotas | None = getattr(ctx.broker, "byte_rate_quotas", None)
     if quotas is None:
         return 0
-    ms = quotas.record(key, ANONYMOUS, ctx.header.client_id or "", size, ctx.broker.clock_ms())
-    if ms > 0:
-        # KIP-219: the client is told in throttle_time_ms and the broker reads nothing more from it meanwhile
-        ctx.conn.throttled_until = max(ctx.conn.throttled_until, time.monotonic() + ms / 1000)
-    return ms
+    return quotas.record(key, quota_user(ctx.conn), ctx.header.client_id or "", size, ctx.broker.clock_ms())
 
 
 def record_produce(ctx: Any, request_size: int) -> int:
-    """Record a Produce request of ``request_size`` bytes against the client's ``producer_byte_rate``;
-    return the throttle time for the response (and mute the connection that long when > 0)."""
-    return _throttle(ctx, PRODUCER_BYTE_RATE, request_size)
+    """Record a Produce request of ``request_size`` bytes against the client's ``producer_byte_rate``
+    and its handler time so far against its ``request_percentage``; return the larger throttle time
+    for the response, as Kafka's ``handleProduceRequest`` (and mute the connection that long)."""
+    ms = max(_bandwidth(ctx, PRODUCER_BYTE_RATE, request_size), record_request(ctx))
+    mute(ctx.conn, ms)
+    return ms
 
 
 def fetch_answer(ctx: Any, topics: Any, release: Callable[[Any], None], session_id: int = 0) -> list[Chunk]:
-    """The Fetch response body for ``topics``, after the client's ``consumer_byte_rate``: the response
-    size is recorded, and when that throttles the client Kafka answers with no data instead (and takes
-    the size back off the rate, since nothing was sent): ``release`` frees the read's file regions."""
+    """The Fetch response body for ``topics``, after the client's ``consumer_byte_rate`` and
+    ``request_percentage``: the response size and the handler time are recorded, and when either
+    throttles the client Kafka answers with no data instead (and takes the size back off the byte
+    rate, since nothing was sent): ``release`` frees the read's file regions."""
     out = encode_fetch_response(ctx.version, session_id=session_id, topics=topics)
-    ms = _throttle(ctx, CONSUMER_BYTE_RATE, response_size(out))
+    size = response_size(out)
+    ms = max(_bandwidth(ctx, CONSUMER_BYTE_RATE, size), record_request(ctx))
     if ms <= 0:
         return out
+    mute(ctx.conn, ms)
     quotas: ByteRateQuotas = ctx.broker.byte_rate_quotas
-    quotas.record(CONSUMER_BYTE_RATE, ANONYMOUS, ctx.header.client_id or "", -response_size(out), ctx.broker.clock_ms())
+    quotas.record(CONSUMER_BYTE_RATE, quota_user(ctx.conn), ctx.header.client_id or "", -size, ctx.broker.clock_ms())
     release(topics)
     return encode_fetch_response(ctx.version, throttle_time_ms=ms, session_id=session_id, topics=[])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kavka.broker.registry import LISTENER_KINDS, lookup, served
+from kavka.broker.request_quotas import after_handler
 from kavka.controller.errors import NotControllerError
 from kavka.protocol.api import (
     ApiKey,
@@ -102,6 +103,8 @@ class RequestContext:
     broker: Any
     received_ns: int = field(default_factory=time.monotonic_ns)
     listener: str = "broker"  # the kind of listener the request came on: "broker" or "controller"
+    throttle_ms: int = 0  # the request_percentage quota's throttle time for the answer (request_quotas)
+    handled_ns: int = 0  # how long the handler took to return (an awaitable's wait not counted)
 
     @property
     def version(self) -> int:
@@ -200,6 +203,8 @@ class Dispatcher:
             result = handler.func(ctx, request)
         except ProtocolDecodeError as e:  # a raw handler (Produce) decoding its own body
             raise _bad_request(conn, header, e) from None
+        ctx.handled_ns = time.monotonic_ns() - ctx.received_ns
+        ctx.throttle_ms = after_handler(ctx)
         if header.api_key in COORDINATOR_WRITES and self.broker.cluster_mode:
             return self._finish(ctx, self._coordinator_write(ctx, result))
         kind = type(result)  # most answers are ready (a dict or encoded buffers): skip isawaitable for them
@@ -260,6 +265,8 @@ class Dispatcher:
     def _encode(ctx: RequestContext, result):
         if result is None:
             return None
+        if ctx.throttle_ms and type(result) is dict and "throttle_time" in result:
+            result["throttle_time"] = max(result["throttle_time"], ctx.throttle_ms)
         h = ctx.header
         if isinstance(result, list):
             head = response_header(h.correlation_id, is_flexible(h.api_key, h.api_version))

@@ -585,8 +585,25 @@ def describe_quorum_text(cluster_id: str, answer: Any) -> str:
     help="A broker (or controller) of the cluster.",
 )
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for each answer.")
-def status(bootstrap_server: str, timeout: float) -> None:
+@click.option(
+    "--command-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Client properties file (security.protocol, sasl.*, ssl.*, ...).",
+)
+def status(bootstrap_server: str, timeout: float, command_config: str | None = None) -> None:
     """Show the metadata quorum (kafka-metadata-quorum describe --status and --replication) and the brokers."""
+    send = request
+    if command_config is not None:  # a secured listener: the CLI's own client, with the file's security
+        from kavka.cli.common import ClientSettings, _load_command_config
+        from kavka.cli.wire import call
+
+        settings = ClientSettings(bootstrap_server, _load_command_config(command_config), timeout)
+
+        def send(host: str, port: int, api_key: int, version: int, body: dict[str, Any], timeout: float) -> Any:
+            return call(settings, api_key, version, body)
+
     host, _, port_text = bootstrap_server.split(",")[0].strip().rpartition(":")
     try:
         port = int(port_text)
@@ -594,8 +611,8 @@ def status(bootstrap_server: str, timeout: float) -> None:
         raise click.UsageError(f"--bootstrap-server needs host:port, got {bootstrap_server!r}") from None
     host = host.strip("[]") or "localhost"
     try:
-        described = request(host, port, 60, 0, {"include_cluster_authorized_operations": False}, timeout)
-        quorum = request(
+        described = send(host, port, 60, 0, {"include_cluster_authorized_operations": False}, timeout)
+        quorum = send(
             host,
             port,
             55,

@@ -43,15 +43,6 @@ DEFAULT_TIMEOUT = 10.0
 # librdkafka error codes (negative: local) that mean "no broker could be reached".
 _UNREACHABLE = {"_TRANSPORT", "_ALL_BROKERS_DOWN", "_TIMED_OUT", "_RESOLVE", "_TIMED_OUT_QUEUE"}
 
-# Java client properties that librdkafka spells differently or does not know.
-_JAVA_ONLY = {
-    "sasl.jaas.config",
-    "sasl.login.callback.handler.class",
-    "ssl.endpoint.identification.algorithm",
-    "ssl.truststore.type",
-    "ssl.keystore.type",
-}
-
 
 class CliError(click.ClickException):
     """A failure reported as ``Error: <message>`` and exit code 1 (never a traceback)."""
@@ -142,16 +133,13 @@ def _construct(cls: Any, conf: dict[str, Any]) -> Any:
 
 
 def _librdkafka_properties(props: Mapping[str, str]) -> dict[str, str]:
-    """Client properties for librdkafka from Java-style ones (``sasl.jaas.config`` -> username/password)."""
-    out: dict[str, str] = {}
-    for key, value in props.items():
-        if key == "sasl.jaas.config":
-            for k, v in re.findall(r'(\w+)\s*=\s*"([^"]*)"', value):
-                if k in ("username", "password"):
-                    out.setdefault(f"sasl.{k}", v)
-        elif key not in _JAVA_ONLY:
-            out[key] = value
-    return out
+    """librdkafka's properties for a Kafka client properties file (``kavka.metadata.clientprops``)."""
+    from kavka.metadata.clientprops import ClientPropertiesError, librdkafka_properties
+
+    try:
+        return librdkafka_properties(props)
+    except ClientPropertiesError as e:
+        raise CliError(str(e)) from None
 
 
 def _rdkafka_logger(debug: bool) -> logging.Logger:

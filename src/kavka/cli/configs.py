@@ -1,4 +1,5 @@
-"""``kavka configs describe | alter``: Kafka's ``kafka-configs.sh`` for topics and brokers.
+"""``kavka configs describe | alter``: Kafka's ``kafka-configs.sh`` for topics, brokers and client quotas
+(``--user`` / ``--client`` / their defaults, or ``--entity-type users|clients``: `kavka.cli.quotas`).
 
 ``alter`` uses IncrementalAlterConfigs (SET / DELETE / APPEND / SUBTRACT), and falls back to the
 legacy AlterConfigs (read the dynamic configs, merge, replace) when the broker does not serve it.
@@ -37,17 +38,48 @@ def _entity_options(func):
             click.option("--broker", default=None, metavar="ID", help="The broker (node id) whose configs to use."),
             click.option("--broker-defaults", is_flag=True, help="The cluster-wide dynamic broker defaults."),
             click.option(
-                "--entity-type",
-                type=click.Choice(["topics", "brokers"]),
-                default=None,
-                help="Kafka's spelling: with --entity-name (or --entity-default for brokers).",
+                "--user", default=None, help="The quotas of a user (principal name); with --client: the pair."
             ),
-            click.option("--entity-name", default=None, help="Topic name or broker id, with --entity-type."),
-            click.option("--entity-default", is_flag=True, help="With --entity-type brokers: the defaults."),
+            click.option(
+                "--client", "client_id", default=None, help="The quotas of a client id; with --user: the pair."
+            ),
+            click.option("--user-defaults", is_flag=True, help="The default quotas of users."),
+            click.option("--client-defaults", is_flag=True, help="The default quotas of client ids."),
+            click.option(
+                "--entity-type",
+                type=click.Choice(["topics", "brokers", "users", "clients"]),
+                default=None,
+                help="Kafka's spelling: with --entity-name (or --entity-default).",
+            ),
+            click.option(
+                "--entity-name", default=None, help="Topic, broker id, user or client id, with --entity-type."
+            ),
+            click.option(
+                "--entity-default", is_flag=True, help="With --entity-type brokers|users|clients: the defaults."
+            ),
         ]
     ):
         func = option(func)
     return func
+
+
+def _quota_parts(quota_options: dict, entity_type, entity_name, entity_default, describing: bool) -> list | None:
+    """The quota entity the options name ([(type, name or None for the default)]), or None if they
+    name none. Describing, a type with no name matches every named entity of that type ("")."""
+    user, client = quota_options["user"], quota_options["client_id"]
+    parts: list[tuple[str, str | None]] = []
+    if user is not None or quota_options["user_defaults"]:
+        parts.append(("user", user))
+    if client is not None or quota_options["client_defaults"]:
+        parts.append(("client-id", client))
+    if entity_type in ("users", "clients"):
+        kind = "user" if entity_type == "users" else "client-id"
+        if entity_name is None and not entity_default and not describing:
+            raise click.UsageError(f"--entity-type {entity_type} needs --entity-name or --entity-default for alter")
+        parts.append((kind, entity_name if entity_name is not None else None if entity_default else ""))
+    if len({t for t, _ in parts}) != len(parts):
+        raise click.UsageError("name each of user and client once")
+    return sorted(parts, key=lambda p: p[0] != "user") or None
 
 
 def _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default) -> tuple[str, str, str]:
@@ -94,6 +126,9 @@ def configs() -> None:
       kavka configs alter --topic orders --add-config retention.ms=3600000,cleanup.policy=[compact,delete]
       kavka configs alter --topic orders --delete-config retention.ms
       kavka configs describe --broker 1 --all
+      kavka configs alter --user alice --client app --add-config producer_byte_rate=1048576
+      kavka configs alter --entity-type clients --entity-default --add-config request_percentage=50
+      kavka configs describe --entity-type users
     """
 
 
@@ -103,11 +138,38 @@ def configs() -> None:
 @click.option("--synonyms", is_flag=True, help="Also list each config's synonyms (where the value comes from).")
 @client_options
 def describe(
-    topic, broker, broker_defaults, entity_type, entity_name, entity_default, show_all, synonyms, client: ClientSettings
+    topic,
+    broker,
+    broker_defaults,
+    user,
+    client_id,
+    user_defaults,
+    client_defaults,
+    entity_type,
+    entity_name,
+    entity_default,
+    show_all,
+    synonyms,
+    client: ClientSettings,
 ):
-    """Show the configs of a topic or broker (only dynamic overrides unless --all)."""
+    """Show the configs of a topic or broker (only dynamic overrides unless --all), or client quotas."""
     from kavka.cli.common import stdout_console, table
 
+    quota_options = {
+        "user": user,
+        "client_id": client_id,
+        "user_defaults": user_defaults,
+        "client_defaults": client_defaults,
+    }
+    parts = _quota_parts(quota_options, entity_type, entity_name, entity_default, describing=True)
+    if parts is not None:
+        if topic is not None or broker is not None or broker_defaults:
+            raise click.UsageError("give either quota entities (users, clients) or a topic or broker")
+        from kavka.cli.quotas import describe_quotas
+
+        for line in describe_quotas(client, parts):
+            click.echo(line)
+        return
     restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
     admin = client.admin()
     client.metadata(admin)
@@ -165,6 +227,10 @@ def alter(
     topic,
     broker,
     broker_defaults,
+    user,
+    client_id,
+    user_defaults,
+    client_defaults,
     entity_type,
     entity_name,
     entity_default,
@@ -175,8 +241,18 @@ def alter(
     subtract,
     client: ClientSettings,
 ):
-    """Set or delete configs of a topic or broker."""
-    restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
+    """Set or delete configs of a topic or broker, or client quotas."""
+    quota_options = {
+        "user": user,
+        "client_id": client_id,
+        "user_defaults": user_defaults,
+        "client_defaults": client_defaults,
+    }
+    parts = _quota_parts(quota_options, entity_type, entity_name, entity_default, describing=False)
+    if parts is None:
+        restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
+    elif topic is not None or broker is not None or broker_defaults:
+        raise click.UsageError("give either quota entities (users, clients) or a topic or broker")
     to_set = parse_config_list(add, "--add-config")
     if add_config_file:
         from kavka.metadata.properties import parse_properties
@@ -193,6 +269,13 @@ def alter(
     both = set(to_set) & set(to_delete)
     if both:
         raise click.UsageError(f"config {sorted(both)[0]} is both added and deleted")
+    if parts is not None:
+        if to_append or to_subtract:
+            raise click.UsageError("quotas are numbers: --append-config / --subtract-config do not apply")
+        from kavka.cli.quotas import alter_quotas
+
+        click.echo(alter_quotas(client, parts, to_set, to_delete))
+        return
     admin = client.admin()
     client.metadata(admin)
     alter_resource(admin, client, restype, name, to_set, to_delete, to_append, to_subtract)

@@ -90,9 +90,17 @@ class Console:
 
     def ensure_simulator(self):
         if self.simulator is None:
+            from kavka.console.clientconfig import ConsoleClientError, client_settings
             from kavka.console.simulator import Simulator
 
-            self.simulator = Simulator(self.server.bootstrap)
+            config = self.server.config
+            controllers = {n.upper() for n in config.controller_listener_names}
+            bound = [b for b in self.server.bound if b[0].upper() not in controllers]
+            try:  # console.client.listener / console.client.config: where and as whom its clients connect
+                bootstrap, client_conf = client_settings(config, bound)
+            except ConsoleClientError as e:
+                raise ConsoleError(500, str(e)) from None
+            self.simulator = Simulator(bootstrap, client_conf)
         return self.simulator
 
     def num_partitions(self, topic: str) -> int:

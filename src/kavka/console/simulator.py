@@ -77,6 +77,7 @@ class SimProducer(_Client):
 
         p = Producer(
             {
+                **self.sim.client_conf,
                 "bootstrap.servers": self.sim.bootstrap,
                 "client.id": f"kavka-sim-producer-{self.id}",
                 "partitioner": "murmur2_random",
@@ -155,6 +156,7 @@ class SimConsumer(_Client):
         from confluent_kafka import Consumer
 
         conf = {
+            **self.sim.client_conf,
             "bootstrap.servers": self.sim.bootstrap,
             "client.id": f"kavka-sim-consumer-{self.id}",
             "group.id": self.group,
@@ -215,8 +217,10 @@ class SimConsumer(_Client):
 class Simulator:
     """Start and stop simulated clients; keep their state and an event log. Thread-safe."""
 
-    def __init__(self, bootstrap: str):
+    def __init__(self, bootstrap: str, client_conf: dict[str, str] | None = None):
         self.bootstrap = bootstrap
+        # librdkafka settings of every simulated client: the security of console.client.config
+        self.client_conf = dict(client_conf or {})
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self.producers: dict[int, SimProducer] = {}

@@ -46,6 +46,7 @@ from .features import (
     update_features,
 )
 from .topics import (
+    Admit,
     CreatableTopic,
     CreatePartitionsResult,
     CreatePartitionsTopic,
@@ -297,21 +298,21 @@ class QuorumController:
     # ---- topics ----
 
     def create_topics(
-        self, topics: Sequence[CreatableTopic], validate_only: bool = False
+        self, topics: Sequence[CreatableTopic], validate_only: bool = False, admit: Admit | None = None
     ) -> tuple[list[CreateTopicResult], list[MetadataRecord]]:
-        results, records = create_topics(self.image, self.config, topics, validate_only, self.rng)
+        results, records = create_topics(self.image, self.config, topics, validate_only, self.rng, admit)
         return results, self._commit(records, validate_only)
 
     def delete_topics(
-        self, names: Sequence[str] = (), topic_ids: Sequence[uuid.UUID] = ()
+        self, names: Sequence[str] = (), topic_ids: Sequence[uuid.UUID] = (), admit: Admit | None = None
     ) -> tuple[list[DeleteTopicResult], list[MetadataRecord]]:
-        results, records = delete_topics(self.image, self.config, names, topic_ids)
+        results, records = delete_topics(self.image, self.config, names, topic_ids, admit)
         return results, self._commit(records)
 
     def create_partitions(
-        self, topics: Sequence[CreatePartitionsTopic], validate_only: bool = False
+        self, topics: Sequence[CreatePartitionsTopic], validate_only: bool = False, admit: Admit | None = None
     ) -> tuple[list[CreatePartitionsResult], list[MetadataRecord]]:
-        results, records = create_partitions(self.image, topics, validate_only, self.rng)
+        results, records = create_partitions(self.image, topics, validate_only, self.rng, admit)
         return results, self._commit(records, validate_only)
 
     # ---- configs ----

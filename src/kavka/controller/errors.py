@@ -29,6 +29,7 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_TOPIC_ID = 100
     NOT_CONTROLLER = 41
     BROKER_ID_NOT_REGISTERED = 102
+    THROTTLING_QUOTA_EXCEEDED = 89  # no message: Kafka 4.4 answers it with a null error_message
 
     @property
     def default_message(self) -> str | None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kavka.metadata.config import BrokerConfig, ConfigEntry, validate_topic_configs
@@ -56,6 +56,9 @@ from kavka.metadata.records import (
 )
 
 from .errors import NONE, ApiError, ErrorCode
+
+# A client's controller mutation quota: asked with a topic's partition count, False refuses the topic.
+Admit = Callable[[int], bool]
 
 __all__ = [
     "CreatableTopic",
@@ -356,8 +359,11 @@ def create_topics(
     topics: Sequence[CreatableTopic],
     validate_only: bool = False,
     rng: random.Random | None = None,
+    admit: Admit | None = None,
 ) -> tuple[list[CreateTopicResult], list[MetadataRecord]]:
-    """Results in request order, and the records to append (none if ``validate_only``).
+    """Results in request order, and the records to append (none if ``validate_only``). ``admit``
+    (the client's controller mutation quota) is asked per valid topic with its partition count; a
+    topic it refuses is THROTTLING_QUOTA_EXCEEDED, as Kafka's ``applyPartitionChangeQuota``.
 
     Per topic, records are: TopicRecord, then its ConfigRecords, then PartitionRecords (Kafka's order).
     """
@@ -378,6 +384,8 @@ def create_topics(
             if counts[topic.name] > 1:
                 raise _reject(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
             result, topic_records = _create_one(image, config, topic, existing_unified, rng)
+            if admit is not None and not admit(result.num_partitions):
+                raise _reject(ErrorCode.THROTTLING_QUOTA_EXCEEDED)
         except _Reject as e:
             results.append(CreateTopicResult(topic.name, int(e.error.code), e.error.message))
             continue
@@ -505,8 +513,11 @@ def delete_topics(
     config: BrokerConfig,
     names: Sequence[str] = (),
     topic_ids: Sequence[uuid.UUID] = (),
+    admit: Admit | None = None,
 ) -> tuple[list[DeleteTopicResult], list[MetadataRecord]]:
-    """Delete by name and/or id (DeleteTopics v6 may mix). One RemoveTopicRecord per topic.
+    """Delete by name and/or id (DeleteTopics v6 may mix). One RemoveTopicRecord per topic. ``admit``
+    (the controller mutation quota) is asked per topic with its partition count; a refused topic is
+    THROTTLING_QUOTA_EXCEEDED and stays.
 
     Unknown name -> UNKNOWN_TOPIC_OR_PARTITION (3); unknown id -> UNKNOWN_TOPIC_ID (100); duplicates
     -> INVALID_REQUEST (42); ``delete.topic.enable=false`` -> TOPIC_DELETION_DISABLED (73) for all.
@@ -559,6 +570,9 @@ def delete_topics(
 
     records: list[MetadataRecord] = []
     for tid, name in to_delete.items():
+        if admit is not None and not admit(len(image.topic_by_id(tid).partitions)):  # type: ignore[union-attr]
+            fail(name, tid, ErrorCode.THROTTLING_QUOTA_EXCEEDED)
+            continue
         records.append(RemoveTopicRecord(tid))
         results.append(DeleteTopicResult(name, tid, int(ErrorCode.NONE), None))
     return results, records
@@ -573,8 +587,10 @@ def create_partitions(
     topics: Sequence[CreatePartitionsTopic],
     validate_only: bool = False,
     rng: random.Random | None = None,
+    admit: Admit | None = None,
 ) -> tuple[list[CreatePartitionsResult], list[MetadataRecord]]:
-    """Grow topics to ``count`` partitions (Kafka's ``createPartitions`` rules and messages)."""
+    """Grow topics to ``count`` partitions (Kafka's ``createPartitions`` rules and messages); ``admit``
+    (the controller mutation quota) is asked per topic with the partitions it adds."""
     rng = rng or random.Random()
     counts: dict[str, int] = {}
     for t in topics:
@@ -585,7 +601,7 @@ def create_partitions(
         try:
             if counts[request.name] > 1:
                 raise _reject(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
-            records.extend(_grow(image, request, rng, MAX_RECORDS_PER_USER_OP - len(records)))
+            records.extend(_grow(image, request, rng, MAX_RECORDS_PER_USER_OP - len(records), admit))
             error = NONE
         except _Reject as e:
             error = e.error
@@ -593,7 +609,9 @@ def create_partitions(
     return results, ([] if validate_only else records)
 
 
-def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random, room: int) -> list[MetadataRecord]:
+def _grow(
+    image: MetadataImage, request: CreatePartitionsTopic, rng: random.Random, room: int, admit: Admit | None = None
+) -> list[MetadataRecord]:
     topic = image.topic(request.name)
     if topic is None:
         raise _reject(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -612,6 +630,8 @@ def _grow(image: MetadataImage, request: CreatePartitionsTopic, rng: random.Rand
             f"Attempted to add {additional} additional partition(s), but only "
             f"{len(request.assignments)} assignment(s) were specified.",
         )
+    if admit is not None and not admit(additional):
+        raise _reject(ErrorCode.THROTTLING_QUOTA_EXCEEDED)
     if additional > room:  # checked before placing: a count near 2**31 must not be placed one by one
         raise _reject(ErrorCode.POLICY_VIOLATION, _TOO_MANY_RECORDS)
     rf = topic.replication_factor

@@ -679,6 +679,17 @@ _DEFS = [
         "coordinator that the partition was added to the producer's ongoing transaction (KIP-890).",
     ),
     _b("producer.id.expiration.ms", I, 86_400_000, LOW, "Time a producer id is kept after its last write.", AtLeast(1)),
+    _b("quota.window.num", I, 11, LOW, "Samples kept for client quotas' rates.", AtLeast(1)),
+    _b("quota.window.size.seconds", I, 1, LOW, "Length of each sample of client quotas' rates.", AtLeast(1)),
+    _b("controller.quota.window.num", I, 11, LOW, "Samples of controller mutation quotas.", AtLeast(1)),
+    _b(
+        "controller.quota.window.size.seconds",
+        I,
+        1,
+        LOW,
+        "Length of each sample of controller mutation quotas.",
+        AtLeast(1),
+    ),
     _b(
         "producer.id.expiration.check.interval.ms",
         I,
@@ -701,6 +712,21 @@ _DEFS = [
         None,
         MEDIUM,
         "Kavka extension: user:password required by the web console (HTTP basic); unset means open.",
+    ),
+    _b(
+        "console.client.listener",
+        S,
+        None,
+        MEDIUM,
+        "Kavka extension: the listener the console's own clients connect to; unset means the first one.",
+    ),
+    _b(
+        "console.client.config",
+        S,
+        None,
+        MEDIUM,
+        "Kavka extension: a Kafka client properties file (security.protocol, sasl.*, ssl.*) the console's "
+        "own clients connect with, as that principal; unset means no authentication.",
     ),
     _b(
         "authorizer.class.name",

@@ -8,6 +8,7 @@ partition(s).``, a lower one ``The topic t currently has 3 partition(s); 2 would
 their logs at once, so producers see them on their next metadata refresh.
 """
 
+from kavka.broker.mutation_quotas import mutation_quota, throttle_time
 from kavka.broker.registry import handles
 from kavka.controller.topics import CreatePartitionsTopic
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -24,11 +25,13 @@ def handle_create_partitions(ctx, req):
         for t in req.topics
     ]
     validate_only = bool(req.validate_only)
-    results, _ = ctx.broker.controller.create_partitions(topics, validate_only=validate_only)
+    quota = mutation_quota(ctx)  # controller_mutation_rate: THROTTLING_QUOTA_EXCEEDED per topic (v3+)
+    admit = None if quota is None else quota.admit
+    results, _ = ctx.broker.controller.create_partitions(topics, validate_only=validate_only, admit=admit)
     # As Kafka: one result per topic name (a name twice in the request answers once), and an unknown
     # topic's UNKNOWN_TOPIC_OR_PARTITION carries no message.
     unique: dict[str, dict] = {}
     for r in results:
         message = None if r.error_code == ErrorCode.unknown_topic_or_partition else r.error_message
         unique.setdefault(r.name, {"name": r.name, "error_code": r.error_code, "error_message": message})
-    return {"throttle_time": 0, "results": list(unique.values())}
+    return {"throttle_time": throttle_time(ctx, quota), "results": list(unique.values())}

@@ -6,6 +6,7 @@ nothing of it is deleted, as Kafka answers it; the other entries are deleted.
 
 import uuid
 
+from kavka.broker.mutation_quotas import mutation_quota, throttle_time
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -31,5 +32,7 @@ def handle_delete_topics(ctx, req):
                 targets.append((t.name, t.topic_id))
     else:
         targets = [(name, None) for name in req.topic_names]
-    deleted = ctx.broker.delete_topics(targets, ctx.version) if targets else []
-    return {"throttle_time": 0, "responses": deleted + refused}
+    quota = mutation_quota(ctx)  # controller_mutation_rate: THROTTLING_QUOTA_EXCEEDED per topic (v5+)
+    admit = None if quota is None else quota.admit
+    deleted = ctx.broker.delete_topics(targets, ctx.version, admit=admit) if targets else []
+    return {"throttle_time": throttle_time(ctx, quota), "responses": deleted + refused}
