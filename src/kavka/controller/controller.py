@@ -37,6 +37,7 @@ from .brokers import (
 from .client_quotas import AlterQuotaResult, QuotaAlteration, alter_client_quotas
 from .configs import AlterConfigsResource, AlterConfigsResult, alter_configs, incremental_alter_configs
 from .errors import NONE, ApiError, ErrorCode
+from .scram_credentials import ScramDeletion, ScramResult, ScramUpsertion, alter_scram_credentials
 from .features import (
     BOOTSTRAP_LEVELS,
     SUPPORTED_FEATURES,
@@ -351,6 +352,14 @@ class QuorumController:
         committed together unless ``validate_only``."""
         results, records = alter_client_quotas(self.image.client_quotas, alterations, resolves)
         self._commit(records, validate_only)
+        return results
+
+    def alter_user_scram_credentials(
+        self, deletions: Sequence[ScramDeletion], upsertions: Sequence[ScramUpsertion]
+    ) -> list[ScramResult]:
+        """AlterUserScramCredentials (``scram_credentials``): the valid changes, committed together."""
+        results, records = alter_scram_credentials(self.image.scram_credentials, deletions, upsertions)
+        self._commit(records)
         return results
 
     # ---- brokers ----

@@ -189,6 +189,7 @@ class BrokerConfig:
         self.originals: dict[str, str] = dict(originals)
         self._values: dict[str, Any] = dict(values)
         self.unknown_keys: list[str] = list(unknown_keys)
+        self.listener_props: dict[str, str] = {}
 
     # ---- construction ----
 
@@ -210,6 +211,8 @@ class BrokerConfig:
         for name, definition in BROKER_CONFIGS.items():
             values.setdefault(name, definition.default)
         cfg = cls(known, values, unknown)
+        # Kafka's per-listener settings (listener.name.<listener>.<config>): raw, read by the listener
+        cfg.listener_props = {k: v for k, v in props.items() if k.startswith("listener.name.")}
         if kraft:
             cfg._validate_kraft()
         cfg._validate()

@@ -20,6 +20,7 @@ import time
 
 from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
+from kavka.security.scram import MECHANISM_IDS, ScramCredential
 from kavka.server.acceptor import Acceptor
 from kavka.server.broker_channel import BrokerChannel
 from kavka.server.connection import KafkaConnection
@@ -28,6 +29,7 @@ from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
 from kavka.server.replica_fetcher import ReplicaFetcherManager
+from kavka.server.sasl import SASL_PROTOCOLS, SaslAuthenticator, SaslSettings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class KavkaServer:
 
         controller_dispatcher = Dispatcher(broker, "controller")
 
-        def factory_for(acceptor_ref: list, dispatcher: Dispatcher):
+        def factory_for(acceptor_ref: list, dispatcher: Dispatcher, sasl: SaslSettings | None = None):
             def factory(ip: str):
                 acceptor = acceptor_ref[0]
 
@@ -85,12 +87,21 @@ class KavkaServer:
                     acceptor.connection_closed(ip)
 
                 conn = KafkaConnection(dispatcher, max_request, on_close=on_close, pool=pool)
+                if sasl is not None:
+                    conn.sasl = SaslAuthenticator(sasl, dispatcher, conn.close)
                 self._connections.add(conn)
                 return conn
 
             return factory
 
         controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
+
+        def scram_lookup(mechanism: str, user: str) -> ScramCredential | None:
+            record = broker.image.scram_credentials.get((user, MECHANISM_IDS[mechanism]))
+            if record is None:
+                return None
+            return ScramCredential(record.salt, record.stored_key, record.server_key, record.iterations)
+
         try:
             for listener in self.config.listeners:
                 is_controller = listener.name.upper() in controller_names
@@ -99,7 +110,10 @@ class KavkaServer:
                 sock = _listen(listener.host or None, listener.port)
                 ref: list = []
                 kind = controller_dispatcher if is_controller else dispatcher
-                acceptor = Acceptor(sock, factory_for(ref, kind), quotas, listener.name)
+                sasl = None
+                if listener.security_protocol in SASL_PROTOCOLS:
+                    sasl = SaslSettings(self.config, listener.name, scram_lookup)
+                acceptor = Acceptor(sock, factory_for(ref, kind, sasl), quotas, listener.name)
                 ref.append(acceptor)
                 self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
