@@ -69,6 +69,8 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         print(f"kavka: {e}", file=sys.stderr)
         return 2
     for key in config.unknown_keys:
+        if key in config.listener_props:
+            continue  # listener.name.<listener>.<config>: read by that listener
         print(f"kavka: warning: unknown config {key} ignored", file=sys.stderr)
     for key in config.inert_keys:
         print(f"kavka: warning: {key} is accepted but has no effect in Kavka", file=sys.stderr)

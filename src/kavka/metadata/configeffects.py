@@ -20,8 +20,19 @@ APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.pr
 
 # Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
 # "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
+# SASL configs the SASL listeners read (kavka.server.sasl)
+SASL_ACTED_ON = frozenset(
+    {
+        "sasl.enabled.mechanisms",
+        "sasl.jaas.config",
+        "sasl.server.max.receive.size",
+        "connections.max.reauth.ms",
+        "connection.failed.authentication.delay.ms",
+    }
+)
+
 NOT_ACTED_ON: frozenset[str] = frozenset(
-    (KAFKA_BROKER_CONFIGS.keys() - KAVKA_DEFINED)
+    (KAFKA_BROKER_CONFIGS.keys() - KAVKA_DEFINED - SASL_ACTED_ON)
     | {
         # asyncio: one event loop, no thread pools or request queue between network and I/O threads
         "num.io.threads",

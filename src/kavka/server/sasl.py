@@ -87,13 +87,15 @@ class SaslSettings:
         self.max_receive: int = config.get("sasl.server.max.receive.size", 524288) or 524288
         self._scram_lookup = scram_lookup
         self.plain_users: dict[str, str] = {}
-        if "PLAIN" in self.enabled:
-            jaas = self.jaas_config("PLAIN")
-            if jaas is None:
+        for mechanism in self.enabled:
+            # Kafka needs a login module for every enabled mechanism (it has no JAAS file here)
+            if self.jaas_config(mechanism) is None:
                 raise ValueError(
                     f"Could not find a 'KafkaServer' or '{listener.lower()}.KafkaServer' entry in the JAAS "
                     f"configuration. System property 'java.security.auth.login.config' is not set"
                 )
+        if "PLAIN" in self.enabled:
+            jaas = self.jaas_config("PLAIN") or ""
             self.plain_users = users_from_jaas_options(parse_jaas_config(jaas).options)
         self.oauth: OAuthSettings | None = None
         if "OAUTHBEARER" in self.enabled:
