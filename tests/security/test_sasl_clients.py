@@ -109,6 +109,7 @@ def test_kafka_python_wrong_password(kavka_sasl, caplog):
             sasl_mechanism="PLAIN",
             sasl_plain_username="alice",
             sasl_plain_password="wrong",
+            bootstrap_timeout_ms=3000,
         )
     assert "SaslAuthenticationFailedError: Authentication failed: Invalid username or password" in caplog.text
 
