@@ -27,6 +27,7 @@ OAUTH_JAAS = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModul
 SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required ;"
 MECHANISMS = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER"
 SCRAM_USER, SCRAM_PASSWORD = "scram-user", "scram-secret"
+REAUTH_MS = 2000
 
 
 def sasl_overrides(listener: str) -> dict[str, str]:
@@ -37,6 +38,8 @@ def sasl_overrides(listener: str) -> dict[str, str]:
         f"listener.name.{lst}.oauthbearer.sasl.jaas.config": OAUTH_JAAS,
         f"listener.name.{lst}.scram-sha-256.sasl.jaas.config": SCRAM_JAAS,
         f"listener.name.{lst}.scram-sha-512.sasl.jaas.config": SCRAM_JAAS,
+        # KIP-368: SCRAM-SHA-512 sessions last REAUTH_MS, the other mechanisms' have no end
+        f"listener.name.{lst}.scram-sha-512.connections.max.reauth.ms": str(REAUTH_MS),
         "connection.failed.authentication.delay.ms": "100",
     }
 

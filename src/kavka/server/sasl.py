@@ -47,6 +47,7 @@ from kavka.protocol.api import (
     parse_request_header,
 )
 from kavka.security.jaas import JaasError, parse_jaas_config
+from kavka.security.javaorder import hashmap_order
 from kavka.security.mechanism import SaslAuthenticationError, SaslError, SaslMechanism, generic_failure
 from kavka.security.oauthbearer import OAuthBearerServer, OAuthSettings
 from kavka.security.sasl_plain import PlainServer, users_from_jaas_options
@@ -82,7 +83,8 @@ class SaslSettings:
         if mechanisms is None:
             value = config["sasl.enabled.mechanisms"]
             mechanisms = ",".join(value) if isinstance(value, list) else (value or "")
-        self.enabled = [m.strip() for m in mechanisms.split(",") if m.strip()]
+        # in the order Kafka lists them: the keys of a Java HashMap
+        self.enabled = hashmap_order(list(dict.fromkeys(m.strip() for m in mechanisms.split(",") if m.strip())))
         self.failed_delay_ms: int = config["connection.failed.authentication.delay.ms"]
         self.max_receive: int = config.get("sasl.server.max.receive.size", 524288) or 524288
         self._scram_lookup = scram_lookup
@@ -255,7 +257,7 @@ class SaslAuthenticator:
             message = generic_failure(name, reauth)
             body = {"error_code": ErrorCode.sasl_authentication_failed, "error_message": message, "auth_bytes": b""}
             return self._fail(info, f"{message} ({e})", _response(header, body))
-        body = {"error_code": 0, "error_message": None, "auth_bytes": token, "session_lifetime_ms": lifetime}
+        body = {"error_code": 0, "error_message": "", "auth_bytes": token, "session_lifetime": lifetime}
         return _response(header, body)
 
     def _raw_token(self, info: ConnectionInfo, token: bytes) -> Any:

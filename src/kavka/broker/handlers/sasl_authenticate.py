@@ -16,5 +16,5 @@ def handle_sasl_authenticate(ctx, req):
         "error_code": ErrorCode.illegal_sasl_state,
         "error_message": "SaslAuthenticate request received after successful authentication",
         "auth_bytes": b"",
-        "session_lifetime_ms": 0,
+        "session_lifetime": 0,
     }
