@@ -37,7 +37,6 @@ from .brokers import (
 from .client_quotas import AlterQuotaResult, QuotaAlteration, alter_client_quotas
 from .configs import AlterConfigsResource, AlterConfigsResult, alter_configs, incremental_alter_configs
 from .errors import NONE, ApiError, ErrorCode
-from .scram_credentials import ScramDeletion, ScramResult, ScramUpsertion, alter_scram_credentials
 from .features import (
     BOOTSTRAP_LEVELS,
     SUPPORTED_FEATURES,
@@ -46,6 +45,7 @@ from .features import (
     finalized_levels,
     update_features,
 )
+from .scram_credentials import ScramDeletion, ScramResult, ScramUpsertion, alter_scram_credentials
 from .topics import (
     CreatableTopic,
     CreatePartitionsResult,

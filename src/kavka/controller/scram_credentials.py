@@ -105,9 +105,7 @@ def alter_scram_credentials(
         records.append(RemoveUserScramCredentialRecord(d.name, d.mechanism))
     for u in to_upsert.values():
         results.append(ScramResult(u.name, 0, None))
-        records.append(
-            UserScramCredentialRecord(u.name, u.mechanism, u.salt, u.stored_key, u.server_key, u.iterations)
-        )
+        records.append(UserScramCredentialRecord(u.name, u.mechanism, u.salt, u.stored_key, u.server_key, u.iterations))
     for name, (code, message) in errors.items():
         results.append(ScramResult(name, code, message))
     return results, records

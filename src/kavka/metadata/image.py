@@ -33,8 +33,6 @@ from .records import (
     BrokerEndpoint,
     BrokerRegistrationChangeRecord,
     ClientQuotaRecord,
-    RemoveUserScramCredentialRecord,
-    UserScramCredentialRecord,
     ConfigRecord,
     ConfigResourceType,
     FeatureLevelRecord,
@@ -46,9 +44,11 @@ from .records import (
     ProducerIdsRecord,
     RegisterBrokerRecord,
     RemoveTopicRecord,
+    RemoveUserScramCredentialRecord,
     TopicRecord,
     UnfenceBrokerRecord,
     UnregisterBrokerRecord,
+    UserScramCredentialRecord,
 )
 
 __all__ = [

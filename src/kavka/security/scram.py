@@ -84,7 +84,9 @@ def _salted(algorithm: str, password: str, salt: bytes, iterations: int) -> byte
     return hashlib.pbkdf2_hmac(algorithm, password.encode(), salt, iterations)
 
 
-def make_credential(mechanism: str, password: str, salt: bytes | None = None, iterations: int = 4096) -> ScramCredential:
+def make_credential(
+    mechanism: str, password: str, salt: bytes | None = None, iterations: int = 4096
+) -> ScramCredential:
     """The stored form of ``password`` (a random 32-byte salt unless given)."""
     algorithm = MECHANISMS[mechanism]
     salt = os.urandom(32) if salt is None else salt
