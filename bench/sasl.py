@@ -19,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import machine, report
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
+from benchlib import machine, report
 from kavka.security.scram import MECHANISMS, ScramServer, make_credential
 from kavka.testing.process import BrokerProcess, free_port
 
