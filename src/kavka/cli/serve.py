@@ -82,6 +82,12 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         except ConsoleConfigError as e:
             print(f"kavka: {e}", file=sys.stderr)
             return 2
+    from kavka.server.sasl import sasl_config_problem
+
+    problem = sasl_config_problem(config)
+    if problem is not None:
+        print(f"kavka: {problem}", file=sys.stderr)
+        return 2
     _raise_open_files_limit()
     return asyncio.run(_serve(config, console=console))
 

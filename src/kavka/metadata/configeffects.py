@@ -16,7 +16,9 @@ __all__ = ["APPLIED_AT_START", "NOT_ACTED_ON"]
 
 # Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
 # described, and applies from the next start.
-APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"})
+APPLIED_AT_START: frozenset[str] = frozenset(
+    {"listeners", "listener.security.protocol.map", "sasl.enabled.mechanisms", "sasl.jaas.config"}
+)
 
 # Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
 # "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.

@@ -56,7 +56,7 @@ from kavka.security.scram import ScramCredential, ScramServer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SaslSettings", "SaslAuthenticator", "SASL_PROTOCOLS"]
+__all__ = ["SaslSettings", "SaslAuthenticator", "SASL_PROTOCOLS", "sasl_config_problem"]
 
 SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 _SIZE = struct.Struct(">i")
@@ -90,18 +90,26 @@ class SaslSettings:
         self._scram_lookup = scram_lookup
         self.plain_users: dict[str, str] = {}
         for mechanism in self.enabled:
+            if mechanism not in ("PLAIN", "OAUTHBEARER", *SCRAM_MECHANISMS):
+                raise ValueError(
+                    f"SASL mechanism {mechanism} of listener {listener} is not supported by Kavka "
+                    f"(PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER are)"
+                )
             # Kafka needs a login module for every enabled mechanism (it has no JAAS file here)
             if self.jaas_config(mechanism) is None:
                 raise ValueError(
                     f"Could not find a 'KafkaServer' or '{listener.lower()}.KafkaServer' entry in the JAAS "
                     f"configuration. System property 'java.security.auth.login.config' is not set"
                 )
-        if "PLAIN" in self.enabled:
-            jaas = self.jaas_config("PLAIN") or ""
-            self.plain_users = users_from_jaas_options(parse_jaas_config(jaas).options)
-        self.oauth: OAuthSettings | None = None
-        if "OAUTHBEARER" in self.enabled:
-            self.oauth = OAuthSettings.from_config(self.value_for("OAUTHBEARER"))
+        try:
+            if "PLAIN" in self.enabled:
+                jaas = self.jaas_config("PLAIN") or ""
+                self.plain_users = users_from_jaas_options(parse_jaas_config(jaas).options)
+            self.oauth: OAuthSettings | None = None
+            if "OAUTHBEARER" in self.enabled:
+                self.oauth = OAuthSettings.from_config(self.value_for("OAUTHBEARER"))
+        except JaasError as e:
+            raise ValueError(f"listener {listener}: {e}") from None
 
     def value_for(self, mechanism: str) -> Callable[[str], Any]:
         """A getter of a setting for ``mechanism`` on this listener, most specific name first."""
@@ -132,18 +140,16 @@ class SaslSettings:
         raise ValueError(f"SASL mechanism {name} is not supported")
 
 
-def validate_settings(config: Any, listener: str) -> None:
-    """Fail a start whose SASL listener cannot work (as Kafka fails: no JAAS entry for PLAIN, an
-    unknown mechanism)."""
-    settings = SaslSettings(config, listener, lambda m, u: None)
-    for m in settings.enabled:
-        if m not in ("PLAIN", "OAUTHBEARER", *SCRAM_MECHANISMS):
-            raise ValueError(f"Unsupported SASL mechanism {m} in sasl.enabled.mechanisms of listener {listener}")
-    try:
-        if "PLAIN" in settings.enabled:
-            parse_jaas_config(settings.jaas_config("PLAIN") or "")
-    except JaasError as e:
-        raise ValueError(str(e)) from None
+def sasl_config_problem(config: Any) -> str | None:
+    """The one-line reason a SASL listener of ``config`` cannot work (an unsupported mechanism, no or a
+    bad JAAS config), or None; ``kavka serve`` checks it before it starts anything."""
+    for listener in config.listeners:
+        if listener.security_protocol in SASL_PROTOCOLS:
+            try:
+                SaslSettings(config, listener.name, lambda m, u: None)
+            except ValueError as e:
+                return str(e)
+    return None
 
 
 class SaslAuthenticator:
