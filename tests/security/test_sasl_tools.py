@@ -72,3 +72,35 @@ def test_kafka_configs_and_console_clients_with_scram(tools, sasl_broker, tmp_pa
         f"Completed updating config for user {user}."
     ]
     assert configs("--describe", "--entity-type", "users", "--entity-name", user) == []
+
+
+def test_kavka_configs_manages_scram_users(kavka_sasl, tmp_path):
+    """``kavka configs`` with a --command-config (Java-style sasl.jaas.config) adds, describes and deletes
+    a SCRAM credential, with kafka-configs' lines; the credential then logs in."""
+    import subprocess
+    import sys
+
+    from confluent_kafka.admin import AdminClient
+
+    from tests.security.conftest import client_conf
+
+    admin = _properties(tmp_path / "admin.properties", "PLAIN", "admin", "admin-secret")
+    user = f"cli-{uuid.uuid4().hex[:6]}"
+
+    def kavka(*args: str) -> list[str]:
+        cmd = [sys.executable, "-m", "kavka", "configs", *args, "-b", kavka_sasl.bootstrap, "--command-config", admin]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()
+
+    who = ["--entity-type", "users", "--entity-name", user]
+    assert kavka("alter", *who, "--add-config", "SCRAM-SHA-512=[iterations=5000,password=cli-secret]") == [
+        f"Completed updating config for user {user}."
+    ]
+    assert kavka("describe", *who) == [
+        f"SCRAM credential configs for user-principal '{user}' are SCRAM-SHA-512=iterations=5000"
+    ]
+    login = AdminClient(client_conf(kavka_sasl.bootstrap, "SCRAM-SHA-512", user, "cli-secret"))
+    assert login.list_topics(timeout=10).brokers
+    assert kavka("alter", *who, "--delete-config", "SCRAM-SHA-512") == [f"Completed updating config for user {user}."]
+    assert kavka("describe", *who) == []

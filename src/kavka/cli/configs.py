@@ -38,7 +38,7 @@ def _entity_options(func):
             click.option("--broker-defaults", is_flag=True, help="The cluster-wide dynamic broker defaults."),
             click.option(
                 "--entity-type",
-                type=click.Choice(["topics", "brokers"]),
+                type=click.Choice(["topics", "brokers", "users"]),
                 default=None,
                 help="Kafka's spelling: with --entity-name (or --entity-default for brokers).",
             ),
@@ -94,6 +94,7 @@ def configs() -> None:
       kavka configs alter --topic orders --add-config retention.ms=3600000,cleanup.policy=[compact,delete]
       kavka configs alter --topic orders --delete-config retention.ms
       kavka configs describe --broker 1 --all
+      kavka configs alter --entity-type users --entity-name alice --add-config 'SCRAM-SHA-256=[password=secret]'
     """
 
 
@@ -107,6 +108,16 @@ def describe(
 ):
     """Show the configs of a topic or broker (only dynamic overrides unless --all)."""
     from kavka.cli.common import stdout_console, table
+
+    if entity_type == "users":  # SCRAM credentials (kavka.cli.scram)
+        from kavka.cli.scram import describe_user_scram
+
+        if entity_name is None:
+            raise click.UsageError("--entity-type users needs --entity-name")
+        line = describe_user_scram(client, entity_name)
+        if line is not None:
+            click.echo(line)
+        return
 
     restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
     admin = client.admin()
@@ -176,6 +187,15 @@ def alter(
     client: ClientSettings,
 ):
     """Set or delete configs of a topic or broker."""
+    if entity_type == "users":  # SCRAM credentials (kavka.cli.scram)
+        from kavka.cli.scram import alter_user_scram, is_scram_change
+
+        to_set, to_delete = parse_config_list(add, "--add-config"), split_csv(delete)
+        if entity_name is None or not is_scram_change(to_set, to_delete):
+            raise click.UsageError("--entity-type users takes --entity-name and SCRAM-SHA-256 / SCRAM-SHA-512 configs")
+        alter_user_scram(client, entity_name, to_set, to_delete)
+        click.echo(f"Completed updating config for user {entity_name}.")
+        return
     restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
     to_set = parse_config_list(add, "--add-config")
     if add_config_file:
