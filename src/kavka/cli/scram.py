@@ -76,3 +76,97 @@ def describe_user_scram(client: ClientSettings, user: str) -> str | None:
         f"{i.mechanism.name.replace('_', '-')}=iterations={i.iterations}" for i in description.scram_credential_infos
     ]
     return f"SCRAM credential configs for user-principal '{user}' are {', '.join(infos)}"
+
+
+def parse_add_scram(arguments: Sequence[str]) -> list[Any]:
+    """``kavka storage format --add-scram`` arguments as UserScramCredentialRecords, by Kafka's
+    ScramParser: ``SCRAM-SHA-256=[name=alice,password=alice-secret]`` with optional ``iterations``
+    (4096), ``salt`` (base64; random if absent) and ``saltedpassword`` (base64, with ``salt``) instead
+    of ``password``; a value may be in double quotes. ValueError with Kafka's message."""
+    import base64
+    import binascii
+
+    from kavka.metadata.records import UserScramCredentialRecord
+    from kavka.security.scram import (
+        MAX_ITERATIONS,
+        MECHANISM_IDS,
+        MIN_ITERATIONS,
+        credential_from_salted_password,
+        make_credential,
+    )
+
+    records = []
+    for argument in arguments:
+        text = argument.strip()
+        mechanism, sep, config = text.partition("=")
+        if not sep:
+            raise ValueError(f"Failed to find equals sign in SCRAM argument '{text}'")
+        if mechanism not in MECHANISM_IDS:
+            raise ValueError(f"The add-scram mechanism {mechanism} is not supported.")
+        if not config.startswith("["):
+            raise ValueError("Expected configuration string to start with [")
+        if not config.endswith("]"):
+            raise ValueError("Expected configuration string to end with ]")
+        components: dict[str, str] = {}
+        for component in config[1:-1].split(","):
+            key, eq, value = component.partition("=")
+            if not eq:
+                raise ValueError(f"No equals sign found in SCRAM component: {component}")
+            if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+                value = value[1:-1]
+            components[key] = value
+        name = components.pop("name", None)
+        if name is None:
+            raise ValueError("You must supply 'name' to add-scram")
+        salt_text = components.pop("salt", None)
+        try:
+            salt = None if salt_text is None else base64.b64decode(salt_text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"Failed to decode given salt: {salt_text}") from None
+        iterations_text = components.pop("iterations", None)
+        try:
+            iterations = 4096 if iterations_text is None else int(iterations_text)
+        except ValueError:
+            raise ValueError(f"Failed to parse iterations count: {iterations_text}") from None
+        password = components.pop("password", None)
+        salted_text = components.pop("saltedpassword", None)
+        salted = None
+        if password is None:
+            if salted_text is None:
+                raise ValueError("You must supply one of 'password' or 'saltedpassword' to add-scram")
+            if salt is None:
+                raise ValueError("You must supply 'salt' with 'saltedpassword' to add-scram")
+            try:
+                salted = base64.b64decode(salted_text, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError(f"Failed to decode given saltedPassword: {salted_text}") from None
+        if components:
+            raise ValueError(f"Unknown SCRAM configurations: {', '.join(sorted(components))}")
+        if iterations < MIN_ITERATIONS:
+            raise ValueError(f"The 'iterations' value must be >= {MIN_ITERATIONS} for add-scram using {mechanism}")
+        if iterations > MAX_ITERATIONS:
+            raise ValueError(f"The 'iterations' value must be <= {MAX_ITERATIONS} for add-scram using {mechanism}")
+        if salted is not None:
+            assert salt is not None
+            c = credential_from_salted_password(mechanism, salted, salt, iterations)
+        else:
+            assert password is not None
+            c = make_credential(mechanism, password, salt, iterations)
+        records.append(
+            UserScramCredentialRecord(name, MECHANISM_IDS[mechanism], c.salt, c.stored_key, c.server_key, iterations)
+        )
+    return records
+
+
+def record_text(record: Any) -> str:
+    """A UserScramCredentialRecord as Kafka's generated ``toString`` prints it (bytes as Java's
+    ``Arrays.toString`` of signed bytes)."""
+
+    def java_bytes(data: bytes) -> str:
+        return "[" + ", ".join(str(b - 256 if b > 127 else b) for b in data) + "]"
+
+    return (
+        f"UserScramCredentialRecord(name='{record.name}', mechanism={record.mechanism}, "
+        f"salt={java_bytes(record.salt)}, storedKey={java_bytes(record.stored_key)}, "
+        f"serverKey={java_bytes(record.server_key)}, iterations={record.iterations})"
+    )
