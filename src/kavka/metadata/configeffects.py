@@ -17,7 +17,13 @@ __all__ = ["APPLIED_AT_START", "NOT_ACTED_ON"]
 # Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
 # described, and applies from the next start.
 APPLIED_AT_START: frozenset[str] = frozenset(
-    {"listeners", "listener.security.protocol.map", "sasl.enabled.mechanisms", "sasl.jaas.config"}
+    {
+        "listeners",
+        "listener.security.protocol.map",
+        "sasl.enabled.mechanisms",
+        "sasl.jaas.config",
+        "sasl.mechanism.inter.broker.protocol",
+    }
 )
 
 # Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
@@ -30,6 +36,8 @@ SASL_ACTED_ON = frozenset(
         "sasl.server.max.receive.size",
         "connections.max.reauth.ms",
         "connection.failed.authentication.delay.ms",
+        "sasl.mechanism.inter.broker.protocol",
+        "sasl.mechanism.controller.protocol",
     }
 )
 

@@ -44,6 +44,7 @@ __all__ = [
     "MAX_ITERATIONS",
     "ScramCredential",
     "ScramServer",
+    "ScramClient",
     "make_credential",
     "client_proof",
     "server_signature",
@@ -220,3 +221,43 @@ class ScramServer:
         self.complete = True
         self._state = "complete"
         return b"v=" + base64.b64encode(server_sig)
+
+
+class ScramClient:
+    """The client side of one exchange (a broker logging in to another): :meth:`first_message`, then
+    :meth:`final_message` with the server's first message, then :meth:`verify` the server's final one."""
+
+    def __init__(self, mechanism: str, user: str, password: str, nonce: str | None = None) -> None:
+        self.mechanism = mechanism
+        self._algorithm = MECHANISMS[mechanism]
+        self._password = password
+        name = user.replace("=", "=3D").replace(",", "=2C")
+        self._bare = f"n={name},r={nonce or base64.b64encode(os.urandom(24)).decode().rstrip('=')}"
+        self._nonce = self._bare.split(",r=", 1)[1]
+        self._server_signature = b""
+
+    def first_message(self) -> bytes:
+        return ("n,," + self._bare).encode()
+
+    def final_message(self, server_first: bytes) -> bytes:
+        text = server_first.decode()
+        fields = dict(p.split("=", 1) for p in text.split(",") if "=" in p)
+        nonce, salt, iterations = fields.get("r", ""), fields.get("s", ""), fields.get("i", "0")
+        if not nonce.startswith(self._nonce) or len(nonce) == len(self._nonce):
+            raise SaslError("Invalid server nonce: does not start with client nonce")
+        count = int(iterations)
+        if count < MIN_ITERATIONS:
+            raise SaslError(f"Requested iterations {count} is less than the minimum {MIN_ITERATIONS}")
+        without_proof = f"c=biws,r={nonce}"
+        auth_message = f"{self._bare},{text},{without_proof}".encode()
+        raw_salt = base64.b64decode(salt)
+        proof = client_proof(self.mechanism, self._password, raw_salt, count, auth_message)
+        self._server_signature = server_signature(self.mechanism, self._password, raw_salt, count, auth_message)
+        return f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
+
+    def verify(self, server_final: bytes) -> None:
+        text = server_final.decode()
+        if text.startswith("e="):
+            raise SaslError(f"Sasl authentication using {self.mechanism} failed with error: {text[2:]}")
+        if not text.startswith("v=") or not hmac.compare_digest(base64.b64decode(text[2:]), self._server_signature):
+            raise SaslError("Invalid server signature in server final message")

@@ -30,6 +30,7 @@ from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
 from kavka.server.replica_fetcher import ReplicaFetcherManager
 from kavka.server.sasl import SASL_PROTOCOLS, SaslAuthenticator, SaslSettings
+from kavka.server.sasl_client import authenticator, client_settings
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +149,22 @@ class KavkaServer:
         driver.leader_endpoints = [b for b in self.bound if b[0].upper() in controller_names]
         driver.on_fatal = lambda: broker.halt(1)  # as Kafka's fatal fault handler: stop at once
         driver.on_tick = lambda: (c := broker.controller) is not None and c.tick()
+        controller_login = sasl_login(
+            self.config,
+            (self.config.controller_listener_names or ["CONTROLLER"])[0],
+            "sasl.mechanism.controller.protocol",
+        )
+        driver.authenticate = controller_login
         broker.raft_driver = driver
         driver.start()
         self.controller_channel = ControllerChannel(quorum, broker.voters, f"broker-{broker.node_id}-to-controller")
+        self.controller_channel.authenticate = controller_login
         broker.controller_channel = self.controller_channel
         self.broker_channel = BrokerChannel(
             lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}"
+        )
+        self.broker_channel.authenticate = sasl_login(
+            self.config, self.config.inter_broker_listener_name, "sasl.mechanism.inter.broker.protocol"
         )
         broker.broker_channel = self.broker_channel
         self.replica_fetchers = ReplicaFetcherManager(broker, self.broker_channel)
@@ -207,6 +218,11 @@ class KavkaServer:
             conn.close()
         if self.broker is not None:
             self.broker.shutdown()
+
+
+def sasl_login(config, listener: str, mechanism_config: str):
+    """The SASL login hook for this node's connections to ``listener`` (None unless it is SASL)."""
+    return authenticator(client_settings(config, listener, mechanism_config), f"kavka-{config.node_id}")
 
 
 def _listen(host: str | None, port: int) -> socket.socket:

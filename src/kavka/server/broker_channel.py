@@ -30,6 +30,9 @@ class UnknownBroker(PeerError):
 
 
 class BrokerChannel:
+    # SASL login run on each new connection (kavka.server.sasl_client); set by the server
+    authenticate: Any = None
+
     def __init__(self, image: Callable[[], MetadataImage], listener_name: str, client_id: str) -> None:
         self._image = image
         self.listener_name = listener_name
@@ -51,7 +54,7 @@ class BrokerChannel:
         known = self._clients.get((node_id, purpose))
         if known is not None and known[0] == address:
             return known[1]
-        client = PeerClient(address[0], address[1], client_id=self.client_id)
+        client = PeerClient(address[0], address[1], client_id=self.client_id, authenticate=self.authenticate)
         self._clients[(node_id, purpose)] = (address, client)
         return client
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.server.peer_client import PeerClient, PeerError
@@ -23,6 +24,9 @@ _RETRY_BACKOFF = 0.05  # retry.backoff.ms's spirit: a short pause before asking 
 
 
 class ControllerChannel:
+    # SASL login run on each new connection (kavka.server.sasl_client); set by the server
+    authenticate: Any = None
+
     def __init__(
         self,
         quorum: RaftMetadataQuorum,
@@ -41,7 +45,9 @@ class ControllerChannel:
         client = self._clients.get(node_id)
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
-            client = self._clients[node_id] = PeerClient(host, port, client_id=self.client_id)
+            client = self._clients[node_id] = PeerClient(
+                host, port, client_id=self.client_id, authenticate=self.authenticate
+            )
         return client
 
     async def close(self) -> None:

@@ -35,6 +35,7 @@ import contextlib
 import itertools
 import logging
 import struct
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kavka.protocol.api import ApiKey, encode_request_body, is_flexible, response_class
@@ -81,8 +82,18 @@ class _Pending:
 
 
 class PeerClient:
-    def __init__(self, host: str, port: int, *, client_id: str = "kavka-peer", connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str = "kavka-peer",
+        connect_timeout: float = 5.0,
+        authenticate: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]] | None = None,
+    ) -> None:
         self.host = host
+        # SASL: run on each new connection before any request (kavka.server.sasl_client)
+        self._authenticate = authenticate
         self.port = port
         self.client_id = client_id.encode()
         self.connect_timeout = connect_timeout
@@ -171,6 +182,13 @@ class PeerClient:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         except OSError as e:
             raise PeerDisconnected(f"cannot connect to {self.address}: {e.strerror or e}") from None
+        if self._authenticate is not None:
+            try:
+                await self._authenticate(reader, writer)
+            except Exception as e:  # refused, or the connection failed during the login
+                writer.close()
+                log.warning("cannot authenticate to %s: %s", self.address, e)
+                raise PeerDisconnected(f"cannot authenticate to {self.address}: {e}") from None
         self._writer = writer
         self._reader_task = asyncio.ensure_future(self._read_loop(reader, writer))
         return writer

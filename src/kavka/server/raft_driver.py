@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Any
 
 from kavka.raft import wire
 from kavka.raft.messages import (
@@ -56,6 +57,9 @@ _MAX_SLEEP = 0.05
 
 
 class RaftDriver:
+    # SASL login run on each new connection (kavka.server.sasl_client); set by the server
+    authenticate: Any = None
+
     def __init__(
         self,
         quorum: RaftMetadataQuorum,
@@ -114,7 +118,9 @@ class RaftDriver:
         client = self._peers.get(node_id)
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
-            client = self._peers[node_id] = PeerClient(host, port, client_id=f"raft-{self.quorum.node.node_id}")
+            client = self._peers[node_id] = PeerClient(
+                host, port, client_id=f"raft-{self.quorum.node.node_id}", authenticate=self.authenticate
+            )
         return client
 
     # -- inbound ----------------------------------------------------------------------------------

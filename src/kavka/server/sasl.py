@@ -13,7 +13,7 @@ States and what each accepts (anything else fails the authentication)::
     FAILED                  nothing more is read
 
 A failure (an unknown mechanism, bad credentials, a request out of order, bytes that are no Kafka
-request, a frame above ``sasl.server.max.receive.size``) is logged once at INFO with the client's
+request, a frame above ``sasl.server.max.receive.size``) is logged once (a warning) with the client's
 address, and its answer (when there is one) is sent after ``connection.failed.authentication.delay.ms``
 (KIP-306); then the connection is closed. Other connections are unaffected.
 
@@ -147,6 +147,16 @@ def sasl_config_problem(config: Any) -> str | None:
         if listener.security_protocol in SASL_PROTOCOLS:
             try:
                 SaslSettings(config, listener.name, lambda m, u: None)
+            except ValueError as e:
+                return str(e)
+    if config.get("process.roles"):  # a node of a cluster: its own logins to other nodes
+        from kavka.server.sasl_client import client_settings
+
+        links = [(config.inter_broker_listener_name, "sasl.mechanism.inter.broker.protocol")]
+        links += [(name, "sasl.mechanism.controller.protocol") for name in config.controller_listener_names[:1]]
+        for name, mechanism_config in links:
+            try:
+                client_settings(config, name, mechanism_config)
             except ValueError as e:
                 return str(e)
     return None
@@ -331,7 +341,8 @@ class SaslAuthenticator:
         """Log once, answer ``response`` (or nothing) after the failed-authentication delay, then close."""
         self.state = "FAILED"
         peer = info.peer[0] if isinstance(info.peer, tuple) else info.peer
-        log.info("Failed authentication with /%s (%s)", peer, message)
+        # a warning (Kafka logs it at INFO, which is its default level; Kavka's default is WARNING)
+        log.warning("Failed authentication with /%s (%s)", peer, message)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future = loop.create_future()
 
