@@ -99,7 +99,8 @@ def test_a_formatted_user_logs_in(tmp_path):
     port, controller_port = free_port(), free_port()
     config = _config(tmp_path, port, controller_port)
     assert _format(config, "--add-scram", SCRAM[0]).exit_code == 0
-    jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required ;"
+    # the node's own login (inter-broker, unused by a single node but required as in Kafka) is alice's
+    jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";'
     broker = BrokerProcess(
         tmp_path / "data",
         port=port,
@@ -107,6 +108,7 @@ def test_a_formatted_user_logs_in(tmp_path):
         overrides={
             "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
             "sasl.enabled.mechanisms": "SCRAM-SHA-256",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-256",
             "sasl.jaas.config": jaas,
         },
     )

@@ -38,6 +38,12 @@ SASL_ACTED_ON = frozenset(
         "connection.failed.authentication.delay.ms",
         "sasl.mechanism.inter.broker.protocol",
         "sasl.mechanism.controller.protocol",
+        "sasl.server.callback.handler.class",
+        "sasl.oauthbearer.jwks.endpoint.url",
+        "sasl.oauthbearer.expected.audience",
+        "sasl.oauthbearer.expected.issuer",
+        "sasl.oauthbearer.sub.claim.name",
+        "sasl.oauthbearer.clock.skew.seconds",
     }
 )
 

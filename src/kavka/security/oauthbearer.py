@@ -12,6 +12,9 @@ otherwise), ``exp`` (seconds, may be fractional) in the future and ``iat`` not a
 ``unsecuredValidatorAllowableClockSkewMs``; ``unsecuredValidatorRequiredScope`` lists scopes the
 ``scope`` claim must hold. The options come from the listener's OAuthBearerLoginModule JAAS config.
 
+With ``jwks`` set (the listener names Kafka's ``OAuthBearerValidatorCallbackHandler``), tokens must be
+signed instead, and are checked as kavka.security.jwks says.
+
 A token that fails is answered, as Kafka answers, with the JSON challenge ``{"status":"invalid_token"}``;
 the client acknowledges it with one ``\\x01`` byte and then gets SASL_AUTHENTICATION_FAILED carrying
 that JSON. Success sets the principal and the credential's expiry (the session lifetime is then at
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kavka.security.jaas import parse_jaas_config
+from kavka.security.jwks import JwksSettings, TokenInvalid, validate_signed
 from kavka.security.mechanism import SaslAuthenticationError, SaslError
 
 __all__ = ["OAuthSettings", "OAuthBearerServer", "unsecured_token"]
@@ -40,6 +44,8 @@ class OAuthSettings:
     scope_claim: str = "scope"
     required_scope: tuple[str, ...] = ()
     clock_skew_ms: int = 0
+    # signed tokens (Kafka's OAuthBearerValidatorCallbackHandler) instead of unsecured ones
+    jwks: JwksSettings | None = None
 
     @classmethod
     def from_config(cls, get: Callable[[str], Any]) -> OAuthSettings:
@@ -124,6 +130,12 @@ class OAuthBearerServer:
         return b""
 
     def _validate(self, token: str) -> tuple[str, int]:
+        if self._settings.jwks is not None:
+            try:
+                signed_principal, expiry, _ = validate_signed(token, self._settings.jwks, self._clock_ms())
+            except TokenInvalid as e:
+                raise _Invalid(str(e)) from None
+            return signed_principal, expiry
         parts = token.split(".")
         if len(parts) != 3:
             raise _Invalid("Unsecured JWS compact serializations must have 3 dot-separated Base64URL-encoded values")

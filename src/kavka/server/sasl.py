@@ -34,7 +34,9 @@ import asyncio
 import logging
 import struct
 import time
+import urllib.parse
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
@@ -48,6 +50,7 @@ from kavka.protocol.api import (
 )
 from kavka.security.jaas import JaasError, parse_jaas_config
 from kavka.security.javaorder import hashmap_order
+from kavka.security.jwks import JwksSettings, load_jwks
 from kavka.security.mechanism import SaslAuthenticationError, SaslError, SaslMechanism, generic_failure
 from kavka.security.oauthbearer import OAuthBearerServer, OAuthSettings
 from kavka.security.sasl_plain import PlainServer, users_from_jaas_options
@@ -107,7 +110,8 @@ class SaslSettings:
                 self.plain_users = users_from_jaas_options(parse_jaas_config(jaas).options)
             self.oauth: OAuthSettings | None = None
             if "OAUTHBEARER" in self.enabled:
-                self.oauth = OAuthSettings.from_config(self.value_for("OAUTHBEARER"))
+                get = self.value_for("OAUTHBEARER")
+                self.oauth = replace(OAuthSettings.from_config(get), jwks=_jwks_settings(get))
         except JaasError as e:
             raise ValueError(f"listener {listener}: {e}") from None
 
@@ -140,6 +144,45 @@ class SaslSettings:
         raise ValueError(f"SASL mechanism {name} is not supported")
 
 
+_VALIDATORS = (
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+    "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerValidatorCallbackHandler",
+)
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(str(v).strip() for v in items if str(v).strip())
+
+
+def _jwks_settings(get: Callable[[str], Any]) -> JwksSettings | None:
+    """Signed-token settings when the listener's OAUTHBEARER callback handler is Kafka's validator:
+    the JWKS read from ``sasl.oauthbearer.jwks.endpoint.url`` (a ``file:`` URL), the expected audience
+    and issuer, the subject claim and the clock skew. ValueError for what cannot work."""
+    handler = get("sasl.server.callback.handler.class")
+    if handler is None or str(handler) not in _VALIDATORS:
+        return None
+    url = get("sasl.oauthbearer.jwks.endpoint.url")
+    if not url or not str(url).startswith("file:"):
+        raise ValueError(f"sasl.oauthbearer.jwks.endpoint.url must be a file: URL for {handler} in Kavka (got {url!r})")
+    path = urllib.parse.unquote(urllib.parse.urlparse(str(url)).path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            keys = load_jwks(f.read())
+    except OSError as e:
+        raise ValueError(f"cannot read the JWKS {path}: {e.strerror}") from None
+    issuer = get("sasl.oauthbearer.expected.issuer")
+    return JwksSettings(
+        keys=keys,
+        expected_audience=_list(get("sasl.oauthbearer.expected.audience")),
+        expected_issuer=None if issuer in (None, "") else str(issuer),
+        sub_claim=str(get("sasl.oauthbearer.sub.claim.name") or "sub"),
+        clock_skew_s=int(get("sasl.oauthbearer.clock.skew.seconds") or 30),
+    )
+
+
 def sasl_config_problem(config: Any) -> str | None:
     """The one-line reason a SASL listener of ``config`` cannot work (an unsupported mechanism, no or a
     bad JAAS config), or None; ``kavka serve`` checks it before it starts anything."""
@@ -149,7 +192,7 @@ def sasl_config_problem(config: Any) -> str | None:
                 SaslSettings(config, listener.name, lambda m, u: None)
             except ValueError as e:
                 return str(e)
-    if config.get("process.roles"):  # a node of a cluster: its own logins to other nodes
+    if config.get("controller.quorum.voters"):  # a node of a cluster: its own logins to other nodes
         from kavka.server.sasl_client import client_settings
 
         links = [(config.inter_broker_listener_name, "sasl.mechanism.inter.broker.protocol")]
