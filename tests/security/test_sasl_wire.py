@@ -133,6 +133,17 @@ def test_oauthbearer_expired_token(sasl_broker):
     _closed_after_failure(s)
 
 
+def test_api_versions_retry_after_an_unsupported_version(sasl_broker):
+    """A client that asks ApiVersions in a version the broker lacks gets the v0 error answer and may ask
+    again before its handshake (KIP-511)."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s.sendall(w.frame(18, 127, 7, b""))
+    data = w.recv_frame(s)
+    assert struct.unpack_from(">ih", data) == (7, 35)  # UNSUPPORTED_VERSION
+    assert _api_versions_ok(s)
+    assert w.handshake(s, "PLAIN")[0] == 0
+
+
 def test_handshake_v0_raw_tokens(sasl_broker):
     """After SaslHandshake v0 the tokens travel as bare size-prefixed frames (pre-KIP-152 clients)."""
     s = w.connect(sasl_broker.host, sasl_broker.port)

@@ -40,6 +40,7 @@ from dataclasses import replace
 from typing import Any
 
 from kavka.broker.dispatch import CloseConnection, ConnectionInfo, Dispatcher
+from kavka.broker.registry import lookup
 from kavka.protocol.api import (
     ApiKey,
     ErrorCode,
@@ -245,7 +246,9 @@ class SaslAuthenticator:
                 info, "Exception handling first SASL packet from client, GSSAPI is not supported by server", None
             )
         if header.api_key == ApiKey.API_VERSIONS and state == "HANDSHAKE_OR_VERSIONS":
-            self.state = "HANDSHAKE"
+            # an unsupported version is answered (v0, UNSUPPORTED_VERSION) and the client may ask again
+            if lookup(header.api_key, header.api_version, self._dispatcher.listener) is not None:
+                self.state = "HANDSHAKE"
             return self._dispatcher.dispatch(info, frame)
         if header.api_key != ApiKey.SASL_HANDSHAKE:
             name = _api_name(header.api_key)
