@@ -137,7 +137,10 @@ def test_api_versions_retry_after_an_unsupported_version(sasl_broker):
     """A client that asks ApiVersions in a version the broker lacks gets the v0 error answer and may ask
     again before its handshake (KIP-511)."""
     s = w.connect(sasl_broker.host, sasl_broker.port)
-    s.sendall(w.frame(18, 127, 7, b""))
+    # v6, newer than both brokers serve: header v2 (an empty tagged-field section), then v5's body
+    # (client software name and version, cluster id null, node id -1, no tagged fields)
+    payload = struct.pack(">hhih", 18, 6, 7, 3) + b"raw\x00" + b"\x04kcl\x021\x00" + struct.pack(">i", -1) + b"\x00"
+    s.sendall(struct.pack(">i", len(payload)) + payload)
     data = w.recv_frame(s)
     assert struct.unpack_from(">ih", data) == (7, 35)  # UNSUPPORTED_VERSION
     assert _api_versions_ok(s)
