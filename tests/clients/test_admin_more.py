@@ -2,7 +2,7 @@
 
 - ListPartitionReassignments (46) / AlterPartitionReassignments (45): nothing is ever reassigning on
   one broker; the current replica list is the only valid target (Kafka's ReplicationControlManager).
-- DescribeUserScramCredentials (50): no SCRAM users at all (Kafka's ScramImage.describe).
+- DescribeUserScramCredentials (50): this broker has no SCRAM users (Kafka's ScramImage.describe).
 - DescribeTopicPartitions (75, KIP-966): pages with a cursor (DescribeTopicPartitionsRequestHandler).
 - Authorized operations (KIP-430) with no authorizer: every supported operation when asked
   (AuthHelper.authorizedOperations, AclEntry.supportedOperations), INT32_MIN when not.
@@ -73,7 +73,7 @@ def test_new_apis_are_advertised(broker):
     for key in (LIST_REASSIGNMENTS, DESCRIBE_SCRAM, DESCRIBE_TOPIC_PARTITIONS):
         assert versions[key] == (0, 0), (key, versions.get(key))
     assert versions[ALTER_REASSIGNMENTS] == (0, 1)  # v1: allow_replication_factor_change (KIP-860)
-    assert 51 not in versions  # AlterUserScramCredentials: no SASL, not served
+    assert versions[51] == (0, 0)  # AlterUserScramCredentials (KIP-554)
 
 
 def test_operation_bit_fields_are_kafkas():

@@ -168,11 +168,13 @@ def test_api_keys_are_kafkas():
         7: "FenceBrokerRecord",
         8: "UnfenceBrokerRecord",
         9: "RemoveTopicRecord",
+        11: "UserScramCredentialRecord",
         12: "FeatureLevelRecord",
         14: "ClientQuotaRecord",
         15: "ProducerIdsRecord",
         17: "BrokerRegistrationChangeRecord",
         20: "NoOpRecord",
+        22: "RemoveUserScramCredentialRecord",
     }
 
 

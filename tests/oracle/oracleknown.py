@@ -8,16 +8,13 @@ from __future__ import annotations
 KAFKA_VERSION = "4.4.0"
 
 # ApiVersions: api_key -> (Kafka's (min, max) or None, Kavka's (min, max) or None). Kavka serves Kafka
-# 4.4's versions of every API it implements, and not SASL, delegation tokens,
-# SCRAM changes, share groups, streams groups or Raft voter changes (docs/compatibility.md, "ApiVersions").
+# 4.4's versions of every API it implements, and not delegation tokens,
+# share groups, streams groups or Raft voter changes (docs/compatibility.md, "ApiVersions").
 API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
-    17: ((0, 1), None),  # SaslHandshake
-    36: ((0, 2), None),  # SaslAuthenticate
     38: ((1, 3), None),  # CreateDelegationToken
     39: ((1, 2), None),  # RenewDelegationToken
     40: ((1, 2), None),  # ExpireDelegationToken
     41: ((1, 3), None),  # DescribeDelegationToken
-    51: ((0, 0), None),  # AlterUserScramCredentials
     76: ((1, 1), None),  # ShareGroupHeartbeat
     77: ((1, 1), None),  # ShareGroupDescribe
     78: ((1, 2), None),  # ShareFetch
@@ -45,13 +42,10 @@ API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int]
 # ApiVersions on the CONTROLLER listener (test_oracle_raft_wire.py): Kafka's controller set against
 # Kavka's; what Kavka does not implement yet (docs/compatibility.md, "KRaft on the wire").
 CONTROLLER_API_VERSION_DIFFERENCES: dict[int, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
-    17: ((0, 1), None),  # SaslHandshake
-    36: ((0, 2), None),  # SaslAuthenticate
     38: ((1, 3), None),  # CreateDelegationToken
     39: ((1, 2), None),  # RenewDelegationToken
     40: ((1, 2), None),  # ExpireDelegationToken
     41: ((1, 3), None),  # DescribeDelegationToken
-    51: ((0, 0), None),  # AlterUserScramCredentials
     58: ((0, 0), None),  # Envelope (forwarding)
     70: ((0, 0), None),  # ControllerRegistration
     73: ((0, 0), None),  # AssignReplicasToDirs

@@ -129,6 +129,7 @@ def configs() -> None:
       kavka configs alter --user alice --client app --add-config producer_byte_rate=1048576
       kavka configs alter --entity-type clients --entity-default --add-config request_percentage=50
       kavka configs describe --entity-type users
+      kavka configs alter --entity-type users --entity-name alice --add-config 'SCRAM-SHA-256=[password=secret]'
     """
 
 
@@ -169,6 +170,13 @@ def describe(
 
         for line in describe_quotas(client, parts):
             click.echo(line)
+        if parts == [("user", entity_name or user)] and (entity_name or user):
+            # Kafka's kafka-configs shows a user's SCRAM credentials after its quotas (kavka.cli.scram)
+            from kavka.cli.scram import describe_user_scram
+
+            line = describe_user_scram(client, entity_name or user)
+            if line is not None:
+                click.echo(line)
         return
     restype, name, label = _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_default)
     admin = client.admin()
@@ -241,7 +249,15 @@ def alter(
     subtract,
     client: ClientSettings,
 ):
-    """Set or delete configs of a topic or broker, or client quotas."""
+    """Set or delete configs of a topic or broker, client quotas, or a user's SCRAM credentials."""
+    if entity_type == "users" and entity_name is not None:
+        from kavka.cli.scram import alter_user_scram, is_scram_change
+
+        to_set, to_delete = parse_config_list(add, "--add-config"), split_csv(delete)
+        if is_scram_change(to_set, to_delete):  # SCRAM credentials (kavka.cli.scram); else quotas below
+            alter_user_scram(client, entity_name, to_set, to_delete)
+            click.echo(f"Completed updating config for user {entity_name}.")
+            return
     quota_options = {
         "user": user,
         "client_id": client_id,

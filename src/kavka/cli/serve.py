@@ -69,6 +69,8 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         print(f"kavka: {e}", file=sys.stderr)
         return 2
     for key in config.unknown_keys:
+        if key in config.listener_props:
+            continue  # listener.name.<listener>.<config>: read by that listener
         print(f"kavka: warning: unknown config {key} ignored", file=sys.stderr)
     for key in config.inert_keys:
         print(f"kavka: warning: {key} is accepted but has no effect in Kavka", file=sys.stderr)
@@ -80,6 +82,12 @@ def run(config_file: str | None, overrides: list[str], *, console: bool, log_lev
         except ConsoleConfigError as e:
             print(f"kavka: {e}", file=sys.stderr)
             return 2
+    from kavka.server.sasl import sasl_config_problem
+
+    problem = sasl_config_problem(config)
+    if problem is not None:
+        print(f"kavka: {problem}", file=sys.stderr)
+        return 2
     _raise_open_files_limit()
     return asyncio.run(_serve(config, console=console))
 

@@ -188,6 +188,14 @@ def random_uuid() -> None:
     help="The initial voters of a dynamic quorum (the same list on every node).",
 )
 @click.option("-N", "--no-initial-controllers", is_flag=True, help="A dynamic quorum whose voters are added later.")
+@click.option(
+    "-S",
+    "--add-scram",
+    "add_scram",
+    multiple=True,
+    metavar="MECHANISM=[name=USER,password=PW]",
+    help="A SCRAM credential to create with the cluster, e.g. 'SCRAM-SHA-256=[name=alice,password=alice-secret]'.",
+)
 def format(  # noqa: A001
     cluster_id: str,
     config_file: str,
@@ -195,6 +203,7 @@ def format(  # noqa: A001
     standalone: bool,
     initial_controllers: str | None,
     no_initial_controllers: bool,
+    add_scram: tuple[str, ...],
 ) -> None:
     """Write meta.properties into every log dir of the config (and a controller's bootstrap snapshot)."""
     from kavka.metadata.ids import uuid_from_str
@@ -215,6 +224,7 @@ def format(  # noqa: A001
             standalone=standalone,
             initial_controllers=initial_controllers,
             no_initial_controllers=no_initial_controllers,
+            add_scram=add_scram,
         )
     except FormatRefused as e:
         click.echo(str(e), err=True)
@@ -229,17 +239,23 @@ def format_dirs(
     standalone: bool = False,
     initial_controllers: str | None = None,
     no_initial_controllers: bool = False,
+    add_scram: tuple[str, ...] = (),
     echo=click.echo,
 ) -> None:
     """Format the dirs of ``cfg`` (a BrokerConfig that passed KRaft's rules) for ``cluster_id``, as the
     ``format`` command does, printing its lines through ``echo``. FormatRefused with Kafka's message
     when the flags do not fit the config or a dir is formatted already (without ``ignore_formatted``)."""
+    from kavka.cli.scram import parse_add_scram, record_text
     from kavka.controller.features import BOOTSTRAP_LEVELS, METADATA_VERSION
     from kavka.metadata.ids import random_uuid, uuid_to_str
     from kavka.raft.bootstrap_snapshot import BOOTSTRAP_SNAPSHOT_NAME, InitialVoter, bootstrap_snapshot
     from kavka.storage.checkpoints import CheckpointError, read_meta_properties, write_meta_properties
     from kavka.storage.fs import OsFileSystem
 
+    try:
+        scram_records = parse_add_scram(add_scram)
+    except ValueError as e:
+        _fail(str(e))
     flags = [standalone, initial_controllers is not None, no_initial_controllers]
     node_id = cfg.node_id
     is_controller = "controller" in cfg.process_roles
@@ -289,6 +305,7 @@ def format_dirs(
         f"ApiMessageAndVersion(FeatureLevelRecord(name='{name}', featureLevel={BOOTSTRAP_LEVELS[name]}) at version 0)"
         for name in sorted(BOOTSTRAP_LEVELS, key=lambda n: (n != METADATA_VERSION, n))
     )
+    records += "".join(f", ApiMessageAndVersion({record_text(r)} at version 0)" for r in scram_records)
     echo(
         f"Bootstrap metadata: BootstrapMetadata(records=[{records}], metadataVersionLevel={level}, "
         "source=format command)"
@@ -312,6 +329,7 @@ def format_dirs(
                     kraft_version=0 if static_voters else 1,
                     voters=voters,
                     now_ms=int(time.time() * 1000),
+                    records=scram_records,
                 )
                 fs.makedirs(f"{d}/__cluster_metadata-0")
                 fs.write_atomic(f"{d}/__cluster_metadata-0/{BOOTSTRAP_SNAPSHOT_NAME}", snapshot)

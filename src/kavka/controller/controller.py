@@ -45,6 +45,7 @@ from .features import (
     finalized_levels,
     update_features,
 )
+from .scram_credentials import ScramDeletion, ScramResult, ScramUpsertion, alter_scram_credentials
 from .topics import (
     Admit,
     CreatableTopic,
@@ -352,6 +353,14 @@ class QuorumController:
         committed together unless ``validate_only``."""
         results, records = alter_client_quotas(self.image.client_quotas, alterations, resolves)
         self._commit(records, validate_only)
+        return results
+
+    def alter_user_scram_credentials(
+        self, deletions: Sequence[ScramDeletion], upsertions: Sequence[ScramUpsertion]
+    ) -> list[ScramResult]:
+        """AlterUserScramCredentials (``scram_credentials``): the valid changes, committed together."""
+        results, records = alter_scram_credentials(self.image.scram_credentials, deletions, upsertions)
+        self._commit(records)
         return results
 
     # ---- brokers ----

@@ -12,11 +12,19 @@ from __future__ import annotations
 from .configdefs import KAVKA_DEFINED
 from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 
-__all__ = ["APPLIED_AT_START", "NOT_ACTED_ON", "TLS_ACTED_ON"]
+__all__ = ["APPLIED_AT_START", "NOT_ACTED_ON", "SASL_ACTED_ON", "TLS_ACTED_ON"]
 
 # Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
 # described, and applies from the next start.
-APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.protocol.map"}) | {
+APPLIED_AT_START: frozenset[str] = frozenset(
+    {
+        "listeners",
+        "listener.security.protocol.map",
+        "sasl.enabled.mechanisms",
+        "sasl.jaas.config",
+        "sasl.mechanism.inter.broker.protocol",
+    }
+) | {
     # read when a TLS listener starts (broker-wide); per listener, listener.name.<l>.ssl.* reloads live
     "ssl.cipher.suites",
     "ssl.client.auth",
@@ -35,8 +43,6 @@ APPLIED_AT_START: frozenset[str] = frozenset({"listeners", "listener.security.pr
     "ssl.truststore.type",
 }
 
-# Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
-# "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
 # Kafka's TLS settings that Kavka's TLS listeners and links apply (kavka.server.tls), though it has no
 # definition of its own for them.
 TLS_ACTED_ON: frozenset[str] = frozenset(
@@ -61,8 +67,29 @@ TLS_ACTED_ON: frozenset[str] = frozenset(
     }
 )
 
+# SASL configs the SASL listeners read (kavka.server.sasl)
+SASL_ACTED_ON = frozenset(
+    {
+        "sasl.enabled.mechanisms",
+        "sasl.jaas.config",
+        "sasl.server.max.receive.size",
+        "connections.max.reauth.ms",
+        "connection.failed.authentication.delay.ms",
+        "sasl.mechanism.inter.broker.protocol",
+        "sasl.mechanism.controller.protocol",
+        "sasl.server.callback.handler.class",
+        "sasl.oauthbearer.jwks.endpoint.url",
+        "sasl.oauthbearer.expected.audience",
+        "sasl.oauthbearer.expected.issuer",
+        "sasl.oauthbearer.sub.claim.name",
+        "sasl.oauthbearer.clock.skew.seconds",
+    }
+)
+
+# Configs Kavka accepts, validates, stores and describes but does not act on (docs/configuration.md,
+# "Accepted, not acted on"): all of Kafka's that Kavka has no definition of, and these of its own.
 NOT_ACTED_ON: frozenset[str] = frozenset(
-    (KAFKA_BROKER_CONFIGS.keys() - KAVKA_DEFINED - TLS_ACTED_ON)
+    (KAFKA_BROKER_CONFIGS.keys() - KAVKA_DEFINED - TLS_ACTED_ON - SASL_ACTED_ON)
     | {
         # asyncio: one event loop, no thread pools or request queue between network and I/O threads
         "num.io.threads",

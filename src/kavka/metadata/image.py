@@ -44,9 +44,11 @@ from .records import (
     ProducerIdsRecord,
     RegisterBrokerRecord,
     RemoveTopicRecord,
+    RemoveUserScramCredentialRecord,
     TopicRecord,
     UnfenceBrokerRecord,
     UnregisterBrokerRecord,
+    UserScramCredentialRecord,
 )
 
 __all__ = [
@@ -124,6 +126,8 @@ class MetadataImage:
     next_producer_id: int = 0
     # ClientQuotaRecords: entity -> {quota key: value} (kavka.metadata.client_quotas)
     client_quotas: Mapping[QuotaEntity, Mapping[str, float]] = field(default_factory=dict)
+    # UserScramCredentialRecords: (user, mechanism id) -> the record (kavka.security.scram reads it)
+    scram_credentials: Mapping[tuple[str, int], UserScramCredentialRecord] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, cluster_id: str | None = None) -> MetadataImage:
@@ -167,6 +171,7 @@ class MetadataDelta:
         self._configs: dict[ConfigKey, Mapping[str, str]] | None = None
         self._next_producer_id = base.next_producer_id
         self._client_quotas: dict[QuotaEntity, Mapping[str, float]] | None = None
+        self._scram: dict[tuple[str, int], UserScramCredentialRecord] | None = None
         self._touched_partitions: dict[uuid.UUID, dict[int, PartitionImage]] = {}
         self._built = False
 
@@ -374,6 +379,17 @@ class MetadataDelta:
         else:
             self._client_quotas.pop(key, None)
 
+    def _scram_w(self) -> dict[tuple[str, int], UserScramCredentialRecord]:
+        if self._scram is None:
+            self._scram = dict(self._base.scram_credentials)
+        return self._scram
+
+    def _user_scram_credential(self, r: UserScramCredentialRecord) -> None:
+        self._scram_w()[(r.name, r.mechanism)] = r
+
+    def _remove_user_scram_credential(self, r: RemoveUserScramCredentialRecord) -> None:
+        self._scram_w().pop((r.name, r.mechanism), None)
+
     def _producer_ids(self, r: ProducerIdsRecord) -> None:
         if r.next_producer_id < self._next_producer_id:
             raise MetadataApplyError("ProducerIdsRecord moves next_producer_id backwards")
@@ -395,6 +411,7 @@ class MetadataDelta:
             configs=self._configs if self._configs is not None else base.configs,
             next_producer_id=self._next_producer_id,
             client_quotas=self._client_quotas if self._client_quotas is not None else base.client_quotas,
+            scram_credentials=self._scram if self._scram is not None else base.scram_credentials,
         )
 
 
@@ -413,6 +430,8 @@ _HANDLERS: dict[type[MetadataRecord], Callable[[MetadataDelta, Any], None]] = {
     FeatureLevelRecord: MetadataDelta._feature_level,
     ClientQuotaRecord: MetadataDelta._client_quota,
     ProducerIdsRecord: MetadataDelta._producer_ids,
+    UserScramCredentialRecord: MetadataDelta._user_scram_credential,
+    RemoveUserScramCredentialRecord: MetadataDelta._remove_user_scram_credential,
     NoOpRecord: MetadataDelta._noop,
 }
 

@@ -16,13 +16,14 @@ back. The order is Kafka's ``MetadataImage.write`` (checked against Kafka 4.4's 
 4. configs: one ``ConfigRecord`` per key of every config resource (topics, brokers, the cluster default);
 5. client quotas: one ``ClientQuotaRecord`` per entity and quota key;
 6. producer ids: one ``ProducerIdsRecord`` (broker id and epoch -1, as Kafka writes it) when a block was
-   ever allocated.
+   ever allocated;
+7. SCRAM credentials: one ``UserScramCredentialRecord`` per user and mechanism (by user, then mechanism).
 
 Kafka walks hash maps; Kavka sorts every level (broker id, topic name, partition id, config resource and
 key, quota entity and key), so one image always gives the same records, and so the same snapshot bytes.
 
-What Kafka writes and the image does not hold is not written: controller registrations, ACLs, SCRAM
-credentials and delegation tokens (Kavka has none of them), and the ``features`` a broker registered
+What Kafka writes and the image does not hold is not written: controller registrations, ACLs and
+delegation tokens (Kavka has none of them), and the ``features`` a broker registered
 with (the image keeps no copy of them).
 """
 
@@ -55,6 +56,7 @@ def image_to_records(image: MetadataImage) -> list[MetadataRecord]:
     _configs(image, records)
     _client_quotas(image, records)
     _producer_ids(image, records)
+    records.extend(image.scram_credentials[k] for k in sorted(image.scram_credentials))
     return records
 
 

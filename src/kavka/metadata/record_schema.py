@@ -7,6 +7,7 @@ Every KRaft metadata record is a *flexible* Kafka message (``flexibleVersions: "
     bool                             one byte, 0 or 1
     uuid                             16 bytes
     string                           uvarint(len + 1) then UTF-8 bytes; 0 = null (nullable only)
+    bytes                            uvarint(len + 1) then the bytes (never null here)
     array                            uvarint(count + 1) then the elements; 0 = null (nullable only)
     struct (array element)           its fields, then its own tagged-field section
     tagged-field section             uvarint(count), then per field (ascending tag):
@@ -58,6 +59,9 @@ def _write(f: Field, value: Any, out: bytearray, version: int) -> None:
         out.append(1 if value else 0)
     elif kind == "uuid":
         out += value.bytes
+    elif kind == "bytes":
+        out += encode_unsigned_varint(len(value) + 1)
+        out += value
     elif kind == "string":
         if value is None:
             if not f.nullable:
@@ -142,6 +146,8 @@ def _read(f: Field, r: _Reader, version: int) -> Any:
         return r.take(1) != b"\x00"
     if kind == "uuid":
         return uuid.UUID(bytes=r.take(16))
+    if kind == "bytes":
+        return r.take(r.uvarint() - 1)
     if kind == "string":
         n = r.uvarint()
         if n == 0:

@@ -50,6 +50,8 @@ __all__ = [
     "ClientQuotaRecord",
     "QuotaEntityPart",
     "ProducerIdsRecord",
+    "UserScramCredentialRecord",
+    "RemoveUserScramCredentialRecord",
     "NoOpRecord",
     "ConfigResourceType",
     "NO_LEADER",
@@ -431,6 +433,40 @@ class ProducerIdsRecord(MetadataRecord):
 
 
 @dataclass(frozen=True)
+class UserScramCredentialRecord(MetadataRecord):
+    """A user's SCRAM credential for one mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512): salt, StoredKey,
+    ServerKey and iterations (kavka.security.scram); it replaces any earlier one for that pair."""
+
+    API_KEY: ClassVar[int] = 11
+    name: str
+    mechanism: int
+    salt: bytes
+    stored_key: bytes
+    server_key: bytes
+    iterations: int
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("name", "string"),
+        Field("mechanism", "int8"),
+        Field("salt", "bytes"),
+        Field("stored_key", "bytes"),
+        Field("server_key", "bytes"),
+        Field("iterations", "int32"),
+    )
+
+
+@dataclass(frozen=True)
+class RemoveUserScramCredentialRecord(MetadataRecord):
+    """Remove a user's SCRAM credential for one mechanism."""
+
+    API_KEY: ClassVar[int] = 22
+    name: str
+    mechanism: int
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("name", "string"), Field("mechanism", "int8"))
+
+
+@dataclass(frozen=True)
 class NoOpRecord(MetadataRecord):
     API_KEY: ClassVar[int] = 20
 
@@ -451,6 +487,8 @@ RECORD_TYPES: dict[int, type[MetadataRecord]] = {
         FeatureLevelRecord,
         ClientQuotaRecord,
         ProducerIdsRecord,
+        UserScramCredentialRecord,
+        RemoveUserScramCredentialRecord,
         NoOpRecord,
     )
 }

@@ -7,7 +7,8 @@ Layout (offsets from 0, every batch with partition leader epoch 0)::
                     KRaftVersionRecord (type 5)      only at kraft.version 1 (no static voters)
                     VotersRecord (type 6)            only with initial controllers (--standalone,
                                                      --initial-controllers)
-    data batch      FeatureLevelRecord per finalized feature: metadata.version first, then by name
+    data batch      FeatureLevelRecord per finalized feature: metadata.version first, then by name;
+                    then UserScramCredentialRecords (``--add-scram``), in the order given
     control batch   SnapshotFooterRecord (type 4)
 
 The two KRaft control record values (Kafka's ``KRaftVersionRecord.json`` / ``VotersRecord.json``,
@@ -27,7 +28,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kavka.metadata.records import FeatureLevelRecord, encode_record
+from kavka.metadata.records import FeatureLevelRecord, MetadataRecord, encode_record
 from kavka.protocol.records import ControlType, Record, build_batch, control_record_type, iter_records
 from kavka.protocol.varint import decode_unsigned_varint, encode_unsigned_varint
 
@@ -133,9 +134,11 @@ def bootstrap_snapshot(
     kraft_version: int,
     voters: Sequence[InitialVoter] | None,
     now_ms: int,
+    records: Sequence[MetadataRecord] = (),
 ) -> bytes:
     """The whole bootstrap ``.checkpoint`` file (see the module for its layout). ``features``: the
-    finalized levels to write (levels of 0 are left out, as Kafka leaves them out)."""
+    finalized levels to write (levels of 0 are left out, as Kafka leaves them out); ``records``: more
+    bootstrap records after them (``--add-scram``'s UserScramCredentialRecords), in the same batch."""
     header = [_control(ControlType.SNAPSHOT_HEADER, 0, struct.pack(">hq", 0, now_ms) + b"\x00", now_ms)]
     if kraft_version >= 1:
         header.append(_control(ControlType.KRAFT_VERSION, 1, encode_kraft_version(kraft_version), now_ms))
@@ -145,9 +148,10 @@ def bootstrap_snapshot(
     offset = len(header)
     names = sorted(features, key=lambda n: (n != "metadata.version", n))
     values = [encode_record(FeatureLevelRecord(n, features[n])) for n in names if features[n] > 0]
+    values += [encode_record(r) for r in records]
     if values:
-        records = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values)]
-        out += build_batch(records, base_offset=offset, partition_leader_epoch=0)
+        batch = [Record(offset + i, now_ms, None, v, []) for i, v in enumerate(values)]
+        out += build_batch(batch, base_offset=offset, partition_leader_epoch=0)
         offset += len(values)
     footer = _control(ControlType.SNAPSHOT_FOOTER, offset, struct.pack(">h", 0) + b"\x00", now_ms)
     out += build_batch([footer], base_offset=offset, control=True, partition_leader_epoch=0)

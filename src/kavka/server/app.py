@@ -24,6 +24,7 @@ from kavka.broker.broker import Broker
 from kavka.broker.dispatch import Dispatcher
 from kavka.metadata.config import LISTENER_PREFIX
 from kavka.metadata.configtypes import ConfigError
+from kavka.security.scram import MECHANISM_IDS, ScramCredential
 from kavka.server.acceptor import Acceptor
 from kavka.server.broker_channel import BrokerChannel
 from kavka.server.connection import KafkaConnection
@@ -32,6 +33,8 @@ from kavka.server.memory_pool import RequestMemoryPool
 from kavka.server.quotas import ConnectionQuotas, parse_overrides
 from kavka.server.raft_driver import RaftDriver
 from kavka.server.replica_fetcher import ReplicaFetcherManager
+from kavka.server.sasl import SASL_PROTOCOLS, SaslAuthenticator, SaslSettings
+from kavka.server.sasl_client import authenticator, client_settings
 from kavka.server.tls import ListenerTls, link_context, listener_tls, server_context
 
 log = logging.getLogger(__name__)
@@ -88,7 +91,9 @@ class KavkaServer:
 
         controller_dispatcher = Dispatcher(broker, "controller")
 
-        def factory_for(acceptor_ref: list, dispatcher: Dispatcher, name: str, tls: ListenerTls | None):
+        def factory_for(
+            acceptor_ref: list, dispatcher: Dispatcher, name: str, tls: ListenerTls | None, sasl: SaslSettings | None
+        ):
             def factory(ip: str):
                 acceptor = acceptor_ref[0]
 
@@ -99,12 +104,21 @@ class KavkaServer:
                 conn = KafkaConnection(
                     dispatcher, max_request, on_close=on_close, pool=pool, listener_name=name, tls=tls
                 )
+                if sasl is not None:
+                    conn.sasl = SaslAuthenticator(sasl, dispatcher, conn.close)
                 self._connections.add(conn)
                 return conn
 
             return factory
 
         controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
+
+        def scram_lookup(mechanism: str, user: str) -> ScramCredential | None:
+            record = broker.image.scram_credentials.get((user, MECHANISM_IDS[mechanism]))
+            if record is None:
+                return None
+            return ScramCredential(record.salt, record.stored_key, record.server_key, record.iterations)
+
         try:
             for listener in self.config.listeners:
                 is_controller = listener.name.upper() in controller_names
@@ -114,9 +128,12 @@ class KavkaServer:
                 ref: list = []
                 kind = controller_dispatcher if is_controller else dispatcher
                 tls = tls_by_listener[listener.name]
+                sasl = None
+                if listener.security_protocol in SASL_PROTOCOLS:
+                    sasl = SaslSettings(self.config, listener.name, scram_lookup)
                 acceptor = Acceptor(
                     sock,
-                    factory_for(ref, kind, listener.name, tls),
+                    factory_for(ref, kind, listener.name, tls, sasl),
                     quotas,
                     listener.name,
                     ssl_context=tls.context if tls is not None else None,
@@ -164,14 +181,24 @@ class KavkaServer:
         driver.ssl = controller_ssl
         driver.on_fatal = lambda: broker.halt(1)  # as Kafka's fatal fault handler: stop at once
         driver.on_tick = lambda: (c := broker.controller) is not None and c.tick()
+        controller_login = sasl_login(
+            self.config,
+            (self.config.controller_listener_names or ["CONTROLLER"])[0],
+            "sasl.mechanism.controller.protocol",
+        )
+        driver.authenticate = controller_login
         broker.raft_driver = driver
         driver.start()
         self.controller_channel = ControllerChannel(
             quorum, broker.voters, f"broker-{broker.node_id}-to-controller", ssl=controller_ssl
         )
+        self.controller_channel.authenticate = controller_login
         broker.controller_channel = self.controller_channel
         self.broker_channel = BrokerChannel(
             lambda: quorum.image, self.config.inter_broker_listener_name, f"broker-{broker.node_id}", ssl=broker_ssl
+        )
+        self.broker_channel.authenticate = sasl_login(
+            self.config, self.config.inter_broker_listener_name, "sasl.mechanism.inter.broker.protocol"
         )
         broker.broker_channel = self.broker_channel
         self.replica_fetchers = ReplicaFetcherManager(broker, self.broker_channel)
@@ -249,6 +276,11 @@ class KavkaServer:
             conn.close()
         if self.broker is not None:
             self.broker.shutdown()
+
+
+def sasl_login(config, listener: str, mechanism_config: str):
+    """The SASL login hook for this node's connections to ``listener`` (None unless it is SASL)."""
+    return authenticator(client_settings(config, listener, mechanism_config), f"kavka-{config.node_id}")
 
 
 def _listen(host: str | None, port: int) -> socket.socket:

@@ -33,6 +33,9 @@ class UnknownBroker(PeerError):
 
 
 class BrokerChannel:
+    # SASL login run on each new connection (kavka.server.sasl_client); set by the server
+    authenticate: Any = None
+
     def __init__(
         self,
         image: Callable[[], MetadataImage],
@@ -62,7 +65,9 @@ class BrokerChannel:
         known = self._clients.get((node_id, purpose))
         if known is not None and known[0] == address:
             return known[1]
-        client = PeerClient(address[0], address[1], client_id=self.client_id, ssl=self.ssl)
+        client = PeerClient(
+            address[0], address[1], client_id=self.client_id, ssl=self.ssl, authenticate=self.authenticate
+        )
         self._clients[(node_id, purpose)] = (address, client)
         return client
 

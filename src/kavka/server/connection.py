@@ -115,6 +115,8 @@ class KafkaConnection(asyncio.Protocol):
         self._throttle_timer: asyncio.TimerHandle | None = None
         self._on_close = on_close
         self.info: ConnectionInfo | None = None
+        # SASL listeners: the authentication state in front of the dispatcher (kavka.server.sasl)
+        self.sasl = None
         self.last_active = time.monotonic()  # last byte read or handed to the transport
 
     # --- asyncio callbacks ------------------------------------------------------------------
@@ -249,6 +251,12 @@ class KafkaConnection(asyncio.Protocol):
             if end - pos < 4 or self._muted():
                 break
             (size,) = _SIZE.unpack_from(buf, pos)
+            if self.sasl is not None and not self.sasl.complete:
+                if self.sasl.state == "FAILED":
+                    break  # it closes once its failure is answered; nothing more is read
+                if size > self.sasl.frame_limit(self._max_request_size):
+                    self.sasl.oversized(self.info, size)
+                    break
             if size < 0 or size > self._max_request_size:
                 if buf[pos] == 0x16 and buf[pos + 1] == 0x03:  # a TLS record header: a TLS client here
                     _log_tls_on_plaintext(
@@ -289,7 +297,10 @@ class KafkaConnection(asyncio.Protocol):
 
     def _dispatch(self, frame: bytearray, alloc: int) -> None:
         try:
-            result = self._dispatcher.dispatch(self.info, frame)
+            if self.sasl is not None:
+                result = self.sasl.dispatch(self.info, frame)
+            else:
+                result = self._dispatcher.dispatch(self.info, frame)
         except CloseConnection as e:
             self._release(alloc)
             log.info("closing %s: %s", self.info, e)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl as ssl_module
+from typing import Any
 
 from kavka.raft.quorum import RaftMetadataQuorum
 from kavka.server.peer_client import PeerClient, PeerError
@@ -24,6 +25,9 @@ _RETRY_BACKOFF = 0.05  # retry.backoff.ms's spirit: a short pause before asking 
 
 
 class ControllerChannel:
+    # SASL login run on each new connection (kavka.server.sasl_client); set by the server
+    authenticate: Any = None
+
     def __init__(
         self,
         quorum: RaftMetadataQuorum,
@@ -45,7 +49,9 @@ class ControllerChannel:
         client = self._clients.get(node_id)
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
-            client = self._clients[node_id] = PeerClient(host, port, client_id=self.client_id, ssl=self.ssl)
+            client = self._clients[node_id] = PeerClient(
+                host, port, client_id=self.client_id, ssl=self.ssl, authenticate=self.authenticate
+            )
         return client
 
     async def close(self) -> None:

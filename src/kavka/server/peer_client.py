@@ -39,6 +39,7 @@ import itertools
 import logging
 import ssl as ssl_module
 import struct
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kavka.protocol.api import ApiKey, encode_request_body, is_flexible, response_class
@@ -93,9 +94,12 @@ class PeerClient:
         client_id: str = "kavka-peer",
         connect_timeout: float = 5.0,
         ssl: ssl_module.SSLContext | None = None,
+        authenticate: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]] | None = None,
     ) -> None:
         self.ssl = ssl
         self.host = host
+        # SASL: run on each new connection before any request (kavka.server.sasl_client)
+        self._authenticate = authenticate
         self.port = port
         self.client_id = client_id.encode()
         self.connect_timeout = connect_timeout
@@ -191,6 +195,13 @@ class PeerClient:
             raise PeerDisconnected(f"cannot connect to {self.address}: SSL handshake failed: {e.reason or e}") from None
         except OSError as e:
             raise PeerDisconnected(f"cannot connect to {self.address}: {e.strerror or e}") from None
+        if self._authenticate is not None:
+            try:
+                await self._authenticate(reader, writer)
+            except Exception as e:  # refused, or the connection failed during the login
+                writer.close()
+                log.warning("cannot authenticate to %s: %s", self.address, e)
+                raise PeerDisconnected(f"cannot authenticate to {self.address}: {e}") from None
         self._writer = writer
         self._reader_task = asyncio.ensure_future(self._read_loop(reader, writer))
         return writer

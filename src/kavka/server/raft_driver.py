@@ -26,6 +26,7 @@ import logging
 import ssl
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Any
 
 from kavka.raft import wire
 from kavka.raft.messages import (
@@ -57,6 +58,9 @@ _MAX_SLEEP = 0.05
 
 
 class RaftDriver:
+    # SASL login run on each new connection (kavka.server.sasl_client); set by the server
+    authenticate: Any = None
+
     def __init__(
         self,
         quorum: RaftMetadataQuorum,
@@ -118,7 +122,7 @@ class RaftDriver:
         if client is None and node_id in self.voters:
             host, port = self.voters[node_id]
             client = self._peers[node_id] = PeerClient(
-                host, port, client_id=f"raft-{self.quorum.node.node_id}", ssl=self.ssl
+                host, port, client_id=f"raft-{self.quorum.node.node_id}", ssl=self.ssl, authenticate=self.authenticate
             )
         return client
 

@@ -1,0 +1,126 @@
+"""Brokers with SASL listeners: a Kavka broker whose one listener is SASL_PLAINTEXT, and an Apache Kafka
+node configured the same way on a second listener, for the SASL tests of this package.
+
+Both have users ``admin``/``admin-secret`` and ``alice``/``alice-secret`` for PLAIN (the listener's
+JAAS config), ``scram-user``/``scram-secret`` for SCRAM-SHA-256 and SCRAM-SHA-512 (created with
+AlterUserScramCredentials), and accept unsecured OAUTHBEARER tokens.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+from kavka.testing.apache_kafka import ApacheKafka
+from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
+from kavka.testing.process import BrokerProcess, free_port
+
+PLAIN_JAAS = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    'username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";'
+)
+OAUTH_JAAS = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
+SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required ;"
+MECHANISMS = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER"
+SCRAM_USER, SCRAM_PASSWORD = "scram-user", "scram-secret"
+REAUTH_MS = 2000
+
+
+def sasl_overrides(listener: str) -> dict[str, str]:
+    lst = listener.lower()
+    return {
+        f"listener.name.{lst}.sasl.enabled.mechanisms": MECHANISMS,
+        f"listener.name.{lst}.plain.sasl.jaas.config": PLAIN_JAAS,
+        f"listener.name.{lst}.oauthbearer.sasl.jaas.config": OAUTH_JAAS,
+        f"listener.name.{lst}.scram-sha-256.sasl.jaas.config": SCRAM_JAAS,
+        f"listener.name.{lst}.scram-sha-512.sasl.jaas.config": SCRAM_JAAS,
+        # KIP-368: SCRAM-SHA-512 sessions last REAUTH_MS, the other mechanisms' have no end
+        f"listener.name.{lst}.scram-sha-512.connections.max.reauth.ms": str(REAUTH_MS),
+        "connection.failed.authentication.delay.ms": "100",
+    }
+
+
+def client_conf(bootstrap: str, mechanism: str = "PLAIN", user: str = "alice", password: str = "alice-secret"):
+    """confluent-kafka settings for a SASL_PLAINTEXT client."""
+    conf = {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": mechanism}
+    if mechanism == "OAUTHBEARER":
+        conf.update({"enable.sasl.oauthbearer.unsecure.jwt": True, "sasl.oauthbearer.config": f"principal={user}"})
+    else:
+        conf.update({"sasl.username": user, "sasl.password": password})
+    return conf
+
+
+def add_scram_user(admin: AdminClient) -> None:
+    # one mechanism per request: Kafka refuses a user named twice in one request
+    for m in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
+        upsert = UserScramCredentialUpsertion(SCRAM_USER, ScramCredentialInfo(m, 4096), SCRAM_PASSWORD.encode())
+        for future in admin.alter_user_scram_credentials([upsert]).values():
+            future.result()
+
+
+@dataclass(frozen=True)
+class SaslBroker:
+    kind: str
+    host: str
+    port: int  # the SASL_PLAINTEXT listener
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@pytest.fixture(scope="package")
+def kavka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    port = free_port()
+    overrides = {"listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}", **sasl_overrides("SASL_PLAINTEXT")}
+    b = BrokerProcess(tmp_path_factory.mktemp("kavka-sasl") / "data", port=port, overrides=overrides)
+    b.start()
+    try:
+        add_scram_user(AdminClient(client_conf(b.bootstrap)))
+        yield SaslBroker("kavka", b.host, port)
+    finally:
+        try:
+            b.stop()
+        finally:
+            b.cleanup()
+
+
+@pytest.fixture(scope="package")
+def kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    """Apache Kafka with a SASL_PLAINTEXT listener beside its PLAINTEXT one (inter-broker stays PLAINTEXT)."""
+    reason = kafka_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
+        pytest.skip(reason)
+    kafka = ApacheKafka(tmp_path_factory.mktemp("kafka-sasl"))
+    sasl_port = free_port()
+    h = kafka.host
+    kafka.overrides.update(
+        {
+            "listeners": f"PLAINTEXT://{h}:{kafka.port},CONTROLLER://{h}:{kafka.controller_port},"
+            f"SASL_PLAINTEXT://{h}:{sasl_port}",
+            "advertised.listeners": f"PLAINTEXT://{h}:{kafka.port},SASL_PLAINTEXT://{h}:{sasl_port}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            **sasl_overrides("SASL_PLAINTEXT"),
+        }
+    )
+    kafka.start()
+    try:
+        add_scram_user(AdminClient({"bootstrap.servers": kafka.bootstrap}))
+        yield SaslBroker("kafka", h, sasl_port)
+    finally:
+        try:
+            kafka.stop()
+        finally:
+            kafka.cleanup()
+
+
+@pytest.fixture(params=["kafka", "kavka"])
+def sasl_broker(request: pytest.FixtureRequest) -> SaslBroker:
+    """The same scenario on Apache Kafka and on Kavka, both configured as above."""
+    return request.getfixturevalue(f"{request.param}_sasl")

@@ -1,0 +1,227 @@
+"""The SASL exchange on the wire, request by request, against Apache Kafka and Kavka configured the
+same way (tests/security/conftest.py): the answers, error codes and messages of each step, and what
+closes the connection (handshake out of order, bytes that are no request, oversized frames, a failed
+authentication) without disturbing other connections."""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import pytest
+
+from kavka.security.oauthbearer import unsecured_token
+from kavka.testing.process import wait_until
+from tests.security import saslwire as w
+from tests.security.conftest import REAUTH_MS, SCRAM_PASSWORD, SCRAM_USER
+
+SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE = 58, 33, 34
+# Kafka lists the enabled mechanisms in its Java HashMap's order, not the config's
+ENABLED = ["PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256", "OAUTHBEARER"]
+
+
+def _api_versions_ok(s) -> bool:
+    s.sendall(w.frame(18, 0, 99, b""))
+    data = w.recv_frame(s)
+    return struct.unpack_from(">ih", data) == (99, 0)
+
+
+def _closed_after_failure(s) -> None:
+    assert w.expect_closed(s) == b""
+
+
+def test_unsupported_mechanism(sasl_broker):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    assert w.handshake(s, "GSSAPI") == (UNSUPPORTED_SASL_MECHANISM, ENABLED)
+    _closed_after_failure(s)
+
+
+def test_plain_success_then_requests(sasl_broker):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    assert _api_versions_ok(s)
+    assert w.handshake(s, "PLAIN") == (0, ENABLED)
+    answer = w.authenticate(s, w.plain_token("alice", "alice-secret"))
+    assert (answer.error_code, answer.error_message, answer.auth_bytes, answer.session_lifetime_ms) == (0, "", b"", 0)
+    assert _api_versions_ok(s)
+    # a second handshake on an authenticated connection whose session has no end
+    assert w.handshake(s, "PLAIN", correlation_id=5) == (ILLEGAL_SASL_STATE, [])
+
+
+@pytest.mark.parametrize(
+    "user,password,message",
+    [
+        ("alice", "wrong", "Authentication failed: Invalid username or password"),
+        ("nobody", "x", "Authentication failed: Invalid username or password"),
+        ("", "x", "Authentication failed: username not specified"),
+    ],
+)
+def test_plain_failures(sasl_broker, user, password, message):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, "PLAIN")
+    started = time.monotonic()
+    answer = w.authenticate(s, w.plain_token(user, password))
+    assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, message)
+    assert time.monotonic() - started >= 0.09  # connection.failed.authentication.delay.ms=100 (KIP-306)
+    _closed_after_failure(s)
+
+
+def test_plain_token_with_wrong_token_count(sasl_broker):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, "PLAIN")
+    answer = w.authenticate(s, b"alice")
+    assert (answer.error_code, answer.error_message) == (
+        SASL_AUTHENTICATION_FAILED,
+        "Invalid SASL/PLAIN response: expected 3 tokens, got 1",
+    )
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_scram_success(sasl_broker, mechanism):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, mechanism)
+    first = w.scram_first(SCRAM_USER)
+    server_first = w.authenticate(s, first)
+    assert server_first.error_code == 0 and server_first.auth_bytes.startswith(b"r=clientnonce")
+    assert b",i=4096" in server_first.auth_bytes
+    final = w.authenticate(s, w.scram_final(mechanism, SCRAM_PASSWORD, first, server_first.auth_bytes), 3)
+    assert final.error_code == 0 and final.auth_bytes.startswith(b"v=")
+    assert final.session_lifetime_ms == (REAUTH_MS if mechanism == "SCRAM-SHA-512" else 0)
+    assert _api_versions_ok(s)
+
+
+GENERIC = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256"
+
+
+@pytest.mark.parametrize("case", ["unknown-user", "bad-nonce", "bad-proof", "garbage-first"])
+def test_scram_failures(sasl_broker, case):
+    """Every SCRAM failure tells the client the same generic message (no hint whether the user exists)."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, "SCRAM-SHA-256")
+    if case == "garbage-first":
+        answer = w.authenticate(s, b"\xff\x00not scram")
+    else:
+        first = w.scram_first("nobody" if case == "unknown-user" else SCRAM_USER)
+        answer = w.authenticate(s, first)
+        if case != "unknown-user":
+            assert answer.error_code == 0
+            nonce = "clientnonce-not-the-servers" if case == "bad-nonce" else None
+            password = "wrong" if case == "bad-proof" else SCRAM_PASSWORD
+            answer = w.authenticate(s, w.scram_final("SCRAM-SHA-256", password, first, answer.auth_bytes, nonce), 3)
+    assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, GENERIC)
+    _closed_after_failure(s)
+
+
+def test_oauthbearer_unsecured(sasl_broker):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, "OAUTHBEARER")
+    token = unsecured_token({"sub": "carol", "iat": time.time(), "exp": time.time() + 3600})
+    answer = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
+    assert answer.error_code == 0
+    # the session ends with the token (no connections.max.reauth.ms for OAUTHBEARER)
+    assert 3590_000 < answer.session_lifetime_ms <= 3600_000
+    assert _api_versions_ok(s)
+
+
+def test_oauthbearer_expired_token(sasl_broker):
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, "OAUTHBEARER")
+    token = unsecured_token({"sub": "carol", "iat": time.time() - 7200, "exp": time.time() - 3600})
+    challenge = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
+    assert (challenge.error_code, challenge.auth_bytes) == (0, b'{"status":"invalid_token"}')
+    answer = w.authenticate(s, b"\x01", 3)
+    assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, '{"status":"invalid_token"}')
+    _closed_after_failure(s)
+
+
+def test_api_versions_retry_after_an_unsupported_version(sasl_broker):
+    """A client that asks ApiVersions in a version the broker lacks gets the v0 error answer and may ask
+    again before its handshake (KIP-511)."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    # v6, newer than both brokers serve: header v2 (an empty tagged-field section), then v5's body
+    # (client software name and version, cluster id null, node id -1, no tagged fields)
+    payload = struct.pack(">hhih", 18, 6, 7, 3) + b"raw\x00" + b"\x04kcl\x021\x00" + struct.pack(">i", -1) + b"\x00"
+    s.sendall(struct.pack(">i", len(payload)) + payload)
+    data = w.recv_frame(s)
+    assert struct.unpack_from(">ih", data) == (7, 35)  # UNSUPPORTED_VERSION
+    assert _api_versions_ok(s)
+    assert w.handshake(s, "PLAIN")[0] == 0
+
+
+def test_handshake_v0_raw_tokens(sasl_broker):
+    """After SaslHandshake v0 the tokens travel as bare size-prefixed frames (pre-KIP-152 clients)."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    assert w.handshake(s, "PLAIN", version=0)[0] == 0
+    token = w.plain_token("alice", "alice-secret")
+    s.sendall(struct.pack(">i", len(token)) + token)
+    assert w.recv_exactly(s, 4) == b"\x00\x00\x00\x00"
+    assert _api_versions_ok(s)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["metadata-first", "authenticate-first", "garbage-first", "metadata-after-handshake", "second-api-versions"],
+)
+def test_out_of_order_closes(sasl_broker, case):
+    """Anything but ApiVersions and SaslHandshake before authentication closes the connection
+    (no answer), and another connection is served as before."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    if case == "metadata-first":
+        s.sendall(w.frame(3, 1, 1, struct.pack(">i", -1)))
+    elif case == "authenticate-first":
+        s.sendall(w.frame(36, 1, 1, struct.pack(">i", 0)))
+    elif case == "garbage-first":
+        s.sendall(struct.pack(">i", 8) + b"\xde\xad\xbe\xef" * 2)
+    elif case == "metadata-after-handshake":
+        w.handshake(s, "PLAIN")
+        s.sendall(w.frame(3, 1, 2, struct.pack(">i", -1)))
+    else:
+        assert _api_versions_ok(s)
+        s.sendall(w.frame(18, 0, 2, b""))
+    sent = w.expect_closed(s)
+    if case == "metadata-after-handshake" and sasl_broker.kind == "kafka":
+        # Kafka answers the request with its error response (ILLEGAL_SASL_STATE) before closing; Kavka
+        # closes without one (docs/compatibility.md, "SASL")
+        assert sent[4:8] == struct.pack(">i", 2)
+    else:
+        assert sent == b""
+    other = w.connect(sasl_broker.host, sasl_broker.port)
+    assert _api_versions_ok(other)
+
+
+def test_oversized_frame_before_authentication(sasl_broker):
+    """A frame above sasl.server.max.receive.size (512 KiB) before authentication closes the connection
+    without reading it."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+    w.handshake(s, "PLAIN")
+    s.sendall(struct.pack(">i", 600_000) + b"\x00" * 1000)
+    _closed_after_failure(s)
+    other = w.connect(sasl_broker.host, sasl_broker.port)
+    assert _api_versions_ok(other)
+
+
+def test_reauthentication(sasl_broker):
+    """KIP-368: a SCRAM-SHA-512 session lasts REAUTH_MS; re-authenticating renews it, and a connection
+    past its session's end is closed on its next request."""
+    s = w.connect(sasl_broker.host, sasl_broker.port)
+
+    def login(correlation: int) -> float:
+        w.handshake(s, "SCRAM-SHA-512", correlation)
+        first = w.scram_first(SCRAM_USER)
+        server_first = w.authenticate(s, first, correlation + 1)
+        final = w.scram_final("SCRAM-SHA-512", SCRAM_PASSWORD, first, server_first.auth_bytes)
+        answer = w.authenticate(s, final, correlation + 2)
+        assert (answer.error_code, answer.session_lifetime_ms) == (0, REAUTH_MS)
+        return time.monotonic()
+
+    login(1)
+    renewed = login(10)
+    assert _api_versions_ok(s)
+
+    def closed() -> bool:
+        try:
+            return not _api_versions_ok(s)
+        except (ConnectionError, OSError, struct.error):
+            return True
+
+    wait_until(closed, timeout=REAUTH_MS / 1000 + 5, interval=0.1)
+    assert time.monotonic() - renewed >= REAUTH_MS / 1000 - 0.05
