@@ -51,6 +51,8 @@ CONTROLLER_WRITES = frozenset(
         ApiKey.UNREGISTER_BROKER,
         ApiKey.ELECT_LEADERS,
         ApiKey.ALTER_PARTITION_REASSIGNMENTS,
+        ApiKey.CREATE_ACLS,
+        ApiKey.DELETE_ACLS,
     }
 )
 CONTROLLER_REQUESTS = CONTROLLER_WRITES | {ApiKey.DESCRIBE_QUORUM}
@@ -217,6 +219,12 @@ class Dispatcher:
         h = ctx.header
         try:
             if broker.controller is None:
+                # The controller sees the forwarding node, not the client: a handler may answer here
+                # first when the client may not make the request (kavka.broker.handlers.acls).
+                refuse = getattr(handler.func, "refuse_before_forwarding", None)
+                refused = refuse(ctx, request) if refuse is not None else None
+                if refused is not None:
+                    return refused
                 return await broker.forward(h.api_key, h.api_version, request)
             result = handler.func(ctx, request)
             if inspect.isawaitable(result):

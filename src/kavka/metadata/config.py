@@ -40,6 +40,10 @@ __all__ = [
     "validate_topic_configs",
 ]
 
+# StandardAuthorizer's settings: not broker configs in Kafka (DescribeConfigs does not list them), read by
+# the authorizer from the server properties (kavka.broker.authz).
+AUTHORIZER_CONFIGS = frozenset({"super.users", "allow.everyone.if.no.acl.found"})
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 # Kafka's EndPoint uriParseExp: NAME://host:port, host may be empty or a bracketed IPv6 literal.
 _LISTENER = re.compile(r"^(.*)://\[?([0-9a-zA-Z\-%._:]*)\]?:(-?[0-9]+)$")
@@ -189,6 +193,9 @@ class BrokerConfig:
         self.originals: dict[str, str] = dict(originals)
         self._values: dict[str, Any] = dict(values)
         self.unknown_keys: list[str] = list(unknown_keys)
+        # The authorizer's own settings (AUTHORIZER_CONFIGS), which Kafka hands to the authorizer
+        # rather than defining as broker configs.
+        self.authorizer_configs: dict[str, str] = {}
 
     # ---- construction ----
 
@@ -200,16 +207,21 @@ class BrokerConfig:
         values: dict[str, Any] = {}
         known: dict[str, str] = {}
         unknown: list[str] = []
+        authorizer: dict[str, str] = {}
         for key, raw in props.items():
             definition = BROKER_CONFIGS.get(key)
             if definition is None:
-                unknown.append(key)
+                if key in AUTHORIZER_CONFIGS:
+                    authorizer[key] = raw
+                else:
+                    unknown.append(key)
                 continue
             known[key] = raw
             values[key] = definition.parse(raw)
         for name, definition in BROKER_CONFIGS.items():
             values.setdefault(name, definition.default)
         cfg = cls(known, values, unknown)
+        cfg.authorizer_configs = authorizer
         if kraft:
             cfg._validate_kraft()
         cfg._validate()

@@ -30,6 +30,7 @@ from .records import (
     NO_LEADER_CHANGE,
     NO_SHUTDOWN_CHANGE,
     UNFENCE,
+    AccessControlEntryRecord,
     BrokerEndpoint,
     BrokerRegistrationChangeRecord,
     ClientQuotaRecord,
@@ -43,6 +44,7 @@ from .records import (
     PartitionRecord,
     ProducerIdsRecord,
     RegisterBrokerRecord,
+    RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
     TopicRecord,
     UnfenceBrokerRecord,
@@ -124,6 +126,8 @@ class MetadataImage:
     next_producer_id: int = 0
     # ClientQuotaRecords: entity -> {quota key: value} (kavka.metadata.client_quotas)
     client_quotas: Mapping[QuotaEntity, Mapping[str, float]] = field(default_factory=dict)
+    # AccessControlEntryRecords by id: the ACLs (the broker's authorizer indexes them)
+    acls: Mapping[uuid.UUID, AccessControlEntryRecord] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, cluster_id: str | None = None) -> MetadataImage:
@@ -167,6 +171,7 @@ class MetadataDelta:
         self._configs: dict[ConfigKey, Mapping[str, str]] | None = None
         self._next_producer_id = base.next_producer_id
         self._client_quotas: dict[QuotaEntity, Mapping[str, float]] | None = None
+        self._acls: dict[uuid.UUID, AccessControlEntryRecord] | None = None
         self._touched_partitions: dict[uuid.UUID, dict[int, PartitionImage]] = {}
         self._built = False
 
@@ -374,6 +379,23 @@ class MetadataDelta:
         else:
             self._client_quotas.pop(key, None)
 
+    def _acls_w(self) -> dict[uuid.UUID, AccessControlEntryRecord]:
+        if self._acls is None:
+            self._acls = dict(self._base.acls)
+        return self._acls
+
+    def _access_control_entry(self, r: AccessControlEntryRecord) -> None:
+        # Kafka's AclControlManager.replay: an id is never reused
+        acls = self._acls_w()
+        if r.id in acls:
+            raise MetadataApplyError(f"AccessControlEntryRecord with duplicate id {r.id}")
+        acls[r.id] = r
+
+    def _remove_access_control_entry(self, r: RemoveAccessControlEntryRecord) -> None:
+        acls = self._acls_w()
+        if acls.pop(r.id, None) is None:
+            raise MetadataApplyError(f"RemoveAccessControlEntryRecord for unknown ACL id {r.id}")
+
     def _producer_ids(self, r: ProducerIdsRecord) -> None:
         if r.next_producer_id < self._next_producer_id:
             raise MetadataApplyError("ProducerIdsRecord moves next_producer_id backwards")
@@ -395,6 +417,7 @@ class MetadataDelta:
             configs=self._configs if self._configs is not None else base.configs,
             next_producer_id=self._next_producer_id,
             client_quotas=self._client_quotas if self._client_quotas is not None else base.client_quotas,
+            acls=self._acls if self._acls is not None else base.acls,
         )
 
 
@@ -413,6 +436,8 @@ _HANDLERS: dict[type[MetadataRecord], Callable[[MetadataDelta, Any], None]] = {
     FeatureLevelRecord: MetadataDelta._feature_level,
     ClientQuotaRecord: MetadataDelta._client_quota,
     ProducerIdsRecord: MetadataDelta._producer_ids,
+    AccessControlEntryRecord: MetadataDelta._access_control_entry,
+    RemoveAccessControlEntryRecord: MetadataDelta._remove_access_control_entry,
     NoOpRecord: MetadataDelta._noop,
 }
 

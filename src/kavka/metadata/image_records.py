@@ -55,7 +55,13 @@ def image_to_records(image: MetadataImage) -> list[MetadataRecord]:
     _configs(image, records)
     _client_quotas(image, records)
     _producer_ids(image, records)
+    _acls(image, records)
     return records
+
+
+def _acls(image: MetadataImage, out: list[MetadataRecord]) -> None:
+    # Kafka's AclsImage writes one AccessControlEntryRecord per ACL, keeping its id
+    out.extend(image.acls[i] for i in sorted(image.acls))
 
 
 def _features(image: MetadataImage, out: list[MetadataRecord]) -> None:
