@@ -111,8 +111,15 @@ def described(conn: Connection) -> set[Acl]:
     answer = conn.call(DESCRIBE_ACLS, 3, dict(ALL_ACLS))
     assert answer["error_code"] == 0, answer
     return {
-        Acl(r["resource_type"], r["resource_name"], r["pattern_type"], a["principal"], a["host"], a["operation"],
-            a["permission_type"])  # fmt: skip
+        Acl(
+            r["resource_type"],
+            r["resource_name"],
+            r["pattern_type"],
+            a["principal"],
+            a["host"],
+            a["operation"],
+            a["permission_type"],
+        )  # fmt: skip
         for r in answer["resources"]
         for a in r["acls"]
     }

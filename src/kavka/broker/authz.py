@@ -33,6 +33,7 @@ __all__ = [
     "authorize",
     "authorize_cluster",
     "enabled",
+    "denied_message",
     "filter_authorized",
     "host_of",
     "AclOperation",
@@ -72,6 +73,15 @@ class BrokerAuthorizer:
         if not self.enabled:
             return True
         return self.current().authorize(principal, host, operation, resource_type, name)
+
+
+def denied_message(ctx: Any, operation: int) -> str:
+    """Kafka's ClusterAuthorizationException message for a request refused on the cluster ("Request
+    Request(...) needs ALTER permission."), naming the connection as Kafka does in its own way."""
+    conn = ctx.conn
+    listener = conn.listener_name or "PLAINTEXT"
+    request = f"Request(principal={conn.principal}, host={host_of(conn.peer)}, listenerName=ListenerName({listener}))"
+    return f"Request {request} needs {AclOperation(operation).name} permission."
 
 
 def enabled(ctx: Any) -> bool:

@@ -101,11 +101,26 @@ class PermissionType(IntEnum):
 _O = AclOperation
 # AclEntry.supportedOperations: the operations authorized_operations fields report, per resource type.
 SUPPORTED_OPERATIONS: dict[int, tuple[AclOperation, ...]] = {
-    ResourceType.TOPIC: (_O.READ, _O.WRITE, _O.CREATE, _O.DESCRIBE, _O.DELETE, _O.ALTER, _O.DESCRIBE_CONFIGS,
-                         _O.ALTER_CONFIGS),  # fmt: skip
+    ResourceType.TOPIC: (
+        _O.READ,
+        _O.WRITE,
+        _O.CREATE,
+        _O.DESCRIBE,
+        _O.DELETE,
+        _O.ALTER,
+        _O.DESCRIBE_CONFIGS,
+        _O.ALTER_CONFIGS,
+    ),  # fmt: skip
     ResourceType.GROUP: (_O.READ, _O.DESCRIBE, _O.DELETE, _O.DESCRIBE_CONFIGS, _O.ALTER_CONFIGS),
-    ResourceType.CLUSTER: (_O.CREATE, _O.CLUSTER_ACTION, _O.DESCRIBE_CONFIGS, _O.ALTER_CONFIGS,
-                           _O.IDEMPOTENT_WRITE, _O.ALTER, _O.DESCRIBE),  # fmt: skip
+    ResourceType.CLUSTER: (
+        _O.CREATE,
+        _O.CLUSTER_ACTION,
+        _O.DESCRIBE_CONFIGS,
+        _O.ALTER_CONFIGS,
+        _O.IDEMPOTENT_WRITE,
+        _O.ALTER,
+        _O.DESCRIBE,
+    ),  # fmt: skip
     ResourceType.TRANSACTIONAL_ID: (_O.DESCRIBE, _O.WRITE),
     ResourceType.DELEGATION_TOKEN: (_O.DESCRIBE,),
     ResourceType.USER: (_O.CREATE_TOKENS, _O.DESCRIBE_TOKENS),

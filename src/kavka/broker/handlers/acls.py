@@ -18,7 +18,6 @@ from kavka.security.authorizer import Acl, AclFilter, AclOperation
 
 _DESCRIBE_MESSAGE = "No Authorizer is configured on the broker"
 _ALTER_MESSAGE = "No Authorizer is configured."
-_CLUSTER_DENIED = "Cluster authorization failed."
 
 
 @handles(ApiKey.DESCRIBE_ACLS, 1, 3)
@@ -34,7 +33,7 @@ def handle_describe_acls(ctx, req):
         return {
             "throttle_time": 0,
             "error_code": ErrorCode.cluster_authorization_failed,
-            "error_message": _CLUSTER_DENIED,
+            "error_message": authz.denied_message(ctx, AclOperation.DESCRIBE),
             "resources": [],
         }
     f = AclFilter(
@@ -57,7 +56,12 @@ def handle_describe_acls(ctx, req):
                 "resource_name": name,
                 "pattern_type": ptype,
                 "acls": [
-                    {"principal": a.principal, "host": a.host, "operation": a.operation, "permission_type": a.permission}
+                    {
+                        "principal": a.principal,
+                        "host": a.host,
+                        "operation": a.operation,
+                        "permission_type": a.permission,
+                    }
                     for a in acls
                 ],
             }
@@ -71,7 +75,7 @@ def _refused_create(ctx, req):
     if not authz.enabled(ctx):
         code, message = ErrorCode.security_disabled, _ALTER_MESSAGE
     elif not authz.authorize_cluster(ctx, AclOperation.ALTER):
-        code, message = ErrorCode.cluster_authorization_failed, _CLUSTER_DENIED
+        code, message = ErrorCode.cluster_authorization_failed, authz.denied_message(ctx, AclOperation.ALTER)
     else:
         return None
     return {"throttle_time": 0, "results": [{"error_code": code, "error_message": message} for _ in req.creations]}
@@ -110,14 +114,12 @@ def _refused_delete(ctx, req):
     if not authz.enabled(ctx):
         code, message = ErrorCode.security_disabled, _ALTER_MESSAGE
     elif not authz.authorize_cluster(ctx, AclOperation.ALTER):
-        code, message = ErrorCode.cluster_authorization_failed, _CLUSTER_DENIED
+        code, message = ErrorCode.cluster_authorization_failed, authz.denied_message(ctx, AclOperation.ALTER)
     else:
         return None
     return {
         "throttle_time": 0,
-        "filter_results": [
-            {"error_code": code, "error_message": message, "matching_acls": []} for _ in req.filters
-        ],
+        "filter_results": [{"error_code": code, "error_message": message, "matching_acls": []} for _ in req.filters],
     }
 
 

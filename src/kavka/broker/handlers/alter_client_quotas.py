@@ -8,9 +8,11 @@ here (the controller does no I/O), as Kafka's controller resolves it.
 
 import socket
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation
 from kavka.broker.registry import handles
 from kavka.controller.client_quotas import QuotaAlteration, QuotaOp
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
 
 
 def _resolves(host: str) -> bool:
@@ -23,6 +25,18 @@ def _resolves(host: str) -> bool:
 
 @handles(ApiKey.ALTER_CLIENT_QUOTAS, 0, 1)
 def handle_alter_client_quotas(ctx, req):
+    if not authz.authorize_cluster(ctx, AclOperation.ALTER_CONFIGS):  # Kafka: every entry refused
+        return {
+            "throttle_time": 0,
+            "entries": [
+                {
+                    "error_code": ErrorCode.cluster_authorization_failed,
+                    "error_message": None,
+                    "entity": [{"entity_type": e.entity_type, "entity_name": e.entity_name} for e in entry.entity],
+                }
+                for entry in req.entries
+            ],
+        }
     alterations = [
         QuotaAlteration(
             tuple((e.entity_type, e.entity_name) for e in entry.entity),

@@ -8,6 +8,8 @@ partition(s).``, a lower one ``The topic t currently has 3 partition(s); 2 would
 their logs at once, so producers see them on their next metadata refresh.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.controller.topics import CreatePartitionsTopic
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -15,13 +17,27 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.CREATE_PARTITIONS, 0, 3)
 def handle_create_partitions(ctx, req):
+    # Kafka's ControllerApis: ALTER on each topic, else TOPIC_AUTHORIZATION_FAILED (no message)
+    alterable = authz.filter_authorized(ctx, AclOperation.ALTER, ResourceType.TOPIC, (t.name for t in req.topics))
+    denied = {
+        t.name: {"name": t.name, "error_code": ErrorCode.topic_authorization_failed, "error_message": None}
+        for t in req.topics
+        if t.name not in alterable
+    }
+    answer = _create(ctx, req, [t for t in req.topics if t.name in alterable])
+    return {**answer, "results": [*denied.values(), *answer["results"]]}
+
+
+def _create(ctx, req, requested):
+    if not requested:
+        return {"throttle_time": 0, "results": []}
     topics = [
         CreatePartitionsTopic(
             name=t.name,
             count=t.count,
             assignments=None if t.assignments is None else [list(a.broker_ids) for a in t.assignments],
         )
-        for t in req.topics
+        for t in requested
     ]
     validate_only = bool(req.validate_only)
     results, _ = ctx.broker.controller.create_partitions(topics, validate_only=validate_only)

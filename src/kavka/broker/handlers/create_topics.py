@@ -5,12 +5,57 @@ Kafka's errors and messages (decided by the controller). v5+ echoes the resultin
 replication factor and configs; v7+ the topic id. A topic named twice answers once (INVALID_REQUEST).
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
 
 
 @handles(ApiKey.CREATE_TOPICS, 2, 7)
 def handle_create_topics(ctx, req):
+    if authz.enabled(ctx):
+        return _authorized(ctx, req)
+    return _create(ctx, req, req.topics)
+
+
+def _authorized(ctx, req):
+    """Kafka's ControllerApis checks: CREATE on the cluster or on each topic (else TOPIC_AUTHORIZATION_FAILED,
+    "Authorization failed."), and DESCRIBE_CONFIGS on the topic for its configs in the answer (else
+    ``topic_config_error_code`` TOPIC_AUTHORIZATION_FAILED and no configs)."""
+    names = [t.name for t in req.topics]
+    if authz.authorize_cluster(ctx, AclOperation.CREATE):
+        creatable = set(names)
+    else:
+        creatable = authz.filter_authorized(ctx, AclOperation.CREATE, ResourceType.TOPIC, names)
+    describable = authz.filter_authorized(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, names)
+    answer = _create(ctx, req, [t for t in req.topics if t.name in creatable])
+    done = {t["name"]: t for t in answer["topics"]}
+    topics = []
+    for name in dict.fromkeys(names):
+        entry = done.get(name)
+        if entry is None:
+            entry = {
+                "name": name,
+                "error_code": ErrorCode.topic_authorization_failed,
+                "error_message": "Authorization failed.",
+                "num_partitions": -1,
+                "replication_factor": -1,
+                "configs": [],
+            }
+        elif name not in describable and entry["error_code"] == 0:
+            # the controller leaves out what the principal may not see (Kafka's ReplicationControlManager)
+            entry = {
+                **entry,
+                "num_partitions": -1,
+                "replication_factor": -1,
+                "configs": [],
+                "topic_config_error_code": ErrorCode.topic_authorization_failed,
+            }
+        topics.append(entry)
+    return {**answer, "topics": topics}
+
+
+def _create(ctx, req, requested):
     specs = [
         {
             "name": t.name,
@@ -19,7 +64,7 @@ def handle_create_topics(ctx, req):
             "assignments": [(a.partition_index, list(a.broker_ids)) for a in t.assignments],
             "configs": {c.name: c.value for c in t.configs},
         }
-        for t in req.topics
+        for t in requested
     ]
     results = ctx.broker.create_topics(specs, validate_only=bool(getattr(req, "validate_only", False)))
     # As Kafka: one entry per topic name (a name twice in the request answers once), and a failed

@@ -6,10 +6,52 @@ nothing of it is deleted, as Kafka answers it; the other entries are deleted.
 
 import uuid
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
 _ZERO_UUID = uuid.UUID(int=0)
+
+
+def _authorized(ctx, targets):
+    """Kafka's ControllerApis checks (DELETE on the cluster, else per topic DESCRIBE and DELETE): the
+    targets that go on, and TOPIC_AUTHORIZATION_FAILED answers for the others; a topic the principal may
+    not describe is not named when asked by id, nor given an id when asked by name."""
+    if authz.authorize_cluster(ctx, AclOperation.DELETE):
+        return targets, []
+    broker = ctx.broker
+    names = {n for n, _ in targets if n is not None}
+    by_id = {}
+    for n, topic_id in targets:
+        if n is None and topic_id is not None:
+            topic = broker.topic_by_id(topic_id)
+            if topic is not None:
+                by_id[topic_id] = topic.name
+    candidates = names | set(by_id.values())
+    describable = authz.filter_authorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, candidates)
+    deletable = authz.filter_authorized(ctx, AclOperation.DELETE, ResourceType.TOPIC, candidates)
+    kept, denied = [], []
+    for n, topic_id in targets:
+        if n is None:
+            name = by_id.get(topic_id)
+            if name is not None and name not in deletable:
+                denied.append(_denied(name if name in describable else None, topic_id))
+                continue
+        elif n not in describable or (broker.topic(n) is not None and n not in deletable):
+            denied.append(_denied(n, None))
+            continue
+        kept.append((n, topic_id))
+    return kept, denied
+
+
+def _denied(name, topic_id) -> dict:
+    return {
+        "name": name,
+        "topic_id": topic_id or _ZERO_UUID,
+        "error_code": ErrorCode.topic_authorization_failed,
+        "error_message": "Topic authorization failed.",
+    }
 
 
 @handles(ApiKey.DELETE_TOPICS, 1, 6)
@@ -31,5 +73,8 @@ def handle_delete_topics(ctx, req):
                 targets.append((t.name, t.topic_id))
     else:
         targets = [(name, None) for name in req.topic_names]
+    if authz.enabled(ctx):
+        targets, denied = _authorized(ctx, targets)
+        refused += denied
     deleted = ctx.broker.delete_topics(targets, ctx.version) if targets else []
     return {"throttle_time": 0, "responses": deleted + refused}
