@@ -19,12 +19,12 @@ from typing import Any
 from kavka.security.acl_control import acl_of
 from kavka.security.authorizer import (
     CLUSTER_NAME,
+    SUPPORTED_OPERATIONS,
     AclIndex,
     AclOperation,
     Authorizer,
     ResourceType,
     parse_super_users,
-    SUPPORTED_OPERATIONS,
 )
 
 __all__ = [

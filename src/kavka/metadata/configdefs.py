@@ -23,7 +23,6 @@ from .configtypes import (
     ConfigError,
     ConfigType,
     Importance,
-    NonNull,
     ValidList,
     ValidString,
 )

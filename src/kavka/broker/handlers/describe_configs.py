@@ -16,8 +16,8 @@ have. An empty group name is INVALID_REQUEST ``Group name must not be empty``.
 """
 
 from kavka.broker import authz
-from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.admin import INVALID_REQUEST_MESSAGE, RESOURCE_TYPE_NAMES, AdminError, describe_resource
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.metadata.config import ConfigSource
 from kavka.metadata.configdefs import BROKER_CONFIGS
