@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kavka.broker.cluster_checks import REQUIRED as CLUSTER_CHECKED
+from kavka.broker.cluster_checks import refusal as cluster_refusal
 from kavka.broker.registry import LISTENER_KINDS, lookup, served
 from kavka.controller.errors import NotControllerError
 from kavka.protocol.api import (
@@ -196,6 +198,12 @@ class Dispatcher:
             except ProtocolDecodeError as e:
                 raise _bad_request(conn, header, e) from None
         ctx = RequestContext(header, conn, self.broker, listener=self.listener)
+        if header.api_key in CLUSTER_CHECKED:  # authorized on the cluster, before any forwarding
+            refused = cluster_refusal(ctx, request)
+            if refused is not None:
+                out = self._encode(ctx, refused)
+                self._observe(ctx)
+                return out
         if header.api_key in CONTROLLER_REQUESTS and self.broker.cluster_mode:
             return self._finish(ctx, self._controller_write(ctx, handler, request))
         try:

@@ -1,0 +1,53 @@
+"""ALTER_CONFIGS checks of AlterConfigs and IncrementalAlterConfigs (Kafka's ``authorizeAlterResource``).
+
+Broker and broker-logger resources need ALTER_CONFIGS on the cluster (CLUSTER_AUTHORIZATION_FAILED),
+topics on the topic (TOPIC_AUTHORIZATION_FAILED), groups on the group (GROUP_AUTHORIZATION_FAILED); a
+refused resource is answered with that code and no message, the others go on to be altered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kavka.broker import authz
+from kavka.metadata.records import ConfigResourceType
+from kavka.protocol.api import ErrorCode
+from kavka.security.authorizer import AclOperation, ResourceType
+
+__all__ = ["refused_alters"]
+
+
+def _code(ctx: Any, resource_type: int, name: str) -> int | None:
+    op = AclOperation.ALTER_CONFIGS
+    if resource_type in (
+        ConfigResourceType.BROKER,
+        ConfigResourceType.BROKER_LOGGER,
+        ConfigResourceType.CLIENT_METRICS,
+    ):
+        return None if authz.authorize_cluster(ctx, op) else ErrorCode.cluster_authorization_failed
+    if resource_type == ConfigResourceType.TOPIC:
+        return None if authz.authorize(ctx, op, ResourceType.TOPIC, name) else ErrorCode.topic_authorization_failed
+    if resource_type == ConfigResourceType.GROUP:
+        return None if authz.authorize(ctx, op, ResourceType.GROUP, name) else ErrorCode.group_authorization_failed
+    return None
+
+
+def refused_alters(ctx: Any, resources: Any) -> tuple[list[dict], list[Any]]:
+    """(answers for the refused resources, the resources that may be altered)."""
+    if not authz.enabled(ctx):
+        return [], list(resources)
+    denied, allowed = [], []
+    for r in resources:
+        code = _code(ctx, int(r.resource_type), r.resource_name)
+        if code is None:
+            allowed.append(r)
+        else:
+            denied.append(
+                {
+                    "error_code": code,
+                    "error_message": None,
+                    "resource_type": r.resource_type,
+                    "resource_name": r.resource_name,
+                }
+            )
+    return denied, allowed
