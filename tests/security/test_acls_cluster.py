@@ -1,0 +1,72 @@
+"""ACLs replicate: on a LocalCluster (one controller, two brokers) an ACL created through one broker is
+in the metadata log, and the other broker enforces it.
+
+The cluster runs Kafka's StandardAuthorizer with ``allow.everyone.if.no.acl.found=true``: the nodes'
+own requests (registration, heartbeats, the metadata log's Fetch) come as ``User:ANONYMOUS`` over
+PLAINTEXT and need CLUSTER_ACTION, which no ACL takes away here, as with brokers named in
+``super.users`` in a typical configuration.
+"""
+
+from __future__ import annotations
+
+from kavka.testing.cluster import LocalCluster
+from kavka.testing.process import wait_until
+from tests.oracle.oraclewire import call
+from tests.security.aclfixtures import STANDARD_AUTHORIZER
+
+METADATA, CREATE_TOPICS, CREATE_ACLS, DESCRIBE_ACLS = 3, 19, 30, 29
+TOPIC_AUTHORIZATION_FAILED = 29
+
+
+def test_an_acl_created_through_one_broker_is_enforced_by_another(tmp_path):
+    overrides = {"authorizer.class.name": STANDARD_AUTHORIZER, "allow.everyone.if.no.acl.found": "true"}
+    with LocalCluster(controllers=1, brokers=2, base_dir=tmp_path, overrides=overrides) as cluster:
+        first, second = cluster.brokers
+        topic = "acl-replicated"
+        body = {
+            "topics": [{"name": topic, "num_partitions": 1, "replication_factor": 2, "assignments": [], "configs": []}],
+            "timeout": 30000,
+            "validate_only": False,
+        }
+        # both brokers registered and unfenced: the topic can have two replicas
+        wait_until(
+            lambda: call(first.bootstrap, CREATE_TOPICS, 7, body)["topics"][0]["error_code"] in (0, 36),
+            30,
+            message="the topic created on two brokers",
+        )
+        metadata = {
+            "topics": [{"name": topic}],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": False,
+        }
+        wait_until(
+            lambda: call(second.bootstrap, METADATA, 12, metadata)["topics"][0]["error_code"] == 0,
+            30,
+            message="the topic on the second broker",
+        )
+        deny_describe = {
+            "resource_type": 2,
+            "resource_name": topic,
+            "resource_pattern_type": 3,
+            "principal": "User:ANONYMOUS",
+            "host": "*",
+            "operation": 8,  # DESCRIBE
+            "permission_type": 2,  # DENY
+        }
+        created = call(first.bootstrap, CREATE_ACLS, 3, {"creations": [deny_describe]})
+        assert created["results"][0]["error_code"] == 0, created
+        wait_until(
+            lambda: (
+                call(second.bootstrap, METADATA, 12, metadata)["topics"][0]["error_code"] == TOPIC_AUTHORIZATION_FAILED
+            ),
+            30,
+            message="the DENY enforced by the second broker",
+        )
+        every = call(second.bootstrap, METADATA, 12, {"topics": None, "allow_auto_topic_creation": False,
+                                                        "include_topic_authorized_operations": False})  # fmt: skip
+        assert topic not in [t["name"] for t in every["topics"]]
+        described = call(second.bootstrap, DESCRIBE_ACLS, 3, {
+            "resource_type_filter": 1, "resource_name_filter": None, "pattern_type_filter": 1, "principal_filter": None,
+            "host_filter": None, "operation": 1, "permission_type": 1,
+        })  # fmt: skip
+        assert [(r["resource_name"], len(r["acls"])) for r in described["resources"]] == [(topic, 1)]
