@@ -21,6 +21,7 @@ from kavka.security.authorizer import PermissionType as Perm
 from kavka.security.authorizer import ResourceType as R
 from kavka.testing.process import wait_until
 from tests.oracle.oraclediff import differences
+from tests.oracle.oraclewire import call
 from tests.security.aclfixtures import CLUSTER, AclPair, acl
 from tests.security.aclfixtures import acl_pair as acl_pair  # noqa: F401  (the module's fixture)
 
@@ -31,6 +32,10 @@ CREATE_TOPICS, DELETE_TOPICS, DELETE_RECORDS, INIT_PRODUCER_ID = 19, 20, 21, 22
 DESCRIBE_ACLS, CREATE_ACLS, DELETE_ACLS, DESCRIBE_CONFIGS, ALTER_CONFIGS = 29, 30, 31, 32, 33
 CREATE_PARTITIONS, DELETE_GROUPS, INCREMENTAL_ALTER_CONFIGS = 37, 42, 44
 DESCRIBE_CLIENT_QUOTAS, DESCRIBE_CLUSTER = 48, 60
+ADD_PARTITIONS_TO_TXN, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 24, 25, 26, 28
+OFFSET_FOR_LEADER_EPOCH, DESCRIBE_LOG_DIRS, ELECT_LEADERS, LIST_REASSIGNMENTS = 23, 35, 43, 46
+OFFSET_DELETE, ALTER_CLIENT_QUOTAS, DESCRIBE_QUORUM, DESCRIBE_PRODUCERS = 47, 49, 55, 61
+DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS, CONSUMER_GROUP_HEARTBEAT, DESCRIBE_TOPIC_PARTITIONS = 65, 66, 68, 75
 
 TOPIC = "acl-t"  # exists on both, one partition
 HIDDEN = "acl-hidden"  # exists on both; never granted
@@ -139,6 +144,40 @@ def offset_commit(group: str = GROUP, topic: str = TOPIC) -> dict:
 
 def init_producer_id(transactional_id: str | None = None) -> dict:
     return {"transactional_id": transactional_id, "transaction_timeout": 60000, "producer_id": -1, "producer_epoch": -1}
+
+
+TXN = {"producer_id": 7, "producer_epoch": 0}
+
+
+def txn_offset_commit() -> dict:
+    return {
+        "transactional_id": "acl-tx",
+        "group_id": GROUP,
+        **TXN,
+        "generation_id": -1,
+        "member_id": "",
+        "group_instance_id": None,
+        "topics": [{"name": TOPIC, "partitions": [{"partition_index": 0, "committed_offset": 0,
+                                                   "committed_leader_epoch": -1, "committed_metadata": None}]}],
+    }  # fmt: skip
+
+
+def add_partitions_v3(topic: str = TOPIC) -> dict:
+    return {
+        "v3_and_below_transactional_id": "acl-tx",
+        "v3_and_below_producer_id": 7,
+        "v3_and_below_producer_epoch": 0,
+        "v3_and_below_topics": [{"name": topic, "partitions": [0]}],
+    }
+
+
+def alter_config(resource_type: int, name: str) -> dict:
+    return {
+        "resources": [{"resource_type": resource_type, "resource_name": name,
+                       "configs": [{"name": "retention.ms" if resource_type == 2 else "log.cleaner.threads",
+                                    "config_operation": 0, "value": "100000"}]}],
+        "validate_only": True,
+    }  # fmt: skip
 
 
 def acl_filter(**kw) -> dict:
@@ -320,6 +359,219 @@ CASES = [
     ),  # fmt: skip
     ("delete-acls-none", [], DELETE_ACLS, 3, {"filters": [acl_filter()]}),
     ("describe-quotas-none", [], DESCRIBE_CLIENT_QUOTAS, 1, {"components": [], "strict": False}),
+    # Transactions
+    ("add-offsets-to-txn-none", [], ADD_OFFSETS_TO_TXN, 3, {"transactional_id": "acl-tx", **TXN, "group_id": GROUP}),
+    (
+        "add-offsets-to-txn-no-group",
+        [tx(Op.WRITE)],
+        ADD_OFFSETS_TO_TXN,
+        3,
+        {"transactional_id": "acl-tx", **TXN, "group_id": GROUP},
+    ),  # fmt: skip
+    ("end-txn-none", [], END_TXN, 3, {"transactional_id": "acl-tx", **TXN, "committed": True}),
+    ("txn-offset-commit-none", [], TXN_OFFSET_COMMIT, 3, txn_offset_commit()),
+    ("txn-offset-commit-no-group", [tx(Op.WRITE)], TXN_OFFSET_COMMIT, 3, txn_offset_commit()),
+    ("add-partitions-v3-none", [], ADD_PARTITIONS_TO_TXN, 3, add_partitions_v3()),
+    ("add-partitions-v3-no-topic", [tx(Op.WRITE)], ADD_PARTITIONS_TO_TXN, 3, add_partitions_v3()),
+    (
+        "add-partitions-v3-internal",
+        [tx(Op.WRITE), t(Op.WRITE, "*")],
+        ADD_PARTITIONS_TO_TXN,
+        3,
+        add_partitions_v3("__consumer_offsets"),
+    ),  # fmt: skip
+    ("describe-transactions-none", [], DESCRIBE_TRANSACTIONS, 0, {"transactional_ids": ["acl-tx"]}),
+    (
+        "list-transactions-none",
+        [],
+        LIST_TRANSACTIONS,
+        1,
+        {"state_filters": [], "producer_id_filters": [], "duration_filter": -1},
+    ),  # fmt: skip
+    # More topic and group APIs
+    (
+        "delete-records-none",
+        [],
+        DELETE_RECORDS,
+        2,
+        {"topics": [{"name": TOPIC, "partitions": [{"partition_index": 0, "offset": 0}]}], "timeout": 30000},
+    ),  # fmt: skip
+    (
+        "offset-for-leader-epoch-none",
+        [],
+        OFFSET_FOR_LEADER_EPOCH,
+        4,
+        {
+            "replica_id": -1,
+            "topics": [
+                {"topic": TOPIC, "partitions": [{"partition": 0, "current_leader_epoch": -1, "leader_epoch": 0}]}
+            ],
+        },
+    ),  # fmt: skip
+    (
+        "offset-for-leader-epoch-describe",
+        [t(Op.DESCRIBE)],
+        OFFSET_FOR_LEADER_EPOCH,
+        4,
+        {
+            "replica_id": -1,
+            "topics": [
+                {"topic": TOPIC, "partitions": [{"partition": 0, "current_leader_epoch": -1, "leader_epoch": 0}]}
+            ],
+        },
+    ),  # fmt: skip
+    ("incremental-alter-topic-none", [t(Op.DESCRIBE_CONFIGS)], INCREMENTAL_ALTER_CONFIGS, 1, alter_config(2, TOPIC)),
+    ("incremental-alter-broker-none", [], INCREMENTAL_ALTER_CONFIGS, 1, alter_config(4, "")),
+    (
+        "describe-topic-partitions-none",
+        [],
+        DESCRIBE_TOPIC_PARTITIONS,
+        0,
+        {"topics": [{"name": TOPIC}, {"name": HIDDEN}], "response_partition_limit": 100, "cursor": None},
+    ),  # fmt: skip
+    (
+        "describe-topic-partitions-some",
+        [t(Op.READ)],
+        DESCRIBE_TOPIC_PARTITIONS,
+        0,
+        {"topics": [{"name": TOPIC}, {"name": HIDDEN}], "response_partition_limit": 100, "cursor": None},
+    ),  # fmt: skip
+    ("describe-producers-none", [], DESCRIBE_PRODUCERS, 0, {"topics": [{"name": TOPIC, "partition_indexes": [0]}]}),
+    (
+        "offset-delete-none",
+        [],
+        OFFSET_DELETE,
+        0,
+        {"group_id": GROUP, "topics": [{"name": TOPIC, "partitions": [{"partition_index": 0}]}]},
+    ),  # fmt: skip
+    (
+        "consumer-group-heartbeat-none",
+        [],
+        CONSUMER_GROUP_HEARTBEAT,
+        0,
+        {
+            "group_id": GROUP,
+            "member_id": "m1",
+            "member_epoch": 0,
+            "instance_id": None,
+            "rack_id": None,
+            "rebalance_timeout": 30000,
+            "subscribed_topic_names": [TOPIC],
+            "server_assignor": None,
+            "topic_partitions": [],
+        },
+    ),  # fmt: skip
+    # Cluster administration
+    ("elect-leaders-none", [], ELECT_LEADERS, 2, {"election_type": 0, "topic_partitions": None, "timeout": 30000}),
+    ("list-reassignments-none", [], LIST_REASSIGNMENTS, 0, {"timeout": 30000, "topics": None}),
+    ("describe-log-dirs-none", [], DESCRIBE_LOG_DIRS, 4, {"topics": None}),
+    (
+        "describe-quorum-none",
+        [],
+        DESCRIBE_QUORUM,
+        2,
+        {"topics": [{"topic_name": "__cluster_metadata", "partitions": [{"partition_index": 0}]}]},
+    ),  # fmt: skip
+    (
+        "alter-client-quotas-none",
+        [],
+        ALTER_CLIENT_QUOTAS,
+        1,
+        {
+            "entries": [
+                {
+                    "entity": [{"entity_type": "user", "entity_name": "u"}],
+                    "ops": [{"key": "producer_byte_rate", "value": 1000.0, "remove": False}],
+                }
+            ],
+            "validate_only": True,
+        },
+    ),  # fmt: skip
+    ("metadata-v0-all", [t(Op.DESCRIBE)], METADATA, 0, {"topics": []}),
+    # The ACL APIs themselves, as a principal with cluster ALTER
+    (
+        "create-acls-invalid",
+        [c(Op.ALTER)],
+        CREATE_ACLS,
+        3,
+        {
+            "creations": [
+                {
+                    "resource_type": R.CLUSTER,
+                    "resource_name": "other",
+                    "resource_pattern_type": PatternType.LITERAL,
+                    "principal": "User:x",
+                    "host": "*",
+                    "operation": Op.ALTER,
+                    "permission_type": Perm.ALLOW,
+                },
+                {
+                    "resource_type": R.TOPIC,
+                    "resource_name": "",
+                    "resource_pattern_type": PatternType.LITERAL,
+                    "principal": "User:x",
+                    "host": "*",
+                    "operation": Op.READ,
+                    "permission_type": Perm.ALLOW,
+                },
+                {
+                    "resource_type": R.TOPIC,
+                    "resource_name": "t",
+                    "resource_pattern_type": PatternType.LITERAL,
+                    "principal": "User:x",
+                    "host": "*",
+                    "operation": Op.ANY,
+                    "permission_type": Perm.ALLOW,
+                },
+                {
+                    "resource_type": R.TOPIC,
+                    "resource_name": "t",
+                    "resource_pattern_type": PatternType.MATCH,
+                    "principal": "User:x",
+                    "host": "*",
+                    "operation": Op.READ,
+                    "permission_type": Perm.ALLOW,
+                },
+                {
+                    "resource_type": R.TOPIC,
+                    "resource_name": "t",
+                    "resource_pattern_type": PatternType.LITERAL,
+                    "principal": "nocolon",
+                    "host": "*",
+                    "operation": Op.READ,
+                    "permission_type": Perm.ALLOW,
+                },
+                {
+                    "resource_type": R.TOPIC,
+                    "resource_name": "acl-new",
+                    "resource_pattern_type": PatternType.PREFIXED,
+                    "principal": "User:x",
+                    "host": "*",
+                    "operation": Op.READ,
+                    "permission_type": Perm.DENY,
+                },
+            ]
+        },
+    ),  # fmt: skip
+    (
+        "describe-acls-match",
+        [c(Op.DESCRIBE), t(Op.READ, "acl", pattern=PatternType.PREFIXED), t(Op.WRITE, "*"), t(Op.READ, perm=Perm.DENY)],
+        DESCRIBE_ACLS,
+        3,
+        acl_filter(pattern_type_filter=PatternType.MATCH),
+    ),  # fmt: skip
+    (
+        "delete-acls-filters",
+        [c(Op.ALTER), t(Op.READ, "acl", pattern=PatternType.PREFIXED), t(Op.WRITE, "*")],
+        DELETE_ACLS,
+        3,
+        {
+            "filters": [
+                acl_filter(pattern_type_filter=PatternType.MATCH, operation=Op.READ),
+                acl_filter(resource_name_filter="*", principal_filter="User:ANONYMOUS"),
+            ]
+        },
+    ),  # fmt: skip
 ]
 
 # Kafka's authorization messages name its connection ("Request Request(processor=.., connectionId=..,
@@ -379,3 +631,16 @@ def _settled(answers):
     if any(a["error_code"] == 14 for a in answers):
         return None
     return tuple({**a, "producer_id": "<id>" if a["producer_id"] >= 0 else a["producer_id"]} for a in answers)
+
+
+@pytest.mark.parametrize("api_key", [DESCRIBE_ACLS, DELETE_ACLS])
+def test_a_filter_with_unknown_elements_closes_the_connection(pair: AclPair, api_key) -> None:
+    """Kafka cannot parse it ("Filters contain UNKNOWN elements") and closes; so does Kavka, and the
+    broker goes on serving."""
+    pair.set_acls([c(Op.ALL)])
+    f = acl_filter(pattern_type_filter=PatternType.UNKNOWN)
+    body = f if api_key == DESCRIBE_ACLS else {"filters": [f]}
+    for side in (pair.kafka, pair.kavka):
+        with pytest.raises(AssertionError, match="connection closed"):
+            call(side.bootstrap, api_key, 3, body)
+        assert call(side.bootstrap, DESCRIBE_ACLS, 3, acl_filter())["error_code"] == 0

@@ -80,7 +80,9 @@ def refusal(ctx: Any, request: Any) -> dict | None:
         }
     if key == ApiKey.DESCRIBE_LOG_DIRS:
         return {"throttle_time": 0, "error_code": code, "results": []}
-    return {"throttle_time": 0, "error_code": code, "error_message": authz.denied_message(ctx, operation)}
+    # DescribeQuorum's error response carries Kafka's Errors message; the others the exception's
+    message = "Cluster authorization failed." if key == ApiKey.DESCRIBE_QUORUM else authz.denied_message(ctx, operation)
+    return {"throttle_time": 0, "error_code": code, "error_message": message}
 
 
 def _marker_refused(marker: Any) -> dict:

@@ -17,6 +17,15 @@ from kavka.security.authorizer import AclOperation, ResourceType
 __all__ = ["refused_alters"]
 
 
+# Kafka's Errors messages (ApiError with no message of its own) for the resources its controller refuses;
+# a broker resource is refused by the broker, with no message
+_MESSAGES = {
+    ErrorCode.cluster_authorization_failed: None,
+    ErrorCode.topic_authorization_failed: "Topic authorization failed.",
+    ErrorCode.group_authorization_failed: "Group authorization failed.",
+}
+
+
 def _code(ctx: Any, resource_type: int, name: str) -> int | None:
     op = AclOperation.ALTER_CONFIGS
     if resource_type in (
@@ -45,7 +54,7 @@ def refused_alters(ctx: Any, resources: Any) -> tuple[list[dict], list[Any]]:
             denied.append(
                 {
                     "error_code": code,
-                    "error_message": None,
+                    "error_message": _MESSAGES[code],
                     "resource_type": r.resource_type,
                     "resource_name": r.resource_name,
                 }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kavka.metadata.records import AccessControlEntryRecord, MetadataRecord, RemoveAccessControlEntryRecord
 
-from .authorizer import Acl, AclFilter, validate_filter, validate_new_acl
+from .authorizer import UNKNOWN_SERVER_ERROR, Acl, AclFilter, validate_filter, validate_new_acl
 
 __all__ = [
     "AclResult",
@@ -24,6 +24,7 @@ __all__ = [
     "delete_acls",
     "describe_acls",
     "INVALID_REQUEST",
+    "UNKNOWN_SERVER_ERROR",
 ]
 
 INVALID_REQUEST = 42
@@ -51,13 +52,16 @@ def create_acls(
     acls: Sequence[Acl],
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
 ) -> tuple[list[AclResult], list[MetadataRecord]]:
+    if any(refused[0] == UNKNOWN_SERVER_ERROR for acl in acls if (refused := validate_new_acl(acl)) is not None):
+        # Kafka cannot even build the request's bindings: the whole request fails, nothing is created
+        return [AclResult(UNKNOWN_SERVER_ERROR) for _ in acls], []
     present = {acl_of(r) for r in existing.values()}
     results: list[AclResult] = []
     records: list[MetadataRecord] = []
     for acl in acls:
-        message = validate_new_acl(acl)
-        if message is not None:
-            results.append(AclResult(INVALID_REQUEST, message))
+        refused = validate_new_acl(acl)
+        if refused is not None:
+            results.append(AclResult(*refused))
             continue
         if acl not in present:
             present.add(acl)

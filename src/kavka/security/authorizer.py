@@ -214,9 +214,32 @@ class AclFilter:
         return self.permission == PermissionType.ANY or self.permission == acl.permission
 
 
-def validate_new_acl(acl: Acl) -> str | None:
-    """Kafka's checks before an ACL is created (AclApis, then ``AclControlManager.validateNewAcl``):
-    the INVALID_REQUEST message, or None when the ACL may be created."""
+UNKNOWN_SERVER_ERROR, INVALID_REQUEST = -1, 42
+
+
+def validate_new_acl(acl: Acl) -> tuple[int, str | None] | None:
+    """Kafka's checks before an ACL is created: the (error code, message), or None when it may be.
+
+    An ANY or MATCH code cannot make an ``AclBinding`` at all (Kafka's constructors throw
+    IllegalArgumentException, which it answers as UNKNOWN_SERVER_ERROR with no message); then
+    AclApis and ``AclControlManager.validateNewAcl`` answer INVALID_REQUEST with a message."""
+    if (
+        acl.resource_type == ResourceType.ANY
+        or acl.pattern_type in (PatternType.ANY, PatternType.MATCH)
+        or acl.operation == _O.ANY
+        or acl.permission == PermissionType.ANY
+    ):
+        return UNKNOWN_SERVER_ERROR, None
+    message = _invalid_new_acl(acl)
+    return None if message is None else (INVALID_REQUEST, message)
+
+
+def _invalid_new_acl(acl: Acl) -> str | None:
+    if ":" not in acl.principal:
+        return (
+            f"Could not parse principal from `{acl.principal}` "
+            "(no colon is present separating the principal type from the principal name)"
+        )
     if acl.resource_type == ResourceType.CLUSTER and acl.resource_name != CLUSTER_NAME:
         return f"The only valid name for the CLUSTER resource is {CLUSTER_NAME}"
     if acl.resource_name == "":

@@ -11,6 +11,7 @@ controller in a cluster, after the cluster check on the node the client called).
 """
 
 from kavka.broker import authz
+from kavka.broker.dispatch import CloseConnection
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.security.acl_control import create_acls, delete_acls, describe_acls
@@ -36,20 +37,22 @@ def handle_describe_acls(ctx, req):
             "error_message": authz.denied_message(ctx, AclOperation.DESCRIBE),
             "resources": [],
         }
-    f = AclFilter(
-        int(req.resource_type_filter),
-        req.resource_name_filter,
-        int(req.pattern_type_filter),
-        req.principal_filter,
-        req.host_filter,
-        int(req.operation),
-        int(req.permission_type),
+    f = _known(
+        AclFilter(
+            int(req.resource_type_filter),
+            req.resource_name_filter,
+            int(req.pattern_type_filter),
+            req.principal_filter,
+            req.host_filter,
+            int(req.operation),
+            int(req.permission_type),
+        )
     )
     groups = describe_acls(ctx.broker.authz.current().index, f)
     return {
         "throttle_time": 0,
         "error_code": 0,
-        "error_message": None,
+        "error_message": "",
         "resources": [
             {
                 "resource_type": rtype,
@@ -70,6 +73,20 @@ def handle_describe_acls(ctx, req):
     }
 
 
+def _known(f: AclFilter) -> AclFilter:
+    """Kafka refuses to parse a filter with an UNKNOWN code ("Filters contain UNKNOWN elements") and
+    closes the connection; so does Kavka."""
+    if f.is_unknown():
+        raise CloseConnection(f"ACL filter contains UNKNOWN elements: {f}")
+    return f
+
+
+def _known_creation(c) -> None:
+    codes = (c.resource_type, c.resource_pattern_type, c.operation, c.permission_type)
+    if any(int(x) == 0 for x in codes):
+        raise CloseConnection("ACL creation contains UNKNOWN elements")
+
+
 def _refused_create(ctx, req):
     """The answer when CreateAcls may not proceed here (no authorizer, no cluster ALTER), else None."""
     if not authz.enabled(ctx):
@@ -86,6 +103,8 @@ def handle_create_acls(ctx, req):
     refused = _refused_create(ctx, req)
     if refused is not None:
         return refused
+    for c in req.creations:
+        _known_creation(c)
     controller = ctx.broker.controller
     acls = [
         Acl(
@@ -102,8 +121,10 @@ def handle_create_acls(ctx, req):
     results, records = create_acls(controller.image.acls, acls)
     controller.write_acls(records)
     return {
-        "throttle_time": 0,
-        "results": [{"error_code": r.error_code, "error_message": r.error_message} for r in results],
+        "throttle_time": 0,  # Kafka answers "" for no message on success, null for an UNKNOWN_SERVER_ERROR
+        "results": [
+            {"error_code": r.error_code, "error_message": "" if r.error_code == 0 else r.error_message} for r in results
+        ],
     }
 
 
@@ -130,14 +151,16 @@ def handle_delete_acls(ctx, req):
         return refused
     controller = ctx.broker.controller
     filters = [
-        AclFilter(
-            int(f.resource_type_filter),
-            f.resource_name_filter,
-            int(f.pattern_type_filter),
-            f.principal_filter,
-            f.host_filter,
-            int(f.operation),
-            int(f.permission_type),
+        _known(
+            AclFilter(
+                int(f.resource_type_filter),
+                f.resource_name_filter,
+                int(f.pattern_type_filter),
+                f.principal_filter,
+                f.host_filter,
+                int(f.operation),
+                int(f.permission_type),
+            )
         )
         for f in req.filters
     ]

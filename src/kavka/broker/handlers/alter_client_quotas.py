@@ -31,7 +31,7 @@ def handle_alter_client_quotas(ctx, req):
             "entries": [
                 {
                     "error_code": ErrorCode.cluster_authorization_failed,
-                    "error_message": None,
+                    "error_message": "Cluster authorization failed.",
                     "entity": [{"entity_type": e.entity_type, "entity_name": e.entity_name} for e in entry.entity],
                 }
                 for entry in req.entries
