@@ -70,3 +70,31 @@ def test_an_acl_created_through_one_broker_is_enforced_by_another(tmp_path):
             "host_filter": None, "operation": 1, "permission_type": 1,
         })  # fmt: skip
         assert [(r["resource_name"], len(r["acls"])) for r in described["resources"]] == [(topic, 1)]
+
+
+def test_a_cluster_whose_nodes_are_super_users_works(tmp_path):
+    """The typical configuration: the nodes' principal (User:ANONYMOUS on these PLAINTEXT listeners) in
+    ``super.users`` and no ACL for them; registrations, heartbeats, the metadata log's Fetch and
+    replication pass the CLUSTER_ACTION checks and a topic replicated on both brokers takes writes."""
+    overrides = {"authorizer.class.name": STANDARD_AUTHORIZER, "super.users": "User:ANONYMOUS"}
+    with LocalCluster(controllers=1, brokers=2, base_dir=tmp_path, overrides=overrides) as cluster:
+        first, _ = cluster.brokers
+        body = {
+            "topics": [
+                {"name": "acl-su", "num_partitions": 1, "replication_factor": 2, "assignments": [], "configs": []}
+            ],
+            "timeout": 30000,
+            "validate_only": False,
+        }
+        wait_until(
+            lambda: call(first.bootstrap, CREATE_TOPICS, 7, body)["topics"][0]["error_code"] in (0, 36),
+            30,
+            message="the topic created on two brokers",
+        )
+        from confluent_kafka import Producer
+
+        errors = []
+        p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 20000})
+        p.produce("acl-su", b"v", on_delivery=lambda err, msg: errors.append(err))
+        p.flush(30)
+        assert errors == [None]
