@@ -14,8 +14,12 @@ from kavka.testing.process import wait_until
 from tests.oracle.oraclewire import call
 from tests.security.aclfixtures import STANDARD_AUTHORIZER
 
-METADATA, CREATE_TOPICS, CREATE_ACLS, DESCRIBE_ACLS = 3, 19, 30, 29
+METADATA, CREATE_TOPICS, CREATE_ACLS, DESCRIBE_ACLS, CREATE_PARTITIONS, INCREMENTAL_ALTER = 3, 19, 30, 29, 37, 44
 TOPIC_AUTHORIZATION_FAILED = 29
+
+
+def every_body() -> dict:
+    return {"topics": None, "allow_auto_topic_creation": False, "include_topic_authorized_operations": False}
 
 
 def test_an_acl_created_through_one_broker_is_enforced_by_another(tmp_path):
@@ -70,6 +74,30 @@ def test_an_acl_created_through_one_broker_is_enforced_by_another(tmp_path):
             "host_filter": None, "operation": 1, "permission_type": 1,
         })  # fmt: skip
         assert [(r["resource_name"], len(r["acls"])) for r in described["resources"]] == [(topic, 1)]
+        # Admin requests the brokers forward to the controller node: the refused part answered by the
+        # broker, the rest done (ALTER on a topic has no cluster-wide shortcut, unlike CREATE and DELETE)
+        fine = {**body, "topics": [{**body["topics"][0], "name": "acl-fine"}]}
+        assert call(second.bootstrap, CREATE_TOPICS, 7, fine)["topics"][0]["error_code"] == 0
+        grow = {
+            "topics": [{"name": n, "count": 2, "assignments": None} for n in (topic, "acl-fine")],
+            "timeout": 30000,
+            "validate_only": False,
+        }
+        grown = {r["name"]: r["error_code"] for r in call(second.bootstrap, CREATE_PARTITIONS, 3, grow)["results"]}
+        assert grown == {topic: TOPIC_AUTHORIZATION_FAILED, "acl-fine": 0}
+        alter = {
+            "resources": [
+                {"resource_type": 2, "resource_name": n,
+                 "configs": [{"name": "retention.ms", "config_operation": 0, "value": "100000"}]}
+                for n in (topic, "acl-fine")
+            ],
+            "validate_only": False,
+        }  # fmt: skip
+        altered = {
+            r["resource_name"]: r["error_code"]
+            for r in call(second.bootstrap, INCREMENTAL_ALTER, 1, alter)["responses"]
+        }
+        assert altered == {topic: TOPIC_AUTHORIZATION_FAILED, "acl-fine": 0}
 
 
 def test_a_cluster_whose_nodes_are_super_users_works(tmp_path):

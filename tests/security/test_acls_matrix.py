@@ -428,6 +428,39 @@ CASES = [
         },
     ),  # fmt: skip
     ("incremental-alter-topic-none", [t(Op.DESCRIBE_CONFIGS)], INCREMENTAL_ALTER_CONFIGS, 1, alter_config(2, TOPIC)),
+    (
+        "incremental-alter-mixed",
+        [t(Op.ALTER_CONFIGS)],
+        INCREMENTAL_ALTER_CONFIGS,
+        1,
+        {
+            "resources": [*alter_config(2, TOPIC)["resources"], *alter_config(2, HIDDEN)["resources"]],
+            "validate_only": True,
+        },
+    ),  # fmt: skip
+    (
+        "alter-configs-mixed",
+        [t(Op.ALTER_CONFIGS)],
+        ALTER_CONFIGS,
+        2,
+        {
+            "resources": [
+                {"resource_type": 2, "resource_name": n, "configs": [{"name": "retention.ms", "value": "100000"}]}
+                for n in (TOPIC, HIDDEN)
+            ],
+            "validate_only": True,
+        },
+    ),  # fmt: skip
+    (
+        "create-topics-mixed",
+        [t(Op.CREATE, "acl-created")],  # no DESCRIBE_CONFIGS: the echoed configs differ apart from authorization
+        CREATE_TOPICS,
+        7,
+        {
+            **create_topics("acl-created"),
+            "topics": [*create_topics("acl-created")["topics"], *create_topics("acl-other")["topics"]],
+        },
+    ),  # fmt: skip
     ("incremental-alter-broker-none", [], INCREMENTAL_ALTER_CONFIGS, 1, alter_config(4, "")),
     (
         "describe-topic-partitions-none",

@@ -7,6 +7,7 @@ refused resource is answered with that code and no message, the others go on to 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from kavka.broker import authz
@@ -14,7 +15,7 @@ from kavka.metadata.records import ConfigResourceType
 from kavka.protocol.api import ErrorCode
 from kavka.security.authorizer import AclOperation, ResourceType
 
-__all__ = ["refused_alters"]
+__all__ = ["refused_alters", "split_alters"]
 
 
 # Kafka's Errors messages (ApiError with no message of its own) for the resources its controller refuses;
@@ -60,3 +61,20 @@ def refused_alters(ctx: Any, resources: Any) -> tuple[list[dict], list[Any]]:
                 }
             )
     return denied, allowed
+
+
+def split_alters(ctx: Any, req: Any) -> tuple[Any, Any]:
+    """(the request with the resources the principal may alter, or None; a function from the answer to
+    those to the whole answer, refusals first), for the handler or the node forwarding the request."""
+    denied, allowed = refused_alters(ctx, req.resources)
+
+    def merge(answer: Any) -> dict:
+        if answer is None:
+            responses: list = []
+        else:
+            responses = list(answer["responses"] if isinstance(answer, dict) else answer.responses)
+        return {"throttle_time": 0, "responses": [*denied, *responses]}
+
+    if not allowed:
+        return None, merge
+    return (req if len(allowed) == len(req.resources) else replace(req, resources=tuple(allowed))), merge

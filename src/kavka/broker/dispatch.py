@@ -233,6 +233,12 @@ class Dispatcher:
                 refused = refuse(ctx, request) if refuse is not None else None
                 if refused is not None:
                     return refused
+                split = getattr(handler.func, "split_before_forwarding", None)
+                if split is not None and broker.authz.enabled:
+                    # the part the client may do goes on; the answer merges the refusals back in
+                    allowed, merge = split(ctx, request)
+                    answer = await broker.forward(h.api_key, h.api_version, allowed) if allowed is not None else None
+                    return merge(answer)
                 return await broker.forward(h.api_key, h.api_version, request)
             result = handler.func(ctx, request)
             if inspect.isawaitable(result):

@@ -23,20 +23,29 @@ def _resolves(host: str) -> bool:
     return True
 
 
+def _refused(ctx, req):
+    """ALTER_CONFIGS on the cluster, else every entry CLUSTER_AUTHORIZATION_FAILED (also checked by a node
+    before it forwards the request to the active controller)."""
+    if authz.authorize_cluster(ctx, AclOperation.ALTER_CONFIGS):
+        return None
+    return {
+        "throttle_time": 0,
+        "entries": [
+            {
+                "error_code": ErrorCode.cluster_authorization_failed,
+                "error_message": "Cluster authorization failed.",
+                "entity": [{"entity_type": e.entity_type, "entity_name": e.entity_name} for e in entry.entity],
+            }
+            for entry in req.entries
+        ],
+    }
+
+
 @handles(ApiKey.ALTER_CLIENT_QUOTAS, 0, 1)
 def handle_alter_client_quotas(ctx, req):
-    if not authz.authorize_cluster(ctx, AclOperation.ALTER_CONFIGS):  # Kafka: every entry refused
-        return {
-            "throttle_time": 0,
-            "entries": [
-                {
-                    "error_code": ErrorCode.cluster_authorization_failed,
-                    "error_message": "Cluster authorization failed.",
-                    "entity": [{"entity_type": e.entity_type, "entity_name": e.entity_name} for e in entry.entity],
-                }
-                for entry in req.entries
-            ],
-        }
+    refused = _refused(ctx, req)
+    if refused is not None:
+        return refused
     alterations = [
         QuotaAlteration(
             tuple((e.entity_type, e.entity_name) for e in entry.entity),
@@ -56,3 +65,6 @@ def handle_alter_client_quotas(ctx, req):
             for r in results
         ],
     }
+
+
+handle_alter_client_quotas.refuse_before_forwarding = _refused

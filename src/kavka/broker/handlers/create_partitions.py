@@ -8,6 +8,8 @@ partition(s).``, a lower one ``The topic t currently has 3 partition(s); 2 would
 their logs at once, so producers see them on their next metadata refresh.
 """
 
+from dataclasses import replace
+
 from kavka.broker import authz
 from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
@@ -17,15 +19,27 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.CREATE_PARTITIONS, 0, 3)
 def handle_create_partitions(ctx, req):
-    # Kafka's ControllerApis: ALTER on each topic, else TOPIC_AUTHORIZATION_FAILED (no message)
+    allowed, merge = split_before_forwarding(ctx, req)
+    return merge(_create(ctx, req, allowed.topics) if allowed is not None else None)
+
+
+def split_before_forwarding(ctx, req):
+    """Kafka's ControllerApis check, where the client's principal is known: ALTER on each topic, else
+    TOPIC_AUTHORIZATION_FAILED (no message), answered before the others. Returns (the request with the
+    alterable topics or None; a function from the answer to those to the whole answer)."""
     alterable = authz.filter_authorized(ctx, AclOperation.ALTER, ResourceType.TOPIC, (t.name for t in req.topics))
     denied = {
         t.name: {"name": t.name, "error_code": ErrorCode.topic_authorization_failed, "error_message": None}
         for t in req.topics
         if t.name not in alterable
     }
-    answer = _create(ctx, req, [t for t in req.topics if t.name in alterable])
-    return {**answer, "results": [*denied.values(), *answer["results"]]}
+    kept = [t for t in req.topics if t.name in alterable]
+
+    def merge(answer):
+        results = list(answer["results"] if isinstance(answer, dict) else answer.results) if answer else []
+        return {"throttle_time": 0, "results": [*denied.values(), *results]}
+
+    return (replace(req, topics=tuple(kept)) if kept else None), merge
 
 
 def _create(ctx, req, requested):
@@ -48,3 +62,6 @@ def _create(ctx, req, requested):
         message = None if r.error_code == ErrorCode.unknown_topic_or_partition else r.error_message
         unique.setdefault(r.name, {"name": r.name, "error_code": r.error_code, "error_message": message})
     return {"throttle_time": 0, "results": list(unique.values())}
+
+
+handle_create_partitions.split_before_forwarding = split_before_forwarding

@@ -5,6 +5,7 @@ nothing of it is deleted, as Kafka answers it; the other entries are deleted.
 """
 
 import uuid
+from dataclasses import replace
 
 from kavka.broker import authz
 from kavka.broker.authz import AclOperation, ResourceType
@@ -78,3 +79,27 @@ def handle_delete_topics(ctx, req):
         refused += denied
     deleted = ctx.broker.delete_topics(targets, ctx.version) if targets else []
     return {"throttle_time": 0, "responses": deleted + refused}
+
+
+def split_before_forwarding(ctx, req):
+    """On a node forwarding DeleteTopics to the active controller: the topics the client may delete go
+    on (with the invalid entries, which the controller answers), the refusals are merged in after."""
+    if ctx.version >= 6:
+        both = [t for t in req.topics if t.name and t.topic_id is not None and t.topic_id != _ZERO_UUID]
+        kept, denied = _authorized(ctx, [(t.name, t.topic_id) for t in req.topics if t not in both])
+        going = set(kept)
+        topics = [t for t in req.topics if t in both or (t.name, t.topic_id) in going]
+        allowed = replace(req, topics=tuple(topics)) if topics else None
+    else:
+        kept, denied = _authorized(ctx, [(name, None) for name in req.topic_names])
+        names = [name for name, _ in kept]
+        allowed = replace(req, topic_names=tuple(names)) if names else None
+
+    def merge(answer):
+        responses = list(answer["responses"] if isinstance(answer, dict) else answer.responses) if answer else []
+        return {"throttle_time": 0, "responses": [*responses, *denied]}
+
+    return allowed, merge
+
+
+handle_delete_topics.split_before_forwarding = split_before_forwarding
