@@ -19,6 +19,7 @@ from kavka.metadata.kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 
 # The test that checks a config's effect end to end, where one does.
 TESTED_BY = {
+    "authorizer.class.name": "tests/security/test_acls_matrix.py",
     "replica.lag.time.max.ms": "tests/cluster/test_replication_faults.py",
     "replica.selector.class": "tests/cluster/test_replication.py",
     "offsets.commit.timeout.ms": "tests/cluster/test_cluster_coordinators.py",

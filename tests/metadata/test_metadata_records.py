@@ -173,6 +173,8 @@ def test_api_keys_are_kafkas():
         14: "ClientQuotaRecord",
         15: "ProducerIdsRecord",
         17: "BrokerRegistrationChangeRecord",
+        18: "AccessControlEntryRecord",
+        19: "RemoveAccessControlEntryRecord",
         20: "NoOpRecord",
         22: "RemoveUserScramCredentialRecord",
     }

@@ -1,15 +1,18 @@
-"""Authorized operations (KIP-430) as a broker with no authorizer reports them.
+"""Authorized operations (KIP-430): the principal's real rights as a 32-bit field.
 
 Metadata, DescribeCluster, DescribeGroups, ConsumerGroupDescribe and DescribeTopicPartitions carry a
 32-bit field with one bit per ``AclOperation`` code the caller may perform on the resource. Kafka's
 ``AuthHelper.authorizedOperations`` sets the bits of every operation ``AclEntry.supportedOperations``
-lists for the resource type that the authorizer allows; with no authorizer (Kavka has none) that is all
-of them. When the request does not ask for the field, it stays at the schema default, INT32_MIN.
+lists for the resource type that the authorizer allows (:func:`authorized_operations`, through
+``kavka.broker.authz``); with no authorizer that is all of them (the ``*_OPERATIONS`` constants). When the
+request does not ask for the field, it stays at the schema default, INT32_MIN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from kavka.broker import authz
 
 __all__ = [
     "NOT_REQUESTED",
@@ -17,6 +20,7 @@ __all__ = [
     "GROUP_OPERATIONS",
     "CLUSTER_OPERATIONS",
     "to_32bit_field",
+    "authorized_operations",
 ]
 
 # org.apache.kafka.common.acl.AclOperation codes.
@@ -43,3 +47,8 @@ GROUP_OPERATIONS = to_32bit_field((READ, DESCRIBE, DELETE, DESCRIBE_CONFIGS, ALT
 CLUSTER_OPERATIONS = to_32bit_field(
     (CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, ALTER, DESCRIBE)
 )
+
+
+def authorized_operations(ctx, resource_type: int, name: str) -> int:
+    """The field for the request's principal on one resource (``kavka.security.authorizer.ResourceType``)."""
+    return to_32bit_field(authz.authorized_operations(ctx, resource_type, name))

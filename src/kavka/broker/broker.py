@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 
 from kavka.broker import handlers  # noqa: F401  (registers every API)
+from kavka.broker.authz import BrokerAuthorizer
 from kavka.broker.group_service import GroupService
 from kavka.broker.lifecycle import BrokerLifecycleManager
 from kavka.broker.metadata_quorum import open_metadata_quorum, parse_voters
@@ -87,6 +88,8 @@ class Broker:
         self.byte_rate_quotas, self.request_quotas, self.mutation_quotas = client_quota_managers(
             lambda: self.quorum.image.client_quotas if self.quorum else {}, config
         )
+        # authorizer.class.name: the ACLs of the metadata image, checked by the handlers (kavka.broker.authz)
+        self.authz = BrokerAuthorizer(config, lambda: self.quorum.image.acls if self.quorum else {})
         self.replica_manager.on_storage_error = self._on_storage_error
         self._endpoints: list[BrokerEndpoint] = []
         self._listener_endpoints: list[tuple[str, str, int]] = []

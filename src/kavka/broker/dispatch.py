@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kavka.broker.cluster_checks import REQUIRED as CLUSTER_CHECKED
+from kavka.broker.cluster_checks import refusal as cluster_refusal
 from kavka.broker.registry import LISTENER_KINDS, lookup, served
 from kavka.broker.request_quotas import after_handler
 from kavka.controller.errors import NotControllerError
@@ -53,6 +55,8 @@ CONTROLLER_WRITES = frozenset(
         ApiKey.UNREGISTER_BROKER,
         ApiKey.ELECT_LEADERS,
         ApiKey.ALTER_PARTITION_REASSIGNMENTS,
+        ApiKey.CREATE_ACLS,
+        ApiKey.DELETE_ACLS,
     }
 )
 CONTROLLER_REQUESTS = CONTROLLER_WRITES | {ApiKey.DESCRIBE_QUORUM}
@@ -198,6 +202,12 @@ class Dispatcher:
             except ProtocolDecodeError as e:
                 raise _bad_request(conn, header, e) from None
         ctx = RequestContext(header, conn, self.broker, listener=self.listener)
+        if header.api_key in CLUSTER_CHECKED:  # authorized on the cluster, before any forwarding
+            refused = cluster_refusal(ctx, request)
+            if refused is not None:
+                out = self._encode(ctx, refused)
+                self._observe(ctx)
+                return out
         if header.api_key in CONTROLLER_REQUESTS and self.broker.cluster_mode:
             return self._finish(ctx, self._controller_write(ctx, handler, request))
         try:
@@ -223,6 +233,18 @@ class Dispatcher:
         h = ctx.header
         try:
             if broker.controller is None:
+                # The controller sees the forwarding node, not the client: a handler may answer here
+                # first when the client may not make the request (kavka.broker.handlers.acls).
+                refuse = getattr(handler.func, "refuse_before_forwarding", None)
+                refused = refuse(ctx, request) if refuse is not None else None
+                if refused is not None:
+                    return refused
+                split = getattr(handler.func, "split_before_forwarding", None)
+                if split is not None and broker.authz.enabled:
+                    # the part the client may do goes on; the answer merges the refusals back in
+                    allowed, merge = split(ctx, request)
+                    answer = await broker.forward(h.api_key, h.api_version, allowed) if allowed is not None else None
+                    return merge(answer)
                 return await broker.forward(h.api_key, h.api_version, request)
             result = handler.func(ctx, request)
             if inspect.isawaitable(result):

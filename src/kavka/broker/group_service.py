@@ -39,7 +39,9 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from kavka.broker.acl_operations import GROUP_OPERATIONS
+from kavka.broker import authz
+from kavka.broker.acl_operations import GROUP_OPERATIONS, authorized_operations
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.coordinator_service import AppendError, CoordinatorService
 from kavka.broker.log_reading import iter_log_records
 from kavka.coordinator.group import GroupConfig, GroupCoordinator
@@ -288,14 +290,31 @@ def described_groups(
     """What DescribeGroups and ConsumerGroupDescribe share: each group's entry from the coordinator
     (``describe``), or ``refused(group_id, COORDINATOR_NOT_AVAILABLE)`` while there is no group service;
     with ``include_operations``, every entry without an error carries every group operation."""
+    # Kafka: a group the principal may not DESCRIBE is GROUP_AUTHORIZATION_FAILED, listed first
+    allowed = authz.filter_authorized(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, group_ids)
+    denied = [refused(g, ErrorCode.group_authorization_failed) for g in group_ids if g not in allowed]
+    group_ids = [g for g in group_ids if g in allowed]
     service = service_of(ctx)
-    if service is None:
+    if not group_ids:
+        groups = []
+    elif service is None:
         groups = [refused(g, ErrorCode.coordinator_not_available) for g in group_ids]
     else:
         groups = describe(service.coordinator, group_ids)
     if include_operations:
-        groups = [{**g, "authorized_operations": GROUP_OPERATIONS} if int(g["error_code"]) == 0 else g for g in groups]
-    return groups
+        secured = authz.enabled(ctx)
+        groups = [
+            {
+                **g,
+                "authorized_operations": authorized_operations(ctx, ResourceType.GROUP, g["group_id"])
+                if secured
+                else GROUP_OPERATIONS,
+            }
+            if int(g["error_code"]) == 0
+            else g
+            for g in groups
+        ]
+    return denied + groups
 
 
 def shaped(result: Any, shape: Callable[[Any], Any]) -> Any:
@@ -345,13 +364,26 @@ class CommitAnswer:
         return {"throttle_time": 0, "topics": list(self.topics.values())}
 
 
-def sort_commit_topics(broker, req_topics, by_id: bool) -> tuple[CommitAnswer, dict[str, object], dict[str, list]]:
+def refuse_commit(req_topics, by_id: bool, code: int) -> dict:
+    """An OffsetCommit / TxnOffsetCommit answer with ``code`` on every partition (Kafka's
+    ``getErrorResponse``: the group or transactional id is not authorized)."""
+    answer = CommitAnswer(by_id)
+    for t in req_topics:
+        for p in t.partitions:
+            answer.add(t.topic_id if by_id else t.name, p.partition_index, code)
+    return answer.body()
+
+
+def sort_commit_topics(
+    broker, req_topics, by_id: bool, ctx=None
+) -> tuple[CommitAnswer, dict[str, object], dict[str, list]]:
     """The topics of an OffsetCommit / TxnOffsetCommit request (named, or by id when ``by_id``), sorted
     as Kafka does before asking the coordinator: an unknown topic gets UNKNOWN_TOPIC_ID (by id) or
     UNKNOWN_TOPIC_OR_PARTITION (by name) on each partition, a partition the topic does not have
     UNKNOWN_TOPIC_OR_PARTITION; those go into the returned answer first. Returns (that answer,
     topic name -> its key in the answer, what the coordinator gets: name -> [(partition, offset,
-    leader epoch, metadata)])."""
+    leader epoch, metadata)]). With ``ctx`` and an authorizer, a topic the principal may not READ gets
+    TOPIC_AUTHORIZATION_FAILED first, as in Kafka."""
     answer = CommitAnswer(by_id)
     key_of: dict[str, object] = {}
     topics: dict[str, list] = {}
@@ -362,6 +394,10 @@ def sort_commit_topics(broker, req_topics, by_id: bool) -> tuple[CommitAnswer, d
             code = ErrorCode.unknown_topic_id if by_id else ErrorCode.unknown_topic_or_partition
             for p in t.partitions:
                 answer.add(key, p.partition_index, code)
+            continue
+        if ctx is not None and not authz.authorize(ctx, AclOperation.READ, ResourceType.TOPIC, topic.name):
+            for p in t.partitions:
+                answer.add(key, p.partition_index, ErrorCode.topic_authorization_failed)
             continue
         key_of[topic.name] = key
         for p in t.partitions:

@@ -363,6 +363,13 @@ class QuorumController:
         self._commit(records)
         return results
 
+    # ---- ACLs ----
+
+    def write_acls(self, records: Sequence[MetadataRecord]) -> list[MetadataRecord]:
+        """Commit the ACL records of one CreateAcls / DeleteAcls (decided by ``kavka.security.acl_control``
+        against this controller's image) as one batch."""
+        return self._commit(list(records))
+
     # ---- brokers ----
 
     def unregister_broker(self, broker_id: int) -> ApiError:

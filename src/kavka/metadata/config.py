@@ -40,6 +40,10 @@ __all__ = [
     "validate_topic_configs",
 ]
 
+# StandardAuthorizer's settings: not broker configs in Kafka (DescribeConfigs does not list them), read by
+# the authorizer from the server properties (kavka.broker.authz).
+AUTHORIZER_CONFIGS = frozenset({"super.users", "allow.everyone.if.no.acl.found"})
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 # Kafka's EndPoint uriParseExp: NAME://host:port, host may be empty or a bracketed IPv6 literal.
 _LISTENER = re.compile(r"^(.*)://\[?([0-9a-zA-Z\-%._:]*)\]?:(-?[0-9]+)$")
@@ -193,6 +197,9 @@ class BrokerConfig:
         self.unknown_keys: list[str] = list(unknown_keys)
         # ``listener.name.<listener>.<setting>`` as set (Kafka's per-listener overrides; see listener_setting)
         self.listener_props: dict[str, str] = {}
+        # The authorizer's own settings (AUTHORIZER_CONFIGS), which Kafka hands to the authorizer
+        # rather than defining as broker configs.
+        self.authorizer_configs: dict[str, str] = {}
 
     # ---- construction ----
 
@@ -205,11 +212,14 @@ class BrokerConfig:
         known: dict[str, str] = {}
         unknown: list[str] = []
         prefixed: dict[str, str] = {}
+        authorizer: dict[str, str] = {}
         for key, raw in props.items():
             definition = BROKER_CONFIGS.get(key)
             if definition is None:
                 if key.startswith(LISTENER_PREFIX):
                     prefixed[key] = raw
+                elif key in AUTHORIZER_CONFIGS:
+                    authorizer[key] = raw
                 else:
                     unknown.append(key)
                 continue
@@ -219,6 +229,7 @@ class BrokerConfig:
             values.setdefault(name, definition.default)
         cfg = cls(known, values, unknown)
         cfg.listener_props = prefixed
+        cfg.authorizer_configs = authorizer
         if kraft:
             cfg._validate_kraft()
         cfg._validate()

@@ -23,7 +23,6 @@ from .configtypes import (
     ConfigError,
     ConfigType,
     Importance,
-    NonNull,
     ValidList,
     ValidString,
 )
@@ -60,6 +59,22 @@ B, S, I, SH, L, D, LI, PW = (
     ConfigType.PASSWORD,
 )
 HIGH, MEDIUM, LOW = Importance.HIGH, Importance.MEDIUM, Importance.LOW
+
+
+class _AuthorizerClass:
+    """``authorizer.class.name``: empty or Kafka's StandardAuthorizer, the one authorizer Kavka has (a
+    class Kavka cannot load fails at start, as Kafka fails on a class it cannot find)."""
+
+    STANDARD = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
+    def ensure_valid(self, name: str, value: object) -> None:
+        if value is None:
+            raise ConfigError.invalid(name, None, "Value must be non-null")
+        if value not in ("", self.STANDARD):
+            raise ConfigError.invalid(name, value, f"Kavka's only authorizer is {self.STANDARD}")
+
+    def __str__(self) -> str:
+        return "non-null string"
 
 
 class _HostCounts:
@@ -733,8 +748,9 @@ _DEFS = [
         S,
         "",
         LOW,
-        "Fully qualified name of the authorizer class; empty disables authorization.",
-        NonNull(),
+        "Fully qualified name of the authorizer class; empty disables authorization. Kavka implements "
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer (ACLs in the metadata log).",
+        _AuthorizerClass(),
     ),
 ]
 

@@ -105,8 +105,7 @@ NOT_ACTED_ON: frozenset[str] = frozenset(
         # (no KIP-853 discovery)
         "metadata.max.retention.bytes",
         "controller.quorum.bootstrap.servers",
-        # no authorizer (ACLs are stored, not enforced), no tiered storage, v2 records only
-        "authorizer.class.name",
+        # no tiered storage, v2 records only
         "log.local.retention.ms",
         "log.local.retention.bytes",
         "log.message.downconversion.enable",

@@ -30,6 +30,7 @@ from .records import (
     NO_LEADER_CHANGE,
     NO_SHUTDOWN_CHANGE,
     UNFENCE,
+    AccessControlEntryRecord,
     BrokerEndpoint,
     BrokerRegistrationChangeRecord,
     ClientQuotaRecord,
@@ -43,6 +44,7 @@ from .records import (
     PartitionRecord,
     ProducerIdsRecord,
     RegisterBrokerRecord,
+    RemoveAccessControlEntryRecord,
     RemoveTopicRecord,
     RemoveUserScramCredentialRecord,
     TopicRecord,
@@ -128,6 +130,8 @@ class MetadataImage:
     client_quotas: Mapping[QuotaEntity, Mapping[str, float]] = field(default_factory=dict)
     # UserScramCredentialRecords: (user, mechanism id) -> the record (kavka.security.scram reads it)
     scram_credentials: Mapping[tuple[str, int], UserScramCredentialRecord] = field(default_factory=dict)
+    # AccessControlEntryRecords by id: the ACLs (the broker's authorizer indexes them)
+    acls: Mapping[uuid.UUID, AccessControlEntryRecord] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, cluster_id: str | None = None) -> MetadataImage:
@@ -172,6 +176,7 @@ class MetadataDelta:
         self._next_producer_id = base.next_producer_id
         self._client_quotas: dict[QuotaEntity, Mapping[str, float]] | None = None
         self._scram: dict[tuple[str, int], UserScramCredentialRecord] | None = None
+        self._acls: dict[uuid.UUID, AccessControlEntryRecord] | None = None
         self._touched_partitions: dict[uuid.UUID, dict[int, PartitionImage]] = {}
         self._built = False
 
@@ -390,6 +395,23 @@ class MetadataDelta:
     def _remove_user_scram_credential(self, r: RemoveUserScramCredentialRecord) -> None:
         self._scram_w().pop((r.name, r.mechanism), None)
 
+    def _acls_w(self) -> dict[uuid.UUID, AccessControlEntryRecord]:
+        if self._acls is None:
+            self._acls = dict(self._base.acls)
+        return self._acls
+
+    def _access_control_entry(self, r: AccessControlEntryRecord) -> None:
+        # Kafka's AclControlManager.replay: an id is never reused
+        acls = self._acls_w()
+        if r.id in acls:
+            raise MetadataApplyError(f"AccessControlEntryRecord with duplicate id {r.id}")
+        acls[r.id] = r
+
+    def _remove_access_control_entry(self, r: RemoveAccessControlEntryRecord) -> None:
+        acls = self._acls_w()
+        if acls.pop(r.id, None) is None:
+            raise MetadataApplyError(f"RemoveAccessControlEntryRecord for unknown ACL id {r.id}")
+
     def _producer_ids(self, r: ProducerIdsRecord) -> None:
         if r.next_producer_id < self._next_producer_id:
             raise MetadataApplyError("ProducerIdsRecord moves next_producer_id backwards")
@@ -412,6 +434,7 @@ class MetadataDelta:
             next_producer_id=self._next_producer_id,
             client_quotas=self._client_quotas if self._client_quotas is not None else base.client_quotas,
             scram_credentials=self._scram if self._scram is not None else base.scram_credentials,
+            acls=self._acls if self._acls is not None else base.acls,
         )
 
 
@@ -432,6 +455,8 @@ _HANDLERS: dict[type[MetadataRecord], Callable[[MetadataDelta, Any], None]] = {
     ProducerIdsRecord: MetadataDelta._producer_ids,
     UserScramCredentialRecord: MetadataDelta._user_scram_credential,
     RemoveUserScramCredentialRecord: MetadataDelta._remove_user_scram_credential,
+    AccessControlEntryRecord: MetadataDelta._access_control_entry,
+    RemoveAccessControlEntryRecord: MetadataDelta._remove_access_control_entry,
     NoOpRecord: MetadataDelta._noop,
 }
 

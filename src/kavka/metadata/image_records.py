@@ -57,7 +57,13 @@ def image_to_records(image: MetadataImage) -> list[MetadataRecord]:
     _client_quotas(image, records)
     _producer_ids(image, records)
     records.extend(image.scram_credentials[k] for k in sorted(image.scram_credentials))
+    _acls(image, records)
     return records
+
+
+def _acls(image: MetadataImage, out: list[MetadataRecord]) -> None:
+    # Kafka's AclsImage writes one AccessControlEntryRecord per ACL, keeping its id
+    out.extend(image.acls[i] for i in sorted(image.acls))
 
 
 def _features(image: MetadataImage, out: list[MetadataRecord]) -> None:

@@ -52,6 +52,8 @@ __all__ = [
     "ProducerIdsRecord",
     "UserScramCredentialRecord",
     "RemoveUserScramCredentialRecord",
+    "AccessControlEntryRecord",
+    "RemoveAccessControlEntryRecord",
     "NoOpRecord",
     "ConfigResourceType",
     "NO_LEADER",
@@ -467,6 +469,48 @@ class RemoveUserScramCredentialRecord(MetadataRecord):
 
 
 @dataclass(frozen=True)
+class AccessControlEntryRecord(MetadataRecord):
+    """One ACL, with the id its removal names (codes as in the ACL APIs: ``kavka.security.authorizer``)."""
+
+    API_KEY: ClassVar[int] = 18
+    id: uuid.UUID
+    resource_type: int
+    resource_name: str
+    pattern_type: int
+    principal: str
+    host: str
+    operation: int
+    permission_type: int
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (
+        Field("id", "uuid"),
+        Field("resource_type", "int8"),
+        Field("resource_name", "string"),
+        Field("pattern_type", "int8"),
+        Field("principal", "string"),
+        Field("host", "string"),
+        Field("operation", "int8"),
+        Field("permission_type", "int8"),
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", _uuid(self.id))
+
+
+@dataclass(frozen=True)
+class RemoveAccessControlEntryRecord(MetadataRecord):
+    """Remove the ACL of an earlier AccessControlEntryRecord, by its id."""
+
+    API_KEY: ClassVar[int] = 19
+    id: uuid.UUID
+
+    SCHEMA: ClassVar[tuple[Field, ...]] = (Field("id", "uuid"),)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", _uuid(self.id))
+
+
+@dataclass(frozen=True)
 class NoOpRecord(MetadataRecord):
     API_KEY: ClassVar[int] = 20
 
@@ -489,6 +533,8 @@ RECORD_TYPES: dict[int, type[MetadataRecord]] = {
         ProducerIdsRecord,
         UserScramCredentialRecord,
         RemoveUserScramCredentialRecord,
+        AccessControlEntryRecord,
+        RemoveAccessControlEntryRecord,
         NoOpRecord,
     )
 }

@@ -5,6 +5,8 @@ Adds the group's ``__consumer_offsets`` partition to the transaction, so offsets
 sends with TxnOffsetCommit are committed (or dropped) with it.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.coordinator.txn.versions import for_version
@@ -13,6 +15,10 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.ADD_OFFSETS_TO_TXN, 0, 4)
 def handle_add_offsets_to_txn(ctx, req):
+    if not authz.authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactional_id):
+        return {"throttle_time": 0, "error_code": ErrorCode.transactional_id_authorization_failed}
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return {"throttle_time": 0, "error_code": ErrorCode.group_authorization_failed}
     service = txn_service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available}

@@ -13,9 +13,12 @@ transaction version 2 client (a leader's Produce v12+ / TxnOffsetCommit v5+), as
 v5 knows TRANSACTION_ABORTABLE.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.coordinator.txn.versions import for_version
+from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
@@ -40,6 +43,24 @@ def _unknown(ctx, topics) -> set[tuple[str, int]]:
 
 def _transaction(ctx, service, version, txn_id, producer_id, producer_epoch, topics, verify_only=False):
     """The per-partition results of one transaction of the request."""
+    if version < 4 and authz.enabled(ctx):
+        # Kafka: WRITE on the transactional id, then WRITE on each topic (never on an internal one)
+        if not authz.authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn_id):
+            return _topic_results(topics, lambda _t, _p: ErrorCode.transactional_id_authorization_failed)
+        names = [name for name, _ in topics if not is_internal(name)]
+        writable = authz.filter_authorized(ctx, AclOperation.WRITE, ResourceType.TOPIC, names)
+        if any(name not in writable for name, _ in topics):
+            unknown = _unknown(ctx, topics)
+            return _topic_results(
+                topics,
+                lambda t, p: (
+                    ErrorCode.topic_authorization_failed
+                    if t not in writable
+                    else ErrorCode.unknown_topic_or_partition
+                    if (t, p) in unknown
+                    else ErrorCode.operation_not_attempted
+                ),
+            )
     if service is None:
         return _topic_results(topics, lambda _t, _p: ErrorCode.coordinator_not_available)
     unknown = _unknown(ctx, topics)
@@ -85,6 +106,8 @@ def handle_add_partitions_to_txn(ctx, req):
             topics,
         )
         return {"throttle_time": 0, "results_by_topic_v3_and_below": results}
+    if not authz.authorize_cluster(ctx, AclOperation.CLUSTER_ACTION):  # v4+ comes from a partition leader
+        return {"throttle_time": 0, "error_code": ErrorCode.cluster_authorization_failed, "results_by_transaction": []}
     results = []
     for txn in req.transactions:
         topics = [(t.name, [int(p) for p in t.partitions]) for t in txn.topics]

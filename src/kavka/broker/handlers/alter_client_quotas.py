@@ -8,9 +8,11 @@ here (the controller does no I/O), as Kafka's controller resolves it.
 
 import socket
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation
 from kavka.broker.registry import handles
 from kavka.controller.client_quotas import QuotaAlteration, QuotaOp
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
 
 
 def _resolves(host: str) -> bool:
@@ -21,8 +23,29 @@ def _resolves(host: str) -> bool:
     return True
 
 
+def _refused(ctx, req):
+    """ALTER_CONFIGS on the cluster, else every entry CLUSTER_AUTHORIZATION_FAILED (also checked by a node
+    before it forwards the request to the active controller)."""
+    if authz.authorize_cluster(ctx, AclOperation.ALTER_CONFIGS):
+        return None
+    return {
+        "throttle_time": 0,
+        "entries": [
+            {
+                "error_code": ErrorCode.cluster_authorization_failed,
+                "error_message": "Cluster authorization failed.",
+                "entity": [{"entity_type": e.entity_type, "entity_name": e.entity_name} for e in entry.entity],
+            }
+            for entry in req.entries
+        ],
+    }
+
+
 @handles(ApiKey.ALTER_CLIENT_QUOTAS, 0, 1)
 def handle_alter_client_quotas(ctx, req):
+    refused = _refused(ctx, req)
+    if refused is not None:
+        return refused
     alterations = [
         QuotaAlteration(
             tuple((e.entity_type, e.entity_name) for e in entry.entity),
@@ -42,3 +65,6 @@ def handle_alter_client_quotas(ctx, req):
             for r in results
         ],
     }
+
+
+handle_alter_client_quotas.refuse_before_forwarding = _refused

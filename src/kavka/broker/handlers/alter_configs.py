@@ -8,11 +8,16 @@ applied to the live logs at once. ``validate_only`` answers the same without com
 """
 
 from kavka.broker.admin import alter_configs
+from kavka.broker.config_authz import split_alters
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey
 
 
 @handles(ApiKey.ALTER_CONFIGS, 0, 2)
 def handle_alter_configs(ctx, req):
-    responses = alter_configs(ctx.broker, req.resources, bool(req.validate_only))
-    return {"throttle_time": 0, "responses": responses}
+    allowed, merge = split_alters(ctx, req)
+    local = alter_configs(ctx.broker, allowed.resources, bool(req.validate_only)) if allowed is not None else []
+    return merge({"responses": local})
+
+
+handle_alter_configs.split_before_forwarding = split_alters

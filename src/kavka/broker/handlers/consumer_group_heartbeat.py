@@ -11,6 +11,8 @@ is told to heartbeat at is ``group.consumer.heartbeat.interval.ms`` (both within
 ``group.consumer.min/max.*`` bounds, checked at startup).
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import client_host, millis, service_of, shaped
 from kavka.broker.registry import handles
 from kavka.controller.features import consumer_protocol_enabled
@@ -23,6 +25,13 @@ def handle_consumer_group_heartbeat(ctx, req):
         return {
             "throttle_time": 0,
             "error_code": ErrorCode.unsupported_version,
+            "member_epoch": 0,
+            "heartbeat_interval": 0,
+        }
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return {
+            "throttle_time": 0,
+            "error_code": ErrorCode.group_authorization_failed,
             "member_epoch": 0,
             "heartbeat_interval": 0,
         }

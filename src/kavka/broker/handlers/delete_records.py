@@ -10,6 +10,8 @@ The log start offsets are checkpointed right away so a crash does not bring dele
 
 import logging
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -52,8 +54,20 @@ def handle_delete_records(ctx, req):
     rm = ctx.broker.replica_manager
     topics = []
     changed = False
+    deletable = authz.filter_authorized(ctx, AclOperation.DELETE, ResourceType.TOPIC, (t.name for t in req.topics))
     for t in req.topics:
         parts = []
+        if t.name not in deletable:  # Kafka: DELETE on the topic
+            parts = [
+                {
+                    "partition_index": rp.partition_index,
+                    "low_watermark": -1,
+                    "error_code": ErrorCode.topic_authorization_failed,
+                }
+                for rp in t.partitions
+            ]
+            topics.append({"name": t.name, "partitions": parts})
+            continue
         for rp in t.partitions:
             code, low = _delete(rm, t.name, rp.partition_index, rp.offset)
             changed = changed or code == 0

@@ -5,13 +5,18 @@ any, ``strict``). A filter Kafka refuses gets its error code and message and nul
 carries an empty (not null) message, as Kafka's does. Values are listed by key.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation
 from kavka.broker.registry import handles
 from kavka.metadata.client_quotas import DescribeError, FilterComponent, answer_order, describe_client_quotas
-from kavka.protocol.api import ApiKey
+from kavka.protocol.api import ApiKey, ErrorCode
 
 
 @handles(ApiKey.DESCRIBE_CLIENT_QUOTAS, 0, 1)
 def handle_describe_client_quotas(ctx, req):
+    if not authz.authorize_cluster(ctx, AclOperation.DESCRIBE_CONFIGS):
+        return {"throttle_time": 0, "error_code": ErrorCode.cluster_authorization_failed, "error_message": None,
+                "entries": None}  # fmt: skip
     components = [FilterComponent(c.entity_type, int(c.match_type), c.match) for c in req.components]
     try:
         found = describe_client_quotas(ctx.broker.image.client_quotas, components, bool(req.strict))

@@ -9,7 +9,9 @@ authorizer), else INT32_MIN. v2 (KIP-1073) marks each broker ``is_fenced`` and, 
 as Kafka's ``MetadataCache.getBrokerNodes`` does not sort them apart: all sorted by id).
 """
 
-from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED
+from kavka.broker import authz
+from kavka.broker.acl_operations import CLUSTER_OPERATIONS, NOT_REQUESTED, authorized_operations
+from kavka.broker.authz import CLUSTER_NAME, AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -48,8 +50,18 @@ def handle_describe_cluster(ctx, req):
         "cluster_id": broker.cluster_id,
         "controller_id": controller_id,
         "brokers": brokers,
-        "cluster_authorized_operations": CLUSTER_OPERATIONS if include_ops else NOT_REQUESTED,
+        "cluster_authorized_operations": _cluster_operations(ctx) if include_ops else NOT_REQUESTED,
     }
+
+
+def _cluster_operations(ctx) -> int:
+    """Every cluster operation with no authorizer; else the principal's (0 without DESCRIBE on it), as
+    Kafka's ``computeDescribeClusterResponse``."""
+    if not authz.enabled(ctx):
+        return CLUSTER_OPERATIONS
+    if not authz.authorize_cluster(ctx, AclOperation.DESCRIBE):
+        return 0
+    return authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
 
 
 def _fenced(broker, live: set[int]) -> list[dict]:

@@ -15,7 +15,9 @@ GROUP_CONFIG). Kafka 4.0 also lists the ``share.*`` configs of its share groups,
 have. An empty group name is INVALID_REQUEST ``Group name must not be empty``.
 """
 
+from kavka.broker import authz
 from kavka.broker.admin import INVALID_REQUEST_MESSAGE, RESOURCE_TYPE_NAMES, AdminError, describe_resource
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.metadata.config import ConfigSource
 from kavka.metadata.configdefs import BROKER_CONFIGS
@@ -58,6 +60,38 @@ def _describe_group(broker, name: str, keys, *, include_synonyms: bool, include_
     return out
 
 
+# Kafka's Errors messages, which ConfigHelper puts on a refused resource
+_DENIED_MESSAGES = {
+    ErrorCode.cluster_authorization_failed: "Cluster authorization failed.",
+    ErrorCode.topic_authorization_failed: "Topic authorization failed.",
+    ErrorCode.group_authorization_failed: "Group authorization failed.",
+}
+
+
+def _denied(ctx, resource_type: int, name: str) -> int | None:
+    """Kafka's ConfigHelper check, DESCRIBE_CONFIGS: on the cluster for broker (and logger) resources, on
+    the topic or group otherwise; the error code when refused, else None."""
+    if resource_type in (ConfigResourceType.BROKER, ConfigResourceType.BROKER_LOGGER):
+        return (
+            None
+            if authz.authorize_cluster(ctx, AclOperation.DESCRIBE_CONFIGS)
+            else ErrorCode.cluster_authorization_failed
+        )
+    if resource_type == ConfigResourceType.TOPIC:
+        ok = authz.authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, name)
+        return None if ok else ErrorCode.topic_authorization_failed
+    if resource_type == ConfigResourceType.GROUP:
+        ok = authz.authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.GROUP, name)
+        return None if ok else ErrorCode.group_authorization_failed
+    if resource_type == ConfigResourceType.CLIENT_METRICS:
+        return (
+            None
+            if authz.authorize_cluster(ctx, AclOperation.DESCRIBE_CONFIGS)
+            else ErrorCode.cluster_authorization_failed
+        )
+    return None
+
+
 @handles(ApiKey.DESCRIBE_CONFIGS, 1, 4)
 def handle_describe_configs(ctx, req):
     flags = {
@@ -80,6 +114,18 @@ def handle_describe_configs(ctx, req):
         }
     results = []
     for r in req.resources:
+        denied = _denied(ctx, int(r.resource_type), r.resource_name)
+        if denied is not None:
+            results.append(
+                {
+                    "error_code": denied,
+                    "error_message": _DENIED_MESSAGES[denied],
+                    "resource_type": r.resource_type,
+                    "resource_name": r.resource_name,
+                    "configs": [],
+                }
+            )
+            continue
         try:
             if int(r.resource_type) == ConfigResourceType.GROUP:
                 configs = _describe_group(ctx.broker, r.resource_name, r.configuration_keys, **flags)

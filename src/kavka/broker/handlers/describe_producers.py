@@ -7,6 +7,8 @@ the partition, that transaction's first offset. A partition that does not exist 
 UNKNOWN_TOPIC_OR_PARTITION, one without a local leader NOT_LEADER_OR_FOLLOWER, as from Kafka.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -29,10 +31,21 @@ def _producers(plog) -> list[dict]:
 def handle_describe_producers(ctx, req):
     broker, rm = ctx.broker, ctx.broker.replica_manager
     topics = []
+    readable = authz.filter_authorized(ctx, AclOperation.READ, ResourceType.TOPIC, (t.name for t in req.topics))
     for t in req.topics:
         partitions = []
         for index in t.partition_indexes:
             index = int(index)
+            if t.name not in readable:  # Kafka: READ on the topic
+                partitions.append(
+                    {
+                        "partition_index": index,
+                        "error_code": ErrorCode.topic_authorization_failed,
+                        "error_message": "Topic authorization failed.",
+                        "active_producers": [],
+                    }
+                )
+                continue
             p = rm.get(t.name, index)
             if p is not None and p.offline:
                 partitions.append(

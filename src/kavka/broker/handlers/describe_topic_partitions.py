@@ -19,7 +19,9 @@ Java admin's ``describeTopics`` and kafka-python's ``describe_topic_partitions``
 - ``topic_authorized_operations`` is every topic operation, for there is no authorizer.
 """
 
-from kavka.broker.acl_operations import TOPIC_OPERATIONS
+from kavka.broker import authz
+from kavka.broker.acl_operations import TOPIC_OPERATIONS, authorized_operations
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.controller.topics import ZERO_UUID, topic_name_error
 from kavka.metadata.internal_topics import is_internal
@@ -69,6 +71,22 @@ def handle_describe_topic_partitions(ctx, req):
             return _error_response(req, ErrorCode.invalid_request)
     if cursor is not None and cursor.partition_index < 0:
         return _error_response(req, ErrorCode.invalid_request)
+    refused: list[dict] = []
+    secured = authz.enabled(ctx)
+    if secured:  # Kafka: only topics the principal may DESCRIBE; a named one refused is TOPIC_AUTHORIZATION_FAILED
+        allowed = authz.filter_authorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, names)
+        if not fetch_all:
+            refused = [
+                {
+                    "error_code": ErrorCode.topic_authorization_failed,
+                    "name": n,
+                    "topic_id": ZERO_UUID,
+                    "is_internal": False,
+                    "partitions": [],
+                }
+                for n in sorted(names - allowed)
+            ]
+        names = names & allowed
 
     alive = {b.node_id for b in broker.live_brokers()}
     remaining = max(min(MAX_PARTITIONS, int(req.response_partition_limit)), 1)
@@ -114,4 +132,7 @@ def handle_describe_topic_partitions(ctx, req):
             next_cursor = {"topic_name": name, "partition_index": upper}
             break
         remaining -= len(partitions)
-    return {"throttle_time": 0, "topics": topics, "next_cursor": next_cursor}
+    if secured:
+        for t in topics:
+            t["topic_authorized_operations"] = authorized_operations(ctx, ResourceType.TOPIC, t["name"])
+    return {"throttle_time": 0, "topics": [*topics, *refused], "next_cursor": next_cursor}

@@ -8,6 +8,8 @@ epoch is bumped at every EndTxn and the answer carries the producer id and epoch
 continues with (-1/-1 with an error, as Kafka).
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.coordinator.runtime import CoordinatorError
@@ -17,6 +19,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.END_TXN, 0, 5)
 def handle_end_txn(ctx, req):
+    if not authz.authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactional_id):
+        return {"throttle_time": 0, "error_code": ErrorCode.transactional_id_authorization_failed}
     service = txn_service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available}

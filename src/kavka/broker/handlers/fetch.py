@@ -33,6 +33,8 @@ import time
 import uuid
 import weakref
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.byte_rate_quotas import fetch_answer
 from kavka.broker.fetch_sessions import FetchContext, FetchSessions
 from kavka.broker.handlers.vote import raft_answer
@@ -46,7 +48,9 @@ from kavka.protocol.fetch import FIRST_TOPIC_ID_VERSION, FetchPartitionResponse,
 # Errors Kafka finds before reading (the topic or partition is not in its metadata): their answers carry
 # an empty list of aborted transactions; errors of the read itself (OFFSET_OUT_OF_RANGE, CORRUPT_MESSAGE,
 # KAFKA_STORAGE_ERROR) a null one.
-_NOT_READ = frozenset({ErrorCode.unknown_topic_or_partition, ErrorCode.unknown_topic_id})
+_NOT_READ = frozenset(
+    {ErrorCode.unknown_topic_or_partition, ErrorCode.unknown_topic_id, ErrorCode.topic_authorization_failed}
+)
 
 _SESSIONS: "weakref.WeakKeyDictionary[object, FetchSessions]" = weakref.WeakKeyDictionary()
 
@@ -113,6 +117,7 @@ def _read_all(ctx, req, fctx: FetchContext):
     reads = []
     epochs = _leader_epochs(ctx, req)
     selector = _rack_selector(ctx, req)
+    readable: dict[str, bool] | None = {} if broker.authz.enabled else None
     for key, index, offset, max_bytes in fctx.partitions:
         if by_id:
             if key not in names:
@@ -125,6 +130,10 @@ def _read_all(ctx, req, fctx: FetchContext):
                 continue
         else:
             name = key
+        if readable is not None and not _may_read(ctx, readable, name):
+            errors = True
+            reads.append((key, _failed(index, ErrorCode.topic_authorization_failed)))
+            continue
         limit = max(0, min(max_bytes, remaining))
         r = rm.read(
             name,
@@ -162,6 +171,23 @@ def _read_all(ctx, req, fctx: FetchContext):
             total += r.records_size
         reads.append((key, r))
     return reads, total, errors
+
+
+def _may_read(ctx, readable: dict[str, bool], name: str) -> bool:
+    """READ on the topic (Kafka's consumer fetch check), once per topic and request."""
+    may = readable.get(name)
+    if may is None:
+        may = readable[name] = authz.authorize(ctx, AclOperation.READ, ResourceType.TOPIC, name)
+    return may
+
+
+def _all_failed(ctx, req, code: int):
+    """Every requested partition answered with ``code`` (sessionless)."""
+    by_id = ctx.version >= FIRST_TOPIC_ID_VERSION
+    reads = [
+        (_id(t.topic_id) if by_id else t.topic, _failed(fp.partition, code)) for t in req.topics for fp in t.partitions
+    ]
+    return _answer(ctx, FetchContext("sessionless", []), reads)
 
 
 def _rack_selector(ctx, req):
@@ -238,6 +264,8 @@ def handle_fetch(ctx, req):
         return raft_answer(ctx, ApiKey.FETCH, req)
     replica_id = _replica_id(ctx, req)
     if replica_id >= 0:
+        if not authz.authorize_cluster(ctx, AclOperation.CLUSTER_ACTION):  # a follower must be a broker
+            return _all_failed(ctx, req, ErrorCode.topic_authorization_failed)
         return replica_fetch(ctx, req, replica_id)
     fctx = _context(ctx, req)
     if fctx.kind == "error":

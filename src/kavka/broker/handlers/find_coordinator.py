@@ -17,6 +17,8 @@ key type (INVALID_REQUEST with its text at every version).
 import base64
 import binascii
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
@@ -31,6 +33,8 @@ _MESSAGES = {
     ErrorCode.none: "NONE",
     ErrorCode.coordinator_not_available: "The coordinator is not available.",
     ErrorCode.not_coordinator: "This is not the correct coordinator.",
+    ErrorCode.group_authorization_failed: "Group authorization failed.",
+    ErrorCode.transactional_id_authorization_failed: "Transactional Id authorization failed.",
     ErrorCode.invalid_request: (
         "This most likely occurs because of a request being malformed by the client library or the "
         "message was sent to an incompatible broker. See the broker logs for more details."
@@ -70,6 +74,15 @@ def _lookup(ctx, key_type: int, key: str) -> dict:
         "host": "",
         "port": -1,
     }
+    if key_type in (_GROUP, _TRANSACTION) and not authz.authorize(
+        ctx, AclOperation.DESCRIBE, ResourceType.GROUP if key_type == _GROUP else ResourceType.TRANSACTIONAL_ID, key
+    ):
+        code = (
+            ErrorCode.group_authorization_failed
+            if key_type == _GROUP
+            else ErrorCode.transactional_id_authorization_failed
+        )
+        return dict(error, error_code=code)
     if key_type == _TRANSACTION:
         service = txn_service_of(ctx)
         topic_name, ensure = TXN_TOPIC, "ensure_txn_topic"

@@ -5,6 +5,8 @@ rebalance, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID when it i
 v3 adds ``group_instance_id``.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -12,6 +14,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.HEARTBEAT, 0, 4)
 def handle_heartbeat(ctx, req):
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return {"throttle_time": 0, "error_code": ErrorCode.group_authorization_failed}
     service = service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available}

@@ -7,11 +7,17 @@ then the controller validates and commits; a committed change is applied to the 
 """
 
 from kavka.broker.admin import incremental_alter_configs
+from kavka.broker.config_authz import split_alters
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey
 
 
 @handles(ApiKey.INCREMENTAL_ALTER_CONFIGS, 0, 1)
 def handle_incremental_alter_configs(ctx, req):
-    responses = incremental_alter_configs(ctx.broker, req.resources, bool(req.validate_only))
-    return {"throttle_time": 0, "responses": responses}
+    allowed, merge = split_alters(ctx, req)
+    validate_only = bool(req.validate_only)
+    local = incremental_alter_configs(ctx.broker, allowed.resources, validate_only) if allowed is not None else []
+    return merge({"responses": local})
+
+
+handle_incremental_alter_configs.split_before_forwarding = split_alters

@@ -7,6 +7,8 @@ KIP-394); v5 adds ``group_instance_id`` (static membership); before v7 the proto
 nullable, so an error answer carries "".
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import client_host, millis, service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -22,6 +24,18 @@ def _fit(version: int, response: dict) -> dict:
 @handles(ApiKey.JOIN_GROUP, 0, 9)
 def handle_join_group(ctx, req):
     version = ctx.version
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return _fit(
+            version,
+            {
+                "error_code": ErrorCode.group_authorization_failed,
+                "generation_id": -1,
+                "protocol_name": "",
+                "leader": "",
+                "member_id": "",
+                "members": [],
+            },
+        )
     service = service_of(ctx)
     if service is None:
         return _fit(

@@ -6,6 +6,8 @@ per member. The group rebalances once for the whole batch. Answering v0–2, the
 the member's.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -13,6 +15,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.LEAVE_GROUP, 0, 5)
 def handle_leave_group(ctx, req):
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return {"throttle_time": 0, "error_code": ErrorCode.group_authorization_failed, "members": []}
     service = service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available, "members": []}

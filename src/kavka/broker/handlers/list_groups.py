@@ -4,6 +4,8 @@ Every group this broker coordinates, with its protocol type; v4 adds the state a
 v5 the group type ("classic") and a type filter. Filters compare case-insensitively.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -17,4 +19,10 @@ def handle_list_groups(ctx, req):
     result = service.coordinator.list_groups(
         getattr(req, "states_filter", ()) or (), getattr(req, "types_filter", ()) or ()
     )
+    if authz.enabled(ctx) and not authz.authorize_cluster(ctx, AclOperation.DESCRIBE):
+        # Kafka: without DESCRIBE on the cluster, only the groups the principal may DESCRIBE
+        allowed = authz.filter_authorized(
+            ctx, AclOperation.DESCRIBE, ResourceType.GROUP, (g["group_id"] for g in result["groups"])
+        )
+        result = dict(result, groups=[g for g in result["groups"] if g["group_id"] in allowed])
     return dict(result, throttle_time=0)

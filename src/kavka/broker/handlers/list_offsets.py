@@ -14,6 +14,8 @@ partition named twice in one request gets INVALID_REQUEST in both entries.
 
 from collections import Counter
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 from kavka.storage.errors import KafkaStorageError
@@ -49,9 +51,21 @@ def handle_list_offsets(ctx, req):
     read_committed = getattr(req, "isolation_level", 0) == 1
     named = Counter((t.name, rp.partition_index) for t in req.topics for rp in t.partitions)
     topics = []
+    describable = authz.filter_authorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.name for t in req.topics))
     for t in req.topics:
         parts = []
         for rp in t.partitions:
+            if t.name not in describable:  # Kafka's check comes first: DESCRIBE on the topic
+                parts.append(
+                    {
+                        "partition_index": rp.partition_index,
+                        "error_code": ErrorCode.topic_authorization_failed,
+                        "timestamp": -1,
+                        "offset": -1,
+                        "leader_epoch": -1,
+                    }
+                )
+                continue
             if named[(t.name, rp.partition_index)] > 1:
                 parts.append(
                     {

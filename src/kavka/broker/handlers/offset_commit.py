@@ -16,7 +16,9 @@ refused partitions first, in request order, each topic once; then the coordinato
 a topic already listed or appended as a new one.
 """
 
-from kavka.broker.group_service import millis, service_of, sort_commit_topics
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
+from kavka.broker.group_service import millis, refuse_commit, service_of, sort_commit_topics
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -25,7 +27,9 @@ from kavka.protocol.api import ApiKey, ErrorCode
 def handle_offset_commit(ctx, req):
     broker = ctx.broker
     by_id = ctx.version >= 10
-    answer, key_of, topics = sort_commit_topics(broker, req.topics, by_id)
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return refuse_commit(req.topics, by_id, ErrorCode.group_authorization_failed)
+    answer, key_of, topics = sort_commit_topics(broker, req.topics, by_id, ctx)
     if not topics:
         return answer.body()
     service = service_of(ctx)

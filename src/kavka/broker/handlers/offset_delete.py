@@ -9,6 +9,8 @@ refused partitions first, each topic once, then the coordinator's; a request-lev
 coordinator is answered alone, with no topics.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -16,6 +18,8 @@ from kavka.protocol.api import ApiKey, ErrorCode
 
 @handles(ApiKey.OFFSET_DELETE, 0, 0)
 def handle_offset_delete(ctx, req):
+    if not authz.authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, req.group_id):
+        return {"throttle_time": 0, "error_code": ErrorCode.group_authorization_failed, "topics": []}
     service = service_of(ctx)
     if service is None:
         return {"throttle_time": 0, "error_code": ErrorCode.coordinator_not_available, "topics": []}

@@ -11,16 +11,58 @@ metadata still knows, by id. v1 has no top-level error code, so a group-level er
 partition.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
 
-def _fetch(service, group_id, topics, require_stable, member_id=None, member_epoch=-1) -> dict:
+def _fetch(service, group_id, topics, require_stable, member_id=None, member_epoch=-1, ctx=None) -> dict:
+    if ctx is not None and authz.enabled(ctx):
+        return _fetch_authorized(ctx, service, group_id, topics, require_stable, member_id, member_epoch)
     wanted = None if topics is None else [(t.name, list(t.partition_indexes)) for t in topics]
     if service is None:
         return {"group_id": group_id, "error_code": ErrorCode.coordinator_not_available, "topics": []}
     return service.coordinator.fetch_offsets(group_id, wanted, require_stable, member_id, int(member_epoch))
+
+
+def _fetch_authorized(ctx, service, group_id, topics, require_stable, member_id, member_epoch) -> dict:
+    """Kafka's checks: DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic
+    (a named one refused is TOPIC_AUTHORIZATION_FAILED on its partitions, after the others; a fetch of
+    every topic leaves the refused ones out)."""
+    if not authz.authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, group_id):
+        return {"group_id": group_id, "error_code": ErrorCode.group_authorization_failed, "topics": []}
+    if topics is None:
+        result = _fetch(service, group_id, None, require_stable, member_id, member_epoch)
+        allowed = authz.filter_authorized(
+            ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t["name"] for t in result["topics"])
+        )
+        return dict(result, topics=[t for t in result["topics"] if t["name"] in allowed])
+    allowed = authz.filter_authorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, (t.name for t in topics))
+    result = _fetch(
+        service, group_id, [t for t in topics if t.name in allowed], require_stable, member_id, member_epoch
+    )
+    denied = [
+        {
+            "name": t.name,
+            "partitions": [
+                {
+                    "partition_index": i,
+                    "committed_offset": -1,
+                    "committed_leader_epoch": -1,
+                    "metadata": "",
+                    "error_code": ErrorCode.topic_authorization_failed,
+                }
+                for i in t.partition_indexes
+            ],
+        }
+        for t in topics
+        if t.name not in allowed
+    ]
+    if not denied or result["error_code"]:  # Kafka adds them only to a group answered without error
+        return result
+    return dict(result, topics=[*result["topics"], *denied])
 
 
 class _Named:
@@ -95,11 +137,12 @@ def handle_offset_fetch(ctx, req):
                     require_stable,
                     getattr(g, "member_id", None),
                     getattr(g, "member_epoch", -1),
+                    ctx,
                 )
                 for g in req.groups
             ],
         }
-    result = _fetch(service, req.group_id, req.topics, require_stable)
+    result = _fetch(service, req.group_id, req.topics, require_stable, ctx=ctx)
     if ctx.version < 2 and result["error_code"]:
         code = result["error_code"]
         result = {

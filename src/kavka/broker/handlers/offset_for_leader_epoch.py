@@ -8,6 +8,8 @@ FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. Consumers send this after a lea
 to detect log truncation.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
 
@@ -37,9 +39,29 @@ def _answer(rm, topic: str, rp) -> dict:
 @handles(ApiKey.OFFSET_FOR_LEADER_EPOCH, 2, 4)
 def handle_offset_for_leader_epoch(ctx, req):
     rm = ctx.broker.replica_manager
+    # Kafka: a broker (CLUSTER_ACTION) may ask for any topic, a client for those it may DESCRIBE
+    names = [t.topic for t in req.topics]
+    if authz.authorize_cluster(ctx, AclOperation.CLUSTER_ACTION):
+        describable = set(names)
+    else:
+        describable = authz.filter_authorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, names)
     return {
         "throttle_time": 0,
         "topics": [
-            {"topic": t.topic, "partitions": [_answer(rm, t.topic, rp) for rp in t.partitions]} for t in req.topics
+            {
+                "topic": t.topic,
+                "partitions": [
+                    _answer(rm, t.topic, rp)
+                    if t.topic in describable
+                    else {
+                        "partition": rp.partition,
+                        "error_code": ErrorCode.topic_authorization_failed,
+                        "leader_epoch": -1,
+                        "end_offset": -1,
+                    }
+                    for rp in t.partitions
+                ],
+            }
+            for t in req.topics
         ],
     }

@@ -25,6 +25,8 @@ instead, KIP-890 part 2: the transaction service decides from the request versio
 import asyncio
 import inspect
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.byte_rate_quotas import record_produce
 from kavka.broker.registry import handles
 from kavka.metadata.internal_topics import is_internal
@@ -194,6 +196,23 @@ async def _when_verified(responses, respond):
     return answer
 
 
+def _authorize(ctx, req, producers, refused):
+    """Kafka's ``handleProduceRequest`` checks: for transactional records WRITE on the transactional id
+    (else every partition fails with TRANSACTIONAL_ID_AUTHORIZATION_FAILED), then WRITE on each topic;
+    returns the request-wide refusal and the set of writable topic names."""
+    if (
+        producers
+        and req.transactional_id is not None
+        and not authz.authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactional_id)
+    ):
+        refused = (ErrorCode.transactional_id_authorization_failed, None)
+    if ctx.version >= FIRST_TOPIC_ID_VERSION:
+        names = [t.name for t in (ctx.broker.topic_by_id(topic) for topic, _ in req.topics) if t is not None]
+    else:
+        names = [topic for topic, _ in req.topics]
+    return refused, authz.filter_authorized(ctx, AclOperation.WRITE, ResourceType.TOPIC, names)
+
+
 def _unknown_topic_id(parts) -> list[PartitionResponse]:
     return [PartitionResponse(i, ErrorCode.unknown_topic_id) for i, _ in parts]
 
@@ -206,6 +225,9 @@ def handle_produce(ctx, body):
     responses = []
     producers = _transactional_producers(req.topics)
     refused = _request_error(req, producers) if producers else None
+    writable = None  # with an authorizer: the topics the principal may WRITE (Kafka checks before all else)
+    if broker.authz.enabled:
+        refused, writable = _authorize(ctx, req, producers, refused)
     if acks not in (0, 1, -1) or refused is not None:
         code, message = (ErrorCode.invalid_required_acks, None) if refused is None else refused
         for name, parts in req.topics:
@@ -223,7 +245,9 @@ def handle_produce(ctx, body):
                 name = image.name
             else:
                 name = topic
-            if is_internal(name):
+            if writable is not None and name not in writable:
+                results = [PartitionResponse(i, ErrorCode.topic_authorization_failed) for i, _ in parts]
+            elif is_internal(name):
                 results = [
                     PartitionResponse(
                         i, ErrorCode.invalid_topic_exception, error_message=f"Cannot append to internal topic {name}"

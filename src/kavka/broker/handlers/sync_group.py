@@ -6,6 +6,8 @@ handler may return a future. v3 adds ``group_instance_id``; v5 the protocol type
 against the group's (INCONSISTENT_GROUP_PROTOCOL) and echoed back.
 """
 
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
 from kavka.broker.group_service import service_of, shaped
 from kavka.broker.registry import handles
 from kavka.protocol.api import ApiKey, ErrorCode
@@ -18,6 +20,8 @@ def _fit(response: dict) -> dict:
 
 @handles(ApiKey.SYNC_GROUP, 0, 5)
 def handle_sync_group(ctx, req):
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return _fit({"error_code": ErrorCode.group_authorization_failed, "assignment": b""})
     service = service_of(ctx)
     if service is None:
         return _fit({"error_code": ErrorCode.coordinator_not_available, "assignment": b""})

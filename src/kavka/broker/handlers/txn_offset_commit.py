@@ -19,7 +19,9 @@ STALE_MEMBER_EPOCH, where older versions read ILLEGAL_GENERATION.
 
 import inspect
 
-from kavka.broker.group_service import service_of, sort_commit_topics
+from kavka.broker import authz
+from kavka.broker.authz import AclOperation, ResourceType
+from kavka.broker.group_service import refuse_commit, service_of, sort_commit_topics
 from kavka.broker.registry import handles
 from kavka.broker.txn_service import txn_service_of
 from kavka.coordinator.runtime import CoordinatorError
@@ -29,8 +31,12 @@ from kavka.protocol.api import ApiKey, ErrorCode
 @handles(ApiKey.TXN_OFFSET_COMMIT, 0, 6)
 def handle_txn_offset_commit(ctx, req):
     by_id = ctx.version >= 6
+    if not authz.authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactional_id):
+        return refuse_commit(req.topics, by_id, ErrorCode.transactional_id_authorization_failed)
+    if not authz.authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.group_id):
+        return refuse_commit(req.topics, by_id, ErrorCode.group_authorization_failed)
     # as Kafka: unknown topics and partitions are answered first, before anything else is asked
-    answer, key_of, topics = sort_commit_topics(ctx.broker, req.topics, by_id)
+    answer, key_of, topics = sort_commit_topics(ctx.broker, req.topics, by_id, ctx)
     if not topics:
         return answer.body()
 

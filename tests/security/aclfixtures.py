@@ -1,0 +1,216 @@
+"""Apache Kafka and Kavka with Kafka's StandardAuthorizer, side by side, for the ACL tests.
+
+Both run ``authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer`` with
+``allow.everyone.if.no.acl.found`` unset (false). The principal under test (``PRINCIPAL``) connects on
+PLAINTEXT from 127.0.0.1: ``User:ANONYMOUS``, the only principal until SASL and TLS listeners exist.
+With SASL users, point ``AclPair.bootstrap`` at a SASL listener and set ``PRINCIPAL`` to the user's.
+
+The admin that sets the ACLs (``tests.security.aclwire``): on Kafka ``User:admin``, a super user, over
+the SASL_PLAINTEXT CONTROLLER listener (Kafka's broker must not be ANONYMOUS: its controller would refuse
+its registration); on Kavka ``User:ANONYMOUS`` from 127.0.0.2, allowed everything on the cluster by
+``ADMIN_ACL``, granted while ANONYMOUS was still a super user (Kavka restarts once without that).
+Kafka gets the same ``ADMIN_ACL``, so both describe the same ACLs; it matches no request from 127.0.0.1.
+
+``AclPair.both(api_key, version, body)`` sends the same raw request (as ``PRINCIPAL``) to each and
+returns both answers normalised; ``AclPair.set_acls([...])`` makes the ACLs of both exactly
+``ADMIN_ACL`` plus the given ones, and waits until each broker enforces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kavka.security.authorizer import Acl, AclOperation, PatternType, PermissionType, ResourceType
+from kavka.testing.apache_kafka import ApacheKafka
+from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
+from kavka.testing.process import BrokerProcess, wait_until
+from tests.oracle.oraclediff import differences, normalise
+from tests.oracle.oraclewire import call
+from tests.security.aclwire import ADMIN_SOURCE, Connection, kafka_admin, kavka_admin
+
+STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+PRINCIPAL = "User:ANONYMOUS"
+DESCRIBE_ACLS, CREATE_ACLS, DELETE_ACLS = 29, 30, 31
+CLUSTER = "kafka-cluster"
+
+ADMIN_ACL = Acl(
+    ResourceType.CLUSTER, CLUSTER, PatternType.LITERAL, "User:ANONYMOUS", ADMIN_SOURCE, AclOperation.ALL,
+    PermissionType.ALLOW,
+)  # fmt: skip
+
+_JAAS = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    'username="admin" password="admin-secret" user_admin="admin-secret";'
+)
+
+KAFKA_OVERRIDES = {
+    "num.partitions": "1",
+    "authorizer.class.name": STANDARD_AUTHORIZER,
+    "super.users": "User:admin",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+    "sasl.mechanism.controller.protocol": "PLAIN",
+    "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+    "listener.name.controller.plain.sasl.jaas.config": _JAAS,
+    "group.initial.rebalance.delay.ms": "0",
+}
+KAVKA_OVERRIDES = {
+    "num.partitions": "1",
+    "authorizer.class.name": STANDARD_AUTHORIZER,
+    "super.users": "User:admin",
+    "group.initial.rebalance.delay.ms": "0",
+}
+
+# The "match everything" filter of DeleteAcls / DescribeAcls (ANY codes, null strings).
+ALL_ACLS = {
+    "resource_type_filter": 1,
+    "resource_name_filter": None,
+    "pattern_type_filter": 1,
+    "principal_filter": None,
+    "host_filter": None,
+    "operation": 1,
+    "permission_type": 1,
+}
+
+
+def acl(
+    resource_type: int, name: str, operation: int, permission: int = PermissionType.ALLOW, *,
+    pattern: int = PatternType.LITERAL, principal: str = PRINCIPAL, host: str = "*",
+) -> Acl:  # fmt: skip
+    return Acl(resource_type, name, pattern, principal, host, operation, permission)
+
+
+def creation(a: Acl) -> dict:
+    return {
+        "resource_type": a.resource_type,
+        "resource_name": a.resource_name,
+        "resource_pattern_type": a.pattern_type,
+        "principal": a.principal,
+        "host": a.host,
+        "operation": a.operation,
+        "permission_type": a.permission,
+    }
+
+
+def exact_filter(a: Acl) -> dict:
+    return {
+        "resource_type_filter": a.resource_type,
+        "resource_name_filter": a.resource_name,
+        "pattern_type_filter": a.pattern_type,
+        "principal_filter": a.principal,
+        "host_filter": a.host,
+        "operation": a.operation,
+        "permission_type": a.permission,
+    }
+
+
+def described(conn: Connection) -> set[Acl]:
+    answer = conn.call(DESCRIBE_ACLS, 3, dict(ALL_ACLS))
+    assert answer["error_code"] == 0, answer
+    return {
+        Acl(
+            r["resource_type"],
+            r["resource_name"],
+            r["pattern_type"],
+            a["principal"],
+            a["host"],
+            a["operation"],
+            a["permission_type"],
+        )  # fmt: skip
+        for r in answer["resources"]
+        for a in r["acls"]
+    }
+
+
+def replace_acls(conn: Connection, acls: Sequence[Acl]) -> None:
+    """Through an admin connection: the broker's ACLs become ``ADMIN_ACL`` plus ``acls``."""
+    wanted = set(acls) | {ADMIN_ACL}
+    stale = described(conn) - wanted
+    if stale:
+        answer = conn.call(DELETE_ACLS, 3, {"filters": [exact_filter(a) for a in stale]})
+        assert all(r["error_code"] == 0 for r in answer["filter_results"]), answer
+    answer = conn.call(CREATE_ACLS, 3, {"creations": [creation(a) for a in wanted]})
+    assert all(r["error_code"] == 0 for r in answer["results"]), answer
+
+
+@dataclass
+class AclPair:
+    kafka: ApacheKafka
+    kavka: BrokerProcess
+
+    def kafka_admin(self) -> Connection:
+        return kafka_admin(self.kafka.host, self.kafka.controller_port)
+
+    def kavka_admin(self) -> Connection:
+        return kavka_admin(self.kavka.host, self.kavka.port)
+
+    def admins(self) -> list[Callable[[], Connection]]:
+        return [self.kafka_admin, self.kavka_admin]
+
+    def both(self, api_key: int, version: int, body: dict) -> tuple[object, object]:
+        k = normalise(call(self.kafka.bootstrap, api_key, version, body), self._renames("kafka"))
+        v = normalise(call(self.kavka.bootstrap, api_key, version, body), self._renames("kavka"))
+        return k, v
+
+    def diff(self, api_key: int, version: int, body: dict) -> list[str]:
+        return differences(*self.both(api_key, version, body))
+
+    def _renames(self, side: str) -> dict[str, str]:
+        if side == "kafka":
+            return {f":{self.kafka.port}": ":<port>", str(self.kafka.data_dir): "<log.dirs>"}
+        return {f":{self.kavka.port}": ":<port>", str(self.kavka.data_dir): "<log.dirs>"}
+
+    def set_acls(self, acls: Sequence[Acl]) -> None:
+        """Both brokers' ACLs become ``ADMIN_ACL`` plus ``acls``; returns once each enforces them (Kafka
+        applies them when its broker replays the committed records)."""
+        wanted = set(acls) | {ADMIN_ACL}
+        for admin in self.admins():
+            with admin() as conn:
+                replace_acls(conn, acls)
+                wait_until(lambda: described(conn) == wanted, 15, message="ACLs applied")
+
+
+def _start_kavka(base: Path) -> BrokerProcess:
+    """Kavka with ``ADMIN_ACL`` in its metadata: granted while ANONYMOUS is a super user, then restarted
+    with ``super.users=User:admin`` only."""
+    kavka = BrokerProcess(base / "kavka" / "data", overrides={**KAVKA_OVERRIDES, "super.users": PRINCIPAL})
+    kavka.start()
+    try:
+        with Connection(kavka.host, kavka.port) as conn:
+            answer = conn.call(CREATE_ACLS, 3, {"creations": [creation(ADMIN_ACL)]})
+            assert answer["results"][0]["error_code"] == 0, answer
+        kavka.stop()
+        kavka.overrides = dict(KAVKA_OVERRIDES)
+        kavka.start()
+    except BaseException:
+        kavka.stop()
+        kavka.cleanup()
+        raise
+    return kavka
+
+
+@pytest.fixture(scope="module")
+def acl_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclPair]:
+    reason = kafka_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    base: Path = tmp_path_factory.mktemp("acls")
+    kavka = _start_kavka(base)
+    kafka = ApacheKafka(base / "kafka", overrides=KAFKA_OVERRIDES)
+    try:
+        kafka.start()
+        try:
+            with kafka_admin(kafka.host, kafka.controller_port) as conn:
+                replace_acls(conn, [])
+            yield AclPair(kafka, kavka)
+        finally:
+            try:
+                kafka.stop()
+            finally:
+                kafka.cleanup()
+    finally:
+        kavka.stop()
+        kavka.cleanup()
