@@ -38,7 +38,8 @@ def split_before_forwarding(ctx, req):
 
     def merge(answer):
         results = list(answer["results"] if isinstance(answer, dict) else answer.results) if answer else []
-        return {"throttle_time": 0, "results": [*denied.values(), *results]}
+        throttle = (answer["throttle_time"] if isinstance(answer, dict) else answer.throttle_time) if answer else 0
+        return {"throttle_time": throttle, "results": [*denied.values(), *results]}
 
     return (replace(req, topics=tuple(kept)) if kept else None), merge
 

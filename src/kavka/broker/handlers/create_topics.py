@@ -63,7 +63,8 @@ def split_before_forwarding(ctx, req):
                     "topic_config_error_code": ErrorCode.topic_authorization_failed,
                 }
             topics.append(entry)
-        return {"throttle_time": 0, "topics": topics}
+        # the throttle time of the answer (controller_mutation_rate), or 0 when nothing went on
+        return {"throttle_time": _get(answer, "throttle_time") if answer is not None else 0, "topics": topics}
 
     return (replace(req, topics=tuple(kept)) if kept else None), merge
 

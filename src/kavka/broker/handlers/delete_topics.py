@@ -100,7 +100,8 @@ def split_before_forwarding(ctx, req):
 
     def merge(answer):
         responses = list(answer["responses"] if isinstance(answer, dict) else answer.responses) if answer else []
-        return {"throttle_time": 0, "responses": [*responses, *denied]}
+        throttle = (answer["throttle_time"] if isinstance(answer, dict) else answer.throttle_time) if answer else 0
+        return {"throttle_time": throttle, "responses": [*responses, *denied]}
 
     return allowed, merge
 
