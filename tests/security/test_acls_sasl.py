@@ -1,0 +1,208 @@
+"""The ACL matrix with an authenticated principal: ``User:alice`` over SASL PLAIN on Apache Kafka and
+on Kavka (``aclfixtures.sasl_acl_pair``), a representative case of each kind from
+``test_acls_matrix`` with its ACLs granted to alice instead of ``User:ANONYMOUS``, the answers compared
+field by field; and what confluent-kafka, logged in as alice, is told with and without her ACLs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+
+from kavka.security.authorizer import Acl
+from kavka.security.authorizer import AclOperation as Op
+from kavka.security.authorizer import PatternType
+from kavka.security.authorizer import ResourceType as R
+from kavka.testing.process import wait_until
+from tests.oracle.oraclediff import differences
+from tests.security import test_acls_matrix as matrix
+from tests.security.aclfixtures import PRINCIPAL, SASL_PASSWORD, SASL_PRINCIPAL, SASL_USER, AclPair, acl
+from tests.security.aclfixtures import sasl_acl_pair as sasl_acl_pair  # noqa: F401  (the module's fixture)
+
+# one or two of each kind: hiding, implied operations, DENY, prefix / wildcard / host / principal
+# matching, groups, transactions, cluster rights and authorized operations, the ACL APIs themselves
+SUBSET = [
+    "metadata-all-none",
+    "metadata-named-read-implies-describe",
+    "metadata-deny-all",
+    "metadata-autocreate-no-create",
+    "metadata-ops-some",
+    "produce-none",
+    "produce-write",
+    "produce-write-deny-wins",
+    "produce-prefixed",
+    "produce-other-host",
+    "produce-wildcard-principal",
+    "produce-other-principal",
+    "produce-txn-id-denied",
+    "fetch-read",
+    "fetch-read-denied-prefix",
+    "join-group-none",
+    "offset-commit-group-only",
+    "offset-commit-both",
+    "describe-groups-describe",
+    "create-topics-topic",
+    "describe-configs-topic-alter",
+    "init-pid-topic-write",
+    "init-pid-txn-none",
+    "describe-cluster-ops-some",
+    "add-offsets-to-txn-no-group",
+    "incremental-alter-mixed",
+    "alter-client-quotas-none",
+    "describe-acls-match",
+    "delete-acls-filters",
+]
+
+
+def _as_alice(value):
+    """A case's ACLs and body with ``User:ANONYMOUS`` (the matrix's principal) replaced by alice."""
+    if isinstance(value, Acl):
+        principal = SASL_PRINCIPAL if value.principal == PRINCIPAL else value.principal
+        return dataclasses.replace(value, principal=principal)
+    if isinstance(value, dict):
+        return {k: _as_alice(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_alice(v) for v in value]
+    return SASL_PRINCIPAL if value == PRINCIPAL else value
+
+
+CASES = [_as_alice(list(c)) for c in matrix.CASES if c[0] in SUBSET]
+
+
+def test_the_subset_names_existing_cases():
+    assert sorted(c[0] for c in CASES) == sorted(SUBSET)
+
+
+@pytest.fixture(scope="module")
+def pair(sasl_acl_pair: AclPair) -> AclPair:  # noqa: F811
+    """The pair with the matrix's topics, created by each admin."""
+    assert sasl_acl_pair.principal == SASL_PRINCIPAL
+    for admin in sasl_acl_pair.admins():
+        with admin() as conn:
+            for name in (matrix.TOPIC, matrix.HIDDEN):
+                body = {**matrix.create_topics(name), "validate_only": False}
+                answer = conn.call(matrix.CREATE_TOPICS, 7, body)
+                assert answer["topics"][0]["error_code"] in (0, 36), answer
+    for side in (sasl_acl_pair.kafka, sasl_acl_pair.kavka):
+        wait_until(lambda: matrix._has_leader(side.bootstrap), 30, message=f"{matrix.TOPIC} led on {side.bootstrap}")
+    return sasl_acl_pair
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_acl_matrix_as_a_sasl_user(pair: AclPair, case) -> None:
+    _, acls, api_key, version, body = case
+    pair.set_acls(acls)
+    if api_key == matrix.INIT_PRODUCER_ID:
+        kafka, kavka = wait_until(lambda: matrix._settled(pair.both(api_key, version, body)), 30, message="pids")
+    else:
+        kafka, kavka = pair.both(api_key, version, body)
+    found = differences(matrix._tidy(kafka), matrix._tidy(kavka))
+    assert found == [], "\n".join(found) + f"\nkafka={kafka}\nkavka={kavka}"
+
+
+def test_an_acl_for_anonymous_gives_alice_nothing(pair: AclPair) -> None:
+    """The principal is the authenticated user's: WRITE granted to User:ANONYMOUS does not let alice
+    produce, on either broker."""
+    pair.set_acls([acl(R.TOPIC, matrix.TOPIC, Op.WRITE, principal=PRINCIPAL)])
+    for answer in pair.both(matrix.PRODUCE, 9, matrix.produce()):
+        assert answer["responses"][0]["partition_responses"][0]["error_code"] == 29, answer  # TOPIC_AUTHORIZATION
+
+
+# --- confluent-kafka logged in as alice -------------------------------------------------------------
+
+
+def _conf(host: str, port: int, **extra) -> dict:
+    return {
+        "bootstrap.servers": f"{host}:{port}",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": SASL_USER,
+        "sasl.password": SASL_PASSWORD,
+        **extra,
+    }
+
+
+def _produce_error(conf: dict, topic: str) -> int | None:
+    errors: list = []
+    p = Producer({**conf, "message.timeout.ms": 10000})
+    p.produce(topic, b"v", on_delivery=lambda err, msg: errors.append(err))
+    p.flush(15)
+    assert errors, "no delivery report"
+    return None if errors[0] is None else errors[0].code()
+
+
+def _consume_error(conf: dict, topic: str, group: str) -> int | None:
+    """The first error a group consumer of ``topic`` sees (None once it read a message)."""
+    c = Consumer({**conf, "group.id": group, "auto.offset.reset": "earliest", "session.timeout.ms": 10000})
+    try:
+        c.subscribe([topic])
+        for _ in range(60):
+            msg = c.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error() is None:
+                return None
+            if msg.error().code() != KafkaError._PARTITION_EOF:
+                return msg.error().code()
+        pytest.fail("neither a message nor an error in 30 s")
+    finally:
+        c.close()
+
+
+def _transaction_error(conf: dict, txn_id: str) -> int | None:
+    p = Producer({**conf, "transactional.id": txn_id, "transaction.timeout.ms": 10000})
+    try:
+        p.init_transactions(15)
+    except KafkaException as e:
+        return e.args[0].code()
+    return None
+
+
+def _side(pair: AclPair, side: str) -> dict:
+    broker = pair.kafka if side == "kafka" else pair.kavka
+    return _conf(broker.host, pair.kafka_sasl if side == "kafka" else pair.kavka_sasl)
+
+
+def test_confluent_kafka_as_alice_without_and_with_acls(pair: AclPair) -> None:
+    topic, group, txn = matrix.TOPIC, f"alice-g-{uuid.uuid4().hex[:6]}", "alice-tx"
+    seen: dict[str, list] = {}
+    steps = [
+        ([], "produce"),
+        ([acl(R.TOPIC, topic, Op.WRITE, principal=SASL_PRINCIPAL)], "produce"),
+        ([acl(R.TOPIC, topic, Op.READ, principal=SASL_PRINCIPAL)], "consume"),  # no GROUP READ
+        (
+            [
+                acl(R.TOPIC, topic, Op.READ, principal=SASL_PRINCIPAL),
+                acl(R.GROUP, "alice-g-", Op.READ, pattern=PatternType.PREFIXED, principal=SASL_PRINCIPAL),
+            ],
+            "consume",
+        ),
+        ([acl(R.TOPIC, topic, Op.WRITE, principal=SASL_PRINCIPAL)], "transaction"),
+        (
+            [acl(R.TRANSACTIONAL_ID, txn, Op.WRITE, principal=SASL_PRINCIPAL)],
+            "transaction",
+        ),
+    ]
+    for acls, what in steps:
+        pair.set_acls(acls)
+        for side in ("kafka", "kavka"):
+            conf = _side(pair, side)
+            if what == "produce":
+                got = _produce_error(conf, topic)
+            elif what == "consume":
+                got = _consume_error(conf, topic, group)
+            else:
+                got = _transaction_error(conf, txn)
+            seen.setdefault(side, []).append((what, got))
+    assert seen["kavka"] == seen["kafka"]
+    assert seen["kafka"] == [
+        ("produce", KafkaError.TOPIC_AUTHORIZATION_FAILED),
+        ("produce", None),
+        ("consume", KafkaError.GROUP_AUTHORIZATION_FAILED),
+        ("consume", None),
+        ("transaction", KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+        ("transaction", None),
+    ], seen
