@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 import struct
 from typing import Any
 
@@ -30,14 +31,20 @@ ADMIN_SOURCE = "127.0.0.2"
 
 
 class Connection:
-    """One connection; ``call`` sends a request built from a dict and returns the plain answer."""
+    """One connection; ``call`` sends a request built from a dict and returns the plain answer. With
+    ``tls`` the connection is TLS first (the context's certificate, if any, is the client's)."""
 
     def __init__(
-        self, host: str, port: int, source: str | None = None, timeout: float = 30, client_id: str = "kavka-acl-test"
+        self,
+        host: str,
+        port: int,
+        source: str | None = None,
+        timeout: float = 30,
+        client_id: str = "kavka-acl-test",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        self.sock = socket.create_connection(
-            (host, port), timeout=timeout, source_address=(source, 0) if source else None
-        )
+        sock = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0) if source else None)
+        self.sock = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
         self._corr = 0
         self.client_id = client_id
 

@@ -6,6 +6,7 @@ filters) naming alice instead of ``User:ANONYMOUS``, the answers compared field 
 from __future__ import annotations
 
 import dataclasses
+import ssl
 import uuid
 
 import pytest
@@ -15,11 +16,27 @@ from kavka.security.authorizer import Acl
 from kavka.security.authorizer import AclOperation as Op
 from kavka.security.authorizer import PatternType
 from kavka.security.authorizer import ResourceType as R
-from kavka.testing.process import wait_until
-from tests.oracle.oraclediff import differences
+from kavka.testing.apache_kafka import ApacheKafka
+from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
+from kavka.testing.certs import CLIENT_DN, make_pki
+from kavka.testing.process import BrokerProcess, free_port, wait_until
+from tests.oracle.oraclediff import differences, normalise
 from tests.security import test_acls_matrix as matrix
-from tests.security.aclfixtures import PRINCIPAL, SASL_PASSWORD, SASL_PRINCIPAL, SASL_USER, AclPair, acl
+from tests.security.aclfixtures import (
+    ADMIN_ACL,
+    PRINCIPAL,
+    SASL_PASSWORD,
+    SASL_PRINCIPAL,
+    SASL_USER,
+    STANDARD_AUTHORIZER,
+    AclPair,
+    acl,
+    described,
+    replace_acls,
+)
 from tests.security.aclfixtures import sasl_acl_pair as sasl_acl_pair  # noqa: F401  (the module's fixture)
+from tests.security.aclwire import Connection
+from tests.security.tlsenv import TlsPorts, tls_settings
 
 
 
@@ -176,3 +193,105 @@ def test_confluent_kafka_as_alice_without_and_with_acls(pair: AclPair) -> None:
         ("transaction", KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
         ("transaction", None),
     ], seen
+
+
+# --- a certificate's principal (mTLS) -----------------------------------------------------------------
+
+# DN: a client certificate required, the default rule (User: + the subject); MTLS: the same, with a
+# mapping rule making the principal User:client@acme
+MAPPING_RULE = "RULE:^CN=(.*?),OU=(.*?),O=(.*?),C=(.*?)$/$1@$3/L,DEFAULT"
+DN_PRINCIPAL, MAPPED_PRINCIPAL = f"User:{CLIENT_DN}", "User:client@acme"
+
+
+def _mtls_settings(pki, ports: TlsPorts, dn: int, controller: int | None) -> dict[str, str]:
+    extra = f",CONTROLLER://127.0.0.1:{controller}" if controller else ""
+    settings = tls_settings(
+        pki, ports, extra_listeners=f",DN://127.0.0.1:{dn}{extra}", extra_map=",DN:SSL" + (",CONTROLLER:PLAINTEXT" if controller else "")
+    )
+    settings["advertised.listeners"] += f",DN://127.0.0.1:{dn}"
+    return {
+        **settings,
+        "listener.name.dn.ssl.client.auth": "required",
+        "listener.name.mtls.ssl.principal.mapping.rules": MAPPING_RULE,
+        "authorizer.class.name": STANDARD_AUTHORIZER,
+        "super.users": PRINCIPAL,  # the PLAINTEXT admin (and Kafka's own broker, on PLAINTEXT)
+        "num.partitions": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def mtls_pair(tmp_path_factory):
+    """{"kafka": (host, plaintext, ports), "kavka": ...}: both brokers with the DN and MTLS listeners."""
+    reason = kafka_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("mtls-acls")
+    pki = make_pki(base / "pki")
+    ports, dn = TlsPorts.free(), free_port()
+    kavka = BrokerProcess(base / "kavka", port=ports.plaintext, overrides=_mtls_settings(pki, ports, dn, None))
+    kafka = ApacheKafka(base / "kafka")
+    kports, kdn = TlsPorts(kafka.port, free_port(), free_port()), free_port()
+    kafka.overrides.update(_mtls_settings(pki, kports, kdn, kafka.controller_port))
+    kavka.start()
+    try:
+        kafka.start()
+        try:
+            sides = {"kafka": (kafka, kports, kdn), "kavka": (kavka, ports, dn)}
+            for broker, _, _ in sides.values():
+                with Connection(broker.host, broker.port) as conn:
+                    body = {**matrix.create_topics(matrix.TOPIC), "validate_only": False}
+                    assert conn.call(matrix.CREATE_TOPICS, 7, body)["topics"][0]["error_code"] in (0, 36)
+                wait_until(lambda b=broker: matrix._has_leader(b.bootstrap), 30, message="the topic led")
+            yield pki, sides
+        finally:
+            try:
+                kafka.stop()
+            finally:
+                kafka.cleanup()
+    finally:
+        kavka.stop()
+        kavka.cleanup()
+
+
+def _mtls_call(pki, side, listener: str, api_key: int, version: int, body: dict) -> object:
+    broker, ports, dn = side
+    ctx = ssl.create_default_context(cafile=pki.ca_pem)
+    ctx.load_cert_chain(pki.client_cert_pem, pki.client_key_pem)
+    port = dn if listener == "dn" else ports.mtls
+    with Connection("127.0.0.1", port, tls=ctx) as conn:
+        answer = conn.call(api_key, version, body)
+    return normalise(answer, {f":{port}": ":<port>"})
+
+
+MTLS_CASES = [
+    ("dn-produce-none", "dn", [], matrix.PRODUCE, 9, matrix.produce()),
+    ("dn-produce-write", "dn", [(DN_PRINCIPAL, Op.WRITE)], matrix.PRODUCE, 9, matrix.produce()),
+    ("dn-produce-mapped-acl", "dn", [(MAPPED_PRINCIPAL, Op.WRITE)], matrix.PRODUCE, 9, matrix.produce()),
+    ("dn-metadata-describe", "dn", [(DN_PRINCIPAL, Op.DESCRIBE)], matrix.METADATA, 12, matrix.metadata()),
+    ("mapped-produce-write", "mtls", [(MAPPED_PRINCIPAL, Op.WRITE)], matrix.PRODUCE, 9, matrix.produce()),
+    ("mapped-produce-dn-acl", "mtls", [(DN_PRINCIPAL, Op.WRITE)], matrix.PRODUCE, 9, matrix.produce()),
+    ("mapped-fetch-read", "mtls", [(MAPPED_PRINCIPAL, Op.READ)], matrix.FETCH, 12, matrix.fetch()),
+]
+
+
+@pytest.mark.parametrize("case", MTLS_CASES, ids=[c[0] for c in MTLS_CASES])
+def test_acls_for_a_certificates_principal(mtls_pair, case) -> None:
+    """The principal of a client certificate (default rule, and ``ssl.principal.mapping.rules`` on the
+    listener) is what ACLs match, as on Kafka configured the same way."""
+    pki, sides = mtls_pair
+    _, listener, grants, api_key, version, body = case
+    acls = [acl(R.TOPIC, matrix.TOPIC, op, principal=p) for p, op in grants]
+    answers = []
+    for broker, _, _ in sides.values():
+        with Connection(broker.host, broker.port) as conn:
+            replace_acls(conn, acls)
+            wanted = set(acls) | {ADMIN_ACL}
+            wait_until(lambda c=conn: described(c) == wanted, 15, message="ACLs applied")
+    for side in sides.values():
+        answers.append(_mtls_call(pki, side, listener, api_key, version, body))
+    kafka, kavka = answers
+    found = differences(matrix._tidy(kafka), matrix._tidy(kavka))
+    assert found == [], "\n".join(found) + f"\nkafka={kafka}\nkavka={kavka}"
+    if api_key == matrix.PRODUCE:
+        code = kavka["responses"][0]["partition_responses"][0]["error_code"]
+        assert code == (0 if case[0] in ("dn-produce-write", "mapped-produce-write") else 29), kavka

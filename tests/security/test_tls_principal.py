@@ -262,6 +262,11 @@ def test_sasl_ssl_listener_is_tls_first_and_leaves_the_principal_to_sasl(pki, tm
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": pki.broker_pem,
             "ssl.client.auth": "required",  # not for SASL_SSL without the listener prefix
+            # Kafka's default mechanism, GSSAPI, is not Kavka's: the broker would refuse to start
+            "sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.sasl_ssl.plain.sasl.jaas.config": (
+                'org.apache.kafka.common.security.plain.PlainLoginModule required user_a="a";'
+            ),
         },
     ).start()
     try:
