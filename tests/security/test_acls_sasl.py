@@ -12,9 +12,8 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
-from kavka.security.authorizer import Acl
+from kavka.security.authorizer import Acl, PatternType
 from kavka.security.authorizer import AclOperation as Op
-from kavka.security.authorizer import PatternType
 from kavka.security.authorizer import ResourceType as R
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
@@ -37,7 +36,6 @@ from tests.security.aclfixtures import (
 from tests.security.aclfixtures import sasl_acl_pair as sasl_acl_pair  # noqa: F401  (the module's fixture)
 from tests.security.aclwire import Connection
 from tests.security.tlsenv import TlsPorts, tls_settings
-
 
 
 def _as_alice(value):
@@ -206,7 +204,10 @@ DN_PRINCIPAL, MAPPED_PRINCIPAL = f"User:{CLIENT_DN}", "User:client@acme"
 def _mtls_settings(pki, ports: TlsPorts, dn: int, controller: int | None) -> dict[str, str]:
     extra = f",CONTROLLER://127.0.0.1:{controller}" if controller else ""
     settings = tls_settings(
-        pki, ports, extra_listeners=f",DN://127.0.0.1:{dn}{extra}", extra_map=",DN:SSL" + (",CONTROLLER:PLAINTEXT" if controller else "")
+        pki,
+        ports,
+        extra_listeners=f",DN://127.0.0.1:{dn}{extra}",
+        extra_map=",DN:SSL" + (",CONTROLLER:PLAINTEXT" if controller else ""),
     )
     settings["advertised.listeners"] += f",DN://127.0.0.1:{dn}"
     return {
