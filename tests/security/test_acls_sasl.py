@@ -8,10 +8,12 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import uuid
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
+from kavka.protocol.records import Record, build_batch
 from kavka.security.authorizer import Acl, PatternType
 from kavka.security.authorizer import AclOperation as Op
 from kavka.security.authorizer import ResourceType as R
@@ -35,6 +37,7 @@ from tests.security.aclfixtures import (
 )
 from tests.security.aclfixtures import sasl_acl_pair as sasl_acl_pair  # noqa: F401  (the module's fixture)
 from tests.security.aclwire import Connection
+from tests.security.quotawire import set_quota
 from tests.security.tlsenv import TlsPorts, tls_settings
 
 
@@ -254,14 +257,16 @@ def mtls_pair(tmp_path_factory):
         kavka.cleanup()
 
 
-def _mtls_call(pki, side, listener: str, api_key: int, version: int, body: dict) -> object:
+def _mtls_call(pki, side, listener: str, api_key: int, version: int, body: dict, raw: bool = False) -> Any:
+    """One request on a TLS connection with the client certificate; normalised unless ``raw`` (the
+    oracle's normalisation hides throttle times)."""
     broker, ports, dn = side
     ctx = ssl.create_default_context(cafile=pki.ca_pem)
     ctx.load_cert_chain(pki.client_cert_pem, pki.client_key_pem)
     port = dn if listener == "dn" else ports.mtls
     with Connection("127.0.0.1", port, tls=ctx) as conn:
         answer = conn.call(api_key, version, body)
-    return normalise(answer, {f":{port}": ":<port>"})
+    return answer if raw else normalise(answer, {f":{port}": ":<port>"})
 
 
 MTLS_CASES = [
@@ -296,3 +301,45 @@ def test_acls_for_a_certificates_principal(mtls_pair, case) -> None:
     if api_key == matrix.PRODUCE:
         code = kavka["responses"][0]["partition_responses"][0]["error_code"]
         assert code == (0 if case[0] in ("dn-produce-write", "mapped-produce-write") else 29), kavka
+
+
+def test_a_certificates_principal_is_its_quota_user(mtls_pair) -> None:
+    """The mapped certificate principal ``User:client@acme`` is quota user ``client@acme``: a
+    producer_byte_rate on it throttles the MTLS listener's producer and not the same certificate on the
+    DN listener (principal ``User:CN=...``), on Kafka and on Kavka alike."""
+    pki, sides = mtls_pair
+    acls = [acl(R.TOPIC, matrix.TOPIC, Op.WRITE, principal=p) for p in (DN_PRINCIPAL, MAPPED_PRINCIPAL)]
+    big = {
+        **matrix.produce(),
+        "topic_data": [
+            {
+                "name": matrix.TOPIC,
+                "partition_data": [
+                    {"index": 0, "records": build_batch([Record(0, 1_700_000_000_000, None, b"x" * 50_000)])}
+                ],
+            }
+        ],
+    }
+    seen = {}
+    for kind, side in sides.items():
+        broker = side[0]
+        with Connection(broker.host, broker.port) as conn:
+            replace_acls(conn, acls)
+            wait_until(lambda c=conn: described(c) == set(acls) | {ADMIN_ACL}, 15, message="ACLs applied")
+        set_quota(broker.bootstrap, [("user", "client@acme")], {"producer_byte_rate": 500.0})
+        try:
+            last: list = []
+
+            def throttles(side=side):
+                got = last
+                got.clear()
+                for listener in ("mtls", "dn"):
+                    answer = _mtls_call(pki, side, listener, matrix.PRODUCE, 9, big, raw=True)
+                    assert answer["responses"][0]["partition_responses"][0]["error_code"] == 0, answer
+                    got.append(answer["throttle_time"] > 0)
+                return got if got[0] else None
+
+            seen[kind] = wait_until(throttles, 15, message=lambda k=kind: f"the quota applied on {k}: {last}")
+        finally:
+            set_quota(broker.bootstrap, [("user", "client@acme")], {"producer_byte_rate": None})
+    assert seen == {"kafka": [True, False], "kavka": [True, False]}
