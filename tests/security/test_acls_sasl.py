@@ -343,3 +343,58 @@ def test_a_certificates_principal_is_its_quota_user(mtls_pair) -> None:
         finally:
             set_quota(broker.bootstrap, [("user", "client@acme")], {"producer_byte_rate": None})
     assert seen == {"kafka": [True, False], "kavka": [True, False]}
+
+
+# --- the tools as alice -------------------------------------------------------------------------------
+
+
+def _jaas_properties(path, user: str, password: str) -> str:
+    path.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{user}" password="{password}";\n'
+    )
+    return str(path)
+
+
+def test_tools_with_a_command_config_act_as_its_user(pair: AclPair, tmp_path) -> None:
+    """Kafka's kafka-acls with the admin's --command-config grants alice DESCRIBE on one topic; then
+    ``kavka topics list`` and kafka-topics with alice's --command-config list that topic only, and
+    ``kavka topics create`` as alice is refused: the same on Kafka and on Kavka."""
+    from click.testing import CliRunner
+
+    from kavka.cli.main import main
+
+    pair.set_acls([])
+    admin = _jaas_properties(tmp_path / "admin.properties", "admin", "admin-secret")
+    alice = _jaas_properties(tmp_path / "alice.properties", SASL_USER, SASL_PASSWORD)
+    granted = acl(R.TOPIC, matrix.TOPIC, Op.DESCRIBE, principal=SASL_PRINCIPAL)
+    seen = {}
+    for side, port, admin_conn in (
+        ("kafka", pair.kafka_sasl, pair.kafka_admin),
+        ("kavka", pair.kavka_sasl, pair.kavka_admin),
+    ):
+        bootstrap = f"127.0.0.1:{port}"
+        added = pair.kafka.run_tool(
+            "org.apache.kafka.tools.AclCommand",
+            ["--bootstrap-server", bootstrap, "--command-config", admin, "--add", "--allow-principal",
+             SASL_PRINCIPAL, "--operation", "Describe", "--topic", matrix.TOPIC],
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        with admin_conn() as conn:
+            wait_until(lambda c=conn: granted in described(c), 15, message="the tool's ACL applied")
+        runner = CliRunner()
+        listed = runner.invoke(main, ["topics", "list", "-b", bootstrap, "--command-config", alice], prog_name="kavka")
+        java_listed = pair.kafka.run_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            ["--bootstrap-server", bootstrap, "--command-config", alice, "--list"],
+        )
+        created = runner.invoke(
+            main,
+            ["topics", "create", "acl-by-alice", "-b", bootstrap, "--command-config", alice],
+            prog_name="kavka",
+        )
+        seen[side] = (listed.exit_code, listed.output, java_listed.stdout, created.exit_code, created.output)
+    assert seen["kavka"] == seen["kafka"]
+    assert seen["kafka"][:3] == (0, f"{matrix.TOPIC}\n", f"{matrix.TOPIC}\n"), seen
+    assert seen["kafka"][3:] == (1, "Error: Authorization failed.\n"), seen  # TOPIC_AUTHORIZATION_FAILED
