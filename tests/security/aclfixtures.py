@@ -3,8 +3,8 @@
 Both run ``authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer`` with
 ``allow.everyone.if.no.acl.found`` unset (false). The principal under test (``PRINCIPAL``) connects on
 PLAINTEXT from 127.0.0.1: ``User:ANONYMOUS`` (fixture ``acl_pair``). Fixture ``sasl_acl_pair`` runs
-the same with an authenticated user: both brokers get a SASL_PLAINTEXT listener (PLAIN, users
-``admin`` and ``alice``), the principal under test is ``User:alice`` (``SASL_PRINCIPAL``) and each
+the same with an authenticated user: both brokers get a SASL_PLAINTEXT listener (PLAIN with users
+``admin`` and ``alice``; SCRAM-SHA-256, where alice has a credential; unsecured OAUTHBEARER), the principal under test is ``User:alice`` (``SASL_PRINCIPAL``) and each
 request goes on a connection that authenticated first; the admin is the super user ``User:admin``
 on both (Kavka's on its SASL listener).
 
@@ -21,6 +21,7 @@ returns both answers normalised; ``AclPair.set_acls([...])`` makes the ACLs of b
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,14 @@ USERS_JAAS = (
     f'user_admin="admin-secret" user_{SASL_USER}="{SASL_PASSWORD}";'
 )
 SASL_LISTENER = {
-    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,OAUTHBEARER",
     "listener.name.sasl_plaintext.plain.sasl.jaas.config": USERS_JAAS,
+    "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required ;"
+    ),
+    "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config": (
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
+    ),
 }
 
 KAFKA_OVERRIDES = {
@@ -76,6 +83,17 @@ KAVKA_OVERRIDES = {
     "authorizer.class.name": STANDARD_AUTHORIZER,
     "super.users": "User:admin",
     "group.initial.rebalance.delay.ms": "0",
+}
+
+# alice's SCRAM-SHA-256 credential (AlterUserScramCredentials v0), salted as a client would
+ALTER_SCRAM = 51
+_SALT = b"alice-salt-0123456789"
+SCRAM_UPSERTION = {
+    "name": SASL_USER,
+    "mechanism": 1,  # SCRAM-SHA-256
+    "iterations": 4096,
+    "salt": _SALT,
+    "salted_password": hashlib.pbkdf2_hmac("sha256", SASL_PASSWORD.encode(), _SALT, 4096),
 }
 
 # The "match everything" filter of DeleteAcls / DescribeAcls (ANY codes, null strings).
@@ -291,6 +309,8 @@ def sasl_acl_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclPair]
             for admin in pair.admins():
                 with admin() as conn:
                     replace_acls(conn, [])
+                    answer = conn.call(ALTER_SCRAM, 0, {"deletions": [], "upsertions": [SCRAM_UPSERTION]})
+                    assert answer["results"][0]["error_code"] == 0, answer
             yield pair
         finally:
             try:

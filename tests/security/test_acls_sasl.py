@@ -398,3 +398,24 @@ def test_tools_with_a_command_config_act_as_its_user(pair: AclPair, tmp_path) ->
     assert seen["kavka"] == seen["kafka"]
     assert seen["kafka"][:3] == (0, f"{matrix.TOPIC}\n", f"{matrix.TOPIC}\n"), seen
     assert seen["kafka"][3:] == (1, "Error: Authorization failed.\n"), seen  # TOPIC_AUTHORIZATION_FAILED
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "OAUTHBEARER"])
+def test_every_mechanism_gives_the_same_principal(pair: AclPair, mechanism) -> None:
+    """alice logged in with SCRAM (a credential in the metadata log) or an unsecured OAUTHBEARER token
+    (sub=alice) is ``User:alice`` to the authorizer, as with PLAIN: refused without her ACL, allowed
+    with it, on Kafka and on Kavka."""
+    seen: dict[str, list] = {"kafka": [], "kavka": []}
+    extra = (
+        {"enable.sasl.oauthbearer.unsecure.jwt": True, "sasl.oauthbearer.config": f"principal={SASL_USER}"}
+        if mechanism == "OAUTHBEARER"
+        else {}
+    )
+    for acls in ([], [acl(R.TOPIC, matrix.TOPIC, Op.WRITE, principal=SASL_PRINCIPAL)]):
+        pair.set_acls(acls)
+        for side in seen:
+            conf = {**_side(pair, side), "sasl.mechanism": mechanism, **extra}
+            if mechanism == "OAUTHBEARER":
+                del conf["sasl.username"], conf["sasl.password"]
+            seen[side].append(_produce_error(conf, matrix.TOPIC))
+    assert seen == {s: [KafkaError.TOPIC_AUTHORIZATION_FAILED, None] for s in seen}, seen
