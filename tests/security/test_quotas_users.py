@@ -96,3 +96,35 @@ def test_describe_shows_the_user_and_client_entity(sasl_kafka, tmp_path):  # noq
     assert shown.output.strip() == (
         f"Quota configs for user-principal '{user}', client-id '{client}' are consumer_byte_rate=2048.0"
     ), shown.output
+
+
+def test_consumer_byte_rate_per_user(sasl_kafka, tmp_path):  # noqa: F811
+    """consumer_byte_rate on user alice throttles her Fetch and not bob's, with the same client id."""
+    broker, sasl = sasl_kafka
+    topic = f"quota-fetch-{uuid.uuid4().hex[:6]}"
+    create_on(broker.bootstrap, topic)
+    run = uuid.uuid4().hex[:6]
+    assert not _throttled(sasl, topic, "bob", f"w-{run}")  # 50 kB to read
+    host, port = sasl.rsplit(":", 1)
+    fetch = {
+        "replica_id": -1, "max_wait": 0, "min_bytes": 1, "max_bytes": 1 << 20, "isolation_level": 0,
+        "session_id": 0, "session_epoch": -1, "forgotten_topics_data": [], "rack_id": "",
+        "topics": [{"topic": topic, "partitions": [{"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}]}],
+    }  # fmt: skip
+
+    def fetch_throttled(user: str) -> bool:
+        with sasl_plain(host, int(port), user, USERS[user], client_id=f"f-{run}") as conn:
+            answer = conn.call(1, 12, fetch)
+        assert answer["error_code"] == 0, answer
+        return answer["throttle_time"] > 0
+
+    admin = _props(tmp_path, "bob", USERS["bob"])
+    done = _kavka("configs", "alter", "--user", "alice", "--add-config", "consumer_byte_rate=500",
+                  "-b", sasl, "--command-config", admin)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    try:
+        wait_until(lambda: fetch_throttled("alice"), 20, message="alice's fetch throttled")
+        assert not fetch_throttled("bob")
+    finally:
+        _kavka("configs", "alter", "--user", "alice", "--delete-config", "consumer_byte_rate",
+               "-b", sasl, "--command-config", admin)  # fmt: skip
