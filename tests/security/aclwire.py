@@ -90,11 +90,16 @@ class Connection:
 
 
 def sasl_plain(
-    host: str, port: int, user: str = "admin", password: str = "admin-secret", client_id: str = "kavka-acl-test"
+    host: str,
+    port: int,
+    user: str = "admin",
+    password: str = "admin-secret",
+    client_id: str = "kavka-acl-test",
+    tls: ssl.SSLContext | None = None,
 ) -> Connection:
-    """A connection to a SASL_PLAINTEXT listener (Kafka's or Kavka's), authenticated with PLAIN: its
-    principal is ``User:<user>``."""
-    conn = Connection(host, port, client_id=client_id)
+    """A connection to a SASL_PLAINTEXT listener (SASL_SSL with ``tls``; Kafka's or Kavka's),
+    authenticated with PLAIN: its principal is ``User:<user>``."""
+    conn = Connection(host, port, client_id=client_id, tls=tls)
     answer = conn.call(SASL_HANDSHAKE, 1, {"mechanism": "PLAIN"})
     assert answer["error_code"] == 0, answer
     token = b"\0" + user.encode() + b"\0" + password.encode()

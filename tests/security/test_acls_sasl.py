@@ -30,13 +30,14 @@ from tests.security.aclfixtures import (
     SASL_PRINCIPAL,
     SASL_USER,
     STANDARD_AUTHORIZER,
+    USERS_JAAS,
     AclPair,
     acl,
     described,
     replace_acls,
 )
 from tests.security.aclfixtures import sasl_acl_pair as sasl_acl_pair  # noqa: F401  (the module's fixture)
-from tests.security.aclwire import Connection
+from tests.security.aclwire import Connection, sasl_plain
 from tests.security.quotawire import set_quota
 from tests.security.tlsenv import TlsPorts, tls_settings
 
@@ -204,17 +205,21 @@ MAPPING_RULE = "RULE:^CN=(.*?),OU=(.*?),O=(.*?),C=(.*?)$/$1@$3/L,DEFAULT"
 DN_PRINCIPAL, MAPPED_PRINCIPAL = f"User:{CLIENT_DN}", "User:client@acme"
 
 
-def _mtls_settings(pki, ports: TlsPorts, dn: int, controller: int | None) -> dict[str, str]:
+def _mtls_settings(pki, ports: TlsPorts, dn: int, sasl_ssl: int, controller: int | None) -> dict[str, str]:
     extra = f",CONTROLLER://127.0.0.1:{controller}" if controller else ""
     settings = tls_settings(
         pki,
         ports,
-        extra_listeners=f",DN://127.0.0.1:{dn}{extra}",
-        extra_map=",DN:SSL" + (",CONTROLLER:PLAINTEXT" if controller else ""),
+        extra_listeners=f",DN://127.0.0.1:{dn},SASL_SSL://127.0.0.1:{sasl_ssl}{extra}",
+        extra_map=",DN:SSL,SASL_SSL:SASL_SSL" + (",CONTROLLER:PLAINTEXT" if controller else ""),
     )
-    settings["advertised.listeners"] += f",DN://127.0.0.1:{dn}"
+    settings["advertised.listeners"] += f",DN://127.0.0.1:{dn},SASL_SSL://127.0.0.1:{sasl_ssl}"
     return {
         **settings,
+        # SASL_SSL asks for a certificate too, but its principal is SASL's (KIP-684)
+        "listener.name.sasl_ssl.ssl.client.auth": "required",
+        "listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_ssl.plain.sasl.jaas.config": USERS_JAAS,
         "listener.name.dn.ssl.client.auth": "required",
         "listener.name.mtls.ssl.principal.mapping.rules": MAPPING_RULE,
         "authorizer.class.name": STANDARD_AUTHORIZER,
@@ -231,17 +236,19 @@ def mtls_pair(tmp_path_factory):
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("mtls-acls")
     pki = make_pki(base / "pki")
-    ports, dn = TlsPorts.free(), free_port()
-    kavka = BrokerProcess(base / "kavka", port=ports.plaintext, overrides=_mtls_settings(pki, ports, dn, None))
+    ports, dn, sasl_ssl = TlsPorts.free(), free_port(), free_port()
+    kavka = BrokerProcess(
+        base / "kavka", port=ports.plaintext, overrides=_mtls_settings(pki, ports, dn, sasl_ssl, None)
+    )
     kafka = ApacheKafka(base / "kafka")
-    kports, kdn = TlsPorts(kafka.port, free_port(), free_port()), free_port()
-    kafka.overrides.update(_mtls_settings(pki, kports, kdn, kafka.controller_port))
+    kports, kdn, ksasl_ssl = TlsPorts(kafka.port, free_port(), free_port()), free_port(), free_port()
+    kafka.overrides.update(_mtls_settings(pki, kports, kdn, ksasl_ssl, kafka.controller_port))
     kavka.start()
     try:
         kafka.start()
         try:
-            sides = {"kafka": (kafka, kports, kdn), "kavka": (kavka, ports, dn)}
-            for broker, _, _ in sides.values():
+            sides = {"kafka": (kafka, kports, kdn, ksasl_ssl), "kavka": (kavka, ports, dn, sasl_ssl)}
+            for broker, *_ in sides.values():
                 with Connection(broker.host, broker.port) as conn:
                     body = {**matrix.create_topics(matrix.TOPIC), "validate_only": False}
                     assert conn.call(matrix.CREATE_TOPICS, 7, body)["topics"][0]["error_code"] in (0, 36)
@@ -260,7 +267,7 @@ def mtls_pair(tmp_path_factory):
 def _mtls_call(pki, side, listener: str, api_key: int, version: int, body: dict, raw: bool = False) -> Any:
     """One request on a TLS connection with the client certificate; normalised unless ``raw`` (the
     oracle's normalisation hides throttle times)."""
-    broker, ports, dn = side
+    broker, ports, dn, _ = side
     ctx = ssl.create_default_context(cafile=pki.ca_pem)
     ctx.load_cert_chain(pki.client_cert_pem, pki.client_key_pem)
     port = dn if listener == "dn" else ports.mtls
@@ -288,7 +295,7 @@ def test_acls_for_a_certificates_principal(mtls_pair, case) -> None:
     _, listener, grants, api_key, version, body = case
     acls = [acl(R.TOPIC, matrix.TOPIC, op, principal=p) for p, op in grants]
     answers = []
-    for broker, _, _ in sides.values():
+    for broker, *_ in sides.values():
         with Connection(broker.host, broker.port) as conn:
             replace_acls(conn, acls)
             wanted = set(acls) | {ADMIN_ACL}
@@ -419,3 +426,22 @@ def test_every_mechanism_gives_the_same_principal(pair: AclPair, mechanism) -> N
                 del conf["sasl.username"], conf["sasl.password"]
             seen[side].append(_produce_error(conf, matrix.TOPIC))
     assert seen == {s: [KafkaError.TOPIC_AUTHORIZATION_FAILED, None] for s in seen}, seen
+
+
+def test_on_sasl_ssl_the_principal_is_the_sasl_users(mtls_pair) -> None:
+    """A SASL_SSL listener that requires a client certificate still takes its principal from SASL:
+    alice's ACL lets her produce, the certificate's does not, on Kafka and on Kavka."""
+    pki, sides = mtls_pair
+    ctx = ssl.create_default_context(cafile=pki.ca_pem)
+    ctx.load_cert_chain(pki.client_cert_pem, pki.client_key_pem)
+    seen: dict[str, list[int]] = {"kafka": [], "kavka": []}
+    for principal in (DN_PRINCIPAL, SASL_PRINCIPAL):
+        acls = [acl(R.TOPIC, matrix.TOPIC, Op.WRITE, principal=principal)]
+        for kind, (broker, _, _, sasl_ssl) in sides.items():
+            with Connection(broker.host, broker.port) as conn:
+                replace_acls(conn, acls)
+                wait_until(lambda c=conn: described(c) == set(acls) | {ADMIN_ACL}, 15, message="ACLs applied")
+            with sasl_plain("127.0.0.1", sasl_ssl, SASL_USER, SASL_PASSWORD, tls=ctx) as conn:
+                answer = conn.call(matrix.PRODUCE, 9, matrix.produce())
+            seen[kind].append(answer["responses"][0]["partition_responses"][0]["error_code"])
+    assert seen == {"kafka": [29, 0], "kavka": [29, 0]}, seen
