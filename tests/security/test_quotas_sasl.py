@@ -1,9 +1,7 @@
-"""Quotas per authenticated user, and the CLI's ``--command-config`` on a SASL listener, against an
-Apache Kafka with a SASL_PLAINTEXT (PLAIN) listener: what Kavka's tools must do on a secured broker, and
-what a per-user quota does once a connection has a principal.
-
-Kavka's own SASL listener is another part of issue 17; once it is merged, the same scenarios run
-against a Kavka broker configured the same way (``_sasl_overrides``) — see docs/security.md.
+"""Quotas per authenticated user, and the CLI's ``--command-config`` on a SASL listener, on Apache Kafka
+and on Kavka configured the same way (a SASL_PLAINTEXT listener with PLAIN and SCRAM beside PLAINTEXT):
+what Kavka's tools do on a secured broker, and what a per-user quota does once a connection has a
+principal. Precedence between user, client-id and default entities: ``test_quotas_users``.
 """
 
 from __future__ import annotations
@@ -19,18 +17,19 @@ from confluent_kafka import Producer
 from kavka.cli.main import main
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
+from kavka.testing.process import BrokerProcess, free_port
 from kavka.testing.process import create_topic as create_on
-from kavka.testing.process import free_port
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
 SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
 
 
-def _sasl_overrides(host: str, plaintext: int, controller: int, sasl: int) -> dict[str, str]:
+def _sasl_overrides(host: str, plaintext: int, controller: int | None, sasl: int) -> dict[str, str]:
     users = " ".join(f'user_{u}="{p}"' for u, p in USERS.items())
+    controller_listener = f",CONTROLLER://{host}:{controller}" if controller else ""
     return {
-        "listeners": f"PLAINTEXT://{host}:{plaintext},CONTROLLER://{host}:{controller},SASL_PLAINTEXT://{host}:{sasl}",
+        "listeners": f"PLAINTEXT://{host}:{plaintext}{controller_listener},SASL_PLAINTEXT://{host}:{sasl}",
         "advertised.listeners": f"PLAINTEXT://{host}:{plaintext},SASL_PLAINTEXT://{host}:{sasl}",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
         "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
@@ -42,7 +41,8 @@ def _sasl_overrides(host: str, plaintext: int, controller: int, sasl: int) -> di
 
 
 @pytest.fixture(scope="module")
-def sasl_kafka(tmp_path_factory) -> Iterator[tuple[ApacheKafka, str]]:
+def sasl_kafka_broker(tmp_path_factory) -> Iterator[tuple[ApacheKafka, str]]:
+    """Apache Kafka with the SASL_PLAINTEXT listener: (the broker, the listener's host:port)."""
     reason = kafka_unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
@@ -57,6 +57,26 @@ def sasl_kafka(tmp_path_factory) -> Iterator[tuple[ApacheKafka, str]]:
             kafka.stop()
         finally:
             kafka.cleanup()
+
+
+@pytest.fixture(scope="module")
+def sasl_kavka_broker(tmp_path_factory) -> Iterator[tuple[BrokerProcess, str]]:
+    """Kavka configured as ``sasl_kafka_broker``."""
+    kavka = BrokerProcess(tmp_path_factory.mktemp("sasl-kavka") / "data")
+    sasl_port = free_port()
+    kavka.overrides.update(_sasl_overrides(kavka.host, kavka.port, None, sasl_port))
+    kavka.start()
+    try:
+        yield kavka, f"{kavka.host}:{sasl_port}"
+    finally:
+        kavka.stop()
+        kavka.cleanup()
+
+
+@pytest.fixture(params=["kafka", "kavka"])
+def sasl_kafka(request) -> tuple[ApacheKafka | BrokerProcess, str]:
+    """The same scenario on Apache Kafka and on Kavka: (the broker, its SASL_PLAINTEXT host:port)."""
+    return request.getfixturevalue(f"sasl_{request.param}_broker")
 
 
 def _props(tmp_path, user: str, password: str, mechanism: str = "PLAIN") -> str:

@@ -80,6 +80,19 @@ def test_principal_from_the_client_certificate(pki, tmp_path, rules, with_cert, 
         broker.stop()
 
 
+def test_mapping_rules_per_listener(pki, tmp_path):
+    """``listener.name.<l>.ssl.principal.mapping.rules`` overrides the broker-wide rules, as in Kafka."""
+    rules = "RULE:^CN=(.*?),OU=(.*?),O=(.*?),C=(.*?)$/$1@$3/L,DEFAULT"
+    broker, port = _start(pki, tmp_path, **{"listener.name.ssl.ssl.principal.mapping.rules": rules})
+    try:
+        s, answer = _api_versions(port, cert=(pki.client_cert_pem, pki.client_key_pem), pki=pki)
+        with s:
+            assert struct.unpack_from(">ii", answer)[1] == 1
+            wait_until(lambda: _principals(broker) == ["User:client@acme"], 5, message=lambda: str(_principals(broker)))
+    finally:
+        broker.stop()
+
+
 def test_a_certificate_no_rule_maps_is_refused(pki, tmp_path):
     broker, port = _start(pki, tmp_path, **{"ssl.principal.mapping.rules": "RULE:^CN=admin,.*$/admin/"})
     try:
@@ -262,6 +275,11 @@ def test_sasl_ssl_listener_is_tls_first_and_leaves_the_principal_to_sasl(pki, tm
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": pki.broker_pem,
             "ssl.client.auth": "required",  # not for SASL_SSL without the listener prefix
+            # Kafka's default mechanism, GSSAPI, is not Kavka's: the broker would refuse to start
+            "sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.sasl_ssl.plain.sasl.jaas.config": (
+                'org.apache.kafka.common.security.plain.PlainLoginModule required user_a="a";'
+            ),
         },
     ).start()
     try:

@@ -429,12 +429,12 @@ def listener_tls(cfg: BrokerConfig, listener: str, protocol: str) -> ListenerTls
     context = server_context(cfg, listener, protocol)
     mapper = None
     if protocol == "SSL":
+        # per listener too, as Kafka builds each listener's channel from its prefixed settings
+        rules = _setting(cfg, listener, "ssl.principal.mapping.rules")
         try:
-            mapper = PrincipalMapper(str(cfg["ssl.principal.mapping.rules"] or "DEFAULT"))
+            mapper = PrincipalMapper(str(rules or "DEFAULT"))
         except InvalidRule as e:
-            raise ConfigError.invalid(
-                "ssl.principal.mapping.rules", cfg["ssl.principal.mapping.rules"], str(e)
-            ) from None
+            raise ConfigError.invalid("ssl.principal.mapping.rules", rules, str(e)) from None
     return ListenerTls(listener, protocol, context, mapper)
 
 
