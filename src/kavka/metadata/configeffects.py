@@ -14,40 +14,10 @@ from .kafkabrokerconfigs import KAFKA_BROKER_CONFIGS
 
 __all__ = ["APPLIED_AT_START", "NOT_ACTED_ON", "SASL_ACTED_ON", "TLS_ACTED_ON"]
 
-# Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
-# described, and applies from the next start.
-APPLIED_AT_START: frozenset[str] = frozenset(
+# Kafka's TLS settings that Kavka's TLS listeners and links read when they start (broker-wide; per
+# listener, listener.name.<l>.ssl.* reloads live), though Kavka has no definition of its own for them.
+_TLS_STORES_AND_PROTOCOLS: frozenset[str] = frozenset(
     {
-        "listeners",
-        "listener.security.protocol.map",
-        "sasl.enabled.mechanisms",
-        "sasl.jaas.config",
-        "sasl.mechanism.inter.broker.protocol",
-    }
-) | {
-    # read when a TLS listener starts (broker-wide); per listener, listener.name.<l>.ssl.* reloads live
-    "ssl.cipher.suites",
-    "ssl.client.auth",
-    "ssl.enabled.protocols",
-    "ssl.endpoint.identification.algorithm",
-    "ssl.key.password",
-    "ssl.keystore.certificate.chain",
-    "ssl.keystore.key",
-    "ssl.keystore.location",
-    "ssl.keystore.password",
-    "ssl.keystore.type",
-    "ssl.protocol",
-    "ssl.truststore.certificates",
-    "ssl.truststore.location",
-    "ssl.truststore.password",
-    "ssl.truststore.type",
-}
-
-# Kafka's TLS settings that Kavka's TLS listeners and links apply (kavka.server.tls), though it has no
-# definition of its own for them.
-TLS_ACTED_ON: frozenset[str] = frozenset(
-    {
-        "security.inter.broker.protocol",
         "ssl.cipher.suites",
         "ssl.client.auth",
         "ssl.enabled.protocols",
@@ -58,7 +28,6 @@ TLS_ACTED_ON: frozenset[str] = frozenset(
         "ssl.keystore.location",
         "ssl.keystore.password",
         "ssl.keystore.type",
-        "ssl.principal.mapping.rules",
         "ssl.protocol",
         "ssl.truststore.certificates",
         "ssl.truststore.location",
@@ -66,6 +35,27 @@ TLS_ACTED_ON: frozenset[str] = frozenset(
         "ssl.truststore.type",
     }
 )
+
+# Dynamic in Kafka (new listeners are bound live), read only at start in Kavka: a change is stored and
+# described, and applies from the next start.
+APPLIED_AT_START: frozenset[str] = (
+    frozenset(
+        {
+            "listeners",
+            "listener.security.protocol.map",
+            "sasl.enabled.mechanisms",
+            "sasl.jaas.config",
+            "sasl.mechanism.inter.broker.protocol",
+        }
+    )
+    | _TLS_STORES_AND_PROTOCOLS
+)
+
+# Every TLS setting kavka.server.tls applies.
+TLS_ACTED_ON: frozenset[str] = _TLS_STORES_AND_PROTOCOLS | {
+    "security.inter.broker.protocol",
+    "ssl.principal.mapping.rules",
+}
 
 # SASL configs the SASL listeners read (kavka.server.sasl)
 SASL_ACTED_ON = frozenset(
