@@ -6,16 +6,19 @@ connection's principal is the SASL user's even when the client also shows a cert
 (``listener.name.sasl_ssl.ssl.client.auth=requested``). confluent-kafka, kafka-python, aiokafka, kcat and
 Kafka's console producer and consumer (the Java client, with a ``--command-config``) produce and
 consume; a wrong password, a broker certificate the client does not trust, a client certificate the
-broker does not trust and a SASL client that skips TLS fail with the same client errors as on Kafka.
+broker does not trust and a SASL client that skips TLS fail with the same client errors as on Kafka;
+librdkafka re-authenticates (KIP-368) inside TLS on both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import ssl
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -78,6 +81,8 @@ def _settings(pki: Pki, ports: Ports, *, extra_listener: str = "", extra_map: st
         "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config": (
             "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
         ),
+        # KIP-368 for the OAUTHBEARER sessions only (the one test using them): 1.5 s, then re-authenticate
+        "listener.name.sasl_ssl.oauthbearer.connections.max.reauth.ms": "1500",
         "connection.failed.authentication.delay.ms": "100",
         "authorizer.class.name": STANDARD_AUTHORIZER,
         "allow.everyone.if.no.acl.found": "true",
@@ -410,3 +415,36 @@ def test_aiokafka_wrong_password_over_sasl_ssl(broker, pki, caplog):
         f'Unable connect to "{_addr(broker)}": [Error 58] SaslAuthenticationFailed: Authentication failed: '
         "Invalid username or password" in caplog.text
     )
+
+
+def test_librdkafka_reauthenticates_inside_tls(broker, pki):
+    """KIP-368 over TLS: with 1.5 s sessions, a producer writing for 4 s re-authenticates on its open
+    connections (more than one SaslAuthenticate, and librdkafka counts no new connection) and every record is delivered, on Kafka and Kavka."""
+    topic = _topic(broker, "reauth")
+    stats: list[dict] = []
+    errors: list[str] = []
+    producer = Producer(
+        {
+            "bootstrap.servers": _addr(broker),
+            "security.protocol": "SASL_SSL",
+            "ssl.ca.location": pki.ca_pem,
+            "sasl.mechanism": "OAUTHBEARER",
+            "enable.sasl.oauthbearer.unsecure.jwt": True,
+            "sasl.oauthbearer.config": "principal=dana",
+            "statistics.interval.ms": 500,
+            "stats_cb": lambda text: stats.append(json.loads(text)),
+            "error_cb": lambda e: errors.append(e.str()),
+        }
+    )
+    delivered: list[object] = []
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        producer.produce(topic, b"x", on_delivery=lambda e, m: delivered.append(e))
+        producer.poll(0.1)
+    assert producer.flush(20) == 0
+    assert delivered and all(e is None for e in delivered) and not errors
+    producer.poll(0.6)  # one more statistics report (stats_cb runs from poll)
+    brokers = [b for b in stats[-1]["brokers"].values() if b["nodeid"] >= 0]
+    assert brokers and all(b["connects"] == 1 for b in brokers), brokers
+    # the session was renewed on the open connection: more than one SaslAuthenticate on it
+    assert max(b["req"].get("SaslAuthenticate", 0) for b in brokers) >= 2
