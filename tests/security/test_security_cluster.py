@@ -1,9 +1,10 @@
 """A three-node KRaft cluster secured the way Kafka's docs set one up: the inter-broker listener is
 ``SASL_SSL`` with SCRAM-SHA-512 (``sasl.mechanism.inter.broker.protocol``), the brokers' credential
 bootstrapped with ``kavka storage format --add-scram`` before the first start (as ``kafka-storage.sh
-format --add-scram`` does: there is no other way to create it, the brokers need it to replicate), and the
-controller listener ``SSL`` with client certificates required. The authorizer is on and the nodes'
-principals (``User:broker`` from SCRAM, ``User:CN=broker`` from the certificate) are super users, so
+format --add-scram`` does: the brokers need it to replicate before anyone could create it), and the
+controller listener ``SSL`` with client certificates required, or ``SASL_SSL`` with PLAIN
+(``sasl.mechanism.controller.protocol``). The authorizer is on and the nodes' principals (``User:broker``
+from SCRAM, ``User:CN=broker`` from the certificate, ``User:controller`` from PLAIN) are super users, so
 every inter-node request passes the CLUSTER_ACTION check with the principal each link authenticated.
 
 A topic with three replicas takes acks=all writes and keeps every replica in sync; a node killed
@@ -45,14 +46,29 @@ def _format(cluster: LocalCluster, tmp_path) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.fixture
-def secure_cluster(tmp_path):
+CONTROLLER_PLAIN = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    'username="controller" password="controller-secret" user_controller="controller-secret";'
+)
+
+
+@pytest.fixture(params=["SSL", "SASL_SSL"], ids=["controller-ssl", "controller-sasl-ssl-plain"])
+def secure_cluster(request, tmp_path):
     pki = make_pki(tmp_path / "pki")
+    controller = request.param
+    extra = {}
+    if controller == "SASL_SSL":  # KRaft and the brokers' controller requests log in with PLAIN inside TLS
+        extra = {
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": CONTROLLER_PLAIN,
+        }
     cluster = LocalCluster(
         nodes=3,
         base_dir=tmp_path / "cluster",
         overrides={
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_SSL,CONTROLLER:SSL",
+            **extra,
+            "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,INTERNAL:SASL_SSL,CONTROLLER:{controller}",
             "inter.broker.listener.name": "INTERNAL",
             "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
             "listener.name.internal.sasl.enabled.mechanisms": "SCRAM-SHA-512",
@@ -63,7 +79,7 @@ def secure_cluster(tmp_path):
             "ssl.truststore.location": pki.ca_pem,
             "ssl.client.auth": "required",  # the CONTROLLER listener (SASL_SSL takes it only with its prefix)
             "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            "super.users": "User:broker;User:CN=broker;User:ANONYMOUS",  # ANONYMOUS: the test's PLAINTEXT clients
+            "super.users": "User:broker;User:CN=broker;User:controller;User:ANONYMOUS",  # ANONYMOUS: the test's PLAINTEXT clients
             "connection.failed.authentication.delay.ms": "0",
         },
     )
