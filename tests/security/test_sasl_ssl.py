@@ -7,7 +7,8 @@ connection's principal is the SASL user's even when the client also shows a cert
 Kafka's console producer and consumer (the Java client, with a ``--command-config``) produce and
 consume; a wrong password, a broker certificate the client does not trust, a client certificate the
 broker does not trust and a SASL client that skips TLS fail with the same client errors as on Kafka;
-librdkafka re-authenticates (KIP-368) inside TLS on both.
+librdkafka re-authenticates (KIP-368) inside TLS on both; a per-user quota throttles a SASL_SSL user's
+fetches on both, without a disconnect.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -448,3 +449,52 @@ def test_librdkafka_reauthenticates_inside_tls(broker, pki):
     assert brokers and all(b["connects"] == 1 for b in brokers), brokers
     # the session was renewed on the open connection: more than one SaslAuthenticate on it
     assert max(b["req"].get("SaslAuthenticate", 0) for b in brokers) >= 2
+
+
+def test_a_user_quota_throttles_a_consumer_inside_tls(broker, pki):
+    """A consumer_byte_rate for alice, who logs in with PLAIN over SASL_SSL: her fetches are throttled
+    (the answers' throttle time, the connection muted), she reads on without being disconnected, and
+    reads less than the topic holds while the quota holds her back, on Kafka and Kavka."""
+    from click.testing import CliRunner
+
+    from kavka.cli.main import main
+
+    topic = _topic(broker, "quota")
+    value = b"q" * 10_000
+    # one record a batch: the first fetches stay small, under the quota
+    PRODUCE["confluent"](broker.bootstrap, topic, [Out(key=None, value=value, partition=0)] * 100, batch_size=1)
+    quota = ["configs", "alter", "--user", "alice", "-b", broker.bootstrap]
+    done = CliRunner().invoke(main, [*quota, "--add-config", "consumer_byte_rate=20000"])
+    assert done.exit_code == 0, done.output
+    try:
+        stats: list[dict] = []
+        errors: list[str] = []
+        throttled: list[float] = []
+        consumer = Consumer(
+            {
+                **ck_sasl_ssl(pki, "PLAIN"),
+                "bootstrap.servers": _addr(broker),
+                "group.id": f"quota-{uuid.uuid4().hex[:6]}",
+                "statistics.interval.ms": 500,
+                "stats_cb": lambda text: stats.append(json.loads(text)),
+                "error_cb": lambda e: errors.append(e.str()),
+                "throttle_cb": lambda event: throttled.append(event.throttle_time),
+                "max.partition.fetch.bytes": 50_000,
+            }
+        )
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        read = 0
+        deadline = time.monotonic() + 4
+        try:
+            while time.monotonic() < deadline:
+                m = consumer.poll(0.2)
+                if m is not None and m.error() is None:
+                    read += len(m.value())
+        finally:
+            consumer.close()
+        assert 0 < read < len(value) * 100 and not errors, (read, errors)
+        brokers = [b for b in stats[-1]["brokers"].values() if b["nodeid"] >= 0]
+        assert all(b["connects"] == 1 for b in brokers), brokers
+        assert throttled and max(throttled) > 0
+    finally:
+        CliRunner().invoke(main, [*quota, "--delete-config", "consumer_byte_rate"])
