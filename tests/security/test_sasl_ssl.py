@@ -38,7 +38,7 @@ from confluent_kafka.admin import (
 
 from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason
 from kavka.testing.certs import PASSWORD, Pki, make_pki
-from kavka.testing.process import BrokerProcess, free_port
+from kavka.testing.process import BrokerProcess, free_port, wait_until
 from tests.clients.clientlib import PRODUCE, READ_ALL, Out
 from tests.security.conftest import MECHANISMS, PLAIN_JAAS, SCRAM_PASSWORD, SCRAM_USER, add_scram_user
 
@@ -444,7 +444,8 @@ def test_librdkafka_reauthenticates_inside_tls(broker, pki):
         producer.poll(0.1)
     assert producer.flush(20) == 0
     assert delivered and all(e is None for e in delivered) and not errors
-    producer.poll(0.6)  # one more statistics report (stats_cb runs from poll)
+    seen = len(stats)  # one more statistics report, after the last delivery (stats_cb runs from poll)
+    wait_until(lambda: producer.poll(0.1) >= 0 and len(stats) > seen, timeout=5, message="a statistics report")
     brokers = [b for b in stats[-1]["brokers"].values() if b["nodeid"] >= 0]
     assert brokers and all(b["connects"] == 1 for b in brokers), brokers
     # the session was renewed on the open connection: more than one SaslAuthenticate on it
