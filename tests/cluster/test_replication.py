@@ -139,7 +139,11 @@ def test_kafka_reassign_partitions_adds_replicas_with_the_data_copied(cluster, a
     topic = f"mv-{uuid.uuid4().hex[:6]}"
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
-    [first] = admin.list_topics(topic, timeout=10).topics[topic].partitions[0].replicas
+    # the broker the admin client asks may learn of the new topic a moment after the controller did
+    partitions = wait_until(
+        lambda: admin.list_topics(topic, timeout=10).topics[topic].partitions, timeout=30, message="the new topic"
+    )
+    [first] = partitions[0].replicas
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
     for i in range(2000):
         producer.produce(topic, f"v{i}".encode())
@@ -157,10 +161,19 @@ def test_kafka_reassign_partitions_adds_replicas_with_the_data_copied(cluster, a
         return f"Reassignment of partition {topic}-0 is completed" in out
 
     wait_until(verified, timeout=60, message="the reassignment completed")
-    md = admin.list_topics(topic, timeout=10).topics[topic].partitions[0]
-    assert (sorted(md.replicas), sorted(md.isrs)) == ([1, 2, 3], [1, 2, 3])
-    sizes = replica_sizes(cluster, topic)[0]
-    assert len(sizes) == 3 and len(set(sizes.values())) == 1, sizes
+    # --verify asks the controller; each broker's metadata and logs follow a moment later
+
+    def moved() -> bool:
+        md = admin.list_topics(topic, timeout=10).topics[topic].partitions[0]
+        return (sorted(md.replicas), sorted(md.isrs)) == ([1, 2, 3], [1, 2, 3])
+
+    wait_until(moved, timeout=30, message="every broker's metadata showing the three replicas in sync")
+    sizes = wait_until(
+        lambda: (s := replica_sizes(cluster, topic).get(0, {})) and len(s) == 3 and len(set(s.values())) == 1 and s,
+        timeout=30,
+        message="three replicas of the same size",
+    )
+    assert sorted(sizes) == [1, 2, 3]
     cluster.nodes[first].kill()  # the only broker that had the records before the move
     values = read_all(cluster, topic, 2000)
     assert [int(v[1:]) for v in values] == list(range(2000))
