@@ -10,12 +10,12 @@ offset alone; the first batch of a transaction is verified, later ones are not.
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
 
 import pytest
 from kio.index import load_request_schema, load_response_schema
 from kio.serial import entity_reader, entity_writer
 
+from kavka.broker.dispatch import ConnectionInfo, RequestContext
 from kavka.coordinator.txn import TransactionCoordinator, TxnConfig, TxnState
 from kavka.coordinator.txn.verification import (
     NOT_IN_TRANSACTION_MESSAGE,
@@ -23,6 +23,7 @@ from kavka.coordinator.txn.verification import (
     produce_error,
     txn_offset_commit_error,
 )
+from kavka.protocol.api import ApiKey, RequestHeader
 from kavka.protocol.api import ErrorCode as E
 
 TID = "orders"
@@ -310,8 +311,10 @@ class InProcessBroker:
                 },
             ),
         )
-        # the handler's request context: the broker, the version and the header (its client id keys quotas)
-        ctx = SimpleNamespace(broker=self.broker, version=version, header=SimpleNamespace(client_id="txn-test"))
+        # the handler's request context, as the dispatcher builds it for a client connection
+        ctx = RequestContext(
+            RequestHeader(ApiKey.PRODUCE, version, 1, "txn-test"), ConnectionInfo(peer=("127.0.0.1", 0)), self.broker
+        )
         out = handle_produce(ctx, memoryview(bytearray(buf.getvalue())))
         resp, _ = entity_reader(load_response_schema(0, version))(b"".join(bytes(x) for x in out), 0)
         return {(t.name, p.index): p for t in resp.responses for p in t.partition_responses}
