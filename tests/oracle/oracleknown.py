@@ -144,6 +144,8 @@ KAFKA_ONLY_BROKER_CONFIGS: set[str] = set()
 KAVKA_ONLY_BROKER_CONFIGS: set[str] = {
     "cluster.id",
     "console.auth",
+    "console.client.config",
+    "console.client.listener",
     "console.listener",
     "log.message.downconversion.enable",
     "producer.id.expiration.check.interval.ms",
@@ -169,6 +171,8 @@ CONFIG_COMMAND_DIFFERENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "  cluster.id=null sensitive=false synonyms={}",
             "  console.auth=null sensitive=true synonyms={}",
+            "  console.client.config=null sensitive=false synonyms={}",
+            "  console.client.listener=null sensitive=false synonyms={}",
             "  console.listener=http://127.0.0.1:8080 sensitive=false "
             "synonyms={DEFAULT_CONFIG:console.listener=http://127.0.0.1:8080}",
             "  group.coordinator.rebalance.protocols=classic,consumer sensitive=false "
