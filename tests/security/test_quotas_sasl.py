@@ -96,7 +96,8 @@ def _kavka(*args: str):
 def test_cli_command_config_on_a_sasl_listener(sasl_kafka, tmp_path):
     _, sasl = sasl_kafka
     good = _props(tmp_path, "alice", USERS["alice"])
-    listed = _kavka("topics", "list", "-b", sasl, "--command-config", good, "--timeout", "10")
+    # the first command after the broker's start: a JVM on a loaded machine may take a while to answer
+    listed = _kavka("topics", "list", "-b", sasl, "--command-config", good, "--timeout", "30")
     assert listed.exit_code == 0, listed.output
     # the quota commands send their own requests: SASL PLAIN through kavka.cli.wire
     altered = _kavka(
@@ -204,5 +205,6 @@ def test_quota_commands_authenticate_with_scram(sasl_kafka, tmp_path, mechanism)
         "configs", "describe", "--user", user, "-b", sasl, "--command-config", _props(tmp_path, user, "nope", mechanism)
     )
     assert bad.exit_code == 1 and "Authentication failed" in bad.output, bad.output
-    listed = _kavka("topics", "list", "-b", sasl, "--command-config", good, "--timeout", "10")
+    # the first command after the broker's start: a JVM on a loaded machine may take a while to answer
+    listed = _kavka("topics", "list", "-b", sasl, "--command-config", good, "--timeout", "30")
     assert listed.exit_code == 0, listed.output
