@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 from kavka.cli.main import main
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
-from kavka.testing.process import BrokerProcess, free_port
+from kavka.testing.process import BrokerProcess, free_port, wait_until
 from kavka.testing.process import create_topic as create_on
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
@@ -113,8 +113,16 @@ def test_cli_command_config_on_a_sasl_listener(sasl_kafka, tmp_path):
         good,
     )
     assert altered.output.strip() == "Completed updating config for user alice.", altered.output
-    shown = _kavka("configs", "describe", "--user", "alice", "-b", sasl, "--command-config", good)
-    assert shown.output.strip() == "Quota configs for user-principal 'alice' are request_percentage=200.0"
+    # the broker answers DescribeClientQuotas from its metadata, which follows the controller a moment later
+    wanted = "Quota configs for user-principal 'alice' are request_percentage=200.0"
+    wait_until(
+        lambda: (
+            _kavka("configs", "describe", "--user", "alice", "-b", sasl, "--command-config", good).output.strip()
+            == wanted
+        ),
+        timeout=30,
+        message="the quota described",
+    )
     bad = _props(tmp_path, "alice", "wrong")
     refused = _kavka("configs", "describe", "--user", "alice", "-b", sasl, "--command-config", bad)
     assert refused.exit_code == 1 and "Authentication failed" in refused.output, refused.output
