@@ -201,8 +201,7 @@ async def tail(request):
     resume = request.headers.get("Last-Event-ID")
     offset = _int(resume or request.query.get("from"), "from", default=part.log.high_watermark)
     resp = await _sse_start(request)
-    stop = asyncio.Event()
-    console.streams.add(stop)
+    stop = console.closing
     loop = asyncio.get_running_loop()
     rm = broker.replica_manager
     keys = [(name, index)]
@@ -234,8 +233,6 @@ async def tail(request):
                 await resp.write(b": keepalive\n\n")
     except (ConnectionResetError, ConnectionError):
         pass
-    finally:
-        console.streams.discard(stop)
     return resp
 
 
@@ -428,6 +425,8 @@ async def events(request):
     sampler = console.sampler
     resp = await _sse_start(request)
     sampler.subscribers.add(sub)
+    if console.closing.is_set():
+        sub.close()  # shutdown began after the sampler told its subscribers to end
     try:
         await resp.write(b"retry: 2000\n\n")
         while True:

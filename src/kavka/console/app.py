@@ -75,7 +75,9 @@ class Console:
         from kavka.console.control import ClusterControl
 
         self.control = ClusterControl.discover(server.broker.node_id)  # None unless `kavka cluster up` ran us
-        self.streams: set[asyncio.Event] = set()  # tails: set on shutdown
+        # Set once on shutdown; every stream ends on it. One event, not one per stream, so a stream
+        # whose request was already being read when shutdown began still sees it and ends at once.
+        self.closing = asyncio.Event()
 
     @property
     def broker(self):
@@ -283,9 +285,8 @@ def build_app(server, *, auth: str | None = None, open_hosts: set[str] | None = 
 
 
 async def shutdown_console(console: Console) -> None:
+    console.closing.set()
     await console.sampler.stop()
-    for ev in list(console.streams):
-        ev.set()
     sim = console.simulator
     if sim is not None:
         clients = sim.stop_all()

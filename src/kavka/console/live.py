@@ -43,6 +43,12 @@ class Subscriber:
         except asyncio.QueueFull:
             pass
 
+    def close(self) -> None:
+        """Tell the stream handler to end its response: ``None`` next in the queue, never dropped."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
 
 class Sampler:
     def __init__(self, console, interval: float = 1.0):
@@ -61,7 +67,7 @@ class Sampler:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         for sub in list(self.subscribers):
-            sub.offer(None)  # the stream handler ends its response
+            sub.close()
 
     async def _run(self) -> None:
         while True:
