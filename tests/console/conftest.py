@@ -22,3 +22,7 @@ def console_env(tmp_path_factory):
             yield env
         finally:
             env.run(runner.stop())
+
+
+# The browser fixtures (Playwright on Debian's Chromium), for the browser test modules.
+from tests.console.browserlib import artifacts, browser, console_url, page  # noqa: E402, F401

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.console.browserlib import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)"
