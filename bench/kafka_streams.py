@@ -35,7 +35,8 @@ from benchlib import machine
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.process import BrokerProcess, ChildProcess, wait_until
 from tests.examples import test_kafka_streams as scenario
-from tests.examples.streamsexample import StreamsApp, StreamsExample, build
+from tests.examples.streamsexample import BUILD_SCRIPT, StreamsApp, StreamsExample
+from tests.javabuild import build
 
 OVERRIDES = {"num.partitions": "1", "group.initial.rebalance.delay.ms": "0"}
 
@@ -110,7 +111,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     java = os.environ.get("JAVA_HOME")
-    example = StreamsExample(str(Path(java) / "bin" / "java") if java else "java", build())
+    example = StreamsExample(str(Path(java) / "bin" / "java") if java else "java", build(BUILD_SCRIPT))
     out: dict[str, object] = {"machine": machine()}
     with tempfile.TemporaryDirectory(prefix="kavka-streams-bench-") as tmp:
         for target in args.target or ["kafka", "kavka"]:

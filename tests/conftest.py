@@ -22,7 +22,6 @@ Synchronisation is by conditions with deadlines (`kavka.testing.process.wait_unt
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -33,9 +32,9 @@ import pytest
 from hypothesis import settings
 
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess
 from kavka.testing.process import create_topic as create_topic_via_admin
+from tests.needs import require_kafka
 
 # Property tests check behaviour, not speed: Hypothesis's per-example deadline is a timing assertion
 # that fails on a loaded 2-core CI machine, so it is off for every test (speed lives in bench/).
@@ -105,11 +104,7 @@ def broker_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[C
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
     """One Apache Kafka node for the session. Skips with the reason when Java or the jars are missing,
     except under CI=true, where a missing oracle is a failure (CI installs both)."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(tmp_path_factory.mktemp("apache-kafka"), overrides={"num.partitions": "1"})
     kafka.start()
     try:

@@ -22,12 +22,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from kavka.coordinator.runtime import partition_for
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import wait_until
 from tests.clients.adminwire import call
 from tests.cluster.test_cluster_transactions import GROUP, TRANSACTION, find_coordinator, leaders
 from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker, broker_ids
+from tests.needs import require_kafka
 
 OFFSET_FETCH, HEARTBEAT, INIT_PRODUCER_ID = 9, 12, 22
 NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE = 16, 15
@@ -232,9 +232,7 @@ def test_no_coordinator_until_enough_brokers_as_kafka_answers(tmp_path):
     """One KRaft node of each, internal topics at replication factor 3: FindCoordinator is
     COORDINATOR_NOT_AVAILABLE (nothing is created) and the coordinator APIs NOT_COORDINATOR, the same
     answers, field for field, from Kafka and from Kavka."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(tmp_path / "kafka", overrides=RF3)
     kavka = LocalCluster(nodes=1, base_dir=tmp_path / "kavka", overrides=RF3)
     with kafka, kavka:

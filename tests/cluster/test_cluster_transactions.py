@@ -23,7 +23,6 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from kavka.coordinator.runtime import partition_for
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import wait_until
 from tests.clients.adminwire import call
@@ -40,6 +39,7 @@ from tests.clients.test_transactions_verification import (
     txn_batch,
 )
 from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker
+from tests.needs import require_kafka
 
 PARTITIONS = 3
 COPIER = "org.apache.kafka.tools.TransactionalMessageCopier"
@@ -222,9 +222,7 @@ def test_java_transactional_copy_across_brokers(cluster, tmp_path):
     """Kafka's own TransactionalMessageCopier (the Java client 4.4, transaction version 2: Produce v12
     and TxnOffsetCommit v5 add their partitions through the coordinator, EndTxn v5) copies a partition
     into a topic led by every broker, committing the group's offsets in each transaction."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     source, target = f"copy-in-{uuid.uuid4().hex[:6]}", f"copy-out-{uuid.uuid4().hex[:6]}"
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     admin.create_topics([NewTopic(source, 1, 1)])[source].result(30)

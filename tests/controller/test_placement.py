@@ -19,7 +19,7 @@ import pytest
 from kavka.controller.topics import _Reject, place_replicas
 from kavka.metadata.image import BrokerRegistration, MetadataImage
 from kavka.testing.apache_kafka import java_executable, kafka_lib
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
+from tests.needs import require_kafka
 
 ORACLE = Path(__file__).with_name("PlacerOracle.java")
 KAFKA_SEEDS, KAVKA_SEEDS = range(1, 201), range(1, 31)
@@ -91,9 +91,7 @@ def _kavka(brokers, partitions, rf, seed):
 
 @pytest.fixture(scope="module")
 def kafka_placements():
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     return _kafka(CASES)
 
 

@@ -1,10 +1,7 @@
 """The Spring Boot order service of examples/spring-boot, built once and run as a real JVM process.
 
-`build` runs ``examples/spring-boot/build.sh``, which builds the Maven project once per hash of its
-sources (offline from a warm ~/.m2, else online) and caches ``order-service.jar`` under
-``$KAVKA_MAVEN_CACHE`` (default ``interop/.cache``). The ``order_service_jar`` fixture (session scoped)
-skips with the reason when Java 17+ or Maven is missing, except under ``CI=true``, where it fails; a
-build that fails is a failure.
+The ``order_service_jar`` fixture (session scoped) builds ``order-service.jar`` with
+``examples/spring-boot/build.sh`` through `tests.javabuild.built`.
 
 `OrderService` is one run of the application (``java -jar order-service.jar``) against a broker, with its
 own HTTP port and a log file; it is stopped with SIGTERM (Spring's graceful shutdown: the listener
@@ -17,7 +14,6 @@ Spring Boot's console format::
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import urllib.request
@@ -27,12 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from kavka.testing.apache_kafka import java_executable
 from kavka.testing.process import ChildProcess, free_port, wait_until
+from tests.javabuild import REPO_ROOT, built, jvm_command
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-_SCRIPT = _REPO_ROOT / "examples" / "spring-boot" / "build.sh"
-_MIN_JAVA = 17  # Spring Boot 3.5 needs Java 17
+_SCRIPT = REPO_ROOT / "examples" / "spring-boot" / "build.sh"
 
 STARTED = re.compile(r"Started OrderServiceApplication in ")
 # spring-kafka's lines on a rebalance, per listener thread: "<group>: partitions assigned: [orders-0]".
@@ -40,24 +34,6 @@ REBALANCED = re.compile(r"partitions (assigned|revoked): \[([^\]]*)\]")
 PROCESSING = re.compile(r"Processing order (\S+) from P:(\d+) O:(\d+)")
 # A log line's level: Spring Boot's console pattern puts it after the ISO timestamp.
 LEVEL = re.compile(r"^\S+T\S+\s+(TRACE|DEBUG|INFO|WARN|ERROR)\s+\d+\s+---\s+\[[^\]]*\]\s+(\S+)\s*:\s?(.*)$")
-
-
-class SpringBuildError(RuntimeError):
-    """The order service could not be built; the message carries Maven's output."""
-
-
-def build(timeout: float = 900.0) -> Path:
-    """The path of order-service.jar, built now unless cached for these sources."""
-    done = subprocess.run(["bash", str(_SCRIPT)], capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise SpringBuildError(f"examples/spring-boot/build.sh failed (exit {done.returncode})\n{done.stderr[-4000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
-
-
-def _java_major(java: str) -> int:
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
-    m = re.search(r'version "(\d+)', out)
-    return int(m.group(1)) if m else 0
 
 
 @dataclass(frozen=True)
@@ -68,26 +44,9 @@ class OrderServiceJar:
 
 @pytest.fixture(scope="session")
 def order_service_jar() -> Iterator[OrderServiceJar]:
-    """The built application. Skips with the reason when there is no Java 17+ or no Maven for the first
-    build, except under CI=true, where that fails; a build that fails always fails."""
-    java = java_executable()
-    reason: str | None = None
-    jar: Path | None = None
-    if java is None:
-        reason = "the Spring Boot example needs Java: no $JAVA_HOME/bin/java and no java on PATH"
-    elif (major := _java_major(java)) < _MIN_JAVA:
-        reason = f"the Spring Boot example needs Java {_MIN_JAVA}+; {java} is Java {major}"
-    else:
-        try:
-            jar = build()
-        except SpringBuildError as exc:
-            if "mvn (Maven) is not on PATH" not in str(exc):
-                pytest.fail(str(exc))  # a broken build is a failure, not a reason to skip
-            reason = "the Spring Boot example needs Maven for its first build: mvn is not on PATH"
-    if reason is not None or jar is None or java is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the Spring Boot example cannot run: {reason}")
-        pytest.skip(reason or "no build")
+    """The built application (`tests.javabuild.built`: skips without Java 17+ or Maven, except under
+    CI=true; a failed build fails)."""
+    java, jar = built(_SCRIPT, "the Spring Boot example")
     yield OrderServiceJar(java, jar)
 
 
@@ -116,18 +75,17 @@ class OrderService(ChildProcess):
         self._owned_dir = None
 
     def command(self) -> list[str]:
-        return [
+        return jvm_command(
             self.app.java,
-            # Short-lived and sharing two cores with brokers: C1 only, the serial collector, a small heap.
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+UseSerialGC",
-            "-Xmx256m",
-            "-jar",
-            str(self.app.jar),
-            f"--spring.kafka.bootstrap-servers={self.bootstrap}",
-            f"--server.port={self.port}",
-            *self.args,
-        ]
+            [],
+            [
+                "-jar",
+                str(self.app.jar),
+                f"--spring.kafka.bootstrap-servers={self.bootstrap}",
+                f"--server.port={self.port}",
+                *self.args,
+            ],
+        )
 
     def start(self, partitions: int = 3, timeout: float = 90.0) -> OrderService:
         """Spawn the JVM and wait until Spring has started and the group has given one partition of the

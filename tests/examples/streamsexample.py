@@ -1,21 +1,18 @@
 """The Kafka Streams example (examples/kafka-streams), built once per session and run as real JVMs.
 
-`build` runs ``examples/kafka-streams/build.sh``, which builds the Maven project once per hash of its
-sources (offline from a warm ~/.m2, else online) and caches ``kavka-streams-example.jar`` and its
-dependencies under ``$KAVKA_MAVEN_CACHE``, else ``interop/.cache``.
+``examples/kafka-streams/build.sh`` builds ``kavka-streams-example.jar`` and its lib/ (`tests.javabuild`).
 
 `StreamsApp` is one run of ``OrderAnalytics``: a subprocess whose stdout and stderr go to a log file (a
 chatty JVM never blocks on a full pipe), stopped with SIGTERM (Kafka Streams closes cleanly) or killed
 with SIGKILL (a crash). The application prints ``state <NEW>`` at every KafkaStreams state change;
 `StreamsApp.wait_running` waits for the next ``state RUNNING`` of the current run.
 
-The ``streams_example`` fixture (session scoped) builds the jar and skips with the reason when it cannot,
-except under ``CI=true``, where it fails (CI installs Java and Maven); test modules import it.
+The ``streams_example`` fixture (session scoped) builds it through `tests.javabuild.built`; test modules
+import it.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -24,47 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from kavka.testing.apache_kafka import java_executable, kafka_lib
+from kavka.testing.apache_kafka import kafka_lib
 from kavka.testing.process import ChildProcess, wait_until
+from tests.javabuild import REPO_ROOT, built, jvm_command
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-_SCRIPT = _REPO_ROOT / "examples" / "kafka-streams" / "build.sh"
+BUILD_SCRIPT = REPO_ROOT / "examples" / "kafka-streams" / "build.sh"
 _MAIN = "dev.kavka.examples.streams.OrderAnalytics"
-_MIN_JAVA = 17  # the pom compiles with --release 17
 
 
 class StreamsExampleError(RuntimeError):
     """The example could not be built, or a run did not reach the state waited for."""
-
-
-def _java_major(java: str) -> int:
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
-    m = re.search(r'version "(\d+)', out)
-    return int(m.group(1)) if m else 0
-
-
-def build(timeout: float = 900.0) -> Path:
-    """The directory holding kavka-streams-example.jar and lib/, built now unless cached for these sources."""
-    done = subprocess.run(["bash", str(_SCRIPT)], capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise StreamsExampleError(
-            f"examples/kafka-streams/build.sh failed (exit {done.returncode})\n{done.stderr[-4000:]}"
-        )
-    return Path(done.stdout.strip().splitlines()[-1])
-
-
-def unavailable_reason() -> tuple[str | None, Path | None]:
-    """(None, the build directory) when the example can run here, else (why not in one line, None)."""
-    java = java_executable()
-    if java is None:
-        return "the Kafka Streams example needs Java: no $JAVA_HOME/bin/java and no java on PATH", None
-    major = _java_major(java)
-    if major < _MIN_JAVA:
-        return f"the Kafka Streams example needs Java {_MIN_JAVA}+; {java} is Java {major}", None
-    try:
-        return None, build()
-    except StreamsExampleError as exc:
-        return str(exc).splitlines()[0], None
 
 
 @dataclass(frozen=True)
@@ -75,19 +41,9 @@ class StreamsExample:
     home: Path
 
     def command(self, args: list[str]) -> list[str]:
-        classpath = f"{self.home / 'kavka-streams-example.jar'}{os.pathsep}{self.home / 'lib' / '*'}"
-        # C1 only, the serial collector and a small heap: the JVMs share two cores with the brokers.
-        return [
-            self.java,
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+UseSerialGC",
-            "-Xmx256m",
-            "-Djava.awt.headless=true",
-            "-cp",
-            classpath,
-            _MAIN,
-            *args,
-        ]
+        return jvm_command(
+            self.java, [self.home / "kavka-streams-example.jar", self.home / "lib" / "*"], [_MAIN, *args]
+        )
 
 
 class StreamsApp(ChildProcess):
@@ -213,12 +169,6 @@ def run_streams_resetter(
 
 @pytest.fixture(scope="session")
 def streams_example() -> Iterator[StreamsExample]:
-    """The example, built. Skips with the reason when it cannot be, except under CI=true."""
-    reason, home = unavailable_reason()
-    if reason is not None or home is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the Kafka Streams example cannot run: {reason}")
-        pytest.skip(reason or "no build")
-    java = java_executable()
-    assert java is not None
+    """The example, built (`tests.javabuild.built`: skips without Java 17+ or Maven, except under CI=true)."""
+    java, home = built(BUILD_SCRIPT, "the Kafka Streams example")
     yield StreamsExample(java, home)

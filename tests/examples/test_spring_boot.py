@@ -13,7 +13,6 @@ behaviour too, and only costs time here).
 from __future__ import annotations
 
 import json
-import os
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess, wait_until
 from tests.clients.clientlib import Rec, ck_read_all
 from tests.examples.springboot import LogLine, OrderService, OrderServiceJar, order_service_jar  # noqa: F401
+from tests.needs import require_kafka
 
 GROUP = "order-service-group"
 ORDERS, PAYMENTS, DLT = "orders", "payment-events", "orders.DLT"
@@ -46,11 +45,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "kavka":
         yield request.getfixturevalue("broker_factory")(overrides=BROKER_OVERRIDES).bootstrap
         return
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(tmp_path / "kafka", overrides=BROKER_OVERRIDES)
     with kafka:  # starts it, and stops it at the end
         yield kafka.bootstrap

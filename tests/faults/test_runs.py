@@ -21,6 +21,7 @@ from confluent_kafka.admin import AdminClient
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.netfaults import unavailable_reason
 from tests.faults.run import RunConfig, fault_run
+from tests.needs import in_ci
 
 
 def test_a_run_without_faults_is_clean(tmp_path):
@@ -71,7 +72,7 @@ def _watermarks(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
 
 def test_a_bounded_fault_run_with_kill_pause_and_partition_is_clean(tmp_path):
     reason = unavailable_reason()
-    if reason is not None and os.environ.get("CI", "").lower() == "true":
+    if reason is not None and in_ci():
         pytest.fail(f"CI=true but network namespaces cannot be made: {reason}")
     faults = ("kill", "pause", "partition") if reason is None else ("kill", "pause")
     seed = int(os.environ.get("KAVKA_FAULTS_SEED", "1"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -44,8 +43,9 @@ from kavka.protocol.batch import CONTROL_BIT
 from kavka.protocol.records import iter_batches, iter_records
 from kavka.raft.control_records import parse_snapshot_name, read_snapshot_records, snapshot_file_name
 from kavka.raft.snapshots import image_from_snapshot, snapshot_bytes
-from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason
+from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.process import BrokerProcess, wait_until
+from tests.needs import require_kafka
 from tests.oracle.oraclewire import BROKER, INCREMENTAL_ALTER_CONFIGS, call
 
 DUMP = "org.apache.kafka.tools.DumpLogSegments"
@@ -62,11 +62,7 @@ BROKER_DEFAULT = ("log.retention.ms", "7200000")
 @pytest.fixture(scope="module")
 def snapshotting_kafka(tmp_path_factory):
     """A Kafka node of its own that writes a snapshot after every committed batch."""
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(
         tmp_path_factory.mktemp("kafka-snapshots"),
         overrides={"metadata.log.max.record.bytes.between.snapshots": "1", "num.partitions": "1"},
@@ -331,9 +327,7 @@ def test_kafka_starts_from_kavkas_snapshot(kavka_state, tmp_path):
     latest in its metadata log, loads it at start and serves Kavka's topics (same ids, partitions,
     configs) and quotas. The broker registration is left out: it belongs to the Kavka process, and
     Kafka's own broker 1 registers itself."""
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     kafka = StaticVoterKafka(tmp_path / "kafka")
     kafka.format()
     image = replace(kavka_state.image, brokers={})

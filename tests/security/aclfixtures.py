@@ -30,8 +30,8 @@ import pytest
 
 from kavka.security.authorizer import Acl, AclOperation, PatternType, PermissionType, ResourceType
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess, free_port, wait_until
+from tests.needs import require_kafka
 from tests.oracle.oraclediff import differences, normalise
 from tests.oracle.oraclewire import call
 from tests.security.aclwire import ADMIN_SOURCE, Connection, kafka_admin, kavka_admin, sasl_plain
@@ -252,9 +252,7 @@ def _start_kavka(base: Path) -> BrokerProcess:
 
 @pytest.fixture(scope="module")
 def acl_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclPair]:
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     base: Path = tmp_path_factory.mktemp("acls")
     kavka = _start_kavka(base)
     kafka = ApacheKafka(base / "kafka", overrides=KAFKA_OVERRIDES)
@@ -277,9 +275,7 @@ def acl_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclPair]:
 @pytest.fixture(scope="module")
 def sasl_acl_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclPair]:
     """The pair with a SASL_PLAINTEXT listener each; the principal under test is ``User:alice``."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     base: Path = tmp_path_factory.mktemp("sasl-acls")
     kavka_sasl = free_port()
     kavka = BrokerProcess(base / "kavka" / "data")

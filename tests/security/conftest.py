@@ -8,7 +8,6 @@ AlterUserScramCredentials), and accept unsecured OAUTHBEARER tokens.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,8 +15,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess, free_port
+from tests.needs import require_kafka
 
 PLAIN_JAAS = (
     "org.apache.kafka.common.security.plain.PlainLoginModule required "
@@ -92,11 +91,7 @@ def kavka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]
 @pytest.fixture(scope="package")
 def kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
     """Apache Kafka with a SASL_PLAINTEXT listener beside its PLAINTEXT one (inter-broker stays PLAINTEXT)."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(tmp_path_factory.mktemp("kafka-sasl"))
     sasl_port = free_port()
     h = kafka.host

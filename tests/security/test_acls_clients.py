@@ -22,8 +22,8 @@ from confluent_kafka.admin import (
 )
 
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import create_topic as create_on
+from tests.needs import require_kafka
 
 STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 OPEN = {"authorizer.class.name": STANDARD_AUTHORIZER, "allow.everyone.if.no.acl.found": "true"}
@@ -120,8 +120,7 @@ def test_kafka_python_round_trip(secured, topic_name):
 
 
 def test_kafka_acls_tool_round_trip(secured, topic_name, tmp_path):
-    if kafka_unavailable_reason() is not None:
-        pytest.skip(kafka_unavailable_reason())
+    require_kafka()
     tools = ApacheKafka(tmp_path / "tools")  # only its class path: nothing is started
     main = "org.apache.kafka.tools.AclCommand"
     common = ["--bootstrap-server", secured.bootstrap]

@@ -18,9 +18,9 @@ from kavka.security.authorizer import Acl, PatternType
 from kavka.security.authorizer import AclOperation as Op
 from kavka.security.authorizer import ResourceType as R
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.certs import CLIENT_DN, make_pki
 from kavka.testing.process import BrokerProcess, free_port, wait_until
+from tests.needs import require_kafka
 from tests.oracle.oraclediff import differences, normalise
 from tests.security import test_acls_matrix as matrix
 from tests.security.aclfixtures import (
@@ -231,9 +231,7 @@ def _mtls_settings(pki, ports: TlsPorts, dn: int, sasl_ssl: int, controller: int
 @pytest.fixture(scope="module")
 def mtls_pair(tmp_path_factory):
     """{"kafka": (host, plaintext, ports), "kavka": ...}: both brokers with the DN and MTLS listeners."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     base = tmp_path_factory.mktemp("mtls-acls")
     pki = make_pki(base / "pki")
     ports, dn, sasl_ssl = TlsPorts.free(), free_port(), free_port()

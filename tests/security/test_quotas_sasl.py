@@ -16,9 +16,9 @@ from confluent_kafka import Producer
 
 from kavka.cli.main import main
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess, free_port, wait_until
 from kavka.testing.process import create_topic as create_on
+from tests.needs import require_kafka
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
@@ -43,9 +43,7 @@ def _sasl_overrides(host: str, plaintext: int, controller: int | None, sasl: int
 @pytest.fixture(scope="module")
 def sasl_kafka_broker(tmp_path_factory) -> Iterator[tuple[ApacheKafka, str]]:
     """Apache Kafka with the SASL_PLAINTEXT listener: (the broker, the listener's host:port)."""
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(tmp_path_factory.mktemp("sasl-kafka"))
     sasl_port = free_port()
     kafka.overrides.update(_sasl_overrides(kafka.host, kafka.port, kafka.controller_port, sasl_port))

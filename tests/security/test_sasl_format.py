@@ -13,8 +13,8 @@ from kavka.cli.main import main
 from kavka.metadata.records import UserScramCredentialRecord, decode_record
 from kavka.protocol.records import iter_batches
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.apache_kafka import unavailable_reason as kafka_unavailable_reason
 from kavka.testing.process import BrokerProcess, free_port
+from tests.needs import require_kafka
 from tests.security import saslwire as w
 
 CLUSTER = "abcdefghijklmnopqrstuv"
@@ -60,9 +60,7 @@ def _format(config: str, *args: str):
 
 
 def test_the_same_records_as_kafka_storage(tmp_path):
-    reason = kafka_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    require_kafka()
     config = _config(tmp_path, 9092, 9093)
     args = [a for s in SCRAM for a in ("--add-scram", s)]
     theirs = ApacheKafka().run_tool("kafka.tools.StorageTool", ["format", "-t", CLUSTER, "-c", config, *args])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import ssl
 import subprocess
@@ -36,10 +35,11 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason
+from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.certs import PASSWORD, Pki, make_pki
 from kavka.testing.process import BrokerProcess, free_port, wait_until
 from tests.clients.clientlib import PRODUCE, READ_ALL, Out
+from tests.needs import require_kafka
 from tests.security.conftest import MECHANISMS, PLAIN_JAAS, SCRAM_PASSWORD, SCRAM_USER, add_scram_user
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
@@ -117,11 +117,7 @@ def kavka(pki, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kafka(pki, tmp_path_factory):
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
-        pytest.skip(reason)
+    require_kafka()
     k = ApacheKafka(tmp_path_factory.mktemp("kafka-sasl-ssl"))
     ports = Ports(k.port, free_port(), free_port())
     k.overrides.update(

@@ -6,7 +6,6 @@ on a plaintext port fail as they do against Apache Kafka configured with the sam
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import ssl
@@ -17,10 +16,11 @@ import uuid
 
 import pytest
 
-from kavka.testing.apache_kafka import ApacheKafka, unavailable_reason
+from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.certs import make_pki
 from kavka.testing.process import BrokerProcess, free_port, wait_until
 from tests.clients.clientlib import PRODUCE, READ_ALL, Out
+from tests.needs import require_kafka
 from tests.security.tlsenv import TlsPorts, ck_ssl, java_ssl_properties, tls_settings
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
@@ -48,11 +48,7 @@ def kavka_tls(pki, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kafka_tls(pki, tmp_path_factory):
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Apache Kafka cannot run: {reason}")
-        pytest.skip(reason)
+    require_kafka()
     kafka = ApacheKafka(tmp_path_factory.mktemp("kafka-tls"))
     ports = TlsPorts(kafka.port, free_port(), free_port())
     settings = tls_settings(
