@@ -75,12 +75,14 @@ def test_saga_survives_killed_services_with_every_order_final_and_stock_conserve
         # payment is killed -9 from outside while orders flow, and restarted after more have piled up
         wait_until(lambda: placed >= ORDERS // 4 or failure, 60, message="a quarter of the orders placed")
         payment.kill()
-        wait_until(lambda: not inventory.is_running(), 60, message=lambda: f"inventory to crash:\n{inventory.tail()}")
+        wait_until(
+            lambda: not inventory.is_running(), 60, message=lambda: f"inventory to crash:\n{inventory.log_tail()}"
+        )
         assert "crashing after" in inventory.output()
         inventory.args = inventory.args[: -len(crash)]
-        inventory.start().wait_ready()
+        inventory.start()
         wait_until(lambda: placed >= ORDERS // 2 or failure, 60, message="half of the orders placed")
-        payment.start().wait_ready()
+        payment.start()
         driver.join(90)
         assert not driver.is_alive() and not failure, failure
         wait_until(
@@ -88,7 +90,7 @@ def test_saga_survives_killed_services_with_every_order_final_and_stock_conserve
             60,
             message=lambda: f"analytics to count {ORDERS} final orders (last: {analytics_summary(deployment)})",
         )
-        assert not deployment.dead(), [f"{p.name}: {p.tail()}" for p in deployment.dead()]
+        assert not deployment.dead(), [f"{p.name}: {p.log_tail()}" for p in deployment.dead()]
         wait_until(
             lambda: not any(checker.lags(bootstrap).values()),
             30,

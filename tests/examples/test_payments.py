@@ -31,7 +31,6 @@ import pytest
 from kavka.demos.payments.fraud import DEFAULT_FRAUD_LIMIT
 from kavka.demos.payments.kafkaio import read_topic
 from kavka.demos.payments.ledger import DEFAULT_ACCOUNTS, Ledger
-from kavka.demos.payments.services import Service, free_port
 from kavka.demos.payments.topics import (
     BALANCE_EVENTS,
     PAYMENT_AUDIT,
@@ -43,6 +42,7 @@ from kavka.demos.payments.topics import (
     ensure_topics,
 )
 from kavka.demos.payments.workload import Answer, PaymentRequest, make_workload, send_until_answered
+from kavka.demos.process import Service, free_port
 from kavka.testing.process import BrokerProcess, wait_until
 from tests.examples.paymentscheck import History, check, compaction_problems
 

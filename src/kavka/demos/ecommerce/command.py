@@ -35,7 +35,7 @@ def reachable(bootstrap: str, timeout: float = 5.0) -> bool:
     return True
 
 
-def analytics_summary(process: launcher.ServiceProcess) -> dict[str, object]:
+def analytics_summary(process: launcher.Service) -> dict[str, object]:
     return last_counts(process.output())
 
 
@@ -89,7 +89,7 @@ def ecommerce(
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="kavka-demo-ecommerce-"))
     run_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupt)
-    broker: launcher.ServiceProcess | None = None
+    broker: launcher.Service | None = None
     deployment: launcher.Deployment | None = None
     try:
         console = None
@@ -99,8 +99,7 @@ def ecommerce(
             if bootstrap is not None:
                 click.echo(f"No broker answers at {bootstrap}; starting one")
             port, console_port = launcher.free_port(), launcher.free_port()
-            broker = launcher.broker(run_dir, port, console_port, partitions).start()
-            broker.wait_ready(60)
+            broker = launcher.broker(run_dir, port, console_port, partitions).start(timeout=60)
             bootstrap = f"127.0.0.1:{port}"
             console = f"http://127.0.0.1:{console_port}"
             click.echo(f"Started kavka serve on {bootstrap} (data and logs in {run_dir})")
@@ -140,9 +139,7 @@ def _where_to_watch(console: str | None, bootstrap: str) -> None:
         click.echo(f"  and Consumer groups ({groups}), or: kavka groups describe inv-group -b {bootstrap}")
 
 
-def _drive(
-    deployment: launcher.Deployment, orders: list[Order], rate: float, watched: list[launcher.ServiceProcess]
-) -> None:
+def _drive(deployment: launcher.Deployment, orders: list[Order], rate: float, watched: list[launcher.Service]) -> None:
     baseline = analytics_summary(deployment["analytics"])
     placed = 0
     failure: list[BaseException] = []
@@ -181,7 +178,7 @@ def _drive(
         time.sleep(1.0)
 
 
-def _fail_on_dead(processes: list[launcher.ServiceProcess]) -> None:
+def _fail_on_dead(processes: list[launcher.Service]) -> None:
     for p in processes:
         if p.popen is not None and p.popen.poll() is not None:
-            raise RuntimeError(f"{p.name} exited (code {p.popen.returncode}):\n{p.tail()}")
+            raise RuntimeError(f"{p.name} exited (code {p.popen.returncode}):\n{p.log_tail(15)}")

@@ -22,7 +22,6 @@ import click
 
 from kavka.demos.payments.fraud import DEFAULT_FRAUD_LIMIT
 from kavka.demos.payments.ledger import DEFAULT_ACCOUNTS
-from kavka.demos.payments.services import Service, ServiceError, free_port
 from kavka.demos.payments.topics import (
     ACCOUNT_BALANCES,
     PAYMENT_COMPLETED,
@@ -30,6 +29,7 @@ from kavka.demos.payments.topics import (
     TopicPlan,
     ensure_topics,
 )
+from kavka.demos.process import Service, ServiceError, free_port
 
 __all__ = ["payments"]
 

@@ -1,8 +1,10 @@
-"""Run one service of the demo as its own process, the way an operator would: ``python -m <module>``.
+"""The demos' processes: each service (and the broker a demo starts) runs as its own process, the way an
+operator would run it: ``python -m <module> ...``.
 
-`Service` sends the process's output to a log file (never a pipe that could fill up), waits for the
-line the service prints when it is ready, and stops it with SIGTERM (or SIGKILL, for a crash). The
-process runs in a session of its own and is sent SIGTERM if its parent dies (Linux).
+`Service` sends the process's output to a log file (never a pipe that could fill up and block it), waits
+for the line the service prints when it is ready, and stops it with SIGTERM (or SIGKILL, for a crash).
+The process runs in a session of its own, so Ctrl-C in a terminal reaches only the demo, which stops its
+services in order (the broker last); Linux sends it SIGTERM if its parent dies.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def _terminate_with_parent() -> None:
 
 
 class Service:
+    """One process: ``python -m module *args``, its output appended to ``log_path``; ready once it has
+    printed ``ready_line`` since its last start. `start` may be called again after `kill` or `stop`."""
+
     def __init__(self, name: str, module: str, args: Sequence[str], log_path: Path, ready_line: str) -> None:
         self.name = name
         self.module = module
@@ -98,7 +103,7 @@ class Service:
         except OSError:
             return ""
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while self.ready_line not in self.output():
             code = self.returncode
