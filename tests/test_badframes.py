@@ -16,13 +16,13 @@ is followed by a check that a client still produces and reads back everything pr
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
 
 import pytest
 
 from kavka.testing.process import BrokerProcess, create_topic
+from tests.server.rawwire import connect, expect_closed, frame, read_frame
 
 MAX_REQUEST = 100 * 1024
 UNSUPPORTED_VERSION = 35
@@ -94,62 +94,6 @@ def _read_values(broker: BrokerProcess, topic: str) -> list[bytes]:
 # -- raw protocol ----------------------------------------------------------------------------------
 
 
-def connect(broker: BrokerProcess) -> socket.socket:
-    s = socket.create_connection((broker.host, broker.port), timeout=10)
-    s.settimeout(10)
-    return s
-
-
-def request(
-    api_key: int,
-    version: int,
-    correlation_id: int,
-    body: bytes = b"",
-    client_id: bytes | None = b"raw",
-    flexible: bool = False,
-) -> bytes:
-    """A framed request with header v1 (v2 if ``flexible``: an empty tagged-field section)."""
-    header = struct.pack(">hhi", api_key, version, correlation_id)
-    header += struct.pack(">h", -1) if client_id is None else struct.pack(">h", len(client_id)) + client_id
-    if flexible:
-        header += b"\x00"
-    payload = header + body
-    return struct.pack(">i", len(payload)) + payload
-
-
-def recv_exactly(s: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return bytes(buf)
-
-
-def recv_response(s: socket.socket) -> bytes:
-    (size,) = struct.unpack(">i", recv_exactly(s, 4))
-    assert 4 <= size < 1 << 20, size
-    return recv_exactly(s, size)
-
-
-def expect_closed(s: socket.socket, timeout: float = 10.0) -> None:
-    """The broker closes the connection without sending anything."""
-    s.settimeout(timeout)
-    received = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            received += chunk
-    except ConnectionResetError:
-        pass
-    except TimeoutError:
-        pytest.fail(f"connection still open after {timeout}s (received {received[:60]!r})")
-    assert received == b"", f"expected the connection closed without a response, got {received[:60]!r}"
-
-
 def parse_api_versions_v0(payload: bytes, correlation_id: int) -> tuple[int, dict[int, tuple[int, int]]]:
     corr, error, n = struct.unpack_from(">ihi", payload)
     assert corr == correlation_id
@@ -180,18 +124,18 @@ def compact_string(s: bytes) -> bytes:
 
 
 def test_api_versions_v0(bad_broker):
-    with connect(bad_broker) as s:
-        s.sendall(request(18, 0, 11))
-        error, versions = parse_api_versions_v0(recv_response(s), 11)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(18, 0, 11))
+        error, versions = parse_api_versions_v0(read_frame(s), 11)
     assert error == 0
     assert versions[18][1] >= 3
 
 
 def test_api_versions_v3_response_header_is_v0(bad_broker):
     body = compact_string(b"kavka-raw") + compact_string(b"1.0") + b"\x00"
-    with connect(bad_broker) as s:
-        s.sendall(request(18, 3, 12, body, flexible=True))
-        payload = recv_response(s)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(18, 3, 12, body, flexible=True))
+        payload = read_frame(s)
     # Header v0: the correlation id and nothing else (no tagged fields), then error_code.
     corr, error = struct.unpack_from(">ih", payload)
     assert (corr, error) == (12, 0)
@@ -208,10 +152,10 @@ def test_api_versions_v3_response_header_is_v0(bad_broker):
 
 
 def test_pipelined_requests_answered_in_order(bad_broker):
-    with connect(bad_broker) as s:
-        s.sendall(b"".join(request(18, 0, corr) for corr in range(100, 110)))
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(b"".join(frame(18, 0, corr) for corr in range(100, 110)))
         for corr in range(100, 110):
-            assert parse_api_versions_v0(recv_response(s), corr)[0] == 0
+            assert parse_api_versions_v0(read_frame(s), corr)[0] == 0
 
 
 # -- bad frames --------------------------------------------------------------------------------------
@@ -219,38 +163,38 @@ def test_pipelined_requests_answered_in_order(bad_broker):
 
 @pytest.mark.parametrize("size", [-1, -(2**31)])
 def test_negative_frame_size_closes(bad_broker, size):
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(struct.pack(">i", size) + b"\x00" * 16)
-        expect_closed(s)
+        expect_closed(s, silent=True)
 
 
 @pytest.mark.parametrize("size", [MAX_REQUEST + 1, 2**31 - 1])
 def test_frame_over_socket_request_max_bytes_closes_without_allocating(bad_broker, size):
     rss_before = bad_broker.memory_kib("VmRSS")
-    with connect(bad_broker) as s:
-        s.sendall(struct.pack(">i", size) + request(18, 0, 1)[4:])
-        expect_closed(s)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(struct.pack(">i", size) + frame(18, 0, 1)[4:])
+        expect_closed(s, silent=True)
     assert bad_broker.memory_kib("VmRSS") - rss_before < 50 * 1024, "claimed size must not be allocated"
 
 
 def test_truncated_frame_then_client_closes(bad_broker):
-    frame = request(18, 0, 5)
-    s = connect(bad_broker)
-    s.sendall(frame[: len(frame) - 3])
+    whole = frame(18, 0, 5)
+    s = connect(bad_broker.bootstrap)
+    s.sendall(whole[: len(whole) - 3])
     s.close()
     # Many at once, at different cut points, including inside the size prefix.
-    for cut in range(1, len(frame)):
-        with connect(bad_broker) as s:
-            s.sendall(frame[:cut])
+    for cut in range(1, len(whole)):
+        with connect(bad_broker.bootstrap) as s:
+            s.sendall(whole[:cut])
 
 
 def test_truncated_frame_claiming_nearly_max_size(bad_broker):
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(struct.pack(">i", MAX_REQUEST) + b"\x00\x12\x00\x00")
         # The broker waits for the rest; another connection is served meanwhile.
-        with connect(bad_broker) as other:
-            other.sendall(request(18, 0, 77))
-            assert parse_api_versions_v0(recv_response(other), 77)[0] == 0
+        with connect(bad_broker.bootstrap) as other:
+            other.sendall(frame(18, 0, 77))
+            assert parse_api_versions_v0(read_frame(other), 77)[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -259,70 +203,70 @@ def test_truncated_frame_claiming_nearly_max_size(bad_broker):
     ids=["empty", "1-byte", "3-bytes", "7-bytes-no-client-id", "all-ff"],
 )
 def test_garbage_header_closes(bad_broker, payload):
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(struct.pack(">i", len(payload)) + payload)
-        expect_closed(s)
+        expect_closed(s, silent=True)
 
 
 def test_client_id_longer_than_frame_closes(bad_broker):
     payload = struct.pack(">hhih", 18, 0, 9, 500) + b"abc"
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(struct.pack(">i", len(payload)) + payload)
-        expect_closed(s)
+        expect_closed(s, silent=True)
 
 
 @pytest.mark.parametrize("api_key", [999, 32767, -5])
 def test_unknown_api_key_closes(bad_broker, api_key):
-    with connect(bad_broker) as s:
-        s.sendall(request(api_key, 0, 3))
-        expect_closed(s)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(api_key, 0, 3))
+        expect_closed(s, silent=True)
 
 
 def test_unsupported_api_versions_version_answers_v0_with_error(bad_broker):
-    with connect(bad_broker) as s:
-        s.sendall(request(18, 127, 21, b"\x00\x00\x00", flexible=True))
-        error, versions = parse_api_versions_v0(recv_response(s), 21)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(18, 127, 21, b"\x00\x00\x00", flexible=True))
+        error, versions = parse_api_versions_v0(read_frame(s), 21)
         assert error == UNSUPPORTED_VERSION
         assert versions[18][1] >= 3 and 0 in versions and 1 in versions
         # The connection stays usable: the client retries at a version it now knows.
-        s.sendall(request(18, 0, 22))
-        assert parse_api_versions_v0(recv_response(s), 22)[0] == 0
+        s.sendall(frame(18, 0, 22))
+        assert parse_api_versions_v0(read_frame(s), 22)[0] == 0
 
 
 @pytest.mark.parametrize("api_key,version", [(3, 99), (0, 99), (1, 99)])
 def test_unsupported_version_of_other_api_closes(bad_broker, api_key, version):
-    with connect(bad_broker) as s:
-        s.sendall(request(api_key, version, 4))
-        expect_closed(s)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(api_key, version, 4))
+        expect_closed(s, silent=True)
 
 
 def test_bad_frame_leaves_other_connections_alone(bad_broker):
-    with connect(bad_broker) as good:
-        good.sendall(request(18, 0, 1))
-        assert parse_api_versions_v0(recv_response(good), 1)[0] == 0
-        bad = [connect(bad_broker) for _ in range(5)]
+    with connect(bad_broker.bootstrap) as good:
+        good.sendall(frame(18, 0, 1))
+        assert parse_api_versions_v0(read_frame(good), 1)[0] == 0
+        bad = [connect(bad_broker.bootstrap) for _ in range(5)]
         for i, b in enumerate(bad):
             b.sendall(
                 [
                     struct.pack(">i", -1),
                     struct.pack(">i", 2**31 - 1),
-                    request(999, 0, 1),
+                    frame(999, 0, 1),
                     struct.pack(">i", 3) + b"\xff\xff\xff",
-                    request(3, 99, 1),
+                    frame(3, 99, 1),
                 ][i]
             )
         for b in bad:
-            expect_closed(b)
+            expect_closed(b, silent=True)
             b.close()
-        good.sendall(request(18, 0, 2))
-        assert parse_api_versions_v0(recv_response(good), 2)[0] == 0
+        good.sendall(frame(18, 0, 2))
+        assert parse_api_versions_v0(read_frame(good), 2)[0] == 0
 
 
 def test_garbage_after_valid_request_gets_response_then_close(bad_broker):
-    with connect(bad_broker) as s:
-        s.sendall(request(18, 0, 31) + struct.pack(">i", -7))
-        assert parse_api_versions_v0(recv_response(s), 31)[0] == 0
-        expect_closed(s)
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(18, 0, 31) + struct.pack(">i", -7))
+        assert parse_api_versions_v0(read_frame(s), 31)[0] == 0
+        expect_closed(s, silent=True)
 
 
 # -- bad record batches in well-formed Produce requests ------------------------------------------
@@ -362,9 +306,9 @@ def produce_v3(topic: str, partition: int, records: bytes, acks: int = 1) -> byt
 
 def produce_v3_error(broker: BrokerProcess, topic: str, partition: int, records: bytes, acks: int = 1) -> int:
     """Send one Produce v3 request; return the partition's error code (ProduceResponse v3)."""
-    with connect(broker) as s:
-        s.sendall(request(0, 3, 41, produce_v3(topic, partition, records, acks)))
-        payload = recv_response(s)
+    with connect(broker.bootstrap) as s:
+        s.sendall(frame(0, 3, 41, produce_v3(topic, partition, records, acks)))
+        payload = read_frame(s)
     corr, n_topics, name_len = struct.unpack_from(">iih", payload)
     assert (corr, n_topics) == (41, 1)
     pos = 10 + name_len
@@ -404,12 +348,10 @@ def test_produce_with_invalid_acks(bad_broker, ledger):
 
 
 def test_acks_0_produce_gets_no_response_and_next_request_is_answered(bad_broker, ledger):
-    with connect(bad_broker) as s:
-        s.sendall(
-            request(0, 3, 51, produce_v3(ledger["topic"], 0, record_batch([b"acks0"]), acks=0)) + request(18, 0, 52)
-        )
+    with connect(bad_broker.bootstrap) as s:
+        s.sendall(frame(0, 3, 51, produce_v3(ledger["topic"], 0, record_batch([b"acks0"]), acks=0)) + frame(18, 0, 52))
         # The first (and only) response is ApiVersions'; Produce with acks=0 has none.
-        assert parse_api_versions_v0(recv_response(s), 52)[0] == 0
+        assert parse_api_versions_v0(read_frame(s), 52)[0] == 0
     ledger["values"].append(b"acks0")
 
 
@@ -442,9 +384,9 @@ def _closes_with_one_line(broker: BrokerProcess, frame: bytes, expect: str) -> N
     from kavka.testing.process import wait_until
 
     mark = len(broker.log_text())
-    with connect(broker) as s:
+    with connect(broker.bootstrap) as s:
         s.sendall(frame)
-        expect_closed(s)
+        expect_closed(s, silent=True)
     wait_until(
         lambda: any("malformed request" in line for line in _log_lines_since(broker, mark)),
         timeout=10,
@@ -469,7 +411,7 @@ def test_collection_length_past_the_frame_closes_and_broker_lives(bad_broker, ap
     body = _body(api_key, version, data)
     lf = next(f for f in length_fields(request_class(api_key, version), body) if f.kind == "array")
     body = body[: lf.offset] + HUGE_COMPACT + body[lf.offset + lf.width :]
-    _closes_with_one_line(bad_broker, request(api_key, version, 61, body, flexible=True), "elements claimed")
+    _closes_with_one_line(bad_broker, frame(api_key, version, 61, body, flexible=True), "elements claimed")
 
 
 @pytest.mark.parametrize(
@@ -489,13 +431,13 @@ def test_null_array_where_kafka_forbids_it_closes_with_one_line(bad_broker, api_
     body = overwrite_length(body, _length_field(api_key, version, body, path), -1)
     _closes_with_one_line(
         bad_broker,
-        request(api_key, version, 62, body, flexible=is_flexible(api_key, version)),
+        frame(api_key, version, 62, body, flexible=is_flexible(api_key, version)),
         "was serialized as null",
     )
 
 
 def _create_topics_v5(topics: list[dict]) -> bytes:
-    return request(19, 5, 71, _body(19, 5, {"topics": topics, "timeout": 10_000}), flexible=True)
+    return frame(19, 5, 71, _body(19, 5, {"topics": topics, "timeout": 10_000}), flexible=True)
 
 
 def _topic_results(payload: bytes, api_key: int, version: int, offset: int = 5):
@@ -513,7 +455,7 @@ INVALID_REPLICA_ASSIGNMENT = 39
 
 
 def test_create_topics_with_too_many_partitions_is_policy_violation(bad_broker):
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(
             _create_topics_v5(
                 [
@@ -522,7 +464,7 @@ def test_create_topics_with_too_many_partitions_is_policy_violation(bad_broker):
                 ]
             )
         )
-        resp = _topic_results(recv_response(s), 19, 5)
+        resp = _topic_results(read_frame(s), 19, 5)
     assert [(t.name, t.error_code, t.error_message) for t in resp.topics] == [
         ("badframes-huge", POLICY_VIOLATION, "Excessively large number of partitions per request."),
         ("badframes-small", POLICY_VIOLATION, "Excessively large number of partitions per request."),
@@ -531,13 +473,13 @@ def test_create_topics_with_too_many_partitions_is_policy_violation(bad_broker):
 
 def test_duplicate_partition_in_manual_assignment_is_refused(bad_broker):
     assignments = [{"partition_index": 0, "broker_ids": [1]}, {"partition_index": 0, "broker_ids": [1]}]
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(
             _create_topics_v5(
                 [{"name": "badframes-dup", "num_partitions": -1, "replication_factor": -1, "assignments": assignments}]
             )
         )
-        resp = _topic_results(recv_response(s), 19, 5)
+        resp = _topic_results(read_frame(s), 19, 5)
     [t] = resp.topics
     assert (t.error_code, t.error_message) == (
         INVALID_REPLICA_ASSIGNMENT,
@@ -549,9 +491,9 @@ def test_create_partitions_to_a_huge_count_is_refused_quickly(bad_broker):
     from confluent_kafka.admin import AdminClient
 
     topic = create_topic(bad_broker.bootstrap, "badframes-grow", 1)
-    with connect(bad_broker) as s:
+    with connect(bad_broker.bootstrap) as s:
         s.sendall(
-            request(
+            frame(
                 37,
                 1,
                 72,
@@ -566,7 +508,7 @@ def test_create_partitions_to_a_huge_count_is_refused_quickly(bad_broker):
                 ),
             )
         )
-        resp = _topic_results(recv_response(s), 37, 1, offset=4)  # header v0: correlation id only
+        resp = _topic_results(read_frame(s), 37, 1, offset=4)  # header v0: correlation id only
     [r] = resp.results
     assert (r.name, r.error_code, r.error_message) == (
         topic,

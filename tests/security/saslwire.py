@@ -8,55 +8,16 @@ import socket
 import struct
 from dataclasses import dataclass
 
-import pytest
-
 from kavka.security.scram import client_proof
+from tests.server.rawwire import connect, expect_closed, frame, read_frame, recv_exactly
 
-
-def connect(host: str, port: int) -> socket.socket:
-    s = socket.create_connection((host, port), timeout=10)
-    s.settimeout(10)
-    return s
-
-
-def frame(api_key: int, version: int, correlation_id: int, body: bytes) -> bytes:
-    payload = struct.pack(">hhih", api_key, version, correlation_id, 3) + b"raw" + body
-    return struct.pack(">i", len(payload)) + payload
-
-
-def recv_exactly(s: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return bytes(buf)
-
-
-def recv_frame(s: socket.socket) -> bytes:
-    (size,) = struct.unpack(">i", recv_exactly(s, 4))
-    return recv_exactly(s, size)
-
-
-def expect_closed(s: socket.socket, timeout: float = 10.0) -> bytes:
-    """Read until the broker closes; returns what it sent first."""
-    s.settimeout(timeout)
-    received = b""
-    try:
-        while chunk := s.recv(65536):
-            received += chunk
-    except ConnectionResetError:
-        pass
-    except TimeoutError:
-        pytest.fail(f"connection still open after {timeout}s (received {received[:60]!r})")
-    return received
+__all__ = ["connect", "expect_closed", "frame", "read_frame", "recv_exactly"]  # the raw primitives, for the SASL tests
 
 
 def handshake(s: socket.socket, mechanism: str, correlation_id: int = 1, version: int = 1) -> tuple[int, list[str]]:
     m = mechanism.encode()
     s.sendall(frame(17, version, correlation_id, struct.pack(">h", len(m)) + m))
-    data = recv_frame(s)
+    data = read_frame(s)
     assert struct.unpack_from(">i", data)[0] == correlation_id
     error, count = struct.unpack_from(">hi", data, 4)
     pos, mechanisms = 10, []
@@ -77,7 +38,7 @@ class AuthAnswer:
 
 def authenticate(s: socket.socket, token: bytes, correlation_id: int = 2) -> AuthAnswer:
     s.sendall(frame(36, 1, correlation_id, struct.pack(">i", len(token)) + token))
-    data = recv_frame(s)
+    data = read_frame(s)
     assert struct.unpack_from(">i", data)[0] == correlation_id
     (error,) = struct.unpack_from(">h", data, 4)
     (n,) = struct.unpack_from(">h", data, 6)

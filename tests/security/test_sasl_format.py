@@ -112,7 +112,7 @@ def test_a_formatted_user_logs_in(tmp_path):
     )
     broker.start()
     try:
-        s = w.connect(broker.host, port)
+        s = w.connect(f"{broker.host}:{port}")
         assert w.handshake(s, "SCRAM-SHA-256")[0] == 0
         first = w.scram_first("alice")
         server_first = w.authenticate(s, first)

@@ -108,7 +108,7 @@ def signed_broker(keys, tmp_path_factory):
 
 
 def _login(broker: BrokerProcess, token: str) -> w.AuthAnswer:
-    s = w.connect(broker.host, broker.port)
+    s = w.connect(f"{broker.host}:{broker.port}")
     assert w.handshake(s, "OAUTHBEARER") == (0, ["OAUTHBEARER"])
     answer = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
     if answer.error_code == 0 and answer.auth_bytes:  # the error challenge: acknowledge it

@@ -22,7 +22,7 @@ ENABLED = ["PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256", "OAUTHBEARER"]
 
 def _api_versions_ok(s) -> bool:
     s.sendall(w.frame(18, 0, 99, b""))
-    data = w.recv_frame(s)
+    data = w.read_frame(s)
     return struct.unpack_from(">ih", data) == (99, 0)
 
 
@@ -31,13 +31,13 @@ def _closed_after_failure(s) -> None:
 
 
 def test_unsupported_mechanism(sasl_broker):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     assert w.handshake(s, "GSSAPI") == (UNSUPPORTED_SASL_MECHANISM, ENABLED)
     _closed_after_failure(s)
 
 
 def test_plain_success_then_requests(sasl_broker):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     assert _api_versions_ok(s)
     assert w.handshake(s, "PLAIN") == (0, ENABLED)
     answer = w.authenticate(s, w.plain_token("alice", "alice-secret"))
@@ -56,7 +56,7 @@ def test_plain_success_then_requests(sasl_broker):
     ],
 )
 def test_plain_failures(sasl_broker, user, password, message):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "PLAIN")
     started = time.monotonic()
     answer = w.authenticate(s, w.plain_token(user, password))
@@ -66,7 +66,7 @@ def test_plain_failures(sasl_broker, user, password, message):
 
 
 def test_plain_token_with_wrong_token_count(sasl_broker):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "PLAIN")
     answer = w.authenticate(s, b"alice")
     assert (answer.error_code, answer.error_message) == (
@@ -77,7 +77,7 @@ def test_plain_token_with_wrong_token_count(sasl_broker):
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_scram_success(sasl_broker, mechanism):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, mechanism)
     first = w.scram_first(SCRAM_USER)
     server_first = w.authenticate(s, first)
@@ -95,7 +95,7 @@ GENERIC = "Authentication failed during authentication due to invalid credential
 @pytest.mark.parametrize("case", ["unknown-user", "bad-nonce", "bad-proof", "garbage-first"])
 def test_scram_failures(sasl_broker, case):
     """Every SCRAM failure tells the client the same generic message (no hint whether the user exists)."""
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "SCRAM-SHA-256")
     if case == "garbage-first":
         answer = w.authenticate(s, b"\xff\x00not scram")
@@ -112,7 +112,7 @@ def test_scram_failures(sasl_broker, case):
 
 
 def test_oauthbearer_unsecured(sasl_broker):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "OAUTHBEARER")
     token = unsecured_token({"sub": "carol", "iat": time.time(), "exp": time.time() + 3600})
     answer = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
@@ -123,7 +123,7 @@ def test_oauthbearer_unsecured(sasl_broker):
 
 
 def test_oauthbearer_expired_token(sasl_broker):
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "OAUTHBEARER")
     token = unsecured_token({"sub": "carol", "iat": time.time() - 7200, "exp": time.time() - 3600})
     challenge = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
@@ -136,12 +136,12 @@ def test_oauthbearer_expired_token(sasl_broker):
 def test_api_versions_retry_after_an_unsupported_version(sasl_broker):
     """A client that asks ApiVersions in a version the broker lacks gets the v0 error answer and may ask
     again before its handshake (KIP-511)."""
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     # v6, newer than both brokers serve: header v2 (an empty tagged-field section), then v5's body
     # (client software name and version, cluster id null, node id -1, no tagged fields)
     payload = struct.pack(">hhih", 18, 6, 7, 3) + b"raw\x00" + b"\x04kcl\x021\x00" + struct.pack(">i", -1) + b"\x00"
     s.sendall(struct.pack(">i", len(payload)) + payload)
-    data = w.recv_frame(s)
+    data = w.read_frame(s)
     assert struct.unpack_from(">ih", data) == (7, 35)  # UNSUPPORTED_VERSION
     assert _api_versions_ok(s)
     assert w.handshake(s, "PLAIN")[0] == 0
@@ -149,7 +149,7 @@ def test_api_versions_retry_after_an_unsupported_version(sasl_broker):
 
 def test_handshake_v0_raw_tokens(sasl_broker):
     """After SaslHandshake v0 the tokens travel as bare size-prefixed frames (pre-KIP-152 clients)."""
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     assert w.handshake(s, "PLAIN", version=0)[0] == 0
     token = w.plain_token("alice", "alice-secret")
     s.sendall(struct.pack(">i", len(token)) + token)
@@ -164,7 +164,7 @@ def test_handshake_v0_raw_tokens(sasl_broker):
 def test_out_of_order_closes(sasl_broker, case):
     """Anything but ApiVersions and SaslHandshake before authentication closes the connection
     (no answer), and another connection is served as before."""
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     if case == "metadata-first":
         s.sendall(w.frame(3, 1, 1, struct.pack(">i", -1)))
     elif case == "authenticate-first":
@@ -184,25 +184,25 @@ def test_out_of_order_closes(sasl_broker, case):
         assert sent[4:8] == struct.pack(">i", 2)
     else:
         assert sent == b""
-    other = w.connect(sasl_broker.host, sasl_broker.port)
+    other = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     assert _api_versions_ok(other)
 
 
 def test_oversized_frame_before_authentication(sasl_broker):
     """A frame above sasl.server.max.receive.size (512 KiB) before authentication closes the connection
     without reading it."""
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "PLAIN")
     s.sendall(struct.pack(">i", 600_000) + b"\x00" * 1000)
     _closed_after_failure(s)
-    other = w.connect(sasl_broker.host, sasl_broker.port)
+    other = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     assert _api_versions_ok(other)
 
 
 def test_reauthentication(sasl_broker):
     """KIP-368: a SCRAM-SHA-512 session lasts REAUTH_MS; re-authenticating renews it, and a connection
     past its session's end is closed on its next request."""
-    s = w.connect(sasl_broker.host, sasl_broker.port)
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
 
     def login(correlation: int) -> float:
         w.handshake(s, "SCRAM-SHA-512", correlation)

@@ -1,7 +1,10 @@
 """Hand-built Kafka requests on plain sockets, for tests that must misbehave as a client (pipeline
-without reading, hold connections open, send a crafted batch) where no real client would.
+without reading, hold connections open, send a crafted batch or a malformed frame, a SASL exchange
+no client would send) where no real client would. The one home of the raw-socket primitives: framing,
+reading exactly a frame, and seeing the broker close a connection.
 
-Request header v1: ``int16 api_key, int16 api_version, int32 correlation_id, string client_id``.
+Request header v1: ``int16 api_key, int16 api_version, int32 correlation_id, nullable string
+client_id``; header v2 (flexible versions) adds an empty tagged-field section.
 Bodies (non-flexible versions only):
 
 - ApiVersions v0: empty.
@@ -21,13 +24,27 @@ import struct
 import time
 from pathlib import Path
 
+import pytest
 from crc32c import crc32c
 
 MB = 1024 * 1024
 
 
-def frame(api_key: int, version: int, correlation_id: int, body: bytes = b"", client: bytes = b"rawwire") -> bytes:
-    payload = struct.pack(">hhih", api_key, version, correlation_id, len(client)) + client + body
+def frame(
+    api_key: int,
+    version: int,
+    correlation_id: int,
+    body: bytes = b"",
+    client: bytes | None = b"rawwire",
+    flexible: bool = False,
+) -> bytes:
+    """A sized request: header v1 (v2 if ``flexible``), then ``body`` as given. ``client=None`` is a null
+    client id."""
+    header = struct.pack(">hhi", api_key, version, correlation_id)
+    header += struct.pack(">h", -1) if client is None else struct.pack(">h", len(client)) + client
+    if flexible:
+        header += b"\x00"
+    payload = header + body
     return struct.pack(">i", len(payload)) + payload
 
 
@@ -93,20 +110,38 @@ def connect(
     return s
 
 
+def recv_exactly(sock: socket.socket, n: int) -> bytes:
+    """``n`` bytes; ConnectionError if the broker closed the connection first."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(min(n - len(buf), MB))
+        if not chunk:
+            raise ConnectionError(f"connection closed by the broker after {len(buf)} of {n} bytes")
+        buf += chunk
+    return bytes(buf)
+
+
 def read_frame(sock: socket.socket) -> bytes:
     """One whole response (without its size); ConnectionError if the broker closed the connection."""
+    (size,) = struct.unpack(">i", recv_exactly(sock, 4))
+    return recv_exactly(sock, size)
 
-    def exact(n: int) -> bytes:
-        buf = bytearray()
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("connection closed by the broker")
-            buf += chunk
-        return bytes(buf)
 
-    (size,) = struct.unpack(">i", exact(4))
-    return exact(size)
+def expect_closed(sock: socket.socket, timeout: float = 10.0, *, silent: bool = False) -> bytes:
+    """Read until the broker closes the connection (fails the test if it is still open after
+    ``timeout``); returns what it sent before closing, which must be nothing if ``silent``."""
+    sock.settimeout(timeout)
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        pytest.fail(f"connection still open after {timeout}s (received {received[:60]!r})")
+    if silent:
+        assert received == b"", f"expected the connection closed without a response, got {received[:60]!r}"
+    return received
 
 
 def readable_within(sock: socket.socket, seconds: float) -> bool:
