@@ -77,7 +77,7 @@ def error_page(status: int, message: str) -> str:
 OVERVIEW = """
 <section aria-labelledby="h-cluster">
 <h2 id="h-cluster">Cluster</h2>
-<dl class="facts" id="cluster">
+<dl class="facts whole" id="cluster">
   <div><dt>Cluster id</dt><dd data-k="cluster_id">…</dd></div>
   <div><dt>Node id</dt><dd data-k="node_id">…</dd></div>
   <div><dt>Roles</dt><dd data-k="roles">…</dd></div>
