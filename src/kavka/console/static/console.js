@@ -156,10 +156,35 @@ const K = (() => {
     });
   }
 
-  // 12 distinguishable colours (Tableau/ColorBrewer-like), chosen by the key's murmur2 hash
+  // Colours for the keys on screen. Hashing keys into a fixed palette makes different keys share a
+  // colour, so instead each key shown gets its own, in order of first appearance, and keeps it while it
+  // stays on screen (a key that leaves frees its colour for the next new one): 20 hand-picked colours,
+  // then generated hues (golden-angle steps, so neighbours differ). Records with no key are grey.
   const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                   "#bcbd22", "#393b79", "#ad494a", "#637939"];
-  const keyColour = (hash) => (hash == null ? "#c3c9d0" : PALETTE[hash % PALETTE.length]);
+                   "#bcbd22", "#393b79", "#ad494a", "#637939", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                   "#c5b0d5", "#f7b6d2", "#dbdb8d", "#9edae5"];
+  const NO_KEY = "#c3c9d0";
+  const colourAt = (i) => (i < PALETTE.length ? PALETTE[i]
+    : `hsl(${Math.round((i * 137.508) % 360)}, 70%, ${i % 2 ? 40 : 58}%)`);
+  function keyColours() {
+    const index = new Map(); // key -> colour index, for the keys on screen
+    return {
+      // keys: every key on screen now, in order of appearance (repeats and null allowed)
+      update(keys) {
+        const shown = new Set(keys);
+        for (const k of [...index.keys()]) if (!shown.has(k)) index.delete(k);
+        const used = new Set(index.values());
+        let free = 0;
+        for (const k of keys) {
+          if (k == null || index.has(k)) continue;
+          while (used.has(free)) free++;
+          index.set(k, free);
+          used.add(free);
+        }
+      },
+      of: (key) => (key == null || !index.has(key) ? NO_KEY : colourAt(index.get(key))),
+    };
+  }
   const params = () => new URLSearchParams(location.search);
 
   function setParams(values) {
@@ -171,5 +196,5 @@ const K = (() => {
   }
 
   return { $, el, api, say, ok, guard, num, bytes, perSec, time, duration, fill, td, stream, chart, topicOptions,
-           pairs, keyColour, params, setParams };
+           pairs, keyColours, params, setParams };
 })();
