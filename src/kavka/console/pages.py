@@ -263,14 +263,18 @@ MESSAGES = """
 
 GROUPS = """
 <table id="groups"><caption class="sr">Consumer groups</caption>
-<thead><tr><th scope="col">Group</th><th scope="col">State</th><th scope="col" class="num">Members</th><th scope="col">Topics</th><th scope="col" class="num">Lag</th></tr></thead>
-<tbody><tr><td colspan="5">Loading…</td></tr></tbody></table>
+<thead><tr><th scope="col">Group</th><th scope="col">State</th><th scope="col">Protocol type</th><th scope="col">Assignor</th>
+<th scope="col" class="num">Members</th><th scope="col">Topics</th><th scope="col" class="num">Lag</th></tr></thead>
+<tbody><tr><td colspan="7">Loading…</td></tr></tbody></table>
+<p class="hint">Protocol type: <code>consumer</code> for Kafka consumers; assignor: the partition assignor the group
+chose (Kafka's <code>ASSIGNMENT-STRATEGY</code>); <code>none</code> when the group has none, as in <code>kavka groups describe</code>.</p>
 """
 
 GROUP = """
 <dl class="facts" id="g-facts">
   <div><dt>State</dt><dd data-k="state">…</dd></div>
-  <div><dt>Protocol</dt><dd data-k="protocol">…</dd></div>
+  <div><dt>Protocol type</dt><dd data-k="protocol_type">…</dd></div>
+  <div><dt>Assignor</dt><dd data-k="assignor">…</dd></div>
   <div><dt>Members</dt><dd data-k="members">…</dd></div>
   <div><dt>Total lag</dt><dd data-k="total_lag">…</dd></div>
 </dl>
