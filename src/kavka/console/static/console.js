@@ -82,19 +82,27 @@ const K = (() => {
   }
   const td = (v, cls) => el("td", { class: cls }, v);
 
-  // Server-sent events from /api/events; the header shows whether the stream is live.
+  // Server-sent events from /api/events; the header says whether the stream is live. Until it is, a
+  // page shows what it fetched on load and says when (`updated`), rather than an empty "connecting…".
+  let streaming = false;
+  function updated(ms = Date.now()) {
+    if (streaming) return;
+    const state = $("#live-state");
+    state.textContent = `updated ${new Date(ms).toTimeString().slice(0, 8)}`;
+    state.className = "live";
+  }
+
   function stream(channels, onTick) {
     const state = $("#live-state");
     let es = null;
     function open() {
-      state.textContent = "connecting…";
       es = new EventSource("/api/events?channels=" + encodeURIComponent(channels.join(",")));
+      // the server answers at once (before its first tick): the stream is live from then on
+      es.onopen = () => { streaming = true; state.textContent = "live"; state.className = "live on"; };
       es.addEventListener("tick", (ev) => {
-        state.textContent = "live";
-        state.className = "live on";
         try { onTick(JSON.parse(ev.data)); } catch (e) { console.error(e); }
       });
-      es.onerror = () => { state.textContent = "reconnecting…"; state.className = "live off"; };
+      es.onerror = () => { streaming = false; state.textContent = "reconnecting…"; state.className = "live off"; };
     }
     open();
     window.addEventListener("beforeunload", () => es && es.close());
@@ -123,9 +131,15 @@ const K = (() => {
     }
     for (const s of series) {
       const n = s.values.length;
-      if (n < 2) continue;
-      ctx.strokeStyle = css.getPropertyValue(s.color || "--a").trim() || "#1f5fbf";
+      if (!n) continue;
+      ctx.strokeStyle = ctx.fillStyle = css.getPropertyValue(s.color || "--a").trim() || "#1f5fbf";
       ctx.lineWidth = 2;
+      if (n === 1) { // the first sample: a dot where the line will start
+        ctx.beginPath();
+        ctx.arc(pad, pad / 2 + (h - pad) * (1 - (s.values[0] || 0) / max), 3, 0, 2 * Math.PI);
+        ctx.fill();
+        continue;
+      }
       ctx.beginPath();
       s.values.forEach((v, i) => {
         const x = pad + ((w - pad) * i) / (Math.max(n, 60) - 1);
@@ -195,6 +209,6 @@ const K = (() => {
     history.replaceState(null, "", `${location.pathname}?${p}`);
   }
 
-  return { $, el, api, say, ok, guard, num, bytes, perSec, time, duration, fill, td, stream, chart, topicOptions,
+  return { $, el, api, say, ok, guard, num, bytes, perSec, time, duration, fill, td, stream, updated, chart, topicOptions,
            pairs, keyColours, params, setParams };
 })();

@@ -114,6 +114,7 @@
     const n = $("#x-topic").selectedOptions[0]?.dataset.partitions;
     if (n) $("#k-n").value = n;
     await load();
+    K.updated();
     live = stream([`topic:${$("#x-topic").value}`], (tick) => {
       const offs = JSON.stringify(tick[`topic:${$("#x-topic").value}`]);
       if (offs !== lastOffsets) { lastOffsets = offs; load(); }
