@@ -1,4 +1,4 @@
-"""``kavka groups``: list, describe (state, protocol, members, offsets, lag), reset-offsets in every mode,
+"""``kavka groups``: list, describe (state, assignor, members, offsets, lag), reset-offsets in every mode,
 delete, and ``--output json``, against the broker's real group coordinator."""
 
 from __future__ import annotations
@@ -78,11 +78,13 @@ def test_list_and_describe_an_empty_group(kavka, consumed_group):
 
     r = kavka(f"groups describe {group}")
     assert r.exit_code == 0, r.output
-    assert r.stdout.splitlines()[0] == (f"Consumer group '{group}': state Empty, protocol -, 0 member(s), total lag 2")
+    assert r.stdout.splitlines()[0] == (
+        f"Consumer group '{group}': state Empty, assignor none, 0 member(s), total lag 2"
+    )
     assert f"Consumer group '{group}' has no active members." in r.stdout
     assert _table(r.stdout, "GROUP") == [[group, topic, "0", "3", "5", "2", "-", "-", "-"]]
     r = kavka(f"groups describe {group} --state")
-    assert _table(r.stdout, "GROUP")[0][-2:] == ["Empty", "0"]
+    assert _table(r.stdout, "GROUP")[0][-3:] == ["none", "Empty", "0"]
 
     [doc] = _json(kavka(f"groups describe {group} --output json"))
     assert set(doc.pop("coordinator")) == {"id", "host", "port"}
@@ -150,7 +152,7 @@ def test_describe_an_active_group_then_refuse_to_reset_or_delete_it(kavka, boots
         r = kavka(f"groups describe {group}")
         assert r.exit_code == 0, r.output
         assert r.stdout.splitlines()[0] == (
-            f"Consumer group '{group}': state Stable, protocol range, 3 member(s), total lag 3"
+            f"Consumer group '{group}': state Stable, assignor range, 3 member(s), total lag 3"
         )
         rows = _table(r.stdout, "GROUP")
         assert [(row[1:6], row[7:]) for row in rows] == [

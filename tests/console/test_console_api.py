@@ -55,6 +55,9 @@ def test_overview(console_env):
     assert o["listeners"][0]["port"] == int(console_env.bootstrap.rsplit(":", 1)[1])
     assert o["log_dirs"][0]["path"] == console_env.broker.data_dir.rstrip("/")
     assert o["uptime_s"] >= 0 and o["version"]
+    # the requests table's figures as the last tick had them, so a page shows them before its first tick
+    assert set(o["requests_avg_ms"]) == set(o["requests_rate"])
+    assert all(v is None or v >= 0 for v in o["requests_avg_ms"].values())
 
 
 def test_topics_and_messages_after_confluent_produce(console_env):
@@ -236,6 +239,8 @@ def test_consumer_group_lag_and_reset(console_env):
         assert groups[group]["state"] == "Stable" and groups[group]["members"] == 1
         assert groups[group]["topics"] == [name]
         d = console_env.get(f"/api/groups/{group}").json()
+        # no page watched the group yet: its lag history starts with the lag now, for the chart on load
+        assert [h["lag"] for h in d["history"]] == [d["total_lag"]]
         [member] = d["members"]
         assert member["assignment"] == {name: [0, 1]}
         committed = {o["partition"]: o for o in d["offsets"]}

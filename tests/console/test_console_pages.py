@@ -73,6 +73,30 @@ def test_topic_and_group_pages_carry_their_name(console_env):
     assert r.status == 200 and 'data-group="some-group"' in r.text and 'id="reset"' in r.text
 
 
+def test_a_missing_topic_page_is_404_with_a_banner_and_nothing_to_act_on(console_env):
+    r = console_env.get("/topics/no-such-topic")
+    assert r.status == 404 and r.headers["Content-Type"].startswith("text/html")
+    html = r.text
+    assert "<h1>Topic no-such-topic</h1>" in html
+    banner = re.search(r'<div id="messages"[^>]*role="alert"[^>]*>(.*?)</div>', html, re.S)
+    assert banner and "Topic &#x27;no-such-topic&#x27; does not exist." in banner.group(1)
+    assert '<a href="/topics">All topics</a>' in html
+    # no configs form, no delete, no links into the topic, and no script that would act on it
+    for absent in (
+        'id="set-config"',
+        'id="configs"',
+        'id="delete"',
+        'id="del-confirm"',
+        "Delete this topic",
+        'id="to-messages"',
+        "/static/topic.js",
+        "<form",
+    ):
+        assert absent not in html, f"{absent!r} on the page of a missing topic"
+    r = console_env.get("/topics/%3Cb%3Ex")  # the name is escaped in the title and the banner
+    assert r.status == 404 and "<b>x" not in r.text and "&lt;b&gt;x" in r.text
+
+
 def test_names_are_escaped(console_env):
     r = console_env.get("/groups/%3Cscript%3Ex%3C%2Fscript%3E")
     assert r.status == 200

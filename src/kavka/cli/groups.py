@@ -2,8 +2,9 @@
 
 - ``describe`` shows, per partition, the committed offset, the log end offset, the lag and the member
   it is assigned to (Kafka's default view, plus a row for each member without partitions), after a
-  summary line with the group's state, protocol, member count and total lag; ``--members`` and
-  ``--state`` give Kafka's other two views.
+  summary line with the group's state, assignor, member count and total lag; ``--members`` and
+  ``--state`` give Kafka's other two views. The assignor (Kafka's ASSIGNMENT-STRATEGY, its admin
+  API's ``partitionAssignor``) reads ``none`` when the group has none, as on the console's pages.
 - ``reset-offsets`` plans new committed offsets (``--to-earliest``, ``--to-latest``, ``--to-current``,
   ``--to-offset``, ``--shift-by``, ``--to-datetime``, ``--by-duration``), always clamped to the log's
   [start, end], and prints the plan; only ``--execute`` commits it. As Kafka does, it refuses a group
@@ -226,7 +227,7 @@ def _group_report(admin: Any, client: ClientSettings, group: str, desc: Any, off
 @_output_option
 @client_options
 def describe(names, all_groups, view_members, view_state, output, client: ClientSettings):
-    """Describe groups: a summary line (state, protocol, members, total lag), then per partition the
+    """Describe groups: a summary line (state, assignor, members, total lag), then per partition the
     committed offset, log end offset, lag and owning member. --output json gives all of it as a list."""
     from kavka.cli.common import table
 
@@ -257,7 +258,7 @@ def describe(names, all_groups, view_members, view_state, output, client: Client
             t.add_row(
                 group,
                 f"{c['host']}:{c['port']} ({c['id']})" if c is not None else "-",
-                report["protocol"] or "-",
+                report["protocol"] or "none",
                 state,
                 str(len(members)),
             )
@@ -280,7 +281,7 @@ def describe(names, all_groups, view_members, view_state, output, client: Client
                 console.print(t)
             continue
         console.print(
-            f"Consumer group '{group}': state {state}, protocol {report['protocol'] or '-'}, "
+            f"Consumer group '{group}': state {state}, assignor {report['protocol'] or 'none'}, "
             f"{len(members)} member(s), total lag {report['total_lag']}",
             markup=False,
         )

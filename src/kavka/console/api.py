@@ -88,7 +88,9 @@ async def overview(request):
     console = _console(request)
     data = state.overview(console.server)
     data["rates"] = console.sampler.latest.get("rates", {})
-    data["requests_rate"] = {k: v["rate"] for k, v in console.sampler.latest.get("requests", {}).items()}
+    latest = console.sampler.latest.get("requests", {})
+    data["requests_rate"] = {k: v["rate"] for k, v in latest.items()}
+    data["requests_avg_ms"] = {k: v["avg_ms"] for k, v in latest.items()}
     data["history"] = list(console.sampler.history)[-120:]
     return web.json_response(data)
 
@@ -270,7 +272,11 @@ async def groups(request):
 
 @routes.get("/api/groups/{group}")
 async def group(request):
-    return web.json_response(await _console(request).groups.describe(request.match_info["group"]))
+    """The group as the coordinator describes it, with lag, and ``history`` ([{t, lag}]) for its chart."""
+    console = _console(request)
+    desc = await console.groups.describe(request.match_info["group"])
+    desc["history"] = console.sampler.lag_history(desc["group_id"], desc["total_lag"])
+    return web.json_response(desc)
 
 
 @routes.post("/api/groups/{group}/reset")

@@ -144,6 +144,14 @@ class Sampler:
                 out[index] = {"high_watermark": p.log.high_watermark, "log_start_offset": p.log.log_start_offset}
         return out
 
+    def lag_history(self, group_id: str, lag: int) -> list[dict]:
+        """The group's lag history for a page that opens now: what the stream's ticks have kept, or,
+        for a group no page has watched yet, a first point (``lag`` now) that the ticks continue."""
+        hist = self.group_history.setdefault(group_id, collections.deque(maxlen=HISTORY))
+        if not hist:
+            hist.append({"t": time.time(), "lag": lag})
+        return list(hist)
+
     async def group_tick(self, group_id: str) -> dict:
         try:
             desc = await self.console.groups.describe(group_id)

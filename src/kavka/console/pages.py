@@ -14,6 +14,7 @@ import importlib.resources
 from aiohttp import web
 
 from kavka import __version__
+from kavka.console.app import CONSOLE_KEY
 
 __all__ = ["add_routes", "error_page", "render"]
 
@@ -30,13 +31,24 @@ NAV = [
 STATIC = importlib.resources.files("kavka.console") / "static"
 
 
-def render(title: str, active: str, body: str, *, script: str | None = None, data: dict | None = None) -> str:
+def render(
+    title: str,
+    active: str,
+    body: str,
+    *,
+    script: str | None = None,
+    data: dict | None = None,
+    banner: str | None = None,
+) -> str:
+    """The page: header and navigation, ``<h1>title</h1>``, the messages region, ``body``, then the
+    page's script. ``banner``: an error already in the messages region when the page arrives."""
     current = ' aria-current="page"'
     nav = "\n".join(
         f'<li><a href="{href}"{current if key == active else ""}>{label}</a></li>' for href, key, label in NAV
     )
     attrs = "".join(f' data-{k}="{html.escape(str(v), quote=True)}"' for k, v in (data or {}).items())
     scripts = '<script src="/static/console.js"></script>'
+    alert = f'<p class="error"><span>{html.escape(banner)}</span></p>' if banner else ""
     if script:
         scripts += f'\n<script src="/static/{script}.js"></script>'
     return f"""<!doctype html>
@@ -57,7 +69,7 @@ def render(title: str, active: str, body: str, *, script: str | None = None, dat
 </header>
 <main id="main" tabindex="-1">
 <h1>{html.escape(title)}</h1>
-<div id="messages" class="messages" role="alert" aria-live="assertive"></div>
+<div id="messages" class="messages" role="alert" aria-live="assertive">{alert}</div>
 {body}
 </main>
 <footer class="foot">Kavka {__version__} · <a href="/metrics">/metrics</a></footer>
@@ -77,7 +89,7 @@ def error_page(status: int, message: str) -> str:
 OVERVIEW = """
 <section aria-labelledby="h-cluster">
 <h2 id="h-cluster">Cluster</h2>
-<dl class="facts" id="cluster">
+<dl class="facts whole" id="cluster">
   <div><dt>Cluster id</dt><dd data-k="cluster_id">…</dd></div>
   <div><dt>Node id</dt><dd data-k="node_id">…</dd></div>
   <div><dt>Roles</dt><dd data-k="roles">…</dd></div>
@@ -251,14 +263,18 @@ MESSAGES = """
 
 GROUPS = """
 <table id="groups"><caption class="sr">Consumer groups</caption>
-<thead><tr><th scope="col">Group</th><th scope="col">State</th><th scope="col" class="num">Members</th><th scope="col">Topics</th><th scope="col" class="num">Lag</th></tr></thead>
-<tbody><tr><td colspan="5">Loading…</td></tr></tbody></table>
+<thead><tr><th scope="col">Group</th><th scope="col">State</th><th scope="col">Protocol type</th><th scope="col">Assignor</th>
+<th scope="col" class="num">Members</th><th scope="col">Topics</th><th scope="col" class="num">Lag</th></tr></thead>
+<tbody><tr><td colspan="7">Loading…</td></tr></tbody></table>
+<p class="hint">Protocol type: <code>consumer</code> for Kafka consumers; assignor: the partition assignor the group
+chose (Kafka's <code>ASSIGNMENT-STRATEGY</code>); <code>none</code> when the group has none, as in <code>kavka groups describe</code>.</p>
 """
 
 GROUP = """
 <dl class="facts" id="g-facts">
   <div><dt>State</dt><dd data-k="state">…</dd></div>
-  <div><dt>Protocol</dt><dd data-k="protocol">…</dd></div>
+  <div><dt>Protocol type</dt><dd data-k="protocol_type">…</dd></div>
+  <div><dt>Assignor</dt><dd data-k="assignor">…</dd></div>
   <div><dt>Members</dt><dd data-k="members">…</dd></div>
   <div><dt>Total lag</dt><dd data-k="total_lag">…</dd></div>
 </dl>
@@ -378,6 +394,22 @@ def _page(title, active, body, script, **data):
     return handler
 
 
+MISSING_TOPIC = '<p class="links"><a href="/topics">All topics</a></p>'
+
+
+async def _topic(request):
+    """A topic's page; 404 with the error in the banner, and nothing that acts on a topic (no configs
+    form, no delete, no script), when there is no such topic."""
+    name = request.match_info["topic"]
+    if name in request.app[CONSOLE_KEY].broker.image.topics_by_name:
+        return await _topic_page(request)
+    text = render(f"Topic {name}", "topics", MISSING_TOPIC, banner=f"Topic {name!r} does not exist.")
+    return web.Response(status=404, text=text, content_type="text/html")
+
+
+_topic_page = _page("Topic {topic}", "topics", TOPIC, "topic", topic=":topic")
+
+
 async def _static(request):
     name = request.match_info["name"]
     if "/" in name or name.startswith("."):
@@ -400,7 +432,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", _page("Overview", "overview", OVERVIEW, "overview"))
     app.router.add_get("/cluster", _page("Cluster", "cluster", CLUSTER, "cluster"))
     app.router.add_get("/topics", _page("Topics", "topics", TOPICS, "topics"))
-    app.router.add_get("/topics/{topic}", _page("Topic {topic}", "topics", TOPIC, "topic", topic=":topic"))
+    app.router.add_get("/topics/{topic}", _topic)
     app.router.add_get("/messages", _page("Messages", "messages", MESSAGES, "messages"))
     app.router.add_get("/groups", _page("Consumer groups", "groups", GROUPS, "groups"))
     app.router.add_get("/groups/{group}", _page("Group {group}", "groups", GROUP, "group", group=":group"))

@@ -93,5 +93,5 @@
 
   pick.addEventListener("change", follow);
   $("#c-internal").addEventListener("change", () => view && render(view));
-  guard(async () => { render(await api("/api/cluster")); if (!live) follow(); })();
+  guard(async () => { render(await api("/api/cluster")); K.updated(); if (!live) follow(); })();
 })();

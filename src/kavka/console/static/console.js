@@ -82,19 +82,27 @@ const K = (() => {
   }
   const td = (v, cls) => el("td", { class: cls }, v);
 
-  // Server-sent events from /api/events; the header shows whether the stream is live.
+  // Server-sent events from /api/events; the header says whether the stream is live. Until it is, a
+  // page shows what it fetched on load and says when (`updated`), rather than an empty "connecting…".
+  let streaming = false;
+  function updated(ms = Date.now()) {
+    if (streaming) return;
+    const state = $("#live-state");
+    state.textContent = `updated ${new Date(ms).toTimeString().slice(0, 8)}`;
+    state.className = "live";
+  }
+
   function stream(channels, onTick) {
     const state = $("#live-state");
     let es = null;
     function open() {
-      state.textContent = "connecting…";
       es = new EventSource("/api/events?channels=" + encodeURIComponent(channels.join(",")));
+      // the server answers at once (before its first tick): the stream is live from then on
+      es.onopen = () => { streaming = true; state.textContent = "live"; state.className = "live on"; };
       es.addEventListener("tick", (ev) => {
-        state.textContent = "live";
-        state.className = "live on";
         try { onTick(JSON.parse(ev.data)); } catch (e) { console.error(e); }
       });
-      es.onerror = () => { state.textContent = "reconnecting…"; state.className = "live off"; };
+      es.onerror = () => { streaming = false; state.textContent = "reconnecting…"; state.className = "live off"; };
     }
     open();
     window.addEventListener("beforeunload", () => es && es.close());
@@ -123,9 +131,15 @@ const K = (() => {
     }
     for (const s of series) {
       const n = s.values.length;
-      if (n < 2) continue;
-      ctx.strokeStyle = css.getPropertyValue(s.color || "--a").trim() || "#1f5fbf";
+      if (!n) continue;
+      ctx.strokeStyle = ctx.fillStyle = css.getPropertyValue(s.color || "--a").trim() || "#1f5fbf";
       ctx.lineWidth = 2;
+      if (n === 1) { // the first sample: a dot where the line will start
+        ctx.beginPath();
+        ctx.arc(pad, pad / 2 + (h - pad) * (1 - (s.values[0] || 0) / max), 3, 0, 2 * Math.PI);
+        ctx.fill();
+        continue;
+      }
       ctx.beginPath();
       s.values.forEach((v, i) => {
         const x = pad + ((w - pad) * i) / (Math.max(n, 60) - 1);
@@ -156,10 +170,35 @@ const K = (() => {
     });
   }
 
-  // 12 distinguishable colours (Tableau/ColorBrewer-like), chosen by the key's murmur2 hash
+  // Colours for the keys on screen. Hashing keys into a fixed palette makes different keys share a
+  // colour, so instead each key shown gets its own, in order of first appearance, and keeps it while it
+  // stays on screen (a key that leaves frees its colour for the next new one): 20 hand-picked colours,
+  // then generated hues (golden-angle steps, so neighbours differ). Records with no key are grey.
   const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                   "#bcbd22", "#393b79", "#ad494a", "#637939"];
-  const keyColour = (hash) => (hash == null ? "#c3c9d0" : PALETTE[hash % PALETTE.length]);
+                   "#bcbd22", "#393b79", "#ad494a", "#637939", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                   "#c5b0d5", "#f7b6d2", "#dbdb8d", "#9edae5"];
+  const NO_KEY = "#c3c9d0";
+  const colourAt = (i) => (i < PALETTE.length ? PALETTE[i]
+    : `hsl(${Math.round((i * 137.508) % 360)}, 70%, ${i % 2 ? 40 : 58}%)`);
+  function keyColours() {
+    const index = new Map(); // key -> colour index, for the keys on screen
+    return {
+      // keys: every key on screen now, in order of appearance (repeats and null allowed)
+      update(keys) {
+        const shown = new Set(keys);
+        for (const k of [...index.keys()]) if (!shown.has(k)) index.delete(k);
+        const used = new Set(index.values());
+        let free = 0;
+        for (const k of keys) {
+          if (k == null || index.has(k)) continue;
+          while (used.has(free)) free++;
+          index.set(k, free);
+          used.add(free);
+        }
+      },
+      of: (key) => (key == null || !index.has(key) ? NO_KEY : colourAt(index.get(key))),
+    };
+  }
   const params = () => new URLSearchParams(location.search);
 
   function setParams(values) {
@@ -170,6 +209,6 @@ const K = (() => {
     history.replaceState(null, "", `${location.pathname}?${p}`);
   }
 
-  return { $, el, api, say, ok, guard, num, bytes, perSec, time, duration, fill, td, stream, chart, topicOptions,
-           pairs, keyColour, params, setParams };
+  return { $, el, api, say, ok, guard, num, bytes, perSec, time, duration, fill, td, stream, updated, chart, topicOptions,
+           pairs, keyColours, params, setParams };
 })();

@@ -2,7 +2,8 @@
 // Keyboard: Tab into the blocks, arrows move between records (left/right) and partitions (up/down).
 "use strict";
 (() => {
-  const { $, el, api, guard, num, time, keyColour, params, setParams, stream } = K;
+  const { $, el, api, guard, num, time, keyColours, params, setParams, stream } = K;
+  const colours = keyColours();
   let data = null;
   let selected = null; // [partition, offset]
   let target = null;
@@ -30,16 +31,16 @@
   }
 
   function legend() {
-    const keys = new Map();
-    for (const p of data.partitions) for (const b of p.blocks) if (!keys.has(b.key)) keys.set(b.key, b.key_hash);
-    $("#legend").replaceChildren(...[...keys].slice(0, 24).map(([k, h]) => el("li", {},
-      el("span", { class: "block", style: `background:${keyColour(h)}` }), k ?? "(no key)")));
+    const keys = new Set(data.partitions.flatMap((p) => p.blocks.map((b) => b.key)));
+    $("#legend").replaceChildren(...[...keys].slice(0, 24).map((k) => el("li", {},
+      el("span", { class: "block", style: `background:${colours.of(k)}` }), k ?? "(no key)")));
   }
 
   function render() {
     const rows = $("#rows");
     rows.replaceChildren();
     if (!data) return;
+    colours.update(data.partitions.flatMap((p) => p.blocks.map((b) => b.key)));
     legend();
     if (data.truncated) rows.append(el("p", { class: "hint" }, `Showing the first ${data.partitions.length} of ${data.count} partitions.`));
     data.partitions.forEach((p, rowIdx) => {
@@ -49,7 +50,7 @@
         const btn = el("button", {
           type: "button", class: "block", tabindex: "-1", "aria-pressed": isSel ? "true" : "false",
           "aria-label": `offset ${b.offset}, key ${b.key ?? "none"}`, title: `offset ${b.offset} · key ${b.key ?? "none"}`,
-          style: `background:${keyColour(b.key_hash)}`,
+          style: `background:${colours.of(b.key)}`,
           onclick: () => { selected = [p.partition, b.offset]; describe(p.partition, b); render(); focusBlock(rowIdx, i); },
           onkeydown: (ev) => {
             const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0], Home: [0, -1e9], End: [0, 1e9] };
@@ -113,6 +114,7 @@
     const n = $("#x-topic").selectedOptions[0]?.dataset.partitions;
     if (n) $("#k-n").value = n;
     await load();
+    K.updated();
     live = stream([`topic:${$("#x-topic").value}`], (tick) => {
       const offs = JSON.stringify(tick[`topic:${$("#x-topic").value}`]);
       if (offs !== lastOffsets) { lastOffsets = offs; load(); }

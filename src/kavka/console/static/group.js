@@ -1,7 +1,7 @@
 // One consumer group: members and assignments, committed offsets and lag (live), reset offsets.
 "use strict";
 (() => {
-  const { $, el, api, guard, ok, num, fill, td, stream, chart } = K;
+  const { $, el, api, guard, ok, num, fill, td, stream, updated, chart } = K;
   const id = document.body.dataset.group;
   const set = (k, v) => { const e = document.querySelector(`#g-facts [data-k="${k}"]`); if (e) e.textContent = v; };
   let topicsShown = "";
@@ -9,7 +9,9 @@
   function render(g) {
     if (g.error) { set("state", g.error); return; }
     set("state", g.state);
-    set("protocol", `${g.protocol_type || "–"} / ${g.protocol || "–"}`);
+    // the same words as `kavka groups describe` and the groups list: "none" when the group has none
+    set("protocol_type", g.protocol_type || "none");
+    set("assignor", g.protocol || "none");
     set("members", num(g.members.length));
     set("total_lag", num(g.total_lag));
     fill($("#members tbody"), g.members, (m) => el("tr", {}, td(m.member_id), td(m.client_id), td(m.client_host),
@@ -36,6 +38,7 @@
     render(await api(`/api/groups/${encodeURIComponent(id)}`));
   }));
 
-  guard(async () => render(await api(`/api/groups/${encodeURIComponent(id)}`)))();
+  // the API's answer carries the lag history the sampler keeps: the chart is drawn before the first tick
+  guard(async () => { render(await api(`/api/groups/${encodeURIComponent(id)}`)); updated(); })();
   stream([`group:${id}`], (tick) => { const g = tick[`group:${id}`]; if (g) render(g); });
 })();

@@ -1,7 +1,9 @@
 // Overview: cluster facts, Kafka's health gauges, throughput, requests per API, log dirs.
+// Everything, the throughput chart's history included, comes from /api/overview at once on load; the
+// event stream's ticks then keep it current.
 "use strict";
 (() => {
-  const { $, el, api, guard, num, bytes, perSec, duration, fill, td, stream, chart } = K;
+  const { $, el, api, guard, num, bytes, perSec, duration, fill, td, stream, updated, chart } = K;
   const set = (k, v) => { const e = document.querySelector(`[data-k="${k}"]`); if (e) e.textContent = v; };
 
   function facts(o) {
@@ -43,8 +45,9 @@
     const o = await api("/api/overview");
     facts(o);
     const requests = {};
-    for (const [k, v] of Object.entries(o.requests)) requests[k] = { count: v, rate: o.requests_rate[k] || 0 };
+    for (const [k, v] of Object.entries(o.requests)) requests[k] = { count: v, rate: o.requests_rate[k] || 0, avg_ms: o.requests_avg_ms[k] };
     live({ health: o.health, rates: o.rates, connections: o.connections, uptime_s: o.uptime_s, requests }, o.history);
+    updated();
   })();
   let n = 0;
   stream(["overview"], (tick) => {
