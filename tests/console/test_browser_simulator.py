@@ -144,8 +144,8 @@ def test_default_topic_is_the_simulators_own_so_a_new_group_starts_without_lag(p
     ).to_be_visible()
     expect(_consumer_row(page, "1").get_by_role("cell").nth(2)).to_have_text("[0, 1, 2]")
     expect(_consumer_row(page, "1").get_by_role("cell").nth(5)).not_to_have_text("0")  # it is reading
-    lag = page.wait_for_function(_LAG_BETWEEN, arg=[0, 50], timeout=TIMEOUT_MS, polling=100).json_value()["lag"]
-    assert lag <= 50
+    lag = page.wait_for_function(_LAG_BETWEEN, arg=[0, 100], timeout=TIMEOUT_MS, polling=100).json_value()["lag"]
+    assert lag <= 100  # against the 20,000 a new group on orders would start with
     # bench's topic is not in the picture
     expect(page.locator("#s-partitions")).not_to_contain_text(re.compile(r"(^|[^-])orders/"))
     shot(page, artifacts, "sim-4-own-topic-no-lag")
