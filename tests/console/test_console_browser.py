@@ -114,9 +114,9 @@ def test_simulator_lag_rises_and_falls_and_a_stopped_consumer_rebalances(page, a
     page.goto("/simulator")
     expect(page.get_by_role("heading", name="Live simulator", level=1)).to_be_visible()
     live(page)
-    page.get_by_role("button", name="Create topic “orders” (3 partitions)").click()
-    ok_message(page, r"Topic orders created\.")
-    expect(page.get_by_label("Topic")).to_have_value("orders")
+    page.get_by_role("button", name="Create topic “simulator-orders” (3 partitions)").click()
+    ok_message(page, r"Topic simulator-orders created\.")
+    expect(page.get_by_label("Topic")).to_have_value("simulator-orders")
 
     # a fast producer and a slow consumer: the lag rises
     producers = page.get_by_role("region", name="Producers")
@@ -142,7 +142,7 @@ def test_simulator_lag_rises_and_falls_and_a_stopped_consumer_rebalances(page, a
     expect(
         page.get_by_role("table", name="Simulated producers")
         .get_by_role("row")
-        .filter(has_text=f"producer {producer} → orders")
+        .filter(has_text=f"producer {producer} → simulator-orders")
     ).to_be_visible()
     shot(page, artifacts, "04-simulator-lag-rising")
 
@@ -151,7 +151,7 @@ def test_simulator_lag_rises_and_falls_and_a_stopped_consumer_rebalances(page, a
     consumers.get_by_role("button", name="Add consumer").click()
     fast = ok_message(page, rf"Consumer (\d+) started in group {group}\.").group(1)
     log = page.get_by_role("region", name="Event log").get_by_role("listitem")
-    expect(log.filter(has_text=f"consumer {fast} joined group {group} on orders")).to_have_count(1)
+    expect(log.filter(has_text=f"consumer {fast} joined group {group} on simulator-orders")).to_have_count(1)
     expect(consumer_row(fast).get_by_role("cell").nth(2)).to_have_text(re.compile(r"\[\d(, \d)?\]"))
     expect(consumer_row(slow).get_by_role("cell").nth(2)).to_have_text(re.compile(r"\[\d(, \d)?\]"))
     shot(page, artifacts, "05-simulator-two-consumers")

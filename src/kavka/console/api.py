@@ -298,7 +298,11 @@ async def reset_group(request):
 
 @routes.get("/api/simulator")
 async def simulator(request):
-    return web.json_response(_console(request).sim_snapshot())
+    """The snapshot, plus the topic the page offers: ``default_topic`` and the partitions it is created with."""
+    from kavka.console.simulator import DEFAULT_PARTITIONS, DEFAULT_TOPIC
+
+    snapshot = _console(request).sim_snapshot()
+    return web.json_response({**snapshot, "default_topic": DEFAULT_TOPIC, "default_partitions": DEFAULT_PARTITIONS})
 
 
 def _sim_topic(console: Console, body: dict) -> str:
@@ -363,8 +367,11 @@ async def sim_stop(request):
 async def sim_stop_all(request):
     console = _console(request)
     if console.simulator is not None:
-        await _join(console, console.simulator.stop_all())
-        console.simulator.event("stop", "all simulated clients stopped")
+        clients = console.simulator.stop_all()
+        running = any(c.thread.is_alive() for c in clients)
+        await _join(console, clients)
+        if running:  # the log says what happened, not that nothing was stopped
+            console.simulator.event("stop", "all simulated clients stopped")
     return web.json_response(console.sim_snapshot())
 
 

@@ -339,7 +339,7 @@ SIMULATOR = """
 coordinator, so assignments and rebalances are Kafka's own.</p>
 <form id="s-topic-form" class="form inline">
   <p><label for="s-topic">Topic</label><select id="s-topic"></select></p>
-  <p><button type="button" id="s-demo">Create topic “orders” (3 partitions)</button></p>
+  <p id="s-demo-box"></p>
   <p><button type="button" id="s-stop-all" class="danger">Stop everything</button></p>
 </form>
 <div class="two">

@@ -6,7 +6,14 @@ so lag can rise and fall.
 
 Consumers share partitions as Kafka's do: each one ``subscribe``s, the broker's group coordinator
 rebalances, and the assignments come from librdkafka's callbacks. The simulator keeps each consumer's
-position (the offset after its last record) for the lag it shows.
+position (the offset after its last record) for the lag it shows, only for the partitions it is
+assigned: a revoke drops the revoked partitions' positions, an assign starts each new partition at the
+group's last position the simulator saw (none until the first fetch if it saw none).
+
+Each client has an ``id`` unique across kinds (what ``stop_client`` and the API's
+``/api/simulator/clients/{id}`` take) and a ``number`` per kind, from 1: its ``name`` ("producer 1",
+"consumer 1") is what the page and the event log show. Its default topic, :data:`DEFAULT_TOPIC`, is its
+own, so a new group does not start behind whatever ``kavka bench`` wrote to ``orders``.
 
 Threads talk to the event loop only through :class:`Simulator`'s lock-protected state and event log;
 the console reads them on each tick. Nothing here touches the broker's objects.
@@ -22,7 +29,7 @@ import random
 import threading
 import time
 
-__all__ = ["Simulator", "MAX_CLIENTS", "MAX_RATE"]
+__all__ = ["Simulator", "MAX_CLIENTS", "MAX_RATE", "DEFAULT_TOPIC", "DEFAULT_PARTITIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +37,24 @@ MAX_CLIENTS = 8
 MAX_RATE = 1000.0
 _EVENTS = 500
 _PRODUCE_LOG_EVERY_S = 0.5
+# The topic the page offers to create and selects first: the simulator's own, never the README's `orders`
+# (which `kavka bench` fills with a million records, so a new group there starts a million behind).
+DEFAULT_TOPIC = "simulator-orders"
+DEFAULT_PARTITIONS = 3
 
 
 class _Client:
     kind = "client"
 
-    def __init__(self, sim: Simulator, cid: int, topic: str, rate: float):
+    def __init__(self, sim: Simulator, cid: int, number: int, topic: str, rate: float):
         self.sim = sim
         self.id = cid
+        self.number = number
+        self.name = f"{self.kind} {number}"
         self.topic = topic
         self.rate = rate
         self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run_safely, name=f"kavka-sim-{self.kind}-{cid}", daemon=True)
+        self.thread = threading.Thread(target=self._run_safely, name=f"kavka-sim-{self.kind}-{number}", daemon=True)
         self.error: str | None = None
         self.started_at = time.time()
 
@@ -53,8 +66,8 @@ class _Client:
             self.run()
         except Exception as e:  # noqa: BLE001 - shown on the page
             self.error = str(e)
-            self.sim.event("error", f"{self.kind} {self.id} failed: {e}")
-            log.exception("simulated %s %d failed", self.kind, self.id)
+            self.sim.event("error", f"{self.name} failed: {e}")
+            log.exception("simulated %s failed", self.name)
 
     def run(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -63,8 +76,8 @@ class _Client:
 class SimProducer(_Client):
     kind = "producer"
 
-    def __init__(self, sim, cid, topic, rate, keys: list[str] | None):
-        super().__init__(sim, cid, topic, rate)
+    def __init__(self, sim, cid, number, topic, rate, keys: list[str] | None):
+        super().__init__(sim, cid, number, topic, rate)
         self.keys = keys or []
         self.sent = 0
         self.acked = 0
@@ -79,13 +92,13 @@ class SimProducer(_Client):
             {
                 **self.sim.client_conf,
                 "bootstrap.servers": self.sim.bootstrap,
-                "client.id": f"kavka-sim-producer-{self.id}",
+                "client.id": f"kavka-sim-producer-{self.number}",
                 "partitioner": "murmur2_random",
                 "linger.ms": 5,
                 "log_level": 3,
             }
         )
-        rng = random.Random(self.id)
+        rng = random.Random(self.number)
         interval = 1.0 / self.rate
         next_at = time.monotonic()
         seq = 0
@@ -97,7 +110,7 @@ class SimProducer(_Client):
                     continue
                 next_at = max(next_at + interval, now - 1.0)  # catch up at most one second
                 key = rng.choice(self.keys) if self.keys else None
-                value = json.dumps({"producer": self.id, "seq": seq, "ts": int(time.time() * 1000)})
+                value = json.dumps({"producer": self.number, "seq": seq, "ts": int(time.time() * 1000)})
                 try:
                     p.produce(self.topic, value=value, key=key, on_delivery=self._delivered)
                     seq += 1
@@ -117,19 +130,21 @@ class SimProducer(_Client):
                 self.acked += 1
                 self.per_partition[msg.partition()] = self.per_partition.get(msg.partition(), 0) + 1
         if err is not None:
-            self.sim.event("error", f"producer {self.id}: {err.str()}")
+            self.sim.event("error", f"{self.name}: {err.str()}")
         elif time.monotonic() - self._last_logged >= _PRODUCE_LOG_EVERY_S:  # the log stays readable at any rate
             self._last_logged = time.monotonic()
             key = msg.key().decode() if msg.key() else "-"
             self.sim.event(
                 "produce",
-                f"producer {self.id} → {msg.topic()}/{msg.partition()} @ {msg.offset()} (key {key})",
+                f"{self.name} → {msg.topic()}/{msg.partition()} @ {msg.offset()} (key {key})",
                 partition=msg.partition(),
             )
 
     def state(self) -> dict:
         return {
             "id": self.id,
+            "number": self.number,
+            "name": self.name,
             "topic": self.topic,
             "rate": self.rate,
             "keys": self.keys,
@@ -145,10 +160,11 @@ class SimProducer(_Client):
 class SimConsumer(_Client):
     kind = "consumer"
 
-    def __init__(self, sim, cid, topic, rate, group: str):
-        super().__init__(sim, cid, topic, rate)
+    def __init__(self, sim, cid, number, topic, rate, group: str):
+        super().__init__(sim, cid, number, topic, rate)
         self.group = group
         self.assigned: list[int] = []
+        # partition -> the offset after its last record; holds assigned partitions only (see on_assign/revoke)
         self.positions: dict[int, int] = {}
         self.consumed = 0
 
@@ -158,7 +174,7 @@ class SimConsumer(_Client):
         conf = {
             **self.sim.client_conf,
             "bootstrap.servers": self.sim.bootstrap,
-            "client.id": f"kavka-sim-consumer-{self.id}",
+            "client.id": f"kavka-sim-consumer-{self.number}",
             "group.id": self.group,
             "auto.offset.reset": "earliest",
             "log_level": 3,
@@ -180,7 +196,8 @@ class SimConsumer(_Client):
                 pos = msg.offset() + 1
                 with self.sim.lock:
                     self.consumed += 1
-                    self.positions[msg.partition()] = pos
+                    if msg.partition() in self.assigned:  # a record fetched before a revoke is no position
+                        self.positions[msg.partition()] = pos
                 self.sim.commit(self.group, self.topic, msg.partition(), pos)
                 if interval:
                     self.stop_event.wait(interval)
@@ -188,26 +205,36 @@ class SimConsumer(_Client):
             c.close()  # LeaveGroup, so the others rebalance at once
 
     def _on_assign(self, consumer, partitions) -> None:
+        """The eager protocol's assignment: the whole new set. A partition new to this consumer starts
+        at the group's last position the simulator saw (the offset the group resumes from), or at none
+        (the page shows "–") until the first record fetched."""
         ps = sorted(tp.partition for tp in partitions)
         with self.sim.lock:
             self.assigned = ps
-        self.sim.event("assign", f"consumer {self.id} assigned {ps}")
+            # the group's record covers this consumer's own positions too, and is never older
+            known = {p: self.sim.committed_locked(self.group, self.topic, p) for p in ps}
+            self.positions = {p: o for p, o in known.items() if o is not None}
+        self.sim.event("assign", f"{self.name} assigned {ps}")
 
     def _on_revoke(self, consumer, partitions) -> None:
         ps = sorted(tp.partition for tp in partitions)
         with self.sim.lock:
-            self.assigned = []
+            self.assigned = [p for p in self.assigned if p not in ps]
+            self.positions = {p: o for p, o in self.positions.items() if p not in ps}
         if ps:
-            self.sim.event("revoke", f"consumer {self.id} revoked {ps}")
+            self.sim.event("revoke", f"{self.name} revoked {ps}")
 
     def state(self) -> dict:
+        """``positions`` holds assigned partitions only, and only those with a known position."""
         return {
             "id": self.id,
+            "number": self.number,
+            "name": self.name,
             "topic": self.topic,
             "group": self.group,
             "rate": self.rate,
             "assigned": list(self.assigned),
-            "positions": dict(sorted(self.positions.items())),
+            "positions": {p: o for p, o in sorted(self.positions.items()) if p in self.assigned},
             "consumed": self.consumed,
             "error": self.error,
             "running": self.thread.is_alive(),
@@ -222,7 +249,8 @@ class Simulator:
         # librdkafka settings of every simulated client: the security of console.client.config
         self.client_conf = dict(client_conf or {})
         self.lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(1)  # unique across kinds: what stop_client and the API take
+        self._numbers = {"producer": itertools.count(1), "consumer": itertools.count(1)}  # what users read
         self.producers: dict[int, SimProducer] = {}
         self.consumers: dict[int, SimConsumer] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
@@ -247,6 +275,10 @@ class Simulator:
         with self.lock:
             return self._committed.get((group, topic, partition), default)
 
+    def committed_locked(self, group: str, topic: str, partition: int) -> int | None:
+        """The group's last position seen, or None; the caller holds ``lock``."""
+        return self._committed.get((group, topic, partition))
+
     def commit(self, group: str, topic: str, partition: int, offset: int) -> None:
         with self.lock:
             self._committed[(group, topic, partition)] = offset
@@ -259,12 +291,14 @@ class Simulator:
         rate = float(rate)
         if not 0 < rate <= MAX_RATE:
             raise ValueError(f"The rate must be between 0 and {MAX_RATE:g} records per second.")
-        p = SimProducer(self, next(self._ids), topic, rate, [k for k in (keys or []) if k])
+        p = SimProducer(
+            self, next(self._ids), next(self._numbers["producer"]), topic, rate, [k for k in (keys or []) if k]
+        )
         self.producers[p.id] = p
         p.start()
         self.event(
             "start",
-            f"producer {p.id} started on {topic} at {rate:g}/s" + (f", keys {p.keys}" if p.keys else ", no keys"),
+            f"{p.name} started on {topic} at {rate:g}/s" + (f", keys {p.keys}" if p.keys else ", no keys"),
         )
         return p.state()
 
@@ -276,9 +310,9 @@ class Simulator:
             raise ValueError(f"The rate must be between 0 (unlimited) and {MAX_RATE:g} records per second.")
         if not group:
             raise ValueError("A consumer needs a group id.")
-        c = SimConsumer(self, next(self._ids), topic, rate, group)
+        c = SimConsumer(self, next(self._ids), next(self._numbers["consumer"]), topic, rate, group)
         self.consumers[c.id] = c
-        self.event("start", f"consumer {c.id} joined group {group} on {topic}" + (f" at {rate:g}/s" if rate else ""))
+        self.event("start", f"{c.name} joined group {group} on {topic}" + (f" at {rate:g}/s" if rate else ""))
         c.start()
         return c.state()
 
@@ -288,7 +322,7 @@ class Simulator:
         if client is None:
             raise KeyError(cid)
         client.stop_event.set()
-        self.event("stop", f"{client.kind} {cid} stopped")
+        self.event("stop", f"{client.name} stopped")
         return client
 
     def stop_all(self) -> list[_Client]:
