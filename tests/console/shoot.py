@@ -145,6 +145,7 @@ def main() -> None:
     with EmbeddedBroker(tempfile.mkdtemp()) as broker:
         env = ConsoleEnv(broker, start_console_for(broker))
         env.create_topic("orders", 3)
+        env.create_topic("simulator-orders", 3)  # the simulator's own topic
         env.create_topic("payments", 2, {"cleanup.policy": "compact"})
         p = Producer({"bootstrap.servers": env.bootstrap, "partitioner": "murmur2_random"})
         for i in range(60):
@@ -157,10 +158,13 @@ def main() -> None:
         for i in range(10):
             p.produce("payments", key=f"p{i}", value=bytes(range(i, i + 12)))
         p.flush(10)
-        env.send("POST", "/api/simulator/producers", {"topic": "orders", "rate": 8, "keys": "alice,bob,carol"})
-        env.send("POST", "/api/simulator/consumers", {"topic": "orders", "group": "sim", "rate": 3})
+        sim = {"topic": "simulator-orders", "group": "sim", "rate": 3}
+        env.send(
+            "POST", "/api/simulator/producers", {"topic": "simulator-orders", "rate": 8, "keys": "alice,bob,carol"}
+        )
+        env.send("POST", "/api/simulator/consumers", sim)
         time.sleep(2)
-        env.send("POST", "/api/simulator/consumers", {"topic": "orders", "group": "sim", "rate": 3})
+        env.send("POST", "/api/simulator/consumers", sim)
         time.sleep(2)
         try:
             asyncio.run(shoot(env.url, out))

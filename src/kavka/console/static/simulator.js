@@ -1,7 +1,7 @@
 // Live simulator: real Kafka clients (in the broker process, over the protocol) producing and consuming.
 "use strict";
 (() => {
-  const { $, el, api, guard, ok, num, fill, td, stream, chart } = K;
+  const { $, el, api, guard, ok, num, fill, td, stream, chart, updated } = K;
   const lagHistory = [];
   let lastState = null;
   // The simulator's own topic (GET /api/simulator says which): offered first, created by the button.
@@ -127,6 +127,7 @@
     demo.partitions = s.default_partitions;
     await loadTopics(demo.name);
     render(s);
+    updated();
   })();
   stream(["sim"], (tick) => {
     if (!tick.sim) return;
