@@ -386,12 +386,12 @@ def _wait_ready(nodes: list[_Node], stop: threading.Event, timeout: float) -> No
         stop.wait(0.25)
 
 
-@click.group()
+@click.group(short_help="Run a local cluster, or show its quorum.")
 def cluster() -> None:
     """Run a local KRaft cluster, one process per node, and look at a cluster's quorum."""
 
 
-@cluster.command()
+@cluster.command(short_help="Start a local cluster and run it.")
 @click.option("--nodes", type=click.IntRange(1, 99), default=None, help="Combined nodes (broker and controller).")
 @click.option("--controllers", type=click.IntRange(1, 99), default=None, help="Controller-only nodes.")
 @click.option("--brokers", type=click.IntRange(1, 99), default=None, help="Broker-only nodes.")
@@ -575,7 +575,7 @@ def describe_quorum_text(cluster_id: str, answer: Any) -> str:
     return status + "\n" + _pretty_table(headers, rows)
 
 
-@cluster.command()
+@cluster.command(short_help="Show the metadata quorum and the brokers.")
 @click.option(
     "--bootstrap-server",
     "-b",
