@@ -214,6 +214,16 @@ def test_no_broker_listening_fails_at_once(command):
     assert elapsed < 3, elapsed  # the default --timeout is 10 s
 
 
+def test_no_broker_listening_fails_at_once_with_sasl_plaintext(tmp_path):
+    props = tmp_path / "client.properties"
+    props.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=u\nsasl.password=p\n")
+    port = _refused_port()
+    t0 = time.monotonic()
+    r = kavka("topics", "list", "-b", f"127.0.0.1:{port}", "--command-config", str(props))
+    assert r.returncode == 1 and r.stderr.startswith(f"Error: Cannot connect to 127.0.0.1:{port}: connection refused")
+    assert time.monotonic() - t0 < 3
+
+
 def test_a_listener_that_does_not_answer_is_still_given_the_timeout():
     with taken_port() as port:  # accepts TCP connections (the backlog) but never answers
         t0 = time.monotonic()

@@ -80,9 +80,12 @@ class ClientSettings:
     _probed: bool = field(default=False, init=False, repr=False)
 
     def conf(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """librdkafka's configuration for a client; first (once per command) CliError at once when
-        nothing listens at any bootstrap address, since librdkafka would retry until the timeout."""
-        if not self._probed:
+        """librdkafka's configuration for a client; first (once per command, PLAINTEXT and
+        SASL_PLAINTEXT) CliError at once when nothing listens at any bootstrap address, since librdkafka
+        would retry until the timeout."""
+        protocol = self.properties.get("security.protocol", "PLAINTEXT").strip().upper()
+        # not on TLS: a broker would count and log the probe's connection as a failed handshake
+        if not self._probed and protocol not in ("SSL", "SASL_SSL"):
             self._probed = True
             refused = refused_everywhere(self.bootstrap, min(1.0, self.timeout))
             if refused is not None:
