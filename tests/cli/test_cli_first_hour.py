@@ -164,6 +164,16 @@ def test_serve_port_option_moves_the_broker_and_what_it_advertises(tmp_path):
             assert proc.wait(30) == 0
 
 
+def test_cluster_up_with_a_port_taken_says_which_and_starts_nothing(tmp_path):
+    with taken_port() as port:
+        if port > 65535 - 300:  # --base-port leaves room for the controller and console offsets
+            pytest.skip("the free port the system gave is too high for a --base-port")
+        r = kavka("cluster", "up", "--nodes", "1", "--base-port", str(port), "--dir", str(tmp_path / "c"))
+    assert r.returncode == 1
+    assert r.stderr == (f"Error: 127.0.0.1:{port} (node 1's broker listener) is in use: choose another --base-port\n")
+    assert not (tmp_path / "c").exists()
+
+
 # ------------------------------------------------------------------------- no broker: fail at once
 
 

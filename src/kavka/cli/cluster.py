@@ -435,9 +435,15 @@ def up(
     console = not no_console
     specs = plan_nodes(nodes, controllers, brokers, base_port, console)
     for spec in specs:
-        for port in (spec.broker_port, spec.controller_port, spec.console_port):
+        for kind, port in (
+            ("broker", spec.broker_port),
+            ("controller", spec.controller_port),
+            ("console", spec.console_port),
+        ):
             if port is not None and _port_in_use(port):
-                raise click.ClickException(f"port {port} (node {spec.node_id}) is in use: choose another --base-port")
+                raise click.ClickException(
+                    f"{HOST}:{port} (node {spec.node_id}'s {kind} listener) is in use: choose another --base-port"
+                )
     home = (base_dir or _fresh_dir()).resolve()
     cluster_nodes = [_Node(s, home / f"node-{s.node_id}") for s in specs]
     cluster_id = _write_configs(cluster_nodes, specs)
