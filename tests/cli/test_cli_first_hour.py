@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from kavka.testing.process import wait_until
+from kavka.testing.certs import make_pki
+from kavka.testing.process import BrokerProcess, wait_until
+from tests.security.tlsenv import TlsPorts, tls_settings
 
 KAVKA = str(Path(sys.executable).with_name("kavka"))
 
@@ -232,6 +234,25 @@ def test_no_broker_listening_fails_at_once_with_sasl_plaintext(tmp_path):
     r = kavka("topics", "list", "-b", f"127.0.0.1:{port}", "--command-config", str(props))
     assert r.returncode == 1 and r.stderr.startswith(f"Error: Cannot connect to 127.0.0.1:{port}: connection refused")
     assert time.monotonic() - t0 < 3
+
+
+def test_no_probe_connection_reaches_a_tls_broker(tmp_path):
+    """Over SSL the CLI opens no bare TCP connection first: a TLS broker would log it as a failed
+    handshake on every command."""
+    pki = make_pki(tmp_path / "pki")
+    ports = TlsPorts.free()
+    broker = BrokerProcess(tmp_path / "data", port=ports.plaintext, overrides=tls_settings(pki, ports))
+    broker.start()
+    try:
+        props = tmp_path / "client.properties"
+        props.write_text(f"security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={pki.ca_pem}\n")
+        r = kavka("topics", "list", "-b", f"127.0.0.1:{ports.ssl}", "--command-config", str(props))
+        assert r.returncode == 0, r.stderr
+        # the broker handled a probe's closed connection before it answered the command's Metadata
+        assert "Failed authentication" not in broker.log_text()
+    finally:
+        broker.stop()
+        broker.cleanup()
 
 
 def test_a_listener_that_does_not_answer_is_still_given_the_timeout():
