@@ -64,7 +64,7 @@ def _check_topic(client: ClientSettings, handle: Any, topic: str) -> Any:
     return tmd
 
 
-@click.group()
+@click.group(short_help="Measure throughput and latency.")
 def bench() -> None:
     """Measure throughput and latency (kafka-producer-perf-test.sh and friends).
 
@@ -77,7 +77,7 @@ def bench() -> None:
     """
 
 
-@bench.command(name="produce")
+@bench.command(name="produce", short_help="Time sending records to a topic.")
 @click.argument("topic")
 @click.option("--num-records", type=click.IntRange(min=1), required=True, help="Records to send.")
 @click.option(
@@ -147,7 +147,7 @@ def bench_produce(topic, num_records, record_size, throughput, producer_props, c
         raise CliError(f"{num_records - done} records failed; first error: {errors[0]}")
 
 
-@bench.command(name="consume")
+@bench.command(name="consume", short_help="Time reading records from a topic.")
 @click.argument("topic")
 @click.option("--messages", type=click.IntRange(min=1), required=True, help="Records to read.")
 @click.option("--consumer-props", multiple=True, metavar="KEY=VALUE", help="Consumer settings (librdkafka names).")
@@ -197,7 +197,7 @@ def bench_consume(topic, messages, consumer_props, idle_timeout, client: ClientS
         raise CliError(f"Only {count} of {messages} records arrived within the idle timeout of {idle_timeout:g}s.")
 
 
-@bench.command(name="e2e")
+@bench.command(name="e2e", short_help="Time produce-to-consume round trips.")
 @click.argument("topic")
 @click.option("--num-records", type=click.IntRange(min=1), default=1000, show_default=True, help="Round trips to time.")
 @click.option("--record-size", type=click.IntRange(min=1), default=100, show_default=True, help="Bytes per record.")

@@ -386,12 +386,12 @@ def _wait_ready(nodes: list[_Node], stop: threading.Event, timeout: float) -> No
         stop.wait(0.25)
 
 
-@click.group()
+@click.group(short_help="Run a local cluster, or show its quorum.")
 def cluster() -> None:
     """Run a local KRaft cluster, one process per node, and look at a cluster's quorum."""
 
 
-@cluster.command()
+@cluster.command(short_help="Start a local cluster and run it.")
 @click.option("--nodes", type=click.IntRange(1, 99), default=None, help="Combined nodes (broker and controller).")
 @click.option("--controllers", type=click.IntRange(1, 99), default=None, help="Controller-only nodes.")
 @click.option("--brokers", type=click.IntRange(1, 99), default=None, help="Broker-only nodes.")
@@ -435,9 +435,15 @@ def up(
     console = not no_console
     specs = plan_nodes(nodes, controllers, brokers, base_port, console)
     for spec in specs:
-        for port in (spec.broker_port, spec.controller_port, spec.console_port):
+        for kind, port in (
+            ("broker", spec.broker_port),
+            ("controller", spec.controller_port),
+            ("console", spec.console_port),
+        ):
             if port is not None and _port_in_use(port):
-                raise click.ClickException(f"port {port} (node {spec.node_id}) is in use: choose another --base-port")
+                raise click.ClickException(
+                    f"{HOST}:{port} (node {spec.node_id}'s {kind} listener) is in use: choose another --base-port"
+                )
     home = (base_dir or _fresh_dir()).resolve()
     cluster_nodes = [_Node(s, home / f"node-{s.node_id}") for s in specs]
     cluster_id = _write_configs(cluster_nodes, specs)
@@ -575,7 +581,7 @@ def describe_quorum_text(cluster_id: str, answer: Any) -> str:
     return status + "\n" + _pretty_table(headers, rows)
 
 
-@cluster.command()
+@cluster.command(short_help="Show the metadata quorum and the brokers.")
 @click.option(
     "--bootstrap-server",
     "-b",

@@ -7,7 +7,8 @@ Rules the commands live by (as Kafka's ``kafka-*.sh`` tools):
   ``--command-config FILE`` (client properties, Java ``.properties`` syntax), ``--timeout`` (seconds to
   wait for the cluster and for each request) and ``--debug``.
 - Failures are one readable line on stderr (``Error: ...``) and exit code 1; usage errors exit 2
-  (click's convention). ``--debug`` (or ``KAVKA_DEBUG=1``) shows the traceback and librdkafka's log.
+  (click's convention). When nothing listens at any bootstrap address (every connection refused,
+  `kavka.cli.probe`) a command fails at once instead of waiting ``--timeout``. ``--debug`` (or ``KAVKA_DEBUG=1``) shows the traceback and librdkafka's log.
 - confluent-kafka and rich are imported inside functions only, so ``kavka serve`` never loads them.
 """
 
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+
+from kavka.cli.probe import refused_everywhere
 
 __all__ = [
     "DEFAULT_BOOTSTRAP",
@@ -74,8 +77,19 @@ class ClientSettings:
     properties: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
     debug: bool = False
+    _probed: bool = field(default=False, init=False, repr=False)
 
     def conf(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """librdkafka's configuration for a client; first (once per command, PLAINTEXT and
+        SASL_PLAINTEXT) CliError at once when nothing listens at any bootstrap address, since librdkafka
+        would retry until the timeout."""
+        protocol = self.properties.get("security.protocol", "PLAINTEXT").strip().upper()
+        # not on TLS: a broker would count and log the probe's connection as a failed handshake
+        if not self._probed and protocol not in ("SSL", "SASL_SSL"):
+            self._probed = True
+            refused = refused_everywhere(self.bootstrap, min(1.0, self.timeout))
+            if refused is not None:
+                raise self.refused(refused)
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "client.id": "kavka-cli"}
         conf.update(_librdkafka_properties(self.properties))
         conf.update(extra or {})
@@ -114,6 +128,12 @@ class ClientSettings:
             if _is_unreachable(err):
                 raise self.unreachable() from None
             raise CliError(kafka_error_text(err)) from None
+
+    def refused(self, address: str) -> CliError:
+        """Nothing listens at ``address`` (the connection was refused, so waiting cannot help)."""
+        return CliError(
+            f"Cannot connect to {address}: connection refused (is `kavka serve` running? check --bootstrap-server)."
+        )
 
     def unreachable(self) -> CliError:
         return CliError(

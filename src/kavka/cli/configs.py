@@ -115,7 +115,7 @@ def _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_de
     return restype, name, label
 
 
-@click.group()
+@click.group(short_help="Describe and alter configs and quotas.")
 def configs() -> None:
     """Describe and alter topic and broker configs (kafka-configs.sh).
 
@@ -133,7 +133,7 @@ def configs() -> None:
     """
 
 
-@configs.command()
+@configs.command(short_help="Show configs or client quotas.")
 @_entity_options
 @click.option("--all", "show_all", is_flag=True, help="All configs, not only the dynamic overrides.")
 @click.option("--synonyms", is_flag=True, help="Also list each config's synonyms (where the value comes from).")
@@ -200,7 +200,7 @@ def describe(
     console.print(t)
 
 
-@configs.command()
+@configs.command(short_help="Set or delete configs, quotas, SCRAM users.")
 @_entity_options
 @click.option(
     "--add-config",

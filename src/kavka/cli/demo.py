@@ -29,6 +29,6 @@ class _DemoGroup(click.Group):
         return command
 
 
-@click.group(cls=_DemoGroup)
+@click.group(cls=_DemoGroup, short_help="Run one of the guide's system designs.")
 def demo() -> None:
     """Run one of the guide's system designs against a broker."""

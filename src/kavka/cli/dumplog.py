@@ -226,7 +226,7 @@ class _Dumper:
             )
 
 
-@click.command(name="dump-log")
+@click.command(name="dump-log", short_help="Print the contents of Kafka log files.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--print-data-log", is_flag=True, help="Print each record's key and value (implies --deep-iteration).")
 @click.option("--deep-iteration", is_flag=True, help="Print every record, not only batch headers.")

@@ -60,7 +60,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(short_help="Run a broker and its web console.")
 @click.option(
     "--config", "config_file", type=click.Path(dir_okay=False), default=None, help="A Kafka server.properties file."
 )
@@ -70,6 +70,13 @@ def main() -> None:
     multiple=True,
     metavar="KEY=VALUE",
     help="Set one config, as Kafka's start script does (repeatable).",
+)
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Port for the broker (default 9092): listeners=PLAINTEXT://127.0.0.1:PORT, before any --override.",
 )
 @click.option("--no-console", is_flag=True, help="Do not serve the web console.")
 @click.option(
@@ -91,12 +98,13 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def serve(config_file, overrides, no_console, console_host, console_port, log_level):
+def serve(config_file, overrides, port, no_console, console_host, console_port, log_level):
     """Run a broker (KRaft combined mode): 127.0.0.1:9092, data in ./kavka-data by default,
     with the web console on http://127.0.0.1:8080."""
-    from kavka.cli.serve import run
+    from kavka.cli.serve import DEFAULT_HOST, run
 
-    overrides = list(overrides)
+    # --port comes first so that an explicit --override listeners=... still wins
+    overrides = ([f"listeners=PLAINTEXT://{DEFAULT_HOST}:{port}"] if port is not None else []) + list(overrides)
     if console_host is not None or console_port is not None:
         host = console_host or "127.0.0.1"
         if ":" in host and not host.startswith("["):

@@ -69,7 +69,7 @@ def _selected(md: Any, topics: list[str], partitions: list[int] | None, exclude_
     return tps
 
 
-@click.command()
+@click.command(short_help="Print the offsets of partitions.")
 @click.argument("topics", nargs=-1, metavar="[TOPIC]...")
 @click.option(
     "--time",
@@ -122,7 +122,7 @@ def offsets(topics, time_value, partitions, exclude_internal_topics, isolation_l
         raise SystemExit(1)
 
 
-@click.command(name="delete-records")
+@click.command(name="delete-records", short_help="Delete the records before an offset.")
 @click.argument("topic", required=False)
 @click.option(
     "--offset-json-file",

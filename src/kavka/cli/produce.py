@@ -132,7 +132,7 @@ def _lines(stream: BinaryIO):
         yield raw
 
 
-@click.command()
+@click.command(short_help="Send lines from stdin to TOPIC as records.")
 @click.argument("topic")
 @click.option(
     "--file", "-f", "input_file", type=click.File("rb"), default=None, help="Read lines from FILE instead of stdin."

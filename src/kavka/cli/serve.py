@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import shutil
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from kavka import __version__
 from kavka.metadata.config import BrokerConfig, ConfigError, parse_properties
 from kavka.metadata.replicationconfigdefs import RACK_AWARE_SELECTOR
+
+if TYPE_CHECKING:
+    from kavka.server.app import ListenError
+
+
+DEFAULT_HOST = "127.0.0.1"  # the default listener's host, and the one `kavka serve --port` binds
 
 
 def load_config(config_file: str | None, overrides: list[str]) -> BrokerConfig:
@@ -110,35 +119,43 @@ def _raise_open_files_limit() -> None:
 
 
 async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
-    from kavka.server.app import KavkaServer
+    """Start the broker (then the console), run until SIGINT/SIGTERM. A start that fails prints one line
+    and removes the data directories this start created (an existing directory is left as it was). A
+    console that cannot start does not stop the broker: one line says so and how to move it."""
+    from kavka.server.app import KavkaServer, ListenError
     from kavka.storage.errors import LogDirError
 
+    created = _missing_dirs([*config.log_dirs, config.metadata_log_dir])
     server = KavkaServer(config)
+    failure: tuple[str, int] | None = None
     try:
         await server.start()
     except LogDirError as e:
-        print(f"kavka: {e}", file=sys.stderr)
-        return 1
+        failure = str(e), 1
     except ConfigError as e:  # a TLS listener's key store or trust store cannot be used
-        print(f"kavka: {e}", file=sys.stderr)
-        return 2
+        failure = str(e), 2
+    except ListenError as e:
+        failure = _listen_failure(config, e), 1
     except OSError as e:
-        print(f"kavka: cannot listen: {e.strerror or e}", file=sys.stderr)
-        return 1
-    console_runner = None
+        failure = f"cannot listen: {e.strerror or e}", 1
+    except BaseException:
+        _remove(created)
+        raise
+    if failure is not None:
+        _remove(created)
+        print(f"kavka: {failure[0]}", file=sys.stderr)
+        return failure[1]
+    console_runner, console_problem = None, None
     if console:
         from kavka.console.app import start_console
 
         try:
             console_runner = await start_console(server, config)
         except OSError as e:
-            print(
-                f"kavka: cannot serve the console on {config['console.listener']}: {e.strerror or e} "
-                "(set console.listener, or --no-console)",
-                file=sys.stderr,
+            console_problem = (
+                f"kavka: the console is not running: cannot listen on {config['console.listener']} "
+                f"({os.strerror(e.errno) if e.errno else e}); the broker runs without it (choose another port with --console-port)"
             )
-            await server.stop()
-            return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -153,9 +170,55 @@ async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
     )
     if console_runner is not None:
         print(f"Kavka console on {console_runner.url}", flush=True)
+    if console_problem is not None:
+        print(console_problem, file=sys.stderr, flush=True)
     await stop.wait()
     print("Kavka shutting down", flush=True)
     if console_runner is not None:
         await console_runner.stop()
     await server.stop()
     return 0
+
+
+def _listen_failure(config: BrokerConfig, e: ListenError) -> str:
+    """One line for a listener that cannot be bound: which address, why, and how to choose another
+    (``--port`` for the default single listener, else the ``listeners`` override). Clients follow:
+    advertised.listeners defaults to listeners, and only an explicit one must be changed too."""
+    host = f"[{e.host}]" if ":" in e.host else e.host
+    line = f"cannot listen on {host or '0.0.0.0'}:{e.port} ({e.listener}): {e.strerror or e}"
+    if e.errno != errno.EADDRINUSE or not 0 < e.port < 65535:
+        return line
+    other = e.port + 1
+    listeners = config.listeners
+    if len(listeners) == 1 and listeners[0].name == "PLAINTEXT" and e.host == DEFAULT_HOST:
+        hint = f"kavka serve --port {other}"
+    else:
+        entries = ",".join(
+            f"{lst.name}://{'[' + lst.host + ']' if ':' in lst.host else lst.host}:"
+            f"{other if (lst.name, lst.port) == (e.listener, e.port) else lst.port}"
+            for lst in listeners
+        )
+        hint = f"--override listeners={entries}"
+        if config["advertised.listeners"]:
+            hint += " (and advertised.listeners to match)"
+    return f"{line}; is another broker running? Choose another port: {hint}"
+
+
+def _missing_dirs(paths: list[str]) -> list[str]:
+    """For each path that does not exist: its top-most ancestor that does not exist either (what a start
+    would create, and so what a failed start must remove)."""
+    tops: list[str] = []
+    for path in paths:
+        top = os.path.abspath(path)
+        if os.path.lexists(top):
+            continue
+        while not os.path.lexists(parent := os.path.dirname(top)) and parent != top:
+            top = parent
+        if top not in tops:
+            tops.append(top)
+    return tops
+
+
+def _remove(dirs: list[str]) -> None:
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)

@@ -173,7 +173,7 @@ def random_uuid() -> None:
     click.echo(new_cluster_id())
 
 
-@storage.command()
+@storage.command(short_help="Write meta.properties into the log dirs.")
 @click.option("-t", "--cluster-id", required=True, help="The cluster id (kavka storage random-uuid makes one).")
 @click.option("-c", "--config", "config_file", required=True, type=click.Path(dir_okay=False), help="server.properties")
 @click.option("-g", "--ignore-formatted", is_flag=True, help="Skip dirs that are already formatted.")
@@ -339,7 +339,7 @@ def format_dirs(
             _fail(f"Error while writing meta.properties file {d}: {e.strerror}")
 
 
-@storage.command()
+@storage.command(short_help="Show the meta.properties of the log dirs.")
 @click.option("-c", "--config", "config_file", required=True, type=click.Path(dir_okay=False), help="server.properties")
 def info(config_file: str) -> None:
     """Show the meta.properties of every log dir of the config."""

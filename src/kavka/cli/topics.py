@@ -15,7 +15,7 @@ from kavka.cli.common import ClientSettings, CliError, client_options, kafka_err
 __all__ = ["topics"]
 
 
-@click.group()
+@click.group(short_help="Create, list, describe, alter, delete topics.")
 def topics() -> None:
     """Create, list, describe, alter and delete topics (kafka-topics.sh).
 
@@ -94,7 +94,7 @@ def list_(exclude_internal, client: ClientSettings):
         click.echo(name)
 
 
-@topics.command()
+@topics.command(short_help="Show partitions, leaders, replicas and ISR.")
 @click.argument("names", nargs=-1, metavar="[TOPIC]...")
 @click.option("--exclude-internal", is_flag=True, help="With no TOPIC, leave out internal topics.")
 @click.option("--under-replicated-partitions", is_flag=True, help="Only partitions whose ISR is short.")

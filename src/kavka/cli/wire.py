@@ -55,6 +55,8 @@ def call(client: ClientSettings, api_key: int, version: int, body: Mapping[str, 
         raise CliError(f"Invalid client configuration: security.protocol {protocol!r} is not one of Kafka's.")
     try:
         sock: socket.socket = socket.create_connection((host, int(port)), timeout=client.timeout)
+    except ConnectionRefusedError:
+        raise client.refused(f"{host}:{port}") from None
     except (OSError, ValueError):
         raise client.unreachable() from None
     try:

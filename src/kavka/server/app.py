@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import socket
 import time
 
@@ -39,7 +40,16 @@ from kavka.server.tls import ListenerTls, link_context, listener_tls, server_con
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KavkaServer"]
+__all__ = ["KavkaServer", "ListenError"]
+
+
+class ListenError(OSError):
+    """A listener could not be bound: the OSError (errno, strerror) plus which listener and address."""
+
+    def __init__(self, listener: str, host: str, port: int, cause: OSError) -> None:
+        # socket.create_server rewrites strerror to name the address; keep the system's own words
+        super().__init__(cause.errno, os.strerror(cause.errno) if cause.errno else str(cause))
+        self.listener, self.host, self.port = listener, host, port
 
 
 class KavkaServer:
@@ -82,7 +92,24 @@ class KavkaServer:
             lst.name: listener_tls(self.config, lst.name, lst.security_protocol) for lst in self.config.listeners
         }
         self.broker = broker = Broker(self.config, fs=self._fs, clock_ms=self._clock_ms)
-        broker.startup()
+        controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
+        # Bind every listener before the broker loads or formats its log dirs: a port in use fails the
+        # start with nothing written. Connections wait in the backlog until the acceptors start.
+        socks: dict[str, socket.socket] = {}
+        try:
+            for listener in self.config.listeners:
+                is_controller = listener.name.upper() in controller_names
+                if is_controller and not (broker.cluster_mode and broker.is_controller_role):
+                    continue  # a quorum of one needs no network listener
+                try:
+                    socks[listener.name] = _listen(listener.host or None, listener.port)
+                except OSError as e:
+                    raise ListenError(listener.name, listener.host, listener.port, e) from e
+            broker.startup()
+        except BaseException:
+            for sock in socks.values():
+                sock.close()
+            raise
         self.dispatcher = dispatcher = Dispatcher(broker)
         max_request = self.config["socket.request.max.bytes"]
         self.request_pool = pool = RequestMemoryPool(self.config["queued.max.request.bytes"], loop.call_soon)
@@ -111,8 +138,6 @@ class KavkaServer:
 
             return factory
 
-        controller_names = set(self.config.controller_listener_names) or {"CONTROLLER"}
-
         def scram_lookup(mechanism: str, user: str) -> ScramCredential | None:
             record = broker.image.scram_credentials.get((user, MECHANISM_IDS[mechanism]))
             if record is None:
@@ -121,10 +146,10 @@ class KavkaServer:
 
         try:
             for listener in self.config.listeners:
+                if listener.name not in socks:
+                    continue
+                sock = socks[listener.name]
                 is_controller = listener.name.upper() in controller_names
-                if is_controller and not (broker.cluster_mode and broker.is_controller_role):
-                    continue  # a quorum of one needs no network listener
-                sock = _listen(listener.host or None, listener.port)
                 ref: list = []
                 kind = controller_dispatcher if is_controller else dispatcher
                 tls = tls_by_listener[listener.name]
@@ -144,9 +169,9 @@ class KavkaServer:
                 self._acceptors.append(acceptor)
                 host, port = sock.getsockname()[:2]
                 self.bound.append((listener.name, listener.host or ("0.0.0.0" if host == "::" else host), port))
-        except OSError:
-            for acceptor in self._acceptors:
-                acceptor.sock.close()
+        except BaseException:
+            for sock in socks.values():
+                sock.close()
             broker.shutdown()
             raise
         self._reload_tls()  # dynamic listener.name.<l>.ssl.* already in the metadata log apply from the start
