@@ -277,13 +277,9 @@ def test_one_listening_bootstrap_server_is_enough_to_wait():
 
 # ------------------------------------------------------------------------------------- --help lists
 
-# groups.py's docstrings belong to another helper this round; the lead applies their short help lines.
-_GROUPS_PENDING = pytest.mark.xfail(
-    strict=True, reason="kavka groups' short help lines live in src/kavka/cli/groups.py (see the h-cli report)"
-)
 GROUPS = [
-    pytest.param((), id="kavka", marks=_GROUPS_PENDING),
-    pytest.param(("groups",), id="groups", marks=_GROUPS_PENDING),
+    pytest.param((), id="kavka"),
+    pytest.param(("groups",), id="groups"),
     *[pytest.param((g,), id=g) for g in ("bench", "cluster", "configs", "demo", "storage", "topics")],
 ]
 

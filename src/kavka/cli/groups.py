@@ -118,7 +118,7 @@ def _log_offsets(admin: Any, client: ClientSettings, tps: list[Any], spec: Any) 
     return out
 
 
-@click.group()
+@click.group(short_help="List, describe, reset, delete consumer groups.")
 def groups() -> None:
     """List, describe, reset and delete consumer groups (kafka-consumer-groups.sh).
 
@@ -219,7 +219,7 @@ def _group_report(admin: Any, client: ClientSettings, group: str, desc: Any, off
     }
 
 
-@groups.command()
+@groups.command(short_help="Show each group's state, members and lag.")
 @click.argument("names", nargs=-1, metavar="[GROUP]...")
 @click.option("--all-groups", is_flag=True, help="Describe every group.")
 @click.option("--members", "view_members", is_flag=True, help="Show members and their assignments.")
@@ -338,7 +338,7 @@ def _duration_ms(text: str) -> int:
     return -ms if neg else ms
 
 
-@groups.command(name="reset-offsets")
+@groups.command(name="reset-offsets", short_help="Plan or commit new offsets for a GROUP.")
 @click.argument("group")
 @click.option(
     "--topic",
@@ -526,7 +526,7 @@ def _reset_partitions(
     return tps
 
 
-@groups.command()
+@groups.command(short_help="Delete groups and their committed offsets.")
 @click.argument("names", nargs=-1, required=True, metavar="GROUP...")
 @_output_option
 @client_options
