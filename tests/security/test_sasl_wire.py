@@ -114,7 +114,10 @@ def test_scram_failures(sasl_broker, case):
 def test_oauthbearer_unsecured(sasl_broker):
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "OAUTHBEARER")
-    token = unsecured_token({"sub": "carol", "iat": time.time(), "exp": time.time() + 3600})
+    # whole seconds, as JWT issuers write them: Kafka refuses an iat after its clock's current
+    # millisecond, so a fractional iat of this very millisecond would fail now and then
+    now = int(time.time())
+    token = unsecured_token({"sub": "carol", "iat": now, "exp": now + 3600})
     answer = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
     assert answer.error_code == 0
     # the session ends with the token (no connections.max.reauth.ms for OAUTHBEARER)
@@ -126,6 +129,19 @@ def test_oauthbearer_expired_token(sasl_broker):
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "OAUTHBEARER")
     token = unsecured_token({"sub": "carol", "iat": time.time() - 7200, "exp": time.time() - 3600})
+    challenge = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
+    assert (challenge.error_code, challenge.auth_bytes) == (0, b'{"status":"invalid_token"}')
+    answer = w.authenticate(s, b"\x01", 3)
+    assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, '{"status":"invalid_token"}')
+    _closed_after_failure(s)
+
+
+def test_oauthbearer_token_issued_in_the_future(sasl_broker):
+    """An iat after the broker's clock (no clock skew is allowed by default) makes the token invalid."""
+    now = int(time.time())
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "OAUTHBEARER")
+    token = unsecured_token({"sub": "carol", "iat": now + 60, "exp": now + 3600})
     challenge = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
     assert (challenge.error_code, challenge.auth_bytes) == (0, b'{"status":"invalid_token"}')
     answer = w.authenticate(s, b"\x01", 3)

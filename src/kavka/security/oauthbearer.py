@@ -8,7 +8,7 @@ Client's first token (RFC 7628 §3.1; ``\\x01`` separates)::
 
 Token: ``base64url(header) "." base64url(claims) "."``. The header's ``alg`` must be ``none``; the
 claims need the principal claim (``sub`` unless ``unsecuredValidatorPrincipalClaimName`` says
-otherwise), ``exp`` (seconds, may be fractional) in the future and ``iat`` not after it, allowing
+otherwise), ``exp`` (seconds, may be fractional) in the future and ``iat`` neither after now nor at or after ``exp``, allowing
 ``unsecuredValidatorAllowableClockSkewMs``; ``unsecuredValidatorRequiredScope`` lists scopes the
 ``scope`` claim must hold. The options come from the listener's OAuthBearerLoginModule JAAS config.
 
@@ -158,8 +158,18 @@ class OAuthBearerServer:
         if now - s.clock_skew_ms >= expiry:
             raise _Invalid(f"The indicated time ({now} ms) is on or after the expiration time ({expiry} ms)")
         iat = claims.get("iat")
-        if isinstance(iat, int | float) and not isinstance(iat, bool) and int(iat * 1000) > expiry:
-            raise _Invalid("The issued-at time is after the expiration time")
+        if isinstance(iat, int | float) and not isinstance(iat, bool):
+            # Kafka's checks, in its arithmetic: an iat after now (plus the skew) is refused, to the
+            # fraction of a millisecond; so is an exp that is not after the iat
+            if 1000 * iat > now + s.clock_skew_ms:
+                raise _Invalid(
+                    f"The Issued At value ({iat:f} seconds) was after the indicated time ({now} ms) plus "
+                    f"allowable clock skew ({s.clock_skew_ms} ms)"
+                )
+            if exp <= iat:
+                raise _Invalid(
+                    f"The Expiration Time time ({exp:f} seconds) was not after the Issued At time ({iat:f} seconds)"
+                )
         if s.required_scope:
             scope = claims.get(s.scope_claim)
             held = set(scope.split(" ") if isinstance(scope, str) else scope if isinstance(scope, list) else [])
