@@ -176,8 +176,23 @@ async def _serve(config: BrokerConfig, *, console: bool = False) -> int:
     print("Kavka shutting down", flush=True)
     if console_runner is not None:
         await console_runner.stop()
-    await server.stop()
+    stopping = asyncio.ensure_future(server.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=STUCK_STOP_REPORT_S)
+    if not done:
+        _report_stuck_stop()
+    await stopping
     return 0
+
+
+STUCK_STOP_REPORT_S = 15.0  # below the 20 s test helpers and supervisors commonly give a SIGTERM
+
+
+def _report_stuck_stop() -> None:
+    """A stop that takes too long says where it waits: one line, then every task's stack (stderr)."""
+    print(f"kavka: still stopping after {STUCK_STOP_REPORT_S:g} s; waiting in:", file=sys.stderr, flush=True)
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=8, file=sys.stderr)
+    sys.stderr.flush()
 
 
 def _listen_failure(config: BrokerConfig, e: ListenError) -> str:
