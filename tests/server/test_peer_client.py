@@ -88,12 +88,18 @@ def test_requests_to_apache_kafka(apache_kafka):
 
 
 @contextlib.asynccontextmanager
-async def _silent_server():
-    """A node that accepts and reads but never answers."""
+async def _silent_server(read: bool = True):
+    """A node that accepts and never answers; it reads what it is sent unless ``read`` is False (a
+    paused node: the connection's buffers fill up)."""
     connections: list[asyncio.StreamWriter] = []
+    stopped = asyncio.Event()
 
     async def handle(reader, writer):
         connections.append(writer)
+        if not read:
+            writer.transport.pause_reading()
+            await stopped.wait()
+            return
         while await reader.read(65536):
             pass
 
@@ -101,6 +107,7 @@ async def _silent_server():
     try:
         yield server.sockets[0].getsockname()[1], connections
     finally:
+        stopped.set()
         server.close()
         for w in connections:
             w.close()
@@ -136,6 +143,61 @@ def test_a_refused_connection_raises_at_once():
             await client.request(ApiKey.API_VERSIONS, 0, {}, timeout=5)
 
     asyncio.run(scenario())
+
+
+def test_a_retry_loop_to_a_refusing_peer_ends_when_cancelled_at_any_moment():
+    """A node's loops (registration, heartbeats, the controller channel) retry a peer that refuses them;
+    on SIGTERM they are cancelled. Python 3.11's wait_for returned normally (here: raised the refusal)
+    when the cancel came just as the connect finished, so such a loop could keep going after cancel()
+    and the node never exited. The cancel is tried at every point of the loop's first turns."""
+
+    async def scenario():
+        client = PeerClient("127.0.0.1", free_port())
+
+        async def retrying():
+            while True:
+                with contextlib.suppress(PeerDisconnected):
+                    await client.request(ApiKey.API_VERSIONS, 0, {}, timeout=5)
+
+        for turns in range(60):
+            task = asyncio.ensure_future(retrying())
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=2)
+            assert done, f"the loop went on after cancel() ({turns} loop turns in)"
+            assert task.cancelled()
+
+    asyncio.run(scenario())
+
+
+def test_close_does_not_wait_for_a_peer_that_never_reads():
+    """A peer that is paused (SIGSTOP) or cut off reads nothing; what is still unsent to it belongs to
+    requests that close() fails, so close() drops it rather than waiting for the peer to read it."""
+
+    async def scenario():
+        async with _silent_server(read=False) as (port, _):
+            client = PeerClient("127.0.0.1", port)
+            big = {"client_software_name": "x" * 30000, "client_software_version": "1"}
+            sends = [
+                asyncio.ensure_future(client.request(ApiKey.API_VERSIONS, 3, big, timeout=30)) for _ in range(400)
+            ]
+            await _until(lambda: client.connected and client.in_flight == len(sends))
+            t0 = time.monotonic()
+            await asyncio.wait_for(client.close(), 10)
+            assert time.monotonic() - t0 < 2
+            for send in sends:
+                with pytest.raises(PeerDisconnected):
+                    await send
+
+    asyncio.run(scenario())
+
+
+async def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
 
 
 class _Relay:

@@ -28,6 +28,7 @@ Responses may be kio entities or dicts with kio's field names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import random
@@ -134,7 +135,8 @@ class BrokerLifecycleManager:
             self.state = LifecycleState.PENDING_CONTROLLED_SHUTDOWN
             self._wake.set()
         try:
-            await asyncio.wait_for(self._shut_down.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._shut_down.wait()
         except TimeoutError:
             log.warning(
                 "broker %d: the controller did not allow a controlled shutdown within %.1f s", self.node_id, timeout_s
@@ -157,6 +159,8 @@ class BrokerLifecycleManager:
 
     async def _run(self) -> None:
         while self.broker_epoch < 0:
+            if self.state is LifecycleState.SHUTTING_DOWN:
+                return  # stopped before the controller ever answered
             if not await self._register():
                 await self._pause(self._backoff())
         while self.state is not LifecycleState.SHUTTING_DOWN:
@@ -166,10 +170,9 @@ class BrokerLifecycleManager:
             await self._pause(self._next_pause_s if ok else self._backoff())
 
     async def _pause(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     def _backoff(self) -> float:

@@ -119,7 +119,8 @@ async def _long_poll(ctx, req, replica_id: int, targets, wait_ms: float):
     while True:
         fut = rm.wait_for_data(keys, loop, replica=True)
         try:
-            await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
+            async with asyncio.timeout_at(deadline):
+                await fut
         except TimeoutError:
             rm.forget_waiter(keys, fut)
         reads, total, errors = _read_all(ctx, req, replica_id, targets)

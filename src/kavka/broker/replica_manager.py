@@ -337,7 +337,8 @@ class ReplicaManager:
             fut = loop.create_future()
             p.waiters.append(fut)
             try:
-                await asyncio.wait_for(fut, remaining)
+                async with asyncio.timeout(remaining):
+                    await fut
             except TimeoutError:
                 if fut in p.waiters:
                     p.waiters.remove(fut)

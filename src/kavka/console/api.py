@@ -444,7 +444,8 @@ async def events(request):
         await resp.write(b"retry: 2000\n\n")
         while True:
             try:
-                tick = await asyncio.wait_for(sub.queue.get(), _KEEPALIVE_S)
+                async with asyncio.timeout(_KEEPALIVE_S):
+                    tick = await sub.queue.get()
             except TimeoutError:
                 await resp.write(b": keepalive\n\n")
                 continue

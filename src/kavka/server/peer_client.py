@@ -134,7 +134,8 @@ class PeerClient:
             writer = self._writer
         else:
             try:
-                writer = await asyncio.wait_for(self._connect(), max(0.0, min(self.connect_timeout, timeout)))
+                async with asyncio.timeout(min(self.connect_timeout, timeout)):
+                    writer = await self._connect()
             except TimeoutError:
                 raise PeerTimeout(
                     f"{what}: could not connect within {min(self.connect_timeout, timeout):g} s"
@@ -249,7 +250,9 @@ class PeerClient:
         writer, self._writer = self._writer, None
         task, self._reader_task = self._reader_task, None
         if writer is not None:
-            writer.close()
+            # abort, not close: what is still unsent belongs to requests failed below, and a graceful
+            # close would wait for a peer that is paused or cut off to read it (close() awaits that)
+            writer.transport.abort()
             if reason and self._pending:
                 log.info(
                     "connection to %s: %s; failing %d request(s) in flight", self.address, reason, len(self._pending)

@@ -22,6 +22,7 @@ thread, as the rest of the broker does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections import defaultdict, deque
@@ -101,11 +102,15 @@ class RaftDriver:
         self._schedule_flush()
 
     async def stop(self) -> None:
+        """Stop the node's timers and sends and close its links; nothing of the quorum runs after it
+        returns (the runner and every send have ended, not just been asked to)."""
         self.quorum.on_output = None
-        if self._runner is not None:
-            self._runner.cancel()
-        for task in list(self._tasks):
+        runner, self._runner = self._runner, None
+        stopping = [t for t in (runner, *self._tasks) if t is not None]
+        for task in stopping:
             task.cancel()
+        # their own failures were logged (and a fatal one halted the node) where they happened
+        await asyncio.gather(*stopping, return_exceptions=True)
         for peer in self._peers.values():
             await peer.close()
         self._peers.clear()
@@ -147,7 +152,8 @@ class RaftDriver:
         try:
             # well inside the requester's own timeout, so that an unanswered request (a parked fetch the
             # node dropped when it stopped leading) gets an empty answer rather than a dropped connection
-            return await asyncio.wait_for(asyncio.shield(fut), self.answer_timeout)
+            async with asyncio.timeout(self.answer_timeout):
+                return await asyncio.shield(fut)
         except TimeoutError:
             waiters = self._waiting.get((sender, kind))  # type: ignore[arg-type]
             if waiters is not None and fut in waiters:
@@ -208,10 +214,9 @@ class RaftDriver:
         while True:
             now = self.clock_ms()
             delay = max(0.0, min(_MAX_SLEEP, (self.quorum.node.next_deadline() - now) / 1000))
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 self.quorum.tick(self.clock_ms())
