@@ -10,7 +10,14 @@ Values are unique per run, so a value names one send. What each anomaly means he
   transactions (either one when the other is missing). A partition whose final read did not complete is
   not judged (counted as ``unchecked``).
 - ``duplicate``: one value at two or more offsets (anywhere: acknowledgements, polls, final reads).
-  Idempotent and transactional producers must never write a retried record twice.
+  Idempotent and transactional producers must never write a retried record twice. One case is the
+  client's, not the broker's, and is counted in ``stats`` instead (``client-epoch-duplicates``): the
+  copies were written by one producer id under different producer epochs (`history.Origins`), and that
+  producer instance had sends fail with librdkafka's ``Message timed out``. librdkafka then bumps the
+  epoch and re-sends what it had queued, sequences from 0, and a record whose first attempt was written
+  but not acknowledged is written again; a broker deduplicates only within an epoch, Apache Kafka
+  included (librdkafka's INTRODUCTION.md, "Message timeout considerations"; confluentinc/librdkafka#4953).
+  The same epoch twice, two producer ids, or no local timeout is still a ``duplicate``.
 - ``inconsistent-offset``: two different values seen at one offset of one partition (an acknowledgement
   that disagrees with a read, or two reads that disagree), as after a truncated and rewritten log.
 - ``nonmonotonic-send``: one producer (instance) sent ``x`` before ``y`` to one partition and both were
@@ -40,7 +47,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tests.faults.history import Assign, Event, FinalRead, Poll, Send, Txn
+from tests.faults.history import Assign, Event, FinalRead, Origins, Poll, Send, Txn
 
 __all__ = ["ANOMALIES", "CheckResult", "check"]
 
@@ -101,6 +108,7 @@ def check(history: Iterable[Event]) -> CheckResult:
     sends: dict[str, Send] = {}
     txns: dict[str, Txn] = {}
     finals: dict[tuple[str, int, str], FinalRead] = {}
+    origins: dict[tuple[str, int], Origins] = {}
     reads: list[_Read] = []
     for event in events:
         if isinstance(event, Send):
@@ -114,6 +122,8 @@ def check(history: Iterable[Event]) -> CheckResult:
         elif isinstance(event, Poll):
             for topic, partition, offset, value in event.records:
                 reads.append(_Read(event.consumer, event.isolation, (topic, partition, offset), value, event.time))
+        elif isinstance(event, Origins):
+            origins[(event.topic, event.partition)] = event
 
     result.stats = {
         "sends": len(sends),
@@ -124,9 +134,11 @@ def check(history: Iterable[Event]) -> CheckResult:
         "polled": sum(1 for r in reads if r.reader != "final"),
         "final-read": sum(1 for r in reads if r.reader == "final"),
         "incomplete-final-reads": sum(1 for f in finals.values() if not f.complete),
+        "origin-batches": sum(len(o.batches) for o in origins.values() if o.complete),
+        "incomplete-origins": sum(1 for o in origins.values() if not o.complete),
     }
     _lost_writes(result, sends, txns, finals)
-    _places(result, sends, reads)
+    _places(result, sends, reads, _timed_out_producers(events), origins)
     _transactions(result, sends, txns, reads)
     _send_order(result, sends)
     _poll_order(result, events, finals, _aborted_values(sends, txns))
@@ -181,7 +193,47 @@ def _lost_writes(
     result.stats["unchecked"] = unchecked
 
 
-def _places(result: CheckResult, sends: dict[str, Send], reads: list[_Read]) -> None:
+def _timed_out_producers(events: list[Event]) -> set[str]:
+    """Producer instances that had a send fail with librdkafka's local ``Message timed out``."""
+    return {
+        e.producer
+        for e in events
+        if isinstance(e, Send) and e.outcome == "fail" and "Message timed out" in (e.error or "")
+    }
+
+
+def _origin(origins: dict[tuple[str, int], Origins], place: Place) -> tuple[int, int] | None:
+    """(producer id, producer epoch) of the batch holding ``place``, if the partition's origins say."""
+    found = origins.get(place[:2])
+    if found is None:
+        return None
+    i = bisect_right([b[0] for b in found.batches], place[2]) - 1
+    if i < 0 or found.batches[i][1] < place[2]:
+        return None
+    return found.batches[i][2], found.batches[i][3]
+
+
+def _client_epoch_duplicate(
+    send: Send | None, places: set[Place], timed_out: set[str], origins: dict[tuple[str, int], Origins]
+) -> bool:
+    """The copies are librdkafka's re-sends after its own epoch bump (see the module docstring)."""
+    if send is None or send.producer not in timed_out:
+        return False
+    found = [_origin(origins, place) for place in places]
+    if any(o is None for o in found):
+        return False
+    ids = {o[0] for o in found if o is not None}
+    epochs = [o[1] for o in found if o is not None]
+    return len(ids) == 1 and min(ids) >= 0 and len(set(epochs)) == len(epochs)
+
+
+def _places(
+    result: CheckResult,
+    sends: dict[str, Send],
+    reads: list[_Read],
+    timed_out: set[str],
+    origins: dict[tuple[str, int], Origins],
+) -> None:
     """Duplicates, inconsistent offsets and values nobody sent, over acknowledgements and reads."""
     values_at: dict[Place, set[str]] = defaultdict(set)
     places_of: dict[str, set[Place]] = defaultdict(set)
@@ -200,9 +252,14 @@ def _places(result: CheckResult, sends: dict[str, Send], reads: list[_Read]) -> 
     for place, values in sorted(values_at.items()):
         if len(values) > 1:
             result.add("inconsistent-offset", place=place, values=sorted(values))
+    client_duplicates = 0
     for value, places in sorted(places_of.items()):
         if len(places) > 1:
-            result.add("duplicate", value=value, places=sorted(places))
+            if _client_epoch_duplicate(sends.get(value), places, timed_out, origins):
+                client_duplicates += 1
+            else:
+                result.add("duplicate", value=value, places=sorted(places))
+    result.stats["client-epoch-duplicates"] = client_duplicates
 
 
 def _transactions(result: CheckResult, sends: dict[str, Send], txns: dict[str, Txn], reads: list[_Read]) -> None:

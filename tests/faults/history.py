@@ -22,6 +22,10 @@ Events:
 - `FinalRead`: a complete read of one partition after the faults healed, from its log start to its end
   (the high watermark, or the last stable offset at ``read_committed``), as (offset, value) pairs.
 
+- `Origins`: which producer wrote each batch of one partition's log, read raw after the faults healed
+  (no client shows it): ``(base offset, last offset, producer id, producer epoch)`` per batch. The
+  checker uses it to tell a broker's duplicate from librdkafka's documented one (see `checker`).
+
 `Recorder` collects events from many client threads; `dump` / `load` keep a history as JSON lines so a
 failed run can be checked again or attached to a report.
 """
@@ -35,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Assign", "Event", "FinalRead", "Poll", "Recorder", "Send", "Txn", "dump", "load"]
+__all__ = ["Assign", "Event", "FinalRead", "Origins", "Poll", "Recorder", "Send", "Txn", "dump", "load"]
 
 SEND_OUTCOMES = ("ok", "fail", "unknown")
 TXN_OUTCOMES = ("commit", "abort", "unknown", "open")
@@ -90,8 +94,24 @@ class FinalRead:
     error: str | None = None
 
 
-Event = Send | Txn | Poll | Assign | FinalRead
-_KINDS: dict[str, type] = {"send": Send, "txn": Txn, "poll": Poll, "assign": Assign, "final": FinalRead}
+@dataclass(frozen=True)
+class Origins:
+    topic: str
+    partition: int
+    batches: tuple[tuple[int, int, int, int], ...]  # base offset, last offset, producer id, producer epoch
+    complete: bool = True
+    error: str | None = None
+
+
+Event = Send | Txn | Poll | Assign | FinalRead | Origins
+_KINDS: dict[str, type] = {
+    "send": Send,
+    "txn": Txn,
+    "poll": Poll,
+    "assign": Assign,
+    "final": FinalRead,
+    "origins": Origins,
+}
 _NAMES = {cls: name for name, cls in _KINDS.items()}
 
 

@@ -4,7 +4,7 @@ only that one), so the checker is shown able to fail."""
 from __future__ import annotations
 
 from tests.faults.checker import check
-from tests.faults.history import Assign, FinalRead, Poll, Send, Txn, dump, load
+from tests.faults.history import Assign, FinalRead, Origins, Poll, Send, Txn, dump, load
 
 T = "t"
 
@@ -85,6 +85,30 @@ def test_one_value_at_two_offsets_is_a_duplicate():
     assert kinds(history) == {"duplicate"}
 
 
+def _rewritten(origins: list[tuple[int, int, int, int]], *, timed_out: bool = True) -> list:
+    """Producer p1 wrote "a" at 0 (not acknowledged), then "b", and "a" again at 2 (acknowledged);
+    ``origins`` say which producer id and epoch wrote each batch."""
+    history = [ok("b", 1), ok("a", 2), final([(0, "a"), (1, "b"), (2, "a")]), Origins(T, 0, tuple(origins))]
+    if timed_out:
+        history.append(Send("p1", T, "gone", "fail", error="Local: Message timed out"))
+    return history
+
+
+def test_a_copy_under_a_new_epoch_after_a_local_timeout_is_the_clients_not_a_duplicate():
+    # librdkafka's epoch bump after its own message timeout: one producer id, epochs 0 then 1
+    result = check(_rewritten([(0, 1, 7, 0), (2, 2, 7, 1)]))
+    assert result.valid, result.summary()
+    assert result.stats["client-epoch-duplicates"] == 1
+
+
+def test_a_copy_under_the_same_epoch_another_producer_or_without_a_timeout_is_a_duplicate():
+    assert kinds(_rewritten([(0, 2, 7, 0)])) == {"duplicate"}  # one epoch: the broker failed to deduplicate
+    assert kinds(_rewritten([(0, 1, 7, 0), (2, 2, 8, 0)])) == {"duplicate"}  # two producer ids
+    assert kinds(_rewritten([(0, 1, 7, 0), (2, 2, 7, 1)], timed_out=False)) == {"duplicate"}
+    assert kinds(_rewritten([(2, 2, 7, 1)])) == {"duplicate"}  # who wrote offset 0 is not known
+    assert check(_rewritten([(0, 2, 7, 0)])).stats["client-epoch-duplicates"] == 0
+
+
 def test_two_values_at_one_offset_are_inconsistent():
     # the ack put "a" at 0; after a truncation the final read has "b" there (and "a" is gone: lost too)
     history = [ok("a", 0), ok("b", 1), final([(0, "b")])]
@@ -154,7 +178,7 @@ def test_a_value_nobody_sent_is_unexpected():
 
 
 def test_a_history_survives_a_round_trip_through_its_file(tmp_path):
-    history = clean_history()
+    history = [*clean_history(), Origins(T, 0, ((0, 1, 7, 0), (2, 6, -1, -1)))]
     dump(history, tmp_path / "h.jsonl")
     assert load(tmp_path / "h.jsonl") == history
     assert "no anomalies" in check(load(tmp_path / "h.jsonl")).summary()

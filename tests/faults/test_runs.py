@@ -6,8 +6,7 @@
   real history;
 - the bounded CI run: 3 brokers, RF=3, ``min.insync.replicas=2``, ``acks=all``, kill -9, SIGSTOP and a
   network partition from a seed (``KAVKA_FAULTS_SEED``, which .ci/run sets from the commit; the test
-  prints the command that replays it). It needs partitions that replicate (issue 15): until then it
-  is a strict xfail, so it starts failing (XPASS) the day replication makes it pass, and the marker goes.
+  prints the command that replays it).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.netfaults import unavailable_reason
+from tests.faults.history import Origins, load
 from tests.faults.run import RunConfig, fault_run
 from tests.needs import in_ci
 
@@ -35,6 +35,11 @@ def test_a_run_without_faults_is_clean(tmp_path):
     stats = run.result.stats
     assert stats["acked"] > 100 and stats["committed-txns"] > 5 and stats["aborted-txns"] > 0, stats
     assert stats["polled"] > 100 and stats["final-read"] >= stats["acked"] and stats["unchecked"] == 0, stats
+    # who wrote each batch was read raw from every partition of both topics
+    assert stats["origin-batches"] > 0 and stats["incomplete-origins"] == 0, stats
+    origins = [e for e in load(run.history_path) if isinstance(e, Origins)]
+    assert len(origins) == 2 * config.partitions, origins
+    assert all(o.batches and o.batches[0][0] == 0 and o.batches[0][2] >= 0 for o in origins), origins
 
 
 def test_records_deleted_before_the_final_read_are_reported_lost(tmp_path):

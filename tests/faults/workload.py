@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from tests.faults.history import Assign, FinalRead, Poll, Recorder, Send, Txn
+from kavka.protocol.batch import iter_headers
+from tests.clients import adminwire
+from tests.faults.history import Assign, FinalRead, Origins, Poll, Recorder, Send, Txn
 
 __all__ = ["Workload", "WorkloadConfig"]
 
@@ -364,6 +366,55 @@ class Workload:
         for topic, isolation in targets:
             for read in read_partitions(self.config.bootstrap, topic, c.partitions, isolation, timeout):
                 self.recorder.add(read)
+        for topic in dict.fromkeys(topic for topic, _ in targets):
+            for origins in read_origins(self.config.bootstrap, topic, c.partitions, timeout):
+                self.recorder.add(origins)
+
+
+FETCH = 1
+
+
+def read_origins(bootstrap: str, topic: str, partitions: int, timeout: float) -> list[Origins]:
+    """Who wrote each batch of each partition of ``topic``: raw Fetch v12 requests (read_uncommitted)
+    to the partition's leader from its log start to its high watermark, keeping each batch header's
+    offsets, producer id and producer epoch. ``complete`` is False for a partition not read to its end
+    in time (its leader moving, or unreachable)."""
+    meta_client = Producer({"bootstrap.servers": bootstrap, **CLIENT_TIMEOUTS})
+    deadline = time.monotonic() + timeout
+    out = []
+    try:
+        for p in range(partitions):
+            batches: list[tuple[int, int, int, int]] = []
+            offset, end, error = 0, None, None
+            while (end is None or offset < end) and time.monotonic() < deadline:
+                try:
+                    meta = meta_client.list_topics(topic, timeout=5)
+                    broker = meta.brokers[meta.topics[topic].partitions[p].leader]
+                    answer = adminwire.call(
+                        f"{broker.host}:{broker.port}", FETCH, 12, adminwire.fetch_body(topic, p, offset)
+                    )
+                except (KafkaException, KeyError, OSError) as exc:  # no leader yet, or it just moved
+                    error = str(exc) or type(exc).__name__
+                    time.sleep(0.2)  # the next attempt's metadata needs time to change; bounded by the deadline
+                    continue
+                part = answer.responses[0].partitions[0]
+                if part.error_code == 1 and offset < part.log_start_offset:  # OFFSET_OUT_OF_RANGE: start later
+                    offset = part.log_start_offset
+                    continue
+                if part.error_code:
+                    error = f"error code {part.error_code}"
+                    time.sleep(0.2)
+                    continue
+                end = part.high_watermark
+                for _, h in iter_headers(bytes(part.records or b"")):
+                    if h.last_offset >= offset:
+                        batches.append((h.base_offset, h.last_offset, h.producer_id, h.producer_epoch))
+                        offset = h.next_offset
+            done = end is not None and offset >= end
+            out.append(Origins(topic, p, tuple(batches), complete=done, error=None if done else error))
+        return out
+    finally:
+        meta_client.flush(0)
 
 
 def read_partitions(bootstrap: str, topic: str, partitions: int, isolation: str, timeout: float) -> list[FinalRead]:
