@@ -6,6 +6,13 @@
   after the node restarted; a clean restart (SIGTERM) lost them too: the node hosted partitions from the
   image its own metadata log held, before catching up, and deleted the logs of topics it lacked. Fixed
   by hosting partitions only once the image holds the node's own registration (Broker.caught_up).
+- seed 156 (and a CI teardown): a node did not exit within 20 s of SIGTERM. Python 3.11's
+  ``asyncio.wait_for`` lost the cancel that arrived as a refused connect completed, so a retry loop to a
+  stopped peer outlived ``cancel()``. Its deterministic test is in tests/server/test_peer_client.py
+  (``test_a_retry_loop_to_a_refusing_peer_ends_when_cancelled_at_any_moment``, and
+  ``test_close_does_not_wait_for_a_peer_that_never_reads``); ruff bans ``wait_for`` in ``src/``.
+- seed 158: a duplicate that was librdkafka's epoch bump after local timeouts, not the broker's; the
+  checker now tells them apart (tests/faults/test_checker.py).
 """
 
 from __future__ import annotations
