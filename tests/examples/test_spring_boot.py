@@ -13,7 +13,11 @@ behaviour too, and only costs time here).
 from __future__ import annotations
 
 import json
+import os
+import socket
 import struct
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -289,3 +293,34 @@ def test_a_record_that_is_not_an_order_goes_to_the_dlt_and_its_partition_carries
     # one failed delivery, not retried (a DeserializationException never is), and no error logged
     assert app.log_text().count(f"Retrying {ORDERS}-{partition}@{offset}: attempt") == 1
     assert app.lines("WARN", "ERROR") == []
+
+
+def test_the_readme_runs_in_one_command_with_demo_sh(
+    order_service_jar: OrderServiceJar,  # noqa: F811 - the fixture imported above (the build is cached)
+    tmp_path: Path,
+) -> None:
+    """``examples/spring-boot/demo.sh --once``, as the README gives it: a broker of its own, the service,
+    five orders (one declined), the metric and the dead letter printed, and everything it started stopped."""
+    from kavka.testing.process import free_port
+
+    broker_port, console_port, app_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "KAVKA": f"{sys.executable} -m kavka",  # the kavka of this interpreter, installed or not
+        "KAVKA_PORT": str(broker_port),
+        "KAVKA_CONSOLE_PORT": str(console_port),
+        "APP_PORT": str(app_port),
+        "JAVA": order_service_jar.java,
+        "TMPDIR": str(tmp_path),
+    }
+    demo = Path(__file__).resolve().parents[2] / "examples" / "spring-boot" / "demo.sh"
+    done = subprocess.run(["bash", str(demo), "--once"], env=env, capture_output=True, text=True, timeout=300)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert out.count("POST /orders ") == 5 and '"orderId":"o-5"' in out, out
+    assert '"statistic":"COUNT","value":4.0' in out, out  # the four good orders, once each
+    dead = out.split("then dead-lettered):\n", 1)[1].splitlines()[0]
+    assert dead.startswith('carol\t{"orderId":"o-4"'), out
+    for port in (broker_port, console_port, app_port):  # what it started is gone
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
