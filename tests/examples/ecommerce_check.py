@@ -10,7 +10,10 @@ per violated property (empty when all hold):
 - stock is conserved: for each SKU, initial = remaining (the last ``inventory-stock`` value) + the units
   of the COMPLETED orders, and nothing is negative (so a cancelled order holds no stock);
 - one user's orders sit on one partition of ``order-events`` with offsets increasing in the order the
-  user placed them;
+  user placed them, and each service downstream keeps that order: on ``inventory-events`` (its
+  decisions, reserved or failed), ``payment-events`` and ``fulfillment-events`` a user's events sit on
+  one partition in the order the user placed the orders (``inventory-events``' releases answer
+  ``payment-events`` and ``notifications`` merges two topics, so neither has an order of its own);
 - every event of an order carries the order's ``correlation-id`` (the one the gateway answered with),
   and no two orders share one.
 
@@ -142,6 +145,37 @@ def check(records: list[Record], stock: dict[str, int], catalog: dict[str, int],
         offsets = [r.offset for r in found]
         if offsets != sorted(offsets) or len(set(offsets)) != len(offsets):
             problems.append(f"{user}: offsets {offsets} in {ev.ORDER_EVENTS} do not increase in the order placed")
+    problems += downstream_order_problems(records, by_user)
+    return problems
+
+
+# The topics a service writes in the order of one input partition, and the event types of that order.
+IN_ORDER = {
+    ev.INVENTORY_EVENTS: (ev.INVENTORY_RESERVED, ev.INVENTORY_FAILED),
+    ev.PAYMENT_EVENTS: (ev.PAYMENT_PROCESSED, ev.PAYMENT_FAILED),
+    ev.FULFILLMENT_EVENTS: (ev.ORDER_FULFILLED,),
+}
+
+
+def downstream_order_problems(records: list[Record], by_user: dict[str, list[Order]]) -> list[str]:
+    """Each user's events on the topics of ``IN_ORDER``: one partition, in the order the user placed
+    the orders (an order decided twice is reported by `check` already; its first event counts here)."""
+    problems = []
+    for topic, types in IN_ORDER.items():
+        seen: dict[str, list[Record]] = defaultdict(list)
+        for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+            if r.topic == topic and r.value["type"] in types:
+                seen[r.key].append(r)
+        for user, user_orders in by_user.items():
+            placed_order = [o.response["orderId"] for o in user_orders]
+            found = seen.get(user, [])
+            if len({r.partition for r in found}) > 1:
+                problems.append(f"{user}: events on partitions {sorted({r.partition for r in found})} of {topic}")
+                continue
+            in_log = list(dict.fromkeys(r.value["orderId"] for r in found))
+            expected = [o for o in placed_order if o in set(in_log)]
+            if in_log != expected:
+                problems.append(f"{user}: orders {in_log} on {topic}, not in the order placed {expected}")
     return problems
 
 

@@ -98,3 +98,22 @@ def test_a_user_whose_orders_are_out_of_order_or_split_is_reported():
     problems = check(h.records, {"SKU-A": 6, "SKU-B": 5}, CATALOG, orders)
     assert any("u1: orders on partitions [0, 1]" in p for p in problems)
     assert any("u1: offsets [1, 0, 0] in order-events do not increase" in p for p in problems)
+
+
+def test_a_service_that_reorders_a_users_events_is_reported():
+    h = History()
+    orders = [order(0, "u1"), order(1, "u1"), order(2, "u2")]
+    for o in orders:
+        h.add(ev.ORDER_EVENTS, o, ev.ORDER_PLACED)
+    for o in orders:
+        h.add(ev.INVENTORY_EVENTS, o, ev.INVENTORY_RESERVED)
+    for o in (orders[1], orders[0], orders[2]):  # payment decided u1's second order before its first
+        h.add(ev.PAYMENT_EVENTS, o, ev.PAYMENT_PROCESSED)
+    for o in orders:
+        h.add(ev.FULFILLMENT_EVENTS, o, ev.ORDER_FULFILLED, partition=1 if o is orders[1] else 0)
+        h.add(ev.NOTIFICATIONS, o, ev.ORDER_NOTIFICATION, state=ev.COMPLETED)
+    problems = check(h.records, {"SKU-A": 4, "SKU-B": 5}, CATALOG, orders)
+    assert problems == [
+        "u1: orders ['o1', 'o0'] on payment-events, not in the order placed ['o0', 'o1']",
+        "u1: events on partitions [0, 1] of fulfillment-events",
+    ]

@@ -18,7 +18,11 @@ output in Python and compares the final value per key read with isolation.level=
 
 from __future__ import annotations
 
+import os
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -28,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from kavka.testing.process import create_topic, wait_until
+from kavka.testing.process import create_topic, free_port, wait_until
 from tests.conftest import Target
 from tests.examples.streamsexample import (
     StreamsApp,
@@ -37,6 +41,7 @@ from tests.examples.streamsexample import (
     run_streams_resetter,
     streams_example,  # noqa: F401 - a fixture, found by pytest here
 )
+from tests.javabuild import REPO_ROOT
 
 TIMEOUT = 90.0
 PARTITIONS = 2
@@ -547,3 +552,29 @@ def test_streams_rebalance_protocol_is_refused_with_a_clear_error(
         ), app.log_tail()
     finally:
         app.cleanup()
+
+
+def test_the_readme_runs_in_one_command_with_demo_sh(
+    streams_example: StreamsExample,  # noqa: F811 - the fixture imported above (the build is cached)
+    tmp_path: Path,
+) -> None:
+    """``examples/kafka-streams/demo.sh --once``, as the README gives it: it starts a broker of its own,
+    creates the topics, runs the application, feeds it two users and three orders, prints the totals by
+    region the application committed, and stops everything it started."""
+    broker_port, console_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "KAVKA": f"{sys.executable} -m kavka",  # the kavka of this interpreter, installed or not
+        "KAVKA_PORT": str(broker_port),
+        "KAVKA_CONSOLE_PORT": str(console_port),
+        "TMPDIR": str(tmp_path),
+    }
+    demo = REPO_ROOT / "examples" / "kafka-streams" / "demo.sh"
+    done = subprocess.run(["bash", str(demo), "--once"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    totals = done.stdout.split("Totals by region:\n", 1)[1].split("Stopped.", 1)[0]
+    assert sorted(totals.splitlines()) == ["eu\t350", "us\t40"], done.stdout
+    assert f"Started kavka serve on 127.0.0.1:{broker_port}" in done.stdout
+    for port in (broker_port, console_port):  # the broker it started is gone
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -13,7 +13,11 @@ behaviour too, and only costs time here).
 from __future__ import annotations
 
 import json
+import os
+import socket
 import struct
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -244,3 +248,79 @@ def test_order_service_carries_on_when_kavka_is_killed_and_restarted(
         and line.message.endswith("could not be established. Node may not be available.")
         for line in warnings
     ), warnings
+
+
+def test_a_record_that_is_not_an_order_goes_to_the_dlt_and_its_partition_carries_on(
+    broker_factory: Callable[..., BrokerProcess], order_service: Callable[[str, str], OrderService]
+) -> None:
+    """A poison pill: a record on ``orders`` that is not an OrderEvent (the Kafka Streams example's
+    orders topic has the same name and CSV values). It goes to orders.DLT at once and unchanged, with
+    the deserialization error in spring-kafka's headers, its offset is committed, and the same user's
+    next order is processed. (With the guide's bare JsonDeserializer the consumer failed on it on every
+    poll, logging about a gigabyte of errors in 15 s, and nothing behind it in its partition ran.)"""
+    from confluent_kafka import Producer
+
+    broker = broker_factory(overrides=BROKER_OVERRIDES)
+    app = order_service(broker.bootstrap, "run")
+    first = app.post_order("alice-0", "alice", 10.0)
+    pill = b"o1,alice,250"
+    delivered: list[tuple[int, int]] = []
+    # murmur2, the Java client's partitioner, so the key puts it behind alice's order
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "partitioner": "murmur2_random"})
+    producer.produce(
+        ORDERS, key=b"alice", value=pill, on_delivery=lambda err, msg: delivered.append((msg.partition(), msg.offset()))
+    )
+    assert producer.flush(10) == 0
+    [(partition, offset)] = delivered
+    assert (partition, offset) == (first[0], first[1] + 1)
+    second = app.post_order("alice-1", "alice", 11.0)
+    wait_until(
+        lambda: _committed(broker.bootstrap)[partition] == second[1] + 1,
+        30,
+        interval=0.2,
+        message=lambda: f"alice-1 committed (offset {second[1] + 1})\n{app.log_tail(20)}",
+    )
+    assert sorted(app.processing()) == [("alice-0", *first), ("alice-1", *second)]
+    assert app.processed_counter() == 2
+
+    [dead] = ck_read_all(broker.bootstrap, DLT, PARTITIONS)
+    assert (dead.key, dead.value, dead.partition) == (b"alice", pill, partition)
+    assert _header(dead, "kafka_dlt-original-topic") == ORDERS.encode()
+    assert struct.unpack(">q", _header(dead, "kafka_dlt-original-offset")) == (offset,)
+    assert _header(dead, "kafka_dlt-exception-fqcn") == (
+        b"org.springframework.kafka.support.serializer.DeserializationException"
+    )
+    # one failed delivery, not retried (a DeserializationException never is), and no error logged
+    assert app.log_text().count(f"Retrying {ORDERS}-{partition}@{offset}: attempt") == 1
+    assert app.lines("WARN", "ERROR") == []
+
+
+def test_the_readme_runs_in_one_command_with_demo_sh(
+    order_service_jar: OrderServiceJar,  # noqa: F811 - the fixture imported above (the build is cached)
+    tmp_path: Path,
+) -> None:
+    """``examples/spring-boot/demo.sh --once``, as the README gives it: a broker of its own, the service,
+    five orders (one declined), the metric and the dead letter printed, and everything it started stopped."""
+    from kavka.testing.process import free_port
+
+    broker_port, console_port, app_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "KAVKA": f"{sys.executable} -m kavka",  # the kavka of this interpreter, installed or not
+        "KAVKA_PORT": str(broker_port),
+        "KAVKA_CONSOLE_PORT": str(console_port),
+        "APP_PORT": str(app_port),
+        "JAVA": order_service_jar.java,
+        "TMPDIR": str(tmp_path),
+    }
+    demo = Path(__file__).resolve().parents[2] / "examples" / "spring-boot" / "demo.sh"
+    done = subprocess.run(["bash", str(demo), "--once"], env=env, capture_output=True, text=True, timeout=300)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert out.count("POST /orders ") == 5 and '"orderId":"o-5"' in out, out
+    assert '"statistic":"COUNT","value":4.0' in out, out  # the four good orders, once each
+    dead = out.split("then dead-lettered):\n", 1)[1].splitlines()[0]
+    assert dead.startswith('carol\t{"orderId":"o-4"'), out
+    for port in (broker_port, console_port, app_port):  # what it started is gone
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -88,7 +88,11 @@ def ecommerce(
     """
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="kavka-demo-ecommerce-"))
     run_dir.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM and SIGHUP stop the demo as Ctrl-C does, and so does SIGINT where a shell started it with
+    # SIGINT ignored (a non-interactive shell does that to a background job, and Python then leaves it
+    # ignored: Ctrl-C or kill -INT would do nothing). As `kavka demo payments` does.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     broker: launcher.Service | None = None
     deployment: launcher.Deployment | None = None
     try:

@@ -1,11 +1,19 @@
 package com.example.config;
 
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import lombok.extern.slf4j.Slf4j;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.KafkaOperations;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.util.backoff.FixedBackOff;
@@ -28,11 +36,20 @@ public class KafkaErrorHandlingConfig {
     @Bean
     public DefaultErrorHandler errorHandler(
         KafkaTemplate<Object, Object> kafkaTemplate,
+        ProducerFactory<Object, Object> producerFactory,
         @Value("${app.kafka.retry.attempts}") long attempts,
         @Value("${app.kafka.retry.interval-ms}") long intervalMs
     ) {
+        // The raw bytes of a record that could not be deserialized go out unchanged (the JSON template
+        // would write them as a base64 string); everything else through the application's template.
+        Map<String, Object> rawConfig = new HashMap<>(producerFactory.getConfigurationProperties());
+        rawConfig.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        KafkaTemplate<Object, Object> rawTemplate = new KafkaTemplate<>(new DefaultKafkaProducerFactory<>(rawConfig));
+        Map<Class<?>, KafkaOperations<? extends Object, ? extends Object>> templates = new LinkedHashMap<>();
+        templates.put(byte[].class, rawTemplate);
+        templates.put(Object.class, kafkaTemplate);
         // "<topic>.DLT", same partition, as the guide says; spring-kafka 3.3's default is "<topic>-dlt".
-        DeadLetterPublishingRecoverer recoverer = new DeadLetterPublishingRecoverer(kafkaTemplate,
+        DeadLetterPublishingRecoverer recoverer = new DeadLetterPublishingRecoverer(templates,
             (record, ex) -> new TopicPartition(record.topic() + ".DLT", record.partition()));
         DefaultErrorHandler handler = new DefaultErrorHandler(recoverer, new FixedBackOff(intervalMs, attempts));
         handler.setRetryListeners((record, ex, deliveryAttempt) ->
