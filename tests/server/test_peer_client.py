@@ -179,9 +179,7 @@ def test_close_does_not_wait_for_a_peer_that_never_reads():
         async with _silent_server(read=False) as (port, _):
             client = PeerClient("127.0.0.1", port)
             big = {"client_software_name": "x" * 30000, "client_software_version": "1"}
-            sends = [
-                asyncio.ensure_future(client.request(ApiKey.API_VERSIONS, 3, big, timeout=30)) for _ in range(400)
-            ]
+            sends = [asyncio.ensure_future(client.request(ApiKey.API_VERSIONS, 3, big, timeout=30)) for _ in range(400)]
             await _until(lambda: client.connected and client.in_flight == len(sends))
             t0 = time.monotonic()
             await asyncio.wait_for(client.close(), 10)
