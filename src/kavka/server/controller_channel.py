@@ -59,6 +59,17 @@ class ControllerChannel:
             await client.close()
         self._clients.clear()
 
+    def _leader(self) -> int:
+        """The voter to send to: the quorum's leader, except this node when it does not lead. A node
+        restarted after leading knows itself as the leader of its last epoch while it is Resigned (as
+        in Kafka) until an election ends; asking itself then would be forwarded back to itself, so it
+        waits for the election like any node that knows no leader."""
+        quorum = self.quorum
+        leader = quorum.leader_id
+        if leader == quorum.node.node_id and not quorum.is_leader:
+            return -1
+        return leader
+
     async def __call__(self, api_key: int, version: int, body):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
@@ -67,7 +78,7 @@ class ControllerChannel:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise last or TimeoutError(f"no active controller answered within {self.timeout:.0f} s")
-            client = self.peer(self.quorum.leader_id)
+            client = self.peer(self._leader())
             if client is not None:
                 try:
                     response = await client.request(api_key, version, body, timeout=remaining)
