@@ -6,7 +6,7 @@ free port instead of 9092 (the snippets' ``127.0.0.1:9092`` and the CLI's defaul
 ``KAVKA_BOOTSTRAP_SERVER``, point at it), and ``kavka`` is the venv's (the README activates the venv).
 The benchmark line writes 20,000 records instead of a million: the command is the same, the figure is
 not what this checks. Blocks run elsewhere: "Set up" is what ``.ci/run`` itself runs, ``kavka cluster
-up`` is tests/cli/test_cluster_cli.py, ``kavka demo`` is tests/examples.
+up`` is tests/cli/test_cluster_cli.py, ``kavka demo`` and the examples' ``demo.sh`` are tests/examples.
 """
 
 from __future__ import annotations
