@@ -189,3 +189,30 @@ def test_kavka_demo_ecommerce_starts_a_broker_shows_its_console_and_stops_on_ctr
         assert f"{name}: stopped" in (run_dir / f"{name}.log").read_text()
     assert "gateway: stopped" in (run_dir / "gateway.log").read_text()
     assert "Kavka shutting down" in (run_dir / "broker.log").read_text()
+
+
+def test_kavka_demo_ecommerce_uses_a_running_broker_and_leaves_it_running(broker_factory, tmp_path):
+    """``-b``: the demo's services run on a broker the user already has; run twice there, each run
+    reports its own orders (the second counts from where the first left the analytics), and the broker
+    is still serving after both (the demo stops only what it started)."""
+    broker = broker_factory(overrides={"group.initial.rebalance.delay.ms": "0"})
+    for run in (1, 2):
+        run_dir = tmp_path / f"run-{run}"
+        done = subprocess.run(
+            [sys.executable, "-m", "kavka", "demo", "ecommerce", "-b", broker.bootstrap, "--orders", "40"]
+            + ["--rate", "0", "--seed", str(run), "--exit-when-done", "--run-dir", str(run_dir)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"Using the broker at {broker.bootstrap}" in done.stdout
+        assert "Started kavka serve" not in done.stdout
+        final = re.search(r"All 40 orders are final: (\d+) completed, (\d+) cancelled\.", done.stdout)
+        assert final is not None and int(final.group(1)) + int(final.group(2)) == 40, done.stdout
+        assert f"kavka groups describe inv-group -b {broker.bootstrap}" in done.stdout
+        for name in launcher.SERVICES:
+            assert f"{name}: stopped" in (run_dir / f"{name}.log").read_text()
+    assert broker.is_running()
+    placed = [m for m in read_log(broker.bootstrap, [ev.ORDER_EVENTS]) if m.value() and b"OrderPlaced" in m.value()]
+    assert len(placed) == 80
