@@ -111,6 +111,38 @@ def test_scram_failures(sasl_broker, case):
     _closed_after_failure(s)
 
 
+@pytest.mark.parametrize("version", [0, 2])
+def test_authenticate_v0_and_v2(sasl_broker, version):
+    """SaslAuthenticate's oldest version (no session lifetime) and its flexible one (compact fields,
+    tagged fields): PLAIN and SCRAM-SHA-512 logins, and a wrong password's code and message."""
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "PLAIN")
+    answer = w.authenticate(s, w.plain_token("alice", "alice-secret"), version=version)
+    assert (answer.error_code, answer.error_message, answer.auth_bytes, answer.session_lifetime_ms) == (0, "", b"", 0)
+    assert _api_versions_ok(s)
+
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "SCRAM-SHA-512")
+    first = w.scram_first(SCRAM_USER)
+    server_first = w.authenticate(s, first, version=version)
+    assert server_first.error_code == 0 and server_first.auth_bytes.startswith(b"r=clientnonce")
+    final = w.scram_final("SCRAM-SHA-512", SCRAM_PASSWORD, first, server_first.auth_bytes)
+    answer = w.authenticate(s, final, 3, version=version)
+    assert answer.error_code == 0 and answer.auth_bytes.startswith(b"v=")
+    # v0 has no field for the session lifetime (KIP-368 re-authentication needs v1)
+    assert answer.session_lifetime_ms == (REAUTH_MS if version >= 1 else 0)
+    assert _api_versions_ok(s)
+
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "PLAIN")
+    answer = w.authenticate(s, w.plain_token("alice", "wrong"), version=version)
+    assert (answer.error_code, answer.error_message) == (
+        SASL_AUTHENTICATION_FAILED,
+        "Authentication failed: Invalid username or password",
+    )
+    _closed_after_failure(s)
+
+
 def test_oauthbearer_unsecured(sasl_broker):
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "OAUTHBEARER")
