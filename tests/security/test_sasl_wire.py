@@ -5,6 +5,7 @@ authentication) without disturbing other connections."""
 
 from __future__ import annotations
 
+import socket
 import struct
 import time
 
@@ -63,6 +64,29 @@ def test_plain_failures(sasl_broker, user, password, message):
     assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, message)
     assert time.monotonic() - started >= 0.09  # connection.failed.authentication.delay.ms=100 (KIP-306)
     _closed_after_failure(s)
+
+
+def test_a_failed_login_is_logged_once_with_the_client_address(sasl_broker):
+    """KIP-306: the broker logs a failed authentication once, naming the client's address. Each login
+    comes from its own loopback address, so its line is told apart; the second one's line shows the
+    first's was written (and not repeated) by then."""
+
+    def fail_from(address: str) -> None:
+        s = socket.create_connection((sasl_broker.host, sasl_broker.port), timeout=10, source_address=(address, 0))
+        w.handshake(s, "PLAIN")
+        assert w.authenticate(s, w.plain_token("alice", "wrong")).error_code == SASL_AUTHENTICATION_FAILED
+        _closed_after_failure(s)
+
+    def lines(address: str) -> list[str]:
+        text = sasl_broker.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines() if f"Failed authentication with /{address} " in line]
+
+    first, second = "127.0.9.2", "127.0.9.3"  # no other test logs in from these
+    fail_from(first)
+    fail_from(second)
+    wait_until(lambda: lines(second), timeout=10, message=f"a failed-authentication line for {second}")
+    assert len(lines(first)) == 1, lines(first)
+    assert "Invalid username or password" in lines(first)[0]
 
 
 def test_plain_token_with_wrong_token_count(sasl_broker):
