@@ -297,3 +297,50 @@ def test_reauthentication(sasl_broker):
 
     wait_until(closed, timeout=REAUTH_MS / 1000 + 5, interval=0.1)
     assert time.monotonic() - renewed >= REAUTH_MS / 1000 - 0.05
+
+
+@pytest.mark.parametrize("case", ["other-mechanism", "other-principal"])
+def test_reauthentication_keeps_mechanism_and_principal(sasl_broker, case):
+    """KIP-368: a re-authentication as another user is refused with Kafka's message, one with another
+    mechanism gets its handshake answered and then the connection closes without an answer (as Kafka
+    does); either way the broker logs ``Failed re-authentication with /<address>``."""
+    from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+    from tests.security.conftest import client_conf
+
+    other = "scram-other"
+    upsert = UserScramCredentialUpsertion(
+        other, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"other-secret"
+    )
+    admin = AdminClient(client_conf(sasl_broker.bootstrap))
+    for f in admin.alter_user_scram_credentials([upsert]).values():
+        f.result(timeout=20)
+
+    def scram_login(s, user: str, password: str, correlation: int) -> w.AuthAnswer:
+        w.handshake(s, "SCRAM-SHA-512", correlation)
+        first = w.scram_first(user)
+        server_first = w.authenticate(s, first, correlation + 1)
+        final = w.scram_final("SCRAM-SHA-512", password, first, server_first.auth_bytes)
+        return w.authenticate(s, final, correlation + 2)
+
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    assert scram_login(s, SCRAM_USER, SCRAM_PASSWORD, 1).error_code == 0
+    if case == "other-mechanism":
+        assert w.handshake(s, "PLAIN", 10) == (0, ENABLED)
+        token = w.plain_token("alice", "alice-secret")
+        s.sendall(w.frame(36, 1, 11, struct.pack(">i", len(token)) + token))
+        message = (
+            "SASL mechanism 'PLAIN' requested by client is not supported for re-authentication of mechanism "
+            "'SCRAM-SHA-512'"
+        )
+    else:
+        answer = scram_login(s, other, "other-secret", 10)
+        message = f"Cannot change principals during re-authentication from User.{SCRAM_USER}: User.{other}"
+        assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, message)
+    _closed_after_failure(s)
+
+    def logged() -> bool:
+        lines = sasl_broker.log_path.read_text(errors="replace").splitlines()
+        return any("Failed re-authentication with /127.0.0.1" in line and message in line for line in lines)
+
+    wait_until(logged, timeout=10, message="the failed re-authentication's log line")
