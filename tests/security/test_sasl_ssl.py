@@ -209,8 +209,8 @@ def test_clients_produce_and_consume_over_sasl_ssl(kavka, pki, client, mechanism
 @pytest.mark.parametrize("client", ["kafka-python", "aiokafka"])
 def test_python_clients_with_unsecured_oauthbearer_over_sasl_ssl(broker, pki, client):
     """kafka-python and aiokafka log in with an unsigned OAUTHBEARER token (their token providers) inside
-    TLS, produce and read back, on Kafka and Kavka; this listener's OAUTHBEARER sessions last 1.5 s, so a
-    client that does not re-authenticate is closed and logs in again on the way."""
+    TLS, produce and read back, on Kafka and Kavka (this listener's OAUTHBEARER sessions last 1.5 s: a
+    connection that outlives its session without re-authenticating is closed, and the client logs in again)."""
     now = int(time.time())
     token = unsecured_token({"sub": "carol", "iat": now, "exp": now + 3600})
     if client == "aiokafka":
