@@ -48,6 +48,52 @@ def test_simulated_clients_use_the_client_config(tmp_path):
         broker.__exit__(None, None, None)
 
 
+def test_simulated_clients_authenticate_as_the_configured_principal(tmp_path):
+    """On a broker with SASL and the StandardAuthorizer, the simulated producer logs in with the
+    file's PLAIN user on the SASL listener: its records are written because ``User:console`` may write
+    the topic, which the listener's anonymous clients may not (the topic has an ACL, for console only)."""
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required"
+    props = tmp_path / "console-client.properties"
+    props.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+        f'sasl.jaas.config={jaas} username="console" password="console-secret";\n'
+    )
+    overrides = {
+        "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": f'{jaas} user_console="console-secret";',
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "true",
+        "console.client.config": str(props),
+        "console.client.listener": "SASL_PLAINTEXT",
+    }
+    broker, env = _env(tmp_path, overrides)
+    try:
+        topic = env.create_topic(partitions=1)
+        admin = AdminClient({"bootstrap.servers": env.bootstrap})  # PLAINTEXT: User:ANONYMOUS
+        grant = AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, "User:console", "*",
+                           AclOperation.WRITE, AclPermissionType.ALLOW)  # fmt: skip
+        for f in admin.create_acls([grant]).values():
+            f.result(timeout=20)
+        r = env.send("POST", "/api/simulator/producers", {"topic": topic, "rate": 50, "keys": ""})
+        assert r.status == 201, r.text
+        rm = broker.server.broker.replica_manager
+        wait_until(lambda: env.on_loop(lambda: rm.get(topic, 0).log.high_watermark) > 0, 20)
+    finally:
+        env.run(env.runner.stop())
+        broker.__exit__(None, None, None)
+
+
 def test_unusable_client_config_is_the_api_answer(tmp_path):
     broker, env = _env(tmp_path, {"console.client.config": str(tmp_path / "missing.properties")})
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
@@ -66,6 +67,7 @@ class SaslBroker:
     kind: str
     host: str
     port: int  # the SASL_PLAINTEXT listener
+    log_path: Path  # the node's log (stdout and stderr)
 
     @property
     def bootstrap(self) -> str:
@@ -80,7 +82,7 @@ def kavka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]
     b.start()
     try:
         add_scram_user(AdminClient(client_conf(b.bootstrap)))
-        yield SaslBroker("kavka", b.host, port)
+        yield SaslBroker("kavka", b.host, port, b.log_path)
     finally:
         try:
             b.stop()
@@ -107,7 +109,7 @@ def kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]
     kafka.start()
     try:
         add_scram_user(AdminClient({"bootstrap.servers": kafka.bootstrap}))
-        yield SaslBroker("kafka", h, sasl_port)
+        yield SaslBroker("kafka", h, sasl_port, kafka.log_path)
     finally:
         try:
             kafka.stop()

@@ -1,5 +1,5 @@
 """Raw SASL exchanges on a socket, for the negative cases clients cannot be made to send: SaslHandshake
-v1 and SaslAuthenticate v1 (non-flexible), framed by hand, and their answers parsed."""
+v0-1 and SaslAuthenticate v0-2 (v1 unless asked; v2 is flexible), framed by hand, and their answers parsed."""
 
 from __future__ import annotations
 
@@ -36,21 +36,63 @@ class AuthAnswer:
     session_lifetime_ms: int
 
 
-def authenticate(s: socket.socket, token: bytes, correlation_id: int = 2) -> AuthAnswer:
-    s.sendall(frame(36, 1, correlation_id, struct.pack(">i", len(token)) + token))
+def authenticate(s: socket.socket, token: bytes, correlation_id: int = 2, version: int = 1) -> AuthAnswer:
+    """SaslAuthenticate ``version`` with ``token``: v0 has no session lifetime (answered as 0), v2 is
+    flexible (compact lengths, tagged fields, response header v1)."""
+    if version >= 2:
+        s.sendall(frame(36, version, correlation_id, _uvarint(len(token) + 1) + token + b"\x00", flexible=True))
+    else:
+        s.sendall(frame(36, version, correlation_id, struct.pack(">i", len(token)) + token))
     data = read_frame(s)
     assert struct.unpack_from(">i", data)[0] == correlation_id
-    (error,) = struct.unpack_from(">h", data, 4)
-    (n,) = struct.unpack_from(">h", data, 6)
-    pos = 8
+    pos = 4
+    if version >= 2:
+        assert data[pos] == 0  # no tagged fields in the response header
+        pos += 1
+    (error,) = struct.unpack_from(">h", data, pos)
+    pos += 2
+    if version >= 2:
+        n, pos = _read_uvarint(data, pos)
+        n -= 1
+    else:
+        (n,) = struct.unpack_from(">h", data, pos)
+        pos += 2
     message = None
     if n >= 0:
         message = data[pos : pos + n].decode()
         pos += n
-    (length,) = struct.unpack_from(">i", data, pos)
-    auth = data[pos + 4 : pos + 4 + length]
-    (lifetime,) = struct.unpack_from(">q", data, pos + 4 + length)
+    if version >= 2:
+        length, pos = _read_uvarint(data, pos)
+        length -= 1
+    else:
+        (length,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+    auth = data[pos : pos + length]
+    pos += length
+    lifetime = struct.unpack_from(">q", data, pos)[0] if version >= 1 else 0
+    if version >= 2:
+        assert data[pos + 8 :] == b"\x00"  # no tagged fields, nothing after them
     return AuthAnswer(error, message, auth, lifetime)
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
+    n, shift = 0, 0
+    while True:
+        b = data[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if b < 0x80:
+            return n, pos
+        shift += 7
 
 
 def plain_token(user: str, password: str) -> bytes:

@@ -1,20 +1,40 @@
 """Clients authenticate to Kavka's SASL_PLAINTEXT listener with each mechanism, then produce and
-consume: confluent-kafka (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, unsecured OAUTHBEARER), kafka-python
-(PLAIN, SCRAM), aiokafka (PLAIN, SCRAM) and kcat (PLAIN); and a wrong password shows the error each
-client shows against Kafka."""
+consume: confluent-kafka, kafka-python and aiokafka with each of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and
+unsecured OAUTHBEARER (the Python clients with a token provider making the unsigned token), and kcat
+(PLAIN); and a wrong password shows the error each client shows against Kafka."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kavka.security.oauthbearer import unsecured_token
 from tests.security.conftest import SCRAM_PASSWORD, SCRAM_USER, client_conf
+
+CREDENTIALS = {"PLAIN": ("alice", "alice-secret"), "SCRAM-SHA-256": (SCRAM_USER, SCRAM_PASSWORD)}
+CREDENTIALS["SCRAM-SHA-512"] = CREDENTIALS["SCRAM-SHA-256"]
+
+
+def _token() -> str:
+    """An unsigned (``alg: none``) token for ``carol``, as Kafka's unsecured validator accepts."""
+    now = int(time.time())
+    return unsecured_token({"sub": "carol", "iat": now, "exp": now + 3600})
+
+
+def _python_sasl(mechanism: str, token_provider: object) -> dict:
+    """kafka-python's and aiokafka's SASL settings: a user and password, or for OAUTHBEARER the token
+    provider (each library has its own base class)."""
+    if mechanism == "OAUTHBEARER":
+        return {"sasl_mechanism": mechanism, "sasl_oauth_token_provider": token_provider}
+    user, password = CREDENTIALS[mechanism]
+    return {"sasl_mechanism": mechanism, "sasl_plain_username": user, "sasl_plain_password": password}
 
 
 def _topic(bootstrap: str) -> str:
@@ -78,17 +98,20 @@ def test_confluent_kafka_wrong_password(sasl_broker, mechanism):
     assert expected in auth[0]
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"])
 def test_kafka_python(kavka_sasl, mechanism):
     kafka = pytest.importorskip("kafka")
-    user, password = ("alice", "alice-secret") if mechanism == "PLAIN" else (SCRAM_USER, SCRAM_PASSWORD)
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    class Tokens(AbstractTokenProvider):
+        def token(self) -> str:
+            return _token()
+
     topic = _topic(kavka_sasl.bootstrap)
     common = {
         "bootstrap_servers": kavka_sasl.bootstrap,
         "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": mechanism,
-        "sasl_plain_username": user,
-        "sasl_plain_password": password,
+        **_python_sasl(mechanism, Tokens()),
     }
     producer = kafka.KafkaProducer(**common)
     producer.send(topic, b"from kafka-python").get(timeout=20)
@@ -114,17 +137,20 @@ def test_kafka_python_wrong_password(kavka_sasl, caplog):
     assert "SaslAuthenticationFailedError: Authentication failed: Invalid username or password" in caplog.text
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"])
 def test_aiokafka(kavka_sasl, mechanism):
     aiokafka = pytest.importorskip("aiokafka")
-    user, password = ("alice", "alice-secret") if mechanism == "PLAIN" else (SCRAM_USER, SCRAM_PASSWORD)
+    from aiokafka.abc import AbstractTokenProvider
+
+    class Tokens(AbstractTokenProvider):
+        async def token(self) -> str:
+            return _token()
+
     topic = _topic(kavka_sasl.bootstrap)
     common = {
         "bootstrap_servers": kavka_sasl.bootstrap,
         "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": mechanism,
-        "sasl_plain_username": user,
-        "sasl_plain_password": password,
+        **_python_sasl(mechanism, Tokens()),
     }
 
     async def run() -> list[bytes]:

@@ -1,7 +1,8 @@
-"""Signed OAUTHBEARER tokens (Kafka's OAuthBearerValidatorCallbackHandler with a JWKS file): an RS256
-token from the key in the set logs in, with the session ending with the token; an unsigned token, a
-token signed by another key, an expired one and one for another audience or issuer get
-``{"status":"invalid_token"}``. Keys and signatures are made with the openssl command."""
+"""Signed OAUTHBEARER tokens (Kafka's OAuthBearerValidatorCallbackHandler with a JWKS file), on Apache
+Kafka and Kavka configured the same way: an RS256 token from the key in the set logs in, with the
+session ending with the token; an unsigned token, a token signed by another key, an expired one and one
+for another audience or issuer get ``{"status":"invalid_token"}``. Keys and signatures are made with the
+openssl command."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import pytest
 
 from kavka.security.jwks import JwksSettings, TokenInvalid, load_jwks, validate_signed
 from kavka.security.oauthbearer import unsecured_token
+from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.process import BrokerProcess, free_port
+from tests.needs import require_kafka
 from tests.security import saslwire as w
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
@@ -84,13 +87,10 @@ def test_validation_rules(keys):
             validate_signed(token, settings, now_ms)
 
 
-@pytest.fixture(scope="module")
-def signed_broker(keys, tmp_path_factory):
-    _, _, jwks = keys
-    port = free_port()
-    p = "listener.name.sasl_plaintext."
-    overrides = {
-        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
+def _settings(listener: str, jwks: Path) -> dict[str, str]:
+    """The same validator settings for both brokers, on their SASL_PLAINTEXT listener."""
+    p = f"listener.name.{listener}."
+    return {
         p + "sasl.enabled.mechanisms": "OAUTHBEARER",
         p
         + "oauthbearer.sasl.jaas.config": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;",
@@ -100,6 +100,13 @@ def signed_broker(keys, tmp_path_factory):
         "sasl.oauthbearer.expected.issuer": ISSUER,
         "connection.failed.authentication.delay.ms": "0",
     }
+
+
+@pytest.fixture(scope="module")
+def kavka_signed(keys, tmp_path_factory):
+    _, _, jwks = keys
+    port = free_port()
+    overrides = {"listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}", **_settings("sasl_plaintext", jwks)}
     b = BrokerProcess(tmp_path_factory.mktemp("oauth") / "data", port=port, overrides=overrides)
     b.start()
     yield b
@@ -107,8 +114,47 @@ def signed_broker(keys, tmp_path_factory):
     b.cleanup()
 
 
-def _login(broker: BrokerProcess, token: str) -> w.AuthAnswer:
-    s = w.connect(f"{broker.host}:{broker.port}")
+@pytest.fixture(scope="module")
+def kafka_signed(keys, tmp_path_factory):
+    """Apache Kafka with the validator on a SASL_PLAINTEXT listener beside its PLAINTEXT one; Kafka 4
+    reads a JWKS URL only when the JVM's org.apache.kafka.sasl.oauthbearer.allowed.urls names it."""
+    require_kafka()
+    _, _, jwks = keys
+    k = ApacheKafka(tmp_path_factory.mktemp("kafka-oauth"))
+    k.system_properties["org.apache.kafka.sasl.oauthbearer.allowed.urls"] = jwks.as_uri()
+    sasl_port = free_port()
+    h = k.host
+    k.overrides.update(
+        {
+            "listeners": f"PLAINTEXT://{h}:{k.port},CONTROLLER://{h}:{k.controller_port},SASL_PLAINTEXT://{h}:{sasl_port}",
+            "advertised.listeners": f"PLAINTEXT://{h}:{k.port},SASL_PLAINTEXT://{h}:{sasl_port}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            **_settings("sasl_plaintext", jwks),
+        }
+    )
+    k.start()
+    k.sasl_port = sasl_port
+    try:
+        yield k
+    finally:
+        try:
+            k.stop()
+        finally:
+            k.cleanup()
+
+
+@pytest.fixture(params=["kafka", "kavka"])
+def signed_broker(request) -> tuple[str, int]:
+    """(host, SASL port) of Apache Kafka or Kavka, both validating signed tokens against the same set."""
+    if request.param == "kafka":
+        k = request.getfixturevalue("kafka_signed")
+        return k.host, k.sasl_port
+    b = request.getfixturevalue("kavka_signed")
+    return b.host, b.port
+
+
+def _login(broker: tuple[str, int], token: str) -> w.AuthAnswer:
+    s = w.connect(f"{broker[0]}:{broker[1]}")
     assert w.handshake(s, "OAUTHBEARER") == (0, ["OAUTHBEARER"])
     answer = w.authenticate(s, f"n,,\x01auth=Bearer {token}\x01\x01".encode())
     if answer.error_code == 0 and answer.auth_bytes:  # the error challenge: acknowledge it
@@ -122,14 +168,17 @@ def test_signed_token_logs_in(keys, signed_broker):
     assert answer.error_code == 0 and 590_000 < answer.session_lifetime_ms <= 600_000
 
 
-@pytest.mark.parametrize("case", ["unsigned", "other-key", "expired", "audience"])
+@pytest.mark.parametrize("case", ["unsigned", "other-key", "unknown-kid", "expired", "audience", "issuer", "no-sub"])
 def test_bad_tokens_are_refused(keys, signed_broker, case):
     good, other, _ = keys
     token = {
         "unsigned": unsecured_token(_claims()),
         "other-key": other.sign(_claims(), kid="good"),
         "expired": good.sign(_claims(exp=time.time() - 100)),
+        "unknown-kid": other.sign(_claims()),
         "audience": good.sign(_claims(aud="someone-else")),
+        "issuer": good.sign(_claims(iss="https://elsewhere")),
+        "no-sub": good.sign(_claims(sub=None)),
     }[case]
     answer = _login(signed_broker, token)
     assert (answer.error_code, answer.error_message) == (58, '{"status":"invalid_token"}')

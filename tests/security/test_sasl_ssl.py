@@ -35,6 +35,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from kavka.security.oauthbearer import unsecured_token
 from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.certs import PASSWORD, Pki, make_pki
 from kavka.testing.process import BrokerProcess, free_port, wait_until
@@ -202,6 +203,38 @@ def test_clients_produce_and_consume_over_sasl_ssl(kavka, pki, client, mechanism
     delivered = PRODUCE[client](_addr(kavka), topic, RECORDS, **conf)
     assert [d.offset for d in delivered] == list(range(len(RECORDS)))
     got = READ_ALL[client](_addr(kavka), topic, 1, **conf)
+    assert [(r.key, r.value) for r in got] == [(r.key, r.value) for r in RECORDS]
+
+
+@pytest.mark.parametrize("client", ["kafka-python", "aiokafka"])
+def test_python_clients_with_unsecured_oauthbearer_over_sasl_ssl(broker, pki, client):
+    """kafka-python and aiokafka log in with an unsigned OAUTHBEARER token (their token providers) inside
+    TLS, produce and read back, on Kafka and Kavka (this listener's OAUTHBEARER sessions last 1.5 s: a
+    connection that outlives its session without re-authenticating is closed, and the client logs in again)."""
+    now = int(time.time())
+    token = unsecured_token({"sub": "carol", "iat": now, "exp": now + 3600})
+    if client == "aiokafka":
+        from aiokafka.abc import AbstractTokenProvider as AsyncTokens
+
+        class AsyncProvider(AsyncTokens):
+            async def token(self) -> str:
+                return token
+
+        provider: object = AsyncProvider()
+    else:
+        from kafka.net.sasl.oauth import AbstractTokenProvider
+
+        class Provider(AbstractTokenProvider):
+            def token(self) -> str:
+                return token
+
+        provider = Provider()
+    conf = {k: v for k, v in _python_conf(client, pki, "PLAIN").items() if not k.startswith("sasl_plain")}
+    conf.update({"sasl_mechanism": "OAUTHBEARER", "sasl_oauth_token_provider": provider})
+    topic = _topic(broker, "oauth-ssl")
+    delivered = PRODUCE[client](_addr(broker), topic, RECORDS, **conf)
+    assert [d.offset for d in delivered] == list(range(len(RECORDS)))
+    got = READ_ALL[client](_addr(broker), topic, 1, **conf)
     assert [(r.key, r.value) for r in got] == [(r.key, r.value) for r in RECORDS]
 
 

@@ -106,6 +106,39 @@ def test_kavka_configs_manages_scram_users(kavka_sasl, tmp_path):
     assert kavka("describe", *who) == []
 
 
+def test_kavka_configs_takes_kafka_configs_spelling(kavka_sasl, tmp_path):
+    """The command line of kafka-configs.sh, ``--alter`` / ``--describe`` as options, works as written
+    (``kavka configs --alter --add-config 'SCRAM-SHA-256=[password=...]' --entity-type users``); giving
+    both is refused in one line."""
+    import subprocess
+    import sys
+
+    from confluent_kafka.admin import AdminClient
+
+    from tests.security.conftest import client_conf
+
+    admin = _properties(tmp_path / "admin.properties", "PLAIN", "admin", "admin-secret")
+    user = f"cli-{uuid.uuid4().hex[:6]}"
+    connect = ["--bootstrap-server", kavka_sasl.bootstrap, "--command-config", admin]
+
+    def kavka(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "kavka", "configs", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    who = ["--entity-type", "users", "--entity-name", user]
+    done = kavka(*connect, "--alter", "--add-config", "SCRAM-SHA-256=[password=cli-secret]", *who)
+    assert (done.returncode, done.stdout.splitlines()) == (0, [f"Completed updating config for user {user}."])
+    done = kavka("--describe", *who, *connect)
+    assert (done.returncode, done.stdout.splitlines()) == (
+        0,
+        [f"SCRAM credential configs for user-principal '{user}' are SCRAM-SHA-256=iterations=4096"],
+    )
+    login = AdminClient(client_conf(kavka_sasl.bootstrap, "SCRAM-SHA-256", user, "cli-secret"))
+    assert login.list_topics(timeout=10).brokers
+    both = kavka("--alter", "--describe", *who, *connect)
+    assert both.returncode == 2 and both.stderr.strip().splitlines()[-1] == "Error: give one of --alter and --describe"
+
+
 def test_console_producer_with_unsecured_oauthbearer(tools, sasl_broker, tmp_path):
     """The Java client's unsecured OAUTHBEARER login (a token it makes itself, ``alg: none``)."""
     client = tmp_path / "oauth.properties"

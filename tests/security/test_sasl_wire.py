@@ -5,6 +5,7 @@ authentication) without disturbing other connections."""
 
 from __future__ import annotations
 
+import socket
 import struct
 import time
 
@@ -65,6 +66,29 @@ def test_plain_failures(sasl_broker, user, password, message):
     _closed_after_failure(s)
 
 
+def test_a_failed_login_is_logged_once_with_the_client_address(sasl_broker):
+    """KIP-306: the broker logs a failed authentication once, naming the client's address. Each login
+    comes from its own loopback address, so its line is told apart; the second one's line shows the
+    first's was written (and not repeated) by then."""
+
+    def fail_from(address: str) -> None:
+        s = socket.create_connection((sasl_broker.host, sasl_broker.port), timeout=10, source_address=(address, 0))
+        w.handshake(s, "PLAIN")
+        assert w.authenticate(s, w.plain_token("alice", "wrong")).error_code == SASL_AUTHENTICATION_FAILED
+        _closed_after_failure(s)
+
+    def lines(address: str) -> list[str]:
+        text = sasl_broker.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines() if f"Failed authentication with /{address} " in line]
+
+    first, second = "127.0.9.2", "127.0.9.3"  # no other test logs in from these
+    fail_from(first)
+    fail_from(second)
+    wait_until(lambda: lines(second), timeout=10, message=f"a failed-authentication line for {second}")
+    assert len(lines(first)) == 1, lines(first)
+    assert "Invalid username or password" in lines(first)[0]
+
+
 def test_plain_token_with_wrong_token_count(sasl_broker):
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
     w.handshake(s, "PLAIN")
@@ -108,6 +132,38 @@ def test_scram_failures(sasl_broker, case):
             password = "wrong" if case == "bad-proof" else SCRAM_PASSWORD
             answer = w.authenticate(s, w.scram_final("SCRAM-SHA-256", password, first, answer.auth_bytes, nonce), 3)
     assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, GENERIC)
+    _closed_after_failure(s)
+
+
+@pytest.mark.parametrize("version", [0, 2])
+def test_authenticate_v0_and_v2(sasl_broker, version):
+    """SaslAuthenticate's oldest version (no session lifetime) and its flexible one (compact fields,
+    tagged fields): PLAIN and SCRAM-SHA-512 logins, and a wrong password's code and message."""
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "PLAIN")
+    answer = w.authenticate(s, w.plain_token("alice", "alice-secret"), version=version)
+    assert (answer.error_code, answer.error_message, answer.auth_bytes, answer.session_lifetime_ms) == (0, "", b"", 0)
+    assert _api_versions_ok(s)
+
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "SCRAM-SHA-512")
+    first = w.scram_first(SCRAM_USER)
+    server_first = w.authenticate(s, first, version=version)
+    assert server_first.error_code == 0 and server_first.auth_bytes.startswith(b"r=clientnonce")
+    final = w.scram_final("SCRAM-SHA-512", SCRAM_PASSWORD, first, server_first.auth_bytes)
+    answer = w.authenticate(s, final, 3, version=version)
+    assert answer.error_code == 0 and answer.auth_bytes.startswith(b"v=")
+    # v0 has no field for the session lifetime (KIP-368 re-authentication needs v1)
+    assert answer.session_lifetime_ms == (REAUTH_MS if version >= 1 else 0)
+    assert _api_versions_ok(s)
+
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    w.handshake(s, "PLAIN")
+    answer = w.authenticate(s, w.plain_token("alice", "wrong"), version=version)
+    assert (answer.error_code, answer.error_message) == (
+        SASL_AUTHENTICATION_FAILED,
+        "Authentication failed: Invalid username or password",
+    )
     _closed_after_failure(s)
 
 
@@ -241,3 +297,50 @@ def test_reauthentication(sasl_broker):
 
     wait_until(closed, timeout=REAUTH_MS / 1000 + 5, interval=0.1)
     assert time.monotonic() - renewed >= REAUTH_MS / 1000 - 0.05
+
+
+@pytest.mark.parametrize("case", ["other-mechanism", "other-principal"])
+def test_reauthentication_keeps_mechanism_and_principal(sasl_broker, case):
+    """KIP-368: a re-authentication as another user is refused with Kafka's message, one with another
+    mechanism gets its handshake answered and then the connection closes without an answer (as Kafka
+    does); either way the broker logs ``Failed re-authentication with /<address>``."""
+    from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+    from tests.security.conftest import client_conf
+
+    other = "scram-other"
+    upsert = UserScramCredentialUpsertion(
+        other, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"other-secret"
+    )
+    admin = AdminClient(client_conf(sasl_broker.bootstrap))
+    for f in admin.alter_user_scram_credentials([upsert]).values():
+        f.result(timeout=20)
+
+    def scram_login(s, user: str, password: str, correlation: int) -> w.AuthAnswer:
+        w.handshake(s, "SCRAM-SHA-512", correlation)
+        first = w.scram_first(user)
+        server_first = w.authenticate(s, first, correlation + 1)
+        final = w.scram_final("SCRAM-SHA-512", password, first, server_first.auth_bytes)
+        return w.authenticate(s, final, correlation + 2)
+
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+    assert scram_login(s, SCRAM_USER, SCRAM_PASSWORD, 1).error_code == 0
+    if case == "other-mechanism":
+        assert w.handshake(s, "PLAIN", 10) == (0, ENABLED)
+        token = w.plain_token("alice", "alice-secret")
+        s.sendall(w.frame(36, 1, 11, struct.pack(">i", len(token)) + token))
+        message = (
+            "SASL mechanism 'PLAIN' requested by client is not supported for re-authentication of mechanism "
+            "'SCRAM-SHA-512'"
+        )
+    else:
+        answer = scram_login(s, other, "other-secret", 10)
+        message = f"Cannot change principals during re-authentication from User.{SCRAM_USER}: User.{other}"
+        assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, message)
+    _closed_after_failure(s)
+
+    def logged() -> bool:
+        lines = sasl_broker.log_path.read_text(errors="replace").splitlines()
+        return any("Failed re-authentication with /127.0.0.1" in line and message in line for line in lines)
+
+    wait_until(logged, timeout=10, message="the failed re-authentication's log line")

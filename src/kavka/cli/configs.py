@@ -115,7 +115,24 @@ def _resolve(topic, broker, broker_defaults, entity_type, entity_name, entity_de
     return restype, name, label
 
 
-@click.group(short_help="Describe and alter configs and quotas.")
+class _KafkaConfigsSpelling(click.Group):
+    """Also takes ``kafka-configs.sh``'s spelling: ``--alter`` or ``--describe`` anywhere among the
+    arguments stands for the subcommand of that name (``kavka configs --alter --entity-type users ...``
+    is ``kavka configs alter --entity-type users ...``), so a Kafka command line works as written."""
+
+    _ACTIONS = {"--alter": "alter", "--describe": "describe"}
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands:
+            actions = [a for a in args if a in self._ACTIONS]
+            if len(actions) > 1:
+                raise click.UsageError("give one of --alter and --describe", ctx)
+            if actions:
+                args = [self._ACTIONS[actions[0]], *(a for a in args if a != actions[0])]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_KafkaConfigsSpelling, short_help="Describe and alter configs and quotas.")
 def configs() -> None:
     """Describe and alter topic and broker configs (kafka-configs.sh).
 
@@ -130,6 +147,8 @@ def configs() -> None:
       kavka configs alter --entity-type clients --entity-default --add-config request_percentage=50
       kavka configs describe --entity-type users
       kavka configs alter --entity-type users --entity-name alice --add-config 'SCRAM-SHA-256=[password=secret]'
+
+    kafka-configs.sh's --alter and --describe work as well: kavka configs --describe --topic orders.
     """
 
 

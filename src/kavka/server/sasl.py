@@ -302,13 +302,16 @@ class SaslAuthenticator:
         except ProtocolDecodeError as e:
             return self._fail(info, f"Invalid SaslAuthenticate request: {e}", None)
         mechanism = self._mechanism
+        if mechanism is None:
+            # a re-authentication that named another mechanism: Kafka (REAUTH_BAD_MECHANISM) fails it
+            # before building any answer, so the client sees the connection close, with no message
+            previous = self._reauth_from[0] if self._reauth_from else ""
+            message = (
+                f"SASL mechanism '{name}' requested by client is not supported for re-authentication "
+                f"of mechanism '{previous}'"
+            )
+            return self._fail(info, message, None)
         try:
-            if mechanism is None:
-                previous = self._reauth_from[0] if self._reauth_from else ""
-                raise SaslAuthenticationError(
-                    f"SASL mechanism '{name}' requested by client is not supported for re-authentication "
-                    f"of mechanism '{previous}'"
-                )
             token = mechanism.evaluate(bytes(req.auth_bytes))
             lifetime = self._finish(info, mechanism) if mechanism.complete else 0
         except SaslAuthenticationError as e:
@@ -385,10 +388,11 @@ class SaslAuthenticator:
 
     def _fail(self, info: ConnectionInfo, message: str, response: list | None) -> asyncio.Future:
         """Log once, answer ``response`` (or nothing) after the failed-authentication delay, then close."""
+        kind = "re-authentication" if self._reauth_from is not None else "authentication"  # Kafka's words
         self.state = "FAILED"
         peer = info.peer[0] if isinstance(info.peer, tuple) else info.peer
         # a warning (Kafka logs it at INFO, which is its default level; Kavka's default is WARNING)
-        log.warning("Failed authentication with /%s (%s)", peer, message)
+        log.warning("Failed %s with /%s (%s)", kind, peer, message)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future = loop.create_future()
 

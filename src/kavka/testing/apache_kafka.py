@@ -159,6 +159,9 @@ class ApacheKafka(ChildProcess):
         self.overrides = {k: str(v) for k, v in (overrides or {}).items()}
         self.heap = heap
         self.ready_timeout = ready_timeout
+        # JVM system properties (-Dname=value) for the node and its tools: settings Kafka reads from
+        # the JVM rather than server.properties, e.g. org.apache.kafka.sasl.oauthbearer.allowed.urls
+        self.system_properties: dict[str, str] = {}
         self.port = free_port()
         self.controller_port = free_port()
         self.cluster_id = new_cluster_id()
@@ -207,6 +210,7 @@ class ApacheKafka(ChildProcess):
             "-XX:+UseSerialGC",  # two cores are shared with the tests and Kavka: no parallel GC threads
             "-Djava.awt.headless=true",
             f"-Dorg.slf4j.simpleLogger.defaultLogLevel={log_level}",
+            *(f"-D{k}={v}" for k, v in self.system_properties.items()),
             "-cp",
             self.classpath(),
             main,
