@@ -1,7 +1,10 @@
 """The console's JSON API (``/api/...``), its live streams and ``/metrics``.
 
 Every handler answers JSON; a refusal is ``{"error": message}`` with a 4xx status (see
-:class:`kavka.console.state.ConsoleError`). Handlers run on the broker's event loop and do bounded
+:class:`kavka.console.state.ConsoleError`). With an authorizer, each action is authorized as the
+console's principal as Kafka authorizes the API it stands for (:mod:`kavka.console.access`): a refusal
+is 403 with the Kafka error name and message, a topic the principal may not DESCRIBE is not listed and
+answers 404. Handlers run on the broker's event loop and do bounded
 work; anything that may block (simulated clients stopping, AdminClient calls) runs in a thread.
 
 ========  =================================================  =======================================
@@ -43,6 +46,7 @@ from kavka.console.app import CONSOLE_KEY, Console
 from kavka.console.control import not_controllable
 from kavka.console.live import Subscriber
 from kavka.console.state import ConsoleError
+from kavka.security.authorizer import AclOperation
 
 __all__ = ["add_routes"]
 
@@ -92,13 +96,17 @@ async def overview(request):
     data["requests_rate"] = {k: v["rate"] for k, v in latest.items()}
     data["requests_avg_ms"] = {k: v["avg_ms"] for k, v in latest.items()}
     data["history"] = list(console.sampler.history)[-120:]
+    data["principal"] = console.access.describe()
     return web.json_response(data)
 
 
 @routes.get("/api/topics")
 async def topics(request):
     internal = request.query.get("internal", "1") not in ("0", "false")
-    return web.json_response({"topics": state.topics_list(_console(request).broker, include_internal=internal)})
+    console = _console(request)
+    listed = state.topics_list(console.broker, include_internal=internal)
+    visible = console.access.visible_topics(t["name"] for t in listed)
+    return web.json_response({"topics": [t for t in listed if t["name"] in visible]})
 
 
 @routes.post("/api/topics")
@@ -107,8 +115,11 @@ async def create_topic(request):
     configs = body.get("configs") or {}
     if not isinstance(configs, dict):
         raise ConsoleError(400, "configs must be an object of name: value.")
+    console = _console(request)
+    if isinstance(body.get("name"), str) and body["name"]:
+        console.access.check_create_topic(body["name"])
     created = await state.create_topic(
-        _console(request).broker,
+        console.broker,
         body.get("name", ""),
         _int(body.get("partitions"), "partitions", minimum=1) if body.get("partitions") not in (None, "") else None,
         _int(body.get("replication_factor"), "replication_factor", minimum=1)
@@ -121,12 +132,16 @@ async def create_topic(request):
 
 @routes.get("/api/topics/{topic}")
 async def topic(request):
-    return web.json_response(state.topic_detail(_console(request).broker, request.match_info["topic"]))
+    console, name = _console(request), request.match_info["topic"]
+    console.access.check_topic_visible(name)
+    return web.json_response(state.topic_detail(console.broker, name))
 
 
 @routes.delete("/api/topics/{topic}")
 async def delete_topic(request):
-    return web.json_response(await state.delete_topic(_console(request).broker, request.match_info["topic"]))
+    console, name = _console(request), request.match_info["topic"]
+    console.access.check_delete_topic(name)
+    return web.json_response(await state.delete_topic(console.broker, name))
 
 
 @routes.patch("/api/topics/{topic}/configs")
@@ -135,9 +150,9 @@ async def alter_configs(request):
     set_, delete = body.get("set") or {}, body.get("delete") or []
     if not isinstance(set_, dict) or not isinstance(delete, list):
         raise ConsoleError(400, 'Send {"set": {name: value}, "delete": [name]}.')
-    return web.json_response(
-        await state.alter_topic_configs(_console(request).broker, request.match_info["topic"], set_, delete)
-    )
+    console, name = _console(request), request.match_info["topic"]
+    console.access.check_topic(AclOperation.ALTER_CONFIGS, name)
+    return web.json_response(await state.alter_topic_configs(console.broker, name, set_, delete))
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -147,9 +162,11 @@ async def alter_configs(request):
 async def messages(request):
     q = request.query
     ts = q.get("timestamp")
+    console, name = _console(request), request.match_info["topic"]
+    console.access.check_topic(AclOperation.READ, name)
     result = browse.browse(
-        _console(request).broker,
-        request.match_info["topic"],
+        console.broker,
+        name,
         _int(q.get("partition"), "partition", default=0),
         offset=_int(q.get("offset"), "offset"),
         timestamp=_int(ts, "timestamp") if ts else None,
@@ -163,9 +180,11 @@ async def messages(request):
 async def produce(request):
     body = await _body(request)
     partition = body.get("partition")
+    console, name = _console(request), request.match_info["topic"]
+    console.access.check_topic(AclOperation.WRITE, name)
     result = browse.produce(
-        _console(request).broker,
-        request.match_info["topic"],
+        console.broker,
+        name,
         key=body.get("key"),
         value=body.get("value"),
         headers=body.get("headers") or [],
@@ -197,6 +216,7 @@ async def tail(request):
     broker = console.broker
     name = request.match_info["topic"]
     index = _int(request.match_info["partition"], "partition", minimum=0)
+    console.access.check_topic(AclOperation.READ, name)
     part = broker.replica_manager.get(name, index)
     if part is None:
         raise ConsoleError(404, f"Partition {name}-{index} does not exist.")
@@ -241,7 +261,9 @@ async def tail(request):
 @routes.get("/api/topics/{topic}/explorer")
 async def explorer(request):
     per = _int(request.query.get("per_partition"), "per_partition", default=60)
-    return web.json_response(browse.explore(_console(request).broker, request.match_info["topic"], per))
+    console, name = _console(request), request.match_info["topic"]
+    console.access.check_topic(AclOperation.READ, name)
+    return web.json_response(browse.explore(console.broker, name, per))
 
 
 @routes.get("/api/partitioner")
@@ -412,6 +434,7 @@ async def cluster_nodes(request):
 @routes.post("/api/cluster/nodes/{node}/{action}")
 async def cluster_act(request):
     console = _console(request)
+    console.access.check_cluster_alter()  # first, as Kafka authorizes before it looks at the request
     if console.control is None:
         raise not_controllable()
     node = _int(request.match_info["node"], "node", minimum=0)

@@ -62,13 +62,18 @@ _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class Console:
-    """What the handlers share: the server, groups adapter, simulator, sampler, metrics."""
+    """What the handlers share: the server, its principal (``access``), groups adapter, simulator,
+    sampler, metrics."""
 
     def __init__(self, server, *, auth: str | None, open_hosts: set[str]):
         self.server = server
         self.auth = auth
         self.open_hosts = open_hosts
-        self.groups = GroupsView(server)
+        from kavka.console.access import ConsoleAccess
+
+        # who the console acts as: its pages' actions are authorized as this principal (console/access.py)
+        self.access = ConsoleAccess(server)
+        self.groups = GroupsView(server, self.access)
         self.simulator = None
         self.sampler = Sampler(self)
         self._metrics = None

@@ -9,42 +9,86 @@ broker that serves it, and as whom.
 
 `client_settings` reads both once, when the simulator starts; a file that cannot be read or used is a
 `ConsoleClientError` with the reason, shown by the console's API.
+
+`console_identity` derives, from the same two settings, the principal and host the broker gives those
+clients: the console's own actions (its pages' writes and reads, which run in process) are authorized
+as that principal from that host (:mod:`kavka.console.access`), as a Kafka UI is by its credentials.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from kavka.metadata.clientprops import ClientPropertiesError, librdkafka_properties
 from kavka.metadata.properties import PropertiesError, parse_properties
 
-__all__ = ["ConsoleClientError", "client_settings"]
+__all__ = ["ConsoleClientError", "client_settings", "console_identity", "principal_of", "ANONYMOUS"]
+
+ANONYMOUS = "User:ANONYMOUS"
+_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 class ConsoleClientError(ValueError):
     """``console.client.*`` cannot be used: the message says which setting and why."""
 
 
-def client_settings(config: Any, bound: Sequence[tuple[str, str, int]]) -> tuple[str, dict[str, str]]:
-    """(bootstrap ``host:port``, librdkafka properties) for the console's clients, from the broker's
-    ``config`` and its ``bound`` listeners ``(name, host, port)``."""
+def _listener(config: Any, bound: Sequence[tuple[str, str, int]]) -> tuple[str, str, int]:
     wanted = config.get("console.client.listener") or None
     listeners = [b for b in bound if wanted is None or b[0].upper() == wanted.upper()]
     if not listeners:
         names = ", ".join(b[0] for b in bound)
         raise ConsoleClientError(f"console.client.listener {wanted!r} is not a listener of this broker ({names})")
-    _, host, port = listeners[0]
+    return listeners[0]
+
+
+def client_settings(config: Any, bound: Sequence[tuple[str, str, int]]) -> tuple[str, dict[str, str]]:
+    """(bootstrap ``host:port``, librdkafka properties) for the console's clients, from the broker's
+    ``config`` and its ``bound`` listeners ``(name, host, port)``."""
+    _, host, port = _listener(config, bound)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
+    return f"{host}:{port}", _client_properties(config)
+
+
+def _client_properties(config: Any) -> dict[str, str]:
     path = config.get("console.client.config") or None
     if path is None:
-        return f"{host}:{port}", {}
+        return {}
     try:
         with open(path, encoding="utf-8") as f:
             props = parse_properties(f.read())
-        return f"{host}:{port}", librdkafka_properties(props)
+        return librdkafka_properties(props)
     except OSError as e:
         raise ConsoleClientError(f"console.client.config {path}: {e.strerror}") from None
     except (PropertiesError, ClientPropertiesError) as e:
         raise ConsoleClientError(f"console.client.config {path}: {e}") from None
+
+
+def principal_of(props: dict[str, str]) -> str:
+    """The principal a broker gives a client logging in with librdkafka ``props``: ``User:<username>``
+    for PLAIN and SCRAM, ``User:<principal>`` for unsecured OAUTHBEARER (``sasl.oauthbearer.config``'s
+    ``principal=``, the token's ``sub``), ``User:ANONYMOUS`` with no SASL login (a plaintext client;
+    a TLS client certificate is not read here)."""
+    protocol = props.get("security.protocol", "PLAINTEXT").upper()
+    if not protocol.startswith("SASL_"):
+        return ANONYMOUS
+    mechanism = (props.get("sasl.mechanism") or props.get("sasl.mechanisms") or "GSSAPI").upper()
+    if mechanism == "OAUTHBEARER":
+        found = re.search(r"(?:^|\s)principal=(\S+)", props.get("sasl.oauthbearer.config", ""))
+        return f"User:{found.group(1)}" if found else ANONYMOUS
+    if mechanism == "PLAIN" or mechanism.startswith("SCRAM-"):
+        user = props.get("sasl.username")
+        return f"User:{user}" if user else ANONYMOUS
+    raise ConsoleClientError(f"console.client.config: sasl.mechanism {mechanism} is not supported by the console")
+
+
+def console_identity(config: Any, bound: Sequence[tuple[str, str, int]]) -> tuple[str, str]:
+    """(principal, host) the broker sees for the console's clients: the principal of
+    ``console.client.config``'s login (:func:`principal_of`), the host the address of
+    ``console.client.listener`` (a client connecting to a wildcard address comes from loopback).
+    Raises ConsoleClientError as :func:`client_settings` does."""
+    _, host, _ = _listener(config, bound)
+    host = _WILDCARD_HOSTS.get(host.strip("[]"), host.strip("[]"))
+    return principal_of(_client_properties(config)), host

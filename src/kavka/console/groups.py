@@ -12,6 +12,11 @@ view, with no network round trip::
     reset_offsets(group_id, {(topic, partition): offset}) -> None   (raises RuntimeError on refusal)
 
 Lag is computed here: the partition's high watermark minus the committed offset.
+
+With an authorizer, the console's principal (:class:`kavka.console.access.ConsoleAccess`) sees only the
+groups ListGroups would give it, describes a group only with DESCRIBE on it (else
+GROUP_AUTHORIZATION_FAILED), sees the offsets of the topics it may DESCRIBE (as OffsetFetch), and
+resets offsets only with OffsetCommit's READ on the group and on the topic.
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ def _state_name(state) -> str:
 
 
 class GroupsView:
-    def __init__(self, server):
+    def __init__(self, server, access):
         self.server = server
+        self.access = access
         self._cache: tuple[float, list] | None = None
 
     @property
@@ -55,7 +61,9 @@ class GroupsView:
     # --- reading ------------------------------------------------------------------------------
 
     async def list(self) -> list[dict]:
-        groups = [dict(g) for g in self._service.list_groups()]
+        listed = self._service.list_groups()
+        visible = self.access.visible_groups(g["group_id"] for g in listed)
+        groups = [dict(g) for g in listed if g["group_id"] in visible]
         for g in groups:
             g["state"] = _state_name(g.get("state"))
             try:
@@ -74,20 +82,23 @@ class GroupsView:
 
     async def describe(self, group_id: str) -> dict:
         service = self._service
+        self.access.check_group_visible(group_id)
         desc = service.describe_group(group_id)
         if desc is None:
             raise ConsoleError(404, f"Consumer group {group_id!r} does not exist.")
+        offsets_of = service.committed_offsets(group_id) or {}
+        assigned = {t for m in desc.get("members") or [] for t in (m.get("assignment") or {})}
+        visible = self.access.visible_topics(set(offsets_of) | assigned)
         committed = {
-            t: {p: o for p, o in ps.items() if o is not None and o >= 0}
-            for t, ps in (service.committed_offsets(group_id) or {}).items()
+            t: {p: o for p, o in ps.items() if o is not None and o >= 0} for t, ps in offsets_of.items() if t in visible
         }
         desc = dict(desc)
         desc["state"] = _state_name(desc.get("state"))
-        offsets, total = self._lag(committed, desc.get("members") or [])
+        offsets, total = self._lag(committed, desc.get("members") or [], visible)
         desc.update(offsets=offsets, total_lag=total)
         return desc
 
-    def _lag(self, committed: dict, members: list) -> tuple[list[dict], int]:
+    def _lag(self, committed: dict, members: list, visible: set[str]) -> tuple[list[dict], int]:
         rm = self.server.broker.replica_manager
         owner = {}
         for m in members:
@@ -95,7 +106,7 @@ class GroupsView:
                 for p in ps:
                     owner[(t, p)] = m.get("client_id") or m.get("member_id")
         rows, total = [], 0
-        keys = {(t, int(p)) for t, ps in committed.items() for p in ps} | set(owner)
+        keys = {(t, int(p)) for t, ps in committed.items() for p in ps} | {k for k in owner if k[0] in visible}
         for t, p in sorted(keys):
             off = committed.get(t, {}).get(p)
             part = rm.get(t, p)
@@ -155,6 +166,7 @@ class GroupsView:
         return out
 
     async def reset(self, group_id: str, topic: str, partitions: list[int] | None, to: str, value=None) -> dict:
+        self.access.check_reset_offsets(group_id, topic)
         desc = await self.describe(group_id)
         if desc["state"] not in INACTIVE_STATES:
             raise ConsoleError(
