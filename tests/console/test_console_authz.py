@@ -11,10 +11,11 @@ error, then success).
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclOperation,
@@ -245,9 +246,115 @@ def test_resetting_offsets_needs_read_on_the_group_and_the_topic(secured):
     assert _commit_as(secured, "console", group, topic, 0) is None
 
 
+def _client_topics(secured) -> set[str]:
+    return set(secured.client.list_topics(timeout=20).topics)
+
+
+def test_topics_the_principal_may_not_describe_are_hidden(secured):
+    topic = secured.create_topic(_name("hidden"))
+    listed = {t["name"] for t in secured.env.get("/api/topics").json()["topics"]}
+    assert topic not in listed and topic not in _client_topics(secured)  # Metadata leaves it out too
+    r = secured.env.get(f"/api/topics/{topic}")
+    assert r.status == 404 and r.json()["error"] == f"Topic {topic!r} does not exist.", r.text
+    r = secured.env.get(f"/api/partitioner?key=k&topic={topic}")
+    assert r.status == 400, r.text  # not "an existing topic" to the console's principal
+
+    secured.grant(ResourceType.TOPIC, topic, AclOperation.DESCRIBE)
+    listed = {t["name"] for t in secured.env.get("/api/topics").json()["topics"]}
+    assert topic in listed and topic in _client_topics(secured)
+    r = secured.env.get(f"/api/topics/{topic}")
+    assert r.status == 200 and r.json()["name"] == topic, r.text
+
+
+def _client_read(secured, topic: str):
+    """The Kafka error name of fetching partition 0 from offset 0 as User:console, None when it reads."""
+    consumer = Consumer(
+        {**_client_config(secured.sasl_bootstrap, "console"), "group.id": _name("reader"), "enable.auto.commit": False}
+    )
+    try:
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            return msg.error().name() if msg.error() else None
+        raise AssertionError("the consumer got neither a record nor an error")
+    finally:
+        consumer.close()
+
+
+def test_browsing_and_tailing_need_read(secured):
+    topic = secured.create_topic(_name("browse"))
+    # the consumer's group (librdkafka asks its coordinator even for an assigned partition)
+    secured.grant(ResourceType.GROUP, "reader-", AclOperation.READ, ResourcePatternType.PREFIXED)
+    producer = Producer(_client_config(secured.sasl_bootstrap, "admin"))
+    producer.produce(topic, b"hello", partition=0)
+    producer.flush(20)
+    secured.grant(ResourceType.TOPIC, topic, AclOperation.DESCRIBE)  # listed, but not readable
+    for path in (f"/api/topics/{topic}/messages?partition=0", f"/api/topics/{topic}/explorer",
+                 f"/api/topics/{topic}/partitions/0/tail"):  # fmt: skip
+        _refused(secured.env.get(path), "TOPIC_AUTHORIZATION_FAILED")
+    assert _client_read(secured, topic) == "TOPIC_AUTHORIZATION_FAILED"
+
+    secured.grant(ResourceType.TOPIC, topic, AclOperation.READ)
+    r = secured.env.get(f"/api/topics/{topic}/messages?partition=0")
+    assert r.status == 200 and [m["value"]["text"] for m in r.json()["records"]] == ["hello"], r.text
+    assert _client_read(secured, topic) is None
+
+
+def test_groups_need_describe(secured):
+    topic, group = secured.create_topic(_name("grouped")), _name("seen")
+    assert _commit_as(secured, "admin", group, topic, 0) is None
+    listed = {g["group_id"] for g in secured.env.get("/api/groups").json()["groups"]}
+    assert group not in listed
+    _refused(secured.env.get(f"/api/groups/{group}"), "GROUP_AUTHORIZATION_FAILED")
+    [f] = secured.client.describe_consumer_groups([group]).values()
+    assert _kafka_error(lambda: f.result(timeout=20)) == "GROUP_AUTHORIZATION_FAILED"
+
+    secured.grant(ResourceType.GROUP, group, AclOperation.DESCRIBE)
+    listed = {g["group_id"] for g in secured.env.get("/api/groups").json()["groups"]}
+    assert group in listed
+    r = secured.env.get(f"/api/groups/{group}")
+    assert r.status == 200 and r.json()["offsets"] == [], r.text  # its topic is not describable
+    [f] = secured.client.describe_consumer_groups([group]).values()
+    assert f.result(timeout=20).group_id == group
+
+    secured.grant(ResourceType.TOPIC, topic, AclOperation.DESCRIBE)
+    r = secured.env.get(f"/api/groups/{group}")
+    assert [(o["topic"], o["committed"]) for o in r.json()["offsets"]] == [(topic, 0)], r.text
+
+
 def test_node_actions_need_alter_on_the_cluster(secured):
+    # last in the module: ALTER on the cluster implies DESCRIBE on it, which lists every group
     # not a `kavka cluster up` node: once authorized, the answer is that there are no nodes to control
     _refused(secured.env.send("POST", "/api/cluster/nodes/1/pause"), "CLUSTER_AUTHORIZATION_FAILED")
     secured.grant(ResourceType.BROKER, "kafka-cluster", AclOperation.ALTER)
     r = secured.env.send("POST", "/api/cluster/nodes/1/pause")
     assert r.status != 403 and "AUTHORIZATION" not in r.text, r.text
+
+
+@pytest.mark.parametrize(
+    ("lines", "principal"),
+    [
+        ("security.protocol=PLAINTEXT", "User:ANONYMOUS"),
+        ("security.protocol=SSL", "User:ANONYMOUS"),
+        (f'security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.jaas.config={PLAIN} username="ui" password="p";',
+         "User:ui"),
+        ("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config="
+         'org.apache.kafka.common.security.scram.ScramLoginModule required username="scram-ui" password="p";',
+         "User:scram-ui"),
+        ("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\nsasl.jaas.config="
+         "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+         'unsecuredLoginStringClaim_sub="oauth-ui";', "User:oauth-ui"),
+    ],
+)  # fmt: skip
+def test_the_principal_is_the_one_the_broker_gives_the_client_config(tmp_path, lines, principal):
+    from kavka.console.clientconfig import console_identity
+
+    props = tmp_path / "client.properties"
+    props.write_text(lines + "\n")
+    config = {"console.client.config": str(props), "console.client.listener": "SASL"}
+    bound = [("PLAINTEXT", "0.0.0.0", 9092), ("SASL", "10.1.2.3", 9093)]
+    assert console_identity(config, bound) == (principal, "10.1.2.3")
+    assert console_identity({"console.client.config": str(props)}, bound) == (principal, "127.0.0.1")

@@ -273,8 +273,8 @@ async def partitioner(request):
         raise ConsoleError(400, "Give a key.")
     n = q.get("partitions")
     if n in (None, ""):
-        topic = q.get("topic")
-        count = _console(request).num_partitions(topic) if topic else 0
+        topic, console = q.get("topic"), _console(request)
+        count = console.num_partitions(topic) if topic and console.access.visible_topics([topic]) else 0
         if not count:
             raise ConsoleError(400, "Give partitions=N or an existing topic.")
     else:
