@@ -258,12 +258,18 @@ def test_topics_the_principal_may_not_describe_are_hidden(secured):
     assert r.status == 404 and r.json()["error"] == f"Topic {topic!r} does not exist.", r.text
     r = secured.env.get(f"/api/partitioner?key=k&topic={topic}")
     assert r.status == 400, r.text  # not "an existing topic" to the console's principal
+    assert topic not in {p["topic"] for p in secured.env.get("/api/cluster").json()["partitions"]}
+    assert secured.env.get(f"/api/cluster/partitions/{topic}/0").status == 404
+    counted = secured.env.get("/api/overview").json()["topics"]
 
     secured.grant(ResourceType.TOPIC, topic, AclOperation.DESCRIBE)
     listed = {t["name"] for t in secured.env.get("/api/topics").json()["topics"]}
     assert topic in listed and topic in _client_topics(secured)
     r = secured.env.get(f"/api/topics/{topic}")
     assert r.status == 200 and r.json()["name"] == topic, r.text
+    assert topic in {p["topic"] for p in secured.env.get("/api/cluster").json()["partitions"]}
+    assert secured.env.get(f"/api/cluster/partitions/{topic}/0").status == 200
+    assert secured.env.get("/api/overview").json()["topics"] == counted + 1
 
 
 def _client_read(secured, topic: str):

@@ -126,6 +126,14 @@ class ConsoleAccess:
             return unique
         return {n for n in unique if self.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, n)}
 
+    def visible_view(self, view: dict) -> dict:
+        """A cluster view (:func:`kavka.console.cluster.cluster_view`) with only the partitions of topics
+        the principal may DESCRIBE."""
+        if not self.enabled:
+            return view
+        visible = self.visible_topics(p["topic"] for p in view.get("partitions", ()))
+        return {**view, "partitions": [p for p in view.get("partitions", ()) if p["topic"] in visible]}
+
     def visible_groups(self, group_ids: Iterable[str]) -> set[str]:
         """ListGroups: every group with DESCRIBE on the cluster, else those with DESCRIBE on the group."""
         unique = set(group_ids)

@@ -97,6 +97,11 @@ async def overview(request):
     data["requests_avg_ms"] = {k: v["avg_ms"] for k, v in latest.items()}
     data["history"] = list(console.sampler.history)[-120:]
     data["principal"] = console.access.describe()
+    if console.access.enabled:  # the counts of what the principal may see, as its topic list
+        topics = console.broker.image.topics_by_name
+        visible = console.access.visible_topics(topics)
+        data["topics"] = len(visible)
+        data["partitions"] = sum(len(topics[n].partitions) for n in visible)
     return web.json_response(data)
 
 
@@ -403,7 +408,8 @@ async def sim_stop_all(request):
 @routes.get("/api/cluster")
 async def cluster(request):
     console = _console(request)
-    return web.json_response(await cluster_mod.cluster_view(console.broker, console.control))
+    view = await cluster_mod.cluster_view(console.broker, console.control)
+    return web.json_response(console.access.visible_view(view))
 
 
 @routes.get("/api/cluster/local")
@@ -416,7 +422,7 @@ async def replication_panel(request):
     console = _console(request)
     topic = request.match_info["topic"]
     index = _int(request.match_info["partition"], "partition", minimum=0)
-    view = await cluster_mod.cluster_view(console.broker, console.control)
+    view = console.access.visible_view(await cluster_mod.cluster_view(console.broker, console.control))
     panel = cluster_mod.replication_panel(view, topic, index)
     if panel is None:
         raise ConsoleError(404, f"Partition {topic}-{index} does not exist.")

@@ -135,7 +135,7 @@ class Sampler:
     def topic_offsets(self, name: str) -> dict | None:
         broker = self.console.server.broker
         topic = broker.image.topics_by_name.get(name)
-        if topic is None:
+        if topic is None or not self.console.access.visible_topics([name]):  # as the topic's page: 404
             return None
         out = {}
         for index in sorted(topic.partitions):
@@ -169,7 +169,7 @@ class Sampler:
         if "cluster" in wanted or any(ch.startswith("replication:") for ch in wanted):
             from kavka.console.cluster import cluster_view
 
-            view = await cluster_view(self.console.broker, self.console.control)
+            view = self.console.access.visible_view(await cluster_view(self.console.broker, self.console.control))
             extra["cluster"] = view
         for ch in wanted:
             if ch.startswith("replication:") and view is not None:

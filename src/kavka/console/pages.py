@@ -97,6 +97,7 @@ OVERVIEW = """
   <div><dt>Version</dt><dd data-k="version">…</dd></div>
   <div><dt>Uptime</dt><dd data-k="uptime">…</dd></div>
   <div><dt>Listeners</dt><dd data-k="listeners">…</dd></div>
+  <div><dt>Console acts as</dt><dd data-k="principal" title="console.client.config's login: the console's actions are authorized as this principal">…</dd></div>
   <div><dt>Topics / partitions</dt><dd data-k="counts">…</dd></div>
 </dl>
 </section>

@@ -15,6 +15,9 @@
     set("uptime", duration(o.uptime_s));
     set("listeners", o.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join("\n"));
     set("counts", `${num(o.topics)} / ${num(o.partitions)}`);
+    const p = o.principal;  // who the broker's authorizer sees behind the console's actions
+    set("principal", p.error ? `unknown: ${p.error}`
+      : `${p.principal} from ${p.host}${p.authorizer ? "" : " (no authorizer: nothing is checked)"}`);
     fill($("#logdirs tbody"), o.log_dirs, (d) => el("tr", {}, td(d.path), td(num(d.partitions), "num"),
       td(bytes(d.log_bytes), "num"), td(d.disk_free == null ? "–" : `${bytes(d.disk_free)} of ${bytes(d.disk_total)}`, "num")));
   }
