@@ -3,7 +3,8 @@
 ``ConsoleEnv`` gives ``url``, ``bootstrap``, the ``EmbeddedBroker``, and
 helpers: ``get``/``send`` (real HTTP with urllib, JSON decoded), ``on_loop(fn)`` (run ``fn`` on the
 broker's event loop thread and return its result), ``create_topic(name, partitions)`` through the
-console API.
+console API. ``secured_overrides(folder)``: a broker with the StandardAuthorizer whose console acts as
+``User:console``.
 """
 
 from __future__ import annotations
@@ -88,3 +89,32 @@ def start_console_for(broker: EmbeddedBroker, listener: str = "http://127.0.0.1:
     return asyncio.run_coroutine_threadsafe(
         start_console(broker.server, config, listener=listener), broker._loop
     ).result(30)
+
+
+PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule required"
+
+
+def secured_overrides(folder) -> dict[str, str]:
+    """Broker settings: Kafka's StandardAuthorizer, ``allow.everyone.if.no.acl.found=false``,
+    ``super.users=User:admin``, a SASL_PLAINTEXT listener with PLAIN users ``admin`` and ``console``
+    (password ``<user>-secret``) beside an anonymous PLAINTEXT one, and ``console.client.config`` (written
+    in ``folder``) logging in as ``console`` there: the console acts as ``User:console``."""
+    props = folder / "console-client.properties"
+    props.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+        f'sasl.jaas.config={PLAIN} username="console" password="console-secret";\n'
+    )
+    return {
+        "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+            f'{PLAIN} user_admin="admin-secret" user_console="console-secret";'
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": "User:admin",
+        "console.client.config": str(props),
+        "console.client.listener": "SASL_PLAINTEXT",
+        "group.initial.rebalance.delay.ms": "0",
+    }

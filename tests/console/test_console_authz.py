@@ -31,9 +31,8 @@ from confluent_kafka.admin import (
 
 from kavka.testing.embedded import EmbeddedBroker
 from kavka.testing.process import wait_until
-from tests.console.consolelib import ConsoleEnv, start_console_for
+from tests.console.consolelib import PLAIN, ConsoleEnv, secured_overrides, start_console_for
 
-PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule required"
 CONSOLE = "User:console"
 
 
@@ -87,26 +86,7 @@ class SecuredConsole:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("console-authz")
-    props = tmp / "console-client.properties"
-    props.write_text(
-        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
-        f'sasl.jaas.config={PLAIN} username="console" password="console-secret";\n'
-    )
-    overrides = {
-        "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
-        "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
-            f'{PLAIN} user_admin="admin-secret" user_console="console-secret";'
-        ),
-        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "allow.everyone.if.no.acl.found": "false",
-        "super.users": "User:admin",
-        "console.client.config": str(props),
-        "console.client.listener": "SASL_PLAINTEXT",
-        "group.initial.rebalance.delay.ms": "0",
-    }
-    with EmbeddedBroker(str(tmp / "data"), overrides) as broker:
+    with EmbeddedBroker(str(tmp / "data"), secured_overrides(tmp)) as broker:
         env = ConsoleEnv(broker, start_console_for(broker))
         try:
             yield SecuredConsole(broker, env)
