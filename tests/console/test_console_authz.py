@@ -251,6 +251,16 @@ def test_topics_the_principal_may_not_describe_are_hidden(secured):
     assert secured.env.get(f"/api/cluster/partitions/{topic}/0").status == 200
     assert secured.env.get("/api/overview").json()["topics"] == counted + 1
 
+    # DescribeConfigs needs DESCRIBE_CONFIGS: the page shows the topic without its configs until then
+    assert r.json()["configs"] == [] and r.json()["configs_error"].startswith("TOPIC_AUTHORIZATION_FAILED: ")
+    [f] = secured.client.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)]).values()
+    assert _kafka_error(lambda: f.result(timeout=20)) == "TOPIC_AUTHORIZATION_FAILED"
+    secured.grant(ResourceType.TOPIC, topic, AclOperation.DESCRIBE_CONFIGS)
+    r = secured.env.get(f"/api/topics/{topic}")
+    assert "retention.ms" in {c["name"] for c in r.json()["configs"]} and "configs_error" not in r.json(), r.text
+    [f] = secured.client.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)]).values()
+    assert "retention.ms" in f.result(timeout=20)
+
 
 def _client_read(secured, topic: str):
     """The Kafka error name of fetching partition 0 from offset 0 as User:console, None when it reads."""
@@ -344,3 +354,18 @@ def test_the_principal_is_the_one_the_broker_gives_the_client_config(tmp_path, l
     bound = [("PLAINTEXT", "0.0.0.0", 9092), ("SASL", "10.1.2.3", 9093)]
     assert console_identity(config, bound) == (principal, "10.1.2.3")
     assert console_identity({"console.client.config": str(props)}, bound) == (principal, "127.0.0.1")
+
+
+def test_an_unreadable_client_config_refuses_every_action_with_the_reason(tmp_path):
+    overrides = secured_overrides(tmp_path)
+    overrides["console.client.config"] = str(tmp_path / "missing.properties")
+    with EmbeddedBroker(str(tmp_path / "data"), overrides) as broker:
+        env = ConsoleEnv(broker, start_console_for(broker))
+        try:
+            principal = env.get("/api/overview").json()["principal"]
+            assert principal["principal"] is None and "missing.properties" in principal["error"]
+            r = env.send("POST", "/api/topics", {"name": "unknown-principal", "partitions": 1})
+            assert r.status == 500 and "missing.properties" in r.json()["error"], r.text
+            assert "unknown-principal" not in env.on_loop(lambda: broker.server.broker.image.topics_by_name)
+        finally:
+            env.run(env.runner.stop())

@@ -21,6 +21,7 @@ browse / tail / explore (Fetch) READ on the topic
 reset group offsets             READ on the group, READ on the topic (OffsetCommit)
 stop/kill/pause/... a node      ALTER on the cluster
 see a topic (Metadata)          DESCRIBE on the topic; else it is not listed and its page answers 404
+see its configs                 DESCRIBE_CONFIGS on the topic (DescribeConfigs); else none are shown
 see a group (ListGroups etc.)   DESCRIBE on the cluster or the group; else not listed / 403
 ==============================  =================================================================
 

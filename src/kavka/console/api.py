@@ -46,7 +46,7 @@ from kavka.console.app import CONSOLE_KEY, Console
 from kavka.console.control import not_controllable
 from kavka.console.live import Subscriber
 from kavka.console.state import ConsoleError
-from kavka.security.authorizer import AclOperation
+from kavka.security.authorizer import AclOperation, ResourceType
 
 __all__ = ["add_routes"]
 
@@ -139,7 +139,11 @@ async def create_topic(request):
 async def topic(request):
     console, name = _console(request), request.match_info["topic"]
     console.access.check_topic_visible(name)
-    return web.json_response(state.topic_detail(console.broker, name))
+    detail = state.topic_detail(console.broker, name)
+    if not console.access.allowed(AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, name):
+        detail["configs"] = []  # DescribeConfigs' check: the topic is shown, its configs are not
+        detail["configs_error"] = "TOPIC_AUTHORIZATION_FAILED: Topic authorization failed (DESCRIBE_CONFIGS)."
+    return web.json_response(detail)
 
 
 @routes.delete("/api/topics/{topic}")

@@ -28,7 +28,7 @@
           onclick: guard(async () => {
             render(await api(`${base}/configs`, { method: "PATCH", body: { delete: [c.name] } }));
             ok(`${c.name} is back to its default.`);
-          }) }, "Reset") : null)), "No overrides: every config has its default.");
+          }) }, "Reset") : null)), d.configs_error || "No overrides: every config has its default.");
     const dl = $("#config-names");
     if (!dl.children.length) for (const c of d.configs) dl.append(el("option", { value: c.name }));
   }
