@@ -238,6 +238,8 @@ def test_topics_the_principal_may_not_describe_are_hidden(secured):
     assert r.status == 404 and r.json()["error"] == f"Topic {topic!r} does not exist.", r.text
     r = secured.env.get(f"/api/partitioner?key=k&topic={topic}")
     assert r.status == 400, r.text  # not "an existing topic" to the console's principal
+    r = secured.env.send("POST", "/api/simulator/producers", {"topic": topic, "rate": 1})
+    assert r.status == 404, r.text  # no simulated producer for a topic the console does not see
     assert topic not in {p["topic"] for p in secured.env.get("/api/cluster").json()["partitions"]}
     assert secured.env.get(f"/api/cluster/partitions/{topic}/0").status == 404
     counted = secured.env.get("/api/overview").json()["topics"]

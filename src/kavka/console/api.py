@@ -338,7 +338,7 @@ async def simulator(request):
 
 def _sim_topic(console: Console, body: dict) -> str:
     topic = body.get("topic") or ""
-    if not console.num_partitions(topic):
+    if not console.num_partitions(topic) or not console.access.visible_topics([topic]):
         raise ConsoleError(404, f"Topic {topic!r} does not exist; create it first.")
     return topic
 
