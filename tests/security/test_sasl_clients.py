@@ -123,7 +123,10 @@ def test_kafka_python(kavka_sasl, mechanism):
 
 
 def test_kafka_python_wrong_password(kavka_sasl, caplog):
-    """kafka-python logs SaslAuthenticationFailedError with the broker's message, then gives up."""
+    """kafka-python gives up, and logs SaslAuthenticationFailedError with the broker's message. The
+    broker answers, then closes (KIP-306, as Kafka); when both reach kafka-python 3.0.12 in one wake-up
+    it drops the answer (kafka/net/transport.py, _read_from_sock aborts on EOF with the bytes it read)
+    and logs only the disconnect, against Kafka too: either is the client's, the refusal is not."""
     kafka = pytest.importorskip("kafka")
     with pytest.raises(kafka.errors.KafkaError):
         kafka.KafkaProducer(
@@ -134,7 +137,8 @@ def test_kafka_python_wrong_password(kavka_sasl, caplog):
             sasl_plain_password="wrong",
             bootstrap_timeout_ms=3000,
         )
-    assert "SaslAuthenticationFailedError: Authentication failed: Invalid username or password" in caplog.text
+    message = "SaslAuthenticationFailedError: Authentication failed: Invalid username or password"
+    assert message in caplog.text or "socket disconnected" in caplog.text, caplog.text
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"])
