@@ -31,6 +31,7 @@ from kavka.coordinator.runtime import Batch, Timer
 from kavka.coordinator.txn.config import TxnConfig
 from kavka.coordinator.txn.metadata import NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TxnChanges, TxnMetadata, TxnState
 from kavka.coordinator.txn.records import decode_key, decode_value, txn_record, txn_tombstone
+from kavka.protocol.api import ErrorCode
 
 __all__ = ["TxnShard", "MarkerJob"]
 
@@ -104,6 +105,14 @@ class TxnShard:
         last_epoch, previous_pid = new.last_producer_epoch, new.previous_producer_id
 
         def success(_follow: Batch) -> None:
+            log.debug(
+                "%s: %s (producer %d epoch %d) written to partition %d",
+                new.transactional_id,
+                new.state.display,
+                new.producer_id,
+                new.producer_epoch,
+                self.partition,
+            )
             meta = self.txns.get(new.transactional_id)
             if meta is not None:  # what a v0 record does not hold stays in memory, as in Kafka
                 meta.last_producer_epoch = last_epoch
@@ -113,9 +122,21 @@ class TxnShard:
             if on_done is not None:
                 on_done(0)
 
+        def failure(_follow: Batch, error: int) -> None:
+            log.info(
+                "%s: writing %s (producer %d epoch %d) to partition %d failed: %s",
+                new.transactional_id,
+                new.state.display,
+                new.producer_id,
+                new.producer_epoch,
+                self.partition,
+                _error_name(error),
+            )
+            if on_done is not None:
+                on_done(int(error))
+
         batch.on_success(success)
-        if on_done is not None:
-            batch.on_failure(lambda _follow, error: on_done(int(error)))
+        batch.on_failure(failure)
 
     def send_markers(self, meta: TxnMetadata, partitions: Iterable[tuple[str, int]] | None = None) -> None:
         self._outbox.append(
@@ -210,3 +231,10 @@ class TxnShard:
                 log.info("transactional id %s expired", meta.transactional_id)
                 batch.append(txn_tombstone(meta.transactional_id))
         self.timer.schedule(_EXPIRE_KEY, self.config.remove_expired_transactions_interval_ms, self._expire)
+
+
+def _error_name(code: int) -> str:
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return str(code)
