@@ -11,7 +11,8 @@ answer from the success or failure continuation, so a client never sees state th
 Markers: once a PrepareCommit/PrepareAbort record is in the log, a :class:`MarkerJob` goes to the
 coordinator's outbox; whoever writes markers (the broker's transaction service, or a test) reports
 back with ``markers_written``; when every partition has its marker, CompleteCommit/CompleteAbort is
-written. Partitions that refused are retried after ``marker_retry_backoff_ms``. After a load, every
+written. Partitions that refused are retried after ``marker_retry_backoff_ms``, and so is a
+CompleteCommit/CompleteAbort the log refused for now (COORDINATOR_NOT_AVAILABLE). After a load, every
 transaction found in a Prepare state gets its job again (Kafka resumes the same way).
 
 Timers: the timed-out transaction check (every
@@ -180,7 +181,20 @@ class TxnShard:
             changes["next_producer_id"] = NO_PRODUCER_ID
             changes["previous_producer_id"] = meta.producer_id
         new = meta.transition(TxnState.COMPLETE_COMMIT if job.commit else TxnState.COMPLETE_ABORT, **changes)
-        self.write(batch, new)
+
+        def written(error: int) -> None:
+            # Kafka's TransactionMarkerChannelManager retries this append when the log refused it for now
+            # (NOT_ENOUGH_REPLICAS, a timeout: COORDINATOR_NOT_AVAILABLE); dropped, the transaction would
+            # stay in Prepare* until the partition is loaded again, and the producer's next EndTxn would
+            # meet it. NOT_COORDINATOR: the new coordinator's load completes it.
+            if error == ErrorCode.coordinator_not_available:
+                self.timer.schedule(
+                    ("complete", job.transactional_id),
+                    self.config.marker_retry_backoff_ms,
+                    lambda follow: self.complete(follow, job),
+                )
+
+        self.write(batch, new, written)
 
     def retry_markers(self, job: MarkerJob, remaining: set[tuple[str, int]]) -> None:
         def again(_batch: Batch) -> None:
