@@ -232,10 +232,11 @@ class Dispatcher:
         ControllerApis answers NOT_CONTROLLER, its Raft client DescribeQuorum NOT_LEADER_OR_FOLLOWER):
         what reaches it was sent to the quorum's leader, so a node that is not the active controller
         answers DescribeQuorum itself and closes the connection on a write, and the sender looks for
-        the leader again. Forwarding there could loop: a restarted quorum leader believes itself the leader until it
-        hears of the new one (Resigned), so its own broker's writes come to its CONTROLLER listener, and
-        forwarded from there they went back to itself, on the same connection, stuck for the request
-        timeout with the broker's registration queued behind them (fault-run seed 180)."""
+        the leader again. Forwarding there could loop: a restarted quorum leader believes itself the
+        leader until it hears of the new one (Resigned), so its own broker's writes come to its
+        CONTROLLER listener, and forwarded from there they went back to itself, on the same connection,
+        stuck for the request timeout with the broker's registration queued behind them (fault-run seed
+        180)."""
         broker = self.broker
         h = ctx.header
         try:
