@@ -19,6 +19,7 @@ class Harness:
         self.config = TxnConfig(transaction_state_log_num_partitions=4, **config)
         self.logs: dict[int, list] = {}
         self.fail_appends = 0
+        self.fail_code = ErrorCode.not_leader_or_follower  # what a failed append raises
         self.next_pid = 1000
         self.markers: list[tuple] = []  # (topic, partition, pid, epoch, commit, coordinator epoch)
         self.refuse: set = set()  # partitions whose markers fail (retried)
@@ -38,7 +39,7 @@ class Harness:
         if self.fail_appends:
             self.fail_appends -= 1
             err = Exception("no")
-            err.error_code = ErrorCode.not_leader_or_follower
+            err.error_code = self.fail_code
             raise err
         self.logs.setdefault(partition, []).extend(records)
 
@@ -268,6 +269,42 @@ def test_append_failure_changes_nothing(h):
     h.fail_appends = 1
     assert h.init()["error_code"] == ErrorCode.not_coordinator
     assert h.state().producer_epoch == epoch
+
+
+@pytest.mark.parametrize("commit", [True, False])
+def test_a_completion_the_log_refuses_for_now_is_retried(h, commit):
+    """Kafka retries the CompleteCommit/CompleteAbort append that failed with COORDINATOR_NOT_AVAILABLE
+    (the partition below min.insync.replicas, say); before, the transaction stayed in Prepare* until its
+    partition was loaded again, and the producer's next transaction met CONCURRENT_TRANSACTIONS, then an
+    EndTxn(abort) after its sends timed out met INVALID_TXN_STATE (fatal to librdkafka)."""
+    r = h.init()
+    pid, epoch = r["producer_id"], r["producer_epoch"]
+    assert h.add(pid, epoch, ("a", 0)) == 0
+    h.auto_markers = False
+    assert h.end(pid, epoch, commit) == 0  # the Prepare record goes in; the completion is refused below
+    h.fail_appends, h.fail_code = 1, ErrorCode.not_enough_replicas
+    h.auto_markers = True
+    h.pump()
+    assert h.markers == [("a", 0, pid, epoch, commit, 0)]
+    assert h.state().state == (TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT)
+    h.advance(h.config.marker_retry_backoff_ms)
+    assert h.state().state == (TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT)
+    assert h.add(pid, epoch, ("a", 0)) == 0  # the next transaction begins
+    assert h.end(pid, epoch, False) == 0
+
+
+def test_a_completion_refused_as_not_coordinator_is_left_to_the_new_coordinator(h):
+    r = h.init()
+    pid, epoch = r["producer_id"], r["producer_epoch"]
+    assert h.add(pid, epoch, ("a", 0)) == 0
+    h.auto_markers = False
+    assert h.end(pid, epoch, True) == 0
+    h.fail_appends, h.auto_markers = 1, True
+    h.pump()
+    h.advance(10 * h.config.marker_retry_backoff_ms)
+    assert h.state().state == TxnState.PREPARE_COMMIT  # nothing retried here: a new coordinator loads it
+    h.restart()
+    assert h.state().state == TxnState.COMPLETE_COMMIT
 
 
 def test_not_coordinator_and_loading():

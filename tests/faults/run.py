@@ -11,10 +11,14 @@ directory (``base_dir``), which the caller removes or keeps.
 
 ``before_final_read`` (a test hook) runs after the heal, before the final read, with the cluster: the
 tests use it to destroy data and show the checker notices.
+
+``KAVKA_FAULTS_LOG_LEVEL`` (debug, info, warning, error) sets the nodes' ``--log-level`` (WARNING
+otherwise), for a replay whose node logs must show the coordinators' state changes.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
@@ -139,6 +143,10 @@ def fault_run(config: RunConfig) -> RunResult:
             overrides=cluster_overrides(config.brokers),
             network=network,
         )
+        level = os.environ.get("KAVKA_FAULTS_LOG_LEVEL")
+        if level:
+            for node in cluster.nodes.values():
+                node.extra_args += ["--log-level", level.lower()]
         with cluster:
             _wait_for_brokers(cluster)
             topic, txn_topic = "faults", "faults-txn" if config.transactions else None

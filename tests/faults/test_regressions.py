@@ -13,16 +13,23 @@
   ``test_close_does_not_wait_for_a_peer_that_never_reads``); ruff bans ``wait_for`` in ``src/``.
 - seed 158: a duplicate that was librdkafka's epoch bump after local timeouts, not the broker's; the
   checker now tells them apart (tests/faults/test_checker.py).
+- seed 180 (3 nodes, RF=3, leader kills and a network partition): a fatal INVALID_TXN_STATE on an
+  EndTxn(abort) that met the previous transaction still in PrepareCommit, 28 s after it was committed: two
+  restarted nodes could not register for 30 s, because a node that believed itself the quorum's leader
+  forwarded metadata writes from its CONTROLLER listener to itself, so the partitions stayed below
+  min.insync.replicas and the markers could not be written. Fixed by never forwarding on the CONTROLLER
+  listener, as Kafka (below).
 """
 
 from __future__ import annotations
 
+import pytest
 from confluent_kafka import KafkaException, Producer
 
 from kavka.testing.cluster import LocalCluster
 from kavka.testing.process import create_topic, wait_until
 from tests.clients.adminwire import call
-from tests.cluster.test_kraft_cluster import all_list_every_broker
+from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker
 from tests.faults.checker import check
 from tests.faults.history import Recorder, Send
 from tests.faults.run import cluster_overrides
@@ -112,3 +119,56 @@ def _coordinator(cluster: LocalCluster, transactional_id: str) -> int:
     answer = call(node.bootstrap, 10, 3, {"key": transactional_id, "key_type": 1})
     assert answer.error_code == 0
     return answer.node_id
+
+
+def test_a_restarted_quorum_leader_rejoins_though_a_metadata_write_reached_it_first(tmp_path):
+    """Seed 180 (3 nodes, RF=3, min.insync.replicas=2): a transactional producer got a fatal
+    INVALID_TXN_STATE on EndTxn(abort). The chain: two nodes that had led the metadata quorum were
+    restarted; each came back believing itself the quorum's leader (Kafka's Resigned state), and a
+    metadata write its broker sent meanwhile (an internal topic's creation) went to its own CONTROLLER
+    listener, which forwarded it to the active controller: itself, on the very connection it had come in
+    on. That connection stayed stuck for the 30 s request timeout with the broker's registration queued
+    behind it, so the node stayed fenced and out of every ISR; the transaction state partition and the
+    data partitions were down to one replica, below min.insync.replicas, so a committed transaction stayed
+    in PrepareCommit for 28 s (its markers refused NOT_ENOUGH_REPLICAS, as Kafka refuses them), longer
+    than the next transaction's message timeout; the abort that followed met PrepareCommit, which Kafka
+    answers INVALID_TXN_STATE too. Kafka's CONTROLLER listener never forwards: a controller that is not
+    the active one answers NOT_CONTROLLER, and the sender tries the quorum's leader again.
+
+    Here the active controller is killed, the other two are paused while it restarts (so it stays in its
+    Resigned state, a long election timeout keeping it there), and a CreateTopics sent to its broker gets
+    no answer while no controller is reachable; then the other two resume. The restarted node must be
+    listed by every broker within seconds, and a topic created through it: before the fix the node stayed
+    unlisted until its registration timed out, 30 s after it started."""
+    overrides = {**cluster_overrides(3), "controller.quorum.election.timeout.ms": 4000}
+    with LocalCluster(nodes=3, base_dir=tmp_path, overrides=overrides) as cluster:
+        wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed")
+        old = active_controller(cluster)
+        assert old in cluster.nodes
+        restarted, others = cluster.nodes[old], [n for i, n in cluster.nodes.items() if i != old]
+        restarted.kill()
+        wait_until(lambda: active_controller(cluster) not in (-1, old), timeout=30, message="a new active controller")
+        for node in others:
+            node.pause()
+        try:
+            restarted.start()  # it led the quorum when it died: Resigned, and its own leader as far as it knows
+            create = {
+                "topics": [
+                    {
+                        "name": "while-resigned",
+                        "num_partitions": 1,
+                        "replication_factor": 1,
+                        "assignments": [],
+                        "configs": [],
+                    }
+                ],
+                "timeout_ms": 30000,
+                "validate_only": False,
+            }
+            with pytest.raises(TimeoutError):  # no controller can be reached: the request waits in the node
+                call(restarted.bootstrap, 19, 7, create, timeout=2)
+        finally:
+            for node in others:
+                node.resume()
+        wait_until(lambda: all_list_every_broker(cluster), timeout=10, message="the restarted node listed again")
+        create_topic(restarted.bootstrap, "after-restart", 1, timeout=10)  # its broker forwards writes again

@@ -227,12 +227,24 @@ class Dispatcher:
 
     async def _controller_write(self, ctx: RequestContext, handler, request):
         """A metadata write in a cluster: the active controller's handler answers once what it appended
-        is committed; any other node sends the request on to the active controller (Kafka 4's
-        forwarding) and relays the answer."""
+        is committed; any other node sends a request of its broker listener on to the active controller
+        (Kafka 4's forwarding) and relays the answer. The CONTROLLER listener never forwards (Kafka's
+        ControllerApis answers NOT_CONTROLLER, its Raft client DescribeQuorum NOT_LEADER_OR_FOLLOWER):
+        what reaches it was sent to the quorum's leader, so a node that is not the active controller
+        answers DescribeQuorum itself and closes the connection on a write, and the sender looks for
+        the leader again. Forwarding there could loop: a restarted quorum leader believes itself the
+        leader until it hears of the new one (Resigned), so its own broker's writes come to its
+        CONTROLLER listener, and forwarded from there they went back to itself, on the same connection,
+        stuck for the request timeout with the broker's registration queued behind them (fault-run seed
+        180)."""
         broker = self.broker
         h = ctx.header
         try:
             if broker.controller is None:
+                if self.listener == "controller":
+                    if h.api_key == ApiKey.DESCRIBE_QUORUM:
+                        return handler.func(ctx, request)
+                    raise NotControllerError("this node is not the active controller")
                 # The controller sees the forwarding node, not the client: a handler may answer here
                 # first when the client may not make the request (kavka.broker.handlers.acls).
                 refuse = getattr(handler.func, "refuse_before_forwarding", None)

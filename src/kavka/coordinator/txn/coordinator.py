@@ -434,8 +434,11 @@ class TransactionCoordinator(ShardedCoordinator[TxnShard]):
             elif (state == TxnState.PREPARE_COMMIT and commit) or (state == TxnState.PREPARE_ABORT and not commit):
                 respond(ErrorCode.concurrent_transactions)
             else:
-                log.debug(
-                    "%s: EndTxn(%s) in state %s", transactional_id, "commit" if commit else "abort", state.display
+                log.info(
+                    "%s: EndTxn(%s) in state %s: INVALID_TXN_STATE",
+                    transactional_id,
+                    "commit" if commit else "abort",
+                    state.display,
                 )
                 respond(ErrorCode.invalid_txn_state)
 

@@ -11,7 +11,8 @@ answer from the success or failure continuation, so a client never sees state th
 Markers: once a PrepareCommit/PrepareAbort record is in the log, a :class:`MarkerJob` goes to the
 coordinator's outbox; whoever writes markers (the broker's transaction service, or a test) reports
 back with ``markers_written``; when every partition has its marker, CompleteCommit/CompleteAbort is
-written. Partitions that refused are retried after ``marker_retry_backoff_ms``. After a load, every
+written. Partitions that refused are retried after ``marker_retry_backoff_ms``, and so is a
+CompleteCommit/CompleteAbort the log refused for now (COORDINATOR_NOT_AVAILABLE). After a load, every
 transaction found in a Prepare state gets its job again (Kafka resumes the same way).
 
 Timers: the timed-out transaction check (every
@@ -31,6 +32,7 @@ from kavka.coordinator.runtime import Batch, Timer
 from kavka.coordinator.txn.config import TxnConfig
 from kavka.coordinator.txn.metadata import NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TxnChanges, TxnMetadata, TxnState
 from kavka.coordinator.txn.records import decode_key, decode_value, txn_record, txn_tombstone
+from kavka.protocol.api import ErrorCode
 
 __all__ = ["TxnShard", "MarkerJob"]
 
@@ -104,6 +106,14 @@ class TxnShard:
         last_epoch, previous_pid = new.last_producer_epoch, new.previous_producer_id
 
         def success(_follow: Batch) -> None:
+            log.debug(
+                "%s: %s (producer %d epoch %d) written to partition %d",
+                new.transactional_id,
+                new.state.display,
+                new.producer_id,
+                new.producer_epoch,
+                self.partition,
+            )
             meta = self.txns.get(new.transactional_id)
             if meta is not None:  # what a v0 record does not hold stays in memory, as in Kafka
                 meta.last_producer_epoch = last_epoch
@@ -113,9 +123,21 @@ class TxnShard:
             if on_done is not None:
                 on_done(0)
 
+        def failure(_follow: Batch, error: int) -> None:
+            log.info(
+                "%s: writing %s (producer %d epoch %d) to partition %d failed: %s",
+                new.transactional_id,
+                new.state.display,
+                new.producer_id,
+                new.producer_epoch,
+                self.partition,
+                _error_name(error),
+            )
+            if on_done is not None:
+                on_done(int(error))
+
         batch.on_success(success)
-        if on_done is not None:
-            batch.on_failure(lambda _follow, error: on_done(int(error)))
+        batch.on_failure(failure)
 
     def send_markers(self, meta: TxnMetadata, partitions: Iterable[tuple[str, int]] | None = None) -> None:
         self._outbox.append(
@@ -159,7 +181,20 @@ class TxnShard:
             changes["next_producer_id"] = NO_PRODUCER_ID
             changes["previous_producer_id"] = meta.producer_id
         new = meta.transition(TxnState.COMPLETE_COMMIT if job.commit else TxnState.COMPLETE_ABORT, **changes)
-        self.write(batch, new)
+
+        def written(error: int) -> None:
+            # Kafka's TransactionMarkerChannelManager retries this append when the log refused it for now
+            # (NOT_ENOUGH_REPLICAS, a timeout: COORDINATOR_NOT_AVAILABLE); dropped, the transaction would
+            # stay in Prepare* until the partition is loaded again, and the producer's next EndTxn would
+            # meet it. NOT_COORDINATOR: the new coordinator's load completes it.
+            if error == ErrorCode.coordinator_not_available:
+                self.timer.schedule(
+                    ("complete", job.transactional_id),
+                    self.config.marker_retry_backoff_ms,
+                    lambda follow: self.complete(follow, job),
+                )
+
+        self.write(batch, new, written)
 
     def retry_markers(self, job: MarkerJob, remaining: set[tuple[str, int]]) -> None:
         def again(_batch: Batch) -> None:
@@ -210,3 +245,10 @@ class TxnShard:
                 log.info("transactional id %s expired", meta.transactional_id)
                 batch.append(txn_tombstone(meta.transactional_id))
         self.timer.schedule(_EXPIRE_KEY, self.config.remove_expired_transactions_interval_ms, self._expire)
+
+
+def _error_name(code: int) -> str:
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return str(code)
