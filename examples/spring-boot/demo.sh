@@ -11,48 +11,11 @@
 # (default 8081). `kavka` is $KAVKA if set (a command line, e.g. "python -m kavka"), else the one on PATH.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-read -r -a KAVKA <<< "${KAVKA:-kavka}"
+# shellcheck source=../demo-lib.sh
+source "$HERE/../demo-lib.sh"
 APP_PORT="${APP_PORT:-8081}"
-BOOTSTRAP="" ONCE=0
-while [ "$#" -gt 0 ]; do
-    case "$1" in
-        --bootstrap-servers|-b) BOOTSTRAP="$2"; shift 2 ;;
-        --once) ONCE=1; shift ;;
-        *) echo "demo.sh: unknown argument $1 (use --bootstrap-servers HOST:PORT, --once)" >&2; exit 2 ;;
-    esac
-done
-RUN="$(mktemp -d "${TMPDIR:-/tmp}/kavka-spring-demo.XXXXXX")"
-PIDS=()
-# SIGTERM to what we started (Spring and kavka serve shut down cleanly on it), newest first, then wait.
-cleanup() {
-    trap - EXIT INT TERM
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${PIDS[i]}" 2>/dev/null || true
-        wait "${PIDS[i]}" 2>/dev/null || true
-    done
-    echo "Stopped. Logs in $RUN"
-}
-trap cleanup EXIT
-trap 'exit 0' INT TERM
-
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: until COMMAND succeeds
-    local deadline=$((SECONDS + $1)) what="$2"; shift 2
-    until "$@" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$deadline" ]; then echo "demo.sh: timed out waiting for $what" >&2; exit 1; fi
-        sleep 0.2
-    done
-}
-
-if [ -z "$BOOTSTRAP" ]; then
-    PORT="${KAVKA_PORT:-9092}"
-    BOOTSTRAP="127.0.0.1:$PORT"
-    "${KAVKA[@]}" serve --port "$PORT" --console-port "${KAVKA_CONSOLE_PORT:-8080}" \
-        --override "log.dirs=$RUN/kavka-data" --override group.initial.rebalance.delay.ms=0 \
-        >"$RUN/broker.log" 2>&1 &
-    PIDS+=($!)
-    wait_for 60 "kavka serve on $BOOTSTRAP (log: $RUN/broker.log)" "${KAVKA[@]}" topics list -b "$BOOTSTRAP" --timeout 2
-    echo "Started kavka serve on $BOOTSTRAP (console http://127.0.0.1:${KAVKA_CONSOLE_PORT:-8080})"
-fi
+demo_init spring "$@"
+demo_broker --override group.initial.rebalance.delay.ms=0
 
 echo "Building the order service (Maven, once per source hash)..."
 JAR="$(bash "$HERE/build.sh")"
