@@ -78,10 +78,11 @@ def browser():
             b.close()
 
 
-@pytest.fixture
-def page(browser, console_url, artifacts, request):
-    """A fresh browser context on the console; fails the test on any JavaScript error the pages raise,
-    and saves a screenshot of where it was when the test failed."""
+def open_page(browser, console_url, artifacts, request, expected: tuple[str, ...] = ()):
+    """A fresh browser context on the console (a generator for a fixture): fails the test on any
+    JavaScript error or console error the pages raise other than the ``expected`` console error texts
+    (Chromium logs a refused request's status as one), and saves a screenshot of where it was when the
+    test failed."""
     context = browser.new_context(base_url=console_url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     p = context.new_page()
@@ -93,7 +94,14 @@ def page(browser, console_url, artifacts, request):
     if request.session.testsfailed > failed_before:
         shot(p, artifacts, f"{request.node.name}-FAILED")
     context.close()
-    assert not errors, f"JavaScript errors on the console's pages: {errors}"
+    unexpected = [e for e in errors if e.removeprefix("console.error: ") not in expected]
+    assert not unexpected, f"JavaScript errors on the console's pages: {unexpected}"
+
+
+@pytest.fixture
+def page(browser, console_url, artifacts, request):
+    """A fresh browser context on the console; fails the test on any JavaScript error (``open_page``)."""
+    yield from open_page(browser, console_url, artifacts, request)
 
 
 def shot(page: Page, artifacts, name: str) -> Path:

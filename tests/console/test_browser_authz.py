@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from kavka.testing.embedded import EmbeddedBroker
-from tests.console.browserlib import NEEDS_CHROMIUM, TIMEOUT_MS, shot
+from tests.console.browserlib import NEEDS_CHROMIUM, open_page, shot
 from tests.console.consolelib import secured_overrides
 
 pytestmark = NEEDS_CHROMIUM
@@ -26,19 +26,11 @@ def console_url(tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser, console_url):
+def page(browser, console_url, artifacts, request):
     """browserlib's ``page``, except that the refused request itself is expected: Chromium logs the 403
-    of the create's fetch as a console error; any other error fails the test."""
-    context = browser.new_context(base_url=console_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield p
-    context.close()
+    of the create's fetch as a console error."""
     refused = "Failed to load resource: the server responded with a status of 403 (Forbidden)"
-    assert errors == [refused], f"JavaScript errors on the page: {errors}"
+    yield from open_page(browser, console_url, artifacts, request, expected=(refused,))
 
 
 def test_a_refused_create_shows_kafkas_error(page, artifacts):

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from kavka.cli.main import main as kavka_cli
 from kavka.testing.process import wait_until
-from tests.console.browserlib import NEEDS_CHROMIUM, TIMEOUT_MS, live, shot
+from tests.console.browserlib import NEEDS_CHROMIUM, TIMEOUT_MS, live, open_page, shot
 from tests.console.consolelib import http
 
 pytestmark = NEEDS_CHROMIUM
@@ -90,19 +90,11 @@ def test_overview_cards_read_whole(page, artifacts, width):
 
 
 @pytest.fixture
-def page_404(browser, console_url):
+def page_404(browser, console_url, artifacts, request):
     """As the ``page`` fixture, for a page that answers 404: Chromium logs the document's own status as
-    a console error, which the ``page`` fixture would count as the page's failure; any other error fails."""
-    context = browser.new_context(base_url=console_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield p
-    context.close()
+    a console error, which the ``page`` fixture would count as the page's failure."""
     document_404 = "Failed to load resource: the server responded with a status of 404 (Not Found)"
-    assert errors in ([], [document_404]), f"JavaScript errors on the page: {errors}"
+    yield from open_page(browser, console_url, artifacts, request, expected=(document_404,))
 
 
 def test_a_missing_topic_answers_404_with_nothing_to_act_on(page_404, artifacts):
