@@ -4,8 +4,9 @@ field). Apache Kafka gives their sessions the same end as anyone's (``connection
 ``SaslServerAuthenticator`` sets the expiry whatever the version, the version only feeds the
 ``successful-authentication-no-reauth`` metric), leaves the connection open past that end, and closes
 it, without an answer, on the next request that does not start a re-authentication
-(``SocketServer.processCompletedReceives``). Run against Apache Kafka and Kavka configured the same way
-(tests/security/conftest.py: SCRAM-SHA-512 sessions last REAUTH_MS)."""
+(``SocketServer.processCompletedReceives``); a SaslHandshake before the end, of either version, starts
+a re-authentication (``KafkaChannel.maybeBeginServerReauthentication``). Run against Apache Kafka and
+Kavka configured the same way (tests/security/conftest.py: SCRAM-SHA-512 sessions last REAUTH_MS)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,22 @@ def test_a_v0_client_is_closed_on_its_first_request_after_the_session(sasl_broke
     other = w.connect(sasl_broker.bootstrap)
     _login(other, client)
     assert _api_versions_ok(other, 12)
+
+
+@pytest.mark.parametrize("client", ["handshake-v0", "authenticate-v0"])
+def test_a_v0_client_that_logs_in_again_renews_its_session(sasl_broker, client):
+    """Nothing on the wire stops a v0 client from re-authenticating the way it logged in (a SaslHandshake,
+    v0 with raw tokens or v1 with SaslAuthenticate v0) before its session ends: the session is renewed
+    from then, and a request after the first session's end is served."""
+    s = w.connect(sasl_broker.bootstrap)
+    _, first_end = _login(s, client)
+    first_end += REAUTH_MS / 1000
+    renew_at = first_end - REAUTH_MS / 2000  # halfway through the session
+    wait_until(lambda: time.monotonic() >= renew_at, timeout=REAUTH_MS / 1000 + 5, interval=0.05)
+    renewed, _ = _login(s, client)
+    assert renewed < first_end, "the re-authentication started after the first session's end"
+
+    after_first = first_end + 0.2
+    wait_until(lambda: time.monotonic() >= after_first, timeout=REAUTH_MS / 1000 + 5, interval=0.05)
+    assert time.monotonic() < renewed + REAUTH_MS / 1000, "too late to tell a renewed session from none"
+    assert _api_versions_ok(s, 20)
