@@ -299,6 +299,28 @@ def test_reauthentication(sasl_broker):
     assert time.monotonic() - renewed >= REAUTH_MS / 1000 - 0.05
 
 
+def test_a_second_reauthentication_within_a_second_is_refused(sasl_broker):
+    """KIP-368 (Kafka's KafkaChannel): a connection may start a re-authentication at most once a second;
+    a handshake sooner than that is handled as on any authenticated connection: ILLEGAL_SASL_STATE, and
+    the session goes on."""
+    s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
+
+    def login(correlation: int) -> None:
+        w.handshake(s, "SCRAM-SHA-512", correlation)
+        first = w.scram_first(SCRAM_USER)
+        server_first = w.authenticate(s, first, correlation + 1)
+        final = w.scram_final("SCRAM-SHA-512", SCRAM_PASSWORD, first, server_first.auth_bytes)
+        assert w.authenticate(s, final, correlation + 2).error_code == 0
+
+    login(1)
+    started = time.monotonic()
+    login(10)  # the first re-authentication: no earlier one to be too close to
+    error, _ = w.handshake(s, "SCRAM-SHA-512", 20)
+    assert time.monotonic() - started < 1.0, "too slow to check the one-second rule"
+    assert error == 34  # ILLEGAL_SASL_STATE
+    assert _api_versions_ok(s)
+
+
 @pytest.mark.parametrize("case", ["other-mechanism", "other-principal"])
 def test_reauthentication_keeps_mechanism_and_principal(sasl_broker, case):
     """KIP-368: a re-authentication as another user is refused with Kafka's message, one with another

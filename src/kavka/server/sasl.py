@@ -66,6 +66,7 @@ SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 _SIZE = struct.Struct(">i")
 _SASL_AUTHENTICATE_MAX = 2
 _SASL_HANDSHAKE_MAX = 1
+_MIN_REAUTH_INTERVAL_S = 1.0  # Kafka's KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS
 
 
 class SaslSettings:
@@ -219,6 +220,7 @@ class SaslAuthenticator:
         self._mechanism_name: str | None = None
         self._reauth_from: tuple[str, str] | None = None  # (mechanism, principal) being re-authenticated
         self.session_expiry: float | None = None  # time.monotonic() when the session ends
+        self._last_reauth_start: float | None = None  # time.monotonic() of the last re-authentication
 
     @property
     def complete(self) -> bool:
@@ -373,16 +375,24 @@ class SaslAuthenticator:
                 header, offset = parse_request_header(frame)
             except ProtocolDecodeError:
                 header = None
-            if header is not None and header.api_key == ApiKey.SASL_HANDSHAKE:
+            now = time.monotonic()
+            if header is not None and header.api_key == ApiKey.SASL_HANDSHAKE and self._may_reauthenticate(now):
                 # KIP-368: a handshake on an authenticated connection whose session has a lifetime
                 # starts a re-authentication with the same mechanism and principal.
+                self._last_reauth_start = now
                 self._reauth_from = (self._mechanism_name or "", info.principal)
                 self.state = "HANDSHAKE"
                 return self._handshake(info, header, frame, offset)
-            if time.monotonic() > expiry:
+            if now > expiry:
                 log.info("closing %s: its SASL session expired (re-authentication needed)", info.peer)
                 raise CloseConnection("SASL session expired")
         return self._dispatcher.dispatch(info, frame)
+
+    def _may_reauthenticate(self, now: float) -> bool:
+        """Kafka's KafkaChannel: at most one re-authentication start a second (the first one after the
+        login has no earlier one to be near); a handshake sooner is handled as on any authenticated
+        connection (ILLEGAL_SASL_STATE) and the session goes on."""
+        return self._last_reauth_start is None or now - self._last_reauth_start >= _MIN_REAUTH_INTERVAL_S
 
     # --- failure ------------------------------------------------------------------------
 
