@@ -300,9 +300,11 @@ def test_cell(request, broker, pki, tmp_path, client, mechanism, transport):
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_kcat_scram_fails_alike(kafka, kavka, pki, mechanism, transport):
-    """Debian's kcat (librdkafka 2.0.2) cannot log in with SCRAM to Apache Kafka, and not to Kavka either:
-    the same exit and the same failure on both (the same settings log in with confluent-kafka's newer
-    librdkafka: the confluent cells)."""
+    """Debian's kcat (librdkafka 2.0.2) cannot log in with SCRAM to Apache Kafka 4, and not to Kavka either:
+    the same exit and the same refusal (invalid credentials) on both. librdkafka before 2.6.1 repeats its
+    nonce in the client-final message; Kafka 4 checks the nonce strictly, as RFC 5802 asks and Kavka does
+    (confluentinc/librdkafka#4895, edenhill/kcat#462). confluent-kafka's newer librdkafka logs in with the
+    same settings: the confluent cells."""
     args = _kcat(librdkafka_conf(pki, transport, mechanism))
 
     def outcome(b: MatrixBroker) -> tuple[int, list[str]]:
@@ -406,8 +408,24 @@ ERROR_NAME = {  # how each client shows it
     "kcat": "SASL authentication error: ",
     "java": "SaslAuthenticationException: ",
 }
+# kafka-python reads until the socket is empty and, when the connection's end comes in the same read as
+# the refusal, drops the refusal (kafka/net/transport.py, _sock_recv: data then EOF -> abort, the data
+# never parsed): over plain TCP it often sees only "socket disconnected", from both brokers. Measured
+# here, a producer whose 1.5 s bootstrap never saw the refusal: 5 of 15 on Kafka, 11 of 15 on Kavka
+# (Kavka closes as soon as its answer is written, Kafka a poll round later). Over TLS the end comes in
+# a record of its own and the refusal is read every time: that cell must pass.
+KAFKA_PYTHON_LOSES_REFUSAL = pytest.mark.xfail(
+    reason="kafka-python drops a refusal that arrives with the connection's end (both brokers; see above)",
+    strict=False,
+)
 NEGATIVE = [
-    pytest.param(client, mechanism, transport, id=f"{client}-{mechanism}-{transport}")
+    pytest.param(
+        client,
+        mechanism,
+        transport,
+        id=f"{client}-{mechanism}-{transport}",
+        marks=[KAFKA_PYTHON_LOSES_REFUSAL] if (client, transport) == ("kafka-python", "SASL_PLAINTEXT") else [],
+    )
     for client, mechanism in [
         *((c, "PLAIN") for c in CLIENTS),
         ("confluent", "SCRAM-SHA-256"),
