@@ -301,10 +301,10 @@ def test_cell(request, broker, pki, tmp_path, client, mechanism, transport):
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_kcat_scram_fails_alike(kafka, kavka, pki, mechanism, transport):
     """Debian's kcat (librdkafka 2.0.2) cannot log in with SCRAM to Apache Kafka 4, and not to Kavka either:
-    the same exit and the same refusal (invalid credentials) on both. librdkafka before 2.6.1 repeats its
-    nonce in the client-final message; Kafka 4 checks the nonce strictly, as RFC 5802 asks and Kavka does
-    (confluentinc/librdkafka#4895, edenhill/kcat#462). confluent-kafka's newer librdkafka logs in with the
-    same settings: the confluent cells."""
+    the same exit and the same refusal (invalid credentials) on both. librdkafka before 2.6.1 sends a
+    client-final nonce that Kafka 4 refuses, checking it strictly as RFC 5802 asks and Kavka does
+    (edenhill/kcat#462). confluent-kafka's newer librdkafka logs in with the same settings: the
+    confluent cells."""
     args = _kcat(librdkafka_conf(pki, transport, mechanism))
 
     def outcome(b: MatrixBroker) -> tuple[int, list[str]]:
