@@ -30,18 +30,21 @@ SCRAM_USER, SCRAM_PASSWORD = "scram-user", "scram-secret"
 REAUTH_MS = 2000
 
 
-def sasl_overrides(listener: str) -> dict[str, str]:
+def sasl_overrides(listener: str, *, reauth: bool = True) -> dict[str, str]:
+    """``listener``'s SASL settings (all four mechanisms, the JAAS configs above); with ``reauth`` its
+    SCRAM-SHA-512 sessions end after REAUTH_MS (KIP-368)."""
     lst = listener.lower()
-    return {
+    settings = {
         f"listener.name.{lst}.sasl.enabled.mechanisms": MECHANISMS,
         f"listener.name.{lst}.plain.sasl.jaas.config": PLAIN_JAAS,
         f"listener.name.{lst}.oauthbearer.sasl.jaas.config": OAUTH_JAAS,
         f"listener.name.{lst}.scram-sha-256.sasl.jaas.config": SCRAM_JAAS,
         f"listener.name.{lst}.scram-sha-512.sasl.jaas.config": SCRAM_JAAS,
-        # KIP-368: SCRAM-SHA-512 sessions last REAUTH_MS, the other mechanisms' have no end
-        f"listener.name.{lst}.scram-sha-512.connections.max.reauth.ms": str(REAUTH_MS),
         "connection.failed.authentication.delay.ms": "100",
     }
+    if reauth:  # KIP-368: SCRAM-SHA-512 sessions last REAUTH_MS, the other mechanisms' have no end
+        settings[f"listener.name.{lst}.scram-sha-512.connections.max.reauth.ms"] = str(REAUTH_MS)
+    return settings
 
 
 def client_conf(bootstrap: str, mechanism: str = "PLAIN", user: str = "alice", password: str = "alice-secret"):

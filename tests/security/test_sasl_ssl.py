@@ -1,23 +1,18 @@
 """SASL inside TLS: a ``SASL_SSL`` listener beside ``PLAINTEXT`` and ``SSL`` on one broker, Kavka and
 Apache Kafka configured the same way (the same certificate files, JAAS configs and SCRAM users).
 
-The TLS handshake comes first, then SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) inside it, and the
-connection's principal is the SASL user's even when the client also shows a certificate
-(``listener.name.sasl_ssl.ssl.client.auth=requested``). confluent-kafka, kafka-python, aiokafka, kcat and
-Kafka's console producer and consumer (the Java client, with a ``--command-config``) produce and
-consume; a wrong password, a broker certificate the client does not trust, a client certificate the
-broker does not trust and a SASL client that skips TLS fail with the same client errors as on Kafka;
-librdkafka re-authenticates (KIP-368) inside TLS on both; a per-user quota throttles a SASL_SSL user's
-fetches on both, without a disconnect.
+The TLS handshake comes first, then SASL inside it, and the connection's principal is the SASL user's
+even when the client also shows a certificate (``listener.name.sasl_ssl.ssl.client.auth=requested``).
+Each listener serves its own clients; a wrong password, a broker certificate the client does not trust,
+a client certificate the broker does not trust and a SASL client that skips TLS fail with the same
+librdkafka errors as on Kafka; librdkafka re-authenticates (KIP-368) inside TLS on both; a per-user
+quota throttles a SASL_SSL user's fetches on both, without a disconnect. Each client with each
+mechanism over SASL_SSL (and SASL_PLAINTEXT) is in test_sasl_matrix.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shutil
-import ssl
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,15 +30,13 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from kavka.security.oauthbearer import unsecured_token
 from kavka.testing.apache_kafka import ApacheKafka
-from kavka.testing.certs import PASSWORD, Pki, make_pki
+from kavka.testing.certs import Pki, make_pki
 from kavka.testing.process import BrokerProcess, free_port, wait_until
 from tests.clients.clientlib import PRODUCE, READ_ALL, Out
 from tests.needs import require_kafka
 from tests.security.conftest import MECHANISMS, PLAIN_JAAS, SCRAM_PASSWORD, SCRAM_USER, add_scram_user
 
-KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required ;"
 CREDENTIALS = {
@@ -174,68 +167,7 @@ def ck_sasl_ssl(pki: Pki, mechanism: str, *, password: str | None = None, cert: 
     return conf
 
 
-def _python_conf(client: str, pki: Pki, mechanism: str) -> dict:
-    user, password = CREDENTIALS[mechanism]
-    conf: dict = {
-        "security_protocol": "SASL_SSL",
-        "sasl_mechanism": mechanism,
-        "sasl_plain_username": user,
-        "sasl_plain_password": password,
-    }
-    if client == "aiokafka":
-        conf["ssl_context"] = ssl.create_default_context(cafile=pki.ca_pem)
-    else:
-        conf["ssl_cafile"] = pki.ca_pem
-    return conf
-
-
 RECORDS = [Out(key=b"k%d" % i, value=b"v%d" % i, partition=0) for i in range(10)]
-
-
-@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
-@pytest.mark.parametrize("client", ["confluent", "kafka-python", "aiokafka"])
-def test_clients_produce_and_consume_over_sasl_ssl(kavka, pki, client, mechanism):
-    if client == "confluent":
-        conf = {k.replace(".", "_"): v for k, v in ck_sasl_ssl(pki, mechanism).items()}
-    else:
-        conf = _python_conf(client, pki, mechanism)
-    topic = f"sasl-ssl-{uuid.uuid4().hex[:8]}"
-    delivered = PRODUCE[client](_addr(kavka), topic, RECORDS, **conf)
-    assert [d.offset for d in delivered] == list(range(len(RECORDS)))
-    got = READ_ALL[client](_addr(kavka), topic, 1, **conf)
-    assert [(r.key, r.value) for r in got] == [(r.key, r.value) for r in RECORDS]
-
-
-@pytest.mark.parametrize("client", ["kafka-python", "aiokafka"])
-def test_python_clients_with_unsecured_oauthbearer_over_sasl_ssl(broker, pki, client):
-    """kafka-python and aiokafka log in with an unsigned OAUTHBEARER token (their token providers) inside
-    TLS, produce and read back, on Kafka and Kavka (this listener's OAUTHBEARER sessions last 1.5 s: a
-    connection that outlives its session without re-authenticating is closed, and the client logs in again)."""
-    now = int(time.time())
-    token = unsecured_token({"sub": "carol", "iat": now, "exp": now + 3600})
-    if client == "aiokafka":
-        from aiokafka.abc import AbstractTokenProvider as AsyncTokens
-
-        class AsyncProvider(AsyncTokens):
-            async def token(self) -> str:
-                return token
-
-        provider: object = AsyncProvider()
-    else:
-        from kafka.net.sasl.oauth import AbstractTokenProvider
-
-        class Provider(AbstractTokenProvider):
-            def token(self) -> str:
-                return token
-
-        provider = Provider()
-    conf = {k: v for k, v in _python_conf(client, pki, "PLAIN").items() if not k.startswith("sasl_plain")}
-    conf.update({"sasl_mechanism": "OAUTHBEARER", "sasl_oauth_token_provider": provider})
-    topic = _topic(broker, "oauth-ssl")
-    delivered = PRODUCE[client](_addr(broker), topic, RECORDS, **conf)
-    assert [d.offset for d in delivered] == list(range(len(RECORDS)))
-    got = READ_ALL[client](_addr(broker), topic, 1, **conf)
-    assert [(r.key, r.value) for r in got] == [(r.key, r.value) for r in RECORDS]
 
 
 def test_each_listener_serves_its_own_clients_and_endpoints(kavka, pki):
@@ -258,68 +190,6 @@ def test_each_listener_serves_its_own_clients_and_endpoints(kavka, pki):
         conf = {k.replace(".", "_"): v for k, v in confs[listener].items()}
         got = READ_ALL["confluent"](_addr(kavka, listener), topic, 1, **conf)
         assert [r.value for r in got] == [b"v0", b"v1", b"v2"]
-
-
-@pytest.mark.skipif(KCAT is None, reason="kcat is not installed (apt-get install kcat; .ci/run does)")
-def test_kcat_over_sasl_ssl(broker, pki):
-    """kcat (Debian's, librdkafka 2.0.2) with PLAIN; its SCRAM login fails on Kafka and Kavka alike."""
-    topic = f"sasl-ssl-{uuid.uuid4().hex[:8]}"
-    args = [KCAT, "-b", _addr(broker)]
-    for k, v in ck_sasl_ssl(pki, "PLAIN").items():
-        args += ["-X", f"{'sasl.mechanisms' if k == 'sasl.mechanism' else k}={v}"]
-    lines = [f"kcat {i}" for i in range(5)]
-    subprocess.run([*args, "-P", "-t", topic], input=("\n".join(lines) + "\n").encode(), check=True, timeout=30)
-    out = subprocess.run([*args, "-C", "-t", topic, "-o", "beginning", "-e", "-q"], capture_output=True, timeout=30)
-    assert out.stdout.decode().splitlines() == lines, out.stderr
-
-
-def _java_properties(pki: Pki, mechanism: str, password: str) -> str:
-    user, _ = CREDENTIALS[mechanism]
-    module = "plain.PlainLoginModule" if mechanism == "PLAIN" else "scram.ScramLoginModule"
-    return (
-        "security.protocol=SASL_SSL\n"
-        "ssl.truststore.type=PKCS12\n"
-        f"ssl.truststore.location={pki.truststore_p12}\n"
-        f"ssl.truststore.password={PASSWORD}\n"
-        f"sasl.mechanism={mechanism}\n"
-        f"sasl.jaas.config=org.apache.kafka.common.security.{module} required "
-        f'username="{user}" password="{password}";\n'
-    )
-
-
-def test_java_console_tools_over_sasl_ssl(kavka, kafka, pki, tmp_path):
-    """Kafka's console producer and consumer log in with SCRAM-SHA-512 inside TLS (--command-config)."""
-    props = tmp_path / "client.properties"
-    props.write_text(_java_properties(pki, "SCRAM-SHA-512", SCRAM_PASSWORD))
-    topic = f"sasl-ssl-{uuid.uuid4().hex[:8]}"
-    base = ["--bootstrap-server", _addr(kavka), "--topic", topic, "--command-config", str(props)]
-    lines = [f"java {i}" for i in range(5)]
-    produced = kafka.run_tool("org.apache.kafka.tools.ConsoleProducer", base, stdin="\n".join(lines) + "\n")
-    assert produced.returncode == 0, produced.stderr
-    consumed = kafka.run_tool(
-        "org.apache.kafka.tools.consumer.ConsoleConsumer",
-        [*base, "--from-beginning", "--max-messages", "5", "--timeout-ms", "20000"],
-    )
-    assert consumed.returncode == 0, consumed.stderr
-    assert consumed.stdout.splitlines() == lines
-
-
-def _java_error(kafka: ApacheKafka, bootstrap: str, props: str) -> str:
-    """The exception line Kafka's topic tool prints when it cannot log in."""
-    done = kafka.run_tool(
-        "org.apache.kafka.tools.TopicCommand", ["--bootstrap-server", bootstrap, "--list", "--command-config", props]
-    )
-    assert done.returncode != 0
-    return next(line for line in done.stderr.splitlines() if "Exception" in line)
-
-
-def test_java_client_wrong_password_is_refused_as_by_kafka(kavka, kafka, pki, tmp_path):
-    props = tmp_path / "wrong.properties"
-    props.write_text(_java_properties(pki, "SCRAM-SHA-512", "wrong"))
-    theirs = _java_error(kafka, _addr(kafka), str(props))
-    ours = _java_error(kafka, _addr(kavka), str(props))
-    assert "SaslAuthenticationException" in theirs
-    assert ours == theirs
 
 
 def _ck_outcome(bootstrap: str, conf: dict) -> tuple[bool, list[tuple[str, str]]]:
@@ -424,27 +294,6 @@ def test_the_principal_is_the_sasl_user_not_the_certificate(broker, pki):
             AclPermissionType.ANY,
         )  # fmt: skip
         admin.delete_acls([gone])[gone].result(timeout=20)
-
-
-def test_aiokafka_wrong_password_over_sasl_ssl(broker, pki, caplog):
-    """aiokafka gives up bootstrapping and logs the broker's message (the same from Kafka and Kavka)."""
-    aiokafka = pytest.importorskip("aiokafka")
-    conf = _python_conf("aiokafka", pki, "PLAIN")
-    conf["sasl_plain_password"] = "wrong"
-
-    async def run() -> None:
-        producer = aiokafka.AIOKafkaProducer(bootstrap_servers=_addr(broker), **conf)
-        try:
-            with pytest.raises(aiokafka.errors.KafkaConnectionError):
-                await producer.start()
-        finally:
-            await producer.stop()
-
-    asyncio.run(run())
-    assert (
-        f'Unable connect to "{_addr(broker)}": [Error 58] SaslAuthenticationFailed: Authentication failed: '
-        "Invalid username or password" in caplog.text
-    )
 
 
 def test_librdkafka_reauthenticates_inside_tls(broker, pki):

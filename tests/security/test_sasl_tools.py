@@ -1,7 +1,8 @@
 """Kafka's own tools with ``--command-config`` on a SASL listener, Apache Kafka and Kavka side by side:
 kafka-configs adds, describes and deletes a user's SCRAM credential (AlterUserScramCredentials /
 DescribeUserScramCredentials), and the console producer and consumer log in with it (the Java client's
-SCRAM-SHA-256)."""
+SCRAM-SHA-256); ``kavka configs`` does the same. The Java client with each mechanism over each transport
+is in test_sasl_matrix.py."""
 
 from __future__ import annotations
 
@@ -137,34 +138,3 @@ def test_kavka_configs_takes_kafka_configs_spelling(kavka_sasl, tmp_path):
     assert login.list_topics(timeout=10).brokers
     both = kavka("--alter", "--describe", *who, *connect)
     assert both.returncode == 2 and both.stderr.strip().splitlines()[-1] == "Error: give one of --alter and --describe"
-
-
-def test_console_producer_with_unsecured_oauthbearer(tools, sasl_broker, tmp_path):
-    """The Java client's unsecured OAUTHBEARER login (a token it makes itself, ``alg: none``)."""
-    client = tmp_path / "oauth.properties"
-    client.write_text(
-        "security.protocol=SASL_PLAINTEXT\n"
-        "sasl.mechanism=OAUTHBEARER\n"
-        "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
-        'unsecuredLoginStringClaim_sub="erin";\n'
-    )
-    topic = f"sasl-oauth-{uuid.uuid4().hex[:6]}"
-    args = ["--bootstrap-server", sasl_broker.bootstrap, "--topic", topic, "--command-config", str(client)]
-    produced = tools.run_tool(PRODUCER, args, stdin="over OAUTHBEARER\n")
-    assert produced.returncode == 0, produced.stderr
-    from confluent_kafka import Consumer
-
-    from tests.security.conftest import client_conf
-
-    consumer = Consumer({**client_conf(sasl_broker.bootstrap), "group.id": "g", "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    try:
-        values = []
-        for _ in range(40):
-            m = consumer.poll(0.5)
-            if m is not None and m.error() is None:
-                values.append(m.value())
-                break
-    finally:
-        consumer.close()
-    assert values == [b"over OAUTHBEARER"]
