@@ -12,8 +12,8 @@ thread (what a reconnect storm costs the broker), and the same over plaintext fo
 With ``--kafka`` the same measurement runs, after Kavka's, against Apache Kafka 4.4 (one KRaft node from
 KAVKA_KAFKA_LIB, a PLAINTEXT and an SSL listener with the same PEM key store; the JVM's CPU seconds from
 its /proc/<pid>/stat) and a table prints each figure for both with the ratio Kavka / Kafka. Both brokers
-get the same warm-up (``--warmup`` records on each listener, 100 TLS handshakes) before anything is
-timed; the JVM compiles its hot paths during the warm-up, Kavka fills its caches.
+get the same warm-up (``--warmup`` records produced and consumed on each listener, 100 TLS
+handshakes) before anything is timed; the JVM compiles its hot paths during it, Kavka fills its caches.
 
     .venv/bin/python bench/tls.py                        # 1,000,000 x 100 B, 500 handshakes
     .venv/bin/python bench/tls.py --records 200000 --size 1000
@@ -121,10 +121,12 @@ def measure(
     }
     bootstrap = listeners["plaintext"]["bootstrap.servers"]
     per_million = 1e6 / args.records
-    # The first run pays for imports, caches and (for the JVM) JIT compilation: warm both listeners.
+    # The first run pays for imports, caches and (for the JVM) JIT compilation: warm both paths on both
+    # listeners (a warm-up that only produced left the first timed consume paying for it).
     for name, conf in listeners.items():
         create_topic(bootstrap, f"bench-warmup-{name}", 1)
         produce_to(conf, f"bench-warmup-{name}", args.warmup, args.size)
+        consume(conf, f"bench-warmup-{name}", args.size)
     for name, conf in listeners.items():
         topic = f"bench-{name}"
         create_topic(bootstrap, topic, 1)
