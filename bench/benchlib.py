@@ -1,8 +1,10 @@
 """What every bench script prints with its figures: the machine and the commit they were measured on.
 
-``machine()`` (CPU, kernel, Python, confluent-kafka / librdkafka) and ``commit()`` (``git describe
---always --dirty`` of this checkout, so a figure names the code it measured; issue 12). The scripts in
-bench/ are run as ``.venv/bin/python bench/<script>.py`` and import this module by name.
+``machine()`` (CPU, kernel, Python, confluent-kafka / librdkafka, the load average when it was called)
+and ``commit()`` (``git describe --always --dirty`` of this checkout, so a figure names the code it
+measured; issue 12); ``process_cpu_seconds(pid)`` for a server that is not a BrokerProcess (Apache
+Kafka's JVM). The scripts in bench/ are run as ``.venv/bin/python bench/<script>.py`` and import this
+module by name.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-__all__ = ["machine", "commit", "report"]
+__all__ = ["machine", "commit", "report", "process_cpu_seconds"]
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -29,8 +31,9 @@ def commit() -> str:
 
 
 def machine() -> dict:
-    """What the figures were measured on: CPU, Python, kernel, confluent-kafka and librdkafka, and the
-    commit (every bench script prints this)."""
+    """What the figures were measured on: CPU, Python, kernel, confluent-kafka and librdkafka, the
+    commit, and the 1/5/15-minute load average at the call (the machine is shared; a figure taken at
+    load 3 on 2 cores says so). Every bench script prints this."""
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -46,6 +49,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "platform": platform.platform(),
         "commit": commit(),
+        "load": [round(x, 2) for x in os.getloadavg()],
     }
     try:
         import confluent_kafka
@@ -56,6 +60,13 @@ def machine() -> dict:
     except ImportError:
         pass
     return info
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` and its threads (Linux /proc/<pid>/stat,
+    fields 14 and 15): the same reading as BrokerProcess.cpu_seconds, for any process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(out: dict, json_path: Path | None) -> None:
