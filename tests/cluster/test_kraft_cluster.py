@@ -154,3 +154,29 @@ def test_describe_quorum_shows_every_voter_caught_up(combined):
         return set(voters) == {1, 2, 3} and all(v.log_end_offset == p.high_watermark for v in voters.values())
 
     wait_until(caught_up, timeout=30, message="every voter at the high watermark")
+
+
+def test_kafka_metadata_quorum_with_bootstrap_controller(combined, apache_kafka):
+    """KIP-919: ``kafka-metadata-quorum --bootstrap-controller`` talks to the controllers alone
+    (DescribeCluster with endpoint type CONTROLLER, then DescribeQuorum at the active controller). From
+    any node's CONTROLLER listener it prints the quorum, as it does against Apache Kafka's controller;
+    a broker listener refuses the controller endpoint type with Kafka's error."""
+    tool = "org.apache.kafka.tools.MetadataQuorumCommand"
+    theirs = apache_kafka.run_tool(
+        tool, ["--bootstrap-controller", f"{apache_kafka.host}:{apache_kafka.controller_port}", "describe", "--status"]
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    leader = active_controller(combined)
+    for node in combined.nodes.values():
+        ours = apache_kafka.run_tool(
+            tool, ["--bootstrap-controller", controller_endpoint(node), "describe", "--status"]
+        )
+        assert ours.returncode == 0, ours.stderr
+        assert f"LeaderId:               {leader}\n" in ours.stdout, ours.stdout
+        assert [line.split(":")[0] for line in ours.stdout.splitlines()] == [
+            line.split(":")[0] for line in theirs.stdout.splitlines()
+        ]
+    node = next(iter(combined.nodes.values()))
+    wrong = apache_kafka.run_tool(tool, ["--bootstrap-controller", node.bootstrap, "describe", "--status"])
+    assert wrong.returncode != 0
+    assert "sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER" in wrong.stderr

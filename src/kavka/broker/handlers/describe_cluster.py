@@ -2,7 +2,10 @@
 
 As Kafka's ``AuthHelper.computeDescribeClusterResponse`` answers on a broker: v1's ``endpoint_type``
 must be 1 (brokers); 2 (controllers) is MISMATCHED_ENDPOINT_TYPE and any other value
-UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST for both in v0, which has no such field). With
+UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST for both in v0, which has no such field). On the CONTROLLER
+listener it answers as Kafka's controller does for ``--bootstrap-controller`` clients (KIP-919): the
+endpoint type must be 2, the nodes are the quorum's voters at their ``controller.quorum.voters``
+addresses, and the controller id is the quorum's leader (-1 while none is known). With
 ``include_cluster_authorized_operations`` the answer carries every cluster operation (there is no
 authorizer), else INT32_MIN. v2 (KIP-1073) marks each broker ``is_fenced`` and, with
 ``include_fenced_brokers``, lists the registered brokers that are fenced too (by id, after the live ones
@@ -22,16 +25,36 @@ _BROKER, _CONTROLLER = 1, 2
 def handle_describe_cluster(ctx, req):
     broker = ctx.broker
     endpoint_type = int(getattr(req, "endpoint_type", _BROKER))
-    if endpoint_type != _BROKER:
-        if endpoint_type == _CONTROLLER:
+    served = _CONTROLLER if ctx.listener == "controller" else _BROKER
+    if endpoint_type != served:
+        if endpoint_type in (_BROKER, _CONTROLLER):
             code = ErrorCode.mismatched_endpoint_type
-            message = "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+            names = {_BROKER: "BROKER", _CONTROLLER: "CONTROLLER"}
+            message = (
+                f"The request was sent to an endpoint of type {names[served]}, "
+                f"but we wanted an endpoint of type {names[endpoint_type]}"
+            )
         else:
             code = ErrorCode.unsupported_endpoint_type
             message = f"Unsupported endpoint type {endpoint_type}"
         if ctx.version == 0:
             code = ErrorCode.invalid_request
         return {"throttle_time": 0, "error_code": code, "error_message": message, "cluster_id": "", "brokers": []}
+    include_ops = bool(getattr(req, "include_cluster_authorized_operations", False))
+    if served == _CONTROLLER:
+        return {
+            "throttle_time": 0,
+            "error_code": 0,
+            "error_message": None,
+            "endpoint_type": _CONTROLLER,
+            "cluster_id": broker.cluster_id,
+            "controller_id": broker.active_controller_id,
+            "brokers": [
+                {"broker_id": node, "host": host, "port": port, "rack": None, "is_fenced": False}
+                for node, (host, port) in sorted(broker.voters.items())
+            ],
+            "cluster_authorized_operations": _cluster_operations(ctx) if include_ops else NOT_REQUESTED,
+        }
     brokers = [
         {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "is_fenced": False}
         for b in broker.live_brokers(ctx.conn.listener_name)
@@ -41,7 +64,6 @@ def handle_describe_cluster(ctx, req):
         controller_id = -1
     if getattr(req, "include_fenced_brokers", False):
         brokers = sorted(brokers + _fenced(broker, {b["broker_id"] for b in brokers}), key=lambda b: b["broker_id"])
-    include_ops = bool(getattr(req, "include_cluster_authorized_operations", False))
     return {
         "throttle_time": 0,
         "error_code": 0,
