@@ -11,6 +11,8 @@
   stopped peer outlived ``cancel()``. Its deterministic test is in tests/server/test_peer_client.py
   (``test_a_retry_loop_to_a_refusing_peer_ends_when_cancelled_at_any_moment``, and
   ``test_close_does_not_wait_for_a_peer_that_never_reads``); ruff bans ``wait_for`` in ``src/``.
+- seed 209: a node's two listeners got one port (the harness's ``free_port``), so it could not start;
+  ``test_free_ports_handed_out_close_together_differ`` below.
 - seed 158: a duplicate that was librdkafka's epoch bump after local timeouts, not the broker's; the
   checker now tells them apart (tests/faults/test_checker.py).
 - seed 180 (3 nodes, RF=3, leader kills and a network partition): a fatal INVALID_TXN_STATE on an
@@ -27,7 +29,7 @@ import pytest
 from confluent_kafka import KafkaException, Producer
 
 from kavka.testing.cluster import LocalCluster
-from kavka.testing.process import create_topic, wait_until
+from kavka.testing.process import create_topic, free_port, wait_until
 from tests.clients.adminwire import call
 from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker
 from tests.faults.checker import check
@@ -172,3 +174,11 @@ def test_a_restarted_quorum_leader_rejoins_though_a_metadata_write_reached_it_fi
                 node.resume()
         wait_until(lambda: all_list_every_broker(cluster), timeout=10, message="the restarted node listed again")
         create_topic(restarted.bootstrap, "after-restart", 1, timeout=10)  # its broker forwards writes again
+
+
+def test_free_ports_handed_out_close_together_differ():
+    """Seed 209: the harness gave one node the same port for both its listeners, and the node could not
+    start: the kernel may hand the same free port to two binds in a row (2,000 draws of its ephemeral
+    range repeat dozens of times). ``free_port`` hands out none of the last 2,048 ports it gave."""
+    ports = [free_port() for _ in range(2000)]
+    assert len(set(ports)) == len(ports)

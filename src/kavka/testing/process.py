@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import signal
@@ -30,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -52,11 +54,22 @@ class BrokerProcessError(RuntimeError):
     """The broker process did not start, exited early, or did not stop in time."""
 
 
+_RECENT_PORTS: collections.deque[int] = collections.deque(maxlen=2048)
+_RECENT_LOCK = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that was free a moment ago (bind port 0, read it, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """Return a TCP port that was free a moment ago (bind port 0, read it, release it), and none of the
+    last 2048 this process was given: the kernel may hand the same free port to two binds in a row, and
+    a node's two listeners on one port fail its start (fault-run seed 209)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        with _RECENT_LOCK:
+            if port not in _RECENT_PORTS:
+                _RECENT_PORTS.append(port)
+                return port
 
 
 def wait_until(
