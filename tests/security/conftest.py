@@ -8,6 +8,7 @@ AlterUserScramCredentials), and accept unsecured OAUTHBEARER tokens.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,22 @@ def client_conf(bootstrap: str, mechanism: str = "PLAIN", user: str = "alice", p
     return conf
 
 
+@contextlib.contextmanager
+def running(process, scram_admin: dict | None = None):
+    """``process`` (a BrokerProcess or ApacheKafka) started, with the SCRAM user added through an admin
+    client of ``scram_admin`` when given; stopped and its files removed afterwards, whatever happened."""
+    process.start()
+    try:
+        if scram_admin is not None:
+            add_scram_user(AdminClient(scram_admin))
+        yield process
+    finally:
+        try:
+            process.stop()
+        finally:
+            process.cleanup()
+
+
 def add_scram_user(admin: AdminClient) -> None:
     # one mechanism per request: Kafka refuses a user named twice in one request
     for m in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
@@ -82,15 +99,8 @@ def kavka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]
     port = free_port()
     overrides = {"listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}", **sasl_overrides("SASL_PLAINTEXT")}
     b = BrokerProcess(tmp_path_factory.mktemp("kavka-sasl") / "data", port=port, overrides=overrides)
-    b.start()
-    try:
-        add_scram_user(AdminClient(client_conf(b.bootstrap)))
+    with running(b, client_conf(b.bootstrap)):
         yield SaslBroker("kavka", b.host, port, b.log_path)
-    finally:
-        try:
-            b.stop()
-        finally:
-            b.cleanup()
 
 
 @pytest.fixture(scope="package")
@@ -109,15 +119,8 @@ def kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]
             **sasl_overrides("SASL_PLAINTEXT"),
         }
     )
-    kafka.start()
-    try:
-        add_scram_user(AdminClient({"bootstrap.servers": kafka.bootstrap}))
+    with running(kafka, {"bootstrap.servers": kafka.bootstrap}):
         yield SaslBroker("kafka", h, sasl_port, kafka.log_path)
-    finally:
-        try:
-            kafka.stop()
-        finally:
-            kafka.cleanup()
 
 
 @pytest.fixture(params=["kafka", "kavka"])

@@ -37,7 +37,7 @@ from kavka.testing.certs import PASSWORD, Pki, make_pki
 from kavka.testing.process import BrokerProcess, free_port
 from tests.clients.clientlib import PRODUCE, READ_ALL, Out
 from tests.needs import require_kafka
-from tests.security.conftest import SCRAM_PASSWORD, SCRAM_USER, add_scram_user, sasl_overrides
+from tests.security.conftest import SCRAM_PASSWORD, SCRAM_USER, running, sasl_overrides
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 TRANSPORTS = ("SASL_PLAINTEXT", "SASL_SSL")
@@ -100,15 +100,8 @@ def kavka(pki, tmp_path_factory) -> Iterator[MatrixBroker]:
     plaintext, ports = free_port(), {t: free_port() for t in TRANSPORTS}
     b = BrokerProcess(tmp_path_factory.mktemp("kavka-matrix") / "data", port=plaintext)
     b.overrides.update(_settings(pki, ports, plaintext))
-    b.start()
-    try:
-        add_scram_user(AdminClient({"bootstrap.servers": b.bootstrap}))
+    with running(b, {"bootstrap.servers": b.bootstrap}):
         yield MatrixBroker("kavka", b.bootstrap, ports)
-    finally:
-        try:
-            b.stop()
-        finally:
-            b.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -118,15 +111,8 @@ def kafka(pki, tmp_path_factory) -> Iterator[MatrixBroker]:
     ports = {t: free_port() for t in TRANSPORTS}
     controller = f",CONTROLLER://127.0.0.1:{k.controller_port}"
     k.overrides.update(_settings(pki, ports, k.port, controller, ",CONTROLLER:PLAINTEXT"))
-    k.start()
-    try:
-        add_scram_user(AdminClient({"bootstrap.servers": k.bootstrap}))
+    with running(k, {"bootstrap.servers": k.bootstrap}):
         yield MatrixBroker("kafka", k.bootstrap, ports)
-    finally:
-        try:
-            k.stop()
-        finally:
-            k.cleanup()
 
 
 @pytest.fixture(params=["kafka", "kavka"])

@@ -21,6 +21,7 @@ from kavka.testing.apache_kafka import ApacheKafka
 from kavka.testing.process import BrokerProcess, free_port
 from tests.needs import require_kafka
 from tests.security import saslwire as w
+from tests.security.conftest import running
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 
@@ -108,10 +109,8 @@ def kavka_signed(keys, tmp_path_factory):
     port = free_port()
     overrides = {"listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}", **_settings("sasl_plaintext", jwks)}
     b = BrokerProcess(tmp_path_factory.mktemp("oauth") / "data", port=port, overrides=overrides)
-    b.start()
-    yield b
-    b.stop()
-    b.cleanup()
+    with running(b):
+        yield b
 
 
 @pytest.fixture(scope="module")
@@ -132,15 +131,9 @@ def kafka_signed(keys, tmp_path_factory):
             **_settings("sasl_plaintext", jwks),
         }
     )
-    k.start()
     k.sasl_port = sasl_port
-    try:
+    with running(k):
         yield k
-    finally:
-        try:
-            k.stop()
-        finally:
-            k.cleanup()
 
 
 @pytest.fixture(params=["kafka", "kavka"])

@@ -35,7 +35,7 @@ from kavka.testing.certs import Pki, make_pki
 from kavka.testing.process import BrokerProcess, free_port, wait_until
 from tests.clients.clientlib import PRODUCE, READ_ALL, Out
 from tests.needs import require_kafka
-from tests.security.conftest import MECHANISMS, PLAIN_JAAS, SCRAM_PASSWORD, SCRAM_USER, add_scram_user
+from tests.security.conftest import MECHANISMS, PLAIN_JAAS, SCRAM_PASSWORD, SCRAM_USER, running
 
 STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required ;"
@@ -97,16 +97,9 @@ def kavka(pki, tmp_path_factory):
     ports = Ports(free_port(), free_port(), free_port())
     b = BrokerProcess(tmp_path_factory.mktemp("kavka-sasl-ssl") / "data", port=ports.plaintext)
     b.overrides.update(_settings(pki, ports))
-    b.start()
     b.ports = ports
-    try:
-        add_scram_user(AdminClient({"bootstrap.servers": b.bootstrap}))
+    with running(b, {"bootstrap.servers": b.bootstrap}):
         yield b
-    finally:
-        try:
-            b.stop()
-        finally:
-            b.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -123,15 +116,8 @@ def kafka(pki, tmp_path_factory):
         )
     )
     k.ports = ports
-    k.start()
-    try:
-        add_scram_user(AdminClient({"bootstrap.servers": k.bootstrap}))
+    with running(k, {"bootstrap.servers": k.bootstrap}):
         yield k
-    finally:
-        try:
-            k.stop()
-        finally:
-            k.cleanup()
 
 
 @pytest.fixture(params=["kafka", "kavka"])
