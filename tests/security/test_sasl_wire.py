@@ -271,17 +271,22 @@ def test_oversized_frame_before_authentication(sasl_broker):
     assert _api_versions_ok(other)
 
 
+def _scram_login(s, correlation: int, user: str = SCRAM_USER, password: str = SCRAM_PASSWORD) -> w.AuthAnswer:
+    """A whole SCRAM-SHA-512 login (handshake, client-first, client-final) on ``s``; the final answer."""
+    w.handshake(s, "SCRAM-SHA-512", correlation)
+    first = w.scram_first(user)
+    server_first = w.authenticate(s, first, correlation + 1)
+    final = w.scram_final("SCRAM-SHA-512", password, first, server_first.auth_bytes)
+    return w.authenticate(s, final, correlation + 2)
+
+
 def test_reauthentication(sasl_broker):
     """KIP-368: a SCRAM-SHA-512 session lasts REAUTH_MS; re-authenticating renews it, and a connection
     past its session's end is closed on its next request."""
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
 
     def login(correlation: int) -> float:
-        w.handshake(s, "SCRAM-SHA-512", correlation)
-        first = w.scram_first(SCRAM_USER)
-        server_first = w.authenticate(s, first, correlation + 1)
-        final = w.scram_final("SCRAM-SHA-512", SCRAM_PASSWORD, first, server_first.auth_bytes)
-        answer = w.authenticate(s, final, correlation + 2)
+        answer = _scram_login(s, correlation)
         assert (answer.error_code, answer.session_lifetime_ms) == (0, REAUTH_MS)
         return time.monotonic()
 
@@ -305,16 +310,9 @@ def test_a_second_reauthentication_within_a_second_is_refused(sasl_broker):
     the session goes on."""
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
 
-    def login(correlation: int) -> None:
-        w.handshake(s, "SCRAM-SHA-512", correlation)
-        first = w.scram_first(SCRAM_USER)
-        server_first = w.authenticate(s, first, correlation + 1)
-        final = w.scram_final("SCRAM-SHA-512", SCRAM_PASSWORD, first, server_first.auth_bytes)
-        assert w.authenticate(s, final, correlation + 2).error_code == 0
-
-    login(1)
+    assert _scram_login(s, 1).error_code == 0
     started = time.monotonic()
-    login(10)  # the first re-authentication: no earlier one to be too close to
+    assert _scram_login(s, 10).error_code == 0  # the first re-authentication: no earlier one to be too close to
     error, _ = w.handshake(s, "SCRAM-SHA-512", 20)
     assert time.monotonic() - started < 1.0, "too slow to check the one-second rule"
     assert error == 34  # ILLEGAL_SASL_STATE
@@ -338,15 +336,8 @@ def test_reauthentication_keeps_mechanism_and_principal(sasl_broker, case):
     for f in admin.alter_user_scram_credentials([upsert]).values():
         f.result(timeout=20)
 
-    def scram_login(s, user: str, password: str, correlation: int) -> w.AuthAnswer:
-        w.handshake(s, "SCRAM-SHA-512", correlation)
-        first = w.scram_first(user)
-        server_first = w.authenticate(s, first, correlation + 1)
-        final = w.scram_final("SCRAM-SHA-512", password, first, server_first.auth_bytes)
-        return w.authenticate(s, final, correlation + 2)
-
     s = w.connect(f"{sasl_broker.host}:{sasl_broker.port}")
-    assert scram_login(s, SCRAM_USER, SCRAM_PASSWORD, 1).error_code == 0
+    assert _scram_login(s, 1).error_code == 0
     if case == "other-mechanism":
         assert w.handshake(s, "PLAIN", 10) == (0, ENABLED)
         token = w.plain_token("alice", "alice-secret")
@@ -356,7 +347,7 @@ def test_reauthentication_keeps_mechanism_and_principal(sasl_broker, case):
             "'SCRAM-SHA-512'"
         )
     else:
-        answer = scram_login(s, other, "other-secret", 10)
+        answer = _scram_login(s, 10, other, "other-secret")
         message = f"Cannot change principals during re-authentication from User.{SCRAM_USER}: User.{other}"
         assert (answer.error_code, answer.error_message) == (SASL_AUTHENTICATION_FAILED, message)
     _closed_after_failure(s)
