@@ -21,20 +21,32 @@
   forwarded metadata writes from its CONTROLLER listener to itself, so the partitions stayed below
   min.insync.replicas and the markers could not be written. Fixed by never forwarding on the CONTROLLER
   listener, as Kafka (below).
+- seed 1002 (3 nodes, isolate): a read_committed group consumer lost its session and was never assigned
+  again, and its ``close()`` did not return within 60 s. Its coordinator's node, the active controller
+  too, was isolated; the other two brokers' heartbeats were in flight to it and stayed there (up to the
+  channel's 30 s) instead of going to the new active controller, so the new controller fenced all three
+  brokers at once: partitions lost their leaders, Metadata listed no broker at all, and librdkafka
+  decommissioned every broker, the group coordinator with them. Kafka's NodeToControllerRequestThread
+  disconnects from the old controller when the quorum names a new one, and sends again; so does Kavka
+  now (below).
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from confluent_kafka import KafkaException, Producer
 
 from kavka.testing.cluster import LocalCluster
+from kavka.testing.netfaults import NetNamespaces
 from kavka.testing.process import create_topic, free_port, wait_until
 from tests.clients.adminwire import call
 from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker
 from tests.faults.checker import check
 from tests.faults.history import Recorder, Send
 from tests.faults.run import cluster_overrides
+from tests.faults.test_netfaults import quorum_leader, require_namespaces
 from tests.faults.workload import CLIENT_TIMEOUTS, read_partitions
 
 
@@ -174,6 +186,50 @@ def test_a_restarted_quorum_leader_rejoins_though_a_metadata_write_reached_it_fi
                 node.resume()
         wait_until(lambda: all_list_every_broker(cluster), timeout=10, message="the restarted node listed again")
         create_topic(restarted.bootstrap, "after-restart", 1, timeout=10)  # its broker forwards writes again
+
+
+def test_brokers_heartbeat_the_new_controller_while_the_old_one_is_isolated(tmp_path):
+    """Seed 1002: the active controller is cut off from the other two nodes (clients still reach every
+    node). The other two elect a new controller; their brokers must heartbeat it within their session,
+    so for the whole isolation a client asking either of them sees both listed in Metadata, never an
+    empty broker list. Before the fix, their heartbeats waited on the isolated node, and the new
+    controller fenced them a session after it took over: Metadata listed no broker until the heal."""
+    require_namespaces()
+    with NetNamespaces([1, 2, 3]) as net:
+        with LocalCluster(nodes=3, base_dir=tmp_path, overrides=cluster_overrides(3), network=net) as cluster:
+            wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed")
+            old = quorum_leader(cluster.nodes[1].bootstrap)
+            assert old in cluster.nodes
+            survivors = {i: n for i, n in cluster.nodes.items() if i != old}
+            net.isolate(old)
+            try:
+
+                def new_leader() -> bool:
+                    try:
+                        return all(quorum_leader(n.bootstrap) not in (old, -1) for n in survivors.values())
+                    except (OSError, TimeoutError):
+                        return False
+
+                wait_until(new_leader, timeout=30, message="the other two electing a new active controller")
+                # an observation window of three sessions (2 s each) after the election, not a wait
+                # for a condition: the brokers must stay listed for all of it
+                end = time.monotonic() + 6
+                seen: list[set[int]] = []
+                while time.monotonic() < end:
+                    for node in survivors.values():
+                        seen.append(listed_brokers(node.bootstrap))
+                    time.sleep(0.2)
+            finally:
+                net.heal_all()
+            missing = [s for s in seen if not set(survivors) <= s]
+            assert not missing, f"survivors {sorted(survivors)} not listed in {len(missing)} of {len(seen)} answers"
+            wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed after the heal")
+
+
+def listed_brokers(bootstrap: str) -> set[int]:
+    """The node ids a Metadata v12 answer (no topics) of ``bootstrap`` lists."""
+    answer = call(bootstrap, 3, 12, {"topics": [], "allow_auto_topic_creation": False}, timeout=3)
+    return {b.node_id for b in answer.brokers}
 
 
 def test_free_ports_handed_out_close_together_differ():

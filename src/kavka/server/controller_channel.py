@@ -4,6 +4,13 @@ The active controller is the metadata quorum's leader, reached on its CONTROLLER
 ``controller.quorum.voters``. A request waits while no leader is known, is sent again to the new
 leader when the one it went to answers NOT_CONTROLLER or cannot be reached, and gives up after
 ``timeout_ms`` with the last error (TimeoutError when no controller was ever reachable).
+
+A request in flight to a node the quorum no longer names as its leader is not waited on: as soon as
+the quorum knows another leader (or none), the connection to the old one is closed, which fails the
+request, and it is sent again to the new one (Kafka's NodeToControllerRequestThread disconnects from
+the old controller when the controller changes). Otherwise a broker's heartbeat sent to a controller
+that was just cut off waits out the whole timeout, and the new controller fences the broker a session
+after it took over (fault-run seed 1002: every broker fenced at once, Metadata listing none).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ __all__ = ["ControllerChannel"]
 
 NOT_CONTROLLER = 41
 _RETRY_BACKOFF = 0.05  # retry.backoff.ms's spirit: a short pause before asking again
+_LEADER_CHECK = 0.05  # how often a request in flight looks whether the quorum's leader changed
 
 
 class ControllerChannel:
@@ -78,10 +86,11 @@ class ControllerChannel:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise last or TimeoutError(f"no active controller answered within {self.timeout:.0f} s")
-            client = self.peer(self._leader())
+            target = self._leader()
+            client = self.peer(target)
             if client is not None:
                 try:
-                    response = await client.request(api_key, version, body, timeout=remaining)
+                    response = await self._request_while_leader(client, target, api_key, version, body, remaining)
                 except (OSError, TimeoutError, PeerError) as e:
                     last = e
                 else:
@@ -89,3 +98,25 @@ class ControllerChannel:
                         return response
                     last = ConnectionError(f"node {self.quorum.leader_id} is no longer the active controller")
             await asyncio.sleep(min(_RETRY_BACKOFF, max(0.0, deadline - loop.time())))
+
+    async def _request_while_leader(
+        self, client: PeerClient, target: int, api_key: int, version: int, body, timeout: float
+    ) -> Any:
+        """``client.request(...)`` to voter ``target``; if the quorum stops naming ``target`` its leader
+        before the answer, the connection is closed and PeerDisconnected raised (see the module)."""
+        task = asyncio.ensure_future(client.request(api_key, version, body, timeout=timeout))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=_LEADER_CHECK)
+                if done:
+                    return task.result()
+                if self._leader() != target:
+                    log.info(
+                        "node %d is no longer the quorum's leader: its request in flight goes to the next one",
+                        target,
+                    )
+                    await client.close()  # fails the request in flight: PeerDisconnected
+                    return await task
+        finally:
+            if not task.done():
+                task.cancel()
