@@ -26,9 +26,13 @@
   too, was isolated; the other two brokers' heartbeats were in flight to it and stayed there (up to the
   channel's 30 s) instead of going to the new active controller, so the new controller fenced all three
   brokers at once: partitions lost their leaders, Metadata listed no broker at all, and librdkafka
-  decommissioned every broker, the group coordinator with them. Kafka's NodeToControllerRequestThread
-  disconnects from the old controller when the quorum names a new one, and sends again; so does Kavka
-  now (below).
+  decommissioned every broker, the group coordinator with them. Seed 252 (pause, then isolate the
+  controller) was the same: all three fenced at once, twice, one broker for 16 s, so
+  ``__transaction_state`` had no leader and a transactional producer died of INVALID_TXN_STATE (the
+  chain of seed 180). A request in flight now goes to the new controller as soon as the quorum names
+  one, and, as in Kafka (KAFKA-14392), the lifecycle's requests give up after half a session and drop
+  their connection, so a broker cut off from a controller that stays is unfenced as soon as the link is
+  back (below: both).
 """
 
 from __future__ import annotations
@@ -224,6 +228,45 @@ def test_brokers_heartbeat_the_new_controller_while_the_old_one_is_isolated(tmp_
             missing = [s for s in seen if not set(survivors) <= s]
             assert not missing, f"survivors {sorted(survivors)} not listed in {len(missing)} of {len(seen)} answers"
             wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed after the heal")
+
+
+def test_a_broker_cut_off_from_the_controller_is_unfenced_within_a_session_of_the_heal(tmp_path):
+    """The companion of seed 1002's fix: here the quorum keeps its leader, so nothing names a new one.
+    One broker is cut off from the active controller (the quorum keeps it as leader with the third
+    node) until it is fenced; after the heal it must be unfenced again within two sessions (4 s). Kafka
+    bounds a lifecycle request by half a session (KAFKA-14392) and a timed-out request drops its
+    connection, so the next heartbeat goes out on a new one as soon as the link is back; a heartbeat
+    waiting out the channel's 30 s on a connection that was cut would keep the broker fenced."""
+    require_namespaces()
+    with NetNamespaces([1, 2, 3]) as net:
+        with LocalCluster(nodes=3, base_dir=tmp_path, overrides=cluster_overrides(3), network=net) as cluster:
+            wait_until(lambda: all_list_every_broker(cluster), timeout=60, message="every broker listed")
+            controller = quorum_leader(cluster.nodes[1].bootstrap)
+            cut_off, third = [i for i in sorted(cluster.nodes) if i != controller]
+            net.cut(cut_off, controller)
+            try:
+                wait_until(
+                    lambda: cut_off not in listed_brokers(cluster.nodes[third].bootstrap),
+                    timeout=30,
+                    message=f"broker {cut_off} fenced while cut off from the controller",
+                )
+                # three sessions more, so the heartbeat in flight at the cut is long stuck: an
+                # observation window (the broker stays fenced throughout), not a wait for a condition
+                end = time.monotonic() + 6
+                while time.monotonic() < end:
+                    assert cut_off not in listed_brokers(cluster.nodes[third].bootstrap), "unfenced while cut off"
+                    time.sleep(0.5)
+                assert quorum_leader(cluster.nodes[third].bootstrap) == controller
+            finally:
+                net.heal_all()
+            healed = time.monotonic()
+            wait_until(
+                lambda: cut_off in listed_brokers(cluster.nodes[third].bootstrap),
+                timeout=30,
+                message=f"broker {cut_off} unfenced after the heal",
+            )
+            took = time.monotonic() - healed
+            assert took < 4.0, f"unfenced {took:.1f} s after the heal"
 
 
 def listed_brokers(bootstrap: str) -> set[int]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import time
@@ -546,8 +547,12 @@ class Broker:
         """Cluster mode: register with the active controller and heartbeat (Kafka's
         BrokerLifecycleManager); the broker's epoch and fencing follow the controller's answers."""
         cfg = self.config
+        # Kafka's lifecycle channel (KAFKA-14392): a request to the controller gives up after half a
+        # session, so a heartbeat stuck on a dead link is sent again while the broker can still stay
+        # unfenced
+        bound_s = cfg["broker.session.timeout.ms"] / 2000
         self.lifecycle = manager = BrokerLifecycleManager(
-            self.controller_channel,
+            functools.partial(self.controller_channel, timeout_s=bound_s),
             node_id=self.node_id,
             cluster_id=self.cluster_id,
             listeners=[

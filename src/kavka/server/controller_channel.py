@@ -7,10 +7,14 @@ leader when the one it went to answers NOT_CONTROLLER or cannot be reached, and 
 
 A request in flight to a node the quorum no longer names as its leader is not waited on: as soon as
 the quorum knows another leader (or none), the connection to the old one is closed, which fails the
-request, and it is sent again to the new one (Kafka's NodeToControllerRequestThread disconnects from
-the old controller when the controller changes). Otherwise a broker's heartbeat sent to a controller
-that was just cut off waits out the whole timeout, and the new controller fences the broker a session
-after it took over (fault-run seed 1002: every broker fenced at once, Metadata listing none).
+request, and it is sent again to the new one. Otherwise a broker's heartbeat sent to a controller that
+was just cut off waits out the whole timeout, and the new controller fences the broker a session after
+it took over (fault-run seeds 1002 and 252: every broker fenced at once, Metadata listing none).
+Kafka gets there another way: its broker's lifecycle requests go through a channel whose requests time
+out after half of ``broker.session.timeout.ms`` (KAFKA-14392), and a timed-out request is sent again to
+whoever is the controller then. A caller bounds its request the same way with ``timeout_s`` (the
+broker's lifecycle manager does, with Kafka's bound); a request that times out drops its connection
+(`PeerClient`), so the next one does not queue behind it on a dead link.
 """
 
 from __future__ import annotations
@@ -78,14 +82,17 @@ class ControllerChannel:
             return -1
         return leader
 
-    async def __call__(self, api_key: int, version: int, body):
+    async def __call__(self, api_key: int, version: int, body, *, timeout_s: float | None = None):
+        """The controller's answer to one request, within ``timeout_s`` (the channel's timeout when
+        None or larger); raises the last error (or TimeoutError) when none came in time."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        timeout = self.timeout if timeout_s is None else min(self.timeout, timeout_s)
+        deadline = loop.time() + timeout
         last: Exception | None = None
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise last or TimeoutError(f"no active controller answered within {self.timeout:.0f} s")
+                raise last or TimeoutError(f"no active controller answered within {timeout:g} s")
             target = self._leader()
             client = self.peer(target)
             if client is not None:
