@@ -346,16 +346,19 @@ def _confluent_error(addr: str, conf: dict) -> str:
     return _same_shape(auth[0], addr)
 
 
-def _kafka_python_error(addr: str, conf: dict, caplog) -> str:
+def _kafka_python_error(addr: str, conf: dict, caplog, attempts: int = 1) -> str:
+    """The refusal kafka-python logs, from the first of ``attempts`` producers that saw one, else
+    LOST_REFUSAL (see below)."""
     kafka = pytest.importorskip("kafka")
-    caplog.clear()
-    with pytest.raises(kafka.errors.KafkaError):
-        kafka.KafkaProducer(bootstrap_servers=addr, bootstrap_timeout_ms=1500, **conf)
-    messages = [r.getMessage() for r in caplog.records]
-    refused = [m for m in messages if "SaslAuthenticationFailedError" in m]
-    if refused:
-        return refused[0]
-    assert any("socket disconnected" in m for m in messages), messages
+    for _ in range(attempts):
+        caplog.clear()
+        with pytest.raises(kafka.errors.KafkaError):
+            kafka.KafkaProducer(bootstrap_servers=addr, bootstrap_timeout_ms=1500, **conf)
+        messages = [r.getMessage() for r in caplog.records]
+        refused = [m for m in messages if "SaslAuthenticationFailedError" in m]
+        if refused:
+            return refused[0]
+        assert any("socket disconnected" in m for m in messages), messages
     return LOST_REFUSAL
 
 
@@ -409,8 +412,9 @@ ERROR_NAME = {  # how each client shows it
 # the refusal, drops the refusal (kafka/net/transport.py, _sock_recv: data then EOF -> abort, the data
 # never parsed): over plain TCP it often sees only "socket disconnected", from both brokers. Measured
 # here, a producer whose 1.5 s bootstrap never saw the refusal: 5 of 15 on Kafka, 11 of 15 on Kavka
-# (Kavka closes as soon as its answer is written, Kafka a poll round later). Over TLS the end comes in
-# a record of its own and the refusal is read every time: that cell must pass.
+# (Kavka closes as soon as its answer is written, Kafka a poll round later). Over TLS the end mostly
+# comes in a record of its own and the refusal is read, but not always (CI once saw Kafka's lost), so
+# the TLS cells take the first of three producers that saw it, and must see it.
 LOST_REFUSAL = "(kafka-python lost the refusal: socket disconnected)"
 NEGATIVE = [
     pytest.param(
@@ -444,8 +448,11 @@ def test_wrong_password(request, kafka, kavka, pki, tmp_path, caplog, client, me
         )
     else:
         conf = python_conf(client, pki, transport, mechanism, WRONG)
-        read = _kafka_python_error if client == "kafka-python" else _aiokafka_error
-        error = lambda addr: read(addr, conf, caplog)  # noqa: E731
+        if client == "kafka-python":
+            attempts = 3 if transport == "SASL_SSL" else 1
+            error = lambda addr: _kafka_python_error(addr, conf, caplog, attempts)  # noqa: E731
+        else:
+            error = lambda addr: _aiokafka_error(addr, conf, caplog)  # noqa: E731
     theirs = error(kafka.addr(transport))
     ours = error(kavka.addr(transport))
     if (client, transport) == ("kafka-python", "SASL_PLAINTEXT"):
