@@ -25,9 +25,11 @@ def describe_quorum(bootstrap: str):
     return partition
 
 
-def broker_ids(bootstrap: str) -> set[int]:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    return set(admin.list_topics(timeout=5).brokers)
+def broker_ids(bootstrap: str, timeout: float = 5) -> set[int]:
+    """The node ids ``bootstrap``'s own Metadata v12 answer (no topics) lists: what that broker says, not
+    a client's merged view."""
+    answer = call(bootstrap, 3, 12, {"topics": [], "allow_auto_topic_creation": False}, timeout=timeout)
+    return {b.node_id for b in answer.brokers}
 
 
 def all_list_every_broker(cluster: LocalCluster) -> bool:

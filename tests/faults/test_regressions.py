@@ -46,7 +46,7 @@ from kavka.testing.cluster import LocalCluster
 from kavka.testing.netfaults import NetNamespaces
 from kavka.testing.process import create_topic, free_port, wait_until
 from tests.clients.adminwire import call
-from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker
+from tests.cluster.test_kraft_cluster import active_controller, all_list_every_broker, broker_ids
 from tests.faults.checker import check
 from tests.faults.history import Recorder, Send
 from tests.faults.run import cluster_overrides
@@ -221,7 +221,7 @@ def test_brokers_heartbeat_the_new_controller_while_the_old_one_is_isolated(tmp_
                 seen: list[set[int]] = []
                 while time.monotonic() < end:
                     for node in survivors.values():
-                        seen.append(listed_brokers(node.bootstrap))
+                        seen.append(broker_ids(node.bootstrap, timeout=3))
                     time.sleep(0.2)
             finally:
                 net.heal_all()
@@ -246,7 +246,7 @@ def test_a_broker_cut_off_from_the_controller_is_unfenced_within_a_session_of_th
             net.cut(cut_off, controller)
             try:
                 wait_until(
-                    lambda: cut_off not in listed_brokers(cluster.nodes[third].bootstrap),
+                    lambda: cut_off not in broker_ids(cluster.nodes[third].bootstrap, timeout=3),
                     timeout=30,
                     message=f"broker {cut_off} fenced while cut off from the controller",
                 )
@@ -254,25 +254,21 @@ def test_a_broker_cut_off_from_the_controller_is_unfenced_within_a_session_of_th
                 # observation window (the broker stays fenced throughout), not a wait for a condition
                 end = time.monotonic() + 6
                 while time.monotonic() < end:
-                    assert cut_off not in listed_brokers(cluster.nodes[third].bootstrap), "unfenced while cut off"
+                    assert cut_off not in broker_ids(cluster.nodes[third].bootstrap, timeout=3), (
+                        "unfenced while cut off"
+                    )
                     time.sleep(0.5)
                 assert quorum_leader(cluster.nodes[third].bootstrap) == controller
             finally:
                 net.heal_all()
             healed = time.monotonic()
             wait_until(
-                lambda: cut_off in listed_brokers(cluster.nodes[third].bootstrap),
+                lambda: cut_off in broker_ids(cluster.nodes[third].bootstrap, timeout=3),
                 timeout=30,
                 message=f"broker {cut_off} unfenced after the heal",
             )
             took = time.monotonic() - healed
             assert took < 4.0, f"unfenced {took:.1f} s after the heal"
-
-
-def listed_brokers(bootstrap: str) -> set[int]:
-    """The node ids a Metadata v12 answer (no topics) of ``bootstrap`` lists."""
-    answer = call(bootstrap, 3, 12, {"topics": [], "allow_auto_topic_creation": False}, timeout=3)
-    return {b.node_id for b in answer.brokers}
 
 
 def test_free_ports_handed_out_close_together_differ():
