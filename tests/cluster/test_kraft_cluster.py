@@ -28,6 +28,7 @@ def describe_quorum(bootstrap: str):
 def broker_ids(bootstrap: str, timeout: float = 5) -> set[int]:
     """The node ids ``bootstrap``'s own Metadata v12 answer (no topics) lists: what that broker says, not
     a client's merged view."""
+    assert "," not in bootstrap, f"broker_ids asks one broker, not {bootstrap!r}"
     answer = call(bootstrap, 3, 12, {"topics": [], "allow_auto_topic_creation": False}, timeout=timeout)
     return {b.node_id for b in answer.brokers}
 
