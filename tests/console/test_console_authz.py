@@ -349,13 +349,19 @@ def test_node_actions_need_alter_on_the_cluster(secured):
 )  # fmt: skip
 def test_the_principal_is_the_one_the_broker_gives_the_client_config(tmp_path, lines, principal):
     from kavka.console.clientconfig import console_identity
+    from kavka.metadata.config import BrokerConfig
 
     props = tmp_path / "client.properties"
     props.write_text(lines + "\n")
-    config = {"console.client.config": str(props), "console.client.listener": "SASL"}
+    broker = {
+        "listeners": "PLAINTEXT://0.0.0.0:9092,SASL://10.1.2.3:9093",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL:SASL_PLAINTEXT",
+        "console.client.config": str(props),
+    }
     bound = [("PLAINTEXT", "0.0.0.0", 9092), ("SASL", "10.1.2.3", 9093)]
+    config = BrokerConfig.from_properties({**broker, "console.client.listener": "SASL"})
     assert console_identity(config, bound) == (principal, "10.1.2.3")
-    assert console_identity({"console.client.config": str(props)}, bound) == (principal, "127.0.0.1")
+    assert console_identity(BrokerConfig.from_properties(broker), bound) == (principal, "127.0.0.1")
 
 
 def test_an_unreadable_client_config_refuses_every_action_with_the_reason(tmp_path):

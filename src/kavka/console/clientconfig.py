@@ -13,6 +13,8 @@ broker that serves it, and as whom.
 `console_identity` derives, from the same two settings, the principal and host the broker gives those
 clients: the console's own actions (its pages' writes and reads, which run in process) are authorized
 as that principal from that host (:mod:`kavka.console.access`), as a Kafka UI is by its credentials.
+The principal is the SASL login's, or on an SSL listener that asks for client certificates the one the
+listener's ``ssl.principal.mapping.rules`` make of the client certificate's subject.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 
 from kavka.metadata.clientprops import ClientPropertiesError, librdkafka_properties
 from kavka.metadata.properties import PropertiesError, parse_properties
+from kavka.security.principal_rules import NoMatchingRule
+from kavka.server.tls import client_auth, principal_mapper, subject_dn
 
 __all__ = ["ConsoleClientError", "client_settings", "console_identity", "principal_of", "ANONYMOUS"]
 
@@ -70,7 +74,7 @@ def principal_of(props: dict[str, str]) -> str:
     """The principal a broker gives a client logging in with librdkafka ``props``: ``User:<username>``
     for PLAIN and SCRAM, ``User:<principal>`` for unsecured OAUTHBEARER (``sasl.oauthbearer.config``'s
     ``principal=``, the token's ``sub``), ``User:ANONYMOUS`` with no SASL login (a plaintext client;
-    a TLS client certificate is not read here)."""
+    a TLS client certificate is read by :func:`console_identity`, which knows the listener)."""
     protocol = props.get("security.protocol", "PLAINTEXT").upper()
     if not protocol.startswith("SASL_"):
         return ANONYMOUS
@@ -86,9 +90,69 @@ def principal_of(props: dict[str, str]) -> str:
 
 def console_identity(config: Any, bound: Sequence[tuple[str, str, int]]) -> tuple[str, str]:
     """(principal, host) the broker sees for the console's clients: the principal of
-    ``console.client.config``'s login (:func:`principal_of`), the host the address of
+    ``console.client.config``'s SASL login (:func:`principal_of`) or of its client certificate on an SSL
+    listener, the host the address of
     ``console.client.listener`` (a client connecting to a wildcard address comes from loopback).
     Raises ConsoleClientError as :func:`client_settings` does."""
-    _, host, _ = _listener(config, bound)
+    name, host, _ = _listener(config, bound)
     host = _WILDCARD_HOSTS.get(host.strip("[]"), host.strip("[]"))
-    return principal_of(_client_properties(config)), host
+    props = _client_properties(config)
+    if props.get("security.protocol", "").upper() == "SSL":
+        return _certificate_principal(config, name, props), host
+    return principal_of(props), host
+
+
+def _certificate_principal(config: Any, listener: str, props: dict[str, str]) -> str:
+    """What ``listener`` makes of the client certificate in ``props``, as Kafka's
+    DefaultKafkaPrincipalBuilder: ``User:`` + the subject mapped by the listener's
+    ``ssl.principal.mapping.rules`` when the listener is SSL and asks for a certificate
+    (``ssl.client.auth`` requested or required) and the client has one; else ``User:ANONYMOUS``."""
+    protocol = config.protocol_map.get(listener.upper(), listener.upper())
+    auth = client_auth(config, listener, protocol) if protocol == "SSL" else "none"
+    if auth == "none":
+        return ANONYMOUS
+    der = _client_certificate(props)
+    if der is None:
+        if auth == "required":
+            raise ConsoleClientError(
+                f"console.client.config: listener {listener} requires a client certificate "
+                "(ssl.client.auth=required) and the file gives none"
+            )
+        return ANONYMOUS
+    dn = subject_dn(der)
+    try:
+        return "User:" + principal_mapper(config, listener).name(dn)
+    except NoMatchingRule:
+        # Kafka fails the TLS handshake: no client with this certificate gets in
+        raise ConsoleClientError(
+            f"console.client.config: no ssl.principal.mapping.rules rule of listener {listener} maps "
+            f"the client certificate's subject {dn}"
+        ) from None
+
+
+def _client_certificate(props: dict[str, str]) -> bytes | None:
+    """The DER of the client certificate librdkafka ``props`` send (``ssl.certificate.location`` or
+    ``.pem``: the file's first certificate; ``ssl.keystore.location``: a PKCS12 store), or None."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+
+    try:
+        if props.get("ssl.certificate.pem"):
+            cert = x509.load_pem_x509_certificate(props["ssl.certificate.pem"].encode())
+        elif props.get("ssl.certificate.location"):
+            with open(props["ssl.certificate.location"], "rb") as f:
+                cert = x509.load_pem_x509_certificate(f.read())
+        elif props.get("ssl.keystore.location"):
+            with open(props["ssl.keystore.location"], "rb") as f:
+                password = props.get("ssl.keystore.password")
+                store = pkcs12.load_pkcs12(f.read(), password.encode() if password else None)
+            if store.cert is None:
+                return None
+            cert = store.cert.certificate
+        else:
+            return None
+    except OSError as e:
+        raise ConsoleClientError(f"console.client.config: client certificate {e.filename}: {e.strerror}") from None
+    except ValueError as e:
+        raise ConsoleClientError(f"console.client.config: the client certificate cannot be read: {e}") from None
+    return cert.public_bytes(Encoding.DER)

@@ -427,15 +427,18 @@ def listener_tls(cfg: BrokerConfig, listener: str, protocol: str) -> ListenerTls
     if protocol not in TLS_PROTOCOLS:
         return None
     context = server_context(cfg, listener, protocol)
-    mapper = None
-    if protocol == "SSL":
-        # per listener too, as Kafka builds each listener's channel from its prefixed settings
-        rules = _setting(cfg, listener, "ssl.principal.mapping.rules")
-        try:
-            mapper = PrincipalMapper(str(rules or "DEFAULT"))
-        except InvalidRule as e:
-            raise ConfigError.invalid("ssl.principal.mapping.rules", rules, str(e)) from None
+    mapper = principal_mapper(cfg, listener) if protocol == "SSL" else None
     return ListenerTls(listener, protocol, context, mapper)
+
+
+def principal_mapper(cfg: BrokerConfig, listener: str) -> PrincipalMapper:
+    """``ssl.principal.mapping.rules`` of ``listener`` (per listener too, as Kafka builds each listener's
+    channel from its prefixed settings). Raises ConfigError."""
+    rules = _setting(cfg, listener, "ssl.principal.mapping.rules")
+    try:
+        return PrincipalMapper(str(rules or "DEFAULT"))
+    except InvalidRule as e:
+        raise ConfigError.invalid("ssl.principal.mapping.rules", rules, str(e)) from None
 
 
 def link_context(cfg: BrokerConfig, listener: str) -> ssl.SSLContext | None:
