@@ -5,8 +5,9 @@
    ``--brokers`` registered and unfenced brokers heartbeating in turn (no records written: the steady
    state); heartbeats handled per second, and the cost of one with a 10,000-partition image when a
    broker asks to shut down (the leadership scan).
-2. **wire**: a Kavka broker subprocess as the active controller; ``--brokers`` BrokerLifecycleManagers
-   (asyncio, one connection per request through a thread, as the lifecycle test's ``send``) register,
+2. **wire**: a Kavka node subprocess as the active controller, reached on its CONTROLLER listener (where
+   Kafka serves these requests); ``--brokers`` BrokerLifecycleManagers (asyncio, one connection per
+   request through a thread, as the lifecycle test's ``send``) register,
    catch up and are unfenced; time from start to all unfenced, then heartbeats answered per second
    while they heartbeat every ``--interval-ms``.
 
@@ -43,7 +44,7 @@ from kavka.metadata.config import BrokerConfig
 from kavka.metadata.records import BrokerEndpoint, BrokerFeature
 from kavka.protocol.api import build_entity
 from kavka.raft.local import InMemoryMetadataLogStore, LocalMetadataQuorum
-from kavka.testing.process import BrokerProcess
+from kavka.testing.process import BrokerProcess, free_port
 
 
 def call(bootstrap: str, api_key: int, version: int, body: dict):
@@ -152,11 +153,22 @@ def main() -> None:
     out: dict = {"brokers": args.brokers}
     out.update(core(args.brokers, args.rounds))
     with tempfile.TemporaryDirectory() as tmp:
-        broker = BrokerProcess(Path(tmp) / "data")
+        # Kafka serves BrokerRegistration and BrokerHeartbeat on a controller listener only, so the node
+        # is its quorum's one voter with a CONTROLLER listener (a plain `kavka serve` has none)
+        port, controller_port = free_port(), free_port()
+        settings = {
+            "node.id": "1",
+            "process.roles": "broker,controller",
+            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "controller.listener.names": "CONTROLLER",
+            "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        }
+        broker = BrokerProcess(Path(tmp) / "data", port=port, overrides=settings)
         broker.start()
         try:
             cluster_id = call(broker.bootstrap, 60, 1, {"include_cluster_authorized_operations": False}).cluster_id
-            out.update(asyncio.run(wire(broker.bootstrap, cluster_id, args.brokers, args.interval_ms, args.seconds)))
+            controller = f"127.0.0.1:{controller_port}"
+            out.update(asyncio.run(wire(controller, cluster_id, args.brokers, args.interval_ms, args.seconds)))
         finally:
             broker.stop()
     out["machine"] = machine()
