@@ -11,8 +11,8 @@
    catch up and are unfenced; time from start to all unfenced, then heartbeats answered per second
    while they heartbeat every ``--interval-ms``.
 
-    .venv/bin/python bench/broker_heartbeats.py
-    .venv/bin/python bench/broker_heartbeats.py --brokers 50 --interval-ms 100 --json hb.json
+    PYTHONPATH=. .venv/bin/python bench/broker_heartbeats.py
+    PYTHONPATH=. .venv/bin/python bench/broker_heartbeats.py --brokers 50 --interval-ms 100 --json hb.json
 
 Not a test: it prints figures.
 """
@@ -45,6 +45,7 @@ from kavka.metadata.records import BrokerEndpoint, BrokerFeature
 from kavka.protocol.api import build_entity
 from kavka.raft.local import InMemoryMetadataLogStore, LocalMetadataQuorum
 from kavka.testing.process import BrokerProcess, free_port
+from tests.broker.test_lifecycle import controller_node_settings
 
 
 def call(bootstrap: str, api_key: int, version: int, body: dict):
@@ -153,16 +154,9 @@ def main() -> None:
     out: dict = {"brokers": args.brokers}
     out.update(core(args.brokers, args.rounds))
     with tempfile.TemporaryDirectory() as tmp:
-        # Kafka serves BrokerRegistration and BrokerHeartbeat on a controller listener only, so the node
-        # is its quorum's one voter with a CONTROLLER listener (a plain `kavka serve` has none)
+        # Kafka serves BrokerRegistration and BrokerHeartbeat on a controller listener only
         port, controller_port = free_port(), free_port()
-        settings = {
-            "node.id": "1",
-            "process.roles": "broker,controller",
-            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-            "controller.listener.names": "CONTROLLER",
-            "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        }
+        settings = controller_node_settings(port, controller_port)
         broker = BrokerProcess(Path(tmp) / "data", port=port, overrides=settings)
         broker.start()
         try:

@@ -40,18 +40,23 @@ def _manager(bootstrap: str, cluster_id: str, node_id: int, offset, rack="r1", *
     )
 
 
-def controller_node(broker_factory, overrides=None, **kw):
-    """A node that is its quorum's only voter, with a CONTROLLER listener (where Kafka's controller
-    serves BrokerRegistration and BrokerHeartbeat); returns (broker, its controller endpoint)."""
-    port, controller_port = free_port(), free_port()
-    settings = {
+def controller_node_settings(port: int, controller_port: int) -> dict[str, str]:
+    """Settings of a node that is its quorum's only voter, with a PLAINTEXT listener on ``port`` and a
+    CONTROLLER listener on ``controller_port`` (where Kafka's controller serves BrokerRegistration and
+    BrokerHeartbeat; a plain `kavka serve` has no network controller listener)."""
+    return {
         "node.id": "1",
         "process.roles": "broker,controller",
         "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "controller.listener.names": "CONTROLLER",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        **(overrides or {}),
     }
+
+
+def controller_node(broker_factory, overrides=None, **kw):
+    """A node of :func:`controller_node_settings`; returns (broker, its controller endpoint)."""
+    port, controller_port = free_port(), free_port()
+    settings = {**controller_node_settings(port, controller_port), **(overrides or {})}
     return broker_factory(settings, port=port, **kw), f"127.0.0.1:{controller_port}"
 
 
