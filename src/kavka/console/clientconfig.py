@@ -107,7 +107,7 @@ def _certificate_principal(config: Any, listener: str, props: dict[str, str]) ->
     DefaultKafkaPrincipalBuilder: ``User:`` + the subject mapped by the listener's
     ``ssl.principal.mapping.rules`` when the listener is SSL and asks for a certificate
     (``ssl.client.auth`` requested or required) and the client has one; else ``User:ANONYMOUS``."""
-    protocol = config.protocol_map.get(listener.upper(), listener.upper())
+    protocol = next(lst.security_protocol for lst in config.listeners if lst.name.upper() == listener.upper())
     auth = client_auth(config, listener, protocol) if protocol == "SSL" else "none"
     if auth == "none":
         return ANONYMOUS
