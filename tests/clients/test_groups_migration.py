@@ -109,6 +109,8 @@ class Member:
             "group.protocol": protocol,
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            # the group's side of librdkafka's log, kept in a file: it is shown when a member fails
+            "debug": "cgrp",
         }
         if protocol == "classic":
             conf.update(
@@ -154,6 +156,10 @@ class Member:
                 self.proc.wait(10)
         self._reader.join(10)
 
+    def log_tail(self, chars: int = 6000) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()[-chars:]
+
     def __repr__(self) -> str:
         return f"{self.name}/{self.protocol}(assigned={sorted(self.assigned)}, processed={len(self.processed)})"
 
@@ -194,8 +200,7 @@ def members():
         m.stop()
     for m in started:
         if m.proc.returncode not in (0, None):
-            m.stderr.seek(0)
-            print(f"{m.name} exited {m.proc.returncode}: {m.stderr.read()[-3000:]}")
+            print(f"{m.name} exited {m.proc.returncode}: {m.log_tail()}")
         m.stderr.close()
 
 
@@ -251,7 +256,7 @@ def rolling_restart(
     for i in range(len(current)):
         old = current[i]
         old.stop()
-        assert old.proc.returncode == 0 and ["closed"] in old.events, old
+        assert old.proc.returncode == 0 and ["closed"] in old.events, f"{old} {old.events[-5:]}\n{old.log_tail()}"
         new = Member(bootstrap, group, topic, f"{to_protocol}-{i}", to_protocol, assignor)
         members.append(new)
         current[i] = new

@@ -138,3 +138,59 @@ def test_txn_offset_commit_member_checks(group):
     assert txn_commit(h, "g", "x", a.epoch) == UNKNOWN_MEMBER_ID
     assert txn_commit(h, "g", "", -1) == NONE  # no member information (KAFKA-18060)
     assert txn_commit(h, "nope", "x", 3) == ILLEGAL_GENERATION  # TxnOffsetCommit has no GROUP_ID_NOT_FOUND
+
+
+# --- KIP-1251: commits with an older epoch --------------------------------------------------------------
+
+
+def commit_to(h, member, epoch: int, partition: int) -> int:
+    reply = Reply()
+    h.coord.commit_offsets(
+        group_id="g",
+        generation_id=epoch,
+        member_id=member.member_id,
+        topics=[("t", [(partition, 7, -1, "")])],
+        respond=reply,
+        api_version=9,
+    )
+    return reply.value["topics"][0]["partitions"][0]["error_code"]
+
+
+def test_an_older_epoch_commits_for_partitions_held_since_then_also_after_a_restart():
+    h = TxnConsumerHarness()
+    h.create_topic("t", 2)
+    a = h.member("g", "a", ["t"])
+    a.send()
+    assert a.epoch == 1 and a.partitions("t") == {0, 1}
+    b = h.member("g", "b", ["t"])
+    b.send()
+    a.send()  # told to give one partition up; still at epoch 1
+    [kept] = a.partitions("t")
+    [moved] = {0, 1} - {kept}
+    a.send()
+    b.send()
+    assert a.epoch == b.epoch == 2 and b.partitions("t") == {moved}
+    t = h.topic_id("t")
+    assert dict(h.group("g").members["a"].assignment_epochs) == {(t, kept): 1}
+    assert dict(h.group("g").members["b"].assignment_epochs) == {(t, moved): 2}
+    for _ in range(2):  # and again from the log, as after a broker restart
+        assert commit_to(h, a, 1, kept) == NONE
+        assert commit_to(h, a, 1, moved) == STALE_MEMBER_EPOCH  # not a's any more
+        assert commit_to(h, a, 3, kept) == STALE_MEMBER_EPOCH  # newer than a's epoch
+        assert commit_to(h, b, 1, moved) == STALE_MEMBER_EPOCH  # b got it at epoch 2
+        assert commit_to(h, b, 2, moved) == NONE
+        # TxnOffsetCommit checks the same way; before v6 a stale epoch reads as ILLEGAL_GENERATION
+        assert txn_commit(h, "g", "a", 1) == (NONE if kept == 0 else ILLEGAL_GENERATION)
+        h.restart()
+
+
+def test_a_static_member_that_leaves_for_a_while_keeps_its_partitions_at_epoch_0():
+    h = TxnConsumerHarness()
+    h.create_topic("t", 2)
+    a = h.member("g", "a", ["t"], instance_id="i")
+    a.send()
+    assert a.send(epoch=-2).error == NONE
+    member = h.group("g").members["a"]
+    assert dict(member.assignment_epochs) == {(h.topic_id("t"), 0): 0, (h.topic_id("t"), 1): 0}
+    h.restart()
+    assert dict(h.group("g").members["a"].assignment_epochs) == {(h.topic_id("t"), 0): 0, (h.topic_id("t"), 1): 0}

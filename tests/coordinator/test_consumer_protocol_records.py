@@ -158,3 +158,29 @@ def test_uniform_with_different_subscriptions():
 def test_assignor_names():
     assert assignor_name("org.apache.kafka.coordinator.group.assignor.UniformAssignor") == "uniform"
     assert assignor_name("range") == "range"
+
+
+def test_current_assignment_record_carries_assignment_epochs_as_kafka_4_3_writes_them():
+    """KIP-1251: tag 0 of each TopicPartitions entry is the epoch of each of its partitions."""
+    value = ConsumerGroupCurrentMemberAssignmentValue(
+        5, 4, 2, {T1: frozenset({2, 0})}, {T2: frozenset({1})}, {(T1, 0): 3, (T1, 2): 5, (T2, 1): 1}
+    )
+    _, raw = encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey("g", "m"), value)
+
+    def epochs(*es: int) -> bytes:  # one tagged field: tag 0, its size, then a compact int32 array
+        body = bytes([len(es) + 1]) + b"".join(e.to_bytes(4, "big") for e in es)
+        return b"\x01\x00" + bytes([len(body)]) + body
+
+    assert raw == (
+        b"\x00\x00\x00\x00\x00\x05\x00\x00\x00\x04\x02"
+        + b"\x02" + T1.bytes + b"\x03\x00\x00\x00\x00\x00\x00\x00\x02" + epochs(3, 5)
+        + b"\x02" + T2.bytes + b"\x02\x00\x00\x00\x01" + epochs(1)
+        + b"\x00"
+    )  # fmt: skip
+    assert decode_consumer_record(b"\x00\x08\x00\x01g\x00\x01m", raw)[1] == value
+    # a record written without them (Kafka before 4.3) reads with no epochs; the replay gives the member epoch
+    _, old = encode_consumer_record(
+        ConsumerGroupCurrentMemberAssignmentKey("g", "m"),
+        ConsumerGroupCurrentMemberAssignmentValue(5, 4, 1, {T1: frozenset({0})}, {}),
+    )
+    assert decode_consumer_record(b"\x00\x08\x00\x01g\x00\x01m", old)[1].epochs == {}

@@ -552,3 +552,31 @@ def test_a_lone_static_consumer_member_replaced_by_a_classic_one_leaves_a_classi
     assert b.sync().error == NONE and b.partitions("t") == {0, 1}
     h.restart()
     assert list(h.classic_group("g").members) == [b.member_id] and b.heartbeat() == NONE
+
+
+def test_classic_members_commit_with_an_older_generation_for_partitions_they_kept():
+    """KIP-1251 for a classic member of a consumer group: a cooperative consumer keeps committing with its
+    generation while its JoinGroup for the next one is out."""
+    h = MigrationHarness()
+    h.create_topic("t", 4)
+    b, c = stable_classic_group(h, "g", "t", 2)
+    generation = h.classic_group("g").generation_id
+    a = h.consumer("g", "a", ["t"])
+    a.send()
+    t = h.topic_id("t")
+    for x in (b, c):  # the upgrade keeps each classic assignment, made in the classic generation
+        held = h.consumer_group("g").members[x.member_id].assignment_epochs
+        assert dict(held) == {(t, p): generation for p in x.partitions("t")}
+    before = b.partitions("t")
+    h.settle([a, b, c])
+    assert b.generation > generation
+    kept, lost = b.partitions("t") & before, before - b.partitions("t")
+    assert kept and lost, (before, b.partitions("t"))
+
+    def code(partition: int, gen: int) -> int:
+        reply = h.commit("g", b.member_id, gen, {("t", partition): 9})
+        return reply.value["topics"][0]["partitions"][0]["error_code"]
+
+    assert all(code(p, generation) == NONE for p in kept)
+    assert all(code(p, generation) == ILLEGAL_GENERATION for p in lost)
+    assert code(min(kept), b.generation + 1) == ILLEGAL_GENERATION

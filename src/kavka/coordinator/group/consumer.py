@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from kavka.coordinator.group.consumer_records import Assignment, ClassicMemberMetadata
+from kavka.coordinator.group.consumer_records import Assignment, ClassicMemberMetadata, PartitionEpochs
 
 __all__ = [
     "MemberState",
@@ -152,6 +152,9 @@ class ConsumerMember:
     assigned: Assignment = field(default_factory=dict)
     pending_revocation: Assignment = field(default_factory=dict)
     classic: ClassicMemberMetadata | None = None  # set while the member uses the classic protocol
+    # KIP-1251: the member epoch at which each partition of ``assigned`` and ``pending_revocation``
+    # was assigned to this member; a commit with an older epoch is still this member's for it
+    assignment_epochs: PartitionEpochs = field(default_factory=dict)
 
     @property
     def uses_classic_protocol(self) -> bool:
@@ -176,11 +179,26 @@ class ConsumerMember:
     def is_reconciled_to(self, target_epoch: int) -> bool:
         return self.state == MemberState.STABLE and self.member_epoch == target_epoch
 
+    def assignment_epoch(self, topic_id: uuid.UUID, partition: int) -> int | None:
+        """The epoch at which the member got a partition it holds (assigned or pending revocation);
+        None if it holds no such partition."""
+        return self.assignment_epochs.get((topic_id, partition))
+
     def with_epoch(
         self, epoch: int, *, state: MemberState, assigned: Assignment, pending_revocation: Assignment
     ) -> ConsumerMember:
         """The member moved to ``epoch`` (the previous epoch remembers where it came from) with this
-        state and these partitions."""
+        state and these partitions. A partition it already had keeps its assignment epoch; a new one
+        is assigned at ``epoch`` (Kafka's CurrentAssignmentBuilder)."""
+        old = self.assignment_epochs
+        epochs: dict[tuple[uuid.UUID, int], int] = {}
+        for topic_id, partitions in assigned.items():
+            had = self.assigned.get(topic_id, frozenset())
+            for p in partitions:
+                epochs[(topic_id, p)] = old.get((topic_id, p), epoch) if p in had else epoch
+        for topic_id, partitions in pending_revocation.items():
+            for p in partitions:
+                epochs[(topic_id, p)] = old.get((topic_id, p), self.member_epoch)
         return replace(
             self,
             member_epoch=epoch,
@@ -188,6 +206,7 @@ class ConsumerMember:
             state=state,
             assigned=assigned,
             pending_revocation=pending_revocation,
+            assignment_epochs=epochs,
         )
 
 

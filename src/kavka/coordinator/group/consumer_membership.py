@@ -95,7 +95,10 @@ from kavka.protocol.api import ErrorCode
 if TYPE_CHECKING:
     from kavka.coordinator.group.shard import GroupShard
 
-__all__ = ["ConsumerMembership", "encode_consumer_assignment"]
+__all__ = ["CommitValidator", "ConsumerMembership", "encode_consumer_assignment"]
+
+CommitValidator = Callable[[str, int], None]
+"""Checks one partition (topic name, partition) of an offset commit; CoordinatorError refuses it."""
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +244,7 @@ class ConsumerMembership:
                         previous_member_epoch=LEAVE_GROUP_MEMBER_EPOCH,
                         assigned={},
                         pending_revocation={},
+                        assignment_epochs={},
                     )
             else:
                 current = value_as(v, ConsumerGroupCurrentMemberAssignmentValue)
@@ -248,6 +252,9 @@ class ConsumerMembership:
                     state = MemberState(current.state)
                 except ValueError:
                     state = MemberState.UNKNOWN
+                # a record without assignment epochs (older Kafka) gives every partition the member epoch
+                default = max(current.member_epoch, 0)
+                held = _partitions(current.assigned) + _partitions(current.pending_revocation)
                 group.members[k.member_id] = replace(
                     old or ConsumerMember(k.member_id),
                     member_epoch=current.member_epoch,
@@ -255,6 +262,7 @@ class ConsumerMembership:
                     state=state,
                     assigned=dict(current.assigned),
                     pending_revocation=dict(current.pending_revocation),
+                    assignment_epochs={tp: current.epochs.get(tp, default) for tp in held},
                 )
 
     def on_loaded(self) -> None:
@@ -666,7 +674,14 @@ class ConsumerMembership:
             )
             batch.append(
                 current_assignment_record(
-                    gid, replace(member, member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH, pending_revocation={})
+                    gid,
+                    replace(
+                        member,
+                        member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+                        pending_revocation={},
+                        # whoever takes the instance over may commit for these with any epoch
+                        assignment_epochs=dict.fromkeys(_partitions(member.assigned), 0),
+                    ),
                 )
             )
             self.timer.cancel(self._rebalance_key(gid, member.member_id))
@@ -678,22 +693,46 @@ class ConsumerMembership:
 
     # --- offsets ----------------------------------------------------------------------------------
 
-    def validate_commit(self, group: ConsumerGroup, member_id: str, member_epoch: int, api_version: int) -> None:
-        """Kafka's ConsumerGroup.validateOffsetCommit: epoch -1 (admin, ``assign()`` users) only
-        while the group is empty; consumer-protocol members must use OffsetCommit v9+ with their
-        current epoch (STALE_MEMBER_EPOCH), classic members any version with their generation, which
-        is their member epoch (ILLEGAL_GENERATION)."""
+    def validate_commit(
+        self, group: ConsumerGroup, member_id: str, member_epoch: int, api_version: int
+    ) -> CommitValidator | None:
+        """Kafka's ConsumerGroup.validateOffsetCommit (4.3+, KIP-1251): epoch -1 (admin, ``assign()``
+        users) only while the group is empty; consumer-protocol members must use OffsetCommit v9+.
+        The member's current epoch commits anything (None: nothing more to check); a newer one is
+        refused; an older one is checked per partition by the validator returned: the partition must
+        be one the member holds, assigned at that epoch or before. Refusals are STALE_MEMBER_EPOCH,
+        ILLEGAL_GENERATION for a classic member (whose generation is its member epoch)."""
         if member_epoch < 0 and group.is_empty():
-            return
+            return None
         member = group.members.get(member_id)
         if member is None:
             raise CoordinatorError(ErrorCode.unknown_member_id)
         if api_version < 9 and not member.uses_classic_protocol:
             raise CoordinatorError(ErrorCode.unsupported_version)
-        if member_epoch != member.member_epoch:
+        stale = ErrorCode.illegal_generation if member.uses_classic_protocol else ErrorCode.stale_member_epoch
+        if member_epoch == member.member_epoch:
+            return None
+        if member_epoch > member.member_epoch:
             raise CoordinatorError(
-                ErrorCode.illegal_generation if member.uses_classic_protocol else ErrorCode.stale_member_epoch
+                stale, f"Received member epoch {member_epoch} is newer than current member epoch {member.member_epoch}."
             )
+        topics = self.shard.topics()
+
+        def validate(topic: str, partition: int) -> None:
+            info = topics.by_name.get(topic)
+            assigned_at = None if info is None else member.assignment_epoch(info.topic_id, partition)
+            if assigned_at is None:
+                raise CoordinatorError(
+                    stale, f"Partition {topic}-{partition} is not assigned or pending revocation for member."
+                )
+            if member_epoch < assigned_at:
+                raise CoordinatorError(
+                    stale,
+                    f"Received member epoch {member_epoch} is older than assignment epoch {assigned_at} "
+                    f"for partition {topic}-{partition}.",
+                )
+
+        return validate
 
     # --- views ------------------------------------------------------------------------------------
 
@@ -755,3 +794,7 @@ class ConsumerMembership:
             ],
             "authorized_operations": -2147483648,
         }
+
+
+def _partitions(assignment: Assignment) -> list[tuple[uuid.UUID, int]]:
+    return [(topic_id, p) for topic_id, partitions in assignment.items() for p in partitions]

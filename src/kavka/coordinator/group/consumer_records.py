@@ -27,7 +27,9 @@ UUID: 16 bytes; a tagged-field section after every struct)::
     ConsumerGroupTargetAssignmentMetadataValue assignmentEpoch INT32
     ConsumerGroupTargetAssignmentMemberValue  topicPartitions [topicId UUID, partitions [INT32]]
     ConsumerGroupCurrentMemberAssignmentValue memberEpoch INT32, previousMemberEpoch INT32, state INT8,
-                                              assignedPartitions [topicId UUID, partitions [INT32]],
+                                              assignedPartitions [topicId UUID, partitions [INT32],
+                                                tag 0: assignmentEpochs (nullable [INT32], one
+                                                per partition, KIP-1251)],
                                               partitionsPendingRevocation [same]
 
 A tagged nullable struct is written as Kafka's generated code writes it: the tag, the size (struct
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONSUMER_KEY_VERSIONS",
     "Assignment",
+    "PartitionEpochs",
     "ConsumerGroupMetadataKey",
     "ConsumerGroupPartitionMetadataKey",
     "ConsumerGroupMemberMetadataKey",
@@ -107,6 +110,8 @@ __all__ = [
 ]
 
 Assignment = dict[uuid.UUID, frozenset[int]]
+PartitionEpochs = Mapping[tuple[uuid.UUID, int], int]
+"""(topic id, partition) -> the member epoch at which the partition was assigned to the member (KIP-1251)."""
 """Partitions per topic id; topics with no partitions are left out."""
 
 
@@ -240,6 +245,9 @@ class ConsumerGroupCurrentMemberAssignmentValue:
     state: int
     assigned: Assignment = field(default_factory=dict)
     pending_revocation: Assignment = field(default_factory=dict)
+    # the assignment epoch of each partition above; a record without them (written before Kafka 4.3,
+    # or by Kavka before it kept them) reads as an empty map, and the reader defaults to the member epoch
+    epochs: PartitionEpochs = field(default_factory=dict)
 
 
 ConsumerValue = (
@@ -282,13 +290,20 @@ def _encode_key(key: ConsumerKey) -> bytes:
     return b"".join(parts)
 
 
-def _encode_topic_partitions(assignment: Assignment) -> bytes:
+def _encode_topic_partitions(assignment: Assignment, epochs: PartitionEpochs | None = None, default: int = 0) -> bytes:
+    """The TopicPartitions array; with ``epochs``, each entry carries tag 0 (AssignmentEpochs) with
+    every partition's epoch (``default`` for one it lacks), as Kafka 4.3+ writes a current assignment."""
     parts = [encode_compact_array_length(len(assignment))]
     for topic_id in sorted(assignment, key=str):
         partitions = sorted(assignment[topic_id])
         parts += [topic_id.bytes, encode_compact_array_length(len(partitions))]
         parts += [encode_int32(p) for p in partitions]
-        parts.append(_NO_TAGS)
+        if epochs is None:
+            parts.append(_NO_TAGS)
+        else:
+            values = [encode_compact_array_length(len(partitions))]
+            values += [encode_int32(epochs.get((topic_id, p), default)) for p in partitions]
+            parts.append(encode_tagged_fields({0: b"".join(values)}))
     return b"".join(parts)
 
 
@@ -333,8 +348,8 @@ def _encode_value(value: ConsumerValue) -> bytes:
             encode_int32(value.member_epoch),
             encode_int32(value.previous_member_epoch),
             encode_int8(value.state),
-            _encode_topic_partitions(value.assigned),
-            _encode_topic_partitions(value.pending_revocation),
+            _encode_topic_partitions(value.assigned, value.epochs or None, max(value.member_epoch, 0)),
+            _encode_topic_partitions(value.pending_revocation, value.epochs or None, max(value.member_epoch, 0)),
         ]
     else:
         raise TypeError(f"not a consumer group record value: {value!r}")
@@ -364,18 +379,34 @@ def _read_uuid(buf: memoryview, pos: int) -> tuple[uuid.UUID, int]:
     return uuid.UUID(bytes=bytes(buf[pos : pos + 16])), pos + 16
 
 
-def _read_topic_partitions(buf: memoryview, pos: int) -> tuple[Assignment, int]:
+def _read_int32s(buf: memoryview, pos: int) -> tuple[tuple[int, ...] | None, int]:
+    k, pos = read_compact_array_length(buf, pos)
+    if k is None:
+        return None, pos
+    if pos + 4 * k > len(buf):
+        raise ProtocolDecodeError("truncated int32 array")
+    return struct.unpack_from(f">{k}i", buf, pos), pos + 4 * k
+
+
+def _read_topic_partitions(
+    buf: memoryview, pos: int, epochs: dict[tuple[uuid.UUID, int], int] | None = None
+) -> tuple[Assignment, int]:
+    """The TopicPartitions array; the AssignmentEpochs tag (0) goes into ``epochs`` when given and
+    when it has one epoch per partition (Kafka ignores one of another length)."""
     n, pos = read_compact_array_length(buf, pos)
     out: Assignment = {}
     for _ in range(n or 0):
         topic_id, pos = _read_uuid(buf, pos)
-        k, pos = read_compact_array_length(buf, pos)
-        k = k or 0
-        if pos + 4 * k > len(buf):
-            raise ProtocolDecodeError("truncated partition list")
-        partitions = struct.unpack_from(f">{k}i", buf, pos)
-        pos += 4 * k
-        pos = skip_tagged_fields(buf, pos)
+        partitions, pos = _read_int32s(buf, pos)
+        partitions = partitions or ()
+        if epochs is None:
+            pos = skip_tagged_fields(buf, pos)
+        else:
+            tags, pos = read_tagged_fields(buf, pos)
+            if 0 in tags:
+                values, _ = _read_int32s(tags[0], 0)
+                if values is not None and len(values) == len(partitions):
+                    epochs.update(((topic_id, p), e) for p, e in zip(partitions, values, strict=True))
         if partitions:
             out[topic_id] = frozenset(partitions)
     return out, pos
@@ -452,9 +483,10 @@ def _decode_value(version: int, data: bytes | memoryview) -> ConsumerValue:
         epoch, pos = read_int32(buf, pos)
         previous, pos = read_int32(buf, pos)
         state, pos = read_int8(buf, pos)
-        assigned, pos = _read_topic_partitions(buf, pos)
-        pending, pos = _read_topic_partitions(buf, pos)
-        return ConsumerGroupCurrentMemberAssignmentValue(epoch, previous, state, assigned, pending)
+        epochs: dict[tuple[uuid.UUID, int], int] = {}
+        assigned, pos = _read_topic_partitions(buf, pos, epochs)
+        pending, pos = _read_topic_partitions(buf, pos, epochs)
+        return ConsumerGroupCurrentMemberAssignmentValue(epoch, previous, state, assigned, pending, epochs)
     raise ProtocolDecodeError(f"not a consumer group record type: {version}")
 
 
@@ -503,7 +535,12 @@ def current_assignment_record(group_id: str, m: ConsumerMember) -> tuple[bytes, 
     return encode_consumer_record(
         ConsumerGroupCurrentMemberAssignmentKey(group_id, m.member_id),
         ConsumerGroupCurrentMemberAssignmentValue(
-            m.member_epoch, m.previous_member_epoch, int(m.state), m.assigned, m.pending_revocation
+            m.member_epoch,
+            m.previous_member_epoch,
+            int(m.state),
+            m.assigned,
+            m.pending_revocation,
+            m.assignment_epochs,
         ),
     )
 

@@ -157,6 +157,8 @@ class Migration:
                 state=MemberState.STABLE,
                 assigned=assignment,
                 classic=ClassicMemberMetadata(m.session_timeout_ms, tuple(m.protocols)),
+                # the classic assignment was made in this generation
+                assignment_epochs={(t, p): generation for t, ps in assignment.items() for p in ps},
             )
             group.target_assignment[m.member_id] = dict(assignment)
             if m.group_instance_id is not None:

@@ -55,6 +55,7 @@ from kavka.protocol.api import ErrorCode
 from kavka.protocol.batch import NO_PRODUCER_ID
 
 if TYPE_CHECKING:
+    from kavka.coordinator.group.consumer_membership import CommitValidator
     from kavka.coordinator.group.shard import GroupShard
 
 __all__ = ["OffsetAndMetadata", "OffsetStore", "OffsetManager", "CommitPartition", "commit_response"]
@@ -210,8 +211,14 @@ class OffsetManager:
         generation_id: int,
         api_version: int,
         transactional: bool = False,
+        topics: Iterable[tuple[str, Iterable[CommitPartition]]] = (),
     ) -> ClassicGroup | ConsumerGroup:
+        """The group an offset commit goes to, once the request may commit to it: CoordinatorError
+        refuses the whole request. For a consumer group's member committing with an older epoch,
+        every partition of ``topics`` is checked too (KIP-1251), and one refusal refuses them all,
+        as Kafka's validator does."""
         cgroup = self.shard.consumer_groups.get(group_id)
+        max_meta = self.shard.config.offset_metadata_max_bytes
         if cgroup is not None:
             if transactional:
                 # TxnOffsetCommit need not name a member; a stale epoch reads as ILLEGAL_GENERATION
@@ -219,13 +226,13 @@ class OffsetManager:
                 if generation_id < 0 and not member_id and instance_id is None:
                     return cgroup
                 try:
-                    self.shard.consumer.validate_commit(cgroup, member_id, generation_id, 9)
+                    _check(self.shard.consumer.validate_commit(cgroup, member_id, generation_id, 9), topics, max_meta)
                 except CoordinatorError as e:
                     if e.error_code == ErrorCode.stale_member_epoch and api_version < 6:
                         raise CoordinatorError(ErrorCode.illegal_generation) from None
                     raise
                 return cgroup
-            self.shard.consumer.validate_commit(cgroup, member_id, generation_id, api_version)
+            _check(self.shard.consumer.validate_commit(cgroup, member_id, generation_id, api_version), topics, max_meta)
             return cgroup
         group = self.shard.groups.get(group_id)
         if group is None:
@@ -268,7 +275,7 @@ class OffsetManager:
     ) -> None:
         """Validate, append one record per accepted partition, reply once they are in the log."""
         topic_list = [(name, list(parts)) for name, parts in topics]
-        group = self.validate_commit(group_id, member_id, instance_id, generation_id, api_version)
+        group = self.validate_commit(group_id, member_id, instance_id, generation_id, api_version, topics=topic_list)
         if (
             isinstance(group, ClassicGroup)
             and group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE)
@@ -327,8 +334,11 @@ class OffsetManager:
         in the log, and the answer after the append. Raises CoordinatorError for a refusal of the
         whole request (ILLEGAL_GENERATION for a group that does not exist, GROUP_ID_NOT_FOUND from v6, as
         Kafka answers)."""
-        self.validate_commit(group_id, member_id, instance_id, generation_id, api_version, transactional=True)
-        results = self._append_commits(batch, group_id, topics, self.shard.time_ms(), -1)
+        topic_list = [(name, list(parts)) for name, parts in topics]
+        self.validate_commit(
+            group_id, member_id, instance_id, generation_id, api_version, transactional=True, topics=topic_list
+        )
+        results = self._append_commits(batch, group_id, topic_list, self.shard.time_ms(), -1)
         batch.on_success(lambda _follow: batch.respond(respond, commit_response(results)))
         # Kafka answers a failed transactional write with its error on every partition
         batch.on_failure(lambda _follow, error: batch.respond(respond, commit_response(results, error, every=True)))
@@ -551,6 +561,17 @@ class OffsetManager:
                 else:
                     all_expired = False
         return all_expired
+
+
+def _check(
+    validator: CommitValidator | None, topics: Iterable[tuple[str, Iterable[CommitPartition]]], max_metadata: int
+) -> None:
+    # a partition refused for its metadata is not checked (Kafka validates the others only)
+    if validator is not None:
+        for name, parts in topics:
+            for index, _offset, _leader_epoch, metadata in parts:
+                if metadata is None or len(metadata) <= max_metadata:
+                    validator(name, index)
 
 
 def _unstable(index: int) -> ResponseBody:
