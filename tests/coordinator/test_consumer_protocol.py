@@ -572,3 +572,37 @@ def test_the_last_member_leaving_brings_the_assignment_epoch_up_to_the_group_epo
     a.send(epoch=-1)
     [c] = h.coord.consumer_group_describe(["g"])
     assert (c["group_state"], c["group_epoch"], c["assignment_epoch"]) == ("Empty", 4, 4)
+
+
+def test_a_member_told_to_revoke_again_keeps_its_epoch():
+    """KAFKA-19974 (Kafka 4.2+): leaving UNREVOKED_PARTITIONS for UNREVOKED_PARTITIONS does not bump the
+    member epoch, so no partition is held by two members at one epoch."""
+    h = ConsumerHarness()
+    h.create_topic("t", 6)
+    a = h.member("g", "a", ["t"])
+    a.send()
+    h.member("g", "b", ["t"]).send()
+    a.send()
+    assert a.epoch == 1 and len(a.partitions("t")) == 3
+    h.member("g", "c", ["t"]).send()  # the target moves on before a has revoked
+    a.send()  # a reports the three it kept: it must now give up one more
+    assert h.group("g").members["a"].state == MemberState.UNREVOKED_PARTITIONS
+    assert a.epoch == 1 and len(a.partitions("t")) == 2
+    a.send()
+    assert a.epoch == 3 and h.group("g").members["a"].state == MemberState.STABLE
+
+
+def test_a_partition_a_member_was_revoking_comes_back_to_it_at_once():
+    """KAFKA-19449 (Kafka 4.2+): a partition pending revocation by the member itself is not unreleased."""
+    h = ConsumerHarness()
+    h.create_topic("t", 6)
+    a = h.member("g", "a", ["t"])
+    a.send()
+    b = h.member("g", "b", ["t"])
+    b.send()
+    a.send()
+    assert len(a.partitions("t")) == 3
+    assert b.send(epoch=-1).error == NONE  # b leaves before a has revoked: a's target is all six again
+    a.send()
+    assert a.partitions("t") == set(range(6)) and a.epoch == 3
+    assert h.group("g").members["a"].state == MemberState.STABLE

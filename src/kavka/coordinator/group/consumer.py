@@ -359,8 +359,10 @@ def reconcile(
             keep = have & want
             gone = have - keep
             new = set()
+            revoking_now = member.pending_revocation.get(topic_id, frozenset())
             for p in want - keep:
-                if owner_epoch(topic_id, p) is None:
+                # a partition this member is itself revoking is not another's to release (KAFKA-19449)
+                if owner_epoch(topic_id, p) is None or p in revoking_now:
                     new.add(p)
                 else:
                     unreleased = True
@@ -393,7 +395,9 @@ def reconcile(
     if member.state == MemberState.UNREVOKED_PARTITIONS:
         if still_owns(member.pending_revocation):
             return member
-        return next_assignment(member.member_epoch + 1, member.assigned)
+        # revoking again keeps the epoch (Kafka 4.2+, KAFKA-19974: no partition is held by two members
+        # at one epoch, which the assignment epochs of commits rely on); any other step goes to the target's
+        return next_assignment(member.member_epoch, member.assigned)
     if member.state == MemberState.UNRELEASED_PARTITIONS:
         return next_assignment(member.member_epoch, member.assigned)
     return next_assignment(target_epoch, member.assigned)
