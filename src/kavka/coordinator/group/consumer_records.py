@@ -110,9 +110,10 @@ __all__ = [
 ]
 
 Assignment = dict[uuid.UUID, frozenset[int]]
+"""Partitions per topic id; topics with no partitions are left out."""
+
 PartitionEpochs = Mapping[tuple[uuid.UUID, int], int]
 """(topic id, partition) -> the member epoch at which the partition was assigned to the member (KIP-1251)."""
-"""Partitions per topic id; topics with no partitions are left out."""
 
 
 # --- keys ------------------------------------------------------------------------------------------
