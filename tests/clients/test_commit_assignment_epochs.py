@@ -3,7 +3,7 @@ with an epoch older than its current one, for a partition it still holds that wa
 that epoch or before.
 
 A client learns its new epoch from a heartbeat answer, and keeps committing with the old one until
-then; before Kafka 4.3 the coordinator refused those commits (STALE_MEMBER_EPOCH), so a consumer that
+then; before KIP-1251 (in Kafka 4.4) the coordinator refused those commits (STALE_MEMBER_EPOCH), so a consumer that
 commits after processing lost the commit in every rebalance. The members here are driven with raw
 ConsumerGroupHeartbeat requests so that each epoch is known: A takes both partitions of a topic at
 epoch e1; B joins (group epoch e2); A gives one partition up and reaches e2 keeping the other, which
@@ -121,18 +121,22 @@ class Member:
         return int(r.groups[0].error_code)
 
 
+def find_coordinator(bootstrap: str, group: str) -> None:
+    """FindCoordinator until it names one: it creates __consumer_offsets, as a client's first look does."""
+    deadline = time.monotonic() + 30
+    while True:
+        [found] = call(bootstrap, FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": [group]}).coordinators
+        if found.error_code == NONE:
+            return
+        assert time.monotonic() < deadline, found
+
+
 def test_a_member_commits_with_an_older_epoch_for_a_partition_it_kept(any_broker):
     bootstrap = any_broker.bootstrap
     topic = f"kip1251-{uuid.uuid4().hex[:8]}"
     create_topic_on(bootstrap, topic, 2)
     group = f"kip1251-{uuid.uuid4().hex[:8]}"
-    deadline = time.monotonic() + 30
-    while True:  # FindCoordinator makes __consumer_offsets, as a client's first look for its coordinator does
-        [found] = call(bootstrap, FIND_COORDINATOR, 4, {"key_type": 0, "coordinator_keys": [group]}).coordinators
-        if found.error_code == NONE:
-            break
-        assert time.monotonic() < deadline, found
-
+    find_coordinator(bootstrap, group)
     a = Member(bootstrap, group, topic)
     a.heartbeat_until(lambda: a.assigned == {0, 1}, "A takes both partitions")
     e1 = a.epoch
@@ -163,3 +167,27 @@ def test_a_member_commits_with_an_older_epoch_for_a_partition_it_kept(any_broker
     # OffsetFetch still wants the current epoch (KIP-1251 changed commits only)
     assert a.fetch_error(e1) == STALE_MEMBER_EPOCH
     assert a.fetch_error(e2) == NONE
+
+
+def test_a_member_told_to_revoke_again_keeps_its_epoch(any_broker):
+    """KAFKA-19974 (Kafka 4.2+), at the wire: A finishes revoking while the group has moved on and must
+    revoke once more; it stays at its epoch until it has, then goes straight to the group's."""
+    bootstrap = any_broker.bootstrap
+    topic = f"kafka19974-{uuid.uuid4().hex[:8]}"
+    create_topic_on(bootstrap, topic, 6)
+    group = f"kafka19974-{uuid.uuid4().hex[:8]}"
+    find_coordinator(bootstrap, group)
+    a = Member(bootstrap, group, topic)
+    a.heartbeat_until(lambda: a.assigned == set(range(6)), "A takes every partition")
+    e1 = a.epoch
+    b = Member(bootstrap, group, topic)
+    b.heartbeat_until(lambda: b.epoch > e1, "B reaches the group's new epoch")
+    a.heartbeat(owned=set(range(6)))
+    assert len(a.assigned) == 3 and a.epoch == e1, (a.assigned, a.epoch)
+    c = Member(bootstrap, group, topic)
+    c.heartbeat_until(lambda: c.epoch > b.epoch, "C reaches the group's newest epoch")
+    e3 = c.epoch
+    a.heartbeat()  # A has revoked the three; now it must give up one more
+    assert len(a.assigned) == 2 and a.epoch == e1, (a.assigned, a.epoch)
+    a.heartbeat()
+    assert len(a.assigned) == 2 and a.epoch == e3, (a.assigned, a.epoch)

@@ -160,7 +160,7 @@ def test_assignor_names():
     assert assignor_name("range") == "range"
 
 
-def test_current_assignment_record_carries_assignment_epochs_as_kafka_4_3_writes_them():
+def test_current_assignment_record_carries_assignment_epochs_as_kafka_4_4_writes_them():
     """KIP-1251: tag 0 of each TopicPartitions entry is the epoch of each of its partitions."""
     value = ConsumerGroupCurrentMemberAssignmentValue(
         5, 4, 2, {T1: frozenset({2, 0})}, {T2: frozenset({1})}, {(T1, 0): 3, (T1, 2): 5, (T2, 1): 1}
@@ -178,7 +178,7 @@ def test_current_assignment_record_carries_assignment_epochs_as_kafka_4_3_writes
         + b"\x00"
     )  # fmt: skip
     assert decode_consumer_record(b"\x00\x08\x00\x01g\x00\x01m", raw)[1] == value
-    # a record written without them (Kafka before 4.3) reads with no epochs; the replay gives the member epoch
+    # a record written without them (a Kafka without KIP-1251) reads with no epochs; the replay gives the member epoch
     _, old = encode_consumer_record(
         ConsumerGroupCurrentMemberAssignmentKey("g", "m"),
         ConsumerGroupCurrentMemberAssignmentValue(5, 4, 1, {T1: frozenset({0})}, {}),

@@ -696,7 +696,7 @@ class ConsumerMembership:
     def validate_commit(
         self, group: ConsumerGroup, member_id: str, member_epoch: int, api_version: int
     ) -> CommitValidator | None:
-        """Kafka's ConsumerGroup.validateOffsetCommit (4.3+, KIP-1251): epoch -1 (admin, ``assign()``
+        """Kafka's ConsumerGroup.validateOffsetCommit (Kafka 4.4, KIP-1251): epoch -1 (admin, ``assign()``
         users) only while the group is empty; consumer-protocol members must use OffsetCommit v9+.
         The member's current epoch commits anything (None: nothing more to check); a newer one is
         refused; an older one is checked per partition by the validator returned: the partition must

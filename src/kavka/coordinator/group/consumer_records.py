@@ -246,7 +246,7 @@ class ConsumerGroupCurrentMemberAssignmentValue:
     state: int
     assigned: Assignment = field(default_factory=dict)
     pending_revocation: Assignment = field(default_factory=dict)
-    # the assignment epoch of each partition above; a record without them (written before Kafka 4.3,
+    # the assignment epoch of each partition above; a record without them (written by a Kafka without KIP-1251,
     # or by Kavka before it kept them) reads as an empty map, and the reader defaults to the member epoch
     epochs: PartitionEpochs = field(default_factory=dict)
 
@@ -293,7 +293,7 @@ def _encode_key(key: ConsumerKey) -> bytes:
 
 def _encode_topic_partitions(assignment: Assignment, epochs: PartitionEpochs | None = None, default: int = 0) -> bytes:
     """The TopicPartitions array; with ``epochs``, each entry carries tag 0 (AssignmentEpochs) with
-    every partition's epoch (``default`` for one it lacks), as Kafka 4.3+ writes a current assignment."""
+    every partition's epoch (``default`` for one it lacks), as Kafka 4.4 writes a current assignment."""
     parts = [encode_compact_array_length(len(assignment))]
     for topic_id in sorted(assignment, key=str):
         partitions = sorted(assignment[topic_id])
