@@ -121,6 +121,14 @@ class Member:
         return int(r.groups[0].error_code)
 
 
+def new_group(bootstrap: str, prefix: str, partitions: int) -> tuple[str, str]:
+    """(topic, group): a new topic, and a new group whose coordinator is ready."""
+    topic, group = f"{prefix}-{uuid.uuid4().hex[:8]}", f"{prefix}-{uuid.uuid4().hex[:8]}"
+    create_topic_on(bootstrap, topic, partitions)
+    find_coordinator(bootstrap, group)
+    return topic, group
+
+
 def find_coordinator(bootstrap: str, group: str) -> None:
     """FindCoordinator until it names one: it creates __consumer_offsets, as a client's first look does."""
     deadline = time.monotonic() + 30
@@ -133,10 +141,7 @@ def find_coordinator(bootstrap: str, group: str) -> None:
 
 def test_a_member_commits_with_an_older_epoch_for_a_partition_it_kept(any_broker):
     bootstrap = any_broker.bootstrap
-    topic = f"kip1251-{uuid.uuid4().hex[:8]}"
-    create_topic_on(bootstrap, topic, 2)
-    group = f"kip1251-{uuid.uuid4().hex[:8]}"
-    find_coordinator(bootstrap, group)
+    topic, group = new_group(bootstrap, "kip1251", 2)
     a = Member(bootstrap, group, topic)
     a.heartbeat_until(lambda: a.assigned == {0, 1}, "A takes both partitions")
     e1 = a.epoch
@@ -173,10 +178,7 @@ def test_a_member_told_to_revoke_again_keeps_its_epoch(any_broker):
     """KAFKA-19974 (Kafka 4.2+), at the wire: A finishes revoking while the group has moved on and must
     revoke once more; it stays at its epoch until it has, then goes straight to the group's."""
     bootstrap = any_broker.bootstrap
-    topic = f"kafka19974-{uuid.uuid4().hex[:8]}"
-    create_topic_on(bootstrap, topic, 6)
-    group = f"kafka19974-{uuid.uuid4().hex[:8]}"
-    find_coordinator(bootstrap, group)
+    topic, group = new_group(bootstrap, "kafka19974", 6)
     a = Member(bootstrap, group, topic)
     a.heartbeat_until(lambda: a.assigned == set(range(6)), "A takes every partition")
     e1 = a.epoch

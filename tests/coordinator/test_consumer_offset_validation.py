@@ -6,6 +6,11 @@ from __future__ import annotations
 import pytest
 
 from kavka.coordinator.group import GroupCoordinator
+from kavka.coordinator.group.consumer_records import (
+    ConsumerGroupCurrentMemberAssignmentKey,
+    ConsumerGroupCurrentMemberAssignmentValue,
+    encode_consumer_record,
+)
 from tests.coordinator.group_harness import Harness, Reply
 from tests.coordinator.test_consumer_protocol import ConsumerHarness
 
@@ -194,3 +199,20 @@ def test_a_static_member_that_leaves_for_a_while_keeps_its_partitions_at_epoch_0
     assert dict(member.assignment_epochs) == {(h.topic_id("t"), 0): 0, (h.topic_id("t"), 1): 0}
     h.restart()
     assert dict(h.group("g").members["a"].assignment_epochs) == {(h.topic_id("t"), 0): 0, (h.topic_id("t"), 1): 0}
+
+
+def test_a_current_assignment_record_without_epochs_reads_as_held_since_the_member_epoch():
+    """A record written by a Kafka without KIP-1251 (no tag 0): each partition is taken as assigned at the
+    member epoch of the record, as Kafka 4.4 reads one."""
+    h = TxnConsumerHarness()
+    h.create_topic("t", 2)
+    a = h.member("g", "a", ["t"])
+    a.send()
+    t = h.topic_id("t")
+    [partition] = {p for p, records in h.log.partitions.items() if records}
+    old_format = ConsumerGroupCurrentMemberAssignmentValue(3, 2, 0, {t: frozenset({0, 1})}, {})
+    h.log.partitions[partition].append(
+        encode_consumer_record(ConsumerGroupCurrentMemberAssignmentKey("g", "a"), old_format)
+    )
+    h.restart()
+    assert dict(h.group("g").members["a"].assignment_epochs) == {(t, 0): 3, (t, 1): 3}
