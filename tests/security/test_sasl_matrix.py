@@ -307,16 +307,20 @@ def test_kcat_scram_fails_alike(kafka, kavka, pki, mechanism, transport):
 
 
 def _kcat_errors(stderr: str, addr: str) -> list[str]:
-    """kcat's verdict (its ``% ERROR`` lines) and librdkafka's authentication errors, normalised
-    (`_same_shape`), each once. librdkafka's other connection logs are left out: whether a reconnect starts,
-    or a half-made TLS connection is cut, before kcat gives up after ``-m`` seconds is timing, not the
-    broker (Kafka's run once logged a teardown "SSL handshake failed: Disconnected" after the verdict)."""
+    """kcat's verdict (its first ``% ERROR`` line) and librdkafka's authentication errors before it,
+    normalised (`_same_shape`), each once. librdkafka's other connection logs are left out, and so is
+    anything after the verdict: whether a reconnect starts, or a half-made TLS connection is cut, before
+    kcat gives up after ``-m`` seconds is timing, not the broker (Kafka's runs have logged a teardown
+    "SSL handshake failed: Disconnected", and a reconnect's "Failed to build SCRAM client-final-message",
+    after the verdict)."""
     seen: list[str] = []
     for line in stderr.splitlines():
         if line.startswith("% ") or "authentication error" in line.lower():
             text = _same_shape(line.split("|", 2)[-1], addr)  # without librdkafka's level and timestamp
             if text not in seen:
                 seen.append(text)
+            if line.startswith("% ERROR"):
+                break
     return seen
 
 
