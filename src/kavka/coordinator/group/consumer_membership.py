@@ -77,6 +77,7 @@ from kavka.coordinator.group.consumer_records import (
     ConsumerGroupTargetAssignmentMemberValue,
     ConsumerGroupTargetAssignmentMetadataKey,
     ConsumerGroupTargetAssignmentMetadataValue,
+    assignment_partitions,
     current_assignment_record,
     decode_consumer_record,
     group_epoch_record,
@@ -254,7 +255,7 @@ class ConsumerMembership:
                     state = MemberState.UNKNOWN
                 # a record without assignment epochs (older Kafka) gives every partition the member epoch
                 default = max(current.member_epoch, 0)
-                held = _partitions(current.assigned) + _partitions(current.pending_revocation)
+                held = assignment_partitions(current.assigned) + assignment_partitions(current.pending_revocation)
                 group.members[k.member_id] = replace(
                     old or ConsumerMember(k.member_id),
                     member_epoch=current.member_epoch,
@@ -680,7 +681,7 @@ class ConsumerMembership:
                         member_epoch=LEAVE_GROUP_STATIC_MEMBER_EPOCH,
                         pending_revocation={},
                         # whoever takes the instance over may commit for these with any epoch
-                        assignment_epochs=dict.fromkeys(_partitions(member.assigned), 0),
+                        assignment_epochs=dict.fromkeys(assignment_partitions(member.assigned), 0),
                     ),
                 )
             )
@@ -794,7 +795,3 @@ class ConsumerMembership:
             ],
             "authorized_operations": -2147483648,
         }
-
-
-def _partitions(assignment: Assignment) -> list[tuple[uuid.UUID, int]]:
-    return [(topic_id, p) for topic_id, partitions in assignment.items() for p in partitions]

@@ -80,6 +80,7 @@ __all__ = [
     "CONSUMER_KEY_VERSIONS",
     "Assignment",
     "PartitionEpochs",
+    "assignment_partitions",
     "ConsumerGroupMetadataKey",
     "ConsumerGroupPartitionMetadataKey",
     "ConsumerGroupMemberMetadataKey",
@@ -114,6 +115,11 @@ Assignment = dict[uuid.UUID, frozenset[int]]
 
 PartitionEpochs = Mapping[tuple[uuid.UUID, int], int]
 """(topic id, partition) -> the member epoch at which the partition was assigned to the member (KIP-1251)."""
+
+
+def assignment_partitions(assignment: Assignment) -> list[tuple[uuid.UUID, int]]:
+    """Every (topic id, partition) of ``assignment``: the keys of its PartitionEpochs."""
+    return [(topic_id, p) for topic_id, partitions in assignment.items() for p in partitions]
 
 
 # --- keys ------------------------------------------------------------------------------------------

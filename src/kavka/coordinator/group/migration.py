@@ -48,6 +48,7 @@ from kavka.coordinator.group.consumer_protocol import (
 from kavka.coordinator.group.consumer_records import (
     Assignment,
     ClassicMemberMetadata,
+    assignment_partitions,
     current_assignment_record,
     group_epoch_record,
     group_tombstones,
@@ -158,7 +159,7 @@ class Migration:
                 assigned=assignment,
                 classic=ClassicMemberMetadata(m.session_timeout_ms, tuple(m.protocols)),
                 # the classic assignment was made in this generation
-                assignment_epochs={(t, p): generation for t, ps in assignment.items() for p in ps},
+                assignment_epochs=dict.fromkeys(assignment_partitions(assignment), generation),
             )
             group.target_assignment[m.member_id] = dict(assignment)
             if m.group_instance_id is not None:
